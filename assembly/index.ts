@@ -1,2 +1,32 @@
-import { Opcode } from "../src/format";
-export function op(): i32 { return Opcode.MEMMOVE; }
+// softdsa Wasm core: the exports (the contract with the host engine).
+// One module is instantiated by several engines over one shared memory, with a stub runtime:
+// nothing here allocates, and the only state is per-instance globals. Static data is a few
+// hundred bytes of read-only tables (validate.ts); the CRC tables are built by init() into the
+// region the host reserves.
+import { Ctx } from "../src/format";
+import { loadBounds } from "./bounds";
+import { buildTables, crc32cRun } from "./kernels/crc32c";
+import { runOne } from "./dispatch";
+
+let tables: u32 = 0; // per instance: the table region, for the raw crc32c export
+
+/** Builds the CRC tables at load<u32>(ctx + Ctx.TABLES). Idempotent, safe to run concurrently. */
+export function init(ctx: u32): void {
+  tables = load<u32>(ctx + Ctx.TABLES);
+  buildTables(tables);
+}
+
+export function heapBase(): u32 {
+  return <u32>__heap_base;
+}
+
+/** Raw CRC-32C for the host: no bounds checks, flags = the CRC flag bits of Flag. */
+export function crc32c(addr: u32, len: u32, seed: u32, flags: u32): u32 {
+  return crc32cRun(tables, addr, len, seed, flags);
+}
+
+/** Runs the descriptor at `desc`; returns the status byte (as written, or as it would be). */
+export function execute(desc: u32, ctx: u32, irq: u32): u32 {
+  loadBounds(ctx);
+  return runOne(desc, ctx, irq, false);
+}

@@ -1,0 +1,31 @@
+// BATCH: runs a list of descriptors in order, with the [decided] FENCE rule: once one has
+// failed (any status but Success), a descriptor with FENCE and all after it are abandoned
+// (no effect, no record); those without FENCE still run. Each listed descriptor is read from
+// memory when its turn comes, so an earlier one may rewrite a later one, as on hardware.
+import { Desc, Flag, Status } from "../src/format";
+import { prefix } from "./bounds";
+import { resetOutcome, setBytes, fault } from "./record";
+import { runOne } from "./dispatch";
+
+export function batch(desc: u32, ctx: u32, irq: u32): u32 {
+  const list = load<u64>(desc + Desc.LIST);
+  const count = load<u32>(desc + Desc.COUNT);
+  const bytes = <u64>count * Desc.SIZE;
+  const ok = prefix(list, bytes);
+  if (ok < bytes) {
+    // the whole list is checked first: a fault there runs none of it
+    fault(list + ok, 0, false);
+    return Status.BATCH_PAGE_FAULT;
+  }
+  let ran: u32 = 0;
+  let failed = false;
+  for (let j: u32 = 0; j < count; j++) {
+    const d = <u32>list + j * Desc.SIZE;
+    if (failed && (load<u8>(d + Desc.FLAGS) & Flag.FENCE) != 0) break;
+    if (runOne(d, ctx, irq, true) != Status.SUCCESS) failed = true;
+    ran++;
+  }
+  resetOutcome(); // the members' outcomes are not the batch's
+  setBytes(ran);
+  return failed ? Status.BATCH_FAIL : Status.SUCCESS;
+}

@@ -1,0 +1,61 @@
+// Dispatch of one descriptor: validation order, kernel, completion record, interrupt.
+import { Opcode, Flag, Status, Desc, Ctx, Record } from "../src/format";
+import { prefix } from "./bounds";
+import { resetOutcome, writeRecord } from "./record";
+import { opIndex, validate, handleValid } from "./validate";
+import { memmove } from "./kernels/memmove";
+import { fill } from "./kernels/fill";
+import { compare, compval } from "./kernels/compare";
+import { createDelta, applyDelta } from "./kernels/delta";
+import { dualcast } from "./kernels/dualcast";
+import { crcgen, copyCrc } from "./kernels/crcops";
+import { batch } from "./batch";
+
+function kernel(desc: u32, ctx: u32, irq: u32, op: u32, flags: u32): u32 {
+  switch (op) {
+    case Opcode.MEMMOVE: return memmove(desc);
+    case Opcode.MEMFILL: return fill(desc);
+    case Opcode.COMPARE: return compare(desc, flags);
+    case Opcode.COMPVAL: return compval(desc, flags);
+    case Opcode.CR_DELTA: return createDelta(desc, flags);
+    case Opcode.AP_DELTA: return applyDelta(desc);
+    case Opcode.DUALCAST: return dualcast(desc);
+    case Opcode.CRCGEN: return crcgen(desc, flags, load<u32>(ctx + Ctx.TABLES));
+    case Opcode.COPY_CRC: return copyCrc(desc, flags, load<u32>(ctx + Ctx.TABLES));
+    case Opcode.BATCH: return batch(desc, ctx, irq);
+    // NOOP, DRAIN (the host already waited for earlier work), CFLUSH (no data effect)
+    default: return Status.SUCCESS;
+  }
+}
+
+/** One descriptor, top level or inside a batch: validate, run, record, interrupt. */
+export function runOne(desc: u32, ctx: u32, irq: u32, inBatch: bool): u32 {
+  const flags = load<u32>(desc + Desc.FLAGS) & 0xffffff;
+  const op = <u32>load<u8>(desc + Desc.OPCODE);
+  const rec = load<u64>(desc + Desc.COMPLETION);
+  const crav = (flags & Flag.CRAV) != 0;
+  const recOk = crav && (rec & (Record.ALIGN - 1)) == 0 && prefix(rec, Record.SIZE) == Record.SIZE;
+  resetOutcome();
+
+  let status: u32;
+  const idx = opIndex(op);
+  if (idx == 0xff || (inBatch && (op == Opcode.BATCH || op == Opcode.DRAIN))) {
+    // opcode first: its status stands even if the record address is bad (then no record)
+    status = Status.INVALID_OPCODE;
+  } else if (crav && (rec & (Record.ALIGN - 1)) != 0) {
+    return Status.COMPLETION_ALIGN; // no record, no interrupt
+  } else if (crav && !recOk) {
+    return Status.COMPLETION_FAULT;
+  } else {
+    status = validate(desc, ctx, idx, op, flags);
+    if (status == 0) status = kernel(desc, ctx, irq, op, flags);
+  }
+
+  if (recOk && ((flags & Flag.RCR) != 0 || status != Status.SUCCESS)) writeRecord(<u32>rec, status);
+  if ((flags & Flag.RCI) != 0 && handleValid(desc, ctx)) {
+    const bit = <u64>1 << <u64>load<u16>(desc + Desc.INT_HANDLE);
+    if ((irq & 7) == 0) atomic.or<u64>(irq, bit);
+    else store<u64>(irq, load<u64>(irq) | bit);
+  }
+  return status;
+}

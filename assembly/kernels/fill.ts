@@ -1,0 +1,34 @@
+// MEMFILL: dst[i] = pattern byte (i mod 8), the phase counted from dst itself.
+import { Desc, Status } from "../../src/format";
+import { prefix } from "../bounds";
+import { fault } from "../record";
+
+export function fillBytes(dst: usize, n: usize, pattern: u64): void {
+  const v = i64x2.splat(<i64>pattern);
+  let i: usize = 0;
+  // 16 is a multiple of 8, so every vector store starts in phase.
+  while (i + 64 <= n) {
+    v128.store(dst + i, v);
+    v128.store(dst + i, v, 16);
+    v128.store(dst + i, v, 32);
+    v128.store(dst + i, v, 48);
+    i += 64;
+  }
+  while (i + 16 <= n) {
+    v128.store(dst + i, v);
+    i += 16;
+  }
+  while (i < n) {
+    store<u8>(dst + i, <u8>(pattern >> (<u64>(i & 7) << 3)));
+    i++;
+  }
+}
+
+export function fill(desc: u32): u32 {
+  const dst = load<u64>(desc + Desc.DST);
+  const size = <u64>load<u32>(desc + Desc.XFER_SIZE);
+  const n = prefix(dst, size);
+  if (n != 0) fillBytes(<usize>dst, <usize>n, load<u64>(desc + Desc.PATTERN));
+  if (n < size) return fault(dst + n, n, true);
+  return Status.SUCCESS;
+}
