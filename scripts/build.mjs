@@ -13,6 +13,21 @@ const only = process.argv[2]; // optional: 'wasm' | 'addon' | 'ts'
 
 mkdirSync(join(root, 'build'), { recursive: true });
 
+if (!only || only === 'addon') {
+  // configure + build, not rebuild: a rebuild would wipe build/ and the core with it.
+  const gyp = process.env.npm_config_node_gyp
+    ? [process.execPath, [process.env.npm_config_node_gyp]]
+    : [bin('node-gyp'), []];
+  // Build against the running Node's own headers when npm has not said where they are
+  // (run outside npm): no download, which a closed network would refuse.
+  const prefix = dirname(dirname(process.execPath));
+  const nodedir = !process.env.npm_config_nodedir && existsSync(join(prefix, 'include', 'node', 'node_api.h')) ? [`--nodedir=${prefix}`] : [];
+  const step = (verb) => run(gyp[0], [...gyp[1], verb, ...nodedir]);
+  if (!existsSync(gyp[0]) || !step('configure') || !step('build')) {
+    console.warn('softdsa: the eventfd addon did not build; completions will use the Atomics path');
+  }
+}
+
 if (!only || only === 'wasm') {
   if (existsSync(bin('asc'))) {
     // Shared imported memory, no runtime allocator: one module serves every engine.
@@ -25,15 +40,6 @@ if (!only || only === 'wasm') {
     if (!ok) { console.error('softdsa: building the Wasm core failed'); process.exit(1); }
   } else if (!existsSync(join(root, 'build', 'core.wasm'))) {
     console.error('softdsa: no AssemblyScript compiler and no prebuilt build/core.wasm'); process.exit(1);
-  }
-}
-
-if (!only || only === 'addon') {
-  const gyp = process.env.npm_config_node_gyp
-    ? [process.execPath, [process.env.npm_config_node_gyp, 'rebuild']]
-    : [bin('node-gyp'), ['rebuild']];
-  if (!existsSync(gyp[0]) || !run(gyp[0], gyp[1])) {
-    console.warn('softdsa: the eventfd addon did not build; completions will use the Atomics path');
   }
 }
 

@@ -1,0 +1,53 @@
+// First-fit allocator over the device arena, with coalescing of freed blocks.
+// Runs on the thread that opened the device; the arena is small in block count
+// (buffers, records, batch lists), so sorted arrays beat anything cleverer.
+import { Errors } from './errors.ts';
+
+export class Allocator {
+  #free: Array<[start: number, end: number]>;
+  readonly #used = new Map<number, [start: number, end: number]>();
+
+  constructor(base: number, end: number) {
+    this.#free = [[base, end]];
+  }
+
+  alloc(bytes: number, align = 64): number {
+    if (!Number.isInteger(bytes) || bytes <= 0) throw new RangeError(`alloc: size must be a positive integer, got ${bytes}`);
+    if (!Number.isInteger(align) || align <= 0 || (align & (align - 1)) !== 0) throw new RangeError(`alloc: alignment must be a power of two, got ${align}`);
+    for (let i = 0; i < this.#free.length; i++) {
+      const [start, end] = this.#free[i];
+      const addr = Math.ceil(start / align) * align;
+      if (addr + bytes > end) continue;
+      const rest: Array<[number, number]> = [];
+      if (start < addr) rest.push([start, addr]);
+      if (addr + bytes < end) rest.push([addr + bytes, end]);
+      this.#free.splice(i, 1, ...rest);
+      this.#used.set(addr, [addr, addr + bytes]);
+      return addr;
+    }
+    throw Errors.arenaFull(bytes);
+  }
+
+  free(addr: number): void {
+    const block = this.#used.get(addr);
+    if (block === undefined) throw Errors.badFree(addr);
+    this.#used.delete(addr);
+    const free = this.#free;
+    let i = 0;
+    while (i < free.length && free[i][0] < block[0]) i++;
+    free.splice(i, 0, block);
+    // Coalesce with the neighbours.
+    if (i + 1 < free.length && free[i][1] === free[i + 1][0]) free.splice(i, 2, [free[i][0], free[i + 1][1]]);
+    if (i > 0 && free[i - 1][1] === free[i][0]) free.splice(i - 1, 2, [free[i - 1][0], free[i][1]]);
+  }
+
+  /** Size of the allocation at addr, or undefined. */
+  sizeOf(addr: number): number | undefined {
+    const b = this.#used.get(addr);
+    return b && b[1] - b[0];
+  }
+
+  get freeBytes(): number {
+    return this.#free.reduce((n, [s, e]) => n + e - s, 0);
+  }
+}

@@ -1,0 +1,152 @@
+// Completions: interrupt vectors and the two ways a thread waits on one.
+//
+// A vector is four words in shared memory: a counter, an "armed" flag, an event fd
+// and an in-use flag. Interrupt handle h (descriptor @36, flag RCI) is vector h;
+// every submitting thread owns one too, and handle 0 is the device's own.
+//
+// The engine signals a vector by bumping its counter (Atomics.notify wakes an
+// Atomics waiter) and writing its event fd (libuv wakes the owner's event loop).
+// A submitter arms its vector only when it is about to sleep, so a busy device
+// makes no system call per completion: the interrupt-suppression trick of NVMe
+// and virtio event indexes.
+import type { EventFdAddon, EventFdHandle } from './eventfd.ts';
+import { type Layout, MAX_VECTORS, VECTOR_WORDS, Vec } from './layout.ts';
+
+export class Vectors {
+  readonly #w: Int32Array;
+  readonly #addon: EventFdAddon | null;
+
+  constructor(memory: WebAssembly.Memory, layout: Layout, addon: EventFdAddon | null) {
+    this.#w = new Int32Array(memory.buffer as unknown as SharedArrayBuffer, layout.vectors, MAX_VECTORS * VECTOR_WORDS);
+    this.#addon = addon;
+  }
+
+  /** Raises vector v: always, as RCI asks. */
+  signal(v: number): void {
+    const w = this.#w;
+    const base = v * VECTOR_WORDS;
+    Atomics.add(w, base + Vec.COUNT, 1);
+    Atomics.notify(w, base + Vec.COUNT);
+    const fd = Atomics.load(w, base + Vec.FD);
+    if (fd >= 0 && this.#addon !== null) this.#addon.signal(fd);
+  }
+
+  /** Raises vector v only if its owner armed it (is waiting), and disarms it. */
+  signalIfArmed(v: number): void {
+    const i = v * VECTOR_WORDS + Vec.ARMED;
+    if (Atomics.load(this.#w, i) !== 0 && Atomics.exchange(this.#w, i, 0) !== 0) this.signal(v);
+  }
+
+  /** Takes a free vector (its in-use flag), or -1. Vector 0 is the device's. */
+  claim(from = 1): number {
+    for (let v = from; v < MAX_VECTORS; v++) {
+      if (Atomics.compareExchange(this.#w, v * VECTOR_WORDS + Vec.IN_USE, 0, 1) === 0) {
+        Atomics.store(this.#w, v * VECTOR_WORDS + Vec.FD, -1);
+        Atomics.store(this.#w, v * VECTOR_WORDS + Vec.ARMED, 0);
+        return v;
+      }
+    }
+    return -1;
+  }
+
+  release(v: number): void {
+    Atomics.store(this.#w, v * VECTOR_WORDS + Vec.FD, -1);
+    Atomics.store(this.#w, v * VECTOR_WORDS + Vec.IN_USE, 0);
+  }
+
+  setFd(v: number, fd: number): void {
+    Atomics.store(this.#w, v * VECTOR_WORDS + Vec.FD, fd);
+  }
+
+  arm(v: number): void {
+    Atomics.store(this.#w, v * VECTOR_WORDS + Vec.ARMED, 1);
+  }
+
+  disarm(v: number): void {
+    Atomics.store(this.#w, v * VECTOR_WORDS + Vec.ARMED, 0);
+  }
+
+  count(v: number): number {
+    return Atomics.load(this.#w, v * VECTOR_WORDS + Vec.COUNT);
+  }
+
+  /** Resolves when vector v's counter moves from `seen` (Atomics path) or after timeoutMs. */
+  waitAsync(v: number, seen: number, timeoutMs: number): Promise<unknown> {
+    const r = Atomics.waitAsync(this.#w, v * VECTOR_WORDS + Vec.COUNT, seen, timeoutMs);
+    return r.async ? r.value : Promise.resolve(r.value);
+  }
+}
+
+/**
+ * The waiting side of one vector on one thread: an event fd watched by libuv where
+ * the addon is built, else Atomics.waitAsync. `onSignal` runs on the event loop.
+ * While `ref()`'d it keeps the process alive (a pending waitAsync does not, so the
+ * Atomics path holds a timer); `unref()` when nothing is in flight.
+ */
+export class Interrupt {
+  readonly vector: number;
+  readonly #vectors: Vectors;
+  readonly #efd: EventFdHandle | null;
+  readonly #onSignal: () => void;
+  #keepAlive: NodeJS.Timeout | null = null;
+  #waiting = false;
+  #closed = false;
+
+  constructor(vectors: Vectors, vector: number, addon: EventFdAddon | null, onSignal: () => void) {
+    this.vector = vector;
+    this.#vectors = vectors;
+    this.#onSignal = onSignal;
+    this.#efd = addon === null ? null : new addon.EventFd();
+    if (this.#efd !== null) {
+      vectors.setFd(vector, this.#efd.fd);
+      this.#efd.start(() => this.#fire());
+      this.#efd.unref();
+    }
+  }
+
+  get path(): 'eventfd' | 'atomics' {
+    return this.#efd === null ? 'atomics' : 'eventfd';
+  }
+
+  /** Arms the vector and waits for the next signal; onSignal runs once then. */
+  wait(): void {
+    if (this.#closed || this.#waiting) return;
+    this.#waiting = true;
+    if (this.#efd === null) {
+      const seen = this.#vectors.count(this.vector);
+      this.#vectors.arm(this.vector);
+      void this.#vectors.waitAsync(this.vector, seen, 1000).then(() => this.#fire());
+    } else {
+      this.#vectors.arm(this.vector);
+    }
+  }
+
+  #fire(): void {
+    if (!this.#waiting || this.#closed) return;
+    this.#waiting = false;
+    this.#onSignal();
+  }
+
+  ref(): void {
+    if (this.#efd !== null) this.#efd.ref();
+    if (this.#keepAlive === null) this.#keepAlive = setInterval(() => this.#fire(), 50); // also a safety net
+    this.#keepAlive.ref();
+  }
+
+  unref(): void {
+    if (this.#efd !== null) this.#efd.unref();
+    if (this.#keepAlive !== null) {
+      clearInterval(this.#keepAlive);
+      this.#keepAlive = null;
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.unref();
+    this.#closed = true;
+    this.#vectors.disarm(this.vector);
+    if (this.#efd !== null) this.#efd.close();
+    this.#vectors.release(this.vector);
+  }
+}

@@ -1,0 +1,38 @@
+// The Wasm core: compiled once per process, instantiated by every engine (and by the
+// host for inline work) over the device's one shared memory.
+import { readFileSync } from 'node:fs';
+import { buildPath } from './paths.ts';
+
+export interface Core {
+  init(ctx: number): void;
+  execute(desc: number, ctx: number, irq: number): number;
+  heapBase(): number;
+  crc32c(addr: number, len: number, seed: number, flags: number): number;
+}
+
+let compiled: WebAssembly.Module | null = null;
+
+export function coreModule(): WebAssembly.Module {
+  if (compiled === null) {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(buildPath('core.wasm'));
+    } catch {
+      throw new Error('softdsa: build/core.wasm is missing; run `npm run build` (npm install builds it)');
+    }
+    compiled = new WebAssembly.Module(new Uint8Array(bytes));
+  }
+  return compiled;
+}
+
+export function instantiateCore(module: WebAssembly.Module, memory: WebAssembly.Memory): Core {
+  const instance = new WebAssembly.Instance(module, {
+    env: {
+      memory,
+      abort(_msg: number, _file: number, line: number, col: number): never {
+        throw new Error(`softdsa core aborted at ${line}:${col}`);
+      },
+    },
+  });
+  return instance.exports as unknown as Core;
+}

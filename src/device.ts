@@ -1,0 +1,325 @@
+// The device: one shared arena (the address space), one work queue, engines that drain
+// it, and completions through interrupt vectors. `Device.open` builds it on the thread
+// that owns it; `Device.attach` joins it from another thread of the program.
+import { availableParallelism } from 'node:os';
+import { Allocator } from './allocator.ts';
+import { Interrupt, Vectors } from './completion.ts';
+import { coreModule, instantiateCore, type Core } from './core.ts';
+import { Engines } from './engines.ts';
+import { Errors, SoftDsaError } from './errors.ts';
+import { type EventFdAddon, loadEventFd } from './eventfd.ts';
+import { Ctx, Limit } from './format.ts';
+import { computeLayout, Dev, type Layout, MAX_ENGINES, MAX_VECTORS, PAGE, VECTOR_WORDS, Vec } from './layout.ts';
+import { type ErrorLogEntry, Portal, type SubmitOptions } from './portal.ts';
+import { WorkQueue } from './work_queue.ts';
+import type { EngineData } from '../workers/engine.ts';
+
+export interface DeviceOptions {
+  /** engine threads; default: one per core */
+  engines?: number;
+  /** work queue slots, a power of two from 4 to 65536; default 128 */
+  wqSize?: number;
+  /** 'dedicated': only the opening thread submits; 'shared': any attached thread may (default 'dedicated') */
+  wqMode?: 'dedicated' | 'shared';
+  /** bytes of arena descriptors can address; default 64 MiB */
+  arenaBytes?: number;
+  /** largest batch descriptor count; default 1024 */
+  maxBatch?: number;
+  /** largest transfer size; default 2 GiB (the arena bounds it anyway) */
+  maxTransfer?: number;
+  /** how completions reach the opening thread; default 'auto' (eventfd where the addon is built) */
+  completion?: 'auto' | 'eventfd' | 'atomics';
+  /** engines spin this long on an empty queue before parking; default 50 */
+  engineSpinMicros?: number;
+  /** the submitter spins this long for a completion before sleeping on its vector; default 20 */
+  pollSpinMicros?: number;
+  /** a parked engine falls asleep (its thread holds nothing) after this long; default 100 */
+  idleMs?: number;
+}
+
+/** What another thread needs to attach: send it with postMessage or workerData. */
+export interface DeviceHandle {
+  memory: WebAssembly.Memory;
+  layout: Layout;
+  shared: boolean;
+  eventfd: boolean;
+}
+
+const DEFAULTS = {
+  wqSize: 128,
+  wqMode: 'dedicated' as const,
+  arenaBytes: 64 << 20,
+  maxBatch: Limit.MAX_BATCH_DEFAULT as number,
+  maxTransfer: Limit.MAX_TRANSFER_DEFAULT as number,
+  completion: 'auto' as const,
+  engineSpinMicros: 50,
+  pollSpinMicros: 20,
+  idleMs: 100,
+};
+
+function checkInt(name: string, v: number, min: number, max: number): number {
+  if (!Number.isInteger(v) || v < min || v > max) throw Errors.option(name, `must be an integer from ${min} to ${max}, got ${v}`);
+  return v;
+}
+
+/** A thread's connection to a device: submit, views, interrupts. */
+export class DeviceConnection {
+  readonly memory: WebAssembly.Memory;
+  readonly layout: Layout;
+  readonly portal: Portal;
+  protected readonly vectors: Vectors;
+  protected readonly addon: EventFdAddon | null;
+  protected readonly bytes: Uint8Array;
+  readonly #interrupts = new Set<Interrupt>();
+  protected closed = false;
+
+  protected constructor(memory: WebAssembly.Memory, layout: Layout, addon: EventFdAddon | null, wake: () => void, spin: number) {
+    this.memory = memory;
+    this.layout = layout;
+    this.addon = addon;
+    this.bytes = new Uint8Array(memory.buffer as unknown as SharedArrayBuffer);
+    this.vectors = new Vectors(memory, layout, addon);
+    this.portal = new Portal(memory, layout, wake, spin);
+  }
+
+  protected connect(vector: number): void {
+    const irq = new Interrupt(this.vectors, vector, this.addon, this.portal.poll);
+    this.portal.attachInterrupt(irq);
+  }
+
+  /** A live view of arena bytes [addr, addr + length). */
+  view(addr: number, length: number): Uint8Array {
+    if (!Number.isInteger(addr) || !Number.isInteger(length) || length < 0 || addr < this.layout.arenaBase || addr + length > this.layout.arenaEnd) {
+      throw Errors.outOfArena(addr, length);
+    }
+    return this.bytes.subarray(addr, addr + length);
+  }
+
+  /** Submits a 64-byte descriptor; resolves to its status once the device has finished it. */
+  submit(desc: Uint8Array, opts?: SubmitOptions): Promise<number> {
+    return this.portal.submit(desc, opts);
+  }
+
+  /** Statuses that could not be written into a completion record (misaligned or unmapped record). */
+  get errorLog(): readonly ErrorLogEntry[] {
+    return this.portal.errorLog;
+  }
+
+  /** Allocates an interrupt handle: descriptors with RCI and this handle at @36 signal it. */
+  allocInterrupt(onInterrupt: () => void): InterruptHandle {
+    const v = this.vectors.claim();
+    if (v < 0) throw Errors.noHandles();
+    setHandleBit(this.memory, this.layout, v, true);
+    const irq = new Interrupt(this.vectors, v, this.addon, () => {
+      onInterrupt();
+      irq.wait();
+    });
+    irq.wait();
+    this.#interrupts.add(irq);
+    return {
+      handle: v,
+      path: irq.path,
+      ref: () => irq.ref(),
+      unref: () => irq.unref(),
+      close: () => {
+        if (!this.#interrupts.delete(irq)) return;
+        setHandleBit(this.memory, this.layout, v, false);
+        irq.close();
+      },
+    };
+  }
+
+  protected closeInterrupts(): void {
+    for (const irq of this.#interrupts) irq.close();
+    this.#interrupts.clear();
+  }
+}
+
+export interface InterruptHandle {
+  /** the value for descriptor @36 */
+  handle: number;
+  path: 'eventfd' | 'atomics';
+  /** keep the process alive while waiting for this interrupt (default: not) */
+  ref(): void;
+  unref(): void;
+  close(): void;
+}
+
+function setHandleBit(memory: WebAssembly.Memory, layout: Layout, v: number, on: boolean): void {
+  const w = new Int32Array(memory.buffer as unknown as SharedArrayBuffer, layout.ctx + Ctx.INT_HANDLES, 2);
+  const bit = 1 << (v & 31);
+  if (on) Atomics.or(w, v >> 5, bit);
+  else Atomics.and(w, v >> 5, ~bit);
+}
+
+export class Device extends DeviceConnection {
+  readonly options: Readonly<Required<DeviceOptions>>;
+  readonly #engines: Engines;
+  readonly #alloc: Allocator;
+  readonly #core: Core;
+  readonly #dev: Int32Array;
+  #closing: Promise<void> | null = null;
+
+  private constructor(opts: Required<DeviceOptions>, memory: WebAssembly.Memory, layout: Layout, module: WebAssembly.Module, addon: EventFdAddon | null) {
+    super(memory, layout, addon, () => {}, opts.pollSpinMicros);
+    this.portal.wake = () => this.#engines.wake();
+    this.options = Object.freeze(opts);
+    this.#dev = new Int32Array(memory.buffer as unknown as SharedArrayBuffer, layout.device, 16);
+    this.#alloc = new Allocator(layout.arenaBase, layout.arenaEnd);
+    this.#core = instantiateCore(module, memory);
+    if (this.#core.heapBase() > 4096) throw new Error('softdsa: the core static data overlaps the control region');
+    this.#core.init(layout.ctx);
+    // Vector 0 is the device's own: completions of this thread, and interrupt handle 0.
+    this.vectors.claim(0);
+    this.connect(0);
+    const data: EngineData = { memory, module, layout, spinMicros: opts.engineSpinMicros, idleMs: opts.idleMs, eventfd: addon !== null };
+    this.#engines = new Engines(opts.engines, data, this.vectors);
+    this.#engines.start();
+    this.#listenForWakes();
+  }
+
+  static async open(options: DeviceOptions = {}): Promise<Device> {
+    const o = { ...DEFAULTS, engines: Math.max(1, availableParallelism()), ...options } as Required<DeviceOptions>;
+    checkInt('engines', o.engines, 1, MAX_ENGINES);
+    checkInt('wqSize', o.wqSize, 4, 65536);
+    if ((o.wqSize & (o.wqSize - 1)) !== 0) throw Errors.option('wqSize', `must be a power of two, got ${o.wqSize}`);
+    if (o.wqMode !== 'dedicated' && o.wqMode !== 'shared') throw Errors.option('wqMode', `must be 'dedicated' or 'shared', got ${String(o.wqMode)}`);
+    checkInt('arenaBytes', o.arenaBytes, PAGE, 65000 * PAGE);
+    checkInt('maxBatch', o.maxBatch, 2, 65535);
+    checkInt('maxTransfer', o.maxTransfer, 1, 0xffffffff);
+    checkInt('engineSpinMicros', o.engineSpinMicros, 0, 1e6);
+    checkInt('pollSpinMicros', o.pollSpinMicros, 0, 1e6);
+    checkInt('idleMs', o.idleMs, 1, 1e7);
+    if (!['auto', 'eventfd', 'atomics'].includes(o.completion)) throw Errors.option('completion', `must be 'auto', 'eventfd' or 'atomics', got ${String(o.completion)}`);
+    const addon = o.completion === 'atomics' ? null : loadEventFd();
+    if (o.completion === 'eventfd' && addon === null) throw Errors.option('completion', 'eventfd: the addon is not built on this machine (npm run build)');
+
+    const layout = computeLayout(o.arenaBytes, o.wqSize);
+    const pages = layout.bytes / PAGE;
+    if (pages > 65535) throw Errors.option('arenaBytes', 'the arena and control region exceed 4 GiB');
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    const buf = memory.buffer as unknown as SharedArrayBuffer;
+    const ctx = new DataView(buf, layout.ctx, Ctx.SIZE);
+    ctx.setUint32(Ctx.ARENA_BASE, layout.arenaBase, true);
+    ctx.setUint32(Ctx.ARENA_END, layout.arenaEnd, true);
+    ctx.setUint32(Ctx.MAX_TRANSFER, o.maxTransfer, true);
+    ctx.setUint32(Ctx.MAX_BATCH, o.maxBatch, true);
+    ctx.setBigUint64(Ctx.INT_HANDLES, 1n, true); // handle 0: the device's completion vector
+    ctx.setUint32(Ctx.TABLES, layout.tables, true);
+    new Int32Array(buf, layout.vectors, MAX_VECTORS * VECTOR_WORDS).forEach((_, i, w) => {
+      if (i % VECTOR_WORDS === Vec.FD) w[i] = -1;
+    });
+    const dev = new Int32Array(buf, layout.device, 16);
+    dev[Dev.SHARED] = o.wqMode === 'shared' ? 1 : 0;
+    new WorkQueue(memory, layout).reset();
+    return new Device(o, memory, layout, coreModule(), addon);
+  }
+
+  /** Joins an open device from another thread (shared work queue only). */
+  static attach(handle: DeviceHandle, options: { pollSpinMicros?: number } = {}): AttachedDevice {
+    return new AttachedDevice(handle, options.pollSpinMicros ?? DEFAULTS.pollSpinMicros);
+  }
+
+  /** Send this to another thread to let it attach (shared mode). */
+  get handle(): DeviceHandle {
+    return { memory: this.memory, layout: this.layout, shared: this.options.wqMode === 'shared', eventfd: this.addon !== null };
+  }
+
+  /** The completion path of this thread. */
+  get completionPath(): 'eventfd' | 'atomics' {
+    return this.addon === null ? 'atomics' : 'eventfd';
+  }
+
+  /** Arena bytes: an address never 0, aligned (default 64). Throws RangeError when full. */
+  alloc(bytes: number, align = 64): number {
+    if (this.closed) throw Errors.closed();
+    return this.#alloc.alloc(bytes, align);
+  }
+
+  free(addr: number): void {
+    this.#alloc.free(addr);
+  }
+
+  /** Engines that died, and how many descriptors each held (completed with 0x20). */
+  get engineFailures(): readonly { engine: number; error: Error; finished: number }[] {
+    return this.#engines.failures;
+  }
+
+  /** Test hook: engine e dies (thread exit, or a throw) on its n-th claim from its next launch. */
+  _dieAt(engine: number, claims: number, how: 'exit' | 'throw' = 'exit'): void {
+    this.#engines.dieAt(engine, claims, how);
+  }
+
+  override submit(desc: Uint8Array, opts?: SubmitOptions): Promise<number> {
+    if (this.closed) return Promise.reject(Errors.closed());
+    return super.submit(desc, opts);
+  }
+
+  /** Attached threads ask for sleeping engines to be relaunched through the WAKE word. */
+  #listenForWakes(): void {
+    if (this.options.wqMode !== 'shared') return;
+    const seen = Atomics.load(this.#dev, Dev.WAKE);
+    const r = Atomics.waitAsync(this.#dev, Dev.WAKE, seen);
+    const next = (): void => {
+      if (this.closed) return;
+      this.#engines.wake();
+      this.#listenForWakes();
+    };
+    if (r.async) void r.value.then(next);
+    else next();
+  }
+
+  /** Finishes in-flight work, stops the engines. Safe to call twice. */
+  close(): Promise<void> {
+    if (this.#closing === null) {
+      this.closed = true;
+      this.#closing = (async () => {
+        await this.portal.settled();
+        await this.#engines.stop();
+        Atomics.add(this.#dev, Dev.WAKE, 1);
+        Atomics.notify(this.#dev, Dev.WAKE);
+        this.closeInterrupts();
+        this.portal.close();
+      })();
+    }
+    return this.#closing;
+  }
+}
+
+/** A device joined from another thread: submit and views; the opener owns alloc and close. */
+export class AttachedDevice extends DeviceConnection {
+  readonly #dev: Int32Array;
+  readonly #vector: number;
+
+  constructor(handle: DeviceHandle, spin: number) {
+    if (!handle.shared) throw Errors.dedicated();
+    const dev = new Int32Array(handle.memory.buffer as unknown as SharedArrayBuffer, handle.layout.device, 16);
+    const wake = (): void => {
+      Atomics.add(dev, Dev.WAKE, 1);
+      Atomics.notify(dev, Dev.WAKE);
+    };
+    super(handle.memory, handle.layout, handle.eventfd ? loadEventFd() : null, wake, spin);
+    this.#dev = dev;
+    this.#vector = this.vectors.claim();
+    if (this.#vector < 0) throw Errors.noHandles();
+    setHandleBit(this.memory, this.layout, this.#vector, true);
+    this.connect(this.#vector);
+  }
+
+  override submit(desc: Uint8Array, opts?: SubmitOptions): Promise<number> {
+    if (this.closed || Atomics.load(this.#dev, Dev.STOP) !== 0) return Promise.reject(Errors.closed());
+    return super.submit(desc, opts);
+  }
+
+  /** Waits for this thread's work, then releases its vector. */
+  async detach(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.portal.settled();
+    this.closeInterrupts();
+    setHandleBit(this.memory, this.layout, this.#vector, false);
+    this.portal.close();
+  }
+}
+
+export { SoftDsaError };

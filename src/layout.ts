@@ -1,0 +1,66 @@
+// Where everything lives in the device's shared memory.
+//
+//   0        4 KiB                                                   arenaBase           end
+//   +--------+-----+-----+---------+--------+-------------+--------+------+---------------+
+//   | core   | ctx | eng | vectors | device | work queue  | wq     | core | arena: what   |
+//   | static |     | x64 | x64     | words  | header      | slots  | tbls | descriptors   |
+//   +--------+-----+-----+---------+--------+-------------+--------+------+ may address  |
+//   \______________ control region: unmapped for descriptors _____________/
+//
+// Descriptors address bytes as offsets into this memory, but only [arenaBase, end) is
+// mapped: the control region plays the kernel's part and a descriptor that points
+// into it faults, like a NULL dereference does. The layout is plain data so it can
+// travel to engine and user threads in workerData.
+import { Ctx, Desc, Limit } from './format.ts';
+
+export const PAGE = 65536;
+export const MAX_ENGINES = 64;
+/** Interrupt vectors, one per interrupt handle (Limit.MAX_INT_HANDLES). */
+export const MAX_VECTORS = Limit.MAX_INT_HANDLES as number;
+/** Int32 words per vector: count, armed, fd, in use. */
+export const VECTOR_WORDS = 4;
+export const enum Vec { COUNT = 0, ARMED = 1, FD = 2, IN_USE = 3 }
+/** Int32 words of the device block. */
+export const enum Dev { STOP = 0, WAKE = 1, ENGINES = 2, SHARED = 3 }
+/** Per-engine block: a u64 interrupt mask the core ORs RCI handles into, then the state word. */
+export const ENGINE_BYTES = 16;
+export const enum Eng { IRQ = 0, STATE = 8 }
+/** Engine states, written by the engine itself (the supervisor resets a dead one's). */
+export const enum EngineState { OFF = 0, RUNNING = 1, PARKED = 2, ASLEEP = 3 }
+/** Int32 word indexes in the work-queue header: producer, consumer and parking words on their own cache lines. */
+export const enum WqWord { TAIL = 0, HEAD = 16, DOORBELL = 32, SPINNER = 33 }
+export const WQ_HEADER_BYTES = 192;
+/** Int32 words per slot state: seq, status, vector. */
+export const SLOT_WORDS = 4;
+
+export interface Layout {
+  /** total memory bytes (a whole number of pages) */
+  bytes: number;
+  ctx: number;
+  engines: number;
+  vectors: number;
+  device: number;
+  wqHeader: number;
+  wqStates: number;
+  wqSlots: number;
+  wqSize: number;
+  tables: number;
+  arenaBase: number;
+  arenaEnd: number;
+}
+
+const align = (n: number, a: number): number => Math.ceil(n / a) * a;
+
+export function computeLayout(arenaBytes: number, wqSize: number): Layout {
+  const ctx = 4096;
+  const engines = ctx + Ctx.SIZE;
+  const vectors = engines + ENGINE_BYTES * MAX_ENGINES;
+  const device = vectors + 4 * VECTOR_WORDS * MAX_VECTORS;
+  const wqHeader = align(device + 64, 64);
+  const wqStates = wqHeader + WQ_HEADER_BYTES;
+  const wqSlots = align(wqStates + 4 * SLOT_WORDS * wqSize, 64);
+  const tables = align(wqSlots + Desc.SIZE * wqSize, 64);
+  const arenaBase = align(tables + Limit.CORE_TABLE_BYTES, PAGE);
+  const bytes = align(arenaBase + arenaBytes, PAGE);
+  return { bytes, ctx, engines, vectors, device, wqHeader, wqStates, wqSlots, wqSize, tables, arenaBase, arenaEnd: bytes };
+}

@@ -1,0 +1,227 @@
+// A portal: one thread's window onto a work queue, named after the DSA portal page
+// that ENQCMD writes to. It keeps the data path to DPDK's verbs (enqueue, doorbell,
+// completed) and builds the promise API on them:
+//
+//   submit(d) -> enqueue + doorbell -> [engine runs it] -> poll: reap DONE slots,
+//   resolve their promises; nothing done yet: spin a few microseconds, then arm the
+//   vector and sleep on the event fd (or Atomics) until an engine signals it.
+import { type Interrupt, Vectors } from './completion.ts';
+import { Errors } from './errors.ts';
+import { Desc, Status } from './format.ts';
+import { Dev, type Layout } from './layout.ts';
+import { WorkQueue } from './work_queue.ts';
+import { EngineStates } from './engine_states.ts';
+
+export interface SubmitOptions {
+  /** wait for room when the queue is full (default); false: reject with QUEUE_FULL */
+  retry?: boolean;
+}
+
+/** A status the device could not write into a completion record (DSA's software error register). */
+export interface ErrorLogEntry {
+  status: number;
+  opcode: number;
+  completion: bigint;
+  time: number;
+}
+
+interface Pending {
+  pos: number;
+  resolve: (status: number) => void;
+}
+
+interface Waiting {
+  desc: Uint8Array;
+  resolve: (status: number) => void;
+}
+
+const ERROR_LOG_SIZE = 64;
+
+export class Portal {
+  readonly wq: WorkQueue;
+  /** Statuses that could not be written into a record (0x1A, 0x1B), newest last. */
+  readonly errorLog: ErrorLogEntry[] = [];
+  spinMicros: number;
+  readonly #engines: EngineStates;
+  readonly #device: Int32Array;
+  /** how to get sleeping engines relaunched */
+  wake: () => void;
+  #irq: Interrupt | null = null;
+  readonly #inflight: Pending[] = [];
+  readonly #waiting: Waiting[] = [];
+  #scheduled = false;
+  #idleWaiters: Array<() => void> = [];
+  #closed = false;
+
+  constructor(memory: WebAssembly.Memory, layout: Layout, wake: () => void, spinMicros: number) {
+    this.wq = new WorkQueue(memory, layout);
+    this.#engines = new EngineStates(memory, layout);
+    this.#device = new Int32Array(memory.buffer as unknown as SharedArrayBuffer, layout.device, 16);
+    this.wake = wake;
+    this.spinMicros = spinMicros;
+  }
+
+  /** Connects the portal to its interrupt; done after construction, the interrupt calls back into poll(). */
+  attachInterrupt(irq: Interrupt): void {
+    this.#irq = irq;
+  }
+
+  get vector(): number {
+    return this.#irq?.vector ?? 0;
+  }
+
+  /** Descriptors submitted through this portal and not yet reaped (or waiting for room). */
+  get inflight(): number {
+    return this.#inflight.length + this.#waiting.length;
+  }
+
+  // ---- the raw verbs ----
+
+  /** Puts a descriptor in the queue without ringing the doorbell. Position, or -1 when full. */
+  enqueue(desc: Uint8Array): number {
+    if (this.#closed) throw Errors.closed();
+    if (desc.length !== Desc.SIZE) throw Errors.descriptorSize(desc.length);
+    return this.wq.push(desc, this.vector);
+  }
+
+  /** Wakes a parked engine, or asks the device to relaunch sleeping ones. */
+  doorbell(): void {
+    const parked = this.#engines.parked();
+    if (parked !== 0) {
+      const w = this.wq.words;
+      Atomics.add(w, 32, 1); // WqWord.DOORBELL
+      Atomics.notify(w, 32, 1);
+    }
+    if (this.#engines.anyAsleep()) this.wake();
+  }
+
+  /** Status of position pos once done (and reaps it), else Status.NONE. */
+  completed(pos: number): number {
+    return this.wq.isDone(pos) ? this.wq.take(pos) : Status.NONE;
+  }
+
+  // ---- the promise API ----
+
+  submit(desc: Uint8Array, opts: SubmitOptions = {}): Promise<number> {
+    if (this.#closed || Atomics.load(this.#device, Dev.STOP) !== 0) return Promise.reject(Errors.closed());
+    if (!(desc instanceof Uint8Array) || desc.length !== Desc.SIZE) return Promise.reject(Errors.descriptorSize(desc?.length ?? 0));
+    return new Promise<number>((resolve, reject) => {
+      // Keep submission order: while others wait for room, queue behind them.
+      const pos = this.#waiting.length === 0 ? this.wq.push(desc, this.vector) : -1;
+      if (pos >= 0) {
+        this.#track(pos, resolve);
+        this.doorbell();
+      } else if (opts.retry === false) {
+        reject(Errors.queueFull());
+        return;
+      } else {
+        this.#waiting.push({ desc: desc.slice(0, Desc.SIZE), resolve });
+      }
+      this.#schedule();
+    });
+  }
+
+  #track(pos: number, resolve: (s: number) => void): void {
+    if (this.#inflight.length === 0 && this.#waiting.length === 0) this.#irq?.ref();
+    this.#inflight.push({ pos, resolve });
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(this.poll);
+  }
+
+  /** Reaps every finished descriptor of this portal; returns how many. */
+  #reap(): number {
+    const list = this.#inflight;
+    let kept = 0;
+    let done = 0;
+    for (let i = 0; i < list.length; i++) {
+      const p = list[i];
+      if (this.wq.isDone(p.pos)) {
+        const status = this.wq.statusOf(p.pos);
+        const code = status & Status.CODE_MASK;
+        // Read the descriptor before take(): the slot may be reused right after.
+        if (code === Status.COMPLETION_ALIGN || code === Status.COMPLETION_FAULT) this.#log(status, p.pos);
+        this.wq.take(p.pos);
+        p.resolve(status);
+        done++;
+      } else {
+        list[kept++] = p;
+      }
+    }
+    list.length = kept;
+    return done;
+  }
+
+  #log(status: number, pos: number): void {
+    const d = this.wq.descriptor(pos);
+    const dv = new DataView(d.buffer, d.byteOffset, Desc.SIZE);
+    this.errorLog.push({ status, opcode: d[Desc.OPCODE], completion: dv.getBigUint64(Desc.COMPLETION, true), time: Date.now() });
+    if (this.errorLog.length > ERROR_LOG_SIZE) this.errorLog.shift();
+  }
+
+  /** Moves descriptors that waited for room into the queue. */
+  #admit(): number {
+    let n = 0;
+    while (this.#waiting.length > 0) {
+      const w = this.#waiting[0];
+      const pos = this.wq.push(w.desc, this.vector);
+      if (pos < 0) break;
+      this.#waiting.shift();
+      this.#inflight.push({ pos, resolve: w.resolve });
+      n++;
+    }
+    if (n > 0) this.doorbell();
+    return n;
+  }
+
+  #anyDone(): boolean {
+    const list = this.#inflight;
+    for (let i = 0; i < list.length; i++) if (this.wq.isDone(list[i].pos)) return true;
+    return false;
+  }
+
+  /** One round of completion handling; runs from setImmediate or the interrupt. */
+  readonly poll = (): void => {
+    this.#scheduled = false;
+    let n = this.#reap() + this.#admit();
+    if (this.#inflight.length === 0 && this.#waiting.length === 0) return this.#idle();
+    if (n === 0 && this.spinMicros > 0) {
+      const until = performance.now() + this.spinMicros / 1000;
+      while (!this.#anyDone() && performance.now() < until);
+      n = this.#reap() + this.#admit();
+    }
+    if (n > 0 || (this.#waiting.length > 0 && this.#inflight.length === 0)) {
+      // Progress: look again soon. Waiting for room with nothing of ours in flight:
+      // others hold the slots, so poll (their reaping does not signal us).
+      this.#schedule();
+      return;
+    }
+    // Nothing finished: arm the vector and sleep; re-check after arming so that a
+    // completion between the check and the arm is not missed.
+    this.#irq?.wait();
+    if (this.#anyDone()) this.#schedule();
+  };
+
+  #idle(): void {
+    this.#irq?.unref();
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Resolves when nothing submitted through this portal is in flight. */
+  settled(): Promise<void> {
+    if (this.inflight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#irq?.close();
+  }
+}
+
+export { Vectors };

@@ -1,0 +1,36 @@
+// Completion records: read the 32 bytes the device writes, and write one on the
+// device's behalf (the supervisor does, for descriptors of an engine that died).
+import { Record, Status } from './format.ts';
+
+export interface CompletionRecord {
+  /** status code (bits 6:0); 0 while the record is not written */
+  status: number;
+  /** the page fault was a write (status bit 7) */
+  writeFault: boolean;
+  result: number;
+  faultInfo: number;
+  bytesCompleted: number;
+  faultAddress: bigint;
+  /** u32 at @16: CRC value, delta record size, or the invalid flags */
+  opSpecific: number;
+}
+
+export function readRecord(mem: Uint8Array, addr: number): CompletionRecord {
+  const dv = new DataView(mem.buffer, mem.byteOffset + addr, Record.SIZE);
+  const s = Atomics.load(new Uint8Array(mem.buffer, mem.byteOffset + addr, 1), 0);
+  return {
+    status: s & Status.CODE_MASK,
+    writeFault: (s & Status.WRITE_FAULT_BIT) !== 0,
+    result: dv.getUint8(Record.RESULT),
+    faultInfo: dv.getUint8(Record.FAULT_INFO),
+    bytesCompleted: dv.getUint32(Record.BYTES_COMPLETED, true),
+    faultAddress: dv.getBigUint64(Record.FAULT_ADDR, true),
+    opSpecific: dv.getUint32(Record.OP_SPECIFIC, true),
+  };
+}
+
+/** Writes a record with `status` and zeroes elsewhere, the status byte last. */
+export function writeRecord(mem: Uint8Array, addr: number, status: number): void {
+  mem.fill(0, addr + 1, addr + Record.SIZE);
+  Atomics.store(new Uint8Array(mem.buffer, mem.byteOffset + addr, 1), 0, status);
+}

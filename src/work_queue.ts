@@ -1,0 +1,192 @@
+// A work queue: a ring of 64-byte descriptor slots in the device's shared memory.
+//
+// It is a bounded multi-producer, multi-consumer queue in the manner of Vyukov's:
+// each slot has a sequence word that names the lap (position) it is on and its state,
+// so submitters and engines agree on every slot without a lock.
+//
+//            head: engines claim here            tail: submitters push here
+//               v                                  v
+//   +-------+-------+-------+-------+-------+-------+-------+-------+
+//   | DONE  |CLAIMED|CLAIMED|  PUB  |  PUB  |  PUB  | FREE  | DONE  |   size = 2^n slots
+//   +-------+-------+-------+-------+-------+-------+-------+-------+
+//       ^ the submitter of a DONE slot reaps its status, then frees the slot for the
+//         next lap. A slot is only reused once its submitter has seen the result, so
+//         a full queue is back-pressure from unreaped work, as with DPDK's completed().
+//
+//   seq = (pos << 8) | state      state: FREE 0, PUB 1, DONE 2, CLAIMED 16 + engine
+//
+// The engine's number inside CLAIMED is what lets the supervisor finish, exactly once,
+// the descriptors an engine held when it died. Positions wrap at 2^32; only equality
+// of sequence words is ever tested, so the wrap is harmless (size divides 2^24).
+import { Desc } from './format.ts';
+import { type Layout, SLOT_WORDS, WqWord } from './layout.ts';
+
+export const FREE = 0;
+export const PUB = 1;
+export const DONE = 2;
+export const CLAIMED = 16;
+
+const seqOf = (pos: number, state: number): number => (pos << 8) | state;
+
+export class WorkQueue {
+  readonly size: number;
+  readonly mask: number;
+  readonly #words: Int32Array; // header words
+  readonly #states: Int32Array; // SLOT_WORDS per slot: seq, status, vector
+  readonly #bytes: Uint8Array;
+  readonly #slots: number; // byte address of slot 0
+
+  constructor(memory: WebAssembly.Memory, layout: Layout) {
+    const buf = memory.buffer as unknown as SharedArrayBuffer;
+    this.size = layout.wqSize;
+    this.mask = layout.wqSize - 1;
+    this.#words = new Int32Array(buf, layout.wqHeader, 48);
+    this.#states = new Int32Array(buf, layout.wqStates, SLOT_WORDS * layout.wqSize);
+    this.#bytes = new Uint8Array(buf);
+    this.#slots = layout.wqSlots;
+  }
+
+  /** Writes a new queue's slots free for lap 0. */
+  reset(): void {
+    this.#words.fill(0);
+    for (let i = 0; i < this.size; i++) this.#states[i * SLOT_WORDS] = seqOf(i, FREE);
+  }
+
+  /** Byte address of the descriptor slot that holds position pos. */
+  slotAddress(pos: number): number {
+    return this.#slots + (pos & this.mask) * Desc.SIZE;
+  }
+
+  // ---- submitters ----
+
+  isFull(): boolean {
+    const pos = Atomics.load(this.#words, WqWord.TAIL);
+    return Atomics.load(this.#states, (pos & this.mask) * SLOT_WORDS) !== seqOf(pos, FREE);
+  }
+
+  /**
+   * Claims the next position, copies the 64-byte descriptor into it and publishes it.
+   * Returns the position, or -1 when the queue is full (the ENQCMD refusal: retry later).
+   * `vector` is the interrupt vector the engine signals when the submitter is waiting.
+   */
+  push(desc: Uint8Array, vector: number): number {
+    const words = this.#words;
+    const states = this.#states;
+    for (;;) {
+      const pos = Atomics.load(words, WqWord.TAIL);
+      const s = (pos & this.mask) * SLOT_WORDS;
+      if (Atomics.load(states, s) !== seqOf(pos, FREE)) {
+        if (Atomics.load(words, WqWord.TAIL) === pos) return -1;
+        continue; // another submitter took pos: try the next one
+      }
+      if (Atomics.compareExchange(words, WqWord.TAIL, pos, (pos + 1) | 0) !== pos) continue;
+      this.#bytes.set(desc.subarray(0, Desc.SIZE), this.slotAddress(pos));
+      states[s + 2] = vector;
+      Atomics.store(states, s, seqOf(pos, PUB));
+      return pos;
+    }
+  }
+
+  /** True once the engine has finished position pos (its status can be taken). */
+  isDone(pos: number): boolean {
+    return Atomics.load(this.#states, (pos & this.mask) * SLOT_WORDS) === seqOf(pos, DONE);
+  }
+
+  /** The status of a DONE position (before take()). */
+  statusOf(pos: number): number {
+    return this.#states[(pos & this.mask) * SLOT_WORDS + 1];
+  }
+
+  /** The descriptor bytes of position pos, live in the ring. */
+  descriptor(pos: number): Uint8Array {
+    const a = this.slotAddress(pos);
+    return this.#bytes.subarray(a, a + Desc.SIZE);
+  }
+
+  /** Reaps a DONE position: returns its status and frees the slot for the next lap. */
+  take(pos: number): number {
+    const s = (pos & this.mask) * SLOT_WORDS;
+    const status = this.#states[s + 1];
+    Atomics.store(this.#states, s, seqOf(pos + this.size, FREE));
+    return status;
+  }
+
+  // ---- engines ----
+
+  /** True when the position at head is published (work is waiting). */
+  hasWork(): boolean {
+    const pos = Atomics.load(this.#words, WqWord.HEAD);
+    return Atomics.load(this.#states, (pos & this.mask) * SLOT_WORDS) === seqOf(pos, PUB);
+  }
+
+  /** Published positions not yet claimed (an estimate while others move). */
+  depth(): number {
+    return (Atomics.load(this.#words, WqWord.TAIL) - Atomics.load(this.#words, WqWord.HEAD)) | 0;
+  }
+
+  /** Claims the oldest published position for `engine`; -1 when there is none. */
+  claim(engine: number): number {
+    const words = this.#words;
+    const states = this.#states;
+    for (;;) {
+      const pos = Atomics.load(words, WqWord.HEAD);
+      const s = (pos & this.mask) * SLOT_WORDS;
+      const seq = Atomics.load(states, s);
+      if (seq === seqOf(pos, PUB)) {
+        if (Atomics.compareExchange(states, s, seq, seqOf(pos, CLAIMED + engine)) !== seq) continue;
+        Atomics.compareExchange(words, WqWord.HEAD, pos, (pos + 1) | 0);
+        return pos;
+      }
+      // Claimed, done or even reaped at head: its claimer has not moved head yet (or
+      // died before it could). Help, then retry. FREE for pos or an older lap: empty.
+      const lap = seq >>> 8;
+      if ((lap === (pos & 0xffffff) && (seq & 0xff) !== FREE) || lap === ((pos + this.size) & 0xffffff)) {
+        Atomics.compareExchange(words, WqWord.HEAD, pos, (pos + 1) | 0);
+        continue;
+      }
+      return -1;
+    }
+  }
+
+  /** The vector to signal for position pos: read before complete(), the slot may be reused after. */
+  vectorOf(pos: number): number {
+    return this.#states[(pos & this.mask) * SLOT_WORDS + 2];
+  }
+
+  /** Marks a claimed position done with its status. */
+  complete(pos: number, status: number): void {
+    const s = (pos & this.mask) * SLOT_WORDS;
+    this.#states[s + 1] = status;
+    Atomics.store(this.#states, s, seqOf(pos, DONE));
+  }
+
+  /** True while an earlier position, pos - distance, is still published or claimed (DRAIN waits on it). */
+  isPending(pos: number): boolean {
+    const seq = Atomics.load(this.#states, (pos & this.mask) * SLOT_WORDS);
+    if (seq >>> 8 !== (pos & 0xffffff)) return false;
+    const state = seq & 0xff;
+    return state === PUB || state >= CLAIMED;
+  }
+
+  /**
+   * Positions claimed by `engine` and not finished: what a dead engine held.
+   * The supervisor completes each exactly once.
+   */
+  claimedBy(engine: number): number[] {
+    const held: number[] = [];
+    for (let i = 0; i < this.size; i++) {
+      const seq = Atomics.load(this.#states, i * SLOT_WORDS);
+      if ((seq & 0xff) !== CLAIMED + engine) continue;
+      // Rebuild the full position from its low 24 bits and the slot index.
+      const low = seq >>> 8;
+      const head = Atomics.load(this.#words, WqWord.HEAD);
+      held.push((head - (((head & 0xffffff) - low) & 0xffffff)) | 0);
+    }
+    return held;
+  }
+
+  /** Header word access for parking and doorbells. */
+  get words(): Int32Array {
+    return this.#words;
+  }
+}

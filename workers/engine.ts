@@ -1,0 +1,125 @@
+// An engine: a worker thread that drains the device's work queue through the Wasm core.
+//
+// One piscina task is one waking period of the engine. It claims descriptors and runs
+// them; when the queue empties, one engine at a time spins briefly (a new descriptor is
+// then picked up in well under a microsecond), the others park on the doorbell futex.
+// An engine parked for idleMs falls asleep: its task returns, so an idle device holds
+// no ref'd handle and burns no CPU; the next submission relaunches it.
+import { workerData } from 'node:worker_threads';
+import { instantiateCore } from '../src/core.ts';
+import { Vectors } from '../src/completion.ts';
+import { EngineStates } from '../src/engine_states.ts';
+import { loadEventFd } from '../src/eventfd.ts';
+import { Desc, Opcode } from '../src/format.ts';
+import { Dev, ENGINE_BYTES, EngineState, type Layout, WqWord } from '../src/layout.ts';
+import { WorkQueue } from '../src/work_queue.ts';
+
+export interface EngineData {
+  memory: WebAssembly.Memory;
+  module: WebAssembly.Module;
+  layout: Layout;
+  spinMicros: number;
+  idleMs: number;
+  /** use the event fd addon to signal vectors (the device's completion path) */
+  eventfd: boolean;
+}
+
+export interface EngineTask {
+  id: number;
+  /** test hook: die (exit the thread, or throw) on claiming the n-th descriptor of this task */
+  dieAt?: { claims: number; how: 'exit' | 'throw' };
+}
+
+const data = workerData as EngineData;
+const { memory, layout } = data;
+const core = instantiateCore(data.module, memory);
+core.init(layout.ctx);
+const wq = new WorkQueue(memory, layout);
+const states = new EngineStates(memory, layout);
+const vectors = new Vectors(memory, layout, data.eventfd ? loadEventFd() : null);
+const buf = memory.buffer as unknown as SharedArrayBuffer;
+const bytes = new Uint8Array(buf);
+const dev = new Int32Array(buf, layout.device, 16);
+const words = wq.words;
+const nap = new Int32Array(new SharedArrayBuffer(4));
+
+export default function engine(task: EngineTask): 'asleep' | 'stopped' {
+  const id = task.id;
+  const irq = layout.engines + id * ENGINE_BYTES;
+  const irqWords = new Int32Array(buf, irq, 2);
+  const token = id + 1;
+  let claims = 0;
+  let idleSince = -1;
+  states.set(id, EngineState.RUNNING);
+
+  const run = (pos: number): void => {
+    const addr = wq.slotAddress(pos);
+    if (bytes[addr + Desc.OPCODE] === Opcode.DRAIN) drain(pos);
+    const status = core.execute(addr, layout.ctx, irq);
+    const vector = wq.vectorOf(pos);
+    wq.complete(pos, status);
+    if ((irqWords[0] | irqWords[1]) !== 0) raise(id);
+    vectors.signalIfArmed(vector);
+  };
+
+  for (;;) {
+    const pos = wq.claim(id);
+    if (pos >= 0) {
+      if (idleSince >= 0) {
+        idleSince = -1;
+        Atomics.compareExchange(words, WqWord.SPINNER, token, 0);
+      }
+      if (task.dieAt !== undefined && ++claims === task.dieAt.claims) die(task.dieAt.how);
+      // More waiting than this engine can take: wake a parked sibling.
+      if (wq.hasWork() && states.parked() > 0) ring();
+      run(pos);
+      continue;
+    }
+    if (Atomics.load(dev, Dev.STOP) !== 0) break;
+    const now = performance.now();
+    if (idleSince < 0) idleSince = now;
+    // One spinner at a time: on two cores, two spinning engines would starve the submitter.
+    const spinner = Atomics.load(words, WqWord.SPINNER) === token || Atomics.compareExchange(words, WqWord.SPINNER, 0, token) === 0;
+    if (spinner && now - idleSince < data.spinMicros / 1000) continue;
+    if (spinner) Atomics.compareExchange(words, WqWord.SPINNER, token, 0);
+    // Park: publish the state, re-check, then sleep on the doorbell (Dekker with push + doorbell()).
+    const bell = Atomics.load(words, WqWord.DOORBELL);
+    states.set(id, EngineState.PARKED);
+    if (!wq.hasWork() && Atomics.load(dev, Dev.STOP) === 0) {
+      const r = Atomics.wait(words, WqWord.DOORBELL, bell, data.idleMs);
+      if (r === 'timed-out') {
+        states.set(id, EngineState.ASLEEP);
+        if (!wq.hasWork() && Atomics.load(dev, Dev.STOP) === 0) return 'asleep';
+      }
+    }
+    states.set(id, EngineState.RUNNING);
+    idleSince = -1;
+  }
+  states.set(id, EngineState.OFF);
+  return 'stopped';
+}
+
+function ring(): void {
+  Atomics.add(words, WqWord.DOORBELL, 1);
+  Atomics.notify(words, WqWord.DOORBELL, 1);
+}
+
+/** RCI: raise every interrupt handle the core marked in this engine's mask. */
+function raise(id: number): void {
+  const [lo, hi] = states.takeIrq(id);
+  for (let h = 0; h < 32; h++) if ((lo >>> h) & 1) vectors.signal(h);
+  for (let h = 0; h < 32; h++) if ((hi >>> h) & 1) vectors.signal(h + 32);
+}
+
+/** DRAIN completes after every earlier descriptor of the queue, whichever engine runs it. */
+function drain(pos: number): void {
+  for (let d = 1; d < wq.size; d++) {
+    const q = (pos - d) | 0;
+    for (let spins = 0; wq.isPending(q); spins++) if (spins > 1000) Atomics.wait(nap, 0, 0, 0.05);
+  }
+}
+
+function die(how: 'exit' | 'throw'): never {
+  if (how === 'exit') process.exit(3);
+  throw new Error('engine test hook: thrown on purpose');
+}
