@@ -1,0 +1,26 @@
+# The optional eventfd addon (Linux only). Built by `node scripts/build.mjs addon`
+# (node-gyp rebuild). Where it does not build, softdsa uses its Atomics completion path.
+{
+  'targets': [
+    {
+      'target_name': 'softdsa_eventfd',
+      'sources': ['native/eventfd.cc'],
+      'include_dirs': ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      # node-addon-api without C++ exceptions: every N-API failure is checked explicitly.
+      # SWALLOW_UNTHROWABLE_EXCEPTIONS: when a worker is terminated mid-call (even during module
+      # init) N-API calls fail and a throw is impossible; without it node-addon-api aborts the
+      # whole process (FATAL ERROR: Error::ThrowAsJavaScriptException napi_throw).
+      'defines': ['NAPI_VERSION=8', 'NAPI_DISABLE_CPP_EXCEPTIONS', 'NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS'],
+      'cflags!': ['-fexceptions'],
+      'cflags_cc!': ['-fexceptions', '-std=gnu++17', '-std=gnu++20'],
+      'cflags_cc': ['-std=c++17', '-fno-exceptions', '-Wall', '-Wextra'],
+      'xcode_settings': {
+        'CLANG_CXX_LANGUAGE_STANDARD': 'c++17',
+        'GCC_ENABLE_CPP_EXCEPTIONS': 'NO',
+      },
+      'msvs_settings': {
+        'VCCLCompilerTool': { 'ExceptionHandling': 0, 'AdditionalOptions': ['/std:c++17'] },
+      },
+    },
+  ],
+}

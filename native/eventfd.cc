@@ -1,0 +1,376 @@
+// softdsa_eventfd: a minimal eventfd(2) + uv_poll addon.
+//
+// Engine worker threads sit in Atomics.wait between tasks (their event loop is frozen), so they
+// cannot post messages cheaply; instead they write(2) to an eventfd (`signal(fd, n)`), and the
+// thread that owns an `EventFd` watches it with a uv_poll on its own libuv loop and gets one
+// callback per wake-up with the summed counter (signals coalesce).
+//
+// Context-aware and safe to load in several worker threads at once: there is no static mutable
+// state; every EventFd belongs to the env (thread) that created it and registers an env cleanup
+// hook, so terminating a worker that holds an active poll does not leave an open handle behind
+// (which would make uv_loop_close fail and abort the process).
+//
+// Built with NAPI_DISABLE_CPP_EXCEPTIONS: every N-API failure is checked explicitly.
+
+#include <napi.h>
+
+#if defined(__linux__)
+
+#include <uv.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+namespace {
+
+// An Error with the usual Node fields: code ('EBADF'), errno (negative, like libuv), syscall.
+Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall) {
+  std::string msg = std::string(uv_err_name(-err)) + ": " + std::strerror(err) + ", " + syscall;
+  Napi::Error e = Napi::Error::New(env, msg);
+  e.Set("code", Napi::String::New(env, uv_err_name(-err)));
+  e.Set("errno", Napi::Number::New(env, -err));
+  e.Set("syscall", Napi::String::New(env, syscall));
+  return e;
+}
+
+// Non-blocking read of the whole counter (resets it to 0). Returns 1 and sets *out when a value was
+// read, 0 when the counter is zero (EAGAIN), -errno on failure.
+int ReadCounter(int fd, uint64_t* out) {
+  for (;;) {
+    ssize_t r = ::read(fd, out, sizeof(*out));
+    if (r == static_cast<ssize_t>(sizeof(*out))) return 1;
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+    return r < 0 ? -errno : -EIO;
+  }
+}
+
+// The poll handle lives in its own allocation, which outlives the EventFd until uv_close completes.
+// Each one holds an async env cleanup hook until its close callback has run: at env teardown Node
+// then keeps running the loop (and keeps this library loaded) until the close callback is done.
+// Without it, terminating a worker could run the close callback after the addon was unloaded.
+struct PollBox {
+  uv_poll_t handle;  // first member: uv_handle_t* <-> PollBox*
+  napi_async_cleanup_hook_handle hook = nullptr;
+};
+
+void OnPollBoxClosed(uv_handle_t* handle) {
+  PollBox* box = reinterpret_cast<PollBox*>(handle);
+  if (box->hook != nullptr) napi_remove_async_cleanup_hook(box->hook);
+  delete box;
+}
+
+class EventFd : public Napi::ObjectWrap<EventFd> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "EventFd",
+                       {
+                           InstanceAccessor<&EventFd::GetFd>("fd"),
+                           InstanceMethod<&EventFd::Start>("start"),
+                           InstanceMethod<&EventFd::Stop>("stop"),
+                           InstanceMethod<&EventFd::JsRef>("ref"),
+                           InstanceMethod<&EventFd::JsUnref>("unref"),
+                           InstanceMethod<&EventFd::Read>("read"),
+                           InstanceMethod<&EventFd::Close>("close"),
+                       });
+  }
+
+  explicit EventFd(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EventFd>(info), env_(info.Env()) {
+    fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (fd_ < 0) {
+      int err = errno;
+      fd_ = -1;
+      ErrnoError(env_, err, "eventfd").ThrowAsJavaScriptException();
+      return;  // node-addon-api deletes this instance and rethrows
+    }
+    if (napi_add_env_cleanup_hook(env_, &EventFd::OnEnvCleanup, this) != napi_ok) {
+      ::close(fd_);
+      fd_ = -1;
+      Napi::Error::New(env_, "napi_add_env_cleanup_hook failed").ThrowAsJavaScriptException();
+      return;
+    }
+    hook_added_ = true;
+  }
+
+  ~EventFd() override {
+    // Reached from GC (never while started: a started EventFd pins itself), from env teardown
+    // (after OnEnvCleanup already released everything) or after a failed constructor.
+    ReleaseNative();
+    if (hook_added_) napi_remove_env_cleanup_hook(env_, &EventFd::OnEnvCleanup, this);
+  }
+
+ private:
+  // ---- JS API -------------------------------------------------------------------------------
+
+  Napi::Value GetFd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), fd_); }
+
+  // start(callback: (count: number) => void): begins (or keeps) watching; replaces the callback.
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsFunction()) {
+      Napi::TypeError::New(env, "EventFd.start(callback): callback must be a function").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (fd_ < 0) {
+      Napi::Error::New(env, "EventFd is closed").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (box_ == nullptr) {
+      uv_loop_t* loop = nullptr;
+      if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
+        Napi::Error::New(env, "napi_get_uv_event_loop failed").ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      PollBox* box = new PollBox;
+      int rc = uv_poll_init(loop, &box->handle, fd_);
+      if (rc != 0) {
+        delete box;  // never initialised: no uv_close needed
+        ErrnoError(env, -rc, "uv_poll_init").ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      box->handle.data = this;
+      box_ = box;
+      if (napi_add_async_cleanup_hook(env, &EventFd::OnEnvAsyncCleanup, box, &box->hook) != napi_ok) {
+        box->hook = nullptr;
+        ReleaseNative();
+        Napi::Error::New(env, "napi_add_async_cleanup_hook failed").ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      if (!refed_) uv_unref(Handle());
+    }
+    callback_.Reset(info[0].As<Napi::Function>(), 1);
+    if (!started_) {
+      int rc = uv_poll_start(&box_->handle, UV_READABLE, &EventFd::OnPoll);
+      if (rc != 0) {
+        callback_.Reset();
+        ErrnoError(env, -rc, "uv_poll_start").ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      started_ = true;
+      Pin();
+    }
+    return env.Undefined();
+  }
+
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    StopPolling();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value JsRef(const Napi::CallbackInfo& info) {
+    refed_ = true;
+    if (box_ != nullptr) uv_ref(Handle());
+    return info.Env().Undefined();
+  }
+
+  Napi::Value JsUnref(const Napi::CallbackInfo& info) {
+    refed_ = false;
+    if (box_ != nullptr) uv_unref(Handle());
+    return info.Env().Undefined();
+  }
+
+  // read(): non-blocking; the count accumulated since the last read (resetting it), or 0.
+  Napi::Value Read(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (fd_ < 0) {
+      Napi::Error::New(env, "EventFd is closed").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    uint64_t value = 0;
+    int rc = ReadCounter(fd_, &value);
+    if (rc < 0) {
+      ErrnoError(env, -rc, "read").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    return Napi::Number::New(env, rc == 1 ? static_cast<double>(value) : 0.0);
+  }
+
+  // close(): stops the poll, closes the handle and the fd. Idempotent.
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    StopPolling();
+    ReleaseNative();
+    return info.Env().Undefined();
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  // Keep the JS object (and so this instance) alive while the poll can call back into it.
+  void Pin() {
+    if (!pinned_) {
+      Napi::ObjectWrap<EventFd>::Ref();
+      pinned_ = true;
+    }
+  }
+  void Unpin() {
+    if (pinned_) {
+      pinned_ = false;
+      Napi::ObjectWrap<EventFd>::Unref();
+    }
+  }
+
+  // Requires a live env (JS calls, poll callbacks).
+  void StopPolling() {
+    if (started_) {
+      uv_poll_stop(&box_->handle);
+      started_ = false;
+    }
+    callback_.Reset();
+    Unpin();
+  }
+
+  // Closes the uv handle (freed in its close callback) and then the fd. Touches no JS state, so it
+  // is safe from the env cleanup hook and from the GC finalizer.
+  void ReleaseNative() {
+    if (box_ != nullptr) {
+      if (started_) uv_poll_stop(&box_->handle);  // stop before the fd goes away
+      started_ = false;
+      box_->handle.data = nullptr;  // marks the box as closing
+      uv_close(Handle(), &OnPollBoxClosed);
+      box_ = nullptr;
+    }
+    if (fd_ >= 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+
+  uv_handle_t* Handle() { return reinterpret_cast<uv_handle_t*>(&box_->handle); }
+
+  // Env teardown, for a poll handle not yet closed: close it (and the fd). If it is already closing
+  // (data == nullptr), its pending close callback removes the hook. Runs before OnEnvCleanup
+  // (hooks run in reverse order of registration).
+  static void OnEnvAsyncCleanup(napi_async_cleanup_hook_handle /*hook*/, void* arg) {
+    PollBox* box = static_cast<PollBox*>(arg);
+    EventFd* self = static_cast<EventFd*>(box->handle.data);
+    if (self != nullptr) self->ReleaseNative();
+  }
+
+  static void OnEnvCleanup(void* arg) {
+    EventFd* self = static_cast<EventFd*>(arg);
+    self->hook_added_ = false;  // hooks run once; nothing to remove afterwards
+    self->ReleaseNative();
+    // The persistent reference and the callback reference are left to the env's own teardown.
+  }
+
+  static void OnPoll(uv_poll_t* handle, int status, int /*events*/) {
+    EventFd* self = static_cast<EventFd*>(handle->data);
+    if (self == nullptr || !self->started_) return;
+    Napi::Env env = self->env_;
+    Napi::HandleScope scope(env);
+
+    if (status < 0) {
+      // Should not happen for an eventfd; stop rather than spin, and report it as uncaught.
+      self->StopPolling();
+      napi_fatal_exception(env, ErrnoError(env, -status, "uv_poll").Value());
+      return;
+    }
+
+    uint64_t value = 0;
+    int rc = ReadCounter(self->fd_, &value);
+    if (rc == 0) return;  // spurious wake-up, or someone read() the counter first
+    if (rc < 0) {
+      self->StopPolling();
+      napi_fatal_exception(env, ErrnoError(env, -rc, "read").Value());
+      return;
+    }
+    if (self->callback_.IsEmpty()) return;
+
+    // Take local handles first: the callback may stop(), close() or start() again with another
+    // function. After the call this instance is not touched any more.
+    Napi::Function fn = self->callback_.Value();
+    Napi::Object recv = self->Value();
+    napi_value argv[1] = {Napi::Number::New(env, static_cast<double>(value))};
+    napi_value result = nullptr;
+    // napi_make_callback (not napi_call_function): runs process.nextTick and microtasks afterwards,
+    // as for any callback entered from libuv.
+    napi_status st = napi_make_callback(env, nullptr, recv, fn, 1, argv, &result);
+    if (st != napi_ok) {
+      bool pending = false;
+      napi_is_exception_pending(env, &pending);
+      if (pending) {
+        napi_value err = nullptr;
+        napi_get_and_clear_last_exception(env, &err);
+        napi_fatal_exception(env, err);  // -> process 'uncaughtException' / worker 'error'
+      }
+    }
+  }
+
+  napi_env env_;
+  int fd_ = -1;
+  PollBox* box_ = nullptr;  // the poll handle, once started; may outlive this object until closed
+  bool started_ = false;
+  bool refed_ = true;
+  bool pinned_ = false;
+  bool hook_added_ = false;
+  Napi::FunctionReference callback_;
+};
+
+// signal(fd, n = 1): synchronous write(2) of n to the eventfd; callable from a thread whose event
+// loop is frozen. EAGAIN (counter would overflow) is ignored; other errors throw.
+Napi::Value Signal(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "signal(fd, n): fd must be a number").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  double fd_d = info[0].As<Napi::Number>().DoubleValue();
+  if (!(fd_d == std::floor(fd_d)) || fd_d < -1 || fd_d > 2147483647.0) {
+    Napi::TypeError::New(env, "signal(fd, n): fd must be an integer").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  uint64_t n = 1;
+  if (info.Length() >= 2 && !info[1].IsUndefined()) {
+    if (!info[1].IsNumber()) {
+      Napi::TypeError::New(env, "signal(fd, n): n must be a number").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    double n_d = info[1].As<Napi::Number>().DoubleValue();
+    // eventfd accepts up to 2^64-2; keep to exactly representable integers.
+    if (!(n_d == std::floor(n_d)) || n_d < 0 || n_d > 9007199254740991.0) {
+      Napi::RangeError::New(env, "signal(fd, n): n must be an integer in [0, 2^53-1]")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    n = static_cast<uint64_t>(n_d);
+  }
+  int fd = static_cast<int>(fd_d);
+  for (;;) {
+    ssize_t w = ::write(fd, &n, sizeof(n));
+    if (w == static_cast<ssize_t>(sizeof(n))) break;
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;  // counter saturated: reader is awake anyway
+    ErrnoError(env, w < 0 ? errno : EIO, "write").ThrowAsJavaScriptException();
+    break;
+  }
+  return env.Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  Napi::Function ctor = EventFd::Define(env);
+  if (env.IsExceptionPending()) return exports;
+  exports.Set("EventFd", ctor);
+  exports.Set("signal", Napi::Function::New<Signal>(env, "signal"));
+  exports.Set("supported", Napi::Boolean::New(env, true));
+  return exports;
+}
+
+}  // namespace
+
+#else  // !__linux__
+
+namespace {
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("supported", Napi::Boolean::New(env, false));
+  return exports;
+}
+}  // namespace
+
+#endif
+
+NODE_API_MODULE(softdsa_eventfd, Init)

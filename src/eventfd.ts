@@ -1,0 +1,102 @@
+// Loader for the optional eventfd addon (native/eventfd.cc, built by node-gyp into
+// build/Release/softdsa_eventfd.node). Where it is unavailable — not Linux, the addon did not
+// build, or SOFTDSA_NO_EVENTFD=1 — loadEventFd() returns null and softdsa uses its Atomics
+// completion path instead.
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** One eventfd owned by the calling thread; see native/eventfd.cc. */
+export interface EventFdHandle {
+  /** The file descriptor, for `signal(fd)` from other threads; -1 once closed. */
+  readonly fd: number;
+  /**
+   * Watch the fd on this thread's event loop. When readable, the counter is read (resetting it)
+   * and `callback(count)` runs once with the sum of all signals since the last read. Calling
+   * start again replaces the callback. While started, the handle keeps itself from being
+   * garbage-collected and (unless unref'd) keeps the event loop alive. Throws once closed.
+   */
+  start(callback: (count: number) => void): void;
+  /** Stop watching (the fd stays open; signals keep accumulating). */
+  stop(): void;
+  /** Let a started poll keep the event loop alive (the default). */
+  ref(): void;
+  /** Do not let the poll keep the event loop alive. */
+  unref(): void;
+  /** Non-blocking read of the counter (resetting it): the count, or 0 if none. Throws once closed. */
+  read(): number;
+  /** Stop, release the poll handle and close the fd. Idempotent. */
+  close(): void;
+}
+
+export interface EventFdAddon {
+  EventFd: new () => EventFdHandle;
+  /**
+   * Synchronously add `n` (default 1) to the eventfd `fd`; safe from any thread, including one
+   * whose event loop is frozen in Atomics.wait. A saturated counter (EAGAIN) is ignored; an
+   * invalid fd throws (code 'EBADF').
+   */
+  signal(fd: number, n?: number): void;
+}
+
+const ADDON = join('build', 'Release', 'softdsa_eventfd.node');
+
+// Module state is per thread (each worker evaluates this module afresh), so is the cache.
+let cached: EventFdAddon | null | undefined;
+let reason: string | null = null;
+
+/** The package root: the nearest directory upwards holding a package.json named softdsa. */
+function packageRoot(): string | null {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: unknown }).name === 'softdsa') return dir;
+      } catch {
+        // unreadable or not JSON: keep walking
+      }
+    }
+    const up = dirname(dir);
+    if (up === dir) return null;
+    dir = up;
+  }
+}
+
+/** The eventfd addon, or null where it is unavailable (cached per thread). */
+export function loadEventFd(): EventFdAddon | null {
+  if (cached !== undefined) return cached;
+  cached = null;
+  if (process.platform !== 'linux') {
+    reason = `not supported on ${process.platform}`;
+  } else if (process.env.SOFTDSA_NO_EVENTFD === '1') {
+    reason = 'disabled by SOFTDSA_NO_EVENTFD=1';
+  } else {
+    const here = dirname(fileURLToPath(import.meta.url));
+    const root = packageRoot();
+    // From src/eventfd.ts the root is '..'; from dist/src/eventfd.js it is '../..'.
+    const candidates = [...(root ? [join(root, ADDON)] : []), join(here, '..', ADDON), join(here, '..', '..', ADDON)];
+    const path = candidates.find((p) => existsSync(p));
+    if (path === undefined) {
+      reason = `addon not built (looked for ${candidates[0]})`;
+    } else {
+      try {
+        const addon = createRequire(import.meta.url)(path) as Partial<EventFdAddon> & { supported?: boolean };
+        if (addon.supported === false || typeof addon.EventFd !== 'function' || typeof addon.signal !== 'function') {
+          reason = `addon at ${path} does not support eventfd on this platform`;
+        } else {
+          cached = { EventFd: addon.EventFd, signal: addon.signal };
+        }
+      } catch (err) {
+        reason = `addon at ${path} failed to load: ${(err as Error).message}`;
+      }
+    }
+  }
+  return cached;
+}
+
+/** Why loadEventFd() returned null (for diagnostics), or null if it loaded or was not tried. */
+export function eventFdUnavailableReason(): string | null {
+  return reason;
+}
