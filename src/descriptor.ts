@@ -27,7 +27,15 @@ export interface Fields extends Common {
   op56?: number;
 }
 
-const u64 = (v: number | bigint): bigint => BigInt.asUintN(64, BigInt(v));
+/** Writes a u64 field; numbers (the common case) without a BigInt round trip. */
+function setU64(dv: DataView, at: number, v: number | bigint): void {
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) {
+    dv.setUint32(at, v >>> 0, true);
+    dv.setUint32(at + 4, Math.floor(v / 0x100000000), true);
+  } else {
+    dv.setBigUint64(at, BigInt.asUintN(64, BigInt(v)), true);
+  }
+}
 
 /** Encodes a descriptor into `out` (64 bytes, zeroed first) or a new array. */
 export function encode(f: Fields, out: Uint8Array = new Uint8Array(Desc.SIZE)): Uint8Array {
@@ -36,13 +44,13 @@ export function encode(f: Fields, out: Uint8Array = new Uint8Array(Desc.SIZE)): 
   const flags = f.flags ?? (f.completion !== undefined ? Flag.CRAV | Flag.RCR : 0);
   dv.setUint32(Desc.PASID, f.pasid ?? 0, true);
   dv.setUint32(Desc.FLAGS, (flags & 0xffffff) | ((f.opcode & 0xff) << 24), true);
-  dv.setBigUint64(Desc.COMPLETION, u64(f.completion ?? 0), true);
-  dv.setBigUint64(Desc.SRC, u64(f.src ?? 0), true);
-  dv.setBigUint64(Desc.DST, u64(f.dst ?? 0), true);
+  setU64(dv, Desc.COMPLETION, f.completion ?? 0);
+  setU64(dv, Desc.SRC, f.src ?? 0);
+  setU64(dv, Desc.DST, f.dst ?? 0);
   dv.setUint32(Desc.XFER_SIZE, (f.size ?? 0) >>> 0, true);
   dv.setUint16(Desc.INT_HANDLE, f.intHandle ?? 0, true);
-  if (f.op40 !== undefined) dv.setBigUint64(40, u64(f.op40), true);
-  if (f.op48 !== undefined) dv.setBigUint64(48, u64(f.op48), true);
+  if (f.op40 !== undefined) setU64(dv, 40, f.op40);
+  if (f.op48 !== undefined) setU64(dv, 48, f.op48);
   if (f.op56 !== undefined) dv.setUint8(56, f.op56);
   return out;
 }

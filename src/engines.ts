@@ -9,7 +9,7 @@ import { Piscina } from 'piscina';
 import { Vectors } from './completion.ts';
 import { EngineStates } from './engine_states.ts';
 import { Desc, Flag, Record, Status } from './format.ts';
-import { Dev, EngineState, type Layout, WqWord } from './layout.ts';
+import { Dev, DIE_THROW, Eng, ENGINE_BYTES, EngineState, type Layout, WqWord } from './layout.ts';
 import { sourceExt } from './paths.ts';
 import { writeRecord } from './record.ts';
 import { WorkQueue } from './work_queue.ts';
@@ -37,8 +37,6 @@ export class Engines {
   readonly #mem: Uint8Array;
   readonly #dev: Int32Array;
   readonly #layout: Layout;
-  /** test hooks for the next launch of an engine */
-  readonly #hooks = new Map<number, EngineTask['dieAt']>();
   #stopping = false;
 
   constructor(count: number, data: EngineData, vectors: Vectors) {
@@ -76,27 +74,21 @@ export class Engines {
     for (let e = 0; e < this.count; e++) if (this.#phase[e] === 'asleep') this.#launch(e);
   }
 
-  /** Test hook: the engine's next launch dies on its n-th claim. */
+  /** Test hook: engine e dies (thread exit, or a throw) on its n-th claim from now. */
   dieAt(engine: number, claims: number, how: 'exit' | 'throw'): void {
-    this.#hooks.set(engine, { claims, how });
-    // Apply at once: wake it if asleep, otherwise the next launch carries it.
-    if (this.#phase[engine] === 'asleep') this.#launch(engine);
+    const w = new Int32Array(this.#mem.buffer, this.#layout.engines + engine * ENGINE_BYTES, 4);
+    Atomics.store(w, Eng.DIE_AT / 4, (claims & 0xffff) | (how === 'throw' ? DIE_THROW : 0));
   }
 
   #launch(e: number): void {
     if (this.#stopping) return;
     this.#phase[e] = 'running';
     const task: EngineTask = { id: e };
-    const hook = this.#hooks.get(e);
-    if (hook !== undefined) {
-      task.dieAt = hook;
-      this.#hooks.delete(e);
-    }
     this.#tasks[e] = this.#pool.run(task).then(
       (result: 'asleep' | 'stopped') => {
         this.#phase[e] = result;
         // Work that arrived while the task was on its way back relaunches it.
-        if (result === 'asleep' && (this.#wq.hasWork() || this.#hooks.has(e))) this.#launch(e);
+        if (result === 'asleep' && this.#wq.hasWork()) this.#launch(e);
       },
       (error: Error) => {
         this.#phase[e] = 'stopped';

@@ -8,7 +8,7 @@
 import { type Interrupt, Vectors } from './completion.ts';
 import { Errors } from './errors.ts';
 import { Desc, Status } from './format.ts';
-import { Dev, type Layout } from './layout.ts';
+import { Dev, type Layout, WqWord } from './layout.ts';
 import { WorkQueue } from './work_queue.ts';
 import { EngineStates } from './engine_states.ts';
 
@@ -84,13 +84,15 @@ export class Portal {
     return this.wq.push(desc, this.vector);
   }
 
-  /** Wakes a parked engine, or asks the device to relaunch sleeping ones. */
+  /**
+   * Wakes a parked engine, or asks the device to relaunch sleeping ones. A spinning
+   * engine will see the work by itself: no futex wake (a system call) then.
+   */
   doorbell(): void {
-    const parked = this.#engines.parked();
-    if (parked !== 0) {
-      const w = this.wq.words;
-      Atomics.add(w, 32, 1); // WqWord.DOORBELL
-      Atomics.notify(w, 32, 1);
+    const w = this.wq.words;
+    if (Atomics.load(w, WqWord.SPINNER) === 0 && this.#engines.parked() !== 0) {
+      Atomics.add(w, WqWord.DOORBELL, 1);
+      Atomics.notify(w, WqWord.DOORBELL, 1);
     }
     if (this.#engines.anyAsleep()) this.wake();
   }

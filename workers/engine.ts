@@ -11,7 +11,7 @@ import { Vectors } from '../src/completion.ts';
 import { EngineStates } from '../src/engine_states.ts';
 import { loadEventFd } from '../src/eventfd.ts';
 import { Desc, Opcode } from '../src/format.ts';
-import { Dev, ENGINE_BYTES, EngineState, type Layout, WqWord } from '../src/layout.ts';
+import { Dev, DIE_THROW, Eng, ENGINE_BYTES, EngineState, type Layout, WqWord } from '../src/layout.ts';
 import { WorkQueue } from '../src/work_queue.ts';
 
 export interface EngineData {
@@ -26,8 +26,6 @@ export interface EngineData {
 
 export interface EngineTask {
   id: number;
-  /** test hook: die (exit the thread, or throw) on claiming the n-th descriptor of this task */
-  dieAt?: { claims: number; how: 'exit' | 'throw' };
 }
 
 const data = workerData as EngineData;
@@ -46,9 +44,8 @@ const nap = new Int32Array(new SharedArrayBuffer(4));
 export default function engine(task: EngineTask): 'asleep' | 'stopped' {
   const id = task.id;
   const irq = layout.engines + id * ENGINE_BYTES;
-  const irqWords = new Int32Array(buf, irq, 2);
+  const irqWords = new Int32Array(buf, irq, 4);
   const token = id + 1;
-  let claims = 0;
   let idleSince = -1;
   states.set(id, EngineState.RUNNING);
 
@@ -69,7 +66,7 @@ export default function engine(task: EngineTask): 'asleep' | 'stopped' {
         idleSince = -1;
         Atomics.compareExchange(words, WqWord.SPINNER, token, 0);
       }
-      if (task.dieAt !== undefined && ++claims === task.dieAt.claims) die(task.dieAt.how);
+      if (irqWords[Eng.DIE_AT / 4] !== 0) countdown(irqWords);
       // More waiting than this engine can take: wake a parked sibling.
       if (wq.hasWork() && states.parked() > 0) ring();
       run(pos);
@@ -119,7 +116,14 @@ function drain(pos: number): void {
   }
 }
 
-function die(how: 'exit' | 'throw'): never {
-  if (how === 'exit') process.exit(3);
+/** Test hook: die (thread exit, or a throw) on the n-th claim, with a descriptor held. */
+function countdown(w: Int32Array): void {
+  const v = w[Eng.DIE_AT / 4];
+  if ((v & 0xffff) > 1) {
+    w[Eng.DIE_AT / 4] = v - 1;
+    return;
+  }
+  w[Eng.DIE_AT / 4] = 0;
+  if ((v & DIE_THROW) === 0) process.exit(3);
   throw new Error('engine test hook: thrown on purpose');
 }
