@@ -28,7 +28,13 @@ export class Vectors {
     Atomics.add(w, base + Vec.COUNT, 1);
     Atomics.notify(w, base + Vec.COUNT);
     const fd = Atomics.load(w, base + Vec.FD);
-    if (fd >= 0 && this.#addon !== null) this.#addon.signal(fd);
+    if (fd >= 0 && this.#addon !== null) {
+      try {
+        this.#addon.signal(fd);
+      } catch {
+        // The owner closed its fd after we read the number: the counter bump above stands.
+      }
+    }
   }
 
   /** Raises vector v only if its owner armed it (is waiting), and disarms it. */
@@ -146,7 +152,10 @@ export class Interrupt {
     this.unref();
     this.#closed = true;
     this.#vectors.disarm(this.vector);
-    if (this.#efd !== null) this.#efd.close();
-    this.#vectors.release(this.vector);
+    this.#vectors.release(this.vector); // the fd number leaves shared memory first
+    // An engine may have read the number just before: close a little later, so that its
+    // write cannot land in a file that reuses the number.
+    const efd = this.#efd;
+    if (efd !== null) setTimeout(() => efd.close(), 20).unref();
   }
 }
