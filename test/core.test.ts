@@ -17,7 +17,8 @@ const TABLES = PAGE;
 const ARENA_LO = 2 * PAGE;
 const MEM_END = PAGES * PAGE;
 
-const wasmModule = new WebAssembly.Module(readFileSync(new URL('../build/core.wasm', import.meta.url)));
+// CORE_WASM=<path> tests another build (e.g. a mutant) without touching build/core.wasm
+const wasmModule = new WebAssembly.Module(readFileSync(process.env.CORE_WASM ?? new URL('../build/core.wasm', import.meta.url)));
 const memory = new WebAssembly.Memory({ initial: PAGES, maximum: PAGES, shared: true });
 const imports = { env: { memory, abort: () => { throw new Error('abort called'); } } };
 type Core = { init(ctx: number): void; execute(d: number, c: number, i: number): number; heapBase(): number; crc32c(a: number, l: number, s: number, f: number): number };
@@ -25,7 +26,8 @@ const core = new WebAssembly.Instance(wasmModule, imports).exports as unknown as
 const mem = new Uint8Array(memory.buffer);
 const view = new DataView(memory.buffer);
 
-let ctx: RefCtx = { arenaBase: ARENA_LO, arenaEnd: MEM_END, maxTransfer: Limit.MAX_TRANSFER_DEFAULT, maxBatch: 32, handles: 0b1011n | (1n << 63n) };
+const CTX_DEFAULT: RefCtx = { arenaBase: ARENA_LO, arenaEnd: MEM_END, maxTransfer: Limit.MAX_TRANSFER_DEFAULT, maxBatch: 32, handles: 0b1011n | (1n << 63n) };
+let ctx: RefCtx = CTX_DEFAULT;
 function setCtx(c: Partial<RefCtx>) {
   ctx = { ...ctx, ...c };
   view.setUint32(CTX + Ctx.ARENA_BASE, ctx.arenaBase, true);
@@ -37,6 +39,7 @@ function setCtx(c: Partial<RefCtx>) {
 }
 setCtx({});
 core.init(CTX);
+test.before.each(() => setCtx(CTX_DEFAULT)); // a failed test must not leave odd bounds behind
 
 // ---- descriptors
 interface D {
@@ -229,7 +232,18 @@ test('status codes: each one provoked', () => {
     ['interrupt handle 64', { op: Opcode.NOOP, flags: Flag.CRAV | Flag.RCI, handle: 64 }, S.INT_HANDLE],
     ['delta misaligned', { op: Opcode.AP_DELTA, src: A + 4, dst: A + 64, size: 8, w40: 10n }, S.ADDR_ALIGN],
     ['batch list page fault', { op: Opcode.BATCH, src: MEM_END - 64, size: 2 }, S.BATCH_PAGE_FAULT],
+    // overlap edges: adjacent buffers do not overlap, one shared byte does
+    ['copy+crc adjacent above', { op: Opcode.COPY_CRC, src: A, dst: A + 16, size: 16 }, S.SUCCESS],
+    ['copy+crc adjacent below', { op: Opcode.COPY_CRC, src: A + 16, dst: A, size: 16 }, S.SUCCESS],
+    ['copy+crc one byte above', { op: Opcode.COPY_CRC, src: A, dst: A + 15, size: 16 }, S.BUFFER_OVERLAP],
+    ['copy+crc one byte below', { op: Opcode.COPY_CRC, src: A + 15, dst: A, size: 16 }, S.BUFFER_OVERLAP],
+    ['dualcast src just below dst2', { op: Opcode.DUALCAST, src: A + 4096 - 16, dst: A, size: 16, w40: BigInt(A + 4096) }, S.SUCCESS],
+    ['dualcast src one byte into dst2', { op: Opcode.DUALCAST, src: A + 4096 - 15, dst: A, size: 16, w40: BigInt(A + 4096) }, S.BUFFER_OVERLAP],
+    ['apply delta record right after dst', { op: Opcode.AP_DELTA, src: A + 80, dst: A, size: 80, w40: 10n }, S.DELTA_OFFSET_RANGE],
+    ['apply delta record one word into dst', { op: Opcode.AP_DELTA, src: A + 72, dst: A, size: 80, w40: 10n }, S.BUFFER_OVERLAP],
+    ['overlap near 2^64 (no wrap)', { op: Opcode.COPY_CRC, src: (1n << 64n) - 8n, dst: 0n, size: 16 }, S.PAGE_FAULT],
   ];
+  view.setUint16(A + 80, 200, true); // the delta entry used above: word 200 of a 10-word dst
   for (const [name, d, want] of cases) {
     const r = exec(d);
     assert.is(r.ret, want, `${name}: got 0x${r.ret.toString(16)}`);
