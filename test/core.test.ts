@@ -191,6 +191,22 @@ test('CRC-32C: chaining through the seed, every flag combination, lengths 0..300
   }
 });
 
+test('CRC-32C: lengths around the 4-stream block (1 KiB) chain and match the reference', () => {
+  randomize(ARENA_LO, ARENA_LO + 8192, 8);
+  const r = rng(12);
+  for (const f of FLAG_COMBOS) {
+    for (const n of [1016, 1023, 1024, 1025, 1031, 2047, 2048, 2056, 3000, 4103, 5000]) {
+      const off = r.int(16);
+      const seed = r.int(2 ** 32);
+      const whole = core.crc32c(ARENA_LO + off, n, seed, f) >>> 0;
+      assert.is(whole, referenceCrc32c(mem.subarray(ARENA_LO + off, ARENA_LO + off + n), seed, f), `n ${n} flags ${f}`);
+      const cut = r.int(n + 1);
+      const part = core.crc32c(ARENA_LO + off, cut, seed, f) >>> 0;
+      assert.is(core.crc32c(ARENA_LO + off + cut, n - cut, part, f) >>> 0, whole);
+    }
+  }
+});
+
 test('CRC-32C: large buffer matches the reference', () => {
   randomize(ARENA_LO, ARENA_LO + 65536, 3);
   for (const f of FLAG_COMBOS) {
