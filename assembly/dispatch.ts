@@ -1,4 +1,18 @@
 // Dispatch of one descriptor: validation order, kernel, completion record, interrupt.
+//
+// Readings of the spec page (../shared/spec/dsa-format.md) where it leaves room; test/reference.ts
+// implements the same ones independently:
+// - Record address (CRAV=1): misaligned -> 0x1B, not entirely in the arena -> 0x1A; both checked
+//   right after the opcode, nothing runs, no record, no interrupt. An unsupported opcode keeps
+//   0x10 even when its record address is bad (then simply no record is written).
+// - Interrupts: any descriptor that ran to a status (failures included, not 0x1A/0x1B, not
+//   abandoned batch members) signals its handle when RCI is set and the handle is valid.
+// - Op checks run in status-code order 0x13..0x19, then 0x1C (DML checks dualcast 0x17 before
+//   overlap 0x16). CFLUSH gets the transfer-size check but no page-fault check (no data access).
+// - Page faults: memmove/fill/compare/CRC/dualcast are byte-exact; the delta ops work in whole
+//   words/entries (see kernels/delta.ts); apply-delta bytes completed counts delta record bytes.
+// - A CRC seed address is read before the data (no alignment required); if it faults, nothing
+//   is done and the record's CRC is 0.
 import { Opcode, Flag, Status, Desc, Ctx, Record } from "../src/format";
 import { prefix } from "./bounds";
 import { resetOutcome, writeRecord } from "./record";
