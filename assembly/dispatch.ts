@@ -47,6 +47,8 @@ export function runOne(desc: u32, ctx: u32, irq: u32, inBatch: bool): u32 {
   const flags = load<u32>(desc + Desc.FLAGS) & 0xffffff;
   const op = <u32>load<u8>(desc + Desc.OPCODE);
   const rec = load<u64>(desc + Desc.COMPLETION);
+  // read before the kernel runs: a batch member in the arena may be overwritten by its own work
+  const handle = <u32>load<u16>(desc + Desc.INT_HANDLE);
   const crav = (flags & Flag.CRAV) != 0;
   const recOk = crav && (rec & (Record.ALIGN - 1)) == 0 && prefix(rec, Record.SIZE) == Record.SIZE;
   resetOutcome();
@@ -66,8 +68,8 @@ export function runOne(desc: u32, ctx: u32, irq: u32, inBatch: bool): u32 {
   }
 
   if (recOk && ((flags & Flag.RCR) != 0 || status != Status.SUCCESS)) writeRecord(<u32>rec, status);
-  if ((flags & Flag.RCI) != 0 && handleValid(desc, ctx)) {
-    const bit = <u64>1 << <u64>load<u16>(desc + Desc.INT_HANDLE);
+  if ((flags & Flag.RCI) != 0 && handleValid(handle, ctx)) {
+    const bit = <u64>1 << <u64>handle;
     if ((irq & 7) == 0) atomic.or<u64>(irq, bit);
     else store<u64>(irq, load<u64>(irq) | bit);
   }

@@ -61,9 +61,12 @@ export function opIndex(op: u32): u32 {
 }
 
 /** Is bit h of the context's interrupt-handle mask set? */
-export function handleValid(desc: u32, ctx: u32): bool {
-  const h = <u64>load<u16>(desc + Desc.INT_HANDLE);
-  return h < <u64>Limit.MAX_INT_HANDLES && ((load<u64>(ctx + Ctx.INT_HANDLES) >> h) & 1) != 0;
+export function handleValid(h: u32, ctx: u32): bool {
+  return h < <u32>Limit.MAX_INT_HANDLES && ((load<u64>(ctx + Ctx.INT_HANDLES) >> <u64>h) & 1) != 0;
+}
+
+function badHandle(desc: u32, ctx: u32, flags: u32): bool {
+  return (flags & Flag.RCI) != 0 && !handleValid(<u32>load<u16>(desc + Desc.INT_HANDLE), ctx);
 }
 
 // Transfer size: non-zero and within the work queue's limit (delta ops add their own limits).
@@ -104,7 +107,7 @@ export function validate(desc: u32, ctx: u32, idx: u32, op: u32, flags: u32): u3
       if (!deltaSizeOk(size, ctx)) return Status.TRANSFER_SIZE;
       const max = load<u32>(desc + Desc.DELTA_MAX);
       if (max % DeltaEntry.SIZE != 0 || max < <u32>DeltaEntry.MIN_RECORD) return Status.DELTA_SIZE;
-      if (flags & Flag.RCI && !handleValid(desc, ctx)) return Status.INT_HANDLE;
+      if (badHandle(desc, ctx, flags)) return Status.INT_HANDLE;
       if (((load<u64>(desc + Desc.SRC) | load<u64>(desc + Desc.SRC2) | load<u64>(desc + Desc.DELTA_ADDR)) & 7) != 0)
         return Status.ADDR_ALIGN;
       return 0;
@@ -114,7 +117,7 @@ export function validate(desc: u32, ctx: u32, idx: u32, op: u32, flags: u32): u3
       const dsize = load<u32>(desc + Desc.DELTA_SIZE);
       if (dsize == 0 || dsize % DeltaEntry.SIZE != 0) return Status.DELTA_SIZE;
       if (overlaps(load<u64>(desc + Desc.SRC), dsize, load<u64>(desc + Desc.DST), size)) return Status.BUFFER_OVERLAP;
-      if (flags & Flag.RCI && !handleValid(desc, ctx)) return Status.INT_HANDLE;
+      if (badHandle(desc, ctx, flags)) return Status.INT_HANDLE;
       if (((load<u64>(desc + Desc.SRC) | load<u64>(desc + Desc.DST)) & 7) != 0) return Status.ADDR_ALIGN;
       return 0;
     }
@@ -136,6 +139,6 @@ export function validate(desc: u32, ctx: u32, idx: u32, op: u32, flags: u32): u3
     default: // MEMMOVE, MEMFILL, COMPARE, COMPVAL, CRCGEN, CFLUSH: size only
       if (!sizeOk(size, ctx)) return Status.TRANSFER_SIZE;
   }
-  if (flags & Flag.RCI && !handleValid(desc, ctx)) return Status.INT_HANDLE;
+  if (badHandle(desc, ctx, flags)) return Status.INT_HANDLE;
   return 0;
 }

@@ -368,6 +368,15 @@ test('batch: all succeed, fence after a failure, nested batch/drain, record coun
   assert.equal([r.status, r.bytes], [Status.BATCH_FAIL, 3]);
   assert.equal([0, 1, 2].map((j) => readRecord(rec(j)).status), [Status.INVALID_OPCODE, Status.INVALID_OPCODE, 1]);
 
+  // a member that overwrites its own descriptor: the descriptor as fetched decides (handle 1)
+  mem.fill(0, A, A + 64);
+  batchOf(list, [
+    { op: Opcode.MEMMOVE, rec: rec(0), flags: Flag.CRAV | Flag.RCR | Flag.RCI, handle: 1, src: A, dst: list, size: 64 },
+    { op: Opcode.NOOP, rec: rec(1) },
+  ]);
+  r = exec({ op: Opcode.BATCH, src: list, size: 2 });
+  assert.equal([r.status, r.irq, readRecord(rec(0)).status], [Status.SUCCESS, 2n, Status.SUCCESS]);
+
   // list fault runs none
   setCtx({ arenaEnd: list + 128 + 64 });
   mem.fill(0, recs, recs + 256);

@@ -141,6 +141,8 @@ class Device {
     const op = this.u8(d + Desc.OPCODE);
     const rec = this.u64(d + Desc.COMPLETION);
     const crav = (flags & Flag.CRAV) !== 0;
+    const handleOk = this.handleOk(d); // the descriptor as fetched, before its own work runs
+    const handle = this.u16(d + Desc.INT_HANDLE);
     let recWritable = false;
     if (crav && rec % 32n === 0n) {
       recWritable = true;
@@ -168,7 +170,7 @@ class Device {
       }
     }
     if (recWritable && ((flags & Flag.RCR) !== 0 || status !== Status.SUCCESS)) this.writeRecord(Number(rec), status, o);
-    if (flags & Flag.RCI && this.handleOk(d)) this.irq |= 1n << BigInt(this.u16(d + Desc.INT_HANDLE));
+    if (flags & Flag.RCI && handleOk) this.irq |= 1n << BigInt(handle);
     return status;
   }
 
@@ -306,6 +308,7 @@ class Device {
       case Opcode.CR_DELTA: {
         const rec = this.u64(d + Desc.DELTA_ADDR);
         const max = this.u32(d + Desc.DELTA_MAX);
+        const mask = this.u8(d + Desc.EXPECTED_MASK);
         let used = 0;
         let result = 0;
         for (let w = 0; w < size / 8; w++) {
@@ -330,7 +333,7 @@ class Device {
         }
         o.specific = used;
         o.result = result;
-        if (cr && ((this.u8(d + Desc.EXPECTED_MASK) >> result) & 1) === 0) return Status.SUCCESS_PRED;
+        if (cr && ((mask >> result) & 1) === 0) return Status.SUCCESS_PRED;
         return Status.SUCCESS;
       }
 

@@ -14,6 +14,7 @@ export function createDelta(desc: u32, flags: u32): u32 {
   const rec = load<u64>(desc + Desc.DELTA_ADDR);
   const max = <u64>load<u32>(desc + Desc.DELTA_MAX);
   const size = <u64>load<u32>(desc + Desc.XFER_SIZE);
+  const mask = <u32>load<u8>(desc + Desc.EXPECTED_MASK); // before any write (see dispatch.ts)
   const words = size >> 3;
   // words readable in both sources, and delta bytes writable
   const okWords = min64(prefix(s1, size), prefix(s2, size)) >> 3;
@@ -50,7 +51,7 @@ export function createDelta(desc: u32, flags: u32): u32 {
   setResult(result);
   // with CR, bit N of the mask means "result N is expected". (DML's software path special-cases
   // masks 0 and 7 and compares mask >> 1; the spec page wins.)
-  if ((flags & Flag.CR) != 0 && ((<u32>load<u8>(desc + Desc.EXPECTED_MASK) >> result) & 1) == 0)
+  if ((flags & Flag.CR) != 0 && ((mask >> result) & 1) == 0)
     return Status.SUCCESS_PRED;
   return Status.SUCCESS;
 }
