@@ -288,7 +288,7 @@ export async function latency(): Promise<LatencyCase[]> {
         name: '(a) hot: raw verbs, engine spinning, caller spinning',
         note: `1 engine, engineSpinMicros 50; at enqueue the engine was spinning ${((100 * spinning) / total).toFixed(0)}%, parked ${((100 * parked) / total).toFixed(0)}%`,
         ...r,
-        intendedState: spinning / total,
+        intendedState: 1 - parked / total, // not parked: spinning, or still running its loop
       });
     } finally {
       await dev.close();
