@@ -43,10 +43,16 @@ export class Vectors {
     if (Atomics.load(this.#w, i) !== 0 && Atomics.exchange(this.#w, i, 0) !== 0) this.signal(v);
   }
 
-  /** Takes a free vector (its in-use flag), or -1. Vector 0 is the device's. */
+  /**
+   * Takes a free vector, or -1. Vector 0 is the device's. The in-use word counts claims
+   * (2 * epoch, +1 while in use), so a descriptor's owner token (vector + epoch) tells
+   * whether the thread that submitted it is still there to reap it.
+   */
   claim(from = 1): number {
     for (let v = from; v < MAX_VECTORS; v++) {
-      if (Atomics.compareExchange(this.#w, v * VECTOR_WORDS + Vec.IN_USE, 0, 1) === 0) {
+      const i = v * VECTOR_WORDS + Vec.IN_USE;
+      const word = Atomics.load(this.#w, i);
+      if ((word & 1) === 0 && Atomics.compareExchange(this.#w, i, word, word + 1) === word) {
         Atomics.store(this.#w, v * VECTOR_WORDS + Vec.FD, -1);
         Atomics.store(this.#w, v * VECTOR_WORDS + Vec.ARMED, 0);
         return v;
@@ -56,8 +62,21 @@ export class Vectors {
   }
 
   release(v: number): void {
+    const i = v * VECTOR_WORDS + Vec.IN_USE;
     Atomics.store(this.#w, v * VECTOR_WORDS + Vec.FD, -1);
-    Atomics.store(this.#w, v * VECTOR_WORDS + Vec.IN_USE, 0);
+    const word = Atomics.load(this.#w, i);
+    if ((word & 1) !== 0) Atomics.store(this.#w, i, (word + 1) & 0xffffff);
+  }
+
+  /** The owner token of a claimed vector: what a submitter stamps on its slots. */
+  owner(v: number): number {
+    return v | ((Atomics.load(this.#w, v * VECTOR_WORDS + Vec.IN_USE) >>> 1) << 8);
+  }
+
+  /** False once the thread behind an owner token has gone (released or re-claimed its vector). */
+  isLive(owner: number): boolean {
+    const word = Atomics.load(this.#w, (owner & 0xff) * VECTOR_WORDS + Vec.IN_USE);
+    return (word & 1) === 1 && word >>> 1 === owner >>> 8;
   }
 
   setFd(v: number, fd: number): void {

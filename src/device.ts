@@ -84,7 +84,7 @@ export class DeviceConnection {
 
   protected connect(vector: number): void {
     const irq = new Interrupt(this.vectors, vector, this.addon, this.portal.poll);
-    this.portal.attachInterrupt(irq);
+    this.portal.attachInterrupt(irq, this.vectors.owner(vector));
   }
 
   /** A live view of arena bytes [addr, addr + length). */
@@ -304,7 +304,15 @@ export class AttachedDevice extends DeviceConnection {
     if (this.#vector < 0) throw Errors.noHandles();
     setHandleBit(this.memory, this.layout, this.#vector, true);
     this.connect(this.#vector);
+    // A thread that ends without detaching gives its vector back, so that what it left
+    // in the queue is reclaimed instead of jamming it.
+    process.once('exit', this.#release);
   }
+
+  readonly #release = (): void => {
+    setHandleBit(this.memory, this.layout, this.#vector, false);
+    this.vectors.release(this.#vector);
+  };
 
   override submit(desc: Uint8Array, opts?: SubmitOptions): Promise<number> {
     if (this.closed || Atomics.load(this.#dev, Dev.STOP) !== 0) return Promise.reject(Errors.closed());
@@ -317,6 +325,7 @@ export class AttachedDevice extends DeviceConnection {
     this.closed = true;
     await this.portal.settled();
     this.closeInterrupts();
+    process.off('exit', this.#release);
     setHandleBit(this.memory, this.layout, this.#vector, false);
     this.portal.close();
   }

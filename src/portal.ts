@@ -47,6 +47,8 @@ export class Portal {
   /** how to get sleeping engines relaunched */
   wake: () => void;
   #irq: Interrupt | null = null;
+  #owner = 0;
+  readonly #isLive: (owner: number) => boolean;
   readonly #inflight: Pending[] = [];
   readonly #waiting: Waiting[] = [];
   #scheduled = false;
@@ -58,16 +60,23 @@ export class Portal {
     this.#engines = new EngineStates(memory, layout);
     this.#device = new Int32Array(memory.buffer as unknown as SharedArrayBuffer, layout.device, 16);
     this.wake = wake;
+    const vectors = new Vectors(memory, layout, null);
+    this.#isLive = (owner) => vectors.isLive(owner);
     this.spinMicros = spinMicros;
   }
 
   /** Connects the portal to its interrupt; done after construction, the interrupt calls back into poll(). */
-  attachInterrupt(irq: Interrupt): void {
+  attachInterrupt(irq: Interrupt, owner: number): void {
     this.#irq = irq;
+    this.#owner = owner;
   }
 
   get vector(): number {
     return this.#irq?.vector ?? 0;
+  }
+
+  #push(desc: Uint8Array): number {
+    return this.wq.push(desc, this.#owner, this.#isLive);
   }
 
   /** Descriptors submitted through this portal and not yet reaped (or waiting for room). */
@@ -81,7 +90,7 @@ export class Portal {
   enqueue(desc: Uint8Array): number {
     if (this.#closed) throw Errors.closed();
     if (desc.length !== Desc.SIZE) throw Errors.descriptorSize(desc.length);
-    return this.wq.push(desc, this.vector);
+    return this.#push(desc);
   }
 
   /**
@@ -108,12 +117,15 @@ export class Portal {
     if (this.#closed || Atomics.load(this.#device, Dev.STOP) !== 0) return Promise.reject(Errors.closed());
     if (!(desc instanceof Uint8Array) || desc.length !== Desc.SIZE) return Promise.reject(Errors.descriptorSize(desc?.length ?? 0));
     return new Promise<number>((resolve, reject) => {
+      // Work in flight keeps the process alive (the completion wait alone would not).
+      if (this.inflight === 0) this.#irq?.ref();
       // Keep submission order: while others wait for room, queue behind them.
-      const pos = this.#waiting.length === 0 ? this.wq.push(desc, this.vector) : -1;
+      const pos = this.#waiting.length === 0 ? this.#push(desc) : -1;
       if (pos >= 0) {
         this.#track(pos, resolve);
         this.doorbell();
       } else if (opts.retry === false) {
+        if (this.inflight === 0) this.#irq?.unref();
         reject(Errors.queueFull());
         return;
       } else {
@@ -124,7 +136,6 @@ export class Portal {
   }
 
   #track(pos: number, resolve: (s: number) => void): void {
-    if (this.#inflight.length === 0 && this.#waiting.length === 0) this.#irq?.ref();
     this.#inflight.push({ pos, resolve });
   }
 
@@ -169,7 +180,7 @@ export class Portal {
     let n = 0;
     while (this.#waiting.length > 0) {
       const w = this.#waiting[0];
-      const pos = this.wq.push(w.desc, this.vector);
+      const pos = this.#push(w.desc);
       if (pos < 0) break;
       this.#waiting.shift();
       this.#inflight.push({ pos, resolve: w.resolve });

@@ -32,7 +32,7 @@ export class WorkQueue {
   readonly size: number;
   readonly mask: number;
   readonly #words: Int32Array; // header words
-  readonly #states: Int32Array; // SLOT_WORDS per slot: seq, status, vector
+  readonly #states: Int32Array; // SLOT_WORDS per slot: seq, status, owner
   readonly #bytes: Uint8Array;
   readonly #slots: number; // byte address of slot 0
 
@@ -67,21 +67,26 @@ export class WorkQueue {
   /**
    * Claims the next position, copies the 64-byte descriptor into it and publishes it.
    * Returns the position, or -1 when the queue is full (the ENQCMD refusal: retry later).
-   * `vector` is the interrupt vector the engine signals when the submitter is waiting.
+   * `owner` is the submitter's token (low byte: the interrupt vector the engine signals
+   * when the submitter waits). A finished slot whose owner is gone (`isLive` false: the
+   * thread exited without reaping) is reclaimed here, so it cannot jam the queue.
    */
-  push(desc: Uint8Array, vector: number): number {
+  push(desc: Uint8Array, owner: number, isLive?: (owner: number) => boolean): number {
     const words = this.#words;
     const states = this.#states;
     for (;;) {
       const pos = Atomics.load(words, WqWord.TAIL);
       const s = (pos & this.mask) * SLOT_WORDS;
-      if (Atomics.load(states, s) !== seqOf(pos, FREE)) {
-        if (Atomics.load(words, WqWord.TAIL) === pos) return -1;
-        continue; // another submitter took pos: try the next one
+      const seq = Atomics.load(states, s);
+      if (seq !== seqOf(pos, FREE)) {
+        const orphan = seq === seqOf(pos - this.size, DONE) && isLive !== undefined && !isLive(states[s + 2]);
+        if (orphan) Atomics.compareExchange(states, s, seq, seqOf(pos, FREE));
+        else if (Atomics.load(words, WqWord.TAIL) === pos) return -1;
+        continue; // reclaimed, or another submitter took pos: try again
       }
       if (Atomics.compareExchange(words, WqWord.TAIL, pos, (pos + 1) | 0) !== pos) continue;
       this.#bytes.set(desc.subarray(0, Desc.SIZE), this.slotAddress(pos));
-      states[s + 2] = vector;
+      states[s + 2] = owner;
       Atomics.store(states, s, seqOf(pos, PUB));
       return pos;
     }
@@ -150,7 +155,7 @@ export class WorkQueue {
 
   /** The vector to signal for position pos: read before complete(), the slot may be reused after. */
   vectorOf(pos: number): number {
-    return this.#states[(pos & this.mask) * SLOT_WORDS + 2];
+    return this.#states[(pos & this.mask) * SLOT_WORDS + 2] & 0xff;
   }
 
   /** Marks a claimed position done with its status. */
