@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { Allocator } from './allocator.ts';
 import { Interrupt, Vectors } from './completion.ts';
 import { coreModule, instantiateCore, type Core } from './core.ts';
-import { Engines } from './engines.ts';
+import { type EngineFailure, Engines } from './engines.ts';
 import { Errors, SoftDsaError } from './errors.ts';
 import { type EventFdAddon, loadEventFd } from './eventfd.ts';
 import { Ctx, Limit } from './format.ts';
@@ -29,12 +29,10 @@ export interface DeviceOptions {
   maxTransfer?: number;
   /** how completions reach the opening thread; default 'auto' (eventfd where the addon is built) */
   completion?: 'auto' | 'eventfd' | 'atomics';
-  /** engines spin this long on an empty queue before parking; default 50 */
+  /** engines spin up to this long on an empty queue before parking; default 50 */
   engineSpinMicros?: number;
-  /** the submitter spins this long for a completion before sleeping on its vector; default 20 */
+  /** the submitter spins up to this long for a completion before sleeping on its vector; default 50 */
   pollSpinMicros?: number;
-  /** a parked engine falls asleep (its thread holds nothing) after this long; default 100 */
-  idleMs?: number;
 }
 
 /** What another thread needs to attach: send it with postMessage or workerData. */
@@ -53,8 +51,7 @@ const DEFAULTS = {
   maxTransfer: Limit.MAX_TRANSFER_DEFAULT as number,
   completion: 'auto' as const,
   engineSpinMicros: 50,
-  pollSpinMicros: 20,
-  idleMs: 100,
+  pollSpinMicros: 50,
 };
 
 function checkInt(name: string, v: number, min: number, max: number): number {
@@ -73,13 +70,13 @@ export class DeviceConnection {
   readonly #interrupts = new Set<Interrupt>();
   protected closed = false;
 
-  protected constructor(memory: WebAssembly.Memory, layout: Layout, addon: EventFdAddon | null, wake: () => void, spin: number) {
+  protected constructor(memory: WebAssembly.Memory, layout: Layout, addon: EventFdAddon | null, spin: number) {
     this.memory = memory;
     this.layout = layout;
     this.addon = addon;
     this.bytes = new Uint8Array(memory.buffer as unknown as SharedArrayBuffer);
     this.vectors = new Vectors(memory, layout, addon);
-    this.portal = new Portal(memory, layout, wake, spin);
+    this.portal = new Portal(memory, layout, spin);
   }
 
   protected connect(vector: number): void {
@@ -161,8 +158,7 @@ export class Device extends DeviceConnection {
   #closing: Promise<void> | null = null;
 
   private constructor(opts: Required<DeviceOptions>, memory: WebAssembly.Memory, layout: Layout, module: WebAssembly.Module, addon: EventFdAddon | null) {
-    super(memory, layout, addon, () => {}, opts.pollSpinMicros);
-    this.portal.wake = () => this.#engines.wake();
+    super(memory, layout, addon, opts.pollSpinMicros);
     this.options = Object.freeze(opts);
     this.#dev = new Int32Array(memory.buffer as unknown as SharedArrayBuffer, layout.device, 16);
     this.#alloc = new Allocator(layout.arenaBase, layout.arenaEnd);
@@ -172,10 +168,9 @@ export class Device extends DeviceConnection {
     // Vector 0 is the device's own: completions of this thread, and interrupt handle 0.
     this.vectors.claim(0);
     this.connect(0);
-    const data: EngineData = { memory, module, layout, spinMicros: opts.engineSpinMicros, idleMs: opts.idleMs, eventfd: addon !== null };
+    const data: EngineData = { memory, module, layout, spinMicros: opts.engineSpinMicros, eventfd: addon !== null };
     this.#engines = new Engines(opts.engines, data, this.vectors);
     this.#engines.start();
-    this.#listenForWakes();
   }
 
   static async open(options: DeviceOptions = {}): Promise<Device> {
@@ -189,7 +184,6 @@ export class Device extends DeviceConnection {
     checkInt('maxTransfer', o.maxTransfer, 1, 0xffffffff);
     checkInt('engineSpinMicros', o.engineSpinMicros, 0, 1e6);
     checkInt('pollSpinMicros', o.pollSpinMicros, 0, 1e6);
-    checkInt('idleMs', o.idleMs, 1, 1e7);
     if (!['auto', 'eventfd', 'atomics'].includes(o.completion)) throw Errors.option('completion', `must be 'auto', 'eventfd' or 'atomics', got ${String(o.completion)}`);
     const addon = o.completion === 'atomics' ? null : loadEventFd();
     if (o.completion === 'eventfd' && addon === null) throw Errors.option('completion', 'eventfd: the addon is not built on this machine (npm run build)');
@@ -241,7 +235,7 @@ export class Device extends DeviceConnection {
   }
 
   /** Engines that died, and how many descriptors each held (completed with 0x20). */
-  get engineFailures(): readonly { engine: number; error: Error; finished: number }[] {
+  get engineFailures(): readonly EngineFailure[] {
     return this.#engines.failures;
   }
 
@@ -255,20 +249,6 @@ export class Device extends DeviceConnection {
     return super.submit(desc, opts);
   }
 
-  /** Attached threads ask for sleeping engines to be relaunched through the WAKE word. */
-  #listenForWakes(): void {
-    if (this.options.wqMode !== 'shared') return;
-    const seen = Atomics.load(this.#dev, Dev.WAKE);
-    const r = Atomics.waitAsync(this.#dev, Dev.WAKE, seen);
-    const next = (): void => {
-      if (this.closed) return;
-      this.#engines.wake();
-      this.#listenForWakes();
-    };
-    if (r.async) void r.value.then(next);
-    else next();
-  }
-
   /** Finishes in-flight work, stops the engines. Safe to call twice. */
   close(): Promise<void> {
     if (this.#closing === null) {
@@ -276,8 +256,6 @@ export class Device extends DeviceConnection {
       this.#closing = (async () => {
         await this.portal.settled();
         await this.#engines.stop();
-        Atomics.add(this.#dev, Dev.WAKE, 1);
-        Atomics.notify(this.#dev, Dev.WAKE);
         this.closeInterrupts();
         this.portal.close();
       })();
@@ -294,11 +272,7 @@ export class AttachedDevice extends DeviceConnection {
   constructor(handle: DeviceHandle, spin: number) {
     if (!handle.shared) throw Errors.dedicated();
     const dev = new Int32Array(handle.memory.buffer as unknown as SharedArrayBuffer, handle.layout.device, 16);
-    const wake = (): void => {
-      Atomics.add(dev, Dev.WAKE, 1);
-      Atomics.notify(dev, Dev.WAKE);
-    };
-    super(handle.memory, handle.layout, handle.eventfd ? loadEventFd() : null, wake, spin);
+    super(handle.memory, handle.layout, handle.eventfd ? loadEventFd() : null, spin);
     this.#dev = dev;
     this.#vector = this.vectors.claim();
     if (this.#vector < 0) throw Errors.noHandles();

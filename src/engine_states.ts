@@ -1,5 +1,5 @@
-// The engines' state words, read by submitters to decide how to wake them: a
-// doorbell for a parked engine (futex wake), a relaunch for a sleeping one.
+// The engines' state words, read by submitters to decide whether the doorbell must
+// wake a parked engine (a futex wake, a system call) or a running one will see the work.
 import { EngineState, Eng, ENGINE_BYTES, type Layout, Dev } from './layout.ts';
 
 export class EngineStates {
@@ -33,11 +33,6 @@ export class EngineStates {
     let n = 0;
     for (let e = this.count - 1; e >= 0; e--) if (Atomics.load(this.#w, this.#index(e)) === EngineState.PARKED) n++;
     return n;
-  }
-
-  anyAsleep(): boolean {
-    for (let e = this.count - 1; e >= 0; e--) if (Atomics.load(this.#w, this.#index(e)) === EngineState.ASLEEP) return true;
-    return false;
   }
 
   /** The engine's RCI interrupt mask (u64 as two words): returns it and clears it. */

@@ -1,10 +1,12 @@
-// The engines' supervisor: a piscina pool with one long task per waking engine.
+// The engines' supervisor: one piscina pool of one thread per engine.
 //
-// It launches an engine task per engine, relaunches engines that fell asleep when work
-// arrives, and when an engine dies (its thread exits, or its task throws) it finishes
-// what the engine held (status 0x20, hardware error, written to the completion record
-// where the descriptor asked for one) before starting it again, so that every
-// descriptor completes exactly once.
+// A pool per engine lets a dead engine be started again on its own fresh thread (a
+// shared pool would hand the restart to a thread another engine's loop occupies).
+// The start task returns at once and the engine loop runs on in the worker, so no task
+// is pending and an idle device never keeps the process alive. When an engine dies (its
+// thread exits or throws), the supervisor finishes what it held, status 0x20 (hardware
+// error) written to the completion record where the descriptor asked for one, then
+// starts it again: every descriptor completes exactly once.
 import { Piscina } from 'piscina';
 import { Vectors } from './completion.ts';
 import { EngineStates } from './engine_states.ts';
@@ -15,11 +17,8 @@ import { writeRecord } from './record.ts';
 import { WorkQueue } from './work_queue.ts';
 import type { EngineData, EngineTask } from '../workers/engine.ts';
 
-type Phase = 'running' | 'asleep' | 'stopped';
-
 export interface EngineFailure {
   engine: number;
-  error: Error;
   /** descriptors the engine held, completed with status 0x20 */
   finished: number;
   time: number;
@@ -28,9 +27,7 @@ export interface EngineFailure {
 export class Engines {
   readonly count: number;
   readonly failures: EngineFailure[] = [];
-  readonly #pool: Piscina;
-  readonly #phase: Phase[];
-  readonly #tasks: Array<Promise<void> | null>;
+  readonly #pools: Piscina[];
   readonly #wq: WorkQueue;
   readonly #states: EngineStates;
   readonly #vectors: Vectors;
@@ -49,64 +46,59 @@ export class Engines {
     this.#mem = new Uint8Array(memory.buffer as unknown as SharedArrayBuffer);
     this.#dev = new Int32Array(memory.buffer as unknown as SharedArrayBuffer, layout.device, 16);
     Atomics.store(this.#dev, Dev.ENGINES, count);
-    this.#phase = new Array<Phase>(count).fill('stopped');
-    this.#tasks = new Array<Promise<void> | null>(count).fill(null);
-    this.#pool = new Piscina({
-      filename: new URL(`../workers/engine${sourceExt}`, import.meta.url).href,
-      workerData: data,
-      minThreads: count,
-      maxThreads: count,
-      idleTimeout: Infinity,
-      concurrentTasksPerWorker: 1,
-      recordTiming: false,
+    const filename = new URL(`../workers/engine${sourceExt}`, import.meta.url).href;
+    this.#pools = Array.from({ length: count }, (_, e) => {
+      const pool = new Piscina({
+        filename,
+        workerData: data,
+        minThreads: 1,
+        maxThreads: 1,
+        idleTimeout: Infinity,
+        // 'disabled': between tasks the worker returns to its event loop, where the
+        // engine loop then runs ('sync' would hold it in Atomics.wait for the next task).
+        atomics: 'disabled',
+        recordTiming: false,
+      });
+      pool.on('error', () => {}); // a dying worker: handled by 'workerDestroy'
+      // Deferred: piscina emits this before it has dropped the dead thread from the pool.
+      pool.on('workerDestroy', () => setImmediate(() => this.#died(e)));
+      return pool;
     });
-    // A dying worker also rejects its task, handled in #launch; this keeps the pool's
-    // 'error' event from becoming an uncaught exception.
-    this.#pool.on('error', () => {});
   }
 
   start(): void {
     for (let e = 0; e < this.count; e++) this.#launch(e);
   }
 
-  /** Relaunches engines that fell asleep (work arrived). */
-  wake(): void {
-    for (let e = 0; e < this.count; e++) if (this.#phase[e] === 'asleep') this.#launch(e);
+  #launch(e: number): void {
+    if (this.#stopping) return;
+    this.#states.set(e, EngineState.RUNNING);
+    const task: EngineTask = { id: e };
+    // A start that fails means the thread died before running it: 'workerDestroy' follows.
+    this.#pools[e].run(task).catch(() => {});
   }
 
   /** Test hook: engine e dies (thread exit, or a throw) on its n-th claim from now. */
   dieAt(engine: number, claims: number, how: 'exit' | 'throw'): void {
-    const w = new Int32Array(this.#mem.buffer, this.#layout.engines + engine * ENGINE_BYTES, 4);
+    const w = new Int32Array(this.#mem.buffer, this.#layout.engines + engine * ENGINE_BYTES, ENGINE_BYTES / 4);
     Atomics.store(w, Eng.DIE_AT / 4, (claims & 0xffff) | (how === 'throw' ? DIE_THROW : 0));
   }
 
-  #launch(e: number): void {
+  #died(e: number): void {
     if (this.#stopping) return;
-    this.#phase[e] = 'running';
-    const task: EngineTask = { id: e };
-    this.#tasks[e] = this.#pool.run(task).then(
-      (result: 'asleep' | 'stopped') => {
-        this.#phase[e] = result;
-        // Work that arrived while the task was on its way back relaunches it.
-        if (result === 'asleep' && this.#wq.hasWork()) this.#launch(e);
-      },
-      (error: Error) => {
-        this.#phase[e] = 'stopped';
-        this.#recover(e, error);
-        this.#launch(e);
-      },
-    );
+    this.#recover(e);
+    this.#launch(e);
   }
 
   /** Finishes, with status 0x20, every descriptor the dead engine e held. */
-  #recover(e: number, error: Error): void {
+  #recover(e: number): void {
     const held = this.#wq.claimedBy(e);
+    const { arenaBase, arenaEnd } = this.#layout;
     for (const pos of held) {
       const d = this.#wq.descriptor(pos);
       const dv = new DataView(d.buffer, d.byteOffset, Desc.SIZE);
       const flags = dv.getUint32(Desc.FLAGS, true) & 0xffffff;
       const rec = dv.getBigUint64(Desc.COMPLETION, true);
-      const { arenaBase, arenaEnd } = this.#layout;
       if ((flags & Flag.CRAV) !== 0 && rec % BigInt(Record.ALIGN) === 0n && rec >= BigInt(arenaBase) && rec + 32n <= BigInt(arenaEnd)) {
         writeRecord(this.#mem, Number(rec), Status.HW_ERROR);
       }
@@ -117,25 +109,21 @@ export class Engines {
     this.#states.takeIrq(e);
     this.#states.set(e, EngineState.OFF);
     Atomics.compareExchange(this.#wq.words, WqWord.SPINNER, e + 1, 0);
-    this.failures.push({ engine: e, error, finished: held.length, time: Date.now() });
+    this.failures.push({ engine: e, finished: held.length, time: Date.now() });
   }
 
-  /** Lets the engines finish the queue, then stops them and the pool. */
+  /** Lets the engines finish the queue, waits for their loops to end, then stops the pools. */
   async stop(): Promise<void> {
     Atomics.store(this.#dev, Dev.STOP, 1);
     Atomics.add(this.#wq.words, WqWord.DOORBELL, 1);
     Atomics.notify(this.#wq.words, WqWord.DOORBELL);
-    // Tasks may relaunch themselves (recovery) while we wait: loop until all are stopped.
-    for (;;) {
-      const pending = this.#tasks.filter((t): t is Promise<void> => t !== null);
-      await Promise.all(pending);
-      if (this.#phase.every((p) => p !== 'running')) break;
+    for (let waited = 0; waited < 10000; waited++) {
+      let running = 0;
+      for (let e = 0; e < this.count; e++) if (this.#states.get(e) !== EngineState.OFF) running++;
+      if (running === 0) break;
+      await new Promise((r) => setTimeout(r, 1));
     }
     this.#stopping = true;
-    await this.#pool.destroy();
-  }
-
-  get phases(): readonly Phase[] {
-    return this.#phase;
+    await Promise.all(this.#pools.map((p) => p.destroy()));
   }
 }

@@ -9,6 +9,7 @@ import { type Interrupt, Vectors } from './completion.ts';
 import { Errors } from './errors.ts';
 import { Desc, Status } from './format.ts';
 import { Dev, type Layout, WqWord } from './layout.ts';
+import { SpinPolicy } from './spin.ts';
 import { WorkQueue } from './work_queue.ts';
 import { EngineStates } from './engine_states.ts';
 
@@ -41,28 +42,27 @@ export class Portal {
   readonly wq: WorkQueue;
   /** Statuses that could not be written into a record (0x1A, 0x1B), newest last. */
   readonly errorLog: ErrorLogEntry[] = [];
-  spinMicros: number;
   readonly #engines: EngineStates;
   readonly #device: Int32Array;
-  /** how to get sleeping engines relaunched */
-  wake: () => void;
   #irq: Interrupt | null = null;
   #owner = 0;
   readonly #isLive: (owner: number) => boolean;
   readonly #inflight: Pending[] = [];
   readonly #waiting: Waiting[] = [];
   #scheduled = false;
+  readonly #policy: SpinPolicy;
+  /** when the oldest unanswered poll found nothing done (-1: none) */
+  #waitSince = -1;
   #idleWaiters: Array<() => void> = [];
   #closed = false;
 
-  constructor(memory: WebAssembly.Memory, layout: Layout, wake: () => void, spinMicros: number) {
+  constructor(memory: WebAssembly.Memory, layout: Layout, spinMicros: number) {
     this.wq = new WorkQueue(memory, layout);
     this.#engines = new EngineStates(memory, layout);
     this.#device = new Int32Array(memory.buffer as unknown as SharedArrayBuffer, layout.device, 16);
-    this.wake = wake;
     const vectors = new Vectors(memory, layout, null);
     this.#isLive = (owner) => vectors.isLive(owner);
-    this.spinMicros = spinMicros;
+    this.#policy = new SpinPolicy(spinMicros);
   }
 
   /** Connects the portal to its interrupt; done after construction, the interrupt calls back into poll(). */
@@ -94,8 +94,8 @@ export class Portal {
   }
 
   /**
-   * Wakes a parked engine, or asks the device to relaunch sleeping ones. A spinning
-   * engine will see the work by itself: no futex wake (a system call) then.
+   * Wakes a parked engine. A spinning engine sees the work by itself: no futex wake
+   * (a system call) then.
    */
   doorbell(): void {
     const w = this.wq.words;
@@ -103,7 +103,6 @@ export class Portal {
       Atomics.add(w, WqWord.DOORBELL, 1);
       Atomics.notify(w, WqWord.DOORBELL, 1);
     }
-    if (this.#engines.anyAsleep()) this.wake();
   }
 
   /** Status of position pos once done (and reaps it), else Status.NONE. */
@@ -200,11 +199,21 @@ export class Portal {
   readonly poll = (): void => {
     this.#scheduled = false;
     let n = this.#reap() + this.#admit();
+    if (n > 0 && this.#waitSince >= 0) {
+      this.#policy.record(performance.now() - this.#waitSince);
+      this.#waitSince = -1;
+    }
     if (this.#inflight.length === 0 && this.#waiting.length === 0) return this.#idle();
-    if (n === 0 && this.spinMicros > 0) {
-      const until = performance.now() + this.spinMicros / 1000;
+    if (n === 0) {
+      const now = performance.now();
+      if (this.#waitSince < 0) this.#waitSince = now;
+      const until = now + this.#policy.budget;
       while (!this.#anyDone() && performance.now() < until);
       n = this.#reap() + this.#admit();
+      if (n > 0) {
+        this.#policy.record(performance.now() - this.#waitSince);
+        this.#waitSince = -1;
+      }
     }
     if (n > 0 || (this.#waiting.length > 0 && this.#inflight.length === 0)) {
       // Progress: look again soon. Waiting for room with nothing of ours in flight:

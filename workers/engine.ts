@@ -1,15 +1,17 @@
 // An engine: a worker thread that drains the device's work queue through the Wasm core.
 //
-// One piscina task is one waking period of the engine. It claims descriptors and runs
-// them; when the queue empties, one engine at a time spins briefly (a new descriptor is
-// then picked up in well under a microsecond), the others park on the doorbell futex.
-// An engine parked for idleMs falls asleep: its task returns, so an idle device holds
-// no ref'd handle and burns no CPU; the next submission relaunches it.
+// The piscina task only starts the engine: it returns at once (so the pool holds no
+// ref'd task and an idle device never keeps the process alive) and the loop runs from
+// the next turn of the worker's event loop, for the life of the device. The loop claims
+// descriptors and runs them; when the queue empties, one engine at a time spins for an
+// adaptive while (spin.ts) (a new descriptor is then picked up in well under a microsecond), the
+// others park on the doorbell futex and burn no CPU.
 import { workerData } from 'node:worker_threads';
 import { instantiateCore } from '../src/core.ts';
 import { Vectors } from '../src/completion.ts';
 import { EngineStates } from '../src/engine_states.ts';
 import { loadEventFd } from '../src/eventfd.ts';
+import { SpinPolicy } from '../src/spin.ts';
 import { Desc, Opcode } from '../src/format.ts';
 import { Dev, DIE_THROW, Eng, ENGINE_BYTES, EngineState, type Layout, WqWord } from '../src/layout.ts';
 import { WorkQueue } from '../src/work_queue.ts';
@@ -18,8 +20,8 @@ export interface EngineData {
   memory: WebAssembly.Memory;
   module: WebAssembly.Module;
   layout: Layout;
+  /** the longest an idle engine spins before it parks */
   spinMicros: number;
-  idleMs: number;
   /** use the event fd addon to signal vectors (the device's completion path) */
   eventfd: boolean;
 }
@@ -41,35 +43,31 @@ const dev = new Int32Array(buf, layout.device, 16);
 const words = wq.words;
 const nap = new Int32Array(new SharedArrayBuffer(4));
 
-export default function engine(task: EngineTask): 'asleep' | 'stopped' {
-  const id = task.id;
-  const irq = layout.engines + id * ENGINE_BYTES;
-  const irqWords = new Int32Array(buf, irq, 4);
-  const token = id + 1;
-  let idleSince = -1;
-  states.set(id, EngineState.RUNNING);
+export default function start(task: EngineTask): 'started' {
+  states.set(task.id, EngineState.RUNNING);
+  setImmediate(() => loop(task.id));
+  return 'started';
+}
 
-  const run = (pos: number): void => {
-    const addr = wq.slotAddress(pos);
-    if (bytes[addr + Desc.OPCODE] === Opcode.DRAIN) drain(pos);
-    const status = core.execute(addr, layout.ctx, irq);
-    const vector = wq.vectorOf(pos);
-    wq.complete(pos, status);
-    if ((irqWords[0] | irqWords[1]) !== 0) raise(id);
-    vectors.signalIfArmed(vector);
-  };
+function loop(id: number): void {
+  const irq = layout.engines + id * ENGINE_BYTES;
+  const block = new Int32Array(buf, irq, ENGINE_BYTES / 4);
+  const token = id + 1;
+  const policy = new SpinPolicy(data.spinMicros);
+  let idleSince = -1;
 
   for (;;) {
     const pos = wq.claim(id);
     if (pos >= 0) {
       if (idleSince >= 0) {
+        policy.record(performance.now() - idleSince);
         idleSince = -1;
         Atomics.compareExchange(words, WqWord.SPINNER, token, 0);
       }
-      if (irqWords[Eng.DIE_AT / 4] !== 0) countdown(irqWords);
+      if (block[Eng.DIE_AT / 4] !== 0) countdown(block);
       // More waiting than this engine can take: wake a parked sibling.
       if (wq.hasWork() && states.parked() > 0) ring();
-      run(pos);
+      run(pos, irq, block);
       continue;
     }
     if (Atomics.load(dev, Dev.STOP) !== 0) break;
@@ -77,23 +75,25 @@ export default function engine(task: EngineTask): 'asleep' | 'stopped' {
     if (idleSince < 0) idleSince = now;
     // One spinner at a time: on two cores, two spinning engines would starve the submitter.
     const spinner = Atomics.load(words, WqWord.SPINNER) === token || Atomics.compareExchange(words, WqWord.SPINNER, 0, token) === 0;
-    if (spinner && now - idleSince < data.spinMicros / 1000) continue;
+    if (spinner && now - idleSince < policy.budget) continue;
     if (spinner) Atomics.compareExchange(words, WqWord.SPINNER, token, 0);
     // Park: publish the state, re-check, then sleep on the doorbell (Dekker with push + doorbell()).
     const bell = Atomics.load(words, WqWord.DOORBELL);
     states.set(id, EngineState.PARKED);
-    if (!wq.hasWork() && Atomics.load(dev, Dev.STOP) === 0) {
-      const r = Atomics.wait(words, WqWord.DOORBELL, bell, data.idleMs);
-      if (r === 'timed-out') {
-        states.set(id, EngineState.ASLEEP);
-        if (!wq.hasWork() && Atomics.load(dev, Dev.STOP) === 0) return 'asleep';
-      }
-    }
+    if (!wq.hasWork() && Atomics.load(dev, Dev.STOP) === 0) Atomics.wait(words, WqWord.DOORBELL, bell);
     states.set(id, EngineState.RUNNING);
-    idleSince = -1;
   }
   states.set(id, EngineState.OFF);
-  return 'stopped';
+}
+
+function run(pos: number, irq: number, block: Int32Array): void {
+  const addr = wq.slotAddress(pos);
+  if (bytes[addr + Desc.OPCODE] === Opcode.DRAIN) drain(pos);
+  const status = core.execute(addr, layout.ctx, irq);
+  const vector = wq.vectorOf(pos);
+  wq.complete(pos, status);
+  if ((block[0] | block[1]) !== 0) raise(block);
+  vectors.signalIfArmed(vector);
 }
 
 function ring(): void {
@@ -102,8 +102,9 @@ function ring(): void {
 }
 
 /** RCI: raise every interrupt handle the core marked in this engine's mask. */
-function raise(id: number): void {
-  const [lo, hi] = states.takeIrq(id);
+function raise(block: Int32Array): void {
+  const lo = Atomics.exchange(block, 0, 0);
+  const hi = Atomics.exchange(block, 1, 0);
   for (let h = 0; h < 32; h++) if ((lo >>> h) & 1) vectors.signal(h);
   for (let h = 0; h < 32; h++) if ((hi >>> h) & 1) vectors.signal(h + 32);
 }
