@@ -13,6 +13,19 @@ import { computeLayout, Dev, type Layout, MAX_ENGINES, MAX_VECTORS, PAGE, VECTOR
 import { type ErrorLogEntry, Portal, type SubmitOptions } from './portal.ts';
 import { WorkQueue } from './work_queue.ts';
 import type { EngineData } from '../workers/engine.ts';
+import type { Bytes } from './args.ts';
+import { BatchBuilder } from './batch_builder.ts';
+import { type DeviceAccess, Ops } from './ops.ts';
+import type { OpSnapshot } from './stats.ts';
+
+export interface DeviceStats {
+  ops: Record<string, OpSnapshot>;
+  /** same-tick batching: batch descriptors submitted and the calls they carried */
+  batches: { batches: number; descriptors: number };
+  inlineThresholds: { copy: number; compare: number; crc: number } | null;
+  completionPath: 'eventfd' | 'atomics';
+  engineFailures: number;
+}
 
 export interface DeviceOptions {
   /** engine threads; default: one per core */
@@ -21,7 +34,7 @@ export interface DeviceOptions {
   wqSize?: number;
   /** 'dedicated': only the opening thread submits; 'shared': any attached thread may (default 'dedicated') */
   wqMode?: 'dedicated' | 'shared';
-  /** bytes of arena descriptors can address; default 64 MiB */
+  /** bytes of arena descriptors can address; default 256 MiB (reserved, committed as touched) */
   arenaBytes?: number;
   /** largest batch descriptor count; default 1024 */
   maxBatch?: number;
@@ -29,6 +42,10 @@ export interface DeviceOptions {
   maxTransfer?: number;
   /** how completions reach the opening thread; default 'auto' (eventfd where the addon is built) */
   completion?: 'auto' | 'eventfd' | 'atomics';
+  /** high-level calls below this many bytes run inline; 'auto' (default): measured at start-up */
+  inlineThreshold?: number | 'auto';
+  /** high-level calls of at least this many bytes are split across engines; default 1 MiB */
+  splitThreshold?: number;
   /** engines spin up to this long on an empty queue before parking; default 50 */
   engineSpinMicros?: number;
   /** the submitter spins up to this long for a completion before sleeping on its vector; default 50 */
@@ -46,7 +63,9 @@ export interface DeviceHandle {
 const DEFAULTS = {
   wqSize: 128,
   wqMode: 'dedicated' as const,
-  arenaBytes: 64 << 20,
+  arenaBytes: 256 << 20,
+  inlineThreshold: 'auto' as const,
+  splitThreshold: 1 << 20,
   maxBatch: Limit.MAX_BATCH_DEFAULT as number,
   maxTransfer: Limit.MAX_TRANSFER_DEFAULT as number,
   completion: 'auto' as const,
@@ -156,6 +175,7 @@ export class Device extends DeviceConnection {
   readonly #core: Core;
   readonly #dev: Int32Array;
   #closing: Promise<void> | null = null;
+  #ops: Ops | null = null;
 
   private constructor(opts: Required<DeviceOptions>, memory: WebAssembly.Memory, layout: Layout, module: WebAssembly.Module, addon: EventFdAddon | null) {
     super(memory, layout, addon, opts.pollSpinMicros);
@@ -174,6 +194,11 @@ export class Device extends DeviceConnection {
   }
 
   static async open(options: DeviceOptions = {}): Promise<Device> {
+    return Device.openSync(options);
+  }
+
+  /** Device.open without the promise: everything it does is synchronous. */
+  static openSync(options: DeviceOptions = {}): Device {
     const o = { ...DEFAULTS, engines: Math.max(1, availableParallelism()), ...options } as Required<DeviceOptions>;
     checkInt('engines', o.engines, 1, MAX_ENGINES);
     checkInt('wqSize', o.wqSize, 4, 65536);
@@ -184,6 +209,8 @@ export class Device extends DeviceConnection {
     checkInt('maxTransfer', o.maxTransfer, 1, 0xffffffff);
     checkInt('engineSpinMicros', o.engineSpinMicros, 0, 1e6);
     checkInt('pollSpinMicros', o.pollSpinMicros, 0, 1e6);
+    if (o.inlineThreshold !== 'auto') checkInt('inlineThreshold', o.inlineThreshold, 0, 0xffffffff);
+    checkInt('splitThreshold', o.splitThreshold, 64, 0xffffffff);
     if (!['auto', 'eventfd', 'atomics'].includes(o.completion)) throw Errors.option('completion', `must be 'auto', 'eventfd' or 'atomics', got ${String(o.completion)}`);
     const addon = o.completion === 'atomics' ? null : loadEventFd();
     if (o.completion === 'eventfd' && addon === null) throw Errors.option('completion', 'eventfd: the addon is not built on this machine (npm run build)');
@@ -222,6 +249,78 @@ export class Device extends DeviceConnection {
   /** The completion path of this thread. */
   get completionPath(): 'eventfd' | 'atomics' {
     return this.addon === null ? 'atomics' : 'eventfd';
+  }
+
+  /** The high-level operations (memcpy, crc32c, ...), made on first use. */
+  get ops(): Ops {
+    if (this.closed) throw Errors.closed();
+    if (this.#ops === null) {
+      const access: DeviceAccess = {
+        arena: { buffer: this.memory.buffer as unknown as SharedArrayBuffer, base: this.layout.arenaBase, end: this.layout.arenaEnd },
+        core: this.#core,
+        submit: (d) => this.portal.submit(d),
+        alloc: (n, a) => this.#alloc.alloc(n, a),
+        free: (a) => this.#alloc.free(a),
+        maxBatch: this.options.maxBatch,
+      };
+      const o = this.options;
+      this.#ops = new Ops(access, this.memory, { engines: o.engines, maxBatch: o.maxBatch, inlineThreshold: o.inlineThreshold, splitThreshold: o.splitThreshold });
+    }
+    return this.#ops;
+  }
+
+  /** A Buffer of arena memory: what engines reach with no copy. Give it back with free(). */
+  buffer(size: number): Buffer {
+    const addr = this.alloc(Math.max(1, size));
+    return Buffer.from(this.memory.buffer as unknown as ArrayBuffer, addr, size);
+  }
+
+  memcpy<T extends Bytes>(dst: T, src: Bytes, length?: number): Promise<T> {
+    return this.ops.memcpy(dst, src, length);
+  }
+  memmove<T extends Bytes>(dst: T, src: Bytes, length?: number): Promise<T> {
+    return this.ops.memmove(dst, src, length);
+  }
+  fill<T extends Bytes>(dst: T, pattern: number | bigint | Bytes, offset?: number, length?: number): Promise<T> {
+    return this.ops.fill(dst, pattern, offset, length);
+  }
+  compare(a: Bytes, b: Bytes): Promise<number> {
+    return this.ops.compare(a, b);
+  }
+  firstDifference(a: Bytes, b: Bytes): Promise<number> {
+    return this.ops.firstDifference(a, b);
+  }
+  crc32c(data: Bytes, seed?: number): Promise<number> {
+    return this.ops.crc32c(data, seed);
+  }
+  copyCrc32c(dst: Bytes, src: Bytes, seed?: number): Promise<number> {
+    return this.ops.copyCrc32c(dst, src, seed);
+  }
+  dualcast(dst1: Bytes, dst2: Bytes, src: Bytes, length?: number): Promise<void> {
+    return this.ops.dualcast(dst1, dst2, src, length);
+  }
+  createDelta(a: Bytes, b: Bytes): Promise<Uint8Array> {
+    return this.ops.createDelta(a, b);
+  }
+  applyDelta<T extends Bytes>(dst: T, delta: Bytes): Promise<T> {
+    return this.ops.applyDelta(dst, delta);
+  }
+
+  /** An explicit batch: calls queued, then run together; fence() orders what follows after what came before. */
+  batch(): BatchBuilder {
+    return new BatchBuilder(this.ops);
+  }
+
+  /** Per-operation counts, bytes, placement (and why inline), latency; batching; engines. */
+  stats(): DeviceStats {
+    const ops = this.#ops;
+    return {
+      ops: ops === null ? {} : ops.stats.snapshot(),
+      batches: ops === null ? { batches: 0, descriptors: 0 } : ops.batches,
+      inlineThresholds: ops === null ? null : { ...ops.thresholds },
+      completionPath: this.completionPath,
+      engineFailures: this.#engines.failures.length,
+    };
   }
 
   /** Arena bytes: an address never 0, aligned (default 64). Throws RangeError when full. */

@@ -8,3 +8,11 @@ export { readRecord } from './record.ts';
 export type { CompletionRecord } from './record.ts';
 export { SoftDsaError } from './errors.ts';
 export type { SubmitOptions, ErrorLogEntry } from './portal.ts';
+export type { DeviceStats } from './device.ts';
+export { BatchBuilder } from './batch_builder.ts';
+export type { OpSnapshot, Placement } from './stats.ts';
+export type { Bytes } from './args.ts';
+export {
+  alloc, free, memcpy, memmove, fill, compare, firstDifference, crc32c, copyCrc32c, dualcast,
+  createDelta, applyDelta, batch, stats, shutdown, configure, defaultDevice,
+} from './default_device.ts';

@@ -1,0 +1,82 @@
+// Arguments of the high-level API: any Buffer, TypedArray, DataView or ArrayBuffer (shared
+// or not), with optional offset and length in the usual Node style, checked before anything
+// runs. A span also says where its bytes live, which decides how an operation runs:
+//   arena  - inside this device's arena: descriptors address it directly (zero copy)
+//   shared - another SharedArrayBuffer: no descriptor can reach it
+//   local  - ordinary memory of this thread: no other thread can reach it
+export type Bytes = ArrayBufferView | ArrayBuffer | SharedArrayBuffer;
+
+export interface Span {
+  /** the bytes, as a Uint8Array view */
+  u8: Uint8Array;
+  /** arena address of u8[0] when placement is 'arena', else -1 */
+  addr: number;
+  placement: 'arena' | 'shared' | 'local';
+}
+
+export interface ArenaInfo {
+  buffer: SharedArrayBuffer;
+  base: number;
+  end: number;
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v !== 'object') return typeof v;
+  return (v as object).constructor?.name ?? 'object';
+}
+
+/** A Uint8Array over the argument's bytes, or a TypeError naming the argument. */
+export function bytesOf(name: string, v: unknown): Uint8Array {
+  if (v instanceof Uint8Array) return v;
+  if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  if (v instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && v instanceof SharedArrayBuffer)) return new Uint8Array(v);
+  throw new TypeError(`${name} must be a Buffer, TypedArray, DataView or ArrayBuffer; got ${typeName(v)}`);
+}
+
+/** Checks an optional offset/length pair against a size, Node style. */
+export function range(name: string, size: number, offset = 0, length?: number): [number, number] {
+  if (!Number.isInteger(offset) || offset < 0) throw new RangeError(`${name} offset must be a non-negative integer; got ${offset}`);
+  if (offset > size) throw new RangeError(`${name} offset ${offset} is past its end (${size} bytes)`);
+  const len = length ?? size - offset;
+  if (!Number.isInteger(len) || len < 0) throw new RangeError(`${name} length must be a non-negative integer; got ${length}`);
+  if (offset + len > size) throw new RangeError(`${name} range [${offset}, ${offset + len}) is past its end (${size} bytes)`);
+  return [offset, len];
+}
+
+export function span(arena: ArenaInfo, name: string, v: unknown, offset?: number, length?: number): Span {
+  const all = bytesOf(name, v);
+  const [off, len] = range(name, all.byteLength, offset, length);
+  const u8 = off === 0 && len === all.byteLength ? all : all.subarray(off, off + len);
+  if (u8.buffer === arena.buffer) {
+    const addr = u8.byteOffset;
+    if (addr >= arena.base && addr + len <= arena.end) return { u8, addr, placement: 'arena' };
+    throw new RangeError(`${name} lies in the device's control region, not its arena`);
+  }
+  const shared = typeof SharedArrayBuffer !== 'undefined' && u8.buffer instanceof SharedArrayBuffer;
+  return { u8, addr: -1, placement: shared ? 'shared' : 'local' };
+}
+
+/** An 8-byte little-endian fill pattern from a byte, a bigint or 8 bytes. */
+export function pattern(v: unknown): bigint {
+  if (typeof v === 'number') {
+    if (!Number.isInteger(v) || v < 0 || v > 255) throw new RangeError(`a fill byte must be an integer from 0 to 255; got ${v}`);
+    return BigInt(v) * 0x0101010101010101n;
+  }
+  if (typeof v === 'bigint') {
+    if (v < 0n || v > 0xffffffffffffffffn) throw new RangeError('an 8-byte fill pattern must fit in 64 unsigned bits');
+    return v;
+  }
+  if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) {
+    const b = bytesOf('pattern', v);
+    if (b.byteLength !== 8) throw new RangeError(`a fill pattern is 1 byte or 8 bytes; got ${b.byteLength} bytes`);
+    return new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0, true);
+  }
+  throw new TypeError(`a fill pattern must be a byte (number), a bigint or 8 bytes; got ${typeName(v)}`);
+}
+
+export function seedOf(v: unknown): number {
+  if (v === undefined) return 0;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`a CRC seed must be an unsigned 32-bit integer; got ${String(v)}`);
+  return v;
+}

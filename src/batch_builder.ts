@@ -1,0 +1,75 @@
+// An explicit batch: queue calls, then run them together. Calls between two fences are
+// issued in the same tick (one BATCH descriptor where they run on the device); a fence
+// waits for everything before it, and if anything before it failed, nothing after it
+// runs: DSA's FENCE rule, across inline and device work alike.
+import type { Bytes } from './args.ts';
+import type { Ops } from './ops.ts';
+
+type Call = () => Promise<unknown>;
+
+export class BatchBuilder {
+  readonly #ops: Ops;
+  readonly #segments: Call[][] = [[]];
+  #submitted = false;
+
+  constructor(ops: Ops) {
+    this.#ops = ops;
+  }
+
+  #add(call: Call): this {
+    if (this.#submitted) throw new Error('this batch was submitted already');
+    this.#segments[this.#segments.length - 1].push(call);
+    return this;
+  }
+
+  memcpy(dst: Bytes, src: Bytes, length?: number): this {
+    return this.#add(() => this.#ops.memcpy(dst, src, length));
+  }
+  memmove(dst: Bytes, src: Bytes, length?: number): this {
+    return this.#add(() => this.#ops.memmove(dst, src, length));
+  }
+  fill(dst: Bytes, pattern: number | bigint | Bytes, offset?: number, length?: number): this {
+    return this.#add(() => this.#ops.fill(dst, pattern, offset, length));
+  }
+  compare(a: Bytes, b: Bytes): this {
+    return this.#add(() => this.#ops.compare(a, b));
+  }
+  firstDifference(a: Bytes, b: Bytes): this {
+    return this.#add(() => this.#ops.firstDifference(a, b));
+  }
+  crc32c(data: Bytes, seed?: number): this {
+    return this.#add(() => this.#ops.crc32c(data, seed));
+  }
+  copyCrc32c(dst: Bytes, src: Bytes, seed?: number): this {
+    return this.#add(() => this.#ops.copyCrc32c(dst, src, seed));
+  }
+  dualcast(dst1: Bytes, dst2: Bytes, src: Bytes, length?: number): this {
+    return this.#add(() => this.#ops.dualcast(dst1, dst2, src, length));
+  }
+  createDelta(a: Bytes, b: Bytes): this {
+    return this.#add(() => this.#ops.createDelta(a, b));
+  }
+  applyDelta(dst: Bytes, delta: Bytes): this {
+    return this.#add(() => this.#ops.applyDelta(dst, delta));
+  }
+
+  /** What follows runs only after everything before has succeeded. */
+  fence(): this {
+    if (this.#segments[this.#segments.length - 1].length > 0) this.#segments.push([]);
+    return this;
+  }
+
+  /** Runs the calls; resolves to their results in order, or rejects with the first failure. */
+  async submit(): Promise<unknown[]> {
+    this.#submitted = true;
+    const results: unknown[] = [];
+    for (const segment of this.#segments) {
+      const settled = await Promise.allSettled(segment.map((call) => call()));
+      for (const r of settled) {
+        if (r.status === 'rejected') throw r.reason;
+        results.push(r.value);
+      }
+    }
+    return results;
+  }
+}

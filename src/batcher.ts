@@ -1,0 +1,134 @@
+// Same-tick batching: every high-level call made in one tick of the event loop becomes a
+// member of one BATCH descriptor, and the doorbell rings once, when the tick ends.
+//
+// A block of arena memory holds a tick's descriptor list and, after it, one completion
+// record per member (RCR set: every member writes its record, status last):
+//
+//   block: | desc 0 | desc 1 | ... | desc 1023 | rec 0 | rec 1 | ... | rec 1023 |
+//            64 B each (the BATCH list)          32 B each
+//
+// Members that must run on other engines at the same time (the ranges of a split
+// operation) are "solo": submitted as descriptors of their own, their records still in
+// the block. The block goes back to the pool when everything in it has completed.
+import { Desc, Flag, Opcode, Record, Status } from './format.ts';
+
+export const BLOCK_MEMBERS = 1024;
+const LIST_BYTES = BLOCK_MEMBERS * Desc.SIZE;
+export const BLOCK_BYTES = LIST_BYTES + BLOCK_MEMBERS * Record.SIZE;
+
+export interface Member {
+  /** called with the member's completion record address once its descriptor finished */
+  done(record: number, status: number): void;
+}
+
+export interface Submitter {
+  submit(desc: Uint8Array): Promise<number>;
+  alloc(bytes: number, align: number): number;
+  free(addr: number): void;
+  maxBatch: number;
+}
+
+interface Block {
+  base: number;
+  members: Member[];
+  solo: boolean[];
+  fence: boolean[];
+}
+
+export class Batcher {
+  readonly #dev: Submitter;
+  readonly #mem: Uint8Array;
+  readonly #dv: DataView;
+  readonly #pool: number[] = [];
+  #block: Block | null = null;
+  /** batches submitted (for stats: same-tick batching is visible) */
+  batches = 0;
+  descriptors = 0;
+
+  constructor(dev: Submitter, memory: WebAssembly.Memory) {
+    this.#dev = dev;
+    const buf = memory.buffer as unknown as SharedArrayBuffer;
+    this.#mem = new Uint8Array(buf);
+    this.#dv = new DataView(buf);
+  }
+
+  /**
+   * Adds a member: returns the arena address of its 64-byte descriptor slot (zeroed, for
+   * the caller to fill in) and points its completion record at the block. Flags get
+   * CRAV | RCR added.
+   */
+  add(member: Member, opcode: number, flags: number, solo = false, fence = false): number {
+    let b = this.#block;
+    if (b === null || b.members.length === Math.min(BLOCK_MEMBERS, this.#dev.maxBatch)) {
+      if (b !== null) this.flush();
+      b = this.#block = { base: this.#pool.pop() ?? this.#dev.alloc(BLOCK_BYTES, 64), members: [], solo: [], fence: [] };
+      queueMicrotask(this.#flushTick);
+    }
+    const i = b.members.length;
+    b.members.push(member);
+    b.solo.push(solo);
+    b.fence.push(fence);
+    const d = b.base + i * Desc.SIZE;
+    const rec = b.base + LIST_BYTES + i * Record.SIZE;
+    this.#mem.fill(0, d, d + Desc.SIZE);
+    this.#mem[rec] = 0;
+    const f = flags | Flag.CRAV | Flag.RCR | (fence ? Flag.FENCE : 0);
+    this.#dv.setUint32(d + Desc.FLAGS, (f & 0xffffff) | (opcode << 24), true);
+    this.#dv.setUint32(d + Desc.COMPLETION, rec, true);
+    return d;
+  }
+
+  readonly #flushTick = (): void => this.flush();
+
+  /** Submits what the current block holds. */
+  flush(): void {
+    const b = this.#block;
+    if (b === null) return;
+    this.#block = null;
+    const n = b.members.length;
+    if (n === 0) {
+      this.#pool.push(b.base);
+      return;
+    }
+    const batched: number[] = [];
+    const runs: Array<Promise<unknown>> = [];
+    for (let i = 0; i < n; i++) {
+      if (b.solo[i]) runs.push(this.#submitOne(b, i));
+      else batched.push(i);
+    }
+    this.descriptors += n;
+    if (batched.length === 1) runs.push(this.#submitOne(b, batched[0]));
+    else if (batched.length > 1) runs.push(this.#submitBatch(b, batched));
+    void Promise.all(runs).then(() => this.#pool.push(b.base));
+  }
+
+  #finish(b: Block, i: number, fallback: number): void {
+    const rec = b.base + LIST_BYTES + i * Record.SIZE;
+    const status = Atomics.load(this.#mem, rec) || fallback;
+    b.members[i].done(rec, status);
+  }
+
+  async #submitOne(b: Block, i: number): Promise<void> {
+    const d = b.base + i * Desc.SIZE;
+    this.batches++;
+    const status = await this.#dev.submit(this.#mem.subarray(d, d + Desc.SIZE));
+    this.#finish(b, i, status);
+  }
+
+  async #submitBatch(b: Block, members: number[]): Promise<void> {
+    // The list must be contiguous: solo members were taken out, so close the gaps.
+    members.forEach((from, to) => {
+      if (from !== to) this.#mem.copyWithin(b.base + to * Desc.SIZE, b.base + from * Desc.SIZE, b.base + (from + 1) * Desc.SIZE);
+    });
+    const desc = new Uint8Array(Desc.SIZE);
+    const dv = new DataView(desc.buffer);
+    dv.setUint32(Desc.FLAGS, Opcode.BATCH << 24, true);
+    dv.setUint32(Desc.LIST, b.base, true);
+    dv.setUint32(Desc.COUNT, members.length, true);
+    this.batches++;
+    const status = await this.#dev.submit(desc);
+    // Records of members that were abandoned (after a fence) or never ran stay 0.
+    const fallback = status === Status.SUCCESS ? Status.SUCCESS : Status.NONE;
+    for (const i of members) this.#finish(b, i, status === Status.HW_ERROR ? Status.HW_ERROR : fallback);
+  }
+}

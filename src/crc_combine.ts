@@ -1,0 +1,39 @@
+// CRC-32C of a concatenation from the CRCs of its parts: the GF(2) shift of zlib's
+// crc32_combine, with the Castagnoli polynomial. A large crc32c runs as ranges on
+// several engines at once, then combines here:
+//   crc(seed, A || B) = combine(crc(seed, A), crc(0, B), B.length)
+const POLY = 0x82f63b78; // reflected 0x1EDC6F41
+
+/** a * b modulo the polynomial, reflected bit order (bit 31 is x^0). */
+function multmodp(a: number, b: number): number {
+  let m = 0x80000000;
+  let p = 0;
+  for (;;) {
+    if (a & m) {
+      p ^= b;
+      if ((a & (m - 1)) === 0) break;
+    }
+    m >>>= 1;
+    b = b & 1 ? (b >>> 1) ^ POLY : b >>> 1;
+  }
+  return p >>> 0;
+}
+
+/** x^(2^k) for k = 0..31, each the square of the one before. */
+const X2N: number[] = [0x40000000];
+for (let k = 1; k < 32; k++) X2N.push(multmodp(X2N[k - 1], X2N[k - 1]));
+
+/** x^(n * 2^k) modulo the polynomial. */
+function x2nmodp(n: number, k: number): number {
+  let p = 0x80000000;
+  while (n > 0) {
+    if (n % 2 === 1) p = multmodp(X2N[k & 31], p);
+    n = Math.floor(n / 2);
+    k++;
+  }
+  return p;
+}
+
+export function crc32cCombine(crc1: number, crc2: number, len2: number): number {
+  return (multmodp(x2nmodp(len2, 3), crc1 >>> 0) ^ crc2) >>> 0;
+}

@@ -1,0 +1,60 @@
+// The drop-in API: module-level functions on a default device, opened on first use.
+// An idle device holds nothing that keeps the process alive, so a program that uses
+// these and never calls shutdown() still exits on its own.
+import type { Bytes } from './args.ts';
+import type { BatchBuilder } from './batch_builder.ts';
+import { Device, type DeviceOptions, type DeviceStats } from './device.ts';
+
+let current: Device | null = null;
+let options: DeviceOptions = {};
+
+/** The default device (opened now if it is not open). */
+export function defaultDevice(): Device {
+  if (current === null) current = Device.openSync(options);
+  return current;
+}
+
+/** Options for the default device; takes effect the next time it opens. */
+export function configure(opts: DeviceOptions): void {
+  options = { ...opts };
+}
+
+/** Closes the default device (after its in-flight work); the next call opens a new one. */
+export async function shutdown(): Promise<void> {
+  const dev = current;
+  current = null;
+  if (dev !== null) await dev.close();
+}
+
+/** Arena memory as a Buffer: engines work on it with no copy. Give it back with free(). */
+export function alloc(size: number): Buffer {
+  if (!Number.isInteger(size) || size < 0) throw new RangeError(`alloc: size must be a non-negative integer; got ${size}`);
+  return defaultDevice().buffer(size);
+}
+
+/** Returns a Buffer from alloc() to the arena. */
+export function free(buf: Buffer): void {
+  defaultDevice().free(buf.byteOffset);
+}
+
+const call = <T>(fn: (d: Device) => Promise<T>): Promise<T> => {
+  try {
+    return fn(defaultDevice());
+  } catch (e) {
+    return Promise.reject(e);
+  }
+};
+
+export const memcpy = <T extends Bytes>(dst: T, src: Bytes, length?: number): Promise<T> => call((d) => d.memcpy(dst, src, length));
+export const memmove = <T extends Bytes>(dst: T, src: Bytes, length?: number): Promise<T> => call((d) => d.memmove(dst, src, length));
+export const fill = <T extends Bytes>(dst: T, pattern: number | bigint | Bytes, offset?: number, length?: number): Promise<T> =>
+  call((d) => d.fill(dst, pattern, offset, length));
+export const compare = (a: Bytes, b: Bytes): Promise<number> => call((d) => d.compare(a, b));
+export const firstDifference = (a: Bytes, b: Bytes): Promise<number> => call((d) => d.firstDifference(a, b));
+export const crc32c = (data: Bytes, seed?: number): Promise<number> => call((d) => d.crc32c(data, seed));
+export const copyCrc32c = (dst: Bytes, src: Bytes, seed?: number): Promise<number> => call((d) => d.copyCrc32c(dst, src, seed));
+export const dualcast = (dst1: Bytes, dst2: Bytes, src: Bytes, length?: number): Promise<void> => call((d) => d.dualcast(dst1, dst2, src, length));
+export const createDelta = (a: Bytes, b: Bytes): Promise<Uint8Array> => call((d) => d.createDelta(a, b));
+export const applyDelta = <T extends Bytes>(dst: T, delta: Bytes): Promise<T> => call((d) => d.applyDelta(dst, delta));
+export const batch = (): BatchBuilder => defaultDevice().batch();
+export const stats = (): DeviceStats => defaultDevice().stats();

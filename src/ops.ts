@@ -1,0 +1,573 @@
+// The high-level operations (memcpy, crc32c, compare, ...) on a device.
+//
+// Each call is placed where it runs best:
+//   device  - all its buffers are in the arena: it becomes a descriptor, batched with the
+//             other calls of the same tick (batcher.ts);
+//   split   - large: ranges on every engine at once (CRC ranges combined in GF(2));
+//   inline  - small (below a threshold measured at start-up: doing it costs this thread
+//             less than handing it off), or a buffer no engine can reach (memory that is
+//             not shared, or another SharedArrayBuffer): run here, on the calling thread.
+// stats() says how many went where and why; every call is published on the
+// diagnostics channel "softdsa:op".
+import { channel } from 'node:diagnostics_channel';
+import { crc32c as nativeCrc32c } from '@node-rs/crc32';
+import { type ArenaInfo, type Bytes, pattern as patternOf, seedOf, type Span, span } from './args.ts';
+import { Batcher, type Submitter } from './batcher.ts';
+import type { Core } from './core.ts';
+import { crc32cCombine } from './crc_combine.ts';
+import { Errors } from './errors.ts';
+import { Desc, DeltaEntry, Opcode, Record, Status } from './format.ts';
+import { Stats, type Placement } from './stats.ts';
+
+export type OpName = 'memcpy' | 'memmove' | 'fill' | 'compare' | 'firstDifference' | 'crc32c' | 'copyCrc32c' | 'dualcast' | 'createDelta' | 'applyDelta';
+
+export interface OpsConfig {
+  engines: number;
+  maxBatch: number;
+  /** 'auto': measured at start-up; a number: bytes below which calls run inline (0: never) */
+  inlineThreshold: number | 'auto';
+  /** operations at least this large are split across engines (default 1 MiB) */
+  splitThreshold: number;
+}
+
+const opChannel = channel('softdsa:op');
+
+/** Bytes an operation must reach before handing it off beats doing it here, per kind. */
+interface Thresholds {
+  copy: number;
+  compare: number;
+  crc: number;
+}
+
+/** What an operation needs from the device. */
+export interface DeviceAccess extends Submitter {
+  arena: ArenaInfo;
+  core: Core;
+}
+
+type Kind = keyof Thresholds;
+
+export class Ops {
+  readonly stats = new Stats();
+  readonly #dev: DeviceAccess;
+  readonly #batcher: Batcher;
+  readonly #cfg: OpsConfig;
+  readonly #dv: DataView;
+  readonly #mem: Uint8Array;
+  #inline: Thresholds;
+  /** bytes per ms this thread copies, compares, CRCs (when thresholds are 'auto') */
+  readonly #rates: Thresholds | null;
+
+  constructor(dev: DeviceAccess, memory: WebAssembly.Memory, cfg: OpsConfig) {
+    this.#dev = dev;
+    this.#cfg = cfg;
+    this.#batcher = new Batcher(dev, memory);
+    const buf = memory.buffer as unknown as SharedArrayBuffer;
+    this.#dv = new DataView(buf);
+    this.#mem = new Uint8Array(buf);
+    const t = cfg.inlineThreshold;
+    if (t === 'auto') {
+      this.#rates = measureRates(dev, memory);
+      this.#inline = thresholds(this.#rates, 0.001);
+      void this.#measureHandoff();
+    } else {
+      this.#rates = null;
+      this.#inline = { copy: t, compare: t, crc: t };
+    }
+  }
+
+  /**
+   * The time this thread spends handing one call to the device: 256 no-op calls through
+   * the batcher, issue and resolution. Until it is known, 1 us stands in.
+   */
+  async #measureHandoff(): Promise<void> {
+    const n = 256;
+    const t0 = performance.now();
+    const calls: Promise<number>[] = [];
+    for (let i = 0; i < n; i++) calls.push(this.#desc('calibrate', Opcode.NOOP, () => {}));
+    const issue = performance.now() - t0;
+    let resolve = 0;
+    await Promise.all(calls.map((c, i) => c.then(() => {
+      if (i === 0) resolve = performance.now();
+      if (i === n - 1) resolve = performance.now() - resolve;
+    })));
+    if (this.#rates !== null) this.#inline = thresholds(this.#rates, (issue + resolve) / n);
+  }
+
+  /** The inline thresholds in force (bytes). */
+  get thresholds(): Readonly<Thresholds> {
+    return this.#inline;
+  }
+
+  get batches(): { batches: number; descriptors: number } {
+    return { batches: this.#batcher.batches, descriptors: this.#batcher.descriptors };
+  }
+
+  // ---- placement ----
+
+  #span(name: string, v: unknown, offset?: number, length?: number): Span {
+    return span(this.#dev.arena, name, v, offset, length);
+  }
+
+  /** Where a call on these spans runs, and why when not on the device. */
+  #place(kind: Kind, bytes: number, ...spans: Span[]): Placement {
+    for (const s of spans) if (s.placement !== 'arena') return s.placement === 'local' ? 'inline:not-shared' : 'inline:foreign';
+    if (bytes < this.#inline[kind] || bytes === 0) return 'inline:small';
+    if (this.#cfg.engines > 1 && bytes >= this.#cfg.splitThreshold) return 'split';
+    return 'device';
+  }
+
+  /** Runs fn, records the call in the stats and on the diagnostics channel. */
+  async #track<T>(op: OpName, bytes: number, placement: Placement, fn: () => T | Promise<T>): Promise<T> {
+    const t0 = performance.now();
+    const value = await fn();
+    const ms = performance.now() - t0;
+    this.stats.record(op, bytes, placement, ms);
+    if (opChannel.hasSubscribers) opChannel.publish({ op, bytes, placement, durationMs: ms });
+    return value;
+  }
+
+  /** One descriptor through the batcher; resolves to its record address and status. */
+  #desc(op: string, opcode: number, fill: (d: number) => void, solo = false): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      const d = this.#batcher.add(
+        {
+          done: (rec, status) => {
+            if (status === Status.SUCCESS || status === Status.SUCCESS_PRED) resolve(rec);
+            else reject(status === Status.HW_ERROR ? Errors.engineFailed(`${op}: the engine running it died`) : Errors.status(op, status));
+          },
+        },
+        opcode,
+        0,
+        solo,
+      );
+      fill(d);
+    });
+  }
+
+  #addr(d: number, field: number, addr: number): void {
+    this.#dv.setUint32(d + field, addr, true);
+  }
+
+  #size(d: number, n: number): void {
+    this.#dv.setUint32(d + Desc.XFER_SIZE, n, true);
+  }
+
+  /** Ranges [start, end) of n bytes for the engines, 64-byte aligned cut points. */
+  #ranges(n: number): Array<[number, number]> {
+    const parts = this.#cfg.engines;
+    const step = Math.ceil(n / parts / 64) * 64;
+    const out: Array<[number, number]> = [];
+    for (let s = 0; s < n; s += step) out.push([s, Math.min(n, s + step)]);
+    return out;
+  }
+
+  // ---- copies ----
+
+  memcpy<T extends Bytes>(dst: T, src: Bytes, length?: number): Promise<T> {
+    return this.#copy('memcpy', dst, src, length, false);
+  }
+
+  memmove<T extends Bytes>(dst: T, src: Bytes, length?: number): Promise<T> {
+    return this.#copy('memmove', dst, src, length, true);
+  }
+
+  #copy<T extends Bytes>(op: OpName, dst: T, src: Bytes, length: number | undefined, overlapOk: boolean): Promise<T> {
+    let s: Span;
+    let d: Span;
+    try {
+      s = this.#span('src', src, 0, length);
+      d = this.#span('dst', dst);
+      if (d.u8.byteLength < s.u8.byteLength) throw new RangeError(`dst (${d.u8.byteLength} bytes) is smaller than the ${s.u8.byteLength} bytes to copy`);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const n = s.u8.byteLength;
+    let where = this.#place('copy', n, s, d);
+    // Ranges of an overlapping move could overwrite each other's source.
+    if (where === 'split' && overlapOk && s.addr < d.addr + n && d.addr < s.addr + n) where = 'device';
+    return this.#track(op, n, where, async () => {
+      if (where.startsWith('inline')) d.u8.set(s.u8);
+      else if (where === 'split') await Promise.all(this.#ranges(n).map(([a, b]) => this.#move(op, s.addr + a, d.addr + a, b - a, true)));
+      else await this.#move(op, s.addr, d.addr, n, false);
+      return dst;
+    });
+  }
+
+  #move(op: string, src: number, dst: number, n: number, solo: boolean): Promise<number> {
+    return this.#desc(op, Opcode.MEMMOVE, (d) => {
+      this.#addr(d, Desc.SRC, src);
+      this.#addr(d, Desc.DST, dst);
+      this.#size(d, n);
+    }, solo);
+  }
+
+  fill<T extends Bytes>(dst: T, value: number | bigint | Bytes, offset?: number, length?: number): Promise<T> {
+    let d: Span;
+    let pat: bigint;
+    try {
+      d = this.#span('dst', dst, offset, length);
+      pat = patternOf(value);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const n = d.u8.byteLength;
+    const where = this.#place('copy', n, d);
+    return this.#track('fill', n, where, async () => {
+      if (where.startsWith('inline')) fillInline(d.u8, pat);
+      else {
+        const ranges = where === 'split' ? this.#ranges(n) : [[0, n] as [number, number]];
+        await Promise.all(ranges.map(([a, b]) => this.#desc('fill', Opcode.MEMFILL, (x) => {
+          // The pattern's phase starts at each range's start: cut points are 8-aligned (64).
+          this.#dv.setBigUint64(x + Desc.PATTERN, pat, true);
+          this.#addr(x, Desc.DST, d.addr + a);
+          this.#size(x, b - a);
+        }, where === 'split')));
+      }
+      return dst;
+    });
+  }
+
+  dualcast(dst1: Bytes, dst2: Bytes, src: Bytes, length?: number): Promise<void> {
+    let s: Span;
+    let d1: Span;
+    let d2: Span;
+    try {
+      s = this.#span('src', src, 0, length);
+      d1 = this.#span('dst1', dst1);
+      d2 = this.#span('dst2', dst2);
+      const n = s.u8.byteLength;
+      if (d1.u8.byteLength < n || d2.u8.byteLength < n) throw new RangeError(`dst1 and dst2 must each hold the ${n} bytes of src`);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const n = s.u8.byteLength;
+    const where = this.#place('copy', n, s, d1, d2);
+    return this.#track('dualcast', n, where, async () => {
+      if (where.startsWith('inline')) {
+        d1.u8.set(s.u8);
+        d2.u8.set(s.u8);
+      } else if ((d1.addr & 0xfff) === (d2.addr & 0xfff) && !overlaps(s, d1, n) && !overlaps(s, d2, n) && !overlaps(d1, d2, n)) {
+        await this.#desc('dualcast', Opcode.DUALCAST, (x) => {
+          this.#addr(x, Desc.SRC, s.addr);
+          this.#addr(x, Desc.DST, d1.addr);
+          this.#addr(x, Desc.DST2, d2.addr);
+          this.#size(x, n);
+        });
+      } else {
+        // DSA's dualcast needs destinations with equal bits 11:0; two moves do the rest.
+        await Promise.all([this.#move('dualcast', s.addr, d1.addr, n, false), this.#move('dualcast', s.addr, d2.addr, n, false)]);
+      }
+    });
+  }
+
+  // ---- compares ----
+
+  /** Like Buffer.compare: negative, 0 or positive. */
+  async compare(a: Bytes, b: Bytes): Promise<number> {
+    const [x, y, at] = await this.#firstDiff('compare', a, b);
+    if (at < 0) return 0;
+    if (at >= x.u8.byteLength || at >= y.u8.byteLength) return x.u8.byteLength < y.u8.byteLength ? -1 : 1;
+    return x.u8[at] < y.u8[at] ? -1 : 1;
+  }
+
+  /** Offset of the first byte that differs, or -1 when a and b are equal. */
+  async firstDifference(a: Bytes, b: Bytes): Promise<number> {
+    return (await this.#firstDiff('firstDifference', a, b))[2];
+  }
+
+  async #firstDiff(op: OpName, a: Bytes, b: Bytes): Promise<[Span, Span, number]> {
+    const x = this.#span('a', a);
+    const y = this.#span('b', b);
+    const n = Math.min(x.u8.byteLength, y.u8.byteLength);
+    const tail = x.u8.byteLength === y.u8.byteLength ? -1 : n;
+    const where = this.#place('compare', n, x, y);
+    const at = await this.#track(op, n, where, async () => {
+      if (where.startsWith('inline')) return firstDiffInline(x.u8.subarray(0, n), y.u8.subarray(0, n));
+      const ranges = where === 'split' ? this.#ranges(n) : [[0, n] as [number, number]];
+      const found = await Promise.all(ranges.map(([s, e]) => this.#desc(op, Opcode.COMPARE, (d) => {
+        this.#addr(d, Desc.SRC, x.addr + s);
+        this.#addr(d, Desc.SRC2, y.addr + s);
+        this.#size(d, e - s);
+      }, where === 'split').then((rec) => (this.#mem[rec + Record.RESULT] === 0 ? -1 : s + this.#dv.getUint32(rec + Record.BYTES_COMPLETED, true)))));
+      return found.find((v) => v >= 0) ?? -1;
+    });
+    return [x, y, at >= 0 ? at : tail];
+  }
+
+  // ---- CRC-32C ----
+
+  /** CRC-32C (Castagnoli) of data; chains through seed: crc32c(b, crc32c(a)) === crc32c(a + b). */
+  crc32c(data: Bytes, seed?: number): Promise<number> {
+    let s: Span;
+    let init: number;
+    try {
+      s = this.#span('data', data);
+      init = seedOf(seed);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const n = s.u8.byteLength;
+    const where = this.#place('crc', n, s);
+    return this.#track('crc32c', n, where, async () => {
+      if (where === 'inline:small') return this.#dev.core.crc32c(s.addr, n, init, 0) >>> 0;
+      if (where.startsWith('inline')) return crcInline(s.u8, init);
+      if (where === 'device') return this.#crc(Opcode.CRCGEN, s.addr, 0, n, init, false);
+      const parts = await Promise.all(this.#ranges(n).map(([a, b], i) => this.#crc(Opcode.CRCGEN, s.addr + a, 0, b - a, i === 0 ? init : 0, true)));
+      return this.#combine(parts, n);
+    });
+  }
+
+  /** Copies src to dst and returns the CRC-32C of the data. */
+  copyCrc32c(dst: Bytes, src: Bytes, seed?: number): Promise<number> {
+    let s: Span;
+    let d: Span;
+    let init: number;
+    try {
+      s = this.#span('src', src);
+      d = this.#span('dst', dst);
+      init = seedOf(seed);
+      if (d.u8.byteLength < s.u8.byteLength) throw new RangeError(`dst (${d.u8.byteLength} bytes) is smaller than src (${s.u8.byteLength} bytes)`);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const n = s.u8.byteLength;
+    let where = this.#place('crc', n, s, d);
+    if (where !== 'split' && where !== 'inline:small' && !where.startsWith('inline') && overlaps(s, d, n)) where = 'inline:overlap';
+    if (where === 'split' && overlaps(s, d, n)) where = 'inline:overlap';
+    return this.#track('copyCrc32c', n, where, async () => {
+      if (where.startsWith('inline')) {
+        d.u8.set(s.u8);
+        return where === 'inline:small' ? this.#dev.core.crc32c(d.addr, n, init, 0) >>> 0 : crcInline(d.u8.subarray(0, n), init);
+      }
+      if (where === 'device') return this.#crc(Opcode.COPY_CRC, s.addr, d.addr, n, init, false);
+      const parts = await Promise.all(this.#ranges(n).map(([a, b], i) => this.#crc(Opcode.COPY_CRC, s.addr + a, d.addr + a, b - a, i === 0 ? init : 0, true)));
+      return this.#combine(parts, n);
+    });
+  }
+
+  #combine(parts: number[], n: number): number {
+    const ranges = this.#ranges(n);
+    let crc = parts[0];
+    for (let i = 1; i < parts.length; i++) crc = crc32cCombine(crc, parts[i], ranges[i][1] - ranges[i][0]);
+    return crc;
+  }
+
+  async #crc(opcode: number, src: number, dst: number, n: number, seed: number, solo: boolean): Promise<number> {
+    const rec = await this.#desc(opcode === Opcode.CRCGEN ? 'crc32c' : 'copyCrc32c', opcode, (d) => {
+      this.#addr(d, Desc.SRC, src);
+      if (opcode === Opcode.COPY_CRC) this.#addr(d, Desc.DST, dst);
+      this.#size(d, n);
+      this.#dv.setUint32(d + Desc.CRC_SEED, seed, true);
+    }, solo);
+    return this.#dv.getUint32(rec + Record.OP_SPECIFIC, true);
+  }
+
+  // ---- deltas ----
+
+  /**
+   * A delta record turning a into b (equal sizes): DSA create-delta entries ({u16 word index,
+   * 8 data bytes}) per 512 KiB window, framed as [u32 window][u32 entry bytes][entries], and
+   * a tail frame [0xffffffff][u32 n][bytes] for the last size mod 8 bytes when they differ.
+   */
+  async createDelta(a: Bytes, b: Bytes): Promise<Uint8Array> {
+    const x = this.#span('a', a);
+    const y = this.#span('b', b);
+    const n = x.u8.byteLength;
+    if (y.u8.byteLength !== n) throw new RangeError(`createDelta needs equal sizes; got ${n} and ${y.u8.byteLength} bytes`);
+    const where = unsplit(this.#place('compare', n, x, y));
+    return this.#track('createDelta', n, where, async () => {
+      const frames: Uint8Array[] = [];
+      const words = n - (n % 8);
+      for (let w = 0; w < words; w += DeltaEntry.MAX_SOURCE) {
+        const len = Math.min(DeltaEntry.MAX_SOURCE, words - w);
+        const entries = where.startsWith('inline') || len < 8
+          ? deltaInline(x.u8.subarray(w, w + len), y.u8.subarray(w, w + len))
+          : await this.#deltaDevice(x.addr + w, y.addr + w, len);
+        if (entries.byteLength > 0) frames.push(frame(w / DeltaEntry.MAX_SOURCE, entries));
+      }
+      if (words < n && firstDiffInline(x.u8.subarray(words), y.u8.subarray(words)) >= 0) frames.push(frame(0xffffffff, y.u8.slice(words)));
+      return concat(frames);
+    });
+  }
+
+  async #deltaDevice(a: number, b: number, len: number): Promise<Uint8Array> {
+    const max = Math.ceil((len / 8) * DeltaEntry.SIZE / DeltaEntry.SIZE) * DeltaEntry.SIZE + DeltaEntry.MIN_RECORD;
+    const out = this.#dev.alloc(max, 8);
+    try {
+      const rec = await this.#desc('createDelta', Opcode.CR_DELTA, (d) => {
+        this.#addr(d, Desc.SRC, a);
+        this.#addr(d, Desc.SRC2, b);
+        this.#size(d, len);
+        this.#addr(d, Desc.DELTA_ADDR, out);
+        this.#dv.setUint32(d + Desc.DELTA_MAX, max, true);
+      });
+      const size = this.#dv.getUint32(rec + Record.OP_SPECIFIC, true);
+      return this.#mem.slice(out, out + size);
+    } finally {
+      this.#dev.free(out);
+    }
+  }
+
+  /** Applies a delta from createDelta to dst (which holds a's contents); resolves to dst. */
+  async applyDelta<T extends Bytes>(dst: T, delta: Bytes): Promise<T> {
+    const d = this.#span('dst', dst);
+    const rec = this.#span('delta', delta).u8;
+    const frames = parseFrames(rec, d.u8.byteLength);
+    const where = unsplit(this.#place('compare', rec.byteLength, d));
+    return this.#track('applyDelta', d.u8.byteLength, where, async () => {
+      for (const [window, body] of frames) {
+        if (window === 0xffffffff) {
+          d.u8.set(body, d.u8.byteLength - body.byteLength);
+          continue;
+        }
+        const start = window * DeltaEntry.MAX_SOURCE;
+        const len = Math.min(DeltaEntry.MAX_SOURCE, d.u8.byteLength - (d.u8.byteLength % 8) - start);
+        if (where.startsWith('inline') || d.addr % 8 !== 0) applyInline(d.u8.subarray(start, start + len), body);
+        else await this.#applyDevice(d.addr + start, len, body);
+      }
+      return dst;
+    });
+  }
+
+  async #applyDevice(dst: number, len: number, body: Uint8Array): Promise<void> {
+    const at = this.#dev.alloc(body.byteLength, 8);
+    try {
+      this.#mem.set(body, at);
+      await this.#desc('applyDelta', Opcode.AP_DELTA, (d) => {
+        this.#addr(d, Desc.SRC, at);
+        this.#addr(d, Desc.DST, dst);
+        this.#size(d, len);
+        this.#dv.setUint32(d + Desc.DELTA_SIZE, body.byteLength, true);
+      });
+    } finally {
+      this.#dev.free(at);
+    }
+  }
+}
+
+// ---- inline kernels: the calling thread's own work ----
+
+/** Deltas run as one descriptor per 512 KiB window: never split further. */
+const unsplit = (p: Placement): Placement => (p === 'split' ? 'device' : p);
+
+function overlaps(a: Span, b: Span, n: number): boolean {
+  return a.addr < b.addr + n && b.addr < a.addr + n;
+}
+
+function fillInline(u8: Uint8Array, pat: bigint): void {
+  const n = u8.byteLength;
+  const p = new Uint8Array(8);
+  new DataView(p.buffer).setBigUint64(0, pat, true);
+  if (p.every((v) => v === p[0])) {
+    u8.fill(p[0]);
+    return;
+  }
+  const head = Math.min(8, n);
+  u8.set(p.subarray(0, head));
+  for (let done = head; done < n; done *= 2) u8.copyWithin(done, 0, Math.min(done, n - done));
+}
+
+function firstDiffInline(a: Uint8Array, b: Uint8Array): number {
+  const n = a.byteLength;
+  if (Buffer.from(a.buffer, a.byteOffset, n).equals(Buffer.from(b.buffer, b.byteOffset, n))) return -1;
+  // Binary search on equal halves would be O(n log n); a linear scan of the first diff is O(n).
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
+  return -1;
+}
+
+function crcInline(u8: Uint8Array, seed: number): number {
+  return nativeCrc32c(Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength), seed) >>> 0;
+}
+
+function deltaInline(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out: number[] = [];
+  for (let w = 0; w + 8 <= a.byteLength; w += 8) {
+    let same = true;
+    for (let k = 0; k < 8; k++) if (a[w + k] !== b[w + k]) same = false;
+    if (same) continue;
+    const i = w / 8;
+    out.push(i & 0xff, i >>> 8);
+    for (let k = 0; k < 8; k++) out.push(b[w + k]);
+  }
+  return Uint8Array.from(out);
+}
+
+function applyInline(dst: Uint8Array, entries: Uint8Array): void {
+  for (let e = 0; e + DeltaEntry.SIZE <= entries.byteLength; e += DeltaEntry.SIZE) {
+    const i = entries[e] | (entries[e + 1] << 8);
+    dst.set(entries.subarray(e + DeltaEntry.DATA, e + DeltaEntry.SIZE), i * 8);
+  }
+}
+
+function frame(window: number, body: Uint8Array): Uint8Array {
+  const f = new Uint8Array(8 + body.byteLength);
+  const dv = new DataView(f.buffer);
+  dv.setUint32(0, window, true);
+  dv.setUint32(4, body.byteLength, true);
+  f.set(body, 8);
+  return f;
+}
+
+function parseFrames(rec: Uint8Array, size: number): Array<[number, Uint8Array]> {
+  const dv = new DataView(rec.buffer, rec.byteOffset, rec.byteLength);
+  const out: Array<[number, Uint8Array]> = [];
+  const windows = Math.ceil((size - (size % 8)) / DeltaEntry.MAX_SOURCE);
+  for (let at = 0; at < rec.byteLength; ) {
+    if (at + 8 > rec.byteLength) throw new RangeError('delta: truncated frame header');
+    const window = dv.getUint32(at, true);
+    const len = dv.getUint32(at + 4, true);
+    if (at + 8 + len > rec.byteLength) throw new RangeError('delta: truncated frame');
+    if (window === 0xffffffff ? len !== size % 8 : window >= windows || len % DeltaEntry.SIZE !== 0) {
+      throw new RangeError(`delta: frame for window ${window} (${len} bytes) does not fit a ${size}-byte destination`);
+    }
+    out.push([window, rec.subarray(at + 8, at + 8 + len)]);
+    at += 8 + len;
+  }
+  return out;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
+/**
+ * Inline thresholds: the bytes this thread processes in the time it spends handing one
+ * call to the device (encoding, batching, the promise and its resolution). Below that,
+ * doing the work here costs this thread less than handing it off.
+ */
+function thresholds(rates: Thresholds, handoffMs: number): Thresholds {
+  return { copy: Math.round(rates.copy * handoffMs), compare: Math.round(rates.compare * handoffMs), crc: Math.round(rates.crc * handoffMs) };
+}
+
+/** Bytes per ms this thread copies, compares and CRCs, on 64 KiB of arena memory. */
+function measureRates(dev: DeviceAccess, memory: WebAssembly.Memory): Thresholds {
+  const size = 64 * 1024;
+  const a = dev.alloc(size * 2, 64);
+  try {
+    const mem = new Uint8Array(memory.buffer as unknown as SharedArrayBuffer);
+    const src = mem.subarray(a, a + size);
+    const dst = mem.subarray(a + size, a + 2 * size);
+    const rate = (fn: () => void): number => {
+      fn();
+      let reps = 0;
+      const t0 = performance.now();
+      let t = t0;
+      while (t - t0 < 2 || reps < 4) {
+        fn();
+        reps++;
+        t = performance.now();
+      }
+      return (size * reps) / (t - t0); // bytes per ms
+    };
+    return { copy: rate(() => dst.set(src)), compare: rate(() => Buffer.compare(src, dst)), crc: rate(() => dev.core.crc32c(a, size, 0, 0)) };
+  } finally {
+    dev.free(a);
+  }
+}

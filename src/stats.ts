@@ -1,0 +1,51 @@
+// Per-operation counters for the high-level API: how many calls, how many bytes, where
+// they ran and why, and latency percentiles over the most recent calls.
+export type Placement = 'device' | 'split' | 'inline:small' | 'inline:not-shared' | 'inline:foreign' | 'inline:overlap';
+
+const WINDOW = 1024;
+
+class OpStats {
+  count = 0;
+  bytes = 0;
+  readonly placement: Partial<Record<Placement, number>> = {};
+  readonly #lat = new Float64Array(WINDOW);
+  #n = 0;
+
+  record(bytes: number, where: Placement, ms: number): void {
+    this.count++;
+    this.bytes += bytes;
+    this.placement[where] = (this.placement[where] ?? 0) + 1;
+    this.#lat[this.#n++ % WINDOW] = ms;
+  }
+
+  snapshot(): OpSnapshot {
+    const lat = this.#lat.slice(0, Math.min(this.#n, WINDOW)).sort();
+    const q = (p: number): number => (lat.length === 0 ? 0 : lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]);
+    return { count: this.count, bytes: this.bytes, placement: { ...this.placement }, latencyMs: { p50: q(0.5), p99: q(0.99) } };
+  }
+}
+
+export interface OpSnapshot {
+  count: number;
+  bytes: number;
+  /** calls per placement: device, split across engines, or inline and why */
+  placement: Partial<Record<Placement, number>>;
+  /** over the most recent 1024 calls */
+  latencyMs: { p50: number; p99: number };
+}
+
+export class Stats {
+  readonly #ops = new Map<string, OpStats>();
+
+  record(op: string, bytes: number, where: Placement, ms: number): void {
+    let s = this.#ops.get(op);
+    if (s === undefined) this.#ops.set(op, (s = new OpStats()));
+    s.record(bytes, where, ms);
+  }
+
+  snapshot(): Record<string, OpSnapshot> {
+    const out: Record<string, OpSnapshot> = {};
+    for (const [op, s] of this.#ops) out[op] = s.snapshot();
+    return out;
+  }
+}
