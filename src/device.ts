@@ -24,7 +24,11 @@ export interface DeviceStats {
   batches: { batches: number; descriptors: number };
   inlineThresholds: { copy: number; compare: number; crc: number } | null;
   completionPath: 'eventfd' | 'atomics';
+  /** descriptors the engines completed (top level: a batch counts once) */
+  completed: number;
   engineFailures: number;
+  /** descriptors that dead engines held, completed with status 0x20 */
+  recovered: number;
 }
 
 export interface DeviceOptions {
@@ -319,7 +323,9 @@ export class Device extends DeviceConnection {
       batches: ops === null ? { batches: 0, descriptors: 0 } : ops.batches,
       inlineThresholds: ops === null ? null : { ...ops.thresholds },
       completionPath: this.completionPath,
+      completed: this.#engines.completed,
       engineFailures: this.#engines.failures.length,
+      recovered: this.#engines.failures.reduce((n, f) => n + f.finished, 0),
     };
   }
 
@@ -339,8 +345,8 @@ export class Device extends DeviceConnection {
   }
 
   /** Test hook: engine e dies (thread exit, or a throw) on its n-th claim from its next launch. */
-  _dieAt(engine: number, claims: number, how: 'exit' | 'throw' = 'exit'): void {
-    this.#engines.dieAt(engine, claims, how);
+  _dieAt(engine: number, claims: number, how: 'exit' | 'throw' = 'exit', when: 'before' | 'after' = 'before'): void {
+    this.#engines.dieAt(engine, claims, how, when);
   }
 
   override submit(desc: Uint8Array, opts?: SubmitOptions): Promise<number> {

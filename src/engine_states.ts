@@ -1,6 +1,6 @@
 // The engines' state words, read by submitters to decide whether the doorbell must
 // wake a parked engine (a futex wake, a system call) or a running one will see the work.
-import { EngineState, Eng, ENGINE_BYTES, type Layout, Dev } from './layout.ts';
+import { Dev, Eng, ENGINE_BYTES, EngineState, type Layout } from './layout.ts';
 
 export class EngineStates {
   readonly #w: Int32Array;

@@ -11,7 +11,7 @@ import { Piscina } from 'piscina';
 import { Vectors } from './completion.ts';
 import { EngineStates } from './engine_states.ts';
 import { Desc, Flag, Record, Status } from './format.ts';
-import { Dev, DIE_THROW, Eng, ENGINE_BYTES, EngineState, type Layout, WqWord } from './layout.ts';
+import { Dev, DIE_AFTER, DIE_THROW, Eng, ENGINE_BYTES, EngineState, type Layout, WqWord } from './layout.ts';
 import { sourceExt } from './paths.ts';
 import { writeRecord } from './record.ts';
 import { WorkQueue } from './work_queue.ts';
@@ -78,10 +78,23 @@ export class Engines {
     this.#pools[e].run(task).catch(() => {});
   }
 
-  /** Test hook: engine e dies (thread exit, or a throw) on its n-th claim from now. */
-  dieAt(engine: number, claims: number, how: 'exit' | 'throw'): void {
-    const w = new Int32Array(this.#mem.buffer, this.#layout.engines + engine * ENGINE_BYTES, ENGINE_BYTES / 4);
-    Atomics.store(w, Eng.DIE_AT / 4, (claims & 0xffff) | (how === 'throw' ? DIE_THROW : 0));
+  /**
+   * Test hook: engine e dies (thread exit, or a throw) on its n-th claim from now, before
+   * running that descriptor or after running it (but before completing it).
+   */
+  dieAt(engine: number, claims: number, how: 'exit' | 'throw', when: 'before' | 'after' = 'before'): void {
+    Atomics.store(this.#block(engine), Eng.DIE_AT / 4, (claims & 0xffff) | (how === 'throw' ? DIE_THROW : 0) | (when === 'after' ? DIE_AFTER : 0));
+  }
+
+  #block(e: number): Int32Array {
+    return new Int32Array(this.#mem.buffer, this.#layout.engines + e * ENGINE_BYTES, ENGINE_BYTES / 4);
+  }
+
+  /** Descriptors the engines completed (those a dead engine held are counted in failures). */
+  get completed(): number {
+    let n = 0;
+    for (let e = 0; e < this.count; e++) n += Atomics.load(this.#block(e), Eng.COMPLETED / 4);
+    return n;
   }
 
   #died(e: number): void {

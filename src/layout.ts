@@ -23,12 +23,15 @@ export const enum Vec { COUNT = 0, ARMED = 1, FD = 2, IN_USE = 3 }
 /** Int32 words of the device block. */
 export const enum Dev { STOP = 0, ENGINES = 2, SHARED = 3 }
 /**
- * Per-engine block: a u64 interrupt mask the core ORs RCI handles into, the state word,
- * and a test hook (die on the n-th claim from now: n, plus DIE_THROW to throw instead of exit).
+ * Per-engine block, a cache line each: a u64 interrupt mask the core ORs RCI handles into,
+ * the state word, a test hook (die on the n-th claim from now: n, plus DIE_THROW to throw
+ * instead of exiting, DIE_AFTER to die after running the descriptor but before completing
+ * it), and the count of descriptors the engine completed.
  */
-export const ENGINE_BYTES = 16;
-export const enum Eng { IRQ = 0, STATE = 8, DIE_AT = 12 }
+export const ENGINE_BYTES = 64;
+export const enum Eng { IRQ = 0, STATE = 8, DIE_AT = 12, COMPLETED = 16 }
 export const DIE_THROW = 0x40000000;
+export const DIE_AFTER = 0x20000000;
 /** Engine states, written by the engine itself (the supervisor resets a dead one's). */
 export const enum EngineState { OFF = 0, RUNNING = 1, PARKED = 2 }
 /** Int32 word indexes in the work-queue header: producer, consumer and parking words on their own cache lines. */

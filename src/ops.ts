@@ -165,14 +165,14 @@ export class Ops {
   // ---- copies ----
 
   memcpy<T extends Bytes>(dst: T, src: Bytes, length?: number): Promise<T> {
-    return this.#copy('memcpy', dst, src, length, false);
+    return this.#copy('memcpy', dst, src, length);
   }
 
   memmove<T extends Bytes>(dst: T, src: Bytes, length?: number): Promise<T> {
-    return this.#copy('memmove', dst, src, length, true);
+    return this.#copy('memmove', dst, src, length);
   }
 
-  #copy<T extends Bytes>(op: OpName, dst: T, src: Bytes, length: number | undefined, overlapOk: boolean): Promise<T> {
+  #copy<T extends Bytes>(op: OpName, dst: T, src: Bytes, length: number | undefined): Promise<T> {
     let s: Span;
     let d: Span;
     try {
@@ -184,8 +184,9 @@ export class Ops {
     }
     const n = s.u8.byteLength;
     let where = this.#place('copy', n, s, d);
-    // Ranges of an overlapping move could overwrite each other's source.
-    if (where === 'split' && overlapOk && s.addr < d.addr + n && d.addr < s.addr + n) where = 'device';
+    // Ranges of an overlapping copy could overwrite each other's source (memcpy too: it
+    // must give what its inline path, TypedArray.set, gives: memmove's result).
+    if (where === 'split' && overlaps(s, d, n)) where = 'device';
     return this.#track(op, n, where, async () => {
       if (where.startsWith('inline')) d.u8.set(s.u8);
       else if (where === 'split') await Promise.all(this.#ranges(n).map(([a, b]) => this.#move(op, s.addr + a, d.addr + a, b - a, true)));
@@ -248,15 +249,25 @@ export class Ops {
         d1.u8.set(s.u8);
         d2.u8.set(s.u8);
       } else if ((d1.addr & 0xfff) === (d2.addr & 0xfff) && !overlaps(s, d1, n) && !overlaps(s, d2, n) && !overlaps(d1, d2, n)) {
-        await this.#desc('dualcast', Opcode.DUALCAST, (x) => {
-          this.#addr(x, Desc.SRC, s.addr);
-          this.#addr(x, Desc.DST, d1.addr);
-          this.#addr(x, Desc.DST2, d2.addr);
-          this.#size(x, n);
-        });
+        // Split ranges keep bits 11:0 of both destinations equal (cut points are 64-aligned).
+        const ranges = where === 'split' ? this.#ranges(n) : [[0, n] as [number, number]];
+        await Promise.all(ranges.map(([a, b]) => this.#desc('dualcast', Opcode.DUALCAST, (x) => {
+          this.#addr(x, Desc.SRC, s.addr + a);
+          this.#addr(x, Desc.DST, d1.addr + a);
+          this.#addr(x, Desc.DST2, d2.addr + a);
+          this.#size(x, b - a);
+        }, where === 'split')));
+      } else if (!overlaps(s, d1, n) && !overlaps(s, d2, n) && !overlaps(d1, d2, n)) {
+        // DSA's dualcast needs destinations with equal bits 11:0; two moves (per range) do the rest.
+        const ranges = where === 'split' ? this.#ranges(n) : [[0, n] as [number, number]];
+        await Promise.all(ranges.flatMap(([a, b]) => [
+          this.#move('dualcast', s.addr + a, d1.addr + a, b - a, where === 'split'),
+          this.#move('dualcast', s.addr + a, d2.addr + a, b - a, where === 'split'),
+        ]));
       } else {
-        // DSA's dualcast needs destinations with equal bits 11:0; two moves do the rest.
-        await Promise.all([this.#move('dualcast', s.addr, d1.addr, n, false), this.#move('dualcast', s.addr, d2.addr, n, false)]);
+        // Overlapping buffers: two whole moves, one after the other (as d1.set(src); d2.set(src)).
+        await this.#move('dualcast', s.addr, d1.addr, n, false);
+        await this.#move('dualcast', s.addr, d2.addr, n, false);
       }
     });
   }
@@ -375,7 +386,9 @@ export class Ops {
     const y = this.#span('b', b);
     const n = x.u8.byteLength;
     if (y.u8.byteLength !== n) throw new RangeError(`createDelta needs equal sizes; got ${n} and ${y.u8.byteLength} bytes`);
-    const where = unsplit(this.#place('compare', n, x, y));
+    let where = unsplit(this.#place('compare', n, x, y));
+    // CR_DELTA needs 8-byte aligned sources (0x1C otherwise).
+    if (where === 'device' && ((x.addr | y.addr) & 7) !== 0) where = 'inline:unaligned';
     return this.#track('createDelta', n, where, async () => {
       const frames: Uint8Array[] = [];
       const words = n - (n % 8);
@@ -414,7 +427,9 @@ export class Ops {
     const d = this.#span('dst', dst);
     const rec = this.#span('delta', delta).u8;
     const frames = parseFrames(rec, d.u8.byteLength);
-    const where = unsplit(this.#place('compare', rec.byteLength, d));
+    let where = unsplit(this.#place('compare', rec.byteLength, d));
+    // AP_DELTA needs an 8-byte aligned destination (0x1C otherwise).
+    if (where === 'device' && (d.addr & 7) !== 0) where = 'inline:unaligned';
     return this.#track('applyDelta', d.u8.byteLength, where, async () => {
       for (const [window, body] of frames) {
         if (window === 0xffffffff) {
@@ -423,7 +438,7 @@ export class Ops {
         }
         const start = window * DeltaEntry.MAX_SOURCE;
         const len = Math.min(DeltaEntry.MAX_SOURCE, d.u8.byteLength - (d.u8.byteLength % 8) - start);
-        if (where.startsWith('inline') || d.addr % 8 !== 0) applyInline(d.u8.subarray(start, start + len), body);
+        if (where.startsWith('inline')) applyInline(d.u8.subarray(start, start + len), body);
         else await this.#applyDevice(d.addr + start, len, body);
       }
       return dst;
@@ -470,9 +485,16 @@ function fillInline(u8: Uint8Array, pat: bigint): void {
 
 function firstDiffInline(a: Uint8Array, b: Uint8Array): number {
   const n = a.byteLength;
-  if (Buffer.from(a.buffer, a.byteOffset, n).equals(Buffer.from(b.buffer, b.byteOffset, n))) return -1;
-  // Binary search on equal halves would be O(n log n); a linear scan of the first diff is O(n).
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
+  const x = Buffer.from(a.buffer, a.byteOffset, n);
+  const y = Buffer.from(b.buffer, b.byteOffset, n);
+  if (x.equals(y)) return -1;
+  // Native compares of 4 KiB chunks find the chunk; a byte scan finds the byte in it.
+  const CHUNK = 4096;
+  for (let c = 0; c < n; c += CHUNK) {
+    const e = Math.min(n, c + CHUNK);
+    if (x.compare(y, c, e, c, e) === 0) continue;
+    for (let i = c; i < e; i++) if (a[i] !== b[i]) return i;
+  }
   return -1;
 }
 
@@ -482,7 +504,17 @@ function crcInline(u8: Uint8Array, seed: number): number {
 
 function deltaInline(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out: number[] = [];
+  const x = Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  const y = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  const CHUNK = 4096; // a multiple of 8
   for (let w = 0; w + 8 <= a.byteLength; w += 8) {
+    if (w % CHUNK === 0) {
+      const e = Math.min(a.byteLength - (a.byteLength % 8), w + CHUNK);
+      if (x.compare(y, w, e, w, e) === 0) {
+        w = e - 8;
+        continue;
+      }
+    }
     let same = true;
     for (let k = 0; k < 8; k++) if (a[w + k] !== b[w + k]) same = false;
     if (same) continue;
@@ -521,7 +553,16 @@ function parseFrames(rec: Uint8Array, size: number): Array<[number, Uint8Array]>
     if (window === 0xffffffff ? len !== size % 8 : window >= windows || len % DeltaEntry.SIZE !== 0) {
       throw new RangeError(`delta: frame for window ${window} (${len} bytes) does not fit a ${size}-byte destination`);
     }
-    out.push([window, rec.subarray(at + 8, at + 8 + len)]);
+    const body = rec.subarray(at + 8, at + 8 + len);
+    if (window !== 0xffffffff) {
+      const words = Math.min(DeltaEntry.MAX_SOURCE, size - (size % 8) - window * DeltaEntry.MAX_SOURCE) / 8;
+      for (let e = 0, prev = -1; e < len; e += DeltaEntry.SIZE) {
+        const i = body[e] | (body[e + 1] << 8);
+        if (i <= prev || i >= words) throw new RangeError(`delta: entry ${e / DeltaEntry.SIZE} of window ${window} (word ${i}) is out of order or past the window`);
+        prev = i;
+      }
+    }
+    if (len > 0) out.push([window, body]);
     at += 8 + len;
   }
   return out;

@@ -13,7 +13,7 @@ import { EngineStates } from '../src/engine_states.ts';
 import { loadEventFd } from '../src/eventfd.ts';
 import { SpinPolicy } from '../src/spin.ts';
 import { Desc, Opcode } from '../src/format.ts';
-import { Dev, DIE_THROW, Eng, ENGINE_BYTES, EngineState, type Layout, WqWord } from '../src/layout.ts';
+import { Dev, DIE_AFTER, DIE_THROW, Eng, ENGINE_BYTES, EngineState, type Layout, WqWord } from '../src/layout.ts';
 import { WorkQueue } from '../src/work_queue.ts';
 
 export interface EngineData {
@@ -64,10 +64,11 @@ function loop(id: number): void {
         idleSince = -1;
         Atomics.compareExchange(words, WqWord.SPINNER, token, 0);
       }
-      if (block[Eng.DIE_AT / 4] !== 0) countdown(block);
+      const die = block[Eng.DIE_AT / 4] === 0 ? 0 : countdown(block);
+      if (die !== 0 && (die & DIE_AFTER) === 0) kill(die);
       // More waiting than this engine can take: wake a parked sibling.
       if (wq.hasWork() && states.parked() > 0) ring();
-      run(pos, irq, block);
+      run(pos, irq, block, die);
       continue;
     }
     if (Atomics.load(dev, Dev.STOP) !== 0) break;
@@ -86,12 +87,14 @@ function loop(id: number): void {
   states.set(id, EngineState.OFF);
 }
 
-function run(pos: number, irq: number, block: Int32Array): void {
+function run(pos: number, irq: number, block: Int32Array, die: number): void {
   const addr = wq.slotAddress(pos);
   if (bytes[addr + Desc.OPCODE] === Opcode.DRAIN) drain(pos);
   const status = core.execute(addr, layout.ctx, irq);
+  if (die !== 0) kill(die);
   const vector = wq.vectorOf(pos);
   wq.complete(pos, status);
+  Atomics.add(block, Eng.COMPLETED / 4, 1);
   if ((block[0] | block[1]) !== 0) raise(block);
   vectors.signalIfArmed(vector);
 }
@@ -117,14 +120,19 @@ function drain(pos: number): void {
   }
 }
 
-/** Test hook: die (thread exit, or a throw) on the n-th claim, with a descriptor held. */
-function countdown(w: Int32Array): void {
+/** Test hook: counts claims down; returns the hook on the n-th (the engine must die), else 0. */
+function countdown(w: Int32Array): number {
   const v = w[Eng.DIE_AT / 4];
   if ((v & 0xffff) > 1) {
     w[Eng.DIE_AT / 4] = v - 1;
-    return;
+    return 0;
   }
   w[Eng.DIE_AT / 4] = 0;
-  if ((v & DIE_THROW) === 0) process.exit(3);
+  return v;
+}
+
+/** Test hook: die with a descriptor held (thread exit, or a throw). */
+function kill(hook: number): never {
+  if ((hook & DIE_THROW) === 0) process.exit(3);
   throw new Error('engine test hook: thrown on purpose');
 }

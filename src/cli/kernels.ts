@@ -1,0 +1,179 @@
+// The baselines' kernels: the same work as each DSA operation, done the ordinary Node
+// way (Buffer.copy / Buffer.compare / buffer.fill, a native CRC-32C), over views of
+// the device arena. Shared by the main-thread baseline and the piscina worker.
+import { createRequire } from 'node:module';
+
+/** The fill / compare-pattern pattern: 8 bytes, little-endian, no zero byte (zero is the poison). */
+export const PATTERN = 0x0123456789abcdefn;
+export const PATTERN_BYTES = Buffer.from([0xef, 0xcd, 0xab, 0x89, 0x67, 0x45, 0x23, 0x01]);
+/** create-delta: one 8-byte word in DELTA_EVERY differs between the two sources. */
+export const DELTA_EVERY = 32;
+
+export type CrcFn = (data: Uint8Array, seed?: number) => number;
+
+let TABLE: Uint32Array | null = null;
+/** Plain table-driven CRC-32C, used only when @node-rs/crc32 is not installed. */
+function jsCrc32c(data: Uint8Array, seed = 0): number {
+  if (TABLE === null) {
+    TABLE = new Uint32Array(256);
+    for (let i = 0; i < 256; i++) {
+      let c = i;
+      for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+      TABLE[i] = c >>> 0;
+    }
+  }
+  let c = ~seed >>> 0;
+  for (let i = 0; i < data.length; i++) c = TABLE[(c ^ data[i]) & 0xff] ^ (c >>> 8);
+  return ~c >>> 0;
+}
+
+/** The native CRC-32C (@node-rs/crc32) where installed, else a JS table (named so in the report). */
+export function loadCrc(): { crc32c: CrcFn; name: string } {
+  try {
+    const m = createRequire(import.meta.url)('@node-rs/crc32') as { crc32c: (b: Uint8Array, s?: number) => number };
+    if (m.crc32c(Buffer.from('123456789')) >>> 0 === 0xe3069283) return { crc32c: (b, s) => m.crc32c(b, s) >>> 0, name: '@node-rs/crc32' };
+  } catch {
+    /* not installed */
+  }
+  return { crc32c: jsCrc32c, name: 'JS table CRC-32C (@node-rs/crc32 not installed)' };
+}
+
+/**
+ * Create-delta in JS: for each differing 8-byte word i, a 10-byte entry {u16 i, the
+ * 8 bytes of b}. Writes into out; returns the delta size in bytes, or -1 when it does
+ * not fit in maxSize (DSA would report an overflow).
+ */
+export function createDelta(a: Uint8Array, b: Uint8Array, out: Uint8Array, maxSize: number): number {
+  const a32 = new Int32Array(a.buffer, a.byteOffset, a.length >> 2);
+  const b32 = new Int32Array(b.buffer, b.byteOffset, b.length >> 2);
+  let n = 0;
+  for (let i = 0, w = 0; i < a32.length; i += 2, w++) {
+    if (a32[i] !== b32[i] || a32[i + 1] !== b32[i + 1]) {
+      if (n + 10 > maxSize) return -1;
+      out[n] = w & 0xff;
+      out[n + 1] = w >>> 8;
+      out.set(b.subarray(w * 8, w * 8 + 8), n + 2);
+      n += 10;
+    }
+  }
+  return n;
+}
+
+/** Apply-delta in JS: writes each entry's 8 bytes at dst + 8 * offset. */
+export function applyDelta(delta: Uint8Array, dst: Uint8Array): void {
+  for (let e = 0; e < delta.length; e += 10) {
+    const w = delta[e] | (delta[e + 1] << 8);
+    dst.set(delta.subarray(e + 2, e + 10), w * 8);
+  }
+}
+
+/** A buffer of `size` bytes filled with the 8-byte pattern (phase from its start). */
+export function patternBuffer(size: number): Buffer {
+  return Buffer.alloc(size, PATTERN_BYTES);
+}
+
+/** Source content: bytes 1..255, never 0 (the poison), so any byte left unwritten shows. */
+export function sourceBuffer(size: number): Buffer {
+  const b = Buffer.allocUnsafe(size);
+  for (let i = 0; i < size; i++) b[i] = ((i * 31 + 7) % 255) + 1;
+  return b;
+}
+
+/** The second source of the delta operations: the first with one word in DELTA_EVERY changed. */
+export function deltaTarget(src: Uint8Array): Buffer {
+  const b = Buffer.from(src);
+  for (let w = 0; w * 8 < b.length; w += DELTA_EVERY) b[w * 8] = b[w * 8] === 255 ? 1 : b[w * 8] + 1;
+  return b;
+}
+
+/** Addresses of one buffer set: what a single operation reads and writes. */
+export interface SetAddr {
+  /** source (or first source) */
+  a: number;
+  /** destination, second source, or delta record (apply-delta: the delta record) */
+  b: number;
+  /** dualcast: second destination; create-delta: the delta record; apply-delta: the destination */
+  c: number;
+  /** completion record */
+  rec: number;
+}
+
+export interface Task {
+  op: string;
+  size: number;
+  a: number;
+  b: number;
+  c: number;
+  /** create-delta: max delta size; apply-delta: delta size */
+  n: number;
+}
+
+const patterns = new Map<number, Buffer>();
+function patternOf(size: number): Buffer {
+  let p = patterns.get(size);
+  if (!p) {
+    if (patterns.size > 64) patterns.clear();
+    patterns.set(size, (p = patternBuffer(size)));
+  }
+  return p;
+}
+
+/**
+ * Binds one operation, done the Node way over `mem` (the arena), to its buffers: the
+ * views are made once, so a call costs the operation and nothing else. The call
+ * returns the operation's result: compare → Buffer.compare's value, CRC ops → the
+ * CRC, create-delta → the delta size, others → 0.
+ */
+export function bindNode(mem: ArrayBufferLike, t: Task, crc32c: CrcFn): () => number {
+  const v = (addr: number, len: number): Buffer => Buffer.from(mem as ArrayBuffer, addr, len);
+  const { size } = t;
+  switch (t.op) {
+    case 'memmove': {
+      const s = v(t.a, size);
+      const d = v(t.b, size);
+      return () => (s.copy(d), 0);
+    }
+    case 'fill': {
+      const d = v(t.b, size);
+      return () => (d.fill(PATTERN_BYTES), 0);
+    }
+    case 'compare': {
+      const a = v(t.a, size);
+      const b = v(t.b, size);
+      return () => Buffer.compare(a, b);
+    }
+    case 'compare-pattern': {
+      const a = v(t.a, size);
+      const p = patternOf(size);
+      return () => Buffer.compare(a, p);
+    }
+    case 'crc32c': {
+      const a = v(t.a, size);
+      return () => crc32c(a);
+    }
+    case 'copy-crc32c': {
+      const s = v(t.a, size);
+      const d = v(t.b, size);
+      return () => (s.copy(d), crc32c(s));
+    }
+    case 'dualcast': {
+      const s = v(t.a, size);
+      const d1 = v(t.b, size);
+      const d2 = v(t.c, size);
+      return () => (s.copy(d1), s.copy(d2), 0);
+    }
+    case 'create-delta': {
+      const a = v(t.a, size);
+      const b = v(t.b, size);
+      const out = v(t.c, t.n);
+      return () => createDelta(a, b, out, t.n);
+    }
+    case 'apply-delta': {
+      const delta = v(t.b, t.n);
+      const d = v(t.c, size);
+      return () => (applyDelta(delta, d), 0);
+    }
+    default:
+      throw new Error(`unknown op ${t.op}`);
+  }
+}

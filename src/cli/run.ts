@@ -1,0 +1,292 @@
+// A benchmark run: the plan (every measurement, in order), then the measurements. For
+// each device configuration (engines × completion mode) one device is opened with an
+// arena sized for the largest kit; for each operation, size, batch and queue depth a kit
+// is laid out in the arena, the device is measured, and then the baselines on the same
+// buffers (each baseline once per distinct work: later variants reuse its row).
+import { Piscina } from 'piscina';
+import { Device } from '../index.ts';
+import { loadCrc } from './kernels.ts';
+import { Kit, kitBytes, setCount } from './kit.ts';
+import { fingerprint, loadNow, type Machine } from './machine.ts';
+import { BusyLoop, NodeLoop, PiscinaLoop, SubmitLoop, type Control, type Latency, type Measure, type Phase } from './measure.ts';
+import { UsageError, type BenchOptions, type Completion, type Op } from './options.ts';
+
+export const SCHEMA = 'softdsa-bench/1';
+/** piscina tasks in flight at most (a window of qd × batch tasks beyond this tells nothing new) */
+export const PISCINA_MAX_INFLIGHT = 256;
+
+export type Impl = 'softdsa' | 'node' | 'piscina';
+
+export interface Row {
+  op: Op;
+  /** transfer size, bytes */
+  size: number;
+  impl: Impl;
+  /** human label, e.g. "softdsa busy e2 q16" or "node Buffer.copy" */
+  name: string;
+  /** softdsa: the device variant; baselines: null */
+  variant: { completion: Completion; engines: number; batch: number; qd: number; wqMode: string; wqSize: number; completionPath: string } | null;
+  /** piscina: threads and tasks in flight; node: null */
+  pool: { threads: number; inflight: number } | null;
+  placement: string;
+  /** buffer sets cycled through */
+  sets: number;
+  /** transfers completed while measuring */
+  ops: number;
+  /** work descriptors (softdsa: a batch counts once; baselines: = ops) */
+  descs: number;
+  seconds: number;
+  /** 1e9 bytes per second of transfer size */
+  gbps: number;
+  opsPerSec: number;
+  /** µs per work descriptor (softdsa), call (node; sampled) or task (piscina) */
+  latencyUs: Latency;
+  cpu: {
+    /** CPU ms of the main thread per GB (1e9 bytes) moved */
+    mainMsPerGB: number | null;
+    /** CPU ms of the whole process (every thread) per GB */
+    processMsPerGB: number | null;
+    mainSource: 'schedstat' | 'process';
+  };
+  /** softdsa rows: this row's GB/s divided by each baseline's GB/s for the same work */
+  ratio: Partial<Record<'node' | 'piscina', number>>;
+  /** results checked (--verify), else 0 */
+  verified: number;
+  errors: number;
+  firstError?: string;
+  /** cut short by Ctrl-C */
+  partial: boolean;
+}
+
+export interface BenchResult {
+  schema: typeof SCHEMA;
+  machine: Machine;
+  options: Record<string, unknown>;
+  argv: string[];
+  startedAt: string;
+  seconds: number;
+  interrupted: boolean;
+  /** how the figures are obtained (the same text as --help's notes) */
+  notes: string[];
+  crc: string;
+  rows: Row[];
+}
+
+export const NOTES = [
+  'GB/s = transfer size x transfers completed / seconds, GB = 1e9 bytes; ops/s = transfers per second',
+  'softdsa latency: from enqueue to the submitter seeing the completion, per work descriptor (a batch counts once); at qd > 1 it includes queueing and head-of-line waiting: use --qd 1 for round trips',
+  'node latency: one synchronous call, sampled on every k-th call; piscina latency: pool.run() to its resolution',
+  'main CPU ms/GB: CPU time of the main thread (Linux /proc/thread-self/schedstat) over the measurement; busy poll spins, so it is about the wall time; process CPU (every thread) is in the JSON',
+  'baselines run on the same buffers in the arena as the device, right after it, with the device idle; piscina uses as many threads as the device has engines',
+];
+
+interface Config {
+  engines: number;
+  completion: Completion;
+}
+
+export interface Step {
+  config: Config;
+  op: Op;
+  size: number;
+  batch: number;
+  qd: number;
+  /** measurements in this step: softdsa, then the baselines not measured yet */
+  impls: Impl[];
+  label: string;
+}
+
+const nextPow2 = (n: number): number => 2 ** Math.ceil(Math.log2(n));
+
+export function fmtSize(n: number): string {
+  for (const [u, v] of [['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 1024]] as const) if (n >= v && n % (v / 1024) === 0) return `${+(n / v).toFixed(2)} ${u}`;
+  return `${n} B`;
+}
+
+const baselineKey = (op: Op, size: number, sets: number, impl: Impl, threads: number, inflight: number): string =>
+  impl === 'node' ? `node ${op} ${size} ${sets}` : `piscina ${op} ${size} ${sets} ${threads} ${inflight}`;
+
+/** Every measurement of the run, in order; arena bytes per configuration. */
+export function plan(o: BenchOptions): { steps: Step[]; arena: Map<string, number> } {
+  const steps: Step[] = [];
+  const arena = new Map<string, number>();
+  const seen = new Set<string>();
+  for (const engines of o.engines)
+    for (const completion of o.completion) {
+      const config = { engines, completion };
+      let need = 0;
+      for (const op of o.ops)
+        for (const size of o.sizes)
+          for (const batch of o.batch)
+            for (const qd of o.qd) {
+              need = Math.max(need, kitBytes(op, size, qd, batch, o.placement, o.freshBytes));
+              const sets = setCount(op, size, qd, batch, o.placement, o.freshBytes);
+              const impls: Impl[] = ['softdsa'];
+              for (const b of o.baselines) {
+                const key = baselineKey(op, size, sets, b, engines, Math.min(qd * batch, PISCINA_MAX_INFLIGHT));
+                if (!seen.has(key)) {
+                  seen.add(key);
+                  impls.push(b);
+                }
+              }
+              steps.push({ config, op, size, batch, qd, impls, label: `${op} ${fmtSize(size)} ${completion} e${engines} b${batch} q${qd}` });
+            }
+      const bytes = Math.ceil((need + (2 << 20)) / 65536) * 65536;
+      if (bytes > o.maxArena) {
+        throw new UsageError(`this run needs a ${Math.ceil(bytes / 2 ** 20)} MiB arena (largest size x queue depth x batch${o.placement === 'fresh' ? ', or --fresh-bytes' : ''}), above --max-arena ${Math.round(o.maxArena / 2 ** 20)}m: lower them or raise --max-arena`);
+      }
+      arena.set(`${engines} ${completion}`, bytes);
+    }
+  return { steps, arena };
+}
+
+export interface Hooks {
+  ctl: Control;
+  /** a measurement starts: index among `total` */
+  onMeasure?(index: number, total: number, label: string): void;
+  onRow?(row: Row): void;
+}
+
+function rowOf(m: Measure, base: Omit<Row, 'ops' | 'descs' | 'seconds' | 'gbps' | 'opsPerSec' | 'latencyUs' | 'cpu' | 'ratio' | 'verified' | 'errors' | 'partial'>): Row {
+  const bytes = m.ops * base.size;
+  const gb = bytes / 1e9;
+  const per = (ns: number): number | null => (gb > 0 ? +(ns / 1e6 / gb).toFixed(3) : null);
+  return {
+    ...base,
+    ops: m.ops,
+    descs: m.descs,
+    seconds: +m.seconds.toFixed(4),
+    gbps: m.seconds > 0 ? +(gb / m.seconds).toFixed(4) : 0,
+    opsPerSec: m.seconds > 0 ? Math.round(m.ops / m.seconds) : 0,
+    latencyUs: m.latency,
+    cpu: { mainMsPerGB: per(m.cpu.mainNs), processMsPerGB: per(m.cpu.processNs), mainSource: m.cpu.mainSource },
+    ratio: {},
+    verified: m.verified,
+    errors: m.errors,
+    ...(m.firstError !== undefined ? { firstError: m.firstError } : {}),
+    partial: m.partial,
+  };
+}
+
+const NODE_NAMES: Record<Op, string> = {
+  memmove: 'Buffer.copy',
+  fill: 'buffer.fill',
+  compare: 'Buffer.compare',
+  'compare-pattern': 'Buffer.compare vs pattern',
+  crc32c: 'CRC',
+  'copy-crc32c': 'Buffer.copy + CRC',
+  dualcast: '2 x Buffer.copy',
+  'create-delta': 'JS loop',
+  'apply-delta': 'JS loop',
+};
+
+export async function runBench(o: BenchOptions, argv: string[], hooks: Hooks): Promise<BenchResult> {
+  const started = performance.now();
+  const startedAt = new Date().toISOString();
+  const machine = fingerprint();
+  const { steps, arena } = plan(o);
+  const crc = loadCrc();
+  const crcShort = crc.name.startsWith('@node-rs') ? '@node-rs/crc32' : 'JS CRC-32C';
+  const total = steps.reduce((n, s) => n + s.impls.length, 0);
+  const rows: Row[] = [];
+  const baselineRows = new Map<string, Row>();
+  const ctl = hooks.ctl;
+  const warm: Phase = { seconds: o.warmup, transfers: 0 };
+  const meas: Phase = { seconds: o.duration, transfers: o.iterations };
+  let index = 0;
+  const emit = (r: Row): void => {
+    rows.push(r);
+    hooks.onRow?.(r);
+  };
+
+  let dev: Device | null = null;
+  let pool: Piscina | null = null;
+  try {
+    let current = '';
+    for (const step of steps) {
+      if (ctl.aborted) break;
+      const { config, op, size, batch, qd } = step;
+      const key = `${config.engines} ${config.completion}`;
+      if (key !== current) {
+        if (pool) await pool.destroy();
+        pool = null;
+        if (dev) await dev.close();
+        dev = null;
+        current = key;
+        const wqSize = o.wqSize || nextPow2(Math.max(4, ...o.qd));
+        dev = await Device.open({
+          engines: config.engines,
+          wqSize,
+          wqMode: o.wqMode,
+          arenaBytes: arena.get(key)!,
+          completion: config.completion === 'busy' ? 'auto' : config.completion,
+          maxBatch: Math.max(2, ...o.batch),
+          ...(o.engineSpin !== undefined ? { engineSpinMicros: o.engineSpin } : {}),
+          ...(o.pollSpin !== undefined ? { pollSpinMicros: o.pollSpin } : {}),
+        });
+      }
+      const d = dev!;
+      const kit = new Kit(d, op, size, qd, batch, o.placement, o.freshBytes, crc.crc32c);
+      try {
+        const common = { op, size, placement: o.placement, sets: kit.count };
+        // The device.
+        hooks.onMeasure?.(index++, total, `${step.label} softdsa`);
+        const loop = config.completion === 'busy' ? new BusyLoop(d, kit, qd, ctl, o.verify) : new SubmitLoop(d, kit, qd, ctl, o.verify);
+        const m = await loop.run(warm, meas);
+        const variant = { completion: config.completion, engines: config.engines, batch, qd, wqMode: o.wqMode, wqSize: d.options.wqSize, completionPath: config.completion === 'busy' ? 'busy poll' : d.completionPath };
+        const dsa = rowOf(m, { ...common, impl: 'softdsa', name: `softdsa ${config.completion} e${config.engines}${batch > 1 ? ` b${batch}` : ''} q${qd}`, variant, pool: null });
+        if (m.ops === 0 && m.partial) break;
+        // The baselines: measured here, or the row of the same work measured before.
+        const threads = config.engines;
+        const inflight = Math.min(qd * batch, PISCINA_MAX_INFLIGHT);
+        const fresh: Row[] = [];
+        for (const b of o.baselines) {
+          const bk = baselineKey(op, size, kit.count, b, threads, inflight);
+          let row = baselineRows.get(bk);
+          if (row === undefined && step.impls.includes(b) && !ctl.aborted) {
+            hooks.onMeasure?.(index++, total, `${step.label} ${b}`);
+            if (b === 'node') {
+              const bm = await new NodeLoop(kit, d.memory.buffer, crc.crc32c, ctl, o.verify).run(warm, meas);
+              if (bm.ops > 0 || !bm.partial) row = rowOf(bm, { ...common, impl: 'node', name: `node ${NODE_NAMES[op].replace('CRC', crcShort)}`, variant: null, pool: null });
+            } else {
+              pool ??= new Piscina({
+                filename: new URL(`./baseline-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href,
+                workerData: { sab: d.memory.buffer },
+                minThreads: threads,
+                maxThreads: threads,
+                idleTimeout: Infinity,
+              });
+              const bm = await new PiscinaLoop(pool, kit, inflight, ctl, o.verify).run(warm, meas);
+              if (bm.ops > 0 || !bm.partial) row = rowOf(bm, { ...common, impl: 'piscina', name: `piscina task/op t${threads} q${inflight}`, variant: null, pool: { threads, inflight } });
+            }
+            if (row) {
+              baselineRows.set(bk, row);
+              fresh.push(row);
+            }
+          }
+          if (row && row.gbps > 0) dsa.ratio[b] = +(dsa.gbps / row.gbps).toFixed(4);
+        }
+        emit(dsa);
+        for (const r of fresh) emit(r);
+      } finally {
+        kit.release();
+      }
+    }
+  } finally {
+    if (pool) await pool.destroy();
+    if (dev) await dev.close();
+  }
+  machine.load.end = loadNow();
+  return {
+    schema: SCHEMA,
+    machine,
+    options: { ...o },
+    argv,
+    startedAt,
+    seconds: +((performance.now() - started) / 1000).toFixed(2),
+    interrupted: ctl.aborted,
+    notes: NOTES,
+    crc: crc.name,
+    rows,
+  };
+}
