@@ -19,6 +19,8 @@ export const BLOCK_BYTES = LIST_BYTES + BLOCK_MEMBERS * Record.SIZE;
 export interface Member {
   /** called with the member's completion record address once its descriptor finished */
   done(record: number, status: number): void;
+  /** called instead when the descriptor could not be submitted (e.g. the device closed) */
+  fail(error: unknown): void;
 }
 
 export interface Submitter {
@@ -41,6 +43,7 @@ export class Batcher {
   readonly #dv: DataView;
   readonly #pool: number[] = [];
   #block: Block | null = null;
+  #closed = false;
   /** batches submitted (for stats: same-tick batching is visible) */
   batches = 0;
   descriptors = 0;
@@ -80,6 +83,18 @@ export class Batcher {
 
   readonly #flushTick = (): void => this.flush();
 
+  /** Gives pooled blocks back to the arena (blocks still in flight stay with their batch). */
+  close(): void {
+    this.flush();
+    this.#closed = true;
+    for (const base of this.#pool.splice(0)) this.#dev.free(base);
+  }
+
+  #release(base: number): void {
+    if (this.#closed) this.#dev.free(base);
+    else this.#pool.push(base);
+  }
+
   /** Submits what the current block holds. */
   flush(): void {
     const b = this.#block;
@@ -99,7 +114,7 @@ export class Batcher {
     this.descriptors += n;
     if (batched.length === 1) runs.push(this.#submitOne(b, batched[0]));
     else if (batched.length > 1) runs.push(this.#submitBatch(b, batched));
-    void Promise.all(runs).then(() => this.#pool.push(b.base));
+    void Promise.all(runs).then(() => this.#release(b.base));
   }
 
   #finish(b: Block, i: number, fallback: number): void {
@@ -111,7 +126,14 @@ export class Batcher {
   async #submitOne(b: Block, i: number): Promise<void> {
     const d = b.base + i * Desc.SIZE;
     this.batches++;
-    const status = await this.#dev.submit(this.#mem.subarray(d, d + Desc.SIZE));
+    let status: number;
+    try {
+      status = await this.#dev.submit(this.#mem.subarray(d, d + Desc.SIZE));
+    } catch (e) {
+      // Not submitted: its caller hears why (an unhandled rejection here would end the process).
+      b.members[i].fail(e);
+      return;
+    }
     this.#finish(b, i, status);
   }
 
@@ -126,7 +148,13 @@ export class Batcher {
     dv.setUint32(Desc.LIST, b.base, true);
     dv.setUint32(Desc.COUNT, members.length, true);
     this.batches++;
-    const status = await this.#dev.submit(desc);
+    let status: number;
+    try {
+      status = await this.#dev.submit(desc);
+    } catch (e) {
+      for (const i of members) b.members[i].fail(e);
+      return;
+    }
     // Records of members that were abandoned (after a fence) or never ran stay 0.
     const fallback = status === Status.SUCCESS ? Status.SUCCESS : Status.NONE;
     for (const i of members) this.#finish(b, i, status === Status.HW_ERROR ? Status.HW_ERROR : fallback);
