@@ -36,6 +36,8 @@ export function bytesOf(name: string, v: unknown): Uint8Array {
 
 /** Checks an optional offset/length pair against a size, Node style. */
 export function range(name: string, size: number, offset = 0, length?: number): [number, number] {
+  if (typeof offset !== 'number') throw new TypeError(`${name} offset must be a number; got ${typeName(offset)}`);
+  if (length !== undefined && typeof length !== 'number') throw new TypeError(`${name} length must be a number; got ${typeName(length)}`);
   if (!Number.isInteger(offset) || offset < 0) throw new RangeError(`${name} offset must be a non-negative integer; got ${offset}`);
   if (offset > size) throw new RangeError(`${name} offset ${offset} is past its end (${size} bytes)`);
   const len = length ?? size - offset;
@@ -77,6 +79,7 @@ export function pattern(v: unknown): bigint {
 
 export function seedOf(v: unknown): number {
   if (v === undefined) return 0;
+  if (typeof v !== 'number') throw new TypeError(`a CRC seed must be a number; got ${typeName(v)}`);
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`a CRC seed must be an unsigned 32-bit integer; got ${String(v)}`);
   return v;
 }

@@ -61,6 +61,7 @@ export class BatchBuilder {
 
   /** Runs the calls; resolves to their results in order, or rejects with the first failure. */
   async submit(): Promise<unknown[]> {
+    if (this.#submitted) throw new Error('this batch was submitted already');
     this.#submitted = true;
     const results: unknown[] = [];
     for (const segment of this.#segments) {

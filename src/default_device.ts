@@ -28,13 +28,19 @@ export async function shutdown(): Promise<void> {
 
 /** Arena memory as a Buffer: engines work on it with no copy. Give it back with free(). */
 export function alloc(size: number): Buffer {
+  if (typeof size !== 'number') throw new TypeError(`alloc: size must be a number; got ${typeof size}`);
   if (!Number.isInteger(size) || size < 0) throw new RangeError(`alloc: size must be a non-negative integer; got ${size}`);
   return defaultDevice().buffer(size);
 }
 
 /** Returns a Buffer from alloc() to the arena. */
 export function free(buf: Buffer): void {
-  defaultDevice().free(buf.byteOffset);
+  // Only a Buffer alloc() returned, from the device open now: the byte offset of any other
+  // view could be the address of someone else's block.
+  const dev = current;
+  if (!(buf instanceof Uint8Array)) throw new TypeError('free: expects a Buffer from alloc()');
+  if (dev === null || buf.buffer !== dev.memory.buffer) throw new RangeError('free: this Buffer is not from alloc() on the open default device');
+  dev.free(buf.byteOffset);
 }
 
 const call = <T>(fn: (d: Device) => Promise<T>): Promise<T> => {
