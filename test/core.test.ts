@@ -703,4 +703,41 @@ test('fuzz: random descriptors, core vs reference byte for byte', () => {
   }
 });
 
+// ---- the SIMD fast paths: rounds of 128 (compare, compval) and 64 bytes (create delta)
+test('compare and compare pattern: a single difference at every position around the SIMD rounds', () => {
+  const A = ARENA_LO, B = ARENA_LO + 4096, P = 0x1122334455667788n;
+  for (const n of [1, 15, 16, 17, 127, 128, 129, 255, 256, 300, 1000]) {
+    for (let at = 0; at <= n; at += at < 40 || n - at < 40 ? 1 : 37) {
+      for (const off of [0, 3]) {
+        randomize(A + off, A + off + n, n * 7 + at);
+        mem.copyWithin(B + off, A + off, A + off + n);
+        if (at < n) mem[B + off + at] ^= 1 << (at & 7);
+        const r = exec({ op: Opcode.COMPARE, src: A + off, dst: B + off, size: n });
+        assert.is(r.result, at < n ? 1 : 0, `compare n ${n} at ${at}`);
+        if (at < n) assert.is(r.bytes, at);
+        for (let i = 0; i < n; i++) mem[A + off + i] = Number((P >> BigInt(8 * (i & 7))) & 0xffn);
+        if (at < n) mem[A + off + at] ^= 0x80;
+        const v = exec({ op: Opcode.COMPVAL, src: A + off, size: n, w40: 0n, dst: P });
+        assert.is(v.result, at < n ? 1 : 0, `compval n ${n} at ${at}`);
+      }
+    }
+  }
+});
+
+test('create delta: sparse differences around the 64-byte skip, record overlapping a source', () => {
+  const S1 = ARENA_LO, S2 = ARENA_LO + 16384, REC = ARENA_LO + 40000;
+  const r = rng(99);
+  for (let k = 0; k < 300; k++) {
+    const n = 8 * (1 + r.int(k < 150 ? 80 : 1000));
+    randomize(S1, S1 + n, k);
+    mem.copyWithin(S2, S1, S1 + n);
+    const diffs = r.int(4);
+    for (let d = 0; d < diffs; d++) mem[S2 + r.int(n)] ^= 1 + r.int(255);
+    const max = 10 * (8 + r.int(8));
+    // the record in a later part of src2 in a third of the cases: later words see the entries
+    const rec = k % 3 === 0 ? S2 + 8 * (r.int(n >> 3)) : REC;
+    exec({ op: Opcode.CR_DELTA, src: S1, dst: S2, size: n, w40: BigInt(rec), w48: BigInt(max) });
+  }
+});
+
 test.run();

@@ -7,13 +7,21 @@ import { fault, setResult, setBytes } from "../record";
 /** Index of the first byte where [a, a+n) and [b, b+n) differ, or n. */
 export function firstDiff(a: usize, b: usize, n: usize): usize {
   let i: usize = 0;
-  while (i + 64 <= n) {
-    const e = v128.and(
-      v128.and(i8x16.eq(v128.load(a + i), v128.load(b + i)), i8x16.eq(v128.load(a + i, 16), v128.load(b + i, 16))),
-      v128.and(i8x16.eq(v128.load(a + i, 32), v128.load(b + i, 32)), i8x16.eq(v128.load(a + i, 48), v128.load(b + i, 48))),
+  // 128 bytes a round: xor the pairs, or them together, one ptest (any_true). The exact byte is
+  // found below, from the start of the round that differed.
+  while (i + 128 <= n) {
+    const x = v128.or(
+      v128.or(
+        v128.or(v128.xor(v128.load(a + i), v128.load(b + i)), v128.xor(v128.load(a + i, 16), v128.load(b + i, 16))),
+        v128.or(v128.xor(v128.load(a + i, 32), v128.load(b + i, 32)), v128.xor(v128.load(a + i, 48), v128.load(b + i, 48))),
+      ),
+      v128.or(
+        v128.or(v128.xor(v128.load(a + i, 64), v128.load(b + i, 64)), v128.xor(v128.load(a + i, 80), v128.load(b + i, 80))),
+        v128.or(v128.xor(v128.load(a + i, 96), v128.load(b + i, 96)), v128.xor(v128.load(a + i, 112), v128.load(b + i, 112))),
+      ),
     );
-    if (!i8x16.all_true(e)) break;
-    i += 64;
+    if (v128.any_true(x)) break;
+    i += 128;
   }
   while (i + 16 <= n) {
     const m = i8x16.bitmask(i8x16.eq(v128.load(a + i), v128.load(b + i)));
@@ -31,13 +39,19 @@ export function firstDiff(a: usize, b: usize, n: usize): usize {
 export function firstDiffPattern(a: usize, n: usize, pattern: u64): usize {
   const p = i64x2.splat(<i64>pattern);
   let i: usize = 0;
-  while (i + 64 <= n) {
-    const e = v128.and(
-      v128.and(i8x16.eq(v128.load(a + i), p), i8x16.eq(v128.load(a + i, 16), p)),
-      v128.and(i8x16.eq(v128.load(a + i, 32), p), i8x16.eq(v128.load(a + i, 48), p)),
+  while (i + 128 <= n) {
+    const x = v128.or(
+      v128.or(
+        v128.or(v128.xor(v128.load(a + i), p), v128.xor(v128.load(a + i, 16), p)),
+        v128.or(v128.xor(v128.load(a + i, 32), p), v128.xor(v128.load(a + i, 48), p)),
+      ),
+      v128.or(
+        v128.or(v128.xor(v128.load(a + i, 64), p), v128.xor(v128.load(a + i, 80), p)),
+        v128.or(v128.xor(v128.load(a + i, 96), p), v128.xor(v128.load(a + i, 112), p)),
+      ),
     );
-    if (!i8x16.all_true(e)) break;
-    i += 64;
+    if (v128.any_true(x)) break;
+    i += 128;
   }
   while (i + 16 <= n) {
     const m = i8x16.bitmask(i8x16.eq(v128.load(a + i), p));

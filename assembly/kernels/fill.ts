@@ -4,6 +4,11 @@ import { prefix } from "../bounds";
 import { fault } from "../record";
 
 export function fillBytes(dst: usize, n: usize, pattern: u64): void {
+  // A pattern of one repeated byte (zeroing, most often) is memory.fill: the engine's memset.
+  if (pattern == (pattern & 0xff) * 0x0101010101010101) {
+    memory.fill(dst, <u8>pattern, n);
+    return;
+  }
   const v = i64x2.splat(<i64>pattern);
   let i: usize = 0;
   // 16 is a multiple of 8, so every vector store starts in phase.
