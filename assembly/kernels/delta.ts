@@ -5,6 +5,7 @@
 import { Desc, Flag, Status, DeltaEntry } from "../../src/format";
 import { prefix, min64 } from "../bounds";
 import { fault, setResult, setSpecific } from "../record";
+import { firstDiff } from "./compare";
 
 // Words are read one at a time, after earlier entries were written: if the delta record overlaps
 // a source (not forbidden), later words see those writes, as on a sequential engine.
@@ -23,19 +24,11 @@ export function createDelta(desc: u32, flags: u32): u32 {
   let overflow = false;
   let i: u64 = 0;
   for (; i < okWords; i++) {
-    // Equal runs are skipped 64 bytes at a time with SIMD. Only whole equal blocks are skipped,
-    // and an equal block writes nothing, so reading it at once sees what word-by-word would;
-    // a block with a difference is then walked word by word (reads after earlier writes).
-    while ((i & 7) == 0 && i + 8 <= okWords) {
-      const a = <usize>(s1 + (i << 3));
-      const b = <usize>(s2 + (i << 3));
-      const x = v128.or(
-        v128.or(v128.xor(v128.load(a), v128.load(b)), v128.xor(v128.load(a, 16), v128.load(b, 16))),
-        v128.or(v128.xor(v128.load(a, 32), v128.load(b, 32)), v128.xor(v128.load(a, 48), v128.load(b, 48))),
-      );
-      if (v128.any_true(x)) break;
-      i += 8;
-    }
+    // Equal runs are skipped with the SIMD compare. It reads ahead, but only after every entry
+    // so far was written, and words it passes over are equal (no writes among them), so each
+    // word it skips reads as it would word by word; at a difference the walk goes on per word.
+    const rest = <usize>((okWords - i) << 3);
+    i += <u64>(firstDiff(<usize>(s1 + (i << 3)), <usize>(s2 + (i << 3)), rest) >> 3);
     if (i >= okWords) break;
     const d = load<u64>(<usize>(s2 + (i << 3)));
     if (load<u64>(<usize>(s1 + (i << 3))) == d) continue;
