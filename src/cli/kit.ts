@@ -64,6 +64,13 @@ export function kitBytes(op: Op, size: number, slots: number, batch: number, pla
   return regionBytes(op, size, setCount(op, size, slots, batch, placement, freshBytes), batch) + 8192;
 }
 
+/** A kit's buffers in ordinary memory (addresses relative to its start). */
+export interface Mirror {
+  bytes: Uint8Array;
+  sets: SetAddr[];
+  tasks: Task[];
+}
+
 export interface Expected {
   /** compare ops: the record's result byte; create-delta: 1 (a delta was written) */
   result: number;
@@ -85,6 +92,7 @@ export class Kit {
   readonly n: number;
   readonly #dev: Device;
   readonly #region: number;
+  readonly #regionLength: number;
   readonly #mem: Uint8Array;
   readonly #dv: DataView;
   readonly #src: Buffer;
@@ -104,7 +112,8 @@ export class Kit {
     this.#mem = new Uint8Array(buf);
     this.#dv = new DataView(buf);
     const groups = count / batch;
-    this.#region = dev.alloc(regionBytes(op, size, count, batch), 4096);
+    this.#regionLength = regionBytes(op, size, count, batch);
+    this.#region = dev.alloc(this.#regionLength, 4096);
     // Layout: [buffers of every set][delta records][set records][list slots][group records]
     const bufStride = roundUp(size, sh.align);
     const setStride = sh.buffers * bufStride;
@@ -238,9 +247,9 @@ export class Kit {
   }
 
   /** --verify, before an operation on set i: poison what it writes, clear its record. */
-  poison(i: number): void {
-    const s = this.sets[i];
-    const m = this.#mem;
+  poison(i: number, mirror?: Mirror): void {
+    const s = mirror ? mirror.sets[i] : this.sets[i];
+    const m = mirror ? mirror.bytes : this.#mem;
     const size = this.size;
     switch (this.op) {
       case 'memmove':
@@ -270,9 +279,9 @@ export class Kit {
   }
 
   /** Checks the buffers set i wrote. Returns a description of what is wrong, or null. */
-  #checkData(i: number): string | null {
-    const s = this.sets[i];
-    const m = this.#mem;
+  #checkData(i: number, mirror?: Mirror): string | null {
+    const s = mirror ? mirror.sets[i] : this.sets[i];
+    const m = mirror ? mirror.bytes : this.#mem;
     const eq = (addr: number, ref: Uint8Array, what: string): string | null =>
       Buffer.compare(m.subarray(addr, addr + ref.length), ref) === 0 ? null : `${what} differs from the expected bytes (first at +${firstDiff(m.subarray(addr, addr + ref.length), ref)})`;
     switch (this.op) {
@@ -307,7 +316,7 @@ export class Kit {
   }
 
   /** --verify: set i after a baseline ran it and returned `value`. */
-  checkBaseline(i: number, value: number): string | null {
+  checkBaseline(i: number, value: number, mirror?: Mirror): string | null {
     switch (this.op) {
       case 'compare':
       case 'compare-pattern':
@@ -319,7 +328,22 @@ export class Kit {
         if (value >>> 0 !== this.expected.value) return `value 0x${(value >>> 0).toString(16)}, expected 0x${this.expected.value.toString(16)}`;
         break;
     }
-    return this.#checkData(i);
+    return this.#checkData(i, mirror);
+  }
+
+  /**
+   * The kit's buffers copied into ordinary (non-shared) memory, same layout, for the
+   * main-thread baseline: Buffer.copy between views of a SharedArrayBuffer runs several
+   * times slower than between ordinary Buffers here, and ordinary Buffers are what Node
+   * code copies today.
+   */
+  mirror(): Mirror {
+    const len = this.#regionLength;
+    const bytes = new Uint8Array(new ArrayBuffer(len));
+    bytes.set(this.#mem.subarray(this.#region, this.#region + len));
+    const shift = (a: number): number => (a === 0 ? 0 : a - this.#region);
+    const sets = this.sets.map((s) => ({ a: shift(s.a), b: shift(s.b), c: shift(s.c), rec: shift(s.rec) }));
+    return { bytes, sets, tasks: sets.map((s) => ({ op: this.op, size: this.size, a: s.a, b: s.b, c: s.c, n: this.n })) };
   }
 
   /** Status of group g's work descriptor from its record (the promise path already has it). */

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { Piscina } from 'piscina';
 import type { Device } from '../index.ts';
 import { Status } from '../index.ts';
-import type { Kit } from './kit.ts';
+import type { Kit, Mirror } from './kit.ts';
 import { bindNode, type CrcFn } from './kernels.ts';
 
 const SLICE_MS = 50;
@@ -342,17 +342,20 @@ export class SubmitLoop extends Loop {
  */
 export class NodeLoop extends Loop {
   readonly #kit: Kit;
+  readonly #mirror: Mirror;
   readonly #fns: Array<() => number>;
   #next = 0;
   #stride = 1;
   #k = 0;
 
-  constructor(kit: Kit, mem: ArrayBufferLike, crc32c: CrcFn, ctl: Control, verify: boolean) {
+  constructor(kit: Kit, crc32c: CrcFn, ctl: Control, verify: boolean) {
     super(ctl, verify);
     this.#kit = kit;
-    this.#fns = kit.tasks.map((t) => bindNode(mem, t, crc32c));
+    this.#mirror = kit.mirror();
+    this.#fns = this.#mirror.tasks.map((t) => bindNode(this.#mirror.bytes.buffer, t, crc32c));
     // Cost of one call, to choose the sampling stride: timer overhead ≤ ~2 %.
     const n = Math.min(this.#fns.length, 64);
+    for (let i = 0; i < n; i++) this.#fns[i]();
     const t0 = performance.now();
     for (let i = 0; i < n; i++) this.#fns[i]();
     const per = ((performance.now() - t0) * 1e6) / n; // ns
@@ -366,7 +369,7 @@ export class NodeLoop extends Loop {
   issue(): void {
     const i = this.#next;
     this.#next = i + 1 === this.#fns.length ? 0 : i + 1;
-    if (this.verify) this.#kit.poison(i);
+    if (this.verify) this.#kit.poison(i, this.#mirror);
     let v: number;
     if (this.recording && ++this.#k >= this.#stride) {
       this.#k = 0;
@@ -378,7 +381,7 @@ export class NodeLoop extends Loop {
     this.ops++;
     this.descs++;
     if (this.verify) {
-      const why = this.#kit.checkBaseline(i, v);
+      const why = this.#kit.checkBaseline(i, v, this.#mirror);
       if (why !== null) this.fail(`set ${i}: ${why}`);
       this.verified++;
     }

@@ -156,7 +156,7 @@ Work
   -b, --batch LIST        descriptors per BATCH descriptor; 1 = no batching  [1]
   -q, --qd LIST           queue depth: work descriptors in flight
                           (batch descriptors when --batch > 1)     [16]
-  -e, --engines LIST      engine threads                 [one per core]
+  -e, --engines LIST      engine threads      [cores - 1: one core for the submitter]
       --wq-mode MODE      dedicated | shared                       [dedicated]
   -c, --completion LIST   busy (raw verbs, spin on completed()),
                           eventfd | atomics (await submit())        [busy]
@@ -254,7 +254,7 @@ export function parse(argv: string[], env: Defaults): Parsed {
   }
   const batch = intList(str('batch') ?? '1', '--batch', 1, 1024);
   const qd = intList(str('qd') ?? '16', '--qd', 1, 4096);
-  const engines = intList(str('engines') ?? String(Math.max(1, env.cores)), '--engines', 1, 64);
+  const engines = intList(str('engines') ?? String(Math.max(1, env.cores - 1)), '--engines', 1, 64);
   const wqMode = choiceList(str('wq-mode') ?? 'dedicated', '--wq-mode', ['dedicated', 'shared'] as const);
   if (wqMode.length !== 1) throw new UsageError('--wq-mode: give one mode');
   const completion = choiceList(str('completion') ?? 'busy', '--completion', COMPLETIONS, { poll: 'busy', 'busy-poll': 'busy', raw: 'busy', atomic: 'atomics' });

@@ -77,7 +77,7 @@ export const NOTES = [
   'softdsa latency: from enqueue to the submitter seeing the completion, per work descriptor (a batch counts once); at qd > 1 it includes queueing and head-of-line waiting: use --qd 1 for round trips',
   'node latency: one synchronous call, sampled on every k-th call; piscina latency: pool.run() to its resolution',
   'main CPU ms/GB: CPU time of the main thread (Linux /proc/thread-self/schedstat) over the measurement; busy poll spins, so it is about the wall time; process CPU (every thread) is in the JSON',
-  'baselines run on the same buffers in the arena as the device, right after it, with the device idle; piscina uses as many threads as the device has engines',
+  'baselines run right after the device, with the device idle, over the same buffer layout: node on an ordinary (non-shared) copy of it (Buffer.copy on shared memory is several times slower), piscina on the arena itself (a SharedArrayBuffer); piscina uses as many threads as the device has engines',
 ];
 
 interface Config {
@@ -246,7 +246,7 @@ export async function runBench(o: BenchOptions, argv: string[], hooks: Hooks): P
           if (row === undefined && step.impls.includes(b) && !ctl.aborted) {
             hooks.onMeasure?.(index++, total, `${step.label} ${b}`);
             if (b === 'node') {
-              const bm = await new NodeLoop(kit, d.memory.buffer, crc.crc32c, ctl, o.verify).run(warm, meas);
+              const bm = await new NodeLoop(kit, crc.crc32c, ctl, o.verify).run(warm, meas);
               if (bm.ops > 0 || !bm.partial) row = rowOf(bm, { ...common, impl: 'node', name: `node ${NODE_NAMES[op].replace('CRC', crcShort)}`, variant: null, pool: null });
             } else {
               pool ??= new Piscina({
@@ -256,6 +256,8 @@ export async function runBench(o: BenchOptions, argv: string[], hooks: Hooks): P
                 maxThreads: threads,
                 idleTimeout: Infinity,
               });
+              // Every thread up (module loaded) before the clock starts.
+              await Promise.all(Array.from({ length: 4 * threads }, () => pool!.run(kit.tasks[0])));
               const bm = await new PiscinaLoop(pool, kit, inflight, ctl, o.verify).run(warm, meas);
               if (bm.ops > 0 || !bm.partial) row = rowOf(bm, { ...common, impl: 'piscina', name: `piscina task/op t${threads} q${inflight}`, variant: null, pool: { threads, inflight } });
             }

@@ -1,0 +1,92 @@
+// softdsa's command line: `softdsa bench [options]` (see options.ts for the list).
+// Exit codes: 0 done, 1 a run error or failed verification, 2 bad options,
+// 130 interrupted (Ctrl-C: the rows measured so far are printed first).
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { page } from './html.ts';
+import { lastLevelCache, packageInfo } from './machine.ts';
+import { HELP, parse, UsageError, type Parsed } from './options.ts';
+import { Progress } from './progress.ts';
+import { csv, json, table } from './report.ts';
+import { plan, runBench, type BenchResult } from './run.ts';
+
+function usage(msg: string): never {
+  process.stderr.write(`softdsa: ${msg}\n`);
+  process.exit(2);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed: Parsed;
+  try {
+    parsed = parse(argv, { cores: availableParallelism(), llc: lastLevelCache(), isTTY: process.stdout.isTTY === true && process.stderr.isTTY === true });
+    if (parsed.options) {
+      plan(parsed.options); // arena size: refuse before opening anything
+      const html = parsed.options.html;
+      if (html !== undefined) {
+        const dir = dirname(resolve(html));
+        if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--html: directory ${dir} does not exist`);
+      }
+    }
+  } catch (e) {
+    if (e instanceof UsageError) usage(e.message);
+    throw e;
+  }
+  if (parsed.command === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (parsed.command === 'version') {
+    process.stdout.write(`softdsa ${packageInfo().version}\n`);
+    return 0;
+  }
+  const o = parsed.options!;
+  const progress = new Progress(o.progress);
+  const ctl = { aborted: false, progress: (f: number) => progress.update(f) };
+  let first = 0;
+  const onSigint = (): void => {
+    const now = performance.now();
+    if (first === 0) {
+      first = now;
+      ctl.aborted = true;
+      progress.clear();
+      process.stderr.write('softdsa: interrupted: stopping (Ctrl-C again to quit at once)\n');
+    } else if (now - first > 500) {
+      // A second Ctrl-C (not the same one passed on by the launcher).
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onSigint);
+  let res: BenchResult;
+  try {
+    res = await runBench(o, argv, { ctl, onMeasure: (i, n, label) => progress.step(i, n, label) });
+  } catch (e) {
+    progress.clear();
+    process.stderr.write(`softdsa: the run failed: ${(e as Error).message}\n`);
+    return 1;
+  } finally {
+    progress.clear();
+    process.off('SIGINT', onSigint);
+  }
+  if (o.json) process.stdout.write(json(res));
+  else if (o.csv) process.stdout.write(csv(res));
+  else if (!o.quiet) process.stdout.write(table(res, process.stdout.isTTY === true));
+  if (o.html !== undefined) {
+    writeFileSync(o.html, page(res));
+    if (!o.json && !o.csv) process.stderr.write(`softdsa: wrote ${o.html}\n`);
+  }
+  const failed = res.rows.filter((r) => r.errors > 0);
+  if (failed.length > 0) process.stderr.write(`softdsa: ${failed.length} measurement(s) had failed operations\n`);
+  if (res.interrupted) return 130;
+  return failed.length > 0 ? 1 : 0;
+}
+
+// Run when executed directly (node src/cli/main.ts, or through bin/softdsa.js).
+const self = process.argv[1] ? resolve(process.argv[1]) : '';
+if (self.endsWith('/cli/main.ts') || self.endsWith('/cli/main.js') || (globalThis as { __softdsaBin?: boolean }).__softdsaBin) {
+  const code = await main(process.argv.slice(2));
+  process.exitCode = code;
+  // Nothing of the run holds the process (device closed, pool destroyed); exit now anyway
+  // so that a stray handle cannot keep a finished benchmark alive.
+  setImmediate(() => process.exit(code));
+}

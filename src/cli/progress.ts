@@ -1,0 +1,55 @@
+// A one-line progress bar on stderr, drawn only on a terminal and only once the run
+// has lasted a second. Cleared before the table is printed.
+export class Progress {
+  readonly #out: NodeJS.WriteStream;
+  readonly #enabled: boolean;
+  readonly #started = performance.now();
+  #index = 0;
+  #total = 1;
+  #label = '';
+  #fraction = 0;
+  #last = 0;
+  #drawn = false;
+
+  constructor(enabled: boolean, out: NodeJS.WriteStream = process.stderr) {
+    this.#out = out;
+    this.#enabled = enabled && out.isTTY === true;
+  }
+
+  /** A new measurement starts. */
+  step(index: number, total: number, label: string): void {
+    this.#index = index;
+    this.#total = Math.max(1, total);
+    this.#label = label;
+    this.#fraction = 0;
+    this.#draw(true);
+  }
+
+  /** Progress within the current measurement, 0..1. */
+  update(fraction: number): void {
+    this.#fraction = Math.min(1, Math.max(0, fraction));
+    this.#draw(false);
+  }
+
+  #draw(force: boolean): void {
+    if (!this.#enabled) return;
+    const now = performance.now();
+    const elapsed = now - this.#started;
+    if (elapsed < 1000 || (!force && now - this.#last < 100)) return;
+    this.#last = now;
+    const done = (this.#index + this.#fraction) / this.#total;
+    const cols = Math.max(40, this.#out.columns ?? 80);
+    const width = Math.min(30, cols - 50);
+    const fill = Math.round(done * width);
+    const eta = done > 0.02 ? Math.round(((elapsed / done) * (1 - done)) / 1000) : null;
+    const text = ` ${Math.floor(done * 100)}% ${this.#index + 1}/${this.#total} ${eta !== null ? `~${eta}s left ` : ''}${this.#label}`;
+    const line = `[${'#'.repeat(fill)}${'.'.repeat(width - fill)}]${text}`.slice(0, cols - 1);
+    this.#out.write(`\r${line}\x1b[K`);
+    this.#drawn = true;
+  }
+
+  clear(): void {
+    if (this.#drawn) this.#out.write('\r\x1b[K');
+    this.#drawn = false;
+  }
+}
