@@ -2,10 +2,9 @@
 // build/Release/softdsa_eventfd.node). Where it is unavailable — not Linux, the addon did not
 // build, or SOFTDSA_NO_EVENTFD=1 — loadEventFd() returns null and softdsa uses its Atomics
 // completion path instead.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { buildPath } from './paths.ts';
 
 /** One eventfd owned by the calling thread; see native/eventfd.cc. */
 export interface EventFdHandle {
@@ -40,29 +39,10 @@ export interface EventFdAddon {
   signal(fd: number, n?: number): void;
 }
 
-const ADDON = join('build', 'Release', 'softdsa_eventfd.node');
 
 // Module state is per thread (each worker evaluates this module afresh), so is the cache.
 let cached: EventFdAddon | null | undefined;
 let reason: string | null = null;
-
-/** The package root: the nearest directory upwards holding a package.json named softdsa. */
-function packageRoot(): string | null {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg)) {
-      try {
-        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: unknown }).name === 'softdsa') return dir;
-      } catch {
-        // unreadable or not JSON: keep walking
-      }
-    }
-    const up = dirname(dir);
-    if (up === dir) return null;
-    dir = up;
-  }
-}
 
 /** The eventfd addon, or null where it is unavailable (cached per thread). */
 export function loadEventFd(): EventFdAddon | null {
@@ -73,13 +53,9 @@ export function loadEventFd(): EventFdAddon | null {
   } else if (process.env.SOFTDSA_NO_EVENTFD === '1') {
     reason = 'disabled by SOFTDSA_NO_EVENTFD=1';
   } else {
-    const here = dirname(fileURLToPath(import.meta.url));
-    const root = packageRoot();
-    // From src/eventfd.ts the root is '..'; from dist/src/eventfd.js it is '../..'.
-    const candidates = [...(root ? [join(root, ADDON)] : []), join(here, '..', ADDON), join(here, '..', '..', ADDON)];
-    const path = candidates.find((p) => existsSync(p));
-    if (path === undefined) {
-      reason = `addon not built (looked for ${candidates[0]})`;
+    const path = buildPath('Release', 'softdsa_eventfd.node');
+    if (!existsSync(path)) {
+      reason = `addon not built (looked for ${path})`;
     } else {
       try {
         const addon = createRequire(import.meta.url)(path) as Partial<EventFdAddon> & { supported?: boolean };

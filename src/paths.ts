@@ -1,17 +1,26 @@
-// The package root, found from this module's location: src/ in development,
-// dist/src/ once compiled. Built artefacts (build/) live under it.
-import { existsSync } from 'node:fs';
+// The package root, found from this module's location: src/ in development, dist/src/
+// once compiled, node_modules/softdsa/... when installed. Built artefacts (build/) live
+// under it.
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** The nearest directory upwards holding a package.json named softdsa. */
 function findRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'assembly'))) return dir;
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'build'))) return dir;
-    dir = dirname(dir);
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: unknown }).name === 'softdsa') return dir;
+      } catch {
+        // unreadable or not JSON: keep walking
+      }
+    }
+    const up = dirname(dir);
+    if (up === dir) throw new Error('softdsa: cannot find the package root from ' + import.meta.url);
+    dir = up;
   }
-  throw new Error('softdsa: cannot find the package root from ' + import.meta.url);
 }
 
 export const packageRoot = findRoot();
