@@ -149,7 +149,7 @@ export function page(res: BenchResult): string {
   out.push('<h2>Machine and options</h2><table class="meta">');
   for (const [k, v] of Object.entries(m)) out.push(`<tr><td>${esc(k)}</td><td>${esc(typeof v === 'object' ? JSON.stringify(v) : String(v))}</td></tr>`);
   out.push(`<tr><td>CRC baseline</td><td>${esc(res.crc)}</td></tr><tr><td>command</td><td><code>softdsa ${esc(res.argv.join(' '))}</code></td></tr>`);
-  for (const [k, v] of Object.entries(res.options)) out.push(`<tr><td>${esc(k)}</td><td>${esc(JSON.stringify(v))}</td></tr>`);
+  for (const [k, v] of Object.entries(res.options)) if (v !== undefined) out.push(`<tr><td>${esc(k)}</td><td>${esc(JSON.stringify(v))}</td></tr>`);
   out.push('</table></body></html>');
   return out.join('\n') + '\n';
 }

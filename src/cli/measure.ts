@@ -12,6 +12,9 @@ import { bindNode, type CrcFn } from './kernels.ts';
 const SLICE_MS = 50;
 const STALL_MS = 5000;
 const MAX_SAMPLES = 1 << 22;
+/** Busy poll: spin this long for a completion before napping between polls. */
+export const NAP_AFTER_MS = 0.05;
+const napWord = new Int32Array(new SharedArrayBuffer(4));
 
 /** What stops a phase: a wall-clock deadline, or a number of transfers. */
 export interface Phase {
@@ -201,8 +204,9 @@ abstract class Loop {
 
 /**
  * The device through the raw verbs: `qd` work descriptors in flight, the submitter
- * spins on completed() for the oldest (head-of-line: a later one that finished first
- * waits for it), then enqueues the next and rings the doorbell.
+ * polls completed() for the oldest (head-of-line: a later one that finished first
+ * waits for it), then enqueues the next and rings the doorbell. It spins; after 50 µs
+ * without the completion it naps `napMicros` between polls (0: spins only).
  */
 export class BusyLoop extends Loop {
   readonly #dev: Device;
@@ -215,11 +219,14 @@ export class BusyLoop extends Loop {
   #count = 0;
   #next = 0;
 
-  constructor(dev: Device, kit: Kit, qd: number, ctl: Control, verify: boolean) {
+  readonly #napMs: number;
+
+  constructor(dev: Device, kit: Kit, qd: number, ctl: Control, verify: boolean, napMicros: number) {
     super(ctl, verify);
     this.#dev = dev;
     this.#kit = kit;
     this.#qd = qd;
+    this.#napMs = napMicros / 1000;
     this.#pos = new Int32Array(qd);
     this.#t = new Float64Array(qd);
     this.#g = new Int32Array(qd);
@@ -257,11 +264,15 @@ export class BusyLoop extends Loop {
     let status: number;
     let spins = 0;
     let since = 0;
+    const nap = this.#napMs;
     while ((status = portal.completed(pos)) === Status.NONE) {
-      if ((++spins & 0xfff) === 0) {
+      if ((++spins & (nap > 0 ? 0x3f : 0xfff)) === 0) {
         const now = performance.now();
         if (since === 0) since = now;
         else if (now - since > STALL_MS) throw new Error(`the device did not complete a descriptor in ${STALL_MS / 1000} s (position ${pos})`);
+        // Back-off: after NAP_AFTER_MS without the completion, give the core away
+        // (the engine may need it: a spinning submitter on a shared core starves it).
+        else if (nap > 0 && now - since > NAP_AFTER_MS) Atomics.wait(napWord, 0, 0, nap);
       }
     }
     const now = performance.now();

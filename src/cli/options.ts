@@ -15,6 +15,11 @@ export type WqMode = 'dedicated' | 'shared';
 /** Largest transfer the delta operations accept (DSA: 512 KiB). */
 export const DELTA_MAX = 512 * 1024;
 
+/** The sizes an operation runs: the delta operations take multiples of 8 up to 512 KiB. */
+export function sizesFor(op: Op, sizes: number[]): number[] {
+  return op === 'create-delta' || op === 'apply-delta' ? sizes.filter((s) => s % 8 === 0 && s <= DELTA_MAX) : sizes;
+}
+
 export class UsageError extends Error {
   override name = 'UsageError';
 }
@@ -44,6 +49,8 @@ export interface BenchOptions {
   /** engine / submitter spin budgets, µs; undefined = the device's defaults */
   engineSpin: number | undefined;
   pollSpin: number | undefined;
+  /** busy poll: µs to sleep between polls once 50 µs passed without the completion; 0 = spin only */
+  nap: number;
   /** work queue slots; 0 = the smallest power of two that holds the queue depth */
   wqSize: number;
   /** the largest arena the run may allocate */
@@ -153,6 +160,7 @@ Work
                           or "all"                                   [memmove]
   -s, --size LIST         transfer sizes: 4k,64k,1m  ranges 4k-1m (doubling),
                           4k-1m:x4, 1k-8k:+1k; units k, m, g (1024)  [4k,64k,1m]
+                          (create/apply-delta run the multiples of 8 up to 512k)
   -b, --batch LIST        descriptors per BATCH descriptor; 1 = no batching  [1]
   -q, --qd LIST           queue depth: work descriptors in flight
                           (batch descriptors when --batch > 1)     [16]
@@ -160,6 +168,8 @@ Work
       --wq-mode MODE      dedicated | shared                       [dedicated]
   -c, --completion LIST   busy (raw verbs, spin on completed()),
                           eventfd | atomics (await submit())        [busy]
+      --nap US            busy: after 50 µs without the completion, sleep US
+                          between polls (0: spin only, needs a free core)  [20]
       --wq-size N         work queue slots (power of two)  [fits the queue depth]
       --engine-spin US    engines spin this long before parking     [device default]
       --poll-spin US      submit() spins this long before sleeping  [device default]
@@ -199,6 +209,7 @@ const SPEC = {
   'wq-mode': { type: 'string' },
   completion: { type: 'string', short: 'c' },
   'wq-size': { type: 'string' },
+  nap: { type: 'string' },
   'engine-spin': { type: 'string' },
   'poll-spin': { type: 'string' },
   duration: { type: 'string', short: 'd' },
@@ -247,10 +258,9 @@ export function parse(argv: string[], env: Defaults): Parsed {
   const ops = opText.trim().toLowerCase() === 'all' ? [...OPS] : choiceList(opText, '--op', OPS, { 'compare-pattern': 'compare-pattern', comppattern: 'compare-pattern', compval: 'compare-pattern', crc: 'crc32c', 'copy-crc': 'copy-crc32c', 'crc32c-copy': 'copy-crc32c', memcpy: 'memmove', copy: 'memmove', 'delta-create': 'create-delta', 'delta-apply': 'apply-delta' });
   const sizes = parseSizes(str('size') ?? '4k,64k,1m');
   if (sizes[sizes.length - 1] > 2 ** 31) throw new UsageError(`--size: ${sizes[sizes.length - 1]} bytes is above the device's largest transfer (2g)`);
-  const deltaOps = ops.filter((o) => o === 'create-delta' || o === 'apply-delta');
-  if (deltaOps.length > 0) {
-    const bad = sizes.find((s) => s % 8 !== 0 || s > DELTA_MAX);
-    if (bad !== undefined) throw new UsageError(`--size: ${deltaOps[0]} needs sizes that are multiples of 8 up to 512k; got ${bad}`);
+  // The delta operations run only the sizes they accept; at least one must be left.
+  for (const op of ops) {
+    if (sizesFor(op, sizes).length === 0) throw new UsageError(`--size: ${op} needs sizes that are multiples of 8 up to 512k; got ${sizes.join(', ')}`);
   }
   const batch = intList(str('batch') ?? '1', '--batch', 1, 1024);
   const qd = intList(str('qd') ?? '16', '--qd', 1, 4096);
@@ -298,6 +308,7 @@ export function parse(argv: string[], env: Defaults): Parsed {
       freshBytes: fresh,
       verify: Boolean(values.verify),
       baselines,
+      nap: spin('nap') ?? 20,
       engineSpin: spin('engine-spin'),
       pollSpin: spin('poll-spin'),
       wqSize,

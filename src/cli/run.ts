@@ -6,10 +6,10 @@
 import { Piscina } from 'piscina';
 import { Device } from '../index.ts';
 import { loadCrc } from './kernels.ts';
-import { Kit, kitBytes, setCount } from './kit.ts';
+import { Kit, kitBytes } from './kit.ts';
 import { fingerprint, loadNow, type Machine } from './machine.ts';
 import { BusyLoop, NodeLoop, PiscinaLoop, SubmitLoop, type Control, type Latency, type Measure, type Phase } from './measure.ts';
-import { UsageError, type BenchOptions, type Completion, type Op } from './options.ts';
+import { sizesFor, UsageError, type BenchOptions, type Completion, type Op } from './options.ts';
 
 export const SCHEMA = 'softdsa-bench/1';
 /** piscina tasks in flight at most (a window of qd × batch tasks beyond this tells nothing new) */
@@ -25,7 +25,7 @@ export interface Row {
   /** human label, e.g. "softdsa busy e2 q16" or "node Buffer.copy" */
   name: string;
   /** softdsa: the device variant; baselines: null */
-  variant: { completion: Completion; engines: number; batch: number; qd: number; wqMode: string; wqSize: number; completionPath: string } | null;
+  variant: { completion: Completion; engines: number; batch: number; qd: number; wqMode: string; wqSize: number; completionPath: string; napMicros: number | null } | null;
   /** piscina: threads and tasks in flight; node: null */
   pool: { threads: number; inflight: number } | null;
   placement: string;
@@ -103,8 +103,9 @@ export function fmtSize(n: number): string {
   return `${n} B`;
 }
 
-const baselineKey = (op: Op, size: number, sets: number, impl: Impl, threads: number, inflight: number): string =>
-  impl === 'node' ? `node ${op} ${size} ${sets}` : `piscina ${op} ${size} ${sets} ${threads} ${inflight}`;
+/** One baseline row per distinct work: node once per (op, size); piscina also per pool shape. */
+const baselineKey = (op: Op, size: number, impl: Impl, threads: number, inflight: number): string =>
+  impl === 'node' ? `node ${op} ${size}` : `piscina ${op} ${size} ${threads} ${inflight}`;
 
 /** Every measurement of the run, in order; arena bytes per configuration. */
 export function plan(o: BenchOptions): { steps: Step[]; arena: Map<string, number> } {
@@ -116,14 +117,13 @@ export function plan(o: BenchOptions): { steps: Step[]; arena: Map<string, numbe
       const config = { engines, completion };
       let need = 0;
       for (const op of o.ops)
-        for (const size of o.sizes)
+        for (const size of sizesFor(op, o.sizes))
           for (const batch of o.batch)
             for (const qd of o.qd) {
               need = Math.max(need, kitBytes(op, size, qd, batch, o.placement, o.freshBytes));
-              const sets = setCount(op, size, qd, batch, o.placement, o.freshBytes);
               const impls: Impl[] = ['softdsa'];
               for (const b of o.baselines) {
-                const key = baselineKey(op, size, sets, b, engines, Math.min(qd * batch, PISCINA_MAX_INFLIGHT));
+                const key = baselineKey(op, size, b, engines, Math.min(qd * batch, PISCINA_MAX_INFLIGHT));
                 if (!seen.has(key)) {
                   seen.add(key);
                   impls.push(b);
@@ -231,9 +231,9 @@ export async function runBench(o: BenchOptions, argv: string[], hooks: Hooks): P
         const common = { op, size, placement: o.placement, sets: kit.count };
         // The device.
         hooks.onMeasure?.(index++, total, `${step.label} softdsa`);
-        const loop = config.completion === 'busy' ? new BusyLoop(d, kit, qd, ctl, o.verify) : new SubmitLoop(d, kit, qd, ctl, o.verify);
+        const loop = config.completion === 'busy' ? new BusyLoop(d, kit, qd, ctl, o.verify, o.nap) : new SubmitLoop(d, kit, qd, ctl, o.verify);
         const m = await loop.run(warm, meas);
-        const variant = { completion: config.completion, engines: config.engines, batch, qd, wqMode: o.wqMode, wqSize: d.options.wqSize, completionPath: config.completion === 'busy' ? 'busy poll' : d.completionPath };
+        const variant = { completion: config.completion, engines: config.engines, batch, qd, wqMode: o.wqMode, wqSize: d.options.wqSize, completionPath: config.completion === 'busy' ? 'busy poll' : d.completionPath, napMicros: config.completion === 'busy' ? o.nap : null };
         const dsa = rowOf(m, { ...common, impl: 'softdsa', name: `softdsa ${config.completion} e${config.engines}${batch > 1 ? ` b${batch}` : ''} q${qd}`, variant, pool: null });
         if (m.ops === 0 && m.partial) break;
         // The baselines: measured here, or the row of the same work measured before.
@@ -241,7 +241,7 @@ export async function runBench(o: BenchOptions, argv: string[], hooks: Hooks): P
         const inflight = Math.min(qd * batch, PISCINA_MAX_INFLIGHT);
         const fresh: Row[] = [];
         for (const b of o.baselines) {
-          const bk = baselineKey(op, size, kit.count, b, threads, inflight);
+          const bk = baselineKey(op, size, b, threads, inflight);
           let row = baselineRows.get(bk);
           if (row === undefined && step.impls.includes(b) && !ctl.aborted) {
             hooks.onMeasure?.(index++, total, `${step.label} ${b}`);
