@@ -1,0 +1,660 @@
+// The drop-in async API (issue #3): every function against its plain-JS equivalent, on every
+// placement (arena buffers on the device, split across engines, non-shared memory inline,
+// other SharedArrayBuffers), argument errors, same-tick batching, the batch builder and its
+// fences, stats, the diagnostics channel, and a process that uses the API and exits by itself.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { crc32c as nativeCrc } from '@node-rs/crc32';
+import * as dsa from '../src/index.ts';
+import { Device } from '../src/index.ts';
+import { BLOCK_MEMBERS } from '../src/batcher.ts';
+import { rng } from './gen.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const random = rng(0x5eed_0003);
+const rand = (n: number): number => random() % n;
+
+// Placements: 'whole' and 'split' are arena buffers of devices that never run inline
+// (inlineThreshold 0); 'split' splits everything from 64 bytes on. 'local' is ordinary
+// (non-shared) memory, 'foreign' another SharedArrayBuffer: both run inline.
+type Where = 'whole' | 'split' | 'local' | 'foreign';
+const WHERES: Where[] = ['whole', 'split', 'local', 'foreign'];
+let whole: Device;
+let split: Device;
+const owned = new Map<Device, number[]>();
+
+test.before(async () => {
+  whole = await Device.open({ inlineThreshold: 0, splitThreshold: 0xffffffff });
+  split = await Device.open({ inlineThreshold: 0, splitThreshold: 64 });
+});
+
+test.after(async () => {
+  await Promise.all([whole.close(), split.close(), dsa.shutdown()]);
+});
+
+const devOf = (w: Where): Device => (w === 'split' ? split : whole);
+
+/** A Buffer of n bytes at a random offset 0..7 (or the given one) in memory of kind w. */
+function buf(w: Where, n: number, offset = rand(8)): Buffer {
+  if (w === 'whole' || w === 'split') {
+    const dev = devOf(w);
+    const b = dev.buffer(n + offset + 1);
+    let list = owned.get(dev);
+    if (list === undefined) owned.set(dev, (list = []));
+    list.push(b.byteOffset);
+    return b.subarray(offset, offset + n);
+  }
+  const ab = w === 'local' ? new ArrayBuffer(n + offset + 1) : new SharedArrayBuffer(n + offset + 1);
+  return Buffer.from(ab, offset, n);
+}
+
+function randomBytes(b: Uint8Array): Uint8Array {
+  for (let i = 0; i < b.length; i++) b[i] = random() & 0xff;
+  return b;
+}
+
+/** Gives back every arena buffer buf() handed out. */
+function freeAll(): void {
+  for (const [dev, list] of owned) for (const a of list.splice(0)) dev.free(a);
+}
+
+/** Sizes: the edges, odd ones, and random ones up to 2 MiB (larger than the split threshold). */
+function sizes(): number[] {
+  return [0, 1, 7, 8, 9, 63, 64, 65, 4095, 4096, 4097, 65537, 1 + rand(100_000), 1 + rand(2 << 20)];
+}
+
+async function rejects(p: () => Promise<unknown>, type: Function, label: string): Promise<void> {
+  let pending: Promise<unknown>;
+  try {
+    pending = p();
+  } catch (e) {
+    assert.ok(e instanceof type, `${label}: threw ${(e as Error)?.constructor?.name} (${(e as Error)?.message}), wanted ${type.name}`);
+    return;
+  }
+  assert.ok(pending instanceof Promise, `${label}: not a promise`);
+  try {
+    await pending;
+  } catch (e) {
+    assert.ok(e instanceof type, `${label}: rejected with ${(e as Error)?.constructor?.name} (${(e as Error)?.message}), wanted ${type.name}`);
+    return;
+  }
+  assert.unreachable(`${label}: resolved, wanted ${type.name}`);
+}
+
+function firstDiffJs(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
+  return a.length === b.length ? -1 : n;
+}
+
+const sign = (v: number): number => Math.sign(v);
+
+/** Resolves to value after ms, without keeping the process alive. */
+const after = <T>(ms: number, value: T): Promise<T> => new Promise((r) => setTimeout(r, ms, value).unref());
+
+// ---------------------------------------------------------------- every function, every placement
+
+for (const w of WHERES) {
+  test(`memcpy/memmove (${w}): random sizes and offsets equal Buffer.copy; resolve to dst`, async () => {
+    const dev = devOf(w);
+    for (const n of sizes()) {
+      const src = randomBytes(buf(w, n));
+      const dst = randomBytes(buf(w, n + rand(3)));
+      const expect = Buffer.from(dst);
+      Buffer.from(src).copy(expect);
+      assert.is(await dev.memcpy(dst, src), dst, `memcpy ${n} resolves to dst`);
+      assert.ok(dst.equals(expect), `memcpy ${n} bytes`);
+      // with an explicit length
+      const len = rand(n + 1);
+      const d2 = randomBytes(buf(w, n));
+      const e2 = Buffer.from(d2);
+      Buffer.from(src).copy(e2, 0, 0, len);
+      assert.is(await dev.memmove(d2, src, len), d2);
+      assert.ok(d2.equals(e2), `memmove length ${len} of ${n}`);
+    }
+    freeAll();
+  });
+
+  test(`memmove/memcpy (${w}): overlapping ranges both ways equal Buffer.copyWithin`, async () => {
+    const dev = devOf(w);
+    for (const n of [1, 100, 4097, 300_000, 1_500_000]) {
+      for (const op of ['memmove', 'memcpy'] as const) {
+        for (const shift of [1, 7, 64, Math.max(1, n >> 1)]) {
+          const b = randomBytes(buf(w, n + shift));
+          const expect = Buffer.from(b);
+          // forward (dst > src) and backward (dst < src)
+          expect.copyWithin(shift, 0, n);
+          await dev[op](b.subarray(shift), b.subarray(0, n));
+          assert.ok(b.equals(expect), `${op} ${n} bytes, dst = src + ${shift}`);
+          expect.copyWithin(0, shift, shift + n);
+          await dev[op](b, b.subarray(shift, shift + n));
+          assert.ok(b.equals(expect), `${op} ${n} bytes, dst = src - ${shift}`);
+        }
+      }
+    }
+    freeAll();
+  });
+
+  test(`fill (${w}): a byte, an 8-byte pattern (Buffer, bigint), offset/length, equal Buffer.fill`, async () => {
+    const dev = devOf(w);
+    for (const n of sizes()) {
+      const d = randomBytes(buf(w, n));
+      const byte = rand(256);
+      assert.is(await dev.fill(d, byte), d);
+      assert.ok(d.equals(Buffer.alloc(n, byte)), `fill ${n} with ${byte}`);
+      const pat = randomBytes(Buffer.alloc(8)) as Buffer;
+      const off = rand(n + 1);
+      const len = rand(n - off + 1);
+      const expect = Buffer.from(randomBytes(d));
+      if (len > 0) expect.fill(pat, off, off + len);
+      await dev.fill(d, pat, off, len);
+      assert.ok(d.equals(expect), `fill ${n}: 8-byte pattern at ${off} for ${len}`);
+      await dev.fill(d, pat.readBigUInt64LE(0));
+      assert.ok(n === 0 || d.equals(Buffer.alloc(n, pat)), `fill ${n} with a bigint pattern`);
+    }
+    freeAll();
+  });
+
+  test(`compare/firstDifference (${w}): sign equals Buffer.compare, also for different lengths`, async () => {
+    const dev = devOf(w);
+    for (const n of sizes()) {
+      const a = randomBytes(buf(w, n));
+      const b = buf(w, n);
+      b.set(a);
+      assert.is(await dev.compare(a, b), 0, `equal ${n}`);
+      assert.is(await dev.firstDifference(a, b), -1, `equal ${n}`);
+      if (n > 0) {
+        const at = rand(n);
+        b[at] = a[at] ^ (1 + rand(255));
+        assert.is(await dev.compare(a, b), sign(Buffer.compare(a, b)), `compare ${n}, differing at ${at}`);
+        assert.is(await dev.compare(b, a), sign(Buffer.compare(b, a)), `compare ${n} reversed`);
+        assert.is(await dev.firstDifference(a, b), at, `firstDifference ${n}`);
+      }
+      // different lengths: a prefix, and a longer one with a difference inside the common part
+      const shorter = a.subarray(0, rand(n + 1));
+      assert.is(await dev.compare(shorter, a), sign(Buffer.compare(shorter, a)), `prefix of ${n}`);
+      assert.is(await dev.compare(a, shorter), sign(Buffer.compare(a, shorter)), `prefix of ${n}, reversed`);
+      assert.is(await dev.firstDifference(shorter, a), firstDiffJs(shorter, a));
+      assert.is(await dev.firstDifference(b, shorter), firstDiffJs(b, shorter));
+      assert.is(await dev.compare(b, shorter), sign(Buffer.compare(b, shorter)));
+    }
+    freeAll();
+  });
+
+  test(`crc32c/copyCrc32c (${w}): equal @node-rs/crc32, with seeds, chaining through the seed`, async () => {
+    const dev = devOf(w);
+    for (const n of sizes()) {
+      const d = randomBytes(buf(w, n));
+      const seed = random();
+      assert.is(await dev.crc32c(d), nativeCrc(d), `crc32c ${n}`);
+      assert.is(await dev.crc32c(d, seed), nativeCrc(d, seed), `crc32c ${n} seeded`);
+      const cut = rand(n + 1);
+      assert.is(await dev.crc32c(d.subarray(cut), await dev.crc32c(d.subarray(0, cut))), nativeCrc(d), `chained at ${cut} of ${n}`);
+      const out = randomBytes(buf(w, n + rand(3)));
+      assert.is(await dev.copyCrc32c(out, d, seed), nativeCrc(d, seed), `copyCrc32c ${n}`);
+      assert.ok(out.subarray(0, n).equals(d), `copyCrc32c copied ${n}`);
+    }
+    freeAll();
+  });
+
+  test(`dualcast (${w}): both destinations equal src`, async () => {
+    const dev = devOf(w);
+    for (const n of sizes()) {
+      const src = randomBytes(buf(w, n));
+      const d1 = randomBytes(buf(w, n));
+      const d2 = randomBytes(buf(w, n + 5));
+      const tail = Buffer.from(d2.subarray(n));
+      await dev.dualcast(d1, d2, src);
+      assert.ok(d1.equals(src) && d2.subarray(0, n).equals(src) && d2.subarray(n).equals(tail), `dualcast ${n}`);
+    }
+    // destinations with equal bits 11:0 (DSA's own dualcast) in the arena
+    if (w === 'whole' || w === 'split') {
+      const n = 200_000 + rand(100_000);
+      const stride = Math.ceil((n + 64) / 4096) * 4096;
+      const big = devOf(w).buffer(4 * stride);
+      const base = (4096 - (big.byteOffset & 4095)) & 4095;
+      const src = randomBytes(big.subarray(base + 8, base + 8 + n));
+      const d1 = big.subarray(base + stride + 24, base + stride + 24 + n);
+      const d2 = big.subarray(base + 2 * stride + 24, base + 2 * stride + 24 + n);
+      assert.is(d1.byteOffset & 0xfff, d2.byteOffset & 0xfff);
+      await devOf(w).dualcast(d1, d2, src);
+      assert.ok(d1.equals(src) && d2.equals(src), 'dualcast, equal bits 11:0');
+      devOf(w).free(big.byteOffset);
+    }
+    freeAll();
+  });
+
+  test(`createDelta/applyDelta (${w}): round trips, sizes not multiples of 8, > 512 KiB`, async () => {
+    const dev = devOf(w);
+    for (const n of [0, 1, 7, 8, 13, 4096, 4099, 65_541, 524_288, 524_296, 600_003, 1_300_001]) {
+      const a = randomBytes(buf(w, n));
+      const b = buf(w, n);
+      b.set(a);
+      const same = await dev.createDelta(a, b);
+      assert.ok(same instanceof Uint8Array);
+      const changes = n === 0 ? 0 : 1 + rand(40);
+      for (let k = 0; k < changes; k++) b[rand(n)] ^= 0xa5;
+      b[n - 1] ^= n > 0 ? 1 : 0; // the tail (size mod 8) too
+      const delta = await dev.createDelta(a, b);
+      const target = buf(w, n);
+      target.set(a);
+      assert.is(await dev.applyDelta(target, delta), target);
+      assert.ok(target.equals(b), `round trip ${n}`);
+      // applying the empty delta changes nothing
+      await dev.applyDelta(target, same);
+      assert.ok(target.equals(b), `empty delta ${n}`);
+      // a delta from one placement applies on another (it is plain bytes)
+      const local = Buffer.from(a);
+      await dev.applyDelta(local, delta);
+      assert.ok(local.equals(b), `delta applied to local memory ${n}`);
+    }
+    freeAll();
+  });
+}
+
+// ---------------------------------------------------------------- argument kinds and errors
+
+test('arguments: Buffer, every TypedArray, DataView, ArrayBuffer and SharedArrayBuffer are accepted', async () => {
+  const src = randomBytes(new Uint8Array(64));
+  const kinds = [
+    (ab: ArrayBuffer | SharedArrayBuffer) => new Uint8Array(ab),
+    (ab: ArrayBuffer | SharedArrayBuffer) => Buffer.from(ab),
+    (ab: ArrayBuffer | SharedArrayBuffer) => new Uint16Array(ab),
+    (ab: ArrayBuffer | SharedArrayBuffer) => new Int32Array(ab),
+    (ab: ArrayBuffer | SharedArrayBuffer) => new Float64Array(ab),
+    (ab: ArrayBuffer | SharedArrayBuffer) => new BigInt64Array(ab),
+    (ab: ArrayBuffer | SharedArrayBuffer) => new DataView(ab),
+    (ab: ArrayBuffer | SharedArrayBuffer) => ab,
+  ];
+  for (const mk of kinds) {
+    for (const ab of [new ArrayBuffer(64), new SharedArrayBuffer(64)]) {
+      const dst = mk(ab);
+      await whole.memcpy(dst, mk(src.slice().buffer));
+      assert.ok(Buffer.from(ab).equals(src), `${dst.constructor.name} over ${ab.constructor.name}`);
+      assert.is(await whole.crc32c(dst), nativeCrc(Buffer.from(src)));
+      assert.is(await whole.compare(dst, src), 0);
+    }
+  }
+  // arena memory through another view type
+  const arena = whole.buffer(64);
+  const f64 = new Float64Array(arena.buffer, arena.byteOffset, 8);
+  await whole.memcpy(f64, src);
+  assert.ok(arena.equals(src));
+  whole.free(arena.byteOffset);
+});
+
+test('argument errors: TypeError for wrong types, RangeError out of range; nothing runs', async () => {
+  const dev = whole;
+  const a = dev.buffer(64).fill(1);
+  const b = dev.buffer(64).fill(2);
+  const small = dev.buffer(16).fill(3);
+  const delta = await dev.createDelta(a, b);
+  const before = JSON.stringify(dev.stats().ops);
+  const bad: unknown[] = [null, undefined, 42, 'bytes', {}, [1, 2, 3], new Set()];
+  for (const v of bad) {
+    const x = v as Uint8Array;
+    await rejects(() => dev.memcpy(x, a), TypeError, `memcpy dst ${String(v)}`);
+    await rejects(() => dev.memcpy(a, x), TypeError, `memcpy src ${String(v)}`);
+    await rejects(() => dev.memmove(x, a), TypeError, `memmove dst ${String(v)}`);
+    await rejects(() => dev.fill(x, 1), TypeError, `fill dst ${String(v)}`);
+    await rejects(() => dev.compare(x, a), TypeError, `compare a ${String(v)}`);
+    await rejects(() => dev.compare(a, x), TypeError, `compare b ${String(v)}`);
+    await rejects(() => dev.firstDifference(x, a), TypeError, `firstDifference ${String(v)}`);
+    await rejects(() => dev.crc32c(x), TypeError, `crc32c ${String(v)}`);
+    await rejects(() => dev.copyCrc32c(a, x), TypeError, `copyCrc32c src ${String(v)}`);
+    await rejects(() => dev.copyCrc32c(x, a), TypeError, `copyCrc32c dst ${String(v)}`);
+    await rejects(() => dev.dualcast(x, b, a), TypeError, `dualcast dst1 ${String(v)}`);
+    await rejects(() => dev.dualcast(b, x, a), TypeError, `dualcast dst2 ${String(v)}`);
+    await rejects(() => dev.dualcast(b, small, x), TypeError, `dualcast src ${String(v)}`);
+    await rejects(() => dev.createDelta(x, a), TypeError, `createDelta ${String(v)}`);
+    await rejects(() => dev.applyDelta(x, new Uint8Array(0)), TypeError, `applyDelta dst ${String(v)}`);
+    await rejects(() => dev.applyDelta(a, x), TypeError, `applyDelta delta ${String(v)}`);
+    await rejects(() => dsa.memcpy(x, a), TypeError, `module memcpy ${String(v)}`);
+    await rejects(() => dsa.crc32c(x), TypeError, `module crc32c ${String(v)}`);
+  }
+  // lengths, offsets, sizes
+  for (const len of [-1, 1.5, NaN, Infinity, 65]) await rejects(() => dev.memcpy(b, a, len), RangeError, `memcpy length ${len}`);
+  await rejects(() => dev.memcpy(b, a, '8' as unknown as number), TypeError, 'memcpy length as a string');
+  await rejects(() => dev.memcpy(small, a), RangeError, 'memcpy into a smaller dst');
+  await rejects(() => dev.memmove(small, a, 17), RangeError, 'memmove past dst');
+  await rejects(() => dev.copyCrc32c(small, a), RangeError, 'copyCrc32c into a smaller dst');
+  await rejects(() => dev.dualcast(b, small, a), RangeError, 'dualcast into a smaller dst2');
+  await rejects(() => dev.fill(b, 1, 65), RangeError, 'fill offset past the end');
+  await rejects(() => dev.fill(b, 1, 60, 5), RangeError, 'fill range past the end');
+  await rejects(() => dev.fill(b, 1, -1), RangeError, 'fill negative offset');
+  await rejects(() => dev.fill(b, 256), RangeError, 'fill byte 256');
+  await rejects(() => dev.fill(b, -1), RangeError, 'fill byte -1');
+  await rejects(() => dev.fill(b, 1.5), RangeError, 'fill byte 1.5');
+  await rejects(() => dev.fill(b, new Uint8Array(3)), RangeError, 'fill 3-byte pattern');
+  await rejects(() => dev.fill(b, 1n << 64n), RangeError, 'fill pattern past 64 bits');
+  await rejects(() => dev.fill(b, 'x' as unknown as number), TypeError, 'fill with a string');
+  for (const seed of [-1, 2 ** 32, 0.5, NaN]) await rejects(() => dev.crc32c(a, seed), RangeError, `crc32c seed ${seed}`);
+  await rejects(() => dev.crc32c(a, '1' as unknown as number), TypeError, 'crc32c seed as a string');
+  await rejects(() => dev.copyCrc32c(b, a, -5), RangeError, 'copyCrc32c seed -5');
+  await rejects(() => dev.createDelta(a, small), RangeError, 'createDelta of unequal sizes');
+  await rejects(() => dev.applyDelta(small, new Uint8Array(5)), RangeError, 'applyDelta truncated header');
+  await rejects(() => dev.applyDelta(small, delta), RangeError, 'applyDelta of a delta for a larger buffer');
+  const shuffled = Uint8Array.from(delta);
+  shuffled.set(delta.subarray(18, 28), 8); // entry 1 first: out of order
+  shuffled.set(delta.subarray(8, 18), 18);
+  const target = Buffer.from(a);
+  await rejects(() => dev.applyDelta(target, shuffled), RangeError, 'applyDelta entries out of order');
+  assert.ok(target.equals(a), 'a rejected delta wrote nothing');
+  await rejects(() => dev.memcpy(b, new Uint8Array(dev.memory.buffer as unknown as SharedArrayBuffer, 0, 64)), RangeError, 'the control region');
+  assert.ok(b.equals(Buffer.alloc(64, 2)) && a.equals(Buffer.alloc(64, 1)) && small.equals(Buffer.alloc(16, 3)), 'nothing was written');
+  assert.is(JSON.stringify(dev.stats().ops), before, 'no call ran');
+  // module-level alloc/free
+  await rejects(async () => dsa.alloc(-1), RangeError, 'alloc(-1)');
+  await rejects(async () => dsa.alloc('4' as unknown as number), TypeError, "alloc('4')");
+  await rejects(async () => dsa.free(Buffer.from('not from alloc')), RangeError, 'free of a Buffer alloc() did not return');
+  for (const x of [a, b, small]) dev.free(x.byteOffset);
+});
+
+// ---------------------------------------------------------------- CRC-32C
+
+test('crc32c: the RFC 3720 (iSCSI) vectors and "123456789", on every placement', async () => {
+  const vectors: Array<[Uint8Array, number]> = [
+    [new Uint8Array(32), 0x8a9136aa],
+    [new Uint8Array(32).fill(0xff), 0x62a8ab43],
+    [Uint8Array.from({ length: 32 }, (_, i) => i), 0x46dd794e],
+    [Uint8Array.from({ length: 32 }, (_, i) => 31 - i), 0x113fdb5c],
+    [Buffer.from('123456789'), 0xe3069283],
+    [new Uint8Array(0), 0],
+  ];
+  for (const w of WHERES) {
+    for (const [data, crc] of vectors) {
+      const b = buf(w, data.length);
+      b.set(data);
+      assert.is(await devOf(w).crc32c(b), crc, `${w}: ${data.length} bytes`);
+    }
+  }
+  freeAll();
+});
+
+test('crc32c: split CRCs (GF(2) combine) equal whole ones and @node-rs/crc32, chained through seeds', async () => {
+  for (const n of [65, 127, 129, 1 << 20, (3 << 20) + 13]) {
+    const a = randomBytes(buf('split', n));
+    const w = buf('whole', n);
+    w.set(a);
+    for (const seed of [0, 1, 0xffffffff, random()]) {
+      const s = await split.crc32c(a, seed);
+      assert.is(s, await whole.crc32c(w, seed), `split = whole, ${n} bytes, seed ${seed}`);
+      assert.is(s, nativeCrc(a, seed), `split = @node-rs/crc32, ${n} bytes, seed ${seed}`);
+      const out = buf('split', n);
+      assert.is(await split.copyCrc32c(out, a, seed), s, `copyCrc32c split ${n}`);
+      assert.ok(out.equals(a));
+    }
+    // chaining three parts through seeds, each split
+    const c1 = (n / 3) | 0;
+    const c2 = (2 * n / 3) | 0;
+    const chained = await split.crc32c(a.subarray(c2), await split.crc32c(a.subarray(c1, c2), await split.crc32c(a.subarray(0, c1))));
+    assert.is(chained, nativeCrc(a), `chained split, ${n}`);
+  }
+  const st = split.stats().ops.crc32c.placement;
+  assert.ok((st.split ?? 0) > 0, 'CRCs ran split');
+  freeAll();
+});
+
+test('split operations equal whole ones: memcpy, fill, compare, firstDifference, dualcast', async () => {
+  const n = (2 << 20) + 4099;
+  const src = randomBytes(buf('split', n, 3));
+  const wsrc = buf('whole', n, 3);
+  wsrc.set(src);
+  const [d1, d2] = [buf('split', n, 5), buf('whole', n, 5)];
+  await Promise.all([split.memcpy(d1, src), whole.memcpy(d2, wsrc)]);
+  assert.ok(d1.equals(d2) && d1.equals(src), 'memcpy');
+  const pat = 0x0123456789abcdefn;
+  await Promise.all([split.fill(d1, pat, 1, n - 2), whole.fill(d2, pat, 1, n - 2)]);
+  assert.ok(d1.equals(d2), 'fill with a pattern, odd offset and length');
+  for (const at of [0, 63, 64, n >> 1, n - 1]) {
+    d1.set(src);
+    d2.set(src);
+    d1[at] ^= 0x10;
+    d2[at] ^= 0x10;
+    assert.is(await split.firstDifference(src, d1), at);
+    assert.is(await whole.firstDifference(wsrc, d2), at);
+    assert.is(await split.compare(src, d1), await whole.compare(wsrc, d2));
+    assert.is(await split.compare(src, d1), sign(Buffer.compare(src, d1)));
+  }
+  // several differences in different ranges: the first one wins
+  d1.set(src);
+  d1[n - 10] ^= 1;
+  d1[100] ^= 1;
+  assert.is(await split.firstDifference(src, d1), 100);
+  const [e1, e2] = [buf('split', n), buf('split', n)];
+  await split.dualcast(e1, e2, src);
+  assert.ok(e1.equals(src) && e2.equals(src), 'dualcast');
+  for (const op of ['memcpy', 'fill', 'compare', 'firstDifference', 'dualcast']) {
+    assert.ok((split.stats().ops[op].placement.split ?? 0) > 0, `${op} ran split`);
+    assert.is(whole.stats().ops[op].placement.split, undefined, `${op} never split on 'whole'`);
+  }
+  freeAll();
+});
+
+test('64 MiB: memcpy and crc32c split across engines (arena), and inline (non-shared)', async () => {
+  const n = 64 << 20;
+  const src = split.buffer(n);
+  const dst = split.buffer(n);
+  randomBytes(src.subarray(0, 1 << 20));
+  for (let o = 1 << 20; o < n; o <<= 1) src.copyWithin(o, 0, o); // fast fill, still not uniform
+  src[n - 1] ^= 0x5a;
+  await split.memcpy(dst, src);
+  assert.ok(dst.equals(src), 'memcpy 64 MiB');
+  assert.is(await split.crc32c(dst), nativeCrc(src), 'crc32c 64 MiB');
+  const local = Buffer.allocUnsafe(n);
+  await split.memcpy(local, dst);
+  assert.ok(local.equals(src), 'memcpy 64 MiB into non-shared memory');
+  assert.is(await split.compare(local, src), 0);
+  split.free(src.byteOffset);
+  split.free(dst.byteOffset);
+});
+
+// ---------------------------------------------------------------- batching, builder, stats, telemetry
+
+test('same-tick batching: calls of one tick go out as BATCH descriptors of up to BLOCK_MEMBERS (stats.batches)', async () => {
+  const dev = whole;
+  const src = randomBytes(dev.buffer(4096));
+  const n = Math.min(BLOCK_MEMBERS, 50);
+  const dsts = Array.from({ length: 50 }, () => dev.buffer(4096));
+  let s0 = dev.stats().batches;
+  await Promise.all(dsts.slice(0, n).map((d) => dev.memcpy(d, src)));
+  let s1 = dev.stats().batches;
+  assert.is(s1.batches - s0.batches, 1, `one batch for ${n} calls in one tick`);
+  assert.is(s1.descriptors - s0.descriptors, n);
+  assert.ok(dsts.slice(0, n).every((d) => d.equals(src)));
+  // mixed operations in one tick: still one batch
+  s0 = s1;
+  const [crc, cmp] = await Promise.all([dev.crc32c(src), dev.compare(src, dsts[0]), dev.fill(dsts[1], 7), dev.memcpy(dsts[2], src)]);
+  s1 = dev.stats().batches;
+  assert.is(crc, nativeCrc(src));
+  assert.is(cmp, 0);
+  assert.is(s1.batches - s0.batches, 1, 'mixed calls: one batch');
+  assert.is(s1.descriptors - s0.descriptors, 4);
+  // awaited one at a time: one descriptor each (a lone call is submitted as itself)
+  s0 = s1;
+  for (const d of dsts.slice(0, 10)) await dev.memcpy(d, src);
+  s1 = dev.stats().batches;
+  assert.is(s1.batches - s0.batches, 10, 'ten awaited calls: ten submissions');
+  // more calls in a tick than a block holds: full blocks go as they fill
+  s0 = s1;
+  const many = 3 * BLOCK_MEMBERS + 2;
+  const crcs = await Promise.all(Array.from({ length: many }, (_, i) => dev.crc32c(src.subarray(0, 64 + (i % 64)))));
+  s1 = dev.stats().batches;
+  assert.is(s1.batches - s0.batches, 4, `${many} calls: four batches`);
+  assert.is(s1.descriptors - s0.descriptors, many);
+  assert.ok(crcs.every((c, i) => c === nativeCrc(src.subarray(0, 64 + (i % 64)))));
+  for (const d of [src, ...dsts]) dev.free(d.byteOffset);
+});
+
+test('batch builder: results in order; a fence after a failure stops what follows', async () => {
+  const dev = whole;
+  const a = randomBytes(dev.buffer(8192));
+  const b = dev.buffer(8192);
+  const c = dev.buffer(8192).fill(9);
+  const local = Buffer.alloc(100);
+  const s0 = dev.stats().batches;
+  const results = await dev.batch()
+    .memcpy(b, a)
+    .crc32c(a, 5)
+    .fill(c, 1, 0, 100)
+    .memcpy(local, a, 100)
+    .fence()
+    .compare(a, b)
+    .firstDifference(a, c)
+    .submit();
+  assert.is(results.length, 6);
+  assert.is(results[0], b);
+  assert.is(results[1], nativeCrc(a, 5));
+  assert.is(results[2], c);
+  assert.is(results[3], local);
+  assert.is(results[4], 0);
+  assert.is(results[5], 0);
+  assert.ok(local.equals(a.subarray(0, 100)));
+  assert.is(dev.stats().batches.batches - s0.batches, 2, 'two segments: two batch descriptors (device calls of the first, then of the second)');
+
+  // a RangeError before the fence: the segment's other calls run, nothing after the fence does
+  const x = dev.buffer(64).fill(0);
+  const y = dev.buffer(64).fill(0);
+  const z = dev.buffer(64).fill(0);
+  const builder = dev.batch().fill(x, 0x11).memcpy(y.subarray(0, 8), a, 64).fence().fill(z, 0x33);
+  await rejects(() => builder.submit(), RangeError, 'the failing call rejects the batch');
+  assert.ok(x.equals(Buffer.alloc(64, 0x11)), 'the call before the fence ran');
+  assert.ok(z.equals(Buffer.alloc(64, 0)), 'the call after the fence did not run');
+  await rejects(() => builder.submit(), Error, 'a batch submits once');
+  assert.throws(() => builder.memcpy(x, y), 'nothing can be added after submit');
+
+  // module-level builder
+  const m = dsa.alloc(256);
+  const r = await dsa.batch().fill(m, 0x42).fence().crc32c(m).submit();
+  assert.is(r[1], nativeCrc(Buffer.alloc(256, 0x42)));
+  dsa.free(m);
+  for (const v of [a, b, c, x, y, z]) dev.free(v.byteOffset);
+});
+
+test('stats: per-operation counts, bytes, latency, and where each call ran and why', async () => {
+  const dev = await Device.open({ engines: 2, inlineThreshold: 1024, splitThreshold: 65536, arenaBytes: 8 << 20 });
+  try {
+    const arena = (n: number): Buffer => dev.buffer(n);
+    const big = randomBytes(arena(131072));
+    await dev.memcpy(arena(100), big, 100); // inline:small
+    await dev.memcpy(Buffer.alloc(100), big, 100); // inline:not-shared
+    await dev.memcpy(new Uint8Array(new SharedArrayBuffer(100)), big, 100); // inline:foreign
+    await dev.memcpy(arena(8192), big, 8192); // device
+    await dev.memcpy(arena(131072), big); // split
+    await dev.memcpy(big.subarray(64), big, 65536); // overlapping: device, never split
+    await dev.copyCrc32c(big.subarray(8), big.subarray(0, 4096)); // overlapping copy+CRC: inline
+    const u = arena(4096 + 3);
+    await dev.createDelta(u.subarray(3), big.subarray(1, 4097)); // unaligned: inline
+    const s = dev.stats();
+    assert.equal(s.ops.memcpy.placement, { 'inline:small': 1, 'inline:not-shared': 1, 'inline:foreign': 1, device: 2, split: 1 });
+    assert.is(s.ops.memcpy.count, 6);
+    assert.is(s.ops.memcpy.bytes, 100 * 3 + 8192 + 131072 + 65536);
+    assert.ok(s.ops.memcpy.latencyMs.p50 > 0 && s.ops.memcpy.latencyMs.p99 >= s.ops.memcpy.latencyMs.p50);
+    assert.equal(s.ops.copyCrc32c.placement, { 'inline:overlap': 1 });
+    assert.equal(s.ops.createDelta.placement, { 'inline:unaligned': 1 });
+    assert.equal(s.inlineThresholds, { copy: 1024, compare: 1024, crc: 1024 });
+    assert.ok(s.completionPath === 'eventfd' || s.completionPath === 'atomics');
+  } finally {
+    await dev.close();
+  }
+});
+
+test("diagnostics_channel 'softdsa:op': one event per call with op, bytes, placement, duration", async () => {
+  const events: Array<{ op: string; bytes: number; placement: string; durationMs: number }> = [];
+  const onEvent = (m: unknown): void => {
+    events.push(m as (typeof events)[0]);
+  };
+  subscribe('softdsa:op', onEvent);
+  try {
+    const a = randomBytes(split.buffer(200_000));
+    const b = split.buffer(200_000);
+    await split.memcpy(b, a);
+    await split.crc32c(a.subarray(0, 10));
+    await split.compare(Buffer.alloc(10), Buffer.alloc(10));
+    assert.is(events.length, 3);
+    assert.is(events[0].op, 'memcpy');
+    assert.is(events[0].bytes, 200_000);
+    assert.is(events[0].placement, 'split');
+    assert.ok(events[0].durationMs > 0);
+    assert.equal([events[1].op, events[1].bytes, events[1].placement], ['crc32c', 10, 'device']);
+    assert.equal([events[2].op, events[2].placement], ['compare', 'inline:not-shared']);
+    split.free(a.byteOffset);
+    split.free(b.byteOffset);
+  } finally {
+    unsubscribe('softdsa:op', onEvent);
+  }
+});
+
+test('engine failures are reported, never lost: a call whose engine dies rejects or completes', async () => {
+  const dev = await Device.open({ engines: 1, inlineThreshold: 0, arenaBytes: 4 << 20 });
+  try {
+    const a = randomBytes(dev.buffer(4096));
+    const b = dev.buffer(4096);
+    await dev.memcpy(b, a); // the engine is up
+    dev._dieAt(0, 1, 'exit');
+    const calls = Array.from({ length: 8 }, () => dev.memcpy(b, a).then(() => 'ok', (e: { code?: string }) => e.code ?? 'error'));
+    const outcome = await Promise.race([Promise.all(calls), after(15000, 'lost')]);
+    assert.ok(Array.isArray(outcome), 'every call settled');
+    assert.ok((outcome as string[]).every((o) => o === 'ok' || o === 'ENGINE_FAILED'), `outcomes: ${String(outcome)}`);
+    // the device goes on
+    b.fill(0);
+    await dev.memcpy(b, a);
+    assert.ok(b.equals(a), 'works after the engine restarted');
+  } finally {
+    await dev.close();
+  }
+});
+
+test('module-level API: default device opened on first use, same results as Node, shutdown and reopen', async () => {
+  const a = dsa.alloc(100_000);
+  const b = dsa.alloc(100_000);
+  randomBytes(a);
+  assert.is(await dsa.memcpy(b, a), b);
+  assert.ok(b.equals(a));
+  assert.is(await dsa.crc32c(a), nativeCrc(a));
+  assert.is(await dsa.copyCrc32c(Buffer.alloc(10), a.subarray(0, 10), 3), nativeCrc(a.subarray(0, 10), 3));
+  b[777] ^= 1;
+  assert.is(await dsa.compare(a, b), sign(Buffer.compare(a, b)));
+  assert.is(await dsa.firstDifference(a, b), 777);
+  await dsa.fill(b, 0xab, 10, 20);
+  assert.ok(b.subarray(10, 30).equals(Buffer.alloc(20, 0xab)));
+  await dsa.memmove(b.subarray(1), b, 99_999);
+  const [d1, d2] = [Buffer.alloc(64), new Uint8Array(64)];
+  await dsa.dualcast(d1, d2, a.subarray(0, 64));
+  assert.ok(d1.equals(a.subarray(0, 64)) && Buffer.from(d2).equals(d1));
+  const delta = await dsa.createDelta(a, b);
+  const c = Buffer.from(a);
+  await dsa.applyDelta(c, delta);
+  assert.ok(c.equals(b));
+  const st = dsa.stats();
+  assert.ok(st.ops.memcpy.count >= 1 && st.ops.crc32c.count >= 1);
+  assert.ok(st.inlineThresholds !== null && st.inlineThresholds.copy > 0, 'thresholds measured ("auto")');
+  const dev = dsa.defaultDevice();
+  dsa.free(a);
+  dsa.free(b);
+  await dsa.shutdown();
+  assert.is.not(dsa.defaultDevice(), dev, 'a new device after shutdown');
+  assert.throws(() => dsa.free(a), RangeError, 'a Buffer of the old device is not freed in the new one');
+  await dsa.shutdown();
+  // calls pending at shutdown finish (or reject), never hang
+  const x = dsa.alloc(1 << 20);
+  const y = dsa.alloc(1 << 20);
+  x.fill(5);
+  const pending = dsa.memcpy(y, x);
+  await dsa.shutdown();
+  const outcome = await Promise.race([pending.then(() => 'done', () => 'rejected'), after(5000, 'hung')]);
+  assert.ok(outcome === 'done' || outcome === 'rejected', `pending call at shutdown: ${outcome}`);
+});
+
+test('a process that uses the module-level API exits on its own (status 0), without shutdown()', () => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, 'fixtures', 'api_exit.ts')], { encoding: 'utf8', timeout: 60_000 });
+  assert.is(r.signal, null, `killed (timed out?): ${r.stderr}`);
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stdout.trim(), 'ok');
+});
+
+test.run();
