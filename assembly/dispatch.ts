@@ -25,6 +25,32 @@ import { dualcast } from "./kernels/dualcast";
 import { crcgen, copyCrc } from "./kernels/crcops";
 import { batch } from "./batch";
 
+// Address spaces: PASID 0 is the arena. A non-zero PASID names another shared memory the
+// host registered (a SharedArrayBuffer this module cannot address); the host runs the data
+// operations on it (its JS path) through this import, after the same validation, and the
+// record is written here as for any descriptor. It reports the outcome through setOutcome.
+@external("env", "foreign")
+declare function foreign(desc: u32, op: u32, flags: u32): u32;
+
+/** Operations the host runs in a foreign space; the others need the arena (0x10). */
+function foreignKernel(desc: u32, op: u32, flags: u32): u32 {
+  switch (op) {
+    case Opcode.MEMMOVE:
+    case Opcode.MEMFILL:
+    case Opcode.COMPARE:
+    case Opcode.COMPVAL:
+    case Opcode.DUALCAST:
+    case Opcode.CRCGEN:
+    case Opcode.COPY_CRC:
+      return foreign(desc, op, flags);
+    case Opcode.NOOP:
+    case Opcode.CFLUSH:
+      return Status.SUCCESS;
+    default:
+      return Status.INVALID_OPCODE;
+  }
+}
+
 function kernel(desc: u32, ctx: u32, irq: u32, op: u32, flags: u32): u32 {
   switch (op) {
     case Opcode.MEMMOVE: return memmove(desc);
@@ -64,7 +90,8 @@ export function runOne(desc: u32, ctx: u32, irq: u32, inBatch: bool): u32 {
     return Status.COMPLETION_FAULT;
   } else {
     status = validate(desc, ctx, idx, op, flags);
-    if (status == 0) status = kernel(desc, ctx, irq, op, flags);
+    const pasid = load<u32>(desc + Desc.PASID) & 0xfffff;
+    if (status == 0) status = pasid == 0 ? kernel(desc, ctx, irq, op, flags) : foreignKernel(desc, op, flags);
   }
 
   if (recOk && ((flags & Flag.RCR) != 0 || status != Status.SUCCESS)) writeRecord(<u32>rec, status);

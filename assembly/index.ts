@@ -7,6 +7,7 @@ import { Ctx } from "../src/format";
 import { loadBounds } from "./bounds";
 import { buildTables, crc32cRun } from "./kernels/crc32c";
 import { runOne } from "./dispatch";
+import { setBytes, setFault, setResult, setSpecific } from "./record";
 
 let tables: u32 = 0; // per instance: the table region, for the raw crc32c export
 
@@ -23,6 +24,14 @@ export function heapBase(): u32 {
 /** Raw CRC-32C for the host: no bounds checks, flags = the CRC flag bits of Flag. */
 export function crc32c(addr: u32, len: u32, seed: u32, flags: u32): u32 {
   return crc32cRun(tables, addr, len, seed, flags);
+}
+
+/** The host's JS path reports a foreign-space operation's outcome here (see dispatch.ts). */
+export function setOutcome(result: u32, bytes: u32, faultAddr: u64, specific: u32): void {
+  setResult(result);
+  setBytes(bytes);
+  setFault(faultAddr);
+  setSpecific(specific);
 }
 
 /** Runs the descriptor at `desc`; returns the status byte (as written, or as it would be). */

@@ -18,6 +18,7 @@ export function resetOutcome(): void {
 export function setResult(v: u32): void { outResult = v; }
 export function setBytes(v: u32): void { outBytes = v; }
 export function setSpecific(v: u32): void { outSpecific = v; }
+export function setFault(v: u64): void { outFault = v; }
 
 /** A page fault: `done` units processed, first unmapped byte at `addr`. Returns the status. */
 export function fault(addr: u64, done: u64, write: bool): u32 {

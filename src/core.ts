@@ -8,7 +8,11 @@ export interface Core {
   execute(desc: number, ctx: number, irq: number): number;
   heapBase(): number;
   crc32c(addr: number, len: number, seed: number, flags: number): number;
+  setOutcome(result: number, bytes: number, faultAddr: bigint, specific: number): void;
 }
+
+/** The host's JS path for descriptors in foreign address spaces (see foreign.ts). */
+export type ForeignHook = (desc: number, op: number, flags: number) => number;
 
 let compiled: WebAssembly.Module | null = null;
 
@@ -25,10 +29,12 @@ export function coreModule(): WebAssembly.Module {
   return compiled;
 }
 
-export function instantiateCore(module: WebAssembly.Module, memory: WebAssembly.Memory): Core {
+/** An instance over `memory`; without a hook, foreign-space descriptors get 0x10. */
+export function instantiateCore(module: WebAssembly.Module, memory: WebAssembly.Memory, foreign?: ForeignHook): Core {
   const instance = new WebAssembly.Instance(module, {
     env: {
       memory,
+      foreign: foreign ?? ((): number => 0x10),
       abort(_msg: number, _file: number, line: number, col: number): never {
         throw new Error(`softdsa core aborted at ${line}:${col}`);
       },

@@ -339,6 +339,18 @@ export class Device extends DeviceConnection {
     this.#alloc.free(addr);
   }
 
+  /**
+   * The PASID under which engines reach another SharedArrayBuffer (descriptor bytes 0-2):
+   * a descriptor with it has its data addresses in that buffer, its record in the arena.
+   * -1 when every PASID is taken.
+   */
+  addressSpace(buffer: SharedArrayBuffer): number {
+    if (this.closed) throw Errors.closed();
+    if (!(buffer instanceof SharedArrayBuffer)) throw new TypeError('an address space is a SharedArrayBuffer');
+    if (buffer === (this.memory.buffer as unknown)) return 0;
+    return this.#engines.space(buffer);
+  }
+
   /** Engines that died, and how many descriptors each held (completed with 0x20). */
   get engineFailures(): readonly EngineFailure[] {
     return this.#engines.failures;

@@ -7,7 +7,9 @@
 // thread exits or throws), the supervisor finishes what it held, status 0x20 (hardware
 // error) written to the completion record where the descriptor asked for one, then
 // starts it again: every descriptor completes exactly once.
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
+import { MAX_SPACES, type SpaceMessage } from './foreign.ts';
 import { Vectors } from './completion.ts';
 import { EngineStates } from './engine_states.ts';
 import { Desc, Flag, Record, Status } from './format.ts';
@@ -34,6 +36,11 @@ export class Engines {
   readonly #mem: Uint8Array;
   readonly #dev: Int32Array;
   readonly #layout: Layout;
+  /** each engine's end of its address-space channel (new at every launch) */
+  readonly #ports: Array<MessagePort | null>;
+  /** foreign address spaces: PASID - 1 -> buffer */
+  readonly #spaces: SharedArrayBuffer[] = [];
+  readonly #spaceIds = new Map<SharedArrayBuffer, number>();
   #stopping = false;
 
   constructor(count: number, data: EngineData, vectors: Vectors) {
@@ -46,6 +53,7 @@ export class Engines {
     this.#mem = new Uint8Array(memory.buffer as unknown as SharedArrayBuffer);
     this.#dev = new Int32Array(memory.buffer as unknown as SharedArrayBuffer, layout.device, 16);
     Atomics.store(this.#dev, Dev.ENGINES, count);
+    this.#ports = new Array<MessagePort | null>(count).fill(null);
     const filename = new URL(`../workers/engine${sourceExt}`, import.meta.url).href;
     this.#pools = Array.from({ length: count }, (_, e) => {
       const pool = new Piscina({
@@ -73,9 +81,29 @@ export class Engines {
   #launch(e: number): void {
     if (this.#stopping) return;
     this.#states.set(e, EngineState.RUNNING);
-    const task: EngineTask = { id: e };
+    const { port1, port2 } = new MessageChannel();
+    port1.unref();
+    this.#ports[e]?.close();
+    this.#ports[e] = port1;
+    this.#spaces.forEach((buffer, i) => port1.postMessage({ id: i + 1, buffer } satisfies SpaceMessage));
+    const task: EngineTask = { id: e, spaces: port2 };
     // A start that fails means the thread died before running it: 'workerDestroy' follows.
-    this.#pools[e].run(task).catch(() => {});
+    this.#pools[e].run(task, { transferList: [port2] }).catch(() => {});
+  }
+
+  /**
+   * The PASID of a foreign address space (registered on first use, posted to every
+   * engine before any descriptor can name it), or -1 when all PASIDs are taken.
+   */
+  space(buffer: SharedArrayBuffer): number {
+    let id = this.#spaceIds.get(buffer);
+    if (id !== undefined) return id;
+    if (this.#spaces.length >= MAX_SPACES) return -1;
+    this.#spaces.push(buffer);
+    id = this.#spaces.length;
+    this.#spaceIds.set(buffer, id);
+    for (const port of this.#ports) port?.postMessage({ id, buffer } satisfies SpaceMessage);
+    return id;
   }
 
   /**
@@ -137,6 +165,7 @@ export class Engines {
       await new Promise((r) => setTimeout(r, 1));
     }
     this.#stopping = true;
+    for (const port of this.#ports) port?.close();
     await Promise.all(this.#pools.map((p) => p.destroy()));
   }
 }

@@ -4,6 +4,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
+import { MessageChannel } from 'node:worker_threads';
+import { ForeignSpaces, runForeign } from '../src/foreign.ts';
 import { Opcode, Flag, Status, Desc, Record as Rec, Ctx, Limit, DeltaEntry } from '../src/format.ts';
 import { referenceExecute, referenceCrc32c, ALLOWED_FLAGS, type RefCtx } from './reference.ts';
 
@@ -20,8 +22,19 @@ const MEM_END = PAGES * PAGE;
 // CORE_WASM=<path> tests another build (e.g. a mutant) without touching build/core.wasm
 const wasmModule = new WebAssembly.Module(readFileSync(process.env.CORE_WASM ?? new URL('../build/core.wasm', import.meta.url)));
 const memory = new WebAssembly.Memory({ initial: PAGES, maximum: PAGES, shared: true });
-const imports = { env: { memory, abort: () => { throw new Error('abort called'); } } };
-type Core = { init(ctx: number): void; execute(d: number, c: number, i: number): number; heapBase(): number; crc32c(a: number, l: number, s: number, f: number): number };
+// env.foreign: the host's JS path for foreign address spaces (PASID != 0), here with no
+// space registered: every PASID is an unmapped space, as the reference models it.
+const noSpaces = new ForeignSpaces(new MessageChannel().port1);
+const foreign = (desc: number, op: number, flags: number): number =>
+  runForeign(new Uint8Array(memory.buffer as unknown as SharedArrayBuffer), desc, op, flags, noSpaces, core.setOutcome);
+const imports = { env: { memory, foreign, abort: () => { throw new Error('abort called'); } } };
+type Core = {
+  init(ctx: number): void;
+  execute(d: number, c: number, i: number): number;
+  heapBase(): number;
+  crc32c(a: number, l: number, s: number, f: number): number;
+  setOutcome(result: number, bytes: number, fault: bigint, specific: number): void;
+};
 const core = new WebAssembly.Instance(wasmModule, imports).exports as unknown as Core;
 const mem = new Uint8Array(memory.buffer);
 const view = new DataView(memory.buffer);
@@ -117,9 +130,9 @@ function randomize(from: number, to: number, seed: number) {
 const bytes = (s: string) => new TextEncoder().encode(s);
 
 // =====================================================================================
-test('module shape: imports only memory, exports the contract, static data below 4096', () => {
-  const imps = WebAssembly.Module.imports(wasmModule).map((i) => `${i.module}.${i.name}:${i.kind}`);
-  assert.equal(imps, ['env.memory:memory']);
+test('module shape: imports memory and the foreign-space hook, exports the contract, static data below 4096', () => {
+  const imps = WebAssembly.Module.imports(wasmModule).map((i) => `${i.module}.${i.name}:${i.kind}`).sort();
+  assert.equal(imps, ['env.foreign:function', 'env.memory:memory']);
   const exps = WebAssembly.Module.exports(wasmModule).map((e) => e.name).sort();
   for (const name of ['crc32c', 'execute', 'heapBase', 'init']) assert.ok(exps.includes(name), name);
   assert.ok(core.heapBase() <= 4096, `heapBase ${core.heapBase()}`);

@@ -100,6 +100,9 @@ export function referenceCrc32c(data: Uint8Array, seed: number, flags = 0): numb
   return crc;
 }
 
+/** What the host's JS path runs in a foreign address space (src/foreign.ts). */
+const FOREIGN_OPS = new Set<number>([Opcode.NOOP, Opcode.CFLUSH, Opcode.MEMMOVE, Opcode.MEMFILL, Opcode.COMPARE, Opcode.COMPVAL, Opcode.DUALCAST, Opcode.CRCGEN, Opcode.COPY_CRC]);
+
 // ---- the device
 class Device {
   readonly view: DataView;
@@ -111,9 +114,12 @@ class Device {
     this.view = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
   }
 
+  /** While a descriptor with a PASID runs: its space is one this model does not have. */
+  foreign = false;
+
   /** Is the byte at a (a number, Infinity for huge addresses) mapped? */
   mapped(a: number): boolean {
-    return a >= this.ctx.arenaBase && a < this.ctx.arenaEnd;
+    return !this.foreign && a >= this.ctx.arenaBase && a < this.ctx.arenaEnd;
   }
   u8(a: number) { return this.view.getUint8(a); }
   u16(a: number) { return this.view.getUint16(a, true); }
@@ -158,14 +164,28 @@ class Device {
       return Status.COMPLETION_FAULT;
     } else {
       status = this.validate(d, op, flags, o);
+      // A PASID names another address space: the model knows none, so it is unmapped (the
+      // host's JS path runs what it can there; deltas and batches need the arena: 0x10).
+      const pasid = this.u32(d + Desc.PASID) & 0xfffff;
+      const bypass = flags & (Flag.CRC_BYPASS_INVERT | Flag.CRC_BYPASS_DATA_REFLECT);
+      if (status === 0 && pasid !== 0) {
+        if (!FOREIGN_OPS.has(op)) status = Status.INVALID_OPCODE;
+        else if ((op === Opcode.CRCGEN || op === Opcode.COPY_CRC) && bypass !== 0) {
+          o.specific = bypass;
+          status = Status.INVALID_FLAGS;
+        }
+      }
       if (status === 0) {
         try {
+          this.foreign = pasid !== 0;
           status = this.kernel(d, op, flags, o);
         } catch (e) {
           if (!(e instanceof PageFault)) throw e;
           o.bytes = e.done;
           o.fault = e.addr;
           status = Status.PAGE_FAULT | (e.write ? Status.WRITE_FAULT_BIT : 0);
+        } finally {
+          this.foreign = false;
         }
       }
     }

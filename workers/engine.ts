@@ -6,13 +6,14 @@
 // descriptors and runs them; when the queue empties, one engine at a time spins for an
 // adaptive while (spin.ts) (a new descriptor is then picked up in well under a microsecond), the
 // others park on the doorbell futex and burn no CPU.
-import { workerData } from 'node:worker_threads';
 import { instantiateCore } from '../src/core.ts';
 import { Vectors } from '../src/completion.ts';
 import { EngineStates } from '../src/engine_states.ts';
 import { loadEventFd } from '../src/eventfd.ts';
 import { SpinPolicy } from '../src/spin.ts';
-import { Desc, Opcode } from '../src/format.ts';
+import { Desc, Opcode, Status } from '../src/format.ts';
+import { ForeignSpaces, runForeign } from '../src/foreign.ts';
+import { type MessagePort, workerData } from 'node:worker_threads';
 import { Dev, DIE_AFTER, DIE_THROW, Eng, ENGINE_BYTES, EngineState, type Layout, WqWord } from '../src/layout.ts';
 import { WorkQueue } from '../src/work_queue.ts';
 
@@ -28,22 +29,28 @@ export interface EngineData {
 
 export interface EngineTask {
   id: number;
+  /** where the device posts the foreign address spaces it registers */
+  spaces: MessagePort;
 }
 
 const data = workerData as EngineData;
 const { memory, layout } = data;
-const core = instantiateCore(data.module, memory);
+let spaces: ForeignSpaces | null = null;
+const core = instantiateCore(data.module, memory, (desc, op, flags) =>
+  spaces === null ? Status.INVALID_OPCODE : runForeign(bytes, desc, op, flags, spaces, core.setOutcome));
 core.init(layout.ctx);
 const wq = new WorkQueue(memory, layout);
-const states = new EngineStates(memory, layout);
-const vectors = new Vectors(memory, layout, data.eventfd ? loadEventFd() : null);
 const buf = memory.buffer as unknown as SharedArrayBuffer;
 const bytes = new Uint8Array(buf);
+const states = new EngineStates(memory, layout);
+const vectors = new Vectors(memory, layout, data.eventfd ? loadEventFd() : null);
+
 const dev = new Int32Array(buf, layout.device, 16);
 const words = wq.words;
 const nap = new Int32Array(new SharedArrayBuffer(4));
 
 export default function start(task: EngineTask): 'started' {
+  spaces = new ForeignSpaces(task.spaces);
   states.set(task.id, EngineState.RUNNING);
   setImmediate(() => loop(task.id));
   return 'started';

@@ -1,0 +1,158 @@
+// Foreign address spaces: the engines' JS path.
+//
+// The Wasm core addresses one memory, the arena. Other SharedArrayBuffers of the program
+// can still be worked on by the engines: the device registers each as an address space
+// with a PASID (descriptor bytes 0-2, bits 19:0; 0 is the arena), and a descriptor with
+// that PASID has its data addresses in that buffer. The core validates it as any other
+// and writes its record (in the arena); the data operation itself runs here, in the
+// engine, through the core's `env.foreign` import. Same semantics as the core's kernels,
+// page faults past the buffer's end included. Supported: memmove, fill, compare,
+// compare-pattern, dualcast, CRC-32C, copy+CRC (default CRC flags); the others need the
+// arena (0x10).
+import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { crc32c as nativeCrc32c } from '@node-rs/crc32';
+import { Desc, Flag, Opcode, Status } from './format.ts';
+
+/** Largest PASID softdsa hands out (20 bits in the descriptor). */
+export const MAX_SPACES = 4095;
+
+export interface SpaceMessage {
+  id: number;
+  buffer: SharedArrayBuffer;
+}
+
+export type SetOutcome = (result: number, bytes: number, faultAddr: bigint, specific: number) => void;
+
+/** The engine's view of the registered spaces; new ones arrive on a port it polls. */
+export class ForeignSpaces {
+  readonly #spaces = new Map<number, Uint8Array>();
+  readonly #port: MessagePort;
+
+  constructor(port: MessagePort) {
+    this.#port = port;
+  }
+
+  get(id: number): Uint8Array | undefined {
+    let s = this.#spaces.get(id);
+    // The device posts a space before it submits any descriptor that names it.
+    for (let m = receiveMessageOnPort(this.#port); s === undefined && m !== undefined; m = receiveMessageOnPort(this.#port)) {
+      const { id: got, buffer } = m.message as SpaceMessage;
+      this.#spaces.set(got, new Uint8Array(buffer));
+      s = this.#spaces.get(id);
+    }
+    return s;
+  }
+}
+
+/** Runs the data part of a foreign-space descriptor at `desc` (in the arena `mem`). */
+export function runForeign(mem: Uint8Array, desc: number, op: number, flags: number, spaces: ForeignSpaces, out: SetOutcome): number {
+  const dv = new DataView(mem.buffer, mem.byteOffset);
+  const space = spaces.get(dv.getUint32(desc + Desc.PASID, true) & 0xfffff);
+  const addr = (at: number): number => {
+    const hi = dv.getUint32(desc + at + 4, true);
+    return hi === 0 ? dv.getUint32(desc + at, true) : Number.MAX_SAFE_INTEGER;
+  };
+  const size = dv.getUint32(desc + Desc.XFER_SIZE, true);
+  const len = space?.byteLength ?? 0;
+  /** Leading bytes of [a, a + n) inside the space. */
+  const valid = (a: number, n: number): number => (a >= len ? 0 : Math.min(n, len - a));
+  const fault = (a: number, done: number, write: boolean, result = 0, specific = 0): number => {
+    out(result, done, BigInt(a), specific);
+    return write ? Status.PAGE_FAULT | Status.WRITE_FAULT_BIT : Status.PAGE_FAULT;
+  };
+  const u8 = space ?? new Uint8Array(0);
+
+  switch (op) {
+    case Opcode.MEMMOVE: {
+      const src = addr(Desc.SRC);
+      const dst = addr(Desc.DST);
+      const vs = valid(src, size);
+      const vd = valid(dst, size);
+      const n = Math.min(vs, vd);
+      const backward = dst > src && dst - src < size;
+      if (backward && n < size) {
+        // A backward copy starts at the end, which is unmapped: nothing done (result 1: from the end).
+        return vs <= vd ? fault(src + size - 1, 0, false, 1) : fault(dst + size - 1, 0, true, 1);
+      }
+      u8.copyWithin(dst, src, src + n);
+      if (n < size) return vs <= vd ? fault(src + n, n, false) : fault(dst + n, n, true);
+      out(0, 0, 0n, 0);
+      return Status.SUCCESS;
+    }
+    case Opcode.MEMFILL: {
+      const dst = addr(Desc.DST);
+      const n = valid(dst, size);
+      const pat = mem.subarray(desc + Desc.PATTERN, desc + Desc.PATTERN + 8);
+      const head = Math.min(8, n);
+      u8.set(pat.subarray(0, head), dst);
+      for (let done = head; done < n; done *= 2) u8.copyWithin(dst + done, dst, dst + Math.min(done, n - done));
+      if (n < size) return fault(dst + n, n, true);
+      out(0, 0, 0n, 0);
+      return Status.SUCCESS;
+    }
+    case Opcode.COMPARE:
+    case Opcode.COMPVAL: {
+      const src = addr(Desc.SRC);
+      const other = op === Opcode.COMPARE ? addr(Desc.SRC2) : -1;
+      const va = valid(src, size);
+      const vb = op === Opcode.COMPARE ? valid(other, size) : size;
+      const n = Math.min(va, vb);
+      const pattern = mem.subarray(desc + Desc.COMP_PATTERN, desc + Desc.COMP_PATTERN + 8);
+      let at = -1;
+      for (let i = 0; i < n; i++) {
+        if (u8[src + i] !== (op === Opcode.COMPARE ? u8[other + i] : pattern[i & 7])) {
+          at = i;
+          break;
+        }
+      }
+      if (at < 0 && n < size) return va <= vb ? fault(src + n, n, false) : fault(other + n, n, false);
+      // Compare pattern reports the start of a mismatching whole word, the exact byte in the tail.
+      if (at >= 0 && op === Opcode.COMPVAL && at < size - (size % 8)) at -= at % 8;
+      const result = at < 0 ? 0 : 1;
+      out(result, at < 0 ? 0 : at, 0n, 0);
+      const expected = mem[desc + Desc.EXPECTED];
+      return (flags & Flag.CR) !== 0 && result !== expected ? Status.SUCCESS_PRED : Status.SUCCESS;
+    }
+    case Opcode.DUALCAST: {
+      const src = addr(Desc.SRC);
+      const d1 = addr(Desc.DST);
+      const d2 = addr(Desc.DST2);
+      const vs = valid(src, size);
+      const v1 = valid(d1, size);
+      const v2 = valid(d2, size);
+      const n = Math.min(vs, v1, v2);
+      u8.copyWithin(d1, src, src + n);
+      u8.copyWithin(d2, src, src + n);
+      // Byte i is read from src, then written to dst1, then dst2: the first that fails reports.
+      if (n < size) return vs === n ? fault(src + n, n, false) : v1 === n ? fault(d1 + n, n, true) : fault(d2 + n, n, true);
+      out(0, 0, 0n, 0);
+      return Status.SUCCESS;
+    }
+    case Opcode.CRCGEN:
+    case Opcode.COPY_CRC: {
+      const unsupported = flags & (Flag.CRC_BYPASS_INVERT | Flag.CRC_BYPASS_DATA_REFLECT);
+      if (unsupported !== 0) {
+        out(0, 0, 0n, unsupported);
+        return Status.INVALID_FLAGS;
+      }
+      let seed = dv.getUint32(desc + Desc.CRC_SEED, true);
+      if ((flags & Flag.CRC_SEED_ADDR) !== 0) {
+        const a = addr(Desc.CRC_SEED_ADDR);
+        const v = valid(a, 4);
+        if (v < 4) return fault(a + v, 0, false);
+        seed = new DataView(u8.buffer, u8.byteOffset).getUint32(a, true);
+      }
+      const src = addr(Desc.SRC);
+      const dst = op === Opcode.COPY_CRC ? addr(Desc.DST) : src;
+      const vs = valid(src, size);
+      const vd = valid(dst, size);
+      const n = Math.min(vs, vd);
+      if (op === Opcode.COPY_CRC) u8.copyWithin(dst, src, src + n);
+      const crc = nativeCrc32c(Buffer.from(u8.buffer, u8.byteOffset + dst, n), seed) >>> 0;
+      if (n < size) return vs <= vd ? fault(src + n, n, false, 0, crc) : fault(dst + n, n, true, 0, crc);
+      out(0, 0, 0n, crc);
+      return Status.SUCCESS;
+    }
+  }
+  return Status.INVALID_OPCODE;
+}

@@ -1,0 +1,94 @@
+// Foreign address spaces: engines working on another SharedArrayBuffer (its PASID in the
+// descriptor), through their JS path, with the same semantics as the core's kernels.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { crc32c as nativeCrc32c } from '@node-rs/crc32';
+import { Device, Descriptor, Flag, readRecord, Status } from '../src/index.ts';
+import { encode } from '../src/descriptor.ts';
+import { rng } from './gen.ts';
+
+const withPasid = (d: Uint8Array, pasid: number): Uint8Array => {
+  new DataView(d.buffer, d.byteOffset).setUint32(0, pasid, true);
+  return d;
+};
+
+test('engines copy, fill, compare and CRC inside another SharedArrayBuffer', async () => {
+  const dev = await Device.open({ engines: 2, arenaBytes: 1 << 20 });
+  try {
+    const sab = new SharedArrayBuffer(1 << 16);
+    const u8 = new Uint8Array(sab);
+    const r = rng(5);
+    u8.forEach((_, i, v) => (v[i] = r() & 0xff));
+    const id = dev.addressSpace(sab);
+    assert.ok(id > 0);
+    assert.is(dev.addressSpace(sab), id, 'registered once');
+    assert.is(dev.addressSpace(dev.memory.buffer as unknown as SharedArrayBuffer), 0, 'the arena is PASID 0');
+    const rec = dev.alloc(32, 32);
+    const submit = async (d: Uint8Array): Promise<number> => dev.submit(withPasid(d, id));
+
+    assert.is(await submit(Descriptor.memmove({ src: 0, dst: 8192, size: 4096, completion: rec })), Status.SUCCESS);
+    assert.equal(u8.subarray(8192, 12288), u8.subarray(0, 4096));
+
+    // memmove semantics with overlap, both directions
+    const expect = u8.slice(30100, 31100);
+    assert.is(await submit(Descriptor.memmove({ src: 30100, dst: 30150, size: 1000 })), Status.SUCCESS);
+    assert.equal(u8.subarray(30150, 31150), expect);
+    const expect2 = u8.slice(32150, 33150);
+    assert.is(await submit(Descriptor.memmove({ src: 32150, dst: 32100, size: 1000 })), Status.SUCCESS);
+    assert.equal(u8.subarray(32100, 33100), expect2);
+
+    assert.is(await submit(Descriptor.fill({ dst: 20001, size: 1003, pattern: 0x0807060504030201n })), Status.SUCCESS);
+    for (let i = 0; i < 1003; i++) if (u8[20001 + i] !== (i % 8) + 1) assert.unreachable(`fill byte ${i}`);
+
+    assert.is(await submit(Descriptor.compare({ src1: 0, src2: 8192, size: 3000, completion: rec })), Status.SUCCESS);
+    assert.is(readRecord(dev.view(rec, 32), 0).result, 0);
+    u8[8192 + 1234] ^= 1;
+    assert.is(await submit(Descriptor.compare({ src1: 0, src2: 8192, size: 3000, completion: rec })), Status.SUCCESS);
+    let rr = readRecord(dev.view(rec, 32), 0);
+    assert.is(rr.result, 1);
+    assert.is(rr.bytesCompleted, 1234);
+    assert.is(await submit(Descriptor.compare({ src1: 0, src2: 8192, size: 3000, completion: rec, flags: Flag.CRAV | Flag.RCR | Flag.CR, expected: 0 })), Status.SUCCESS_PRED);
+
+    assert.is(await submit(Descriptor.comparePattern({ src: 20001, pattern: 0x0807060504030201n, size: 1003, completion: rec })), Status.SUCCESS);
+    assert.is(readRecord(dev.view(rec, 32), 0).result, 0);
+
+    assert.is(await submit(Descriptor.crc32c({ src: 300, size: 5000, seed: 77, completion: rec })), Status.SUCCESS);
+    assert.is(readRecord(dev.view(rec, 32), 0).opSpecific, nativeCrc32c(Buffer.from(sab, 300, 5000), 77) >>> 0);
+
+    assert.is(await submit(Descriptor.copyCrc32c({ src: 300, dst: 40000, size: 5000, completion: rec })), Status.SUCCESS);
+    assert.equal(u8.subarray(40000, 45000), u8.subarray(300, 5300));
+    assert.is(readRecord(dev.view(rec, 32), 0).opSpecific, nativeCrc32c(Buffer.from(sab, 300, 5000)) >>> 0);
+
+    assert.is(await submit(Descriptor.dualcast({ src: 0, dst1: 4096 * 12, dst2: 4096 * 14, size: 2000 })), Status.SUCCESS);
+    assert.equal(u8.subarray(4096 * 14, 4096 * 14 + 2000), u8.subarray(0, 2000));
+
+    // Page faults past the buffer's end: byte exact, as in the arena.
+    const end = sab.byteLength;
+    assert.is(await submit(Descriptor.memmove({ src: 0, dst: end - 100, size: 300, completion: rec })), Status.PAGE_FAULT | Status.WRITE_FAULT_BIT);
+    rr = readRecord(dev.view(rec, 32), 0);
+    assert.is(rr.bytesCompleted, 100);
+    assert.is(rr.faultAddress, BigInt(end));
+    assert.is(await submit(Descriptor.crc32c({ src: end - 10, size: 20, completion: rec })), Status.PAGE_FAULT);
+    rr = readRecord(dev.view(rec, 32), 0);
+    assert.is(rr.bytesCompleted, 10);
+    assert.is(rr.opSpecific, nativeCrc32c(Buffer.from(sab, end - 10, 10)) >>> 0);
+
+    // What needs the arena, and flags the JS path lacks, are refused; validation is the core's.
+    assert.is(await submit(Descriptor.createDelta({ src1: 0, src2: 8, size: 64, delta: 1024, maxDeltaSize: 800, completion: rec })), Status.INVALID_OPCODE);
+    assert.is(await submit(Descriptor.crc32c({ src: 0, size: 8, flags: Flag.CRAV | Flag.RCR | Flag.CRC_BYPASS_INVERT, completion: rec })), Status.INVALID_FLAGS);
+    assert.is(await submit(Descriptor.memmove({ src: 0, dst: 64, size: 0, completion: rec })), Status.TRANSFER_SIZE);
+    // An unknown PASID is an unmapped space: a page fault at the first access.
+    assert.is(await dev.submit(withPasid(Descriptor.memmove({ src: 0, dst: 64, size: 8, completion: rec }), 999)), Status.PAGE_FAULT);
+    // Engines that restart learn the spaces again.
+    dev._dieAt(0, 1, 'exit');
+    dev._dieAt(1, 1, 'exit');
+    for (let i = 0; i < 100 && dev.stats().engineFailures < 2; i++) await dev.submit(encode({ opcode: 0 }));
+    assert.is(dev.stats().engineFailures, 2);
+    assert.is(await submit(Descriptor.crc32c({ src: 300, size: 5000, seed: 77, completion: rec })), Status.SUCCESS);
+    assert.is(readRecord(dev.view(rec, 32), 0).opSpecific, nativeCrc32c(Buffer.from(sab, 300, 5000), 77) >>> 0);
+  } finally {
+    await dev.close();
+  }
+});
+
+test.run();
