@@ -1,16 +1,37 @@
-// npm run bench: every suite, a compact table, and bench/results/device.json.
-import { mkdirSync, writeFileSync } from 'node:fs';
+// npm run bench [-- --quick]: every suite in bench/, in one go.
+//
+//   1. device.bench.ts (benny throughput, latency percentiles, baselines, idle CPU)
+//      -> bench/results/device.json
+//   2. a `softdsa bench` sweep (the CLI's runner: throughput against size, node and
+//      piscina baselines in the same run) -> bench/results/sweep.json
+//   3. every other bench/*.bench.ts (kernels.bench.ts, ...), each in its own process;
+//      they write their own results/*.json
+//   4. bench/results/chart.html (charts of 2 and of kernels.json, tables of 1) and
+//      bench/results/performance.md (the README's performance table)
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { chart, esc, page, type Series } from '../src/cli/html.ts';
+import { lastLevelCache } from '../src/cli/machine.ts';
+import { parse } from '../src/cli/options.ts';
+import { table as sweepTable } from '../src/cli/report.ts';
+import { fmtSize, runBench, type BenchResult } from '../src/cli/run.ts';
 import { baselines, BATCH, idleCpu, latency, throughput, WINDOW } from './device.bench.ts';
 import { fingerprint, load } from './harness.ts';
 
+const quick = process.argv.includes('--quick');
 const started = performance.now();
 const loads: { at: string; load: number[] }[] = [];
 const mark = (at: string): void => {
   loads.push({ at, load: load() });
 };
+const dir = new URL('./results/', import.meta.url);
+mkdirSync(dir, { recursive: true });
 const fp = fingerprint();
-console.log(`softdsa ${fp.softdsa} on ${fp.cpu} (${fp.cores} cores), Node ${fp.node}; load average ${load().join(' ')}`);
+console.log(`softdsa ${fp.softdsa} on ${fp.cpu} (${fp.cores} cores), Node ${fp.node}; load average ${load().join(' ')}${quick ? '; --quick' : ''}`);
 
+// ---- 1. device suites ----
 mark('start');
 const idle = await idleCpu(); // first: nothing else has run in this process yet
 mark('idle');
@@ -20,7 +41,6 @@ const base = await baselines();
 mark('baselines');
 const lat = await latency();
 mark('latency');
-const seconds = (performance.now() - started) / 1000;
 
 const n = (x: number, d = 0): string => x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
 const rows: string[][] = [];
@@ -33,7 +53,7 @@ for (const l of lat) rows.push([l.name + (l.intendedState !== undefined ? ` [sta
 const pl = base.piscinaLatency;
 rows.push(['baseline: piscina task per 4 KiB copy, awaited', n(pl.p50, 2), n(pl.p99, 2), n(pl.samples)]);
 rows.push(['', '', '', '']);
-rows.push(['Idle device (2 engines): CPU over 1 s right after work / 1 s once asleep', `${n(idle.cpuMs, 1)} ms`, `${n(idle.cpuMsAsleep, 1)} ms`, `states ${idle.engineStates.join(',')}`]);
+rows.push(['Idle device (2 engines): CPU over 1 s right after work / the next 1 s (engines parked)', `${n(idle.cpuMs, 1)} ms`, `${n(idle.cpuMsParked, 1)} ms`, `states ${idle.engineStates.join(',')}`]);
 
 const w = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => r[c].length)));
 console.log();
@@ -49,13 +69,10 @@ const targets = [
 ];
 console.log();
 for (const t of targets) console.log(`${t.met ? 'met    ' : 'NOT met'}  ${t.target}: ${n(t.value, t.value > 1000 ? 0 : 2)}`);
-mark('end');
-console.log(`\n${n(seconds, 1)} s; load average ${loads.map((l) => `${l.at} ${l.load[0]}`).join(', ')}`);
-
-const results = {
+const device = {
   machine: fp,
   load: loads,
-  seconds: +seconds.toFixed(1),
+  seconds: +((performance.now() - started) / 1000).toFixed(1),
   config: { batch: BATCH, window: WINDOW, copyBytes: 4096 },
   throughput: thr,
   baselines: base,
@@ -63,7 +80,90 @@ const results = {
   idle,
   targets,
 };
-const dir = new URL('./results/', import.meta.url);
-mkdirSync(dir, { recursive: true });
-writeFileSync(new URL('device.json', dir), JSON.stringify(results, null, 2) + '\n');
+writeFileSync(new URL('device.json', dir), JSON.stringify(device, null, 2) + '\n');
 console.log('saved bench/results/device.json');
+
+// ---- 2. the sweep: what `softdsa bench` reports ----
+const SWEEP_ARGS = quick
+  ? ['bench', '-o', 'memmove,crc32c,compare,fill', '-s', '4k,64k,1m', '-b', '1,16', '-q', '8', '-d', '150ms', '-w', '50ms']
+  : ['bench', '-o', 'memmove,crc32c,compare,fill', '-s', '4k-1m:x4', '-b', '1,16', '-q', '8', '-d', '400ms', '-w', '100ms'];
+console.log(`\nsweep: softdsa ${SWEEP_ARGS.join(' ')}`);
+const sweepOpts = parse(SWEEP_ARGS, { cores: availableParallelism(), llc: lastLevelCache(), isTTY: false }).options!;
+const ctl = { aborted: false, progress: () => {} };
+process.once('SIGINT', () => (ctl.aborted = true));
+const sweep = await runBench(sweepOpts, SWEEP_ARGS, { ctl, onMeasure: (i, total, label) => process.stdout.write(`\r  ${i + 1}/${total} ${label}`.padEnd(72)) });
+process.stdout.write('\r'.padEnd(80) + '\r');
+mark('sweep');
+console.log(sweepTable(sweep));
+writeFileSync(new URL('sweep.json', dir), JSON.stringify(sweep, null, 2) + '\n');
+console.log('saved bench/results/sweep.json');
+
+// ---- 3. the other suites, each in its own process ----
+const here = fileURLToPath(new URL('.', import.meta.url));
+const others = readdirSync(here).filter((f) => f.endsWith('.bench.ts') && f !== 'device.bench.ts').sort();
+const suites: { file: string; code: number | null }[] = [];
+for (const f of others) {
+  if (ctl.aborted) break;
+  console.log(`\n${f}:`);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', `${here}${f}`, ...(quick ? ['--quick'] : [])], { stdio: 'inherit', cwd: fileURLToPath(new URL('..', import.meta.url)) });
+  suites.push({ file: f, code: r.status });
+  mark(f);
+}
+
+// ---- 4. chart.html and performance.md ----
+const readJson = (name: string): any => {
+  const u = new URL(name, dir);
+  try {
+    return existsSync(u) ? JSON.parse(readFileSync(u, 'utf8')) : null;
+  } catch {
+    return null;
+  }
+};
+const extra: string[] = [];
+const kernels = readJson('kernels.json');
+if (kernels && Array.isArray(kernels.rows)) {
+  extra.push('<h2>Wasm kernels beside their native baselines (kernels.bench.ts)</h2><div class="charts">');
+  for (const r of kernels.rows as { kernel: string; baseline: string; cells: { size: number; wasm: number; native: number }[] }[]) {
+    if (!Array.isArray(r.cells)) continue;
+    const series: Series[] = [
+      { name: `Wasm ${r.kernel}`, points: r.cells.map((c) => ({ x: c.size, y: c.wasm })) },
+      { name: r.baseline, points: r.cells.map((c) => ({ x: c.size, y: c.native })), dashed: true },
+    ];
+    extra.push(chart(series, { title: r.kernel, xLabel: 'size', yLabel: 'GB/s', xBytes: true, width: 540, height: 260 }));
+  }
+  extra.push(`</div><p class="note">From bench/results/kernels.json (${esc(String(kernels.date ?? ''))}).</p>`);
+}
+extra.push('<h2>Device suites (device.bench.ts)</h2><table>');
+for (const r of rows) extra.push(r[0] === '' ? '<tr><td colspan="4"></td></tr>' : `<tr><td>${esc(r[0])}</td><td>${esc(r[1])}</td><td>${esc(r[2])}</td><td>${esc(r[3])}</td></tr>`);
+extra.push('</table>');
+if (suites.length > 0) extra.push(`<p class="note">Other suites run: ${suites.map((s) => `${esc(s.file)} (exit ${s.code})`).join(', ')}; their JSON is in bench/results/.</p>`);
+writeFileSync(new URL('chart.html', dir), page(sweep, extra.join('\n')));
+console.log('saved bench/results/chart.html');
+
+/** The README's table: per operation and size, the best softdsa variant beside the baselines. */
+function performanceTable(res: BenchResult): string {
+  const out = [
+    `Measured with \`npm run bench\` on ${res.machine.cpu} (${res.machine.cores} cores), Node ${res.machine.node}, softdsa ${res.machine.softdsa}, ${res.startedAt.slice(0, 10)}, load ${res.machine.load.start}→${res.machine.load.end}; \`softdsa ${SWEEP_ARGS.join(' ')}\`.`,
+    '',
+    '| op | size | softdsa, 1 per descriptor | softdsa, batches of 16 | node (main thread) | piscina task per op | softdsa ÷ node | softdsa ÷ piscina |',
+    '|---|---|---:|---:|---:|---:|---:|---:|',
+  ];
+  const g = (x: number | undefined): string => (x === undefined ? '—' : x >= 10 ? x.toFixed(1) : x >= 1 ? x.toFixed(2) : x.toFixed(3));
+  const keys = [...new Set(res.rows.map((r) => `${r.op}|${r.size}`))];
+  for (const k of keys) {
+    const [op, size] = [k.split('|')[0], Number(k.split('|')[1])];
+    const rs = res.rows.filter((r) => r.op === op && r.size === size);
+    const one = rs.find((r) => r.impl === 'softdsa' && r.variant?.batch === 1);
+    const bat = rs.find((r) => r.impl === 'softdsa' && (r.variant?.batch ?? 1) > 1);
+    const node = rs.find((r) => r.impl === 'node');
+    const pis = rs.filter((r) => r.impl === 'piscina').sort((a, b) => b.gbps - a.gbps)[0];
+    const best = Math.max(one?.gbps ?? 0, bat?.gbps ?? 0);
+    out.push(`| ${op} | ${fmtSize(size)} | ${g(one?.gbps)} GB/s | ${g(bat?.gbps)} GB/s | ${g(node?.gbps)} GB/s | ${g(pis?.gbps)} GB/s | ${node ? `${g(best / node.gbps)}×` : '—'} | ${pis ? `${g(best / pis.gbps)}×` : '—'} |`);
+  }
+  return out.join('\n') + '\n';
+}
+writeFileSync(new URL('performance.md', dir), performanceTable(sweep));
+console.log('saved bench/results/performance.md');
+mark('end');
+console.log(`\n${n((performance.now() - started) / 1000, 1)} s; load average ${loads.map((l) => `${l.at} ${l.load[0]}`).join(', ')}`);
+if (ctl.aborted) process.exitCode = 130;

@@ -71,7 +71,7 @@ export function chart(series: Series[], o: ChartOptions): string {
   else for (let i = 0; i <= 5; i++) yt.push((y1 / 5) * i);
   for (const v of yt) {
     const y = Y(v).toFixed(1);
-    parts.push(`<line x1="${m.l}" x2="${m.l + pw}" y1="${y}" y2="${y}" stroke="#e3e3e3"/><text x="${m.l - 6}" y="${y}" text-anchor="end" dominant-baseline="middle" fill="#555">${esc(sig(v))}</text>`);
+    parts.push(`<line x1="${m.l}" x2="${m.l + pw}" y1="${y}" y2="${y}" stroke="#e3e3e3"/><text x="${m.l - 6}" y="${y}" text-anchor="end" dominant-baseline="middle" fill="#555">${esc((+v.toPrecision(3)).toLocaleString('en-US', { maximumFractionDigits: 6 }))}</text>`);
   }
   const xt = [...new Set(xs)].sort((a, b) => a - b);
   const every = Math.ceil(xt.length / 10);
@@ -123,8 +123,8 @@ table{border-collapse:collapse;font-size:13px;margin:8px 0}td,th{padding:3px 8px
 td:nth-child(-n+3),th:nth-child(-n+3){text-align:left}th{background:#f6f6f6}
 .meta td{text-align:left}.note{color:#555;font-size:13px}.bad{color:#b00;font-weight:600}`;
 
-/** The --html page for a run. */
-export function page(res: BenchResult): string {
+/** The --html page for a run; `extra` (HTML) goes after the charts. */
+export function page(res: BenchResult, extra = ''): string {
   const m = res.machine;
   const out: string[] = [];
   out.push(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>softdsa bench · ${esc(m.cpu)}</title><style>${PAGE_CSS}</style></head><body>`);
@@ -139,6 +139,7 @@ export function page(res: BenchResult): string {
     out.push(chart(seriesOf(r, (x) => x.latencyUs.p50, (x) => `p50 ${sig(x.latencyUs.p50)} µs, p99 ${sig(x.latencyUs.p99)} µs`), { title: `${op}: latency p50`, xLabel: 'transfer size', yLabel: 'µs', xBytes: true, logY: 'auto' }));
     out.push('</div>');
   }
+  if (extra) out.push(extra);
   out.push('<h2>Figures</h2><table><tr><th>op</th><th>size</th><th>implementation</th><th>GB/s</th><th>ops/s</th><th>p50 µs</th><th>p99 µs</th><th>p99.9 µs</th><th>main CPU ms/GB</th><th>vs node</th><th>vs piscina</th><th>verified</th></tr>');
   for (const r of rows) {
     const ratio = (x: number | undefined): string => (x === undefined ? '' : `${sig(x)}x`);
