@@ -39,7 +39,7 @@ export class Progress {
     this.#last = now;
     const done = (this.#index + this.#fraction) / this.#total;
     const cols = Math.max(40, this.#out.columns ?? 80);
-    const width = Math.min(30, cols - 50);
+    const width = Math.max(10, Math.min(30, cols - 50));
     const fill = Math.round(done * width);
     const eta = done > 0.02 ? Math.round(((elapsed / done) * (1 - done)) / 1000) : null;
     const text = ` ${Math.floor(done * 100)}% ${this.#index + 1}/${this.#total} ${eta !== null ? `~${eta}s left ` : ''}${this.#label}`;
