@@ -177,6 +177,7 @@ Measuring
   -d, --duration TIME     per measurement: 2s, 500ms                [1s]
   -n, --iterations N      per measurement: N transfers instead of a duration
   -w, --warmup TIME       warm-up before each measurement           [200ms]
+                          (at least 600ms on a newly opened device; 0: none)
       --placement P       reused: each slot keeps its buffers (warm cache);
                           fresh: cycle through --fresh-bytes of buffers
                           so the data is not in the cache           [reused]

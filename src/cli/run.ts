@@ -14,6 +14,8 @@ import { sizesFor, UsageError, type BenchOptions, type Completion, type Op } fro
 export const SCHEMA = 'softdsa-bench/1';
 /** piscina tasks in flight at most (a window of qd × batch tasks beyond this tells nothing new) */
 export const PISCINA_MAX_INFLIGHT = 256;
+/** seconds of warm-up before the first measurement on a newly opened device (unless --warmup 0) */
+export const DEVICE_WARMUP = 0.6;
 
 export type Impl = 'softdsa' | 'node' | 'piscina';
 
@@ -203,6 +205,7 @@ export async function runBench(o: BenchOptions, argv: string[], hooks: Hooks): P
   let pool: Piscina | null = null;
   try {
     let current = '';
+    let firstOnDevice = true;
     for (const step of steps) {
       if (ctl.aborted) break;
       const { config, op, size, batch, qd } = step;
@@ -213,6 +216,7 @@ export async function runBench(o: BenchOptions, argv: string[], hooks: Hooks): P
         if (dev) await dev.close();
         dev = null;
         current = key;
+        firstOnDevice = true;
         const wqSize = o.wqSize || nextPow2(Math.max(4, ...o.qd));
         dev = await Device.open({
           engines: config.engines,
@@ -232,7 +236,11 @@ export async function runBench(o: BenchOptions, argv: string[], hooks: Hooks): P
         // The device.
         hooks.onMeasure?.(index++, total, `${step.label} softdsa`);
         const loop = config.completion === 'busy' ? new BusyLoop(d, kit, qd, ctl, o.verify, o.nap) : new SubmitLoop(d, kit, qd, ctl, o.verify);
-        const m = await loop.run(warm, meas);
+        // A device's first measurement warms up longer: the engines' Wasm tier-up
+        // (Liftoff, then TurboFan) and their spin policy take a few hundred ms to settle,
+        // and 200 ms left the first row ~25 % low against an independent loop.
+        const m = await loop.run(firstOnDevice && o.warmup > 0 ? { ...warm, seconds: Math.max(o.warmup, DEVICE_WARMUP) } : warm, meas);
+        firstOnDevice = false;
         const variant = { completion: config.completion, engines: config.engines, batch, qd, wqMode: o.wqMode, wqSize: d.options.wqSize, completionPath: config.completion === 'busy' ? 'busy poll' : d.completionPath, napMicros: config.completion === 'busy' ? o.nap : null };
         const dsa = rowOf(m, { ...common, impl: 'softdsa', name: `softdsa ${config.completion} e${config.engines}${batch > 1 ? ` b${batch}` : ''} q${qd}`, variant, pool: null });
         if (m.ops === 0 && m.partial) break;
