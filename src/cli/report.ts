@@ -68,7 +68,7 @@ export function json(res: BenchResult): string {
   return JSON.stringify(res, null, 2) + '\n';
 }
 
-const CSV_COLUMNS = ['op', 'size', 'impl', 'name', 'completion', 'engines', 'batch', 'qd', 'wq_mode', 'placement', 'sets', 'ops', 'seconds', 'gbps', 'ops_per_sec', 'p50_us', 'p99_us', 'p999_us', 'mean_us', 'samples', 'main_cpu_ms_per_gb', 'process_cpu_ms_per_gb', 'vs_node', 'vs_piscina', 'verified', 'errors', 'partial'];
+const CSV_COLUMNS = ['op', 'size', 'impl', 'name', 'completion', 'engines', 'batch', 'qd', 'wq_mode', 'placement', 'sets', 'ops', 'seconds', 'gbps', 'ops_per_sec', 'p50_us', 'p99_us', 'p999_us', 'mean_us', 'samples', 'main_cpu_ms_per_gb', 'process_cpu_ms_per_gb', 'vs_node', 'vs_piscina', 'verified', 'errors', 'partial', 'cpu', 'cores', 'node', 'softdsa', 'started_at'];
 
 const csvCell = (v: unknown): string => {
   if (v === null || v === undefined) return '';
@@ -78,10 +78,11 @@ const csvCell = (v: unknown): string => {
 
 export function csv(res: BenchResult): string {
   const lines = [CSV_COLUMNS.join(',')];
+  const m = res.machine;
   for (const r of ordered(res.rows)) {
     const v = r.variant;
     lines.push(
-      [r.op, r.size, r.impl, r.name, v?.completion, v?.engines ?? r.pool?.threads, v?.batch, v?.qd ?? r.pool?.inflight, v?.wqMode, r.placement, r.sets, r.ops, r.seconds, r.gbps, r.opsPerSec, r.latencyUs.p50, r.latencyUs.p99, r.latencyUs.p999, r.latencyUs.mean, r.latencyUs.samples, r.cpu.mainMsPerGB, r.cpu.processMsPerGB, r.ratio.node, r.ratio.piscina, r.verified, r.errors, r.partial]
+      [r.op, r.size, r.impl, r.name, v?.completion, v?.engines ?? r.pool?.threads, v?.batch, v?.qd ?? r.pool?.inflight, v?.wqMode, r.placement, r.sets, r.ops, r.seconds, r.gbps, r.opsPerSec, r.latencyUs.p50, r.latencyUs.p99, r.latencyUs.p999, r.latencyUs.mean, r.latencyUs.samples, r.cpu.mainMsPerGB, r.cpu.processMsPerGB, r.ratio.node, r.ratio.piscina, r.verified, r.errors, r.partial, m.cpu, m.cores, m.node, m.softdsa, res.startedAt]
         .map(csvCell)
         .join(','),
     );
