@@ -12,6 +12,7 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Opcode, Desc, Ctx, Flag, Limit } from '../src/format.ts';
+import { instantiateCore } from '../src/core.ts';
 import { fingerprint, load, median } from './harness.ts';
 
 const require = createRequire(import.meta.url);
@@ -29,7 +30,7 @@ const A = ARENA, B = A + 16 * MiB + 4096, C = B + 16 * MiB + 4096, REC = C + 16 
 const memory = new WebAssembly.Memory({ initial: Math.ceil(END / 65536), maximum: 65535, shared: true });
 const wasm = new WebAssembly.Module(readFileSync(new URL('../build/core.wasm', import.meta.url)));
 type Core = { init(ctx: number): void; execute(d: number, c: number, i: number): number; crc32c(a: number, l: number, s: number, f: number): number };
-const core = new WebAssembly.Instance(wasm, { env: { memory, abort: () => { throw new Error('abort'); } } }).exports as unknown as Core;
+const core = instantiateCore(wasm, memory) as unknown as Core;
 const view = new DataView(memory.buffer);
 const mem = new Uint8Array(memory.buffer);
 view.setUint32(CTX + Ctx.ARENA_BASE, ARENA, true);
