@@ -51,8 +51,6 @@ export class Portal {
   readonly #waiting: Waiting[] = [];
   #scheduled = false;
   readonly #policy: SpinPolicy;
-  /** when the oldest unanswered poll found nothing done (-1: none) */
-  #waitSince = -1;
   #idleWaiters: Array<() => void> = [];
   #closed = false;
 
@@ -199,21 +197,16 @@ export class Portal {
   readonly poll = (): void => {
     this.#scheduled = false;
     let n = this.#reap() + this.#admit();
-    if (n > 0 && this.#waitSince >= 0) {
-      this.#policy.record(performance.now() - this.#waitSince);
-      this.#waitSince = -1;
-    }
     if (this.#inflight.length === 0 && this.#waiting.length === 0) return this.#idle();
     if (n === 0) {
-      const now = performance.now();
-      if (this.#waitSince < 0) this.#waitSince = now;
-      const until = now + this.#policy.budget;
-      while (!this.#anyDone() && performance.now() < until);
+      // Only spins teach the policy: a wait that ended in a sleep would count the wake-up
+      // too, and make spinning look useless exactly when it would help.
+      const start = performance.now();
+      const budget = this.#policy.budget;
+      let now = start;
+      while (!this.#anyDone() && (now = performance.now()) - start < budget);
       n = this.#reap() + this.#admit();
-      if (n > 0) {
-        this.#policy.record(performance.now() - this.#waitSince);
-        this.#waitSince = -1;
-      }
+      if (budget > 0) this.#policy.record(n > 0 ? performance.now() - start : budget);
     }
     if (n > 0 || (this.#waiting.length > 0 && this.#inflight.length === 0)) {
       // Progress: look again soon. Waiting for room with nothing of ours in flight:

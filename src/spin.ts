@@ -4,9 +4,11 @@
 // Spinning wins when the wait is shorter than a sleep and wake (a futex or event fd
 // round trip, 10-30 us here); beyond that it only burns a core, and on a 2-core machine
 // the core it burns is the one the other side needs. So spin (up to the limit) while the
-// recent waits average under the limit, and not when they run longer. Both sides adapt
-// at once, and a side that sleeps makes the other's waits look long: without a probe, a
-// pair that once fell asleep would stay slow. So every eighth wait spins anyway.
+// waits seen by recent spins average under the limit, and not when they run longer.
+// Only spins are recorded: a wait that ended in a sleep includes the wake-up itself and
+// would make spinning look useless exactly when it would help (both sides adapt at once,
+// and a sleeping side makes the other's waits look long). While not spinning, every
+// eighth wait spins anyway, as a probe, so a pair that once fell asleep can recover.
 export class SpinPolicy {
   readonly #max: number;
   #avg = 0;
@@ -16,7 +18,7 @@ export class SpinPolicy {
     this.#max = maxMicros / 1000;
   }
 
-  /** The spin budget in milliseconds (performance.now() units). */
+  /** The spin budget for one wait, in milliseconds (read it once per wait: it counts probes). */
   get budget(): number {
     return this.#avg < this.#max || (++this.#probe & 7) === 0 ? this.#max : 0;
   }

@@ -62,6 +62,7 @@ function loop(id: number): void {
   const token = id + 1;
   const policy = new SpinPolicy(data.spinMicros);
   let idleSince = -1;
+  let budget = 0;
 
   for (;;) {
     const pos = wq.claim(id);
@@ -80,16 +81,25 @@ function loop(id: number): void {
     }
     if (Atomics.load(dev, Dev.STOP) !== 0) break;
     const now = performance.now();
-    if (idleSince < 0) idleSince = now;
+    if (idleSince < 0) {
+      idleSince = now;
+      budget = policy.budget;
+    }
     // One spinner at a time: on two cores, two spinning engines would starve the submitter.
     const spinner = Atomics.load(words, WqWord.SPINNER) === token || Atomics.compareExchange(words, WqWord.SPINNER, 0, token) === 0;
-    if (spinner && now - idleSince < policy.budget) continue;
-    if (spinner) Atomics.compareExchange(words, WqWord.SPINNER, token, 0);
+    if (spinner && now - idleSince < budget) continue;
+    if (spinner) {
+      Atomics.compareExchange(words, WqWord.SPINNER, token, 0);
+      // The whole budget went by: the gap is at least that. (Only spins teach the policy:
+      // the wait of a parked engine includes its own wake-up.)
+      if (budget > 0) policy.record(now - idleSince);
+    }
     // Park: publish the state, re-check, then sleep on the doorbell (Dekker with push + doorbell()).
     const bell = Atomics.load(words, WqWord.DOORBELL);
     states.set(id, EngineState.PARKED);
     if (!wq.hasWork() && Atomics.load(dev, Dev.STOP) === 0) Atomics.wait(words, WqWord.DOORBELL, bell);
     states.set(id, EngineState.RUNNING);
+    idleSince = -1;
   }
   states.set(id, EngineState.OFF);
 }
