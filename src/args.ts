@@ -48,8 +48,14 @@ export function range(name: string, size: number, offset = 0, length?: number): 
 
 export function span(arena: ArenaInfo, name: string, v: unknown, offset?: number, length?: number): Span {
   const all = bytesOf(name, v);
-  const [off, len] = range(name, all.byteLength, offset, length);
-  const u8 = off === 0 && len === all.byteLength ? all : all.subarray(off, off + len);
+  let u8 = all;
+  let len = all.byteLength;
+  // The common call, a whole view, skips the offset/length checks (hot path of small calls).
+  if (offset !== undefined || length !== undefined) {
+    const [off, l] = range(name, all.byteLength, offset, length);
+    len = l;
+    if (off !== 0 || len !== all.byteLength) u8 = all.subarray(off, off + len);
+  }
   if (u8.buffer === arena.buffer) {
     const addr = u8.byteOffset;
     if (addr >= arena.base && addr + len <= arena.end) return { u8, addr, placement: 'arena' };

@@ -31,6 +31,8 @@ export interface OpsConfig {
 }
 
 const opChannel = channel('softdsa:op');
+/** One small inline call in this many is timed (a power of two). */
+const LATENCY_SAMPLE = 8;
 
 /** Bytes an operation must reach before handing it off beats doing it here, per kind. */
 interface Thresholds {
@@ -124,17 +126,47 @@ export class Ops {
   }
 
   /** Where a call on these spans runs, and why when not on the device. */
-  #place(kind: Kind, bytes: number, ...spans: Span[]): Placement {
-    for (const s of spans) if (s.placement !== 'arena') return s.placement === 'local' ? 'inline:not-shared' : 'inline:foreign';
+  #place(kind: Kind, bytes: number, a: Span, b?: Span, c?: Span): Placement {
+    if (a.placement !== 'arena') return away(a);
+    if (b !== undefined && b.placement !== 'arena') return away(b);
+    if (c !== undefined && c.placement !== 'arena') return away(c);
     if (bytes < this.#inline[kind] || bytes === 0) return 'inline:small';
     if (this.#cfg.engines > 1 && bytes >= this.#cfg.splitThreshold) return 'split';
     return 'device';
   }
 
-  /** Runs fn, records the call in the stats and on the diagnostics channel. */
-  async #track<T>(op: OpName, bytes: number, placement: Placement, fn: () => T | Promise<T>): Promise<T> {
-    const t0 = performance.now();
-    const value = await fn();
+  /**
+   * Runs fn, records the call in the stats and on the diagnostics channel. Inline work
+   * (fn returns a value) is done and recorded now, and the promise is already resolved:
+   * no async function, no extra hops on the hot path of small calls.
+   */
+  #track<T>(op: OpName, bytes: number, placement: Placement, fn: () => T | Promise<T>): Promise<T> {
+    // Two clock reads cost about as much as a 4 KiB copy: small inline calls are timed one
+    // in LATENCY_SAMPLE (their latency percentiles come from that sample), unless someone
+    // listens on the channel. Every call is counted.
+    const t0 = this.#clock(placement);
+    let r: T | Promise<T>;
+    try {
+      r = fn();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (r instanceof Promise) return r.then((v) => this.#record(op, bytes, placement, t0, v));
+    return Promise.resolve(this.#record(op, bytes, placement, t0, r));
+  }
+
+  #untimed = 0;
+
+  /** The start time of a call, or -1 when this one is not timed (see #track). */
+  #clock(placement: Placement): number {
+    return placement !== 'inline:small' || opChannel.hasSubscribers || (++this.#untimed & (LATENCY_SAMPLE - 1)) === 0 ? performance.now() : -1;
+  }
+
+  #record<T>(op: OpName, bytes: number, placement: Placement, t0: number, value: T): T {
+    if (t0 < 0) {
+      this.stats.record(op, bytes, placement, -1);
+      return value;
+    }
     const ms = performance.now() - t0;
     this.stats.record(op, bytes, placement, ms);
     if (opChannel.hasSubscribers) opChannel.publish({ op, bytes, placement, durationMs: ms });
@@ -191,7 +223,7 @@ export class Ops {
     let s: Span;
     let d: Span;
     try {
-      s = this.#span('src', src, 0, length);
+      s = this.#span('src', src, undefined, length);
       d = this.#span('dst', dst);
       if (d.u8.byteLength < s.u8.byteLength) throw new RangeError(`dst (${d.u8.byteLength} bytes) is smaller than the ${s.u8.byteLength} bytes to copy`);
     } catch (e) {
@@ -202,11 +234,15 @@ export class Ops {
     // Ranges of an overlapping copy could overwrite each other's source (memcpy too: it
     // must give what its inline path, TypedArray.set, gives: memmove's result).
     if (where === 'split' && overlaps(s, d, n)) where = 'device';
-    return this.#track(op, n, where, async () => {
-      if (where.startsWith('inline')) d.u8.set(s.u8);
-      else if (where === 'split') await Promise.all(this.#ranges(n).map(([a, b]) => this.#move(op, s.addr + a, d.addr + a, b - a, true)));
-      else await this.#move(op, s.addr, d.addr, n, false);
-      return dst;
+    if (where !== 'device' && where !== 'split') {
+      // inline: done now, no closure, one resolved promise (the hot path of small calls)
+      const t0 = this.#clock(where);
+      d.u8.set(s.u8);
+      return Promise.resolve(this.#record(op, n, where, t0, dst));
+    }
+    return this.#track(op, n, where, (): Promise<T> => {
+      if (where === 'device') return this.#move(op, s.addr, d.addr, n, false).then(() => dst);
+      return Promise.all(this.#ranges(n).map(([a, b]) => this.#move(op, s.addr + a, d.addr + a, b - a, true))).then(() => dst);
     });
   }
 
@@ -229,18 +265,18 @@ export class Ops {
     }
     const n = d.u8.byteLength;
     const where = this.#place('copy', n, d);
-    return this.#track('fill', n, where, async () => {
-      if (where.startsWith('inline')) fillInline(d.u8, pat);
-      else {
-        const ranges = where === 'split' ? this.#ranges(n) : [[0, n] as [number, number]];
-        await Promise.all(ranges.map(([a, b]) => this.#desc('fill', Opcode.MEMFILL, (x) => {
-          // The pattern's phase starts at each range's start: cut points are 8-aligned (64).
-          this.#dv.setBigUint64(x + Desc.PATTERN, pat, true);
-          this.#addr(x, Desc.DST, d.addr + a);
-          this.#size(x, b - a);
-        }, where === 'split')));
+    return this.#track('fill', n, where, (): T | Promise<T> => {
+      if (where.startsWith('inline')) {
+        fillInline(d.u8, pat);
+        return dst;
       }
-      return dst;
+      const ranges = where === 'split' ? this.#ranges(n) : [[0, n] as [number, number]];
+      return Promise.all(ranges.map(([a, b]) => this.#desc('fill', Opcode.MEMFILL, (x) => {
+        // The pattern's phase starts at each range's start: cut points are 8-aligned (64).
+        this.#dv.setBigUint64(x + Desc.PATTERN, pat, true);
+        this.#addr(x, Desc.DST, d.addr + a);
+        this.#size(x, b - a);
+      }, where === 'split'))).then(() => dst);
     });
   }
 
@@ -249,7 +285,7 @@ export class Ops {
     let d1: Span;
     let d2: Span;
     try {
-      s = this.#span('src', src, 0, length);
+      s = this.#span('src', src, undefined, length);
       d1 = this.#span('dst1', dst1);
       d2 = this.#span('dst2', dst2);
       const n = s.u8.byteLength;
@@ -290,35 +326,42 @@ export class Ops {
   // ---- compares ----
 
   /** Like Buffer.compare: negative, 0 or positive. */
-  async compare(a: Bytes, b: Bytes): Promise<number> {
-    const [x, y, at] = await this.#firstDiff('compare', a, b);
-    if (at < 0) return 0;
-    if (at >= x.u8.byteLength || at >= y.u8.byteLength) return x.u8.byteLength < y.u8.byteLength ? -1 : 1;
-    return x.u8[at] < y.u8[at] ? -1 : 1;
+  compare(a: Bytes, b: Bytes): Promise<number> {
+    return this.#firstDiff('compare', a, b, (x, y, at) => {
+      if (at < 0) return 0;
+      if (at >= x.byteLength || at >= y.byteLength) return x.byteLength < y.byteLength ? -1 : 1;
+      return x[at] < y[at] ? -1 : 1;
+    });
   }
 
   /** Offset of the first byte that differs, or -1 when a and b are equal. */
-  async firstDifference(a: Bytes, b: Bytes): Promise<number> {
-    return (await this.#firstDiff('firstDifference', a, b))[2];
+  firstDifference(a: Bytes, b: Bytes): Promise<number> {
+    return this.#firstDiff('firstDifference', a, b, (_x, _y, at) => at);
   }
 
-  async #firstDiff(op: OpName, a: Bytes, b: Bytes): Promise<[Span, Span, number]> {
-    const x = this.#span('a', a);
-    const y = this.#span('b', b);
+  #firstDiff(op: OpName, a: Bytes, b: Bytes, result: (x: Uint8Array, y: Uint8Array, at: number) => number): Promise<number> {
+    let x: Span;
+    let y: Span;
+    try {
+      x = this.#span('a', a);
+      y = this.#span('b', b);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const n = Math.min(x.u8.byteLength, y.u8.byteLength);
     const tail = x.u8.byteLength === y.u8.byteLength ? -1 : n;
     const where = this.#place('compare', n, x, y);
-    const at = await this.#track(op, n, where, async () => {
-      if (where.startsWith('inline')) return firstDiffInline(x.u8.subarray(0, n), y.u8.subarray(0, n));
+    const answer = (at: number): number => result(x.u8, y.u8, at >= 0 ? at : tail);
+    return this.#track(op, n, where, (): number | Promise<number> => {
+      if (where.startsWith('inline')) return answer(firstDiffInline(x.u8.subarray(0, n), y.u8.subarray(0, n)));
       const ranges = where === 'split' ? this.#ranges(n) : [[0, n] as [number, number]];
-      const found = await Promise.all(ranges.map(([s, e]) => this.#desc(op, Opcode.COMPARE, (d) => {
+      return Promise.all(ranges.map(([s, e]) => this.#desc(op, Opcode.COMPARE, (d) => {
         this.#addr(d, Desc.SRC, x.addr + s);
         this.#addr(d, Desc.SRC2, y.addr + s);
         this.#size(d, e - s);
-      }, where === 'split').then((rec) => (this.#mem[rec + Record.RESULT] === 0 ? -1 : s + this.#dv.getUint32(rec + Record.BYTES_COMPLETED, true)))));
-      return found.find((v) => v >= 0) ?? -1;
+      }, where === 'split').then((rec) => (this.#mem[rec + Record.RESULT] === 0 ? -1 : s + this.#dv.getUint32(rec + Record.BYTES_COMPLETED, true)))))
+        .then((found) => answer(found.find((v) => v >= 0) ?? -1));
     });
-    return [x, y, at >= 0 ? at : tail];
   }
 
   // ---- CRC-32C ----
@@ -335,12 +378,10 @@ export class Ops {
     }
     const n = s.u8.byteLength;
     const where = this.#place('crc', n, s);
-    return this.#track('crc32c', n, where, async () => {
-      if (where === 'inline:small') return this.#dev.core.crc32c(s.addr, n, init, 0) >>> 0;
+    return this.#track('crc32c', n, where, (): number | Promise<number> => {
       if (where.startsWith('inline')) return crcInline(s.u8, init);
       if (where === 'device') return this.#crc(Opcode.CRCGEN, s.addr, 0, n, init, false);
-      const parts = await Promise.all(this.#ranges(n).map(([a, b], i) => this.#crc(Opcode.CRCGEN, s.addr + a, 0, b - a, i === 0 ? init : 0, true)));
-      return this.#combine(parts, n);
+      return Promise.all(this.#ranges(n).map(([a, b], i) => this.#crc(Opcode.CRCGEN, s.addr + a, 0, b - a, i === 0 ? init : 0, true))).then((parts) => this.#combine(parts, n));
     });
   }
 
@@ -361,14 +402,13 @@ export class Ops {
     let where = this.#place('crc', n, s, d);
     if (where !== 'split' && where !== 'inline:small' && !where.startsWith('inline') && overlaps(s, d, n)) where = 'inline:overlap';
     if (where === 'split' && overlaps(s, d, n)) where = 'inline:overlap';
-    return this.#track('copyCrc32c', n, where, async () => {
+    return this.#track('copyCrc32c', n, where, (): number | Promise<number> => {
       if (where.startsWith('inline')) {
         d.u8.set(s.u8);
-        return where === 'inline:small' ? this.#dev.core.crc32c(d.addr, n, init, 0) >>> 0 : crcInline(d.u8.subarray(0, n), init);
+        return crcInline(d.u8.subarray(0, n), init);
       }
       if (where === 'device') return this.#crc(Opcode.COPY_CRC, s.addr, d.addr, n, init, false);
-      const parts = await Promise.all(this.#ranges(n).map(([a, b], i) => this.#crc(Opcode.COPY_CRC, s.addr + a, d.addr + a, b - a, i === 0 ? init : 0, true)));
-      return this.#combine(parts, n);
+      return Promise.all(this.#ranges(n).map(([a, b], i) => this.#crc(Opcode.COPY_CRC, s.addr + a, d.addr + a, b - a, i === 0 ? init : 0, true))).then((parts) => this.#combine(parts, n));
     });
   }
 
@@ -379,14 +419,13 @@ export class Ops {
     return crc;
   }
 
-  async #crc(opcode: number, src: number, dst: number, n: number, seed: number, solo: boolean): Promise<number> {
-    const rec = await this.#desc(opcode === Opcode.CRCGEN ? 'crc32c' : 'copyCrc32c', opcode, (d) => {
+  #crc(opcode: number, src: number, dst: number, n: number, seed: number, solo: boolean): Promise<number> {
+    return this.#desc(opcode === Opcode.CRCGEN ? 'crc32c' : 'copyCrc32c', opcode, (d) => {
       this.#addr(d, Desc.SRC, src);
       if (opcode === Opcode.COPY_CRC) this.#addr(d, Desc.DST, dst);
       this.#size(d, n);
       this.#dv.setUint32(d + Desc.CRC_SEED, seed, true);
-    }, solo);
-    return this.#dv.getUint32(rec + Record.OP_SPECIFIC, true);
+    }, solo).then((rec) => this.#dv.getUint32(rec + Record.OP_SPECIFIC, true));
   }
 
   // ---- deltas ----
@@ -477,6 +516,8 @@ export class Ops {
 }
 
 // ---- inline kernels: the calling thread's own work ----
+
+const away = (s: Span): Placement => (s.placement === 'local' ? 'inline:not-shared' : 'inline:foreign');
 
 /** Deltas run as one descriptor per 512 KiB window: never split further. */
 const unsplit = (p: Placement): Placement => (p === 'split' ? 'device' : p);
@@ -629,7 +670,8 @@ function measureRates(dev: DeviceAccess, memory: WebAssembly.Memory): Thresholds
       }
       return best;
     };
-    return { copy: rate(() => dst.set(src)), compare: rate(() => Buffer.compare(src, dst)), crc: rate(() => dev.core.crc32c(a, size, 0, 0)) };
+    const srcBuf = Buffer.from(src.buffer, src.byteOffset, size);
+    return { copy: rate(() => dst.set(src)), compare: rate(() => Buffer.compare(src, dst)), crc: rate(() => nativeCrc32c(srcBuf, 0)) };
   } finally {
     dev.free(a);
   }
