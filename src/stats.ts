@@ -15,7 +15,7 @@ class OpStats {
     this.count++;
     this.bytes += bytes;
     this.placement[where] = (this.placement[where] ?? 0) + 1;
-    if (ms >= 0) this.#lat[this.#n++ % WINDOW] = ms; // ms < 0: not timed (a sampled-out small inline call)
+    if (ms >= 0) this.#lat[this.#n++ % WINDOW] = ms; // ms < 0: not timed (sampled out)
   }
 
   snapshot(): OpSnapshot {
@@ -30,7 +30,7 @@ export interface OpSnapshot {
   bytes: number;
   /** calls per placement: device, split across engines, or inline and why */
   placement: Partial<Record<Placement, number>>;
-  /** over the most recent 1024 timed calls (small inline calls: one in 8 is timed) */
+  /** over the most recent 1024 timed calls (one call in 8 is timed; split calls all) */
   latencyMs: { p50: number; p99: number };
 }
 
