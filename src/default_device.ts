@@ -23,7 +23,11 @@ export function configure(opts: DeviceOptions): void {
 export async function shutdown(): Promise<void> {
   const dev = current;
   current = null;
-  if (dev !== null) await dev.close();
+  if (dev === null) return;
+  // Calls made in this tick are still in the batcher (it flushes in a microtask queued
+  // before this one): let it submit them, so that close() waits for them.
+  await Promise.resolve();
+  await dev.close();
 }
 
 /** Arena memory as a Buffer: engines work on it with no copy. Give it back with free(). */
