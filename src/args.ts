@@ -9,9 +9,11 @@ export type Bytes = ArrayBufferView | ArrayBuffer | SharedArrayBuffer;
 export interface Span {
   /** the bytes, as a Uint8Array view */
   u8: Uint8Array;
-  /** arena address of u8[0] when placement is 'arena', else -1 */
+  /** address of u8[0] in its address space (the arena, or a registered foreign one), else -1 */
   addr: number;
   placement: 'arena' | 'shared' | 'local';
+  /** the PASID of its address space: 0 for the arena, > 0 once a shared buffer is registered */
+  space: number;
 }
 
 export interface ArenaInfo {
@@ -58,11 +60,11 @@ export function span(arena: ArenaInfo, name: string, v: unknown, offset?: number
   }
   if (u8.buffer === arena.buffer) {
     const addr = u8.byteOffset;
-    if (addr >= arena.base && addr + len <= arena.end) return { u8, addr, placement: 'arena' };
+    if (addr >= arena.base && addr + len <= arena.end) return { u8, addr, placement: 'arena', space: 0 };
     throw new RangeError(`${name} lies in the device's control region, not its arena`);
   }
   const shared = typeof SharedArrayBuffer !== 'undefined' && u8.buffer instanceof SharedArrayBuffer;
-  return { u8, addr: -1, placement: shared ? 'shared' : 'local' };
+  return { u8, addr: -1, placement: shared ? 'shared' : 'local', space: -1 };
 }
 
 /** An 8-byte little-endian fill pattern from a byte, a bigint or 8 bytes. */

@@ -54,6 +54,12 @@ export interface DeviceOptions {
   engineSpinMicros?: number;
   /** the submitter spins up to this long for a completion before sleeping on its vector; default 50 */
   pollSpinMicros?: number;
+  /**
+   * engine threads raise their nice value by this much (0 to 19) at start, so the kernel runs the
+   * main thread first when both want a core and engines get the idle cycles; 0 leaves them at the
+   * process's priority. Linux, with the addon built (elsewhere ignored). Default ENGINE_NICE
+   */
+  engineNice?: number;
 }
 
 /** What another thread needs to attach: send it with postMessage or workerData. */
@@ -75,6 +81,7 @@ const DEFAULTS = {
   completion: 'auto' as const,
   engineSpinMicros: 50,
   pollSpinMicros: 50,
+  engineNice: 10,
 };
 
 function checkInt(name: string, v: number, min: number, max: number): number {
@@ -192,7 +199,7 @@ export class Device extends DeviceConnection {
     // Vector 0 is the device's own: completions of this thread, and interrupt handle 0.
     this.vectors.claim(0);
     this.connect(0);
-    const data: EngineData = { memory, module, layout, spinMicros: opts.engineSpinMicros, eventfd: addon !== null };
+    const data: EngineData = { memory, module, layout, spinMicros: opts.engineSpinMicros, eventfd: addon !== null, nice: opts.engineNice };
     this.#engines = new Engines(opts.engines, data, this.vectors);
     this.#engines.start();
   }
@@ -213,6 +220,7 @@ export class Device extends DeviceConnection {
     checkInt('maxTransfer', o.maxTransfer, 1, 0xffffffff);
     checkInt('engineSpinMicros', o.engineSpinMicros, 0, 1e6);
     checkInt('pollSpinMicros', o.pollSpinMicros, 0, 1e6);
+    checkInt('engineNice', o.engineNice, 0, 19);
     if (o.inlineThreshold !== 'auto') checkInt('inlineThreshold', o.inlineThreshold, 0, 0xffffffff);
     checkInt('splitThreshold', o.splitThreshold, 64, 0xffffffff);
     if (!['auto', 'eventfd', 'atomics'].includes(o.completion)) throw Errors.option('completion', `must be 'auto', 'eventfd' or 'atomics', got ${String(o.completion)}`);
@@ -266,6 +274,7 @@ export class Device extends DeviceConnection {
         alloc: (n, a) => this.#alloc.alloc(n, a),
         free: (a) => this.#alloc.free(a),
         maxBatch: this.options.maxBatch,
+        space: (buffer) => this.#engines.space(buffer),
       };
       const o = this.options;
       this.#ops = new Ops(access, this.memory, { engines: o.engines, maxBatch: o.maxBatch, inlineThreshold: o.inlineThreshold, splitThreshold: o.splitThreshold });
@@ -371,6 +380,7 @@ export class Device extends DeviceConnection {
     if (this.#closing === null) {
       this.closed = true;
       this.#closing = (async () => {
+        this.#ops?.flush(); // this tick's calls, still in the batcher, are in flight too
         await this.portal.settled();
         await this.#engines.stop();
         this.closeInterrupts();

@@ -45,6 +45,8 @@ interface Thresholds {
 export interface DeviceAccess extends Submitter {
   arena: ArenaInfo;
   core: Core;
+  /** the PASID engines reach another SharedArrayBuffer by, or -1 when none is left */
+  space(buffer: SharedArrayBuffer): number;
 }
 
 type Kind = keyof Thresholds;
@@ -115,6 +117,11 @@ export class Ops {
     return this.#inline;
   }
 
+  /** Submits the calls of this tick now (close() must not wait for a later microtask). */
+  flush(): void {
+    this.#batcher.flush();
+  }
+
   get batches(): { batches: number; descriptors: number } {
     return { batches: this.#batcher.batches, descriptors: this.#batcher.descriptors };
   }
@@ -127,12 +134,31 @@ export class Ops {
 
   /** Where a call on these spans runs, and why when not on the device. */
   #place(kind: Kind, bytes: number, a: Span, b?: Span, c?: Span): Placement {
+    if (a.placement === 'shared' && this.#foreign(a, b, c)) return bytes < this.#inline[kind] || bytes === 0 ? 'inline:small' : 'foreign';
     if (a.placement !== 'arena') return away(a);
     if (b !== undefined && b.placement !== 'arena') return away(b);
     if (c !== undefined && c.placement !== 'arena') return away(c);
     if (bytes < this.#inline[kind] || bytes === 0) return 'inline:small';
     if (this.#cfg.engines > 1 && bytes >= this.#cfg.splitThreshold) return 'split';
     return 'device';
+  }
+
+  /**
+   * True when every span lies in one other SharedArrayBuffer that engines can reach: its
+   * PASID goes in the descriptor and the spans' addresses become offsets in it. (A
+   * descriptor has one address space: calls mixing buffers run inline.)
+   */
+  #foreign(a: Span, b?: Span, c?: Span): boolean {
+    const buffer = a.u8.buffer;
+    for (const s of [b, c]) if (s !== undefined && s.u8.buffer !== buffer) return false;
+    const space = this.#dev.space(buffer as SharedArrayBuffer);
+    if (space <= 0) return false;
+    for (const s of [a, b, c]) {
+      if (s === undefined) continue;
+      s.space = space;
+      s.addr = s.u8.byteOffset;
+    }
+    return true;
   }
 
   /**
@@ -174,12 +200,14 @@ export class Ops {
   }
 
   /** One descriptor through the batcher; resolves to its record address and status. */
-  #desc(op: string, opcode: number, fill: (d: number) => void, solo = false, batcher = this.#batcher): Promise<number> {
+  #desc(op: string, opcode: number, fill: (d: number) => void, solo = false, batcher = this.#batcher, space = 0): Promise<number> {
     // A Call object rather than closures: fewer allocations per descriptor (and, under tsx,
     // no __name(defineProperty) per closure, which cost ~10% of the device path).
     const call = new Call(op);
     const p = new Promise<number>(call.executor);
-    fill(batcher.add(call, opcode, 0, solo));
+    const d = batcher.add(call, opcode, 0, solo);
+    fill(d);
+    if (space > 0) this.#dv.setUint32(d + Desc.PASID, space, true);
     return p;
   }
 
@@ -225,24 +253,25 @@ export class Ops {
     // Ranges of an overlapping copy could overwrite each other's source (memcpy too: it
     // must give what its inline path, TypedArray.set, gives: memmove's result).
     if (where === 'split' && overlaps(s, d, n)) where = 'device';
-    if (where !== 'device' && where !== 'split') {
+    if (where === 'foreign' && overlaps(s, d, n)) where = 'inline:overlap';
+    if (where !== 'device' && where !== 'split' && where !== 'foreign') {
       // inline: done now, no closure, one resolved promise (the hot path of small calls)
       const t0 = this.#clock(where);
       d.u8.set(s.u8);
       return Promise.resolve(this.#record(op, n, where, t0, dst));
     }
     return this.#track(op, n, where, (): Promise<T> => {
-      if (where === 'device') return this.#move(op, s.addr, d.addr, n, false).then(() => dst);
+      if (where !== 'split') return this.#move(op, s.addr, d.addr, n, false, s.space).then(() => dst);
       return Promise.all(this.#ranges(n).map(([a, b]) => this.#move(op, s.addr + a, d.addr + a, b - a, true))).then(() => dst);
     });
   }
 
-  #move(op: string, src: number, dst: number, n: number, solo: boolean): Promise<number> {
+  #move(op: string, src: number, dst: number, n: number, solo: boolean, space = 0): Promise<number> {
     return this.#desc(op, Opcode.MEMMOVE, (d) => {
       this.#addr(d, Desc.SRC, src);
       this.#addr(d, Desc.DST, dst);
       this.#size(d, n);
-    }, solo);
+    }, solo, this.#batcher, space);
   }
 
   fill<T extends Bytes>(dst: T, value: number | bigint | Bytes, offset?: number, length?: number): Promise<T> {
@@ -267,7 +296,7 @@ export class Ops {
         this.#dv.setBigUint64(x + Desc.PATTERN, pat, true);
         this.#addr(x, Desc.DST, d.addr + a);
         this.#size(x, b - a);
-      }, where === 'split'))).then(() => dst);
+      }, where === 'split', this.#batcher, d.space))).then(() => dst);
     });
   }
 
@@ -298,18 +327,18 @@ export class Ops {
           this.#addr(x, Desc.DST, d1.addr + a);
           this.#addr(x, Desc.DST2, d2.addr + a);
           this.#size(x, b - a);
-        }, where === 'split')));
+        }, where === 'split', this.#batcher, s.space)));
       } else if (!overlaps(s, d1, n) && !overlaps(s, d2, n) && !overlaps(d1, d2, n)) {
         // DSA's dualcast needs destinations with equal bits 11:0; two moves (per range) do the rest.
         const ranges = where === 'split' ? this.#ranges(n) : [[0, n] as [number, number]];
         await Promise.all(ranges.flatMap(([a, b]) => [
-          this.#move('dualcast', s.addr + a, d1.addr + a, b - a, where === 'split'),
-          this.#move('dualcast', s.addr + a, d2.addr + a, b - a, where === 'split'),
+          this.#move('dualcast', s.addr + a, d1.addr + a, b - a, where === 'split', s.space),
+          this.#move('dualcast', s.addr + a, d2.addr + a, b - a, where === 'split', s.space),
         ]));
       } else {
         // Overlapping buffers: two whole moves, one after the other (as d1.set(src); d2.set(src)).
-        await this.#move('dualcast', s.addr, d1.addr, n, false);
-        await this.#move('dualcast', s.addr, d2.addr, n, false);
+        await this.#move('dualcast', s.addr, d1.addr, n, false, s.space);
+        await this.#move('dualcast', s.addr, d2.addr, n, false, s.space);
       }
     });
   }
@@ -350,7 +379,7 @@ export class Ops {
         this.#addr(d, Desc.SRC, x.addr + s);
         this.#addr(d, Desc.SRC2, y.addr + s);
         this.#size(d, e - s);
-      }, where === 'split').then((rec) => (this.#mem[rec + Record.RESULT] === 0 ? -1 : s + this.#dv.getUint32(rec + Record.BYTES_COMPLETED, true)))))
+      }, where === 'split', this.#batcher, x.space).then((rec) => (this.#mem[rec + Record.RESULT] === 0 ? -1 : s + this.#dv.getUint32(rec + Record.BYTES_COMPLETED, true)))))
         .then((found) => answer(found.find((v) => v >= 0) ?? -1));
     });
   }
@@ -371,7 +400,7 @@ export class Ops {
     const where = this.#place('crc', n, s);
     return this.#track('crc32c', n, where, (): number | Promise<number> => {
       if (where.startsWith('inline')) return crcInline(s.u8, init);
-      if (where === 'device') return this.#crc(Opcode.CRCGEN, s.addr, 0, n, init, false);
+      if (where !== 'split') return this.#crc(Opcode.CRCGEN, s.addr, 0, n, init, false, s.space);
       return Promise.all(this.#ranges(n).map(([a, b], i) => this.#crc(Opcode.CRCGEN, s.addr + a, 0, b - a, i === 0 ? init : 0, true))).then((parts) => this.#combine(parts, n));
     });
   }
@@ -398,7 +427,7 @@ export class Ops {
         d.u8.set(s.u8);
         return crcInline(d.u8.subarray(0, n), init);
       }
-      if (where === 'device') return this.#crc(Opcode.COPY_CRC, s.addr, d.addr, n, init, false);
+      if (where !== 'split') return this.#crc(Opcode.COPY_CRC, s.addr, d.addr, n, init, false, s.space);
       return Promise.all(this.#ranges(n).map(([a, b], i) => this.#crc(Opcode.COPY_CRC, s.addr + a, d.addr + a, b - a, i === 0 ? init : 0, true))).then((parts) => this.#combine(parts, n));
     });
   }
@@ -410,13 +439,13 @@ export class Ops {
     return crc;
   }
 
-  #crc(opcode: number, src: number, dst: number, n: number, seed: number, solo: boolean): Promise<number> {
+  #crc(opcode: number, src: number, dst: number, n: number, seed: number, solo: boolean, space = 0): Promise<number> {
     return this.#desc(opcode === Opcode.CRCGEN ? 'crc32c' : 'copyCrc32c', opcode, (d) => {
       this.#addr(d, Desc.SRC, src);
       if (opcode === Opcode.COPY_CRC) this.#addr(d, Desc.DST, dst);
       this.#size(d, n);
       this.#dv.setUint32(d + Desc.CRC_SEED, seed, true);
-    }, solo).then((rec) => this.#dv.getUint32(rec + Record.OP_SPECIFIC, true));
+    }, solo, this.#batcher, space).then((rec) => this.#dv.getUint32(rec + Record.OP_SPECIFIC, true));
   }
 
   // ---- deltas ----
@@ -537,8 +566,8 @@ const noop = (): void => {};
 
 const away = (s: Span): Placement => (s.placement === 'local' ? 'inline:not-shared' : 'inline:foreign');
 
-/** Deltas run as one descriptor per 512 KiB window: never split further. */
-const unsplit = (p: Placement): Placement => (p === 'split' ? 'device' : p);
+/** Deltas run as one descriptor per 512 KiB window, never split further, and need the arena. */
+const unsplit = (p: Placement): Placement => (p === 'split' ? 'device' : p === 'foreign' ? 'inline:foreign' : p);
 
 function overlaps(a: Span, b: Span, n: number): boolean {
   return a.addr < b.addr + n && b.addr < a.addr + n;

@@ -91,4 +91,33 @@ test('engines copy, fill, compare and CRC inside another SharedArrayBuffer', asy
   }
 });
 
+test('the high-level API sends calls on another SharedArrayBuffer to the engines (placement foreign)', async () => {
+  const dev = await Device.open({ engines: 2, arenaBytes: 1 << 20, inlineThreshold: 0 });
+  try {
+    const sab = new SharedArrayBuffer(1 << 20);
+    const a = new Uint8Array(sab, 0, 1 << 18);
+    const b = new Uint8Array(sab, 1 << 18, 1 << 18);
+    const r = rng(9);
+    a.forEach((_, i, v) => (v[i] = r() & 0xff));
+    await dev.memcpy(b, a);
+    assert.equal(b, a);
+    assert.is(await dev.compare(a, b), 0);
+    b[777] ^= 0x40;
+    assert.is(await dev.firstDifference(a, b), 777);
+    assert.is(await dev.compare(a, b), Buffer.compare(a, b));
+    assert.is(await dev.crc32c(a, 5), nativeCrc32c(Buffer.from(a.buffer, a.byteOffset, a.byteLength), 5) >>> 0);
+    const c = new Uint8Array(sab, 1 << 19, 1000);
+    await dev.fill(c, 0xab);
+    assert.ok(c.every((v) => v === 0xab));
+    // Mixed buffers cannot share one descriptor: inline.
+    await dev.memcpy(new Uint8Array(new SharedArrayBuffer(16)), a.subarray(0, 16));
+    const st = dev.stats().ops;
+    assert.equal(st.memcpy.placement, { foreign: 1, 'inline:foreign': 1 });
+    assert.equal(st.crc32c.placement, { foreign: 1 });
+    assert.equal(st.fill.placement, { foreign: 1 });
+  } finally {
+    await dev.close();
+  }
+});
+
 test.run();
