@@ -27,7 +27,9 @@ const memory = new WebAssembly.Memory({ initial: PAGES, maximum: PAGES, shared: 
 const noSpaces = new ForeignSpaces(new MessageChannel().port1);
 const foreign = (desc: number, op: number, flags: number): number =>
   runForeign(new Uint8Array(memory.buffer as unknown as SharedArrayBuffer), desc, op, flags, noSpaces, core.setOutcome);
-const imports = { env: { memory, foreign, abort: () => { throw new Error('abort called'); } } };
+// env.crc32c: the host's CRC lent to the core; here the core's own Wasm kernel, to test it.
+const hostCrc = (addr: number, len: number, seed: number): number => core.crc32c(addr, len, seed, 0) >>> 0;
+const imports = { env: { memory, foreign, crc32c: hostCrc, abort: () => { throw new Error('abort called'); } } };
 type Core = {
   init(ctx: number): void;
   execute(d: number, c: number, i: number): number;
@@ -130,9 +132,9 @@ function randomize(from: number, to: number, seed: number) {
 const bytes = (s: string) => new TextEncoder().encode(s);
 
 // =====================================================================================
-test('module shape: imports memory and the foreign-space hook, exports the contract, static data below 4096', () => {
+test('module shape: imports memory, the foreign-space and CRC hooks, exports the contract, static data below 4096', () => {
   const imps = WebAssembly.Module.imports(wasmModule).map((i) => `${i.module}.${i.name}:${i.kind}`).sort();
-  assert.equal(imps, ['env.foreign:function', 'env.memory:memory']);
+  assert.equal(imps, ['env.crc32c:function', 'env.foreign:function', 'env.memory:memory']);
   const exps = WebAssembly.Module.exports(wasmModule).map((e) => e.name).sort();
   for (const name of ['crc32c', 'execute', 'heapBase', 'init']) assert.ok(exps.includes(name), name);
   assert.ok(core.heapBase() <= 4096, `heapBase ${core.heapBase()}`);
