@@ -25,6 +25,8 @@
 #include <string>
 
 #include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 namespace {
@@ -351,11 +353,49 @@ Napi::Value Signal(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// setThreadNice(increment): adds increment (an integer 0..19) to the calling thread's nice value
+// (Linux: PRIO_PROCESS with a thread id names that one thread) and returns the new value, read
+// back with getpriority. Raising nice needs no privilege; the kernel caps it at 19.
+Napi::Value SetThreadNice(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "setThreadNice(increment): increment must be a number").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  double inc_d = info[0].As<Napi::Number>().DoubleValue();
+  if (!(inc_d == std::floor(inc_d)) || inc_d < 0 || inc_d > 19) {
+    Napi::RangeError::New(env, "setThreadNice(increment): increment must be an integer from 0 to 19")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  id_t tid = static_cast<id_t>(::syscall(SYS_gettid));
+  errno = 0;
+  int cur = ::getpriority(PRIO_PROCESS, tid);  // -1 is a valid nice value: check errno
+  if (cur == -1 && errno != 0) {
+    ErrnoError(env, errno, "getpriority").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int want = cur + static_cast<int>(inc_d);
+  if (want > 19) want = 19;
+  if (want != cur && ::setpriority(PRIO_PROCESS, tid, want) != 0) {
+    ErrnoError(env, errno, "setpriority").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  errno = 0;
+  int now = ::getpriority(PRIO_PROCESS, tid);
+  if (now == -1 && errno != 0) {
+    ErrnoError(env, errno, "getpriority").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, now);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Function ctor = EventFd::Define(env);
   if (env.IsExceptionPending()) return exports;
   exports.Set("EventFd", ctor);
   exports.Set("signal", Napi::Function::New<Signal>(env, "signal"));
+  exports.Set("setThreadNice", Napi::Function::New<SetThreadNice>(env, "setThreadNice"));
   exports.Set("supported", Napi::Boolean::New(env, true));
   return exports;
 }

@@ -37,6 +37,14 @@ export interface EventFdAddon {
    * invalid fd throws (code 'EBADF').
    */
   signal(fd: number, n?: number): void;
+  /**
+   * Add `increment` (an integer from 0 to 19) to the calling thread's nice value and return the
+   * new value (the kernel caps it at 19). Linux applies nice per thread, so this lowers the
+   * priority of this one thread only. Raising nice needs no privilege; failures throw with
+   * `code`/`errno`/`syscall` ('getpriority' or 'setpriority'). Absent from an addon built before
+   * this function existed.
+   */
+  setThreadNice?(increment: number): number;
 }
 
 
@@ -63,6 +71,7 @@ export function loadEventFd(): EventFdAddon | null {
           reason = `addon at ${path} does not support eventfd on this platform`;
         } else {
           cached = { EventFd: addon.EventFd, signal: addon.signal };
+          if (typeof addon.setThreadNice === 'function') cached.setThreadNice = addon.setThreadNice;
         }
       } catch (err) {
         reason = `addon at ${path} failed to load: ${(err as Error).message}`;

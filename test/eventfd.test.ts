@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { loadEventFd, eventFdUnavailableReason, type EventFdAddon, type EventFdHandle } from '../src/eventfd.ts';
@@ -372,6 +372,45 @@ test('round trip main → worker (Atomics.notify) → worker signal → main cal
     await worker.terminate();
     efd.close();
   }
+});
+
+/** Field 19 (nice) of a /proc stat line; the command name (field 2) may hold spaces. */
+const niceOf = (stat: string): number => Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+
+test('setThreadNice raises the calling thread\'s nice value only', async () => {
+  assert.is(typeof addon.setThreadNice, 'function');
+  const mainStat = `/proc/self/task/${process.pid}/stat`; // the main thread's tid is the pid
+  const mainBefore = niceOf(readFileSync(mainStat, 'utf8'));
+  const code = `
+    const { workerData, parentPort } = require('node:worker_threads');
+    const { readFileSync } = require('node:fs');
+    const addon = require(workerData);
+    const niceOf = (s) => Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[16]);
+    const before = niceOf(readFileSync('/proc/thread-self/stat', 'utf8'));
+    const returned = addon.setThreadNice(1);
+    const after = niceOf(readFileSync('/proc/thread-self/stat', 'utf8'));
+    const same = addon.setThreadNice(0);
+    let range = null;
+    try { addon.setThreadNice(20); } catch (e) { range = e.name; }
+    parentPort.postMessage({ before, returned, after, same, range });
+    setTimeout(() => {}, 60000); // stay alive until terminated: the main thread checks itself meanwhile
+  `;
+  const w = new Worker(code, { eval: true, workerData: ADDON_PATH });
+  try {
+    const r = await new Promise<{ before: number; returned: number; after: number; same: number; range: string | null }>((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+    const want = Math.min(19, r.before + 1);
+    assert.is(r.returned, want);
+    assert.is(r.after, want);
+    assert.is(r.same, want);
+    assert.is(r.range, 'RangeError');
+    assert.is(niceOf(readFileSync(mainStat, 'utf8')), mainBefore, 'the main thread keeps its nice value');
+  } finally {
+    await w.terminate();
+  }
+  assert.is(niceOf(readFileSync(mainStat, 'utf8')), mainBefore);
 });
 
 test.run();

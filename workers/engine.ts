@@ -25,6 +25,8 @@ export interface EngineData {
   spinMicros: number;
   /** use the event fd addon to signal vectors (the device's completion path) */
   eventfd: boolean;
+  /** raise this thread's nice value by this much (0..19) at start, through the addon; 0 or absent: leave it */
+  nice?: number;
 }
 
 export interface EngineTask {
@@ -34,6 +36,15 @@ export interface EngineTask {
 }
 
 const data = workerData as EngineData;
+// Once per thread: run below the main thread's priority, so the kernel preempts an engine when the
+// main thread wakes. Best effort: without the addon, or if it fails, the engine runs at normal priority.
+if (data.nice) {
+  try {
+    loadEventFd()?.setThreadNice?.(data.nice);
+  } catch {
+    // keep normal priority
+  }
+}
 const { memory, layout } = data;
 let spaces: ForeignSpaces | null = null;
 const core = instantiateCore(data.module, memory, (desc, op, flags) =>
