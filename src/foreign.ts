@@ -84,7 +84,7 @@ export function runForeign(mem: Uint8Array, desc: number, op: number, flags: num
       const n = valid(dst, size);
       const pat = mem.subarray(desc + Desc.PATTERN, desc + Desc.PATTERN + 8);
       const head = Math.min(8, n);
-      u8.set(pat.subarray(0, head), dst);
+      if (n > 0) u8.set(pat.subarray(0, head), dst);
       for (let done = head; done < n; done *= 2) u8.copyWithin(dst + done, dst, dst + Math.min(done, n - done));
       if (n < size) return fault(dst + n, n, true);
       out(0, 0, 0n, 0);
@@ -148,7 +148,8 @@ export function runForeign(mem: Uint8Array, desc: number, op: number, flags: num
       const vd = valid(dst, size);
       const n = Math.min(vs, vd);
       if (op === Opcode.COPY_CRC) u8.copyWithin(dst, src, src + n);
-      const crc = nativeCrc32c(Buffer.from(u8.buffer, u8.byteOffset + dst, n), seed) >>> 0;
+      // (with nothing done, the CRC of no bytes is the seed; and no view past the end is made)
+      const crc = n === 0 ? seed : nativeCrc32c(Buffer.from(u8.buffer, u8.byteOffset + dst, n), seed) >>> 0;
       if (n < size) return vs <= vd ? fault(src + n, n, false, 0, crc) : fault(dst + n, n, true, 0, crc);
       out(0, 0, 0n, crc);
       return Status.SUCCESS;
