@@ -118,9 +118,10 @@ export class Portal {
       if (this.inflight === 0) this.#irq?.ref();
       // Keep submission order: while others wait for room, queue behind them.
       const pos = this.#waiting.length === 0 ? this.#push(desc) : -1;
+      // Rung either way: a refusal means the queue is full of work for the engines.
+      this.doorbell();
       if (pos >= 0) {
         this.#track(pos, resolve);
-        this.doorbell();
       } else if (opts.retry === false) {
         if (this.inflight === 0) this.#irq?.unref();
         reject(Errors.queueFull());
@@ -178,13 +179,34 @@ export class Portal {
     while (this.#waiting.length > 0) {
       const w = this.#waiting[0];
       const pos = this.#push(w.desc);
-      if (pos < 0) break;
+      if (pos < 0) {
+        this.doorbell(); // a full queue is work for the engines: make sure one is awake
+        break;
+      }
       this.#waiting.shift();
       this.#inflight.push({ pos, resolve: w.resolve });
       n++;
     }
     if (n > 0) this.doorbell();
     return n;
+  }
+
+  #napping = false;
+
+  /**
+   * poll() again in about 50 us, Atomics.waitAsync's timeout serving as a short sleep: for
+   * a portal waiting for room that other threads' slots hold (their reaping does not
+   * signal us). A setImmediate loop there would take the core the engines need.
+   */
+  #nap(): void {
+    if (this.#napping) return;
+    this.#napping = true;
+    const w = this.wq.words;
+    const r = Atomics.waitAsync(w, WqWord.DOORBELL, Atomics.load(w, WqWord.DOORBELL), 0.05);
+    void (r.async ? r.value : Promise.resolve(r.value)).then(() => {
+      this.#napping = false;
+      this.poll();
+    });
   }
 
   #anyDone(): boolean {
@@ -208,10 +230,12 @@ export class Portal {
       n = this.#reap() + this.#admit();
       if (budget > 0) this.#policy.record(n > 0 ? performance.now() - start : budget);
     }
-    if (n > 0 || (this.#waiting.length > 0 && this.#inflight.length === 0)) {
-      // Progress: look again soon. Waiting for room with nothing of ours in flight:
-      // others hold the slots, so poll (their reaping does not signal us).
-      this.#schedule();
+    if (n > 0) {
+      this.#schedule(); // progress: look again soon
+      return;
+    }
+    if (this.#waiting.length > 0 && this.#inflight.length === 0) {
+      this.#nap(); // waiting for room only
       return;
     }
     // Nothing finished: arm the vector and sleep; re-check after arming so that a

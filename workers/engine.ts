@@ -59,6 +59,7 @@ const vectors = new Vectors(memory, layout, data.eventfd ? loadEventFd() : null)
 const dev = new Int32Array(buf, layout.device, 16);
 const words = wq.words;
 const nap = new Int32Array(new SharedArrayBuffer(4));
+const RECHECK_MS = 20;
 
 export default function start(task: EngineTask): 'started' {
   spaces = new ForeignSpaces(task.spaces);
@@ -108,7 +109,10 @@ function loop(id: number): void {
     // Park: publish the state, re-check, then sleep on the doorbell (Dekker with push + doorbell()).
     const bell = Atomics.load(words, WqWord.DOORBELL);
     states.set(id, EngineState.PARKED);
-    if (!wq.hasWork() && Atomics.load(dev, Dev.STOP) === 0) Atomics.wait(words, WqWord.DOORBELL, bell);
+    // The timeout is a safety net, not the wake-up path: a doorbell that went missing
+    // (a race not yet understood, seen under a storm of refused submissions) costs a
+    // 20 ms stall instead of a hang. An idle engine's recheck costs ~50 wake-ups a second.
+    if (!wq.hasWork() && Atomics.load(dev, Dev.STOP) === 0) Atomics.wait(words, WqWord.DOORBELL, bell, RECHECK_MS);
     states.set(id, EngineState.RUNNING);
     idleSince = -1;
   }
