@@ -59,7 +59,7 @@ const vectors = new Vectors(memory, layout, data.eventfd ? loadEventFd() : null)
 const dev = new Int32Array(buf, layout.device, 16);
 const words = wq.words;
 const nap = new Int32Array(new SharedArrayBuffer(4));
-const RECHECK_MS = 20;
+const RECHECK_MS = 200;
 
 export default function start(task: EngineTask): 'started' {
   spaces = new ForeignSpaces(task.spaces);
@@ -111,8 +111,9 @@ function loop(id: number): void {
     states.set(id, EngineState.PARKED);
     // The timeout is a safety net, not the wake-up path: a doorbell that went missing
     // (a race not yet understood, seen under a storm of refused submissions) costs a
-    // 20 ms stall instead of a hang. An idle engine's recheck costs ~50 wake-ups a second.
-    if (!wq.hasWork() && Atomics.load(dev, Dev.STOP) === 0) Atomics.wait(words, WqWord.DOORBELL, bell, RECHECK_MS);
+    // 200 ms stall instead of a hang. A recheck that finds nothing parks again at once (no
+    // spin): 5 short wake-ups a second for an idle engine.
+    while (!wq.hasWork() && Atomics.load(dev, Dev.STOP) === 0 && Atomics.wait(words, WqWord.DOORBELL, bell, RECHECK_MS) === 'timed-out');
     states.set(id, EngineState.RUNNING);
     idleSince = -1;
   }
