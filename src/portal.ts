@@ -192,6 +192,9 @@ export class Portal {
   }
 
   #napping = false;
+  /** A word nobody notifies: napping must not wait on a shared word such as the doorbell,
+   * or a notify meant for a parked engine could wake this waiter instead (it did). */
+  readonly #napWord = new Int32Array(new SharedArrayBuffer(4));
 
   /**
    * poll() again in about 50 us, Atomics.waitAsync's timeout serving as a short sleep: for
@@ -201,8 +204,7 @@ export class Portal {
   #nap(): void {
     if (this.#napping) return;
     this.#napping = true;
-    const w = this.wq.words;
-    const r = Atomics.waitAsync(w, WqWord.DOORBELL, Atomics.load(w, WqWord.DOORBELL), 0.05);
+    const r = Atomics.waitAsync(this.#napWord, 0, 0, 0.05);
     void (r.async ? r.value : Promise.resolve(r.value)).then(() => {
       this.#napping = false;
       this.poll();

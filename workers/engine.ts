@@ -109,10 +109,10 @@ function loop(id: number): void {
     // Park: publish the state, re-check, then sleep on the doorbell (Dekker with push + doorbell()).
     const bell = Atomics.load(words, WqWord.DOORBELL);
     states.set(id, EngineState.PARKED);
-    // The timeout is a safety net, not the wake-up path: a doorbell that went missing
-    // (a race not yet understood, seen under a storm of refused submissions) costs a
-    // 200 ms stall instead of a hang. A recheck that finds nothing parks again at once (no
-    // spin): 5 short wake-ups a second for an idle engine.
+    // The timeout is a safety net, not the wake-up path: a doorbell that goes missing
+    // costs at most a 200 ms stall, never a hang. (One did: submitters napping with
+    // Atomics.waitAsync on the doorbell word took the notify meant for an engine.) A
+    // recheck that finds nothing parks again at once (no spin): 5 wake-ups a second idle.
     while (!wq.hasWork() && Atomics.load(dev, Dev.STOP) === 0 && Atomics.wait(words, WqWord.DOORBELL, bell, RECHECK_MS) === 'timed-out');
     states.set(id, EngineState.RUNNING);
     idleSince = -1;
