@@ -40,14 +40,4 @@ export class Allocator {
     if (i + 1 < free.length && free[i][1] === free[i + 1][0]) free.splice(i, 2, [free[i][0], free[i + 1][1]]);
     if (i > 0 && free[i - 1][1] === free[i][0]) free.splice(i - 1, 2, [free[i - 1][0], free[i][1]]);
   }
-
-  /** Size of the allocation at addr, or undefined. */
-  sizeOf(addr: number): number | undefined {
-    const b = this.#used.get(addr);
-    return b && b[1] - b[0];
-  }
-
-  get freeBytes(): number {
-    return this.#free.reduce((n, [s, e]) => n + e - s, 0);
-  }
 }

@@ -188,14 +188,12 @@ export class Device extends DeviceConnection {
   readonly #engines: Engines;
   readonly #alloc: Allocator;
   readonly #core: Core;
-  readonly #dev: Int32Array;
   #closing: Promise<void> | null = null;
   #ops: Ops | null = null;
 
   private constructor(opts: Required<DeviceOptions>, memory: WebAssembly.Memory, layout: Layout, module: WebAssembly.Module, addon: EventFdAddon | null) {
     super(memory, layout, addon, opts.pollSpinMicros);
     this.options = Object.freeze(opts);
-    this.#dev = new Int32Array(memory.buffer as unknown as SharedArrayBuffer, layout.device, 16);
     this.#alloc = new Allocator(layout.arenaBase, layout.arenaEnd);
     this.#core = instantiateCore(module, memory);
     if (this.#core.heapBase() > 4096) throw new Error('softdsa: the core static data overlaps the control region');
@@ -246,8 +244,6 @@ export class Device extends DeviceConnection {
     new Int32Array(buf, layout.vectors, MAX_VECTORS * VECTOR_WORDS).forEach((_, i, w) => {
       if (i % VECTOR_WORDS === Vec.FD) w[i] = -1;
     });
-    const dev = new Int32Array(buf, layout.device, 16);
-    dev[Dev.SHARED] = o.wqMode === 'shared' ? 1 : 0;
     new WorkQueue(memory, layout).reset();
     return new Device(o, memory, layout, coreModule(), addon);
   }

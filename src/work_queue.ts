@@ -59,11 +59,6 @@ export class WorkQueue {
 
   // ---- submitters ----
 
-  isFull(): boolean {
-    const pos = Atomics.load(this.#words, WqWord.TAIL);
-    return Atomics.load(this.#states, (pos & this.mask) * SLOT_WORDS) !== seqOf(pos, FREE);
-  }
-
   /**
    * Claims the next position, copies the 64-byte descriptor into it and publishes it.
    * Returns the position, or -1 when the queue is full (the ENQCMD refusal: retry later).
@@ -122,11 +117,6 @@ export class WorkQueue {
   hasWork(): boolean {
     const pos = Atomics.load(this.#words, WqWord.HEAD);
     return Atomics.load(this.#states, (pos & this.mask) * SLOT_WORDS) === seqOf(pos, PUB);
-  }
-
-  /** Published positions not yet claimed (an estimate while others move). */
-  depth(): number {
-    return (Atomics.load(this.#words, WqWord.TAIL) - Atomics.load(this.#words, WqWord.HEAD)) | 0;
   }
 
   /** Claims the oldest published position for `engine`; -1 when there is none. */
