@@ -44,6 +44,14 @@ export class ForeignSpaces {
   }
 }
 
+/** Fills u8 with the 8-byte pattern, phase from u8[0]: the first 8 bytes, then doubling copies. */
+export function fillPattern(u8: Uint8Array, pattern: Uint8Array): void {
+  const n = u8.byteLength;
+  const head = Math.min(8, n);
+  u8.set(pattern.subarray(0, head));
+  for (let done = head; done < n; done *= 2) u8.copyWithin(done, 0, Math.min(done, n - done));
+}
+
 /** Runs the data part of a foreign-space descriptor at `desc` (in the arena `mem`). */
 export function runForeign(mem: Uint8Array, desc: number, op: number, flags: number, spaces: ForeignSpaces, out: SetOutcome): number {
   const dv = new DataView(mem.buffer, mem.byteOffset);
@@ -82,10 +90,7 @@ export function runForeign(mem: Uint8Array, desc: number, op: number, flags: num
     case Opcode.MEMFILL: {
       const dst = addr(Desc.DST);
       const n = valid(dst, size);
-      const pat = mem.subarray(desc + Desc.PATTERN, desc + Desc.PATTERN + 8);
-      const head = Math.min(8, n);
-      if (n > 0) u8.set(pat.subarray(0, head), dst);
-      for (let done = head; done < n; done *= 2) u8.copyWithin(dst + done, dst, dst + Math.min(done, n - done));
+      fillPattern(u8.subarray(dst, dst + n), mem.subarray(desc + Desc.PATTERN, desc + Desc.PATTERN + 8));
       if (n < size) return fault(dst + n, n, true);
       out(0, 0, 0n, 0);
       return Status.SUCCESS;

@@ -16,6 +16,7 @@ import { Batcher, type Member, type Submitter } from './batcher.ts';
 import type { Core } from './core.ts';
 import { crc32cCombine } from './crc_combine.ts';
 import { Errors } from './errors.ts';
+import { fillPattern } from './foreign.ts';
 import { Desc, DeltaEntry, Opcode, Record, Status } from './format.ts';
 import { Stats, type Placement } from './stats.ts';
 
@@ -574,16 +575,10 @@ function overlaps(a: Span, b: Span, n: number): boolean {
 }
 
 function fillInline(u8: Uint8Array, pat: bigint): void {
-  const n = u8.byteLength;
   const p = new Uint8Array(8);
   new DataView(p.buffer).setBigUint64(0, pat, true);
-  if (p.every((v) => v === p[0])) {
-    u8.fill(p[0]);
-    return;
-  }
-  const head = Math.min(8, n);
-  u8.set(p.subarray(0, head));
-  for (let done = head; done < n; done *= 2) u8.copyWithin(done, 0, Math.min(done, n - done));
+  if (p.every((v) => v === p[0])) u8.fill(p[0]);
+  else fillPattern(u8, p);
 }
 
 function firstDiffInline(a: Uint8Array, b: Uint8Array): number {
