@@ -60,8 +60,8 @@ function kernel(desc: u32, ctx: u32, irq: u32, op: u32, flags: u32): u32 {
     case Opcode.CR_DELTA: return createDelta(desc, flags);
     case Opcode.AP_DELTA: return applyDelta(desc);
     case Opcode.DUALCAST: return dualcast(desc);
-    case Opcode.CRCGEN: return crcgen(desc, flags, load<u32>(ctx + Ctx.TABLES));
-    case Opcode.COPY_CRC: return copyCrc(desc, flags, load<u32>(ctx + Ctx.TABLES));
+    case Opcode.CRCGEN: return crcgen(desc, flags);
+    case Opcode.COPY_CRC: return copyCrc(desc, flags);
     case Opcode.BATCH: return batch(desc, ctx, irq);
     // NOOP, DRAIN (the host already waited for earlier work), CFLUSH (no data effect)
     default: return Status.SUCCESS;

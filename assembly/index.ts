@@ -2,19 +2,19 @@
 // One module is instantiated by several engines over one shared memory, with a stub runtime:
 // nothing here allocates, and the only state is per-instance globals. Static data is a few
 // hundred bytes of read-only tables (validate.ts); the CRC tables are built by init() into the
-// region the host reserves.
+// region the host reserves, and each instance has a scratch area of its own for the CRC fold.
 import { Ctx } from "../src/format";
 import { loadBounds } from "./bounds";
-import { buildTables, crc32cRun } from "./kernels/crc32c";
+import { crcInit, crc32cRun } from "./kernels/crc32c";
 import { runOne } from "./dispatch";
 import { setBytes, setFault, setResult, setSpecific } from "./record";
 
-let tables: u32 = 0; // per instance: the table region, for the raw crc32c export
-
-/** Builds the CRC tables at load<u32>(ctx + Ctx.TABLES). Idempotent, safe to run concurrently. */
-export function init(ctx: u32): void {
-  tables = load<u32>(ctx + Ctx.TABLES);
-  buildTables(tables);
+/**
+ * Builds the CRC tables at load<u32>(ctx + Ctx.TABLES) (idempotent, safe to run concurrently)
+ * and gives this instance `scratch`: Limit.CORE_SCRATCH_BYTES that no other instance uses.
+ */
+export function init(ctx: u32, scratch: u32): void {
+  crcInit(load<u32>(ctx + Ctx.TABLES), scratch);
 }
 
 export function heapBase(): u32 {
@@ -23,7 +23,7 @@ export function heapBase(): u32 {
 
 /** Raw CRC-32C for the host: no bounds checks, flags = the CRC flag bits of Flag. */
 export function crc32c(addr: u32, len: u32, seed: u32, flags: u32): u32 {
-  return crc32cRun(tables, addr, len, seed, flags);
+  return crc32cRun(addr, len, seed, flags);
 }
 
 /** The host's JS path reports a foreign-space operation's outcome here (see dispatch.ts). */

@@ -25,11 +25,12 @@ const DELTA_MAX_SIZE = 512 * KiB; // create-delta transfers are at most 512 KiB 
 
 // ---- device memory: ctx, descriptor, table region, arena with three 16 MiB buffers
 const CTX = 4096, DESC = 4224, IRQ = 4160, TABLES = 65536;
-const ARENA = Math.ceil((TABLES + Limit.CORE_TABLE_BYTES) / 65536) * 65536;
+const SCRATCH = TABLES + Limit.CORE_TABLE_BYTES;
+const ARENA = Math.ceil((SCRATCH + Limit.CORE_SCRATCH_BYTES) / 65536) * 65536;
 const A = ARENA, B = A + 16 * MiB + 4096, C = B + 16 * MiB + 4096, REC = C + 16 * MiB + 4096, END = REC + 65536;
 const memory = new WebAssembly.Memory({ initial: Math.ceil(END / 65536), maximum: 65535, shared: true });
 const wasm = new WebAssembly.Module(readFileSync(new URL('../build/core.wasm', import.meta.url)));
-type Core = { init(ctx: number): void; execute(d: number, c: number, i: number): number; crc32c(a: number, l: number, s: number, f: number): number };
+type Core = { init(ctx: number, scratch: number): void; execute(d: number, c: number, i: number): number; crc32c(a: number, l: number, s: number, f: number): number };
 const core = instantiateCore(wasm, memory) as unknown as Core;
 const view = new DataView(memory.buffer);
 const mem = new Uint8Array(memory.buffer);
@@ -38,7 +39,7 @@ view.setUint32(CTX + Ctx.ARENA_END, END, true);
 view.setUint32(CTX + Ctx.MAX_TRANSFER, Limit.MAX_TRANSFER_DEFAULT, true);
 view.setUint32(CTX + Ctx.MAX_BATCH, 32, true);
 view.setUint32(CTX + Ctx.TABLES, TABLES, true);
-core.init(CTX);
+core.init(CTX, SCRATCH);
 
 const PATTERN = 0x0123456789abcdefn;
 for (let i = 0; i < 16 * MiB; i++) mem[A + i] = (Math.imul(i, 2654435761) >>> 13) & 0xff;

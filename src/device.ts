@@ -4,12 +4,12 @@
 import { availableParallelism } from 'node:os';
 import { Allocator } from './allocator.ts';
 import { Interrupt, Vectors } from './completion.ts';
-import { coreModule, instantiateCore, type Core } from './core.ts';
+import { coreModule, instantiateCore } from './core.ts';
 import { type EngineFailure, Engines } from './engines.ts';
 import { Errors, SoftDsaError } from './errors.ts';
 import { type EventFdAddon, loadEventFd } from './eventfd.ts';
 import { Ctx, Limit } from './format.ts';
-import { computeLayout, Dev, type Layout, MAX_ENGINES, MAX_VECTORS, PAGE, VECTOR_WORDS, Vec } from './layout.ts';
+import { computeLayout, Dev, type Layout, MAX_ENGINES, MAX_VECTORS, PAGE, scratchOf, VECTOR_WORDS, Vec } from './layout.ts';
 import { type ErrorLogEntry, Portal, type SubmitOptions } from './portal.ts';
 import { WorkQueue } from './work_queue.ts';
 import type { EngineData } from '../workers/engine.ts';
@@ -187,7 +187,6 @@ export class Device extends DeviceConnection {
   readonly options: Readonly<Required<DeviceOptions>>;
   readonly #engines: Engines;
   readonly #alloc: Allocator;
-  readonly #core: Core;
   #closing: Promise<void> | null = null;
   #ops: Ops | null = null;
 
@@ -195,9 +194,10 @@ export class Device extends DeviceConnection {
     super(memory, layout, addon, opts.pollSpinMicros);
     this.options = Object.freeze(opts);
     this.#alloc = new Allocator(layout.arenaBase, layout.arenaEnd);
-    this.#core = instantiateCore(module, memory);
-    if (this.#core.heapBase() > 4096) throw new Error('softdsa: the core static data overlaps the control region');
-    this.#core.init(layout.ctx);
+    // The tables are ready before any engine starts (each engine builds them too: idempotent).
+    const core = instantiateCore(module, memory);
+    if (core.heapBase() > 4096) throw new Error('softdsa: the core static data overlaps the control region');
+    core.init(layout.ctx, scratchOf(layout, MAX_ENGINES));
     // Vector 0 is the device's own: completions of this thread, and interrupt handle 0.
     this.vectors.claim(0);
     this.connect(0);
@@ -269,7 +269,6 @@ export class Device extends DeviceConnection {
     if (this.#ops === null) {
       const access: DeviceAccess = {
         arena: { buffer: this.memory.buffer as unknown as SharedArrayBuffer, base: this.layout.arenaBase, end: this.layout.arenaEnd },
-        core: this.#core,
         submit: (d) => this.portal.submit(d),
         alloc: (n, a) => this.#alloc.alloc(n, a),
         free: (a) => this.#alloc.free(a),

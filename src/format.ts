@@ -144,7 +144,9 @@ export enum Limit {
   /** interrupt handles: a 64-bit validity mask in the device context */
   MAX_INT_HANDLES = 64,
   /** bytes the Wasm core may use for its tables (CRC) in the control region */
-  CORE_TABLE_BYTES = 65536,
+  CORE_TABLE_BYTES = 16384,
+  /** bytes of scratch each core instance owns in the control region (the CRC fold's window) */
+  CORE_SCRATCH_BYTES = 4096,
 }
 
 /**

@@ -1,11 +1,12 @@
 // Where everything lives in the device's shared memory.
 //
-//   0        4 KiB                                                   arenaBase           end
-//   +--------+-----+-----+---------+--------+-------------+--------+------+---------------+
-//   | core   | ctx | eng | vectors | device | work queue  | wq     | core | arena: what   |
-//   | static |     | x64 | x64     | words  | header      | slots  | tbls | descriptors   |
-//   +--------+-----+-----+---------+--------+-------------+--------+------+ may address  |
-//   \______________ control region: unmapped for descriptors _____________/
+//   0        4 KiB                                                          arenaBase        end
+//   +--------+-----+-----+---------+--------+------------+-------+------+---------+--------------+
+//   | core   | ctx | eng | vectors | device | work queue | wq    | core | core    | arena: what  |
+//   | static |     | x64 | x64     | words  | header     | slots | tbls | scratch | descriptors  |
+//   |        |     |     |         |        |            |       |      | x65     | may address  |
+//   +--------+-----+-----+---------+--------+------------+-------+------+---------+--------------+
+//   \_________________ control region: unmapped for descriptors _________________/
 //
 // Descriptors address bytes as offsets into this memory, but only [arenaBase, end) is
 // mapped: the control region plays the kernel's part and a descriptor that points
@@ -52,6 +53,8 @@ export interface Layout {
   wqSlots: number;
   wqSize: number;
   tables: number;
+  /** one Limit.CORE_SCRATCH_BYTES area per core instance: engine i has slot i, the host's core the last */
+  scratch: number;
   arenaBase: number;
   arenaEnd: number;
 }
@@ -67,7 +70,11 @@ export function computeLayout(arenaBytes: number, wqSize: number): Layout {
   const wqStates = wqHeader + WQ_HEADER_BYTES;
   const wqSlots = align(wqStates + 4 * SLOT_WORDS * wqSize, 64);
   const tables = align(wqSlots + Desc.SIZE * wqSize, 64);
-  const arenaBase = align(tables + Limit.CORE_TABLE_BYTES, PAGE);
+  const scratch = tables + Limit.CORE_TABLE_BYTES;
+  const arenaBase = align(scratch + Limit.CORE_SCRATCH_BYTES * (MAX_ENGINES + 1), PAGE);
   const bytes = align(arenaBase + arenaBytes, PAGE);
-  return { bytes, ctx, engines, vectors, device, wqHeader, wqStates, wqSlots, wqSize, tables, arenaBase, arenaEnd: bytes };
+  return { bytes, ctx, engines, vectors, device, wqHeader, wqStates, wqSlots, wqSize, tables, scratch, arenaBase, arenaEnd: bytes };
 }
+
+/** The scratch area of engine `id`'s core; the host's core (id = MAX_ENGINES) has the last. */
+export const scratchOf = (layout: Layout, id: number): number => layout.scratch + id * Limit.CORE_SCRATCH_BYTES;

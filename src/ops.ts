@@ -13,7 +13,6 @@ import { channel } from 'node:diagnostics_channel';
 import { crc32c as nativeCrc32c } from '@node-rs/crc32';
 import { type ArenaInfo, type Bytes, pattern as patternOf, seedOf, type Span, span } from './args.ts';
 import { Batcher, type Member, type Submitter } from './batcher.ts';
-import type { Core } from './core.ts';
 import { crc32cCombine } from './crc_combine.ts';
 import { Errors } from './errors.ts';
 import { fillPattern } from './foreign.ts';
@@ -45,7 +44,6 @@ interface Thresholds {
 /** What an operation needs from the device. */
 export interface DeviceAccess extends Submitter {
   arena: ArenaInfo;
-  core: Core;
   /** the PASID engines reach another SharedArrayBuffer by, or -1 when none is left */
   space(buffer: SharedArrayBuffer): number;
 }

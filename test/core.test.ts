@@ -16,6 +16,7 @@ const CTX = 4096;
 const IRQ = 4160;
 const DESC = 4224; // top-level descriptors live outside the arena, as in the control region
 const TABLES = PAGE;
+const SCRATCH = TABLES + Limit.CORE_TABLE_BYTES; // one area per instance
 const ARENA_LO = 2 * PAGE;
 const MEM_END = PAGES * PAGE;
 
@@ -27,11 +28,9 @@ const memory = new WebAssembly.Memory({ initial: PAGES, maximum: PAGES, shared: 
 const noSpaces = new ForeignSpaces(new MessageChannel().port1);
 const foreign = (desc: number, op: number, flags: number): number =>
   runForeign(new Uint8Array(memory.buffer as unknown as SharedArrayBuffer), desc, op, flags, noSpaces, core.setOutcome);
-// env.crc32c: the host's CRC lent to the core; here the core's own Wasm kernel, to test it.
-const hostCrc = (addr: number, len: number, seed: number): number => core.crc32c(addr, len, seed, 0) >>> 0;
-const imports = { env: { memory, foreign, crc32c: hostCrc, abort: () => { throw new Error('abort called'); } } };
+const imports = { env: { memory, foreign, abort: () => { throw new Error('abort called'); } } };
 type Core = {
-  init(ctx: number): void;
+  init(ctx: number, scratch: number): void;
   execute(d: number, c: number, i: number): number;
   heapBase(): number;
   crc32c(a: number, l: number, s: number, f: number): number;
@@ -53,7 +52,7 @@ function setCtx(c: Partial<RefCtx>) {
   view.setUint32(CTX + Ctx.TABLES, TABLES, true);
 }
 setCtx({});
-core.init(CTX);
+core.init(CTX, SCRATCH);
 test.before.each(() => setCtx(CTX_DEFAULT)); // a failed test must not leave odd bounds behind
 
 // ---- descriptors
@@ -98,6 +97,7 @@ function execAt(at: number): { status: number; irq: bigint } {
   const irq = view.getBigUint64(IRQ, true);
   const ref = referenceExecute(copy, at, ctx);
   copy.set(mem.subarray(IRQ, IRQ + 8), IRQ); // the irq word is the engine's, not the device's
+  copy.set(mem.subarray(SCRATCH, SCRATCH + Limit.CORE_SCRATCH_BYTES), SCRATCH); // and so is the scratch
   assert.is(status, ref.status, `status core 0x${status.toString(16)} ref 0x${ref.status.toString(16)}`);
   assert.is(irq, ref.irq, 'irq');
   const diff = firstDiff(mem, copy);
@@ -134,7 +134,7 @@ const bytes = (s: string) => new TextEncoder().encode(s);
 // =====================================================================================
 test('module shape: imports memory, the foreign-space and CRC hooks, exports the contract, static data below 4096', () => {
   const imps = WebAssembly.Module.imports(wasmModule).map((i) => `${i.module}.${i.name}:${i.kind}`).sort();
-  assert.equal(imps, ['env.crc32c:function', 'env.foreign:function', 'env.memory:memory']);
+  assert.equal(imps, ['env.foreign:function', 'env.memory:memory']);
   const exps = WebAssembly.Module.exports(wasmModule).map((e) => e.name).sort();
   for (const name of ['crc32c', 'execute', 'heapBase', 'init']) assert.ok(exps.includes(name), name);
   assert.ok(core.heapBase() <= 4096, `heapBase ${core.heapBase()}`);
@@ -143,7 +143,7 @@ test('module shape: imports memory, the foreign-space and CRC hooks, exports the
 test('two instances on one memory: init is idempotent and the tables identical', () => {
   const before = mem.slice(TABLES, TABLES + Limit.CORE_TABLE_BYTES);
   const other = new WebAssembly.Instance(wasmModule, imports).exports as unknown as Core;
-  other.init(CTX);
+  other.init(CTX, SCRATCH + Limit.CORE_SCRATCH_BYTES);
   assert.is(firstDiff(before, mem.subarray(TABLES, TABLES + Limit.CORE_TABLE_BYTES)), -1);
   mem.set(bytes('123456789'), ARENA_LO);
   assert.is(other.crc32c(ARENA_LO, 9, 0, 0) >>> 0, 0xe3069283);
@@ -206,12 +206,17 @@ test('CRC-32C: chaining through the seed, every flag combination, lengths 0..300
   }
 });
 
-test('CRC-32C: lengths around the 4-stream block (1 KiB) chain and match the reference', () => {
-  randomize(ARENA_LO, ARENA_LO + 8192, 8);
+// The fold (crc32c.ts): from 768 bytes, a 290-byte remainder, 3328-byte blocks of 64-byte rounds.
+const [FOLD_MIN, FOLD_D, FOLD_BLK] = [768, 290, 3328];
+const FOLD_EDGES = [FOLD_MIN, FOLD_D + 512, FOLD_D + FOLD_BLK, FOLD_D + 2 * FOLD_BLK, FOLD_D + 3 * FOLD_BLK, 20000]
+  .flatMap((n) => [n - 1, n, n + 1, n + 15, n + 16, n + 63, n + 64]);
+
+test('CRC-32C: lengths around the fold\'s edges chain and match the reference, every flag combination', () => {
+  randomize(ARENA_LO, ARENA_LO + 32768, 8);
   const r = rng(12);
   for (const f of FLAG_COMBOS) {
-    for (const n of [1016, 1023, 1024, 1025, 1031, 2047, 2048, 2056, 3000, 4103, 5000]) {
-      const off = r.int(16);
+    for (const n of [...FOLD_EDGES, ...Array.from({ length: 24 }, () => 700 + r.int(24000))]) {
+      const off = r.int(64);
       const seed = r.int(2 ** 32);
       const whole = core.crc32c(ARENA_LO + off, n, seed, f) >>> 0;
       assert.is(whole, referenceCrc32c(mem.subarray(ARENA_LO + off, ARENA_LO + off + n), seed, f), `n ${n} flags ${f}`);
@@ -220,6 +225,19 @@ test('CRC-32C: lengths around the 4-stream block (1 KiB) chain and match the ref
       assert.is(core.crc32c(ARENA_LO + off + cut, n - cut, part, f) >>> 0, whole);
     }
   }
+});
+
+test('CRC-32C: a buffer that ends at the end of memory is read no further (no trap), and the scratch is the only control-region write', () => {
+  const n = 50_000;
+  randomize(MEM_END - n, MEM_END, 9);
+  const control = mem.slice(0, SCRATCH);
+  for (const f of FLAG_COMBOS) {
+    for (const len of [n, n - 1, 4096, 800]) {
+      const at = MEM_END - len;
+      assert.is(core.crc32c(at, len, 0x5eed, f) >>> 0, referenceCrc32c(mem.subarray(at, MEM_END), 0x5eed, f), `len ${len} flags ${f}`);
+    }
+  }
+  assert.is(firstDiff(control, mem.subarray(0, SCRATCH)), -1);
 });
 
 test('CRC-32C: large buffer matches the reference', () => {
@@ -682,6 +700,7 @@ function fuzz(seed: number, iterations: number, onlyOp?: number) {
     let diff = firstDiff(mem.subarray(lo, hi), mirror.subarray(lo, hi));
     if (diff === -1 && it % 997 === 0) {
       mirror.set(mem.subarray(IRQ, IRQ + 8), IRQ);
+      mirror.set(mem.subarray(SCRATCH, SCRATCH + Limit.CORE_SCRATCH_BYTES), SCRATCH); // the core's own
       diff = firstDiff(mem, mirror);
       if (diff !== -1) diff -= lo;
     }

@@ -14,7 +14,7 @@ import { SpinPolicy } from '../src/spin.ts';
 import { Desc, Opcode, Status } from '../src/format.ts';
 import { ForeignSpaces, runForeign } from '../src/foreign.ts';
 import { type MessagePort, workerData } from 'node:worker_threads';
-import { Dev, DIE_AFTER, DIE_THROW, Eng, ENGINE_BYTES, EngineState, type Layout, WqWord } from '../src/layout.ts';
+import { Dev, DIE_AFTER, DIE_THROW, Eng, ENGINE_BYTES, EngineState, type Layout, scratchOf, WqWord } from '../src/layout.ts';
 import { WorkQueue } from '../src/work_queue.ts';
 
 export interface EngineData {
@@ -49,7 +49,6 @@ const { memory, layout } = data;
 let spaces: ForeignSpaces | null = null;
 const core = instantiateCore(data.module, memory, (desc, op, flags) =>
   spaces === null ? Status.INVALID_OPCODE : runForeign(bytes, desc, op, flags, spaces, core.setOutcome));
-core.init(layout.ctx);
 const wq = new WorkQueue(memory, layout);
 const buf = memory.buffer as unknown as SharedArrayBuffer;
 const bytes = new Uint8Array(buf);
@@ -62,6 +61,7 @@ const nap = new Int32Array(new SharedArrayBuffer(4));
 const RECHECK_MS = 200;
 
 export default function start(task: EngineTask): 'started' {
+  core.init(layout.ctx, scratchOf(layout, task.id));
   spaces = new ForeignSpaces(task.spaces);
   states.set(task.id, EngineState.RUNNING);
   setImmediate(() => loop(task.id));

@@ -6,18 +6,6 @@ import { prefix, min64 } from "../bounds";
 import { fault, setSpecific } from "../record";
 import { crc32cRun } from "./crc32c";
 
-// A host with a faster CRC-32C (a CRC instruction, which Wasm lacks: @node-rs/crc32 in the
-// engines) lends it through this import for the standard variant (no bypass flags) of
-// inputs worth a call; the Wasm kernel does the rest, and is what a host without one lends.
-@external("env", "crc32c")
-declare function hostCrc32c(addr: u32, len: u32, seed: u32): u32;
-const HOST_MIN: usize = 1024;
-
-function crc(tables: u32, p: usize, n: usize, seed: u32, flags: u32): u32 {
-  const standard = (flags & (Flag.CRC_BYPASS_INVERT | Flag.CRC_BYPASS_DATA_REFLECT)) == 0;
-  return standard && n >= HOST_MIN ? hostCrc32c(<u32>p, <u32>n, seed) : crc32cRun(tables, p, n, seed, flags);
-}
-
 // The seed, or a fault status (high bit 32 set) when the seed address is not mapped.
 function seedOf(desc: u32, flags: u32): u64 {
   if ((flags & Flag.CRC_SEED_ADDR) == 0) return <u64>load<u32>(desc + Desc.CRC_SEED);
@@ -27,18 +15,18 @@ function seedOf(desc: u32, flags: u32): u64 {
   return <u64>load<u32>(<usize>a);
 }
 
-export function crcgen(desc: u32, flags: u32, tables: u32): u32 {
+export function crcgen(desc: u32, flags: u32): u32 {
   const seed = seedOf(desc, flags);
   if (seed >> 32) return <u32>seed;
   const src = load<u64>(desc + Desc.SRC);
   const size = <u64>load<u32>(desc + Desc.XFER_SIZE);
   const n = prefix(src, size);
-  setSpecific(crc(tables, <usize>src, <usize>n, <u32>seed, flags));
+  setSpecific(crc32cRun(<usize>src, <usize>n, <u32>seed, flags));
   if (n < size) return fault(src + n, n, false);
   return Status.SUCCESS;
 }
 
-export function copyCrc(desc: u32, flags: u32, tables: u32): u32 {
+export function copyCrc(desc: u32, flags: u32): u32 {
   const seed = seedOf(desc, flags);
   if (seed >> 32) return <u32>seed;
   const src = load<u64>(desc + Desc.SRC);
@@ -48,7 +36,7 @@ export function copyCrc(desc: u32, flags: u32, tables: u32): u32 {
   const vd = prefix(dst, size);
   const n = min64(vs, vd);
   if (n != 0) memory.copy(<usize>dst, <usize>src, <usize>n);
-  setSpecific(crc(tables, <usize>dst, <usize>n, <u32>seed, flags));
+  setSpecific(crc32cRun(<usize>dst, <usize>n, <u32>seed, flags));
   if (n < size) return vs <= vd ? fault(src + n, n, false) : fault(dst + n, n, true);
   return Status.SUCCESS;
 }
