@@ -1,5 +1,5 @@
 // Kernel throughput of the Wasm core, each beside its native baseline, in one process.
-// Run: node --import tsx bench/kernels.bench.ts [--quick]   (writes bench/results/kernels.json)
+// Run: node --import tsx bench/kernels.bench.ts [--quick] [--only=<name part>]   (writes bench/results/kernels.json)
 //
 // One core instance over a shared WebAssembly.Memory laid out as the device lays it out (context,
 // table region, arena); every kernel runs through execute() on a real descriptor (flags 0: no
@@ -19,6 +19,8 @@ const require = createRequire(import.meta.url);
 const { crc32c: nativeCrc32c } = require('@node-rs/crc32') as { crc32c(b: Buffer, init?: number): number };
 
 const quick = process.argv.includes('--quick');
+/** --only=<text>: the kernels whose name contains it (case-insensitive) */
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).toLowerCase();
 const KiB = 1024, MiB = 1024 * KiB;
 const SIZES = [4 * KiB, 64 * KiB, MiB, 16 * MiB];
 const DELTA_MAX_SIZE = 512 * KiB; // create-delta transfers are at most 512 KiB (status 0x13 above)
@@ -150,6 +152,7 @@ export interface Row { kernel: string; baseline: string; cells: Cell[] }
 export function run(): Row[] {
   const rows: Row[] = [];
   for (const k of kernels) {
+    if (only !== undefined && !k.name.toLowerCase().includes(only)) continue;
     const cells: Cell[] = [];
     for (const n of k.sizes) {
       const { wasm, native } = k.setup(n);
@@ -188,7 +191,7 @@ if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith
   const loadAfter = load();
   console.log(`softdsa kernels, GB/s: wasm / native = ratio (median of ${REPS} alternating reps); load ${loadBefore.join(' ')} -> ${loadAfter.join(' ')}`);
   console.log(table(rows));
-  if (!quick) {
+  if (!quick && only === undefined) {
     mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
     const file = new URL('./results/kernels.json', import.meta.url);
     writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine: fingerprint(), load: { before: loadBefore, after: loadAfter }, seconds: (performance.now() - started) / 1000, sizes: SIZES.map(label), rows }, null, 2) + '\n');

@@ -117,76 +117,114 @@ function normal(r: u32, p: usize, n: usize): u32 {
 
 // ---- Long inputs: reduction modulo a sparse multiple of P (the idea of Chorba, Russell 2024).
 //
-// With y = x^8, Q = y^290 + y^136 + y^113 + y^107 + y^32 + 1 is a multiple of P (found by a search
-// over 6-term polynomials in y; 4-term ones start at degree 5275, and P's factor x+1 rules out an
-// odd count). A message M and M mod Q have the same CRC, since M ≡ M mod Q (mod P), and M mod Q
-// needs only XORs of whole bytes: walking M from its first (highest) byte, each byte, once final,
-// is cancelled by adding Q times it, which adds it into the bytes 154, 177, 183, 258 and 290
-// places later. Pulled rather than pushed, byte p is final as
+// With y = x^8, Q1 = y^290 + y^136 + y^113 + y^107 + y^32 + 1 is a multiple of P (found by a
+// search over 6-term polynomials in y; 4-term ones start at degree 5275, and P's factor x+1 rules
+// out odd counts). A message M and M mod Q1 have the same CRC, since M ≡ M mod Q1 (mod P), and
+// M mod Q1 needs only XORs of whole bytes: walking M from its first (highest) byte, each byte,
+// once final, is cancelled by adding Q1 times it, which adds it into the bytes 154, 177, 183,
+// 258 and 290 places later. Pulled rather than pushed, byte p is final as
 //     f[p] = m[p] ^ f[p-154] ^ f[p-177] ^ f[p-183] ^ f[p-258] ^ f[p-290]
-// and, every distance being at least 16, that runs 16 bytes at a time: one v128 load of the data,
-// five unaligned loads of earlier f, five XORs and a store. No table, no carry-less multiply:
-// about 1 instruction per byte where slice-by-8 needs 3. The last 290 bytes, whose f is M mod Q,
-// are the only ones that go through the tables. The bit order inside a byte never matters, so
-// the same fold serves both domains, and the seed is folded in by XOR into the first 4 bytes
-// (the register is exactly what the next 4 bytes will be XORed with).
+// and, every distance being at least 64, that runs 64 bytes a round in v128s: per 16 bytes one
+// load of data, five unaligned loads of earlier f, five XORs and a store. No table, no carry-less
+// multiply: about 1 instruction per byte where slice-by-8 needs 3. The last 290 bytes are left,
+// plus what f adds to them; the same with Q2 = y^104 + y^57 + y^53 + y^49 + y^19 + y^14 + y^4 + 1
+// (8 terms, distances 47..104) brings those down to 104, and only these go through the tables.
+// The bit order inside a byte never matters, so the fold serves both domains; the seed is folded
+// in by XOR into the first 4 bytes (the register is what the next 4 bytes will be XORed with).
 //
-// The f stream lives in scratch: a window of the last WIN bytes, then a block of BLK new ones,
-// whose last WIN bytes move to the front before the next block; then ZERO bytes of zeros and the
-// remainder.
-const D: usize = 290;
-const WIN: usize = 304; // >= D, a multiple of 16
-const ZERO: usize = 144; // >= D - 154 (the remainder's reach past f's end) and >= 63 (overrun), a multiple of 16
-const BLK: usize = (<usize>Limit.CORE_SCRATCH_BYTES - WIN - ZERO - D) & ~63;
-/** Inputs of at least this many bytes take the fold. */
-const FOLD_MIN: usize = 768;
+// Scratch (this instance's own): a window of the last WIN bytes of f, then a block of BLK new
+// ones whose last WIN move to the front before the next block; after the last block, zeros (f
+// ends there) and the 290-byte rest; then the same, in one piece, for Q2.
+const D1: usize = 290;
+const D2: usize = 104;
+const WIN: usize = 304; // >= D1
+const ZERO1: usize = 144; // >= D1 - 154 (the rest's reach past f's end) and >= 63 (overrun)
+const WIN2: usize = 112; // >= D2
+const ZERO2: usize = 64; // >= D2 - 47 and >= 15 (overrun)
+const F2: usize = 512; // the most bytes fold2 folds away
+const SECOND: usize = <usize>Limit.CORE_SCRATCH_BYTES - (WIN2 + F2 + ZERO2 + D2); // where fold2 works
+const BLK: usize = (SECOND - WIN - ZERO1 - D1) & ~63;
+/** Inputs of at least this many bytes take the folds (measured: faster from about 170). */
+const FOLD_MIN: usize = 192;
 
-// f's 16 bytes at q + D from the data word v and the five earlier ones below q + D.
-@inline function pull(v: v128, q: usize): v128 {
+// f's 16 bytes at q + D1 (or + D2) from the data v and the earlier f below.
+@inline function pull1(v: v128, q: usize): v128 {
   return v128.xor(
-    v128.xor(v128.xor(v, v128.load(q)), v128.xor(v128.load(q, D - 258), v128.load(q, D - 183))),
-    v128.xor(v128.load(q, D - 177), v128.load(q, D - 154)),
+    v128.xor(v128.xor(v, v128.load(q)), v128.xor(v128.load(q, D1 - 258), v128.load(q, D1 - 183))),
+    v128.xor(v128.load(q, D1 - 177), v128.load(q, D1 - 154)),
+  );
+}
+@inline function pull2(v: v128, q: usize): v128 {
+  return v128.xor(
+    v128.xor(v128.xor(v, v128.load(q)), v128.xor(v128.load(q, D2 - 100), v128.load(q, D2 - 90))),
+    v128.xor(v128.xor(v128.load(q, D2 - 85), v128.load(q, D2 - 55)), v128.xor(v128.load(q, D2 - 51), v128.load(q, D2 - 47))),
   );
 }
 
-// Folds [p, p+n) (n >= FOLD_MIN) with `head` XORed into its first 4 bytes; returns the address
-// of the D-byte remainder, in scratch.
-function fold(head: u32, p: usize, n: usize): usize {
+// Folds [p, p+n) (n >= FOLD_MIN) by Q1 with `head` XORed into its first 4 bytes; returns the
+// address of the D1-byte rest, in scratch.
+function fold1(head: u32, p: usize, n: usize): usize {
   const sc = scratch;
   const s = sc + WIN; // f of the current block starts here
-  const e = n - D; // bytes folded away
+  const e = n - D1; // bytes Q1 folds away
   memory.fill(sc, 0, WIN); // f before the message is 0, except:
-  store<u32>(s - D, head); // f[-290..-287], which only bytes 0..3 reach (through the 290 term)
+  store<u32>(s - D1, head); // f[-290..-287], which only bytes 0..3 reach (through the 290 term)
   let done: usize = 0;
   let len: usize;
   for (;;) {
-    // 64 bytes a round (every distance is at least 64); the last block computes up to 63 bytes
-    // past e, from data still inside the input, and they are zeroed below.
+    // The last block computes up to 63 bytes past e, from data still inside the input; they are
+    // zeroed below.
     len = min(e - done, BLK);
     const src = p + done;
     for (let j: usize = 0; j < len; j += 64) {
-      const q = s + j - D;
+      const q = s + j - D1;
       const m = src + j;
-      v128.store(q, pull(v128.load(m), q), D);
-      v128.store(q, pull(v128.load(m, 16), q + 16), D + 16);
-      v128.store(q, pull(v128.load(m, 32), q + 32), D + 32);
-      v128.store(q, pull(v128.load(m, 48), q + 48), D + 48);
+      v128.store(q, pull1(v128.load(m), q), D1);
+      v128.store(q, pull1(v128.load(m, 16), q + 16), D1 + 16);
+      v128.store(q, pull1(v128.load(m, 32), q + 32), D1 + 32);
+      v128.store(q, pull1(v128.load(m, 48), q + 48), D1 + 48);
     }
     done += len;
     if (done == e) break;
     memory.copy(sc, s + BLK - WIN, WIN);
   }
-  // The remainder: the last D bytes with what f (and f only: the tail is not folded) adds to them.
+  // The rest: the last D1 bytes, plus what f (and f only: they are not folded) adds to them.
+  // Each 16 bytes stand on their own, so the last 16 may overlap the ones before.
   const z = s + len;
-  memory.fill(z, 0, ZERO);
-  const out = z + ZERO;
+  memory.fill(z, 0, ZERO1);
+  const r = z + ZERO1;
   const tail = p + e;
-  for (let k: usize = 0; ; k += 16) {
-    if (k > D - 16) k = D - 16; // the last 16 again: each is computed on its own, so overlap is fine
-    v128.store(out + k, pull(v128.load(tail + k), z + k - D));
-    if (k == D - 16) break;
+  for (let k: usize = 0; k < D1; k += 16) {
+    const at = min(k, D1 - 16);
+    v128.store(r + at, pull1(v128.load(tail + at), z + at - D1));
+  }
+  return r;
+}
+
+// The same with Q2, in one block, for D2 < n <= D2 + F2 bytes (the rest of fold1, or a short
+// input: up to there, Q2's seven loads per 16 bytes cost less than fold1's setup); returns the
+// address of the D2-byte rest, in scratch.
+function fold2(head: u32, p: usize, n: usize): usize {
+  const w = scratch + SECOND;
+  const f = w + WIN2;
+  const e = n - D2;
+  memory.fill(w, 0, WIN2);
+  store<u32>(f - D2, head);
+  for (let j: usize = 0; j < e; j += 16) v128.store(f + j, pull2(v128.load(p + j), f + j - D2));
+  const z = f + e;
+  memory.fill(z, 0, ZERO2);
+  const out = z + ZERO2;
+  for (let k: usize = 0; k < D2; k += 16) {
+    const at = min(k, D2 - 16);
+    v128.store(out + at, pull2(v128.load(p + e + at), z + at - D2));
   }
   return out;
+}
+
+/** The D2 bytes with the CRC (from register 0) of [p, p+n) with `head` XORed into its first 4. */
+function fold(head: u32, p: usize, n: usize): usize {
+  if (n > D2 + F2) return fold2(0, fold1(head, p, n), D1);
+  return fold2(head, p, n);
 }
 
 /** CRC-32C of [p, p+n) continuing from `seed`, with the CRC flag bits of `flags`. */
@@ -197,7 +235,7 @@ export function crc32cRun(p: usize, n: usize, seed: u32, flags: u32): u32 {
     let r = invert ? ~seed : rev32(seed);
     if (long) {
       p = fold(r, p, n);
-      n = D;
+      n = D2;
       r = 0;
     }
     r = reflected(r, p, n);
@@ -206,7 +244,7 @@ export function crc32cRun(p: usize, n: usize, seed: u32, flags: u32): u32 {
   let r = invert ? rev32(~seed) : seed;
   if (long) {
     p = fold(bswap<u32>(r), p, n);
-    n = D;
+    n = D2;
     r = 0;
   }
   r = normal(r, p, n);
