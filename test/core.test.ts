@@ -8,6 +8,8 @@ import { MessageChannel } from 'node:worker_threads';
 import { ForeignSpaces, runForeign } from '../src/foreign.ts';
 import { Opcode, Flag, Status, Desc, Record as Rec, Ctx, Limit, DeltaEntry } from '../src/format.ts';
 import { referenceExecute, referenceCrc32c, ALLOWED_FLAGS, type RefCtx } from './reference.ts';
+import { crc32c as nodeRsCrc32c } from '@node-rs/crc32';
+import { crc32c as awsCrc32c } from '@aws-crypto/crc32c';
 
 // ---- memory layout of the test device
 const PAGE = 65536;
@@ -238,6 +240,20 @@ test('CRC-32C: a buffer that ends at the end of memory is read no further (no tr
     }
   }
   assert.is(firstDiff(control, mem.subarray(0, SCRATCH)), -1);
+});
+
+test('CRC-32C: agrees with two independent implementations (@node-rs/crc32, @aws-crypto/crc32c) over random sizes, offsets and seeds', () => {
+  const span = MEM_END - ARENA_LO;
+  randomize(ARENA_LO, MEM_END, 21);
+  const r = rng(22);
+  for (let i = 0; i < 300; i++) {
+    const n = i < 150 ? r.int(5000) : r.int(span - 64);
+    const at = ARENA_LO + r.int(span - n);
+    const data = Buffer.from(mem.buffer, at, n);
+    const seed = r.int(2 ** 32);
+    assert.is(core.crc32c(at, n, 0, 0) >>> 0, awsCrc32c(data) >>> 0, `${n} bytes at ${at}`);
+    assert.is(core.crc32c(at, n, seed, 0) >>> 0, nodeRsCrc32c(data, seed) >>> 0, `${n} bytes at ${at}, seed ${seed}`);
+  }
 });
 
 test('CRC-32C: large buffer matches the reference', () => {
