@@ -8,7 +8,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Device, Descriptor, Status } from '../src/index.ts';
-import { Ctx } from '../src/format.ts';
+import { Ctx, Limit } from '../src/format.ts';
 import { randomDescriptor, rng, type Region } from './gen.ts';
 import { referenceExecute, type RefCtx } from './reference.ts';
 
@@ -34,7 +34,7 @@ test(`fuzz: ${N} random descriptors through the device match the reference (seed
     handles: dv.getBigUint64(Ctx.INT_HANDLES, true),
   };
   const control = mem.slice(dev.layout.ctx, dev.layout.ctx + 64);
-  const tables = mem.slice(dev.layout.tables, dev.layout.tables + 65536);
+  const tables = mem.slice(dev.layout.tables, dev.layout.tables + Limit.CORE_TABLE_BYTES);
   const records = dev.alloc(32 * 64, 32);
   const lists = dev.alloc(64 * 64, 64); // nested batch lists the generator writes
   const top = dev.alloc(64 * PER_BATCH, 64); // the list of each submitted batch
@@ -72,7 +72,7 @@ test(`fuzz: ${N} random descriptors through the device match the reference (seed
       done += PER_BATCH;
     }
     assert.equal(mem.subarray(dev.layout.ctx, dev.layout.ctx + 64), control, 'device context changed');
-    assert.equal(mem.subarray(dev.layout.tables, dev.layout.tables + 65536), tables, 'core tables changed');
+    assert.equal(mem.subarray(dev.layout.tables, dev.layout.tables + Limit.CORE_TABLE_BYTES), tables, 'core tables changed');
     assert.ok(Buffer.compare(otherArena(), otherBefore) === 0, "the other device's arena changed");
     // Both kernels and checks were exercised.
     assert.ok((statuses.get(Status.SUCCESS) ?? 0) > N / 10, 'too few successes');
