@@ -12,6 +12,9 @@ import { Dev, type Layout, WqWord } from './layout.ts';
 import { SpinPolicy } from './spin.ts';
 import { WorkQueue } from './work_queue.ts';
 import { EngineStates } from './engine_states.ts';
+import { availableParallelism } from 'node:os';
+
+const CORES = availableParallelism();
 
 export interface SubmitOptions {
   /** wait for room when the queue is full (default); false: reject with QUEUE_FULL */
@@ -211,6 +214,17 @@ export class Portal {
     });
   }
 
+  /**
+   * True when a spin here would take a core from a working engine: this thread has work in
+   * flight for every engine and there is no core to spare for it (2 engines on 2 cores,
+   * the default there). The engines run at a raised nice value, so the spinning thread wins
+   * that core: a split 1 MiB crc32c took 190-240 us p50 with the spin, 150-190 without.
+   */
+  #starves(): boolean {
+    const engines = this.#engines.count;
+    return engines >= CORES && this.#inflight.length >= engines;
+  }
+
   #anyDone(): boolean {
     const list = this.#inflight;
     for (let i = 0; i < list.length; i++) if (this.wq.isDone(list[i].pos)) return true;
@@ -226,7 +240,7 @@ export class Portal {
       // Only spins teach the policy: a wait that ended in a sleep would count the wake-up
       // too, and make spinning look useless exactly when it would help.
       const start = performance.now();
-      const budget = this.#policy.budget;
+      const budget = this.#starves() ? 0 : this.#policy.budget;
       let now = start;
       while (!this.#anyDone() && (now = performance.now()) - start < budget);
       n = this.#reap() + this.#admit();
