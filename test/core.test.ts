@@ -208,16 +208,16 @@ test('CRC-32C: chaining through the seed, every flag combination, lengths 0..300
   }
 });
 
-// The folds (crc32c.ts): Q2 alone from FOLD_MIN to 616 bytes, Q1 then Q2 above, in 2560-byte blocks of 64-byte rounds.
-const [FOLD_MIN, FOLD_D, FOLD_BLK] = [192, 290, 2560];
-const FOLD_EDGES = [FOLD_MIN, FOLD_D, 616, FOLD_D + 512, FOLD_D + FOLD_BLK, FOLD_D + 2 * FOLD_BLK, FOLD_D + 3 * FOLD_BLK, 20000]
+// The folds (crc32c.ts): level 2 alone from 192 to 616 bytes, levels 1 and 2 from 617, all three
+// from 32 KiB; rests of 5275, 290 and 104 bytes; blocks of 8192 and 2880 bytes.
+const FOLD_EDGES = [192, 290, 616, 617, 290 + 2880, 290 + 2 * 2880, 32767, 32768, 5275 + 4 * 8192, 5275 + 5 * 8192]
   .flatMap((n) => [n - 1, n, n + 1, n + 15, n + 16, n + 63, n + 64]);
 
 test('CRC-32C: lengths around the fold\'s edges chain and match the reference, every flag combination', () => {
-  randomize(ARENA_LO, ARENA_LO + 32768, 8);
+  randomize(ARENA_LO, ARENA_LO + 65536 + 4096, 8);
   const r = rng(12);
   for (const f of FLAG_COMBOS) {
-    for (const n of [...FOLD_EDGES, ...Array.from({ length: 24 }, () => 100 + r.int(24000))]) {
+    for (const n of [...FOLD_EDGES, ...Array.from({ length: 24 }, () => 100 + r.int(60000))]) {
       const off = r.int(64);
       const seed = r.int(2 ** 32);
       const whole = core.crc32c(ARENA_LO + off, n, seed, f) >>> 0;

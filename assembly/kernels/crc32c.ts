@@ -49,6 +49,7 @@ export function crcInit(t: u32, s: u32): void {
       store<u32>(t + U_OFFSET + (k << 10) + (b << 2), rev32(load<u32>(t + (k << 10) + (rb << 2))));
     }
   }
+  if (AREA0 + AREA1 + AREA2 > <usize>Limit.CORE_SCRATCH_BYTES) unreachable(); // folded away when it fits
   tables = t;
   scratch = s;
 }
@@ -115,116 +116,118 @@ function normal(r: u32, p: usize, n: usize): u32 {
   return r;
 }
 
-// ---- Long inputs: reduction modulo a sparse multiple of P (the idea of Chorba, Russell 2024).
+// ---- Long inputs: reduction modulo sparse multiples of P (the idea of Chorba, Russell 2024).
 //
-// With y = x^8, Q1 = y^290 + y^136 + y^113 + y^107 + y^32 + 1 is a multiple of P (found by a
-// search over 6-term polynomials in y; 4-term ones start at degree 5275, and P's factor x+1 rules
-// out odd counts). A message M and M mod Q1 have the same CRC, since M ≡ M mod Q1 (mod P), and
-// M mod Q1 needs only XORs of whole bytes: walking M from its first (highest) byte, each byte,
-// once final, is cancelled by adding Q1 times it, which adds it into the bytes 154, 177, 183,
-// 258 and 290 places later. Pulled rather than pushed, byte p is final as
+// Let y = x^8 (a shift by one byte) and Q a multiple of P with few terms, in y only, such as
+// Q1 = y^290 + y^136 + y^113 + y^107 + y^32 + 1. A message M and M mod Q have the same CRC,
+// since M ≡ M mod Q (mod P), and M mod Q needs only XORs of whole bytes: walking M from its
+// first (highest) byte, each byte, once final, is cancelled by adding Q times it, which adds it
+// into the bytes 154, 177, 183, 258 and 290 places later. Pulled rather than pushed, byte p is
 //     f[p] = m[p] ^ f[p-154] ^ f[p-177] ^ f[p-183] ^ f[p-258] ^ f[p-290]
-// and, every distance being at least 64, that runs 64 bytes a round in v128s: per 16 bytes one
-// load of data, five unaligned loads of earlier f, five XORs and a store. No table, no carry-less
-// multiply: about 1 instruction per byte where slice-by-8 needs 3. The last 290 bytes are left,
-// plus what f adds to them; the same with Q2 = y^104 + y^57 + y^53 + y^49 + y^19 + y^14 + y^4 + 1
-// (8 terms, distances 47..104) brings those down to 104, and only these go through the tables.
-// The bit order inside a byte never matters, so the fold serves both domains; the seed is folded
+// and, every distance being at least 16, that runs 16 bytes at a time in v128s: one load of
+// data, one unaligned load of earlier f per distance, XORs and a store. No table, no carry-less
+// multiply. What is left is the last deg Q bytes, plus what f adds to them (the rest).
+//
+// Three such multiples, found by search (scripts/sparse-multiples.c), run one after the other:
+//   level 0: y^5275 + y^4508 + y^2751 + 1       3 loads per 16 bytes, inputs of 32 KiB and more
+//   level 1: y^290 + y^136 + y^113 + y^107 + y^32 + 1               5 loads, from 617 bytes
+//   level 2: y^104 + y^57 + y^53 + y^49 + y^19 + y^14 + y^4 + 1     7 loads, from 192 bytes
+// Fewer terms need a higher degree (4 terms start at 5275; P's factor x+1 rules out odd counts),
+// so each level shrinks the rest of the one before, and the last 104 bytes go through the tables.
+// The bit order inside a byte never matters, so the folds serve both domains; the seed is folded
 // in by XOR into the first 4 bytes (the register is what the next 4 bytes will be XORed with).
 //
-// Scratch (this instance's own): a window of the last WIN bytes of f, then a block of BLK new
-// ones whose last WIN move to the front before the next block; after the last block, zeros (f
-// ends there) and the 290-byte rest; then the same, in one piece, for Q2.
-const D1: usize = 290;
-const D2: usize = 104;
-const WIN: usize = 304; // >= D1
-const ZERO1: usize = 144; // >= D1 - 154 (the rest's reach past f's end) and >= 63 (overrun)
-const WIN2: usize = 112; // >= D2
-const ZERO2: usize = 64; // >= D2 - 47 and >= 15 (overrun)
-const F2: usize = 512; // the most bytes fold2 folds away
-const SECOND: usize = <usize>Limit.CORE_SCRATCH_BYTES - (WIN2 + F2 + ZERO2 + D2); // where fold2 works
-const BLK: usize = (SECOND - WIN - ZERO1 - D1) & ~63;
-/** Inputs of at least this many bytes take the folds (measured: faster from about 170). */
+// Each level works in its own part of this instance's scratch: a window of the last WIN bytes of
+// f (zeros before the message), blocks of BLK new ones (the window's worth moves to the front
+// before the next block), then zeros (f ends there: the rest must not see the tail's own
+// bytes) and the rest.
+// deg Q, bytes of window, block, zeros; rounds of 64 bytes need every distance >= 64.
+const D0: usize = 5275, WIN0: usize = 5280, BLK0: usize = 8192, ZERO0: usize = 4512; // >= 5275 - 767
+const D1: usize = 290, WIN1: usize = 304, BLK1: usize = 2880, ZERO1: usize = 144; // >= 290 - 154
+const D2: usize = 104, WIN2: usize = 112, BLK2: usize = 512, ZERO2: usize = 64; // >= 104 - 47
+const AREA0: usize = (WIN0 + BLK0 + ZERO0 + D0 + 63) & ~63;
+const AREA1: usize = (WIN1 + BLK1 + ZERO1 + D1 + 63) & ~63;
+const AREA2: usize = (WIN2 + BLK2 + ZERO2 + D2 + 63) & ~63;
+/** From these sizes on, the levels run (measured: level 2 beats the tables from about 170 bytes). */
 const FOLD_MIN: usize = 192;
+const LEVEL1_MIN: usize = D2 + BLK2 + 1; // above what level 2 takes in one block
+const LEVEL0_MIN: usize = 32768;
 
-// f's 16 bytes at q + D1 (or + D2) from the data v and the earlier f below.
-@inline function pull1(v: v128, q: usize): v128 {
-  return v128.xor(
-    v128.xor(v128.xor(v, v128.load(q)), v128.xor(v128.load(q, D1 - 258), v128.load(q, D1 - 183))),
-    v128.xor(v128.load(q, D1 - 177), v128.load(q, D1 - 154)),
-  );
-}
-@inline function pull2(v: v128, q: usize): v128 {
+// f's 16 bytes at q + D from the data v and the earlier f below (level L's distances).
+@inline function pull(L: i32, v: v128, q: usize): v128 {
+  if (L == 0) return v128.xor(v128.xor(v, v128.load(q)), v128.xor(v128.load(q, D0 - 2524), v128.load(q, D0 - 767)));
+  if (L == 1) {
+    return v128.xor(
+      v128.xor(v128.xor(v, v128.load(q)), v128.xor(v128.load(q, D1 - 258), v128.load(q, D1 - 183))),
+      v128.xor(v128.load(q, D1 - 177), v128.load(q, D1 - 154)),
+    );
+  }
   return v128.xor(
     v128.xor(v128.xor(v, v128.load(q)), v128.xor(v128.load(q, D2 - 100), v128.load(q, D2 - 90))),
     v128.xor(v128.xor(v128.load(q, D2 - 85), v128.load(q, D2 - 55)), v128.xor(v128.load(q, D2 - 51), v128.load(q, D2 - 47))),
   );
 }
 
-// Folds [p, p+n) (n >= FOLD_MIN) by Q1 with `head` XORed into its first 4 bytes; returns the
-// address of the D1-byte rest, in scratch.
-function fold1(head: u32, p: usize, n: usize): usize {
-  const sc = scratch;
-  const s = sc + WIN; // f of the current block starts here
-  const e = n - D1; // bytes Q1 folds away
-  memory.fill(sc, 0, WIN); // f before the message is 0, except:
-  store<u32>(s - D1, head); // f[-290..-287], which only bytes 0..3 reach (through the 290 term)
+// Folds [p, p+n) (n > D) by level L's Q, with `head` XORed into its first 4 bytes, in the
+// scratch area at `a`; returns the address of the D-byte rest there.
+@inline function foldBy(L: i32, head: u32, p: usize, n: usize, a: usize): usize {
+  const D = L == 0 ? D0 : L == 1 ? D1 : D2;
+  const WIN = L == 0 ? WIN0 : L == 1 ? WIN1 : WIN2;
+  const BLK = L == 0 ? BLK0 : L == 1 ? BLK1 : BLK2;
+  const ZERO = L == 0 ? ZERO0 : L == 1 ? ZERO1 : ZERO2;
+  const s = a + WIN; // f of the current block starts here
+  const e = n - D; // bytes folded away
+  memory.fill(a, 0, WIN); // f before the message is 0, except:
+  store<u32>(s - D, head); // f[-D..-D+3], which only bytes 0..3 reach (through the y^D term)
   let done: usize = 0;
   let len: usize;
   for (;;) {
-    // The last block computes up to 63 bytes past e, from data still inside the input; they are
-    // zeroed below.
+    // The last block computes up to a round's worth past e, from data still inside the input
+    // (D >= 64); the zeros below cover it.
     len = min(e - done, BLK);
     const src = p + done;
-    for (let j: usize = 0; j < len; j += 64) {
-      const q = s + j - D1;
-      const m = src + j;
-      v128.store(q, pull1(v128.load(m), q), D1);
-      v128.store(q, pull1(v128.load(m, 16), q + 16), D1 + 16);
-      v128.store(q, pull1(v128.load(m, 32), q + 32), D1 + 32);
-      v128.store(q, pull1(v128.load(m, 48), q + 48), D1 + 48);
+    if (L < 2) {
+      for (let j: usize = 0; j < len; j += 64) {
+        const q = s + j - D;
+        const m = src + j;
+        v128.store(q + D, pull(L, v128.load(m), q));
+        v128.store(q + D + 16, pull(L, v128.load(m, 16), q + 16));
+        v128.store(q + D + 32, pull(L, v128.load(m, 32), q + 32));
+        v128.store(q + D + 48, pull(L, v128.load(m, 48), q + 48));
+      }
+    } else {
+      for (let j: usize = 0; j < len; j += 16) v128.store(s + j, pull(L, v128.load(src + j), s + j - D));
     }
     done += len;
     if (done == e) break;
-    memory.copy(sc, s + BLK - WIN, WIN);
+    memory.copy(a, s + BLK - WIN, WIN);
   }
-  // The rest: the last D1 bytes, plus what f (and f only: they are not folded) adds to them.
-  // Each 16 bytes stand on their own, so the last 16 may overlap the ones before.
+  // The rest, 16 bytes at a time; each stands on its own, so the last 16 may overlap.
   const z = s + len;
-  memory.fill(z, 0, ZERO1);
-  const r = z + ZERO1;
+  memory.fill(z, 0, ZERO);
+  const r = z + ZERO;
   const tail = p + e;
-  for (let k: usize = 0; k < D1; k += 16) {
-    const at = min(k, D1 - 16);
-    v128.store(r + at, pull1(v128.load(tail + at), z + at - D1));
+  for (let k: usize = 0; k < D; k += 16) {
+    const at = min(k, D - 16);
+    v128.store(r + at, pull(L, v128.load(tail + at), z + at - D));
   }
   return r;
 }
 
-// The same with Q2, in one block, for D2 < n <= D2 + F2 bytes (the rest of fold1, or a short
-// input: up to there, Q2's seven loads per 16 bytes cost less than fold1's setup); returns the
-// address of the D2-byte rest, in scratch.
-function fold2(head: u32, p: usize, n: usize): usize {
-  const w = scratch + SECOND;
-  const f = w + WIN2;
-  const e = n - D2;
-  memory.fill(w, 0, WIN2);
-  store<u32>(f - D2, head);
-  for (let j: usize = 0; j < e; j += 16) v128.store(f + j, pull2(v128.load(p + j), f + j - D2));
-  const z = f + e;
-  memory.fill(z, 0, ZERO2);
-  const out = z + ZERO2;
-  for (let k: usize = 0; k < D2; k += 16) {
-    const at = min(k, D2 - 16);
-    v128.store(out + at, pull2(v128.load(p + e + at), z + at - D2));
-  }
-  return out;
-}
-
-/** The D2 bytes with the CRC (from register 0) of [p, p+n) with `head` XORed into its first 4. */
+/** The D2 bytes whose CRC (from register 0) is that of [p, p+n) with `head` in its first 4. */
 function fold(head: u32, p: usize, n: usize): usize {
-  if (n > D2 + F2) return fold2(0, fold1(head, p, n), D1);
-  return fold2(head, p, n);
+  const a = scratch;
+  if (n >= LEVEL0_MIN) {
+    p = foldBy(0, head, p, n, a);
+    n = D0;
+    head = 0;
+  }
+  if (n >= LEVEL1_MIN) {
+    p = foldBy(1, head, p, n, a + AREA0);
+    n = D1;
+    head = 0;
+  }
+  return foldBy(2, head, p, n, a + AREA0 + AREA1);
 }
 
 /** CRC-32C of [p, p+n) continuing from `seed`, with the CRC flag bits of `flags`. */
