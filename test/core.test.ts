@@ -264,6 +264,21 @@ test('CRC-32C: large buffer matches the reference', () => {
   }
 });
 
+test('MEMFILL: long fills (pattern, then copies of it) match the reference at every phase, up to a fault', () => {
+  const r = rng(31);
+  for (const n of [4095, 4096, 4097, 16383, 16640, 16641, 33024, 40000, 100000]) {
+    const off = r.int(8);
+    const pattern = BigInt(r.int(2 ** 32)) << 32n | BigInt(r.int(2 ** 32));
+    const got = exec({ op: Opcode.MEMFILL, flags: Flag.CRAV | Flag.RCR, dst: ARENA_LO + off, size: n, src: pattern });
+    assert.is(got.status, Status.SUCCESS, `${n} bytes at +${off}`);
+  }
+  // a long fill that runs into the end of the arena: the valid part is filled, then the fault
+  setCtx({ arenaEnd: MEM_END - 100 });
+  const got = exec({ op: Opcode.MEMFILL, flags: Flag.CRAV | Flag.RCR, dst: MEM_END - 100 - 20000 + 3, size: 30000, src: 0x0102030405060708n });
+  assert.is(got.status, Status.PAGE_FAULT | Status.WRITE_FAULT_BIT);
+  assert.is(got.bytes, 19997);
+});
+
 // ---- every status code, provoked on purpose
 test('status codes: each one provoked', () => {
   setCtx({ arenaBase: ARENA_LO, arenaEnd: MEM_END, maxTransfer: 1 << 20, maxBatch: 32 });

@@ -11,6 +11,23 @@ export function fillBytes(dst: usize, n: usize, pattern: u64): void {
   }
   const v = i64x2.splat(<i64>pattern);
   let i: usize = 0;
+  if (n >= 4096) {
+    // Long fills: 256 bytes of pattern, then copies of what is done (memory.copy is the
+    // engine's memcpy, with vectors wider than Wasm's), doubling up to 16 KiB, then 16 KiB at
+    // a time from the start, which stays in L1.
+    for (; i < 256; i += 64) {
+      v128.store(dst + i, v);
+      v128.store(dst + i, v, 16);
+      v128.store(dst + i, v, 32);
+      v128.store(dst + i, v, 48);
+    }
+    while (i < n) {
+      const k = min(min(i, 16384), n - i);
+      memory.copy(dst + i, dst, k);
+      i += k;
+    }
+    return;
+  }
   // 16 is a multiple of 8, so every vector store starts in phase.
   while (i + 64 <= n) {
     v128.store(dst + i, v);
