@@ -3,7 +3,7 @@
 //
 // One core instance over a shared WebAssembly.Memory laid out as the device lays it out (context,
 // table region, arena); every kernel runs through execute() on a real descriptor (flags 0: no
-// completion record), except "crc32c export", the raw export the host API calls. Baselines run on
+// completion record), except "raw export": the core's crc32c export, no descriptor. Baselines run on
 // Buffer views of the same arena memory: @node-rs/crc32 (N-API, SSE4.2), Buffer.compare,
 // Buffer.copy and buffer.fill.
 // The machine is shared and noisy: each cell alternates kernel and baseline repetitions (7 each,
@@ -83,7 +83,7 @@ const kernels: Kernel[] = [
     setup: (n) => { desc(Opcode.CRCGEN, n, big(A), 0n, 0n, 0n, Flag.CRC_BYPASS_DATA_REFLECT); const b = buf(A, n); return { wasm: exec, native: () => nativeCrc32c(b) }; },
   },
   {
-    name: 'CRC-32C export (host API)', baseline: '@node-rs/crc32 crc32c', sizes: SIZES,
+    name: 'CRC-32C, raw export', baseline: '@node-rs/crc32 crc32c', sizes: SIZES,
     setup: (n) => { const b = buf(A, n); return { wasm: () => core.crc32c(A, n, 0, 0), native: () => nativeCrc32c(b) }; },
   },
   {
