@@ -23,7 +23,7 @@ export function heapBase(): u32 {
 
 /** Raw CRC-32C for the host: no bounds checks, flags = the CRC flag bits of Flag. */
 export function crc32c(addr: u32, len: u32, seed: u32, flags: u32): u32 {
-  return crc32cRun(addr, len, seed, flags);
+  return crc32cRun(addr, len, seed, flags, 0);
 }
 
 /** The host's JS path reports a foreign-space operation's outcome here (see dispatch.ts). */

@@ -87,6 +87,14 @@ const kernels: Kernel[] = [
     setup: (n) => { const b = buf(A, n); return { wasm: () => core.crc32c(A, n, 0, 0), native: () => nativeCrc32c(b) }; },
   },
   {
+    name: 'copy + CRC-32C (COPY_CRC)', baseline: 'Buffer.copy, then @node-rs/crc32', sizes: SIZES,
+    setup: (n) => {
+      desc(Opcode.COPY_CRC, n, big(A), big(C));
+      const a = buf(A, n), c = buf(C, n);
+      return { wasm: exec, native: () => { a.copy(c); nativeCrc32c(c); } };
+    },
+  },
+  {
     name: 'compare (equal)', baseline: 'Buffer.compare', sizes: SIZES,
     setup: (n) => { desc(Opcode.COMPARE, n, big(A), big(B)); const a = buf(A, n), b = buf(B, n); return { wasm: exec, native: () => Buffer.compare(a, b) }; },
   },

@@ -229,6 +229,18 @@ test('CRC-32C: lengths around the fold\'s edges chain and match the reference, e
   }
 });
 
+test('COPY_CRC: the copy made inside the folds matches the reference at every level\'s edges, every flag combination', () => {
+  randomize(ARENA_LO, ARENA_LO + 60000, 13);
+  const r = rng(14);
+  for (const f of FLAG_COMBOS) {
+    for (const n of [1, 191, 192, 616, 617, 3200, 32767, 32768, 40000, 5275 + 8192 + 63]) {
+      const src = ARENA_LO + r.int(64), dst = ARENA_LO + 65536 + r.int(64);
+      const got = exec({ op: Opcode.COPY_CRC, flags: Flag.CRAV | Flag.RCR | f, src, dst, size: n, w40: BigInt(r.int(2 ** 32)) });
+      assert.is(got.status, Status.SUCCESS, `${n} bytes, flags ${f}`);
+    }
+  }
+});
+
 test('CRC-32C: a buffer that ends at the end of memory is read no further (no trap), and the scratch is the only control-region write', () => {
   const n = 50_000;
   randomize(MEM_END - n, MEM_END, 9);

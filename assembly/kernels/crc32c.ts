@@ -169,8 +169,9 @@ const LEVEL0_MIN: usize = 32768;
 }
 
 // Folds [p, p+n) (n > D) by level L's Q, with `head` XORed into its first 4 bytes, in the
-// scratch area at `a`; returns the address of the D-byte rest there.
-@inline function foldBy(L: i32, head: u32, p: usize, n: usize, a: usize): usize {
+// scratch area at `a`; returns the address of the D-byte rest there. With COPY, also copies the
+// input to [d, d+n) on the way (COPY_CRC: the buffers do not overlap), so it is read once.
+@inline function foldBy(L: i32, COPY: bool, head: u32, p: usize, n: usize, a: usize, d: usize): usize {
   const D = L == 0 ? D0 : L == 1 ? D1 : D2;
   const WIN = L == 0 ? WIN0 : L == 1 ? WIN1 : WIN2;
   const BLK = L == 0 ? BLK0 : L == 1 ? BLK1 : BLK2;
@@ -190,13 +191,25 @@ const LEVEL0_MIN: usize = 32768;
       for (let j: usize = 0; j < len; j += 64) {
         const q = s + j - D;
         const m = src + j;
-        v128.store(q + D, pull(L, v128.load(m), q));
-        v128.store(q + D + 16, pull(L, v128.load(m, 16), q + 16));
-        v128.store(q + D + 32, pull(L, v128.load(m, 32), q + 32));
-        v128.store(q + D + 48, pull(L, v128.load(m, 48), q + 48));
+        const v0 = v128.load(m), v1 = v128.load(m, 16), v2 = v128.load(m, 32), v3 = v128.load(m, 48);
+        if (COPY) {
+          const t = d + done + j;
+          v128.store(t, v0);
+          v128.store(t, v1, 16);
+          v128.store(t, v2, 32);
+          v128.store(t, v3, 48);
+        }
+        v128.store(q + D, pull(L, v0, q));
+        v128.store(q + D + 16, pull(L, v1, q + 16));
+        v128.store(q + D + 32, pull(L, v2, q + 32));
+        v128.store(q + D + 48, pull(L, v3, q + 48));
       }
     } else {
-      for (let j: usize = 0; j < len; j += 16) v128.store(s + j, pull(L, v128.load(src + j), s + j - D));
+      for (let j: usize = 0; j < len; j += 16) {
+        const v = v128.load(src + j);
+        if (COPY) v128.store(d + done + j, v);
+        v128.store(s + j, pull(L, v, s + j - D));
+      }
     }
     done += len;
     if (done == e) break;
@@ -209,35 +222,48 @@ const LEVEL0_MIN: usize = 32768;
   const tail = p + e;
   for (let k: usize = 0; k < D; k += 16) {
     const at = min(k, D - 16);
-    v128.store(r + at, pull(L, v128.load(tail + at), z + at - D));
+    const v = v128.load(tail + at);
+    if (COPY) v128.store(d + e + at, v);
+    v128.store(r + at, pull(L, v, z + at - D));
   }
   return r;
 }
 
-/** The D2 bytes whose CRC (from register 0) is that of [p, p+n) with `head` in its first 4. */
-function fold(head: u32, p: usize, n: usize): usize {
+/**
+ * The D2 bytes whose CRC (from register 0) is that of [p, p+n) with `head` in its first 4;
+ * with d != 0, the level that reads the input copies it to [d, d+n).
+ */
+function fold(head: u32, p: usize, n: usize, d: usize): usize {
   const a = scratch;
   if (n >= LEVEL0_MIN) {
-    p = foldBy(0, head, p, n, a);
+    p = d != 0 ? foldBy(0, true, head, p, n, a, d) : foldBy(0, false, head, p, n, a, 0);
     n = D0;
     head = 0;
+    d = 0;
   }
   if (n >= LEVEL1_MIN) {
-    p = foldBy(1, head, p, n, a + AREA0);
+    const b = a + AREA0;
+    p = d != 0 ? foldBy(1, true, head, p, n, b, d) : foldBy(1, false, head, p, n, b, 0);
     n = D1;
     head = 0;
+    d = 0;
   }
-  return foldBy(2, head, p, n, a + AREA0 + AREA1);
+  const c = a + AREA0 + AREA1;
+  return d != 0 ? foldBy(2, true, head, p, n, c, d) : foldBy(2, false, head, p, n, c, 0);
 }
 
-/** CRC-32C of [p, p+n) continuing from `seed`, with the CRC flag bits of `flags`. */
-export function crc32cRun(p: usize, n: usize, seed: u32, flags: u32): u32 {
+/**
+ * CRC-32C of [p, p+n) continuing from `seed`, with the CRC flag bits of `flags`; with
+ * copyTo != 0, [p, p+n) is also copied there (not overlapping: COPY_CRC), in the same pass.
+ */
+export function crc32cRun(p: usize, n: usize, seed: u32, flags: u32, copyTo: usize): u32 {
   const invert = (flags & Flag.CRC_BYPASS_INVERT) == 0;
   const long = n >= FOLD_MIN;
+  if (copyTo != 0 && !long && n != 0) memory.copy(copyTo, p, n); // (a copy of 0 bytes to an unmapped address traps)
   if ((flags & Flag.CRC_BYPASS_DATA_REFLECT) == 0) {
     let r = invert ? ~seed : rev32(seed);
     if (long) {
-      p = fold(r, p, n);
+      p = fold(r, p, n, copyTo);
       n = D2;
       r = 0;
     }
@@ -246,7 +272,7 @@ export function crc32cRun(p: usize, n: usize, seed: u32, flags: u32): u32 {
   }
   let r = invert ? rev32(~seed) : seed;
   if (long) {
-    p = fold(bswap<u32>(r), p, n);
+    p = fold(bswap<u32>(r), p, n, copyTo);
     n = D2;
     r = 0;
   }

@@ -21,7 +21,7 @@ export function crcgen(desc: u32, flags: u32): u32 {
   const src = load<u64>(desc + Desc.SRC);
   const size = <u64>load<u32>(desc + Desc.XFER_SIZE);
   const n = prefix(src, size);
-  setSpecific(crc32cRun(<usize>src, <usize>n, <u32>seed, flags));
+  setSpecific(crc32cRun(<usize>src, <usize>n, <u32>seed, flags, 0));
   if (n < size) return fault(src + n, n, false);
   return Status.SUCCESS;
 }
@@ -35,8 +35,8 @@ export function copyCrc(desc: u32, flags: u32): u32 {
   const vs = prefix(src, size);
   const vd = prefix(dst, size);
   const n = min64(vs, vd);
-  if (n != 0) memory.copy(<usize>dst, <usize>src, <usize>n);
-  setSpecific(crc32cRun(<usize>dst, <usize>n, <u32>seed, flags));
+  // one pass: the CRC reads src and copies it (validation rejected overlapping buffers)
+  setSpecific(crc32cRun(<usize>src, <usize>n, <u32>seed, flags, <usize>dst));
   if (n < size) return vs <= vd ? fault(src + n, n, false) : fault(dst + n, n, true);
   return Status.SUCCESS;
 }
