@@ -21,6 +21,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -313,8 +314,25 @@ class EventFd : public Napi::ObjectWrap<EventFd> {
   Napi::FunctionReference callback_;
 };
 
+// 0 if fd is an open eventfd, else the errno to report: EBADF (not open) or EINVAL (another kind of
+// file). The fd comes from shared memory, where it may name a descriptor that was closed and reused
+// since (a worker stopped by terminate() leaves its number behind): 8 bytes written to a file or a
+// socket would corrupt it. Without /proc there is nothing to ask, and every fd passes.
+static int EventFdCheck(int fd) {
+  static const bool have_proc = ::access("/proc/self/fd", F_OK) == 0;
+  if (!have_proc) return 0;
+  char path[48];
+  char target[32];
+  std::snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+  ssize_t len = ::readlink(path, target, sizeof(target) - 1);
+  if (len < 0) return errno == ENOENT ? EBADF : errno;
+  target[len] = 0;
+  return std::strcmp(target, "anon_inode:[eventfd]") == 0 ? 0 : EINVAL;
+}
+
 // signal(fd, n = 1): synchronous write(2) of n to the eventfd; callable from a thread whose event
-// loop is frozen. EAGAIN (counter would overflow) is ignored; other errors throw.
+// loop is frozen. EAGAIN (counter would overflow) is ignored; other errors throw, and so does an fd
+// that is not an eventfd (EINVAL: nothing is written).
 Napi::Value Signal(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsNumber()) {
@@ -342,6 +360,10 @@ Napi::Value Signal(const Napi::CallbackInfo& info) {
     n = static_cast<uint64_t>(n_d);
   }
   int fd = static_cast<int>(fd_d);
+  if (int err = EventFdCheck(fd)) {
+    ErrnoError(env, err, "write").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
   for (;;) {
     ssize_t w = ::write(fd, &n, sizeof(n));
     if (w == static_cast<ssize_t>(sizeof(n))) break;

@@ -1,7 +1,7 @@
 // Completions: interrupt vectors and the two ways a thread waits on one.
 //
-// A vector is four words in shared memory: a counter, an "armed" flag, an event fd
-// and an in-use flag. Interrupt handle h (descriptor @36, flag RCI) is vector h;
+// A vector is a few words in shared memory: a counter, an "armed" flag, an event fd,
+// an in-use flag and the owner's thread id. Interrupt handle h (descriptor @36, flag RCI) is vector h;
 // every submitting thread owns one too, and handle 0 is the device's own.
 //
 // The engine signals a vector by bumping its counter (Atomics.notify wakes an
@@ -9,8 +9,34 @@
 // A submitter arms its vector only when it is about to sleep, so a busy device
 // makes no system call per completion: the interrupt-suppression trick of NVMe
 // and virtio event indexes.
+import { existsSync, readlinkSync } from 'node:fs';
 import type { EventFdAddon, EventFdHandle } from './eventfd.ts';
 import { type Layout, MAX_VECTORS, VECTOR_WORDS, Vec } from './layout.ts';
+
+/** This thread's Linux thread id (every worker loads this module anew), or 0 without /proc. */
+const TID = ((): number => {
+  try {
+    return Number(readlinkSync('/proc/thread-self').split('/').pop()) || 0;
+  } catch {
+    return 0;
+  }
+})();
+
+/** Set in a vector's in-use word while a gone thread's vector is being released (above the epoch bits). */
+const RECLAIMING = 0x1000000;
+
+/** Whether thread `tid` of this process has ended, asked of /proc at most every 5 ms per thread. */
+const GONE_RECHECK_MS = 5;
+const goneSeen = new Map<number, { gone: boolean; at: number }>();
+function threadGone(tid: number): boolean {
+  const now = performance.now();
+  let seen = goneSeen.get(tid);
+  if (seen === undefined || (!seen.gone && now - seen.at > GONE_RECHECK_MS)) {
+    seen = { gone: !existsSync(`/proc/self/task/${tid}`), at: now };
+    goneSeen.set(tid, seen);
+  }
+  return seen.gone;
+}
 
 export class Vectors {
   readonly #w: Int32Array;
@@ -32,7 +58,8 @@ export class Vectors {
       try {
         this.#addon.signal(fd);
       } catch {
-        // The owner closed its fd after we read the number: the counter bump above stands.
+        // The owner closed its fd after we read the number, or the number no longer names an
+        // eventfd (the addon refuses to write to anything else): the counter bump above stands.
       }
     }
   }
@@ -55,6 +82,7 @@ export class Vectors {
       if ((word & 1) === 0 && Atomics.compareExchange(this.#w, i, word, word + 1) === word) {
         Atomics.store(this.#w, v * VECTOR_WORDS + Vec.FD, -1);
         Atomics.store(this.#w, v * VECTOR_WORDS + Vec.ARMED, 0);
+        Atomics.store(this.#w, v * VECTOR_WORDS + Vec.TID, TID);
         return v;
       }
     }
@@ -73,10 +101,29 @@ export class Vectors {
     return v | ((Atomics.load(this.#w, v * VECTOR_WORDS + Vec.IN_USE) >>> 1) << 8);
   }
 
-  /** False once the thread behind an owner token has gone (released or re-claimed its vector). */
+  /**
+   * False once the thread behind an owner token has gone: it released its vector (on exit
+   * too), or the vector was claimed again, or, on Linux, the thread no longer exists. That
+   * last case is a worker stopped by terminate(), which runs no exit handler: its vector is
+   * released here, so the finished slots it left are reclaimed instead of jamming the queue.
+   * (A thread id reused by a new thread can only make a gone thread look alive: a leak, never
+   * a live thread's slots taken.)
+   */
   isLive(owner: number): boolean {
-    const word = Atomics.load(this.#w, (owner & 0xff) * VECTOR_WORDS + Vec.IN_USE);
-    return (word & 1) === 1 && word >>> 1 === owner >>> 8;
+    const v = owner & 0xff;
+    const i = v * VECTOR_WORDS + Vec.IN_USE;
+    const word = Atomics.load(this.#w, i);
+    if ((word & 1) === 0 || word >>> 1 !== owner >>> 8) return false;
+    const tid = Atomics.load(this.#w, v * VECTOR_WORDS + Vec.TID);
+    if (tid === 0 || tid === TID || !threadGone(tid)) return true;
+    // One thread releases it: the RECLAIMING bit keeps it claimed (odd) while the fd is cleared,
+    // so a new owner's fd can never be overwritten.
+    if (Atomics.compareExchange(this.#w, i, word, word | RECLAIMING) === word) {
+      Atomics.store(this.#w, v * VECTOR_WORDS + Vec.FD, -1);
+      Atomics.store(this.#w, v * VECTOR_WORDS + Vec.ARMED, 0);
+      Atomics.store(this.#w, i, (word + 1) & 0xffffff);
+    }
+    return false;
   }
 
   setFd(v: number, fd: number): void {

@@ -18,9 +18,9 @@ export const PAGE = 65536;
 export const MAX_ENGINES = 64;
 /** Interrupt vectors, one per interrupt handle (Limit.MAX_INT_HANDLES). */
 export const MAX_VECTORS = Limit.MAX_INT_HANDLES as number;
-/** Int32 words per vector: count, armed, fd, in use. */
-export const VECTOR_WORDS = 4;
-export const enum Vec { COUNT = 0, ARMED = 1, FD = 2, IN_USE = 3 }
+/** Int32 words per vector: count, armed, fd, in use, the owner thread's Linux thread id (0: unknown). */
+export const VECTOR_WORDS = 8;
+export const enum Vec { COUNT = 0, ARMED = 1, FD = 2, IN_USE = 3, TID = 4 }
 /** Int32 words of the device block. */
 export const enum Dev { STOP = 0, ENGINES = 2 }
 /**

@@ -4,7 +4,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { loadEventFd, eventFdUnavailableReason, type EventFdAddon, type EventFdHandle } from '../src/eventfd.ts';
@@ -153,6 +155,19 @@ test('close() twice is fine; use after close throws; signal on a bad fd throws E
       assert.is((err as NodeJS.ErrnoException).code, 'EBADF');
       assert.is((err as NodeJS.ErrnoException).syscall, 'write');
     }
+  }
+  // an open descriptor that is not an eventfd (a reused number) is refused, and nothing is written
+  const file = join(tmpdir(), `softdsa-signal-${process.pid}`);
+  const fd = openSync(file, 'w');
+  try {
+    addon.signal(fd);
+    assert.unreachable('signal on a regular file should throw');
+  } catch (err) {
+    assert.is((err as NodeJS.ErrnoException).code, 'EINVAL');
+  } finally {
+    assert.is(fstatSync(fd).size, 0, 'nothing written');
+    closeSync(fd);
+    rmSync(file);
   }
   assert.throws(() => addon.signal(0.5 as number), TypeError);
   assert.throws(() => addon.signal(3, -1), RangeError);

@@ -44,6 +44,33 @@ test('a shared queue fed from several threads completes every descriptor exactly
   await dev.close();
 });
 
+for (const how of ['exit', 'terminate'] as const) {
+  test(`a thread that leaves a full shared queue without detaching (${how}) does not jam it`, async () => {
+    const WQ = 16;
+    const dev = await Device.open({ engines: 2, wqSize: WQ, wqMode: 'shared', arenaBytes: 1 << 20 });
+    const base = dev.alloc(8 * WQ, 8);
+    const w = tsWorker('abandon.ts', { handle: dev.handle, base, count: WQ, how });
+    await new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
+    if (how === 'terminate') {
+      await new Promise((r) => setTimeout(r, 50)); // the engines finish its fills; nobody reaps them
+      await w.terminate();
+    } else {
+      await new Promise((r) => w.once('exit', r));
+    }
+    // Every slot holds a finished descriptor of a thread that is gone: the next submissions
+    // reclaim them rather than wait for ever.
+    const mine = dev.alloc(8 * 4 * WQ, 8);
+    const all = Promise.all(Array.from({ length: 4 * WQ }, (_, i) => dev.submit(Descriptor.fill({ dst: mine + 8 * i, size: 8, pattern: BigInt(i + 1) }))));
+    const timeout = new Promise<'jammed'>((r) => setTimeout(() => r('jammed'), 5000).unref());
+    const got = await Promise.race([all, timeout]);
+    assert.ok(got !== 'jammed', 'the queue jammed on the finished slots of a thread that is gone');
+    assert.ok((got as number[]).every((s) => s === Status.SUCCESS));
+    const dv = new DataView(dev.memory.buffer as unknown as SharedArrayBuffer);
+    for (let i = 0; i < WQ; i++) assert.is(dv.getBigUint64(base + 8 * i, true), 0x5a5an, 'its fills ran');
+    await dev.close();
+  });
+}
+
 test('a dedicated queue refuses other threads', async () => {
   const dev = await Device.open({ engines: 1, arenaBytes: 1 << 20 });
   assert.throws(() => Device.attach(dev.handle), /dedicated/);
