@@ -16,8 +16,6 @@ import { Flag, Limit } from "../../src/format";
 
 const POLY_REFLECTED: u32 = 0x82f63b78;
 const U_OFFSET: u32 = 8192;
-/** Bytes of the table region used. */
-export const CRC_TABLE_BYTES: u32 = 16384;
 
 let tables: usize = 0;
 let scratch: usize = 0;
@@ -49,7 +47,8 @@ export function crcInit(t: u32, s: u32): void {
       store<u32>(t + U_OFFSET + (k << 10) + (b << 2), rev32(load<u32>(t + (k << 10) + (rb << 2))));
     }
   }
-  if (AREA0 + AREA1 + AREA2 > <usize>Limit.CORE_SCRATCH_BYTES) unreachable(); // folded away when it fits
+  // both checks fold away when the regions fit
+  if (U_OFFSET * 2 > <u32>Limit.CORE_TABLE_BYTES || AREA0 + AREA1 + AREA2 > <usize>Limit.CORE_SCRATCH_BYTES) unreachable();
   tables = t;
   scratch = s;
 }
