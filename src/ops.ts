@@ -26,7 +26,7 @@ export interface OpsConfig {
   maxBatch: number;
   /** 'auto': measured at start-up; a number: bytes below which calls run inline (0: never) */
   inlineThreshold: number | 'auto';
-  /** operations at least this large are split across engines (default 1 MiB) */
+  /** operations at least this large are split across engines (default 2 MiB) */
   splitThreshold: number;
 }
 
