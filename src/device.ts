@@ -4,7 +4,7 @@
 import { availableParallelism } from 'node:os';
 import { Allocator } from './allocator.ts';
 import { Interrupt, Vectors } from './completion.ts';
-import { coreModule, instantiateCore } from './core.ts';
+import { coreModule, instantiateCore, type Core } from './core.ts';
 import { type EngineFailure, Engines } from './engines.ts';
 import { Errors, SoftDsaError } from './errors.ts';
 import { type EventFdAddon, loadEventFd } from './eventfd.ts';
@@ -191,6 +191,7 @@ export class Device extends DeviceConnection {
   readonly options: Readonly<Required<DeviceOptions>>;
   readonly #engines: Engines;
   readonly #alloc: Allocator;
+  readonly #core: Core;
   #closing: Promise<void> | null = null;
   #ops: Ops | null = null;
 
@@ -198,10 +199,12 @@ export class Device extends DeviceConnection {
     super(memory, layout, addon, opts.pollSpinMicros);
     this.options = Object.freeze(opts);
     this.#alloc = new Allocator(layout.arenaBase, layout.arenaEnd);
-    // The tables are ready before any engine starts (each engine builds them too: idempotent).
+    // This thread's instance: the tables are ready before any engine starts (each engine builds
+    // them too: idempotent), and it computes inline CRCs of arena bytes in its own scratch slot.
     const core = instantiateCore(module, memory);
     if (core.heapBase() > 4096) throw new Error('softdsa: the core static data overlaps the control region');
     core.init(layout.ctx, scratchOf(layout, MAX_ENGINES));
+    this.#core = core;
     // Vector 0 is the device's own: completions of this thread, and interrupt handle 0.
     this.vectors.claim(0);
     this.connect(0);
@@ -273,6 +276,7 @@ export class Device extends DeviceConnection {
     if (this.#ops === null) {
       const access: DeviceAccess = {
         arena: { buffer: this.memory.buffer as unknown as SharedArrayBuffer, base: this.layout.arenaBase, end: this.layout.arenaEnd },
+        crc: (addr, length, seed) => this.#core.crc32c(addr, length, seed, 0) >>> 0,
         submit: (d) => this.portal.submit(d),
         alloc: (n, a) => this.#alloc.alloc(n, a),
         free: (a) => this.#alloc.free(a),

@@ -375,6 +375,23 @@ test('crc32c: the RFC 3720 (iSCSI) vectors and "123456789", on every placement',
   freeAll();
 });
 
+test('crc32c/copyCrc32c inline on arena buffers (this thread\'s instance of the core): equal @node-rs/crc32, with seeds', async () => {
+  const dev = await Device.open({ engines: 1, inlineThreshold: 1 << 20 }); // everything below 1 MiB runs here
+  try {
+    for (const n of [0, 1, 7, 64, 191, 192, 616, 617, 4096, 32768, 100_000]) {
+      const a = randomBytes(dev.buffer(n));
+      const out = dev.buffer(n);
+      const seed = (Math.random() * 2 ** 32) >>> 0;
+      assert.is(await dev.crc32c(a, seed), nativeCrc(a, seed), `crc32c ${n} bytes`);
+      assert.is(await dev.copyCrc32c(out, a, seed), nativeCrc(a, seed), `copyCrc32c ${n} bytes`);
+      assert.ok(Buffer.from(out).equals(Buffer.from(a)), `copy ${n} bytes`);
+    }
+    assert.equal(Object.keys(dev.stats().ops.crc32c.placement), ['inline:small']);
+  } finally {
+    await dev.close();
+  }
+});
+
 test('crc32c: split CRCs (GF(2) combine) equal whole ones and @node-rs/crc32, chained through seeds', async () => {
   for (const n of [65, 127, 129, 1 << 20, (3 << 20) + 13]) {
     const a = randomBytes(buf('split', n));
