@@ -203,7 +203,7 @@ export class Device extends DeviceConnection {
     // them too: idempotent), and it computes inline CRCs of arena bytes in its own scratch slot.
     const core = instantiateCore(module, memory);
     if (core.heapBase() > 4096) throw new Error('softdsa: the core static data overlaps the control region');
-    core.init(layout.ctx, scratchOf(layout, MAX_ENGINES));
+    core.init(layout.ctx, scratchOf(layout, layout.engineCount));
     this.#core = core;
     // Vector 0 is the device's own: completions of this thread, and interrupt handle 0.
     this.vectors.claim(0);
@@ -236,7 +236,7 @@ export class Device extends DeviceConnection {
     const addon = o.completion === 'atomics' ? null : loadEventFd();
     if (o.completion === 'eventfd' && addon === null) throw Errors.option('completion', 'eventfd: the addon is not built on this machine (npm run build)');
 
-    const layout = computeLayout(o.arenaBytes, o.wqSize);
+    const layout = computeLayout(o.arenaBytes, o.wqSize, o.engines);
     const pages = layout.bytes / PAGE;
     if (pages > 65535) throw Errors.option('arenaBytes', 'the arena and control region exceed 4 GiB');
     const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });

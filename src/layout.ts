@@ -4,7 +4,7 @@
 //   +--------+-----+-----+---------+--------+------------+-------+------+---------+--------------+
 //   | core   | ctx | eng | vectors | device | work queue | wq    | core | core    | arena: what  |
 //   | static |     | x64 | x64     | words  | header     | slots | tbls | scratch | descriptors  |
-//   |        |     |     |         |        |            |       |      | x65     | may address  |
+//   |        |     |     |         |        |            |       |      | x(n+1)  | may address  |
 //   +--------+-----+-----+---------+--------+------------+-------+------+---------+--------------+
 //   \_________________ control region: unmapped for descriptors _________________/
 //
@@ -53,15 +53,17 @@ export interface Layout {
   wqSlots: number;
   wqSize: number;
   tables: number;
-  /** one Limit.CORE_SCRATCH_BYTES area per core instance: engine i has slot i, the host's core the last */
+  /** one Limit.CORE_SCRATCH_BYTES area per core instance: engine i has slot i, the host's core slot `engines` */
   scratch: number;
+  /** engine threads the layout has room for (scratch slots) */
+  engineCount: number;
   arenaBase: number;
   arenaEnd: number;
 }
 
 const align = (n: number, a: number): number => Math.ceil(n / a) * a;
 
-export function computeLayout(arenaBytes: number, wqSize: number): Layout {
+export function computeLayout(arenaBytes: number, wqSize: number, engineCount: number): Layout {
   const ctx = 4096;
   const engines = ctx + Ctx.SIZE;
   const vectors = engines + ENGINE_BYTES * MAX_ENGINES;
@@ -71,10 +73,13 @@ export function computeLayout(arenaBytes: number, wqSize: number): Layout {
   const wqSlots = align(wqStates + 4 * SLOT_WORDS * wqSize, 64);
   const tables = align(wqSlots + Desc.SIZE * wqSize, 64);
   const scratch = tables + Limit.CORE_TABLE_BYTES;
-  const arenaBase = align(scratch + Limit.CORE_SCRATCH_BYTES * (MAX_ENGINES + 1), PAGE);
+  const arenaBase = align(scratch + Limit.CORE_SCRATCH_BYTES * (engineCount + 1), PAGE);
   const bytes = align(arenaBase + arenaBytes, PAGE);
-  return { bytes, ctx, engines, vectors, device, wqHeader, wqStates, wqSlots, wqSize, tables, scratch, arenaBase, arenaEnd: bytes };
+  return { bytes, ctx, engines, vectors, device, wqHeader, wqStates, wqSlots, wqSize, tables, scratch, engineCount, arenaBase, arenaEnd: bytes };
 }
 
-/** The scratch area of engine `id`'s core; the host's core (id = MAX_ENGINES) has the last. */
-export const scratchOf = (layout: Layout, id: number): number => layout.scratch + id * Limit.CORE_SCRATCH_BYTES;
+/** The scratch area of engine `id`'s core; the host's core (id = layout.engineCount) has the last. */
+export const scratchOf = (layout: Layout, id: number): number => {
+  if (!(id >= 0 && id <= layout.engineCount)) throw new RangeError(`softdsa: no scratch slot for core ${id} (${layout.engineCount} engines)`);
+  return layout.scratch + id * Limit.CORE_SCRATCH_BYTES;
+};
