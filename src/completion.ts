@@ -25,15 +25,19 @@ const TID = ((): number => {
 /** Set in a vector's in-use word while a gone thread's vector is being released (above the epoch bits). */
 const RECLAIMING = 0x1000000;
 
-/** Whether thread `tid` of this process has ended, asked of /proc at most every 5 ms per thread. */
+/**
+ * Whether the thread `tid` behind owner token `owner` has ended, asked of /proc at most every
+ * 5 ms per token. Remembered per token, not per thread id: once a thread is gone its id may be
+ * given to a new thread, whose token differs.
+ */
 const GONE_RECHECK_MS = 5;
-const goneSeen = new Map<number, { gone: boolean; at: number }>();
-function threadGone(tid: number): boolean {
+const goneSeen = new Map<number, { tid: number; gone: boolean; at: number }>();
+function threadGone(owner: number, tid: number): boolean {
   const now = performance.now();
-  let seen = goneSeen.get(tid);
-  if (seen === undefined || (!seen.gone && now - seen.at > GONE_RECHECK_MS)) {
-    seen = { gone: !existsSync(`/proc/self/task/${tid}`), at: now };
-    goneSeen.set(tid, seen);
+  let seen = goneSeen.get(owner);
+  if (seen === undefined || seen.tid !== tid || (!seen.gone && now - seen.at > GONE_RECHECK_MS)) {
+    seen = { tid, gone: !existsSync(`/proc/self/task/${tid}`), at: now };
+    goneSeen.set(owner, seen);
   }
   return seen.gone;
 }
@@ -115,7 +119,7 @@ export class Vectors {
     const word = Atomics.load(this.#w, i);
     if ((word & 1) === 0 || word >>> 1 !== owner >>> 8) return false;
     const tid = Atomics.load(this.#w, v * VECTOR_WORDS + Vec.TID);
-    if (tid === 0 || tid === TID || !threadGone(tid)) return true;
+    if (tid === 0 || tid === TID || !threadGone(owner, tid)) return true;
     // One thread releases it: the RECLAIMING bit keeps it claimed (odd) while the fd is cleared,
     // so a new owner's fd can never be overwritten.
     if (Atomics.compareExchange(this.#w, i, word, word | RECLAIMING) === word) {
