@@ -209,7 +209,7 @@ export class Device extends DeviceConnection {
     this.vectors.claim(0);
     this.connect(0);
     const data: EngineData = { memory, module, layout, spinMicros: opts.engineSpinMicros, eventfd: addon !== null, nice: opts.engineNice };
-    this.#engines = new Engines(opts.engines, data, this.vectors);
+    this.#engines = new Engines(data, this.vectors);
     this.#engines.start();
   }
 

@@ -1,23 +1,20 @@
 // The engines' state words, read by submitters to decide whether the doorbell must
 // wake a parked engine (a futex wake, a system call) or a running one will see the work.
-import { Dev, Eng, ENGINE_BYTES, EngineState, type Layout } from './layout.ts';
+import { Eng, ENGINE_BYTES, EngineState, type Layout } from './layout.ts';
 
 export class EngineStates {
   readonly #w: Int32Array;
-  readonly #dev: Int32Array;
+  /** the device's engine threads (fixed when it opens) */
+  readonly count: number;
 
   constructor(memory: WebAssembly.Memory, layout: Layout) {
     const buf = memory.buffer as unknown as SharedArrayBuffer;
     this.#w = new Int32Array(buf, layout.engines, (ENGINE_BYTES / 4) * 64);
-    this.#dev = new Int32Array(buf, layout.device, 16);
+    this.count = layout.engineCount;
   }
 
   #index(e: number): number {
     return e * (ENGINE_BYTES / 4) + Eng.STATE / 4;
-  }
-
-  get count(): number {
-    return Atomics.load(this.#dev, Dev.ENGINES);
   }
 
   get(e: number): number {

@@ -43,16 +43,16 @@ export class Engines {
   readonly #spaceIds = new Map<SharedArrayBuffer, number>();
   #stopping = false;
 
-  constructor(count: number, data: EngineData, vectors: Vectors) {
-    this.count = count;
+  constructor(data: EngineData, vectors: Vectors) {
     const { memory, layout } = data;
+    const count = layout.engineCount;
+    this.count = count;
     this.#layout = layout;
     this.#wq = new WorkQueue(memory, layout);
     this.#states = new EngineStates(memory, layout);
     this.#vectors = vectors;
     this.#mem = new Uint8Array(memory.buffer as unknown as SharedArrayBuffer);
     this.#dev = new Int32Array(memory.buffer as unknown as SharedArrayBuffer, layout.device, 16);
-    Atomics.store(this.#dev, Dev.ENGINES, count);
     this.#ports = new Array<MessagePort | null>(count).fill(null);
     const filename = new URL(`../workers/engine${sourceExt}`, import.meta.url).href;
     this.#pools = Array.from({ length: count }, (_, e) => {

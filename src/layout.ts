@@ -22,7 +22,7 @@ export const MAX_VECTORS = Limit.MAX_INT_HANDLES as number;
 export const VECTOR_WORDS = 8;
 export const enum Vec { COUNT = 0, ARMED = 1, FD = 2, IN_USE = 3, TID = 4 }
 /** Int32 words of the device block. */
-export const enum Dev { STOP = 0, ENGINES = 2 }
+export const enum Dev { STOP = 0 }
 /**
  * Per-engine block, a cache line each: a u64 interrupt mask the core ORs RCI handles into,
  * the state word, a test hook (die on the n-th claim from now: n, plus DIE_THROW to throw
