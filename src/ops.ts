@@ -400,7 +400,7 @@ export class Ops {
     const n = s.u8.byteLength;
     const where = this.#place('crc', n, s);
     return this.#track('crc32c', n, where, (): number | Promise<number> => {
-      if (where.startsWith('inline')) return s.placement === 'arena' ? this.#dev.crc(s.addr, n, init) : crcInline(s.u8, init);
+      if (where.startsWith('inline')) return this.#crcHere(s, n, init);
       if (where !== 'split') return this.#crc(Opcode.CRCGEN, s.addr, 0, n, init, false, s.space);
       return Promise.all(this.#ranges(n).map(([a, b], i) => this.#crc(Opcode.CRCGEN, s.addr + a, 0, b - a, i === 0 ? init : 0, true))).then((parts) => this.#combine(parts, n));
     });
@@ -426,11 +426,17 @@ export class Ops {
     return this.#track('copyCrc32c', n, where, (): number | Promise<number> => {
       if (where.startsWith('inline')) {
         d.u8.set(s.u8);
-        return d.placement === 'arena' ? this.#dev.crc(d.addr, n, init) : crcInline(d.u8.subarray(0, n), init);
+        return this.#crcHere(d, n, init);
       }
       if (where !== 'split') return this.#crc(Opcode.COPY_CRC, s.addr, d.addr, n, init, false, s.space);
       return Promise.all(this.#ranges(n).map(([a, b], i) => this.#crc(Opcode.COPY_CRC, s.addr + a, d.addr + a, b - a, i === 0 ? init : 0, true))).then((parts) => this.#combine(parts, n));
     });
+  }
+
+  /** CRC-32C of the first n bytes of s on this thread: the core's folds in the arena, @node-rs/crc32 elsewhere. */
+  #crcHere(s: Span, n: number, seed: number): number {
+    if (s.placement === 'arena') return this.#dev.crc(s.addr, n, seed);
+    return nativeCrc32c(Buffer.from(s.u8.buffer, s.u8.byteOffset, n), seed) >>> 0;
   }
 
   #combine(parts: number[], n: number): number {
@@ -594,10 +600,6 @@ function firstDiffInline(a: Uint8Array, b: Uint8Array): number {
     for (let i = c; i < e; i++) if (a[i] !== b[i]) return i;
   }
   return -1;
-}
-
-function crcInline(u8: Uint8Array, seed: number): number {
-  return nativeCrc32c(Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength), seed) >>> 0;
 }
 
 function deltaInline(a: Uint8Array, b: Uint8Array): Uint8Array {
