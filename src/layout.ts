@@ -53,7 +53,7 @@ export interface Layout {
   wqSlots: number;
   wqSize: number;
   tables: number;
-  /** one Limit.CORE_SCRATCH_BYTES area per core instance: engine i has slot i, the host's core slot `engines` */
+  /** one Limit.CORE_SCRATCH_BYTES area per core instance: engine i has slot i, the device thread's core slot engineCount */
   scratch: number;
   /** engine threads the layout has room for (scratch slots) */
   engineCount: number;
