@@ -5,10 +5,12 @@
 // thread that owns an `EventFd` watches it with a uv_poll on its own libuv loop and gets one
 // callback per wake-up with the summed counter (signals coalesce).
 //
-// Context-aware and safe to load in several worker threads at once: there is no static mutable
-// state; every EventFd belongs to the env (thread) that created it and registers an env cleanup
-// hook, so terminating a worker that holds an active poll does not leave an open handle behind
-// (which would make uv_loop_close fail and abort the process).
+// Context-aware and safe to load in several worker threads at once: every EventFd belongs to the
+// env (thread) that created it and registers an env cleanup hook, so terminating a worker that
+// holds an active poll does not leave an open handle behind (which would make uv_loop_close fail
+// and abort the process). The one piece of process-wide state is the registry of live eventfds
+// (below): signal() and close() take its lock, so a write can never land in a file that reused a
+// closed eventfd's number.
 //
 // Built with NAPI_DISABLE_CPP_EXCEPTIONS: every N-API failure is checked explicitly.
 
@@ -23,7 +25,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <string>
+#include <unordered_set>
 
 #include <sys/eventfd.h>
 #include <sys/resource.h>
@@ -31,6 +35,27 @@
 #include <unistd.h>
 
 namespace {
+
+// Every eventfd this library opened and has not closed, in any thread of the process (the library
+// is loaded once per process, so this is shared by all worker threads). An fd number read from
+// shared memory may name an eventfd that another thread has closed since, and whose number the
+// kernel gave to a file or socket: signal() writes only to a number registered here, and the
+// owner unregisters and closes under the same lock, so check and write are one step.
+std::mutex live_mutex;
+std::unordered_set<int> live_fds;
+
+int OpenRegistered() {
+  std::lock_guard<std::mutex> lock(live_mutex);
+  int fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (fd >= 0) live_fds.insert(fd);
+  return fd;
+}
+
+void CloseRegistered(int fd) {
+  std::lock_guard<std::mutex> lock(live_mutex);
+  live_fds.erase(fd);
+  ::close(fd);
+}
 
 // An Error with the usual Node fields: code ('EBADF'), errno (negative, like libuv), syscall.
 Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall) {
@@ -85,7 +110,7 @@ class EventFd : public Napi::ObjectWrap<EventFd> {
   }
 
   explicit EventFd(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EventFd>(info), env_(info.Env()) {
-    fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    fd_ = OpenRegistered();
     if (fd_ < 0) {
       int err = errno;
       fd_ = -1;
@@ -93,7 +118,7 @@ class EventFd : public Napi::ObjectWrap<EventFd> {
       return;  // node-addon-api deletes this instance and rethrows
     }
     if (napi_add_env_cleanup_hook(env_, &EventFd::OnEnvCleanup, this) != napi_ok) {
-      ::close(fd_);
+      CloseRegistered(fd_);
       fd_ = -1;
       Napi::Error::New(env_, "napi_add_env_cleanup_hook failed").ThrowAsJavaScriptException();
       return;
@@ -238,7 +263,7 @@ class EventFd : public Napi::ObjectWrap<EventFd> {
       box_ = nullptr;
     }
     if (fd_ >= 0) {
-      ::close(fd_);
+      CloseRegistered(fd_);
       fd_ = -1;
     }
   }
@@ -314,25 +339,9 @@ class EventFd : public Napi::ObjectWrap<EventFd> {
   Napi::FunctionReference callback_;
 };
 
-// 0 if fd is an open eventfd, else the errno to report: EBADF (not open) or EINVAL (another kind of
-// file). The fd comes from shared memory, where it may name a descriptor that was closed and reused
-// since (a worker stopped by terminate() leaves its number behind): 8 bytes written to a file or a
-// socket would corrupt it. Without /proc there is nothing to ask, and every fd passes.
-static int EventFdCheck(int fd) {
-  static const bool have_proc = ::access("/proc/self/fd", F_OK) == 0;
-  if (!have_proc) return 0;
-  char path[48];
-  char target[32];
-  std::snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-  ssize_t len = ::readlink(path, target, sizeof(target) - 1);
-  if (len < 0) return errno == ENOENT ? EBADF : errno;
-  target[len] = 0;
-  return std::strcmp(target, "anon_inode:[eventfd]") == 0 ? 0 : EINVAL;
-}
-
 // signal(fd, n = 1): synchronous write(2) of n to the eventfd; callable from a thread whose event
 // loop is frozen. EAGAIN (counter would overflow) is ignored; other errors throw, and so does an fd
-// that is not an eventfd (EINVAL: nothing is written).
+// that is not a live eventfd of this library (EBADF: nothing is written).
 Napi::Value Signal(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsNumber()) {
@@ -360,18 +369,24 @@ Napi::Value Signal(const Napi::CallbackInfo& info) {
     n = static_cast<uint64_t>(n_d);
   }
   int fd = static_cast<int>(fd_d);
-  if (int err = EventFdCheck(fd)) {
-    ErrnoError(env, err, "write").ThrowAsJavaScriptException();
-    return env.Undefined();
+  int err = 0;
+  {
+    // Under the registry's lock: the fd cannot be closed (and its number reused) during the write.
+    std::lock_guard<std::mutex> lock(live_mutex);
+    if (live_fds.count(fd) == 0) {
+      err = EBADF;
+    } else {
+      for (;;) {
+        ssize_t w = ::write(fd, &n, sizeof(n));
+        if (w == static_cast<ssize_t>(sizeof(n))) break;
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;  // counter saturated: reader is awake anyway
+        err = w < 0 ? errno : EIO;
+        break;
+      }
+    }
   }
-  for (;;) {
-    ssize_t w = ::write(fd, &n, sizeof(n));
-    if (w == static_cast<ssize_t>(sizeof(n))) break;
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;  // counter saturated: reader is awake anyway
-    ErrnoError(env, w < 0 ? errno : EIO, "write").ThrowAsJavaScriptException();
-    break;
-  }
+  if (err != 0) ErrnoError(env, err, "write").ThrowAsJavaScriptException();
   return env.Undefined();
 }
 

@@ -16,8 +16,6 @@ import { Desc, Flag, Opcode, Record, Status } from './format.ts';
 // descriptor, one doorbell. (Smaller blocks, so that batches pipeline, measured no better
 // here: callers that keep many calls in flight pipeline across ticks anyway.)
 export const BLOCK_MEMBERS = 1024;
-const LIST_BYTES = BLOCK_MEMBERS * Desc.SIZE;
-export const BLOCK_BYTES = LIST_BYTES + BLOCK_MEMBERS * Record.SIZE;
 
 export interface Member {
   /** called with the member's completion record address once its descriptor finished */
@@ -30,6 +28,7 @@ export interface Submitter {
   submit(desc: Uint8Array): Promise<number>;
   alloc(bytes: number, align: number): number;
   free(addr: number): void;
+  /** members a block may hold: the device's maxBatch, less where the arena is small */
   maxBatch: number;
 }
 
@@ -45,6 +44,9 @@ export class Batcher {
   readonly #mem: Uint8Array;
   readonly #dv: DataView;
   readonly #pool: number[] = [];
+  /** members per block, and the bytes of its descriptor list (the records follow it) */
+  readonly #members: number;
+  readonly #listBytes: number;
   #block: Block | null = null;
   #closed = false;
   /** batches submitted (for stats: same-tick batching is visible) */
@@ -53,6 +55,8 @@ export class Batcher {
 
   constructor(dev: Submitter, memory: WebAssembly.Memory) {
     this.#dev = dev;
+    this.#members = Math.min(BLOCK_MEMBERS, dev.maxBatch);
+    this.#listBytes = this.#members * Desc.SIZE;
     const buf = memory.buffer as unknown as SharedArrayBuffer;
     this.#mem = new Uint8Array(buf);
     this.#dv = new DataView(buf);
@@ -65,9 +69,9 @@ export class Batcher {
    */
   add(member: Member, opcode: number, flags: number, solo = false, fence = false): number {
     let b = this.#block;
-    if (b === null || b.members.length === Math.min(BLOCK_MEMBERS, this.#dev.maxBatch)) {
+    if (b === null || b.members.length === this.#members) {
       if (b !== null) this.flush();
-      b = this.#block = { base: this.#pool.pop() ?? this.#dev.alloc(BLOCK_BYTES, 64), members: [], solo: [], fence: [] };
+      b = this.#block = { base: this.#pool.pop() ?? this.#dev.alloc(this.#members * (Desc.SIZE + Record.SIZE), 64), members: [], solo: [], fence: [] };
       queueMicrotask(this.#flushTick);
     }
     const i = b.members.length;
@@ -75,7 +79,7 @@ export class Batcher {
     b.solo.push(solo);
     b.fence.push(fence);
     const d = b.base + i * Desc.SIZE;
-    const rec = b.base + LIST_BYTES + i * Record.SIZE;
+    const rec = b.base + this.#listBytes + i * Record.SIZE;
     this.#mem.fill(0, d, d + Desc.SIZE);
     this.#mem[rec] = 0;
     const f = flags | Flag.CRAV | Flag.RCR | (fence ? Flag.FENCE : 0);
@@ -121,7 +125,7 @@ export class Batcher {
   }
 
   #finish(b: Block, i: number, fallback: number): void {
-    const rec = b.base + LIST_BYTES + i * Record.SIZE;
+    const rec = b.base + this.#listBytes + i * Record.SIZE;
     const status = Atomics.load(this.#mem, rec) || fallback;
     b.members[i].done(rec, status);
   }

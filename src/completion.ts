@@ -11,7 +11,9 @@
 // and virtio event indexes.
 import { existsSync, readlinkSync } from 'node:fs';
 import type { EventFdAddon, EventFdHandle } from './eventfd.ts';
+import { Ctx } from './format.ts';
 import { type Layout, MAX_VECTORS, VECTOR_WORDS, Vec } from './layout.ts';
+import { WorkQueue } from './work_queue.ts';
 
 /** This thread's Linux thread id (every worker loads this module anew), or 0 without /proc. */
 const TID = ((): number => {
@@ -44,11 +46,20 @@ function threadGone(owner: number, tid: number): boolean {
 
 export class Vectors {
   readonly #w: Int32Array;
+  /** the device context's interrupt-handle mask (u64 as two words): bit v set while vector v is claimed */
+  readonly #handles: Int32Array;
   readonly #addon: EventFdAddon | null;
+  readonly #memory: WebAssembly.Memory;
+  readonly #layout: Layout;
+  #wq: WorkQueue | null = null;
 
   constructor(memory: WebAssembly.Memory, layout: Layout, addon: EventFdAddon | null) {
-    this.#w = new Int32Array(memory.buffer as unknown as SharedArrayBuffer, layout.vectors, MAX_VECTORS * VECTOR_WORDS);
+    const buf = memory.buffer as unknown as SharedArrayBuffer;
+    this.#w = new Int32Array(buf, layout.vectors, MAX_VECTORS * VECTOR_WORDS);
+    this.#handles = new Int32Array(buf, layout.ctx + Ctx.INT_HANDLES, 2);
     this.#addon = addon;
+    this.#memory = memory;
+    this.#layout = layout;
   }
 
   /** Raises vector v: always, as RCI asks. */
@@ -62,8 +73,8 @@ export class Vectors {
       try {
         this.#addon.signal(fd);
       } catch {
-        // The owner closed its fd after we read the number, or the number no longer names an
-        // eventfd (the addon refuses to write to anything else): the counter bump above stands.
+        // The owner closed its fd after we read the number (the addon writes only to its own
+        // live eventfds): the counter bump above stands, and the owner no longer listens.
       }
     }
   }
@@ -77,9 +88,12 @@ export class Vectors {
   /**
    * Takes a free vector, or -1. Vector 0 is the device's. The in-use word counts claims
    * (2 * epoch, +1 while in use), so a descriptor's owner token (vector + epoch) tells
-   * whether the thread that submitted it is still there to reap it.
+   * whether the thread that submitted it is still there to reap it. A claimed vector is a
+   * valid interrupt handle (its bit in the device context). Vectors of threads that ended
+   * without giving them back (terminate() runs no exit handler) are taken back first.
    */
   claim(from = 1): number {
+    if (from > 0) for (let v = from; v < MAX_VECTORS; v++) this.isLive(this.owner(v));
     for (let v = from; v < MAX_VECTORS; v++) {
       const i = v * VECTOR_WORDS + Vec.IN_USE;
       const word = Atomics.load(this.#w, i);
@@ -87,17 +101,25 @@ export class Vectors {
         Atomics.store(this.#w, v * VECTOR_WORDS + Vec.FD, -1);
         Atomics.store(this.#w, v * VECTOR_WORDS + Vec.ARMED, 0);
         Atomics.store(this.#w, v * VECTOR_WORDS + Vec.TID, TID);
+        Atomics.or(this.#handles, v >> 5, 1 << (v & 31));
         return v;
       }
     }
     return -1;
   }
 
+  /** Gives vector v back: no longer a valid handle, its fd number out of shared memory. */
   release(v: number): void {
     const i = v * VECTOR_WORDS + Vec.IN_USE;
+    Atomics.and(this.#handles, v >> 5, ~(1 << (v & 31)));
     Atomics.store(this.#w, v * VECTOR_WORDS + Vec.FD, -1);
     const word = Atomics.load(this.#w, i);
     if ((word & 1) !== 0) Atomics.store(this.#w, i, (word + 1) & 0xffffff);
+  }
+
+  /** True while handle h is allocated (descriptors naming another get 0x19). */
+  isHandle(h: number): boolean {
+    return h >= 0 && h < MAX_VECTORS && (Atomics.load(this.#handles, h >> 5) & (1 << (h & 31))) !== 0;
   }
 
   /** The owner token of a claimed vector: what a submitter stamps on its slots. */
@@ -105,11 +127,17 @@ export class Vectors {
     return v | ((Atomics.load(this.#w, v * VECTOR_WORDS + Vec.IN_USE) >>> 1) << 8);
   }
 
+  /** False once vector v's thread has gone (the vector is then taken back): see isLive. */
+  vectorLive(v: number): boolean {
+    return this.isLive(this.owner(v));
+  }
+
   /**
    * False once the thread behind an owner token has gone: it released its vector (on exit
    * too), or the vector was claimed again, or, on Linux, the thread no longer exists. That
    * last case is a worker stopped by terminate(), which runs no exit handler: its vector is
-   * released here, so the finished slots it left are reclaimed instead of jamming the queue.
+   * released here (after recycling any queue slot it had reserved and not published), so
+   * the finished slots it left are reclaimed instead of jamming the queue.
    * (A thread id reused by a new thread can only make a gone thread look alive: a leak, never
    * a live thread's slots taken.)
    */
@@ -120,14 +148,24 @@ export class Vectors {
     if ((word & 1) === 0 || word >>> 1 !== owner >>> 8) return false;
     const tid = Atomics.load(this.#w, v * VECTOR_WORDS + Vec.TID);
     if (tid === 0 || tid === TID || !threadGone(owner, tid)) return true;
-    // One thread releases it: the RECLAIMING bit keeps it claimed (odd) while the fd is cleared,
-    // so a new owner's fd can never be overwritten.
+    // One thread releases it: the RECLAIMING bit keeps it claimed (odd) while the fd is cleared
+    // and its reservations are swept, so neither can touch a new owner's.
     if (Atomics.compareExchange(this.#w, i, word, word | RECLAIMING) === word) {
+      this.#wq ??= new WorkQueue(this.#memory, this.#layout);
+      this.#wq.sweepReservations(v);
+      Atomics.and(this.#handles, v >> 5, ~(1 << (v & 31)));
       Atomics.store(this.#w, v * VECTOR_WORDS + Vec.FD, -1);
       Atomics.store(this.#w, v * VECTOR_WORDS + Vec.ARMED, 0);
       Atomics.store(this.#w, i, (word + 1) & 0xffffff);
     }
     return false;
+  }
+
+  /** Every claimed vector (the closing device wakes their owners). */
+  claimed(): number[] {
+    const out: number[] = [];
+    for (let v = 0; v < MAX_VECTORS; v++) if ((Atomics.load(this.#w, v * VECTOR_WORDS + Vec.IN_USE) & 1) !== 0) out.push(v);
+    return out;
   }
 
   setFd(v: number, fd: number): void {
@@ -155,27 +193,38 @@ export class Vectors {
 
 /**
  * The waiting side of one vector on one thread: an event fd watched by libuv where
- * the addon is built, else Atomics.waitAsync. `onSignal` runs on the event loop.
- * While `ref()`'d it keeps the process alive (a pending waitAsync does not, so the
- * Atomics path holds a timer); `unref()` when nothing is in flight.
+ * the addon is built, else Atomics.waitAsync. While `ref()`'d it keeps the process alive
+ * (a pending waitAsync does not, so the Atomics path holds a timer); `unref()` when
+ * nothing is in flight.
+ *
+ * `onSignal` runs on the event loop once per wake-up in which the vector's counter moved:
+ * a real signal. The safety nets (a 50 ms timer while ref'd, the Atomics wait's timeout)
+ * only look at the counter; they call `onSignal` for a signal whose wake-up went missing,
+ * never for nothing. `onCheck`, when given, runs on every wake, signalled or not: the
+ * portal re-polls its queue there (a completion can be missed by a wake-up, never by a poll).
  */
 export class Interrupt {
   readonly vector: number;
   readonly #vectors: Vectors;
   readonly #efd: EventFdHandle | null;
   readonly #onSignal: () => void;
+  readonly #onCheck: (() => void) | null;
   #keepAlive: NodeJS.Timeout | null = null;
   #waiting = false;
   #closed = false;
+  /** the counter value last delivered to onSignal */
+  #seen: number;
 
-  constructor(vectors: Vectors, vector: number, addon: EventFdAddon | null, onSignal: () => void) {
+  constructor(vectors: Vectors, vector: number, addon: EventFdAddon | null, onSignal: () => void, onCheck?: () => void) {
     this.vector = vector;
     this.#vectors = vectors;
     this.#onSignal = onSignal;
+    this.#onCheck = onCheck ?? null;
+    this.#seen = vectors.count(vector);
     this.#efd = addon === null ? null : new addon.EventFd();
     if (this.#efd !== null) {
       vectors.setFd(vector, this.#efd.fd);
-      this.#efd.start(() => this.#fire());
+      this.#efd.start(() => this.#wake());
       this.#efd.unref();
     }
   }
@@ -188,24 +237,33 @@ export class Interrupt {
   wait(): void {
     if (this.#closed || this.#waiting) return;
     this.#waiting = true;
-    if (this.#efd === null) {
-      const seen = this.#vectors.count(this.vector);
-      this.#vectors.arm(this.vector);
-      void this.#vectors.waitAsync(this.vector, seen, 1000).then(() => this.#fire());
-    } else {
-      this.#vectors.arm(this.vector);
-    }
+    this.#vectors.arm(this.vector);
+    if (this.#efd === null) this.#waitAtomics();
   }
 
-  #fire(): void {
+  #waitAtomics(): void {
+    void this.#vectors.waitAsync(this.vector, this.#seen, 1000).then(() => this.#wake());
+  }
+
+  /** A wake-up from the fd, the Atomics wait or a safety net: deliver a signal if there was one. */
+  #wake(): void {
     if (!this.#waiting || this.#closed) return;
-    this.#waiting = false;
-    this.#onSignal();
+    const count = this.#vectors.count(this.vector);
+    if (count !== this.#seen) {
+      this.#seen = count;
+      this.#waiting = false;
+      this.#onSignal();
+    } else if (this.#onCheck !== null) {
+      this.#waiting = false;
+      this.#onCheck();
+    } else if (this.#efd === null) {
+      this.#waitAtomics(); // timed out with nothing signalled: wait on
+    }
   }
 
   ref(): void {
     if (this.#efd !== null) this.#efd.ref();
-    if (this.#keepAlive === null) this.#keepAlive = setInterval(() => this.#fire(), 50); // also a safety net
+    if (this.#keepAlive === null) this.#keepAlive = setInterval(() => this.#wake(), 50); // also a safety net
     this.#keepAlive.ref();
   }
 
@@ -222,10 +280,9 @@ export class Interrupt {
     this.unref();
     this.#closed = true;
     this.#vectors.disarm(this.vector);
-    this.#vectors.release(this.vector); // the fd number leaves shared memory first
-    // An engine may have read the number just before: close a little later, so that its
-    // write cannot land in a file that reuses the number.
-    const efd = this.#efd;
-    if (efd !== null) setTimeout(() => efd.close(), 20).unref();
+    // The fd number leaves shared memory first; an engine that read it just before writes to a
+    // closed eventfd, which the addon refuses (it writes only to its own live eventfds).
+    this.#vectors.release(this.vector);
+    this.#efd?.close();
   }
 }

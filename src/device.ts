@@ -9,8 +9,9 @@ import { type EngineFailure, Engines } from './engines.ts';
 import { Errors, SoftDsaError } from './errors.ts';
 import { type EventFdAddon, loadEventFd } from './eventfd.ts';
 import { Ctx, Limit } from './format.ts';
-import { computeLayout, Dev, type Layout, MAX_ENGINES, MAX_VECTORS, PAGE, scratchOf, VECTOR_WORDS, Vec } from './layout.ts';
+import { computeLayout, Dev, type Layout, MAX_ENGINES, MAX_VECTORS, PAGE, scratchOf, Stop, VECTOR_WORDS, Vec } from './layout.ts';
 import { type ErrorLogEntry, Portal, type SubmitOptions } from './portal.ts';
+import { DEVICE_MAGIC } from './spaces.ts';
 import { WorkQueue } from './work_queue.ts';
 import type { EngineData } from '../workers/engine.ts';
 import type { Bytes } from './args.ts';
@@ -114,11 +115,11 @@ export class DeviceConnection {
     this.addon = addon;
     this.bytes = new Uint8Array(memory.buffer as unknown as SharedArrayBuffer);
     this.vectors = new Vectors(memory, layout, addon);
-    this.portal = new Portal(memory, layout, spin);
+    this.portal = new Portal(memory, layout, this.vectors, spin);
   }
 
   protected connect(vector: number): void {
-    const irq = new Interrupt(this.vectors, vector, this.addon, this.portal.poll);
+    const irq = new Interrupt(this.vectors, vector, this.addon, this.portal.poll, this.portal.poll);
     this.portal.attachInterrupt(irq, this.vectors.owner(vector));
   }
 
@@ -132,6 +133,7 @@ export class DeviceConnection {
 
   /** Submits a 64-byte descriptor; resolves to its status once the device has finished it. */
   submit(desc: Uint8Array, opts?: SubmitOptions): Promise<number> {
+    if (this.closed) return Promise.reject(Errors.closed());
     return this.portal.submit(desc, opts);
   }
 
@@ -140,14 +142,22 @@ export class DeviceConnection {
     return this.portal.errorLog;
   }
 
-  /** Allocates an interrupt handle: descriptors with RCI and this handle at @36 signal it. */
+  /**
+   * Allocates an interrupt handle: descriptors with RCI and this handle at @36 signal it.
+   * `onInterrupt` runs on this thread's event loop once per wake-up in which the handle was
+   * signalled (signals coalesce), never when it was not.
+   */
   allocInterrupt(onInterrupt: () => void): InterruptHandle {
+    if (this.closed) throw Errors.closed();
+    if (typeof onInterrupt !== 'function') throw new TypeError(`allocInterrupt(onInterrupt): onInterrupt must be a function; got ${typeof onInterrupt}`);
     const v = this.vectors.claim();
     if (v < 0) throw Errors.noHandles();
-    setHandleBit(this.memory, this.layout, v, true);
     const irq = new Interrupt(this.vectors, v, this.addon, () => {
-      onInterrupt();
-      irq.wait();
+      try {
+        onInterrupt();
+      } finally {
+        irq.wait();
+      }
     });
     irq.wait();
     this.#interrupts.add(irq);
@@ -157,9 +167,7 @@ export class DeviceConnection {
       ref: () => irq.ref(),
       unref: () => irq.unref(),
       close: () => {
-        if (!this.#interrupts.delete(irq)) return;
-        setHandleBit(this.memory, this.layout, v, false);
-        irq.close();
+        if (this.#interrupts.delete(irq)) irq.close(); // gives the handle back: descriptors naming it get 0x19
       },
     };
   }
@@ -178,13 +186,6 @@ export interface InterruptHandle {
   ref(): void;
   unref(): void;
   close(): void;
-}
-
-function setHandleBit(memory: WebAssembly.Memory, layout: Layout, v: number, on: boolean): void {
-  const w = new Int32Array(memory.buffer as unknown as SharedArrayBuffer, layout.ctx + Ctx.INT_HANDLES, 2);
-  const bit = 1 << (v & 31);
-  if (on) Atomics.or(w, v >> 5, bit);
-  else Atomics.and(w, v >> 5, ~bit);
 }
 
 export class Device extends DeviceConnection {
@@ -219,7 +220,10 @@ export class Device extends DeviceConnection {
 
   /** Device.open without the promise: everything it does is synchronous. */
   static openSync(options: DeviceOptions = {}): Device {
-    const o = { ...DEFAULTS, engines: Math.max(1, availableParallelism()), ...options } as Required<DeviceOptions>;
+    if (options === null || typeof options !== 'object') throw new TypeError(`device options must be an object; got ${options === null ? 'null' : typeof options}`);
+    // An option given as undefined takes its default, as if it were absent.
+    const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+    const o = { ...DEFAULTS, engines: Math.max(1, availableParallelism()), ...given } as Required<DeviceOptions>;
     checkInt('engines', o.engines, 1, MAX_ENGINES);
     checkInt('wqSize', o.wqSize, 4, 65536);
     if ((o.wqSize & (o.wqSize - 1)) !== 0) throw Errors.option('wqSize', `must be a power of two, got ${o.wqSize}`);
@@ -248,6 +252,7 @@ export class Device extends DeviceConnection {
     ctx.setUint32(Ctx.MAX_BATCH, o.maxBatch, true);
     ctx.setBigUint64(Ctx.INT_HANDLES, 1n, true); // handle 0: the device's completion vector
     ctx.setUint32(Ctx.TABLES, layout.tables, true);
+    ctx.setUint32(Ctx.MAGIC, DEVICE_MAGIC, true);
     new Int32Array(buf, layout.vectors, MAX_VECTORS * VECTOR_WORDS).forEach((_, i, w) => {
       if (i % VECTOR_WORDS === Vec.FD) w[i] = -1;
     });
@@ -280,50 +285,61 @@ export class Device extends DeviceConnection {
         submit: (d) => this.portal.submit(d),
         alloc: (n, a) => this.#alloc.alloc(n, a),
         free: (a) => this.#alloc.free(a),
-        maxBatch: this.options.maxBatch,
-        space: (buffer) => this.#engines.space(buffer),
+        // A block of same-tick calls takes 96 bytes a member: at most an eighth of the arena.
+        maxBatch: Math.max(2, Math.min(this.options.maxBatch, Math.floor(this.options.arenaBytes / 8 / 96))),
+        spaces: this.#engines.spaces,
       };
       const o = this.options;
-      this.#ops = new Ops(access, this.memory, { engines: o.engines, maxBatch: o.maxBatch, inlineThreshold: o.inlineThreshold, splitThreshold: o.splitThreshold });
+      this.#ops = new Ops(access, this.memory, { engines: o.engines, maxBatch: access.maxBatch, inlineThreshold: o.inlineThreshold, splitThreshold: o.splitThreshold, maxTransfer: o.maxTransfer });
     }
     return this.#ops;
   }
 
   /** A Buffer of arena memory: what engines reach with no copy. Give it back with free(). */
   buffer(size: number): Buffer {
+    if (typeof size !== 'number' || !Number.isInteger(size) || size < 0) throw new RangeError(`buffer(size): size must be a non-negative integer; got ${String(size)}`);
     const addr = this.alloc(Math.max(1, size));
     return Buffer.from(this.memory.buffer as unknown as ArrayBuffer, addr, size);
   }
 
   memcpy<T extends Bytes>(dst: T, src: Bytes, length?: number): Promise<T> {
-    return this.ops.memcpy(dst, src, length);
+    return this.#op((o) => o.memcpy(dst, src, length));
   }
   memmove<T extends Bytes>(dst: T, src: Bytes, length?: number): Promise<T> {
-    return this.ops.memmove(dst, src, length);
+    return this.#op((o) => o.memmove(dst, src, length));
   }
   fill<T extends Bytes>(dst: T, pattern: number | bigint | Bytes, offset?: number, length?: number): Promise<T> {
-    return this.ops.fill(dst, pattern, offset, length);
+    return this.#op((o) => o.fill(dst, pattern, offset, length));
   }
   compare(a: Bytes, b: Bytes): Promise<number> {
-    return this.ops.compare(a, b);
+    return this.#op((o) => o.compare(a, b));
   }
   firstDifference(a: Bytes, b: Bytes): Promise<number> {
-    return this.ops.firstDifference(a, b);
+    return this.#op((o) => o.firstDifference(a, b));
   }
   crc32c(data: Bytes, seed?: number): Promise<number> {
-    return this.ops.crc32c(data, seed);
+    return this.#op((o) => o.crc32c(data, seed));
   }
   copyCrc32c(dst: Bytes, src: Bytes, seed?: number): Promise<number> {
-    return this.ops.copyCrc32c(dst, src, seed);
+    return this.#op((o) => o.copyCrc32c(dst, src, seed));
   }
   dualcast(dst1: Bytes, dst2: Bytes, src: Bytes, length?: number): Promise<void> {
-    return this.ops.dualcast(dst1, dst2, src, length);
+    return this.#op((o) => o.dualcast(dst1, dst2, src, length));
   }
   createDelta(a: Bytes, b: Bytes): Promise<Uint8Array> {
-    return this.ops.createDelta(a, b);
+    return this.#op((o) => o.createDelta(a, b));
   }
   applyDelta<T extends Bytes>(dst: T, delta: Bytes): Promise<T> {
-    return this.ops.applyDelta(dst, delta);
+    return this.#op((o) => o.applyDelta(dst, delta));
+  }
+
+  /** Runs a high-level call: every failure, a closed device included, through its promise. */
+  #op<T>(fn: (ops: Ops) => Promise<T>): Promise<T> {
+    try {
+      return fn(this.ops);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /** An explicit batch: calls queued, then run together; fence() orders what follows after what came before. */
@@ -364,7 +380,7 @@ export class Device extends DeviceConnection {
     if (this.closed) throw Errors.closed();
     if (!(buffer instanceof SharedArrayBuffer)) throw new TypeError('an address space is a SharedArrayBuffer');
     if (buffer === (this.memory.buffer as unknown)) return 0;
-    return this.#engines.space(buffer);
+    return this.#engines.spaces.id(buffer, true); // the caller's raw descriptors may name it any time: never evicted
   }
 
   /** Engines that died, and how many descriptors each held (completed with 0x20). */
@@ -377,12 +393,11 @@ export class Device extends DeviceConnection {
     this.#engines.dieAt(engine, claims, how, when);
   }
 
-  override submit(desc: Uint8Array, opts?: SubmitOptions): Promise<number> {
-    if (this.closed) return Promise.reject(Errors.closed());
-    return super.submit(desc, opts);
-  }
-
-  /** Finishes in-flight work, stops the engines. Safe to call twice. */
+  /**
+   * Finishes this thread's in-flight work, stops the engines (they finish what is queued),
+   * then settles what attached threads could not get run: every promise of every thread
+   * settles (done, or rejected with DEVICE_CLOSED). Safe to call twice.
+   */
   close(): Promise<void> {
     if (this.#closing === null) {
       this.closed = true;
@@ -400,17 +415,18 @@ export class Device extends DeviceConnection {
 
 /** A device joined from another thread: submit and views; the opener owns alloc and close. */
 export class AttachedDevice extends DeviceConnection {
-  readonly #dev: Int32Array;
   readonly #vector: number;
 
   constructor(handle: DeviceHandle, spin: number) {
+    if (handle === null || typeof handle !== 'object' || !(handle.memory instanceof WebAssembly.Memory) || typeof handle.layout !== 'object') {
+      throw new TypeError('Device.attach(handle): handle must be the `handle` of an open device');
+    }
     if (!handle.shared) throw Errors.dedicated();
-    const dev = new Int32Array(handle.memory.buffer as unknown as SharedArrayBuffer, handle.layout.device, 16);
     super(handle.memory, handle.layout, handle.eventfd ? loadEventFd() : null, spin);
-    this.#dev = dev;
+    const stop = new Int32Array(handle.memory.buffer as unknown as SharedArrayBuffer, handle.layout.device, 16);
+    if (Atomics.load(stop, Dev.STOP) !== Stop.RUNNING) throw Errors.closed();
     this.#vector = this.vectors.claim();
     if (this.#vector < 0) throw Errors.noHandles();
-    setHandleBit(this.memory, this.layout, this.#vector, true);
     this.connect(this.#vector);
     // A thread that ends without detaching gives its vector back, so that what it left
     // in the queue is reclaimed instead of jamming it.
@@ -418,24 +434,17 @@ export class AttachedDevice extends DeviceConnection {
   }
 
   readonly #release = (): void => {
-    setHandleBit(this.memory, this.layout, this.#vector, false);
     this.vectors.release(this.#vector);
   };
 
-  override submit(desc: Uint8Array, opts?: SubmitOptions): Promise<number> {
-    if (this.closed || Atomics.load(this.#dev, Dev.STOP) !== 0) return Promise.reject(Errors.closed());
-    return super.submit(desc, opts);
-  }
-
-  /** Waits for this thread's work, then releases its vector. */
+  /** Waits for this thread's work (done, or refused once the device closed), then releases its vector. */
   async detach(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await this.portal.settled();
     this.closeInterrupts();
     process.off('exit', this.#release);
-    setHandleBit(this.memory, this.layout, this.#vector, false);
-    this.portal.close();
+    this.portal.close(); // closes this thread's interrupt: its vector and handle go back
   }
 }
 

@@ -9,13 +9,14 @@
 // starts it again: every descriptor completes exactly once.
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { MAX_SPACES, type SpaceMessage } from './foreign.ts';
+import type { SpaceMessage } from './foreign.ts';
+import { AddressSpaces } from './spaces.ts';
 import { Vectors } from './completion.ts';
 import { EngineStates } from './engine_states.ts';
-import { Desc, Flag, Record, Status } from './format.ts';
-import { Dev, DIE_AFTER, DIE_THROW, Eng, ENGINE_BYTES, EngineState, type Layout, WqWord } from './layout.ts';
+import { Status } from './format.ts';
+import { Dev, DIE_AFTER, DIE_THROW, Eng, ENGINE_BYTES, EngineState, type Layout, Stop, WqWord } from './layout.ts';
 import { sourceExt } from './paths.ts';
-import { writeRecord } from './record.ts';
+import { Unrun } from './unrun.ts';
 import { WorkQueue } from './work_queue.ts';
 import type { EngineData, EngineTask } from '../workers/engine.ts';
 
@@ -33,14 +34,16 @@ export class Engines {
   readonly #wq: WorkQueue;
   readonly #states: EngineStates;
   readonly #vectors: Vectors;
+  readonly #unrun: Unrun;
   readonly #mem: Uint8Array;
   readonly #dev: Int32Array;
   readonly #layout: Layout;
   /** each engine's end of its address-space channel (new at every launch) */
   readonly #ports: Array<MessagePort | null>;
-  /** foreign address spaces: PASID - 1 -> buffer */
-  readonly #spaces: SharedArrayBuffer[] = [];
-  readonly #spaceIds = new Map<SharedArrayBuffer, number>();
+  /** the other SharedArrayBuffers engines reach, by PASID */
+  readonly spaces = new AddressSpaces((m) => {
+    for (const port of this.#ports) port?.postMessage(m satisfies SpaceMessage);
+  });
   #stopping = false;
 
   constructor(data: EngineData, vectors: Vectors) {
@@ -51,6 +54,7 @@ export class Engines {
     this.#wq = new WorkQueue(memory, layout);
     this.#states = new EngineStates(memory, layout);
     this.#vectors = vectors;
+    this.#unrun = new Unrun(this.#wq, vectors, memory, layout);
     this.#mem = new Uint8Array(memory.buffer as unknown as SharedArrayBuffer);
     this.#dev = new Int32Array(memory.buffer as unknown as SharedArrayBuffer, layout.device, 16);
     this.#ports = new Array<MessagePort | null>(count).fill(null);
@@ -85,25 +89,10 @@ export class Engines {
     port1.unref();
     this.#ports[e]?.close();
     this.#ports[e] = port1;
-    this.#spaces.forEach((buffer, i) => port1.postMessage({ id: i + 1, buffer } satisfies SpaceMessage));
+    for (const m of this.spaces.current()) port1.postMessage(m);
     const task: EngineTask = { id: e, spaces: port2 };
     // A start that fails means the thread died before running it: 'workerDestroy' follows.
     this.#pools[e].run(task, { transferList: [port2] }).catch(() => {});
-  }
-
-  /**
-   * The PASID of a foreign address space (registered on first use, posted to every
-   * engine before any descriptor can name it), or -1 when all PASIDs are taken.
-   */
-  space(buffer: SharedArrayBuffer): number {
-    let id = this.#spaceIds.get(buffer);
-    if (id !== undefined) return id;
-    if (this.#spaces.length >= MAX_SPACES) return -1;
-    this.#spaces.push(buffer);
-    id = this.#spaces.length;
-    this.#spaceIds.set(buffer, id);
-    for (const port of this.#ports) port?.postMessage({ id, buffer } satisfies SpaceMessage);
-    return id;
   }
 
   /**
@@ -131,41 +120,51 @@ export class Engines {
     this.#launch(e);
   }
 
-  /** Finishes, with status 0x20, every descriptor the dead engine e held. */
+  /**
+   * Finishes, with status 0x20, every descriptor the dead engine e held, and raises the
+   * interrupt handles its core had marked (RCI of descriptors it completed) but not raised.
+   */
   #recover(e: number): void {
     const held = this.#wq.claimedBy(e);
-    const { arenaBase, arenaEnd } = this.#layout;
-    for (const pos of held) {
-      const d = this.#wq.descriptor(pos);
-      const dv = new DataView(d.buffer, d.byteOffset, Desc.SIZE);
-      const flags = dv.getUint32(Desc.FLAGS, true) & 0xffffff;
-      const rec = dv.getBigUint64(Desc.COMPLETION, true);
-      if ((flags & Flag.CRAV) !== 0 && rec % BigInt(Record.ALIGN) === 0n && rec >= BigInt(arenaBase) && rec + 32n <= BigInt(arenaEnd)) {
-        writeRecord(this.#mem, Number(rec), Status.HW_ERROR);
-      }
-      const vector = this.#wq.vectorOf(pos);
-      this.#wq.complete(pos, Status.HW_ERROR);
-      this.#vectors.signal(vector);
+    for (const pos of held) this.#unrun.finishClaimed(pos, Status.HW_ERROR);
+    const [lo, hi] = this.#states.takeIrq(e);
+    for (let h = 0; h < 32; h++) {
+      if ((lo >>> h) & 1) this.#vectors.signal(h);
+      if ((hi >>> h) & 1) this.#vectors.signal(h + 32);
     }
-    this.#states.takeIrq(e);
     this.#states.set(e, EngineState.OFF);
     Atomics.compareExchange(this.#wq.words, WqWord.SPINNER, e + 1, 0);
     this.failures.push({ engine: e, finished: held.length, time: Date.now() });
   }
 
-  /** Lets the engines finish the queue, waits for their loops to end, then stops the pools. */
+  /**
+   * Stops the device: new submissions are refused, the engines finish the queue and end
+   * (an engine that has not ended after STOP_WAIT_MS is terminated, and what it held
+   * finishes with 0x20), then what was published too late for any engine is aborted (0xff)
+   * and every thread with a vector is woken to see it. Every descriptor settles.
+   */
   async stop(): Promise<void> {
-    Atomics.store(this.#dev, Dev.STOP, 1);
+    Atomics.store(this.#dev, Dev.STOP, Stop.STOPPING);
     Atomics.add(this.#wq.words, WqWord.DOORBELL, 1);
     Atomics.notify(this.#wq.words, WqWord.DOORBELL);
-    for (let waited = 0; waited < 10000; waited++) {
-      let running = 0;
-      for (let e = 0; e < this.count; e++) if (this.#states.get(e) !== EngineState.OFF) running++;
-      if (running === 0) break;
-      await new Promise((r) => setTimeout(r, 1));
-    }
+    const until = performance.now() + STOP_WAIT_MS;
+    while (performance.now() < until && this.#running() > 0) await new Promise((r) => setTimeout(r, 1));
     this.#stopping = true;
     for (const port of this.#ports) port?.close();
     await Promise.all(this.#pools.map((p) => p.destroy()));
+    for (let e = 0; e < this.count; e++) if (this.#states.get(e) !== EngineState.OFF) this.#recover(e);
+    // From here a submitter that publishes aborts its own descriptor (portal.ts): one of us takes each.
+    Atomics.store(this.#dev, Dev.STOP, Stop.STOPPED);
+    for (const pos of this.#wq.published()) this.#unrun.abortPublished(pos, Status.ABORTED);
+    for (const v of this.#vectors.claimed()) this.#vectors.signal(v);
+  }
+
+  #running(): number {
+    let n = 0;
+    for (let e = 0; e < this.count; e++) if (this.#states.get(e) !== EngineState.OFF) n++;
+    return n;
   }
 }
+
+/** How long close() lets the engines finish the queue before it terminates them. */
+const STOP_WAIT_MS = 10_000;

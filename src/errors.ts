@@ -20,6 +20,8 @@ export const Errors = {
   closed: () => new SoftDsaError('DEVICE_CLOSED', 'the device is closed'),
   dedicated: () => new SoftDsaError('WQ_DEDICATED', 'the work queue is dedicated to the thread that opened the device: open it with wqMode "shared" to submit from other threads'),
   descriptorSize: (n: number) => new TypeError(`a descriptor is 64 bytes in DSA layout; got ${n}`),
+  descriptorType: (v: unknown) =>
+    new TypeError(`a descriptor is a 64-byte Uint8Array (or other TypedArray/DataView); got ${v === null ? 'null' : typeof v === 'object' ? ((v as object).constructor?.name ?? 'object') : typeof v}`),
   arenaFull: (bytes: number) => new RangeError(`device arena cannot fit ${bytes} more bytes`),
   badFree: (addr: number) => new RangeError(`address ${addr} was not allocated by this device (or was freed already)`),
   outOfArena: (addr: number, length: number) => new RangeError(`range [${addr}, ${addr + length}) is not inside the device arena`),

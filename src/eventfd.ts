@@ -34,7 +34,7 @@ export interface EventFdAddon {
   /**
    * Synchronously add `n` (default 1) to the eventfd `fd`; safe from any thread, including one
    * whose event loop is frozen in Atomics.wait. A saturated counter (EAGAIN) is ignored; an
-   * invalid fd throws (code 'EBADF').
+   * fd that is not a live eventfd of this library (closed, or never one) throws (code 'EBADF'); nothing is written.
    */
   signal(fd: number, n?: number): void;
   /**

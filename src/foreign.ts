@@ -10,37 +10,79 @@
 // compare-pattern, dualcast, CRC-32C, copy+CRC (default CRC flags); the others need the
 // arena (0x10).
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { crc32c as nativeCrc32c } from '@node-rs/crc32';
 import { Desc, Flag, Opcode, Status } from './format.ts';
 
-/** Largest PASID softdsa hands out (20 bits in the descriptor). */
+/** Address spaces registered at once (PASID bits 11:0 name the slot, 1-4095; bits 19:12 its reuse generation). */
 export const MAX_SPACES = 4095;
 
+/** A registration (buffer and the window of it descriptors may reach), or the end of one (buffer null). */
 export interface SpaceMessage {
   id: number;
-  buffer: SharedArrayBuffer;
+  buffer: SharedArrayBuffer | null;
+  /** [lo, hi): the reachable bytes; below and above fault like unmapped memory */
+  lo: number;
+  hi: number;
 }
+
+interface Space {
+  u8: Uint8Array;
+  lo: number;
+  hi: number;
+}
+
+/**
+ * A full collection on this thread, used by an engine after it let go of address spaces: a
+ * SharedArrayBuffer's memory returns only once every thread's last reference is collected, and
+ * an engine allocates too little to collect on its own. (The flag is set only to take the
+ * function, then cleared again.)
+ */
+const collect = ((): (() => void) => {
+  try {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    setFlagsFromString('--no-expose-gc');
+    return typeof gc === 'function' ? gc : () => {};
+  } catch {
+    return () => {};
+  }
+})();
 
 export type SetOutcome = (result: number, bytes: number, faultAddr: bigint, specific: number) => void;
 
-/** The engine's view of the registered spaces; new ones arrive on a port it polls. */
+/** The engine's view of the registered spaces; registrations and their ends arrive on a port it polls. */
 export class ForeignSpaces {
-  readonly #spaces = new Map<number, Uint8Array>();
+  readonly #spaces = new Map<number, Space>();
   readonly #port: MessagePort;
 
   constructor(port: MessagePort) {
     this.#port = port;
   }
 
-  get(id: number): Uint8Array | undefined {
-    let s = this.#spaces.get(id);
+  get(id: number): Space | undefined {
     // The device posts a space before it submits any descriptor that names it.
-    for (let m = receiveMessageOnPort(this.#port); s === undefined && m !== undefined; m = receiveMessageOnPort(this.#port)) {
-      const { id: got, buffer } = m.message as SpaceMessage;
-      this.#spaces.set(got, new Uint8Array(buffer));
+    let s = this.#spaces.get(id);
+    for (let m = s === undefined ? receiveMessageOnPort(this.#port) : undefined; m !== undefined; m = s === undefined ? receiveMessageOnPort(this.#port) : undefined) {
+      this.#take(m.message as SpaceMessage);
       s = this.#spaces.get(id);
     }
     return s;
+  }
+
+  /** Takes every message waiting (an idle engine does, so that ended spaces are let go). */
+  drain(): void {
+    let ended = false;
+    for (let m = receiveMessageOnPort(this.#port); m !== undefined; m = receiveMessageOnPort(this.#port)) ended = this.#take(m.message as SpaceMessage) || ended;
+    if (ended) collect();
+  }
+
+  /** True when the message ended a space. */
+  #take({ id, buffer, lo, hi }: SpaceMessage): boolean {
+    if (buffer === null) return this.#spaces.delete(id);
+    this.#spaces.set(id, { u8: new Uint8Array(buffer), lo, hi });
+    return false;
   }
 }
 
@@ -61,14 +103,15 @@ export function runForeign(mem: Uint8Array, desc: number, op: number, flags: num
     return hi === 0 ? dv.getUint32(desc + at, true) : Number.MAX_SAFE_INTEGER;
   };
   const size = dv.getUint32(desc + Desc.XFER_SIZE, true);
-  const len = space?.byteLength ?? 0;
-  /** Leading bytes of [a, a + n) inside the space. */
-  const valid = (a: number, n: number): number => (a >= len ? 0 : Math.min(n, len - a));
+  const lo = space?.lo ?? 0;
+  const hi = space?.hi ?? 0;
+  /** Leading bytes of [a, a + n) inside the space's window. */
+  const valid = (a: number, n: number): number => (a < lo || a >= hi ? 0 : Math.min(n, hi - a));
   const fault = (a: number, done: number, write: boolean, result = 0, specific = 0): number => {
     out(result, done, BigInt(a), specific);
     return write ? Status.PAGE_FAULT | Status.WRITE_FAULT_BIT : Status.PAGE_FAULT;
   };
-  const u8 = space ?? new Uint8Array(0);
+  const u8 = space?.u8 ?? new Uint8Array(0);
 
   switch (op) {
     case Opcode.MEMMOVE: {

@@ -72,6 +72,11 @@ export enum Status {
   COMPLETION_ALIGN = 0x1b,
   ADDR_ALIGN = 0x1c,
   HW_ERROR = 0x20,
+  /**
+   * Software-defined, as Linux's idxd driver (IDXD_COMP_DESC_ABORT): a descriptor the device
+   * closed on before any engine ran it. The whole byte is 0xff (CODE_MASK would hide it).
+   */
+  ABORTED = 0xff,
   /** Status byte bit 7: the faulting access was a write. */
   WRITE_FAULT_BIT = 0x80,
   CODE_MASK = 0x7f,
@@ -165,4 +170,6 @@ export enum Ctx {
   INT_HANDLES = 16,
   /** address of the core's table region (Limit.CORE_TABLE_BYTES) */
   TABLES = 24,
+  /** u32 'SDSA': marks a device memory, whose control region no other device may reach */
+  MAGIC = 28,
 }

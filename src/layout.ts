@@ -24,6 +24,11 @@ export const enum Vec { COUNT = 0, ARMED = 1, FD = 2, IN_USE = 3, TID = 4 }
 /** Int32 words of the device block. */
 export const enum Dev { STOP = 0 }
 /**
+ * Dev.STOP values: RUNNING; STOPPING (close() began: engines finish the queue and end, new
+ * submissions are refused); STOPPED (engines gone: what is still published is aborted).
+ */
+export const enum Stop { RUNNING = 0, STOPPING = 1, STOPPED = 2 }
+/**
  * Per-engine block, a cache line each: a u64 interrupt mask the core ORs RCI handles into,
  * the state word, a test hook (die on the n-th claim from now: n, plus DIE_THROW to throw
  * instead of exiting, DIE_AFTER to die after running the descriptor but before completing

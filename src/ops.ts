@@ -16,7 +16,9 @@ import { Batcher, type Member, type Submitter } from './batcher.ts';
 import { crc32cCombine } from './crc_combine.ts';
 import { Errors } from './errors.ts';
 import { fillPattern } from './foreign.ts';
+import { windowOf } from './spaces.ts';
 import { Desc, DeltaEntry, Opcode, Record, Status } from './format.ts';
+import type { AddressSpaces } from './spaces.ts';
 import { Stats, type Placement } from './stats.ts';
 
 export type OpName = 'memcpy' | 'memmove' | 'fill' | 'compare' | 'firstDifference' | 'crc32c' | 'copyCrc32c' | 'dualcast' | 'createDelta' | 'applyDelta';
@@ -28,6 +30,8 @@ export interface OpsConfig {
   inlineThreshold: number | 'auto';
   /** operations at least this large are split across engines (default 2 MiB) */
   splitThreshold: number;
+  /** the device's largest transfer: longer operations are cut into descriptors of at most this */
+  maxTransfer: number;
 }
 
 const opChannel = channel('softdsa:op');
@@ -46,8 +50,8 @@ export interface DeviceAccess extends Submitter {
   arena: ArenaInfo;
   /** CRC-32C of arena bytes on this thread, by the device's own instance of the core (its folds beat the CPU's CRC instruction through @node-rs/crc32) */
   crc(addr: number, length: number, seed: number): number;
-  /** the PASID engines reach another SharedArrayBuffer by, or -1 when none is left */
-  space(buffer: SharedArrayBuffer): number;
+  /** the PASIDs engines reach other SharedArrayBuffers by */
+  spaces: AddressSpaces;
 }
 
 type Kind = keyof Thresholds;
@@ -135,7 +139,8 @@ export class Ops {
 
   /** Where a call on these spans runs, and why when not on the device. */
   #place(kind: Kind, bytes: number, a: Span, b?: Span, c?: Span): Placement {
-    if (a.placement === 'shared' && this.#foreign(a, b, c)) return bytes < this.#inline[kind] || bytes === 0 ? 'inline:small' : 'foreign';
+    if (a.placement === 'shared' && (bytes < this.#inline[kind] || bytes === 0)) return 'inline:small';
+    if (a.placement === 'shared' && this.#foreign(a, b, c)) return 'foreign';
     if (a.placement !== 'arena') return away(a);
     if (b !== undefined && b.placement !== 'arena') return away(b);
     if (c !== undefined && c.placement !== 'arena') return away(c);
@@ -152,7 +157,10 @@ export class Ops {
   #foreign(a: Span, b?: Span, c?: Span): boolean {
     const buffer = a.u8.buffer;
     for (const s of [b, c]) if (s !== undefined && s.u8.buffer !== buffer) return false;
-    const space = this.#dev.space(buffer as SharedArrayBuffer);
+    // Only what engines may reach of it: all of a plain buffer, the arena of another device.
+    const [lo, hi] = windowOf(buffer as SharedArrayBuffer);
+    for (const s of [a, b, c]) if (s !== undefined && (s.u8.byteOffset < lo || s.u8.byteOffset + s.u8.byteLength > hi)) return false;
+    const space = this.#dev.spaces.id(buffer as SharedArrayBuffer);
     if (space <= 0) return false;
     for (const s of [a, b, c]) {
       if (s === undefined) continue;
@@ -167,7 +175,7 @@ export class Ops {
    * (fn returns a value) is done and recorded now, and the promise is already resolved:
    * no async function, no extra hops on the hot path of small calls.
    */
-  #track<T>(op: OpName, bytes: number, placement: Placement, fn: () => T | Promise<T>): Promise<T> {
+  #track<T>(op: OpName, bytes: number, placement: Placement, fn: () => T | Promise<T>, keep?: Span): Promise<T> {
     // Two clock reads cost about as much as a 4 KiB copy: calls are timed one in
     // LATENCY_SAMPLE (their latency percentiles come from that sample; split calls, large
     // by definition, always), unless someone listens on the channel. Every call is counted.
@@ -178,7 +186,22 @@ export class Ops {
     } catch (e) {
       return Promise.reject(e);
     }
-    if (r instanceof Promise) return r.then((v) => this.#record(op, bytes, placement, t0, v));
+    if (r instanceof Promise) {
+      // A foreign buffer stays registered (and alive: the span holds it) until its descriptors are done.
+      const space = keep !== undefined && keep.space > 0 ? keep.space : 0;
+      if (space === 0) return r.then((v) => this.#record(op, bytes, placement, t0, v));
+      this.#dev.spaces.hold(space);
+      return r.then(
+        (v) => {
+          this.#dev.spaces.release(keep!.space);
+          return this.#record(op, bytes, placement, t0, v);
+        },
+        (e: unknown) => {
+          this.#dev.spaces.release(keep!.space);
+          throw e;
+        },
+      );
+    }
     return Promise.resolve(this.#record(op, bytes, placement, t0, r));
   }
 
@@ -220,10 +243,16 @@ export class Ops {
     this.#dv.setUint32(d + Desc.XFER_SIZE, n, true);
   }
 
-  /** Ranges [start, end) of n bytes for the engines, 64-byte aligned cut points. */
-  #ranges(n: number): Array<[number, number]> {
-    const parts = this.#cfg.engines;
-    const step = Math.ceil(n / parts / 64) * 64;
+  /**
+   * The descriptors' ranges [start, end) of an n-byte operation: one per engine when split
+   * (64-byte aligned cut points), else one, and each cut again to the device's largest
+   * transfer (a longer descriptor would get 0x13).
+   */
+  #ranges(n: number, split = true): Array<[number, number]> {
+    const max = this.#cfg.maxTransfer;
+    let step = split ? Math.ceil(n / this.#cfg.engines / 64) * 64 : n;
+    if (step > max) step = max >= 64 ? max - (max % 64) : max;
+    if (step === 0) return [[0, 0]];
     const out: Array<[number, number]> = [];
     for (let s = 0; s < n; s += step) out.push([s, Math.min(n, s + step)]);
     return out;
@@ -262,9 +291,17 @@ export class Ops {
       return Promise.resolve(this.#record(op, n, where, t0, dst));
     }
     return this.#track(op, n, where, (): Promise<T> => {
-      if (where !== 'split') return this.#move(op, s.addr, d.addr, n, false, s.space).then(() => dst);
-      return Promise.all(this.#ranges(n).map(([a, b]) => this.#move(op, s.addr + a, d.addr + a, b - a, true))).then(() => dst);
-    });
+      const split = where === 'split';
+      const ranges = this.#ranges(n, split);
+      // Pieces of one overlapping copy run in order (each a memmove), so none overwrites a later one's source.
+      if (ranges.length > 1 && overlaps(s, d, n)) return this.#inOrder(d.addr > s.addr ? ranges.reverse() : ranges, ([a, b]) => this.#move(op, s.addr + a, d.addr + a, b - a, false, s.space)).then(() => dst);
+      return Promise.all(ranges.map(([a, b]) => this.#move(op, s.addr + a, d.addr + a, b - a, split, s.space))).then(() => dst);
+    }, s);
+  }
+
+  /** Runs the pieces one after the other. */
+  async #inOrder(ranges: Array<[number, number]>, run: (r: [number, number]) => Promise<unknown>): Promise<void> {
+    for (const r of ranges) await run(r);
   }
 
   #move(op: string, src: number, dst: number, n: number, solo: boolean, space = 0): Promise<number> {
@@ -291,14 +328,14 @@ export class Ops {
         fillInline(d.u8, pat);
         return dst;
       }
-      const ranges = where === 'split' ? this.#ranges(n) : [[0, n] as [number, number]];
+      const ranges = this.#ranges(n, where === 'split');
       return Promise.all(ranges.map(([a, b]) => this.#desc('fill', Opcode.MEMFILL, (x) => {
-        // The pattern's phase starts at each range's start: cut points are 8-aligned (64).
-        this.#dv.setBigUint64(x + Desc.PATTERN, pat, true);
+        // The pattern's phase starts at each range's start: rotated to where the range begins.
+        this.#dv.setBigUint64(x + Desc.PATTERN, rotate(pat, a % 8), true);
         this.#addr(x, Desc.DST, d.addr + a);
         this.#size(x, b - a);
       }, where === 'split', this.#batcher, d.space))).then(() => dst);
-    });
+    }, d);
   }
 
   dualcast(dst1: Bytes, dst2: Bytes, src: Bytes, length?: number): Promise<void> {
@@ -321,8 +358,8 @@ export class Ops {
         d1.u8.set(s.u8);
         d2.u8.set(s.u8);
       } else if ((d1.addr & 0xfff) === (d2.addr & 0xfff) && !overlaps(s, d1, n) && !overlaps(s, d2, n) && !overlaps(d1, d2, n)) {
-        // Split ranges keep bits 11:0 of both destinations equal (cut points are 64-aligned).
-        const ranges = where === 'split' ? this.#ranges(n) : [[0, n] as [number, number]];
+        // Both destinations move by the same offset: bits 11:0 stay equal in every range.
+        const ranges = this.#ranges(n, where === 'split');
         await Promise.all(ranges.map(([a, b]) => this.#desc('dualcast', Opcode.DUALCAST, (x) => {
           this.#addr(x, Desc.SRC, s.addr + a);
           this.#addr(x, Desc.DST, d1.addr + a);
@@ -331,17 +368,19 @@ export class Ops {
         }, where === 'split', this.#batcher, s.space)));
       } else if (!overlaps(s, d1, n) && !overlaps(s, d2, n) && !overlaps(d1, d2, n)) {
         // DSA's dualcast needs destinations with equal bits 11:0; two moves (per range) do the rest.
-        const ranges = where === 'split' ? this.#ranges(n) : [[0, n] as [number, number]];
+        const ranges = this.#ranges(n, where === 'split');
         await Promise.all(ranges.flatMap(([a, b]) => [
           this.#move('dualcast', s.addr + a, d1.addr + a, b - a, where === 'split', s.space),
           this.#move('dualcast', s.addr + a, d2.addr + a, b - a, where === 'split', s.space),
         ]));
       } else {
-        // Overlapping buffers: two whole moves, one after the other (as d1.set(src); d2.set(src)).
-        await this.#move('dualcast', s.addr, d1.addr, n, false, s.space);
-        await this.#move('dualcast', s.addr, d2.addr, n, false, s.space);
+        // Overlapping buffers: two whole copies, one after the other (as d1.set(src); d2.set(src)).
+        for (const d of [d1, d2]) {
+          const ranges = this.#ranges(n, false);
+          await this.#inOrder(d.addr > s.addr && overlaps(s, d, n) ? ranges.reverse() : ranges, ([a, b]) => this.#move('dualcast', s.addr + a, d.addr + a, b - a, false, s.space));
+        }
       }
-    });
+    }, s);
   }
 
   // ---- compares ----
@@ -375,14 +414,14 @@ export class Ops {
     const answer = (at: number): number => result(x.u8, y.u8, at >= 0 ? at : tail);
     return this.#track(op, n, where, (): number | Promise<number> => {
       if (where.startsWith('inline')) return answer(firstDiffInline(x.u8.subarray(0, n), y.u8.subarray(0, n)));
-      const ranges = where === 'split' ? this.#ranges(n) : [[0, n] as [number, number]];
+      const ranges = this.#ranges(n, where === 'split');
       return Promise.all(ranges.map(([s, e]) => this.#desc(op, Opcode.COMPARE, (d) => {
         this.#addr(d, Desc.SRC, x.addr + s);
         this.#addr(d, Desc.SRC2, y.addr + s);
         this.#size(d, e - s);
       }, where === 'split', this.#batcher, x.space).then((rec) => (this.#mem[rec + Record.RESULT] === 0 ? -1 : s + this.#dv.getUint32(rec + Record.BYTES_COMPLETED, true)))))
         .then((found) => answer(found.find((v) => v >= 0) ?? -1));
-    });
+    }, x);
   }
 
   // ---- CRC-32C ----
@@ -401,9 +440,9 @@ export class Ops {
     const where = this.#place('crc', n, s);
     return this.#track('crc32c', n, where, (): number | Promise<number> => {
       if (where.startsWith('inline')) return this.#crcHere(s, n, init);
-      if (where !== 'split') return this.#crc(Opcode.CRCGEN, s.addr, 0, n, init, false, s.space);
-      return Promise.all(this.#ranges(n).map(([a, b], i) => this.#crc(Opcode.CRCGEN, s.addr + a, 0, b - a, i === 0 ? init : 0, true))).then((parts) => this.#combine(parts, n));
-    });
+      const ranges = this.#ranges(n, where === 'split');
+      return Promise.all(ranges.map(([a, b], i) => this.#crc(Opcode.CRCGEN, s.addr + a, 0, b - a, i === 0 ? init : 0, where === 'split', s.space))).then((parts) => combine(parts, ranges));
+    }, s);
   }
 
   /** Copies src to dst and returns the CRC-32C of the data. */
@@ -428,22 +467,15 @@ export class Ops {
         d.u8.set(s.u8);
         return this.#crcHere(d, n, init);
       }
-      if (where !== 'split') return this.#crc(Opcode.COPY_CRC, s.addr, d.addr, n, init, false, s.space);
-      return Promise.all(this.#ranges(n).map(([a, b], i) => this.#crc(Opcode.COPY_CRC, s.addr + a, d.addr + a, b - a, i === 0 ? init : 0, true))).then((parts) => this.#combine(parts, n));
-    });
+      const ranges = this.#ranges(n, where === 'split');
+      return Promise.all(ranges.map(([a, b], i) => this.#crc(Opcode.COPY_CRC, s.addr + a, d.addr + a, b - a, i === 0 ? init : 0, where === 'split', s.space))).then((parts) => combine(parts, ranges));
+    }, s);
   }
 
   /** CRC-32C of the first n bytes of s on this thread: the core's folds in the arena, @node-rs/crc32 elsewhere. */
   #crcHere(s: Span, n: number, seed: number): number {
     if (s.placement === 'arena') return this.#dev.crc(s.addr, n, seed);
     return nativeCrc32c(Buffer.from(s.u8.buffer, s.u8.byteOffset, n), seed) >>> 0;
-  }
-
-  #combine(parts: number[], n: number): number {
-    const ranges = this.#ranges(n);
-    let crc = parts[0];
-    for (let i = 1; i < parts.length; i++) crc = crc32cCombine(crc, parts[i], ranges[i][1] - ranges[i][0]);
-    return crc;
   }
 
   #crc(opcode: number, src: number, dst: number, n: number, seed: number, solo: boolean, space = 0): Promise<number> {
@@ -475,7 +507,8 @@ export class Ops {
       const words = n - (n % 8);
       for (let w = 0; w < words; w += DeltaEntry.MAX_SOURCE) {
         const len = Math.min(DeltaEntry.MAX_SOURCE, words - w);
-        const entries = where.startsWith('inline') || len < 8
+        // (a window longer than the device's largest transfer runs here too: its entries index the whole window)
+        const entries = where.startsWith('inline') || len < 8 || len > this.#cfg.maxTransfer
           ? deltaInline(x.u8.subarray(w, w + len), y.u8.subarray(w, w + len))
           : await this.#deltaDevice(x.addr + w, y.addr + w, len);
         if (entries.byteLength > 0) frames.push(frame(w / DeltaEntry.MAX_SOURCE, entries));
@@ -519,7 +552,7 @@ export class Ops {
         }
         const start = window * DeltaEntry.MAX_SOURCE;
         const len = Math.min(DeltaEntry.MAX_SOURCE, d.u8.byteLength - (d.u8.byteLength % 8) - start);
-        if (where.startsWith('inline')) applyInline(d.u8.subarray(start, start + len), body);
+        if (where.startsWith('inline') || len > this.#cfg.maxTransfer) applyInline(d.u8.subarray(start, start + len), body);
         else await this.#applyDevice(d.addr + start, len, body);
       }
       return dst;
@@ -570,6 +603,20 @@ class Call implements Member {
 }
 
 const noop = (): void => {};
+
+/** The CRC of consecutive ranges from each range's own (the first seeded, the rest from 0). */
+function combine(parts: number[], ranges: Array<[number, number]>): number {
+  let crc = parts[0];
+  for (let i = 1; i < parts.length; i++) crc = crc32cCombine(crc, parts[i], ranges[i][1] - ranges[i][0]);
+  return crc;
+}
+
+/** An 8-byte fill pattern as seen from k bytes further on (little-endian: byte j becomes byte j + k's). */
+function rotate(pat: bigint, k: number): bigint {
+  if (k === 0) return pat;
+  const bits = BigInt(8 * k);
+  return ((pat >> bits) | (pat << (64n - bits))) & 0xffffffffffffffffn;
+}
 
 const away = (s: Span): Placement => (s.placement === 'local' ? 'inline:not-shared' : 'inline:foreign');
 
@@ -687,10 +734,23 @@ function thresholds(rates: Thresholds, handoffMs: number): Thresholds {
   return { copy: Math.round(rates.copy * handoffMs), compare: Math.round(rates.compare * handoffMs), crc: Math.round(rates.crc * handoffMs) };
 }
 
+/** Rates to use when there is no arena to measure on (bytes per ms; this machine kind's order of magnitude). */
+const FALLBACK_RATES: Thresholds = { copy: 20e6, compare: 20e6, crc: 10e6 };
+
 /** Bytes per ms this thread copies, compares and CRCs, on 64 KiB of arena memory. */
 function measureRates(dev: DeviceAccess, memory: WebAssembly.Memory): Thresholds {
-  const size = 64 * 1024;
-  const a = dev.alloc(size * 2, 64);
+  // 2 x 64 KiB of arena, or less where the arena is small (or full).
+  let size = 64 * 1024;
+  let a = -1;
+  for (; size >= 1024 && a < 0; size /= 4) {
+    try {
+      a = dev.alloc(size * 2, 64);
+    } catch {
+      a = -1;
+    }
+  }
+  if (a < 0) return FALLBACK_RATES;
+  size *= 4; // the loop divided once more after the alloc succeeded
   try {
     const mem = new Uint8Array(memory.buffer as unknown as SharedArrayBuffer);
     const src = mem.subarray(a, a + size);

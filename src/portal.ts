@@ -8,8 +8,9 @@
 import { type Interrupt, Vectors } from './completion.ts';
 import { Errors } from './errors.ts';
 import { Desc, Status } from './format.ts';
-import { Dev, type Layout, WqWord } from './layout.ts';
+import { Dev, type Layout, Stop, WqWord } from './layout.ts';
 import { SpinPolicy } from './spin.ts';
+import { Unrun } from './unrun.ts';
 import { WorkQueue } from './work_queue.ts';
 import { EngineStates } from './engine_states.ts';
 import { availableParallelism } from 'node:os';
@@ -32,11 +33,41 @@ export interface ErrorLogEntry {
 interface Pending {
   pos: number;
   resolve: (status: number) => void;
+  reject: (e: unknown) => void;
 }
 
 interface Waiting {
   desc: Uint8Array;
   resolve: (status: number) => void;
+  reject: (e: unknown) => void;
+}
+
+// The intrinsic getters of typed arrays and DataViews: a descriptor's own (or its class's)
+// byteLength could lie, and the copy into the ring must take exactly 64 real bytes.
+const typedArray = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const getter = (proto: object, name: string): ((this: unknown) => unknown) => Object.getOwnPropertyDescriptor(proto, name)!.get as (this: unknown) => unknown;
+const TA = { buffer: getter(typedArray, 'buffer'), offset: getter(typedArray, 'byteOffset'), length: getter(typedArray, 'byteLength') };
+const DV = { buffer: getter(DataView.prototype, 'buffer'), offset: getter(DataView.prototype, 'byteOffset'), length: getter(DataView.prototype, 'byteLength') };
+
+/**
+ * A plain Uint8Array over a descriptor's 64 bytes, or a TypeError: anything that is not a
+ * 64-byte TypedArray or DataView is refused before a slot is taken.
+ */
+export function descriptorView(desc: unknown): Uint8Array {
+  if (!ArrayBuffer.isView(desc)) throw Errors.descriptorType(desc);
+  const of = desc instanceof DataView ? DV : TA;
+  let buffer: ArrayBufferLike;
+  let offset: number;
+  let length: number;
+  try {
+    buffer = of.buffer.call(desc) as ArrayBufferLike;
+    offset = of.offset.call(desc) as number;
+    length = of.length.call(desc) as number;
+  } catch {
+    throw Errors.descriptorType(desc);
+  }
+  if (length !== Desc.SIZE) throw Errors.descriptorSize(length);
+  return new Uint8Array(buffer, offset, Desc.SIZE); // throws (TypeError) on a detached buffer
 }
 
 const ERROR_LOG_SIZE = 64;
@@ -57,11 +88,13 @@ export class Portal {
   #idleWaiters: Array<() => void> = [];
   #closed = false;
 
-  constructor(memory: WebAssembly.Memory, layout: Layout, spinMicros: number) {
+  readonly #unrun: Unrun;
+
+  constructor(memory: WebAssembly.Memory, layout: Layout, vectors: Vectors, spinMicros: number) {
     this.wq = new WorkQueue(memory, layout);
     this.#engines = new EngineStates(memory, layout);
     this.#device = new Int32Array(memory.buffer as unknown as SharedArrayBuffer, layout.device, 16);
-    const vectors = new Vectors(memory, layout, null);
+    this.#unrun = new Unrun(this.wq, vectors, memory, layout);
     this.#isLive = (owner) => vectors.isLive(owner);
     this.#policy = new SpinPolicy(spinMicros);
   }
@@ -85,13 +118,28 @@ export class Portal {
     return this.#inflight.length + this.#waiting.length;
   }
 
+  /** The device is closing or closed: nothing new goes into its queue. */
+  #stopping(): boolean {
+    return this.#closed || Atomics.load(this.#device, Dev.STOP) !== Stop.RUNNING;
+  }
+
+  /**
+   * After a push: if the device finished closing meanwhile, its sweep may already have run,
+   * so the descriptor would never run. Abort it here unless the sweep (or an engine) took it.
+   */
+  #pushedLate(pos: number): boolean {
+    return Atomics.load(this.#device, Dev.STOP) === Stop.STOPPED && this.#unrun.abortPublished(pos, Status.ABORTED);
+  }
+
   // ---- the raw verbs ----
 
   /** Puts a descriptor in the queue without ringing the doorbell. Position, or -1 when full. */
   enqueue(desc: Uint8Array): number {
-    if (this.#closed) throw Errors.closed();
-    if (desc.length !== Desc.SIZE) throw Errors.descriptorSize(desc.length);
-    return this.#push(desc);
+    if (this.#stopping()) throw Errors.closed();
+    const pos = this.#push(descriptorView(desc));
+    // Aborted at once: the caller's completed(pos) reads the status as for any other.
+    if (pos >= 0) this.#pushedLate(pos);
+    return pos;
   }
 
   /**
@@ -108,36 +156,41 @@ export class Portal {
 
   /** Status of position pos once done (and reaps it), else Status.NONE. */
   completed(pos: number): number {
+    if (!Number.isInteger(pos)) throw new TypeError(`completed(pos): pos must be a position from enqueue(); got ${String(pos)}`);
     return this.wq.isDone(pos) ? this.wq.take(pos) : Status.NONE;
   }
 
   // ---- the promise API ----
 
   submit(desc: Uint8Array, opts: SubmitOptions = {}): Promise<number> {
-    if (this.#closed || Atomics.load(this.#device, Dev.STOP) !== 0) return Promise.reject(Errors.closed());
-    if (!(desc instanceof Uint8Array) || desc.length !== Desc.SIZE) return Promise.reject(Errors.descriptorSize(desc?.length ?? 0));
+    let view: Uint8Array;
+    let retry: boolean;
+    try {
+      if (this.#stopping()) throw Errors.closed();
+      view = descriptorView(desc);
+      retry = submitRetry(opts);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return new Promise<number>((resolve, reject) => {
       // Work in flight keeps the process alive (the completion wait alone would not).
       if (this.inflight === 0) this.#irq?.ref();
       // Keep submission order: while others wait for room, queue behind them.
-      const pos = this.#waiting.length === 0 ? this.#push(desc) : -1;
+      const pos = this.#waiting.length === 0 ? this.#push(view) : -1;
       // Rung either way: a refusal means the queue is full of work for the engines.
       this.doorbell();
       if (pos >= 0) {
-        this.#track(pos, resolve);
-      } else if (opts.retry === false) {
+        this.#inflight.push({ pos, resolve, reject });
+        if (this.#pushedLate(pos)) this.#schedule();
+      } else if (!retry) {
         if (this.inflight === 0) this.#irq?.unref();
         reject(Errors.queueFull());
         return;
       } else {
-        this.#waiting.push({ desc: desc.slice(0, Desc.SIZE), resolve });
+        this.#waiting.push({ desc: view.slice(), resolve, reject });
       }
       this.#schedule();
     });
-  }
-
-  #track(pos: number, resolve: (s: number) => void): void {
-    this.#inflight.push({ pos, resolve });
   }
 
   #schedule(): void {
@@ -159,7 +212,8 @@ export class Portal {
         // Read the descriptor before take(): the slot may be reused right after.
         if (code === Status.COMPLETION_ALIGN || code === Status.COMPLETION_FAULT) this.#log(status, p.pos);
         this.wq.take(p.pos);
-        p.resolve(status);
+        if (status === Status.ABORTED) p.reject(Errors.closed());
+        else p.resolve(status);
         done++;
       } else {
         list[kept++] = p;
@@ -176,8 +230,13 @@ export class Portal {
     if (this.errorLog.length > ERROR_LOG_SIZE) this.errorLog.shift();
   }
 
-  /** Moves descriptors that waited for room into the queue. */
+  /** Moves descriptors that waited for room into the queue (or, once the device is closing, refuses them). */
   #admit(): number {
+    if (this.#waiting.length > 0 && this.#stopping()) {
+      const refused = this.#waiting.splice(0);
+      for (const w of refused) w.reject(Errors.closed());
+      return refused.length;
+    }
     let n = 0;
     while (this.#waiting.length > 0) {
       const w = this.#waiting[0];
@@ -187,7 +246,8 @@ export class Portal {
         break;
       }
       this.#waiting.shift();
-      this.#inflight.push({ pos, resolve: w.resolve });
+      this.#inflight.push({ pos, resolve: w.resolve, reject: w.reject });
+      this.#pushedLate(pos);
       n++;
     }
     if (n > 0) this.doorbell();
@@ -277,6 +337,14 @@ export class Portal {
     this.#closed = true;
     this.#irq?.close();
   }
+}
+
+function submitRetry(opts: unknown): boolean {
+  if (opts === undefined || opts === null) return true;
+  if (typeof opts !== 'object') throw new TypeError(`submit options must be an object; got ${typeof opts}`);
+  const retry = (opts as SubmitOptions).retry;
+  if (retry !== undefined && typeof retry !== 'boolean') throw new TypeError(`submit option retry must be a boolean; got ${typeof retry}`);
+  return retry !== false;
 }
 
 export { Vectors };

@@ -13,8 +13,15 @@
 //         next lap. A slot is only reused once its submitter has seen the result, so
 //         a full queue is back-pressure from unreaped work, as with DPDK's completed().
 //
-//   seq = (pos << 8) | state      state: FREE 0, PUB 1, DONE 2, CLAIMED 16 + engine
+//   seq = (pos << 8) | state      state: FREE 0, PUB 1, DONE 2, ABORTING 3,
+//                                        CLAIMED 16 + engine, RESERVED 128 + vector
 //
+// A submitter takes a slot by one CAS of its sequence word (FREE -> RESERVED, naming its
+// vector), then moves the tail (anyone who sees the reservation helps), copies the
+// descriptor and publishes it. Nothing in between can throw (the descriptor was checked
+// and staged before), and a thread that ends in between (terminate() stops JS anywhere)
+// leaves a reservation that names it: once its thread is gone, the slot is skipped
+// (recycled for the next lap) instead of blocking every later descriptor.
 // The engine's number inside CLAIMED is what lets the supervisor finish, exactly once,
 // the descriptors an engine held when it died. Positions wrap at 2^32; only equality
 // of sequence words is ever tested, so the wrap is harmless (size divides 2^24).
@@ -24,9 +31,14 @@ import { type Layout, SLOT_WORDS, WqWord } from './layout.ts';
 export const FREE = 0;
 export const PUB = 1;
 export const DONE = 2;
+/** PUB taken by the device's closing sweep (or the submitter itself) to finish unrun. */
+export const ABORTING = 3;
 export const CLAIMED = 16;
+export const RESERVED = 128;
 
 const seqOf = (pos: number, state: number): number => (pos << 8) | state;
+/** The next lap's FREE word for the slot whose word is seq. */
+const nextLap = (seq: number, size: number): number => (((seq >>> 8) + size) << 8) | FREE;
 
 export class WorkQueue {
   readonly size: number;
@@ -62,28 +74,39 @@ export class WorkQueue {
   /**
    * Claims the next position, copies the 64-byte descriptor into it and publishes it.
    * Returns the position, or -1 when the queue is full (the ENQCMD refusal: retry later).
-   * `owner` is the submitter's token (low byte: the interrupt vector the engine signals
-   * when the submitter waits). A finished slot whose owner is gone (`isLive` false: the
-   * thread exited without reaping) is reclaimed here, so it cannot jam the queue.
+   * `desc` must be a Uint8Array of at least 64 bytes (the portal checks and stages it):
+   * between the reservation and the publication nothing may throw. `owner` is the
+   * submitter's token (low byte: its interrupt vector, signalled when it waits). A finished
+   * slot whose owner is gone (`isLive` false: the thread exited without reaping) is
+   * reclaimed here, so it cannot jam the queue.
    */
   push(desc: Uint8Array, owner: number, isLive?: (owner: number) => boolean): number {
     const words = this.#words;
     const states = this.#states;
+    const size = this.size;
     for (;;) {
       const pos = Atomics.load(words, WqWord.TAIL);
       const s = (pos & this.mask) * SLOT_WORDS;
       const seq = Atomics.load(states, s);
-      if (seq !== seqOf(pos, FREE)) {
-        const orphan = seq === seqOf(pos - this.size, DONE) && isLive !== undefined && !isLive(states[s + 2]);
-        if (orphan) Atomics.compareExchange(states, s, seq, seqOf(pos, FREE));
-        else if (Atomics.load(words, WqWord.TAIL) === pos) return -1;
-        continue; // reclaimed, or another submitter took pos: try again
+      if (seq === seqOf(pos, FREE)) {
+        if (Atomics.compareExchange(states, s, seq, seqOf(pos, RESERVED + (owner & 0x7f))) !== seq) continue;
+        Atomics.compareExchange(words, WqWord.TAIL, pos, (pos + 1) | 0);
+        this.#bytes.set(desc.subarray(0, Desc.SIZE), this.slotAddress(pos));
+        states[s + 2] = owner;
+        Atomics.store(states, s, seqOf(pos, PUB));
+        return pos;
       }
-      if (Atomics.compareExchange(words, WqWord.TAIL, pos, (pos + 1) | 0) !== pos) continue;
-      this.#bytes.set(desc.subarray(0, Desc.SIZE), this.slotAddress(pos));
-      states[s + 2] = owner;
-      Atomics.store(states, s, seqOf(pos, PUB));
-      return pos;
+      const lap = seq >>> 8;
+      // Reserved (or even done and recycled) at pos while the tail still names it: the
+      // reserving submitter has not moved the tail yet, or ended before it could. Help.
+      if ((lap === (pos & 0xffffff) && (seq & 0xff) !== FREE) || lap === ((pos + size) & 0xffffff)) {
+        Atomics.compareExchange(words, WqWord.TAIL, pos, (pos + 1) | 0);
+        continue;
+      }
+      const orphan = seq === seqOf(pos - size, DONE) && isLive !== undefined && !isLive(states[s + 2]);
+      if (orphan) Atomics.compareExchange(states, s, seq, seqOf(pos, FREE));
+      else if (Atomics.load(words, WqWord.TAIL) === pos) return -1;
+      // reclaimed, or another submitter took pos: try again
     }
   }
 
@@ -119,8 +142,12 @@ export class WorkQueue {
     return Atomics.load(this.#states, (pos & this.mask) * SLOT_WORDS) === seqOf(pos, PUB);
   }
 
-  /** Claims the oldest published position for `engine`; -1 when there is none. */
-  claim(engine: number): number {
+  /**
+   * Claims the oldest published position for `engine`; -1 when there is none. A position
+   * reserved by a submitter whose thread is gone (`reserverLive(vector)` false) is
+   * skipped: it would never be published.
+   */
+  claim(engine: number, reserverLive?: (vector: number) => boolean): number {
     const words = this.#words;
     const states = this.#states;
     for (;;) {
@@ -132,15 +159,65 @@ export class WorkQueue {
         Atomics.compareExchange(words, WqWord.HEAD, pos, (pos + 1) | 0);
         return pos;
       }
+      const lap = seq >>> 8;
+      const state = seq & 0xff;
+      if (lap === (pos & 0xffffff) && state >= RESERVED) {
+        // Being written by a submitter. Gone for good only if its thread has ended.
+        if (reserverLive === undefined || reserverLive(state - RESERVED)) return -1;
+        this.#skip(s, seq, pos);
+        continue;
+      }
       // Claimed, done or even reaped at head: its claimer has not moved head yet (or
       // died before it could). Help, then retry. FREE for pos or an older lap: empty.
-      const lap = seq >>> 8;
-      if ((lap === (pos & 0xffffff) && (seq & 0xff) !== FREE) || lap === ((pos + this.size) & 0xffffff)) {
+      if ((lap === (pos & 0xffffff) && state !== FREE) || lap === ((pos + this.size) & 0xffffff)) {
         Atomics.compareExchange(words, WqWord.HEAD, pos, (pos + 1) | 0);
         continue;
       }
       return -1;
     }
+  }
+
+  /** Recycles a dead reservation at pos for the next lap and moves tail and head past it. */
+  #skip(s: number, seq: number, pos: number): void {
+    Atomics.compareExchange(this.#states, s, seq, nextLap(seq, this.size));
+    Atomics.compareExchange(this.#words, WqWord.TAIL, pos, (pos + 1) | 0);
+    Atomics.compareExchange(this.#words, WqWord.HEAD, pos, (pos + 1) | 0);
+  }
+
+  /** True when the head position is reserved but not yet published (its submitter is mid-push). */
+  stalled(): boolean {
+    const pos = Atomics.load(this.#words, WqWord.HEAD);
+    const seq = Atomics.load(this.#states, (pos & this.mask) * SLOT_WORDS);
+    return seq >>> 8 === (pos & 0xffffff) && (seq & 0xff) >= RESERVED;
+  }
+
+  /**
+   * Recycles every reservation by `vector` (its thread is gone; called before the vector
+   * can be handed to another thread, so no live reservation is taken).
+   */
+  sweepReservations(vector: number): void {
+    for (let i = 0; i < this.size; i++) {
+      const seq = Atomics.load(this.#states, i * SLOT_WORDS);
+      if ((seq & 0xff) === RESERVED + vector) Atomics.compareExchange(this.#states, i * SLOT_WORDS, seq, nextLap(seq, this.size));
+    }
+  }
+
+  /**
+   * Finishes a published, unclaimed position without running it (the device closed):
+   * true if this call did it, false if an engine or another aborter got there first.
+   */
+  abort(pos: number, status: number, settle?: (desc: Uint8Array) => void): boolean {
+    const s = (pos & this.mask) * SLOT_WORDS;
+    if (Atomics.compareExchange(this.#states, s, seqOf(pos, PUB), seqOf(pos, ABORTING)) !== seqOf(pos, PUB)) return false;
+    settle?.(this.descriptor(pos)); // its record, before the submitter can see it done
+    this.#states[s + 1] = status;
+    Atomics.store(this.#states, s, seqOf(pos, DONE));
+    return true;
+  }
+
+  /** Positions published and not claimed (what is left once the engines have stopped). */
+  published(): number[] {
+    return this.#inState(PUB, true);
   }
 
   /** The vector to signal for position pos: read before complete(), the slot may be reused after. */
@@ -168,14 +245,19 @@ export class WorkQueue {
    * The supervisor completes each exactly once.
    */
   claimedBy(engine: number): number[] {
+    return this.#inState(CLAIMED + engine, false);
+  }
+
+  /** Positions in `state`: at or after head (`ahead`), else before it. */
+  #inState(state: number, ahead: boolean): number[] {
     const held: number[] = [];
     for (let i = 0; i < this.size; i++) {
       const seq = Atomics.load(this.#states, i * SLOT_WORDS);
-      if ((seq & 0xff) !== CLAIMED + engine) continue;
+      if ((seq & 0xff) !== state) continue;
       // Rebuild the full position from its low 24 bits and the slot index.
       const low = seq >>> 8;
       const head = Atomics.load(this.#words, WqWord.HEAD);
-      held.push((head - (((head & 0xffffff) - low) & 0xffffff)) | 0);
+      held.push(ahead ? (head + ((low - (head & 0xffffff)) & 0xffffff)) | 0 : (head - (((head & 0xffffff) - low) & 0xffffff)) | 0);
     }
     return held;
   }

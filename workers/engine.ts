@@ -59,6 +59,8 @@ const dev = new Int32Array(buf, layout.device, 16);
 const words = wq.words;
 const nap = new Int32Array(new SharedArrayBuffer(4));
 const RECHECK_MS = 200;
+/** Whether the thread that reserved a slot (named by its vector) is still there to publish it. */
+const reserverLive = (vector: number): boolean => vectors.vectorLive(vector);
 
 export default function start(task: EngineTask): 'started' {
   core.init(layout.ctx, scratchOf(layout, task.id));
@@ -77,7 +79,7 @@ function loop(id: number): void {
   let budget = 0;
 
   for (;;) {
-    const pos = wq.claim(id);
+    const pos = wq.claim(id, reserverLive);
     if (pos >= 0) {
       if (idleSince >= 0) {
         policy.record(performance.now() - idleSince);
@@ -113,7 +115,13 @@ function loop(id: number): void {
     // costs at most a 200 ms stall, never a hang. (One did: submitters napping with
     // Atomics.waitAsync on the doorbell word took the notify meant for an engine.) A
     // recheck that finds nothing parks again at once (no spin): 5 wake-ups a second idle.
-    while (!wq.hasWork() && Atomics.load(dev, Dev.STOP) === 0 && Atomics.wait(words, WqWord.DOORBELL, bell, RECHECK_MS) === 'timed-out');
+    // A slot reserved and not yet published at head (its submitter mid-push, or ended there):
+    // look again in 1 ms, when a reservation of a thread that is gone gets skipped.
+    while (!wq.hasWork() && Atomics.load(dev, Dev.STOP) === 0) {
+      spaces?.drain();
+      const stalled = wq.stalled();
+      if (Atomics.wait(words, WqWord.DOORBELL, bell, stalled ? 1 : RECHECK_MS) !== 'timed-out' || stalled) break;
+    }
     states.set(id, EngineState.RUNNING);
     idleSince = -1;
   }
