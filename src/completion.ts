@@ -93,7 +93,7 @@ export class Vectors {
    * without giving them back (terminate() runs no exit handler) are taken back first.
    */
   claim(from = 1): number {
-    if (from > 0) for (let v = from; v < MAX_VECTORS; v++) this.isLive(this.owner(v));
+    if (from > 0) this.reclaimGone();
     for (let v = from; v < MAX_VECTORS; v++) {
       const i = v * VECTOR_WORDS + Vec.IN_USE;
       const word = Atomics.load(this.#w, i);
@@ -106,6 +106,11 @@ export class Vectors {
       }
     }
     return -1;
+  }
+
+  /** Takes back the vectors of threads that have ended without giving them back. */
+  reclaimGone(): void {
+    for (let v = 1; v < MAX_VECTORS; v++) this.isLive(this.owner(v));
   }
 
   /** Gives vector v back: no longer a valid handle, its fd number out of shared memory. */

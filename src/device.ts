@@ -30,6 +30,8 @@ export interface DeviceStats {
   engineFailures: number;
   /** descriptors that dead engines held, completed with status 0x20 */
   recovered: number;
+  /** resources in use: interrupt vectors (this device's own, attached threads', allocated handles) and foreign address spaces */
+  resources: { vectors: number; addressSpaces: number };
 }
 
 export interface DeviceOptions {
@@ -358,7 +360,13 @@ export class Device extends DeviceConnection {
       completed: this.#engines.completed,
       engineFailures: this.#engines.failures.length,
       recovered: this.#engines.failures.reduce((n, f) => n + f.finished, 0),
+      resources: { vectors: this.#vectorsInUse(), addressSpaces: this.#engines.spaces.size },
     };
+  }
+
+  #vectorsInUse(): number {
+    this.vectors.reclaimGone(); // those of threads that ended without detaching are free
+    return this.vectors.claimed().length;
   }
 
   /** Arena bytes: an address never 0, aligned (default 64). Throws RangeError when full. */

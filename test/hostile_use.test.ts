@@ -1,0 +1,334 @@
+// Guarantees under hostile use: the ten defects an outside review reproduced (issue 11), each
+// as it was reported, plus the lower-impact ones it also saw. Each of these failed before the
+// fix (a hang shows up as the file's time limit, or as a bounded wait below that gives up).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { crc32c as nodeCrc32c } from '@node-rs/crc32';
+import { Ctx } from '../src/format.ts';
+import { Device, Descriptor, Flag, Opcode, readRecord, Status } from '../src/index.ts';
+
+const fixture = (name: string): URL => new URL(`./fixtures/${name}`, import.meta.url);
+const tsWorker = (name: string, data: object): Worker =>
+  new Worker(fixture('boot.cjs'), { workerData: { ...data, entry: fileURLToPath(fixture(name)) } });
+const message = <T>(w: Worker): Promise<T> => new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
+/** p, or a rejection naming what did not finish within ms. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([p, new Promise<T>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: still pending after ${ms} ms`)), ms); })]).finally(() => clearTimeout(timer));
+}
+const code = async (p: Promise<unknown>): Promise<string> => {
+  try {
+    await p;
+    return 'resolved';
+  } catch (e) {
+    return (e as { code?: string }).code ?? (e as Error).name;
+  }
+};
+
+// ---- 1. one bad argument jams the queue ----
+
+test('1: enqueue/submit of a plain array, a short view, a lying subclass or a detached buffer throws before a slot is taken; the queue goes on', async () => {
+  const dev = await Device.open({ engines: 1, wqSize: 8, arenaBytes: 1 << 20 });
+  const bad: unknown[] = [
+    Array.from({ length: 64 }, () => 0),
+    { length: 64 },
+    new Uint8Array(63),
+    null,
+    'x'.repeat(64),
+    new Proxy(new Uint8Array(64), {}),
+  ];
+  class Lying extends Uint8Array {
+    override get byteLength(): number {
+      return 64;
+    }
+  }
+  bad.push(new Lying(4096));
+  const detached = new Uint8Array(new ArrayBuffer(64));
+  structuredClone(detached.buffer, { transfer: [detached.buffer] });
+  bad.push(detached);
+  for (const d of bad) {
+    assert.throws(() => dev.portal.enqueue(d as Uint8Array), TypeError);
+    assert.is(await code(dev.submit(d as Uint8Array)), 'TypeError');
+  }
+  // A 64-byte DataView is a descriptor too.
+  const nop = Descriptor.noop({});
+  assert.is(await dev.submit(new DataView(nop.buffer, nop.byteOffset, 64) as unknown as Uint8Array), Status.SUCCESS);
+  const statuses = await within(Promise.all(Array.from({ length: 32 }, () => dev.submit(Descriptor.noop({})))), 5000, 'noops after bad input');
+  assert.ok(statuses.every((s) => s === Status.SUCCESS));
+  await within(dev.close(), 5000, 'close');
+});
+
+test('1: a thread stopped between reserving a slot and publishing it does not block later descriptors', async () => {
+  const dev = await Device.open({ engines: 2, wqSize: 8, wqMode: 'shared', arenaBytes: 1 << 20 });
+  const w = tsWorker('reserve_and_die.ts', { handle: dev.handle });
+  const { pos } = await message<{ pos: number }>(w);
+  assert.is(pos, 0);
+  await w.terminate();
+  const statuses = await within(Promise.all(Array.from({ length: 40 }, () => dev.submit(Descriptor.noop({})))), 5000, 'descriptors behind a dead reservation');
+  assert.ok(statuses.every((s) => s === Status.SUCCESS));
+  await within(dev.close(), 5000, 'close');
+});
+
+// ---- 2. closing a shared device strands attached threads ----
+
+test('2: close() with an attached thread waiting for room: every promise of that thread settles, it detaches and exits', async () => {
+  const dev = await Device.open({ engines: 1, wqSize: 4, wqMode: 'shared', arenaBytes: 64 << 20 });
+  const size = 16 << 20;
+  const src = dev.alloc(size);
+  const dst = dev.alloc(size);
+  const w = tsWorker('close_waiter.ts', { handle: dev.handle, src, dst, size, count: 64 });
+  const exited = new Promise<number>((r) => w.once('exit', r));
+  await message(w);
+  const settled = message<{ outcome: Record<string, number> }>(w);
+  await within(dev.close(), 15000, 'close');
+  const { outcome } = await within(settled, 5000, "the attached thread's promises");
+  const total = Object.values(outcome).reduce((a, b) => a + b, 0);
+  assert.is(total, 64);
+  assert.ok(Object.keys(outcome).every((k) => k === `status ${Status.SUCCESS}` || k === 'DEVICE_CLOSED'), JSON.stringify(outcome));
+  assert.ok((outcome.DEVICE_CLOSED ?? 0) > 0, `some were refused: ${JSON.stringify(outcome)}`);
+  assert.is(await within(exited, 5000, 'the worker exiting on its own'), 0);
+});
+
+test('2: a descriptor published after the engines stopped is aborted (0xff in its record), never left pending', async () => {
+  const dev = await Device.open({ engines: 1, wqSize: 8, arenaBytes: 1 << 20 });
+  const rec = dev.alloc(32, 32);
+  const closing = dev.close();
+  // The owner's own submit after close() began is refused at once.
+  assert.is(await code(dev.submit(Descriptor.noop({ completion: rec }))), 'DEVICE_CLOSED');
+  await closing;
+  // A raw enqueue through the portal once closed: refused too.
+  assert.throws(() => dev.portal.enqueue(Descriptor.noop({})), /closed/);
+});
+
+// ---- 3. terminated workers never give their vector back ----
+
+test('3: 80 workers that attach, reap and are terminated give their vectors back; attach and allocInterrupt still work', async () => {
+  const dev = await Device.open({ engines: 1, wqSize: 16, wqMode: 'shared', arenaBytes: 1 << 20 });
+  const cell = dev.alloc(8, 8);
+  const BATCH = 8;
+  for (let round = 0; round < 10; round++) {
+    const workers = Array.from({ length: BATCH }, () => tsWorker('attach_once.ts', { handle: dev.handle, cell }));
+    const got = await Promise.all(workers.map((w) => message<{ ok?: boolean; error?: string }>(w)));
+    for (const g of got) assert.equal(g.error, undefined, `round ${round}: ${g.error}`);
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  const h = dev.allocInterrupt(() => {});
+  assert.ok(h.handle > 0);
+  h.close();
+  const w = tsWorker('attach_once.ts', { handle: dev.handle, cell });
+  const last = await message<{ ok?: boolean; error?: string }>(w);
+  assert.is(last.ok, true);
+  await w.terminate();
+  await dev.close();
+});
+
+// ---- 4. RCI interrupts lost when an engine dies ----
+
+for (const when of ['before', 'after'] as const) {
+  test(`4: an engine dying ${when} running an RCI descriptor: the interrupt handle is still raised`, async () => {
+    const dev = await Device.open({ engines: 1, wqSize: 8, arenaBytes: 1 << 20 });
+    let fired = 0;
+    const h = dev.allocInterrupt(() => fired++); // not ref'd: no safety timer, only the signal can call back
+    const rec = dev.alloc(32, 32);
+    dev._dieAt(0, 1, 'exit', when);
+    const status = await dev.submit(Descriptor.noop({ completion: rec, flags: Flag.RCI, intHandle: h.handle }));
+    assert.is(status, Status.HW_ERROR);
+    const t0 = Date.now();
+    while (fired === 0 && Date.now() - t0 < 2000) await new Promise((r) => setTimeout(r, 5));
+    assert.ok(fired >= 1, 'the handle was raised');
+    h.close();
+    await dev.close();
+  });
+}
+
+// ---- 5. interrupt callbacks fire when nothing was signalled ----
+
+for (const completion of ['eventfd', 'atomics'] as const) {
+  test(`5: a ref'd interrupt handle calls back only when signalled (${completion})`, async () => {
+    const dev = await Device.open({ engines: 1, arenaBytes: 1 << 20, completion });
+    let fired = 0;
+    const h = dev.allocInterrupt(() => fired++);
+    h.ref();
+    await new Promise((r) => setTimeout(r, 1300)); // the 50 ms safety net and the 1 s Atomics timeout both ran
+    assert.is(fired, 0, 'no callback without a signal');
+    await dev.submit(Descriptor.noop({ flags: Flag.RCI, intHandle: h.handle }));
+    const t0 = Date.now();
+    while (fired === 0 && Date.now() - t0 < 2000) await new Promise((r) => setTimeout(r, 5));
+    assert.is(fired, 1);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.is(fired, 1, 'once per signal');
+    h.close();
+    await dev.close();
+  });
+}
+
+// ---- 6. one device writes another device's control region ----
+
+test("6: another device's memory is reachable only in its arena: its control region faults, its context is unchanged", async () => {
+  const a = await Device.open({ engines: 1, arenaBytes: 1 << 20, inlineThreshold: 0 });
+  const b = await Device.open({ engines: 1, arenaBytes: 1 << 20 });
+  try {
+    const bMem = b.memory.buffer as unknown as SharedArrayBuffer;
+    const targets = [b.layout.ctx, b.layout.wqHeader, b.layout.vectors, 0, b.layout.arenaBase - 64];
+    const snap = (): Uint8Array[] => targets.map((t) => new Uint8Array(bMem, t, 64).slice());
+    const before = snap();
+    // Through the API: a Buffer of B's arena goes to A's engines (a foreign space) and works.
+    const bBuf = b.buffer(4096);
+    bBuf.fill(3);
+    assert.is(await a.crc32c(bBuf), nodeCrc32c(Buffer.alloc(4096, 3)) >>> 0);
+    // A raw descriptor on A naming B's memory and B's context: a page fault, nothing written.
+    const pasid = a.addressSpace(bMem);
+    const src = a.alloc(64);
+    const rec = a.alloc(32, 32);
+    a.view(src, 64).fill(0xee);
+    for (const dst of targets) {
+      const d = Descriptor.memmove({ src: 0, dst, size: 64, completion: rec });
+      new DataView(d.buffer, d.byteOffset).setUint32(0, pasid, true);
+      // src in B's arena (readable), dst in B's control region (must fault)
+      new DataView(d.buffer, d.byteOffset).setBigUint64(16, BigInt(bBuf.byteOffset), true);
+      const status = await a.submit(d);
+      assert.is(status & Status.CODE_MASK, Status.PAGE_FAULT, `dst ${dst}`);
+      assert.is(readRecord(a.view(rec, 32), 0).bytesCompleted, 0);
+    }
+    const after = snap();
+    for (let i = 0; i < targets.length; i++) assert.ok(!after[i].every((v) => v === 3), `nothing copied to B's byte ${targets[i]}`);
+    assert.equal(after[0], before[0], "B's device context is unchanged");
+    assert.is(await b.submit(Descriptor.noop({})), Status.SUCCESS, 'B still works');
+    assert.is(new DataView(bMem).getUint32(b.layout.ctx + Ctx.ARENA_BASE, true), b.layout.arenaBase);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+// ---- 7. maxTransfer breaks the drop-in API ----
+
+test('7: with maxTransfer 65536 the drop-in calls cut 1 MiB arena operations into pieces (split too)', async () => {
+  for (const engines of [1, 2]) {
+    const dev = await Device.open({ engines, arenaBytes: 16 << 20, maxTransfer: 65536, inlineThreshold: 0, splitThreshold: 512 << 10 });
+    try {
+      const n = (1 << 20) + 13;
+      const a = dev.buffer(n);
+      const b = dev.buffer(n);
+      for (let i = 0; i < n; i++) a[i] = (i * 7) & 0xff;
+      await dev.memcpy(b, a);
+      assert.ok(Buffer.compare(a, b) === 0);
+      assert.is(await dev.crc32c(a, 5), nodeCrc32c(a, 5) >>> 0);
+      assert.is(await dev.compare(a, b), 0);
+      b[n - 3] ^= 1;
+      assert.is(await dev.firstDifference(a, b), n - 3);
+      await dev.fill(b, 0x0102030405060708n, 3);
+      const want = Buffer.alloc(n - 3);
+      for (let i = 0; i < want.length; i++) want[i] = 8 - (i % 8);
+      assert.ok(b.subarray(3).equals(want), 'pattern fill keeps its phase across pieces');
+      const c = dev.buffer(n);
+      assert.is(await dev.copyCrc32c(c, a), nodeCrc32c(a) >>> 0);
+      // an overlapping move longer than maxTransfer: memmove semantics
+      const ref = Buffer.from(a);
+      ref.copy(ref, 1000, 0, n - 1000);
+      await dev.memmove(a.subarray(1000), a.subarray(0, n - 1000));
+      assert.ok(a.equals(ref), 'overlapping memmove in pieces');
+    } finally {
+      await dev.close();
+    }
+  }
+});
+
+// ---- 8. promise-returning methods throw synchronously ----
+
+test('8: every promise-returning method rejects (never throws) after close, and a 64 KiB arena works', async () => {
+  const dev = await Device.open({ engines: 1, arenaBytes: 65536 });
+  const a = dev.buffer(1000);
+  const b = dev.buffer(1000);
+  a.fill(9);
+  await dev.memcpy(b, a);
+  assert.is(b[999], 9);
+  assert.is(await dev.crc32c(a), nodeCrc32c(a) >>> 0);
+  assert.is(await dev.compare(a, b), 0);
+  await dev.close();
+  const calls: Array<() => Promise<unknown>> = [
+    () => dev.memcpy(b, a), () => dev.memmove(b, a), () => dev.fill(a, 1), () => dev.compare(a, b), () => dev.firstDifference(a, b),
+    () => dev.crc32c(a), () => dev.copyCrc32c(b, a), () => dev.dualcast(a, b, a), () => dev.createDelta(a, b), () => dev.applyDelta(a, new Uint8Array(0)),
+    () => dev.submit(Descriptor.noop({})),
+  ];
+  for (const call of calls) {
+    let p: Promise<unknown> | undefined;
+    assert.not.throws(() => { p = call(); });
+    assert.is(await code(p!), 'DEVICE_CLOSED');
+  }
+});
+
+// ---- 9. an option given as undefined ----
+
+test('9: every option given as undefined takes its default', async () => {
+  const dev = await Device.open({
+    engines: undefined, wqSize: undefined, wqMode: undefined, arenaBytes: undefined, maxBatch: undefined, maxTransfer: undefined,
+    completion: undefined, inlineThreshold: undefined, splitThreshold: undefined, engineSpinMicros: undefined, pollSpinMicros: undefined, engineNice: undefined,
+  });
+  assert.is(dev.options.wqSize, 128);
+  assert.is(await dev.submit(Descriptor.noop({})), Status.SUCCESS);
+  await dev.close();
+});
+
+// ---- 10. every SharedArrayBuffer registered forever ----
+
+test('10: SharedArrayBuffers of inline calls are never registered; those sent to the engines end when collected', async () => {
+  const dev = await Device.open({ engines: 1, arenaBytes: 1 << 20, inlineThreshold: 4096 });
+  for (let i = 0; i < 500; i++) {
+    const sab = new SharedArrayBuffer(1 << 20);
+    await dev.crc32c(new Uint8Array(sab, 0, 16));
+  }
+  assert.is(dev.stats().resources.addressSpaces, 0, 'inline calls register nothing');
+  // (in a function of its own, so that no frame of this test keeps the last buffer)
+  await (async (): Promise<void> => {
+    for (let i = 0; i < 50; i++) await dev.crc32c(new Uint8Array(new SharedArrayBuffer(1 << 16))); // 64 KiB: on the engines
+  })();
+  assert.ok(dev.stats().resources.addressSpaces > 0);
+  // Collected once nothing refers to them (a full collection, as the engines do after letting go).
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  setFlagsFromString('--no-expose-gc');
+  const t0 = Date.now();
+  while (dev.stats().resources.addressSpaces > 0 && Date.now() - t0 < 10000) {
+    gc();
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.is(dev.stats().resources.addressSpaces, 0, 'every space ended after collection');
+  await dev.close();
+});
+
+// ---- also seen ----
+
+test('also: detach() and allocInterrupt().close() give their handles back (descriptors naming them get 0x19)', async () => {
+  const dev = await Device.open({ engines: 1, wqMode: 'shared', arenaBytes: 1 << 20 });
+  const h = dev.allocInterrupt(() => {});
+  const handle = h.handle;
+  assert.is(await dev.submit(Descriptor.noop({ flags: Flag.RCI, intHandle: handle })), Status.SUCCESS);
+  h.close();
+  assert.is(await dev.submit(Descriptor.noop({ flags: Flag.RCI, intHandle: handle })), Status.INT_HANDLE);
+  const cell = dev.alloc(8, 8);
+  const w = tsWorker('attach_once.ts', { handle: dev.handle, cell });
+  const { vector } = await message<{ vector: number }>(w);
+  await w.terminate();
+  // Its thread is gone: the next claim takes its vector back, and with it the handle bit.
+  const again = dev.allocInterrupt(() => {});
+  assert.is(await dev.submit(Descriptor.noop({ flags: Flag.RCI, intHandle: vector === again.handle ? 63 : vector })), Status.INT_HANDLE);
+  again.close();
+  assert.is(dev.stats().resources.vectors, 1, 'only the device\'s own vector is left');
+  await dev.close();
+});
+
+test('also: dev.buffer(-1) throws before allocating anything', async () => {
+  const dev = await Device.open({ engines: 1, arenaBytes: 65536 });
+  for (const bad of [-1, 1.5, NaN, '8' as unknown as number]) assert.throws(() => dev.buffer(bad), RangeError);
+  const all = dev.alloc(65536 - 64); // the whole arena but the guard at 0 is still free
+  dev.free(all);
+  await dev.close();
+});
+
+void Opcode;
+test.run();
