@@ -43,8 +43,8 @@ type Action =
   | { op: 'delta'; a: Arg; changes: number }
   | { op: 'raw'; bytes: Uint8Array; foreign: boolean }
   | { op: 'interrupt' }
-  | { op: 'worker'; terminateAfterMs: number }
-  | { op: 'burst'; n: number }
+  | { op: 'worker'; terminateAfterMs: number; storm: boolean }
+  | { op: 'burst'; n: number; closeMidway: boolean }
   | { op: 'close' };
 
 const size = fc.oneof(
@@ -70,8 +70,8 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   fc.record({ op: fc.constant<'delta'>('delta'), a: arg, changes: fc.integer({ min: 0, max: 20 }) }),
   fc.record({ op: fc.constant<'raw'>('raw'), bytes: fc.uint8Array({ minLength: 64, maxLength: 64 }), foreign: fc.boolean() }),
   fc.record({ op: fc.constant<'interrupt'>('interrupt') }),
-  fc.record({ op: fc.constant<'worker'>('worker'), terminateAfterMs: fc.integer({ min: 0, max: 30 }) }),
-  fc.record({ op: fc.constant<'burst'>('burst'), n: fc.integer({ min: 2, max: 40 }) }),
+  fc.record({ op: fc.constant<'worker'>('worker'), terminateAfterMs: fc.integer({ min: 0, max: 30 }), storm: fc.boolean() }),
+  fc.record({ op: fc.constant<'burst'>('burst'), n: fc.integer({ min: 2, max: 40 }), closeMidway: fc.boolean() }),
   { arbitrary: fc.record({ op: fc.constant<'close'>('close') }), weight: 1 },
 );
 
@@ -365,10 +365,11 @@ async function run(w: World, act: Action, step: number): Promise<void> {
     case 'worker': {
       if (closed) return;
       const cell = dev.alloc(8, 8);
-      const wk = tsWorker('attach_once.ts', { handle: dev.handle, cell });
+      // attach_once: attach, reap, idle; submit_forever: a storm of raw enqueues and submits, stopped anywhere.
+      const wk = tsWorker(act.storm ? 'submit_forever.ts' : 'attach_once.ts', { handle: dev.handle, cell });
       w.workers.push(wk);
-      const got = await new Promise<{ ok?: boolean; error?: string }>((res, rej) => { wk.once('message', res); wk.once('error', rej); });
-      assert.ok(got.ok === true || got.error === 'NO_INT_HANDLES', `${what}: ${JSON.stringify(got)}`);
+      const got = await new Promise<{ ok?: boolean; error?: string } | string>((res, rej) => { wk.once('message', res); wk.once('error', rej); });
+      assert.ok(got === 'started' || (typeof got === 'object' && (got.ok === true || got.error === 'NO_INT_HANDLES')), `${what}: ${JSON.stringify(got)}`);
       await new Promise((res) => setTimeout(res, act.terminateAfterMs));
       await wk.terminate();
       w.workers.splice(w.workers.indexOf(wk), 1);
@@ -379,9 +380,19 @@ async function run(w: World, act: Action, step: number): Promise<void> {
       const made = Array.from({ length: act.n }, (_, i) => w.make({ kind: i % 3 === 0 ? 'sab' : 'arena', size: 64 + i * 97 }, step + i));
       if (made.some((m) => m === null)) return w.release(...made);
       const calls = made.map((m, i) => settle(`${what} #${i}`, () => dev.crc32c(m as Uint8Array, i)));
+      // close() while they are in flight: each still settles, with its answer or DEVICE_CLOSED.
+      const closing = act.closeMidway && !closed ? settle(`${what} close`, () => dev.close()) : null;
+      if (closing !== null) {
+        await Promise.all(w.workers.map((x) => x.terminate()));
+        w.workers.length = 0;
+      }
       const out = await Promise.all(calls);
+      if (closing !== null) {
+        expectOk(`${what} close`, await closing, false);
+        w.closed = true;
+      }
       out.forEach((r, i) => {
-        const got = expectOk(`${what} #${i}`, r, closed);
+        const got = expectOk(`${what} #${i}`, r, closed || closing !== null);
         if (got !== undefined) assert.is(got, nodeCrc32c(Buffer.from(u8of(made[i])), i) >>> 0);
       });
       w.release(...made);
