@@ -12,6 +12,7 @@ import { Ctx, Limit } from './format.ts';
 import { computeLayout, Dev, type Layout, MAX_ENGINES, MAX_VECTORS, PAGE, scratchOf, Stop, VECTOR_WORDS, Vec } from './layout.ts';
 import { type ErrorLogEntry, Portal, type SubmitOptions } from './portal.ts';
 import { DEVICE_MAGIC } from './spaces.ts';
+import { WARM_BYTES } from './warm_up.ts';
 import { WorkQueue } from './work_queue.ts';
 import type { EngineData } from '../workers/engine.ts';
 import type { Bytes } from './args.ts';
@@ -194,30 +195,53 @@ export class Device extends DeviceConnection {
   readonly options: Readonly<Required<DeviceOptions>>;
   readonly #engines: Engines;
   readonly #alloc: Allocator;
-  readonly #core: Core;
+  #core: Core | null = null;
   #closing: Promise<void> | null = null;
   #ops: Ops | null = null;
 
-  private constructor(opts: Required<DeviceOptions>, memory: WebAssembly.Memory, layout: Layout, module: WebAssembly.Module, addon: EventFdAddon | null) {
+  private constructor(opts: Required<DeviceOptions>, memory: WebAssembly.Memory, layout: Layout, addon: EventFdAddon | null) {
     super(memory, layout, addon, opts.pollSpinMicros);
     this.options = Object.freeze(opts);
     this.#alloc = new Allocator(layout.arenaBase, layout.arenaEnd);
-    // This thread's instance: the tables are ready before any engine starts (each engine builds
-    // them too: idempotent), and it computes inline CRCs of arena bytes in its own scratch slot.
-    const core = instantiateCore(module, memory);
-    if (core.heapBase() > 4096) throw new Error('softdsa: the core static data overlaps the control region');
-    core.init(layout.ctx, scratchOf(layout, layout.engineCount));
-    this.#core = core;
     // Vector 0 is the device's own: completions of this thread, and interrupt handle 0.
     this.vectors.claim(0);
     this.connect(0);
-    const data: EngineData = { memory, module, layout, spinMicros: opts.engineSpinMicros, eventfd: addon !== null, nice: opts.engineNice };
+    // Each engine warms its kernels on a few KiB of its own as it boots (warm_up.ts); the area
+    // goes back once they are ready. A small arena with no room for it: no warm-up.
+    let warm = 0;
+    try {
+      warm = this.#alloc.alloc(WARM_BYTES * layout.engineCount, 64);
+    } catch {
+      warm = 0;
+    }
+    const data: EngineData = { memory, layout, warm, spinMicros: opts.engineSpinMicros, eventfd: addon !== null, nice: opts.engineNice };
     this.#engines = new Engines(data, this.vectors);
     this.#engines.start();
+    if (warm !== 0) void this.#engines.ready().then(() => this.#alloc.free(warm));
   }
 
+  /**
+   * Opens a device; resolves once its engines are running, with their kernels warmed (about
+   * 20-60 ms after a process starts, less later: compiled code is shared by every device).
+   */
   static async open(options: DeviceOptions = {}): Promise<Device> {
-    return Device.openSync(options);
+    const dev = Device.openSync(options);
+    await dev.#engines.ready();
+    return dev;
+  }
+
+  /**
+   * This thread's instance of the core, made on first use: it computes inline CRCs of arena bytes
+   * in its own scratch slot (the CRC tables are built by the engines too: idempotent).
+   */
+  #coreHere(): Core {
+    if (this.#core === null) {
+      const core = instantiateCore(coreModule(), this.memory);
+      if (core.heapBase() > 4096) throw new Error('softdsa: the core static data overlaps the control region');
+      core.init(this.layout.ctx, scratchOf(this.layout, this.layout.engineCount));
+      this.#core = core;
+    }
+    return this.#core;
   }
 
   /** Device.open without the promise: everything it does is synchronous. */
@@ -259,7 +283,7 @@ export class Device extends DeviceConnection {
       if (i % VECTOR_WORDS === Vec.FD) w[i] = -1;
     });
     new WorkQueue(memory, layout).reset();
-    return new Device(o, memory, layout, coreModule(), addon);
+    return new Device(o, memory, layout, addon);
   }
 
   /** Joins an open device from another thread (shared work queue only). */
@@ -283,7 +307,8 @@ export class Device extends DeviceConnection {
     if (this.#ops === null) {
       const access: DeviceAccess = {
         arena: { buffer: this.memory.buffer as unknown as SharedArrayBuffer, base: this.layout.arenaBase, end: this.layout.arenaEnd },
-        crc: (addr, length, seed) => this.#core.crc32c(addr, length, seed, 0) >>> 0,
+        crc: (addr, length, seed) => this.#coreHere().crc32c(addr, length, seed, 0) >>> 0,
+        ready: () => this.#engines.isReady,
         submit: (d) => this.portal.submit(d),
         alloc: (n, a) => this.#alloc.alloc(n, a),
         free: (a) => this.#alloc.free(a),
@@ -292,7 +317,11 @@ export class Device extends DeviceConnection {
         spaces: this.#engines.spaces,
       };
       const o = this.options;
-      this.#ops = new Ops(access, this.memory, { engines: o.engines, maxBatch: access.maxBatch, inlineThreshold: o.inlineThreshold, splitThreshold: o.splitThreshold, maxTransfer: o.maxTransfer });
+      const ops = new Ops(access, this.memory, { engines: o.engines, maxBatch: access.maxBatch, inlineThreshold: o.inlineThreshold, splitThreshold: o.splitThreshold, maxTransfer: o.maxTransfer });
+      this.#ops = ops;
+      void this.#engines.ready().then(() => {
+        if (!this.closed) ops.calibrate();
+      });
     }
     return this.#ops;
   }

@@ -25,6 +25,15 @@ export class EngineStates {
     Atomics.store(this.#w, this.#index(e), s);
   }
 
+  /** True when every engine has booted (running or parked). */
+  ready(): boolean {
+    for (let e = this.count - 1; e >= 0; e--) {
+      const s = Atomics.load(this.#w, this.#index(e));
+      if (s !== EngineState.RUNNING && s !== EngineState.PARKED) return false;
+    }
+    return true;
+  }
+
   /** How many engines are parked on the doorbell. */
   parked(): number {
     let n = 0;

@@ -16,6 +16,7 @@ import { EngineStates } from './engine_states.ts';
 import { Status } from './format.ts';
 import { Dev, DIE_AFTER, DIE_THROW, Eng, ENGINE_BYTES, EngineState, type Layout, Stop, WqWord } from './layout.ts';
 import { sourceExt } from './paths.ts';
+import { coreModule } from './core.ts';
 import { Unrun } from './unrun.ts';
 import { WorkQueue } from './work_queue.ts';
 import type { EngineData, EngineTask } from '../workers/engine.ts';
@@ -30,7 +31,7 @@ export interface EngineFailure {
 export class Engines {
   readonly count: number;
   readonly failures: EngineFailure[] = [];
-  readonly #pools: Piscina[];
+  readonly #pools: Array<Piscina | null>;
   readonly #wq: WorkQueue;
   readonly #states: EngineStates;
   readonly #vectors: Vectors;
@@ -45,6 +46,11 @@ export class Engines {
     for (const port of this.#ports) port?.postMessage(m satisfies SpaceMessage);
   });
   #stopping = false;
+  readonly #booted: Array<Promise<unknown>> = [];
+  readonly #data: EngineData;
+  readonly #filename: string;
+  readonly #ready: Promise<void>;
+  #resolveReady: () => void = () => {};
 
   constructor(data: EngineData, vectors: Vectors) {
     const { memory, layout } = data;
@@ -58,11 +64,21 @@ export class Engines {
     this.#mem = new Uint8Array(memory.buffer as unknown as SharedArrayBuffer);
     this.#dev = new Int32Array(memory.buffer as unknown as SharedArrayBuffer, layout.device, 16);
     this.#ports = new Array<MessagePort | null>(count).fill(null);
-    const filename = new URL(`../workers/engine${sourceExt}`, import.meta.url).href;
-    this.#pools = Array.from({ length: count }, (_, e) => {
-      const pool = new Piscina({
-        filename,
-        workerData: data,
+    this.#data = data;
+    this.#filename = new URL(`../workers/engine${sourceExt}`, import.meta.url).href;
+    this.#pools = new Array<Piscina | null>(count).fill(null);
+    this.#ready = new Promise((resolve) => {
+      this.#resolveReady = resolve;
+    });
+  }
+
+  /** Engine e's pool of one thread (made at its first launch: making it starts the thread). */
+  #pool(e: number): Piscina {
+    let pool = this.#pools[e];
+    if (pool === null) {
+      pool = this.#pools[e] = new Piscina({
+        filename: this.#filename,
+        workerData: this.#data,
         minThreads: 1,
         maxThreads: 1,
         idleTimeout: Infinity,
@@ -74,25 +90,50 @@ export class Engines {
       pool.on('error', () => {}); // a dying worker: handled by 'workerDestroy'
       // Deferred: piscina emits this before it has dropped the dead thread from the pool.
       pool.on('workerDestroy', () => setImmediate(() => this.#died(e)));
-      return pool;
-    });
+    }
+    return pool;
   }
 
+  /**
+   * Starts the engines, one per turn of the event loop: starting a thread costs its starter
+   * 10-15 ms, and no caller should wait for that (calls run inline until the engines are ready).
+   */
   start(): void {
-    for (let e = 0; e < this.count; e++) this.#launch(e);
+    const next = (e: number): void => {
+      if (this.#stopping || Atomics.load(this.#dev, Dev.STOP) !== Stop.RUNNING) {
+        this.#resolveReady();
+        return;
+      }
+      if (e === 0) this.#data.module = coreModule(); // compiled once per process (4-5 ms the first time)
+      this.#launch(e);
+      if (e + 1 < this.count) setImmediate(next, e + 1);
+      else void Promise.all(this.#booted).then(() => this.#resolveReady());
+    };
+    setImmediate(next, 0);
   }
 
   #launch(e: number): void {
     if (this.#stopping) return;
-    this.#states.set(e, EngineState.RUNNING);
+    this.#states.set(e, EngineState.BOOTING);
     const { port1, port2 } = new MessageChannel();
     port1.unref();
     this.#ports[e]?.close();
     this.#ports[e] = port1;
     for (const m of this.spaces.current()) port1.postMessage(m);
-    const task: EngineTask = { id: e, spaces: port2 };
+    const task: EngineTask = { id: e, spaces: port2, warm: this.#booted[e] === undefined };
     // A start that fails means the thread died before running it: 'workerDestroy' follows.
-    this.#pools[e].run(task, { transferList: [port2] }).catch(() => {});
+    const started = this.#pool(e).run(task, { transferList: [port2] }).catch(() => {});
+    this.#booted[e] ??= started;
+  }
+
+  /** Resolves once every engine has booted (or died trying: it is relaunched), or the device stopped first. */
+  ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  /** True when every engine is booted now (a synchronous look at their state words). */
+  get isReady(): boolean {
+    return this.#states.ready();
   }
 
   /**
@@ -151,7 +192,8 @@ export class Engines {
     while (performance.now() < until && this.#running() > 0) await new Promise((r) => setTimeout(r, 1));
     this.#stopping = true;
     for (const port of this.#ports) port?.close();
-    await Promise.all(this.#pools.map((p) => p.destroy()));
+    await Promise.all(this.#pools.map((p) => p?.destroy()));
+    this.#resolveReady();
     for (let e = 0; e < this.count; e++) if (this.#states.get(e) !== EngineState.OFF) this.#recover(e);
     // From here a submitter that publishes aborts its own descriptor (portal.ts): one of us takes each.
     Atomics.store(this.#dev, Dev.STOP, Stop.STOPPED);

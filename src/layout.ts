@@ -38,8 +38,12 @@ export const ENGINE_BYTES = 64;
 export const enum Eng { IRQ = 0, STATE = 8, DIE_AT = 12, COMPLETED = 16 }
 export const DIE_THROW = 0x40000000;
 export const DIE_AFTER = 0x20000000;
-/** Engine states, written by the engine itself (the supervisor resets a dead one's). */
-export const enum EngineState { OFF = 0, RUNNING = 1, PARKED = 2 }
+/**
+ * Engine states, written by the engine itself (the supervisor sets BOOTING at a launch and
+ * resets a dead one's). BOOTING: the thread is starting, or warming its kernels; the
+ * high-level API runs calls inline until every engine is past it.
+ */
+export const enum EngineState { OFF = 0, RUNNING = 1, PARKED = 2, BOOTING = 3 }
 /** Int32 word indexes in the work-queue header: producer, consumer and parking words on their own cache lines. */
 export const enum WqWord { TAIL = 0, HEAD = 16, DOORBELL = 32, SPINNER = 33 }
 export const WQ_HEADER_BYTES = 192;

@@ -52,6 +52,8 @@ export interface DeviceAccess extends Submitter {
   crc(addr: number, length: number, seed: number): number;
   /** the PASIDs engines reach other SharedArrayBuffers by */
   spaces: AddressSpaces;
+  /** true once every engine has booted (until then calls run inline) */
+  ready(): boolean;
 }
 
 type Kind = keyof Thresholds;
@@ -64,36 +66,64 @@ export class Ops {
   readonly #dv: DataView;
   readonly #mem: Uint8Array;
   #inline: Thresholds;
-  /** bytes per ms this thread copies, compares, CRCs (when thresholds are 'auto') */
-  readonly #rates: Thresholds | null;
+  readonly #memory: WebAssembly.Memory;
+  /** the engines have booted (checked until they have; a relaunch later does not matter) */
+  #ready = false;
+  /** device calls of this thread in flight: calibration waits for none */
+  #busy = 0;
 
   constructor(dev: DeviceAccess, memory: WebAssembly.Memory, cfg: OpsConfig) {
     this.#dev = dev;
     this.#cfg = cfg;
+    this.#memory = memory;
     this.#batcher = new Batcher(dev, memory);
     const buf = memory.buffer as unknown as SharedArrayBuffer;
     this.#dv = new DataView(buf);
     this.#mem = new Uint8Array(buf);
     const t = cfg.inlineThreshold;
-    if (t === 'auto') {
-      this.#rates = measureRates(dev, memory);
-      this.#inline = thresholds(this.#rates, 0.001);
-      void this.#measureHandoff(memory);
-    } else {
-      this.#rates = null;
-      this.#inline = { copy: t, compare: t, crc: t };
-    }
+    this.#inline = t === 'auto' ? thresholds(measured?.rates ?? STAND_IN_RATES, measured?.handoffMs ?? STAND_IN_HANDOFF_MS) : { copy: t, compare: t, crc: t };
+  }
+
+  #booted(): boolean {
+    return this.#ready || (this.#ready = this.#dev.ready());
   }
 
   /**
-   * The time this thread spends handing one call to the device: 256 no-op calls through
-   * a batcher of their own (so that they neither join the caller's batches nor count in
-   * its stats), issue and resolution; one round to warm up, the second one measured.
-   * Until it is known, 1 us stands in.
+   * Measures, once per thread, the inline thresholds ('auto'): the rates at which this thread
+   * copies, compares and CRCs, and the time it spends handing a call to the device. Runs
+   * when the device has nothing of this thread in flight (it waits, up to ~2 s, for such a
+   * moment), in about 1-2 ms of this thread's time: never in the way of a caller's calls.
+   * Until then (and after, on another device of this thread) stand-ins measured on this
+   * project's machine kind, then these figures, hold.
    */
-  async #measureHandoff(memory: WebAssembly.Memory): Promise<void> {
-    const batcher = new Batcher(this.#dev, memory);
-    const n = 256;
+  calibrate(): void {
+    if (this.#cfg.inlineThreshold !== 'auto' || measured !== null) return;
+    let tries = 0;
+    const attempt = (): void => {
+      if (measured !== null) {
+        this.#inline = thresholds(measured.rates, measured.handoffMs);
+        return;
+      }
+      if (this.#busy > 0 && ++tries < 40) {
+        setTimeout(attempt, 50).unref();
+        return;
+      }
+      void this.#measure().then((m) => {
+        if (m === null) return;
+        measured ??= m;
+        this.#inline = thresholds(measured.rates, measured.handoffMs);
+      });
+    };
+    setTimeout(attempt, 20).unref();
+  }
+
+  async #measure(): Promise<{ rates: Thresholds; handoffMs: number } | null> {
+    const rates = measureRates(this.#dev, this.#memory);
+    if (rates === null) return null;
+    // The handoff: 64 no-op calls through a batcher of their own (so that they neither join the
+    // caller's batches nor count in its stats), issue and resolution; a round to warm up, then one measured.
+    const batcher = new Batcher(this.#dev, this.#memory);
+    const n = 64;
     let perCall = 0;
     try {
       for (let round = 0; round < 2; round++) {
@@ -110,11 +140,11 @@ export class Ops {
         perCall = (issue + (last - first)) / n;
       }
     } catch {
-      return; // the device closed under it: keep the stand-in
+      return null; // the device closed under it: keep the stand-ins
     } finally {
       batcher.close();
     }
-    if (this.#rates !== null) this.#inline = thresholds(this.#rates, perCall);
+    return { rates, handoffMs: perCall };
   }
 
   /** The inline thresholds in force (bytes). */
@@ -139,6 +169,7 @@ export class Ops {
 
   /** Where a call on these spans runs, and why when not on the device. */
   #place(kind: Kind, bytes: number, a: Span, b?: Span, c?: Span): Placement {
+    if (!this.#booted()) return 'inline:booting';
     if (a.placement === 'shared' && (bytes < this.#inline[kind] || bytes === 0)) return 'inline:small';
     if (a.placement === 'shared' && this.#foreign(a, b, c)) return 'foreign';
     if (a.placement !== 'arena') return away(a);
@@ -189,15 +220,17 @@ export class Ops {
     if (r instanceof Promise) {
       // A foreign buffer stays registered (and alive: the span holds it) until its descriptors are done.
       const space = keep !== undefined && keep.space > 0 ? keep.space : 0;
-      if (space === 0) return r.then((v) => this.#record(op, bytes, placement, t0, v));
-      this.#dev.spaces.hold(space);
+      this.#busy++;
+      if (space > 0) this.#dev.spaces.hold(space);
       return r.then(
         (v) => {
-          this.#dev.spaces.release(keep!.space);
+          this.#busy--;
+          if (space > 0) this.#dev.spaces.release(keep!.space);
           return this.#record(op, bytes, placement, t0, v);
         },
         (e: unknown) => {
-          this.#dev.spaces.release(keep!.space);
+          this.#busy--;
+          if (space > 0) this.#dev.spaces.release(keep!.space);
           throw e;
         },
       );
@@ -474,7 +507,8 @@ export class Ops {
 
   /** CRC-32C of the first n bytes of s on this thread: the core's folds in the arena, @node-rs/crc32 elsewhere. */
   #crcHere(s: Span, n: number, seed: number): number {
-    if (s.placement === 'arena') return this.#dev.crc(s.addr, n, seed);
+    // (while the engines boot, the core's CRC may not be compiled yet: the native one then)
+    if (s.placement === 'arena' && this.#ready) return this.#dev.crc(s.addr, n, seed);
     return nativeCrc32c(Buffer.from(s.u8.buffer, s.u8.byteOffset, n), seed) >>> 0;
   }
 
@@ -734,13 +768,19 @@ function thresholds(rates: Thresholds, handoffMs: number): Thresholds {
   return { copy: Math.round(rates.copy * handoffMs), compare: Math.round(rates.compare * handoffMs), crc: Math.round(rates.crc * handoffMs) };
 }
 
-/** Rates to use when there is no arena to measure on (bytes per ms; this machine kind's order of magnitude). */
-const FALLBACK_RATES: Thresholds = { copy: 20e6, compare: 20e6, crc: 10e6 };
+/**
+ * Stand-ins until this thread has measured (bytes per ms, and ms): 64 KiB copies, compares
+ * and CRCs on this project's machine kind (AMD EPYC, 2 vCPUs), and a hand-off of ~1 us.
+ */
+const STAND_IN_RATES: Thresholds = { copy: 20e6, compare: 30e6, crc: 10e6 };
+const STAND_IN_HANDOFF_MS = 0.001;
+/** What this thread measured (calibrate()), shared by its devices. */
+let measured: { rates: Thresholds; handoffMs: number } | null = null;
 
-/** Bytes per ms this thread copies, compares and CRCs, on 64 KiB of arena memory. */
-function measureRates(dev: DeviceAccess, memory: WebAssembly.Memory): Thresholds {
-  // 2 x 64 KiB of arena, or less where the arena is small (or full).
-  let size = 64 * 1024;
+/** Bytes per ms this thread copies, compares and CRCs, on 16 KiB of arena memory; null without room. */
+function measureRates(dev: DeviceAccess, memory: WebAssembly.Memory): Thresholds | null {
+  // 2 x 16 KiB of arena, or less where the arena is small (or full).
+  let size = 16 * 1024;
   let a = -1;
   for (; size >= 1024 && a < 0; size /= 4) {
     try {
@@ -749,13 +789,13 @@ function measureRates(dev: DeviceAccess, memory: WebAssembly.Memory): Thresholds
       a = -1;
     }
   }
-  if (a < 0) return FALLBACK_RATES;
+  if (a < 0) return null;
   size *= 4; // the loop divided once more after the alloc succeeded
   try {
     const mem = new Uint8Array(memory.buffer as unknown as SharedArrayBuffer);
     const src = mem.subarray(a, a + size);
     const dst = mem.subarray(a + size, a + 2 * size);
-    // The best of three 1 ms windows, after a warm-up: a cold first call (JIT, first touch)
+    // The best of three 0.2 ms windows, after a warm-up: a cold first call (JIT, first touch)
     // or a moment of preemption (the engines start now, on the same cores) must not set the
     // threshold for the device's lifetime.
     const rate = (fn: () => void): number => {
@@ -765,7 +805,7 @@ function measureRates(dev: DeviceAccess, memory: WebAssembly.Memory): Thresholds
         let reps = 0;
         const t0 = performance.now();
         let t = t0;
-        while (t - t0 < 1 || reps < 4) {
+        while (t - t0 < 0.2 || reps < 4) {
           fn();
           reps++;
           t = performance.now();

@@ -413,6 +413,12 @@ async function run(w: World, act: Action, step: number): Promise<void> {
   }
 }
 
+/** Every step ends: one that hangs fails the property (and fast-check reports the sequence). */
+function bounded<T>(p: Promise<T>, what: string, ms = 30000): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([p, new Promise<T>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: still running after ${ms} ms`)), ms); })]).finally(() => clearTimeout(timer));
+}
+
 const fds = (): number => readdirSync('/proc/self/fd').length;
 
 test(`random call sequences on two devices and worker threads (seed ${SEED}, ${RUNS} runs)`, async () => {
@@ -424,15 +430,15 @@ test(`random call sequences on two devices and worker threads (seed ${SEED}, ${R
       const w = await World.open();
       try {
         for (let i = 0; i < actions.length; i++) {
-          await run(w, actions[i], i);
+          await bounded(run(w, actions[i], i), `step ${i} ${actions[i].op}`);
           w.checkCanaries(`step ${i} ${actions[i].op}`);
         }
         if (!w.closed) {
           assert.is(w.a.stats().resources.vectors, 1, 'vectors given back (the device\'s own is left)');
         }
       } finally {
-        await w.end();
-        await w.b.close();
+        await bounded(w.end(), 'closing device A and the workers');
+        await bounded(w.b.close(), 'closing device B');
       }
     }),
     { seed: SEED, numRuns: RUNS, endOnFailure: true, includeErrorInReport: true },

@@ -16,11 +16,15 @@ import { ForeignSpaces, runForeign } from '../src/foreign.ts';
 import { type MessagePort, workerData } from 'node:worker_threads';
 import { Dev, DIE_AFTER, DIE_THROW, Eng, ENGINE_BYTES, EngineState, type Layout, scratchOf, WqWord } from '../src/layout.ts';
 import { WorkQueue } from '../src/work_queue.ts';
+import { WARM_BYTES, warmUp } from '../src/warm_up.ts';
 
 export interface EngineData {
   memory: WebAssembly.Memory;
-  module: WebAssembly.Module;
+  /** the core, compiled once (set when the engines start) */
+  module?: WebAssembly.Module;
   layout: Layout;
+  /** arena bytes for the warm-up: WARM_BYTES per engine, engine i at warm + i * WARM_BYTES (0: none) */
+  warm: number;
   /** the longest an idle engine spins before it parks */
   spinMicros: number;
   /** use the event fd addon to signal vectors (the device's completion path) */
@@ -31,6 +35,8 @@ export interface EngineData {
 
 export interface EngineTask {
   id: number;
+  /** warm the kernels up first (the first launch; a relaunched engine finds them compiled) */
+  warm: boolean;
   /** where the device posts the foreign address spaces it registers */
   spaces: MessagePort;
 }
@@ -47,7 +53,7 @@ if (data.nice) {
 }
 const { memory, layout } = data;
 let spaces: ForeignSpaces | null = null;
-const core = instantiateCore(data.module, memory, (desc, op, flags) =>
+const core = instantiateCore(data.module!, memory, (desc, op, flags) =>
   spaces === null ? Status.INVALID_OPCODE : runForeign(bytes, desc, op, flags, spaces, core.setOutcome));
 const wq = new WorkQueue(memory, layout);
 const buf = memory.buffer as unknown as SharedArrayBuffer;
@@ -65,6 +71,7 @@ const reserverLive = (vector: number): boolean => vectors.vectorLive(vector);
 export default function start(task: EngineTask): 'started' {
   core.init(layout.ctx, scratchOf(layout, task.id));
   spaces = new ForeignSpaces(task.spaces);
+  if (task.warm && data.warm !== 0) warmUp(core, bytes, layout, data.warm + task.id * WARM_BYTES);
   states.set(task.id, EngineState.RUNNING);
   setImmediate(() => loop(task.id));
   return 'started';
