@@ -48,16 +48,17 @@ export class Vectors {
   readonly #w: Int32Array;
   /** the device context's interrupt-handle mask (u64 as two words): bit v set while vector v is claimed */
   readonly #handles: Int32Array;
-  readonly #addon: EventFdAddon | null;
+  readonly #addon: () => EventFdAddon | null;
   readonly #memory: WebAssembly.Memory;
   readonly #layout: Layout;
   #wq: WorkQueue | null = null;
 
-  constructor(memory: WebAssembly.Memory, layout: Layout, addon: EventFdAddon | null) {
+  /** `addon`: the eventfd addon, none, or how to get it when first needed (loading it costs 1-3 ms). */
+  constructor(memory: WebAssembly.Memory, layout: Layout, addon: EventFdAddon | null | (() => EventFdAddon | null)) {
     const buf = memory.buffer as unknown as SharedArrayBuffer;
     this.#w = new Int32Array(buf, layout.vectors, MAX_VECTORS * VECTOR_WORDS);
     this.#handles = new Int32Array(buf, layout.ctx + Ctx.INT_HANDLES, 2);
-    this.#addon = addon;
+    this.#addon = typeof addon === 'function' ? addon : () => addon;
     this.#memory = memory;
     this.#layout = layout;
   }
@@ -69,9 +70,10 @@ export class Vectors {
     Atomics.add(w, base + Vec.COUNT, 1);
     Atomics.notify(w, base + Vec.COUNT);
     const fd = Atomics.load(w, base + Vec.FD);
-    if (fd >= 0 && this.#addon !== null) {
+    const addon = fd >= 0 ? this.#addon() : null;
+    if (addon !== null) {
       try {
-        this.#addon.signal(fd);
+        addon.signal(fd);
       } catch {
         // The owner closed its fd after we read the number (the addon writes only to its own
         // live eventfds): the counter bump above stands, and the owner no longer listens.

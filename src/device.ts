@@ -7,7 +7,7 @@ import { Interrupt, Vectors } from './completion.ts';
 import { coreModule, instantiateCore, type Core } from './core.ts';
 import { type EngineFailure, Engines } from './engines.ts';
 import { Errors, SoftDsaError } from './errors.ts';
-import { type EventFdAddon, loadEventFd } from './eventfd.ts';
+import { type EventFdAddon, eventFdUnavailableReason, loadEventFd } from './eventfd.ts';
 import { Ctx, Limit } from './format.ts';
 import { computeLayout, Dev, type Layout, MAX_ENGINES, MAX_VECTORS, PAGE, scratchOf, Stop, VECTOR_WORDS, Vec } from './layout.ts';
 import { type ErrorLogEntry, Portal, type SubmitOptions } from './portal.ts';
@@ -107,23 +107,30 @@ export class DeviceConnection {
   readonly layout: Layout;
   readonly portal: Portal;
   protected readonly vectors: Vectors;
-  protected readonly addon: EventFdAddon | null;
+  #addon: EventFdAddon | null | undefined;
+  readonly #loadAddon: () => EventFdAddon | null;
   protected readonly bytes: Uint8Array;
   readonly #interrupts = new Set<Interrupt>();
   protected closed = false;
 
-  protected constructor(memory: WebAssembly.Memory, layout: Layout, addon: EventFdAddon | null, spin: number) {
+  /** `addon`: the eventfd addon, none, or 'lazy': loaded when first needed (the dlopen costs 1-3 ms) */
+  protected constructor(memory: WebAssembly.Memory, layout: Layout, addon: EventFdAddon | null | 'lazy', spin: number) {
     this.memory = memory;
     this.layout = layout;
-    this.addon = addon;
+    this.#addon = addon === 'lazy' ? undefined : addon;
+    this.#loadAddon = () => (this.#addon === undefined ? (this.#addon = loadEventFd()) : this.#addon);
     this.bytes = new Uint8Array(memory.buffer as unknown as SharedArrayBuffer);
-    this.vectors = new Vectors(memory, layout, addon);
+    this.vectors = new Vectors(memory, layout, this.#loadAddon);
     this.portal = new Portal(memory, layout, this.vectors, spin);
   }
 
+  /** The eventfd addon of this thread, or null (loaded on first use where it was left 'lazy'). */
+  protected get addon(): EventFdAddon | null {
+    return this.#loadAddon();
+  }
+
   protected connect(vector: number): void {
-    const irq = new Interrupt(this.vectors, vector, this.addon, this.portal.poll, this.portal.poll);
-    this.portal.attachInterrupt(irq, this.vectors.owner(vector));
+    this.portal.attachInterrupt(vector, this.vectors.owner(vector), () => new Interrupt(this.vectors, vector, this.addon, this.portal.poll, this.portal.poll));
   }
 
   /** A live view of arena bytes [addr, addr + length). */
@@ -199,7 +206,7 @@ export class Device extends DeviceConnection {
   #closing: Promise<void> | null = null;
   #ops: Ops | null = null;
 
-  private constructor(opts: Required<DeviceOptions>, memory: WebAssembly.Memory, layout: Layout, addon: EventFdAddon | null) {
+  private constructor(opts: Required<DeviceOptions>, memory: WebAssembly.Memory, layout: Layout, addon: EventFdAddon | null | 'lazy') {
     super(memory, layout, addon, opts.pollSpinMicros);
     this.options = Object.freeze(opts);
     this.#alloc = new Allocator(layout.arenaBase, layout.arenaEnd);
@@ -214,9 +221,12 @@ export class Device extends DeviceConnection {
     } catch {
       warm = 0;
     }
+    // Engines load the addon themselves; they write an event fd only where a thread put one.
     const data: EngineData = { memory, layout, warm, spinMicros: opts.engineSpinMicros, eventfd: addon !== null, nice: opts.engineNice };
     this.#engines = new Engines(data, this.vectors);
     this.#engines.start();
+    // The addon's dlopen (1-3 ms) out of the way of the first calls, as the engines boot.
+    setImmediate(() => void this.addon);
     if (warm !== 0) void this.#engines.ready().then(() => this.#alloc.free(warm));
   }
 
@@ -263,8 +273,8 @@ export class Device extends DeviceConnection {
     if (o.inlineThreshold !== 'auto') checkInt('inlineThreshold', o.inlineThreshold, 0, 0xffffffff);
     checkInt('splitThreshold', o.splitThreshold, 64, 0xffffffff);
     if (!['auto', 'eventfd', 'atomics'].includes(o.completion)) throw Errors.option('completion', `must be 'auto', 'eventfd' or 'atomics', got ${String(o.completion)}`);
-    const addon = o.completion === 'atomics' ? null : loadEventFd();
-    if (o.completion === 'eventfd' && addon === null) throw Errors.option('completion', 'eventfd: the addon is not built on this machine (npm run build)');
+    const addon = o.completion === 'atomics' ? null : o.completion === 'eventfd' ? loadEventFd() : 'lazy';
+    if (o.completion === 'eventfd' && addon === null) throw Errors.option('completion', `eventfd: the addon is unavailable here (${eventFdUnavailableReason()})`);
 
     const layout = computeLayout(o.arenaBytes, o.wqSize, o.engines);
     const pages = layout.bytes / PAGE;

@@ -1,0 +1,201 @@
+// How a user's first and occasional calls fare, not only tight loops (issue 12).
+//
+//   (a) cold start: fresh processes (bench/cold-child.mjs, the compiled package as a user
+//       imports it): import, the first call, the first ten calls; the same for the native
+//       baselines (@node-rs/crc32, Buffer.copy) in fresh processes of their own. Reported as
+//       min / median / max over REPS processes, alternating softdsa and baseline.
+//   (b) occasional calls: a gap of 0, 5 or 50 ms of idle before each call (16 MiB crc32c of
+//       arena bytes; 64 MiB memcpy), against the same gaps for the baseline on the same bytes,
+//       and the 64 MiB memcpy alternating with main-thread work (a 64 MiB Buffer.copy of other
+//       buffers) against Buffer.copy: median of 15, p90.
+//   (c) the awaited round trip: await dev.submit() of one 4 KiB memmove and await memcpy()
+//       forced onto the device (inlineThreshold 0), one in flight.
+// Writes bench/results/first_call.json.
+//   node --import tsx bench/first_call.bench.ts [--quick]
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { crc32c as nativeCrc32c } from '@node-rs/crc32';
+import { Descriptor, Device } from '../src/index.ts';
+import { fingerprint, load, median } from './harness.ts';
+
+const quick = process.argv.includes('--quick');
+const REPS = quick ? 3 : 9;
+const MiB = 1 << 20;
+const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d;
+const stats = (xs: number[]): { min: number; median: number; max: number } => ({ min: round(Math.min(...xs)), median: round(median(xs)), max: round(Math.max(...xs)) });
+const p = (xs: number[], q: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------- (a) cold start
+
+interface Child { importMs: number; firstMs: number; first10Ms: number[]; openMs?: number; setupMs?: number; placement?: Record<string, number> }
+
+function child(which: string): Child {
+  const script = fileURLToPath(new URL('./cold-child.mjs', import.meta.url));
+  const r = spawnSync(process.execPath, [script, which], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`cold-child ${which} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Child;
+}
+
+function coldStart(): Record<string, unknown> {
+  const pairs: Array<[string, string]> = [
+    ['crc-plain-1m', 'native-1m'],
+    ['crc-arena-16m', 'native-16m'],
+    ['copy-arena-16m', 'copy-native-16m'],
+    ['open', 'native-1m'],
+  ];
+  const out: Record<string, unknown> = {};
+  for (const [mine, base] of pairs) {
+    const a: Child[] = [];
+    const b: Child[] = [];
+    for (let r = 0; r < REPS; r++) {
+      a.push(child(mine));
+      b.push(child(base));
+    }
+    const warm = (c: Child): number => median(c.first10Ms.slice(5));
+    out[mine] = {
+      baseline: base,
+      importMs: stats(a.map((c) => c.importMs)),
+      baselineImportMs: stats(b.map((c) => c.importMs)),
+      ...(mine === 'open' ? { openMs: stats(a.map((c) => c.openMs!)) } : {}),
+      firstMs: stats(a.map((c) => c.firstMs)),
+      baselineFirstMs: stats(b.map((c) => c.firstMs)),
+      /** the first call against a warm call of the same process (calls 6-10) */
+      firstOverWarm: stats(a.map((c) => c.firstMs / warm(c))),
+      first10TotalMs: stats(a.map((c) => c.first10Ms.reduce((x, y) => x + y, 0))),
+      baselineFirst10TotalMs: stats(b.map((c) => c.first10Ms.reduce((x, y) => x + y, 0))),
+      placement: a[0].placement,
+    };
+    console.log(`  (a) ${mine}: first ${JSON.stringify((out[mine] as { firstMs: unknown }).firstMs)} ms; baseline ${base} ${JSON.stringify((out[mine] as { baselineFirstMs: unknown }).baselineFirstMs)}`);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- (b) occasional calls
+
+async function occasional(): Promise<Record<string, unknown>> {
+  const dev = await Device.open();
+  const out: Record<string, unknown> = {};
+  try {
+    const n = 16 * MiB;
+    const a = dev.buffer(n).fill(3);
+    const plain = Buffer.from(a);
+    await dev.crc32c(a);
+    const times = quick ? 7 : 15;
+    for (const gap of [0, 5, 50]) {
+      const mine: number[] = [];
+      const base: number[] = [];
+      for (let i = 0; i < times; i++) {
+        if (gap) await sleep(gap);
+        let t = performance.now();
+        await dev.crc32c(a);
+        mine.push(performance.now() - t);
+        if (gap) await sleep(gap);
+        t = performance.now();
+        nativeCrc32c(plain);
+        base.push(performance.now() - t);
+      }
+      out[`crc32c 16 MiB, ${gap} ms idle before each`] = { ms: stats(mine), baselineMs: stats(base), ratioAtMedian: round(median(base) / median(mine)) };
+      console.log(`  (b) crc32c 16 MiB after ${gap} ms idle: ${round(median(mine))} ms, @node-rs/crc32 ${round(median(base))} ms`);
+    }
+    const gap0 = (out['crc32c 16 MiB, 0 ms idle before each'] as { ms: { median: number } }).ms.median;
+    const gap50 = (out['crc32c 16 MiB, 50 ms idle before each'] as { ms: { median: number } }).ms.median;
+    out['crc32c 16 MiB: 50 ms idle over back-to-back'] = round(gap50 / gap0);
+    dev.free(a.byteOffset);
+
+    // 64 MiB memcpy alternating with main-thread work (a Buffer.copy of other 64 MiB), against Buffer.copy.
+    const m = 64 * MiB;
+    const src = dev.buffer(m).fill(5);
+    const dst = dev.buffer(m).fill(0);
+    const workA = Buffer.alloc(m, 1);
+    const workB = Buffer.alloc(m, 2);
+    await dev.memcpy(dst, src);
+    src.copy(dst);
+    const mine: number[] = [];
+    const base: number[] = [];
+    for (let i = 0; i < times; i++) {
+      workA.copy(workB); // main-thread work between calls
+      let t = performance.now();
+      await dev.memcpy(dst, src);
+      mine.push(performance.now() - t);
+      workA.copy(workB);
+      t = performance.now();
+      src.copy(dst);
+      base.push(performance.now() - t);
+    }
+    out['memcpy 64 MiB alternating with main-thread work'] = {
+      ms: stats(mine),
+      p90Ms: round(p(mine, 0.9)),
+      baselineMs: stats(base),
+      speedupAtMedian: round(median(base) / median(mine)),
+      p90OverMedian: round(p(mine, 0.9) / median(mine)),
+      placement: dev.stats().ops.memcpy.placement,
+    };
+    console.log(`  (b) memcpy 64 MiB alternating: ${round(median(mine))} ms vs Buffer.copy ${round(median(base))} ms`);
+  } finally {
+    await dev.close();
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- (c) awaited round trip
+
+async function roundTrip(): Promise<Record<string, unknown>> {
+  const dev = await Device.open({ inlineThreshold: 0 });
+  try {
+    const src = dev.alloc(4096);
+    const dst = dev.alloc(4096);
+    const d = Descriptor.memmove({ src, dst, size: 4096 });
+    const a = dev.buffer(4096);
+    const b = dev.buffer(4096);
+    const n = quick ? 5000 : 30000;
+    const sub: number[] = [];
+    const cpy: number[] = [];
+    for (let rep = 0; rep < 3; rep++) {
+      const s: number[] = [];
+      const c: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const t = performance.now();
+        await dev.submit(d);
+        s.push((performance.now() - t) * 1000);
+      }
+      for (let i = 0; i < n; i++) {
+        const t = performance.now();
+        await dev.memcpy(b, a);
+        c.push((performance.now() - t) * 1000);
+      }
+      sub.push(p(s, 0.5), p(s, 0.99));
+      cpy.push(p(c, 0.5), p(c, 0.99));
+    }
+    const pick = (xs: number[], k: number): number => round(median(xs.filter((_, i) => i % 2 === k)));
+    const out = {
+      'await submit() 4 KiB memmove, one in flight': { p50us: pick(sub, 0), p99us: pick(sub, 1) },
+      'await memcpy() 4 KiB on the device, one in flight': { p50us: pick(cpy, 0), p99us: pick(cpy, 1), placement: dev.stats().ops.memcpy.placement },
+    };
+    console.log(`  (c) await submit() p50 ${out['await submit() 4 KiB memmove, one in flight'].p50us} us; await memcpy() p50 ${out['await memcpy() 4 KiB on the device, one in flight'].p50us} us`);
+    return out;
+  } finally {
+    await dev.close();
+  }
+}
+
+const loadBefore = load();
+const started = performance.now();
+console.log(`softdsa first and occasional calls${quick ? ' (--quick)' : ''}; load ${loadBefore.join(' ')}`);
+const result = {
+  date: new Date().toISOString(),
+  machine: fingerprint(),
+  coldStart: coldStart(),
+  occasional: await occasional(),
+  roundTrip: await roundTrip(),
+  load: { before: loadBefore, after: load() },
+  seconds: 0,
+};
+result.seconds = round((performance.now() - started) / 1000, 1);
+if (!quick) {
+  mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+  const file = new URL('./results/first_call.json', import.meta.url);
+  writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
+  console.log(`wrote ${file.pathname}`);
+}
