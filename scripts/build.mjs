@@ -1,8 +1,8 @@
 // npm install (through `prepare`) / npm run build: in the repository only, never in a
 // consumer's install (the package ships everything built; see README "Install").
-//   addon  the eventfd addon for this machine (node-gyp) into build/Release. Optional: where it
-//          does not build, node-gyp-build falls back to prebuilds/, then to the Atomics path,
-//          so a failure here is a warning, not an error.
+//   addon  the eventfd addon for this machine (node-gyp, in native/) into native/build/Release.
+//          Optional: where it does not build, the loader falls back to native/prebuilds/, then
+//          to the Atomics path, so a failure here is a warning, not an error.
 //   wasm   the Wasm core (asc) into build/core.wasm.
 //   ts     dist/: tsc's ESM build with .d.ts types, the CommonJS entry dist/src/index.cjs
 //          bundled from the same sources by esbuild, and its .d.cts types.
@@ -20,7 +20,7 @@ if (only && !['wasm', 'addon', 'ts'].includes(only)) { console.error(`softdsa: u
 mkdirSync(join(root, 'build'), { recursive: true });
 
 if (!only || only === 'addon') {
-  // configure + build, not rebuild: a rebuild would wipe build/ and the core with it.
+  // configure + build (incremental), in native/: the addon's build folder is native/build.
   const gyp = process.env.npm_config_node_gyp
     ? [process.execPath, [process.env.npm_config_node_gyp]]
     : [bin('node-gyp'), []];
@@ -28,7 +28,7 @@ if (!only || only === 'addon') {
   // (run outside npm): no download, which a closed network would refuse.
   const prefix = dirname(dirname(process.execPath));
   const nodedir = !process.env.npm_config_nodedir && existsSync(join(prefix, 'include', 'node', 'node_api.h')) ? [`--nodedir=${prefix}`] : [];
-  const step = (verb) => run(gyp[0], [...gyp[1], verb, ...nodedir]);
+  const step = (verb) => spawnSync(gyp[0], [...gyp[1], verb, ...nodedir], { cwd: join(root, 'native'), stdio: 'inherit' }).status === 0;
   if (!existsSync(gyp[0]) || !step('configure') || !step('build')) {
     console.warn('softdsa: the eventfd addon did not build; completions will use the Atomics path');
   }

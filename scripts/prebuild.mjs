@@ -1,16 +1,19 @@
-// npm run prebuild: the prebuilt eventfd addons shipped in the npm package, in the
+// npm run prebuilds: the prebuilt eventfd addons shipped in the npm package, in the
 // prebuildify layout that node-gyp-build reads at run time:
 //
-//   prebuilds/linux-x64/softdsa_eventfd.napi.glibc.node     (built with the host's g++)
-//   prebuilds/linux-arm64/softdsa_eventfd.napi.glibc.node   (cross-compiled: aarch64-linux-gnu-g++)
-//   prebuilds/SOURCE.sha256                                 (sha256sum -c format)
+//   native/prebuilds/linux-x64/softdsa_eventfd.napi.glibc.node    (the host's g++)
+//   native/prebuilds/linux-arm64/softdsa_eventfd.napi.glibc.node  (cross: aarch64-linux-gnu-g++)
+//   native/prebuilds/SOURCE.sha256              (sha256sum -c format, run from the repository root)
 //
 // SOURCE.sha256 records the hashes of the sources the binaries were built from
-// (binding.gyp, native/eventfd.cc) and of the binaries themselves; test/package.test.ts
+// (native/binding.gyp, native/eventfd.cc) and of the binaries themselves; test/package.test.ts
 // fails when the sources changed and this command was not re-run. Idempotent: when the
 // recorded source hashes match and both binaries are there and unchanged, nothing is
-// rebuilt (`--force` rebuilds anyway). Each target is built in a scratch copy of the
-// addon sources, so the development build in build/ (and build/core.wasm) is never touched.
+// rebuilt (`--force` rebuilds anyway; `--check` only checks). Each target is built in a
+// scratch copy of native/, so the development build in native/build is never touched.
+//
+// (The script is `prebuilds`, not `prebuild`: npm would run a `prebuild` script before every
+// `npm run build` as its pre-hook.)
 //
 // N-API (NAPI_VERSION 8): one binary per CPU serves every Node version from 20 on.
 // Headers come from the running Node's own install (--nodedir), so no download.
@@ -27,19 +30,20 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const force = process.argv.includes('--force');
 const checkOnly = process.argv.includes('--check');
 
-const SOURCES = ['binding.gyp', 'native/eventfd.cc'];
+const SOURCES = ['native/binding.gyp', 'native/eventfd.cc'];
 const FILE = 'softdsa_eventfd.napi.glibc.node';
+const SUMS = 'native/prebuilds/SOURCE.sha256';
 const TARGETS = [
   { arch: 'x64', dir: 'linux-x64', machine: 0x3e, cross: null },
   { arch: 'arm64', dir: 'linux-arm64', machine: 0xb7, cross: 'aarch64-linux-gnu-' },
 ];
 
 const sha256 = (path) => createHash('sha256').update(readFileSync(path)).digest('hex');
-const rel = (t) => `prebuilds/${t.dir}/${FILE}`;
+const rel = (t) => `native/prebuilds/${t.dir}/${FILE}`;
 
 /** The lines of prebuilds/SOURCE.sha256 as { path: hash }. */
 function recorded() {
-  const p = join(root, 'prebuilds', 'SOURCE.sha256');
+  const p = join(root, SUMS);
   if (!existsSync(p)) return {};
   const out = {};
   for (const line of readFileSync(p, 'utf8').split('\n')) {
@@ -52,7 +56,7 @@ function recorded() {
 /** Why the committed prebuilds do not match the sources, or null when they do. */
 function staleness() {
   const rec = recorded();
-  for (const s of SOURCES) if (rec[s] !== sha256(join(root, s))) return `${s} changed since the last npm run prebuild`;
+  for (const s of SOURCES) if (rec[s] !== sha256(join(root, s))) return `${s} changed since the last npm run prebuilds`;
   for (const t of TARGETS) {
     const p = join(root, rel(t));
     if (!existsSync(p)) return `${rel(t)} is missing`;
@@ -85,7 +89,7 @@ function build(t) {
   }
   const work = mkdtempSync(join(tmpdir(), `softdsa-prebuild-${t.arch}-`));
   try {
-    for (const s of SOURCES) cpSync(join(root, s), join(work, s), { recursive: true });
+    for (const s of ['binding.gyp', 'eventfd.cc']) cpSync(join(root, 'native', s), join(work, s));
     symlinkSync(join(root, 'node_modules'), join(work, 'node_modules'), 'dir'); // node-addon-api for binding.gyp
     const prefix = dirname(dirname(process.execPath));
     const nodedir = existsSync(join(prefix, 'include', 'node', 'node_api.h')) ? [`--nodedir=${prefix}`] : [];
@@ -95,7 +99,7 @@ function build(t) {
     const built = join(work, 'build', 'Release', 'softdsa_eventfd.node');
     run(strip, ['--strip-unneeded', built]);
     checkElf(built, t);
-    mkdirSync(join(root, 'prebuilds', t.dir), { recursive: true });
+    mkdirSync(dirname(join(root, rel(t))), { recursive: true });
     copyFileSync(built, join(root, rel(t)));
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -105,18 +109,18 @@ function build(t) {
 if (checkOnly) {
   const why = staleness();
   if (why) {
-    console.error(`softdsa: the prebuilt addons are out of date: ${why}; run npm run prebuild`);
+    console.error(`softdsa: the prebuilt addons are out of date: ${why}; run npm run prebuilds`);
     process.exit(1);
   }
   console.log('softdsa: prebuilt addons match their sources');
 } else if (!force && staleness() === null) {
-  console.log('softdsa: prebuilt addons are up to date (npm run prebuild -- --force rebuilds them)');
+  console.log('softdsa: prebuilt addons are up to date (npm run prebuilds -- --force rebuilds them)');
 } else {
   for (const t of TARGETS) {
     console.log(`softdsa: building ${rel(t)}`);
     build(t);
   }
   const lines = [...SOURCES, ...TARGETS.map(rel)].map((p) => `${sha256(join(root, p))}  ${p}`);
-  writeFileSync(join(root, 'prebuilds', 'SOURCE.sha256'), lines.join('\n') + '\n');
-  console.log('softdsa: wrote prebuilds/ and prebuilds/SOURCE.sha256');
+  writeFileSync(join(root, SUMS), lines.join('\n') + '\n');
+  console.log(`softdsa: wrote native/prebuilds/ and ${SUMS}`);
 }

@@ -1,10 +1,12 @@
-// Loader for the optional eventfd addon (native/eventfd.cc). node-gyp-build finds it: first a
-// development build in build/Release (npm install in the repository), then the prebuilt one
-// shipped in the package, prebuilds/<platform>-<arch>/softdsa_eventfd.napi.glibc.node (linux-x64
-// and linux-arm64, glibc; `npm run prebuild`). Where it is unavailable — not Linux, no build or
+// Loader for the optional eventfd addon (native/eventfd.cc). node-gyp-build finds it in native/:
+// first a build from source in native/build/Release (npm install in the repository, or a
+// consumer's own rebuild), then the prebuilt one shipped in the package,
+// native/prebuilds/<platform>-<arch>/softdsa_eventfd.napi.glibc.node (linux-x64 and linux-arm64,
+// glibc; `npm run prebuilds`). Where it is unavailable — not Linux, no build or
 // prebuild fits this machine, or SOFTDSA_NO_EVENTFD=1 — loadEventFd() returns null and softdsa
 // uses its Atomics completion path instead; eventFdUnavailableReason() says why.
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { packageRoot } from './paths.ts';
 
 /** One eventfd owned by the calling thread; see native/eventfd.cc. */
@@ -64,13 +66,14 @@ export function loadEventFd(): EventFdAddon | null {
     reason = 'disabled by SOFTDSA_NO_EVENTFD=1';
   } else {
     const require = createRequire(import.meta.url);
+    const dir = join(packageRoot, 'native');
     let path: string | null = null;
     try {
-      // Resolves without loading: build/Release/*.node, else the best-matching prebuild.
-      path = (require('node-gyp-build') as { path(dir: string): string }).path(packageRoot);
+      // Resolves without loading: native/build/Release/*.node, else the best-matching prebuild.
+      path = (require('node-gyp-build') as { path(dir: string): string }).path(dir);
     } catch (err) {
       const first = String((err as Error).message).split('\n')[0];
-      reason = `no eventfd addon for ${process.platform}-${process.arch} (${first}; looked in ${packageRoot}/build/Release and ${packageRoot}/prebuilds)`;
+      reason = `no eventfd addon fits (${first.replace(/^No native build was found for /, '')}; looked in ${dir}/build/Release and ${dir}/prebuilds)`;
     }
     if (path !== null) {
       try {
