@@ -6,6 +6,7 @@
 // prebuild fits this machine, or SOFTDSA_NO_EVENTFD=1 — loadEventFd() returns null and softdsa
 // uses its Atomics completion path instead; eventFdUnavailableReason() says why.
 import { createRequire } from 'node:module';
+import { debuglog } from 'node:util';
 import { join } from 'node:path';
 import { packageRoot } from './paths.ts';
 
@@ -55,6 +56,8 @@ export interface EventFdAddon {
 let cached: EventFdAddon | null | undefined;
 let reason: string | null = null;
 let loadedFrom: string | null = null;
+/** NODE_DEBUG=softdsa prints which completion path this thread took, and why. */
+const debug = debuglog('softdsa');
 
 /** The eventfd addon, or null where it is unavailable (cached per thread). */
 export function loadEventFd(): EventFdAddon | null {
@@ -90,6 +93,8 @@ export function loadEventFd(): EventFdAddon | null {
       }
     }
   }
+  if (cached === null) debug('eventfd addon unavailable, using the Atomics completion path: %s', reason);
+  else debug('eventfd addon loaded from %s', loadedFrom);
   return cached;
 }
 
@@ -101,4 +106,20 @@ export function eventFdUnavailableReason(): string | null {
 /** The file the addon was loaded from (a development build or a prebuild), or null. */
 export function eventFdAddonPath(): string | null {
   return loadedFrom;
+}
+
+/** Where this thread's completions come from: the eventfd addon (and its file) or, without it, why not. */
+export interface EventFdStatus {
+  /** True when the addon loaded: devices opened here use the eventfd completion path. */
+  available: boolean;
+  /** The addon file (a build from source or a prebuild), when it loaded. */
+  path: string | null;
+  /** Why it is unavailable (not Linux, no prebuild fits, SOFTDSA_NO_EVENTFD=1, ...), else null. */
+  reason: string | null;
+}
+
+/** Loads the addon if not yet tried (cached per thread) and reports the outcome. */
+export function eventFdStatus(): EventFdStatus {
+  const addon = loadEventFd();
+  return { available: addon !== null, path: loadedFrom, reason };
 }
