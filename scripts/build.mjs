@@ -87,6 +87,13 @@ function respecify(text, ext) {
 async function dualBuild() {
   const dist = join(root, 'dist');
   for (const f of walk(dist)) if (f.endsWith('.d.ts')) writeFileSync(f, respecify(readFileSync(f, 'utf8'), '.js'));
+  // The types name WebAssembly.Memory and .Module, which TypeScript declares only in its DOM lib (and
+  // @types/node 20 not at all): a consumer with `lib: ["es2023"]` would see errors, or an any.
+  // An empty interface of the same name merges with the DOM one where it exists.
+  writeFileSync(join(dist, 'src', 'webassembly.d.ts'),
+    '// WebAssembly.Memory and .Module for consumers without the DOM lib (merges with it where present).\ndeclare namespace WebAssembly {\n  interface Memory {}\n  interface Module {}\n}\n');
+  const index = join(dist, 'src', 'index.d.ts');
+  writeFileSync(index, '/// <reference path="./webassembly.d.ts" />\n' + readFileSync(index, 'utf8'));
   const esbuild = await import('esbuild');
   await esbuild.build({
     absWorkingDir: root,
@@ -103,7 +110,7 @@ async function dualBuild() {
     logLevel: 'warning',
   });
   // The CLI module (softdsa/cli) is ESM only (top-level await): no .d.cts for it.
-  for (const f of walk(join(dist, 'src'))) {
-    if (f.endsWith('.d.ts') && !f.includes('/cli/')) writeFileSync(f.slice(0, -'.d.ts'.length) + '.d.cts', respecify(readFileSync(f, 'utf8'), '.cjs'));
+  for (const f of [...walk(join(dist, 'src')), ...walk(join(dist, 'workers'))]) {
+    if (f.endsWith('.d.ts') && !f.includes('/cli/') && !f.endsWith('webassembly.d.ts')) writeFileSync(f.slice(0, -'.d.ts'.length) + '.d.cts', respecify(readFileSync(f, 'utf8'), '.cjs'));
   }
 }
