@@ -12,7 +12,8 @@
 //             save package.json to build/package.json.prepack and write the packed one.
 //   postpack  restore package.json, except during `npm publish`, which re-reads package.json
 //             after packing to send it to the registry: there `postpublish` restores it.
-//   postpublish  restore package.json.
+//   postpublish  restore package.json. npm runs it from the re-read (packed) manifest, so the
+//             packed manifest keeps this one script; a consumer's npm never runs or flags it.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -22,7 +23,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pkgPath = join(root, 'package.json');
 const saved = join(root, 'build', 'package.json.prepack');
 /** Lifecycle scripts left out of the packed manifest. */
-const DROP = ['preinstall', 'install', 'postinstall', 'prepublish', 'preprepare', 'prepare', 'postprepare', 'prepack', 'postpack', 'postpublish'];
+const DROP = ['preinstall', 'install', 'postinstall', 'prepublish', 'preprepare', 'prepare', 'postprepare', 'prepack', 'postpack'];
 
 function restore() {
   if (!existsSync(saved)) return;

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { basename, delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -112,7 +112,7 @@ test('npm install of the tarball: offline, no compiler, no script', () => {
   // repository's lockfile, whose tarballs `npm ci` put in the npm cache: `npm ci --offline`
   // then needs no network (not even the registry's metadata, which the cache may lack).
   mkdirSync(app, { recursive: true });
-  const spec = `file:../${info(tarball).base}`;
+  const spec = `file:../${basename(tarball)}`;
   const manifest = JSON.parse(run('tar', ['-xzOf', tarball, 'package/package.json'], { cwd: work }).out) as Record<string, any>;
   const repoLock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, Record<string, any>> };
   const registry = (run('npm', ['config', 'get', 'registry'], { cwd: work }).out.trim() || 'https://registry.npmjs.org/').replace(/\/?$/, '/');
@@ -147,10 +147,6 @@ test('npm install of the tarball: offline, no compiler, no script', () => {
   }
   for (const f of ['build/core.wasm', ...ADDONS, 'dist/src/index.cjs', 'dist/src/index.d.cts']) assert.ok(existsSync(join(installed, f)), `installed ${f}`);
 });
-
-function info(path: string): { base: string } {
-  return { base: path.slice(path.lastIndexOf('/') + 1) };
-}
 
 test('README quick examples, verbatim: ES module and CommonJS', () => {
   const dropIn = readmeBlocks('Quick example: the drop-in API');
