@@ -216,8 +216,8 @@ test('TypeScript consumers: installed types, ESM and CommonJS, nodenext / node16
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   const ts = join(app, 'ts');
   mkdirSync(ts, { recursive: true });
-  // The README examples as TypeScript, plus explicit types (an `any` would let the
-  // @ts-expect-error line through and fail the check).
+  // The README examples as TypeScript, plus explicit types. Each file has one call that must
+  // not type-check (marked as an expected error): were the types `any`, the check would fail.
   const dropIn = readmeBlocks('Quick example: the drop-in API').find((b) => b.lang === 'ts')!.code;
   const desc = readmeBlocks('Quick example: descriptors').find((b) => b.lang === 'ts')!.code;
   writeFileSync(join(ts, 'drop-in.mts'), dropIn + 'export {};\n');
