@@ -1,6 +1,6 @@
 // Dispatch of one descriptor: validation order, kernel, completion record, interrupt.
 //
-// Readings of the spec page (../shared/spec/dsa-format.md) where it leaves room; test/reference.ts
+// Readings of the format page (docs/format.md) where it leaves room; test/reference.ts
 // implements the same ones independently:
 // - Record address (CRAV=1): misaligned -> 0x1B, not entirely in the arena -> 0x1A; both checked
 //   right after the opcode, nothing runs, no record, no interrupt. An unsupported opcode keeps

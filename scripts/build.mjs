@@ -1,20 +1,26 @@
-// npm install / npm run build: the Wasm core (asc), the eventfd addon (node-gyp) and the
-// compiled JavaScript (tsc). The addon is optional: where it does not build, softdsa runs
-// on its Atomics completion path, so a failure there is a warning, not an error.
+// npm install (through `prepare`) / npm run build: in the repository only, never in a
+// consumer's install (the package ships everything built; see README "Install").
+//   addon  the eventfd addon for this machine (node-gyp, in native/) into native/build/Release.
+//          Optional: where it does not build, the loader falls back to native/prebuilds/, then
+//          to the Atomics path, so a failure here is a warning, not an error.
+//   wasm   the Wasm core (asc) into build/core.wasm.
+//   ts     dist/: tsc's ESM build with .d.ts types, the CommonJS entry dist/src/index.cjs
+//          bundled from the same sources by esbuild, and its .d.cts types.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = (name) => join(root, 'node_modules', '.bin', name);
 const run = (cmd, args) => spawnSync(cmd, args, { cwd: root, stdio: 'inherit' }).status === 0;
-const only = process.argv[2]; // optional: 'wasm' | 'addon' | 'ts'
+const only = process.argv[2]?.startsWith('--') ? undefined : process.argv[2]; // optional: 'wasm' | 'addon' | 'ts'
+if (only && !['wasm', 'addon', 'ts'].includes(only)) { console.error(`softdsa: unknown build step ${only} (wasm, addon, ts)`); process.exit(2); }
 
 mkdirSync(join(root, 'build'), { recursive: true });
 
 if (!only || only === 'addon') {
-  // configure + build, not rebuild: a rebuild would wipe build/ and the core with it.
+  // configure + build (incremental), in native/: the addon's build folder is native/build.
   const gyp = process.env.npm_config_node_gyp
     ? [process.execPath, [process.env.npm_config_node_gyp]]
     : [bin('node-gyp'), []];
@@ -22,14 +28,22 @@ if (!only || only === 'addon') {
   // (run outside npm): no download, which a closed network would refuse.
   const prefix = dirname(dirname(process.execPath));
   const nodedir = !process.env.npm_config_nodedir && existsSync(join(prefix, 'include', 'node', 'node_api.h')) ? [`--nodedir=${prefix}`] : [];
-  const step = (verb) => run(gyp[0], [...gyp[1], verb, ...nodedir]);
+  const step = (verb) => spawnSync(gyp[0], [...gyp[1], verb, ...nodedir], { cwd: join(root, 'native'), stdio: 'inherit' }).status === 0;
   if (!existsSync(gyp[0]) || !step('configure') || !step('build')) {
     console.warn('softdsa: the eventfd addon did not build; completions will use the Atomics path');
   }
 }
 
 if (!only || only === 'wasm') {
-  if (existsSync(bin('asc'))) {
+  // Up to date (core.wasm newer than its inputs: assembly/, src/format.ts which assembly/ imports,
+  // and this script): skip asc, as make would; npm pack runs `prepare` again.
+  // `node scripts/build.mjs wasm --force` rebuilds anyway.
+  const core = join(root, 'build', 'core.wasm');
+  const inputs = [fileURLToPath(import.meta.url), join(root, 'src', 'format.ts'), ...walk(join(root, 'assembly'))];
+  const newest = Math.max(...inputs.map((f) => statSync(f).mtimeMs));
+  if (!process.argv.includes('--force') && existsSync(core) && statSync(core).mtimeMs >= newest) {
+    // nothing to do
+  } else if (existsSync(bin('asc'))) {
     // Shared imported memory, no runtime allocator: one module serves every engine.
     const ok = run(bin('asc'), [
       'assembly/index.ts', '-o', 'build/core.wasm', '-t', 'build/core.wat',
@@ -43,6 +57,60 @@ if (!only || only === 'wasm') {
   }
 }
 
-if ((!only || only === 'ts') && existsSync(bin('tsc'))) {
+if (!only || only === 'ts') {
+  if (!existsSync(bin('tsc'))) { console.error('softdsa: no TypeScript compiler (npm install first)'); process.exit(1); }
+  rmSync(join(root, 'dist'), { recursive: true, force: true }); // no stale modules in the package
   if (!run(bin('tsc'), ['-p', 'tsconfig.json'])) { console.error('softdsa: tsc failed'); process.exit(1); }
+  await dualBuild();
+}
+
+/** Every file under dir (recursive), as paths. */
+function walk(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
+}
+
+/** Rewrite the relative import specifiers of a declaration file ('./x.ts' -> './x' + ext). */
+function respecify(text, ext) {
+  return text.replace(/(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])(\.{1,2}\/[^'"]*?)\.(?:ts|js)\2/g, (_, lead, q, p) => `${lead}${q}${p}${ext}${q}`);
+}
+
+/**
+ * One source, two module systems. tsc writes ESM (dist/src/*.js) and declarations that keep
+ * the sources' '.ts' specifiers: those become '.js'. esbuild then bundles src/index.ts into
+ * one CommonJS file at dist/src/index.cjs, the same folder depth as dist/src/index.js, so the
+ * URLs computed from import.meta.url (the engine worker at ../workers/engine.js, the package
+ * root) resolve alike; import.meta.url is shimmed as tsup does it (pathToFileURL(__filename)).
+ * Dependencies stay external (require'd). The engine worker stays ESM for both: piscina
+ * imports it by URL. The .d.cts tree is the .d.ts tree with '.cjs' specifiers, so TypeScript
+ * sees CommonJS types under node16/nodenext for `require('softdsa')`.
+ */
+async function dualBuild() {
+  const dist = join(root, 'dist');
+  for (const f of walk(dist)) if (f.endsWith('.d.ts')) writeFileSync(f, respecify(readFileSync(f, 'utf8'), '.js'));
+  // The types name WebAssembly.Memory and .Module, which TypeScript declares only in its DOM lib (and
+  // @types/node 20 not at all): a consumer with `lib: ["es2023"]` would see errors, or an any.
+  // An empty interface of the same name merges with the DOM one where it exists.
+  writeFileSync(join(dist, 'src', 'webassembly.d.ts'),
+    '// WebAssembly.Memory and .Module for consumers without the DOM lib (merges with it where present).\ndeclare namespace WebAssembly {\n  interface Memory {}\n  interface Module {}\n}\n');
+  const index = join(dist, 'src', 'index.d.ts');
+  writeFileSync(index, '/// <reference path="./webassembly.d.ts" />\n' + readFileSync(index, 'utf8'));
+  const esbuild = await import('esbuild');
+  await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: ['src/index.ts'],
+    outfile: 'dist/src/index.cjs',
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    define: { 'import.meta.url': '__softdsa_import_meta_url' },
+    banner: { js: "'use strict'; // strict from the first line (the shim comes before esbuild's own directive)\nconst __softdsa_import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  // The CLI module (softdsa/cli) is ESM only (top-level await): no .d.cts for it.
+  for (const f of [...walk(join(dist, 'src')), ...walk(join(dist, 'workers'))]) {
+    if (f.endsWith('.d.ts') && !f.includes('/cli/') && !f.endsWith('webassembly.d.ts')) writeFileSync(f.slice(0, -'.d.ts'.length) + '.d.cts', respecify(readFileSync(f, 'utf8'), '.cjs'));
+  }
 }

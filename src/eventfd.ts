@@ -1,10 +1,14 @@
-// Loader for the optional eventfd addon (native/eventfd.cc, built by node-gyp into
-// build/Release/softdsa_eventfd.node). Where it is unavailable — not Linux, the addon did not
-// build, or SOFTDSA_NO_EVENTFD=1 — loadEventFd() returns null and softdsa uses its Atomics
-// completion path instead.
-import { existsSync } from 'node:fs';
+// Loader for the optional eventfd addon (native/eventfd.cc). node-gyp-build finds it in native/:
+// first a build from source in native/build/Release (npm install in the repository, or a
+// consumer's own rebuild), then the prebuilt one shipped in the package,
+// native/prebuilds/<platform>-<arch>/softdsa_eventfd.napi.glibc.node (linux-x64 and linux-arm64,
+// glibc; `npm run prebuilds`). Where it is unavailable — not Linux, no build or
+// prebuild fits this machine, or SOFTDSA_NO_EVENTFD=1 — loadEventFd() returns null and softdsa
+// uses its Atomics completion path instead; eventFdUnavailableReason() says why.
 import { createRequire } from 'node:module';
-import { buildPath } from './paths.ts';
+import { debuglog } from 'node:util';
+import { join } from 'node:path';
+import { packageRoot } from './paths.ts';
 
 /** One eventfd owned by the calling thread; see native/eventfd.cc. */
 export interface EventFdHandle {
@@ -51,6 +55,9 @@ export interface EventFdAddon {
 // Module state is per thread (each worker evaluates this module afresh), so is the cache.
 let cached: EventFdAddon | null | undefined;
 let reason: string | null = null;
+let loadedFrom: string | null = null;
+/** NODE_DEBUG=softdsa prints which completion path this thread took, and why. */
+const debug = debuglog('softdsa');
 
 /** The eventfd addon, or null where it is unavailable (cached per thread). */
 export function loadEventFd(): EventFdAddon | null {
@@ -61,27 +68,58 @@ export function loadEventFd(): EventFdAddon | null {
   } else if (process.env.SOFTDSA_NO_EVENTFD === '1') {
     reason = 'disabled by SOFTDSA_NO_EVENTFD=1';
   } else {
-    const path = buildPath('Release', 'softdsa_eventfd.node');
-    if (!existsSync(path)) {
-      reason = `addon not built (looked for ${path})`;
-    } else {
+    const require = createRequire(import.meta.url);
+    const dir = join(packageRoot, 'native');
+    let path: string | null = null;
+    try {
+      // Resolves without loading: native/build/Release/*.node, else the best-matching prebuild.
+      path = (require('node-gyp-build') as { path(dir: string): string }).path(dir);
+    } catch (err) {
+      const first = String((err as Error).message).split('\n')[0];
+      reason = `no eventfd addon fits (${first.replace(/^No native build was found for /, '')}; looked in ${dir}/build/Release and ${dir}/prebuilds)`;
+    }
+    if (path !== null) {
       try {
-        const addon = createRequire(import.meta.url)(path) as Partial<EventFdAddon> & { supported?: boolean };
+        const addon = require(path) as Partial<EventFdAddon> & { supported?: boolean };
         if (addon.supported === false || typeof addon.EventFd !== 'function' || typeof addon.signal !== 'function') {
           reason = `addon at ${path} does not support eventfd on this platform`;
         } else {
           cached = { EventFd: addon.EventFd, signal: addon.signal };
           if (typeof addon.setThreadNice === 'function') cached.setThreadNice = addon.setThreadNice;
+          loadedFrom = path;
         }
       } catch (err) {
         reason = `addon at ${path} failed to load: ${(err as Error).message}`;
       }
     }
   }
+  if (cached === null) debug('eventfd addon unavailable, using the Atomics completion path: %s', reason);
+  else debug('eventfd addon loaded from %s', loadedFrom);
   return cached;
 }
 
 /** Why loadEventFd() returned null (for diagnostics), or null if it loaded or was not tried. */
 export function eventFdUnavailableReason(): string | null {
   return reason;
+}
+
+/** The file the addon was loaded from (a development build or a prebuild), or null. */
+export function eventFdAddonPath(): string | null {
+  return loadedFrom;
+}
+
+/** Where this thread's completions come from: the eventfd addon (and its file) or, without it, why not. */
+export interface EventFdStatus {
+  /** True when the addon loaded: devices opened here use the eventfd completion path. */
+  available: boolean;
+  /** The addon file (a build from source or a prebuild), when it loaded. */
+  path: string | null;
+  /** Why it is unavailable (not Linux, no prebuild fits, SOFTDSA_NO_EVENTFD=1, ...), else null. */
+  reason: string | null;
+}
+
+/** Loads the addon if not yet tried (cached per thread) and reports the outcome. */
+export function eventFdStatus(): EventFdStatus {
+  const addon = loadEventFd();
+  return { available: addon !== null, path: loadedFrom, reason };
 }

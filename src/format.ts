@@ -4,7 +4,7 @@
 // AssemblyScript for the Wasm core (assembly/ imports "../src/format"). It must
 // therefore hold nothing but enums of integer literals, the one construct both
 // languages read the same way. Values follow Linux include/uapi/linux/idxd.h and
-// ../shared/spec/dsa-format.md; the [decided] points are documented in the README.
+// docs/format.md, the project's format reference, whose [decided] points the README sums up.
 
 /** Operation codes (descriptor byte 7). DSA 1.0 numbering. */
 export enum Opcode {

@@ -12,6 +12,8 @@ export type { DeviceStats } from './device.ts';
 export { BatchBuilder } from './batch_builder.ts';
 export type { OpSnapshot, Placement } from './stats.ts';
 export type { Bytes } from './args.ts';
+export { eventFdStatus } from './eventfd.ts';
+export type { EventFdStatus } from './eventfd.ts';
 export {
   alloc, free, memcpy, memmove, fill, compare, firstDifference, crc32c, copyCrc32c, dualcast,
   createDelta, applyDelta, batch, stats, shutdown, configure, defaultDevice,

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { loadEventFd, eventFdUnavailableReason, type EventFdAddon, type EventFdHandle } from '../src/eventfd.ts';
 
-const ADDON_PATH = fileURLToPath(new URL('../build/Release/softdsa_eventfd.node', import.meta.url));
+const ADDON_PATH = fileURLToPath(new URL('../native/build/Release/softdsa_eventfd.node', import.meta.url));
 const LOADER_URL = new URL('../src/eventfd.ts', import.meta.url).href;
 
 const maybe = loadEventFd();

@@ -1,4 +1,4 @@
-// A plain, byte-at-a-time reference of the softdsa device (docs: ../shared/spec/dsa-format.md).
+// A plain, byte-at-a-time reference of the softdsa device (docs: docs/format.md).
 //
 // referenceExecute() runs one descriptor against a Uint8Array memory model exactly as the
 // device should: same arena bounds, same validation order, same records, same memory effects.

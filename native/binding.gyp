@@ -1,10 +1,13 @@
-# The optional eventfd addon (Linux only). Built by `node scripts/build.mjs addon`
-# (node-gyp rebuild). Where it does not build, softdsa uses its Atomics completion path.
+# The optional eventfd addon (Linux only). Lives in native/ with its sources and its outputs:
+# native/build/Release (the development build: `node scripts/build.mjs addon`, run in this
+# folder) and native/prebuilds/<platform>-<arch>/ (the shipped prebuilds: `npm run prebuilds`).
+# Not at the package root on purpose: npm treats a root binding.gyp as an implied
+# `node-gyp rebuild` install script. Where no addon fits, softdsa uses its Atomics path.
 {
   'targets': [
     {
       'target_name': 'softdsa_eventfd',
-      'sources': ['native/eventfd.cc'],
+      'sources': ['eventfd.cc'],
       'include_dirs': ["<!(node -p \"require('node-addon-api').include_dir\")"],
       # node-addon-api without C++ exceptions: every N-API failure is checked explicitly.
       # SWALLOW_UNTHROWABLE_EXCEPTIONS: when a worker is terminated mid-call (even during module
