@@ -14,6 +14,15 @@ export function defaultDevice(): Device {
   return current;
 }
 
+/**
+ * Resolves when the default device's engines are up (it opens now if it is not open). Calls
+ * made before run inline on this thread instead of waiting; waiting here, e.g. while a program
+ * starts, lets its first calls go to the engines.
+ */
+export function ready(): Promise<void> {
+  return call((d) => d.ready());
+}
+
 /** Options for the default device; takes effect the next time it opens. */
 export function configure(opts: DeviceOptions): void {
   options = { ...opts };

@@ -236,8 +236,13 @@ export class Device extends DeviceConnection {
    */
   static async open(options: DeviceOptions = {}): Promise<Device> {
     const dev = Device.openSync(options);
-    await dev.#engines.ready();
+    await dev.ready();
     return dev;
+  }
+
+  /** Resolves once the engines have booted (at once when they have, or the device closed). */
+  ready(): Promise<void> {
+    return this.#engines.ready();
   }
 
   /**

@@ -16,5 +16,5 @@ export { eventFdStatus } from './eventfd.ts';
 export type { EventFdStatus } from './eventfd.ts';
 export {
   alloc, free, memcpy, memmove, fill, compare, firstDifference, crc32c, copyCrc32c, dualcast,
-  createDelta, applyDelta, batch, stats, shutdown, configure, defaultDevice,
+  createDelta, applyDelta, batch, stats, shutdown, configure, defaultDevice, ready,
 } from './default_device.ts';
