@@ -18,7 +18,7 @@ import { defaultDevice } from './default_device.ts';
 import type { Device } from './device.ts';
 
 export interface FileCrcOptions {
-  /** bytes per read (and per CRC); default 4 MiB */
+  /** bytes per read (and per CRC); default 8 MiB */
   chunkSize?: number;
   /** chunks in flight (reads, CRCs, writes) at once, each an arena buffer of chunkSize; default 4 */
   inFlight?: number;
@@ -42,7 +42,7 @@ export interface CopyFileCrcOptions extends FileCrcOptions {
   via?: 'crc32c' | 'copyCrc32c';
 }
 
-export const DEFAULT_CHUNK = 4 << 20;
+export const DEFAULT_CHUNK = 8 << 20;
 export const DEFAULT_IN_FLIGHT = 4;
 const MAX_CHUNK = 1 << 30;
 
