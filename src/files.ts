@@ -242,8 +242,10 @@ function pump(
       pumpMore(); // the next read overlaps this chunk's CRC
       const crc = len === 0 ? 0 : await work(c.slot, len, c.pos);
       if (settled) return;
+      const before = done;
       fold(c.index, crc, len);
-      if (o.onProgress !== undefined && len > 0) o.onProgress(done, Math.max(size, done));
+      // (a chunk done ahead of an earlier one moves nothing: progress counts the folded prefix)
+      if (o.onProgress !== undefined && done > before) o.onProgress(done, Math.max(size, done));
     };
 
     const pumpMore = (): void => {

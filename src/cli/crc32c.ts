@@ -134,8 +134,8 @@ function readStdin(): Promise<{ crc: number; bytes: number }> {
   return pipeline(process.stdin, s).then(() => ({ crc: s.digest(), bytes: s.bytes }));
 }
 
-/** Runs `softdsa crc32c`; resolves to the exit code. */
-export async function crc32cMain(argv: string[]): Promise<number> {
+/** Runs `softdsa crc32c`; resolves to the exit code. shutdown: close the default device at the end. */
+export async function crc32cMain(argv: string[], opts: { shutdown?: boolean } = {}): Promise<number> {
   const say = (line: string): void => {
     process.stderr.write(`softdsa: ${line}\n`);
   };
@@ -223,7 +223,8 @@ export async function crc32cMain(argv: string[]): Promise<number> {
     }
   } finally {
     progress.clear();
-    await shutdown();
+    // (the command's process exits next: main.ts; closing the device would only add its close time)
+    if (opts.shutdown) await shutdown();
   }
   if (o.json) {
     const files = results.map((r) => ({
