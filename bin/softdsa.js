@@ -31,7 +31,12 @@ if (useCompiled) {
   process.stderr.write('softdsa: the CLI is not built (dist/src/cli/main.js is missing): run npm run build\n');
   process.exit(1);
 } else {
-  const child = spawn(process.execPath, ['--import', 'tsx', source, ...process.argv.slice(2)], { stdio: 'inherit', cwd: process.cwd() });
+  // tsx as this package resolves it, so that the command works from any directory.
+  let tsx = 'tsx';
+  try {
+    tsx = import.meta.resolve('tsx');
+  } catch {}
+  const child = spawn(process.execPath, ['--import', tsx, source, ...process.argv.slice(2)], { stdio: 'inherit', cwd: process.cwd() });
   // Ctrl-C on a terminal reaches the child too (same process group); a signal sent to
   // this process alone is passed on. The CLI treats two SIGINTs close together as one.
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));

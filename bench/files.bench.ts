@@ -1,0 +1,169 @@
+// Files and streams (issue 13), every figure beside its baselines in the same run, on a
+// 1 GiB file in the page cache and cold (its pages dropped with posix_fadvise(DONTNEED)
+// before each run, where the machine lets us: checked with fincore):
+//   raw read       - the limit: the same positioned reads into arena buffers (chunk size and
+//                    reads in flight of crc32cFile), doing nothing with the bytes
+//   crc32cFile     - on the default device (engines at nice 10) and on one with engineNice 0
+//   baselines      - fs.createReadStream + @node-rs/crc32 per chunk; fs.readFile + @node-rs/crc32
+//   stream         - pipeline(createReadStream, createCrc32cStream(), createWriteStream) against
+//                    the same pipeline without the checksum, and with a PassThrough stage instead
+//   copy           - copyFileCrc32c (both ways of checksumming) beside fs.copyFile (no CRC)
+// Main-thread CPU per GB (/proc/thread-self/schedstat) beside each.
+//
+// node --import tsx bench/files.bench.ts [--quick]  -> table on stdout, bench/results/files.json
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, createReadStream, createWriteStream, mkdirSync, openSync, readFile, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { copyFile, open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
+import { crc32c as nativeCrc } from '@node-rs/crc32';
+import { Device, copyFileCrc32c, createCrc32cStream, crc32cFile, defaultDevice, shutdown } from '../src/index.ts';
+import { DEFAULT_CHUNK, DEFAULT_IN_FLIGHT } from '../src/files.ts';
+import { fingerprint, load, median } from './harness.ts';
+
+const quick = process.argv.includes('--quick');
+const SIZE = quick ? 256 << 20 : 1 << 30;
+const REPS = quick ? 1 : 3;
+const dir = join(tmpdir(), `softdsa-files-bench-${process.pid}`);
+mkdirSync(dir, { recursive: true });
+const file = join(dir, 'data.bin');
+const out = join(dir, 'out.bin');
+const readFileP = promisify(readFile);
+
+const threadNs = (): number => Number(readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ')[0]);
+
+function dropPages(path: string): boolean {
+  const r = spawnSync('python3', ['-c', 'import os,sys\nfd=os.open(sys.argv[1],os.O_RDONLY)\nos.fsync(fd)\nos.posix_fadvise(fd,0,0,os.POSIX_FADV_DONTNEED)\nos.close(fd)', path]);
+  return r.status === 0;
+}
+/** Fraction of the file's pages in the page cache (fincore), or null when it cannot tell. */
+function cached(path: string): number | null {
+  try {
+    const t = execFileSync('fincore', ['-b', '-n', '-o', 'RES,SIZE', path], { encoding: 'utf8' }).trim().split(/\s+/).map(Number);
+    return t[1] > 0 ? t[0] / t[1] : null;
+  } catch {
+    return null;
+  }
+}
+
+interface Row {
+  name: string;
+  mode: 'cache' | 'cold';
+  gbps: number;
+  mainMsPerGB: number;
+  reps: number[];
+  /** fraction of the file cached just before the runs (cold mode) */
+  cachedBefore?: number | null;
+}
+
+async function measure(name: string, mode: 'cache' | 'cold', fn: () => Promise<unknown>): Promise<Row> {
+  const reps: number[] = [];
+  const cpu: number[] = [];
+  let before: number | null | undefined;
+  if (mode === 'cache') await fn(); // warm: file in the cache, code compiled
+  for (let r = 0; r < REPS; r++) {
+    if (mode === 'cold') {
+      dropPages(file);
+      before = cached(file);
+    }
+    rmSync(out, { force: true });
+    const c0 = threadNs();
+    const t0 = performance.now();
+    await fn();
+    const ms = performance.now() - t0;
+    cpu.push((threadNs() - c0) / 1e6 / (SIZE / 1e9));
+    reps.push(SIZE / 1e6 / ms);
+  }
+  rmSync(out, { force: true });
+  const row: Row = { name, mode, gbps: median(reps), mainMsPerGB: median(cpu), reps };
+  if (mode === 'cold') row.cachedBefore = before;
+  console.log(`${mode.padEnd(5)}  ${name.padEnd(62)} ${row.gbps.toFixed(2).padStart(6)} GB/s  ${row.mainMsPerGB.toFixed(0).padStart(5)} ms/GB main${before !== undefined && before !== null ? `  (cached before: ${(before * 100).toFixed(0)}%)` : ''}`);
+  return row;
+}
+
+async function rawRead(dev: Device, chunk = DEFAULT_CHUNK, inFlight = DEFAULT_IN_FLIGHT): Promise<void> {
+  const fh = await open(file, 'r');
+  const bufs = Array.from({ length: inFlight }, () => dev.buffer(chunk));
+  let pos = 0;
+  await Promise.all(bufs.map(async (b) => {
+    for (;;) {
+      const p = pos;
+      pos += chunk;
+      if (p >= SIZE) break;
+      await fh.read(b, 0, chunk, p);
+    }
+  }));
+  for (const b of bufs) dev.free(b.byteOffset);
+  await fh.close();
+}
+
+const fp = fingerprint();
+console.log(`softdsa ${fp.softdsa} on ${fp.cpu} (${fp.cores} cores), Node ${fp.node}; load ${load().join(' ')}; file ${SIZE >> 20} MiB in ${dir}${quick ? '; --quick' : ''}`);
+{
+  const fd = openSync(file, 'w');
+  const block = randomBytes(16 << 20);
+  for (let at = 0; at < SIZE; at += block.length) writeSync(fd, block, 0, Math.min(block.length, SIZE - at));
+  closeSync(fd);
+}
+const nice0 = await Device.open({ engineNice: 0 });
+const dev = defaultDevice();
+const want = nativeCrc(readFileSync(file)) >>> 0;
+const check = (crc: number): void => {
+  if (crc >>> 0 !== want) throw new Error(`wrong CRC ${crc} (want ${want})`);
+};
+const coldOk = dropPages(file) && (cached(file) ?? 1) < 0.05;
+console.log(coldOk ? 'cold runs: pages dropped with posix_fadvise(DONTNEED) before each (fincore confirms)' : 'cold runs: this machine does not let us drop the file\'s pages; cold rows skipped');
+
+const rows: Row[] = [];
+const startLoad = load();
+for (const mode of coldOk ? (['cache', 'cold'] as const) : (['cache'] as const)) {
+  rows.push(await measure(`raw read (${DEFAULT_IN_FLIGHT} x ${DEFAULT_CHUNK >> 20} MiB reads into the arena, nothing else)`, mode, () => rawRead(dev)));
+  rows.push(await measure('crc32cFile (default device)', mode, async () => check(await crc32cFile(file))));
+  rows.push(await measure('crc32cFile (device with engineNice 0)', mode, async () => check(await crc32cFile(file, { device: nice0 }))));
+  rows.push(await measure('fs.createReadStream + @node-rs/crc32', mode, async () => {
+    let crc = 0;
+    for await (const c of createReadStream(file)) crc = nativeCrc(c as Buffer, crc);
+    check(crc);
+  }));
+  rows.push(await measure('fs.readFile + @node-rs/crc32', mode, async () => check(nativeCrc(await readFileP(file)))));
+  rows.push(await measure('pipeline(createReadStream, createWriteStream)', mode, () => pipeline(createReadStream(file), createWriteStream(out))));
+  rows.push(await measure('pipeline(createReadStream, new PassThrough(), createWriteStream)', mode, () => pipeline(createReadStream(file), new PassThrough(), createWriteStream(out))));
+  rows.push(await measure('pipeline(createReadStream, createCrc32cStream(), createWriteStream)', mode, async () => {
+    const s = createCrc32cStream();
+    await pipeline(createReadStream(file), s, createWriteStream(out));
+    check(s.digest());
+  }));
+  rows.push(await measure('fs.copyFile (no CRC)', mode, () => copyFile(file, out)));
+  rows.push(await measure("copyFileCrc32c (via 'crc32c', default)", mode, async () => check(await copyFileCrc32c(file, out))));
+  rows.push(await measure("copyFileCrc32c (via 'copyCrc32c')", mode, async () => check(await copyFileCrc32c(file, out, { via: 'copyCrc32c' }))));
+}
+await nice0.close();
+await shutdown();
+rmSync(dir, { recursive: true, force: true });
+
+const get = (mode: string, prefix: string): Row | undefined => rows.find((r) => r.mode === mode && r.name.startsWith(prefix));
+const ratios: Record<string, Record<string, number>> = {};
+for (const mode of ['cache', 'cold']) {
+  const f = get(mode, 'crc32cFile (default');
+  if (f === undefined) continue;
+  const r = (p: string): number => f.gbps / get(mode, p)!.gbps;
+  const plain = get(mode, 'pipeline(createReadStream, createWriteStream)')!;
+  const withCrc = get(mode, 'pipeline(createReadStream, createCrc32cStream')!;
+  ratios[mode] = {
+    'crc32cFile / createReadStream+@node-rs/crc32 (target >= 2)': r('fs.createReadStream'),
+    'crc32cFile / readFile+@node-rs/crc32 (target >= 1.5)': r('fs.readFile'),
+    'crc32cFile / raw read (target >= 0.8)': r('raw read'),
+    'crc32cFile engineNice 0 / raw read': get(mode, 'crc32cFile (device with')!.gbps / get(mode, 'raw read')!.gbps,
+    'pipeline cost of the checksum, time (target <= 10%)': plain.gbps / withCrc.gbps - 1,
+    'pipeline cost of the checksum over a PassThrough stage, time': get(mode, 'pipeline(createReadStream, new PassThrough()')!.gbps / withCrc.gbps - 1,
+  };
+}
+console.log();
+for (const [mode, rs] of Object.entries(ratios)) for (const [k, v] of Object.entries(rs)) console.log(`${mode.padEnd(5)}  ${k.padEnd(60)} ${k.includes('cost') ? `${(v * 100).toFixed(1)}%` : `${v.toFixed(2)}x`}`);
+mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+writeFileSync(new URL('./results/files.json', import.meta.url), JSON.stringify({ machine: fp, date: new Date().toISOString(), load: { start: startLoad, end: load() }, bytes: SIZE, reps: REPS, chunkSize: DEFAULT_CHUNK, inFlight: DEFAULT_IN_FLIGHT, cold: coldOk, rows, ratios }, null, 2) + '\n');
+console.log('saved bench/results/files.json');

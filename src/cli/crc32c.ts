@@ -1,0 +1,241 @@
+// `softdsa crc32c FILE… | -`: the CRC-32C of files (issue 13), one line per file, or
+// `--check SUMS` to verify a list, like sha256sum -c. Same conventions as `softdsa bench`:
+// errors on one line on stderr, exit 2 for usage, 1 when a file failed or did not match.
+import { createReadStream, readFileSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { parseArgs } from 'node:util';
+import { crc32cBase64, crc32cHex, parseCrc32c } from '../crc32c_digest.ts';
+import { createCrc32cStream } from '../crc32c_stream.ts';
+import { shutdown } from '../default_device.ts';
+import { crc32cFileInfo, DEFAULT_CHUNK, DEFAULT_IN_FLIGHT } from '../files.ts';
+import { parseBytes, UsageError } from './options.ts';
+import { Progress } from './progress.ts';
+
+export const CRC32C_HELP = `softdsa crc32c: the CRC-32C (Castagnoli) of files, on the software DSA's engines
+
+Usage: softdsa crc32c [options] FILE...     (FILE "-" reads standard input)
+       softdsa crc32c --check SUMS          (SUMS "-" reads the list from standard input)
+
+Prints one line per file, "<crc>  <path>" (the form sha256sum prints): the CRC as 8 hex
+digits (e3069283 for "123456789"), or with --base64 as base64 of its 4 big-endian bytes,
+the form of GCS's "x-goog-hash: crc32c=..." and S3's "x-amz-checksum-crc32c" (4waSgw==).
+
+Options
+      --base64            print the CRC in base64 (GCS/S3 header form)
+      --json              JSON on stdout (schema "softdsa-crc32c/1"): path, bytes, crc32c
+                          (hex), base64, and with --check: expected, ok; error when unreadable
+  -c, --check SUMS        verify the files listed in SUMS (lines "<crc>  <path>", crc in hex
+                          or base64): prints "path: OK" or "path: FAILED"
+      --quiet             with --check: print only the failures
+      --chunk-size SIZE   bytes per read, each checksummed on an engine as it lands [${DEFAULT_CHUNK >> 20}m]
+      --in-flight N       reads in flight (each an arena buffer of --chunk-size)   [${DEFAULT_IN_FLIGHT}]
+      --no-progress       no progress bar (it shows on a terminal, for files that take > 1 s)
+  -h, --help              this help
+
+Exit status: 0 all files read (and, with --check, matched); 1 a file could not be read or
+did not match; 2 bad usage.
+
+Examples
+  softdsa crc32c big.iso
+  softdsa crc32c --base64 part-*.parquet
+  tar c dir | softdsa crc32c -
+  softdsa crc32c *.log > SUMS && softdsa crc32c --check SUMS
+`;
+
+const SPEC = {
+  base64: { type: 'boolean' },
+  json: { type: 'boolean' },
+  check: { type: 'string', short: 'c' },
+  quiet: { type: 'boolean' },
+  'chunk-size': { type: 'string' },
+  'in-flight': { type: 'string' },
+  'no-progress': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export interface Crc32cOptions {
+  files: string[];
+  base64: boolean;
+  json: boolean;
+  check: string | undefined;
+  quiet: boolean;
+  chunkSize: number;
+  inFlight: number;
+  progress: boolean;
+  help: boolean;
+}
+
+/** Parses the arguments after "crc32c". Throws UsageError. */
+export function parseCrc32cArgs(argv: string[], isTTY: boolean): Crc32cOptions {
+  let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({ args: argv, options: SPEC, strict: true, allowPositionals: true }));
+  } catch (e) {
+    throw new UsageError(String((e as Error).message).split('\n')[0].replace(/\. To specify.*$/, ''));
+  }
+  const help = Boolean(values.help);
+  const check = values.check as string | undefined;
+  if (!help) {
+    if (check !== undefined && positionals.length > 0) throw new UsageError(`crc32c: --check reads the files to verify from ${check}: give no FILE arguments (got "${positionals[0]}")`);
+    if (check === undefined && positionals.length === 0) throw new UsageError('crc32c: give one or more FILEs (or - for standard input), or --check SUMS (see softdsa crc32c --help)');
+    if (check !== undefined && check.trim() === '') throw new UsageError('crc32c: --check needs a file name (or - for standard input)');
+    if (values.quiet && check === undefined) throw new UsageError('crc32c: --quiet goes with --check');
+    if (values.base64 && check !== undefined) throw new UsageError('crc32c: --base64 does not go with --check (the list may hold either form)');
+    if (positionals.filter((p) => p === '-').length > 1) throw new UsageError('crc32c: standard input (-) can be read once');
+  }
+  const chunkSize = values['chunk-size'] === undefined ? DEFAULT_CHUNK : parseBytes(values['chunk-size'] as string, '--chunk-size');
+  if (chunkSize > 1 << 30) throw new UsageError('--chunk-size: at most 1g');
+  const flightText = values['in-flight'] as string | undefined;
+  const inFlight = flightText === undefined ? DEFAULT_IN_FLIGHT : /^\d+$/.test(flightText.trim()) ? Number(flightText.trim()) : NaN;
+  if (!Number.isInteger(inFlight) || inFlight < 1 || inFlight > 64) throw new UsageError(`--in-flight: "${flightText}" must be a whole number from 1 to 64`);
+  const json = Boolean(values.json);
+  return {
+    files: positionals,
+    base64: Boolean(values.base64),
+    json,
+    check,
+    quiet: Boolean(values.quiet),
+    chunkSize,
+    inFlight,
+    progress: !values['no-progress'] && !json && isTTY,
+    help,
+  };
+}
+
+/** One line for an error: the system's words for the common codes. */
+function reason(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  const words: Record<string, string> = {
+    ENOENT: 'No such file or directory',
+    EACCES: 'Permission denied',
+    EPERM: 'Operation not permitted',
+    EISDIR: 'Is a directory',
+    ENOTDIR: 'Not a directory',
+    ELOOP: 'Too many levels of symbolic links',
+    EIO: 'Input/output error',
+  };
+  const text = (err?.code !== undefined && words[err.code]) || String(err?.message ?? e);
+  return text.split('\n')[0];
+}
+
+interface Result {
+  path: string;
+  bytes?: number;
+  crc?: number;
+  error?: string;
+  code?: string;
+  expected?: string;
+  ok?: boolean;
+}
+
+function readStdin(): Promise<{ crc: number; bytes: number }> {
+  const s = createCrc32cStream({ passThrough: false });
+  return pipeline(process.stdin, s).then(() => ({ crc: s.digest(), bytes: s.bytes }));
+}
+
+/** Runs `softdsa crc32c`; resolves to the exit code. shutdown: close the default device at the end. */
+export async function crc32cMain(argv: string[], opts: { shutdown?: boolean } = {}): Promise<number> {
+  const say = (line: string): void => {
+    process.stderr.write(`softdsa: ${line}\n`);
+  };
+  let o: Crc32cOptions;
+  try {
+    o = parseCrc32cArgs(argv, process.stderr.isTTY === true);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      say(e.message);
+      return 2;
+    }
+    throw e;
+  }
+  if (o.help) {
+    process.stdout.write(CRC32C_HELP);
+    return 0;
+  }
+
+  // The files, and with --check what each should be.
+  let list: { path: string; expected?: { text: string; crc: number } }[];
+  let bad = 0;
+  if (o.check !== undefined) {
+    let text: string;
+    try {
+      text = o.check === '-' ? readFileSync(0, 'utf8') : readFileSync(o.check, 'utf8');
+    } catch (e) {
+      say(`${o.check}: ${reason(e)}`);
+      return 1;
+    }
+    list = [];
+    for (const raw of text.split('\n')) {
+      const line = raw.replace(/\r$/, '');
+      if (line.trim() === '' || line.startsWith('#')) continue;
+      const m = /^(\S+) [ *](.+)$/.exec(line) ?? /^(\S+)\s+(.+)$/.exec(line);
+      const crc = m ? parseCrc32c(m[1]) : null;
+      if (m === null || crc === null) {
+        bad++;
+        continue;
+      }
+      list.push({ path: m[2], expected: { text: m[1], crc } });
+    }
+    if (list.length === 0) {
+      say(`${o.check}: no properly formatted CRC-32C checksum lines found`);
+      return 1;
+    }
+  } else {
+    list = o.files.map((path) => ({ path }));
+  }
+
+  const progress = new Progress(o.progress);
+  const results: Result[] = [];
+  let failedRead = 0;
+  let mismatched = 0;
+  const print = (line: string): void => {
+    progress.clear();
+    process.stdout.write(line + '\n');
+  };
+  try {
+    for (let i = 0; i < list.length; i++) {
+      const { path, expected } = list[i];
+      progress.step(i, list.length, path);
+      const r: Result = { path };
+      try {
+        const got = path === '-' && o.check === undefined
+          ? await readStdin()
+          : await crc32cFileInfo(path, { chunkSize: o.chunkSize, inFlight: o.inFlight, onProgress: (done, total) => progress.update(total > 0 ? done / total : 1) });
+        r.crc = got.crc;
+        r.bytes = got.bytes;
+      } catch (e) {
+        r.error = reason(e);
+        r.code = (e as NodeJS.ErrnoException)?.code;
+        failedRead++;
+        progress.clear();
+        say(`${path}: ${r.error}`);
+      }
+      if (expected !== undefined) {
+        r.expected = expected.text;
+        r.ok = r.crc !== undefined && r.crc === expected.crc;
+        if (r.crc !== undefined && !r.ok) mismatched++;
+        if (!o.json && !(o.quiet && r.ok)) print(`${path}: ${r.ok ? 'OK' : r.crc === undefined ? 'FAILED open or read' : 'FAILED'}`);
+      } else if (!o.json && r.crc !== undefined) {
+        print(`${o.base64 ? crc32cBase64(r.crc) : crc32cHex(r.crc)}  ${path}`);
+      }
+      results.push(r);
+    }
+  } finally {
+    progress.clear();
+    // (the command's process exits next: main.ts; closing the device would only add its close time)
+    if (opts.shutdown) await shutdown();
+  }
+  if (o.json) {
+    const files = results.map((r) => ({
+      path: r.path,
+      ...(r.crc !== undefined ? { bytes: r.bytes, crc32c: crc32cHex(r.crc), base64: crc32cBase64(r.crc) } : { error: r.error, code: r.code }),
+      ...(r.expected !== undefined ? { expected: r.expected, ok: r.ok } : {}),
+    }));
+    process.stdout.write(JSON.stringify({ schema: 'softdsa-crc32c/1', files }, null, 2) + '\n');
+  }
+  if (bad > 0) say(`WARNING: ${bad} line${bad === 1 ? ' is' : 's are'} improperly formatted`);
+  if (o.check !== undefined && failedRead > 0) say(`WARNING: ${failedRead} listed file${failedRead === 1 ? '' : 's'} could not be read`);
+  if (mismatched > 0) say(`WARNING: ${mismatched} computed checksum${mismatched === 1 ? '' : 's'} did NOT match`);
+  return failedRead > 0 || mismatched > 0 ? 1 : 0;
+}

@@ -1,0 +1,41 @@
+// CRC-32C values as people write them down:
+//   hex    - 8 lowercase hex digits of the value (big-endian), as crc32c tools print it:
+//            "123456789" -> e3069283
+//   base64 - the value's 4 bytes big-endian, in base64: the form of Google Cloud Storage's
+//            `x-goog-hash: crc32c=...` and S3's `x-amz-checksum-crc32c`: "123456789" -> 4waSgw==
+//   number - the unsigned 32-bit value, as crc32c() resolves
+//   buffer - the 4 bytes big-endian
+export type Crc32cFormat = 'number' | 'hex' | 'base64' | 'buffer';
+
+const FORMATS: readonly string[] = ['number', 'hex', 'base64', 'buffer'];
+
+export function formatCrc32c(crc: number, format: 'number'): number;
+export function formatCrc32c(crc: number, format: 'hex' | 'base64'): string;
+export function formatCrc32c(crc: number, format: 'buffer'): Buffer;
+export function formatCrc32c(crc: number, format?: Crc32cFormat): number | string | Buffer;
+export function formatCrc32c(crc: number, format: Crc32cFormat = 'number'): number | string | Buffer {
+  if (!FORMATS.includes(format as string)) throw new TypeError(`a CRC-32C format is one of ${FORMATS.join(', ')}; got ${String(format)}`);
+  const v = crc >>> 0;
+  if (format === 'number') return v;
+  if (format === 'hex') return v.toString(16).padStart(8, '0');
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(v, 0);
+  return format === 'base64' ? b.toString('base64') : b;
+}
+
+/** The CRC-32C as 8 lowercase hex digits (e3069283). */
+export const crc32cHex = (crc: number): string => formatCrc32c(crc, 'hex');
+
+/** The CRC-32C as base64 of its 4 big-endian bytes (4waSgw==), as in x-goog-hash and x-amz-checksum-crc32c. */
+export const crc32cBase64 = (crc: number): string => formatCrc32c(crc, 'base64');
+
+/** A CRC-32C written as 8 hex digits or as base64 of 4 bytes; null when the text is neither. */
+export function parseCrc32c(text: string): number | null {
+  const t = text.trim();
+  if (/^[0-9a-fA-F]{8}$/.test(t)) return parseInt(t, 16) >>> 0;
+  if (/^[A-Za-z0-9+/]{6}==$/.test(t)) {
+    const b = Buffer.from(t, 'base64');
+    if (b.length === 4 && b.toString('base64') === t) return b.readUInt32BE(0);
+  }
+  return null;
+}

@@ -1,0 +1,409 @@
+// CRC-32C of files, and copies of files with the CRC of what was written (issue 13).
+//
+// A file is read straight into arena Buffers (FileHandle.read into memory the engines reach:
+// no copy), several reads in flight; each chunk's CRC runs on the engines as soon as it has
+// landed, while the next chunks are being read, and the chunks' CRCs are combined in file
+// order with the GF(2) shift (crc_combine.ts). The arena only needs slots x chunkSize, so
+// files of any size go through a device of any size.
+//
+// Regular files are read with positioned reads, `inFlight` at once. Other files (pipes,
+// character devices) are read one read after the other to their end, their CRCs still
+// overlapping the next read. A regular file is read to its end too: one that grew while
+// it was read counts what was read; one that ended before the size it had at the start
+// (it shrank) is an error, FILE_SHRANK.
+import { open, stat, unlink, type FileHandle } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { crc32cCombine } from './crc_combine.ts';
+import { defaultDevice } from './default_device.ts';
+import type { Device } from './device.ts';
+
+export interface FileCrcOptions {
+  /** bytes per read (and per CRC); default 8 MiB */
+  chunkSize?: number;
+  /** chunks in flight (reads, CRCs, writes) at once, each an arena buffer of chunkSize; default 4 */
+  inFlight?: number;
+  /** aborts the call: it rejects at once with an AbortError (code ABORT_ERR, cause: the signal's reason) */
+  signal?: AbortSignal;
+  /** called as chunks are done: bytes done and the file's size (bytes done can pass it if the file grows) */
+  onProgress?: (bytesDone: number, totalBytes: number) => void;
+  /** the device whose engines do the work; default: the default device */
+  device?: Device;
+  /** CRC to continue from, as crc32c(data, seed); default 0 */
+  seed?: number;
+}
+
+export interface CopyFileCrcOptions extends FileCrcOptions {
+  /**
+   * how each chunk is checksummed: 'crc32c' (default): the engines CRC the chunk read into the
+   * arena while the same buffer is being written out (each byte read from memory once by the
+   * CRC, once by write()); 'copyCrc32c': DSA's COPY_CRC into a second arena buffer, then that
+   * buffer is written (the bytes written are the ones the engine produced along with the CRC)
+   */
+  via?: 'crc32c' | 'copyCrc32c';
+}
+
+export const DEFAULT_CHUNK = 8 << 20;
+export const DEFAULT_IN_FLIGHT = 4;
+const MAX_CHUNK = 1 << 30;
+
+/** An error with a code, like Node's fs errors. */
+class FileCrcError extends Error {
+  readonly code: string;
+  readonly path?: string;
+  constructor(code: string, message: string, path?: string) {
+    super(message);
+    this.name = 'Error';
+    this.code = code;
+    if (path !== undefined) this.path = path;
+  }
+}
+
+/** What Node's own APIs reject with on abort: name AbortError, code ABORT_ERR, the reason as cause. */
+export function abortError(signal: AbortSignal): Error {
+  const e = new Error('The operation was aborted', { cause: signal.reason }) as Error & { code: string };
+  e.name = 'AbortError';
+  e.code = 'ABORT_ERR';
+  return e;
+}
+
+interface Checked {
+  chunkSize: number;
+  inFlight: number;
+  signal: AbortSignal | undefined;
+  onProgress: ((done: number, total: number) => void) | undefined;
+  seed: number;
+  via: 'crc32c' | 'copyCrc32c';
+}
+
+function checkOptions(fn: string, o: CopyFileCrcOptions | undefined): Checked {
+  if (o === undefined || o === null) o = {};
+  if (typeof o !== 'object') throw new TypeError(`${fn}: options must be an object; got ${typeof o}`);
+  const int = (name: string, v: unknown, dflt: number, min: number, max: number): number => {
+    if (v === undefined) return dflt;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new RangeError(`${fn}: ${name} must be an integer from ${min} to ${max}; got ${String(v)}`);
+    return v;
+  };
+  const chunkSize = int('chunkSize', o.chunkSize, DEFAULT_CHUNK, 1, MAX_CHUNK);
+  const inFlight = int('inFlight', o.inFlight, DEFAULT_IN_FLIGHT, 1, 64);
+  const seed = int('seed', o.seed, 0, 0, 0xffffffff);
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new TypeError(`${fn}: signal must be an AbortSignal`);
+  if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw new TypeError(`${fn}: onProgress must be a function`);
+  const via = o.via ?? 'crc32c';
+  if (via !== 'crc32c' && via !== 'copyCrc32c') throw new TypeError(`${fn}: via must be 'crc32c' or 'copyCrc32c'; got ${String(via)}`);
+  return { chunkSize, inFlight, signal: o.signal, onProgress: o.onProgress, seed, via };
+}
+
+function checkPath(fn: string, name: string, p: unknown): string {
+  if (typeof p === 'string' && p !== '') return p;
+  if (p instanceof URL) return p.pathname === '' ? '' : decodeURIComponent(p.pathname);
+  if (Buffer.isBuffer(p)) return p.toString();
+  throw new TypeError(`${fn}: ${name} must be a path (a non-empty string, Buffer or file: URL); got ${p === null ? 'null' : typeof p}`);
+}
+
+/**
+ * Up to `count` arena buffers of `size` bytes (fewer when the arena has no more room);
+ * a RangeError when not even one fits.
+ */
+function slotsOf(fn: string, dev: Device, size: number, count: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let i = 0; i < count; i++) {
+    try {
+      out.push(dev.buffer(size));
+    } catch (e) {
+      if (!(e instanceof RangeError)) {
+        freeAll(dev, out);
+        throw e;
+      }
+      break;
+    }
+  }
+  if (out.length === 0) throw new RangeError(`${fn}: the device arena has no room for one ${size}-byte chunk (arenaBytes ${dev.options.arenaBytes}); pass a smaller chunkSize`);
+  return out;
+}
+
+function freeAll(dev: Device, bufs: Buffer[]): void {
+  for (const b of bufs) {
+    try {
+      dev.free(b.byteOffset);
+    } catch {
+      // the device was closed under us: its arena is gone with it
+    }
+  }
+  bufs.length = 0;
+}
+
+/** Fills buf[0, len) from the file (at pos, or at the file's position when pos is null); stops at end of file. */
+async function readFull(fh: FileHandle, buf: Buffer, len: number, pos: number | null): Promise<number> {
+  let got = 0;
+  while (got < len) {
+    const { bytesRead } = await fh.read(buf, got, len - got, pos === null ? null : pos + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return got;
+}
+
+async function writeFull(fh: FileHandle, buf: Buffer, len: number, pos: number | null): Promise<void> {
+  let done = 0;
+  while (done < len) {
+    const { bytesWritten } = await fh.write(buf, done, len - done, pos === null ? null : pos + done);
+    done += bytesWritten;
+  }
+}
+
+interface Chunk {
+  index: number;
+  pos: number;
+  slot: number;
+}
+
+/**
+ * The pump both calls share: reads chunks into arena slots, hands each to `work` (which
+ * resolves to its CRC once the slot may be reused), combines the CRCs in order.
+ */
+function pump(
+  fn: string,
+  path: string,
+  fh: FileHandle,
+  st: Stats,
+  dev: Device,
+  o: Checked,
+  slotCount: number,
+  slotBuf: (slot: number) => Buffer,
+  work: (slot: number, len: number, pos: number) => Promise<number>,
+  cleanup: (failed: boolean) => Promise<void>,
+): Promise<{ crc: number; bytes: number }> {
+  const size = st.isFile() ? st.size : 0;
+  const positioned = st.isFile();
+  return new Promise((resolve, reject) => {
+    const free: number[] = [];
+    for (let i = 0; i < slotCount; i++) free.push(i);
+    let next = 0; // file position of the next read
+    let issued = 0; // chunks issued
+    let inflight = 0;
+    let eof = false;
+    let reading = false; // a read in progress (sequential files read one at a time)
+    let settled = false;
+    let acc = o.seed;
+    let folded = 0;
+    let done = 0;
+    const parts = new Map<number, [number, number]>();
+
+    const finish = (err: unknown): void => {
+      if (settled) return;
+      settled = true;
+      o.signal?.removeEventListener('abort', onAbort);
+      if (err !== null) reject(err);
+      // The slots are given back once nothing reads into or from them any more.
+      const release = (): void => {
+        if (inflight > 0) {
+          waitIdle = release;
+          return;
+        }
+        cleanup(err !== null).then(
+          () => {
+            if (err === null) resolve({ crc: acc >>> 0, bytes: done });
+          },
+          (e: unknown) => {
+            if (err === null) reject(e);
+          },
+        );
+      };
+      release();
+    };
+    let waitIdle: (() => void) | null = null;
+    const onAbort = (): void => finish(abortError(o.signal!));
+
+    const fold = (index: number, crc: number, len: number): void => {
+      parts.set(index, [crc, len]);
+      while (parts.has(folded)) {
+        const [c, l] = parts.get(folded)!;
+        parts.delete(folded);
+        if (l > 0) acc = crc32cCombine(acc, c, l);
+        done += l;
+        folded++;
+      }
+    };
+
+    const run = async (c: Chunk): Promise<void> => {
+      const buf = slotBuf(c.slot);
+      let len: number;
+      try {
+        len = await readFull(fh, buf, buf.byteLength, positioned ? c.pos : null);
+      } finally {
+        reading = false;
+      }
+      if (settled) return;
+      if (len < buf.byteLength) {
+        eof = true;
+        if (positioned && c.pos + len < size) throw new FileCrcError('FILE_SHRANK', `${fn}: ${path} shrank while it was read: it had ${size} bytes, it ended at ${c.pos + len}`, path);
+      }
+      if (!positioned) next += len;
+      pumpMore(); // the next read overlaps this chunk's CRC
+      const crc = len === 0 ? 0 : await work(c.slot, len, c.pos);
+      if (settled) return;
+      const before = done;
+      fold(c.index, crc, len);
+      // (a chunk done ahead of an earlier one moves nothing: progress counts the folded prefix)
+      if (o.onProgress !== undefined && done > before) o.onProgress(done, Math.max(size, done));
+    };
+
+    const pumpMore = (): void => {
+      while (!settled && !eof && free.length > 0 && !(reading && !positioned)) {
+        // Past the size the file had at the start, one read at a time, until a short read.
+        if (positioned && next >= size && inflight > 0) break;
+        const c: Chunk = { index: issued++, pos: next, slot: free.pop()! };
+        if (positioned) next += slotBuf(c.slot).byteLength;
+        reading = true;
+        inflight++;
+        run(c).then(
+          () => {
+            inflight--;
+            free.push(c.slot);
+            if (settled) {
+              if (inflight === 0 && waitIdle !== null) waitIdle();
+              return;
+            }
+            if (eof && inflight === 0) finish(null);
+            else pumpMore();
+          },
+          (e: unknown) => {
+            inflight--;
+            free.push(c.slot);
+            finish(e);
+            if (inflight === 0 && waitIdle !== null) waitIdle();
+          },
+        );
+        if (!positioned) break;
+      }
+    };
+
+    if (o.signal !== undefined) {
+      if (o.signal.aborted) return finish(abortError(o.signal));
+      o.signal.addEventListener('abort', onAbort, { once: true });
+    }
+    pumpMore();
+  });
+}
+
+async function openForReading(fn: string, path: string, signal: AbortSignal | undefined): Promise<{ fh: FileHandle; st: Stats }> {
+  if (signal?.aborted) throw abortError(signal);
+  const fh = await open(path, 'r');
+  try {
+    const st = await fh.stat();
+    if (st.isDirectory()) throw new FileCrcError('EISDIR', `${fn}: ${path} is a directory`, path);
+    return { fh, st };
+  } catch (e) {
+    await fh.close().catch(() => {});
+    throw e;
+  }
+}
+
+/**
+ * The CRC-32C of a file (as crc32c() of its bytes). Reads into arena buffers with several
+ * reads in flight; each chunk's CRC runs on the engines while the next ones are read.
+ */
+export async function crc32cFile(path: string | Buffer | URL, opts?: FileCrcOptions): Promise<number> {
+  return (await crc32cFileInfo(path, opts)).crc;
+}
+
+/** crc32cFile, with the number of bytes read. */
+export async function crc32cFileInfo(path: string | Buffer | URL, opts?: FileCrcOptions): Promise<{ crc: number; bytes: number }> {
+  const fn = 'crc32cFile';
+  const p = checkPath(fn, 'path', path);
+  const o = checkOptions(fn, opts);
+  const dev = opts?.device ?? defaultDevice();
+  const { fh, st } = await openForReading(fn, p, o.signal);
+  let slots: Buffer[];
+  try {
+    // A small regular file needs no more than itself (rounded up to 4 KiB) per slot, and fewer slots.
+    const chunk = st.isFile() && st.size + 1 < o.chunkSize ? Math.min(o.chunkSize, Math.max(4096, st.size + 1)) : o.chunkSize;
+    const count = st.isFile() ? Math.max(1, Math.min(o.inFlight, Math.ceil((st.size + 1) / chunk))) : o.inFlight;
+    slots = slotsOf(fn, dev, chunk, count);
+  } catch (e) {
+    await fh.close().catch(() => {});
+    throw e;
+  }
+  return pump(fn, p, fh, st, dev, o, slots.length, (i) => slots[i], (i, len) => dev.crc32c(slots[i].subarray(0, len)), async () => {
+    freeAll(dev, slots);
+    await fh.close();
+  });
+}
+
+/**
+ * Copies src to dst (created or truncated, with src's permission bits) and resolves to the
+ * CRC-32C of the bytes written, in one pass over the data with reads, CRCs and writes
+ * overlapping. On failure or abort a regular dst file it created is removed.
+ */
+export async function copyFileCrc32c(src: string | Buffer | URL, dst: string | Buffer | URL, opts?: CopyFileCrcOptions): Promise<number> {
+  return (await copyFileCrc32cInfo(src, dst, opts)).crc;
+}
+
+/** copyFileCrc32c, with the number of bytes copied. */
+export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string | Buffer | URL, opts?: CopyFileCrcOptions): Promise<{ crc: number; bytes: number }> {
+  const fn = 'copyFileCrc32c';
+  const s = checkPath(fn, 'src', src);
+  const d = checkPath(fn, 'dst', dst);
+  const o = checkOptions(fn, opts);
+  const dev = opts?.device ?? defaultDevice();
+  const { fh, st } = await openForReading(fn, s, o.signal);
+  let out: FileHandle | null = null;
+  let slots: Buffer[] = [];
+  let copies: Buffer[] = [];
+  let outIsFile = false;
+  try {
+    const existing = await stat(d).catch(() => null);
+    if (existing !== null && existing.dev === st.dev && existing.ino === st.ino) throw new FileCrcError('ESAMEFILE', `${fn}: ${s} and ${d} are the same file`, d);
+    if (existing !== null && existing.isDirectory()) throw new FileCrcError('EISDIR', `${fn}: ${d} is a directory`, d);
+    const chunk = st.isFile() && st.size + 1 < o.chunkSize ? Math.min(o.chunkSize, Math.max(4096, st.size + 1)) : o.chunkSize;
+    const count = st.isFile() ? Math.max(1, Math.min(o.inFlight, Math.ceil((st.size + 1) / chunk))) : o.inFlight;
+    slots = slotsOf(fn, dev, chunk, count);
+    if (o.via === 'copyCrc32c') {
+      try {
+        copies = slotsOf(fn, dev, chunk, slots.length);
+      } finally {
+        // as many pairs as fit
+        while (slots.length > copies.length) dev.free(slots.pop()!.byteOffset);
+      }
+    }
+    out = await open(d, 'w', st.mode & 0o777);
+    outIsFile = (await out.stat()).isFile();
+  } catch (e) {
+    freeAll(dev, slots);
+    freeAll(dev, copies);
+    await out?.close().catch(() => {});
+    await fh.close().catch(() => {});
+    throw e;
+  }
+  const w = out;
+  // Writes to a regular file go to their place at once; anything else is written in order.
+  let order: Promise<void> = Promise.resolve();
+  const write = (buf: Buffer, len: number, pos: number): Promise<void> => {
+    if (outIsFile) return writeFull(w, buf, len, pos);
+    const p = order.then(() => writeFull(w, buf, len, null));
+    order = p.catch(() => {});
+    return p;
+  };
+  const work = o.via === 'copyCrc32c'
+    ? async (i: number, len: number, pos: number): Promise<number> => {
+        const crc = await dev.copyCrc32c(copies[i].subarray(0, len), slots[i].subarray(0, len));
+        await write(copies[i], len, pos);
+        return crc;
+      }
+    : async (i: number, len: number, pos: number): Promise<number> => {
+        // The engine reads the buffer for the CRC while write() reads it for the file.
+        const [crc] = await Promise.all([dev.crc32c(slots[i].subarray(0, len)), write(slots[i], len, pos)]);
+        return crc;
+      };
+  const copied = pump(fn, s, fh, st, dev, o, slots.length, (i) => slots[i], work, async () => {
+    freeAll(dev, slots);
+    freeAll(dev, copies);
+    await Promise.allSettled([fh.close(), w.close()]);
+  });
+  // A failed copy leaves no partial file behind (removed at once: writes still in flight go
+  // to the unlinked inode).
+  return copied.catch(async (e: unknown) => {
+    if (outIsFile) await unlink(d).catch(() => {});
+    throw e;
+  });
+}

@@ -1,0 +1,157 @@
+// softdsa crc32c (issue 13): output formats (hex, --base64, --json), standard input, --check
+// (OK / FAILED, exit 1), unreadable files, usage errors (exit 2, one line); run through
+// bin/softdsa.js as a user runs it, from another directory.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { crc32c as awsCrc } from '@aws-crypto/crc32c';
+import { crc32cMain, parseCrc32cArgs } from '../src/cli/crc32c.ts';
+import { shutdown } from '../src/index.ts';
+import { UsageError } from '../src/cli/options.ts';
+import { parseCrc32c } from '../src/crc32c_digest.ts';
+
+const root = new URL('..', import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), 'softdsa-cli-crc-'));
+const hex = (b: Uint8Array): string => (awsCrc(b) >>> 0).toString(16).padStart(8, '0');
+const b64 = (b: Uint8Array): string => Buffer.from(hex(b), 'hex').toString('base64');
+
+/** Through bin/softdsa.js in its own process, from another directory, as a user runs it. */
+function spawned(args: string[], input?: Buffer | string): { code: number | null; out: string; err: string } {
+  const r = spawnSync(process.execPath, [join(root, 'bin/softdsa.js'), 'crc32c', ...args], { cwd: dir, input, encoding: 'utf8', timeout: 60000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+/**
+ * The same command in this process (the default device stays open between calls): stdout,
+ * stderr and the exit code. Paths are given absolute and shown relative to dir (no chdir:
+ * engine threads started under tsx resolve their loader from the working directory).
+ */
+async function cli(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  const abs = args.map((a, i) => (a.startsWith('-') || ['--chunk-size', '--in-flight'].includes(args[i - 1]) ? a : join(dir, a)));
+  const rel = (t: string): string => t.split(dir + '/').join('');
+  const out: string[] = [];
+  const err: string[] = [];
+  const w1 = process.stdout.write;
+  const w2 = process.stderr.write;
+  process.stdout.write = ((c: string) => out.push(String(c)) > 0) as typeof w1;
+  process.stderr.write = ((c: string) => err.push(String(c)) > 0) as typeof w2;
+  try {
+    const code = await crc32cMain(abs);
+    return { code, out: rel(out.join('')), err: rel(err.join('')) };
+  } finally {
+    process.stdout.write = w1;
+    process.stderr.write = w2;
+  }
+}
+
+const files: Record<string, Buffer> = {
+  'vector.txt': Buffer.from('123456789'),
+  'empty': Buffer.alloc(0),
+  'one': Buffer.from([0x42]),
+  'big.bin': randomBytes(9 * 1024 * 1024 + 13),
+  'name with spaces': randomBytes(5000),
+};
+for (const [name, data] of Object.entries(files)) writeFileSync(join(dir, name), data);
+mkdirSync(join(dir, 'sub'));
+test.after(async () => {
+  await shutdown();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('argument parsing: defaults, usage errors on one line', () => {
+  const o = parseCrc32cArgs(['a', 'b'], false);
+  assert.equal(o.files, ['a', 'b']);
+  assert.is(o.base64, false);
+  assert.is(o.chunkSize, 8 << 20);
+  assert.is(o.progress, false);
+  assert.is(parseCrc32cArgs(['a'], true).progress, true, 'a bar on a terminal');
+  assert.is(parseCrc32cArgs(['a', '--json'], true).progress, false);
+  assert.is(parseCrc32cArgs(['--chunk-size', '1m', 'a'], false).chunkSize, 1 << 20);
+  for (const [argv, match] of [
+    [[], /give one or more FILEs/],
+    [['--check', 'S', 'f'], /give no FILE arguments/],
+    [['--bogus', 'f'], /Unknown option/],
+    [['--chunk-size', 'lots', 'f'], /--chunk-size/],
+    [['--in-flight', '0', 'f'], /--in-flight/],
+    [['--quiet', 'f'], /--quiet goes with --check/],
+    [['-', '-'], /once/],
+    [['--base64', '--check', 'S'], /does not go with --check/],
+  ] as [string[], RegExp][]) {
+    try {
+      parseCrc32cArgs(argv, false);
+      assert.unreachable(`no error for ${argv.join(' ')}`);
+    } catch (e) {
+      assert.instance(e, UsageError);
+      assert.match((e as Error).message, match);
+      assert.not.match((e as Error).message, /\n/);
+    }
+  }
+  assert.is(parseCrc32c('e3069283'), 0xe3069283);
+  assert.is(parseCrc32c('E3069283'), 0xe3069283);
+  assert.is(parseCrc32c('4waSgw=='), 0xe3069283);
+  assert.is(parseCrc32c('e306928'), null);
+  assert.is(parseCrc32c('nope'), null);
+});
+
+test('hex lines, base64 lines, --json, standard input', async () => {
+  const names = Object.keys(files);
+  const r = spawned(names);
+  assert.is(r.code, 0, r.err);
+  assert.is(r.out, names.map((n) => `${hex(files[n])}  ${n}\n`).join(''));
+  assert.ok(r.out.startsWith('e3069283  vector.txt\n'));
+  const b = await cli(['--base64', ...names]);
+  assert.is(b.code, 0, b.err);
+  assert.is(b.out, names.map((n) => `${b64(files[n])}  ${n}\n`).join(''));
+  assert.ok(b.out.startsWith('4waSgw==  vector.txt\n'));
+  const j = await cli(['--json', 'vector.txt', 'big.bin', 'missing']);
+  assert.is(j.code, 1);
+  const doc = JSON.parse(j.out);
+  assert.is(doc.schema, 'softdsa-crc32c/1');
+  assert.equal(doc.files[0], { path: 'vector.txt', bytes: 9, crc32c: 'e3069283', base64: '4waSgw==' });
+  assert.equal(doc.files[1], { path: 'big.bin', bytes: files['big.bin'].length, crc32c: hex(files['big.bin']), base64: b64(files['big.bin']) });
+  assert.equal(doc.files[2], { path: 'missing', error: 'No such file or directory', code: 'ENOENT' });
+  const s = spawned(['-'], files['big.bin']);
+  assert.is(s.code, 0, s.err);
+  assert.is(s.out, `${hex(files['big.bin'])}  -\n`);
+});
+
+test('unreadable paths: one line each on stderr, the others still printed, exit 1', async () => {
+  const r = await cli(['missing', 'vector.txt', 'sub']);
+  assert.is(r.code, 1);
+  assert.is(r.out, 'e3069283  vector.txt\n');
+  assert.is(r.err, 'softdsa: missing: No such file or directory\nsoftdsa: sub: Is a directory\n');
+  const u = await cli([]);
+  assert.is(u.code, 2);
+  assert.is(u.err.trim().split('\n').length, 1);
+});
+
+test('--check: OK lines exit 0; a mismatch, a missing file, bad lines: FAILED, exit 1', async () => {
+  const sums = Object.keys(files).map((n, i) => `${i % 2 ? b64(files[n]) : hex(files[n])}  ${join(dir, n)}`).join('\n') + '\n';
+  writeFileSync(join(dir, 'SUMS'), sums);
+  const ok = await cli(['--check', 'SUMS']);
+  assert.is(ok.code, 0, ok.err);
+  assert.is(ok.out, Object.keys(files).map((n) => `${n}: OK\n`).join(''));
+  const bad = `00000000  vector.txt\n${hex(files.one)} *one\ngarbage line\n12345678  missing\n`;
+  writeFileSync(join(dir, 'BAD'), `00000000  ${join(dir, 'vector.txt')}\n${hex(files.one)} *${join(dir, 'one')}\ngarbage line\n12345678  ${join(dir, 'missing')}\n`);
+  const r = spawned(['-c', '-'], bad);
+  assert.is(r.code, 1);
+  assert.is(r.out, 'vector.txt: FAILED\none: OK\nmissing: FAILED open or read\n');
+  assert.match(r.err, /missing: No such file or directory/);
+  assert.match(r.err, /1 line is improperly formatted/);
+  assert.match(r.err, /1 computed checksum did NOT match/);
+  const q = await cli(['-c', 'BAD', '--quiet']);
+  assert.is(q.out, 'vector.txt: FAILED\nmissing: FAILED open or read\n');
+  writeFileSync(join(dir, 'NONE'), 'nothing here\n');
+  const none = await cli(['--check', 'NONE']);
+  assert.is(none.code, 1);
+  assert.match(none.err, /no properly formatted/);
+  const gone = await cli(['--check', 'NOSUMS']);
+  assert.is(gone.code, 1);
+  assert.is(gone.err, 'softdsa: NOSUMS: No such file or directory\n');
+});
+
+test.run();

@@ -1,0 +1,183 @@
+// Streams (issue 13): createCrc32cStream (node:stream) and crc32cTransformStream (WHATWG)
+// against @node-rs/crc32 and @aws-crypto/crc32c: chunks of random sizes and kinds, pass-through
+// intact, digest formats, coalescing with back-pressure, arena chunks in place, strings
+// rejected, an error mid-pipeline (and the staging buffers given back), sinks.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { randomBytes } from 'node:crypto';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { crc32c as nativeCrc } from '@node-rs/crc32';
+import { crc32c as awsCrc } from '@aws-crypto/crc32c';
+import { Device, alloc, createCrc32cStream, crc32cTransformStream, free, shutdown } from '../src/index.ts';
+import { rng } from './gen.ts';
+
+const random = rng(0x5eed_1313);
+const ARENA = 4 << 20;
+let small: Device;
+
+test.before(async () => {
+  small = await Device.open({ engines: 2, arenaBytes: ARENA });
+});
+test.after(async () => {
+  await Promise.all([small.close(), shutdown()]);
+});
+
+/** Random chunks of data: empty ones, 1-byte ones, up to maxChunk; Buffers and plain Uint8Arrays. */
+function chunksOf(data: Buffer, maxChunk: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let at = 0; at < data.length; ) {
+    const r = random() % 10;
+    const n = r === 0 ? 0 : r === 1 ? 1 : 1 + (random() % maxChunk);
+    const c = data.subarray(at, Math.min(data.length, at + n));
+    out.push(random() % 2 === 0 ? c : new Uint8Array(c)); // a copy, not a Buffer
+    at += c.length;
+  }
+  return out;
+}
+
+const collect = (into: Buffer[]): Writable => new Writable({ write(c: Buffer, _e, cb) { into.push(Buffer.from(c)); cb(); } });
+
+test('node:stream: random sizes and kinds pass through intact; the CRC in every format', async () => {
+  for (const n of [0, 1, 4095, 65536, 65537, 1 << 20, (1 << 20) + 1, 3 * ARENA + 99, 200_000 + (random() % 500_000)]) {
+    const data = randomBytes(n);
+    const w = nativeCrc(data) >>> 0;
+    for (const [opts, maxChunk] of [[{}, 100_000], [{ device: small, batchBytes: 50_000, batches: 2 }, 70_000], [{ device: small, batchBytes: 1 }, 5]] as const) {
+      if (maxChunk === 5 && n > 70_000) continue; // byte-sized batches: a slow path, kept small
+      const s = createCrc32cStream(opts);
+      assert.throws(() => s.digest(), (e: Error & { code: string }) => e.code === 'ERR_CRC32C_NOT_READY');
+      const got: Buffer[] = [];
+      await pipeline(Readable.from(chunksOf(data, maxChunk)), s, collect(got));
+      assert.ok(Buffer.concat(got).equals(data), `pass-through of ${n} bytes`);
+      assert.is(s.digest(), w, `crc of ${n} bytes, ${JSON.stringify({ ...opts, device: undefined })}`);
+      assert.is(s.digest('number'), w);
+      assert.is(s.digest('hex'), w.toString(16).padStart(8, '0'));
+      assert.is(s.digest('base64'), Buffer.from(w.toString(16).padStart(8, '0'), 'hex').toString('base64'));
+      assert.ok(s.digest('buffer').equals(Buffer.from(w.toString(16).padStart(8, '0'), 'hex')));
+      assert.is(await s.crc, w);
+      assert.is(s.bytes, n);
+    }
+  }
+  const v = createCrc32cStream();
+  await pipeline(Readable.from([Buffer.from('1234'), Buffer.from('56789')]), v, collect([]));
+  assert.is(v.digest('hex'), 'e3069283');
+  assert.is(v.digest('base64'), '4waSgw==');
+  assert.is(awsCrc(new Uint8Array(Buffer.from('123456789'))) >>> 0, v.digest(), 'the independent implementation agrees');
+});
+
+test('seed continues a CRC; arena chunks are checksummed in place', async () => {
+  const a = randomBytes(300_000);
+  const b = randomBytes(300_000);
+  const s = createCrc32cStream({ seed: nativeCrc(a) >>> 0 });
+  await pipeline(Readable.from([b]), s, collect([]));
+  assert.is(s.digest(), nativeCrc(Buffer.concat([a, b])) >>> 0);
+  // Buffers from alloc() (the arena): mixed with ordinary ones
+  const arena = [alloc(100_000), alloc(70_000), alloc(10)];
+  for (const x of arena) x.set(randomBytes(x.length));
+  const parts = [Buffer.from('head'), arena[0], randomBytes(1000), arena[1], arena[2], Buffer.from('tail')];
+  const t = createCrc32cStream();
+  const got: Buffer[] = [];
+  await pipeline(Readable.from(parts), t, collect(got));
+  assert.is(t.digest(), nativeCrc(Buffer.concat(parts)) >>> 0);
+  assert.ok(Buffer.concat(got).equals(Buffer.concat(parts)));
+  for (const x of arena) free(x);
+});
+
+test('strings are rejected with a TypeError naming the chunk type', async () => {
+  const s = createCrc32cStream();
+  try {
+    await pipeline(Readable.from([Buffer.from('ok'), 'a string']), s, collect([]));
+    assert.unreachable('no error');
+  } catch (e) {
+    assert.instance(e, TypeError);
+    assert.match((e as Error).message, /string/);
+  }
+  await s.crc.then(() => assert.unreachable('crc resolved'), (e: Error) => assert.instance(e, TypeError));
+  assert.throws(() => s.digest(), /finished/);
+  const w = crc32cTransformStream();
+  const writer = w.writable.getWriter();
+  const reading = new Response(w.readable).arrayBuffer().catch((e: Error) => e);
+  await writer.write('text' as unknown as Uint8Array).then(() => assert.unreachable('accepted'), (e: Error) => assert.match(e.message, /string/));
+  assert.instance(await reading, TypeError);
+});
+
+test('an error mid-pipeline: pipeline rejects with it, crc rejects, staging buffers come back', async () => {
+  for (let i = 0; i < 8; i++) {
+    const s = createCrc32cStream({ device: small, batchBytes: 1 << 20, batches: 3 });
+    let sent = 0;
+    const src = new Readable({
+      read() {
+        if (sent++ < 20) this.push(randomBytes(100_000));
+        else this.destroy(new Error('disk gone'));
+      },
+    });
+    try {
+      await pipeline(src, s, collect([]));
+      assert.unreachable('no error');
+    } catch (e) {
+      assert.is((e as Error).message, 'disk gone');
+    }
+    await s.crc.then(() => assert.unreachable('crc resolved'), (e: Error) => assert.ok(e instanceof Error));
+  }
+  // a failing destination
+  const s = createCrc32cStream({ device: small });
+  try {
+    await pipeline(Readable.from([randomBytes(10), randomBytes(2_000_000)]), s, new Writable({ write(_c, _e, cb) { cb(new Error('full')); } }));
+    assert.unreachable('no error');
+  } catch (e) {
+    assert.is((e as Error).message, 'full');
+  }
+  await new Promise((r) => setTimeout(r, 50)); // CRCs in flight finish, then their buffers are freed
+  const all = small.buffer(ARENA - (1 << 20));
+  small.free(all.byteOffset);
+});
+
+test('a sink (passThrough: false) ends a pipeline; no arena room: checksummed here', async () => {
+  const data = randomBytes(2_500_000);
+  const s = createCrc32cStream({ passThrough: false, device: small });
+  await pipeline(Readable.from(chunksOf(data, 300_000)), s);
+  assert.is(s.digest(), nativeCrc(data) >>> 0);
+  const hogs: Buffer[] = []; // the arena taken, down to less than a staging buffer
+  for (let size = ARENA; size >= 256 * 1024; size >>= 1) {
+    try {
+      hogs.push(small.buffer(size));
+    } catch {
+      // next size down
+    }
+  }
+  const t = createCrc32cStream({ passThrough: false, device: small });
+  await pipeline(Readable.from(chunksOf(data, 300_000)), t);
+  assert.is(t.digest(), nativeCrc(data) >>> 0);
+  for (const h of hogs) small.free(h.byteOffset);
+});
+
+test('WHATWG TransformStream: pipeThrough, Node pipeline(), formats, errors', async () => {
+  const data = randomBytes(3_000_000);
+  const w = nativeCrc(data) >>> 0;
+  const ts = crc32cTransformStream({ batchBytes: 256 * 1024 });
+  assert.throws(() => ts.digest(), /finished/);
+  const out = Buffer.from(await new Response(ReadableStream.from(chunksOf(data, 200_000)).pipeThrough(ts)).arrayBuffer());
+  assert.ok(out.equals(data));
+  assert.is(await ts.crc, w);
+  assert.is(ts.digest('hex'), w.toString(16).padStart(8, '0'));
+  assert.is(ts.bytes, data.length);
+  // in Node's pipeline, with other ArrayBuffer views
+  const t2 = crc32cTransformStream({ device: small });
+  const f32 = new Float32Array(data.buffer, data.byteOffset, 1000);
+  const got: Buffer[] = [];
+  await pipeline(Readable.from([f32, data.subarray(4000)]), t2, collect(got));
+  assert.is(t2.digest(), w);
+  // an error upstream: crc rejects
+  const t3 = crc32cTransformStream({ device: small });
+  const bad = new ReadableStream({ pull(c) { c.error(new Error('net down')); } });
+  await bad.pipeThrough(t3).pipeTo(new WritableStream()).then(() => assert.unreachable('no error'), (e: Error) => assert.is(e.message, 'net down'));
+  await t3.crc.then(() => assert.unreachable('resolved'), (e: Error) => assert.is(e.message, 'net down'));
+});
+
+test('bad options', () => {
+  assert.throws(() => createCrc32cStream({ batchBytes: 0 }), /batchBytes/);
+  assert.throws(() => createCrc32cStream({ seed: -1 }), /seed/);
+  assert.throws(() => crc32cTransformStream({ batches: 1000 }), /batches/);
+});
+
+test.run();

@@ -1,0 +1,218 @@
+// Files (issue 13): crc32cFile and copyFileCrc32c against two independent CRC-32Cs
+// (@node-rs/crc32, @aws-crypto/crc32c) on files of random sizes (0, 1, chunk edges, larger
+// than the arena), bad paths, a file that shrinks while it is read, aborts, and the arena
+// given back after each.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { crc32c as nativeCrc } from '@node-rs/crc32';
+import { crc32c as awsCrc } from '@aws-crypto/crc32c';
+import { Device, copyFileCrc32c, copyFileCrc32cInfo, crc32cFile, crc32cFileInfo, shutdown } from '../src/index.ts';
+import { rng } from './gen.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'softdsa-files-'));
+const random = rng(0x5eed_0013);
+let small: Device; // an arena of 4 MiB: files below are larger than it
+const ARENA = 4 << 20;
+
+const bytes = (n: number): Buffer => randomBytes(n);
+const file = (name: string, data: Buffer): string => {
+  const p = join(dir, name);
+  writeFileSync(p, data);
+  return p;
+};
+const want = (b: Buffer): number => nativeCrc(b) >>> 0;
+
+test.before(async () => {
+  small = await Device.open({ engines: 2, arenaBytes: ARENA });
+});
+
+test.after(async () => {
+  await Promise.all([small.close(), shutdown()]);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('known vector, two independent implementations agree', async () => {
+  const p = file('vector', Buffer.from('123456789'));
+  assert.is(await crc32cFile(p), 0xe3069283);
+  const aws = awsCrc(new Uint8Array(Buffer.from('123456789'))) >>> 0;
+  assert.is(aws, 0xe3069283);
+  assert.equal(await crc32cFileInfo(p), { crc: 0xe3069283, bytes: 9 });
+  assert.is(await crc32cFile(p, { seed: 0x12345678 }), nativeCrc(Buffer.from('123456789'), 0x12345678) >>> 0, 'seed continues');
+});
+
+test('random sizes: 0, 1, chunk edges, random, larger than the arena; default and small devices', async () => {
+  const chunk = 64 * 1024;
+  const sizes = [0, 1, 2, chunk - 1, chunk, chunk + 1, 2 * chunk, 3 * chunk + 7, 4096, 4097];
+  for (let i = 0; i < 6; i++) sizes.push(random() % (1 << 20));
+  for (const n of sizes) {
+    const data = bytes(n);
+    const p = file(`r${n}`, data);
+    const w = want(data);
+    assert.is(awsCrc(new Uint8Array(data)) >>> 0, w, 'the two references agree');
+    assert.is(await crc32cFile(p), w, `default device, ${n} bytes`);
+    assert.is(await crc32cFile(p, { chunkSize: chunk, inFlight: 3, device: small }), w, `64 KiB chunks, ${n} bytes`);
+    assert.is(await crc32cFile(p, { chunkSize: 4096, inFlight: 1, device: small }), w, `one 4 KiB chunk at a time, ${n} bytes`);
+    rmSync(p);
+  }
+  // 3x the arena of the small device, chunks that do not divide it
+  const big = bytes(3 * ARENA + 12345);
+  const p = file('big', big);
+  const w = want(big);
+  const seen: number[] = [];
+  assert.is(await crc32cFile(p, { device: small, chunkSize: 1 << 20, inFlight: 2, onProgress: (d, t) => { seen.push(d); assert.is(t, big.length); } }), w, 'file > arena');
+  assert.is(seen[seen.length - 1], big.length, 'progress reaches the size');
+  for (let i = 1; i < seen.length; i++) assert.ok(seen[i] > seen[i - 1], 'progress grows');
+  assert.is(await crc32cFile(p, { device: small, chunkSize: 777_777, inFlight: 5 }), w, 'odd chunk size, as many slots as fit');
+  // the arena is back: all of it can be taken
+  const all = small.buffer(ARENA - (1 << 20));
+  small.free(all.byteOffset);
+});
+
+test('copyFileCrc32c: bytes and CRC, both ways of checksumming, larger than the arena', async () => {
+  for (const n of [0, 1, 65535, 65536, 65537, 3 * ARENA + 5]) {
+    const data = bytes(n);
+    const src = file(`c${n}`, data);
+    const w = want(data);
+    for (const via of ['crc32c', 'copyCrc32c'] as const) {
+      const dst = join(dir, `c${n}.${via}`);
+      const r = await copyFileCrc32cInfo(src, dst, { via, device: small, chunkSize: 256 * 1024, inFlight: 3 });
+      assert.equal(r, { crc: w, bytes: n }, `${via} ${n}`);
+      assert.ok(readFileSync(dst).equals(data), `${via}: the copy is the file (${n} bytes)`);
+      rmSync(dst);
+    }
+    const dst = join(dir, `c${n}.default`);
+    assert.is(await copyFileCrc32c(src, dst), w);
+    assert.ok(readFileSync(dst).equals(data));
+    rmSync(dst);
+    rmSync(src);
+  }
+});
+
+test('bad paths and arguments: clear errors, nothing hangs', async () => {
+  const err = async (p: Promise<unknown>, match: RegExp, code?: string): Promise<void> => {
+    try {
+      await p;
+    } catch (e) {
+      assert.match(String((e as Error).message), match);
+      if (code !== undefined) assert.is((e as NodeJS.ErrnoException).code, code);
+      return;
+    }
+    assert.unreachable(`no error (expected ${match})`);
+  };
+  await err(crc32cFile(join(dir, 'missing')), /no such file/, 'ENOENT');
+  await err(crc32cFile(dir), /is a directory/, 'EISDIR');
+  await err(crc32cFile(''), /must be a path/);
+  await err(crc32cFile(42 as unknown as string), /must be a path/);
+  const p = file('args', Buffer.from('x'));
+  await err(crc32cFile(p, { chunkSize: 0 }), /chunkSize must be an integer/);
+  await err(crc32cFile(p, { inFlight: 1000 }), /inFlight must be an integer/);
+  await err(crc32cFile(p, { signal: {} as AbortSignal }), /AbortSignal/);
+  await err(crc32cFile(join(dir, 'missing'), { device: small }), /no such file/);
+  // a chunk larger than the arena: a RangeError saying so
+  const big = file('big2', bytes(ARENA * 2));
+  await err(crc32cFile(big, { device: small, chunkSize: 2 * ARENA }), /arena has no room/);
+  await err(copyFileCrc32c(p, p), /same file/, 'ESAMEFILE');
+  await err(copyFileCrc32c(join(dir, 'missing'), join(dir, 'out')), /no such file/, 'ENOENT');
+  assert.not.ok(existsSync(join(dir, 'out')), 'no destination made for a missing source');
+  await err(copyFileCrc32c(p, join(dir, 'no-dir', 'out')), /no such file/, 'ENOENT');
+  rmSync(big);
+  // an unreadable file (unless root, who reads everything)
+  if (process.getuid?.() !== 0) {
+    const q = file('noread', Buffer.from('secret'));
+    const { chmodSync } = await import('node:fs');
+    chmodSync(q, 0);
+    await err(crc32cFile(q), /permission denied/i, 'EACCES');
+  }
+});
+
+test('a file that shrinks while it is read: FILE_SHRANK; one that grows: what was read', async () => {
+  const data = bytes(4 << 20);
+  const p = file('shrink', data);
+  let cut = false;
+  try {
+    await crc32cFile(p, { device: small, chunkSize: 64 * 1024, inFlight: 2, onProgress: () => {
+      if (!cut) truncateSync(p, 1 << 20);
+      cut = true;
+    } });
+    assert.unreachable('no error');
+  } catch (e) {
+    assert.is((e as NodeJS.ErrnoException).code, 'FILE_SHRANK');
+    assert.match((e as Error).message, /shrank while it was read/);
+  }
+  // /proc files say 0 bytes and have more: read to the end
+  const maps = readFileSync('/proc/self/cmdline');
+  assert.ok(maps.length > 0);
+  const got = await crc32cFileInfo('/proc/self/cmdline');
+  assert.is(got.bytes, maps.length);
+  assert.is(got.crc, want(maps));
+});
+
+test('a pipe (not seekable): read in order to its end', async () => {
+  const fifo = join(dir, 'fifo2');
+  const { execFileSync } = await import('node:child_process');
+  execFileSync('mkfifo', [fifo]);
+  const data = bytes(1 << 20);
+  const src = file('fifo-src', data);
+  const child = spawn('sh', ['-c', `cat ${JSON.stringify(src)} > ${JSON.stringify(fifo)}`], { stdio: 'ignore' });
+  const exited = new Promise((r) => child.on('exit', r));
+  assert.is(await crc32cFile(fifo, { chunkSize: 100_000, device: small }), want(data));
+  await exited;
+});
+
+test('abort: before the start, and in the middle; the arena comes back; a copy leaves no file', async () => {
+  const data = bytes(3 * ARENA);
+  const p = file('abort', data);
+  const pre = new AbortController();
+  pre.abort(new Error('not now'));
+  try {
+    await crc32cFile(p, { signal: pre.signal, device: small });
+    assert.unreachable('no error');
+  } catch (e) {
+    assert.is((e as Error).name, 'AbortError');
+    assert.is((e as NodeJS.ErrnoException).code, 'ABORT_ERR');
+    assert.is(((e as Error).cause as Error).message, 'not now');
+  }
+  for (let i = 0; i < 6; i++) {
+    const ac = new AbortController();
+    const t0 = performance.now();
+    try {
+      await crc32cFile(p, { signal: ac.signal, device: small, chunkSize: 1 << 20, inFlight: 3, onProgress: (done) => done >= (1 << 20) && ac.abort() });
+      assert.unreachable('no error');
+    } catch (e) {
+      assert.is((e as Error).name, 'AbortError', String(e));
+    }
+    assert.ok(performance.now() - t0 < 5000);
+  }
+  await new Promise((r) => setTimeout(r, 100)); // in-flight reads settle, then the slots are freed
+  const all = small.buffer(ARENA - (1 << 20));
+  small.free(all.byteOffset);
+  // copy: aborted, the destination is removed
+  const ac = new AbortController();
+  const dst = join(dir, 'abort.copy');
+  try {
+    await copyFileCrc32c(p, dst, { signal: ac.signal, device: small, chunkSize: 256 * 1024, onProgress: (done) => done > (1 << 20) && ac.abort() });
+    assert.unreachable('no error');
+  } catch (e) {
+    assert.is((e as Error).name, 'AbortError');
+  }
+  assert.not.ok(existsSync(dst), 'no partial copy left');
+  // still works afterwards
+  assert.is(await crc32cFile(p, { device: small, chunkSize: 1 << 20, inFlight: 3 }), want(data));
+});
+
+test('an error in onProgress rejects the call', async () => {
+  const p = file('progress-throws', bytes(1 << 20));
+  try {
+    await crc32cFile(p, { device: small, chunkSize: 64 * 1024, onProgress: () => { throw new Error('boom'); } });
+    assert.unreachable('no error');
+  } catch (e) {
+    assert.is((e as Error).message, 'boom');
+  }
+});
+
+test.run();
