@@ -427,64 +427,12 @@ Napi::Value SetThreadNice(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, now);
 }
 
-// setThreadSlice(micros): asks the scheduler for time slices of `micros` (an integer, 100 to
-// 100000) for the calling thread, through sched_setattr's sched_runtime (Linux 6.12+, EEVDF: a
-// fair task's requested slice). Under EEVDF the running task is protected from preemption for
-// its slice (RUN_TO_PARITY): an engine thread that asks for a short one lets a thread that wakes
-// (the event loop's) take its core sooner. Keeps the thread's policy and nice value. Returns
-// false where the kernel does not take it (older kernels: EINVAL/ENOSYS), throws on other errors.
-struct SchedAttr {
-  uint32_t size;
-  uint32_t sched_policy;
-  uint64_t sched_flags;
-  int32_t sched_nice;
-  uint32_t sched_priority;
-  uint64_t sched_runtime;
-  uint64_t sched_deadline;
-  uint64_t sched_period;
-};
-
-Napi::Value SetThreadSlice(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsNumber()) {
-    Napi::TypeError::New(env, "setThreadSlice(micros): micros must be a number").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  double us = info[0].As<Napi::Number>().DoubleValue();
-  if (!(us == std::floor(us)) || us < 100 || us > 100000) {
-    Napi::RangeError::New(env, "setThreadSlice(micros): micros must be an integer from 100 to 100000").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-#if defined(SYS_sched_setattr) && defined(SYS_sched_getattr)
-  pid_t tid = static_cast<pid_t>(::syscall(SYS_gettid));
-  SchedAttr attr;
-  std::memset(&attr, 0, sizeof(attr));
-  if (::syscall(SYS_sched_getattr, tid, &attr, sizeof(attr), 0) != 0) {
-    ErrnoError(env, errno, "sched_getattr").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  if (attr.sched_policy != 0 /* SCHED_OTHER */) return Napi::Boolean::New(env, false);
-  attr.size = sizeof(attr);
-  attr.sched_flags = 0;
-  attr.sched_runtime = static_cast<uint64_t>(us) * 1000;
-  if (::syscall(SYS_sched_setattr, tid, &attr, 0) != 0) {
-    if (errno == EINVAL || errno == ENOSYS || errno == E2BIG) return Napi::Boolean::New(env, false);
-    ErrnoError(env, errno, "sched_setattr").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  return Napi::Boolean::New(env, true);
-#else
-  return Napi::Boolean::New(env, false);
-#endif
-}
-
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Function ctor = EventFd::Define(env);
   if (env.IsExceptionPending()) return exports;
   exports.Set("EventFd", ctor);
   exports.Set("signal", Napi::Function::New<Signal>(env, "signal"));
   exports.Set("setThreadNice", Napi::Function::New<SetThreadNice>(env, "setThreadNice"));
-  exports.Set("setThreadSlice", Napi::Function::New<SetThreadSlice>(env, "setThreadSlice"));
   exports.Set("supported", Napi::Boolean::New(env, true));
   return exports;
 }

@@ -72,14 +72,6 @@ export interface DeviceOptions {
    * (bench/priority.bench.ts, bench/results/priority.json)
    */
   engineNice?: number;
-  /**
-   * engine threads ask the scheduler for time slices this long, in microseconds (100 to 100000;
-   * 0: the kernel's default, 0.75-3 ms). Linux 6.12+ (EEVDF custom slices), with the addon;
-   * elsewhere ignored. A running task keeps its core for its slice: a short one lets the event
-   * loop's thread take a core from an engine as soon as it wakes. Default 100 (see README,
-   * event-loop delay).
-   */
-  engineSliceMicros?: number;
 }
 
 /** What another thread needs to attach: send it with postMessage or workerData. */
@@ -102,7 +94,6 @@ const DEFAULTS = {
   engineSpinMicros: 50,
   pollSpinMicros: 50,
   engineNice: 10,
-  engineSliceMicros: 100,
 };
 
 function checkInt(name: string, v: number, min: number, max: number): number {
@@ -231,7 +222,7 @@ export class Device extends DeviceConnection {
       warm = 0;
     }
     // Engines load the addon themselves; they write an event fd only where a thread put one.
-    const data: EngineData = { memory, layout, warm, spinMicros: opts.engineSpinMicros, eventfd: addon !== null, nice: opts.engineNice, sliceMicros: opts.engineSliceMicros };
+    const data: EngineData = { memory, layout, warm, spinMicros: opts.engineSpinMicros, eventfd: addon !== null, nice: opts.engineNice };
     this.#engines = new Engines(data, this.vectors);
     this.#engines.start();
     // The addon's dlopen (1-3 ms) out of the way of the first calls, as the engines boot.
@@ -284,7 +275,6 @@ export class Device extends DeviceConnection {
     checkInt('engineSpinMicros', o.engineSpinMicros, 0, 1e6);
     checkInt('pollSpinMicros', o.pollSpinMicros, 0, 1e6);
     checkInt('engineNice', o.engineNice, 0, 19);
-    if (o.engineSliceMicros !== 0) checkInt('engineSliceMicros', o.engineSliceMicros, 100, 100000);
     if (o.inlineThreshold !== 'auto') checkInt('inlineThreshold', o.inlineThreshold, 0, 0xffffffff);
     checkInt('splitThreshold', o.splitThreshold, 64, 0xffffffff);
     if (!['auto', 'eventfd', 'atomics'].includes(o.completion)) throw Errors.option('completion', `must be 'auto', 'eventfd' or 'atomics', got ${String(o.completion)}`);

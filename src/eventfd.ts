@@ -49,12 +49,6 @@ export interface EventFdAddon {
    * this function existed.
    */
   setThreadNice?(increment: number): number;
-  /**
-   * Ask for scheduler time slices of `micros` (100 to 100000) for the calling thread (Linux 6.12+,
-   * EEVDF custom slices through sched_setattr); false where the kernel does not take it. Absent
-   * from an addon built before this function existed.
-   */
-  setThreadSlice?(micros: number): boolean;
 }
 
 
@@ -92,7 +86,6 @@ export function loadEventFd(): EventFdAddon | null {
         } else {
           cached = { EventFd: addon.EventFd, signal: addon.signal };
           if (typeof addon.setThreadNice === 'function') cached.setThreadNice = addon.setThreadNice;
-          if (typeof addon.setThreadSlice === 'function') cached.setThreadSlice = addon.setThreadSlice;
           loadedFrom = path;
         }
       } catch (err) {

@@ -31,8 +31,6 @@ export interface EngineData {
   eventfd: boolean;
   /** raise this thread's nice value by this much (0..19) at start, through the addon; 0 or absent: leave it */
   nice?: number;
-  /** ask for scheduler slices of this many microseconds (EEVDF custom slice); 0 or absent: the kernel's */
-  sliceMicros?: number;
 }
 
 export interface EngineTask {
@@ -51,15 +49,6 @@ if (data.nice) {
     loadEventFd()?.setThreadNice?.(data.nice);
   } catch {
     // keep normal priority
-  }
-}
-// A short slice: the event loop's thread, when it wakes, takes this core at once instead of
-// waiting out the engine's slice (EEVDF protects a running task for its whole slice).
-if (data.sliceMicros) {
-  try {
-    loadEventFd()?.setThreadSlice?.(data.sliceMicros);
-  } catch {
-    // keep the kernel's slice
   }
 }
 const { memory, layout } = data;
