@@ -47,6 +47,9 @@ export class Engines {
   });
   #stopping = false;
   readonly #booted: Array<Promise<unknown>> = [];
+  /** consecutive deaths of each engine before it booted, and the last error its pool reported */
+  readonly #bootFailures: number[];
+  readonly #lastError: unknown[];
   readonly #data: EngineData;
   readonly #filename: string;
   readonly #ready: Promise<void>;
@@ -64,6 +67,8 @@ export class Engines {
     this.#mem = new Uint8Array(memory.buffer as unknown as SharedArrayBuffer);
     this.#dev = new Int32Array(memory.buffer as unknown as SharedArrayBuffer, layout.device, 16);
     this.#ports = new Array<MessagePort | null>(count).fill(null);
+    this.#bootFailures = new Array<number>(count).fill(0);
+    this.#lastError = new Array<unknown>(count).fill(undefined);
     this.#data = data;
     this.#filename = new URL(`../workers/engine${sourceExt}`, import.meta.url).href;
     this.#pools = new Array<Piscina | null>(count).fill(null);
@@ -87,7 +92,9 @@ export class Engines {
         atomics: 'disabled',
         recordTiming: false,
       });
-      pool.on('error', () => {}); // a dying worker: handled by 'workerDestroy'
+      pool.on('error', (err: unknown) => {
+        this.#lastError[e] = err; // a dying worker: handled by 'workerDestroy'
+      });
       // Deferred: piscina emits this before it has dropped the dead thread from the pool.
       pool.on('workerDestroy', () => setImmediate(() => this.#died(e)));
     }
@@ -122,7 +129,12 @@ export class Engines {
     for (const m of this.spaces.current()) port1.postMessage(m);
     const task: EngineTask = { id: e, spaces: port2, warm: this.#booted[e] === undefined };
     // A start that fails means the thread died before running it: 'workerDestroy' follows.
-    const started = this.#pool(e).run(task, { transferList: [port2] }).catch(() => {});
+    const started = this.#pool(e).run(task, { transferList: [port2] }).then(
+      () => {
+        this.#bootFailures[e] = 0;
+      },
+      () => {},
+    );
     this.#booted[e] ??= started;
   }
 
@@ -157,8 +169,20 @@ export class Engines {
 
   #died(e: number): void {
     if (this.#stopping) return;
+    const booting = this.#states.get(e) === EngineState.BOOTING;
     this.#recover(e);
-    this.#launch(e);
+    if (!booting) {
+      this.#launch(e);
+      return;
+    }
+    // It died before it ran (it cannot load, say): start it again, later each time, up to
+    // every 2 s, so that a broken start does not spin a core; calls run inline meanwhile.
+    const n = ++this.#bootFailures[e];
+    if (n === 3) {
+      const why = (this.#lastError[e] as Error | undefined)?.message ?? 'its thread exited';
+      process.emitWarning(`softdsa: engine ${e} failed to start 3 times (${why}); retrying every 2 s, calls run inline meanwhile`, { code: 'SOFTDSA_ENGINE_START' });
+    }
+    setTimeout(() => this.#launch(e), Math.min(2000, 10 * 2 ** n)).unref();
   }
 
   /**
