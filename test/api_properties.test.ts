@@ -446,6 +446,7 @@ test(`random call sequences on two devices and worker threads (seed ${SEED}, ${R
     }),
     { seed: SEED, numRuns: RUNS, endOnFailure: true, includeErrorInReport: true, interruptAfterTimeLimit: TIME_LIMIT_MS, markInterruptAsFailure: false },
   );
+  console.log(`  ${runs} sequences (seed ${SEED})`);
   // Every device closed: their eventfds are closed too (a few may close a moment later).
   await new Promise((r) => setTimeout(r, 100));
   assert.ok(fds() <= startFds + 4, `file descriptors: ${startFds} before, ${fds()} after ${runs} runs`);
