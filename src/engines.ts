@@ -8,7 +8,7 @@
 // error) written to the completion record where the descriptor asked for one, then
 // starts it again: every descriptor completes exactly once.
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import type { SpaceMessage } from './foreign.ts';
 import { AddressSpaces } from './spaces.ts';
 import { Vectors } from './completion.ts';
@@ -81,7 +81,7 @@ export class Engines {
   #pool(e: number): Piscina {
     let pool = this.#pools[e];
     if (pool === null) {
-      pool = this.#pools[e] = new Piscina({
+      pool = this.#pools[e] = new piscina!.Piscina({
         filename: this.#filename,
         workerData: this.#data,
         minThreads: 1,
@@ -116,7 +116,14 @@ export class Engines {
       if (e + 1 < this.count) setImmediate(next, e + 1);
       else void Promise.all(this.#booted).then(() => this.#resolveReady());
     };
-    setImmediate(next, 0);
+    // piscina is loaded here, not when softdsa is imported (about 30 ms a program that never
+    // opens a device should not pay).
+    // (Resolving even a dynamic import is synchronous work: it starts on the next turn too.)
+    setImmediate(() => {
+      void (piscina !== null ? Promise.resolve() : import('piscina').then((m) => {
+        piscina = { Piscina: m.Piscina };
+      })).then(() => next(0), () => this.#resolveReady());
+    });
   }
 
   #launch(e: number): void {
@@ -231,6 +238,9 @@ export class Engines {
     return n;
   }
 }
+
+/** The piscina module, once loaded (start()). */
+let piscina: { Piscina: typeof Piscina } | null = null;
 
 /** How long close() lets the engines finish the queue before it terminates them. */
 const STOP_WAIT_MS = 10_000;

@@ -12,7 +12,7 @@
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { crc32c as nativeCrc32c } from '@node-rs/crc32';
+import { createRequire } from 'node:module';
 import { Desc, Flag, Opcode, Status } from './format.ts';
 
 /** Address spaces registered at once (PASID bits 11:0 name the slot, 1-4095; bits 19:12 its reuse generation). */
@@ -84,6 +84,13 @@ export class ForeignSpaces {
     this.#spaces.set(id, { u8: new Uint8Array(buffer), lo, hi });
     return false;
   }
+}
+
+/** @node-rs/crc32, loaded at the first foreign CRC (an engine that never runs one does not pay its ~25 ms load at boot). */
+let native: ((b: Buffer, seed?: number) => number) | null = null;
+function nativeCrc32c(): (b: Buffer, seed?: number) => number {
+  native ??= (createRequire(import.meta.url)('@node-rs/crc32') as { crc32c: (b: Buffer, seed?: number) => number }).crc32c;
+  return native;
 }
 
 /** Fills u8 with the 8-byte pattern, phase from u8[0]: the first 8 bytes, then doubling copies. */
@@ -197,7 +204,7 @@ export function runForeign(mem: Uint8Array, desc: number, op: number, flags: num
       const n = Math.min(vs, vd);
       if (op === Opcode.COPY_CRC) u8.copyWithin(dst, src, src + n);
       // (with nothing done, the CRC of no bytes is the seed; and no view past the end is made)
-      const crc = n === 0 ? seed : nativeCrc32c(Buffer.from(u8.buffer, u8.byteOffset + dst, n), seed) >>> 0;
+      const crc = n === 0 ? seed : nativeCrc32c()(Buffer.from(u8.buffer, u8.byteOffset + dst, n), seed) >>> 0;
       if (n < size) return vs <= vd ? fault(src + n, n, false, 0, crc) : fault(dst + n, n, true, 0, crc);
       out(0, 0, 0n, crc);
       return Status.SUCCESS;
