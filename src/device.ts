@@ -232,7 +232,7 @@ export class Device extends DeviceConnection {
 
   /**
    * Opens a device; resolves once its engines are running, with their kernels warmed (about
-   * 20-60 ms after a process starts, less later: compiled code is shared by every device).
+   * 150-200 ms in a fresh process on a 2-core machine, mostly thread start-up; less for later devices, whose compiled code is shared).
    */
   static async open(options: DeviceOptions = {}): Promise<Device> {
     const dev = Device.openSync(options);
