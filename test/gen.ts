@@ -59,7 +59,7 @@ export function randomDescriptor(r: () => number, g: Region, o: GenOptions = {},
 
   let opcode = pick(OPS);
   if (o.write && o.lists !== undefined && depth === 0 && chance(80)) opcode = Opcode.BATCH;
-  if (bad && chance(100)) opcode = pick([0x0a, 0x0f, 0x12, 0x13, 0x30, 0xff]);
+  if (bad && chance(100)) opcode = pick([0x0b, 0x0f, 0x16, 0x18, 0x30, 0xff]);
   const deltaOp = opcode === Opcode.CR_DELTA || opcode === Opcode.AP_DELTA;
 
   let size = 1 + (r() % maxSize);
