@@ -151,6 +151,10 @@ test('CRC-16: core agrees with the bit-at-a-time reference for every length 0..3
     const off = r() % 64;
     assert.is(core.crc16(A + off, n, seed), referenceCrc16(mem.subarray(A + off, A + off + n), seed), `len ${n}`);
   }
+  // the fold's edges (tables below 256 bytes, parts of 16 KiB above)
+  for (const n of [255, 256, 257, 271, 272, 319, 320, 1000, 4096 + 7, 16383, 16384, 16385, 2 * 16384 + 255, 2 * 16384 + 256, 65536 + 3]) {
+    for (const off of [0, 5]) assert.is(core.crc16(A + off, n, n & 0xffff), referenceCrc16(mem.subarray(A + off, A + off + n), n & 0xffff), `fold len ${n}`);
+  }
   for (const n of [4096, 4104, 65536 + 3]) assert.is(core.crc16(A + 1, n, 0xffff), referenceCrc16(mem.subarray(A + 1, A + 1 + n), 0xffff), `len ${n}`);
 });
 

@@ -21,6 +21,7 @@ import { Desc, DifFlag, DifStatus, DifTuple, DstDif, Opcode, SrcDif, Status } fr
 import { prefix } from "../bounds";
 import { fault, setBytes, setResult, setSpecific64 } from "../record";
 import { CRC16_TABLES } from "./crc16_tables";
+import { crcScratch } from "./crc32c";
 
 /** Data bytes per block for DIF flags bits 1:0. */
 export function difBlockSize(difFlags: u32): u32 {
@@ -28,8 +29,66 @@ export function difBlockSize(difFlags: u32): u32 {
   return s == 0 ? 512 : s == 1 ? 520 : s == 2 ? 4096 : 4104;
 }
 
-/** CRC-16 T10-DIF (MSB-first register, no inversion) of n bytes at p from `crc`: slice-by-4. */
+// Long inputs are first reduced modulo a sparse multiple of P, as the CRC-32C kernel does:
+// Q = x^(8*63) + x^(8*27) + x^(8*7) + 1 is divisible by P(x) = x^16 + 0x8BB7 (found by search
+// over byte-aligned exponents), so CRC(M) = CRC(M mod Q), and M mod Q is a byte-wise linear
+// recurrence with no tables: reading M from its first byte, f[j] = m[j] ^ f[j-36] ^ f[j-56] ^
+// f[j-63], where f[k] counts only for the bytes that still have Q's degree below them
+// (k < n - 63; the others are zeros). All distances are >= 16, so 16 bytes at a time on v128.
+// The last 63 bytes of f are M mod Q: they go through the tables. The seed is XORed into the
+// first 2 bytes (an MSB-first register is what the next 2 bytes will be XORed with).
+const QD: usize = 63;
+const QA: usize = 36; // 63 - 27
+const QB: usize = 56; // 63 - 7
+const QZ: usize = 32; // zeros after the head: >= 27, the largest inner exponent
+const FOLD16_MIN: usize = 256;
+const FOLD16_MAX: usize = 16384; // longer inputs run in parts of this size (the scratch holds f)
+
+/** CRC-16 T10-DIF (MSB-first register, no inversion) of n bytes at p from `crc`. */
 export function crc16(p: usize, n: usize, crc: u32): u32 {
+  while (n > FOLD16_MAX) {
+    crc = crc16Fold(p, FOLD16_MAX, crc);
+    p += FOLD16_MAX;
+    n -= FOLD16_MAX;
+  }
+  return n < FOLD16_MIN ? crc16Tables(p, n, crc) : crc16Fold(p, n, crc);
+}
+
+// f in this instance's scratch: 64 zero bytes (f below index 0), the head's f, QZ zeros; then
+// the 63-byte rest.
+function crc16Fold(p: usize, n: usize, crc: u32): u32 {
+  const f = crcScratch() + 64;
+  const h = n - QD; // bytes of the head: those with Q's degree below them
+  memory.fill(f - 64, 0, 64);
+  let v = v128.load(p);
+  v = i8x16.replace_lane(v, 0, <i8>(<u32>i8x16.extract_lane_u(v, 0) ^ (crc >> 8)));
+  v = i8x16.replace_lane(v, 1, <i8>(<u32>i8x16.extract_lane_u(v, 1) ^ (crc & 0xff)));
+  v128.store(f, v128.xor(v128.xor(v, v128.load(f - QA)), v128.xor(v128.load(f - QB), v128.load(f - QD))));
+  let j: usize = 16;
+  const h16 = h & ~15;
+  for (; j < h16; j += 16) {
+    const q = f + j;
+    v128.store(q, v128.xor(v128.xor(v128.load(p + j), v128.load(q - QA)), v128.xor(v128.load(q - QB), v128.load(q - QD))));
+  }
+  for (; j < h; j++) {
+    const q = f + j;
+    store<u8>(q, load<u8>(p + j) ^ load<u8>(q - QA) ^ load<u8>(q - QB) ^ load<u8>(q - QD));
+  }
+  memory.fill(f + h, 0, QZ);
+  const r = f + h + QZ + 16; // the rest, M mod Q
+  for (let t: usize = 0; t < 48; t += 16) {
+    const q = f + h + t;
+    v128.store(r + t, v128.xor(v128.xor(v128.load(p + h + t), v128.load(q - QA)), v128.xor(v128.load(q - QB), v128.load(q - QD))));
+  }
+  for (let t: usize = 48; t < QD; t++) {
+    const q = f + h + t;
+    store<u8>(r + t, load<u8>(p + h + t) ^ load<u8>(q - QA) ^ load<u8>(q - QB) ^ load<u8>(q - QD));
+  }
+  return crc16Tables(r, QD, 0);
+}
+
+/** CRC-16 T10-DIF of n bytes at p from `crc`: slice-by-4 tables. */
+export function crc16Tables(p: usize, n: usize, crc: u32): u32 {
   const t = CRC16_TABLES;
   while (n >= 8) {
     const x = bswap<u32>(load<u32>(p)) ^ (crc << 16);
