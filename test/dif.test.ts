@@ -7,6 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { Opcode, Flag, Status, Desc, Record as Rec, Ctx, Limit, DifFlag, SrcDif, DstDif, DifStatus } from '../src/format.ts';
+import { Descriptor } from '../src/descriptor.ts';
 import { referenceExecute, referenceCrc16, referenceGuard, tupleBytes, DIF_BLOCK_SIZES, type RefCtx } from './reference.ts';
 
 const PAGE = 65536;
@@ -440,6 +441,31 @@ test('random DIF descriptors: core and reference agree byte for byte (records an
       dRef: r(), dApp: r() & 0xffff, dAppMask: r() % 2 ? 0 : r() & 0xffff,
     });
   }
+});
+
+test('descriptor builders: the DIF descriptors as idxd.h lays them out', () => {
+  const completion = RECORD;
+  randomize(A, A + 1024, 80);
+  const run = (bytes: Uint8Array) => {
+    mem.set(bytes, DESC);
+    mem.fill(0, RECORD, RECORD + 32);
+    const copy = mem.slice();
+    const ret = core.execute(DESC, CTX, IRQ);
+    assert.is(ret, referenceExecute(copy, DESC, ctx).status);
+    return ret;
+  };
+  const ins = Descriptor.difInsert({ src: A, dst: A + 4096, size: 1024, difFlags: DifFlag.INVERT_CRC_SEED, dstDifFlags: DstDif.APP_TAG_TYPE, refTag: 0x01020304, appTag: 0x0506, appTagMask: 0x0700, completion });
+  assert.equal([ins[7], ins[40], ins[41], ins[42], ins[56], ins[59], ins[60], ins[61], ins[62], ins[63]], [Opcode.DIF_INS, 0, DstDif.APP_TAG_TYPE, DifFlag.INVERT_CRC_SEED, 4, 1, 0, 7, 6, 5]);
+  assert.is(run(ins), Status.SUCCESS);
+  const chk = { src: A + 4096, size: 1040, difFlags: DifFlag.INVERT_CRC_SEED, srcDifFlags: SrcDif.APP_TAG_TYPE, refTag: 0x01020304, appTag: 0x0506 & ~0x0700, completion };
+  assert.is(run(Descriptor.difCheck(chk)), Status.SUCCESS);
+  assert.is(run(Descriptor.difStrip({ ...chk, dst: A + 8192 })), Status.SUCCESS);
+  assert.equal(mem.subarray(A + 8192, A + 8192 + 512), mem.subarray(A, A + 512));
+  assert.is(run(Descriptor.difUpdate({ src: A + 4096, dst: A + 12288, size: 1040, difFlags: DifFlag.INVERT_CRC_SEED, srcDifFlags: SrcDif.APP_TAG_TYPE, srcTags: { refTag: 0x01020304, appTag: 0x0006 }, dstTags: { refTag: 9 }, completion })), Status.SUCCESS);
+  assert.is(be32(A + 12288 + 512 + 4), 9);
+  assert.is(run(Descriptor.dixGenerate({ src: A, pi: A + 16384, size: 1024, difFlags: DifFlag.INVERT_CRC_SEED, refTag: 0x01020304, appTag: 0x0506, appTagMask: 0x0700, dstDifFlags: DstDif.APP_TAG_TYPE, completion })), Status.SUCCESS);
+  assert.equal(mem.subarray(A + 16384, A + 16392), mem.subarray(A + 4096 + 512, A + 4096 + 520));
+  assert.is(run(Descriptor.translationFetch({ addr: A, size: 100, completion })), Status.SUCCESS);
 });
 
 test.run();
