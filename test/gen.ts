@@ -33,8 +33,8 @@ const OPS = [
   Opcode.NOOP, Opcode.MEMMOVE, Opcode.MEMMOVE, Opcode.MEMFILL, Opcode.COMPARE, Opcode.COMPVAL,
   Opcode.CR_DELTA, Opcode.AP_DELTA, Opcode.DUALCAST, Opcode.CRCGEN, Opcode.CRCGEN, Opcode.COPY_CRC,
   Opcode.CFLUSH, Opcode.DRAIN,
-  Opcode.DIF_CHECK, Opcode.DIF_INS, Opcode.DIF_STRP, Opcode.DIF_UPDT, Opcode.DIX_GEN, Opcode.TRANSL_FETCH,
 ];
+const DIF_OPS = [Opcode.DIF_CHECK, Opcode.DIF_INS, Opcode.DIF_STRP, Opcode.DIF_UPDT, Opcode.DIX_GEN, Opcode.TRANSL_FETCH];
 const DIF_BLOCKS = [512, 520, 4096, 4104];
 const BASE_FLAGS = Flag.CRAV | Flag.RCR;
 const OP_FLAGS = [Flag.FENCE, Flag.BOF, Flag.CC, Flag.CR, Flag.STORD, Flag.DRDBK, Flag.DSTS,
@@ -50,6 +50,8 @@ export interface GenOptions {
   /** a 64-aligned area for batch lists: [lists, lists + 64 * listSlots) */
   lists?: number;
   listSlots?: number;
+  /** also DIF check/insert/strip/update, DIX generate and translation fetch (default false) */
+  dif?: boolean;
 }
 
 export function randomDescriptor(r: () => number, g: Region, o: GenOptions = {}, depth = 0): Uint8Array {
@@ -59,7 +61,7 @@ export function randomDescriptor(r: () => number, g: Region, o: GenOptions = {},
   const chance = (perMille: number): boolean => r() % 1000 < perMille;
   const bad = chance(wrong);
 
-  let opcode = pick(OPS);
+  let opcode = o.dif && chance(300) ? pick(DIF_OPS) : pick(OPS);
   if (o.write && o.lists !== undefined && depth === 0 && chance(80)) opcode = Opcode.BATCH;
   if (bad && chance(100)) opcode = pick([0x0b, 0x0f, 0x16, 0x18, 0x30, 0xff]);
   const deltaOp = opcode === Opcode.CR_DELTA || opcode === Opcode.AP_DELTA;
