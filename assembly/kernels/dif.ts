@@ -120,9 +120,14 @@ export function crc16Tables(p: usize, n: usize, crc: u32): u32 {
   return (df & DifFlag.INVERT_CRC_RESULT) != 0 ? c ^ 0xffff : c;
 }
 
+// Set by checkBlock when it computed the block's guard and found it equal to the tuple's: update
+// then keeps that guard instead of computing the same CRC again.
+let guardVerified = false;
+
 /** dif_status bits of the block at p (its tuple at p + bs) against the expected tags; 0 = pass. */
 function checkBlock(p: usize, bs: u32, sf: u32, df: u32, ref: u32, app: u32, mask: u32): u32 {
   const t = p + bs;
+  guardVerified = false;
   const appF = <u32>bswap<u16>(load<u16>(t, DifTuple.APP_TAG));
   const refF = bswap<u32>(load<u32>(t, DifTuple.REF_TAG));
   if ((sf & SrcDif.ALL_F_DETECT) != 0 && load<u64>(t) == 0xffffffffffffffff)
@@ -130,7 +135,10 @@ function checkBlock(p: usize, bs: u32, sf: u32, df: u32, ref: u32, app: u32, mas
   if ((sf & SrcDif.APP_AND_REF_TAG_F_DETECT) != 0 && appF == 0xffff && refF == 0xffffffff) return 0;
   if ((sf & SrcDif.APP_TAG_F_DETECT) != 0 && appF == 0xffff) return 0;
   let st: u32 = 0;
-  if ((sf & SrcDif.GUARD_CHECK_DISABLE) == 0 && guardOf(p, bs, df) != <u32>bswap<u16>(load<u16>(t))) st |= DifStatus.GUARD;
+  if ((sf & SrcDif.GUARD_CHECK_DISABLE) == 0) {
+    if (guardOf(p, bs, df) != <u32>bswap<u16>(load<u16>(t))) st |= DifStatus.GUARD;
+    else guardVerified = true;
+  }
   if (((appF ^ app) & ~mask & 0xffff) != 0) st |= DifStatus.APP_TAG;
   if ((sf & SrcDif.REF_TAG_CHECK_DISABLE) == 0 && refF != ref) st |= DifStatus.REF_TAG;
   return st;
@@ -224,7 +232,8 @@ export function dif(desc: u32, op: u32): u32 {
         // update: the block and its tuple, then the fields not passed through
         memory.copy(dp, sp, bs + DifTuple.SIZE);
         const t = dp + bs;
-        if ((tf & DstDif.GUARD_PASS) == 0) store<u16>(t, bswap<u16>(<u16>guardOf(sp, bs, df)), DifTuple.GUARD);
+        // a verified source guard is the CRC of the same data under the same flags: already copied
+        if ((tf & DstDif.GUARD_PASS) == 0 && !guardVerified) store<u16>(t, bswap<u16>(<u16>guardOf(sp, bs, df)), DifTuple.GUARD);
         if ((tf & DstDif.APP_TAG_PASS) == 0) store<u16>(t, bswap<u16>(<u16>(dapp & ~dmask)), DifTuple.APP_TAG);
         if ((tf & DstDif.REF_TAG_PASS) == 0) store<u32>(t, bswap<u32>(dref), DifTuple.REF_TAG);
       }
