@@ -13,6 +13,8 @@
 //   words/entries (see kernels/delta.ts); apply-delta bytes completed counts delta record bytes.
 // - A CRC seed address is read before the data (no alignment required); if it faults, nothing
 //   is done and the record's CRC is 0.
+// - DIF ops (kernels/dif.ts): transfer size a multiple of the source block step (0x13), then
+//   source/destination overlap (0x16); they work and fault block by block. Not in foreign spaces.
 import { Opcode, Flag, Status, Desc, Ctx, Record } from "../src/format";
 import { prefix } from "./bounds";
 import { resetOutcome, writeRecord } from "./record";
@@ -23,6 +25,7 @@ import { compare, compval } from "./kernels/compare";
 import { createDelta, applyDelta } from "./kernels/delta";
 import { dualcast } from "./kernels/dualcast";
 import { crcgen, copyCrc } from "./kernels/crcops";
+import { dif, translFetch } from "./kernels/dif";
 import { batch } from "./batch";
 
 // Address spaces: PASID 0 is the arena. A non-zero PASID names another shared memory the
@@ -62,6 +65,12 @@ function kernel(desc: u32, ctx: u32, irq: u32, op: u32, flags: u32): u32 {
     case Opcode.DUALCAST: return dualcast(desc);
     case Opcode.CRCGEN: return crcgen(desc, flags);
     case Opcode.COPY_CRC: return copyCrc(desc, flags);
+    case Opcode.DIF_CHECK:
+    case Opcode.DIF_INS:
+    case Opcode.DIF_STRP:
+    case Opcode.DIF_UPDT:
+    case Opcode.DIX_GEN: return dif(desc, op);
+    case Opcode.TRANSL_FETCH: return translFetch(desc);
     case Opcode.BATCH: return batch(desc, ctx, irq);
     // NOOP, DRAIN (the host already waited for earlier work), CFLUSH (no data effect)
     default: return Status.SUCCESS;

@@ -7,6 +7,7 @@ import { Ctx } from "../src/format";
 import { loadBounds } from "./bounds";
 import { crcInit, crc32cRun } from "./kernels/crc32c";
 import { runOne } from "./dispatch";
+import { crc16 as crc16Run } from "./kernels/dif";
 import { setBytes, setFault, setResult, setSpecific } from "./record";
 
 /**
@@ -24,6 +25,11 @@ export function heapBase(): u32 {
 /** Raw CRC-32C for the host: no bounds checks, flags = the CRC flag bits of Flag. */
 export function crc32c(addr: u32, len: u32, seed: u32, flags: u32): u32 {
   return crc32cRun(addr, len, seed, flags, 0);
+}
+
+/** Raw CRC-16 T10-DIF (MSB-first, polynomial 0x8BB7, no inversion) for the host: no bounds checks. */
+export function crc16(addr: u32, len: u32, seed: u32): u32 {
+  return crc16Run(addr, len, seed & 0xffff);
 }
 
 /** The host's JS path reports a foreign-space operation's outcome here (see dispatch.ts). */

@@ -6,16 +6,18 @@
 import { Opcode, Flag, Status, Desc, Ctx, Limit, DeltaEntry } from "../src/format";
 import { overlaps } from "./bounds";
 import { setSpecific } from "./record";
+import { difBlockSize, difSourceStep, difDestStep } from "./kernels/dif";
 
 const ALWAYS: u32 = Flag.CRAV | Flag.RCR | Flag.RCI | Flag.CRSTS | Flag.CR_TCS;
 const WRITE_HINTS: u32 = Flag.STORD | Flag.DRDBK | Flag.DSTS;
 const CRC_FLAGS: u32 = Flag.CRC_SEED_ADDR | Flag.CRC_BYPASS_INVERT | Flag.CRC_BYPASS_DATA_REFLECT;
-const OPS: u32 = 13;
+const OPS: u32 = 19;
+const DIF_WRITE: u32 = ALWAYS | Flag.FENCE | Flag.BOF | Flag.CC | Flag.ADDR1_TCS | Flag.ADDR2_TCS | WRITE_HINTS;
 
-// Opcode -> dense index (0..12) for the tables below; 0xFF = unsupported. Covers 0x00..0x20.
+// Opcode -> dense index (0..18) for the tables below; 0xFF = unsupported. Covers 0x00..0x20.
 const OP_INDEX: usize = memory.data<u8>([
-  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-  10, 11, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 0xff, 0xff, 0xff, 0xff, 0xff,
+  10, 11, 14, 15, 16, 17, 0xff, 18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
   12,
 ]);
 
@@ -34,6 +36,12 @@ const ALLOWED: usize = memory.data<u32>([
   /* CRCGEN   */ ALWAYS | Flag.FENCE | Flag.BOF | Flag.ADDR1_TCS | Flag.ADDR3_TCS | CRC_FLAGS,
   /* COPY_CRC */ ALWAYS | Flag.FENCE | Flag.BOF | Flag.CC | Flag.ADDR1_TCS | Flag.ADDR2_TCS | Flag.ADDR3_TCS | WRITE_HINTS | CRC_FLAGS,
   /* CFLUSH   */ ALWAYS | Flag.FENCE | Flag.BOF | Flag.CC | Flag.ADDR2_TCS | WRITE_HINTS,
+  /* TRANSL_FETCH */ ALWAYS | Flag.FENCE | Flag.BOF | Flag.ADDR1_TCS,
+  /* DIF_CHECK */ ALWAYS | Flag.FENCE | Flag.BOF | Flag.ADDR1_TCS,
+  /* DIF_INS  */ DIF_WRITE,
+  /* DIF_STRP */ DIF_WRITE,
+  /* DIF_UPDT */ DIF_WRITE,
+  /* DIX_GEN  */ DIF_WRITE,
 ]);
 
 // Reserved bits of descriptor bytes 40-63 per dense index, as three little-endian u64 words
@@ -53,6 +61,13 @@ const RESERVED: usize = memory.data<u64>([
   /* CRCGEN   */ 0xffffffff00000000, 0, ALL, // u32 seed @40, u64 seed address @48
   /* COPY_CRC */ 0xffffffff00000000, 0, ALL,
   /* CFLUSH   */ ALL, ALL, ALL,
+  /* TRANSL_FETCH */ ALL, 0xffffffff00000000, ALL, // u32 region stride @48
+  // DIF: bytes 40 src flags, 41 dst flags (bits 2:0 reserved), 42 DIF flags (bits 7:4 reserved)
+  /* DIF_CHECK */ 0xfffffffffff0ff00, 0, ALL, // src flags, DIF flags, tags @48
+  /* DIF_INS  */ 0xfffffffffff007ff, ALL, 0, // dst flags, DIF flags, tags @56
+  /* DIF_STRP */ 0xfffffffffff0ff00, 0, ALL,
+  /* DIF_UPDT */ 0xfffffffffff00700, 0, 0, // both flags, source tags @48, destination tags @56
+  /* DIX_GEN  */ 0xfffffffffff007ff, ALL, 0,
 ]);
 
 /** Dense index of a supported opcode, or 0xFF. */
@@ -136,7 +151,19 @@ export function validate(desc: u32, ctx: u32, idx: u32, op: u32, flags: u32): u3
       if (overlaps(load<u64>(desc + Desc.SRC), size, load<u64>(desc + Desc.DST), size)) return Status.BUFFER_OVERLAP;
       break;
     }
-    default: // MEMMOVE, MEMFILL, COMPARE, COMPVAL, CRCGEN, CFLUSH: size only
+    case Opcode.DIF_CHECK:
+    case Opcode.DIF_INS:
+    case Opcode.DIF_STRP:
+    case Opcode.DIF_UPDT:
+    case Opcode.DIX_GEN: {
+      const bs = difBlockSize(<u32>load<u8>(desc + Desc.DIF_FLAGS));
+      const sstep = difSourceStep(op, bs);
+      if (!sizeOk(size, ctx) || size % sstep != 0) return Status.TRANSFER_SIZE;
+      const dsize = <u64>(size / sstep) * difDestStep(op, bs);
+      if (overlaps(load<u64>(desc + Desc.SRC), size, load<u64>(desc + Desc.DST), dsize)) return Status.BUFFER_OVERLAP;
+      break;
+    }
+    default: // MEMMOVE, MEMFILL, COMPARE, COMPVAL, CRCGEN, CFLUSH, TRANSL_FETCH: size only
       if (!sizeOk(size, ctx)) return Status.TRANSFER_SIZE;
   }
   if (badHandle(desc, ctx, flags)) return Status.INT_HANDLE;

@@ -25,6 +25,8 @@ export interface Fields extends Common {
   op40?: number | bigint;
   op48?: number | bigint;
   op56?: number;
+  /** @56 as a u64 (DIF destination tags); instead of op56 */
+  op56u64?: number | bigint;
 }
 
 /** Writes a u64 field; numbers (the common case) without a BigInt round trip. */
@@ -52,6 +54,7 @@ export function encode(f: Fields, out: Uint8Array = new Uint8Array(Desc.SIZE)): 
   if (f.op40 !== undefined) setU64(dv, 40, f.op40);
   if (f.op48 !== undefined) setU64(dv, 48, f.op48);
   if (f.op56 !== undefined) dv.setUint8(56, f.op56);
+  if (f.op56u64 !== undefined) setU64(dv, 56, f.op56u64);
   return out;
 }
 
@@ -83,7 +86,38 @@ export const Descriptor = {
   copyCrc32c: (o: Common & { src: Addr; dst: Addr; size: number; seed?: number; seedAddr?: Addr }) =>
     encode({ ...o, opcode: Opcode.COPY_CRC, flags: crcFlags(o), op40: (o.seed ?? 0) >>> 0, op48: o.seedAddr }),
   cflush: (o: Common & { dst: Addr; size: number }) => encode({ ...o, opcode: Opcode.CFLUSH }),
+  /** DSA 2.0 translation fetch: here a read check of [addr, addr + size) */
+  translationFetch: (o: Common & { addr: Addr; size: number }) => encode({ ...o, opcode: Opcode.TRANSL_FETCH, src: o.addr }),
+  /** size: source bytes, a multiple of block + 8; difFlags: DifFlag (block size, CRC inversions); srcDifFlags: SrcDif */
+  difCheck: (o: Common & DifTags & { src: Addr; size: number; difFlags?: number; srcDifFlags?: number }) =>
+    encode({ ...o, opcode: Opcode.DIF_CHECK, op40: difBytes(o.srcDifFlags, 0, o.difFlags), op48: tagWord(o) }),
+  /** size: data bytes, a multiple of the block size; dst receives block + 8 bytes per block; dstDifFlags: DstDif */
+  difInsert: (o: Common & DifTags & { src: Addr; dst: Addr; size: number; difFlags?: number; dstDifFlags?: number }) =>
+    encode({ ...o, opcode: Opcode.DIF_INS, op40: difBytes(0, o.dstDifFlags, o.difFlags), op56u64: tagWord(o) }),
+  difStrip: (o: Common & DifTags & { src: Addr; dst: Addr; size: number; difFlags?: number; srcDifFlags?: number }) =>
+    encode({ ...o, opcode: Opcode.DIF_STRP, op40: difBytes(o.srcDifFlags, 0, o.difFlags), op48: tagWord(o) }),
+  /** src tags check the source, dst tags are written (unless passed through by dstDifFlags) */
+  difUpdate: (o: Common & { src: Addr; dst: Addr; size: number; difFlags?: number; srcDifFlags?: number; dstDifFlags?: number; srcTags?: DifTags; dstTags?: DifTags }) =>
+    encode({ ...o, opcode: Opcode.DIF_UPDT, op40: difBytes(o.srcDifFlags, o.dstDifFlags, o.difFlags), op48: tagWord(o.srcTags ?? {}), op56u64: tagWord(o.dstTags ?? {}) }),
+  /** DSA 2.0 DIX generate: the 8-byte tuples of the data at src, one per block, to pi */
+  dixGenerate: (o: Common & DifTags & { src: Addr; pi: Addr; size: number; difFlags?: number; dstDifFlags?: number }) =>
+    encode({ ...o, opcode: Opcode.DIX_GEN, dst: o.pi, op40: difBytes(0, o.dstDifFlags, o.difFlags), op56u64: tagWord(o) }),
 };
+
+/** DIF tags: reference tag seed, application tag seed and mask (mask bits set are not compared). */
+export interface DifTags {
+  refTag?: number;
+  appTag?: number;
+  appTagMask?: number;
+}
+
+function difBytes(src = 0, dst = 0, dif = 0): number {
+  return (src & 0xff) | ((dst & 0xff) << 8) | ((dif & 0xff) << 16);
+}
+
+function tagWord(t: DifTags): bigint {
+  return BigInt((t.refTag ?? 0) >>> 0) | (BigInt((t.appTagMask ?? 0) & 0xffff) << 32n) | (BigInt((t.appTag ?? 0) & 0xffff) << 48n);
+}
 
 function crcFlags(o: Common & { seedAddr?: Addr }): number | undefined {
   if (o.seedAddr === undefined) return o.flags;

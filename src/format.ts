@@ -18,8 +18,16 @@ export enum Opcode {
   CR_DELTA = 0x07,
   AP_DELTA = 0x08,
   DUALCAST = 0x09,
+  /** DSA 2.0: translation fetch (here: the region is checked as a read would be) */
+  TRANSL_FETCH = 0x0a,
   CRCGEN = 0x10,
   COPY_CRC = 0x11,
+  DIF_CHECK = 0x12,
+  DIF_INS = 0x13,
+  DIF_STRP = 0x14,
+  DIF_UPDT = 0x15,
+  /** DSA 2.0: DIX generate (the 8-byte tuples to a separate buffer) */
+  DIX_GEN = 0x17,
   CFLUSH = 0x20,
 }
 
@@ -46,6 +54,8 @@ export enum Flag {
   CRC_BYPASS_INVERT = 0x020000,
   /** CRC ops: bypass data reflection. */
   CRC_BYPASS_DATA_REFLECT = 0x040000,
+  /** Translation fetch: the region stride at @48 is used */
+  TRANSL_FETCH_STRIDE = 0x010000,
 }
 
 /** Completion status codes (record byte 0, bits 6:0). */
@@ -58,6 +68,8 @@ export enum Status {
   BATCH_PAGE_FAULT = 0x06,
   DELTA_OFFSET_ORDER = 0x07,
   DELTA_OFFSET_RANGE = 0x08,
+  /** DIF check failed: the dif_status bits (DifStatus) are in record byte 1 */
+  DIF_ERR = 0x09,
   INVALID_OPCODE = 0x10,
   INVALID_FLAGS = 0x11,
   RESERVED_NONZERO = 0x12,
@@ -116,6 +128,95 @@ export enum Desc {
   /** CRC ops */
   CRC_SEED = 40,
   CRC_SEED_ADDR = 48,
+  /** DIF ops: source DIF flags (SrcDif; check, strip, update) */
+  SRC_DIF_FLAGS = 40,
+  /** DIF ops: destination DIF flags (DstDif; insert, update, DIX generate) */
+  DST_DIF_FLAGS = 41,
+  /** DIF ops: DIF flags (DifFlag: block size, CRC seed/result inversion) */
+  DIF_FLAGS = 42,
+  /** DIF check, strip: source ref tag seed u32, app tag mask u16, app tag seed u16 */
+  CHK_REF_TAG = 48,
+  CHK_APP_MASK = 52,
+  CHK_APP_TAG = 54,
+  /** DIF insert, DIX generate: destination ref tag seed u32, app tag mask u16, app tag seed u16 */
+  INS_REF_TAG = 56,
+  INS_APP_MASK = 60,
+  INS_APP_TAG = 62,
+  /** DIF update: source tags at 48-55, destination tags at 56-63 */
+  UPD_SRC_REF_TAG = 48,
+  UPD_SRC_APP_MASK = 52,
+  UPD_SRC_APP_TAG = 54,
+  UPD_DST_REF_TAG = 56,
+  UPD_DST_APP_MASK = 60,
+  UPD_DST_APP_TAG = 62,
+  /** translation fetch: region address @16, region size @32, stride @48 */
+  TRANSL_FETCH_ADDR = 16,
+  REGION_SIZE = 32,
+  REGION_STRIDE = 48,
+}
+
+/** DIF flags (descriptor byte 42). Bits 7:4 are reserved. */
+export enum DifFlag {
+  /** bits 1:0: 0 = 512, 1 = 520, 2 = 4096, 3 = 4104 data bytes per block */
+  BLOCK_SIZE_MASK = 0x03,
+  BLOCK_512 = 0x00,
+  BLOCK_520 = 0x01,
+  BLOCK_4096 = 0x02,
+  BLOCK_4104 = 0x03,
+  /** the CRC-16 starts from 0xFFFF instead of 0 */
+  INVERT_CRC_SEED = 0x04,
+  /** the CRC-16 result is inverted */
+  INVERT_CRC_RESULT = 0x08,
+  RESERVED = 0xf0,
+}
+
+/** Source DIF flags (descriptor byte 40). */
+export enum SrcDif {
+  /** with ALL_F_DETECT: an all-F tuple is an error (dif_status ALL_F) instead of a skip */
+  ENABLE_ALL_F_DETECT_ERROR = 0x01,
+  /** a block whose 8 tuple bytes are all 0xFF is not checked */
+  ALL_F_DETECT = 0x02,
+  /** a block whose app tag is 0xFFFF is not checked */
+  APP_TAG_F_DETECT = 0x04,
+  /** a block whose app tag is 0xFFFF and ref tag 0xFFFFFFFF is not checked */
+  APP_AND_REF_TAG_F_DETECT = 0x08,
+  /** app tag: 0 fixed, 1 incrementing */
+  APP_TAG_TYPE = 0x10,
+  GUARD_CHECK_DISABLE = 0x20,
+  REF_TAG_CHECK_DISABLE = 0x40,
+  /** ref tag: 0 incrementing, 1 fixed */
+  REF_TAG_TYPE = 0x80,
+}
+
+/** Destination DIF flags (descriptor byte 41). Bits 2:0 are reserved. */
+export enum DstDif {
+  RESERVED = 0x07,
+  /** update: the source app tag is copied */
+  APP_TAG_PASS = 0x08,
+  /** app tag: 0 fixed, 1 incrementing */
+  APP_TAG_TYPE = 0x10,
+  /** update: the source guard is copied */
+  GUARD_PASS = 0x20,
+  /** update: the source ref tag is copied */
+  REF_TAG_PASS = 0x40,
+  /** ref tag: 0 incrementing, 1 fixed */
+  REF_TAG_TYPE = 0x80,
+}
+
+/** dif_status bits (record byte 1) with Status.DIF_ERR. */
+export enum DifStatus {
+  GUARD = 0x01,
+  APP_TAG = 0x02,
+  REF_TAG = 0x04,
+  ALL_F = 0x08,
+}
+
+/** The DIF tuple after each block: guard, app tag, ref tag, all big-endian. */
+export enum DifTuple {
+  SIZE = 8,
+  GUARD = 0,
+  APP_TAG = 2,
+  REF_TAG = 4,
 }
 
 /** Byte offsets of the 32-byte completion record. */
@@ -129,6 +230,23 @@ export enum Record {
   FAULT_ADDR = 8,
   /** CRC value, delta record size, or the invalid flags (24 bits) */
   OP_SPECIFIC = 16,
+  /** DIF byte 1: dif_status (DifStatus) */
+  DIF_STATUS = 1,
+  /** DIF check, strip: ref tag u32, app tag mask u16, app tag u16 */
+  DIF_CHK_REF_TAG = 16,
+  DIF_CHK_APP_MASK = 20,
+  DIF_CHK_APP_TAG = 22,
+  /** DIF insert, DIX generate */
+  DIF_INS_REF_TAG = 24,
+  DIF_INS_APP_MASK = 28,
+  DIF_INS_APP_TAG = 30,
+  /** DIF update: source at 16-23, destination at 24-31 */
+  DIF_UPD_SRC_REF_TAG = 16,
+  DIF_UPD_SRC_APP_MASK = 20,
+  DIF_UPD_SRC_APP_TAG = 22,
+  DIF_UPD_DST_REF_TAG = 24,
+  DIF_UPD_DST_APP_MASK = 28,
+  DIF_UPD_DST_APP_TAG = 30,
 }
 
 /** Create-delta record entry: u16 word offset, 8 data bytes. */

@@ -3,7 +3,7 @@ export { Device, AttachedDevice, DeviceConnection } from './device.ts';
 export type { DeviceOptions, DeviceHandle, InterruptHandle } from './device.ts';
 export { Opcode, Flag, Status, Desc, Record, Limit } from './format.ts';
 export { Descriptor, encode } from './descriptor.ts';
-export type { Common, Fields } from './descriptor.ts';
+export type { Common, Fields, DifTags } from './descriptor.ts';
 export { readRecord } from './record.ts';
 export type { CompletionRecord } from './record.ts';
 export { SoftDsaError } from './errors.ts';

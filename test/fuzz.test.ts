@@ -52,7 +52,7 @@ test(`fuzz: ${N} random descriptors through the device match the reference (seed
   let done = 0;
   try {
     for (let round = 0; done < N; round++) {
-      for (let i = 0; i < PER_BATCH; i++) write(top + 64 * i, randomDescriptor(r, g, { write, lists, listSlots: 64, wrong: 0.25, maxSize: 1024 }));
+      for (let i = 0; i < PER_BATCH; i++) write(top + 64 * i, randomDescriptor(r, g, { write, lists, listSlots: 64, wrong: 0.25, maxSize: 1024, dif: true }));
       const batch = Descriptor.batch({ list: top, count: PER_BATCH, completion: batchRec });
       const scratch = 64; // the reference reads the batch descriptor from the control region of its mirror
       mirror.set(batch, scratch);

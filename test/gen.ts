@@ -34,6 +34,8 @@ const OPS = [
   Opcode.CR_DELTA, Opcode.AP_DELTA, Opcode.DUALCAST, Opcode.CRCGEN, Opcode.CRCGEN, Opcode.COPY_CRC,
   Opcode.CFLUSH, Opcode.DRAIN,
 ];
+const DIF_OPS = [Opcode.DIF_CHECK, Opcode.DIF_INS, Opcode.DIF_STRP, Opcode.DIF_UPDT, Opcode.DIX_GEN, Opcode.TRANSL_FETCH];
+const DIF_BLOCKS = [512, 520, 4096, 4104];
 const BASE_FLAGS = Flag.CRAV | Flag.RCR;
 const OP_FLAGS = [Flag.FENCE, Flag.BOF, Flag.CC, Flag.CR, Flag.STORD, Flag.DRDBK, Flag.DSTS,
   Flag.CRC_SEED_ADDR, Flag.CRC_BYPASS_INVERT, Flag.CRC_BYPASS_DATA_REFLECT, Flag.ADDR1_TCS, Flag.ADDR2_TCS];
@@ -48,6 +50,8 @@ export interface GenOptions {
   /** a 64-aligned area for batch lists: [lists, lists + 64 * listSlots) */
   lists?: number;
   listSlots?: number;
+  /** also DIF check/insert/strip/update, DIX generate and translation fetch (default false) */
+  dif?: boolean;
 }
 
 export function randomDescriptor(r: () => number, g: Region, o: GenOptions = {}, depth = 0): Uint8Array {
@@ -57,9 +61,9 @@ export function randomDescriptor(r: () => number, g: Region, o: GenOptions = {},
   const chance = (perMille: number): boolean => r() % 1000 < perMille;
   const bad = chance(wrong);
 
-  let opcode = pick(OPS);
+  let opcode = o.dif && chance(300) ? pick(DIF_OPS) : pick(OPS);
   if (o.write && o.lists !== undefined && depth === 0 && chance(80)) opcode = Opcode.BATCH;
-  if (bad && chance(100)) opcode = pick([0x0a, 0x0f, 0x12, 0x13, 0x30, 0xff]);
+  if (bad && chance(100)) opcode = pick([0x0b, 0x0f, 0x16, 0x18, 0x30, 0xff]);
   const deltaOp = opcode === Opcode.CR_DELTA || opcode === Opcode.AP_DELTA;
 
   let size = 1 + (r() % maxSize);
@@ -83,6 +87,7 @@ export function randomDescriptor(r: () => number, g: Region, o: GenOptions = {},
 
   const f = { opcode, flags, completion, size, src: 0 as number, dst: 0 as number, op40: 0 as number | undefined, op48: undefined as number | undefined, op56: undefined as number | undefined };
   const align8 = deltaOp ? 8 : 1;
+  let difTags: bigint | undefined; // DIF: the u64 at 56 (insert/update destination tags)
   switch (opcode) {
     case Opcode.MEMMOVE:
     case Opcode.COPY_CRC:
@@ -132,6 +137,33 @@ export function randomDescriptor(r: () => number, g: Region, o: GenOptions = {},
     case Opcode.CFLUSH:
       f.dst = addr(size);
       break;
+    case Opcode.TRANSL_FETCH:
+      f.src = addr(size);
+      if (chance(200)) f.op48 = r() % 8192;
+      break;
+    case Opcode.DIF_CHECK:
+    case Opcode.DIF_INS:
+    case Opcode.DIF_STRP:
+    case Opcode.DIF_UPDT:
+    case Opcode.DIX_GEN: {
+      const df = (r() % 16) | (bad && chance(100) ? 0x10 << (r() % 4) : 0);
+      const block = DIF_BLOCKS[df & 3];
+      const sstep = opcode === Opcode.DIF_INS || opcode === Opcode.DIX_GEN ? block : block + 8;
+      const dstep = opcode === Opcode.DIF_CHECK ? 0 : opcode === Opcode.DIF_STRP ? block : opcode === Opcode.DIX_GEN ? 8 : block + 8;
+      const blocks = 1 + (r() % Math.max(1, Math.floor(maxSize / sstep)));
+      if (!(bad && chance(150))) f.size = blocks * sstep;
+      f.src = addr(f.size);
+      f.dst = opcode === Opcode.DIF_CHECK ? r() : chance(50) ? f.src + (r() % 64) - 32 : addr(blocks * dstep);
+      let sf = opcode === Opcode.DIF_INS || opcode === Opcode.DIX_GEN ? 0 : r() % 256;
+      if (chance(500)) sf |= 0x60; // guard and ref tag checks off: the blocks get further
+      let tf = opcode === Opcode.DIF_CHECK || opcode === Opcode.DIF_STRP ? 0 : r() & 0xf8;
+      if (bad && chance(100)) tf |= 1 + (r() % 7);
+      const mask = chance(500) ? 0xffff : r() % 0x10000;
+      f.op40 = sf | (tf << 8) | (df << 16);
+      f.op48 = BigInt(r() >>> 0) | (BigInt(mask) << 32n) | (BigInt(r() % 0x10000) << 48n);
+      difTags = BigInt(r() >>> 0) | (BigInt(chance(500) ? 0 : r() % 0x10000) << 32n) | (BigInt(r() % 0x10000) << 48n);
+      break;
+    }
     case Opcode.BATCH: {
       const count = 2 + (r() % 8);
       const slot = r() % Math.max(1, (o.listSlots ?? 16) - count);
@@ -144,6 +176,7 @@ export function randomDescriptor(r: () => number, g: Region, o: GenOptions = {},
     }
   }
   const d = encode(f);
+  if (difTags !== undefined) new DataView(d.buffer, d.byteOffset, 64).setBigUint64(56, difTags, true);
   if (bad && chance(80)) d[38 + (r() % 2)] = 1 + (r() % 255); // reserved field
   if (opcode === Opcode.NOOP || opcode === Opcode.DRAIN) d.fill(0, Desc.SRC, Desc.XFER_SIZE + 4);
   return d;

@@ -5,7 +5,7 @@
 // It is written independently of the Wasm core (no shared code beyond the format enums):
 // every access is checked byte by byte, so page faults fall out of the loops instead of being
 // computed. Clarity over speed; used by the core tests, device tests and fuzzers.
-import { Opcode, Flag, Status, Desc, Record as Rec, Limit, DeltaEntry } from '../src/format.ts';
+import { Opcode, Flag, Status, Desc, Record as Rec, Limit, DeltaEntry, DifFlag, SrcDif, DstDif, DifStatus } from '../src/format.ts';
 
 export interface RefCtx {
   arenaBase: number;
@@ -32,6 +32,9 @@ interface Outcome {
   bytes: number;
   fault: bigint;
   specific: number;
+  /** DIF ops: the 8 record bytes at 16 and at 24 (tags), instead of `specific` */
+  spec16?: bigint;
+  spec24?: bigint;
 }
 
 /** Thrown by a kernel when it touches an unmapped byte. */
@@ -61,6 +64,12 @@ export const ALLOWED_FLAGS: ReadonlyMap<number, number> = new Map([
   [Opcode.CRCGEN, Flag.FENCE | Flag.BOF | Flag.ADDR1_TCS | Flag.ADDR3_TCS | CRCF],
   [Opcode.COPY_CRC, Flag.FENCE | Flag.BOF | Flag.CC | Flag.ADDR1_TCS | Flag.ADDR2_TCS | Flag.ADDR3_TCS | HINTS | CRCF],
   [Opcode.CFLUSH, Flag.FENCE | Flag.BOF | Flag.CC | Flag.ADDR2_TCS | HINTS],
+  [Opcode.TRANSL_FETCH, Flag.FENCE | Flag.BOF | Flag.ADDR1_TCS],
+  [Opcode.DIF_CHECK, Flag.FENCE | Flag.BOF | Flag.ADDR1_TCS],
+  [Opcode.DIF_INS, Flag.FENCE | Flag.BOF | Flag.CC | Flag.ADDR1_TCS | Flag.ADDR2_TCS | HINTS],
+  [Opcode.DIF_STRP, Flag.FENCE | Flag.BOF | Flag.CC | Flag.ADDR1_TCS | Flag.ADDR2_TCS | HINTS],
+  [Opcode.DIF_UPDT, Flag.FENCE | Flag.BOF | Flag.CC | Flag.ADDR1_TCS | Flag.ADDR2_TCS | HINTS],
+  [Opcode.DIX_GEN, Flag.FENCE | Flag.BOF | Flag.CC | Flag.ADDR1_TCS | Flag.ADDR2_TCS | HINTS],
 ].map(([op, f]) => [op, f | ALWAYS]));
 
 // Bytes of 40..63 each opcode defines, as [offset, length]; every other byte there is reserved.
@@ -72,7 +81,69 @@ const DEFINED: ReadonlyMap<number, [number, number][]> = new Map([
   [Opcode.DUALCAST, [[Desc.DST2, 8]]],
   [Opcode.CRCGEN, [[Desc.CRC_SEED, 4], [Desc.CRC_SEED_ADDR, 8]]],
   [Opcode.COPY_CRC, [[Desc.CRC_SEED, 4], [Desc.CRC_SEED_ADDR, 8]]],
+  [Opcode.TRANSL_FETCH, [[Desc.REGION_STRIDE, 4]]],
+  [Opcode.DIF_CHECK, [[Desc.SRC_DIF_FLAGS, 1], [Desc.DIF_FLAGS, 1], [Desc.CHK_REF_TAG, 8]]],
+  [Opcode.DIF_STRP, [[Desc.SRC_DIF_FLAGS, 1], [Desc.DIF_FLAGS, 1], [Desc.CHK_REF_TAG, 8]]],
+  [Opcode.DIF_INS, [[Desc.DST_DIF_FLAGS, 1], [Desc.DIF_FLAGS, 1], [Desc.INS_REF_TAG, 8]]],
+  [Opcode.DIX_GEN, [[Desc.DST_DIF_FLAGS, 1], [Desc.DIF_FLAGS, 1], [Desc.INS_REF_TAG, 8]]],
+  [Opcode.DIF_UPDT, [[Desc.SRC_DIF_FLAGS, 3], [Desc.UPD_SRC_REF_TAG, 16]]],
 ]);
+
+// ---- DIF
+const DIF_OPS = new Set<number>([Opcode.DIF_CHECK, Opcode.DIF_INS, Opcode.DIF_STRP, Opcode.DIF_UPDT, Opcode.DIX_GEN]);
+/** Data bytes per block for DIF flags bits 1:0. */
+export const DIF_BLOCK_SIZES = [512, 520, 4096, 4104];
+/** Source and destination bytes per block of a DIF opcode. */
+export function difSteps(op: number, difFlags: number): { block: number; src: number; dst: number } {
+  const block = DIF_BLOCK_SIZES[difFlags & 3];
+  const src = op === Opcode.DIF_INS || op === Opcode.DIX_GEN ? block : block + 8;
+  const dst = op === Opcode.DIF_CHECK ? 0 : op === Opcode.DIF_STRP ? block : op === Opcode.DIX_GEN ? 8 : block + 8;
+  return { block, src, dst };
+}
+
+/** CRC-16 T10-DIF, bit by bit: MSB-first register, polynomial 0x8BB7, no reflection, no final XOR. */
+export function referenceCrc16(data: ArrayLike<number>, seed = 0): number {
+  let crc = seed & 0xffff;
+  for (let i = 0; i < data.length; i++) {
+    crc ^= data[i] << 8;
+    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x8bb7) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc;
+}
+
+/** The guard of one block's data under the DIF flags byte. */
+export function referenceGuard(data: ArrayLike<number>, difFlags: number): number {
+  const g = referenceCrc16(data, difFlags & DifFlag.INVERT_CRC_SEED ? 0xffff : 0);
+  return difFlags & DifFlag.INVERT_CRC_RESULT ? g ^ 0xffff : g;
+}
+
+/** The 8 tuple bytes: guard, app tag, ref tag, big-endian. */
+export function tupleBytes(guard: number, app: number, ref: number): number[] {
+  return [guard >> 8, guard & 0xff, (app >> 8) & 0xff, app & 0xff, (ref >>> 24) & 0xff, (ref >>> 16) & 0xff, (ref >>> 8) & 0xff, ref & 0xff];
+}
+
+/**
+ * dif_status bits of one source block (data then its 8 tuple bytes) against the expected tags
+ * (0: it passes or is not checked). The hardware's rules: an app tag bit is compared where the
+ * mask bit is 0; ALL_F_DETECT alone skips an all-F block, with ENABLE_ALL_F_DETECT_ERROR it fails.
+ */
+export function referenceDifCheck(block: number[], dataLen: number, sf: number, df: number, ref: number, app: number, mask: number): number {
+  const t = block.slice(dataLen, dataLen + 8);
+  const appF = (t[2] << 8) | t[3];
+  const refF = ((t[4] << 24) | (t[5] << 16) | (t[6] << 8) | t[7]) >>> 0;
+  if (sf & SrcDif.ALL_F_DETECT && t.every((b) => b === 0xff)) return sf & SrcDif.ENABLE_ALL_F_DETECT_ERROR ? DifStatus.ALL_F : 0;
+  if (sf & SrcDif.APP_AND_REF_TAG_F_DETECT && appF === 0xffff && refF === 0xffffffff) return 0;
+  if (sf & SrcDif.APP_TAG_F_DETECT && appF === 0xffff) return 0;
+  let bits = 0;
+  if (!(sf & SrcDif.GUARD_CHECK_DISABLE) && referenceGuard(block.slice(0, dataLen), df) !== ((t[0] << 8) | t[1])) bits |= DifStatus.GUARD;
+  for (let b = 0; b < 16; b++) {
+    if ((mask >> b) & 1) continue;
+    if (((appF >> b) & 1) !== ((app >> b) & 1)) bits |= DifStatus.APP_TAG;
+  }
+  if (!(sf & SrcDif.REF_TAG_CHECK_DISABLE) && refF !== ref >>> 0) bits |= DifStatus.REF_TAG;
+  return bits;
+}
+const tagsOf = (ref: number, mask: number, app: number) => BigInt(ref >>> 0) | (BigInt(mask & 0xffff) << 32n) | (BigInt(app & 0xffff) << 48n);
 
 // ---- CRC-32C, bit by bit, as Intel DML's software path (MSB-first register, poly 0x1EDC6F41)
 const rev8 = (b: number) => {
@@ -139,6 +210,8 @@ class Device {
     this.view.setUint32(at + Rec.BYTES_COMPLETED, o.bytes, true);
     this.view.setBigUint64(at + Rec.FAULT_ADDR, o.fault, true);
     this.view.setUint32(at + Rec.OP_SPECIFIC, o.specific, true);
+    if (o.spec16 !== undefined) this.view.setBigUint64(at + Rec.OP_SPECIFIC, o.spec16, true);
+    if (o.spec24 !== undefined) this.view.setBigUint64(at + Rec.OP_SPECIFIC + 8, o.spec24, true);
     this.view.setUint8(at + Rec.STATUS, status); // last, as the device does
   }
 
@@ -210,6 +283,9 @@ class Device {
     for (const [at, len] of DEFINED.get(op) ?? []) for (let i = at; i < at + len; i++) defined.add(i);
     for (let i = 40; i < 64; i++) if (!defined.has(i) && this.u8(d + i) !== 0) return Status.RESERVED_NONZERO;
     if (op === Opcode.CR_DELTA && this.u8(d + Desc.EXPECTED_MASK) & 0xf8) return Status.RESERVED_NONZERO;
+    if (DIF_OPS.has(op) && this.u8(d + Desc.DIF_FLAGS) & DifFlag.RESERVED) return Status.RESERVED_NONZERO;
+    if ((op === Opcode.DIF_INS || op === Opcode.DIF_UPDT || op === Opcode.DIX_GEN) && this.u8(d + Desc.DST_DIF_FLAGS) & DstDif.RESERVED)
+      return Status.RESERVED_NONZERO;
 
     const size = this.u32(d + Desc.XFER_SIZE);
     const badSize = size === 0 || size > this.ctx.maxTransfer;
@@ -256,6 +332,16 @@ class Device {
         if (badSize) return Status.TRANSFER_SIZE;
         if (overlap(src, size, dst, size)) return Status.BUFFER_OVERLAP;
         break;
+      case Opcode.DIF_CHECK:
+      case Opcode.DIF_INS:
+      case Opcode.DIF_STRP:
+      case Opcode.DIF_UPDT:
+      case Opcode.DIX_GEN: {
+        const st = difSteps(op, this.u8(d + Desc.DIF_FLAGS));
+        if (badSize || size % st.src !== 0) return Status.TRANSFER_SIZE;
+        if (overlap(src, size, dst, (size / st.src) * st.dst)) return Status.BUFFER_OVERLAP;
+        break;
+      }
       default:
         if (badSize) return Status.TRANSFER_SIZE;
     }
@@ -415,6 +501,69 @@ class Device {
           }
         } finally {
           o.specific = referenceCrc32c(Uint8Array.from(data), seed, flags); // partial: CRC of the bytes done
+        }
+        return Status.SUCCESS;
+      }
+
+      case Opcode.TRANSL_FETCH:
+        for (let i = 0; i < size; i++) this.check(src, i, i, false);
+        return Status.SUCCESS;
+
+      case Opcode.DIF_CHECK:
+      case Opcode.DIF_INS:
+      case Opcode.DIF_STRP:
+      case Opcode.DIF_UPDT:
+      case Opcode.DIX_GEN: {
+        const df = this.u8(d + Desc.DIF_FLAGS);
+        const sf = this.u8(d + Desc.SRC_DIF_FLAGS);
+        const tf = this.u8(d + Desc.DST_DIF_FLAGS);
+        const st = difSteps(op, df);
+        const bs = st.block;
+        const checks = op === Opcode.DIF_CHECK || op === Opcode.DIF_STRP || op === Opcode.DIF_UPDT;
+        const writesTags = op === Opcode.DIF_INS || op === Opcode.DIF_UPDT || op === Opcode.DIX_GEN;
+        const sMask = this.u16(d + 52);
+        const dMask = this.u16(d + 60);
+        let sRef = this.u32(d + 48);
+        let sApp = this.u16(d + 54);
+        let dRef = this.u32(d + 56);
+        let dApp = this.u16(d + 62);
+        try {
+          for (let i = 0; i < size / st.src; i++) {
+            const done = i * st.src;
+            const block: number[] = [];
+            for (let k = 0; k < st.src; k++) block.push(m[this.check(src, done + k, done, false)]);
+            if (checks) {
+              const bits = referenceDifCheck(block, bs, sf, df, sRef, sApp, sMask);
+              if (bits) {
+                o.result = bits;
+                o.bytes = done;
+                return Status.DIF_ERR;
+              }
+            }
+            let out: number[] = [];
+            const newApp = dApp & ~dMask & 0xffff;
+            if (op === Opcode.DIF_STRP) out = block.slice(0, bs);
+            else if (op === Opcode.DIF_INS) out = [...block, ...tupleBytes(referenceGuard(block, df), newApp, dRef)];
+            else if (op === Opcode.DIX_GEN) out = tupleBytes(referenceGuard(block, df), newApp, dRef);
+            else if (op === Opcode.DIF_UPDT) {
+              const fresh = tupleBytes(referenceGuard(block.slice(0, bs), df), newApp, dRef);
+              out = block.slice();
+              for (let k = 0; k < 8; k++) {
+                const pass = k < 2 ? tf & DstDif.GUARD_PASS : k < 4 ? tf & DstDif.APP_TAG_PASS : tf & DstDif.REF_TAG_PASS;
+                if (!pass) out[bs + k] = fresh[k];
+              }
+            }
+            // the whole destination block is checked before any of it is written
+            const at = out.map((_, k) => this.check(dst, i * st.dst + k, done, true));
+            at.forEach((a, k) => (m[a] = out[k]));
+            sRef = (sRef + (sf & SrcDif.REF_TAG_TYPE ? 0 : 1)) >>> 0;
+            sApp = (sApp + (sf & SrcDif.APP_TAG_TYPE ? 1 : 0)) & 0xffff;
+            dRef = (dRef + (tf & DstDif.REF_TAG_TYPE ? 0 : 1)) >>> 0;
+            dApp = (dApp + (tf & DstDif.APP_TAG_TYPE ? 1 : 0)) & 0xffff;
+          }
+        } finally {
+          o.spec16 = checks ? tagsOf(sRef, sMask, sApp) : 0n;
+          o.spec24 = writesTags ? tagsOf(dRef, dMask, dApp) : 0n;
         }
         return Status.SUCCESS;
       }

@@ -20,6 +20,11 @@ const U_OFFSET: u32 = 8192;
 let tables: usize = 0;
 let scratch: usize = 0;
 
+/** This instance's scratch area (the DIF guard's fold uses it too: never at the same time). */
+export function crcScratch(): usize {
+  return scratch;
+}
+
 export function rev32(v: u32): u32 {
   v = ((v & 0x55555555) << 1) | ((v >> 1) & 0x55555555);
   v = ((v & 0x33333333) << 2) | ((v >> 2) & 0x33333333);
