@@ -121,6 +121,45 @@ function slotsOf(fn: string, dev: Device, size: number, count: number): Buffer[]
   return out;
 }
 
+/**
+ * Per device, the arena slots of calls that have settled (an abort rejects at once) while reads
+ * of theirs are still in flight: their buffers come back when those reads end. A call that finds
+ * no room waits for them before it says so.
+ */
+const releasing = new WeakMap<Device, Set<Promise<void>>>();
+
+/** Runs `release` once, and keeps it visible to slotsFor() until it has run. */
+function tracked(dev: Device, release: () => Promise<void>): () => Promise<void> {
+  let done: () => void = () => {};
+  const p = new Promise<void>((r) => (done = r));
+  let set = releasing.get(dev);
+  if (set === undefined) releasing.set(dev, (set = new Set()));
+  set.add(p);
+  return async () => {
+    try {
+      await release();
+    } finally {
+      set.delete(p);
+      done();
+    }
+  };
+}
+
+/** slotsOf, after waiting for the slots of earlier (aborted) calls to come back when none fits now. */
+async function slotsFor(fn: string, dev: Device, size: number, count: number): Promise<Buffer[]> {
+  try {
+    return slotsOf(fn, dev, size, count);
+  } catch (e) {
+    const pending = releasing.get(dev);
+    if (!(e instanceof RangeError) || pending === undefined || pending.size === 0) throw e;
+    // (bounded: a read that never ends must not make this call wait forever either)
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(pending), new Promise((r) => (timer = setTimeout(r, 10_000)))]);
+    clearTimeout(timer);
+    return slotsOf(fn, dev, size, count);
+  }
+}
+
 function freeAll(dev: Device, bufs: Buffer[]): void {
   for (const b of bufs) {
     try {
@@ -319,15 +358,15 @@ export async function crc32cFileInfo(path: string | Buffer | URL, opts?: FileCrc
     // A small regular file needs no more than itself (rounded up to 4 KiB) per slot, and fewer slots.
     const chunk = st.isFile() && st.size + 1 < o.chunkSize ? Math.min(o.chunkSize, Math.max(4096, st.size + 1)) : o.chunkSize;
     const count = st.isFile() ? Math.max(1, Math.min(o.inFlight, Math.ceil((st.size + 1) / chunk))) : o.inFlight;
-    slots = slotsOf(fn, dev, chunk, count);
+    slots = await slotsFor(fn, dev, chunk, count);
   } catch (e) {
     await fh.close().catch(() => {});
     throw e;
   }
-  return pump(fn, p, fh, st, dev, o, slots.length, (i) => slots[i], (i, len) => dev.crc32c(slots[i].subarray(0, len)), async () => {
+  return pump(fn, p, fh, st, dev, o, slots.length, (i) => slots[i], (i, len) => dev.crc32c(slots[i].subarray(0, len)), tracked(dev, async () => {
     freeAll(dev, slots);
     await fh.close();
-  });
+  }));
 }
 
 /**
@@ -357,7 +396,7 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
     if (existing !== null && existing.isDirectory()) throw new FileCrcError('EISDIR', `${fn}: ${d} is a directory`, d);
     const chunk = st.isFile() && st.size + 1 < o.chunkSize ? Math.min(o.chunkSize, Math.max(4096, st.size + 1)) : o.chunkSize;
     const count = st.isFile() ? Math.max(1, Math.min(o.inFlight, Math.ceil((st.size + 1) / chunk))) : o.inFlight;
-    slots = slotsOf(fn, dev, chunk, count);
+    slots = await slotsFor(fn, dev, chunk, count);
     if (o.via === 'copyCrc32c') {
       try {
         copies = slotsOf(fn, dev, chunk, slots.length);
@@ -395,11 +434,11 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
         const [crc] = await Promise.all([dev.crc32c(slots[i].subarray(0, len)), write(slots[i], len, pos)]);
         return crc;
       };
-  const copied = pump(fn, s, fh, st, dev, o, slots.length, (i) => slots[i], work, async () => {
+  const copied = pump(fn, s, fh, st, dev, o, slots.length, (i) => slots[i], work, tracked(dev, async () => {
     freeAll(dev, slots);
     freeAll(dev, copies);
     await Promise.allSettled([fh.close(), w.close()]);
-  });
+  }));
   // A failed copy leaves no partial file behind (removed at once: writes still in flight go
   // to the unlinked inode).
   return copied.catch(async (e: unknown) => {

@@ -180,6 +180,7 @@ test('RCI signals the interrupt handle; an unknown handle is 0x19', async () => 
       fired++;
       wake();
     });
+    irq.ref(); // waiting for it: it keeps the process alive (the default does not)
     const rec = dev.alloc(32, 32);
     const got = new Promise<void>((r) => (wake = r));
     const status = await dev.submit(Descriptor.noop({ completion: rec, flags: Flag.CRAV | Flag.RCR | Flag.RCI, intHandle: irq.handle }));
