@@ -9,7 +9,7 @@ import { type EngineFailure, Engines } from './engines.ts';
 import { Errors, SoftDsaError } from './errors.ts';
 import { type EventFdAddon, eventFdUnavailableReason, loadEventFd } from './eventfd.ts';
 import { Ctx, Limit } from './format.ts';
-import { computeLayout, Dev, type Layout, MAX_ENGINES, MAX_VECTORS, PAGE, scratchOf, Stop, VECTOR_WORDS, Vec } from './layout.ts';
+import { computeLayout, CTX_ADDR, Dev, type Layout, MAX_ENGINES, MAX_VECTORS, PAGE, scratchOf, Stop, VECTOR_WORDS, Vec } from './layout.ts';
 import { type ErrorLogEntry, Portal, type SubmitOptions } from './portal.ts';
 import { DEVICE_MAGIC } from './spaces.ts';
 import { WARM_BYTES } from './warm_up.ts';
@@ -252,7 +252,7 @@ export class Device extends DeviceConnection {
   #coreHere(): Core {
     if (this.#core === null) {
       const core = instantiateCore(coreModule(), this.memory);
-      if (core.heapBase() > 4096) throw new Error('softdsa: the core static data overlaps the control region');
+      if (core.heapBase() > CTX_ADDR) throw new Error('softdsa: the core static data overlaps the control region');
       core.init(this.layout.ctx, scratchOf(this.layout, this.layout.engineCount));
       this.#core = core;
     }

@@ -15,6 +15,8 @@
 import { Ctx, Desc, Limit } from './format.ts';
 
 export const PAGE = 65536;
+/** Where every device memory has its context (Ctx): after the core's static data. */
+export const CTX_ADDR = 4096;
 export const MAX_ENGINES = 64;
 /** Interrupt vectors, one per interrupt handle (Limit.MAX_INT_HANDLES). */
 export const MAX_VECTORS = Limit.MAX_INT_HANDLES as number;
@@ -73,7 +75,7 @@ export interface Layout {
 const align = (n: number, a: number): number => Math.ceil(n / a) * a;
 
 export function computeLayout(arenaBytes: number, wqSize: number, engineCount: number): Layout {
-  const ctx = 4096;
+  const ctx = CTX_ADDR;
   const engines = ctx + Ctx.SIZE;
   const vectors = engines + ENGINE_BYTES * MAX_ENGINES;
   const device = vectors + 4 * VECTOR_WORDS * MAX_VECTORS;

@@ -9,6 +9,7 @@
 // its control region faults like unmapped memory.
 import { Ctx } from './format.ts';
 import { MAX_SPACES, type SpaceMessage } from './foreign.ts';
+import { CTX_ADDR } from './layout.ts';
 
 /** Written into every device context, so any thread can tell a device memory from other buffers. */
 export const DEVICE_MAGIC = 0x41534453; // 'SDSA'
@@ -25,7 +26,7 @@ interface Entry {
 }
 
 /** The bytes of `buffer` descriptors may reach: all of it, or a device memory's arena only. */
-export function windowOf(buffer: SharedArrayBuffer, ctx = 4096): [lo: number, hi: number] {
+export function windowOf(buffer: SharedArrayBuffer, ctx = CTX_ADDR): [lo: number, hi: number] {
   if (buffer.byteLength >= ctx + Ctx.SIZE) {
     const dv = new DataView(buffer, ctx, Ctx.SIZE);
     if (dv.getUint32(Ctx.MAGIC, true) === DEVICE_MAGIC) {
