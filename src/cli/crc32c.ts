@@ -3,12 +3,11 @@
 // errors on one line on stderr, exit 2 for usage, 1 when a file failed or did not match.
 import { createReadStream, readFileSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { parseArgs } from 'node:util';
 import { crc32cBase64, crc32cHex, parseCrc32c } from '../crc32c_digest.ts';
 import { createCrc32cStream } from '../crc32c_stream.ts';
 import { shutdown } from '../default_device.ts';
 import { crc32cFileInfo, DEFAULT_CHUNK, DEFAULT_IN_FLIGHT } from '../files.ts';
-import { parseBytes, UsageError } from './options.ts';
+import { parseArgv, parseBytes, UsageError } from './options.ts';
 import { Progress } from './progress.ts';
 
 export const CRC32C_HELP = `softdsa crc32c: the CRC-32C (Castagnoli) of files, on the software DSA's engines
@@ -67,13 +66,7 @@ export interface Crc32cOptions {
 
 /** Parses the arguments after "crc32c". Throws UsageError. */
 export function parseCrc32cArgs(argv: string[], isTTY: boolean): Crc32cOptions {
-  let values: Record<string, string | boolean | undefined>;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({ args: argv, options: SPEC, strict: true, allowPositionals: true }));
-  } catch (e) {
-    throw new UsageError(String((e as Error).message).split('\n')[0].replace(/\. To specify.*$/, ''));
-  }
+  const { values, positionals } = parseArgv(argv, SPEC);
   const help = Boolean(values.help);
   const check = values.check as string | undefined;
   if (!help) {

@@ -1,7 +1,7 @@
 // `softdsa bench` options: util.parseArgs (strict) for the syntax, then our own
 // validation into a typed BenchOptions. Every problem is a UsageError with one line
 // that says what is wrong; main.ts prints it and exits with code 2.
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 export const OPS = ['memmove', 'fill', 'compare', 'compare-pattern', 'crc32c', 'copy-crc32c', 'dualcast', 'create-delta', 'apply-delta'] as const;
 export type Op = (typeof OPS)[number];
@@ -238,16 +238,20 @@ export interface Defaults {
   isTTY: boolean;
 }
 
-/** Parses argv (without node and the script). Throws UsageError. */
-export function parse(argv: string[], env: Defaults): Parsed {
-  let values: Record<string, string | boolean | undefined>;
-  let positionals: string[];
+/** util.parseArgs, strict, with its errors as one-line UsageErrors. */
+export function parseArgv(argv: string[], options: ParseArgsConfig['options']): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
   try {
-    ({ values, positionals } = parseArgs({ args: argv, options: SPEC, strict: true, allowPositionals: true }));
+    const { values, positionals } = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
+    return { values: values as Record<string, string | boolean | undefined>, positionals };
   } catch (e) {
     // parseArgs' messages are long and multi-line; keep the first line.
     throw new UsageError(String((e as Error).message).split('\n')[0].replace(/\. To specify.*$/, ''));
   }
+}
+
+/** Parses argv (without node and the script). Throws UsageError. */
+export function parse(argv: string[], env: Defaults): Parsed {
+  const { values, positionals } = parseArgv(argv, SPEC);
   if (values.version) return { command: 'version', argv };
   const [cmd, ...extra] = positionals;
   if (values.help || cmd === 'help') return { command: 'help', argv };
