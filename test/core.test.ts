@@ -3,27 +3,19 @@
 // Fuzz seed: FUZZ_SEED=<n> (printed on failure); FUZZ_N=<count> (default 100000).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
 import { MessageChannel } from 'node:worker_threads';
 import { ForeignSpaces, runForeign } from '../src/foreign.ts';
-import { Opcode, Flag, Status, Desc, Record as Rec, Ctx, Limit, DeltaEntry } from '../src/format.ts';
+import { Opcode, Flag, Status, Desc, Record as Rec, Limit, DeltaEntry } from '../src/format.ts';
 import { referenceExecute, referenceCrc32c, ALLOWED_FLAGS, type RefCtx } from './reference.ts';
+import { ARENA_LO, coreWasm, CTX, DESC, IRQ, PAGE, SCRATCH, TABLES, writeCtx } from './core_rig.ts';
 import { crc32c as nodeRsCrc32c } from '@node-rs/crc32';
 import { crc32c as awsCrc32c } from '@aws-crypto/crc32c';
 
-// ---- memory layout of the test device
-const PAGE = 65536;
+// ---- memory layout of the test device (test/core_rig.ts)
 const PAGES = 4;
-const CTX = 4096;
-const IRQ = 4160;
-const DESC = 4224; // top-level descriptors live outside the arena, as in the control region
-const TABLES = PAGE;
-const SCRATCH = TABLES + Limit.CORE_TABLE_BYTES; // one area per instance
-const ARENA_LO = 2 * PAGE;
 const MEM_END = PAGES * PAGE;
 
-// CORE_WASM=<path> tests another build (e.g. a mutant) without touching build/core.wasm
-const wasmModule = new WebAssembly.Module(readFileSync(process.env.CORE_WASM ?? new URL('../build/core.wasm', import.meta.url)));
+const wasmModule = coreWasm();
 const memory = new WebAssembly.Memory({ initial: PAGES, maximum: PAGES, shared: true });
 // env.foreign: the host's JS path for foreign address spaces (PASID != 0), here with no
 // space registered: every PASID is an unmapped space, as the reference models it.
@@ -46,12 +38,7 @@ const CTX_DEFAULT: RefCtx = { arenaBase: ARENA_LO, arenaEnd: MEM_END, maxTransfe
 let ctx: RefCtx = CTX_DEFAULT;
 function setCtx(c: Partial<RefCtx>) {
   ctx = { ...ctx, ...c };
-  view.setUint32(CTX + Ctx.ARENA_BASE, ctx.arenaBase, true);
-  view.setUint32(CTX + Ctx.ARENA_END, ctx.arenaEnd, true);
-  view.setUint32(CTX + Ctx.MAX_TRANSFER, ctx.maxTransfer, true);
-  view.setUint32(CTX + Ctx.MAX_BATCH, ctx.maxBatch, true);
-  view.setBigUint64(CTX + Ctx.INT_HANDLES, ctx.handles, true);
-  view.setUint32(CTX + Ctx.TABLES, TABLES, true);
+  writeCtx(view, ctx);
 }
 setCtx({});
 core.init(CTX, SCRATCH);

@@ -5,24 +5,17 @@
 // Run: node --import tsx node_modules/uvu/bin.js test dif.test
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
-import { Opcode, Flag, Status, Desc, Record as Rec, Ctx, Limit, DifFlag, SrcDif, DstDif, DifStatus } from '../src/format.ts';
+import { Opcode, Flag, Status, Desc, Record as Rec, Limit, DifFlag, SrcDif, DstDif, DifStatus } from '../src/format.ts';
 import { Descriptor } from '../src/descriptor.ts';
 import { referenceExecute, referenceCrc16, referenceGuard, tupleBytes, DIF_BLOCK_SIZES, type RefCtx } from './reference.ts';
+import { ARENA_LO, coreWasm, CTX, DESC, IRQ, PAGE, SCRATCH, writeCtx } from './core_rig.ts';
 
-const PAGE = 65536;
 const PAGES = 5;
-const CTX = 4096;
-const IRQ = 4160;
-const DESC = 4224;
-const TABLES = PAGE;
-const SCRATCH = TABLES + Limit.CORE_TABLE_BYTES;
-const ARENA_LO = 2 * PAGE;
 const MEM_END = PAGES * PAGE;
 const RECORD = ARENA_LO; // the record slot; data from ARENA_LO + 64
 const A = ARENA_LO + 64;
 
-const wasmModule = new WebAssembly.Module(readFileSync(process.env.CORE_WASM ?? new URL('../build/core.wasm', import.meta.url)));
+const wasmModule = coreWasm();
 const memory = new WebAssembly.Memory({ initial: PAGES, maximum: PAGES, shared: true });
 const imports = { env: { memory, foreign: () => Status.INVALID_OPCODE, abort: () => { throw new Error('abort called'); } } };
 type Core = { init(ctx: number, scratch: number): void; execute(d: number, c: number, i: number): number; crc16(a: number, l: number, s: number): number };
@@ -34,12 +27,7 @@ const CTX_DEFAULT: RefCtx = { arenaBase: ARENA_LO, arenaEnd: MEM_END, maxTransfe
 let ctx: RefCtx = CTX_DEFAULT;
 function setCtx(c: Partial<RefCtx>) {
   ctx = { ...CTX_DEFAULT, ...c };
-  view.setUint32(CTX + Ctx.ARENA_BASE, ctx.arenaBase, true);
-  view.setUint32(CTX + Ctx.ARENA_END, ctx.arenaEnd, true);
-  view.setUint32(CTX + Ctx.MAX_TRANSFER, ctx.maxTransfer, true);
-  view.setUint32(CTX + Ctx.MAX_BATCH, ctx.maxBatch, true);
-  view.setBigUint64(CTX + Ctx.INT_HANDLES, ctx.handles, true);
-  view.setUint32(CTX + Ctx.TABLES, TABLES, true);
+  writeCtx(view, ctx);
 }
 setCtx({});
 core.init(CTX, SCRATCH);

@@ -3,6 +3,7 @@
 // past the arena's edges), so that each run exercises both the kernels and the checks.
 import { encode } from '../src/descriptor.ts';
 import { Desc, Flag, Opcode } from '../src/format.ts';
+import { difSteps } from './reference.ts';
 
 /** xorshift32: small, fast, reproducible from its seed. */
 export function rng(seed: number): () => number {
@@ -35,7 +36,6 @@ const OPS = [
   Opcode.CFLUSH, Opcode.DRAIN,
 ];
 const DIF_OPS = [Opcode.DIF_CHECK, Opcode.DIF_INS, Opcode.DIF_STRP, Opcode.DIF_UPDT, Opcode.DIX_GEN, Opcode.TRANSL_FETCH];
-const DIF_BLOCKS = [512, 520, 4096, 4104];
 const BASE_FLAGS = Flag.CRAV | Flag.RCR;
 const OP_FLAGS = [Flag.FENCE, Flag.BOF, Flag.CC, Flag.CR, Flag.STORD, Flag.DRDBK, Flag.DSTS,
   Flag.CRC_SEED_ADDR, Flag.CRC_BYPASS_INVERT, Flag.CRC_BYPASS_DATA_REFLECT, Flag.ADDR1_TCS, Flag.ADDR2_TCS];
@@ -147,9 +147,7 @@ export function randomDescriptor(r: () => number, g: Region, o: GenOptions = {},
     case Opcode.DIF_UPDT:
     case Opcode.DIX_GEN: {
       const df = (r() % 16) | (bad && chance(100) ? 0x10 << (r() % 4) : 0);
-      const block = DIF_BLOCKS[df & 3];
-      const sstep = opcode === Opcode.DIF_INS || opcode === Opcode.DIX_GEN ? block : block + 8;
-      const dstep = opcode === Opcode.DIF_CHECK ? 0 : opcode === Opcode.DIF_STRP ? block : opcode === Opcode.DIX_GEN ? 8 : block + 8;
+      const { src: sstep, dst: dstep } = difSteps(opcode, df);
       const blocks = 1 + (r() % Math.max(1, Math.floor(maxSize / sstep)));
       if (!(bad && chance(150))) f.size = blocks * sstep;
       f.src = addr(f.size);
