@@ -780,17 +780,18 @@ let measured: { rates: Thresholds; handoffMs: number } | null = null;
 /** Bytes per ms this thread copies, compares and CRCs, on 16 KiB of arena memory; null without room. */
 function measureRates(dev: DeviceAccess, memory: WebAssembly.Memory): Thresholds | null {
   // 2 x 16 KiB of arena, or less where the arena is small (or full).
-  let size = 16 * 1024;
+  let size = 0;
   let a = -1;
-  for (; size >= 1024 && a < 0; size /= 4) {
+  for (const s of [16384, 4096, 1024]) {
     try {
-      a = dev.alloc(size * 2, 64);
+      a = dev.alloc(s * 2, 64);
+      size = s;
+      break;
     } catch {
-      a = -1;
+      // smaller, then
     }
   }
   if (a < 0) return null;
-  size *= 4; // the loop divided once more after the alloc succeeded
   try {
     const mem = new Uint8Array(memory.buffer as unknown as SharedArrayBuffer);
     const src = mem.subarray(a, a + size);
