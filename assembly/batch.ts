@@ -2,7 +2,7 @@
 // failed (any status but Success), a descriptor with FENCE and all after it are abandoned
 // (no effect, no record); those without FENCE still run. Each listed descriptor is read from
 // memory when its turn comes, so an earlier one may rewrite a later one, as on hardware.
-import { Desc, Flag, Status } from "../src/format";
+import { Desc, Flag, Status } from "../src/device/format";
 import { prefix } from "./bounds";
 import { resetOutcome, setBytes, fault } from "./record";
 import { runOne } from "./dispatch";

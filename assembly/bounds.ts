@@ -2,7 +2,7 @@
 // Every descriptor address is a u64 byte offset; only [arenaBase, arenaEnd) is mapped.
 // All checks are O(1) per range and overflow-safe: arenaEnd <= 2^32, and any address at or
 // above arenaEnd is rejected before an addition could wrap.
-import { Ctx } from "../src/format";
+import { Ctx } from "../src/device/format";
 
 // Per-instance (per-engine) copies of the context bounds, loaded at the start of each execute().
 export let arenaBase: u64 = 0;

@@ -15,7 +15,7 @@
 //   is done and the record's CRC is 0.
 // - DIF ops (kernels/dif.ts): transfer size a multiple of the source block step (0x13), then
 //   source/destination overlap (0x16); they work and fault block by block. Not in foreign spaces.
-import { Opcode, Flag, Status, Desc, Ctx, Record } from "../src/format";
+import { Opcode, Flag, Status, Desc, Ctx, Record } from "../src/device/format";
 import { prefix } from "./bounds";
 import { resetOutcome, writeRecord } from "./record";
 import { opIndex, validate, handleValid } from "./validate";

@@ -3,7 +3,7 @@
 // nothing here allocates, and the only state is per-instance globals. Static data is a few
 // hundred bytes of read-only tables (validate.ts); the CRC tables are built by init() into the
 // region the host reserves, and each instance has a scratch area of its own for the CRC fold.
-import { Ctx } from "../src/format";
+import { Ctx } from "../src/device/format";
 import { loadBounds } from "./bounds";
 import { crcInit, crc32cRun } from "./kernels/crc32c";
 import { runOne } from "./dispatch";

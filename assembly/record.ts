@@ -1,7 +1,7 @@
 // Completion record: the outcome of one descriptor, then its 32-byte write.
 // Kernels fill the outcome globals (per instance, reset for every descriptor) and return the
 // status byte; the dispatcher decides whether a record is written at all.
-import { Record, Status } from "../src/format";
+import { Record, Status } from "../src/device/format";
 
 export let outResult: u32 = 0; // record byte 1
 export let outBytes: u32 = 0; // record @4: bytes (or descriptors) completed

@@ -3,7 +3,7 @@
 // operation's own checks in the order 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1C.
 // (Intel DML checks dualcast bits 11:0 before overlap; the softdsa order above wins.)
 // Delta offsets (0x07/0x08) need the delta record read and live in kernels/delta.ts.
-import { Opcode, Flag, Status, Desc, Ctx, Limit, DeltaEntry } from "../src/format";
+import { Opcode, Flag, Status, Desc, Ctx, Limit, DeltaEntry } from "../src/device/format";
 import { overlaps } from "./bounds";
 import { setSpecific } from "./record";
 import { difBlockSize, difSourceStep, difDestStep } from "./kernels/dif";

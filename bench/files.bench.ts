@@ -22,7 +22,7 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { crc32c as nativeCrc } from '@node-rs/crc32';
 import { Device, copyFileCrc32c, createCrc32cStream, crc32cFile, defaultDevice, shutdown } from '../src/index.ts';
-import { DEFAULT_CHUNK, DEFAULT_IN_FLIGHT } from '../src/files.ts';
+import { DEFAULT_CHUNK, DEFAULT_IN_FLIGHT } from '../src/api/files.ts';
 import { fingerprint, load, median } from './harness.ts';
 
 const quick = process.argv.includes('--quick');

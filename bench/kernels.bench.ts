@@ -11,8 +11,8 @@
 // V8's tier-up (Liftoff -> TurboFan) before anything is timed.
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { Opcode, Desc, Ctx, Flag, Limit } from '../src/format.ts';
-import { instantiateCore } from '../src/core.ts';
+import { Opcode, Desc, Ctx, Flag, Limit } from '../src/device/format.ts';
+import { instantiateCore } from '../src/device/core.ts';
 import { fingerprint, load, median } from './harness.ts';
 
 const require = createRequire(import.meta.url);

@@ -35,11 +35,11 @@ if (!only || only === 'addon') {
 }
 
 if (!only || only === 'wasm') {
-  // Up to date (core.wasm newer than its inputs: assembly/, src/format.ts which assembly/ imports,
+  // Up to date (core.wasm newer than its inputs: assembly/, src/device/format.ts which assembly/ imports,
   // and this script): skip asc, as make would; npm pack runs `prepare` again.
   // `node scripts/build.mjs wasm --force` rebuilds anyway.
   const core = join(root, 'build', 'core.wasm');
-  const inputs = [fileURLToPath(import.meta.url), join(root, 'src', 'format.ts'), ...walk(join(root, 'assembly'))];
+  const inputs = [fileURLToPath(import.meta.url), join(root, 'src', 'device', 'format.ts'), ...walk(join(root, 'assembly'))];
   const newest = Math.max(...inputs.map((f) => statSync(f).mtimeMs));
   if (!process.argv.includes('--force') && existsSync(core) && statSync(core).mtimeMs >= newest) {
     // nothing to do

@@ -2,23 +2,23 @@
 // it, and completions through interrupt vectors. `Device.open` builds it on the thread
 // that owns it; `Device.attach` joins it from another thread of the program.
 import { availableParallelism } from 'node:os';
-import { Allocator } from './allocator.ts';
-import { Interrupt, Vectors } from './completion.ts';
-import { coreModule, instantiateCore, type Core } from './core.ts';
-import { type EngineFailure, Engines } from './engines.ts';
-import { Errors, SoftDsaError } from './errors.ts';
-import { type EventFdAddon, eventFdUnavailableReason, loadEventFd } from './eventfd.ts';
-import { Ctx, Limit } from './format.ts';
-import { computeLayout, CTX_ADDR, Dev, type Layout, MAX_ENGINES, MAX_VECTORS, PAGE, scratchOf, Stop, VECTOR_WORDS, Vec } from './layout.ts';
-import { type ErrorLogEntry, Portal, type SubmitOptions } from './portal.ts';
-import { DEVICE_MAGIC } from './spaces.ts';
-import { WARM_BYTES } from './warm_up.ts';
-import { WorkQueue } from './work_queue.ts';
+import { Allocator } from './device/allocator.ts';
+import { Interrupt, Vectors } from './device/completion.ts';
+import { coreModule, instantiateCore, type Core } from './device/core.ts';
+import { type EngineFailure, Engines } from './device/engines.ts';
+import { Errors, SoftDsaError } from './device/errors.ts';
+import { type EventFdAddon, eventFdUnavailableReason, loadEventFd } from './device/eventfd.ts';
+import { Ctx, Limit } from './device/format.ts';
+import { computeLayout, CTX_ADDR, Dev, type Layout, MAX_ENGINES, MAX_VECTORS, PAGE, scratchOf, Stop, VECTOR_WORDS, Vec } from './device/layout.ts';
+import { type ErrorLogEntry, Portal, type SubmitOptions } from './device/portal.ts';
+import { DEVICE_MAGIC } from './device/spaces.ts';
+import { WARM_BYTES } from './device/warm_up.ts';
+import { WorkQueue } from './device/work_queue.ts';
 import type { EngineData } from '../workers/engine.ts';
-import type { Bytes } from './args.ts';
-import { BatchBuilder } from './batch_builder.ts';
-import { type DeviceAccess, Ops } from './ops.ts';
-import type { OpSnapshot } from './stats.ts';
+import type { Bytes } from './api/args.ts';
+import { BatchBuilder } from './api/batch_builder.ts';
+import { type DeviceAccess, Ops } from './api/ops.ts';
+import type { OpSnapshot } from './api/stats.ts';
 
 export interface DeviceStats {
   ops: Record<string, OpSnapshot>;

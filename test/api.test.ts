@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { crc32c as nativeCrc } from '@node-rs/crc32';
 import * as dsa from '../src/index.ts';
 import { Device } from '../src/index.ts';
-import { BLOCK_MEMBERS } from '../src/batcher.ts';
+import { BLOCK_MEMBERS } from '../src/api/batcher.ts';
 import { rng } from './gen.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));

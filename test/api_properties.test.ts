@@ -18,7 +18,7 @@ import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { crc32c as nodeCrc32c } from '@node-rs/crc32';
 import { Device, Descriptor, Flag, Status } from '../src/index.ts';
-import { Ctx } from '../src/format.ts';
+import { Ctx } from '../src/device/format.ts';
 
 const SEED = Number(process.env.SOFTDSA_PROP_SEED ?? 20261201);
 const RUNS = Number(process.env.SOFTDSA_PROP_RUNS ?? 12);

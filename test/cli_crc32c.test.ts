@@ -12,7 +12,7 @@ import { crc32c as awsCrc } from '@aws-crypto/crc32c';
 import { crc32cMain, parseCrc32cArgs } from '../src/cli/crc32c.ts';
 import { shutdown } from '../src/index.ts';
 import { UsageError } from '../src/cli/options.ts';
-import { parseCrc32c } from '../src/crc32c_digest.ts';
+import { parseCrc32c } from '../src/api/crc32c_digest.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'softdsa-cli-crc-'));

@@ -4,8 +4,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MessageChannel } from 'node:worker_threads';
-import { ForeignSpaces, runForeign } from '../src/foreign.ts';
-import { Opcode, Flag, Status, Desc, Record as Rec, Limit, DeltaEntry } from '../src/format.ts';
+import { ForeignSpaces, runForeign } from '../src/device/foreign.ts';
+import { Opcode, Flag, Status, Desc, Record as Rec, Limit, DeltaEntry } from '../src/device/format.ts';
 import { referenceExecute, referenceCrc32c, ALLOWED_FLAGS, type RefCtx } from './reference.ts';
 import { ARENA_LO, coreWasm, CTX, DESC, IRQ, PAGE, SCRATCH, TABLES, writeCtx } from './core_rig.ts';
 import { crc32c as nodeRsCrc32c } from '@node-rs/crc32';

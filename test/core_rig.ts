@@ -1,7 +1,7 @@
 // The layout of the test device that core.test.ts and dif.test.ts run the Wasm core in, and the
 // device context written from a reference context (test/reference.ts's RefCtx).
 import { readFileSync } from 'node:fs';
-import { Ctx, Limit } from '../src/format.ts';
+import { Ctx, Limit } from '../src/device/format.ts';
 import type { RefCtx } from './reference.ts';
 
 export const PAGE = 65536;

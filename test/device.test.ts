@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Device, Descriptor, Flag, Opcode, readRecord, Status, encode } from '../src/index.ts';
-import { Ctx } from '../src/format.ts';
+import { Ctx } from '../src/device/format.ts';
 import { referenceExecute, type RefCtx } from './reference.ts';
 import { randomDescriptor, rng, type Region } from './gen.ts';
 

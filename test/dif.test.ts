@@ -5,8 +5,8 @@
 // Run: node --import tsx node_modules/uvu/bin.js test dif.test
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Opcode, Flag, Status, Desc, Record as Rec, Limit, DifFlag, SrcDif, DstDif, DifStatus } from '../src/format.ts';
-import { Descriptor } from '../src/descriptor.ts';
+import { Opcode, Flag, Status, Desc, Record as Rec, Limit, DifFlag, SrcDif, DstDif, DifStatus } from '../src/device/format.ts';
+import { Descriptor } from '../src/device/descriptor.ts';
 import { referenceExecute, referenceCrc16, referenceGuard, tupleBytes, DIF_BLOCK_SIZES, type RefCtx } from './reference.ts';
 import { ARENA_LO, coreWasm, CTX, DESC, IRQ, PAGE, SCRATCH, writeCtx } from './core_rig.ts';
 

@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { loadEventFd, eventFdUnavailableReason, type EventFdAddon, type EventFdHandle } from '../src/eventfd.ts';
+import { loadEventFd, eventFdUnavailableReason, type EventFdAddon, type EventFdHandle } from '../src/device/eventfd.ts';
 
 const ADDON_PATH = fileURLToPath(new URL('../native/build/Release/softdsa_eventfd.node', import.meta.url));
-const LOADER_URL = new URL('../src/eventfd.ts', import.meta.url).href;
+const LOADER_URL = new URL('../src/device/eventfd.ts', import.meta.url).href;
 
 const maybe = loadEventFd();
 if (maybe === null) throw new Error(`eventfd addon unavailable: ${eventFdUnavailableReason()} (build it first)`);

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { crc32c as nativeCrc32c } from '@node-rs/crc32';
 import { Device, Descriptor, Flag, readRecord, Status } from '../src/index.ts';
-import { encode } from '../src/descriptor.ts';
+import { encode } from '../src/device/descriptor.ts';
 import { rng } from './gen.ts';
 
 const withPasid = (d: Uint8Array, pasid: number): Uint8Array => {

@@ -8,7 +8,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Device, Descriptor, Status } from '../src/index.ts';
-import { Ctx, Limit } from '../src/format.ts';
+import { Ctx, Limit } from '../src/device/format.ts';
 import { randomDescriptor, rng, type Region } from './gen.ts';
 import { referenceExecute, type RefCtx } from './reference.ts';
 

@@ -1,8 +1,8 @@
 // Seeded random descriptors for tests and fuzzers: mostly valid, with a share of every
 // kind of wrong (bad opcode, flags, reserved bytes, sizes, alignment, addresses near and
 // past the arena's edges), so that each run exercises both the kernels and the checks.
-import { encode } from '../src/descriptor.ts';
-import { Desc, Flag, Opcode } from '../src/format.ts';
+import { encode } from '../src/device/descriptor.ts';
+import { Desc, Flag, Opcode } from '../src/device/format.ts';
 import { difSteps } from './reference.ts';
 
 /** xorshift32: small, fast, reproducible from its seed. */

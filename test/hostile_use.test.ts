@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { crc32c as nodeCrc32c } from '@node-rs/crc32';
-import { Ctx } from '../src/format.ts';
+import { Ctx } from '../src/device/format.ts';
 import { Device, Descriptor, Flag, Opcode, readRecord, Status } from '../src/index.ts';
 
 const fixture = (name: string): URL => new URL(`./fixtures/${name}`, import.meta.url);

@@ -5,7 +5,7 @@
 // It is written independently of the Wasm core (no shared code beyond the format enums):
 // every access is checked byte by byte, so page faults fall out of the loops instead of being
 // computed. Clarity over speed; used by the core tests, device tests and fuzzers.
-import { Opcode, Flag, Status, Desc, Record as Rec, Limit, DeltaEntry, DifFlag, SrcDif, DstDif, DifStatus } from '../src/format.ts';
+import { Opcode, Flag, Status, Desc, Record as Rec, Limit, DeltaEntry, DifFlag, SrcDif, DstDif, DifStatus } from '../src/device/format.ts';
 
 export interface RefCtx {
   arenaBase: number;

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { Device, Descriptor, Flag, Opcode, readRecord, Status } from '../src/index.ts';
-import { encode } from '../src/descriptor.ts';
+import { encode } from '../src/device/descriptor.ts';
 
 const ARENA = 1 << 20;
 const fixture = (name: string): URL => new URL(`./fixtures/${name}`, import.meta.url);

@@ -6,17 +6,17 @@
 // descriptors and runs them; when the queue empties, one engine at a time spins for an
 // adaptive while (spin.ts) (a new descriptor is then picked up in well under a microsecond), the
 // others park on the doorbell futex and burn no CPU.
-import { instantiateCore } from '../src/core.ts';
-import { Vectors } from '../src/completion.ts';
-import { EngineStates } from '../src/engine_states.ts';
-import { loadEventFd } from '../src/eventfd.ts';
-import { SpinPolicy } from '../src/spin.ts';
-import { Desc, Opcode, Status } from '../src/format.ts';
-import { ForeignSpaces, runForeign } from '../src/foreign.ts';
+import { instantiateCore } from '../src/device/core.ts';
+import { Vectors } from '../src/device/completion.ts';
+import { EngineStates } from '../src/device/engine_states.ts';
+import { loadEventFd } from '../src/device/eventfd.ts';
+import { SpinPolicy } from '../src/device/spin.ts';
+import { Desc, Opcode, Status } from '../src/device/format.ts';
+import { ForeignSpaces, runForeign } from '../src/device/foreign.ts';
 import { type MessagePort, workerData } from 'node:worker_threads';
-import { Dev, DIE_AFTER, DIE_THROW, Eng, ENGINE_BYTES, EngineState, type Layout, scratchOf, WqWord } from '../src/layout.ts';
-import { WorkQueue } from '../src/work_queue.ts';
-import { WARM_BYTES, warmUp } from '../src/warm_up.ts';
+import { Dev, DIE_AFTER, DIE_THROW, Eng, ENGINE_BYTES, EngineState, type Layout, scratchOf, WqWord } from '../src/device/layout.ts';
+import { WorkQueue } from '../src/device/work_queue.ts';
+import { WARM_BYTES, warmUp } from '../src/device/warm_up.ts';
 
 export interface EngineData {
   memory: WebAssembly.Memory;
@@ -141,8 +141,10 @@ function run(pos: number, irq: number, block: Int32Array, die: number): void {
   const status = core.execute(addr, layout.ctx, irq);
   if (die !== 0) kill(die);
   const vector = wq.vectorOf(pos);
-  wq.complete(pos, status);
+  // Counted before the slot is released: a submitter that sees its completion and reads
+  // stats() at once must find it counted.
   Atomics.add(block, Eng.COMPLETED / 4, 1);
+  wq.complete(pos, status);
   if ((block[0] | block[1]) !== 0) raise(block);
   vectors.signalIfArmed(vector);
 }

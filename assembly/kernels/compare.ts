@@ -1,6 +1,6 @@
 // COMPARE and COMPVAL. Both find the first differing byte inside the mapped part with SIMD,
 // so a difference before an unmapped byte is reported as a difference, not a fault.
-import { Desc, Flag, Status } from "../../src/format";
+import { Desc, Flag, Status } from "../../src/device/format";
 import { prefix, min64 } from "../bounds";
 import { fault, setResult, setBytes } from "../record";
 

@@ -12,7 +12,7 @@
 // init(): T0..T7 at [0, 8K), U0..U7 at [8K, 16K). init only ever stores final values, so engines
 // rebuilding concurrently while others read them are harmless. fold() works in a scratch area
 // of Limit.CORE_SCRATCH_BYTES that belongs to this instance alone.
-import { Flag, Limit } from "../../src/format";
+import { Flag, Limit } from "../../src/device/format";
 
 const POLY_REFLECTED: u32 = 0x82f63b78;
 const U_OFFSET: u32 = 8192;

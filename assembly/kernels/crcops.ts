@@ -1,7 +1,7 @@
 // CRCGEN and COPY_CRC descriptors. The seed comes from @40, or with CRC_SEED_ADDR from the
 // u32 at @48 (read first; an unmapped seed faults with nothing done and CRC 0).
 // A partial run reports the CRC of the bytes completed, so it can seed a resubmission.
-import { Desc, Flag, Status } from "../../src/format";
+import { Desc, Flag, Status } from "../../src/device/format";
 import { prefix, min64 } from "../bounds";
 import { fault, setSpecific } from "../record";
 import { crc32cRun } from "./crc32c";

@@ -2,7 +2,7 @@
 // Both work a word/entry at a time: a word or entry that is not entirely mapped faults before
 // any of its bytes is used, at its first unmapped byte (addresses are 8-aligned, so this only
 // differs from a byte model when the arena bounds are not).
-import { Desc, Flag, Status, DeltaEntry } from "../../src/format";
+import { Desc, Flag, Status, DeltaEntry } from "../../src/device/format";
 import { prefix, min64 } from "../bounds";
 import { fault, setResult, setSpecific } from "../record";
 import { firstDiff } from "./compare";

@@ -17,7 +17,7 @@
 //   counts the source bytes of the whole blocks done, nothing of the faulting block is written.
 // - The record's tag fields (which DML leaves 0) hold the tags of the next block to process: the
 //   one at bytes completed (after the last block on success), and the descriptor's masks.
-import { Desc, DifFlag, DifStatus, DifTuple, DstDif, Opcode, SrcDif, Status } from "../../src/format";
+import { Desc, DifFlag, DifStatus, DifTuple, DstDif, Opcode, SrcDif, Status } from "../../src/device/format";
 import { prefix } from "../bounds";
 import { fault, setBytes, setResult, setSpecific64 } from "../record";
 import { CRC16_TABLES } from "./crc16_tables";

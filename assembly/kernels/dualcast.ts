@@ -1,5 +1,5 @@
 // DUALCAST: src copied to dst1 and dst2 (validation already rejected any overlap).
-import { Desc, Status } from "../../src/format";
+import { Desc, Status } from "../../src/device/format";
 import { prefix, min64 } from "../bounds";
 import { fault } from "../record";
 

@@ -1,5 +1,5 @@
 // MEMFILL: dst[i] = pattern byte (i mod 8), the phase counted from dst itself.
-import { Desc, Status } from "../../src/format";
+import { Desc, Status } from "../../src/device/format";
 import { prefix } from "../bounds";
 import { fault } from "../record";
 

@@ -4,7 +4,7 @@
 // src, overlapping) runs from the end, so it faults at the last unmapped byte and reports
 // result = 1: bytes completed then counts from the end, and resubmitting with
 // size - bytesCompleted (same addresses) finishes the job.
-import { Desc, Status } from "../../src/format";
+import { Desc, Status } from "../../src/device/format";
 import { prefix, suffix, min64 } from "../bounds";
 import { fault, setResult } from "../record";
 

@@ -3,10 +3,10 @@
 // errors on one line on stderr, exit 2 for usage, 1 when a file failed or did not match.
 import { createReadStream, readFileSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { crc32cBase64, crc32cHex, parseCrc32c } from '../crc32c_digest.ts';
-import { createCrc32cStream } from '../crc32c_stream.ts';
-import { shutdown } from '../default_device.ts';
-import { crc32cFileInfo, DEFAULT_CHUNK, DEFAULT_IN_FLIGHT } from '../files.ts';
+import { crc32cBase64, crc32cHex, parseCrc32c } from '../api/crc32c_digest.ts';
+import { createCrc32cStream } from '../api/crc32c_stream.ts';
+import { shutdown } from '../api/default_device.ts';
+import { crc32cFileInfo, DEFAULT_CHUNK, DEFAULT_IN_FLIGHT } from '../api/files.ts';
 import { parseArgv, parseBytes, UsageError } from './options.ts';
 import { Progress } from './progress.ts';
 

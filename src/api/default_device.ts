@@ -3,7 +3,7 @@
 // these and never calls shutdown() still exits on its own.
 import type { Bytes } from './args.ts';
 import type { BatchBuilder } from './batch_builder.ts';
-import { Device, type DeviceOptions, type DeviceStats } from './device.ts';
+import { Device, type DeviceOptions, type DeviceStats } from '../device.ts';
 
 let current: Device | null = null;
 let options: DeviceOptions = {};

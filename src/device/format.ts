@@ -1,7 +1,7 @@
 // The DSA record formats: the one source of truth for both sides.
 //
 // This file is compiled twice: by TypeScript for the host (src/, workers/) and by
-// AssemblyScript for the Wasm core (assembly/ imports "../src/format"). It must
+// AssemblyScript for the Wasm core (assembly/ imports "./format"). It must
 // therefore hold nothing but enums of integer literals, the one construct both
 // languages read the same way. Values follow Linux include/uapi/linux/idxd.h and
 // docs/format.md, the project's format reference, whose [decided] points the README sums up.

@@ -14,11 +14,11 @@ import { crc32c as nativeCrc32c } from '@node-rs/crc32';
 import { type ArenaInfo, type Bytes, pattern as patternOf, seedOf, type Span, span } from './args.ts';
 import { Batcher, type Member, type Submitter } from './batcher.ts';
 import { crc32cCombine } from './crc_combine.ts';
-import { Errors } from './errors.ts';
-import { fillPattern } from './foreign.ts';
-import { windowOf } from './spaces.ts';
-import { Desc, DeltaEntry, Opcode, Record, Status } from './format.ts';
-import type { AddressSpaces } from './spaces.ts';
+import { Errors } from '../device/errors.ts';
+import { fillPattern } from '../device/foreign.ts';
+import { windowOf } from '../device/spaces.ts';
+import { Desc, DeltaEntry, Opcode, Record, Status } from '../device/format.ts';
+import type { AddressSpaces } from '../device/spaces.ts';
 import { Stats, type Placement } from './stats.ts';
 
 export type OpName = 'memcpy' | 'memmove' | 'fill' | 'compare' | 'firstDifference' | 'crc32c' | 'copyCrc32c' | 'dualcast' | 'createDelta' | 'applyDelta';

@@ -20,7 +20,7 @@ import { crc32c as nativeCrc32c } from '@node-rs/crc32';
 import { crc32cCombine } from './crc_combine.ts';
 import { type Crc32cFormat, formatCrc32c } from './crc32c_digest.ts';
 import { defaultDevice } from './default_device.ts';
-import type { Device } from './device.ts';
+import type { Device } from '../device.ts';
 
 export interface Crc32cStreamOptions {
   /** the device whose engines do the work; default: the default device (opened on the first chunk) */

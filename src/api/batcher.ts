@@ -10,7 +10,7 @@
 // Members that must run on other engines at the same time (the ranges of a split
 // operation) are "solo": submitted as descriptors of their own, their records still in
 // the block. The block goes back to the pool when everything in it has completed.
-import { Desc, Flag, Opcode, Record, Status } from './format.ts';
+import { Desc, Flag, Opcode, Record, Status } from '../device/format.ts';
 
 // Up to 1024 calls a batch (the device's maxBatch bounds it too): one tick, one batch
 // descriptor, one doorbell. (Smaller blocks, so that batches pipeline, measured no better

@@ -7,6 +7,8 @@
 // thread exits or throws), the supervisor finishes what it held, status 0x20 (hardware
 // error) written to the completion record where the descriptor asked for one, then
 // starts it again: every descriptor completes exactly once.
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import type { SpaceMessage } from './foreign.ts';
@@ -15,11 +17,11 @@ import { Vectors } from './completion.ts';
 import { EngineStates } from './engine_states.ts';
 import { Status } from './format.ts';
 import { Dev, DIE_AFTER, DIE_THROW, Eng, ENGINE_BYTES, EngineState, type Layout, Stop, WqWord } from './layout.ts';
-import { sourceExt } from './paths.ts';
+import { packageRoot, sourceExt } from './paths.ts';
 import { coreModule } from './core.ts';
 import { Unrun } from './unrun.ts';
 import { WorkQueue } from './work_queue.ts';
-import type { EngineData, EngineTask } from '../workers/engine.ts';
+import type { EngineData, EngineTask } from '../../workers/engine.ts';
 
 export interface EngineFailure {
   engine: number;
@@ -70,7 +72,8 @@ export class Engines {
     this.#bootFailures = new Array<number>(count).fill(0);
     this.#lastError = new Array<unknown>(count).fill(undefined);
     this.#data = data;
-    this.#filename = new URL(`../workers/engine${sourceExt}`, import.meta.url).href;
+    // from the package root: this module is bundled into dist/src/index.cjs too, at another depth
+    this.#filename = pathToFileURL(join(packageRoot, sourceExt === '.ts' ? 'workers/engine.ts' : 'dist/workers/engine.js')).href;
     this.#pools = new Array<Piscina | null>(count).fill(null);
     this.#ready = new Promise((resolve) => {
       this.#resolveReady = resolve;

@@ -15,7 +15,7 @@ import { open, stat, unlink, type FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { crc32cCombine } from './crc_combine.ts';
 import { defaultDevice } from './default_device.ts';
-import type { Device } from './device.ts';
+import type { Device } from '../device.ts';
 
 export interface FileCrcOptions {
   /** bytes per read (and per CRC); default 8 MiB */
