@@ -6,16 +6,18 @@
 //   wasm   the Wasm core (asc) into build/core.wasm.
 //   ts     dist/: tsc's ESM build with .d.ts types, the CommonJS entry dist/src/index.cjs
 //          bundled from the same sources by esbuild, and its .d.cts types.
+//   browser  dist/browser/: softdsa.js (the browser entry, src/browser/index.ts), its engine worker
+//          engine.js and core.wasm, side by side (esbuild; part of the ts step).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = (name) => join(root, 'node_modules', '.bin', name);
 const run = (cmd, args) => spawnSync(cmd, args, { cwd: root, stdio: 'inherit' }).status === 0;
-const only = process.argv[2]?.startsWith('--') ? undefined : process.argv[2]; // optional: 'wasm' | 'addon' | 'ts'
-if (only && !['wasm', 'addon', 'ts'].includes(only)) { console.error(`softdsa: unknown build step ${only} (wasm, addon, ts)`); process.exit(2); }
+const only = process.argv[2]?.startsWith('--') ? undefined : process.argv[2]; // optional: 'wasm' | 'addon' | 'ts' | 'browser'
+if (only && !['wasm', 'addon', 'ts', 'browser'].includes(only)) { console.error(`softdsa: unknown build step ${only} (wasm, addon, ts, browser)`); process.exit(2); }
 
 mkdirSync(join(root, 'build'), { recursive: true });
 
@@ -63,6 +65,8 @@ if (!only || only === 'ts') {
   if (!run(bin('tsc'), ['-p', 'tsconfig.json'])) { console.error('softdsa: tsc failed'); process.exit(1); }
   await dualBuild();
 }
+
+if (!only || only === 'ts' || only === 'browser') await browserBuild();
 
 /** Every file under dir (recursive), as paths. */
 function walk(dir) {
@@ -113,4 +117,45 @@ async function dualBuild() {
   for (const f of [...walk(join(dist, 'src')), ...walk(join(dist, 'workers'))]) {
     if (f.endsWith('.d.ts') && !f.includes('/cli/') && !f.endsWith('webassembly.d.ts')) writeFileSync(f.slice(0, -'.d.ts'.length) + '.d.cts', respecify(readFileSync(f, 'utf8'), '.cjs'));
   }
+}
+
+/**
+ * The browser build: one source, with the host's modules swapped for their browser twins
+ * (src/device/X.ts -> src/browser/Y.ts below) and Node's timer functions supplied
+ * (src/browser/timers.ts). platform 'browser': a node:* import left anywhere fails the build.
+ * Plain ES modules a page imports by URL: softdsa.js finds engine.js and core.wasm beside it.
+ */
+async function browserBuild() {
+  const esbuild = await import('esbuild');
+  const swaps = new Map([
+    ['src/device/host.ts', 'src/browser/host.ts'],
+    ['src/device/eventfd.ts', 'src/browser/eventfd.ts'],
+    ['src/device/foreign.ts', 'src/browser/foreign.ts'],
+    ['src/device/pool_node.ts', 'src/browser/pool.ts'],
+  ].map(([from, to]) => [join(root, from), join(root, to)]));
+  const twins = {
+    name: 'browser-twins',
+    setup(build) {
+      build.onResolve({ filter: /^\.\.?\// }, (args) => {
+        const to = swaps.get(join(args.resolveDir, args.path));
+        return to === undefined ? undefined : { path: to };
+      });
+    },
+  };
+  const out = join(root, 'dist', 'browser');
+  rmSync(out, { recursive: true, force: true });
+  await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: { softdsa: 'src/browser/index.ts', engine: 'src/browser/engine.ts' },
+    outdir: 'dist/browser',
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    inject: ['src/browser/timers.ts'],
+    plugins: [twins],
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  copyFileSync(join(root, 'build', 'core.wasm'), join(out, 'core.wasm'));
 }

@@ -1,7 +1,6 @@
 // The device: one shared arena (the address space), one work queue, engines that drain
 // it, and completions through interrupt vectors. `Device.open` builds it on the thread
 // that owns it; `Device.attach` joins it from another thread of the program.
-import { availableParallelism } from 'node:os';
 import { Allocator } from './device/allocator.ts';
 import { Interrupt, Vectors } from './device/completion.ts';
 import { coreModule, instantiateCore, type Core } from './device/core.ts';
@@ -13,6 +12,7 @@ import { computeLayout, CTX_ADDR, Dev, type Layout, MAX_ENGINES, MAX_VECTORS, PA
 import { type ErrorLogEntry, Portal, type SubmitOptions } from './device/portal.ts';
 import { DEVICE_MAGIC } from './device/spaces.ts';
 import { WARM_BYTES } from './device/warm_up.ts';
+import { bytesAt, checkHost, cores } from './device/host.ts';
 import { WorkQueue } from './device/work_queue.ts';
 import type { EngineData } from '../workers/engine.ts';
 import type { Bytes } from './api/args.ts';
@@ -261,10 +261,11 @@ export class Device extends DeviceConnection {
 
   /** Device.open without the promise: everything it does is synchronous. */
   static openSync(options: DeviceOptions = {}): Device {
+    checkHost();
     if (options === null || typeof options !== 'object') throw new TypeError(`device options must be an object; got ${options === null ? 'null' : typeof options}`);
     // An option given as undefined takes its default, as if it were absent.
     const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
-    const o = { ...DEFAULTS, engines: Math.max(1, availableParallelism()), ...given } as Required<DeviceOptions>;
+    const o = { ...DEFAULTS, engines: Math.max(1, cores()), ...given } as Required<DeviceOptions>;
     checkInt('engines', o.engines, 1, MAX_ENGINES);
     checkInt('wqSize', o.wqSize, 4, 65536);
     if ((o.wqSize & (o.wqSize - 1)) !== 0) throw Errors.option('wqSize', `must be a power of two, got ${o.wqSize}`);
@@ -345,7 +346,7 @@ export class Device extends DeviceConnection {
   buffer(size: number): Buffer {
     if (typeof size !== 'number' || !Number.isInteger(size) || size < 0) throw new RangeError(`buffer(size): size must be a non-negative integer; got ${String(size)}`);
     const addr = this.alloc(Math.max(1, size));
-    return Buffer.from(this.memory.buffer as unknown as ArrayBuffer, addr, size);
+    return bytesAt(this.memory.buffer, addr, size);
   }
 
   memcpy<T extends Bytes>(dst: T, src: Bytes, length?: number): Promise<T> {

@@ -13,7 +13,8 @@ import { loadEventFd } from '../src/device/eventfd.ts';
 import { SpinPolicy } from '../src/device/spin.ts';
 import { Desc, Opcode, Status } from '../src/device/format.ts';
 import { ForeignSpaces, runForeign } from '../src/device/foreign.ts';
-import { type MessagePort, workerData } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
+import { exitThread, workerData } from '../src/device/host.ts';
 import { Dev, DIE_AFTER, DIE_THROW, Eng, ENGINE_BYTES, EngineState, type Layout, scratchOf, WqWord } from '../src/device/layout.ts';
 import { WorkQueue } from '../src/device/work_queue.ts';
 import { WARM_BYTES, warmUp } from '../src/device/warm_up.ts';
@@ -183,6 +184,6 @@ function countdown(w: Int32Array): number {
 
 /** Test hook: die with a descriptor held (thread exit, or a throw). */
 function kill(hook: number): never {
-  if ((hook & DIE_THROW) === 0) process.exit(3);
+  if ((hook & DIE_THROW) === 0) exitThread(3);
   throw new Error('engine test hook: thrown on purpose');
 }

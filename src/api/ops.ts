@@ -9,13 +9,12 @@
 //             not shared, or another SharedArrayBuffer): run here, on the calling thread.
 // stats() says how many went where and why; every call is published on the
 // diagnostics channel "softdsa:op".
-import { channel } from 'node:diagnostics_channel';
-import { crc32c as nativeCrc32c } from '@node-rs/crc32';
 import { type ArenaInfo, type Bytes, pattern as patternOf, seedOf, type Span, span } from './args.ts';
 import { Batcher, type Member, type Submitter } from './batcher.ts';
 import { crc32cCombine } from './crc_combine.ts';
 import { Errors } from '../device/errors.ts';
-import { fillPattern } from '../device/foreign.ts';
+import { compareBytes, crc32cOf, opChannel } from '../device/host.ts';
+import { fillPattern } from '../device/pattern.ts';
 import { windowOf } from '../device/spaces.ts';
 import { Desc, DeltaEntry, Opcode, Record, Status } from '../device/format.ts';
 import type { AddressSpaces } from '../device/spaces.ts';
@@ -34,7 +33,6 @@ export interface OpsConfig {
   maxTransfer: number;
 }
 
-const opChannel = channel('softdsa:op');
 /** One call in this many is timed for the latency percentiles (a power of two). */
 const LATENCY_SAMPLE = 8;
 
@@ -509,7 +507,7 @@ export class Ops {
   #crcHere(s: Span, n: number, seed: number): number {
     // (while the engines boot, the core's CRC may not be compiled yet: the native one then)
     if (s.placement === 'arena' && this.#ready) return this.#dev.crc(s.addr, n, seed);
-    return nativeCrc32c(Buffer.from(s.u8.buffer, s.u8.byteOffset, n), seed) >>> 0;
+    return crc32cOf(s.u8.subarray(0, n), seed);
   }
 
   #crc(opcode: number, src: number, dst: number, n: number, seed: number, solo: boolean, space = 0): Promise<number> {
@@ -670,14 +668,12 @@ function fillInline(u8: Uint8Array, pat: bigint): void {
 
 function firstDiffInline(a: Uint8Array, b: Uint8Array): number {
   const n = a.byteLength;
-  const x = Buffer.from(a.buffer, a.byteOffset, n);
-  const y = Buffer.from(b.buffer, b.byteOffset, n);
-  if (x.equals(y)) return -1;
+  if (compareBytes(a, b) === 0) return -1;
   // Native compares of 4 KiB chunks find the chunk; a byte scan finds the byte in it.
   const CHUNK = 4096;
   for (let c = 0; c < n; c += CHUNK) {
     const e = Math.min(n, c + CHUNK);
-    if (x.compare(y, c, e, c, e) === 0) continue;
+    if (compareBytes(a.subarray(c, e), b.subarray(c, e)) === 0) continue;
     for (let i = c; i < e; i++) if (a[i] !== b[i]) return i;
   }
   return -1;
@@ -685,13 +681,11 @@ function firstDiffInline(a: Uint8Array, b: Uint8Array): number {
 
 function deltaInline(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out: number[] = [];
-  const x = Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-  const y = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   const CHUNK = 4096; // a multiple of 8
   for (let w = 0; w + 8 <= a.byteLength; w += 8) {
     if (w % CHUNK === 0) {
       const e = Math.min(a.byteLength - (a.byteLength % 8), w + CHUNK);
-      if (x.compare(y, w, e, w, e) === 0) {
+      if (compareBytes(a.subarray(w, e), b.subarray(w, e)) === 0) {
         w = e - 8;
         continue;
       }
@@ -815,7 +809,7 @@ function measureRates(dev: DeviceAccess, memory: WebAssembly.Memory): Thresholds
       }
       return best;
     };
-    return { copy: rate(() => dst.set(src)), compare: rate(() => Buffer.compare(src, dst)), crc: rate(() => dev.crc(a, size, 0)) };
+    return { copy: rate(() => dst.set(src)), compare: rate(() => compareBytes(src, dst)), crc: rate(() => dev.crc(a, size, 0)) };
   } finally {
     dev.free(a);
   }

@@ -9,20 +9,11 @@
 // A submitter arms its vector only when it is about to sleep, so a busy device
 // makes no system call per completion: the interrupt-suppression trick of NVMe
 // and virtio event indexes.
-import { existsSync, readlinkSync } from 'node:fs';
 import type { EventFdAddon, EventFdHandle } from './eventfd.ts';
 import { Ctx } from './format.ts';
+import { threadGone as tidGone, TID } from './host.ts';
 import { type Layout, MAX_VECTORS, VECTOR_WORDS, Vec } from './layout.ts';
 import { WorkQueue } from './work_queue.ts';
-
-/** This thread's Linux thread id (every worker loads this module anew), or 0 without /proc. */
-const TID = ((): number => {
-  try {
-    return Number(readlinkSync('/proc/thread-self').split('/').pop()) || 0;
-  } catch {
-    return 0;
-  }
-})();
 
 /** Set in a vector's in-use word while a gone thread's vector is being released (above the epoch bits). */
 const RECLAIMING = 0x1000000;
@@ -38,7 +29,7 @@ function threadGone(owner: number, tid: number): boolean {
   const now = performance.now();
   let seen = goneSeen.get(owner);
   if (seen === undefined || seen.tid !== tid || (!seen.gone && now - seen.at > GONE_RECHECK_MS)) {
-    seen = { tid, gone: !existsSync(`/proc/self/task/${tid}`), at: now };
+    seen = { tid, gone: tidGone(tid), at: now };
     goneSeen.set(owner, seen);
   }
   return seen.gone;

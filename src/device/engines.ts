@@ -1,27 +1,20 @@
-// The engines' supervisor: one piscina pool of one thread per engine.
-//
-// A pool per engine lets a dead engine be started again on its own fresh thread (a
-// shared pool would hand the restart to a thread another engine's loop occupies).
-// The start task returns at once and the engine loop runs on in the worker, so no task
-// is pending and an idle device never keeps the process alive. When an engine dies (its
+// The engines' supervisor: one thread per engine (pool_node.ts: piscina; in a browser,
+// src/browser/pool.ts: Web Workers). When an engine dies (its
 // thread exits or throws), the supervisor finishes what it held, status 0x20 (hardware
 // error) written to the completion record where the descriptor asked for one, then
 // starts it again: every descriptor completes exactly once.
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import type { Piscina } from 'piscina';
 import type { SpaceMessage } from './foreign.ts';
 import { AddressSpaces } from './spaces.ts';
 import { Vectors } from './completion.ts';
 import { EngineStates } from './engine_states.ts';
 import { Status } from './format.ts';
 import { Dev, DIE_AFTER, DIE_THROW, Eng, ENGINE_BYTES, EngineState, type Layout, Stop, WqWord } from './layout.ts';
-import { packageRoot, sourceExt } from './paths.ts';
 import { coreModule } from './core.ts';
+import { warn } from './host.ts';
+import { EnginePool, type SpacePort } from './pool_node.ts';
 import { Unrun } from './unrun.ts';
 import { WorkQueue } from './work_queue.ts';
-import type { EngineData, EngineTask } from '../../workers/engine.ts';
+import type { EngineData } from '../../workers/engine.ts';
 
 export interface EngineFailure {
   engine: number;
@@ -33,7 +26,7 @@ export interface EngineFailure {
 export class Engines {
   readonly count: number;
   readonly failures: EngineFailure[] = [];
-  readonly #pools: Array<Piscina | null>;
+  readonly #pool: EnginePool;
   readonly #wq: WorkQueue;
   readonly #states: EngineStates;
   readonly #vectors: Vectors;
@@ -42,7 +35,7 @@ export class Engines {
   readonly #dev: Int32Array;
   readonly #layout: Layout;
   /** each engine's end of its address-space channel (new at every launch) */
-  readonly #ports: Array<MessagePort | null>;
+  readonly #ports: Array<SpacePort | null>;
   /** the other SharedArrayBuffers engines reach, by PASID */
   readonly spaces = new AddressSpaces((m) => {
     for (const port of this.#ports) port?.postMessage(m satisfies SpaceMessage);
@@ -51,9 +44,7 @@ export class Engines {
   readonly #booted: Array<Promise<unknown>> = [];
   /** consecutive deaths of each engine before it booted, and the last error its pool reported */
   readonly #bootFailures: number[];
-  readonly #lastError: unknown[];
   readonly #data: EngineData;
-  readonly #filename: string;
   readonly #ready: Promise<void>;
   #resolveReady: () => void = () => {};
 
@@ -68,40 +59,13 @@ export class Engines {
     this.#unrun = new Unrun(this.#wq, vectors, memory, layout);
     this.#mem = new Uint8Array(memory.buffer as unknown as SharedArrayBuffer);
     this.#dev = new Int32Array(memory.buffer as unknown as SharedArrayBuffer, layout.device, 16);
-    this.#ports = new Array<MessagePort | null>(count).fill(null);
+    this.#ports = new Array<SpacePort | null>(count).fill(null);
     this.#bootFailures = new Array<number>(count).fill(0);
-    this.#lastError = new Array<unknown>(count).fill(undefined);
     this.#data = data;
-    // from the package root: this module is bundled into dist/src/index.cjs too, at another depth
-    this.#filename = pathToFileURL(join(packageRoot, sourceExt === '.ts' ? 'workers/engine.ts' : 'dist/workers/engine.js')).href;
-    this.#pools = new Array<Piscina | null>(count).fill(null);
+    this.#pool = new EnginePool(data, (e, error) => this.#died(e, error));
     this.#ready = new Promise((resolve) => {
       this.#resolveReady = resolve;
     });
-  }
-
-  /** Engine e's pool of one thread (made at its first launch: making it starts the thread). */
-  #pool(e: number): Piscina {
-    let pool = this.#pools[e];
-    if (pool === null) {
-      pool = this.#pools[e] = new piscina!.Piscina({
-        filename: this.#filename,
-        workerData: this.#data,
-        minThreads: 1,
-        maxThreads: 1,
-        idleTimeout: Infinity,
-        // 'disabled': between tasks the worker returns to its event loop, where the
-        // engine loop then runs ('sync' would hold it in Atomics.wait for the next task).
-        atomics: 'disabled',
-        recordTiming: false,
-      });
-      pool.on('error', (err: unknown) => {
-        this.#lastError[e] = err; // a dying worker: handled by 'workerDestroy'
-      });
-      // Deferred: piscina emits this before it has dropped the dead thread from the pool.
-      pool.on('workerDestroy', () => setImmediate(() => this.#died(e)));
-    }
-    return pool;
   }
 
   /**
@@ -119,27 +83,22 @@ export class Engines {
       if (e + 1 < this.count) setImmediate(next, e + 1);
       else void Promise.all(this.#booted).then(() => this.#resolveReady());
     };
-    // piscina is loaded here, not when softdsa is imported (about 30 ms a program that never
-    // opens a device should not pay).
+    // What the threads need is loaded now, not when softdsa is imported (the pool's load()).
     // (Resolving even a dynamic import is synchronous work: it starts on the next turn too.)
     setImmediate(() => {
-      void (piscina !== null ? Promise.resolve() : import('piscina').then((m) => {
-        piscina = { Piscina: m.Piscina };
-      })).then(() => next(0), () => this.#resolveReady());
+      void this.#pool.load().then(() => next(0), () => this.#resolveReady());
     });
   }
 
   #launch(e: number): void {
     if (this.#stopping) return;
     this.#states.set(e, EngineState.BOOTING);
-    const { port1, port2 } = new MessageChannel();
-    port1.unref();
+    const { started: run, spaces } = this.#pool.launch(e, this.#booted[e] === undefined);
     this.#ports[e]?.close();
-    this.#ports[e] = port1;
-    for (const m of this.spaces.current()) port1.postMessage(m);
-    const task: EngineTask = { id: e, spaces: port2, warm: this.#booted[e] === undefined };
-    // A start that fails means the thread died before running it: 'workerDestroy' follows.
-    const started = this.#pool(e).run(task, { transferList: [port2] }).then(
+    this.#ports[e] = spaces;
+    for (const m of this.spaces.current()) spaces.postMessage(m);
+    // A start that fails means the thread died before running it: the pool's `died` follows.
+    const started = run.then(
       () => {
         this.#bootFailures[e] = 0;
       },
@@ -177,7 +136,7 @@ export class Engines {
     return n;
   }
 
-  #died(e: number): void {
+  #died(e: number, error: unknown): void {
     if (this.#stopping) return;
     const booting = this.#states.get(e) === EngineState.BOOTING;
     this.#recover(e);
@@ -189,8 +148,8 @@ export class Engines {
     // every 2 s, so that a broken start does not spin a core; calls run inline meanwhile.
     const n = ++this.#bootFailures[e];
     if (n === 3) {
-      const why = (this.#lastError[e] as Error | undefined)?.message ?? 'its thread exited';
-      process.emitWarning(`softdsa: engine ${e} failed to start 3 times (${why}); retrying every 2 s, calls run inline meanwhile`, { code: 'SOFTDSA_ENGINE_START' });
+      const why = (error as Error | undefined)?.message ?? 'its thread exited';
+      warn(`softdsa: engine ${e} failed to start 3 times (${why}); retrying every 2 s, calls run inline meanwhile`, 'SOFTDSA_ENGINE_START');
     }
     setTimeout(() => this.#launch(e), Math.min(2000, 10 * 2 ** n)).unref();
   }
@@ -226,7 +185,7 @@ export class Engines {
     while (performance.now() < until && this.#running() > 0) await new Promise((r) => setTimeout(r, 1));
     this.#stopping = true;
     for (const port of this.#ports) port?.close();
-    await Promise.all(this.#pools.map((p) => p?.destroy()));
+    await this.#pool.destroy();
     this.#resolveReady();
     for (let e = 0; e < this.count; e++) if (this.#states.get(e) !== EngineState.OFF) this.#recover(e);
     // From here a submitter that publishes aborts its own descriptor (portal.ts): one of us takes each.
@@ -241,9 +200,6 @@ export class Engines {
     return n;
   }
 }
-
-/** The piscina module, once loaded (start()). */
-let piscina: { Piscina: typeof Piscina } | null = null;
 
 /** How long close() lets the engines finish the queue before it terminates them. */
 const STOP_WAIT_MS = 10_000;

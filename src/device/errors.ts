@@ -28,6 +28,11 @@ export const Errors = {
   option: (name: string, why: string) => new RangeError(`option ${name}: ${why}`),
   noHandles: () => new SoftDsaError('NO_INT_HANDLES', 'all interrupt handles are in use'),
   engineFailed: (why: string) => new SoftDsaError('ENGINE_FAILED', `an engine failed: ${why}`, Status.HW_ERROR),
+  notIsolated: () =>
+    new SoftDsaError('NOT_CROSS_ORIGIN_ISOLATED',
+      'softdsa needs a cross-origin-isolated page (shared memory between the page and its engine workers): serve the page with the headers ' +
+      '"Cross-Origin-Opener-Policy: same-origin" and "Cross-Origin-Embedder-Policy: require-corp" (crossOriginIsolated is false)'),
+  noWaitAsync: () => new SoftDsaError('NO_WAIT_ASYNC', 'softdsa needs Atomics.waitAsync (Chromium 87+, Firefox 145+, Safari 16.4+), which this browser lacks'),
   /** A descriptor finished with a status other than success (high-level API). */
   status: (op: string, status: number) =>
     new SoftDsaError('DSA_STATUS', `${op} failed with DSA status ${hex(status & Status.CODE_MASK)}`, status),

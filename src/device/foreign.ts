@@ -14,6 +14,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createRequire } from 'node:module';
 import { Desc, Flag, Opcode, Status } from './format.ts';
+import { fillPattern } from './pattern.ts';
 
 /** Address spaces registered at once (PASID bits 11:0 name the slot, 1-4095; bits 19:12 its reuse generation). */
 export const MAX_SPACES = 4095;
@@ -91,14 +92,6 @@ let native: ((b: Buffer, seed?: number) => number) | null = null;
 function nativeCrc32c(): (b: Buffer, seed?: number) => number {
   native ??= (createRequire(import.meta.url)('@node-rs/crc32') as { crc32c: (b: Buffer, seed?: number) => number }).crc32c;
   return native;
-}
-
-/** Fills u8 with the 8-byte pattern, phase from u8[0]: the first 8 bytes, then doubling copies. */
-export function fillPattern(u8: Uint8Array, pattern: Uint8Array): void {
-  const n = u8.byteLength;
-  const head = Math.min(8, n);
-  u8.set(pattern.subarray(0, head));
-  for (let done = head; done < n; done *= 2) u8.copyWithin(done, 0, Math.min(done, n - done));
 }
 
 /** Runs the data part of a foreign-space descriptor at `desc` (in the arena `mem`). */

@@ -13,9 +13,9 @@ import { SpinPolicy } from './spin.ts';
 import { Unrun } from './unrun.ts';
 import { WorkQueue } from './work_queue.ts';
 import { EngineStates } from './engine_states.ts';
-import { availableParallelism } from 'node:os';
+import { cores } from './host.ts';
 
-const CORES = availableParallelism();
+const CORES = cores();
 
 export interface SubmitOptions {
   /** wait for room when the queue is full (default); false: reject with QUEUE_FULL */

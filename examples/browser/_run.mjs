@@ -1,0 +1,12 @@
+import puppeteer from 'puppeteer-core';
+import { serve } from './server.mjs';
+const server = await serve(0);
+const port = server.address().port;
+const browser = await puppeteer.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--headless=new'] });
+const page = await browser.newPage();
+page.on('console', (m) => console.log('console:', m.text()));
+page.on('pageerror', (e) => console.log('pageerror:', e.message));
+await page.goto(`http://localhost:${port}/examples/browser/${process.argv[2] ?? '_smoke.html'}`);
+await page.waitForFunction('window.result', { timeout: 20000 });
+console.log(JSON.stringify(await page.evaluate('window.result'), null, 1).slice(0, 3000));
+await browser.close(); server.close();

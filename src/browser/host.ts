@@ -1,0 +1,87 @@
+// What the device needs from its host, a browser's side (the browser build puts this module
+// in place of src/device/host.ts). What has no meaning here is absent: no thread ids, no
+// process to exit or keep alive, no diagnostics channel.
+import { Errors } from '../device/errors.ts';
+import { crc32cJs } from './crc32c.ts';
+
+/** Cores to size the engine pool by. */
+export const cores = (): number => Math.max(1, navigator.hardwareConcurrency || 1);
+
+/**
+ * Throws unless this page can share memory with workers: a shared WebAssembly.Memory and
+ * Atomics.waitAsync need a cross-origin-isolated page.
+ */
+export function checkHost(): void {
+  if (globalThis.crossOriginIsolated !== true) throw Errors.notIsolated();
+  if (typeof Atomics.waitAsync !== 'function') throw Errors.noWaitAsync();
+}
+
+/** What the engine worker was started with (set from its first message, before the engine module loads). */
+export let workerData: unknown;
+export function setWorkerData(data: unknown): void {
+  workerData = data;
+}
+
+/** Ends this engine worker (test hook: an engine dies with a descriptor held): close, and leave the loop. */
+export function exitThread(code: number): never {
+  (globalThis as unknown as { close(): void }).close();
+  throw new Error(`engine test hook: exit(${code})`);
+}
+
+export function warn(message: string, code: string): void {
+  console.warn(`${message} (${code})`);
+}
+
+/** Arena bytes as the host's byte type (a Uint8Array). */
+export const bytesAt = (buffer: ArrayBufferLike, addr: number, size: number): Uint8Array => new Uint8Array(buffer, addr, size);
+
+/** CRC-32C of bytes outside the arena. */
+export const crc32cOf = (u8: Uint8Array, seed: number): number => crc32cJs(u8, seed);
+
+/** Negative, 0 or positive, like Buffer.compare: 32-bit words while they are equal, then bytes. */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.byteLength, b.byteLength);
+  let i = 0;
+  if (((a.byteOffset | b.byteOffset) & 3) === 0) {
+    const x = new Uint32Array(a.buffer, a.byteOffset, n >>> 2);
+    const y = new Uint32Array(b.buffer, b.byteOffset, n >>> 2);
+    let w = 0;
+    while (w < x.length && x[w] === y[w]) w++;
+    i = w << 2;
+  }
+  for (; i < n; i++) if (a[i] !== b[i]) return a[i] < b[i] ? -1 : 1;
+  return a.byteLength === b.byteLength ? 0 : a.byteLength < b.byteLength ? -1 : 1;
+}
+
+/** No diagnostics channel in a browser: nobody subscribes. */
+export const opChannel = { hasSubscribers: false, publish(_message: unknown): void {} };
+
+/** No thread ids here (0: never asked about). */
+export const TID = 0;
+export const threadGone = (_tid: number): boolean => false;
+
+let compiled: WebAssembly.Module | null = null;
+let loading: Promise<WebAssembly.Module> | null = null;
+
+/** The Wasm core, compiled by loadCore() (a browser compiles it asynchronously, fetched beside this module). */
+export function compileCore(): WebAssembly.Module {
+  if (compiled === null) throw new Error('softdsa: the Wasm core is not loaded yet (Device.open() loads it)');
+  return compiled;
+}
+
+/** Fetches and compiles core.wasm (beside this module), once. */
+export function loadCore(url: URL = new URL('./core.wasm', import.meta.url)): Promise<WebAssembly.Module> {
+  loading ??= (async () => {
+    const res = await fetch(url);
+    if (!res.ok) throw new Error(`softdsa: cannot load the Wasm core from ${url.href} (HTTP ${res.status})`);
+    // compileStreaming needs the application/wasm type; a server without it still gets the bytes compiled.
+    compiled = res.headers.get('content-type')?.startsWith('application/wasm')
+      ? await WebAssembly.compileStreaming(res)
+      : await WebAssembly.compile(await res.arrayBuffer());
+    return compiled;
+  })();
+  loading.catch(() => {
+    loading = null; // a later open() tries again
+  });
+  return loading;
+}

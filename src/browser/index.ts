@@ -1,0 +1,21 @@
+// softdsa in a browser: the same device and drop-in API, engines on Web Workers, completions
+// on the Atomics path. Built by scripts/build.mjs into dist/browser/softdsa.js (with its
+// engine worker, engine.js, and the core, core.wasm, beside it); needs a cross-origin-isolated
+// page (Device.open() says which headers when it is not). What has no meaning in a browser is
+// absent: eventfd, engine nice, /proc, files and Node streams, other threads attaching.
+export { Device } from '../device.ts';
+export type { DeviceOptions, DeviceStats, InterruptHandle } from '../device.ts';
+export { Opcode, Flag, Status, Desc, Record, Limit } from '../device/format.ts';
+export { Descriptor, encode } from '../device/descriptor.ts';
+export type { Common, Fields, DifTags } from '../device/descriptor.ts';
+export { readRecord } from '../device/record.ts';
+export type { CompletionRecord } from '../device/record.ts';
+export { SoftDsaError } from '../device/errors.ts';
+export type { SubmitOptions, ErrorLogEntry } from '../device/portal.ts';
+export { BatchBuilder } from '../api/batch_builder.ts';
+export type { OpSnapshot, Placement } from '../api/stats.ts';
+export type { Bytes } from '../api/args.ts';
+export {
+  alloc, free, memcpy, memmove, fill, compare, firstDifference, crc32c, copyCrc32c, dualcast,
+  createDelta, applyDelta, batch, stats, shutdown, configure, defaultDevice, ready,
+} from '../api/default_device.ts';

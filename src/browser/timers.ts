@@ -1,0 +1,40 @@
+// Node's timer functions as the device's shared source uses them, for the browser build
+// (esbuild `inject`: free uses of these names in the bundle resolve here). setImmediate is a
+// macrotask without the 4 ms clamp of nested setTimeout (a MessageChannel, as Node's check
+// phase comes after I/O); ref()/unref() do nothing, as a page never exits because it is idle.
+class Timer {
+  constructor(readonly id: number) {}
+  ref(): this {
+    return this;
+  }
+  unref(): this {
+    return this;
+  }
+}
+
+const id = (t: unknown): number | undefined => (t instanceof Timer ? t.id : (t as number | undefined));
+
+export function setTimeout(fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]): Timer {
+  return new Timer(globalThis.setTimeout(fn, ms, ...args));
+}
+export function setInterval(fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]): Timer {
+  return new Timer(globalThis.setInterval(fn, ms, ...args));
+}
+export function clearTimeout(t: unknown): void {
+  globalThis.clearTimeout(id(t));
+}
+export function clearInterval(t: unknown): void {
+  globalThis.clearInterval(id(t));
+}
+
+const queue: Array<() => void> = [];
+let channel: MessageChannel | null = null;
+
+export function setImmediate(fn: (...args: unknown[]) => void, ...args: unknown[]): void {
+  if (channel === null) {
+    channel = new MessageChannel();
+    channel.port1.onmessage = () => queue.shift()?.();
+  }
+  queue.push(() => fn(...args));
+  channel.port2.postMessage(null);
+}

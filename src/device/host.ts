@@ -1,0 +1,81 @@
+// What the device needs from its host, Node's side. The browser build swaps this module for
+// src/browser/host.ts (scripts/build.mjs): the rest of the device is the same source in both.
+import { channel } from 'node:diagnostics_channel';
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { workerData as nodeWorkerData } from 'node:worker_threads';
+import { crc32c } from '@node-rs/crc32';
+import { buildPath } from './paths.ts';
+
+/** Cores to size the engine pool by. */
+export const cores = (): number => availableParallelism();
+
+/** Throws when a device cannot open here (in Node it always can). */
+export function checkHost(): void {}
+
+/** What the engine thread was started with (piscina's workerData). */
+export const workerData: unknown = nodeWorkerData;
+
+/** Ends this engine thread at once (test hook: an engine dies with a descriptor held). */
+export function exitThread(code: number): never {
+  process.exit(code);
+}
+
+export function warn(message: string, code: string): void {
+  process.emitWarning(message, { code });
+}
+
+/** Arena bytes as the host's byte type (a Buffer). */
+export const bytesAt = (buffer: ArrayBufferLike, addr: number, size: number): Buffer => Buffer.from(buffer as ArrayBuffer, addr, size);
+
+/** CRC-32C of bytes outside the arena (@node-rs/crc32: the CPU's CRC instruction). */
+export const crc32cOf = (u8: Uint8Array, seed: number): number => crc32c(Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength), seed) >>> 0;
+
+/** Like Buffer.compare: negative, 0 or positive (a native compare). */
+export const compareBytes = (a: Uint8Array, b: Uint8Array): number =>
+  Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
+/** Every call of the drop-in API, published for observers (diagnostics_channel). */
+export const opChannel = channel('softdsa:op');
+
+/** This thread's Linux thread id (every worker loads this module anew), or 0 without /proc. */
+export const TID = ((): number => {
+  try {
+    return Number(readlinkSync('/proc/thread-self').split('/').pop()) || 0;
+  } catch {
+    return 0;
+  }
+})();
+
+/** Whether Linux thread `tid` has ended (asked of /proc). */
+export const threadGone = (tid: number): boolean => !existsSync(`/proc/self/task/${tid}`);
+
+/** The Wasm core, compiled (synchronously: it is read from the package's build/). */
+export function compileCore(): WebAssembly.Module {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(buildPath('core.wasm'));
+  } catch {
+    throw new Error('softdsa: build/core.wasm is missing; run `npm run build` (npm install builds it)');
+  }
+  return optimizedModule(new Uint8Array(bytes));
+}
+
+/**
+ * The module compiled for V8's optimizing tier (TurboFan) from the start. V8's default runs a
+ * function first in its baseline tier (Liftoff) and optimizes it after use: the core's kernels
+ * are long loops over the caller's whole input, and a first 1 MiB CRC ran 5-11 ms in baseline
+ * code against 0.1-0.3 ms optimized. Liftoff is off only while this module is compiled
+ * (functions are still compiled lazily, each at its first call: the engines' warm-up makes those
+ * calls, see warm_up.ts); a process started with --no-liftoff keeps it.
+ */
+function optimizedModule(bytes: Uint8Array<ArrayBuffer>): WebAssembly.Module {
+  const keep = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].includes('--no-liftoff');
+  try {
+    setFlagsFromString('--no-liftoff');
+    return new WebAssembly.Module(bytes);
+  } finally {
+    if (!keep) setFlagsFromString('--liftoff');
+  }
+}

@@ -1,0 +1,91 @@
+// The engine threads, Node's side: one piscina pool of one thread per engine (the browser
+// build swaps this module for src/browser/pool.ts, Web Workers). The supervisor (engines.ts)
+// decides what to launch and when; this module starts threads and says when one has died.
+//
+// A pool per engine lets a dead engine be started again on its own fresh thread (a
+// shared pool would hand the restart to a thread another engine's loop occupies).
+// The start task returns at once and the engine loop runs on in the worker, so no task
+// is pending and an idle device never keeps the process alive.
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { MessageChannel } from 'node:worker_threads';
+import type { Piscina } from 'piscina';
+import { packageRoot, sourceExt } from './paths.ts';
+import type { EngineData, EngineTask } from '../../workers/engine.ts';
+
+/** The supervisor's end of an engine's address-space channel. */
+export interface SpacePort {
+  postMessage(message: unknown): void;
+  close(): void;
+}
+
+export class EnginePool {
+  readonly #pools: Array<Piscina | null>;
+  readonly #data: EngineData;
+  readonly #died: (engine: number, error: unknown) => void;
+  readonly #lastError: unknown[];
+  readonly #filename: string;
+
+  /** `died(e, error)`: engine e's thread has ended (it is no longer running), with the last error it reported. */
+  constructor(data: EngineData, died: (engine: number, error: unknown) => void) {
+    const count = data.layout.engineCount;
+    this.#data = data;
+    this.#died = died;
+    this.#pools = new Array<Piscina | null>(count).fill(null);
+    this.#lastError = new Array<unknown>(count).fill(undefined);
+    // from the package root: this module is bundled into dist/src/index.cjs too, at another depth
+    this.#filename = pathToFileURL(join(packageRoot, sourceExt === '.ts' ? 'workers/engine.ts' : 'dist/workers/engine.js')).href;
+  }
+
+  /**
+   * Loads piscina: here, not when softdsa is imported (about 30 ms a program that never
+   * opens a device should not pay).
+   */
+  async load(): Promise<void> {
+    if (piscina === null) piscina = { Piscina: (await import('piscina')).Piscina };
+  }
+
+  /** Engine e's pool of one thread (made at its first launch: making it starts the thread). */
+  #pool(e: number): Piscina {
+    let pool = this.#pools[e];
+    if (pool === null) {
+      pool = this.#pools[e] = new piscina!.Piscina({
+        filename: this.#filename,
+        workerData: this.#data,
+        minThreads: 1,
+        maxThreads: 1,
+        idleTimeout: Infinity,
+        // 'disabled': between tasks the worker returns to its event loop, where the
+        // engine loop then runs ('sync' would hold it in Atomics.wait for the next task).
+        atomics: 'disabled',
+        recordTiming: false,
+      });
+      pool.on('error', (err: unknown) => {
+        this.#lastError[e] = err; // a dying worker: handled by 'workerDestroy'
+      });
+      // Deferred: piscina emits this before it has dropped the dead thread from the pool.
+      pool.on('workerDestroy', () => setImmediate(() => this.#died(e, this.#lastError[e])));
+    }
+    return pool;
+  }
+
+  /**
+   * Starts engine e on its thread (a fresh one after a death). `started` resolves once its
+   * loop runs, rejects if the thread died first (`died` follows).
+   */
+  launch(e: number, warm: boolean): { started: Promise<void>; spaces: SpacePort } {
+    const { port1, port2 } = new MessageChannel();
+    port1.unref();
+    const task: EngineTask = { id: e, spaces: port2, warm };
+    const started = this.#pool(e).run(task, { transferList: [port2] }).then(() => {});
+    return { started, spaces: port1 };
+  }
+
+  /** Ends every thread (after the engines stopped, or to stop one that would not). */
+  async destroy(): Promise<void> {
+    await Promise.all(this.#pools.map((p) => p?.destroy()));
+  }
+}
+
+/** The piscina module, once loaded (load()). */
+let piscina: { Piscina: typeof Piscina } | null = null;
