@@ -158,4 +158,8 @@ async function browserBuild() {
     logLevel: 'warning',
   });
   copyFileSync(join(root, 'build', 'core.wasm'), join(out, 'core.wasm'));
+  // tsc compiled src/browser/ with the rest: its .d.ts are the types of softdsa/browser; its
+  // modules are in the bundle above, and are not CommonJS.
+  const types = join(root, 'dist', 'src', 'browser');
+  if (existsSync(types)) for (const f of walk(types)) if (!f.endsWith('.d.ts')) rmSync(f);
 }

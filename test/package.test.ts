@@ -86,6 +86,7 @@ test('npm pack: what runs, and only that, within 400 kB', () => {
     'package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'docs/format.md', 'bin/softdsa.js', 'build/core.wasm',
     'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/index.cjs', 'dist/src/index.d.cts', 'dist/src/device.d.ts', 'dist/src/device.d.cts',
     'dist/workers/engine.js', 'dist/src/cli/main.js', 'dist/src/cli/main.d.ts', 'native/binding.gyp', 'native/eventfd.cc', ...ADDONS,
+    'dist/browser/softdsa.js', 'dist/browser/engine.js', 'dist/browser/core.wasm', 'dist/src/browser/index.d.ts',
   ];
   for (const f of need) assert.ok(packedFiles.includes(f), `the tarball has ${f}`);
   const banned = [
@@ -146,6 +147,11 @@ test('npm install of the tarball: offline, no compiler, no script', () => {
     assert.not.ok(dep in (pkg.dependencies ?? {}), `${dep} is not a runtime dependency`);
   }
   for (const f of ['build/core.wasm', ...ADDONS, 'dist/src/index.cjs', 'dist/src/index.d.cts']) assert.ok(existsSync(join(installed, f)), `installed ${f}`);
+  // softdsa/browser through the exports map: the browser module, with its worker and core beside it.
+  const browser = run(process.execPath, ['--input-type=module', '-e', "console.log(import.meta.resolve('softdsa/browser'))"], { cwd: app });
+  assert.is(browser.code, 0, show(browser));
+  assert.match(browser.out.trim(), /\/node_modules\/softdsa\/dist\/browser\/softdsa\.js$/);
+  for (const f of ['engine.js', 'core.wasm']) assert.ok(existsSync(join(installed, 'dist', 'browser', f)), `installed dist/browser/${f}`);
 });
 
 test('README quick examples, verbatim: ES module and CommonJS', () => {

@@ -15,10 +15,10 @@ class Timer {
 const id = (t: unknown): number | undefined => (t instanceof Timer ? t.id : (t as number | undefined));
 
 export function setTimeout(fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]): Timer {
-  return new Timer(globalThis.setTimeout(fn, ms, ...args));
+  return new Timer(globalThis.setTimeout(fn, ms, ...args) as unknown as number);
 }
 export function setInterval(fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]): Timer {
-  return new Timer(globalThis.setInterval(fn, ms, ...args));
+  return new Timer(globalThis.setInterval(fn, ms, ...args) as unknown as number);
 }
 export function clearTimeout(t: unknown): void {
   globalThis.clearTimeout(id(t));

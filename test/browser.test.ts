@@ -1,0 +1,147 @@
+// softdsa in a real browser: headless Chromium (Debian's chromium; .ci/run installs it) driven
+// by puppeteer-core, on pages served with and without the cross-origin-isolation headers by
+// the demo's server. The page imports the built dist/browser/softdsa.js by URL; the checks run
+// there (browser_page.ts, bundled here with the shared fuzzer and the JS reference).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { crc32c } from '@node-rs/crc32';
+import { Status } from '../src/device/format.ts';
+// @ts-expect-error: a plain .mjs module without types
+import { serve } from '../examples/browser/server.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : (Math.random() * 2 ** 31) >>> 0;
+const FUZZ_N = Number(process.env.FUZZ_BROWSER_N ?? 10_016);
+
+let server: Server;
+let browser: Browser;
+let base = '';
+
+/** The chromium binary: CHROMIUM, else Debian's on the PATH. */
+function chromium(): string {
+  if (process.env.CHROMIUM) return process.env.CHROMIUM;
+  try {
+    return execFileSync('sh', ['-c', 'command -v chromium || command -v chromium-browser'], { encoding: 'utf8' }).trim();
+  } catch {
+    throw new Error('no chromium on this machine: apt-get install -y chromium (.ci/run does), or set CHROMIUM=/path/to/chrome');
+  }
+}
+
+test.before(async () => {
+  assert.ok(existsSync(join(root, 'dist', 'browser', 'softdsa.js')), 'dist/browser/softdsa.js is built (npm run build)');
+  const out = join(root, 'dist', 'test');
+  mkdirSync(out, { recursive: true });
+  await build({
+    absWorkingDir: root,
+    entryPoints: ['test/browser_page.ts'],
+    outfile: 'dist/test/browser_page.js',
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    external: ['/dist/browser/*'],
+    logLevel: 'warning',
+  });
+  writeFileSync(join(out, 'browser_page.html'), '<!doctype html><meta charset="utf-8"><title>loading</title><script type="module" src="./browser_page.js"></script>\n');
+  server = await serve(0);
+  base = `http://localhost:${(server.address() as AddressInfo).port}`;
+  browser = await puppeteer.launch({
+    executablePath: chromium(),
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+    userDataDir: join(tmpdir(), `softdsa-chromium-${process.pid}`),
+  });
+});
+
+test.after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+/** A fresh tab on the test page (?no-coi: served without the isolation headers). */
+async function open(query = ''): Promise<Page> {
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${base}/dist/test/browser_page.html${query}`);
+  await page.waitForFunction(() => document.title === 'ready', { timeout: 15000 }).catch(() => {
+    throw new Error(`the test page did not load: ${errors.join('; ')}`);
+  });
+  return page;
+}
+
+/** Runs window.softdsaTest[name](...args) in a fresh tab. */
+async function run<T>(name: string, args: unknown[] = [], query = ''): Promise<T> {
+  const page = await open(query);
+  try {
+    return (await page.evaluate((n, a) => (globalThis as any).softdsaTest[n](...a), name, args)) as T;
+  } finally {
+    await page.close();
+  }
+}
+
+test('the drop-in API and raw descriptors in Chromium: known results', async () => {
+  const r = await run<Record<string, any>>('knownResults');
+  assert.is(r.checkInline, 0xe3069283, 'CRC-32C check value, inline');
+  assert.is(r.checkArena, 0xe3069283, 'CRC-32C check value, on the device');
+  assert.ok(r.memcpyEqual, 'memcpy copied');
+  assert.is(r.compareEqual, 0);
+  assert.ok(r.compareSign, 'compare orders like Buffer.compare');
+  assert.is(r.firstDifference, 3_000_000);
+  assert.is(r.crcSplit, r.crcReference, 'a 4 MiB CRC (split across engines) equals the reference');
+  assert.is(r.crcChained, r.crcReference, 'chained CRCs');
+  assert.is(r.copyCrc, r.crcReference);
+  assert.ok(r.copyEqual && r.fillOk);
+  assert.is(r.crcPlain, r.crcPlainReference, 'memory outside the arena (inline)');
+  assert.ok(r.placements.split >= 1 && r.placements.device >= 1, JSON.stringify(r.placements));
+  assert.is(r.completionPath, 'atomics');
+  assert.equal(r.absent, [], 'Node-only parts are absent from the browser module');
+  assert.is(r.submit, Status.SUCCESS);
+  assert.is(r.record, Status.SUCCESS);
+  assert.ok(r.copied);
+  assert.is(r.bad, Status.PAGE_FAULT | Status.WRITE_FAULT_BIT, 'a write past the arena faults');
+  assert.match(r.closedRejects, /closed/);
+});
+
+test(`fuzz in Chromium: ${FUZZ_N} random descriptors match the reference (seed ${SEED})`, async () => {
+  try {
+    const r = await run<{ done: number; summary: string; ms: number }>('fuzz', [SEED, FUZZ_N]);
+    assert.ok(r.done >= 10_000);
+    console.log(`  ${r.done} descriptors in ${r.ms.toFixed(0)} ms, seed ${SEED}; records by status: ${r.summary}`);
+  } catch (e) {
+    console.error(`browser fuzz failed: FUZZ_SEED=${SEED}`);
+    throw e;
+  }
+});
+
+test('an engine Worker terminated mid-run: what it held completes once with 0x20, a new worker takes over', async () => {
+  const r = await run<Record<string, any>>('terminateEngine');
+  assert.is(r.status, Status.HW_ERROR, 'the batch it held');
+  assert.is(r.record, Status.HW_ERROR, 'its completion record');
+  assert.ok(r.membersDone >= 1 && r.membersDone < 1024, `members done before the end: ${r.membersDone}`);
+  assert.ok(r.after, 'later descriptors succeed');
+  assert.ok(r.relaunched, 'a new engine worker');
+  assert.is(r.engineFailures, 1);
+  assert.is(r.recovered, 1);
+  assert.ok(r.exactlyOnce, 'completed + recovered = submitted');
+});
+
+test('a page that is not cross-origin isolated: open() and the drop-in calls say which headers to set', async () => {
+  const r = await run<Record<string, any>>('notIsolated', [], '?no-coi');
+  assert.is(r.isolated, false);
+  for (const said of [r.open, r.crc32c]) {
+    assert.match(said, /^NOT_CROSS_ORIGIN_ISOLATED: /);
+    assert.match(said, 'Cross-Origin-Opener-Policy: same-origin');
+    assert.match(said, 'Cross-Origin-Embedder-Policy: require-corp');
+  }
+});
+
+test.run();
