@@ -5,7 +5,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -141,6 +142,43 @@ test('a page that is not cross-origin isolated: open() and the drop-in calls say
     assert.match(said, /^NOT_CROSS_ORIGIN_ISOLATED: /);
     assert.match(said, 'Cross-Origin-Opener-Policy: same-origin');
     assert.match(said, 'Cross-Origin-Embedder-Policy: require-corp');
+  }
+});
+
+test('the demo page: a generated file hashed (hex and base64 as hash-wasm and Node agree), copy and compare; a screenshot', async () => {
+  const file = join(tmpdir(), `softdsa-demo-${process.pid}.bin`);
+  const bytes = randomBytes(48 << 20);
+  writeFileSync(file, bytes);
+  const expected = crc32c(bytes) >>> 0;
+  const page = await browser.newPage();
+  try {
+    await page.setViewport({ width: 1180, height: 1100 });
+    await page.goto(`${base}/`);
+    await page.waitForFunction(() => document.body.dataset.ready === '1', { timeout: 15000 });
+    const input = await page.$('#file');
+    await (input as any).uploadFile(file);
+    await page.waitForFunction(() => document.body.dataset.crc !== undefined, { timeout: 20000 });
+    const shown = await page.evaluate(() => ({
+      hex: document.getElementById('r-hex')!.textContent,
+      b64: document.getElementById('r-b64')!.textContent,
+      check: document.getElementById('r-check')!.textContent,
+    }));
+    const be = Buffer.alloc(4);
+    be.writeUInt32BE(expected);
+    assert.is(shown.hex, expected.toString(16).padStart(8, '0'));
+    assert.is(shown.b64, `x-goog-hash: crc32c=${be.toString('base64')}`);
+    assert.match(shown.check!, /equal/, 'hash-wasm agrees');
+    await page.select('#size', '16');
+    await page.click('#run-copy');
+    await page.waitForFunction(() => !document.getElementById('ops')!.hidden, { timeout: 15000 });
+    const cells = await page.$$eval('#ops tbody tr', (rows) => rows.map((r) => r.cells[1].textContent));
+    assert.equal(cells.slice(2), ['0 (equal)', `byte ${Math.floor(16 * 2 ** 20 * 0.73).toLocaleString('en-US')} (changed: ${Math.floor(16 * 2 ** 20 * 0.73).toLocaleString('en-US')})`, cells[4]]);
+    assert.match(cells[4]!, /^-?[1-9]\d* \(a [<>] b\)$/);
+    mkdirSync(join(root, 'bench', 'results'), { recursive: true });
+    await page.screenshot({ path: join(root, 'bench', 'results', 'browser-demo.png'), fullPage: true });
+  } finally {
+    await page.close();
+    rmSync(file, { force: true });
   }
 });
 

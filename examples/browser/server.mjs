@@ -23,13 +23,17 @@ const TYPES = {
 export function serve(port = 8080, host = '127.0.0.1') {
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const path = url.pathname === '/' ? '/examples/browser/index.html' : decodeURIComponent(url.pathname);
-    const file = normalize(join(root, path));
     const headers = { 'Cache-Control': 'no-store', 'Cross-Origin-Resource-Policy': 'same-origin' };
     if (!url.searchParams.has('no-coi')) {
       headers['Cross-Origin-Opener-Policy'] = 'same-origin';
       headers['Cross-Origin-Embedder-Policy'] = 'require-corp';
     }
+    if (url.pathname === '/') {
+      res.writeHead(302, { ...headers, Location: `/examples/browser/${url.search}` }).end();
+      return;
+    }
+    const path = decodeURIComponent(url.pathname) + (url.pathname.endsWith('/') ? 'index.html' : '');
+    const file = normalize(join(root, path));
     if (!file.startsWith(root.endsWith(sep) ? root : root + sep)) {
       res.writeHead(403, headers).end('forbidden');
       return;
