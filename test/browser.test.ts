@@ -4,88 +4,36 @@
 // there (browser_page.ts, bundled here with the shared fuzzer and the JS reference).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { crc32c } from '@node-rs/crc32';
 import { Status } from '../src/device/format.ts';
-// @ts-expect-error: a plain .mjs module without types
-import { serve } from '../examples/browser/server.mjs';
+import type { Page } from 'puppeteer-core';
+import { root, startRig, type Rig } from './browser_rig.ts';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : (Math.random() * 2 ** 31) >>> 0;
 const FUZZ_N = Number(process.env.FUZZ_BROWSER_N ?? 10_016);
 
-let server: Server;
-let browser: Browser;
-let base = '';
-
-/** The chromium binary: CHROMIUM, else Debian's on the PATH. */
-function chromium(): string {
-  if (process.env.CHROMIUM) return process.env.CHROMIUM;
-  try {
-    return execFileSync('sh', ['-c', 'command -v chromium || command -v chromium-browser'], { encoding: 'utf8' }).trim();
-  } catch {
-    throw new Error('no chromium on this machine: apt-get install -y chromium (.ci/run does), or set CHROMIUM=/path/to/chrome');
-  }
-}
+let rig: Rig;
+let shared: Page | undefined;
 
 test.before(async () => {
-  assert.ok(existsSync(join(root, 'dist', 'browser', 'softdsa.js')), 'dist/browser/softdsa.js is built (npm run build)');
-  const out = join(root, 'dist', 'test');
-  mkdirSync(out, { recursive: true });
-  await build({
-    absWorkingDir: root,
-    entryPoints: ['test/browser_page.ts'],
-    outfile: 'dist/test/browser_page.js',
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    external: ['/dist/browser/*'],
-    logLevel: 'warning',
-  });
-  writeFileSync(join(out, 'browser_page.html'), '<!doctype html><meta charset="utf-8"><title>loading</title><script type="module" src="./browser_page.js"></script>\n');
-  server = await serve(0);
-  base = `http://localhost:${(server.address() as AddressInfo).port}`;
-  browser = await puppeteer.launch({
-    executablePath: chromium(),
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-    userDataDir: join(tmpdir(), `softdsa-chromium-${process.pid}`),
-  });
+  rig = await startRig('test/browser_page.ts', 'test');
 });
 
 test.after(async () => {
-  await browser?.close();
-  server?.close();
+  await rig?.close();
 });
 
-/** A fresh tab on the test page (?no-coi: served without the isolation headers). */
-async function open(query = ''): Promise<Page> {
-  const page = await browser.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(`${base}/dist/test/browser_page.html${query}`);
-  await page.waitForFunction(() => document.title === 'ready', { timeout: 15000 }).catch(() => {
-    throw new Error(`the test page did not load: ${errors.join('; ')}`);
-  });
-  return page;
-}
-
-/** Runs window.softdsaTest[name](...args) in a fresh tab. */
-async function run<T>(name: string, args: unknown[] = [], query = ''): Promise<T> {
-  const page = await open(query);
+/** Runs window.softdsaTest[name](...args): in the page every test shares, or in a fresh one served with `query`. */
+async function run<T>(name: string, args: unknown[] = [], query?: string): Promise<T> {
+  const page = query === undefined ? (shared ??= await rig.open()) : await rig.open(query);
   try {
     return (await page.evaluate((n, a) => (globalThis as any).softdsaTest[n](...a), name, args)) as T;
   } finally {
-    await page.close();
+    if (page !== shared) await page.close();
   }
 }
 
@@ -133,6 +81,7 @@ test('an engine Worker terminated mid-run: what it held completes once with 0x20
   assert.is(r.engineFailures, 1);
   assert.is(r.recovered, 1);
   assert.ok(r.exactlyOnce, 'completed + recovered = submitted');
+  console.log(`  terminated with ${r.membersDone} of 1024 members done; the batch completed (0x20) ${r.ms.toFixed(0)} ms after terminate()`);
 });
 
 test('a page that is not cross-origin isolated: open() and the drop-in calls say which headers to set', async () => {
@@ -147,13 +96,13 @@ test('a page that is not cross-origin isolated: open() and the drop-in calls say
 
 test('the demo page: a generated file hashed (hex and base64 as hash-wasm and Node agree), copy and compare; a screenshot', async () => {
   const file = join(tmpdir(), `softdsa-demo-${process.pid}.bin`);
-  const bytes = randomBytes(48 << 20);
+  const bytes = randomBytes(24 << 20);
   writeFileSync(file, bytes);
   const expected = crc32c(bytes) >>> 0;
-  const page = await browser.newPage();
+  const page = await rig.browser.newPage();
   try {
     await page.setViewport({ width: 1180, height: 1100 });
-    await page.goto(`${base}/`);
+    await page.goto(`${rig.base}/`);
     await page.waitForFunction(() => document.body.dataset.ready === '1', { timeout: 15000 });
     const input = await page.$('#file');
     await (input as any).uploadFile(file);
