@@ -16,6 +16,12 @@ export { BatchBuilder } from '../api/batch_builder.ts';
 export type { OpSnapshot, Placement } from '../api/stats.ts';
 export type { Bytes } from '../api/args.ts';
 export {
-  alloc, free, memcpy, memmove, fill, compare, firstDifference, crc32c, copyCrc32c, dualcast,
+  memcpy, memmove, fill, compare, firstDifference, crc32c, copyCrc32c, dualcast,
   createDelta, applyDelta, batch, stats, shutdown, configure, defaultDevice, ready,
 } from '../api/default_device.ts';
+import { alloc as arenaAlloc, free as arenaFree } from '../api/default_device.ts';
+
+/** Arena memory (a Uint8Array here: there is no Buffer in a browser): engines work on it with no copy. Give it back with free(). */
+export const alloc = (size: number): Uint8Array => arenaAlloc(size);
+/** Returns a Uint8Array from alloc() to the arena. */
+export const free = (bytes: Uint8Array): void => arenaFree(bytes as Parameters<typeof arenaFree>[0]);

@@ -32,7 +32,7 @@ export const Errors = {
     new SoftDsaError('NOT_CROSS_ORIGIN_ISOLATED',
       'softdsa needs a cross-origin-isolated page (shared memory between the page and its engine workers): serve the page with the headers ' +
       '"Cross-Origin-Opener-Policy: same-origin" and "Cross-Origin-Embedder-Policy: require-corp" (crossOriginIsolated is false)'),
-  noWaitAsync: () => new SoftDsaError('NO_WAIT_ASYNC', 'softdsa needs Atomics.waitAsync (Chromium 87+, Firefox 145+, Safari 16.4+), which this browser lacks'),
+  noWaitAsync: () => new SoftDsaError('NO_WAIT_ASYNC', 'softdsa needs Atomics.waitAsync (completions wake the page through it), which this browser lacks'),
   /** A descriptor finished with a status other than success (high-level API). */
   status: (op: string, status: number) =>
     new SoftDsaError('DSA_STATUS', `${op} failed with DSA status ${hex(status & Status.CODE_MASK)}`, status),
