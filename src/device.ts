@@ -12,7 +12,7 @@ import { computeLayout, CTX_ADDR, Dev, type Layout, MAX_ENGINES, MAX_VECTORS, PA
 import { type ErrorLogEntry, Portal, type SubmitOptions } from './device/portal.ts';
 import { DEVICE_MAGIC } from './device/spaces.ts';
 import { WARM_BYTES } from './device/warm_up.ts';
-import { bytesAt, checkHost, cores } from './device/host.ts';
+import { bytesAt, checkAttach, checkHost, cores } from './device/host.ts';
 import { WorkQueue } from './device/work_queue.ts';
 import type { EngineData } from '../workers/engine.ts';
 import type { Bytes } from './api/args.ts';
@@ -304,6 +304,7 @@ export class Device extends DeviceConnection {
 
   /** Joins an open device from another thread (shared work queue only). */
   static attach(handle: DeviceHandle, options: { pollSpinMicros?: number } = {}): AttachedDevice {
+    checkAttach();
     return new AttachedDevice(handle, options.pollSpinMicros ?? DEFAULTS.pollSpinMicros);
   }
 

@@ -58,6 +58,8 @@ test('the drop-in API and raw descriptors in Chromium: known results', async () 
   assert.ok(r.copied);
   assert.is(r.bad, Status.PAGE_FAULT | Status.WRITE_FAULT_BIT, 'a write past the arena faults');
   assert.match(r.closedRejects, /closed/);
+  assert.is(r.attach, 'NOT_IN_BROWSER', 'Device.attach is refused');
+  assert.match(r.eventfdOption, 'there is no eventfd in a browser');
 });
 
 test(`fuzz in Chromium: ${FUZZ_N} random descriptors match the reference (seed ${SEED})`, async () => {

@@ -70,6 +70,13 @@ async function knownResults(): Promise<Record<string, unknown>> {
   out.record = readRecord(dev.view(rec, 32), 0).status;
   out.copied = dev.view(dst, 4096).every((v) => v === 9);
   out.bad = await dev.submit(Descriptor.memmove({ src, dst: dev.layout.arenaEnd - 100, size: 4096 }));
+  try {
+    Device.attach(dev.handle);
+    out.attach = 'attached';
+  } catch (e) {
+    out.attach = (e as { code?: string }).code;
+  }
+  out.eventfdOption = await Device.open({ completion: 'eventfd' }).then(() => 'opened', (e: Error) => e.message);
   await dev.close();
   out.closedRejects = await dev.submit(Descriptor.noop({})).then(() => 'resolved', (e: Error) => e.message);
   return out;

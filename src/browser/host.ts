@@ -16,6 +16,11 @@ export function checkHost(): void {
   if (typeof Atomics.waitAsync !== 'function') throw Errors.noWaitAsync();
 }
 
+/** No Device.attach here: a worker that ends gives no sign (no exit event, no thread id), so the vector it holds could never be taken back. */
+export function checkAttach(): never {
+  throw Errors.notInBrowser('Device.attach', 'a worker that ends without detaching would keep its interrupt vector for good; submit from the page that opened the device');
+}
+
 /** What the engine worker was started with (set from its first message, before the engine module loads). */
 export let workerData: unknown;
 export function setWorkerData(data: unknown): void {

@@ -32,6 +32,7 @@ export const Errors = {
     new SoftDsaError('NOT_CROSS_ORIGIN_ISOLATED',
       'softdsa needs a cross-origin-isolated page (shared memory between the page and its engine workers): serve the page with the headers ' +
       '"Cross-Origin-Opener-Policy: same-origin" and "Cross-Origin-Embedder-Policy: require-corp" (crossOriginIsolated is false)'),
+  notInBrowser: (what: string, why: string) => new SoftDsaError('NOT_IN_BROWSER', `${what} is not available in a browser: ${why}`),
   noWaitAsync: () => new SoftDsaError('NO_WAIT_ASYNC', 'softdsa needs Atomics.waitAsync (completions wake the page through it), which this browser lacks'),
   /** A descriptor finished with a status other than success (high-level API). */
   status: (op: string, status: number) =>

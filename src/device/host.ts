@@ -14,6 +14,9 @@ export const cores = (): number => availableParallelism();
 /** Throws when a device cannot open here (in Node it always can). */
 export function checkHost(): void {}
 
+/** Throws where other threads cannot attach to a device (in Node they can). */
+export function checkAttach(): void {}
+
 /** What the engine thread was started with (piscina's workerData). */
 export const workerData: unknown = nodeWorkerData;
 
