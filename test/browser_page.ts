@@ -22,9 +22,11 @@ globalThis.Worker = class extends NativeWorker {
 };
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+/** Pseudo-random bytes (u8's length and offset multiples of 4). */
 const random = (u8: Uint8Array, seed: number): void => {
   const r = rng(seed);
-  for (let i = 0; i < u8.length; i += 4) new DataView(u8.buffer, u8.byteOffset).setUint32(i, r(), true);
+  const w = new Uint32Array(u8.buffer, u8.byteOffset, u8.length >>> 2);
+  for (let i = 0; i < w.length; i++) w[i] = r();
 };
 
 async function knownResults(): Promise<Record<string, unknown>> {
@@ -55,6 +57,10 @@ async function knownResults(): Promise<Record<string, unknown>> {
   const plain = a.slice(0, 1 << 16);
   out.crcPlain = await softdsa.crc32c(plain);
   out.crcPlainReference = referenceCrc32c(plain, 0);
+  const other = plain.slice();
+  other[40001] ^= 1;
+  out.firstDifferencePlain = await softdsa.firstDifference(plain.subarray(1), other.subarray(1)); // unaligned views
+  out.comparePlain = Math.sign(await softdsa.compare(plain, other)) === Math.sign(plain[40001] - other[40001]);
   const st = softdsa.stats();
   out.placements = st.ops.crc32c.placement;
   out.completionPath = st.completionPath;
@@ -106,7 +112,7 @@ async function terminateEngine(): Promise<Record<string, unknown>> {
     const N = 1024;
     const SIZE = 32 << 20;
     const src = dev.alloc(SIZE);
-    random(dev.view(src, SIZE), 3);
+    dev.view(src, SIZE).fill(3);
     const recs = dev.alloc(32 * (N + 1), 32);
     dev.view(recs, 32 * (N + 1)).fill(0);
     const list = dev.alloc(64 * N, 64);

@@ -13,7 +13,7 @@ import { type ArenaInfo, type Bytes, pattern as patternOf, seedOf, type Span, sp
 import { Batcher, type Member, type Submitter } from './batcher.ts';
 import { crc32cCombine } from './crc_combine.ts';
 import { Errors } from '../device/errors.ts';
-import { compareBytes, crc32cOf, opChannel } from '../device/host.ts';
+import { compareBytes, crc32cOf, opChannel, rangeComparer } from '../device/host.ts';
 import { fillPattern } from '../device/pattern.ts';
 import { windowOf } from '../device/spaces.ts';
 import { Desc, DeltaEntry, Opcode, Record, Status } from '../device/format.ts';
@@ -668,12 +668,13 @@ function fillInline(u8: Uint8Array, pat: bigint): void {
 
 function firstDiffInline(a: Uint8Array, b: Uint8Array): number {
   const n = a.byteLength;
-  if (compareBytes(a, b) === 0) return -1;
+  const cmp = rangeComparer(a, b);
+  if (cmp(0, n) === 0) return -1;
   // Native compares of 4 KiB chunks find the chunk; a byte scan finds the byte in it.
   const CHUNK = 4096;
   for (let c = 0; c < n; c += CHUNK) {
     const e = Math.min(n, c + CHUNK);
-    if (compareBytes(a.subarray(c, e), b.subarray(c, e)) === 0) continue;
+    if (cmp(c, e) === 0) continue;
     for (let i = c; i < e; i++) if (a[i] !== b[i]) return i;
   }
   return -1;
@@ -681,11 +682,12 @@ function firstDiffInline(a: Uint8Array, b: Uint8Array): number {
 
 function deltaInline(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out: number[] = [];
+  const cmp = rangeComparer(a, b);
   const CHUNK = 4096; // a multiple of 8
   for (let w = 0; w + 8 <= a.byteLength; w += 8) {
     if (w % CHUNK === 0) {
       const e = Math.min(a.byteLength - (a.byteLength % 8), w + CHUNK);
-      if (compareBytes(a.subarray(w, e), b.subarray(w, e)) === 0) {
+      if (cmp(w, e) === 0) {
         w = e - 8;
         continue;
       }

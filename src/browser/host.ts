@@ -43,19 +43,26 @@ export const bytesAt = (buffer: ArrayBufferLike, addr: number, size: number): Ui
 /** CRC-32C of bytes outside the arena. */
 export const crc32cOf = (u8: Uint8Array, seed: number): number => crc32cJs(u8, seed);
 
-/** Negative, 0 or positive, like Buffer.compare: 32-bit words while they are equal, then bytes. */
-export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.byteLength, b.byteLength);
-  let i = 0;
-  if (((a.byteOffset | b.byteOffset) & 3) === 0) {
-    const x = new Uint32Array(a.buffer, a.byteOffset, n >>> 2);
-    const y = new Uint32Array(b.buffer, b.byteOffset, n >>> 2);
-    let w = 0;
-    while (w < x.length && x[w] === y[w]) w++;
-    i = w << 2;
-  }
-  for (; i < n; i++) if (a[i] !== b[i]) return a[i] < b[i] ? -1 : 1;
-  return a.byteLength === b.byteLength ? 0 : a.byteLength < b.byteLength ? -1 : 1;
+/** Negative, 0 or positive, like Buffer.compare. */
+export const compareBytes = (a: Uint8Array, b: Uint8Array): number => rangeComparer(a, b)(0, Math.min(a.byteLength, b.byteLength)) || Math.sign(a.byteLength - b.byteLength);
+
+/** Compares a[start, end) with b[start, end): 32-bit words while they are equal (where both are 4-aligned), then bytes. */
+export function rangeComparer(a: Uint8Array, b: Uint8Array): (start: number, end: number) => number {
+  const aligned = ((a.byteOffset | b.byteOffset) & 3) === 0;
+  const x = aligned ? new Uint32Array(a.buffer, a.byteOffset, a.byteLength >>> 2) : null;
+  const y = aligned ? new Uint32Array(b.buffer, b.byteOffset, b.byteLength >>> 2) : null;
+  return (start, end) => {
+    let i = start;
+    if (x !== null && y !== null) {
+      let w = (start + 3) >>> 2;
+      for (; i < w << 2 && i < end; i++) if (a[i] !== b[i]) return a[i] < b[i] ? -1 : 1;
+      const last = end >>> 2;
+      while (w < last && x[w] === y[w]) w++;
+      i = Math.max(i, w << 2);
+    }
+    for (; i < end; i++) if (a[i] !== b[i]) return a[i] < b[i] ? -1 : 1;
+    return 0;
+  };
 }
 
 /** No diagnostics channel in a browser: nobody subscribes. */

@@ -36,8 +36,14 @@ export const bytesAt = (buffer: ArrayBufferLike, addr: number, size: number): Bu
 export const crc32cOf = (u8: Uint8Array, seed: number): number => crc32c(Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength), seed) >>> 0;
 
 /** Like Buffer.compare: negative, 0 or positive (a native compare). */
-export const compareBytes = (a: Uint8Array, b: Uint8Array): number =>
-  Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+export const compareBytes = (a: Uint8Array, b: Uint8Array): number => rangeComparer(a, b)(0, Math.min(a.byteLength, b.byteLength)) || Math.sign(a.byteLength - b.byteLength);
+
+/** Compares a[start, end) with b[start, end), natively, as often as asked (the views are made once). */
+export function rangeComparer(a: Uint8Array, b: Uint8Array): (start: number, end: number) => number {
+  const x = Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  const y = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  return (start, end) => x.compare(y, start, end, start, end);
+}
 
 /** Every call of the drop-in API, published for observers (diagnostics_channel). */
 export const opChannel = channel('softdsa:op');
