@@ -52,7 +52,8 @@ test('the drop-in API and raw descriptors in Chromium: known results', async () 
   assert.is(r.crcPlain, r.crcPlainReference, 'memory outside the arena (inline)');
   assert.is(r.firstDifferencePlain, 40000, 'firstDifference outside the arena');
   assert.ok(r.comparePlain, 'compare outside the arena');
-  assert.ok(r.placements.split >= 1 && r.placements.device >= 1, JSON.stringify(r.placements));
+  assert.is(r.crcStaged, r.crcStagedReference, 'a 20 MiB CRC outside the arena, seeded (staged through it)');
+  assert.ok(r.placements.split >= 1 && r.placements.device >= 1 && r.placements.staged === 1, JSON.stringify(r.placements));
   assert.is(r.completionPath, 'atomics');
   assert.equal(r.absent, [], 'Node-only parts are absent from the browser module');
   assert.is(r.submit, Status.SUCCESS);

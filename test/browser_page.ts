@@ -61,6 +61,11 @@ async function knownResults(): Promise<Record<string, unknown>> {
   other[40001] ^= 1;
   out.firstDifferencePlain = await softdsa.firstDifference(plain.subarray(1), other.subarray(1)); // unaligned views
   out.comparePlain = Math.sign(await softdsa.compare(plain, other)) === Math.sign(plain[40001] - other[40001]);
+  // a large one outside the arena: staged through it for the engines, in 8 MiB chunks (the last one short)
+  const plainBig = new Uint8Array((20 << 20) + 12344);
+  random(plainBig, 11);
+  out.crcStaged = await softdsa.crc32c(plainBig, 12345);
+  out.crcStagedReference = referenceCrc32c(plainBig, 12345);
   const st = softdsa.stats();
   out.placements = st.ops.crc32c.placement;
   out.completionPath = st.completionPath;

@@ -13,7 +13,7 @@ import { type ArenaInfo, type Bytes, pattern as patternOf, seedOf, type Span, sp
 import { Batcher, type Member, type Submitter } from './batcher.ts';
 import { crc32cCombine } from './crc_combine.ts';
 import { Errors } from '../device/errors.ts';
-import { compareBytes, crc32cOf, opChannel, rangeComparer } from '../device/host.ts';
+import { compareBytes, crc32cOf, opChannel, rangeComparer, stagesNotShared } from '../device/host.ts';
 import { fillPattern } from '../device/pattern.ts';
 import { windowOf } from '../device/spaces.ts';
 import { Desc, DeltaEntry, Opcode, Record, Status } from '../device/format.ts';
@@ -33,6 +33,8 @@ export interface OpsConfig {
   maxTransfer: number;
 }
 
+/** The arena buffers a staged CRC copies through (two of them). */
+const STAGE_BYTES = 8 << 20;
 /** One call in this many is timed for the latency percentiles (a power of two). */
 const LATENCY_SAMPLE = 8;
 
@@ -468,8 +470,10 @@ export class Ops {
       return Promise.reject(e);
     }
     const n = s.u8.byteLength;
-    const where = this.#place('crc', n, s);
+    let where = this.#place('crc', n, s);
+    if (where === 'inline:not-shared' && stagesNotShared && n >= this.#cfg.splitThreshold) where = 'staged';
     return this.#track('crc32c', n, where, (): number | Promise<number> => {
+      if (where === 'staged') return this.#crcStaged(s, n, init);
       if (where.startsWith('inline')) return this.#crcHere(s, n, init);
       const ranges = this.#ranges(n, where === 'split');
       return Promise.all(ranges.map(([a, b], i) => this.#crc(Opcode.CRCGEN, s.addr + a, 0, b - a, i === 0 ? init : 0, where === 'split', s.space))).then((parts) => combine(parts, ranges));
@@ -508,6 +512,45 @@ export class Ops {
     // (while the engines boot, the core's CRC may not be compiled yet: the native one then)
     if (s.placement === 'arena' && this.#ready) return this.#dev.crc(s.addr, n, seed);
     return crc32cOf(s.u8.subarray(0, n), seed);
+  }
+
+  /**
+   * CRC-32C of memory no engine reaches, staged through the arena (host.ts stagesNotShared: a
+   * browser, which has no native CRC for it): this thread copies chunk k + 1 into one of two
+   * arena buffers while the engines CRC chunk k in the other; the chunks' CRCs are combined.
+   * With no arena room for the buffers, it runs inline.
+   */
+  async #crcStaged(s: Span, n: number, seed: number): Promise<number> {
+    const chunk = Math.min(n, STAGE_BYTES);
+    const bufs: number[] = [];
+    try {
+      for (let i = 0; i < 2; i++) bufs.push(this.#dev.alloc(chunk, 64));
+    } catch {
+      for (const b of bufs) this.#dev.free(b);
+      return this.#crcHere(s, n, seed);
+    }
+    const busy: Array<Promise<unknown>> = [Promise.resolve(), Promise.resolve()];
+    const parts: Array<Promise<number>> = [];
+    try {
+      for (let off = 0, k = 0; off < n; off += chunk, k++) {
+        const len = Math.min(chunk, n - off);
+        const buf = bufs[k & 1];
+        await busy[k & 1]; // that buffer's previous chunk is done
+        this.#mem.set(s.u8.subarray(off, off + len), buf);
+        const ranges = this.#ranges(len, true);
+        const part = Promise.all(ranges.map(([a, b]) => this.#crc(Opcode.CRCGEN, buf + a, 0, b - a, 0, true))).then((p) => combine(p, ranges));
+        busy[k & 1] = part.catch(() => {});
+        parts.push(part);
+      }
+      const crcs = await Promise.all(parts);
+      // crc(seed, A) = combine(seed, crc(0, A), |A|): the seed is the CRC of what came before.
+      let crc = seed;
+      for (let i = 0; i < crcs.length; i++) crc = crc32cCombine(crc, crcs[i], Math.min(chunk, n - i * chunk));
+      return crc;
+    } finally {
+      await Promise.all(busy);
+      for (const b of bufs) this.#dev.free(b);
+    }
   }
 
   #crc(opcode: number, src: number, dst: number, n: number, seed: number, solo: boolean, space = 0): Promise<number> {

@@ -43,6 +43,12 @@ export const bytesAt = (buffer: ArrayBufferLike, addr: number, size: number): Ui
 /** CRC-32C of bytes outside the arena. */
 export const crc32cOf = (u8: Uint8Array, seed: number): number => crc32cJs(u8, seed);
 
+/**
+ * Large CRCs of memory outside the arena (an ArrayBuffer from File.arrayBuffer(), say) are staged
+ * through the arena for the engines: a browser has only JS to do them on the page's thread.
+ */
+export const stagesNotShared = true;
+
 /** Negative, 0 or positive, like Buffer.compare. */
 export const compareBytes = (a: Uint8Array, b: Uint8Array): number => rangeComparer(a, b)(0, Math.min(a.byteLength, b.byteLength)) || Math.sign(a.byteLength - b.byteLength);
 

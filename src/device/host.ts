@@ -35,6 +35,9 @@ export const bytesAt = (buffer: ArrayBufferLike, addr: number, size: number): Bu
 /** CRC-32C of bytes outside the arena (@node-rs/crc32: the CPU's CRC instruction). */
 export const crc32cOf = (u8: Uint8Array, seed: number): number => crc32c(Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength), seed) >>> 0;
 
+/** Memory outside the arena is CRC'd here natively (@node-rs/crc32), not staged through the arena for the engines. */
+export const stagesNotShared = false;
+
 /** Like Buffer.compare: negative, 0 or positive (a native compare). */
 export const compareBytes = (a: Uint8Array, b: Uint8Array): number => rangeComparer(a, b)(0, Math.min(a.byteLength, b.byteLength)) || Math.sign(a.byteLength - b.byteLength);
 
