@@ -20,8 +20,9 @@ import { windowOf } from '../device/spaces.ts';
 import { Desc, DeltaEntry, Opcode, Record, Status } from '../device/format.ts';
 import type { AddressSpaces } from '../device/spaces.ts';
 import { Stats, type Placement } from './stats.ts';
+import { DifOps, type DifOpName } from './dif.ts';
 
-export type OpName = 'memcpy' | 'memmove' | 'fill' | 'compare' | 'firstDifference' | 'crc32c' | 'copyCrc32c' | 'dualcast' | 'createDelta' | 'applyDelta';
+export type OpName = 'memcpy' | 'memmove' | 'fill' | 'compare' | 'firstDifference' | 'crc32c' | 'copyCrc32c' | 'dualcast' | 'createDelta' | 'applyDelta' | DifOpName | 'crc16t10dif';
 
 export interface OpsConfig {
   engines: number;
@@ -54,6 +55,10 @@ export interface DeviceAccess extends Submitter {
   spaces: AddressSpaces;
   /** true once every engine has booted (until then calls run inline) */
   ready(): boolean;
+  /** CRC-16 T10-DIF of arena bytes on this thread (the core's) */
+  crc16(addr: number, length: number, seed: number): number;
+  /** runs the descriptor at this arena address on this thread (the core's); its status */
+  execute(desc: number): number;
 }
 
 type Kind = keyof Thresholds;
@@ -71,6 +76,7 @@ export class Ops {
   #ready = false;
   /** device calls of this thread in flight: calibration waits for none */
   #busy = 0;
+  #dif: DifOps | null = null;
 
   constructor(dev: DeviceAccess, memory: WebAssembly.Memory, cfg: OpsConfig) {
     this.#dev = dev;
@@ -145,6 +151,26 @@ export class Ops {
       batcher.close();
     }
     return { rates, handoffMs: perCall };
+  }
+
+  /** The DIF calls (dif.ts) on this device, made on first use. */
+  get dif(): DifOps {
+    return (this.#dif ??= new DifOps({
+      mem: this.#mem,
+      dv: this.#dv,
+      engines: this.#cfg.engines,
+      splitThreshold: this.#cfg.splitThreshold,
+      maxTransfer: this.#cfg.maxTransfer,
+      inlineBytes: () => this.#inline.crc,
+      booted: () => this.#booted(),
+      span: (name, v) => this.#span(name, v),
+      alloc: (n, a) => this.#dev.alloc(n, a),
+      free: (a) => this.#dev.free(a),
+      submit: (call, opcode, fill, solo) => fill(this.#batcher.add(call, opcode, 0, solo)),
+      executeHere: (d) => this.#dev.execute(d),
+      crc16: (a, n, seed) => this.#dev.crc16(a, n, seed),
+      track: (op, bytes, where, fn) => this.#track(op, bytes, where, fn),
+    }));
   }
 
   /** The inline thresholds in force (bytes). */
