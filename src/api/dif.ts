@@ -89,7 +89,7 @@ interface Tags {
 }
 
 /** A DIF call's descriptor fields, checked. */
-export interface DifPlan {
+interface DifPlan {
   name: DifOpName;
   opcode: number;
   block: number;
@@ -132,7 +132,7 @@ function tagsOf(name: string, o: DifTagOptions, prefix = ''): Tags {
 }
 
 /** Checks a call's options and turns them into descriptor fields. */
-export function planDif(name: DifOpName, opts: unknown): DifPlan {
+function planDif(name: DifOpName, opts: unknown): DifPlan {
   if (opts === null || (opts !== undefined && typeof opts !== 'object')) throw new TypeError(`${name}: options must be an object; got ${typeName(opts)}`);
   const o = (opts ?? {}) as DifUpdateOptions;
   const block = o.blockSize ?? 512;
@@ -187,7 +187,7 @@ function tagWord(t: Tags, k: number): bigint {
 }
 
 /** Writes the DIF fields of blocks [k, ...) of a plan into the descriptor at d. */
-export function writeDifFields(dv: DataView, d: number, p: DifPlan, k: number): void {
+function writeDifFields(dv: DataView, d: number, p: DifPlan, k: number): void {
   dv.setUint8(d + Desc.SRC_DIF_FLAGS, p.srcFlags);
   dv.setUint8(d + Desc.DST_DIF_FLAGS, p.dstFlags);
   dv.setUint8(d + Desc.DIF_FLAGS, p.difFlags);
