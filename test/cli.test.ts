@@ -258,12 +258,22 @@ test('table and --html: a self-contained page with a chart per operation', () =>
 });
 
 test('Ctrl-C: prints the rows so far and exits 130, leaving no worker', async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'bench', '-s', '4k,64k,1m', '-d', '3s', '-w', '0', '-e', '1', '-q', '2', '--baseline', 'node'], { cwd: root });
+  // NODE_DEBUG=softdsa: the device says when it loads the eventfd addon, after it opened (and after
+  // the CLI set its SIGINT handler): a fixed delay instead failed on a loaded machine, where
+  // starting the CLI took longer than the delay.
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'bench', '-s', '4k,64k,1m', '-d', '3s', '-w', '0', '-e', '1', '-q', '2', '--baseline', 'node'], { cwd: root, env: { ...process.env, NODE_DEBUG: 'softdsa' } });
   let out = '';
   let err = '';
+  let opened: () => void = () => {};
+  const open = new Promise<void>((r) => (opened = r));
   child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (err += d));
-  await new Promise((r) => setTimeout(r, 2500));
+  child.stderr.on('data', (d) => {
+    err += d;
+    if (/eventfd addon/.test(err)) opened();
+  });
+  await open;
+  // past the first measurement's warm-up (600 ms on a new device), inside its 3 s
+  await new Promise((r) => setTimeout(r, 1800));
   child.kill('SIGINT');
   const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
   assert.is(code, 130, err);
