@@ -354,6 +354,8 @@ export class Ops {
       const ranges = this.#ranges(n, split);
       // Pieces of one overlapping copy run in order (each a memmove), so none overwrites a later one's source.
       if (ranges.length > 1 && overlaps(s, d, n)) return this.#inOrder(d.addr > s.addr ? ranges.reverse() : ranges, ([a, b]) => this.#move(op, s.addr + a, d.addr + a, b - a, false, s.space)).then(() => dst);
+      // (one range, the common case: no Promise.all, whose element callbacks cost a hop)
+      if (ranges.length === 1) return this.#move(op, s.addr, d.addr, n, false, s.space).then(() => dst);
       return Promise.all(ranges.map(([a, b]) => this.#move(op, s.addr + a, d.addr + a, b - a, split, s.space))).then(() => dst);
     }, s);
   }
@@ -500,6 +502,7 @@ export class Ops {
     return this.#track('crc32c', n, where, (): number | Promise<number> => {
       if (where.startsWith('inline')) return this.#crcHere(s, n, init);
       const ranges = this.#ranges(n, where === 'split');
+      if (ranges.length === 1) return this.#crc(Opcode.CRCGEN, s.addr, 0, n, init, false, s.space);
       return Promise.all(ranges.map(([a, b], i) => this.#crc(Opcode.CRCGEN, s.addr + a, 0, b - a, i === 0 ? init : 0, where === 'split', s.space))).then((parts) => combine(parts, ranges));
     }, s);
   }
