@@ -55,6 +55,10 @@ test('the drop-in API and raw descriptors in Chromium: known results', async () 
   assert.is(r.crcStaged, r.crcStagedReference, 'a 20 MiB CRC outside the arena, seeded (staged through it)');
   assert.ok(r.placements.split >= 1 && r.placements.device >= 1 && r.placements.staged === 1, JSON.stringify(r.placements));
   assert.is(r.completionPath, 'atomics');
+  assert.is(r.crc16, 0xd0db, 'CRC-16/T10-DIF check value');
+  assert.is(r.difLength, 64 * 520);
+  assert.is(r.difCheck, 'ok');
+  assert.is(r.difCorrupt, 'DifCheckError 37', 'a corrupted block is named');
   assert.equal(r.absent, [], 'Node-only parts are absent from the browser module');
   assert.is(r.submit, Status.SUCCESS);
   assert.is(r.record, Status.SUCCESS);

@@ -66,6 +66,15 @@ async function knownResults(): Promise<Record<string, unknown>> {
   random(plainBig, 11);
   out.crcStaged = await softdsa.crc32c(plainBig, 12345);
   out.crcStagedReference = referenceCrc32c(plainBig, 12345);
+  // T10 DIF: the CRC-16 check value, then protect 64 blocks, check them, corrupt one
+  out.crc16 = await softdsa.crc16t10dif(text('123456789'));
+  const blocks = softdsa.alloc(64 * 512);
+  random(blocks, 5);
+  const protectedBlocks = await softdsa.difInsert(blocks, { blockSize: 512 });
+  out.difLength = protectedBlocks.length;
+  out.difCheck = await softdsa.difCheck(protectedBlocks, { blockSize: 512 }).then(() => 'ok', (e: Error) => e.message);
+  protectedBlocks[37 * 520 + 100] ^= 1;
+  out.difCorrupt = await softdsa.difCheck(protectedBlocks, { blockSize: 512 }).then(() => 'ok', (e: { name: string; block: number }) => `${e.name} ${e.block}`);
   const st = softdsa.stats();
   out.placements = st.ops.crc32c.placement;
   out.completionPath = st.completionPath;

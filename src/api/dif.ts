@@ -10,6 +10,7 @@
 import { type Bytes, type Span } from './args.ts';
 import type { Member } from './batcher.ts';
 import { Errors, type DifMismatch } from '../device/errors.ts';
+import { newBytes } from '../device/host.ts';
 import { Desc, DifFlag, DifTuple, DstDif, Flag, Opcode, Record, SrcDif, Status } from '../device/format.ts';
 import type { Placement } from './stats.ts';
 
@@ -280,7 +281,7 @@ export class DifOps {
           }
           result = opts.dst as Uint8Array;
         } else {
-          const b = Buffer.allocUnsafe(outBytes);
+          const b = newBytes(outBytes);
           out = h.span('dst', b);
           result = b;
         }

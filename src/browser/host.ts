@@ -37,6 +37,9 @@ export function warn(message: string, code: string): void {
   console.warn(`${message} (${code})`);
 }
 
+/** Fresh bytes for a result (a Uint8Array). */
+export const newBytes = (size: number): Uint8Array => new Uint8Array(size);
+
 /** Arena bytes as the host's byte type (a Uint8Array). */
 export const bytesAt = (buffer: ArrayBufferLike, addr: number, size: number): Uint8Array => new Uint8Array(buffer, addr, size);
 

@@ -5,12 +5,13 @@
 // absent: eventfd, engine nice, /proc, files and Node streams, other threads attaching.
 export { Device } from '../device.ts';
 export type { DeviceOptions, DeviceStats, InterruptHandle } from '../device.ts';
-export { Opcode, Flag, Status, Desc, Record, Limit } from '../device/format.ts';
+export { Opcode, Flag, Status, Desc, Record, Limit, DifFlag, SrcDif, DstDif, DifStatus, DifTuple } from '../device/format.ts';
 export { Descriptor, encode } from '../device/descriptor.ts';
 export type { Common, Fields, DifTags } from '../device/descriptor.ts';
 export { readRecord } from '../device/record.ts';
 export type { CompletionRecord } from '../device/record.ts';
-export { SoftDsaError } from '../device/errors.ts';
+export { SoftDsaError, DifCheckError } from '../device/errors.ts';
+export type { DifMismatch } from '../device/errors.ts';
 export type { SubmitOptions, ErrorLogEntry } from '../device/portal.ts';
 export { BatchBuilder } from '../api/batch_builder.ts';
 export type { OpSnapshot, Placement } from '../api/stats.ts';
@@ -18,7 +19,9 @@ export type { Bytes } from '../api/args.ts';
 export {
   memcpy, memmove, fill, compare, firstDifference, crc32c, copyCrc32c, dualcast,
   createDelta, applyDelta, batch, stats, shutdown, configure, defaultDevice, ready,
+  difInsert, difCheck, difStrip, difUpdate, dixGenerate, crc16t10dif,
 } from '../api/default_device.ts';
+export type { DifOptions, DifUpdateOptions, DifTagOptions, DifBlockSize } from '../api/dif.ts';
 import { alloc as arenaAlloc, free as arenaFree } from '../api/default_device.ts';
 
 /** Arena memory (a Uint8Array here: there is no Buffer in a browser): engines work on it with no copy. Give it back with free(). */

@@ -29,6 +29,9 @@ export function warn(message: string, code: string): void {
   process.emitWarning(message, { code });
 }
 
+/** Fresh bytes for a result, as the host's byte type (a Buffer, uninitialised: the caller writes them all). */
+export const newBytes = (size: number): Buffer => Buffer.allocUnsafe(size);
+
 /** Arena bytes as the host's byte type (a Buffer). */
 export const bytesAt = (buffer: ArrayBufferLike, addr: number, size: number): Buffer => Buffer.from(buffer as ArrayBuffer, addr, size);
 
