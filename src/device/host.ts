@@ -4,8 +4,8 @@ import { channel } from 'node:diagnostics_channel';
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
-import { workerData as nodeWorkerData } from 'node:worker_threads';
-import { crc32c } from '@node-rs/crc32';
+import { createRequire } from 'node:module';
+import { isMainThread, workerData as nodeWorkerData } from 'node:worker_threads';
 import { buildPath } from './paths.ts';
 
 /** Cores to size the engine pool by. */
@@ -35,8 +35,17 @@ export const newBytes = (size: number): Buffer => Buffer.allocUnsafe(size);
 /** Arena bytes as the host's byte type (a Buffer). */
 export const bytesAt = (buffer: ArrayBufferLike, addr: number, size: number): Buffer => Buffer.from(buffer as ArrayBuffer, addr, size);
 
-/** CRC-32C of bytes outside the arena (@node-rs/crc32: the CPU's CRC instruction). */
-export const crc32cOf = (u8: Uint8Array, seed: number): number => crc32c(Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength), seed) >>> 0;
+type NativeCrc = (b: Buffer, seed?: number) => number;
+const loadCrc = (): NativeCrc => (createRequire(import.meta.url)('@node-rs/crc32') as { crc32c: NativeCrc }).crc32c;
+/**
+ * @node-rs/crc32 (the CPU's CRC instruction): loaded with softdsa on the main thread, as a first
+ * small call should not pay for it; other threads (engines load this module, and never use it)
+ * load it at first use.
+ */
+let nativeCrc: NativeCrc | null = isMainThread ? loadCrc() : null;
+
+/** CRC-32C of bytes outside the arena. */
+export const crc32cOf = (u8: Uint8Array, seed: number): number => (nativeCrc ??= loadCrc())(Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength), seed) >>> 0;
 
 /** Memory outside the arena is CRC'd here natively (@node-rs/crc32), not staged through the arena for the engines. */
 export const stagesNotShared = false;
