@@ -20,7 +20,12 @@ let rig: Rig;
 let shared: Page | undefined;
 
 test.before(async () => {
-  rig = await startRig('test/browser_page.ts', 'test');
+  try {
+    rig = await startRig('test/browser_page.ts', 'test');
+  } catch (e) {
+    console.error(`browser.test: ${(e as Error).message}`); // uvu does not print a failing hook's error
+    throw e;
+  }
 });
 
 test.after(async () => {

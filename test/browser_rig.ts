@@ -51,13 +51,16 @@ export async function startRig(entry: string, dir: string): Promise<Rig> {
     logLevel: 'warning',
   });
   writeFileSync(join(root, 'dist', dir, `${name}.html`), `<!doctype html><meta charset="utf-8"><title>loading</title><script type="module" src="./${name}.js"></script>\n`);
-  const server = (await serve(0)) as Server;
-  const base = `http://localhost:${(server.address() as AddressInfo).port}`;
+  const executablePath = chromium();
   const browser = await puppeteer.launch({
-    executablePath: chromium(),
+    executablePath,
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
     userDataDir: join(tmpdir(), `softdsa-chromium-${process.pid}`),
+  }).catch((e: Error) => {
+    throw new Error(`chromium (${executablePath}) did not start: ${e.message.split('\n')[0]}`);
   });
+  const server = (await serve(0)) as Server;
+  const base = `http://localhost:${(server.address() as AddressInfo).port}`;
   return {
     browser,
     base,
