@@ -98,6 +98,18 @@ test('an engine Worker terminated mid-run: what it held completes once with 0x20
   console.log(`  terminated with ${r.membersDone} of 1024 members done; the batch completed (0x20) ${r.ms.toFixed(0)} ms after terminate()`);
 });
 
+test('an engine dying by the test hook (a throw, close()), before or after running: 0x20 once, the device goes on', async () => {
+  for (const [how, when] of [['throw', 'before'], ['exit', 'after']] as const) {
+    const r = await run<Record<string, any>>('dyingEngine', [how, when]);
+    const at = `${how}, ${when}`;
+    assert.is(r.status, Status.HW_ERROR, at);
+    assert.is(r.record, Status.HW_ERROR, at);
+    assert.ok(r.after, `${at}: later work succeeds`);
+    assert.is(r.engineFailures, 1, at);
+    assert.ok(r.exactlyOnce, `${at}: completed + recovered = submitted`);
+  }
+});
+
 test('a page that is not cross-origin isolated: open() and the drop-in calls say which headers to set', async () => {
   const r = await run<Record<string, any>>('notIsolated', [], '?no-coi');
   assert.is(r.isolated, false);

@@ -161,11 +161,35 @@ async function terminateEngine(): Promise<Record<string, unknown>> {
   }
 }
 
+/** An engine that dies on its next claim (the test hook: a throw, or close()), before or after running it. */
+async function dyingEngine(how: 'exit' | 'throw', when: 'before' | 'after'): Promise<Record<string, unknown>> {
+  const dev = await Device.open({ engines: 1, arenaBytes: 1 << 20 });
+  try {
+    const src = dev.alloc(4096);
+    const dst = dev.alloc(4096);
+    const rec = dev.alloc(32, 32);
+    dev.view(src, 4096).fill(7);
+    dev._dieAt(0, 1, how, when);
+    const status = await dev.submit(Descriptor.memmove({ src, dst, size: 4096, completion: rec }));
+    const after = await Promise.all(Array.from({ length: 10 }, () => dev.submit(Descriptor.memmove({ src, dst, size: 4096 }))));
+    const st = dev.stats();
+    return {
+      status,
+      record: readRecord(dev.view(rec, 32), 0).status,
+      after: after.every((s) => s === Status.SUCCESS),
+      engineFailures: st.engineFailures,
+      exactlyOnce: st.completed + st.recovered === 11,
+    };
+  } finally {
+    await dev.close();
+  }
+}
+
 /** In a page that is not cross-origin isolated: what open() and a drop-in call say. */
 async function notIsolated(): Promise<Record<string, unknown>> {
   const why = (p: Promise<unknown>): Promise<string> => p.then(() => 'resolved', (e: Error & { code?: string }) => `${e.code}: ${e.message}`);
   return { isolated: globalThis.crossOriginIsolated, open: await why(Device.open()), crc32c: await why(softdsa.crc32c(text('123456789'))) };
 }
 
-Object.assign(globalThis, { softdsaTest: { knownResults, fuzz, terminateEngine, notIsolated } });
+Object.assign(globalThis, { softdsaTest: { knownResults, fuzz, terminateEngine, dyingEngine, notIsolated } });
 document.title = 'ready';
