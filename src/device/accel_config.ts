@@ -131,8 +131,10 @@ export function parseAccelConfig(source: unknown, deviceName?: string): ParsedCo
     groups.push({ id, engines });
     for (const w of list(g.grouped_workqueues, gname, 'grouped_workqueues')) wqs.push(wqOf(w, id, gname, warnings));
   }
-  // config-user-default's template names no engine: every engine goes to the first group.
-  if (groups.length > 0 && groups.every((g) => g.engines.length === 0) && wqs.length > 0) {
+  // config-user-default's template (no engine, no WQ size: it computes them) is read as that
+  // command applies it: every engine to the first group. Anywhere else a WQ without engines is refused.
+  const template = groupList.every((g) => g.grouped_engines === undefined && list(g.grouped_workqueues, '', '').every((w) => w.size === undefined));
+  if (template && wqs.length > 0) {
     groups[0].engines = Array.from({ length: DSA.MAX_ENGINES }, (_, i) => i);
     warnings.push(`${device}: no engine is configured: all ${DSA.MAX_ENGINES} engines go to group${deviceNumber(device)}.${groups[0].id} (as accel-config config-user-default does)`);
   }
