@@ -1,11 +1,11 @@
 // Where everything lives in the device's shared memory.
 //
-//   0        4 KiB                                                          arenaBase        end
-//   +--------+-----+-----+---------+--------+------------+-------+------+---------+--------------+
-//   | core   | ctx | eng | vectors | device | work queue | wq    | core | core    | arena: what  |
-//   | static |     | x64 | x64     | words  | header     | slots | tbls | scratch | descriptors  |
-//   |        |     |     |         |        |            |       |      | x(n+1)  | may address  |
-//   +--------+-----+-----+---------+--------+------------+-------+------+---------+--------------+
+//   0        4 KiB                                                              arenaBase        end
+//   +--------+-----+-----+---------+--------+----------------+--------+------+---------+--------------+
+//   | core   | ctx | eng | vectors | device | work queues:   | ctx of | core | core    | arena: what  |
+//   | static |     | x64 | x64     | words  | header, slots  | WQs    | tbls | scratch | descriptors  |
+//   |        |     |     |         |        | x (1 to 8)     | 1..7   |      | x(n+1)  | may address  |
+//   +--------+-----+-----+---------+--------+----------------+--------+------+---------+--------------+
 //   \_________________ control region: unmapped for descriptors _________________/
 //
 // Descriptors address bytes as offsets into this memory, but only [arenaBase, end) is
@@ -57,8 +57,8 @@ export const WQ_HEADER_BYTES = 192;
 /** Int32 words per slot state: seq, status, vector. */
 export const SLOT_WORDS = 4;
 
-/** A work queue's place in memory and its attributes (topology.ts), as engines and portals need them. */
-export interface WqLayout {
+/** What computeLayout needs to know of a WQ (the topology gives it). */
+export interface WqSpec {
   /** M of wqN.M */
   id: number;
   name: string;
@@ -70,6 +70,10 @@ export interface WqLayout {
   ring: number;
   /** refuse a submission when this many descriptors wait unclaimed (the size, or a shared WQ's threshold); 0: only a full ring refuses */
   cap: number;
+}
+
+/** A work queue's place in memory, with its attributes. */
+export interface WqLayout extends WqSpec {
   header: number;
   states: number;
   slots: number;
@@ -109,17 +113,6 @@ export interface Layout {
   engineCount: number;
   arenaBase: number;
   arenaEnd: number;
-}
-
-/** What computeLayout needs to know of a WQ (the topology gives it). */
-export interface WqSpec {
-  id: number;
-  name: string;
-  mode: 'dedicated' | 'shared';
-  group: number;
-  priority: number;
-  ring: number;
-  cap: number;
 }
 
 const align = (n: number, a: number): number => Math.ceil(n / a) * a;
