@@ -186,4 +186,35 @@ test('arbitration: two WQs of one engine, priorities 12 and 4, both backlogged: 
   }
 });
 
+test('two engines, three WQs of priorities 1, 7 and 15 in one group: every descriptor of every WQ runs once, data right, a DRAIN on each completes', async () => {
+  const three = [{
+    dev: 'dsa0',
+    groups: [{
+      dev: 'group0.0',
+      grouped_workqueues: [1, 7, 15].map((p, i) => wq(`wq0.${i}`, `p${p}`, 0, { mode: 'shared', size: 16, threshold: 12, priority: p })),
+      grouped_engines: [{ dev: 'engine0.0' }, { dev: 'engine0.1' }],
+    }],
+  }];
+  const td = await Device.fromConfig(three, { arenaBytes: 4 << 20 });
+  try {
+    assert.is(td.options.engines, 2);
+    const N = 120;
+    const SIZE = 1024;
+    const src = td.alloc(N * SIZE);
+    const dst = td.alloc(N * SIZE);
+    const s = td.view(src, N * SIZE);
+    for (let i = 0; i < s.length; i++) s[i] = (i * 7 + (i >>> 10)) & 0xff;
+    td.view(dst, N * SIZE).fill(0);
+    const portals = [td.wq('p1'), td.wq('p7'), td.wq('p15')];
+    const all = Array.from({ length: N }, (_, i) => portals[i % 3].submit(Descriptor.memmove({ src: src + i * SIZE, dst: dst + i * SIZE, size: SIZE })));
+    const drains = portals.map((p) => p.submit(Descriptor.drain()));
+    assert.equal(await Promise.all(all), new Array(N).fill(Status.SUCCESS));
+    assert.equal(await Promise.all(drains), [Status.SUCCESS, Status.SUCCESS, Status.SUCCESS]);
+    assert.ok(Buffer.from(td.view(dst, N * SIZE)).equals(Buffer.from(s)), 'every copy landed');
+    assert.is(td.stats().completed, N + 3, 'each once');
+  } finally {
+    await td.close();
+  }
+});
+
 test.run();
