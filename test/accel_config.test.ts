@@ -66,6 +66,8 @@ const refused: Array<[string, string, string, string, RegExp]> = [
   ['priority 0', config({ priority: 0 }), 'wq0.0', 'priority', /1 to 15, got 0/],
   ['priority 16', config({ priority: 16 }), 'wq0.0', 'priority', /1 to 15, got 16/],
   ['name missing', config({ name: undefined }), 'wq0.0', 'name', /name not set/],
+  ['size absent (outside config-user-default\'s template)', config({ size: undefined }), 'wq0.0', 'size', /size 0 cannot be enabled/],
+  ['threshold absent on a shared WQ', config({ threshold: undefined }), 'wq0.0', 'threshold', /shared wq and threshold 0/],
   ['name empty', config({ name: '' }), 'wq0.0', 'name', /name not set/],
   ['an unknown mode', config({ mode: 'exclusive' }), 'wq0.0', 'mode', /shared or dedicated/],
   ['max_batch_size over the device\'s 1024', config({ max_batch_size: 2048 }), 'wq0.0', 'max_batch_size', /1 to 1024/],

@@ -114,6 +114,10 @@ export function parseAccelConfig(source: unknown, deviceName?: string): ParsedCo
   const wqs: WqConfig[] = [];
   const groupList = chosen.groups ?? [];
   if (!Array.isArray(groupList)) throw Errors.config(device, 'groups', 'must be an array of groups');
+  // config-user-default's template (no engine, no WQ size: that command computes them) is read as
+  // that command applies it: every engine to the first group, size 128 / 8 WQs, threshold = size.
+  // In any other file an absent size or threshold is the driver's 0, refused below.
+  const template = groupList.every((g) => isObject(g) && g.grouped_engines === undefined && Array.isArray(g.grouped_workqueues ?? []) && ((g.grouped_workqueues ?? []) as unknown[]).every((w) => isObject(w) && w.size === undefined));
   for (const g of groupList) {
     if (!isObject(g)) throw Errors.config(device, 'groups', 'a group must be an object');
     const id = indexOf(g.dev, 'group');
@@ -129,11 +133,8 @@ export function parseAccelConfig(source: unknown, deviceName?: string): ParsedCo
       engines.push(eid);
     }
     groups.push({ id, engines });
-    for (const w of list(g.grouped_workqueues, gname, 'grouped_workqueues')) wqs.push(wqOf(w, id, gname, warnings));
+    for (const w of list(g.grouped_workqueues, gname, 'grouped_workqueues')) wqs.push(wqOf(w, id, gname, template, warnings));
   }
-  // config-user-default's template (no engine, no WQ size: it computes them) is read as that
-  // command applies it: every engine to the first group. Anywhere else a WQ without engines is refused.
-  const template = groupList.every((g) => g.grouped_engines === undefined && list(g.grouped_workqueues, '', '').every((w) => w.size === undefined));
   if (template && wqs.length > 0) {
     groups[0].engines = Array.from({ length: DSA.MAX_ENGINES }, (_, i) => i);
     warnings.push(`${device}: no engine is configured: all ${DSA.MAX_ENGINES} engines go to group${deviceNumber(device)}.${groups[0].id} (as accel-config config-user-default does)`);
@@ -153,7 +154,7 @@ const WQ_FIELDS = ['dev', 'mode', 'size', 'group_id', 'priority', 'block_on_faul
 
 const USER_FIELDS = ['type', 'driver_name'];
 
-function wqOf(w: Json, group: number, gname: string, warnings: string[]): WqConfig {
+function wqOf(w: Json, group: number, gname: string, template: boolean, warnings: string[]): WqConfig {
   const id = indexOf(w.dev, 'wq');
   if (!Number.isInteger(id)) throw Errors.config(gname, 'grouped_workqueues', `a WQ's dev must be wqN.M, got ${JSON.stringify(w.dev)}`);
   const where = w.dev as string;
@@ -164,6 +165,7 @@ function wqOf(w: Json, group: number, gname: string, warnings: string[]): WqConf
   if (w.group_id !== undefined && int(w.group_id) !== group) throw Errors.config(where, 'group_id', `${String(w.group_id)}, but the WQ is listed in ${gname}`);
   const mode = w.mode === undefined ? 'dedicated' : (w.mode as WqConfig['mode']);
   const fallback = (field: string, value: number, why: string): number => {
+    if (!template) return 0; // the driver's default: refused by checkTopology
     warnings.push(`${where}.${field}: absent, ${value} (${why})`);
     return value;
   };
