@@ -273,13 +273,13 @@ test('Ctrl-C: prints the rows so far and exits 130, leaving no worker', async ()
 const conf = (name: string): string => join(root, 'test/fixtures/accel-config', name);
 
 test('--config: the engines come from the file; the default depth fits its first WQ; what the file sets or refuses is a usage error', () => {
-  const o = opts('--config', conf('two_groups.conf'));
+  const o = opts('--config', conf('two_groups.conf'), '-s', '4k,8k');
   assert.equal(o.engines, [2]);
   assert.equal(o.qd, [16], 'wq0.0 admits 20 (its threshold)');
   assert.is(o.config?.topology.wqs.length, 2);
   usage(['bench', '--config', conf('two_groups.conf'), '-e', '2'], /--engines: the config file sets the device/);
   usage(['bench', '--config', conf('two_groups.conf'), '--wq-size', '64'], /--wq-size: the config file sets the device/);
-  usage(['bench', '--config', conf('two_groups.conf'), '-q', '32'], /--qd: 32 descriptors in flight do not fit small \(wq0\), which takes 20/);
+  usage(['bench', '--config', conf('two_groups.conf'), '-s', '4k', '-q', '32'], /--qd: 32 descriptors in flight do not fit small \(wq0\), which takes 20/);
   usage(['bench', '--config', conf('two_groups.conf'), '-s', '16k'], /--size: 16384 bytes is over small's max_transfer_size 8192/);
   usage(['bench', '--config', conf('two_groups.conf'), '-s', '4k', '-b', '32'], /--batch: 32 is over small's max_batch_size 16/);
   usage(['bench', '--config', '/nonexistent.conf'], /--config: \/nonexistent\.conf: file: cannot read/);
