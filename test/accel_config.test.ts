@@ -25,14 +25,18 @@ test('two_groups.conf (trailing commas, traffic classes, read buffers): groups, 
   assert.not.ok(warnings.some((w) => w.includes('.type:') || w.includes('.driver_name:')), 'type and driver_name "user" are what softdsa does: not listed');
 });
 
-test('user_default.conf (config-user-default template): absent size/threshold/engines take accel-config\'s values; the IAA device is skipped', () => {
+test('user_default.conf (config-user-default template): absent size/threshold/engines take accel-config\'s values; the IAA device is skipped, or opened when named', () => {
   const { topology, warnings } = parseAccelConfig(fixture('user_default.conf'));
   assert.equal(topology.wqs[0], { id: 0, group: 0, name: 'user_default_wq', mode: 'shared', size: 16, priority: 10, threshold: 16, maxBatchSize: 1024, maxTransferSize: 0x80000000, blockOnFault: true });
   assert.equal(topology.groups[0].engines, [0, 1, 2, 3]);
   assert.ok(warnings.some((w) => w.startsWith('iax1: ignored')));
   assert.ok(warnings.some((w) => w.startsWith('wq0.0.size: absent, 16')));
   assert.ok(warnings.some((w) => w.startsWith('wq0.0.prs_disable: ignored')));
-  assert.throws(() => parseAccelConfig(fixture('user_default.conf'), 'iax1'), (e: ConfigError) => e.target === 'iax1' && e.field === 'dev' && /only dsaN/.test(e.message));
+  const iax = parseAccelConfig(fixture('user_default.conf'), 'iax1');
+  assert.is(iax.topology.device, 'iax1');
+  assert.equal(iax.topology.groups[0].engines, [0, 1, 2, 3, 4, 5, 6, 7], 'an IAA device has 8 engines');
+  assert.ok(iax.warnings.some((w) => w.startsWith('iax1: an IAA device')));
+  assert.ok(iax.warnings.some((w) => w.startsWith('dsa0: ignored')));
 });
 
 test('lenient JSON as json-c reads it: trailing commas and comments outside strings; commas and slashes inside strings kept', () => {
@@ -84,7 +88,7 @@ const refused: Array<[string, string, string, string, RegExp]> = [
   ['an engine in two groups', JSON.stringify([{ dev: 'dsa0', groups: [{ dev: 'group0.0', grouped_engines: [{ dev: 'engine0.1' }], grouped_workqueues: [{ dev: 'wq0.0', mode: 'dedicated', size: 8, name: 'a' }] }, { dev: 'group0.1', grouped_engines: [{ dev: 'engine0.1' }] }] }]), 'engine0.1', 'group_id', /one group/],
   ['a group id over 3', JSON.stringify([{ dev: 'dsa0', groups: [{ dev: 'group0.4' }] }]), 'group0.4', 'dev', /0 to 3/],
   ['no WQ at all', JSON.stringify([{ dev: 'dsa0', groups: [{ dev: 'group0.0', grouped_engines: [{ dev: 'engine0.0' }] }] }]), 'dsa0', 'groups', /no work queue/],
-  ['no DSA device', JSON.stringify([{ dev: 'iax1', groups: [] }]), 'config', 'dev', /no DSA device/],
+  ['no DSA or IAA device', JSON.stringify([{ dev: 'qat0', groups: [] }]), 'config', 'dev', /no DSA \(dsaN\) or IAA \(iaxN\) device/],
   ['a device not in the file', JSON.stringify([{ dev: 'dsa0', groups: [] }]), 'dsa2', 'dev', /no device dsa2/],
   ['groups not an array', JSON.stringify([{ dev: 'dsa0', groups: {} }]), 'dsa0', 'groups', /array/],
 ];

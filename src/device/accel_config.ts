@@ -9,7 +9,7 @@
 // and the driver give them (config-user-default's for size and threshold).
 import { readFileSync } from 'node:fs';
 import { Errors } from './errors.ts';
-import { checkTopology, deviceNumber, DSA, type GroupConfig, nextPow2, type Topology, type WqConfig } from './topology.ts';
+import { checkTopology, deviceNumber, DSA, type GroupConfig, limitsOf, nextPow2, type Topology, type WqConfig } from './topology.ts';
 
 export interface ParsedConfig {
   topology: Topology;
@@ -28,6 +28,7 @@ const IGNORED: Array<[RegExp, string]> = [
   [/^(type|driver_name)$/, 'softdsa serves every WQ to user code'],
   [/^op_config$/, 'every operation is enabled on every WQ'],
   [/^event_log_size$/, 'softdsa keeps no event log'],
+  [/^ungrouped_/, 'engines and WQs in no group are not used'],
 ];
 const ignoredWhy = (field: string): string => IGNORED.find(([re]) => re.test(field))?.[1] ?? 'read-only information or no meaning in software';
 
@@ -98,15 +99,17 @@ export function parseAccelConfig(source: unknown, deviceName?: string): ParsedCo
   const devices = Array.isArray(json) ? json : [json];
   const warnings: string[] = [];
   const named = (d: unknown): string => (isObject(d) && typeof d.dev === 'string' ? d.dev : '?');
-  const dsa = devices.filter((d) => /^dsa\d+$/.test(named(d)));
-  const chosen = deviceName === undefined ? dsa[0] : devices.find((d) => named(d) === deviceName);
+  // The first DSA device, else the first IAA device (its topology, with DSA operations).
+  const first = (re: RegExp): unknown => devices.find((d) => re.test(named(d)));
+  const chosen = deviceName === undefined ? (first(/^dsa\d+$/) ?? first(/^iax\d+$/)) : devices.find((d) => named(d) === deviceName);
   if (chosen === undefined) {
     const have = devices.map(named).join(', ') || 'none';
-    throw Errors.config(deviceName ?? 'config', 'dev', deviceName === undefined ? `no DSA device (dsaN) in the config (devices: ${have})` : `no device ${deviceName} in the config (devices: ${have})`);
+    throw Errors.config(deviceName ?? 'config', 'dev', deviceName === undefined ? `no DSA (dsaN) or IAA (iaxN) device in the config (devices: ${have})` : `no device ${deviceName} in the config (devices: ${have})`);
   }
   if (!isObject(chosen)) throw Errors.config('config', 'dev', 'a device must be an object');
   const device = named(chosen);
-  if (!/^dsa\d+$/.test(device)) throw Errors.config(device, 'dev', 'softdsa is a DSA: only dsaN devices can be opened (an IAA device, iaxN, is not one)');
+  if (!/^(dsa|iax)\d+$/.test(device)) throw Errors.config(device, 'dev', 'a device is named dsaN (or iaxN)');
+  if (device.startsWith('iax')) warnings.push(`${device}: an IAA device: its groups, engines and WQs are opened, and run DSA operations (softdsa has no compression)`);
   for (const d of devices) if (d !== chosen) warnings.push(`${named(d)}: ignored (one device is opened: ${device}; choose another with { device })`);
   for (const key of Object.keys(chosen)) if (key !== 'dev' && key !== 'groups') warnings.push(`${device}.${key}: ignored (${ignoredWhy(key)})`);
 
@@ -118,6 +121,7 @@ export function parseAccelConfig(source: unknown, deviceName?: string): ParsedCo
   // that command applies it: every engine to the first group, size 128 / 8 WQs, threshold = size.
   // In any other file an absent size or threshold is the driver's 0, refused below.
   const template = groupList.every((g) => isObject(g) && g.grouped_engines === undefined && Array.isArray(g.grouped_workqueues ?? []) && ((g.grouped_workqueues ?? []) as unknown[]).every((w) => isObject(w) && w.size === undefined));
+  const lim = limitsOf(device);
   for (const g of groupList) {
     if (!isObject(g)) throw Errors.config(device, 'groups', 'a group must be an object');
     const id = indexOf(g.dev, 'group');
@@ -136,8 +140,8 @@ export function parseAccelConfig(source: unknown, deviceName?: string): ParsedCo
     for (const w of list(g.grouped_workqueues, gname, 'grouped_workqueues')) wqs.push(wqOf(w, id, gname, template, warnings));
   }
   if (template && wqs.length > 0) {
-    groups[0].engines = Array.from({ length: DSA.MAX_ENGINES }, (_, i) => i);
-    warnings.push(`${device}: no engine is configured: all ${DSA.MAX_ENGINES} engines go to group${deviceNumber(device)}.${groups[0].id} (as accel-config config-user-default does)`);
+    groups[0].engines = Array.from({ length: lim.MAX_ENGINES }, (_, i) => i);
+    warnings.push(`${device}: no engine is configured: all ${lim.MAX_ENGINES} engines go to group${deviceNumber(device)}.${groups[0].id} (as accel-config config-user-default does)`);
   }
   const topology: Topology = { device, groups, wqs: wqs.sort((a, b) => a.id - b.id) };
   checkTopology(topology);

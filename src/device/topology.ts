@@ -19,6 +19,15 @@ export const DSA = {
   MAX_TRANSFER: Limit.MAX_TRANSFER_DEFAULT as number,
 } as const;
 
+/**
+ * An IAA device's topology (iaxN: 8 groups, 8 engines): accepted so that its configurations load too;
+ * softdsa runs DSA operations on it (it has no compression).
+ */
+export const IAA = { ...DSA, MAX_GROUPS: 8, MAX_ENGINES: 8 } as const;
+
+/** The topology limits of a device by its name. */
+export const limitsOf = (device: string): typeof DSA | typeof IAA => (/^iax/.test(device) ? IAA : DSA);
+
 export type WqMode = 'dedicated' | 'shared';
 
 export interface WqConfig {
@@ -75,30 +84,31 @@ const isInt = (v: number, min: number, max: number): boolean => Number.isInteger
  */
 export function checkTopology(t: Topology): void {
   const dev = t.device;
-  if (t.groups.length > DSA.MAX_GROUPS) throw Errors.config(dev, 'groups', `${t.groups.length} groups; a DSA has ${DSA.MAX_GROUPS}`);
+  const lim = limitsOf(dev);
+  if (t.groups.length > lim.MAX_GROUPS) throw Errors.config(dev, 'groups', `${t.groups.length} groups; a DSA has ${lim.MAX_GROUPS}`);
   const engineGroup = new Map<number, number>();
   const groupIds = new Set<number>();
   for (const g of t.groups) {
     const where = `group${deviceNumber(dev)}.${g.id}`;
-    if (!isInt(g.id, 0, DSA.MAX_GROUPS - 1)) throw Errors.config(where, 'dev', `valid group id should be 0 to ${DSA.MAX_GROUPS - 1}`);
+    if (!isInt(g.id, 0, lim.MAX_GROUPS - 1)) throw Errors.config(where, 'dev', `valid group id should be 0 to ${lim.MAX_GROUPS - 1}`);
     if (groupIds.has(g.id)) throw Errors.config(where, 'dev', 'the group is listed twice');
     groupIds.add(g.id);
     for (const e of g.engines) {
       const ename = `engine${deviceNumber(dev)}.${e}`;
-      if (!isInt(e, 0, DSA.MAX_ENGINES - 1)) throw Errors.config(ename, 'dev', `valid engine id should be 0 to ${DSA.MAX_ENGINES - 1}`);
+      if (!isInt(e, 0, lim.MAX_ENGINES - 1)) throw Errors.config(ename, 'dev', `valid engine id should be 0 to ${lim.MAX_ENGINES - 1}`);
       const other = engineGroup.get(e);
       if (other !== undefined) throw Errors.config(ename, 'group_id', `the engine is in group ${other} and in group ${g.id}: an engine belongs to one group`);
       engineGroup.set(e, g.id);
     }
   }
   if (t.wqs.length === 0) throw Errors.config(dev, 'groups', 'no work queue is configured (the driver refuses to enable such a device)');
-  if (t.wqs.length > DSA.MAX_WQS) throw Errors.config(dev, 'groups', `number of wq in the device exceeds ${DSA.MAX_WQS} (${t.wqs.length} given)`);
+  if (t.wqs.length > lim.MAX_WQS) throw Errors.config(dev, 'groups', `number of wq in the device exceeds ${lim.MAX_WQS} (${t.wqs.length} given)`);
   const ids = new Set<number>();
   let total = 0;
   for (const wq of t.wqs) {
     const where = `wq${deviceNumber(dev)}.${wq.id}`;
     const bad = (field: string, why: string): Error => Errors.config(where, field, why);
-    if (!isInt(wq.id, 0, DSA.MAX_WQS - 1)) throw bad('dev', `valid wq id should be 0 to ${DSA.MAX_WQS - 1}`);
+    if (!isInt(wq.id, 0, lim.MAX_WQS - 1)) throw bad('dev', `valid wq id should be 0 to ${lim.MAX_WQS - 1}`);
     if (ids.has(wq.id)) throw bad('dev', 'the WQ is listed twice');
     ids.add(wq.id);
     const group = t.groups.find((g) => g.id === wq.group);
@@ -106,21 +116,21 @@ export function checkTopology(t: Topology): void {
     if (group.engines.length === 0) throw bad('group_id', `its group (group${deviceNumber(dev)}.${wq.group}) has no engines: nothing would run its descriptors`);
     if (typeof wq.name !== 'string' || wq.name.length === 0) throw bad('name', 'wq name not set (the driver refuses to enable a WQ without a name)');
     if (wq.mode !== 'dedicated' && wq.mode !== 'shared') throw bad('mode', `valid mode should be shared or dedicated, got ${JSON.stringify(wq.mode)}`);
-    if (!isInt(wq.size, 1, DSA.TOTAL_WQ_SIZE)) throw bad('size', `valid size should be 1 to ${DSA.TOTAL_WQ_SIZE}, got ${String(wq.size)} (a WQ of size 0 cannot be enabled)`);
+    if (!isInt(wq.size, 1, lim.TOTAL_WQ_SIZE)) throw bad('size', `valid size should be 1 to ${lim.TOTAL_WQ_SIZE}, got ${String(wq.size)} (a WQ of size 0 cannot be enabled)`);
     total += wq.size;
-    if (total > DSA.TOTAL_WQ_SIZE) throw bad('size', `accumulated wq size exceeds ${DSA.TOTAL_WQ_SIZE}: the WQs of ${dev} share ${DSA.TOTAL_WQ_SIZE} entries (${total} with this one)`);
-    if (!isInt(wq.priority, 1, DSA.MAX_PRIORITY)) throw bad('priority', `valid priority should be 1 to ${DSA.MAX_PRIORITY}, got ${String(wq.priority)}`);
+    if (total > lim.TOTAL_WQ_SIZE) throw bad('size', `accumulated wq size exceeds ${lim.TOTAL_WQ_SIZE}: the WQs of ${dev} share ${lim.TOTAL_WQ_SIZE} entries (${total} with this one)`);
+    if (!isInt(wq.priority, 1, lim.MAX_PRIORITY)) throw bad('priority', `valid priority should be 1 to ${lim.MAX_PRIORITY}, got ${String(wq.priority)}`);
     if (wq.mode === 'shared') {
       if (wq.threshold === 0) throw bad('threshold', 'shared wq and threshold 0: a shared WQ needs a threshold from 1 to its size');
       if (!isInt(wq.threshold, 1, wq.size)) throw bad('threshold', `threshold ${String(wq.threshold)} is over the WQ's size ${wq.size}: a shared WQ's threshold is 1 to its size`);
     }
-    if (!isInt(wq.maxBatchSize, 1, DSA.MAX_BATCH)) throw bad('max_batch_size', `valid max-batch-size should be 1 to ${DSA.MAX_BATCH}, got ${String(wq.maxBatchSize)}`);
-    if (!isInt(wq.maxTransferSize, 1, DSA.MAX_TRANSFER)) throw bad('max_transfer_size', `valid max-transfer-size should be 1 to ${DSA.MAX_TRANSFER}, got ${String(wq.maxTransferSize)}`);
+    if (!isInt(wq.maxBatchSize, 1, lim.MAX_BATCH)) throw bad('max_batch_size', `valid max-batch-size should be 1 to ${lim.MAX_BATCH}, got ${String(wq.maxBatchSize)}`);
+    if (!isInt(wq.maxTransferSize, 1, lim.MAX_TRANSFER)) throw bad('max_transfer_size', `valid max-transfer-size should be 1 to ${lim.MAX_TRANSFER}, got ${String(wq.maxTransferSize)}`);
     if (typeof wq.blockOnFault !== 'boolean') throw bad('block_on_fault', 'valid block-on-fault should be either 0 or 1');
   }
 }
 
-/** N of dsaN. */
+/** N of dsaN (or iaxN). */
 export const deviceNumber = (device: string): string => /(\d+)$/.exec(device)?.[1] ?? '0';
 
 /**
