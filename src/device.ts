@@ -20,6 +20,7 @@ import type { EngineData } from '../workers/engine.ts';
 import type { Bytes } from './api/args.ts';
 import { BatchBuilder } from './api/batch_builder.ts';
 import { type DeviceAccess, Ops } from './api/ops.ts';
+import type { DifOptions, DifUpdateOptions } from './api/dif.ts';
 import type { OpSnapshot } from './api/stats.ts';
 
 export interface DeviceStats {
@@ -446,6 +447,8 @@ export class Device extends DeviceConnection {
       const access: DeviceAccess = {
         arena: { buffer: this.memory.buffer as unknown as SharedArrayBuffer, base: this.layout.arenaBase, end: this.layout.arenaEnd },
         crc: (addr, length, seed) => this.#coreHere().crc32c(addr, length, seed, 0) >>> 0,
+        crc16: (addr, length, seed) => this.#coreHere().crc16(addr, length, seed) & 0xffff,
+        execute: (desc) => this.#coreHere().execute(desc, this.layout.ctx, 0),
         ready: () => this.#engines.isReady,
         submit: (d) => this.portal.submit(d),
         alloc: (n, a) => this.#alloc.alloc(n, a),
@@ -500,6 +503,30 @@ export class Device extends DeviceConnection {
   }
   applyDelta<T extends Bytes>(dst: T, delta: Bytes): Promise<T> {
     return this.#op((o) => o.applyDelta(dst, delta));
+  }
+  /** Protects data (whole blocks): each block followed by its 8-byte DIF tuple; resolves to the output. */
+  difInsert(data: Bytes, opts?: DifOptions): Promise<Uint8Array> {
+    return this.#op((o) => o.dif.run('difInsert', data, opts) as Promise<Uint8Array>);
+  }
+  /** Checks protected data (blocks with tuples); rejects with a DifCheckError naming the first failing block. */
+  difCheck(data: Bytes, opts?: DifOptions): Promise<void> {
+    return this.#op((o) => o.dif.run('difCheck', data, opts).then(() => undefined));
+  }
+  /** Checks protected data and resolves to the data without its tuples. */
+  difStrip(data: Bytes, opts?: DifOptions): Promise<Uint8Array> {
+    return this.#op((o) => o.dif.run('difStrip', data, opts) as Promise<Uint8Array>);
+  }
+  /** Checks protected data and resolves to a copy with new tuples (opts.to: the new tags). */
+  difUpdate(data: Bytes, opts?: DifUpdateOptions): Promise<Uint8Array> {
+    return this.#op((o) => o.dif.run('difUpdate', data, opts) as Promise<Uint8Array>);
+  }
+  /** The DIX protection information of data (whole blocks): 8 bytes per block, in a buffer of their own. */
+  dixGenerate(data: Bytes, opts?: DifOptions): Promise<Uint8Array> {
+    return this.#op((o) => o.dif.run('dixGenerate', data, opts) as Promise<Uint8Array>);
+  }
+  /** CRC-16 T10-DIF (the DIF guard: polynomial 0x8BB7, no reflection, no inversion) of data, from seed. */
+  crc16t10dif(data: Bytes, seed?: number): Promise<number> {
+    return this.#op((o) => o.dif.crc16(data, seed));
   }
 
   /** Runs a high-level call: every failure, a closed device included, through its promise. */

@@ -2,12 +2,13 @@
 export { Device, AttachedDevice, DeviceConnection } from './device.ts';
 export type { DeviceOptions, DeviceHandle, InterruptHandle, ConfigOptions } from './device.ts';
 export type { Topology, GroupConfig, WqConfig, WqMode } from './device/topology.ts';
-export { Opcode, Flag, Status, Desc, Record, Limit } from './device/format.ts';
+export { Opcode, Flag, Status, Desc, Record, Limit, DifFlag, SrcDif, DstDif, DifStatus, DifTuple } from './device/format.ts';
 export { Descriptor, encode } from './device/descriptor.ts';
 export type { Common, Fields, DifTags } from './device/descriptor.ts';
 export { readRecord } from './device/record.ts';
 export type { CompletionRecord } from './device/record.ts';
-export { SoftDsaError, ConfigError } from './device/errors.ts';
+export { SoftDsaError, ConfigError, DifCheckError } from './device/errors.ts';
+export type { DifMismatch } from './device/errors.ts';
 export type { SubmitOptions, ErrorLogEntry } from './device/portal.ts';
 export type { DeviceStats } from './device.ts';
 export { BatchBuilder } from './api/batch_builder.ts';
@@ -18,7 +19,9 @@ export type { EventFdStatus } from './device/eventfd.ts';
 export {
   alloc, free, memcpy, memmove, fill, compare, firstDifference, crc32c, copyCrc32c, dualcast,
   createDelta, applyDelta, batch, stats, shutdown, configure, defaultDevice, ready,
+  difInsert, difCheck, difStrip, difUpdate, dixGenerate, crc16t10dif,
 } from './api/default_device.ts';
+export type { DifOptions, DifUpdateOptions, DifTagOptions, DifBlockSize } from './api/dif.ts';
 // Files and streams: src/api/files.ts, crc32c_stream.ts, crc32c_digest.ts
 export { crc32cFile, crc32cFileInfo, copyFileCrc32c, copyFileCrc32cInfo } from './api/files.ts';
 export type { FileCrcOptions, CopyFileCrcOptions } from './api/files.ts';

@@ -68,7 +68,7 @@ test('durations and defaults', () => {
   assert.equal(o.iterations, 0);
   assert.equal(o.warmup, 0.2);
   assert.equal(o.placement, 'reused');
-  assert.equal(o.baselines, ['node', 'piscina']);
+  assert.equal(o.baselines, ['node', 'piscina', 'npm']);
   assert.is(o.verify, false);
   assert.is(o.progress, false, 'no progress bar off a terminal');
   assert.is(parse(['bench'], { ...ENV, isTTY: true }).options!.progress, true);
@@ -151,7 +151,8 @@ test('every operation, verified: device and both baselines agree on every result
   all = JSON.parse(r.out) as BenchResult;
   assert.equal(validate(all), []);
   for (const op of OPS) {
-    for (const impl of ['softdsa', 'node', 'piscina']) {
+    // DIF: also the best npm CRC-16 (polycrc, a devDependency)
+    for (const impl of op.startsWith('dif-') ? ['softdsa', 'node', 'piscina', 'npm'] : ['softdsa', 'node', 'piscina']) {
       const row = all.rows.find((x) => x.op === op && x.impl === impl);
       assert.ok(row, `${op} ${impl}`);
       assert.is(row!.errors, 0, `${op} ${impl}: ${row!.firstError}`);
@@ -162,6 +163,7 @@ test('every operation, verified: device and both baselines agree on every result
     }
     const dsa = all.rows.find((x) => x.op === op && x.impl === 'softdsa')!;
     assert.ok(dsa.ratio.node! > 0 && dsa.ratio.piscina! > 0, 'ratios beside the device row');
+    assert.is(dsa.ratio.npm !== undefined, op.startsWith('dif-'), `${op}: an npm ratio only for DIF`);
   }
   assert.is(all.machine.cores > 0, true);
   assert.type(all.machine.softdsa, 'string');
@@ -188,7 +190,7 @@ test('--verify catches a wrong result', async () => {
   const dev = await Device.open({ engines: 1, arenaBytes: 4 << 20 });
   try {
     const { crc32c } = loadCrc();
-    for (const op of ['memmove', 'crc32c', 'compare'] as const) {
+    for (const op of ['memmove', 'crc32c', 'compare', 'dif-insert', 'dif-check'] as const) {
       const kit = new Kit(dev, op, 4096, 1, 1, 'reused', 0, crc32c);
       kit.poison(0);
       assert.is(await dev.submit(kit.groups[0].desc), 1);
@@ -196,6 +198,8 @@ test('--verify catches a wrong result', async () => {
       const s = kit.sets[0];
       const mem = dev.view(s.rec, 32);
       if (op === 'memmove') dev.view(s.b + 4095, 1)[0] ^= 1;
+      else if (op === 'dif-insert') dev.view(s.c + 4096 + 7, 1)[0] ^= 1; // the first ref tag
+      else if (op === 'dif-check') mem[0] = 0x09;
       else if (op === 'crc32c') mem[16] ^= 1;
       else mem[1] = 1;
       assert.type(kit.checkDevice(0), 'string', `${op}: a corrupted result`);
@@ -254,12 +258,22 @@ test('table and --html: a self-contained page with a chart per operation', () =>
 });
 
 test('Ctrl-C: prints the rows so far and exits 130, leaving no worker', async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'bench', '-s', '4k,64k,1m', '-d', '3s', '-w', '0', '-e', '1', '-q', '2', '--baseline', 'node'], { cwd: root });
+  // NODE_DEBUG=softdsa: the device says when it loads the eventfd addon, after it opened (and after
+  // the CLI set its SIGINT handler): a fixed delay instead failed on a loaded machine, where
+  // starting the CLI took longer than the delay.
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'bench', '-s', '4k,64k,1m', '-d', '3s', '-w', '0', '-e', '1', '-q', '2', '--baseline', 'node'], { cwd: root, env: { ...process.env, NODE_DEBUG: 'softdsa' } });
   let out = '';
   let err = '';
+  let opened: () => void = () => {};
+  const open = new Promise<void>((r) => (opened = r));
   child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (err += d));
-  await new Promise((r) => setTimeout(r, 2500));
+  child.stderr.on('data', (d) => {
+    err += d;
+    if (/eventfd addon/.test(err)) opened();
+  });
+  await open;
+  // past the first measurement's warm-up (600 ms on a new device), inside its 3 s
+  await new Promise((r) => setTimeout(r, 1800));
   child.kill('SIGINT');
   const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
   assert.is(code, 130, err);

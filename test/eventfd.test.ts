@@ -216,7 +216,7 @@ test('ref/unref: an unref\'d poll lets the process exit; a ref\'d started one ke
   assert.is(reref.stdout.trim(), 'alive', 'ref() after unref() must keep the loop alive');
   assert.is(stopped.stdout, '', 'a stopped poll must not keep the loop alive');
   assert.is(closedInCb.stdout.trim(), 'count 9');
-  assert.ok(unrefd.ms < 2000 && closedInCb.ms < 2000);
+  // (No time limit on the children: the unref'd 'alive' timer already says whether the loop was kept alive.)
 });
 
 test('a started EventFd survives GC while it has no JS references', async () => {

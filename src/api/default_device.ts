@@ -3,6 +3,7 @@
 // these and never calls shutdown() still exits on its own.
 import type { Bytes } from './args.ts';
 import type { BatchBuilder } from './batch_builder.ts';
+import type { DifOptions, DifUpdateOptions } from './dif.ts';
 import { Device, type DeviceOptions, type DeviceStats } from '../device.ts';
 
 let current: Device | null = null;
@@ -75,5 +76,11 @@ export const copyCrc32c = (dst: Bytes, src: Bytes, seed?: number): Promise<numbe
 export const dualcast = (dst1: Bytes, dst2: Bytes, src: Bytes, length?: number): Promise<void> => call((d) => d.dualcast(dst1, dst2, src, length));
 export const createDelta = (a: Bytes, b: Bytes): Promise<Uint8Array> => call((d) => d.createDelta(a, b));
 export const applyDelta = <T extends Bytes>(dst: T, delta: Bytes): Promise<T> => call((d) => d.applyDelta(dst, delta));
+export const difInsert = (data: Bytes, opts?: DifOptions): Promise<Uint8Array> => call((d) => d.difInsert(data, opts));
+export const difCheck = (data: Bytes, opts?: DifOptions): Promise<void> => call((d) => d.difCheck(data, opts));
+export const difStrip = (data: Bytes, opts?: DifOptions): Promise<Uint8Array> => call((d) => d.difStrip(data, opts));
+export const difUpdate = (data: Bytes, opts?: DifUpdateOptions): Promise<Uint8Array> => call((d) => d.difUpdate(data, opts));
+export const dixGenerate = (data: Bytes, opts?: DifOptions): Promise<Uint8Array> => call((d) => d.dixGenerate(data, opts));
+export const crc16t10dif = (data: Bytes, seed?: number): Promise<number> => call((d) => d.crc16t10dif(data, seed));
 export const batch = (): BatchBuilder => defaultDevice().batch();
 export const stats = (): DeviceStats => defaultDevice().stats();

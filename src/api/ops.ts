@@ -20,8 +20,9 @@ import { windowOf } from '../device/spaces.ts';
 import { Desc, DeltaEntry, Opcode, Record, Status } from '../device/format.ts';
 import type { AddressSpaces } from '../device/spaces.ts';
 import { Stats, type Placement } from './stats.ts';
+import { DifOps, type DifOpName } from './dif.ts';
 
-export type OpName = 'memcpy' | 'memmove' | 'fill' | 'compare' | 'firstDifference' | 'crc32c' | 'copyCrc32c' | 'dualcast' | 'createDelta' | 'applyDelta';
+export type OpName = 'memcpy' | 'memmove' | 'fill' | 'compare' | 'firstDifference' | 'crc32c' | 'copyCrc32c' | 'dualcast' | 'createDelta' | 'applyDelta' | DifOpName | 'crc16t10dif';
 
 export interface OpsConfig {
   engines: number;
@@ -54,6 +55,10 @@ export interface DeviceAccess extends Submitter {
   spaces: AddressSpaces;
   /** true once every engine has booted (until then calls run inline) */
   ready(): boolean;
+  /** CRC-16 T10-DIF of arena bytes on this thread (the core's) */
+  crc16(addr: number, length: number, seed: number): number;
+  /** runs the descriptor at this arena address on this thread (the core's); its status */
+  execute(desc: number): number;
 }
 
 type Kind = keyof Thresholds;
@@ -71,6 +76,7 @@ export class Ops {
   #ready = false;
   /** device calls of this thread in flight: calibration waits for none */
   #busy = 0;
+  #dif: DifOps | null = null;
 
   constructor(dev: DeviceAccess, memory: WebAssembly.Memory, cfg: OpsConfig) {
     this.#dev = dev;
@@ -145,6 +151,26 @@ export class Ops {
       batcher.close();
     }
     return { rates, handoffMs: perCall };
+  }
+
+  /** The DIF calls (dif.ts) on this device, made on first use. */
+  get dif(): DifOps {
+    return (this.#dif ??= new DifOps({
+      mem: this.#mem,
+      dv: this.#dv,
+      engines: this.#cfg.engines,
+      splitThreshold: this.#cfg.splitThreshold,
+      maxTransfer: this.#cfg.maxTransfer,
+      inlineBytes: () => this.#inline.crc,
+      booted: () => this.#booted(),
+      span: (name, v) => this.#span(name, v),
+      alloc: (n, a) => this.#dev.alloc(n, a),
+      free: (a) => this.#dev.free(a),
+      submit: (call, opcode, fill, solo) => fill(this.#batcher.add(call, opcode, 0, solo)),
+      executeHere: (d) => this.#dev.execute(d),
+      crc16: (a, n, seed) => this.#dev.crc16(a, n, seed),
+      track: (op, bytes, where, fn) => this.#track(op, bytes, where, fn),
+    }));
   }
 
   /** The inline thresholds in force (bytes). */
@@ -328,6 +354,8 @@ export class Ops {
       const ranges = this.#ranges(n, split);
       // Pieces of one overlapping copy run in order (each a memmove), so none overwrites a later one's source.
       if (ranges.length > 1 && overlaps(s, d, n)) return this.#inOrder(d.addr > s.addr ? ranges.reverse() : ranges, ([a, b]) => this.#move(op, s.addr + a, d.addr + a, b - a, false, s.space)).then(() => dst);
+      // (one range, the common case: no Promise.all, whose element callbacks cost a hop)
+      if (ranges.length === 1) return this.#move(op, s.addr, d.addr, n, false, s.space).then(() => dst);
       return Promise.all(ranges.map(([a, b]) => this.#move(op, s.addr + a, d.addr + a, b - a, split, s.space))).then(() => dst);
     }, s);
   }
@@ -474,6 +502,7 @@ export class Ops {
     return this.#track('crc32c', n, where, (): number | Promise<number> => {
       if (where.startsWith('inline')) return this.#crcHere(s, n, init);
       const ranges = this.#ranges(n, where === 'split');
+      if (ranges.length === 1) return this.#crc(Opcode.CRCGEN, s.addr, 0, n, init, false, s.space);
       return Promise.all(ranges.map(([a, b], i) => this.#crc(Opcode.CRCGEN, s.addr + a, 0, b - a, i === 0 ? init : 0, where === 'split', s.space))).then((parts) => combine(parts, ranges));
     }, s);
   }

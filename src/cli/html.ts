@@ -140,10 +140,10 @@ export function page(res: BenchResult, extra = ''): string {
     out.push('</div>');
   }
   if (extra) out.push(extra);
-  out.push('<h2>Figures</h2><table><tr><th>op</th><th>size</th><th>implementation</th><th>GB/s</th><th>ops/s</th><th>p50 µs</th><th>p99 µs</th><th>p99.9 µs</th><th>main CPU ms/GB</th><th>vs node</th><th>vs piscina</th><th>verified</th></tr>');
+  out.push('<h2>Figures</h2><table><tr><th>op</th><th>size</th><th>implementation</th><th>GB/s</th><th>ops/s</th><th>p50 µs</th><th>p99 µs</th><th>p99.9 µs</th><th>main CPU ms/GB</th><th>vs node</th><th>vs piscina</th><th>vs npm</th><th>verified</th></tr>');
   for (const r of rows) {
     const ratio = (x: number | undefined): string => (x === undefined ? '' : `${sig(x)}x`);
-    out.push(`<tr><td>${esc(r.op)}</td><td>${esc(fmtSize(r.size))}</td><td>${esc(r.name)}${r.partial ? ' (cut short)' : ''}</td><td>${sig(r.gbps)}</td><td>${sig(r.opsPerSec)}</td><td>${sig(r.latencyUs.p50)}</td><td>${sig(r.latencyUs.p99)}</td><td>${sig(r.latencyUs.p999)}</td><td>${sig(r.cpu.mainMsPerGB)}</td><td>${ratio(r.ratio.node)}</td><td>${ratio(r.ratio.piscina)}</td><td${r.errors ? ' class="bad"' : ''}>${r.errors ? `${r.errors} failed` : r.verified ? `${r.verified} ok` : ''}</td></tr>`);
+    out.push(`<tr><td>${esc(r.op)}</td><td>${esc(fmtSize(r.size))}</td><td>${esc(r.name)}${r.partial ? ' (cut short)' : ''}</td><td>${sig(r.gbps)}</td><td>${sig(r.opsPerSec)}</td><td>${sig(r.latencyUs.p50)}</td><td>${sig(r.latencyUs.p99)}</td><td>${sig(r.latencyUs.p999)}</td><td>${sig(r.cpu.mainMsPerGB)}</td><td>${ratio(r.ratio.node)}</td><td>${ratio(r.ratio.piscina)}</td><td>${ratio(r.ratio.npm)}</td><td${r.errors ? ' class="bad"' : ''}>${r.errors ? `${r.errors} failed` : r.verified ? `${r.verified} ok` : ''}</td></tr>`);
   }
   out.push('</table>');
   out.push('<h2>How these figures are measured</h2><ul class="note">' + res.notes.map((n) => `<li>${esc(n)}</li>`).join('') + '</ul>');

@@ -4,7 +4,7 @@
 // --verify runs on every result, for the device and the baselines alike.
 import type { Device } from '../index.ts';
 import { Descriptor, Status } from '../index.ts';
-import { DELTA_EVERY, PATTERN, PATTERN_BYTES, createDelta, deltaTarget, patternBuffer, sourceBuffer, type CrcFn, type SetAddr, type Task } from './kernels.ts';
+import { DELTA_EVERY, DIF_UPDATE_REF, PATTERN, PATTERN_BYTES, createDelta, deltaTarget, difProtect, isDif, patternBuffer, protectedBytes, sourceBuffer, type CrcFn, type SetAddr, type Task } from './kernels.ts';
 import type { Op, Placement } from './options.ts';
 
 /** At most this many buffer sets (fresh placement of tiny transfers would want millions). */
@@ -30,7 +30,15 @@ const SHAPES: Record<Op, Shape> = {
   dualcast: { buffers: 3, align: 4096, extra: () => 0 },
   'create-delta': { buffers: 2, align: 64, extra: (s) => deltaBytes(s) },
   'apply-delta': { buffers: 1, align: 64, extra: (s) => deltaBytes(s) },
+  // DIF: the data (a) and, after it, the protected form (c): blocks with tuples (update: two of them)
+  'dif-check': { buffers: 1, align: 64, extra: (s) => roundUp(protectedBytes(s), 64) },
+  'dif-insert': { buffers: 1, align: 64, extra: (s) => roundUp(protectedBytes(s), 64) },
+  'dif-strip': { buffers: 1, align: 64, extra: (s) => roundUp(protectedBytes(s), 64) },
+  'dif-update': { buffers: 1, align: 64, extra: (s) => 2 * roundUp(protectedBytes(s), 64) },
 };
+
+/** The bench's DIF fields: 4 KiB blocks, app tag 0 (checked), ref tags from 0 up; update writes ref tags from DIF_UPDATE_REF. */
+const DIF_FIELDS = { difFlags: 2 /* 4096-byte blocks */, refTag: 0, appTag: 0, appTagMask: 0 };
 
 /** Entries the delta operations produce for a transfer of `size` bytes. */
 const deltaEntries = (size: number): number => Math.ceil(size / 8 / DELTA_EVERY);
@@ -99,6 +107,9 @@ export class Kit {
   readonly #target: Buffer | null;
   readonly #delta: Buffer | null;
   readonly #fill: Buffer | null;
+  /** DIF: the protected form of the source, and (update) what update writes */
+  readonly #prot: Buffer | null;
+  readonly #updated: Buffer | null;
 
   constructor(dev: Device, op: Op, size: number, slots: number, batch: number, placement: Placement, freshBytes: number, crc32c: CrcFn) {
     this.#dev = dev;
@@ -136,6 +147,8 @@ export class Kit {
       if (op === 'apply-delta') this.n = len;
     }
     this.#delta = delta;
+    this.#prot = isDif(op) ? difProtect(this.#src) : null;
+    this.#updated = op === 'dif-update' ? difProtect(this.#src, DIF_UPDATE_REF) : null;
     this.expected = {
       result: op === 'create-delta' ? 1 : 0,
       value: op === 'crc32c' || op === 'copy-crc32c' ? crc32c(this.#src) : op === 'create-delta' ? delta!.length : 0,
@@ -160,6 +173,12 @@ export class Kit {
           break;
         case 'apply-delta':
           s = { a: 0, b: x, c: base, rec };
+          break;
+        case 'dif-check':
+        case 'dif-insert':
+        case 'dif-strip':
+        case 'dif-update':
+          s = { a: base, b: 0, c: x, rec };
           break;
         default:
           s = { a: base, b: base + bufStride, c: 0, rec };
@@ -217,6 +236,21 @@ export class Kit {
         m.set(this.#delta!, s.b);
         m.set(this.#src, s.c);
         break;
+      case 'dif-check':
+        m.set(this.#prot!, s.c);
+        break;
+      case 'dif-insert':
+        m.set(this.#src, s.a);
+        m.fill(0, s.c, s.c + this.#prot!.length);
+        break;
+      case 'dif-strip':
+        m.set(this.#prot!, s.c);
+        m.fill(0, s.a, s.a + size);
+        break;
+      case 'dif-update':
+        m.set(this.#prot!, s.c);
+        m.fill(0, s.c + this.#prot!.length, s.c + 2 * this.#prot!.length);
+        break;
     }
     m.fill(0, s.rec, s.rec + REC);
   }
@@ -243,6 +277,14 @@ export class Kit {
         return Descriptor.createDelta({ src1: s.a, src2: s.b, size, delta: s.c, maxDeltaSize: this.n, completion });
       case 'apply-delta':
         return Descriptor.applyDelta({ delta: s.b, deltaSize: this.n, dst: s.c, size, completion });
+      case 'dif-check':
+        return Descriptor.difCheck({ src: s.c, size: protectedBytes(size), ...DIF_FIELDS, completion });
+      case 'dif-insert':
+        return Descriptor.difInsert({ src: s.a, dst: s.c, size, ...DIF_FIELDS, completion });
+      case 'dif-strip':
+        return Descriptor.difStrip({ src: s.c, dst: s.a, size: protectedBytes(size), ...DIF_FIELDS, completion });
+      case 'dif-update':
+        return Descriptor.difUpdate({ src: s.c, dst: s.c + this.#prot!.length, size: protectedBytes(size), difFlags: DIF_FIELDS.difFlags, srcTags: DIF_FIELDS, dstTags: { ...DIF_FIELDS, refTag: DIF_UPDATE_REF }, completion });
     }
   }
 
@@ -267,6 +309,15 @@ export class Kit {
       case 'apply-delta':
         // Put back the words the delta changes; the rest already equals the target.
         for (let w = 0; w * 8 < size; w += DELTA_EVERY) m.set(this.#src.subarray(w * 8, w * 8 + 8), s.c + w * 8);
+        break;
+      case 'dif-insert':
+        m.fill(0, s.c, s.c + this.#prot!.length);
+        break;
+      case 'dif-strip':
+        m.fill(0, s.a, s.a + size);
+        break;
+      case 'dif-update':
+        m.fill(0, s.c + this.#prot!.length, s.c + 2 * this.#prot!.length);
         break;
     }
     m.fill(0, s.rec, s.rec + REC);
@@ -296,6 +347,12 @@ export class Kit {
         return eq(s.c, this.#delta!, 'delta record');
       case 'apply-delta':
         return eq(s.c, this.#target!, 'destination');
+      case 'dif-insert':
+        return eq(s.c, this.#prot!, 'protected destination');
+      case 'dif-strip':
+        return eq(s.a, this.#src, 'stripped destination');
+      case 'dif-update':
+        return eq(s.c + this.#prot!.length, this.#updated!, 'updated destination');
       default:
         return null;
     }
@@ -326,6 +383,11 @@ export class Kit {
       case 'copy-crc32c':
       case 'create-delta':
         if (value >>> 0 !== this.expected.value) return `value 0x${(value >>> 0).toString(16)}, expected 0x${this.expected.value.toString(16)}`;
+        break;
+      case 'dif-check':
+      case 'dif-strip':
+      case 'dif-update':
+        if (value !== 0) return `${value} blocks failed their DIF check, expected none`;
         break;
     }
     return this.#checkData(i, mirror);

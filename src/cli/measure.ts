@@ -7,7 +7,7 @@ import type { Piscina } from 'piscina';
 import type { Device } from '../index.ts';
 import { Status } from '../index.ts';
 import type { Kit, Mirror } from './kit.ts';
-import { bindNode, type CrcFn } from './kernels.ts';
+import { bindNode, type Crcs } from './kernels.ts';
 
 const SLICE_MS = 50;
 const STALL_MS = 5000;
@@ -364,11 +364,11 @@ export class NodeLoop extends Loop {
   #stride = 1;
   #k = 0;
 
-  constructor(kit: Kit, crc32c: CrcFn, ctl: Control, verify: boolean) {
+  constructor(kit: Kit, crcs: Crcs, ctl: Control, verify: boolean) {
     super(ctl, verify);
     this.#kit = kit;
     this.#mirror = kit.mirror();
-    this.#fns = this.#mirror.tasks.map((t) => bindNode(this.#mirror.bytes.buffer, t, crc32c));
+    this.#fns = this.#mirror.tasks.map((t) => bindNode(this.#mirror.bytes.buffer, t, crcs));
     // Cost of one call, to choose the sampling stride: timer overhead ≤ ~2 %.
     const n = Math.min(this.#fns.length, 64);
     for (let i = 0; i < n; i++) this.#fns[i]();

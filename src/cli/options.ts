@@ -6,11 +6,12 @@ import { parseAccelConfig } from '../device/accel_config.ts';
 import { ConfigError } from '../device/errors.ts';
 import { type Topology, topologyLayout } from '../device/topology.ts';
 
-export const OPS = ['memmove', 'fill', 'compare', 'compare-pattern', 'crc32c', 'copy-crc32c', 'dualcast', 'create-delta', 'apply-delta'] as const;
+export const OPS = ['memmove', 'fill', 'compare', 'compare-pattern', 'crc32c', 'copy-crc32c', 'dualcast', 'create-delta', 'apply-delta', 'dif-check', 'dif-insert', 'dif-strip', 'dif-update'] as const;
 export type Op = (typeof OPS)[number];
 export const COMPLETIONS = ['busy', 'eventfd', 'atomics'] as const;
 export type Completion = (typeof COMPLETIONS)[number];
-export const BASELINES = ['node', 'piscina'] as const;
+/** node: the usual Node code on the main thread; piscina: the same in worker threads; npm: the best npm package where it differs (DIF: polycrc's CRC-16) */
+export const BASELINES = ['node', 'piscina', 'npm'] as const;
 export type Baseline = (typeof BASELINES)[number];
 export type Placement = 'reused' | 'fresh';
 export type WqMode = 'dedicated' | 'shared';
@@ -18,8 +19,9 @@ export type WqMode = 'dedicated' | 'shared';
 /** Largest transfer the delta operations accept (DSA: 512 KiB). */
 export const DELTA_MAX = 512 * 1024;
 
-/** The sizes an operation runs: the delta operations take multiples of 8 up to 512 KiB. */
+/** The sizes an operation runs: the delta operations take multiples of 8 up to 512 KiB, the DIF ones whole 4 KiB blocks of data. */
 export function sizesFor(op: Op, sizes: number[]): number[] {
+  if (op.startsWith('dif-')) return sizes.filter((s) => s % 4096 === 0);
   return op === 'create-delta' || op === 'apply-delta' ? sizes.filter((s) => s % 8 === 0 && s <= DELTA_MAX) : sizes;
 }
 
@@ -166,7 +168,8 @@ Work
                           or "all"                                   [memmove]
   -s, --size LIST         transfer sizes: 4k,64k,1m  ranges 4k-1m (doubling),
                           4k-1m:x4, 1k-8k:+1k; units k, m, g (1024)  [4k,64k,1m]
-                          (create/apply-delta run the multiples of 8 up to 512k)
+                          (create/apply-delta run the multiples of 8 up to 512k;
+                          dif-* the multiples of 4k: data bytes in 4 KiB blocks)
   -b, --batch LIST        descriptors per BATCH descriptor; 1 = no batching  [1]
   -q, --qd LIST           queue depth: work descriptors in flight
                           (batch descriptors when --batch > 1)     [16, at most the WQ's room]
@@ -195,7 +198,8 @@ Measuring
       --fresh-bytes SIZE  buffers the fresh placement cycles through
                                                        [2 x last-level cache, 64m-1g]
       --verify            check every result against the baseline's
-      --baseline LIST     node, piscina, or none                    [node,piscina]
+      --baseline LIST     node, piscina, npm (DIF: the best npm CRC-16), or none
+                                                           [node,piscina,npm]
       --max-arena SIZE    refuse runs that need a larger arena      [2g]
 Output (an aligned table by default)
       --json              JSON on stdout (schema "softdsa-bench/1")
@@ -272,12 +276,12 @@ export function parse(argv: string[], env: Defaults): Parsed {
 
   const str = (k: string): string | undefined => values[k] as string | undefined;
   const opText = str('op') ?? 'memmove';
-  const ops = opText.trim().toLowerCase() === 'all' ? [...OPS] : choiceList(opText, '--op', OPS, { 'compare-pattern': 'compare-pattern', comppattern: 'compare-pattern', compval: 'compare-pattern', crc: 'crc32c', 'copy-crc': 'copy-crc32c', 'crc32c-copy': 'copy-crc32c', memcpy: 'memmove', copy: 'memmove', 'delta-create': 'create-delta', 'delta-apply': 'apply-delta' });
+  const ops = opText.trim().toLowerCase() === 'all' ? [...OPS] : choiceList(opText, '--op', OPS, { 'compare-pattern': 'compare-pattern', comppattern: 'compare-pattern', compval: 'compare-pattern', crc: 'crc32c', 'copy-crc': 'copy-crc32c', 'crc32c-copy': 'copy-crc32c', memcpy: 'memmove', copy: 'memmove', 'delta-create': 'create-delta', 'delta-apply': 'apply-delta', 'dif-ins': 'dif-insert', 'dif-strp': 'dif-strip', 'dif-updt': 'dif-update', dif: 'dif-check' });
   const sizes = parseSizes(str('size') ?? '4k,64k,1m');
   if (sizes[sizes.length - 1] > 2 ** 31) throw new UsageError(`--size: ${sizes[sizes.length - 1]} bytes is above the device's largest transfer (2g)`);
   // The delta operations run only the sizes they accept; at least one must be left.
   for (const op of ops) {
-    if (sizesFor(op, sizes).length === 0) throw new UsageError(`--size: ${op} needs sizes that are multiples of 8 up to 512k; got ${sizes.join(', ')}`);
+    if (sizesFor(op, sizes).length === 0) throw new UsageError(`--size: ${op} needs sizes that are ${op.startsWith('dif-') ? 'multiples of 4k (whole 4 KiB blocks)' : 'multiples of 8 up to 512k'}; got ${sizes.join(', ')}`);
   }
   const batch = intList(str('batch') ?? '1', '--batch', 1, 1024);
   const qd = intList(str('qd') ?? '16', '--qd', 1, 4096);
@@ -297,7 +301,7 @@ export function parse(argv: string[], env: Defaults): Parsed {
   const placement = choiceList(str('placement') ?? 'reused', '--placement', ['reused', 'fresh'] as const, { reuse: 'reused', cold: 'fresh', hot: 'reused' });
   if (placement.length !== 1) throw new UsageError('--placement: give one placement');
   const fresh = str('fresh-bytes') === undefined ? Math.min(1 << 30, Math.max(64 << 20, 2 * env.llc)) : parseBytes(str('fresh-bytes')!, '--fresh-bytes');
-  const baseText = (str('baseline') ?? 'node,piscina').trim().toLowerCase();
+  const baseText = (str('baseline') ?? 'node,piscina,npm').trim().toLowerCase();
   const baselines = baseText === 'none' || baseText === '' ? [] : choiceList(baseText, '--baseline', BASELINES, { sync: 'node', cpu: 'node' });
   const maxArena = parseBytes(str('max-arena') ?? '2g', '--max-arena');
   if (maxArena > 4000 * 2 ** 20) throw new UsageError('--max-arena: the device arena cannot exceed about 4000m');

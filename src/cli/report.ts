@@ -3,7 +3,7 @@
 import { OPS } from './options.ts';
 import { fmtSize, SCHEMA, type BenchResult, type Row } from './run.ts';
 
-const IMPL_ORDER = { softdsa: 0, node: 1, piscina: 2 } as const;
+const IMPL_ORDER = { softdsa: 0, node: 1, npm: 2, piscina: 3 } as const;
 
 /** Rows grouped for reading: by operation, size, then softdsa variants before the baselines. */
 export function ordered(rows: readonly Row[]): Row[] {
@@ -28,10 +28,12 @@ export function table(res: BenchResult, color = false): string {
   const rows = ordered(res.rows);
   const hasNode = rows.some((r) => r.impl === 'node');
   const hasPiscina = rows.some((r) => r.impl === 'piscina');
+  const hasNpm = rows.some((r) => r.impl === 'npm');
   const verify = rows.some((r) => r.verified > 0);
   const head = ['op', 'size', 'implementation', 'GB/s', 'ops/s', 'p50 µs', 'p99 µs', 'p99.9 µs', 'main CPU ms/GB'];
   if (hasNode) head.push('vs node');
   if (hasPiscina) head.push('vs piscina');
+  if (hasNpm) head.push('vs npm');
   if (verify) head.push('verified');
   const body: string[][] = [];
   let prev = '';
@@ -40,6 +42,7 @@ export function table(res: BenchResult, color = false): string {
     const line = [group === prev ? '' : r.op, group === prev ? '' : fmtSize(r.size), r.name + (r.partial ? ' (cut short)' : ''), sig(r.gbps), compact(r.opsPerSec), sig(r.latencyUs.p50), sig(r.latencyUs.p99), sig(r.latencyUs.p999), sig(r.cpu.mainMsPerGB)];
     if (hasNode) line.push(ratio(r.ratio.node));
     if (hasPiscina) line.push(ratio(r.ratio.piscina));
+    if (hasNpm) line.push(ratio(r.ratio.npm));
     if (verify) line.push(r.errors > 0 ? `${r.errors} FAILED` : `${r.verified} ok`);
     body.push(line);
     prev = group;
@@ -68,7 +71,7 @@ export function json(res: BenchResult): string {
   return JSON.stringify(res, null, 2) + '\n';
 }
 
-const CSV_COLUMNS = ['op', 'size', 'impl', 'name', 'completion', 'engines', 'batch', 'qd', 'wq_mode', 'placement', 'sets', 'ops', 'seconds', 'gbps', 'ops_per_sec', 'p50_us', 'p99_us', 'p999_us', 'mean_us', 'samples', 'main_cpu_ms_per_gb', 'process_cpu_ms_per_gb', 'vs_node', 'vs_piscina', 'verified', 'errors', 'partial', 'cpu', 'cores', 'node', 'softdsa', 'started_at'];
+const CSV_COLUMNS = ['op', 'size', 'impl', 'name', 'completion', 'engines', 'batch', 'qd', 'wq_mode', 'placement', 'sets', 'ops', 'seconds', 'gbps', 'ops_per_sec', 'p50_us', 'p99_us', 'p999_us', 'mean_us', 'samples', 'main_cpu_ms_per_gb', 'process_cpu_ms_per_gb', 'vs_node', 'vs_piscina', 'vs_npm', 'verified', 'errors', 'partial', 'cpu', 'cores', 'node', 'softdsa', 'started_at'];
 
 const csvCell = (v: unknown): string => {
   if (v === null || v === undefined) return '';
@@ -82,7 +85,7 @@ export function csv(res: BenchResult): string {
   for (const r of ordered(res.rows)) {
     const v = r.variant;
     lines.push(
-      [r.op, r.size, r.impl, r.name, v?.completion, v?.engines ?? r.pool?.threads, v?.batch, v?.qd ?? r.pool?.inflight, v?.wqMode, r.placement, r.sets, r.ops, r.seconds, r.gbps, r.opsPerSec, r.latencyUs.p50, r.latencyUs.p99, r.latencyUs.p999, r.latencyUs.mean, r.latencyUs.samples, r.cpu.mainMsPerGB, r.cpu.processMsPerGB, r.ratio.node, r.ratio.piscina, r.verified, r.errors, r.partial, m.cpu, m.cores, m.node, m.softdsa, res.startedAt]
+      [r.op, r.size, r.impl, r.name, v?.completion, v?.engines ?? r.pool?.threads, v?.batch, v?.qd ?? r.pool?.inflight, v?.wqMode, r.placement, r.sets, r.ops, r.seconds, r.gbps, r.opsPerSec, r.latencyUs.p50, r.latencyUs.p99, r.latencyUs.p999, r.latencyUs.mean, r.latencyUs.samples, r.cpu.mainMsPerGB, r.cpu.processMsPerGB, r.ratio.node, r.ratio.piscina, r.ratio.npm, r.verified, r.errors, r.partial, m.cpu, m.cores, m.node, m.softdsa, res.startedAt]
         .map(csvCell)
         .join(','),
     );
@@ -124,7 +127,7 @@ export function validate(doc: unknown): string[] {
       const w = `$.rows[${i}]`;
       if (!isObj(r)) return void errs.push(`${w}: not an object`);
       if (!OPS.includes(r.op as never)) errs.push(`${w}.op: unknown ${JSON.stringify(r.op)}`);
-      if (!['softdsa', 'node', 'piscina'].includes(r.impl as string)) errs.push(`${w}.impl: unknown ${JSON.stringify(r.impl)}`);
+      if (!['softdsa', 'node', 'piscina', 'npm'].includes(r.impl as string)) errs.push(`${w}.impl: unknown ${JSON.stringify(r.impl)}`);
       for (const k of ['size', 'sets', 'ops', 'descs', 'seconds', 'gbps', 'opsPerSec', 'verified', 'errors']) need(r, k, 'number', w);
       need(r, 'name', 'string', w);
       need(r, 'placement', 'string', w);

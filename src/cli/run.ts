@@ -5,7 +5,7 @@
 // buffers (each baseline once per distinct work: later variants reuse its row).
 import { Piscina } from 'piscina';
 import { Device } from '../index.ts';
-import { loadCrc } from './kernels.ts';
+import { crc16Table, isDif, loadCrc, loadNpmCrc16 } from './kernels.ts';
 import { Kit, kitBytes } from './kit.ts';
 import { fingerprint, loadNow, type Machine } from './machine.ts';
 import { BusyLoop, NodeLoop, PiscinaLoop, SubmitLoop, type Control, type Latency, type Measure, type Phase } from './measure.ts';
@@ -20,7 +20,7 @@ export const PISCINA_MAX_INFLIGHT = 256;
 /** seconds of warm-up before the first measurement on a newly opened device (unless --warmup 0) */
 export const DEVICE_WARMUP = 0.6;
 
-export type Impl = 'softdsa' | 'node' | 'piscina';
+export type Impl = 'softdsa' | 'node' | 'piscina' | 'npm';
 
 export interface Row {
   op: Op;
@@ -54,7 +54,7 @@ export interface Row {
     mainSource: 'schedstat' | 'process';
   };
   /** softdsa rows: this row's GB/s divided by each baseline's GB/s for the same work */
-  ratio: Partial<Record<'node' | 'piscina', number>>;
+  ratio: Partial<Record<'node' | 'piscina' | 'npm', number>>;
   /** results checked (--verify), else 0 */
   verified: number;
   errors: number;
@@ -85,6 +85,7 @@ export const NOTES = [
   'node latency: one synchronous call, sampled on every k-th call; piscina latency: pool.run() to its resolution',
   'main CPU ms/GB: CPU time of the main thread (Linux /proc/thread-self/schedstat) over the measurement; busy poll spins, so it is about the wall time; process CPU (every thread) is in the JSON',
   'baselines run right after the device, with the device idle, over the same buffer layout: node on an ordinary (non-shared) copy of it (Buffer.copy on shared memory is several times slower), piscina on the arena itself (a SharedArrayBuffer); piscina uses as many threads as the device has engines',
+  'DIF (dif-*): size = data bytes, in 4 KiB blocks with 8-byte tuples (guard CRC-16 T10-DIF, app tag 0, ref tags incrementing); node and piscina check and build tuples block by block with a 256-entry table CRC-16 (what a user writes), npm with polycrc, the fastest CRC-16 T10-DIF package on npm we measured (omitted when it is not installed)',
 ];
 
 interface Config {
@@ -112,9 +113,9 @@ export function fmtSize(n: number): string {
   return `${n} B`;
 }
 
-/** One baseline row per distinct work: node once per (op, size); piscina also per pool shape. */
+/** One baseline row per distinct work: node and npm once per (op, size); piscina also per pool shape. */
 const baselineKey = (op: Op, size: number, impl: Impl, threads: number, inflight: number): string =>
-  impl === 'node' ? `node ${op} ${size}` : `piscina ${op} ${size} ${threads} ${inflight}`;
+  impl === 'piscina' ? `piscina ${op} ${size} ${threads} ${inflight}` : `${impl} ${op} ${size}`;
 
 /** Every measurement of the run, in order; arena bytes per configuration. */
 export function plan(o: BenchOptions): { steps: Step[]; arena: Map<string, number> } {
@@ -132,6 +133,7 @@ export function plan(o: BenchOptions): { steps: Step[]; arena: Map<string, numbe
               need = Math.max(need, kitBytes(op, size, qd, batch, o.placement, o.freshBytes));
               const impls: Impl[] = ['softdsa'];
               for (const b of o.baselines) {
+                if (b === 'npm' && !isDif(op)) continue; // elsewhere the node baseline is the best npm code already
                 const key = baselineKey(op, size, b, engines, Math.min(qd * batch, PISCINA_MAX_INFLIGHT));
                 if (!seen.has(key)) {
                   seen.add(key);
@@ -200,6 +202,10 @@ const NODE_NAMES: Record<Op, string> = {
   dualcast: '2 x Buffer.copy',
   'create-delta': 'JS loop',
   'apply-delta': 'JS loop',
+  'dif-check': 'per-block table CRC-16',
+  'dif-insert': 'per-block table CRC-16',
+  'dif-strip': 'per-block table CRC-16',
+  'dif-update': 'per-block table CRC-16',
 };
 
 export async function runBench(o: BenchOptions, argv: string[], hooks: Hooks): Promise<BenchResult> {
@@ -208,6 +214,8 @@ export async function runBench(o: BenchOptions, argv: string[], hooks: Hooks): P
   const machine = fingerprint();
   const { steps, arena } = plan(o);
   const crc = loadCrc();
+  const npm16 = loadNpmCrc16();
+  const crcs = { crc32c: crc.crc32c, crc16: crc16Table };
   const crcShort = crc.name.startsWith('@node-rs') ? '@node-rs/crc32' : 'JS CRC-32C';
   const total = steps.reduce((n, s) => n + s.impls.length, 0);
   const rows: Row[] = [];
@@ -279,8 +287,12 @@ export async function runBench(o: BenchOptions, argv: string[], hooks: Hooks): P
           if (row === undefined && step.impls.includes(b) && !ctl.aborted) {
             hooks.onMeasure?.(index++, total, `${step.label} ${b}`);
             if (b === 'node') {
-              const bm = await new NodeLoop(kit, crc.crc32c, ctl, o.verify).run(warm, meas);
-              if (bm.ops > 0 || !bm.partial) row = rowOf(bm, { ...common, impl: 'node', name: `node ${NODE_NAMES[op].replace('CRC', crcShort)}`, variant: null, pool: null });
+              const bm = await new NodeLoop(kit, crcs, ctl, o.verify).run(warm, meas);
+              if (bm.ops > 0 || !bm.partial) row = rowOf(bm, { ...common, impl: 'node', name: `node ${isDif(op) ? NODE_NAMES[op] : NODE_NAMES[op].replace('CRC', crcShort)}`, variant: null, pool: null });
+            } else if (b === 'npm') {
+              if (npm16 === null) continue; // not installed: said in the notes
+              const bm = await new NodeLoop(kit, { ...crcs, crc16: npm16.crc16 }, ctl, o.verify).run(warm, meas);
+              if (bm.ops > 0 || !bm.partial) row = rowOf(bm, { ...common, impl: 'npm', name: `node ${npm16.name} CRC-16 per block`, variant: null, pool: null });
             } else {
               pool ??= new Piscina({
                 filename: new URL(`./baseline-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href,

@@ -10,6 +10,8 @@ export interface Core {
   execute(desc: number, ctx: number, irq: number): number;
   heapBase(): number;
   crc32c(addr: number, len: number, seed: number, flags: number): number;
+  /** CRC-16 T10-DIF (MSB-first, no inversion) */
+  crc16(addr: number, len: number, seed: number): number;
   setOutcome(result: number, bytes: number, faultAddr: bigint, specific: number): void;
 }
 

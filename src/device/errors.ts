@@ -27,6 +27,37 @@ export class ConfigError extends SoftDsaError {
 
 const hex = (n: number): string => '0x' + n.toString(16).padStart(2, '0');
 
+/** A DIF field that failed its check: its expected and actual values. */
+export interface DifMismatch {
+  field: 'guard' | 'appTag' | 'refTag' | 'allF';
+  expected: number;
+  actual: number;
+  /** appTag: the bits not compared */
+  mask?: number;
+}
+
+/** A DIF check failed (status 0x09): which block, and what was expected there. */
+export class DifCheckError extends SoftDsaError {
+  /** the failing block (0-based) and its byte offset in the data */
+  readonly block: number;
+  readonly offset: number;
+  readonly mismatches: readonly DifMismatch[];
+  constructor(op: string, block: number, offset: number, mismatches: DifMismatch[]) {
+    const what = mismatches.map((m) =>
+      m.field === 'allF'
+        ? 'all-F tuple (all 8 bytes 0xFF)'
+        : `${m.field} ${fieldHex(m.field, m.actual)}, expected ${fieldHex(m.field, m.expected)}${m.mask ? ` (mask ${fieldHex('appTag', m.mask)})` : ''}`,
+    );
+    super('DIF_CHECK_FAILED', `${op}: block ${block} (byte offset ${offset}) failed its DIF check: ${what.join('; ')}`, Status.DIF_ERR);
+    this.name = 'DifCheckError';
+    this.block = block;
+    this.offset = offset;
+    this.mismatches = mismatches;
+  }
+}
+
+const fieldHex = (field: string, v: number): string => '0x' + v.toString(16).padStart(field === 'refTag' ? 8 : 4, '0');
+
 export const Errors = {
   queueFull: () => new SoftDsaError('QUEUE_FULL', 'work queue is full: the descriptor was refused (retry later, or submit with { retry: true })'),
   closed: () => new SoftDsaError('DEVICE_CLOSED', 'the device is closed'),
@@ -45,6 +76,7 @@ export const Errors = {
   option: (name: string, why: string) => new RangeError(`option ${name}: ${why}`),
   noHandles: () => new SoftDsaError('NO_INT_HANDLES', 'all interrupt handles are in use'),
   engineFailed: (why: string) => new SoftDsaError('ENGINE_FAILED', `an engine failed: ${why}`, Status.HW_ERROR),
+  difCheck: (op: string, block: number, offset: number, mismatches: DifMismatch[]) => new DifCheckError(op, block, offset, mismatches),
   /** A descriptor finished with a status other than success (high-level API). */
   status: (op: string, status: number) =>
     new SoftDsaError('DSA_STATUS', `${op} failed with DSA status ${hex(status & Status.CODE_MASK)}`, status),

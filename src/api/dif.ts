@@ -1,0 +1,455 @@
+// The T10 DIF operations of the drop-in API: difInsert, difCheck, difStrip, difUpdate,
+// dixGenerate and crc16t10dif, over the device's DIF descriptors (0x12-0x15, 0x17).
+//
+// A call checks its options and sizes, then runs in windows of whole blocks: bytes outside the
+// arena are staged through it (engines reach only the arena), each window's blocks go out as
+// descriptors (split across engines when large, each range seeded with the tags of its first
+// block), and a failing check becomes a DifCheckError naming the block, the fields and the
+// expected and actual values. Small calls, and calls while the engines boot, run the same
+// descriptors on this thread's instance of the core.
+import { type Bytes, type Span } from './args.ts';
+import type { Member } from './batcher.ts';
+import { Errors, type DifMismatch } from '../device/errors.ts';
+import { Desc, DifFlag, DifTuple, DstDif, Flag, Opcode, Record, SrcDif, Status } from '../device/format.ts';
+import type { Placement } from './stats.ts';
+
+export type DifBlockSize = 512 | 520 | 4096 | 4104;
+
+/** The tags of the first block, and how they advance from block to block. */
+export interface DifTagOptions {
+  /** reference tag of the first block (u32); default 0 */
+  refTag?: number;
+  /** the reference tag increments per block (Type 1 protection); default true */
+  refTagIncrement?: boolean;
+  /** application tag of the first block (u16); default 0 */
+  appTag?: number;
+  /** the application tag increments per block; default false */
+  appTagIncrement?: boolean;
+  /**
+   * bits set here are not compared (check) and are written as 0 (insert), as on the hardware;
+   * 0xFFFF: the application tag is not checked. Default 0 (all 16 bits)
+   */
+  appTagMask?: number;
+}
+
+export interface DifOptions extends DifTagOptions {
+  /** data bytes per block: 512, 520, 4096 or 4104; default 512 */
+  blockSize?: DifBlockSize;
+  /** the guard CRC starts from 0xFFFF instead of 0; default false */
+  invertCrcSeed?: boolean;
+  /** the guard CRC is inverted; default false */
+  invertCrcResult?: boolean;
+  /** check the guard (check, strip, update); default true */
+  checkGuard?: boolean;
+  /** check the reference tag (check, strip, update); default true */
+  checkRefTag?: boolean;
+  /** a block whose application tag is 0xFFFF is not checked; default false */
+  appTagFDetect?: boolean;
+  /** a block whose application tag is 0xFFFF and reference tag 0xFFFFFFFF is not checked; default false */
+  appAndRefTagFDetect?: boolean;
+  /** a block whose 8 tuple bytes are all 0xFF is not checked (or, with allFDetectError, fails); default false */
+  allFDetect?: boolean;
+  /** with allFDetect: an all-F tuple fails the check instead of skipping the block; default false */
+  allFDetectError?: boolean;
+  /** where the output goes (insert, strip, update, DIX generate); default: a new Buffer */
+  dst?: Bytes;
+}
+
+/** difUpdate: the source is checked with the options' tags, the output gets these. */
+export interface DifUpdateOptions extends DifOptions {
+  to?: DifTagOptions & {
+    /** copy the source's guard instead of computing it; default false */
+    keepGuard?: boolean;
+    /** copy the source's application tag; default false */
+    keepAppTag?: boolean;
+    /** copy the source's reference tag; default false */
+    keepRefTag?: boolean;
+  };
+}
+
+export type DifOpName = 'difCheck' | 'difInsert' | 'difStrip' | 'difUpdate' | 'dixGenerate';
+
+const OPCODE: { readonly [k in DifOpName]: number } = {
+  difCheck: Opcode.DIF_CHECK,
+  difInsert: Opcode.DIF_INS,
+  difStrip: Opcode.DIF_STRP,
+  difUpdate: Opcode.DIF_UPDT,
+  dixGenerate: Opcode.DIX_GEN,
+};
+
+const BLOCK_CODE = new Map<number, number>([[512, DifFlag.BLOCK_512], [520, DifFlag.BLOCK_520], [4096, DifFlag.BLOCK_4096], [4104, DifFlag.BLOCK_4104]]);
+
+/** Tag seeds of a descriptor: ref u32, mask u16, app u16 (the u64 at @48 or @56). */
+interface Tags {
+  ref: number;
+  refInc: boolean;
+  app: number;
+  appInc: boolean;
+  mask: number;
+}
+
+/** A DIF call's descriptor fields, checked. */
+interface DifPlan {
+  name: DifOpName;
+  opcode: number;
+  block: number;
+  /** source and destination bytes per block */
+  sstep: number;
+  dstep: number;
+  difFlags: number;
+  srcFlags: number;
+  dstFlags: number;
+  src: Tags;
+  dst: Tags;
+}
+
+function typeName(v: unknown): string {
+  return v === null ? 'null' : typeof v === 'object' ? ((v as object).constructor?.name ?? 'object') : typeof v;
+}
+
+function uint(name: string, what: string, v: unknown, max: number, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) {
+    throw new RangeError(`${name}: ${what} must be an integer from 0 to 0x${max.toString(16)}; got ${typeof v === 'number' ? v : typeName(v)}`);
+  }
+  return v;
+}
+
+function bool(name: string, what: string, v: unknown, dflt: boolean): boolean {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'boolean') throw new TypeError(`${name}: ${what} must be a boolean; got ${typeName(v)}`);
+  return v;
+}
+
+function tagsOf(name: string, o: DifTagOptions, prefix = ''): Tags {
+  return {
+    ref: uint(name, prefix + 'refTag', o.refTag, 0xffffffff, 0),
+    refInc: bool(name, prefix + 'refTagIncrement', o.refTagIncrement, true),
+    app: uint(name, prefix + 'appTag', o.appTag, 0xffff, 0),
+    appInc: bool(name, prefix + 'appTagIncrement', o.appTagIncrement, false),
+    mask: uint(name, prefix + 'appTagMask', o.appTagMask, 0xffff, 0),
+  };
+}
+
+/** Checks a call's options and turns them into descriptor fields. */
+function planDif(name: DifOpName, opts: unknown): DifPlan {
+  if (opts === null || (opts !== undefined && typeof opts !== 'object')) throw new TypeError(`${name}: options must be an object; got ${typeName(opts)}`);
+  const o = (opts ?? {}) as DifUpdateOptions;
+  const block = o.blockSize ?? 512;
+  const code = BLOCK_CODE.get(block);
+  if (code === undefined) throw new RangeError(`${name}: blockSize must be 512, 520, 4096 or 4104; got ${String(block)}`);
+  const opcode = OPCODE[name];
+  const checks = opcode === Opcode.DIF_CHECK || opcode === Opcode.DIF_STRP || opcode === Opcode.DIF_UPDT;
+  const writes = opcode === Opcode.DIF_INS || opcode === Opcode.DIF_UPDT || opcode === Opcode.DIX_GEN;
+  const difFlags = code | (bool(name, 'invertCrcSeed', o.invertCrcSeed, false) ? DifFlag.INVERT_CRC_SEED : 0) | (bool(name, 'invertCrcResult', o.invertCrcResult, false) ? DifFlag.INVERT_CRC_RESULT : 0);
+  const own = tagsOf(name, o);
+  let srcFlags = 0;
+  let dstFlags = 0;
+  let src = own;
+  let dst = own;
+  if (checks) {
+    srcFlags =
+      (bool(name, 'checkGuard', o.checkGuard, true) ? 0 : SrcDif.GUARD_CHECK_DISABLE) |
+      (bool(name, 'checkRefTag', o.checkRefTag, true) ? 0 : SrcDif.REF_TAG_CHECK_DISABLE) |
+      (own.refInc ? 0 : SrcDif.REF_TAG_TYPE) |
+      (own.appInc ? SrcDif.APP_TAG_TYPE : 0) |
+      (bool(name, 'appTagFDetect', o.appTagFDetect, false) ? SrcDif.APP_TAG_F_DETECT : 0) |
+      (bool(name, 'appAndRefTagFDetect', o.appAndRefTagFDetect, false) ? SrcDif.APP_AND_REF_TAG_F_DETECT : 0) |
+      (bool(name, 'allFDetect', o.allFDetect, false) ? SrcDif.ALL_F_DETECT : 0) |
+      (bool(name, 'allFDetectError', o.allFDetectError, false) ? SrcDif.ENABLE_ALL_F_DETECT_ERROR : 0);
+  }
+  if (opcode === Opcode.DIF_UPDT) {
+    const to = o.to ?? {};
+    if (typeof to !== 'object' || to === null) throw new TypeError(`${name}: to must be an object; got ${typeName(to)}`);
+    dst = tagsOf(name, to, 'to.');
+    dstFlags =
+      (bool(name, 'to.keepGuard', to.keepGuard, false) ? DstDif.GUARD_PASS : 0) |
+      (bool(name, 'to.keepAppTag', to.keepAppTag, false) ? DstDif.APP_TAG_PASS : 0) |
+      (bool(name, 'to.keepRefTag', to.keepRefTag, false) ? DstDif.REF_TAG_PASS : 0);
+  } else if (!writes) {
+    dst = { ref: 0, refInc: false, app: 0, appInc: false, mask: 0 };
+  }
+  if (writes) dstFlags |= (dst.refInc ? 0 : DstDif.REF_TAG_TYPE) | (dst.appInc ? DstDif.APP_TAG_TYPE : 0);
+  const sstep = opcode === Opcode.DIF_INS || opcode === Opcode.DIX_GEN ? block : block + DifTuple.SIZE;
+  const dstep = opcode === Opcode.DIF_CHECK ? 0 : opcode === Opcode.DIF_STRP ? block : opcode === Opcode.DIX_GEN ? DifTuple.SIZE : block + DifTuple.SIZE;
+  return { name, opcode, block, sstep, dstep, difFlags, srcFlags, dstFlags, src, dst };
+}
+
+/** The tags of block k of a run seeded by t. */
+function tagsAt(t: Tags, k: number): { ref: number; app: number } {
+  return { ref: t.refInc ? (t.ref + k) >>> 0 : t.ref, app: t.appInc ? (t.app + k) & 0xffff : t.app };
+}
+
+/** The u64 tag word of a descriptor: ref u32, mask u16, app u16 (little-endian). */
+function tagWord(t: Tags, k: number): bigint {
+  const { ref, app } = tagsAt(t, k);
+  return BigInt(ref) | (BigInt(t.mask) << 32n) | (BigInt(app) << 48n);
+}
+
+/** Writes the DIF fields of blocks [k, ...) of a plan into the descriptor at d. */
+function writeDifFields(dv: DataView, d: number, p: DifPlan, k: number): void {
+  dv.setUint8(d + Desc.SRC_DIF_FLAGS, p.srcFlags);
+  dv.setUint8(d + Desc.DST_DIF_FLAGS, p.dstFlags);
+  dv.setUint8(d + Desc.DIF_FLAGS, p.difFlags);
+  if (p.opcode === Opcode.DIF_CHECK || p.opcode === Opcode.DIF_STRP || p.opcode === Opcode.DIF_UPDT) dv.setBigUint64(d + Desc.CHK_REF_TAG, tagWord(p.src, k), true);
+  if (p.opcode === Opcode.DIF_INS || p.opcode === Opcode.DIX_GEN || p.opcode === Opcode.DIF_UPDT) dv.setBigUint64(d + Desc.INS_REF_TAG, tagWord(p.dst, k), true);
+}
+
+/** One DIF descriptor's caller: reads its record as it completes (the record's block is reused after). */
+export class DifCall implements Member {
+  status = 0;
+  /** dif_status bits (with Status.DIF_ERR) */
+  difStatus = 0;
+  bytes = 0;
+  resolve: (c: DifCall) => void = () => {};
+  reject: (e: unknown) => void = () => {};
+  readonly #mem: Uint8Array;
+  readonly #dv: DataView;
+
+  constructor(mem: Uint8Array, dv: DataView) {
+    this.#mem = mem;
+    this.#dv = dv;
+  }
+
+  done(rec: number, status: number): void {
+    this.status = status & Status.CODE_MASK;
+    this.difStatus = this.#mem[rec + Record.RESULT];
+    this.bytes = this.#dv.getUint32(rec + Record.BYTES_COMPLETED, true);
+    this.resolve(this);
+  }
+
+  fail(e: unknown): void {
+    this.reject(e);
+  }
+}
+
+/** What the DIF calls need from the operations of a device. */
+export interface DifHost {
+  mem: Uint8Array;
+  dv: DataView;
+  engines: number;
+  splitThreshold: number;
+  maxTransfer: number;
+  /** inline threshold for CRC-like work (bytes) */
+  inlineBytes(): number;
+  booted(): boolean;
+  span(name: string, v: unknown): Span;
+  alloc(bytes: number, align: number): number;
+  free(addr: number): void;
+  /** one descriptor through the batcher: fill writes its fields */
+  submit(call: DifCall, opcode: number, fill: (d: number) => void, solo: boolean): void;
+  /** runs the 64-byte descriptor at desc on this thread (its record at desc + 64); its status */
+  executeHere(desc: number): number;
+  /** CRC-16 T10-DIF of arena bytes on this thread */
+  crc16(addr: number, length: number, seed: number): number;
+  track<T>(op: DifOpName | 'crc16t10dif', bytes: number, placement: Placement, fn: () => T | Promise<T>): Promise<T>;
+}
+
+/** Bytes staged per window when the data is outside the arena. */
+const WINDOW_BYTES = 8 << 20;
+
+export class DifOps {
+  readonly #h: DifHost;
+
+  constructor(host: DifHost) {
+    this.#h = host;
+  }
+
+  /** Runs a DIF call; resolves to the output (a new Buffer unless opts.dst), or undefined for a check. */
+  run(name: DifOpName, data: Bytes, opts: DifUpdateOptions | undefined): Promise<Uint8Array | undefined> {
+    const h = this.#h;
+    let p: DifPlan;
+    let s: Span;
+    let out: Span | null = null;
+    let result: Uint8Array | undefined;
+    try {
+      p = planDif(name, opts);
+      s = h.span('data', data);
+      const n = s.u8.byteLength;
+      if (n % p.sstep !== 0) {
+        throw new RangeError(`${name}: data is ${n} bytes, not a whole number of ${p.sstep}-byte blocks (${p.block} data bytes${p.sstep > p.block ? ' + 8-byte tuple' : ''} each)`);
+      }
+      const outBytes = (n / p.sstep) * p.dstep;
+      if (p.dstep > 0) {
+        if (opts?.dst !== undefined) {
+          out = h.span('dst', opts.dst);
+          if (out.u8.byteLength < outBytes) throw new RangeError(`${name}: dst is ${out.u8.byteLength} bytes, the output is ${outBytes}`);
+          out = { ...out, u8: out.u8.subarray(0, outBytes) };
+          if (out.u8.buffer === s.u8.buffer && out.u8.byteOffset < s.u8.byteOffset + n && s.u8.byteOffset < out.u8.byteOffset + outBytes) {
+            throw new RangeError(`${name}: dst overlaps data`);
+          }
+          result = opts.dst as Uint8Array;
+        } else {
+          const b = Buffer.allocUnsafe(outBytes);
+          out = h.span('dst', b);
+          result = b;
+        }
+      }
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const n = s.u8.byteLength;
+    const here = !h.booted() || n < h.inlineBytes();
+    const placement: Placement = !h.booted() ? 'inline:booting' : here ? 'inline:small' : s.placement !== 'arena' || (out !== null && out.placement !== 'arena') ? 'device' : n >= h.splitThreshold && h.engines > 1 ? 'split' : 'device';
+    return h.track(name, n, placement, () => this.#windows(p, s, out, here).then(() => result));
+  }
+
+  async #windows(p: DifPlan, s: Span, out: Span | null, here: boolean): Promise<void> {
+    const h = this.#h;
+    const blocks = s.u8.byteLength / p.sstep;
+    const stageSrc = s.placement !== 'arena';
+    const stageDst = out !== null && out.placement !== 'arena';
+    // Blocks per window: all when nothing is staged; else what fits in WINDOW_BYTES (at least one).
+    let per = stageSrc || stageDst ? Math.max(1, Math.floor(WINDOW_BYTES / (p.sstep + p.dstep))) : blocks;
+    per = Math.min(per, Math.max(1, blocks));
+    let stage = 0;
+    if (stageSrc || stageDst) {
+      for (;;) {
+        try {
+          stage = h.alloc(per * ((stageSrc ? p.sstep : 0) + (stageDst ? p.dstep : 0)), 64);
+          break;
+        } catch (e) {
+          if (per === 1) throw e;
+          per = Math.ceil(per / 2);
+        }
+      }
+    }
+    try {
+      for (let k = 0; k < blocks; k += per) {
+        const m = Math.min(per, blocks - k);
+        const srcAddr = stageSrc ? stage : s.addr + k * p.sstep;
+        const dstAddr = out === null ? 0 : stageDst ? stage + (stageSrc ? per * p.sstep : 0) : out.addr + k * p.dstep;
+        if (stageSrc) h.mem.set(s.u8.subarray(k * p.sstep, (k + m) * p.sstep), srcAddr);
+        const failed = here ? this.#runHere(p, srcAddr, dstAddr, k, m) : await this.#runDevice(p, srcAddr, dstAddr, k, m);
+        if (stageDst && out !== null) {
+          const done = failed < 0 ? m : failed - k;
+          out.u8.set(h.mem.subarray(dstAddr, dstAddr + done * p.dstep), k * p.dstep);
+        }
+        if (failed >= 0) throw this.#mismatch(p, srcAddr + (failed - k) * p.sstep, failed);
+      }
+    } finally {
+      if (stage !== 0) h.free(stage);
+    }
+  }
+
+  /** The ranges of m blocks from block k: one per engine when large, each within the largest transfer. */
+  #ranges(p: DifPlan, m: number): Array<[number, number]> {
+    const h = this.#h;
+    const bytes = m * p.sstep;
+    let per = bytes >= h.splitThreshold && h.engines > 1 ? Math.ceil(m / h.engines) : m;
+    per = Math.max(1, Math.min(per, Math.floor(h.maxTransfer / p.sstep)));
+    const out: Array<[number, number]> = [];
+    for (let a = 0; a < m; a += per) out.push([a, Math.min(m, a + per)]);
+    return out;
+  }
+
+  /** Runs blocks [k, k + m) on the engines; the index of the first failing block, or -1. */
+  async #runDevice(p: DifPlan, src: number, dst: number, k: number, m: number): Promise<number> {
+    const h = this.#h;
+    const ranges = this.#ranges(p, m);
+    const solo = ranges.length > 1;
+    const calls = await Promise.all(ranges.map(([a, b]) => new Promise<DifCall>((resolve, reject) => {
+      const call = new DifCall(h.mem, h.dv);
+      call.resolve = resolve;
+      call.reject = reject;
+      h.submit(call, p.opcode, (d) => this.#fill(d, p, src + a * p.sstep, dst + a * p.dstep, (b - a) * p.sstep, k + a), solo);
+    })));
+    let first = -1;
+    calls.forEach((c, i) => {
+      const at = this.#outcome(p, c.status, c.bytes, k + ranges[i][0]);
+      if (at >= 0 && (first < 0 || at < first)) first = at;
+    });
+    return first;
+  }
+
+  /** Runs blocks [k, k + m) here, one descriptor (in arena bytes of its own) per range. */
+  #runHere(p: DifPlan, src: number, dst: number, k: number, m: number): number {
+    const h = this.#h;
+    const d = h.alloc(Desc.SIZE + Record.SIZE, 64);
+    try {
+      for (const [a, b] of this.#ranges(p, m)) {
+        h.mem.fill(0, d, d + Desc.SIZE + Record.SIZE);
+        h.dv.setUint32(d + Desc.FLAGS, (p.opcode << 24) | Flag.CRAV | Flag.RCR, true);
+        h.dv.setUint32(d + Desc.COMPLETION, d + Desc.SIZE, true);
+        this.#fill(d, p, src + a * p.sstep, dst + a * p.dstep, (b - a) * p.sstep, k + a);
+        const status = h.executeHere(d) & Status.CODE_MASK;
+        const at = this.#outcome(p, status, h.dv.getUint32(d + Desc.SIZE + Record.BYTES_COMPLETED, true), k + a);
+        if (at >= 0) return at;
+      }
+      return -1;
+    } finally {
+      h.free(d);
+    }
+  }
+
+  #fill(d: number, p: DifPlan, src: number, dst: number, size: number, k: number): void {
+    const dv = this.#h.dv;
+    dv.setUint32(d + Desc.SRC, src, true);
+    if (p.dstep > 0) dv.setUint32(d + Desc.DST, dst, true);
+    dv.setUint32(d + Desc.XFER_SIZE, size, true);
+    writeDifFields(dv, d, p, k);
+  }
+
+  /** -1 on success, the failing block on a check failure; other statuses throw. */
+  #outcome(p: DifPlan, status: number, bytes: number, k: number): number {
+    if (status === Status.SUCCESS) return -1;
+    if (status === Status.DIF_ERR) return k + bytes / p.sstep;
+    throw status === Status.HW_ERROR ? Errors.engineFailed(`${p.name}: the engine running it died`) : Errors.status(p.name, status);
+  }
+
+  /** The error for block k, whose source (data and tuple) is at arena address at. */
+  #mismatch(p: DifPlan, at: number, k: number): Error {
+    const h = this.#h;
+    const t = at + p.block;
+    const actual = {
+      guard: (h.mem[t] << 8) | h.mem[t + 1],
+      appTag: (h.mem[t + DifTuple.APP_TAG] << 8) | h.mem[t + DifTuple.APP_TAG + 1],
+      refTag: h.dv.getUint32(t + DifTuple.REF_TAG, false),
+    };
+    const want = tagsAt(p.src, k);
+    let guard = h.crc16(at, p.block, (p.difFlags & DifFlag.INVERT_CRC_SEED) !== 0 ? 0xffff : 0);
+    if ((p.difFlags & DifFlag.INVERT_CRC_RESULT) !== 0) guard ^= 0xffff;
+    const mismatches: DifMismatch[] = [];
+    const allF = h.dv.getBigUint64(t, true) === 0xffffffffffffffffn;
+    if (allF && (p.srcFlags & SrcDif.ALL_F_DETECT) !== 0) {
+      mismatches.push({ field: 'allF', expected: 0, actual: 0xffffffffffffffff });
+    } else {
+      if ((p.srcFlags & SrcDif.GUARD_CHECK_DISABLE) === 0 && guard !== actual.guard) mismatches.push({ field: 'guard', expected: guard, actual: actual.guard });
+      if (((actual.appTag ^ want.app) & ~p.src.mask & 0xffff) !== 0) mismatches.push({ field: 'appTag', expected: want.app, actual: actual.appTag, mask: p.src.mask });
+      if ((p.srcFlags & SrcDif.REF_TAG_CHECK_DISABLE) === 0 && actual.refTag !== want.ref) mismatches.push({ field: 'refTag', expected: want.ref, actual: actual.refTag });
+    }
+    return Errors.difCheck(p.name, k, k * p.sstep, mismatches);
+  }
+
+  /** CRC-16 T10-DIF (polynomial 0x8BB7, no reflection, no inversion) of data, from seed. */
+  crc16(data: Bytes, seed?: number): Promise<number> {
+    const h = this.#h;
+    let s: Span;
+    let crc: number;
+    try {
+      s = h.span('data', data);
+      crc = uint('crc16t10dif', 'seed', seed, 0xffff, 0);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const n = s.u8.byteLength;
+    // DSA has no CRC-16 operation of its own (the guard is computed inside the DIF ones): this thread runs the core's.
+    return h.track('crc16t10dif', n, s.placement === 'arena' ? 'inline:small' : 'inline:not-shared', () => {
+      if (s.placement === 'arena') return h.crc16(s.addr, n, crc);
+      const chunk = Math.min(n, 1 << 20);
+      if (chunk === 0) return crc;
+      const at = h.alloc(chunk, 64);
+      try {
+        for (let i = 0; i < n; i += chunk) {
+          const len = Math.min(chunk, n - i);
+          h.mem.set(s.u8.subarray(i, i + len), at);
+          crc = h.crc16(at, len, crc);
+        }
+      } finally {
+        h.free(at);
+      }
+      return crc;
+    });
+  }
+}
+

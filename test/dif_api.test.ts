@@ -1,0 +1,211 @@
+// The drop-in DIF calls (difInsert, difCheck, difStrip, difUpdate, dixGenerate, crc16t10dif)
+// against the reference model's CRC-16 and tuples (test/reference.ts), on every kind of
+// buffer and every placement: inline while the engines boot, on the engines, split across
+// them, and staged through the arena in windows.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Device, DifCheckError, SoftDsaError, crc16t10dif, difInsert, difCheck, shutdown } from '../src/index.ts';
+import type { DifOptions } from '../src/index.ts';
+import { referenceCrc16, referenceGuard, tupleBytes, DIF_BLOCK_SIZES } from './reference.ts';
+import { DifFlag } from '../src/device/format.ts';
+
+/** p() rejects with an error of this class or whose message matches. */
+async function rejects(p: () => Promise<unknown>, what: RegExp | (new (...a: never[]) => Error)): Promise<void> {
+  const e = await p().then(() => null, (x: unknown) => x);
+  assert.ok(e instanceof Error, 'expected a rejection');
+  if (what instanceof RegExp) assert.match((e as Error).message, what);
+  else assert.instance(e, what);
+}
+
+function random(n: number, seed: number): Buffer {
+  const b = Buffer.allocUnsafe(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    b[i] = x & 0xff;
+  }
+  return b;
+}
+
+/** The protected form of data, computed by the reference model. */
+function expectInsert(data: Uint8Array, o: Required<Pick<DifOptions, 'blockSize'>> & DifOptions): Buffer {
+  const bs = o.blockSize;
+  const df = (o.invertCrcSeed ? DifFlag.INVERT_CRC_SEED : 0) | (o.invertCrcResult ? DifFlag.INVERT_CRC_RESULT : 0);
+  const blocks = data.length / bs;
+  const out = Buffer.alloc(blocks * (bs + 8));
+  for (let k = 0; k < blocks; k++) {
+    const block = data.subarray(k * bs, (k + 1) * bs);
+    out.set(block, k * (bs + 8));
+    const ref = o.refTagIncrement === false ? (o.refTag ?? 0) : ((o.refTag ?? 0) + k) >>> 0;
+    const app = ((o.appTagIncrement ? (o.appTag ?? 0) + k : (o.appTag ?? 0)) & 0xffff) & ~(o.appTagMask ?? 0) & 0xffff;
+    out.set(tupleBytes(referenceGuard(block, df), app, ref), k * (bs + 8) + bs);
+  }
+  return out;
+}
+
+test('crc16t10dif: the published check value, seeds chain, every kind of buffer', async () => {
+  assert.is(await crc16t10dif(Buffer.from('123456789')), 0xd0db);
+  const data = random(100_000, 1);
+  const whole = referenceCrc16(data);
+  assert.is(await crc16t10dif(data), whole);
+  assert.is(await crc16t10dif(data.subarray(40_000), await crc16t10dif(data.subarray(0, 40_000))), whole);
+  const sab = new Uint8Array(new SharedArrayBuffer(data.length));
+  sab.set(data);
+  assert.is(await crc16t10dif(sab), whole);
+  assert.is(await crc16t10dif(new Uint8Array(0)), 0);
+  await rejects(() => crc16t10dif(Buffer.alloc(4), 0x10000), /seed must be an integer from 0 to 0xffff/);
+  await rejects(() => crc16t10dif('abc' as never), /must be a Buffer/);
+  await shutdown();
+});
+
+test('difInsert: every block size and tag mode against the reference, inline and on the engines', async () => {
+  for (const when of ['booting', 'ready'] as const) {
+    const dev = Device.openSync({ engines: 2, inlineThreshold: 0 });
+    if (when === 'ready') await dev.ready();
+    try {
+      for (const blockSize of DIF_BLOCK_SIZES as DifOptions['blockSize'][]) {
+        const o = { blockSize: blockSize!, refTag: 0xfffffffe, appTag: 0xfffe, appTagIncrement: true, appTagMask: 0x00f0, invertCrcSeed: true, invertCrcResult: blockSize === 520 };
+        const data = random(blockSize! * 5, blockSize!);
+        const out = await dev.difInsert(data, o);
+        assert.equal(Buffer.from(out), expectInsert(data, o), `${when} ${blockSize}`);
+        const fixed = { blockSize: blockSize!, refTag: 77, refTagIncrement: false };
+        assert.equal(Buffer.from(await dev.difInsert(data, fixed)), expectInsert(data, fixed));
+        // DIX: the same tuples, in a buffer of their own
+        const pi = await dev.dixGenerate(data, o);
+        for (let k = 0; k < 5; k++) assert.equal(Buffer.from(pi.subarray(8 * k, 8 * k + 8)), expectInsert(data, o).subarray(k * (blockSize! + 8) + blockSize!, (k + 1) * (blockSize! + 8)));
+        await dev.difCheck(out, o);
+        assert.equal(Buffer.from(await dev.difStrip(out, o)), data);
+      }
+      assert.ok((dev.stats().ops.difInsert.placement[when === 'booting' ? 'inline:booting' : 'device'] ?? 0) > 0, JSON.stringify(dev.stats().ops.difInsert));
+    } finally {
+      await dev.close();
+    }
+  }
+});
+
+test('difCheck: a corrupted guard, app tag or ref tag in a random block names the block, the field, expected and actual', async () => {
+  const dev = await Device.open({ engines: 2, inlineThreshold: 0, splitThreshold: 64 << 10 });
+  try {
+    const o = { blockSize: 512 as const, refTag: 1000, appTag: 0xabcd };
+    const blocks = 600; // over the split threshold: the failing block may be in the second engine's range
+    const data = dev.buffer(512 * blocks);
+    data.set(random(512 * blocks, 7));
+    const prot = dev.buffer(520 * blocks);
+    await dev.difInsert(data, { ...o, dst: prot });
+    let seed = 3;
+    for (const field of ['guard', 'appTag', 'refTag'] as const) {
+      for (let trial = 0; trial < 4; trial++) {
+        seed = (seed * 1103515245 + 12345) >>> 0;
+        const k = seed % blocks;
+        const at = k * 520 + 512 + (field === 'guard' ? 1 : field === 'appTag' ? 3 : 7);
+        prot[at] ^= 0x10;
+        const err = await dev.difCheck(prot, o).then(() => null, (e: unknown) => e);
+        prot[at] ^= 0x10;
+        assert.instance(err, DifCheckError);
+        const e = err as DifCheckError;
+        assert.is(e.block, k);
+        assert.is(e.offset, k * 520);
+        assert.is(e.code, 'DIF_CHECK_FAILED');
+        assert.is(e.status, 0x09);
+        assert.is(e.mismatches.length, 1, e.message);
+        const m = e.mismatches[0];
+        assert.is(m.field, field);
+        const expected = field === 'refTag' ? 1000 + k : field === 'appTag' ? 0xabcd : referenceGuard(data.subarray(k * 512, k * 512 + 512), 0);
+        assert.is(m.expected, expected);
+        assert.is(m.actual, expected ^ (field === 'refTag' ? 0x10 : 0x10));
+        assert.match(e.message, new RegExp(`block ${k} \\(byte offset ${k * 520}\\).*${field}`));
+      }
+    }
+    await dev.difCheck(prot, o);
+    // the mask: bits set are not compared
+    await dev.difCheck(prot, { ...o, appTag: 0xabc0, appTagMask: 0x000f });
+    await rejects(() => dev.difCheck(prot, { ...o, appTag: 0xabc0 }), /appTag 0xabcd, expected 0xabc0/);
+    // checks switched off
+    prot[520 * 5 + 512] ^= 1;
+    await dev.difCheck(prot, { ...o, checkGuard: false });
+    prot[520 * 5 + 512] ^= 1;
+    await dev.difCheck(prot, { ...o, refTag: 5, checkRefTag: false });
+  } finally {
+    await dev.close();
+  }
+});
+
+test('difCheck: all-F tuples are skipped, or fail, as the F-detect options say', async () => {
+  const dev = await Device.open({ engines: 1, inlineThreshold: 0 });
+  try {
+    const prot = Buffer.from(await dev.difInsert(random(512 * 4, 9), { blockSize: 512 }));
+    prot.fill(0xff, 520 * 2 + 512, 520 * 3);
+    await rejects(() => dev.difCheck(prot, { blockSize: 512 }), DifCheckError);
+    await dev.difCheck(prot, { blockSize: 512, allFDetect: true });
+    await dev.difCheck(prot, { blockSize: 512, appTagFDetect: true });
+    await dev.difCheck(prot, { blockSize: 512, appAndRefTagFDetect: true });
+    const e = (await dev.difCheck(prot, { blockSize: 512, allFDetect: true, allFDetectError: true }).catch((x: unknown) => x)) as DifCheckError;
+    assert.is(e.block, 2);
+    assert.equal(e.mismatches.map((m) => m.field), ['allF']);
+  } finally {
+    await dev.close();
+  }
+});
+
+test('difStrip and difUpdate: outputs, the new tags, what is kept; a failing source stops at its block', async () => {
+  const dev = await Device.open({ engines: 2, inlineThreshold: 0 });
+  try {
+    const data = random(4096 * 6, 11);
+    const o = { blockSize: 4096 as const, refTag: 50, appTag: 1 };
+    const prot = Buffer.from(await dev.difInsert(data, o));
+    const updated = await dev.difUpdate(prot, { ...o, to: { refTag: 900, appTag: 0x7777 } });
+    assert.equal(Buffer.from(updated), expectInsert(data, { blockSize: 4096, refTag: 900, appTag: 0x7777 }));
+    const kept = Buffer.from(await dev.difUpdate(prot, { ...o, to: { refTag: 900, keepAppTag: true, keepGuard: true } }));
+    assert.equal(kept, expectInsert(data, { blockSize: 4096, refTag: 900, appTag: 1 }));
+    // into a caller's buffer; a failing block: the blocks before it are written
+    const dst = Buffer.alloc(4096 * 6);
+    prot[4104 * 3 + 10] ^= 1;
+    const e = (await dev.difStrip(prot, { ...o, dst }).catch((x: unknown) => x)) as DifCheckError;
+    assert.instance(e, DifCheckError);
+    assert.is(e.block, 3);
+    assert.equal(dst.subarray(0, 4096 * 3), data.subarray(0, 4096 * 3));
+  } finally {
+    await dev.close();
+  }
+});
+
+test('data larger than a staging window, outside the arena: windows keep the tags running and find the block', async () => {
+  const dev = await Device.open({ engines: 2, inlineThreshold: 0 });
+  try {
+    const blocks = 2300; // 2300 x (4096 + 4104) bytes staged: two windows of 8 MiB
+    const data = random(4096 * blocks, 13);
+    const o = { blockSize: 4096 as const, refTag: 0xfffffff0 };
+    const prot = Buffer.from(await dev.difInsert(data, o));
+    assert.equal(prot, expectInsert(data, o));
+    const shared = new Uint8Array(new SharedArrayBuffer(prot.length));
+    shared.set(prot);
+    await dev.difCheck(shared, o);
+    shared[4104 * 2222 + 4096 + 7] ^= 4;
+    const e = (await dev.difCheck(shared, o).catch((x: unknown) => x)) as DifCheckError;
+    assert.is(e.block, 2222);
+    assert.equal(e.mismatches, [{ field: 'refTag', expected: (0xfffffff0 + 2222) >>> 0, actual: ((0xfffffff0 + 2222) ^ 4) >>> 0 }]);
+    assert.equal(dev.stats().resources, { vectors: 1, addressSpaces: 0 });
+  } finally {
+    await dev.close();
+  }
+});
+
+test('bad calls reject with what was wrong', async () => {
+  const data = Buffer.alloc(1024);
+  await rejects(() => difInsert(Buffer.alloc(1000)), /difInsert: data is 1000 bytes, not a whole number of 512-byte blocks/);
+  await rejects(() => difCheck(data), /difCheck: data is 1024 bytes, not a whole number of 520-byte blocks \(512 data bytes \+ 8-byte tuple each\)/);
+  await rejects(() => difInsert(data, { blockSize: 1000 as never }), /blockSize must be 512, 520, 4096 or 4104; got 1000/);
+  await rejects(() => difInsert(data, { refTag: -1 }), /refTag must be an integer from 0 to 0xffffffff; got -1/);
+  await rejects(() => difInsert(data, { appTag: 0x10000 }), /appTag must be an integer/);
+  await rejects(() => difInsert(data, { refTagIncrement: 'yes' as never }), /refTagIncrement must be a boolean; got string/);
+  await rejects(() => difInsert(data, { dst: Buffer.alloc(100) }), /dst is 100 bytes, the output is 1040/);
+  await rejects(() => difInsert(data, 5 as never), /options must be an object; got number/);
+  await rejects(() => difInsert('x' as never), /data must be a Buffer/);
+  const err = await difCheck(Buffer.alloc(520, 1)).catch((e: unknown) => e);
+  assert.instance(err, SoftDsaError);
+  await shutdown();
+});
+
+test.run();
