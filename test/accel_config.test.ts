@@ -107,7 +107,7 @@ for (const [what, json, target, field, message] of refused) {
     assert.is(e.target, target, e.message);
     assert.is(e.field, field, e.message);
     assert.match(e.message, message);
-    assert.ok(e.message.startsWith(`${target}: ${field}: `), e.message);
+    assert.match(e.message, new RegExp(`^${target.replace(/\./g, '\\.').replace(/\//g, '\\/')}( \\("\\w+"\\))?: ${field}: `), 'the object (and a WQ\'s name), then the field');
   });
 }
 

@@ -17,8 +17,9 @@ export class SoftDsaError extends Error {
 export class ConfigError extends SoftDsaError {
   readonly target: string;
   readonly field: string;
-  constructor(target: string, field: string, why: string) {
-    super('CONFIG_INVALID', `${target}: ${field}: ${why}`);
+  /** `name`: the WQ's name, shown beside its dev name when it has one */
+  constructor(target: string, field: string, why: string, name?: string) {
+    super('CONFIG_INVALID', `${target}${name ? ` (${JSON.stringify(name)})` : ''}: ${field}: ${why}`);
     this.name = 'ConfigError';
     this.target = target;
     this.field = field;
@@ -71,7 +72,7 @@ export const Errors = {
   arenaFull: (bytes: number) => new RangeError(`device arena cannot fit ${bytes} more bytes`),
   badFree: (addr: number) => new RangeError(`address ${addr} was not allocated by this device (or was freed already)`),
   outOfArena: (addr: number, length: number) => new RangeError(`range [${addr}, ${addr + length}) is not inside the device arena`),
-  config: (target: string, field: string, why: string) => new ConfigError(target, field, why),
+  config: (target: string, field: string, why: string, name?: string) => new ConfigError(target, field, why, name),
   noWq: (which: unknown, known: string) => new SoftDsaError('NO_SUCH_WQ', `no work queue ${JSON.stringify(which)} on this device (its WQs: ${known})`),
   option: (name: string, why: string) => new RangeError(`option ${name}: ${why}`),
   noHandles: () => new SoftDsaError('NO_INT_HANDLES', 'all interrupt handles are in use'),

@@ -107,7 +107,7 @@ export function checkTopology(t: Topology): void {
   let total = 0;
   for (const wq of t.wqs) {
     const where = `wq${deviceNumber(dev)}.${wq.id}`;
-    const bad = (field: string, why: string): Error => Errors.config(where, field, why);
+    const bad = (field: string, why: string): Error => Errors.config(where, field, why, typeof wq.name === 'string' ? wq.name : undefined);
     if (!isInt(wq.id, 0, lim.MAX_WQS - 1)) throw bad('dev', `valid wq id should be 0 to ${lim.MAX_WQS - 1}`);
     if (ids.has(wq.id)) throw bad('dev', 'the WQ is listed twice');
     ids.add(wq.id);
