@@ -1,8 +1,9 @@
 // A group's arbiter: which of the group's WQs an engine takes its next descriptor from.
 //
-// DSA's group arbiter serves the WQs of a group by their priority (WQCFG priority, 1-15) as
-// weights, so that a busy high-priority WQ cannot starve a low one. softdsa states it exactly,
-// as a weighted round robin over one shared sequence of turns:
+// DSA's group arbiter serves the WQs of a group by their priority (WQCFG priority, 1-15), so that a
+// busy high-priority WQ cannot starve a low one; the public documents do not spell out its exact
+// policy. softdsa's is a weighted round robin with the priorities as weights, over one shared
+// sequence of turns:
 //
 //   - A round has W = sum of the group's priorities turns. Each WQ of priority p owns p of them,
 //     interleaved by smooth weighted round robin (the order nginx uses: each step every WQ gains
