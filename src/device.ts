@@ -9,6 +9,8 @@ import { Errors, SoftDsaError } from './device/errors.ts';
 import { type EventFdAddon, eventFdUnavailableReason, loadEventFd } from './device/eventfd.ts';
 import { Ctx, Limit } from './device/format.ts';
 import { computeLayout, CTX_ADDR, Dev, type Layout, MAX_ENGINES, MAX_VECTORS, PAGE, scratchOf, Stop, VECTOR_WORDS, Vec } from './device/layout.ts';
+import { parseAccelConfig, toAccelConfig } from './device/accel_config.ts';
+import { singleQueue, type Topology, topologyLayout } from './device/topology.ts';
 import { type ErrorLogEntry, Portal, type SubmitOptions } from './device/portal.ts';
 import { DEVICE_MAGIC } from './device/spaces.ts';
 import { WARM_BYTES } from './device/warm_up.ts';
@@ -115,14 +117,67 @@ export class DeviceConnection {
   protected closed = false;
 
   /** `addon`: the eventfd addon, none, or 'lazy': loaded when first needed (the dlopen costs 1-3 ms) */
-  protected constructor(memory: WebAssembly.Memory, layout: Layout, addon: EventFdAddon | null | 'lazy', spin: number) {
+  readonly #spin: number;
+  /** this thread's portals to WQs other than its default one, by index in layout.wqs, and their vectors */
+  readonly #wqPortals = new Map<number, { portal: Portal; vector: number }>();
+
+  /** `wqIndex`: the WQ of the default portal (layout.wqs) */
+  protected constructor(memory: WebAssembly.Memory, layout: Layout, addon: EventFdAddon | null | 'lazy', spin: number, wqIndex = 0) {
     this.memory = memory;
     this.layout = layout;
     this.#addon = addon === 'lazy' ? undefined : addon;
     this.#loadAddon = () => (this.#addon === undefined ? (this.#addon = loadEventFd()) : this.#addon);
     this.bytes = new Uint8Array(memory.buffer as unknown as SharedArrayBuffer);
     this.vectors = new Vectors(memory, layout, this.#loadAddon);
-    this.portal = new Portal(memory, layout, this.vectors, spin);
+    this.portal = new Portal(memory, layout, this.vectors, spin, wqIndex);
+    this.#spin = spin;
+  }
+
+  /**
+   * The portal of a work queue, by name or id (M of wqN.M): `submit` (and the raw verbs) as on the
+   * device, into that WQ. Its completions come on a vector of its own (taken on first use).
+   */
+  wq(which: string | number): Portal {
+    if (this.closed) throw Errors.closed();
+    const wqs = this.layout.wqs;
+    const byName = typeof which === 'string' ? wqs.filter((w) => w.name === which || `wq${w.id}` === which.replace(/^wq\d+\./, 'wq')) : [];
+    const index = typeof which === 'number' ? wqs.findIndex((w) => w.id === which) : byName.length === 1 ? wqs.indexOf(byName[0]) : -1;
+    if (index < 0) {
+      const known = wqs.map((w) => `${w.name} (id ${w.id})`).join(', ');
+      throw byName.length > 1 ? Errors.noWq(which, `${known}; that name is on several: give the id`) : Errors.noWq(which, known);
+    }
+    if (index === this.portal.wq.index) return this.portal;
+    if (wqs[index].mode === 'dedicated' && !this.ownsDedicated) throw Errors.dedicated(wqs[index].name);
+    let entry = this.#wqPortals.get(index);
+    if (entry === undefined) {
+      const vector = this.vectors.claim();
+      if (vector < 0) throw Errors.noHandles();
+      const portal = new Portal(this.memory, this.layout, this.vectors, this.#spin, index);
+      portal.attachInterrupt(vector, this.vectors.owner(vector), () => new Interrupt(this.vectors, vector, this.addon, portal.poll, portal.poll));
+      entry = { portal, vector };
+      this.#wqPortals.set(index, entry);
+    }
+    return entry.portal;
+  }
+
+  /** True on the thread that opened the device: the one that may submit to dedicated WQs. */
+  protected get ownsDedicated(): boolean {
+    return false;
+  }
+
+  /** Waits for the work of every portal of this thread. */
+  protected async settlePortals(): Promise<void> {
+    await Promise.all([this.portal.settled(), ...[...this.#wqPortals.values()].map((e) => e.portal.settled())]);
+  }
+
+  /** Closes the WQ portals and gives their vectors back (after settlePortals). */
+  protected closePortals(): void {
+    for (const { portal, vector } of this.#wqPortals.values()) {
+      portal.close();
+      this.vectors.release(vector);
+    }
+    this.#wqPortals.clear();
+    this.portal.close();
   }
 
   /** The eventfd addon of this thread, or null (loaded on first use where it was left 'lazy'). */
@@ -199,17 +254,29 @@ export interface InterruptHandle {
   close(): void;
 }
 
+/** Device.fromConfig options: those of Device.open that the config does not set, and which device of the file. */
+export type ConfigOptions = Omit<DeviceOptions, 'engines' | 'wqSize' | 'wqMode' | 'maxBatch' | 'maxTransfer'> & {
+  /** the device of the config to open (dsaN); default: its first DSA device */
+  device?: string;
+};
+
 export class Device extends DeviceConnection {
   readonly options: Readonly<Required<DeviceOptions>>;
+  /** groups, engines and work queues (Device.open(): one group, one WQ) */
+  readonly topology: Readonly<Topology>;
+  /** what Device.fromConfig accepted and ignored (fields with no meaning in software), and defaults it took */
+  readonly configWarnings: readonly string[];
   readonly #engines: Engines;
   readonly #alloc: Allocator;
   #core: Core | null = null;
   #closing: Promise<void> | null = null;
   #ops: Ops | null = null;
 
-  private constructor(opts: Required<DeviceOptions>, memory: WebAssembly.Memory, layout: Layout, addon: EventFdAddon | null | 'lazy') {
+  private constructor(opts: Required<DeviceOptions>, memory: WebAssembly.Memory, layout: Layout, addon: EventFdAddon | null | 'lazy', topology: Topology, warnings: string[]) {
     super(memory, layout, addon, opts.pollSpinMicros);
     this.options = Object.freeze(opts);
+    this.topology = topology;
+    this.configWarnings = Object.freeze(warnings);
     this.#alloc = new Allocator(layout.arenaBase, layout.arenaEnd);
     // Vector 0 is the device's own: completions of this thread, and interrupt handle 0.
     this.vectors.claim(0);
@@ -260,16 +327,56 @@ export class Device extends DeviceConnection {
     return this.#core;
   }
 
+  /**
+   * Opens a device configured as an accel-config file says (JSON text, a path, or the parsed
+   * JSON): `accel-config save-config` output, or a config written for `accel-config load-config`.
+   * Resolves once its engines run; rejects with a ConfigError (code CONFIG_INVALID, `target` and
+   * `field` naming what is wrong) for a configuration accel-config or the driver would refuse.
+   */
+  static async fromConfig(source: unknown, options: ConfigOptions = {}): Promise<Device> {
+    const dev = Device.fromConfigSync(source, options);
+    await dev.ready();
+    return dev;
+  }
+
+  /** Device.fromConfig without the promise. */
+  static fromConfigSync(source: unknown, options: ConfigOptions = {}): Device {
+    if (options === null || typeof options !== 'object') throw new TypeError(`device options must be an object; got ${options === null ? 'null' : typeof options}`);
+    const { device, ...rest } = options;
+    for (const k of ['engines', 'wqSize', 'wqMode', 'maxBatch', 'maxTransfer']) {
+      if ((rest as Record<string, unknown>)[k] !== undefined) throw Errors.option(k, 'is set by the config (its engines and work queues)');
+    }
+    const { topology, warnings } = parseAccelConfig(source, device);
+    return Device.#build(rest, topology, warnings);
+  }
+
+  /** The device's configuration in accel-config's JSON (what save-config writes; fromConfig reads it back). */
+  config(): Array<Record<string, unknown>> {
+    return toAccelConfig(this.topology);
+  }
+
   /** Device.open without the promise: everything it does is synchronous. */
   static openSync(options: DeviceOptions = {}): Device {
+    return Device.#build(options, null, []);
+  }
+
+  /** A device of `topology` (null: one WQ, as the options say). */
+  static #build(options: DeviceOptions, topology: Topology | null, warnings: string[]): Device {
     checkHost();
     if (options === null || typeof options !== 'object') throw new TypeError(`device options must be an object; got ${options === null ? 'null' : typeof options}`);
     // An option given as undefined takes its default, as if it were absent.
     const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
     const o = { ...DEFAULTS, engines: Math.max(1, cores()), ...given } as Required<DeviceOptions>;
+    if (topology !== null) {
+      // The default portal's WQ sets what the high-level API splits by.
+      const q0 = [...topology.wqs].sort((a, b) => a.id - b.id)[0];
+      Object.assign(o, { engines: topologyLayout(topology).engineCount, wqSize: q0.size, wqMode: q0.mode, maxBatch: Math.max(2, q0.maxBatchSize), maxTransfer: q0.maxTransferSize });
+    }
     checkInt('engines', o.engines, 1, MAX_ENGINES);
-    checkInt('wqSize', o.wqSize, 4, 65536);
-    if ((o.wqSize & (o.wqSize - 1)) !== 0) throw Errors.option('wqSize', `must be a power of two, got ${o.wqSize}`);
+    if (topology === null) {
+      checkInt('wqSize', o.wqSize, 4, 65536);
+      if ((o.wqSize & (o.wqSize - 1)) !== 0) throw Errors.option('wqSize', `must be a power of two, got ${o.wqSize}`);
+    }
     if (o.wqMode !== 'dedicated' && o.wqMode !== 'shared') throw Errors.option('wqMode', `must be 'dedicated' or 'shared', got ${String(o.wqMode)}`);
     checkInt('arenaBytes', o.arenaBytes, PAGE, 65000 * PAGE);
     checkInt('maxBatch', o.maxBatch, 2, 65535);
@@ -283,7 +390,9 @@ export class Device extends DeviceConnection {
     const addon = o.completion === 'atomics' ? null : o.completion === 'eventfd' ? loadEventFd() : 'lazy';
     if (o.completion === 'eventfd' && addon === null) throw Errors.option('completion', `eventfd: the addon is unavailable here (${eventFdUnavailableReason()})`);
 
-    const layout = computeLayout(o.arenaBytes, o.wqSize, o.engines);
+    const topo = topology ?? singleQueue(o);
+    const placed = topologyLayout(topo);
+    const layout = computeLayout(o.arenaBytes, placed.wqs, placed.groups, placed.engineCount);
     const pages = layout.bytes / PAGE;
     if (pages > 65535) throw Errors.option('arenaBytes', 'the arena and control region exceed 4 GiB');
     const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
@@ -296,11 +405,21 @@ export class Device extends DeviceConnection {
     ctx.setBigUint64(Ctx.INT_HANDLES, 1n, true); // handle 0: the device's completion vector
     ctx.setUint32(Ctx.TABLES, layout.tables, true);
     ctx.setUint32(Ctx.MAGIC, DEVICE_MAGIC, true);
+    // Every other WQ runs its descriptors under a copy of the context with its own limits.
+    const bytes = new Uint8Array(buf);
+    const byId = new Map(topo.wqs.map((w) => [w.id, w]));
+    for (const w of layout.wqs) {
+      if (w.ctx === layout.ctx) continue;
+      bytes.copyWithin(w.ctx, layout.ctx, layout.ctx + Ctx.SIZE);
+      const c = new DataView(buf, w.ctx, Ctx.SIZE);
+      c.setUint32(Ctx.MAX_TRANSFER, byId.get(w.id)!.maxTransferSize, true);
+      c.setUint32(Ctx.MAX_BATCH, byId.get(w.id)!.maxBatchSize, true);
+    }
     new Int32Array(buf, layout.vectors, MAX_VECTORS * VECTOR_WORDS).forEach((_, i, w) => {
       if (i % VECTOR_WORDS === Vec.FD) w[i] = -1;
     });
-    new WorkQueue(memory, layout).reset();
-    return new Device(o, memory, layout, addon);
+    for (const wq of WorkQueue.all(memory, layout)) wq.reset();
+    return new Device(o, memory, layout, addon, topo, warnings);
   }
 
   /** Joins an open device from another thread (shared work queue only). */
@@ -311,7 +430,11 @@ export class Device extends DeviceConnection {
 
   /** Send this to another thread to let it attach (shared mode). */
   get handle(): DeviceHandle {
-    return { memory: this.memory, layout: this.layout, shared: this.options.wqMode === 'shared', eventfd: this.addon !== null };
+    return { memory: this.memory, layout: this.layout, shared: this.layout.wqs.some((w) => w.mode === 'shared'), eventfd: this.addon !== null };
+  }
+
+  protected override get ownsDedicated(): boolean {
+    return true;
   }
 
   /** The completion path of this thread. */
@@ -484,10 +607,10 @@ export class Device extends DeviceConnection {
       this.closed = true;
       this.#closing = (async () => {
         this.#ops?.flush(); // this tick's calls, still in the batcher, are in flight too
-        await this.portal.settled();
+        await this.settlePortals();
         await this.#engines.stop();
         this.closeInterrupts();
-        this.portal.close();
+        this.closePortals();
       })();
     }
     return this.#closing;
@@ -503,7 +626,8 @@ export class AttachedDevice extends DeviceConnection {
       throw new TypeError('Device.attach(handle): handle must be the `handle` of an open device');
     }
     if (!handle.shared) throw Errors.dedicated();
-    super(handle.memory, handle.layout, handle.eventfd ? loadEventFd() : null, spin);
+    // The default portal: the first shared WQ (dedicated ones are the opener's).
+    super(handle.memory, handle.layout, handle.eventfd ? loadEventFd() : null, spin, handle.layout.wqs.findIndex((w) => w.mode === 'shared'));
     const stop = new Int32Array(handle.memory.buffer as unknown as SharedArrayBuffer, handle.layout.device, 16);
     if (Atomics.load(stop, Dev.STOP) !== Stop.RUNNING) throw Errors.closed();
     this.#vector = this.vectors.claim();
@@ -522,10 +646,10 @@ export class AttachedDevice extends DeviceConnection {
   async detach(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.portal.settled();
+    await this.settlePortals();
     this.closeInterrupts();
     process.off('exit', this.#release);
-    this.portal.close(); // closes this thread's interrupt: its vector and handle go back
+    this.closePortals(); // closes this thread's interrupts: their vectors and handles go back
   }
 }
 

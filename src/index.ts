@@ -1,12 +1,13 @@
 // softdsa: a software Intel DSA for Node.js.
 export { Device, AttachedDevice, DeviceConnection } from './device.ts';
-export type { DeviceOptions, DeviceHandle, InterruptHandle } from './device.ts';
+export type { DeviceOptions, DeviceHandle, InterruptHandle, ConfigOptions } from './device.ts';
+export type { Topology, GroupConfig, WqConfig, WqMode } from './device/topology.ts';
 export { Opcode, Flag, Status, Desc, Record, Limit, DifFlag, SrcDif, DstDif, DifStatus, DifTuple } from './device/format.ts';
 export { Descriptor, encode } from './device/descriptor.ts';
 export type { Common, Fields, DifTags } from './device/descriptor.ts';
 export { readRecord } from './device/record.ts';
 export type { CompletionRecord } from './device/record.ts';
-export { SoftDsaError, DifCheckError } from './device/errors.ts';
+export { SoftDsaError, ConfigError, DifCheckError } from './device/errors.ts';
 export type { DifMismatch } from './device/errors.ts';
 export type { SubmitOptions, ErrorLogEntry } from './device/portal.ts';
 export type { DeviceStats } from './device.ts';

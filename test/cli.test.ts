@@ -282,4 +282,33 @@ test('Ctrl-C: prints the rows so far and exits 130, leaving no worker', async ()
   assert.match(err, /interrupted/);
 });
 
+// ---- --config ----
+
+const conf = (name: string): string => join(root, 'test/fixtures/accel-config', name);
+
+test('--config: the engines come from the file; the default depth fits its first WQ; what the file sets or refuses is a usage error', () => {
+  const o = opts('--config', conf('two_groups.conf'), '-s', '4k,8k');
+  assert.equal(o.engines, [2]);
+  assert.equal(o.qd, [16], 'wq0.0 admits 20 (its threshold)');
+  assert.is(o.config?.topology.wqs.length, 2);
+  usage(['bench', '--config', conf('two_groups.conf'), '-e', '2'], /--engines: the config file sets the device/);
+  usage(['bench', '--config', conf('two_groups.conf'), '--wq-size', '64'], /--wq-size: the config file sets the device/);
+  usage(['bench', '--config', conf('two_groups.conf'), '-s', '4k', '-q', '32'], /--qd: 32 descriptors in flight do not fit small \(wq0\), which takes 20/);
+  usage(['bench', '--config', conf('two_groups.conf'), '-s', '16k'], /--size: 16384 bytes is over small's max_transfer_size 8192/);
+  usage(['bench', '--config', conf('two_groups.conf'), '-s', '4k', '-b', '32'], /--batch: 32 is over small's max_batch_size 16/);
+  usage(['bench', '--config', '/nonexistent.conf'], /--config: \/nonexistent\.conf: file: cannot read/);
+});
+
+test('softdsa bench --config: a run on the configured device, with arbitration rows whose shares add up', () => {
+  const r = cli(['bench', '--config', conf('priorities.conf'), '-o', 'crc32c', '-s', '1m', '-d', '200ms', '-w', '0', '--baseline', 'none', '--json'], 120000);
+  assert.is(r.code, 0, r.err);
+  const res = JSON.parse(r.out) as BenchResult;
+  assert.equal(validate(res), []);
+  const arb = res.rows.filter((row) => row.arbitration !== undefined);
+  assert.equal(arb.map((row) => [row.arbitration!.wq, row.arbitration!.priority, row.arbitration!.expected]), [['high', 12, 0.75], ['low', 4, 0.25]]);
+  assert.ok(Math.abs(arb[0].arbitration!.share + arb[1].arbitration!.share - 1) < 0.001);
+  assert.ok(arb.every((row) => row.ops > 0 && row.errors === 0), 'both WQs served');
+  assert.ok(res.rows.some((row) => row.arbitration === undefined && row.impl === 'softdsa' && row.ops > 0), 'the ordinary row, on the first WQ');
+});
+
 test.run();

@@ -1,4 +1,4 @@
-// An engine: a worker thread that drains the device's work queue through the Wasm core.
+// An engine: a worker thread that drains its group's work queues through the Wasm core.
 //
 // The piscina task only starts the engine: it returns at once (so the pool holds no
 // ref'd task and an idle device never keeps the process alive) and the loop runs from
@@ -17,6 +17,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { exitThread, workerData } from '../src/device/host.ts';
 import { Dev, DIE_AFTER, DIE_THROW, Eng, ENGINE_BYTES, EngineState, type Layout, scratchOf, WqWord } from '../src/device/layout.ts';
 import { WorkQueue } from '../src/device/work_queue.ts';
+import { Arbiter } from '../src/device/arbiter.ts';
 import { WARM_BYTES, warmUp } from '../src/device/warm_up.ts';
 
 export interface EngineData {
@@ -56,20 +57,37 @@ const { memory, layout } = data;
 let spaces: ForeignSpaces | null = null;
 const core = instantiateCore(data.module!, memory, (desc, op, flags) =>
   spaces === null ? Status.INVALID_OPCODE : runForeign(bytes, desc, op, flags, spaces, core.setOutcome));
-const wq = new WorkQueue(memory, layout);
+/** The WQ of the descriptor being run (the group's only WQ, or the arbiter's last pick). */
+let wq: WorkQueue;
+/** Several WQs in this engine's group: the arbiter picks; one: null, claim from wq directly. */
+let arbiter: Arbiter | null = null;
+/** where work shows: the one WQ, or the arbiter over the group's WQs */
+let source: { hasWork(): boolean; stalled(): boolean };
 const buf = memory.buffer as unknown as SharedArrayBuffer;
 const bytes = new Uint8Array(buf);
 const states = new EngineStates(memory, layout);
 const vectors = new Vectors(memory, layout, data.eventfd ? loadEventFd() : null);
 
 const dev = new Int32Array(buf, layout.device, 16);
-const words = wq.words;
+/** the group's doorbell, spinner and turn words */
+let words: Int32Array;
 const nap = new Int32Array(new SharedArrayBuffer(4));
 const RECHECK_MS = 200;
 /** Whether the thread that reserved a slot (named by its vector) is still there to publish it. */
 const reserverLive = (vector: number): boolean => vectors.vectorLive(vector);
 
+/** Connects this engine to the WQs of its group (layout.groups). */
+function joinGroup(id: number): void {
+  const group = layout.groups.find((g) => g.engines.includes(id)) ?? layout.groups[0];
+  const queues = group.wqs.map((i) => new WorkQueue(memory, layout, i));
+  wq = queues[0];
+  words = wq.bell;
+  arbiter = queues.length > 1 ? new Arbiter(queues, group.wqs.map((i) => layout.wqs[i].priority)) : null;
+  source = arbiter ?? wq;
+}
+
 export default function start(task: EngineTask): 'started' {
+  joinGroup(task.id);
   core.init(layout.ctx, scratchOf(layout, task.id));
   spaces = new ForeignSpaces(task.spaces);
   if (task.warm && data.warm !== 0) warmUp(core, bytes, layout, data.warm + task.id * WARM_BYTES);
@@ -87,8 +105,9 @@ function loop(id: number): void {
   let budget = 0;
 
   for (;;) {
-    const pos = wq.claim(id, reserverLive);
+    const pos = arbiter === null ? wq.claim(id, reserverLive) : arbiter.claim(id, reserverLive);
     if (pos >= 0) {
+      if (arbiter !== null) wq = arbiter.current;
       if (idleSince >= 0) {
         policy.record(performance.now() - idleSince);
         idleSince = -1;
@@ -97,7 +116,7 @@ function loop(id: number): void {
       const die = block[Eng.DIE_AT / 4] === 0 ? 0 : countdown(block);
       if (die !== 0 && (die & DIE_AFTER) === 0) kill(die);
       // More waiting than this engine can take: wake a parked sibling.
-      if (wq.hasWork() && states.parked() > 0) ring();
+      if (source.hasWork() && states.parked() > 0) ring();
       run(pos, irq, block, die);
       continue;
     }
@@ -125,9 +144,9 @@ function loop(id: number): void {
     // recheck that finds nothing parks again at once (no spin): 5 wake-ups a second idle.
     // A slot reserved and not yet published at head (its submitter mid-push, or ended there):
     // look again in 1 ms, when a reservation of a thread that is gone gets skipped.
-    while (!wq.hasWork() && Atomics.load(dev, Dev.STOP) === 0) {
+    while (!source.hasWork() && Atomics.load(dev, Dev.STOP) === 0) {
       spaces?.drain();
-      const stalled = wq.stalled();
+      const stalled = source.stalled();
       if (Atomics.wait(words, WqWord.DOORBELL, bell, stalled ? 1 : RECHECK_MS) !== 'timed-out' || stalled) break;
     }
     states.set(id, EngineState.RUNNING);
@@ -139,7 +158,7 @@ function loop(id: number): void {
 function run(pos: number, irq: number, block: Int32Array, die: number): void {
   const addr = wq.slotAddress(pos);
   if (bytes[addr + Desc.OPCODE] === Opcode.DRAIN) drain(pos);
-  const status = core.execute(addr, layout.ctx, irq);
+  const status = core.execute(addr, wq.ctx, irq); // the WQ's limits (max transfer, max batch)
   if (die !== 0) kill(die);
   const vector = wq.vectorOf(pos);
   // Counted before the slot is released: a submitter that sees its completion and reads

@@ -16,6 +16,11 @@ export function checkHost(): void {
   if (typeof Atomics.waitAsync !== 'function') throw Errors.noWaitAsync();
 }
 
+/** No files in a browser: an accel-config configuration is given as JSON text or the parsed object. */
+export function readTextFile(_path: string): never {
+  throw Errors.notInBrowser('reading a file', 'give Device.fromConfig the JSON text or the parsed object');
+}
+
 /** No Device.attach here: a worker that ends gives no sign (no exit event, no thread id), so the vector it holds could never be taken back. */
 export function checkAttach(): never {
   throw Errors.notInBrowser('Device.attach', 'a worker that ends without detaching would keep its interrupt vector for good; submit from the page that opened the device');

@@ -4,13 +4,14 @@
 // page (Device.open() says which headers when it is not). What has no meaning in a browser is
 // absent: eventfd, engine nice, /proc, files and Node streams, other threads attaching.
 export { Device } from '../device.ts';
-export type { DeviceOptions, DeviceStats, InterruptHandle } from '../device.ts';
+export type { DeviceOptions, DeviceStats, InterruptHandle, ConfigOptions } from '../device.ts';
+export type { Topology, GroupConfig, WqConfig, WqMode } from '../device/topology.ts';
 export { Opcode, Flag, Status, Desc, Record, Limit, DifFlag, SrcDif, DstDif, DifStatus, DifTuple } from '../device/format.ts';
 export { Descriptor, encode } from '../device/descriptor.ts';
 export type { Common, Fields, DifTags } from '../device/descriptor.ts';
 export { readRecord } from '../device/record.ts';
 export type { CompletionRecord } from '../device/record.ts';
-export { SoftDsaError, DifCheckError } from '../device/errors.ts';
+export { SoftDsaError, ConfigError, DifCheckError } from '../device/errors.ts';
 export type { DifMismatch } from '../device/errors.ts';
 export type { SubmitOptions, ErrorLogEntry } from '../device/portal.ts';
 export { BatchBuilder } from '../api/batch_builder.ts';

@@ -103,14 +103,16 @@ function niceCeil(v: number): number {
   return 10 * e;
 }
 
-/** Rows of one operation as series: one per implementation name. */
+/** Rows of one operation as series: one per implementation name (per WQ for arbitration rows). */
 export function seriesOf(rows: Row[], pick: (r: Row) => number | null, label: (r: Row) => string): Series[] {
   const by = new Map<string, Series>();
   for (const r of rows) {
     const y = pick(r);
     if (y === null) continue;
-    let s = by.get(r.name);
-    if (!s) by.set(r.name, (s = { name: r.name, points: [], dashed: r.impl !== 'softdsa' }));
+    // An arbitration row's name ends with its measured share: one series per WQ across sizes.
+    const name = r.arbitration === undefined ? r.name : r.name.replace(/: .*$/, '');
+    let s = by.get(name);
+    if (!s) by.set(name, (s = { name, points: [], dashed: r.impl !== 'softdsa' }));
     s.points.push({ x: r.size, y, label: label(r) });
   }
   return [...by.values()];

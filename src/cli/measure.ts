@@ -299,14 +299,19 @@ export class BusyLoop extends Loop {
 }
 
 /** The device through `await dev.submit()`: `qd` promises in flight, the oldest awaited. */
+/** Where SubmitLoop sends its descriptors: the device, or one WQ's portal (dev.wq()). */
+export interface Submitter {
+  submit(desc: Uint8Array): Promise<number>;
+}
+
 export class SubmitLoop extends Loop {
-  readonly #dev: Device;
+  readonly #dev: Submitter;
   readonly #kit: Kit;
   readonly #qd: number;
   readonly #fifo: { p: Promise<number>; t: number; g: number }[] = [];
   #next = 0;
 
-  constructor(dev: Device, kit: Kit, qd: number, ctl: Control, verify: boolean) {
+  constructor(dev: Submitter, kit: Kit, qd: number, ctl: Control, verify: boolean) {
     super(ctl, verify);
     this.#dev = dev;
     this.#kit = kit;

@@ -2,6 +2,9 @@
 // validation into a typed BenchOptions. Every problem is a UsageError with one line
 // that says what is wrong; main.ts prints it and exits with code 2.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseAccelConfig } from '../device/accel_config.ts';
+import { ConfigError } from '../device/errors.ts';
+import { type Topology, topologyLayout } from '../device/topology.ts';
 
 export const OPS = ['memmove', 'fill', 'compare', 'compare-pattern', 'crc32c', 'copy-crc32c', 'dualcast', 'create-delta', 'apply-delta', 'dif-check', 'dif-insert', 'dif-strip', 'dif-update'] as const;
 export type Op = (typeof OPS)[number];
@@ -57,6 +60,8 @@ export interface BenchOptions {
   wqSize: number;
   /** the largest arena the run may allocate */
   maxArena: number;
+  /** --config: the accel-config file the device is opened from, and its topology */
+  config: { file: string; topology: Topology } | undefined;
   json: boolean;
   csv: boolean;
   html: string | undefined;
@@ -167,7 +172,7 @@ Work
                           dif-* the multiples of 4k: data bytes in 4 KiB blocks)
   -b, --batch LIST        descriptors per BATCH descriptor; 1 = no batching  [1]
   -q, --qd LIST           queue depth: work descriptors in flight
-                          (batch descriptors when --batch > 1)     [16]
+                          (batch descriptors when --batch > 1)     [16, at most the WQ's room]
   -e, --engines LIST      engine threads      [cores - 1: one core for the submitter]
       --wq-mode MODE      dedicated | shared                       [dedicated]
   -c, --completion LIST   busy (raw verbs, spin on completed()),
@@ -175,6 +180,11 @@ Work
       --nap US            busy: after 50 µs without the completion, sleep US
                           between polls (0: spin only, needs a free core)  [20]
       --wq-size N         work queue slots (power of two)  [fits the queue depth]
+      --config FILE       open the device from an accel-config JSON file (its
+                          groups, engines and WQs; replaces --engines, --wq-size,
+                          --wq-mode); work goes to its lowest-id WQ, and each
+                          group with several WQs gets arbitration rows: every
+                          WQ kept full, each one's share of the throughput
       --engine-spin US    engines spin this long before parking     [device default]
       --poll-spin US      submit() spins this long before sleeping  [device default]
 Measuring
@@ -215,6 +225,7 @@ const SPEC = {
   'wq-mode': { type: 'string' },
   completion: { type: 'string', short: 'c' },
   'wq-size': { type: 'string' },
+  config: { type: 'string' },
   nap: { type: 'string' },
   'engine-spin': { type: 'string' },
   'poll-spin': { type: 'string' },
@@ -297,6 +308,7 @@ export function parse(argv: string[], env: Defaults): Parsed {
   const json = Boolean(values.json);
   const csv = Boolean(values.csv);
   if (json && csv) throw new UsageError('--json and --csv both write to stdout: choose one');
+  const config = configOf(str('config'), { engines: str('engines'), 'wq-size': str('wq-size'), 'wq-mode': str('wq-mode') }, sizes, batch, qd, str('qd') !== undefined);
   const html = str('html');
   if (html !== undefined && html.trim() === '') throw new UsageError('--html: give a file name');
 
@@ -308,7 +320,7 @@ export function parse(argv: string[], env: Defaults): Parsed {
       sizes,
       batch,
       qd,
-      engines,
+      engines: config === undefined ? engines : [topologyLayout(config.topology).engineCount],
       wqMode: wqMode[0],
       completion,
       duration,
@@ -323,6 +335,7 @@ export function parse(argv: string[], env: Defaults): Parsed {
       pollSpin: spin('poll-spin'),
       wqSize,
       maxArena,
+      config,
       json,
       csv,
       html,
@@ -330,4 +343,27 @@ export function parse(argv: string[], env: Defaults): Parsed {
       quiet: Boolean(values.quiet),
     },
   };
+}
+
+/**
+ * --config FILE: the topology, checked (its errors as usage errors), and the run's work checked
+ * against the WQ it goes to (the lowest id): its admission limit, max batch and max transfer.
+ */
+function configOf(file: string | undefined, replaced: Record<string, string | undefined>, sizes: number[], batch: number[], qd: number[], qdGiven: boolean): BenchOptions['config'] {
+  if (file === undefined) return undefined;
+  for (const [k, v] of Object.entries(replaced)) if (v !== undefined) throw new UsageError(`--${k}: the config file sets the device (give one or the other)`);
+  let topology: Topology;
+  try {
+    topology = parseAccelConfig(file).topology;
+  } catch (e) {
+    if (e instanceof ConfigError) throw new UsageError(`--config: ${e.message}`);
+    throw e;
+  }
+  const wq = [...topology.wqs].sort((a, b) => a.id - b.id)[0];
+  const room = wq.mode === 'shared' ? Math.min(wq.size, wq.threshold) : wq.size;
+  if (!qdGiven) qd.splice(0, qd.length, Math.min(qd[0], room)); // the default depth, within the WQ
+  if (Math.max(...qd) > room) throw new UsageError(`--qd: ${Math.max(...qd)} descriptors in flight do not fit ${wq.name} (wq${wq.id}), which takes ${room}`);
+  if (Math.max(...batch) > wq.maxBatchSize) throw new UsageError(`--batch: ${Math.max(...batch)} is over ${wq.name}'s max_batch_size ${wq.maxBatchSize}`);
+  if (sizes[sizes.length - 1] > wq.maxTransferSize) throw new UsageError(`--size: ${sizes[sizes.length - 1]} bytes is over ${wq.name}'s max_transfer_size ${wq.maxTransferSize}`);
+  return { file, topology };
 }

@@ -10,6 +10,9 @@ import { Kit, kitBytes } from './kit.ts';
 import { fingerprint, loadNow, type Machine } from './machine.ts';
 import { BusyLoop, NodeLoop, PiscinaLoop, SubmitLoop, type Control, type Latency, type Measure, type Phase } from './measure.ts';
 import { sizesFor, UsageError, type BenchOptions, type Completion, type Op } from './options.ts';
+import { topologyLayout } from '../device/topology.ts';
+import type { WqSpec } from '../device/layout.ts';
+import type { CrcFn } from './kernels.ts';
 
 export const SCHEMA = 'softdsa-bench/1';
 /** piscina tasks in flight at most (a window of qd × batch tasks beyond this tells nothing new) */
@@ -58,6 +61,8 @@ export interface Row {
   firstError?: string;
   /** cut short by Ctrl-C */
   partial: boolean;
+  /** arbitration rows (--config): this WQ's share of its group's completions while every WQ of the group was kept full */
+  arbitration?: { group: number; wq: string; priority: number; share: number; expected: number };
 }
 
 export interface BenchResult {
@@ -97,6 +102,8 @@ export interface Step {
   /** measurements in this step: softdsa, then the baselines not measured yet */
   impls: Impl[];
   label: string;
+  /** an arbitration step (--config): the group (index in the device's layout) whose WQs are kept full together */
+  arbitration?: number;
 }
 
 const nextPow2 = (n: number): number => 2 ** Math.ceil(Math.log2(n));
@@ -135,6 +142,19 @@ export function plan(o: BenchOptions): { steps: Step[]; arena: Map<string, numbe
               }
               steps.push({ config, op, size, batch, qd, impls, label: `${op} ${fmtSize(size)} ${completion} e${engines} b${batch} q${qd}` });
             }
+      // --config: each group with several WQs, every one kept full, per operation and size.
+      if (o.config !== undefined) {
+        const { wqs, groups } = topologyLayout(o.config.topology);
+        groups.forEach((g, gi) => {
+          if (g.wqs.length < 2) return;
+          const depth = g.wqs.reduce((n, i) => n + roomOf(wqs[i]), 0);
+          for (const op of o.ops)
+            for (const size of sizesFor(op, o.sizes)) {
+              need = Math.max(need, kitBytes(op, size, depth, 1, o.placement, o.freshBytes));
+              steps.push({ config, op, size, batch: 1, qd: depth, impls: ['softdsa'], arbitration: gi, label: `${op} ${fmtSize(size)} ${completion} arbitration group${g.id}` });
+            }
+        });
+      }
       const bytes = Math.ceil((need + (2 << 20)) / 65536) * 65536;
       if (bytes > o.maxArena) {
         throw new UsageError(`this run needs a ${Math.ceil(bytes / 2 ** 20)} MiB arena (largest size x queue depth x batch${o.placement === 'fresh' ? ', or --fresh-bytes' : ''}), above --max-arena ${Math.round(o.maxArena / 2 ** 20)}m: lower them or raise --max-arena`);
@@ -226,18 +246,23 @@ export async function runBench(o: BenchOptions, argv: string[], hooks: Hooks): P
         current = key;
         firstOnDevice = true;
         const wqSize = o.wqSize || nextPow2(Math.max(4, ...o.qd));
-        dev = await Device.open({
-          engines: config.engines,
-          wqSize,
-          wqMode: o.wqMode,
+        const shared = {
           arenaBytes: arena.get(key)!,
-          completion: config.completion === 'busy' ? 'auto' : config.completion,
-          maxBatch: Math.max(2, ...o.batch),
+          completion: config.completion === 'busy' ? ('auto' as const) : config.completion,
           ...(o.engineSpin !== undefined ? { engineSpinMicros: o.engineSpin } : {}),
           ...(o.pollSpin !== undefined ? { pollSpinMicros: o.pollSpin } : {}),
-        });
+        };
+        dev = o.config !== undefined
+          ? await Device.fromConfig(o.config.file, shared)
+          : await Device.open({ ...shared, engines: config.engines, wqSize, wqMode: o.wqMode, maxBatch: Math.max(2, ...o.batch) });
       }
       const d = dev!;
+      if (step.arbitration !== undefined) {
+        hooks.onMeasure?.(index++, total, step.label);
+        for (const r of await arbitrate(d, step, o, crc.crc32c, ctl, firstOnDevice && o.warmup > 0 ? { ...warm, seconds: Math.max(o.warmup, DEVICE_WARMUP) } : warm, meas)) emit(r);
+        firstOnDevice = false;
+        continue;
+      }
       const kit = new Kit(d, op, size, qd, batch, o.placement, o.freshBytes, crc.crc32c);
       try {
         const common = { op, size, placement: o.placement, sets: kit.count };
@@ -311,4 +336,38 @@ export async function runBench(o: BenchOptions, argv: string[], hooks: Hooks): P
     crc: crc.name,
     rows,
   };
+}
+
+/** Descriptors a WQ admits at once: its size, or a shared WQ's threshold. */
+const roomOf = (w: WqSpec): number => w.cap || w.ring;
+
+/**
+ * The arbitration rows of one group: a SubmitLoop per WQ of the group, each keeping its WQ full
+ * (its room in flight), all at once; each WQ's share of the group's completions against its
+ * priority's share of the group's priorities (arbiter.ts). The engines must be the bottleneck
+ * for the shares to show: at sizes the submitter cannot keep up with, the WQs run dry and share
+ * what comes (the arbiter is work-conserving).
+ */
+async function arbitrate(d: Device, step: Step, o: BenchOptions, crc32c: CrcFn, ctl: Control, warm: Phase, meas: Phase): Promise<Row[]> {
+  const g = d.layout.groups[step.arbitration!];
+  const wqs = g.wqs.map((i) => d.layout.wqs[i]);
+  const kit = new Kit(d, step.op, step.size, step.qd, 1, o.placement, o.freshBytes, crc32c);
+  try {
+    // No verification: the WQs share the kit's buffers.
+    const loops = wqs.map((w) => new SubmitLoop(d.wq(w.id), kit, roomOf(w), ctl, false));
+    const ms = await Promise.all(loops.map((l) => l.run(warm, meas)));
+    const all = ms.reduce((n, m) => n + m.ops, 0);
+    const weights = wqs.reduce((n, w) => n + w.priority, 0);
+    return wqs.map((w, i) => {
+      const share = all > 0 ? +(ms[i].ops / all).toFixed(4) : 0;
+      const expected = +(w.priority / weights).toFixed(4);
+      const pct = (x: number): string => `${(x * 100).toFixed(0)}%`;
+      const variant = { completion: step.config.completion, engines: g.engines.length, batch: 1, qd: roomOf(w), wqMode: w.mode, wqSize: w.ring, completionPath: d.completionPath, napMicros: null };
+      const row = rowOf(ms[i], { op: step.op, size: step.size, placement: o.placement, sets: kit.count, impl: 'softdsa', name: `softdsa arbitration ${w.name} p${w.priority}: ${pct(share)} (priority share ${pct(expected)})`, variant, pool: null });
+      row.arbitration = { group: g.id, wq: w.name, priority: w.priority, share, expected };
+      return row;
+    });
+  } finally {
+    kit.release();
+  }
 }

@@ -37,18 +37,23 @@ function threadGone(owner: number, tid: number): boolean {
 
 export class Vectors {
   readonly #w: Int32Array;
-  /** the device context's interrupt-handle mask (u64 as two words): bit v set while vector v is claimed */
+  /**
+   * the device context's interrupt-handle mask (u64 as two words): bit v set while vector v is
+   * claimed; #copies: the same mask in the other WQs' contexts (each WQ's descriptors run under its own)
+   */
   readonly #handles: Int32Array;
+  readonly #copies: Int32Array[];
   readonly #addon: () => EventFdAddon | null;
   readonly #memory: WebAssembly.Memory;
   readonly #layout: Layout;
-  #wq: WorkQueue | null = null;
+  #wqs: WorkQueue[] | null = null;
 
   /** `addon`: the eventfd addon, none, or how to get it when first needed (loading it costs 1-3 ms). */
   constructor(memory: WebAssembly.Memory, layout: Layout, addon: EventFdAddon | null | (() => EventFdAddon | null)) {
     const buf = memory.buffer as unknown as SharedArrayBuffer;
     this.#w = new Int32Array(buf, layout.vectors, MAX_VECTORS * VECTOR_WORDS);
     this.#handles = new Int32Array(buf, layout.ctx + Ctx.INT_HANDLES, 2);
+    this.#copies = layout.wqs.filter((w) => w.ctx !== layout.ctx).map((w) => new Int32Array(buf, w.ctx + Ctx.INT_HANDLES, 2));
     this.#addon = typeof addon === 'function' ? addon : () => addon;
     this.#memory = memory;
     this.#layout = layout;
@@ -94,7 +99,7 @@ export class Vectors {
         Atomics.store(this.#w, v * VECTOR_WORDS + Vec.FD, -1);
         Atomics.store(this.#w, v * VECTOR_WORDS + Vec.ARMED, 0);
         Atomics.store(this.#w, v * VECTOR_WORDS + Vec.TID, TID);
-        Atomics.or(this.#handles, v >> 5, 1 << (v & 31));
+        this.#setHandle(v, true);
         return v;
       }
     }
@@ -109,10 +114,18 @@ export class Vectors {
   /** Gives vector v back: no longer a valid handle, its fd number out of shared memory. */
   release(v: number): void {
     const i = v * VECTOR_WORDS + Vec.IN_USE;
-    Atomics.and(this.#handles, v >> 5, ~(1 << (v & 31)));
+    this.#setHandle(v, false);
     Atomics.store(this.#w, v * VECTOR_WORDS + Vec.FD, -1);
     const word = Atomics.load(this.#w, i);
     if ((word & 1) !== 0) Atomics.store(this.#w, i, (word + 1) & 0xffffff);
+  }
+
+  /** Marks handle v valid (or not) in every context descriptors run under. */
+  #setHandle(v: number, valid: boolean): void {
+    for (const mask of [this.#handles, ...this.#copies]) {
+      if (valid) Atomics.or(mask, v >> 5, 1 << (v & 31));
+      else Atomics.and(mask, v >> 5, ~(1 << (v & 31)));
+    }
   }
 
   /** True while handle h is allocated (descriptors naming another get 0x19). */
@@ -149,9 +162,9 @@ export class Vectors {
     // One thread releases it: the RECLAIMING bit keeps it claimed (odd) while the fd is cleared
     // and its reservations are swept, so neither can touch a new owner's.
     if (Atomics.compareExchange(this.#w, i, word, word | RECLAIMING) === word) {
-      this.#wq ??= new WorkQueue(this.#memory, this.#layout);
-      this.#wq.sweepReservations(v);
-      Atomics.and(this.#handles, v >> 5, ~(1 << (v & 31)));
+      this.#wqs ??= WorkQueue.all(this.#memory, this.#layout);
+      for (const wq of this.#wqs) wq.sweepReservations(v);
+      this.#setHandle(v, false);
       Atomics.store(this.#w, v * VECTOR_WORDS + Vec.FD, -1);
       Atomics.store(this.#w, v * VECTOR_WORDS + Vec.ARMED, 0);
       Atomics.store(this.#w, i, (word + 1) & 0xffffff);

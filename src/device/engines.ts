@@ -27,10 +27,11 @@ export class Engines {
   readonly count: number;
   readonly failures: EngineFailure[] = [];
   readonly #pool: EnginePool;
-  readonly #wq: WorkQueue;
+  /** every WQ of the device, and what finishes their unrun descriptors */
+  readonly #wqs: WorkQueue[];
+  readonly #unrun: Unrun[];
   readonly #states: EngineStates;
   readonly #vectors: Vectors;
-  readonly #unrun: Unrun;
   readonly #mem: Uint8Array;
   readonly #dev: Int32Array;
   readonly #layout: Layout;
@@ -53,10 +54,10 @@ export class Engines {
     const count = layout.engineCount;
     this.count = count;
     this.#layout = layout;
-    this.#wq = new WorkQueue(memory, layout);
+    this.#wqs = WorkQueue.all(memory, layout);
     this.#states = new EngineStates(memory, layout);
     this.#vectors = vectors;
-    this.#unrun = new Unrun(this.#wq, vectors, memory, layout);
+    this.#unrun = this.#wqs.map((wq) => new Unrun(wq, vectors, memory, layout));
     this.#mem = new Uint8Array(memory.buffer as unknown as SharedArrayBuffer);
     this.#dev = new Int32Array(memory.buffer as unknown as SharedArrayBuffer, layout.device, 16);
     this.#ports = new Array<SpacePort | null>(count).fill(null);
@@ -159,16 +160,20 @@ export class Engines {
    * interrupt handles its core had marked (RCI of descriptors it completed) but not raised.
    */
   #recover(e: number): void {
-    const held = this.#wq.claimedBy(e);
-    for (const pos of held) this.#unrun.finishClaimed(pos, Status.HW_ERROR);
+    let held = 0;
+    this.#wqs.forEach((wq, i) => {
+      const positions = wq.claimedBy(e);
+      for (const pos of positions) this.#unrun[i].finishClaimed(pos, Status.HW_ERROR);
+      held += positions.length;
+    });
     const [lo, hi] = this.#states.takeIrq(e);
     for (let h = 0; h < 32; h++) {
       if ((lo >>> h) & 1) this.#vectors.signal(h);
       if ((hi >>> h) & 1) this.#vectors.signal(h + 32);
     }
     this.#states.set(e, EngineState.OFF);
-    Atomics.compareExchange(this.#wq.words, WqWord.SPINNER, e + 1, 0);
-    this.failures.push({ engine: e, finished: held.length, time: Date.now() });
+    for (const wq of this.#wqs) Atomics.compareExchange(wq.bell, WqWord.SPINNER, e + 1, 0);
+    this.failures.push({ engine: e, finished: held, time: Date.now() });
   }
 
   /**
@@ -179,8 +184,10 @@ export class Engines {
    */
   async stop(): Promise<void> {
     Atomics.store(this.#dev, Dev.STOP, Stop.STOPPING);
-    Atomics.add(this.#wq.words, WqWord.DOORBELL, 1);
-    Atomics.notify(this.#wq.words, WqWord.DOORBELL);
+    for (const wq of this.#wqs) {
+      Atomics.add(wq.bell, WqWord.DOORBELL, 1);
+      Atomics.notify(wq.bell, WqWord.DOORBELL);
+    }
     const until = performance.now() + STOP_WAIT_MS;
     while (performance.now() < until && this.#running() > 0) await new Promise((r) => setTimeout(r, 1));
     this.#stopping = true;
@@ -190,7 +197,9 @@ export class Engines {
     for (let e = 0; e < this.count; e++) if (this.#states.get(e) !== EngineState.OFF) this.#recover(e);
     // From here a submitter that publishes aborts its own descriptor (portal.ts): one of us takes each.
     Atomics.store(this.#dev, Dev.STOP, Stop.STOPPED);
-    for (const pos of this.#wq.published()) this.#unrun.abortPublished(pos, Status.ABORTED);
+    this.#wqs.forEach((wq, i) => {
+      for (const pos of wq.published()) this.#unrun[i].abortPublished(pos, Status.ABORTED);
+    });
     for (const v of this.#vectors.claimed()) this.#vectors.signal(v);
   }
 

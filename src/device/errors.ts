@@ -13,6 +13,19 @@ export class SoftDsaError extends Error {
   }
 }
 
+/** A configuration refused: which object (wq0.1, group0.0, dsa0) and which of its fields. */
+export class ConfigError extends SoftDsaError {
+  readonly target: string;
+  readonly field: string;
+  /** `name`: the WQ's name, shown beside its dev name when it has one */
+  constructor(target: string, field: string, why: string, name?: string) {
+    super('CONFIG_INVALID', `${target}${name ? ` (${JSON.stringify(name)})` : ''}: ${field}: ${why}`);
+    this.name = 'ConfigError';
+    this.target = target;
+    this.field = field;
+  }
+}
+
 const hex = (n: number): string => '0x' + n.toString(16).padStart(2, '0');
 
 /** A DIF field that failed its check: its expected and actual values. */
@@ -49,13 +62,18 @@ const fieldHex = (field: string, v: number): string => '0x' + v.toString(16).pad
 export const Errors = {
   queueFull: () => new SoftDsaError('QUEUE_FULL', 'work queue is full: the descriptor was refused (retry later, or submit with { retry: true })'),
   closed: () => new SoftDsaError('DEVICE_CLOSED', 'the device is closed'),
-  dedicated: () => new SoftDsaError('WQ_DEDICATED', 'the work queue is dedicated to the thread that opened the device: open it with wqMode "shared" to submit from other threads'),
+  dedicated: (wq?: string) =>
+    new SoftDsaError('WQ_DEDICATED', wq === undefined
+      ? 'the work queue is dedicated to the thread that opened the device: open it with wqMode "shared" to submit from other threads'
+      : `work queue ${wq} is dedicated to the thread that opened the device: only shared WQs take submissions from other threads`),
   descriptorSize: (n: number) => new TypeError(`a descriptor is 64 bytes in DSA layout; got ${n}`),
   descriptorType: (v: unknown) =>
     new TypeError(`a descriptor is a 64-byte Uint8Array (or other TypedArray/DataView); got ${v === null ? 'null' : typeof v === 'object' ? ((v as object).constructor?.name ?? 'object') : typeof v}`),
   arenaFull: (bytes: number) => new RangeError(`device arena cannot fit ${bytes} more bytes`),
   badFree: (addr: number) => new RangeError(`address ${addr} was not allocated by this device (or was freed already)`),
   outOfArena: (addr: number, length: number) => new RangeError(`range [${addr}, ${addr + length}) is not inside the device arena`),
+  config: (target: string, field: string, why: string, name?: string) => new ConfigError(target, field, why, name),
+  noWq: (which: unknown, known: string) => new SoftDsaError('NO_SUCH_WQ', `no work queue ${JSON.stringify(which)} on this device (its WQs: ${known})`),
   option: (name: string, why: string) => new RangeError(`option ${name}: ${why}`),
   noHandles: () => new SoftDsaError('NO_INT_HANDLES', 'all interrupt handles are in use'),
   engineFailed: (why: string) => new SoftDsaError('ENGINE_FAILED', `an engine failed: ${why}`, Status.HW_ERROR),

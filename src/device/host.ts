@@ -14,6 +14,9 @@ export const cores = (): number => availableParallelism();
 /** Throws when a device cannot open here (in Node it always can). */
 export function checkHost(): void {}
 
+/** A text file's contents (an accel-config file named by its path). */
+export const readTextFile = (path: string): string => readFileSync(path, 'utf8');
+
 /** Throws where other threads cannot attach to a device (in Node they can). */
 export function checkAttach(): void {}
 

@@ -1,11 +1,11 @@
 // Where everything lives in the device's shared memory.
 //
-//   0        4 KiB                                                          arenaBase        end
-//   +--------+-----+-----+---------+--------+------------+-------+------+---------+--------------+
-//   | core   | ctx | eng | vectors | device | work queue | wq    | core | core    | arena: what  |
-//   | static |     | x64 | x64     | words  | header     | slots | tbls | scratch | descriptors  |
-//   |        |     |     |         |        |            |       |      | x(n+1)  | may address  |
-//   +--------+-----+-----+---------+--------+------------+-------+------+---------+--------------+
+//   0        4 KiB                                                              arenaBase        end
+//   +--------+-----+-----+---------+--------+----------------+--------+------+---------+--------------+
+//   | core   | ctx | eng | vectors | device | work queues:   | ctx of | core | core    | arena: what  |
+//   | static |     | x64 | x64     | words  | header, slots  | WQs    | tbls | scratch | descriptors  |
+//   |        |     |     |         |        | x (1 to 8)     | 1..7   |      | x(n+1)  | may address  |
+//   +--------+-----+-----+---------+--------+----------------+--------+------+---------+--------------+
 //   \_________________ control region: unmapped for descriptors _________________/
 //
 // Descriptors address bytes as offsets into this memory, but only [arenaBase, end) is
@@ -47,10 +47,49 @@ export const DIE_AFTER = 0x20000000;
  */
 export const enum EngineState { OFF = 0, RUNNING = 1, PARKED = 2, BOOTING = 3 }
 /** Int32 word indexes in the work-queue header: producer, consumer and parking words on their own cache lines. */
-export const enum WqWord { TAIL = 0, HEAD = 16, DOORBELL = 32, SPINNER = 33 }
+/**
+ * Int32 word indexes in the work-queue header: producer, consumer and parking words on their own
+ * cache lines. DOORBELL, SPINNER and TURN (the group arbiter's next turn) are the group's: they are
+ * used in its first WQ's header (WqLayout.bell).
+ */
+export const enum WqWord { TAIL = 0, HEAD = 16, DOORBELL = 32, SPINNER = 33, TURN = 34 }
 export const WQ_HEADER_BYTES = 192;
 /** Int32 words per slot state: seq, status, vector. */
 export const SLOT_WORDS = 4;
+
+/** What computeLayout needs to know of a WQ (the topology gives it). */
+export interface WqSpec {
+  /** M of wqN.M */
+  id: number;
+  name: string;
+  mode: 'dedicated' | 'shared';
+  /** index in Layout.groups */
+  group: number;
+  priority: number;
+  /** ring slots: the WQ size rounded up to a power of two */
+  ring: number;
+  /** refuse a submission when this many descriptors wait unclaimed (the size, or a shared WQ's threshold); 0: only a full ring refuses */
+  cap: number;
+}
+
+/** A work queue's place in memory, with its attributes. */
+export interface WqLayout extends WqSpec {
+  header: number;
+  states: number;
+  slots: number;
+  /** the device context its descriptors run under: the device's own, or a copy with this WQ's limits */
+  ctx: number;
+  /** the header whose doorbell, spinner and turn words the WQ's group shares (its first WQ's) */
+  bell: number;
+}
+
+/** A group: its WQs (indexes in Layout.wqs) and the engine threads that serve them. */
+export interface GroupLayout {
+  id: number;
+  wqs: number[];
+  /** engine threads (0 .. engineCount - 1) */
+  engines: number[];
+}
 
 export interface Layout {
   /** total memory bytes (a whole number of pages) */
@@ -59,10 +98,14 @@ export interface Layout {
   engines: number;
   vectors: number;
   device: number;
+  /** WQ 0 (the device's default portal): wqs[0]'s header, states, slots and ring */
   wqHeader: number;
   wqStates: number;
   wqSlots: number;
   wqSize: number;
+  /** every WQ, by id; wqs[0] is the default portal's */
+  wqs: WqLayout[];
+  groups: GroupLayout[];
   tables: number;
   /** one Limit.CORE_SCRATCH_BYTES area per core instance: engine i has slot i, the device thread's core slot engineCount */
   scratch: number;
@@ -74,19 +117,36 @@ export interface Layout {
 
 const align = (n: number, a: number): number => Math.ceil(n / a) * a;
 
-export function computeLayout(arenaBytes: number, wqSize: number, engineCount: number): Layout {
+/**
+ * `wqs`: the WQs, default portal first; `groups`: index-based (wqs by index, engine threads).
+ * One WQ lays out exactly as the device always has.
+ */
+export function computeLayout(arenaBytes: number, wqs: WqSpec[], groups: GroupLayout[], engineCount: number): Layout {
   const ctx = CTX_ADDR;
   const engines = ctx + Ctx.SIZE;
   const vectors = engines + ENGINE_BYTES * MAX_ENGINES;
   const device = vectors + 4 * VECTOR_WORDS * MAX_VECTORS;
-  const wqHeader = align(device + 64, 64);
-  const wqStates = wqHeader + WQ_HEADER_BYTES;
-  const wqSlots = align(wqStates + 4 * SLOT_WORDS * wqSize, 64);
-  const tables = align(wqSlots + Desc.SIZE * wqSize, 64);
+  let at = align(device + 64, 64);
+  const placed = wqs.map((w) => {
+    const header = at;
+    const states = header + WQ_HEADER_BYTES;
+    const slots = align(states + 4 * SLOT_WORDS * w.ring, 64);
+    at = align(slots + Desc.SIZE * w.ring, 64);
+    return { ...w, header, states, slots, ctx: ctx, bell: header };
+  });
+  for (const w of placed.slice(1)) {
+    w.ctx = at;
+    at += Ctx.SIZE;
+  }
+  for (const g of groups) for (const i of g.wqs) placed[i].bell = placed[g.wqs[0]].header;
+  const tables = align(at, 64);
   const scratch = tables + Limit.CORE_TABLE_BYTES;
   const arenaBase = align(scratch + Limit.CORE_SCRATCH_BYTES * (engineCount + 1), PAGE);
   const bytes = align(arenaBase + arenaBytes, PAGE);
-  return { bytes, ctx, engines, vectors, device, wqHeader, wqStates, wqSlots, wqSize, tables, scratch, engineCount, arenaBase, arenaEnd: bytes };
+  const q0 = placed[0];
+  return {
+    bytes, ctx, engines, vectors, device, wqHeader: q0.header, wqStates: q0.states, wqSlots: q0.slots, wqSize: q0.ring, wqs: placed, groups, tables, scratch, engineCount, arenaBase, arenaEnd: bytes,
+  };
 }
 
 /** The scratch area of engine `id`'s core; the host's core (id = layout.engineCount) has the last. */

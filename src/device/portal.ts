@@ -97,8 +97,9 @@ export class Portal {
 
   readonly #unrun: Unrun;
 
-  constructor(memory: WebAssembly.Memory, layout: Layout, vectors: Vectors, spinMicros: number) {
-    this.wq = new WorkQueue(memory, layout);
+  /** `index`: which WQ (layout.wqs) this portal submits to; 0, the default, is the device's */
+  constructor(memory: WebAssembly.Memory, layout: Layout, vectors: Vectors, spinMicros: number, index = 0) {
+    this.wq = new WorkQueue(memory, layout, index);
     this.#engines = new EngineStates(memory, layout);
     this.#device = new Int32Array(memory.buffer as unknown as SharedArrayBuffer, layout.device, 16);
     this.#unrun = new Unrun(this.wq, vectors, memory, layout);
@@ -165,7 +166,7 @@ export class Portal {
    * (a system call) then.
    */
   doorbell(): void {
-    const w = this.wq.words;
+    const w = this.wq.bell;
     if (Atomics.load(w, WqWord.SPINNER) === 0 && this.#engines.parked() !== 0) {
       Atomics.add(w, WqWord.DOORBELL, 1);
       Atomics.notify(w, WqWord.DOORBELL, 1);
@@ -254,7 +255,7 @@ export class Portal {
 
   /** Spins up to SUBMIT_SPIN_MS for pos while an engine is spinning or running; true once it is done. */
   #spinFor(pos: number): boolean {
-    const w = this.wq.words;
+    const w = this.wq.bell;
     if (this.#starves() || (Atomics.load(w, WqWord.SPINNER) === 0 && this.#engines.parked() === this.#engines.count)) return false;
     const start = performance.now();
     while (!this.wq.isDone(pos)) if (performance.now() - start > SUBMIT_SPIN_MS) return false;

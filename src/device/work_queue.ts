@@ -43,19 +43,37 @@ const nextLap = (seq: number, size: number): number => (((seq >>> 8) + size) << 
 export class WorkQueue {
   readonly size: number;
   readonly mask: number;
+  /** index in layout.wqs */
+  readonly index: number;
+  /** the device context (its limits) the WQ's descriptors run under */
+  readonly ctx: number;
   readonly #words: Int32Array; // header words
+  /** the group's doorbell, spinner and turn words (this header's own for a group's first WQ) */
+  readonly bell: Int32Array;
   readonly #states: Int32Array; // SLOT_WORDS per slot: seq, status, owner
   readonly #bytes: Uint8Array;
   readonly #slots: number; // byte address of slot 0
+  /** refuse at this many descriptors waiting unclaimed; 0: only a full ring refuses */
+  readonly #cap: number;
 
-  constructor(memory: WebAssembly.Memory, layout: Layout) {
+  constructor(memory: WebAssembly.Memory, layout: Layout, index = 0) {
     const buf = memory.buffer as unknown as SharedArrayBuffer;
-    this.size = layout.wqSize;
-    this.mask = layout.wqSize - 1;
-    this.#words = new Int32Array(buf, layout.wqHeader, 48);
-    this.#states = new Int32Array(buf, layout.wqStates, SLOT_WORDS * layout.wqSize);
+    const w = layout.wqs[index];
+    this.index = index;
+    this.size = w.ring;
+    this.mask = w.ring - 1;
+    this.ctx = w.ctx;
+    this.#words = new Int32Array(buf, w.header, 48);
+    this.bell = w.bell === w.header ? this.#words : new Int32Array(buf, w.bell, 48);
+    this.#states = new Int32Array(buf, w.states, SLOT_WORDS * w.ring);
     this.#bytes = new Uint8Array(buf);
-    this.#slots = layout.wqSlots;
+    this.#slots = w.slots;
+    this.#cap = w.cap;
+  }
+
+  /** Every WQ of the device, by index. */
+  static all(memory: WebAssembly.Memory, layout: Layout): WorkQueue[] {
+    return layout.wqs.map((_, i) => new WorkQueue(memory, layout, i));
   }
 
   /** Writes a new queue's slots free for lap 0. */
@@ -73,7 +91,8 @@ export class WorkQueue {
 
   /**
    * Claims the next position, copies the 64-byte descriptor into it and publishes it.
-   * Returns the position, or -1 when the queue is full (the ENQCMD refusal: retry later).
+   * Returns the position, or -1 when the queue is full, or holds its cap of descriptors waiting
+   * for an engine (a shared WQ's threshold; the ENQCMD refusal: retry later).
    * `desc` must be a Uint8Array of at least 64 bytes (the portal checks and stages it):
    * between the reservation and the publication nothing may throw. `owner` is the
    * submitter's token (low byte: its interrupt vector, signalled when it waits). A finished
@@ -86,6 +105,8 @@ export class WorkQueue {
     const size = this.size;
     for (;;) {
       const pos = Atomics.load(words, WqWord.TAIL);
+      // A WQ smaller than its ring, or a shared WQ at its threshold: refused as a full one is.
+      if (this.#cap !== 0 && ((pos - Atomics.load(words, WqWord.HEAD)) | 0) >= this.#cap) return -1;
       const s = (pos & this.mask) * SLOT_WORDS;
       const seq = Atomics.load(states, s);
       if (seq === seqOf(pos, FREE)) {

@@ -1,0 +1,225 @@
+// accel-config's JSON: what `accel-config save-config` writes and `load-config` reads (an array
+// of devices, each with groups holding `grouped_workqueues` and `grouped_engines`), to a Topology
+// and back.
+//
+// Read as leniently as accel-config reads it (json-c's non-strict parser): trailing commas and
+// comments are accepted, numbers may be given as strings. Fields that mean nothing in software
+// (read buffers, traffic classes, ATS/PRS, drivers, read-only device information) are accepted
+// and reported, one line each, in `warnings`. Absent WQ fields take the values accel-config
+// and the driver give them (config-user-default's for size and threshold).
+import { Errors } from './errors.ts';
+import { readTextFile } from './host.ts';
+import { checkTopology, deviceNumber, DSA, type GroupConfig, limitsOf, nextPow2, type Topology, type WqConfig } from './topology.ts';
+
+export interface ParsedConfig {
+  topology: Topology;
+  /** fields accepted and ignored, and defaults taken, one line each */
+  warnings: string[];
+}
+
+type Json = Record<string, unknown>;
+
+/** Why a field is accepted and ignored. */
+const IGNORED: Array<[RegExp, string]> = [
+  [/^(read_buffer|token|use_read_buffer|use_token|read_buffers|tokens)/, 'read buffers have no meaning in software'],
+  [/^traffic_class/, 'traffic classes have no meaning in software'],
+  [/^(ats_disable|prs_disable|pasid_enabled)$/, 'address translation has no meaning in software'],
+  [/^(desc_progress_limit|batch_progress_limit)$/, 'progress limits have no meaning in software'],
+  [/^(type|driver_name)$/, 'softdsa serves every WQ to user code'],
+  [/^op_config$/, 'every operation is enabled on every WQ'],
+  [/^event_log_size$/, 'softdsa keeps no event log'],
+  [/^ungrouped_/, 'engines and WQs in no group are not used'],
+];
+const ignoredWhy = (field: string): string => IGNORED.find(([re]) => re.test(field))?.[1] ?? 'read-only information or no meaning in software';
+
+/** JSON text as json-c reads it: comments and trailing commas outside strings are dropped. */
+export function parseLenientJson(text: string): unknown {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      out += text.slice(i, j + 1);
+      i = j;
+    } else if (c === '/' && text[i + 1] === '/') {
+      while (i < text.length && text[i] !== '\n') i++;
+    } else if (c === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2);
+      i = end < 0 ? text.length : end + 1;
+    } else if (c === ',' && /^\s*[\]}]/.test(text.slice(i + 1, i + 64))) {
+      // trailing comma: dropped
+    } else {
+      out += c;
+    }
+  }
+  try {
+    return JSON.parse(out);
+  } catch (e) {
+    throw Errors.config('config', 'json', `not JSON accel-config can read: ${(e as Error).message}`);
+  }
+}
+
+/** A config given as JSON text, a file path, or already parsed. */
+export function readConfig(source: unknown): unknown {
+  if (typeof source !== 'string') return source;
+  const text = /^\s*[[{]/.test(source) ? source : readFile(source);
+  return parseLenientJson(text);
+}
+
+function readFile(path: string): string {
+  try {
+    return readTextFile(path);
+  } catch (e) {
+    throw Errors.config(path, 'file', `cannot read the config file: ${(e as Error).message}`);
+  }
+}
+
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** An integer as json-c's json_object_get_int reads it: numbers, and strings of digits. */
+function int(v: unknown): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string' && /^\s*-?(0x[0-9a-f]+|\d+)\s*$/i.test(v)) return Number(v);
+  return Number.NaN;
+}
+
+/** The trailing number of a dev name (wq0.3 -> 3, group0.1 -> 1), or NaN. */
+const indexOf = (dev: unknown, kind: string): number => {
+  const m = typeof dev === 'string' ? new RegExp(`^${kind}(\\d+)\\.(\\d+)$`).exec(dev) : null;
+  return m === null ? Number.NaN : Number(m[2]);
+};
+
+/**
+ * The topology of one DSA device of an accel-config file (the first, or the one named), checked.
+ * Throws ConfigError naming the device, group or WQ and the field that is wrong.
+ */
+export function parseAccelConfig(source: unknown, deviceName?: string): ParsedConfig {
+  const json = readConfig(source);
+  const devices = Array.isArray(json) ? json : [json];
+  const warnings: string[] = [];
+  const named = (d: unknown): string => (isObject(d) && typeof d.dev === 'string' ? d.dev : '?');
+  // The first DSA device, else the first IAA device (its topology, with DSA operations).
+  const first = (re: RegExp): unknown => devices.find((d) => re.test(named(d)));
+  const chosen = deviceName === undefined ? (first(/^dsa\d+$/) ?? first(/^iax\d+$/)) : devices.find((d) => named(d) === deviceName);
+  if (chosen === undefined) {
+    const have = devices.map(named).join(', ') || 'none';
+    throw Errors.config(deviceName ?? 'config', 'dev', deviceName === undefined ? `no DSA (dsaN) or IAA (iaxN) device in the config (devices: ${have})` : `no device ${deviceName} in the config (devices: ${have})`);
+  }
+  if (!isObject(chosen)) throw Errors.config('config', 'dev', 'a device must be an object');
+  const device = named(chosen);
+  if (!/^(dsa|iax)\d+$/.test(device)) throw Errors.config(device, 'dev', 'a device is named dsaN (or iaxN)');
+  if (device.startsWith('iax')) warnings.push(`${device}: an IAA device: its groups, engines and WQs are opened, and run DSA operations (softdsa has no compression)`);
+  for (const d of devices) if (d !== chosen) warnings.push(`${named(d)}: ignored (one device is opened: ${device}; choose another with { device })`);
+  for (const key of Object.keys(chosen)) if (key !== 'dev' && key !== 'groups') warnings.push(`${device}.${key}: ignored (${ignoredWhy(key)})`);
+
+  const groups: GroupConfig[] = [];
+  const wqs: WqConfig[] = [];
+  const groupList = chosen.groups ?? [];
+  if (!Array.isArray(groupList)) throw Errors.config(device, 'groups', 'must be an array of groups');
+  // config-user-default's template (no engine, no WQ size: that command computes them) is read as
+  // that command applies it: every engine to the first group, size 128 / 8 WQs, threshold = size.
+  // In any other file an absent size or threshold is the driver's 0, refused below.
+  const template = groupList.every((g) => isObject(g) && g.grouped_engines === undefined && Array.isArray(g.grouped_workqueues ?? []) && ((g.grouped_workqueues ?? []) as unknown[]).every((w) => isObject(w) && w.size === undefined));
+  const lim = limitsOf(device);
+  for (const g of groupList) {
+    if (!isObject(g)) throw Errors.config(device, 'groups', 'a group must be an object');
+    const id = indexOf(g.dev, 'group');
+    const gname = typeof g.dev === 'string' ? g.dev : '?';
+    if (!Number.isInteger(id)) throw Errors.config(device, 'groups', `a group's dev must be groupN.G, got ${JSON.stringify(g.dev)}`);
+    for (const key of Object.keys(g)) if (!['dev', 'grouped_workqueues', 'grouped_engines', 'group_id'].includes(key)) warnings.push(`${gname}.${key}: ignored (${ignoredWhy(key)})`);
+    const engines: number[] = [];
+    for (const e of list(g.grouped_engines, gname, 'grouped_engines')) {
+      const eid = indexOf(e.dev, 'engine');
+      const ename = typeof e.dev === 'string' ? e.dev : '?';
+      if (!Number.isInteger(eid)) throw Errors.config(gname, 'grouped_engines', `an engine's dev must be engineN.E, got ${JSON.stringify(e.dev)}`);
+      if (e.group_id !== undefined && int(e.group_id) !== id) throw Errors.config(ename, 'group_id', `${String(e.group_id)}, but the engine is listed in ${gname}`);
+      engines.push(eid);
+    }
+    groups.push({ id, engines });
+    for (const w of list(g.grouped_workqueues, gname, 'grouped_workqueues')) wqs.push(wqOf(w, id, gname, template, warnings));
+  }
+  if (template && wqs.length > 0) {
+    groups[0].engines = Array.from({ length: lim.MAX_ENGINES }, (_, i) => i);
+    warnings.push(`${device}: no engine is configured: all ${lim.MAX_ENGINES} engines go to group${deviceNumber(device)}.${groups[0].id} (as accel-config config-user-default does)`);
+  }
+  const topology: Topology = { device, groups, wqs: wqs.sort((a, b) => a.id - b.id) };
+  checkTopology(topology);
+  return { topology, warnings };
+}
+
+function list(v: unknown, where: string, field: string): Json[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || !v.every(isObject)) throw Errors.config(where, field, 'must be an array of objects');
+  return v;
+}
+
+const WQ_FIELDS = ['dev', 'mode', 'size', 'group_id', 'priority', 'block_on_fault', 'max_batch_size', 'max_transfer_size', 'name', 'threshold'];
+
+const USER_FIELDS = ['type', 'driver_name'];
+
+function wqOf(w: Json, group: number, gname: string, template: boolean, warnings: string[]): WqConfig {
+  const id = indexOf(w.dev, 'wq');
+  if (!Number.isInteger(id)) throw Errors.config(gname, 'grouped_workqueues', `a WQ's dev must be wqN.M, got ${JSON.stringify(w.dev)}`);
+  const where = w.dev as string;
+  for (const key of Object.keys(w)) {
+    // type and driver_name "user" say what softdsa does anyway (and config() writes them)
+    if (!WQ_FIELDS.includes(key) && !(USER_FIELDS.includes(key) && w[key] === 'user')) warnings.push(`${where}.${key}: ignored (${ignoredWhy(key)})`);
+  }
+  if (w.group_id !== undefined && int(w.group_id) !== group) throw Errors.config(where, 'group_id', `${String(w.group_id)}, but the WQ is listed in ${gname}`);
+  const mode = w.mode === undefined ? 'dedicated' : (w.mode as WqConfig['mode']);
+  const fallback = (field: string, value: number, why: string): number => {
+    if (!template) return 0; // the driver's default: refused by checkTopology
+    warnings.push(`${where}.${field}: absent, ${value} (${why})`);
+    return value;
+  };
+  const size = w.size === undefined ? fallback('size', DSA.TOTAL_WQ_SIZE / DSA.MAX_WQS, `the device's ${DSA.TOTAL_WQ_SIZE} entries over ${DSA.MAX_WQS} WQs, as accel-config config-user-default sets it`) : int(w.size);
+  let threshold = 0;
+  if (mode === 'shared') threshold = w.threshold === undefined ? fallback('threshold', size, 'the size, as accel-config config-user-default sets it') : int(w.threshold);
+  else if (w.threshold !== undefined && int(w.threshold) !== 0) warnings.push(`${where}.threshold: ignored (a dedicated WQ has no threshold; accel-config does not write it)`);
+  const bof = w.block_on_fault === undefined ? 0 : int(w.block_on_fault);
+  // The driver keeps the two limits as powers of two (WQCFG holds their log2): rounded up.
+  const pow2 = (v: unknown, dflt: number): number => (v === undefined ? dflt : Number.isInteger(int(v)) && int(v) > 0 ? nextPow2(int(v)) : int(v));
+  return {
+    id,
+    group,
+    name: typeof w.name === 'string' ? w.name : '',
+    mode,
+    size,
+    priority: w.priority === undefined ? 10 : int(w.priority),
+    threshold,
+    maxBatchSize: pow2(w.max_batch_size, DSA.MAX_BATCH),
+    maxTransferSize: pow2(w.max_transfer_size, DSA.MAX_TRANSFER),
+    blockOnFault: bof === 0 ? false : bof === 1 ? true : (bof as unknown as boolean),
+  };
+}
+
+/** A topology as `accel-config save-config` writes it (loads back with parseAccelConfig). */
+export function toAccelConfig(t: Topology): Json[] {
+  const n = deviceNumber(t.device);
+  return [{
+    dev: t.device,
+    groups: t.groups.map((g) => {
+      const group: Json = { dev: `group${n}.${g.id}` };
+      const wqs = t.wqs.filter((w) => w.group === g.id);
+      if (wqs.length > 0) {
+        group.grouped_workqueues = wqs.map((w) => ({
+          dev: `wq${n}.${w.id}`,
+          mode: w.mode,
+          size: w.size,
+          group_id: g.id,
+          priority: w.priority,
+          block_on_fault: w.blockOnFault ? 1 : 0,
+          max_batch_size: w.maxBatchSize,
+          max_transfer_size: w.maxTransferSize,
+          type: 'user',
+          driver_name: 'user',
+          name: w.name,
+          threshold: w.threshold,
+        }));
+      }
+      if (g.engines.length > 0) group.grouped_engines = g.engines.map((e) => ({ dev: `engine${n}.${e}`, group_id: g.id }));
+      return group;
+    }),
+  }];
+}

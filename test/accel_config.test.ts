@@ -1,0 +1,166 @@
+// accel-config's JSON: the sample shapes load (trailing commas, ignored fields, absent fields
+// defaulted), every configuration accel-config or the driver refuses is refused naming the field,
+// and config() round-trips through fromConfig.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { Device } from '../src/index.ts';
+import { parseAccelConfig, parseLenientJson, toAccelConfig } from '../src/device/accel_config.ts';
+import { ConfigError } from '../src/device/errors.ts';
+
+const fixture = (name: string): string => join(import.meta.dirname, 'fixtures', 'accel-config', name);
+
+test('two_groups.conf (trailing commas, traffic classes, read buffers): groups, WQs and engines as written; ignored fields listed', () => {
+  const { topology, warnings } = parseAccelConfig(fixture('two_groups.conf'));
+  assert.is(topology.device, 'dsa0');
+  assert.equal(topology.groups, [{ id: 0, engines: [0] }, { id: 1, engines: [1] }, { id: 2, engines: [] }]);
+  assert.equal(topology.wqs, [
+    { id: 0, group: 0, name: 'small', mode: 'shared', size: 24, priority: 12, threshold: 20, maxBatchSize: 16, maxTransferSize: 8192, blockOnFault: false },
+    { id: 1, group: 1, name: 'bulk', mode: 'dedicated', size: 64, priority: 5, threshold: 0, maxBatchSize: 1024, maxTransferSize: 2097152, blockOnFault: true },
+  ]);
+  for (const f of ['dsa0.read_buffer_limit', 'group0.0.traffic_class_a', 'group0.0.traffic_class_b', 'wq0.0.ats_disable', 'group0.2.read_buffers_reserved']) {
+    assert.ok(warnings.some((w) => w.startsWith(`${f}: ignored (`)), `${f} listed as ignored: ${warnings.join('; ')}`);
+  }
+  assert.not.ok(warnings.some((w) => w.includes('.type:') || w.includes('.driver_name:')), 'type and driver_name "user" are what softdsa does: not listed');
+});
+
+test('user_default.conf (config-user-default template): absent size/threshold/engines take accel-config\'s values; the IAA device is skipped, or opened when named', () => {
+  const { topology, warnings } = parseAccelConfig(fixture('user_default.conf'));
+  assert.equal(topology.wqs[0], { id: 0, group: 0, name: 'user_default_wq', mode: 'shared', size: 16, priority: 10, threshold: 16, maxBatchSize: 1024, maxTransferSize: 0x80000000, blockOnFault: true });
+  assert.equal(topology.groups[0].engines, [0, 1, 2, 3]);
+  assert.ok(warnings.some((w) => w.startsWith('iax1: ignored')));
+  assert.ok(warnings.some((w) => w.startsWith('wq0.0.size: absent, 16')));
+  assert.ok(warnings.some((w) => w.startsWith('wq0.0.prs_disable: ignored')));
+  const iax = parseAccelConfig(fixture('user_default.conf'), 'iax1');
+  assert.is(iax.topology.device, 'iax1');
+  assert.equal(iax.topology.groups[0].engines, [0, 1, 2, 3, 4, 5, 6, 7], 'an IAA device has 8 engines');
+  assert.ok(iax.warnings.some((w) => w.startsWith('iax1: an IAA device')));
+  assert.ok(iax.warnings.some((w) => w.startsWith('dsa0: ignored')));
+});
+
+test('lenient JSON as json-c reads it: trailing commas and comments outside strings; commas and slashes inside strings kept', () => {
+  assert.equal(parseLenientJson('[ {"a": "x,]//y", /* c */ "b": [1, 2,], }, ] // end'), [{ a: 'x,]//y', b: [1, 2] }]);
+  assert.throws(() => parseLenientJson('[{"a": }]'), (e: ConfigError) => e.code === 'CONFIG_INVALID' && e.field === 'json');
+});
+
+test('limits are kept as powers of two, rounded up as the driver does; numbers given as strings are read', () => {
+  const { topology } = parseAccelConfig(config({ max_transfer_size: 5000, max_batch_size: '20' }));
+  assert.is(topology.wqs[0].maxTransferSize, 8192);
+  assert.is(topology.wqs[0].maxBatchSize, 32);
+});
+
+/** A one-group, one-engine device whose first WQ has `wq` over these defaults; `more` WQs join group 0. */
+function config(wq: Record<string, unknown>, more: Array<Record<string, unknown>> = [], engines: unknown[] = [{ dev: 'engine0.0', group_id: 0 }]): string {
+  const base = { dev: 'wq0.0', mode: 'shared', size: 16, group_id: 0, priority: 10, block_on_fault: 0, max_batch_size: 32, max_transfer_size: 16384, type: 'user', driver_name: 'user', name: 'app1', threshold: 15 };
+  const strip = (o: Record<string, unknown>): Record<string, unknown> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+  return JSON.stringify([{ dev: 'dsa0', groups: [{ dev: 'group0.0', grouped_workqueues: [strip({ ...base, ...wq }), ...more.map((m) => strip({ ...base, ...m }))], grouped_engines: engines }] }]);
+}
+
+const wqs = (n: number, size: number): Array<Record<string, unknown>> => Array.from({ length: n }, (_, i) => ({ dev: `wq0.${i + 1}`, name: `app${i + 2}`, size, threshold: size }));
+
+// Each: the config, the object and field the error must name, and what its message must say.
+const refused: Array<[string, string, string, string, RegExp]> = [
+  ['a WQ whose group has no engines', config({}, [], []), 'wq0.0', 'group_id', /has no engines/],
+  ['sizes over the device total (128)', config({ size: 100, threshold: 100 }, [{ dev: 'wq0.1', name: 'b', size: 29, threshold: 29 }]), 'wq0.1', 'size', /accumulated wq size exceeds 128/],
+  ['a size over 128', config({ size: 129 }), 'wq0.0', 'size', /valid size should be 1 to 128/],
+  ['a size of 0', config({ size: 0 }), 'wq0.0', 'size', /size 0 cannot be enabled/],
+  ['threshold > size on a shared WQ', config({ size: 16, threshold: 17 }), 'wq0.0', 'threshold', /over the WQ's size 16/],
+  ['threshold 0 on a shared WQ', config({ threshold: 0 }), 'wq0.0', 'threshold', /shared wq and threshold 0/],
+  ['priority 0', config({ priority: 0 }), 'wq0.0', 'priority', /1 to 15, got 0/],
+  ['priority 16', config({ priority: 16 }), 'wq0.0', 'priority', /1 to 15, got 16/],
+  ['name missing', config({ name: undefined }), 'wq0.0', 'name', /name not set/],
+  ['size absent (outside config-user-default\'s template)', config({ size: undefined }), 'wq0.0', 'size', /size 0 cannot be enabled/],
+  ['threshold absent on a shared WQ', config({ threshold: undefined }), 'wq0.0', 'threshold', /shared wq and threshold 0/],
+  ['name empty', config({ name: '' }), 'wq0.0', 'name', /name not set/],
+  ['an unknown mode', config({ mode: 'exclusive' }), 'wq0.0', 'mode', /shared or dedicated/],
+  ['max_batch_size over the device\'s 1024', config({ max_batch_size: 2048 }), 'wq0.0', 'max_batch_size', /1 to 1024/],
+  ['max_batch_size 0', config({ max_batch_size: 0 }), 'wq0.0', 'max_batch_size', /1 to 1024/],
+  ['max_transfer_size over 2 GiB', config({ max_transfer_size: 2 ** 31 + 1 }), 'wq0.0', 'max_transfer_size', /1 to 2147483648/],
+  ['block_on_fault 2', config({ block_on_fault: 2 }), 'wq0.0', 'block_on_fault', /either 0 or 1/],
+  ['9 WQs', config({ size: 8, threshold: 8 }, wqs(8, 8)), 'dsa0', 'groups', /exceeds 8/],
+  ['a WQ id over 7', config({ dev: 'wq0.8' }), 'wq0.8', 'dev', /0 to 7/],
+  ['a WQ listed twice', config({}, [{ name: 'b' }]), 'wq0.0', 'dev', /listed twice/],
+  ['a WQ dev that is not wqN.M', config({ dev: 'queue1' }), 'group0.0', 'grouped_workqueues', /wqN\.M/],
+  ['a WQ group_id that is not its group', config({ group_id: 1 }), 'wq0.0', 'group_id', /listed in group0\.0/],
+  ['an engine id over 3', config({}, [], [{ dev: 'engine0.4', group_id: 0 }]), 'engine0.4', 'dev', /0 to 3/],
+  ['an engine group_id that is not its group', config({}, [], [{ dev: 'engine0.0', group_id: 2 }]), 'engine0.0', 'group_id', /listed in group0\.0/],
+  ['an engine in two groups', JSON.stringify([{ dev: 'dsa0', groups: [{ dev: 'group0.0', grouped_engines: [{ dev: 'engine0.1' }], grouped_workqueues: [{ dev: 'wq0.0', mode: 'dedicated', size: 8, name: 'a' }] }, { dev: 'group0.1', grouped_engines: [{ dev: 'engine0.1' }] }] }]), 'engine0.1', 'group_id', /one group/],
+  ['a group id over 3', JSON.stringify([{ dev: 'dsa0', groups: [{ dev: 'group0.4' }] }]), 'group0.4', 'dev', /0 to 3/],
+  ['no WQ at all', JSON.stringify([{ dev: 'dsa0', groups: [{ dev: 'group0.0', grouped_engines: [{ dev: 'engine0.0' }] }] }]), 'dsa0', 'groups', /no work queue/],
+  ['no DSA or IAA device', JSON.stringify([{ dev: 'qat0', groups: [] }]), 'config', 'dev', /no DSA \(dsaN\) or IAA \(iaxN\) device/],
+  ['a device not in the file', JSON.stringify([{ dev: 'dsa0', groups: [] }]), 'dsa2', 'dev', /no device dsa2/],
+  ['groups not an array', JSON.stringify([{ dev: 'dsa0', groups: {} }]), 'dsa0', 'groups', /array/],
+];
+
+for (const [what, json, target, field, message] of refused) {
+  test(`refused: ${what} (${target} ${field})`, () => {
+    let caught: unknown;
+    try {
+      Device.fromConfigSync(json, { arenaBytes: 1 << 20, ...(target === 'dsa2' ? { device: 'dsa2' } : {}) });
+    } catch (e) {
+      caught = e;
+    }
+    assert.instance(caught, ConfigError, `${what}: refused with a ConfigError`);
+    const e = caught as ConfigError;
+    assert.is(e.code, 'CONFIG_INVALID');
+    assert.is(e.target, target, e.message);
+    assert.is(e.field, field, e.message);
+    assert.match(e.message, message);
+    assert.match(e.message, new RegExp(`^${target.replace(/\./g, '\\.').replace(/\//g, '\\/')}( \\("\\w+"\\))?: ${field}: `), 'the object (and a WQ\'s name), then the field');
+  });
+}
+
+test('refused through the promise: fromConfig rejects; a file that is not there is named', async () => {
+  const e = await Device.fromConfig(config({ priority: 99 })).then(() => null, (err: unknown) => err as ConfigError);
+  assert.is(e?.field, 'priority');
+  const f = await Device.fromConfig('/nonexistent/dsa.conf').then(() => null, (err: unknown) => err as ConfigError);
+  assert.is(f?.target, '/nonexistent/dsa.conf');
+  assert.is(f?.field, 'file');
+  assert.throws(() => Device.fromConfigSync(fixture('two_groups.conf'), { engines: 2 } as never), /option engines: is set by the config/);
+});
+
+test('round trip: save-config shape -> topology -> save-config shape -> the same topology', () => {
+  for (const name of ['two_groups.conf', 'priorities.conf', 'user_default.conf']) {
+    const first = parseAccelConfig(fixture(name)).topology;
+    const again = parseAccelConfig(JSON.stringify(toAccelConfig(first))).topology;
+    assert.equal(again, first, name);
+    assert.equal(parseAccelConfig(toAccelConfig(first)).topology, first, `${name}: the parsed object too`);
+  }
+});
+
+test('round trip through a device: dev.config() opens again as the same device; JSON text, a path or the parsed JSON', async () => {
+  const text = readFileSync(fixture('two_groups.conf'), 'utf8');
+  const expected = parseAccelConfig(fixture('two_groups.conf')).topology;
+  assert.equal(parseAccelConfig(text).topology, expected);
+  assert.equal(parseAccelConfig(parseLenientJson(text)).topology, expected);
+  const dev = await Device.fromConfig(text, { arenaBytes: 1 << 20 });
+  try {
+    const saved = dev.config();
+    assert.equal(saved, toAccelConfig(expected));
+    const again = await Device.fromConfig(saved, { arenaBytes: 1 << 20 });
+    try {
+      assert.equal(again.config(), saved);
+      assert.equal(again.configWarnings, []);
+    } finally {
+      await again.close();
+    }
+  } finally {
+    await dev.close();
+  }
+});
+
+test('Device.open() describes itself the same way: one group, its engines, one WQ', async () => {
+  const dev = await Device.open({ engines: 2, wqSize: 32, wqMode: 'shared', arenaBytes: 1 << 20, maxBatch: 64, maxTransfer: 1 << 20 });
+  try {
+    const [d] = dev.config() as Array<{ groups: Array<{ grouped_workqueues: unknown[]; grouped_engines: unknown[] }> }>;
+    assert.equal(d.groups[0].grouped_engines, [{ dev: 'engine0.0', group_id: 0 }, { dev: 'engine0.1', group_id: 0 }]);
+    assert.equal(d.groups[0].grouped_workqueues, [{ dev: 'wq0.0', mode: 'shared', size: 32, group_id: 0, priority: 10, block_on_fault: 0, max_batch_size: 64, max_transfer_size: 1 << 20, type: 'user', driver_name: 'user', name: 'wq0.0', threshold: 32 }]);
+    assert.is(dev.wq('wq0.0'), dev.portal);
+    assert.is(dev.wq(0), dev.portal);
+  } finally {
+    await dev.close();
+  }
+});
+
+test.run();

@@ -1,0 +1,223 @@
+// Several work queues on one device: dev.wq() portals, per-WQ limits (statuses 0x13, 0x14), a
+// shared WQ's threshold (QUEUE_FULL), dedicated WQs, and the group arbiter's shares by priority.
+// No timing is asserted: the engine is held on a long descriptor where a test needs the queue still,
+// and a round that finds it already done is run again.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { join } from 'node:path';
+import { Device, Descriptor, Status } from '../src/index.ts';
+import { type SoftDsaError } from '../src/device/errors.ts';
+import { WqWord } from '../src/device/layout.ts';
+import { turnsOf } from '../src/device/arbiter.ts';
+import type { Portal } from '../src/device/portal.ts';
+
+const BLOCK = 32 << 20; // a crc32c over this keeps an engine busy for ms (about 10 on a quiet machine)
+const ARENA = 40 << 20;
+
+const wq = (dev: string, name: string, group: number, more: Record<string, unknown>): Record<string, unknown> =>
+  ({ dev, name, group_id: group, type: 'user', driver_name: 'user', block_on_fault: 0, priority: 10, ...more });
+
+// group 0: engine 0 serves 'limits'; group 1: engine 1 serves 'thr' (threshold 4 of 8) and 'ded'.
+const CONFIG = [{
+  dev: 'dsa0',
+  groups: [
+    { dev: 'group0.0', grouped_workqueues: [wq('wq0.0', 'limits', 0, { mode: 'shared', size: 16, threshold: 16, max_batch_size: 16, max_transfer_size: 8192 })], grouped_engines: [{ dev: 'engine0.0', group_id: 0 }] },
+    {
+      dev: 'group0.1',
+      grouped_workqueues: [wq('wq0.1', 'thr', 1, { mode: 'shared', size: 8, threshold: 4 }), wq('wq0.2', 'ded', 1, { mode: 'dedicated', size: 8, threshold: 0 })],
+      grouped_engines: [{ dev: 'engine0.1', group_id: 1 }],
+    },
+  ],
+}];
+
+let dev: Device;
+let big: number; // BLOCK bytes
+let list: number; // batch list: 17 no-ops
+
+test.before(async () => {
+  dev = await Device.fromConfig(CONFIG, { arenaBytes: ARENA });
+  big = dev.alloc(BLOCK, 4096);
+  list = dev.alloc(17 * 64, 64);
+  for (let i = 0; i < 17; i++) dev.view(list + i * 64, 64).set(Descriptor.noop());
+});
+test.after(() => dev.close());
+
+const head = (p: Portal): number => Atomics.load(p.wq.words, WqWord.HEAD);
+
+/** Holds the group's engine on a long crc32c through `p`; resolves once it is claimed. */
+async function hold(p: Portal): Promise<{ pos: number; done: () => boolean }> {
+  const before = head(p);
+  const pos = p.enqueue(Descriptor.crc32c({ src: big, size: BLOCK }));
+  assert.ok(pos >= 0);
+  p.doorbell();
+  while (head(p) === before) await new Promise((r) => setImmediate(r));
+  return { pos, done: () => p.wq.isDone(pos) };
+}
+
+/** Waits for a held descriptor and reaps it. */
+async function release(p: Portal, pos: number): Promise<void> {
+  while (!p.wq.isDone(pos)) await new Promise((r) => setTimeout(r, 1));
+  assert.is(p.completed(pos), Status.SUCCESS);
+}
+
+test('dev.wq(name | id | wqN.M): the WQ\'s portal; the lowest id is the device\'s own; unknown names refused', () => {
+  assert.is(dev.wq('limits'), dev.portal);
+  assert.is(dev.wq(1), dev.wq('thr'));
+  assert.is(dev.wq('wq0.2'), dev.wq('ded'));
+  assert.is.not(dev.wq('thr'), dev.wq('ded'));
+  assert.is(dev.wq('ded').wq.index, 2);
+  assert.throws(() => dev.wq('nope'), (e: SoftDsaError) => e.code === 'NO_SUCH_WQ' && /limits \(id 0\), thr \(id 1\), ded \(id 2\)/.test(e.message));
+  assert.throws(() => dev.wq(7), (e: SoftDsaError) => e.code === 'NO_SUCH_WQ');
+  assert.is(dev.options.maxTransfer, 8192, 'the high-level API splits by the default WQ\'s max transfer');
+});
+
+test('max_transfer_size: 0x13 (transfer size) over the WQ\'s limit, on that WQ only; max_batch_size: 0x14 (batch count)', async () => {
+  const src = dev.alloc(16384);
+  const dst = dev.alloc(16384);
+  const limits = dev.wq('limits');
+  assert.is(await limits.submit(Descriptor.memmove({ src, dst, size: 8192 })), Status.SUCCESS);
+  assert.is(await limits.submit(Descriptor.memmove({ src, dst, size: 8193 })), Status.TRANSFER_SIZE);
+  assert.is(Status.TRANSFER_SIZE as number, 0x13);
+  assert.is(await dev.submit(Descriptor.crc32c({ src, size: 16384 })), Status.TRANSFER_SIZE, 'dev.submit goes to the default WQ');
+  assert.is(await dev.wq('ded').submit(Descriptor.memmove({ src, dst, size: 16384 })), Status.SUCCESS, 'ded has the device maximum');
+  assert.is(await limits.submit(Descriptor.batch({ list, count: 16 })), Status.SUCCESS);
+  assert.is(await limits.submit(Descriptor.batch({ list, count: 17 })), Status.BATCH_COUNT);
+  assert.is(Status.BATCH_COUNT as number, 0x14);
+  assert.is(await dev.wq('thr').submit(Descriptor.batch({ list, count: 17 })), Status.SUCCESS);
+  // The high-level API splits what the default WQ would refuse.
+  const a = dev.buffer(100_000).fill(7);
+  const b = dev.buffer(100_000);
+  await dev.memcpy(b, a);
+  assert.ok(b.equals(a));
+  dev.free(a.byteOffset);
+  dev.free(b.byteOffset);
+  dev.free(src);
+  dev.free(dst);
+});
+
+test('threshold: a shared WQ refuses at that many descriptors waiting (QUEUE_FULL with retry: false, -1 from enqueue); submit waits for room by default', async () => {
+  const thr = dev.wq('thr');
+  const ded = dev.wq('ded');
+  for (let round = 0; ; round++) {
+    const held = await hold(ded); // engine 1 serves both: nothing leaves 'thr' meanwhile
+    const settled = Promise.allSettled(Array.from({ length: 6 }, () => thr.submit(Descriptor.noop(), { retry: false })));
+    const raw = thr.enqueue(Descriptor.noop());
+    const stillHeld = !held.done();
+    await release(ded, held.pos);
+    const results = await settled;
+    if (raw >= 0) await release(thr, raw);
+    if (!stillHeld && round < 4) continue; // the engine finished first (a loaded machine): again
+    assert.ok(stillHeld, 'the engine was held through the round');
+    assert.is(results.filter((r) => r.status === 'fulfilled').length, 4, 'the threshold (4) admitted');
+    for (const r of results.slice(4)) assert.is(r.status === 'rejected' && (r.reason as SoftDsaError).code, 'QUEUE_FULL');
+    for (const r of results.slice(0, 4)) assert.is(r.status === 'fulfilled' && r.value, Status.SUCCESS);
+    assert.is(raw, -1, 'enqueue refuses too');
+    break;
+  }
+  // With retry (the default), the same burst waits for room: every descriptor runs.
+  const held = await hold(ded);
+  const all = Promise.all(Array.from({ length: 12 }, () => thr.submit(Descriptor.noop())));
+  await release(ded, held.pos);
+  assert.equal(await all, new Array(12).fill(Status.SUCCESS));
+});
+
+test('dedicated WQs take submissions from the opening thread only; an attached thread\'s default portal is the first shared WQ', async () => {
+  const other = Device.attach(dev.handle);
+  try {
+    assert.throws(() => other.wq('ded'), (e: SoftDsaError) => e.code === 'WQ_DEDICATED' && /ded/.test(e.message));
+    assert.is(other.portal.wq.index, 0);
+    assert.is(await other.wq('thr').submit(Descriptor.noop()), Status.SUCCESS);
+    assert.is(await other.submit(Descriptor.noop()), Status.SUCCESS);
+  } finally {
+    await other.detach();
+  }
+});
+
+test('turns of a round: smooth weighted round robin, p turns of W for each WQ, spread out', () => {
+  assert.equal(turnsOf([3, 1]), [0, 0, 1, 0]);
+  assert.equal(turnsOf([2, 2]), [0, 1, 0, 1]);
+  assert.equal(turnsOf([1]), [0]);
+  const t = turnsOf([12, 4, 1]);
+  assert.is(t.length, 17);
+  assert.equal([0, 1, 2].map((q) => t.filter((x) => x === q).length), [12, 4, 1]);
+  // spread: the priority-4 WQ never waits more than a quarter round and a turn or so
+  const gaps = t.flatMap((q, i) => (q === 1 ? [i] : [])).map((i, k, a) => (k === 0 ? i + t.length - a[a.length - 1] : i - a[k - 1]));
+  assert.ok(Math.max(...gaps) <= 6, `gaps ${gaps}`);
+});
+
+test('arbitration: two WQs of one engine, priorities 12 and 4, both backlogged: dispatches 3:1, the low one not starved', async () => {
+  const fixture = join(import.meta.dirname, 'fixtures', 'accel-config', 'priorities.conf');
+  const pd = await Device.fromConfig(fixture, { arenaBytes: ARENA });
+  try {
+    const src = pd.alloc(BLOCK, 4096);
+    const high = pd.wq('high');
+    const low = pd.wq('low');
+    const work = (): Uint8Array => Descriptor.crc32c({ src, size: 8 << 20 });
+    let ratio = 0;
+    for (let round = 0; round < 5 && ratio === 0; round++) {
+      // Hold the engine with one long descriptor, fill both WQs (32 each), then watch the heads:
+      // while both still have work, the claims from each are the arbiter's shares.
+      const before = head(low);
+      const blocker = low.submit(Descriptor.crc32c({ src, size: BLOCK }));
+      while (head(low) === before) await new Promise((r) => setImmediate(r));
+      const h0 = head(high);
+      const l0 = head(low);
+      const done: Array<Promise<number>> = [blocker];
+      for (let i = 0; i < 31; i++) done.push(high.submit(work()), low.submit(work()));
+      done.push(high.submit(work()));
+      // Watch the heads until a WQ runs dry; keep the last sample taken while both still had work
+      // and at least 16 had been dispatched after the blocker (a thread descheduled meanwhile only
+      // takes fewer samples).
+      let h = 0;
+      let l = 0;
+      for (const until = performance.now() + 20_000; performance.now() < until; ) {
+        const hh = head(high) - h0;
+        const ll = head(low) - l0;
+        if (hh >= 32 || ll >= 31) break;
+        if (hh + ll >= 16) [h, l] = [hh, ll];
+      }
+      const statuses = await Promise.all(done);
+      assert.ok(statuses.every((s) => s === Status.SUCCESS));
+      if (h + l < 16) continue; // no sample while both had work (a loaded machine): again
+      ratio = h / Math.max(1, l);
+      assert.ok(l >= 3, `the low-priority WQ was served (${h} high, ${l} low)`);
+      assert.ok(ratio >= 2 && ratio <= 4.5, `dispatches ${h} high : ${l} low, expected 3:1`);
+    }
+    assert.ok(ratio > 0, 'a round was sampled while both WQs had work');
+  } finally {
+    await pd.close();
+  }
+});
+
+test('two engines, three WQs of priorities 1, 7 and 15 in one group: every descriptor of every WQ runs once, data right, a DRAIN on each completes', async () => {
+  const three = [{
+    dev: 'dsa0',
+    groups: [{
+      dev: 'group0.0',
+      grouped_workqueues: [1, 7, 15].map((p, i) => wq(`wq0.${i}`, `p${p}`, 0, { mode: 'shared', size: 16, threshold: 12, priority: p })),
+      grouped_engines: [{ dev: 'engine0.0' }, { dev: 'engine0.1' }],
+    }],
+  }];
+  const td = await Device.fromConfig(three, { arenaBytes: 4 << 20 });
+  try {
+    assert.is(td.options.engines, 2);
+    const N = 120;
+    const SIZE = 1024;
+    const src = td.alloc(N * SIZE);
+    const dst = td.alloc(N * SIZE);
+    const s = td.view(src, N * SIZE);
+    for (let i = 0; i < s.length; i++) s[i] = (i * 7 + (i >>> 10)) & 0xff;
+    td.view(dst, N * SIZE).fill(0);
+    const portals = [td.wq('p1'), td.wq('p7'), td.wq('p15')];
+    const all = Array.from({ length: N }, (_, i) => portals[i % 3].submit(Descriptor.memmove({ src: src + i * SIZE, dst: dst + i * SIZE, size: SIZE })));
+    const drains = portals.map((p) => p.submit(Descriptor.drain()));
+    assert.equal(await Promise.all(all), new Array(N).fill(Status.SUCCESS));
+    assert.equal(await Promise.all(drains), [Status.SUCCESS, Status.SUCCESS, Status.SUCCESS]);
+    assert.ok(Buffer.from(td.view(dst, N * SIZE)).equals(Buffer.from(s)), 'every copy landed');
+    assert.is(td.stats().completed, N + 3, 'each once');
+  } finally {
+    await td.close();
+  }
+});
+
+test.run();
