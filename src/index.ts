@@ -9,6 +9,7 @@ export type { CompletionRecord } from './device/record.ts';
 export { SoftDsaError } from './device/errors.ts';
 export type { SubmitOptions, ErrorLogEntry } from './device/portal.ts';
 export type { DeviceStats } from './device.ts';
+export type { FaultRule, FaultHandle, FaultStats, FaultEffect, EngineDeath } from './device/faults.ts';
 export { BatchBuilder } from './api/batch_builder.ts';
 export type { OpSnapshot, Placement } from './api/stats.ts';
 export type { Bytes } from './api/args.ts';

@@ -26,6 +26,7 @@ export const Errors = {
   badFree: (addr: number) => new RangeError(`address ${addr} was not allocated by this device (or was freed already)`),
   outOfArena: (addr: number, length: number) => new RangeError(`range [${addr}, ${addr + length}) is not inside the device arena`),
   option: (name: string, why: string) => new RangeError(`option ${name}: ${why}`),
+  faultRule: (why: string) => new RangeError(`fault rule: ${why}`),
   noHandles: () => new SoftDsaError('NO_INT_HANDLES', 'all interrupt handles are in use'),
   engineFailed: (why: string) => new SoftDsaError('ENGINE_FAILED', `an engine failed: ${why}`, Status.HW_ERROR),
   /** A descriptor finished with a status other than success (high-level API). */

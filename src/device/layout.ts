@@ -1,17 +1,18 @@
 // Where everything lives in the device's shared memory.
 //
-//   0        4 KiB                                                          arenaBase        end
-//   +--------+-----+-----+---------+--------+------------+-------+------+---------+--------------+
-//   | core   | ctx | eng | vectors | device | work queue | wq    | core | core    | arena: what  |
-//   | static |     | x64 | x64     | words  | header     | slots | tbls | scratch | descriptors  |
-//   |        |     |     |         |        |            |       |      | x(n+1)  | may address  |
-//   +--------+-----+-----+---------+--------+------------+-------+------+---------+--------------+
-//   \_________________ control region: unmapped for descriptors _________________/
+//   0        4 KiB                                                                  arenaBase        end
+//   +--------+-----+-----+---------+--------+-------+------------+-------+------+---------+--------------+
+//   | core   | ctx | eng | vectors | device | fault | work queue | wq    | core | core    | arena: what  |
+//   | static |     | x64 | x64     | words  | rules | header     | slots | tbls | scratch | descriptors  |
+//   |        |     |     |         |        |       |            |       |      | x(n+1)  | may address  |
+//   +--------+-----+-----+---------+--------+-------+------------+-------+------+---------+--------------+
+//   \_____________________ control region: unmapped for descriptors _____________________/
 //
 // Descriptors address bytes as offsets into this memory, but only [arenaBase, end) is
 // mapped: the control region plays the kernel's part and a descriptor that points
 // into it faults, like a NULL dereference does. The layout is plain data so it can
 // travel to engine and user threads in workerData.
+import { FAULT_TABLE_BYTES } from './faults.ts';
 import { Ctx, Desc, Limit } from './format.ts';
 
 export const PAGE = 65536;
@@ -32,14 +33,10 @@ export const enum Dev { STOP = 0 }
 export const enum Stop { RUNNING = 0, STOPPING = 1, STOPPED = 2 }
 /**
  * Per-engine block, a cache line each: a u64 interrupt mask the core ORs RCI handles into,
- * the state word, a test hook (die on the n-th claim from now: n, plus DIE_THROW to throw
- * instead of exiting, DIE_AFTER to die after running the descriptor but before completing
- * it), and the count of descriptors the engine completed.
+ * the state word, and the count of descriptors the engine completed.
  */
 export const ENGINE_BYTES = 64;
-export const enum Eng { IRQ = 0, STATE = 8, DIE_AT = 12, COMPLETED = 16 }
-export const DIE_THROW = 0x40000000;
-export const DIE_AFTER = 0x20000000;
+export const enum Eng { IRQ = 0, STATE = 8, COMPLETED = 16 }
 /**
  * Engine states, written by the engine itself (the supervisor sets BOOTING at a launch and
  * resets a dead one's). BOOTING: the thread is starting, or warming its kernels; the
@@ -49,7 +46,7 @@ export const enum EngineState { OFF = 0, RUNNING = 1, PARKED = 2, BOOTING = 3 }
 /** Int32 word indexes in the work-queue header: producer, consumer and parking words on their own cache lines. */
 export const enum WqWord { TAIL = 0, HEAD = 16, DOORBELL = 32, SPINNER = 33 }
 export const WQ_HEADER_BYTES = 192;
-/** Int32 words per slot state: seq, status, vector. */
+/** Int32 words per slot state: seq, status, owner, fault tag (the rule that fired on it, faults.ts; 0: none). */
 export const SLOT_WORDS = 4;
 
 export interface Layout {
@@ -59,6 +56,8 @@ export interface Layout {
   engines: number;
   vectors: number;
   device: number;
+  /** the fault-injection rules (faults.ts) */
+  faults: number;
   wqHeader: number;
   wqStates: number;
   wqSlots: number;
@@ -79,14 +78,15 @@ export function computeLayout(arenaBytes: number, wqSize: number, engineCount: n
   const engines = ctx + Ctx.SIZE;
   const vectors = engines + ENGINE_BYTES * MAX_ENGINES;
   const device = vectors + 4 * VECTOR_WORDS * MAX_VECTORS;
-  const wqHeader = align(device + 64, 64);
+  const faults = align(device + 64, 64);
+  const wqHeader = align(faults + FAULT_TABLE_BYTES, 64);
   const wqStates = wqHeader + WQ_HEADER_BYTES;
   const wqSlots = align(wqStates + 4 * SLOT_WORDS * wqSize, 64);
   const tables = align(wqSlots + Desc.SIZE * wqSize, 64);
   const scratch = tables + Limit.CORE_TABLE_BYTES;
   const arenaBase = align(scratch + Limit.CORE_SCRATCH_BYTES * (engineCount + 1), PAGE);
   const bytes = align(arenaBase + arenaBytes, PAGE);
-  return { bytes, ctx, engines, vectors, device, wqHeader, wqStates, wqSlots, wqSize, tables, scratch, engineCount, arenaBase, arenaEnd: bytes };
+  return { bytes, ctx, engines, vectors, device, faults, wqHeader, wqStates, wqSlots, wqSize, tables, scratch, engineCount, arenaBase, arenaEnd: bytes };
 }
 
 /** The scratch area of engine `id`'s core; the host's core (id = layout.engineCount) has the last. */

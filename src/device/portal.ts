@@ -13,6 +13,7 @@ import { SpinPolicy } from './spin.ts';
 import { Unrun } from './unrun.ts';
 import { WorkQueue } from './work_queue.ts';
 import { EngineStates } from './engine_states.ts';
+import { FaultTable, REFUSED } from './faults.ts';
 import { availableParallelism } from 'node:os';
 
 const CORES = availableParallelism();
@@ -96,9 +97,13 @@ export class Portal {
   #closed = false;
 
   readonly #unrun: Unrun;
+  readonly #faults: FaultTable;
+  /** the work queue's id (the M of wqN.M): what fault rules with a `wq` match */
+  readonly wqId = 0;
 
   constructor(memory: WebAssembly.Memory, layout: Layout, vectors: Vectors, spinMicros: number) {
     this.wq = new WorkQueue(memory, layout);
+    this.#faults = new FaultTable(memory, layout.faults);
     this.#engines = new EngineStates(memory, layout);
     this.#device = new Int32Array(memory.buffer as unknown as SharedArrayBuffer, layout.device, 16);
     this.#unrun = new Unrun(this.wq, vectors, memory, layout);
@@ -127,8 +132,11 @@ export class Portal {
     return this.#vector;
   }
 
+  /** Position, or -1 when the queue is full (or a fault rule refuses the descriptor, as a full shared WQ would). */
   #push(desc: Uint8Array): number {
-    return this.wq.push(desc, this.#owner, this.#isLive);
+    const tag = this.#faults.active() ? this.#faults.match(desc, this.wqId) : 0;
+    if (tag === REFUSED) return -1;
+    return this.wq.push(desc, this.#owner, this.#isLive, tag);
   }
 
   /** Descriptors submitted through this portal and not yet reaped (or waiting for room). */

@@ -44,7 +44,7 @@ export class WorkQueue {
   readonly size: number;
   readonly mask: number;
   readonly #words: Int32Array; // header words
-  readonly #states: Int32Array; // SLOT_WORDS per slot: seq, status, owner
+  readonly #states: Int32Array; // SLOT_WORDS per slot: seq, status, owner, fault tag
   readonly #bytes: Uint8Array;
   readonly #slots: number; // byte address of slot 0
 
@@ -78,9 +78,9 @@ export class WorkQueue {
    * between the reservation and the publication nothing may throw. `owner` is the
    * submitter's token (low byte: its interrupt vector, signalled when it waits). A finished
    * slot whose owner is gone (`isLive` false: the thread exited without reaping) is
-   * reclaimed here, so it cannot jam the queue.
+   * reclaimed here, so it cannot jam the queue. `tag`: the fault rule that fired on it (0: none).
    */
-  push(desc: Uint8Array, owner: number, isLive?: (owner: number) => boolean): number {
+  push(desc: Uint8Array, owner: number, isLive?: (owner: number) => boolean, tag = 0): number {
     const words = this.#words;
     const states = this.#states;
     const size = this.size;
@@ -93,6 +93,7 @@ export class WorkQueue {
         Atomics.compareExchange(words, WqWord.TAIL, pos, (pos + 1) | 0);
         this.#bytes.set(desc.subarray(0, Desc.SIZE), this.slotAddress(pos));
         states[s + 2] = owner;
+        states[s + 3] = tag;
         Atomics.store(states, s, seqOf(pos, PUB));
         return pos;
       }
@@ -223,6 +224,11 @@ export class WorkQueue {
   /** The vector to signal for position pos: read before complete(), the slot may be reused after. */
   vectorOf(pos: number): number {
     return this.#states[(pos & this.mask) * SLOT_WORDS + 2] & 0xff;
+  }
+
+  /** The fault tag of a claimed position (0: run it as usual). */
+  tagOf(pos: number): number {
+    return this.#states[(pos & this.mask) * SLOT_WORDS + 3];
   }
 
   /** Marks a claimed position done with its status. */
