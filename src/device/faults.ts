@@ -36,7 +36,8 @@ export interface FaultRule {
   /**
    * the byte at `operand` + offset is unmapped: the descriptor runs up to it and completes with a
    * page fault (0x03, bit 7 set for a write), bytes completed and fault address as the core
-   * reports a real one. operand: 'src' (@16, default) or 'dst' (@24). Not for BOF descriptors: the OS would map the page.
+   * reports a real one. operand: 'src' (@16, default) or 'dst' (@24). Matches only descriptors
+   * whose transfer size reaches past offset, and not BOF ones (the OS would map the page).
    */
   pageFault?: { offset: number; operand?: 'src' | 'dst' };
   /** the descriptor is not run: it completes with this status code (its record written if it asks for one) */
@@ -117,6 +118,7 @@ interface Compiled {
   end: number;
   probability: number;
   opcodes: Int32Array;
+  offset: number;
 }
 
 /** The device's fault rules, over its shared memory: one per thread that submits or runs descriptors. */
@@ -214,6 +216,7 @@ export class FaultTable {
       if ((r.flags & F.HAS_WQ) !== 0 && r.wq !== wq) continue;
       if ((r.flags & F.HAS_OPCODE) !== 0 && (r.opcodes[op >> 5] & (1 << (op & 31))) === 0) continue;
       if ((r.flags & F.HAS_ADDR) !== 0 && !meets(dv, op, r.start, r.end)) continue;
+      if ((r.flags & F.PAGE_FAULT) !== 0 && !faultable(dv, op, r.offset)) continue;
       const base = HEADER_WORDS + r.index * ENTRY_WORDS;
       if (Atomics.load(w, base + E.SERIAL) !== r.serial) continue; // removed since
       const n = Atomics.add(w, base + E.MATCHED, 1);
@@ -251,6 +254,7 @@ export class FaultTable {
         end: this.#f[(base + E.ADDR_END) / 2],
         probability: this.#f[(base + E.PROBABILITY) / 2],
         opcodes: w.slice(base + E.OPCODES, base + E.OPCODES + 8),
+        offset: w[base + E.OFFSET] >>> 0,
       });
     }
     // Injection order: the first rule that fires takes the descriptor.
@@ -282,13 +286,9 @@ export class FaultTable {
     };
   }
 
-  /**
-   * The address an injected page fault makes unmapped in the descriptor at `desc` (memory
-   * offset), or -1: none the arena could hold, or a BOF descriptor (the OS would map the page).
-   */
+  /** The address an injected page fault makes unmapped in the descriptor at `desc` (memory offset), or -1: none the arena could hold. */
   holeOf(desc: number, inj: Injection): number {
     const dv = this.#mem;
-    if ((dv.getUint32(desc + Desc.FLAGS, true) & Flag.BOF) !== 0) return -1;
     if (dv.getUint32(desc + inj.operand + 4, true) !== 0) return -1;
     const at = dv.getUint32(desc + inj.operand, true) + inj.offset;
     return at < 2 ** 32 ? at : -1;
@@ -317,6 +317,16 @@ function meets(dv: DataView, op: number, start: number, end: number): boolean {
   const src = op !== Opcode.MEMFILL && op !== Opcode.NOOP && op !== Opcode.DRAIN && op !== Opcode.CFLUSH;
   const dst = op !== Opcode.COMPVAL && op !== Opcode.CRCGEN && op !== Opcode.NOOP && op !== Opcode.DRAIN && op !== Opcode.TRANSL_FETCH && op !== Opcode.DIF_CHECK;
   return (src && within(Desc.SRC, size)) || (dst && within(Desc.DST, size));
+}
+
+/**
+ * Whether a page fault `offset` bytes into an operand can hit this descriptor: the transfer
+ * reaches that far, and it does not ask to block on faults (BOF: the OS would map the page).
+ */
+function faultable(dv: DataView, op: number, offset: number): boolean {
+  if ((dv.getUint32(Desc.FLAGS, true) & Flag.BOF) !== 0) return false;
+  const size = dv.getUint32(Desc.XFER_SIZE, true);
+  return offset < (op === Opcode.BATCH ? size * Desc.SIZE : size);
 }
 
 /** A number in [0, 1) from (seed, rule, match ordinal): the same for the same three, on any thread. */

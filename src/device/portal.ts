@@ -14,6 +14,7 @@ import { Unrun } from './unrun.ts';
 import { WorkQueue } from './work_queue.ts';
 import { EngineStates } from './engine_states.ts';
 import { FaultTable, REFUSED } from './faults.ts';
+import { descriptorChannel, traced } from './trace.ts';
 import { availableParallelism } from 'node:os';
 
 const CORES = availableParallelism();
@@ -98,12 +99,16 @@ export class Portal {
 
   readonly #unrun: Unrun;
   readonly #faults: FaultTable;
+  readonly #mem: Uint8Array;
+  readonly #layout: Layout;
   /** the work queue's id (the M of wqN.M): what fault rules with a `wq` match */
   readonly wqId = 0;
 
   constructor(memory: WebAssembly.Memory, layout: Layout, vectors: Vectors, spinMicros: number) {
     this.wq = new WorkQueue(memory, layout);
     this.#faults = new FaultTable(memory, layout.faults);
+    this.#mem = new Uint8Array(memory.buffer as unknown as SharedArrayBuffer);
+    this.#layout = layout;
     this.#engines = new EngineStates(memory, layout);
     this.#device = new Int32Array(memory.buffer as unknown as SharedArrayBuffer, layout.device, 16);
     this.#unrun = new Unrun(this.wq, vectors, memory, layout);
@@ -198,6 +203,11 @@ export class Portal {
     } catch (e) {
       return Promise.reject(e);
     }
+    const p = this.#submit(view, retry);
+    return descriptorChannel.hasSubscribers ? traced(p, view, this.#mem, this.#layout.arenaBase, this.#layout.arenaEnd, this.wqId) : p;
+  }
+
+  #submit(view: Uint8Array, retry: boolean): Promise<number> {
     return new Promise<number>((resolve, reject) => {
       const alone = this.inflight === 0;
       // Keep submission order: while others wait for room, queue behind them.
