@@ -205,14 +205,18 @@ export class FaultTable {
 
   // ---- submitters ----
 
-  /** The tag for a descriptor entering work queue `wq`: 0 (no rule fired), REFUSED, or the rule for the engine. */
-  match(desc: Uint8Array, wq: number): number {
+  /**
+   * The 'refuse' rules (`refusing`), tried as a descriptor is offered, or the others, tried once it
+   * has a slot: REFUSED, the tag of the rule that fired for the engine, or 0 (none fired).
+   */
+  match(desc: Uint8Array, wq: number, refusing: boolean): number {
     const w = this.#w;
     const rules = this.#compiled();
     if (rules.length === 0) return 0;
     const dv = new DataView(desc.buffer, desc.byteOffset, Desc.SIZE);
     const op = desc[Desc.OPCODE];
     for (const r of rules) {
+      if (((r.flags & F.REFUSE) !== 0) !== refusing) continue;
       if ((r.flags & F.HAS_WQ) !== 0 && r.wq !== wq) continue;
       if ((r.flags & F.HAS_OPCODE) !== 0 && (r.opcodes[op >> 5] & (1 << (op & 31))) === 0) continue;
       if ((r.flags & F.HAS_ADDR) !== 0 && !meets(dv, op, r.start, r.end)) continue;

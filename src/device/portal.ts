@@ -139,10 +139,13 @@ export class Portal {
 
   /** Position, or -1 when the queue is full (or a fault rule refuses the descriptor, as a full shared WQ would). */
   #push(desc: Uint8Array): number {
-    const tag = this.#faults.active() ? this.#faults.match(desc, this.wqId) : 0;
-    if (tag === REFUSED) return -1;
-    return this.wq.push(desc, this.#owner, this.#isLive, tag);
+    if (!this.#faults.active()) return this.wq.push(desc, this.#owner, this.#isLive);
+    // Rules see only descriptors that go in (a full queue's attempts would skew every N-th and the seed's draws).
+    if (this.wq.hasRoom() && this.#faults.match(desc, this.wqId, true) === REFUSED) return -1;
+    return this.wq.push(desc, this.#owner, this.#isLive, this.#tag);
   }
+
+  readonly #tag = (desc: Uint8Array): number => this.#faults.match(desc, this.wqId, false);
 
   /** Descriptors submitted through this portal and not yet reaped (or waiting for room). */
   get inflight(): number {

@@ -78,9 +78,10 @@ export class WorkQueue {
    * between the reservation and the publication nothing may throw. `owner` is the
    * submitter's token (low byte: its interrupt vector, signalled when it waits). A finished
    * slot whose owner is gone (`isLive` false: the thread exited without reaping) is
-   * reclaimed here, so it cannot jam the queue. `tag`: the fault rule that fired on it (0: none).
+   * reclaimed here, so it cannot jam the queue. `tag`, when given, is asked for the slot's fault
+   * tag (faults.ts) once the slot is taken, so that only descriptors that go in are matched.
    */
-  push(desc: Uint8Array, owner: number, isLive?: (owner: number) => boolean, tag = 0): number {
+  push(desc: Uint8Array, owner: number, isLive?: (owner: number) => boolean, tag?: (desc: Uint8Array) => number): number {
     const words = this.#words;
     const states = this.#states;
     const size = this.size;
@@ -93,7 +94,7 @@ export class WorkQueue {
         Atomics.compareExchange(words, WqWord.TAIL, pos, (pos + 1) | 0);
         this.#bytes.set(desc.subarray(0, Desc.SIZE), this.slotAddress(pos));
         states[s + 2] = owner;
-        states[s + 3] = tag;
+        states[s + 3] = tag === undefined ? 0 : tag(desc);
         Atomics.store(states, s, seqOf(pos, PUB));
         return pos;
       }
@@ -109,6 +110,12 @@ export class WorkQueue {
       else if (Atomics.load(words, WqWord.TAIL) === pos) return -1;
       // reclaimed, or another submitter took pos: try again
     }
+  }
+
+  /** True when the next push finds its slot free (a snapshot: other submitters may take it first). */
+  hasRoom(): boolean {
+    const pos = Atomics.load(this.#words, WqWord.TAIL);
+    return Atomics.load(this.#states, (pos & this.mask) * SLOT_WORDS) === seqOf(pos, FREE);
   }
 
   /** True once the engine has finished position pos (its status can be taken). */
