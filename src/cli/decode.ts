@@ -79,11 +79,11 @@ export function parseDecodeArgs(argv: string[], stdin: () => string = () => read
   return { bytes, record, opcode, json, help };
 }
 
-/** Runs `softdsa decode`; resolves to the exit code. */
-export function decodeMain(argv: string[]): number {
+/** Runs `softdsa decode`; returns the exit code. `stdin`: what "-" reads. */
+export function decodeMain(argv: string[], stdin?: () => string): number {
   let o: DecodeOptions;
   try {
-    o = parseDecodeArgs(argv);
+    o = parseDecodeArgs(argv, stdin);
   } catch (e) {
     if (e instanceof UsageError) {
       process.stderr.write(`softdsa: ${e.message}\n`);
