@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { decodeDescriptor, decodeRecord, Descriptor, DescriptorEvent, Device, Flag, Opcode, Status } from '../src/index.ts';
 import { decodeMain } from '../src/cli/decode.ts';
+import { captured } from './captured.ts';
 import { DifFlag, SrcDif } from '../src/device/format.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -119,47 +120,33 @@ test('records: status names, write bit, op-specific fields by opcode', () => {
 });
 
 /** `softdsa decode` in this process: stdout, stderr, exit code. */
-function cli(args: string[], stdin = ''): { code: number; out: string; err: string } {
-  const out: string[] = [];
-  const err: string[] = [];
-  const w1 = process.stdout.write;
-  const w2 = process.stderr.write;
-  process.stdout.write = ((c: string) => out.push(String(c)) > 0) as typeof w1;
-  process.stderr.write = ((c: string) => err.push(String(c)) > 0) as typeof w2;
-  try {
-    const code = decodeMain(args, () => stdin);
-    return { code, out: out.join(''), err: err.join('') };
-  } finally {
-    process.stdout.write = w1;
-    process.stderr.write = w2;
-  }
-}
+const cli = (args: string[], stdin = ''): Promise<{ code: number; out: string; err: string }> => captured(() => decodeMain(args, () => stdin));
 
-test('softdsa decode: text, --json, --record --opcode, hex as pasted, standard input', () => {
+test('softdsa decode: text, --json, --record --opcode, hex as pasted, standard input', async () => {
   const desc = Descriptor.memmove({ src: 0x20000, dst: 0x21000, size: 4096, completion: 0x22000 });
-  const text = cli([hex(desc)]);
+  const text = await cli([hex(desc)]);
   assert.is(text.code, 0);
   for (const line of [/^opcodeName\s+MEMMOVE$/m, /^flagNames\s+CRAV RCR$/m, /^src\s+0x20000$/m, /^dst\s+0x21000$/m, /^size\s+4096$/m, /^completion\s+0x22000$/m]) assert.match(text.out, line);
   // as xxd -g1 or a debugger prints it
   const spaced = Buffer.from(desc).toString('hex').match(/../g)!.map((b) => `0x${b}`).join(', ');
-  assert.is(cli([spaced]).out, text.out);
-  assert.is(cli(['-'], hex(desc) + '\n').out, text.out);
-  const json = JSON.parse(cli(['--json', hex(desc)]).out) as Record<string, unknown>;
+  assert.is((await cli([spaced])).out, text.out);
+  assert.is((await cli(['-'], hex(desc) + '\n')).out, text.out);
+  const json = JSON.parse((await cli(['--json', hex(desc)])).out) as Record<string, unknown>;
   assert.equal([json.opcodeName, json.src, json.size, json.flagNames], ['MEMMOVE', 0x20000, 4096, ['CRAV', 'RCR']]);
-  const big = JSON.parse(cli(['--json', hex(Descriptor.memmove({ src: 1n << 60n, dst: 0, size: 1 }))]).out) as Record<string, unknown>;
+  const big = JSON.parse((await cli(['--json', hex(Descriptor.memmove({ src: 1n << 60n, dst: 0, size: 1 }))])).out) as Record<string, unknown>;
   assert.is(big.src, String(1n << 60n));
   const r = new Uint8Array(32);
   r[0] = 1;
   new DataView(r.buffer).setUint32(16, 0xe3069283, true);
-  const rec = cli(['--record', '--opcode', 'crcgen', hex(r)]);
+  const rec = await cli(['--record', '--opcode', 'crcgen', hex(r)]);
   assert.is(rec.code, 0);
   assert.match(rec.out, /^statusName\s+SUCCESS$/m);
   assert.match(rec.out, /^crc\s+0xe3069283$/m);
-  assert.match(cli(['--record', '--opcode', '0x10', hex(r)]).out, /^opcodeName\s+CRCGEN$/m);
-  assert.match(cli(['--help']).out, /^Usage: softdsa decode/m);
+  assert.match((await cli(['--record', '--opcode', '0x10', hex(r)])).out, /^opcodeName\s+CRCGEN$/m);
+  assert.match((await cli(['--help'])).out, /^Usage: softdsa decode/m);
 });
 
-test('softdsa decode: usage errors on one line, exit 2', () => {
+test('softdsa decode: usage errors on one line, exit 2', async () => {
   const desc = hex(Descriptor.noop());
   const cases: Array<[string[], RegExp]> = [
     [[], /give the bytes in hex/],
@@ -173,7 +160,7 @@ test('softdsa decode: usage errors on one line, exit 2', () => {
     [['-', desc], /"-" reads the hex from standard input: give nothing else/],
   ];
   for (const [args, re] of cases) {
-    const r = cli(args);
+    const r = await cli(args);
     assert.is(r.code, 2, args.join(' '));
     assert.is(r.out, '');
     assert.match(r.err, re);
