@@ -274,10 +274,10 @@ export class FaultTable {
   take(tag: number): Injection | null {
     const w = this.#w;
     const base = HEADER_WORDS + ((tag & ((1 << TAG_INDEX_BITS) - 1)) - 1) * ENTRY_WORDS;
-    if (Atomics.load(w, base + E.SERIAL) !== tag >>> TAG_INDEX_BITS) return null;
+    const serial = tag >>> TAG_INDEX_BITS;
+    if (Atomics.load(w, base + E.SERIAL) !== serial) return null;
     const flags = w[base + E.FLAGS];
-    this.#count(flags);
-    return {
+    const inj: Injection = {
       pageFault: (flags & F.PAGE_FAULT) !== 0,
       operand: (flags & F.OPERAND_DST) !== 0 ? Desc.DST : Desc.SRC,
       offset: w[base + E.OFFSET] >>> 0,
@@ -288,6 +288,10 @@ export class FaultTable {
       latencyMs: (flags & F.LATENCY) !== 0 ? w[base + E.LATENCY_US] / 1000 : 0,
       lostInterrupt: (flags & F.LOST_IRQ) !== 0,
     };
+    // Removed (and its entry reused) while we read it: not this rule's fields.
+    if (Atomics.load(w, base + E.SERIAL) !== serial) return null;
+    this.#count(flags);
+    return inj;
   }
 
   /** The address an injected page fault makes unmapped in the descriptor at `desc` (memory offset), or -1: none the arena could hold. */
