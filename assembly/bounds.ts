@@ -8,6 +8,16 @@ import { Ctx } from "../src/device/format";
 export let arenaBase: u64 = 0;
 export let arenaEnd: u64 = 0;
 
+// An injected page fault (the host's fault injection): [holeStart, holeEnd) is unmapped for
+// the next descriptor this instance runs, as a page the OS had not mapped. Empty: none.
+let holeStart: u64 = 0;
+let holeEnd: u64 = 0;
+
+export function setHole(start: u64, end: u64): void {
+  holeStart = start;
+  holeEnd = end;
+}
+
 export function loadBounds(ctx: u32): void {
   arenaBase = <u64>load<u32>(ctx + Ctx.ARENA_BASE);
   arenaEnd = <u64>load<u32>(ctx + Ctx.ARENA_END);
@@ -17,7 +27,11 @@ export function loadBounds(ctx: u32): void {
 export function prefix(addr: u64, len: u64): u64 {
   if (addr < arenaBase || addr >= arenaEnd) return 0;
   const room = arenaEnd - addr;
-  return len < room ? len : room;
+  const n = len < room ? len : room;
+  if (holeEnd <= holeStart || holeEnd <= addr) return n;
+  if (holeStart <= addr) return 0;
+  const before = holeStart - addr;
+  return before < n ? before : n;
 }
 
 /** Trailing bytes of [addr, addr+len) that are mapped: a backward pass stops before them. */
@@ -25,8 +39,9 @@ export function suffix(addr: u64, len: u64): u64 {
   if (addr >= arenaEnd) return 0; // from here addr < 2^32: addr + len cannot wrap
   const end = addr + len;
   if (end > arenaEnd) return 0;
-  if (addr >= arenaBase) return len;
-  return end > arenaBase ? end - arenaBase : 0;
+  const n = addr >= arenaBase ? len : end > arenaBase ? end - arenaBase : 0;
+  if (holeEnd <= holeStart || holeStart >= end || holeEnd <= end - n) return n;
+  return holeEnd < end ? end - holeEnd : 0;
 }
 
 /** True when [addr, addr+len) is entirely mapped. */

@@ -4,7 +4,7 @@
 // hundred bytes of read-only tables (validate.ts); the CRC tables are built by init() into the
 // region the host reserves, and each instance has a scratch area of its own for the CRC fold.
 import { Ctx } from "../src/device/format";
-import { loadBounds } from "./bounds";
+import { loadBounds, setHole } from "./bounds";
 import { crcInit, crc32cRun } from "./kernels/crc32c";
 import { runOne } from "./dispatch";
 import { crc16 as crc16Run } from "./kernels/dif";
@@ -38,6 +38,14 @@ export function setOutcome(result: u32, bytes: u32, faultAddr: u64, specific: u3
   setBytes(bytes);
   setFault(faultAddr);
   setSpecific(specific);
+}
+
+/**
+ * Fault injection: the next descriptors this instance runs find [start, start + len) unmapped
+ * (len 0: nothing), and fault there exactly as at the arena's end.
+ */
+export function injectHole(start: u32, len: u32): void {
+  setHole(<u64>start, <u64>start + <u64>len);
 }
 
 /** Runs the descriptor at `desc`; returns the status byte (as written, or as it would be). */

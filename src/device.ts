@@ -6,6 +6,7 @@ import { Interrupt, Vectors } from './device/completion.ts';
 import { coreModule, instantiateCore, type Core } from './device/core.ts';
 import { type EngineFailure, Engines } from './device/engines.ts';
 import { Errors, SoftDsaError } from './device/errors.ts';
+import { type FaultHandle, type FaultRule, type FaultStats, FaultTable } from './device/faults.ts';
 import { type EventFdAddon, eventFdUnavailableReason, loadEventFd } from './device/eventfd.ts';
 import { Ctx, Limit } from './device/format.ts';
 import { computeLayout, CTX_ADDR, Dev, type Layout, MAX_ENGINES, MAX_VECTORS, PAGE, scratchOf, Stop, VECTOR_WORDS, Vec } from './device/layout.ts';
@@ -36,6 +37,8 @@ export interface DeviceStats {
   recovered: number;
   /** resources in use: interrupt vectors (this device's own, attached threads', allocated handles) and foreign address spaces */
   resources: { vectors: number; addressSpaces: number };
+  /** fault injection: the seed, descriptors rules fired on, and by effect */
+  faults: FaultStats;
 }
 
 export interface DeviceOptions {
@@ -75,6 +78,10 @@ export interface DeviceOptions {
    * (bench/priority.bench.ts, bench/results/priority.json)
    */
   engineNice?: number;
+  /** fault-injection rules set from the start (more with dev.inject()); see FaultRule */
+  faults?: readonly FaultRule[];
+  /** the seed of the rules' probabilities (0 to 2^32-1); default: a random one, in stats().faults.seed */
+  faultSeed?: number;
 }
 
 /** What another thread needs to attach: send it with postMessage or workerData. */
@@ -97,6 +104,7 @@ const DEFAULTS = {
   engineSpinMicros: 50,
   pollSpinMicros: 50,
   engineNice: 10,
+  faults: [] as readonly FaultRule[],
 };
 
 function checkInt(name: string, v: number, min: number, max: number): number {
@@ -271,6 +279,7 @@ export class Device extends DeviceConnection {
   #core: Core | null = null;
   #closing: Promise<void> | null = null;
   #ops: Ops | null = null;
+  readonly #faults: FaultTable;
 
   private constructor(opts: Required<DeviceOptions>, memory: WebAssembly.Memory, layout: Layout, addon: EventFdAddon | null | 'lazy', topology: Topology, warnings: string[]) {
     super(memory, layout, addon, opts.pollSpinMicros);
@@ -278,6 +287,7 @@ export class Device extends DeviceConnection {
     this.topology = topology;
     this.configWarnings = Object.freeze(warnings);
     this.#alloc = new Allocator(layout.arenaBase, layout.arenaEnd);
+    this.#faults = new FaultTable(memory, layout.faults);
     // Vector 0 is the device's own: completions of this thread, and interrupt handle 0.
     this.vectors.claim(0);
     this.connect(0);
@@ -366,7 +376,7 @@ export class Device extends DeviceConnection {
     if (options === null || typeof options !== 'object') throw new TypeError(`device options must be an object; got ${options === null ? 'null' : typeof options}`);
     // An option given as undefined takes its default, as if it were absent.
     const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
-    const o = { ...DEFAULTS, engines: Math.max(1, cores()), ...given } as Required<DeviceOptions>;
+    const o = { ...DEFAULTS, engines: Math.max(1, cores()), faultSeed: (Math.random() * 2 ** 32) >>> 0, ...given } as Required<DeviceOptions>;
     if (topology !== null) {
       // The default portal's WQ sets what the high-level API splits by.
       const q0 = [...topology.wqs].sort((a, b) => a.id - b.id)[0];
@@ -384,6 +394,8 @@ export class Device extends DeviceConnection {
     checkInt('engineSpinMicros', o.engineSpinMicros, 0, 1e6);
     checkInt('pollSpinMicros', o.pollSpinMicros, 0, 1e6);
     checkInt('engineNice', o.engineNice, 0, 19);
+    checkInt('faultSeed', o.faultSeed, 0, 0xffffffff);
+    if (!Array.isArray(o.faults)) throw Errors.option('faults', `must be an array of fault rules, got ${typeof o.faults}`);
     if (o.inlineThreshold !== 'auto') checkInt('inlineThreshold', o.inlineThreshold, 0, 0xffffffff);
     checkInt('splitThreshold', o.splitThreshold, 64, 0xffffffff);
     if (!['auto', 'eventfd', 'atomics'].includes(o.completion)) throw Errors.option('completion', `must be 'auto', 'eventfd' or 'atomics', got ${String(o.completion)}`);
@@ -419,6 +431,15 @@ export class Device extends DeviceConnection {
       if (i % VECTOR_WORDS === Vec.FD) w[i] = -1;
     });
     for (const wq of WorkQueue.all(memory, layout)) wq.reset();
+    const faults = new FaultTable(memory, layout.faults);
+    faults.setSeed(o.faultSeed);
+    o.faults.forEach((rule, i) => {
+      try {
+        faults.add(rule);
+      } catch (e) {
+        throw Errors.option(`faults[${i}]`, (e as Error).message);
+      }
+    });
     return new Device(o, memory, layout, addon, topo, warnings);
   }
 
@@ -557,6 +578,7 @@ export class Device extends DeviceConnection {
       engineFailures: this.#engines.failures.length,
       recovered: this.#engines.failures.reduce((n, f) => n + f.finished, 0),
       resources: { vectors: this.#vectorsInUse(), addressSpaces: this.#engines.spaces.size },
+      faults: this.#faults.stats(),
     };
   }
 
@@ -592,9 +614,14 @@ export class Device extends DeviceConnection {
     return this.#engines.failures;
   }
 
-  /** Test hook: engine e dies (thread exit, or a throw) on its n-th claim from its next launch. */
-  _dieAt(engine: number, claims: number, how: 'exit' | 'throw' = 'exit', when: 'before' | 'after' = 'before'): void {
-    this.#engines.dieAt(engine, claims, how, when);
+  /**
+   * Fault injection: from now on, descriptors the rule matches fail as it says (a page fault
+   * part-way, a status, a refusal, an engine death, latency, a lost interrupt), in every thread
+   * that submits to this device. Returns a handle to remove it.
+   */
+  inject(rule: FaultRule): FaultHandle {
+    if (this.closed) throw Errors.closed();
+    return this.#faults.add(rule);
   }
 
   /**

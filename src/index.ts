@@ -6,11 +6,15 @@ export { Opcode, Flag, Status, Desc, Record, Limit, DifFlag, SrcDif, DstDif, Dif
 export { Descriptor, encode } from './device/descriptor.ts';
 export type { Common, Fields, DifTags } from './device/descriptor.ts';
 export { readRecord } from './device/record.ts';
+export { decodeDescriptor, decodeRecord, opcodeName, statusName, flagNames } from './device/decode.ts';
+export type { DecodedDescriptor, DecodedRecord } from './device/decode.ts';
+export { DescriptorEvent } from './device/trace.ts';
 export type { CompletionRecord } from './device/record.ts';
 export { SoftDsaError, ConfigError, DifCheckError } from './device/errors.ts';
 export type { DifMismatch } from './device/errors.ts';
 export type { SubmitOptions, ErrorLogEntry } from './device/portal.ts';
 export type { DeviceStats } from './device.ts';
+export type { FaultRule, FaultHandle, FaultStats, FaultEffect, EngineDeath } from './device/faults.ts';
 export { BatchBuilder } from './api/batch_builder.ts';
 export type { OpSnapshot, Placement } from './api/stats.ts';
 export type { Bytes } from './api/args.ts';

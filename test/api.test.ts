@@ -612,7 +612,7 @@ test('engine failures are reported, never lost: a call whose engine dies rejects
     const a = randomBytes(dev.buffer(4096));
     const b = dev.buffer(4096);
     await dev.memcpy(b, a); // the engine is up
-    dev._dieAt(0, 1, 'exit');
+    dev.inject({ engineDeath: true, times: 1 });
     const calls = Array.from({ length: 8 }, () => dev.memcpy(b, a).then(() => 'ok', (e: { code?: string }) => e.code ?? 'error'));
     const outcome = await Promise.race([Promise.all(calls), after(15000, 'lost')]);
     assert.ok(Array.isArray(outcome), 'every call settled');

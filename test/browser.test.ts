@@ -98,7 +98,7 @@ test('an engine Worker terminated mid-run: what it held completes once with 0x20
   console.log(`  terminated with ${r.membersDone} of 1024 members done; the batch completed (0x20) ${r.ms.toFixed(0)} ms after terminate()`);
 });
 
-test('an engine dying by the test hook (a throw, close()), before or after running: 0x20 once, the device goes on', async () => {
+test('an engine dying by fault injection (a throw, close()), before or after running: 0x20 once, the device goes on', async () => {
   for (const [how, when] of [['throw', 'before'], ['exit', 'after']] as const) {
     const r = await run<Record<string, any>>('dyingEngine', [how, when]);
     const at = `${how}, ${when}`;

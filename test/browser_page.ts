@@ -161,7 +161,7 @@ async function terminateEngine(): Promise<Record<string, unknown>> {
   }
 }
 
-/** An engine that dies on its next claim (the test hook: a throw, or close()), before or after running it. */
+/** An engine that dies running the next descriptor (fault injection: a throw, or close()), before or after running it. */
 async function dyingEngine(how: 'exit' | 'throw', when: 'before' | 'after'): Promise<Record<string, unknown>> {
   const dev = await Device.open({ engines: 1, arenaBytes: 1 << 20 });
   try {
@@ -169,7 +169,7 @@ async function dyingEngine(how: 'exit' | 'throw', when: 'before' | 'after'): Pro
     const dst = dev.alloc(4096);
     const rec = dev.alloc(32, 32);
     dev.view(src, 4096).fill(7);
-    dev._dieAt(0, 1, how, when);
+    dev.inject({ engineDeath: { how, when }, times: 1 });
     const status = await dev.submit(Descriptor.memmove({ src, dst, size: 4096, completion: rec }));
     const after = await Promise.all(Array.from({ length: 10 }, () => dev.submit(Descriptor.memmove({ src, dst, size: 4096 }))));
     const st = dev.stats();

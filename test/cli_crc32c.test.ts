@@ -13,6 +13,7 @@ import { crc32cMain, parseCrc32cArgs } from '../src/cli/crc32c.ts';
 import { shutdown } from '../src/index.ts';
 import { UsageError } from '../src/cli/options.ts';
 import { parseCrc32c } from '../src/api/crc32c_digest.ts';
+import { captured } from './captured.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'softdsa-cli-crc-'));
@@ -33,19 +34,8 @@ function spawned(args: string[], input?: Buffer | string): { code: number | null
 async function cli(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
   const abs = args.map((a, i) => (a.startsWith('-') || ['--chunk-size', '--in-flight'].includes(args[i - 1]) ? a : join(dir, a)));
   const rel = (t: string): string => t.split(dir + '/').join('');
-  const out: string[] = [];
-  const err: string[] = [];
-  const w1 = process.stdout.write;
-  const w2 = process.stderr.write;
-  process.stdout.write = ((c: string) => out.push(String(c)) > 0) as typeof w1;
-  process.stderr.write = ((c: string) => err.push(String(c)) > 0) as typeof w2;
-  try {
-    const code = await crc32cMain(abs);
-    return { code, out: rel(out.join('')), err: rel(err.join('')) };
-  } finally {
-    process.stdout.write = w1;
-    process.stderr.write = w2;
-  }
+  const { code, out, err } = await captured(() => crc32cMain(abs));
+  return { code, out: rel(out), err: rel(err) };
 }
 
 const files: Record<string, Buffer> = {

@@ -218,7 +218,7 @@ test('an engine that dies completes what it held with 0x20, and is replaced', as
       const src = dev.alloc(4096);
       const dst = dev.alloc(4096);
       assert.is(await dev.submit(Descriptor.noop()), Status.SUCCESS);
-      dev._dieAt(0, 1, how);
+      dev.inject({ engineDeath: { how }, times: 1 });
       assert.is(await dev.submit(Descriptor.memmove({ src, dst, size: 4096, completion: rec })), Status.HW_ERROR);
       assert.is(readRecord(dev.view(rec, 32), 0).status, Status.HW_ERROR);
       assert.is(dev.engineFailures.length, 1);

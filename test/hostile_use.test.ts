@@ -134,7 +134,7 @@ for (const when of ['before', 'after'] as const) {
     let fired = 0;
     const h = dev.allocInterrupt(() => fired++); // not ref'd: no safety timer, only the signal can call back
     const rec = dev.alloc(32, 32);
-    dev._dieAt(0, 1, 'exit', when);
+    dev.inject({ engineDeath: { when }, times: 1 });
     const status = await dev.submit(Descriptor.noop({ completion: rec, flags: Flag.RCI, intHandle: h.handle }));
     assert.is(status, Status.HW_ERROR);
     const t0 = Date.now();

@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { Device, Descriptor, Status } from '../src/index.ts';
+import { Device, Descriptor, Opcode, Status } from '../src/index.ts';
 import { type SoftDsaError } from '../src/device/errors.ts';
 import { WqWord } from '../src/device/layout.ts';
 import { turnsOf } from '../src/device/arbiter.ts';
@@ -217,6 +217,30 @@ test('two engines, three WQs of priorities 1, 7 and 15 in one group: every descr
     assert.is(td.stats().completed, N + 3, 'each once');
   } finally {
     await td.close();
+  }
+});
+
+test('fault rules by WQ: a rule with wq: M fires only on wqN.M, a page fault there completes partially', async () => {
+  const src = dev.alloc(8192);
+  const dst = dev.alloc(8192);
+  dev.view(src, 8192).fill(0x3c);
+  const rule = dev.inject({ wq: 1, opcode: Opcode.MEMMOVE, pageFault: { offset: 4096, operand: 'dst' } });
+  try {
+    // wq0.0 ('limits') and wq0.2 ('ded'): not matched
+    assert.is(await dev.wq('limits').submit(Descriptor.memmove({ src, dst, size: 8192 })), Status.SUCCESS);
+    assert.is(await dev.wq('ded').submit(Descriptor.memmove({ src, dst, size: 8192 })), Status.SUCCESS);
+    dev.view(dst, 8192).fill(0);
+    const rec = dev.alloc(32, 32);
+    const status = await dev.wq('thr').submit(Descriptor.memmove({ src, dst, size: 8192, completion: rec }));
+    assert.is(status & 0x7f, Status.PAGE_FAULT);
+    const r = dev.view(rec, 32);
+    const dv = new DataView(r.buffer, r.byteOffset, 32);
+    assert.is(dv.getUint32(4, true), 4096, 'bytes completed');
+    assert.is(Number(dv.getBigUint64(8, true)), dst + 4096, 'fault address');
+    assert.ok(dev.view(dst, 4096).every((b) => b === 0x3c) && dev.view(dst + 4096, 4096).every((b) => b === 0), 'written up to the fault, not past it');
+    assert.is(rule.fired, 1);
+  } finally {
+    rule.remove();
   }
 });
 

@@ -15,7 +15,9 @@ import { Desc, Opcode, Status } from '../src/device/format.ts';
 import { ForeignSpaces, runForeign } from '../src/device/foreign.ts';
 import type { MessagePort } from 'node:worker_threads';
 import { exitThread, workerData } from '../src/device/host.ts';
-import { Dev, DIE_AFTER, DIE_THROW, Eng, ENGINE_BYTES, EngineState, type Layout, scratchOf, WqWord } from '../src/device/layout.ts';
+import { Dev, Eng, ENGINE_BYTES, EngineState, type Layout, scratchOf, WqWord } from '../src/device/layout.ts';
+import { FaultTable, type Injection } from '../src/device/faults.ts';
+import { settleUnrun } from '../src/device/record.ts';
 import { WorkQueue } from '../src/device/work_queue.ts';
 import { Arbiter } from '../src/device/arbiter.ts';
 import { WARM_BYTES, warmUp } from '../src/device/warm_up.ts';
@@ -67,6 +69,7 @@ const buf = memory.buffer as unknown as SharedArrayBuffer;
 const bytes = new Uint8Array(buf);
 const states = new EngineStates(memory, layout);
 const vectors = new Vectors(memory, layout, data.eventfd ? loadEventFd() : null);
+const faults = new FaultTable(memory, layout.faults);
 
 const dev = new Int32Array(buf, layout.device, 16);
 /** the group's doorbell, spinner and turn words */
@@ -113,11 +116,9 @@ function loop(id: number): void {
         idleSince = -1;
         Atomics.compareExchange(words, WqWord.SPINNER, token, 0);
       }
-      const die = block[Eng.DIE_AT / 4] === 0 ? 0 : countdown(block);
-      if (die !== 0 && (die & DIE_AFTER) === 0) kill(die);
       // More waiting than this engine can take: wake a parked sibling.
       if (source.hasWork() && states.parked() > 0) ring();
-      run(pos, irq, block, die);
+      run(pos, irq, block);
       continue;
     }
     if (Atomics.load(dev, Dev.STOP) !== 0) break;
@@ -155,18 +156,50 @@ function loop(id: number): void {
   states.set(id, EngineState.OFF);
 }
 
-function run(pos: number, irq: number, block: Int32Array, die: number): void {
+function run(pos: number, irq: number, block: Int32Array): void {
   const addr = wq.slotAddress(pos);
+  // A fault rule fired on it at submission (faults.ts): the slot's tag names it.
+  const tag = wq.tagOf(pos);
+  const inj = tag === 0 ? null : faults.take(tag);
   if (bytes[addr + Desc.OPCODE] === Opcode.DRAIN) drain(pos);
-  const status = core.execute(addr, wq.ctx, irq); // the WQ's limits (max transfer, max batch)
-  if (die !== 0) kill(die);
+  // (under the WQ's own limits: max transfer, max batch)
+  const status = inj === null ? core.execute(addr, wq.ctx, irq) : runInjected(inj, addr, irq, block);
   const vector = wq.vectorOf(pos);
   // Counted before the slot is released: a submitter that sees its completion and reads
   // stats() at once must find it counted.
   Atomics.add(block, Eng.COMPLETED / 4, 1);
   wq.complete(pos, status);
+  if (inj?.lostInterrupt === true) {
+    // Written, never signalled: the submitter's poll path (its safety net) must find it.
+    Atomics.store(block, 0, 0);
+    Atomics.store(block, 1, 0);
+    return;
+  }
   if ((block[0] | block[1]) !== 0) raise(block);
   vectors.signalIfArmed(vector);
+}
+
+/** Runs a descriptor a fault rule fired on; returns its status (or the engine dies). */
+function runInjected(inj: Injection, addr: number, irq: number, block: Int32Array): number {
+  if (inj.die && !inj.dieAfter) kill(inj);
+  let status: number;
+  if (inj.status >= 0) {
+    // Not run: completed with the status, the record written and RCI raised as the device would.
+    status = inj.status;
+    const handle = settleUnrun(bytes, bytes.subarray(addr, addr + Desc.SIZE), layout.arenaBase, layout.arenaEnd, status);
+    if (handle >= 0 && vectors.isHandle(handle)) Atomics.or(block, handle >> 5, 1 << (handle & 31));
+  } else {
+    const hole = inj.pageFault ? faults.holeOf(addr, inj) : -1;
+    if (hole >= 0) core.injectHole(hole, 1);
+    try {
+      status = core.execute(addr, wq.ctx, irq);
+    } finally {
+      if (hole >= 0) core.injectHole(0, 0);
+    }
+  }
+  if (inj.die) kill(inj);
+  if (inj.latencyMs > 0) Atomics.wait(nap, 0, 0, inj.latencyMs);
+  return status;
 }
 
 function ring(): void {
@@ -190,19 +223,8 @@ function drain(pos: number): void {
   }
 }
 
-/** Test hook: counts claims down; returns the hook on the n-th (the engine must die), else 0. */
-function countdown(w: Int32Array): number {
-  const v = w[Eng.DIE_AT / 4];
-  if ((v & 0xffff) > 1) {
-    w[Eng.DIE_AT / 4] = v - 1;
-    return 0;
-  }
-  w[Eng.DIE_AT / 4] = 0;
-  return v;
-}
-
-/** Test hook: die with a descriptor held (thread exit, or a throw). */
-function kill(hook: number): never {
-  if ((hook & DIE_THROW) === 0) exitThread(3);
-  throw new Error('engine test hook: thrown on purpose');
+/** An injected engine death: die with the descriptor held (thread exit, or a throw). */
+function kill(inj: Injection): never {
+  if (!inj.dieThrow) exitThread(3);
+  throw new Error('softdsa fault injection: engine death (thrown on purpose)');
 }

@@ -13,7 +13,7 @@ import { type ArenaInfo, type Bytes, pattern as patternOf, seedOf, type Span, sp
 import { Batcher, type Member, type Submitter } from './batcher.ts';
 import { crc32cCombine } from './crc_combine.ts';
 import { Errors } from '../device/errors.ts';
-import { compareBytes, crc32cOf, opChannel, rangeComparer, stagesNotShared } from '../device/host.ts';
+import { channel, compareBytes, crc32cOf, rangeComparer, stagesNotShared } from '../device/host.ts';
 import { fillPattern } from '../device/pattern.ts';
 import { windowOf } from '../device/spaces.ts';
 import { Desc, DeltaEntry, Opcode, Record, Status } from '../device/format.ts';
@@ -34,6 +34,7 @@ export interface OpsConfig {
   maxTransfer: number;
 }
 
+const opChannel = channel('softdsa:op');
 /** The arena buffers a staged CRC copies through (two of them). */
 const STAGE_BYTES = 8 << 20;
 /** One call in this many is timed for the latency percentiles (a power of two). */

@@ -32,10 +32,10 @@ export function setWorkerData(data: unknown): void {
   workerData = data;
 }
 
-/** Ends this engine worker (test hook: an engine dies with a descriptor held): close, and leave the loop. */
+/** Ends this engine worker (an injected engine death, a descriptor held): close, and leave the loop. */
 export function exitThread(code: number): never {
   (globalThis as unknown as { close(): void }).close();
-  throw new Error(`engine test hook: exit(${code})`);
+  throw new Error(`softdsa fault injection: engine death (exit(${code}))`);
 }
 
 export function warn(message: string, code: string): void {
@@ -79,8 +79,8 @@ export function rangeComparer(a: Uint8Array, b: Uint8Array): (start: number, end
   };
 }
 
-/** No diagnostics channel in a browser: nobody subscribes. */
-export const opChannel = { hasSubscribers: false, publish(_message: unknown): void {} };
+/** No diagnostics channels in a browser: nobody can subscribe. */
+export const channel = (_name: string): { hasSubscribers: boolean; publish(message: unknown): void } => ({ hasSubscribers: false, publish(): void {} });
 
 /** No thread ids here (0: never asked about). */
 export const TID = 0;

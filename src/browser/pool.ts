@@ -42,11 +42,6 @@ export class EnginePool {
     await loadCore();
   }
 
-  /** The engine workers, by engine (test hook: a test terminates one mid-run). */
-  get workers(): ReadonlyArray<Worker | null> {
-    return this.#workers;
-  }
-
   launch(e: number, warm: boolean): { started: Promise<void>; spaces: SpacePort } {
     const lock = `${this.#name}:${e}:${++this.#launches}`;
     const worker = new Worker(new URL('./engine.js', import.meta.url), { type: 'module', name: `softdsa engine ${e}` });

@@ -1,5 +1,5 @@
 // softdsa's command line: `softdsa bench [options]` (see options.ts for the list), and
-// `softdsa crc32c FILE…` (crc32c.ts).
+// `softdsa crc32c FILE…` (crc32c.ts), `softdsa decode HEX` (decode.ts).
 // Exit codes: 0 done, 1 a run error or failed verification, 2 bad options,
 // 130 interrupted (Ctrl-C: the rows measured so far are printed first).
 import { existsSync, statSync, writeFileSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { page } from './html.ts';
 import { lastLevelCache, packageInfo } from './machine.ts';
 import { HELP, parse, UsageError, type Parsed } from './options.ts';
 import { crc32cMain } from './crc32c.ts';
+import { decodeMain } from './decode.ts';
 import { Progress } from './progress.ts';
 import { csv, json, table } from './report.ts';
 import { plan, runBench, type BenchResult } from './run.ts';
@@ -20,6 +21,7 @@ function usage(msg: string): never {
 
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'crc32c') return crc32cMain(argv.slice(1)); // softdsa crc32c: src/cli/crc32c.ts
+  if (argv[0] === 'decode') return decodeMain(argv.slice(1)); // softdsa decode: src/cli/decode.ts
   let parsed: Parsed;
   try {
     parsed = parse(argv, { cores: availableParallelism(), llc: lastLevelCache(), isTTY: process.stdout.isTTY === true && process.stderr.isTTY === true });

@@ -162,6 +162,7 @@ export const HELP = `softdsa bench: data-movement throughput of the software DSA
 
 Usage: softdsa bench [options]
        softdsa crc32c [options] FILE...   the CRC-32C of files (softdsa crc32c --help)
+       softdsa decode [options] HEX       a descriptor or completion record, field by field
 
 Work
   -o, --op LIST           operations (comma list): ${OPS.join(', ')},
@@ -271,7 +272,7 @@ export function parse(argv: string[], env: Defaults): Parsed {
   const [cmd, ...extra] = positionals;
   if (values.help || cmd === 'help') return { command: 'help', argv };
   if (cmd === undefined) throw new UsageError('missing command: try "softdsa bench" (or --help)');
-  if (cmd !== 'bench') throw new UsageError(`unknown command "${cmd}": the commands are "bench" and "crc32c" (see --help)`);
+  if (cmd !== 'bench') throw new UsageError(`unknown command "${cmd}": the commands are "bench", "crc32c" and "decode" (see --help)`);
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}" (options start with --; see --help)`);
 
   const str = (k: string): string | undefined => values[k] as string | undefined;

@@ -11,6 +11,8 @@ export interface Core {
   /** CRC-16 T10-DIF (MSB-first, no inversion) */
   crc16(addr: number, len: number, seed: number): number;
   setOutcome(result: number, bytes: number, faultAddr: bigint, specific: number): void;
+  /** fault injection: [start, start + len) is unmapped for the descriptors this instance runs next (len 0: none) */
+  injectHole(start: number, len: number): void;
 }
 
 /** The host's JS path for descriptors in foreign address spaces (see foreign.ts). */

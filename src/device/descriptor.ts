@@ -1,5 +1,6 @@
-// Descriptor builders: the 64 bytes of a DSA descriptor from named fields, written
-// at the offsets of format.ts (the layout's one source of truth).
+// Descriptor builders: the 64 bytes of a DSA descriptor from named fields, written where
+// fields.ts places each opcode's fields (at format.ts's offsets, the layout's one source of truth).
+import { OPS, setU64, writeField } from './fields.ts';
 import { Desc, Flag, Opcode } from './format.ts';
 
 export interface Common {
@@ -29,32 +30,48 @@ export interface Fields extends Common {
   op56u64?: number | bigint;
 }
 
-/** Writes a u64 field; numbers (the common case) without a BigInt round trip. */
-function setU64(dv: DataView, at: number, v: number | bigint): void {
-  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) {
-    dv.setUint32(at, v >>> 0, true);
-    dv.setUint32(at + 4, Math.floor(v / 0x100000000), true);
-  } else {
-    dv.setBigUint64(at, BigInt.asUintN(64, BigInt(v)), true);
-  }
+/** Writes the fields every descriptor has. */
+function header(dv: DataView, opcode: number, flags: number, c: Common): void {
+  dv.setUint32(Desc.PASID, c.pasid ?? 0, true);
+  dv.setUint32(Desc.FLAGS, (flags & 0xffffff) | ((opcode & 0xff) << 24), true);
+  setU64(dv, Desc.COMPLETION, c.completion ?? 0);
+  dv.setUint16(Desc.INT_HANDLE, c.intHandle ?? 0, true);
 }
+
+const defaultFlags = (c: Common): number => c.flags ?? (c.completion !== undefined ? Flag.CRAV | Flag.RCR : 0);
 
 /** Encodes a descriptor into `out` (64 bytes, zeroed first) or a new array. */
 export function encode(f: Fields, out: Uint8Array = new Uint8Array(Desc.SIZE)): Uint8Array {
   out.fill(0, 0, Desc.SIZE);
   const dv = new DataView(out.buffer, out.byteOffset, Desc.SIZE);
-  const flags = f.flags ?? (f.completion !== undefined ? Flag.CRAV | Flag.RCR : 0);
-  dv.setUint32(Desc.PASID, f.pasid ?? 0, true);
-  dv.setUint32(Desc.FLAGS, (flags & 0xffffff) | ((f.opcode & 0xff) << 24), true);
-  setU64(dv, Desc.COMPLETION, f.completion ?? 0);
+  header(dv, f.opcode, defaultFlags(f), f);
   setU64(dv, Desc.SRC, f.src ?? 0);
   setU64(dv, Desc.DST, f.dst ?? 0);
   dv.setUint32(Desc.XFER_SIZE, (f.size ?? 0) >>> 0, true);
-  dv.setUint16(Desc.INT_HANDLE, f.intHandle ?? 0, true);
   if (f.op40 !== undefined) setU64(dv, 40, f.op40);
   if (f.op48 !== undefined) setU64(dv, 48, f.op48);
   if (f.op56 !== undefined) dv.setUint8(56, f.op56);
   if (f.op56u64 !== undefined) setU64(dv, 56, f.op56u64);
+  return out;
+}
+
+/**
+ * A descriptor of `opcode` from a builder's options, field by field as fields.ts places them
+ * (the table decode.ts reads them back with). A field given that is present only under a flag
+ * (seedAddr: CRC_SEED_ADDR) sets that flag.
+ */
+function build(opcode: Opcode, o: Common): Uint8Array {
+  const out = new Uint8Array(Desc.SIZE);
+  const dv = new DataView(out.buffer);
+  let flags = defaultFlags(o);
+  for (const spec of OPS[opcode].fields) {
+    const dot = spec.name.indexOf('.');
+    const v = (dot < 0 ? (o as Record<string, unknown>)[spec.name] : ((o as Record<string, Record<string, unknown> | undefined>)[spec.name.slice(0, dot)] ?? {})[spec.name.slice(dot + 1)]) as number | bigint | undefined;
+    if (v === undefined) continue;
+    if (spec.when !== undefined) flags |= spec.when;
+    writeField(dv, spec, v);
+  }
+  header(dv, opcode, flags, o);
   return out;
 }
 
@@ -63,45 +80,33 @@ type Addr = number | bigint;
 /** One builder per operation, named as the DSA operations are. */
 export const Descriptor = {
   encode,
-  noop: (c: Common = {}) => encode({ ...c, opcode: Opcode.NOOP }),
-  drain: (c: Common = {}) => encode({ ...c, opcode: Opcode.DRAIN }),
-  batch: (o: Common & { list: Addr; count: number }) => encode({ ...o, opcode: Opcode.BATCH, src: o.list, size: o.count }),
-  memmove: (o: Common & { src: Addr; dst: Addr; size: number }) => encode({ ...o, opcode: Opcode.MEMMOVE }),
+  noop: (c: Common = {}) => build(Opcode.NOOP, c),
+  drain: (c: Common = {}) => build(Opcode.DRAIN, c),
+  batch: (o: Common & { list: Addr; count: number }) => build(Opcode.BATCH, o),
+  memmove: (o: Common & { src: Addr; dst: Addr; size: number }) => build(Opcode.MEMMOVE, o),
   /** pattern: the 8-byte little-endian pattern (dst[i] = byte i mod 8 of it) */
-  fill: (o: Common & { dst: Addr; size: number; pattern: number | bigint }) =>
-    encode({ ...o, opcode: Opcode.MEMFILL, src: o.pattern }),
-  compare: (o: Common & { src1: Addr; src2: Addr; size: number; expected?: number }) =>
-    encode({ ...o, opcode: Opcode.COMPARE, src: o.src1, dst: o.src2, op40: o.expected ?? 0 }),
-  comparePattern: (o: Common & { src: Addr; pattern: number | bigint; size: number; expected?: number }) =>
-    encode({ ...o, opcode: Opcode.COMPVAL, dst: o.pattern, op40: o.expected ?? 0 }),
-  createDelta: (o: Common & { src1: Addr; src2: Addr; size: number; delta: Addr; maxDeltaSize: number; expectedMask?: number }) =>
-    encode({ ...o, opcode: Opcode.CR_DELTA, src: o.src1, dst: o.src2, op40: o.delta, op48: o.maxDeltaSize, op56: o.expectedMask ?? 0 }),
-  applyDelta: (o: Common & { delta: Addr; deltaSize: number; dst: Addr; size: number }) =>
-    encode({ ...o, opcode: Opcode.AP_DELTA, src: o.delta, op40: o.deltaSize }),
-  dualcast: (o: Common & { src: Addr; dst1: Addr; dst2: Addr; size: number }) =>
-    encode({ ...o, opcode: Opcode.DUALCAST, dst: o.dst1, op40: o.dst2 }),
+  fill: (o: Common & { dst: Addr; size: number; pattern: number | bigint }) => build(Opcode.MEMFILL, o),
+  compare: (o: Common & { src1: Addr; src2: Addr; size: number; expected?: number }) => build(Opcode.COMPARE, o),
+  comparePattern: (o: Common & { src: Addr; pattern: number | bigint; size: number; expected?: number }) => build(Opcode.COMPVAL, o),
+  createDelta: (o: Common & { src1: Addr; src2: Addr; size: number; delta: Addr; maxDeltaSize: number; expectedMask?: number }) => build(Opcode.CR_DELTA, o),
+  applyDelta: (o: Common & { delta: Addr; deltaSize: number; dst: Addr; size: number }) => build(Opcode.AP_DELTA, o),
+  dualcast: (o: Common & { src: Addr; dst1: Addr; dst2: Addr; size: number }) => build(Opcode.DUALCAST, o),
   /** seedAddr: read the seed from this address (sets Flag.CRC_SEED_ADDR when given) */
-  crc32c: (o: Common & { src: Addr; size: number; seed?: number; seedAddr?: Addr }) =>
-    encode({ ...o, opcode: Opcode.CRCGEN, flags: crcFlags(o), op40: (o.seed ?? 0) >>> 0, op48: o.seedAddr }),
-  copyCrc32c: (o: Common & { src: Addr; dst: Addr; size: number; seed?: number; seedAddr?: Addr }) =>
-    encode({ ...o, opcode: Opcode.COPY_CRC, flags: crcFlags(o), op40: (o.seed ?? 0) >>> 0, op48: o.seedAddr }),
-  cflush: (o: Common & { dst: Addr; size: number }) => encode({ ...o, opcode: Opcode.CFLUSH }),
-  /** DSA 2.0 translation fetch: here a read check of [addr, addr + size) */
-  translationFetch: (o: Common & { addr: Addr; size: number }) => encode({ ...o, opcode: Opcode.TRANSL_FETCH, src: o.addr }),
+  crc32c: (o: Common & { src: Addr; size: number; seed?: number; seedAddr?: Addr }) => build(Opcode.CRCGEN, o),
+  copyCrc32c: (o: Common & { src: Addr; dst: Addr; size: number; seed?: number; seedAddr?: Addr }) => build(Opcode.COPY_CRC, o),
+  cflush: (o: Common & { dst: Addr; size: number }) => build(Opcode.CFLUSH, o),
+  /** DSA 2.0 translation fetch: here a read check of [addr, addr + size); stride sets Flag.TRANSL_FETCH_STRIDE */
+  translationFetch: (o: Common & { addr: Addr; size: number; stride?: number }) => build(Opcode.TRANSL_FETCH, o),
   /** size: source bytes, a multiple of block + 8; difFlags: DifFlag (block size, CRC inversions); srcDifFlags: SrcDif */
-  difCheck: (o: Common & DifTags & { src: Addr; size: number; difFlags?: number; srcDifFlags?: number }) =>
-    encode({ ...o, opcode: Opcode.DIF_CHECK, op40: difBytes(o.srcDifFlags, 0, o.difFlags), op48: tagWord(o) }),
+  difCheck: (o: Common & DifTags & { src: Addr; size: number; difFlags?: number; srcDifFlags?: number }) => build(Opcode.DIF_CHECK, o),
   /** size: data bytes, a multiple of the block size; dst receives block + 8 bytes per block; dstDifFlags: DstDif */
-  difInsert: (o: Common & DifTags & { src: Addr; dst: Addr; size: number; difFlags?: number; dstDifFlags?: number }) =>
-    encode({ ...o, opcode: Opcode.DIF_INS, op40: difBytes(0, o.dstDifFlags, o.difFlags), op56u64: tagWord(o) }),
-  difStrip: (o: Common & DifTags & { src: Addr; dst: Addr; size: number; difFlags?: number; srcDifFlags?: number }) =>
-    encode({ ...o, opcode: Opcode.DIF_STRP, op40: difBytes(o.srcDifFlags, 0, o.difFlags), op48: tagWord(o) }),
+  difInsert: (o: Common & DifTags & { src: Addr; dst: Addr; size: number; difFlags?: number; dstDifFlags?: number }) => build(Opcode.DIF_INS, o),
+  difStrip: (o: Common & DifTags & { src: Addr; dst: Addr; size: number; difFlags?: number; srcDifFlags?: number }) => build(Opcode.DIF_STRP, o),
   /** src tags check the source, dst tags are written (unless passed through by dstDifFlags) */
   difUpdate: (o: Common & { src: Addr; dst: Addr; size: number; difFlags?: number; srcDifFlags?: number; dstDifFlags?: number; srcTags?: DifTags; dstTags?: DifTags }) =>
-    encode({ ...o, opcode: Opcode.DIF_UPDT, op40: difBytes(o.srcDifFlags, o.dstDifFlags, o.difFlags), op48: tagWord(o.srcTags ?? {}), op56u64: tagWord(o.dstTags ?? {}) }),
+    build(Opcode.DIF_UPDT, o),
   /** DSA 2.0 DIX generate: the 8-byte tuples of the data at src, one per block, to pi */
-  dixGenerate: (o: Common & DifTags & { src: Addr; pi: Addr; size: number; difFlags?: number; dstDifFlags?: number }) =>
-    encode({ ...o, opcode: Opcode.DIX_GEN, dst: o.pi, op40: difBytes(0, o.dstDifFlags, o.difFlags), op56u64: tagWord(o) }),
+  dixGenerate: (o: Common & DifTags & { src: Addr; pi: Addr; size: number; difFlags?: number; dstDifFlags?: number }) => build(Opcode.DIX_GEN, o),
 };
 
 /** DIF tags: reference tag seed, application tag seed and mask (mask bits set are not compared). */
@@ -109,17 +114,4 @@ export interface DifTags {
   refTag?: number;
   appTag?: number;
   appTagMask?: number;
-}
-
-function difBytes(src = 0, dst = 0, dif = 0): number {
-  return (src & 0xff) | ((dst & 0xff) << 8) | ((dif & 0xff) << 16);
-}
-
-function tagWord(t: DifTags): bigint {
-  return BigInt((t.refTag ?? 0) >>> 0) | (BigInt((t.appTagMask ?? 0) & 0xffff) << 32n) | (BigInt((t.appTag ?? 0) & 0xffff) << 48n);
-}
-
-function crcFlags(o: Common & { seedAddr?: Addr }): number | undefined {
-  if (o.seedAddr === undefined) return o.flags;
-  return (o.flags ?? (o.completion !== undefined ? Flag.CRAV | Flag.RCR : 0)) | Flag.CRC_SEED_ADDR;
 }

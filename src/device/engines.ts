@@ -8,7 +8,7 @@ import { AddressSpaces } from './spaces.ts';
 import { Vectors } from './completion.ts';
 import { EngineStates } from './engine_states.ts';
 import { Status } from './format.ts';
-import { Dev, DIE_AFTER, DIE_THROW, Eng, ENGINE_BYTES, EngineState, type Layout, Stop, WqWord } from './layout.ts';
+import { Dev, Eng, ENGINE_BYTES, EngineState, type Layout, Stop, WqWord } from './layout.ts';
 import { coreModule } from './core.ts';
 import { warn } from './host.ts';
 import { EnginePool, type SpacePort } from './pool_node.ts';
@@ -116,14 +116,6 @@ export class Engines {
   /** True when every engine is booted now (a synchronous look at their state words). */
   get isReady(): boolean {
     return this.#states.ready();
-  }
-
-  /**
-   * Test hook: engine e dies (thread exit, or a throw) on its n-th claim from now, before
-   * running that descriptor or after running it (but before completing it).
-   */
-  dieAt(engine: number, claims: number, how: 'exit' | 'throw', when: 'before' | 'after' = 'before'): void {
-    Atomics.store(this.#block(engine), Eng.DIE_AT / 4, (claims & 0xffff) | (how === 'throw' ? DIE_THROW : 0) | (when === 'after' ? DIE_AFTER : 0));
   }
 
   #block(e: number): Int32Array {

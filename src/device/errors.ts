@@ -75,6 +75,7 @@ export const Errors = {
   config: (target: string, field: string, why: string, name?: string) => new ConfigError(target, field, why, name),
   noWq: (which: unknown, known: string) => new SoftDsaError('NO_SUCH_WQ', `no work queue ${JSON.stringify(which)} on this device (its WQs: ${known})`),
   option: (name: string, why: string) => new RangeError(`option ${name}: ${why}`),
+  faultRule: (why: string) => new RangeError(`fault rule: ${why}`),
   noHandles: () => new SoftDsaError('NO_INT_HANDLES', 'all interrupt handles are in use'),
   engineFailed: (why: string) => new SoftDsaError('ENGINE_FAILED', `an engine failed: ${why}`, Status.HW_ERROR),
   difCheck: (op: string, block: number, offset: number, mismatches: DifMismatch[]) => new DifCheckError(op, block, offset, mismatches),

@@ -23,7 +23,7 @@ export function checkAttach(): void {}
 /** What the engine thread was started with (piscina's workerData). */
 export const workerData: unknown = nodeWorkerData;
 
-/** Ends this engine thread at once (test hook: an engine dies with a descriptor held). */
+/** Ends this engine thread at once (an injected engine death, a descriptor held). */
 export function exitThread(code: number): never {
   process.exit(code);
 }
@@ -63,8 +63,8 @@ export function rangeComparer(a: Uint8Array, b: Uint8Array): (start: number, end
   return (start, end) => x.compare(y, start, end, start, end);
 }
 
-/** Every call of the drop-in API, published for observers (diagnostics_channel). */
-export const opChannel = channel('softdsa:op');
+/** A diagnostics channel (softdsa:op, softdsa:descriptor). */
+export { channel };
 
 /** This thread's Linux thread id (every worker loads this module anew), or 0 without /proc. */
 export const TID = ((): number => {

@@ -1,17 +1,18 @@
 // Where everything lives in the device's shared memory.
 //
-//   0        4 KiB                                                              arenaBase        end
-//   +--------+-----+-----+---------+--------+----------------+--------+------+---------+--------------+
-//   | core   | ctx | eng | vectors | device | work queues:   | ctx of | core | core    | arena: what  |
-//   | static |     | x64 | x64     | words  | header, slots  | WQs    | tbls | scratch | descriptors  |
-//   |        |     |     |         |        | x (1 to 8)     | 1..7   |      | x(n+1)  | may address  |
-//   +--------+-----+-----+---------+--------+----------------+--------+------+---------+--------------+
-//   \_________________ control region: unmapped for descriptors _________________/
+//   0        4 KiB                                                                      arenaBase        end
+//   +--------+-----+-----+---------+--------+-------+----------------+--------+------+---------+--------------+
+//   | core   | ctx | eng | vectors | device | fault | work queues:   | ctx of | core | core    | arena: what  |
+//   | static |     | x64 | x64     | words  | rules | header, slots  | WQs    | tbls | scratch | descriptors  |
+//   |        |     |     |         |        |       | x (1 to 8)     | 1..7   |      | x(n+1)  | may address  |
+//   +--------+-----+-----+---------+--------+-------+----------------+--------+------+---------+--------------+
+//   \_______________________ control region: unmapped for descriptors ______________________/
 //
 // Descriptors address bytes as offsets into this memory, but only [arenaBase, end) is
 // mapped: the control region plays the kernel's part and a descriptor that points
 // into it faults, like a NULL dereference does. The layout is plain data so it can
 // travel to engine and user threads in workerData.
+import { FAULT_TABLE_BYTES } from './faults.ts';
 import { Ctx, Desc, Limit } from './format.ts';
 
 export const PAGE = 65536;
@@ -32,14 +33,10 @@ export const enum Dev { STOP = 0 }
 export const enum Stop { RUNNING = 0, STOPPING = 1, STOPPED = 2 }
 /**
  * Per-engine block, a cache line each: a u64 interrupt mask the core ORs RCI handles into,
- * the state word, a test hook (die on the n-th claim from now: n, plus DIE_THROW to throw
- * instead of exiting, DIE_AFTER to die after running the descriptor but before completing
- * it), and the count of descriptors the engine completed.
+ * the state word, and the count of descriptors the engine completed.
  */
 export const ENGINE_BYTES = 64;
-export const enum Eng { IRQ = 0, STATE = 8, DIE_AT = 12, COMPLETED = 16 }
-export const DIE_THROW = 0x40000000;
-export const DIE_AFTER = 0x20000000;
+export const enum Eng { IRQ = 0, STATE = 8, COMPLETED = 16 }
 /**
  * Engine states, written by the engine itself (the supervisor sets BOOTING at a launch and
  * resets a dead one's). BOOTING: the thread is starting, or warming its kernels; the
@@ -54,7 +51,7 @@ export const enum EngineState { OFF = 0, RUNNING = 1, PARKED = 2, BOOTING = 3 }
  */
 export const enum WqWord { TAIL = 0, HEAD = 16, DOORBELL = 32, SPINNER = 33, TURN = 34 }
 export const WQ_HEADER_BYTES = 192;
-/** Int32 words per slot state: seq, status, vector. */
+/** Int32 words per slot state: seq, status, owner, fault tag (the rule that fired on it, faults.ts; 0: none). */
 export const SLOT_WORDS = 4;
 
 /** What computeLayout needs to know of a WQ (the topology gives it). */
@@ -98,6 +95,8 @@ export interface Layout {
   engines: number;
   vectors: number;
   device: number;
+  /** the fault-injection rules (faults.ts) */
+  faults: number;
   /** WQ 0 (the device's default portal): wqs[0]'s header, states, slots and ring */
   wqHeader: number;
   wqStates: number;
@@ -126,7 +125,8 @@ export function computeLayout(arenaBytes: number, wqs: WqSpec[], groups: GroupLa
   const engines = ctx + Ctx.SIZE;
   const vectors = engines + ENGINE_BYTES * MAX_ENGINES;
   const device = vectors + 4 * VECTOR_WORDS * MAX_VECTORS;
-  let at = align(device + 64, 64);
+  const faults = align(device + 64, 64);
+  let at = align(faults + FAULT_TABLE_BYTES, 64);
   const placed = wqs.map((w) => {
     const header = at;
     const states = header + WQ_HEADER_BYTES;
@@ -145,7 +145,7 @@ export function computeLayout(arenaBytes: number, wqs: WqSpec[], groups: GroupLa
   const bytes = align(arenaBase + arenaBytes, PAGE);
   const q0 = placed[0];
   return {
-    bytes, ctx, engines, vectors, device, wqHeader: q0.header, wqStates: q0.states, wqSlots: q0.slots, wqSize: q0.ring, wqs: placed, groups, tables, scratch, engineCount, arenaBase, arenaEnd: bytes,
+    bytes, ctx, engines, vectors, device, faults, wqHeader: q0.header, wqStates: q0.states, wqSlots: q0.slots, wqSize: q0.ring, wqs: placed, groups, tables, scratch, engineCount, arenaBase, arenaEnd: bytes,
   };
 }
 

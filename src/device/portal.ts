@@ -13,6 +13,8 @@ import { SpinPolicy } from './spin.ts';
 import { Unrun } from './unrun.ts';
 import { WorkQueue } from './work_queue.ts';
 import { EngineStates } from './engine_states.ts';
+import { FaultTable, REFUSED } from './faults.ts';
+import { descriptorChannel, traced } from './trace.ts';
 import { cores } from './host.ts';
 
 const CORES = cores();
@@ -96,10 +98,19 @@ export class Portal {
   #closed = false;
 
   readonly #unrun: Unrun;
+  readonly #faults: FaultTable;
+  readonly #mem: Uint8Array;
+  readonly #layout: Layout;
+  /** the work queue's id (the M of wqN.M): what fault rules with a `wq` match */
+  readonly wqId: number;
 
   /** `index`: which WQ (layout.wqs) this portal submits to; 0, the default, is the device's */
   constructor(memory: WebAssembly.Memory, layout: Layout, vectors: Vectors, spinMicros: number, index = 0) {
     this.wq = new WorkQueue(memory, layout, index);
+    this.wqId = layout.wqs[index].id;
+    this.#faults = new FaultTable(memory, layout.faults);
+    this.#mem = new Uint8Array(memory.buffer as unknown as SharedArrayBuffer);
+    this.#layout = layout;
     this.#engines = new EngineStates(memory, layout);
     this.#device = new Int32Array(memory.buffer as unknown as SharedArrayBuffer, layout.device, 16);
     this.#unrun = new Unrun(this.wq, vectors, memory, layout);
@@ -128,9 +139,15 @@ export class Portal {
     return this.#vector;
   }
 
+  /** Position, or -1 when the queue is full (or a fault rule refuses the descriptor, as a full shared WQ would). */
   #push(desc: Uint8Array): number {
-    return this.wq.push(desc, this.#owner, this.#isLive);
+    if (!this.#faults.active()) return this.wq.push(desc, this.#owner, this.#isLive);
+    // Rules see only descriptors that go in (a full queue's attempts would skew every N-th and the seed's draws).
+    if (this.wq.hasRoom() && this.#faults.match(desc, this.wqId, true) === REFUSED) return -1;
+    return this.wq.push(desc, this.#owner, this.#isLive, this.#tag);
   }
+
+  readonly #tag = (desc: Uint8Array): number => this.#faults.match(desc, this.wqId, false);
 
   /** Descriptors submitted through this portal and not yet reaped (or waiting for room). */
   get inflight(): number {
@@ -191,6 +208,11 @@ export class Portal {
     } catch (e) {
       return Promise.reject(e);
     }
+    const p = this.#submit(view, retry);
+    return descriptorChannel.hasSubscribers ? traced(p, view, this.#mem, this.#layout.arenaBase, this.#layout.arenaEnd, this.wqId) : p;
+  }
+
+  #submit(view: Uint8Array, retry: boolean): Promise<number> {
     return new Promise<number>((resolve, reject) => {
       const alone = this.inflight === 0;
       // Keep submission order: while others wait for room, queue behind them.

@@ -50,7 +50,7 @@ export class WorkQueue {
   readonly #words: Int32Array; // header words
   /** the group's doorbell, spinner and turn words (this header's own for a group's first WQ) */
   readonly bell: Int32Array;
-  readonly #states: Int32Array; // SLOT_WORDS per slot: seq, status, owner
+  readonly #states: Int32Array; // SLOT_WORDS per slot: seq, status, owner, fault tag
   readonly #bytes: Uint8Array;
   readonly #slots: number; // byte address of slot 0
   /** refuse at this many descriptors waiting unclaimed; 0: only a full ring refuses */
@@ -97,9 +97,10 @@ export class WorkQueue {
    * between the reservation and the publication nothing may throw. `owner` is the
    * submitter's token (low byte: its interrupt vector, signalled when it waits). A finished
    * slot whose owner is gone (`isLive` false: the thread exited without reaping) is
-   * reclaimed here, so it cannot jam the queue.
+   * reclaimed here, so it cannot jam the queue. `tag`, when given, is asked for the slot's fault
+   * tag (faults.ts) once the slot is taken, so that only descriptors that go in are matched.
    */
-  push(desc: Uint8Array, owner: number, isLive?: (owner: number) => boolean): number {
+  push(desc: Uint8Array, owner: number, isLive?: (owner: number) => boolean, tag?: (desc: Uint8Array) => number): number {
     const words = this.#words;
     const states = this.#states;
     const size = this.size;
@@ -114,6 +115,7 @@ export class WorkQueue {
         Atomics.compareExchange(words, WqWord.TAIL, pos, (pos + 1) | 0);
         this.#bytes.set(desc.subarray(0, Desc.SIZE), this.slotAddress(pos));
         states[s + 2] = owner;
+        states[s + 3] = tag === undefined ? 0 : tag(desc);
         Atomics.store(states, s, seqOf(pos, PUB));
         return pos;
       }
@@ -129,6 +131,12 @@ export class WorkQueue {
       else if (Atomics.load(words, WqWord.TAIL) === pos) return -1;
       // reclaimed, or another submitter took pos: try again
     }
+  }
+
+  /** True when the next push finds its slot free (a snapshot: other submitters may take it first). */
+  hasRoom(): boolean {
+    const pos = Atomics.load(this.#words, WqWord.TAIL);
+    return Atomics.load(this.#states, (pos & this.mask) * SLOT_WORDS) === seqOf(pos, FREE);
   }
 
   /** True once the engine has finished position pos (its status can be taken). */
@@ -244,6 +252,11 @@ export class WorkQueue {
   /** The vector to signal for position pos: read before complete(), the slot may be reused after. */
   vectorOf(pos: number): number {
     return this.#states[(pos & this.mask) * SLOT_WORDS + 2] & 0xff;
+  }
+
+  /** The fault tag of a claimed position (0: run it as usual). */
+  tagOf(pos: number): number {
+    return this.#states[(pos & this.mask) * SLOT_WORDS + 3];
   }
 
   /** Marks a claimed position done with its status. */

@@ -1,0 +1,101 @@
+// `softdsa decode HEX`: a descriptor (64 bytes) or a completion record (32 bytes) given in hex,
+// printed field by field (src/device/decode.ts). Same conventions as the other commands: errors
+// on one line on stderr, exit 2 for usage.
+import { readFileSync } from 'node:fs';
+import { decodeDescriptor, decodedJson, decodeRecord, formatDecoded, parseOpcode } from '../device/decode.ts';
+import { Desc, Record } from '../device/format.ts';
+import { parseArgv, UsageError } from './options.ts';
+
+export const DECODE_HELP = `softdsa decode: a DSA descriptor or completion record, field by field
+
+Usage: softdsa decode [options] HEX...     (HEX "-" reads the hex from standard input)
+
+HEX is the bytes in memory order, 128 hex digits for a descriptor, 64 for a record; spaces,
+colons and a 0x prefix are ignored, so xxd -p or a hex dump's bytes can be pasted as they are.
+
+Options
+      --record            HEX is a completion record (32 bytes)
+      --opcode OP         the opcode of the descriptor that wrote the record (a name such
+                          as memmove or crcgen, or a number: 3, 0x10): names its fields
+      --json              JSON on stdout (64-bit values beyond 2^53 as decimal strings)
+  -h, --help              this help
+
+Exit status: 0 decoded; 2 bad usage (not hex, wrong length, unknown opcode).
+
+Examples
+  softdsa decode 000000000c000003002002000000000000000200000000000010020000000000 \
+                 0010000000000000000000000000000000000000000000000000000000000000
+  softdsa decode --record --opcode crcgen \
+                 01000000090000000000000000000000839206e3000000000000000000000000
+  xxd -p -s 4096 -l 64 dump.bin | softdsa decode -
+`;
+
+const SPEC = {
+  record: { type: 'boolean' },
+  opcode: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export interface DecodeOptions {
+  bytes: Uint8Array;
+  record: boolean;
+  opcode: number | undefined;
+  json: boolean;
+  help: boolean;
+}
+
+/** The bytes of a hex text: whitespace, colons, commas and 0x prefixes are ignored. */
+export function parseHex(text: string): Uint8Array {
+  const digits = text.replace(/0x/gi, '').replace(/[\s:,]/g, '');
+  const bad = /[^0-9a-f]/i.exec(digits);
+  if (bad) throw new UsageError(`decode: "${bad[0]}" is not a hex digit`);
+  if (digits.length % 2 !== 0) throw new UsageError(`decode: ${digits.length} hex digits is not a whole number of bytes`);
+  return Uint8Array.from(digits.match(/../g) ?? [], (b) => parseInt(b, 16));
+}
+
+/** Parses the arguments after "decode" (`stdin`: reads standard input for "-"). Throws UsageError. */
+export function parseDecodeArgs(argv: string[], stdin: () => string = () => readFileSync(0, 'utf8')): DecodeOptions {
+  const { values, positionals } = parseArgv(argv, SPEC);
+  const help = Boolean(values.help);
+  const record = Boolean(values.record);
+  const json = Boolean(values.json);
+  if (help) return { bytes: new Uint8Array(0), record, opcode: undefined, json, help };
+  let opcode: number | undefined;
+  if (values.opcode !== undefined) {
+    if (!record) throw new UsageError('decode: --opcode goes with --record (a descriptor carries its own)');
+    opcode = parseOpcode(values.opcode as string);
+    if (opcode === undefined) throw new UsageError(`decode: --opcode: "${String(values.opcode)}" is not an opcode (a name such as memmove, or a number from 0 to 0xff)`);
+  }
+  if (positionals.length === 0) throw new UsageError('decode: give the bytes in hex (or - for standard input; see softdsa decode --help)');
+  const stdinAt = positionals.indexOf('-');
+  if (stdinAt >= 0 && positionals.length > 1) throw new UsageError('decode: "-" reads the hex from standard input: give nothing else');
+  const bytes = parseHex(stdinAt >= 0 ? stdin() : positionals.join(''));
+  const want = record ? Record.SIZE : Desc.SIZE;
+  if (bytes.length !== want) {
+    const hint = bytes.length === (record ? Desc.SIZE : Record.SIZE) ? (record ? ' (a descriptor? drop --record)' : ' (a completion record? add --record)') : '';
+    throw new UsageError(`decode: a ${record ? 'completion record' : 'descriptor'} is ${want} bytes (${want * 2} hex digits); got ${bytes.length}${hint}`);
+  }
+  return { bytes, record, opcode, json, help };
+}
+
+/** Runs `softdsa decode`; returns the exit code. `stdin`: what "-" reads. */
+export function decodeMain(argv: string[], stdin?: () => string): number {
+  let o: DecodeOptions;
+  try {
+    o = parseDecodeArgs(argv, stdin);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`softdsa: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  if (o.help) {
+    process.stdout.write(DECODE_HELP);
+    return 0;
+  }
+  const decoded = o.record ? decodeRecord(o.bytes, o.opcode) : decodeDescriptor(o.bytes);
+  process.stdout.write(o.json ? decodedJson(decoded) : formatDecoded(decoded));
+  return 0;
+}

@@ -1,0 +1,420 @@
+// Fault injection: rules that make chosen descriptors fail the way hardware fails, so that a
+// client's error paths can be tested on purpose: a page fault part-way (partial completion), any
+// status code, a refused submission (a full shared WQ), an engine that dies holding the
+// descriptor (0x20), added latency, a lost interrupt.
+//
+// The rules live in a table in the device's control region, so every thread sees them: the
+// submitter's portal matches each descriptor against them as it enters the queue (one load of
+// the ACTIVE word when there are none), and stamps the rule that fired into the slot's tag word.
+// The engine that runs the slot reads the tag (0: run as usual) and applies the rule's effect.
+// Matching at submission makes the choice reproducible: for a given seed and the same submissions,
+// the same descriptors fault, however many engines run them. 'refuse' acts in the portal itself.
+import { Errors } from './errors.ts';
+import { Desc, Flag, Opcode } from './format.ts';
+
+/** How an engine dies: its thread exits, or throws; before running the descriptor or after it (before completing it). */
+export interface EngineDeath {
+  how?: 'exit' | 'throw';
+  when?: 'before' | 'after';
+}
+
+export interface FaultRule {
+  // ---- which descriptors (all that are given must match) ----
+  /** opcode(s) (Opcode) */
+  opcode?: number | readonly number[];
+  /** work queue id (the M of wqN.M); today every device has WQ 0 */
+  wq?: number;
+  /** [start, end): a descriptor whose source or destination range meets it */
+  address?: readonly [number, number];
+  /** fire for each matching descriptor with this probability (seeded: reproducible) */
+  probability?: number;
+  /** fire for every N-th matching descriptor (the N-th, 2N-th, ...) */
+  every?: number;
+  /** fire at most this many times (then the rule is spent) */
+  times?: number;
+  // ---- what happens (one of pageFault, status, engineDeath, refuse; latency and lostInterrupt combine with any but refuse) ----
+  /**
+   * the byte at `operand` + offset is unmapped: the descriptor runs up to it and completes with a
+   * page fault (0x03, bit 7 set for a write), bytes completed and fault address as the core
+   * reports a real one. operand: 'src' (@16, default) or 'dst' (@24). Matches only descriptors
+   * whose transfer size reaches past offset, and not BOF ones (the OS would map the page).
+   */
+  pageFault?: { offset: number; operand?: 'src' | 'dst' };
+  /** the descriptor is not run: it completes with this status code (its record written if it asks for one) */
+  status?: number;
+  /** the submission is refused as a full shared WQ refuses it (submit rejects with QUEUE_FULL, or waits with retry) */
+  refuse?: boolean;
+  /** the engine that runs it dies (0x20 for what it held; the engine is replaced) */
+  engineDeath?: EngineDeath | boolean;
+  /** ms added before the completion */
+  latency?: number;
+  /** the completion is written but its interrupt (the submitter's vector, RCI handles) is not raised */
+  lostInterrupt?: boolean;
+}
+
+export const EFFECTS = ['pageFault', 'status', 'refuse', 'engineDeath', 'latency', 'lostInterrupt'] as const;
+export type FaultEffect = (typeof EFFECTS)[number];
+
+export interface FaultStats {
+  /** the seed of the probabilities (DeviceOptions.faultSeed): give it again to replay a run */
+  seed: number;
+  /** descriptors a rule fired on (refusals included) */
+  injected: number;
+  byEffect: Record<FaultEffect, number>;
+}
+
+/** What `dev.inject()` returns. */
+export interface FaultHandle {
+  readonly id: number;
+  /** times the rule fired so far */
+  readonly fired: number;
+  /** removes the rule: descriptors it was stamped on and no engine has run yet run as usual */
+  remove(): void;
+}
+
+/** What an engine applies to one descriptor. */
+export interface Injection {
+  pageFault: boolean;
+  /** the faulting operand's descriptor offset (Desc.SRC or Desc.DST) and the offset into it */
+  operand: number;
+  offset: number;
+  /** a status to complete with, or -1 */
+  status: number;
+  die: boolean;
+  dieThrow: boolean;
+  dieAfter: boolean;
+  latencyMs: number;
+  lostInterrupt: boolean;
+}
+
+// ---- the table: a header, then MAX_RULES entries of Int32 words ----
+export const MAX_RULES = 32;
+const HEADER_WORDS = 16;
+const ENTRY_WORDS = 32;
+export const FAULT_TABLE_BYTES = 4 * (HEADER_WORDS + MAX_RULES * ENTRY_WORDS);
+const enum H { ACTIVE = 0, VERSION = 1, SEED = 2, SERIAL = 3, INJECTED = 4, BY_EFFECT = 5 }
+/** Entry words; doubles at F64 word pairs (8-byte aligned: entries are 128 bytes from a 64-byte aligned table). */
+const enum E { SERIAL = 0, FLAGS = 1, WQ = 2, EVERY = 3, TIMES = 4, MATCHED = 5, FIRED = 6, OFFSET = 7, STATUS = 8, LATENCY_US = 9, ADDR_START = 10, ADDR_END = 12, PROBABILITY = 14, OPCODES = 16 }
+const enum F {
+  HAS_OPCODE = 1 << 0, HAS_WQ = 1 << 1, HAS_ADDR = 1 << 2, HAS_PROB = 1 << 3,
+  PAGE_FAULT = 1 << 8, STATUS = 1 << 9, REFUSE = 1 << 10, DIE = 1 << 11, LATENCY = 1 << 12, LOST_IRQ = 1 << 13,
+  OPERAND_DST = 1 << 16, DIE_THROW = 1 << 17, DIE_AFTER = 1 << 18,
+}
+const EFFECT_FLAGS = [F.PAGE_FAULT, F.STATUS, F.REFUSE, F.DIE, F.LATENCY, F.LOST_IRQ];
+/** The slot tag: entry index + 1 in the low bits, the rule's serial above (a reused entry does not match an old tag). */
+const TAG_INDEX_BITS = 6;
+const SERIAL_MASK = (1 << (31 - TAG_INDEX_BITS)) - 1;
+/** match() for a submission a 'refuse' rule refused. */
+export const REFUSED = -1;
+
+interface Compiled {
+  index: number;
+  serial: number;
+  flags: number;
+  wq: number;
+  every: number;
+  times: number;
+  start: number;
+  end: number;
+  probability: number;
+  opcodes: Int32Array;
+  offset: number;
+}
+
+/** The device's fault rules, over its shared memory: one per thread that submits or runs descriptors. */
+export class FaultTable {
+  readonly #w: Int32Array;
+  readonly #f: Float64Array;
+  readonly #mem: DataView;
+  #version = -1;
+  #rules: Compiled[] = [];
+
+  constructor(memory: WebAssembly.Memory, at: number) {
+    const buf = memory.buffer as unknown as SharedArrayBuffer;
+    this.#w = new Int32Array(buf, at, FAULT_TABLE_BYTES / 4);
+    this.#f = new Float64Array(buf, at, FAULT_TABLE_BYTES / 8);
+    this.#mem = new DataView(buf);
+  }
+
+  /** The opener, before any rule: the seed of the probabilities. */
+  setSeed(seed: number): void {
+    Atomics.store(this.#w, H.SEED, seed | 0);
+  }
+
+  /** True while a rule is set: the portal's one check per descriptor. */
+  active(): boolean {
+    return Atomics.load(this.#w, H.ACTIVE) !== 0;
+  }
+
+  // ---- the opener: add and remove ----
+
+  /** Checks and stores a rule; returns its handle. */
+  add(rule: FaultRule): FaultHandle {
+    const flags = check(rule);
+    const index = this.#freeEntry();
+    const w = this.#w;
+    const base = HEADER_WORDS + index * ENTRY_WORDS;
+    const serial = (Atomics.add(w, H.SERIAL, 1) + 1) & SERIAL_MASK || 1;
+    w.fill(0, base, base + ENTRY_WORDS);
+    w[base + E.FLAGS] = flags;
+    w[base + E.WQ] = rule.wq ?? 0;
+    w[base + E.EVERY] = rule.every ?? 0;
+    w[base + E.TIMES] = rule.times ?? 0;
+    w[base + E.OFFSET] = rule.pageFault?.offset ?? 0;
+    w[base + E.STATUS] = rule.status ?? 0;
+    w[base + E.LATENCY_US] = Math.round((rule.latency ?? 0) * 1000);
+    this.#f[(base + E.ADDR_START) / 2] = rule.address?.[0] ?? 0;
+    this.#f[(base + E.ADDR_END) / 2] = rule.address?.[1] ?? 0;
+    this.#f[(base + E.PROBABILITY) / 2] = rule.probability ?? 1;
+    for (const op of rule.opcode === undefined ? [] : typeof rule.opcode === 'number' ? [rule.opcode] : rule.opcode) {
+      w[base + E.OPCODES + (op >> 5)] |= 1 << (op & 31);
+    }
+    Atomics.store(w, base + E.SERIAL, serial); // live from here
+    Atomics.add(w, H.ACTIVE, 1);
+    Atomics.add(w, H.VERSION, 1);
+    return {
+      id: serial,
+      get fired(): number {
+        return Math.min(Atomics.load(w, base + E.FIRED), rule.times ?? Infinity);
+      },
+      remove: () => this.#remove(index, serial),
+    };
+  }
+
+  #remove(index: number, serial: number): void {
+    const at = HEADER_WORDS + index * ENTRY_WORDS + E.SERIAL;
+    if (Atomics.compareExchange(this.#w, at, serial, 0) !== serial) return; // removed already
+    Atomics.sub(this.#w, H.ACTIVE, 1);
+    Atomics.add(this.#w, H.VERSION, 1);
+  }
+
+  /** A free entry; spent rules (fired `times` times) are taken back when there is none. */
+  #freeEntry(): number {
+    const w = this.#w;
+    for (let i = 0; i < MAX_RULES; i++) if (w[HEADER_WORDS + i * ENTRY_WORDS + E.SERIAL] === 0) return i;
+    for (let i = 0; i < MAX_RULES; i++) {
+      const base = HEADER_WORDS + i * ENTRY_WORDS;
+      const times = w[base + E.TIMES];
+      if (times > 0 && Atomics.load(w, base + E.FIRED) >= times) {
+        this.#remove(i, w[base + E.SERIAL]);
+        return i;
+      }
+    }
+    throw Errors.faultRule(`at most ${MAX_RULES} rules at a time: remove() some first`);
+  }
+
+  // ---- submitters ----
+
+  /**
+   * The 'refuse' rules (`refusing`), tried as a descriptor is offered, or the others, tried once it
+   * has a slot: REFUSED, the tag of the rule that fired for the engine, or 0 (none fired).
+   */
+  match(desc: Uint8Array, wq: number, refusing: boolean): number {
+    const w = this.#w;
+    const rules = this.#compiled();
+    if (rules.length === 0) return 0;
+    const dv = new DataView(desc.buffer, desc.byteOffset, Desc.SIZE);
+    const op = desc[Desc.OPCODE];
+    for (const r of rules) {
+      if (((r.flags & F.REFUSE) !== 0) !== refusing) continue;
+      if ((r.flags & F.HAS_WQ) !== 0 && r.wq !== wq) continue;
+      if ((r.flags & F.HAS_OPCODE) !== 0 && (r.opcodes[op >> 5] & (1 << (op & 31))) === 0) continue;
+      if ((r.flags & F.HAS_ADDR) !== 0 && !meets(dv, op, r.start, r.end)) continue;
+      if ((r.flags & F.PAGE_FAULT) !== 0 && !faultable(dv, op, r.offset)) continue;
+      const base = HEADER_WORDS + r.index * ENTRY_WORDS;
+      if (Atomics.load(w, base + E.SERIAL) !== r.serial) continue; // removed since
+      const n = Atomics.add(w, base + E.MATCHED, 1);
+      if (r.every > 0 && n % r.every !== r.every - 1) continue;
+      if ((r.flags & F.HAS_PROB) !== 0 && chance(Atomics.load(w, H.SEED), r.serial, n) >= r.probability) continue;
+      if (r.times > 0 && Atomics.add(w, base + E.FIRED, 1) >= r.times) continue;
+      if (r.times === 0) Atomics.add(w, base + E.FIRED, 1);
+      if ((r.flags & F.REFUSE) !== 0) {
+        this.#count(r.flags);
+        return REFUSED;
+      }
+      return (r.serial << TAG_INDEX_BITS) | (r.index + 1);
+    }
+    return 0;
+  }
+
+  /** The live rules, decoded again only when the table changed. */
+  #compiled(): Compiled[] {
+    const w = this.#w;
+    const version = Atomics.load(w, H.VERSION);
+    if (version === this.#version) return this.#rules;
+    const rules: Compiled[] = [];
+    for (let i = 0; i < MAX_RULES; i++) {
+      const base = HEADER_WORDS + i * ENTRY_WORDS;
+      const serial = Atomics.load(w, base + E.SERIAL);
+      if (serial === 0) continue;
+      rules.push({
+        index: i,
+        serial,
+        flags: w[base + E.FLAGS],
+        wq: w[base + E.WQ],
+        every: w[base + E.EVERY],
+        times: w[base + E.TIMES],
+        start: this.#f[(base + E.ADDR_START) / 2],
+        end: this.#f[(base + E.ADDR_END) / 2],
+        probability: this.#f[(base + E.PROBABILITY) / 2],
+        opcodes: w.slice(base + E.OPCODES, base + E.OPCODES + 8),
+        offset: w[base + E.OFFSET] >>> 0,
+      });
+    }
+    // Injection order: the first rule that fires takes the descriptor.
+    rules.sort((a, b) => a.serial - b.serial);
+    this.#rules = rules;
+    this.#version = version;
+    return rules;
+  }
+
+  // ---- engines ----
+
+  /** What the rule named by a slot's tag does (counted as injected), or null if it was removed meanwhile. */
+  take(tag: number): Injection | null {
+    const w = this.#w;
+    const base = HEADER_WORDS + ((tag & ((1 << TAG_INDEX_BITS) - 1)) - 1) * ENTRY_WORDS;
+    const serial = tag >>> TAG_INDEX_BITS;
+    if (Atomics.load(w, base + E.SERIAL) !== serial) return null;
+    const flags = w[base + E.FLAGS];
+    const inj: Injection = {
+      pageFault: (flags & F.PAGE_FAULT) !== 0,
+      operand: (flags & F.OPERAND_DST) !== 0 ? Desc.DST : Desc.SRC,
+      offset: w[base + E.OFFSET] >>> 0,
+      status: (flags & F.STATUS) !== 0 ? w[base + E.STATUS] : -1,
+      die: (flags & F.DIE) !== 0,
+      dieThrow: (flags & F.DIE_THROW) !== 0,
+      dieAfter: (flags & F.DIE_AFTER) !== 0,
+      latencyMs: (flags & F.LATENCY) !== 0 ? w[base + E.LATENCY_US] / 1000 : 0,
+      lostInterrupt: (flags & F.LOST_IRQ) !== 0,
+    };
+    // Removed (and its entry reused) while we read it: not this rule's fields.
+    if (Atomics.load(w, base + E.SERIAL) !== serial) return null;
+    this.#count(flags);
+    return inj;
+  }
+
+  /** The address an injected page fault makes unmapped in the descriptor at `desc` (memory offset), or -1: none the arena could hold. */
+  holeOf(desc: number, inj: Injection): number {
+    const dv = this.#mem;
+    if (dv.getUint32(desc + inj.operand + 4, true) !== 0) return -1;
+    const at = dv.getUint32(desc + inj.operand, true) + inj.offset;
+    return at < 2 ** 32 ? at : -1;
+  }
+
+  #count(flags: number): void {
+    Atomics.add(this.#w, H.INJECTED, 1);
+    for (let e = 0; e < EFFECT_FLAGS.length; e++) if ((flags & EFFECT_FLAGS[e]) !== 0) Atomics.add(this.#w, H.BY_EFFECT + e, 1);
+  }
+
+  stats(): FaultStats {
+    const w = this.#w;
+    const byEffect = Object.fromEntries(EFFECTS.map((name, e) => [name, Atomics.load(w, H.BY_EFFECT + e)])) as Record<FaultEffect, number>;
+    return { seed: Atomics.load(w, H.SEED) >>> 0, injected: Atomics.load(w, H.INJECTED), byEffect };
+  }
+}
+
+/** Does the source or destination range of the descriptor (where its opcode has them) meet [start, end)? */
+function meets(dv: DataView, op: number, start: number, end: number): boolean {
+  const size = dv.getUint32(Desc.XFER_SIZE, true);
+  const within = (at: number, len: number): boolean => {
+    const a = Number(dv.getBigUint64(at, true));
+    return a < end && a + Math.max(len, 1) > start;
+  };
+  if (op === Opcode.BATCH) return within(Desc.LIST, size * Desc.SIZE);
+  const src = op !== Opcode.MEMFILL && op !== Opcode.NOOP && op !== Opcode.DRAIN && op !== Opcode.CFLUSH;
+  const dst = op !== Opcode.COMPVAL && op !== Opcode.CRCGEN && op !== Opcode.NOOP && op !== Opcode.DRAIN && op !== Opcode.TRANSL_FETCH && op !== Opcode.DIF_CHECK;
+  return (src && within(Desc.SRC, size)) || (dst && within(Desc.DST, size));
+}
+
+/**
+ * Whether a page fault `offset` bytes into an operand can hit this descriptor: the transfer
+ * reaches that far, and it does not ask to block on faults (BOF: the OS would map the page).
+ */
+function faultable(dv: DataView, op: number, offset: number): boolean {
+  if ((dv.getUint32(Desc.FLAGS, true) & Flag.BOF) !== 0) return false;
+  const size = dv.getUint32(Desc.XFER_SIZE, true);
+  return offset < (op === Opcode.BATCH ? size * Desc.SIZE : size);
+}
+
+/** A number in [0, 1) from (seed, rule, match ordinal): the same for the same three, on any thread. */
+function chance(seed: number, serial: number, n: number): number {
+  let x = (seed + Math.imul(serial, 0x9e3779b9) + Math.imul(n, 0x632be5ab)) | 0;
+  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
+  x ^= x >>> 16;
+  return (x >>> 0) / 2 ** 32;
+}
+
+const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 0x7fffffff;
+
+/** Validates a rule; returns its flags word. Every problem names the field. */
+function check(rule: FaultRule): number {
+  if (rule === null || typeof rule !== 'object') throw Errors.faultRule(`a rule is an object; got ${rule === null ? 'null' : typeof rule}`);
+  const known = new Set<string>(['opcode', 'wq', 'address', 'probability', 'every', 'times', ...EFFECTS]);
+  for (const k of Object.keys(rule)) if (!known.has(k)) throw Errors.faultRule(`unknown field "${k}" (fields: ${[...known].join(', ')})`);
+  let flags = 0;
+  const r = rule as Record<string, unknown>;
+  if (r.opcode !== undefined) {
+    const ops = typeof r.opcode === 'number' ? [r.opcode] : r.opcode;
+    if (!Array.isArray(ops) || ops.length === 0 || !ops.every((o) => Number.isInteger(o) && o >= 0 && o <= 0xff)) {
+      throw Errors.faultRule(`opcode must be an opcode (0-255) or a non-empty list of them; got ${String(r.opcode)}`);
+    }
+    flags |= F.HAS_OPCODE;
+  }
+  if (r.wq !== undefined) {
+    if (!Number.isInteger(r.wq) || (r.wq as number) < 0 || (r.wq as number) > 7) throw Errors.faultRule(`wq must be a work queue id from 0 to 7; got ${String(r.wq)}`);
+    flags |= F.HAS_WQ;
+  }
+  if (r.address !== undefined) {
+    const a = r.address as unknown[];
+    if (!Array.isArray(a) || a.length !== 2 || !a.every((x) => Number.isSafeInteger(x) && (x as number) >= 0) || (a[0] as number) >= (a[1] as number)) {
+      throw Errors.faultRule(`address must be [start, end) with 0 <= start < end; got ${JSON.stringify(r.address)}`);
+    }
+    flags |= F.HAS_ADDR;
+  }
+  if (r.probability !== undefined) {
+    if (typeof r.probability !== 'number' || !(r.probability >= 0 && r.probability <= 1)) throw Errors.faultRule(`probability must be a number from 0 to 1; got ${String(r.probability)}`);
+    flags |= F.HAS_PROB;
+  }
+  if (r.every !== undefined && !isCount(r.every)) throw Errors.faultRule(`every must be a positive integer; got ${String(r.every)}`);
+  if (r.times !== undefined && !isCount(r.times)) throw Errors.faultRule(`times must be a positive integer; got ${String(r.times)}`);
+
+  const given = EFFECTS.filter((e) => r[e] !== undefined && r[e] !== false);
+  const deciding = given.filter((e) => e === 'pageFault' || e === 'status' || e === 'engineDeath' || e === 'refuse');
+  if (given.length === 0) throw Errors.faultRule(`a rule needs an effect: ${EFFECTS.join(', ')}`);
+  if (deciding.length > 1) throw Errors.faultRule(`one of pageFault, status, engineDeath, refuse per rule; got ${deciding.join(' and ')}`);
+  if (r.refuse !== undefined && r.refuse !== false) {
+    if (r.refuse !== true) throw Errors.faultRule(`refuse must be true; got ${String(r.refuse)}`);
+    if (given.length > 1) throw Errors.faultRule('refuse goes alone: a refused descriptor never reaches an engine');
+    flags |= F.REFUSE;
+  }
+  if (r.pageFault !== undefined) {
+    const p = r.pageFault as { offset?: unknown; operand?: unknown };
+    if (p === null || typeof p !== 'object') throw Errors.faultRule('pageFault must be { offset, operand? }');
+    if (!Number.isInteger(p.offset) || (p.offset as number) < 0 || (p.offset as number) > 0xffffffff) throw Errors.faultRule(`pageFault.offset must be an integer from 0 to 2^32-1; got ${String(p.offset)}`);
+    if (p.operand !== undefined && p.operand !== 'src' && p.operand !== 'dst') throw Errors.faultRule(`pageFault.operand must be 'src' or 'dst'; got ${String(p.operand)}`);
+    flags |= F.PAGE_FAULT | (p.operand === 'dst' ? F.OPERAND_DST : 0);
+  }
+  if (r.status !== undefined) {
+    if (!Number.isInteger(r.status) || (r.status as number) < 1 || (r.status as number) > 0xff) throw Errors.faultRule(`status must be a status code from 0x01 to 0xff; got ${String(r.status)}`);
+    flags |= F.STATUS;
+  }
+  if (r.engineDeath !== undefined && r.engineDeath !== false) {
+    const d = (r.engineDeath === true ? {} : r.engineDeath) as EngineDeath;
+    if (d === null || typeof d !== 'object') throw Errors.faultRule('engineDeath must be true or { how?, when? }');
+    if (d.how !== undefined && d.how !== 'exit' && d.how !== 'throw') throw Errors.faultRule(`engineDeath.how must be 'exit' or 'throw'; got ${String(d.how)}`);
+    if (d.when !== undefined && d.when !== 'before' && d.when !== 'after') throw Errors.faultRule(`engineDeath.when must be 'before' or 'after'; got ${String(d.when)}`);
+    flags |= F.DIE | (d.how === 'throw' ? F.DIE_THROW : 0) | (d.when === 'after' ? F.DIE_AFTER : 0);
+  }
+  if (r.latency !== undefined) {
+    if (typeof r.latency !== 'number' || !(r.latency > 0 && r.latency <= 60_000)) throw Errors.faultRule(`latency must be ms from 0 to 60000; got ${String(r.latency)}`);
+    flags |= F.LATENCY;
+  }
+  if (r.lostInterrupt !== undefined && r.lostInterrupt !== false) {
+    if (r.lostInterrupt !== true) throw Errors.faultRule(`lostInterrupt must be true; got ${String(r.lostInterrupt)}`);
+    flags |= F.LOST_IRQ;
+  }
+  return flags;
+}
+

@@ -1,0 +1,65 @@
+// Tracing: diagnostics_channel `softdsa:descriptor` publishes every descriptor submitted through
+// a portal's submit() once it completes, with its completion record, decoded when read.
+// Nobody subscribed: the portal's one check of hasSubscribers per submit is all it costs.
+import { type DecodedDescriptor, type DecodedRecord, decodeDescriptor, decodeRecord } from './decode.ts';
+import { Desc, Flag, Record } from './format.ts';
+import { channel } from './host.ts';
+
+export const descriptorChannel = channel('softdsa:descriptor');
+
+/** What `softdsa:descriptor` publishes: the bytes, copied at submission and at completion; decoded on first read. */
+export class DescriptorEvent {
+  /** the 64 descriptor bytes as submitted */
+  readonly bytes: Uint8Array;
+  /** the 32 record bytes at completion, where the descriptor asked for a record in the arena; else null */
+  readonly recordBytes: Uint8Array | null;
+  /** the status submit() resolved to, or null when it rejected (error) */
+  readonly status: number | null;
+  readonly error: unknown;
+  /** the work queue's id */
+  readonly wq: number;
+  #descriptor: DecodedDescriptor | null = null;
+  #record: DecodedRecord | null = null;
+
+  constructor(bytes: Uint8Array, recordBytes: Uint8Array | null, status: number | null, error: unknown, wq: number) {
+    this.bytes = bytes;
+    this.recordBytes = recordBytes;
+    this.status = status;
+    this.error = error;
+    this.wq = wq;
+  }
+
+  get descriptor(): DecodedDescriptor {
+    return (this.#descriptor ??= decodeDescriptor(this.bytes));
+  }
+
+  get record(): DecodedRecord | null {
+    if (this.recordBytes === null) return null;
+    return (this.#record ??= decodeRecord(this.recordBytes, this.bytes[Desc.OPCODE]));
+  }
+}
+
+/**
+ * `p` (a submit's promise) that publishes its descriptor and record when it settles. `mem`: the
+ * device memory, whose [arenaBase, arenaEnd) records can be read.
+ */
+export function traced(p: Promise<number>, desc: Uint8Array, mem: Uint8Array, arenaBase: number, arenaEnd: number, wq: number): Promise<number> {
+  const bytes = desc.slice(0, Desc.SIZE);
+  const dv = new DataView(bytes.buffer);
+  const asks = (dv.getUint32(Desc.FLAGS, true) & Flag.CRAV) !== 0;
+  const rec = dv.getBigUint64(Desc.COMPLETION, true);
+  const at = asks && rec >= BigInt(arenaBase) && rec + BigInt(Record.SIZE) <= BigInt(arenaEnd) ? Number(rec) : -1;
+  const publish = (status: number | null, error: unknown): void => {
+    descriptorChannel.publish(new DescriptorEvent(bytes, at < 0 ? null : mem.slice(at, at + Record.SIZE), status, error, wq));
+  };
+  return p.then(
+    (status) => {
+      publish(status, undefined);
+      return status;
+    },
+    (e: unknown) => {
+      publish(null, e);
+      throw e;
+    },
+  );
+}

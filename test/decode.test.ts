@@ -1,0 +1,218 @@
+// Decoding (src/device/decode.ts): round trips against the Descriptor builders for every opcode
+// (decoded fields given back to the builder give the same bytes), flag/status/DIF names, records,
+// `softdsa decode` (output, --json, stdin, exit codes), and diagnostics_channel softdsa:descriptor.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { decodeDescriptor, decodeRecord, Descriptor, DescriptorEvent, Device, Flag, Opcode, Status } from '../src/index.ts';
+import { decodeMain } from '../src/cli/decode.ts';
+import { captured } from './captured.ts';
+import { DifFlag, SrcDif } from '../src/device/format.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+// Random builder arguments, per builder: the fields each takes.
+const addr = fc.oneof(fc.integer({ min: 0, max: 0xffffffff }), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }));
+const u32 = fc.integer({ min: 0, max: 0xffffffff });
+const u16 = fc.integer({ min: 0, max: 0xffff });
+const u8 = fc.integer({ min: 0, max: 0xff });
+const tags = fc.record({ refTag: u32, appTag: u16, appTagMask: u16 });
+const common = fc.record({ flags: fc.integer({ min: 0, max: 0xffff }), completion: addr, intHandle: u16, pasid: fc.integer({ min: 0, max: 0xfffff }) });
+type Args = Record<string, unknown>;
+const BUILDERS: Record<string, fc.Arbitrary<Args>> = {
+  noop: fc.constant({}),
+  drain: fc.constant({}),
+  batch: fc.record({ list: addr, count: u32 }),
+  memmove: fc.record({ src: addr, dst: addr, size: u32 }),
+  fill: fc.record({ dst: addr, size: u32, pattern: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }) }),
+  compare: fc.record({ src1: addr, src2: addr, size: u32, expected: fc.integer({ min: 0, max: 1 }) }),
+  comparePattern: fc.record({ src: addr, pattern: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), size: u32, expected: fc.integer({ min: 0, max: 1 }) }),
+  createDelta: fc.record({ src1: addr, src2: addr, size: u32, delta: addr, maxDeltaSize: u32, expectedMask: u8 }),
+  applyDelta: fc.record({ delta: addr, deltaSize: u32, dst: addr, size: u32 }),
+  dualcast: fc.record({ src: addr, dst1: addr, dst2: addr, size: u32 }),
+  crc32c: fc.record({ src: addr, size: u32, seed: u32, seedAddr: fc.option(addr, { nil: undefined }) }),
+  copyCrc32c: fc.record({ src: addr, dst: addr, size: u32, seed: u32, seedAddr: fc.option(addr, { nil: undefined }) }),
+  cflush: fc.record({ dst: addr, size: u32 }),
+  translationFetch: fc.record({ addr, size: u32 }),
+  difCheck: fc.record({ src: addr, size: u32, difFlags: u8, srcDifFlags: u8, refTag: u32, appTag: u16, appTagMask: u16 }),
+  difInsert: fc.record({ src: addr, dst: addr, size: u32, difFlags: u8, dstDifFlags: u8, refTag: u32, appTag: u16, appTagMask: u16 }),
+  difStrip: fc.record({ src: addr, dst: addr, size: u32, difFlags: u8, srcDifFlags: u8, refTag: u32, appTag: u16, appTagMask: u16 }),
+  difUpdate: fc.record({ src: addr, dst: addr, size: u32, difFlags: u8, srcDifFlags: u8, dstDifFlags: u8, srcTags: tags, dstTags: tags }),
+  dixGenerate: fc.record({ src: addr, pi: addr, size: u32, difFlags: u8, dstDifFlags: u8, refTag: u32, appTag: u16, appTagMask: u16 }),
+};
+const build = Descriptor as unknown as Record<string, (o: Args) => Uint8Array>;
+/** A decoded value as the builder was given it (numbers and bigints alike). */
+const same = (a: unknown, b: unknown): boolean => (typeof a === 'object' && a !== null ? Object.entries(a).every(([k, v]) => same(v, (b as Args)[k])) : BigInt(a as number) === BigInt(b as number));
+
+test('every opcode has a builder and decodes back to it', () => {
+  const opcodes = Object.values(Opcode).filter((v): v is number => typeof v === 'number');
+  const seen = new Set<string>();
+  for (const op of opcodes) {
+    const d = new Uint8Array(64);
+    d[7] = op;
+    const b = decodeDescriptor(d).builder;
+    assert.ok(b !== null && b in BUILDERS, `opcode ${op}: builder ${b}`);
+    seen.add(b!);
+  }
+  assert.equal([...seen].sort(), Object.keys(BUILDERS).sort());
+});
+
+for (const [name, arb] of Object.entries(BUILDERS)) {
+  test(`round trip: Descriptor.${name} -> decodeDescriptor -> Descriptor.${name} gives the same bytes, fields by name`, () => {
+    fc.assert(
+      fc.property(common, arb, (c, args) => {
+        const bytes = build[name]({ ...c, ...args });
+        const d = decodeDescriptor(bytes);
+        assert.is(d.builder, name);
+        assert.is(d.opcode, bytes[7]);
+        assert.equal(build[name](d as unknown as Args), bytes);
+        for (const [k, v] of Object.entries(args)) if (v !== undefined && !same(v, d[k])) assert.unreachable(`${k}: ${inspect(v)} decoded as ${inspect(d[k])}`);
+        assert.ok(same(c.completion, d.completion) && d.intHandle === c.intHandle && d.pasid === c.pasid);
+        assert.equal(d.unusedNonZero, [], 'a builder writes only fields the opcode has');
+      }),
+      { numRuns: 150 },
+    );
+  });
+}
+
+test('names: flags (op-specific bits by opcode), opcodes, DIF flags and block size, unused bytes', () => {
+  const d = decodeDescriptor(Descriptor.crc32c({ src: 64, size: 8, flags: Flag.FENCE | Flag.CRAV | Flag.RCI | Flag.CRC_BYPASS_INVERT | 0x40, seedAddr: 128 }));
+  assert.equal(d.flagNames, ['FENCE', 'CRAV', 'RCI', 'BIT_6', 'CRC_SEED_ADDR', 'CRC_BYPASS_INVERT']);
+  assert.is(d.opcodeName, 'CRCGEN');
+  assert.is(d.seedAddr, 128);
+  assert.equal(decodeDescriptor(Descriptor.translationFetch({ addr: 0, size: 8, flags: Flag.TRANSL_FETCH_STRIDE })).flagNames, ['TRANSL_FETCH_STRIDE']);
+  const dif = decodeDescriptor(Descriptor.difCheck({ src: 0, size: 520, difFlags: DifFlag.BLOCK_4104 | DifFlag.INVERT_CRC_RESULT, srcDifFlags: SrcDif.GUARD_CHECK_DISABLE | SrcDif.REF_TAG_TYPE, refTag: 0x12345678, appTag: 0xabcd, appTagMask: 0xff }));
+  assert.equal([dif.blockSize, dif.difFlagNames, dif.srcDifFlagNames, dif.refTag, dif.appTag, dif.appTagMask], [4104, ['INVERT_CRC_RESULT'], ['GUARD_CHECK_DISABLE', 'REF_TAG_TYPE'], 0x12345678, 0xabcd, 0xff]);
+  const raw = new Uint8Array(64);
+  raw[7] = 0x7e;
+  raw[38] = 1; // reserved
+  raw[3] = 0x80; // privileged
+  raw[50] = 9;
+  const u = decodeDescriptor(raw);
+  assert.equal([u.opcodeName, u.builder, u.privileged, u.unusedNonZero], ['UNKNOWN_0x7e', null, true, [38, 50]]);
+  assert.throws(() => decodeDescriptor(new Uint8Array(32)), /decodeDescriptor: a descriptor is 64 bytes; got 32/);
+});
+
+test('records: status names, write bit, op-specific fields by opcode', () => {
+  const rec = (bytes: Record<number, number>): Uint8Array => {
+    const r = new Uint8Array(32);
+    for (const [at, v] of Object.entries(bytes)) r[Number(at)] = v;
+    return r;
+  };
+  const pf = decodeRecord(rec({ 0: 0x83, 4: 0x10, 8: 0x40, 9: 0x12, 16: 0x78, 17: 0x56 }), Opcode.COPY_CRC);
+  assert.equal([pf.status, pf.statusName, pf.writeFault, pf.bytesCompleted, pf.faultAddress, pf.crc, pf.opcodeName], [3, 'PAGE_FAULT', true, 16, 0x1240n, 0x5678, 'COPY_CRC']);
+  const dif = decodeRecord(rec({ 0: Status.DIF_ERR, 1: 0x05, 16: 1, 20: 0xff, 22: 0x34 }), Opcode.DIF_CHECK);
+  assert.equal([dif.statusName, dif.difStatusNames, dif.refTag, dif.appTagMask, dif.appTag], ['DIF_ERR', ['GUARD', 'REF_TAG'], 1, 0xff, 0x34]);
+  const upd = decodeRecord(rec({ 0: 1, 16: 2, 24: 3 }), Opcode.DIF_UPDT);
+  assert.equal([upd.srcTags, upd.dstTags], [{ refTag: 2, appTagMask: 0, appTag: 0 }, { refTag: 3, appTagMask: 0, appTag: 0 }]);
+  assert.is(decodeRecord(rec({ 0: Status.INVALID_FLAGS, 16: 0x40 }), Opcode.MEMMOVE).invalidFlags, 0x40);
+  assert.is(decodeRecord(rec({ 0: Status.BATCH_FAIL, 4: 7 }), Opcode.BATCH).descriptorsCompleted, 7);
+  assert.is(decodeRecord(rec({ 0: 1, 1: 1 }), Opcode.COMPARE).different, true);
+  assert.is(decodeRecord(rec({ 0: 1, 16: 80 }), Opcode.CR_DELTA).deltaRecordSize, 80);
+  assert.equal([decodeRecord(rec({ 0: 0xff })).statusName, decodeRecord(rec({})).statusName, decodeRecord(rec({ 0: 0x7e })).statusName], ['ABORTED', 'NONE', 'UNKNOWN_0x7e']);
+  assert.throws(() => decodeRecord(new Uint8Array(64)), /decodeRecord: a completion record is 32 bytes; got 64/);
+});
+
+/** `softdsa decode` in this process: stdout, stderr, exit code. */
+const cli = (args: string[], stdin = ''): Promise<{ code: number; out: string; err: string }> => captured(() => decodeMain(args, () => stdin));
+
+test('softdsa decode: text, --json, --record --opcode, hex as pasted, standard input', async () => {
+  const desc = Descriptor.memmove({ src: 0x20000, dst: 0x21000, size: 4096, completion: 0x22000 });
+  const text = await cli([hex(desc)]);
+  assert.is(text.code, 0);
+  for (const line of [/^opcodeName\s+MEMMOVE$/m, /^flagNames\s+CRAV RCR$/m, /^src\s+0x20000$/m, /^dst\s+0x21000$/m, /^size\s+4096$/m, /^completion\s+0x22000$/m]) assert.match(text.out, line);
+  // as xxd -g1 or a debugger prints it
+  const spaced = Buffer.from(desc).toString('hex').match(/../g)!.map((b) => `0x${b}`).join(', ');
+  assert.is((await cli([spaced])).out, text.out);
+  assert.is((await cli(['-'], hex(desc) + '\n')).out, text.out);
+  const json = JSON.parse((await cli(['--json', hex(desc)])).out) as Record<string, unknown>;
+  assert.equal([json.opcodeName, json.src, json.size, json.flagNames], ['MEMMOVE', 0x20000, 4096, ['CRAV', 'RCR']]);
+  const big = JSON.parse((await cli(['--json', hex(Descriptor.memmove({ src: 1n << 60n, dst: 0, size: 1 }))])).out) as Record<string, unknown>;
+  assert.is(big.src, String(1n << 60n));
+  const r = new Uint8Array(32);
+  r[0] = 1;
+  new DataView(r.buffer).setUint32(16, 0xe3069283, true);
+  const rec = await cli(['--record', '--opcode', 'crcgen', hex(r)]);
+  assert.is(rec.code, 0);
+  assert.match(rec.out, /^statusName\s+SUCCESS$/m);
+  assert.match(rec.out, /^crc\s+0xe3069283$/m);
+  assert.match((await cli(['--record', '--opcode', '0x10', hex(r)])).out, /^opcodeName\s+CRCGEN$/m);
+  assert.match((await cli(['--help'])).out, /^Usage: softdsa decode/m);
+});
+
+test('softdsa decode: usage errors on one line, exit 2', async () => {
+  const desc = hex(Descriptor.noop());
+  const cases: Array<[string[], RegExp]> = [
+    [[], /give the bytes in hex/],
+    [['12zz'], /"z" is not a hex digit/],
+    [['123'], /3 hex digits is not a whole number of bytes/],
+    [['00'.repeat(32)], /a descriptor is 64 bytes \(128 hex digits\); got 32 \(a completion record\? add --record\)/],
+    [['--record', desc], /a completion record is 32 bytes \(64 hex digits\); got 64 \(a descriptor\? drop --record\)/],
+    [['--opcode', 'memmove', desc], /--opcode goes with --record/],
+    [['--record', '--opcode', 'nosuch', '00'.repeat(32)], /--opcode: "nosuch" is not an opcode/],
+    [['--bogus', desc], /Unknown option '--bogus'/],
+    [['-', desc], /"-" reads the hex from standard input: give nothing else/],
+  ];
+  for (const [args, re] of cases) {
+    const r = await cli(args);
+    assert.is(r.code, 2, args.join(' '));
+    assert.is(r.out, '');
+    assert.match(r.err, re);
+    assert.ok(/^softdsa: decode: [^\n]*\n$|^softdsa: [^\n]*\n$/.test(r.err), `one line: ${r.err}`);
+  }
+});
+
+test('softdsa decode through bin/softdsa.js, as a user runs it', () => {
+  const run = (args: string[], input?: string): { code: number | null; out: string; err: string } => {
+    const r = spawnSync(process.execPath, [join(root, 'bin/softdsa.js'), 'decode', ...args], { input, encoding: 'utf8', timeout: 60_000 });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  };
+  const ok = run(['-'], hex(Descriptor.fill({ dst: 0x30000, size: 64, pattern: 0x0102030405060708n })));
+  assert.is(ok.code, 0, ok.err);
+  assert.match(ok.out, /^opcodeName\s+MEMFILL$/m);
+  assert.match(ok.out, /^pattern\s+0x102030405060708$/m);
+  const bad = run(['xyz']);
+  assert.equal([bad.code, bad.out], [2, '']);
+  assert.match(bad.err, /^softdsa: decode: "x" is not a hex digit\n$/);
+});
+
+test('diagnostics_channel softdsa:descriptor: each submitted descriptor and its record, decoded', async () => {
+  const dev = await Device.open({ engines: 1, arenaBytes: 1 << 20 });
+  const events: DescriptorEvent[] = [];
+  const on = (m: unknown): void => {
+    events.push(m as DescriptorEvent);
+  };
+  try {
+    const src = dev.alloc(4096);
+    const rec = dev.alloc(32, 32);
+    dev.view(src, 9).set(Buffer.from('123456789'));
+    await dev.submit(Descriptor.noop()); // nobody listens: nothing published
+    subscribe('softdsa:descriptor', on);
+    const desc = Descriptor.crc32c({ src, size: 9, completion: rec });
+    assert.is(await dev.submit(desc), Status.SUCCESS);
+    dev.inject({ opcode: Opcode.MEMMOVE, pageFault: { offset: 100 }, times: 1 });
+    assert.is(await dev.submit(Descriptor.memmove({ src, dst: src + 2048, size: 1000, completion: rec })), Status.PAGE_FAULT);
+    await dev.submit(Descriptor.noop());
+    unsubscribe('softdsa:descriptor', on);
+    await dev.submit(Descriptor.noop());
+    assert.is(events.length, 3);
+    const [crc, pf, noop] = events;
+    assert.instance(crc, DescriptorEvent);
+    assert.equal(crc.bytes, desc);
+    assert.equal([crc.status, crc.wq, crc.descriptor.opcodeName, crc.descriptor.src, crc.descriptor.size], [Status.SUCCESS, 0, 'CRCGEN', src, 9]);
+    assert.equal([crc.record!.statusName, crc.record!.crc], ['SUCCESS', 0xe3069283]);
+    assert.equal([pf.record!.statusName, pf.record!.bytesCompleted, pf.record!.faultAddress], ['PAGE_FAULT', 100, BigInt(src + 100)]);
+    assert.equal([noop.descriptor.opcodeName, noop.record, noop.recordBytes], ['NOOP', null, null]);
+  } finally {
+    unsubscribe('softdsa:descriptor', on);
+    await dev.close();
+  }
+});
+
+test.run();

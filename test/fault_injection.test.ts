@@ -1,0 +1,276 @@
+// Fault injection (src/device/faults.ts): each effect as a client sees it (byte-exact page faults,
+// statuses, refusals, engine deaths, latency, lost interrupts), matching (opcode, wq, address,
+// every N-th, times, probability), reproducibility by seed, rules reaching attached threads,
+// stats counts, rule errors, and the README's resume example run as it is written.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { crc32c as nativeCrc32c } from '@node-rs/crc32';
+import { Device, Descriptor, Flag, Opcode, readRecord, Status, type DeviceOptions } from '../src/index.ts';
+import { VECTOR_WORDS, Vec } from '../src/device/layout.ts';
+
+const ARENA = 1 << 20;
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+async function withDevice(opts: DeviceOptions, fn: (dev: Device) => Promise<void>): Promise<void> {
+  const dev = await Device.open({ arenaBytes: ARENA, ...opts });
+  try {
+    await fn(dev);
+  } finally {
+    await dev.close();
+  }
+}
+
+/** Arena bytes filled with i * 7 + 1 (never 0 at a multiple of 256). */
+function source(dev: Device, size: number): number {
+  const a = dev.alloc(size);
+  dev.view(a, size).forEach((_, i, v) => (v[i] = (i * 7 + 1) & 0xff));
+  return a;
+}
+
+test('pageFault: byte-exact partial completion, read or write, as the core reports a real fault', async () => {
+  await withDevice({ engines: 2 }, async (dev) => {
+    const size = 16384;
+    const src = source(dev, size);
+    const dst = dev.alloc(size);
+    const rec = dev.alloc(32, 32);
+    const d = dev.view(dst, size);
+    for (const [operand, offset] of [['src', 5000], ['dst', 4096], ['src', 0], ['dst', size - 1]] as const) {
+      d.fill(0xee);
+      const rule = dev.inject({ opcode: Opcode.MEMMOVE, pageFault: { offset, operand }, times: 1 });
+      const status = await dev.submit(Descriptor.memmove({ src, dst, size, completion: rec }));
+      const write = operand === 'dst';
+      assert.is(status, Status.PAGE_FAULT | (write ? Status.WRITE_FAULT_BIT : 0), `${operand}+${offset}`);
+      const r = readRecord(dev.view(rec, 32), 0);
+      assert.equal([r.status, r.writeFault, r.bytesCompleted, r.faultAddress, r.faultInfo], [Status.PAGE_FAULT, write, offset, BigInt((write ? dst : src) + offset), 0]);
+      // exactly the bytes before the fault were copied, none after
+      assert.equal(d.subarray(0, offset), dev.view(src, offset));
+      assert.ok(d.subarray(offset).every((b) => b === 0xee), 'nothing written from the fault on');
+      assert.is(rule.fired, 1);
+    }
+    // The rules were spent: the same copy runs whole.
+    assert.is(await dev.submit(Descriptor.memmove({ src, dst, size, completion: rec })), Status.SUCCESS);
+    assert.equal(d, dev.view(src, size));
+    // A partial CRC, resumable with it as the seed; a fault past the transfer does not match.
+    dev.inject({ opcode: Opcode.CRCGEN, pageFault: { offset: 3000 }, times: 1 });
+    dev.inject({ opcode: Opcode.CRCGEN, pageFault: { offset: size }, times: 1 });
+    assert.is(await dev.submit(Descriptor.crc32c({ src, size, completion: rec })), Status.PAGE_FAULT);
+    const r = readRecord(dev.view(rec, 32), 0);
+    assert.is(r.bytesCompleted, 3000);
+    const head = Buffer.from(dev.view(src, 3000));
+    assert.is(r.opSpecific, nativeCrc32c(head) >>> 0);
+    assert.is(await dev.submit(Descriptor.crc32c({ src: src + 3000, size: size - 3000, seed: r.opSpecific, completion: rec })), Status.SUCCESS);
+    assert.is(readRecord(dev.view(rec, 32), 0).opSpecific, nativeCrc32c(Buffer.from(dev.view(src, size))) >>> 0);
+    // A BOF descriptor would have its page mapped by the OS: not faulted.
+    dev.inject({ opcode: Opcode.MEMMOVE, pageFault: { offset: 10 }, times: 1 });
+    assert.is(await dev.submit(Descriptor.memmove({ src, dst, size, completion: rec, flags: Flag.CRAV | Flag.RCR | Flag.BOF })), Status.SUCCESS);
+    assert.is(await dev.submit(Descriptor.memmove({ src, dst, size, completion: rec })), Status.PAGE_FAULT);
+    assert.is(dev.stats().faults.byEffect.pageFault, 6);
+  });
+});
+
+test('status: the descriptor is not run; its record gets the status and its RCI handle is raised', async () => {
+  await withDevice({ engines: 1 }, async (dev) => {
+    const src = source(dev, 4096);
+    const dst = dev.alloc(4096);
+    dev.view(dst, 4096).fill(0);
+    const rec = dev.alloc(32, 32);
+    let fired = 0;
+    const h = dev.allocInterrupt(() => fired++);
+    dev.inject({ opcode: Opcode.MEMMOVE, status: Status.HW_ERROR, times: 1 });
+    assert.is(await dev.submit(Descriptor.memmove({ src, dst, size: 4096, completion: rec, flags: Flag.CRAV | Flag.RCI, intHandle: h.handle })), Status.HW_ERROR);
+    assert.is(readRecord(dev.view(rec, 32), 0).status, Status.HW_ERROR);
+    assert.ok(dev.view(dst, 4096).every((b) => b === 0), 'not run');
+    const t0 = Date.now();
+    while (fired === 0 && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 5));
+    assert.is(fired, 1);
+    h.close();
+  });
+});
+
+test('refuse: submit rejects with QUEUE_FULL (retry: false), waits and goes in (retry), enqueue gives -1', async () => {
+  await withDevice({ engines: 1, wqMode: 'shared' }, async (dev) => {
+    dev.inject({ refuse: true, times: 3 });
+    try {
+      await dev.submit(Descriptor.noop(), { retry: false });
+      assert.unreachable('refused');
+    } catch (e) {
+      assert.is((e as { code?: string }).code, 'QUEUE_FULL');
+    }
+    assert.is(dev.portal.enqueue(Descriptor.noop()), -1);
+    assert.is(await dev.submit(Descriptor.noop()), Status.SUCCESS, 'offered again, once refused');
+    assert.is(await dev.submit(Descriptor.noop(), { retry: false }), Status.SUCCESS);
+    const f = dev.stats().faults;
+    assert.is(f.byEffect.refuse, 3);
+    assert.is(f.injected, 3);
+  });
+});
+
+test('engineDeath: what it held completes with 0x20, the engine is replaced, the death is counted', async () => {
+  await withDevice({ engines: 1 }, async (dev) => {
+    const rec = dev.alloc(32, 32);
+    dev.inject({ opcode: Opcode.NOOP, engineDeath: { how: 'throw', when: 'after' }, every: 2, times: 1 });
+    assert.is(await dev.submit(Descriptor.noop({ completion: rec })), Status.SUCCESS);
+    assert.is(await dev.submit(Descriptor.noop({ completion: rec })), Status.HW_ERROR);
+    assert.is(readRecord(dev.view(rec, 32), 0).status, Status.HW_ERROR);
+    assert.is(await dev.submit(Descriptor.noop({ completion: rec })), Status.SUCCESS);
+    const st = dev.stats();
+    assert.equal([st.engineFailures, st.recovered, st.faults.byEffect.engineDeath], [1, 1, 1]);
+  });
+});
+
+for (const completion of ['eventfd', 'atomics'] as const) {
+  test(`latency and lostInterrupt: the completion comes late and unsignalled; the poll path finds it (${completion})`, async () => {
+    await withDevice({ engines: 1, completion }, async (dev) => {
+      const count = new Int32Array(dev.memory.buffer as unknown as SharedArrayBuffer, dev.layout.vectors, VECTOR_WORDS * 64);
+      const vector = dev.portal.vector;
+      await dev.submit(Descriptor.noop());
+      dev.inject({ latency: 30, lostInterrupt: true, times: 1 });
+      const before = Atomics.load(count, vector * VECTOR_WORDS + Vec.COUNT);
+      const t0 = performance.now();
+      // The submitter sleeps on its vector (the engine takes 30 ms), and is never signalled.
+      const status = await Promise.race([dev.submit(Descriptor.noop()), new Promise((r) => setTimeout(r, 10_000, 'lost'))]);
+      assert.is(status, Status.SUCCESS, 'recovered by polling');
+      assert.ok(performance.now() - t0 >= 29, 'the latency was added');
+      assert.is(Atomics.load(count, vector * VECTOR_WORDS + Vec.COUNT), before, 'no interrupt was raised');
+      // The next completion is signalled as usual.
+      dev.inject({ latency: 20, times: 1 });
+      assert.is(await dev.submit(Descriptor.noop()), Status.SUCCESS);
+      assert.ok(Atomics.load(count, vector * VECTOR_WORDS + Vec.COUNT) > before, 'signalled again');
+      assert.equal(dev.stats().faults.byEffect, { pageFault: 0, status: 0, refuse: 0, engineDeath: 0, latency: 2, lostInterrupt: 1 });
+    });
+  });
+}
+
+test('matching: opcode, wq, address range, every N-th, times, first rule that fires; remove()', async () => {
+  await withDevice({ engines: 2 }, async (dev) => {
+    const a = dev.alloc(4096);
+    const b = dev.alloc(4096);
+    const copy = (src: number, dst: number): Promise<number> => dev.submit(Descriptor.memmove({ src, dst, size: 4096 }));
+    const run = async (n: number, f: (i: number) => Promise<number>): Promise<string> => {
+      let s = '';
+      for (let i = 0; i < n; i++) s += (await f(i)) === Status.SUCCESS ? '.' : 'x';
+      return s;
+    };
+    const r1 = dev.inject({ opcode: [Opcode.MEMMOVE, Opcode.MEMFILL], every: 3, status: 0x1c });
+    assert.is(await run(7, () => copy(a, b)), '..x..x.');
+    assert.is(await run(3, () => dev.submit(Descriptor.noop())), '...', 'another opcode');
+    r1.remove();
+    assert.is(await run(3, () => copy(a, b)), '...', 'removed');
+    const r2 = dev.inject({ wq: 1, status: 0x1c });
+    assert.is(await run(2, () => copy(a, b)), '..', 'WQ 1 is not this one');
+    r2.remove();
+    const c = dev.alloc(4096);
+    const r3 = dev.inject({ address: [b + 100, b + 101], status: 0x1c, times: 2 });
+    assert.is(await run(5, (i) => (i % 2 === 0 ? copy(a, c) : copy(a, b))), '.x.x.', 'copies to b, twice');
+    assert.is(r3.fired, 2);
+    // Two rules on the same descriptors: the first added that fires takes it.
+    dev.inject({ opcode: Opcode.NOOP, every: 2, status: 0x1a, times: 1 });
+    dev.inject({ opcode: Opcode.NOOP, status: 0x1b, times: 2 });
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push(await dev.submit(Descriptor.noop()));
+    assert.equal(statuses, [0x1b, 0x1a, 0x1b, Status.SUCCESS]);
+  });
+});
+
+test('reproducible: the same seed faults the same descriptors, however many engines run them', async () => {
+  const outcome = async (seed: number, engines: number): Promise<string> => {
+    let s = '';
+    await withDevice({ engines, faultSeed: seed, faults: [{ opcode: Opcode.NOOP, probability: 0.3, status: 0x1c }] }, async (dev) => {
+      // all in flight at once: the engines run them in any order
+      const statuses = await Promise.all(Array.from({ length: 300 }, () => dev.submit(Descriptor.noop())));
+      s = statuses.map((st) => (st === Status.SUCCESS ? '.' : 'x')).join('');
+      assert.is(dev.stats().faults.seed, seed);
+      assert.is(dev.stats().faults.injected, s.split('x').length - 1);
+    });
+    return s;
+  };
+  const a = await outcome(1234, 2);
+  const b = await outcome(1234, 1);
+  const c = await outcome(99, 2);
+  assert.is(a, b, 'same seed, same descriptors');
+  assert.is.not(a, c, 'another seed, others');
+  const share = (a.split('x').length - 1) / a.length;
+  assert.ok(share > 0.15 && share < 0.45, `share ${share}`);
+});
+
+test('rules reach every thread: an attached worker\'s descriptors are matched too', async () => {
+  await withDevice({ engines: 2, wqMode: 'shared' }, async (dev) => {
+    const count = 40;
+    const base = dev.alloc(8 * count, 8);
+    dev.inject({ opcode: Opcode.MEMFILL, every: 4, status: Status.HW_ERROR });
+    const w = new Worker(new URL('./fixtures/boot.cjs', import.meta.url), { workerData: { handle: dev.handle, base, count, id: 1, entry: fileURLToPath(new URL('./fixtures/submitter.ts', import.meta.url)) } });
+    const msg = await new Promise<{ ok: number; total: number }>((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+    await w.terminate();
+    assert.equal(msg, { ok: count - count / 4, total: count });
+    assert.is(dev.stats().faults.byEffect.status, count / 4);
+  });
+});
+
+test('bad rules are refused with the field named; Device.open names the rule', async () => {
+  await withDevice({ engines: 1 }, async (dev) => {
+    const bad: Array<[object, RegExp]> = [
+      [{ opcode: 3 }, /needs an effect/],
+      [{ status: 0x20, pageFault: { offset: 0 } }, /one of pageFault, status, engineDeath, refuse per rule; got pageFault and status/],
+      [{ status: 0x20, probabilty: 0.5 }, /unknown field "probabilty"/],
+      [{ status: 0x20, probability: 2 }, /probability must be a number from 0 to 1; got 2/],
+      [{ status: 0x20, every: 0 }, /every must be a positive integer/],
+      [{ status: 0x20, opcode: 300 }, /opcode must be an opcode/],
+      [{ status: 0x20, address: [10, 5] }, /address must be \[start, end\)/],
+      [{ refuse: true, latency: 5 }, /refuse goes alone/],
+      [{ pageFault: { offset: -1 } }, /pageFault.offset must be/],
+      [{ pageFault: { offset: 1, operand: 'src2' } }, /pageFault.operand must be 'src' or 'dst'/],
+      [{ engineDeath: { how: 'crash' } }, /engineDeath.how must be 'exit' or 'throw'/],
+      [{ status: 0 }, /status must be a status code/],
+    ];
+    for (const [rule, re] of bad) assert.throws(() => dev.inject(rule as never), (e: Error) => e instanceof RangeError && /^fault rule: /.test(e.message) && re.test(e.message), JSON.stringify(rule));
+    for (let i = 0; i < 32; i++) dev.inject({ status: 0x20, wq: 7 });
+    assert.throws(() => dev.inject({ status: 0x20 }), /at most 32 rules/);
+  });
+  assert.throws(() => Device.openSync({ engines: 1, arenaBytes: ARENA, faults: [{ status: 0x20 }, { latency: -1 }] }), /option faults\[1\]: fault rule: latency must be/);
+  assert.throws(() => Device.openSync({ engines: 1, arenaBytes: ARENA, faultSeed: -1 }), /option faultSeed/);
+});
+
+test('README: the resume example runs as written, and replays the same faults with its seed', async () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const block = /<!-- example: resume-page-fault[^>]*-->\n```ts\n([\s\S]*?)```/.exec(readme);
+  assert.ok(block, 'the example is in the README');
+  const dir = mkdtempSync(join(tmpdir(), 'softdsa-resume-'));
+  const log = console.log;
+  try {
+    const code = block[1].replace(`from 'softdsa'`, `from '${pathToFileURL(join(root, 'src/index.ts')).href}'`);
+    // Run here (its top-level code runs at import), twice: two files, as a module runs once.
+    const run = async (n: number): Promise<string> => {
+      const file = join(dir, `resume${n}.mts`);
+      writeFileSync(file, code);
+      let out = '';
+      console.log = (...a: unknown[]) => {
+        out += a.join(' ') + '\n';
+      };
+      try {
+        await import(pathToFileURL(file).href);
+      } finally {
+        console.log = log;
+      }
+      return out;
+    };
+    const out = await run(1);
+    const m = /^copied after (\d+) page faults; injected: (\d+)\n$/.exec(out);
+    assert.ok(m, out);
+    assert.ok(Number(m[1]) > 0, 'faults were met');
+    assert.is(m[1], m[2], 'every injected fault was met and resumed');
+    assert.is(await run(2), out, 'the same faults with the same seed');
+  } finally {
+    console.log = log;
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
