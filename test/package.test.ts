@@ -17,7 +17,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'softdsa-package-'));
 const app = join(work, 'app');
 const stubs = join(work, 'no-toolchain');
-const MAX_PACKED = 400_000; // bytes, addons included
+const MAX_PACKED = 450_000; // bytes, addons and the browser build (dist/browser: about 45 kB packed) included
 const ADDONS = ['linux-x64', 'linux-arm64'].map((t) => `native/prebuilds/${t}/softdsa_eventfd.napi.glibc.node`);
 
 interface Run { code: number | null; out: string; err: string }
@@ -73,7 +73,7 @@ test('prebuilt addons match native/ (else: npm run prebuilds)', () => {
   }
 });
 
-test('npm pack: what runs, and only that, within 400 kB', () => {
+test('npm pack: what runs, and only that, within 450 kB', () => {
   const before = readFileSync(join(root, 'package.json'), 'utf8');
   const r = run('npm', ['pack', '--json', '--pack-destination', work], { cwd: root, env: cleanEnv(), timeout: 180000 });
   assert.is(r.code, 0, show(r));
