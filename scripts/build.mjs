@@ -108,11 +108,21 @@ async function dualBuild() {
     platform: 'node',
     target: 'node20',
     packages: 'external',
+    // Whitespace and comments out, names kept (readable stack traces): the package stays within
+    // its 400 kB budget with the browser build beside it (61 -> 44 kB compressed).
+    minifyWhitespace: true,
+    minifySyntax: true,
     define: { 'import.meta.url': '__softdsa_import_meta_url' },
     banner: { js: "'use strict'; // strict from the first line (the shim comes before esbuild's own directive)\nconst __softdsa_import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
     legalComments: 'none',
     logLevel: 'warning',
   });
+  // tsc's ESM keeps every comment; the package ships without them (the sources have them): the
+  // code is reprinted as it was, so stack traces stay readable, and the tarball keeps within its
+  // 400 kB budget with the browser build beside it (about 30 kB of the compressed size).
+  for (const f of [...walk(join(dist, 'src')), ...walk(join(dist, 'workers'))]) {
+    if (f.endsWith('.js')) writeFileSync(f, (await esbuild.transform(readFileSync(f, 'utf8'), { loader: 'js', format: 'esm', target: 'node20', legalComments: 'none' })).code);
+  }
   // The CLI module (softdsa/cli) is ESM only (top-level await): no .d.cts for it.
   for (const f of [...walk(join(dist, 'src')), ...walk(join(dist, 'workers'))]) {
     if (f.endsWith('.d.ts') && !f.includes('/cli/') && !f.endsWith('webassembly.d.ts')) writeFileSync(f.slice(0, -'.d.ts'.length) + '.d.cts', respecify(readFileSync(f, 'utf8'), '.cjs'));
