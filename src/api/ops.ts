@@ -244,25 +244,31 @@ export class Ops {
     } catch (e) {
       return Promise.reject(e);
     }
-    if (r instanceof Promise) {
-      // A foreign buffer stays registered (and alive: the span holds it) until its descriptors are done.
-      const space = keep !== undefined && keep.space > 0 ? keep.space : 0;
-      this.#busy++;
-      if (space > 0) this.#dev.spaces.hold(space);
-      return r.then(
-        (v) => {
-          this.#busy--;
-          if (space > 0) this.#dev.spaces.release(keep!.space);
-          return this.#record(op, bytes, placement, t0, v);
-        },
-        (e: unknown) => {
-          this.#busy--;
-          if (space > 0) this.#dev.spaces.release(keep!.space);
-          throw e;
-        },
-      );
-    }
+    if (r instanceof Promise) return this.#settle(op, bytes, placement, t0, r, keep);
     return Promise.resolve(this.#record(op, bytes, placement, t0, r));
+  }
+
+  /**
+   * Records a call once its descriptors are done (r); resolves to `value` where given (a copy's
+   * destination: no extra promise hop to map to it), else to what r resolved to.
+   */
+  #settle<T>(op: OpName, bytes: number, placement: Placement, t0: number, r: Promise<unknown>, keep?: Span, value?: T): Promise<T> {
+    // A foreign buffer stays registered (and alive: the span holds it) until its descriptors are done.
+    const space = keep !== undefined && keep.space > 0 ? keep.space : 0;
+    this.#busy++;
+    if (space > 0) this.#dev.spaces.hold(space);
+    return r.then(
+      (v) => {
+        this.#busy--;
+        if (space > 0) this.#dev.spaces.release(space);
+        return this.#record(op, bytes, placement, t0, value !== undefined ? value : (v as T));
+      },
+      (e: unknown) => {
+        this.#busy--;
+        if (space > 0) this.#dev.spaces.release(space);
+        throw e;
+      },
+    );
   }
 
   #untimed = 0;
@@ -350,13 +356,13 @@ export class Ops {
       d.u8.set(s.u8);
       return Promise.resolve(this.#record(op, n, where, t0, dst));
     }
+    // One descriptor (the awaited round trip of small copies): recorded as it settles, no hop more.
+    if (where !== 'split' && n <= this.#cfg.maxTransfer) return this.#settle(op, n, where, this.#clock(where), this.#move(op, s.addr, d.addr, n, false, s.space), s, dst);
     return this.#track(op, n, where, (): Promise<T> => {
       const split = where === 'split';
       const ranges = this.#ranges(n, split);
       // Pieces of one overlapping copy run in order (each a memmove), so none overwrites a later one's source.
       if (ranges.length > 1 && overlaps(s, d, n)) return this.#inOrder(d.addr > s.addr ? ranges.reverse() : ranges, ([a, b]) => this.#move(op, s.addr + a, d.addr + a, b - a, false, s.space)).then(() => dst);
-      // (one range, the common case: no Promise.all, whose element callbacks cost a hop)
-      if (ranges.length === 1) return this.#move(op, s.addr, d.addr, n, false, s.space).then(() => dst);
       return Promise.all(ranges.map(([a, b]) => this.#move(op, s.addr + a, d.addr + a, b - a, split, s.space))).then(() => dst);
     }, s);
   }
