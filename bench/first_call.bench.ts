@@ -9,14 +9,15 @@
 //       and the 64 MiB memcpy alternating with main-thread work (a 64 MiB Buffer.copy of other
 //       buffers) against Buffer.copy: median of 15, p90.
 //   (c) the awaited round trip: await dev.submit() of one 4 KiB memmove and await memcpy()
-//       forced onto the device (inlineThreshold 0), one in flight.
+//       forced onto the device (inlineThreshold 0), one in flight, in a process of its own on the
+//       compiled package (bench/round-trip-child.mjs).
 // Writes bench/results/first_call.json.
 //   node --import tsx bench/first_call.bench.ts [--quick]
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { crc32c as nativeCrc32c } from '@node-rs/crc32';
-import { Descriptor, Device } from '../src/index.ts';
+import { Device } from '../src/index.ts';
 import { fingerprint, load, median } from './harness.ts';
 
 const quick = process.argv.includes('--quick');
@@ -142,42 +143,18 @@ async function occasional(): Promise<Record<string, unknown>> {
 // ---------------------------------------------------------------- (c) awaited round trip
 
 async function roundTrip(): Promise<Record<string, unknown>> {
-  const dev = await Device.open({ inlineThreshold: 0 });
-  try {
-    const src = dev.alloc(4096);
-    const dst = dev.alloc(4096);
-    const d = Descriptor.memmove({ src, dst, size: 4096 });
-    const a = dev.buffer(4096);
-    const b = dev.buffer(4096);
-    const n = quick ? 5000 : 30000;
-    const sub: number[] = [];
-    const cpy: number[] = [];
-    for (let rep = 0; rep < 3; rep++) {
-      const s: number[] = [];
-      const c: number[] = [];
-      for (let i = 0; i < n; i++) {
-        const t = performance.now();
-        await dev.submit(d);
-        s.push((performance.now() - t) * 1000);
-      }
-      for (let i = 0; i < n; i++) {
-        const t = performance.now();
-        await dev.memcpy(b, a);
-        c.push((performance.now() - t) * 1000);
-      }
-      sub.push(p(s, 0.5), p(s, 0.99));
-      cpy.push(p(c, 0.5), p(c, 0.99));
-    }
-    const pick = (xs: number[], k: number): number => round(median(xs.filter((_, i) => i % 2 === k)));
-    const out = {
-      'await submit() 4 KiB memmove, one in flight': { p50us: pick(sub, 0), p99us: pick(sub, 1) },
-      'await memcpy() 4 KiB on the device, one in flight': { p50us: pick(cpy, 0), p99us: pick(cpy, 1), placement: dev.stats().ops.memcpy.placement },
-    };
-    console.log(`  (c) await submit() p50 ${out['await submit() 4 KiB memmove, one in flight'].p50us} us; await memcpy() p50 ${out['await memcpy() 4 KiB on the device, one in flight'].p50us} us`);
-    return out;
-  } finally {
-    await dev.close();
-  }
+  // A process of its own on the compiled package (bench/round-trip-child.mjs), as a user's program.
+  const script = fileURLToPath(new URL('./round-trip-child.mjs', import.meta.url));
+  const r = spawnSync(process.execPath, [script, String(quick ? 5000 : 30000), '3'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`round-trip-child failed: ${r.stderr}`);
+  const res = JSON.parse(r.stdout) as { submit: { p50: number; p99: number }[]; memcpy: { p50: number; p99: number }[]; placement: unknown };
+  const med = (xs: { p50: number; p99: number }[], k: 'p50' | 'p99'): number => round(median(xs.map((x) => x[k])));
+  const out = {
+    'await submit() 4 KiB memmove, one in flight': { p50us: med(res.submit, 'p50'), p99us: med(res.submit, 'p99'), repsP50us: res.submit.map((x) => round(x.p50)) },
+    'await memcpy() 4 KiB on the device, one in flight': { p50us: med(res.memcpy, 'p50'), p99us: med(res.memcpy, 'p99'), repsP50us: res.memcpy.map((x) => round(x.p50)), placement: res.placement },
+  };
+  console.log(`  (c) await submit() p50 ${out['await submit() 4 KiB memmove, one in flight'].p50us} us; await memcpy() p50 ${out['await memcpy() 4 KiB on the device, one in flight'].p50us} us`);
+  return out;
 }
 
 const loadBefore = load();
