@@ -15,14 +15,32 @@ import { serve } from '../examples/browser/server.mjs';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
 
-/** The chromium binary: CHROMIUM, else Debian's on the PATH. */
+const onPath = (): string => execFileSync('sh', ['-c', 'command -v chromium || command -v chromium-browser'], { encoding: 'utf8' }).trim();
+
+/**
+ * The chromium binary: CHROMIUM, else Debian's on the PATH, installed with apt-get where it is
+ * missing and this process may (root), so that `npm test` on a fresh clone sets up what it needs
+ * on this project's machine kind (as .ci/run does before it).
+ */
 export function chromium(): string {
   if (process.env.CHROMIUM) return process.env.CHROMIUM;
   try {
-    return execFileSync('sh', ['-c', 'command -v chromium || command -v chromium-browser'], { encoding: 'utf8' }).trim();
+    return onPath();
   } catch {
-    throw new Error('no chromium on this machine: apt-get install -y chromium (.ci/run does), or set CHROMIUM=/path/to/chrome');
+    // not there yet
   }
+  if (process.getuid?.() === 0) {
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    for (const cmd of ['apt-get install -y chromium', 'apt-get update && apt-get install -y chromium']) {
+      try {
+        execFileSync('sh', ['-c', cmd], { stdio: 'ignore', env, timeout: 300_000 });
+        return onPath();
+      } catch {
+        // the next way, or the error below
+      }
+    }
+  }
+  throw new Error('no chromium on this machine: apt-get install -y chromium (as root: the test tries), or set CHROMIUM=/path/to/chrome');
 }
 
 export interface Rig {
