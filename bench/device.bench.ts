@@ -18,7 +18,7 @@ export const BATCH = 32;
 export const WINDOW = Number(process.env.BENCH_WINDOW ?? 32);
 const COPY = 4096;
 const ARENA = 16 << 20;
-/** Byte offsets inside the device memory (bench introspection only, see src/layout.ts). */
+/** Byte offsets inside the device memory (bench introspection only, see src/device/layout.ts). */
 const SPINNER_WORD = 33;
 const ENGINE_STATE_WORD = 2; // engine block: 16 bytes, state at byte 8
 const PARKED = 2;

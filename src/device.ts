@@ -1,6 +1,8 @@
-// The device: one shared arena (the address space), one work queue, engines that drain
-// it, and completions through interrupt vectors. `Device.open` builds it on the thread
-// that owns it; `Device.attach` joins it from another thread of the program.
+// The device: one shared arena (the address space), its work queues (one by default; a
+// configuration's groups and WQs with Device.fromConfig), engines that drain them, and
+// completions through interrupt vectors. `Device.open` builds it on the thread that owns it;
+// `Device.attach` joins it from another thread of the program. The drop-in operations
+// (src/api/) hang off it as methods.
 import { Allocator } from './device/allocator.ts';
 import { Interrupt, Vectors } from './device/completion.ts';
 import { coreModule, instantiateCore, type Core } from './device/core.ts';

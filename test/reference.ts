@@ -171,7 +171,7 @@ export function referenceCrc32c(data: Uint8Array, seed: number, flags = 0): numb
   return crc;
 }
 
-/** What the host's JS path runs in a foreign address space (src/foreign.ts). */
+/** What the host's JS path runs in a foreign address space (src/device/foreign.ts). */
 const FOREIGN_OPS = new Set<number>([Opcode.NOOP, Opcode.CFLUSH, Opcode.MEMMOVE, Opcode.MEMFILL, Opcode.COMPARE, Opcode.COMPVAL, Opcode.DUALCAST, Opcode.CRCGEN, Opcode.COPY_CRC]);
 
 // ---- the device
