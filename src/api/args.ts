@@ -4,6 +4,8 @@
 //   arena  - inside this device's arena: descriptors address it directly (zero copy)
 //   shared - another SharedArrayBuffer: no descriptor can reach it
 //   local  - ordinary memory of this thread: no other thread can reach it
+import { typeName } from '../device/errors.ts';
+
 export type Bytes = ArrayBufferView | ArrayBuffer | SharedArrayBuffer;
 
 export interface Span {
@@ -20,12 +22,6 @@ export interface ArenaInfo {
   buffer: SharedArrayBuffer;
   base: number;
   end: number;
-}
-
-function typeName(v: unknown): string {
-  if (v === null) return 'null';
-  if (typeof v !== 'object') return typeof v;
-  return (v as object).constructor?.name ?? 'object';
 }
 
 /** A Uint8Array over the argument's bytes, or a TypeError naming the argument. */

@@ -21,6 +21,7 @@ import { crc32cCombine } from './crc_combine.ts';
 import { type Crc32cFormat, formatCrc32c } from './crc32c_digest.ts';
 import { defaultDevice } from './default_device.ts';
 import type { Device } from '../device.ts';
+import { typeName } from '../device/errors.ts';
 
 export interface Crc32cStreamOptions {
   /** the device whose engines do the work; default: the default device (opened on the first chunk) */
@@ -37,12 +38,6 @@ export interface Crc32cStreamOptions {
 
 /** Arena chunks at least this large are checksummed in place. */
 const DIRECT_MIN = 64 * 1024;
-
-function typeName(v: unknown): string {
-  if (v === null) return 'null';
-  if (typeof v !== 'object') return typeof v;
-  return (v as object).constructor?.name ?? 'object';
-}
 
 function chunkError(where: string, chunk: unknown): TypeError {
   const e = new TypeError(

@@ -26,6 +26,13 @@ export class ConfigError extends SoftDsaError {
   }
 }
 
+/** What a wrong argument is, for an error message: null, its typeof, or its class name. */
+export function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v !== 'object') return typeof v;
+  return (v as object).constructor?.name ?? 'object';
+}
+
 const hex = (n: number): string => '0x' + n.toString(16).padStart(2, '0');
 
 /** A DIF field that failed its check: its expected and actual values. */
@@ -68,7 +75,7 @@ export const Errors = {
       : `work queue ${wq} is dedicated to the thread that opened the device: only shared WQs take submissions from other threads`),
   descriptorSize: (n: number) => new TypeError(`a descriptor is 64 bytes in DSA layout; got ${n}`),
   descriptorType: (v: unknown) =>
-    new TypeError(`a descriptor is a 64-byte Uint8Array (or other TypedArray/DataView); got ${v === null ? 'null' : typeof v === 'object' ? ((v as object).constructor?.name ?? 'object') : typeof v}`),
+    new TypeError(`a descriptor is a 64-byte Uint8Array (or other TypedArray/DataView); got ${typeName(v)}`),
   arenaFull: (bytes: number) => new RangeError(`device arena cannot fit ${bytes} more bytes`),
   badFree: (addr: number) => new RangeError(`address ${addr} was not allocated by this device (or was freed already)`),
   outOfArena: (addr: number, length: number) => new RangeError(`range [${addr}, ${addr + length}) is not inside the device arena`),
