@@ -9,7 +9,7 @@
 // descriptors on this thread's instance of the core.
 import { type Bytes, type Span } from './args.ts';
 import type { Member } from './batcher.ts';
-import { Errors, type DifMismatch } from '../device/errors.ts';
+import { Errors, type DifMismatch, typeName } from '../device/errors.ts';
 import { newBytes } from '../device/host.ts';
 import { Desc, DifFlag, DifTuple, DstDif, Flag, Opcode, Record, SrcDif, Status } from '../device/format.ts';
 import type { Placement } from './stats.ts';
@@ -93,6 +93,9 @@ interface Tags {
 interface DifPlan {
   name: DifOpName;
   opcode: number;
+  /** the source carries tuples to check (check, strip, update); the output gets tuples (insert, update, DIX) */
+  checks: boolean;
+  writes: boolean;
   block: number;
   /** source and destination bytes per block */
   sstep: number;
@@ -102,10 +105,6 @@ interface DifPlan {
   dstFlags: number;
   src: Tags;
   dst: Tags;
-}
-
-function typeName(v: unknown): string {
-  return v === null ? 'null' : typeof v === 'object' ? ((v as object).constructor?.name ?? 'object') : typeof v;
 }
 
 function uint(name: string, what: string, v: unknown, max: number, dflt: number): number {
@@ -171,9 +170,9 @@ function planDif(name: DifOpName, opts: unknown): DifPlan {
     dst = { ref: 0, refInc: false, app: 0, appInc: false, mask: 0 };
   }
   if (writes) dstFlags |= (dst.refInc ? 0 : DstDif.REF_TAG_TYPE) | (dst.appInc ? DstDif.APP_TAG_TYPE : 0);
-  const sstep = opcode === Opcode.DIF_INS || opcode === Opcode.DIX_GEN ? block : block + DifTuple.SIZE;
+  const sstep = checks ? block + DifTuple.SIZE : block;
   const dstep = opcode === Opcode.DIF_CHECK ? 0 : opcode === Opcode.DIF_STRP ? block : opcode === Opcode.DIX_GEN ? DifTuple.SIZE : block + DifTuple.SIZE;
-  return { name, opcode, block, sstep, dstep, difFlags, srcFlags, dstFlags, src, dst };
+  return { name, opcode, checks, writes, block, sstep, dstep, difFlags, srcFlags, dstFlags, src, dst };
 }
 
 /** The tags of block k of a run seeded by t. */
@@ -192,8 +191,8 @@ function writeDifFields(dv: DataView, d: number, p: DifPlan, k: number): void {
   dv.setUint8(d + Desc.SRC_DIF_FLAGS, p.srcFlags);
   dv.setUint8(d + Desc.DST_DIF_FLAGS, p.dstFlags);
   dv.setUint8(d + Desc.DIF_FLAGS, p.difFlags);
-  if (p.opcode === Opcode.DIF_CHECK || p.opcode === Opcode.DIF_STRP || p.opcode === Opcode.DIF_UPDT) dv.setBigUint64(d + Desc.CHK_REF_TAG, tagWord(p.src, k), true);
-  if (p.opcode === Opcode.DIF_INS || p.opcode === Opcode.DIX_GEN || p.opcode === Opcode.DIF_UPDT) dv.setBigUint64(d + Desc.INS_REF_TAG, tagWord(p.dst, k), true);
+  if (p.checks) dv.setBigUint64(d + Desc.CHK_REF_TAG, tagWord(p.src, k), true);
+  if (p.writes) dv.setBigUint64(d + Desc.INS_REF_TAG, tagWord(p.dst, k), true);
 }
 
 /** One DIF descriptor's caller: reads its record as it completes (the record's block is reused after). */
