@@ -16,6 +16,7 @@ import type { Stats } from 'node:fs';
 import { crc32cCombine } from './crc_combine.ts';
 import { defaultDevice } from './default_device.ts';
 import type { Device } from '../device.ts';
+import { abortError, FileCrcError } from '../device/errors.ts';
 
 export interface FileCrcOptions {
   /** bytes per read (and per CRC); default 8 MiB */
@@ -45,26 +46,6 @@ export interface CopyFileCrcOptions extends FileCrcOptions {
 export const DEFAULT_CHUNK = 8 << 20;
 export const DEFAULT_IN_FLIGHT = 4;
 const MAX_CHUNK = 1 << 30;
-
-/** An error with a code, like Node's fs errors. */
-class FileCrcError extends Error {
-  readonly code: string;
-  readonly path?: string;
-  constructor(code: string, message: string, path?: string) {
-    super(message);
-    this.name = 'Error';
-    this.code = code;
-    if (path !== undefined) this.path = path;
-  }
-}
-
-/** What Node's own APIs reject with on abort: name AbortError, code ABORT_ERR, the reason as cause. */
-export function abortError(signal: AbortSignal): Error {
-  const e = new Error('The operation was aborted', { cause: signal.reason }) as Error & { code: string };
-  e.name = 'AbortError';
-  e.code = 'ABORT_ERR';
-  return e;
-}
 
 interface Checked {
   chunkSize: number;

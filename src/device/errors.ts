@@ -26,6 +26,26 @@ export class ConfigError extends SoftDsaError {
   }
 }
 
+/** A file call's error with a code, like Node's fs errors (files.ts). */
+export class FileCrcError extends Error {
+  readonly code: string;
+  readonly path?: string;
+  constructor(code: string, message: string, path?: string) {
+    super(message);
+    this.name = 'Error';
+    this.code = code;
+    if (path !== undefined) this.path = path;
+  }
+}
+
+/** What Node's own APIs reject with on abort: name AbortError, code ABORT_ERR, the reason as cause. */
+export function abortError(signal: AbortSignal): Error {
+  const e = new Error('The operation was aborted', { cause: signal.reason }) as Error & { code: string };
+  e.name = 'AbortError';
+  e.code = 'ABORT_ERR';
+  return e;
+}
+
 /** What a wrong argument is, for an error message: null, its typeof, or its class name. */
 export function typeName(v: unknown): string {
   if (v === null) return 'null';
