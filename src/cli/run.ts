@@ -3,6 +3,8 @@
 // arena sized for the largest kit; for each operation, size, batch and queue depth a kit
 // is laid out in the arena, the device is measured, and then the baselines on the same
 // buffers (each baseline once per distinct work: later variants reuse its row).
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import { Device } from '../index.ts';
 import { crc16Table, isDif, loadCrc, loadNpmCrc16 } from './kernels.ts';
@@ -11,6 +13,7 @@ import { fingerprint, loadNow, type Machine } from './machine.ts';
 import { BusyLoop, NodeLoop, PiscinaLoop, SubmitLoop, type Control, type Latency, type Measure, type Phase } from './measure.ts';
 import { sizesFor, UsageError, type BenchOptions, type Completion, type Op } from './options.ts';
 import { topologyLayout } from '../device/topology.ts';
+import { packageRoot, sourceExt } from '../device/paths.ts';
 import type { WqSpec } from '../device/layout.ts';
 import type { CrcFn } from './kernels.ts';
 
@@ -295,7 +298,7 @@ export async function runBench(o: BenchOptions, argv: string[], hooks: Hooks): P
               if (bm.ops > 0 || !bm.partial) row = rowOf(bm, { ...common, impl: 'npm', name: `node ${npm16.name} CRC-16 per block`, variant: null, pool: null });
             } else {
               pool ??= new Piscina({
-                filename: new URL(`./baseline-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href,
+                filename: pathToFileURL(join(packageRoot, sourceExt === '.ts' ? 'src/cli/baseline-worker.ts' : 'dist/src/cli/baseline-worker.js')).href,
                 workerData: { sab: d.memory.buffer },
                 minThreads: threads,
                 maxThreads: threads,
