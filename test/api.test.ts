@@ -392,6 +392,22 @@ test('crc32c/copyCrc32c inline on arena buffers (this thread\'s instance of the 
   }
 });
 
+test('split: a large call is cut into several pieces per engine (taken by whichever engine is free), and its result is whole', async () => {
+  const n = (40 << 20) + 13; // 2 engines x 4 pieces, 5 MiB each, and a ragged end
+  const src = randomBytes(split.buffer(n));
+  const a = Buffer.from(src);
+  const dst = split.buffer(n);
+  const before = split.stats().batches.descriptors;
+  await split.memcpy(dst, src);
+  assert.is(split.stats().batches.descriptors - before, 8, 'memcpy: 8 pieces');
+  assert.ok(dst.equals(a), 'memcpy of pieces = source');
+  assert.is(await split.crc32c(src, 7), nativeCrc(a, 7), 'crc32c of pieces (combined) = @node-rs/crc32');
+  assert.is(await split.copyCrc32c(dst.fill(0), src), nativeCrc(a), 'copyCrc32c of pieces');
+  assert.ok(dst.equals(a));
+  split.free(src.byteOffset);
+  split.free(dst.byteOffset);
+});
+
 test('crc32c: split CRCs (GF(2) combine) equal whole ones and @node-rs/crc32, chained through seeds', async () => {
   for (const n of [65, 127, 129, 1 << 20, (3 << 20) + 13]) {
     const a = randomBytes(buf('split', n));
