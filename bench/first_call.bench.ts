@@ -7,18 +7,23 @@
 //   (b) occasional calls: a gap of 0, 5 or 50 ms of idle before each call (16 MiB crc32c of
 //       arena bytes; 64 MiB memcpy), against the same gaps for the baseline on the same bytes,
 //       and the 64 MiB memcpy alternating with main-thread work (a 64 MiB Buffer.copy of other
-//       buffers) against Buffer.copy: median of 15, p90.
+//       buffers) against Buffer.copy and against two plain threads copying the same bytes (the
+//       ceiling of memory bandwidth on two cores): median of 15, p90.
 //   (c) the awaited round trip: await dev.submit() of one 4 KiB memmove and await memcpy()
 //       forced onto the device (inlineThreshold 0), one in flight, in a process of its own on the
 //       compiled package (bench/round-trip-child.mjs).
+//   (d) event-loop delay p99 over windows of 1 GiB copied (default options), beside the same
+//       copies by two plain threads and idle windows of the same length (the machine's floor).
 // Writes bench/results/first_call.json.
 //   node --import tsx bench/first_call.bench.ts [--quick]
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { crc32c as nativeCrc32c } from '@node-rs/crc32';
 import { Device } from '../src/index.ts';
 import { fingerprint, load, median } from './harness.ts';
+import { TwoThreadCopy } from './two_threads.ts';
 
 const quick = process.argv.includes('--quick');
 const REPS = quick ? 3 : 9;
@@ -105,16 +110,21 @@ async function occasional(): Promise<Record<string, unknown>> {
     out['crc32c 16 MiB: 50 ms idle over back-to-back'] = round(gap50 / gap0);
     dev.free(a.byteOffset);
 
-    // 64 MiB memcpy alternating with main-thread work (a Buffer.copy of other 64 MiB), against Buffer.copy.
+    // 64 MiB memcpy alternating with main-thread work (a Buffer.copy of other 64 MiB), against
+    // Buffer.copy, and against the ceiling: two plain threads copying the same bytes (two_threads.ts).
     const m = 64 * MiB;
     const src = dev.buffer(m).fill(5);
     const dst = dev.buffer(m).fill(0);
     const workA = Buffer.alloc(m, 1);
     const workB = Buffer.alloc(m, 2);
+    const words = dev.alloc(8, 8);
+    const two = new TwoThreadCopy(dev.memory.buffer as unknown as SharedArrayBuffer, src.byteOffset, dst.byteOffset, m, words);
     await dev.memcpy(dst, src);
     src.copy(dst);
+    await two.copy();
     const mine: number[] = [];
     const base: number[] = [];
+    const ceiling: number[] = [];
     for (let i = 0; i < times; i++) {
       workA.copy(workB); // main-thread work between calls
       let t = performance.now();
@@ -124,16 +134,25 @@ async function occasional(): Promise<Record<string, unknown>> {
       t = performance.now();
       src.copy(dst);
       base.push(performance.now() - t);
+      workA.copy(workB);
+      t = performance.now();
+      await two.copy();
+      ceiling.push(performance.now() - t);
     }
+    await two.close();
+    dev.free(words);
     out['memcpy 64 MiB alternating with main-thread work'] = {
       ms: stats(mine),
       p90Ms: round(p(mine, 0.9)),
       baselineMs: stats(base),
       speedupAtMedian: round(median(base) / median(mine)),
       p90OverMedian: round(p(mine, 0.9) / median(mine)),
+      /** two plain threads, each copying half, alternating the same way: what two cores' memory bandwidth allows */
+      twoThreadCeilingMs: stats(ceiling),
+      ceilingSpeedupAtMedian: round(median(base) / median(ceiling)),
       placement: dev.stats().ops.memcpy.placement,
     };
-    console.log(`  (b) memcpy 64 MiB alternating: ${round(median(mine))} ms vs Buffer.copy ${round(median(base))} ms`);
+    console.log(`  (b) memcpy 64 MiB alternating: ${round(median(mine))} ms vs Buffer.copy ${round(median(base))} ms (${round(median(base) / median(mine))}x); two plain threads ${round(median(ceiling))} ms (${round(median(base) / median(ceiling))}x)`);
   } finally {
     await dev.close();
   }
@@ -157,6 +176,53 @@ async function roundTrip(): Promise<Record<string, unknown>> {
   return out;
 }
 
+// ---------------------------------------------------------------- (d) event-loop delay
+
+/**
+ * The event loop's delay (monitorEventLoopDelay, 1 ms resolution, a 1 ms timer asking for the
+ * loop) over windows of three kinds, interleaved: 1 GiB copied through the API with the default
+ * options (16 awaited 64 MiB memcpy calls on arena buffers, about 50 ms), the same 1 GiB by two
+ * plain threads (two_threads.ts), and 50 ms of doing nothing. The idle windows are the machine's
+ * own floor: with ~50 one-millisecond samples a window's p99 is about its worst delay, and a
+ * vCPU the host holds back shows up there too.
+ */
+async function loopDelay(): Promise<Record<string, unknown>> {
+  const reps = quick ? 3 : 10;
+  const dev = await Device.open();
+  const m = 64 * MiB;
+  const src = dev.buffer(m).fill(1);
+  const dst = dev.buffer(m);
+  const words = dev.alloc(8, 8);
+  const two = new TwoThreadCopy(dev.memory.buffer as unknown as SharedArrayBuffer, src.byteOffset, dst.byteOffset, m, words);
+  await dev.memcpy(dst, src);
+  await two.copy();
+  const kinds = { softdsa: () => dev.memcpy(dst, src), 'two plain threads': () => two.copy(), idle: null } as const;
+  const p99s: Record<string, number[]> = { softdsa: [], 'two plain threads': [], idle: [] };
+  try {
+    for (let r = 0; r < reps; r++) {
+      for (const [kind, copy] of Object.entries(kinds)) {
+        const h = monitorEventLoopDelay({ resolution: 1 });
+        const timer = setInterval(() => {}, 1);
+        h.enable();
+        if (copy === null) await sleep(50);
+        else for (let i = 0; i < 16; i++) await copy();
+        h.disable();
+        clearInterval(timer);
+        p99s[kind].push(h.percentile(99) / 1e6);
+      }
+    }
+  } finally {
+    await two.close();
+    await dev.close();
+  }
+  const out: Record<string, unknown> = {};
+  for (const [kind, xs] of Object.entries(p99s)) {
+    out[kind] = { p99Ms: stats(xs), windowsOver2ms: `${xs.filter((x) => x >= 2).length}/${xs.length}` };
+    console.log(`  (d) loop delay p99, ${kind}: median ${round(median(xs))} ms, max ${round(Math.max(...xs))} ms, ${xs.filter((x) => x >= 2).length}/${xs.length} windows over 2 ms`);
+  }
+  return out;
+}
+
 const loadBefore = load();
 const started = performance.now();
 console.log(`softdsa first and occasional calls${quick ? ' (--quick)' : ''}; load ${loadBefore.join(' ')}`);
@@ -166,6 +232,7 @@ const result = {
   coldStart: coldStart(),
   occasional: await occasional(),
   roundTrip: await roundTrip(),
+  loopDelay: await loopDelay(),
   load: { before: loadBefore, after: load() },
   seconds: 0,
 };

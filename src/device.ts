@@ -476,6 +476,7 @@ export class Device extends DeviceConnection {
         execute: (desc) => this.#coreHere().execute(desc, this.layout.ctx, 0),
         ready: () => this.#engines.isReady,
         submit: (d) => this.portal.submit(d),
+        wake: (n) => this.portal.doorbell(n),
         alloc: (n, a) => this.#alloc.alloc(n, a),
         free: (a) => this.#alloc.free(a),
         // A block of same-tick calls takes 96 bytes a member: at most an eighth of the arena.

@@ -5,6 +5,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Device, Descriptor, Flag, Opcode, readRecord, Status, encode } from '../src/index.ts';
 import { Ctx } from '../src/device/format.ts';
+import { EngineStates } from '../src/device/engine_states.ts';
+import { computeLayout, EngineState } from '../src/device/layout.ts';
+import { singleQueue, topologyLayout } from '../src/device/topology.ts';
 import { referenceExecute, type RefCtx } from './reference.ts';
 import { randomDescriptor, rng, type Region } from './gen.ts';
 
@@ -226,6 +229,53 @@ test('an engine that dies completes what it held with 0x20, and is replaced', as
       assert.is(await dev.submit(Descriptor.memmove({ src, dst, size: 4096, completion: rec })), Status.SUCCESS);
     });
   }
+});
+
+test('EngineStates.wake: each parked engine of the group is rung once, on its own bell, and marked RUNG; rung ones are passed by', () => {
+  // The states of a 3-engine device with no threads on it: only this test writes them.
+  const layout = computeLayout(1 << 20, topologyLayout(singleQueue({ engines: 3, wqSize: 16, wqMode: 'dedicated', maxBatch: 32, maxTransfer: 1 << 20 })).wqs, [{ id: 0, wqs: [0], engines: [0, 1, 2] }], 3);
+  const memory = new WebAssembly.Memory({ initial: layout.bytes / 65536, maximum: layout.bytes / 65536, shared: true });
+  const all = new EngineStates(memory, layout);
+  const group = new EngineStates(memory, layout, [1, 2]);
+  const bells = (): number[] => [0, 1, 2].map((e) => all.bell(e));
+  for (const e of [0, 1, 2]) all.set(e, EngineState.PARKED);
+  assert.is(group.count, 2);
+  assert.is(group.parked(), 2, "the group's parked engines only");
+  assert.is(group.wake(5), 2, 'rings as many as are parked');
+  assert.equal([0, 1, 2].map((e) => all.get(e)), [EngineState.PARKED, EngineState.RUNG, EngineState.RUNG], 'marked RUNG; engine 0 is not in the group');
+  assert.equal(bells(), [0, 1, 1], 'each on its own bell');
+  assert.is(group.wake(2), 0, 'rung engines are passed by');
+  assert.equal(bells(), [0, 1, 1]);
+  all.set(2, EngineState.PARKED); // up and parked again
+  all.set(1, EngineState.RUNNING);
+  assert.is(all.wake(1), 1);
+  assert.equal([0, 1, 2].map((e) => all.get(e)), [EngineState.RUNG, EngineState.RUNNING, EngineState.PARKED], 'one asked for, one rung (the first parked)');
+  assert.ok(all.ready(), 'rung engines have booted');
+  all.wakeAll();
+  assert.equal(bells(), [2, 2, 2], 'wakeAll rings every bell, whatever the state');
+});
+
+test('a split call rings its engines before its pieces: bursts after doorbell(2) complete, and no engine is left rung', async () => {
+  await withDevice({ engines: 2, wqSize: 64 }, async (dev) => {
+    const states = new EngineStates(dev.memory, dev.layout);
+    const until = async (what: string, ok: () => boolean): Promise<void> => {
+      for (const t = Date.now(); !ok(); await new Promise((r) => setTimeout(r, 1))) if (Date.now() - t > 5000) assert.unreachable(what);
+    };
+    const bothParked = (): boolean => states.get(0) === EngineState.PARKED && states.get(1) === EngineState.PARKED;
+    const src = dev.alloc(64 << 10);
+    const dst = dev.alloc(64 << 10);
+    for (let round = 0; round < 40; round++) {
+      await until(`round ${round}: both engines park (none left RUNG)`, bothParked);
+      dev.portal.doorbell(2);
+      const ps = Array.from({ length: 8 }, (_, i) => dev.submit(Descriptor.memmove({ src: src + i * 8192, dst: dst + i * 8192, size: 8192 })));
+      assert.equal(await Promise.all(ps), new Array(8).fill(Status.SUCCESS), `round ${round}`);
+    }
+    // An engine that dies leaves no state behind that would keep a doorbell from its replacement.
+    dev.inject({ engineDeath: { how: 'exit' }, times: 1 });
+    assert.is(await dev.submit(Descriptor.noop()), Status.HW_ERROR);
+    assert.is(await dev.submit(Descriptor.noop()), Status.SUCCESS);
+    await until('both engines park after the death', bothParked);
+  });
 });
 
 test('submit after close rejects; close twice is fine; bad arguments throw clearly', async () => {

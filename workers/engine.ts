@@ -67,7 +67,8 @@ let arbiter: Arbiter | null = null;
 let source: { hasWork(): boolean; stalled(): boolean };
 const buf = memory.buffer as unknown as SharedArrayBuffer;
 const bytes = new Uint8Array(buf);
-const states = new EngineStates(memory, layout);
+/** the engines' states and bells: this engine's group's (a sibling it wakes is one of them) */
+let states = new EngineStates(memory, layout);
 const vectors = new Vectors(memory, layout, data.eventfd ? loadEventFd() : null);
 const faults = new FaultTable(memory, layout.faults);
 
@@ -76,6 +77,8 @@ const dev = new Int32Array(buf, layout.device, 16);
 let words: Int32Array;
 const nap = new Int32Array(new SharedArrayBuffer(4));
 const RECHECK_MS = 200;
+/** how long a woken engine waits for the work it was rung for (doorbell(n) comes before the enqueueing) */
+const WAKE_WAIT_MS = 0.2;
 /** Whether the thread that reserved a slot (named by its vector) is still there to publish it. */
 const reserverLive = (vector: number): boolean => vectors.vectorLive(vector);
 
@@ -85,6 +88,7 @@ function joinGroup(id: number): void {
   const queues = group.wqs.map((i) => new WorkQueue(memory, layout, i));
   wq = queues[0];
   words = wq.bell;
+  states = new EngineStates(memory, layout, group.engines);
   arbiter = queues.length > 1 ? new Arbiter(queues, group.wqs.map((i) => layout.wqs[i].priority)) : null;
   source = arbiter ?? wq;
 }
@@ -103,6 +107,7 @@ function loop(id: number): void {
   const irq = layout.engines + id * ENGINE_BYTES;
   const block = new Int32Array(buf, irq, ENGINE_BYTES / 4);
   const token = id + 1;
+  const bellWord = id * (ENGINE_BYTES / 4) + Eng.BELL / 4;
   const policy = new SpinPolicy(data.spinMicros);
   let idleSince = -1;
   let budget = 0;
@@ -117,7 +122,7 @@ function loop(id: number): void {
         Atomics.compareExchange(words, WqWord.SPINNER, token, 0);
       }
       // More waiting than this engine can take: wake a parked sibling.
-      if (source.hasWork() && states.parked() > 0) ring();
+      if (source.hasWork()) states.wake(1);
       run(pos, irq, block);
       continue;
     }
@@ -136,8 +141,8 @@ function loop(id: number): void {
       // the wait of a parked engine includes its own wake-up.)
       if (budget > 0) policy.record(now - idleSince);
     }
-    // Park: publish the state, re-check, then sleep on the doorbell (Dekker with push + doorbell()).
-    const bell = Atomics.load(words, WqWord.DOORBELL);
+    // Park: publish the state, re-check, then sleep on this engine's bell (Dekker with push + doorbell()).
+    const bell = states.bell(id);
     states.set(id, EngineState.PARKED);
     // The timeout is a safety net, not the wake-up path: a doorbell that goes missing
     // costs at most a 200 ms stall, never a hang. (One did: submitters napping with
@@ -148,10 +153,14 @@ function loop(id: number): void {
     while (!source.hasWork() && Atomics.load(dev, Dev.STOP) === 0) {
       spaces?.drain();
       const stalled = source.stalled();
-      if (Atomics.wait(words, WqWord.DOORBELL, bell, stalled ? 1 : RECHECK_MS) !== 'timed-out' || stalled) break;
+      if (Atomics.wait(states.words, bellWord, bell, stalled ? 1 : RECHECK_MS) !== 'timed-out' || stalled) break;
     }
     states.set(id, EngineState.RUNNING);
     idleSince = -1;
+    // Rung ahead of its work (a split call wakes its engines first): wait for it a moment
+    // rather than park again at once.
+    const rung = performance.now();
+    while (!source.hasWork() && performance.now() - rung < WAKE_WAIT_MS && Atomics.load(dev, Dev.STOP) === 0);
   }
   states.set(id, EngineState.OFF);
 }
@@ -202,10 +211,7 @@ function runInjected(inj: Injection, addr: number, irq: number, block: Int32Arra
   return status;
 }
 
-function ring(): void {
-  Atomics.add(words, WqWord.DOORBELL, 1);
-  Atomics.notify(words, WqWord.DOORBELL, 1);
-}
+
 
 /** RCI: raise every interrupt handle the core marked in this engine's mask. */
 function raise(block: Int32Array): void {

@@ -26,6 +26,8 @@ export interface Member {
 
 export interface Submitter {
   submit(desc: Uint8Array): Promise<number>;
+  /** wakes up to n parked engines for work about to be submitted */
+  wake(n: number): void;
   alloc(bytes: number, align: number): number;
   free(addr: number): void;
   /** members a block may hold: the device's maxBatch, less where the arena is small */

@@ -176,10 +176,7 @@ export class Engines {
    */
   async stop(): Promise<void> {
     Atomics.store(this.#dev, Dev.STOP, Stop.STOPPING);
-    for (const wq of this.#wqs) {
-      Atomics.add(wq.bell, WqWord.DOORBELL, 1);
-      Atomics.notify(wq.bell, WqWord.DOORBELL);
-    }
+    this.#states.wakeAll();
     const until = performance.now() + STOP_WAIT_MS;
     while (performance.now() < until && this.#running() > 0) await new Promise((r) => setTimeout(r, 1));
     this.#stopping = true;

@@ -33,23 +33,24 @@ export const enum Dev { STOP = 0 }
 export const enum Stop { RUNNING = 0, STOPPING = 1, STOPPED = 2 }
 /**
  * Per-engine block, a cache line each: a u64 interrupt mask the core ORs RCI handles into,
- * the state word, and the count of descriptors the engine completed.
+ * the state word, the count of descriptors the engine completed, and its bell: the word a
+ * parked engine sleeps on (a doorbell adds 1 and wakes it).
  */
 export const ENGINE_BYTES = 64;
-export const enum Eng { IRQ = 0, STATE = 8, COMPLETED = 16 }
+export const enum Eng { IRQ = 0, STATE = 8, COMPLETED = 16, BELL = 24 }
 /**
  * Engine states, written by the engine itself (the supervisor sets BOOTING at a launch and
  * resets a dead one's). BOOTING: the thread is starting, or warming its kernels; the
- * high-level API runs calls inline until every engine is past it.
+ * high-level API runs calls inline until every engine is past it. RUNG: parked and woken by a
+ * doorbell (which set it), not yet up: the next doorbell passes it by.
  */
-export const enum EngineState { OFF = 0, RUNNING = 1, PARKED = 2, BOOTING = 3 }
-/** Int32 word indexes in the work-queue header: producer, consumer and parking words on their own cache lines. */
+export const enum EngineState { OFF = 0, RUNNING = 1, PARKED = 2, BOOTING = 3, RUNG = 4 }
 /**
- * Int32 word indexes in the work-queue header: producer, consumer and parking words on their own
- * cache lines. DOORBELL, SPINNER and TURN (the group arbiter's next turn) are the group's: they are
- * used in its first WQ's header (WqLayout.bell).
+ * Int32 word indexes in the work-queue header: producer, consumer and the group's words on their
+ * own cache lines. SPINNER (the group's spinning engine) and TURN (the group arbiter's next turn)
+ * are the group's: they are used in its first WQ's header (WqLayout.bell).
  */
-export const enum WqWord { TAIL = 0, HEAD = 16, DOORBELL = 32, SPINNER = 33, TURN = 34 }
+export const enum WqWord { TAIL = 0, HEAD = 16, SPINNER = 33, TURN = 34 }
 export const WQ_HEADER_BYTES = 192;
 /** Int32 words per slot state: seq, status, owner, fault tag (the rule that fired on it, faults.ts; 0: none). */
 export const SLOT_WORDS = 4;
