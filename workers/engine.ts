@@ -5,7 +5,7 @@
 // the next turn of the worker's event loop, for the life of the device. The loop claims
 // descriptors and runs them; when the queue empties, one engine at a time spins for an
 // adaptive while (spin.ts) (a new descriptor is then picked up in well under a microsecond), the
-// others park on the doorbell futex and burn no CPU.
+// others park on their bells (a futex word each, engine_states.ts) and burn no CPU.
 import { instantiateCore } from '../src/device/core.ts';
 import { Vectors } from '../src/device/completion.ts';
 import { EngineStates } from '../src/device/engine_states.ts';
@@ -146,7 +146,7 @@ function loop(id: number): void {
     states.set(id, EngineState.PARKED);
     // The timeout is a safety net, not the wake-up path: a doorbell that goes missing
     // costs at most a 200 ms stall, never a hang. (One did: submitters napping with
-    // Atomics.waitAsync on the doorbell word took the notify meant for an engine.) A
+    // Atomics.waitAsync on the shared doorbell word of the time took the notify meant for an engine.) A
     // recheck that finds nothing parks again at once (no spin): 5 wake-ups a second idle.
     // A slot reserved and not yet published at head (its submitter mid-push, or ended there):
     // look again in 1 ms, when a reservation of a thread that is gone gets skipped.

@@ -1,6 +1,6 @@
 // An engine, as a Web Worker: the same engine loop as Node's (workers/engine.ts), started by
 // messages instead of a piscina task (see pool.ts for the lock handshake). In a worker,
-// Atomics.wait is allowed: an idle engine parks on the doorbell as it does in Node.
+// Atomics.wait is allowed: an idle engine parks on its bell as it does in Node.
 import { setWorkerData } from './host.ts';
 import type { FromEngine, ToEngine } from './pool.ts';
 
