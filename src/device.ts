@@ -474,6 +474,7 @@ export class Device extends DeviceConnection {
         crc: (addr, length, seed) => this.#coreHere().crc32c(addr, length, seed, 0) >>> 0,
         crc16: (addr, length, seed) => this.#coreHere().crc16(addr, length, seed) & 0xffff,
         execute: (desc) => this.#coreHere().execute(desc, this.layout.ctx, 0),
+        copy: (dst, src, length) => this.#coreHere().copy(dst, src, length),
         ready: () => this.#engines.isReady,
         submit: (d) => this.portal.submit(d),
         wake: (n) => this.portal.doorbell(n),

@@ -10,6 +10,8 @@ export interface Core {
   crc32c(addr: number, len: number, seed: number, flags: number): number;
   /** CRC-16 T10-DIF (MSB-first, no inversion) */
   crc16(addr: number, len: number, seed: number): number;
+  /** memmove within the memory (no bounds checks) */
+  copy(dst: number, src: number, len: number): void;
   setOutcome(result: number, bytes: number, faultAddr: bigint, specific: number): void;
   /** fault injection: [start, start + len) is unmapped for the descriptors this instance runs next (len 0: none) */
   injectHole(start: number, len: number): void;
