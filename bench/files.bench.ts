@@ -8,6 +8,7 @@
 //   stream         - pipeline(createReadStream, createCrc32cStream(), createWriteStream) (to tmpfs) against
 //                    the same pipeline without the checksum, and with a PassThrough stage instead
 //   copy           - copyFileCrc32c (both ways of checksumming) beside fs.copyFile (no CRC)
+// The cases of a mode run interleaved, round by round; medians of 5 rounds.
 // Main-thread CPU per GB (/proc/thread-self/schedstat) beside each.
 //
 // node --import tsx bench/files.bench.ts [--quick]  -> table on stdout, bench/results/files.json
@@ -27,7 +28,7 @@ import { fingerprint, load, median } from './harness.ts';
 
 const quick = process.argv.includes('--quick');
 const SIZE = quick ? 256 << 20 : 1 << 30;
-const REPS = quick ? 1 : 3;
+const REPS = quick ? 3 : 5;
 const dir = join(tmpdir(), `softdsa-files-bench-${process.pid}`);
 mkdirSync(dir, { recursive: true });
 const file = join(dir, 'data.bin');
@@ -63,29 +64,41 @@ interface Row {
   cachedBefore?: number | null;
 }
 
-async function measure(name: string, mode: 'cache' | 'cold', fn: () => Promise<unknown>): Promise<Row> {
-  const reps: number[] = [];
-  const cpu: number[] = [];
-  let before: number | null | undefined;
-  if (mode === 'cache') await fn(); // warm: file in the cache, code compiled
+interface Case { name: string; fn: () => Promise<unknown> }
+
+/**
+ * Every case of a mode, interleaved: round r runs each case once (in a rotated order), so a
+ * slow minute of this shared machine falls on every case alike, not on one. Medians of REPS.
+ */
+async function measureAll(mode: 'cache' | 'cold', cases: Case[]): Promise<Row[]> {
+  const reps = cases.map((): number[] => []);
+  const cpu = cases.map((): number[] => []);
+  const before: Array<number | null | undefined> = cases.map(() => undefined);
+  if (mode === 'cache') for (const c of cases) await c.fn(); // warm: file in the cache, code compiled
   for (let r = 0; r < REPS; r++) {
-    if (mode === 'cold') {
-      dropPages(file);
-      before = cached(file);
+    for (let k = 0; k < cases.length; k++) {
+      const i = (k + r) % cases.length;
+      if (mode === 'cold') {
+        dropPages(file);
+        before[i] = cached(file);
+      }
+      rmSync(out, { force: true });
+      const c0 = threadNs();
+      const t0 = performance.now();
+      await cases[i].fn();
+      const ms = performance.now() - t0;
+      cpu[i].push((threadNs() - c0) / 1e6 / (SIZE / 1e9));
+      reps[i].push(SIZE / 1e6 / ms);
     }
-    rmSync(out, { force: true });
-    const c0 = threadNs();
-    const t0 = performance.now();
-    await fn();
-    const ms = performance.now() - t0;
-    cpu.push((threadNs() - c0) / 1e6 / (SIZE / 1e9));
-    reps.push(SIZE / 1e6 / ms);
   }
   rmSync(out, { force: true });
-  const row: Row = { name, mode, gbps: median(reps), mainMsPerGB: median(cpu), reps };
-  if (mode === 'cold') row.cachedBefore = before;
-  console.log(`${mode.padEnd(5)}  ${name.padEnd(62)} ${row.gbps.toFixed(2).padStart(6)} GB/s  ${row.mainMsPerGB.toFixed(0).padStart(5)} ms/GB main${before !== undefined && before !== null ? `  (cached before: ${(before * 100).toFixed(0)}%)` : ''}`);
-  return row;
+  return cases.map((c, i) => {
+    const row: Row = { name: c.name, mode, gbps: median(reps[i]), mainMsPerGB: median(cpu[i]), reps: reps[i] };
+    const b = before[i];
+    if (mode === 'cold') row.cachedBefore = b;
+    console.log(`${mode.padEnd(5)}  ${c.name.padEnd(62)} ${row.gbps.toFixed(2).padStart(6)} GB/s  ${row.mainMsPerGB.toFixed(0).padStart(5)} ms/GB main${b !== undefined && b !== null ? `  (cached before: ${(b * 100).toFixed(0)}%)` : ''}`);
+    return row;
+  });
 }
 
 async function rawRead(dev: Device, chunk = DEFAULT_CHUNK, inFlight = DEFAULT_IN_FLIGHT): Promise<void> {
@@ -124,25 +137,27 @@ console.log(coldOk ? 'cold runs: pages dropped with posix_fadvise(DONTNEED) befo
 const rows: Row[] = [];
 const startLoad = load();
 for (const mode of coldOk ? (['cache', 'cold'] as const) : (['cache'] as const)) {
-  rows.push(await measure(`raw read (${DEFAULT_IN_FLIGHT} x ${DEFAULT_CHUNK >> 20} MiB reads into the arena, nothing else)`, mode, () => rawRead(dev)));
-  rows.push(await measure('crc32cFile (default device)', mode, async () => check(await crc32cFile(file))));
-  rows.push(await measure('crc32cFile (device with engineNice 0)', mode, async () => check(await crc32cFile(file, { device: nice0 }))));
-  rows.push(await measure('fs.createReadStream + @node-rs/crc32', mode, async () => {
-    let crc = 0;
-    for await (const c of createReadStream(file)) crc = nativeCrc(c as Buffer, crc);
-    check(crc);
-  }));
-  rows.push(await measure('fs.readFile + @node-rs/crc32', mode, async () => check(nativeCrc(await readFileP(file)))));
-  rows.push(await measure('pipeline(createReadStream, createWriteStream)', mode, () => pipeline(createReadStream(file), createWriteStream(pipeOut))));
-  rows.push(await measure('pipeline(createReadStream, new PassThrough(), createWriteStream)', mode, () => pipeline(createReadStream(file), new PassThrough(), createWriteStream(pipeOut))));
-  rows.push(await measure('pipeline(createReadStream, createCrc32cStream(), createWriteStream)', mode, async () => {
-    const s = createCrc32cStream();
-    await pipeline(createReadStream(file), s, createWriteStream(pipeOut));
-    check(s.digest());
-  }));
-  rows.push(await measure('fs.copyFile (no CRC)', mode, () => copyFile(file, out)));
-  rows.push(await measure("copyFileCrc32c (via 'crc32c', default)", mode, async () => check(await copyFileCrc32c(file, out))));
-  rows.push(await measure("copyFileCrc32c (via 'copyCrc32c')", mode, async () => check(await copyFileCrc32c(file, out, { via: 'copyCrc32c' }))));
+  rows.push(...await measureAll(mode, [
+    { name: `raw read (${DEFAULT_IN_FLIGHT} x ${DEFAULT_CHUNK >> 20} MiB reads into the arena, nothing else)`, fn: () => rawRead(dev) },
+    { name: 'crc32cFile (default device)', fn: async () => check(await crc32cFile(file)) },
+    { name: 'crc32cFile (device with engineNice 0)', fn: async () => check(await crc32cFile(file, { device: nice0 })) },
+    { name: 'fs.createReadStream + @node-rs/crc32', fn: async () => {
+      let crc = 0;
+      for await (const c of createReadStream(file)) crc = nativeCrc(c as Buffer, crc);
+      check(crc);
+    } },
+    { name: 'fs.readFile + @node-rs/crc32', fn: async () => check(nativeCrc(await readFileP(file))) },
+    { name: 'pipeline(createReadStream, createWriteStream)', fn: () => pipeline(createReadStream(file), createWriteStream(pipeOut)) },
+    { name: 'pipeline(createReadStream, new PassThrough(), createWriteStream)', fn: () => pipeline(createReadStream(file), new PassThrough(), createWriteStream(pipeOut)) },
+    { name: 'pipeline(createReadStream, createCrc32cStream(), createWriteStream)', fn: async () => {
+      const s = createCrc32cStream();
+      await pipeline(createReadStream(file), s, createWriteStream(pipeOut));
+      check(s.digest());
+    } },
+    { name: 'fs.copyFile (no CRC)', fn: () => copyFile(file, out) },
+    { name: "copyFileCrc32c (via 'crc32c', default)", fn: async () => check(await copyFileCrc32c(file, out)) },
+    { name: "copyFileCrc32c (via 'copyCrc32c')", fn: async () => check(await copyFileCrc32c(file, out, { via: 'copyCrc32c' })) },
+  ]));
 }
 await nice0.close();
 await shutdown();
