@@ -368,11 +368,7 @@ export class Ops {
     if (where !== 'device' && where !== 'split' && where !== 'foreign') {
       // inline: done now, no closure, one resolved promise (the hot path of small calls)
       const t0 = this.#clock(where);
-      // (within the arena by the core's memory.copy: TypedArray.set copies into shared memory
-      // a word at a time, 2.4x slower at 4 KiB, 4x at 64 KiB; not while the engines boot:
-      // this thread's core would be made and compiled then, ~5 ms)
-      if (this.#ready && s.placement === 'arena' && d.placement === 'arena') this.#dev.copy(d.addr, s.addr, n);
-      else d.u8.set(s.u8);
+      this.#copyHere(d, s);
       return Promise.resolve(this.#record(op, n, where, t0, dst));
     }
     // One descriptor (the awaited round trip of small copies): recorded as it settles, no hop more.
@@ -384,6 +380,17 @@ export class Ops {
       if (ranges.length > 1 && overlaps(s, d, n)) return this.#inOrder(d.addr > s.addr ? ranges.reverse() : ranges, ([a, b]) => this.#move(op, s.addr + a, d.addr + a, b - a, false, s.space)).then(() => dst);
       return Promise.all(ranges.map(([a, b]) => this.#move(op, s.addr + a, d.addr + a, b - a, split, s.space))).then(() => dst);
     }, s);
+  }
+
+  /**
+   * Copies all of s to the start of d on this thread: within the arena by the core's
+   * memory.copy (TypedArray.set copies into shared memory a word at a time, 2.4x slower at
+   * 4 KiB, 4x at 64 KiB), but not while the engines boot (this thread's core would be made and
+   * compiled then, ~5 ms).
+   */
+  #copyHere(d: Span, s: Span): void {
+    if (this.#ready && s.placement === 'arena' && d.placement === 'arena') this.#dev.copy(d.addr, s.addr, s.u8.byteLength);
+    else d.u8.set(s.u8);
   }
 
   /** Runs the pieces one after the other. */
@@ -442,8 +449,8 @@ export class Ops {
     const where = this.#place('copy', n, s, d1, d2);
     return this.#track('dualcast', n, where, async () => {
       if (where.startsWith('inline')) {
-        d1.u8.set(s.u8);
-        d2.u8.set(s.u8);
+        this.#copyHere(d1, s);
+        this.#copyHere(d2, s);
       } else if ((d1.addr & 0xfff) === (d2.addr & 0xfff) && !overlaps(s, d1, n) && !overlaps(s, d2, n) && !overlaps(d1, d2, n)) {
         // Both destinations move by the same offset: bits 11:0 stay equal in every range.
         const ranges = this.#pieces(n, where === 'split');
@@ -554,7 +561,7 @@ export class Ops {
     if (where === 'split' && overlaps(s, d, n)) where = 'inline:overlap';
     return this.#track('copyCrc32c', n, where, (): number | Promise<number> => {
       if (where.startsWith('inline')) {
-        d.u8.set(s.u8);
+        this.#copyHere(d, s);
         return this.#crcHere(d, n, init);
       }
       const ranges = this.#pieces(n, where === 'split');
