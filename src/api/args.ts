@@ -87,3 +87,13 @@ export function seedOf(v: unknown): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`a CRC seed must be an unsigned 32-bit integer; got ${String(v)}`);
   return v;
 }
+
+/**
+ * An optional integer option of `call`: `dflt` when undefined, else an integer from min to max,
+ * or a RangeError that names the call and the option.
+ */
+export function intOption(call: string, name: string, v: unknown, dflt: number, min: number, max: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new RangeError(`${call}: ${name} must be an integer from ${min} to ${max}; got ${String(v)}`);
+  return v;
+}

@@ -19,6 +19,7 @@
 // encoding the stream should not guess.
 import { Transform, type TransformCallback } from 'node:stream';
 import { crc32c as nativeCrc32c } from '@node-rs/crc32';
+import { intOption } from './args.ts';
 import { crc32cCombine } from './crc_combine.ts';
 import { type Crc32cFormat, formatCrc32c } from './crc32c_digest.ts';
 import { defaultDevice } from './default_device.ts';
@@ -87,15 +88,10 @@ export class Crc32cAccumulator {
 
   constructor(where: string, opts: Crc32cStreamOptions = {}) {
     if (opts === null || typeof opts !== 'object') throw new TypeError(`${where}: options must be an object; got ${typeName(opts)}`);
-    const int = (name: string, v: unknown, dflt: number, min: number, max: number): number => {
-      if (v === undefined) return dflt;
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new RangeError(`${where}: ${name} must be an integer from ${min} to ${max}; got ${String(v)}`);
-      return v;
-    };
     this.#where = where;
-    this.#acc = int('seed', opts.seed, 0, 0, 0xffffffff);
-    this.#batchBytes = int('batchBytes', opts.batchBytes, 4 << 20, 1, 1 << 30);
-    this.#maxSlots = int('batches', opts.batches, 4, 1, 64);
+    this.#acc = intOption(where, 'seed', opts.seed, 0, 0, 0xffffffff);
+    this.#batchBytes = intOption(where, 'batchBytes', opts.batchBytes, 4 << 20, 1, 1 << 30);
+    this.#maxSlots = intOption(where, 'batches', opts.batches, 4, 1, 64);
     this.#devOpt = opts.device;
   }
 

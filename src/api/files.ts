@@ -13,6 +13,7 @@
 // (it shrank) is an error, FILE_SHRANK.
 import { open, stat, unlink, type FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
+import { intOption } from './args.ts';
 import { crc32cCombine } from './crc_combine.ts';
 import { defaultDevice } from './default_device.ts';
 import type { Device } from '../device.ts';
@@ -59,14 +60,9 @@ interface Checked {
 function checkOptions(fn: string, o: CopyFileCrcOptions | undefined): Checked {
   if (o === undefined || o === null) o = {};
   if (typeof o !== 'object') throw new TypeError(`${fn}: options must be an object; got ${typeof o}`);
-  const int = (name: string, v: unknown, dflt: number, min: number, max: number): number => {
-    if (v === undefined) return dflt;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new RangeError(`${fn}: ${name} must be an integer from ${min} to ${max}; got ${String(v)}`);
-    return v;
-  };
-  const chunkSize = int('chunkSize', o.chunkSize, DEFAULT_CHUNK, 1, MAX_CHUNK);
-  const inFlight = int('inFlight', o.inFlight, DEFAULT_IN_FLIGHT, 1, 64);
-  const seed = int('seed', o.seed, 0, 0, 0xffffffff);
+  const chunkSize = intOption(fn, 'chunkSize', o.chunkSize, DEFAULT_CHUNK, 1, MAX_CHUNK);
+  const inFlight = intOption(fn, 'inFlight', o.inFlight, DEFAULT_IN_FLIGHT, 1, 64);
+  const seed = intOption(fn, 'seed', o.seed, 0, 0, 0xffffffff);
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new TypeError(`${fn}: signal must be an AbortSignal`);
   if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw new TypeError(`${fn}: onProgress must be a function`);
   const via = o.via ?? 'crc32c';
