@@ -24,6 +24,8 @@ export interface Member {
   fail(error: unknown): void;
 }
 
+const RESOLVED = Promise.resolve();
+
 export interface Submitter {
   submit(desc: Uint8Array): Promise<number>;
   /** wakes up to n parked engines for work about to be submitted */
@@ -74,7 +76,9 @@ export class Batcher {
     if (b === null || b.members.length === this.#members) {
       if (b !== null) this.flush();
       b = this.#block = { base: this.#pool.pop() ?? this.#dev.alloc(this.#members * (Desc.SIZE + Record.SIZE), 64), members: [], solo: [], fence: [] };
-      queueMicrotask(this.#flushTick);
+      // (a resolved promise's then: Node's queueMicrotask wraps each callback in an
+      // AsyncResource, 0.1-0.18 us against 0.04-0.06 here)
+      void RESOLVED.then(this.#flushTick);
     }
     const i = b.members.length;
     b.members.push(member);
