@@ -477,6 +477,7 @@ export class Device extends DeviceConnection {
         copy: (dst, src, length) => this.#coreHere().copy(dst, src, length),
         ready: () => this.#engines.isReady,
         submit: (d) => this.portal.submit(d),
+        submitNow: (d) => this.portal.submitNow(d),
         wake: (n) => this.portal.doorbell(n),
         alloc: (n, a) => this.#alloc.alloc(n, a),
         free: (a) => this.#alloc.free(a),

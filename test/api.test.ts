@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crc32c as nativeCrc } from '@node-rs/crc32';
 import * as dsa from '../src/index.ts';
-import { Device } from '../src/index.ts';
+import { Device, Opcode } from '../src/index.ts';
 import { BLOCK_MEMBERS } from '../src/api/batcher.ts';
 import { rng } from './gen.ts';
 
@@ -637,6 +637,33 @@ test('engine failures are reported, never lost: a call whose engine dies rejects
     b.fill(0);
     await dev.memcpy(b, a);
     assert.ok(b.equals(a), 'works after the engine restarted');
+  } finally {
+    await dev.close();
+  }
+});
+
+test('a lone awaited call that completes while its submitter spins settles at once, with its status: success resolves, a failure rejects with the code', async () => {
+  const dev = await Device.open({ engines: 1, inlineThreshold: 0, arenaBytes: 4 << 20 });
+  try {
+    const a = randomBytes(dev.buffer(4096));
+    const b = dev.buffer(4096);
+    for (let i = 0; i < 200; i++) await dev.memcpy(b, a); // the engine spins between calls now
+    let rejected = 0;
+    for (let i = 0; i < 50; i++) {
+      b.fill(0);
+      if (i % 5 === 0) {
+        dev.inject({ opcode: Opcode.MEMMOVE, status: 0x13, times: 1 }); // transfer size too large
+        const e = await dev.memcpy(b, a).then(() => null, (err: { code?: string; status?: number }) => err);
+        assert.ok(e !== null, `call ${i} rejects`);
+        assert.is(e!.status, 0x13, `call ${i}: the status`);
+        rejected++;
+      } else {
+        assert.is(await dev.memcpy(b, a), b, `call ${i} resolves to dst`);
+        assert.ok(b.equals(a));
+      }
+    }
+    assert.is(rejected, 10);
+    assert.is(dev.stats().ops.memcpy.placement.device, 240, 'the calls that completed (a failed call is not counted)');
   } finally {
     await dev.close();
   }

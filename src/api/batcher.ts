@@ -28,6 +28,8 @@ const RESOLVED = Promise.resolve();
 
 export interface Submitter {
   submit(desc: Uint8Array): Promise<number>;
+  /** submit(), or the status itself when the descriptor completed before it returned */
+  submitNow(desc: Uint8Array): number | Promise<number>;
   /** wakes up to n parked engines for work about to be submitted */
   wake(n: number): void;
   alloc(bytes: number, align: number): number;
@@ -140,11 +142,16 @@ export class Batcher {
   #submitOne(b: Block, i: number): Promise<void> {
     const d = b.base + i * Desc.SIZE;
     this.batches++;
-    let p: Promise<number>;
+    let p: number | Promise<number>;
     try {
-      p = this.#dev.submit(this.#mem.subarray(d, d + Desc.SIZE));
+      p = this.#dev.submitNow(this.#mem.subarray(d, d + Desc.SIZE));
     } catch (e) {
       p = Promise.reject(e);
+    }
+    // Done already (the awaited round trip's spin): its caller is settled now, no hop.
+    if (typeof p === 'number') {
+      this.#finish(b, i, p);
+      return RESOLVED;
     }
     // (a then, not an async function: one frame less on the awaited round trip)
     return p.then(

@@ -209,27 +209,44 @@ export class Portal {
     } catch (e) {
       return Promise.reject(e);
     }
-    const p = this.#submit(view, retry);
+    let r: number | Promise<number>;
+    try {
+      r = this.#submit(view, retry);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const p = typeof r === 'number' ? Promise.resolve(r) : r;
     return descriptorChannel.hasSubscribers ? traced(p, view, this.#mem, this.#layout.arenaBase, this.#layout.arenaEnd, this.wqId) : p;
   }
 
-  #submit(view: Uint8Array, retry: boolean): Promise<number> {
+  /**
+   * submit() for the API's own batcher: the status itself when the descriptor completed before
+   * this returns (the awaited round trip's spin), so its caller settles with no promise hop;
+   * else the promise. Throws what submit() would reject with at once.
+   */
+  submitNow(desc: Uint8Array): number | Promise<number> {
+    if (this.#stopping()) throw Errors.closed();
+    const view = descriptorView(desc);
+    if (descriptorChannel.hasSubscribers) return this.submit(view);
+    return this.#submit(view, true);
+  }
+
+  #submit(view: Uint8Array, retry: boolean): number | Promise<number> {
+    const alone = this.inflight === 0;
+    // Keep submission order: while others wait for room, queue behind them.
+    const pos = this.#waiting.length === 0 ? this.#push(view) : -1;
+    // Rung either way: a refusal means the queue is full of work for the engines.
+    this.doorbell();
+    // The awaited round trip: nothing else of ours in flight and an engine spinning (it
+    // claims within a microsecond): spin here for the completion, a few microseconds at
+    // most, and settle now, with no turn of the event loop in between (an immediate costs
+    // more than a short descriptor takes).
+    if (alone && pos >= 0 && this.#spinFor(pos)) {
+      const status = this.#reapOne(pos);
+      if (status === Status.ABORTED) return Promise.reject(Errors.closed());
+      return status;
+    }
     return new Promise<number>((resolve, reject) => {
-      const alone = this.inflight === 0;
-      // Keep submission order: while others wait for room, queue behind them.
-      const pos = this.#waiting.length === 0 ? this.#push(view) : -1;
-      // Rung either way: a refusal means the queue is full of work for the engines.
-      this.doorbell();
-      // The awaited round trip: nothing else of ours in flight and an engine spinning (it
-      // claims within a microsecond): spin here for the completion, a few microseconds at
-      // most, and settle now, with no turn of the event loop in between (an immediate costs
-      // more than a short descriptor takes).
-      if (alone && pos >= 0 && this.#spinFor(pos)) {
-        const status = this.#reapOne(pos);
-        if (status === Status.ABORTED) reject(Errors.closed());
-        else resolve(status);
-        return;
-      }
       // Work in flight keeps the process alive (the completion wait alone would not).
       if (alone) this.#interrupt?.ref();
       if (pos >= 0) {
