@@ -5,6 +5,8 @@
 //   submit(d) -> enqueue + doorbell -> [engine runs it] -> poll: reap DONE slots,
 //   resolve their promises; nothing done yet: spin a few microseconds, then arm the
 //   vector and sleep on the event fd (or Atomics) until an engine signals it.
+//   (submitNow(d), for the API's batcher: the status itself when the lone descriptor
+//   completed during that spin, a promise otherwise.)
 import { type Interrupt, Vectors } from './completion.ts';
 import { Errors } from './errors.ts';
 import { Desc, Status } from './format.ts';
