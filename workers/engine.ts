@@ -155,12 +155,16 @@ function loop(id: number): void {
       const stalled = source.stalled();
       if (Atomics.wait(states.words, bellWord, bell, stalled ? 1 : RECHECK_MS) !== 'timed-out' || stalled) break;
     }
+    // (a doorbell marked it RUNG; a recheck's timeout, or a stall, did not)
+    const rung = states.get(id) === EngineState.RUNG;
     states.set(id, EngineState.RUNNING);
     idleSince = -1;
     // Rung ahead of its work (a split call wakes its engines first): wait for it a moment
     // rather than park again at once.
-    const rung = performance.now();
-    while (!source.hasWork() && performance.now() - rung < WAKE_WAIT_MS && Atomics.load(dev, Dev.STOP) === 0);
+    if (rung) {
+      const since = performance.now();
+      while (!source.hasWork() && performance.now() - since < WAKE_WAIT_MS && Atomics.load(dev, Dev.STOP) === 0);
+    }
   }
   states.set(id, EngineState.OFF);
 }
