@@ -68,7 +68,7 @@ let source: { hasWork(): boolean; stalled(): boolean };
 const buf = memory.buffer as unknown as SharedArrayBuffer;
 const bytes = new Uint8Array(buf);
 /** the engines' states and bells: this engine's group's (a sibling it wakes is one of them) */
-let states = new EngineStates(memory, layout);
+let states: EngineStates;
 const vectors = new Vectors(memory, layout, data.eventfd ? loadEventFd() : null);
 const faults = new FaultTable(memory, layout.faults);
 
@@ -107,7 +107,6 @@ function loop(id: number): void {
   const irq = layout.engines + id * ENGINE_BYTES;
   const block = new Int32Array(buf, irq, ENGINE_BYTES / 4);
   const token = id + 1;
-  const bellWord = id * (ENGINE_BYTES / 4) + Eng.BELL / 4;
   const policy = new SpinPolicy(data.spinMicros);
   let idleSince = -1;
   let budget = 0;
@@ -153,7 +152,7 @@ function loop(id: number): void {
     while (!source.hasWork() && Atomics.load(dev, Dev.STOP) === 0) {
       spaces?.drain();
       const stalled = source.stalled();
-      if (Atomics.wait(states.words, bellWord, bell, stalled ? 1 : RECHECK_MS) !== 'timed-out' || stalled) break;
+      if (states.sleep(id, bell, stalled ? 1 : RECHECK_MS) !== 'timed-out' || stalled) break;
     }
     // (a doorbell marked it RUNG; a recheck's timeout, or a stall, did not)
     const rung = states.get(id) === EngineState.RUNG;

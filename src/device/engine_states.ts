@@ -25,6 +25,10 @@ export class EngineStates {
     return e * WORDS + Eng.STATE / 4;
   }
 
+  #bellIndex(e: number): number {
+    return e * WORDS + Eng.BELL / 4;
+  }
+
   get(e: number): number {
     return Atomics.load(this.#w, this.#index(e));
   }
@@ -51,12 +55,12 @@ export class EngineStates {
 
   /** Engine e's bell as it parks: it sleeps while the bell holds this value. */
   bell(e: number): number {
-    return Atomics.load(this.#w, e * WORDS + Eng.BELL / 4);
+    return Atomics.load(this.#w, this.#bellIndex(e));
   }
 
-  /** The engine blocks as words: a parked engine waits on its bell, words[e * 16 + Eng.BELL / 4]. */
-  get words(): Int32Array {
-    return this.#w;
+  /** Engine e (the calling thread) sleeps until its bell moves from `bell` or `ms` pass. */
+  sleep(e: number, bell: number, ms: number): 'ok' | 'not-equal' | 'timed-out' {
+    return Atomics.wait(this.#w, this.#bellIndex(e), bell, ms);
   }
 
   /** Wakes up to n parked engines, each on its own bell (marked RUNG first: no one else wakes it again); how many. */
@@ -79,7 +83,7 @@ export class EngineStates {
   }
 
   #ring(e: number): void {
-    const b = e * WORDS + Eng.BELL / 4;
+    const b = this.#bellIndex(e);
     Atomics.add(this.#w, b, 1);
     Atomics.notify(this.#w, b, 1);
   }

@@ -203,17 +203,10 @@ export class Portal {
 
   submit(desc: Uint8Array, opts: SubmitOptions = {}): Promise<number> {
     let view: Uint8Array;
-    let retry: boolean;
-    try {
-      if (this.#stopping()) throw Errors.closed();
-      view = descriptorView(desc);
-      retry = submitRetry(opts);
-    } catch (e) {
-      return Promise.reject(e);
-    }
     let r: number | Promise<number>;
     try {
-      r = this.#submit(view, retry);
+      view = this.#checked(desc);
+      r = this.#submit(view, submitRetry(opts));
     } catch (e) {
       return Promise.reject(e);
     }
@@ -227,10 +220,14 @@ export class Portal {
    * else the promise. Throws what submit() would reject with at once.
    */
   submitNow(desc: Uint8Array): number | Promise<number> {
+    if (descriptorChannel.hasSubscribers) return this.submit(desc);
+    return this.#submit(this.#checked(desc), true);
+  }
+
+  /** The descriptor's 64 bytes, on a portal still open. */
+  #checked(desc: Uint8Array): Uint8Array {
     if (this.#stopping()) throw Errors.closed();
-    const view = descriptorView(desc);
-    if (descriptorChannel.hasSubscribers) return this.submit(view);
-    return this.#submit(view, true);
+    return descriptorView(desc);
   }
 
   #submit(view: Uint8Array, retry: boolean): number | Promise<number> {
