@@ -264,6 +264,23 @@ export interface InterruptHandle {
   close(): void;
 }
 
+/** A file mapped into a device (Device.mapFile). */
+export interface MappedFile {
+  /** the PASID descriptors name it by (descriptor bytes 0-2) */
+  readonly pasid: number;
+  /** the bytes descriptors may reach: offsets [0, size) */
+  readonly size: number;
+  /** ends the mapping and gives its arena windows back (once nothing naming it is in flight) */
+  unmap(): void;
+}
+
+/**
+ * Bytes each engine reads a mapped file through at a time. 1 GiB in the page cache, the same
+ * run: 64 KiB windows 0.55x the raw read, 256 KiB 0.67-0.71x, 512 KiB-4 MiB 0.73-0.83x (the
+ * reads' own cost, per call, fades), 8 MiB 0.71-0.75x.
+ */
+export const FILE_WINDOW = 1 << 20;
+
 /** Device.fromConfig options: those of Device.open that the config does not set, and which device of the file. */
 export type ConfigOptions = Omit<DeviceOptions, 'engines' | 'wqSize' | 'wqMode' | 'maxBatch' | 'maxTransfer'> & {
   /** the device of the config to open (dsaN); default: its first DSA device */
@@ -479,7 +496,7 @@ export class Device extends DeviceConnection {
         submit: (d) => this.portal.submit(d),
         submitNow: (d) => this.portal.submitNow(d),
         wake: (n) => this.portal.doorbell(n),
-        alloc: (n, a) => this.#alloc.alloc(n, a),
+        alloc: (n, a, top) => this.#alloc.alloc(n, a, top),
         free: (a) => this.#alloc.free(a),
         // A block of same-tick calls takes 96 bytes a member: at most an eighth of the arena.
         maxBatch: Math.max(2, Math.min(this.options.maxBatch, Math.floor(this.options.arenaBytes / 8 / 96))),
@@ -612,6 +629,43 @@ export class Device extends DeviceConnection {
     if (!(buffer instanceof SharedArrayBuffer)) throw new TypeError('an address space is a SharedArrayBuffer');
     if (buffer === (this.memory.buffer as unknown)) return 0;
     return this.#engines.spaces.id(buffer, true); // the caller's raw descriptors may name it any time: never evicted
+  }
+
+  /**
+   * Maps the file open at `fd` into the device, as a process mmaps a file and DSA reaches it
+   * through the process's PASID: descriptors with the returned PASID have their source
+   * addresses in the file (byte offsets), its first `size` bytes. CRC-32C generation runs there
+   * (other operations get 0x10); a read past the file's end (it shrank) or one that fails
+   * completes as a page fault at that offset, with the bytes done and their CRC. Each engine
+   * reads the file through an arena window of its own (FILE_WINDOW bytes each, taken until
+   * unmap()). Keep fd open, and unmap only when no descriptor naming the PASID is in flight.
+   */
+  mapFile(fd: number, size: number): MappedFile {
+    if (this.closed) throw Errors.closed();
+    if (!Number.isInteger(fd) || fd < 0) throw new TypeError(`mapFile: fd must be a file descriptor (a non-negative integer); got ${String(fd)}`);
+    if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`mapFile: size must be a non-negative integer of at most 2^53 - 1 bytes; got ${String(size)}`);
+    const staging = this.#alloc.alloc(FILE_WINDOW * this.layout.engineCount, 64);
+    const pasid = this.#engines.spaces.file({ fd, staging, window: FILE_WINDOW }, size);
+    if (pasid < 0) {
+      this.#alloc.free(staging);
+      throw Errors.noSpaces();
+    }
+    let mapped = true;
+    return {
+      pasid,
+      size,
+      unmap: () => {
+        if (!mapped) return;
+        mapped = false;
+        this.#engines.spaces.end(pasid);
+        if (!this.closed) this.#alloc.free(staging);
+      },
+    };
+  }
+
+  /** True once every engine has booted (until then the API's calls run inline); ready() waits for it. */
+  get isReady(): boolean {
+    return this.#engines.isReady;
   }
 
   /** Engines that died, and how many descriptors each held (completed with 0x20). */

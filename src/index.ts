@@ -1,6 +1,6 @@
 // softdsa: a software Intel DSA for Node.js.
 export { Device, AttachedDevice, DeviceConnection } from './device.ts';
-export type { DeviceOptions, DeviceHandle, InterruptHandle, ConfigOptions } from './device.ts';
+export type { DeviceOptions, DeviceHandle, InterruptHandle, ConfigOptions, MappedFile } from './device.ts';
 export type { Topology, GroupConfig, WqConfig, WqMode } from './device/topology.ts';
 export { Opcode, Flag, Status, Desc, Record, Limit, DifFlag, SrcDif, DstDif, DifStatus, DifTuple } from './device/format.ts';
 export { Descriptor, encode } from './device/descriptor.ts';

@@ -96,7 +96,7 @@ function joinGroup(id: number): void {
 export default function start(task: EngineTask): 'started' {
   joinGroup(task.id);
   core.init(layout.ctx, scratchOf(layout, task.id));
-  spaces = new ForeignSpaces(task.spaces);
+  spaces = new ForeignSpaces(task.spaces, { engine: task.id, crc: (addr, length, seed) => core.crc32c(addr, length, seed, 0) >>> 0 });
   if (task.warm && data.warm !== 0) warmUp(core, bytes, layout, data.warm + task.id * WARM_BYTES);
   states.set(task.id, EngineState.RUNNING);
   setImmediate(() => loop(task.id));
@@ -201,12 +201,15 @@ function runInjected(inj: Injection, addr: number, irq: number, block: Int32Arra
     const handle = settleUnrun(bytes, bytes.subarray(addr, addr + Desc.SIZE), layout.arenaBase, layout.arenaEnd, status);
     if (handle >= 0 && vectors.isHandle(handle)) Atomics.or(block, handle >> 5, 1 << (handle & 31));
   } else {
+    // (the hole is in the core's arena bounds, and in the foreign spaces' for one in a space)
     const hole = inj.pageFault ? faults.holeOf(addr, inj) : -1;
     if (hole >= 0) core.injectHole(hole, 1);
+    if (spaces !== null) spaces.hole = hole;
     try {
       status = core.execute(addr, wq.ctx, irq);
     } finally {
       if (hole >= 0) core.injectHole(0, 0);
+      if (spaces !== null) spaces.hole = -1;
     }
   }
   if (inj.die) kill(inj);

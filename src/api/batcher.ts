@@ -32,7 +32,8 @@ export interface Submitter {
   submitNow(desc: Uint8Array): number | Promise<number>;
   /** wakes up to n parked engines for work about to be submitted */
   wake(n: number): void;
-  alloc(bytes: number, align: number): number;
+  /** top: a block kept long (see Allocator.alloc) */
+  alloc(bytes: number, align: number, top?: boolean): number;
   free(addr: number): void;
   /** members a block may hold: the device's maxBatch, less where the arena is small */
   maxBatch: number;
@@ -77,7 +78,7 @@ export class Batcher {
     let b = this.#block;
     if (b === null || b.members.length === this.#members) {
       if (b !== null) this.flush();
-      b = this.#block = { base: this.#pool.pop() ?? this.#dev.alloc(this.#members * (Desc.SIZE + Record.SIZE), 64), members: [], solo: [], fence: [] };
+      b = this.#block = { base: this.#pool.pop() ?? this.#dev.alloc(this.#members * (Desc.SIZE + Record.SIZE), 64, true), members: [], solo: [], fence: [] };
       // (a resolved promise's then: Node's queueMicrotask wraps each callback in an
       // AsyncResource, 0.1-0.18 us against 0.04-0.06 here)
       void RESOLVED.then(this.#flushTick);

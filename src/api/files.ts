@@ -11,18 +11,27 @@
 // overlapping the next read. A regular file is read to its end too: one that grew while
 // it was read counts what was read; one that ended before the size it had at the start
 // (it shrank) is an error, FILE_SHRANK.
+//
+// crc32cFile on a regular file, once the engines run, goes further: the file is mapped into
+// the device (Device.mapFile) and its CRC descriptors name ranges of the file itself. Each
+// engine reads the range it takes through a small arena window of its own and checksums it
+// there, still in its cache: the bytes cross memory once, where a chunk read into the arena is
+// written out to memory by the read and read back by the CRC. (1 GiB in the page cache here:
+// 0.40x -> ~0.75x the rate of reading it and doing nothing.)
 import { open, stat, unlink, type FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { intOption } from './args.ts';
 import { crc32cCombine } from './crc_combine.ts';
 import { defaultDevice } from './default_device.ts';
-import type { Device } from '../device.ts';
-import { abortError, FileCrcError } from '../device/errors.ts';
+import type { Device, MappedFile } from '../device.ts';
+import { Descriptor } from '../device/descriptor.ts';
+import { abortError, Errors, FileCrcError } from '../device/errors.ts';
+import { Record, Status } from '../device/format.ts';
 
 export interface FileCrcOptions {
-  /** bytes per read (and per CRC); default 8 MiB */
+  /** bytes per read (and per CRC); default 8 MiB. A file crc32cFile maps into the device: bytes per CRC descriptor, default 32 MiB */
   chunkSize?: number;
-  /** chunks in flight (reads, CRCs, writes) at once, each an arena buffer of chunkSize; default 4 */
+  /** chunks in flight (reads, CRCs, writes) at once, each an arena buffer of chunkSize (a mapped file: descriptors, no buffers); default 4 */
   inFlight?: number;
   /** aborts the call: it rejects at once with an AbortError (code ABORT_ERR, cause: the signal's reason) */
   signal?: AbortSignal;
@@ -45,11 +54,15 @@ export interface CopyFileCrcOptions extends FileCrcOptions {
 }
 
 export const DEFAULT_CHUNK = 8 << 20;
+/** A mapped file's bytes per descriptor when chunkSize is not given (8 MiB: 0.73-0.78x the raw read, 32 MiB: 0.77-0.83x). */
+export const MAPPED_CHUNK = 32 << 20;
 export const DEFAULT_IN_FLIGHT = 4;
 const MAX_CHUNK = 1 << 30;
 
 interface Checked {
   chunkSize: number;
+  /** chunkSize was given */
+  chunkGiven: boolean;
   inFlight: number;
   signal: AbortSignal | undefined;
   onProgress: ((done: number, total: number) => void) | undefined;
@@ -67,7 +80,7 @@ function checkOptions(fn: string, o: CopyFileCrcOptions | undefined): Checked {
   if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw new TypeError(`${fn}: onProgress must be a function`);
   const via = o.via ?? 'crc32c';
   if (via !== 'crc32c' && via !== 'copyCrc32c') throw new TypeError(`${fn}: via must be 'crc32c' or 'copyCrc32c'; got ${String(via)}`);
-  return { chunkSize, inFlight, signal: o.signal, onProgress: o.onProgress, seed, via };
+  return { chunkSize, chunkGiven: o.chunkSize !== undefined, inFlight, signal: o.signal, onProgress: o.onProgress, seed, via };
 }
 
 function checkPath(fn: string, name: string, p: unknown): string {
@@ -106,15 +119,15 @@ function slotsOf(fn: string, dev: Device, size: number, count: number): Buffer[]
 const releasing = new WeakMap<Device, Set<Promise<void>>>();
 
 /** Runs `release` once, and keeps it visible to slotsFor() until it has run. */
-function tracked(dev: Device, release: () => Promise<void>): () => Promise<void> {
+function tracked<A extends unknown[]>(dev: Device, release: (...a: A) => Promise<void>): (...a: A) => Promise<void> {
   let done: () => void = () => {};
   const p = new Promise<void>((r) => (done = r));
   let set = releasing.get(dev);
   if (set === undefined) releasing.set(dev, (set = new Set()));
   set.add(p);
-  return async () => {
+  return async (...a: A) => {
     try {
-      await release();
+      await release(...a);
     } finally {
       set.delete(p);
       done();
@@ -188,21 +201,22 @@ function pump(
   slotBuf: (slot: number) => Buffer,
   work: (slot: number, len: number, pos: number) => Promise<number>,
   cleanup: (failed: boolean) => Promise<void>,
+  from = { bytes: 0, crc: o.seed },
 ): Promise<{ crc: number; bytes: number }> {
   const size = st.isFile() ? st.size : 0;
   const positioned = st.isFile();
   return new Promise((resolve, reject) => {
     const free: number[] = [];
     for (let i = 0; i < slotCount; i++) free.push(i);
-    let next = 0; // file position of the next read
+    let next = from.bytes; // file position of the next read
     let issued = 0; // chunks issued
     let inflight = 0;
     let eof = false;
     let reading = false; // a read in progress (sequential files read one at a time)
     let settled = false;
-    let acc = o.seed;
+    let acc = from.crc;
     let folded = 0;
-    let done = 0;
+    let done = from.bytes;
     const parts = new Map<number, [number, number]>();
 
     const finish = (err: unknown): void => {
@@ -315,9 +329,142 @@ async function openForReading(fn: string, path: string, signal: AbortSignal | un
   }
 }
 
+/** Attempts at one range of a mapped file that fault where the file has bytes (injected faults): then it is an error. */
+const MAX_FAULTS = 16;
+
+/**
+ * The CRC of a regular file's first `size` bytes with the file mapped into the device: CRC
+ * descriptors over ranges of the file (chunkSize each, inFlight at once), combined in order.
+ * A range that faults is looked at here, as DSA software looks at a partial completion: at the
+ * file's end (it shrank) FILE_SHRANK, a read that fails its error, else (an injected fault) the
+ * rest of the range goes again, seeded with the CRC of what was done. `cleanup` runs once no
+ * descriptor is in flight (also after a rejection, e.g. an abort). Null, at once, when the
+ * device has no room to map the file (arena windows, a PASID).
+ */
+async function crcMapped(fn: string, path: string, fh: FileHandle, size: number, dev: Device, o: Checked, cleanup: (failed: boolean) => Promise<void>): Promise<{ crc: number; bytes: number } | null> {
+  const piece = Math.max(1, Math.min(o.chunkGiven ? o.chunkSize : MAPPED_CHUNK, dev.options.maxTransfer));
+  const slots = Math.min(o.inFlight, Math.ceil(size / piece));
+  let map: MappedFile;
+  let records: number;
+  try {
+    map = dev.mapFile(fh.fd, size);
+    try {
+      records = dev.alloc(slots * Record.SIZE, Record.ALIGN);
+    } catch (e) {
+      map.unmap();
+      throw e;
+    }
+  } catch (e) {
+    const noRoom = e instanceof RangeError || (e as NodeJS.ErrnoException).code === 'NO_PASID';
+    await cleanup(!noRoom);
+    if (!noRoom) throw e;
+    return null;
+  }
+  const dv = new DataView(dev.memory.buffer);
+  const release = async (failed: boolean): Promise<void> => {
+    map.unmap();
+    try {
+      dev.free(records);
+    } catch {
+      // the device was closed under us: its arena is gone with it
+    }
+    await cleanup(failed);
+  };
+
+  /** The CRC (from 0) of [pos, pos + len), through record slot `slot`. */
+  const range = async (pos: number, len: number, slot: number): Promise<number> => {
+    const rec = records + slot * Record.SIZE;
+    let crc = 0;
+    let done = 0;
+    for (let faults = 0; ; faults++) {
+      const status = await dev.submit(Descriptor.crc32c({ pasid: map.pasid, src: pos + done, size: len - done, seed: crc, completion: rec }));
+      const code = status & Status.CODE_MASK;
+      crc = dv.getUint32(rec + Record.OP_SPECIFIC, true);
+      if (code === Status.SUCCESS) return crc;
+      if (code !== Status.PAGE_FAULT) throw status === Status.HW_ERROR ? Errors.engineFailed(`${fn}: the engine reading ${path} died`) : Errors.status(fn, status);
+      done += dv.getUint32(rec + Record.BYTES_COMPLETED, true);
+      const at = pos + done;
+      const { bytesRead } = await fh.read(Buffer.alloc(1), 0, 1, at); // throws a read's own error
+      if (bytesRead === 0) throw new FileCrcError('FILE_SHRANK', `${fn}: ${path} shrank while it was read: it had ${size} bytes, it ended at ${at}`, path);
+      if (faults === MAX_FAULTS) throw Errors.status(fn, status);
+    }
+  };
+
+  return new Promise<{ crc: number; bytes: number }>((resolve, reject) => {
+    const free = Array.from({ length: slots }, (_, i) => i);
+    const parts = new Map<number, [number, number]>();
+    let next = 0;
+    let issued = 0;
+    let inflight = 0;
+    let folded = 0;
+    let done = 0;
+    let acc = o.seed;
+    let failed: unknown = null;
+    let settled = false;
+
+    const end = (): void => {
+      if (inflight > 0 || (failed === null && done < size)) return;
+      o.signal?.removeEventListener('abort', onAbort);
+      release(failed !== null).then(() => failed === null && resolve({ crc: acc >>> 0, bytes: done }), (e: unknown) => failed === null && reject(e));
+    };
+    const fail = (e: unknown): void => {
+      if (settled) return;
+      settled = true;
+      failed = e;
+      reject(e);
+      end();
+    };
+    const onAbort = (): void => fail(abortError(o.signal!));
+
+    const more = (): void => {
+      while (!settled && free.length > 0 && next < size) {
+        const slot = free.pop()!;
+        const index = issued++;
+        const pos = next;
+        const len = Math.min(piece, size - pos);
+        next += len;
+        inflight++;
+        range(pos, len, slot).then(
+          (crc) => {
+            inflight--;
+            free.push(slot);
+            if (settled) return end();
+            parts.set(index, [crc, len]);
+            const before = done;
+            while (parts.has(folded)) {
+              const [c, l] = parts.get(folded)!;
+              parts.delete(folded++);
+              acc = crc32cCombine(acc, c, l);
+              done += l;
+            }
+            try {
+              if (o.onProgress !== undefined && done > before) o.onProgress(done, size);
+            } catch (e) {
+              return fail(e);
+            }
+            if (done === size) settled = true;
+            more();
+            end();
+          },
+          (e: unknown) => {
+            inflight--;
+            free.push(slot);
+            fail(e);
+            end();
+          },
+        );
+      }
+    };
+
+    if (o.signal !== undefined) o.signal.addEventListener('abort', onAbort, { once: true });
+    more();
+  });
+}
+
 /**
  * The CRC-32C of a file (as crc32c() of its bytes). Reads into arena buffers with several
- * reads in flight; each chunk's CRC runs on the engines while the next ones are read.
+ * reads in flight; each chunk's CRC runs on the engines while the next ones are read. A
+ * regular file, once the engines run, is mapped into the device instead (crcMapped).
  */
 export async function crc32cFile(path: string | Buffer | URL, opts?: FileCrcOptions): Promise<number> {
   return (await crc32cFileInfo(path, opts)).crc;
@@ -330,6 +477,25 @@ export async function crc32cFileInfo(path: string | Buffer | URL, opts?: FileCrc
   const o = checkOptions(fn, opts);
   const dev = opts?.device ?? defaultDevice();
   const { fh, st } = await openForReading(fn, p, o.signal);
+  let from = { bytes: 0, crc: o.seed };
+  if (st.isFile() && st.size > 0 && dev.isReady) {
+    // (null: no room to map it: it is read instead)
+    const mapped = await crcMapped(fn, p, fh, st.size, dev, o, tracked(dev, async (failed: boolean) => {
+      if (failed) await fh.close();
+    }));
+    if (mapped !== null) {
+      // One that grew since: the rest is read as below.
+      const grew = await fh.read(Buffer.alloc(1), 0, 1, mapped.bytes).then((r) => r.bytesRead > 0, async (e: unknown) => {
+        await fh.close().catch(() => {});
+        throw e;
+      });
+      if (!grew) {
+        await fh.close();
+        return mapped;
+      }
+      from = mapped;
+    }
+  }
   let slots: Buffer[];
   try {
     // A small regular file needs no more than itself (rounded up to 4 KiB) per slot, and fewer slots.
@@ -343,7 +509,7 @@ export async function crc32cFileInfo(path: string | Buffer | URL, opts?: FileCrc
   return pump(fn, p, fh, st, dev, o, slots.length, (i) => slots[i], (i, len) => dev.crc32c(slots[i].subarray(0, len)), tracked(dev, async () => {
     freeAll(dev, slots);
     await fh.close();
-  }));
+  }), from);
 }
 
 /**

@@ -4,13 +4,14 @@
 // memory outside the arena run inline. A raw descriptor naming a PASID finds nothing mapped there.
 import { Desc, Opcode, Status } from '../device/format.ts';
 
-export type { SetOutcome, SpaceMessage } from '../device/foreign.ts';
+export type { FileWindow, SetOutcome, SpaceMessage } from '../device/foreign.ts';
 import type { SetOutcome } from '../device/foreign.ts';
 
 export const MAX_SPACES = 0;
 
 export class ForeignSpaces {
-  constructor(_port: unknown) {}
+  hole = -1;
+  constructor(_port: unknown, _kit?: unknown) {}
   drain(): void {}
 }
 

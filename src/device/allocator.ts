@@ -11,13 +11,20 @@ export class Allocator {
     this.#free = [[base, end]];
   }
 
-  alloc(bytes: number, align = 64): number {
+  /**
+   * A block of `bytes` at an `align`ed address. `top`: the last fit, from the arena's end, for
+   * blocks kept long (the batcher's pool): they then do not split the room callers' buffers
+   * are cut from.
+   */
+  alloc(bytes: number, align = 64, top = false): number {
     if (!Number.isInteger(bytes) || bytes <= 0) throw new RangeError(`alloc: size must be a positive integer, got ${bytes}`);
     if (!Number.isInteger(align) || align <= 0 || (align & (align - 1)) !== 0) throw new RangeError(`alloc: alignment must be a power of two, got ${align}`);
-    for (let i = 0; i < this.#free.length; i++) {
+    const n = this.#free.length;
+    for (let k = 0; k < n; k++) {
+      const i = top ? n - 1 - k : k;
       const [start, end] = this.#free[i];
-      const addr = Math.ceil(start / align) * align;
-      if (addr + bytes > end) continue;
+      const addr = top ? Math.floor((end - bytes) / align) * align : Math.ceil(start / align) * align;
+      if (addr < start || addr + bytes > end) continue;
       const rest: Array<[number, number]> = [];
       if (start < addr) rest.push([start, addr]);
       if (addr + bytes < end) rest.push([addr + bytes, end]);

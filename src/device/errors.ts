@@ -104,6 +104,7 @@ export const Errors = {
   option: (name: string, why: string) => new RangeError(`option ${name}: ${why}`),
   faultRule: (why: string) => new RangeError(`fault rule: ${why}`),
   noHandles: () => new SoftDsaError('NO_INT_HANDLES', 'all interrupt handles are in use'),
+  noSpaces: () => new SoftDsaError('NO_PASID', 'every address space (PASID) of the device is in use'),
   engineFailed: (why: string) => new SoftDsaError('ENGINE_FAILED', `an engine failed: ${why}`, Status.HW_ERROR),
   difCheck: (op: string, block: number, offset: number, mismatches: DifMismatch[]) => new DifCheckError(op, block, offset, mismatches),
   notIsolated: () =>

@@ -9,6 +9,14 @@
 // page faults past the buffer's end included. Supported: memmove, fill, compare,
 // compare-pattern, dualcast, CRC-32C, copy+CRC (default CRC flags); the others need the
 // arena (0x10).
+//
+// A space can also be a file (Device.mapFile), as a process's mmap of a file is reached by DSA
+// through its PASID: the file's bytes at their offsets, read-only, up to the size it had when
+// mapped. CRC-32C runs there (the others get 0x10): the engine reads the range a window at a
+// time into an arena window of its own and runs the core's CRC over it while it is still in
+// its cache, so the bytes cross memory once. A read that ends early (the file shrank) or fails
+// is a page fault at that offset, with the CRC of the bytes before it, as past a mapping's end.
+import { readSync } from 'node:fs';
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -19,19 +27,34 @@ import { fillPattern } from './pattern.ts';
 /** Address spaces registered at once (PASID bits 11:0 name the slot, 1-4095; bits 19:12 its reuse generation). */
 export const MAX_SPACES = 4095;
 
-/** A registration (buffer and the window of it descriptors may reach), or the end of one (buffer null). */
+/** A mapped file: its descriptor, and the arena windows engines read it through (engine e's at staging + e * window). */
+export interface FileWindow {
+  fd: number;
+  staging: number;
+  window: number;
+}
+
+/** A registration (a buffer, or a file, and the window of it descriptors may reach), or the end of one (neither). */
 export interface SpaceMessage {
   id: number;
   buffer: SharedArrayBuffer | null;
   /** [lo, hi): the reachable bytes; below and above fault like unmapped memory */
   lo: number;
   hi: number;
+  file?: FileWindow;
 }
 
 interface Space {
   u8: Uint8Array;
   lo: number;
   hi: number;
+  file?: FileWindow;
+}
+
+/** This engine's core, for the CRC of a file space's bytes once they are in its arena window. */
+export interface EngineKit {
+  engine: number;
+  crc(addr: number, length: number, seed: number): number;
 }
 
 /**
@@ -57,32 +80,42 @@ export type SetOutcome = (result: number, bytes: number, faultAddr: bigint, spec
 export class ForeignSpaces {
   readonly #spaces = new Map<number, Space>();
   readonly #port: MessagePort;
+  readonly kit: EngineKit | null;
+  /** an injected page fault's address (fault injection), for the descriptor being run; -1: none */
+  hole = -1;
 
-  constructor(port: MessagePort) {
+  constructor(port: MessagePort, kit: EngineKit | null = null) {
     this.#port = port;
+    this.kit = kit;
   }
 
   get(id: number): Space | undefined {
-    // The device posts a space before it submits any descriptor that names it.
-    let s = this.#spaces.get(id);
-    for (let m = s === undefined ? receiveMessageOnPort(this.#port) : undefined; m !== undefined; m = s === undefined ? receiveMessageOnPort(this.#port) : undefined) {
-      this.#take(m.message as SpaceMessage);
-      s = this.#spaces.get(id);
-    }
-    return s;
+    // The device posts a space before it submits any descriptor that names it, and its end
+    // before a descriptor submitted after: what is waiting is taken first, so a descriptor never
+    // reaches a space (a file descriptor) that was unmapped before it was submitted.
+    this.#takeAll();
+    return this.#spaces.get(id);
   }
 
   /** Takes every message waiting (an idle engine does, so that ended spaces are let go). */
   drain(): void {
-    let ended = false;
-    for (let m = receiveMessageOnPort(this.#port); m !== undefined; m = receiveMessageOnPort(this.#port)) ended = this.#take(m.message as SpaceMessage) || ended;
-    if (ended) collect();
+    this.#takeAll();
+    if (this.#ended) collect(); // (here, not while a descriptor runs)
+    this.#ended = false;
+  }
+
+  /** an ended space's buffer waits for a collection */
+  #ended = false;
+
+  #takeAll(): void {
+    for (let m = receiveMessageOnPort(this.#port); m !== undefined; m = receiveMessageOnPort(this.#port)) this.#ended = this.#take(m.message as SpaceMessage) || this.#ended;
   }
 
   /** True when the message ended a space. */
-  #take({ id, buffer, lo, hi }: SpaceMessage): boolean {
-    if (buffer === null) return this.#spaces.delete(id);
-    this.#spaces.set(id, { u8: new Uint8Array(buffer), lo, hi });
+  #take({ id, buffer, lo, hi, file }: SpaceMessage): boolean {
+    if (file !== undefined) this.#spaces.set(id, { u8: new Uint8Array(0), lo, hi, file });
+    else if (buffer === null) return this.#spaces.delete(id);
+    else this.#spaces.set(id, { u8: new Uint8Array(buffer), lo, hi });
     return false;
   }
 }
@@ -99,19 +132,25 @@ export function runForeign(mem: Uint8Array, desc: number, op: number, flags: num
   const dv = new DataView(mem.buffer, mem.byteOffset);
   const space = spaces.get(dv.getUint32(desc + Desc.PASID, true) & 0xfffff);
   const addr = (at: number): number => {
+    // (a file can be past 4 GiB: 53 bits are kept; a larger address is past any space's end)
     const hi = dv.getUint32(desc + at + 4, true);
-    return hi === 0 ? dv.getUint32(desc + at, true) : Number.MAX_SAFE_INTEGER;
+    return hi < 0x200000 ? hi * 2 ** 32 + dv.getUint32(desc + at, true) : Number.MAX_SAFE_INTEGER;
   };
   const size = dv.getUint32(desc + Desc.XFER_SIZE, true);
   const lo = space?.lo ?? 0;
   const hi = space?.hi ?? 0;
-  /** Leading bytes of [a, a + n) inside the space's window. */
-  const valid = (a: number, n: number): number => (a < lo || a >= hi ? 0 : Math.min(n, hi - a));
+  /** Leading bytes of [a, a + n) inside the space's window (and before an injected fault's hole). */
+  const hole = spaces.hole;
+  const valid = (a: number, n: number): number => (a < lo || a >= hi ? 0 : Math.min(n, hi - a, hole >= a ? hole - a : n));
   const fault = (a: number, done: number, write: boolean, result = 0, specific = 0): number => {
     out(result, done, BigInt(a), specific);
     return write ? Status.PAGE_FAULT | Status.WRITE_FAULT_BIT : Status.PAGE_FAULT;
   };
   const u8 = space?.u8 ?? new Uint8Array(0);
+  if (space?.file !== undefined) {
+    if (op !== Opcode.CRCGEN || spaces.kit === null) return Status.INVALID_OPCODE;
+    return crcOfFile(mem, dv, desc, flags, space.file, spaces.kit, addr, valid, fault, out);
+  }
 
   switch (op) {
     case Opcode.MEMMOVE: {
@@ -204,4 +243,55 @@ export function runForeign(mem: Uint8Array, desc: number, op: number, flags: num
     }
   }
   return Status.INVALID_OPCODE;
+}
+
+/** CRCGEN in a file space: the range read a window at a time into this engine's arena window, each window's CRC by the core. */
+function crcOfFile(
+  mem: Uint8Array,
+  dv: DataView,
+  desc: number,
+  flags: number,
+  file: FileWindow,
+  kit: EngineKit,
+  addr: (at: number) => number,
+  valid: (a: number, n: number) => number,
+  fault: (a: number, done: number, write: boolean, result?: number, specific?: number) => number,
+  out: SetOutcome,
+): number {
+  const unsupported = flags & (Flag.CRC_BYPASS_INVERT | Flag.CRC_BYPASS_DATA_REFLECT);
+  if (unsupported !== 0) {
+    out(0, 0, 0n, unsupported);
+    return Status.INVALID_FLAGS;
+  }
+  const at = file.staging + kit.engine * file.window;
+  const win = mem.subarray(at, at + file.window);
+  /** Bytes of the file at pos into the window (fewer at its end), or 0 when the read fails. */
+  const read = (pos: number, n: number): number => {
+    try {
+      return readSync(file.fd, win, 0, n, pos);
+    } catch {
+      return 0;
+    }
+  };
+  let seed = dv.getUint32(desc + Desc.CRC_SEED, true);
+  if ((flags & Flag.CRC_SEED_ADDR) !== 0) {
+    const a = addr(Desc.CRC_SEED_ADDR);
+    const got = valid(a, 4) < 4 ? 0 : read(a, 4);
+    if (got < 4) return fault(a + got, 0, false);
+    seed = new DataView(win.buffer, win.byteOffset).getUint32(0, true);
+  }
+  const src = addr(Desc.SRC);
+  const size = dv.getUint32(desc + Desc.XFER_SIZE, true);
+  const n = valid(src, size);
+  let crc = seed;
+  let done = 0;
+  while (done < n) {
+    const got = read(src + done, Math.min(file.window, n - done));
+    if (got === 0) break; // the end of the file, or a read that failed: a fault here
+    crc = kit.crc(at, got, crc);
+    done += got;
+  }
+  if (done < size) return fault(src + done, done, false, 0, crc);
+  out(0, 0, 0n, crc);
+  return Status.SUCCESS;
 }

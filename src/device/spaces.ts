@@ -8,14 +8,16 @@
 // not yet heard of the end. Of another softdsa device's memory only its arena is reachable:
 // its control region faults like unmapped memory.
 import { Ctx } from './format.ts';
-import { MAX_SPACES, type SpaceMessage } from './foreign.ts';
+import { type FileWindow, MAX_SPACES, type SpaceMessage } from './foreign.ts';
 import { CTX_ADDR } from './layout.ts';
 
 /** Written into every device context, so any thread can tell a device memory from other buffers. */
 export const DEVICE_MAGIC = 0x41534453; // 'SDSA'
 
 interface Entry {
-  ref: WeakRef<SharedArrayBuffer>;
+  /** the buffer (null: a file space) */
+  ref: WeakRef<SharedArrayBuffer> | null;
+  file?: FileWindow;
   pasid: number;
   lo: number;
   hi: number;
@@ -71,6 +73,25 @@ export class AddressSpaces {
     return pasid;
   }
 
+  /**
+   * The PASID of a file space (see foreign.ts): the file open at `file.fd`, its first `size`
+   * bytes, read through the arena windows `file` names. It stays until end(); -1 when every
+   * slot is in use.
+   */
+  file(file: FileWindow, size: number): number {
+    const slot = this.#freeSlot();
+    if (slot < 0) return -1;
+    const pasid = (slot + 1) | (this.#generation[slot] << 12);
+    this.#slots[slot] = { ref: null, file, pasid, lo: 0, hi: size, inflight: 0, pinned: true, used: ++this.#clock };
+    this.#post({ id: pasid, buffer: null, lo: 0, hi: size, file });
+    return pasid;
+  }
+
+  /** Ends a file space (once no descriptor naming it is in flight). */
+  end(pasid: number): void {
+    if (this.#slots[(pasid & 0xfff) - 1]?.ref === null) this.#end(pasid);
+  }
+
   /** [lo, hi) of a registered space. */
   window(pasid: number): [number, number] {
     const e = this.#slots[(pasid & 0xfff) - 1];
@@ -92,7 +113,8 @@ export class AddressSpaces {
   current(): SpaceMessage[] {
     const out: SpaceMessage[] = [];
     for (const e of this.#slots) {
-      const buffer = e?.ref.deref();
+      if (e?.file !== undefined) out.push({ id: e.pasid, buffer: null, lo: e.lo, hi: e.hi, file: e.file });
+      const buffer = e?.ref?.deref();
       if (e && buffer !== undefined) out.push({ id: e.pasid, buffer, lo: e.lo, hi: e.hi });
     }
     return out;
@@ -125,7 +147,7 @@ export class AddressSpaces {
     const slot = (pasid & 0xfff) - 1;
     const e = this.#slots[slot];
     if (e === null || e === undefined || e.pasid !== pasid) return;
-    const buffer = e.ref.deref();
+    const buffer = e.ref?.deref();
     if (buffer !== undefined) {
       this.#ids.delete(buffer);
       this.#gone.unregister(buffer);

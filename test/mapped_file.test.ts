@@ -1,0 +1,198 @@
+// Files mapped into the device (Device.mapFile): CRC descriptors whose source addresses are
+// offsets in a file, run by engines that read the file through arena windows of their own;
+// what faults (past the file's end, past the mapping, an injected hole), the other opcodes, a
+// file past 4 GiB, unmapping; and crc32cFile on that path (injected faults resubmitted, an
+// engine death, a file that grows while it is read).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { appendFileSync, closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { crc32c as nativeCrc } from '@node-rs/crc32';
+import { crc32cFileInfo, Descriptor, Device, Opcode, readRecord, Status } from '../src/index.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'softdsa-mapped-'));
+let dev: Device;
+
+test.before(async () => {
+  dev = await Device.open({ engines: 2, arenaBytes: 16 << 20 });
+});
+
+test.after(async () => {
+  await dev.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const crcOf = (b: Uint8Array, seed = 0): number => nativeCrc(Buffer.from(b.buffer, b.byteOffset, b.byteLength), seed) >>> 0;
+
+/** A CRC descriptor over [src, src + size) of the mapping, and its record. */
+async function crcIn(pasid: number, src: number, size: number, seed = 0): Promise<ReturnType<typeof readRecord>> {
+  const rec = dev.alloc(32, 32);
+  try {
+    const status = await dev.submit(Descriptor.crc32c({ pasid, src, size, seed, completion: rec }));
+    const r = readRecord(new Uint8Array(dev.memory.buffer), rec);
+    assert.is(r.status, status & 0x3f);
+    return r;
+  } finally {
+    dev.free(rec);
+  }
+}
+
+test('CRC descriptors over a mapped file: whole, ranges, seeded, window edges', async () => {
+  const data = randomBytes(3 * (1 << 20) + 12345);
+  const p = join(dir, 'whole');
+  writeFileSync(p, data);
+  const fd = openSync(p, 'r');
+  const map = dev.mapFile(fd, data.length);
+  try {
+    assert.ok(map.pasid > 0);
+    assert.is(map.size, data.length);
+    const whole = await crcIn(map.pasid, 0, data.length);
+    assert.is(whole.status, Status.SUCCESS);
+    assert.is(whole.opSpecific, crcOf(data));
+    for (const [at, n] of [[1, 1], [(1 << 20) - 3, 7], [1 << 20, 1 << 20], [12345, 2 * (1 << 20) + 1], [data.length - 1, 1]]) {
+      const r = await crcIn(map.pasid, at, n, 0xdeadbeef);
+      assert.is(r.status, Status.SUCCESS, `[${at}, +${n})`);
+      assert.is(r.opSpecific, crcOf(data.subarray(at, at + n), 0xdeadbeef), `[${at}, +${n}) seeded`);
+    }
+    assert.is(dev.stats().resources.addressSpaces, 1, 'the mapping is an address space');
+  } finally {
+    map.unmap();
+    closeSync(fd);
+  }
+});
+
+test('faults: past the file\'s end (it shrank), past the mapping, an injected hole; other opcodes get 0x10', async () => {
+  const data = randomBytes(1 << 20);
+  const p = join(dir, 'faults');
+  writeFileSync(p, data);
+  const fd = openSync(p, 'r');
+  const map = dev.mapFile(fd, data.length);
+  try {
+    truncateSync(p, 300_000);
+    const short = await crcIn(map.pasid, 100_000, 500_000);
+    assert.is(short.status, Status.PAGE_FAULT, 'a read past the end of the file');
+    assert.not.ok(short.writeFault);
+    assert.is(short.bytesCompleted, 200_000);
+    assert.is(short.faultAddress, 300_000n);
+    assert.is(short.opSpecific, crcOf(data.subarray(100_000, 300_000)), 'the CRC of the bytes before the fault');
+    const past = await crcIn(map.pasid, data.length - 10, 20);
+    assert.is(past.status, Status.PAGE_FAULT, 'past the mapping');
+    assert.is(past.bytesCompleted, 0);
+    const far = await crcIn(map.pasid, 2 ** 40, 16);
+    assert.is(far.status, Status.PAGE_FAULT, 'far past it');
+    assert.is(far.faultAddress, 2n ** 40n);
+
+    const rule = dev.inject({ opcode: Opcode.CRCGEN, pageFault: { offset: 1000 }, times: 1 });
+    const holed = await crcIn(map.pasid, 5000, 4000);
+    assert.is(rule.fired, 1);
+    assert.is(holed.status, Status.PAGE_FAULT, 'an injected fault reaches a mapped file');
+    assert.is(holed.bytesCompleted, 1000);
+    assert.is(holed.faultAddress, 6000n);
+    assert.is(holed.opSpecific, crcOf(data.subarray(5000, 6000)));
+
+    const rec = dev.alloc(32, 32);
+    try {
+      const status = await dev.submit(Descriptor.memmove({ pasid: map.pasid, src: 0, dst: 4096, size: 64, completion: rec }));
+      assert.is(status, Status.INVALID_OPCODE, 'a memmove in a file space');
+      assert.is(await dev.submit(Descriptor.compare({ pasid: map.pasid, src1: 0, src2: 4096, size: 64, completion: rec })), Status.INVALID_OPCODE, 'a compare');
+    } finally {
+      dev.free(rec);
+    }
+  } finally {
+    map.unmap();
+    closeSync(fd);
+  }
+});
+
+test('a file past 4 GiB: offsets above 32 bits', async () => {
+  const p = join(dir, 'sparse');
+  const at = 4 * 2 ** 30 + 12_345; // past 4 GiB (the file is sparse: nothing below is written)
+  const data = randomBytes(200_000);
+  const fd = openSync(p, 'w+');
+  try {
+    writeSync(fd, data, 0, data.length, at);
+    const map = dev.mapFile(fd, at + data.length);
+    try {
+      const r = await crcIn(map.pasid, at + 1000, 150_000);
+      assert.is(r.status, Status.SUCCESS);
+      assert.is(r.opSpecific, crcOf(data.subarray(1000, 151_000)));
+      const hole = await crcIn(map.pasid, at - 4096, 4096);
+      assert.is(hole.opSpecific, crcOf(new Uint8Array(4096)), 'the sparse part reads as zeros');
+      const back = Buffer.alloc(8);
+      readSync(fd, back, 0, 8, at);
+      assert.equal(back, data.subarray(0, 8));
+    } finally {
+      map.unmap();
+    }
+  } finally {
+    closeSync(fd);
+    rmSync(p);
+  }
+});
+
+test('unmap gives the arena windows and the PASID back; bad arguments; a closed device', async () => {
+  const p = join(dir, 'unmap');
+  writeFileSync(p, randomBytes(4096));
+  const fd = openSync(p, 'r');
+  const before = dev.stats().resources.addressSpaces;
+  const map = dev.mapFile(fd, 4096);
+  map.unmap();
+  map.unmap(); // twice: nothing more
+  assert.is(dev.stats().resources.addressSpaces, before);
+  const gone = await crcIn(map.pasid, 0, 16);
+  assert.is(gone.status, Status.PAGE_FAULT, 'an unmapped PASID: nothing is there');
+  // all of the arena but a little can be taken in one piece again
+  dev.free(dev.alloc(15 << 20));
+  assert.throws(() => dev.mapFile(-1, 10), /fd must be a file descriptor/);
+  assert.throws(() => dev.mapFile(fd, -1), /size must be a non-negative integer/);
+  assert.throws(() => dev.mapFile(fd, 2 ** 53), /size must be/);
+  closeSync(fd);
+  const other = await Device.open({ engines: 2, arenaBytes: 1 << 20 });
+  assert.throws(() => other.mapFile(0, 10), /arena cannot fit/, 'no room for the windows: a RangeError');
+  await other.close();
+  assert.throws(() => other.mapFile(0, 10), /closed/);
+});
+
+test('crc32cFile on a mapped file: injected faults are resubmitted, an engine death rejects, a file that grows counts what was read', async () => {
+  const data = randomBytes(24 << 20);
+  const p = join(dir, 'api');
+  writeFileSync(p, data);
+  const want = crcOf(data);
+  assert.ok(dev.isReady);
+  const rule = dev.inject({ opcode: Opcode.CRCGEN, pageFault: { offset: 5000 }, times: 3 });
+  assert.equal(await crc32cFileInfo(p, { device: dev, chunkSize: 4 << 20 }), { crc: want, bytes: data.length }, 'faults mid-range: the rest resubmitted');
+  assert.is(rule.fired, 3);
+  const forever = dev.inject({ opcode: Opcode.CRCGEN, pageFault: { offset: 100 } });
+  try {
+    await crc32cFileInfo(p, { device: dev });
+    assert.unreachable('no error');
+  } catch (e) {
+    assert.is((e as NodeJS.ErrnoException).code, 'DSA_STATUS', 'a range that faults where the file has bytes, again and again');
+  } finally {
+    forever.remove();
+  }
+  dev.inject({ opcode: Opcode.CRCGEN, engineDeath: true, times: 1 });
+  try {
+    await crc32cFileInfo(p, { device: dev, chunkSize: 1 << 20 });
+    assert.unreachable('no error');
+  } catch (e) {
+    assert.is((e as NodeJS.ErrnoException).code, 'ENGINE_FAILED');
+  }
+  await dev.ready();
+  // grows while it is read: the part mapped, then the rest read to the end
+  const more = randomBytes(3 << 20);
+  let grown = false;
+  const got = await crc32cFileInfo(p, { device: dev, chunkSize: 1 << 20, onProgress: () => {
+    if (!grown) appendFileSync(p, more);
+    grown = true;
+  } });
+  assert.equal(got, { crc: crcOf(Buffer.concat([data, more])), bytes: data.length + more.length });
+  assert.equal(readFileSync(p).length, data.length + more.length);
+  // nothing left mapped, the arena back
+  assert.is(dev.stats().resources.addressSpaces, 0);
+  dev.free(dev.alloc(15 << 20));
+});
+
+test.run();
