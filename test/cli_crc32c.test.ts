@@ -56,7 +56,7 @@ test('argument parsing: defaults, usage errors on one line', () => {
   const o = parseCrc32cArgs(['a', 'b'], false);
   assert.equal(o.files, ['a', 'b']);
   assert.is(o.base64, false);
-  assert.is(o.chunkSize, 8 << 20);
+  assert.is(o.chunkSize, undefined, "crc32cFile's own defaults");
   assert.is(o.progress, false);
   assert.is(parseCrc32cArgs(['a'], true).progress, true, 'a bar on a terminal');
   assert.is(parseCrc32cArgs(['a', '--json'], true).progress, false);

@@ -2,7 +2,8 @@
 // offsets in a file, run by engines that read the file through arena windows of their own;
 // what faults (past the file's end, past the mapping, an injected hole), the other opcodes, a
 // file past 4 GiB, unmapping; and crc32cFile on that path (injected faults resubmitted, an
-// engine death, a file that grows while it is read).
+// engine death, a file that grows while it is read, the hand-over from reading on a device
+// still starting).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { appendFileSync, closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
@@ -193,6 +194,30 @@ test('crc32cFile on a mapped file: injected faults are resubmitted, an engine de
   // nothing left mapped, the arena back
   assert.is(dev.stats().resources.addressSpaces, 0);
   dev.free(dev.alloc(15 << 20));
+});
+
+test('crc32cFile on a device still starting: read into the arena, then handed over to the mapping once the engines run', async () => {
+  const data = randomBytes(32 << 20);
+  const p = join(dir, 'handoff');
+  writeFileSync(p, data);
+  const fresh = Device.openSync({ engines: 2, arenaBytes: 16 << 20 });
+  try {
+    assert.not.ok(fresh.isReady);
+    let read = 0;
+    let mapped = 0;
+    const t0 = performance.now();
+    const got = await crc32cFileInfo(p, { device: fresh, chunkSize: 16 << 10, inFlight: 1, onProgress: () => {
+      if (fresh.stats().resources.addressSpaces > 0) mapped++;
+      else read++;
+    } });
+    assert.equal(got, { crc: crcOf(data), bytes: data.length });
+    assert.ok(read > 0, 'the first chunks were read');
+    assert.ok(mapped > 0, `the rest went to the mapping (${read} chunks read in ${(performance.now() - t0).toFixed(0)} ms)`);
+    assert.is(fresh.stats().resources.addressSpaces, 0);
+  } finally {
+    await fresh.close();
+    rmSync(p);
+  }
 });
 
 test.run();

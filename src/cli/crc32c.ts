@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { crc32cBase64, crc32cHex, parseCrc32c } from '../api/crc32c_digest.ts';
 import { createCrc32cStream } from '../api/crc32c_stream.ts';
 import { shutdown } from '../api/default_device.ts';
-import { crc32cFileInfo, DEFAULT_CHUNK, DEFAULT_IN_FLIGHT } from '../api/files.ts';
+import { crc32cFileInfo, DEFAULT_CHUNK, DEFAULT_IN_FLIGHT, MAPPED_CHUNK } from '../api/files.ts';
 import { parseArgv, parseBytes, UsageError } from './options.ts';
 import { Progress } from './progress.ts';
 
@@ -27,6 +27,7 @@ Options
                           or base64): prints "path: OK" or "path: FAILED"
       --quiet             with --check: print only the failures
       --chunk-size SIZE   bytes per read, each checksummed on an engine as it lands [${DEFAULT_CHUNK >> 20}m]
+                          (a file mapped into the device: bytes per descriptor [${MAPPED_CHUNK >> 20}m])
       --in-flight N       reads in flight (each an arena buffer of --chunk-size)   [${DEFAULT_IN_FLIGHT}]
       --no-progress       no progress bar (it shows on a terminal, for files that take > 1 s)
   -h, --help              this help
@@ -58,7 +59,8 @@ export interface Crc32cOptions {
   json: boolean;
   check: string | undefined;
   quiet: boolean;
-  chunkSize: number;
+  /** undefined: crc32cFile's defaults */
+  chunkSize: number | undefined;
   inFlight: number;
   progress: boolean;
   help: boolean;
@@ -77,8 +79,8 @@ export function parseCrc32cArgs(argv: string[], isTTY: boolean): Crc32cOptions {
     if (values.base64 && check !== undefined) throw new UsageError('crc32c: --base64 does not go with --check (the list may hold either form)');
     if (positionals.filter((p) => p === '-').length > 1) throw new UsageError('crc32c: standard input (-) can be read once');
   }
-  const chunkSize = values['chunk-size'] === undefined ? DEFAULT_CHUNK : parseBytes(values['chunk-size'] as string, '--chunk-size');
-  if (chunkSize > 1 << 30) throw new UsageError('--chunk-size: at most 1g');
+  const chunkSize = values['chunk-size'] === undefined ? undefined : parseBytes(values['chunk-size'] as string, '--chunk-size');
+  if (chunkSize !== undefined && chunkSize > 1 << 30) throw new UsageError('--chunk-size: at most 1g');
   const flightText = values['in-flight'] as string | undefined;
   const inFlight = flightText === undefined ? DEFAULT_IN_FLIGHT : /^\d+$/.test(flightText.trim()) ? Number(flightText.trim()) : NaN;
   if (!Number.isInteger(inFlight) || inFlight < 1 || inFlight > 64) throw new UsageError(`--in-flight: "${flightText}" must be a whole number from 1 to 64`);
