@@ -4,7 +4,7 @@
 //   raw read       - the limit, reading the file and doing nothing with the bytes, two ways:
 //                    the read path's positioned reads into arena buffers (its chunk size and
 //                    reads in flight), and two threads of 1 MiB synchronous reads, as the
-//                    engines read a mapped file (bench/two_thread_read.ts); ratios against the
+//                    engines read a mapped file (bench/two_threads.ts); ratios against the
 //                    faster
 //   crc32cFile     - on the default device (engines at nice 10) and on one with engineNice 0
 //   baselines      - fs.createReadStream + @node-rs/crc32 per chunk; fs.readFile + @node-rs/crc32
@@ -28,7 +28,7 @@ import { crc32c as nativeCrc } from '@node-rs/crc32';
 import { Device, copyFileCrc32c, createCrc32cStream, crc32cFile, defaultDevice, shutdown } from '../src/index.ts';
 import { DEFAULT_CHUNK, DEFAULT_IN_FLIGHT } from '../src/api/files.ts';
 import { fingerprint, load, median } from './harness.ts';
-import { TwoThreadRead } from './two_thread_read.ts';
+import { TwoThreadRead } from './two_threads.ts';
 
 const quick = process.argv.includes('--quick');
 const SIZE = quick ? 256 << 20 : 1 << 30;

@@ -117,8 +117,7 @@ async function occasional(): Promise<Record<string, unknown>> {
     const dst = dev.buffer(m).fill(0);
     const workA = Buffer.alloc(m, 1);
     const workB = Buffer.alloc(m, 2);
-    const words = dev.alloc(8, 8);
-    const two = new TwoThreadCopy(dev.memory.buffer as unknown as SharedArrayBuffer, src.byteOffset, dst.byteOffset, m, words);
+    const two = new TwoThreadCopy(dev.memory.buffer as unknown as SharedArrayBuffer, src.byteOffset, dst.byteOffset, m);
     await dev.memcpy(dst, src);
     src.copy(dst);
     await two.copy();
@@ -140,7 +139,6 @@ async function occasional(): Promise<Record<string, unknown>> {
       ceiling.push(performance.now() - t);
     }
     await two.close();
-    dev.free(words);
     out['memcpy 64 MiB alternating with main-thread work'] = {
       ms: stats(mine),
       p90Ms: round(p(mine, 0.9)),
@@ -192,8 +190,7 @@ async function loopDelay(): Promise<Record<string, unknown>> {
   const m = 64 * MiB;
   const src = dev.buffer(m).fill(1);
   const dst = dev.buffer(m);
-  const words = dev.alloc(8, 8);
-  const two = new TwoThreadCopy(dev.memory.buffer as unknown as SharedArrayBuffer, src.byteOffset, dst.byteOffset, m, words);
+  const two = new TwoThreadCopy(dev.memory.buffer as unknown as SharedArrayBuffer, src.byteOffset, dst.byteOffset, m);
   await dev.memcpy(dst, src);
   await two.copy();
   const kinds = { softdsa: () => dev.memcpy(dst, src), 'two plain threads': () => two.copy(), idle: null } as const;
