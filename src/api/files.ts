@@ -460,7 +460,10 @@ async function crcMapped(fn: string, path: string, fh: FileHandle, size: number,
       }
     };
 
-    if (o.signal !== undefined) o.signal.addEventListener('abort', onAbort, { once: true });
+    if (o.signal !== undefined) {
+      if (o.signal.aborted) return fail(abortError(o.signal)); // (aborted while an earlier stage ended)
+      o.signal.addEventListener('abort', onAbort, { once: true });
+    }
     more();
   });
 }
