@@ -449,8 +449,9 @@ test(`random call sequences on two devices and worker threads (seed ${SEED}, ${R
   console.log(`  ${runs} sequences (seed ${SEED})`);
   // Every device closed: their eventfds are closed too, and their threads' own (epoll, eventfd,
   // pipes) once the threads have exited, which takes a moment more on a loaded machine (a CI run
-  // saw 8 still open after 100 ms): up to 3 s. A leak never comes back.
-  for (const until = Date.now() + 3000; fds() > startFds + 4 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20));
+  // saw 8 still open after 100 ms, another 27 after 3 s, none on the next run): up to 10 s. A
+  // leak never comes back, so waiting longer hides none.
+  for (const until = Date.now() + 10_000; fds() > startFds + 4 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20));
   assert.ok(fds() <= startFds + 4, `file descriptors: ${startFds} before, ${fds()} after ${runs} runs`);
 });
 
