@@ -13,9 +13,9 @@
 // A space can also be a file (Device.mapFile), as a process's mmap of a file is reached by DSA
 // through its PASID: the file's bytes at their offsets, read-only, up to the size it had when
 // mapped. CRC-32C runs there (the others get 0x10): the engine reads the range a window at a
-// time into an arena window of its own and runs the core's CRC over it while it is still in
-// its cache, so the bytes cross memory once. A read that ends early (the file shrank) or fails
-// is a page fault at that offset, with the CRC of the bytes before it, as past a mapping's end.
+// time into an arena window of its own and runs the core's CRC over it there. A read that ends
+// early (the file shrank) or fails is a page fault at that offset, with the CRC of the bytes
+// before it, as past a mapping's end.
 import { readSync } from 'node:fs';
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { setFlagsFromString } from 'node:v8';
