@@ -222,6 +222,37 @@ test('abort: before the start, and in the middle; the arena comes back; a copy l
   assert.is(await crc32cFile(p, { device: small, chunkSize: 1 << 20, inFlight: 3 }), want(data));
 });
 
+test('many calls at once (a Promise.all over a directory) on a small arena: each right, in turns; an abort while waiting for a turn', async () => {
+  const files = Array.from({ length: 40 }, (_, i) => {
+    const data = bytes((1 << 20) + 1000 * i);
+    return { p: file(`many${i}`, data), crc: want(data) };
+  });
+  // crc32cFile and copyFileCrc32c mixed: 40 calls on a 4 MiB arena, 1 MiB chunks
+  const got = await Promise.all(files.map(({ p }, i) => (i % 4 === 3 ? copyFileCrc32c(p, `${p}.copy`, { device: small, chunkSize: 1 << 20 }) : crc32cFile(p, { device: small, chunkSize: 1 << 20 }))));
+  assert.equal(got, files.map((f) => f.crc));
+  for (let i = 3; i < files.length; i += 4) assert.is(want(readFileSync(`${files[i].p}.copy`)), files[i].crc, 'the copies are whole');
+  // past the 16 calls that run at once, one waits for its turn: aborted there, it rejects at once
+  const ac = new AbortController();
+  const running = files.map(({ p }) => crc32cFile(p, { device: small, chunkSize: 1 << 20 }));
+  const waiting = crc32cFile(files[0].p, { device: small, signal: ac.signal });
+  ac.abort();
+  try {
+    await waiting;
+    assert.unreachable('no error');
+  } catch (e) {
+    assert.is((e as Error).name, 'AbortError');
+  }
+  assert.equal(await Promise.all(running), files.map((f) => f.crc));
+  // and on a device whose engines have not started yet (all of it read into the arena)
+  const fresh = Device.openSync({ engines: 2, arenaBytes: ARENA });
+  try {
+    assert.equal(await Promise.all(files.slice(0, 20).map(({ p }) => crc32cFile(p, { device: fresh }))), files.slice(0, 20).map((f) => f.crc));
+  } finally {
+    await fresh.close();
+  }
+  await arenaBack();
+});
+
 test('an error in onProgress rejects the call', async () => {
   const p = file('progress-throws', bytes(1 << 20));
   try {

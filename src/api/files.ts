@@ -22,6 +22,7 @@ import { open, stat, unlink, type FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { intOption } from './args.ts';
 import { crc32cCombine } from './crc_combine.ts';
+import { anotherFileCallEnds, enterFileCall } from './file_gate.ts';
 import { defaultDevice } from './default_device.ts';
 import type { Device, MappedFile } from '../device.ts';
 import { Descriptor } from '../device/descriptor.ts';
@@ -91,19 +92,23 @@ function checkPath(fn: string, name: string, p: unknown): string {
 }
 
 /**
- * Up to `count` arena buffers of `size` bytes (fewer when the arena has no more room);
- * a RangeError when not even one fits.
+ * Up to `count` arena buffers of `size` bytes (fewer when the arena has no more room, leaving
+ * some for the descriptors the API's calls need); a RangeError when not even one fits.
  */
 function slotsOf(fn: string, dev: Device, size: number, count: number): Buffer[] {
   const out: Buffer[] = [];
+  const headroom = Math.min(HEADROOM, dev.options.arenaBytes >>> 4);
   for (let i = 0; i < count; i++) {
     try {
-      out.push(dev.buffer(size));
+      const slot = dev.buffer(size);
+      out.push(slot);
+      if (out.length > 1) dev.free(dev.alloc(headroom)); // (the first one is taken even so)
     } catch (e) {
       if (!(e instanceof RangeError)) {
         freeAll(dev, out);
         throw e;
       }
+      if (out.length > 1) dev.free(out.pop()!.byteOffset); // the headroom it would have taken
       break;
     }
   }
@@ -111,42 +116,17 @@ function slotsOf(fn: string, dev: Device, size: number, count: number): Buffer[]
   return out;
 }
 
-/**
- * Per device, the arena slots of calls that have settled (an abort rejects at once) while reads
- * of theirs are still in flight: their buffers come back when those reads end. A call that finds
- * no room waits for them before it says so.
- */
-const releasing = new WeakMap<Device, Set<Promise<void>>>();
+/** Arena left to the API's own descriptors when a file call takes buffers (at most a 16th of the arena). */
+const HEADROOM = 4 << 20;
 
-/** Runs `release` once, and keeps it visible to slotsFor() until it has run. */
-function tracked<A extends unknown[]>(dev: Device, release: (...a: A) => Promise<void>): (...a: A) => Promise<void> {
-  let done: () => void = () => {};
-  const p = new Promise<void>((r) => (done = r));
-  let set = releasing.get(dev);
-  if (set === undefined) releasing.set(dev, (set = new Set()));
-  set.add(p);
-  return async (...a: A) => {
-    try {
-      await release(...a);
-    } finally {
-      set.delete(p);
-      done();
-    }
-  };
-}
-
-/** slotsOf, after waiting for the slots of earlier (aborted) calls to come back when none fits now. */
+/** slotsOf, after waiting for other file calls on the device to end (and give their buffers back) while none fits. */
 async function slotsFor(fn: string, dev: Device, size: number, count: number): Promise<Buffer[]> {
-  try {
-    return slotsOf(fn, dev, size, count);
-  } catch (e) {
-    const pending = releasing.get(dev);
-    if (!(e instanceof RangeError) || pending === undefined || pending.size === 0) throw e;
-    // (bounded: a read that never ends must not make this call wait forever either)
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(pending), new Promise((r) => (timer = setTimeout(r, 10_000)))]);
-    clearTimeout(timer);
-    return slotsOf(fn, dev, size, count);
+  for (;;) {
+    try {
+      return slotsOf(fn, dev, size, count);
+    } catch (e) {
+      if (!(e instanceof RangeError) || !(await anotherFileCallEnds(dev))) throw e;
+    }
   }
 }
 
@@ -483,11 +463,25 @@ export async function crc32cFileInfo(path: string | Buffer | URL, opts?: FileCrc
   const p = checkPath(fn, 'path', path);
   const o = checkOptions(fn, opts);
   const dev = opts?.device ?? defaultDevice();
-  const { fh, st } = await openForReading(fn, p, o.signal);
+  const leave = await enterFileCall(dev, o.signal);
+  let fh: FileHandle;
+  let st: Stats;
+  try {
+    ({ fh, st } = await openForReading(fn, p, o.signal));
+  } catch (e) {
+    leave();
+    throw e;
+  }
   // Each stage leaves nothing in flight when it settles, except after a failure: then the file
-  // is closed once its last read or descriptor has ended (an abort rejects at once).
+  // is closed, and the call's turn given back, once its last read or descriptor has ended (an
+  // abort rejects at once).
   const closeIfFailed = async (failed: boolean): Promise<void> => {
-    if (failed) await fh.close();
+    if (!failed) return;
+    try {
+      await fh.close();
+    } finally {
+      leave();
+    }
   };
   const regular = st.isFile() && st.size > 0;
   let at = { bytes: 0, crc: o.seed };
@@ -497,15 +491,19 @@ export async function crc32cFileInfo(path: string | Buffer | URL, opts?: FileCrc
   if (!(regular && dev.isReady)) at = await readStage(fn, p, fh, st, dev, o, at, closeIfFailed, regular ? () => dev.isReady : undefined);
   if (regular && at.bytes < st.size) {
     // (null: no room to map it: it is read instead)
-    at = (await crcMapped(fn, p, fh, st.size, dev, o, at, tracked(dev, closeIfFailed))) ?? (await readStage(fn, p, fh, st, dev, o, at, closeIfFailed));
+    at = (await crcMapped(fn, p, fh, st.size, dev, o, at, closeIfFailed)) ?? (await readStage(fn, p, fh, st, dev, o, at, closeIfFailed));
     // One that grew since: the rest is read to its end.
     const grew = await fh.read(Buffer.alloc(1), 0, 1, at.bytes).then((r) => r.bytesRead > 0, async (e: unknown) => {
-      await fh.close().catch(() => {});
+      await closeIfFailed(true).catch(() => {});
       throw e;
     });
     if (grew) at = await readStage(fn, p, fh, st, dev, o, at, closeIfFailed);
   }
-  await fh.close();
+  try {
+    await fh.close();
+  } finally {
+    leave();
+  }
   return at;
 }
 
@@ -531,13 +529,13 @@ async function readStage(
     const count = st.isFile() ? Math.max(1, Math.min(o.inFlight, Math.ceil((st.size + 1) / chunk))) : o.inFlight;
     slots = await slotsFor(fn, dev, chunk, count);
   } catch (e) {
-    await fh.close().catch(() => {});
+    await closeIfFailed(true).catch(() => {});
     throw e;
   }
-  return pump(fn, p, fh, st, dev, o, slots.length, (i) => slots[i], (i, len) => dev.crc32c(slots[i].subarray(0, len)), tracked(dev, async (failed: boolean) => {
+  return pump(fn, p, fh, st, dev, o, slots.length, (i) => slots[i], (i, len) => dev.crc32c(slots[i].subarray(0, len)), async (failed: boolean) => {
     freeAll(dev, slots);
     await closeIfFailed(failed);
-  }), from, handoff);
+  }, from, handoff);
 }
 
 /**
@@ -556,7 +554,15 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
   const d = checkPath(fn, 'dst', dst);
   const o = checkOptions(fn, opts);
   const dev = opts?.device ?? defaultDevice();
-  const { fh, st } = await openForReading(fn, s, o.signal);
+  const leave = await enterFileCall(dev, o.signal);
+  let fh: FileHandle;
+  let st: Stats;
+  try {
+    ({ fh, st } = await openForReading(fn, s, o.signal));
+  } catch (e) {
+    leave();
+    throw e;
+  }
   let out: FileHandle | null = null;
   let slots: Buffer[] = [];
   let copies: Buffer[] = [];
@@ -583,6 +589,7 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
     freeAll(dev, copies);
     await out?.close().catch(() => {});
     await fh.close().catch(() => {});
+    leave();
     throw e;
   }
   const w = out;
@@ -605,11 +612,12 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
         const [crc] = await Promise.all([dev.crc32c(slots[i].subarray(0, len)), write(slots[i], len, pos)]);
         return crc;
       };
-  const copied = pump(fn, s, fh, st, dev, o, slots.length, (i) => slots[i], work, tracked(dev, async () => {
+  const copied = pump(fn, s, fh, st, dev, o, slots.length, (i) => slots[i], work, async () => {
     freeAll(dev, slots);
     freeAll(dev, copies);
     await Promise.allSettled([fh.close(), w.close()]);
-  }));
+    leave();
+  });
   // A failed copy leaves no partial file behind (removed at once: writes still in flight go
   // to the unlinked inode).
   return copied.catch(async (e: unknown) => {

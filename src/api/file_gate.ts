@@ -1,0 +1,82 @@
+// Turns for the file calls (crc32cFile, copyFileCrc32c) on a device.
+//
+// A file call holds arena memory (read buffers, or a mapped file's windows) until its last read,
+// CRC or write has ended: after it settles, for one that was aborted (it rejects at once). Many
+// at once, as a Promise.all over a directory makes them, would take the arena from each other
+// and from the descriptors the API itself needs (300 calls on 30 MB files here: 173-284 failed
+// for want of room). So at most MAX_FILE_CALLS run on a device, the others wait their turn in
+// order, and a call that finds no room for its buffers waits for another one to end before it
+// says so.
+import type { Device } from '../device.ts';
+import { abortError } from '../device/errors.ts';
+
+/** File calls running at once on a device: more than keep its engines and the disk busy. */
+export const MAX_FILE_CALLS = 16;
+
+class Gate {
+  running = 0;
+  /** calls waiting for a turn, in order */
+  readonly turns: Array<() => void> = [];
+  /** calls waiting for one of the running ones to end (for room) */
+  readonly ends: Array<() => void> = [];
+
+  leave(): void {
+    this.running--;
+    for (const wake of this.ends.splice(0)) wake();
+    const next = this.turns.shift();
+    if (next !== undefined) {
+      this.running++;
+      next();
+    }
+  }
+}
+
+const gates = new WeakMap<Device, Gate>();
+
+function gateOf(dev: Device): Gate {
+  let g = gates.get(dev);
+  if (g === undefined) gates.set(dev, (g = new Gate()));
+  return g;
+}
+
+/**
+ * Waits for a turn on `dev`; resolves to the call's leave(), which gives the turn back (once; later
+ * calls do nothing). Rejects with an AbortError if `signal` aborts first.
+ */
+export function enterFileCall(dev: Device, signal?: AbortSignal): Promise<() => void> {
+  const g = gateOf(dev);
+  let left = false;
+  const leave = (): void => {
+    if (left) return;
+    left = true;
+    g.leave();
+  };
+  if (signal?.aborted) return Promise.reject(abortError(signal));
+  if (g.running < MAX_FILE_CALLS) {
+    g.running++;
+    return Promise.resolve(leave);
+  }
+  return new Promise((resolve, reject) => {
+    const turn = (): void => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(leave);
+    };
+    const onAbort = (): void => {
+      const i = g.turns.indexOf(turn);
+      if (i >= 0) g.turns.splice(i, 1);
+      reject(abortError(signal!));
+    };
+    g.turns.push(turn);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * Resolves once a file call on `dev` ends, true; false at once when the caller's is the only one
+ * running (then no memory will come back for it: its own need is too big).
+ */
+export function anotherFileCallEnds(dev: Device): Promise<boolean> {
+  const g = gateOf(dev);
+  if (g.running <= 1) return Promise.resolve(false);
+  return new Promise((resolve) => g.ends.push(() => resolve(true)));
+}
