@@ -300,15 +300,22 @@ function pump(
   });
 }
 
-async function openForReading(fn: string, path: string, signal: AbortSignal | undefined): Promise<{ fh: FileHandle; st: Stats }> {
-  if (signal?.aborted) throw abortError(signal);
-  const fh = await open(path, 'r');
+/**
+ * A turn for a file call on dev (file_gate.ts), and the file open for reading; leave() gives the
+ * turn back (the call's to do, once it holds nothing more). On failure nothing is kept.
+ */
+async function openForReading(fn: string, path: string, dev: Device, signal: AbortSignal | undefined): Promise<{ fh: FileHandle; st: Stats; leave: () => void }> {
+  const leave = await enterFileCall(dev, signal);
+  let fh: FileHandle | null = null;
   try {
+    if (signal?.aborted) throw abortError(signal);
+    fh = await open(path, 'r');
     const st = await fh.stat();
     if (st.isDirectory()) throw new FileCrcError('EISDIR', `${fn}: ${path} is a directory`, path);
-    return { fh, st };
+    return { fh, st, leave };
   } catch (e) {
-    await fh.close().catch(() => {});
+    await fh?.close().catch(() => {});
+    leave();
     throw e;
   }
 }
@@ -463,15 +470,7 @@ export async function crc32cFileInfo(path: string | Buffer | URL, opts?: FileCrc
   const p = checkPath(fn, 'path', path);
   const o = checkOptions(fn, opts);
   const dev = opts?.device ?? defaultDevice();
-  const leave = await enterFileCall(dev, o.signal);
-  let fh: FileHandle;
-  let st: Stats;
-  try {
-    ({ fh, st } = await openForReading(fn, p, o.signal));
-  } catch (e) {
-    leave();
-    throw e;
-  }
+  const { fh, st, leave } = await openForReading(fn, p, dev, o.signal);
   // Each stage leaves nothing in flight when it settles, except after a failure: then the file
   // is closed, and the call's turn given back, once its last read or descriptor has ended (an
   // abort rejects at once).
@@ -554,15 +553,7 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
   const d = checkPath(fn, 'dst', dst);
   const o = checkOptions(fn, opts);
   const dev = opts?.device ?? defaultDevice();
-  const leave = await enterFileCall(dev, o.signal);
-  let fh: FileHandle;
-  let st: Stats;
-  try {
-    ({ fh, st } = await openForReading(fn, s, o.signal));
-  } catch (e) {
-    leave();
-    throw e;
-  }
+  const { fh, st, leave } = await openForReading(fn, s, dev, o.signal);
   let out: FileHandle | null = null;
   let slots: Buffer[] = [];
   let copies: Buffer[] = [];
