@@ -16,7 +16,7 @@
 // the device (Device.mapFile) and its CRC descriptors name ranges of the file itself. Each
 // engine reads the range it takes through a small arena window of its own and checksums it
 // there: no thread-pool read and no hand-off per chunk stand between a read and its CRC (1 GiB
-// in the page cache here: 0.38-0.40x -> 0.67-0.83x the rate of the thread pool's reads alone).
+// in the page cache here: 0.38-0.42x -> 0.67-0.83x the rate of the thread pool's reads alone).
 // The reads then run on the engines, and cold, on a slow disk, other work waits behind them.
 import { open, stat, unlink, type FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
