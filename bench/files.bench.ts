@@ -3,9 +3,9 @@
 // before each run, where the machine lets us: checked with fincore):
 //   raw read       - the limit, reading the file and doing nothing with the bytes, two ways:
 //                    the read path's positioned reads into arena buffers (its chunk size and
-//                    reads in flight), and two threads of 1 MiB synchronous reads, as the
-//                    engines read a mapped file (bench/two_threads.ts); ratios against the
-//                    faster
+//                    reads in flight), and two threads of 1 MiB synchronous reads, like the
+//                    engines' on a mapped file but each thread its own half, in order, through
+//                    an open of its own (bench/two_threads.ts); ratios against the faster
 //   crc32cFile     - on the default device (engines at nice 10) and on one with engineNice 0
 //   baselines      - fs.createReadStream + @node-rs/crc32 per chunk; fs.readFile + @node-rs/crc32
 //   stream         - pipeline(createReadStream, createCrc32cStream(), createWriteStream) (to tmpfs) against

@@ -6,7 +6,8 @@
 //                   bandwidth of two cores and the wakes, the ceiling of a 64 MiB softdsa copy;
 //   TwoThreadRead - each reads one half of a file with 1 MiB synchronous reads into a buffer of
 //                   its own and does nothing with it (own file descriptor, in order): how fast the
-//                   file can be read, beside crc32cFile (whose engines read a mapped file so).
+//                   file can be read, beside crc32cFile (whose engines read a mapped file in
+//                   1 MiB synchronous reads too, but alternate ranges through one open).
 import { Worker } from 'node:worker_threads';
 
 /**
