@@ -79,6 +79,14 @@ test('engines copy, fill, compare and CRC inside another SharedArrayBuffer', asy
     assert.is(await submit(Descriptor.memmove({ src: 0, dst: 64, size: 0, completion: rec })), Status.TRANSFER_SIZE);
     // An unknown PASID is an unmapped space: a page fault at the first access.
     assert.is(await dev.submit(withPasid(Descriptor.memmove({ src: 0, dst: 64, size: 8, completion: rec }), 999)), Status.PAGE_FAULT);
+    // A fault far out reports its exact 64-bit address, past 2^53 and wrapping past 2^64 as the
+    // reference does (a fuzz seed caught 2^53 - 1 reported for 0xfffffffffffff610).
+    for (const [src, size, at] of [[0xfffffffffffff610n, 230, 0xfffffffffffff610n], [2n ** 60n + 5n, 16, 2n ** 60n + 5n]] as const) {
+      assert.is(await submit(Descriptor.comparePattern({ src, pattern: 0n, size, completion: rec })), Status.PAGE_FAULT);
+      assert.is(readRecord(dev.view(rec, 32), 0).faultAddress, at, `compare pattern at 0x${src.toString(16)}`);
+    }
+    assert.is(await submit(Descriptor.memmove({ src: 0, dst: 2n ** 64n - 8n, size: 16, completion: rec })), Status.PAGE_FAULT | Status.WRITE_FAULT_BIT);
+    assert.is(readRecord(dev.view(rec, 32), 0).faultAddress, 2n ** 64n - 8n, 'a write fault past 2^53');
     // Engines that restart learn the spaces again: NOOPs kill whichever engine runs them until both have died.
     const died = (): number => new Set(dev.engineFailures.map((f) => f.engine)).size;
     for (let i = 0; i < 100 && died() < 2; i++) {

@@ -142,8 +142,9 @@ export function runForeign(mem: Uint8Array, desc: number, op: number, flags: num
   /** Leading bytes of [a, a + n) inside the space's window (and before an injected fault's hole). */
   const hole = spaces.hole;
   const valid = (a: number, n: number): number => (a < lo || a >= hi ? 0 : Math.min(n, hi - a, hole >= a ? hole - a : n));
-  const fault = (a: number, done: number, write: boolean, result = 0, specific = 0): number => {
-    out(result, done, BigInt(a), specific);
+  /** A page fault at the operand at `field` plus `delta` (its exact 64-bit address, wrapping as the device's adder does). */
+  const fault = (field: number, delta: number, done: number, write: boolean, result = 0, specific = 0): number => {
+    out(result, done, (dv.getBigUint64(desc + field, true) + BigInt(delta)) & 0xffffffffffffffffn, specific);
     return write ? Status.PAGE_FAULT | Status.WRITE_FAULT_BIT : Status.PAGE_FAULT;
   };
   const u8 = space?.u8 ?? new Uint8Array(0);
@@ -162,10 +163,10 @@ export function runForeign(mem: Uint8Array, desc: number, op: number, flags: num
       const backward = dst > src && dst - src < size;
       if (backward && n < size) {
         // A backward copy starts at the end, which is unmapped: nothing done (result 1: from the end).
-        return vs <= vd ? fault(src + size - 1, 0, false, 1) : fault(dst + size - 1, 0, true, 1);
+        return vs <= vd ? fault(Desc.SRC, size - 1, 0, false, 1) : fault(Desc.DST, size - 1, 0, true, 1);
       }
       u8.copyWithin(dst, src, src + n);
-      if (n < size) return vs <= vd ? fault(src + n, n, false) : fault(dst + n, n, true);
+      if (n < size) return vs <= vd ? fault(Desc.SRC, n, n, false) : fault(Desc.DST, n, n, true);
       out(0, 0, 0n, 0);
       return Status.SUCCESS;
     }
@@ -173,7 +174,7 @@ export function runForeign(mem: Uint8Array, desc: number, op: number, flags: num
       const dst = addr(Desc.DST);
       const n = valid(dst, size);
       fillPattern(u8.subarray(dst, dst + n), mem.subarray(desc + Desc.PATTERN, desc + Desc.PATTERN + 8));
-      if (n < size) return fault(dst + n, n, true);
+      if (n < size) return fault(Desc.DST, n, n, true);
       out(0, 0, 0n, 0);
       return Status.SUCCESS;
     }
@@ -192,7 +193,7 @@ export function runForeign(mem: Uint8Array, desc: number, op: number, flags: num
           break;
         }
       }
-      if (at < 0 && n < size) return va <= vb ? fault(src + n, n, false) : fault(other + n, n, false);
+      if (at < 0 && n < size) return va <= vb ? fault(Desc.SRC, n, n, false) : fault(Desc.SRC2, n, n, false);
       // Compare pattern reports the start of a mismatching whole word, the exact byte in the tail.
       if (at >= 0 && op === Opcode.COMPVAL && at < size - (size % 8)) at -= at % 8;
       const result = at < 0 ? 0 : 1;
@@ -211,7 +212,7 @@ export function runForeign(mem: Uint8Array, desc: number, op: number, flags: num
       u8.copyWithin(d1, src, src + n);
       u8.copyWithin(d2, src, src + n);
       // Byte i is read from src, then written to dst1, then dst2: the first that fails reports.
-      if (n < size) return vs === n ? fault(src + n, n, false) : v1 === n ? fault(d1 + n, n, true) : fault(d2 + n, n, true);
+      if (n < size) return vs === n ? fault(Desc.SRC, n, n, false) : v1 === n ? fault(Desc.DST, n, n, true) : fault(Desc.DST2, n, n, true);
       out(0, 0, 0n, 0);
       return Status.SUCCESS;
     }
@@ -226,7 +227,7 @@ export function runForeign(mem: Uint8Array, desc: number, op: number, flags: num
       if ((flags & Flag.CRC_SEED_ADDR) !== 0) {
         const a = addr(Desc.CRC_SEED_ADDR);
         const v = valid(a, 4);
-        if (v < 4) return fault(a + v, 0, false);
+        if (v < 4) return fault(Desc.CRC_SEED_ADDR, v, 0, false);
         seed = new DataView(u8.buffer, u8.byteOffset).getUint32(a, true);
       }
       const src = addr(Desc.SRC);
@@ -237,7 +238,7 @@ export function runForeign(mem: Uint8Array, desc: number, op: number, flags: num
       if (op === Opcode.COPY_CRC) u8.copyWithin(dst, src, src + n);
       // (with nothing done, the CRC of no bytes is the seed; and no view past the end is made)
       const crc = n === 0 ? seed : nativeCrc32c()(Buffer.from(u8.buffer, u8.byteOffset + dst, n), seed) >>> 0;
-      if (n < size) return vs <= vd ? fault(src + n, n, false, 0, crc) : fault(dst + n, n, true, 0, crc);
+      if (n < size) return vs <= vd ? fault(Desc.SRC, n, n, false, 0, crc) : fault(Desc.DST, n, n, true, 0, crc);
       out(0, 0, 0n, crc);
       return Status.SUCCESS;
     }
@@ -255,7 +256,7 @@ function crcOfFile(
   kit: EngineKit,
   addr: (at: number) => number,
   valid: (a: number, n: number) => number,
-  fault: (a: number, done: number, write: boolean, result?: number, specific?: number) => number,
+  fault: (field: number, delta: number, done: number, write: boolean, result?: number, specific?: number) => number,
   out: SetOutcome,
 ): number {
   const unsupported = flags & (Flag.CRC_BYPASS_INVERT | Flag.CRC_BYPASS_DATA_REFLECT);
@@ -277,7 +278,7 @@ function crcOfFile(
   if ((flags & Flag.CRC_SEED_ADDR) !== 0) {
     const a = addr(Desc.CRC_SEED_ADDR);
     const got = valid(a, 4) < 4 ? 0 : read(a, 4);
-    if (got < 4) return fault(a + got, 0, false);
+    if (got < 4) return fault(Desc.CRC_SEED_ADDR, got, 0, false);
     seed = new DataView(win.buffer, win.byteOffset).getUint32(0, true);
   }
   const src = addr(Desc.SRC);
@@ -291,7 +292,7 @@ function crcOfFile(
     crc = kit.crc(at, got, crc);
     done += got;
   }
-  if (done < size) return fault(src + done, done, false, 0, crc);
+  if (done < size) return fault(Desc.SRC, done, done, false, 0, crc);
   out(0, 0, 0n, crc);
   return Status.SUCCESS;
 }
