@@ -20,7 +20,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { crc32c as nativeCrc32c } from '@node-rs/crc32';
 import { intOption } from './args.ts';
-import { crc32cCombine } from './crc_combine.ts';
+import { CrcFold } from './crc_combine.ts';
 import { type Crc32cFormat, formatCrc32c } from './crc32c_digest.ts';
 import { defaultDevice } from './default_device.ts';
 import type { Device } from '../device.ts';
@@ -74,10 +74,9 @@ export class Crc32cAccumulator {
   #fill = 0;
   /** no arena room: checksum here */
   #native = false;
-  #acc: number;
+  /** the CRC of the batches back from the engines, in order (and of what this thread checksummed) */
+  readonly #fold: CrcFold;
   #issued = 0;
-  #folded = 0;
-  readonly #parts = new Map<number, [number, number]>();
   #inflight = 0;
   #waiters: Array<() => void> = [];
   #error: unknown = null;
@@ -89,7 +88,7 @@ export class Crc32cAccumulator {
   constructor(where: string, opts: Crc32cStreamOptions = {}) {
     if (opts === null || typeof opts !== 'object') throw new TypeError(`${where}: options must be an object; got ${typeName(opts)}`);
     this.#where = where;
-    this.#acc = intOption(where, 'seed', opts.seed, 0, 0, 0xffffffff);
+    this.#fold = new CrcFold(intOption(where, 'seed', opts.seed, 0, 0, 0xffffffff));
     this.#batchBytes = intOption(where, 'batchBytes', opts.batchBytes, 4 << 20, 1, 1 << 30);
     this.#maxSlots = intOption(where, 'batches', opts.batches, 4, 1, 64);
     this.#devOpt = opts.device;
@@ -107,7 +106,7 @@ export class Crc32cAccumulator {
     this.bytes += u8.byteLength;
     if (u8.byteLength === 0) return undefined;
     if (this.#native) {
-      this.#acc = nativeCrc32c(Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength), this.#acc) >>> 0;
+      this.#fold.crc = nativeCrc32c(Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength), this.#fold.crc) >>> 0;
       return undefined;
     }
     const dev = this.#device();
@@ -127,7 +126,7 @@ export class Crc32cAccumulator {
         if (slot === null) {
           if (this.#native) {
             // no arena room at all, and nothing staged: continue here
-            this.#acc = nativeCrc32c(Buffer.from(u8.buffer, u8.byteOffset + off, n - off), this.#acc) >>> 0;
+            this.#fold.crc = nativeCrc32c(Buffer.from(u8.buffer, u8.byteOffset + off, n - off), this.#fold.crc) >>> 0;
             return undefined;
           }
           return new Promise<void>((resolve) => this.#waiters.push(resolve)).then(() => {
@@ -185,13 +184,7 @@ export class Crc32cAccumulator {
     }
     return p.then(
       (crc) => {
-        this.#parts.set(index, [crc, len]);
-        while (this.#parts.has(this.#folded)) {
-          const [c, l] = this.#parts.get(this.#folded)!;
-          this.#parts.delete(this.#folded);
-          this.#acc = crc32cCombine(this.#acc, c, l);
-          this.#folded++;
-        }
+        this.#fold.add(index, crc, len);
         this.#done(slot);
       },
       (e: unknown) => {
@@ -225,7 +218,7 @@ export class Crc32cAccumulator {
     while (this.#inflight > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
     if (this.#error !== null) throw this.#error;
     this.release();
-    return this.#acc >>> 0;
+    return this.#fold.crc;
   }
 
   /** Gives the staging buffers back to the arena (now, or once the engines are done with them). */

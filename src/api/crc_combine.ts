@@ -37,3 +37,30 @@ function x2nmodp(n: number, k: number): number {
 export function crc32cCombine(crc1: number, crc2: number, len2: number): number {
   return (multmodp(x2nmodp(len2, 3), crc1 >>> 0) ^ crc2) >>> 0;
 }
+
+/**
+ * The running CRC-32C of consecutive parts whose CRCs arrive in any order (each part's own,
+ * from 0): part i is combined once every part before it has been. `crc` and `bytes` cover the
+ * prefix combined so far.
+ */
+export class CrcFold {
+  crc: number;
+  bytes: number;
+  #next = 0;
+  readonly #waiting = new Map<number, [crc: number, len: number]>();
+
+  constructor(seed = 0, bytes = 0) {
+    this.crc = seed >>> 0;
+    this.bytes = bytes;
+  }
+
+  /** Part `index` (numbered from 0, in byte order): its CRC and length. */
+  add(index: number, crc: number, len: number): void {
+    this.#waiting.set(index, [crc, len]);
+    for (let part = this.#waiting.get(this.#next); part !== undefined; part = this.#waiting.get(this.#next)) {
+      this.#waiting.delete(this.#next++);
+      if (part[1] > 0) this.crc = crc32cCombine(this.crc, part[0], part[1]);
+      this.bytes += part[1];
+    }
+  }
+}

@@ -21,7 +21,7 @@
 import { open, stat, unlink, type FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { intOption } from './args.ts';
-import { crc32cCombine } from './crc_combine.ts';
+import { CrcFold } from './crc_combine.ts';
 import { anotherFileCallEnds, enterFileCall } from './file_gate.ts';
 import { defaultDevice } from './default_device.ts';
 import type { Device, MappedFile } from '../device.ts';
@@ -195,10 +195,7 @@ function pump(
     let eof = false;
     let reading = false; // a read in progress (sequential files read one at a time)
     let settled = false;
-    let acc = from.crc;
-    let folded = 0;
-    let done = from.bytes;
-    const parts = new Map<number, [number, number]>();
+    const fold = new CrcFold(from.crc, from.bytes);
 
     const finish = (err: unknown): void => {
       if (settled) return;
@@ -213,7 +210,7 @@ function pump(
         }
         cleanup(err !== null).then(
           () => {
-            if (err === null) resolve({ crc: acc >>> 0, bytes: done });
+            if (err === null) resolve({ crc: fold.crc, bytes: fold.bytes });
           },
           (e: unknown) => {
             if (err === null) reject(e);
@@ -224,17 +221,6 @@ function pump(
     };
     let waitIdle: (() => void) | null = null;
     const onAbort = (): void => finish(abortError(o.signal!));
-
-    const fold = (index: number, crc: number, len: number): void => {
-      parts.set(index, [crc, len]);
-      while (parts.has(folded)) {
-        const [c, l] = parts.get(folded)!;
-        parts.delete(folded);
-        if (l > 0) acc = crc32cCombine(acc, c, l);
-        done += l;
-        folded++;
-      }
-    };
 
     const run = async (c: Chunk): Promise<void> => {
       const buf = slotBuf(c.slot);
@@ -253,10 +239,10 @@ function pump(
       pumpMore(); // the next read overlaps this chunk's CRC
       const crc = len === 0 ? 0 : await work(c.slot, len, c.pos);
       if (settled) return;
-      const before = done;
-      fold(c.index, crc, len);
+      const before = fold.bytes;
+      fold.add(c.index, crc, len);
       // (a chunk done ahead of an earlier one moves nothing: progress counts the folded prefix)
-      if (o.onProgress !== undefined && done > before) o.onProgress(done, Math.max(size, done));
+      if (o.onProgress !== undefined && fold.bytes > before) o.onProgress(fold.bytes, Math.max(size, fold.bytes));
     };
 
     const pumpMore = (): void => {
@@ -383,20 +369,17 @@ async function crcMapped(fn: string, path: string, fh: FileHandle, size: number,
 
   return new Promise<{ crc: number; bytes: number }>((resolve, reject) => {
     const free = Array.from({ length: slots }, (_, i) => i);
-    const parts = new Map<number, [number, number]>();
+    const fold = new CrcFold(from.crc, from.bytes);
     let next = from.bytes;
     let issued = 0;
     let inflight = 0;
-    let folded = 0;
-    let done = from.bytes;
-    let acc = from.crc;
     let failed: unknown = null;
     let settled = false;
 
     const end = (): void => {
-      if (inflight > 0 || (failed === null && done < size)) return;
+      if (inflight > 0 || (failed === null && fold.bytes < size)) return;
       o.signal?.removeEventListener('abort', onAbort);
-      release(failed !== null).then(() => failed === null && resolve({ crc: acc >>> 0, bytes: done }), (e: unknown) => failed === null && reject(e));
+      release(failed !== null).then(() => failed === null && resolve({ crc: fold.crc, bytes: fold.bytes }), (e: unknown) => failed === null && reject(e));
     };
     const fail = (e: unknown): void => {
       if (settled) return;
@@ -420,20 +403,14 @@ async function crcMapped(fn: string, path: string, fh: FileHandle, size: number,
             inflight--;
             free.push(slot);
             if (settled) return end();
-            parts.set(index, [crc, len]);
-            const before = done;
-            while (parts.has(folded)) {
-              const [c, l] = parts.get(folded)!;
-              parts.delete(folded++);
-              acc = crc32cCombine(acc, c, l);
-              done += l;
-            }
+            const before = fold.bytes;
+            fold.add(index, crc, len);
             try {
-              if (o.onProgress !== undefined && done > before) o.onProgress(done, size);
+              if (o.onProgress !== undefined && fold.bytes > before) o.onProgress(fold.bytes, size);
             } catch (e) {
               return fail(e);
             }
-            if (done === size) settled = true;
+            if (fold.bytes === size) settled = true;
             more();
             end();
           },
