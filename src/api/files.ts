@@ -306,6 +306,11 @@ async function openForReading(fn: string, path: string, dev: Device, signal: Abo
   }
 }
 
+/** Whether the file has a byte at `pos` now (rejects with a read's own error). */
+async function hasByteAt(fh: FileHandle, pos: number): Promise<boolean> {
+  return (await fh.read(Buffer.alloc(1), 0, 1, pos)).bytesRead > 0;
+}
+
 /** Attempts at one range of a mapped file that fault where the file has bytes (injected faults): then it is an error. */
 const MAX_FAULTS = 16;
 
@@ -361,8 +366,7 @@ async function crcMapped(fn: string, path: string, fh: FileHandle, size: number,
       if (code !== Status.PAGE_FAULT) throw status === Status.HW_ERROR ? Errors.engineFailed(`${fn}: the engine reading ${path} died`) : Errors.status(fn, status);
       done += dv.getUint32(rec + Record.BYTES_COMPLETED, true);
       const at = pos + done;
-      const { bytesRead } = await fh.read(Buffer.alloc(1), 0, 1, at); // throws a read's own error
-      if (bytesRead === 0) throw new FileCrcError('FILE_SHRANK', `${fn}: ${path} shrank while it was read: it had ${size} bytes, it ended at ${at}`, path);
+      if (!(await hasByteAt(fh, at))) throw new FileCrcError('FILE_SHRANK', `${fn}: ${path} shrank while it was read: it had ${size} bytes, it ended at ${at}`, path);
       if (faults === MAX_FAULTS) throw Errors.status(fn, status);
     }
   };
@@ -469,7 +473,7 @@ export async function crc32cFileInfo(path: string | Buffer | URL, opts?: FileCrc
     // (null: no room to map it: it is read instead)
     at = (await crcMapped(fn, p, fh, st.size, dev, o, at, closeIfFailed)) ?? (await readStage(fn, p, fh, st, dev, o, at, closeIfFailed));
     // One that grew since: the rest is read to its end.
-    const grew = await fh.read(Buffer.alloc(1), 0, 1, at.bytes).then((r) => r.bytesRead > 0, async (e: unknown) => {
+    const grew = await hasByteAt(fh, at.bytes).catch(async (e: unknown) => {
       await closeIfFailed(true).catch(() => {});
       throw e;
     });
