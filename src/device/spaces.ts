@@ -58,14 +58,11 @@ export class AddressSpaces {
   id(buffer: SharedArrayBuffer, pinned = false): number {
     let pasid = this.#ids.get(buffer);
     if (pasid === undefined) {
-      const slot = this.#freeSlot();
-      if (slot < 0) return -1;
-      pasid = (slot + 1) | (this.#generation[slot] << 12);
       const [lo, hi] = windowOf(buffer);
-      this.#slots[slot] = { ref: new WeakRef(buffer), pasid, lo, hi, inflight: 0, pinned, used: 0 };
+      pasid = this.#register({ ref: new WeakRef(buffer), lo, hi, pinned }, { buffer, lo, hi });
+      if (pasid < 0) return -1;
       this.#ids.set(buffer, pasid);
       this.#gone.register(buffer, pasid, buffer);
-      this.#post({ id: pasid, buffer, lo, hi });
     }
     const e = this.#slots[(pasid & 0xfff) - 1]!;
     e.pinned ||= pinned;
@@ -79,17 +76,23 @@ export class AddressSpaces {
    * slot is in use.
    */
   file(file: FileWindow, size: number): number {
-    const slot = this.#freeSlot();
-    if (slot < 0) return -1;
-    const pasid = (slot + 1) | (this.#generation[slot] << 12);
-    this.#slots[slot] = { ref: null, file, pasid, lo: 0, hi: size, inflight: 0, pinned: true, used: ++this.#clock };
-    this.#post({ id: pasid, buffer: null, lo: 0, hi: size, file });
-    return pasid;
+    // (pinned: never the least recently used space evicted, so its clock is never read)
+    return this.#register({ ref: null, file, lo: 0, hi: size, pinned: true }, { buffer: null, lo: 0, hi: size, file });
   }
 
   /** Ends a file space (once no descriptor naming it is in flight). */
   end(pasid: number): void {
-    if (this.#slots[(pasid & 0xfff) - 1]?.ref === null) this.#end(pasid);
+    if (this.#slots[(pasid & 0xfff) - 1]?.file !== undefined) this.#end(pasid);
+  }
+
+  /** A space in a free slot, its PASID (slot + 1, the slot's reuse generation in bits 19:12) posted to the engines with `message`; -1 when none is free. */
+  #register(entry: Omit<Entry, 'pasid' | 'inflight' | 'used'>, message: Omit<SpaceMessage, 'id'>): number {
+    const slot = this.#freeSlot();
+    if (slot < 0) return -1;
+    const pasid = (slot + 1) | (this.#generation[slot] << 12);
+    this.#slots[slot] = { ...entry, pasid, inflight: 0, used: 0 };
+    this.#post({ id: pasid, ...message });
+    return pasid;
   }
 
   /** [lo, hi) of a registered space. */
