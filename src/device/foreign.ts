@@ -218,11 +218,8 @@ export function runForeign(mem: Uint8Array, desc: number, op: number, flags: num
     }
     case Opcode.CRCGEN:
     case Opcode.COPY_CRC: {
-      const unsupported = flags & (Flag.CRC_BYPASS_INVERT | Flag.CRC_BYPASS_DATA_REFLECT);
-      if (unsupported !== 0) {
-        out(0, 0, 0n, unsupported);
-        return Status.INVALID_FLAGS;
-      }
+      const refused = refuseCrcFlags(flags, out);
+      if (refused !== 0) return refused;
       let seed = dv.getUint32(desc + Desc.CRC_SEED, true);
       if ((flags & Flag.CRC_SEED_ADDR) !== 0) {
         const a = addr(Desc.CRC_SEED_ADDR);
@@ -246,6 +243,14 @@ export function runForeign(mem: Uint8Array, desc: number, op: number, flags: num
   return Status.INVALID_OPCODE;
 }
 
+/** The CRC flags this path lacks (bypassing the inversion or the reflection): INVALID_FLAGS, the flags in the record; 0 when there are none. */
+function refuseCrcFlags(flags: number, out: SetOutcome): number {
+  const unsupported = flags & (Flag.CRC_BYPASS_INVERT | Flag.CRC_BYPASS_DATA_REFLECT);
+  if (unsupported === 0) return 0;
+  out(0, 0, 0n, unsupported);
+  return Status.INVALID_FLAGS;
+}
+
 /** CRCGEN in a file space: the range read a window at a time into this engine's arena window, each window's CRC by the core. */
 function crcOfFile(
   mem: Uint8Array,
@@ -259,11 +264,8 @@ function crcOfFile(
   fault: (field: number, delta: number, done: number, write: boolean, result?: number, specific?: number) => number,
   out: SetOutcome,
 ): number {
-  const unsupported = flags & (Flag.CRC_BYPASS_INVERT | Flag.CRC_BYPASS_DATA_REFLECT);
-  if (unsupported !== 0) {
-    out(0, 0, 0n, unsupported);
-    return Status.INVALID_FLAGS;
-  }
+  const refused = refuseCrcFlags(flags, out);
+  if (refused !== 0) return refused;
   const at = file.staging + kit.engine * file.window;
   const win = mem.subarray(at, at + file.window);
   /** Bytes of the file at pos into the window (fewer at its end), or 0 when the read fails. */
