@@ -11,7 +11,8 @@
 //   stream         - pipeline(createReadStream, createCrc32cStream(), createWriteStream) (to tmpfs) against
 //                    the same pipeline without the checksum, and with a PassThrough stage instead
 //   copy           - copyFileCrc32c (both ways of checksumming) beside fs.copyFile (no CRC)
-// The cases of a mode run interleaved, round by round; medians of 5 rounds.
+// The cases of a mode run interleaved, round by round, in a shuffled order; medians of 5 rounds
+// (the pipeline cost: the median of each round's own ratio).
 // Main-thread CPU per GB (/proc/thread-self/schedstat) beside each.
 //
 // node --import tsx bench/files.bench.ts [--quick]  -> table on stdout, bench/results/files.json
@@ -70,9 +71,22 @@ interface Row {
 
 interface Case { name: string; fn: () => Promise<unknown> }
 
+/** Round r's order of n cases: a shuffle seeded by r, so no case always follows the same one (a case that leaves dirty pages or garbage behind would weigh on its successor each round). */
+function roundOrder(n: number, r: number): number[] {
+  const order = Array.from({ length: n }, (_, i) => i);
+  let x = (r + 1) * 0x9e3779b1;
+  for (let i = n - 1; i > 0; i--) {
+    x = Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) ^ Math.imul(x ^ (x >>> 12), 0x297a2d39);
+    const j = (x >>> 0) % (i + 1);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
+}
+
 /**
- * Every case of a mode, interleaved: round r runs each case once (in a rotated order), so a
- * slow minute of this shared machine falls on every case alike, not on one. Medians of REPS.
+ * Every case of a mode, interleaved: round r runs each case once (in a shuffled order), so a
+ * slow minute of this shared machine falls on every case alike, not on one. Medians of REPS;
+ * `reps[r]` of two cases were measured in the same round.
  */
 async function measureAll(mode: 'cache' | 'cold', cases: Case[]): Promise<Row[]> {
   const reps = cases.map((): number[] => []);
@@ -80,8 +94,7 @@ async function measureAll(mode: 'cache' | 'cold', cases: Case[]): Promise<Row[]>
   const before: Array<number | null | undefined> = cases.map(() => undefined);
   if (mode === 'cache') for (const c of cases) await c.fn(); // warm: file in the cache, code compiled
   for (let r = 0; r < REPS; r++) {
-    for (let k = 0; k < cases.length; k++) {
-      const i = (k + r) % cases.length;
+    for (const i of roundOrder(cases.length, r)) {
       if (mode === 'cold') {
         dropPages(file);
         before[i] = cached(file);
@@ -172,6 +185,8 @@ rmSync(dir, { recursive: true, force: true });
 rmSync(pipeOut, { force: true });
 
 const get = (mode: string, prefix: string): Row | undefined => rows.find((r) => r.mode === mode && r.name.startsWith(prefix));
+/** Median over rounds of (time with the checksum / time without) - 1. */
+const pairedCost = (without: Row, withCrc: Row): number => median(without.reps.map((g, r) => g / withCrc.reps[r] - 1));
 const ratios: Record<string, Record<string, number>> = {};
 for (const mode of ['cache', 'cold']) {
   const f = get(mode, 'crc32cFile (default');
@@ -185,8 +200,11 @@ for (const mode of ['cache', 'cold']) {
     'crc32cFile / readFile+@node-rs/crc32 (target >= 1.5)': r('fs.readFile'),
     'crc32cFile / raw read, the faster way (target >= 0.8)': f.gbps / raw,
     'crc32cFile engineNice 0 / raw read, the faster way': get(mode, 'crc32cFile (device with')!.gbps / raw,
-    'pipeline cost of the checksum, time (target <= 10%)': plain.gbps / withCrc.gbps - 1,
-    'pipeline cost of the checksum over a PassThrough stage, time': get(mode, 'pipeline(createReadStream, new PassThrough()')!.gbps / withCrc.gbps - 1,
+    // The pipelines' times swing by 2x from round to round here, more than the checksum costs:
+    // the cost is the median of the rounds' own ratios (both pipelines of a round ran minutes
+    // apart at most), not a ratio of medians taken from different rounds.
+    'pipeline cost of the checksum, time (target <= 10%)': pairedCost(plain, withCrc),
+    'pipeline cost of the checksum over a PassThrough stage, time': pairedCost(get(mode, 'pipeline(createReadStream, new PassThrough()')!, withCrc),
   };
 }
 console.log();
