@@ -87,6 +87,25 @@ test('argument parsing: defaults, usage errors on one line', () => {
   assert.is(parseCrc32c('nope'), null);
 });
 
+test('names with a newline or backslash are escaped as sha256sum does, and --check reads them back', async () => {
+  const odd = ['new\nline', 'back\\slash'];
+  for (const n of odd) writeFileSync(join(dir, n), n);
+  const r = spawned(odd);
+  assert.is(r.code, 0, r.err);
+  assert.is(r.out, `\\${hex(Buffer.from(odd[0]))}  new\\nline\n\\${hex(Buffer.from(odd[1]))}  back\\\\slash\n`);
+  writeFileSync(join(dir, 'ODD.SUMS'), r.out);
+  const c = spawned(['--check', 'ODD.SUMS']);
+  assert.is(c.code, 0, c.out + c.err);
+  assert.is(c.out, '\\new\\nline: OK\nback\\\\slash: OK\n'.replace('back', '\\back'));
+});
+
+test('a reader that goes away (| head -1): a quiet exit, 141, no stack trace', () => {
+  const names = Array.from({ length: 2000 }, () => 'vector.txt').join(' ');
+  const r = spawnSync('bash', ['-c', `"${process.execPath}" "${join(root, 'bin/softdsa.js')}" crc32c ${names} | head -1; echo "status \${PIPESTATUS[0]}"`], { cwd: dir, encoding: 'utf8', timeout: 60000 });
+  assert.is(r.stdout, 'e3069283  vector.txt\nstatus 141\n');
+  assert.is(r.stderr, '', 'nothing on stderr');
+});
+
 test('hex lines, base64 lines, --json, standard input', async () => {
   const names = Object.keys(files);
   const r = spawned(names);

@@ -9,7 +9,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32c as nativeCrc } from '@node-rs/crc32';
 import { crc32c as awsCrc } from '@aws-crypto/crc32c';
-import { Device, alloc, createCrc32cStream, crc32cTransformStream, free, shutdown } from '../src/index.ts';
+import { Device, alloc, crc32cBase64, crc32cHex, createCrc32cStream, crc32cTransformStream, free, shutdown } from '../src/index.ts';
 import { rng } from './gen.ts';
 
 const random = rng(0x5eed_1313);
@@ -149,6 +149,15 @@ test('a sink (passThrough: false) ends a pipeline; no arena room: checksummed he
   await pipeline(Readable.from(chunksOf(data, 300_000)), t);
   assert.is(t.digest(), nativeCrc(data) >>> 0);
   for (const h of hogs) small.free(h.byteOffset);
+  // room for one staging buffer and nothing more: the buffer leaves the calls' descriptors their room
+  const tiny = await Device.open({ engines: 1, arenaBytes: 4 << 20 });
+  try {
+    const u = createCrc32cStream({ passThrough: false, device: tiny });
+    await pipeline(Readable.from(chunksOf(data, 300_000)), u);
+    assert.is(u.digest(), nativeCrc(data) >>> 0);
+  } finally {
+    await tiny.close();
+  }
 });
 
 test('WHATWG TransformStream: pipeThrough, Node pipeline(), formats, errors', async () => {
@@ -172,6 +181,15 @@ test('WHATWG TransformStream: pipeThrough, Node pipeline(), formats, errors', as
   const bad = new ReadableStream({ pull(c) { c.error(new Error('net down')); } });
   await bad.pipeThrough(t3).pipeTo(new WritableStream()).then(() => assert.unreachable('no error'), (e: Error) => assert.is(e.message, 'net down'));
   await t3.crc.then(() => assert.unreachable('resolved'), (e: Error) => assert.is(e.message, 'net down'));
+});
+
+test('crc32cHex / crc32cBase64: the GCS/S3 forms; anything but a 32-bit integer is an error, not a checksum', () => {
+  assert.is(crc32cHex(0xe3069283), 'e3069283');
+  assert.is(crc32cBase64(0xe3069283), '4waSgw==');
+  assert.is(crc32cBase64(-1), crc32cBase64(0xffffffff), 'a signed 32-bit value is the same CRC');
+  assert.throws(() => crc32cBase64(Promise.resolve(1) as unknown as number), (e: Error) => e instanceof TypeError && /missing await/.test(e.message));
+  for (const v of [undefined, null, 'abc']) assert.throws(() => crc32cHex(v as unknown as number), TypeError);
+  for (const v of [NaN, 1.7, 2 ** 32 + 5, -(2 ** 31) - 1]) assert.throws(() => crc32cBase64(v), RangeError);
 });
 
 test('bad options', () => {

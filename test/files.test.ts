@@ -253,6 +253,82 @@ test('many calls at once (a Promise.all over a directory) on a small arena: each
   await arenaBack();
 });
 
+test('copies at once leave the arena room for the calls\' own descriptors; a chunk and its copy are taken together, and waited for', async () => {
+  const data = bytes((1 << 20) + 777);
+  const src = file('room-src', data);
+  // 12 copies on the 4 MiB arena, 1 MiB chunks: their buffers alone would take it all
+  for (const via of ['crc32c', 'copyCrc32c'] as const) {
+    const got = await Promise.all(Array.from({ length: 12 }, (_, i) => copyFileCrc32c(src, join(dir, `room-${via}-${i}`), { device: small, chunkSize: 1 << 20, via })));
+    assert.equal(got, new Array(12).fill(want(data)), via);
+  }
+  // a chunk that fits only by taking the last of the arena: refused, saying why
+  try {
+    await copyFileCrc32c(file('room-big-src', bytes(ARENA - 8192)), join(dir, 'room-big'), { device: small, chunkSize: ARENA - 4096 });
+    assert.unreachable('no error');
+  } catch (e) {
+    assert.match((e as Error).message, /no room for one \d+-byte chunk .*kept for the calls' descriptors/);
+  }
+  await arenaBack();
+});
+
+test('paths: Buffer paths keep their bytes, URLs must be file: URLs (as fs says)', async () => {
+  const name = Buffer.concat([Buffer.from(join(dir, 'lat')), Buffer.from([0xe9])]); // not UTF-8
+  writeFileSync(name, 'hello');
+  assert.is(await crc32cFile(name), want(Buffer.from('hello')));
+  const out = Buffer.concat([Buffer.from(join(dir, 'out')), Buffer.from([0xe9])]);
+  assert.is(await copyFileCrc32c(name, out), want(Buffer.from('hello')));
+  assert.is(readFileSync(out).toString(), 'hello', 'written under its own bytes');
+  const p = file('url', Buffer.from('abc'));
+  assert.is(await crc32cFile(new URL(`file://${p}`)), want(Buffer.from('abc')));
+  for (const [u, code] of [[`http://example.com${p}`, 'ERR_INVALID_URL_SCHEME'], [`file://otherhost${p}`, 'ERR_INVALID_FILE_URL_HOST'], [`file://${dir}/a%2Fb`, 'ERR_INVALID_FILE_URL_PATH']]) {
+    try {
+      await crc32cFile(new URL(u));
+      assert.unreachable(`no error for ${u}`);
+    } catch (e) {
+      assert.is((e as NodeJS.ErrnoException).code, code, u);
+    }
+  }
+});
+
+test('an abort rejects at once while the open waits (a FIFO with no writer yet)', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const fifo = join(dir, 'fifo-wait');
+  execFileSync('mkfifo', [fifo]);
+  const t = performance.now();
+  try {
+    await crc32cFile(fifo, { signal: AbortSignal.timeout(100) });
+    assert.unreachable('no error');
+  } catch (e) {
+    assert.is((e as Error).name, 'AbortError');
+  }
+  assert.ok(performance.now() - t < 2000, 'at once, not when a writer comes');
+  // the open still waits in the thread pool: a writer lets it finish (and the file is closed)
+  writeFileSync(fifo, '');
+});
+
+test('options: a device that is not one, a chunkSize that is not a number: TypeErrors naming them', async () => {
+  const p = file('opts', Buffer.from('x'));
+  for (const [opts, match] of [[{ device: {} }, /device must be a Device/], [{ chunkSize: '1024' }, /chunkSize must be a number/]] as const) {
+    try {
+      await crc32cFile(p, opts as never);
+      assert.unreachable('no error');
+    } catch (e) {
+      assert.instance(e, TypeError);
+      assert.match((e as Error).message, match);
+    }
+  }
+});
+
+test('copyFileCrc32c gives dst src\'s permission bits, also a dst that existed', async () => {
+  const { chmodSync, statSync } = await import('node:fs');
+  const src = file('mode-src', Buffer.from('m'));
+  chmodSync(src, 0o751);
+  const dst = file('mode-dst', Buffer.from('old'));
+  chmodSync(dst, 0o600);
+  await copyFileCrc32c(src, dst);
+  assert.is(statSync(dst).mode & 0o777, 0o751);
+});
+
 test('an error in onProgress rejects the call', async () => {
   const p = file('progress-throws', bytes(1 << 20));
   try {

@@ -94,6 +94,7 @@ export function seedOf(v: unknown): number {
  */
 export function intOption(call: string, name: string, v: unknown, dflt: number, min: number, max: number): number {
   if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new RangeError(`${call}: ${name} must be an integer from ${min} to ${max}; got ${String(v)}`);
+  if (typeof v !== 'number') throw new TypeError(`${call}: ${name} must be a number (an integer from ${min} to ${max}); got ${typeName(v)}`);
+  if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`${call}: ${name} must be an integer from ${min} to ${max}; got ${String(v)}`);
   return v;
 }

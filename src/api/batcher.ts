@@ -10,6 +10,10 @@
 // Members that must run on other engines at the same time (the ranges of a split
 // operation) are "solo": submitted as descriptors of their own, their records still in
 // the block. The block goes back to the pool when everything in it has completed.
+//
+// Where the arena has no room for another full block (buffers fill it, and the pooled
+// blocks are all in flight), a tick takes a smaller one, down to a single member, and gives
+// it back to the arena once done: calls then batch less, but they do not fail.
 import { Desc, Flag, Opcode, Record, Status } from '../device/format.ts';
 
 // Up to 1024 calls a batch (the device's maxBatch bounds it too): one tick, one batch
@@ -41,6 +45,8 @@ export interface Submitter {
 
 interface Block {
   base: number;
+  /** members it has room for (a full block: the batcher's #members) */
+  cap: number;
   members: Member[];
   solo: boolean[];
   fence: boolean[];
@@ -51,9 +57,8 @@ export class Batcher {
   readonly #mem: Uint8Array;
   readonly #dv: DataView;
   readonly #pool: number[] = [];
-  /** members per block, and the bytes of its descriptor list (the records follow it) */
+  /** members per (full) block; a block's records follow its descriptor list */
   readonly #members: number;
-  readonly #listBytes: number;
   #block: Block | null = null;
   #closed = false;
   /** batches submitted (for stats: same-tick batching is visible) */
@@ -63,7 +68,6 @@ export class Batcher {
   constructor(dev: Submitter, memory: WebAssembly.Memory) {
     this.#dev = dev;
     this.#members = Math.min(BLOCK_MEMBERS, dev.maxBatch);
-    this.#listBytes = this.#members * Desc.SIZE;
     const buf = memory.buffer as unknown as SharedArrayBuffer;
     this.#mem = new Uint8Array(buf);
     this.#dv = new DataView(buf);
@@ -76,9 +80,9 @@ export class Batcher {
    */
   add(member: Member, opcode: number, flags: number, solo = false, fence = false): number {
     let b = this.#block;
-    if (b === null || b.members.length === this.#members) {
+    if (b === null || b.members.length === b.cap) {
       if (b !== null) this.flush();
-      b = this.#block = { base: this.#pool.pop() ?? this.#dev.alloc(this.#members * (Desc.SIZE + Record.SIZE), 64, true), members: [], solo: [], fence: [] };
+      b = this.#block = this.#newBlock();
       // (a resolved promise's then: Node's queueMicrotask wraps each callback in an
       // AsyncResource, 0.1-0.18 us against 0.04-0.06 here)
       void RESOLVED.then(this.#flushTick);
@@ -88,7 +92,7 @@ export class Batcher {
     b.solo.push(solo);
     b.fence.push(fence);
     const d = b.base + i * Desc.SIZE;
-    const rec = b.base + this.#listBytes + i * Record.SIZE;
+    const rec = b.base + b.cap * Desc.SIZE + i * Record.SIZE;
     this.#mem.fill(0, d, d + Desc.SIZE);
     this.#mem[rec] = 0;
     const f = flags | Flag.CRAV | Flag.RCR | (fence ? Flag.FENCE : 0);
@@ -99,6 +103,21 @@ export class Batcher {
 
   readonly #flushTick = (): void => this.flush();
 
+  /** A pooled block, a new full one, or (no room for that) the largest smaller one that fits. */
+  #newBlock(): Block {
+    const pooled = this.#pool.pop();
+    if (pooled !== undefined) return { base: pooled, cap: this.#members, members: [], solo: [], fence: [] };
+    for (let cap = this.#members; ; cap = Math.max(1, cap >>> 2)) {
+      try {
+        // (full blocks are kept for good: from the top of the arena, out of the buffers' way)
+        return { base: this.#dev.alloc(cap * (Desc.SIZE + Record.SIZE), 64, cap === this.#members), cap, members: [], solo: [], fence: [] };
+      } catch (e) {
+        if (!(e instanceof RangeError)) throw e;
+        if (cap === 1) throw new RangeError(`the device arena is full: no room for a call's descriptor and completion record (${Desc.SIZE + Record.SIZE} bytes); free arena buffers, or wait for calls in flight`);
+      }
+    }
+  }
+
   /** Gives pooled blocks back to the arena (blocks still in flight stay with their batch). */
   close(): void {
     this.flush();
@@ -106,9 +125,9 @@ export class Batcher {
     for (const base of this.#pool.splice(0)) this.#dev.free(base);
   }
 
-  #release(base: number): void {
-    if (this.#closed) this.#dev.free(base);
-    else this.#pool.push(base);
+  #release(b: Block): void {
+    if (this.#closed || b.cap !== this.#members) this.#dev.free(b.base);
+    else this.#pool.push(b.base);
   }
 
   /** Submits what the current block holds. */
@@ -118,7 +137,7 @@ export class Batcher {
     this.#block = null;
     const n = b.members.length;
     if (n === 0) {
-      this.#pool.push(b.base);
+      this.#release(b);
       return;
     }
     const batched: number[] = [];
@@ -131,11 +150,11 @@ export class Batcher {
     if (batched.length === 1) runs.push(this.#submitOne(b, batched[0]));
     else if (batched.length > 1) runs.push(this.#submitBatch(b, batched));
     // (one run, the lone call of a tick: no Promise.all, whose element callbacks cost the caller a hop)
-    void (runs.length === 1 ? runs[0] : Promise.all(runs)).then(() => this.#release(b.base));
+    void (runs.length === 1 ? runs[0] : Promise.all(runs)).then(() => this.#release(b));
   }
 
   #finish(b: Block, i: number, fallback: number): void {
-    const rec = b.base + this.#listBytes + i * Record.SIZE;
+    const rec = b.base + b.cap * Desc.SIZE + i * Record.SIZE;
     const status = Atomics.load(this.#mem, rec) || fallback;
     b.members[i].done(rec, status);
   }

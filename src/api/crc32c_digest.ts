@@ -5,6 +5,7 @@
 //            `x-goog-hash: crc32c=...` and S3's `x-amz-checksum-crc32c`: "123456789" -> 4waSgw==
 //   number - the unsigned 32-bit value, as crc32c() resolves
 //   buffer - the 4 bytes big-endian
+// The value given may be unsigned or signed 32-bit; anything else is an error.
 export type Crc32cFormat = 'number' | 'hex' | 'base64' | 'buffer';
 
 const FORMATS: readonly string[] = ['number', 'hex', 'base64', 'buffer'];
@@ -15,6 +16,11 @@ export function formatCrc32c(crc: number, format: 'buffer'): Buffer;
 export function formatCrc32c(crc: number, format?: Crc32cFormat): number | string | Buffer;
 export function formatCrc32c(crc: number, format: Crc32cFormat = 'number'): number | string | Buffer {
   if (!FORMATS.includes(format as string)) throw new TypeError(`a CRC-32C format is one of ${FORMATS.join(', ')}; got ${String(format)}`);
+  // A CRC is a 32-bit integer; anything else is a mistake to say, not to print as a checksum
+  // (a forgotten await made 'AAAAAA==' of a promise). A signed 32-bit value, as some libraries
+  // return it, is the same CRC.
+  if (typeof crc !== 'number') throw new TypeError(`a CRC-32C is a number; got ${crc === null ? 'null' : typeof crc}${(crc as unknown) instanceof Promise ? ' (a Promise: missing await?)' : ''}`);
+  if (!Number.isInteger(crc) || crc < -0x80000000 || crc > 0xffffffff) throw new RangeError(`a CRC-32C is an integer from -2^31 to 2^32-1; got ${crc}`);
   const v = crc >>> 0;
   if (format === 'number') return v;
   if (format === 'hex') return v.toString(16).padStart(8, '0');

@@ -11,18 +11,20 @@
 // batches' CRCs are combined in order with the GF(2) shift. A chunk that already lies in
 // the device's arena (from alloc()) and is at least 64 KiB is checksummed where it is, with
 // no copy: the stream calls back for it once its CRC is done, so do not change such a chunk
-// before its write has called back. Where the arena has no room for even one staging
-// buffer, the stream checksums on this thread with @node-rs/crc32.
+// before its write has called back. Staging buffers leave the API's reserve of the arena free
+// (arena_room.ts); where the arena has no room for even one, the stream checksums on this
+// thread with @node-rs/crc32.
 //
 // Strings are rejected with a TypeError (encode them first, e.g. Buffer.from(s, 'utf8') or
 // a TextEncoderStream): the CRC is of bytes, and which bytes a string is depends on an
 // encoding the stream should not guess.
 import { Transform, type TransformCallback } from 'node:stream';
 import { crc32c as nativeCrc32c } from '@node-rs/crc32';
+import { bufferLeavingRoom } from './arena_room.ts';
 import { intOption } from './args.ts';
 import { CrcFold } from './crc_combine.ts';
 import { type Crc32cFormat, formatCrc32c } from './crc32c_digest.ts';
-import { defaultDevice } from './default_device.ts';
+import { deviceOption } from './default_device.ts';
 import type { Device } from '../device.ts';
 import { typeName } from '../device/errors.ts';
 
@@ -64,7 +66,7 @@ function notReady(): Error {
  */
 export class Crc32cAccumulator {
   readonly #where: string;
-  readonly #devOpt: Device | undefined;
+  readonly #devOpt: unknown;
   #dev: Device | null = null;
   readonly #batchBytes: number;
   readonly #maxSlots: number;
@@ -91,11 +93,12 @@ export class Crc32cAccumulator {
     this.#fold = new CrcFold(intOption(where, 'seed', opts.seed, 0, 0, 0xffffffff));
     this.#batchBytes = intOption(where, 'batchBytes', opts.batchBytes, 4 << 20, 1, 1 << 30);
     this.#maxSlots = intOption(where, 'batches', opts.batches, 4, 1, 64);
+    if (opts.device !== undefined) deviceOption(where, opts.device); // (a wrong one is said now)
     this.#devOpt = opts.device;
   }
 
   #device(): Device {
-    if (this.#dev === null) this.#dev = this.#devOpt ?? defaultDevice();
+    if (this.#dev === null) this.#dev = deviceOption(this.#where, this.#devOpt);
     return this.#dev;
   }
 
@@ -151,14 +154,12 @@ export class Crc32cAccumulator {
     const b = this.#free.pop();
     if (b !== undefined) return b;
     if (this.#slots.length < this.#maxSlots) {
-      try {
-        const nb = this.#device().buffer(this.#batchBytes);
+      const nb = bufferLeavingRoom(this.#device(), this.#batchBytes);
+      if (nb !== null) {
         this.#slots.push(nb);
         return nb;
-      } catch (e) {
-        if (!(e instanceof RangeError)) throw e;
-        if (this.#slots.length === 0 && this.#inflight === 0) this.#native = true;
       }
+      if (this.#slots.length === 0 && this.#inflight === 0) this.#native = true;
     }
     return null;
   }

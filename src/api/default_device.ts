@@ -5,6 +5,7 @@ import type { Bytes } from './args.ts';
 import type { BatchBuilder } from './batch_builder.ts';
 import type { DifOptions, DifUpdateOptions } from './dif.ts';
 import { Device, type DeviceOptions, type DeviceStats } from '../device.ts';
+import { typeName } from '../device/errors.ts';
 
 let current: Device | null = null;
 let options: DeviceOptions = {};
@@ -19,6 +20,15 @@ export function defaultDevice(): Device {
     void current.ops;
   }
   return current;
+}
+
+/** The device an options object names (checked), or the default device when it names none. */
+export function deviceOption(call: string, d: unknown): Device {
+  if (d === undefined) return defaultDevice();
+  // (by its shape, not instanceof: the ESM and CommonJS builds each have their own Device class)
+  const like = d instanceof Device || (typeof d === 'object' && d !== null && ['crc32c', 'buffer', 'free', 'ready'].every((m) => typeof (d as Record<string, unknown>)[m] === 'function'));
+  if (!like) throw new TypeError(`${call}: device must be a Device (from Device.open()); got ${typeName(d)}`);
+  return d as Device;
 }
 
 /**

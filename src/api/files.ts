@@ -19,11 +19,13 @@
 // in the page cache here: 0.38-0.42x -> 0.67-0.83x the rate of the thread pool's reads alone).
 // The reads then run on the engines, and cold, on a slow disk, other work waits behind them.
 import { open, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import type { Stats } from 'node:fs';
 import { intOption } from './args.ts';
 import { CrcFold } from './crc_combine.ts';
+import { bufferLeavingRoom, reserveOf } from './arena_room.ts';
 import { anotherFileCallEnds, enterFileCall } from './file_gate.ts';
-import { defaultDevice } from './default_device.ts';
+import { deviceOption } from './default_device.ts';
 import type { Device, MappedFile } from '../device.ts';
 import { Descriptor } from '../device/descriptor.ts';
 import { abortError, Errors, FileCrcError } from '../device/errors.ts';
@@ -84,46 +86,39 @@ function checkOptions(fn: string, o: CopyFileCrcOptions | undefined): Checked {
   return { chunkSize, chunkGiven: o.chunkSize !== undefined, inFlight, signal: o.signal, onProgress: o.onProgress, seed, via };
 }
 
-function checkPath(fn: string, name: string, p: unknown): string {
+/** A path as the fs functions take it: a Buffer path keeps its bytes (a name need not be UTF-8). */
+type FilePath = string | Buffer;
+
+function checkPath(fn: string, name: string, p: unknown): FilePath {
   if (typeof p === 'string' && p !== '') return p;
-  if (p instanceof URL) return p.pathname === '' ? '' : decodeURIComponent(p.pathname);
-  if (Buffer.isBuffer(p)) return p.toString();
+  if (p instanceof URL) return fileURLToPath(p); // as fs does: file: URLs only, no host, no encoded '/'
+  if (Buffer.isBuffer(p) && p.length > 0) return p;
   throw new TypeError(`${fn}: ${name} must be a path (a non-empty string, Buffer or file: URL); got ${p === null ? 'null' : typeof p}`);
 }
 
 /**
- * Up to `count` arena buffers of `size` bytes (fewer when the arena has no more room, leaving
- * some for the descriptors the API's calls need); a RangeError when not even one fits.
+ * Up to `count` arena buffers of `size` bytes (fewer when the arena has no more room: they leave
+ * the API's reserve free, arena_room.ts); a RangeError when not even one fits. `what`: a slot, in
+ * that error.
  */
-function slotsOf(fn: string, dev: Device, size: number, count: number): Buffer[] {
+function slotsOf(fn: string, dev: Device, size: number, count: number, what: string): Buffer[] {
   const out: Buffer[] = [];
-  const headroom = Math.min(HEADROOM, dev.options.arenaBytes >>> 4);
   for (let i = 0; i < count; i++) {
-    try {
-      const slot = dev.buffer(size);
-      out.push(slot);
-      if (out.length > 1) dev.free(dev.alloc(headroom)); // (the first one is taken even so)
-    } catch (e) {
-      if (!(e instanceof RangeError)) {
-        freeAll(dev, out);
-        throw e;
-      }
-      if (out.length > 1) dev.free(out.pop()!.byteOffset); // the headroom it would have taken
-      break;
-    }
+    const slot = bufferLeavingRoom(dev, size);
+    if (slot === null) break;
+    out.push(slot);
   }
-  if (out.length === 0) throw new RangeError(`${fn}: the device arena has no room for one ${size}-byte chunk (arenaBytes ${dev.options.arenaBytes}); pass a smaller chunkSize`);
+  if (out.length === 0) {
+    throw new RangeError(`${fn}: the device arena has no room for ${what} (arenaBytes ${dev.options.arenaBytes}, of which ${reserveOf(dev)} are kept for the calls' descriptors); pass a smaller chunkSize`);
+  }
   return out;
 }
 
-/** Arena left to the API's own descriptors when a file call takes buffers (at most a 16th of the arena). */
-const HEADROOM = 4 << 20;
-
 /** slotsOf, after waiting for other file calls on the device to end (and give their buffers back) while none fits. */
-async function slotsFor(fn: string, dev: Device, size: number, count: number): Promise<Buffer[]> {
+async function slotsFor(fn: string, dev: Device, size: number, count: number, what = `one ${size}-byte chunk`): Promise<Buffer[]> {
   for (;;) {
     try {
-      return slotsOf(fn, dev, size, count);
+      return slotsOf(fn, dev, size, count, what);
     } catch (e) {
       if (!(e instanceof RangeError) || !(await anotherFileCallEnds(dev))) throw e;
     }
@@ -172,7 +167,7 @@ interface Chunk {
  */
 function pump(
   fn: string,
-  path: string,
+  path: FilePath,
   fh: FileHandle,
   st: Stats,
   dev: Device,
@@ -233,7 +228,7 @@ function pump(
       if (settled) return;
       if (len < buf.byteLength) {
         eof = true;
-        if (positioned && c.pos + len < size) throw new FileCrcError('FILE_SHRANK', `${fn}: ${path} shrank while it was read: it had ${size} bytes, it ended at ${c.pos + len}`, path);
+        if (positioned && c.pos + len < size) throw new FileCrcError('FILE_SHRANK', `${fn}: ${path} shrank while it was read: it had ${size} bytes, it ended at ${c.pos + len}`, String(path));
       }
       if (!positioned) next += len;
       pumpMore(); // the next read overlaps this chunk's CRC
@@ -290,20 +285,46 @@ function pump(
  * A turn for a file call on dev (file_gate.ts), and the file open for reading; leave() gives the
  * turn back (the call's to do, once it holds nothing more). On failure nothing is kept.
  */
-async function openForReading(fn: string, path: string, dev: Device, signal: AbortSignal | undefined): Promise<{ fh: FileHandle; st: Stats; leave: () => void }> {
+async function openForReading(fn: string, path: FilePath, dev: Device, signal: AbortSignal | undefined): Promise<{ fh: FileHandle; st: Stats; leave: () => void }> {
   const leave = await enterFileCall(dev, signal);
   let fh: FileHandle | null = null;
   try {
     if (signal?.aborted) throw abortError(signal);
-    fh = await open(path, 'r');
+    // (an open can wait for good: a FIFO with no writer. An abort rejects at once all the same,
+    // and the file, if it opens later, is closed then.)
+    fh = await untilAborted(open(path, 'r'), signal, (late) => void late.close().catch(() => {}));
     const st = await fh.stat();
-    if (st.isDirectory()) throw new FileCrcError('EISDIR', `${fn}: ${path} is a directory`, path);
+    if (st.isDirectory()) throw new FileCrcError('EISDIR', `${fn}: ${path} is a directory`, String(path));
     return { fh, st, leave };
   } catch (e) {
     await fh?.close().catch(() => {});
     leave();
     throw e;
   }
+}
+
+/** p, or an AbortError as soon as `signal` aborts (what p then brings is given to `dispose`). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined, dispose: (late: T) => void): Promise<T> {
+  if (signal === undefined) return p;
+  return new Promise<T>((resolve, reject) => {
+    let aborted = false;
+    const onAbort = (): void => {
+      aborted = true;
+      reject(abortError(signal));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        if (aborted) dispose(v);
+        else resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
 }
 
 /** Whether the file has a byte at `pos` now (rejects with a read's own error). */
@@ -323,7 +344,7 @@ const MAX_FAULTS = 16;
  * descriptor is in flight (also after a rejection, e.g. an abort). Null, at once, when the
  * device has no room to map the file (arena windows, a PASID).
  */
-async function crcMapped(fn: string, path: string, fh: FileHandle, size: number, dev: Device, o: Checked, from: { bytes: number; crc: number }, cleanup: (failed: boolean) => Promise<void>): Promise<{ crc: number; bytes: number } | null> {
+async function crcMapped(fn: string, path: FilePath, fh: FileHandle, size: number, dev: Device, o: Checked, from: { bytes: number; crc: number }, cleanup: (failed: boolean) => Promise<void>): Promise<{ crc: number; bytes: number } | null> {
   const piece = Math.max(1, Math.min(o.chunkGiven ? o.chunkSize : MAPPED_CHUNK, dev.options.maxTransfer));
   const slots = Math.min(o.inFlight, Math.ceil((size - from.bytes) / piece));
   let map: MappedFile;
@@ -366,7 +387,7 @@ async function crcMapped(fn: string, path: string, fh: FileHandle, size: number,
       if (code !== Status.PAGE_FAULT) throw status === Status.HW_ERROR ? Errors.engineFailed(`${fn}: the engine reading ${path} died`) : Errors.status(fn, status);
       done += dv.getUint32(rec + Record.BYTES_COMPLETED, true);
       const at = pos + done;
-      if (!(await hasByteAt(fh, at))) throw new FileCrcError('FILE_SHRANK', `${fn}: ${path} shrank while it was read: it had ${size} bytes, it ended at ${at}`, path);
+      if (!(await hasByteAt(fh, at))) throw new FileCrcError('FILE_SHRANK', `${fn}: ${path} shrank while it was read: it had ${size} bytes, it ended at ${at}`, String(path));
       if (faults === MAX_FAULTS) throw Errors.status(fn, status);
     }
   };
@@ -450,7 +471,7 @@ export async function crc32cFileInfo(path: string | Buffer | URL, opts?: FileCrc
   const fn = 'crc32cFile';
   const p = checkPath(fn, 'path', path);
   const o = checkOptions(fn, opts);
-  const dev = opts?.device ?? defaultDevice();
+  const dev = deviceOption(fn, opts?.device);
   const { fh, st, leave } = await openForReading(fn, p, dev, o.signal);
   // Each stage leaves nothing in flight when it settles, except after a failure: then the file
   // is closed, and the call's turn given back, once its last read or descriptor has ended (an
@@ -493,7 +514,7 @@ export async function crc32cFileInfo(path: string | Buffer | URL, opts?: FileCrc
  */
 async function readStage(
   fn: string,
-  p: string,
+  p: FilePath,
   fh: FileHandle,
   st: Stats,
   dev: Device,
@@ -533,7 +554,7 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
   const s = checkPath(fn, 'src', src);
   const d = checkPath(fn, 'dst', dst);
   const o = checkOptions(fn, opts);
-  const dev = opts?.device ?? defaultDevice();
+  const dev = deviceOption(fn, opts?.device);
   const { fh, st, leave } = await openForReading(fn, s, dev, o.signal);
   let out: FileHandle | null = null;
   let slots: Buffer[] = [];
@@ -541,24 +562,28 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
   let outIsFile = false;
   try {
     const existing = await stat(d).catch(() => null);
-    if (existing !== null && existing.dev === st.dev && existing.ino === st.ino) throw new FileCrcError('ESAMEFILE', `${fn}: ${s} and ${d} are the same file`, d);
-    if (existing !== null && existing.isDirectory()) throw new FileCrcError('EISDIR', `${fn}: ${d} is a directory`, d);
+    if (existing !== null && existing.dev === st.dev && existing.ino === st.ino) throw new FileCrcError('ESAMEFILE', `${fn}: ${s} and ${d} are the same file`, String(d));
+    if (existing !== null && existing.isDirectory()) throw new FileCrcError('EISDIR', `${fn}: ${d} is a directory`, String(d));
     const chunk = st.isFile() && st.size + 1 < o.chunkSize ? Math.min(o.chunkSize, Math.max(4096, st.size + 1)) : o.chunkSize;
     const count = st.isFile() ? Math.max(1, Math.min(o.inFlight, Math.ceil((st.size + 1) / chunk))) : o.inFlight;
-    slots = await slotsFor(fn, dev, chunk, count);
     if (o.via === 'copyCrc32c') {
-      try {
-        copies = slotsOf(fn, dev, chunk, slots.length);
-      } finally {
-        // as many pairs as fit
-        while (slots.length > copies.length) dev.free(slots.pop()!.byteOffset);
-      }
+      // a chunk and its copy in one buffer: as many pairs as fit, waited for like single chunks
+      slots = await slotsFor(fn, dev, 2 * chunk, count, `one ${chunk}-byte chunk and its copy`);
+      copies = slots.map((b) => b.subarray(chunk));
+      slots = slots.map((b) => b.subarray(0, chunk));
+    } else {
+      slots = await slotsFor(fn, dev, chunk, count);
     }
-    out = await open(d, 'w', st.mode & 0o777);
+    if (o.signal?.aborted) throw abortError(o.signal);
+    out = await untilAborted(open(d, 'w', st.mode & 0o777), o.signal, (late) => void late.close().catch(() => {}));
     outIsFile = (await out.stat()).isFile();
+    // src's permission bits, as fs.copyFile gives them: also to a dst that existed, and past the umask
+    // (a file system that keeps no modes refuses with EPERM: as libuv, go on without)
+    if (outIsFile) await out.chmod(st.mode & 0o777).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPERM') throw e;
+    });
   } catch (e) {
-    freeAll(dev, slots);
-    freeAll(dev, copies);
+    freeAll(dev, slots); // (a copy is the second half of its slot's buffer)
     await out?.close().catch(() => {});
     await fh.close().catch(() => {});
     leave();
@@ -586,7 +611,6 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
       };
   const copied = pump(fn, s, fh, st, dev, o, slots.length, (i) => slots[i], work, async () => {
     freeAll(dev, slots);
-    freeAll(dev, copies);
     await Promise.allSettled([fh.close(), w.close()]);
     leave();
   });

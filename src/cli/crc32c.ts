@@ -114,6 +114,19 @@ function reason(e: unknown): string {
   return text.split('\n')[0];
 }
 
+/**
+ * A name as it goes on a line, as sha256sum writes it: one with a backslash, newline or carriage
+ * return is escaped (\\ \n \r) and its line starts with a backslash. `mark`: that backslash, or ''.
+ */
+function escapeName(path: string): { mark: string; name: string } {
+  if (!/[\\\n\r]/.test(path)) return { mark: '', name: path };
+  return { mark: '\\', name: path.replace(/[\\\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : '\\r')) };
+}
+
+function unescapeName(name: string): string {
+  return name.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c === 'r' ? '\r' : c));
+}
+
 interface Result {
   path: string;
   bytes?: number;
@@ -162,15 +175,17 @@ export async function crc32cMain(argv: string[], opts: { shutdown?: boolean } = 
     }
     list = [];
     for (const raw of text.split('\n')) {
-      const line = raw.replace(/\r$/, '');
+      let line = raw.replace(/\r$/, '');
       if (line.trim() === '' || line.startsWith('#')) continue;
+      const escaped = line.startsWith('\\');
+      if (escaped) line = line.slice(1);
       const m = /^(\S+) [ *](.+)$/.exec(line) ?? /^(\S+)\s+(.+)$/.exec(line);
       const crc = m ? parseCrc32c(m[1]) : null;
       if (m === null || crc === null) {
         bad++;
         continue;
       }
-      list.push({ path: m[2], expected: { text: m[1], crc } });
+      list.push({ path: escaped ? unescapeName(m[2]) : m[2], expected: { text: m[1], crc } });
     }
     if (list.length === 0) {
       say(`${o.check}: no properly formatted CRC-32C checksum lines found`);
@@ -210,9 +225,11 @@ export async function crc32cMain(argv: string[], opts: { shutdown?: boolean } = 
         r.expected = expected.text;
         r.ok = r.crc !== undefined && r.crc === expected.crc;
         if (r.crc !== undefined && !r.ok) mismatched++;
-        if (!o.json && !(o.quiet && r.ok)) print(`${path}: ${r.ok ? 'OK' : r.crc === undefined ? 'FAILED open or read' : 'FAILED'}`);
+        const { mark, name } = escapeName(path);
+        if (!o.json && !(o.quiet && r.ok)) print(`${mark}${name}: ${r.ok ? 'OK' : r.crc === undefined ? 'FAILED open or read' : 'FAILED'}`);
       } else if (!o.json && r.crc !== undefined) {
-        print(`${o.base64 ? crc32cBase64(r.crc) : crc32cHex(r.crc)}  ${path}`);
+        const { mark, name } = escapeName(path);
+        print(`${mark}${o.base64 ? crc32cBase64(r.crc) : crc32cHex(r.crc)}  ${name}`);
       }
       results.push(r);
     }

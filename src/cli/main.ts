@@ -1,7 +1,8 @@
 // softdsa's command line: `softdsa bench [options]` (see options.ts for the list), and
 // `softdsa crc32c FILE…` (crc32c.ts), `softdsa decode HEX` (decode.ts).
 // Exit codes: 0 done, 1 a run error or failed verification, 2 bad options,
-// 130 interrupted (Ctrl-C: the rows measured so far are printed first).
+// 130 interrupted (Ctrl-C: the rows measured so far are printed first), 141 the reader of
+// its output went away (`softdsa crc32c * | head -1`: quietly, as a tool SIGPIPE ends).
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -19,7 +20,15 @@ function usage(msg: string): never {
   process.exit(2);
 }
 
+/** Output to a reader that went away ends the command quietly; another output error in one line. */
+function onStdoutError(e: NodeJS.ErrnoException): void {
+  if (e.code === 'EPIPE') process.exit(141);
+  process.stderr.write(`softdsa: standard output: ${e.message}\n`);
+  process.exit(1);
+}
+
 export async function main(argv: string[]): Promise<number> {
+  process.stdout.on('error', onStdoutError);
   if (argv[0] === 'crc32c') return crc32cMain(argv.slice(1)); // softdsa crc32c: src/cli/crc32c.ts
   if (argv[0] === 'decode') return decodeMain(argv.slice(1)); // softdsa decode: src/cli/decode.ts
   let parsed: Parsed;
