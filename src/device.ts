@@ -176,8 +176,9 @@ export class DeviceConnection {
   }
 
   /** Waits for the work of every portal of this thread. */
+  /** Waits for this thread's work on every portal, the device closing: nothing more is waited for room. */
   protected async settlePortals(): Promise<void> {
-    await Promise.all([this.portal.settled(), ...[...this.#wqPortals.values()].map((e) => e.portal.settled())]);
+    await Promise.all([this.portal.settled(true), ...[...this.#wqPortals.values()].map((e) => e.portal.settled(true))]);
   }
 
   /** Closes the WQ portals and gives their vectors back (after settlePortals). */

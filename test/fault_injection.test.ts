@@ -110,6 +110,16 @@ test('refuse: submit rejects with QUEUE_FULL (retry: false), waits and goes in (
   });
 });
 
+test('refuse for good: close() settles what waits to go in (DEVICE_CLOSED) and resolves', async () => {
+  const dev = await Device.open({ engines: 1 });
+  dev.inject({ refuse: true });
+  const waiting = dev.submit(Descriptor.noop()).then(() => 'resolved', (e: { code?: string }) => e.code);
+  await new Promise((r) => setTimeout(r, 20));
+  const closed = await Promise.race([dev.close().then(() => 'closed'), new Promise((r) => setTimeout(() => r('close() still pending after 5 s'), 5000))]);
+  assert.is(closed, 'closed');
+  assert.is(await waiting, 'DEVICE_CLOSED');
+});
+
 test('engineDeath: what it held completes with 0x20, the engine is replaced, the death is counted', async () => {
   await withDevice({ engines: 1 }, async (dev) => {
     const rec = dev.alloc(32, 32);

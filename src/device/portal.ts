@@ -75,6 +75,8 @@ export function descriptorView(desc: unknown): Uint8Array {
 }
 
 const ERROR_LOG_SIZE = 64;
+/** #push: a fault rule refused the descriptor (the queue itself had room) */
+const REFUSED_BY_RULE = -2;
 /**
  * How long submit() spins for a lone descriptor's completion when an engine is awake (ms):
  * an engine that spins claims in under a microsecond and a 4 KiB copy takes about one.
@@ -98,6 +100,8 @@ export class Portal {
   readonly #policy: SpinPolicy;
   #idleWaiters: Array<() => void> = [];
   #closed = false;
+  /** the device is closing (settled(true)): see #admit */
+  #closing = false;
 
   readonly #unrun: Unrun;
   readonly #faults: FaultTable;
@@ -141,11 +145,11 @@ export class Portal {
     return this.#vector;
   }
 
-  /** Position, or -1 when the queue is full (or a fault rule refuses the descriptor, as a full shared WQ would). */
+  /** Position, or -1 when the queue is full, REFUSED_BY_RULE when a fault rule refuses the descriptor (as a full shared WQ would). */
   #push(desc: Uint8Array): number {
     if (!this.#faults.active()) return this.wq.push(desc, this.#owner, this.#isLive);
     // Rules see only descriptors that go in (a full queue's attempts would skew every N-th and the seed's draws).
-    if (this.wq.hasRoom() && this.#faults.match(desc, this.wqId, true) === REFUSED) return -1;
+    if (this.wq.hasRoom() && this.#faults.match(desc, this.wqId, true) === REFUSED) return REFUSED_BY_RULE;
     return this.wq.push(desc, this.#owner, this.#isLive, this.#tag);
   }
 
@@ -177,7 +181,7 @@ export class Portal {
     const pos = this.#push(descriptorView(desc));
     // Aborted at once: the caller's completed(pos) reads the status as for any other.
     if (pos >= 0) this.#pushedLate(pos);
-    return pos;
+    return Math.max(pos, -1); // (refused by a rule: full, as far as the caller can tell)
   }
 
   /**
@@ -328,6 +332,14 @@ export class Portal {
     while (this.#waiting.length > 0) {
       const w = this.#waiting[0];
       const pos = this.#push(w.desc);
+      if (pos === REFUSED_BY_RULE && this.#closing) {
+        // A queue that is being closed takes nothing more: what a rule keeps refusing would
+        // otherwise wait for room for ever, and close() with it.
+        this.#waiting.shift();
+        w.reject(Errors.closed());
+        n++;
+        continue;
+      }
       if (pos < 0) {
         this.doorbell(); // a full queue is work for the engines: make sure one is awake
         break;
@@ -415,7 +427,15 @@ export class Portal {
   }
 
   /** Resolves when nothing submitted through this portal is in flight. */
-  settled(): Promise<void> {
+  /**
+   * Resolves once nothing submitted here is in flight or waiting. `closing`: the device is closing,
+   * and descriptors a fault rule refuses are refused for good (DEVICE_CLOSED), not waited with.
+   */
+  settled(closing = false): Promise<void> {
+    if (closing && !this.#closing) {
+      this.#closing = true;
+      if (this.#waiting.length > 0) this.#schedule();
+    }
     if (this.inflight === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
