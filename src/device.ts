@@ -7,7 +7,7 @@ import { Allocator } from './device/allocator.ts';
 import { Interrupt, Vectors } from './device/completion.ts';
 import { coreModule, instantiateCore, type Core } from './device/core.ts';
 import { type EngineFailure, Engines } from './device/engines.ts';
-import { Errors, SoftDsaError } from './device/errors.ts';
+import { Errors, SoftDsaError, typeName } from './device/errors.ts';
 import { type FaultHandle, type FaultRule, type FaultStats, FaultTable } from './device/faults.ts';
 import { type EventFdAddon, eventFdUnavailableReason, loadEventFd } from './device/eventfd.ts';
 import { Ctx, Limit } from './device/format.ts';
@@ -617,6 +617,7 @@ export class Device extends DeviceConnection {
   }
 
   free(addr: number): void {
+    if (typeof addr !== 'number') throw new TypeError(`free(addr): addr must be a number (an address alloc() returned); got ${typeName(addr)}`);
     this.#alloc.free(addr);
   }
 

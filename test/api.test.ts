@@ -351,6 +351,15 @@ test('argument errors: TypeError for wrong types, RangeError out of range; nothi
   await rejects(async () => dsa.alloc(-1), RangeError, 'alloc(-1)');
   await rejects(async () => dsa.alloc('4' as unknown as number), TypeError, "alloc('4')");
   await rejects(async () => dsa.free(Buffer.from('not from alloc')), RangeError, 'free of a Buffer alloc() did not return');
+  // a view whose offset starts another block is not that block: b2 stays b2's
+  const a2 = dsa.alloc(64);
+  const b2 = dsa.alloc(64).fill(0xbb);
+  await rejects(async () => dsa.free(a2.subarray(64)), RangeError, 'an empty view at the end of a block');
+  await rejects(async () => dsa.free(new Uint8Array(b2.buffer, b2.byteOffset, 1) as Buffer), RangeError, 'a view of a block');
+  dsa.free(b2);
+  await rejects(async () => dsa.free(b2), RangeError, 'a double free');
+  dsa.free(a2);
+  await rejects(async () => dev.free('x' as unknown as number), TypeError, "dev.free('x')");
   for (const x of [a, b, small]) dev.free(x.byteOffset);
 });
 
