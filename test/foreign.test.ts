@@ -130,4 +130,22 @@ test('the high-level API sends calls on another SharedArrayBuffer to the engines
   }
 });
 
+test('a growable SharedArrayBuffer that grows after its first call: the engines reach its new bytes', async () => {
+  const dev = await Device.open({ engines: 2, inlineThreshold: 0 });
+  try {
+    const sab = new SharedArrayBuffer(1 << 20, { maxByteLength: 16 << 20 });
+    assert.is(await dev.crc32c(new Uint8Array(sab).fill(5)), nativeCrc32c(Buffer.from(sab)) >>> 0);
+    sab.grow(8 << 20);
+    const u = new Uint8Array(sab).fill(5);
+    const part = u.subarray(2 << 20, 3 << 20);
+    assert.is(await dev.crc32c(part), nativeCrc32c(Buffer.from(part.buffer, part.byteOffset, part.length)) >>> 0, 'past the old end');
+    u.fill(7, 4 << 20);
+    await dev.memcpy(u.subarray(0, 4 << 20), u.subarray(4 << 20));
+    assert.ok(u[0] === 7 && u[(4 << 20) - 1] === 7, 'a copy within the grown part');
+    assert.is(dev.stats().ops.crc32c.placement.foreign ?? 0, 2, 'on the engines, not inline');
+  } finally {
+    await dev.close();
+  }
+});
+
 test.run();

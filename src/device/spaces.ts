@@ -67,6 +67,12 @@ export class AddressSpaces {
     const e = this.#slots[(pasid & 0xfff) - 1]!;
     e.pinned ||= pinned;
     e.used = ++this.#clock;
+    if (buffer.byteLength > e.hi && e.lo === 0 && (buffer as { growable?: boolean }).growable === true) {
+      // A growable SharedArrayBuffer that grew since: its window grows with it (posted before
+      // the descriptors that reach past the old end, which the engines read after it).
+      e.hi = buffer.byteLength;
+      this.#post({ id: pasid, buffer, lo: 0, hi: e.hi });
+    }
     return pasid;
   }
 
