@@ -202,6 +202,28 @@ test('isolation: two devices, addresses near and past every edge; the other aren
   }
 });
 
+test('a loop of awaited calls that settle at once still lets the event loop turn: timers fire, the engines start', async () => {
+  const dev = Device.openSync({ engines: 2 }); // still starting: its calls run inline
+  try {
+    const a = dev.buffer(1 << 20).fill(1);
+    const b = dev.buffer(1 << 20);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 5);
+    const t0 = performance.now();
+    while (!dev.isReady && performance.now() - t0 < 10_000) {
+      await dev.memcpy(b, a);
+      await dev.crc32c(b);
+    }
+    clearInterval(timer);
+    assert.ok(dev.isReady, 'the engines started while the loop ran');
+    assert.ok(ticks > 0, 'a timer fired');
+    await dev.memcpy(b, a);
+    assert.ok(dev.stats().ops.memcpy.placement['inline:booting'] > 0);
+  } finally {
+    await dev.close();
+  }
+});
+
 test('shutdown: close with work in flight finishes it; close twice; submit after close rejects', async () => {
   const dev = await Device.open({ engines: 2, arenaBytes: 4 << 20 });
   const src = dev.alloc(1 << 20);

@@ -9,6 +9,7 @@
 //             not shared, or another SharedArrayBuffer): run here, on the calling thread.
 // stats() says how many went where and why; every call is published on the
 // diagnostics channel "softdsa:op".
+import { Pacer } from './pacer.ts';
 import { type ArenaInfo, type Bytes, pattern as patternOf, seedOf, type Span, span } from './args.ts';
 import { Batcher, type Member, type Submitter } from './batcher.ts';
 import { crc32cCombine } from './crc_combine.ts';
@@ -289,16 +290,19 @@ export class Ops {
     return placement === 'split' || opChannel.hasSubscribers || (++this.#untimed & (LATENCY_SAMPLE - 1)) === 0 ? performance.now() : -1;
   }
 
-  #record<T>(op: OpName, bytes: number, placement: Placement, t0: number, value: T): T {
+  /** Counts a call that is done; its value, held for a turn of the event loop when the loop has gone too long without one (pacer.ts). */
+  #record<T>(op: OpName, bytes: number, placement: Placement, t0: number, value: T): T | Promise<T> {
     if (t0 < 0) {
       this.stats.record(op, bytes, placement, -1);
-      return value;
+      return this.#pacer.pace(value, bytes);
     }
     const ms = performance.now() - t0;
     this.stats.record(op, bytes, placement, ms);
     if (opChannel.hasSubscribers) opChannel.publish({ op, bytes, placement, durationMs: ms });
-    return value;
+    return this.#pacer.pace(value, bytes);
   }
+
+  readonly #pacer = new Pacer();
 
   /** One descriptor through the batcher; resolves to its record address and status. */
   #desc(op: string, opcode: number, fill: (d: number) => void, solo = false, batcher = this.#batcher, space = 0): Promise<number> {

@@ -1,0 +1,39 @@
+// Calls that settle without a turn of the event loop (inline calls, and lone descriptors the
+// submitter spun for) resolve their promises as microtasks: a loop that awaits them one after
+// another never gives the event loop a turn. Its timers and I/O then wait, and so do the
+// engines of a device still starting (each start step takes a turn): such a loop stayed on the
+// main thread, inline, for as long as it ran (5 s of awaited memcpy/crc32c calls, no turn).
+// So a result is held for one turn (setImmediate) once the loop has gone HOG_MS without one.
+// The clock is read only every CHECK_CALLS calls or CHECK_BYTES bytes.
+
+/** Without a turn for this long, results wait for one. */
+const HOG_MS = 5;
+const CHECK_CALLS = 256;
+const CHECK_BYTES = 4 << 20;
+
+export class Pacer {
+  #calls = 0;
+  #bytes = 0;
+  /** when the watch began (a turn is pending), or -1: none pending */
+  #since = -1;
+  readonly #turned = (): void => {
+    this.#since = -1;
+  };
+
+  /** `value` now, or a promise of it after a turn of the event loop when the loop has gone too long without one. */
+  pace<T>(value: T, bytes: number): T | Promise<T> {
+    this.#bytes += bytes;
+    if (++this.#calls < CHECK_CALLS && this.#bytes < CHECK_BYTES) return value;
+    this.#calls = 0;
+    this.#bytes = 0;
+    const now = performance.now();
+    if (this.#since < 0) {
+      // Watch this turn: the immediate runs when the loop next turns.
+      this.#since = now;
+      setImmediate(this.#turned);
+      return value;
+    }
+    if (now - this.#since < HOG_MS) return value;
+    return new Promise((resolve) => setImmediate(resolve, value));
+  }
+}
