@@ -322,6 +322,41 @@ test('also: detach() and allocInterrupt().close() give their handles back (descr
   await dev.close();
 });
 
+test('also: drop-in calls take the bytes a view really covers, whatever its class says (a lying byteLength or byteOffset)', async () => {
+  const dev = await Device.open({ engines: 1, inlineThreshold: 0 });
+  try {
+    class Liar extends Uint8Array {
+      override get byteLength(): number {
+        return 8192;
+      }
+      override get length(): number {
+        return 8192;
+      }
+    }
+    class Shifter extends Uint8Array {
+      override get byteOffset(): number {
+        return super.byteOffset + 64;
+      }
+    }
+    const small = dev.buffer(64);
+    const neighbor = dev.buffer(8192).fill(0xaa);
+    const src = dev.buffer(8192).fill(0x11);
+    try {
+      await dev.memcpy(new Liar(small.buffer, small.byteOffset, 64), src);
+      assert.unreachable('8192 bytes into a 64-byte view');
+    } catch (e) {
+      assert.match((e as Error).message, /dst \(64 bytes\) is smaller than the 8192 bytes/);
+    }
+    await dev.fill(new Liar(small.buffer, small.byteOffset, 64), 0x22);
+    await dev.memcpy(new Shifter(small.buffer, small.byteOffset, 64), src.subarray(0, 64));
+    assert.ok(neighbor.every((x) => x === 0xaa), 'the next block is untouched');
+    assert.ok(small.every((x) => x === 0x11), 'the 64 bytes themselves were written');
+    for (const b of [small, neighbor, src]) dev.free(b.byteOffset);
+  } finally {
+    await dev.close();
+  }
+});
+
 test('also: dev.buffer(-1) throws before allocating anything', async () => {
   const dev = await Device.open({ engines: 1, arenaBytes: 65536 });
   for (const bad of [-1, 1.5, NaN, '8' as unknown as number]) assert.throws(() => dev.buffer(bad), RangeError);

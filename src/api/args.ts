@@ -5,6 +5,7 @@
 //   shared - another SharedArrayBuffer: no descriptor can reach it
 //   local  - ordinary memory of this thread: no other thread can reach it
 import { typeName } from '../device/errors.ts';
+import { plainBytes } from '../device/views.ts';
 
 export type Bytes = ArrayBufferView | ArrayBuffer | SharedArrayBuffer;
 
@@ -26,8 +27,8 @@ export interface ArenaInfo {
 
 /** A Uint8Array over the argument's bytes, or a TypeError naming the argument. */
 export function bytesOf(name: string, v: unknown): Uint8Array {
-  if (v instanceof Uint8Array) return v;
-  if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  // (the bytes it really covers: a subclass's getters could say otherwise, views.ts)
+  if (ArrayBuffer.isView(v)) return plainBytes(v);
   if (v instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && v instanceof SharedArrayBuffer)) return new Uint8Array(v);
   throw new TypeError(`${name} must be a Buffer, TypedArray, DataView or ArrayBuffer; got ${typeName(v)}`);
 }

@@ -17,6 +17,7 @@ import { WorkQueue } from './work_queue.ts';
 import { EngineStates } from './engine_states.ts';
 import { FaultTable, REFUSED } from './faults.ts';
 import { descriptorChannel, traced } from './trace.ts';
+import { plainBytes, realLength } from './views.ts';
 import { cores } from './host.ts';
 
 const CORES = cores();
@@ -46,32 +47,21 @@ interface Waiting {
   reject: (e: unknown) => void;
 }
 
-// The intrinsic getters of typed arrays and DataViews: a descriptor's own (or its class's)
-// byteLength could lie, and the copy into the ring must take exactly 64 real bytes.
-const typedArray = Object.getPrototypeOf(Uint8Array.prototype) as object;
-const getter = (proto: object, name: string): ((this: unknown) => unknown) => Object.getOwnPropertyDescriptor(proto, name)!.get as (this: unknown) => unknown;
-const TA = { buffer: getter(typedArray, 'buffer'), offset: getter(typedArray, 'byteOffset'), length: getter(typedArray, 'byteLength') };
-const DV = { buffer: getter(DataView.prototype, 'buffer'), offset: getter(DataView.prototype, 'byteOffset'), length: getter(DataView.prototype, 'byteLength') };
-
 /**
  * A plain Uint8Array over a descriptor's 64 bytes, or a TypeError: anything that is not a
  * 64-byte TypedArray or DataView is refused before a slot is taken.
  */
 export function descriptorView(desc: unknown): Uint8Array {
   if (!ArrayBuffer.isView(desc)) throw Errors.descriptorType(desc);
-  const of = desc instanceof DataView ? DV : TA;
-  let buffer: ArrayBufferLike;
-  let offset: number;
+  // (its real bytes, views.ts: the copy into the ring must take exactly 64 of them)
   let length: number;
   try {
-    buffer = of.buffer.call(desc) as ArrayBufferLike;
-    offset = of.offset.call(desc) as number;
-    length = of.length.call(desc) as number;
+    length = realLength(desc);
   } catch {
     throw Errors.descriptorType(desc);
   }
   if (length !== Desc.SIZE) throw Errors.descriptorSize(length);
-  return new Uint8Array(buffer, offset, Desc.SIZE); // throws (TypeError) on a detached buffer
+  return plainBytes(desc); // throws (TypeError) on a detached buffer
 }
 
 const ERROR_LOG_SIZE = 64;

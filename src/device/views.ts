@@ -1,0 +1,21 @@
+// The bytes a view really covers, read through the intrinsic getters of typed arrays and
+// DataViews: a view's own (or its class's) buffer, byteOffset or byteLength could lie, and
+// what a descriptor or a copy touches must be exactly the bytes the view covers (a subclass
+// that said byteLength 8192 over 64 bytes had a memcpy overwrite the next arena block).
+const typedArray = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const getter = (proto: object, name: string): ((this: unknown) => unknown) => Object.getOwnPropertyDescriptor(proto, name)!.get as (this: unknown) => unknown;
+const TA = { buffer: getter(typedArray, 'buffer'), offset: getter(typedArray, 'byteOffset'), length: getter(typedArray, 'byteLength') };
+const DV = { buffer: getter(DataView.prototype, 'buffer'), offset: getter(DataView.prototype, 'byteOffset'), length: getter(DataView.prototype, 'byteLength') };
+
+/** Uint8Arrays whose getters are the intrinsic ones: no need to look again. */
+const PLAIN: ReadonlySet<object> = new Set<object>(typeof Buffer === 'undefined' ? [Uint8Array.prototype] : [Uint8Array.prototype, Buffer.prototype]);
+
+/** The view itself when it is a plain Uint8Array (or Buffer), else a plain Uint8Array over the bytes it really covers. Throws (TypeError) when it is not a view, or its buffer is detached. */
+export function plainBytes(v: ArrayBufferView): Uint8Array {
+  if (v instanceof Uint8Array && PLAIN.has(Object.getPrototypeOf(v) as object)) return v;
+  const of = v instanceof DataView ? DV : TA;
+  return new Uint8Array(of.buffer.call(v) as ArrayBuffer, of.offset.call(v) as number, of.length.call(v) as number);
+}
+
+/** [length] of a view, read through the intrinsic getter (a TypeError when v is not a view). */
+export const realLength = (v: ArrayBufferView): number => (v instanceof DataView ? DV : TA).length.call(v) as number;
