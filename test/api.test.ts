@@ -726,4 +726,43 @@ test('a process that uses the module-level API exits on its own (status 0), with
   assert.is(r.stdout.trim(), 'ok');
 });
 
+test('buffers that take the whole arena leave the calls their room (the default device keeps a block from the start); with none at all, the error says so', async () => {
+  const fill = (dev: Device): Buffer[] => {
+    const got: Buffer[] = [];
+    for (let size = 1 << 30; size >= 64; ) {
+      try {
+        got.push(dev.buffer(size).fill(got.length & 0xff));
+      } catch {
+        size >>>= 1;
+      }
+    }
+    return got;
+  };
+  const kept = Device.openSync({ engines: 1, arenaBytes: 4 << 20, inlineThreshold: 0 });
+  void kept.ops; // as the default device does as it opens
+  try {
+    await kept.ready();
+    const [a] = fill(kept);
+    const b = a.subarray(8192);
+    await kept.memcpy(b.subarray(0, 4096), a.subarray(0, 4096));
+    assert.ok(b.subarray(0, 4096).equals(a.subarray(0, 4096)));
+    assert.is(await kept.crc32c(a), nativeCrc(a) >>> 0);
+  } finally {
+    await kept.close();
+  }
+  const none = await Device.open({ engines: 1, arenaBytes: 4 << 20, inlineThreshold: 0 });
+  try {
+    const bufs = fill(none);
+    await rejects(() => none.memcpy(bufs[0].subarray(8192, 8192 + 4096), bufs[0].subarray(0, 4096)), RangeError, 'no room at all');
+    try {
+      await none.crc32c(bufs[0]);
+      assert.unreachable('no error');
+    } catch (e) {
+      assert.match((e as Error).message, /arena is full: no room for a call's descriptor/);
+    }
+  } finally {
+    await none.close();
+  }
+});
+
 test.run();

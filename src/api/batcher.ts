@@ -68,6 +68,14 @@ export class Batcher {
   constructor(dev: Submitter, memory: WebAssembly.Memory) {
     this.#dev = dev;
     this.#members = Math.min(BLOCK_MEMBERS, dev.maxBatch);
+    // One full block from the start, kept for good: the calls have their room even when
+    // buffers later take the rest of the arena (alloc() of all of it fails there, saying so,
+    // rather than every call after it).
+    try {
+      this.#pool.push(dev.alloc(this.#members * (Desc.SIZE + Record.SIZE), 64, true));
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+    }
     const buf = memory.buffer as unknown as SharedArrayBuffer;
     this.#mem = new Uint8Array(buf);
     this.#dv = new DataView(buf);
