@@ -208,4 +208,27 @@ test('bad calls reject with what was wrong', async () => {
   await shutdown();
 });
 
+test('a resizable ArrayBuffer shrunk while a call stages it: a RangeError, not stale bytes', async () => {
+  const dev = await Device.open({ engines: 2, inlineThreshold: 0 });
+  try {
+    const n = 512 * 65536; // 32 MiB: staged a window at a time
+    for (const tracking of [true, false]) {
+      const rab = new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer & { resize(n: number): void })(n, { maxByteLength: n });
+      const u = tracking ? new Uint8Array(rab) : new Uint8Array(rab, 0, n);
+      u.fill(1);
+      const p = dev.difInsert(u);
+      rab.resize(4096);
+      try {
+        await p;
+        assert.unreachable('resolved over a buffer that shrank');
+      } catch (e) {
+        assert.instance(e, RangeError);
+        assert.match((e as Error).message, /shrank while the call ran/);
+      }
+    }
+  } finally {
+    await dev.close();
+  }
+});
+
 test.run();

@@ -5,7 +5,7 @@
 //   shared - another SharedArrayBuffer: no descriptor can reach it
 //   local  - ordinary memory of this thread: no other thread can reach it
 import { typeName } from '../device/errors.ts';
-import { plainBytes } from '../device/views.ts';
+import { plainBytes, realLength } from '../device/views.ts';
 
 export type Bytes = ArrayBufferView | ArrayBuffer | SharedArrayBuffer;
 
@@ -31,6 +31,16 @@ export function bytesOf(name: string, v: unknown): Uint8Array {
   if (ArrayBuffer.isView(v)) return plainBytes(v);
   if (v instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && v instanceof SharedArrayBuffer)) return new Uint8Array(v);
   throw new TypeError(`${name} must be a Buffer, TypedArray, DataView or ArrayBuffer; got ${typeName(v)}`);
+}
+
+/**
+ * u8[from, to) of a call's source between its steps (staged a window at a time, with awaits
+ * between), or a RangeError when its buffer shrank meanwhile: a resizable ArrayBuffer resized
+ * under a call in flight gave stale staging bytes, and a wrong result, with no error.
+ */
+export function stillThere(u8: Uint8Array, from: number, to: number): Uint8Array {
+  if (realLength(u8) < to) throw new RangeError(`the call's source shrank while the call ran (a resizable ArrayBuffer resized under it): bytes ${from} to ${to} are gone`);
+  return u8.subarray(from, to);
 }
 
 /** Checks an optional offset/length pair against a size, Node style. */

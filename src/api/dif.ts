@@ -7,7 +7,7 @@
 // block), and a failing check becomes a DifCheckError naming the block, the fields and the
 // expected and actual values. Small calls, and calls while the engines boot, run the same
 // descriptors on this thread's instance of the core.
-import { type Bytes, type Span } from './args.ts';
+import { type Bytes, type Span, stillThere } from './args.ts';
 import type { Member } from './batcher.ts';
 import { Errors, type DifMismatch, typeName } from '../device/errors.ts';
 import { newBytes } from '../device/host.ts';
@@ -319,7 +319,7 @@ export class DifOps {
         const m = Math.min(per, blocks - k);
         const srcAddr = stageSrc ? stage : s.addr + k * p.sstep;
         const dstAddr = out === null ? 0 : stageDst ? stage + (stageSrc ? per * p.sstep : 0) : out.addr + k * p.dstep;
-        if (stageSrc) h.mem.set(s.u8.subarray(k * p.sstep, (k + m) * p.sstep), srcAddr);
+        if (stageSrc) h.mem.set(stillThere(s.u8, k * p.sstep, (k + m) * p.sstep), srcAddr);
         const failed = here ? this.#runHere(p, srcAddr, dstAddr, k, m) : await this.#runDevice(p, srcAddr, dstAddr, k, m);
         if (stageDst && out !== null) {
           const done = failed < 0 ? m : failed - k;

@@ -10,7 +10,7 @@
 // stats() says how many went where and why; every call is published on the
 // diagnostics channel "softdsa:op".
 import { Pacer } from './pacer.ts';
-import { type ArenaInfo, type Bytes, pattern as patternOf, seedOf, type Span, span } from './args.ts';
+import { type ArenaInfo, type Bytes, pattern as patternOf, seedOf, type Span, span, stillThere } from './args.ts';
 import { Batcher, type Member, type Submitter } from './batcher.ts';
 import { crc32cCombine } from './crc_combine.ts';
 import { Errors } from '../device/errors.ts';
@@ -602,7 +602,7 @@ export class Ops {
         const len = Math.min(chunk, n - off);
         const buf = bufs[k & 1];
         await busy[k & 1]; // that buffer's previous chunk is done
-        this.#mem.set(s.u8.subarray(off, off + len), buf);
+        this.#mem.set(stillThere(s.u8, off, off + len), buf);
         const ranges = this.#pieces(len, true);
         const part = Promise.all(ranges.map(([a, b]) => this.#crc(Opcode.CRCGEN, buf + a, 0, b - a, 0, true))).then((p) => combine(p, ranges));
         busy[k & 1] = part.catch(() => {});
