@@ -81,6 +81,29 @@ for (const [name, arb] of Object.entries(BUILDERS)) {
   });
 }
 
+test('builders refuse what does not fit a field, naming it: no silent wrap (a size of 2^32 + 16 moved 16 bytes)', () => {
+  const bad: Array<[() => unknown, ErrorConstructor, RegExp]> = [
+    [() => Descriptor.memmove({ src: 0, dst: 64, size: 2 ** 32 + 16 }), RangeError, /memmove: size must be an integer from 0 to 4294967295/],
+    [() => Descriptor.memmove({ src: -1, dst: 0, size: 1 }), RangeError, /memmove: src must be an integer/],
+    [() => Descriptor.memmove({ src: 2 ** 60, dst: 0, size: 1 }), RangeError, /as a bigint/],
+    [() => Descriptor.memmove({ src: 'a' as unknown as number, dst: 0, size: 1 }), TypeError, /src must be a number or a bigint; got string/],
+    [() => Descriptor.fill({ dst: 0, size: 8, pattern: 1n << 64n }), RangeError, /pattern/],
+    [() => Descriptor.noop({ intHandle: 0x10000 }), RangeError, /intHandle/],
+    [() => Descriptor.difCheck({ src: 0, size: 520, appTag: 0x10000 }), RangeError, /appTag must be an integer from 0 to 65535/],
+    [() => (Descriptor.memmove as (o?: unknown) => unknown)(), TypeError, /memmove: its fields come as an object; got undefined/],
+  ];
+  for (const [f, type, match] of bad) {
+    try {
+      f();
+      assert.unreachable(`no error (${match})`);
+    } catch (e) {
+      assert.instance(e, type);
+      assert.match((e as Error).message, match);
+    }
+  }
+  assert.is(Descriptor.memmove({ src: (1n << 64n) - 1n, dst: 0, size: 0xffffffff }).length, 64, 'the largest values fit');
+});
+
 test('names: flags (op-specific bits by opcode), opcodes, DIF flags and block size, unused bytes', () => {
   const d = decodeDescriptor(Descriptor.crc32c({ src: 64, size: 8, flags: Flag.FENCE | Flag.CRAV | Flag.RCI | Flag.CRC_BYPASS_INVERT | 0x40, seedAddr: 128 }));
   assert.equal(d.flagNames, ['FENCE', 'CRAV', 'RCI', 'BIT_6', 'CRC_SEED_ADDR', 'CRC_BYPASS_INVERT']);

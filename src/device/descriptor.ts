@@ -2,6 +2,7 @@
 // fields.ts places each opcode's fields (at format.ts's offsets, the layout's one source of truth).
 import { OPS, setU64, writeField } from './fields.ts';
 import { Desc, Flag, Opcode } from './format.ts';
+import { typeName } from './errors.ts';
 
 export interface Common {
   /** descriptor flags; default CRAV | RCR when `completion` is given, else 0 */
@@ -61,18 +62,43 @@ export function encode(f: Fields, out: Uint8Array = new Uint8Array(Desc.SIZE)): 
  * (seedAddr: CRC_SEED_ADDR) sets that flag.
  */
 function build(opcode: Opcode, o: Common): Uint8Array {
+  const { builder, fields } = OPS[opcode];
+  const where = `Descriptor.${builder}`;
+  if (o === null || typeof o !== 'object') throw new TypeError(`${where}: its fields come as an object; got ${typeName(o)}`);
+  // (other names are let be: what decodeDescriptor gives back, with its names and notes, builds the same bytes)
   const out = new Uint8Array(Desc.SIZE);
   const dv = new DataView(out.buffer);
+  const c = o as Record<string, unknown>;
+  checkValue(where, 'flags', c.flags, 3);
+  checkValue(where, 'completion', c.completion, 8);
+  checkValue(where, 'intHandle', c.intHandle, 2);
+  checkValue(where, 'pasid', c.pasid, 4);
   let flags = defaultFlags(o);
-  for (const spec of OPS[opcode].fields) {
+  for (const spec of fields) {
     const dot = spec.name.indexOf('.');
-    const v = (dot < 0 ? (o as Record<string, unknown>)[spec.name] : ((o as Record<string, Record<string, unknown> | undefined>)[spec.name.slice(0, dot)] ?? {})[spec.name.slice(dot + 1)]) as number | bigint | undefined;
+    const v = (dot < 0 ? c[spec.name] : ((c[spec.name.slice(0, dot)] ?? {}) as Record<string, unknown>)[spec.name.slice(dot + 1)]) as number | bigint | undefined;
     if (v === undefined) continue;
+    checkValue(where, spec.name, v, spec.width);
     if (spec.when !== undefined) flags |= spec.when;
     writeField(dv, spec, v);
   }
   header(dv, opcode, flags, o);
   return out;
+}
+
+/** A field's value fits its `width` bytes as an unsigned integer (a number or a bigint), or the error says which field and why. */
+function checkValue(where: string, name: string, v: unknown, width: number): void {
+  if (v === undefined) return;
+  if (typeof v === 'number') {
+    // (a u64 past 2^53 - 1 is given as a bigint: a number that large is not exact)
+    if (Number.isInteger(v) && v >= 0 && v <= (width === 8 ? Number.MAX_SAFE_INTEGER : 2 ** (8 * width) - 1)) return;
+  } else if (typeof v === 'bigint') {
+    if (v >= 0n && v < 1n << BigInt(8 * width)) return;
+  } else {
+    throw new TypeError(`${where}: ${name} must be a number or a bigint; got ${typeName(v)}`);
+  }
+  const max = width === 8 ? '2^53 - 1 (as a number; 2^64 - 1 as a bigint)' : String(2 ** (8 * width) - 1);
+  throw new RangeError(`${where}: ${name} must be an integer from 0 to ${max} (${width * 8} bits); got ${String(v)}`);
 }
 
 type Addr = number | bigint;
