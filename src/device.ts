@@ -109,6 +109,16 @@ const DEFAULTS = {
   faults: [] as readonly FaultRule[],
 };
 
+/** Every option Device.open takes: a name outside these is a typo to say, not an option left at its default. */
+const OPTION_NAMES: ReadonlySet<string> = new Set([...Object.keys(DEFAULTS), 'engines', 'faultSeed']);
+
+/** Throws for an option name Device.open does not take. */
+export function checkOptionNames(options: object): void {
+  for (const k of Object.keys(options)) {
+    if (!OPTION_NAMES.has(k)) throw new TypeError(`unknown device option ${k} (the options: ${[...OPTION_NAMES].join(', ')})`);
+  }
+}
+
 function checkInt(name: string, v: number, min: number, max: number): number {
   if (!Number.isInteger(v) || v < min || v > max) throw Errors.option(name, `must be an integer from ${min} to ${max}, got ${v}`);
   return v;
@@ -394,6 +404,7 @@ export class Device extends DeviceConnection {
   static #build(options: DeviceOptions, topology: Topology | null, warnings: string[]): Device {
     checkHost();
     if (options === null || typeof options !== 'object') throw new TypeError(`device options must be an object; got ${options === null ? 'null' : typeof options}`);
+    checkOptionNames(options);
     // An option given as undefined takes its default, as if it were absent.
     const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
     const o = { ...DEFAULTS, engines: Math.max(1, cores()), faultSeed: (Math.random() * 2 ** 32) >>> 0, ...given } as Required<DeviceOptions>;

@@ -85,7 +85,8 @@ test('builders refuse what does not fit a field, naming it: no silent wrap (a si
   const bad: Array<[() => unknown, ErrorConstructor, RegExp]> = [
     [() => Descriptor.memmove({ src: 0, dst: 64, size: 2 ** 32 + 16 }), RangeError, /memmove: size must be an integer from 0 to 4294967295/],
     [() => Descriptor.memmove({ src: -1, dst: 0, size: 1 }), RangeError, /memmove: src must be an integer/],
-    [() => Descriptor.memmove({ src: 2 ** 60, dst: 0, size: 1 }), RangeError, /as a bigint/],
+    [() => Descriptor.memmove({ src: 2 ** 64, dst: 0, size: 1 }), RangeError, /src must be an integer from 0 to 2\^64 - 1/],
+    [() => Descriptor.memmove({ src: 1.5, dst: 0, size: 1 }), RangeError, /src must be an integer/],
     [() => Descriptor.memmove({ src: 'a' as unknown as number, dst: 0, size: 1 }), TypeError, /src must be a number or a bigint; got string/],
     [() => Descriptor.fill({ dst: 0, size: 8, pattern: 1n << 64n }), RangeError, /pattern/],
     [() => Descriptor.noop({ intHandle: 0x10000 }), RangeError, /intHandle/],

@@ -4,7 +4,7 @@
 import type { Bytes } from './args.ts';
 import type { BatchBuilder } from './batch_builder.ts';
 import type { DifOptions, DifUpdateOptions } from './dif.ts';
-import { Device, type DeviceOptions, type DeviceStats } from '../device.ts';
+import { checkOptionNames, Device, type DeviceOptions, type DeviceStats } from '../device.ts';
 import { typeName } from '../device/errors.ts';
 
 let current: Device | null = null;
@@ -42,6 +42,9 @@ export function ready(): Promise<void> {
 
 /** Options for the default device; takes effect the next time it opens. */
 export function configure(opts: DeviceOptions): void {
+  // (checked now, not at the next call: their values are checked as the device opens)
+  if (opts === null || typeof opts !== 'object') throw new TypeError(`configure(options): options must be an object; got ${typeName(opts)}`);
+  checkOptionNames(opts);
   options = { ...opts };
 }
 

@@ -90,14 +90,14 @@ function build(opcode: Opcode, o: Common): Uint8Array {
 function checkValue(where: string, name: string, v: unknown, width: number): void {
   if (v === undefined) return;
   if (typeof v === 'number') {
-    // (a u64 past 2^53 - 1 is given as a bigint: a number that large is not exact)
-    if (Number.isInteger(v) && v >= 0 && v <= (width === 8 ? Number.MAX_SAFE_INTEGER : 2 ** (8 * width) - 1)) return;
+    // (every number past 2^53 is an integer, if not always the one written: exact ones, as 2 ** 63, are welcome)
+    if (Number.isInteger(v) && v >= 0 && v < 2 ** (8 * width)) return;
   } else if (typeof v === 'bigint') {
     if (v >= 0n && v < 1n << BigInt(8 * width)) return;
   } else {
     throw new TypeError(`${where}: ${name} must be a number or a bigint; got ${typeName(v)}`);
   }
-  const max = width === 8 ? '2^53 - 1 (as a number; 2^64 - 1 as a bigint)' : String(2 ** (8 * width) - 1);
+  const max = width === 8 ? '2^64 - 1' : String(2 ** (8 * width) - 1);
   throw new RangeError(`${where}: ${name} must be an integer from 0 to ${max} (${width * 8} bits); got ${String(v)}`);
 }
 
