@@ -272,6 +272,11 @@ test('9: every option given as undefined takes its default', async () => {
   assert.is(dev.options.wqSize, 128);
   assert.is(await dev.submit(Descriptor.noop({})), Status.SUCCESS);
   await dev.close();
+  // a name it does not take is a typo to say, not an option left at its default
+  assert.throws(() => Device.openSync({ engnes: 2 } as never), (e: Error) => e instanceof TypeError && /unknown device option engnes/.test(e.message));
+  const { configure } = await import('../src/index.ts');
+  assert.throws(() => configure({ arenaByte: 1 } as never), /unknown device option arenaByte/);
+  assert.throws(() => configure(null as never), TypeError);
 });
 
 // ---- 10. every SharedArrayBuffer registered forever ----
