@@ -193,10 +193,7 @@ export class DeviceConnection {
 
   /** Closes the WQ portals and gives their vectors back (after settlePortals). */
   protected closePortals(): void {
-    for (const { portal, vector } of this.#wqPortals.values()) {
-      portal.close();
-      this.vectors.release(vector);
-    }
+    for (const { portal } of this.#wqPortals.values()) portal.close(); // (each gives its vector back)
     this.#wqPortals.clear();
     this.portal.close();
   }
@@ -716,6 +713,17 @@ export class Device extends DeviceConnection {
   }
 }
 
+/** What attached devices of this thread give back when it exits: one 'exit' listener for all (one each warned past ten). */
+const onExit = new Set<() => void>();
+let exitHooked = false;
+function hookExit(): void {
+  if (exitHooked) return;
+  exitHooked = true;
+  process.once('exit', () => {
+    for (const release of onExit) release();
+  });
+}
+
 /** A device joined from another thread: submit and views; the opener owns alloc and close. */
 export class AttachedDevice extends DeviceConnection {
   readonly #vector: number;
@@ -734,7 +742,8 @@ export class AttachedDevice extends DeviceConnection {
     this.connect(this.#vector);
     // A thread that ends without detaching gives its vector back, so that what it left
     // in the queue is reclaimed instead of jamming it.
-    process.once('exit', this.#release);
+    hookExit();
+    onExit.add(this.#release);
   }
 
   readonly #release = (): void => {
@@ -747,7 +756,7 @@ export class AttachedDevice extends DeviceConnection {
     this.closed = true;
     await this.settlePortals();
     this.closeInterrupts();
-    process.off('exit', this.#release);
+    onExit.delete(this.#release);
     this.closePortals(); // closes this thread's interrupts: their vectors and handles go back
   }
 }

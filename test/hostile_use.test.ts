@@ -362,6 +362,25 @@ test('also: drop-in calls take the bytes a view really covers, whatever its clas
   }
 });
 
+test('also: attach and detach without a submit gives the vector back (100 times; 20 attached at once, no listener warning)', async () => {
+  const dev = await Device.open({ engines: 1, wqMode: 'shared' });
+  const warnings: Error[] = [];
+  const onWarning = (w: Error): void => void warnings.push(w);
+  process.on('warning', onWarning);
+  try {
+    for (let i = 0; i < 100; i++) await Device.attach(dev.handle).detach();
+    assert.is(dev.stats().resources.vectors, 1);
+    const live = Array.from({ length: 20 }, () => Device.attach(dev.handle));
+    await Promise.all(live.map((a) => a.detach()));
+    assert.is(dev.stats().resources.vectors, 1);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(warnings.map((w) => w.name), []);
+  } finally {
+    process.off('warning', onWarning);
+    await dev.close();
+  }
+});
+
 test('also: dev.buffer(-1) throws before allocating anything', async () => {
   const dev = await Device.open({ engines: 1, arenaBytes: 65536 });
   for (const bad of [-1, 1.5, NaN, '8' as unknown as number]) assert.throws(() => dev.buffer(bad), RangeError);

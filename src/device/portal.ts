@@ -111,8 +111,11 @@ export class Portal {
     this.#device = new Int32Array(memory.buffer as unknown as SharedArrayBuffer, layout.device, 16);
     this.#unrun = new Unrun(this.wq, vectors, memory, layout);
     this.#isLive = (owner) => vectors.isLive(owner);
+    this.#releaseVector = () => vectors.release(this.#vector);
     this.#policy = new SpinPolicy(spinMicros);
   }
+
+  readonly #releaseVector: () => void;
 
   /**
    * Connects the portal to its vector; the interrupt (which calls back into poll()) is made
@@ -430,9 +433,12 @@ export class Portal {
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
+  /** Closes the portal and gives its vector back: with its interrupt, or, where none was made (nothing here ever waited), here. */
   close(): void {
+    if (this.#closed) return;
     this.#closed = true;
-    this.#irq?.close();
+    if (this.#irq !== null) this.#irq.close();
+    else if (this.#makeIrq !== null) this.#releaseVector();
   }
 }
 
