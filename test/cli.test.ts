@@ -50,6 +50,8 @@ test('sizes: lists, units, ranges doubling, factors, steps; sorted and unique', 
   assert.equal(parseSizes('1k-4k:+1k'), [1024, 2048, 3072, 4096]);
   assert.equal(parseSizes('64,1k-2k'), [64, 1024, 2048]);
   assert.equal(parseSizes('4k-10k'), [4096, 8192], 'the end is included only when a step lands on it');
+  assert.equal(parseSizes('1-4:x1.1'), [1, 2, 3, 4], 'a factor too small to move a size moves it a byte');
+  for (const huge of ['4k-1g:+1', '4k-1m:x1.0001']) assert.throws(() => parseSizes(huge), (e: Error) => e instanceof UsageError && /more than 4096 sizes/.test(e.message), huge);
 });
 
 test('durations and defaults', () => {

@@ -93,6 +93,9 @@ export function parseBytes(text: string, what = 'size'): number {
  * ("4k-1m" = 4k, 8k, ... 1m) or a range with a factor ("4k-1m:x4", or ":*4") or a
  * step ("1k-8k:+1k"). The end is included when a step lands on it.
  */
+/** Sizes one --size may give. */
+const MAX_SIZES = 4096;
+
 export function parseSizes(text: string): number[] {
   const out: number[] = [];
   for (const raw of text.split(',')) {
@@ -108,15 +111,20 @@ export function parseSizes(text: string): number[] {
     const hi = parseBytes(r[2], '--size');
     if (hi < lo) throw new UsageError(`--size: range "${item}" ends below its start`);
     const kind = r[4] === undefined ? 'x' : (r[3] ?? 'x').toLowerCase();
+    // (counted as the list grows: a step of 1 byte over 4k-1g would build a list V8 cannot hold)
+    const add = (v: number): void => {
+      if (out.length === MAX_SIZES) throw new UsageError(`--size: "${item}" gives more than ${MAX_SIZES} sizes`);
+      out.push(v);
+    };
     if (kind === '+') {
       const step = parseBytes(r[4]!, '--size step');
-      for (let v = lo; v <= hi; v += step) out.push(v);
+      for (let v = lo; v <= hi; v += step) add(v);
     } else {
       const f = r[4] === undefined ? 2 : Number(r[4]);
       if (!Number.isFinite(f) || f <= 1) throw new UsageError(`--size: the factor in "${item}" must be a number above 1`);
-      for (let v = lo; v <= hi; v = Math.round(v * f)) out.push(v);
+      // (each step moves by at least one byte: x1.1 from 1 would round back to 1 for ever)
+      for (let v = lo; v <= hi; v = Math.max(v + 1, Math.round(v * f))) add(v);
     }
-    if (out.length > 4096) throw new UsageError(`--size: "${item}" gives more than 4096 sizes`);
   }
   return [...new Set(out)].sort((a, b) => a - b);
 }
