@@ -703,6 +703,7 @@ export class Device extends DeviceConnection {
       this.closed = true;
       this.#closing = (async () => {
         this.#ops?.flush(); // this tick's calls, still in the batcher, are in flight too
+        this.#engines.closing();
         await this.settlePortals();
         await this.#engines.stop();
         this.closeInterrupts();

@@ -120,6 +120,17 @@ test('refuse for good: close() settles what waits to go in (DEVICE_CLOSED) and r
   assert.is(await waiting, 'DEVICE_CLOSED');
 });
 
+test('a long injected latency: close() does not wait it out (the descriptor completes as close begins)', async () => {
+  const dev = await Device.open({ engines: 1 });
+  dev.inject({ opcode: Opcode.NOOP, latency: 30_000 });
+  const done = dev.submit(Descriptor.noop());
+  await new Promise((r) => setTimeout(r, 50));
+  const t = performance.now();
+  await dev.close();
+  assert.ok(performance.now() - t < 5000, `close() took ${(performance.now() - t).toFixed(0)} ms`);
+  assert.is(await done, Status.SUCCESS);
+});
+
 test('engineDeath: what it held completes with 0x20, the engine is replaced, the death is counted', async () => {
   await withDevice({ engines: 1 }, async (dev) => {
     const rec = dev.alloc(32, 32);

@@ -213,8 +213,18 @@ function runInjected(inj: Injection, addr: number, irq: number, block: Int32Arra
     }
   }
   if (inj.die) kill(inj);
-  if (inj.latencyMs > 0) Atomics.wait(nap, 0, 0, inj.latencyMs);
+  if (inj.latencyMs > 0) lateBy(inj.latencyMs);
   return status;
+}
+
+/**
+ * An injected latency: this long before the completion, or until close() begins (it sets and
+ * notifies Dev.CLOSING): close() waits for the work in flight, and would have waited out a long
+ * latency (30 s held it 30 s).
+ */
+function lateBy(ms: number): void {
+  const until = performance.now() + ms;
+  for (let left = ms; left > 0 && Atomics.load(dev, Dev.CLOSING) === 0; left = until - performance.now()) Atomics.wait(dev, Dev.CLOSING, 0, left);
 }
 
 

@@ -174,6 +174,12 @@ export class Engines {
    * finishes with 0x20), then what was published too late for any engine is aborted (0xff)
    * and every thread with a vector is woken to see it. Every descriptor settles.
    */
+  /** close() began: injected latencies end now (the work in flight is waited for, not their sleeps). */
+  closing(): void {
+    Atomics.store(this.#dev, Dev.CLOSING, 1);
+    Atomics.notify(this.#dev, Dev.CLOSING);
+  }
+
   async stop(): Promise<void> {
     Atomics.store(this.#dev, Dev.STOP, Stop.STOPPING);
     this.#states.wakeAll();
