@@ -90,6 +90,7 @@ test('builders refuse what does not fit a field, naming it: no silent wrap (a si
     [() => Descriptor.memmove({ src: 'a' as unknown as number, dst: 0, size: 1 }), TypeError, /src must be a number or a bigint; got string/],
     [() => Descriptor.fill({ dst: 0, size: 8, pattern: 1n << 64n }), RangeError, /pattern/],
     [() => Descriptor.noop({ intHandle: 0x10000 }), RangeError, /intHandle/],
+    [() => Descriptor.memmove({ src: 0, dst: 0, size: 1, pasid: 2 ** 20 + 1 }), RangeError, /pasid must be an integer from 0 to 1048575 \(20 bits\)/],
     [() => Descriptor.difCheck({ src: 0, size: 520, appTag: 0x10000 }), RangeError, /appTag must be an integer from 0 to 65535/],
     [() => (Descriptor.memmove as (o?: unknown) => unknown)(), TypeError, /memmove: its fields come as an object; got undefined/],
   ];

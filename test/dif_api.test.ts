@@ -226,7 +226,42 @@ test('a resizable ArrayBuffer shrunk while a call stages it: a RangeError, not s
         assert.match((e as Error).message, /shrank while the call ran/);
       }
     }
+    // a destination that shrinks: the same, not a TypeError about detaching
+    const prot = await dev.difInsert(Buffer.alloc(8 << 20, 1), { blockSize: 4096 });
+    const ab = new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer & { resize(n: number): void })(8 << 20, { maxByteLength: 8 << 20 });
+    const p = dev.difStrip(prot, { blockSize: 4096, dst: new Uint8Array(ab) });
+    await null;
+    ab.resize(10);
+    try {
+      await p;
+      assert.unreachable('resolved into a destination that shrank');
+    } catch (e) {
+      assert.instance(e, RangeError);
+      assert.match((e as Error).message, /destination shrank while the call ran/);
+    }
   } finally {
+    await dev.close();
+  }
+});
+
+test('DIF on memory outside the arena, the arena full: a RangeError that says what to do', async () => {
+  const dev = await Device.open({ engines: 1, arenaBytes: 4 << 20 });
+  const hogs: number[] = [];
+  for (let size = 4 << 20; size >= 64; ) {
+    try {
+      hogs.push(dev.alloc(size));
+    } catch {
+      size >>>= 1;
+    }
+  }
+  try {
+    await dev.difInsert(Buffer.alloc(4096, 1), { blockSize: 4096 });
+    assert.unreachable('no error');
+  } catch (e) {
+    assert.instance(e, RangeError);
+    assert.match((e as Error).message, /difInsert: the device arena has no room to stage one block .*free arena buffers, or pass memory from alloc\(\)/);
+  } finally {
+    for (const h of hogs) dev.free(h);
     await dev.close();
   }
 });

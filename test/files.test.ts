@@ -271,6 +271,30 @@ test('copies at once leave the arena room for the calls\' own descriptors; a chu
   await arenaBack();
 });
 
+test('calls that all find no arena room do not wait for each other: each rejects, saying so', async () => {
+  const p = file('noroom', bytes(1 << 20));
+  const hogs: Buffer[] = [];
+  for (let size = ARENA; size >= 4096; ) {
+    try {
+      hogs.push(small.buffer(size));
+    } catch {
+      size >>>= 1;
+    }
+  }
+  try {
+    const timeout = new Promise((r) => setTimeout(() => r('still pending after 10 s'), 10_000));
+    const got = await Promise.race([Promise.allSettled([0, 1, 2].map(() => crc32cFile(p, { device: small }))), timeout]);
+    assert.ok(Array.isArray(got), String(got));
+    for (const r of got as PromiseSettledResult<number>[]) {
+      assert.is(r.status, 'rejected');
+      assert.match(String((r as PromiseRejectedResult).reason?.message), /no room for one/);
+    }
+  } finally {
+    for (const h of hogs) small.free(h.byteOffset);
+  }
+  await arenaBack();
+});
+
 test('paths: Buffer paths keep their bytes, URLs must be file: URLs (as fs says)', async () => {
   const name = Buffer.concat([Buffer.from(join(dir, 'lat')), Buffer.from([0xe9])]); // not UTF-8
   writeFileSync(name, 'hello');

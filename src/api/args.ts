@@ -34,12 +34,12 @@ export function bytesOf(name: string, v: unknown): Uint8Array {
 }
 
 /**
- * u8[from, to) of a call's source between its steps (staged a window at a time, with awaits
+ * u8[from, to) of a call's source (or destination) between its steps (staged a window at a time, with awaits
  * between), or a RangeError when its buffer shrank meanwhile: a resizable ArrayBuffer resized
  * under a call in flight gave stale staging bytes, and a wrong result, with no error.
  */
-export function stillThere(u8: Uint8Array, from: number, to: number): Uint8Array {
-  if (realLength(u8) < to) throw new RangeError(`the call's source shrank while the call ran (a resizable ArrayBuffer resized under it): bytes ${from} to ${to} are gone`);
+export function stillThere(u8: Uint8Array, from: number, to: number, what: 'source' | 'destination' = 'source'): Uint8Array {
+  if (realLength(u8) < to) throw new RangeError(`the call's ${what} shrank while the call ran (a resizable ArrayBuffer resized under it): bytes ${from} to ${to} are gone`);
   return u8.subarray(from, to);
 }
 

@@ -309,8 +309,12 @@ export class DifOps {
           stage = h.alloc(per * ((stageSrc ? p.sstep : 0) + (stageDst ? p.dstep : 0)), 64);
           break;
         } catch (e) {
-          if (per === 1) throw e;
-          per = Math.ceil(per / 2);
+          if (per !== 1) {
+            per = Math.ceil(per / 2);
+            continue;
+          }
+          if (!(e instanceof RangeError)) throw e;
+          throw new RangeError(`${p.name}: the device arena has no room to stage one block of memory outside it (${(stageSrc ? p.sstep : 0) + (stageDst ? p.dstep : 0)} bytes): free arena buffers, or pass memory from alloc()`);
         }
       }
     }
@@ -323,7 +327,7 @@ export class DifOps {
         const failed = here ? this.#runHere(p, srcAddr, dstAddr, k, m) : await this.#runDevice(p, srcAddr, dstAddr, k, m);
         if (stageDst && out !== null) {
           const done = failed < 0 ? m : failed - k;
-          out.u8.set(h.mem.subarray(dstAddr, dstAddr + done * p.dstep), k * p.dstep);
+          stillThere(out.u8, k * p.dstep, (k + done) * p.dstep, 'destination').set(h.mem.subarray(dstAddr, dstAddr + done * p.dstep));
         }
         if (failed >= 0) throw this.#mismatch(p, srcAddr + (failed - k) * p.sstep, failed);
       }

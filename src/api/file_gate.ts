@@ -72,11 +72,13 @@ export function enterFileCall(dev: Device, signal?: AbortSignal): Promise<() => 
 }
 
 /**
- * Resolves once a file call on `dev` ends, true; false at once when the caller's is the only one
- * running (then no memory will come back for it: its own need is too big).
+ * Resolves once a file call on `dev` ends, true; false at once when every other running call is
+ * waiting for room too (then none would end for the others to go on: two or more calls that
+ * found no room waited for each other for ever). The caller then gives up, and its end lets the
+ * others look again.
  */
 export function anotherFileCallEnds(dev: Device): Promise<boolean> {
   const g = gateOf(dev);
-  if (g.running <= 1) return Promise.resolve(false);
+  if (g.running - g.ends.length <= 1) return Promise.resolve(false);
   return new Promise((resolve) => g.ends.push(() => resolve(true)));
 }

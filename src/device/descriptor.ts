@@ -72,7 +72,10 @@ function build(opcode: Opcode, o: Common): Uint8Array {
   checkValue(where, 'flags', c.flags, 3);
   checkValue(where, 'completion', c.completion, 8);
   checkValue(where, 'intHandle', c.intHandle, 2);
-  checkValue(where, 'pasid', c.pasid, 4);
+  if (c.pasid !== undefined && !(Number.isInteger(c.pasid) && (c.pasid as number) >= 0 && (c.pasid as number) < 1 << 20)) {
+    // (bits 19:0 of the first dword: a larger value would run the descriptor in another space)
+    throw new RangeError(`${where}: pasid must be an integer from 0 to ${(1 << 20) - 1} (20 bits); got ${String(c.pasid)}`);
+  }
   let flags = defaultFlags(o);
   for (const spec of fields) {
     const dot = spec.name.indexOf('.');
