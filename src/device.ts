@@ -668,7 +668,16 @@ export class Device extends DeviceConnection {
         if (!mapped) return;
         mapped = false;
         this.#engines.spaces.end(pasid);
-        if (!this.closed) this.#alloc.free(staging);
+        // An engine may still be reading a range into its window (a descriptor submitted before
+        // the unmap): the windows go back to the arena once none can be, or a buffer allocated
+        // there next would take the file's bytes (it did, with a wrong CRC reported as success).
+        const quiet = this.#engines.quiescence();
+        const giveBack = (): void => {
+          if (this.closed) return;
+          if (quiet()) this.#alloc.free(staging);
+          else setTimeout(giveBack, 1).unref();
+        };
+        giveBack();
       },
     };
   }

@@ -106,6 +106,7 @@ export default function start(task: EngineTask): 'started' {
 function loop(id: number): void {
   const irq = layout.engines + id * ENGINE_BYTES;
   const block = new Int32Array(buf, irq, ENGINE_BYTES / 4);
+  Atomics.store(block, Eng.BUSY / 4, 0); // (a dead predecessor may have left it set)
   const token = id + 1;
   const policy = new SpinPolicy(data.spinMicros);
   let idleSince = -1;
@@ -174,8 +175,12 @@ function run(pos: number, irq: number, block: Int32Array): void {
   const tag = wq.tagOf(pos);
   const inj = tag === 0 ? null : faults.take(tag);
   if (bytes[addr + Desc.OPCODE] === Opcode.DRAIN) drain(pos);
-  // (under the WQ's own limits: max transfer, max batch)
+  // (under the WQ's own limits: max transfer, max batch). BUSY while it runs: an unmap waits for
+  // it to clear before the file windows go back to the arena; cleared before the completion, which
+  // is what the unmapper waited for.
+  Atomics.store(block, Eng.BUSY / 4, 1);
   const status = inj === null ? core.execute(addr, wq.ctx, irq) : runInjected(inj, addr, irq, block);
+  Atomics.store(block, Eng.BUSY / 4, 0);
   const vector = wq.vectorOf(pos);
   // Counted before the slot is released: a submitter that sees its completion and reads
   // stats() at once must find it counted.

@@ -122,6 +122,22 @@ export class Engines {
     return new Int32Array(this.#mem.buffer, this.#layout.engines + e * ENGINE_BYTES, ENGINE_BYTES / 4);
   }
 
+  /**
+   * A test that is true once no engine can still be running a descriptor it had begun by now:
+   * each is between descriptors (or off), or has completed one since.
+   */
+  quiescence(): () => boolean {
+    const done = Array.from({ length: this.count }, (_, e) => Atomics.load(this.#block(e), Eng.COMPLETED / 4));
+    return () => {
+      for (let e = 0; e < this.count; e++) {
+        const b = this.#block(e);
+        // (only a running engine can be in a descriptor: one that died left BUSY set, and its successor boots first)
+        if (Atomics.load(b, Eng.BUSY / 4) === 1 && Atomics.load(b, Eng.COMPLETED / 4) === done[e] && this.#states.get(e) === EngineState.RUNNING) return false;
+      }
+      return true;
+    };
+  }
+
   /** Descriptors the engines completed (those a dead engine held are counted in failures). */
   get completed(): number {
     let n = 0;

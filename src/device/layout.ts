@@ -35,10 +35,10 @@ export const enum Stop { RUNNING = 0, STOPPING = 1, STOPPED = 2 }
 /**
  * Per-engine block, a cache line each: a u64 interrupt mask the core ORs RCI handles into,
  * the state word, the count of descriptors the engine completed, and its bell: the word a
- * parked engine sleeps on (a doorbell adds 1 and wakes it).
+ * parked engine sleeps on (a doorbell adds 1 and wakes it); BUSY is 1 while it runs a descriptor.
  */
 export const ENGINE_BYTES = 64;
-export const enum Eng { IRQ = 0, STATE = 8, COMPLETED = 16, BELL = 24 }
+export const enum Eng { IRQ = 0, STATE = 8, COMPLETED = 16, BELL = 24, BUSY = 28 }
 /**
  * Engine states, written by the engine itself (the supervisor sets BOOTING at a launch and
  * resets a dead one's). BOOTING: the thread is starting, or warming its kernels; the
