@@ -502,6 +502,7 @@ export class Device extends DeviceConnection {
         execute: (desc) => this.#coreHere().execute(desc, this.layout.ctx, 0),
         copy: (dst, src, length) => this.#coreHere().copy(dst, src, length),
         ready: () => this.#engines.isReady,
+        asleep: () => this.portal.enginesAsleep(),
         submit: (d) => this.portal.submit(d),
         submitNow: (d) => this.portal.submitNow(d),
         wake: (n) => this.portal.doorbell(n),

@@ -765,4 +765,34 @@ test('buffers that take the whole arena leave the calls their room (the default 
   }
 });
 
+test('inline:asleep: a call a little over the inline threshold, every engine parked, runs here; a burst goes to the engines', async () => {
+  const dev = await Device.open({ engines: 2 });
+  try {
+    void dev.ops; // (its thresholds measured as it first idles)
+    await new Promise((r) => setTimeout(r, 300)); // the engines park
+    const n = dev.stats().inlineThresholds!.crc + 1;
+    const a = dev.buffer(n).fill(9);
+    assert.is(await dev.crc32c(a), nativeCrc(a) >>> 0);
+    assert.is(dev.stats().ops.crc32c.placement['inline:asleep'], 1, JSON.stringify(dev.stats().ops.crc32c.placement));
+    await new Promise((r) => setTimeout(r, 300));
+    const got = await Promise.all(Array.from({ length: 16 }, () => dev.crc32c(a)));
+    assert.equal(got, new Array(16).fill(nativeCrc(a) >>> 0));
+    const p = dev.stats().ops.crc32c.placement;
+    assert.is(p['inline:asleep'], 2, 'one of the burst');
+    assert.is(p.device, 15, 'the rest on the engines');
+    // an explicit threshold: never
+    const fixed = await Device.open({ engines: 1, inlineThreshold: 1024 });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const b = fixed.buffer(4096).fill(1);
+      await fixed.crc32c(b);
+      assert.equal(fixed.stats().ops.crc32c.placement, { device: 1 });
+    } finally {
+      await fixed.close();
+    }
+  } finally {
+    await dev.close();
+  }
+});
+
 test.run();

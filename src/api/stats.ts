@@ -1,6 +1,6 @@
 // Per-operation counters for the high-level API: how many calls, how many bytes, where
 // they ran and why, and latency percentiles over the most recent calls.
-export type Placement = 'device' | 'split' | 'staged' | 'foreign' | 'inline:small' | 'inline:not-shared' | 'inline:foreign' | 'inline:overlap' | 'inline:unaligned' | 'inline:booting';
+export type Placement = 'device' | 'split' | 'staged' | 'foreign' | 'inline:small' | 'inline:not-shared' | 'inline:foreign' | 'inline:overlap' | 'inline:unaligned' | 'inline:booting' | 'inline:asleep';
 
 const WINDOW = 1024;
 

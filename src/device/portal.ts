@@ -289,10 +289,15 @@ export class Portal {
     return done;
   }
 
+  /** No engine of this WQ's group is spinning or running: work given now waits for a wake-up (tens of microseconds on a VM). */
+  enginesAsleep(): boolean {
+    return Atomics.load(this.wq.bell, WqWord.SPINNER) === 0 && this.#engines.parked() === this.#engines.count;
+  }
+
   /** Spins up to SUBMIT_SPIN_MS for pos while an engine is spinning or running; true once it is done. */
   #spinFor(pos: number): boolean {
     const w = this.wq.bell;
-    if (this.#starves() || (Atomics.load(w, WqWord.SPINNER) === 0 && this.#engines.parked() === this.#engines.count)) return false;
+    if (this.#starves() || this.enginesAsleep()) return false;
     const start = performance.now();
     while (!this.wq.isDone(pos)) if (performance.now() - start > SUBMIT_SPIN_MS) return false;
     return true;
