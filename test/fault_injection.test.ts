@@ -250,6 +250,7 @@ test('bad rules are refused with the field named; Device.open names the rule', a
       [{ pageFault: { offset: 1, operand: 'src2' } }, /pageFault.operand must be 'src' or 'dst'/],
       [{ engineDeath: { how: 'crash' } }, /engineDeath.how must be 'exit' or 'throw'/],
       [{ status: 0 }, /status must be a status code/],
+      [{ status: 0xff }, /0xff is the abort of a closing device/],
     ];
     for (const [rule, re] of bad) assert.throws(() => dev.inject(rule as never), (e: Error) => e instanceof RangeError && /^fault rule: /.test(e.message) && re.test(e.message), JSON.stringify(rule));
     for (let i = 0; i < 32; i++) dev.inject({ status: 0x20, wq: 7 });

@@ -397,7 +397,8 @@ function check(rule: FaultRule): number {
     flags |= F.PAGE_FAULT | (p.operand === 'dst' ? F.OPERAND_DST : 0);
   }
   if (r.status !== undefined) {
-    if (!Number.isInteger(r.status) || (r.status as number) < 1 || (r.status as number) > 0xff) throw Errors.faultRule(`status must be a status code from 0x01 to 0xff; got ${String(r.status)}`);
+    // (0xff is softdsa's abort, a descriptor the closing device never ran: reported as DEVICE_CLOSED, not as a fault)
+    if (!Number.isInteger(r.status) || (r.status as number) < 1 || (r.status as number) > 0xfe) throw Errors.faultRule(`status must be a status code from 0x01 to 0xfe (0xff is the abort of a closing device); got ${String(r.status)}`);
     flags |= F.STATUS;
   }
   if (r.engineDeath !== undefined && r.engineDeath !== false) {
