@@ -208,12 +208,16 @@ test('bad calls reject with what was wrong', async () => {
   await shutdown();
 });
 
+/** A resizable ArrayBuffer of n bytes (Node 20's types do not know the option yet). */
+const resizable = (n: number): ArrayBuffer & { resize(n: number): void } =>
+  new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer & { resize(n: number): void })(n, { maxByteLength: n });
+
 test('a resizable ArrayBuffer shrunk while a call stages it: a RangeError, not stale bytes', async () => {
   const dev = await Device.open({ engines: 2, inlineThreshold: 0 });
   try {
     const n = 512 * 65536; // 32 MiB: staged a window at a time
     for (const tracking of [true, false]) {
-      const rab = new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer & { resize(n: number): void })(n, { maxByteLength: n });
+      const rab = resizable(n);
       const u = tracking ? new Uint8Array(rab) : new Uint8Array(rab, 0, n);
       u.fill(1);
       const p = dev.difInsert(u);
@@ -228,7 +232,7 @@ test('a resizable ArrayBuffer shrunk while a call stages it: a RangeError, not s
     }
     // a destination that shrinks: the same, not a TypeError about detaching
     const prot = await dev.difInsert(Buffer.alloc(8 << 20, 1), { blockSize: 4096 });
-    const ab = new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer & { resize(n: number): void })(8 << 20, { maxByteLength: 8 << 20 });
+    const ab = resizable(8 << 20);
     const p = dev.difStrip(prot, { blockSize: 4096, dst: new Uint8Array(ab) });
     await null;
     ab.resize(10);
