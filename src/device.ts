@@ -185,10 +185,11 @@ export class DeviceConnection {
     return false;
   }
 
-  /** Waits for the work of every portal of this thread. */
   /** Waits for this thread's work on every portal, the device closing: nothing more is waited for room. */
   protected async settlePortals(): Promise<void> {
-    await Promise.all([this.portal.settled(true), ...[...this.#wqPortals.values()].map((e) => e.portal.settled(true))]);
+    const portals = [this.portal, ...[...this.#wqPortals.values()].map((e) => e.portal)];
+    for (const p of portals) p.closing();
+    await Promise.all(portals.map((p) => p.settled()));
   }
 
   /** Closes the WQ portals and gives their vectors back (after settlePortals). */

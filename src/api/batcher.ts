@@ -28,7 +28,8 @@ export interface Member {
   fail(error: unknown): void;
 }
 
-const RESOLVED = Promise.resolve();
+/** (a resolved promise's then: cheaper than queueMicrotask, see add()) */
+export const RESOLVED = Promise.resolve();
 
 export interface Submitter {
   submit(desc: Uint8Array): Promise<number>;

@@ -11,7 +11,7 @@
 // diagnostics channel "softdsa:op".
 import { Pacer } from './pacer.ts';
 import { type ArenaInfo, type Bytes, pattern as patternOf, seedOf, type Span, span, stillThere } from './args.ts';
-import { Batcher, type Member, type Submitter } from './batcher.ts';
+import { Batcher, type Member, RESOLVED, type Submitter } from './batcher.ts';
 import { crc32cCombine } from './crc_combine.ts';
 import { Errors } from '../device/errors.ts';
 import { channel, compareBytes, crc32cOf, rangeComparer, stagesNotShared } from '../device/host.ts';
@@ -36,7 +36,6 @@ export interface OpsConfig {
 }
 
 const opChannel = channel('softdsa:op');
-const RESOLVED = Promise.resolve();
 /** The arena buffers a staged CRC copies through (two of them). */
 const STAGE_BYTES = 8 << 20;
 /** One call in this many is timed for the latency percentiles (a power of two). */

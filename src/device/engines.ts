@@ -184,18 +184,18 @@ export class Engines {
     this.failures.push({ engine: e, finished: held, time: Date.now() });
   }
 
-  /**
-   * Stops the device: new submissions are refused, the engines finish the queue and end
-   * (an engine that has not ended after STOP_WAIT_MS is terminated, and what it held
-   * finishes with 0x20), then what was published too late for any engine is aborted (0xff)
-   * and every thread with a vector is woken to see it. Every descriptor settles.
-   */
   /** close() began: injected latencies end now (the work in flight is waited for, not their sleeps). */
   closing(): void {
     Atomics.store(this.#dev, Dev.CLOSING, 1);
     Atomics.notify(this.#dev, Dev.CLOSING);
   }
 
+  /**
+   * Stops the device: new submissions are refused, the engines finish the queue and end
+   * (an engine that has not ended after STOP_WAIT_MS is terminated, and what it held
+   * finishes with 0x20), then what was published too late for any engine is aborted (0xff)
+   * and every thread with a vector is woken to see it. Every descriptor settles.
+   */
   async stop(): Promise<void> {
     Atomics.store(this.#dev, Dev.STOP, Stop.STOPPING);
     this.#states.wakeAll();

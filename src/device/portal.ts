@@ -90,7 +90,7 @@ export class Portal {
   readonly #policy: SpinPolicy;
   #idleWaiters: Array<() => void> = [];
   #closed = false;
-  /** the device is closing (settled(true)): see #admit */
+  /** the device is closing (closing()): see #admit */
   #closing = false;
 
   readonly #unrun: Unrun;
@@ -296,7 +296,6 @@ export class Portal {
 
   /** Spins up to SUBMIT_SPIN_MS for pos while an engine is spinning or running; true once it is done. */
   #spinFor(pos: number): boolean {
-    const w = this.wq.bell;
     if (this.#starves() || this.enginesAsleep()) return false;
     const start = performance.now();
     while (!this.wq.isDone(pos)) if (performance.now() - start > SUBMIT_SPIN_MS) return false;
@@ -424,16 +423,15 @@ export class Portal {
     for (const w of waiters) w();
   }
 
-  /** Resolves when nothing submitted through this portal is in flight. */
-  /**
-   * Resolves once nothing submitted here is in flight or waiting. `closing`: the device is closing,
-   * and descriptors a fault rule refuses are refused for good (DEVICE_CLOSED), not waited with.
-   */
-  settled(closing = false): Promise<void> {
-    if (closing && !this.#closing) {
-      this.#closing = true;
-      if (this.#waiting.length > 0) this.#schedule();
-    }
+  /** The device is closing (or this thread detaching): descriptors a fault rule refuses are refused for good (DEVICE_CLOSED), not waited with. */
+  closing(): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    if (this.#waiting.length > 0) this.#schedule();
+  }
+
+  /** Resolves once nothing submitted here is in flight or waiting. */
+  settled(): Promise<void> {
     if (this.inflight === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
