@@ -13,7 +13,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { crc32c as nodeCrc32c } from '@node-rs/crc32';
@@ -423,9 +424,26 @@ function bounded<T>(p: Promise<T>, what: string, ms = 30000): Promise<T> {
 }
 
 const fds = (): number => readdirSync('/proc/self/fd').length;
+const threads = (): number => readdirSync('/proc/self/task').length;
+/** What the open fds are, counted by kind ("pipe": 13, "anon_inode:[eventfd]": 4, ...). */
+function fdKinds(): string {
+  const kinds = new Map<string, number>();
+  for (const fd of readdirSync('/proc/self/fd')) {
+    let what = '?';
+    try {
+      what = readlinkSync(`/proc/self/fd/${fd}`).replace(/:\[\d+\]$/, '');
+    } catch {
+      // closed while listed
+    }
+    kinds.set(what, (kinds.get(what) ?? 0) + 1);
+  }
+  return [...kinds].map(([k, n]) => `${k}: ${n}`).join(', ');
+}
 
 test(`random call sequences on two devices and worker threads (seed ${SEED}, ${RUNS} runs)`, async () => {
+  await stat('.'); // (libuv's thread pool started, not counted as threads still exiting)
   const startFds = fds();
+  const startThreads = threads();
   let runs = 0;
   await fc.assert(
     fc.asyncProperty(fc.array(action, { minLength: 1, maxLength: 30 }), async (actions) => {
@@ -448,11 +466,15 @@ test(`random call sequences on two devices and worker threads (seed ${SEED}, ${R
   );
   console.log(`  ${runs} sequences (seed ${SEED})`);
   // Every device closed: their eventfds are closed too, and their threads' own (epoll, eventfd,
-  // pipes) once the threads have exited, which takes a moment more on a loaded machine (a CI run
-  // saw 8 still open after 100 ms, another 27 after 3 s, none on the next run): up to 10 s. A
-  // leak never comes back, so waiting longer hides none.
-  for (const until = Date.now() + 10_000; fds() > startFds + 4 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20));
-  assert.ok(fds() <= startFds + 4, `file descriptors: ${startFds} before, ${fds()} after ${runs} runs`);
+  // pipes) once the threads have exited, which on a loaded machine takes a while (CI runs saw
+  // 8 fds still open after 100 ms, 27 after 3 s, 31 after 10 s; none on their next runs). So:
+  // wait while threads are still exiting (up to 60 s), then up to 2 s more for the fds. What is
+  // still open then, with every thread gone, is a leak; the message lists what it is.
+  const t0 = Date.now();
+  for (const until = t0 + 60_000; threads() > startThreads && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20));
+  console.log(`  threads back to ${threads()} (${startThreads} before) in ${Date.now() - t0} ms`);
+  for (const until = Date.now() + 2_000; fds() > startFds + 4 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(fds() <= startFds + 4, `file descriptors: ${startFds} before, ${fds()} after ${runs} runs (${fdKinds()}); threads: ${startThreads} before, ${threads()} after`);
 });
 
 test.run();
