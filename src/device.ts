@@ -8,7 +8,7 @@ import { Interrupt, Vectors } from './device/completion.ts';
 import { coreModule, instantiateCore, type Core } from './device/core.ts';
 import { type EngineFailure, Engines } from './device/engines.ts';
 import { Errors, SoftDsaError, typeName } from './device/errors.ts';
-import { type FaultHandle, type FaultRule, type FaultStats, FaultTable } from './device/faults.ts';
+import { checkRule, type FaultHandle, type FaultRule, type FaultStats, FaultTable } from './device/faults.ts';
 import { type EventFdAddon, eventFdUnavailableReason, loadEventFd } from './device/eventfd.ts';
 import { Ctx, Limit } from './device/format.ts';
 import { computeLayout, CTX_ADDR, Dev, type Layout, MAX_ENGINES, MAX_VECTORS, PAGE, scratchOf, Stop, VECTOR_WORDS, Vec } from './device/layout.ts';
@@ -113,7 +113,7 @@ const DEFAULTS = {
 const OPTION_NAMES: ReadonlySet<string> = new Set([...Object.keys(DEFAULTS), 'engines', 'faultSeed']);
 
 /** Throws for an option name Device.open does not take. */
-export function checkOptionNames(options: object): void {
+function checkOptionNames(options: object): void {
   for (const k of Object.keys(options)) {
     if (!OPTION_NAMES.has(k)) throw new TypeError(`unknown device option ${k} (the options: ${[...OPTION_NAMES].join(', ')})`);
   }
@@ -122,6 +122,49 @@ export function checkOptionNames(options: object): void {
 function checkInt(name: string, v: number, min: number, max: number): number {
   if (!Number.isInteger(v) || v < min || v > max) throw Errors.option(name, `must be an integer from ${min} to ${max}, got ${v}`);
   return v;
+}
+
+/**
+ * The options a device opens with: the defaults, then those given (an option given as
+ * undefined takes its default), then a topology's, each checked: a TypeError or ConfigError
+ * naming the option that is wrong.
+ */
+export function checkedOptions(options: DeviceOptions, topology: Topology | null = null): Required<DeviceOptions> {
+  if (options === null || typeof options !== 'object') throw new TypeError(`device options must be an object; got ${options === null ? 'null' : typeof options}`);
+  checkOptionNames(options);
+  // An option given as undefined takes its default, as if it were absent.
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  const o = { ...DEFAULTS, engines: Math.max(1, cores()), faultSeed: (Math.random() * 2 ** 32) >>> 0, ...given } as Required<DeviceOptions>;
+  if (topology !== null) {
+    // The default portal's WQ sets what the high-level API splits by.
+    const q0 = [...topology.wqs].sort((a, b) => a.id - b.id)[0];
+    Object.assign(o, { engines: topologyLayout(topology).engineCount, wqSize: q0.size, wqMode: q0.mode, maxBatch: Math.max(2, q0.maxBatchSize), maxTransfer: q0.maxTransferSize });
+  }
+  checkInt('engines', o.engines, 1, MAX_ENGINES);
+  if (topology === null) {
+    checkInt('wqSize', o.wqSize, 4, 65536);
+    if ((o.wqSize & (o.wqSize - 1)) !== 0) throw Errors.option('wqSize', `must be a power of two, got ${o.wqSize}`);
+  }
+  if (o.wqMode !== 'dedicated' && o.wqMode !== 'shared') throw Errors.option('wqMode', `must be 'dedicated' or 'shared', got ${String(o.wqMode)}`);
+  checkInt('arenaBytes', o.arenaBytes, PAGE, 65000 * PAGE);
+  checkInt('maxBatch', o.maxBatch, 2, 65535);
+  checkInt('maxTransfer', o.maxTransfer, 1, 0xffffffff);
+  checkInt('engineSpinMicros', o.engineSpinMicros, 0, 1e6);
+  checkInt('pollSpinMicros', o.pollSpinMicros, 0, 1e6);
+  checkInt('engineNice', o.engineNice, 0, 19);
+  checkInt('faultSeed', o.faultSeed, 0, 0xffffffff);
+  if (!Array.isArray(o.faults)) throw Errors.option('faults', `must be an array of fault rules, got ${typeof o.faults}`);
+  if (o.inlineThreshold !== 'auto') checkInt('inlineThreshold', o.inlineThreshold, 0, 0xffffffff);
+  checkInt('splitThreshold', o.splitThreshold, 64, 0xffffffff);
+  if (!['auto', 'eventfd', 'atomics'].includes(o.completion)) throw Errors.option('completion', `must be 'auto', 'eventfd' or 'atomics', got ${String(o.completion)}`);
+  o.faults.forEach((rule, i) => {
+    try {
+      checkRule(rule);
+    } catch (e) {
+      throw Errors.option(`faults[${i}]`, (e as Error).message);
+    }
+  });
+  return o;
 }
 
 /** A thread's connection to a device: submit, views, interrupts. */
@@ -401,33 +444,7 @@ export class Device extends DeviceConnection {
   /** A device of `topology` (null: one WQ, as the options say). */
   static #build(options: DeviceOptions, topology: Topology | null, warnings: string[]): Device {
     checkHost();
-    if (options === null || typeof options !== 'object') throw new TypeError(`device options must be an object; got ${options === null ? 'null' : typeof options}`);
-    checkOptionNames(options);
-    // An option given as undefined takes its default, as if it were absent.
-    const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
-    const o = { ...DEFAULTS, engines: Math.max(1, cores()), faultSeed: (Math.random() * 2 ** 32) >>> 0, ...given } as Required<DeviceOptions>;
-    if (topology !== null) {
-      // The default portal's WQ sets what the high-level API splits by.
-      const q0 = [...topology.wqs].sort((a, b) => a.id - b.id)[0];
-      Object.assign(o, { engines: topologyLayout(topology).engineCount, wqSize: q0.size, wqMode: q0.mode, maxBatch: Math.max(2, q0.maxBatchSize), maxTransfer: q0.maxTransferSize });
-    }
-    checkInt('engines', o.engines, 1, MAX_ENGINES);
-    if (topology === null) {
-      checkInt('wqSize', o.wqSize, 4, 65536);
-      if ((o.wqSize & (o.wqSize - 1)) !== 0) throw Errors.option('wqSize', `must be a power of two, got ${o.wqSize}`);
-    }
-    if (o.wqMode !== 'dedicated' && o.wqMode !== 'shared') throw Errors.option('wqMode', `must be 'dedicated' or 'shared', got ${String(o.wqMode)}`);
-    checkInt('arenaBytes', o.arenaBytes, PAGE, 65000 * PAGE);
-    checkInt('maxBatch', o.maxBatch, 2, 65535);
-    checkInt('maxTransfer', o.maxTransfer, 1, 0xffffffff);
-    checkInt('engineSpinMicros', o.engineSpinMicros, 0, 1e6);
-    checkInt('pollSpinMicros', o.pollSpinMicros, 0, 1e6);
-    checkInt('engineNice', o.engineNice, 0, 19);
-    checkInt('faultSeed', o.faultSeed, 0, 0xffffffff);
-    if (!Array.isArray(o.faults)) throw Errors.option('faults', `must be an array of fault rules, got ${typeof o.faults}`);
-    if (o.inlineThreshold !== 'auto') checkInt('inlineThreshold', o.inlineThreshold, 0, 0xffffffff);
-    checkInt('splitThreshold', o.splitThreshold, 64, 0xffffffff);
-    if (!['auto', 'eventfd', 'atomics'].includes(o.completion)) throw Errors.option('completion', `must be 'auto', 'eventfd' or 'atomics', got ${String(o.completion)}`);
+    const o = checkedOptions(options, topology);
     const addon = o.completion === 'atomics' ? null : o.completion === 'eventfd' ? loadEventFd() : 'lazy';
     if (o.completion === 'eventfd' && addon === null) throw Errors.option('completion', `eventfd: the addon is unavailable here (${eventFdUnavailableReason()})`);
 

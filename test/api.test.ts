@@ -719,6 +719,45 @@ test('module-level API: default device opened on first use, same results as Node
   assert.ok(outcome === 'done' || outcome === 'rejected', `pending call at shutdown: ${outcome}`);
 });
 
+test('the first drop-in calls do not wait for the default device: they run here, it opens on the next turn and counts them', async () => {
+  await dsa.shutdown();
+  const open = Device.openSync;
+  let opened = 0;
+  Device.openSync = (o) => {
+    opened++;
+    return open.call(Device, o);
+  };
+  try {
+    const a = Buffer.from(Array.from({ length: 1 << 20 }, (_, i) => (i * 31) & 0xff));
+    const b = Buffer.alloc(a.length);
+    const [crc, copied, same] = await Promise.all([dsa.crc32c(a), dsa.memcpy(b, a), dsa.compare(a, a)]);
+    assert.is(crc, nativeCrc(a) >>> 0);
+    assert.ok(copied === b && b.equals(a));
+    assert.is(same, 0);
+    await rejects(() => dsa.crc32c('text' as never), TypeError, 'bad input: the same error as on the device');
+    assert.is(opened, 0, 'the calls did not open the device');
+    await new Promise((r) => setImmediate(r));
+    assert.is(opened, 1, 'it opened on the next turn');
+    const st = dsa.stats();
+    assert.is(opened, 1);
+    for (const op of ['crc32c', 'memcpy', 'compare'] as const) {
+      assert.equal(st.ops[op].placement, { 'inline:booting': 1 }, op);
+      assert.is(st.ops[op].bytes, a.length, op);
+    }
+    // shut down before it opened: it does not open
+    await dsa.shutdown();
+    await dsa.crc32c(a);
+    await dsa.shutdown();
+    await new Promise((r) => setImmediate(r));
+    assert.is(opened, 1, 'no device opened after shutdown()');
+    // a value the device would refuse is refused by configure(), not by a later call
+    assert.throws(() => dsa.configure({ arenaBytes: 3 }), /arenaBytes/);
+    assert.throws(() => dsa.configure({ faults: [{ status: 0x1ff }] }), /faults\[0\]/);
+  } finally {
+    Device.openSync = open;
+  }
+});
+
 test('a process that uses the module-level API exits on its own (status 0), without shutdown()', () => {
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, 'fixtures', 'api_exit.ts')], { encoding: 'utf8', timeout: 60_000 });
   assert.is(r.signal, null, `killed (timed out?): ${r.stderr}`);

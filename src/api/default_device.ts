@@ -4,11 +4,25 @@
 import type { Bytes } from './args.ts';
 import type { BatchBuilder } from './batch_builder.ts';
 import type { DifOptions, DifUpdateOptions } from './dif.ts';
-import { checkOptionNames, Device, type DeviceOptions, type DeviceStats } from '../device.ts';
+import { checkedOptions, Device, type DeviceOptions, type DeviceStats } from '../device.ts';
 import { typeName } from '../device/errors.ts';
+import { checkHost } from '../device/host.ts';
+import { Ops } from './ops.ts';
 
 let current: Device | null = null;
 let options: DeviceOptions = {};
+/**
+ * The first calls' operations, until the default device is open. Opening it costs this thread
+ * 3-5 ms the first time in a process (most of it V8 compiling its code; 0.6-0.9 ms the next
+ * time), and a call made before its engines boot runs inline here anyway ('inline:booting').
+ * So the first call opens it on the next turn of the event loop, not in itself, and the calls
+ * made until then run inline on operations with no device behind them (Ops.beforeDevice): a
+ * program's first result does not wait for a device it cannot use yet. Their counts go to the
+ * device's stats as it opens.
+ */
+let early: Ops | null = null;
+/** The default device failed to open on its own (its options): calls open it, and say why. */
+let failed = false;
 
 /** The default device (opened now if it is not open). */
 export function defaultDevice(): Device {
@@ -17,9 +31,34 @@ export function defaultDevice(): Device {
     // It exists to serve the calls below: their operations are made now, with the device, not in
     // the first call (0.3 ms of it here when the device opened earlier, e.g. for alloc(): a first
     // 16 MiB memcpy went from 2.2-2.3x a later one to 1.9-2.0x).
-    void current.ops;
+    const ops = current.ops;
+    if (early !== null) {
+      ops.stats.absorb(early.stats);
+      early = null; // (the open it had coming finds none to do)
+    }
   }
   return current;
+}
+
+/** The operations a drop-in call runs on: the default device's, or before it opens, the early ones. */
+function opsNow(): Ops {
+  if (current !== null || failed) return defaultDevice().ops;
+  if (early === null) {
+    checkHost(); // (what the device would say first: in a browser, the headers a page needs)
+    early = Ops.beforeDevice();
+    setImmediate(openEarly);
+  }
+  return early;
+}
+
+function openEarly(): void {
+  if (early === null) return;
+  try {
+    defaultDevice();
+  } catch {
+    early = null;
+    failed = true; // (the next call opens it, and rejects with the reason)
+  }
 }
 
 /** The device an options object names (checked), or the default device when it names none. */
@@ -42,16 +81,19 @@ export function ready(): Promise<void> {
 
 /** Options for the default device; takes effect the next time it opens. */
 export function configure(opts: DeviceOptions): void {
-  // (checked now, not at the next call: their values are checked as the device opens)
+  // (checked now, not at the next call, which may run before the device opens)
   if (opts === null || typeof opts !== 'object') throw new TypeError(`configure(options): options must be an object; got ${typeName(opts)}`);
-  checkOptionNames(opts);
+  checkedOptions(opts);
   options = { ...opts };
+  failed = false;
 }
 
 /** Closes the default device (after its in-flight work); the next call opens a new one. */
 export async function shutdown(): Promise<void> {
   const dev = current;
   current = null;
+  failed = false;
+  early = null; // (its calls all ran inline: nothing in flight; the open it had coming finds none to do)
   if (dev === null) return;
   // Calls made in this tick are still in the batcher (it flushes in a microtask queued
   // before this one): let it submit them, so that close() waits for them.
@@ -91,15 +133,24 @@ const call = <T>(fn: (d: Device) => Promise<T>): Promise<T> => {
   }
 };
 
-export const memcpy = <T extends Bytes>(dst: T, src: Bytes, length?: number): Promise<T> => call((d) => d.memcpy(dst, src, length));
-export const memmove = <T extends Bytes>(dst: T, src: Bytes, length?: number): Promise<T> => call((d) => d.memmove(dst, src, length));
+/** A call that runs inline while its engines boot: on the early operations before the device opens. */
+const op = <T>(fn: (o: Ops) => Promise<T>): Promise<T> => {
+  try {
+    return fn(opsNow());
+  } catch (e) {
+    return Promise.reject(e);
+  }
+};
+
+export const memcpy = <T extends Bytes>(dst: T, src: Bytes, length?: number): Promise<T> => op((o) => o.memcpy(dst, src, length));
+export const memmove = <T extends Bytes>(dst: T, src: Bytes, length?: number): Promise<T> => op((o) => o.memmove(dst, src, length));
 export const fill = <T extends Bytes>(dst: T, pattern: number | bigint | Bytes, offset?: number, length?: number): Promise<T> =>
-  call((d) => d.fill(dst, pattern, offset, length));
-export const compare = (a: Bytes, b: Bytes): Promise<number> => call((d) => d.compare(a, b));
-export const firstDifference = (a: Bytes, b: Bytes): Promise<number> => call((d) => d.firstDifference(a, b));
-export const crc32c = (data: Bytes, seed?: number): Promise<number> => call((d) => d.crc32c(data, seed));
-export const copyCrc32c = (dst: Bytes, src: Bytes, seed?: number): Promise<number> => call((d) => d.copyCrc32c(dst, src, seed));
-export const dualcast = (dst1: Bytes, dst2: Bytes, src: Bytes, length?: number): Promise<void> => call((d) => d.dualcast(dst1, dst2, src, length));
+  op((o) => o.fill(dst, pattern, offset, length));
+export const compare = (a: Bytes, b: Bytes): Promise<number> => op((o) => o.compare(a, b));
+export const firstDifference = (a: Bytes, b: Bytes): Promise<number> => op((o) => o.firstDifference(a, b));
+export const crc32c = (data: Bytes, seed?: number): Promise<number> => op((o) => o.crc32c(data, seed));
+export const copyCrc32c = (dst: Bytes, src: Bytes, seed?: number): Promise<number> => op((o) => o.copyCrc32c(dst, src, seed));
+export const dualcast = (dst1: Bytes, dst2: Bytes, src: Bytes, length?: number): Promise<void> => op((o) => o.dualcast(dst1, dst2, src, length));
 export const createDelta = (a: Bytes, b: Bytes): Promise<Uint8Array> => call((d) => d.createDelta(a, b));
 export const applyDelta = <T extends Bytes>(dst: T, delta: Bytes): Promise<T> => call((d) => d.applyDelta(dst, delta));
 export const difInsert = (data: Bytes, opts?: DifOptions): Promise<Uint8Array> => call((d) => d.difInsert(data, opts));

@@ -16,9 +16,8 @@ import { crc32cCombine } from './crc_combine.ts';
 import { Errors } from '../device/errors.ts';
 import { channel, compareBytes, crc32cOf, rangeComparer, stagesNotShared } from '../device/host.ts';
 import { fillPattern } from '../device/pattern.ts';
-import { windowOf } from '../device/spaces.ts';
+import { AddressSpaces, windowOf } from '../device/spaces.ts';
 import { Desc, DeltaEntry, Opcode, Record, Status } from '../device/format.ts';
-import type { AddressSpaces } from '../device/spaces.ts';
 import { Stats, type Placement } from './stats.ts';
 import { DifOps, type DifOpName } from './dif.ts';
 
@@ -92,6 +91,37 @@ export class Ops {
   /** device calls of this thread in flight: calibration waits for none */
   #busy = 0;
   #dif: DifOps | null = null;
+
+  /**
+   * Operations with no device behind them yet: its engines never ready and no arena, so every
+   * call runs inline on this thread ('inline:booting', as on a device whose engines boot). The
+   * default device's first calls run on these while it opens (default_device.ts).
+   */
+  static beforeDevice(): Ops {
+    const memory = new WebAssembly.Memory({ initial: 0, maximum: 0, shared: true });
+    const never = (): never => {
+      throw new Error('softdsa: a call reached a device that is not open yet');
+    };
+    const access: DeviceAccess = {
+      arena: { buffer: memory.buffer as unknown as SharedArrayBuffer, base: 0, end: 0 },
+      ready: () => false,
+      asleep: () => false,
+      alloc: () => {
+        throw new RangeError('no arena yet'); // (the batcher's block: none, and none needed)
+      },
+      maxBatch: 2,
+      crc: never,
+      crc16: never,
+      execute: never,
+      copy: never,
+      submit: never,
+      submitNow: never,
+      wake: never,
+      free: never,
+      spaces: new AddressSpaces(never),
+    };
+    return new Ops(access, memory, { engines: 1, maxBatch: 2, inlineThreshold: 'auto', splitThreshold: Number.MAX_SAFE_INTEGER, maxTransfer: 0xffffffff });
+  }
 
   constructor(dev: DeviceAccess, memory: WebAssembly.Memory, cfg: OpsConfig) {
     this.#dev = dev;

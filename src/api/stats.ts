@@ -18,6 +18,14 @@ class OpStats {
     if (ms >= 0) this.#lat[this.#n++ % WINDOW] = ms; // ms < 0: not timed (sampled out)
   }
 
+  /** Adds other's calls to these (its latencies after these, as if made last). */
+  absorb(other: OpStats): void {
+    this.count += other.count;
+    this.bytes += other.bytes;
+    for (const [where, n] of Object.entries(other.placement) as Array<[Placement, number]>) this.placement[where] = (this.placement[where] ?? 0) + n;
+    for (let i = Math.max(0, other.#n - WINDOW); i < other.#n; i++) this.#lat[this.#n++ % WINDOW] = other.#lat[i % WINDOW];
+  }
+
   snapshot(): OpSnapshot {
     const lat = this.#lat.slice(0, Math.min(this.#n, WINDOW)).sort();
     const q = (p: number): number => (lat.length === 0 ? 0 : lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]);
@@ -41,6 +49,15 @@ export class Stats {
     let s = this.#ops.get(op);
     if (s === undefined) this.#ops.set(op, (s = new OpStats()));
     s.record(bytes, where, ms);
+  }
+
+  /** Adds the calls other counted to these (calls made before a device opened, to its stats). */
+  absorb(other: Stats): void {
+    for (const [op, o] of other.#ops) {
+      let s = this.#ops.get(op);
+      if (s === undefined) this.#ops.set(op, (s = new OpStats()));
+      s.absorb(o);
+    }
   }
 
   snapshot(): Record<string, OpSnapshot> {

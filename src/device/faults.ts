@@ -150,7 +150,7 @@ export class FaultTable {
 
   /** Checks and stores a rule; returns its handle. */
   add(rule: FaultRule): FaultHandle {
-    const flags = check(rule);
+    const flags = checkRule(rule);
     const index = this.#freeEntry();
     const w = this.#w;
     const base = HEADER_WORDS + index * ENTRY_WORDS;
@@ -349,7 +349,7 @@ function chance(seed: number, serial: number, n: number): number {
 const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 0x7fffffff;
 
 /** Validates a rule; returns its flags word. Every problem names the field. */
-function check(rule: FaultRule): number {
+export function checkRule(rule: FaultRule): number {
   if (rule === null || typeof rule !== 'object') throw Errors.faultRule(`a rule is an object; got ${rule === null ? 'null' : typeof rule}`);
   const known = new Set<string>(['opcode', 'wq', 'address', 'probability', 'every', 'times', ...EFFECTS]);
   for (const k of Object.keys(rule)) if (!known.has(k)) throw Errors.faultRule(`unknown field "${k}" (fields: ${[...known].join(', ')})`);
