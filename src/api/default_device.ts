@@ -21,7 +21,7 @@ let options: DeviceOptions = {};
  * device's stats as it opens.
  */
 let early: Ops | null = null;
-/** The default device failed to open on its own (its options): calls open it, and say why. */
+/** The default device failed to open on the turn after a first call (no memory for its arena, say): calls open it now, and say why. */
 let failed = false;
 
 /** The default device (opened now if it is not open). */
