@@ -10,6 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { crc32c as nativeCrc } from '@node-rs/crc32';
 import { crc32c as awsCrc } from '@aws-crypto/crc32c';
 import { Device, alloc, crc32cBase64, crc32cHex, createCrc32cStream, crc32cTransformStream, free, shutdown } from '../src/index.ts';
+import { arenaBack } from './arena_back.ts';
 import { rng } from './gen.ts';
 
 const random = rng(0x5eed_1313);
@@ -127,16 +128,7 @@ test('an error mid-pipeline: pipeline rejects with it, crc rejects, staging buff
   } catch (e) {
     assert.is((e as Error).message, 'full');
   }
-  // CRCs in flight finish, then their buffers are freed: the arena comes back (within a moment)
-  for (let tries = 0; ; tries++) {
-    try {
-      small.free(small.buffer(ARENA - (1 << 20)).byteOffset);
-      break;
-    } catch (e) {
-      if (tries === 100) throw e;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
+  await arenaBack(small, ARENA - (1 << 20)); // (CRCs in flight finish, then their buffers are freed)
 });
 
 test('a sink (passThrough: false) ends a pipeline; no arena room: checksummed here', async () => {

@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { crc32c as nativeCrc } from '@node-rs/crc32';
 import { crc32c as awsCrc } from '@aws-crypto/crc32c';
 import { Device, copyFileCrc32c, copyFileCrc32cInfo, crc32cFile, crc32cFileInfo, shutdown } from '../src/index.ts';
+import { arenaBack } from './arena_back.ts';
 import { rng } from './gen.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'softdsa-files-'));
@@ -36,22 +37,6 @@ test.after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/**
- * The small device's arena is back: all but 1 MiB of it can be taken in one piece. (Within a
- * moment: the device's one-time calibration, when it first finds itself idle, borrows ~40 KiB of
- * the arena for a millisecond or two, and a piece taken then can split the free space.)
- */
-async function arenaBack(): Promise<void> {
-  for (let tries = 0; ; tries++) {
-    try {
-      small.free(small.buffer(ARENA - (1 << 20)).byteOffset);
-      return;
-    } catch (e) {
-      if (tries === 50) throw e;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-}
 
 test('known vector, two independent implementations agree', async () => {
   const p = file('vector', Buffer.from('123456789'));
@@ -86,7 +71,7 @@ test('random sizes: 0, 1, chunk edges, random, larger than the arena; default an
   for (let i = 1; i < seen.length; i++) assert.ok(seen[i] > seen[i - 1], 'progress grows');
   assert.is(await crc32cFile(p, { device: small, chunkSize: 777_777, inFlight: 5 }), w, 'odd chunk size, as many slots as fit');
   // the arena is back: all of it can be taken
-  await arenaBack();
+  await arenaBack(small, ARENA - (1 << 20));
 });
 
 test('copyFileCrc32c: bytes and CRC, both ways of checksumming, larger than the arena', async () => {
@@ -206,8 +191,7 @@ test('abort: before the start, and in the middle; the arena comes back; a copy l
     }
     assert.ok(performance.now() - t0 < 5000);
   }
-  await new Promise((r) => setTimeout(r, 100)); // in-flight reads settle, then the slots are freed
-  await arenaBack();
+  await arenaBack(small, ARENA - (1 << 20));
   // copy: aborted, the destination is removed
   const ac = new AbortController();
   const dst = join(dir, 'abort.copy');
@@ -250,7 +234,7 @@ test('many calls at once (a Promise.all over a directory) on a small arena: each
   } finally {
     await fresh.close();
   }
-  await arenaBack();
+  await arenaBack(small, ARENA - (1 << 20));
 });
 
 test('copies at once leave the arena room for the calls\' own descriptors; a chunk and its copy are taken together, and waited for', async () => {
@@ -268,7 +252,7 @@ test('copies at once leave the arena room for the calls\' own descriptors; a chu
   } catch (e) {
     assert.match((e as Error).message, /no room for one \d+-byte chunk .*kept for the calls' descriptors/);
   }
-  await arenaBack();
+  await arenaBack(small, ARENA - (1 << 20));
 });
 
 test('calls that all find no arena room do not wait for each other: each rejects, saying so', async () => {
@@ -292,7 +276,7 @@ test('calls that all find no arena room do not wait for each other: each rejects
   } finally {
     for (const h of hogs) small.free(h.byteOffset);
   }
-  await arenaBack();
+  await arenaBack(small, ARENA - (1 << 20));
 });
 
 test('paths: Buffer paths keep their bytes, URLs must be file: URLs (as fs says)', async () => {
