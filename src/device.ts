@@ -120,7 +120,7 @@ function checkOptionNames(options: object): void {
 }
 
 function checkInt(name: string, v: number, min: number, max: number): number {
-  if (!Number.isInteger(v) || v < min || v > max) throw Errors.option(name, `must be an integer from ${min} to ${max}, got ${v}`);
+  if (!Number.isInteger(v) || v < min || v > max) throw Errors.option(name, `must be an integer from ${min} to ${max}, got ${typeof v === 'number' ? v : typeof v === 'string' ? `the string ${JSON.stringify(v)}` : typeName(v)}`);
   return v;
 }
 
@@ -130,7 +130,7 @@ function checkInt(name: string, v: number, min: number, max: number): number {
  * naming the option that is wrong.
  */
 export function checkedOptions(options: DeviceOptions, topology: Topology | null = null): Required<DeviceOptions> {
-  if (options === null || typeof options !== 'object') throw new TypeError(`device options must be an object; got ${options === null ? 'null' : typeof options}`);
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new TypeError(`device options must be an object; got ${typeName(options)}`);
   checkOptionNames(options);
   // An option given as undefined takes its default, as if it were absent.
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
@@ -157,6 +157,7 @@ export function checkedOptions(options: DeviceOptions, topology: Topology | null
   if (o.inlineThreshold !== 'auto') checkInt('inlineThreshold', o.inlineThreshold, 0, 0xffffffff);
   checkInt('splitThreshold', o.splitThreshold, 64, 0xffffffff);
   if (!['auto', 'eventfd', 'atomics'].includes(o.completion)) throw Errors.option('completion', `must be 'auto', 'eventfd' or 'atomics', got ${String(o.completion)}`);
+  if (o.completion === 'eventfd' && loadEventFd() === null) throw Errors.option('completion', `eventfd: the addon is unavailable here (${eventFdUnavailableReason()})`);
   o.faults.forEach((rule, i) => {
     try {
       checkRule(rule);
@@ -446,7 +447,6 @@ export class Device extends DeviceConnection {
     checkHost();
     const o = checkedOptions(options, topology);
     const addon = o.completion === 'atomics' ? null : o.completion === 'eventfd' ? loadEventFd() : 'lazy';
-    if (o.completion === 'eventfd' && addon === null) throw Errors.option('completion', `eventfd: the addon is unavailable here (${eventFdUnavailableReason()})`);
 
     const topo = topology ?? singleQueue(o);
     const placed = topologyLayout(topo);

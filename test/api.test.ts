@@ -750,9 +750,33 @@ test('the first drop-in calls do not wait for the default device: they run here,
     await dsa.shutdown();
     await new Promise((r) => setTimeout(r, 50));
     assert.is(opened, 1, 'no device opened after shutdown()');
+    // a call still running as the device opens in the same tick (dualcast settles a microtask later) is counted there
+    await dsa.shutdown();
+    const d1 = Buffer.alloc(16);
+    const pending = dsa.dualcast(d1, Buffer.alloc(16), a.subarray(0, 16));
+    assert.is(opened, 1);
+    assert.is(dsa.stats().ops.dualcast, undefined, 'not done yet');
+    assert.is(opened, 2, 'stats() opened it');
+    await pending;
+    assert.ok(d1.equals(a.subarray(0, 16)));
+    assert.equal(dsa.stats().ops.dualcast.placement, { 'inline:booting': 1 });
+    await dsa.shutdown();
     // a value the device would refuse is refused by configure(), not by a later call
     assert.throws(() => dsa.configure({ arenaBytes: 3 }), /arenaBytes/);
     assert.throws(() => dsa.configure({ faults: [{ status: 0x1ff }] }), /faults\[0\]/);
+    assert.throws(() => dsa.configure({ engines: '2' } as never), /engines: .*got the string "2"/);
+    assert.throws(() => dsa.configure([] as never), /options must be an object; got Array/);
+    const rules: Array<{ status: number }> = [];
+    dsa.configure({ faults: rules });
+    rules.push({ status: 0x1ff }); // (after the check: not taken)
+    assert.is(await dsa.crc32c(a), nativeCrc(a) >>> 0);
+    assert.is(dsa.stats().faults.injected, 0, 'the device opened (with the rule pushed after the check, it would not)');
+    await dsa.shutdown();
+    dsa.configure({});
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `
+      import { configure } from ${JSON.stringify(join(here, '..', 'src', 'index.ts'))};
+      try { configure({ completion: 'eventfd' }); console.log('accepted'); } catch (e) { console.log(e.message); }`], { encoding: 'utf8', env: { ...process.env, SOFTDSA_NO_EVENTFD: '1' }, timeout: 60_000 });
+    assert.match(r.stdout, /option completion: eventfd: the addon is unavailable here \(disabled by SOFTDSA_NO_EVENTFD=1\)/, r.stderr);
   } finally {
     Device.openSync = open;
   }

@@ -31,6 +31,11 @@ export interface Member {
 /** (a resolved promise's then: cheaper than queueMicrotask, see add()) */
 export const RESOLVED = Promise.resolve();
 
+/** The device's memory, as far as the API uses it (its buffer). */
+export interface ArenaMemory {
+  readonly buffer: ArrayBufferLike;
+}
+
 export interface Submitter {
   submit(desc: Uint8Array): Promise<number>;
   /** submit(), or the status itself when the descriptor completed before it returned */
@@ -66,7 +71,7 @@ export class Batcher {
   batches = 0;
   descriptors = 0;
 
-  constructor(dev: Submitter, memory: WebAssembly.Memory) {
+  constructor(dev: Submitter, memory: ArenaMemory) {
     this.#dev = dev;
     this.#members = Math.min(BLOCK_MEMBERS, dev.maxBatch);
     // One full block from the start, kept for good: the calls have their room even when

@@ -92,7 +92,7 @@ export function configure(opts: DeviceOptions): void {
   // (checked now, not at the next call, which may run before the device opens)
   if (opts === null || typeof opts !== 'object') throw new TypeError(`configure(options): options must be an object; got ${typeName(opts)}`);
   checkedOptions(opts);
-  options = { ...opts };
+  options = structuredClone(opts); // (a copy: a rule changed in the caller's array later is not one checked now)
   failed = false;
 }
 

@@ -11,7 +11,7 @@
 // diagnostics channel "softdsa:op".
 import { Pacer } from './pacer.ts';
 import { type ArenaInfo, type Bytes, pattern as patternOf, seedOf, type Span, span, stillThere } from './args.ts';
-import { Batcher, type Member, RESOLVED, type Submitter } from './batcher.ts';
+import { type ArenaMemory, Batcher, type Member, RESOLVED, type Submitter } from './batcher.ts';
 import { crc32cCombine } from './crc_combine.ts';
 import { Errors } from '../device/errors.ts';
 import { channel, compareBytes, crc32cOf, rangeComparer, stagesNotShared } from '../device/host.ts';
@@ -85,7 +85,7 @@ export class Ops {
   readonly #dv: DataView;
   readonly #mem: Uint8Array;
   #inline: Thresholds;
-  readonly #memory: WebAssembly.Memory;
+  readonly #memory: ArenaMemory;
   /** the engines have booted (checked until they have; a relaunch later does not matter) */
   #ready = false;
   /** device calls of this thread in flight: calibration waits for none */
@@ -98,7 +98,8 @@ export class Ops {
    * default device's first calls run on these while it opens (default_device.ts).
    */
   static beforeDevice(): Ops {
-    const memory = new WebAssembly.Memory({ initial: 0, maximum: 0, shared: true });
+    // (an empty SharedArrayBuffer, not a Wasm memory: V8 reserves ~10 GB of address space for each of those)
+    const memory = { buffer: new SharedArrayBuffer(0) };
     const never = (): never => {
       throw new Error('softdsa: a call reached a device that is not open yet');
     };
@@ -123,7 +124,7 @@ export class Ops {
     return new Ops(access, memory, { engines: 1, maxBatch: 2, inlineThreshold: 'auto', splitThreshold: Number.MAX_SAFE_INTEGER, maxTransfer: 0xffffffff });
   }
 
-  constructor(dev: DeviceAccess, memory: WebAssembly.Memory, cfg: OpsConfig) {
+  constructor(dev: DeviceAccess, memory: ArenaMemory, cfg: OpsConfig) {
     this.#dev = dev;
     this.#cfg = cfg;
     this.#memory = memory;
@@ -942,7 +943,7 @@ const WAKE_OVER_HANDOFF = 8;
 let measured: { rates: Thresholds; handoffMs: number } | null = null;
 
 /** Bytes per ms this thread copies, compares and CRCs, on 16 KiB of arena memory; null without room. */
-function measureRates(dev: DeviceAccess, memory: WebAssembly.Memory): Thresholds | null {
+function measureRates(dev: DeviceAccess, memory: ArenaMemory): Thresholds | null {
   // 2 x 16 KiB of arena, or less where the arena is small (or full).
   let size = 0;
   let a = -1;

@@ -44,20 +44,28 @@ export interface OpSnapshot {
 
 export class Stats {
   readonly #ops = new Map<string, OpStats>();
+  /** absorbed into these: calls that finish later are counted there */
+  #into: Stats | null = null;
 
   record(op: string, bytes: number, where: Placement, ms: number): void {
+    if (this.#into !== null) return this.#into.record(op, bytes, where, ms);
     let s = this.#ops.get(op);
     if (s === undefined) this.#ops.set(op, (s = new OpStats()));
     s.record(bytes, where, ms);
   }
 
-  /** Adds the calls other counted to these (calls made before a device opened, to its stats). */
+  /**
+   * Adds the calls other counted to these (calls made before a device opened, to its stats),
+   * and those it is still to count (a call that had begun, e.g. an async dualcast).
+   */
   absorb(other: Stats): void {
     for (const [op, o] of other.#ops) {
       let s = this.#ops.get(op);
       if (s === undefined) this.#ops.set(op, (s = new OpStats()));
       s.absorb(o);
     }
+    other.#ops.clear();
+    other.#into = this;
   }
 
   snapshot(): Record<string, OpSnapshot> {
