@@ -29,7 +29,7 @@ let early: Ops | null = null;
  * engines' own start (150-200 ms), during which calls run here anyway.
  */
 const OPEN_AFTER_MS = 10;
-/** The default device failed to open on the turn after a first call (no memory for its arena, say): calls open it now, and say why. */
+/** The deferred open failed (no memory for its arena, say): calls open the device now, and say why. */
 let failed = false;
 
 /** The default device (opened now if it is not open). */
@@ -65,7 +65,7 @@ function openEarly(): void {
     defaultDevice();
   } catch {
     early = null;
-    failed = true; // (the next call opens it, and rejects with the reason)
+    failed = true; // (the next call tries again, and rejects with the reason)
   }
 }
 
