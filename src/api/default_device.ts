@@ -25,10 +25,12 @@ let early: Ops | null = null;
  * How long after the first call the default device opens, if the program is still running: an
  * unref'd timer, so that a program that makes its calls and ends exits without starting engines
  * it will not use (a one-shot 1 MiB crc32c script took 0.39 s, 0.19 s of it after its last
- * line, starting and stopping engines; @node-rs/crc32's took 0.19 s in all). Short beside the
- * engines' own start (150-200 ms), during which calls run here anyway.
+ * line, starting and stopping engines; @node-rs/crc32's took 0.19 s in all). 10 ms was too
+ * short on a loaded machine, where a process's own exit can take that long (half of such scripts
+ * then started engines). Short beside the engines' own start (150-200 ms), during which calls
+ * run here anyway.
  */
-const OPEN_AFTER_MS = 10;
+const OPEN_AFTER_MS = 50;
 /** The deferred open failed (no memory for its arena, say): calls open the device now, and say why. */
 let failed = false;
 
