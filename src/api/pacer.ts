@@ -28,9 +28,11 @@ export class Pacer {
     this.#bytes = 0;
     const now = performance.now();
     if (this.#since < 0) {
-      // Watch this turn: the immediate runs when the loop next turns.
+      // Watch this turn: the immediate runs when the loop next turns. Unref'd: it only watches,
+      // and must not keep a program that is done alive for a turn (the default device's deferred
+      // open would run in it, and start engines for a process about to exit).
       this.#since = now;
-      setImmediate(this.#turned);
+      setImmediate(this.#turned).unref();
       return value;
     }
     if (now - this.#since < HOG_MS) return value;

@@ -30,11 +30,12 @@ export function clearInterval(t: unknown): void {
 const queue: Array<() => void> = [];
 let channel: MessageChannel | null = null;
 
-export function setImmediate(fn: (...args: unknown[]) => void, ...args: unknown[]): void {
+export function setImmediate(fn: (...args: unknown[]) => void, ...args: unknown[]): Timer {
   if (channel === null) {
     channel = new MessageChannel();
     channel.port1.onmessage = () => queue.shift()?.();
   }
   queue.push(() => fn(...args));
   channel.port2.postMessage(null);
+  return new Timer(-1); // (for unref(), which does nothing here)
 }
