@@ -13,6 +13,7 @@ import * as dsa from '../src/index.ts';
 import { Device, Opcode } from '../src/index.ts';
 import { BLOCK_MEMBERS } from '../src/api/batcher.ts';
 import { rng } from './gen.ts';
+const typeName = (v: object): string => v.constructor.name;
 
 const here = dirname(fileURLToPath(import.meta.url));
 const random = rng(0x5eed_0003);
@@ -315,6 +316,16 @@ test('argument errors: TypeError for wrong types, RangeError out of range; nothi
     await rejects(() => dev.applyDelta(a, x), TypeError, `applyDelta delta ${String(v)}`);
     await rejects(() => dsa.memcpy(x, a), TypeError, `module memcpy ${String(v)}`);
     await rejects(() => dsa.crc32c(x), TypeError, `module crc32c ${String(v)}`);
+  }
+  // a detached buffer (transferred): the error names the argument, not V8's "Cannot perform Construct"
+  const gone = new ArrayBuffer(16);
+  const views = [gone, new Uint8Array(gone), new DataView(gone)];
+  structuredClone(gone, { transfer: [gone] });
+  for (const x of views) {
+    for (const call of [() => dev.crc32c(x), () => dsa.crc32c(x), () => dev.memcpy(a, x), () => dsa.memcpy(x, a)]) {
+      await rejects(call, TypeError, `detached ${typeName(x)}`);
+      await call().catch((e: Error) => assert.match(e.message, /^(data|src|dst) is a detached ArrayBuffer/));
+    }
   }
   // lengths, offsets, sizes
   for (const len of [-1, 1.5, NaN, Infinity, 65]) await rejects(() => dev.memcpy(b, a, len), RangeError, `memcpy length ${len}`);

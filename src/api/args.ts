@@ -27,9 +27,19 @@ export interface ArenaInfo {
 
 /** A Uint8Array over the argument's bytes, or a TypeError naming the argument. */
 export function bytesOf(name: string, v: unknown): Uint8Array {
-  // (the bytes it really covers: a subclass's getters could say otherwise, views.ts)
-  if (ArrayBuffer.isView(v)) return plainBytes(v);
-  if (v instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && v instanceof SharedArrayBuffer)) return new Uint8Array(v);
+  try {
+    // (the bytes it really covers: a subclass's getters could say otherwise, views.ts)
+    if (ArrayBuffer.isView(v)) {
+      const u8 = plainBytes(v);
+      if (u8.byteLength === 0) new Uint8Array(u8.buffer, 0, 0); // (throws where the buffer is detached: a view of it reads as empty)
+      return u8;
+    }
+    if (v instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && v instanceof SharedArrayBuffer)) return new Uint8Array(v);
+  } catch (e) {
+    // (V8 says "Cannot perform Construct on a detached ArrayBuffer", naming no argument)
+    if (e instanceof TypeError && /detached/i.test(e.message)) throw new TypeError(`${name} is a detached ArrayBuffer or a view of one (transferred, or its memory released): it has no bytes`, { cause: e });
+    throw e;
+  }
   throw new TypeError(`${name} must be a Buffer, TypedArray, DataView or ArrayBuffer; got ${typeName(v)}`);
 }
 
