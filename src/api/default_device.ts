@@ -1,4 +1,4 @@
-// The drop-in API: module-level functions on a default device, opened on first use.
+// The drop-in API: module-level functions on a default device, opened shortly after first use.
 // An idle device holds nothing that keeps the process alive, so a program that uses
 // these and never calls shutdown() still exits on its own.
 import type { Bytes } from './args.ts';
