@@ -42,6 +42,7 @@ export function defaultDevice(): Device {
     // the first call (0.3 ms of it here when the device opened earlier, e.g. for alloc(): a first
     // 16 MiB memcpy went from 2.2-2.3x a later one to 1.9-2.0x).
     const ops = current.ops;
+    ops.warm();
     if (early !== null) {
       ops.stats.absorb(early.stats);
       early = null; // (the open it had coming finds none to do)
