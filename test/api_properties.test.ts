@@ -426,8 +426,8 @@ function bounded<T>(p: Promise<T>, what: string, ms = 30000): Promise<T> {
 /**
  * The open fds that are not files: eventfds, epolls, pipes, sockets (what a device and its
  * threads hold). Files are left out: the test's own workers run under tsx, whose transpile cache
- * writes files; a worker terminated mid-write leaves the fd open (a CI run: 29 of them, on a
- * fresh clone's cold cache), and no call in these sequences opens a file.
+ * writes files, and on a fresh clone's cold cache their threads left 31 of them open (a CI run);
+ * no call in these sequences opens a file.
  */
 const fds = (): number => readdirSync('/proc/self/fd').filter((fd) => !linkOf(fd).startsWith('/')).length;
 const linkOf = (fd: string): string => {
