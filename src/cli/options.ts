@@ -88,14 +88,14 @@ export function parseBytes(text: string, what = 'size'): number {
   return v;
 }
 
+/** Sizes one --size may give. */
+const MAX_SIZES = 4096;
+
 /**
  * Transfer sizes: a comma list of items; an item is a size ("4k"), a doubling range
  * ("4k-1m" = 4k, 8k, ... 1m) or a range with a factor ("4k-1m:x4", or ":*4") or a
  * step ("1k-8k:+1k"). The end is included when a step lands on it.
  */
-/** Sizes one --size may give. */
-const MAX_SIZES = 4096;
-
 export function parseSizes(text: string): number[] {
   const out: number[] = [];
   for (const raw of text.split(',')) {

@@ -24,8 +24,7 @@ export const MAX_VECTORS = Limit.MAX_INT_HANDLES as number;
 /** Int32 words per vector: count, armed, fd, in use, the owner thread's Linux thread id (0: unknown). */
 export const VECTOR_WORDS = 8;
 export const enum Vec { COUNT = 0, ARMED = 1, FD = 2, IN_USE = 3, TID = 4 }
-/** Int32 words of the device block. */
-/** Device words: STOP (below); CLOSING, set as close() begins: an injected latency ends then (engine.ts lateBy). */
+/** Int32 words of the device block: STOP (below); CLOSING, set as close() begins: an injected latency ends then (engine.ts lateBy). */
 export const enum Dev { STOP = 0, CLOSING = 1 }
 /**
  * Dev.STOP values: RUNNING; STOPPING (close() began: engines finish the queue and end, new
