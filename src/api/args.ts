@@ -29,11 +29,7 @@ export interface ArenaInfo {
 export function bytesOf(name: string, v: unknown): Uint8Array {
   try {
     // (the bytes it really covers: a subclass's getters could say otherwise, views.ts)
-    if (ArrayBuffer.isView(v)) {
-      const u8 = plainBytes(v);
-      if (u8.byteLength === 0) new Uint8Array(u8.buffer, 0, 0); // (throws where the buffer is detached: a view of it reads as empty)
-      return u8;
-    }
+    if (ArrayBuffer.isView(v)) return plainBytes(v);
     if (v instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && v instanceof SharedArrayBuffer)) return new Uint8Array(v);
   } catch (e) {
     // (V8 says "Cannot perform Construct on a detached ArrayBuffer", naming no argument)

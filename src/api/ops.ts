@@ -99,12 +99,12 @@ export class Ops {
    */
   static beforeDevice(): Ops {
     // (an empty SharedArrayBuffer, not a Wasm memory: V8 reserves ~10 GB of address space for each of those)
-    const memory = { buffer: new SharedArrayBuffer(0) };
+    const buffer = new SharedArrayBuffer(0);
     const never = (): never => {
       throw new Error('softdsa: a call reached a device that is not open yet');
     };
     const access: DeviceAccess = {
-      arena: { buffer: memory.buffer as unknown as SharedArrayBuffer, base: 0, end: 0 },
+      arena: { buffer, base: 0, end: 0 },
       ready: () => false,
       asleep: () => false,
       alloc: () => {
@@ -121,7 +121,7 @@ export class Ops {
       free: never,
       spaces: new AddressSpaces(never),
     };
-    return new Ops(access, memory, { engines: 1, maxBatch: 2, inlineThreshold: 'auto', splitThreshold: Number.MAX_SAFE_INTEGER, maxTransfer: 0xffffffff });
+    return new Ops(access, { buffer }, { engines: 1, maxBatch: 2, inlineThreshold: 'auto', splitThreshold: Number.MAX_SAFE_INTEGER, maxTransfer: 0xffffffff });
   }
 
   constructor(dev: DeviceAccess, memory: ArenaMemory, cfg: OpsConfig) {

@@ -12,7 +12,11 @@ const PLAIN: ReadonlySet<object> = new Set<object>(typeof Buffer === 'undefined'
 
 /** The view itself when it is a plain Uint8Array (or Buffer), else a plain Uint8Array over the bytes it really covers. Throws (TypeError) when it is not a view, or its buffer is detached. */
 export function plainBytes(v: ArrayBufferView): Uint8Array {
-  if (v instanceof Uint8Array && PLAIN.has(Object.getPrototypeOf(v) as object)) return v;
+  if (v instanceof Uint8Array && PLAIN.has(Object.getPrototypeOf(v) as object)) {
+    // (a view of a detached buffer reads as empty: making one over that buffer throws, as below)
+    if (v.byteLength === 0) new Uint8Array(v.buffer, 0, 0);
+    return v;
+  }
   const of = v instanceof DataView ? DV : TA;
   return new Uint8Array(of.buffer.call(v) as ArrayBuffer, of.offset.call(v) as number, of.length.call(v) as number);
 }
