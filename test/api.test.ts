@@ -13,7 +13,7 @@ import * as dsa from '../src/index.ts';
 import { Device, Opcode } from '../src/index.ts';
 import { BLOCK_MEMBERS } from '../src/api/batcher.ts';
 import { rng } from './gen.ts';
-const typeName = (v: object): string => v.constructor.name;
+import { typeName } from '../src/device/errors.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const random = rng(0x5eed_0003);
