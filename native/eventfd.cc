@@ -29,6 +29,7 @@
 #include <string>
 #include <unordered_set>
 
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -427,12 +428,59 @@ Napi::Value SetThreadNice(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, now);
 }
 
+// The kernel's struct sched_attr (include/uapi/linux/sched/types.h), its first version's 48 bytes:
+// glibc has no wrapper for sched_getattr/sched_setattr, and older headers lack the struct.
+struct SchedAttr {
+  uint32_t size;
+  uint32_t sched_policy;
+  uint64_t sched_flags;
+  int32_t sched_nice;
+  uint32_t sched_priority;
+  uint64_t sched_runtime;  // SCHED_NORMAL/SCHED_BATCH since Linux 6.12: the task's slice request (ns)
+  uint64_t sched_deadline;
+  uint64_t sched_period;
+};
+
+// setThreadSlice(ns): asks the kernel for an EEVDF slice of ns nanoseconds (100 us to 100 ms)
+// for the calling thread, keeping its policy and nice value, and returns the slice in effect
+// as read back (0: the kernel takes no slice request: before Linux 6.12, or a policy other
+// than SCHED_NORMAL/SCHED_BATCH, left as it is). Needs no privilege.
+Napi::Value SetThreadSlice(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  double ns_d = info.Length() < 1 || !info[0].IsNumber() ? -1 : info[0].As<Napi::Number>().DoubleValue();
+  if (!(ns_d == std::floor(ns_d)) || ns_d < 100000 || ns_d > 100000000) {
+    Napi::RangeError::New(env, "setThreadSlice(ns): ns must be an integer from 100000 to 100000000")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  SchedAttr a{};
+  if (::syscall(SYS_sched_getattr, 0, &a, sizeof(a), 0) != 0) {
+    ErrnoError(env, errno, "sched_getattr").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (a.sched_policy != SCHED_OTHER && a.sched_policy != SCHED_BATCH) return Napi::Number::New(env, 0);
+  a.size = sizeof(a);
+  a.sched_flags = 0;
+  a.sched_runtime = static_cast<uint64_t>(ns_d);
+  if (::syscall(SYS_sched_setattr, 0, &a, 0) != 0) {
+    ErrnoError(env, errno, "sched_setattr").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  SchedAttr now{};
+  if (::syscall(SYS_sched_getattr, 0, &now, sizeof(now), 0) != 0) {
+    ErrnoError(env, errno, "sched_getattr").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, static_cast<double>(now.sched_runtime));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Function ctor = EventFd::Define(env);
   if (env.IsExceptionPending()) return exports;
   exports.Set("EventFd", ctor);
   exports.Set("signal", Napi::Function::New<Signal>(env, "signal"));
   exports.Set("setThreadNice", Napi::Function::New<SetThreadNice>(env, "setThreadNice"));
+  exports.Set("setThreadSlice", Napi::Function::New<SetThreadSlice>(env, "setThreadSlice"));
   exports.Set("supported", Napi::Boolean::New(env, true));
   return exports;
 }

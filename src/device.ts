@@ -80,6 +80,16 @@ export interface DeviceOptions {
    * (bench/priority.bench.ts, bench/results/priority.json)
    */
   engineNice?: number;
+  /**
+   * engine threads ask the kernel for an EEVDF slice this long (µs, 100 to 100000) at start;
+   * 0 leaves the kernel's (about 0.75 ms times 1 + log2 of the cores, up to 8). Linux 6.12+ with
+   * the addon built (elsewhere ignored). Default 10000: a waking thread with a shorter slice (the
+   * main thread, at the kernel's) may then cut an engine's slice short, so the event loop waits
+   * for no engine; with the kernel's slice it waited up to one (0.4-1 ms p99, 3.6 ms at worst,
+   * perf sched on 2 cores copying 1 GiB; 0.08-0.15 ms with 10 ms slices). Shorter slices than the
+   * main thread's make it worse (p99 1.4-2.5 ms at 0.1 ms).
+   */
+  engineSliceMicros?: number;
   /** fault-injection rules set from the start (more with dev.inject()); see FaultRule */
   faults?: readonly FaultRule[];
   /** the seed of the rules' probabilities (0 to 2^32-1); default: a random one, in stats().faults.seed */
@@ -106,6 +116,7 @@ const DEFAULTS = {
   engineSpinMicros: 50,
   pollSpinMicros: 50,
   engineNice: 10,
+  engineSliceMicros: 10000,
   faults: [] as readonly FaultRule[],
 };
 
@@ -119,8 +130,9 @@ function checkOptionNames(options: object): void {
   }
 }
 
-function checkInt(name: string, v: number, min: number, max: number): number {
-  if (!Number.isInteger(v) || v < min || v > max) throw Errors.option(name, `must be an integer from ${min} to ${max}, got ${typeof v === 'number' ? v : typeof v === 'string' ? `the string ${JSON.stringify(v)}` : typeName(v)}`);
+function checkInt(name: string, v: number, min: number, max: number, orZero = false): number {
+  if (orZero && v === 0) return v;
+  if (!Number.isInteger(v) || v < min || v > max) throw Errors.option(name, `must be ${orZero ? '0 or ' : ''}an integer from ${min} to ${max}, got ${typeof v === 'number' ? v : typeof v === 'string' ? `the string ${JSON.stringify(v)}` : typeName(v)}`);
   return v;
 }
 
@@ -152,6 +164,7 @@ export function checkedOptions(options: DeviceOptions, topology: Topology | null
   checkInt('engineSpinMicros', o.engineSpinMicros, 0, 1e6);
   checkInt('pollSpinMicros', o.pollSpinMicros, 0, 1e6);
   checkInt('engineNice', o.engineNice, 0, 19);
+  checkInt('engineSliceMicros', o.engineSliceMicros, 100, 100000, true);
   checkInt('faultSeed', o.faultSeed, 0, 0xffffffff);
   if (!Array.isArray(o.faults)) throw Errors.option('faults', `must be an array of fault rules, got ${typeof o.faults}`);
   if (o.inlineThreshold !== 'auto') checkInt('inlineThreshold', o.inlineThreshold, 0, 0xffffffff);
@@ -372,7 +385,7 @@ export class Device extends DeviceConnection {
       warm = 0;
     }
     // Engines load the addon themselves; they write an event fd only where a thread put one.
-    const data: EngineData = { memory, layout, warm, spinMicros: opts.engineSpinMicros, eventfd: addon !== null, nice: opts.engineNice };
+    const data: EngineData = { memory, layout, warm, spinMicros: opts.engineSpinMicros, eventfd: addon !== null, nice: opts.engineNice, sliceMicros: opts.engineSliceMicros };
     this.#engines = new Engines(data, this.vectors);
     this.#engines.start();
     // The addon's dlopen (1-3 ms) out of the way of the first calls, as the engines boot.

@@ -268,6 +268,7 @@ test('9: every option given as undefined takes its default', async () => {
   const dev = await Device.open({
     engines: undefined, wqSize: undefined, wqMode: undefined, arenaBytes: undefined, maxBatch: undefined, maxTransfer: undefined,
     completion: undefined, inlineThreshold: undefined, splitThreshold: undefined, engineSpinMicros: undefined, pollSpinMicros: undefined, engineNice: undefined,
+    engineSliceMicros: undefined,
   });
   assert.is(dev.options.wqSize, 128);
   assert.is(await dev.submit(Descriptor.noop({})), Status.SUCCESS);

@@ -35,6 +35,8 @@ export interface EngineData {
   eventfd: boolean;
   /** raise this thread's nice value by this much (0..19) at start, through the addon; 0 or absent: leave it */
   nice?: number;
+  /** ask for this EEVDF slice (µs) at start, through the addon; 0 or absent: the kernel's */
+  sliceMicros?: number;
 }
 
 export interface EngineTask {
@@ -47,12 +49,22 @@ export interface EngineTask {
 
 const data = workerData as EngineData;
 // Once per thread: run below the main thread's priority, so the kernel preempts an engine when the
-// main thread wakes. Best effort: without the addon, or if it fails, the engine runs at normal priority.
+// main thread wakes, and with a slice longer than the main thread's: EEVDF (Linux 6.12+) lets a
+// waking task with a shorter slice cut short the slice the running task is owed, so the main
+// thread waits for no engine's slice. Best effort: without the addon, or if a call fails, the
+// engine keeps the process's priority and the kernel's slice.
 if (data.nice) {
   try {
     loadEventFd()?.setThreadNice?.(data.nice);
   } catch {
     // keep normal priority
+  }
+}
+if (data.sliceMicros) {
+  try {
+    loadEventFd()?.setThreadSlice?.(data.sliceMicros * 1000);
+  } catch {
+    // keep the kernel's slice
   }
 }
 const { memory, layout } = data;

@@ -49,6 +49,14 @@ export interface EventFdAddon {
    * this function existed.
    */
   setThreadNice?(increment: number): number;
+  /**
+   * Ask for an EEVDF slice of `ns` nanoseconds (an integer from 100000 to 100000000) for the
+   * calling thread, keeping its policy and nice value; returns the slice in effect, read back (0:
+   * the kernel takes no slice request, before Linux 6.12, or the thread is not SCHED_NORMAL or
+   * SCHED_BATCH). Needs no privilege; failures throw with `code`/`errno`/`syscall`. Absent from an
+   * addon built before this function existed.
+   */
+  setThreadSlice?(ns: number): number;
 }
 
 
@@ -86,6 +94,7 @@ export function loadEventFd(): EventFdAddon | null {
         } else {
           cached = { EventFd: addon.EventFd, signal: addon.signal };
           if (typeof addon.setThreadNice === 'function') cached.setThreadNice = addon.setThreadNice;
+          if (typeof addon.setThreadSlice === 'function') cached.setThreadSlice = addon.setThreadSlice;
           loadedFrom = path;
         }
       } catch (err) {
