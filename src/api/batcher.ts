@@ -26,6 +26,11 @@ export interface Member {
   done(record: number, status: number): void;
   /** called instead when the descriptor could not be submitted (e.g. the device closed) */
   fail(error: unknown): void;
+  /**
+   * true: done() reads the record there and then, and nothing reads it later, so the block of a
+   * lone such member goes back to the pool as it is done, before its caller's next call wants one
+   */
+  readonly readsNow?: boolean;
 }
 
 /** (a resolved promise's then: cheaper than queueMicrotask, see add()) */
@@ -154,6 +159,12 @@ export class Batcher {
       this.#release(b);
       return;
     }
+    if (n === 1 && b.members[0].readsNow === true) {
+      // the lone call of a tick, done with its record as it is done
+      this.descriptors++;
+      void this.#submitOne(b, 0, true);
+      return;
+    }
     const batched: number[] = [];
     const runs: Array<Promise<unknown>> = [];
     for (let i = 0; i < n; i++) {
@@ -173,7 +184,8 @@ export class Batcher {
     b.members[i].done(rec, status);
   }
 
-  #submitOne(b: Block, i: number): Promise<void> {
+  /** Submits member i on its own; `release`: the block goes back once it is done (its only member, which reads its record now). */
+  #submitOne(b: Block, i: number, release = false): Promise<void> {
     const d = b.base + i * Desc.SIZE;
     this.batches++;
     let p: number | Promise<number>;
@@ -185,13 +197,20 @@ export class Batcher {
     // Done already (the awaited round trip's spin): its caller is settled now, no hop.
     if (typeof p === 'number') {
       this.#finish(b, i, p);
+      if (release) this.#release(b);
       return RESOLVED;
     }
     // (a then, not an async function: one frame less on the awaited round trip)
     return p.then(
-      (status) => this.#finish(b, i, status),
+      (status) => {
+        this.#finish(b, i, status);
+        if (release) this.#release(b);
+      },
       // Not submitted: its caller hears why (an unhandled rejection here would end the process).
-      (e: unknown) => b.members[i].fail(e),
+      (e: unknown) => {
+        b.members[i].fail(e);
+        if (release) this.#release(b);
+      },
     );
   }
 

@@ -392,6 +392,30 @@ export class Ops {
     return p;
   }
 
+  /**
+   * A call that is one descriptor (the awaited round trip of small calls): the caller's promise
+   * is the descriptor's own, settled as it completes with what `value` reads from its record,
+   * and the call recorded there and then. (Chained, each step cost the round trip a microtask
+   * hop and a promise.) A foreign buffer stays registered until then.
+   */
+  #one<T>(op: OpName, bytes: number, placement: Placement, keep: Span, opcode: number, fill: (d: number) => void, value: (rec: number) => T): Promise<T> {
+    const call = new OneCall(op, this.#oneDone, bytes, placement, this.#clock(placement), keep.space > 0 ? keep.space : 0, value);
+    const p = new Promise<T>(call.executor);
+    this.#busy++;
+    if (call.space > 0) this.#dev.spaces.hold(call.space);
+    const d = this.#batcher.add(call, opcode, 0);
+    fill(d);
+    if (call.space > 0) this.#dv.setUint32(d + Desc.PASID, call.space, true);
+    return p;
+  }
+
+  /** A OneCall's descriptor is done (rec: its record; -1: it failed): the value, recorded, or null. */
+  readonly #oneDone = <T>(call: OneCall<T>, rec: number): T | Promise<T> | null => {
+    this.#busy--;
+    if (call.space > 0) this.#dev.spaces.release(call.space);
+    return rec < 0 ? null : this.#record(call.op, call.bytes, call.placement, call.t0, call.value(rec));
+  };
+
   #addr(d: number, field: number, addr: number): void {
     this.#dv.setUint32(d + field, addr, true);
   }
@@ -451,8 +475,14 @@ export class Ops {
       this.#copyHere(d, s);
       return Promise.resolve(this.#record(op, n, where, t0, dst));
     }
-    // One descriptor (the awaited round trip of small copies): recorded as it settles, no hop more.
-    if (where !== 'split' && n <= this.#cfg.maxTransfer) return this.#settle(op, n, where, this.#clock(where), this.#move(op, s.addr, d.addr, n, false, s.space), s, dst);
+    // One descriptor (the awaited round trip of small copies): settled and recorded as it completes.
+    if (where !== 'split' && n <= this.#cfg.maxTransfer) {
+      return this.#one(op, n, where, s, Opcode.MEMMOVE, (x) => {
+        this.#addr(x, Desc.SRC, s.addr);
+        this.#addr(x, Desc.DST, d.addr);
+        this.#size(x, n);
+      }, () => dst);
+    }
     return this.#track(op, n, where, (): Promise<T> => {
       const split = where === 'split';
       const ranges = this.#pieces(n, split);
@@ -613,6 +643,7 @@ export class Ops {
     const n = s.u8.byteLength;
     let where = this.#place('crc', n, s);
     if (where === 'inline:not-shared' && stagesNotShared && n >= this.#cfg.splitThreshold) where = 'staged';
+    if ((where === 'device' || where === 'foreign') && n <= this.#cfg.maxTransfer) return this.#one('crc32c', n, where, s, Opcode.CRCGEN, this.#crcFill(Opcode.CRCGEN, s.addr, 0, n, init), this.#crcOf);
     return this.#track('crc32c', n, where, (): number | Promise<number> => {
       if (where === 'staged') return this.#crcStaged(s, n, init);
       if (where.startsWith('inline')) return this.#crcHere(s, n, init);
@@ -696,13 +727,20 @@ export class Ops {
   }
 
   #crc(opcode: number, src: number, dst: number, n: number, seed: number, solo: boolean, space = 0): Promise<number> {
-    return this.#desc(opcode === Opcode.CRCGEN ? 'crc32c' : 'copyCrc32c', opcode, (d) => {
+    return this.#desc(opcode === Opcode.CRCGEN ? 'crc32c' : 'copyCrc32c', opcode, this.#crcFill(opcode, src, dst, n, seed), solo, this.#batcher, space).then(this.#crcOf);
+  }
+
+  #crcFill(opcode: number, src: number, dst: number, n: number, seed: number): (d: number) => void {
+    return (d) => {
       this.#addr(d, Desc.SRC, src);
       if (opcode === Opcode.COPY_CRC) this.#addr(d, Desc.DST, dst);
       this.#size(d, n);
       this.#dv.setUint32(d + Desc.CRC_SEED, seed, true);
-    }, solo, this.#batcher, space).then((rec) => this.#dv.getUint32(rec + Record.OP_SPECIFIC, true));
+    };
   }
+
+  /** The CRC a CRC descriptor's record holds. */
+  readonly #crcOf = (rec: number): number => this.#dv.getUint32(rec + Record.OP_SPECIFIC, true);
 
   // ---- deltas ----
 
@@ -820,6 +858,45 @@ class Call implements Member {
 }
 
 const noop = (): void => {};
+
+/** The member of a call that is one descriptor (Ops.#one): it settles the caller's promise. */
+class OneCall<T> implements Member {
+  readonly readsNow = true;
+  resolve: (v: T | Promise<T>) => void = noop;
+  reject: (e: unknown) => void = noop;
+  readonly executor: (resolve: (v: T | Promise<T>) => void, reject: (e: unknown) => void) => void;
+
+  constructor(
+    readonly op: OpName,
+    readonly finish: (call: OneCall<T>, rec: number) => T | Promise<T> | null,
+    readonly bytes: number,
+    readonly placement: Placement,
+    readonly t0: number,
+    readonly space: number,
+    readonly value: (rec: number) => T,
+  ) {
+    this.executor = (resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    };
+  }
+
+  done(rec: number, status: number): void {
+    if (status !== Status.SUCCESS && status !== Status.SUCCESS_PRED) return this.fail(status === Status.HW_ERROR ? Errors.engineFailed(`${this.op}: the engine running it died`) : Errors.status(this.op, status));
+    let v: T | Promise<T> | null;
+    try {
+      v = this.finish(this, rec);
+    } catch (e) {
+      return this.reject(e);
+    }
+    this.resolve(v!);
+  }
+
+  fail(e: unknown): void {
+    this.finish(this, -1);
+    this.reject(e);
+  }
+}
 
 /** The CRC of consecutive ranges from each range's own (the first seeded, the rest from 0). */
 function combine(parts: number[], ranges: Array<[number, number]>): number {
