@@ -70,6 +70,18 @@ test('pageFault: byte-exact partial completion, read or write, as the core repor
     assert.is(await dev.submit(Descriptor.memmove({ src, dst, size, completion: rec, flags: Flag.CRAV | Flag.RCR | Flag.BOF })), Status.SUCCESS);
     assert.is(await dev.submit(Descriptor.memmove({ src, dst, size, completion: rec })), Status.PAGE_FAULT);
     assert.is(dev.stats().faults.byEffect.pageFault, 6);
+    // An operand the opcode does not have: the rule does not fire (a CRC has no destination, a
+    // fill no source), and waits for a descriptor that has it.
+    const noDst = dev.inject({ pageFault: { offset: 0, operand: 'dst' }, times: 1 });
+    assert.is(await dev.submit(Descriptor.crc32c({ src, size, completion: rec })), Status.SUCCESS);
+    assert.is(noDst.fired, 0);
+    noDst.remove();
+    const noSrc = dev.inject({ pageFault: { offset: 0, operand: 'src' }, times: 1 });
+    assert.is(await dev.submit(Descriptor.fill({ dst, size, pattern: 0n, completion: rec })), Status.SUCCESS);
+    assert.is(noSrc.fired, 0);
+    assert.is(dev.stats().faults.byEffect.pageFault, 6);
+    assert.is(await dev.submit(Descriptor.memmove({ src, dst, size, completion: rec })), Status.PAGE_FAULT);
+    assert.is(noSrc.fired, 1);
   });
 });
 

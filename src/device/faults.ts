@@ -220,7 +220,7 @@ export class FaultTable {
       if ((r.flags & F.HAS_WQ) !== 0 && r.wq !== wq) continue;
       if ((r.flags & F.HAS_OPCODE) !== 0 && (r.opcodes[op >> 5] & (1 << (op & 31))) === 0) continue;
       if ((r.flags & F.HAS_ADDR) !== 0 && !meets(dv, op, r.start, r.end)) continue;
-      if ((r.flags & F.PAGE_FAULT) !== 0 && !faultable(dv, op, r.offset)) continue;
+      if ((r.flags & F.PAGE_FAULT) !== 0 && !faultable(dv, op, r.offset, (r.flags & F.OPERAND_DST) !== 0)) continue;
       const base = HEADER_WORDS + r.index * ENTRY_WORDS;
       if (Atomics.load(w, base + E.SERIAL) !== r.serial) continue; // removed since
       const n = Atomics.add(w, base + E.MATCHED, 1);
@@ -322,17 +322,24 @@ function meets(dv: DataView, op: number, start: number, end: number): boolean {
     return a < end && a + Math.max(len, 1) > start;
   };
   if (op === Opcode.BATCH) return within(Desc.LIST, size * Desc.SIZE);
-  const src = op !== Opcode.MEMFILL && op !== Opcode.NOOP && op !== Opcode.DRAIN && op !== Opcode.CFLUSH;
-  const dst = op !== Opcode.COMPVAL && op !== Opcode.CRCGEN && op !== Opcode.NOOP && op !== Opcode.DRAIN && op !== Opcode.TRANSL_FETCH && op !== Opcode.DIF_CHECK;
-  return (src && within(Desc.SRC, size)) || (dst && within(Desc.DST, size));
+  return (hasSrc(op) && within(Desc.SRC, size)) || (hasDst(op) && within(Desc.DST, size));
 }
 
+/** Does the opcode address memory through the source field? (A fill's holds its pattern.) */
+const hasSrc = (op: number): boolean => op !== Opcode.MEMFILL && op !== Opcode.NOOP && op !== Opcode.DRAIN && op !== Opcode.CFLUSH;
+
+/** Does it through the destination field? (A compare's second source, a cache flush's range.) */
+const hasDst = (op: number): boolean =>
+  op !== Opcode.COMPVAL && op !== Opcode.CRCGEN && op !== Opcode.NOOP && op !== Opcode.DRAIN && op !== Opcode.TRANSL_FETCH && op !== Opcode.DIF_CHECK && op !== Opcode.BATCH;
+
 /**
- * Whether a page fault `offset` bytes into an operand can hit this descriptor: the transfer
- * reaches that far, and it does not ask to block on faults (BOF: the OS would map the page).
+ * Whether a page fault `offset` bytes into an operand (`dst`: the destination field's) can hit
+ * this descriptor: its opcode has that operand, the transfer reaches that far, and it does not
+ * ask to block on faults (BOF: the OS would map the page). A rule that cannot hit does not fire.
  */
-function faultable(dv: DataView, op: number, offset: number): boolean {
+function faultable(dv: DataView, op: number, offset: number, dst: boolean): boolean {
   if ((dv.getUint32(Desc.FLAGS, true) & Flag.BOF) !== 0) return false;
+  if (dst ? !hasDst(op) : !hasSrc(op)) return false; // no such operand: nothing to fault
   const size = dv.getUint32(Desc.XFER_SIZE, true);
   return offset < (op === Opcode.BATCH ? size * Desc.SIZE : size);
 }
