@@ -61,11 +61,13 @@ export interface DeviceOptions {
   /** high-level calls below this many bytes run inline; 'auto' (default): measured at start-up */
   inlineThreshold?: number | 'auto';
   /**
-   * high-level calls of at least this many bytes are split across engines; default 2 MiB (one
-   * engine is as fast below: waking the others costs about what the split saves; measured with
-   * crc32c and memcpy awaited one at a time, 2 engines on 2 cores)
+   * high-level calls of at least this many bytes are split across engines (a number: for every
+   * call). 'auto' (default): CRCs and compares from 2 MiB, copies and fills from 4 MiB. One engine
+   * is as fast below: waking the others costs about what the split saves, and a copy, bound by
+   * memory, gains less from a second engine (measured with calls awaited one at a time, 2
+   * engines on 2 cores)
    */
-  splitThreshold?: number;
+  splitThreshold?: number | 'auto';
   /** engines spin up to this long on an empty queue before parking; default 50 */
   engineSpinMicros?: number;
   /** the submitter spins up to this long for a completion before sleeping on its vector; default 50 */
@@ -109,7 +111,7 @@ const DEFAULTS = {
   wqMode: 'dedicated' as const,
   arenaBytes: 256 << 20,
   inlineThreshold: 'auto' as const,
-  splitThreshold: 2 << 20,
+  splitThreshold: 'auto' as const,
   maxBatch: Limit.MAX_BATCH_DEFAULT as number,
   maxTransfer: Limit.MAX_TRANSFER_DEFAULT as number,
   completion: 'auto' as const,
@@ -168,7 +170,7 @@ export function checkedOptions(options: DeviceOptions, topology: Topology | null
   checkInt('faultSeed', o.faultSeed, 0, 0xffffffff);
   if (!Array.isArray(o.faults)) throw Errors.option('faults', `must be an array of fault rules, got ${typeof o.faults}`);
   if (o.inlineThreshold !== 'auto') checkInt('inlineThreshold', o.inlineThreshold, 0, 0xffffffff);
-  checkInt('splitThreshold', o.splitThreshold, 64, 0xffffffff);
+  if (o.splitThreshold !== 'auto') checkInt('splitThreshold', o.splitThreshold, 64, 0xffffffff);
   if (!['auto', 'eventfd', 'atomics'].includes(o.completion)) throw Errors.option('completion', `must be 'auto', 'eventfd' or 'atomics', got ${String(o.completion)}`);
   if (o.completion === 'eventfd' && loadEventFd() === null) throw Errors.option('completion', `eventfd: the addon is unavailable here (${eventFdUnavailableReason()})`);
   o.faults.forEach((rule, i) => {

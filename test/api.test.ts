@@ -616,6 +616,30 @@ test('stats: per-operation counts, bytes, latency, and where each call ran and w
   }
 });
 
+test("splitThreshold 'auto' (the default): CRCs and compares split from 2 MiB, copies and fills from 4 MiB; a number, every call from there", async () => {
+  const MiB = 1 << 20;
+  for (const [opts, copyFrom, crcFrom] of [[{}, 4 * MiB, 2 * MiB], [{ splitThreshold: 3 * MiB }, 3 * MiB, 3 * MiB]] as const) {
+    const dev = await Device.open({ engines: 2, inlineThreshold: 0, arenaBytes: 32 * MiB, ...opts });
+    try {
+      const a = dev.buffer(8 * MiB).fill(3);
+      const b = dev.buffer(8 * MiB);
+      for (const n of [2 * MiB - 64, 2 * MiB, 3 * MiB, 4 * MiB - 64, 4 * MiB]) {
+        await dev.memcpy(b.subarray(0, n), a.subarray(0, n));
+        await dev.fill(b.subarray(0, n), 5);
+        await dev.crc32c(a.subarray(0, n));
+        await dev.compare(a.subarray(0, n), a.subarray(0, n));
+      }
+      const splits = (op: 'memcpy' | 'fill' | 'crc32c' | 'compare'): number => dev.stats().ops[op]!.placement.split ?? 0;
+      const count = (from: number): number => [2 * MiB - 64, 2 * MiB, 3 * MiB, 4 * MiB - 64, 4 * MiB].filter((n) => n >= from).length;
+      assert.equal([splits('memcpy'), splits('fill')], [count(copyFrom), count(copyFrom)], `copies, ${JSON.stringify(opts)}`);
+      assert.equal([splits('crc32c'), splits('compare')], [count(crcFrom), count(crcFrom)], `CRCs and compares, ${JSON.stringify(opts)}`);
+    } finally {
+      await dev.close();
+    }
+  }
+  assert.throws(() => Device.openSync({ splitThreshold: 'always' as never }), /option splitThreshold: must be an integer from 64/);
+});
+
 test("diagnostics_channel 'softdsa:op': one event per call with op, bytes, placement, duration", async () => {
   const events: Array<{ op: string; bytes: number; placement: string; durationMs: number }> = [];
   const onEvent = (m: unknown): void => {

@@ -28,8 +28,8 @@ export interface OpsConfig {
   maxBatch: number;
   /** 'auto': measured at start-up; a number: bytes below which calls run inline (0: never) */
   inlineThreshold: number | 'auto';
-  /** operations at least this large are split across engines (default 2 MiB) */
-  splitThreshold: number;
+  /** operations at least this large are split across engines; 'auto': SPLIT_AUTO, per kind */
+  splitThreshold: number | 'auto';
   /** the device's largest transfer: longer operations are cut into descriptors of at most this */
   maxTransfer: number;
 }
@@ -48,8 +48,15 @@ const LATENCY_SAMPLE = 8;
 const PIECES_PER_ENGINE = 4;
 /** No smaller pieces than this (each costs a descriptor and, for a CRC, a combine step) */
 const MIN_PIECE = 4 << 20;
+/**
+ * Where splitting starts to pay, per kind, awaited one call at a time on 2 engines (2 cores):
+ * CRCs and compares at 2 MiB (2 MiB: 0.92-1.08x one engine, 3 MiB: 0.73-0.84x), copies and fills
+ * only at 4 MiB (2 MiB: 1.12-1.21x, 3 MiB: 1.01-1.20x, 4 MiB: 0.85-1.02x): a copy is bound by
+ * memory, which a second engine adds less to, and one engine does it in less time than a CRC.
+ */
+const SPLIT_AUTO: Thresholds = { copy: 4 << 20, compare: 2 << 20, crc: 2 << 20 };
 
-/** Bytes an operation must reach before handing it off beats doing it here, per kind. */
+/** Bytes an operation must reach before handing it off (or splitting it) pays, per kind. */
 interface Thresholds {
   copy: number;
   compare: number;
@@ -85,6 +92,8 @@ export class Ops {
   readonly #dv: DataView;
   readonly #mem: Uint8Array;
   #inline: Thresholds;
+  /** bytes from which calls are split across the engines, per kind */
+  readonly #split: Thresholds;
   readonly #memory: ArenaMemory;
   /** the engines have booted (checked until they have; a relaunch later does not matter) */
   #ready = false;
@@ -134,6 +143,8 @@ export class Ops {
     this.#mem = new Uint8Array(buf);
     const t = cfg.inlineThreshold;
     this.#inline = t === 'auto' ? thresholds(measured?.rates ?? STAND_IN_RATES, measured?.handoffMs ?? STAND_IN_HANDOFF_MS) : { copy: t, compare: t, crc: t };
+    const s = cfg.splitThreshold;
+    this.#split = s === 'auto' ? SPLIT_AUTO : { copy: s, compare: s, crc: s };
   }
 
   #booted(): boolean {
@@ -228,7 +239,7 @@ export class Ops {
       mem: this.#mem,
       dv: this.#dv,
       engines: this.#cfg.engines,
-      splitThreshold: this.#cfg.splitThreshold,
+      splitThreshold: this.#split.crc,
       maxTransfer: this.#cfg.maxTransfer,
       inlineBytes: () => this.#inline.crc,
       booted: () => this.#booted(),
@@ -272,7 +283,7 @@ export class Ops {
     if (c !== undefined && c.placement !== 'arena') return away(c);
     if (bytes < this.#inline[kind] || bytes === 0) return 'inline:small';
     if (this.#asleepInline(kind, bytes)) return 'inline:asleep';
-    if (this.#cfg.engines > 1 && bytes >= this.#cfg.splitThreshold) return 'split';
+    if (this.#cfg.engines > 1 && bytes >= this.#split[kind]) return 'split';
     return 'device';
   }
 
@@ -642,7 +653,7 @@ export class Ops {
     }
     const n = s.u8.byteLength;
     let where = this.#place('crc', n, s);
-    if (where === 'inline:not-shared' && stagesNotShared && n >= this.#cfg.splitThreshold) where = 'staged';
+    if (where === 'inline:not-shared' && stagesNotShared && n >= this.#split.crc) where = 'staged';
     if ((where === 'device' || where === 'foreign') && n <= this.#cfg.maxTransfer) return this.#one('crc32c', n, where, s, Opcode.CRCGEN, this.#crcFill(Opcode.CRCGEN, s.addr, 0, n, init), this.#crcOf);
     return this.#track('crc32c', n, where, (): number | Promise<number> => {
       if (where === 'staged') return this.#crcStaged(s, n, init);
