@@ -537,7 +537,7 @@ export class Device extends DeviceConnection {
         ready: () => this.#engines.isReady,
         asleep: () => this.portal.enginesAsleep(),
         submit: (d) => this.portal.submit(d),
-        submitNow: (d) => this.portal.submitNow(d),
+        submitNow: (d, group) => this.portal.submitNow(d, group),
         wake: (n) => this.portal.doorbell(n),
         alloc: (n, a, top) => this.#alloc.alloc(n, a, top),
         free: (a) => this.#alloc.free(a),

@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { Device, Descriptor, Flag, Opcode, readRecord, Status, encode } from '../src/index.ts';
 import { Ctx } from '../src/device/format.ts';
 import { EngineStates } from '../src/device/engine_states.ts';
+import { Vectors } from '../src/device/completion.ts';
 import { computeLayout, EngineState } from '../src/device/layout.ts';
 import { singleQueue, topologyLayout } from '../src/device/topology.ts';
 import { referenceExecute, type RefCtx } from './reference.ts';
@@ -276,6 +277,33 @@ test('a split call rings its engines before its pieces: bursts after doorbell(2)
     assert.is(await dev.submit(Descriptor.noop()), Status.SUCCESS);
     await until('both engines park after the death', bothParked);
   });
+});
+
+test('a split call wakes its submitter once, at its last piece, not at each (both completion paths)', async () => {
+  for (const completion of ['eventfd', 'atomics'] as const) {
+    const dev = await Device.open({ engines: 2, completion, arenaBytes: 160 << 20 });
+    try {
+      const vectors = new Vectors(dev.memory, dev.layout, null);
+      const a = dev.buffer(64 << 20).fill(1);
+      const b = dev.buffer(64 << 20);
+      await dev.memcpy(b, a);
+      const before = vectors.count(dev.portal.vector);
+      for (let i = 0; i < 10; i++) {
+        await dev.memcpy(b, a);
+        await dev.crc32c(a);
+        // and a lone call beside a split one still settles at its own completion
+        const small = b.subarray(0, 4096);
+        const [, crc] = await Promise.all([dev.memcpy(b, a), dev.crc32c(small)]);
+        assert.is(crc, await dev.crc32c(Buffer.from(small)));
+      }
+      // 30 split calls of 8 pieces each: with a wake per piece, up to 240 signals
+      const signals = vectors.count(dev.portal.vector) - before;
+      assert.ok(signals <= 60, `${completion}: ${signals} signals for 30 split calls`);
+      assert.is(dev.stats().ops.memcpy.placement.split, 21);
+    } finally {
+      await dev.close();
+    }
+  }
 });
 
 test('submit after close rejects; close twice is fine; bad arguments throw clearly', async () => {

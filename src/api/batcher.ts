@@ -26,6 +26,8 @@ export interface Member {
   done(record: number, status: number): void;
   /** called instead when the descriptor could not be submitted (e.g. the device closed) */
   fail(error: unknown): void;
+  /** > 0: a piece of a split call, whose caller awaits every piece of its group (the portal's #needed) */
+  readonly group?: number;
   /**
    * true: done() reads the record there and then, and nothing reads it later, so the block of a
    * lone such member goes back to the pool as it is done, before its caller's next call wants one
@@ -43,8 +45,8 @@ export interface ArenaMemory {
 
 export interface Submitter {
   submit(desc: Uint8Array): Promise<number>;
-  /** submit(), or the status itself when the descriptor completed before it returned */
-  submitNow(desc: Uint8Array): number | Promise<number>;
+  /** submit(), or the status itself when the descriptor completed before it returned; `group`: see Member */
+  submitNow(desc: Uint8Array, group?: number): number | Promise<number>;
   /** wakes up to n parked engines for work about to be submitted */
   wake(n: number): void;
   /** top: a block kept long (see Allocator.alloc) */
@@ -190,7 +192,7 @@ export class Batcher {
     this.batches++;
     let p: number | Promise<number>;
     try {
-      p = this.#dev.submitNow(this.#mem.subarray(d, d + Desc.SIZE));
+      p = this.#dev.submitNow(this.#mem.subarray(d, d + Desc.SIZE), b.members[i].group);
     } catch (e) {
       p = Promise.reject(e);
     }

@@ -396,6 +396,7 @@ export class Ops {
     // A Call object rather than closures: fewer allocations per descriptor (and, under tsx,
     // no __name(defineProperty) per closure, which cost ~10% of the device path).
     const call = new Call(op);
+    if (solo) call.group = this.#group;
     const p = new Promise<number>(call.executor);
     const d = batcher.add(call, opcode, 0, solo);
     fill(d);
@@ -451,8 +452,14 @@ export class Ops {
     // The engines that will take the pieces are woken now, with one call, while the pieces'
     // descriptors are built and submitted (after a cold cache, that took 0.2-1 ms here).
     if (split && out.length > 1) this.#dev.wake(Math.min(out.length, this.#cfg.engines));
+    // The pieces #desc makes next (solo) are one group: their caller awaits them all, so the
+    // submitter sleeps until the last is done rather than wake for each (portal.ts #needed).
+    if (split) this.#group = (this.#group & 0x3fffffff) + 1;
     return out;
   }
+
+  /** the group of the split call whose pieces are being made (see #pieces) */
+  #group = 0;
 
   // ---- copies ----
 
@@ -846,6 +853,8 @@ export class Ops {
 /** One descriptor's caller: the batcher settles it from the completion record. */
 class Call implements Member {
   readonly op: string;
+  /** > 0: a piece of a split call (see Member) */
+  group = 0;
   resolve: (rec: number) => void = noop;
   reject: (e: unknown) => void = noop;
   readonly executor: (resolve: (rec: number) => void, reject: (e: unknown) => void) => void;

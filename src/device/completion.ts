@@ -8,7 +8,9 @@
 // Atomics waiter) and writing its event fd (libuv wakes the owner's event loop).
 // A submitter arms its vector only when it is about to sleep, so a busy device
 // makes no system call per completion: the interrupt-suppression trick of NVMe
-// and virtio event indexes.
+// and virtio event indexes. It arms it for a number of its completions (the armed
+// word counts them down; the last one signals): a call split into 8 pieces settles
+// only when all are done, and its submitter sleeps through the first 7.
 import type { EventFdAddon, EventFdHandle } from './eventfd.ts';
 import { Ctx } from './format.ts';
 import { threadGone as tidGone, TID } from './host.ts';
@@ -77,10 +79,18 @@ export class Vectors {
     }
   }
 
-  /** Raises vector v only if its owner armed it (is waiting), and disarms it. */
+  /**
+   * One of the owner's descriptors completed: if the owner armed vector v (is waiting), counts
+   * the completion, and raises (and disarms) it at the last of those it armed it for.
+   */
   signalIfArmed(v: number): void {
+    const w = this.#w;
     const i = v * VECTOR_WORDS + Vec.ARMED;
-    if (Atomics.load(this.#w, i) !== 0 && Atomics.exchange(this.#w, i, 0) !== 0) this.signal(v);
+    for (let k = Atomics.load(w, i); k > 0; k = Atomics.load(w, i)) {
+      if (Atomics.compareExchange(w, i, k, k - 1) !== k) continue;
+      if (k === 1) this.signal(v);
+      return;
+    }
   }
 
   /**
@@ -183,8 +193,16 @@ export class Vectors {
     Atomics.store(this.#w, v * VECTOR_WORDS + Vec.FD, fd);
   }
 
-  arm(v: number): void {
-    Atomics.store(this.#w, v * VECTOR_WORDS + Vec.ARMED, 1);
+  /** Arms vector v for the owner's next `completions` completions (the last signals it). */
+  arm(v: number, completions = 1): void {
+    Atomics.store(this.#w, v * VECTOR_WORDS + Vec.ARMED, completions);
+  }
+
+  /** An armed vector v signals after at most `completions` more (a disarmed one stays so). */
+  lower(v: number, completions: number): void {
+    const w = this.#w;
+    const i = v * VECTOR_WORDS + Vec.ARMED;
+    for (let k = Atomics.load(w, i); k > completions; k = Atomics.load(w, i)) if (Atomics.compareExchange(w, i, k, completions) === k) return;
   }
 
   disarm(v: number): void {
@@ -244,11 +262,15 @@ export class Interrupt {
     return this.#efd === null ? 'atomics' : 'eventfd';
   }
 
-  /** Arms the vector and waits for the next signal; onSignal runs once then. */
-  wait(): void {
-    if (this.#closed || this.#waiting) return;
+  /**
+   * Arms the vector for the next `completions` completions of the owner's descriptors (1: the
+   * next signal) and waits; onSignal runs once then. Already waiting: waits for at most that many.
+   */
+  wait(completions = 1): void {
+    if (this.#closed) return;
+    if (this.#waiting) return this.#vectors.lower(this.vector, completions);
     this.#waiting = true;
-    this.#vectors.arm(this.vector);
+    this.#vectors.arm(this.vector, completions);
     if (this.#efd === null) this.#waitAtomics();
   }
 

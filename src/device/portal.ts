@@ -39,12 +39,15 @@ interface Pending {
   pos: number;
   resolve: (status: number) => void;
   reject: (e: unknown) => void;
+  /** > 0: a piece of a split call, settled only when all of its group are (submitNow) */
+  group: number;
 }
 
 interface Waiting {
   desc: Uint8Array;
   resolve: (status: number) => void;
   reject: (e: unknown) => void;
+  group: number;
 }
 
 /**
@@ -216,9 +219,9 @@ export class Portal {
    * this returns (the awaited round trip's spin), so its caller settles with no promise hop;
    * else the promise. Throws what submit() would reject with at once.
    */
-  submitNow(desc: Uint8Array): number | Promise<number> {
+  submitNow(desc: Uint8Array, group = 0): number | Promise<number> {
     if (descriptorChannel.hasSubscribers) return this.submit(desc);
-    return this.#submit(this.#checked(desc), true);
+    return this.#submit(this.#checked(desc), true, group);
   }
 
   /** The descriptor's 64 bytes, on a portal still open. */
@@ -227,7 +230,8 @@ export class Portal {
     return descriptorView(desc);
   }
 
-  #submit(view: Uint8Array, retry: boolean): number | Promise<number> {
+  /** `group` > 0: one of the pieces of a split call, which its caller awaits all of (see #needed). */
+  #submit(view: Uint8Array, retry: boolean, group = 0): number | Promise<number> {
     const alone = this.inflight === 0;
     // Keep submission order: while others wait for room, queue behind them.
     const pos = this.#waiting.length === 0 ? this.#push(view) : -1;
@@ -246,14 +250,14 @@ export class Portal {
       // Work in flight keeps the process alive (the completion wait alone would not).
       if (alone) this.#interrupt?.ref();
       if (pos >= 0) {
-        this.#inflight.push({ pos, resolve, reject });
+        this.#inflight.push({ pos, resolve, reject, group });
         if (this.#pushedLate(pos)) this.#schedule();
       } else if (!retry) {
         if (this.inflight === 0) this.#irq?.unref();
         reject(Errors.queueFull());
         return;
       } else {
-        this.#waiting.push({ desc: view.slice(), resolve, reject });
+        this.#waiting.push({ desc: view.slice(), resolve, reject, group });
       }
       this.#schedule();
     });
@@ -342,7 +346,7 @@ export class Portal {
         break;
       }
       this.#waiting.shift();
-      this.#inflight.push({ pos, resolve: w.resolve, reject: w.reject });
+      this.#inflight.push({ pos, resolve: w.resolve, reject: w.reject, group: w.group });
       this.#pushedLate(pos);
       n++;
     }
@@ -410,11 +414,41 @@ export class Portal {
       this.#nap(); // waiting for room only
       return;
     }
-    // Nothing finished: arm the vector and sleep; re-check after arming so that a
-    // completion between the check and the arm is not missed.
-    this.#interrupt?.wait();
-    if (this.#anyDone()) this.#schedule();
+    // Nothing finished: arm the vector for the completions a caller needs and sleep; count
+    // again after arming so that a completion between the count and the arm is not missed
+    // (counted twice, it only wakes this thread early).
+    const irq = this.#interrupt;
+    if (irq === null) return;
+    const needed = this.#needed();
+    irq.wait(needed);
+    const now = this.#needed();
+    if (now === 0) this.#schedule();
+    else if (now < needed) irq.wait(now);
   };
+
+  /**
+   * How many completions of its descriptors in flight before one of its callers can settle: 1,
+   * or while only split calls' pieces are in flight, the fewest any of those calls has left (its
+   * caller awaits them all: the pieces before need not wake this thread); 0: one can now.
+   */
+  #needed(): number {
+    const list = this.#inflight;
+    let fewest = Infinity;
+    let left: Map<number, number> | null = null;
+    for (let i = 0; i < list.length; i++) {
+      const p = list[i];
+      const done = this.wq.isDone(p.pos);
+      if (p.group === 0) {
+        if (done) return 0;
+        fewest = 1;
+        continue;
+      }
+      left ??= new Map();
+      left.set(p.group, (left.get(p.group) ?? 0) + (done ? 0 : 1));
+    }
+    if (left !== null) for (const n of left.values()) if (n < fewest) fewest = n;
+    return fewest === Infinity ? 1 : fewest; // (none in flight: waiting for room only)
+  }
 
   #idle(): void {
     this.#irq?.unref();
