@@ -494,7 +494,7 @@ export class Ops {
       return Promise.resolve(this.#record(op, n, where, t0, dst));
     }
     // One descriptor (the awaited round trip of small copies): settled and recorded as it completes.
-    if (where !== 'split' && n <= this.#cfg.maxTransfer) {
+    if (single(where) && n <= this.#cfg.maxTransfer) {
       return this.#one(op, n, where, s, Opcode.MEMMOVE, (x) => {
         this.#addr(x, Desc.SRC, s.addr);
         this.#addr(x, Desc.DST, d.addr);
@@ -534,6 +534,16 @@ export class Ops {
     }, solo, this.#batcher, space);
   }
 
+  /** Fills in a MEMFILL descriptor for bytes [a, b) of d. */
+  #fillFill(d: Span, pat: bigint, a: number, b: number): (x: number) => void {
+    return (x) => {
+      // The pattern's phase starts at each range's start: rotated to where the range begins.
+      this.#dv.setBigUint64(x + Desc.PATTERN, rotate(pat, a % 8), true);
+      this.#addr(x, Desc.DST, d.addr + a);
+      this.#size(x, b - a);
+    };
+  }
+
   fill<T extends Bytes>(dst: T, value: number | bigint | Bytes, offset?: number, length?: number): Promise<T> {
     let d: Span;
     let pat: bigint;
@@ -545,18 +555,14 @@ export class Ops {
     }
     const n = d.u8.byteLength;
     const where = this.#place('copy', n, d);
+    if (single(where) && n <= this.#cfg.maxTransfer) return this.#one('fill', n, where, d, Opcode.MEMFILL, this.#fillFill(d, pat, 0, n), () => dst);
     return this.#track('fill', n, where, (): T | Promise<T> => {
       if (where.startsWith('inline')) {
         fillInline(d.u8, pat);
         return dst;
       }
       const ranges = this.#pieces(n, where === 'split');
-      return Promise.all(ranges.map(([a, b]) => this.#desc('fill', Opcode.MEMFILL, (x) => {
-        // The pattern's phase starts at each range's start: rotated to where the range begins.
-        this.#dv.setBigUint64(x + Desc.PATTERN, rotate(pat, a % 8), true);
-        this.#addr(x, Desc.DST, d.addr + a);
-        this.#size(x, b - a);
-      }, where === 'split', this.#batcher, d.space))).then(() => dst);
+      return Promise.all(ranges.map(([a, b]) => this.#desc('fill', Opcode.MEMFILL, this.#fillFill(d, pat, a, b), where === 'split', this.#batcher, d.space))).then(() => dst);
     }, d);
   }
 
@@ -634,15 +640,22 @@ export class Ops {
     const tail = x.u8.byteLength === y.u8.byteLength ? -1 : n;
     const where = this.#place('compare', n, x, y);
     const answer = (at: number): number => result(x.u8, y.u8, at >= 0 ? at : tail);
+    const fill = (s: number, e: number) => (d: number): void => {
+      this.#addr(d, Desc.SRC, x.addr + s);
+      this.#addr(d, Desc.SRC2, y.addr + s);
+      this.#size(d, e - s);
+    };
+    /** the first difference a COMPARE record of the range from s reports, or -1 */
+    const found = (s: number) => (rec: number): number => (this.#mem[rec + Record.RESULT] === 0 ? -1 : s + this.#dv.getUint32(rec + Record.BYTES_COMPLETED, true));
+    if (single(where) && n <= this.#cfg.maxTransfer) {
+      const at = found(0);
+      return this.#one(op, n, where, x, Opcode.COMPARE, fill(0, n), (rec) => answer(at(rec)));
+    }
     return this.#track(op, n, where, (): number | Promise<number> => {
       if (where.startsWith('inline')) return answer(firstDiffInline(x.u8.subarray(0, n), y.u8.subarray(0, n)));
       const ranges = this.#pieces(n, where === 'split');
-      return Promise.all(ranges.map(([s, e]) => this.#desc(op, Opcode.COMPARE, (d) => {
-        this.#addr(d, Desc.SRC, x.addr + s);
-        this.#addr(d, Desc.SRC2, y.addr + s);
-        this.#size(d, e - s);
-      }, where === 'split', this.#batcher, x.space).then((rec) => (this.#mem[rec + Record.RESULT] === 0 ? -1 : s + this.#dv.getUint32(rec + Record.BYTES_COMPLETED, true)))))
-        .then((found) => answer(found.find((v) => v >= 0) ?? -1));
+      return Promise.all(ranges.map(([s, e]) => this.#desc(op, Opcode.COMPARE, fill(s, e), where === 'split', this.#batcher, x.space).then(found(s))))
+        .then((all) => answer(all.find((v) => v >= 0) ?? -1));
     }, x);
   }
 
@@ -661,7 +674,7 @@ export class Ops {
     const n = s.u8.byteLength;
     let where = this.#place('crc', n, s);
     if (where === 'inline:not-shared' && stagesNotShared && n >= this.#split.crc) where = 'staged';
-    if ((where === 'device' || where === 'foreign') && n <= this.#cfg.maxTransfer) return this.#one('crc32c', n, where, s, Opcode.CRCGEN, this.#crcFill(Opcode.CRCGEN, s.addr, 0, n, init), this.#crcOf);
+    if (single(where) && n <= this.#cfg.maxTransfer) return this.#one('crc32c', n, where, s, Opcode.CRCGEN, this.#crcFill(Opcode.CRCGEN, s.addr, 0, n, init), this.#crcOf);
     return this.#track('crc32c', n, where, (): number | Promise<number> => {
       if (where === 'staged') return this.#crcStaged(s, n, init);
       if (where.startsWith('inline')) return this.#crcHere(s, n, init);
@@ -688,6 +701,7 @@ export class Ops {
     let where = this.#place('crc', n, s, d);
     if (where !== 'split' && where !== 'inline:small' && !where.startsWith('inline') && overlaps(s, d, n)) where = 'inline:overlap';
     if (where === 'split' && overlaps(s, d, n)) where = 'inline:overlap';
+    if (single(where) && n <= this.#cfg.maxTransfer) return this.#one('copyCrc32c', n, where, s, Opcode.COPY_CRC, this.#crcFill(Opcode.COPY_CRC, s.addr, d.addr, n, init), this.#crcOf);
     return this.#track('copyCrc32c', n, where, (): number | Promise<number> => {
       if (where.startsWith('inline')) {
         this.#copyHere(d, s);
@@ -933,6 +947,9 @@ function rotate(pat: bigint, k: number): bigint {
 }
 
 const away = (s: Span): Placement => (s.placement === 'local' ? 'inline:not-shared' : 'inline:foreign');
+
+/** A placement whose call, within the largest transfer, is one descriptor (Ops.#one). */
+const single = (p: Placement): boolean => p === 'device' || p === 'foreign';
 
 /** Deltas run as one descriptor per 512 KiB window, never split further, and need the arena. */
 const align64 = (x: number): number => Math.ceil(x / 64) * 64;
