@@ -413,11 +413,18 @@ export class Ops {
   #one<T>(op: OpName, bytes: number, placement: Placement, keep: Span, opcode: number, fill: (d: number) => void, value: (rec: number) => T): Promise<T> {
     const call = new OneCall(op, this.#oneDone, bytes, placement, this.#clock(placement), keep.space > 0 ? keep.space : 0, value);
     const p = new Promise<T>(call.executor);
-    this.#busy++;
-    if (call.space > 0) this.#dev.spaces.hold(call.space);
-    const d = this.#batcher.add(call, opcode, 0);
+    let d: number;
+    try {
+      d = this.#batcher.add(call, opcode, 0);
+    } catch (e) {
+      return Promise.reject(e); // no room for its descriptor: nothing taken yet
+    }
     fill(d);
-    if (call.space > 0) this.#dv.setUint32(d + Desc.PASID, call.space, true);
+    this.#busy++;
+    if (call.space > 0) {
+      this.#dev.spaces.hold(call.space);
+      this.#dv.setUint32(d + Desc.PASID, call.space, true);
+    }
     return p;
   }
 
@@ -883,7 +890,7 @@ class Call implements Member {
 
   done(rec: number, status: number): void {
     if (status === Status.SUCCESS || status === Status.SUCCESS_PRED) this.resolve(rec);
-    else this.reject(status === Status.HW_ERROR ? Errors.engineFailed(`${this.op}: the engine running it died`) : Errors.status(this.op, status));
+    else this.reject(failure(this.op, status));
   }
 
   fail(e: unknown): void {
@@ -892,6 +899,9 @@ class Call implements Member {
 }
 
 const noop = (): void => {};
+
+/** The error of a call whose descriptor completed with `status` (not a success). */
+const failure = (op: string, status: number): Error => (status === Status.HW_ERROR ? Errors.engineFailed(`${op}: the engine running it died`) : Errors.status(op, status));
 
 /** The member of a call that is one descriptor (Ops.#one): it settles the caller's promise. */
 class OneCall<T> implements Member {
@@ -916,7 +926,7 @@ class OneCall<T> implements Member {
   }
 
   done(rec: number, status: number): void {
-    if (status !== Status.SUCCESS && status !== Status.SUCCESS_PRED) return this.fail(status === Status.HW_ERROR ? Errors.engineFailed(`${this.op}: the engine running it died`) : Errors.status(this.op, status));
+    if (status !== Status.SUCCESS && status !== Status.SUCCESS_PRED) return this.fail(failure(this.op, status));
     let v: T | Promise<T> | null;
     try {
       v = this.finish(this, rec);
