@@ -85,6 +85,29 @@ test('pageFault: byte-exact partial completion, read or write, as the core repor
   });
 });
 
+test('a split call that faults in one piece settles only once every piece is done (none writes after)', async () => {
+  await withDevice({ engines: 2, arenaBytes: 40 << 20 }, async (dev) => {
+    const n = 16 << 20; // 4 MiB pieces
+    const src = dev.buffer(n).fill(0xaa);
+    const dst = dev.buffer(n);
+    for (const [opcode, call] of [[Opcode.MEMMOVE, () => dev.memcpy(dst, src)], [Opcode.CRCGEN, () => dev.crc32c(src)], [Opcode.MEMFILL, () => dev.fill(dst, 1)]] as const) {
+      const fault = dev.inject({ opcode, times: 1, pageFault: { offset: 0, operand: opcode === Opcode.MEMFILL ? 'dst' : 'src' } }); // the first piece faults at once
+      const late = dev.inject({ opcode, latency: 100 }); // the others complete 100 ms later
+      let code = '';
+      try {
+        await call();
+      } catch (e) {
+        code = (e as { code: string }).code;
+        // the caller owns its buffers again: nothing of the call is left in flight
+        assert.is(dev.portal.inflight, 0, `${Opcode[opcode]}: pieces still in flight as the call rejected`);
+      }
+      assert.is(code, 'DSA_STATUS', Opcode[opcode]);
+      fault.remove();
+      late.remove();
+    }
+  });
+});
+
 test('status: the descriptor is not run; its record gets the status and its RCI handle is raised', async () => {
   await withDevice({ engines: 1 }, async (dev) => {
     const src = source(dev, 4096);

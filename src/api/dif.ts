@@ -8,6 +8,7 @@
 // expected and actual values. Small calls, and calls while the engines boot, run the same
 // descriptors on this thread's instance of the core.
 import { type Bytes, type Span, stillThere } from './args.ts';
+import { allDone } from './all_done.ts';
 import type { Member } from './batcher.ts';
 import { Errors, type DifMismatch, typeName } from '../device/errors.ts';
 import { newBytes } from '../device/host.ts';
@@ -352,7 +353,7 @@ export class DifOps {
     const h = this.#h;
     const ranges = this.#ranges(p, m);
     const solo = ranges.length > 1;
-    const calls = await Promise.all(ranges.map(([a, b]) => new Promise<DifCall>((resolve, reject) => {
+    const calls = await allDone(ranges.map(([a, b]) => new Promise<DifCall>((resolve, reject) => {
       const call = new DifCall(h.mem, h.dv);
       call.resolve = resolve;
       call.reject = reject;

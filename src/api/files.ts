@@ -22,6 +22,7 @@ import { open, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Stats } from 'node:fs';
 import { intOption } from './args.ts';
+import { allDone } from './all_done.ts';
 import { CrcFold } from './crc_combine.ts';
 import { bufferLeavingRoom, reserveOf } from './arena_room.ts';
 import { anotherFileCallEnds, enterFileCall } from './file_gate.ts';
@@ -606,8 +607,9 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
       }
     : async (i: number, len: number, pos: number): Promise<number> => {
         // The engine reads the buffer for the CRC while write() reads it for the file.
-        const [crc] = await Promise.all([dev.crc32c(slots[i].subarray(0, len)), write(slots[i], len, pos)]);
-        return crc;
+        // (both done before the slot is reused or freed, even when one fails)
+        const [crc] = await allDone<unknown>([dev.crc32c(slots[i].subarray(0, len)), write(slots[i], len, pos)]);
+        return crc as number;
       };
   const copied = pump(fn, s, fh, st, dev, o, slots.length, (i) => slots[i], work, async () => {
     freeAll(dev, slots);

@@ -10,6 +10,7 @@
 // stats() says how many went where and why; every call is published on the
 // diagnostics channel "softdsa:op".
 import { Pacer } from './pacer.ts';
+import { allDone } from './all_done.ts';
 import { type ArenaInfo, type Bytes, pattern as patternOf, seedOf, type Span, span, stillThere } from './args.ts';
 import { type ArenaMemory, Batcher, type Member, RESOLVED, type Submitter } from './batcher.ts';
 import { crc32cCombine } from './crc_combine.ts';
@@ -513,7 +514,7 @@ export class Ops {
       const ranges = this.#pieces(n, split);
       // Pieces of one overlapping copy run in order (each a memmove), so none overwrites a later one's source.
       if (ranges.length > 1 && overlaps(s, d, n)) return this.#inOrder(d.addr > s.addr ? ranges.reverse() : ranges, ([a, b]) => this.#move(op, s.addr + a, d.addr + a, b - a, false, s.space)).then(() => dst);
-      return Promise.all(ranges.map(([a, b]) => this.#move(op, s.addr + a, d.addr + a, b - a, split, s.space))).then(() => dst);
+      return allDone(ranges.map(([a, b]) => this.#move(op, s.addr + a, d.addr + a, b - a, split, s.space))).then(() => dst);
     }, s);
   }
 
@@ -569,7 +570,7 @@ export class Ops {
         return dst;
       }
       const ranges = this.#pieces(n, where === 'split');
-      return Promise.all(ranges.map(([a, b]) => this.#desc('fill', Opcode.MEMFILL, this.#fillFill(d, pat, a, b), where === 'split', this.#batcher, d.space))).then(() => dst);
+      return allDone(ranges.map(([a, b]) => this.#desc('fill', Opcode.MEMFILL, this.#fillFill(d, pat, a, b), where === 'split', this.#batcher, d.space))).then(() => dst);
     }, d);
   }
 
@@ -595,7 +596,7 @@ export class Ops {
       } else if ((d1.addr & 0xfff) === (d2.addr & 0xfff) && !overlaps(s, d1, n) && !overlaps(s, d2, n) && !overlaps(d1, d2, n)) {
         // Both destinations move by the same offset: bits 11:0 stay equal in every range.
         const ranges = this.#pieces(n, where === 'split');
-        await Promise.all(ranges.map(([a, b]) => this.#desc('dualcast', Opcode.DUALCAST, (x) => {
+        await allDone(ranges.map(([a, b]) => this.#desc('dualcast', Opcode.DUALCAST, (x) => {
           this.#addr(x, Desc.SRC, s.addr + a);
           this.#addr(x, Desc.DST, d1.addr + a);
           this.#addr(x, Desc.DST2, d2.addr + a);
@@ -604,7 +605,7 @@ export class Ops {
       } else if (!overlaps(s, d1, n) && !overlaps(s, d2, n) && !overlaps(d1, d2, n)) {
         // DSA's dualcast needs destinations with equal bits 11:0; two moves (per range) do the rest.
         const ranges = this.#pieces(n, where === 'split');
-        await Promise.all(ranges.flatMap(([a, b]) => [
+        await allDone(ranges.flatMap(([a, b]) => [
           this.#move('dualcast', s.addr + a, d1.addr + a, b - a, where === 'split', s.space),
           this.#move('dualcast', s.addr + a, d2.addr + a, b - a, where === 'split', s.space),
         ]));
@@ -661,7 +662,7 @@ export class Ops {
     return this.#track(op, n, where, (): number | Promise<number> => {
       if (where.startsWith('inline')) return answer(firstDiffInline(x.u8.subarray(0, n), y.u8.subarray(0, n)));
       const ranges = this.#pieces(n, where === 'split');
-      return Promise.all(ranges.map(([s, e]) => this.#desc(op, Opcode.COMPARE, fill(s, e), where === 'split', this.#batcher, x.space).then(found(s))))
+      return allDone(ranges.map(([s, e]) => this.#desc(op, Opcode.COMPARE, fill(s, e), where === 'split', this.#batcher, x.space).then(found(s))))
         .then((all) => answer(all.find((v) => v >= 0) ?? -1));
     }, x);
   }
@@ -687,7 +688,7 @@ export class Ops {
       if (where.startsWith('inline')) return this.#crcHere(s, n, init);
       const ranges = this.#pieces(n, where === 'split');
       if (ranges.length === 1) return this.#crc(Opcode.CRCGEN, s.addr, 0, n, init, false, s.space);
-      return Promise.all(ranges.map(([a, b], i) => this.#crc(Opcode.CRCGEN, s.addr + a, 0, b - a, i === 0 ? init : 0, where === 'split', s.space))).then((parts) => combine(parts, ranges));
+      return allDone(ranges.map(([a, b], i) => this.#crc(Opcode.CRCGEN, s.addr + a, 0, b - a, i === 0 ? init : 0, where === 'split', s.space))).then((parts) => combine(parts, ranges));
     }, s);
   }
 
@@ -715,7 +716,7 @@ export class Ops {
         return this.#crcHere(d, n, init);
       }
       const ranges = this.#pieces(n, where === 'split');
-      return Promise.all(ranges.map(([a, b], i) => this.#crc(Opcode.COPY_CRC, s.addr + a, d.addr + a, b - a, i === 0 ? init : 0, where === 'split', s.space))).then((parts) => combine(parts, ranges));
+      return allDone(ranges.map(([a, b], i) => this.#crc(Opcode.COPY_CRC, s.addr + a, d.addr + a, b - a, i === 0 ? init : 0, where === 'split', s.space))).then((parts) => combine(parts, ranges));
     }, s);
   }
 
@@ -750,11 +751,11 @@ export class Ops {
         await busy[k & 1]; // that buffer's previous chunk is done
         this.#mem.set(stillThere(s.u8, off, off + len), buf);
         const ranges = this.#pieces(len, true);
-        const part = Promise.all(ranges.map(([a, b]) => this.#crc(Opcode.CRCGEN, buf + a, 0, b - a, 0, true))).then((p) => combine(p, ranges));
+        const part = allDone(ranges.map(([a, b]) => this.#crc(Opcode.CRCGEN, buf + a, 0, b - a, 0, true))).then((p) => combine(p, ranges));
         busy[k & 1] = part.catch(() => {});
         parts.push(part);
       }
-      const crcs = await Promise.all(parts);
+      const crcs = await allDone(parts);
       // crc(seed, A) = combine(seed, crc(0, A), |A|): the seed is the CRC of what came before.
       let crc = seed;
       for (let i = 0; i < crcs.length; i++) crc = crc32cCombine(crc, crcs[i], Math.min(chunk, n - i * chunk));
