@@ -11,6 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { crc32c as nativeCrc32c } from '@node-rs/crc32';
 import { Device, Descriptor, Flag, Opcode, readRecord, Status, type DeviceOptions } from '../src/index.ts';
+import { Desc } from '../src/device/format.ts';
 import { VECTOR_WORDS, Vec } from '../src/device/layout.ts';
 
 const ARENA = 1 << 20;
@@ -82,6 +83,19 @@ test('pageFault: byte-exact partial completion, read or write, as the core repor
     assert.is(dev.stats().faults.byEffect.pageFault, 6);
     assert.is(await dev.submit(Descriptor.memmove({ src, dst, size, completion: rec })), Status.PAGE_FAULT);
     assert.is(noSrc.fired, 1);
+    // A fault the descriptor never reaches (it runs whole) is not counted, and waits for one that
+    // does: a cache flush, the 32 bytes of protection information a DIX generate of 4 blocks writes.
+    for (const [desc, offset] of [[Descriptor.cflush({ dst, size: 4096, completion: rec }), 100], [Descriptor.dixGenerate({ src, pi: dst, size: 2048, completion: rec }), 100]] as const) {
+      const rule = dev.inject({ opcode: desc[Desc.OPCODE], pageFault: { offset, operand: 'dst' }, times: 1 });
+      assert.is(await dev.submit(desc), Status.SUCCESS);
+      assert.is(rule.fired, 0, Opcode[desc[Desc.OPCODE]]);
+      assert.is(dev.stats().faults.byEffect.pageFault, 7);
+      rule.remove();
+    }
+    const pi = dev.inject({ opcode: Opcode.DIX_GEN, pageFault: { offset: 16, operand: 'dst' }, times: 1 });
+    assert.is(await dev.submit(Descriptor.dixGenerate({ src, pi: dst, size: 2048, completion: rec })), Status.PAGE_FAULT | Status.WRITE_FAULT_BIT);
+    assert.is(pi.fired, 1);
+    assert.is(dev.stats().faults.byEffect.pageFault, 8);
   });
 });
 

@@ -228,6 +228,8 @@ function runInjected(inj: Injection, addr: number, irq: number, block: Int32Arra
       if (hole >= 0) core.injectHole(0, 0);
       if (spaces !== null) spaces.hole = -1;
     }
+    const code = status & Status.CODE_MASK;
+    if (inj.pageFault && (hole < 0 || (code !== Status.PAGE_FAULT && code !== Status.BATCH_PAGE_FAULT))) faults.missed(inj);
   }
   if (inj.die) kill(inj);
   if (inj.latencyMs > 0) lateBy(inj.latencyMs);

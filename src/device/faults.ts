@@ -85,6 +85,8 @@ export interface Injection {
   dieAfter: boolean;
   latencyMs: number;
   lostInterrupt: boolean;
+  /** the slot's tag it was taken with (missed() names the rule by it) */
+  tag: number;
 }
 
 // ---- the table: a header, then MAX_RULES entries of Int32 words ----
@@ -287,6 +289,7 @@ export class FaultTable {
       dieAfter: (flags & F.DIE_AFTER) !== 0,
       latencyMs: (flags & F.LATENCY) !== 0 ? w[base + E.LATENCY_US] / 1000 : 0,
       lostInterrupt: (flags & F.LOST_IRQ) !== 0,
+      tag,
     };
     // Removed (and its entry reused) while we read it: not this rule's fields.
     if (Atomics.load(w, base + E.SERIAL) !== serial) return null;
@@ -300,6 +303,21 @@ export class FaultTable {
     if (dv.getUint32(desc + inj.operand + 4, true) !== 0) return -1;
     const at = dv.getUint32(desc + inj.operand, true) + inj.offset;
     return at < 2 ** 32 ? at : -1;
+  }
+
+  /**
+   * An injected page fault the descriptor never reached (it ran whole: a cache flush, a DIX
+   * generate's protection information shorter than the offset, a descriptor refused before it
+   * touched memory): not counted, and not one of the rule's `times`. The rule still fired if it
+   * also added a latency or lost an interrupt.
+   */
+  missed(inj: Injection): void {
+    const w = this.#w;
+    Atomics.sub(w, H.BY_EFFECT + EFFECTS.indexOf('pageFault'), 1);
+    if (inj.latencyMs > 0 || inj.lostInterrupt) return;
+    Atomics.sub(w, H.INJECTED, 1);
+    const base = HEADER_WORDS + ((inj.tag & ((1 << TAG_INDEX_BITS) - 1)) - 1) * ENTRY_WORDS;
+    if (Atomics.load(w, base + E.SERIAL) === inj.tag >>> TAG_INDEX_BITS) Atomics.sub(w, base + E.FIRED, 1);
   }
 
   #count(flags: number): void {
