@@ -132,10 +132,11 @@ function checkOptionNames(options: object): void {
   }
 }
 
-function checkInt(name: string, v: number, min: number, max: number, orZero = false): number {
-  if (orZero && v === 0) return v;
-  if (!Number.isInteger(v) || v < min || v > max) throw Errors.option(name, `must be ${orZero ? '0 or ' : ''}an integer from ${min} to ${max}, got ${typeof v === 'number' ? v : typeof v === 'string' ? `the string ${JSON.stringify(v)}` : typeName(v)}`);
-  return v;
+/** `or`: one more value the option takes (0: off, 'auto'), named in the error. */
+function checkInt(name: string, v: number | 'auto', min: number, max: number, or?: 0 | 'auto'): void {
+  if (or !== undefined && v === or) return;
+  const also = or === 'auto' ? "'auto' or " : or === 0 ? '0 or ' : '';
+  if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) throw Errors.option(name, `must be ${also}an integer from ${min} to ${max}, got ${typeof v === 'number' ? v : typeof v === 'string' ? `the string ${JSON.stringify(v)}` : typeName(v)}`);
 }
 
 /**
@@ -166,11 +167,11 @@ export function checkedOptions(options: DeviceOptions, topology: Topology | null
   checkInt('engineSpinMicros', o.engineSpinMicros, 0, 1e6);
   checkInt('pollSpinMicros', o.pollSpinMicros, 0, 1e6);
   checkInt('engineNice', o.engineNice, 0, 19);
-  checkInt('engineSliceMicros', o.engineSliceMicros, 100, 100000, true);
+  checkInt('engineSliceMicros', o.engineSliceMicros, 100, 100000, 0);
   checkInt('faultSeed', o.faultSeed, 0, 0xffffffff);
   if (!Array.isArray(o.faults)) throw Errors.option('faults', `must be an array of fault rules, got ${typeof o.faults}`);
-  if (o.inlineThreshold !== 'auto') checkInt('inlineThreshold', o.inlineThreshold, 0, 0xffffffff);
-  if (o.splitThreshold !== 'auto') checkInt('splitThreshold', o.splitThreshold, 64, 0xffffffff);
+  checkInt('inlineThreshold', o.inlineThreshold, 0, 0xffffffff, 'auto');
+  checkInt('splitThreshold', o.splitThreshold, 64, 0xffffffff, 'auto');
   if (!['auto', 'eventfd', 'atomics'].includes(o.completion)) throw Errors.option('completion', `must be 'auto', 'eventfd' or 'atomics', got ${String(o.completion)}`);
   if (o.completion === 'eventfd' && loadEventFd() === null) throw Errors.option('completion', `eventfd: the addon is unavailable here (${eventFdUnavailableReason()})`);
   o.faults.forEach((rule, i) => {
@@ -555,12 +556,17 @@ export class Device extends DeviceConnection {
     return this.#ops;
   }
 
-  /** A Buffer of arena memory: what engines reach with no copy. Give it back with free(). */
+  /** A Buffer of arena memory: what engines reach with no copy. Give it back with free(buf). */
   buffer(size: number): Buffer {
     if (typeof size !== 'number' || !Number.isInteger(size) || size < 0) throw new RangeError(`buffer(size): size must be a non-negative integer; got ${String(size)}`);
     const addr = this.alloc(Math.max(1, size));
-    return bytesAt(this.memory.buffer, addr, size);
+    const buf = bytesAt(this.memory.buffer, addr, size);
+    this.#buffers.add(buf);
+    return buf;
   }
+
+  /** the Buffers buffer() gave and free() has not taken back */
+  readonly #buffers = new WeakSet<Uint8Array>();
 
   memcpy<T extends Bytes>(dst: T, src: Bytes, length?: number): Promise<T> {
     return this.#op((o) => o.memcpy(dst, src, length));
@@ -658,8 +664,18 @@ export class Device extends DeviceConnection {
     return this.#alloc.alloc(bytes, align);
   }
 
-  free(addr: number): void {
-    if (typeof addr !== 'number') throw new TypeError(`free(addr): addr must be a number (an address alloc() returned); got ${typeName(addr)}`);
+  /**
+   * Gives arena memory back: an address alloc() returned, or a Buffer exactly as buffer()
+   * returned it (the byte offset of any other view, a subarray or an empty view at a block's
+   * end, could be the address of someone else's block).
+   */
+  free(addr: number | Uint8Array): void {
+    if (addr instanceof Uint8Array) {
+      if (!this.#buffers.has(addr)) throw new RangeError('free: expects a Buffer exactly as buffer() or alloc() returned it (not a view of one), not freed already');
+      this.#buffers.delete(addr);
+      return this.#alloc.free(addr.byteOffset);
+    }
+    if (typeof addr !== 'number') throw new TypeError(`free(addr): addr must be an address alloc() returned or a Buffer from buffer(); got ${typeName(addr)}`);
     this.#alloc.free(addr);
   }
 

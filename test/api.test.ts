@@ -371,7 +371,15 @@ test('argument errors: TypeError for wrong types, RangeError out of range; nothi
   await rejects(async () => dsa.free(b2), RangeError, 'a double free');
   dsa.free(a2);
   await rejects(async () => dev.free('x' as unknown as number), TypeError, "dev.free('x')");
-  for (const x of [a, b, small]) dev.free(x.byteOffset);
+  // dev.free takes a Buffer from dev.buffer() too, exactly as returned, once
+  const c = dev.buffer(64);
+  const d = dev.buffer(64);
+  await rejects(async () => dev.free(c.subarray(64)), RangeError, 'dev.free of an empty view at the end of a block');
+  await rejects(async () => dev.free(Buffer.from(c)), RangeError, 'dev.free of a Buffer dev.buffer() did not return');
+  dev.free(d);
+  await rejects(async () => dev.free(d), RangeError, 'dev.free twice');
+  dev.free(c);
+  for (const x of [a, b, small]) dev.free(x);
 });
 
 // ---------------------------------------------------------------- CRC-32C
@@ -637,7 +645,8 @@ test("splitThreshold 'auto' (the default): CRCs and compares split from 2 MiB, c
       await dev.close();
     }
   }
-  assert.throws(() => Device.openSync({ splitThreshold: 'always' as never }), /option splitThreshold: must be an integer from 64/);
+  assert.throws(() => Device.openSync({ splitThreshold: 'always' as never }), /option splitThreshold: must be 'auto' or an integer from 64 to 4294967295, got the string "always"/);
+  assert.throws(() => Device.openSync({ inlineThreshold: -1 }), /option inlineThreshold: must be 'auto' or an integer from 0/);
 });
 
 test("diagnostics_channel 'softdsa:op': one event per call with op, bytes, placement, duration", async () => {

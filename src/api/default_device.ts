@@ -112,16 +112,11 @@ export async function shutdown(): Promise<void> {
   await dev.close();
 }
 
-/** The Buffers alloc() returned and free() has not taken back: free() takes exactly these. */
-const allocated = new WeakSet<Uint8Array>();
-
 /** Arena memory as a Buffer: engines work on it with no copy. Give it back with free(). */
 export function alloc(size: number): Buffer {
   if (typeof size !== 'number') throw new TypeError(`alloc: size must be a number; got ${typeof size}`);
   if (!Number.isInteger(size) || size < 0) throw new RangeError(`alloc: size must be a non-negative integer; got ${size}`);
-  const buf = defaultDevice().buffer(size);
-  allocated.add(buf);
-  return buf;
+  return defaultDevice().buffer(size);
 }
 
 /** Returns a Buffer from alloc() to the arena. */
@@ -131,9 +126,7 @@ export function free(buf: Buffer): void {
   const dev = current;
   if (!(buf instanceof Uint8Array)) throw new TypeError('free: expects a Buffer from alloc()');
   if (dev === null || buf.buffer !== dev.memory.buffer) throw new RangeError('free: this Buffer is not from alloc() on the open default device');
-  if (!allocated.has(buf)) throw new RangeError('free: expects a Buffer exactly as alloc() returned it (not a view of one), not freed already');
-  allocated.delete(buf);
-  dev.free(buf.byteOffset);
+  dev.free(buf);
 }
 
 const call = <T>(fn: (d: Device) => Promise<T>): Promise<T> => {
