@@ -87,9 +87,9 @@ export interface DeviceOptions {
    * 0 leaves the kernel's (about 0.75 ms times 1 + log2 of the cores, up to 8). Linux 6.12+ with
    * the addon built (elsewhere ignored). Default 10000: a waking thread with a shorter slice (the
    * main thread, at the kernel's) may then cut an engine's slice short, so the event loop waits
-   * for no engine; with the kernel's slice it waited up to one (0.4-1 ms p99, 3.6 ms at worst,
-   * perf sched on 2 cores copying 1 GiB; 0.08-0.15 ms with 10 ms slices). Shorter slices than the
-   * main thread's make it worse (p99 1.4-2.5 ms at 0.1 ms).
+   * for no engine; with the kernel's slice it waited up to one (the main thread's wake-to-run
+   * p99 0.15-1.0 ms, 3.6 ms at worst, perf sched on 2 cores copying 1 GiB; 0.08-0.41 ms with
+   * 10 ms slices). Shorter slices than the main thread's make it worse (1.4-2.5 ms at 0.1 ms).
    */
   engineSliceMicros?: number;
   /** fault-injection rules set from the start (more with dev.inject()); see FaultRule */
