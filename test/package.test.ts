@@ -73,7 +73,7 @@ test('prebuilt addons match native/ (else: npm run prebuilds)', () => {
   }
 });
 
-test('npm pack: what runs, and only that, within 450 kB', () => {
+test('npm pack: what runs, and only that, within 400 kB', () => {
   const before = readFileSync(join(root, 'package.json'), 'utf8');
   const r = run('npm', ['pack', '--json', '--pack-destination', work], { cwd: root, env: cleanEnv(), timeout: 180000 });
   assert.is(r.code, 0, show(r));
