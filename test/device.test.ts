@@ -6,8 +6,8 @@ import * as assert from 'uvu/assert';
 import { Device, Descriptor, Flag, Opcode, readRecord, Status, encode } from '../src/index.ts';
 import { Ctx } from '../src/device/format.ts';
 import { EngineStates } from '../src/device/engine_states.ts';
-import { Vectors } from '../src/device/completion.ts';
-import { computeLayout, EngineState } from '../src/device/layout.ts';
+import { Interrupt, Vectors } from '../src/device/completion.ts';
+import { computeLayout, EngineState, VECTOR_WORDS, Vec } from '../src/device/layout.ts';
 import { singleQueue, topologyLayout } from '../src/device/topology.ts';
 import { referenceExecute, type RefCtx } from './reference.ts';
 import { randomDescriptor, rng, type Region } from './gen.ts';
@@ -303,6 +303,37 @@ test('a split call wakes its submitter once, at its last piece, not at each (bot
     } finally {
       await dev.close();
     }
+  }
+});
+
+test('a vector armed for N completions signals at the Nth; armed for 0 it is not armed (its owner would wait disarmed)', async () => {
+  const dev = await Device.open({ engines: 1, arenaBytes: ARENA });
+  try {
+    const vectors = new Vectors(dev.memory, dev.layout, null);
+    const v = vectors.claim();
+    const armed = new Int32Array(dev.memory.buffer as unknown as SharedArrayBuffer, dev.layout.vectors + v * VECTOR_WORDS * 4 + Vec.ARMED * 4, 1);
+    let signals = 0;
+    const irq = new Interrupt(vectors, v, null, () => signals++);
+    try {
+      irq.wait(0); // (a completion came between the count and the arm: the caller polls instead)
+      assert.is(Atomics.load(armed, 0), 0);
+      irq.wait(3);
+      assert.is(Atomics.load(armed, 0), 3, 'wait(0) left it waiting: wait(3) would only lower the arm');
+      irq.wait(2); // already waiting: at most 2 more
+      assert.is(Atomics.load(armed, 0), 2);
+      const before = vectors.count(v);
+      vectors.signalIfArmed(v);
+      assert.is(vectors.count(v), before, 'one of 2: no signal yet');
+      vectors.signalIfArmed(v);
+      assert.is(vectors.count(v), before + 1, 'the 2nd signals');
+      assert.is(Atomics.load(armed, 0), 0, 'and disarms');
+      vectors.signalIfArmed(v);
+      assert.is(vectors.count(v), before + 1, 'disarmed: no more');
+    } finally {
+      irq.close();
+    }
+  } finally {
+    await dev.close();
   }
 });
 

@@ -267,7 +267,7 @@ export class Interrupt {
    * next signal) and waits; onSignal runs once then. Already waiting: waits for at most that many.
    */
   wait(completions = 1): void {
-    if (this.#closed) return;
+    if (this.#closed || completions < 1) return; // (armed for 0, it would wait disarmed)
     if (this.#waiting) return this.#vectors.lower(this.vector, completions);
     this.#waiting = true;
     this.#vectors.arm(this.vector, completions);

@@ -417,9 +417,14 @@ export class Portal {
     // Nothing finished: arm the vector for the completions a caller needs and sleep; count
     // again after arming so that a completion between the count and the arm is not missed
     // (counted twice, it only wakes this thread early).
-    const irq = this.#interrupt;
-    if (irq === null) return;
+    // (One that finished since the reap above: poll again rather than arm for 0, which would
+    // leave the vector disarmed while this thread waits on it.)
     const needed = this.#needed();
+    const irq = this.#interrupt;
+    if (needed === 0 || irq === null) {
+      if (needed === 0) this.#schedule();
+      return;
+    }
     irq.wait(needed);
     const now = this.#needed();
     if (now === 0) this.#schedule();
