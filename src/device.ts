@@ -62,9 +62,10 @@ export interface DeviceOptions {
   inlineThreshold?: number | 'auto';
   /**
    * high-level calls of at least this many bytes are split across engines (a number: for every
-   * call). 'auto' (default): CRCs (crc32c, copyCrc32c) and compares from 2 MiB, copies, fills and dualcasts from 4 MiB. One engine
-   * is as fast below: waking the others costs about what the split saves, and a copy, bound by
-   * memory, gains less from a second engine (measured with calls awaited one at a time, 2
+   * call). 'auto' (default): CRCs (crc32c, copyCrc32c) and compares from 2 MiB, copies, fills
+   * and dualcasts from 4 MiB. One engine is as fast below: waking the others costs about what
+   * the split saves, and a copy, bound by memory, gains less from a second engine (measured
+   * with calls awaited one at a time, 2
    * engines on 2 cores)
    */
   splitThreshold?: number | 'auto';
