@@ -65,8 +65,7 @@ export interface DeviceOptions {
    * call). 'auto' (default): CRCs (crc32c, copyCrc32c) and compares from 2 MiB, copies, fills
    * and dualcasts from 4 MiB. One engine is as fast below: waking the others costs about what
    * the split saves, and a copy, bound by memory, gains less from a second engine (measured
-   * with calls awaited one at a time, 2
-   * engines on 2 cores)
+   * with calls awaited one at a time, 2 engines on 2 cores)
    */
   splitThreshold?: number | 'auto';
   /** engines spin up to this long on an empty queue before parking; default 50 */
