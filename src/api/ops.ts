@@ -436,6 +436,11 @@ export class Ops {
     return rec < 0 ? null : this.#record(call.op, call.bytes, call.placement, call.t0, call.value(rec));
   };
 
+  /** Whether a call placed `where` on n bytes is one descriptor (#one): on the device, not split, within the largest transfer. */
+  #single(where: Placement, n: number): boolean {
+    return (where === 'device' || where === 'foreign') && n <= this.#cfg.maxTransfer;
+  }
+
   #addr(d: number, field: number, addr: number): void {
     this.#dv.setUint32(d + field, addr, true);
   }
@@ -502,13 +507,7 @@ export class Ops {
       return Promise.resolve(this.#record(op, n, where, t0, dst));
     }
     // One descriptor (the awaited round trip of small copies): settled and recorded as it completes.
-    if (single(where) && n <= this.#cfg.maxTransfer) {
-      return this.#one(op, n, where, s, Opcode.MEMMOVE, (x) => {
-        this.#addr(x, Desc.SRC, s.addr);
-        this.#addr(x, Desc.DST, d.addr);
-        this.#size(x, n);
-      }, () => dst);
-    }
+    if (this.#single(where, n)) return this.#one(op, n, where, s, Opcode.MEMMOVE, this.#moveFill(s.addr, d.addr, n), () => dst);
     return this.#track(op, n, where, (): Promise<T> => {
       const split = where === 'split';
       const ranges = this.#pieces(n, split);
@@ -535,11 +534,16 @@ export class Ops {
   }
 
   #move(op: string, src: number, dst: number, n: number, solo: boolean, space = 0): Promise<number> {
-    return this.#desc(op, Opcode.MEMMOVE, (d) => {
+    return this.#desc(op, Opcode.MEMMOVE, this.#moveFill(src, dst, n), solo, this.#batcher, space);
+  }
+
+  /** Fills in a MEMMOVE descriptor. */
+  #moveFill(src: number, dst: number, n: number): (d: number) => void {
+    return (d) => {
       this.#addr(d, Desc.SRC, src);
       this.#addr(d, Desc.DST, dst);
       this.#size(d, n);
-    }, solo, this.#batcher, space);
+    };
   }
 
   /** Fills in a MEMFILL descriptor for bytes [a, b) of d. */
@@ -563,7 +567,7 @@ export class Ops {
     }
     const n = d.u8.byteLength;
     const where = this.#place('copy', n, d);
-    if (single(where) && n <= this.#cfg.maxTransfer) return this.#one('fill', n, where, d, Opcode.MEMFILL, this.#fillFill(d, pat, 0, n), () => dst);
+    if (this.#single(where, n)) return this.#one('fill', n, where, d, Opcode.MEMFILL, this.#fillFill(d, pat, 0, n), () => dst);
     return this.#track('fill', n, where, (): T | Promise<T> => {
       if (where.startsWith('inline')) {
         fillInline(d.u8, pat);
@@ -655,7 +659,7 @@ export class Ops {
     };
     /** the first difference a COMPARE record of the range from s reports, or -1 */
     const found = (s: number) => (rec: number): number => (this.#mem[rec + Record.RESULT] === 0 ? -1 : s + this.#dv.getUint32(rec + Record.BYTES_COMPLETED, true));
-    if (single(where) && n <= this.#cfg.maxTransfer) {
+    if (this.#single(where, n)) {
       const at = found(0);
       return this.#one(op, n, where, x, Opcode.COMPARE, fill(0, n), (rec) => answer(at(rec)));
     }
@@ -682,7 +686,7 @@ export class Ops {
     const n = s.u8.byteLength;
     let where = this.#place('crc', n, s);
     if (where === 'inline:not-shared' && stagesNotShared && n >= this.#split.crc) where = 'staged';
-    if (single(where) && n <= this.#cfg.maxTransfer) return this.#one('crc32c', n, where, s, Opcode.CRCGEN, this.#crcFill(Opcode.CRCGEN, s.addr, 0, n, init), this.#crcOf);
+    if (this.#single(where, n)) return this.#one('crc32c', n, where, s, Opcode.CRCGEN, this.#crcFill(Opcode.CRCGEN, s.addr, 0, n, init), this.#crcOf);
     return this.#track('crc32c', n, where, (): number | Promise<number> => {
       if (where === 'staged') return this.#crcStaged(s, n, init);
       if (where.startsWith('inline')) return this.#crcHere(s, n, init);
@@ -709,7 +713,7 @@ export class Ops {
     let where = this.#place('crc', n, s, d);
     if (where !== 'split' && where !== 'inline:small' && !where.startsWith('inline') && overlaps(s, d, n)) where = 'inline:overlap';
     if (where === 'split' && overlaps(s, d, n)) where = 'inline:overlap';
-    if (single(where) && n <= this.#cfg.maxTransfer) return this.#one('copyCrc32c', n, where, s, Opcode.COPY_CRC, this.#crcFill(Opcode.COPY_CRC, s.addr, d.addr, n, init), this.#crcOf);
+    if (this.#single(where, n)) return this.#one('copyCrc32c', n, where, s, Opcode.COPY_CRC, this.#crcFill(Opcode.COPY_CRC, s.addr, d.addr, n, init), this.#crcOf);
     return this.#track('copyCrc32c', n, where, (): number | Promise<number> => {
       if (where.startsWith('inline')) {
         this.#copyHere(d, s);
@@ -958,9 +962,6 @@ function rotate(pat: bigint, k: number): bigint {
 }
 
 const away = (s: Span): Placement => (s.placement === 'local' ? 'inline:not-shared' : 'inline:foreign');
-
-/** A placement whose call, within the largest transfer, is one descriptor (Ops.#one). */
-const single = (p: Placement): boolean => p === 'device' || p === 'foreign';
 
 /** Deltas run as one descriptor per 512 KiB window, never split further, and need the arena. */
 const align64 = (x: number): number => Math.ceil(x / 64) * 64;

@@ -275,7 +275,7 @@ export class FaultTable {
   /** What the rule named by a slot's tag does (counted as injected), or null if it was removed meanwhile. */
   take(tag: number): Injection | null {
     const w = this.#w;
-    const base = HEADER_WORDS + ((tag & ((1 << TAG_INDEX_BITS) - 1)) - 1) * ENTRY_WORDS;
+    const base = entryOf(tag);
     const serial = tag >>> TAG_INDEX_BITS;
     if (Atomics.load(w, base + E.SERIAL) !== serial) return null;
     const flags = w[base + E.FLAGS];
@@ -316,7 +316,7 @@ export class FaultTable {
     Atomics.sub(w, H.BY_EFFECT + EFFECTS.indexOf('pageFault'), 1);
     if (inj.latencyMs > 0 || inj.lostInterrupt) return;
     Atomics.sub(w, H.INJECTED, 1);
-    const base = HEADER_WORDS + ((inj.tag & ((1 << TAG_INDEX_BITS) - 1)) - 1) * ENTRY_WORDS;
+    const base = entryOf(inj.tag);
     if (Atomics.load(w, base + E.SERIAL) === inj.tag >>> TAG_INDEX_BITS) Atomics.sub(w, base + E.FIRED, 1);
   }
 
@@ -331,6 +331,9 @@ export class FaultTable {
     return { seed: Atomics.load(w, H.SEED) >>> 0, injected: Atomics.load(w, H.INJECTED), byEffect };
   }
 }
+
+/** The first word of the table entry a slot's tag names (its low bits: the entry's index + 1). */
+const entryOf = (tag: number): number => HEADER_WORDS + ((tag & ((1 << TAG_INDEX_BITS) - 1)) - 1) * ENTRY_WORDS;
 
 /** Does the source or destination range of the descriptor (where its opcode has them) meet [start, end)? */
 function meets(dv: DataView, op: number, start: number, end: number): boolean {

@@ -416,9 +416,8 @@ export class Portal {
     }
     // Nothing finished: arm the vector for the completions a caller needs and sleep; count
     // again after arming so that a completion between the count and the arm is not missed
-    // (counted twice, it only wakes this thread early).
-    // (One that finished since the reap above: poll again rather than arm for 0, which would
-    // leave the vector disarmed while this thread waits on it.)
+    // (counted twice, it only wakes this thread early). One that finished since the reap above
+    // (a count of 0): poll again, rather than arm for 0 and wait on a disarmed vector.
     const needed = this.#needed();
     const irq = this.#interrupt;
     if (needed === 0 || irq === null) {
