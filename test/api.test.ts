@@ -596,6 +596,32 @@ test('batch builder: results in order; a fence after a failure stops what follow
   for (const v of [a, b, c, x, y, z]) dev.free(v.byteOffset);
 });
 
+test('a large call goes to the engines as it is made: it runs while its caller works on, before the tick ends', async () => {
+  const dev = await Device.open({ engines: 2, inlineThreshold: 1024, splitThreshold: 512 << 10, arenaBytes: 8 << 20 });
+  try {
+    const src = dev.buffer(1 << 20).fill(7);
+    const dst = dev.buffer(1 << 20);
+    const cases: Array<[string, number, () => Promise<unknown>, number]> = [
+      ['memcpy', 256 << 10, () => dev.memcpy(dst, src, 256 << 10), 7],
+      ['fill', 256 << 10, () => dev.fill(dst, 9, 0, 256 << 10), 9],
+      ['split memcpy', 1 << 20, () => dev.memcpy(dst, src), 7],
+      ['split fill', 1 << 20, () => dev.fill(dst, 5), 5],
+    ];
+    for (const [name, n, call, value] of cases) {
+      const p = call();
+      // The caller's own work, with no await: the engines must have the call already.
+      const end = Date.now() + 10_000;
+      while (Atomics.load(dst, n - 1) !== value && Date.now() < end);
+      assert.is(Atomics.load(dst, n - 1), value, `${name}: done before its tick ended`);
+      await p;
+    }
+    assert.equal(dev.stats().ops.memcpy.placement, { device: 1, split: 1 });
+    assert.equal(dev.stats().ops.fill.placement, { device: 1, split: 1 });
+  } finally {
+    await dev.close();
+  }
+});
+
 test('stats: per-operation counts, bytes, latency, and where each call ran and why', async () => {
   const dev = await Device.open({ engines: 2, inlineThreshold: 1024, splitThreshold: 65536, arenaBytes: 8 << 20 });
   try {
