@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { crc32c as nativeCrc } from '@node-rs/crc32';
 import * as dsa from '../src/index.ts';
 import { Device, Opcode } from '../src/index.ts';
-import { BLOCK_MEMBERS } from '../src/api/batcher.ts';
+import { BLOCK_MEMBERS, SUBMIT_NOW_BYTES } from '../src/api/batcher.ts';
 import { rng } from './gen.ts';
 import { typeName } from '../src/device/errors.ts';
 
@@ -596,26 +596,31 @@ test('batch builder: results in order; a fence after a failure stops what follow
   for (const v of [a, b, c, x, y, z]) dev.free(v.byteOffset);
 });
 
-test('a large call goes to the engines as it is made: it runs while its caller works on, before the tick ends', async () => {
-  const dev = await Device.open({ engines: 2, inlineThreshold: 1024, splitThreshold: 512 << 10, arenaBytes: 8 << 20 });
+test('a call (or a tick of calls) holding SUBMIT_NOW_BYTES of work goes to the engines as it is made: it runs while its caller works on, before the tick ends', async () => {
+  const dev = await Device.open({ engines: 2, inlineThreshold: 1024, splitThreshold: 2 << 20, arenaBytes: 8 << 20 });
   try {
-    const src = dev.buffer(1 << 20).fill(7);
-    const dst = dev.buffer(1 << 20);
+    const n = SUBMIT_NOW_BYTES;
+    const src = dev.buffer(2 * n).fill(7);
+    const dst = dev.buffer(2 * n);
+    const quarter = n / 4;
     const cases: Array<[string, number, () => Promise<unknown>, number]> = [
-      ['memcpy', 256 << 10, () => dev.memcpy(dst, src, 256 << 10), 7],
-      ['fill', 256 << 10, () => dev.fill(dst, 9, 0, 256 << 10), 9],
-      ['split memcpy', 1 << 20, () => dev.memcpy(dst, src), 7],
-      ['split fill', 1 << 20, () => dev.fill(dst, 5), 5],
+      ['memcpy', n, () => dev.memcpy(dst, src, n), 7],
+      ['fill', n, () => dev.fill(dst, 9, 0, n), 9],
+      ['split memcpy', 2 * n, () => dev.memcpy(dst, src), 7],
+      ['split fill', 2 * n, () => dev.fill(dst, 5), 5],
+      // four calls of a quarter each: the block goes out with the fourth
+      ['four memcpy calls', n, () => Promise.all([0, 1, 2, 3].map((i) => dev.memcpy(dst.subarray(i * quarter), src.subarray(i * quarter, (i + 1) * quarter)))), 7],
     ];
-    for (const [name, n, call, value] of cases) {
+    for (const [name, end, call, value] of cases) {
+      if (value === 7) dst.fill(0);
       const p = call();
       // The caller's own work, with no await: the engines must have the call already.
-      const end = Date.now() + 10_000;
-      while (Atomics.load(dst, n - 1) !== value && Date.now() < end);
-      assert.is(Atomics.load(dst, n - 1), value, `${name}: done before its tick ended`);
+      const deadline = Date.now() + 10_000;
+      while (Atomics.load(dst, end - 1) !== value && Date.now() < deadline);
+      assert.is(Atomics.load(dst, end - 1), value, `${name}: done before its tick ended`);
       await p;
     }
-    assert.equal(dev.stats().ops.memcpy.placement, { device: 1, split: 1 });
+    assert.equal(dev.stats().ops.memcpy.placement, { device: 5, split: 1 });
     assert.equal(dev.stats().ops.fill.placement, { device: 1, split: 1 });
   } finally {
     await dev.close();

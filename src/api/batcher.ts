@@ -1,5 +1,6 @@
 // Same-tick batching: every high-level call made in one tick of the event loop becomes a
-// member of one BATCH descriptor, and the doorbell rings once, when the tick ends.
+// member of one BATCH descriptor, and the doorbell rings once, when the tick ends, or as soon
+// as the calls hold enough work to start on (SUBMIT_NOW_BYTES).
 //
 // A block of arena memory holds a tick's descriptor list and, after it, one completion
 // record per member (RCR set: every member writes its record, status last):
@@ -34,6 +35,15 @@ export interface Member {
    */
   readonly readsNow?: boolean;
 }
+
+/**
+ * Work a block holds (bytes its calls move or read) from which it goes to the engines at once,
+ * not when its tick ends: a caller may work on before awaiting (`const p = crc32c(big); work();
+ * await p`), and the engines should run meanwhile (a 64 MiB memcpy and 3 ms of work took 8.2 ms
+ * held to the tick's end: 3 + 4.5 in turn). Less waits for its tick's other calls, one batch and
+ * one doorbell for them all; more in one batch would run on one engine while the other idles.
+ */
+export const SUBMIT_NOW_BYTES = 1 << 20;
 
 /** (a resolved promise's then: cheaper than queueMicrotask, see add()) */
 export const RESOLVED = Promise.resolve();
@@ -124,6 +134,15 @@ export class Batcher {
 
   readonly #flushTick = (): void => this.flush();
 
+  /** bytes of work the current block's calls hold (see weigh) */
+  #weight = 0;
+
+  /** Adds the bytes of the call just added to its block's work: a block holding SUBMIT_NOW_BYTES goes out now. */
+  weigh(bytes: number): void {
+    this.#weight += bytes;
+    if (this.#weight >= SUBMIT_NOW_BYTES) this.flush();
+  }
+
   /** A pooled block, a new full one, or (no room for that) the largest smaller one that fits. */
   #newBlock(): Block {
     const pooled = this.#pool.pop();
@@ -154,6 +173,7 @@ export class Batcher {
   /** Submits what the current block holds. */
   flush(): void {
     const b = this.#block;
+    this.#weight = 0;
     if (b === null) return;
     this.#block = null;
     const n = b.members.length;

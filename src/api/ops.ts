@@ -56,14 +56,6 @@ const MIN_PIECE = 4 << 20;
  * memory, which a second engine adds less to, and one engine does it in less time than a CRC.
  */
 const SPLIT_AUTO: Thresholds = { copy: 4 << 20, compare: 2 << 20, crc: 2 << 20 };
-/**
- * A call this large goes to the engines as it is made, not when its tick ends: its caller may
- * work on before awaiting it (`const p = crc32c(big); work(); await p`), and the engines run
- * meanwhile (a 64 MiB memcpy and 3 ms of work took 8.2 ms held to the tick's end, 3 + 4.5 in
- * turn). Smaller calls wait for their tick's others: one batch, one doorbell, for a hand-off
- * that costs about what 64 KiB takes an engine.
- */
-const SUBMIT_NOW_BYTES = 256 << 10;
 
 /** Bytes an operation must reach before handing it off (or splitting it) pays, per kind. */
 interface Thresholds {
@@ -353,7 +345,7 @@ export class Ops {
       return Promise.reject(e);
     }
     if (r instanceof Promise) {
-      if (bytes >= SUBMIT_NOW_BYTES) this.#batcher.flush();
+      this.#batcher.weigh(bytes);
       return this.#settle(op, bytes, placement, t0, r, keep);
     }
     return Promise.resolve(this.#record(op, bytes, placement, t0, r));
@@ -437,7 +429,7 @@ export class Ops {
       this.#dev.spaces.hold(call.space);
       this.#dv.setUint32(d + Desc.PASID, call.space, true);
     }
-    if (bytes >= SUBMIT_NOW_BYTES) this.#batcher.flush();
+    this.#batcher.weigh(bytes);
     return p;
   }
 
