@@ -172,6 +172,14 @@ const LEVEL0_MIN: usize = 32768;
   );
 }
 
+// The window's worth of f moves to the front of the area (len: a multiple of 16; the two do
+// not overlap). A loop of v128s, not memory.copy: V8 runs memory.copy on shared memory as a call
+// out of Wasm, and one per block cost the fold half its speed on data from DRAM (128 MiB on AMD
+// EPYC: 7.8-8.2 GB/s against 17.3-17.7; 18.7 against 19.1 on data in the cache).
+@inline function moveWindow(to: usize, from: usize, len: usize): void {
+  for (let k: usize = 0; k < len; k += 16) v128.store(to + k, v128.load(from + k));
+}
+
 // Folds [p, p+n) (n > D) by level L's Q, with `head` XORed into its first 4 bytes, in the
 // scratch area at `a`; returns the address of the D-byte rest there. With COPY, also copies the
 // input to [d, d+n) on the way (COPY_CRC: the buffers do not overlap), so it is read once.
@@ -217,7 +225,7 @@ const LEVEL0_MIN: usize = 32768;
     }
     done += len;
     if (done == e) break;
-    memory.copy(a, s + BLK - WIN, WIN);
+    moveWindow(a, s + BLK - WIN, WIN);
   }
   // The rest, 16 bytes at a time; each stands on its own, so the last 16 may overlap.
   const z = s + len;
