@@ -36,7 +36,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 // ---------------------------------------------------------------- (a) cold start
 
-interface Child { importMs: number; firstMs: number; first10Ms: number[]; openMs?: number; setupMs?: number; deferredOpenMs?: number; placement?: Record<string, number> }
+interface Child { importMs: number; firstMs: number; first10Ms: number[]; deviceWarmMs?: number[]; openMs?: number; setupMs?: number; deferredOpenMs?: number; placement?: Record<string, number> }
 
 function child(which: string): Child {
   const script = fileURLToPath(new URL('./cold-child.mjs', import.meta.url));
@@ -72,12 +72,15 @@ function coldStart(): Record<string, unknown> {
       baselineFirstMs: stats(b.map((c) => c.firstMs)),
       /** the first call against a warm call of the same process (calls 6-10) */
       firstOverWarm: stats(a.map((c) => c.firstMs / warm(c))),
+      /** the first call against warm calls on the device once its engines are ready (the first ten ran inline while they booted) */
+      ...(a[0].deviceWarmMs !== undefined ? { firstOverDeviceWarm: stats(a.map((c) => c.firstMs / median(c.deviceWarmMs!))), deviceWarmMs: stats(a.map((c) => median(c.deviceWarmMs!))) } : {}),
       first10TotalMs: stats(a.map((c) => c.first10Ms.reduce((x, y) => x + y, 0))),
       baselineFirst10TotalMs: stats(b.map((c) => c.first10Ms.reduce((x, y) => x + y, 0))),
       placement: a[0].placement,
     };
     const later = (out[mine] as { deferredOpenMs?: unknown }).deferredOpenMs;
-    console.log(`  (a) ${mine}: first ${JSON.stringify((out[mine] as { firstMs: unknown }).firstMs)} ms; baseline ${base} ${JSON.stringify((out[mine] as { baselineFirstMs: unknown }).baselineFirstMs)}${later === undefined ? '' : `; the device's open after them ${JSON.stringify(later)} ms`}`);
+    const dw = (out[mine] as { firstOverDeviceWarm?: { median: number } }).firstOverDeviceWarm;
+    console.log(`  (a) ${mine}: first ${JSON.stringify((out[mine] as { firstMs: unknown }).firstMs)} ms${dw === undefined ? '' : ` (${dw.median}x a warm device call)`}; baseline ${base} ${JSON.stringify((out[mine] as { baselineFirstMs: unknown }).baselineFirstMs)}${later === undefined ? '' : `; the device's open after them ${JSON.stringify(later)} ms`}`);
   }
   return out;
 }
