@@ -762,6 +762,7 @@ export class Device extends DeviceConnection {
       this.closed = true;
       this.#closing = (async () => {
         this.#ops?.flush(); // this tick's calls, still in the batcher, are in flight too
+        await this.#ops?.idle(); // (and the later steps of calls that go out in steps)
         this.#engines.closing();
         await this.settlePortals();
         await this.#engines.stop();

@@ -885,6 +885,9 @@ test('buffers that take the whole arena leave the calls their room (the default 
     await kept.memcpy(b.subarray(0, 4096), a.subarray(0, 4096));
     assert.ok(b.subarray(0, 4096).equals(a.subarray(0, 4096)));
     assert.is(await kept.crc32c(a), nativeCrc(a) >>> 0);
+    // a tick of calls each holding SUBMIT_NOW_BYTES: each goes out at once, all from the kept block
+    assert.ok(a.byteLength >= SUBMIT_NOW_BYTES);
+    assert.equal(await Promise.all([kept.crc32c(a), kept.crc32c(a), kept.crc32c(a)]), Array(3).fill(nativeCrc(a) >>> 0));
   } finally {
     await kept.close();
   }
@@ -901,6 +904,78 @@ test('buffers that take the whole arena leave the calls their room (the default 
   } finally {
     await none.close();
   }
+});
+
+test('calls that go out in parts keep to one block a tick: many take no more of the arena, and an inline call weighs nothing', async () => {
+  const dev = await Device.open({ engines: 2, arenaBytes: 64 << 20, inlineThreshold: 1024 });
+  const largest = (): number => {
+    let lo = 0;
+    for (let step = 64 << 20; step >= 4096; step >>>= 1) {
+      try {
+        dev.free(dev.buffer(lo + step));
+        lo += step;
+      } catch {
+        // (too large: a smaller step)
+      }
+    }
+    return lo;
+  };
+  try {
+    const a = dev.buffer(SUBMIT_NOW_BYTES).fill(3);
+    await dev.crc32c(a);
+    const before = largest();
+    const s0 = dev.stats().batches;
+    const crcs = await Promise.all(Array.from({ length: 200 }, () => dev.crc32c(a)));
+    assert.ok(crcs.every((c) => c === nativeCrc(a) >>> 0));
+    assert.is(dev.stats().batches.batches - s0.batches, 200, 'each went out as it was made');
+    assert.is(largest(), before, 'no more arena taken than before (one block a tick: 200 parts had taken 200 blocks, kept for good)');
+    // A call that runs inline (plain memory) adds no weight: the four small calls after it in
+    // the tick (after a large one that went out at once) go out together at its end.
+    const plain = Buffer.alloc(SUBMIT_NOW_BYTES - 4096, 1);
+    const s1 = dev.stats().batches;
+    await Promise.all([
+      dev.crc32c(a),
+      dev.dualcast(Buffer.alloc(plain.length), Buffer.alloc(plain.length), plain),
+      ...[0, 1, 2, 3].map((i) => dev.crc32c(a.subarray(i * 4096, (i + 1) * 4096))),
+    ]);
+    assert.equal(dev.stats().ops.dualcast.placement, { 'inline:not-shared': 1 });
+    assert.is(dev.stats().batches.batches - s1.batches, 2, 'the large call, then one batch of four');
+  } finally {
+    await dev.close();
+  }
+});
+
+test('close() lets the calls made before it send their later steps: createDelta window by window, an overlapping memmove in pieces, a DIF insert staged from plain memory', async () => {
+  const n = 4 << 20;
+  const make = async (): Promise<{ dev: Device; a: Buffer; b: Buffer; ov: Buffer }> => {
+    const dev = await Device.open({ maxTransfer: 1 << 20 });
+    const r = rng(77);
+    const a = dev.buffer(n);
+    for (let i = 0; i < n; i += 4) a.writeUInt32LE(r() >>> 0, i);
+    const b = dev.buffer(n);
+    b.set(a);
+    b[n - 8] ^= 1;
+    const ov = dev.buffer(n + 4096);
+    ov.set(a);
+    return { dev, a, b, ov };
+  };
+  const plain = Buffer.alloc(20 << 20, 0x5a);
+  const want = await make();
+  const wantDelta = Buffer.from(await want.dev.createDelta(want.a, want.b));
+  const wantDif = Buffer.from(await want.dev.difInsert(plain, { blockSize: 4096 }));
+  const wantOv = Buffer.concat([want.ov.subarray(0, 4096), want.ov.subarray(0, n)]);
+  await want.dev.close();
+  const { dev, a, b, ov } = await make();
+  const delta = dev.createDelta(a, b);
+  const dif = dev.difInsert(plain, { blockSize: 4096 });
+  const moved = dev.memmove(ov.subarray(4096), ov.subarray(0, n));
+  const closed = dev.close();
+  assert.ok(Buffer.from(await delta).equals(wantDelta), 'createDelta');
+  assert.ok(Buffer.from(await dif).equals(wantDif), 'difInsert');
+  await moved;
+  assert.ok(ov.equals(wantOv), 'memmove');
+  await closed;
+  await rejects(() => dev.crc32c(a), Error, 'a call after close()');
 });
 
 /**

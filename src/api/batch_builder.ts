@@ -1,5 +1,5 @@
 // An explicit batch: queue calls, then run them together. Calls between two fences are
-// issued in the same tick (one BATCH descriptor where they run on the device); a fence
+// issued in the same tick (batched where they run on the device); a fence
 // waits for everything before it, and if anything before it failed, nothing after it
 // runs: DSA's FENCE rule, across inline and device work alike.
 import type { Bytes } from './args.ts';

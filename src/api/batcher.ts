@@ -73,6 +73,10 @@ interface Block {
   members: Member[];
   solo: boolean[];
   fence: boolean[];
+  /** members submitted already: a block goes out in parts once its calls hold enough work (weigh) */
+  sent: number;
+  /** parts submitted and not yet done: the block goes back once none is, and it takes no more */
+  parts: number;
 }
 
 export class Batcher {
@@ -137,20 +141,28 @@ export class Batcher {
   /** bytes of work the current block's calls hold (see weigh) */
   #weight = 0;
 
-  /** Adds the bytes of the call just added to its block's work: a block holding SUBMIT_NOW_BYTES goes out now. */
+  /**
+   * Adds the bytes of the call just added to the work its block holds unsent: from SUBMIT_NOW_BYTES,
+   * what it holds goes out now, and the block takes the tick's next calls (one block a tick, as
+   * when it goes out whole: many parts do not take many blocks of the arena).
+   */
   weigh(bytes: number): void {
+    const b = this.#block;
+    if (b === null || b.sent === b.members.length) return; // (the call put nothing here: it ran inline)
     this.#weight += bytes;
-    if (this.#weight >= SUBMIT_NOW_BYTES) this.flush();
+    if (this.#weight < SUBMIT_NOW_BYTES) return;
+    if (b.members.length === b.cap) this.flush();
+    else this.#send(b, false);
   }
 
   /** A pooled block, a new full one, or (no room for that) the largest smaller one that fits. */
   #newBlock(): Block {
     const pooled = this.#pool.pop();
-    if (pooled !== undefined) return { base: pooled, cap: this.#members, members: [], solo: [], fence: [] };
+    if (pooled !== undefined) return { base: pooled, cap: this.#members, members: [], solo: [], fence: [], sent: 0, parts: 0 };
     for (let cap = this.#members; ; cap = Math.max(1, cap >>> 2)) {
       try {
         // (full blocks are kept for good: from the top of the arena, out of the buffers' way)
-        return { base: this.#dev.alloc(cap * (Desc.SIZE + Record.SIZE), 64, cap === this.#members), cap, members: [], solo: [], fence: [] };
+        return { base: this.#dev.alloc(cap * (Desc.SIZE + Record.SIZE), 64, cap === this.#members), cap, members: [], solo: [], fence: [], sent: 0, parts: 0 };
       } catch (e) {
         if (!(e instanceof RangeError)) throw e;
         if (cap === 1) throw new RangeError(`the device arena is full: no room for a call's descriptor and completion record (${Desc.SIZE + Record.SIZE} bytes); free arena buffers, or wait for calls in flight`);
@@ -170,34 +182,46 @@ export class Batcher {
     else this.#pool.push(b.base);
   }
 
-  /** Submits what the current block holds. */
+  /** Submits what the current block holds unsent; the tick's next call takes a new block. */
   flush(): void {
     const b = this.#block;
-    this.#weight = 0;
     if (b === null) return;
     this.#block = null;
+    this.#send(b, true);
+  }
+
+  /** Submits b's members not sent yet; `last`: b takes no more, and goes back once its parts are done. */
+  #send(b: Block, last: boolean): void {
+    this.#weight = 0;
+    const from = b.sent;
     const n = b.members.length;
-    if (n === 0) {
-      this.#release(b);
+    b.sent = n;
+    if (n === from) {
+      if (last && b.parts === 0) this.#release(b);
       return;
     }
-    if (n === 1 && b.members[0].readsNow === true) {
-      // the lone call of a tick, done with its record as it is done
-      this.descriptors++;
-      void this.#submitOne(b, 0, true);
+    this.descriptors += n - from;
+    b.parts++;
+    if (n - from === 1 && b.members[from].readsNow === true) {
+      // a lone call, done with its record as it is done: its part ends there and then, so the
+      // block can be back before its caller's next call wants one
+      void this.#submitOne(b, from, true);
       return;
     }
     const batched: number[] = [];
     const runs: Array<Promise<unknown>> = [];
-    for (let i = 0; i < n; i++) {
+    for (let i = from; i < n; i++) {
       if (b.solo[i]) runs.push(this.#submitOne(b, i));
       else batched.push(i);
     }
-    this.descriptors += n;
     if (batched.length === 1) runs.push(this.#submitOne(b, batched[0]));
-    else if (batched.length > 1) runs.push(this.#submitBatch(b, batched));
-    // (one run, the lone call of a tick: no Promise.all, whose element callbacks cost the caller a hop)
-    void (runs.length === 1 ? runs[0] : Promise.all(runs)).then(() => this.#release(b));
+    else if (batched.length > 1) runs.push(this.#submitBatch(b, batched, from));
+    void (runs.length === 1 ? runs[0] : Promise.all(runs)).then(() => this.#partDone(b));
+  }
+
+  /** One of b's parts is done: b goes back once none is in flight and it takes no more. */
+  #partDone(b: Block): void {
+    if (--b.parts === 0 && this.#block !== b) this.#release(b);
   }
 
   #finish(b: Block, i: number, fallback: number): void {
@@ -206,8 +230,8 @@ export class Batcher {
     b.members[i].done(rec, status);
   }
 
-  /** Submits member i on its own; `release`: the block goes back once it is done (its only member, which reads its record now). */
-  #submitOne(b: Block, i: number, release = false): Promise<void> {
+  /** Submits member i on its own; `ends`: it is its part, which ends as it is done (see #send). */
+  #submitOne(b: Block, i: number, ends = false): Promise<void> {
     const d = b.base + i * Desc.SIZE;
     this.batches++;
     let p: number | Promise<number>;
@@ -219,32 +243,34 @@ export class Batcher {
     // Done already (the awaited round trip's spin): its caller is settled now, no hop.
     if (typeof p === 'number') {
       this.#finish(b, i, p);
-      if (release) this.#release(b);
+      if (ends) this.#partDone(b);
       return RESOLVED;
     }
     // (a then, not an async function: one frame less on the awaited round trip)
     return p.then(
       (status) => {
         this.#finish(b, i, status);
-        if (release) this.#release(b);
+        if (ends) this.#partDone(b);
       },
       // Not submitted: its caller hears why (an unhandled rejection here would end the process).
       (e: unknown) => {
         b.members[i].fail(e);
-        if (release) this.#release(b);
+        if (ends) this.#partDone(b);
       },
     );
   }
 
-  async #submitBatch(b: Block, members: number[]): Promise<void> {
+  /** Submits members (indices from `at` on, in order) as one BATCH descriptor, its list at member `at` of the block. */
+  async #submitBatch(b: Block, members: number[], at: number): Promise<void> {
     // The list must be contiguous: solo members were taken out, so close the gaps.
-    members.forEach((from, to) => {
+    members.forEach((from, k) => {
+      const to = at + k;
       if (from !== to) this.#mem.copyWithin(b.base + to * Desc.SIZE, b.base + from * Desc.SIZE, b.base + (from + 1) * Desc.SIZE);
     });
     const desc = new Uint8Array(Desc.SIZE);
     const dv = new DataView(desc.buffer);
     dv.setUint32(Desc.FLAGS, Opcode.BATCH << 24, true);
-    dv.setUint32(Desc.LIST, b.base, true);
+    dv.setUint32(Desc.LIST, b.base + at * Desc.SIZE, true);
     dv.setUint32(Desc.COUNT, members.length, true);
     this.batches++;
     let status: number;

@@ -254,6 +254,21 @@ export class Ops {
     }));
   }
 
+  /**
+   * Resolves once no call of this thread is in flight here: close() waits for it, so that calls
+   * made before it that go out in steps (createDelta, a DIF call staged a window at a time, an
+   * overlapping memmove in pieces) send their later steps rather than have them refused.
+   */
+  idle(): Promise<void> {
+    return this.#busy === 0 ? RESOLVED : new Promise((resolve) => this.#idlers.push(resolve));
+  }
+
+  #idlers: Array<() => void> = [];
+
+  #unbusy(): void {
+    if (--this.#busy === 0 && this.#idlers.length > 0) for (const resolve of this.#idlers.splice(0)) resolve();
+  }
+
   /** The inline thresholds in force (bytes). */
   get thresholds(): Readonly<Thresholds> {
     return this.#inline;
@@ -362,12 +377,12 @@ export class Ops {
     if (space > 0) this.#dev.spaces.hold(space);
     return r.then(
       (v) => {
-        this.#busy--;
+        this.#unbusy();
         if (space > 0) this.#dev.spaces.release(space);
         return this.#record(op, bytes, placement, t0, value !== undefined ? value : (v as T));
       },
       (e: unknown) => {
-        this.#busy--;
+        this.#unbusy();
         if (space > 0) this.#dev.spaces.release(space);
         throw e;
       },
@@ -435,7 +450,7 @@ export class Ops {
 
   /** A OneCall's descriptor is done (rec: its record; -1: it failed): the value, recorded, or null. */
   readonly #oneDone = <T>(call: OneCall<T>, rec: number): T | Promise<T> | null => {
-    this.#busy--;
+    this.#unbusy();
     if (call.space > 0) this.#dev.spaces.release(call.space);
     return rec < 0 ? null : this.#record(call.op, call.bytes, call.placement, call.t0, call.value(rec));
   };
