@@ -857,6 +857,31 @@ test('the first drop-in calls do not wait for the default device: they run here,
   }
 });
 
+test("a buffer taken while the engines boot makes this thread's core there and then: the calls on it until they are up run on it, and do not wait to make it", async () => {
+  const Instance = WebAssembly.Instance;
+  let made = 0;
+  WebAssembly.Instance = class extends Instance {
+    constructor(module: WebAssembly.Module, imports?: WebAssembly.Imports) {
+      super(module, imports);
+      made++;
+    }
+  };
+  const dev = Device.openSync({ engines: 1 });
+  try {
+    const buf = dev.buffer(1 << 20).fill(5);
+    assert.is(made, 1, 'made by buffer()');
+    assert.is(await dev.crc32c(buf), nativeCrc(buf) >>> 0);
+    const copy = dev.buffer(1 << 20);
+    await dev.memcpy(copy, buf);
+    assert.ok(copy.equals(buf));
+    assert.equal(dev.stats().ops.crc32c.placement, { 'inline:booting': 1 });
+    assert.is(made, 1, 'and no other');
+  } finally {
+    WebAssembly.Instance = Instance;
+    await dev.close();
+  }
+});
+
 test('a process that uses the module-level API exits on its own (status 0), without shutdown()', () => {
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, 'fixtures', 'api_exit.ts')], { encoding: 'utf8', timeout: 60_000 });
   assert.is(r.signal, null, `killed (timed out?): ${r.stderr}`);

@@ -75,6 +75,8 @@ export interface DeviceAccess extends Submitter {
   ready(): boolean;
   /** no engine is spinning or running: a call handed over now waits for a wake-up */
   asleep(): boolean;
+  /** this thread's instance of the core is made (crc(), copy() and the others cost nothing to start) */
+  hasCore(): boolean;
   /** CRC-16 T10-DIF of arena bytes on this thread (the core's) */
   crc16(addr: number, length: number, seed: number): number;
   /** runs the descriptor at this arena address on this thread (the core's); its status */
@@ -116,6 +118,7 @@ export class Ops {
     const access: DeviceAccess = {
       arena: { buffer, base: 0, end: 0 },
       ready: () => false,
+      hasCore: () => false,
       asleep: () => false,
       alloc: () => {
         throw new RangeError('no arena yet'); // (the batcher's block: none, and none needed)
@@ -539,11 +542,11 @@ export class Ops {
   /**
    * Copies all of s to the start of d on this thread: within the arena by the core's
    * memory.copy (TypedArray.set copies into shared memory a word at a time, 2.4x slower at
-   * 4 KiB, 4x at 64 KiB), but not while the engines boot (this thread's core would be made and
-   * compiled then, ~5 ms).
+   * 4 KiB, 4x at 64 KiB), once this thread's core is made (Device.buffer() makes it while the
+   * engines boot).
    */
   #copyHere(d: Span, s: Span): void {
-    if (this.#ready && s.placement === 'arena' && d.placement === 'arena') this.#dev.copy(d.addr, s.addr, s.u8.byteLength);
+    if ((this.#ready || this.#dev.hasCore()) && s.placement === 'arena' && d.placement === 'arena') this.#dev.copy(d.addr, s.addr, s.u8.byteLength);
     else d.u8.set(s.u8);
   }
 
@@ -745,8 +748,8 @@ export class Ops {
 
   /** CRC-32C of the first n bytes of s on this thread: the core's folds in the arena, @node-rs/crc32 elsewhere. */
   #crcHere(s: Span, n: number, seed: number): number {
-    // (while the engines boot, the core's CRC may not be compiled yet: the native one then)
-    if (s.placement === 'arena' && this.#ready) return this.#dev.crc(s.addr, n, seed);
+    // (while the engines boot, this thread's core may not be made yet: the native CRC then)
+    if (s.placement === 'arena' && (this.#ready || this.#dev.hasCore())) return this.#dev.crc(s.addr, n, seed);
     return crc32cOf(s.u8.subarray(0, n), seed);
   }
 
