@@ -248,11 +248,20 @@ export class DeviceConnection {
     return false;
   }
 
+  /** This thread's portals. */
+  #portals(): Portal[] {
+    return [this.portal, ...[...this.#wqPortals.values()].map((e) => e.portal)];
+  }
+
+  /** The device is closing: what a fault rule refuses is refused for good (DEVICE_CLOSED), not waited with for room. */
+  protected closingPortals(): void {
+    for (const p of this.#portals()) p.closing();
+  }
+
   /** Waits for this thread's work on every portal, the device closing: nothing more is waited for room. */
   protected async settlePortals(): Promise<void> {
-    const portals = [this.portal, ...[...this.#wqPortals.values()].map((e) => e.portal)];
-    for (const p of portals) p.closing();
-    await Promise.all(portals.map((p) => p.settled()));
+    this.closingPortals();
+    await Promise.all(this.#portals().map((p) => p.settled()));
   }
 
   /** Closes the WQ portals and gives their vectors back (after settlePortals). */
@@ -770,8 +779,10 @@ export class Device extends DeviceConnection {
       this.closed = true;
       this.#closing = (async () => {
         this.#ops?.flush(); // this tick's calls, still in the batcher, are in flight too
-        await this.#ops?.idle(); // (and the later steps of calls that go out in steps)
+        // (neither a call a fault rule keeps refusing nor an injected latency holds the wait below)
+        this.closingPortals();
         this.#engines.closing();
+        await this.#ops?.idle(); // the later steps of calls that go out in steps go out too
         await this.settlePortals();
         await this.#engines.stop();
         this.closeInterrupts();

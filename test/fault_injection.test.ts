@@ -167,6 +167,15 @@ test('refuse for good: close() settles what waits to go in (DEVICE_CLOSED) and r
   const closed = await Promise.race([dev.close().then(() => 'closed'), new Promise((r) => setTimeout(() => r('close() still pending after 5 s'), 5000))]);
   assert.is(closed, 'closed');
   assert.is(await waiting, 'DEVICE_CLOSED');
+  // a high-level call too (close() waits for the calls in flight, but not for this one)
+  const dev2 = await Device.open({ engines: 1, inlineThreshold: 0 });
+  const a = dev2.buffer(4096);
+  dev2.inject({ refuse: true });
+  const call = dev2.memcpy(dev2.buffer(4096), a).then(() => 'resolved', (e: { code?: string }) => e.code);
+  await new Promise((r) => setTimeout(r, 20));
+  const closed2 = await Promise.race([dev2.close().then(() => 'closed'), new Promise((r) => setTimeout(() => r('close() still pending after 5 s'), 5000))]);
+  assert.is(closed2, 'closed');
+  assert.is(await call, 'DEVICE_CLOSED');
 });
 
 test('a long injected latency: close() does not wait it out (the descriptor completes as close begins)', async () => {
@@ -178,6 +187,17 @@ test('a long injected latency: close() does not wait it out (the descriptor comp
   await dev.close();
   assert.ok(performance.now() - t < 5000, `close() took ${(performance.now() - t).toFixed(0)} ms`);
   assert.is(await done, Status.SUCCESS);
+  // a high-level call too
+  const dev2 = await Device.open({ engines: 1, inlineThreshold: 0 });
+  const a = dev2.buffer(4096).fill(3);
+  const b = dev2.buffer(4096);
+  dev2.inject({ opcode: Opcode.MEMMOVE, latency: 30_000 });
+  const copied = dev2.memcpy(b, a);
+  await new Promise((r) => setTimeout(r, 50));
+  const t2 = performance.now();
+  await dev2.close();
+  assert.ok(performance.now() - t2 < 5000, `close() took ${(performance.now() - t2).toFixed(0)} ms (a memcpy in flight)`);
+  assert.ok((await copied).equals(a));
 });
 
 test('engineDeath: what it held completes with 0x20, the engine is replaced, the death is counted', async () => {
