@@ -67,9 +67,6 @@ export function descriptorView(desc: unknown): Uint8Array {
   return plainBytes(desc); // throws (TypeError) on a detached buffer
 }
 
-/** A descriptor's transfer size (@32; a batch's count there, up to maxBatch). */
-const transferOf = (d: Uint8Array): number => (d[Desc.XFER_SIZE] | (d[Desc.XFER_SIZE + 1] << 8) | (d[Desc.XFER_SIZE + 2] << 16) | (d[Desc.XFER_SIZE + 3] << 24)) >>> 0;
-
 const ERROR_LOG_SIZE = 64;
 /** #push: a fault rule refused the descriptor (the queue itself had room) */
 const REFUSED_BY_RULE = -2;
@@ -78,8 +75,6 @@ const REFUSED_BY_RULE = -2;
  * an engine that spins claims in under a microsecond and a 4 KiB copy takes about one.
  */
 const SUBMIT_SPIN_MS = 0.004;
-/** A transfer longer than this cannot be done within SUBMIT_SPIN_MS: its submitter does not spin for it. */
-const SPIN_BYTES = 64 << 10;
 
 export class Portal {
   readonly wq: WorkQueue;
@@ -246,7 +241,7 @@ export class Portal {
     // claims within a microsecond): spin here for the completion, a few microseconds at
     // most, and settle now, with no turn of the event loop in between (an immediate costs
     // more than a short descriptor takes).
-    if (alone && pos >= 0 && transferOf(view) <= SPIN_BYTES && this.#spinFor(pos)) {
+    if (alone && pos >= 0 && this.#spinFor(pos)) {
       const status = this.#reapOne(pos);
       if (status === Status.ABORTED) return Promise.reject(Errors.closed());
       return status;
