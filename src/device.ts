@@ -651,7 +651,7 @@ export class Device extends DeviceConnection {
 
   /** An explicit batch: calls queued, then run together; fence() orders what follows after what came before. */
   batch(): BatchBuilder {
-    return new BatchBuilder(this.ops);
+    return new BatchBuilder(this.ops, () => this.closed);
   }
 
   /** Per-operation counts, bytes, placement (and why inline), latency; batching; engines. */

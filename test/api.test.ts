@@ -954,6 +954,16 @@ test('calls that go out in parts keep to one block a tick: many take no more of 
     assert.ok(crcs.every((c) => c === nativeCrc(a) >>> 0));
     assert.is(dev.stats().batches.batches - s0.batches, 200, 'each went out as it was made');
     assert.is(largest(), before, 'no more arena taken than before (one block a tick: 200 parts had taken 200 blocks, kept for good)');
+    // Calls made one per microtask, each tick with a block of its own while the others are in
+    // flight: the blocks go back, all but a few kept for the next ticks.
+    const spread: Array<Promise<number>> = [];
+    for (let i = 0; i < 300; i++) {
+      spread.push(dev.crc32c(a));
+      await null;
+    }
+    assert.ok((await Promise.all(spread)).every((c) => c === nativeCrc(a) >>> 0));
+    const held = before - largest();
+    assert.ok(held <= 2 << 20, `arena held after 300 calls one per microtask: ${held} bytes (all their blocks had stayed in the pool)`);
     // A call that runs inline (plain memory) adds no weight: the four small calls after it in
     // the tick (after a large one that went out at once) go out together at its end.
     const plain = Buffer.alloc(SUBMIT_NOW_BYTES - 4096, 1);
@@ -965,6 +975,40 @@ test('calls that go out in parts keep to one block a tick: many take no more of 
     ]);
     assert.equal(dev.stats().ops.dualcast.placement, { 'inline:not-shared': 1 });
     assert.is(dev.stats().batches.batches - s1.batches, 2, 'the large call, then one batch of four');
+  } finally {
+    await dev.close();
+  }
+});
+
+test('a split call that finds no room for a piece rejects only after the pieces it sent are done (it writes nothing after)', async () => {
+  const dev = await Device.open({ maxBatch: 2, engines: 2, arenaBytes: 96 << 20 });
+  try {
+    const n = 16 << 20;
+    const src = dev.buffer(n).fill(0xab);
+    const dst = dev.buffer(n);
+    await dev.crc32c(dev.buffer(64)); // the calls' kept block
+    for (let size = 16 << 20; size >= 64; size >>>= 1) {
+      for (;;) {
+        try {
+          dev.buffer(size);
+        } catch {
+          break;
+        }
+      }
+    }
+    const written = (): number => {
+      let w = 0;
+      for (let i = 0; i < n; i += 4096) if (dst[i] === 0xab) w++;
+      return w;
+    };
+    let atReject = -1;
+    const outcome = await dev.memcpy(dst, src).then(() => 'resolved', (e: Error) => {
+      atReject = written();
+      return e.message;
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    assert.match(outcome, /arena is full/);
+    assert.is(written(), atReject, 'no page of dst written after the call rejected');
   } finally {
     await dev.close();
   }
@@ -994,7 +1038,9 @@ test('close() lets the calls made before it send their later steps: createDelta 
   const delta = dev.createDelta(a, b);
   const dif = dev.difInsert(plain, { blockSize: 4096 });
   const moved = dev.memmove(ov.subarray(4096), ov.subarray(0, n));
+  const late = dev.batch().crc32c(a);
   const closed = dev.close();
+  await rejects(() => late.submit(), Error, 'a batch built before close() and submitted after it');
   assert.ok(Buffer.from(await delta).equals(wantDelta), 'createDelta');
   assert.ok(Buffer.from(await dif).equals(wantDif), 'difInsert');
   await moved;

@@ -4,6 +4,7 @@
 // runs: DSA's FENCE rule, across inline and device work alike.
 import type { Bytes } from './args.ts';
 import type { Ops } from './ops.ts';
+import { Errors } from '../device/errors.ts';
 
 type Call = () => Promise<unknown>;
 
@@ -12,8 +13,12 @@ export class BatchBuilder {
   readonly #segments: Call[][] = [[]];
   #submitted = false;
 
-  constructor(ops: Ops) {
+  readonly #closed: () => boolean;
+
+  /** `closed`: whether the device has begun closing (a batch submitted then is refused, as a call is) */
+  constructor(ops: Ops, closed: () => boolean = () => false) {
     this.#ops = ops;
+    this.#closed = closed;
   }
 
   #add(call: Call): this {
@@ -63,6 +68,7 @@ export class BatchBuilder {
   async submit(): Promise<unknown[]> {
     if (this.#submitted) throw new Error('this batch was submitted already');
     this.#submitted = true;
+    if (this.#closed()) throw Errors.closed();
     const results: unknown[] = [];
     for (const segment of this.#segments) {
       const settled = await Promise.allSettled(segment.map((call) => call()));

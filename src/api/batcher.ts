@@ -45,6 +45,13 @@ export interface Member {
  */
 export const SUBMIT_NOW_BYTES = 1 << 20;
 
+/**
+ * Full blocks kept for the next ticks once done; more go back to the arena. Ticks overlap when
+ * calls made one per microtask are in flight at once, each tick with a block of its own: 1500 of
+ * them had left 140 MiB of the arena in the pool until close.
+ */
+const POOL_BLOCKS = 16;
+
 /** (a resolved promise's then: cheaper than queueMicrotask, see add()) */
 export const RESOLVED = Promise.resolve();
 
@@ -178,7 +185,7 @@ export class Batcher {
   }
 
   #release(b: Block): void {
-    if (this.#closed || b.cap !== this.#members) this.#dev.free(b.base);
+    if (this.#closed || b.cap !== this.#members || this.#pool.length >= POOL_BLOCKS) this.#dev.free(b.base);
     else this.#pool.push(b.base);
   }
 

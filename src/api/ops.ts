@@ -419,8 +419,15 @@ export class Ops {
     // no __name(defineProperty) per closure, which cost ~10% of the device path).
     const call = new Call(op);
     if (solo) call.group = this.#group;
+    let d: number;
+    try {
+      d = batcher.add(call, opcode, 0, solo);
+    } catch (e) {
+      // No room for its descriptor: rejected, not thrown, so that a call's pieces made before
+      // this one still settle before the call does (allDone); they were added, and will run.
+      return Promise.reject(e);
+    }
     const p = new Promise<number>(call.executor);
-    const d = batcher.add(call, opcode, 0, solo);
     fill(d);
     if (space > 0) this.#dv.setUint32(d + Desc.PASID, space, true);
     return p;
