@@ -577,7 +577,7 @@ export class Device extends DeviceConnection {
     this.#buffers.add(buf);
     // Calls on it before the engines are up run here: on this thread's core, made now, not in the
     // first of them (its CRC compiled, 1.5-7 ms once): a first 16 MiB crc32c from alloc() took
-    // 2.7-3.0 ms on the CPU's CRC instruction, 2.3-2.6x a warm call on the device; ~1.4-1.9 ms so.
+    // 2.7-3.0 ms on the CPU's CRC instruction, 2.3-2.6x a warm call on the device; 1.3-1.4 ms so.
     if (this.#core === null && !this.#engines.isReady) this.#coreHere().crc32c(this.layout.arenaBase, WARM_CRC_BYTES, 0, 0);
     return buf;
   }

@@ -553,7 +553,7 @@ export class Ops {
    * engines boot).
    */
   #copyHere(d: Span, s: Span): void {
-    if (this.#coreHere() && s.placement === 'arena' && d.placement === 'arena') this.#dev.copy(d.addr, s.addr, s.u8.byteLength);
+    if (this.#coreReady() && s.placement === 'arena' && d.placement === 'arena') this.#dev.copy(d.addr, s.addr, s.u8.byteLength);
     else d.u8.set(s.u8);
   }
 
@@ -754,13 +754,13 @@ export class Ops {
   }
 
   /** This thread's core may run a call here: the engines are up, or buffer() made it while they boot (else the native paths: making it in a call costs that call ~5 ms). */
-  #coreHere(): boolean {
+  #coreReady(): boolean {
     return this.#ready || this.#dev.hasCore();
   }
 
   /** CRC-32C of the first n bytes of s on this thread: the core's folds in the arena, @node-rs/crc32 elsewhere. */
   #crcHere(s: Span, n: number, seed: number): number {
-    if (s.placement === 'arena' && this.#coreHere()) return this.#dev.crc(s.addr, n, seed);
+    if (s.placement === 'arena' && this.#coreReady()) return this.#dev.crc(s.addr, n, seed);
     return crc32cOf(s.u8.subarray(0, n), seed);
   }
 
