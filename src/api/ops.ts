@@ -909,21 +909,31 @@ export class Ops {
 
 // ---- inline kernels: the calling thread's own work ----
 
-/** One descriptor's caller: the batcher settles it from the completion record. */
-class Call implements Member {
-  readonly op: string;
-  /** > 0: a piece of a split call (see Member) */
-  group = 0;
-  resolve: (rec: number) => void = noop;
-  reject: (e: unknown) => void = noop;
-  readonly executor: (resolve: (rec: number) => void, reject: (e: unknown) => void) => void;
+const noop = (): void => {};
 
-  constructor(op: string) {
-    this.op = op;
+/** A promise's settling functions, taken by `executor` (`new Promise(x.executor)`). */
+class Settles<T> {
+  resolve: (v: T) => void = noop;
+  reject: (e: unknown) => void = noop;
+  readonly executor: (resolve: (v: T) => void, reject: (e: unknown) => void) => void;
+
+  constructor() {
     this.executor = (resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
     };
+  }
+}
+
+/** One descriptor's caller: the batcher settles it from the completion record. */
+class Call extends Settles<number> implements Member {
+  readonly op: string;
+  /** > 0: a piece of a split call (see Member) */
+  group = 0;
+
+  constructor(op: string) {
+    super();
+    this.op = op;
   }
 
   done(rec: number, status: number): void {
@@ -936,17 +946,13 @@ class Call implements Member {
   }
 }
 
-const noop = (): void => {};
 
 /** The error of a call whose descriptor completed with `status` (not a success). */
 const failure = (op: string, status: number): Error => (status === Status.HW_ERROR ? Errors.engineFailed(`${op}: the engine running it died`) : Errors.status(op, status));
 
 /** The member of a call that is one descriptor (Ops.#one): it settles the caller's promise. */
-class OneCall<T> implements Member {
+class OneCall<T> extends Settles<T | Promise<T>> implements Member {
   readonly readsNow = true;
-  resolve: (v: T | Promise<T>) => void = noop;
-  reject: (e: unknown) => void = noop;
-  readonly executor: (resolve: (v: T | Promise<T>) => void, reject: (e: unknown) => void) => void;
 
   constructor(
     readonly op: OpName,
@@ -957,10 +963,7 @@ class OneCall<T> implements Member {
     readonly space: number,
     readonly value: (rec: number) => T,
   ) {
-    this.executor = (resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    };
+    super();
   }
 
   done(rec: number, status: number): void {
