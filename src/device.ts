@@ -21,6 +21,7 @@ import { bytesAt, checkAttach, checkHost, cores } from './device/host.ts';
 import { WorkQueue } from './device/work_queue.ts';
 import type { EngineData } from '../workers/engine.ts';
 import type { Bytes } from './api/args.ts';
+import { blockBytes } from './api/batcher.ts';
 import { BatchBuilder } from './api/batch_builder.ts';
 import { type DeviceAccess, Ops } from './api/ops.ts';
 import type { DifOptions, DifUpdateOptions } from './api/dif.ts';
@@ -376,6 +377,9 @@ export class Device extends DeviceConnection {
   readonly configWarnings: readonly string[];
   readonly #engines: Engines;
   readonly #alloc: Allocator;
+  /** members a block of the high-level calls holds, and the block set aside for them at open (0: none) */
+  readonly #callsMaxBatch: number;
+  readonly #callsBlock: number;
   #core: Core | null = null;
   #closing: Promise<void> | null = null;
   #ops: Ops | null = null;
@@ -387,6 +391,15 @@ export class Device extends DeviceConnection {
     this.topology = topology;
     this.configWarnings = Object.freeze(warnings);
     this.#alloc = new Allocator(layout.arenaBase, layout.arenaEnd);
+    // A block of same-tick calls takes 96 bytes a member: at most an eighth of the arena. One is
+    // set aside now, before buffer() can take its room: an arena filled with buffers before the
+    // first call had left the calls none (all but a few of 100 calls refused).
+    this.#callsMaxBatch = Math.max(2, Math.min(opts.maxBatch, Math.floor(opts.arenaBytes / 8 / 96)));
+    try {
+      this.#callsBlock = this.#alloc.alloc(blockBytes(this.#callsMaxBatch), 64, true);
+    } catch {
+      this.#callsBlock = 0; // (an arena too small for it: calls take blocks as they find room)
+    }
     this.#faults = new FaultTable(memory, layout.faults);
     // Vector 0 is the device's own: completions of this thread, and interrupt handle 0.
     this.vectors.claim(0);
@@ -555,8 +568,8 @@ export class Device extends DeviceConnection {
         wake: (n) => this.portal.doorbell(n),
         alloc: (n, a, top) => this.#alloc.alloc(n, a, top),
         free: (a) => this.#alloc.free(a),
-        // A block of same-tick calls takes 96 bytes a member: at most an eighth of the arena.
-        maxBatch: Math.max(2, Math.min(this.options.maxBatch, Math.floor(this.options.arenaBytes / 8 / 96))),
+        maxBatch: this.#callsMaxBatch,
+        keptBlock: this.#callsBlock,
         spaces: this.#engines.spaces,
       };
       const o = this.options;

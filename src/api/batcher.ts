@@ -14,13 +14,19 @@
 //
 // Where the arena has no room for another full block (buffers fill it, and the pooled
 // blocks are all in flight), a tick takes a smaller one, down to a single member, and gives
-// it back to the arena once done: calls then batch less, but they do not fail.
+// it back to the arena once done; with no room even for that, calls wait, in order, for a
+// block to come back (the device sets one full block aside at open, before any buffer can
+// take its room: keptBlock). Calls then batch less, or wait, but they do not fail.
 import { Desc, Flag, Opcode, Record, Status } from '../device/format.ts';
+import { Errors } from '../device/errors.ts';
 
 // Up to 1024 calls a batch (the device's maxBatch bounds it too): one tick, one batch
 // descriptor, one doorbell. (Smaller blocks, so that batches pipeline, measured no better
 // here: callers that keep many calls in flight pipeline across ticks anyway.)
 export const BLOCK_MEMBERS = 1024;
+
+/** Bytes of a full block for a device of this maxBatch: its descriptor list and records. */
+export const blockBytes = (maxBatch: number): number => Math.min(BLOCK_MEMBERS, maxBatch) * (Desc.SIZE + Record.SIZE);
 
 export interface Member {
   /** called with the member's completion record address once its descriptor finished */
@@ -79,11 +85,18 @@ interface Block {
   cap: number;
   members: Member[];
   solo: boolean[];
-  fence: boolean[];
   /** members submitted already: a block goes out in parts once its calls hold enough work (weigh) */
   sent: number;
   /** parts submitted and not yet done: the block goes back once none is, and it takes no more */
   parts: number;
+}
+
+/** A call that found no room for its descriptor: placed once a block comes back. */
+interface Waiting {
+  member: Member;
+  opcode: number;
+  solo: boolean;
+  fill: (d: number) => void;
 }
 
 export class Batcher {
@@ -94,21 +107,28 @@ export class Batcher {
   /** members per (full) block; a block's records follow its descriptor list */
   readonly #members: number;
   #block: Block | null = null;
+  /** blocks taken from the pool or the arena and not yet back: while any is, a call with no room can wait for it */
+  #out = 0;
+  /** calls waiting for room, in the order they were made (later calls queue behind them) */
+  readonly #waiting: Waiting[] = [];
   #closed = false;
   /** batches submitted (for stats: same-tick batching is visible) */
   batches = 0;
   descriptors = 0;
 
-  constructor(dev: Submitter, memory: ArenaMemory) {
+  /** `kept`: a full block (blockBytes(dev.maxBatch)) set aside for this batcher; without it, one is taken now if there is room */
+  constructor(dev: Submitter, memory: ArenaMemory, kept = 0) {
     this.#dev = dev;
     this.#members = Math.min(BLOCK_MEMBERS, dev.maxBatch);
     // One full block from the start, kept for good: the calls have their room even when
-    // buffers later take the rest of the arena (alloc() of all of it fails there, saying so,
-    // rather than every call after it).
-    try {
-      this.#pool.push(dev.alloc(this.#members * (Desc.SIZE + Record.SIZE), 64, true));
-    } catch (e) {
-      if (!(e instanceof RangeError)) throw e;
+    // buffers later take the rest of the arena.
+    if (kept !== 0) this.#pool.push(kept);
+    else {
+      try {
+        this.#pool.push(dev.alloc(blockBytes(dev.maxBatch), 64, true));
+      } catch (e) {
+        if (!(e instanceof RangeError)) throw e;
+      }
     }
     const buf = memory.buffer as unknown as SharedArrayBuffer;
     this.#mem = new Uint8Array(buf);
@@ -116,15 +136,27 @@ export class Batcher {
   }
 
   /**
-   * Adds a member: returns the arena address of its 64-byte descriptor slot (zeroed, for
-   * the caller to fill in) and points its completion record at the block. Flags get
-   * CRAV | RCR added.
+   * Adds a member: `fill` writes its 64-byte descriptor (zeroed, opcode and flags set: CRAV |
+   * RCR, its completion record in the block), now, or once a block comes back when none has
+   * room (fill must not throw). Throws RangeError only when none can: no room, and no block out.
    */
-  add(member: Member, opcode: number, flags: number, solo = false, fence = false): number {
+  add(member: Member, opcode: number, solo: boolean, fill: (d: number) => void): void {
+    if (this.#waiting.length === 0) {
+      const d = this.#slot(member, opcode, solo);
+      if (d >= 0) return fill(d);
+      if (this.#out === 0) throw new RangeError(`the device arena is full: no room for a call's descriptor and completion record (${Desc.SIZE + Record.SIZE} bytes); free arena buffers`);
+    }
+    this.#waiting.push({ member, opcode, solo, fill });
+  }
+
+  /** A member's descriptor slot in the current block (a new one when there is none or it is full), or -1: no room for a block. */
+  #slot(member: Member, opcode: number, solo: boolean): number {
     let b = this.#block;
     if (b === null || b.members.length === b.cap) {
       if (b !== null) this.flush();
-      b = this.#block = this.#newBlock();
+      b = this.#newBlock();
+      if (b === null) return -1;
+      this.#block = b;
       // (a resolved promise's then: Node's queueMicrotask wraps each callback in an
       // AsyncResource, 0.1-0.18 us against 0.04-0.06 here)
       void RESOLVED.then(this.#flushTick);
@@ -132,15 +164,27 @@ export class Batcher {
     const i = b.members.length;
     b.members.push(member);
     b.solo.push(solo);
-    b.fence.push(fence);
     const d = b.base + i * Desc.SIZE;
     const rec = b.base + b.cap * Desc.SIZE + i * Record.SIZE;
     this.#mem.fill(0, d, d + Desc.SIZE);
     this.#mem[rec] = 0;
-    const f = flags | Flag.CRAV | Flag.RCR | (fence ? Flag.FENCE : 0);
-    this.#dv.setUint32(d + Desc.FLAGS, (f & 0xffffff) | (opcode << 24), true);
+    this.#dv.setUint32(d + Desc.FLAGS, Flag.CRAV | Flag.RCR | (opcode << 24), true);
     this.#dv.setUint32(d + Desc.COMPLETION, rec, true);
     return d;
+  }
+
+  /** Places the waiting calls, in order, while blocks have room; sends what was placed. */
+  #drain(): void {
+    let placed = false;
+    while (this.#waiting.length > 0 && !this.#closed) {
+      const w = this.#waiting[0];
+      const d = this.#slot(w.member, w.opcode, w.solo);
+      if (d < 0) break;
+      this.#waiting.shift();
+      w.fill(d);
+      placed = true;
+    }
+    if (placed) this.flush(); // (they waited already: not for the end of this tick too)
   }
 
   readonly #flushTick = (): void => this.flush();
@@ -155,26 +199,29 @@ export class Batcher {
    */
   weigh(bytes: number): void {
     const b = this.#block;
-    if (b === null || b.sent === b.members.length) return; // (the call put nothing here: it ran inline)
+    if (b === null || b.sent === b.members.length || this.#waiting.length > 0) return; // (the call put nothing here: it ran inline, or waits)
     this.#weight += bytes;
     if (this.#weight < SUBMIT_NOW_BYTES) return;
     if (b.members.length === b.cap) this.flush();
     else this.#send(b, false);
   }
 
-  /** A pooled block, a new full one, or (no room for that) the largest smaller one that fits. */
-  #newBlock(): Block {
-    const pooled = this.#pool.pop();
-    if (pooled !== undefined) return { base: pooled, cap: this.#members, members: [], solo: [], fence: [], sent: 0, parts: 0 };
-    for (let cap = this.#members; ; cap = Math.max(1, cap >>> 2)) {
+  /** A pooled block, a new full one, or (no room for that) the largest smaller one that fits; null: not even one member's fits. */
+  #newBlock(): Block | null {
+    let base = this.#pool.pop();
+    let cap = this.#members;
+    while (base === undefined) {
       try {
         // (full blocks are kept for good: from the top of the arena, out of the buffers' way)
-        return { base: this.#dev.alloc(cap * (Desc.SIZE + Record.SIZE), 64, cap === this.#members), cap, members: [], solo: [], fence: [], sent: 0, parts: 0 };
+        base = this.#dev.alloc(cap * (Desc.SIZE + Record.SIZE), 64, cap === this.#members);
       } catch (e) {
         if (!(e instanceof RangeError)) throw e;
-        if (cap === 1) throw new RangeError(`the device arena is full: no room for a call's descriptor and completion record (${Desc.SIZE + Record.SIZE} bytes); free arena buffers, or wait for calls in flight`);
+        if (cap === 1) return null;
+        cap = Math.max(1, cap >>> 2);
       }
     }
+    this.#out++;
+    return { base, cap, members: [], solo: [], sent: 0, parts: 0 };
   }
 
   /** Gives pooled blocks back to the arena (blocks still in flight stay with their batch). */
@@ -182,11 +229,14 @@ export class Batcher {
     this.flush();
     this.#closed = true;
     for (const base of this.#pool.splice(0)) this.#dev.free(base);
+    for (const w of this.#waiting.splice(0)) w.member.fail(Errors.closed());
   }
 
   #release(b: Block): void {
+    this.#out--;
     if (this.#closed || b.cap !== this.#members || this.#pool.length >= POOL_BLOCKS) this.#dev.free(b.base);
     else this.#pool.push(b.base);
+    if (this.#waiting.length > 0) this.#drain();
   }
 
   /** Submits what the current block holds unsent; the tick's next call takes a new block. */

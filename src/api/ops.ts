@@ -83,6 +83,8 @@ export interface DeviceAccess extends Submitter {
   execute(desc: number): number;
   /** memmove of arena bytes on this thread (the core's memory.copy) */
   copy(dst: number, src: number, length: number): void;
+  /** a full block of blockBytes(maxBatch) the device set aside at open for the calls (0: none) */
+  keptBlock?: number;
 }
 
 type Kind = keyof Thresholds;
@@ -141,7 +143,7 @@ export class Ops {
     this.#dev = dev;
     this.#cfg = cfg;
     this.#memory = memory;
-    this.#batcher = new Batcher(dev, memory);
+    this.#batcher = new Batcher(dev, memory, dev.keptBlock);
     const buf = memory.buffer as unknown as SharedArrayBuffer;
     this.#dv = new DataView(buf);
     this.#mem = new Uint8Array(buf);
@@ -250,7 +252,7 @@ export class Ops {
       span: (name, v) => this.#span(name, v),
       alloc: (n, a) => this.#dev.alloc(n, a),
       free: (a) => this.#dev.free(a),
-      submit: (call, opcode, fill, solo) => fill(this.#batcher.add(call, opcode, 0, solo)),
+      submit: (call, opcode, fill, solo) => this.#batcher.add(call, opcode, solo, fill),
       executeHere: (d) => this.#dev.execute(d),
       crc16: (a, n, seed) => this.#dev.crc16(a, n, seed),
       track: (op, bytes, where, fn) => this.#track(op, bytes, where, fn),
@@ -419,18 +421,23 @@ export class Ops {
     // no __name(defineProperty) per closure, which cost ~10% of the device path).
     const call = new Call(op);
     if (solo) call.group = this.#group;
-    let d: number;
+    const p = new Promise<number>(call.executor);
     try {
-      d = batcher.add(call, opcode, 0, solo);
+      batcher.add(call, opcode, solo, space > 0 ? this.#inSpace(fill, space) : fill);
     } catch (e) {
-      // No room for its descriptor: rejected, not thrown, so that a call's pieces made before
-      // this one still settle before the call does (allDone); they were added, and will run.
+      // No room for its descriptor, ever: rejected, not thrown, so that a call's pieces made
+      // before this one still settle before the call does (allDone); they were added, and will run.
       return Promise.reject(e);
     }
-    const p = new Promise<number>(call.executor);
-    fill(d);
-    if (space > 0) this.#dv.setUint32(d + Desc.PASID, space, true);
     return p;
+  }
+
+  /** fill, then the descriptor's PASID: its addresses are in that address space. */
+  #inSpace(fill: (d: number) => void, space: number): (d: number) => void {
+    return (d) => {
+      fill(d);
+      this.#dv.setUint32(d + Desc.PASID, space, true);
+    };
   }
 
   /**
@@ -442,18 +449,13 @@ export class Ops {
   #one<T>(op: OpName, bytes: number, placement: Placement, keep: Span, opcode: number, fill: (d: number) => void, value: (rec: number) => T): Promise<T> {
     const call = new OneCall(op, this.#oneDone, bytes, placement, this.#clock(placement), keep.space > 0 ? keep.space : 0, value);
     const p = new Promise<T>(call.executor);
-    let d: number;
     try {
-      d = this.#batcher.add(call, opcode, 0);
+      this.#batcher.add(call, opcode, false, call.space > 0 ? this.#inSpace(fill, call.space) : fill);
     } catch (e) {
-      return Promise.reject(e); // no room for its descriptor: nothing taken yet
+      return Promise.reject(e); // no room for its descriptor, ever: nothing taken yet
     }
-    fill(d);
     this.#busy++;
-    if (call.space > 0) {
-      this.#dev.spaces.hold(call.space);
-      this.#dv.setUint32(d + Desc.PASID, call.space, true);
-    }
+    if (call.space > 0) this.#dev.spaces.hold(call.space);
     this.#batcher.weigh(bytes);
     return p;
   }
