@@ -9,6 +9,7 @@ import { crcInit, crc32cRun } from "./kernels/crc32c";
 import { runOne } from "./dispatch";
 import { crc16 as crc16Run } from "./kernels/dif";
 import { setBytes, setFault, setResult, setSpecific } from "./record";
+export { setStreamFrom } from "./kernels/memmove";
 
 /**
  * Builds the CRC tables at load<u32>(ctx + Ctx.TABLES) (idempotent, safe to run concurrently)

@@ -12,6 +12,11 @@
 // (below): signal() and close() take its lock, so a write can never land in a file that reused a
 // closed eventfd's number.
 //
+// One data-path helper rides along (x86-64 only): streamCopy, a copy whose stores bypass the
+// cache, which Wasm cannot express. DSA writes a descriptor's destination to memory unless its
+// cache-control flag asks for the cache; engines use this for large copies that do (see
+// assembly/kernels/memmove.ts).
+//
 // Built with NAPI_DISABLE_CPP_EXCEPTIONS: every N-API failure is checked explicitly.
 
 #include <napi.h>
@@ -29,6 +34,9 @@
 #include <string>
 #include <unordered_set>
 
+#if defined(__x86_64__)
+#include <emmintrin.h>
+#endif
 #include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
@@ -474,6 +482,63 @@ Napi::Value SetThreadSlice(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(now.sched_runtime));
 }
 
+#if defined(__x86_64__)
+// Copies n bytes from src to dst (not overlapping) with non-temporal stores: the destination goes
+// to memory, not through the cache, so a copy larger than the cache neither reads each
+// destination line first (as a store that allocates does) nor evicts what the cache holds.
+// Loads are plain; the fence orders the stores before anything the caller writes next (the
+// completion record).
+void StreamCopyBytes(uint8_t* dst, const uint8_t* src, size_t n) {
+  size_t head = (16 - (reinterpret_cast<uintptr_t>(dst) & 15)) & 15;
+  if (head > n) head = n;
+  std::memcpy(dst, src, head);
+  size_t i = head;
+  for (; i + 64 <= n; i += 64) {
+    __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
+    __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i + 16));
+    __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i + 32));
+    __m128i d = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i + 48));
+    _mm_stream_si128(reinterpret_cast<__m128i*>(dst + i), a);
+    _mm_stream_si128(reinterpret_cast<__m128i*>(dst + i + 16), b);
+    _mm_stream_si128(reinterpret_cast<__m128i*>(dst + i + 32), c);
+    _mm_stream_si128(reinterpret_cast<__m128i*>(dst + i + 48), d);
+  }
+  std::memcpy(dst + i, src + i, n - i);
+  _mm_sfence();
+}
+
+// streamCopy(view, dst, src, n): copies view[src, src + n) to view[dst, dst + n) (byte offsets in
+// the view; a Uint8Array over the device's memory) with stores that bypass the cache; ranges that
+// overlap are copied with memmove. Out of the view's bounds: a RangeError, nothing copied.
+Napi::Value StreamCopy(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsTypedArray() || !info[1].IsNumber() || !info[2].IsNumber() || !info[3].IsNumber()) {
+    Napi::TypeError::New(env, "streamCopy(view, dst, src, n): a Uint8Array and three numbers").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, info[0], &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_uint8_array || data == nullptr) {
+    Napi::TypeError::New(env, "streamCopy(view, ...): view must be a Uint8Array").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  double dst = info[1].As<Napi::Number>().DoubleValue();
+  double src = info[2].As<Napi::Number>().DoubleValue();
+  double n = info[3].As<Napi::Number>().DoubleValue();
+  double len = static_cast<double>(length);
+  if (!(dst >= 0 && src >= 0 && n >= 0 && dst + n <= len && src + n <= len) || dst != std::floor(dst) || src != std::floor(src) || n != std::floor(n)) {
+    Napi::RangeError::New(env, "streamCopy: the ranges must be whole byte offsets within the view").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  uint8_t* base = static_cast<uint8_t*>(data);
+  size_t d = static_cast<size_t>(dst), s = static_cast<size_t>(src), count = static_cast<size_t>(n);
+  if (d < s + count && s < d + count) std::memmove(base + d, base + s, count);
+  else StreamCopyBytes(base + d, base + s, count);
+  return env.Undefined();
+}
+#endif
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Function ctor = EventFd::Define(env);
   if (env.IsExceptionPending()) return exports;
@@ -481,6 +546,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("signal", Napi::Function::New<Signal>(env, "signal"));
   exports.Set("setThreadNice", Napi::Function::New<SetThreadNice>(env, "setThreadNice"));
   exports.Set("setThreadSlice", Napi::Function::New<SetThreadSlice>(env, "setThreadSlice"));
+#if defined(__x86_64__)
+  exports.Set("streamCopy", Napi::Function::New<StreamCopy>(env, "streamCopy"));
+#endif
   exports.Set("supported", Napi::Boolean::New(env, true));
   return exports;
 }

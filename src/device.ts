@@ -93,6 +93,15 @@ export interface DeviceOptions {
    * 10 ms slices). Shorter slices than the main thread's make it worse (1.4-2.5 ms at 0.1 ms).
    */
   engineSliceMicros?: number;
+  /**
+   * engine copies (MEMMOVE) of at least this many bytes whose descriptor leaves Flag.CC clear (as
+   * the drop-in calls do) write their destination with stores that bypass the cache, as DSA
+   * writes to memory unless CC asks for the cache; 0: never. x86-64 Linux with the addon
+   * (elsewhere ignored). Default 4 MiB: beyond the cache such a copy moves ~1.3x the bytes a
+   * second, as it does not read each destination line before writing it; below, a copy in the
+   * cache is faster through it (bench/cache_bypass.bench.ts)
+   */
+  cacheBypassBytes?: number;
   /** fault-injection rules set from the start (more with dev.inject()); see FaultRule */
   faults?: readonly FaultRule[];
   /** the seed of the rules' probabilities (0 to 2^32-1); default: a random one, in stats().faults.seed */
@@ -123,6 +132,7 @@ const DEFAULTS = {
   pollSpinMicros: 50,
   engineNice: 10,
   engineSliceMicros: 10000,
+  cacheBypassBytes: 8 << 20,
   faults: [] as readonly FaultRule[],
 };
 
@@ -172,6 +182,7 @@ export function checkedOptions(options: DeviceOptions, topology: Topology | null
   checkInt('pollSpinMicros', o.pollSpinMicros, 0, 1e6);
   checkInt('engineNice', o.engineNice, 0, 19);
   checkInt('engineSliceMicros', o.engineSliceMicros, 100, 100000, 0);
+  checkInt('cacheBypassBytes', o.cacheBypassBytes, 0, 0xffffffff);
   checkInt('faultSeed', o.faultSeed, 0, 0xffffffff);
   if (!Array.isArray(o.faults)) throw Errors.option('faults', `must be an array of fault rules, got ${typeof o.faults}`);
   checkInt('inlineThreshold', o.inlineThreshold, 0, 0xffffffff, 'auto');
@@ -413,7 +424,7 @@ export class Device extends DeviceConnection {
       warm = 0;
     }
     // Engines load the addon themselves; they write an event fd only where a thread put one.
-    const data: EngineData = { memory, layout, warm, spinMicros: opts.engineSpinMicros, eventfd: addon !== null, nice: opts.engineNice, sliceMicros: opts.engineSliceMicros };
+    const data: EngineData = { memory, layout, warm, spinMicros: opts.engineSpinMicros, eventfd: addon !== null, nice: opts.engineNice, sliceMicros: opts.engineSliceMicros, streamFrom: opts.cacheBypassBytes };
     this.#engines = new Engines(data, this.vectors);
     this.#engines.start();
     // The addon's dlopen (1-3 ms) out of the way of the first calls, as the engines boot.

@@ -104,10 +104,10 @@ test('every opcode matches the reference, one valid descriptor each', async () =
   });
 });
 
-test('random descriptors (batches included) match the reference, on both completion paths', async () => {
-  for (const completion of ['eventfd', 'atomics'] as const) {
+test('random descriptors (batches included) match the reference, on both completion paths, and with copies from 64 bytes bypassing the cache', async () => {
+  for (const [completion, cacheBypassBytes] of [['eventfd', 4 << 20], ['atomics', 4 << 20], ['eventfd', 64]] as const) {
     if (completion === 'eventfd' && process.env.SOFTDSA_NO_EVENTFD === '1') continue;
-    await withDevice({ engines: 2, completion }, async (dev) => {
+    await withDevice({ engines: 2, completion, cacheBypassBytes }, async (dev) => {
       const g = region(dev);
       const lists = dev.alloc(64 * 64, 64);
       const mem = new Uint8Array(dev.memory.buffer as unknown as SharedArrayBuffer);

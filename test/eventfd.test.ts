@@ -503,4 +503,40 @@ test('engines run with the slice and nice value asked for; the main thread keeps
   for (const bad of [50, 100001, 1.5, -1]) assert.throws(() => Device.openSync({ engineSliceMicros: bad }), (e: Error) => /option engineSliceMicros: must be 0 or an integer from 100 to 100000, got/.test(e.message), String(bad));
 });
 
+test('streamCopy (x86-64): copies exactly at every alignment and length, overlaps as memmove, refuses ranges past the view', () => {
+  if (process.arch !== 'x64') {
+    assert.is(addon.streamCopy, undefined, 'only x86-64 builds have it');
+    return;
+  }
+  const copy = addon.streamCopy!;
+  const n = 1 << 16;
+  const view = new Uint8Array(new SharedArrayBuffer(n));
+  const ref = new Uint8Array(n);
+  let x = 12345;
+  const fill = (): void => {
+    for (let i = 0; i < n; i++) view[i] = x = (x * 1103515245 + 12345) >>> 0 >>> 24;
+    ref.set(view);
+  };
+  fill();
+  for (let k = 0; k < 2000; k++) {
+    const len = k < 300 ? k : (x = (x * 1103515245 + 12345) >>> 0) % 9000;
+    const src = (x = (x * 1103515245 + 12345) >>> 0) % (n - len);
+    const dst = (x = (x * 1103515245 + 12345) >>> 0) % (n - len);
+    copy(view, dst, src, len);
+    ref.copyWithin(dst, src, src + len); // (memmove semantics: overlaps too)
+    if (k % 100 === 0 || len > 0) assert.ok(Buffer.from(view.buffer).equals(ref), `copy ${k}: ${len} bytes ${src} -> ${dst}`);
+  }
+  // a view at an offset: its offsets are its own
+  const sub = view.subarray(100, 1100);
+  copy(sub, 500, 0, 400);
+  ref.copyWithin(600, 100, 500);
+  assert.ok(Buffer.from(view.buffer).equals(ref));
+  for (const [d, s2, len] of [[n - 10, 0, 11], [0, n - 10, 11], [-1, 0, 1], [0, 0.5, 1], [2 ** 53, 0, 1]]) {
+    assert.throws(() => copy(view, d, s2, len), RangeError, `${d} ${s2} ${len}`);
+  }
+  assert.ok(Buffer.from(view.buffer).equals(ref), 'nothing written by a refused copy');
+  assert.throws(() => (copy as (...a: unknown[]) => void)(new Uint32Array(4), 0, 0, 1), TypeError);
+  assert.throws(() => (copy as (...a: unknown[]) => void)(view, '0', 0, 1), TypeError);
+});
+
 test.run();

@@ -37,6 +37,8 @@ export interface EngineData {
   nice?: number;
   /** ask for this EEVDF slice (µs) at start, through the addon; 0 or absent: the kernel's */
   sliceMicros?: number;
+  /** MEMMOVEs from this many bytes without Flag.CC bypass the cache, through the addon's streamCopy where it has one; 0 or absent: never */
+  streamFrom?: number;
 }
 
 export interface EngineTask {
@@ -69,8 +71,15 @@ if (data.sliceMicros) {
 }
 const { memory, layout } = data;
 let spaces: ForeignSpaces | null = null;
-const core = instantiateCore(data.module!, memory, (desc, op, flags) =>
-  spaces === null ? Status.INVALID_OPCODE : runForeign(bytes, desc, op, flags, spaces, core.setOutcome));
+// Large copies bypass the cache where the addon has a copy that does (x86-64): Wasm has no such store.
+const streamCopy = data.streamFrom ? loadEventFd()?.streamCopy : undefined;
+const core = instantiateCore(
+  data.module!,
+  memory,
+  (desc, op, flags) => (spaces === null ? Status.INVALID_OPCODE : runForeign(bytes, desc, op, flags, spaces, core.setOutcome)),
+  streamCopy && ((dst, src, n) => streamCopy(bytes, dst, src, n)),
+);
+if (streamCopy) core.setStreamFrom(data.streamFrom!);
 /** The WQ of the descriptor being run (the group's only WQ, or the arbiter's last pick). */
 let wq: WorkQueue;
 /** Several WQs in this engine's group: the arbiter picks; one: null, claim from wq directly. */

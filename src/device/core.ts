@@ -15,7 +15,12 @@ export interface Core {
   setOutcome(result: number, bytes: number, faultAddr: bigint, specific: number): void;
   /** fault injection: [start, start + len) is unmapped for the descriptors this instance runs next (len 0: none) */
   injectHole(start: number, len: number): void;
+  /** MEMMOVEs of `bytes` or more without Flag.CC go to the streamCopy import (0: none; the default) */
+  setStreamFrom(bytes: number): void;
 }
+
+/** A copy that bypasses the cache, within the memory (what the addon's streamCopy does). */
+export type StreamCopy = (dst: number, src: number, n: number) => void;
 
 /** The host's JS path for descriptors in foreign address spaces (see foreign.ts). */
 export type ForeignHook = (desc: number, op: number, flags: number) => number;
@@ -28,11 +33,15 @@ export function coreModule(): WebAssembly.Module {
 }
 
 /** An instance over `memory`. Without a foreign hook, foreign-space descriptors get 0x10. */
-export function instantiateCore(module: WebAssembly.Module, memory: WebAssembly.Memory, foreign?: ForeignHook): Core {
+export function instantiateCore(module: WebAssembly.Module, memory: WebAssembly.Memory, foreign?: ForeignHook, streamCopy?: StreamCopy): Core {
   const instance = new WebAssembly.Instance(module, {
     env: {
       memory,
       foreign: foreign ?? ((): number => 0x10),
+      // (called only once setStreamFrom() turned it on, which an instance without one never does)
+      streamCopy: streamCopy ?? ((): never => {
+        throw new Error('softdsa core: streamCopy without a host copy');
+      }),
       abort(_msg: number, _file: number, line: number, col: number): never {
         throw new Error(`softdsa core aborted at ${line}:${col}`);
       },

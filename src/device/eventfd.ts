@@ -57,6 +57,12 @@ export interface EventFdAddon {
    * addon built before this function existed.
    */
   setThreadSlice?(ns: number): number;
+  /**
+   * Copy view[src, src + n) to view[dst, dst + n) with stores that bypass the cache (x86-64
+   * only: absent elsewhere, and from an addon built before it existed); ranges that overlap are
+   * copied with memmove. Offsets out of the view's bounds throw a RangeError, nothing copied.
+   */
+  streamCopy?(view: Uint8Array, dst: number, src: number, n: number): void;
 }
 
 
@@ -95,6 +101,7 @@ export function loadEventFd(): EventFdAddon | null {
           cached = { EventFd: addon.EventFd, signal: addon.signal };
           if (typeof addon.setThreadNice === 'function') cached.setThreadNice = addon.setThreadNice;
           if (typeof addon.setThreadSlice === 'function') cached.setThreadSlice = addon.setThreadSlice;
+          if (typeof addon.streamCopy === 'function') cached.streamCopy = addon.streamCopy;
           loadedFrom = path;
         }
       } catch (err) {
