@@ -449,6 +449,13 @@ struct SchedAttr {
   uint64_t sched_period;
 };
 
+// The calling thread's attributes into *a; false with a JS exception pending when the call fails.
+bool GetSchedAttr(Napi::Env env, SchedAttr* a) {
+  if (::syscall(SYS_sched_getattr, 0, a, sizeof(*a), 0) == 0) return true;
+  ErrnoError(env, errno, "sched_getattr").ThrowAsJavaScriptException();
+  return false;
+}
+
 // setThreadSlice(ns): asks the kernel for an EEVDF slice of ns nanoseconds (100 us to 100 ms)
 // for the calling thread, keeping its policy and nice value, and returns the slice in effect
 // as read back (0: the kernel takes no slice request: before Linux 6.12, or a policy other
@@ -462,10 +469,7 @@ Napi::Value SetThreadSlice(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   SchedAttr a{};
-  if (::syscall(SYS_sched_getattr, 0, &a, sizeof(a), 0) != 0) {
-    ErrnoError(env, errno, "sched_getattr").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
+  if (!GetSchedAttr(env, &a)) return env.Undefined();
   if (a.sched_policy != SCHED_OTHER && a.sched_policy != SCHED_BATCH) return Napi::Number::New(env, 0);
   a.size = sizeof(a);
   a.sched_flags = 0;
@@ -475,10 +479,7 @@ Napi::Value SetThreadSlice(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   SchedAttr now{};
-  if (::syscall(SYS_sched_getattr, 0, &now, sizeof(now), 0) != 0) {
-    ErrnoError(env, errno, "sched_getattr").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
+  if (!GetSchedAttr(env, &now)) return env.Undefined();
   return Napi::Number::New(env, static_cast<double>(now.sched_runtime));
 }
 

@@ -55,20 +55,16 @@ const data = workerData as EngineData;
 // waking task with a shorter slice cut short the slice the running task is owed, so the main
 // thread waits for no engine's slice. Best effort: without the addon, or if a call fails, the
 // engine keeps the process's priority and the kernel's slice.
-if (data.nice) {
+/** Runs a best-effort setting: one that fails leaves the thread as it was. */
+const tryTo = (set: () => unknown): void => {
   try {
-    loadEventFd()?.setThreadNice?.(data.nice);
+    set();
   } catch {
-    // keep normal priority
+    // (kept as it was)
   }
-}
-if (data.sliceMicros) {
-  try {
-    loadEventFd()?.setThreadSlice?.(data.sliceMicros * 1000);
-  } catch {
-    // keep the kernel's slice
-  }
-}
+};
+if (data.nice) tryTo(() => loadEventFd()?.setThreadNice?.(data.nice!));
+if (data.sliceMicros) tryTo(() => loadEventFd()?.setThreadSlice?.(data.sliceMicros! * 1000));
 const { memory, layout } = data;
 let spaces: ForeignSpaces | null = null;
 // Large copies bypass the cache where the addon has a copy that does (x86-64): Wasm has no such store.
