@@ -570,7 +570,7 @@ export class Device extends DeviceConnection {
         crc: (addr, length, seed) => this.#coreHere().crc32c(addr, length, seed, 0) >>> 0,
         crc16: (addr, length, seed) => this.#coreHere().crc16(addr, length, seed) & 0xffff,
         execute: (desc) => this.#coreHere().execute(desc, this.layout.ctx, 0),
-        copy: (dst, src, length) => this.#coreHere().copy(dst, src, length),
+        copy: (dst, src, length) => this.#copyHere(dst, src, length),
         hasCore: () => this.#core !== null,
         ready: () => this.#engines.isReady,
         asleep: () => this.portal.enginesAsleep(),
@@ -591,6 +591,14 @@ export class Device extends DeviceConnection {
       });
     }
     return this.#ops;
+  }
+
+  /** An inline copy of arena bytes on this thread: past the cache from cacheBypassBytes, as the engines copy (with the addon). */
+  #copyHere(dst: number, src: number, n: number): void {
+    const bypass = this.options.cacheBypassBytes;
+    const stream = bypass > 0 && n >= bypass ? this.addon?.streamCopy : undefined;
+    if (stream !== undefined && (dst + n <= src || src + n <= dst)) stream(this.bytes, dst, src, n);
+    else this.#coreHere().copy(dst, src, n);
   }
 
   /** A Buffer of arena memory: what engines reach with no copy. Give it back with free(buf). */

@@ -794,6 +794,28 @@ test('module-level API: default device opened on first use, same results as Node
   assert.ok(outcome === 'done' || outcome === 'rejected', `pending call at shutdown: ${outcome}`);
 });
 
+test('inline copies of arena memory while the engines boot: past the cache from cacheBypassBytes (not overlapping), through the core below it and when overlapping; all exact', async () => {
+  for (const cacheBypassBytes of [8 << 20, 0]) {
+    const dev = Device.openSync({ cacheBypassBytes });
+    try {
+      const n = 8 << 20;
+      const a = dev.buffer(n + 4096);
+      for (let i = 0; i < a.length; i += 4) a.writeUInt32LE((i * 2654435761) >>> 0, i);
+      const ref = Buffer.from(a);
+      const b = dev.buffer(n + 4096);
+      await dev.memcpy(b.subarray(3, n + 3), a.subarray(1, n + 1)); // at least cacheBypassBytes, odd offsets
+      assert.ok(b.subarray(3, n + 3).equals(ref.subarray(1, n + 1)), `${cacheBypassBytes}: the copy`);
+      await dev.memcpy(b.subarray(0, 4096), a.subarray(0, 4096)); // below it
+      assert.ok(b.subarray(0, 4096).equals(ref.subarray(0, 4096)));
+      await dev.memmove(a.subarray(64, n + 64), a.subarray(0, n)); // overlapping
+      assert.ok(a.subarray(64, n + 64).equals(ref.subarray(0, n)), `${cacheBypassBytes}: the overlapping move`);
+      assert.equal(dev.stats().ops.memcpy.placement, { 'inline:booting': 2 }, 'ran here, while the engines boot');
+    } finally {
+      await dev.close();
+    }
+  }
+});
+
 test('the first drop-in calls do not wait for the default device: they run here, it opens a moment later and counts them', async () => {
   await dsa.shutdown();
   const open = Device.openSync;
