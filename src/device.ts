@@ -4,7 +4,6 @@
 // `Device.attach` joins it from another thread of the program. The drop-in operations
 // (src/api/) hang off it as methods.
 import { Allocator } from './device/allocator.ts';
-import { Interrupt, Vectors } from './device/completion.ts';
 import { coreModule, instantiateCore, type Core } from './device/core.ts';
 import { type EngineFailure, Engines } from './device/engines.ts';
 import { Errors, SoftDsaError, typeName } from './device/errors.ts';
@@ -14,11 +13,11 @@ import { Ctx, Limit } from './device/format.ts';
 import { computeLayout, CTX_ADDR, Dev, type Layout, MAX_ENGINES, MAX_VECTORS, PAGE, scratchOf, Stop, VECTOR_WORDS, Vec } from './device/layout.ts';
 import { parseAccelConfig, toAccelConfig } from './device/accel_config.ts';
 import { singleQueue, type Topology, topologyLayout } from './device/topology.ts';
-import { type ErrorLogEntry, Portal, type SubmitOptions } from './device/portal.ts';
 import { DEVICE_MAGIC } from './device/spaces.ts';
 import { WARM_BYTES } from './device/warm_up.ts';
 import { bytesAt, checkAttach, checkHost, cores } from './device/host.ts';
 import { WorkQueue } from './device/work_queue.ts';
+import { DeviceConnection, type DeviceHandle, type InterruptHandle } from './device/connection.ts';
 import type { EngineData } from '../workers/engine.ts';
 import type { Bytes } from './api/args.ts';
 import { blockBytes } from './api/batcher.ts';
@@ -108,14 +107,6 @@ export interface DeviceOptions {
   faultSeed?: number;
 }
 
-/** What another thread needs to attach: send it with postMessage or workerData. */
-export interface DeviceHandle {
-  memory: WebAssembly.Memory;
-  layout: Layout;
-  shared: boolean;
-  eventfd: boolean;
-}
-
 /** Arena bytes this thread's core checksums as buffer() makes it: enough to reach every level of its folds (the first from 32 KiB). */
 const WARM_CRC_BYTES = 32 << 10;
 
@@ -197,164 +188,6 @@ export function checkedOptions(options: DeviceOptions, topology: Topology | null
     }
   });
   return o;
-}
-
-/** A thread's connection to a device: submit, views, interrupts. */
-export class DeviceConnection {
-  readonly memory: WebAssembly.Memory;
-  readonly layout: Layout;
-  readonly portal: Portal;
-  protected readonly vectors: Vectors;
-  #addon: EventFdAddon | null | undefined;
-  readonly #loadAddon: () => EventFdAddon | null;
-  protected readonly bytes: Uint8Array;
-  readonly #interrupts = new Set<Interrupt>();
-  protected closed = false;
-
-  /** `addon`: the eventfd addon, none, or 'lazy': loaded when first needed (the dlopen costs 1-3 ms) */
-  readonly #spin: number;
-  /** this thread's portals to WQs other than its default one, by index in layout.wqs, and their vectors */
-  readonly #wqPortals = new Map<number, { portal: Portal; vector: number }>();
-
-  /** `wqIndex`: the WQ of the default portal (layout.wqs) */
-  protected constructor(memory: WebAssembly.Memory, layout: Layout, addon: EventFdAddon | null | 'lazy', spin: number, wqIndex = 0) {
-    this.memory = memory;
-    this.layout = layout;
-    this.#addon = addon === 'lazy' ? undefined : addon;
-    this.#loadAddon = () => (this.#addon === undefined ? (this.#addon = loadEventFd()) : this.#addon);
-    this.bytes = new Uint8Array(memory.buffer as unknown as SharedArrayBuffer);
-    this.vectors = new Vectors(memory, layout, this.#loadAddon);
-    this.portal = new Portal(memory, layout, this.vectors, spin, wqIndex);
-    this.#spin = spin;
-  }
-
-  /**
-   * The portal of a work queue, by name or id (M of wqN.M): `submit` (and the raw verbs) as on the
-   * device, into that WQ. Its completions come on a vector of its own (taken on first use).
-   */
-  wq(which: string | number): Portal {
-    if (this.closed) throw Errors.closed();
-    const wqs = this.layout.wqs;
-    const byName = typeof which === 'string' ? wqs.filter((w) => w.name === which || `wq${w.id}` === which.replace(/^wq\d+\./, 'wq')) : [];
-    const index = typeof which === 'number' ? wqs.findIndex((w) => w.id === which) : byName.length === 1 ? wqs.indexOf(byName[0]) : -1;
-    if (index < 0) {
-      const known = wqs.map((w) => `${w.name} (id ${w.id})`).join(', ');
-      throw byName.length > 1 ? Errors.noWq(which, `${known}; that name is on several: give the id`) : Errors.noWq(which, known);
-    }
-    if (index === this.portal.wq.index) return this.portal;
-    if (wqs[index].mode === 'dedicated' && !this.ownsDedicated) throw Errors.dedicated(wqs[index].name);
-    let entry = this.#wqPortals.get(index);
-    if (entry === undefined) {
-      const vector = this.vectors.claim();
-      if (vector < 0) throw Errors.noHandles();
-      const portal = new Portal(this.memory, this.layout, this.vectors, this.#spin, index);
-      portal.attachInterrupt(vector, this.vectors.owner(vector), () => new Interrupt(this.vectors, vector, this.addon, portal.poll, portal.poll));
-      entry = { portal, vector };
-      this.#wqPortals.set(index, entry);
-    }
-    return entry.portal;
-  }
-
-  /** True on the thread that opened the device: the one that may submit to dedicated WQs. */
-  protected get ownsDedicated(): boolean {
-    return false;
-  }
-
-  /** This thread's portals. */
-  #portals(): Portal[] {
-    return [this.portal, ...[...this.#wqPortals.values()].map((e) => e.portal)];
-  }
-
-  /** The device is closing: what a fault rule refuses is refused for good (DEVICE_CLOSED), not waited with for room. */
-  protected closingPortals(): void {
-    for (const p of this.#portals()) p.closing();
-  }
-
-  /** Waits for this thread's work on every portal, the device closing: nothing more is waited for room. */
-  protected async settlePortals(): Promise<void> {
-    this.closingPortals();
-    await Promise.all(this.#portals().map((p) => p.settled()));
-  }
-
-  /** Closes the WQ portals and gives their vectors back (after settlePortals). */
-  protected closePortals(): void {
-    for (const { portal } of this.#wqPortals.values()) portal.close(); // (each gives its vector back)
-    this.#wqPortals.clear();
-    this.portal.close();
-  }
-
-  /** The eventfd addon of this thread, or null (loaded on first use where it was left 'lazy'). */
-  protected get addon(): EventFdAddon | null {
-    return this.#loadAddon();
-  }
-
-  protected connect(vector: number): void {
-    this.portal.attachInterrupt(vector, this.vectors.owner(vector), () => new Interrupt(this.vectors, vector, this.addon, this.portal.poll, this.portal.poll));
-  }
-
-  /** A live view of arena bytes [addr, addr + length). */
-  view(addr: number, length: number): Uint8Array {
-    if (!Number.isInteger(addr) || !Number.isInteger(length) || length < 0 || addr < this.layout.arenaBase || addr + length > this.layout.arenaEnd) {
-      throw Errors.outOfArena(addr, length);
-    }
-    return this.bytes.subarray(addr, addr + length);
-  }
-
-  /** Submits a 64-byte descriptor; resolves to its status once the device has finished it. */
-  submit(desc: Uint8Array, opts?: SubmitOptions): Promise<number> {
-    if (this.closed) return Promise.reject(Errors.closed());
-    return this.portal.submit(desc, opts);
-  }
-
-  /** Statuses that could not be written into a completion record (misaligned or unmapped record). */
-  get errorLog(): readonly ErrorLogEntry[] {
-    return this.portal.errorLog;
-  }
-
-  /**
-   * Allocates an interrupt handle: descriptors with RCI and this handle at @36 signal it.
-   * `onInterrupt` runs on this thread's event loop once per wake-up in which the handle was
-   * signalled (signals coalesce), never when it was not.
-   */
-  allocInterrupt(onInterrupt: () => void): InterruptHandle {
-    if (this.closed) throw Errors.closed();
-    if (typeof onInterrupt !== 'function') throw new TypeError(`allocInterrupt(onInterrupt): onInterrupt must be a function; got ${typeof onInterrupt}`);
-    const v = this.vectors.claim();
-    if (v < 0) throw Errors.noHandles();
-    const irq = new Interrupt(this.vectors, v, this.addon, () => {
-      try {
-        onInterrupt();
-      } finally {
-        irq.wait();
-      }
-    });
-    irq.wait();
-    this.#interrupts.add(irq);
-    return {
-      handle: v,
-      path: irq.path,
-      ref: () => irq.ref(),
-      unref: () => irq.unref(),
-      close: () => {
-        if (this.#interrupts.delete(irq)) irq.close(); // gives the handle back: descriptors naming it get 0x19
-      },
-    };
-  }
-
-  protected closeInterrupts(): void {
-    for (const irq of this.#interrupts) irq.close();
-    this.#interrupts.clear();
-  }
-}
-
-export interface InterruptHandle {
-  /** the value for descriptor @36 */
-  handle: number;
-  path: 'eventfd' | 'atomics';
-  /** keep the process alive while waiting for this interrupt (default: not) */
-  ref(): void;
-  unref(): void;
-  close(): void;
 }
 
 /** A file mapped into a device (Device.mapFile). */
@@ -873,4 +706,4 @@ export class AttachedDevice extends DeviceConnection {
   }
 }
 
-export { SoftDsaError };
+export { DeviceConnection, SoftDsaError, type DeviceHandle, type InterruptHandle };
