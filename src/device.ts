@@ -15,15 +15,13 @@ import { parseAccelConfig, toAccelConfig } from './device/accel_config.ts';
 import { singleQueue, type Topology, topologyLayout } from './device/topology.ts';
 import { DEVICE_MAGIC } from './device/spaces.ts';
 import { WARM_BYTES } from './device/warm_up.ts';
-import { bytesAt, checkAttach, checkHost, cores } from './device/host.ts';
+import { checkAttach, checkHost, cores } from './device/host.ts';
 import { WorkQueue } from './device/work_queue.ts';
+import { DeviceCalls } from './api/calls.ts';
 import { DeviceConnection, type DeviceHandle, type InterruptHandle } from './device/connection.ts';
 import type { EngineData } from '../workers/engine.ts';
-import type { Bytes } from './api/args.ts';
 import { blockBytes } from './api/batcher.ts';
-import { BatchBuilder } from './api/batch_builder.ts';
 import { type DeviceAccess, Ops } from './api/ops.ts';
-import type { DifOptions, DifUpdateOptions } from './api/dif.ts';
 import type { OpSnapshot } from './api/stats.ts';
 
 export interface DeviceStats {
@@ -213,14 +211,13 @@ export type ConfigOptions = Omit<DeviceOptions, 'engines' | 'wqSize' | 'wqMode' 
   device?: string;
 };
 
-export class Device extends DeviceConnection {
+export class Device extends DeviceCalls {
   readonly options: Readonly<Required<DeviceOptions>>;
   /** groups, engines and work queues (Device.open(): one group, one WQ) */
   readonly topology: Readonly<Topology>;
   /** what Device.fromConfig accepted and ignored (fields with no meaning in software), and defaults it took */
   readonly configWarnings: readonly string[];
   readonly #engines: Engines;
-  readonly #alloc: Allocator;
   /** members a block of the high-level calls holds, and the block set aside for them at open (0: none) */
   readonly #callsMaxBatch: number;
   readonly #callsBlock: number;
@@ -230,17 +227,16 @@ export class Device extends DeviceConnection {
   readonly #faults: FaultTable;
 
   private constructor(opts: Required<DeviceOptions>, memory: WebAssembly.Memory, layout: Layout, addon: EventFdAddon | null | 'lazy', topology: Topology, warnings: string[]) {
-    super(memory, layout, addon, opts.pollSpinMicros);
+    super(memory, layout, addon, opts.pollSpinMicros, 0, { base: layout.arenaBase, end: layout.arenaEnd });
     this.options = Object.freeze(opts);
     this.topology = topology;
     this.configWarnings = Object.freeze(warnings);
-    this.#alloc = new Allocator(layout.arenaBase, layout.arenaEnd);
     // A block of same-tick calls takes 96 bytes a member: at most an eighth of the arena. One is
     // set aside now, before buffer() can take its room: an arena filled with buffers before the
     // first call had left the calls none (all but a few of 100 calls refused).
     this.#callsMaxBatch = Math.max(2, Math.min(opts.maxBatch, Math.floor(opts.arenaBytes / 8 / 96)));
     try {
-      this.#callsBlock = this.#alloc.alloc(blockBytes(this.#callsMaxBatch), 64, true);
+      this.#callsBlock = this.#alloc().alloc(blockBytes(this.#callsMaxBatch), 64, true);
     } catch {
       this.#callsBlock = 0; // (an arena too small for it: calls take blocks as they find room)
     }
@@ -252,7 +248,7 @@ export class Device extends DeviceConnection {
     // goes back once they are ready. A small arena with no room for it: no warm-up.
     let warm = 0;
     try {
-      warm = this.#alloc.alloc(WARM_BYTES * layout.engineCount, 64);
+      warm = this.#alloc().alloc(WARM_BYTES * layout.engineCount, 64);
     } catch {
       warm = 0;
     }
@@ -262,7 +258,7 @@ export class Device extends DeviceConnection {
     this.#engines.start();
     // The addon's dlopen (1-3 ms) out of the way of the first calls, as the engines boot.
     setImmediate(() => void this.addon);
-    if (warm !== 0) void this.#engines.ready().then(() => this.#alloc.free(warm));
+    if (warm !== 0) void this.#engines.ready().then(() => this.#alloc().free(warm));
   }
 
   /**
@@ -395,7 +391,7 @@ export class Device extends DeviceConnection {
   }
 
   /** The high-level operations (memcpy, crc32c, ...), made on first use. */
-  get ops(): Ops {
+  override get ops(): Ops {
     if (this.closed) throw Errors.closed();
     if (this.#ops === null) {
       const access: DeviceAccess = {
@@ -410,8 +406,8 @@ export class Device extends DeviceConnection {
         submit: (d) => this.portal.submit(d),
         submitNow: (d, group) => this.portal.submitNow(d, group),
         wake: (n) => this.portal.doorbell(n),
-        alloc: (n, a, top) => this.#alloc.alloc(n, a, top),
-        free: (a) => this.#alloc.free(a),
+        alloc: (n, a, top) => this.#alloc().alloc(n, a, top),
+        free: (a) => this.#alloc().free(a),
         maxBatch: this.#callsMaxBatch,
         keptBlock: this.#callsBlock,
         spaces: this.#engines.spaces,
@@ -426,97 +422,27 @@ export class Device extends DeviceConnection {
     return this.#ops;
   }
 
+  /** The opener's allocator: over the whole arena, never null. */
+  #alloc(): Allocator {
+    return this.arena!;
+  }
+
+  /**
+   * Calls on a buffer taken before the engines are up run here: on this thread's core, made now,
+   * not in the first of them (its CRC compiled, 1.5-7 ms once): a first 16 MiB crc32c from
+   * alloc() took 2.7-3.0 ms on the CPU's CRC instruction, 2.3-2.6x a warm call on the device;
+   * 1.3-1.4 ms so.
+   */
+  protected override bufferTaken(): void {
+    if (this.#core === null && !this.#engines.isReady) this.#coreHere().crc32c(this.layout.arenaBase, WARM_CRC_BYTES, 0, 0);
+  }
+
   /** An inline copy of arena bytes on this thread: past the cache from cacheBypassBytes, as the engines copy (with the addon). */
   #copyHere(dst: number, src: number, n: number): void {
     const bypass = this.options.cacheBypassBytes;
     const stream = bypass > 0 && n >= bypass ? this.addon?.streamCopy : undefined;
     if (stream !== undefined && (dst + n <= src || src + n <= dst)) stream(this.bytes, dst, src, n);
     else this.#coreHere().copy(dst, src, n);
-  }
-
-  /** A Buffer of arena memory: what engines reach with no copy. Give it back with free(buf). */
-  buffer(size: number): Buffer {
-    if (typeof size !== 'number' || !Number.isInteger(size) || size < 0) throw new RangeError(`buffer(size): size must be a non-negative integer; got ${String(size)}`);
-    const addr = this.alloc(Math.max(1, size));
-    const buf = bytesAt(this.memory.buffer, addr, size);
-    this.#buffers.add(buf);
-    // Calls on it before the engines are up run here: on this thread's core, made now, not in the
-    // first of them (its CRC compiled, 1.5-7 ms once): a first 16 MiB crc32c from alloc() took
-    // 2.7-3.0 ms on the CPU's CRC instruction, 2.3-2.6x a warm call on the device; 1.3-1.4 ms so.
-    if (this.#core === null && !this.#engines.isReady) this.#coreHere().crc32c(this.layout.arenaBase, WARM_CRC_BYTES, 0, 0);
-    return buf;
-  }
-
-  /** the Buffers buffer() gave and free() has not taken back */
-  readonly #buffers = new WeakSet<Uint8Array>();
-
-  memcpy<T extends Bytes>(dst: T, src: Bytes, length?: number): Promise<T> {
-    return this.#op((o) => o.memcpy(dst, src, length));
-  }
-  memmove<T extends Bytes>(dst: T, src: Bytes, length?: number): Promise<T> {
-    return this.#op((o) => o.memmove(dst, src, length));
-  }
-  fill<T extends Bytes>(dst: T, pattern: number | bigint | Bytes, offset?: number, length?: number): Promise<T> {
-    return this.#op((o) => o.fill(dst, pattern, offset, length));
-  }
-  compare(a: Bytes, b: Bytes): Promise<number> {
-    return this.#op((o) => o.compare(a, b));
-  }
-  firstDifference(a: Bytes, b: Bytes): Promise<number> {
-    return this.#op((o) => o.firstDifference(a, b));
-  }
-  crc32c(data: Bytes, seed?: number): Promise<number> {
-    return this.#op((o) => o.crc32c(data, seed));
-  }
-  copyCrc32c(dst: Bytes, src: Bytes, seed?: number): Promise<number> {
-    return this.#op((o) => o.copyCrc32c(dst, src, seed));
-  }
-  dualcast(dst1: Bytes, dst2: Bytes, src: Bytes, length?: number): Promise<void> {
-    return this.#op((o) => o.dualcast(dst1, dst2, src, length));
-  }
-  createDelta(a: Bytes, b: Bytes): Promise<Uint8Array> {
-    return this.#op((o) => o.createDelta(a, b));
-  }
-  applyDelta<T extends Bytes>(dst: T, delta: Bytes): Promise<T> {
-    return this.#op((o) => o.applyDelta(dst, delta));
-  }
-  /** Protects data (whole blocks): each block followed by its 8-byte DIF tuple; resolves to the output. */
-  difInsert(data: Bytes, opts?: DifOptions): Promise<Uint8Array> {
-    return this.#op((o) => o.dif.run('difInsert', data, opts) as Promise<Uint8Array>);
-  }
-  /** Checks protected data (blocks with tuples); rejects with a DifCheckError naming the first failing block. */
-  difCheck(data: Bytes, opts?: DifOptions): Promise<void> {
-    return this.#op((o) => o.dif.run('difCheck', data, opts).then(() => undefined));
-  }
-  /** Checks protected data and resolves to the data without its tuples. */
-  difStrip(data: Bytes, opts?: DifOptions): Promise<Uint8Array> {
-    return this.#op((o) => o.dif.run('difStrip', data, opts) as Promise<Uint8Array>);
-  }
-  /** Checks protected data and resolves to a copy with new tuples (opts.to: the new tags). */
-  difUpdate(data: Bytes, opts?: DifUpdateOptions): Promise<Uint8Array> {
-    return this.#op((o) => o.dif.run('difUpdate', data, opts) as Promise<Uint8Array>);
-  }
-  /** The DIX protection information of data (whole blocks): 8 bytes per block, in a buffer of their own. */
-  dixGenerate(data: Bytes, opts?: DifOptions): Promise<Uint8Array> {
-    return this.#op((o) => o.dif.run('dixGenerate', data, opts) as Promise<Uint8Array>);
-  }
-  /** CRC-16 T10-DIF (the DIF guard: polynomial 0x8BB7, no reflection, no inversion) of data, from seed. */
-  crc16t10dif(data: Bytes, seed?: number): Promise<number> {
-    return this.#op((o) => o.dif.crc16(data, seed));
-  }
-
-  /** Runs a high-level call: every failure, a closed device included, through its promise. */
-  #op<T>(fn: (ops: Ops) => Promise<T>): Promise<T> {
-    try {
-      return fn(this.ops);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-  }
-
-  /** An explicit batch: calls queued, then run together; fence() orders what follows after what came before. */
-  batch(): BatchBuilder {
-    return new BatchBuilder(this.ops, () => this.closed);
   }
 
   /** Per-operation counts, bytes, placement (and why inline), latency; batching; engines. */
@@ -538,27 +464,6 @@ export class Device extends DeviceConnection {
   #vectorsInUse(): number {
     this.vectors.reclaimGone(); // those of threads that ended without detaching are free
     return this.vectors.claimed().length;
-  }
-
-  /** Arena bytes: an address never 0, aligned (default 64). Throws RangeError when full. */
-  alloc(bytes: number, align = 64): number {
-    if (this.closed) throw Errors.closed();
-    return this.#alloc.alloc(bytes, align);
-  }
-
-  /**
-   * Gives arena memory back: an address alloc() returned, or a Buffer exactly as buffer()
-   * returned it (the byte offset of any other view, a subarray or an empty view at a block's
-   * end, could be the address of someone else's block).
-   */
-  free(addr: number | Uint8Array): void {
-    if (addr instanceof Uint8Array) {
-      if (!this.#buffers.has(addr)) throw new RangeError('free: expects a Buffer exactly as buffer() or alloc() returned it (not a view of one), not freed already');
-      this.#buffers.delete(addr);
-      return this.#alloc.free(addr.byteOffset);
-    }
-    if (typeof addr !== 'number') throw new TypeError(`free(addr): addr must be an address alloc() returned or a Buffer from buffer(); got ${typeName(addr)}`);
-    this.#alloc.free(addr);
   }
 
   /**
@@ -586,10 +491,10 @@ export class Device extends DeviceConnection {
     if (this.closed) throw Errors.closed();
     if (!Number.isInteger(fd) || fd < 0) throw new TypeError(`mapFile: fd must be a file descriptor (a non-negative integer); got ${String(fd)}`);
     if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`mapFile: size must be a non-negative integer of at most 2^53 - 1 bytes; got ${String(size)}`);
-    const staging = this.#alloc.alloc(FILE_WINDOW * this.layout.engineCount, 64);
+    const staging = this.#alloc().alloc(FILE_WINDOW * this.layout.engineCount, 64);
     const pasid = this.#engines.spaces.file({ fd, staging, window: FILE_WINDOW }, size);
     if (pasid < 0) {
-      this.#alloc.free(staging);
+      this.#alloc().free(staging);
       throw Errors.noSpaces();
     }
     let mapped = true;
@@ -606,7 +511,7 @@ export class Device extends DeviceConnection {
         const quiet = this.#engines.quiescence();
         const giveBack = (): void => {
           if (this.closed) return;
-          if (quiet()) this.#alloc.free(staging);
+          if (quiet()) this.#alloc().free(staging);
           else setTimeout(giveBack, 1).unref();
         };
         giveBack();

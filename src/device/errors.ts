@@ -104,6 +104,7 @@ export const Errors = {
   option: (name: string, why: string) => new RangeError(`option ${name}: ${why}`),
   faultRule: (why: string) => new RangeError(`fault rule: ${why}`),
   noHandles: () => new SoftDsaError('NO_INT_HANDLES', 'all interrupt handles are in use'),
+  noArena: () => new SoftDsaError('NO_ARENA', 'this thread has no part of the device arena: attach with a handle from dev.lend(bytes) to take buffers and make drop-in calls here'),
   noSpaces: () => new SoftDsaError('NO_PASID', 'every address space (PASID) of the device is in use'),
   engineFailed: (why: string) => new SoftDsaError('ENGINE_FAILED', `an engine failed: ${why}`, Status.HW_ERROR),
   difCheck: (op: string, block: number, offset: number, mismatches: DifMismatch[]) => new DifCheckError(op, block, offset, mismatches),

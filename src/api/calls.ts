@@ -1,0 +1,145 @@
+// The drop-in calls on a thread's connection to a device: arena buffers (buffer, alloc, free)
+// and memcpy, crc32c, compare and the others, each through this thread's Ops. The opener's
+// Device allocates from the whole arena; an attached thread from the part the opener lent it
+// (Device.lend), as a DSA client process has its own buffers in its own address space.
+import { Allocator } from '../device/allocator.ts';
+import { DeviceConnection } from '../device/connection.ts';
+import { Errors, typeName } from '../device/errors.ts';
+import type { EventFdAddon } from '../device/eventfd.ts';
+import { bytesAt } from '../device/host.ts';
+import type { Layout } from '../device/layout.ts';
+import type { Bytes } from './args.ts';
+import { BatchBuilder } from './batch_builder.ts';
+import type { DifOptions, DifUpdateOptions } from './dif.ts';
+import type { Ops } from './ops.ts';
+
+/** Arena bytes [base, end): what a thread allocates its buffers from. */
+export interface ArenaPart {
+  base: number;
+  end: number;
+}
+
+export abstract class DeviceCalls extends DeviceConnection {
+  /** this thread's allocator over its part of the arena; null: it has none (no buffers, no calls) */
+  protected readonly arena: Allocator | null;
+  /** the Buffers buffer() gave and free() has not taken back */
+  readonly #buffers = new WeakSet<Uint8Array>();
+
+  protected constructor(memory: WebAssembly.Memory, layout: Layout, addon: EventFdAddon | null | 'lazy', spin: number, wqIndex: number, part: ArenaPart | null) {
+    super(memory, layout, addon, spin, wqIndex);
+    this.arena = part === null ? null : new Allocator(part.base, part.end);
+  }
+
+  /** The high-level operations of this thread (memcpy, crc32c, ...), made on first use. */
+  abstract get ops(): Ops;
+
+  /** This thread's allocator; throws when the device is closed or the thread has no part of the arena. */
+  protected get allocator(): Allocator {
+    if (this.closed) throw Errors.closed();
+    if (this.arena === null) throw Errors.noArena();
+    return this.arena;
+  }
+
+  /** Arena bytes: an address never 0, aligned (default 64). Throws RangeError when full. */
+  alloc(bytes: number, align = 64): number {
+    return this.allocator.alloc(bytes, align);
+  }
+
+  /**
+   * Gives arena memory back: an address alloc() returned, or a Buffer exactly as buffer()
+   * returned it (the byte offset of any other view, a subarray or an empty view at a block's
+   * end, could be the address of someone else's block).
+   */
+  free(addr: number | Uint8Array): void {
+    if (this.arena === null) throw Errors.noArena();
+    if (addr instanceof Uint8Array) {
+      if (!this.#buffers.has(addr)) throw new RangeError('free: expects a Buffer exactly as buffer() or alloc() returned it (not a view of one), not freed already');
+      this.#buffers.delete(addr);
+      return this.arena.free(addr.byteOffset);
+    }
+    if (typeof addr !== 'number') throw new TypeError(`free(addr): addr must be an address alloc() returned or a Buffer from buffer(); got ${typeName(addr)}`);
+    this.arena.free(addr);
+  }
+
+  /** A Buffer of arena memory: what engines reach with no copy. Give it back with free(buf). */
+  buffer(size: number): Buffer {
+    if (typeof size !== 'number' || !Number.isInteger(size) || size < 0) throw new RangeError(`buffer(size): size must be a non-negative integer; got ${String(size)}`);
+    const addr = this.alloc(Math.max(1, size));
+    const buf = bytesAt(this.memory.buffer, addr, size);
+    this.#buffers.add(buf);
+    this.bufferTaken();
+    return buf;
+  }
+
+  /** Called as buffer() hands out a buffer (the opener readies its core for the first calls). */
+  protected bufferTaken(): void {}
+
+  memcpy<T extends Bytes>(dst: T, src: Bytes, length?: number): Promise<T> {
+    return this.#op((o) => o.memcpy(dst, src, length));
+  }
+  memmove<T extends Bytes>(dst: T, src: Bytes, length?: number): Promise<T> {
+    return this.#op((o) => o.memmove(dst, src, length));
+  }
+  fill<T extends Bytes>(dst: T, pattern: number | bigint | Bytes, offset?: number, length?: number): Promise<T> {
+    return this.#op((o) => o.fill(dst, pattern, offset, length));
+  }
+  compare(a: Bytes, b: Bytes): Promise<number> {
+    return this.#op((o) => o.compare(a, b));
+  }
+  firstDifference(a: Bytes, b: Bytes): Promise<number> {
+    return this.#op((o) => o.firstDifference(a, b));
+  }
+  crc32c(data: Bytes, seed?: number): Promise<number> {
+    return this.#op((o) => o.crc32c(data, seed));
+  }
+  copyCrc32c(dst: Bytes, src: Bytes, seed?: number): Promise<number> {
+    return this.#op((o) => o.copyCrc32c(dst, src, seed));
+  }
+  dualcast(dst1: Bytes, dst2: Bytes, src: Bytes, length?: number): Promise<void> {
+    return this.#op((o) => o.dualcast(dst1, dst2, src, length));
+  }
+  createDelta(a: Bytes, b: Bytes): Promise<Uint8Array> {
+    return this.#op((o) => o.createDelta(a, b));
+  }
+  applyDelta<T extends Bytes>(dst: T, delta: Bytes): Promise<T> {
+    return this.#op((o) => o.applyDelta(dst, delta));
+  }
+  /** Protects data (whole blocks): each block followed by its 8-byte DIF tuple; resolves to the output. */
+  difInsert(data: Bytes, opts?: DifOptions): Promise<Uint8Array> {
+    return this.#op((o) => o.dif.run('difInsert', data, opts) as Promise<Uint8Array>);
+  }
+  /** Checks protected data (blocks with tuples); rejects with a DifCheckError naming the first failing block. */
+  difCheck(data: Bytes, opts?: DifOptions): Promise<void> {
+    return this.#op((o) => o.dif.run('difCheck', data, opts).then(() => undefined));
+  }
+  /** Checks protected data and resolves to the data without its tuples. */
+  difStrip(data: Bytes, opts?: DifOptions): Promise<Uint8Array> {
+    return this.#op((o) => o.dif.run('difStrip', data, opts) as Promise<Uint8Array>);
+  }
+  /** Checks protected data and resolves to a copy with new tuples (opts.to: the new tags). */
+  difUpdate(data: Bytes, opts?: DifUpdateOptions): Promise<Uint8Array> {
+    return this.#op((o) => o.dif.run('difUpdate', data, opts) as Promise<Uint8Array>);
+  }
+  /** The DIX protection information of data (whole blocks): 8 bytes per block, in a buffer of their own. */
+  dixGenerate(data: Bytes, opts?: DifOptions): Promise<Uint8Array> {
+    return this.#op((o) => o.dif.run('dixGenerate', data, opts) as Promise<Uint8Array>);
+  }
+  /** CRC-16 T10-DIF (the DIF guard: polynomial 0x8BB7, no reflection, no inversion) of data, from seed. */
+  crc16t10dif(data: Bytes, seed?: number): Promise<number> {
+    return this.#op((o) => o.dif.crc16(data, seed));
+  }
+
+  /** Runs a high-level call: every failure, a closed device included, through its promise. */
+  #op<T>(fn: (ops: Ops) => Promise<T>): Promise<T> {
+    try {
+      return fn(this.ops);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** An explicit batch: calls queued, then run together; fence() orders what follows after what came before. */
+  batch(): BatchBuilder {
+    return new BatchBuilder(this.ops, () => this.closed);
+  }
+}
