@@ -1006,6 +1006,42 @@ test('calls that go out in parts keep to one block a tick: many take no more of 
   }
 });
 
+test('calls waiting for room run once: a part sent as they are placed, done at once, does not place them again (its block back mid-drain)', async () => {
+  // a full arena with a hole for a one-member block but not a full one: each block a waiting call
+  // takes is a lone call, sent as the next is placed, and often done at once (the submitter's spin)
+  const dev = await Device.open({ arenaBytes: 1 << 20, maxBatch: 2, engines: 1, inlineThreshold: 0 });
+  try {
+    const bufs: Buffer[] = [];
+    for (let size = 1 << 20; size >= 1; ) {
+      try {
+        bufs.push(dev.buffer(size));
+      } catch {
+        size >>= 1;
+      }
+    }
+    const hole = bufs.find((b) => b.length === 256)!;
+    dev.free(hole);
+    dev.alloc(128);
+    const big = bufs[0];
+    let overwritten = 0;
+    for (let r = 0; r < 60; r++) {
+      const calls: Array<Promise<unknown>> = [];
+      for (let i = 0; i < 50; i++) {
+        const src = big.subarray(i * 64, i * 64 + 32).fill(r & 255);
+        const dst = big.subarray(big.length - (i + 1) * 64, big.length - (i + 1) * 64 + 32);
+        calls.push(dev.memcpy(dst, src).then(() => dst.fill(0xee))); // the caller's again: it writes
+      }
+      await Promise.all(calls);
+      await new Promise((r) => setTimeout(r, 1));
+      for (let i = 0; i < 50; i++) if (big[big.length - (i + 1) * 64] !== 0xee) overwritten++;
+    }
+    assert.is(dev.stats().ops.memcpy.count, 3000, 'each call counted once');
+    assert.is(overwritten, 0, 'no copy landed after its call resolved');
+  } finally {
+    await Promise.race([dev.close(), new Promise((_, reject) => setTimeout(() => reject(new Error('close() hung')), 10_000))]);
+  }
+});
+
 test('a split call on an arena full of buffers, with blocks of 2 calls, has its pieces wait for room: it resolves, every byte copied', async () => {
   const dev = await Device.open({ maxBatch: 2, engines: 2, arenaBytes: 96 << 20 });
   try {

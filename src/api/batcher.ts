@@ -173,18 +173,36 @@ export class Batcher {
     return d;
   }
 
+  /** a drain is running: a block that comes back meanwhile (a part done as it was sent) asks it to look again */
+  #draining = false;
+  #again = false;
+
   /** Places the waiting calls, in order, while blocks have room; sends what was placed. */
   #drain(): void {
-    let placed = false;
-    while (this.#waiting.length > 0 && !this.#closed) {
-      const w = this.#waiting[0];
-      const d = this.#slot(w.member, w.opcode, w.solo);
-      if (d < 0) break;
-      this.#waiting.shift();
-      w.fill(d);
-      placed = true;
+    // Not reentrant: sending a part can complete it at once (the submitter's spin), and its block
+    // coming back would drain again from inside #slot, placing the same waiting call twice.
+    if (this.#draining) {
+      this.#again = true;
+      return;
     }
-    if (placed) this.flush(); // (they waited already: not for the end of this tick too)
+    this.#draining = true;
+    try {
+      do {
+        this.#again = false;
+        let placed = false;
+        while (this.#waiting.length > 0 && !this.#closed) {
+          const w = this.#waiting[0];
+          const d = this.#slot(w.member, w.opcode, w.solo);
+          if (d < 0) break;
+          this.#waiting.shift();
+          w.fill(d);
+          placed = true;
+        }
+        if (placed) this.flush(); // (they waited already: not for the end of this tick too)
+      } while (this.#again && this.#waiting.length > 0);
+    } finally {
+      this.#draining = false;
+    }
   }
 
   readonly #flushTick = (): void => this.flush();
