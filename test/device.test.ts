@@ -122,6 +122,20 @@ test('random descriptors (batches included) match the reference, on both complet
   }
 });
 
+test('copies past the cache at addresses from 2 GiB up (a 3 GiB arena): done, not an engine lost', async () => {
+  // (the core hands streamCopy i32s, which arrive in JS signed: from 2 GiB they were negative offsets)
+  await withDevice({ engines: 1, arenaBytes: 3 * 2 ** 30, cacheBypassBytes: 64 }, async (dev) => {
+    const src = 0x8000_0000;
+    const dst = src + (1 << 20);
+    const rec = dev.alloc(32, 32);
+    dev.view(src, 1 << 20).fill(0xab);
+    const status = await dev.submit(Descriptor.memmove({ src, dst, size: 1 << 20, completion: rec }));
+    assert.is(status, Status.SUCCESS);
+    assert.ok(dev.view(dst, 1 << 20).every((x) => x === 0xab));
+    assert.is(dev.stats().engineFailures, 0);
+  });
+});
+
 test('many descriptors in flight complete exactly once each', async () => {
   await withDevice({ engines: 2, wqSize: 16 }, async (dev) => {
     const N = 5000;

@@ -73,7 +73,8 @@ const core = instantiateCore(
   data.module!,
   memory,
   (desc, op, flags) => (spaces === null ? Status.INVALID_OPCODE : runForeign(bytes, desc, op, flags, spaces, core.setOutcome)),
-  streamCopy && ((dst, src, n) => streamCopy(bytes, dst, src, n)),
+  // (Wasm's i32s arrive signed: addresses from 2 GiB up are negative until made unsigned)
+  streamCopy && ((dst, src, n) => streamCopy(bytes, dst >>> 0, src >>> 0, n >>> 0)),
 );
 if (streamCopy) core.setStreamFrom(data.streamFrom!);
 /** The WQ of the descriptor being run (the group's only WQ, or the arbiter's last pick). */
