@@ -18,6 +18,7 @@ import { WARM_BYTES } from './device/warm_up.ts';
 import { checkAttach, checkHost, cores } from './device/host.ts';
 import { WorkQueue } from './device/work_queue.ts';
 import { DeviceCalls } from './api/calls.ts';
+import { AttachedDevice, partHeader, partInUse } from './attached_device.ts';
 import { DeviceConnection, type DeviceHandle, type InterruptHandle } from './device/connection.ts';
 import type { EngineData } from '../workers/engine.ts';
 import { blockBytes } from './api/batcher.ts';
@@ -104,6 +105,9 @@ export interface DeviceOptions {
   /** the seed of the rules' probabilities (0 to 2^32-1); default: a random one, in stats().faults.seed */
   faultSeed?: number;
 }
+
+/** The smallest part of the arena lend() lends: its header, a core's scratch area, a descriptor block and some room for buffers. */
+export const LEND_MIN = 256 << 10;
 
 /** Arena bytes this thread's core checksums as buffer() makes it: enough to reach every level of its folds (the first from 32 KiB). */
 const WARM_CRC_BYTES = 32 << 10;
@@ -378,7 +382,38 @@ export class Device extends DeviceCalls {
 
   /** Send this to another thread to let it attach (shared mode). */
   get handle(): DeviceHandle {
-    return { memory: this.memory, layout: this.layout, shared: this.layout.wqs.some((w) => w.mode === 'shared'), eventfd: this.addon !== null };
+    return { memory: this.memory, layout: this.layout, shared: this.layout.wqs.some((w) => w.mode === 'shared'), eventfd: this.addon !== null, cacheBypassBytes: this.options.cacheBypassBytes };
+  }
+
+  /**
+   * A handle that lends `bytes` of the arena (at least LEND_MIN) to the one thread that attaches
+   * with it: there, Device.attach(handle) also takes buffers from that part and makes the drop-in
+   * calls (memcpy, crc32c, ...) on this device's engines. The part is that thread's until this
+   * device closes, or reclaim(handle) once the thread detached or ended. Shared mode only.
+   */
+  lend(bytes: number): DeviceHandle {
+    const handle = this.handle;
+    if (!handle.shared) throw Errors.dedicated();
+    if (typeof bytes !== 'number' || !Number.isInteger(bytes) || bytes < LEND_MIN) throw new RangeError(`lend(bytes): bytes must be an integer of at least ${LEND_MIN}; got ${String(bytes)}`);
+    const base = this.#alloc().alloc(bytes, 64); // (throws DEVICE_CLOSED when closed, RangeError when it does not fit)
+    partHeader(this.memory, base).fill(0);
+    this.#lent.add(base);
+    return { ...handle, arena: { base, end: base + bytes }, module: coreModule() };
+  }
+
+  /** parts of the arena lent (lend) and not reclaimed, by base address */
+  readonly #lent = new Set<number>();
+
+  /**
+   * Takes back the part of the arena a lend() handle lent: throws (code PART_IN_USE) while a
+   * thread that attached with it still runs and has not detached.
+   */
+  reclaim(handle: DeviceHandle): void {
+    const base = handle?.arena?.base;
+    if (base === undefined || !this.#lent.has(base)) throw new RangeError('reclaim(handle): expects a handle lend() returned on this device, not reclaimed already');
+    if (partInUse(this.memory, base, (v) => this.vectors.vectorLive(v))) throw Errors.partInUse();
+    this.#lent.delete(base);
+    this.#alloc().free(base);
   }
 
   protected override get ownsDedicated(): boolean {
@@ -413,7 +448,7 @@ export class Device extends DeviceCalls {
         spaces: this.#engines.spaces,
       };
       const o = this.options;
-      const ops = new Ops(access, this.memory, { engines: o.engines, maxBatch: access.maxBatch, inlineThreshold: o.inlineThreshold, splitThreshold: o.splitThreshold, maxTransfer: o.maxTransfer });
+      const ops = new Ops(access, this.memory, { engines: o.engines, maxBatch: access.maxBatch, inlineThreshold: o.inlineThreshold, splitThreshold: o.splitThreshold, maxTransfer: o.maxTransfer, cacheBypassBytes: o.cacheBypassBytes });
       this.#ops = ops;
       void this.#engines.ready().then(() => {
         if (!this.closed) ops.calibrate();
@@ -563,52 +598,4 @@ export class Device extends DeviceCalls {
   }
 }
 
-/** What attached devices of this thread give back when it exits: one 'exit' listener for all (one each warned past ten). */
-const onExit = new Set<() => void>();
-let exitHooked = false;
-function hookExit(): void {
-  if (exitHooked) return;
-  exitHooked = true;
-  process.once('exit', () => {
-    for (const release of onExit) release();
-  });
-}
-
-/** A device joined from another thread: submit and views; the opener owns alloc and close. */
-export class AttachedDevice extends DeviceConnection {
-  readonly #vector: number;
-
-  constructor(handle: DeviceHandle, spin: number) {
-    if (handle === null || typeof handle !== 'object' || !(handle.memory instanceof WebAssembly.Memory) || typeof handle.layout !== 'object') {
-      throw new TypeError('Device.attach(handle): handle must be the `handle` of an open device');
-    }
-    if (!handle.shared) throw Errors.dedicated();
-    // The default portal: the first shared WQ (dedicated ones are the opener's).
-    super(handle.memory, handle.layout, handle.eventfd ? loadEventFd() : null, spin, handle.layout.wqs.findIndex((w) => w.mode === 'shared'));
-    const stop = new Int32Array(handle.memory.buffer as unknown as SharedArrayBuffer, handle.layout.device, 16);
-    if (Atomics.load(stop, Dev.STOP) !== Stop.RUNNING) throw Errors.closed();
-    this.#vector = this.vectors.claim();
-    if (this.#vector < 0) throw Errors.noHandles();
-    this.connect(this.#vector);
-    // A thread that ends without detaching gives its vector back, so that what it left
-    // in the queue is reclaimed instead of jamming it.
-    hookExit();
-    onExit.add(this.#release);
-  }
-
-  readonly #release = (): void => {
-    this.vectors.release(this.#vector);
-  };
-
-  /** Waits for this thread's work (done, or refused once the device closed), then releases its vector. */
-  async detach(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.settlePortals();
-    this.closeInterrupts();
-    onExit.delete(this.#release);
-    this.closePortals(); // closes this thread's interrupts: their vectors and handles go back
-  }
-}
-
-export { DeviceConnection, SoftDsaError, type DeviceHandle, type InterruptHandle };
+export { AttachedDevice, DeviceConnection, SoftDsaError, type DeviceHandle, type InterruptHandle };

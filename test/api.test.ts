@@ -427,9 +427,12 @@ test('split: a large call is cut into several pieces per engine (taken by whiche
   const dst = split.buffer(n);
   const before = split.stats().batches.descriptors;
   await split.memcpy(dst, src);
-  assert.is(split.stats().batches.descriptors - before, 8, 'memcpy: 8 pieces');
+  // (a copy's pieces are cut to the 8 MiB from which engines copy past the cache: 5 and a ragged end)
+  assert.is(split.stats().batches.descriptors - before, 6, 'memcpy: 6 pieces');
   assert.ok(dst.equals(a), 'memcpy of pieces = source');
+  const beforeCrc = split.stats().batches.descriptors;
   assert.is(await split.crc32c(src, 7), nativeCrc(a, 7), 'crc32c of pieces (combined) = @node-rs/crc32');
+  assert.is(split.stats().batches.descriptors - beforeCrc, 8, 'crc32c: 8 pieces');
   assert.is(await split.copyCrc32c(dst.fill(0), src), nativeCrc(a), 'copyCrc32c of pieces');
   assert.ok(dst.equals(a));
   split.free(src.byteOffset);
@@ -512,6 +515,26 @@ test('64 MiB: memcpy and crc32c split across engines (arena), and inline (non-sh
   assert.is(await split.compare(local, src), 0);
   split.free(src.byteOffset);
   split.free(dst.byteOffset);
+});
+
+test('a split copy cuts pieces of at least cacheBypassBytes where each engine\'s share reaches it (so they copy past the cache); other calls and smaller copies as before', async () => {
+  const dev = await Device.open({ engines: 4, arenaBytes: 160 << 20 });
+  try {
+    const n = 64 << 20;
+    const src = dev.buffer(n).fill(9);
+    const dst = dev.buffer(n);
+    const pieces = async (fn: () => Promise<unknown>): Promise<number> => {
+      const before = dev.stats().batches.descriptors;
+      await fn();
+      return dev.stats().batches.descriptors - before;
+    };
+    assert.is(await pieces(() => dev.memcpy(dst, src)), 8, '64 MiB over 4 engines: 8 pieces of 8 MiB (16 of 4 MiB before)');
+    assert.ok(dst.equals(src));
+    assert.is(await pieces(() => dev.crc32c(src)), 16, 'a CRC keeps 4 pieces an engine');
+    assert.is(await pieces(() => dev.memcpy(dst.subarray(0, 16 << 20), src.subarray(0, 16 << 20))), 4, '16 MiB: shares of 4 MiB, below it: 4 MiB pieces');
+  } finally {
+    await dev.close();
+  }
 });
 
 // ---------------------------------------------------------------- batching, builder, stats, telemetry

@@ -87,4 +87,53 @@ for (const path of ['eventfd', 'atomics']) {
   });
 }
 
+test('a lent part of the arena: an attached thread takes buffers there and makes the drop-in calls on the opener\'s engines; the part comes back once it detaches or ends', async () => {
+  const dev = await Device.open({ engines: 2, wqMode: 'shared', arenaBytes: 96 << 20 });
+  const run = async (handle: ReturnType<Device['lend']>, how: string): Promise<{ w: Worker; r: Record<string, unknown> }> => {
+    const w = tsWorker('lent_calls.ts', { handle, how });
+    const r = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+    return { w, r };
+  };
+  try {
+    assert.throws(() => dev.lend(1024), RangeError, 'below LEND_MIN');
+    assert.throws(() => dev.lend(1 << 30), RangeError, 'more than the arena has');
+    // attached, held: its part cannot be reclaimed, nor attached again
+    const held = dev.lend(32 << 20);
+    const a = await run(held, 'hold');
+    assert.ok(a.r.ok, String(a.r.error));
+    assert.ok((a.r.placement as Record<string, number>).split > 0 && (a.r.placement as Record<string, number>).device > 0, JSON.stringify(a.r.placement));
+    assert.is(a.r.tooMuch, 'RangeError', 'a buffer larger than the part');
+    assert.throws(() => dev.reclaim(held), (e: Error & { code?: string }) => e.code === 'PART_IN_USE');
+    assert.throws(() => Device.attach(held), (e: Error & { code?: string }) => e.code === 'PART_TAKEN');
+    // the thread ends (terminated: no exit handler runs): the part can be reclaimed then
+    await a.w.terminate();
+    dev.reclaim(held);
+    assert.throws(() => dev.reclaim(held), RangeError, 'reclaimed twice');
+    // detached, and exited without detaching: reclaimed at once
+    for (const how of ['detach', 'exit']) {
+      const h = dev.lend(32 << 20);
+      const b = await run(h, how);
+      assert.ok(b.r.ok, `${how}: ${String(b.r.error)}`);
+      if (how === 'exit') await new Promise((r) => b.w.once('exit', r));
+      dev.reclaim(h);
+      await b.w.terminate();
+    }
+    // a handle with no part: the verbs, and calls that say what is missing
+    const plain = Device.attach(dev.handle);
+    try {
+      await plain.crc32c(Buffer.alloc(8)).then(() => assert.unreachable('no error'), (e: Error & { code?: string }) => assert.is(e.code, 'NO_ARENA'));
+      assert.throws(() => plain.buffer(8), (e: Error & { code?: string }) => e.code === 'NO_ARENA');
+    } finally {
+      await plain.detach();
+    }
+    // all lent parts back: the arena takes what it took before
+    dev.free(dev.buffer(64 << 20));
+  } finally {
+    await dev.close();
+  }
+});
+
 test.run();

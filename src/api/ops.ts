@@ -33,6 +33,8 @@ export interface OpsConfig {
   splitThreshold: number | 'auto';
   /** the device's largest transfer: longer operations are cut into descriptors of at most this */
   maxTransfer: number;
+  /** engines copy past the cache from this many bytes a descriptor (0: never): a split copy's pieces reach it where they can */
+  cacheBypassBytes?: number;
 }
 
 const opChannel = channel('softdsa:op');
@@ -69,8 +71,8 @@ export interface DeviceAccess extends Submitter {
   arena: ArenaInfo;
   /** CRC-32C of arena bytes on this thread, by the device's own instance of the core (its folds beat the CPU's CRC instruction through @node-rs/crc32) */
   crc(addr: number, length: number, seed: number): number;
-  /** the PASIDs engines reach other SharedArrayBuffers by */
-  spaces: AddressSpaces;
+  /** the PASIDs engines reach other SharedArrayBuffers by (an attached thread's: none, -1) */
+  spaces: Pick<AddressSpaces, 'id' | 'hold' | 'release'>;
   /** true once every engine has booted (until then calls run inline) */
   ready(): boolean;
   /** no engine is spinning or running: a call handed over now waits for a wake-up */
@@ -486,9 +488,13 @@ export class Ops {
    * points), else one; each cut again to the device's largest transfer (a longer descriptor
    * would get 0x13). Split, it wakes the engines that will take the pieces.
    */
-  #pieces(n: number, split = true): Array<[number, number]> {
+  #pieces(n: number, split = true, atLeast = 0): Array<[number, number]> {
     const max = this.#cfg.maxTransfer;
-    let step = split ? Math.max(align64(n / this.#cfg.engines / PIECES_PER_ENGINE), Math.min(align64(n / this.#cfg.engines), MIN_PIECE)) : n;
+    const engines = this.#cfg.engines;
+    let step = split ? Math.max(align64(n / engines / PIECES_PER_ENGINE), Math.min(align64(n / engines), MIN_PIECE)) : n;
+    // A copy's pieces reach the size from which engines copy past the cache wherever each engine's
+    // share does (a 64 MiB copy over 4 engines had 4 MiB pieces: all through the cache).
+    if (split && step < atLeast && n / engines >= atLeast) step = align64(atLeast);
     if (step > max) step = max >= 64 ? max - (max % 64) : max;
     if (step === 0) return [[0, 0]];
     const out: Array<[number, number]> = [];
@@ -541,7 +547,7 @@ export class Ops {
     if (this.#single(where, n)) return this.#one(op, n, where, s, Opcode.MEMMOVE, this.#moveFill(s.addr, d.addr, n), () => dst);
     return this.#track(op, n, where, (): Promise<T> => {
       const split = where === 'split';
-      const ranges = this.#pieces(n, split);
+      const ranges = this.#pieces(n, split, this.#cfg.cacheBypassBytes);
       // Pieces of one overlapping copy run in order (each a memmove), so none overwrites a later one's source.
       if (ranges.length > 1 && overlaps(s, d, n)) return this.#inOrder(d.addr > s.addr ? ranges.reverse() : ranges, ([a, b]) => this.#move(op, s.addr + a, d.addr + a, b - a, false, s.space)).then(() => dst);
       return allDone(ranges.map(([a, b]) => this.#move(op, s.addr + a, d.addr + a, b - a, split, s.space))).then(() => dst);
