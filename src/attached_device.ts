@@ -8,7 +8,7 @@
 // gives back as it detaches or exits, so the opener can tell when reclaim() is safe:
 //
 //   part: | state (i32: 0 free, 1 attached) | vector (i32) | ... | the thread's buffers and descriptor blocks |
-import { DeviceCalls } from './api/calls.ts';
+import { DeviceCalls, hereArea } from './api/calls.ts';
 import { blockBytes } from './api/batcher.ts';
 import { type DeviceAccess, Ops } from './api/ops.ts';
 import type { DeviceHandle } from './device/connection.ts';
@@ -116,6 +116,7 @@ export class AttachedDevice extends DeviceCalls {
       } catch {
         // (a part too small for a full block: calls take blocks as they find room)
       }
+      const here = hereArea(arena, this.#handle.arena!.end - this.#handle.arena!.base);
       const core = (): Core => this.#coreHere();
       const access: DeviceAccess = {
         arena: { buffer: this.memory.buffer as unknown as SharedArrayBuffer, base: layout.arenaBase, end: layout.arenaEnd },
@@ -133,6 +134,7 @@ export class AttachedDevice extends DeviceCalls {
         free: (a) => arena.free(a),
         maxBatch,
         keptBlock: kept,
+        here,
         // Other SharedArrayBuffers are registered by the opener only: calls on them run here.
         spaces: { id: () => -1, hold: () => {}, release: () => {} },
       };

@@ -17,7 +17,7 @@ import { DEVICE_MAGIC } from './device/spaces.ts';
 import { WARM_BYTES } from './device/warm_up.ts';
 import { checkAttach, checkHost, cores } from './device/host.ts';
 import { WorkQueue } from './device/work_queue.ts';
-import { DeviceCalls } from './api/calls.ts';
+import { DeviceCalls, hereArea } from './api/calls.ts';
 import { AttachedDevice, partHeader, partInUse } from './attached_device.ts';
 import { DeviceConnection, type DeviceHandle, type InterruptHandle } from './device/connection.ts';
 import type { EngineData } from '../workers/engine.ts';
@@ -225,6 +225,8 @@ export class Device extends DeviceCalls {
   /** members a block of the high-level calls holds, and the block set aside for them at open (0: none) */
   readonly #callsMaxBatch: number;
   readonly #callsBlock: number;
+  /** this thread's own arena bytes for its synchronous work (DeviceAccess.here) */
+  readonly #here: { base: number; bytes: number } | undefined;
   #core: Core | null = null;
   #closing: Promise<void> | null = null;
   #ops: Ops | null = null;
@@ -244,6 +246,7 @@ export class Device extends DeviceCalls {
     } catch {
       this.#callsBlock = 0; // (an arena too small for it: calls take blocks as they find room)
     }
+    this.#here = hereArea(this.#alloc(), opts.arenaBytes);
     this.#faults = new FaultTable(memory, layout.faults);
     // Vector 0 is the device's own: completions of this thread, and interrupt handle 0.
     this.vectors.claim(0);
@@ -445,6 +448,7 @@ export class Device extends DeviceCalls {
         free: (a) => this.#alloc().free(a),
         maxBatch: this.#callsMaxBatch,
         keptBlock: this.#callsBlock,
+        here: this.#here,
         spaces: this.#engines.spaces,
       };
       const o = this.options;

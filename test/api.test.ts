@@ -1029,6 +1029,45 @@ test('calls that go out in parts keep to one block a tick: many take no more of 
   }
 });
 
+test('calls that need arena bytes of their own find them on an arena full of buffers: deltas made here instead, DIF and CRC-16 through the thread\'s own area; results as on a roomy device', async () => {
+  const roomy = await Device.open({ arenaBytes: 16 << 20 });
+  for (const inlineThreshold of ['auto', 0] as const) {
+    const dev = await Device.open({ arenaBytes: 1 << 20, engines: 2, inlineThreshold });
+    try {
+      const bufs: Buffer[] = [];
+      for (let size = 1 << 20; size >= 1; ) {
+        try {
+          bufs.push(dev.buffer(size));
+        } catch {
+          size >>= 1;
+        }
+      }
+      const [a, b] = bufs;
+      const r = rng(5);
+      for (let i = 0; i < 65536; i++) a[i] = r() & 0xff;
+      b.set(a.subarray(0, 65536));
+      for (let i = 0; i < 65536; i += 997) b[i] ^= 0x40;
+      const x = a.subarray(0, 65536);
+      const y = b.subarray(0, 65536);
+      const delta = await dev.createDelta(x, y);
+      assert.equal(delta, await roomy.createDelta(Buffer.from(x), Buffer.from(y)), `createDelta (${inlineThreshold})`);
+      const c = bufs[2].subarray(0, 65536);
+      c.set(x);
+      await dev.applyDelta(c, delta);
+      assert.ok(c.equals(y), `applyDelta (${inlineThreshold})`);
+      const data = Buffer.from(a.subarray(0, 512 * 20)); // plain memory: staged
+      const want = await roomy.difInsert(data, { blockSize: 512 });
+      assert.ok(Buffer.from(await dev.difInsert(data, { blockSize: 512 })).equals(Buffer.from(want)), 'difInsert of plain memory');
+      assert.ok(Buffer.from(await dev.difInsert(a.subarray(0, 512 * 20), { blockSize: 512 })).equals(Buffer.from(want)), 'difInsert of arena memory');
+      await dev.difCheck(want, { blockSize: 512 });
+      assert.is(await dev.crc16t10dif(Buffer.from(a.subarray(0, 300_000))), await roomy.crc16t10dif(Buffer.from(a.subarray(0, 300_000))), 'crc16t10dif of plain memory');
+    } finally {
+      await dev.close();
+    }
+  }
+  await roomy.close();
+});
+
 test('calls waiting for room run once: a part sent as they are placed, done at once, does not place them again (its block back mid-drain)', async () => {
   // a full arena with a hole for a one-member block but not a full one: each block a waiting call
   // takes is a lone call, sent as the next is placed, and often done at once (the submitter's spin)

@@ -22,13 +22,21 @@ const memory = new WebAssembly.Memory({ initial: PAGES, maximum: PAGES, shared: 
 const noSpaces = new ForeignSpaces(new MessageChannel().port1);
 const foreign = (desc: number, op: number, flags: number): number =>
   runForeign(new Uint8Array(memory.buffer as unknown as SharedArrayBuffer), desc, op, flags, noSpaces, core.setOutcome);
-const imports = { env: { memory, foreign, abort: () => { throw new Error('abort called'); } } };
+// env.streamCopy: the host's copy past the cache (the addon's, in engines); here a plain copy,
+// counted, so that the kernel's choice of it can be checked against the reference.
+let streamed = 0;
+const streamCopy = (dst: number, src: number, n: number): void => {
+  streamed++;
+  mem.copyWithin(dst >>> 0, src >>> 0, (src >>> 0) + (n >>> 0));
+};
+const imports = { env: { memory, foreign, streamCopy, abort: () => { throw new Error('abort called'); } } };
 type Core = {
   init(ctx: number, scratch: number): void;
   execute(d: number, c: number, i: number): number;
   heapBase(): number;
   crc32c(a: number, l: number, s: number, f: number): number;
   setOutcome(result: number, bytes: number, fault: bigint, specific: number): void;
+  setStreamFrom(bytes: number): void;
 };
 const core = new WebAssembly.Instance(wasmModule, imports).exports as unknown as Core;
 const mem = new Uint8Array(memory.buffer);
@@ -123,7 +131,7 @@ const bytes = (s: string) => new TextEncoder().encode(s);
 // =====================================================================================
 test('module shape: imports memory, the foreign-space and CRC hooks, exports the contract, static data below 4096', () => {
   const imps = WebAssembly.Module.imports(wasmModule).map((i) => `${i.module}.${i.name}:${i.kind}`).sort();
-  assert.equal(imps, ['env.foreign:function', 'env.memory:memory']);
+  assert.equal(imps, ['env.foreign:function', 'env.memory:memory', 'env.streamCopy:function']);
   const exps = WebAssembly.Module.exports(wasmModule).map((e) => e.name).sort();
   for (const name of ['crc32c', 'execute', 'heapBase', 'init']) assert.ok(exps.includes(name), name);
   assert.ok(core.heapBase() <= 4096, `heapBase ${core.heapBase()}`);
@@ -751,6 +759,37 @@ test('every opcode vs the reference over random inputs', () => {
   for (const op of [Opcode.NOOP, Opcode.BATCH, Opcode.DRAIN, Opcode.MEMMOVE, Opcode.MEMFILL, Opcode.COMPARE, Opcode.COMPVAL, Opcode.CR_DELTA, Opcode.AP_DELTA, Opcode.DUALCAST, Opcode.CRCGEN, Opcode.COPY_CRC, Opcode.CFLUSH]) {
     const counts = fuzz(1000 + op, 1500, op);
     assert.ok(counts.get(Status.SUCCESS)! > 0 || op === Opcode.BATCH, `op ${op}: some successes`);
+  }
+});
+
+test('MEMMOVE through the host\'s copy past the cache (from 16 bytes): the reference\'s results, the copy chosen only without CC and without overlap', () => {
+  core.setStreamFrom(16);
+  try {
+    streamed = 0;
+    const counts = fuzz(4242, 3000, Opcode.MEMMOVE);
+    assert.ok(counts.get(Status.SUCCESS)! > 0 && counts.get(Status.PAGE_FAULT)! > 0, JSON.stringify([...counts]));
+    assert.ok(streamed >= 10, `streamed ${streamed}`);
+    // not with CC set, not when the ranges overlap, not below the size
+    const d = new DataView(memory.buffer);
+    const desc = ARENA_LO + 8192;
+    const run = (src: number, dst: number, size: number, flags: number): number => {
+      mem.fill(0, desc, desc + 64);
+      d.setUint32(desc + Desc.FLAGS, flags | (Opcode.MEMMOVE << 24), true);
+      d.setBigUint64(desc + Desc.SRC, BigInt(src), true);
+      d.setBigUint64(desc + Desc.DST, BigInt(dst), true);
+      d.setUint32(desc + Desc.XFER_SIZE, size, true);
+      const before = streamed;
+      assert.is(core.execute(desc, CTX, 0), Status.SUCCESS);
+      return streamed - before;
+    };
+    const a = ARENA_LO + 16384;
+    assert.is(run(a, a + 4096, 1024, 0), 1, 'streamed');
+    assert.is(run(a, a + 4096, 1024, Flag.CC), 0, 'CC: through the cache');
+    assert.is(run(a, a + 512, 1024, 0), 0, 'overlapping forwards');
+    assert.is(run(a + 512, a, 1024, 0), 0, 'overlapping backwards');
+    assert.is(run(a, a + 4096, 15, 0), 0, 'below the size');
+  } finally {
+    core.setStreamFrom(0);
   }
 });
 

@@ -17,7 +17,7 @@ const A = ARENA_LO + 64;
 
 const wasmModule = coreWasm();
 const memory = new WebAssembly.Memory({ initial: PAGES, maximum: PAGES, shared: true });
-const imports = { env: { memory, foreign: () => Status.INVALID_OPCODE, abort: () => { throw new Error('abort called'); } } };
+const imports = { env: { memory, foreign: () => Status.INVALID_OPCODE, streamCopy: () => { throw new Error('streamCopy: never turned on here'); }, abort: () => { throw new Error('abort called'); } } };
 type Core = { init(ctx: number, scratch: number): void; execute(d: number, c: number, i: number): number; crc16(a: number, l: number, s: number): number };
 const core = new WebAssembly.Instance(wasmModule, imports).exports as unknown as Core;
 const mem = new Uint8Array(memory.buffer);

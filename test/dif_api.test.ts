@@ -237,21 +237,29 @@ test('a resizable ArrayBuffer shrunk while a call stages it: a RangeError, not s
   }
 });
 
-test('DIF on memory outside the arena, the arena full: a RangeError that says what to do', async () => {
-  const dev = await Device.open({ engines: 1, arenaBytes: 4 << 20 });
-  const hogs: number[] = [];
-  for (let size = 4 << 20; size >= 64; ) {
-    try {
-      hogs.push(dev.alloc(size));
-    } catch {
-      size >>>= 1;
+test('DIF on memory outside the arena, the arena full: staged through the thread\'s own area; a RangeError that says what to do where not even that holds a block', async () => {
+  const hog = (dev: Device): number[] => {
+    const hogs: number[] = [];
+    for (let size = 4 << 20; size >= 64; ) {
+      try {
+        hogs.push(dev.alloc(size));
+      } catch {
+        size >>>= 1;
+      }
     }
-  }
+    return hogs;
+  };
+  const data = Buffer.alloc(4096 * 5, 1);
+  const roomy = await Device.open({ engines: 1 });
+  const full = await Device.open({ engines: 1, arenaBytes: 4 << 20 });
+  const small = await Device.open({ engines: 1, arenaBytes: 65536 }); // its own area: 4 KiB, less than a block in and out
   try {
-    await rejects(() => dev.difInsert(Buffer.alloc(4096, 1), { blockSize: 4096 }), RangeError, /difInsert: the device arena has no room to stage one block .*free arena buffers, or pass memory from alloc\(\)/);
+    hog(full);
+    hog(small);
+    assert.ok(Buffer.from(await full.difInsert(data, { blockSize: 4096 })).equals(Buffer.from(await roomy.difInsert(data, { blockSize: 4096 }))));
+    await rejects(() => small.difInsert(data, { blockSize: 4096 }), RangeError, /difInsert: the device arena has no room to stage one block .*free arena buffers, or pass memory from alloc\(\)/);
   } finally {
-    for (const h of hogs) dev.free(h);
-    await dev.close();
+    for (const d of [roomy, full, small]) await d.close();
   }
 });
 

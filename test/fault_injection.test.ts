@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { crc32c as nativeCrc32c } from '@node-rs/crc32';
-import { Device, Descriptor, Flag, Opcode, readRecord, Status, type DeviceOptions } from '../src/index.ts';
+import { Device, Descriptor, Flag, Opcode, readRecord, Status, type DeviceOptions, type FaultRule } from '../src/index.ts';
 import { Desc } from '../src/device/format.ts';
 import { VECTOR_WORDS, Vec } from '../src/device/layout.ts';
 
@@ -361,6 +361,23 @@ test('README: the resume example runs as written, and replays the same faults wi
   } finally {
     console.log = log;
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a BATCH the calls of a tick went out in that fails as a whole (its list faulted, a status rule): each call rejects with the batch\'s status, not 0x00', async () => {
+  for (const rule of [{ opcode: Opcode.BATCH, pageFault: { offset: 0 } }, { opcode: Opcode.BATCH, status: 0x06 }]) {
+    const dev = await Device.open({ inlineThreshold: 0, faults: [rule as FaultRule] });
+    try {
+      const a = dev.buffer(4096);
+      const b = dev.buffer(4096);
+      const r = await Promise.allSettled([dev.crc32c(a), dev.memcpy(b, a), dev.compare(a, b)]);
+      for (const x of r) {
+        assert.is(x.status, 'rejected');
+        assert.is(((x as PromiseRejectedResult).reason as { status?: number }).status, 0x06, JSON.stringify(rule));
+      }
+    } finally {
+      await dev.close();
+    }
   }
 });
 

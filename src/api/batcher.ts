@@ -355,8 +355,10 @@ export class Batcher {
       for (const i of members) b.members[i].fail(e);
       return;
     }
-    // Records of members that were abandoned (after a fence) or never ran stay 0.
-    const fallback = status === Status.SUCCESS ? Status.SUCCESS : Status.NONE;
-    for (const i of members) this.#finish(b, i, status === Status.HW_ERROR ? Status.HW_ERROR : fallback);
+    // A member's record holds its status once it ran. One that did not: its batch's status when
+    // the batch itself failed (its list unreadable, a fault rule's status, an engine lost, the
+    // device closed), so the caller hears why; after a member failed (BATCH_FAIL), 0: abandoned.
+    const fallback = status === Status.BATCH_FAIL ? Status.NONE : status;
+    for (const i of members) this.#finish(b, i, fallback);
   }
 }

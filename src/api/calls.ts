@@ -13,6 +13,19 @@ import { BatchBuilder } from './batch_builder.ts';
 import type { DifOptions, DifUpdateOptions } from './dif.ts';
 import type { Ops } from './ops.ts';
 
+/**
+ * Sets aside a thread's here area (DeviceAccess.here) in `arena`: a descriptor slot and a staging
+ * window, 64 KiB, or a 16th of a small arena (at least 256 bytes); undefined when even that does not fit.
+ */
+export function hereArea(arena: Allocator, arenaBytes: number): { base: number; bytes: number } | undefined {
+  const bytes = Math.max(256, Math.min(64 << 10, Math.floor(arenaBytes / 16 / 64) * 64));
+  try {
+    return { base: arena.alloc(bytes, 64, true), bytes };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Arena bytes [base, end): what a thread allocates its buffers from. */
 export interface ArenaPart {
   base: number;

@@ -237,6 +237,8 @@ export interface DifHost {
   span(name: string, v: unknown): Span;
   alloc(bytes: number, align: number): number;
   free(addr: number): void;
+  /** arena bytes of this thread's own (set aside at open): a descriptor slot and a staging window, for synchronous work; null: none */
+  here: { desc: number; window: number; windowBytes: number } | null;
   /** one descriptor through the batcher: fill writes its fields */
   submit(call: DifCall, opcode: number, fill: (d: number) => void, solo: boolean): void;
   /** runs the 64-byte descriptor at desc on this thread (its record at desc + 64); its status */
@@ -304,6 +306,8 @@ export class DifOps {
     let per = stageSrc || stageDst ? Math.max(1, Math.floor(WINDOW_BYTES / (p.sstep + p.dstep))) : blocks;
     per = Math.min(per, Math.max(1, blocks));
     let stage = 0;
+    /** stage was taken from the arena (given back at the end), not this thread's here window */
+    let ownStage = true;
     if (stageSrc || stageDst) {
       for (;;) {
         try {
@@ -315,6 +319,16 @@ export class DifOps {
             continue;
           }
           if (!(e instanceof RangeError)) throw e;
+          // No room left by the caller's buffers: run here, staged through this thread's own window.
+          const w = h.here;
+          const fit = w === null ? 0 : Math.floor(w.windowBytes / ((stageSrc ? p.sstep : 0) + (stageDst ? p.dstep : 0)));
+          if (fit > 0) {
+            here = true;
+            per = Math.min(fit, Math.max(1, blocks));
+            stage = w!.window;
+            ownStage = false;
+            break;
+          }
           throw new RangeError(`${p.name}: the device arena has no room to stage one block of memory outside it (${(stageSrc ? p.sstep : 0) + (stageDst ? p.dstep : 0)} bytes): free arena buffers, or pass memory from alloc()`);
         }
       }
@@ -333,7 +347,7 @@ export class DifOps {
         if (failed >= 0) throw this.#mismatch(p, srcAddr + (failed - k) * p.sstep, failed);
       }
     } finally {
-      if (stage !== 0) h.free(stage);
+      if (stage !== 0 && ownStage) h.free(stage);
     }
   }
 
@@ -370,7 +384,8 @@ export class DifOps {
   /** Runs blocks [k, k + m) here, one descriptor (in arena bytes of its own) per range. */
   #runHere(p: DifPlan, src: number, dst: number, k: number, m: number): number {
     const h = this.#h;
-    const d = h.alloc(Desc.SIZE + Record.SIZE, 64);
+    // (this thread's own slot where there is one: synchronous work needs no room of the arena's)
+    const d = h.here?.desc ?? h.alloc(Desc.SIZE + Record.SIZE, 64);
     try {
       for (const [a, b] of this.#ranges(p, m)) {
         h.mem.fill(0, d, d + Desc.SIZE + Record.SIZE);
@@ -383,7 +398,7 @@ export class DifOps {
       }
       return -1;
     } finally {
-      h.free(d);
+      if (d !== h.here?.desc) h.free(d);
     }
   }
 
@@ -441,9 +456,10 @@ export class DifOps {
     // DSA has no CRC-16 operation of its own (the guard is computed inside the DIF ones): this thread runs the core's.
     return h.track('crc16t10dif', n, s.placement === 'arena' ? 'inline:small' : 'inline:not-shared', () => {
       if (s.placement === 'arena') return h.crc16(s.addr, n, crc);
-      const chunk = Math.min(n, 1 << 20);
-      if (chunk === 0) return crc;
-      const at = h.alloc(chunk, 64);
+      if (n === 0) return crc;
+      // staged through this thread's own window where there is one (synchronous: no room of the arena's needed)
+      const chunk = h.here === null ? Math.min(n, 1 << 20) : Math.min(n, h.here.windowBytes);
+      const at = h.here === null ? h.alloc(chunk, 64) : h.here.window;
       try {
         for (let i = 0; i < n; i += chunk) {
           const len = Math.min(chunk, n - i);
@@ -451,7 +467,7 @@ export class DifOps {
           crc = h.crc16(at, len, crc);
         }
       } finally {
-        h.free(at);
+        if (at !== h.here?.window) h.free(at);
       }
       return crc;
     });

@@ -49,6 +49,8 @@ const LATENCY_SAMPLE = 8;
  * main-thread work: 0.88x -> 1.04x Buffer.copy on average over 4 alternating runs here).
  */
 const PIECES_PER_ENGINE = 4;
+/** A descriptor and its record, 64-aligned: the first bytes of a thread's here area (DeviceAccess.here). */
+export const HERE_SLOT = 128;
 /** No smaller pieces than this (each costs a descriptor and, for a CRC, a combine step) */
 const MIN_PIECE = 4 << 20;
 /**
@@ -87,6 +89,12 @@ export interface DeviceAccess extends Submitter {
   copy(dst: number, src: number, length: number): void;
   /** a full block of blockBytes(maxBatch) the device set aside at open for the calls (0: none) */
   keptBlock?: number;
+  /**
+   * arena bytes set aside at open for this thread's own synchronous work, so that it needs no
+   * room the caller's buffers could have taken: a descriptor and its record (HERE_SLOT bytes),
+   * then a staging window for memory outside the arena
+   */
+  here?: { base: number; bytes: number };
 }
 
 type Kind = keyof Thresholds;
@@ -254,6 +262,7 @@ export class Ops {
       span: (name, v) => this.#span(name, v),
       alloc: (n, a) => this.#dev.alloc(n, a),
       free: (a) => this.#dev.free(a),
+      here: this.#dev.here === undefined ? null : { desc: this.#dev.here.base, window: this.#dev.here.base + HERE_SLOT, windowBytes: this.#dev.here.bytes - HERE_SLOT },
       submit: (call, opcode, fill, solo) => this.#batcher.add(call, opcode, solo, fill),
       executeHere: (d) => this.#dev.execute(d),
       crc16: (a, n, seed) => this.#dev.crc16(a, n, seed),
@@ -850,7 +859,7 @@ export class Ops {
         // (a window longer than the device's largest transfer runs here too: its entries index the whole window)
         const entries = where.startsWith('inline') || len < 8 || len > this.#cfg.maxTransfer
           ? deltaInline(x.u8.subarray(w, w + len), y.u8.subarray(w, w + len))
-          : await this.#deltaDevice(x.addr + w, y.addr + w, len);
+          : ((await this.#deltaDevice(x.addr + w, y.addr + w, len)) ?? deltaInline(x.u8.subarray(w, w + len), y.u8.subarray(w, w + len)));
         if (entries.byteLength > 0) frames.push(frame(w / DeltaEntry.MAX_SOURCE, entries));
       }
       if (words < n && firstDiffInline(x.u8.subarray(words), y.u8.subarray(words)) >= 0) frames.push(frame(0xffffffff, y.u8.slice(words)));
@@ -858,9 +867,11 @@ export class Ops {
     });
   }
 
-  async #deltaDevice(a: number, b: number, len: number): Promise<Uint8Array> {
+  /** A window's delta entries by the engines, or null when the arena has no room for them (the caller's buffers took it): then this thread makes them. */
+  async #deltaDevice(a: number, b: number, len: number): Promise<Uint8Array | null> {
     const max = Math.ceil((len / 8) * DeltaEntry.SIZE / DeltaEntry.SIZE) * DeltaEntry.SIZE + DeltaEntry.MIN_RECORD;
-    const out = this.#dev.alloc(max, 8);
+    const out = this.#room(max, 8);
+    if (out === 0) return null;
     try {
       const rec = await this.#desc('createDelta', Opcode.CR_DELTA, (d) => {
         this.#addr(d, Desc.SRC, a);
@@ -893,14 +904,16 @@ export class Ops {
         const start = window * DeltaEntry.MAX_SOURCE;
         const len = Math.min(DeltaEntry.MAX_SOURCE, d.u8.byteLength - (d.u8.byteLength % 8) - start);
         if (where.startsWith('inline') || len > this.#cfg.maxTransfer) applyInline(d.u8.subarray(start, start + len), body);
-        else await this.#applyDevice(d.addr + start, len, body);
+        else if (!(await this.#applyDevice(d.addr + start, len, body))) applyInline(d.u8.subarray(start, start + len), body);
       }
       return dst;
     });
   }
 
-  async #applyDevice(dst: number, len: number, body: Uint8Array): Promise<void> {
-    const at = this.#dev.alloc(body.byteLength, 8);
+  /** Applies a window's entries on the engines; false, doing nothing, when the arena has no room for them. */
+  async #applyDevice(dst: number, len: number, body: Uint8Array): Promise<boolean> {
+    const at = this.#room(body.byteLength, 8);
+    if (at === 0) return false;
     try {
       this.#mem.set(body, at);
       await this.#desc('applyDelta', Opcode.AP_DELTA, (d) => {
@@ -909,8 +922,19 @@ export class Ops {
         this.#size(d, len);
         this.#dv.setUint32(d + Desc.DELTA_SIZE, body.byteLength, true);
       });
+      return true;
     } finally {
       this.#dev.free(at);
+    }
+  }
+
+  /** Arena bytes for a call's own use, or 0 when there is no room (the caller's buffers took it). */
+  #room(bytes: number, align: number): number {
+    try {
+      return this.#dev.alloc(bytes, align);
+    } catch (e) {
+      if (e instanceof RangeError) return 0;
+      throw e;
     }
   }
 }
