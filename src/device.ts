@@ -17,7 +17,7 @@ import { DEVICE_MAGIC } from './device/spaces.ts';
 import { WARM_BYTES } from './device/warm_up.ts';
 import { checkAttach, checkHost, cores } from './device/host.ts';
 import { WorkQueue } from './device/work_queue.ts';
-import { DeviceCalls, hereArea } from './api/calls.ts';
+import { DeviceCalls, hereBytes } from './api/calls.ts';
 import { AttachedDevice, partHeader, partInUse } from './attached_device.ts';
 import { DeviceConnection, type DeviceHandle, type InterruptHandle } from './device/connection.ts';
 import type { EngineData } from '../workers/engine.ts';
@@ -105,6 +105,18 @@ export interface DeviceOptions {
   /** the seed of the rules' probabilities (0 to 2^32-1); default: a random one, in stats().faults.seed */
   faultSeed?: number;
 }
+
+/**
+ * What a device sets aside of its arena for the high-level calls as it opens, on top of
+ * arenaBytes: a block of same-tick calls (96 bytes a member, maxBatch of them, at most an eighth
+ * of arenaBytes: 96 KiB by default) and the thread's own area (calls.ts hereBytes).
+ */
+function callsReserve(o: Required<DeviceOptions>): { maxBatch: number; block: number; here: number } {
+  const maxBatch = Math.max(2, Math.min(o.maxBatch, Math.floor(o.arenaBytes / 8 / 96)));
+  return { maxBatch, block: blockBytes(maxBatch), here: hereBytes(o.arenaBytes) };
+}
+/** (each block set aside from the arena's top is 64-aligned: up to 63 bytes each lost to that) */
+const CALLS_SLACK = 128;
 
 /** The smallest part of the arena lend() lends: its header, a core's scratch area, a descriptor block and some room for buffers. */
 export const LEND_MIN = 256 << 10;
@@ -226,7 +238,7 @@ export class Device extends DeviceCalls {
   readonly #callsMaxBatch: number;
   readonly #callsBlock: number;
   /** this thread's own arena bytes for its synchronous work (DeviceAccess.here) */
-  readonly #here: { base: number; bytes: number } | undefined;
+  readonly #here: { base: number; bytes: number };
   #core: Core | null = null;
   #closing: Promise<void> | null = null;
   #ops: Ops | null = null;
@@ -237,16 +249,13 @@ export class Device extends DeviceCalls {
     this.options = Object.freeze(opts);
     this.topology = topology;
     this.configWarnings = Object.freeze(warnings);
-    // A block of same-tick calls takes 96 bytes a member: at most an eighth of the arena. One is
-    // set aside now, before buffer() can take its room: an arena filled with buffers before the
-    // first call had left the calls none (all but a few of 100 calls refused).
-    this.#callsMaxBatch = Math.max(2, Math.min(opts.maxBatch, Math.floor(opts.arenaBytes / 8 / 96)));
-    try {
-      this.#callsBlock = this.#alloc().alloc(blockBytes(this.#callsMaxBatch), 64, true);
-    } catch {
-      this.#callsBlock = 0; // (an arena too small for it: calls take blocks as they find room)
-    }
-    this.#here = hereArea(this.#alloc(), opts.arenaBytes);
+    // Set aside now, before buffer() can take their room (an arena filled with buffers before the
+    // first call had left the calls none: all but a few of 100 calls refused), and on top of
+    // arenaBytes (the layout has room for them), so the caller's arenaBytes stay the caller's.
+    const r = callsReserve(opts);
+    this.#callsMaxBatch = r.maxBatch;
+    this.#callsBlock = this.#alloc().alloc(r.block, 64, true);
+    this.#here = { base: this.#alloc().alloc(r.here, 64, true), bytes: r.here };
     this.#faults = new FaultTable(memory, layout.faults);
     // Vector 0 is the device's own: completions of this thread, and interrupt handle 0.
     this.vectors.claim(0);
@@ -338,7 +347,8 @@ export class Device extends DeviceCalls {
 
     const topo = topology ?? singleQueue(o);
     const placed = topologyLayout(topo);
-    const layout = computeLayout(o.arenaBytes, placed.wqs, placed.groups, placed.engineCount);
+    const r = callsReserve(o);
+    const layout = computeLayout(o.arenaBytes + r.block + r.here + CALLS_SLACK, placed.wqs, placed.groups, placed.engineCount);
     const pages = layout.bytes / PAGE;
     if (pages > 65535) throw Errors.option('arenaBytes', 'the arena and control region exceed 4 GiB');
     const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });

@@ -1042,7 +1042,8 @@ test('calls that need arena bytes of their own find them on an arena full of buf
           size >>= 1;
         }
       }
-      const [a, b] = bufs;
+      const a = bufs[0]; // (the arena's 1 MiB: what the calls set aside is on top of it)
+      const b = a.subarray(1 << 19);
       const r = rng(5);
       for (let i = 0; i < 65536; i++) a[i] = r() & 0xff;
       b.set(a.subarray(0, 65536));
@@ -1051,7 +1052,7 @@ test('calls that need arena bytes of their own find them on an arena full of buf
       const y = b.subarray(0, 65536);
       const delta = await dev.createDelta(x, y);
       assert.equal(delta, await roomy.createDelta(Buffer.from(x), Buffer.from(y)), `createDelta (${inlineThreshold})`);
-      const c = bufs[2].subarray(0, 65536);
+      const c = a.subarray(1 << 18, (1 << 18) + 65536);
       c.set(x);
       await dev.applyDelta(c, delta);
       assert.ok(c.equals(y), `applyDelta (${inlineThreshold})`);

@@ -13,12 +13,15 @@ import { BatchBuilder } from './batch_builder.ts';
 import type { DifOptions, DifUpdateOptions } from './dif.ts';
 import type { Ops } from './ops.ts';
 
+/** The size of a thread's here area for an arena (or part) of arenaBytes: 64 KiB, or a 16th of a small one (at least 256 bytes). */
+export const hereBytes = (arenaBytes: number): number => Math.max(256, Math.min(64 << 10, Math.floor(arenaBytes / 16 / 64) * 64));
+
 /**
  * Sets aside a thread's here area (DeviceAccess.here) in `arena`: a descriptor slot and a staging
  * window, 64 KiB, or a 16th of a small arena (at least 256 bytes); undefined when even that does not fit.
  */
 export function hereArea(arena: Allocator, arenaBytes: number): { base: number; bytes: number } | undefined {
-  const bytes = Math.max(256, Math.min(64 << 10, Math.floor(arenaBytes / 16 / 64) * 64));
+  const bytes = hereBytes(arenaBytes);
   try {
     return { base: arena.alloc(bytes, 64, true), bytes };
   } catch {
