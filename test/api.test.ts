@@ -934,18 +934,20 @@ test('a process that uses the module-level API exits on its own (status 0), with
   assert.is(r.stdout.trim(), 'ok');
 });
 
-test('buffers that take the whole arena leave the calls their room: a block is set aside at open, before any buffer, and calls past it wait for it rather than fail', async () => {
-  const fill = (dev: Device): Buffer[] => {
-    const got: Buffer[] = [];
-    for (let size = 1 << 30; size >= 64; ) {
-      try {
-        got.push(dev.buffer(size).fill(got.length & 0xff));
-      } catch {
-        size >>>= 1;
-      }
+/** Buffers that take the whole of dev's arena (largest first, halving down to `least` bytes), each filled with its index. */
+function fillArena(dev: Device, least = 64): Buffer[] {
+  const got: Buffer[] = [];
+  for (let size = 1 << 30; size >= least; ) {
+    try {
+      got.push(dev.buffer(size).fill(got.length & 0xff));
+    } catch {
+      size >>>= 1;
     }
-    return got;
-  };
+  }
+  return got;
+}
+
+test('buffers that take the whole arena leave the calls their room: a block is set aside at open, before any buffer, and calls past it wait for it rather than fail', async () => {
   // with the calls made before the buffers take the arena, and (the case that failed: all but a
   // few of 100 calls refused) with the buffers taken first; maxBatch 4: a block holds 4 calls
   for (const callsFirst of [true, false]) {
@@ -953,7 +955,7 @@ test('buffers that take the whole arena leave the calls their room: a block is s
     if (callsFirst) void dev.ops;
     try {
       await dev.ready();
-      const [a] = fill(dev);
+      const [a] = fillArena(dev);
       const b = a.subarray(a.byteLength >>> 1);
       await dev.memcpy(b.subarray(0, 4096), a.subarray(0, 4096));
       assert.ok(b.subarray(0, 4096).equals(a.subarray(0, 4096)));
@@ -1034,14 +1036,7 @@ test('calls that need arena bytes of their own find them on an arena full of buf
   for (const inlineThreshold of ['auto', 0] as const) {
     const dev = await Device.open({ arenaBytes: 1 << 20, engines: 2, inlineThreshold });
     try {
-      const bufs: Buffer[] = [];
-      for (let size = 1 << 20; size >= 1; ) {
-        try {
-          bufs.push(dev.buffer(size));
-        } catch {
-          size >>= 1;
-        }
-      }
+      const bufs = fillArena(dev, 1);
       const a = bufs[0]; // (the arena's 1 MiB: what the calls set aside is on top of it)
       const b = a.subarray(1 << 19);
       const r = rng(5);
@@ -1074,14 +1069,7 @@ test('calls waiting for room run once: a part sent as they are placed, done at o
   // takes is a lone call, sent as the next is placed, and often done at once (the submitter's spin)
   const dev = await Device.open({ arenaBytes: 1 << 20, maxBatch: 2, engines: 1, inlineThreshold: 0 });
   try {
-    const bufs: Buffer[] = [];
-    for (let size = 1 << 20; size >= 1; ) {
-      try {
-        bufs.push(dev.buffer(size));
-      } catch {
-        size >>= 1;
-      }
-    }
+    const bufs = fillArena(dev, 1);
     const hole = bufs.find((b) => b.length === 256)!;
     dev.free(hole);
     dev.alloc(128);
