@@ -4,10 +4,11 @@
 // (memcpy, crc32c, ...) on the opener's engines, as a DSA client process keeps its buffers in
 // its own address space. The opener owns the device: close, fault rules, mapped files.
 //
-// A lent part starts with a 64-byte header the attaching thread claims (one thread a part) and
-// gives back as it detaches or exits, so the opener can tell when reclaim() is safe:
+// A lent part starts with a 64-byte header whose first word the attaching thread claims (one
+// thread a part) and gives back as it detaches or exits, so the opener can tell when reclaim()
+// is safe: 0 free, else the attached thread's vector + 1 (one word: claimed and named at once).
 //
-//   part: | state (i32: 0 free, 1 attached) | vector (i32) | ... | the thread's buffers and descriptor blocks |
+//   part: | owner (i32) | ... | the thread's buffers, its descriptor block, its own area |
 import { DeviceCalls, hereArea } from './api/calls.ts';
 import { blockBytes } from './api/batcher.ts';
 import { type DeviceAccess, Ops } from './api/ops.ts';
@@ -19,24 +20,30 @@ import { loadEventFd } from './device/eventfd.ts';
 import { Ctx, Limit } from './device/format.ts';
 import { Dev, Stop } from './device/layout.ts';
 
-/** Bytes of a lent part's header (state, vector). */
-export const PART_HEADER = 64;
-const enum Part {
-  STATE = 0,
-  VECTOR = 1,
-}
-const enum PartState {
-  FREE = 0,
-  ATTACHED = 1,
-}
+/** The smallest part of the arena lend() lends: its header, a core's scratch area, a descriptor block, its own area, and room for buffers. */
+export const LEND_MIN = 256 << 10;
 
-/** The header words of a lent part. */
-export const partHeader = (memory: WebAssembly.Memory, base: number): Int32Array => new Int32Array(memory.buffer as unknown as SharedArrayBuffer, base, 2);
+/** Bytes of a lent part's header (its owner word). */
+export const PART_HEADER = 64;
+
+/** The owner word of the lent part at `base`: 0 free, else the attached thread's vector + 1. */
+export const partOwner = (memory: WebAssembly.Memory, base: number): Int32Array => new Int32Array(memory.buffer as unknown as SharedArrayBuffer, base, 1);
 
 /** Whether the part at `base` is attached by a thread that still runs (its vector's owner is live). */
 export function partInUse(memory: WebAssembly.Memory, base: number, vectorLive: (v: number) => boolean): boolean {
-  const h = partHeader(memory, base);
-  return Atomics.load(h, Part.STATE) === PartState.ATTACHED && vectorLive(Atomics.load(h, Part.VECTOR));
+  const owner = Atomics.load(partOwner(memory, base), 0);
+  return owner !== 0 && vectorLive(owner - 1);
+}
+
+/** The lent part a handle names, checked against its layout: [base, end) in the arena, 64-aligned, at least `least` bytes. */
+function partOf(handle: DeviceHandle, least: number): { base: number; end: number } | null {
+  const a = handle.arena;
+  if (a === undefined) return null;
+  const { arenaBase, arenaEnd } = handle.layout;
+  if (a === null || typeof a !== 'object' || !Number.isInteger(a.base) || !Number.isInteger(a.end) || a.base % 64 !== 0 || a.base < arenaBase || a.end > arenaEnd || a.end - a.base < least) {
+    throw new TypeError('Device.attach(handle): handle.arena must be a part of the arena as lend() gives it');
+  }
+  return { base: a.base, end: a.end };
 }
 
 /** What attached devices of this thread give back when it exits: one 'exit' listener for all (one each warned past ten). */
@@ -63,24 +70,19 @@ export class AttachedDevice extends DeviceCalls {
       throw new TypeError('Device.attach(handle): handle must be the `handle` of an open device, or one from its lend()');
     }
     if (!handle.shared) throw Errors.dedicated();
-    const part = handle.arena === undefined ? null : { base: handle.arena.base + PART_HEADER, end: handle.arena.end };
+    const lent = partOf(handle, LEND_MIN);
+    const part = lent === null ? null : { base: lent.base + PART_HEADER, end: lent.end };
     // The default portal: the first shared WQ (dedicated ones are the opener's).
     super(handle.memory, handle.layout, handle.eventfd ? loadEventFd() : null, spin, handle.layout.wqs.findIndex((w) => w.mode === 'shared'), part);
     this.#handle = handle;
     const stop = new Int32Array(handle.memory.buffer as unknown as SharedArrayBuffer, handle.layout.device, 16);
     if (Atomics.load(stop, Dev.STOP) !== Stop.RUNNING) throw Errors.closed();
-    if (handle.arena !== undefined) {
-      const h = partHeader(handle.memory, handle.arena.base);
-      if (Atomics.compareExchange(h, Part.STATE, PartState.FREE, PartState.ATTACHED) !== PartState.FREE) {
-        throw Errors.partTaken();
-      }
-    }
     this.#vector = this.vectors.claim();
-    if (this.#vector < 0) {
-      this.#givePart();
-      throw Errors.noHandles();
+    if (this.#vector < 0) throw Errors.noHandles();
+    if (lent !== null && Atomics.compareExchange(partOwner(handle.memory, lent.base), 0, 0, this.#vector + 1) !== 0) {
+      this.vectors.release(this.#vector);
+      throw Errors.partTaken();
     }
-    if (handle.arena !== undefined) Atomics.store(partHeader(handle.memory, handle.arena.base), Part.VECTOR, this.#vector);
     this.connect(this.#vector);
     // A thread that ends without detaching gives its vector (and its part) back, so that what it
     // left in the queue is reclaimed instead of jamming it.
@@ -94,7 +96,7 @@ export class AttachedDevice extends DeviceCalls {
   };
 
   #givePart(): void {
-    if (this.#handle.arena !== undefined) Atomics.store(partHeader(this.memory, this.#handle.arena.base), Part.STATE, PartState.FREE);
+    if (this.#handle.arena !== undefined) Atomics.compareExchange(partOwner(this.memory, this.#handle.arena.base), 0, this.#vector + 1, 0);
   }
 
   /** This thread's drop-in calls, over its part of the arena (a handle from Device.lend); made on first use. */

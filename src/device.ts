@@ -10,7 +10,7 @@ import { Errors, SoftDsaError, typeName } from './device/errors.ts';
 import { checkRule, type FaultHandle, type FaultRule, type FaultStats, FaultTable } from './device/faults.ts';
 import { type EventFdAddon, eventFdUnavailableReason, loadEventFd } from './device/eventfd.ts';
 import { Ctx, Limit } from './device/format.ts';
-import { computeLayout, CTX_ADDR, Dev, type Layout, MAX_ENGINES, MAX_VECTORS, PAGE, scratchOf, Stop, VECTOR_WORDS, Vec } from './device/layout.ts';
+import { computeLayout, CTX_ADDR, type Layout, MAX_ENGINES, MAX_VECTORS, PAGE, scratchOf, VECTOR_WORDS, Vec } from './device/layout.ts';
 import { parseAccelConfig, toAccelConfig } from './device/accel_config.ts';
 import { singleQueue, type Topology, topologyLayout } from './device/topology.ts';
 import { DEVICE_MAGIC } from './device/spaces.ts';
@@ -18,7 +18,7 @@ import { WARM_BYTES } from './device/warm_up.ts';
 import { checkAttach, checkHost, cores } from './device/host.ts';
 import { WorkQueue } from './device/work_queue.ts';
 import { DeviceCalls, hereBytes } from './api/calls.ts';
-import { AttachedDevice, partHeader, partInUse } from './attached_device.ts';
+import { AttachedDevice, LEND_MIN, partInUse, partOwner } from './attached_device.ts';
 import { DeviceConnection, type DeviceHandle, type InterruptHandle } from './device/connection.ts';
 import type { EngineData } from '../workers/engine.ts';
 import { blockBytes } from './api/batcher.ts';
@@ -94,10 +94,11 @@ export interface DeviceOptions {
   /**
    * engine copies (MEMMOVE) of at least this many bytes whose descriptor leaves Flag.CC clear (as
    * the drop-in calls do) write their destination with stores that bypass the cache, as DSA
-   * writes to memory unless CC asks for the cache; 0: never. x86-64 Linux with the addon
-   * (elsewhere ignored). Default 4 MiB: beyond the cache such a copy moves ~1.3x the bytes a
-   * second, as it does not read each destination line before writing it; below, a copy in the
-   * cache is faster through it (bench/cache_bypass.bench.ts)
+   * writes to memory unless CC asks for the cache; so do the calling thread's own copies of arena
+   * memory, and a split copy's pieces are cut to reach it where each engine's share does; 0:
+   * never. x86-64 Linux with the addon (elsewhere ignored). Default 8 MiB: beyond the cache such
+   * a copy moves ~1.3x the bytes a second, as it does not read each destination line before
+   * writing it; below, a copy in the cache is faster through it (bench/cache_bypass.bench.ts)
    */
   cacheBypassBytes?: number;
   /** fault-injection rules set from the start (more with dev.inject()); see FaultRule */
@@ -118,8 +119,6 @@ function callsReserve(o: Required<DeviceOptions>): { maxBatch: number; block: nu
 /** (each block set aside from the arena's top is 64-aligned: up to 63 bytes each lost to that) */
 const CALLS_SLACK = 128;
 
-/** The smallest part of the arena lend() lends: its header, a core's scratch area, a descriptor block and some room for buffers. */
-export const LEND_MIN = 256 << 10;
 
 /** Arena bytes this thread's core checksums as buffer() makes it: enough to reach every level of its folds (the first from 32 KiB). */
 const WARM_CRC_BYTES = 32 << 10;
@@ -409,7 +408,7 @@ export class Device extends DeviceCalls {
     if (!handle.shared) throw Errors.dedicated();
     if (typeof bytes !== 'number' || !Number.isInteger(bytes) || bytes < LEND_MIN) throw new RangeError(`lend(bytes): bytes must be an integer of at least ${LEND_MIN}; got ${String(bytes)}`);
     const base = this.#alloc().alloc(bytes, 64); // (throws DEVICE_CLOSED when closed, RangeError when it does not fit)
-    partHeader(this.memory, base).fill(0);
+    Atomics.store(partOwner(this.memory, base), 0, 0); // (free: no thread attached)
     this.#lent.add(base);
     return { ...handle, arena: { base, end: base + bytes }, module: coreModule() };
   }
@@ -612,4 +611,4 @@ export class Device extends DeviceCalls {
   }
 }
 
-export { AttachedDevice, DeviceConnection, SoftDsaError, type DeviceHandle, type InterruptHandle };
+export { AttachedDevice, DeviceConnection, LEND_MIN, SoftDsaError, type DeviceHandle, type InterruptHandle };

@@ -355,10 +355,9 @@ export class Batcher {
       for (const i of members) b.members[i].fail(e);
       return;
     }
-    // A member's record holds its status once it ran. One that did not: its batch's status when
-    // the batch itself failed (its list unreadable, a fault rule's status, an engine lost, the
-    // device closed), so the caller hears why; after a member failed (BATCH_FAIL), 0: abandoned.
-    const fallback = status === Status.BATCH_FAIL ? Status.NONE : status;
-    for (const i of members) this.#finish(b, i, fallback);
+    // A member's record holds its status once it ran (every member has RCR, and these batches
+    // have no fence to abandon members after). One that did not: its batch's status (its list
+    // unreadable, a fault rule's status, an engine lost, the device closed), so the caller hears why.
+    for (const i of members) this.#finish(b, i, status);
   }
 }

@@ -110,7 +110,7 @@ function slotsOf(fn: string, dev: Device, size: number, count: number, what: str
     out.push(slot);
   }
   if (out.length === 0) {
-    throw new RangeError(`${fn}: the device arena has no room for ${what} (arenaBytes ${dev.options.arenaBytes}, of which ${reserveOf(dev)} are kept for the calls' descriptors); pass a smaller chunkSize`);
+    throw new RangeError(`${fn}: the device arena has no room for ${what} (arenaBytes ${dev.options.arenaBytes}, of which ${reserveOf(dev)} are kept for the calls' descriptors); free arena buffers, or pass a smaller chunkSize`);
   }
   return out;
 }
@@ -171,7 +171,6 @@ function pump(
   path: FilePath,
   fh: FileHandle,
   st: Stats,
-  dev: Device,
   o: Checked,
   slotCount: number,
   slotBuf: (slot: number) => Buffer,
@@ -534,7 +533,7 @@ async function readStage(
     await closeIfFailed(true).catch(() => {});
     throw e;
   }
-  return pump(fn, p, fh, st, dev, o, slots.length, (i) => slots[i], (i, len) => dev.crc32c(slots[i].subarray(0, len)), async (failed: boolean) => {
+  return pump(fn, p, fh, st, o, slots.length, (i) => slots[i], (i, len) => dev.crc32c(slots[i].subarray(0, len)), async (failed: boolean) => {
     freeAll(dev, slots);
     await closeIfFailed(failed);
   }, from, handoff);
@@ -611,7 +610,7 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
         const [crc] = await allDone<unknown>([dev.crc32c(slots[i].subarray(0, len)), write(slots[i], len, pos)]);
         return crc as number;
       };
-  const copied = pump(fn, s, fh, st, dev, o, slots.length, (i) => slots[i], work, async () => {
+  const copied = pump(fn, s, fh, st, o, slots.length, (i) => slots[i], work, async () => {
     freeAll(dev, slots);
     await Promise.allSettled([fh.close(), w.close()]);
     leave();

@@ -969,7 +969,7 @@ class Call extends Settles<number> implements Member {
   }
 
   done(rec: number, status: number): void {
-    if (status === Status.SUCCESS || status === Status.SUCCESS_PRED) this.resolve(rec);
+    if (succeeded(this.op, status)) this.resolve(rec);
     else this.reject(failure(this.op, status));
   }
 
@@ -978,6 +978,14 @@ class Call extends Settles<number> implements Member {
   }
 }
 
+
+/**
+ * Whether a call's descriptor succeeded: 0x01, or 0x02 (success, predicate false) for the
+ * operations that have a predicate (compare, compare-pattern, create delta); any other would
+ * not have run (a fault rule's status), its result not made.
+ */
+const succeeded = (op: string, status: number): boolean =>
+  status === Status.SUCCESS || (status === Status.SUCCESS_PRED && (op === 'compare' || op === 'firstDifference' || op === 'createDelta'));
 
 /** The error of a call whose descriptor completed with `status` (not a success). */
 const failure = (op: string, status: number): Error => (status === Status.HW_ERROR ? Errors.engineFailed(`${op}: the engine running it died`) : Errors.status(op, status));
@@ -999,7 +1007,7 @@ class OneCall<T> extends Settles<T | Promise<T>> implements Member {
   }
 
   done(rec: number, status: number): void {
-    if (status !== Status.SUCCESS && status !== Status.SUCCESS_PRED) return this.fail(failure(this.op, status));
+    if (!succeeded(this.op, status)) return this.fail(failure(this.op, status));
     let v: T | Promise<T> | null;
     try {
       v = this.finish(this, rec);

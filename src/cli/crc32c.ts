@@ -1,7 +1,7 @@
 // `softdsa crc32c FILE… | -`: the CRC-32C of files (issue 13), one line per file, or
 // `--check SUMS` to verify a list, like sha256sum -c. Same conventions as `softdsa bench`:
 // errors on one line on stderr, exit 2 for usage, 1 when a file failed or did not match.
-import { createReadStream, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { crc32cBase64, crc32cHex, parseCrc32c } from '../api/crc32c_digest.ts';
 import { createCrc32cStream } from '../api/crc32c_stream.ts';

@@ -118,7 +118,6 @@ export class Kit {
     this.batch = batch;
     const sh = SHAPES[op];
     const count = (this.count = setCount(op, size, slots, batch, placement, freshBytes));
-    const per = setBytes(op, size);
     const buf = dev.memory.buffer as unknown as SharedArrayBuffer;
     this.#mem = new Uint8Array(buf);
     this.#dv = new DataView(buf);

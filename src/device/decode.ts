@@ -4,7 +4,7 @@
 // The fields come from fields.ts, the table the Descriptor builders write with, under the
 // builders' option names, so that a decoded descriptor given back to its builder gives the same
 // bytes:  Descriptor[d.builder](d)  ==  the bytes decoded (for the fields the opcode has).
-import { COMMON, type FieldSpec, HEADER_BYTES, type Kind, OPS, readField as read, RECORD_FIELDS } from './fields.ts';
+import { COMMON, HEADER_BYTES, type Kind, OPS, readField as read, RECORD_FIELDS } from './fields.ts';
 import { Desc, DifFlag, DifStatus, DstDif, Flag, Opcode, Record as Rec, SrcDif, Status } from './format.ts';
 import { type CompletionRecord, readRecord } from './record.ts';
 

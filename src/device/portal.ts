@@ -401,8 +401,7 @@ export class Portal {
       // too, and make spinning look useless exactly when it would help.
       const start = performance.now();
       const budget = this.#starves() ? 0 : this.#policy.budget;
-      let now = start;
-      while (!this.#anyDone() && (now = performance.now()) - start < budget);
+      while (!this.#anyDone() && performance.now() - start < budget);
       n = this.#reap() + this.#admit();
       if (budget > 0) this.#policy.record(n > 0 ? performance.now() - start : budget);
     }
