@@ -4,11 +4,13 @@
 // (memcpy, crc32c, ...) on the opener's engines, as a DSA client process keeps its buffers in
 // its own address space. The opener owns the device: close, fault rules, mapped files.
 //
-// A lent part starts with a 64-byte header whose first word the attaching thread claims (one
-// thread a part) and gives back as it detaches or exits, so the opener can tell when reclaim()
-// is safe: 0 free, else the attached thread's vector + 1 (one word: claimed and named at once).
+// A lent part starts with a 64-byte header: an owner word the attaching thread claims (one
+// thread a part) and gives back as it detaches or exits, and the part's key, which the handle
+// carries: a handle whose key the header does not hold (its part reclaimed, its bytes someone
+// else's now, or a range never lent) attaches to nothing.
 //
-//   part: | owner (i32) | ... | the thread's buffers, its descriptor block, its own area |
+//   part: | owner (i32) | key (2 x u32) | ... | the thread's scratch, descriptor block, own area and buffers |
+//   owner: 0 free, -1 being reclaimed, else the attached thread's vector owner token (Vectors.owner)
 import { DeviceCalls, hereArea } from './api/calls.ts';
 import { blockBytes } from './api/batcher.ts';
 import { type DeviceAccess, Ops } from './api/ops.ts';
@@ -23,27 +25,62 @@ import { Dev, Stop } from './device/layout.ts';
 /** The smallest part of the arena lend() lends: its header, a core's scratch area, a descriptor block, its own area, and room for buffers. */
 export const LEND_MIN = 256 << 10;
 
-/** Bytes of a lent part's header (its owner word). */
+/** Bytes of a lent part's header (owner, key). */
 export const PART_HEADER = 64;
+const RECLAIMING = -1;
 
-/** The owner word of the lent part at `base`: 0 free, else the attached thread's vector + 1. */
-export const partOwner = (memory: WebAssembly.Memory, base: number): Int32Array => new Int32Array(memory.buffer as unknown as SharedArrayBuffer, base, 1);
+const headerOf = (memory: WebAssembly.Memory, base: number): Int32Array => new Int32Array(memory.buffer as unknown as SharedArrayBuffer, base, 3);
 
-/** Whether the part at `base` is attached by a thread that still runs (its vector's owner is live). */
-export function partInUse(memory: WebAssembly.Memory, base: number, vectorLive: (v: number) => boolean): boolean {
-  const owner = Atomics.load(partOwner(memory, base), 0);
-  return owner !== 0 && vectorLive(owner - 1);
+/** Marks [base, ...) a lent part, free, under a new random key (the handle's). */
+export function markLent(memory: WebAssembly.Memory, base: number): [number, number] {
+  const key = crypto.getRandomValues(new Uint32Array(2));
+  key[0] |= 1; // (never all zeros: zeroed memory holds no key)
+  const h = headerOf(memory, base);
+  Atomics.store(h, 1, key[0] | 0);
+  Atomics.store(h, 2, key[1] | 0);
+  Atomics.store(h, 0, 0);
+  return [key[0], key[1]];
 }
 
-/** The lent part a handle names, checked against its layout: [base, end) in the arena, 64-aligned, at least `least` bytes. */
-function partOf(handle: DeviceHandle, least: number): { base: number; end: number } | null {
+/**
+ * Starts taking the part at `base` back: true once no thread holds it (none attached, or the one
+ * that did has detached or ended: `isLive` of its owner token is false), and no thread can
+ * attach to it from then on; false while one holds it.
+ */
+export function beginReclaim(memory: WebAssembly.Memory, base: number, isLive: (owner: number) => boolean): boolean {
+  const h = headerOf(memory, base);
+  for (;;) {
+    const owner = Atomics.load(h, 0);
+    if (owner === RECLAIMING) return true;
+    if (owner !== 0 && isLive(owner)) return false;
+    if (Atomics.compareExchange(h, 0, owner, RECLAIMING) === owner) return true;
+  }
+}
+
+/** Ends a reclaim: the key wiped, so no handle of the part attaches to its bytes again. */
+export function endReclaim(memory: WebAssembly.Memory, base: number): void {
+  headerOf(memory, base).fill(0);
+}
+
+/** The lent part a handle names, checked against its layout: [base, end) in the arena, 64-aligned, at least `least` bytes, and a key. */
+function partOf(handle: DeviceHandle, least: number): { base: number; end: number; key: [number, number] } | null {
   const a = handle.arena;
   if (a === undefined) return null;
   const { arenaBase, arenaEnd } = handle.layout;
-  if (a === null || typeof a !== 'object' || !Number.isInteger(a.base) || !Number.isInteger(a.end) || a.base % 64 !== 0 || a.base < arenaBase || a.end > arenaEnd || a.end - a.base < least) {
-    throw new TypeError('Device.attach(handle): handle.arena must be a part of the arena as lend() gives it');
-  }
-  return { base: a.base, end: a.end };
+  const ok = a !== null && typeof a === 'object' && Number.isInteger(a.base) && Number.isInteger(a.end) && a.base % 64 === 0 && a.base >= arenaBase && a.end <= arenaEnd && a.end - a.base >= least &&
+    Array.isArray(a.key) && a.key.length === 2 && a.key.every((k) => Number.isInteger(k) && k >= 0 && k <= 0xffffffff);
+  if (!ok) throw new TypeError('Device.attach(handle): handle.arena must be a part of the arena as lend() gives it');
+  return { base: a.base, end: a.end, key: [a.key![0], a.key![1]] };
+}
+
+/** What a thread's calls set aside of its part as it attaches, before any buffer can take the room. */
+interface Reserved {
+  maxBatch: number;
+  /** its full descriptor block (0: the part had no room for one) */
+  kept: number;
+  here: { base: number; bytes: number } | undefined;
+  /** its core's scratch area */
+  scratch: number;
 }
 
 /** What attached devices of this thread give back when it exits: one 'exit' listener for all (one each warned past ten). */
@@ -60,10 +97,12 @@ function hookExit(): void {
 export class AttachedDevice extends DeviceCalls {
   readonly #vector: number;
   readonly #handle: DeviceHandle;
+  /** the owner token this thread wrote into its part's header */
+  readonly #owner: number;
+  /** what the calls set aside of the part at attach; null: no part */
+  readonly #reserved: Reserved | null = null;
   #ops: Ops | null = null;
   #core: Core | null = null;
-  /** this thread's core's scratch area (in its part), taken with the core */
-  #scratch = 0;
 
   constructor(handle: DeviceHandle, spin: number) {
     if (handle === null || typeof handle !== 'object' || !(handle.memory instanceof WebAssembly.Memory) || typeof handle.layout !== 'object') {
@@ -79,9 +118,17 @@ export class AttachedDevice extends DeviceCalls {
     if (Atomics.load(stop, Dev.STOP) !== Stop.RUNNING) throw Errors.closed();
     this.#vector = this.vectors.claim();
     if (this.#vector < 0) throw Errors.noHandles();
-    if (lent !== null && Atomics.compareExchange(partOwner(handle.memory, lent.base), 0, 0, this.#vector + 1) !== 0) {
-      this.vectors.release(this.#vector);
-      throw Errors.partTaken();
+    this.#owner = this.vectors.owner(this.#vector);
+    if (lent !== null) {
+      const h = headerOf(handle.memory, lent.base);
+      // (the key first: a part reclaimed since holds none, and its bytes may be anyone's now)
+      const keyed = Atomics.load(h, 1) === (lent.key[0] | 0) && Atomics.load(h, 2) === (lent.key[1] | 0);
+      const was = keyed ? Atomics.compareExchange(h, 0, 0, this.#owner) : RECLAIMING;
+      if (was !== 0) {
+        this.vectors.release(this.#vector);
+        throw was === RECLAIMING ? Errors.partGone() : Errors.partTaken();
+      }
+      this.#reserved = this.#reserve(lent.end - lent.base);
     }
     this.connect(this.#vector);
     // A thread that ends without detaching gives its vector (and its part) back, so that what it
@@ -96,7 +143,28 @@ export class AttachedDevice extends DeviceCalls {
   };
 
   #givePart(): void {
-    if (this.#handle.arena !== undefined) Atomics.compareExchange(partOwner(this.memory, this.#handle.arena.base), 0, this.#vector + 1, 0);
+    if (this.#reserved !== null) Atomics.compareExchange(headerOf(this.memory, this.#handle.arena!.base), 0, this.#owner, 0);
+  }
+
+  /**
+   * Sets aside, in a part of `bytes`, what the calls need before any buffer can take its room (a
+   * part filled with buffers before the first call had left the calls none): the core's scratch,
+   * a full descriptor block and the thread's own area, as the opener's device does at open.
+   */
+  #reserve(bytes: number): Reserved {
+    const arena = this.arena!;
+    const index = this.portal.wq.index;
+    // (the WQ's limit, from the device context its descriptors run under)
+    const wqMaxBatch = new DataView(this.memory.buffer as unknown as SharedArrayBuffer, this.layout.wqs[index].ctx).getUint32(Ctx.MAX_BATCH, true);
+    const maxBatch = Math.max(2, Math.min(wqMaxBatch, Math.floor(bytes / 8 / 96)));
+    const scratch = arena.alloc(Limit.CORE_SCRATCH_BYTES, 64, true);
+    let kept = 0;
+    try {
+      kept = arena.alloc(blockBytes(maxBatch), 64, true);
+    } catch {
+      // (a part too small for a full block: calls take blocks as they find room)
+    }
+    return { maxBatch, kept, here: hereArea(arena, bytes), scratch };
   }
 
   /** This thread's drop-in calls, over its part of the arena (a handle from Device.lend); made on first use. */
@@ -104,21 +172,11 @@ export class AttachedDevice extends DeviceCalls {
     if (this.closed) throw Errors.closed();
     if (this.#ops === null) {
       const arena = this.allocator; // (throws NO_ARENA without a part)
+      const { maxBatch, kept, here } = this.#reserved!;
       const layout = this.layout;
       const index = this.portal.wq.index;
-      // (the WQ's limits, from the device context its descriptors run under)
-      const ctx = new DataView(this.memory.buffer as unknown as SharedArrayBuffer, layout.wqs[index].ctx);
-      const wqMaxBatch = ctx.getUint32(Ctx.MAX_BATCH, true);
-      const maxTransfer = ctx.getUint32(Ctx.MAX_TRANSFER, true);
+      const maxTransfer = new DataView(this.memory.buffer as unknown as SharedArrayBuffer, layout.wqs[index].ctx).getUint32(Ctx.MAX_TRANSFER, true);
       const group = layout.groups.find((g) => g.wqs.includes(index)) ?? layout.groups[0];
-      const maxBatch = Math.max(2, Math.min(wqMaxBatch, Math.floor((this.#handle.arena!.end - this.#handle.arena!.base) / 8 / 96)));
-      let kept = 0;
-      try {
-        kept = arena.alloc(blockBytes(maxBatch), 64, true);
-      } catch {
-        // (a part too small for a full block: calls take blocks as they find room)
-      }
-      const here = hereArea(arena, this.#handle.arena!.end - this.#handle.arena!.base);
       const core = (): Core => this.#coreHere();
       const access: DeviceAccess = {
         arena: { buffer: this.memory.buffer as unknown as SharedArrayBuffer, base: layout.arenaBase, end: layout.arenaEnd },
@@ -146,12 +204,11 @@ export class AttachedDevice extends DeviceCalls {
     return this.#ops;
   }
 
-  /** This thread's instance of the core (inline calls), its scratch area taken from the part. */
+  /** This thread's instance of the core (inline calls), its scratch area in the part. */
   #coreHere(): Core {
     if (this.#core === null) {
       const core = instantiateCore(this.#handle.module ?? coreModule(), this.memory);
-      this.#scratch = this.allocator.alloc(Limit.CORE_SCRATCH_BYTES, 64);
-      core.init(this.layout.ctx, this.#scratch);
+      core.init(this.layout.ctx, this.#reserved!.scratch);
       this.#core = core;
     }
     return this.#core;
@@ -175,6 +232,7 @@ export class AttachedDevice extends DeviceCalls {
     if (this.closed) return;
     this.closed = true; // (new calls are refused; those in flight send their later steps)
     this.#ops?.flush();
+    this.#ops?.stop(); // (its measuring, which would use the part after it is given back)
     await this.#ops?.idle();
     await this.settlePortals();
     this.closeInterrupts();

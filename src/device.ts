@@ -17,8 +17,9 @@ import { DEVICE_MAGIC } from './device/spaces.ts';
 import { WARM_BYTES } from './device/warm_up.ts';
 import { checkAttach, checkHost, cores } from './device/host.ts';
 import { WorkQueue } from './device/work_queue.ts';
+import { Descriptor } from './device/descriptor.ts';
 import { DeviceCalls, hereBytes } from './api/calls.ts';
-import { AttachedDevice, LEND_MIN, partInUse, partOwner } from './attached_device.ts';
+import { AttachedDevice, beginReclaim, endReclaim, LEND_MIN, markLent } from './attached_device.ts';
 import { DeviceConnection, type DeviceHandle, type InterruptHandle } from './device/connection.ts';
 import type { EngineData } from '../workers/engine.ts';
 import { blockBytes } from './api/batcher.ts';
@@ -407,24 +408,34 @@ export class Device extends DeviceCalls {
     const handle = this.handle;
     if (!handle.shared) throw Errors.dedicated();
     if (typeof bytes !== 'number' || !Number.isInteger(bytes) || bytes < LEND_MIN) throw new RangeError(`lend(bytes): bytes must be an integer of at least ${LEND_MIN}; got ${String(bytes)}`);
-    const base = this.#alloc().alloc(bytes, 64); // (throws DEVICE_CLOSED when closed, RangeError when it does not fit)
-    Atomics.store(partOwner(this.memory, base), 0, 0); // (free: no thread attached)
-    this.#lent.add(base);
-    return { ...handle, arena: { base, end: base + bytes }, module: coreModule() };
+    const base = this.allocator.alloc(bytes, 64); // (DEVICE_CLOSED when closed, RangeError when it does not fit)
+    const key = markLent(this.memory, base);
+    this.#lent.set(base, key);
+    return { ...handle, arena: { base, end: base + bytes, key }, module: coreModule() };
   }
 
-  /** parts of the arena lent (lend) and not reclaimed, by base address */
-  readonly #lent = new Set<number>();
+  /** parts of the arena lent (lend) and not reclaimed: their keys, by base address */
+  readonly #lent = new Map<number, [number, number]>();
 
   /**
-   * Takes back the part of the arena a lend() handle lent: throws (code PART_IN_USE) while a
-   * thread that attached with it still runs and has not detached.
+   * Takes back the part of the arena a lend() handle lent, once the thread that attached with it
+   * detached or ended (PART_IN_USE before; a terminated thread ends a moment after terminate()
+   * resolves); resolves once its descriptors still queued have finished (a thread that ended
+   * without detaching can leave some), so nothing writes there once it is the arena's again.
    */
-  reclaim(handle: DeviceHandle): void {
-    const base = handle?.arena?.base;
-    if (base === undefined || !this.#lent.has(base)) throw new RangeError('reclaim(handle): expects a handle lend() returned on this device, not reclaimed already');
-    if (partInUse(this.memory, base, (v) => this.vectors.vectorLive(v))) throw Errors.partInUse();
+  async reclaim(handle: DeviceHandle): Promise<void> {
+    const a = handle?.arena;
+    const key = a === undefined || a === null ? undefined : this.#lent.get(a.base);
+    if (handle?.memory !== this.memory || key === undefined || a!.key?.[0] !== key[0] || a!.key?.[1] !== key[1]) {
+      throw new RangeError('reclaim(handle): expects a handle lend() returned on this device, not reclaimed already');
+    }
+    const base = a!.base;
+    if (!beginReclaim(this.memory, base, (owner) => this.vectors.isLive(owner))) throw Errors.partInUse();
     this.#lent.delete(base);
+    // A DRAIN on the WQ attached threads submit to completes after everything queued before it.
+    const shared = this.layout.wqs.findIndex((w) => w.mode === 'shared');
+    await (shared === this.portal.wq.index ? this.portal : this.wq(this.layout.wqs[shared].id)).submit(Descriptor.drain());
+    endReclaim(this.memory, base);
     this.#alloc().free(base);
   }
 
@@ -597,6 +608,7 @@ export class Device extends DeviceCalls {
       this.closed = true;
       this.#closing = (async () => {
         this.#ops?.flush(); // this tick's calls, still in the batcher, are in flight too
+        this.#ops?.stop();
         // (neither a call a fault rule keeps refusing nor an injected latency holds the wait below)
         this.closingPortals();
         this.#engines.closing();

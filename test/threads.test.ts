@@ -106,28 +106,29 @@ test('a lent part of the arena: an attached thread takes buffers there and makes
     assert.ok(a.r.ok, String(a.r.error));
     assert.ok((a.r.placement as Record<string, number>).split > 0 && (a.r.placement as Record<string, number>).device > 0, JSON.stringify(a.r.placement));
     assert.is(a.r.tooMuch, 'RangeError', 'a buffer larger than the part');
-    assert.throws(() => dev.reclaim(held), (e: Error & { code?: string }) => e.code === 'PART_IN_USE');
+    await dev.reclaim(held).then(() => assert.unreachable('reclaimed while attached'), (e: Error & { code?: string }) => assert.is(e.code, 'PART_IN_USE'));
     assert.throws(() => Device.attach(held), (e: Error & { code?: string }) => e.code === 'PART_TAKEN');
     // the thread ends (terminated: no exit handler runs): the part can be reclaimed then
     await a.w.terminate();
     // (its OS thread ends a moment after terminate() resolves: until then it is still there)
     for (let until = Date.now() + 5000; ; ) {
       try {
-        dev.reclaim(held);
+        await dev.reclaim(held);
         break;
       } catch (e) {
         if ((e as { code?: string }).code !== 'PART_IN_USE' || Date.now() > until) throw e;
         await new Promise((r) => setTimeout(r, 5));
       }
     }
-    assert.throws(() => dev.reclaim(held), RangeError, 'reclaimed twice');
+    await dev.reclaim(held).then(() => assert.unreachable('reclaimed twice'), (e: Error) => assert.instance(e, RangeError));
+    assert.throws(() => Device.attach(held), (e: Error & { code?: string }) => e.code === 'PART_GONE', 'a reclaimed handle attaches to nothing');
     // detached, and exited without detaching: reclaimed at once
     for (const how of ['detach', 'exit']) {
       const h = dev.lend(32 << 20);
       const b = await run(h, how);
       assert.ok(b.r.ok, `${how}: ${String(b.r.error)}`);
       if (how === 'exit') await new Promise((r) => b.w.once('exit', r));
-      dev.reclaim(h);
+      await dev.reclaim(h);
       await b.w.terminate();
     }
     // a handle with no part: the verbs, and calls that say what is missing
@@ -143,6 +144,101 @@ test('a lent part of the arena: an attached thread takes buffers there and makes
   } finally {
     await dev.close();
   }
+});
+
+/** Runs fixtures/lent_edges.ts with `how`; its first message. */
+function edge(handle: ReturnType<Device['lend']>, how: string): { w: Worker; first: Promise<Record<string, unknown>>; messages: Array<Record<string, unknown>> } {
+  const w = tsWorker('lent_edges.ts', { handle, how });
+  const messages: Array<Record<string, unknown>> = [];
+  const first = new Promise<Record<string, unknown>>((resolve, reject) => {
+    w.on('message', (m) => {
+      messages.push(m);
+      if (messages.length === 1) resolve(m);
+    });
+    w.once('error', reject);
+  });
+  return { w, first, messages };
+}
+
+/** Reclaims h, retrying while its terminated thread is still there. */
+async function reclaimSoon(dev: Device, h: ReturnType<Device['lend']>): Promise<void> {
+  for (let until = Date.now() + 5000; ; ) {
+    try {
+      return await dev.reclaim(h);
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'PART_IN_USE' || Date.now() > until) throw e;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+}
+
+test('lent parts, the edges: a terminated thread\'s queued work ends before its part is the arena\'s again; nothing of a detached thread runs after; buffers first, then calls; stale, foreign and recycled handles', async () => {
+  const dev = await Device.open({ engines: 2, wqMode: 'shared', arenaBytes: 64 << 20 });
+  try {
+    // queued work of a thread terminated: reclaim resolves after it, so the bytes stay the new owner's
+    for (let round = 0; round < 3; round++) {
+      const h = dev.lend(4 << 20);
+      const q = edge(h, 'queue');
+      assert.ok((await q.first).ok);
+      await q.w.terminate();
+      await reclaimSoon(dev, h);
+      const mine = dev.buffer(4 << 20).fill(0x11);
+      assert.is(mine.byteOffset, h.arena!.base, 'the same bytes');
+      await new Promise((r) => setTimeout(r, 100));
+      assert.ok(mine.every((x) => x === 0x11), `round ${round}: written after reclaim`);
+      dev.free(mine);
+    }
+    // a thread that fills its part with buffers before its first call: its calls have their room
+    const f = dev.lend(1 << 20);
+    const ff = edge(f, 'fillFirst');
+    const got = await ff.first;
+    assert.ok(got.ok, JSON.stringify(got));
+    await new Promise((r) => ff.w.once('exit', r));
+    await dev.reclaim(f);
+    // a detached thread that lives on: nothing of it runs after (its measuring stopped), no error
+    const d = dev.lend(8 << 20);
+    const dd = edge(d, 'detach');
+    assert.ok((await dd.first).ok, JSON.stringify(dd.messages));
+    await dev.reclaim(d);
+    const after = dev.buffer(8 << 20).fill(0x22);
+    await new Promise((r) => setTimeout(r, 1200));
+    assert.ok(after.every((x) => x === 0x22), 'the detached thread wrote into the part after it was reclaimed');
+    assert.equal(dd.messages[1], { alive: true }, 'and it lived on, no uncaught error');
+    dev.free(after);
+    await dd.w.terminate();
+    // a vector recycled by another thread does not keep a terminated thread's part in use
+    const ha = dev.lend(1 << 20);
+    const a = edge(ha, 'queue');
+    await a.first;
+    await a.w.terminate();
+    await new Promise((r) => setTimeout(r, 50));
+    const hb = dev.lend(1 << 20);
+    const b = edge(hb, 'queue');
+    await b.first;
+    await reclaimSoon(dev, ha);
+    await b.w.terminate();
+    await reclaimSoon(dev, hb);
+    // stale, foreign, forged
+    const other = await Device.open({ engines: 1, wqMode: 'shared' });
+    try {
+      const ho = other.lend(1 << 20);
+      await dev.reclaim(ho).then(() => assert.unreachable('another device\'s handle'), (e: Error) => assert.instance(e, RangeError));
+      const hf = dev.lend(1 << 20);
+      await dev.reclaim({ ...hf, arena: { base: hf.arena!.base, end: hf.arena!.end } }).then(() => assert.unreachable('no key'), (e: Error) => assert.instance(e, RangeError));
+      for (const arena of [{ base: 0, end: dev.layout.arenaBase }, { base: '64', end: 1 << 20 }, { base: NaN, end: 1 }, { ...hf.arena!, key: [1, 2] }]) {
+        const x = edge({ ...hf, arena } as never, 'attach');
+        const m = await x.first;
+        assert.ok(m.code === 'PART_GONE' || /must be a part of the arena/.test(String(m.code)), `${JSON.stringify(arena)}: ${JSON.stringify(m)}`);
+        await x.w.terminate();
+      }
+      await dev.reclaim(hf);
+    } finally {
+      await other.close();
+    }
+  } finally {
+    await dev.close();
+  }
+  assert.throws(() => dev.lend(1 << 20), (e: Error & { code?: string }) => e.code === 'DEVICE_CLOSED');
 });
 
 test.run();

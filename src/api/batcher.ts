@@ -17,7 +17,7 @@
 // it back to the arena once done; with no room even for that, calls wait, in order, for a
 // block to come back (the device sets one full block aside at open, before any buffer can
 // take its room: keptBlock). Calls then batch less, or wait, but they do not fail.
-import { Desc, Flag, Opcode, Record, Status } from '../device/format.ts';
+import { Desc, Flag, Opcode, Record } from '../device/format.ts';
 import { Errors } from '../device/errors.ts';
 
 // Up to 1024 calls a batch (the device's maxBatch bounds it too): one tick, one batch

@@ -202,6 +202,7 @@ export class Ops {
     if (this.#cfg.inlineThreshold !== 'auto' || measured !== null) return;
     let tries = 0;
     const attempt = (): void => {
+      if (this.#stopped) return;
       if (measured !== null) {
         this.#inline = thresholds(measured.rates, measured.handoffMs);
         return;
@@ -219,7 +220,16 @@ export class Ops {
     setTimeout(attempt, 20).unref();
   }
 
+  /** set by stop(): what calibrate() scheduled does nothing more */
+  #stopped = false;
+
+  /** No more measuring: the device closes, or its thread detaches (its arena part is to be given back). */
+  stop(): void {
+    this.#stopped = true;
+  }
+
   async #measure(): Promise<{ rates: Thresholds; handoffMs: number } | null> {
+    if (this.#stopped) return null;
     const rates = measureRates(this.#dev, this.#memory);
     if (rates === null) return null;
     // The handoff: 64 no-op calls through a batcher of their own (so that they neither join the
@@ -229,6 +239,7 @@ export class Ops {
     let perCall = 0;
     try {
       for (let round = 0; round < 2; round++) {
+        if (this.#stopped) return null;
         const t0 = performance.now();
         const calls: Promise<number>[] = [];
         for (let i = 0; i < n; i++) calls.push(this.#desc('calibrate', Opcode.NOOP, () => {}, false, batcher));

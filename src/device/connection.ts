@@ -14,7 +14,7 @@ export interface DeviceHandle {
   shared: boolean;
   eventfd: boolean;
   /** arena bytes [base, end) lent to the one thread that attaches with this handle (Device.lend): its buffers and drop-in calls */
-  arena?: { base: number; end: number };
+  arena?: { base: number; end: number; key?: [number, number] };
   /** the opener's cacheBypassBytes: an attached thread's split copies cut their pieces to reach it */
   cacheBypassBytes?: number;
   /** the compiled core (Device.lend): the attached thread's inline calls need not compile it again */

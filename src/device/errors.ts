@@ -105,6 +105,7 @@ export const Errors = {
   faultRule: (why: string) => new RangeError(`fault rule: ${why}`),
   noHandles: () => new SoftDsaError('NO_INT_HANDLES', 'all interrupt handles are in use'),
   noArena: () => new SoftDsaError('NO_ARENA', 'this thread has no part of the device arena: attach with a handle from dev.lend(bytes) to take buffers and make drop-in calls here'),
+  partGone: () => new SoftDsaError('PART_GONE', 'this handle\'s part of the arena is no longer lent (reclaimed, or never lent): ask the opener for a new one (lend)'),
   partTaken: () => new SoftDsaError('PART_TAKEN', 'this part of the arena is attached by another thread already: lend() one part for each thread'),
   partInUse: () => new SoftDsaError('PART_IN_USE', 'this part of the arena is in use by the thread that attached with it: reclaim it once that thread detached or ended'),
   noSpaces: () => new SoftDsaError('NO_PASID', 'every address space (PASID) of the device is in use'),
