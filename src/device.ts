@@ -1,8 +1,9 @@
 // The device: one shared arena (the address space), its work queues (one by default; a
 // configuration's groups and WQs with Device.fromConfig), engines that drain them, and
 // completions through interrupt vectors. `Device.open` builds it on the thread that owns it;
-// `Device.attach` joins it from another thread of the program. The drop-in operations
-// (src/api/) hang off it as methods.
+// `Device.attach` joins it from another thread of the program (attached_device.ts), with a part
+// of the arena it lends (lend). A thread's connection, its portal and interrupts, is
+// device/connection.ts; the drop-in calls and arena buffers on top of it, api/calls.ts.
 import { Allocator } from './device/allocator.ts';
 import { coreModule, instantiateCore, type Core } from './device/core.ts';
 import { type EngineFailure, Engines } from './device/engines.ts';
@@ -119,7 +120,6 @@ function callsReserve(o: Required<DeviceOptions>): { maxBatch: number; block: nu
 }
 /** (each block set aside from the arena's top is 64-aligned: up to 63 bytes each lost to that) */
 const CALLS_SLACK = 128;
-
 
 /** Arena bytes this thread's core checksums as buffer() makes it: enough to reach every level of its folds (the first from 32 KiB). */
 const WARM_CRC_BYTES = 32 << 10;
