@@ -5,11 +5,11 @@
 // its own address space. The opener owns the device: close, fault rules, mapped files.
 //
 // A lent part starts with a 64-byte header: an owner word the attaching thread claims (one
-// thread a part) and gives back as it detaches or exits, and the part's key, which the handle
-// carries: a handle whose key the header does not hold (its part reclaimed, its bytes someone
-// else's now, or a range never lent) attaches to nothing.
+// thread a part) and gives back as it detaches or exits, and the part's key and end, which the
+// handle carries: a handle whose key and end the header does not hold (its part reclaimed, its
+// bytes someone else's now, a range never lent, or widened) attaches to nothing.
 //
-//   part: | owner (i32) | key (2 x u32) | ... | the thread's scratch, descriptor block, own area and buffers |
+//   part: | owner (i32) | key (2 x u32) | end (u32) | ... | the thread's scratch, descriptor block, own area and buffers |
 //   owner: 0 free, -1 being reclaimed, else the attached thread's vector owner token (Vectors.owner)
 import { DeviceCalls, hereArea } from './api/calls.ts';
 import { blockBytes } from './api/batcher.ts';
@@ -29,17 +29,23 @@ export const LEND_MIN = 256 << 10;
 export const PART_HEADER = 64;
 const RECLAIMING = -1;
 
-const headerOf = (memory: WebAssembly.Memory, base: number): Int32Array => new Int32Array(memory.buffer as unknown as SharedArrayBuffer, base, 3);
+const headerOf = (memory: WebAssembly.Memory, base: number): Int32Array => new Int32Array(memory.buffer as unknown as SharedArrayBuffer, base, 4);
 
-/** Marks [base, ...) a lent part, free, under a new random key (the handle's). */
-export function markLent(memory: WebAssembly.Memory, base: number): [number, number] {
+/** Marks [base, end) a lent part, free, under a new random key (the handle's). */
+export function markLent(memory: WebAssembly.Memory, base: number, end: number): [number, number] {
   const key = crypto.getRandomValues(new Uint32Array(2));
   key[0] |= 1; // (never all zeros: zeroed memory holds no key)
   const h = headerOf(memory, base);
   Atomics.store(h, 1, key[0] | 0);
   Atomics.store(h, 2, key[1] | 0);
+  Atomics.store(h, 3, end | 0);
   Atomics.store(h, 0, 0);
   return [key[0], key[1]];
+}
+
+/** Whether the header at `base` holds this part's key and end (else it is no lent part of that handle's). */
+function holds(h: Int32Array, part: { end: number; key: [number, number] }): boolean {
+  return Atomics.load(h, 1) === (part.key[0] | 0) && Atomics.load(h, 2) === (part.key[1] | 0) && Atomics.load(h, 3) === (part.end | 0);
 }
 
 /**
@@ -57,9 +63,9 @@ export function beginReclaim(memory: WebAssembly.Memory, base: number, isLive: (
   }
 }
 
-/** Ends a reclaim: the key wiped, so no handle of the part attaches to its bytes again. */
+/** Ends a reclaim: the key wiped (the owner left reclaiming), so no handle of the part attaches to its bytes again. */
 export function endReclaim(memory: WebAssembly.Memory, base: number): void {
-  headerOf(memory, base).fill(0);
+  headerOf(memory, base).fill(0, 1);
 }
 
 /** The lent part a handle names, checked against its layout: [base, end) in the arena, 64-aligned, at least `least` bytes, and a key. */
@@ -121,12 +127,14 @@ export class AttachedDevice extends DeviceCalls {
     this.#owner = this.vectors.owner(this.#vector);
     if (lent !== null) {
       const h = headerOf(handle.memory, lent.base);
-      // (the key first: a part reclaimed since holds none, and its bytes may be anyone's now)
-      const keyed = Atomics.load(h, 1) === (lent.key[0] | 0) && Atomics.load(h, 2) === (lent.key[1] | 0);
+      // (the key first: a part reclaimed since holds none, and its bytes may be anyone's now;
+      // again once claimed, in case the part was reclaimed between the two)
+      const keyed = holds(h, lent);
       const was = keyed ? Atomics.compareExchange(h, 0, 0, this.#owner) : RECLAIMING;
-      if (was !== 0) {
+      if (was !== 0 || !holds(h, lent)) {
+        if (was === 0) Atomics.compareExchange(h, 0, this.#owner, 0);
         this.vectors.release(this.#vector);
-        throw was === RECLAIMING ? Errors.partGone() : Errors.partTaken();
+        throw was === 0 || was === RECLAIMING ? Errors.partGone() : Errors.partTaken();
       }
       this.#reserved = this.#reserve(lent.end - lent.base);
     }

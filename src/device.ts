@@ -409,7 +409,7 @@ export class Device extends DeviceCalls {
     if (!handle.shared) throw Errors.dedicated();
     if (typeof bytes !== 'number' || !Number.isInteger(bytes) || bytes < LEND_MIN) throw new RangeError(`lend(bytes): bytes must be an integer of at least ${LEND_MIN}; got ${String(bytes)}`);
     const base = this.allocator.alloc(bytes, 64); // (DEVICE_CLOSED when closed, RangeError when it does not fit)
-    const key = markLent(this.memory, base);
+    const key = markLent(this.memory, base, base + bytes);
     this.#lent.set(base, key);
     return { ...handle, arena: { base, end: base + bytes, key }, module: coreModule() };
   }
@@ -430,11 +430,11 @@ export class Device extends DeviceCalls {
       throw new RangeError('reclaim(handle): expects a handle lend() returned on this device, not reclaimed already');
     }
     const base = a!.base;
-    if (!beginReclaim(this.memory, base, (owner) => this.vectors.isLive(owner))) throw Errors.partInUse();
+    // (an owner token naming no vector is no thread's: what a header overwritten by someone holds)
+    if (!beginReclaim(this.memory, base, (owner) => (owner & 0xff) < MAX_VECTORS && this.vectors.isLive(owner))) throw Errors.partInUse();
     this.#lent.delete(base);
-    // A DRAIN on the WQ attached threads submit to completes after everything queued before it.
-    const shared = this.layout.wqs.findIndex((w) => w.mode === 'shared');
-    await (shared === this.portal.wq.index ? this.portal : this.wq(this.layout.wqs[shared].id)).submit(Descriptor.drain());
+    // A DRAIN on each shared WQ (attached threads submit to any) completes after everything queued before it.
+    await Promise.all(this.layout.wqs.flatMap((w, i) => (w.mode !== 'shared' ? [] : [(i === this.portal.wq.index ? this.portal : this.wq(w.id)).submit(Descriptor.drain())])));
     endReclaim(this.memory, base);
     this.#alloc().free(base);
   }

@@ -48,26 +48,29 @@ for (const how of ['exit', 'terminate'] as const) {
   test(`a thread that leaves a full shared queue without detaching (${how}) does not jam it`, async () => {
     const WQ = 16;
     const dev = await Device.open({ engines: 2, wqSize: WQ, wqMode: 'shared', arenaBytes: 1 << 20 });
-    const base = dev.alloc(8 * WQ, 8);
-    const w = tsWorker('abandon.ts', { handle: dev.handle, base, count: WQ, how });
-    await new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
-    if (how === 'terminate') {
-      await new Promise((r) => setTimeout(r, 50)); // the engines finish its fills; nobody reaps them
-      await w.terminate();
-    } else {
-      await new Promise((r) => w.once('exit', r));
+    try {
+      const base = dev.alloc(8 * WQ, 8);
+      const w = tsWorker('abandon.ts', { handle: dev.handle, base, count: WQ, how });
+      await new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
+      if (how === 'terminate') {
+        await new Promise((r) => setTimeout(r, 50)); // the engines finish its fills; nobody reaps them
+        await w.terminate();
+      } else {
+        await new Promise((r) => w.once('exit', r));
+      }
+      // Every slot holds a finished descriptor of a thread that is gone: the next submissions
+      // reclaim them rather than wait for ever.
+      const mine = dev.alloc(8 * 4 * WQ, 8);
+      const all = Promise.all(Array.from({ length: 4 * WQ }, (_, i) => dev.submit(Descriptor.fill({ dst: mine + 8 * i, size: 8, pattern: BigInt(i + 1) }))));
+      const timeout = new Promise<'jammed'>((r) => setTimeout(() => r('jammed'), 5000).unref());
+      const got = await Promise.race([all, timeout]);
+      assert.ok(got !== 'jammed', 'the queue jammed on the finished slots of a thread that is gone');
+      assert.ok((got as number[]).every((s) => s === Status.SUCCESS));
+      const dv = new DataView(dev.memory.buffer as unknown as SharedArrayBuffer);
+      for (let i = 0; i < WQ; i++) assert.is(dv.getBigUint64(base + 8 * i, true), 0x5a5an, 'its fills ran');
+    } finally {
+      await dev.close(); // (a failure here must not leave its engines running under the next tests)
     }
-    // Every slot holds a finished descriptor of a thread that is gone: the next submissions
-    // reclaim them rather than wait for ever.
-    const mine = dev.alloc(8 * 4 * WQ, 8);
-    const all = Promise.all(Array.from({ length: 4 * WQ }, (_, i) => dev.submit(Descriptor.fill({ dst: mine + 8 * i, size: 8, pattern: BigInt(i + 1) }))));
-    const timeout = new Promise<'jammed'>((r) => setTimeout(() => r('jammed'), 5000).unref());
-    const got = await Promise.race([all, timeout]);
-    assert.ok(got !== 'jammed', 'the queue jammed on the finished slots of a thread that is gone');
-    assert.ok((got as number[]).every((s) => s === Status.SUCCESS));
-    const dv = new DataView(dev.memory.buffer as unknown as SharedArrayBuffer);
-    for (let i = 0; i < WQ; i++) assert.is(dv.getBigUint64(base + 8 * i, true), 0x5a5an, 'its fills ran');
-    await dev.close();
   });
 }
 
@@ -225,13 +228,15 @@ test('lent parts, the edges: a terminated thread\'s queued work ends before its 
       await dev.reclaim(ho).then(() => assert.unreachable('another device\'s handle'), (e: Error) => assert.instance(e, RangeError));
       const hf = dev.lend(1 << 20);
       await dev.reclaim({ ...hf, arena: { base: hf.arena!.base, end: hf.arena!.end } }).then(() => assert.unreachable('no key'), (e: Error) => assert.instance(e, RangeError));
-      for (const arena of [{ base: 0, end: dev.layout.arenaBase }, { base: '64', end: 1 << 20 }, { base: NaN, end: 1 }, { ...hf.arena!, key: [1, 2] }]) {
+      const next = dev.lend(1 << 20); // (the part after hf's: a widened hf would reach into it)
+      for (const arena of [{ base: 0, end: dev.layout.arenaBase }, { base: '64', end: 1 << 20 }, { base: NaN, end: 1 }, { ...hf.arena!, key: [1, 2] }, { ...hf.arena!, end: next.arena!.end }]) {
         const x = edge({ ...hf, arena } as never, 'attach');
         const m = await x.first;
         assert.ok(m.code === 'PART_GONE' || /must be a part of the arena/.test(String(m.code)), `${JSON.stringify(arena)}: ${JSON.stringify(m)}`);
         await x.w.terminate();
       }
       await dev.reclaim(hf);
+      await dev.reclaim(next);
     } finally {
       await other.close();
     }
@@ -239,6 +244,26 @@ test('lent parts, the edges: a terminated thread\'s queued work ends before its 
     await dev.close();
   }
   assert.throws(() => dev.lend(1 << 20), (e: Error & { code?: string }) => e.code === 'DEVICE_CLOSED');
+});
+
+test('reclaim waits for what a terminated thread left queued on every shared WQ, not only the first', async () => {
+  const wq = (name: string, group: number): object => ({ dev: name, name, group_id: group, type: 'user', driver_name: 'user', block_on_fault: 0, priority: 10, mode: 'shared', size: 32, threshold: 32 });
+  const dev = await Device.fromConfig([{ dev: 'dsa0', groups: [
+    { dev: 'group0.0', grouped_workqueues: [wq('wq0.0', 0)], grouped_engines: [{ dev: 'engine0.0', group_id: 0 }] },
+    { dev: 'group0.1', grouped_workqueues: [wq('wq0.1', 1)], grouped_engines: [{ dev: 'engine0.1', group_id: 1 }] }] }], { arenaBytes: 64 << 20 });
+  try {
+    const h = dev.lend(24 << 20);
+    const q = edge(h, 'queue2');
+    assert.ok((await q.first).ok, JSON.stringify(q.messages));
+    await q.w.terminate();
+    await reclaimSoon(dev, h);
+    const buf = dev.buffer(24 << 20).fill(0);
+    assert.is(buf.byteOffset, h.arena!.base);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.is(buf.indexOf(0x5e), -1, 'a fill on the second WQ landed after reclaim resolved');
+  } finally {
+    await dev.close();
+  }
 });
 
 test.run();
