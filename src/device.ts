@@ -499,7 +499,8 @@ export class Device extends DeviceCalls {
   /** An inline copy of arena bytes on this thread: past the cache from cacheBypassBytes, as the engines copy (with the addon). */
   #copyHere(dst: number, src: number, n: number): void {
     const bypass = this.options.cacheBypassBytes;
-    const stream = bypass > 0 && n >= bypass ? this.addon?.streamCopy : undefined;
+    // (not loaded yet, as for a first call made as the device opens: its dlopen cost that call 2 ms)
+    const stream = bypass > 0 && n >= bypass ? this.loadedAddon?.streamCopy : undefined;
     if (stream !== undefined && (dst + n <= src || src + n <= dst)) stream(this.bytes, dst, src, n);
     else this.#coreHere().copy(dst, src, n);
   }

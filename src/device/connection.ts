@@ -110,6 +110,11 @@ export class DeviceConnection {
     return this.#loadAddon();
   }
 
+  /** The addon where it is loaded already, else null: for what may do without it rather than wait 1-3 ms for its dlopen. */
+  protected get loadedAddon(): EventFdAddon | null {
+    return this.#addon ?? null;
+  }
+
   protected connect(vector: number): void {
     this.portal.attachInterrupt(vector, this.vectors.owner(vector), () => new Interrupt(this.vectors, vector, this.addon, this.portal.poll, this.portal.poll));
   }
