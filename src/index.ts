@@ -1,5 +1,5 @@
 // softdsa: a software Intel DSA for Node.js.
-export { Device, AttachedDevice, DeviceConnection } from './device.ts';
+export { Device, AttachedDevice, DeviceConnection, LEND_MIN } from './device.ts';
 export type { DeviceOptions, DeviceHandle, InterruptHandle, ConfigOptions, MappedFile } from './device.ts';
 export type { Topology, GroupConfig, WqConfig, WqMode } from './device/topology.ts';
 export { Opcode, Flag, Status, Desc, Record, Limit, DifFlag, SrcDif, DstDif, DifStatus, DifTuple } from './device/format.ts';
