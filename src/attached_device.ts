@@ -25,7 +25,7 @@ import { Dev, Stop } from './device/layout.ts';
 /** The smallest part of the arena lend() lends: its header, a core's scratch area, a descriptor block, its own area, and room for buffers. */
 export const LEND_MIN = 256 << 10;
 
-/** Bytes of a lent part's header (owner, key). */
+/** Bytes of a lent part's header (owner, key, end). */
 export const PART_HEADER = 64;
 const RECLAIMING = -1;
 
