@@ -222,6 +222,22 @@ export class AttachedDevice extends DeviceCalls {
     return this.#core;
   }
 
+  /** Bytes of the part lent to this thread (0: none). */
+  override get arenaBytes(): number {
+    const a = this.#handle.arena;
+    return a === undefined ? 0 : a.end - a.base;
+  }
+
+  /** The opener's engines run while the device is open. */
+  override get isReady(): boolean {
+    return !this.closed;
+  }
+
+  /** Resolves at once: the opener's engines run, or will, while the device is open. */
+  override ready(): Promise<void> {
+    return Promise.resolve();
+  }
+
   /** Per-operation counts, bytes, placement and latency of this thread's drop-in calls; its batching. */
   stats(): Pick<DeviceStats, 'ops' | 'batches' | 'inlineThresholds'> {
     const ops = this.#ops;

@@ -288,7 +288,7 @@ export class Device extends DeviceCalls {
   }
 
   /** Resolves once the engines have booted (at once when they have, or the device closed). */
-  ready(): Promise<void> {
+  override ready(): Promise<void> {
     return this.#engines.ready();
   }
 
@@ -443,6 +443,11 @@ export class Device extends DeviceCalls {
     return true;
   }
 
+  /** Bytes of arena the caller's buffers may take (the options' arenaBytes). */
+  override get arenaBytes(): number {
+    return this.options.arenaBytes;
+  }
+
   /** The completion path of this thread. */
   get completionPath(): 'eventfd' | 'atomics' {
     return this.addon === null ? 'atomics' : 'eventfd';
@@ -580,7 +585,7 @@ export class Device extends DeviceCalls {
   }
 
   /** True once every engine has booted (until then the API's calls run inline); ready() waits for it. */
-  get isReady(): boolean {
+  override get isReady(): boolean {
     return this.#engines.isReady;
   }
 

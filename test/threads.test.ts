@@ -3,6 +3,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { Device, Descriptor, Status } from '../src/index.ts';
@@ -150,8 +154,8 @@ test('a lent part of the arena: an attached thread takes buffers there and makes
 });
 
 /** Runs fixtures/lent_edges.ts with `how`; its first message. */
-function edge(handle: ReturnType<Device['lend']>, how: string): { w: Worker; first: Promise<Record<string, unknown>>; messages: Array<Record<string, unknown>> } {
-  const w = tsWorker('lent_edges.ts', { handle, how });
+function edge(handle: ReturnType<Device['lend']>, how: string, extra: object = {}): { w: Worker; first: Promise<Record<string, unknown>>; messages: Array<Record<string, unknown>> } {
+  const w = tsWorker('lent_edges.ts', { handle, how, ...extra });
   const messages: Array<Record<string, unknown>> = [];
   const first = new Promise<Record<string, unknown>>((resolve, reject) => {
     w.on('message', (m) => {
@@ -263,6 +267,25 @@ test('reclaim waits for what a terminated thread left queued on every shared WQ,
     assert.is(buf.indexOf(0x5e), -1, 'a fill on the second WQ landed after reclaim resolved');
   } finally {
     await dev.close();
+  }
+});
+
+test('an attached thread\'s file calls and checksum streams run on its lent part: crc32cFile, copyFileCrc32c and createCrc32cStream with { device }', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'softdsa-lent-'));
+  const file = join(dir, 'data.bin');
+  writeFileSync(file, randomBytes((5 << 20) + 123));
+  const dev = await Device.open({ engines: 2, wqMode: 'shared', arenaBytes: 64 << 20 });
+  try {
+    const h = dev.lend(16 << 20);
+    const f = edge(h, 'files', { file });
+    const got = await f.first;
+    assert.ok(got.ok, JSON.stringify(got));
+    assert.ok(((got.placement ?? {}) as Record<string, number>).device > 0, `the chunks' CRCs ran on the engines: ${JSON.stringify(got.placement)}`);
+    await new Promise((r) => f.w.once('exit', r));
+    await dev.reclaim(h);
+  } finally {
+    await dev.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

@@ -2,13 +2,13 @@
 // not take the last of the arena: every call needs a little of it for its descriptor and
 // completion record (the batcher's blocks), and calls failed for want of it when such buffers
 // had taken it all (a dozen copyFileCrc32c at once; a stream on a small arena).
-import type { Device } from '../device.ts';
+import type { DeviceCalls } from './calls.ts';
 
 /** Arena such buffers leave free: 4 MiB, at most a 16th of the arena. */
-export const reserveOf = (dev: Device): number => Math.min(4 << 20, dev.options.arenaBytes >>> 4);
+export const reserveOf = (dev: DeviceCalls): number => Math.min(4 << 20, dev.arenaBytes >>> 4);
 
 /** An arena Buffer of `size` bytes if, with it taken, the reserve is still free in one piece; else null. */
-export function bufferLeavingRoom(dev: Device, size: number): Buffer | null {
+export function bufferLeavingRoom(dev: DeviceCalls, size: number): Buffer | null {
   let buf: Buffer;
   try {
     buf = dev.buffer(size);

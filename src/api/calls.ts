@@ -49,6 +49,15 @@ export abstract class DeviceCalls extends DeviceConnection {
   /** The high-level operations of this thread (memcpy, crc32c, ...), made on first use. */
   abstract get ops(): Ops;
 
+  /** Bytes of arena this thread's buffers come from: the device's arenaBytes, or the part lent to an attached thread (0: none). */
+  abstract get arenaBytes(): number;
+
+  /** The engines run (an attached thread's: the opener's, while the device is open). */
+  abstract get isReady(): boolean;
+
+  /** Resolves once the engines run. */
+  abstract ready(): Promise<void>;
+
   /** This thread's allocator; throws when the device is closed or the thread has no part of the arena. */
   protected get allocator(): Allocator {
     if (this.closed) throw Errors.closed();

@@ -25,12 +25,12 @@ import { intOption } from './args.ts';
 import { CrcFold } from './crc_combine.ts';
 import { type Crc32cFormat, formatCrc32c } from './crc32c_digest.ts';
 import { deviceOption } from './default_device.ts';
-import type { Device } from '../device.ts';
+import type { DeviceCalls } from './calls.ts';
 import { typeName } from '../device/errors.ts';
 
 export interface Crc32cStreamOptions {
   /** the device whose engines do the work; default: the default device (opened on the first chunk) */
-  device?: Device;
+  device?: DeviceCalls;
   /** CRC to continue from, as crc32c(data, seed); default 0 */
   seed?: number;
   /** bytes coalesced per hand-off to the engines; default 4 MiB */
@@ -67,7 +67,7 @@ function notReady(): Error {
 export class Crc32cAccumulator {
   readonly #where: string;
   readonly #devOpt: unknown;
-  #dev: Device | null = null;
+  #dev: DeviceCalls | null = null;
   readonly #batchBytes: number;
   readonly #maxSlots: number;
   readonly #slots: Buffer[] = [];
@@ -97,7 +97,7 @@ export class Crc32cAccumulator {
     this.#devOpt = opts.device;
   }
 
-  #device(): Device {
+  #device(): DeviceCalls {
     if (this.#dev === null) this.#dev = deviceOption(this.#where, this.#devOpt);
     return this.#dev;
   }

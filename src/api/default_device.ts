@@ -8,6 +8,7 @@ import { checkedOptions, Device, type DeviceOptions, type DeviceStats } from '..
 import { typeName } from '../device/errors.ts';
 import { checkHost } from '../device/host.ts';
 import { Ops } from './ops.ts';
+import type { DeviceCalls } from './calls.ts';
 
 let current: Device | null = null;
 let options: DeviceOptions = {};
@@ -73,12 +74,12 @@ function openEarly(): void {
 }
 
 /** The device an options object names (checked), or the default device when it names none. */
-export function deviceOption(call: string, d: unknown): Device {
+export function deviceOption(call: string, d: unknown): DeviceCalls {
   if (d === undefined) return defaultDevice();
   // (by its shape, not instanceof: the ESM and CommonJS builds each have their own Device class)
   const like = d instanceof Device || (typeof d === 'object' && d !== null && ['crc32c', 'buffer', 'free', 'ready'].every((m) => typeof (d as Record<string, unknown>)[m] === 'function'));
-  if (!like) throw new TypeError(`${call}: device must be a Device (from Device.open()); got ${typeName(d)}`);
-  return d as Device;
+  if (!like) throw new TypeError(`${call}: device must be a Device (from Device.open(), or Device.attach() of a lent part); got ${typeName(d)}`);
+  return d as DeviceCalls;
 }
 
 /**

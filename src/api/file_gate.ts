@@ -7,7 +7,7 @@
 // for want of room). So at most MAX_FILE_CALLS run on a device, the others wait their turn in
 // order, and a call that finds no room for its buffers waits for another one to end before it
 // says so.
-import type { Device } from '../device.ts';
+import type { DeviceCalls } from './calls.ts';
 import { abortError } from '../device/errors.ts';
 
 /** File calls running at once on a device: more than keep its engines and the disk busy. */
@@ -31,9 +31,9 @@ class Gate {
   }
 }
 
-const gates = new WeakMap<Device, Gate>();
+const gates = new WeakMap<DeviceCalls, Gate>();
 
-function gateOf(dev: Device): Gate {
+function gateOf(dev: DeviceCalls): Gate {
   let g = gates.get(dev);
   if (g === undefined) gates.set(dev, (g = new Gate()));
   return g;
@@ -43,7 +43,7 @@ function gateOf(dev: Device): Gate {
  * Waits for a turn on `dev`; resolves to the call's leave(), which gives the turn back (once; later
  * calls do nothing). Rejects with an AbortError if `signal` aborts first.
  */
-export function enterFileCall(dev: Device, signal?: AbortSignal): Promise<() => void> {
+export function enterFileCall(dev: DeviceCalls, signal?: AbortSignal): Promise<() => void> {
   const g = gateOf(dev);
   let left = false;
   const leave = (): void => {
@@ -77,7 +77,7 @@ export function enterFileCall(dev: Device, signal?: AbortSignal): Promise<() => 
  * found no room waited for each other for ever). The caller then gives up, and its end lets the
  * others look again.
  */
-export function anotherFileCallEnds(dev: Device): Promise<boolean> {
+export function anotherFileCallEnds(dev: DeviceCalls): Promise<boolean> {
   const g = gateOf(dev);
   if (g.running - g.ends.length <= 1) return Promise.resolve(false);
   return new Promise((resolve) => g.ends.push(() => resolve(true)));

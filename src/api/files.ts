@@ -28,6 +28,7 @@ import { bufferLeavingRoom, reserveOf } from './arena_room.ts';
 import { anotherFileCallEnds, enterFileCall } from './file_gate.ts';
 import { deviceOption } from './default_device.ts';
 import type { Device, MappedFile } from '../device.ts';
+import type { DeviceCalls } from './calls.ts';
 import { Descriptor } from '../device/descriptor.ts';
 import { abortError, Errors, FileCrcError } from '../device/errors.ts';
 import { Record, Status } from '../device/format.ts';
@@ -41,8 +42,8 @@ export interface FileCrcOptions {
   signal?: AbortSignal;
   /** called as chunks are done: bytes done and the file's size (bytes done can pass it if the file grows) */
   onProgress?: (bytesDone: number, totalBytes: number) => void;
-  /** the device whose engines do the work; default: the default device */
-  device?: Device;
+  /** the device whose engines do the work (an attached thread's too: its file calls read into its part); default: the default device */
+  device?: DeviceCalls;
   /** CRC to continue from, as crc32c(data, seed); default 0 */
   seed?: number;
 }
@@ -102,7 +103,7 @@ function checkPath(fn: string, name: string, p: unknown): FilePath {
  * the API's reserve free, arena_room.ts); a RangeError when not even one fits. `what`: a slot, in
  * that error.
  */
-function slotsOf(fn: string, dev: Device, size: number, count: number, what: string): Buffer[] {
+function slotsOf(fn: string, dev: DeviceCalls, size: number, count: number, what: string): Buffer[] {
   const out: Buffer[] = [];
   for (let i = 0; i < count; i++) {
     const slot = bufferLeavingRoom(dev, size);
@@ -110,13 +111,13 @@ function slotsOf(fn: string, dev: Device, size: number, count: number, what: str
     out.push(slot);
   }
   if (out.length === 0) {
-    throw new RangeError(`${fn}: the device arena has no room for ${what} (arenaBytes ${dev.options.arenaBytes}, of which ${reserveOf(dev)} are kept for the calls' descriptors); free arena buffers, or pass a smaller chunkSize`);
+    throw new RangeError(`${fn}: the device arena has no room for ${what} (arenaBytes ${dev.arenaBytes}, of which ${reserveOf(dev)} are kept for the calls' descriptors); free arena buffers, or pass a smaller chunkSize`);
   }
   return out;
 }
 
 /** slotsOf, after waiting for other file calls on the device to end (and give their buffers back) while none fits. */
-async function slotsFor(fn: string, dev: Device, size: number, count: number, what = `one ${size}-byte chunk`): Promise<Buffer[]> {
+async function slotsFor(fn: string, dev: DeviceCalls, size: number, count: number, what = `one ${size}-byte chunk`): Promise<Buffer[]> {
   for (;;) {
     try {
       return slotsOf(fn, dev, size, count, what);
@@ -126,7 +127,7 @@ async function slotsFor(fn: string, dev: Device, size: number, count: number, wh
   }
 }
 
-function freeAll(dev: Device, bufs: Buffer[]): void {
+function freeAll(dev: DeviceCalls, bufs: Buffer[]): void {
   for (const b of bufs) {
     try {
       dev.free(b.byteOffset);
@@ -281,11 +282,14 @@ function pump(
   });
 }
 
+/** Whether dev maps files into the device (the opener's Device; by its shape: the ESM and CommonJS builds each have their own class). */
+const mapsFiles = (dev: DeviceCalls): dev is Device => typeof (dev as Partial<Device>).mapFile === 'function';
+
 /**
  * A turn for a file call on dev (file_gate.ts), and the file open for reading; leave() gives the
  * turn back (the call's to do, once it holds nothing more). On failure nothing is kept.
  */
-async function openForReading(fn: string, path: FilePath, dev: Device, signal: AbortSignal | undefined): Promise<{ fh: FileHandle; st: Stats; leave: () => void }> {
+async function openForReading(fn: string, path: FilePath, dev: DeviceCalls, signal: AbortSignal | undefined): Promise<{ fh: FileHandle; st: Stats; leave: () => void }> {
   const leave = await enterFileCall(dev, signal);
   let fh: FileHandle | null = null;
   try {
@@ -344,7 +348,8 @@ const MAX_FAULTS = 16;
  * descriptor is in flight (also after a rejection, e.g. an abort). Null, at once, when the
  * device has no room to map the file (arena windows, a PASID).
  */
-async function crcMapped(fn: string, path: FilePath, fh: FileHandle, size: number, dev: Device, o: Checked, from: { bytes: number; crc: number }, cleanup: (failed: boolean) => Promise<void>): Promise<{ crc: number; bytes: number } | null> {
+async function crcMapped(fn: string, path: FilePath, fh: FileHandle, size: number, dev: DeviceCalls, o: Checked, from: { bytes: number; crc: number }, cleanup: (failed: boolean) => Promise<void>): Promise<{ crc: number; bytes: number } | null> {
+  if (!mapsFiles(dev)) return null; // (an attached thread's: the opener maps files)
   const piece = Math.max(1, Math.min(o.chunkGiven ? o.chunkSize : MAPPED_CHUNK, dev.options.maxTransfer));
   const slots = Math.min(o.inFlight, Math.ceil((size - from.bytes) / piece));
   let map: MappedFile;
@@ -517,7 +522,7 @@ async function readStage(
   p: FilePath,
   fh: FileHandle,
   st: Stats,
-  dev: Device,
+  dev: DeviceCalls,
   o: Checked,
   from: { bytes: number; crc: number },
   closeIfFailed: (failed: boolean) => Promise<void>,
