@@ -276,13 +276,16 @@ test('an attached thread\'s file calls and checksum streams run on its lent part
   writeFileSync(file, randomBytes((5 << 20) + 123));
   const dev = await Device.open({ engines: 2, wqMode: 'shared', arenaBytes: 64 << 20 });
   try {
-    const h = dev.lend(16 << 20);
-    const f = edge(h, 'files', { file });
-    const got = await f.first;
-    assert.ok(got.ok, JSON.stringify(got));
-    assert.ok(((got.placement ?? {}) as Record<string, number>).device > 0, `the chunks' CRCs ran on the engines: ${JSON.stringify(got.placement)}`);
-    await new Promise((r) => f.w.once('exit', r));
-    await dev.reclaim(h);
+    // 1 MiB chunks in a 16 MiB part; the default chunks (8 MiB) in a 1 MiB part, where they are halved until they fit
+    for (const [bytes, chunkSize] of [[16 << 20, 1 << 20], [1 << 20, undefined]] as const) {
+      const h = dev.lend(bytes);
+      const f = edge(h, 'files', { file, chunkSize });
+      const got = await f.first;
+      assert.ok(got.ok, JSON.stringify(got));
+      assert.ok(((got.placement ?? {}) as Record<string, number>).device > 0, `the chunks' CRCs ran on the engines: ${JSON.stringify(got.placement)}`);
+      await new Promise((r) => f.w.once('exit', r));
+      await dev.reclaim(h);
+    }
   } finally {
     await dev.close();
     rmSync(dir, { recursive: true, force: true });
