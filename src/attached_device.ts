@@ -13,7 +13,7 @@
 //   owner: 0 free, -1 being reclaimed, else the attached thread's vector owner token (Vectors.owner)
 import { DeviceCalls, hereArea } from './api/calls.ts';
 import { blockBytes } from './api/batcher.ts';
-import { type DeviceAccess, Ops } from './api/ops.ts';
+import { Ops } from './api/ops.ts';
 import type { DeviceHandle } from './device/connection.ts';
 import type { DeviceStats } from './device.ts';
 import { coreModule, instantiateCore, type Core } from './device/core.ts';
@@ -179,33 +179,22 @@ export class AttachedDevice extends DeviceCalls {
   override get ops(): Ops {
     if (this.closed) throw Errors.closed();
     if (this.#ops === null) {
-      const arena = this.allocator; // (throws NO_ARENA without a part)
-      const { maxBatch, kept, here } = this.#reserved!;
+      if (this.#reserved === null) throw Errors.noArena();
+      const { maxBatch, kept, here } = this.#reserved;
       const layout = this.layout;
       const index = this.portal.wq.index;
       const maxTransfer = new DataView(this.memory.buffer as unknown as SharedArrayBuffer, layout.wqs[index].ctx).getUint32(Ctx.MAX_TRANSFER, true);
       const group = layout.groups.find((g) => g.wqs.includes(index)) ?? layout.groups[0];
-      const core = (): Core => this.#coreHere();
-      const access: DeviceAccess = {
-        arena: { buffer: this.memory.buffer as unknown as SharedArrayBuffer, base: layout.arenaBase, end: layout.arenaEnd },
-        crc: (addr, length, seed) => core().crc32c(addr, length, seed, 0) >>> 0,
-        crc16: (addr, length, seed) => core().crc16(addr, length, seed) & 0xffff,
-        execute: (desc) => core().execute(desc, layout.ctx, 0),
-        copy: (dst, src, length) => core().copy(dst, src, length),
+      const access = this.callsAccess(() => this.#coreHere(), {
+        copy: (dst, src, length) => this.#coreHere().copy(dst, src, length),
         hasCore: () => this.#core !== null,
         ready: () => true, // (the opener's engines: they run, or will, while the device is open)
-        asleep: () => this.portal.enginesAsleep(),
-        submit: (d) => this.portal.submit(d),
-        submitNow: (d, g) => this.portal.submitNow(d, g),
-        wake: (n) => this.portal.doorbell(n),
-        alloc: (n, a, top) => arena.alloc(n, a, top),
-        free: (a) => arena.free(a),
         maxBatch,
         keptBlock: kept,
         here,
         // Other SharedArrayBuffers are registered by the opener only: calls on them run here.
         spaces: { id: () => -1, hold: () => {}, release: () => {} },
-      };
+      });
       this.#ops = new Ops(access, this.memory, { engines: group.engines.length, maxBatch, inlineThreshold: 'auto', splitThreshold: 'auto', maxTransfer, cacheBypassBytes: this.#handle.cacheBypassBytes });
       this.#ops.calibrate();
     }

@@ -24,7 +24,7 @@ import { AttachedDevice, beginReclaim, endReclaim, LEND_MIN, markLent } from './
 import { DeviceConnection, type DeviceHandle, type InterruptHandle } from './device/connection.ts';
 import type { EngineData } from '../workers/engine.ts';
 import { blockBytes } from './api/batcher.ts';
-import { type DeviceAccess, Ops } from './api/ops.ts';
+import { Ops } from './api/ops.ts';
 import type { OpSnapshot } from './api/stats.ts';
 
 export interface DeviceStats {
@@ -457,25 +457,15 @@ export class Device extends DeviceCalls {
   override get ops(): Ops {
     if (this.closed) throw Errors.closed();
     if (this.#ops === null) {
-      const access: DeviceAccess = {
-        arena: { buffer: this.memory.buffer as unknown as SharedArrayBuffer, base: this.layout.arenaBase, end: this.layout.arenaEnd },
-        crc: (addr, length, seed) => this.#coreHere().crc32c(addr, length, seed, 0) >>> 0,
-        crc16: (addr, length, seed) => this.#coreHere().crc16(addr, length, seed) & 0xffff,
-        execute: (desc) => this.#coreHere().execute(desc, this.layout.ctx, 0),
+      const access = this.callsAccess(() => this.#coreHere(), {
         copy: (dst, src, length) => this.#copyHere(dst, src, length),
         hasCore: () => this.#core !== null,
         ready: () => this.#engines.isReady,
-        asleep: () => this.portal.enginesAsleep(),
-        submit: (d) => this.portal.submit(d),
-        submitNow: (d, group) => this.portal.submitNow(d, group),
-        wake: (n) => this.portal.doorbell(n),
-        alloc: (n, a, top) => this.#alloc().alloc(n, a, top),
-        free: (a) => this.#alloc().free(a),
         maxBatch: this.#callsMaxBatch,
         keptBlock: this.#callsBlock,
         here: this.#here,
         spaces: this.#engines.spaces,
-      };
+      });
       const o = this.options;
       const ops = new Ops(access, this.memory, { engines: o.engines, maxBatch: access.maxBatch, inlineThreshold: o.inlineThreshold, splitThreshold: o.splitThreshold, maxTransfer: o.maxTransfer, cacheBypassBytes: o.cacheBypassBytes });
       this.#ops = ops;

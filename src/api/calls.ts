@@ -11,7 +11,8 @@ import type { Layout } from '../device/layout.ts';
 import type { Bytes } from './args.ts';
 import { BatchBuilder } from './batch_builder.ts';
 import type { DifOptions, DifUpdateOptions } from './dif.ts';
-import type { Ops } from './ops.ts';
+import type { DeviceAccess, Ops } from './ops.ts';
+import type { Core } from '../device/core.ts';
 
 /** The size of a thread's here area for an arena (or part) of arenaBytes: 64 KiB, or a 16th of a small one (at least 256 bytes). */
 export const hereBytes = (arenaBytes: number): number => Math.max(256, Math.min(64 << 10, Math.floor(arenaBytes / 16 / 64) * 64));
@@ -98,6 +99,28 @@ export abstract class DeviceCalls extends DeviceConnection {
 
   /** Called as buffer() hands out a buffer (the opener readies its core for the first calls). */
   protected bufferTaken(): void {}
+
+  /**
+   * What this thread's Ops needs of it: the portal's verbs, this thread's core (`core`, made on
+   * first use), its allocator; `own`: what differs between the opener and an attached thread.
+   */
+  protected callsAccess(core: () => Core, own: Pick<DeviceAccess, 'copy' | 'hasCore' | 'ready' | 'maxBatch' | 'keptBlock' | 'here' | 'spaces'>): DeviceAccess {
+    const arena = this.allocator;
+    const ctx = this.layout.ctx;
+    return {
+      ...own,
+      arena: { buffer: this.memory.buffer as unknown as SharedArrayBuffer, base: this.layout.arenaBase, end: this.layout.arenaEnd },
+      crc: (addr, length, seed) => core().crc32c(addr, length, seed, 0) >>> 0,
+      crc16: (addr, length, seed) => core().crc16(addr, length, seed) & 0xffff,
+      execute: (desc) => core().execute(desc, ctx, 0),
+      asleep: () => this.portal.enginesAsleep(),
+      submit: (d) => this.portal.submit(d),
+      submitNow: (d, group) => this.portal.submitNow(d, group),
+      wake: (n) => this.portal.doorbell(n),
+      alloc: (n, a, top) => arena.alloc(n, a, top),
+      free: (a) => arena.free(a),
+    };
+  }
 
   memcpy<T extends Bytes>(dst: T, src: Bytes, length?: number): Promise<T> {
     return this.#op((o) => o.memcpy(dst, src, length));

@@ -131,16 +131,20 @@ async function slotsFor(fn: string, dev: DeviceCalls, size: number, count: numbe
 const MIN_FITTED_CHUNK = 64 << 10;
 
 /**
- * slotsFor of `chunk`-byte slots (two chunks each when `pair`: a chunk and its copy), the chunk
- * halved, down to MIN_FITTED_CHUNK, while not one slot fits, unless the caller gave its size: the
- * default 8 MiB chunk did not fit an attached thread's small part, where smaller ones do.
+ * The arena slots a file call reads st's file through: `chunkSize` bytes each (a small regular
+ * file needs no more than itself, rounded up to 4 KiB, and fewer slots), `inFlight` of them,
+ * fewer where fewer fit; two chunks each when `pair` (a chunk and its copy). A chunk size the
+ * caller did not give is halved, down to MIN_FITTED_CHUNK, while not one slot fits: the default
+ * 8 MiB did not fit an attached thread's small part, where smaller ones do.
  */
-async function slotsFitting(fn: string, dev: DeviceCalls, chunk: number, count: number, given: boolean, pair = false): Promise<{ slots: Buffer[]; chunk: number }> {
+async function slotsFitting(fn: string, dev: DeviceCalls, st: Stats, o: Checked, pair = false): Promise<{ slots: Buffer[]; chunk: number }> {
+  const chunk = st.isFile() && st.size + 1 < o.chunkSize ? Math.min(o.chunkSize, Math.max(4096, st.size + 1)) : o.chunkSize;
+  const count = st.isFile() ? Math.max(1, Math.min(o.inFlight, Math.ceil((st.size + 1) / chunk))) : o.inFlight;
   for (let c = chunk; ; c = Math.max(MIN_FITTED_CHUNK, Math.floor(c / 2 / 4096) * 4096)) {
     try {
       return { slots: await slotsFor(fn, dev, pair ? 2 * c : c, count, pair ? `one ${c}-byte chunk and its copy` : `one ${c}-byte chunk`), chunk: c };
     } catch (e) {
-      if (given || !(e instanceof RangeError) || c <= MIN_FITTED_CHUNK) throw e;
+      if (o.chunkGiven || !(e instanceof RangeError) || c <= MIN_FITTED_CHUNK) throw e;
     }
   }
 }
@@ -548,10 +552,7 @@ async function readStage(
 ): Promise<{ crc: number; bytes: number }> {
   let slots: Buffer[];
   try {
-    // A small regular file needs no more than itself (rounded up to 4 KiB) per slot, and fewer slots.
-    const chunk = st.isFile() && st.size + 1 < o.chunkSize ? Math.min(o.chunkSize, Math.max(4096, st.size + 1)) : o.chunkSize;
-    const count = st.isFile() ? Math.max(1, Math.min(o.inFlight, Math.ceil((st.size + 1) / chunk))) : o.inFlight;
-    slots = (await slotsFitting(fn, dev, chunk, count, o.chunkGiven)).slots;
+    slots = (await slotsFitting(fn, dev, st, o)).slots;
   } catch (e) {
     await closeIfFailed(true).catch(() => {});
     throw e;
@@ -587,15 +588,13 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
     const existing = await stat(d).catch(() => null);
     if (existing !== null && existing.dev === st.dev && existing.ino === st.ino) throw new FileCrcError('ESAMEFILE', `${fn}: ${s} and ${d} are the same file`, String(d));
     if (existing !== null && existing.isDirectory()) throw new FileCrcError('EISDIR', `${fn}: ${d} is a directory`, String(d));
-    const wanted = st.isFile() && st.size + 1 < o.chunkSize ? Math.min(o.chunkSize, Math.max(4096, st.size + 1)) : o.chunkSize;
-    const count = st.isFile() ? Math.max(1, Math.min(o.inFlight, Math.ceil((st.size + 1) / wanted))) : o.inFlight;
     if (o.via === 'copyCrc32c') {
       // a chunk and its copy in one buffer: as many pairs as fit, waited for like single chunks
-      const fit = await slotsFitting(fn, dev, wanted, count, o.chunkGiven, true);
+      const fit = await slotsFitting(fn, dev, st, o, true);
       copies = fit.slots.map((b) => b.subarray(fit.chunk));
       slots = fit.slots.map((b) => b.subarray(0, fit.chunk));
     } else {
-      slots = (await slotsFitting(fn, dev, wanted, count, o.chunkGiven)).slots;
+      slots = (await slotsFitting(fn, dev, st, o)).slots;
     }
     if (o.signal?.aborted) throw abortError(o.signal);
     out = await untilAborted(open(d, 'w', st.mode & 0o777), o.signal, (late) => void late.close().catch(() => {}));

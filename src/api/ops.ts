@@ -229,7 +229,6 @@ export class Ops {
   }
 
   async #measure(): Promise<{ rates: Thresholds; handoffMs: number } | null> {
-    if (this.#stopped) return null;
     const rates = measureRates(this.#dev, this.#memory);
     if (rates === null) return null;
     // The handoff: 64 no-op calls through a batcher of their own (so that they neither join the
@@ -988,7 +987,6 @@ class Call extends Settles<number> implements Member {
     this.reject(e);
   }
 }
-
 
 /**
  * Whether a call's descriptor succeeded: 0x01, or 0x02 (success, predicate false) for the
