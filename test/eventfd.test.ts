@@ -72,6 +72,21 @@ test('loader: SOFTDSA_NO_EVENTFD=1 forces null', async () => {
   assert.is(r.stdout.trim(), 'null disabled by SOFTDSA_NO_EVENTFD=1');
 });
 
+test('loader: finds the file node-gyp-build would pick, without loading it (build, PREBUILDS_ONLY, LIBC set)', async () => {
+  const script = `import(${JSON.stringify(LOADER_URL)}).then((m) => {
+    const addon = m.loadEventFd();
+    const picked = require('node-gyp-build').path(${JSON.stringify(fileURLToPath(new URL('../native', import.meta.url)))});
+    console.log(JSON.stringify({ loaded: addon !== null, path: m.eventFdAddonPath(), picked }));
+  })`;
+  for (const env of [{}, { PREBUILDS_ONLY: '1' }, { LIBC: 'glibc' }]) {
+    const r = await runChild(script, { flags: ['--import', 'tsx'], env: { ...process.env, ...env } });
+    assert.is(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout.trim()) as { loaded: boolean; path: string; picked: string };
+    assert.ok(out.loaded, JSON.stringify(env));
+    assert.is(out.path, out.picked, JSON.stringify(env));
+  }
+});
+
 test('signal → callback with the count', async () => {
   const efd = new addon.EventFd();
   try {

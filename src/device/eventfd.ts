@@ -1,10 +1,11 @@
-// Loader for the optional eventfd addon (native/eventfd.cc). node-gyp-build finds it in native/:
+// Loader for the optional eventfd addon (native/eventfd.cc), found in native/ (node-gyp-build's order):
 // first a build from source in native/build/Release (npm install in the repository, or a
 // consumer's own rebuild), then the prebuilt one shipped in the package,
 // native/prebuilds/<platform>-<arch>/softdsa_eventfd.napi.glibc.node (linux-x64 and linux-arm64,
 // glibc; `npm run prebuilds`). Where it is unavailable — not Linux, no build or
 // prebuild fits this machine, or SOFTDSA_NO_EVENTFD=1 — loadEventFd() returns null and softdsa
 // uses its Atomics completion path instead; eventFdUnavailableReason() says why.
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { debuglog } from 'node:util';
 import { join } from 'node:path';
@@ -82,19 +83,22 @@ export function loadEventFd(): EventFdAddon | null {
   } else if (process.env.SOFTDSA_NO_EVENTFD === '1') {
     reason = 'disabled by SOFTDSA_NO_EVENTFD=1';
   } else {
-    const require = createRequire(import.meta.url);
     const dir = join(packageRoot, 'native');
-    let path: string | null = null;
-    try {
-      // Resolves without loading: native/build/Release/*.node, else the best-matching prebuild.
-      path = (require('node-gyp-build') as { path(dir: string): string }).path(dir);
-    } catch (err) {
-      const first = String((err as Error).message).split('\n')[0];
-      reason = `no eventfd addon fits (${first.replace(/^No native build was found for /, '')}; looked in ${dir}/build/Release and ${dir}/prebuilds)`;
+    let path = knownBuild(dir);
+    if (path === null) {
+      try {
+        // Resolves without loading: native/build/Release/*.node, else the best-matching prebuild.
+        path = (createRequire(import.meta.url)('node-gyp-build') as { path(dir: string): string }).path(dir);
+      } catch (err) {
+        const first = String((err as Error).message).split('\n')[0];
+        reason = `no eventfd addon fits (${first.replace(/^No native build was found for /, '')}; looked in ${dir}/build/Release and ${dir}/prebuilds)`;
+      }
     }
     if (path !== null) {
       try {
-        const addon = require(path) as Partial<EventFdAddon> & { supported?: boolean };
+        const module = { exports: {} };
+        process.dlopen(module, path);
+        const addon = module.exports as Partial<EventFdAddon> & { supported?: boolean };
         if (addon.supported === false || typeof addon.EventFd !== 'function' || typeof addon.signal !== 'function') {
           reason = `addon at ${path} does not support eventfd on this platform`;
         } else {
@@ -112,6 +116,22 @@ export function loadEventFd(): EventFdAddon | null {
   if (cached === null) debug('eventfd addon unavailable, using the Atomics completion path: %s', reason);
   else debug('eventfd addon loaded from %s', loadedFrom);
   return cached;
+}
+
+/**
+ * The two files node-gyp-build would pick on most machines, found without it: a build from source,
+ * else the glibc prebuild of this platform and arch. Loading node-gyp-build (and with it the
+ * CommonJS loader) cost 2-3 ms of the 2.5-3.5 ms this thread's first load took, on the way to a
+ * first call, and in every engine's start; process.dlopen of the file takes 0.3. Anything else
+ * (musl, LIBC or PREBUILDS_ONLY set, a prebuild of another name): null, and node-gyp-build decides.
+ */
+function knownBuild(dir: string): string | null {
+  const env = process.env;
+  const built = join(dir, 'build', 'Release', 'softdsa_eventfd.node');
+  if (!env.PREBUILDS_ONLY && existsSync(built)) return built;
+  if (env.LIBC !== undefined || existsSync('/etc/alpine-release')) return null;
+  const prebuilt = join(dir, 'prebuilds', `${process.platform}-${process.arch}`, 'softdsa_eventfd.napi.glibc.node');
+  return existsSync(prebuilt) ? prebuilt : null;
 }
 
 /** Why loadEventFd() returned null (for diagnostics), or null if it loaded or was not tried. */
