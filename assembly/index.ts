@@ -8,7 +8,7 @@ import { loadBounds, setHole } from "./bounds";
 import { crcInit, crc32cRun } from "./kernels/crc32c";
 import { runOne } from "./dispatch";
 import { crc16 as crc16Run } from "./kernels/dif";
-import { setBytes, setFault, setResult, setSpecific } from "./record";
+import { outFault, setBytes, setFault, setResult, setSpecific } from "./record";
 export { setStreamFrom } from "./kernels/memmove";
 
 /**
@@ -55,6 +55,11 @@ export function setOutcome(result: u32, bytes: u32, faultAddr: u64, specific: u3
  */
 export function injectHole(start: u32, len: u32): void {
   setHole(<u64>start, <u64>start + <u64>len);
+}
+
+/** The fault address of the descriptor just run (its record's, written or not): did an injected hole cause its fault? */
+export function faultAddress(): u64 {
+  return outFault;
 }
 
 /** Runs the descriptor at `desc`; returns the status byte (as written, or as it would be). */

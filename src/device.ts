@@ -181,7 +181,7 @@ export function checkedOptions(options: DeviceOptions, topology: Topology | null
   }
   if (o.wqMode !== 'dedicated' && o.wqMode !== 'shared') throw Errors.option('wqMode', `must be 'dedicated' or 'shared', got ${String(o.wqMode)}`);
   checkInt('arenaBytes', o.arenaBytes, PAGE, 65000 * PAGE);
-  checkInt('maxBatch', o.maxBatch, 2, 65535);
+  checkInt('maxBatch', o.maxBatch, 2, Limit.MAX_BATCH_DEFAULT); // (DSA's largest batch, as a WQ's max_batch_size)
   checkInt('maxTransfer', o.maxTransfer, 1, 0xffffffff);
   checkInt('engineSpinMicros', o.engineSpinMicros, 0, 1e6);
   checkInt('pollSpinMicros', o.pollSpinMicros, 0, 1e6);

@@ -267,6 +267,50 @@ test('matching: opcode, wq, address range, every N-th, times, first rule that fi
   });
 });
 
+test('address rules meet every range a descriptor reads or writes: a second destination, a delta record, a seed in memory', async () => {
+  await withDevice({ engines: 1 }, async (dev) => {
+    const [src, d1, d2, delta, seed] = [4096, 4096, 4096, 4096, 64].map((n) => dev.alloc(n, 4096));
+    const on = async (at: number, desc: Uint8Array): Promise<[number, number]> => {
+      const rule = dev.inject({ address: [at + 8, at + 9], status: Status.HW_ERROR });
+      try {
+        return [await dev.submit(desc), rule.fired];
+      } finally {
+        rule.remove();
+      }
+    };
+    const dualcast = Descriptor.dualcast({ src, dst1: d1, dst2: d2, size: 4096 });
+    assert.equal(await on(d2, dualcast), [Status.HW_ERROR, 1], 'dualcast, second destination');
+    assert.equal(await on(delta, dualcast), [Status.SUCCESS, 0], 'a range it does not touch');
+    assert.equal(await on(delta, Descriptor.createDelta({ src1: src, src2: d1, size: 4096, delta, maxDeltaSize: 80 })), [Status.HW_ERROR, 1], 'created delta record');
+    assert.equal(await on(delta, Descriptor.applyDelta({ delta, deltaSize: 10, dst: d1, size: 4096 })), [Status.HW_ERROR, 1], 'applied delta record');
+    assert.equal(await on(delta, Descriptor.applyDelta({ delta: delta - 4096 + 4088, deltaSize: 10, dst: d1, size: 4096 })), [Status.SUCCESS, 0], 'an applied delta record ends where its size does');
+    assert.equal(await on(seed - 8, Descriptor.crc32c({ src, size: 4096, seedAddr: seed })), [Status.HW_ERROR, 1], 'CRC seed address');
+    assert.equal(await on(seed - 8, Descriptor.copyCrc32c({ src, dst: d1, size: 4096, seedAddr: seed })), [Status.HW_ERROR, 1], 'copy + CRC seed address');
+    assert.equal(await on(seed - 8, Descriptor.crc32c({ src, size: 4096, seed: 0 })), [Status.SUCCESS, 0], 'a seed in the descriptor');
+  });
+});
+
+test('an injected page fault behind a real one is missed: not counted, the rule not spent', async () => {
+  await withDevice({ engines: 1 }, async (dev) => {
+    const src = source(dev, 4096);
+    const rec = dev.alloc(32, 32);
+    const rule = dev.inject({ opcode: Opcode.MEMMOVE, pageFault: { offset: 100 }, times: 1 });
+    // the destination's first byte is not mapped: the copy faults there, before src + 100
+    const status = await dev.submit(Descriptor.memmove({ src, dst: 2 ** 36, size: 4096, completion: rec }));
+    assert.is(status, Status.PAGE_FAULT | 0x80);
+    assert.is(readRecord(dev.view(rec, 32), 0).faultAddress, 2n ** 36n);
+    assert.is(rule.fired, 0);
+    assert.is(dev.stats().faults.injected, 0);
+    assert.is(dev.stats().faults.byEffect.pageFault, 0);
+    // still live: the next copy that reaches src + 100 gets it
+    const s2 = await dev.submit(Descriptor.memmove({ src, dst: dev.alloc(4096), size: 4096, completion: rec }));
+    assert.is(s2, Status.PAGE_FAULT);
+    assert.is(readRecord(dev.view(rec, 32), 0).faultAddress, BigInt(src + 100));
+    assert.is(rule.fired, 1);
+    assert.is(dev.stats().faults.byEffect.pageFault, 1);
+  });
+});
+
 test('reproducible: the same seed faults the same descriptors, however many engines run them', async () => {
   const outcome = async (seed: number, engines: number): Promise<string> => {
     let s = '';
@@ -320,6 +364,8 @@ test('bad rules are refused with the field named; Device.open names the rule', a
       [{ engineDeath: { how: 'crash' } }, /engineDeath.how must be 'exit' or 'throw'/],
       [{ status: 0 }, /status must be a status code/],
       [{ status: 0xff }, /0xff is the abort of a closing device/],
+      [{ status: '3' }, /got "3"/],
+      [{ latency: 0 }, /latency must be ms, more than 0 and at most 60000; got 0/],
     ];
     for (const [rule, re] of bad) assert.throws(() => dev.inject(rule as never), (e: Error) => e instanceof RangeError && /^fault rule: /.test(e.message) && re.test(e.message), JSON.stringify(rule));
     for (let i = 0; i < 32; i++) dev.inject({ status: 0x20, wq: 7 });

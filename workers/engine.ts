@@ -235,7 +235,9 @@ function runInjected(inj: Injection, addr: number, irq: number, block: Int32Arra
       if (spaces !== null) spaces.hole = -1;
     }
     const code = status & Status.CODE_MASK;
-    if (inj.pageFault && (hole < 0 || (code !== Status.PAGE_FAULT && code !== Status.BATCH_PAGE_FAULT))) faults.missed(inj);
+    // (missed too when it faulted first somewhere else, at a page that really is not mapped)
+    const hit = hole >= 0 && (code === Status.PAGE_FAULT || code === Status.BATCH_PAGE_FAULT) && core.faultAddress() === BigInt(hole);
+    if (inj.pageFault && !hit) faults.missed(inj);
   }
   if (inj.die) kill(inj);
   if (inj.latencyMs > 0) lateBy(inj.latencyMs);

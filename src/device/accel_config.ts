@@ -84,9 +84,13 @@ function int(v: unknown): number {
   return Number.NaN;
 }
 
-/** The trailing number of a dev name (wq0.3 -> 3, group0.1 -> 1), or NaN. */
-const indexOf = (dev: unknown, kind: string): number => {
+/**
+ * The trailing number of a dev name of `device` (wq0.3 -> 3, group0.1 -> 1 under dsa0), or NaN;
+ * a name of another device's (wq1.3 under dsa0) throws.
+ */
+const indexOf = (dev: unknown, kind: string, device: string): number => {
   const m = typeof dev === 'string' ? new RegExp(`^${kind}(\\d+)\\.(\\d+)$`).exec(dev) : null;
+  if (m !== null && Number(m[1]) !== Number(deviceNumber(device))) throw Errors.config(dev as string, 'dev', `names ${kind} ${m[2]} of device ${m[1]}, but it is listed under ${device}`);
   return m === null ? Number.NaN : Number(m[2]);
 };
 
@@ -124,20 +128,20 @@ export function parseAccelConfig(source: unknown, deviceName?: string): ParsedCo
   const lim = limitsOf(device);
   for (const g of groupList) {
     if (!isObject(g)) throw Errors.config(device, 'groups', 'a group must be an object');
-    const id = indexOf(g.dev, 'group');
+    const id = indexOf(g.dev, 'group', device);
     const gname = typeof g.dev === 'string' ? g.dev : '?';
     if (!Number.isInteger(id)) throw Errors.config(device, 'groups', `a group's dev must be groupN.G, got ${JSON.stringify(g.dev)}`);
     for (const key of Object.keys(g)) if (!['dev', 'grouped_workqueues', 'grouped_engines', 'group_id'].includes(key)) warnings.push(`${gname}.${key}: ignored (${ignoredWhy(key)})`);
     const engines: number[] = [];
     for (const e of list(g.grouped_engines, gname, 'grouped_engines')) {
-      const eid = indexOf(e.dev, 'engine');
+      const eid = indexOf(e.dev, 'engine', device);
       const ename = typeof e.dev === 'string' ? e.dev : '?';
       if (!Number.isInteger(eid)) throw Errors.config(gname, 'grouped_engines', `an engine's dev must be engineN.E, got ${JSON.stringify(e.dev)}`);
       if (e.group_id !== undefined && int(e.group_id) !== id) throw Errors.config(ename, 'group_id', `${String(e.group_id)}, but the engine is listed in ${gname}`);
       engines.push(eid);
     }
     groups.push({ id, engines });
-    for (const w of list(g.grouped_workqueues, gname, 'grouped_workqueues')) wqs.push(wqOf(w, id, gname, template, warnings));
+    for (const w of list(g.grouped_workqueues, gname, 'grouped_workqueues')) wqs.push(wqOf(w, device, id, gname, template, warnings));
   }
   if (template && wqs.length > 0) {
     groups[0].engines = Array.from({ length: lim.MAX_ENGINES }, (_, i) => i);
@@ -158,8 +162,8 @@ const WQ_FIELDS = ['dev', 'mode', 'size', 'group_id', 'priority', 'block_on_faul
 
 const USER_FIELDS = ['type', 'driver_name'];
 
-function wqOf(w: Json, group: number, gname: string, template: boolean, warnings: string[]): WqConfig {
-  const id = indexOf(w.dev, 'wq');
+function wqOf(w: Json, device: string, group: number, gname: string, template: boolean, warnings: string[]): WqConfig {
+  const id = indexOf(w.dev, 'wq', device);
   if (!Number.isInteger(id)) throw Errors.config(gname, 'grouped_workqueues', `a WQ's dev must be wqN.M, got ${JSON.stringify(w.dev)}`);
   const where = w.dev as string;
   for (const key of Object.keys(w)) {
@@ -178,8 +182,9 @@ function wqOf(w: Json, group: number, gname: string, template: boolean, warnings
   if (mode === 'shared') threshold = w.threshold === undefined ? fallback('threshold', size, 'the size, as accel-config config-user-default sets it') : int(w.threshold);
   else if (w.threshold !== undefined && int(w.threshold) !== 0) warnings.push(`${where}.threshold: ignored (a dedicated WQ has no threshold; accel-config does not write it)`);
   const bof = w.block_on_fault === undefined ? 0 : int(w.block_on_fault);
-  // The driver keeps the two limits as powers of two (WQCFG holds their log2): rounded up.
-  const pow2 = (v: unknown, dflt: number): number => (v === undefined ? dflt : Number.isInteger(int(v)) && int(v) > 0 ? nextPow2(int(v)) : int(v));
+  // The driver keeps the two limits as powers of two (WQCFG holds their log2): rounded up (a
+  // value out of range is left as it is, for the error to show).
+  const pow2 = (v: unknown, dflt: number): number => (v === undefined ? dflt : Number.isInteger(int(v)) && int(v) > 0 && int(v) <= dflt ? nextPow2(int(v)) : int(v));
   return {
     id,
     group,

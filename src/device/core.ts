@@ -15,6 +15,8 @@ export interface Core {
   setOutcome(result: number, bytes: number, faultAddr: bigint, specific: number): void;
   /** fault injection: [start, start + len) is unmapped for the descriptors this instance runs next (len 0: none) */
   injectHole(start: number, len: number): void;
+  /** the fault address of the descriptor just run (fault injection: was it the hole's?) */
+  faultAddress(): bigint;
   /** MEMMOVEs of `bytes` or more without Flag.CC go to the streamCopy import (0: none; the default) */
   setStreamFrom(bytes: number): void;
 }

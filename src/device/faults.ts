@@ -335,14 +335,33 @@ export class FaultTable {
 /** The first word of the table entry a slot's tag names (its low bits: the entry's index + 1). */
 const entryOf = (tag: number): number => HEADER_WORDS + ((tag & ((1 << TAG_INDEX_BITS) - 1)) - 1) * ENTRY_WORDS;
 
-/** Does the source or destination range of the descriptor (where its opcode has them) meet [start, end)? */
+/** A value as a message shows it: a string quoted, so '3' is not taken for 3. */
+const describe = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : String(v));
+
+/**
+ * Does a range the descriptor reads or writes (where its opcode has it) meet [start, end)? Its
+ * source and destination, and a dualcast's second destination, a delta record (created or
+ * applied), a CRC seed read from memory.
+ */
 function meets(dv: DataView, op: number, start: number, end: number): boolean {
   const size = dv.getUint32(Desc.XFER_SIZE, true);
   const within = (at: number, len: number): boolean => {
     const a = Number(dv.getBigUint64(at, true));
     return a < end && a + Math.max(len, 1) > start;
   };
-  if (op === Opcode.BATCH) return within(Desc.LIST, size * Desc.SIZE);
+  switch (op) {
+    case Opcode.BATCH:
+      return within(Desc.LIST, size * Desc.SIZE);
+    case Opcode.DUALCAST:
+      return within(Desc.SRC, size) || within(Desc.DST, size) || within(Desc.DST2, size);
+    case Opcode.CR_DELTA:
+      return within(Desc.SRC, size) || within(Desc.SRC2, size) || within(Desc.DELTA_ADDR, dv.getUint32(Desc.DELTA_MAX, true));
+    case Opcode.AP_DELTA:
+      return within(Desc.SRC, dv.getUint32(Desc.DELTA_SIZE, true)) || within(Desc.DST, size);
+    case Opcode.CRCGEN:
+    case Opcode.COPY_CRC:
+      if ((dv.getUint32(Desc.FLAGS, true) & Flag.CRC_SEED_ADDR) !== 0 && within(Desc.CRC_SEED_ADDR, 4)) return true;
+  }
   return (hasSrc(op) && within(Desc.SRC, size)) || (hasDst(op) && within(Desc.DST, size));
 }
 
@@ -426,7 +445,7 @@ export function checkRule(rule: FaultRule): number {
   }
   if (r.status !== undefined) {
     // (0xff is softdsa's abort, a descriptor the closing device never ran: reported as DEVICE_CLOSED, not as a fault)
-    if (!Number.isInteger(r.status) || (r.status as number) < 1 || (r.status as number) > 0xfe) throw Errors.faultRule(`status must be a status code from 0x01 to 0xfe (0xff is the abort of a closing device); got ${String(r.status)}`);
+    if (!Number.isInteger(r.status) || (r.status as number) < 1 || (r.status as number) > 0xfe) throw Errors.faultRule(`status must be a status code from 0x01 to 0xfe (0xff is the abort of a closing device); got ${describe(r.status)}`);
     flags |= F.STATUS;
   }
   if (r.engineDeath !== undefined && r.engineDeath !== false) {
@@ -437,7 +456,7 @@ export function checkRule(rule: FaultRule): number {
     flags |= F.DIE | (d.how === 'throw' ? F.DIE_THROW : 0) | (d.when === 'after' ? F.DIE_AFTER : 0);
   }
   if (r.latency !== undefined) {
-    if (typeof r.latency !== 'number' || !(r.latency > 0 && r.latency <= 60_000)) throw Errors.faultRule(`latency must be ms from 0 to 60000; got ${String(r.latency)}`);
+    if (typeof r.latency !== 'number' || !(r.latency > 0 && r.latency <= 60_000)) throw Errors.faultRule(`latency must be ms, more than 0 and at most 60000; got ${describe(r.latency)}`);
     flags |= F.LATENCY;
   }
   if (r.lostInterrupt !== undefined && r.lostInterrupt !== false) {

@@ -116,7 +116,7 @@ export function checkTopology(t: Topology): void {
     if (group.engines.length === 0) throw bad('group_id', `its group (group${deviceNumber(dev)}.${wq.group}) has no engines: nothing would run its descriptors`);
     if (typeof wq.name !== 'string' || wq.name.length === 0) throw bad('name', 'wq name not set (the driver refuses to enable a WQ without a name)');
     if (wq.mode !== 'dedicated' && wq.mode !== 'shared') throw bad('mode', `valid mode should be shared or dedicated, got ${JSON.stringify(wq.mode)}`);
-    if (!isInt(wq.size, 1, lim.TOTAL_WQ_SIZE)) throw bad('size', `valid size should be 1 to ${lim.TOTAL_WQ_SIZE}, got ${String(wq.size)} (a WQ of size 0 cannot be enabled)`);
+    if (!isInt(wq.size, 1, lim.TOTAL_WQ_SIZE)) throw bad('size', `valid size should be 1 to ${lim.TOTAL_WQ_SIZE}, got ${String(wq.size)}${wq.size === 0 ? ' (a WQ of size 0 cannot be enabled)' : ''}`);
     total += wq.size;
     if (total > lim.TOTAL_WQ_SIZE) throw bad('size', `accumulated wq size exceeds ${lim.TOTAL_WQ_SIZE}: the WQs of ${dev} share ${lim.TOTAL_WQ_SIZE} entries (${total} with this one)`);
     if (!isInt(wq.priority, 1, lim.MAX_PRIORITY)) throw bad('priority', `valid priority should be 1 to ${lim.MAX_PRIORITY}, got ${String(wq.priority)}`);
