@@ -167,6 +167,25 @@ test('a pipe (not seekable): read in order to its end', async () => {
   await exited;
 });
 
+test('a copy to a pipe: the reader gets the bytes in order (chunks read at once landed out of order), both ways', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const data = bytes(3 << 20);
+  const src = file('to-pipe-src', data);
+  for (const via of ['crc32c', 'copyCrc32c'] as const) {
+    for (let round = 0; round < 3; round++) {
+      const fifo = join(dir, `to-pipe-${via}-${round}`);
+      execFileSync('mkfifo', [fifo]);
+      const got = join(dir, `to-pipe-got-${via}-${round}`);
+      const child = spawn('sh', ['-c', `cat ${JSON.stringify(fifo)} > ${JSON.stringify(got)}`], { stdio: 'ignore' });
+      const exited = new Promise((r) => child.on('exit', r));
+      const info = await copyFileCrc32cInfo(src, fifo, { chunkSize: 64 << 10, via, device: small });
+      await exited;
+      assert.equal([info.crc, info.bytes], [want(data), data.length]);
+      assert.ok(readFileSync(got).equals(data), `${via}, round ${round}: the bytes in order`);
+    }
+  }
+});
+
 test('abort: before the start, and in the middle; the arena comes back; a copy leaves no file', async () => {
   const data = bytes(3 * ARENA);
   const p = file('abort', data);

@@ -612,14 +612,11 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
     throw e;
   }
   const w = out;
-  // Writes to a regular file go to their place at once; anything else is written in order.
-  let order: Promise<void> = Promise.resolve();
-  const write = (buf: Buffer, len: number, pos: number): Promise<void> => {
-    if (outIsFile) return writeFull(w, buf, len, pos);
-    const p = order.then(() => writeFull(w, buf, len, null));
-    order = p.catch(() => {});
-    return p;
-  };
+  // Writes to a regular file go to their place as their chunks come in. Anything else (a pipe, a
+  // terminal) has no place to write to: it is copied one chunk at a time, in order (chunks read
+  // at once complete in any order, and a pipe took them so: the reader got bytes out of order).
+  const write = (buf: Buffer, len: number, pos: number): Promise<void> => writeFull(w, buf, len, outIsFile ? pos : null);
+  const slotCount = outIsFile ? slots.length : 1;
   const work = o.via === 'copyCrc32c'
     ? async (i: number, len: number, pos: number): Promise<number> => {
         const crc = await dev.copyCrc32c(copies[i].subarray(0, len), slots[i].subarray(0, len));
@@ -632,7 +629,7 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
         const [crc] = await allDone<unknown>([dev.crc32c(slots[i].subarray(0, len)), write(slots[i], len, pos)]);
         return crc as number;
       };
-  const copied = pump(fn, s, fh, st, o, slots.length, (i) => slots[i], work, async () => {
+  const copied = pump(fn, s, fh, st, o, slotCount, (i) => slots[i], work, async () => {
     freeAll(dev, slots);
     await Promise.allSettled([fh.close(), w.close()]);
     leave();
