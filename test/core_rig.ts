@@ -12,7 +12,8 @@ export const DESC = 4224;
 export const TABLES = PAGE;
 /** one area per instance */
 export const SCRATCH = TABLES + Limit.CORE_TABLE_BYTES;
-export const ARENA_LO = 2 * PAGE;
+/** the first page past the scratch */
+export const ARENA_LO = Math.ceil((SCRATCH + Limit.CORE_SCRATCH_BYTES) / PAGE) * PAGE;
 
 /** The core: build/core.wasm, or CORE_WASM=<path> (e.g. a mutant) without touching it. */
 export const coreWasm = (): WebAssembly.Module => new WebAssembly.Module(readFileSync(process.env.CORE_WASM ?? new URL('../build/core.wasm', import.meta.url)));

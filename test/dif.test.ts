@@ -10,7 +10,7 @@ import { Descriptor } from '../src/device/descriptor.ts';
 import { referenceExecute, referenceCrc16, referenceGuard, tupleBytes, DIF_BLOCK_SIZES, type RefCtx } from './reference.ts';
 import { ARENA_LO, coreWasm, CTX, DESC, IRQ, PAGE, SCRATCH, writeCtx } from './core_rig.ts';
 
-const PAGES = 5;
+const PAGES = ARENA_LO / PAGE + 3;
 const MEM_END = PAGES * PAGE;
 const RECORD = ARENA_LO; // the record slot; data from ARENA_LO + 64
 const A = ARENA_LO + 64;

@@ -280,6 +280,43 @@ test('9: every option given as undefined takes its default', async () => {
   assert.throws(() => configure(null as never), TypeError);
 });
 
+test('9: the calls that take options refuse a name they do not take (a typo left the option at its default), through the promise', async () => {
+  const { crc32cFile, copyFileCrc32c, createCrc32cStream, crc32cTransformStream, difInsert, difCheck, difUpdate, dixGenerate } = await import('../src/index.ts');
+  const dev = await Device.open({ engines: 1, arenaBytes: 1 << 20 });
+  try {
+    const data = Buffer.alloc(512, 7);
+    const prot = await dev.difInsert(data);
+    const path = fileURLToPath(new URL('../package.json', import.meta.url));
+    const refused: Array<[string, () => Promise<unknown>, RegExp]> = [
+      ['crc32cFile', () => crc32cFile(path, { signl: new AbortController().signal } as never), /crc32cFile: unknown option signl \(the options: chunkSize/],
+      ['crc32cFile via', () => crc32cFile(path, { via: 'copyCrc32c' } as never), /crc32cFile: unknown option via/],
+      ['copyFileCrc32c', () => copyFileCrc32c(path, '/nonexistent/x', { sead: 1 } as never), /copyFileCrc32c: unknown option sead/],
+      ['createCrc32cStream', async () => createCrc32cStream({ seeed: 1 } as never), /createCrc32cStream: unknown option seeed/],
+      ['crc32cTransformStream', async () => crc32cTransformStream({ passThrough: false } as never), /crc32cTransformStream: unknown option passThrough/],
+      ['difInsert', () => difInsert(data, { blcokSize: 4096 } as never), /difInsert: unknown option blcokSize/],
+      ['difCheck', () => dev.difCheck(prot, { checkGaurd: false } as never), /difCheck: unknown option checkGaurd/],
+      ['difUpdate to', () => difUpdate(prot, { to: { reftag: 9 } } as never), /difUpdate: to: unknown option reftag/],
+      ['dixGenerate', () => dixGenerate(data, { to: {} } as never), /dixGenerate: unknown option to/],
+    ];
+    for (const [what, call, re] of refused) {
+      try {
+        await call();
+        assert.unreachable(`${what}: accepted`);
+      } catch (e) {
+        assert.instance(e, TypeError, what);
+        assert.match((e as Error).message, re, what);
+      }
+    }
+    // the options they do take are still taken
+    await difCheck(prot, { checkGuard: true, refTag: 0 });
+    assert.ok(createCrc32cStream({ passThrough: true, seed: 1, batchBytes: 4096, batches: 2, device: dev }));
+  } finally {
+    await dev.close();
+    const { shutdown } = await import('../src/index.ts');
+    await shutdown();
+  }
+});
+
 // ---- 10. every SharedArrayBuffer registered forever ----
 
 test('10: SharedArrayBuffers of inline calls are never registered; those sent to the engines end when collected', async () => {

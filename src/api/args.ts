@@ -106,6 +106,16 @@ export function seedOf(v: unknown): number {
 }
 
 /**
+ * Throws a TypeError for an option name `call` does not take: a typo (`signl`, `blcokSize`) would
+ * else leave that option at its default, unsaid, as Device.open() refuses one too.
+ */
+export function knownOptions(call: string, opts: object, names: readonly string[]): void {
+  for (const k of Object.keys(opts)) {
+    if (!names.includes(k)) throw new TypeError(`${call}: unknown option ${k} (the options: ${names.join(', ')})`);
+  }
+}
+
+/**
  * An optional integer option of `call`: `dflt` when undefined, else an integer from min to max,
  * or a RangeError that names the call and the option.
  */

@@ -21,7 +21,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { crc32c as nativeCrc32c } from '@node-rs/crc32';
 import { bufferLeavingRoom } from './arena_room.ts';
-import { intOption } from './args.ts';
+import { intOption, knownOptions } from './args.ts';
 import { CrcFold } from './crc_combine.ts';
 import { type Crc32cFormat, formatCrc32c } from './crc32c_digest.ts';
 import { deviceOption } from './default_device.ts';
@@ -40,6 +40,9 @@ export interface Crc32cStreamOptions {
   /** node:stream only: false makes it a sink (the readable side ends empty); default true */
   passThrough?: boolean;
 }
+
+/** The options of the WHATWG stream (and of the accumulator under both); the node:stream one takes passThrough too. */
+const ACCUMULATOR_OPTIONS = ['device', 'seed', 'batchBytes', 'batches'] as const;
 
 /** Arena chunks at least this large are checksummed in place. */
 const DIRECT_MIN = 64 * 1024;
@@ -87,8 +90,10 @@ export class Crc32cAccumulator {
   /** bytes fed so far */
   bytes = 0;
 
-  constructor(where: string, opts: Crc32cStreamOptions = {}) {
+  /** `names`: the options `where` takes */
+  constructor(where: string, opts: Crc32cStreamOptions = {}, names: readonly string[] = ACCUMULATOR_OPTIONS) {
     if (opts === null || typeof opts !== 'object') throw new TypeError(`${where}: options must be an object; got ${typeName(opts)}`);
+    knownOptions(where, opts, names);
     this.#where = where;
     this.#fold = new CrcFold(intOption(where, 'seed', opts.seed, 0, 0, 0xffffffff));
     this.#batchBytes = intOption(where, 'batchBytes', opts.batchBytes, 4 << 20, 1, 1 << 30);
@@ -262,7 +267,7 @@ export class Crc32cStream extends Transform {
 
   constructor(opts: Crc32cStreamOptions = {}) {
     super({ decodeStrings: false });
-    this.#acc = new Crc32cAccumulator('createCrc32cStream', opts);
+    this.#acc = new Crc32cAccumulator('createCrc32cStream', opts, [...ACCUMULATOR_OPTIONS, 'passThrough']);
     this.#pass = opts.passThrough ?? true;
     if (typeof this.#pass !== 'boolean') throw new TypeError('createCrc32cStream: passThrough must be a boolean');
     this.crc = new Promise<number>((resolve, reject) => {

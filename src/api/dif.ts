@@ -7,7 +7,7 @@
 // block), and a failing check becomes a DifCheckError naming the block, the fields and the
 // expected and actual values. Small calls, and calls while the engines boot, run the same
 // descriptors on this thread's instance of the core.
-import { type Bytes, type Span, stillThere } from './args.ts';
+import { type Bytes, knownOptions, type Span, stillThere } from './args.ts';
 import { allDone } from './all_done.ts';
 import type { Member } from './batcher.ts';
 import { Errors, type DifMismatch, typeName } from '../device/errors.ts';
@@ -132,10 +132,15 @@ function tagsOf(name: string, o: DifTagOptions, prefix = ''): Tags {
   };
 }
 
+const TAG_OPTIONS = ['refTag', 'refTagIncrement', 'appTag', 'appTagIncrement', 'appTagMask'] as const;
+const DIF_OPTIONS = [...TAG_OPTIONS, 'blockSize', 'invertCrcSeed', 'invertCrcResult', 'checkGuard', 'checkRefTag', 'appTagFDetect', 'appAndRefTagFDetect', 'allFDetect', 'allFDetectError', 'dst'] as const;
+const TO_OPTIONS = [...TAG_OPTIONS, 'keepGuard', 'keepAppTag', 'keepRefTag'] as const;
+
 /** Checks a call's options and turns them into descriptor fields. */
 function planDif(name: DifOpName, opts: unknown): DifPlan {
   if (opts === null || (opts !== undefined && typeof opts !== 'object')) throw new TypeError(`${name}: options must be an object; got ${typeName(opts)}`);
   const o = (opts ?? {}) as DifUpdateOptions;
+  knownOptions(name, o, name === 'difUpdate' ? [...DIF_OPTIONS, 'to'] : DIF_OPTIONS);
   const block = o.blockSize ?? 512;
   const code = BLOCK_CODE.get(block);
   if (code === undefined) throw new RangeError(`${name}: blockSize must be 512, 520, 4096 or 4104; got ${String(block)}`);
@@ -162,6 +167,7 @@ function planDif(name: DifOpName, opts: unknown): DifPlan {
   if (opcode === Opcode.DIF_UPDT) {
     const to = o.to ?? {};
     if (typeof to !== 'object' || to === null) throw new TypeError(`${name}: to must be an object; got ${typeName(to)}`);
+    knownOptions(`${name}: to`, to, TO_OPTIONS);
     dst = tagsOf(name, to, 'to.');
     dstFlags =
       (bool(name, 'to.keepGuard', to.keepGuard, false) ? DstDif.GUARD_PASS : 0) |

@@ -21,7 +21,7 @@
 import { open, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Stats } from 'node:fs';
-import { intOption } from './args.ts';
+import { intOption, knownOptions } from './args.ts';
 import { allDone } from './all_done.ts';
 import { CrcFold } from './crc_combine.ts';
 import { bufferLeavingRoom, reserveOf } from './arena_room.ts';
@@ -75,15 +75,20 @@ interface Checked {
   via: 'crc32c' | 'copyCrc32c';
 }
 
+/** The options of crc32cFile; copyFileCrc32c takes `via` too. */
+const FILE_OPTIONS = ['chunkSize', 'inFlight', 'signal', 'onProgress', 'seed', 'device'] as const;
+
 function checkOptions(fn: string, o: CopyFileCrcOptions | undefined): Checked {
   if (o === undefined || o === null) o = {};
   if (typeof o !== 'object') throw new TypeError(`${fn}: options must be an object; got ${typeof o}`);
+  const copy = fn === 'copyFileCrc32c';
+  knownOptions(fn, o, copy ? [...FILE_OPTIONS, 'via'] : FILE_OPTIONS);
   const chunkSize = intOption(fn, 'chunkSize', o.chunkSize, DEFAULT_CHUNK, 1, MAX_CHUNK);
   const inFlight = intOption(fn, 'inFlight', o.inFlight, DEFAULT_IN_FLIGHT, 1, 64);
   const seed = intOption(fn, 'seed', o.seed, 0, 0, 0xffffffff);
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new TypeError(`${fn}: signal must be an AbortSignal`);
   if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw new TypeError(`${fn}: onProgress must be a function`);
-  const via = o.via ?? 'crc32c';
+  const via = (copy ? o.via : undefined) ?? 'crc32c';
   if (via !== 'crc32c' && via !== 'copyCrc32c') throw new TypeError(`${fn}: via must be 'crc32c' or 'copyCrc32c'; got ${String(via)}`);
   return { chunkSize, chunkGiven: o.chunkSize !== undefined, inFlight, signal: o.signal, onProgress: o.onProgress, seed, via };
 }

@@ -268,8 +268,8 @@ export enum Limit {
   MAX_INT_HANDLES = 64,
   /** bytes the Wasm core may use for its tables (CRC) in the control region */
   CORE_TABLE_BYTES = 16384,
-  /** bytes of scratch each core instance owns in the control region (the CRC folds' windows) */
-  CORE_SCRATCH_BYTES = 28672,
+  /** bytes of scratch each core instance owns in the control region (the CRC folds' windows: four streams' level 0 and levels 1 and 2) */
+  CORE_SCRATCH_BYTES = 98304,
 }
 
 /**
