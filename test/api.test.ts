@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crc32c as nativeCrc } from '@node-rs/crc32';
 import * as dsa from '../src/index.ts';
-import { Device, Opcode } from '../src/index.ts';
+import { type BatchBuilder, Device, Opcode } from '../src/index.ts';
 import { BLOCK_MEMBERS, SUBMIT_NOW_BYTES } from '../src/api/batcher.ts';
 import { rng } from './gen.ts';
 import { typeName } from '../src/device/errors.ts';
@@ -600,13 +600,32 @@ test('batch builder: results in order; a fence after a failure stops what follow
   assert.ok(local.equals(a.subarray(0, 100)));
   assert.is(dev.stats().batches.batches - s0.batches, 2, 'two segments: two batch descriptors (device calls of the first, then of the second)');
 
-  // a RangeError before the fence: the segment's other calls run, nothing after the fence does
+  // a bad argument anywhere: the batch rejects as that call would, and none of its calls runs
   const x = dev.buffer(64).fill(0);
   const y = dev.buffer(64).fill(0);
   const z = dev.buffer(64).fill(0);
-  const builder = dev.batch().fill(x, 0x11).memcpy(y.subarray(0, 8), a, 64).fence().fill(z, 0x33);
-  await rejects(() => builder.submit(), RangeError, 'the failing call rejects the batch');
-  assert.ok(x.equals(Buffer.alloc(64, 0x11)), 'the call before the fence ran');
+  for (const bad of [
+    (b: BatchBuilder) => b.memcpy(y.subarray(0, 8), a, 64),
+    (b: BatchBuilder) => b.crc32c(a, -1),
+    (b: BatchBuilder) => b.fill(y, 256),
+    (b: BatchBuilder) => b.createDelta(a, y),
+  ]) {
+    const builder = bad(dev.batch().fill(x, 0x11)).memcpy(y, a, 64).fence().fill(z, 0x33);
+    await rejects(() => builder.submit(), RangeError, 'the bad call rejects the batch');
+    assert.ok(x.equals(Buffer.alloc(64, 0)) && y.equals(Buffer.alloc(64, 0)) && z.equals(Buffer.alloc(64, 0)), 'nothing ran');
+  }
+  // a call that fails as it runs (an injected status; alone in its tick, it goes out as its own
+  // MEMMOVE, not in a BATCH): nothing after the fence runs
+  const rule = dev.inject({ opcode: Opcode.MEMMOVE, status: 0x1c, times: 1 });
+  const builder = dev.batch().memcpy(y, a, 64).fence().fill(z, 0x33);
+  try {
+    await builder.submit();
+    assert.unreachable('resolved');
+  } catch (e) {
+    assert.is((e as { status?: number }).status, 0x1c, String(e));
+  }
+  rule.remove();
+  assert.is(rule.fired, 1);
   assert.ok(z.equals(Buffer.alloc(64, 0)), 'the call after the fence did not run');
   await rejects(() => builder.submit(), Error, 'a batch submits once');
   assert.throws(() => builder.memcpy(x, y), 'nothing can be added after submit');

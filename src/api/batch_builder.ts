@@ -69,6 +69,9 @@ export class BatchBuilder {
     if (this.#submitted) throw new Error('this batch was submitted already');
     this.#submitted = true;
     if (this.#closed()) throw Errors.closed();
+    // Every call's arguments first: a batch with a bad one runs none of its calls, and rejects
+    // as that call would (the README's promise: nothing runs before the arguments are checked).
+    for (const segment of this.#segments) for (const call of segment) await this.#ops.checkArgs(call);
     const results: unknown[] = [];
     for (const segment of this.#segments) {
       const settled = await Promise.allSettled(segment.map((call) => call()));

@@ -22,6 +22,9 @@ import { Desc, DeltaEntry, Opcode, Record, Status } from '../device/format.ts';
 import { Stats, type Placement } from './stats.ts';
 import { DifOps, type DifOpName } from './dif.ts';
 
+
+/** What a call checked by Ops.checkArgs resolves to (nothing ran). */
+const CHECKED: Promise<unknown> = Promise.resolve();
 export type OpName = 'memcpy' | 'memmove' | 'fill' | 'compare' | 'firstDifference' | 'crc32c' | 'copyCrc32c' | 'dualcast' | 'createDelta' | 'applyDelta' | DifOpName | 'crc16t10dif';
 
 export interface OpsConfig {
@@ -315,6 +318,23 @@ export class Ops {
     return span(this.#dev.arena, name, v, offset, length);
   }
 
+  /** While set, a call checks its arguments and goes no further (see checkArgs). */
+  #checkOnly = false;
+
+  /**
+   * Runs `call` (one of this object's calls) only as far as its arguments' checks: resolves when
+   * they pass, rejects as the call would. BatchBuilder checks every call of a batch first, so that
+   * a batch with one bad argument runs none of them (its other calls' writes had landed).
+   */
+  checkArgs(call: () => Promise<unknown>): Promise<unknown> {
+    this.#checkOnly = true;
+    try {
+      return call();
+    } finally {
+      this.#checkOnly = false;
+    }
+  }
+
   /** Where a call on these spans runs, and why when not on the device. */
   #place(kind: Kind, bytes: number, a: Span, b?: Span, c?: Span): Placement {
     if (!this.#booted()) return 'inline:booting';
@@ -550,6 +570,7 @@ export class Ops {
     } catch (e) {
       return Promise.reject(e);
     }
+    if (this.#checkOnly) return CHECKED as Promise<T>;
     const n = s.u8.byteLength;
     let where = this.#place('copy', n, s, d);
     // Ranges of an overlapping copy could overwrite each other's source (memcpy too: it
@@ -621,6 +642,7 @@ export class Ops {
     } catch (e) {
       return Promise.reject(e);
     }
+    if (this.#checkOnly) return CHECKED as Promise<T>;
     const n = d.u8.byteLength;
     const where = this.#place('copy', n, d);
     if (this.#single(where, n)) return this.#one('fill', n, where, d, Opcode.MEMFILL, this.#fillFill(d, pat, 0, n), () => dst);
@@ -647,6 +669,7 @@ export class Ops {
     } catch (e) {
       return Promise.reject(e);
     }
+    if (this.#checkOnly) return CHECKED as Promise<void>;
     const n = s.u8.byteLength;
     const where = this.#place('copy', n, s, d1, d2);
     return this.#track('dualcast', n, where, async () => {
@@ -704,6 +727,7 @@ export class Ops {
     } catch (e) {
       return Promise.reject(e);
     }
+    if (this.#checkOnly) return CHECKED as Promise<number>;
     const n = Math.min(x.u8.byteLength, y.u8.byteLength);
     const tail = x.u8.byteLength === y.u8.byteLength ? -1 : n;
     const where = this.#place('compare', n, x, y);
@@ -739,6 +763,7 @@ export class Ops {
     } catch (e) {
       return Promise.reject(e);
     }
+    if (this.#checkOnly) return CHECKED as Promise<number>;
     const n = s.u8.byteLength;
     let where = this.#place('crc', n, s);
     if (where === 'inline:not-shared' && stagesNotShared && n >= this.#split.crc) where = 'staged';
@@ -765,6 +790,7 @@ export class Ops {
     } catch (e) {
       return Promise.reject(e);
     }
+    if (this.#checkOnly) return CHECKED as Promise<number>;
     const n = s.u8.byteLength;
     let where = this.#place('crc', n, s, d);
     if (where !== 'split' && where !== 'inline:small' && !where.startsWith('inline') && overlaps(s, d, n)) where = 'inline:overlap';
@@ -858,6 +884,7 @@ export class Ops {
     const y = this.#span('b', b);
     const n = x.u8.byteLength;
     if (y.u8.byteLength !== n) throw new RangeError(`createDelta needs equal sizes; got ${n} and ${y.u8.byteLength} bytes`);
+    if (this.#checkOnly) return new Uint8Array(0);
     let where = unsplit(this.#place('compare', n, x, y));
     // CR_DELTA needs 8-byte aligned sources (0x1C otherwise).
     if (where === 'device' && ((x.addr | y.addr) & 7) !== 0) where = 'inline:unaligned';
@@ -902,6 +929,7 @@ export class Ops {
     const d = this.#span('dst', dst);
     const rec = this.#span('delta', delta).u8;
     const frames = parseFrames(rec, d.u8.byteLength);
+    if (this.#checkOnly) return dst;
     let where = unsplit(this.#place('compare', rec.byteLength, d));
     // AP_DELTA needs an 8-byte aligned destination (0x1C otherwise).
     if (where === 'device' && (d.addr & 7) !== 0) where = 'inline:unaligned';
