@@ -128,6 +128,19 @@ test('hex lines, base64 lines, --json, standard input', async () => {
   assert.is(s.out, `${hex(files['big.bin'])}  -\n`);
 });
 
+test('--json to a pipe: the whole document, however long (the process had exited with its first 64 KiB written); an error about a name with a newline: one line', () => {
+  const names = Array.from({ length: 3000 }, () => 'vector.txt');
+  const r = spawned(['--json', ...names]);
+  assert.is(r.code, 0, r.err);
+  assert.ok(r.out.length > 256 * 1024, `${r.out.length} bytes`);
+  const doc = JSON.parse(r.out) as { files: Array<{ crc32c: string }> };
+  assert.is(doc.files.length, 3000);
+  assert.ok(doc.files.every((f) => f.crc32c === 'e3069283'));
+  const e = spawned(['miss\ning']);
+  assert.is(e.code, 1);
+  assert.is(e.err, 'softdsa: miss\\ning: No such file or directory\n');
+});
+
 test('unreadable paths: one line each on stderr, the others still printed, exit 1', async () => {
   const r = await cli(['missing', 'vector.txt', 'sub']);
   assert.is(r.code, 1);

@@ -155,6 +155,16 @@ test('a file that shrinks while it is read: FILE_SHRANK; one that grows: what wa
   assert.is(got.crc, want(maps));
 });
 
+test('a sysfs file (its size says 4096, it holds fewer bytes): what it holds, as cat reads it, not FILE_SHRANK', async () => {
+  const { statSync } = await import('node:fs');
+  const path = ['/sys/kernel/mm/transparent_hugepage/enabled', '/sys/devices/system/cpu/online', '/sys/class/net/lo/mtu'].find((p) => existsSync(p));
+  if (path === undefined) return console.log('  (no sysfs file here: skipped)');
+  const data = readFileSync(path);
+  assert.ok(statSync(path).size > data.length, `${path} says ${statSync(path).size} bytes and holds ${data.length}`);
+  const got = await crc32cFileInfo(path, { device: small });
+  assert.equal([got.crc, got.bytes], [want(data), data.length]);
+});
+
 test('a pipe (not seekable): read in order to its end', async () => {
   const fifo = join(dir, 'fifo2');
   const { execFileSync } = await import('node:child_process');

@@ -144,8 +144,9 @@ function readStdin(): Promise<{ crc: number; bytes: number }> {
 
 /** Runs `softdsa crc32c`; resolves to the exit code. shutdown: close the default device at the end. */
 export async function crc32cMain(argv: string[], opts: { shutdown?: boolean } = {}): Promise<number> {
+  // (one line each, whatever a file name holds: its newlines written as \n, as on stdout)
   const say = (line: string): void => {
-    process.stderr.write(`softdsa: ${line}\n`);
+    process.stderr.write(`softdsa: ${line.replace(/\n/g, '\\n').replace(/\r/g, '\\r')}\n`);
   };
   let o: Crc32cOptions;
   try {

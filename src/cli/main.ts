@@ -100,7 +100,13 @@ const self = process.argv[1] ? resolve(process.argv[1]) : '';
 if (self.endsWith('/cli/main.ts') || self.endsWith('/cli/main.js') || (globalThis as { __softdsaBin?: boolean }).__softdsaBin) {
   const code = await main(process.argv.slice(2));
   process.exitCode = code;
-  // Nothing of the run holds the process (device closed, pool destroyed); exit now anyway
-  // so that a stray handle cannot keep a finished benchmark alive.
-  setImmediate(() => process.exit(code));
+  // Nothing of the run holds the process (device closed, pool destroyed); exit now anyway, so
+  // that a stray handle cannot keep a finished benchmark alive, once what was written to
+  // stdout and stderr is out (--json to a pipe lost all but its first 64 KiB).
+  let streams = 2;
+  const out = (): void => {
+    if (--streams === 0) process.exit(code);
+  };
+  process.stdout.write('', out);
+  process.stderr.write('', out);
 }
