@@ -240,6 +240,29 @@ test('7: with maxTransfer 65536 the drop-in calls cut 1 MiB arena operations int
 
 // ---- 8. promise-returning methods throw synchronously ----
 
+test('7: a call that maxTransfer would cut into more than 65536 descriptors rejects, saying so (with maxTransfer 1, an 8 MiB copy ran the process out of heap)', async () => {
+  const dev = await Device.open({ engines: 1, arenaBytes: 4 << 20, maxTransfer: 1, inlineThreshold: 0 });
+  try {
+    const a = dev.buffer(1 << 20).fill(5);
+    const b = dev.buffer(1 << 20);
+    for (const call of [() => dev.memcpy(b, a), () => dev.crc32c(a), () => dev.fill(b, 7)]) {
+      try {
+        await call();
+        assert.unreachable('resolved');
+      } catch (e) {
+        assert.instance(e, RangeError);
+        assert.match((e as Error).message, /would take 1048576 descriptors at this device's maxTransfer of 1 bytes \(at most 65536 a call\)/);
+      }
+    }
+    assert.ok(b.every((x) => x === 0), 'nothing written');
+    // within the limit, it runs
+    await dev.memcpy(b.subarray(0, 4096), a.subarray(0, 4096));
+    assert.ok(b.subarray(0, 4096).every((x) => x === 5));
+  } finally {
+    await dev.close();
+  }
+});
+
 test('8: every promise-returning method rejects (never throws) after close, and a 64 KiB arena works', async () => {
   const dev = await Device.open({ engines: 1, arenaBytes: 65536 });
   const a = dev.buffer(1000);

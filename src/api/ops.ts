@@ -23,6 +23,9 @@ import { Stats, type Placement } from './stats.ts';
 import { DifOps, type DifOpName } from './dif.ts';
 
 
+/** The most descriptors one call is cut into (its maxTransfer decides how many it needs). */
+const MAX_PIECES = 1 << 16;
+
 /** What a call checked by Ops.checkArgs resolves to (nothing ran). */
 const CHECKED: Promise<unknown> = Promise.resolve();
 export type OpName = 'memcpy' | 'memmove' | 'fill' | 'compare' | 'firstDifference' | 'crc32c' | 'copyCrc32c' | 'dualcast' | 'createDelta' | 'applyDelta' | DifOpName | 'crc16t10dif';
@@ -536,6 +539,10 @@ export class Ops {
     if (split && step < atLeast && n / engines >= atLeast) step = align64(atLeast);
     if (step > max) step = max >= 64 ? max - (max % 64) : max;
     if (step === 0) return [[0, 0]];
+    // (each piece is a descriptor and a promise: with maxTransfer 1, an 8 MiB copy built 8 M of
+    // them before sending one, and the process ran out of heap)
+    const count = Math.ceil(n / step);
+    if (count > MAX_PIECES) throw new RangeError(`a call of ${n} bytes would take ${count} descriptors at this device's maxTransfer of ${max} bytes (at most ${MAX_PIECES} a call): open the device with a larger maxTransfer, or make smaller calls`);
     const out: Array<[number, number]> = [];
     for (let s = 0; s < n; s += step) out.push([s, Math.min(n, s + step)]);
     // The engines that will take the pieces are woken now, with one call, while the pieces'
