@@ -223,15 +223,20 @@ test('a resizable ArrayBuffer shrunk while a call stages it: a RangeError, not s
       u.fill(1);
       const p = dev.difInsert(u);
       rab.resize(4096);
-      await rejects(() => p, RangeError, /shrank while the call ran/);
+      await rejects(() => p, RangeError, /source shrank \(a resizable ArrayBuffer resized under it\) while the call ran/);
     }
+    // one transferred away (detached) says so
+    const plain = new ArrayBuffer(n);
+    const p = dev.difInsert(new Uint8Array(plain).fill(1));
+    structuredClone(plain, { transfer: [plain] });
+    await rejects(() => p, RangeError, /source was detached \(its ArrayBuffer transferred\) while the call ran/);
     // a destination that shrinks: the same, not a TypeError about detaching
     const prot = await dev.difInsert(Buffer.alloc(8 << 20, 1), { blockSize: 4096 });
     const ab = resizable(8 << 20);
-    const p = dev.difStrip(prot, { blockSize: 4096, dst: new Uint8Array(ab) });
+    const q = dev.difStrip(prot, { blockSize: 4096, dst: new Uint8Array(ab) });
     await null;
     ab.resize(10);
-    await rejects(() => p, RangeError, /destination shrank while the call ran/);
+    await rejects(() => q, RangeError, /destination shrank \(a resizable ArrayBuffer resized under it\) while the call ran/);
   } finally {
     await dev.close();
   }

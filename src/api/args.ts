@@ -45,7 +45,15 @@ export function bytesOf(name: string, v: unknown): Uint8Array {
  * under a call in flight gave stale staging bytes, and a wrong result, with no error.
  */
 export function stillThere(u8: Uint8Array, from: number, to: number, what: 'source' | 'destination' = 'source'): Uint8Array {
-  if (realLength(u8) < to) throw new RangeError(`the call's ${what} shrank while the call ran (a resizable ArrayBuffer resized under it): bytes ${from} to ${to} are gone`);
+  if (realLength(u8) < to) {
+    let detached = false;
+    try {
+      new Uint8Array(u8.buffer, 0, 0); // (throws on a detached buffer; Node 20 has no .detached)
+    } catch {
+      detached = true;
+    }
+    throw new RangeError(`the call's ${what} ${detached ? 'was detached (its ArrayBuffer transferred)' : 'shrank (a resizable ArrayBuffer resized under it)'} while the call ran: bytes ${from} to ${to} are gone`);
+  }
   return u8.subarray(from, to);
 }
 

@@ -66,7 +66,7 @@ export abstract class DeviceCalls extends DeviceConnection {
     return this.arena;
   }
 
-  /** Arena bytes: an address never 0, aligned (default 64). Throws RangeError when full. */
+  /** Arena bytes: an address never 0, aligned (default 64), holding what was last written there (as Buffer.allocUnsafe). Throws RangeError when full. */
   alloc(bytes: number, align = 64): number {
     return this.allocator.alloc(bytes, align);
   }
@@ -74,7 +74,8 @@ export abstract class DeviceCalls extends DeviceConnection {
   /**
    * Gives arena memory back: an address alloc() returned, or a Buffer exactly as buffer()
    * returned it (the byte offset of any other view, a subarray or an empty view at a block's
-   * end, could be the address of someone else's block).
+   * end, could be the address of someone else's block). Free a buffer once the calls on it have
+   * settled: one still in flight writes into whoever takes the block next.
    */
   free(addr: number | Uint8Array): void {
     if (this.arena === null) throw Errors.noArena();
@@ -87,9 +88,9 @@ export abstract class DeviceCalls extends DeviceConnection {
     this.arena.free(addr);
   }
 
-  /** A Buffer of arena memory: what engines reach with no copy. Give it back with free(buf). */
+  /** A Buffer of arena memory: what engines reach with no copy, holding what was last written there (as Buffer.allocUnsafe). Give it back with free(buf). */
   buffer(size: number): Buffer {
-    if (typeof size !== 'number' || !Number.isInteger(size) || size < 0) throw new RangeError(`buffer(size): size must be a non-negative integer; got ${String(size)}`);
+    if (typeof size !== 'number' || !Number.isInteger(size) || size < 0) throw new RangeError(`buffer(size): size must be a non-negative integer; got ${typeof size === 'string' ? `the string ${JSON.stringify(size)}` : String(size)}`);
     const addr = this.alloc(Math.max(1, size));
     const buf = bytesAt(this.memory.buffer, addr, size);
     this.#buffers.add(buf);
