@@ -268,8 +268,10 @@ export enum Limit {
   MAX_INT_HANDLES = 64,
   /** bytes the Wasm core may use for its tables (CRC) in the control region */
   CORE_TABLE_BYTES = 16384,
-  /** bytes of scratch each core instance owns in the control region (the CRC folds' windows: four streams' level 0 and levels 1 and 2) */
-  CORE_SCRATCH_BYTES = 98304,
+  /** bytes of scratch each core instance owns in the control region (the CRC folds' windows: level 0's, one stream's or four's, and levels 1 and 2) */
+  CORE_SCRATCH_BYTES = 131072,
+  /** CRC-32C inputs of this many bytes and more are read as four streams at once (assembly/kernels/crc32c.ts: faster from memory, slower in the cache) */
+  CRC_WAYS_MIN = 2097152,
 }
 
 /**
