@@ -7,7 +7,15 @@ import { prefix } from "./bounds";
 import { resetOutcome, setBytes, fault } from "./record";
 import { runOne } from "./dispatch";
 
+/**
+ * The first member of the last batch run whose completion record could not be written (0x1A,
+ * 0x1B: it gets no record, so the error log is the only place its status can go, as DSA's
+ * SWERR register): (index + 1) << 8 | status, bit 20 set when more than one; 0: none.
+ */
+export let recordError: u32 = 0;
+
 export function batch(desc: u32, ctx: u32, irq: u32): u32 {
+  recordError = 0;
   const list = load<u64>(desc + Desc.LIST);
   const count = load<u32>(desc + Desc.COUNT);
   const bytes = <u64>count * Desc.SIZE;
@@ -22,7 +30,11 @@ export function batch(desc: u32, ctx: u32, irq: u32): u32 {
   for (let j: u32 = 0; j < count; j++) {
     const d = <u32>list + j * Desc.SIZE;
     if (failed && (load<u8>(d + Desc.FLAGS) & Flag.FENCE) != 0) break;
-    if (runOne(d, ctx, irq, true) != Status.SUCCESS) failed = true;
+    const status = runOne(d, ctx, irq, true);
+    if (status != Status.SUCCESS) {
+      failed = true;
+      if (status == Status.COMPLETION_ALIGN || status == Status.COMPLETION_FAULT) recordError = recordError == 0 ? ((j + 1) << 8) | status : recordError | (1 << 20);
+    }
     ran++;
   }
   resetOutcome(); // the members' outcomes are not the batch's

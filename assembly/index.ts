@@ -7,6 +7,7 @@ import { Ctx } from "../src/device/format";
 import { loadBounds, setHole } from "./bounds";
 import { crcInit, crc32cRun } from "./kernels/crc32c";
 import { runOne } from "./dispatch";
+import { recordError } from "./batch";
 import { crc16 as crc16Run } from "./kernels/dif";
 import { outFault, setBytes, setFault, setResult, setSpecific } from "./record";
 export { setStreamFrom } from "./kernels/memmove";
@@ -60,6 +61,11 @@ export function injectHole(start: u32, len: u32): void {
 /** The fault address of the descriptor just run (its record's, written or not): did an injected hole cause its fault? */
 export function faultAddress(): u64 {
   return outFault;
+}
+
+/** After a BATCH: its first member whose record could not be written ((index + 1) << 8 | status, bit 20: more than one), or 0. */
+export function batchRecordError(): u32 {
+  return recordError;
 }
 
 /** Runs the descriptor at `desc`; returns the status byte (as written, or as it would be). */

@@ -190,6 +190,34 @@ test('records that cannot be written settle the submit with 0x1b / 0x1a and go t
   });
 });
 
+test('a batch member whose record cannot be written goes to the error log too (its index, its status; the first of the batch, more flagged)', async () => {
+  await withDevice({ engines: 1 }, async (dev) => {
+    const rec = dev.alloc(32, 32);
+    const list = dev.alloc(4 * 64, 64);
+    const mrec = dev.alloc(32, 32);
+    const member = (i: number, d: Uint8Array): void => dev.view(list + i * 64, 64).set(d);
+    member(0, Descriptor.noop({ completion: mrec }));
+    member(1, Descriptor.noop({ completion: mrec + 8 })); // misaligned: 0x1b
+    member(2, Descriptor.noop({ completion: 2 ** 40 })); // outside the arena: 0x1a
+    member(3, Descriptor.noop({}));
+    assert.is(await dev.submit(Descriptor.batch({ list, count: 4, completion: rec })), Status.BATCH_FAIL);
+    assert.is(dev.errorLog.length, 1);
+    const e = dev.errorLog[0];
+    assert.equal([e.status, e.opcode, e.completion, e.batchIndex, e.more], [Status.COMPLETION_ALIGN, Opcode.NOOP, BigInt(mrec + 8), 1, true]);
+    // one alone, through the raw verbs (enqueue / completed)
+    member(1, Descriptor.noop({ completion: mrec }));
+    const pos = dev.portal.enqueue(Descriptor.batch({ list, count: 3, completion: rec }));
+    let status = Status.NONE;
+    while ((status = dev.portal.completed(pos)) === Status.NONE) await new Promise((r) => setImmediate(r));
+    assert.is(status, Status.BATCH_FAIL);
+    assert.equal([dev.errorLog[1].status, dev.errorLog[1].batchIndex, dev.errorLog[1].more], [Status.COMPLETION_FAULT, 2, false]);
+    // a batch whose members all succeed, or fail with records written, logs nothing
+    member(2, Descriptor.memmove({ src: 2 ** 40, dst: mrec, size: 8, completion: mrec }));
+    assert.is(await dev.submit(Descriptor.batch({ list, count: 3, completion: rec })), Status.BATCH_FAIL);
+    assert.is(dev.errorLog.length, 2);
+  });
+});
+
 test('RCI signals the interrupt handle; an unknown handle is 0x19', async () => {
   await withDevice({ engines: 1 }, async (dev) => {
     let fired = 0;

@@ -199,6 +199,8 @@ function run(pos: number, irq: number, block: Int32Array): void {
   Atomics.store(block, Eng.BUSY / 4, 1);
   const status = inj === null ? core.execute(addr, wq.ctx, irq) : runInjected(inj, addr, irq, block);
   Atomics.store(block, Eng.BUSY / 4, 0);
+  // (a batch that failed, run by the core: which member's record could not be written)
+  if (bytes[addr + Desc.OPCODE] === Opcode.BATCH) wq.setNote(pos, status === Status.BATCH_FAIL && (inj === null || inj.status < 0) ? core.batchRecordError() : 0);
   const vector = wq.vectorOf(pos);
   // Counted before the slot is released: a submitter that sees its completion and reads
   // stats() at once must find it counted.

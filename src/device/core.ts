@@ -17,6 +17,8 @@ export interface Core {
   injectHole(start: number, len: number): void;
   /** the fault address of the descriptor just run (fault injection: was it the hole's?) */
   faultAddress(): bigint;
+  /** after a BATCH: its first member whose record could not be written ((index + 1) << 8 | status, bit 20: more), or 0 */
+  batchRecordError(): number;
   /** MEMMOVEs of `bytes` or more without Flag.CC go to the streamCopy import (0: none; the default) */
   setStreamFrom(bytes: number): void;
 }

@@ -9,7 +9,7 @@
 //   completed during that spin, a promise otherwise.)
 import { type Interrupt, Vectors } from './completion.ts';
 import { Errors } from './errors.ts';
-import { Desc, Status } from './format.ts';
+import { Desc, Opcode, Status } from './format.ts';
 import { Dev, type Layout, Stop, WqWord } from './layout.ts';
 import { SpinPolicy } from './spin.ts';
 import { Unrun } from './unrun.ts';
@@ -33,6 +33,10 @@ export interface ErrorLogEntry {
   opcode: number;
   completion: bigint;
   time: number;
+  /** a batch member's status: its index in the batch's list (the first such member of the batch) */
+  batchIndex?: number;
+  /** more members of that batch had records that could not be written */
+  more?: boolean;
 }
 
 interface Pending {
@@ -196,7 +200,9 @@ export class Portal {
   /** Status of position pos once done (and reaps it), else Status.NONE. */
   completed(pos: number): number {
     if (!Number.isInteger(pos)) throw new TypeError(`completed(pos): pos must be a position from enqueue(); got ${String(pos)}`);
-    return this.wq.isDone(pos) ? this.wq.take(pos) : Status.NONE;
+    if (!this.wq.isDone(pos)) return Status.NONE;
+    this.#logIfUnwritten(this.wq.statusOf(pos), pos);
+    return this.wq.take(pos);
   }
 
   // ---- the promise API ----
@@ -278,9 +284,8 @@ export class Portal {
       const p = list[i];
       if (this.wq.isDone(p.pos)) {
         const status = this.wq.statusOf(p.pos);
-        const code = status & Status.CODE_MASK;
-        // Read the descriptor before take(): the slot may be reused right after.
-        if (code === Status.COMPLETION_ALIGN || code === Status.COMPLETION_FAULT) this.#log(status, p.pos);
+        // (read before take(): the slot may be reused right after)
+        this.#logIfUnwritten(status, p.pos);
         this.wq.take(p.pos);
         if (status === Status.ABORTED) p.reject(Errors.closed());
         else p.resolve(status);
@@ -309,16 +314,34 @@ export class Portal {
   /** Reaps one done position of this portal that is not tracked (the fast path of submit). */
   #reapOne(pos: number): number {
     const status = this.wq.statusOf(pos);
-    const code = status & Status.CODE_MASK;
-    if (code === Status.COMPLETION_ALIGN || code === Status.COMPLETION_FAULT) this.#log(status, pos);
+    this.#logIfUnwritten(status, pos);
     this.wq.take(pos);
     return status;
   }
 
-  #log(status: number, pos: number): void {
-    const d = this.wq.descriptor(pos);
-    const dv = new DataView(d.buffer, d.byteOffset, Desc.SIZE);
-    this.errorLog.push({ status, opcode: d[Desc.OPCODE], completion: dv.getBigUint64(Desc.COMPLETION, true), time: Date.now() });
+  /**
+   * Keeps in the error log a status no record could take: the descriptor's own (0x1A, 0x1B), or,
+   * for a batch that failed, a member's (the engine's note). Before take(): the slot may be reused.
+   */
+  #logIfUnwritten(status: number, pos: number): void {
+    const code = status & Status.CODE_MASK;
+    if (code === Status.COMPLETION_ALIGN || code === Status.COMPLETION_FAULT) {
+      const d = this.wq.descriptor(pos);
+      this.#log({ status, opcode: d[Desc.OPCODE], completion: new DataView(d.buffer, d.byteOffset, Desc.SIZE).getBigUint64(Desc.COMPLETION, true), time: Date.now() });
+    } else if (code === Status.BATCH_FAIL) {
+      const note = this.wq.noteOf(pos);
+      const d = this.wq.descriptor(pos);
+      if (note === 0 || d[Desc.OPCODE] !== Opcode.BATCH) return;
+      const index = ((note >>> 8) & 0xfff) - 1;
+      // (the member as it is now: what the batch ran may have rewritten it)
+      const at = Number(new DataView(d.buffer, d.byteOffset, Desc.SIZE).getBigUint64(Desc.LIST, true)) + index * Desc.SIZE;
+      const m = new DataView(this.#mem.buffer, this.#mem.byteOffset + at, Desc.SIZE);
+      this.#log({ status: note & 0xff, opcode: m.getUint8(Desc.OPCODE), completion: m.getBigUint64(Desc.COMPLETION, true), time: Date.now(), batchIndex: index, more: (note & (1 << 20)) !== 0 });
+    }
+  }
+
+  #log(entry: ErrorLogEntry): void {
+    this.errorLog.push(entry);
     if (this.errorLog.length > ERROR_LOG_SIZE) this.errorLog.shift();
   }
 

@@ -259,6 +259,18 @@ export class WorkQueue {
     return this.#states[(pos & this.mask) * SLOT_WORDS + 3];
   }
 
+  /**
+   * A BATCH's note for its submitter (the core's batchRecordError: a member whose record could not
+   * be written), in the tag word, which is the engine's once it has read the tag; read at reap.
+   */
+  setNote(pos: number, note: number): void {
+    this.#states[(pos & this.mask) * SLOT_WORDS + 3] = note;
+  }
+
+  noteOf(pos: number): number {
+    return this.#states[(pos & this.mask) * SLOT_WORDS + 3];
+  }
+
   /** Marks a claimed position done with its status. */
   complete(pos: number, status: number): void {
     const s = (pos & this.mask) * SLOT_WORDS;
