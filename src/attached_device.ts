@@ -16,7 +16,7 @@ import { blockBytes } from './api/batcher.ts';
 import { Ops } from './api/ops.ts';
 import type { DeviceHandle } from './device/connection.ts';
 import type { DeviceStats } from './device.ts';
-import { coreModule, instantiateCore, type Core } from './device/core.ts';
+import { coreModule } from './device/core.ts';
 import { Errors } from './device/errors.ts';
 import { loadEventFd } from './device/eventfd.ts';
 import { Ctx, Limit } from './device/format.ts';
@@ -108,7 +108,6 @@ export class AttachedDevice extends DeviceCalls {
   /** what the calls set aside of the part at attach; null: no part */
   readonly #reserved: Reserved | null = null;
   #ops: Ops | null = null;
-  #core: Core | null = null;
 
   constructor(handle: DeviceHandle, spin: number) {
     if (handle === null || typeof handle !== 'object' || !(handle.memory instanceof WebAssembly.Memory) || typeof handle.layout !== 'object') {
@@ -185,9 +184,8 @@ export class AttachedDevice extends DeviceCalls {
       const index = this.portal.wq.index;
       const maxTransfer = new DataView(this.memory.buffer as unknown as SharedArrayBuffer, layout.wqs[index].ctx).getUint32(Ctx.MAX_TRANSFER, true);
       const group = layout.groups.find((g) => g.wqs.includes(index)) ?? layout.groups[0];
-      const access = this.callsAccess(() => this.#coreHere(), {
-        copy: (dst, src, length) => this.#coreHere().copy(dst, src, length),
-        hasCore: () => this.#core !== null,
+      const access = this.callsAccess({
+        copy: (dst, src, length) => this.coreHere().copy(dst, src, length),
         ready: () => true, // (the opener's engines: they run, or will, while the device is open)
         maxBatch,
         keptBlock: kept,
@@ -201,14 +199,9 @@ export class AttachedDevice extends DeviceCalls {
     return this.#ops;
   }
 
-  /** This thread's instance of the core (inline calls), its scratch area in the part. */
-  #coreHere(): Core {
-    if (this.#core === null) {
-      const core = instantiateCore(this.#handle.module ?? coreModule(), this.memory);
-      core.init(this.layout.ctx, this.#reserved!.scratch);
-      this.#core = core;
-    }
-    return this.#core;
+  /** This thread's core: the opener's module (sent with the handle), its scratch area in the part. */
+  protected override coreSource(): { module: WebAssembly.Module; scratch: number } {
+    return { module: this.#handle.module ?? coreModule(), scratch: this.#reserved!.scratch };
   }
 
   /** Bytes of the part lent to this thread (0: none). */

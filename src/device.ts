@@ -5,13 +5,13 @@
 // of the arena it lends (lend). A thread's connection, its portal and interrupts, is
 // device/connection.ts; the drop-in calls and arena buffers on top of it, api/calls.ts.
 import { Allocator } from './device/allocator.ts';
-import { coreModule, instantiateCore, type Core } from './device/core.ts';
+import { coreModule } from './device/core.ts';
 import { type EngineFailure, Engines } from './device/engines.ts';
 import { Errors, SoftDsaError, typeName } from './device/errors.ts';
 import { checkRule, type FaultHandle, type FaultRule, type FaultStats, FaultTable } from './device/faults.ts';
 import { type EventFdAddon, eventFdUnavailableReason, loadEventFd } from './device/eventfd.ts';
 import { Ctx, Limit } from './device/format.ts';
-import { computeLayout, CTX_ADDR, type Layout, MAX_ENGINES, MAX_VECTORS, PAGE, scratchOf, VECTOR_WORDS, Vec } from './device/layout.ts';
+import { computeLayout, type Layout, MAX_ENGINES, MAX_VECTORS, PAGE, scratchOf, VECTOR_WORDS, Vec } from './device/layout.ts';
 import { parseAccelConfig, toAccelConfig } from './device/accel_config.ts';
 import { singleQueue, type Topology, topologyLayout } from './device/topology.ts';
 import { DEVICE_MAGIC } from './device/spaces.ts';
@@ -239,7 +239,6 @@ export class Device extends DeviceCalls {
   readonly #callsBlock: number;
   /** this thread's own arena bytes for its synchronous work (DeviceAccess.here) */
   readonly #here: { base: number; bytes: number };
-  #core: Core | null = null;
   #closing: Promise<void> | null = null;
   #ops: Ops | null = null;
   readonly #faults: FaultTable;
@@ -292,18 +291,9 @@ export class Device extends DeviceCalls {
     return this.#engines.ready();
   }
 
-  /**
-   * This thread's instance of the core, made on first use: it computes inline CRCs of arena bytes
-   * in its own scratch slot (the CRC tables are built by the engines too: idempotent).
-   */
-  #coreHere(): Core {
-    if (this.#core === null) {
-      const core = instantiateCore(coreModule(), this.memory);
-      if (core.heapBase() > CTX_ADDR) throw new Error('softdsa: the core static data overlaps the control region');
-      core.init(this.layout.ctx, scratchOf(this.layout, this.layout.engineCount));
-      this.#core = core;
-    }
-    return this.#core;
+  /** The opener's core: the process's module, the control region's last scratch slot. */
+  protected override coreSource(): { module: WebAssembly.Module; scratch: number } {
+    return { module: coreModule(), scratch: scratchOf(this.layout, this.layout.engineCount) };
   }
 
   /**
@@ -457,9 +447,8 @@ export class Device extends DeviceCalls {
   override get ops(): Ops {
     if (this.closed) throw Errors.closed();
     if (this.#ops === null) {
-      const access = this.callsAccess(() => this.#coreHere(), {
+      const access = this.callsAccess({
         copy: (dst, src, length) => this.#copyHere(dst, src, length),
-        hasCore: () => this.#core !== null,
         ready: () => this.#engines.isReady,
         maxBatch: this.#callsMaxBatch,
         keptBlock: this.#callsBlock,
@@ -488,8 +477,8 @@ export class Device extends DeviceCalls {
    * 1.3-1.4 ms so.
    */
   protected override bufferTaken(): void {
-    if (this.#core === null && !this.#engines.isReady) {
-      const core = this.#coreHere();
+    if (!this.hasCoreHere && !this.#engines.isReady) {
+      const core = this.coreHere();
       core.crc32c(this.layout.arenaBase, WARM_CRC_BYTES, 0, 0);
       warmLongCrc(core, this.bytes);
     }
@@ -501,7 +490,7 @@ export class Device extends DeviceCalls {
     // (not loaded yet, as for a first call made as the device opens: its dlopen cost that call 2 ms)
     const stream = bypass > 0 && n >= bypass ? this.loadedAddon?.streamCopy : undefined;
     if (stream !== undefined && (dst + n <= src || src + n <= dst)) stream(this.bytes, dst, src, n);
-    else this.#coreHere().copy(dst, src, n);
+    else this.coreHere().copy(dst, src, n);
   }
 
   /** Per-operation counts, bytes, placement (and why inline), latency; batching; engines. */

@@ -7,12 +7,12 @@ import { DeviceConnection } from '../device/connection.ts';
 import { Errors, typeName } from '../device/errors.ts';
 import type { EventFdAddon } from '../device/eventfd.ts';
 import { bytesAt } from '../device/host.ts';
-import type { Layout } from '../device/layout.ts';
 import type { Bytes } from './args.ts';
 import { BatchBuilder } from './batch_builder.ts';
 import type { DifOptions, DifUpdateOptions } from './dif.ts';
 import type { DeviceAccess, Ops } from './ops.ts';
-import type { Core } from '../device/core.ts';
+import { type Core, instantiateCore } from '../device/core.ts';
+import { CTX_ADDR, type Layout } from '../device/layout.ts';
 
 /** The size of a thread's here area for an arena (or part) of arenaBytes: 64 KiB, or a 16th of a small one (at least 256 bytes). */
 export const hereBytes = (arenaBytes: number): number => Math.max(256, Math.min(64 << 10, Math.floor(arenaBytes / 16 / 64) * 64));
@@ -101,15 +101,42 @@ export abstract class DeviceCalls extends DeviceConnection {
   /** Called as buffer() hands out a buffer (the opener readies its core for the first calls). */
   protected bufferTaken(): void {}
 
+  #core: Core | null = null;
+
+  /** The module and scratch area of this thread's core: the opener's slot in the control region, an attached thread's in its part. */
+  protected abstract coreSource(): { module: WebAssembly.Module; scratch: number };
+
   /**
-   * What this thread's Ops needs of it: the portal's verbs, this thread's core (`core`, made on
-   * first use), its allocator; `own`: what differs between the opener and an attached thread.
+   * This thread's instance of the core, made on first use: it runs inline calls and CRCs of arena
+   * bytes in its own scratch area (the CRC tables are built by the engines too: idempotent).
    */
-  protected callsAccess(core: () => Core, own: Pick<DeviceAccess, 'copy' | 'hasCore' | 'ready' | 'maxBatch' | 'keptBlock' | 'here' | 'spaces'>): DeviceAccess {
+  protected coreHere(): Core {
+    if (this.#core === null) {
+      const { module, scratch } = this.coreSource();
+      const core = instantiateCore(module, this.memory);
+      if (core.heapBase() > CTX_ADDR) throw new Error('softdsa: the core static data overlaps the control region');
+      core.init(this.layout.ctx, scratch);
+      this.#core = core;
+    }
+    return this.#core;
+  }
+
+  /** Whether this thread's core is made yet. */
+  protected get hasCoreHere(): boolean {
+    return this.#core !== null;
+  }
+
+  /**
+   * What this thread's Ops needs of it: the portal's verbs, this thread's core (made on first
+   * use), its allocator; `own`: what differs between the opener and an attached thread.
+   */
+  protected callsAccess(own: Pick<DeviceAccess, 'copy' | 'ready' | 'maxBatch' | 'keptBlock' | 'here' | 'spaces'>): DeviceAccess {
     const arena = this.allocator;
     const ctx = this.layout.ctx;
+    const core = (): Core => this.coreHere();
     return {
       ...own,
+      hasCore: () => this.hasCoreHere,
       arena: { buffer: this.memory.buffer as unknown as SharedArrayBuffer, base: this.layout.arenaBase, end: this.layout.arenaEnd },
       crc: (addr, length, seed) => core().crc32c(addr, length, seed, 0) >>> 0,
       crc16: (addr, length, seed) => core().crc16(addr, length, seed) & 0xffff,
