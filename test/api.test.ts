@@ -614,6 +614,27 @@ test('batch builder: results in order; a fence after a failure stops what follow
     await rejects(() => builder.submit(), RangeError, 'the bad call rejects the batch');
     assert.ok(x.equals(Buffer.alloc(64, 0)) && y.equals(Buffer.alloc(64, 0)) && z.equals(Buffer.alloc(64, 0)), 'nothing ran');
   }
+  // a delta record an earlier call of the batch writes is data, not an argument: checked as it runs
+  const a2 = dev.buffer(4096).fill(1);
+  const b2 = dev.buffer(4096).fill(1);
+  b2[100] = 7;
+  const delta = await dev.createDelta(a2, b2);
+  const slot = dev.buffer(delta.length).fill(0xff);
+  const target = dev.buffer(4096).fill(1);
+  await dev.batch().memcpy(slot, delta).fence().applyDelta(target, slot).submit();
+  assert.ok(target.equals(b2), 'the delta written by the batch was applied');
+  // a call its device's maxTransfer would cut into too many descriptors: refused up front too
+  const small = await Device.open({ engines: 1, arenaBytes: 4 << 20, maxTransfer: 16 });
+  try {
+    const big = small.buffer((16 << 16) + 1).fill(3); // 65537 descriptors of 16 bytes
+    const u = small.buffer(64).fill(0);
+    await rejects(() => small.batch().fill(u, 5).crc32c(big).submit(), RangeError, 'too many pieces');
+    assert.ok(u.every((v) => v === 0), 'nothing ran');
+    await small.batch().fill(u, 5).crc32c(big.subarray(0, 16 << 16)).submit(); // 65536: runs
+    assert.ok(u.every((v) => v === 5));
+  } finally {
+    await small.close();
+  }
   // a call that fails as it runs (an injected status; alone in its tick, it goes out as its own
   // MEMMOVE, not in a BATCH): nothing after the fence runs
   const rule = dev.inject({ opcode: Opcode.MEMMOVE, status: 0x1c, times: 1 });

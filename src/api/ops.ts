@@ -26,6 +26,9 @@ import { DifOps, type DifOpName } from './dif.ts';
 /** The most descriptors one call is cut into (its maxTransfer decides how many it needs). */
 const MAX_PIECES = 1 << 16;
 
+const tooManyPieces = (n: number, count: number, max: number): RangeError =>
+  new RangeError(`a call of ${n} bytes would take ${count} descriptors at this device's maxTransfer of ${max} bytes (at most ${MAX_PIECES} a call): open the device with a larger maxTransfer, or make smaller calls`);
+
 /** What a call checked by Ops.checkArgs resolves to (nothing ran). */
 const CHECKED: Promise<unknown> = Promise.resolve();
 export type OpName = 'memcpy' | 'memmove' | 'fill' | 'compare' | 'firstDifference' | 'crc32c' | 'copyCrc32c' | 'dualcast' | 'createDelta' | 'applyDelta' | DifOpName | 'crc16t10dif';
@@ -324,6 +327,13 @@ export class Ops {
   /** While set, a call checks its arguments and goes no further (see checkArgs). */
   #checkOnly = false;
 
+  /** What a call of n bytes checked by checkArgs resolves to: nothing, or the RangeError its pieces would give. */
+  #checked(n: number): Promise<unknown> {
+    const max = this.#cfg.maxTransfer;
+    const count = Math.ceil(n / (max >= 64 ? max - (max % 64) : max));
+    return count > MAX_PIECES ? Promise.reject(tooManyPieces(n, count, max)) : CHECKED;
+  }
+
   /**
    * Runs `call` (one of this object's calls) only as far as its arguments' checks: resolves when
    * they pass, rejects as the call would. BatchBuilder checks every call of a batch first, so that
@@ -542,7 +552,7 @@ export class Ops {
     // (each piece is a descriptor and a promise: with maxTransfer 1, an 8 MiB copy built 8 M of
     // them before sending one, and the process ran out of heap)
     const count = Math.ceil(n / step);
-    if (count > MAX_PIECES) throw new RangeError(`a call of ${n} bytes would take ${count} descriptors at this device's maxTransfer of ${max} bytes (at most ${MAX_PIECES} a call): open the device with a larger maxTransfer, or make smaller calls`);
+    if (count > MAX_PIECES) throw tooManyPieces(n, count, max);
     const out: Array<[number, number]> = [];
     for (let s = 0; s < n; s += step) out.push([s, Math.min(n, s + step)]);
     // The engines that will take the pieces are woken now, with one call, while the pieces'
@@ -577,7 +587,7 @@ export class Ops {
     } catch (e) {
       return Promise.reject(e);
     }
-    if (this.#checkOnly) return CHECKED as Promise<T>;
+    if (this.#checkOnly) return this.#checked(s.u8.byteLength) as Promise<T>;
     const n = s.u8.byteLength;
     let where = this.#place('copy', n, s, d);
     // Ranges of an overlapping copy could overwrite each other's source (memcpy too: it
@@ -649,7 +659,7 @@ export class Ops {
     } catch (e) {
       return Promise.reject(e);
     }
-    if (this.#checkOnly) return CHECKED as Promise<T>;
+    if (this.#checkOnly) return this.#checked(d.u8.byteLength) as Promise<T>;
     const n = d.u8.byteLength;
     const where = this.#place('copy', n, d);
     if (this.#single(where, n)) return this.#one('fill', n, where, d, Opcode.MEMFILL, this.#fillFill(d, pat, 0, n), () => dst);
@@ -676,7 +686,7 @@ export class Ops {
     } catch (e) {
       return Promise.reject(e);
     }
-    if (this.#checkOnly) return CHECKED as Promise<void>;
+    if (this.#checkOnly) return this.#checked(s.u8.byteLength) as Promise<void>;
     const n = s.u8.byteLength;
     const where = this.#place('copy', n, s, d1, d2);
     return this.#track('dualcast', n, where, async () => {
@@ -734,7 +744,7 @@ export class Ops {
     } catch (e) {
       return Promise.reject(e);
     }
-    if (this.#checkOnly) return CHECKED as Promise<number>;
+    if (this.#checkOnly) return this.#checked(Math.min(x.u8.byteLength, y.u8.byteLength)) as Promise<number>;
     const n = Math.min(x.u8.byteLength, y.u8.byteLength);
     const tail = x.u8.byteLength === y.u8.byteLength ? -1 : n;
     const where = this.#place('compare', n, x, y);
@@ -770,7 +780,7 @@ export class Ops {
     } catch (e) {
       return Promise.reject(e);
     }
-    if (this.#checkOnly) return CHECKED as Promise<number>;
+    if (this.#checkOnly) return this.#checked(s.u8.byteLength) as Promise<number>;
     const n = s.u8.byteLength;
     let where = this.#place('crc', n, s);
     if (where === 'inline:not-shared' && stagesNotShared && n >= this.#split.crc) where = 'staged';
@@ -797,7 +807,7 @@ export class Ops {
     } catch (e) {
       return Promise.reject(e);
     }
-    if (this.#checkOnly) return CHECKED as Promise<number>;
+    if (this.#checkOnly) return this.#checked(s.u8.byteLength) as Promise<number>;
     const n = s.u8.byteLength;
     let where = this.#place('crc', n, s, d);
     if (where !== 'split' && where !== 'inline:small' && !where.startsWith('inline') && overlaps(s, d, n)) where = 'inline:overlap';
@@ -935,8 +945,9 @@ export class Ops {
   async applyDelta<T extends Bytes>(dst: T, delta: Bytes): Promise<T> {
     const d = this.#span('dst', dst);
     const rec = this.#span('delta', delta).u8;
-    const frames = parseFrames(rec, d.u8.byteLength);
+    // (its record is data, not an argument's shape: a batch's earlier call may write it)
     if (this.#checkOnly) return dst;
+    const frames = parseFrames(rec, d.u8.byteLength);
     let where = unsplit(this.#place('compare', rec.byteLength, d));
     // AP_DELTA needs an 8-byte aligned destination (0x1C otherwise).
     if (where === 'device' && (d.addr & 7) !== 0) where = 'inline:unaligned';
