@@ -136,6 +136,11 @@ test('--json to a pipe: the whole document, however long (the process had exited
   const doc = JSON.parse(r.out) as { files: Array<{ crc32c: string }> };
   assert.is(doc.files.length, 3000);
   assert.ok(doc.files.every((f) => f.crc32c === 'e3069283'));
+  // a reader that goes away: 141, for --json too (its one write is the last: it exited 0)
+  for (const args of [['--json', ...names], ['--json', 'vector.txt'], ['vector.txt']]) {
+    const g = spawnSync('bash', ['-c', `"${process.execPath}" "${join(root, 'bin/softdsa.js')}" crc32c ${args.join(' ')} | (exec 0<&-; sleep 0.3); echo "status \${PIPESTATUS[0]}"`], { cwd: dir, encoding: 'utf8', timeout: 60000 });
+    assert.is(g.stdout, 'status 141\n', `${args.slice(0, 2).join(' ')}: ${g.stderr}`);
+  }
   const e = spawned(['miss\ning']);
   assert.is(e.code, 1);
   assert.is(e.err, 'softdsa: miss\\ning: No such file or directory\n');

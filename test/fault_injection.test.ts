@@ -311,6 +311,31 @@ test('an injected page fault behind a real one is missed: not counted, the rule 
   });
 });
 
+test('a missed page fault leaves its rule to fire though another descriptor looked while it was in flight; address rules are the arena\'s, not another space\'s', async () => {
+  await withDevice({ engines: 1 }, async (dev) => {
+    const src = source(dev, 4096);
+    const dst = dev.alloc(4096);
+    const rule = dev.inject({ opcode: Opcode.MEMMOVE, pageFault: { offset: 3000 }, times: 1 });
+    // A faults for real at byte 1000 (the arena ends there), before the injected fault at 3000;
+    // B is matched while A is in flight (the rule taken then), C after A missed it
+    const a = dev.submit(Descriptor.memmove({ src: dev.layout.arenaEnd - 1000, dst, size: 4096 }));
+    const b = dev.submit(Descriptor.memmove({ src, dst, size: 4096 }));
+    assert.is((await a) & 0x7f, Status.PAGE_FAULT);
+    assert.is(await b, Status.SUCCESS);
+    const rec = dev.alloc(32, 32);
+    assert.is(await dev.submit(Descriptor.memmove({ src, dst, size: 4096, completion: rec })), Status.PAGE_FAULT);
+    assert.is(readRecord(dev.view(rec, 32), 0).faultAddress, BigInt(src + 3000));
+    assert.is(rule.fired, 1);
+    rule.remove();
+    // a descriptor in another address space whose offsets are the rule's numbers does not meet it
+    const r2 = dev.inject({ address: [src, src + 4096], status: 0x1c });
+    const pasid = dev.addressSpace(new SharedArrayBuffer(1 << 24));
+    assert.is(await dev.submit(Descriptor.memmove({ src, dst, size: 4096, pasid })), Status.SUCCESS);
+    assert.is(r2.fired, 0);
+    assert.is(await dev.submit(Descriptor.memmove({ src, dst, size: 4096 })), 0x1c);
+  });
+});
+
 test('reproducible: the same seed faults the same descriptors, however many engines run them', async () => {
   const outcome = async (seed: number, engines: number): Promise<string> => {
     let s = '';

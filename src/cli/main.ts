@@ -103,9 +103,15 @@ if (self.endsWith('/cli/main.ts') || self.endsWith('/cli/main.js') || (globalThi
   // Nothing of the run holds the process (device closed, pool destroyed); exit now anyway, so
   // that a stray handle cannot keep a finished benchmark alive, once what was written to
   // stdout and stderr is out (--json to a pipe lost all but its first 64 KiB).
+  // (a reader that went away is exit 141 here too: the last write can be the one that fails)
   let streams = 2;
   const out = (): void => {
-    if (--streams === 0) process.exit(code);
+    if (--streams > 0) return;
+    // (a turn later: a write's error, EPIPE, is emitted after its callback, and onStdoutError exits 141)
+    setImmediate(() => {
+      const failed = process.stdout.errored as NodeJS.ErrnoException | null;
+      process.exit(failed?.code === 'EPIPE' ? 141 : failed ? 1 : code);
+    });
   };
   process.stdout.write('', out);
   process.stderr.write('', out);

@@ -228,7 +228,12 @@ export class FaultTable {
       const n = Atomics.add(w, base + E.MATCHED, 1);
       if (r.every > 0 && n % r.every !== r.every - 1) continue;
       if ((r.flags & F.HAS_PROB) !== 0 && chance(Atomics.load(w, H.SEED), r.serial, n) >= r.probability) continue;
-      if (r.times > 0 && Atomics.add(w, base + E.FIRED, 1) >= r.times) continue;
+      // (spent: the count goes back, so that a fault another descriptor then misses, and gives
+      // back, leaves the rule one to fire, not one this descriptor's look took)
+      if (r.times > 0 && Atomics.add(w, base + E.FIRED, 1) >= r.times) {
+        Atomics.sub(w, base + E.FIRED, 1);
+        continue;
+      }
       if (r.times === 0) Atomics.add(w, base + E.FIRED, 1);
       if ((r.flags & F.REFUSE) !== 0) {
         this.#count(r.flags);
@@ -339,11 +344,12 @@ const entryOf = (tag: number): number => HEADER_WORDS + ((tag & ((1 << TAG_INDEX
 const describe = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : String(v));
 
 /**
- * Does a range the descriptor reads or writes (where its opcode has it) meet [start, end)? Its
+ * Does a range the descriptor reads or writes in the arena (where its opcode has it) meet [start, end)? Its
  * source and destination, and a dualcast's second destination, a delta record (created or
  * applied), a CRC seed read from memory.
  */
 function meets(dv: DataView, op: number, start: number, end: number): boolean {
+  if ((dv.getUint32(Desc.PASID, true) & 0xfffff) !== 0) return false; // (another address space's offsets: not the arena's range)
   const size = dv.getUint32(Desc.XFER_SIZE, true);
   const within = (at: number, len: number): boolean => {
     const a = Number(dv.getBigUint64(at, true));
