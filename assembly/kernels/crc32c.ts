@@ -207,22 +207,7 @@ const LEVEL0_MIN: usize = 32768;
     len = min(e - done, BLK);
     const src = p + done;
     if (L < 2) {
-      for (let j: usize = 0; j < len; j += 64) {
-        const q = s + j - D;
-        const m = src + j;
-        const v0 = v128.load(m), v1 = v128.load(m, 16), v2 = v128.load(m, 32), v3 = v128.load(m, 48);
-        if (COPY) {
-          const t = d + done + j;
-          v128.store(t, v0);
-          v128.store(t, v1, 16);
-          v128.store(t, v2, 32);
-          v128.store(t, v3, 48);
-        }
-        v128.store(q + D, pull(L, v0, q));
-        v128.store(q + D + 16, pull(L, v1, q + 16));
-        v128.store(q + D + 32, pull(L, v2, q + 32));
-        v128.store(q + D + 48, pull(L, v3, q + 48));
-      }
+      for (let j: usize = 0; j < len; j += 64) round64(L, COPY, s + j - D, src + j, d + done + j);
     } else {
       for (let j: usize = 0; j < len; j += 16) {
         const v = v128.load(src + j);
@@ -234,15 +219,36 @@ const LEVEL0_MIN: usize = 32768;
     if (done == e) break;
     moveWindow(a, s + BLK - WIN, WIN);
   }
-  // The rest, 16 bytes at a time; each stands on its own, so the last 16 may overlap.
-  const z = s + len;
+  return foldRest(L, COPY, s + len, p + e, d + e);
+}
+
+// One round of levels 0 and 1: f's 64 bytes at q + D from the data at m (copied to t with COPY).
+@inline function round64(L: i32, COPY: bool, q: usize, m: usize, t: usize): void {
+  const D = L == 0 ? D0 : D1;
+  const v0 = v128.load(m), v1 = v128.load(m, 16), v2 = v128.load(m, 32), v3 = v128.load(m, 48);
+  if (COPY) {
+    v128.store(t, v0);
+    v128.store(t, v1, 16);
+    v128.store(t, v2, 32);
+    v128.store(t, v3, 48);
+  }
+  v128.store(q + D, pull(L, v0, q));
+  v128.store(q + D + 16, pull(L, v1, q + 16));
+  v128.store(q + D + 32, pull(L, v2, q + 32));
+  v128.store(q + D + 48, pull(L, v3, q + 48));
+}
+
+// The rest of a fold whose f ends at z: the input's last D bytes, at `tail` (copied to `to` with
+// COPY), 16 bytes at a time; each stands on its own, so the last 16 may overlap. Returns its address.
+@inline function foldRest(L: i32, COPY: bool, z: usize, tail: usize, to: usize): usize {
+  const D = L == 0 ? D0 : L == 1 ? D1 : D2;
+  const ZERO = L == 0 ? ZERO0 : L == 1 ? ZERO1 : ZERO2;
   memory.fill(z, 0, ZERO);
   const r = z + ZERO;
-  const tail = p + e;
   for (let k: usize = 0; k < D; k += 16) {
     const at = min(k, D - 16);
     const v = v128.load(tail + at);
-    if (COPY) v128.store(d + e + at, v);
+    if (COPY) v128.store(to + at, v);
     v128.store(r + at, pull(L, v, z + at - D));
   }
   return r;
@@ -258,7 +264,7 @@ const LEVEL0_MIN: usize = 32768;
 // (and a tail of under 64 * WAYS bytes), their level-0 folds run in lockstep, each region in an
 // area of its own, and their registers are joined by the shift that crc32_combine makes:
 //   reg(A ++ B, r) = reg(A, r) * x^(8|B|) mod P  ^  reg(B, 0).
-const WAYS: usize = 4; // (foldWays is written out for two or four)
+const WAYS: usize = 4; // (foldWays is written out for four)
 const WAYS_MIN: usize = <usize>Limit.CRC_WAYS_MIN;
 
 /** Level-0 area of region k, in level 0's area (levels 1 and 2 have theirs after it). */
@@ -282,46 +288,18 @@ const WAYS_MIN: usize = <usize>Limit.CRC_WAYS_MIN;
     const m0 = p + done, m1 = m0 + len, m2 = m1 + len, m3 = m2 + len;
     const t0 = d + done, t1 = t0 + len, t2 = t1 + len, t3 = t2 + len;
     for (let j: usize = 0; j < blk; j += 64) {
-      round64(COPY, s0 + j - D0, m0 + j, t0 + j);
-      round64(COPY, s1 + j - D0, m1 + j, t1 + j);
-      if (WAYS > 2) {
-        round64(COPY, s2 + j - D0, m2 + j, t2 + j);
-        round64(COPY, s3 + j - D0, m3 + j, t3 + j);
-      }
+      round64(0, COPY, s0 + j - D0, m0 + j, t0 + j);
+      round64(0, COPY, s1 + j - D0, m1 + j, t1 + j);
+      round64(0, COPY, s2 + j - D0, m2 + j, t2 + j);
+      round64(0, COPY, s3 + j - D0, m3 + j, t3 + j);
     }
     done += blk;
     if (done == e) break;
     for (let k: usize = 0; k < WAYS; k++) moveWindow(wayArea(k), wayArea(k) + BLKW, WIN0);
   }
-  // Each region's rest, as foldBy makes it.
-  for (let k: usize = 0; k < WAYS; k++) {
-    const z = wayArea(k) + WIN0 + blk;
-    memory.fill(z, 0, ZERO0);
-    const r = z + ZERO0;
-    const tail = p + k * len + e;
-    for (let i: usize = 0; i < D0; i += 16) {
-      const at = min(i, D0 - 16);
-      const v = v128.load(tail + at);
-      if (COPY) v128.store(d + k * len + e + at, v);
-      v128.store(r + at, pull(0, v, z + at - D0));
-    }
-  }
+  // each region's rest, as foldBy makes it
+  for (let k: usize = 0; k < WAYS; k++) foldRest(0, COPY, wayArea(k) + WIN0 + blk, p + k * len + e, d + k * len + e);
   return WIN0 + blk + ZERO0;
-}
-
-// One round of level 0: f's 64 bytes at q + D0 from the data at m (copied to t with COPY).
-@inline function round64(COPY: bool, q: usize, m: usize, t: usize): void {
-  const v0 = v128.load(m), v1 = v128.load(m, 16), v2 = v128.load(m, 32), v3 = v128.load(m, 48);
-  if (COPY) {
-    v128.store(t, v0);
-    v128.store(t, v1, 16);
-    v128.store(t, v2, 32);
-    v128.store(t, v3, 48);
-  }
-  v128.store(q + D0, pull(0, v0, q));
-  v128.store(q + D0 + 16, pull(0, v1, q + 16));
-  v128.store(q + D0 + 32, pull(0, v2, q + 32));
-  v128.store(q + D0 + 48, pull(0, v3, q + 48));
 }
 
 /** a * b modulo P, LSB-first (zlib's multmodp); a must not be 0. */
