@@ -70,6 +70,7 @@ test('argument parsing: defaults, usage errors on one line', () => {
     [['--quiet', 'f'], /--quiet goes with --check/],
     [['-', '-'], /once/],
     [['--base64', '--check', 'S'], /does not go with --check/],
+    [['--check'], /--check needs a file name/],
   ] as [string[], RegExp][]) {
     try {
       parseCrc32cArgs(argv, false);
@@ -79,6 +80,11 @@ test('argument parsing: defaults, usage errors on one line', () => {
       assert.match((e as Error).message, match);
       assert.not.match((e as Error).message, /\n/);
     }
+  }
+  // --check is a flag with its SUMS file a positional, as sha256sum -c: the options around it in any order
+  for (const argv of [['--check', '--quiet', 'S'], ['--quiet', '--check', 'S'], ['-c', 'S', '--quiet'], ['S', '--check', '--quiet']]) {
+    const o = parseCrc32cArgs(argv, false);
+    assert.equal([o.check, o.quiet, o.files], ['S', true, []], argv.join(' '));
   }
   assert.is(parseCrc32c('e3069283'), 0xe3069283);
   assert.is(parseCrc32c('E3069283'), 0xe3069283);

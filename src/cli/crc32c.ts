@@ -45,7 +45,8 @@ Examples
 const SPEC = {
   base64: { type: 'boolean' },
   json: { type: 'boolean' },
-  check: { type: 'string', short: 'c' },
+  // (a flag, its SUMS file a positional, as sha256sum -c: `--check --quiet SUMS` parses too)
+  check: { type: 'boolean', short: 'c' },
   quiet: { type: 'boolean' },
   'chunk-size': { type: 'string' },
   'in-flight': { type: 'string' },
@@ -70,11 +71,12 @@ export interface Crc32cOptions {
 export function parseCrc32cArgs(argv: string[], isTTY: boolean): Crc32cOptions {
   const { values, positionals } = parseArgv(argv, SPEC);
   const help = Boolean(values.help);
-  const check = values.check as string | undefined;
+  const checking = values.check === true;
+  const check = checking ? positionals[0] : undefined;
   if (!help) {
-    if (check !== undefined && positionals.length > 0) throw new UsageError(`crc32c: --check reads the files to verify from ${check}: give no FILE arguments (got "${positionals[0]}")`);
-    if (check === undefined && positionals.length === 0) throw new UsageError('crc32c: give one or more FILEs (or - for standard input), or --check SUMS (see softdsa crc32c --help)');
-    if (check !== undefined && check.trim() === '') throw new UsageError('crc32c: --check needs a file name (or - for standard input)');
+    if (checking && positionals.length > 1) throw new UsageError(`crc32c: --check reads the files to verify from ${positionals[0]}: give no FILE arguments (got "${positionals[1]}")`);
+    if (!checking && positionals.length === 0) throw new UsageError('crc32c: give one or more FILEs (or - for standard input), or --check SUMS (see softdsa crc32c --help)');
+    if (checking && (check === undefined || check.trim() === '')) throw new UsageError('crc32c: --check needs a file name (or - for standard input)');
     if (values.quiet && check === undefined) throw new UsageError('crc32c: --quiet goes with --check');
     if (values.base64 && check !== undefined) throw new UsageError('crc32c: --base64 does not go with --check (the list may hold either form)');
     if (positionals.filter((p) => p === '-').length > 1) throw new UsageError('crc32c: standard input (-) can be read once');
@@ -86,7 +88,7 @@ export function parseCrc32cArgs(argv: string[], isTTY: boolean): Crc32cOptions {
   if (!Number.isInteger(inFlight) || inFlight < 1 || inFlight > 64) throw new UsageError(`--in-flight: "${flightText}" must be a whole number from 1 to 64`);
   const json = Boolean(values.json);
   return {
-    files: positionals,
+    files: checking ? [] : positionals,
     base64: Boolean(values.base64),
     json,
     check,
