@@ -191,6 +191,31 @@ test('crc32cHex / crc32cBase64: the GCS/S3 forms; anything but a 32-bit integer 
   for (const v of [NaN, 1.7, 2 ** 32 + 5, -(2 ** 31) - 1]) assert.throws(() => crc32cBase64(v), RangeError);
 });
 
+test('a stream dropped unended gives its staging buffers back once it is collected', async () => {
+  const { setFlagsFromString } = await import('node:v8');
+  const { runInNewContext } = await import('node:vm');
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  setFlagsFromString('--no-expose-gc');
+  const dev = await Device.open({ engines: 1, arenaBytes: 4 << 20 });
+  try {
+    const whole = 3 << 20;
+    await arenaBack(dev, whole);
+    // each takes a 256 KiB staging buffer with its first write, and is never ended nor destroyed
+    (() => {
+      for (let i = 0; i < 8; i++) createCrc32cStream({ device: dev, batchBytes: 256 << 10 }).write(Buffer.alloc(1000, i));
+    })();
+    assert.throws(() => dev.free(dev.buffer(whole).byteOffset), RangeError, 'the staging buffers are taken');
+    for (let i = 0; i < 10; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await arenaBack(dev, whole);
+  } finally {
+    await dev.close();
+  }
+});
+
 test('bad options', () => {
   assert.throws(() => createCrc32cStream({ batchBytes: 0 }), /batchBytes/);
   assert.throws(() => createCrc32cStream({ seed: -1 }), /seed/);

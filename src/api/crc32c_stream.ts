@@ -63,6 +63,26 @@ function notReady(): Error {
   return e;
 }
 
+/** A stream's staging buffers, as the registry below frees them (nothing here reaches the stream). */
+interface Staging {
+  dev: DeviceCalls | null;
+  slots: Buffer[];
+}
+
+/** Frees the staging buffers of a stream that was dropped without being ended or destroyed. */
+const dropped = new FinalizationRegistry<Staging>((staging) => freeStaging(staging));
+
+function freeStaging(staging: Staging): void {
+  for (const b of staging.slots) {
+    try {
+      staging.dev?.free(b.byteOffset);
+    } catch {
+      // the device is closed: its arena went with it
+    }
+  }
+  staging.slots.length = 0;
+}
+
 /**
  * The running CRC of a byte sequence: coalesces updates into arena staging buffers,
  * checksums full ones on the engines, and folds their CRCs in order.
@@ -73,7 +93,9 @@ export class Crc32cAccumulator {
   #dev: DeviceCalls | null = null;
   readonly #batchBytes: number;
   readonly #maxSlots: number;
-  readonly #slots: Buffer[] = [];
+  /** the staging buffers, and their device: freed when done, or, if the stream is dropped, when it is collected */
+  readonly #staging: Staging = { dev: null, slots: [] };
+  readonly #slots = this.#staging.slots;
   readonly #free: Buffer[] = [];
   #cur: Buffer | null = null;
   #fill = 0;
@@ -103,7 +125,10 @@ export class Crc32cAccumulator {
   }
 
   #device(): DeviceCalls {
-    if (this.#dev === null) this.#dev = deviceOption(this.#where, this.#devOpt);
+    if (this.#dev === null) {
+      this.#dev = this.#staging.dev = deviceOption(this.#where, this.#devOpt);
+      dropped.register(this, this.#staging, this);
+    }
     return this.#dev;
   }
 
@@ -240,14 +265,8 @@ export class Crc32cAccumulator {
 
   #freeSlots(): void {
     if (this.#inflight > 0 || this.#dev === null) return;
-    for (const b of this.#slots) {
-      try {
-        this.#dev.free(b.byteOffset);
-      } catch {
-        // the device is closed: its arena went with it
-      }
-    }
-    this.#slots.length = 0;
+    dropped.unregister(this);
+    freeStaging(this.#staging);
     this.#free.length = 0;
   }
 }
