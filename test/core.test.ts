@@ -4,6 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MessageChannel } from 'node:worker_threads';
+import { instantiateCore } from '../src/device/core.ts';
 import { ForeignSpaces, runForeign } from '../src/device/foreign.ts';
 import { Opcode, Flag, Status, Desc, Record as Rec, Limit, DeltaEntry } from '../src/device/format.ts';
 import { referenceExecute, referenceCrc32c, ALLOWED_FLAGS, type RefCtx } from './reference.ts';
@@ -29,16 +30,8 @@ const streamCopy = (dst: number, src: number, n: number): void => {
   streamed++;
   mem.copyWithin(dst >>> 0, src >>> 0, (src >>> 0) + (n >>> 0));
 };
-const imports = { env: { memory, foreign, streamCopy, abort: () => { throw new Error('abort called'); } } };
-type Core = {
-  init(ctx: number, scratch: number): void;
-  execute(d: number, c: number, i: number): number;
-  heapBase(): number;
-  crc32c(a: number, l: number, s: number, f: number): number;
-  setOutcome(result: number, bytes: number, fault: bigint, specific: number): void;
-  setStreamFrom(bytes: number): void;
-};
-const core = new WebAssembly.Instance(wasmModule, imports).exports as unknown as Core;
+// (instantiated as the host does it: src/device/core.ts)
+const core = instantiateCore(wasmModule, memory, foreign, streamCopy);
 const mem = new Uint8Array(memory.buffer);
 const view = new DataView(memory.buffer);
 
@@ -139,7 +132,7 @@ test('module shape: imports memory, the foreign-space and CRC hooks, exports the
 
 test('two instances on one memory: init is idempotent and the tables identical', () => {
   const before = mem.slice(TABLES, TABLES + Limit.CORE_TABLE_BYTES);
-  const other = new WebAssembly.Instance(wasmModule, imports).exports as unknown as Core;
+  const other = instantiateCore(wasmModule, memory, foreign, streamCopy);
   other.init(CTX, SCRATCH + Limit.CORE_SCRATCH_BYTES);
   assert.is(firstDiff(before, mem.subarray(TABLES, TABLES + Limit.CORE_TABLE_BYTES)), -1);
   mem.set(bytes('123456789'), ARENA_LO);
@@ -269,7 +262,7 @@ test('CRC-32C from Limit.CRC_WAYS_MIN (four streams at once, joined): matches th
   const pages = ARENA_LO / PAGE + Math.ceil((3 * K + 4 * PAGE) / PAGE);
   const end = pages * PAGE;
   const memory2 = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
-  const c2 = new WebAssembly.Instance(wasmModule, { env: { ...imports.env, memory: memory2 } }).exports as unknown as Core;
+  const c2 = instantiateCore(wasmModule, memory2, foreign, streamCopy);
   const b = new Uint8Array(memory2.buffer);
   const v2 = new DataView(memory2.buffer);
   writeCtx(v2, { ...CTX_DEFAULT, arenaEnd: end });

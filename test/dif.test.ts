@@ -6,6 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Opcode, Flag, Status, Desc, Record as Rec, Limit, DifFlag, SrcDif, DstDif, DifStatus } from '../src/device/format.ts';
+import { instantiateCore } from '../src/device/core.ts';
 import { Descriptor } from '../src/device/descriptor.ts';
 import { referenceExecute, referenceCrc16, referenceGuard, tupleBytes, DIF_BLOCK_SIZES, type RefCtx } from './reference.ts';
 import { ARENA_LO, coreWasm, CTX, DESC, IRQ, PAGE, SCRATCH, writeCtx } from './core_rig.ts';
@@ -17,9 +18,8 @@ const A = ARENA_LO + 64;
 
 const wasmModule = coreWasm();
 const memory = new WebAssembly.Memory({ initial: PAGES, maximum: PAGES, shared: true });
-const imports = { env: { memory, foreign: () => Status.INVALID_OPCODE, streamCopy: () => { throw new Error('streamCopy: never turned on here'); }, abort: () => { throw new Error('abort called'); } } };
-type Core = { init(ctx: number, scratch: number): void; execute(d: number, c: number, i: number): number; crc16(a: number, l: number, s: number): number };
-const core = new WebAssembly.Instance(wasmModule, imports).exports as unknown as Core;
+// (instantiated as the host does it, with no foreign spaces: 0x10 for a PASID, and no streamCopy)
+const core = instantiateCore(wasmModule, memory);
 const mem = new Uint8Array(memory.buffer);
 const view = new DataView(memory.buffer);
 
