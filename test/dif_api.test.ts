@@ -207,6 +207,15 @@ test('bad calls reject with what was wrong', async () => {
   const err = await difCheck(Buffer.alloc(520, 1)).catch((e: unknown) => e);
   assert.instance(err, SoftDsaError);
   await shutdown();
+  // a block longer than the device's largest transfer: said up front (the device's 0x13 was all one got)
+  const dev = await Device.open({ engines: 1, arenaBytes: 1 << 20, maxTransfer: 4096 });
+  try {
+    const prot = Buffer.alloc(2 * 4104);
+    await rejects(() => dev.difCheck(prot, { blockSize: 4096 }), /difCheck: a block of the source is 4104 bytes, more than this device's maxTransfer of 4096 bytes/);
+    await dev.difInsert(Buffer.alloc(4096), { blockSize: 4096 }); // its source block is 4096: it fits
+  } finally {
+    await dev.close();
+  }
 });
 
 /** A resizable ArrayBuffer of n bytes (Node 20's types do not know the option yet). */

@@ -298,6 +298,8 @@ export class DifOps {
       return Promise.reject(e);
     }
     const n = s.u8.byteLength;
+    // (a descriptor holds whole blocks: one longer than the largest transfer is 0x13 on the device)
+    if (n > 0 && p.sstep > h.maxTransfer) return Promise.reject(new RangeError(`${name}: a block of the source is ${p.sstep} bytes, more than this device's maxTransfer of ${h.maxTransfer} bytes`));
     const here = !h.booted() || n < h.inlineBytes();
     const placement: Placement = !h.booted() ? 'inline:booting' : here ? 'inline:small' : s.placement !== 'arena' || (out !== null && out.placement !== 'arena') ? 'device' : n >= h.splitThreshold && h.engines > 1 ? 'split' : 'device';
     return h.track(name, n, placement, () => this.#windows(p, s, out, here).then(() => result));
