@@ -90,7 +90,6 @@ function freeStaging(staging: Staging): void {
 export class Crc32cAccumulator {
   readonly #where: string;
   readonly #devOpt: unknown;
-  #dev: DeviceCalls | null = null;
   readonly #batchBytes: number;
   readonly #maxSlots: number;
   /** the staging buffers, and their device: freed when done, or, if the stream is dropped, when it is collected */
@@ -125,11 +124,11 @@ export class Crc32cAccumulator {
   }
 
   #device(): DeviceCalls {
-    if (this.#dev === null) {
-      this.#dev = this.#staging.dev = deviceOption(this.#where, this.#devOpt);
+    if (this.#staging.dev === null) {
+      this.#staging.dev = deviceOption(this.#where, this.#devOpt);
       dropped.register(this, this.#staging, this);
     }
-    return this.#dev;
+    return this.#staging.dev;
   }
 
   /** Adds bytes; a promise when the stream must wait (for a staging buffer, or an in-place CRC). */
@@ -264,7 +263,7 @@ export class Crc32cAccumulator {
   }
 
   #freeSlots(): void {
-    if (this.#inflight > 0 || this.#dev === null) return;
+    if (this.#inflight > 0 || this.#staging.dev === null) return;
     dropped.unregister(this);
     freeStaging(this.#staging);
     this.#free.length = 0;

@@ -22,15 +22,21 @@ import { Desc, DeltaEntry, Opcode, Record, Status } from '../device/format.ts';
 import { Stats, type Placement } from './stats.ts';
 import { DifOps, type DifOpName } from './dif.ts';
 
-
 /** The most descriptors one call is cut into (its maxTransfer decides how many it needs). */
 const MAX_PIECES = 1 << 16;
 
-const tooManyPieces = (n: number, count: number, max: number): RangeError =>
-  new RangeError(`a call of ${n} bytes would take ${count} descriptors at this device's maxTransfer of ${max} bytes (at most ${MAX_PIECES} a call): open the device with a larger maxTransfer, or make smaller calls`);
+/** The longest piece a device of this maxTransfer takes: 64-byte aligned where it can be. */
+const longestPiece = (max: number): number => (max >= 64 ? max - (max % 64) : max);
+
+/** The RangeError of a call of n bytes cut into pieces of `step`, when that is too many; else null. */
+function tooManyPieces(n: number, step: number, max: number): RangeError | null {
+  const count = Math.ceil(n / step);
+  return count <= MAX_PIECES ? null : new RangeError(`a call of ${n} bytes would take ${count} descriptors at this device's maxTransfer of ${max} bytes (at most ${MAX_PIECES} a call): open the device with a larger maxTransfer, or make smaller calls`);
+}
 
 /** What a call checked by Ops.checkArgs resolves to (nothing ran). */
 const CHECKED: Promise<unknown> = Promise.resolve();
+
 export type OpName = 'memcpy' | 'memmove' | 'fill' | 'compare' | 'firstDifference' | 'crc32c' | 'copyCrc32c' | 'dualcast' | 'createDelta' | 'applyDelta' | DifOpName | 'crc16t10dif';
 
 export interface OpsConfig {
@@ -330,8 +336,8 @@ export class Ops {
   /** What a call of n bytes checked by checkArgs resolves to: nothing, or the RangeError its pieces would give. */
   #checked(n: number): Promise<unknown> {
     const max = this.#cfg.maxTransfer;
-    const count = Math.ceil(n / (max >= 64 ? max - (max % 64) : max));
-    return count > MAX_PIECES ? Promise.reject(tooManyPieces(n, count, max)) : CHECKED;
+    const e = tooManyPieces(n, longestPiece(max), max);
+    return e === null ? CHECKED : Promise.reject(e);
   }
 
   /**
@@ -547,12 +553,12 @@ export class Ops {
     // A copy's pieces reach the size from which engines copy past the cache wherever each engine's
     // share does (a 64 MiB copy over 4 engines had 4 MiB pieces: all through the cache).
     if (split && step < atLeast && n / engines >= atLeast) step = align64(atLeast);
-    if (step > max) step = max >= 64 ? max - (max % 64) : max;
+    if (step > max) step = longestPiece(max);
     if (step === 0) return [[0, 0]];
     // (each piece is a descriptor and a promise: with maxTransfer 1, an 8 MiB copy built 8 M of
     // them before sending one, and the process ran out of heap)
-    const count = Math.ceil(n / step);
-    if (count > MAX_PIECES) throw tooManyPieces(n, count, max);
+    const tooMany = tooManyPieces(n, step, max);
+    if (tooMany !== null) throw tooMany;
     const out: Array<[number, number]> = [];
     for (let s = 0; s < n; s += step) out.push([s, Math.min(n, s + step)]);
     // The engines that will take the pieces are woken now, with one call, while the pieces'

@@ -21,7 +21,7 @@ function usage(msg: string): never {
 }
 
 /** Output to a reader that went away ends the command quietly; another output error in one line. */
-function onStdoutError(e: NodeJS.ErrnoException): void {
+function onStdoutError(e: NodeJS.ErrnoException): never {
   if (e.code === 'EPIPE') process.exit(141);
   process.stderr.write(`softdsa: standard output: ${e.message}\n`);
   process.exit(1);
@@ -107,10 +107,11 @@ if (self.endsWith('/cli/main.ts') || self.endsWith('/cli/main.js') || (globalThi
   let streams = 2;
   const out = (): void => {
     if (--streams > 0) return;
-    // (a turn later: a write's error, EPIPE, is emitted after its callback, and onStdoutError exits 141)
+    // (a turn later: a write's error, EPIPE, is emitted after its callback)
     setImmediate(() => {
       const failed = process.stdout.errored as NodeJS.ErrnoException | null;
-      process.exit(failed?.code === 'EPIPE' ? 141 : failed ? 1 : code);
+      if (failed !== null) onStdoutError(failed);
+      process.exit(code);
     });
   };
   process.stdout.write('', out);
