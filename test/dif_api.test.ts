@@ -193,6 +193,30 @@ test('data larger than a staging window, outside the arena: windows keep the tag
   }
 });
 
+test('more blocks than one call may put in flight at a maxTransfer of one block: run in windows of 65536 descriptors, a mismatch named on either side of the cut', async () => {
+  const blocks = (1 << 16) + 3; // one 520-byte block a descriptor: two windows, the second of 3
+  const dev = await Device.open({ engines: 2, inlineThreshold: 0, maxTransfer: 520, arenaBytes: 80 << 20 });
+  try {
+    const o = { blockSize: 512 as const, refTag: 7 };
+    const data = dev.buffer(512 * blocks);
+    data.set(random(512 * blocks, 21));
+    const prot = dev.buffer(520 * blocks);
+    await dev.difInsert(data, { ...o, dst: prot });
+    assert.equal(prot.subarray(520 * (blocks - 4)), expectInsert(data.subarray(512 * (blocks - 4)), { ...o, refTag: 7 + blocks - 4 }));
+    await dev.difCheck(prot, o);
+    for (const k of [(1 << 16) - 1, (1 << 16) + 1]) {
+      prot[k * 520 + 512 + 7] ^= 2;
+      const e = (await dev.difCheck(prot, o).catch((x: unknown) => x)) as DifCheckError;
+      prot[k * 520 + 512 + 7] ^= 2;
+      assert.instance(e, DifCheckError);
+      assert.is(e.block, k);
+      assert.equal(e.mismatches, [{ field: 'refTag', expected: 7 + k, actual: (7 + k) ^ 2 }]);
+    }
+  } finally {
+    await dev.close();
+  }
+});
+
 test('bad calls reject with what was wrong', async () => {
   const data = Buffer.alloc(1024);
   await rejects(() => difInsert(Buffer.alloc(1000)), /difInsert: data is 1000 bytes, not a whole number of 512-byte blocks/);

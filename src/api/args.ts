@@ -7,6 +7,10 @@
 import { typeName } from '../device/errors.ts';
 import { plainBytes, realLength } from '../device/views.ts';
 
+/** The most descriptors one call puts in flight at once (each is a descriptor and a promise: with
+ * maxTransfer 1, an 8 MiB copy built 8 M of them before sending one, and ran out of heap). */
+export const MAX_PIECES = 1 << 16;
+
 export type Bytes = ArrayBufferView | ArrayBuffer | SharedArrayBuffer;
 
 export interface Span {

@@ -7,7 +7,7 @@
 // block), and a failing check becomes a DifCheckError naming the block, the fields and the
 // expected and actual values. Small calls, and calls while the engines boot, run the same
 // descriptors on this thread's instance of the core.
-import { type Bytes, knownOptions, type Span, stillThere } from './args.ts';
+import { type Bytes, knownOptions, MAX_PIECES, type Span, stillThere } from './args.ts';
 import { allDone } from './all_done.ts';
 import type { Member } from './batcher.ts';
 import { Errors, type DifMismatch, typeName } from '../device/errors.ts';
@@ -313,6 +313,9 @@ export class DifOps {
     // Blocks per window: all when nothing is staged; else what fits in WINDOW_BYTES (at least one).
     let per = stageSrc || stageDst ? Math.max(1, Math.floor(WINDOW_BYTES / (p.sstep + p.dstep))) : blocks;
     per = Math.min(per, Math.max(1, blocks));
+    // ...and no more than MAX_PIECES descriptors' worth: windows run one after the other, so a long
+    // call at a small maxTransfer never holds more descriptors and promises than that at once.
+    per = Math.min(per, MAX_PIECES * Math.max(1, Math.floor(h.maxTransfer / p.sstep)));
     let stage = 0;
     /** stage was taken from the arena (given back at the end), not this thread's here window */
     let ownStage = true;

@@ -11,7 +11,7 @@
 // diagnostics channel "softdsa:op".
 import { Pacer } from './pacer.ts';
 import { allDone } from './all_done.ts';
-import { type ArenaInfo, type Bytes, pattern as patternOf, seedOf, type Span, span, stillThere } from './args.ts';
+import { type ArenaInfo, type Bytes, MAX_PIECES, pattern as patternOf, seedOf, type Span, span, stillThere } from './args.ts';
 import { type ArenaMemory, Batcher, type Member, RESOLVED, type Submitter } from './batcher.ts';
 import { crc32cCombine } from './crc_combine.ts';
 import { Errors } from '../device/errors.ts';
@@ -21,9 +21,6 @@ import { AddressSpaces, windowOf } from '../device/spaces.ts';
 import { Desc, DeltaEntry, Opcode, Record, Status } from '../device/format.ts';
 import { Stats, type Placement } from './stats.ts';
 import { DifOps, type DifOpName } from './dif.ts';
-
-/** The most descriptors one call is cut into (its maxTransfer decides how many it needs). */
-const MAX_PIECES = 1 << 16;
 
 /** The longest piece a device of this maxTransfer takes: 64-byte aligned where it can be. */
 const longestPiece = (max: number): number => (max >= 64 ? max - (max % 64) : max);
