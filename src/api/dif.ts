@@ -315,7 +315,7 @@ export class DifOps {
     per = Math.min(per, Math.max(1, blocks));
     // ...and no more than MAX_PIECES descriptors' worth: windows run one after the other, so a long
     // call at a small maxTransfer never holds more descriptors and promises than that at once.
-    per = Math.min(per, MAX_PIECES * Math.max(1, Math.floor(h.maxTransfer / p.sstep)));
+    per = Math.min(per, MAX_PIECES * this.#perDescriptor(p));
     let stage = 0;
     /** stage was taken from the arena (given back at the end), not this thread's here window */
     let ownStage = true;
@@ -362,12 +362,17 @@ export class DifOps {
     }
   }
 
+  /** The most blocks one descriptor holds: as many whole blocks as the largest transfer takes. */
+  #perDescriptor(p: DifPlan): number {
+    return Math.max(1, Math.floor(this.#h.maxTransfer / p.sstep));
+  }
+
   /** The ranges of m blocks from block k: one per engine when large, each within the largest transfer. */
   #ranges(p: DifPlan, m: number): Array<[number, number]> {
     const h = this.#h;
     const bytes = m * p.sstep;
     let per = bytes >= h.splitThreshold && h.engines > 1 ? Math.ceil(m / h.engines) : m;
-    per = Math.max(1, Math.min(per, Math.floor(h.maxTransfer / p.sstep)));
+    per = Math.min(per, this.#perDescriptor(p));
     const out: Array<[number, number]> = [];
     for (let a = 0; a < m; a += per) out.push([a, Math.min(m, a + per)]);
     return out;

@@ -552,8 +552,7 @@ export class Ops {
     if (split && step < atLeast && n / engines >= atLeast) step = align64(atLeast);
     if (step > max) step = longestPiece(max);
     if (step === 0) return [[0, 0]];
-    // (each piece is a descriptor and a promise: with maxTransfer 1, an 8 MiB copy built 8 M of
-    // them before sending one, and the process ran out of heap)
+    // (at most MAX_PIECES: see there why)
     const tooMany = tooManyPieces(n, step, max);
     if (tooMany !== null) throw tooMany;
     const out: Array<[number, number]> = [];
