@@ -11,6 +11,9 @@ import { computeLayout, EngineState, VECTOR_WORDS, Vec } from '../src/device/lay
 import { singleQueue, topologyLayout } from '../src/device/topology.ts';
 import { referenceExecute, type RefCtx } from './reference.ts';
 import { randomDescriptor, rng, type Region } from './gen.ts';
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const ARENA = 1 << 20;
 
@@ -406,6 +409,27 @@ test('submit after close rejects; close twice is fine; bad arguments throw clear
     assert.unreachable();
   } catch (e) {
     assert.match((e as Error).message, /wqSize: must be a power of two/);
+  }
+});
+
+
+test("opening a device leaves V8's flags as the process had them: new threads keep their code cache, the program's Wasm its tier-up", () => {
+  // v8.cachedDataVersionTag() is keyed by the flags: the core's compile switches Liftoff off and
+  // must put back everything that switched (--no-liftoff implies --no-wasm-dynamic-tiering).
+  const src = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'index.ts');
+  const script = `
+    import { cachedDataVersionTag } from 'node:v8';
+    import { Device } from ${JSON.stringify(src)};
+    const before = cachedDataVersionTag();
+    const dev = await Device.open({ engines: 1, arenaBytes: 1 << 20 });
+    const after = cachedDataVersionTag();
+    await dev.close();
+    console.log(JSON.stringify({ before, after }));`;
+  for (const flags of [[], ['--no-liftoff'], ['--no-wasm-dynamic-tiering']]) {
+    const r = spawnSync(process.execPath, [...flags, '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    assert.is(r.status, 0, r.stderr);
+    const { before, after } = JSON.parse(r.stdout) as { before: number; after: number };
+    assert.is(after, before, `flags ${flags.join(' ') || '(none)'}: the tag changed, so a flag was left switched`);
   }
 });
 

@@ -95,14 +95,22 @@ export function compileCore(): WebAssembly.Module {
  * are long loops over the caller's whole input, and a first 1 MiB CRC ran 5-11 ms in baseline
  * code against 0.1-0.3 ms optimized. Liftoff is off only while this module is compiled
  * (functions are still compiled lazily, each at its first call: the engines' warm-up makes those
- * calls, see warm_up.ts); a process started with --no-liftoff keeps it.
+ * calls, see warm_up.ts).
+ *
+ * Every flag the switch changes is put back: --no-liftoff also implies --no-wasm-dynamic-tiering,
+ * and a process left with any flag off its default has V8 reject the code cache every new
+ * thread's bootstrap uses (the cache is keyed by the flags): each Worker, the engines' and the
+ * program's own, then took 35-40 ms to start instead of 17-20, and the program's own Wasm lost
+ * dynamic tier-up. A flag the process was started with is kept.
  */
 function optimizedModule(bytes: Uint8Array<ArrayBuffer>): WebAssembly.Module {
-  const keep = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].includes('--no-liftoff');
+  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].map((a) => a.replaceAll('_', '-'));
   try {
     setFlagsFromString('--no-liftoff');
     return new WebAssembly.Module(bytes);
   } finally {
-    if (!keep) setFlagsFromString('--liftoff');
+    for (const flag of ['liftoff', 'wasm-dynamic-tiering']) {
+      if (!given.includes(`--no-${flag}`)) setFlagsFromString(`--${flag}`);
+    }
   }
 }
