@@ -278,7 +278,7 @@ export class Device extends DeviceCalls {
 
   /**
    * Opens a device; resolves once its engines are running, with their kernels warmed (about
-   * 150-200 ms in a fresh process on a 2-core machine, mostly thread start-up; less for later devices, whose compiled code is shared).
+   * 50-60 ms in a fresh process on a 2-core machine, mostly thread start-up; less for later devices, whose compiled code is shared).
    */
   static async open(options: DeviceOptions = {}): Promise<Device> {
     const dev = Device.openSync(options);

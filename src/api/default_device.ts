@@ -28,7 +28,7 @@ let early: Ops | null = null;
  * it will not use (a one-shot 1 MiB crc32c script took 0.39 s, 0.19 s of it after its last
  * line, starting and stopping engines; @node-rs/crc32's took 0.19 s in all). 10 ms was too
  * short on a loaded machine, where a process's own exit can take that long (half of such scripts
- * then started engines). Short beside the engines' own start (150-200 ms), during which calls
+ * then started engines). Short beside the engines' own start (50-60 ms), during which calls
  * run here anyway.
  */
 const OPEN_AFTER_MS = 50;

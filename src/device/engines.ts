@@ -71,7 +71,9 @@ export class Engines {
 
   /**
    * Starts the engines, one per turn of the event loop: starting a thread costs its starter
-   * 10-15 ms, and no caller should wait for that (calls run inline until the engines are ready).
+   * 3-5 ms (piscina's pool and its Worker), and no caller should wait for that (calls run inline
+   * until the engines are ready). Started at open instead, all at once, the threads' boot
+   * competed with the caller's first calls for the cores and was no sooner done.
    */
   start(): void {
     const next = (e: number): void => {

@@ -38,8 +38,8 @@ export class EnginePool {
   }
 
   /**
-   * Loads piscina: here, not when softdsa is imported (about 30 ms a program that never
-   * opens a device should not pay).
+   * Loads piscina: here, not when softdsa is imported (8-13 ms a program that never opens a
+   * device should not pay).
    */
   async load(): Promise<void> {
     if (piscina === null) piscina = { Piscina: (await import('piscina')).Piscina };
