@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { spawnSync } from 'node:child_process';
 import { crc32c as nativeCrc32c } from '@node-rs/crc32';
 import { Device, Descriptor, Flag, Opcode, readRecord, Status, type DeviceOptions, type FaultRule } from '../src/index.ts';
 import { Desc } from '../src/device/format.ts';
@@ -452,6 +453,18 @@ test('a BATCH the calls of a tick went out in that fails as a whole (its list fa
       await dev.close();
     }
   }
+});
+
+test('the device measures nothing through its queue while fault rules are in force: the same submissions fault the same descriptors whatever the idle gaps, and `injected` counts only the program\'s', () => {
+  const run = (gap: number): { pattern: string; injected: number } => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'test', 'fixtures', 'fault_ordinals.ts'), String(gap)], { encoding: 'utf8', timeout: 60_000 });
+    assert.is(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout) as { pattern: string; injected: number };
+  };
+  const runs = [0, 60].map(run);
+  for (const r of runs) assert.is(r.injected, r.pattern.split('F').length - 1, `${r.pattern}: injected ${r.injected}`);
+  assert.is(runs[1].pattern, runs[0].pattern, 'idling 60 ms between the submissions changed which descriptors faulted');
+  assert.is(runs[0].pattern, '..F..F..F..F.', 'every third descriptor that went in, the drop-in call\'s fourth');
 });
 
 test.run();

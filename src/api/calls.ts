@@ -142,6 +142,7 @@ export abstract class DeviceCalls extends DeviceConnection {
       crc16: (addr, length, seed) => core().crc16(addr, length, seed) & 0xffff,
       execute: (desc) => core().execute(desc, ctx, 0),
       asleep: () => this.portal.enginesAsleep(),
+      faulting: () => this.portal.faulting(),
       submit: (d) => this.portal.submit(d),
       submitNow: (d, group) => this.portal.submitNow(d, group),
       wake: (n) => this.portal.doorbell(n),

@@ -91,6 +91,8 @@ export interface DeviceAccess extends Submitter {
   ready(): boolean;
   /** no engine is spinning or running: a call handed over now waits for a wake-up */
   asleep(): boolean;
+  /** fault rules are in force (the device's own measurements then submit nothing: see calibrate) */
+  faulting(): boolean;
   /** this thread's instance of the core is made (crc(), copy() and the others cost nothing to start) */
   hasCore(): boolean;
   /** CRC-16 T10-DIF of arena bytes on this thread (the core's) */
@@ -144,6 +146,7 @@ export class Ops {
       ready: () => false,
       hasCore: () => false,
       asleep: () => false,
+      faulting: () => false,
       alloc: () => {
         throw new RangeError('no arena yet'); // (the batcher's block: none, and none needed)
       },
@@ -208,7 +211,10 @@ export class Ops {
    * when the device has nothing of this thread in flight (it waits, up to ~2 s, for such a
    * moment), in about 1-2 ms of this thread's time: never in the way of a caller's calls.
    * Until then (and after, on another device of this thread) stand-ins measured on this
-   * project's machine kind, then these figures, hold.
+   * project's machine kind, then these figures, hold. A device with fault rules in force
+   * measures nothing: its rules would match the measuring descriptors, which the program never
+   * submitted (the same submissions then faulted different descriptors, depending on when the
+   * device was idle), and a latency rule would hold the process up after its last call.
    */
   calibrate(): void {
     if (this.#cfg.inlineThreshold !== 'auto' || measured !== null) return;
@@ -250,7 +256,7 @@ export class Ops {
     let perCall = 0;
     try {
       for (let round = 0; round < 2; round++) {
-        if (this.#stopped) return null;
+        if (this.#stopped || this.#dev.faulting()) return null;
         const t0 = performance.now();
         const calls: Promise<number>[] = [];
         for (let i = 0; i < n; i++) calls.push(this.#desc('calibrate', Opcode.NOOP, () => {}, false, batcher));

@@ -298,6 +298,11 @@ export class Portal {
     return done;
   }
 
+  /** Fault rules are in force: every descriptor that goes in is matched against them. */
+  faulting(): boolean {
+    return this.#faults.active();
+  }
+
   /** No engine of this WQ's group is spinning or running: work given now waits for a wake-up (tens of microseconds on a VM). */
   enginesAsleep(): boolean {
     return Atomics.load(this.wq.bell, WqWord.SPINNER) === 0 && this.#engines.parked() === this.#engines.count;
