@@ -320,6 +320,7 @@ test('9: the calls that take options refuse a name they do not take (a typo left
       ['difCheck', () => dev.difCheck(prot, { checkGaurd: false } as never), /difCheck: unknown option checkGaurd/],
       ['difUpdate to', () => difUpdate(prot, { to: { reftag: 9 } } as never), /difUpdate: to: unknown option reftag/],
       ['dixGenerate', () => dixGenerate(data, { to: {} } as never), /dixGenerate: unknown option to/],
+      ['submit', () => dev.submit(Descriptor.noop(), { retyr: false } as never), /submit: unknown option retyr \(the options: retry\)/],
     ];
     for (const [what, call, re] of refused) {
       try {

@@ -513,6 +513,7 @@ export class Portal {
 function submitRetry(opts: unknown): boolean {
   if (opts === undefined || opts === null) return true;
   if (typeof opts !== 'object') throw new TypeError(`submit options must be an object; got ${typeof opts}`);
+  for (const k of Object.keys(opts)) if (k !== 'retry') throw new TypeError(`submit: unknown option ${k} (the options: retry)`);
   const retry = (opts as SubmitOptions).retry;
   if (retry !== undefined && typeof retry !== 'boolean') throw new TypeError(`submit option retry must be a boolean; got ${typeof retry}`);
   return retry !== false;
