@@ -205,6 +205,40 @@ test("6: another device's memory is reachable only in its arena: its control reg
   }
 });
 
+test("6: a view made by hand over the arena bytes the device keeps for its calls' descriptors is refused, through the promise; the calls around it are unharmed", async () => {
+  const dev = await Device.open({ engines: 1, arenaBytes: 1 << 20 });
+  try {
+    const a = dev.buffer(64 << 10).fill(1);
+    const mem = a.buffer as SharedArrayBuffer;
+    const arenaEnd = dev.layout.arenaEnd;
+    // The calls' block and the here area are taken from the top of the arena at open.
+    const tail = new Uint8Array(mem, arenaEnd - (256 << 10), 256 << 10);
+    const calls = Array.from({ length: 20 }, (_, i) => dev.crc32c(a.subarray(0, 10000 + i)));
+    const bad: Array<[string, Promise<unknown>]> = [
+      ['fill', dev.fill(tail, 0xff)],
+      ['memcpy dst', dev.memcpy(tail, a)],
+      ['crc32c', dev.crc32c(tail)],
+      ['compare', dev.compare(a, tail.subarray(tail.length - (64 << 10)))],
+    ];
+    for (const [what, p] of bad) {
+      try {
+        await p;
+        assert.unreachable(`${what}: accepted`);
+      } catch (e) {
+        assert.instance(e, RangeError, what);
+        assert.match((e as Error).message, /reaches into arena bytes the device keeps for its own descriptors/, what);
+      }
+    }
+    const want = Array.from({ length: 20 }, (_, i) => nodeCrc32c(a.subarray(0, 10000 + i)) >>> 0);
+    assert.equal(await Promise.all(calls), want);
+    // the rest of the arena, below what the device keeps, is the caller's to name
+    const low = new Uint8Array(mem, dev.layout.arenaBase, 4096);
+    assert.is(await dev.crc32c(low), nodeCrc32c(Buffer.from(low)) >>> 0);
+  } finally {
+    await dev.close();
+  }
+});
+
 // ---- 7. maxTransfer breaks the drop-in API ----
 
 test('7: with maxTransfer 65536 the drop-in calls cut 1 MiB arena operations into pieces (split too)', async () => {

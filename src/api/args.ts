@@ -27,6 +27,12 @@ export interface ArenaInfo {
   buffer: SharedArrayBuffer;
   base: number;
   end: number;
+  /**
+   * arena ranges [from, to) the device keeps for its own use (the calls' descriptor block, the
+   * thread's here area): a view made by hand over them (new Uint8Array(buf.buffer, ...)) would
+   * have a call read or write the descriptors of other calls
+   */
+  kept?: ReadonlyArray<readonly [number, number]>;
 }
 
 /** A Uint8Array over the argument's bytes, or a TypeError naming the argument. */
@@ -85,7 +91,14 @@ export function span(arena: ArenaInfo, name: string, v: unknown, offset?: number
   }
   if (u8.buffer === arena.buffer) {
     const addr = u8.byteOffset;
-    if (addr >= arena.base && addr + len <= arena.end) return { u8, addr, placement: 'arena', space: 0 };
+    if (addr >= arena.base && addr + len <= arena.end) {
+      if (arena.kept !== undefined && len > 0) {
+        for (const [from, to] of arena.kept) {
+          if (addr < to && addr + len > from) throw new RangeError(`${name} reaches into arena bytes the device keeps for its own descriptors ([${from}, ${to})): views made over the memory must stay out of them`);
+        }
+      }
+      return { u8, addr, placement: 'arena', space: 0 };
+    }
     throw new RangeError(`${name} lies in the device's control region, not its arena`);
   }
   const shared = typeof SharedArrayBuffer !== 'undefined' && u8.buffer instanceof SharedArrayBuffer;

@@ -9,6 +9,7 @@ import type { EventFdAddon } from '../device/eventfd.ts';
 import { bytesAt } from '../device/host.ts';
 import type { Bytes } from './args.ts';
 import { BatchBuilder } from './batch_builder.ts';
+import { blockBytes } from './batcher.ts';
 import type { DifOptions, DifUpdateOptions } from './dif.ts';
 import type { DeviceAccess, Ops } from './ops.ts';
 import { type Core, instantiateCore } from '../device/core.ts';
@@ -134,10 +135,13 @@ export abstract class DeviceCalls extends DeviceConnection {
     const arena = this.allocator;
     const ctx = this.layout.ctx;
     const core = (): Core => this.coreHere();
+    const kept: Array<[number, number]> = [];
+    if (own.keptBlock) kept.push([own.keptBlock, own.keptBlock + blockBytes(own.maxBatch)]);
+    if (own.here) kept.push([own.here.base, own.here.base + own.here.bytes]);
     return {
       ...own,
       hasCore: () => this.hasCoreHere,
-      arena: { buffer: this.memory.buffer as unknown as SharedArrayBuffer, base: this.layout.arenaBase, end: this.layout.arenaEnd },
+      arena: { buffer: this.memory.buffer as unknown as SharedArrayBuffer, base: this.layout.arenaBase, end: this.layout.arenaEnd, kept },
       crc: (addr, length, seed) => core().crc32c(addr, length, seed, 0) >>> 0,
       crc16: (addr, length, seed) => core().crc16(addr, length, seed) & 0xffff,
       execute: (desc) => core().execute(desc, ctx, 0),
