@@ -115,6 +115,8 @@ test('bad options: one clear line each', () => {
   usage(['bench', '-d', 'soon'], /--duration: cannot read/);
   usage(['bench', '-d', '0'], /--duration: must be above 0/);
   usage(['bench', '-n', '-3'], /--iterations|argument/);
+  usage(['bench', '-s', '-4k'], /Option '-s' argument is ambiguous: a value that starts with a dash is given as '--size=-XYZ'/);
+  usage(['bench', '--size=-4k'], /--size: cannot read range "-4k"/);
   usage(['bench', '--placement', 'nearby'], /--placement: unknown/);
   usage(['bench', '--json', '--csv'], /choose one/);
   usage(['bench', '-o', 'create-delta', '-s', '1m'], /multiples of 8 up to 512k/);
@@ -126,6 +128,8 @@ test('bad options: one clear line each', () => {
   // The arena the run would need.
   assert.throws(() => plan(opts('-s', '1g', '-q', '64')), (e: Error) => e instanceof UsageError && /arena/.test(e.message));
   assert.not.throws(() => plan(opts('-s', '4k-1m', '-q', '32')));
+  // (a --max-arena under 1 MiB is said in bytes, not rounded to "0m")
+  assert.throws(() => plan(opts('--max-arena', '1k')), (e: Error) => e instanceof UsageError && /above --max-arena 1024 bytes/.test(e.message));
 });
 
 test('the CLI: --help, --version, and exit code 2 with one line for bad options', () => {

@@ -268,8 +268,13 @@ export function parseArgv(argv: string[], options: ParseArgsConfig['options']): 
     const { values, positionals } = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
     return { values: values as Record<string, string | boolean | undefined>, positionals };
   } catch (e) {
-    // parseArgs' messages are long and multi-line; keep the first line.
-    throw new UsageError(String((e as Error).message).split('\n')[0].replace(/\. To specify.*$/, ''));
+    // parseArgs' messages are long and multi-line; keep the first line (for a value that starts
+    // with a dash, "argument is ambiguous", with its hint: "-s -4k" is otherwise left unexplained).
+    const lines = String((e as Error).message).split('\n');
+    const hint = lines.find((l) => l.startsWith('To specify an option argument starting with a dash'));
+    const first = lines[0].replace(/\. To specify.*$/, '');
+    if (hint === undefined || !/ambiguous/.test(first)) throw new UsageError(first);
+    throw new UsageError(`${first.replace(/\.$/, '')}: a value that starts with a dash ${hint.replace(/^To specify an option argument starting with a dash use /, 'is given as ').replace(/\.$/, '')}`);
   }
 }
 

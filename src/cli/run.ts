@@ -160,7 +160,7 @@ export function plan(o: BenchOptions): { steps: Step[]; arena: Map<string, numbe
       }
       const bytes = Math.ceil((need + (2 << 20)) / 65536) * 65536;
       if (bytes > o.maxArena) {
-        throw new UsageError(`this run needs a ${Math.ceil(bytes / 2 ** 20)} MiB arena (largest size x queue depth x batch${o.placement === 'fresh' ? ', or --fresh-bytes' : ''}), above --max-arena ${Math.round(o.maxArena / 2 ** 20)}m: lower them or raise --max-arena`);
+        throw new UsageError(`this run needs a ${Math.ceil(bytes / 2 ** 20)} MiB arena (largest size x queue depth x batch${o.placement === 'fresh' ? ', or --fresh-bytes' : ''}), above --max-arena ${o.maxArena >= 2 ** 20 ? `${Math.round(o.maxArena / 2 ** 20)}m` : `${o.maxArena} bytes`}: lower them or raise --max-arena`);
       }
       arena.set(`${engines} ${completion}`, bytes);
     }
