@@ -17,6 +17,13 @@
 // cache-control flag asks for the cache; engines use this for large copies that do (see
 // assembly/kernels/memmove.ts).
 //
+// And one more (Linux): mapWindow/unmapWindow, which put a file's pages in the place of a window
+// of the device's memory (mmap MAP_FIXED, copy-on-write) so that an engine checksums a file in
+// the page cache where it lies, with no read(2) copy, and then put zero pages back. A file cut
+// short while mapped would raise SIGBUS on the pages past its new end: a handler puts a zero page
+// there and counts it, so the engine sees zeros, learns that the file shrank, and reads the
+// range again with pread (which says how much there is).
+//
 // Built with NAPI_DISABLE_CPP_EXCEPTIONS: every N-API failure is checked explicitly.
 
 #include <napi.h>
@@ -37,8 +44,11 @@
 #if defined(__x86_64__)
 #include <emmintrin.h>
 #endif
+#include <atomic>
+#include <csignal>
 #include <sched.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -540,6 +550,139 @@ Napi::Value StreamCopy(const Napi::CallbackInfo& info) {
 }
 #endif
 
+
+// ---- file windows: a file's pages mapped over a window of the device's memory ----
+
+// The windows mapped now (engines of every device of the process: a few each). A slot is claimed
+// by a CAS on `start`; the SIGBUS handler reads them with no lock (async-signal-safe).
+struct Window {
+  std::atomic<uintptr_t> start{0};
+  std::atomic<uintptr_t> end{0};
+  std::atomic<uint32_t> bus{0};
+};
+constexpr int kWindows = 64;
+Window windows[kWindows];
+struct sigaction previous_bus;
+// 0: not tried, 1: installed, -1: sigaction refused (under live_mutex)
+int bus_state = 0;
+
+// Puts fresh zero pages over [addr, addr + n): what the window was before a file was mapped there.
+bool ZeroPages(void* addr, size_t n) {
+  return ::mmap(addr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == addr;
+}
+
+void OnBus(int sig, siginfo_t* info, void* context) {
+  uintptr_t a = reinterpret_cast<uintptr_t>(info->si_addr);
+  for (Window& w : windows) {
+    uintptr_t s = w.start.load(std::memory_order_acquire);
+    if (s != 0 && a >= s && a < w.end.load(std::memory_order_acquire)) {
+      // A page of the window past the file's end (it shrank): a zero page there, counted; the
+      // faulting load runs again and reads zeros.
+      uintptr_t page = a & ~(static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE)) - 1);
+      if (ZeroPages(reinterpret_cast<void*>(page), ::sysconf(_SC_PAGESIZE))) {
+        w.bus.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
+    }
+  }
+  // Not ours: as it would have been without this handler.
+  if (previous_bus.sa_flags & SA_SIGINFO) {
+    if (previous_bus.sa_sigaction != nullptr) return previous_bus.sa_sigaction(sig, info, context);
+  } else if (previous_bus.sa_handler != SIG_DFL && previous_bus.sa_handler != SIG_IGN && previous_bus.sa_handler != nullptr) {
+    return previous_bus.sa_handler(sig);
+  }
+  ::signal(SIGBUS, SIG_DFL);  // the load faults again, and the default action ends the process
+}
+
+// The SIGBUS handler, installed at the first mapWindow of the process; false if it could not be.
+bool BusHandler() {
+  std::lock_guard<std::mutex> lock(live_mutex);
+  if (bus_state == 0) {
+    struct sigaction sa {};
+    sa.sa_sigaction = OnBus;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    bus_state = ::sigaction(SIGBUS, &sa, &previous_bus) == 0 ? 1 : -1;
+  }
+  return bus_state == 1;
+}
+
+// The byte range [at, at + n) of a Uint8Array view, as an address, if it lies in the view and
+// `at` is page-aligned; 0 otherwise.
+uintptr_t WindowAddress(const Napi::CallbackInfo& info, double at, double n) {
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  if (!info[0].IsTypedArray() || napi_get_typedarray_info(info.Env(), info[0], &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_uint8_array || data == nullptr) return 0;
+  if (!(at >= 0 && n > 0 && at + n <= static_cast<double>(length)) || at != std::floor(at) || n != std::floor(n)) return 0;
+  uintptr_t addr = reinterpret_cast<uintptr_t>(data) + static_cast<uintptr_t>(at);
+  uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  return (addr & (page - 1)) == 0 && (static_cast<uintptr_t>(n) & (page - 1)) == 0 ? addr : 0;
+}
+
+// mapWindow(view, at, n, fd, pos): maps n bytes of file fd from offset pos over view[at, at + n)
+// (copy-on-write: writes there never reach the file). at, n and pos must be multiples of the page
+// size (pageSize). Returns true, or false when it cannot (nothing changed: read the file instead).
+Napi::Value MapWindow(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 5 || !info[1].IsNumber() || !info[2].IsNumber() || !info[3].IsNumber() || !info[4].IsNumber()) {
+    Napi::TypeError::New(env, "mapWindow(view, at, n, fd, pos): a Uint8Array and four numbers").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  double n = info[2].As<Napi::Number>().DoubleValue();
+  uintptr_t addr = WindowAddress(info, info[1].As<Napi::Number>().DoubleValue(), n);
+  double fd = info[3].As<Napi::Number>().DoubleValue();
+  double pos = info[4].As<Napi::Number>().DoubleValue();
+  long page = ::sysconf(_SC_PAGESIZE);
+  if (addr == 0 || !(fd >= 0 && fd < 2147483648.0) || fd != std::floor(fd) || !(pos >= 0 && pos < 9007199254740992.0) || pos != std::floor(pos) || static_cast<uint64_t>(pos) % static_cast<uint64_t>(page) != 0) return Napi::Boolean::New(env, false);
+  if (!BusHandler()) return Napi::Boolean::New(env, false);
+  Window* slot = nullptr;
+  for (Window& w : windows) {
+    uintptr_t free = 0;
+    if (w.start.compare_exchange_strong(free, addr)) {
+      slot = &w;
+      break;
+    }
+  }
+  if (slot == nullptr) return Napi::Boolean::New(env, false);
+  slot->bus.store(0, std::memory_order_relaxed);
+  slot->end.store(addr + static_cast<uintptr_t>(n), std::memory_order_release);
+  void* got = ::mmap(reinterpret_cast<void*>(addr), static_cast<size_t>(n), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, static_cast<int>(fd), static_cast<off_t>(pos));
+  if (got != reinterpret_cast<void*>(addr)) {
+    // (MAP_FIXED that fails leaves the range as it was, or unmapped: zero pages either way)
+    ZeroPages(reinterpret_cast<void*>(addr), static_cast<size_t>(n));
+    slot->end.store(0, std::memory_order_release);
+    slot->start.store(0, std::memory_order_release);
+    return Napi::Boolean::New(env, false);
+  }
+  return Napi::Boolean::New(env, true);
+}
+
+// unmapWindow(view, at, n): zero pages back over view[at, at + n), mapped by mapWindow. Returns the
+// number of pages that were past the file's end when read (0: every byte read was the file's), or
+// -1 when the pages could not be put back.
+Napi::Value UnmapWindow(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[1].IsNumber() || !info[2].IsNumber()) {
+    Napi::TypeError::New(env, "unmapWindow(view, at, n): a Uint8Array and two numbers").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  double n = info[2].As<Napi::Number>().DoubleValue();
+  uintptr_t addr = WindowAddress(info, info[1].As<Napi::Number>().DoubleValue(), n);
+  if (addr == 0) return Napi::Number::New(env, -1);
+  bool zeroed = ZeroPages(reinterpret_cast<void*>(addr), static_cast<size_t>(n));
+  uint32_t bus = 0;
+  for (Window& w : windows) {
+    if (w.start.load(std::memory_order_acquire) == addr) {
+      bus = w.bus.load(std::memory_order_relaxed);
+      w.end.store(0, std::memory_order_release);
+      w.start.store(0, std::memory_order_release);
+      break;
+    }
+  }
+  return Napi::Number::New(env, zeroed ? static_cast<double>(bus) : -1);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Function ctor = EventFd::Define(env);
   if (env.IsExceptionPending()) return exports;
@@ -550,6 +693,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #if defined(__x86_64__)
   exports.Set("streamCopy", Napi::Function::New<StreamCopy>(env, "streamCopy"));
 #endif
+  exports.Set("mapWindow", Napi::Function::New<MapWindow>(env, "mapWindow"));
+  exports.Set("unmapWindow", Napi::Function::New<UnmapWindow>(env, "unmapWindow"));
+  exports.Set("pageSize", Napi::Number::New(env, static_cast<double>(::sysconf(_SC_PAGESIZE))));
   exports.Set("supported", Napi::Boolean::New(env, true));
   return exports;
 }

@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32c as nativeCrc } from '@node-rs/crc32';
 import { crc32cFileInfo, Descriptor, Device, Opcode, readRecord, Status } from '../src/index.ts';
+import { FILE_WINDOW } from '../src/device.ts';
+import { loadEventFd } from '../src/device/eventfd.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'softdsa-mapped-'));
 let dev: Device;
@@ -104,6 +106,48 @@ test('faults: past the file\'s end (it shrank), past the mapping, an injected ho
   } finally {
     map.unmap();
     closeSync(fd);
+  }
+});
+
+test('8 MiB windows (a device with room for them): ranges across their edges, unaligned to pages; a file cut short mid-window faults where it ends', async () => {
+  // (where the addon has file windows, the file's pages are mapped over the window: that path is
+  // the one measured and shipped, so the tests must run it)
+  assert.ok(process.platform !== 'linux' || process.env.SOFTDSA_NO_EVENTFD === '1' || loadEventFd()?.windows !== undefined, 'the addon has file windows');
+  const big = await Device.open({ engines: 2, arenaBytes: 64 << 20 });
+  const data = randomBytes(3 * FILE_WINDOW + 4097);
+  const p = join(dir, 'big-windows');
+  writeFileSync(p, data);
+  const fd = openSync(p, 'r');
+  const map = big.mapFile(fd, data.length);
+  const run = async (src: number, size: number, seed = 0): Promise<ReturnType<typeof readRecord>> => {
+    const rec = big.alloc(32, 32);
+    try {
+      await big.submit(Descriptor.crc32c({ pasid: map.pasid, src, size, seed, completion: rec }));
+      return readRecord(new Uint8Array(big.memory.buffer), rec);
+    } finally {
+      big.free(rec);
+    }
+  };
+  try {
+    const W = FILE_WINDOW;
+    for (const [at, n] of [[0, data.length], [W - 1, 2], [W - 4095, W + 8190], [3, 2 * W], [4096 * 3 + 17, W - 4096 * 3 - 17], [data.length - 4097, 4097]]) {
+      const r = await run(at, n, 0x1234);
+      assert.is(r.status, Status.SUCCESS, `[${at}, +${n})`);
+      assert.is(r.opSpecific, crcOf(data.subarray(at, at + n), 0x1234), `[${at}, +${n})`);
+    }
+    // cut short inside the second window: the bytes up to its new end, then a fault there
+    const end = W + 3 * 4096 + 100;
+    truncateSync(p, end);
+    const short = await run(10, 2 * W);
+    assert.is(short.status, Status.PAGE_FAULT);
+    assert.is(short.bytesCompleted, end - 10);
+    assert.is(short.faultAddress, BigInt(end));
+    assert.is(short.opSpecific, crcOf(data.subarray(10, end)), 'the CRC of the bytes before the fault');
+    assert.is((await run(0, 4096)).opSpecific, crcOf(data.subarray(0, 4096)), 'the mapping still works after');
+  } finally {
+    map.unmap();
+    closeSync(fd);
+    await big.close();
   }
 });
 

@@ -114,7 +114,7 @@ function joinGroup(id: number): void {
 export default function start(task: EngineTask): 'started' {
   joinGroup(task.id);
   core.init(layout.ctx, scratchOf(layout, task.id));
-  spaces = new ForeignSpaces(task.spaces, { engine: task.id, crc: (addr, length, seed) => core.crc32c(addr, length, seed, 0) >>> 0 });
+  spaces = new ForeignSpaces(task.spaces, { engine: task.id, crc: (addr, length, seed) => core.crc32c(addr, length, seed, 0) >>> 0, windows: loadEventFd()?.windows });
   if (task.warm && data.warm !== 0) warmUp(core, bytes, layout, data.warm + task.id * WARM_BYTES);
   states.set(task.id, EngineState.RUNNING);
   setImmediate(() => loop(task.id));

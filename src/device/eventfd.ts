@@ -64,6 +64,21 @@ export interface EventFdAddon {
    * copied with memmove. Offsets out of the view's bounds throw a RangeError, nothing copied.
    */
   streamCopy?(view: Uint8Array, dst: number, src: number, n: number): void;
+  /** The file windows (mapWindow, unmapWindow, pageSize), or none: absent from an addon built before they existed. */
+  windows?: FileWindows;
+}
+
+/**
+ * A file's pages in the place of a window of the device's memory (Linux), so that an engine
+ * checksums a file in the page cache with no read(2) copy (see foreign.ts).
+ */
+export interface FileWindows {
+  /** the page size: at, n and pos must be multiples of it */
+  pageSize: number;
+  /** maps n bytes of file fd from pos over view[at, at + n), copy-on-write; false: it could not (nothing changed) */
+  mapWindow(view: Uint8Array, at: number, n: number, fd: number, pos: number): boolean;
+  /** zero pages back over view[at, at + n); the pages that were past the file's end when read (it shrank), or -1: not put back */
+  unmapWindow(view: Uint8Array, at: number, n: number): number;
 }
 
 
@@ -106,6 +121,10 @@ export function loadEventFd(): EventFdAddon | null {
           if (typeof addon.setThreadNice === 'function') cached.setThreadNice = addon.setThreadNice;
           if (typeof addon.setThreadSlice === 'function') cached.setThreadSlice = addon.setThreadSlice;
           if (typeof addon.streamCopy === 'function') cached.streamCopy = addon.streamCopy;
+          const w = addon as Partial<FileWindows>;
+          if (typeof w.mapWindow === 'function' && typeof w.unmapWindow === 'function' && typeof w.pageSize === 'number') {
+            cached.windows = { pageSize: w.pageSize, mapWindow: w.mapWindow, unmapWindow: w.unmapWindow };
+          }
           loadedFrom = path;
         }
       } catch (err) {

@@ -12,8 +12,10 @@
 //
 // A space can also be a file (Device.mapFile), as a process's mmap of a file is reached by DSA
 // through its PASID: the file's bytes at their offsets, read-only, up to the size it had when
-// mapped. CRC-32C runs there (the others get 0x10): the engine reads the range a window at a
-// time into an arena window of its own and runs the core's CRC over it there. A read that ends
+// mapped. CRC-32C runs there (the others get 0x10): the engine brings the range a window at a
+// time into an arena window of its own and runs the core's CRC over it there. Where the addon
+// has file windows, it maps the file's pages over the window (the page cache's own pages: no
+// read copy, which cost as much as the CRC itself), else it reads them there. A read that ends
 // early (the file shrank) or fails is a page fault at that offset, with the CRC of the bytes
 // before it, as past a mapping's end.
 import { readSync } from 'node:fs';
@@ -23,6 +25,7 @@ import { runInNewContext } from 'node:vm';
 import { createRequire } from 'node:module';
 import { Desc, Flag, Opcode, Status } from './format.ts';
 import { fillPattern } from './pattern.ts';
+import type { FileWindows } from './eventfd.ts';
 
 /** Address spaces registered at once (PASID bits 11:0 name the slot, 1-4095; bits 19:12 its reuse generation). */
 export const MAX_SPACES = 4095;
@@ -55,6 +58,8 @@ interface Space {
 export interface EngineKit {
   engine: number;
   crc(addr: number, length: number, seed: number): number;
+  /** the addon's file windows, where it has them: a file's pages mapped over the window, no read copy */
+  windows?: FileWindows;
 }
 
 /**
@@ -288,7 +293,27 @@ function crcOfFile(
   const n = valid(src, size);
   let crc = seed;
   let done = 0;
+  const w = kit.windows;
+  const page = w?.pageSize ?? 0;
+  let mapping = w !== undefined && at % page === 0 && file.window % page === 0;
   while (done < n) {
+    if (mapping) {
+      // The pages holding [pos, pos + len) over the window; the CRC from pos's place in the first.
+      const pos = src + done;
+      const skip = pos % page;
+      const len = Math.min(file.window - skip, n - done);
+      const span = Math.ceil((skip + len) / page) * page;
+      if (w!.mapWindow(mem, at, span, file.fd, pos - skip)) {
+        const c = kit.crc(at + skip, len, crc);
+        // Pages past the file's end read as zeros (it shrank): the read below says where it ends.
+        if (w!.unmapWindow(mem, at, span) === 0) {
+          crc = c;
+          done += len;
+          continue;
+        }
+      }
+      mapping = false; // (mapping failed, or the file shrank: read from here on)
+    }
     const got = read(src + done, Math.min(file.window, n - done));
     if (got === 0) break; // the end of the file, or a read that failed: a fault here
     crc = kit.crc(at, got, crc);
