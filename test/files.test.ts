@@ -4,7 +4,7 @@
 // given back after each.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -233,6 +233,39 @@ test('abort: before the start, and in the middle; the arena comes back; a copy l
   assert.not.ok(existsSync(dst), 'no partial copy left');
   // still works afterwards
   assert.is(await crc32cFile(p, { device: small, chunkSize: 1 << 20, inFlight: 3 }), want(data));
+});
+
+test('an aborted or failed copy removes only a dst it made: a link, or a file that was there, stays; an abort while dst is being opened leaves none', async () => {
+  const src = file('keep-src', bytes(4 << 20));
+  // a link: the copy wrote through it, into its target; the link is the caller's
+  const target = join(dir, 'keep-target');
+  writeFileSync(target, 'precious');
+  const link = join(dir, 'keep-link');
+  symlinkSync(target, link);
+  for (const dst of [link, target]) {
+    const ac = new AbortController();
+    try {
+      await copyFileCrc32c('/dev/zero', dst, { signal: ac.signal, device: small, chunkSize: 256 << 10, onProgress: (done) => done > (1 << 20) && ac.abort() });
+      assert.unreachable('no error');
+    } catch (e) {
+      assert.is((e as Error).name, 'AbortError');
+    }
+    assert.ok(lstatSync(dst).isSymbolicLink() === (dst === link), `${dst} is still there, as it was`);
+  }
+  // copies aborted at random while they open their files: none leaves a dst behind
+  const r = rng(7);
+  for (let round = 0; round < 3; round++) {
+    const calls = Array.from({ length: 16 }, (_, i) => {
+      const dst = join(dir, `race-${i}.copy`);
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(), r() % 12);
+      return copyFileCrc32c(src, dst, { signal: ac.signal, device: small }).then(() => null, () => dst);
+    });
+    const aborted = (await Promise.all(calls)).filter((d): d is string => d !== null);
+    await new Promise((resolve) => setTimeout(resolve, 100)); // (an open that lands late is closed and removed then)
+    for (const d of aborted) assert.not.ok(existsSync(d), `${d}: aborted, yet left behind`);
+    for (let i = 0; i < 16; i++) rmSync(join(dir, `race-${i}.copy`), { force: true });
+  }
 });
 
 test('many calls at once (a Promise.all over a directory) on a small arena: each right, in turns; an abort while waiting for a turn', async () => {

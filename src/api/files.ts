@@ -578,7 +578,8 @@ async function readStage(
 /**
  * Copies src to dst (created or truncated, with src's permission bits) and resolves to the
  * CRC-32C of the bytes written, in one pass over the data with reads, CRCs and writes
- * overlapping. On failure or abort a regular dst file it created is removed.
+ * overlapping. On failure or abort a regular dst file it created is removed (one that existed,
+ * or a link, is left as the copy left it); the call rejects once its writes in flight are done.
  */
 export async function copyFileCrc32c(src: string | Buffer | URL, dst: string | Buffer | URL, opts?: CopyFileCrcOptions): Promise<number> {
   return (await copyFileCrc32cInfo(src, dst, opts)).crc;
@@ -593,6 +594,8 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
   const dev = deviceOption(fn, opts?.device);
   const { fh, st, leave } = await openForReading(fn, s, dev, o.signal);
   let out: FileHandle | null = null;
+  /** dst is a file this call made (only such a one is removed when the copy fails) */
+  let created = false;
   let slots: Buffer[] = [];
   let copies: Buffer[] = [];
   let outIsFile = false;
@@ -609,7 +612,10 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
       slots = (await slotsFitting(fn, dev, st, o)).slots;
     }
     if (o.signal?.aborted) throw abortError(o.signal);
-    out = await untilAborted(open(d, 'w', st.mode & 0o777), o.signal, (late) => void late.close().catch(() => {}));
+    // (an open that lands after an abort: its file closed, and removed if it made it)
+    ({ fh: out, created } = await untilAborted(openDestination(d, st.mode & 0o777), o.signal, (late) => {
+      void late.fh.close().catch(() => {}).then(() => (late.created ? unlink(d) : undefined)).catch(() => {});
+    }));
     outIsFile = (await out.stat()).isFile();
     // src's permission bits, as fs.copyFile gives them: also to a dst that existed, and past the umask
     // (a file system that keeps no modes refuses with EPERM: as libuv, go on without)
@@ -619,6 +625,7 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
   } catch (e) {
     freeAll(dev, slots); // (a copy is the second half of its slot's buffer)
     await out?.close().catch(() => {});
+    if (created) await unlink(d).catch(() => {});
     await fh.close().catch(() => {});
     leave();
     throw e;
@@ -647,9 +654,20 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
     leave();
   });
   // A failed copy leaves no partial file behind (removed at once: writes still in flight go
-  // to the unlinked inode).
+  // to the unlinked inode). A dst that was there before is left as the copy left it: the path
+  // may be a link, or a file of the caller's, which no copy should remove.
   return copied.catch(async (e: unknown) => {
-    if (outIsFile) await unlink(d).catch(() => {});
+    if (outIsFile && created) await unlink(d).catch(() => {});
     throw e;
   });
+}
+
+/** dst opened for writing (truncated), and whether this open made it (O_EXCL first). */
+async function openDestination(d: FilePath, mode: number): Promise<{ fh: FileHandle; created: boolean }> {
+  try {
+    return { fh: await open(d, 'wx', mode), created: true };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    return { fh: await open(d, 'w', mode), created: false };
+  }
 }
