@@ -59,6 +59,7 @@ export class EnginePool {
         // engine loop then runs ('sync' would hold it in Atomics.wait for the next task).
         atomics: 'disabled',
         recordTiming: false,
+        execArgv: ENGINE_EXEC_ARGV,
       });
       pool.on('error', (err: unknown) => {
         this.#lastError[e] = err; // a dying worker: handled by 'workerDestroy'
@@ -86,6 +87,16 @@ export class EnginePool {
     await Promise.all(this.#pools.map((p) => p?.destroy()));
   }
 }
+
+/**
+ * The engines' Node options: the process's (the tsx loader in development, say), and require() of
+ * ES modules off. piscina loads a worker's module with require() first: on Node 20.19+ that loads
+ * the engine's ES module synchronously, and a process that exited while an engine was in it
+ * aborted on a failed assertion in Node (2 in 300 scripts that exit 15-60 ms after opening a
+ * device, and `softdsa crc32c` runs, which exit as the default device boots). With it off,
+ * require() fails at once and piscina import()s the module, which an exit ends cleanly.
+ */
+const ENGINE_EXEC_ARGV = process.allowedNodeEnvironmentFlags.has('--no-experimental-require-module') ? [...process.execArgv, '--no-experimental-require-module'] : undefined;
 
 /** The piscina module, once loaded (load()). */
 let piscina: { Piscina: typeof Piscina } | null = null;
