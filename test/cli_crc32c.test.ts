@@ -157,6 +157,10 @@ test('unreadable paths: one line each on stderr, the others still printed, exit 
   assert.is(r.code, 1);
   assert.is(r.out, 'e3069283  vector.txt\n');
   assert.is(r.err, 'softdsa: missing: No such file or directory\nsoftdsa: sub: Is a directory\n');
+  // standard input that is a directory (it read as empty: 00000000, exit 0)
+  const d = spawnSync('bash', ['-c', `"${process.execPath}" "${join(root, 'bin/softdsa.js')}" crc32c - < sub; echo "status $?"`], { cwd: dir, encoding: 'utf8', timeout: 60000 });
+  assert.is(d.stdout, 'status 1\n');
+  assert.is(d.stderr, 'softdsa: -: Is a directory\n');
   const u = await cli([]);
   assert.is(u.code, 2);
   assert.is(u.err.trim().split('\n').length, 1);
@@ -168,6 +172,10 @@ test('--check: OK lines exit 0; a mismatch, a missing file, bad lines: FAILED, e
   const ok = await cli(['--check', 'SUMS']);
   assert.is(ok.code, 0, ok.err);
   assert.is(ok.out, Object.keys(files).map((n) => `${n}: OK\n`).join(''));
+  // --check=SUMS, the form the options with a value take (it was refused: "does not take an argument")
+  const eq = await cli(['--quiet', `--check=${join(dir, 'SUMS')}`]);
+  assert.is(eq.code, 0, eq.err);
+  assert.is(eq.out, '');
   const bad = `00000000  vector.txt\n${hex(files.one)} *one\ngarbage line\n12345678  missing\n`;
   writeFileSync(join(dir, 'BAD'), `00000000  ${join(dir, 'vector.txt')}\n${hex(files.one)} *${join(dir, 'one')}\ngarbage line\n12345678  ${join(dir, 'missing')}\n`);
   const r = spawned(['-c', '-'], bad);

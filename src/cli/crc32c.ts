@@ -1,7 +1,7 @@
 // `softdsa crc32c FILE… | -`: the CRC-32C of files (issue 13), one line per file, or
 // `--check SUMS` to verify a list, like sha256sum -c. Same conventions as `softdsa bench`:
 // errors on one line on stderr, exit 2 for usage, 1 when a file failed or did not match.
-import { readFileSync } from 'node:fs';
+import { fstatSync, readFileSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { crc32cBase64, crc32cHex, parseCrc32c } from '../api/crc32c_digest.ts';
 import { createCrc32cStream } from '../api/crc32c_stream.ts';
@@ -69,6 +69,9 @@ export interface Crc32cOptions {
 
 /** Parses the arguments after "crc32c". Throws UsageError. */
 export function parseCrc32cArgs(argv: string[], isTTY: boolean): Crc32cOptions {
+  // --check is a flag whose SUMS is the first positional (as sha256sum -c): --check=SUMS, the
+  // form the options with a value take, is read as --check SUMS.
+  argv = argv.flatMap((a) => (a.startsWith('--check=') ? ['--check', a.slice('--check='.length)] : [a]));
   const { values, positionals } = parseArgv(argv, SPEC);
   const help = Boolean(values.help);
   const checking = values.check === true;
@@ -140,6 +143,12 @@ interface Result {
 }
 
 function readStdin(): Promise<{ crc: number; bytes: number }> {
+  // (process.stdin on a directory just ends, empty: `softdsa crc32c - < dir` printed 00000000)
+  if (fstatSync(0).isDirectory()) {
+    const e = new Error('standard input is a directory') as NodeJS.ErrnoException;
+    e.code = 'EISDIR';
+    return Promise.reject(e);
+  }
   const s = createCrc32cStream({ passThrough: false });
   return pipeline(process.stdin, s).then(() => ({ crc: s.digest(), bytes: s.bytes }));
 }
