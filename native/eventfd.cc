@@ -49,6 +49,7 @@
 #include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/vfs.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -573,7 +574,9 @@ bool ZeroPages(void* addr, size_t n) {
 
 void OnBus(int sig, siginfo_t* info, void* context) {
   uintptr_t a = reinterpret_cast<uintptr_t>(info->si_addr);
+  // (si_code > 0: a fault of this thread's access; a signal sent with kill() is not one)
   for (Window& w : windows) {
+    if (info->si_code <= 0) break;
     uintptr_t s = w.start.load(std::memory_order_acquire);
     if (s != 0 && a >= s && a < w.end.load(std::memory_order_acquire)) {
       // A page of the window past the file's end (it shrank): a zero page there, counted; the
@@ -588,23 +591,37 @@ void OnBus(int sig, siginfo_t* info, void* context) {
   // Not ours: as it would have been without this handler.
   if (previous_bus.sa_flags & SA_SIGINFO) {
     if (previous_bus.sa_sigaction != nullptr) return previous_bus.sa_sigaction(sig, info, context);
-  } else if (previous_bus.sa_handler != SIG_DFL && previous_bus.sa_handler != SIG_IGN && previous_bus.sa_handler != nullptr) {
+  } else if (previous_bus.sa_handler == SIG_IGN) {
+    if (info->si_code <= 0) return;  // (a sent one, ignored as it was; a fault cannot be)
+  } else if (previous_bus.sa_handler != SIG_DFL && previous_bus.sa_handler != nullptr) {
     return previous_bus.sa_handler(sig);
   }
-  ::signal(SIGBUS, SIG_DFL);  // the load faults again, and the default action ends the process
+  // The default action: a fault runs again and ends the process; a sent signal is sent again.
+  ::signal(SIGBUS, SIG_DFL);
+  if (info->si_code <= 0) ::raise(SIGBUS);
 }
 
-// The SIGBUS handler, installed at the first mapWindow of the process; false if it could not be.
+// The SIGBUS handler, installed at the first mapWindow of the process, and again at a later one
+// if something took its place since (process.on('SIGBUS') in Node installs its own: a file cut
+// short then faulted for ever); false if it could not be.
 bool BusHandler() {
   std::lock_guard<std::mutex> lock(live_mutex);
-  if (bus_state == 0) {
-    struct sigaction sa {};
-    sa.sa_sigaction = OnBus;
-    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
-    sigemptyset(&sa.sa_mask);
-    bus_state = ::sigaction(SIGBUS, &sa, &previous_bus) == 0 ? 1 : -1;
-  }
+  if (bus_state == -1) return false;
+  struct sigaction now {};
+  if (bus_state == 1 && ::sigaction(SIGBUS, nullptr, &now) == 0 && (now.sa_flags & SA_SIGINFO) && now.sa_sigaction == OnBus) return true;
+  struct sigaction sa {};
+  sa.sa_sigaction = OnBus;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+  sigemptyset(&sa.sa_mask);
+  bus_state = ::sigaction(SIGBUS, &sa, &previous_bus) == 0 ? 1 : -1;
   return bus_state == 1;
+}
+
+// Files whose holes a mapping would fill: a read fault on a tmpfs hole allocates the page in the
+// file (a 1 GiB sparse file in /dev/shm took 1 GiB), where read(2) gives zeros and allocates none.
+bool FillsHoles(int fd) {
+  struct statfs fs {};
+  return ::fstatfs(fd, &fs) != 0 || fs.f_type == 0x01021994 /* TMPFS_MAGIC */ || fs.f_type == 0x958458f6 /* HUGETLBFS_MAGIC */;
 }
 
 // The byte range [at, at + n) of a Uint8Array view, as an address, if it lies in the view and
@@ -635,7 +652,7 @@ Napi::Value MapWindow(const Napi::CallbackInfo& info) {
   double pos = info[4].As<Napi::Number>().DoubleValue();
   long page = ::sysconf(_SC_PAGESIZE);
   if (addr == 0 || !(fd >= 0 && fd < 2147483648.0) || fd != std::floor(fd) || !(pos >= 0 && pos < 9007199254740992.0) || pos != std::floor(pos) || static_cast<uint64_t>(pos) % static_cast<uint64_t>(page) != 0) return Napi::Boolean::New(env, false);
-  if (!BusHandler()) return Napi::Boolean::New(env, false);
+  if (FillsHoles(static_cast<int>(fd)) || !BusHandler()) return Napi::Boolean::New(env, false);
   Window* slot = nullptr;
   for (Window& w : windows) {
     uintptr_t free = 0;

@@ -259,11 +259,19 @@ test('an aborted or failed copy removes only a dst it made: a link, or a file th
       const dst = join(dir, `race-${i}.copy`);
       const ac = new AbortController();
       setTimeout(() => ac.abort(), r() % 12);
-      return copyFileCrc32c(src, dst, { signal: ac.signal, device: small }).then(() => null, () => dst);
+      // the caller writes its own file there as soon as the copy has rejected: it must stay
+      return copyFileCrc32c(src, dst, { signal: ac.signal, device: small }).then(() => null, () => {
+        const left = existsSync(dst);
+        writeFileSync(dst, 'mine');
+        return { dst, left };
+      });
     });
-    const aborted = (await Promise.all(calls)).filter((d): d is string => d !== null);
-    await new Promise((resolve) => setTimeout(resolve, 100)); // (an open that lands late is closed and removed then)
-    for (const d of aborted) assert.not.ok(existsSync(d), `${d}: aborted, yet left behind`);
+    const aborted = (await Promise.all(calls)).filter((d): d is { dst: string; left: boolean } => d !== null);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    for (const { dst, left } of aborted) {
+      assert.not.ok(left, `${dst}: aborted, yet left behind`);
+      assert.ok(existsSync(dst) && readFileSync(dst, 'utf8') === 'mine', `${dst}: the caller's file, written after the rejection, was removed`);
+    }
     for (let i = 0; i < 16; i++) rmSync(join(dir, `race-${i}.copy`), { force: true });
   }
 });

@@ -612,10 +612,13 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
       slots = (await slotsFitting(fn, dev, st, o)).slots;
     }
     if (o.signal?.aborted) throw abortError(o.signal);
-    // (an open that lands after an abort: its file closed, and removed if it made it)
-    ({ fh: out, created } = await untilAborted(openDestination(d, st.mode & 0o777), o.signal, (late) => {
-      void late.fh.close().catch(() => {}).then(() => (late.created ? unlink(d) : undefined)).catch(() => {});
-    }));
+    // A dst that is not there is made and opened at once, and an abort waits for that: had the
+    // call rejected first, the file it went on to make would have been removed after the
+    // rejection, perhaps one the caller had written there meanwhile. One that is there (a FIFO
+    // may wait for a reader) is waited for only until an abort: it was not made, so it stays.
+    const opening = openDestination(d, st.mode & 0o777);
+    ({ fh: out, created } = existing === null ? await opening : await untilAborted(opening, o.signal, (late) => void late.fh.close().catch(() => {})));
+    if (o.signal?.aborted) throw abortError(o.signal);
     outIsFile = (await out.stat()).isFile();
     // src's permission bits, as fs.copyFile gives them: also to a dst that existed, and past the umask
     // (a file system that keeps no modes refuses with EPERM: as libuv, go on without)

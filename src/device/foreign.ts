@@ -18,7 +18,7 @@
 // read copy, which cost as much as the CRC itself), else it reads them there. A read that ends
 // early (the file shrank) or fails is a page fault at that offset, with the CRC of the bytes
 // before it, as past a mapping's end.
-import { readSync } from 'node:fs';
+import { fstatSync, readSync } from 'node:fs';
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -256,6 +256,18 @@ function refuseCrcFlags(flags: number, out: SetOutcome): number {
   return Status.INVALID_FLAGS;
 }
 
+/** Descriptors of this many bytes and more map their file ranges (where the addon can); shorter ones read them. */
+const MAP_FROM = 64 * 1024;
+
+/** The size of the file open at fd now (-1: it cannot be had). */
+function sizeOf(fd: number): number {
+  try {
+    return fstatSync(fd).size;
+  } catch {
+    return -1;
+  }
+}
+
 /** CRCGEN in a file space: the range read a window at a time into this engine's arena window, each window's CRC by the core. */
 function crcOfFile(
   mem: Uint8Array,
@@ -295,7 +307,8 @@ function crcOfFile(
   let done = 0;
   const w = kit.windows;
   const page = w?.pageSize ?? 0;
-  let mapping = w !== undefined && at % page === 0 && file.window % page === 0;
+  // (a short range is read: a mapping, its faults and its unmapping cost more than the read)
+  let mapping = w !== undefined && at % page === 0 && file.window % page === 0 && n >= MAP_FROM;
   while (done < n) {
     if (mapping) {
       // The pages holding [pos, pos + len) over the window; the CRC from pos's place in the first.
@@ -305,8 +318,9 @@ function crcOfFile(
       const span = Math.ceil((skip + len) / page) * page;
       if (w!.mapWindow(mem, at, span, file.fd, pos - skip)) {
         const c = kit.crc(at + skip, len, crc);
-        // Pages past the file's end read as zeros (it shrank): the read below says where it ends.
-        if (w!.unmapWindow(mem, at, span) === 0) {
+        // Pages past the file's end read as zeros (it shrank: SIGBUS, counted), and so do the
+        // bytes past it in its last page (no SIGBUS): either way the read below says where it ends.
+        if (w!.unmapWindow(mem, at, span) === 0 && sizeOf(file.fd) >= pos + len) {
           crc = c;
           done += len;
           continue;
