@@ -260,7 +260,10 @@ function pump(
         eof = true;
         // Short of its size: it shrank, unless its size is still what it said (a sysfs file
         // says 4096 bytes and holds fewer: what it holds is its content, as for cat).
-        if (positioned && c.pos + len < size && (await fh.stat()).size < size) throw new FileCrcError('FILE_SHRANK', `${fn}: ${path} shrank while it was read: it had ${size} bytes, it ended at ${c.pos + len}`, String(path));
+        if (positioned && c.pos + len < size) {
+          const now = (await fh.stat()).size;
+          if (now < size) throw shrank(fn, path, size, c.pos + len, now);
+        }
         if (settled) return;
       }
       if (!positioned) next += len;
@@ -424,7 +427,7 @@ async function crcMapped(fn: string, path: FilePath, fh: FileHandle, size: numbe
       if (code !== Status.PAGE_FAULT) throw status === Status.HW_ERROR ? Errors.engineFailed(`${fn}: the engine reading ${path} died`) : Errors.status(fn, status);
       done += dv.getUint32(rec + Record.BYTES_COMPLETED, true);
       const at = pos + done;
-      if (!(await hasByteAt(fh, at))) throw new FileCrcError('FILE_SHRANK', `${fn}: ${path} shrank while it was read: it had ${size} bytes, it ended at ${at}`, String(path));
+      if (!(await hasByteAt(fh, at))) throw shrank(fn, path, size, at, await fh.stat().then((s) => s.size, () => -1));
       if (faults === MAX_FAULTS) throw Errors.status(fn, status);
     }
   };
@@ -663,6 +666,11 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
     if (outIsFile && created) await unlink(d).catch(() => {});
     throw e;
   });
+}
+
+/** FILE_SHRANK: a read at `at` found the end of a file of `size` bytes, which has `now` (-1: unknown). */
+function shrank(fn: string, path: FilePath, size: number, at: number, now: number): FileCrcError {
+  return new FileCrcError('FILE_SHRANK', `${fn}: ${path} shrank while it was read: it had ${size} bytes, ${now >= 0 ? `has ${now} now` : 'fewer now'} (a read found its end at ${at})`, String(path));
 }
 
 /** dst opened for writing (truncated), and whether this open made it (O_EXCL first). */
