@@ -49,7 +49,7 @@ export class EnginePool {
   #pool(e: number): Piscina {
     let pool = this.#pools[e];
     if (pool === null) {
-      pool = this.#pools[e] = new piscina!.Piscina({
+      const make = (): Piscina => new piscina!.Piscina({
         filename: this.#filename,
         workerData: this.#data,
         minThreads: 1,
@@ -59,8 +59,18 @@ export class EnginePool {
         // engine loop then runs ('sync' would hold it in Atomics.wait for the next task).
         atomics: 'disabled',
         recordTiming: false,
-        execArgv: ENGINE_EXEC_ARGV,
+        execArgv: engineExecArgv,
       });
+      try {
+        pool = make();
+      } catch (err) {
+        // Options a Worker refuses in execArgv (V8's, such as --max-old-space-size, which are the
+        // whole process's anyway): left out, once for all (given, they threw from new Worker).
+        if ((err as NodeJS.ErrnoException).code !== 'ERR_WORKER_INVALID_EXEC_ARGV' || engineExecArgv === undefined) throw err;
+        engineExecArgv = withoutRefused(engineExecArgv, String((err as Error).message));
+        pool = make();
+      }
+      this.#pools[e] = pool;
       pool.on('error', (err: unknown) => {
         this.#lastError[e] = err; // a dying worker: handled by 'workerDestroy'
       });
@@ -96,7 +106,18 @@ export class EnginePool {
  * device, and `softdsa crc32c` runs, which exit as the default device boots). With it off,
  * require() fails at once and piscina import()s the module, which an exit ends cleanly.
  */
-const ENGINE_EXEC_ARGV = process.allowedNodeEnvironmentFlags.has('--no-experimental-require-module') ? [...process.execArgv, '--no-experimental-require-module'] : undefined;
+let engineExecArgv = process.allowedNodeEnvironmentFlags.has('--no-experimental-require-module') ? [...process.execArgv, '--no-experimental-require-module'] : undefined;
+
+/**
+ * argv less the options a Worker refused ("... invalid execArgv flags: --a, --b=1"), or undefined
+ * (the process's own, as without execArgv) when the message does not say which.
+ */
+function withoutRefused(argv: string[], message: string): string[] | undefined {
+  const named = /invalid execArgv flags: (.+)$/.exec(message)?.[1].split(', ').map((f) => f.trim());
+  if (named === undefined || named.length === 0) return undefined;
+  const kept = argv.filter((a) => !named.includes(a) && !named.includes(a.split('=')[0]));
+  return kept.length < argv.length ? kept : undefined;
+}
 
 /** The piscina module, once loaded (load()). */
 let piscina: { Piscina: typeof Piscina } | null = null;
