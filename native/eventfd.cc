@@ -563,6 +563,8 @@ struct Window {
 };
 constexpr int kWindows = 64;
 Window windows[kWindows];
+// The page size, read once as the addon loads (the handler then calls nothing to know it).
+const uintptr_t page_size = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
 struct sigaction previous_bus;
 // 0: not tried, 1: installed, -1: sigaction refused (under live_mutex)
 int bus_state = 0;
@@ -572,21 +574,24 @@ bool ZeroPages(void* addr, size_t n) {
   return ::mmap(addr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == addr;
 }
 
+// The window mapped now that holds address a, or none.
+Window* WindowAt(uintptr_t a) {
+  for (Window& w : windows) {
+    uintptr_t s = w.start.load(std::memory_order_acquire);
+    if (s != 0 && a >= s && a < w.end.load(std::memory_order_acquire)) return &w;
+  }
+  return nullptr;
+}
+
 void OnBus(int sig, siginfo_t* info, void* context) {
   uintptr_t a = reinterpret_cast<uintptr_t>(info->si_addr);
   // (si_code > 0: a fault of this thread's access; a signal sent with kill() is not one)
-  for (Window& w : windows) {
-    if (info->si_code <= 0) break;
-    uintptr_t s = w.start.load(std::memory_order_acquire);
-    if (s != 0 && a >= s && a < w.end.load(std::memory_order_acquire)) {
-      // A page of the window past the file's end (it shrank): a zero page there, counted; the
-      // faulting load runs again and reads zeros.
-      uintptr_t page = a & ~(static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE)) - 1);
-      if (ZeroPages(reinterpret_cast<void*>(page), ::sysconf(_SC_PAGESIZE))) {
-        w.bus.fetch_add(1, std::memory_order_relaxed);
-        return;
-      }
-    }
+  Window* w = info->si_code > 0 ? WindowAt(a) : nullptr;
+  // A page of a window past the file's end (it shrank): a zero page there, counted; the faulting
+  // load runs again and reads zeros.
+  if (w != nullptr && ZeroPages(reinterpret_cast<void*>(a & ~(page_size - 1)), page_size)) {
+    w->bus.fetch_add(1, std::memory_order_relaxed);
+    return;
   }
   // Not ours: as it would have been without this handler.
   if (previous_bus.sa_flags & SA_SIGINFO) {
@@ -633,8 +638,7 @@ uintptr_t WindowAddress(const Napi::CallbackInfo& info, double at, double n) {
   if (!info[0].IsTypedArray() || napi_get_typedarray_info(info.Env(), info[0], &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_uint8_array || data == nullptr) return 0;
   if (!(at >= 0 && n > 0 && at + n <= static_cast<double>(length)) || at != std::floor(at) || n != std::floor(n)) return 0;
   uintptr_t addr = reinterpret_cast<uintptr_t>(data) + static_cast<uintptr_t>(at);
-  uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-  return (addr & (page - 1)) == 0 && (static_cast<uintptr_t>(n) & (page - 1)) == 0 ? addr : 0;
+  return (addr & (page_size - 1)) == 0 && (static_cast<uintptr_t>(n) & (page_size - 1)) == 0 ? addr : 0;
 }
 
 // mapWindow(view, at, n, fd, pos): maps n bytes of file fd from offset pos over view[at, at + n)
@@ -650,8 +654,7 @@ Napi::Value MapWindow(const Napi::CallbackInfo& info) {
   uintptr_t addr = WindowAddress(info, info[1].As<Napi::Number>().DoubleValue(), n);
   double fd = info[3].As<Napi::Number>().DoubleValue();
   double pos = info[4].As<Napi::Number>().DoubleValue();
-  long page = ::sysconf(_SC_PAGESIZE);
-  if (addr == 0 || !(fd >= 0 && fd < 2147483648.0) || fd != std::floor(fd) || !(pos >= 0 && pos < 9007199254740992.0) || pos != std::floor(pos) || static_cast<uint64_t>(pos) % static_cast<uint64_t>(page) != 0) return Napi::Boolean::New(env, false);
+  if (addr == 0 || !(fd >= 0 && fd < 2147483648.0) || fd != std::floor(fd) || !(pos >= 0 && pos < 9007199254740992.0) || pos != std::floor(pos) || static_cast<uint64_t>(pos) % page_size != 0) return Napi::Boolean::New(env, false);
   if (FillsHoles(static_cast<int>(fd)) || !BusHandler()) return Napi::Boolean::New(env, false);
   Window* slot = nullptr;
   for (Window& w : windows) {
@@ -712,7 +715,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #endif
   exports.Set("mapWindow", Napi::Function::New<MapWindow>(env, "mapWindow"));
   exports.Set("unmapWindow", Napi::Function::New<UnmapWindow>(env, "unmapWindow"));
-  exports.Set("pageSize", Napi::Number::New(env, static_cast<double>(::sysconf(_SC_PAGESIZE))));
+  exports.Set("pageSize", Napi::Number::New(env, static_cast<double>(page_size)));
   exports.Set("supported", Napi::Boolean::New(env, true));
   return exports;
 }
