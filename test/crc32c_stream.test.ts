@@ -1,7 +1,7 @@
 // Streams (issue 13): createCrc32cStream (node:stream) and crc32cTransformStream (WHATWG)
 // against @node-rs/crc32 and @aws-crypto/crc32c: chunks of random sizes and kinds, pass-through
-// intact, digest formats, coalescing with back-pressure, arena chunks in place, strings
-// rejected, an error mid-pipeline (and the staging buffers given back), sinks.
+// intact, digest formats, arena chunks on the engines in place (with back-pressure) mixed with
+// chunks checksummed here, strings rejected, an error mid-pipeline, sinks.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
@@ -11,6 +11,7 @@ import { crc32c as nativeCrc } from '@node-rs/crc32';
 import { crc32c as awsCrc } from '@aws-crypto/crc32c';
 import { Device, alloc, crc32cBase64, crc32cHex, createCrc32cStream, crc32cTransformStream, free, shutdown } from '../src/index.ts';
 import { arenaBack } from './arena_back.ts';
+import { defaultDeviceIfOpen } from '../src/api/default_device.ts';
 import { rng } from './gen.ts';
 
 const random = rng(0x5eed_1313);
@@ -43,8 +44,8 @@ test('node:stream: random sizes and kinds pass through intact; the CRC in every 
   for (const n of [0, 1, 4095, 65536, 65537, 1 << 20, (1 << 20) + 1, 3 * ARENA + 99, 200_000 + (random() % 500_000)]) {
     const data = randomBytes(n);
     const w = nativeCrc(data) >>> 0;
-    for (const [opts, maxChunk] of [[{}, 100_000], [{ device: small, batchBytes: 50_000, batches: 2 }, 70_000], [{ device: small, batchBytes: 1 }, 5]] as const) {
-      if (maxChunk === 5 && n > 70_000) continue; // byte-sized batches: a slow path, kept small
+    for (const [opts, maxChunk] of [[{}, 100_000], [{ device: small, inFlight: 2 }, 70_000], [{ device: small, inFlight: 1 }, 5]] as const) {
+      if (maxChunk === 5 && n > 70_000) continue; // byte-sized chunks: kept small
       const s = createCrc32cStream(opts);
       assert.throws(() => s.digest(), (e: Error & { code: string }) => e.code === 'ERR_CRC32C_NOT_READY');
       const got: Buffer[] = [];
@@ -102,14 +103,19 @@ test('strings are rejected with a TypeError naming the chunk type', async () => 
   assert.instance(await reading, TypeError);
 });
 
-test('an error mid-pipeline: pipeline rejects with it, crc rejects, staging buffers come back', async () => {
+test('an error mid-pipeline: pipeline rejects with it, crc rejects, the engines\' chunks all come back', async () => {
   for (let i = 0; i < 8; i++) {
-    const s = createCrc32cStream({ device: small, batchBytes: 1 << 20, batches: 3 });
+    const s = createCrc32cStream({ device: small, inFlight: 3 });
+    const mine: Buffer[] = [];
     let sent = 0;
     const src = new Readable({
       read() {
-        if (sent++ < 20) this.push(randomBytes(100_000));
-        else this.destroy(new Error('disk gone'));
+        if (sent++ === 20) return this.destroy(new Error('disk gone'));
+        if (sent % 2 === 0) return void this.push(randomBytes(100_000));
+        const b = small.buffer(100_000); // an arena chunk: checksummed on the engines
+        b.set(randomBytes(b.length));
+        mine.push(b);
+        this.push(b);
       },
     });
     try {
@@ -119,6 +125,7 @@ test('an error mid-pipeline: pipeline rejects with it, crc rejects, staging buff
       assert.is((e as Error).message, 'disk gone');
     }
     await s.crc.then(() => assert.unreachable('crc resolved'), (e: Error) => assert.ok(e instanceof Error));
+    for (const b of mine) small.free(b.byteOffset);
   }
   // a failing destination
   const s = createCrc32cStream({ device: small });
@@ -128,41 +135,51 @@ test('an error mid-pipeline: pipeline rejects with it, crc rejects, staging buff
   } catch (e) {
     assert.is((e as Error).message, 'full');
   }
-  await arenaBack(small, ARENA - (1 << 20)); // (CRCs in flight finish, then their buffers are freed)
+  await arenaBack(small, ARENA - (1 << 20)); // (their CRCs finish, and nothing else of the arena is kept)
 });
 
-test('a sink (passThrough: false) ends a pipeline; no arena room: checksummed here', async () => {
+test('arena chunks go to the engines, inFlight at once, in order with the rest; a sink', async () => {
+  const count = (): number => Object.values(small.stats().ops.crc32c.placement).reduce((a, b) => a + b, 0);
+  const parts: Uint8Array[] = [];
+  const mine: Buffer[] = [];
+  let big = 0;
+  for (let i = 0; i < 24; i++) {
+    const n = [100_000, 65_536, 65_535, 10, 300_000][random() % 5];
+    if (random() % 2 === 0) {
+      const b = small.buffer(n);
+      b.set(randomBytes(n));
+      mine.push(b);
+      parts.push(b);
+      if (n >= 65_536) big++;
+    } else parts.push(randomBytes(n));
+  }
+  const whole = Buffer.concat(parts);
+  for (const inFlight of [1, 2, 4]) {
+    const before = count();
+    const s = createCrc32cStream({ device: small, inFlight, passThrough: false });
+    await pipeline(Readable.from(parts), s);
+    assert.is(s.digest(), nativeCrc(whole) >>> 0, `inFlight ${inFlight}`);
+    assert.is(count() - before, big, 'one device call per arena chunk of 64 KiB or more, none for the rest');
+  }
+  for (const b of mine) small.free(b.byteOffset);
+});
+
+test('a stream of ordinary chunks checksums them here: it opens no device', async () => {
+  await shutdown();
   const data = randomBytes(2_500_000);
-  const s = createCrc32cStream({ passThrough: false, device: small });
+  const s = createCrc32cStream({ passThrough: false });
   await pipeline(Readable.from(chunksOf(data, 300_000)), s);
   assert.is(s.digest(), nativeCrc(data) >>> 0);
-  const hogs: Buffer[] = []; // the arena taken, down to less than a staging buffer
-  for (let size = ARENA; size >= 256 * 1024; size >>= 1) {
-    try {
-      hogs.push(small.buffer(size));
-    } catch {
-      // next size down
-    }
-  }
-  const t = createCrc32cStream({ passThrough: false, device: small });
-  await pipeline(Readable.from(chunksOf(data, 300_000)), t);
-  assert.is(t.digest(), nativeCrc(data) >>> 0);
-  for (const h of hogs) small.free(h.byteOffset);
-  // room for one staging buffer and nothing more: the buffer leaves the calls' descriptors their room
-  const tiny = await Device.open({ engines: 1, arenaBytes: 4 << 20 });
-  try {
-    const u = createCrc32cStream({ passThrough: false, device: tiny });
-    await pipeline(Readable.from(chunksOf(data, 300_000)), u);
-    assert.is(u.digest(), nativeCrc(data) >>> 0);
-  } finally {
-    await tiny.close();
-  }
+  const t = crc32cTransformStream();
+  await new Response(ReadableStream.from(chunksOf(data, 300_000)).pipeThrough(t)).arrayBuffer();
+  assert.is(await t.crc, nativeCrc(data) >>> 0);
+  assert.is(defaultDeviceIfOpen(), null, 'the default device was not opened');
 });
 
 test('WHATWG TransformStream: pipeThrough, Node pipeline(), formats, errors', async () => {
   const data = randomBytes(3_000_000);
   const w = nativeCrc(data) >>> 0;
-  const ts = crc32cTransformStream({ batchBytes: 256 * 1024 });
+  const ts = crc32cTransformStream({ inFlight: 2 });
   assert.throws(() => ts.digest(), /finished/);
   const out = Buffer.from(await new Response(ReadableStream.from(chunksOf(data, 200_000)).pipeThrough(ts)).arrayBuffer());
   assert.ok(out.equals(data));
@@ -191,35 +208,11 @@ test('crc32cHex / crc32cBase64: the GCS/S3 forms; anything but a 32-bit integer 
   for (const v of [NaN, 1.7, 2 ** 32 + 5, -(2 ** 31) - 1]) assert.throws(() => crc32cBase64(v), RangeError);
 });
 
-test('a stream dropped unended gives its staging buffers back once it is collected', async () => {
-  const { setFlagsFromString } = await import('node:v8');
-  const { runInNewContext } = await import('node:vm');
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
-  setFlagsFromString('--no-expose-gc');
-  const dev = await Device.open({ engines: 1, arenaBytes: 4 << 20 });
-  try {
-    const whole = 3 << 20;
-    await arenaBack(dev, whole);
-    // each takes a 256 KiB staging buffer with its first write, and is never ended nor destroyed
-    (() => {
-      for (let i = 0; i < 8; i++) createCrc32cStream({ device: dev, batchBytes: 256 << 10 }).write(Buffer.alloc(1000, i));
-    })();
-    assert.throws(() => dev.free(dev.buffer(whole).byteOffset), RangeError, 'the staging buffers are taken');
-    for (let i = 0; i < 10; i++) {
-      gc();
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    await arenaBack(dev, whole);
-  } finally {
-    await dev.close();
-  }
-});
-
 test('bad options', () => {
-  assert.throws(() => createCrc32cStream({ batchBytes: 0 }), /batchBytes/);
+  assert.throws(() => createCrc32cStream({ inFlight: 0 }), /inFlight/);
   assert.throws(() => createCrc32cStream({ seed: -1 }), /seed/);
-  assert.throws(() => crc32cTransformStream({ batches: 1000 }), /batches/);
+  assert.throws(() => crc32cTransformStream({ inFlight: 1000 }), /inFlight/);
+  assert.throws(() => createCrc32cStream({ batchBytes: 4096 } as never), (e: Error) => e instanceof TypeError && /unknown option batchBytes/.test(e.message));
 });
 
 test.run();

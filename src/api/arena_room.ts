@@ -1,7 +1,7 @@
-// Arena room for the API's own buffers (file calls' chunks, streams' staging buffers). They may
+// Arena room for the API's own buffers (the file calls' chunks). They may
 // not take the last of the arena: every call needs a little of it for its descriptor and
 // completion record (the batcher's blocks), and calls failed for want of it when such buffers
-// had taken it all (a dozen copyFileCrc32c at once; a stream on a small arena).
+// had taken it all (a dozen copyFileCrc32c at once; a stream on a small arena, when streams staged).
 import type { DeviceCalls } from './calls.ts';
 
 /** Arena such buffers leave free: 4 MiB, at most a 16th of the arena. */

@@ -1,50 +1,46 @@
 // CRC-32C of data as it streams by (issue 13): a node:stream Transform and a WHATWG
 // TransformStream, both passing their chunks through unchanged and giving the CRC at the end.
 //
-// Coalescing: chunks are copied into arena staging buffers (batchBytes each, default 4 MiB)
-// and a buffer goes to the engines once full, so the hand-off (which wakes a parked engine) is
-// paid per batch, not per chunk: in a 256 MiB file pipeline, 4 MiB batches cost this thread
-// 1-32% more CPU than the pipeline without the stream, 1 MiB batches 11-57% (interleaved,
-// three runs). Copying 64 KiB into the arena costs this thread a few µs, a third of the time
-// @node-rs/crc32 would take to checksum it here. Up to `batches` buffers (default 4) are
-// with the engines at once; when all are, the stream waits for one (back-pressure). The
-// batches' CRCs are combined in order with the GF(2) shift. A chunk that already lies in
-// the device's arena (from alloc()) and is at least 64 KiB is checksummed where it is, with
-// no copy: the stream calls back for it once its CRC is done, so do not change such a chunk
-// before its write has called back. Staging buffers leave the API's reserve of the arena free
-// (arena_room.ts); where the arena has no room for even one, the stream checksums on this
-// thread with @node-rs/crc32.
+// Where each chunk is checksummed:
+//   - in the device's arena (from alloc()), 64 KiB or more: on the engines, where it lies, with
+//     no copy. Up to `inFlight` such chunks (default 4) are with the engines at once, then the
+//     stream waits for one (back-pressure); the stream calls back for such a chunk once its CRC
+//     is done, so do not change it before its write has called back.
+//   - anywhere else: here, by the CPU's CRC instruction (@node-rs/crc32), as crc32c() does with
+//     memory outside the arena. The engines cannot read such a chunk where it lies, and copying
+//     it to where they can costs this thread more than checksumming it: in a file pipeline, 17 µs
+//     against 8 µs per 64 KiB chunk (a copy reads the chunk too, and writes as much again).
+//     Small arena chunks too: their hand-off would cost more than their CRC.
+// The parts' CRCs are combined in order with the GF(2) shift; a chunk checksummed here while
+// none is with the engines continues the running CRC directly.
 //
 // Strings are rejected with a TypeError (encode them first, e.g. Buffer.from(s, 'utf8') or
 // a TextEncoderStream): the CRC is of bytes, and which bytes a string is depends on an
 // encoding the stream should not guess.
 import { Transform, type TransformCallback } from 'node:stream';
-import { crc32c as nativeCrc32c } from '@node-rs/crc32';
-import { bufferLeavingRoom } from './arena_room.ts';
 import { intOption, knownOptions } from './args.ts';
 import { CrcFold } from './crc_combine.ts';
 import { type Crc32cFormat, formatCrc32c } from './crc32c_digest.ts';
-import { deviceOption } from './default_device.ts';
+import { defaultDeviceIfOpen, deviceOption } from './default_device.ts';
 import type { DeviceCalls } from './calls.ts';
 import { typeName } from '../device/errors.ts';
+import { crc32cOf } from '../device/host.ts';
 
 export interface Crc32cStreamOptions {
-  /** the device whose engines do the work; default: the default device (opened on the first chunk) */
+  /** the device whose engines checksum arena chunks (from its buffer()/alloc()); default: the default device */
   device?: DeviceCalls;
   /** CRC to continue from, as crc32c(data, seed); default 0 */
   seed?: number;
-  /** bytes coalesced per hand-off to the engines; default 4 MiB */
-  batchBytes?: number;
-  /** staging buffers (batches with the engines at once); default 4 */
-  batches?: number;
+  /** arena chunks with the engines at once, before the stream waits for one; default 4 */
+  inFlight?: number;
   /** node:stream only: false makes it a sink (the readable side ends empty); default true */
   passThrough?: boolean;
 }
 
 /** The options of the WHATWG stream (and of the accumulator under both); the node:stream one takes passThrough too. */
-const ACCUMULATOR_OPTIONS = ['device', 'seed', 'batchBytes', 'batches'] as const;
+const ACCUMULATOR_OPTIONS = ['device', 'seed', 'inFlight'] as const;
 
-/** Arena chunks at least this large are checksummed in place. */
+/** Arena chunks at least this large go to the engines; smaller ones cost less here than their hand-off. */
 const DIRECT_MIN = 64 * 1024;
 
 function chunkError(where: string, chunk: unknown): TypeError {
@@ -63,50 +59,19 @@ function notReady(): Error {
   return e;
 }
 
-/** A stream's staging buffers, as the registry below frees them (nothing here reaches the stream). */
-interface Staging {
-  dev: DeviceCalls | null;
-  slots: Buffer[];
-}
-
-/** Frees the staging buffers of a stream that was dropped without being ended or destroyed. */
-const dropped = new FinalizationRegistry<Staging>((staging) => freeStaging(staging));
-
-function freeStaging(staging: Staging): void {
-  for (const b of staging.slots) {
-    try {
-      staging.dev?.free(b.byteOffset);
-    } catch {
-      // the device is closed: its arena went with it
-    }
-  }
-  staging.slots.length = 0;
-}
-
-/**
- * The running CRC of a byte sequence: coalesces updates into arena staging buffers,
- * checksums full ones on the engines, and folds their CRCs in order.
- */
+/** The running CRC of a byte sequence: arena chunks checksummed on the engines, the rest here, folded in order. */
 export class Crc32cAccumulator {
   readonly #where: string;
-  readonly #devOpt: unknown;
-  readonly #batchBytes: number;
-  readonly #maxSlots: number;
-  /** the staging buffers, and their device: freed when done, or, if the stream is dropped, when it is collected */
-  readonly #staging: Staging = { dev: null, slots: [] };
-  readonly #slots = this.#staging.slots;
-  readonly #free: Buffer[] = [];
-  #cur: Buffer | null = null;
-  #fill = 0;
-  /** no arena room: checksum here */
-  #native = false;
-  /** the CRC of the batches back from the engines, in order (and of what this thread checksummed) */
+  /** the device option, checked (undefined: the default device, if open) */
+  readonly #dev: DeviceCalls | undefined;
+  readonly #maxInflight: number;
+  /** the CRC of the parts combined so far, in order */
   readonly #fold: CrcFold;
   #issued = 0;
   #inflight = 0;
   #waiters: Array<() => void> = [];
+  #idle: (() => void) | null = null;
   #error: unknown = null;
-  #released = false;
   #ended = false;
   /** bytes fed so far */
   bytes = 0;
@@ -117,118 +82,66 @@ export class Crc32cAccumulator {
     knownOptions(where, opts, names);
     this.#where = where;
     this.#fold = new CrcFold(intOption(where, 'seed', opts.seed, 0, 0, 0xffffffff));
-    this.#batchBytes = intOption(where, 'batchBytes', opts.batchBytes, 4 << 20, 1, 1 << 30);
-    this.#maxSlots = intOption(where, 'batches', opts.batches, 4, 1, 64);
-    if (opts.device !== undefined) deviceOption(where, opts.device); // (a wrong one is said now)
-    this.#devOpt = opts.device;
+    this.#maxInflight = intOption(where, 'inFlight', opts.inFlight, 4, 1, 64);
+    this.#dev = opts.device === undefined ? undefined : deviceOption(where, opts.device); // (a wrong one is said now)
   }
 
-  #device(): DeviceCalls {
-    if (this.#staging.dev === null) {
-      this.#staging.dev = deviceOption(this.#where, this.#devOpt);
-      dropped.register(this, this.#staging, this);
-    }
-    return this.#staging.dev;
+  /** The device whose arena holds u8, or null (only shared memory can be an arena; the default device is not opened to ask). */
+  #arenaOf(u8: Uint8Array): DeviceCalls | null {
+    if (typeof SharedArrayBuffer === 'undefined' || !(u8.buffer instanceof SharedArrayBuffer)) return null;
+    const dev = this.#dev ?? defaultDeviceIfOpen();
+    return dev !== null && u8.buffer === (dev.memory.buffer as unknown) ? dev : null;
   }
 
-  /** Adds bytes; a promise when the stream must wait (for a staging buffer, or an in-place CRC). */
+  /** Adds bytes; a promise when the stream must wait (for the engines: too many chunks with them, or this one). */
   update(u8: Uint8Array): Promise<void> | undefined {
     if (this.#error !== null) throw this.#error;
     if (this.#ended) throw new Error(`${this.#where}: update after the end`);
-    this.bytes += u8.byteLength;
-    if (u8.byteLength === 0) return undefined;
-    if (this.#native) {
-      this.#fold.crc = nativeCrc32c(Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength), this.#fold.crc) >>> 0;
-      return undefined;
-    }
-    const dev = this.#device();
-    if (u8.byteLength >= DIRECT_MIN && u8.buffer === (dev.memory.buffer as unknown)) {
-      // In the arena already: checksum it where it is (what is staged goes first).
-      if (this.#cur !== null && this.#fill > 0) this.#submit();
-      return this.#issue(u8, null);
-    }
-    return this.#feed(u8, 0);
-  }
-
-  #feed(u8: Uint8Array, off: number): Promise<void> | undefined {
     const n = u8.byteLength;
-    while (off < n) {
-      if (this.#cur === null) {
-        const slot = this.#take();
-        if (slot === null) {
-          if (this.#native) {
-            // no arena room at all, and nothing staged: continue here
-            this.#fold.crc = nativeCrc32c(Buffer.from(u8.buffer, u8.byteOffset + off, n - off), this.#fold.crc) >>> 0;
-            return undefined;
-          }
-          return new Promise<void>((resolve) => this.#waiters.push(resolve)).then(() => {
-            if (this.#error !== null) throw this.#error;
-            return this.#feed(u8, off);
-          });
-        }
-        this.#cur = slot;
-        this.#fill = 0;
-      }
-      const take = Math.min(n - off, this.#cur.byteLength - this.#fill);
-      this.#cur.set(take === n && off === 0 ? u8 : u8.subarray(off, off + take), this.#fill);
-      this.#fill += take;
-      off += take;
-      if (this.#fill === this.#cur.byteLength) this.#submit();
-    }
+    this.bytes += n;
+    if (n === 0) return undefined;
+    const dev = n >= DIRECT_MIN ? this.#arenaOf(u8) : null;
+    if (dev !== null) return this.#engines(dev, u8);
+    if (this.#inflight === 0) {
+      // every part before is combined: continue from it
+      this.#fold.crc = crc32cOf(u8, this.#fold.crc);
+      this.#fold.bytes += n;
+    } else this.#fold.add(this.#issued++, crc32cOf(u8, 0), n);
     return undefined;
   }
 
-  /** A free staging buffer, a new one, or null (all busy; or no room: #native set when none exists). */
-  #take(): Buffer | null {
-    const b = this.#free.pop();
-    if (b !== undefined) return b;
-    if (this.#slots.length < this.#maxSlots) {
-      const nb = bufferLeavingRoom(this.#device(), this.#batchBytes);
-      if (nb !== null) {
-        this.#slots.push(nb);
-        return nb;
-      }
-      if (this.#slots.length === 0 && this.#inflight === 0) this.#native = true;
+  /** An arena chunk's CRC on the engines (after a wait for room, when `inFlight` are there). */
+  #engines(dev: DeviceCalls, u8: Uint8Array): Promise<void> {
+    if (this.#inflight >= this.#maxInflight) {
+      return new Promise<void>((resolve) => this.#waiters.push(resolve)).then(() => {
+        if (this.#error !== null) throw this.#error;
+        return this.#engines(dev, u8);
+      });
     }
-    return null;
-  }
-
-  #submit(): void {
-    const slot = this.#cur!;
-    const len = this.#fill;
-    this.#cur = null;
-    this.#fill = 0;
-    void this.#issue(slot.subarray(0, len), slot);
-  }
-
-  /** One CRC on the device; its result folded in order. Resolves when done (never rejects: errors are kept). */
-  #issue(view: Uint8Array, slot: Buffer | null): Promise<void> {
     const index = this.#issued++;
-    const len = view.byteLength;
+    const len = u8.byteLength;
     this.#inflight++;
     let p: Promise<number>;
     try {
-      p = this.#device().crc32c(view);
+      p = dev.crc32c(u8);
     } catch (e) {
       p = Promise.reject(e);
     }
     return p.then(
       (crc) => {
         this.#fold.add(index, crc, len);
-        this.#done(slot);
+        this.#done();
       },
       (e: unknown) => {
         if (this.#error === null) this.#error = e;
-        this.#done(slot);
-        if (slot === null) throw e;
+        this.#done();
+        throw e;
       },
     );
   }
 
-  #done(slot: Buffer | null): void {
+  #done(): void {
     this.#inflight--;
-    if (slot !== null) this.#free.push(slot);
-    if (this.#released) this.#freeSlots();
     const w = this.#waiters.shift();
     if (w !== undefined) w();
     else if (this.#inflight === 0 && this.#idle !== null) {
@@ -238,35 +151,20 @@ export class Crc32cAccumulator {
     }
   }
 
-  #idle: (() => void) | null = null;
-
-  /** The CRC of everything fed: what is staged goes to the engines, then every batch is awaited. */
+  /** The CRC of everything fed, once the engines are done with what they have. */
   async digest(): Promise<number> {
     if (this.#error !== null) throw this.#error;
     this.#ended = true;
-    if (this.#cur !== null && this.#fill > 0) this.#submit();
     while (this.#inflight > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
     if (this.#error !== null) throw this.#error;
-    this.release();
     return this.#fold.crc;
   }
 
-  /** Gives the staging buffers back to the arena (now, or once the engines are done with them). */
+  /** Ends the accumulator (the stream was destroyed): a write waiting for the engines rejects. */
   release(): void {
-    this.#released = true;
     this.#ended = true;
-    this.#cur = null;
-    // wake anyone waiting for a buffer: they see the stream is over
     if (this.#error === null) this.#error = new Error(`${this.#where}: the stream was ended or destroyed`);
     for (const w of this.#waiters.splice(0)) w();
-    this.#freeSlots();
-  }
-
-  #freeSlots(): void {
-    if (this.#inflight > 0 || this.#staging.dev === null) return;
-    dropped.unregister(this);
-    freeStaging(this.#staging);
-    this.#free.length = 0;
   }
 }
 

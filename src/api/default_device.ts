@@ -52,6 +52,11 @@ export function defaultDevice(): Device {
   return current;
 }
 
+/** The default device if it is open, else null (opens nothing). */
+export function defaultDeviceIfOpen(): Device | null {
+  return current;
+}
+
 /** The operations a drop-in call runs on: the default device's, or before it opens, the early ones. */
 function opsNow(): Ops {
   if (current !== null || failed) return defaultDevice().ops;
