@@ -703,6 +703,23 @@ Napi::Value UnmapWindow(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, zeroed ? static_cast<double>(bus) : -1);
 }
 
+// adviseHuge(view, at, n): asks for transparent huge pages over view[at, at + n) (madvise
+// MADV_HUGEPAGE; the kernel uses them where a 2 MiB-aligned range lies inside). Pages not touched
+// yet are then faulted 2 MiB at a time. Returns true, or false when the kernel refused (no THP).
+Napi::Value AdviseHuge(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[1].IsNumber() || !info[2].IsNumber()) {
+    Napi::TypeError::New(env, "adviseHuge(view, at, n): a Uint8Array and two numbers").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  double n = info[2].As<Napi::Number>().DoubleValue();
+  uintptr_t addr = WindowAddress(info, info[1].As<Napi::Number>().DoubleValue(), n);
+#if defined(MADV_HUGEPAGE)
+  if (addr != 0 && ::madvise(reinterpret_cast<void*>(addr), static_cast<size_t>(n), MADV_HUGEPAGE) == 0) return Napi::Boolean::New(env, true);
+#endif
+  return Napi::Boolean::New(env, false);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Function ctor = EventFd::Define(env);
   if (env.IsExceptionPending()) return exports;
@@ -715,6 +732,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #endif
   exports.Set("mapWindow", Napi::Function::New<MapWindow>(env, "mapWindow"));
   exports.Set("unmapWindow", Napi::Function::New<UnmapWindow>(env, "unmapWindow"));
+  exports.Set("adviseHuge", Napi::Function::New<AdviseHuge>(env, "adviseHuge"));
   exports.Set("pageSize", Napi::Number::New(env, static_cast<double>(page_size)));
   exports.Set("supported", Napi::Boolean::New(env, true));
   return exports;

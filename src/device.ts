@@ -234,6 +234,22 @@ export type ConfigOptions = Omit<DeviceOptions, 'engines' | 'wqSize' | 'wqMode' 
   device?: string;
 };
 
+/**
+ * Asks the kernel for transparent huge pages over the arena (Linux, THP in its usual `madvise`
+ * mode; where THP is `always` the arena has them anyway, where `never`, this does nothing).
+ * Arena buffers are written and read in megabytes, and what a fresh 4 KiB page costs here
+ * dominated the first calls on new buffers: 16 MiB of them took 4,096 page faults to fill
+ * (7-10 ms; 2.5 with huge pages), and the first two passes over them ran at half speed (a CRC
+ * of 16 MiB 1.3-1.9 ms, then 0.6-0.7), where huge pages, which the kernel hands out again from
+ * those just freed, ran at full speed from the first pass (0.6). The control region before
+ * the arena is left as it is.
+ */
+function adviseHuge(addon: EventFdAddon | null, buf: SharedArrayBuffer, layout: Layout): void {
+  const at = Math.ceil(layout.arenaBase / PAGE) * PAGE;
+  const end = Math.floor(layout.arenaEnd / PAGE) * PAGE;
+  if (addon?.adviseHuge !== undefined && end > at) addon.adviseHuge(new Uint8Array(buf), at, end - at);
+}
+
 export class Device extends DeviceCalls {
   readonly options: Readonly<Required<DeviceOptions>>;
   /** groups, engines and work queues (Device.open(): one group, one WQ) */
@@ -250,7 +266,7 @@ export class Device extends DeviceCalls {
   #ops: Ops | null = null;
   readonly #faults: FaultTable;
 
-  private constructor(opts: Required<DeviceOptions>, memory: WebAssembly.Memory, layout: Layout, addon: EventFdAddon | null | 'lazy', topology: Topology, warnings: string[]) {
+  private constructor(opts: Required<DeviceOptions>, memory: WebAssembly.Memory, layout: Layout, addon: EventFdAddon | null, topology: Topology, warnings: string[]) {
     super(memory, layout, addon, opts.pollSpinMicros, 0, { base: layout.arenaBase, end: layout.arenaEnd });
     this.options = Object.freeze(opts);
     this.topology = topology;
@@ -278,8 +294,6 @@ export class Device extends DeviceCalls {
     const data: EngineData = { memory, layout, warm, spinMicros: opts.engineSpinMicros, eventfd: addon !== null, nice: opts.engineNice, sliceMicros: opts.engineSliceMicros, streamFrom: opts.cacheBypassBytes };
     this.#engines = new Engines(data, this.vectors);
     this.#engines.start();
-    // The addon's dlopen (1-3 ms) out of the way of the first calls, as the engines boot.
-    setImmediate(() => void this.addon);
     if (warm !== 0) void this.#engines.ready().then(() => this.#alloc().free(warm));
   }
 
@@ -340,7 +354,7 @@ export class Device extends DeviceCalls {
   static #build(options: DeviceOptions, topology: Topology | null, warnings: string[]): Device {
     checkHost();
     const o = checkedOptions(options, topology);
-    const addon = o.completion === 'atomics' ? null : o.completion === 'eventfd' ? loadEventFd() : 'lazy';
+    const addon = o.completion === 'atomics' ? null : loadEventFd();
 
     const topo = topology ?? singleQueue(o);
     const placed = topologyLayout(topo);
@@ -350,6 +364,7 @@ export class Device extends DeviceCalls {
     if (pages > 65535) throw Errors.option('arenaBytes', 'the arena and control region exceed 4 GiB');
     const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
     const buf = memory.buffer as unknown as SharedArrayBuffer;
+    adviseHuge(addon, buf, layout);
     const ctx = new DataView(buf, layout.ctx, Ctx.SIZE);
     ctx.setUint32(Ctx.ARENA_BASE, layout.arenaBase, true);
     ctx.setUint32(Ctx.ARENA_END, layout.arenaEnd, true);
@@ -488,15 +503,13 @@ export class Device extends DeviceCalls {
       const core = this.coreHere();
       core.crc32c(this.layout.arenaBase, WARM_CRC_BYTES, 0, 0);
       warmLongCrc(core, this.bytes);
-      void this.addon; // (loaded now, 0.3-0.5 ms: the first long copy here bypasses the cache too)
     }
   }
 
   /** An inline copy of arena bytes on this thread: past the cache from cacheBypassBytes, as the engines copy (with the addon). */
   #copyHere(dst: number, src: number, n: number): void {
     const bypass = this.options.cacheBypassBytes;
-    // (not loaded yet, as for a first call made as the device opens: its dlopen cost that call 2 ms)
-    const stream = bypass > 0 && n >= bypass ? this.loadedAddon?.streamCopy : undefined;
+    const stream = bypass > 0 && n >= bypass ? this.addon?.streamCopy : undefined;
     if (stream !== undefined && (dst + n <= src || src + n <= dst)) stream(this.bytes, dst, src, n);
     else this.coreHere().copy(dst, src, n);
   }

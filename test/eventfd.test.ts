@@ -554,4 +554,26 @@ test('streamCopy (x86-64): copies exactly at every alignment and length, overlap
   assert.throws(() => (copy as (...a: unknown[]) => void)(view, '0', 0, 1), TypeError);
 });
 
+test('adviseHuge: a device asks for huge pages over its arena (where THP is in madvise mode): its buffers fault 2 MiB at a time', async () => {
+  const mode = existsSync('/sys/kernel/mm/transparent_hugepage/enabled') ? /\[(\w+)\]/.exec(readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'))?.[1] : undefined;
+  assert.type(addon.adviseHuge, 'function');
+  const view = new Uint8Array(new SharedArrayBuffer(1 << 16));
+  for (const [at, n] of [[1, 4096], [0, 4095], [0, (1 << 16) + 4096], [-4096, 4096]]) assert.is(addon.adviseHuge!(view, at, n), false, `refused: ${at}, ${n}`);
+  assert.throws(() => (addon.adviseHuge as (...a: unknown[]) => boolean)(view, '0', 4096), TypeError);
+  if (mode !== 'madvise') return; // ('always': huge pages anyway; 'never': none to ask for)
+  const huge = (): number => Number(/AnonHugePages:\s+(\d+) kB/.exec(readFileSync('/proc/self/smaps_rollup', 'utf8'))?.[1] ?? 0);
+  const { Device } = await import('../src/index.ts');
+  const dev = await Device.open({ engines: 1, completion: 'eventfd', arenaBytes: 64 << 20 });
+  try {
+    const before = huge();
+    const b = dev.buffer(16 << 20);
+    b.fill(7);
+    // (the kernel falls back to small pages where it has no free 2 MiB: most of 16 MiB is asked)
+    assert.ok(huge() - before >= 8192, `AnonHugePages grew by ${huge() - before} kB`);
+    dev.free(b);
+  } finally {
+    await dev.close();
+  }
+});
+
 test.run();

@@ -43,7 +43,7 @@ export abstract class DeviceCalls extends DeviceConnection {
   /** the Buffers buffer() gave and free() has not taken back */
   readonly #buffers = new WeakSet<Uint8Array>();
 
-  protected constructor(memory: WebAssembly.Memory, layout: Layout, addon: EventFdAddon | null | 'lazy', spin: number, wqIndex: number, part: ArenaPart | null) {
+  protected constructor(memory: WebAssembly.Memory, layout: Layout, addon: EventFdAddon | null, spin: number, wqIndex: number, part: ArenaPart | null) {
     super(memory, layout, addon, spin, wqIndex);
     this.arena = part === null ? null : new Allocator(part.base, part.end);
   }

@@ -3,7 +3,7 @@
 // AttachedDevice are both one (src/device.ts), with the drop-in calls on top (src/api/calls.ts).
 import { Interrupt, Vectors } from './completion.ts';
 import { Errors } from './errors.ts';
-import { type EventFdAddon, loadEventFd } from './eventfd.ts';
+import type { EventFdAddon } from './eventfd.ts';
 import type { Layout } from './layout.ts';
 import { type ErrorLogEntry, Portal, type SubmitOptions } from './portal.ts';
 
@@ -27,25 +27,22 @@ export class DeviceConnection {
   readonly layout: Layout;
   readonly portal: Portal;
   protected readonly vectors: Vectors;
-  #addon: EventFdAddon | null | undefined;
-  readonly #loadAddon: () => EventFdAddon | null;
+  readonly #addon: EventFdAddon | null;
   protected readonly bytes: Uint8Array;
   readonly #interrupts = new Set<Interrupt>();
   protected closed = false;
 
-  /** `addon`: the eventfd addon, none, or 'lazy': loaded when first needed (the dlopen costs 1-3 ms) */
   readonly #spin: number;
   /** this thread's portals to WQs other than its default one, by index in layout.wqs, and their vectors */
   readonly #wqPortals = new Map<number, { portal: Portal; vector: number }>();
 
-  /** `wqIndex`: the WQ of the default portal (layout.wqs) */
-  protected constructor(memory: WebAssembly.Memory, layout: Layout, addon: EventFdAddon | null | 'lazy', spin: number, wqIndex = 0) {
+  /** `addon`: the eventfd addon, or none; `wqIndex`: the WQ of the default portal (layout.wqs) */
+  protected constructor(memory: WebAssembly.Memory, layout: Layout, addon: EventFdAddon | null, spin: number, wqIndex = 0) {
     this.memory = memory;
     this.layout = layout;
-    this.#addon = addon === 'lazy' ? undefined : addon;
-    this.#loadAddon = () => (this.#addon === undefined ? (this.#addon = loadEventFd()) : this.#addon);
+    this.#addon = addon;
     this.bytes = new Uint8Array(memory.buffer as unknown as SharedArrayBuffer);
-    this.vectors = new Vectors(memory, layout, this.#loadAddon);
+    this.vectors = new Vectors(memory, layout, () => this.#addon);
     this.portal = new Portal(memory, layout, this.vectors, spin, wqIndex);
     this.#spin = spin;
   }
@@ -105,14 +102,9 @@ export class DeviceConnection {
     this.portal.close();
   }
 
-  /** The eventfd addon of this thread, or null (loaded on first use where it was left 'lazy'). */
+  /** The eventfd addon of this thread, or null. */
   protected get addon(): EventFdAddon | null {
-    return this.#loadAddon();
-  }
-
-  /** The addon where it is loaded already, else null: for what may do without it rather than wait 1-3 ms for its dlopen. */
-  protected get loadedAddon(): EventFdAddon | null {
-    return this.#addon ?? null;
+    return this.#addon;
   }
 
   protected connect(vector: number): void {

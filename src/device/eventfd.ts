@@ -66,6 +66,11 @@ export interface EventFdAddon {
   streamCopy?(view: Uint8Array, dst: number, src: number, n: number): void;
   /** The file windows (mapWindow, unmapWindow, pageSize), or none: absent from an addon built before they existed. */
   windows?: FileWindows;
+  /**
+   * Asks for transparent huge pages over view[at, at + n) (madvise MADV_HUGEPAGE; at and n
+   * multiples of the page size); false when the kernel refused. Absent from an addon built before it existed.
+   */
+  adviseHuge?(view: Uint8Array, at: number, n: number): boolean;
 }
 
 /**
@@ -121,6 +126,7 @@ export function loadEventFd(): EventFdAddon | null {
           if (typeof addon.setThreadNice === 'function') cached.setThreadNice = addon.setThreadNice;
           if (typeof addon.setThreadSlice === 'function') cached.setThreadSlice = addon.setThreadSlice;
           if (typeof addon.streamCopy === 'function') cached.streamCopy = addon.streamCopy;
+          if (typeof addon.adviseHuge === 'function') cached.adviseHuge = addon.adviseHuge;
           const w = addon as Partial<FileWindows>;
           if (typeof w.mapWindow === 'function' && typeof w.unmapWindow === 'function' && typeof w.pageSize === 'number') {
             cached.windows = { pageSize: w.pageSize, mapWindow: w.mapWindow, unmapWindow: w.unmapWindow };
