@@ -429,6 +429,10 @@ export class Device extends DeviceCalls {
   /** parts of the arena lent (lend) and not reclaimed: their keys, by base address */
   readonly #lent = new Map<number, [number, number]>();
 
+  protected override notFreeable(addr: number): string | null {
+    return this.#lent.has(addr) ? 'that block is a part of the arena lent to another thread (lend()): reclaim(handle) takes it back' : null;
+  }
+
   /**
    * Takes back the part of the arena a lend() handle lent, once the thread that attached with it
    * detached or ended (PART_IN_USE before; a terminated thread ends a moment after terminate()

@@ -486,5 +486,30 @@ test('also: dev.buffer(-1) throws before allocating anything', async () => {
   await dev.close();
 });
 
+test('also: a lent part cannot be freed by its address (the next buffer took it while a thread used it, and reclaim freed it again)', async () => {
+  const dev = await Device.open({ engines: 1, arenaBytes: 4 << 20, wqMode: 'shared' });
+  try {
+    const h = dev.lend(1 << 20);
+    assert.throws(() => dev.free(h.arena!.base), (e: Error) => e instanceof RangeError && /lent to another thread/.test(e.message));
+    const b = dev.buffer(1 << 20);
+    assert.ok(b.byteOffset + b.length <= h.arena!.base || b.byteOffset >= h.arena!.end, 'a buffer outside the lent part');
+    await dev.reclaim(h);
+    dev.free(b);
+    // a Buffer's block freed by its address: the Buffer no longer frees it (by then another's block)
+    const x = dev.buffer(4096);
+    dev.free(x.byteOffset);
+    const y = dev.buffer(4096);
+    assert.is(y.byteOffset, x.byteOffset, 'the block is taken again');
+    assert.throws(() => dev.free(x), /not freed already/);
+    y.fill(1);
+    const z = dev.buffer(4096);
+    assert.ok(z.byteOffset !== y.byteOffset, 'y is still allocated');
+    dev.free(y);
+    dev.free(z);
+  } finally {
+    await dev.close();
+  }
+});
+
 void Opcode;
 test.run();

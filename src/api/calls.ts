@@ -41,7 +41,8 @@ export abstract class DeviceCalls extends DeviceConnection {
   /** this thread's allocator over its part of the arena; null: it has none (no buffers, no calls) */
   protected readonly arena: Allocator | null;
   /** the Buffers buffer() gave and free() has not taken back */
-  readonly #buffers = new WeakSet<Uint8Array>();
+  /** the Buffers buffer() gave out and not freed, by address: freed either way, a block is gone from here */
+  readonly #buffers = new Map<number, Uint8Array>();
 
   protected constructor(memory: WebAssembly.Memory, layout: Layout, addon: EventFdAddon | null, spin: number, wqIndex: number, part: ArenaPart | null) {
     super(memory, layout, addon, spin, wqIndex);
@@ -81,12 +82,21 @@ export abstract class DeviceCalls extends DeviceConnection {
   free(addr: number | Uint8Array): void {
     if (this.arena === null) throw Errors.noArena();
     if (addr instanceof Uint8Array) {
-      if (!this.#buffers.has(addr)) throw new RangeError('free: expects a Buffer exactly as buffer() or alloc() returned it (not a view of one), not freed already');
-      this.#buffers.delete(addr);
+      if (this.#buffers.get(addr.byteOffset) !== addr) throw new RangeError('free: expects a Buffer exactly as buffer() or alloc() returned it (not a view of one), not freed already');
+      this.#buffers.delete(addr.byteOffset);
       return this.arena.free(addr.byteOffset);
     }
     if (typeof addr !== 'number') throw new TypeError(`free(addr): addr must be an address alloc() returned or a Buffer from buffer(); got ${typeName(addr)}`);
+    const why = this.notFreeable(addr);
+    if (why !== null) throw Errors.notFreeable(addr, why);
     this.arena.free(addr);
+    // (a Buffer's block freed by its address: the Buffer no longer frees it, by then perhaps someone else's)
+    this.#buffers.delete(addr);
+  }
+
+  /** Why the block at addr, allocated by this device, may not be freed by its address (null: it may). */
+  protected notFreeable(_addr: number): string | null {
+    return null;
   }
 
   /** A Buffer of arena memory: what engines reach with no copy, holding what was last written there (as Buffer.allocUnsafe). Give it back with free(buf). */
@@ -94,7 +104,7 @@ export abstract class DeviceCalls extends DeviceConnection {
     if (typeof size !== 'number' || !Number.isInteger(size) || size < 0) throw new RangeError(`buffer(size): size must be a non-negative integer; got ${typeof size === 'string' ? `the string ${JSON.stringify(size)}` : String(size)}`);
     const addr = this.alloc(Math.max(1, size));
     const buf = bytesAt(this.memory.buffer, addr, size);
-    this.#buffers.add(buf);
+    this.#buffers.set(addr, buf);
     this.bufferTaken();
     return buf;
   }

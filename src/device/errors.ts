@@ -98,6 +98,7 @@ export const Errors = {
     new TypeError(`a descriptor is a 64-byte Uint8Array (or other TypedArray/DataView); got ${typeName(v)}`),
   arenaFull: (bytes: number) => new RangeError(`device arena cannot fit ${bytes} more bytes`),
   badFree: (addr: number) => new RangeError(`address ${addr} was not allocated by this device (or was freed already)`),
+  notFreeable: (addr: number, why: string) => new RangeError(`free(${addr}): ${why}`),
   outOfArena: (addr: number, length: number) => new RangeError(`range [${addr}, ${addr + length}) is not inside the device arena`),
   config: (target: string, field: string, why: string, name?: string) => new ConfigError(target, field, why, name),
   noWq: (which: unknown, known: string) => new SoftDsaError('NO_SUCH_WQ', `no work queue ${JSON.stringify(which)} on this device (its WQs: ${known})`),
