@@ -467,4 +467,31 @@ test('the device measures nothing through its queue while fault rules are in for
   assert.is(runs[0].pattern, '..F..F..F..F.', 'every third descriptor that went in, the drop-in call\'s fourth');
 });
 
+test('a spent rule\'s handle keeps its count once its entry is another rule\'s; remove() on it leaves that rule alone', async () => {
+  const dev = await Device.open({ engines: 1 });
+  try {
+    const spent = dev.inject({ opcode: Opcode.NOOP, status: Status.HW_ERROR, times: 1 });
+    assert.is(await dev.submit(Descriptor.noop()), Status.HW_ERROR);
+    assert.is(spent.fired, 1);
+    const others = Array.from({ length: 31 }, () => dev.inject({ opcode: Opcode.CFLUSH, latency: 1 })); // the table full
+    const reuser = dev.inject({ opcode: Opcode.DRAIN, latency: 1 }); // takes the spent rule's entry
+    assert.is(spent.fired, 1, 'after its entry was taken');
+    await dev.submit(Descriptor.drain());
+    assert.is(spent.fired, 1, 'after the new rule fired');
+    assert.is(reuser.fired, 1);
+    spent.remove();
+    await dev.submit(Descriptor.drain());
+    assert.is(reuser.fired, 2, 'the new rule is still in force');
+    // a removed rule keeps the count it had
+    for (const o of others) o.remove();
+    const r = dev.inject({ opcode: Opcode.NOOP, latency: 1 });
+    await dev.submit(Descriptor.noop());
+    r.remove();
+    for (let i = 0; i < 31; i++) dev.inject({ opcode: Opcode.NOOP, latency: 1 }); // every free entry taken again
+    assert.is(r.fired, 1, 'a removed rule\'s count');
+  } finally {
+    await dev.close();
+  }
+});
+
 test.run();

@@ -174,12 +174,22 @@ export class FaultTable {
     Atomics.store(w, base + E.SERIAL, serial); // live from here
     Atomics.add(w, H.ACTIVE, 1);
     Atomics.add(w, H.VERSION, 1);
+    const times = rule.times ?? Infinity;
+    const count = (): number => Math.min(Atomics.load(w, base + E.FIRED), times);
+    /** the count once the rule is gone (its entry may then be another rule's) */
+    let kept = -1;
     return {
       id: serial,
       get fired(): number {
-        return Math.min(Atomics.load(w, base + E.FIRED), rule.times ?? Infinity);
+        if (kept >= 0) return kept;
+        if (Atomics.load(w, base + E.SERIAL) === serial) return count();
+        // Gone without remove(): a spent rule (it fired `times` times), its entry taken back.
+        return (kept = times !== Infinity && times > 0 ? times : count());
       },
-      remove: () => this.#remove(index, serial),
+      remove: () => {
+        if (kept < 0 && Atomics.load(w, base + E.SERIAL) === serial) kept = count();
+        this.#remove(index, serial);
+      },
     };
   }
 
