@@ -494,4 +494,33 @@ test('a spent rule\'s handle keeps its count once its entry is another rule\'s; 
   }
 });
 
+test('address and dst pageFault rules take the DIF ops\' real destination length (insert writes the tuples too, DIX generate only them)', async () => {
+  const dev = await Device.open({ engines: 1 });
+  try {
+    const bs = 512;
+    const blocks = 8;
+    const data = dev.buffer(bs * blocks).fill(1);
+    const out = dev.buffer((bs + 8) * blocks + 4096).fill(0);
+    const o = out.byteOffset;
+    const insert = (): Uint8Array => Descriptor.difInsert({ src: data.byteOffset, dst: o, size: bs * blocks });
+    const dix = (): Uint8Array => Descriptor.dixGenerate({ src: data.byteOffset, pi: o, size: bs * blocks });
+    const cases: Array<[string, FaultRule, () => Uint8Array, number]> = [
+      ['insert: its last tuples', { address: [o + bs * blocks, o + (bs + 8) * blocks], status: Status.HW_ERROR }, insert, Status.HW_ERROR],
+      ['insert: past them', { address: [o + (bs + 8) * blocks, o + (bs + 8) * blocks + 64], status: Status.HW_ERROR }, insert, Status.SUCCESS],
+      ['insert: a dst fault past size', { pageFault: { operand: 'dst', offset: bs * blocks + 10 } }, insert, Status.PAGE_FAULT | Status.WRITE_FAULT_BIT],
+      ['DIX generate: past its tuples', { address: [o + 8 * blocks, o + 4096], status: Status.HW_ERROR }, dix, Status.SUCCESS],
+      ['DIX generate: its tuples', { address: [o + 8 * blocks - 8, o + 8 * blocks], status: Status.HW_ERROR }, dix, Status.HW_ERROR],
+      ['DIX generate: a dst fault past its tuples', { pageFault: { operand: 'dst', offset: 8 * blocks }, opcode: Opcode.DIX_GEN }, dix, Status.SUCCESS],
+    ];
+    for (const [what, rule, desc, want] of cases) {
+      const r = dev.inject(rule);
+      assert.is(await dev.submit(desc()), want, what);
+      assert.is(r.fired, want === Status.SUCCESS ? 0 : 1, `${what}: fired`);
+      r.remove();
+    }
+  } finally {
+    await dev.close();
+  }
+});
+
 test.run();

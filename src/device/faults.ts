@@ -10,7 +10,7 @@
 // Matching at submission makes the choice reproducible: for a given seed and the same submissions,
 // the same descriptors fault, however many engines run them. 'refuse' acts in the portal itself.
 import { Errors } from './errors.ts';
-import { Desc, Flag, Opcode } from './format.ts';
+import { Desc, DifFlag, DifTuple, Flag, Opcode } from './format.ts';
 
 /** How an engine dies: its thread exits, or throws; before running the descriptor or after it (before completing it). */
 export interface EngineDeath {
@@ -378,7 +378,22 @@ function meets(dv: DataView, op: number, start: number, end: number): boolean {
     case Opcode.COPY_CRC:
       if ((dv.getUint32(Desc.FLAGS, true) & Flag.CRC_SEED_ADDR) !== 0 && within(Desc.CRC_SEED_ADDR, 4)) return true;
   }
-  return (hasSrc(op) && within(Desc.SRC, size)) || (hasDst(op) && within(Desc.DST, size));
+  return (hasSrc(op) && within(Desc.SRC, size)) || (hasDst(op) && within(Desc.DST, dstBytes(dv, op, size)));
+}
+
+/** DIF data bytes per block (DifFlag.BLOCK_SIZE_MASK). */
+const DIF_BLOCKS = [512, 520, 4096, 4104];
+
+/**
+ * Bytes written through the destination field: the transfer size, but for the DIF ops, whose
+ * blocks gain or lose their 8-byte tuple on the way (assembly/kernels/dif.ts: DIF insert writes
+ * blocks and tuples, strip the blocks alone, DIX generate the tuples alone).
+ */
+function dstBytes(dv: DataView, op: number, size: number): number {
+  if (op !== Opcode.DIF_INS && op !== Opcode.DIF_STRP && op !== Opcode.DIX_GEN) return size;
+  const bs = DIF_BLOCKS[dv.getUint8(Desc.DIF_FLAGS) & DifFlag.BLOCK_SIZE_MASK];
+  const blocks = Math.floor(size / (op === Opcode.DIF_STRP ? bs + DifTuple.SIZE : bs));
+  return blocks * (op === Opcode.DIF_INS ? bs + DifTuple.SIZE : op === Opcode.DIF_STRP ? bs : DifTuple.SIZE);
 }
 
 /** Does the opcode address memory through the source field? (A fill's holds its pattern.) */
@@ -397,7 +412,7 @@ function faultable(dv: DataView, op: number, offset: number, dst: boolean): bool
   if ((dv.getUint32(Desc.FLAGS, true) & Flag.BOF) !== 0) return false;
   if (dst ? !hasDst(op) : !hasSrc(op)) return false; // no such operand: nothing to fault
   const size = dv.getUint32(Desc.XFER_SIZE, true);
-  return offset < (op === Opcode.BATCH ? size * Desc.SIZE : size);
+  return offset < (op === Opcode.BATCH ? size * Desc.SIZE : dst ? dstBytes(dv, op, size) : size);
 }
 
 /** A number in [0, 1) from (seed, rule, match ordinal): the same for the same three, on any thread. */
