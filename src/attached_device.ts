@@ -163,7 +163,7 @@ export class AttachedDevice extends DeviceCalls {
     const index = this.portal.wq.index;
     // (the WQ's limit, from the device context its descriptors run under)
     const wqMaxBatch = new DataView(this.memory.buffer as unknown as SharedArrayBuffer, this.layout.wqs[index].ctx).getUint32(Ctx.MAX_BATCH, true);
-    const maxBatch = Math.max(2, Math.min(wqMaxBatch, Math.floor(bytes / 8 / 96)));
+    const maxBatch = Math.max(1, Math.min(wqMaxBatch, Math.floor(bytes / 8 / 96)));
     const scratch = arena.alloc(Limit.CORE_SCRATCH_BYTES, 64, true);
     let kept = 0;
     try {

@@ -53,7 +53,7 @@ export interface DeviceOptions {
   wqMode?: 'dedicated' | 'shared';
   /** bytes of arena descriptors can address; default 256 MiB (reserved, committed as touched) */
   arenaBytes?: number;
-  /** largest batch descriptor count; default 1024 */
+  /** largest batch descriptor count; default 1024 (1: no batches; the calls then go one descriptor each) */
   maxBatch?: number;
   /** largest transfer size; default 2 GiB (the arena bounds it anyway) */
   maxTransfer?: number;
@@ -115,7 +115,7 @@ export interface DeviceOptions {
  * of arenaBytes: 96 KiB by default) and the thread's own area (calls.ts hereBytes).
  */
 function callsReserve(o: Required<DeviceOptions>): { maxBatch: number; block: number; here: number } {
-  const maxBatch = Math.max(2, Math.min(o.maxBatch, Math.floor(o.arenaBytes / 8 / 96)));
+  const maxBatch = Math.max(1, Math.min(o.maxBatch, Math.floor(o.arenaBytes / 8 / 96)));
   return { maxBatch, block: blockBytes(maxBatch), here: hereBytes(o.arenaBytes) };
 }
 /** (each block set aside from the arena's top is 64-aligned: up to 63 bytes each lost to that) */
@@ -172,7 +172,7 @@ export function checkedOptions(options: DeviceOptions, topology: Topology | null
   if (topology !== null) {
     // The default portal's WQ sets what the high-level API splits by.
     const q0 = [...topology.wqs].sort((a, b) => a.id - b.id)[0];
-    Object.assign(o, { engines: topologyLayout(topology).engineCount, wqSize: q0.size, wqMode: q0.mode, maxBatch: Math.max(2, q0.maxBatchSize), maxTransfer: q0.maxTransferSize });
+    Object.assign(o, { engines: topologyLayout(topology).engineCount, wqSize: q0.size, wqMode: q0.mode, maxBatch: q0.maxBatchSize, maxTransfer: q0.maxTransferSize });
   }
   checkInt('engines', o.engines, 1, MAX_ENGINES);
   if (topology === null) {
@@ -181,7 +181,7 @@ export function checkedOptions(options: DeviceOptions, topology: Topology | null
   }
   if (o.wqMode !== 'dedicated' && o.wqMode !== 'shared') throw Errors.option('wqMode', `must be 'dedicated' or 'shared', got ${String(o.wqMode)}`);
   checkInt('arenaBytes', o.arenaBytes, PAGE, 65000 * PAGE);
-  checkInt('maxBatch', o.maxBatch, 2, Limit.MAX_BATCH_DEFAULT); // (DSA's largest batch, as a WQ's max_batch_size)
+  checkInt('maxBatch', o.maxBatch, 1, Limit.MAX_BATCH_DEFAULT); // (DSA's largest batch, as a WQ's max_batch_size)
   checkInt('maxTransfer', o.maxTransfer, 1, 0xffffffff);
   checkInt('engineSpinMicros', o.engineSpinMicros, 0, 1e6);
   checkInt('pollSpinMicros', o.pollSpinMicros, 0, 1e6);

@@ -167,4 +167,25 @@ test('Device.open() describes itself the same way: one group, its engines, one W
   }
 });
 
+test('max_batch_size 1 holds on every WQ, the first too (it ran batches of 2), and the drop-in calls still run there, one descriptor each', async () => {
+  const { Descriptor, Status } = await import('../src/index.ts');
+  const wq = (id: number, name: string): Record<string, unknown> => ({ dev: `wq0.${id}`, mode: 'dedicated', size: 8, group_id: 0, priority: 10, max_batch_size: 1, max_transfer_size: 4096, name });
+  const conf = [{ dev: 'dsa0', groups: [{ dev: 'group0.0', grouped_workqueues: [wq(0, 'a'), wq(1, 'b')], grouped_engines: [{ dev: 'engine0.0', group_id: 0 }] }] }];
+  const dev = await Device.fromConfig(conf);
+  try {
+    const list = dev.alloc(128, 64);
+    const src = dev.alloc(64);
+    const dst = dev.alloc(64);
+    for (let i = 0; i < 2; i++) dev.view(list + 64 * i, 64).set(Descriptor.memmove({ src, dst, size: 64 }));
+    for (const name of ['a', 'b']) assert.is(await dev.wq(name).submit(Descriptor.batch({ list, count: 2 })), Status.BATCH_COUNT, name);
+    const a = dev.buffer(10000).fill(3);
+    const b = dev.buffer(10000);
+    const calls = await Promise.all([dev.memcpy(b, a), dev.crc32c(a), dev.compare(a, b), dev.fill(b, 7)]);
+    assert.is(calls[2], 0);
+    assert.ok(b.every((x) => x === 7));
+  } finally {
+    await dev.close();
+  }
+});
+
 test.run();

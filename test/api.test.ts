@@ -742,7 +742,7 @@ test("splitThreshold 'auto' (the default): CRCs and compares split from 2 MiB, c
   assert.throws(() => Device.openSync({ splitThreshold: 'always' as never }), /option splitThreshold: must be 'auto' or an integer from 64 to 4294967295, got the string "always"/);
   assert.throws(() => Device.openSync({ inlineThreshold: -1 }), /option inlineThreshold: must be 'auto' or an integer from 0/);
   // DSA's largest batch, as fromConfig and softdsa bench --batch take it
-  assert.throws(() => Device.openSync({ maxBatch: 1025 }), /option maxBatch: must be an integer from 2 to 1024, got 1025/);
+  assert.throws(() => Device.openSync({ maxBatch: 1025 }), /option maxBatch: must be an integer from 1 to 1024, got 1025/);
 });
 
 test("diagnostics_channel 'softdsa:op': one event per call with op, bytes, placement, duration", async () => {
