@@ -155,7 +155,10 @@ function checkOptionNames(options: object): void {
 function checkInt(name: string, v: number | 'auto', min: number, max: number, or?: 0 | 'auto'): void {
   if (or !== undefined && v === or) return;
   const also = or === 'auto' ? "'auto' or " : or === 0 ? '0 or ' : '';
-  if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) throw Errors.option(name, `must be ${also}an integer from ${min} to ${max}, got ${typeof v === 'number' ? v : typeof v === 'string' ? `the string ${JSON.stringify(v)}` : typeName(v)}`);
+  if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) {
+    const e = Errors.option(name, `must be ${also}an integer from ${min} to ${max}, got ${typeof v === 'number' ? v : typeof v === 'string' ? `the string ${JSON.stringify(v)}` : typeName(v)}`);
+    throw typeof v === 'number' ? e : new TypeError(e.message); // (a wrong kind of value, not one out of range)
+  }
 }
 
 /**
@@ -417,9 +420,10 @@ export class Device extends DeviceCalls {
    * device closes, or reclaim(handle) once the thread detached or ended. Shared mode only.
    */
   lend(bytes: number): DeviceHandle {
+    if (typeof bytes !== 'number') throw new TypeError(`lend(bytes): bytes must be a number; got ${typeName(bytes)}`);
     const handle = this.handle;
     if (!handle.shared) throw Errors.dedicated();
-    if (typeof bytes !== 'number' || !Number.isInteger(bytes) || bytes < LEND_MIN) throw new RangeError(`lend(bytes): bytes must be an integer of at least ${LEND_MIN}; got ${String(bytes)}`);
+    if (!Number.isInteger(bytes) || bytes < LEND_MIN) throw new RangeError(`lend(bytes): bytes must be an integer of at least ${LEND_MIN}; got ${bytes}`);
     const base = this.allocator.alloc(bytes, 64); // (DEVICE_CLOSED when closed, RangeError when it does not fit)
     const key = markLent(this.memory, base, base + bytes);
     this.#lent.set(base, key);

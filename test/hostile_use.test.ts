@@ -479,7 +479,14 @@ test('also: attach and detach without a submit gives the vector back (100 times;
 
 test('also: dev.buffer(-1) throws before allocating anything', async () => {
   const dev = await Device.open({ engines: 1, arenaBytes: 65536 });
-  for (const bad of [-1, 1.5, NaN, '8' as unknown as number]) assert.throws(() => dev.buffer(bad), RangeError);
+  for (const bad of [-1, 1.5, NaN]) assert.throws(() => dev.buffer(bad), RangeError);
+  // a wrong kind of value is a TypeError, as the drop-in alloc() says it
+  for (const [what, call] of [
+    ['buffer', () => dev.buffer('8' as never)],
+    ['alloc', () => dev.alloc('64' as never)],
+    ['lend', () => dev.lend('1000000' as never)],
+    ['open', () => Device.openSync({ wqSize: '8' as never })],
+  ] as const) assert.throws(call, (e: Error) => e instanceof TypeError && /string|a number/.test(e.message), what);
   // the whole arena but the guard at 0 is still free (what the calls set aside at open is on top of arenaBytes)
   const all = dev.alloc(65536 - 64);
   dev.free(all);

@@ -101,7 +101,8 @@ export abstract class DeviceCalls extends DeviceConnection {
 
   /** A Buffer of arena memory: what engines reach with no copy, holding what was last written there (as Buffer.allocUnsafe). Give it back with free(buf). */
   buffer(size: number): Buffer {
-    if (typeof size !== 'number' || !Number.isInteger(size) || size < 0) throw new RangeError(`buffer(size): size must be a non-negative integer; got ${typeof size === 'string' ? `the string ${JSON.stringify(size)}` : String(size)}`);
+    if (typeof size !== 'number') throw new TypeError(`buffer(size): size must be a number; got ${typeof size === 'string' ? `the string ${JSON.stringify(size)}` : typeName(size)}`);
+    if (!Number.isInteger(size) || size < 0) throw new RangeError(`buffer(size): size must be a non-negative integer; got ${size}`);
     const addr = this.alloc(Math.max(1, size));
     const buf = bytesAt(this.memory.buffer, addr, size);
     this.#buffers.set(addr, buf);

@@ -1,7 +1,7 @@
 // First-fit allocator over the device arena, with coalescing of freed blocks.
 // Runs on the thread that opened the device; the arena is small in block count
 // (buffers, records, batch lists), so sorted arrays beat anything cleverer.
-import { Errors } from './errors.ts';
+import { Errors, typeName } from './errors.ts';
 
 export class Allocator {
   #free: Array<[start: number, end: number]>;
@@ -17,6 +17,7 @@ export class Allocator {
    * are cut from.
    */
   alloc(bytes: number, align = 64, top = false): number {
+    if (typeof bytes !== 'number' || typeof align !== 'number') throw new TypeError(`alloc(bytes, align): both must be numbers; got ${typeName(bytes)}, ${typeName(align)}`);
     if (!Number.isInteger(bytes) || bytes <= 0) throw new RangeError(`alloc: size must be a positive integer, got ${bytes}`);
     if (!Number.isInteger(align) || align <= 0 || (align & (align - 1)) !== 0) throw new RangeError(`alloc: alignment must be a power of two, got ${align}`);
     const n = this.#free.length;
