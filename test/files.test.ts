@@ -417,4 +417,47 @@ test('an error in onProgress rejects the call', async () => {
   }
 });
 
+test('a failed copy rejects once its writes in flight are done: a dst that was there, written by the caller after the rejection, keeps what the caller wrote', async () => {
+  const src = file('late-src', bytes(48 << 20));
+  const dst = join(dir, 'late-dst');
+  for (let round = 0; round < 3; round++) {
+    writeFileSync(dst, 'there before');
+    const ac = new AbortController();
+    try {
+      await copyFileCrc32c(src, dst, { signal: ac.signal, chunkSize: 4 << 20, inFlight: 8, onProgress: () => ac.abort() });
+      assert.unreachable('no error');
+    } catch (e) {
+      assert.is((e as Error).name, 'AbortError');
+    }
+    writeFileSync(dst, 'MINE'); // (truncates: a late write would extend or overwrite it)
+    await new Promise((r) => setTimeout(r, 150));
+    assert.is(readFileSync(dst, 'utf8'), 'MINE', `round ${round}: written after the rejection`);
+  }
+});
+
+test('an abort rejects at once while a call waits for arena room (another call holds it, reading a FIFO)', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const dev = await Device.open({ engines: 1, arenaBytes: 16 << 20 });
+  const fifo = join(dir, 'fifo-room');
+  execFileSync('mkfifo', [fifo]);
+  const writer = spawn('sh', ['-c', `(head -c 10 /dev/zero; sleep 3) > ${fifo}`]);
+  try {
+    const holder = crc32cFile(fifo, { device: dev, chunkSize: 3 << 20, inFlight: 4 }); // 12 of the 16 MiB
+    await new Promise((r) => setTimeout(r, 200));
+    const t = performance.now();
+    try {
+      await copyFileCrc32c(file('room-src', bytes(6 << 20)), join(dir, 'room-dst'), { device: dev, chunkSize: 8 << 20, signal: AbortSignal.timeout(100) });
+      assert.unreachable('no error');
+    } catch (e) {
+      assert.is((e as Error).name, 'AbortError');
+    }
+    assert.ok(performance.now() - t < 2000, 'at once, not when the other call ends');
+    writer.kill();
+    await holder.catch(() => {});
+  } finally {
+    writer.kill();
+    await dev.close();
+  }
+});
+
 test.run();

@@ -299,4 +299,25 @@ test('an attached thread\'s file calls and checksum streams run on its lent part
   }
 });
 
+test('a part of the least size (LEND_MIN) runs the file calls with their default options: the chunk size is halved to what fits', async () => {
+  const { LEND_MIN } = await import('../src/index.ts');
+  const { crc32c: nativeCrc } = await import('@node-rs/crc32');
+  const dir = mkdtempSync(join(tmpdir(), 'softdsa-lent-file-'));
+  const dev = await Device.open({ engines: 1, wqMode: 'shared' });
+  try {
+    const data = randomBytes(200 << 10);
+    const src = join(dir, 'src');
+    writeFileSync(src, data);
+    const h = dev.lend(LEND_MIN);
+    const w = tsWorker('lent_file.ts', { handle: h, src, dst: join(dir, 'dst') });
+    const got = await new Promise<{ read: unknown; copied: unknown }>((resolve, reject) => w.once('message', resolve).once('error', reject));
+    assert.equal(got, { read: nativeCrc(data) >>> 0, copied: nativeCrc(data) >>> 0 });
+    await exited(w);
+    await dev.reclaim(h);
+  } finally {
+    await dev.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test.run();

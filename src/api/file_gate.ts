@@ -75,10 +75,23 @@ export function enterFileCall(dev: DeviceCalls, signal?: AbortSignal): Promise<(
  * Resolves once a file call on `dev` ends, true; false at once when every other running call is
  * waiting for room too (then none would end for the others to go on: two or more calls that
  * found no room waited for each other for ever). The caller then gives up, and its end lets the
- * others look again.
+ * others look again. Rejects with an AbortError if `signal` aborts first.
  */
-export function anotherFileCallEnds(dev: DeviceCalls): Promise<boolean> {
+export function anotherFileCallEnds(dev: DeviceCalls, signal?: AbortSignal): Promise<boolean> {
   const g = gateOf(dev);
+  if (signal?.aborted) return Promise.reject(abortError(signal));
   if (g.running - g.ends.length <= 1) return Promise.resolve(false);
-  return new Promise((resolve) => g.ends.push(() => resolve(true)));
+  return new Promise((resolve, reject) => {
+    const end = (): void => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(true);
+    };
+    const onAbort = (): void => {
+      const i = g.ends.indexOf(end);
+      if (i >= 0) g.ends.splice(i, 1);
+      reject(abortError(signal!));
+    };
+    g.ends.push(end);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }

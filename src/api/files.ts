@@ -124,18 +124,18 @@ function slotsOf(fn: string, dev: DeviceCalls, size: number, count: number, what
 }
 
 /** slotsOf, after waiting for other file calls on the device to end (and give their buffers back) while none fits. */
-async function slotsFor(fn: string, dev: DeviceCalls, size: number, count: number, what = `one ${size}-byte chunk`): Promise<Buffer[]> {
+async function slotsFor(fn: string, dev: DeviceCalls, size: number, count: number, what: string, signal: AbortSignal | undefined): Promise<Buffer[]> {
   for (;;) {
     try {
       return slotsOf(fn, dev, size, count, what);
     } catch (e) {
-      if (!(e instanceof RangeError) || !(await anotherFileCallEnds(dev))) throw e;
+      if (!(e instanceof RangeError) || !(await anotherFileCallEnds(dev, signal))) throw e;
     }
   }
 }
 
-/** The smallest chunk a chunk size the caller did not give is halved to (slotsFitting). */
-const MIN_FITTED_CHUNK = 64 << 10;
+/** The smallest chunk a chunk size the caller did not give is halved to (slotsFitting): a page (a lent part of the least size, 256 KiB, had no room for 64 KiB beside the reserve). */
+const MIN_FITTED_CHUNK = 4096;
 
 /**
  * The arena slots a file call reads st's file through: `chunkSize` bytes each (a small regular
@@ -149,7 +149,7 @@ async function slotsFitting(fn: string, dev: DeviceCalls, st: Stats, o: Checked,
   const count = st.isFile() ? Math.max(1, Math.min(o.inFlight, Math.ceil((st.size + 1) / chunk))) : o.inFlight;
   for (let c = chunk; ; c = Math.max(MIN_FITTED_CHUNK, Math.floor(c / 2 / 4096) * 4096)) {
     try {
-      return { slots: await slotsFor(fn, dev, pair ? 2 * c : c, count, pair ? `one ${c}-byte chunk and its copy` : `one ${c}-byte chunk`), chunk: c };
+      return { slots: await slotsFor(fn, dev, pair ? 2 * c : c, count, pair ? `one ${c}-byte chunk and its copy` : `one ${c}-byte chunk`, o.signal), chunk: c };
     } catch (e) {
       if (o.chunkGiven || !(e instanceof RangeError) || c <= MIN_FITTED_CHUNK) throw e;
     }
@@ -208,6 +208,7 @@ function pump(
   cleanup: (failed: boolean) => Promise<void>,
   from = { bytes: 0, crc: o.seed },
   handoff?: () => boolean,
+  writes = false,
 ): Promise<{ crc: number; bytes: number }> {
   const size = st.isFile() ? st.size : 0;
   const positioned = st.isFile();
@@ -226,7 +227,13 @@ function pump(
       if (settled) return;
       settled = true;
       o.signal?.removeEventListener('abort', onAbort);
-      if (err !== null) reject(err);
+      // A failure is said at once, but where `work` writes (a copy), once the writes in flight are
+      // done: a write landing after the rejection could overwrite what the caller wrote there
+      // since. (Not once the reads are: a read can block for good, on a FIFO with no writer.)
+      if (err !== null) {
+        if (writes && working > 0) workDone = () => reject(err);
+        else reject(err);
+      }
       // The slots are given back once nothing reads into or from them any more.
       const release = (): void => {
         if (inflight > 0) {
@@ -245,6 +252,9 @@ function pump(
       release();
     };
     let waitIdle: (() => void) | null = null;
+    /** chunks in `work`, and what waits for none to be */
+    let working = 0;
+    let workDone: (() => void) | null = null;
     const onAbort = (): void => finish(abortError(o.signal!));
 
     const run = async (c: Chunk): Promise<void> => {
@@ -268,7 +278,15 @@ function pump(
       }
       if (!positioned) next += len;
       pumpMore(); // the next read overlaps this chunk's CRC
-      const crc = len === 0 ? 0 : await work(c.slot, len, c.pos);
+      let crc = 0;
+      if (len > 0) {
+        working++;
+        try {
+          crc = await work(c.slot, len, c.pos);
+        } finally {
+          if (--working === 0 && workDone !== null) workDone();
+        }
+      }
       if (settled) return;
       const before = fold.bytes;
       fold.add(c.index, crc, len);
@@ -658,10 +676,10 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
     freeAll(dev, slots);
     await Promise.allSettled([fh.close(), w.close()]);
     leave();
-  });
-  // A failed copy leaves no partial file behind (removed at once: writes still in flight go
-  // to the unlinked inode). A dst that was there before is left as the copy left it: the path
-  // may be a link, or a file of the caller's, which no copy should remove.
+  }, undefined, undefined, true);
+  // A failed copy leaves no partial file behind (removed once its writes in flight are done, as
+  // it rejects). A dst that was there before is left as the copy left it: the path may be a
+  // link, or a file of the caller's, which no copy should remove.
   return copied.catch(async (e: unknown) => {
     if (outIsFile && created) await unlink(d).catch(() => {});
     throw e;
