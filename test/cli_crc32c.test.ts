@@ -195,4 +195,21 @@ test('--check: OK lines exit 0; a mismatch, a missing file, bad lines: FAILED, e
   assert.is(gone.err, 'softdsa: NOSUMS: No such file or directory\n');
 });
 
+test('--check reads standard input for a "-" line, as sha256sum -c does: the line `softdsa crc32c -` printed checks', () => {
+  const data = Buffer.from('some piped data\n');
+  const made = spawned(['-'], data);
+  assert.is(made.out, `${hex(data)}  -\n`);
+  writeFileSync(join(dir, 'STDIN-SUMS'), made.out);
+  const ok = spawned(['--check', 'STDIN-SUMS'], data);
+  assert.is(ok.code, 0, ok.err);
+  assert.is(ok.out, '-: OK\n');
+  const bad = spawned(['--check', 'STDIN-SUMS'], Buffer.from('other data'));
+  assert.is(bad.code, 1);
+  assert.is(bad.out, '-: FAILED\n');
+  // the list itself on standard input: a "-" line has no data to read
+  const both = spawned(['--check', '-'], made.out);
+  assert.is(both.code, 1);
+  assert.match(both.err, /standard input holds the list/);
+});
+
 test.run();

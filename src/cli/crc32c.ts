@@ -221,7 +221,9 @@ export async function crc32cMain(argv: string[], opts: { shutdown?: boolean } = 
       progress.step(i, list.length, path);
       const r: Result = { path };
       try {
-        const got = path === '-' && o.check === undefined
+        // ('-' in a list is standard input too, as for sha256sum -c: the line `softdsa crc32c -` printed)
+        if (path === '-' && o.check === '-') throw new Error('standard input holds the list of checksums, not the data');
+        const got = path === '-'
           ? await readStdin()
           : await crc32cFileInfo(path, { chunkSize: o.chunkSize, inFlight: o.inFlight, onProgress: (done, total) => progress.update(total > 0 ? done / total : 1) });
         r.crc = got.crc;
