@@ -356,6 +356,7 @@ export class Device extends DeviceCalls {
   /** A device of `topology` (null: one WQ, as the options say). */
   static #build(options: DeviceOptions, topology: Topology | null, warnings: string[]): Device {
     checkHost();
+    if (typeof WebAssembly !== 'object') throw Errors.noWasm();
     const o = checkedOptions(options, topology);
     const addon = o.completion === 'atomics' ? null : loadEventFd();
 

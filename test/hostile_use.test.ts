@@ -518,5 +518,16 @@ test('also: a lent part cannot be freed by its address (the next buffer took it 
   }
 });
 
+test('also: a process without WebAssembly (--jitless) is told so: alloc() and Device.open() fail with NO_WASM; a call on plain bytes still runs', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const script = `import { crc32c, alloc, Device } from ${JSON.stringify(new URL('../src/index.ts', import.meta.url).href)};
+const out = [String(await crc32c(Buffer.from('123456789')))];
+try { alloc(64); } catch (e) { out.push(e.code); }
+await Device.open().catch((e) => out.push(e.code));
+console.log(out.join(' '));`;
+  const r = spawnSync(process.execPath, ['--jitless', '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60000 });
+  assert.is(r.stdout.trim(), '3808858755 NO_WASM NO_WASM', r.stderr);
+});
+
 void Opcode;
 test.run();

@@ -89,6 +89,7 @@ const fieldHex = (field: string, v: number): string => '0x' + v.toString(16).pad
 export const Errors = {
   queueFull: () => new SoftDsaError('QUEUE_FULL', 'work queue is full: the descriptor was refused (retry later, or submit with { retry: true })'),
   closed: () => new SoftDsaError('DEVICE_CLOSED', 'the device is closed'),
+  noWasm: () => new SoftDsaError('NO_WASM', 'softdsa needs WebAssembly, which this process runs without (--jitless or --no-expose-wasm): the device is a WebAssembly module'),
   dedicated: (wq?: string) =>
     new SoftDsaError('WQ_DEDICATED', wq === undefined
       ? 'the work queue is dedicated to the thread that opened the device: open it with wqMode "shared" to submit from other threads'
