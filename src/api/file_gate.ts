@@ -56,19 +56,7 @@ export function enterFileCall(dev: DeviceCalls, signal?: AbortSignal): Promise<(
     g.running++;
     return Promise.resolve(leave);
   }
-  return new Promise((resolve, reject) => {
-    const turn = (): void => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve(leave);
-    };
-    const onAbort = (): void => {
-      const i = g.turns.indexOf(turn);
-      if (i >= 0) g.turns.splice(i, 1);
-      reject(abortError(signal!));
-    };
-    g.turns.push(turn);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+  return queued(g.turns, leave, signal);
 }
 
 /**
@@ -81,17 +69,22 @@ export function anotherFileCallEnds(dev: DeviceCalls, signal?: AbortSignal): Pro
   const g = gateOf(dev);
   if (signal?.aborted) return Promise.reject(abortError(signal));
   if (g.running - g.ends.length <= 1) return Promise.resolve(false);
+  return queued(g.ends, true, signal);
+}
+
+/** Resolves to `value` when its entry in `queue` is called; an abort of `signal` first takes the entry out and rejects. */
+function queued<T>(queue: Array<() => void>, value: T, signal: AbortSignal | undefined): Promise<T> {
   return new Promise((resolve, reject) => {
-    const end = (): void => {
+    const turn = (): void => {
       signal?.removeEventListener('abort', onAbort);
-      resolve(true);
+      resolve(value);
     };
     const onAbort = (): void => {
-      const i = g.ends.indexOf(end);
-      if (i >= 0) g.ends.splice(i, 1);
+      const i = queue.indexOf(turn);
+      if (i >= 0) queue.splice(i, 1);
       reject(abortError(signal!));
     };
-    g.ends.push(end);
+    queue.push(turn);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
