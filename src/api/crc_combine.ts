@@ -19,15 +19,19 @@ function multmodp(a: number, b: number): number {
   return p >>> 0;
 }
 
-/** x^(2^k) for k = 0..31, each the square of the one before. */
+/**
+ * x^(2^k) for k = 0..63, each the square of the one before: every k a length of up to 2^53 bytes
+ * needs. (zlib's table stops at 31 and wraps, as x^(2^32) = x for its polynomial; for
+ * Castagnoli's, x^(2^31) = x, and a wrap at 32 made every part of 512 MiB or more combine wrong.)
+ */
 const X2N: number[] = [0x40000000];
-for (let k = 1; k < 32; k++) X2N.push(multmodp(X2N[k - 1], X2N[k - 1]));
+for (let k = 1; k < 64; k++) X2N.push(multmodp(X2N[k - 1], X2N[k - 1]));
 
 /** x^(n * 2^k) modulo the polynomial. */
 function x2nmodp(n: number, k: number): number {
   let p = 0x80000000;
   while (n > 0) {
-    if (n % 2 === 1) p = multmodp(X2N[k & 31], p);
+    if (n % 2 === 1) p = multmodp(X2N[k], p);
     n = Math.floor(n / 2);
     k++;
   }
