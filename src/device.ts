@@ -451,14 +451,25 @@ export class Device extends DeviceCalls {
       throw new RangeError('reclaim(handle): expects a handle lend() returned on this device, not reclaimed already');
     }
     const base = a!.base;
+    if (this.#reclaiming.has(base)) throw new RangeError('reclaim(handle): that part is being reclaimed already');
     // (an owner token naming no vector is no thread's: what a header overwritten by someone holds)
     if (!beginReclaim(this.memory, base, (owner) => (owner & 0xff) < MAX_VECTORS && this.vectors.isLive(owner))) throw Errors.partInUse();
-    this.#lent.delete(base);
-    // A DRAIN on each shared WQ (attached threads submit to any) completes after everything queued before it.
-    await Promise.all(this.layout.wqs.flatMap((w, i) => (w.mode !== 'shared' ? [] : [(i === this.portal.wq.index ? this.portal : this.wq(w.id)).submit(Descriptor.drain())])));
-    endReclaim(this.memory, base);
-    this.#alloc().free(base);
+    // Still lent until it is freed below: free(base) meanwhile is refused (it was taken, and the
+    // block given out again, then freed a second time here under its new owner).
+    this.#reclaiming.add(base);
+    try {
+      // A DRAIN on each shared WQ (attached threads submit to any) completes after everything queued before it.
+      await Promise.all(this.layout.wqs.flatMap((w, i) => (w.mode !== 'shared' ? [] : [(i === this.portal.wq.index ? this.portal : this.wq(w.id)).submit(Descriptor.drain())])));
+      endReclaim(this.memory, base);
+      this.#alloc().free(base);
+    } finally {
+      this.#reclaiming.delete(base);
+      this.#lent.delete(base);
+    }
   }
+
+  /** bases of lent parts reclaim() is taking back (their DRAINs in flight) */
+  readonly #reclaiming = new Set<number>();
 
   protected override get ownsDedicated(): boolean {
     return true;

@@ -500,7 +500,11 @@ test('also: a lent part cannot be freed by its address (the next buffer took it 
     assert.throws(() => dev.free(h.arena!.base), (e: Error) => e instanceof RangeError && /lent to another thread/.test(e.message));
     const b = dev.buffer(1 << 20);
     assert.ok(b.byteOffset + b.length <= h.arena!.base || b.byteOffset >= h.arena!.end, 'a buffer outside the lent part');
-    await dev.reclaim(h);
+    const reclaiming = dev.reclaim(h);
+    // while reclaim() drains, the part is still lent: it was freed, taken again, and freed twice
+    assert.throws(() => dev.free(h.arena!.base), /lent to another thread/, 'while reclaim() drains');
+    await dev.reclaim(h).then(() => assert.unreachable('reclaimed twice'), (e: Error) => assert.instance(e, RangeError));
+    await reclaiming;
     dev.free(b);
     // a Buffer's block freed by its address: the Buffer no longer frees it (by then another's block)
     const x = dev.buffer(4096);
