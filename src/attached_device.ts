@@ -236,7 +236,7 @@ export class AttachedDevice extends DeviceCalls {
    */
   async detach(): Promise<void> {
     if (this.closed) return;
-    this.closed = true; // (new calls are refused; those in flight send their later steps)
+    this.beginClosing(); // (new calls are refused; those in flight send their later steps)
     this.#ops?.flush();
     this.#ops?.stop(); // (its measuring, which would use the part after it is given back)
     await this.#ops?.idle();

@@ -644,7 +644,7 @@ export class Device extends DeviceCalls {
    */
   close(): Promise<void> {
     if (this.#closing === null) {
-      this.closed = true;
+      this.beginClosing();
       this.#closing = (async () => {
         this.#ops?.flush(); // this tick's calls, still in the batcher, are in flight too
         this.#ops?.stop();

@@ -460,4 +460,52 @@ test('an abort rejects at once while a call waits for arena room (another call h
   }
 });
 
+test('a copy into a FIFO whose reader stopped reading: an abort, or close(), rejects at once (a write there can block for good)', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const src = file('stall-src', bytes(8 << 20));
+  for (const how of ['abort', 'close'] as const) {
+    const fifo = join(dir, `fifo-stall-${how}`);
+    execFileSync('mkfifo', [fifo]);
+    const reader = spawn('sh', ['-c', `exec 3<"${fifo}"; exec sleep 30`], { stdio: 'ignore' }); // opens, never reads
+    const dev = await Device.open({ engines: 1 });
+    try {
+      const ac = new AbortController();
+      let settled = '';
+      const copy = copyFileCrc32c(src, fifo, { device: dev, signal: ac.signal }).then(() => (settled = 'resolved'), (e: Error & { code?: string }) => (settled = e.code ?? e.name));
+      await new Promise((r) => setTimeout(r, 300));
+      if (how === 'abort') ac.abort();
+      else await dev.close();
+      await Promise.race([copy, new Promise((r) => setTimeout(r, 2000))]);
+      assert.is(settled, how === 'abort' ? 'ABORT_ERR' : 'DEVICE_CLOSED', how);
+    } finally {
+      reader.kill();
+      await dev.close();
+    }
+  }
+});
+
+test('a chunk size not given is halved before the call waits for another file call to end (one reading an idle FIFO may never end)', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const dev = await Device.open({ engines: 1, arenaBytes: 8 << 20 });
+  const fifo = join(dir, 'fifo-idle');
+  execFileSync('mkfifo', [fifo]);
+  const writer = spawn('sh', ['-c', `exec 3>"${fifo}"; exec sleep 30`], { stdio: 'ignore' }); // opens, never writes
+  try {
+    await new Promise((r) => setTimeout(r, 200));
+    const ac = new AbortController();
+    const stuck = crc32cFile(fifo, { device: dev, signal: ac.signal, chunkSize: 1 << 20 }).catch(() => {});
+    const hog = dev.buffer(2560 << 10); // leaves ~1.5 MiB of the arena
+    const data = bytes(3 << 20);
+    const p = file('halve-src', data);
+    const got = await Promise.race([copyFileCrc32c(p, join(dir, 'halve-dst'), { device: dev }), new Promise((r) => setTimeout(() => r('still waiting'), 2000))]);
+    assert.is(got, want(data));
+    ac.abort();
+    await stuck;
+    dev.free(hog);
+  } finally {
+    writer.kill();
+    await dev.close();
+  }
+});
+
 test.run();

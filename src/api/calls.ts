@@ -37,10 +37,27 @@ export interface ArenaPart {
   end: number;
 }
 
+/** Each device's closing signal (closingSignal), made when first asked for. */
+const closers = new WeakMap<DeviceCalls, AbortController>();
+
+/**
+ * Aborted as dev begins to close (an attached thread's, to detach): what a call waits for outside
+ * the device, a file's read or write that can block for good (a FIFO whose other end is idle),
+ * stops waiting then, and the call rejects with DEVICE_CLOSED.
+ */
+export function closingSignal(dev: DeviceCalls): AbortSignal {
+  let c = closers.get(dev);
+  if (c === undefined) {
+    c = new AbortController();
+    closers.set(dev, c);
+    if (dev.isClosing) c.abort();
+  }
+  return c.signal;
+}
+
 export abstract class DeviceCalls extends DeviceConnection {
   /** this thread's allocator over its part of the arena; null: it has none (no buffers, no calls) */
   protected readonly arena: Allocator | null;
-  /** the Buffers buffer() gave and free() has not taken back */
   /** the Buffers buffer() gave out and not freed, by address: freed either way, a block is gone from here */
   readonly #buffers = new Map<number, Uint8Array>();
 
@@ -97,6 +114,17 @@ export abstract class DeviceCalls extends DeviceConnection {
   /** Why the block at addr, allocated by this device, may not be freed by its address (null: it may). */
   protected notFreeable(_addr: number): string | null {
     return null;
+  }
+
+  /** The device is closing or closed (an attached thread's: detaching or detached). */
+  get isClosing(): boolean {
+    return this.closed;
+  }
+
+  /** Marks the device closing: calls are refused from now, and closingSignal(this) aborts. */
+  protected beginClosing(): void {
+    this.closed = true;
+    closers.get(this)?.abort();
   }
 
   /** A Buffer of arena memory: what engines reach with no copy, holding what was last written there (as Buffer.allocUnsafe). Give it back with free(buf). */

@@ -28,7 +28,7 @@ import { bufferLeavingRoom, reserveOf } from './arena_room.ts';
 import { anotherFileCallEnds, enterFileCall } from './file_gate.ts';
 import { deviceOption } from './default_device.ts';
 import type { Device, MappedFile } from '../device.ts';
-import type { DeviceCalls } from './calls.ts';
+import { closingSignal, type DeviceCalls } from './calls.ts';
 import { Descriptor } from '../device/descriptor.ts';
 import { abortError, Errors, FileCrcError } from '../device/errors.ts';
 import { Record, Status } from '../device/format.ts';
@@ -123,16 +123,6 @@ function slotsOf(fn: string, dev: DeviceCalls, size: number, count: number, what
   return out;
 }
 
-/** slotsOf, after waiting for other file calls on the device to end (and give their buffers back) while none fits. */
-async function slotsFor(fn: string, dev: DeviceCalls, size: number, count: number, what: string, signal: AbortSignal | undefined): Promise<Buffer[]> {
-  for (;;) {
-    try {
-      return slotsOf(fn, dev, size, count, what);
-    } catch (e) {
-      if (!(e instanceof RangeError) || !(await anotherFileCallEnds(dev, signal))) throw e;
-    }
-  }
-}
 
 /** The smallest chunk a chunk size the caller did not give is halved to (slotsFitting): a page (a lent part of the least size, 256 KiB, had no room for 64 KiB beside the reserve). */
 const MIN_FITTED_CHUNK = 4096;
@@ -147,12 +137,20 @@ const MIN_FITTED_CHUNK = 4096;
 async function slotsFitting(fn: string, dev: DeviceCalls, st: Stats, o: Checked, pair = false): Promise<{ slots: Buffer[]; chunk: number }> {
   const chunk = st.isFile() && st.size + 1 < o.chunkSize ? Math.min(o.chunkSize, Math.max(4096, st.size + 1)) : o.chunkSize;
   const count = st.isFile() ? Math.max(1, Math.min(o.inFlight, Math.ceil((st.size + 1) / chunk))) : o.inFlight;
-  for (let c = chunk; ; c = Math.max(MIN_FITTED_CHUNK, Math.floor(c / 2 / 4096) * 4096)) {
-    try {
-      return { slots: await slotsFor(fn, dev, pair ? 2 * c : c, count, pair ? `one ${c}-byte chunk and its copy` : `one ${c}-byte chunk`, o.signal), chunk: c };
-    } catch (e) {
-      if (o.chunkGiven || !(e instanceof RangeError) || c <= MIN_FITTED_CHUNK) throw e;
+  // Smaller chunks first, then a wait for another file call to end and give its buffers back
+  // (the other way round, a call waited for one reading a FIFO that may never end).
+  for (;;) {
+    let refused: unknown;
+    for (let c = chunk; ; c = Math.max(MIN_FITTED_CHUNK, Math.floor(c / 2 / 4096) * 4096)) {
+      try {
+        return { slots: slotsOf(fn, dev, pair ? 2 * c : c, count, pair ? `one ${c}-byte chunk and its copy` : `one ${c}-byte chunk`), chunk: c };
+      } catch (e) {
+        if (!(e instanceof RangeError)) throw e;
+        refused = e; // (what is said: the smallest chunk tried)
+        if (o.chunkGiven || c <= MIN_FITTED_CHUNK) break;
+      }
     }
+    if (!(await anotherFileCallEnds(dev, o.signal))) throw refused;
   }
 }
 
@@ -208,7 +206,10 @@ function pump(
   cleanup: (failed: boolean) => Promise<void>,
   from = { bytes: 0, crc: o.seed },
   handoff?: () => boolean,
+  /** work writes a regular file: a failure rejects once those writes are done */
   writes = false,
+  /** the device's closingSignal: a read or write blocked for good (a FIFO) waits no more */
+  closing?: AbortSignal,
 ): Promise<{ crc: number; bytes: number }> {
   const size = st.isFile() ? st.size : 0;
   const positioned = st.isFile();
@@ -227,9 +228,11 @@ function pump(
       if (settled) return;
       settled = true;
       o.signal?.removeEventListener('abort', onAbort);
-      // A failure is said at once, but where `work` writes (a copy), once the writes in flight are
-      // done: a write landing after the rejection could overwrite what the caller wrote there
-      // since. (Not once the reads are: a read can block for good, on a FIFO with no writer.)
+      closing?.removeEventListener('abort', onClosing);
+      // A failure is said at once, but where `work` writes a file (a copy), once the writes in
+      // flight are done: a write landing after the rejection could overwrite what the caller
+      // wrote there since. (Not once the reads are, nor a pipe's writes: either can block for
+      // good, on a FIFO whose other end neither writes nor reads.)
       if (err !== null) {
         if (writes && working > 0) workDone = () => reject(err);
         else reject(err);
@@ -256,6 +259,7 @@ function pump(
     let working = 0;
     let workDone: (() => void) | null = null;
     const onAbort = (): void => finish(abortError(o.signal!));
+    const onClosing = (): void => finish(Errors.closed());
 
     const run = async (c: Chunk): Promise<void> => {
       const buf = slotBuf(c.slot);
@@ -329,6 +333,10 @@ function pump(
     if (o.signal !== undefined) {
       if (o.signal.aborted) return finish(abortError(o.signal));
       o.signal.addEventListener('abort', onAbort, { once: true });
+    }
+    if (closing !== undefined) {
+      if (closing.aborted) return finish(Errors.closed());
+      closing.addEventListener('abort', onClosing, { once: true });
     }
     pumpMore();
     if (eof && inflight === 0) finish(null); // (handed over before the first read)
@@ -593,14 +601,15 @@ async function readStage(
   return pump(fn, p, fh, st, o, slots.length, (i) => slots[i], (i, len) => dev.crc32c(slots[i].subarray(0, len)), async (failed: boolean) => {
     freeAll(dev, slots);
     await closeIfFailed(failed);
-  }, from, handoff);
+  }, from, handoff, false, closingSignal(dev));
 }
 
 /**
  * Copies src to dst (created or truncated, with src's permission bits) and resolves to the
  * CRC-32C of the bytes written, in one pass over the data with reads, CRCs and writes
  * overlapping. On failure or abort a regular dst file it created is removed (one that existed,
- * or a link, is left as the copy left it); the call rejects once its writes in flight are done.
+ * or a link, is left as the copy left it); the call rejects once its writes in flight to a
+ * regular file are done.
  */
 export async function copyFileCrc32c(src: string | Buffer | URL, dst: string | Buffer | URL, opts?: CopyFileCrcOptions): Promise<number> {
   return (await copyFileCrc32cInfo(src, dst, opts)).crc;
@@ -676,7 +685,7 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
     freeAll(dev, slots);
     await Promise.allSettled([fh.close(), w.close()]);
     leave();
-  }, undefined, undefined, true);
+  }, undefined, undefined, outIsFile, closingSignal(dev));
   // A failed copy leaves no partial file behind (removed once its writes in flight are done, as
   // it rejects). A dst that was there before is left as the copy left it: the path may be a
   // link, or a file of the caller's, which no copy should remove.
