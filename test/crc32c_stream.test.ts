@@ -9,7 +9,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32c as nativeCrc } from '@node-rs/crc32';
 import { crc32c as awsCrc } from '@aws-crypto/crc32c';
-import { Device, alloc, crc32cBase64, crc32cHex, createCrc32cStream, crc32cTransformStream, free, shutdown } from '../src/index.ts';
+import { Device, alloc, crc32cBase64, crc32cHex, createCrc32cStream, crc32cTransformStream, free, shutdown, stats } from '../src/index.ts';
 import { arenaBack } from './arena_back.ts';
 import { defaultDeviceIfOpen } from '../src/api/default_device.ts';
 import { rng } from './gen.ts';
@@ -44,7 +44,7 @@ test('node:stream: random sizes and kinds pass through intact; the CRC in every 
   for (const n of [0, 1, 4095, 65536, 65537, 1 << 20, (1 << 20) + 1, 3 * ARENA + 99, 200_000 + (random() % 500_000)]) {
     const data = randomBytes(n);
     const w = nativeCrc(data) >>> 0;
-    for (const [opts, maxChunk] of [[{}, 100_000], [{ device: small, inFlight: 2 }, 70_000], [{ device: small, inFlight: 1 }, 5]] as const) {
+    for (const [opts, maxChunk] of [[{}, 100_000], [{ device: small }, 70_000], [{ device: small, seed: 0 }, 5]] as const) {
       if (maxChunk === 5 && n > 70_000) continue; // byte-sized chunks: kept small
       const s = createCrc32cStream(opts);
       assert.throws(() => s.digest(), (e: Error & { code: string }) => e.code === 'ERR_CRC32C_NOT_READY');
@@ -105,7 +105,7 @@ test('strings are rejected with a TypeError naming the chunk type', async () => 
 
 test('an error mid-pipeline: pipeline rejects with it, crc rejects, the engines\' chunks all come back', async () => {
   for (let i = 0; i < 8; i++) {
-    const s = createCrc32cStream({ device: small, inFlight: 3 });
+    const s = createCrc32cStream({ device: small });
     const mine: Buffer[] = [];
     let sent = 0;
     const src = new Readable({
@@ -138,7 +138,7 @@ test('an error mid-pipeline: pipeline rejects with it, crc rejects, the engines\
   await arenaBack(small, ARENA - (1 << 20)); // (their CRCs finish, and nothing else of the arena is kept)
 });
 
-test('arena chunks go to the engines, inFlight at once, in order with the rest; a sink', async () => {
+test('arena chunks go to the engines, one at a time, in order with the rest; a sink; on the default device too', async () => {
   const count = (): number => Object.values(small.stats().ops.crc32c.placement).reduce((a, b) => a + b, 0);
   const parts: Uint8Array[] = [];
   const mine: Buffer[] = [];
@@ -154,14 +154,35 @@ test('arena chunks go to the engines, inFlight at once, in order with the rest; 
     } else parts.push(randomBytes(n));
   }
   const whole = Buffer.concat(parts);
-  for (const inFlight of [1, 2, 4]) {
+  for (const seed of [0, 7]) {
     const before = count();
-    const s = createCrc32cStream({ device: small, inFlight, passThrough: false });
+    const s = createCrc32cStream({ device: small, seed, passThrough: false });
     await pipeline(Readable.from(parts), s);
-    assert.is(s.digest(), nativeCrc(whole) >>> 0, `inFlight ${inFlight}`);
+    assert.is(s.digest(), nativeCrc(whole, seed) >>> 0, `seed ${seed}`);
     assert.is(count() - before, big, 'one device call per arena chunk of 64 KiB or more, none for the rest');
   }
   for (const b of mine) small.free(b.byteOffset);
+  // the default device's arena chunks, no device option: on its engines too
+  const a = alloc(200_000).fill(3);
+  const before = stats().ops.crc32c.count;
+  const t = createCrc32cStream({ passThrough: false });
+  await pipeline(Readable.from([Buffer.from('x'), a]), t);
+  assert.is(t.digest(), nativeCrc(Buffer.concat([Buffer.from('x'), a])) >>> 0);
+  assert.is(stats().ops.crc32c.count - before, 1, 'the arena chunk on the device');
+  free(a);
+});
+
+test('a detached chunk is a TypeError, and the stream fails with it (crc rejects); it was taken as empty', async () => {
+  for (const make of [() => new Uint8Array(16), () => new ArrayBuffer(16), () => new DataView(new ArrayBuffer(16))]) {
+    const chunk = make();
+    structuredClone(chunk instanceof ArrayBuffer ? chunk : chunk.buffer, { transfer: [chunk instanceof ArrayBuffer ? chunk : chunk.buffer] });
+    const t = crc32cTransformStream();
+    const w = t.writable.getWriter();
+    const reading = new Response(t.readable).arrayBuffer().catch((e: Error) => e);
+    await w.write(chunk as Uint8Array).then(() => assert.unreachable('accepted'), (e: Error) => assert.match(e.message, /detached/));
+    await t.crc.then(() => assert.unreachable('crc resolved'), (e: Error) => assert.instance(e, TypeError));
+    assert.instance(await reading, TypeError);
+  }
 });
 
 test('a stream of ordinary chunks checksums them here: it opens no device', async () => {
@@ -179,7 +200,7 @@ test('a stream of ordinary chunks checksums them here: it opens no device', asyn
 test('WHATWG TransformStream: pipeThrough, Node pipeline(), formats, errors', async () => {
   const data = randomBytes(3_000_000);
   const w = nativeCrc(data) >>> 0;
-  const ts = crc32cTransformStream({ inFlight: 2 });
+  const ts = crc32cTransformStream({ seed: 0 });
   assert.throws(() => ts.digest(), /finished/);
   const out = Buffer.from(await new Response(ReadableStream.from(chunksOf(data, 200_000)).pipeThrough(ts)).arrayBuffer());
   assert.ok(out.equals(data));
@@ -209,9 +230,9 @@ test('crc32cHex / crc32cBase64: the GCS/S3 forms; anything but a 32-bit integer 
 });
 
 test('bad options', () => {
-  assert.throws(() => createCrc32cStream({ inFlight: 0 }), /inFlight/);
   assert.throws(() => createCrc32cStream({ seed: -1 }), /seed/);
-  assert.throws(() => crc32cTransformStream({ inFlight: 1000 }), /inFlight/);
+  assert.throws(() => crc32cTransformStream({ seed: 2 ** 32 }), /seed/);
+  assert.throws(() => createCrc32cStream({ inFlight: 4 } as never), (e: Error) => e instanceof TypeError && /unknown option inFlight/.test(e.message));
   assert.throws(() => createCrc32cStream({ batchBytes: 4096 } as never), (e: Error) => e instanceof TypeError && /unknown option batchBytes/.test(e.message));
 });
 

@@ -3,9 +3,9 @@
 //
 // Where each chunk is checksummed:
 //   - in the device's arena (from alloc()), 64 KiB or more: on the engines, where it lies, with
-//     no copy. Up to `inFlight` such chunks (default 4) are with the engines at once, then the
-//     stream waits for one (back-pressure); the stream calls back for such a chunk once its CRC
-//     is done, so do not change it before its write has called back.
+//     no copy. The stream calls back for such a chunk once its CRC is done (so do not change it
+//     before its write has called back), and only then takes the next: one is with the engines
+//     at a time.
 //   - anywhere else: here, by the CPU's CRC instruction (@node-rs/crc32), as crc32c() does with
 //     memory outside the arena. The engines cannot read such a chunk where it lies, and copying
 //     it to where they can costs this thread more than checksumming it: in a file pipeline, 17 µs
@@ -18,7 +18,7 @@
 // a TextEncoderStream): the CRC is of bytes, and which bytes a string is depends on an
 // encoding the stream should not guess.
 import { Transform, type TransformCallback } from 'node:stream';
-import { intOption, knownOptions } from './args.ts';
+import { bytesOf, intOption, knownOptions } from './args.ts';
 import { CrcFold } from './crc_combine.ts';
 import { type Crc32cFormat, formatCrc32c } from './crc32c_digest.ts';
 import { defaultDeviceIfOpen, deviceOption } from './default_device.ts';
@@ -31,14 +31,12 @@ export interface Crc32cStreamOptions {
   device?: DeviceCalls;
   /** CRC to continue from, as crc32c(data, seed); default 0 */
   seed?: number;
-  /** arena chunks with the engines at once, before the stream waits for one; default 4 */
-  inFlight?: number;
   /** node:stream only: false makes it a sink (the readable side ends empty); default true */
   passThrough?: boolean;
 }
 
 /** The options of the WHATWG stream (and of the accumulator under both); the node:stream one takes passThrough too. */
-const ACCUMULATOR_OPTIONS = ['device', 'seed', 'inFlight'] as const;
+const ACCUMULATOR_OPTIONS = ['device', 'seed'] as const;
 
 /** Arena chunks at least this large go to the engines; smaller ones cost less here than their hand-off. */
 const DIRECT_MIN = 64 * 1024;
@@ -53,6 +51,13 @@ function chunkError(where: string, chunk: unknown): TypeError {
   return e;
 }
 
+/** A chunk's bytes: a TypeError for a string, anything but bytes, or a detached buffer (it has none; it was taken as empty). */
+function chunkBytes(where: string, chunk: unknown): Uint8Array {
+  const bytes = ArrayBuffer.isView(chunk) || chunk instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && chunk instanceof SharedArrayBuffer);
+  if (!bytes) throw chunkError(where, chunk);
+  return bytesOf(`${where}: a chunk`, chunk);
+}
+
 function notReady(): Error {
   const e = new Error('digest(): the CRC is known once the stream has finished (after its "finish"/"end" event, or once .crc has resolved)') as Error & { code: string };
   e.code = 'ERR_CRC32C_NOT_READY';
@@ -64,12 +69,10 @@ export class Crc32cAccumulator {
   readonly #where: string;
   /** the device option, checked (undefined: the default device, if open) */
   readonly #dev: DeviceCalls | undefined;
-  readonly #maxInflight: number;
   /** the CRC of the parts combined so far, in order */
   readonly #fold: CrcFold;
   #issued = 0;
   #inflight = 0;
-  #waiters: Array<() => void> = [];
   #idle: (() => void) | null = null;
   #error: unknown = null;
   #ended = false;
@@ -82,7 +85,6 @@ export class Crc32cAccumulator {
     knownOptions(where, opts, names);
     this.#where = where;
     this.#fold = new CrcFold(intOption(where, 'seed', opts.seed, 0, 0, 0xffffffff));
-    this.#maxInflight = intOption(where, 'inFlight', opts.inFlight, 4, 1, 64);
     this.#dev = opts.device === undefined ? undefined : deviceOption(where, opts.device); // (a wrong one is said now)
   }
 
@@ -93,7 +95,7 @@ export class Crc32cAccumulator {
     return dev !== null && u8.buffer === (dev.memory.buffer as unknown) ? dev : null;
   }
 
-  /** Adds bytes; a promise when the stream must wait (for the engines: too many chunks with them, or this one). */
+  /** Adds bytes; a promise when the stream must wait (for the engines to checksum this chunk where it lies). */
   update(u8: Uint8Array): Promise<void> | undefined {
     if (this.#error !== null) throw this.#error;
     if (this.#ended) throw new Error(`${this.#where}: update after the end`);
@@ -110,14 +112,8 @@ export class Crc32cAccumulator {
     return undefined;
   }
 
-  /** An arena chunk's CRC on the engines (after a wait for room, when `inFlight` are there). */
+  /** An arena chunk's CRC on the engines, folded in order as it comes back. */
   #engines(dev: DeviceCalls, u8: Uint8Array): Promise<void> {
-    if (this.#inflight >= this.#maxInflight) {
-      return new Promise<void>((resolve) => this.#waiters.push(resolve)).then(() => {
-        if (this.#error !== null) throw this.#error;
-        return this.#engines(dev, u8);
-      });
-    }
     const index = this.#issued++;
     const len = u8.byteLength;
     this.#inflight++;
@@ -142,9 +138,7 @@ export class Crc32cAccumulator {
 
   #done(): void {
     this.#inflight--;
-    const w = this.#waiters.shift();
-    if (w !== undefined) w();
-    else if (this.#inflight === 0 && this.#idle !== null) {
+    if (this.#inflight === 0 && this.#idle !== null) {
       const idle = this.#idle;
       this.#idle = null;
       idle();
@@ -160,11 +154,10 @@ export class Crc32cAccumulator {
     return this.#fold.crc;
   }
 
-  /** Ends the accumulator (the stream was destroyed): a write waiting for the engines rejects. */
+  /** Ends the accumulator (the stream was destroyed): later updates throw. */
   release(): void {
     this.#ended = true;
     if (this.#error === null) this.#error = new Error(`${this.#where}: the stream was ended or destroyed`);
-    for (const w of this.#waiters.splice(0)) w();
   }
 }
 
@@ -200,10 +193,9 @@ export class Crc32cStream extends Transform {
   }
 
   override _transform(chunk: unknown, _enc: BufferEncoding, cb: TransformCallback): void {
-    if (!(chunk instanceof Uint8Array)) return cb(chunkError('createCrc32cStream', chunk));
     let wait: Promise<void> | undefined;
     try {
-      wait = this.#acc.update(chunk);
+      wait = this.#acc.update(chunkBytes('createCrc32cStream', chunk));
     } catch (e) {
       return cb(e as Error);
     }
@@ -275,14 +267,10 @@ export class Crc32cTransformStream extends TransformStream<Uint8Array, Uint8Arra
     };
     super({
       transform(chunk: unknown, controller) {
-        let u8: Uint8Array;
-        if (chunk instanceof Uint8Array) u8 = chunk;
-        else if (ArrayBuffer.isView(chunk)) u8 = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-        else if (chunk instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && chunk instanceof SharedArrayBuffer)) u8 = new Uint8Array(chunk);
-        else return fail(chunkError('crc32cTransformStream', chunk));
         let wait: Promise<void> | undefined;
         try {
-          wait = acc.update(u8);
+          // (what fails here fails the stream: crc rejects too)
+          wait = acc.update(chunkBytes('crc32cTransformStream', chunk));
         } catch (e) {
           return fail(e);
         }
