@@ -37,22 +37,25 @@ export interface ArenaPart {
   end: number;
 }
 
-/** Each device's closing signal (closingSignal), made when first asked for. */
-const closers = new WeakMap<DeviceCalls, AbortController>();
+/** What waits for each device to begin closing (onClosing). */
+const closers = new WeakMap<DeviceCalls, Set<() => void>>();
 
 /**
- * Aborted as dev begins to close (an attached thread's, to detach): what a call waits for outside
- * the device, a file's read or write that can block for good (a FIFO whose other end is idle),
- * stops waiting then, and the call rejects with DEVICE_CLOSED.
+ * Calls `fn` as dev begins to close (an attached thread's, to detach), or at once if it has: what a
+ * call waits for outside the device, a file's read or write that can block for good (a FIFO whose
+ * other end is idle), stops waiting then, and the call rejects with DEVICE_CLOSED. Returns what
+ * takes `fn` off. (Callbacks, not an AbortSignal: a dozen file calls at once made Node warn of a
+ * listener leak on it.)
  */
-export function closingSignal(dev: DeviceCalls): AbortSignal {
-  let c = closers.get(dev);
-  if (c === undefined) {
-    c = new AbortController();
-    closers.set(dev, c);
-    if (dev.isClosing) c.abort();
+export function onClosing(dev: DeviceCalls, fn: () => void): () => void {
+  if (dev.isClosing) {
+    fn();
+    return () => {};
   }
-  return c.signal;
+  let set = closers.get(dev);
+  if (set === undefined) closers.set(dev, (set = new Set()));
+  set.add(fn);
+  return () => void set.delete(fn);
 }
 
 export abstract class DeviceCalls extends DeviceConnection {
@@ -121,10 +124,12 @@ export abstract class DeviceCalls extends DeviceConnection {
     return this.closed;
   }
 
-  /** Marks the device closing: calls are refused from now, and closingSignal(this) aborts. */
+  /** Marks the device closing: calls are refused from now, and what waits for that (onClosing) is called. */
   protected beginClosing(): void {
     this.closed = true;
-    closers.get(this)?.abort();
+    const waiting = closers.get(this);
+    closers.delete(this);
+    for (const fn of waiting ?? []) fn();
   }
 
   /** A Buffer of arena memory: what engines reach with no copy, holding what was last written there (as Buffer.allocUnsafe). Give it back with free(buf). */

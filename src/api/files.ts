@@ -28,7 +28,7 @@ import { bufferLeavingRoom, reserveOf } from './arena_room.ts';
 import { anotherFileCallEnds, enterFileCall } from './file_gate.ts';
 import { deviceOption } from './default_device.ts';
 import type { Device, MappedFile } from '../device.ts';
-import { closingSignal, type DeviceCalls } from './calls.ts';
+import { onClosing, type DeviceCalls } from './calls.ts';
 import { Descriptor } from '../device/descriptor.ts';
 import { abortError, Errors, FileCrcError } from '../device/errors.ts';
 import { Record, Status } from '../device/format.ts';
@@ -208,8 +208,8 @@ function pump(
   handoff?: () => boolean,
   /** work writes a regular file: a failure rejects once those writes are done */
   writes = false,
-  /** the device's closingSignal: a read or write blocked for good (a FIFO) waits no more */
-  closing?: AbortSignal,
+  /** the device: as it closes, a read or write blocked for good (a FIFO) is waited for no more */
+  dev?: DeviceCalls,
 ): Promise<{ crc: number; bytes: number }> {
   const size = st.isFile() ? st.size : 0;
   const positioned = st.isFile();
@@ -228,7 +228,7 @@ function pump(
       if (settled) return;
       settled = true;
       o.signal?.removeEventListener('abort', onAbort);
-      closing?.removeEventListener('abort', onClosing);
+      offClosing();
       // A failure is said at once, but where `work` writes a file (a copy), once the writes in
       // flight are done: a write landing after the rejection could overwrite what the caller
       // wrote there since. (Not once the reads are, nor a pipe's writes: either can block for
@@ -255,11 +255,11 @@ function pump(
       release();
     };
     let waitIdle: (() => void) | null = null;
+    let offClosing = (): void => {};
     /** chunks in `work`, and what waits for none to be */
     let working = 0;
     let workDone: (() => void) | null = null;
     const onAbort = (): void => finish(abortError(o.signal!));
-    const onClosing = (): void => finish(Errors.closed());
 
     const run = async (c: Chunk): Promise<void> => {
       const buf = slotBuf(c.slot);
@@ -334,10 +334,8 @@ function pump(
       if (o.signal.aborted) return finish(abortError(o.signal));
       o.signal.addEventListener('abort', onAbort, { once: true });
     }
-    if (closing !== undefined) {
-      if (closing.aborted) return finish(Errors.closed());
-      closing.addEventListener('abort', onClosing, { once: true });
-    }
+    if (dev !== undefined) offClosing = onClosing(dev, () => finish(Errors.closed()));
+    if (settled) return;
     pumpMore();
     if (eof && inflight === 0) finish(null); // (handed over before the first read)
   });
@@ -601,7 +599,7 @@ async function readStage(
   return pump(fn, p, fh, st, o, slots.length, (i) => slots[i], (i, len) => dev.crc32c(slots[i].subarray(0, len)), async (failed: boolean) => {
     freeAll(dev, slots);
     await closeIfFailed(failed);
-  }, from, handoff, false, closingSignal(dev));
+  }, from, handoff, false, dev);
 }
 
 /**
@@ -685,7 +683,7 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
     freeAll(dev, slots);
     await Promise.allSettled([fh.close(), w.close()]);
     leave();
-  }, undefined, undefined, outIsFile, closingSignal(dev));
+  }, undefined, undefined, outIsFile, dev);
   // A failed copy leaves no partial file behind (removed once its writes in flight are done, as
   // it rejects). A dst that was there before is left as the copy left it: the path may be a
   // link, or a file of the caller's, which no copy should remove.
