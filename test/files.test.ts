@@ -508,4 +508,38 @@ test('a chunk size not given is halved before the call waits for another file ca
   }
 });
 
+test('close() settles every file call: one waiting in open() of a FIFO, one blocked reading one, one waiting for arena room', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const dev = await Device.open({ engines: 1, arenaBytes: 8 << 20 });
+  const idle = join(dir, 'fifo-close-idle');
+  const lonely = join(dir, 'fifo-close-lonely');
+  execFileSync('mkfifo', [idle]);
+  execFileSync('mkfifo', [lonely]);
+  const writer = spawn('sh', ['-c', `exec 3>"${idle}"; exec sleep 30`], { stdio: 'ignore' }); // opens, never writes
+  const hogs: Buffer[] = [];
+  try {
+    await new Promise((r) => setTimeout(r, 200));
+    const said = (p: Promise<unknown>): Promise<string> => p.then(() => 'resolved', (e: Error & { code?: string }) => e.code ?? e.name);
+    const opening = said(crc32cFile(lonely, { device: dev })); // no writer: open() waits
+    const reading = said(crc32cFile(idle, { device: dev, chunkSize: 1 << 20 })); // read() waits
+    await new Promise((r) => setTimeout(r, 100));
+    for (let size = 8 << 20; size >= 4096; size >>= 1) {
+      try {
+        hogs.push(dev.buffer(size));
+      } catch {
+        // next size down
+      }
+    }
+    const waiting = said(crc32cFile(file('close-room', bytes(100 << 10)), { device: dev })); // no room, waits for another call
+    await new Promise((r) => setTimeout(r, 100));
+    await dev.close();
+    const settled = await Promise.race([Promise.all([opening, reading, waiting]), new Promise((r) => setTimeout(() => r('pending'), 2000))]);
+    assert.equal(settled, ['DEVICE_CLOSED', 'DEVICE_CLOSED', 'DEVICE_CLOSED']);
+  } finally {
+    writer.kill();
+    writeFileSync(lonely, ''); // (the open still waits in the thread pool: a writer lets it end)
+    await dev.close();
+  }
+});
+
 test.run();

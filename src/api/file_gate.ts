@@ -7,8 +7,8 @@
 // for want of room). So at most MAX_FILE_CALLS run on a device, the others wait their turn in
 // order, and a call that finds no room for its buffers waits for another one to end before it
 // says so.
-import type { DeviceCalls } from './calls.ts';
-import { abortError } from '../device/errors.ts';
+import { onClosing, type DeviceCalls } from './calls.ts';
+import { abortError, Errors } from '../device/errors.ts';
 
 /** File calls running at once on a device: more than keep its engines and the disk busy. */
 export const MAX_FILE_CALLS = 16;
@@ -56,7 +56,7 @@ export function enterFileCall(dev: DeviceCalls, signal?: AbortSignal): Promise<(
     g.running++;
     return Promise.resolve(leave);
   }
-  return queued(g.turns, leave, signal);
+  return queued(g.turns, leave, signal, dev);
 }
 
 /**
@@ -69,22 +69,35 @@ export function anotherFileCallEnds(dev: DeviceCalls, signal?: AbortSignal): Pro
   const g = gateOf(dev);
   if (signal?.aborted) return Promise.reject(abortError(signal));
   if (g.running - g.ends.length <= 1) return Promise.resolve(false);
-  return queued(g.ends, true, signal);
+  return queued(g.ends, true, signal, dev);
 }
 
-/** Resolves to `value` when its entry in `queue` is called; an abort of `signal` first takes the entry out and rejects. */
-function queued<T>(queue: Array<() => void>, value: T, signal: AbortSignal | undefined): Promise<T> {
+/**
+ * Resolves to `value` when its entry in `queue` is called; an abort of `signal`, or dev beginning
+ * to close (the call would wait for good: a call it waits for may be blocked on a FIFO), first
+ * takes the entry out and rejects.
+ */
+function queued<T>(queue: Array<() => void>, value: T, signal: AbortSignal | undefined, dev: DeviceCalls): Promise<T> {
   return new Promise((resolve, reject) => {
     const turn = (): void => {
-      signal?.removeEventListener('abort', onAbort);
+      off();
       resolve(value);
     };
-    const onAbort = (): void => {
+    const stop = (e: unknown): void => {
       const i = queue.indexOf(turn);
-      if (i >= 0) queue.splice(i, 1);
-      reject(abortError(signal!));
+      if (i < 0) return; // (its turn came first)
+      queue.splice(i, 1);
+      off();
+      reject(e);
+    };
+    const onAbort = (): void => stop(abortError(signal!));
+    let offClosing = (): void => {};
+    const off = (): void => {
+      signal?.removeEventListener('abort', onAbort);
+      offClosing();
     };
     queue.push(turn);
     signal?.addEventListener('abort', onAbort, { once: true });
+    offClosing = onClosing(dev, () => stop(Errors.closed())); // (at once if it is closing)
   });
 }

@@ -355,7 +355,7 @@ async function openForReading(fn: string, path: FilePath, dev: DeviceCalls, sign
     if (signal?.aborted) throw abortError(signal);
     // (an open can wait for good: a FIFO with no writer. An abort rejects at once all the same,
     // and the file, if it opens later, is closed then.)
-    fh = await untilAborted(open(path, 'r'), signal, (late) => void late.close().catch(() => {}));
+    fh = await untilAborted(open(path, 'r'), signal, dev, (late) => void late.close().catch(() => {}));
     const st = await fh.stat();
     if (st.isDirectory()) throw new FileCrcError('EISDIR', `${fn}: ${path} is a directory`, String(path));
     return { fh, st, leave };
@@ -366,26 +366,35 @@ async function openForReading(fn: string, path: FilePath, dev: DeviceCalls, sign
   }
 }
 
-/** p, or an AbortError as soon as `signal` aborts (what p then brings is given to `dispose`). */
-function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined, dispose: (late: T) => void): Promise<T> {
-  if (signal === undefined) return p;
+/**
+ * p, or an AbortError as soon as `signal` aborts, or DEVICE_CLOSED as soon as dev begins to close
+ * (what p then brings is given to `dispose`): for an open that can wait for good (a FIFO).
+ */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined, dev: DeviceCalls, dispose: (late: T) => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    let aborted = false;
-    const onAbort = (): void => {
-      aborted = true;
-      reject(abortError(signal));
+    let gone = false;
+    const stop = (e: unknown): void => {
+      if (gone) return;
+      gone = true;
+      off();
+      reject(e);
     };
-    signal.addEventListener('abort', onAbort, { once: true });
+    const onAbort = (): void => stop(abortError(signal!));
+    let offClosing = (): void => {};
+    const off = (): void => {
+      signal?.removeEventListener('abort', onAbort);
+      offClosing();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    offClosing = onClosing(dev, () => stop(Errors.closed())); // (at once if it is closing)
     p.then(
       (v) => {
-        signal.removeEventListener('abort', onAbort);
-        if (aborted) dispose(v);
-        else resolve(v);
+        if (gone) return dispose(v);
+        gone = true;
+        off();
+        resolve(v);
       },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
+      (e: unknown) => stop(e),
     );
   });
 }
@@ -645,7 +654,9 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
     // rejection, perhaps one the caller had written there meanwhile. One that is there (a FIFO
     // may wait for a reader) is waited for only until an abort: it was not made, so it stays.
     const opening = openDestination(d, st.mode & 0o777);
-    ({ fh: out, created } = existing === null ? await opening : await untilAborted(opening, o.signal, (late) => void late.fh.close().catch(() => {})));
+    // (a regular file's open is waited for even on an abort: it truncates, and after the rejection
+    // it would empty what the caller wrote there since)
+    ({ fh: out, created } = existing === null || existing.isFile() ? await opening : await untilAborted(opening, o.signal, dev, (late) => void late.fh.close().catch(() => {})));
     if (o.signal?.aborted) throw abortError(o.signal);
     outIsFile = (await out.stat()).isFile();
     // src's permission bits, as fs.copyFile gives them: also to a dst that existed, and past the umask
