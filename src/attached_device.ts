@@ -240,6 +240,7 @@ export class AttachedDevice extends DeviceCalls {
     this.#ops?.flush();
     this.#ops?.stop(); // (its measuring, which would use the part after it is given back)
     await this.#ops?.idle();
+    await this.arenaIoDone(); // (its file calls have rejected; a regular file's read or write still lands)
     await this.settlePortals();
     this.closeInterrupts();
     onExit.delete(this.#release);

@@ -320,4 +320,28 @@ test('a part of the least size (LEND_MIN) runs the file calls with their default
   }
 });
 
+test('a thread that detaches while its file call reads into its part gives the part back once those reads have landed', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'softdsa-detach-file-'));
+  const dev = await Device.open({ engines: 1, wqMode: 'shared', arenaBytes: 320 << 20 });
+  try {
+    const path = join(dir, 'data');
+    writeFileSync(path, Buffer.alloc(192 << 20, 1));
+    for (const delay of [1, 3, 6, 10]) {
+      const h = dev.lend(200 << 20);
+      const w = tsWorker('detach_mid_file.ts', { handle: h, path, delay });
+      await new Promise((resolve, reject) => w.once('message', resolve).once('error', reject));
+      await dev.reclaim(h);
+      // the part is the lender's again: nothing of the file lands there any more
+      const part = dev.view(h.arena!.base, h.arena!.end - h.arena!.base);
+      part.fill(0xee);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.ok(part.every((x) => x === 0xee), `detached after ${delay} ms: a read landed in the part after it was given back`);
+      await exited(w);
+    }
+  } finally {
+    await dev.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test.run();

@@ -58,6 +58,26 @@ export function onClosing(dev: DeviceCalls, fn: () => void): () => void {
   return () => void set.delete(fn);
 }
 
+/** Each device's file reads and writes in flight on its arena memory (arenaIo), and what waits for none. */
+const arenaIos = new WeakMap<DeviceCalls, { n: number; idle: Array<() => void> }>();
+
+/**
+ * p, a read into or a write from dev's arena memory on Node's thread pool, counted until it ends:
+ * it cannot be called back, and an attached thread's part is not given back (detach()) while one
+ * is in flight (the lender took the part again, and a file call's read landed in it after).
+ */
+export function arenaIo<T>(dev: DeviceCalls, p: Promise<T>): Promise<T> {
+  let io = arenaIos.get(dev);
+  if (io === undefined) arenaIos.set(dev, (io = { n: 0, idle: [] }));
+  const c = io;
+  c.n++;
+  const end = (): void => {
+    if (--c.n === 0) for (const wake of c.idle.splice(0)) wake();
+  };
+  p.then(end, end);
+  return p;
+}
+
 export abstract class DeviceCalls extends DeviceConnection {
   /** this thread's allocator over its part of the arena; null: it has none (no buffers, no calls) */
   protected readonly arena: Allocator | null;
@@ -122,6 +142,12 @@ export abstract class DeviceCalls extends DeviceConnection {
   /** The device is closing or closed (an attached thread's: detaching or detached). */
   get isClosing(): boolean {
     return this.closed;
+  }
+
+  /** Resolves once no file read or write on this device's arena memory is in flight (arenaIo). */
+  protected arenaIoDone(): Promise<void> {
+    const io = arenaIos.get(this);
+    return io === undefined || io.n === 0 ? Promise.resolve() : new Promise((resolve) => io.idle.push(resolve));
   }
 
   /** Marks the device closing: calls are refused from now, and what waits for that (onClosing) is called. */

@@ -28,7 +28,7 @@ import { bufferLeavingRoom, reserveOf } from './arena_room.ts';
 import { anotherFileCallEnds, enterFileCall } from './file_gate.ts';
 import { deviceOption } from './default_device.ts';
 import type { Device, MappedFile } from '../device.ts';
-import { onClosing, type DeviceCalls } from './calls.ts';
+import { arenaIo, onClosing, type DeviceCalls } from './calls.ts';
 import { Descriptor } from '../device/descriptor.ts';
 import { abortError, Errors, FileCrcError } from '../device/errors.ts';
 import { Record, Status } from '../device/format.ts';
@@ -256,6 +256,8 @@ function pump(
     };
     let waitIdle: (() => void) | null = null;
     let offClosing = (): void => {};
+    /** a pipe's reads land here first (one at a time) */
+    let pipeBuf: Buffer | null = null;
     /** chunks in `work`, and what waits for none to be */
     let working = 0;
     let workDone: (() => void) | null = null;
@@ -265,7 +267,15 @@ function pump(
       const buf = slotBuf(c.slot);
       let len: number;
       try {
-        len = await readFull(fh, buf, buf.byteLength, positioned ? c.pos : null);
+        // A regular file is read into the arena slot; a pipe into memory of this thread's, then
+        // copied: a read from a pipe can wait for good, and must not land in a part of the arena
+        // given back meanwhile (detach()), where a regular file's read is waited for.
+        if (positioned) len = await (dev !== undefined ? arenaIo(dev, readFull(fh, buf, buf.byteLength, c.pos)) : readFull(fh, buf, buf.byteLength, c.pos));
+        else {
+          const mine = (pipeBuf ??= Buffer.allocUnsafe(buf.byteLength));
+          len = await readFull(fh, mine, mine.byteLength, null);
+          buf.set(mine.subarray(0, len));
+        }
       } finally {
         reading = false;
       }
@@ -676,7 +686,8 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
   // Writes to a regular file go to their place as their chunks come in. Anything else (a pipe, a
   // terminal) has no place to write to: it is copied one chunk at a time, in order (chunks read
   // at once complete in any order, and a pipe took them so: the reader got bytes out of order).
-  const write = (buf: Buffer, len: number, pos: number): Promise<void> => writeFull(w, buf, len, outIsFile ? pos : null);
+  // (a pipe is written from a copy of this thread's: a write there can wait for good; see pump)
+  const write = (buf: Buffer, len: number, pos: number): Promise<void> => (outIsFile ? arenaIo(dev, writeFull(w, buf, len, pos)) : writeFull(w, Buffer.from(buf.subarray(0, len)), len, null));
   const slotCount = outIsFile ? slots.length : 1;
   const work = o.via === 'copyCrc32c'
     ? async (i: number, len: number, pos: number): Promise<number> => {
