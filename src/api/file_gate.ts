@@ -73,31 +73,45 @@ export function anotherFileCallEnds(dev: DeviceCalls, signal?: AbortSignal): Pro
 }
 
 /**
- * Resolves to `value` when its entry in `queue` is called; an abort of `signal`, or dev beginning
- * to close (the call would wait for good: a call it waits for may be blocked on a FIFO), first
- * takes the entry out and rejects.
+ * Calls `stop` with an AbortError once `signal` aborts, or with DEVICE_CLOSED once dev begins to
+ * close (at once, before returning, if either has): what a file call waiting on the outside (a
+ * turn, arena room, an open or a read that can wait for good) hears. Returns what unsubscribes.
  */
+export function whenStopped(signal: AbortSignal | undefined, dev: DeviceCalls, stop: (e: unknown) => void): () => void {
+  if (signal?.aborted) {
+    stop(abortError(signal));
+    return () => {};
+  }
+  let offClosing = (): void => {};
+  const off = (): void => {
+    signal?.removeEventListener('abort', onAbort);
+    offClosing();
+  };
+  const onAbort = (): void => {
+    off();
+    stop(abortError(signal!));
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  offClosing = onClosing(dev, () => {
+    off();
+    stop(Errors.closed());
+  });
+  return off;
+}
+
+/** Resolves to `value` when its entry in `queue` is called; stopped first (whenStopped), takes the entry out and rejects. */
 function queued<T>(queue: Array<() => void>, value: T, signal: AbortSignal | undefined, dev: DeviceCalls): Promise<T> {
   return new Promise((resolve, reject) => {
     const turn = (): void => {
       off();
       resolve(value);
     };
-    const stop = (e: unknown): void => {
+    queue.push(turn);
+    const off = whenStopped(signal, dev, (e) => {
       const i = queue.indexOf(turn);
       if (i < 0) return; // (its turn came first)
       queue.splice(i, 1);
-      off();
       reject(e);
-    };
-    const onAbort = (): void => stop(abortError(signal!));
-    let offClosing = (): void => {};
-    const off = (): void => {
-      signal?.removeEventListener('abort', onAbort);
-      offClosing();
-    };
-    queue.push(turn);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    offClosing = onClosing(dev, () => stop(Errors.closed())); // (at once if it is closing)
+    });
   });
 }

@@ -25,10 +25,10 @@ import { intOption, knownOptions } from './args.ts';
 import { allDone } from './all_done.ts';
 import { CrcFold } from './crc_combine.ts';
 import { bufferLeavingRoom, reserveOf } from './arena_room.ts';
-import { anotherFileCallEnds, enterFileCall } from './file_gate.ts';
+import { anotherFileCallEnds, enterFileCall, whenStopped } from './file_gate.ts';
 import { deviceOption } from './default_device.ts';
 import type { Device, MappedFile } from '../device.ts';
-import { arenaIo, onClosing, type DeviceCalls } from './calls.ts';
+import { arenaIo, type DeviceCalls } from './calls.ts';
 import { Descriptor } from '../device/descriptor.ts';
 import { abortError, Errors, FileCrcError } from '../device/errors.ts';
 import { Record, Status } from '../device/format.ts';
@@ -196,6 +196,8 @@ interface Chunk {
  */
 function pump(
   fn: string,
+  /** the device: as it closes, a read or write blocked for good (a FIFO) is waited for no more */
+  dev: DeviceCalls,
   path: FilePath,
   fh: FileHandle,
   st: Stats,
@@ -208,8 +210,6 @@ function pump(
   handoff?: () => boolean,
   /** work writes a regular file: a failure rejects once those writes are done */
   writes = false,
-  /** the device: as it closes, a read or write blocked for good (a FIFO) is waited for no more */
-  dev?: DeviceCalls,
 ): Promise<{ crc: number; bytes: number }> {
   const size = st.isFile() ? st.size : 0;
   const positioned = st.isFile();
@@ -227,8 +227,7 @@ function pump(
     const finish = (err: unknown): void => {
       if (settled) return;
       settled = true;
-      o.signal?.removeEventListener('abort', onAbort);
-      offClosing();
+      offStopped();
       // A failure is said at once, but where `work` writes a file (a copy), once the writes in
       // flight are done: a write landing after the rejection could overwrite what the caller
       // wrote there since. (Not once the reads are, nor a pipe's writes: either can block for
@@ -255,13 +254,12 @@ function pump(
       release();
     };
     let waitIdle: (() => void) | null = null;
-    let offClosing = (): void => {};
+    let offStopped = (): void => {};
     /** a pipe's reads land here first (one at a time) */
     let pipeBuf: Buffer | null = null;
     /** chunks in `work`, and what waits for none to be */
     let working = 0;
     let workDone: (() => void) | null = null;
-    const onAbort = (): void => finish(abortError(o.signal!));
 
     const run = async (c: Chunk): Promise<void> => {
       const buf = slotBuf(c.slot);
@@ -270,7 +268,7 @@ function pump(
         // A regular file is read into the arena slot; a pipe into memory of this thread's, then
         // copied: a read from a pipe can wait for good, and must not land in a part of the arena
         // given back meanwhile (detach()), where a regular file's read is waited for.
-        if (positioned) len = await (dev !== undefined ? arenaIo(dev, readFull(fh, buf, buf.byteLength, c.pos)) : readFull(fh, buf, buf.byteLength, c.pos));
+        if (positioned) len = await arenaIo(dev, readFull(fh, buf, buf.byteLength, c.pos));
         else {
           const mine = (pipeBuf ??= Buffer.allocUnsafe(buf.byteLength));
           len = await readFull(fh, mine, mine.byteLength, null);
@@ -340,11 +338,7 @@ function pump(
       }
     };
 
-    if (o.signal !== undefined) {
-      if (o.signal.aborted) return finish(abortError(o.signal));
-      o.signal.addEventListener('abort', onAbort, { once: true });
-    }
-    if (dev !== undefined) offClosing = onClosing(dev, () => finish(Errors.closed()));
+    offStopped = whenStopped(o.signal, dev, finish); // (an abort rejects at once; so does the device's closing)
     if (settled) return;
     pumpMore();
     if (eof && inflight === 0) finish(null); // (handed over before the first read)
@@ -389,14 +383,7 @@ function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined, dev: De
       off();
       reject(e);
     };
-    const onAbort = (): void => stop(abortError(signal!));
-    let offClosing = (): void => {};
-    const off = (): void => {
-      signal?.removeEventListener('abort', onAbort);
-      offClosing();
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    offClosing = onClosing(dev, () => stop(Errors.closed())); // (at once if it is closing)
+    const off = whenStopped(signal, dev, stop);
     p.then(
       (v) => {
         if (gone) return dispose(v);
@@ -404,7 +391,7 @@ function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined, dev: De
         off();
         resolve(v);
       },
-      (e: unknown) => stop(e),
+      stop,
     );
   });
 }
@@ -615,10 +602,10 @@ async function readStage(
     await closeIfFailed(true).catch(() => {});
     throw e;
   }
-  return pump(fn, p, fh, st, o, slots.length, (i) => slots[i], (i, len) => dev.crc32c(slots[i].subarray(0, len)), async (failed: boolean) => {
+  return pump(fn, dev, p, fh, st, o, slots.length, (i) => slots[i], (i, len) => dev.crc32c(slots[i].subarray(0, len)), async (failed: boolean) => {
     freeAll(dev, slots);
     await closeIfFailed(failed);
-  }, from, handoff, false, dev);
+  }, from, handoff);
 }
 
 /**
@@ -701,11 +688,11 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
         const [crc] = await allDone<unknown>([dev.crc32c(slots[i].subarray(0, len)), write(slots[i], len, pos)]);
         return crc as number;
       };
-  const copied = pump(fn, s, fh, st, o, slotCount, (i) => slots[i], work, async () => {
+  const copied = pump(fn, dev, s, fh, st, o, slotCount, (i) => slots[i], work, async () => {
     freeAll(dev, slots);
     await Promise.allSettled([fh.close(), w.close()]);
     leave();
-  }, undefined, undefined, outIsFile, dev);
+  }, undefined, undefined, outIsFile);
   // A failed copy leaves no partial file behind (removed once its writes in flight are done, as
   // it rejects). A dst that was there before is left as the copy left it: the path may be a
   // link, or a file of the caller's, which no copy should remove.
