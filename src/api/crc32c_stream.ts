@@ -11,15 +11,13 @@
 //     it to where they can costs this thread more than checksumming it: in a file pipeline, 17 µs
 //     against 8 µs per 64 KiB chunk (a copy reads the chunk too, and writes as much again).
 //     Small arena chunks too: their hand-off would cost more than their CRC.
-// The parts' CRCs are combined in order with the GF(2) shift; a chunk checksummed here while
-// none is with the engines continues the running CRC directly.
+// Each part continues the CRC of those before it (an arena chunk's CRC is seeded with it).
 //
 // Strings are rejected with a TypeError (encode them first, e.g. Buffer.from(s, 'utf8') or
 // a TextEncoderStream): the CRC is of bytes, and which bytes a string is depends on an
 // encoding the stream should not guess.
 import { Transform, type TransformCallback } from 'node:stream';
 import { bytesOf, intOption, knownOptions } from './args.ts';
-import { CrcFold } from './crc_combine.ts';
 import { type Crc32cFormat, formatCrc32c } from './crc32c_digest.ts';
 import { defaultDeviceIfOpen, deviceOption } from './default_device.ts';
 import type { DeviceCalls } from './calls.ts';
@@ -64,16 +62,19 @@ function notReady(): Error {
   return e;
 }
 
-/** The running CRC of a byte sequence: arena chunks checksummed on the engines, the rest here, folded in order. */
+/**
+ * The running CRC of a byte sequence: arena chunks checksummed on the engines, the rest here. The
+ * streams give it a chunk once the one before is done (an arena chunk's write calls back once its
+ * CRC is), so each part continues the CRC of those before it (its seed), in order.
+ */
 export class Crc32cAccumulator {
   readonly #where: string;
   /** the device option, checked (undefined: the default device, if open) */
   readonly #dev: DeviceCalls | undefined;
-  /** the CRC of the parts combined so far, in order */
-  readonly #fold: CrcFold;
-  #issued = 0;
-  #inflight = 0;
-  #idle: (() => void) | null = null;
+  /** the CRC of what was fed so far */
+  #crc: number;
+  /** the arena chunk with the engines, or null */
+  #pending: Promise<void> | null = null;
   #error: unknown = null;
   #ended = false;
   /** bytes fed so far */
@@ -84,7 +85,7 @@ export class Crc32cAccumulator {
     if (opts === null || typeof opts !== 'object') throw new TypeError(`${where}: options must be an object; got ${typeName(opts)}`);
     knownOptions(where, opts, names);
     this.#where = where;
-    this.#fold = new CrcFold(intOption(where, 'seed', opts.seed, 0, 0, 0xffffffff));
+    this.#crc = intOption(where, 'seed', opts.seed, 0, 0, 0xffffffff);
     this.#dev = opts.device === undefined ? undefined : deviceOption(where, opts.device); // (a wrong one is said now)
   }
 
@@ -99,59 +100,35 @@ export class Crc32cAccumulator {
   update(u8: Uint8Array): Promise<void> | undefined {
     if (this.#error !== null) throw this.#error;
     if (this.#ended) throw new Error(`${this.#where}: update after the end`);
+    if (this.#pending !== null) throw new Error(`${this.#where}: update while a chunk is with the engines`);
     const n = u8.byteLength;
     this.bytes += n;
     if (n === 0) return undefined;
     const dev = n >= DIRECT_MIN ? this.#arenaOf(u8) : null;
-    if (dev !== null) return this.#engines(dev, u8);
-    if (this.#inflight === 0) {
-      // every part before is combined: continue from it
-      this.#fold.crc = crc32cOf(u8, this.#fold.crc);
-      this.#fold.bytes += n;
-    } else this.#fold.add(this.#issued++, crc32cOf(u8, 0), n);
-    return undefined;
-  }
-
-  /** An arena chunk's CRC on the engines, folded in order as it comes back. */
-  #engines(dev: DeviceCalls, u8: Uint8Array): Promise<void> {
-    const index = this.#issued++;
-    const len = u8.byteLength;
-    this.#inflight++;
-    let p: Promise<number>;
-    try {
-      p = dev.crc32c(u8);
-    } catch (e) {
-      p = Promise.reject(e);
+    if (dev === null) {
+      this.#crc = crc32cOf(u8, this.#crc);
+      return undefined;
     }
-    return p.then(
+    return (this.#pending = dev.crc32c(u8, this.#crc).then(
       (crc) => {
-        this.#fold.add(index, crc, len);
-        this.#done();
+        this.#crc = crc;
+        this.#pending = null;
       },
       (e: unknown) => {
         if (this.#error === null) this.#error = e;
-        this.#done();
+        this.#pending = null;
         throw e;
       },
-    );
-  }
-
-  #done(): void {
-    this.#inflight--;
-    if (this.#inflight === 0 && this.#idle !== null) {
-      const idle = this.#idle;
-      this.#idle = null;
-      idle();
-    }
+    ));
   }
 
   /** The CRC of everything fed, once the engines are done with what they have. */
   async digest(): Promise<number> {
     if (this.#error !== null) throw this.#error;
     this.#ended = true;
-    while (this.#inflight > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
+    await this.#pending?.catch(() => {}); // (its failure is #error)
     if (this.#error !== null) throw this.#error;
-    return this.#fold.crc;
+    return this.#crc;
   }
 
   /** Ends the accumulator (the stream was destroyed): later updates throw. */
