@@ -23,7 +23,7 @@ const u32 = fc.integer({ min: 0, max: 0xffffffff });
 const u16 = fc.integer({ min: 0, max: 0xffff });
 const u8 = fc.integer({ min: 0, max: 0xff });
 const tags = fc.record({ refTag: u32, appTag: u16, appTagMask: u16 });
-const common = fc.record({ flags: fc.integer({ min: 0, max: 0xffff }), completion: addr, intHandle: u16, pasid: fc.integer({ min: 0, max: 0xfffff }) });
+const common = fc.record({ flags: fc.integer({ min: 0, max: 0xffff }), completion: addr, intHandle: u16, pasid: fc.integer({ min: 0, max: 0xfffff }), privileged: fc.boolean() });
 type Args = Record<string, unknown>;
 const BUILDERS: Record<string, fc.Arbitrary<Args>> = {
   noop: fc.constant({}),
@@ -73,7 +73,7 @@ for (const [name, arb] of Object.entries(BUILDERS)) {
         assert.is(d.opcode, bytes[7]);
         assert.equal(build[name](d as unknown as Args), bytes);
         for (const [k, v] of Object.entries(args)) if (v !== undefined && !same(v, d[k])) assert.unreachable(`${k}: ${inspect(v)} decoded as ${inspect(d[k])}`);
-        assert.ok(same(c.completion, d.completion) && d.intHandle === c.intHandle && d.pasid === c.pasid);
+        assert.ok(same(c.completion, d.completion) && d.intHandle === c.intHandle && d.pasid === c.pasid && d.privileged === c.privileged);
         assert.equal(d.unusedNonZero, [], 'a builder writes only fields the opcode has');
       }),
       { numRuns: 150 },
@@ -91,6 +91,7 @@ test('builders refuse what does not fit a field, naming it: no silent wrap (a si
     [() => Descriptor.fill({ dst: 0, size: 8, pattern: 1n << 64n }), RangeError, /pattern/],
     [() => Descriptor.noop({ intHandle: 0x10000 }), RangeError, /intHandle/],
     [() => Descriptor.memmove({ src: 0, dst: 0, size: 1, pasid: 2 ** 20 + 1 }), RangeError, /pasid must be an integer from 0 to 1048575 \(20 bits\)/],
+    [() => Descriptor.noop({ privileged: 1 as unknown as boolean }), TypeError, /noop: privileged must be a boolean; got number/],
     [() => Descriptor.difCheck({ src: 0, size: 520, appTag: 0x10000 }), RangeError, /appTag must be an integer from 0 to 65535/],
     [() => (Descriptor.memmove as (o?: unknown) => unknown)(), TypeError, /memmove: its fields come as an object; got undefined/],
   ];
@@ -234,6 +235,27 @@ test('diagnostics_channel softdsa:descriptor: each submitted descriptor and its 
     assert.equal([crc.record!.statusName, crc.record!.crc], ['SUCCESS', 0xe3069283]);
     assert.equal([pf.record!.statusName, pf.record!.bytesCompleted, pf.record!.faultAddress], ['PAGE_FAULT', 100, BigInt(src + 100)]);
     assert.equal([noop.descriptor.opcodeName, noop.record, noop.recordBytes], ['NOOP', null, null]);
+  } finally {
+    unsubscribe('softdsa:descriptor', on);
+    await dev.close();
+  }
+});
+
+test('softdsa:descriptor: no record where the device wrote none (CRAV without RCR and a success; a misaligned record address)', async () => {
+  const dev = await Device.open({ engines: 1, arenaBytes: 1 << 20 });
+  const events: DescriptorEvent[] = [];
+  const on = (m: unknown): void => {
+    events.push(m as DescriptorEvent);
+  };
+  subscribe('softdsa:descriptor', on);
+  try {
+    const src = dev.alloc(4096);
+    const rec = dev.alloc(64, 32);
+    dev.view(rec, 64).fill(0x42); // what a record read anyway would show
+    assert.is(await dev.submit(Descriptor.memmove({ src, dst: src + 2048, size: 0, flags: Flag.CRAV, completion: rec })), Status.TRANSFER_SIZE);
+    assert.is(await dev.submit(Descriptor.memmove({ src, dst: src + 2048, size: 16, flags: Flag.CRAV, completion: rec })), Status.SUCCESS);
+    assert.is(await dev.submit(Descriptor.memmove({ src, dst: src + 2048, size: 16, completion: rec + 8 })), Status.COMPLETION_ALIGN);
+    assert.equal(events.map((e) => e.record?.statusName ?? null), ['TRANSFER_SIZE', null, null]);
   } finally {
     unsubscribe('softdsa:descriptor', on);
     await dev.close();

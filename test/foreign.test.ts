@@ -101,6 +101,41 @@ test('engines copy, fill, compare and CRC inside another SharedArrayBuffer', asy
   }
 });
 
+test('a backward memmove that faults: the record the core gives for the same copy in the arena', async () => {
+  // An overlapping copy with dst above src runs from the end: the mapped tails are copied, the
+  // fault is at the last unmapped byte, bytes completed count from the end (result 1).
+  const dev = await Device.open({ engines: 1, arenaBytes: 1 << 20 });
+  const other = await Device.open({ engines: 1, arenaBytes: 1 << 20 });
+  try {
+    const rec = dev.alloc(32, 32);
+    const outcome = async (d: Uint8Array, pasid: number, base: number): Promise<unknown[]> => {
+      const status = await dev.submit(withPasid(d, pasid));
+      const r = readRecord(dev.view(rec, 32), 0);
+      return [status, r.result, r.bytesCompleted, r.faultAddress - BigInt(base)];
+    };
+    // past the end of both: the source's last byte faults first, nothing done
+    const { arenaBase, arenaEnd } = dev.layout;
+    const sab = new SharedArrayBuffer(4096);
+    const space = dev.addressSpace(sab);
+    const inArena = await outcome(Descriptor.memmove({ src: arenaEnd - 50, dst: arenaEnd - 42, size: 100, completion: rec }), 0, arenaEnd);
+    assert.equal(await outcome(Descriptor.memmove({ src: 4096 - 50, dst: 4096 - 42, size: 100, completion: rec }), space, 4096), inArena);
+    assert.equal(inArena, [Status.PAGE_FAULT, 1, 0, 49n]);
+    // below the start of both (another device's memory as a space: its arena is what is mapped):
+    // the mapped tails (50 bytes) are copied, the fault is the byte before the start
+    const base = other.layout.arenaBase;
+    const theirs = dev.addressSpace(other.memory.buffer as unknown as SharedArrayBuffer);
+    const bytes = new Uint8Array(other.memory.buffer, base, 64);
+    bytes.forEach((_, i, v) => (v[i] = i + 1));
+    const expect = bytes.slice(0, 50);
+    assert.equal(await outcome(Descriptor.memmove({ src: base - 50, dst: base - 42, size: 100, completion: rec }), theirs, base), [Status.PAGE_FAULT, 1, 50, -1n]);
+    assert.equal(bytes.slice(8, 58), expect, 'the tail was copied');
+    assert.equal(await outcome(Descriptor.memmove({ src: arenaBase - 50, dst: arenaBase - 42, size: 100, completion: rec }), 0, arenaBase), [Status.PAGE_FAULT, 1, 50, -1n], 'the core, the same');
+  } finally {
+    await other.close();
+    await dev.close();
+  }
+});
+
 test('the high-level API sends calls on another SharedArrayBuffer to the engines (placement foreign)', async () => {
   const dev = await Device.open({ engines: 2, arenaBytes: 1 << 20, inlineThreshold: 0 });
   try {

@@ -11,7 +11,10 @@ export interface Common {
   completion?: number;
   /** interrupt handle, used with Flag.RCI */
   intHandle?: number;
+  /** PASID (bits 19:0 of the first dword): the address space the descriptor runs in (0: the arena) */
   pasid?: number;
+  /** bit 31 of the first dword: a supervisor request (idxd.h `priv`; decodeDescriptor reports it; the device runs it as any other) */
+  privileged?: boolean;
 }
 
 /** Every field a descriptor can carry; what a field means depends on the opcode. */
@@ -33,7 +36,7 @@ export interface Fields extends Common {
 
 /** Writes the fields every descriptor has. */
 function header(dv: DataView, opcode: number, flags: number, c: Common): void {
-  dv.setUint32(Desc.PASID, c.pasid ?? 0, true);
+  dv.setUint32(Desc.PASID, ((c.pasid ?? 0) | (c.privileged === true ? 0x80000000 : 0)) >>> 0, true);
   dv.setUint32(Desc.FLAGS, (flags & 0xffffff) | ((opcode & 0xff) << 24), true);
   setU64(dv, Desc.COMPLETION, c.completion ?? 0);
   dv.setUint16(Desc.INT_HANDLE, c.intHandle ?? 0, true);
@@ -76,6 +79,7 @@ function build(opcode: Opcode, o: Common): Uint8Array {
     // (bits 19:0 of the first dword: a larger value would run the descriptor in another space)
     throw new RangeError(`${where}: pasid must be an integer from 0 to ${(1 << 20) - 1} (20 bits); got ${String(c.pasid)}`);
   }
+  if (c.privileged !== undefined && typeof c.privileged !== 'boolean') throw new TypeError(`${where}: privileged must be a boolean; got ${typeName(c.privileged)}`);
   let flags = defaultFlags(o);
   for (const spec of fields) {
     const dot = spec.name.indexOf('.');

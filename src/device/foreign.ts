@@ -147,6 +147,13 @@ export function runForeign(mem: Uint8Array, desc: number, op: number, flags: num
   /** Leading bytes of [a, a + n) inside the space's window (and before an injected fault's hole). */
   const hole = spaces.hole;
   const valid = (a: number, n: number): number => (a < lo || a >= hi ? 0 : Math.min(n, hi - a, hole >= a ? hole - a : n));
+  /** Trailing bytes of [a, a + n) inside the window and after the injected fault's byte (bounds.ts suffix): a backward pass stops before them. */
+  const validTail = (a: number, n: number): number => {
+    const end = a + n;
+    if (end > hi) return 0;
+    const t = a >= lo ? n : end > lo ? end - lo : 0;
+    return hole >= end - t && hole < end ? end - hole - 1 : t;
+  };
   /** A page fault at the operand at `field` plus `delta` (its exact 64-bit address, wrapping as the device's adder does). */
   const fault = (field: number, delta: number, done: number, write: boolean, result = 0, specific = 0): number => {
     out(result, done, (dv.getBigUint64(desc + field, true) + BigInt(delta)) & 0xffffffffffffffffn, specific);
@@ -162,14 +169,20 @@ export function runForeign(mem: Uint8Array, desc: number, op: number, flags: num
     case Opcode.MEMMOVE: {
       const src = addr(Desc.SRC);
       const dst = addr(Desc.DST);
+      if (dst > src && dst - src < size) {
+        // A backward copy runs from the end (as memmove.ts): the mapped tails are copied, the fault
+        // is at the last unmapped byte, and bytes completed count from the end (result 1).
+        const ts = validTail(src, size);
+        const td = validTail(dst, size);
+        const n = Math.min(ts, td);
+        u8.copyWithin(dst + size - n, src + size - n, src + size);
+        if (n < size) return ts <= td ? fault(Desc.SRC, size - 1 - n, n, false, 1) : fault(Desc.DST, size - 1 - n, n, true, 1);
+        out(0, 0, 0n, 0);
+        return Status.SUCCESS;
+      }
       const vs = valid(src, size);
       const vd = valid(dst, size);
       const n = Math.min(vs, vd);
-      const backward = dst > src && dst - src < size;
-      if (backward && n < size) {
-        // A backward copy starts at the end, which is unmapped: nothing done (result 1: from the end).
-        return vs <= vd ? fault(Desc.SRC, size - 1, 0, false, 1) : fault(Desc.DST, size - 1, 0, true, 1);
-      }
       u8.copyWithin(dst, src, src + n);
       if (n < size) return vs <= vd ? fault(Desc.SRC, n, n, false) : fault(Desc.DST, n, n, true);
       out(0, 0, 0n, 0);

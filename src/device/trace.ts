@@ -2,7 +2,7 @@
 // a portal's submit() once it completes, with its completion record, decoded when read.
 // Nobody subscribed: the portal's one check of hasSubscribers per submit is all it costs.
 import { type DecodedDescriptor, type DecodedRecord, decodeDescriptor, decodeRecord } from './decode.ts';
-import { Desc, Flag, Record } from './format.ts';
+import { Desc, Flag, Record, Status } from './format.ts';
 import { channel } from './host.ts';
 
 export const descriptorChannel = channel('softdsa:descriptor');
@@ -11,7 +11,7 @@ export const descriptorChannel = channel('softdsa:descriptor');
 export class DescriptorEvent {
   /** the 64 descriptor bytes as submitted */
   readonly bytes: Uint8Array;
-  /** the 32 record bytes at completion, where the descriptor asked for a record in the arena; else null */
+  /** the 32 record bytes the device wrote at completion; null where it wrote none (no CRAV; CRAV without RCR and a success; a record address misaligned or outside the arena; a submit that rejected) */
   readonly recordBytes: Uint8Array | null;
   /** the status submit() resolved to, or null when it rejected (error) */
   readonly status: number | null;
@@ -46,11 +46,13 @@ export class DescriptorEvent {
 export function traced(p: Promise<number>, desc: Uint8Array, mem: Uint8Array, arenaBase: number, arenaEnd: number, wq: number): Promise<number> {
   const bytes = desc.slice(0, Desc.SIZE);
   const dv = new DataView(bytes.buffer);
-  const asks = (dv.getUint32(Desc.FLAGS, true) & Flag.CRAV) !== 0;
+  const flags = dv.getUint32(Desc.FLAGS, true);
   const rec = dv.getBigUint64(Desc.COMPLETION, true);
-  const at = asks && rec >= BigInt(arenaBase) && rec + BigInt(Record.SIZE) <= BigInt(arenaEnd) ? Number(rec) : -1;
+  // where the core writes one (dispatch.ts runOne): asked for, aligned, in the arena
+  const at = (flags & Flag.CRAV) !== 0 && rec % BigInt(Record.ALIGN) === 0n && rec >= BigInt(arenaBase) && rec + BigInt(Record.SIZE) <= BigInt(arenaEnd) ? Number(rec) : -1;
+  const written = (status: number | null): boolean => at >= 0 && status !== null && ((flags & Flag.RCR) !== 0 || status !== Status.SUCCESS);
   const publish = (status: number | null, error: unknown): void => {
-    descriptorChannel.publish(new DescriptorEvent(bytes, at < 0 ? null : mem.slice(at, at + Record.SIZE), status, error, wq));
+    descriptorChannel.publish(new DescriptorEvent(bytes, written(status) ? mem.slice(at, at + Record.SIZE) : null, status, error, wq));
   };
   return p.then(
     (status) => {
