@@ -434,4 +434,17 @@ test("opening a device leaves V8's flags as the process had them: new threads ke
   }
 });
 
+test('a program run as `node --input-type=module -e ...` gets its engines (the option, passed on to them, kept every one from starting)', () => {
+  const src = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'index.ts');
+  const script = `
+    import { Descriptor, Device } from ${JSON.stringify(src)};
+    const dev = await Device.open({ engines: 1, arenaBytes: 1 << 20 });
+    const timeout = new Promise((r) => setTimeout(() => r('no engine ran it'), 5000).unref());
+    console.log(await Promise.race([dev.submit(Descriptor.noop()), timeout]));
+    await dev.close();`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  assert.is(r.stdout.trim(), '1', r.stderr);
+  assert.not.match(r.stderr, /failed to start/);
+});
+
 test.run();

@@ -380,8 +380,26 @@ test('an abort rejects at once while the open waits (a FIFO with no writer yet)'
     assert.is((e as Error).name, 'AbortError');
   }
   assert.ok(performance.now() - t < 2000, 'at once, not when a writer comes');
-  // the open still waits in the thread pool: a writer lets it finish (and the file is closed)
-  writeFileSync(fifo, '');
+});
+
+test('a program whose file call on a FIFO with no other end was aborted, or whose device closed under it, exits on its own (the open held a thread of the pool)', async () => {
+  const { execFileSync, spawnSync } = await import('node:child_process');
+  const index = join(import.meta.dirname, '..', 'src', 'index.ts');
+  for (const [name, call] of [
+    ['read, aborted', (f: string) => `await crc32cFile(${JSON.stringify(f)}, { signal: AbortSignal.timeout(100) })`],
+    ['copy into it, aborted', (f: string) => `await copyFileCrc32c(${JSON.stringify(join(dir, 'a.bin'))}, ${JSON.stringify(f)}, { signal: AbortSignal.timeout(100) })`],
+    ['read, the device closed', (f: string) => `const dev = await Device.open({ engines: 1 }); const p = crc32cFile(${JSON.stringify(f)}, { device: dev }); setTimeout(() => dev.close(), 100); await p`],
+  ] as const) {
+    const fifo = join(dir, `fifo-exit-${name.replace(/\W+/g, '-')}`);
+    execFileSync('mkfifo', [fifo]);
+    writeFileSync(join(dir, 'a.bin'), 'abc');
+    const script = join(dir, 'fifo-exit.mts');
+    writeFileSync(script, `import { copyFileCrc32c, crc32cFile, Device } from ${JSON.stringify(index)};
+      try { ${call(fifo)}; console.log('resolved'); } catch (e) { console.log(e.code ?? e.name); }`);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 20_000 });
+    assert.is(r.signal, null, `${name}: the program did not exit (${r.stderr})`);
+    assert.is(r.stdout.trim(), name.endsWith('closed') ? 'DEVICE_CLOSED' : 'ABORT_ERR', name);
+  }
 });
 
 test('options: a device that is not one, a chunkSize that is not a number: TypeErrors naming them', async () => {
@@ -537,7 +555,6 @@ test('close() settles every file call: one waiting in open() of a FIFO, one bloc
     assert.equal(settled, ['DEVICE_CLOSED', 'DEVICE_CLOSED', 'DEVICE_CLOSED']);
   } finally {
     writer.kill();
-    writeFileSync(lonely, ''); // (the open still waits in the thread pool: a writer lets it end)
     await dev.close();
   }
 });

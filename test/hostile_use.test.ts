@@ -205,6 +205,43 @@ test("6: another device's memory is reachable only in its arena: its control reg
   }
 });
 
+test("6: a drop-in call given a view of another device's control region rejects, reading and writing nothing (it ran inline and broke that device)", async () => {
+  const a = await Device.open({ engines: 1, arenaBytes: 1 << 20 });
+  const b = await Device.open({ engines: 1, arenaBytes: 1 << 20 });
+  try {
+    const bMem = b.memory.buffer as unknown as SharedArrayBuffer;
+    const ctx = new Uint8Array(bMem, b.layout.ctx, 64);
+    const before = ctx.slice();
+    const small = new Uint8Array(bMem, 4096, 256); // small: inline on a, where no descriptor checks it
+    const mine = a.buffer(256).fill(0xa5);
+    const calls: Array<[string, () => Promise<unknown>]> = [
+      ['fill', () => a.fill(small, 0x5a)],
+      ['memcpy dst', () => a.memcpy(small, mine)],
+      ['memcpy src', () => a.memcpy(mine, small)],
+      ['crc32c', () => a.crc32c(small)],
+      ['compare', () => a.compare(small, mine)],
+      ['a view from 0 reaching into the arena', () => a.fill(new Uint8Array(bMem, 0, b.layout.arenaBase + 64), 1)],
+    ];
+    for (const [what, call] of calls) {
+      try {
+        await call();
+        assert.unreachable(`${what}: resolved`);
+      } catch (e) {
+        assert.instance(e, RangeError, what);
+        assert.match((e as Error).message, /another softdsa device's control region/, what);
+      }
+    }
+    assert.equal(ctx, before, "B's context is unchanged");
+    assert.ok(!small.every((v) => v === 0x5a) && !small.every((v) => v === 0xa5), 'nothing written there');
+    const buf = b.buffer(4096).fill(7);
+    assert.is(await b.crc32c(buf), nodeCrc32c(Buffer.alloc(4096, 7)) >>> 0, 'B still works');
+    assert.is(await a.crc32c(buf), nodeCrc32c(Buffer.alloc(4096, 7)) >>> 0, "B's arena is still A's to reach");
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
 test("6: a view made by hand over the arena bytes the device keeps for its calls' descriptors is refused, through the promise; the calls around it are unharmed", async () => {
   const dev = await Device.open({ engines: 1, arenaBytes: 1 << 20 });
   try {

@@ -5,6 +5,7 @@
 //   shared - another SharedArrayBuffer: no descriptor can reach it
 //   local  - ordinary memory of this thread: no other thread can reach it
 import { typeName } from '../device/errors.ts';
+import { windowOf } from '../device/spaces.ts';
 import { plainBytes, realLength } from '../device/views.ts';
 
 /** The most descriptors one call puts in flight at once (each is a descriptor and a promise: with
@@ -102,6 +103,12 @@ export function span(arena: ArenaInfo, name: string, v: unknown, offset?: number
     throw new RangeError(`${name} lies in the device's control region, not its arena`);
   }
   const shared = typeof SharedArrayBuffer !== 'undefined' && u8.buffer instanceof SharedArrayBuffer;
+  if (shared) {
+    // Another device's memory: only its arena may be touched (its control region holds its rings and
+    // records), by this thread as by the engines.
+    const [lo, hi] = windowOf(u8.buffer as SharedArrayBuffer);
+    if (u8.byteOffset < lo || u8.byteOffset + len > hi) throw new RangeError(`${name} lies in another softdsa device's control region, not its arena`);
+  }
   return { u8, addr: -1, placement: shared ? 'shared' : 'local', space: -1 };
 }
 

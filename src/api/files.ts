@@ -20,7 +20,7 @@
 // The reads then run on the engines, and cold, on a slow disk, other work waits behind them.
 import { open, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import type { Stats } from 'node:fs';
+import { closeSync, constants as fsc, openSync, statSync, type Stats } from 'node:fs';
 import { intOption, knownOptions } from './args.ts';
 import { allDone } from './all_done.ts';
 import { CrcFold } from './crc_combine.ts';
@@ -357,9 +357,10 @@ async function openForReading(fn: string, path: FilePath, dev: DeviceCalls, sign
   let fh: FileHandle | null = null;
   try {
     if (signal?.aborted) throw abortError(signal);
+    if (dev.isClosing) throw Errors.closed();
     // (an open can wait for good: a FIFO with no writer. An abort rejects at once all the same,
     // and the file, if it opens later, is closed then.)
-    fh = await untilAborted(open(path, 'r'), signal, dev, (late) => void late.close().catch(() => {}));
+    fh = await untilAborted(open(path, 'r'), signal, dev, (late) => void late.close().catch(() => {}), { path, otherEnd: fsc.O_WRONLY });
     const st = await fh.stat();
     if (st.isDirectory()) throw new FileCrcError('EISDIR', `${fn}: ${path} is a directory`, String(path));
     return { fh, st, leave };
@@ -374,16 +375,21 @@ async function openForReading(fn: string, path: FilePath, dev: DeviceCalls, sign
  * p, or an AbortError as soon as `signal` aborts, or DEVICE_CLOSED as soon as dev begins to close
  * (what p then brings is given to `dispose`): for an open that can wait for good (a FIFO).
  */
-function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined, dev: DeviceCalls, dispose: (late: T) => void): Promise<T> {
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined, dev: DeviceCalls, dispose: (late: T) => void, fifo: { path: FilePath; otherEnd: number }): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let gone = false;
-    const stop = (e: unknown): void => {
-      if (gone) return;
+    // (whenStopped calls stop at once when the signal has aborted or the device is closing)
+    let off = (): void => {};
+    const settle = (e: unknown): boolean => {
+      if (gone) return false;
       gone = true;
       off();
       reject(e);
+      return true;
     };
-    const off = whenStopped(signal, dev, stop);
+    off = whenStopped(signal, dev, (e) => {
+      if (settle(e)) unblockFifo(fifo.path, fifo.otherEnd);
+    });
     p.then(
       (v) => {
         if (gone) return dispose(v);
@@ -391,9 +397,24 @@ function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined, dev: De
         off();
         resolve(v);
       },
-      stop,
+      settle,
     );
   });
+}
+
+/**
+ * Lets an open() of the FIFO at `path` that waits for its other end go on (it holds a thread of
+ * Node's pool, and the process could not exit while it waited): opens that end (`otherEnd`:
+ * O_WRONLY or O_RDONLY) without waiting, and closes it again. Synchronous: the pool may be all
+ * taken by such opens. Nothing is done to a path that is not a FIFO.
+ */
+function unblockFifo(path: FilePath, otherEnd: number): void {
+  try {
+    if (!statSync(path).isFIFO()) return;
+    closeSync(openSync(path, otherEnd | fsc.O_NONBLOCK));
+  } catch {
+    // (no waiting open to let go: a writer's end with no reader refuses, ENXIO)
+  }
 }
 
 /** Whether the file has a byte at `pos` now (rejects with a read's own error). */
@@ -653,7 +674,7 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
     const opening = openDestination(d, st.mode & 0o777);
     // (a regular file's open is waited for even on an abort: it truncates, and after the rejection
     // it would empty what the caller wrote there since)
-    ({ fh: out, created } = existing === null || existing.isFile() ? await opening : await untilAborted(opening, o.signal, dev, (late) => void late.fh.close().catch(() => {})));
+    ({ fh: out, created } = existing === null || existing.isFile() ? await opening : await untilAborted(opening, o.signal, dev, (late) => void late.fh.close().catch(() => {}), { path: d, otherEnd: fsc.O_RDONLY }));
     if (o.signal?.aborted) throw abortError(o.signal);
     outIsFile = (await out.stat()).isFile();
     // src's permission bits, as fs.copyFile gives them: also to a dst that existed, and past the umask

@@ -106,7 +106,24 @@ export class EnginePool {
  * device, and `softdsa crc32c` runs, which exit as the default device boots). With it off,
  * require() fails at once and piscina import()s the module, which an exit ends cleanly.
  */
-let engineExecArgv = process.allowedNodeEnvironmentFlags.has('--no-experimental-require-module') ? [...process.execArgv, '--no-experimental-require-module'] : undefined;
+let engineExecArgv = ((argv: string[]): string[] | undefined => {
+  if (process.allowedNodeEnvironmentFlags.has('--no-experimental-require-module')) return [...argv, '--no-experimental-require-module'];
+  return argv.length < process.execArgv.length ? argv : undefined;
+})(withoutEntryOptions(process.execArgv));
+
+/**
+ * The process's options less those for its entry alone: `--input-type` (a program run by `node
+ * --input-type=module -e ...`) made every engine fail to start ("--input-type can only be used with
+ * string input"), and the device ran every call inline for good.
+ */
+function withoutEntryOptions(argv: string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--input-type') i++;
+    else if (!argv[i].startsWith('--input-type=')) kept.push(argv[i]);
+  }
+  return kept;
+}
 
 /**
  * argv less the options a Worker refused ("... invalid execArgv flags: --a, --b=1"), or undefined
