@@ -178,6 +178,8 @@ test('max_batch_size 1 holds on every WQ, the first too (it ran batches of 2), a
     const dst = dev.alloc(64);
     for (let i = 0; i < 2; i++) dev.view(list + 64 * i, 64).set(Descriptor.memmove({ src, dst, size: 64 }));
     for (const name of ['a', 'b']) assert.is(await dev.wq(name).submit(Descriptor.batch({ list, count: 2 })), Status.BATCH_COUNT, name);
+    // only dedicated WQs: no lending, and the hint fits a device from a config
+    assert.throws(() => dev.lend(1 << 16), (e: Error & { code?: string }) => e.code === 'WQ_DEDICATED' && /give the config a WQ with mode "shared"/.test(e.message));
     const a = dev.buffer(10000).fill(3);
     const b = dev.buffer(10000);
     const calls = await Promise.all([dev.memcpy(b, a), dev.crc32c(a), dev.compare(a, b), dev.fill(b, 7)]);

@@ -91,6 +91,7 @@ test('argument parsing: defaults, usage errors on one line', () => {
   assert.is(parseCrc32c('4waSgw=='), 0xe3069283);
   assert.is(parseCrc32c('e306928'), null);
   assert.is(parseCrc32c('nope'), null);
+  for (const v of [null, Buffer.from('e3069283'), 0xe3069283]) assert.throws(() => parseCrc32c(v as unknown as string), (e: Error) => e instanceof TypeError && /^parseCrc32c: the text is a string/.test(e.message));
 });
 
 test('names with a newline or backslash are escaped as sha256sum does, and --check reads them back', async () => {

@@ -286,6 +286,12 @@ test('crc32cFile on a mapped file: injected faults are resubmitted, an engine de
   const rule = dev.inject({ opcode: Opcode.CRCGEN, pageFault: { offset: 5000 }, times: 3 });
   assert.equal(await crc32cFileInfo(p, { device: dev, chunkSize: 4 << 20 }), { crc: want, bytes: data.length }, 'faults mid-range: the rest resubmitted');
   assert.is(rule.fired, 3);
+  // faults that each get a page or more further are resubmitted however many come (a cap of 16
+  // a range made this file pass or fail by its chunk size), those that get less are an error
+  const far = dev.inject({ opcode: Opcode.CRCGEN, pageFault: { offset: 100_000 } });
+  assert.equal(await crc32cFileInfo(p, { device: dev, chunkSize: 4 << 20 }), { crc: want, bytes: data.length }, 'many faults, each further');
+  assert.ok(far.fired > 6 * 16, `${far.fired} faults`);
+  far.remove();
   const forever = dev.inject({ opcode: Opcode.CRCGEN, pageFault: { offset: 100 } });
   try {
     await crc32cFileInfo(p, { device: dev });

@@ -68,6 +68,8 @@ test('dev.wq(name | id | wqN.M): the WQ\'s portal; the lowest id is the device\'
   assert.is(dev.wq('ded').wq.index, 2);
   assert.throws(() => dev.wq('nope'), (e: SoftDsaError) => e.code === 'NO_SUCH_WQ' && /limits \(id 0\), thr \(id 1\), ded \(id 2\)/.test(e.message));
   assert.throws(() => dev.wq(7), (e: SoftDsaError) => e.code === 'NO_SUCH_WQ');
+  // another device's WQ names, or no device number: none of this device's (its N was not read)
+  for (const other of ['wq1.2', 'wq99.1', 'wq2']) assert.throws(() => dev.wq(other), (e: SoftDsaError) => e.code === 'NO_SUCH_WQ', other);
   assert.is(dev.options.maxTransfer, 8192, 'the high-level API splits by the default WQ\'s max transfer');
 });
 

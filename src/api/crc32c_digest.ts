@@ -37,6 +37,7 @@ export const crc32cBase64 = (crc: number): string => formatCrc32c(crc, 'base64')
 
 /** A CRC-32C written as 8 hex digits or as base64 of 4 bytes; null when the text is neither. */
 export function parseCrc32c(text: string): number | null {
+  if (typeof text !== 'string') throw new TypeError(`parseCrc32c: the text is a string (8 hex digits, or base64 as in x-goog-hash); got ${text === null ? 'null' : typeof text}`);
   const t = text.trim();
   if (/^[0-9a-fA-F]{8}$/.test(t)) return parseInt(t, 16) >>> 0;
   if (/^[A-Za-z0-9+/]{6}==$/.test(t)) {

@@ -422,8 +422,13 @@ async function hasByteAt(fh: FileHandle, pos: number): Promise<boolean> {
   return (await fh.read(Buffer.alloc(1), 0, 1, pos)).bytesRead > 0;
 }
 
-/** Attempts at one range of a mapped file that fault where the file has bytes (injected faults): then it is an error. */
-const MAX_FAULTS = 16;
+/**
+ * Attempts in a row at one range of a mapped file that fault where the file has bytes (injected
+ * faults) and get less than a page further: then it is an error. (A fault that gets further is
+ * resubmitted however many come: a cap on those made a file pass or fail by its chunk size.)
+ */
+const MAX_STALLS = 16;
+const STALL_BYTES = 4096;
 
 /**
  * The CRC of a regular file's first `size` bytes with the file mapped into the device: CRC
@@ -470,16 +475,18 @@ async function crcMapped(fn: string, path: FilePath, fh: FileHandle, size: numbe
     const rec = records + slot * Record.SIZE;
     let crc = 0;
     let done = 0;
-    for (let faults = 0; ; faults++) {
+    for (let stalls = 0; ; ) {
       const status = await dev.submit(Descriptor.crc32c({ pasid: map.pasid, src: pos + done, size: len - done, seed: crc, completion: rec }));
       const code = status & Status.CODE_MASK;
       crc = dv.getUint32(rec + Record.OP_SPECIFIC, true);
       if (code === Status.SUCCESS) return crc;
       if (code !== Status.PAGE_FAULT) throw status === Status.HW_ERROR ? Errors.engineFailed(`${fn}: the engine reading ${path} died`) : Errors.status(fn, status);
-      done += dv.getUint32(rec + Record.BYTES_COMPLETED, true);
+      const got = dv.getUint32(rec + Record.BYTES_COMPLETED, true);
+      done += got;
       const at = pos + done;
       if (!(await hasByteAt(fh, at))) throw shrank(fn, path, size, at, await fh.stat().then((s) => s.size, () => -1));
-      if (faults === MAX_FAULTS) throw Errors.status(fn, status);
+      stalls = got >= STALL_BYTES ? 0 : stalls + 1;
+      if (stalls === MAX_STALLS) throw Errors.status(fn, status);
     }
   };
 

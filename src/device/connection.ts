@@ -54,7 +54,7 @@ export class DeviceConnection {
   wq(which: string | number): Portal {
     if (this.closed) throw Errors.closed();
     const wqs = this.layout.wqs;
-    const byName = typeof which === 'string' ? wqs.filter((w) => w.name === which || `wq${w.id}` === which.replace(/^wq\d+\./, 'wq')) : [];
+    const byName = typeof which === 'string' ? wqs.filter((w) => w.name === which || w.dev === which) : [];
     const index = typeof which === 'number' ? wqs.findIndex((w) => w.id === which) : byName.length === 1 ? wqs.indexOf(byName[0]) : -1;
     if (index < 0) {
       const known = wqs.map((w) => `${w.name} (id ${w.id})`).join(', ');

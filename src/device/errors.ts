@@ -92,7 +92,7 @@ export const Errors = {
   noWasm: () => new SoftDsaError('NO_WASM', 'softdsa needs WebAssembly, which this process runs without (--jitless or --no-expose-wasm): the device is a WebAssembly module'),
   dedicated: (wq?: string) =>
     new SoftDsaError('WQ_DEDICATED', wq === undefined
-      ? 'the work queue is dedicated to the thread that opened the device: open it with wqMode "shared" to submit from other threads'
+      ? 'the device\'s work queues are dedicated to the thread that opened it: to submit from other threads, open it with wqMode "shared" (a device from a config: give the config a WQ with mode "shared")'
       : `work queue ${wq} is dedicated to the thread that opened the device: only shared WQs take submissions from other threads`),
   descriptorSize: (n: number) => new TypeError(`a descriptor is 64 bytes in DSA layout; got ${n}`),
   descriptorType: (v: unknown) =>

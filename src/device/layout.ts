@@ -59,6 +59,8 @@ export const SLOT_WORDS = 4;
 export interface WqSpec {
   /** M of wqN.M */
   id: number;
+  /** its device name: wqN.M */
+  dev: string;
   name: string;
   mode: 'dedicated' | 'shared';
   /** index in Layout.groups */

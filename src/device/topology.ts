@@ -150,7 +150,7 @@ export function topologyLayout(t: Topology): { wqs: WqSpec[]; groups: GroupLayou
   const specs: WqSpec[] = wqs.map((w) => {
     const ring = Math.max(4, nextPow2(w.size));
     const limit = w.mode === 'shared' ? Math.min(w.size, w.threshold) : w.size;
-    return { id: w.id, name: w.name, mode: w.mode, group: served.findIndex((g) => g.id === w.group), priority: w.priority, ring, cap: limit < ring ? limit : 0 };
+    return { id: w.id, dev: `wq${deviceNumber(t.device)}.${w.id}`, name: w.name, mode: w.mode, group: served.findIndex((g) => g.id === w.group), priority: w.priority, ring, cap: limit < ring ? limit : 0 };
   });
   return { wqs: specs, groups, engineCount: thread };
 }
