@@ -268,6 +268,22 @@ test('matching: opcode, wq, address range, every N-th, times, first rule that fi
   });
 });
 
+test('a rule removed while a descriptor it matched waits in the queue: the descriptor runs as usual, and the rule\'s `fired` does not count it', async () => {
+  await withDevice({ engines: 1, arenaBytes: 80 << 20 }, async (dev) => {
+    const big = dev.alloc(64 << 20, 4096);
+    const a = dev.alloc(4096);
+    const b = dev.alloc(4096);
+    const hold = Promise.all([0, 1, 2, 3].map(() => dev.submit(Descriptor.crc32c({ src: big, size: 64 << 20 })))); // the engine is busy
+    const rule = dev.inject({ opcode: Opcode.MEMMOVE, status: 0x1c });
+    const copy = dev.submit(Descriptor.memmove({ src: a, dst: b, size: 4096 })); // tagged as it goes in
+    await new Promise((r) => setImmediate(r));
+    rule.remove();
+    await hold;
+    assert.is(await copy, Status.SUCCESS);
+    assert.equal([rule.fired, dev.stats().faults.injected], [0, 0]);
+  });
+});
+
 test('address rules meet every range a descriptor reads or writes: a second destination, a delta record, a seed in memory', async () => {
   await withDevice({ engines: 1 }, async (dev) => {
     const [src, d1, d2, delta, seed] = [4096, 4096, 4096, 4096, 64].map((n) => dev.alloc(n, 4096));

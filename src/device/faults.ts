@@ -96,7 +96,8 @@ const ENTRY_WORDS = 32;
 export const FAULT_TABLE_BYTES = 4 * (HEADER_WORDS + MAX_RULES * ENTRY_WORDS);
 const enum H { ACTIVE = 0, VERSION = 1, SEED = 2, SERIAL = 3, INJECTED = 4, BY_EFFECT = 5 }
 /** Entry words; doubles at F64 word pairs (8-byte aligned: entries are 128 bytes from a 64-byte aligned table). */
-const enum E { SERIAL = 0, FLAGS = 1, WQ = 2, EVERY = 3, TIMES = 4, MATCHED = 5, FIRED = 6, OFFSET = 7, STATUS = 8, LATENCY_US = 9, ADDR_START = 10, ADDR_END = 12, PROBABILITY = 14, OPCODES = 16 }
+/** FIRED: descriptors the rule tagged (what `times` counts); TOOK: of those, the ones it acted on (an engine took the tag, or a refusal): the handle's `fired`. */
+const enum E { SERIAL = 0, FLAGS = 1, WQ = 2, EVERY = 3, TIMES = 4, MATCHED = 5, FIRED = 6, OFFSET = 7, STATUS = 8, LATENCY_US = 9, ADDR_START = 10, ADDR_END = 12, PROBABILITY = 14, OPCODES = 16, TOOK = 24 }
 const enum F {
   HAS_OPCODE = 1 << 0, HAS_WQ = 1 << 1, HAS_ADDR = 1 << 2, HAS_PROB = 1 << 3,
   PAGE_FAULT = 1 << 8, STATUS = 1 << 9, REFUSE = 1 << 10, DIE = 1 << 11, LATENCY = 1 << 12, LOST_IRQ = 1 << 13,
@@ -175,7 +176,7 @@ export class FaultTable {
     Atomics.add(w, H.ACTIVE, 1);
     Atomics.add(w, H.VERSION, 1);
     const times = rule.times ?? Infinity;
-    const count = (): number => Math.min(Atomics.load(w, base + E.FIRED), times);
+    const count = (): number => Math.min(Atomics.load(w, base + E.TOOK), times);
     /** the count once the rule is gone (its entry may then be another rule's) */
     let kept = -1;
     return {
@@ -246,6 +247,7 @@ export class FaultTable {
       }
       if (r.times === 0) Atomics.add(w, base + E.FIRED, 1);
       if ((r.flags & F.REFUSE) !== 0) {
+        Atomics.add(w, base + E.TOOK, 1);
         this.#count(r.flags);
         return REFUSED;
       }
@@ -306,8 +308,10 @@ export class FaultTable {
       lostInterrupt: (flags & F.LOST_IRQ) !== 0,
       tag,
     };
-    // Removed (and its entry reused) while we read it: not this rule's fields.
+    // Removed (and its entry reused) while we read it: not this rule's fields. (A rule removed
+    // after it tagged the descriptor does nothing to it: the descriptor runs as usual, uncounted.)
     if (Atomics.load(w, base + E.SERIAL) !== serial) return null;
+    Atomics.add(w, base + E.TOOK, 1);
     this.#count(flags);
     return inj;
   }
@@ -332,7 +336,10 @@ export class FaultTable {
     if (inj.latencyMs > 0 || inj.lostInterrupt) return;
     Atomics.sub(w, H.INJECTED, 1);
     const base = entryOf(inj.tag);
-    if (Atomics.load(w, base + E.SERIAL) === inj.tag >>> TAG_INDEX_BITS) Atomics.sub(w, base + E.FIRED, 1);
+    if (Atomics.load(w, base + E.SERIAL) === inj.tag >>> TAG_INDEX_BITS) {
+      Atomics.sub(w, base + E.FIRED, 1);
+      Atomics.sub(w, base + E.TOOK, 1);
+    }
   }
 
   #count(flags: number): void {
