@@ -303,6 +303,8 @@ test('--config: the engines come from the file; the default depth fits its first
   usage(['bench', '--config', conf('two_groups.conf'), '-s', '16k'], /--size: 16384 bytes is over small's max_transfer_size 8192/);
   usage(['bench', '--config', conf('two_groups.conf'), '-s', '4k', '-b', '32'], /--batch: 32 is over small's max_batch_size 16/);
   usage(['bench', '--config', '/nonexistent.conf'], /--config: \/nonexistent\.conf: file: cannot read/);
+  // a count per WQ would give each WQ of a group the same share, whatever the arbiter did
+  usage(['bench', '--config', conf('priorities.conf'), '-s', '4k', '-n', '50'], /--iterations cannot measure the shares of group0's 2 WQs \(each would run N\): give a duration \(-d\)/);
 });
 
 test('softdsa bench --config: a run on the configured device, with arbitration rows whose shares add up', () => {

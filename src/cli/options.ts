@@ -325,6 +325,10 @@ export function parse(argv: string[], env: Defaults): Parsed {
   const config = configOf(str('config'), { engines: str('engines'), 'wq-size': str('wq-size'), 'wq-mode': str('wq-mode') }, sizes, batch, qd, str('qd') !== undefined);
   const html = str('html');
   if (html !== undefined && html.trim() === '') throw new UsageError('--html: give a file name');
+  // A group of several WQs gets arbitration rows, each WQ kept full: a count per WQ would give each
+  // the same share, whatever the arbiter did.
+  const shared = config === undefined ? undefined : topologyLayout(config.topology).groups.find((g) => g.wqs.length > 1);
+  if (shared !== undefined && iterations > 0) throw new UsageError(`--iterations cannot measure the shares of group${shared.id}'s ${shared.wqs.length} WQs (each would run N): give a duration (-d) with --config`);
 
   return {
     command: 'bench',
