@@ -106,6 +106,17 @@ test('names with a newline or backslash are escaped as sha256sum does, and --che
   assert.is(c.out, '\\new\\nline: OK\nback\\\\slash: OK\n'.replace('back', '\\back'));
 });
 
+test('--check: a listed name that is not UTF-8 (a Latin-1 name, as sha256sum lists it) is checked by its bytes, and printed as them', () => {
+  const name = Buffer.from('caf\xe9.txt', 'latin1');
+  const data = Buffer.from('hello');
+  writeFileSync(Buffer.concat([Buffer.from(dir + '/'), name]), data);
+  const sums = Buffer.concat([Buffer.from(`${hex(data)}  `), name, Buffer.from('\n')]);
+  writeFileSync(join(dir, 'LATIN1.SUMS'), sums);
+  const r = spawnSync(process.execPath, [join(root, 'bin/softdsa.js'), 'crc32c', '--check', 'LATIN1.SUMS'], { cwd: dir, timeout: 60000 });
+  assert.is(r.status, 0, r.stderr.toString());
+  assert.equal(r.stdout, Buffer.concat([name, Buffer.from(': OK\n')]));
+});
+
 test('a reader that goes away (| head -1): a quiet exit, 141, no stack trace', () => {
   const names = Array.from({ length: 2000 }, () => 'vector.txt').join(' ');
   const r = spawnSync('bash', ['-c', `"${process.execPath}" "${join(root, 'bin/softdsa.js')}" crc32c ${names} | head -1; echo "status \${PIPESTATUS[0]}"`], { cwd: dir, encoding: 'utf8', timeout: 60000 });

@@ -132,8 +132,24 @@ function unescapeName(name: string): string {
   return name.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c === 'r' ? '\r' : c));
 }
 
+/**
+ * A listed name, read from its line's bytes (`raw`: one char a byte): the string when the bytes are
+ * UTF-8, else the bytes themselves (a Latin-1 name, say, as sha256sum lists it), which the file
+ * calls take as they are.
+ */
+function pathOf(raw: string): string | Buffer {
+  const bytes = Buffer.from(raw, 'latin1');
+  const text = bytes.toString('utf8');
+  return Buffer.byteLength(text) === bytes.length && Buffer.from(text).equals(bytes) ? text : bytes;
+}
+
+/** A name on an output line, escaped as sha256sum does; with the encoding its line is written in (a name of bytes as they are). */
+function nameOut(path: string | Buffer): { mark: string; name: string; encoding: BufferEncoding } {
+  return { ...escapeName(typeof path === 'string' ? path : path.toString('latin1')), encoding: typeof path === 'string' ? 'utf8' : 'latin1' };
+}
+
 interface Result {
-  path: string;
+  path: string | Buffer;
   bytes?: number;
   crc?: number;
   error?: string;
@@ -175,12 +191,13 @@ export async function crc32cMain(argv: string[], opts: { shutdown?: boolean } = 
   }
 
   // The files, and with --check what each should be.
-  let list: { path: string; expected?: { text: string; crc: number } }[];
+  let list: { path: string | Buffer; expected?: { text: string; crc: number } }[];
   let bad = 0;
   if (o.check !== undefined) {
     let text: string;
     try {
-      text = o.check === '-' ? readFileSync(0, 'utf8') : readFileSync(o.check, 'utf8');
+      // one char a byte: a listed name need not be UTF-8 (pathOf)
+      text = (o.check === '-' ? readFileSync(0) : readFileSync(o.check)).toString('latin1');
     } catch (e) {
       say(`${o.check}: ${reason(e)}`);
       return 1;
@@ -197,7 +214,7 @@ export async function crc32cMain(argv: string[], opts: { shutdown?: boolean } = 
         bad++;
         continue;
       }
-      list.push({ path: escaped ? unescapeName(m[2]) : m[2], expected: { text: m[1], crc } });
+      list.push({ path: pathOf(escaped ? unescapeName(m[2]) : m[2]), expected: { text: m[1], crc } });
     }
     if (list.length === 0) {
       say(`${o.check}: no properly formatted CRC-32C checksum lines found`);
@@ -211,14 +228,14 @@ export async function crc32cMain(argv: string[], opts: { shutdown?: boolean } = 
   const results: Result[] = [];
   let failedRead = 0;
   let mismatched = 0;
-  const print = (line: string): void => {
+  const print = (line: string, encoding: BufferEncoding = 'utf8'): void => {
     progress.clear();
-    process.stdout.write(line + '\n');
+    process.stdout.write(Buffer.from(line + '\n', encoding));
   };
   try {
     for (let i = 0; i < list.length; i++) {
       const { path, expected } = list[i];
-      progress.step(i, list.length, path);
+      progress.step(i, list.length, String(path));
       const r: Result = { path };
       try {
         // ('-' in a list is standard input too, as for sha256sum -c: the line `softdsa crc32c -` printed)
@@ -239,11 +256,11 @@ export async function crc32cMain(argv: string[], opts: { shutdown?: boolean } = 
         r.expected = expected.text;
         r.ok = r.crc !== undefined && r.crc === expected.crc;
         if (r.crc !== undefined && !r.ok) mismatched++;
-        const { mark, name } = escapeName(path);
-        if (!o.json && !(o.quiet && r.ok)) print(`${mark}${name}: ${r.ok ? 'OK' : r.crc === undefined ? 'FAILED open or read' : 'FAILED'}`);
+        const { mark, name, encoding } = nameOut(path);
+        if (!o.json && !(o.quiet && r.ok)) print(`${mark}${name}: ${r.ok ? 'OK' : r.crc === undefined ? 'FAILED open or read' : 'FAILED'}`, encoding);
       } else if (!o.json && r.crc !== undefined) {
-        const { mark, name } = escapeName(path);
-        print(`${mark}${o.base64 ? crc32cBase64(r.crc) : crc32cHex(r.crc)}  ${name}`);
+        const { mark, name, encoding } = nameOut(path);
+        print(`${mark}${o.base64 ? crc32cBase64(r.crc) : crc32cHex(r.crc)}  ${name}`, encoding);
       }
       results.push(r);
     }
@@ -254,7 +271,7 @@ export async function crc32cMain(argv: string[], opts: { shutdown?: boolean } = 
   }
   if (o.json) {
     const files = results.map((r) => ({
-      path: r.path,
+      path: String(r.path),
       ...(r.crc !== undefined ? { bytes: r.bytes, crc32c: crc32cHex(r.crc), base64: crc32cBase64(r.crc) } : { error: r.error, code: r.code }),
       ...(r.expected !== undefined ? { expected: r.expected, ok: r.ok } : {}),
     }));
