@@ -20,22 +20,8 @@ import { WorkQueue } from './work_queue.ts';
 /** Set in a vector's in-use word while a gone thread's vector is being released (above the epoch bits). */
 const RECLAIMING = 0x1000000;
 
-/**
- * Whether the thread `tid` behind owner token `owner` has ended, asked of /proc at most every
- * 5 ms per token. Remembered per token, not per thread id: once a thread is gone its id may be
- * given to a new thread, whose token differs.
- */
+/** How often /proc is asked again whether a token's thread has ended (per token). */
 const GONE_RECHECK_MS = 5;
-const goneSeen = new Map<number, { tid: number; gone: boolean; at: number }>();
-function threadGone(owner: number, tid: number): boolean {
-  const now = performance.now();
-  let seen = goneSeen.get(owner);
-  if (seen === undefined || seen.tid !== tid || (!seen.gone && now - seen.at > GONE_RECHECK_MS)) {
-    seen = { tid, gone: tidGone(tid), at: now };
-    goneSeen.set(owner, seen);
-  }
-  return seen.gone;
-}
 
 export class Vectors {
   readonly #w: Int32Array;
@@ -48,6 +34,14 @@ export class Vectors {
   readonly #addon: () => EventFdAddon | null;
   readonly #memory: WebAssembly.Memory;
   readonly #layout: Layout;
+  /**
+   * What /proc said of each owner token's thread (threadGone). Per token, not per thread id: once a
+   * thread is gone its id may be given to a new thread, whose token differs. And per device: tokens
+   * are a device's (vector + epoch), and the same token of another device (a program that opens
+   * devices one after another) named another thread, perhaps under a reused id: a cache shared by a
+   * thread's devices took a live submitter for gone, and its half-written slot was skipped.
+   */
+  readonly #gone = new Map<number, { tid: number; gone: boolean; at: number }>();
   #wqs: WorkQueue[] | null = null;
 
   /** `addon`: the eventfd addon, none, or how to get it when first needed (loading it costs 1-3 ms). */
@@ -126,6 +120,8 @@ export class Vectors {
     const i = v * VECTOR_WORDS + Vec.IN_USE;
     this.#setHandle(v, false);
     Atomics.store(this.#w, v * VECTOR_WORDS + Vec.FD, -1);
+    // (a later claim stores its TID after it takes the vector: until then 0, which reads as live, not the old thread's)
+    Atomics.store(this.#w, v * VECTOR_WORDS + Vec.TID, 0);
     const word = Atomics.load(this.#w, i);
     if ((word & 1) !== 0) Atomics.store(this.#w, i, (word + 1) & 0xffffff);
   }
@@ -168,7 +164,9 @@ export class Vectors {
     const word = Atomics.load(this.#w, i);
     if ((word & 1) === 0 || word >>> 1 !== owner >>> 8) return false;
     const tid = Atomics.load(this.#w, v * VECTOR_WORDS + Vec.TID);
-    if (tid === 0 || tid === TID || !threadGone(owner, tid)) return true;
+    if (tid === 0 || tid === TID || !this.#threadGone(owner, tid)) return true;
+    // (the vector changed hands while /proc was asked: not the thread that was asked about)
+    if (Atomics.load(this.#w, i) !== word || Atomics.load(this.#w, v * VECTOR_WORDS + Vec.TID) !== tid) return this.isLive(owner);
     // One thread releases it: the RECLAIMING bit keeps it claimed (odd) while the fd is cleared
     // and its reservations are swept, so neither can touch a new owner's.
     if (Atomics.compareExchange(this.#w, i, word, word | RECLAIMING) === word) {
@@ -177,9 +175,21 @@ export class Vectors {
       this.#setHandle(v, false);
       Atomics.store(this.#w, v * VECTOR_WORDS + Vec.FD, -1);
       Atomics.store(this.#w, v * VECTOR_WORDS + Vec.ARMED, 0);
+      Atomics.store(this.#w, v * VECTOR_WORDS + Vec.TID, 0);
       Atomics.store(this.#w, i, (word + 1) & 0xffffff);
     }
     return false;
+  }
+
+  /** Whether the thread `tid` behind owner token `owner` has ended, asked of /proc at most every GONE_RECHECK_MS per token. */
+  #threadGone(owner: number, tid: number): boolean {
+    const now = performance.now();
+    let seen = this.#gone.get(owner);
+    if (seen === undefined || seen.tid !== tid || (!seen.gone && now - seen.at > GONE_RECHECK_MS)) {
+      seen = { tid, gone: tidGone(tid), at: now };
+      this.#gone.set(owner, seen);
+    }
+    return seen.gone;
   }
 
   /** Every claimed vector (the closing device wakes their owners). */

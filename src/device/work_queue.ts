@@ -36,6 +36,9 @@ export const ABORTING = 3;
 export const CLAIMED = 16;
 export const RESERVED = 128;
 
+/** How long a reservation whose thread has ended stands before claimers skip it (see claim). */
+const DEAD_RESERVATION_MS = 50;
+
 const seqOf = (pos: number, state: number): number => (pos << 8) | state;
 /** The next lap's FREE word for the slot whose word is seq. */
 const nextLap = (seq: number, size: number): number => (((seq >>> 8) + size) << 8) | FREE;
@@ -191,8 +194,11 @@ export class WorkQueue {
       const lap = seq >>> 8;
       const state = seq & 0xff;
       if (lap === (pos & 0xffffff) && state >= RESERVED) {
-        // Being written by a submitter. Gone for good only if its thread has ended.
-        if (reserverLive === undefined || reserverLive(state - RESERVED)) return -1;
+        // Being written by a submitter. Gone for good only if its thread has ended, and the
+        // reservation has stood a while: a live submitter preempted between its reservation and its
+        // publication (a loaded machine) whose slot was skipped publishes into the next lap's slot
+        // all the same, and the queue jams there.
+        if (reserverLive === undefined || reserverLive(state - RESERVED) || !this.#standing(pos)) return -1;
         this.#skip(s, seq, pos);
         continue;
       }
@@ -204,6 +210,20 @@ export class WorkQueue {
       }
       return -1;
     }
+  }
+
+  /** the reservation at head this claimer found and since when (performance.now()) */
+  #reservedAt = -1;
+  #reservedSince = 0;
+
+  /** True once the reservation at pos has stood DEAD_RESERVATION_MS, as this claimer saw it. */
+  #standing(pos: number): boolean {
+    const now = performance.now();
+    if (this.#reservedAt !== pos) {
+      this.#reservedAt = pos;
+      this.#reservedSince = now;
+    }
+    return now - this.#reservedSince >= DEAD_RESERVATION_MS;
   }
 
   /** Recycles a dead reservation at pos for the next lap and moves tail and head past it. */
