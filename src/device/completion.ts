@@ -39,7 +39,7 @@ export class Vectors {
    * thread is gone its id may be given to a new thread, whose token differs. And per device: tokens
    * are a device's (vector + epoch), and the same token of another device (a program that opens
    * devices one after another) named another thread, perhaps under a reused id: a cache shared by a
-   * thread's devices took a live submitter for gone, and its half-written slot was skipped.
+   * thread's devices could take a live submitter for gone (its half-written slot then skipped).
    */
   readonly #gone = new Map<number, { tid: number; gone: boolean; at: number }>();
   #wqs: WorkQueue[] | null = null;
