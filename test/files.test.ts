@@ -8,12 +8,22 @@ import { existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { crc32c as nativeCrc } from '@node-rs/crc32';
 import { crc32c as awsCrc } from '@aws-crypto/crc32c';
 import { Device, copyFileCrc32c, copyFileCrc32cInfo, crc32cFile, crc32cFileInfo, shutdown } from '../src/index.ts';
 import { arenaBack } from './arena_back.ts';
 import { rng } from './gen.ts';
+
+/** A FIFO made at dir/name. */
+function fifoAt(name: string): string {
+  const path = join(dir, name);
+  execFileSync('mkfifo', [path]);
+  return path;
+}
+
+/** A process that holds the FIFO open at one end ('<' reading, '>' writing) and never reads or writes it. */
+const holdOpen = (path: string, end: '<' | '>'): ChildProcess => spawn('sh', ['-c', `exec 3${end}"${path}"; exec sleep 30`], { stdio: 'ignore' });
 
 const dir = mkdtempSync(join(tmpdir(), 'softdsa-files-'));
 const random = rng(0x5eed_0013);
@@ -166,9 +176,7 @@ test('a sysfs file (its size says 4096, it holds fewer bytes): what it holds, as
 });
 
 test('a pipe (not seekable): read in order to its end', async () => {
-  const fifo = join(dir, 'fifo2');
-  const { execFileSync } = await import('node:child_process');
-  execFileSync('mkfifo', [fifo]);
+  const fifo = fifoAt('fifo2');
   const data = bytes(1 << 20);
   const src = file('fifo-src', data);
   const child = spawn('sh', ['-c', `cat ${JSON.stringify(src)} > ${JSON.stringify(fifo)}`], { stdio: 'ignore' });
@@ -178,13 +186,11 @@ test('a pipe (not seekable): read in order to its end', async () => {
 });
 
 test('a copy to a pipe: the reader gets the bytes in order (chunks read at once landed out of order), both ways', async () => {
-  const { execFileSync } = await import('node:child_process');
   const data = bytes(3 << 20);
   const src = file('to-pipe-src', data);
   for (const via of ['crc32c', 'copyCrc32c'] as const) {
     for (let round = 0; round < 3; round++) {
-      const fifo = join(dir, `to-pipe-${via}-${round}`);
-      execFileSync('mkfifo', [fifo]);
+      const fifo = fifoAt(`to-pipe-${via}-${round}`);
       const got = join(dir, `to-pipe-got-${via}-${round}`);
       const child = spawn('sh', ['-c', `cat ${JSON.stringify(fifo)} > ${JSON.stringify(got)}`], { stdio: 'ignore' });
       const exited = new Promise((r) => child.on('exit', r));
@@ -369,9 +375,7 @@ test('paths: Buffer paths keep their bytes, URLs must be file: URLs (as fs says)
 });
 
 test('an abort rejects at once while the open waits (a FIFO with no writer yet)', async () => {
-  const { execFileSync } = await import('node:child_process');
-  const fifo = join(dir, 'fifo-wait');
-  execFileSync('mkfifo', [fifo]);
+  const fifo = fifoAt('fifo-wait');
   const t = performance.now();
   try {
     await crc32cFile(fifo, { signal: AbortSignal.timeout(100) });
@@ -383,15 +387,13 @@ test('an abort rejects at once while the open waits (a FIFO with no writer yet)'
 });
 
 test('a program whose file call on a FIFO with no other end was aborted, or whose device closed under it, exits on its own (the open held a thread of the pool)', async () => {
-  const { execFileSync, spawnSync } = await import('node:child_process');
   const index = join(import.meta.dirname, '..', 'src', 'index.ts');
   for (const [name, call] of [
     ['read, aborted', (f: string) => `await crc32cFile(${JSON.stringify(f)}, { signal: AbortSignal.timeout(100) })`],
     ['copy into it, aborted', (f: string) => `await copyFileCrc32c(${JSON.stringify(join(dir, 'a.bin'))}, ${JSON.stringify(f)}, { signal: AbortSignal.timeout(100) })`],
     ['read, the device closed', (f: string) => `const dev = await Device.open({ engines: 1 }); const p = crc32cFile(${JSON.stringify(f)}, { device: dev }); setTimeout(() => dev.close(), 100); await p`],
   ] as const) {
-    const fifo = join(dir, `fifo-exit-${name.replace(/\W+/g, '-')}`);
-    execFileSync('mkfifo', [fifo]);
+    const fifo = fifoAt(`fifo-exit-${name.replace(/\W+/g, '-')}`);
     writeFileSync(join(dir, 'a.bin'), 'abc');
     const script = join(dir, 'fifo-exit.mts');
     writeFileSync(script, `import { copyFileCrc32c, crc32cFile, Device } from ${JSON.stringify(index)};
@@ -454,10 +456,8 @@ test('a failed copy rejects once its writes in flight are done: a dst that was t
 });
 
 test('an abort rejects at once while a call waits for arena room (another call holds it, reading a FIFO)', async () => {
-  const { execFileSync } = await import('node:child_process');
   const dev = await Device.open({ engines: 1, arenaBytes: 16 << 20 });
-  const fifo = join(dir, 'fifo-room');
-  execFileSync('mkfifo', [fifo]);
+  const fifo = fifoAt('fifo-room');
   const writer = spawn('sh', ['-c', `(head -c 10 /dev/zero; sleep 3) > ${fifo}`]);
   try {
     const holder = crc32cFile(fifo, { device: dev, chunkSize: 3 << 20, inFlight: 4 }); // 12 of the 16 MiB
@@ -479,12 +479,10 @@ test('an abort rejects at once while a call waits for arena room (another call h
 });
 
 test('a copy into a FIFO whose reader stopped reading: an abort, or close(), rejects at once (a write there can block for good)', async () => {
-  const { execFileSync } = await import('node:child_process');
   const src = file('stall-src', bytes(8 << 20));
   for (const how of ['abort', 'close'] as const) {
-    const fifo = join(dir, `fifo-stall-${how}`);
-    execFileSync('mkfifo', [fifo]);
-    const reader = spawn('sh', ['-c', `exec 3<"${fifo}"; exec sleep 30`], { stdio: 'ignore' }); // opens, never reads
+    const fifo = fifoAt(`fifo-stall-${how}`);
+    const reader = holdOpen(fifo, '<'); // opens, never reads
     const dev = await Device.open({ engines: 1 });
     try {
       const ac = new AbortController();
@@ -503,11 +501,9 @@ test('a copy into a FIFO whose reader stopped reading: an abort, or close(), rej
 });
 
 test('a chunk size not given is halved before the call waits for another file call to end (one reading an idle FIFO may never end)', async () => {
-  const { execFileSync } = await import('node:child_process');
   const dev = await Device.open({ engines: 1, arenaBytes: 8 << 20 });
-  const fifo = join(dir, 'fifo-idle');
-  execFileSync('mkfifo', [fifo]);
-  const writer = spawn('sh', ['-c', `exec 3>"${fifo}"; exec sleep 30`], { stdio: 'ignore' }); // opens, never writes
+  const fifo = fifoAt('fifo-idle');
+  const writer = holdOpen(fifo, '>'); // opens, never writes
   try {
     await new Promise((r) => setTimeout(r, 200));
     const ac = new AbortController();
@@ -527,13 +523,10 @@ test('a chunk size not given is halved before the call waits for another file ca
 });
 
 test('close() settles every file call: one waiting in open() of a FIFO, one blocked reading one, one waiting for arena room', async () => {
-  const { execFileSync } = await import('node:child_process');
   const dev = await Device.open({ engines: 1, arenaBytes: 8 << 20 });
-  const idle = join(dir, 'fifo-close-idle');
-  const lonely = join(dir, 'fifo-close-lonely');
-  execFileSync('mkfifo', [idle]);
-  execFileSync('mkfifo', [lonely]);
-  const writer = spawn('sh', ['-c', `exec 3>"${idle}"; exec sleep 30`], { stdio: 'ignore' }); // opens, never writes
+  const idle = fifoAt('fifo-close-idle');
+  const lonely = fifoAt('fifo-close-lonely');
+  const writer = holdOpen(idle, '>'); // opens, never writes
   const hogs: Buffer[] = [];
   try {
     await new Promise((r) => setTimeout(r, 200));

@@ -106,10 +106,8 @@ export class EnginePool {
  * device, and `softdsa crc32c` runs, which exit as the default device boots). With it off,
  * require() fails at once and piscina import()s the module, which an exit ends cleanly.
  */
-let engineExecArgv = ((argv: string[]): string[] | undefined => {
-  if (process.allowedNodeEnvironmentFlags.has('--no-experimental-require-module')) return [...argv, '--no-experimental-require-module'];
-  return argv.length < process.execArgv.length ? argv : undefined;
-})(withoutEntryOptions(process.execArgv));
+const ownArgv = withoutEntryOptions(process.execArgv);
+let engineExecArgv = process.allowedNodeEnvironmentFlags.has('--no-experimental-require-module') ? [...ownArgv, '--no-experimental-require-module'] : ownArgv.length < process.execArgv.length ? ownArgv : undefined;
 
 /**
  * The process's options less those for its entry alone: `--input-type` (a program run by `node
