@@ -360,7 +360,7 @@ async function openForReading(fn: string, path: FilePath, dev: DeviceCalls, sign
     if (dev.isClosing) throw Errors.closed();
     // (an open can wait for good: a FIFO with no writer. An abort rejects at once all the same,
     // and the file, if it opens later, is closed then.)
-    fh = await untilAborted(open(path, 'r'), signal, dev, (late) => void late.close().catch(() => {}), { path, otherEnd: fsc.O_WRONLY });
+    fh = await untilStopped(open(path, 'r'), signal, dev, (late) => void late.close().catch(() => {}), { path, otherEnd: fsc.O_WRONLY });
     const st = await fh.stat();
     if (st.isDirectory()) throw new FileCrcError('EISDIR', `${fn}: ${path} is a directory`, String(path));
     return { fh, st, leave };
@@ -375,7 +375,7 @@ async function openForReading(fn: string, path: FilePath, dev: DeviceCalls, sign
  * p, or an AbortError as soon as `signal` aborts, or DEVICE_CLOSED as soon as dev begins to close
  * (what p then brings is given to `dispose`): for an open that can wait for good (a FIFO).
  */
-function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined, dev: DeviceCalls, dispose: (late: T) => void, fifo: { path: FilePath; otherEnd: number }): Promise<T> {
+function untilStopped<T>(p: Promise<T>, signal: AbortSignal | undefined, dev: DeviceCalls, dispose: (late: T) => void, fifo: { path: FilePath; otherEnd: number }): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let gone = false;
     // (whenStopped calls stop at once when the signal has aborted or the device is closing)
@@ -681,7 +681,7 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
     const opening = openDestination(d, st.mode & 0o777);
     // (a regular file's open is waited for even on an abort: it truncates, and after the rejection
     // it would empty what the caller wrote there since)
-    ({ fh: out, created } = existing === null || existing.isFile() ? await opening : await untilAborted(opening, o.signal, dev, (late) => void late.fh.close().catch(() => {}), { path: d, otherEnd: fsc.O_RDONLY }));
+    ({ fh: out, created } = existing === null || existing.isFile() ? await opening : await untilStopped(opening, o.signal, dev, (late) => void late.fh.close().catch(() => {}), { path: d, otherEnd: fsc.O_RDONLY }));
     if (o.signal?.aborted) throw abortError(o.signal);
     outIsFile = (await out.stat()).isFile();
     // src's permission bits, as fs.copyFile gives them: also to a dst that existed, and past the umask
