@@ -7,7 +7,8 @@ import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { Device, Descriptor, Opcode, Status } from '../src/index.ts';
 import { type SoftDsaError } from '../src/device/errors.ts';
-import { WqWord } from '../src/device/layout.ts';
+import { PAGE, WqWord, computeLayout } from '../src/device/layout.ts';
+import { WorkQueue } from '../src/device/work_queue.ts';
 import { turnsOf } from '../src/device/arbiter.ts';
 import type { Portal } from '../src/device/portal.ts';
 
@@ -243,6 +244,40 @@ test('fault rules by WQ: a rule with wq: M fires only on wqN.M, a page fault the
     assert.is(rule.fired, 1);
   } finally {
     rule.remove();
+  }
+});
+
+test('a submitter judged gone while it held its reservation publishes at a new position: its slot is not overwritten, the ring does not jam', () => {
+  const ring = 4;
+  const layout = computeLayout(PAGE, [{ id: 0, dev: 'wq0.0', name: 'q', mode: 'shared', group: 0, priority: 10, ring, cap: 0 }], [{ id: 0, wqs: [0], engines: [0] }], 1);
+  const memory = new WebAssembly.Memory({ initial: layout.bytes / PAGE, maximum: layout.bytes / PAGE, shared: true });
+  const q = new WorkQueue(memory, layout);
+  q.reset();
+  const desc = (mark: number): Uint8Array => new Uint8Array(64).fill(mark);
+  let asked = 0;
+  // The tag is asked between the reservation and the publication: the submitter's preemption. A
+  // claimer meanwhile judges the reserving thread gone and, once the reservation has stood its
+  // while, skips the slot (recycles it for the next lap).
+  const late = q.push(desc(7), 1, () => true, () => {
+    asked++;
+    while (q.stalled()) q.claim(0, () => false);
+    return 0;
+  });
+  assert.is(late, 1, 'published at the next position, not the skipped one');
+  assert.is(asked, 1, 'the fault tag is asked once');
+  assert.is(q.claim(0), 1);
+  assert.equal(q.descriptor(1), desc(7));
+  q.complete(1, 1);
+  assert.is(q.take(1), 1);
+  // Laps after: every slot takes, runs and gives back its descriptor (a late publication into the
+  // skipped slot left it on a stale lap, and the ring was full for good there).
+  for (let i = 0; i < 3 * ring; i++) {
+    const pos = q.push(desc(i), 1);
+    assert.ok(pos >= 0, `push ${i} refused: the ring jammed`);
+    assert.is(q.claim(0), pos);
+    assert.equal(q.descriptor(pos), desc(i));
+    q.complete(pos, 1);
+    q.take(pos);
   }
 });
 

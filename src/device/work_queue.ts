@@ -18,7 +18,7 @@
 //
 // A submitter takes a slot by one CAS of its sequence word (FREE -> RESERVED, naming its
 // vector), then moves the tail (anyone who sees the reservation helps), copies the
-// descriptor and publishes it. Nothing in between can throw (the descriptor was checked
+// descriptor and publishes it by CAS (RESERVED -> PUB). Nothing in between can throw (the descriptor was checked
 // and staged before), and a thread that ends in between (terminate() stops JS anywhere)
 // leaves a reservation that names it: once its thread is gone, the slot is skipped
 // (recycled for the next lap) instead of blocking every later descriptor.
@@ -107,6 +107,7 @@ export class WorkQueue {
     const words = this.#words;
     const states = this.#states;
     const size = this.size;
+    let tagged = -1; // the fault tag, asked once however many reservations it takes
     for (;;) {
       const pos = Atomics.load(words, WqWord.TAIL);
       // A WQ smaller than its ring, or a shared WQ at its threshold: refused as a full one is.
@@ -114,12 +115,19 @@ export class WorkQueue {
       const s = (pos & this.mask) * SLOT_WORDS;
       const seq = Atomics.load(states, s);
       if (seq === seqOf(pos, FREE)) {
-        if (Atomics.compareExchange(states, s, seq, seqOf(pos, RESERVED + (owner & 0x7f))) !== seq) continue;
+        const reserved = seqOf(pos, RESERVED + (owner & 0x7f));
+        if (Atomics.compareExchange(states, s, seq, reserved) !== seq) continue;
         Atomics.compareExchange(words, WqWord.TAIL, pos, (pos + 1) | 0);
+        if (tagged < 0) tagged = tag === undefined ? 0 : tag(desc);
+        // A claimer skips a reservation whose thread it judges gone (claim): if this thread was
+        // judged so while preempted here, the slot is another lap's now. Write only while the
+        // reservation still stands, and publish by CAS: a late publication must never overwrite a
+        // recycled slot (the queue jammed there). Lost: take a new position.
+        if (Atomics.load(states, s) !== reserved) continue;
         this.#bytes.set(desc.subarray(0, Desc.SIZE), this.slotAddress(pos));
         states[s + 2] = owner;
-        states[s + 3] = tag === undefined ? 0 : tag(desc);
-        Atomics.store(states, s, seqOf(pos, PUB));
+        states[s + 3] = tagged;
+        if (Atomics.compareExchange(states, s, reserved, seqOf(pos, PUB)) !== reserved) continue;
         return pos;
       }
       const lap = seq >>> 8;
