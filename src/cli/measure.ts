@@ -298,12 +298,12 @@ export class BusyLoop extends Loop {
   }
 }
 
-/** The device through `await dev.submit()`: `qd` promises in flight, the oldest awaited. */
 /** Where SubmitLoop sends its descriptors: the device, or one WQ's portal (dev.wq()). */
 export interface Submitter {
   submit(desc: Uint8Array): Promise<number>;
 }
 
+/** The device through `await dev.submit()`: `qd` promises in flight, the oldest awaited. */
 export class SubmitLoop extends Loop {
   readonly #dev: Submitter;
   readonly #kit: Kit;
