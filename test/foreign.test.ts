@@ -136,6 +136,27 @@ test('a backward memmove that faults: the record the core gives for the same cop
   }
 });
 
+test('an injected page fault in a foreign space faults that space only: at the offset of the arena\'s completion record, the record is written', async () => {
+  const dev = await Device.open({ engines: 1, arenaBytes: 16 << 20 });
+  try {
+    const rec = dev.alloc(32, 32);
+    const pasid = dev.addressSpace(new SharedArrayBuffer(2 << 20));
+    const desc = Descriptor.memmove({ pasid, src: 0, dst: 1 << 20, size: 1 << 19, completion: rec });
+    for (const at of [rec + 4, rec + 0x100]) {
+      dev.view(rec, 32).fill(0);
+      const rule = dev.inject({ times: 1, pageFault: { offset: at } });
+      const status = await dev.submit(desc);
+      const r = readRecord(dev.view(rec, 32), 0);
+      assert.equal([status, r.status, r.bytesCompleted, r.faultAddress], [Status.PAGE_FAULT, Status.PAGE_FAULT, at, BigInt(at)], `fault at ${at}`);
+      assert.is(rule.fired, 1);
+      rule.remove();
+    }
+    assert.is(dev.errorLog.filter((e) => e.status === Status.COMPLETION_FAULT).length, 0, 'no record fault logged');
+  } finally {
+    await dev.close();
+  }
+});
+
 test('the high-level API sends calls on another SharedArrayBuffer to the engines (placement foreign)', async () => {
   const dev = await Device.open({ engines: 2, arenaBytes: 1 << 20, inlineThreshold: 0 });
   try {

@@ -226,14 +226,17 @@ function runInjected(inj: Injection, addr: number, irq: number, block: Int32Arra
     const handle = settleUnrun(bytes, bytes.subarray(addr, addr + Desc.SIZE), layout.arenaBase, layout.arenaEnd, status);
     if (handle >= 0 && vectors.isHandle(handle)) Atomics.or(block, handle >> 5, 1 << (handle & 31));
   } else {
-    // (the hole is in the core's arena bounds, and in the foreign spaces' for one in a space)
+    // The hole is in the descriptor's own address space: the arena's bounds in the core, or its
+    // foreign space's (an offset there is no arena address: set in the arena too, it faulted the
+    // arena's completion record when the numbers met).
     const hole = inj.pageFault ? faults.holeOf(addr, inj) : -1;
-    if (hole >= 0) core.injectHole(hole, 1);
-    if (spaces !== null) spaces.hole = hole;
+    const inArena = (bytes[addr] | (bytes[addr + 1] << 8) | ((bytes[addr + 2] & 0x0f) << 16)) === 0;
+    if (hole >= 0 && inArena) core.injectHole(hole, 1);
+    if (spaces !== null && !inArena) spaces.hole = hole;
     try {
       status = core.execute(addr, wq.ctx, irq);
     } finally {
-      if (hole >= 0) core.injectHole(0, 0);
+      if (hole >= 0 && inArena) core.injectHole(0, 0);
       if (spaces !== null) spaces.hole = -1;
     }
     const code = status & Status.CODE_MASK;
