@@ -113,6 +113,11 @@ test('names: flags (op-specific bits by opcode), opcodes, DIF flags and block si
   assert.is(d.opcodeName, 'CRCGEN');
   assert.is(d.seedAddr, 128);
   assert.equal(decodeDescriptor(Descriptor.translationFetch({ addr: 0, size: 8, flags: Flag.TRANSL_FETCH_STRIDE })).flagNames, ['TRANSL_FETCH_STRIDE']);
+  // idxd.h: a u32 region_stride at @48, bytes 52-55 reserved (the core refuses them, 0x12)
+  assert.throws(() => Descriptor.translationFetch({ addr: 0, size: 8, stride: 2 ** 32 + 4096 }), RangeError);
+  const fetch = Descriptor.translationFetch({ addr: 0, size: 8, stride: 4096 });
+  fetch[52] = 1;
+  assert.equal([decodeDescriptor(fetch).stride, decodeDescriptor(fetch).unusedNonZero], [4096, [52]]);
   const dif = decodeDescriptor(Descriptor.difCheck({ src: 0, size: 520, difFlags: DifFlag.BLOCK_4104 | DifFlag.INVERT_CRC_RESULT, srcDifFlags: SrcDif.GUARD_CHECK_DISABLE | SrcDif.REF_TAG_TYPE, refTag: 0x12345678, appTag: 0xabcd, appTagMask: 0xff }));
   assert.equal([dif.blockSize, dif.difFlagNames, dif.srcDifFlagNames, dif.refTag, dif.appTag, dif.appTagMask], [4104, ['INVERT_CRC_RESULT'], ['GUARD_CHECK_DISABLE', 'REF_TAG_TYPE'], 0x12345678, 0xabcd, 0xff]);
   const raw = new Uint8Array(64);

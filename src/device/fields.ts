@@ -42,7 +42,7 @@ export const OPS: Record<number, { builder: string; fields: FieldSpec[] }> = {
   },
   [Opcode.AP_DELTA]: { builder: 'applyDelta', fields: [f('delta', Desc.SRC, 8, 'addr'), dst, size, f('deltaSize', Desc.DELTA_SIZE, 4, 'size')] },
   [Opcode.DUALCAST]: { builder: 'dualcast', fields: [src, f('dst1', Desc.DST, 8, 'addr'), size, f('dst2', Desc.DST2, 8, 'addr')] },
-  [Opcode.TRANSL_FETCH]: { builder: 'translationFetch', fields: [f('addr', Desc.TRANSL_FETCH_ADDR, 8, 'addr'), f('size', Desc.REGION_SIZE, 4, 'size'), f('stride', Desc.REGION_STRIDE, 8, 'size', Flag.TRANSL_FETCH_STRIDE)] },
+  [Opcode.TRANSL_FETCH]: { builder: 'translationFetch', fields: [f('addr', Desc.TRANSL_FETCH_ADDR, 8, 'addr'), f('size', Desc.REGION_SIZE, 4, 'size'), f('stride', Desc.REGION_STRIDE, 4, 'size', Flag.TRANSL_FETCH_STRIDE)] },
   [Opcode.CRCGEN]: { builder: 'crc32c', fields: [src, size, ...crc] },
   [Opcode.COPY_CRC]: { builder: 'copyCrc32c', fields: [src, dst, size, ...crc] },
   [Opcode.DIF_CHECK]: { builder: 'difCheck', fields: [src, size, srcDifFlags, difFlags, ...tags('', Desc.CHK_REF_TAG)] },
