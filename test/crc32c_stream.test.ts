@@ -13,6 +13,7 @@ import { Device, alloc, crc32cBase64, crc32cHex, createCrc32cStream, crc32cTrans
 import { arenaBack } from './arena_back.ts';
 import { defaultDeviceIfOpen } from '../src/api/default_device.ts';
 import { rng } from './gen.ts';
+import { scratchOf } from '../src/device/layout.ts';
 
 const random = rng(0x5eed_1313);
 const ARENA = 4 << 20;
@@ -170,6 +171,16 @@ test('arena chunks go to the engines, one at a time, in order with the rest; a s
   assert.is(t.digest(), nativeCrc(Buffer.concat([Buffer.from('x'), a])) >>> 0);
   assert.is(stats().ops.crc32c.count - before, 1, 'the arena chunk on the device');
   free(a);
+});
+
+test('a view of the device\'s memory outside its arena (its control region), 64 KiB or more, is checksummed here as other memory is', async () => {
+  // (an idle engine's scratch area: bytes that stay as they are while nothing runs)
+  const view = new Uint8Array(small.memory.buffer, scratchOf(small.layout, 1), 65_536);
+  assert.ok(view.byteOffset + view.byteLength <= small.layout.arenaBase);
+  const copy = Buffer.from(view);
+  const s = createCrc32cStream({ device: small, passThrough: false });
+  await pipeline(Readable.from([Buffer.from('x'), view]), s);
+  assert.is(s.digest(), nativeCrc(Buffer.concat([Buffer.from('x'), copy])) >>> 0);
 });
 
 test('a detached chunk is a TypeError, and the stream fails with it (crc rejects); it was taken as empty', async () => {

@@ -23,6 +23,7 @@ import { defaultDeviceIfOpen, deviceOption } from './default_device.ts';
 import type { DeviceCalls } from './calls.ts';
 import { typeName } from '../device/errors.ts';
 import { crc32cOf } from '../device/host.ts';
+import { windowOf } from '../device/spaces.ts';
 
 export interface Crc32cStreamOptions {
   /** the device whose engines checksum arena chunks (from its buffer()/alloc()); default: the default device */
@@ -89,11 +90,17 @@ export class Crc32cAccumulator {
     this.#dev = opts.device === undefined ? undefined : deviceOption(where, opts.device); // (a wrong one is said now)
   }
 
-  /** The device whose arena holds u8, or null (only shared memory can be an arena; the default device is not opened to ask). */
+  /**
+   * The device whose arena holds u8, or null (only shared memory can be an arena; the default device
+   * is not opened to ask). A view of the device's memory outside its arena (its control region) is
+   * checksummed here, as other memory is: the engines' calls refuse it.
+   */
   #arenaOf(u8: Uint8Array): DeviceCalls | null {
     if (typeof SharedArrayBuffer === 'undefined' || !(u8.buffer instanceof SharedArrayBuffer)) return null;
     const dev = this.#dev ?? defaultDeviceIfOpen();
-    return dev !== null && u8.buffer === (dev.memory.buffer as unknown) ? dev : null;
+    if (dev === null || u8.buffer !== (dev.memory.buffer as unknown)) return null;
+    const [lo, hi] = windowOf(u8.buffer);
+    return u8.byteOffset >= lo && u8.byteOffset + u8.byteLength <= hi ? dev : null;
   }
 
   /** Adds bytes; a promise when the stream must wait (for the engines to checksum this chunk where it lies). */
