@@ -117,6 +117,24 @@ test('--check: a listed name that is not UTF-8 (a Latin-1 name, as sha256sum lis
   assert.equal(r.stdout, Buffer.concat([name, Buffer.from(': OK\n')]));
 });
 
+test('a FILE argument that is not UTF-8 is found by its bytes and printed as them; after --, --check=x is a name; names in messages escaped', () => {
+  const name = Buffer.from('caf\xe9.arg', 'latin1');
+  const data = Buffer.from('hello');
+  writeFileSync(Buffer.concat([Buffer.from(dir + '/'), name]), data);
+  writeFileSync(join(dir, '--check=nine'), '9');
+  // (a spawned program's arguments are UTF-8 strings: bash's printf gives the raw byte)
+  const sh = (args: string): ReturnType<typeof spawnSync> => spawnSync('bash', ['-c', `"${process.execPath}" "${join(root, 'bin/softdsa.js')}" crc32c ${args}`], { cwd: dir, timeout: 60000 });
+  const r = sh(`"$(printf 'caf\\xe9.arg')"`);
+  assert.is(r.status, 0, String(r.stderr));
+  assert.equal(r.stdout, Buffer.concat([Buffer.from(`${hex(data)}  `), name, Buffer.from('\n')]));
+  const d = sh('-- --check=nine');
+  assert.is(d.status, 0, String(d.stderr));
+  assert.is(String(d.stdout), `${hex(Buffer.from('9'))}  --check=nine\n`);
+  const e = sh(`"$(printf 'gone\\xe9\\033[31m')"`);
+  assert.is(e.status, 1);
+  assert.is(String(e.stderr), 'softdsa: gone\\xe9\\x1b[31m: No such file or directory\n', 'no raw escape byte reaches the terminal');
+});
+
 test('a reader that goes away (| head -1): a quiet exit, 141, no stack trace', () => {
   const names = Array.from({ length: 2000 }, () => 'vector.txt').join(' ');
   const r = spawnSync('bash', ['-c', `"${process.execPath}" "${join(root, 'bin/softdsa.js')}" crc32c ${names} | head -1; echo "status \${PIPESTATUS[0]}"`], { cwd: dir, encoding: 'utf8', timeout: 60000 });

@@ -70,14 +70,15 @@ export interface Crc32cOptions {
 /** Parses the arguments after "crc32c". Throws UsageError. */
 export function parseCrc32cArgs(argv: string[], isTTY: boolean): Crc32cOptions {
   // --check is a flag whose SUMS is the first positional (as sha256sum -c): --check=SUMS, the
-  // form the options with a value take, is read as --check SUMS.
-  argv = argv.flatMap((a) => (a.startsWith('--check=') ? ['--check', a.slice('--check='.length)] : [a]));
+  // form the options with a value take, is read as --check SUMS (not after "--": a name there).
+  const end = argv.indexOf('--');
+  argv = argv.flatMap((a, i) => (a.startsWith('--check=') && (end < 0 || i < end) ? ['--check', a.slice('--check='.length)] : [a]));
   const { values, positionals } = parseArgv(argv, SPEC);
   const help = Boolean(values.help);
   const checking = values.check === true;
   const check = checking ? positionals[0] : undefined;
   if (!help) {
-    if (checking && positionals.length > 1) throw new UsageError(`crc32c: --check reads the files to verify from ${positionals[0]}: give no FILE arguments (got "${positionals[1]}")`);
+    if (checking && positionals.length > 1) throw new UsageError(`crc32c: --check reads the files to verify from ${shown(pathOf(positionals[0]))}: give no FILE arguments (got "${shown(pathOf(positionals[1]))}")`);
     if (!checking && positionals.length === 0) throw new UsageError('crc32c: give one or more FILEs (or - for standard input), or --check SUMS (see softdsa crc32c --help)');
     if (checking && (check === undefined || check.trim() === '')) throw new UsageError('crc32c: --check needs a file name (or - for standard input)');
     if (values.quiet && check === undefined) throw new UsageError('crc32c: --quiet goes with --check');
@@ -133,14 +134,23 @@ function unescapeName(name: string): string {
 }
 
 /**
- * A listed name, read from its line's bytes (`raw`: one char a byte): the string when the bytes are
- * UTF-8, else the bytes themselves (a Latin-1 name, say, as sha256sum lists it), which the file
- * calls take as they are.
+ * A name from its bytes (`raw`: one char a byte; a listed name, or an argument): the string when
+ * the bytes are UTF-8, else the bytes themselves (a Latin-1 name, say, as sha256sum lists it),
+ * which the file calls take as they are.
  */
 function pathOf(raw: string): string | Buffer {
   const bytes = Buffer.from(raw, 'latin1');
   const text = bytes.toString('utf8');
   return Buffer.byteLength(text) === bytes.length && Buffer.from(text).equals(bytes) ? text : bytes;
+}
+
+/**
+ * A name in a message or the progress bar, on one line and harmless to a terminal: control
+ * characters and bytes that are not UTF-8 as escapes (\n, \x1b, \xe9).
+ */
+function shown(path: string | Buffer): string {
+  const text = typeof path === 'string' ? path : [...path].map((b) => (b < 0x80 ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
+  return text.replace(/[\x00-\x1f\x7f]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
 }
 
 /** A name on an output line, escaped as sha256sum does; with the encoding its line is written in (a name of bytes as they are). */
@@ -170,14 +180,17 @@ function readStdin(): Promise<{ crc: number; bytes: number }> {
 }
 
 /** Runs `softdsa crc32c`; resolves to the exit code. shutdown: close the default device at the end. */
-export async function crc32cMain(argv: string[], opts: { shutdown?: boolean } = {}): Promise<number> {
-  // (one line each, whatever a file name holds: its newlines written as \n, as on stdout)
+export async function crc32cMain(argv: string[], opts: { shutdown?: boolean; bytes?: Buffer[] } = {}): Promise<number> {
+  // (one line each, whatever a name or a bad option holds: names in it are shown())
   const say = (line: string): void => {
-    process.stderr.write(`softdsa: ${line.replace(/\n/g, '\\n').replace(/\r/g, '\\r')}\n`);
+    process.stderr.write(`softdsa: ${shown(line)}\n`);
   };
   let o: Crc32cOptions;
   try {
-    o = parseCrc32cArgs(argv, process.stderr.isTTY === true);
+    // The arguments as their bytes, one char a byte (pathOf): `bytes`, as the command was given
+    // them, finds a name that is not UTF-8 (argv holds it decoded, U+FFFD for each such byte).
+    const raw = (opts.bytes ?? argv.map((a) => Buffer.from(a))).map((b) => b.toString('latin1'));
+    o = parseCrc32cArgs(raw, process.stderr.isTTY === true);
   } catch (e) {
     if (e instanceof UsageError) {
       say(e.message);
@@ -197,9 +210,9 @@ export async function crc32cMain(argv: string[], opts: { shutdown?: boolean } = 
     let text: string;
     try {
       // one char a byte: a listed name need not be UTF-8 (pathOf)
-      text = (o.check === '-' ? readFileSync(0) : readFileSync(o.check)).toString('latin1');
+      text = (o.check === '-' ? readFileSync(0) : readFileSync(pathOf(o.check))).toString('latin1');
     } catch (e) {
-      say(`${o.check}: ${reason(e)}`);
+      say(`${shown(pathOf(o.check))}: ${reason(e)}`);
       return 1;
     }
     list = [];
@@ -217,11 +230,11 @@ export async function crc32cMain(argv: string[], opts: { shutdown?: boolean } = 
       list.push({ path: pathOf(escaped ? unescapeName(m[2]) : m[2]), expected: { text: m[1], crc } });
     }
     if (list.length === 0) {
-      say(`${o.check}: no properly formatted CRC-32C checksum lines found`);
+      say(`${shown(pathOf(o.check))}: no properly formatted CRC-32C checksum lines found`);
       return 1;
     }
   } else {
-    list = o.files.map((path) => ({ path }));
+    list = o.files.map((raw) => ({ path: pathOf(raw) }));
   }
 
   const progress = new Progress(o.progress);
@@ -235,14 +248,14 @@ export async function crc32cMain(argv: string[], opts: { shutdown?: boolean } = 
   try {
     for (let i = 0; i < list.length; i++) {
       const { path, expected } = list[i];
-      progress.step(i, list.length, String(path));
+      progress.step(i, list.length, shown(path));
       const r: Result = { path };
       try {
         // ('-' in a list is standard input too, as for sha256sum -c: the line `softdsa crc32c -` printed)
         if (path === '-' && o.check === '-') throw new Error('standard input holds the list of checksums, not the data');
         const got = path === '-'
           ? await readStdin()
-          : await crc32cFileInfo(path, { chunkSize: o.chunkSize, inFlight: o.inFlight, onProgress: (done, total) => progress.update(total > 0 ? done / total : 1) });
+          : await crc32cFileInfo(path, { chunkSize: o.chunkSize, inFlight: o.inFlight, onProgress: (done, total) => (total > 0 ? progress.update(done / total) : progress.update(0, `${Math.round(done / 1e6)} MB read`)) });
         r.crc = got.crc;
         r.bytes = got.bytes;
       } catch (e) {
@@ -250,7 +263,7 @@ export async function crc32cMain(argv: string[], opts: { shutdown?: boolean } = 
         r.code = (e as NodeJS.ErrnoException)?.code;
         failedRead++;
         progress.clear();
-        say(`${path}: ${r.error}`);
+        say(`${shown(path)}: ${r.error}`);
       }
       if (expected !== undefined) {
         r.expected = expected.text;
@@ -271,7 +284,7 @@ export async function crc32cMain(argv: string[], opts: { shutdown?: boolean } = 
   }
   if (o.json) {
     const files = results.map((r) => ({
-      path: String(r.path),
+      path: typeof r.path === 'string' ? r.path : shown(r.path),
       ...(r.crc !== undefined ? { bytes: r.bytes, crc32c: crc32cHex(r.crc), base64: crc32cBase64(r.crc) } : { error: r.error, code: r.code }),
       ...(r.expected !== undefined ? { expected: r.expected, ok: r.ok } : {}),
     }));

@@ -3,7 +3,7 @@
 // Exit codes: 0 done, 1 a run error or failed verification, 2 bad options,
 // 130 interrupted (Ctrl-C: the rows measured so far are printed first), 141 the reader of
 // its output went away (`softdsa crc32c * | head -1`: quietly, as a tool SIGPIPE ends).
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { page } from './html.ts';
@@ -27,9 +27,13 @@ function onStdoutError(e: NodeJS.ErrnoException): never {
   process.exit(1);
 }
 
-export async function main(argv: string[]): Promise<number> {
+/**
+ * `bytes`: the same arguments as the bytes the command was given (argvBytes()), for file names
+ * that are not UTF-8.
+ */
+export async function main(argv: string[], bytes?: Buffer[]): Promise<number> {
   process.stdout.on('error', onStdoutError);
-  if (argv[0] === 'crc32c') return crc32cMain(argv.slice(1)); // softdsa crc32c: src/cli/crc32c.ts
+  if (argv[0] === 'crc32c') return crc32cMain(argv.slice(1), { bytes: bytes?.slice(1) }); // softdsa crc32c: src/cli/crc32c.ts
   if (argv[0] === 'decode') return decodeMain(argv.slice(1)); // softdsa decode: src/cli/decode.ts
   let parsed: Parsed;
   try {
@@ -95,10 +99,33 @@ export async function main(argv: string[]): Promise<number> {
   return failed.length > 0 ? 1 : 0;
 }
 
+/**
+ * This process's arguments (process.argv.slice(2)) as bytes, from /proc/self/cmdline (Linux):
+ * Node decodes them as UTF-8, and a name that is not UTF-8 (`caf\xe9`) cannot be found from its
+ * decoded form. Undefined where they cannot be read, or do not decode to process.argv.
+ */
+function argvBytes(): Buffer[] | undefined {
+  let all: Buffer;
+  try {
+    all = readFileSync('/proc/self/cmdline');
+  } catch {
+    return undefined;
+  }
+  const parts: Buffer[] = [];
+  for (let at = 0; at < all.length; ) {
+    const end = all.indexOf(0, at);
+    parts.push(all.subarray(at, end < 0 ? all.length : end));
+    at = end < 0 ? all.length : end + 1;
+  }
+  const args = process.argv.slice(2);
+  const mine = parts.slice(parts.length - args.length);
+  return mine.length === args.length && mine.every((b, i) => b.toString('utf8') === args[i]) ? mine : undefined;
+}
+
 // Run when executed directly (node src/cli/main.ts, or through bin/softdsa.js).
 const self = process.argv[1] ? resolve(process.argv[1]) : '';
 if (self.endsWith('/cli/main.ts') || self.endsWith('/cli/main.js') || (globalThis as { __softdsaBin?: boolean }).__softdsaBin) {
-  const code = await main(process.argv.slice(2));
+  const code = await main(process.argv.slice(2), argvBytes());
   process.exitCode = code;
   // Nothing of the run holds the process (device closed, pool destroyed); exit now anyway, so
   // that a stray handle cannot keep a finished benchmark alive, once what was written to

@@ -7,6 +7,7 @@ export class Progress {
   #index = 0;
   #total = 1;
   #label = '';
+  #detail = '';
   #fraction = 0;
   #last = 0;
   #drawn = false;
@@ -22,12 +23,14 @@ export class Progress {
     this.#total = Math.max(1, total);
     this.#label = label;
     this.#fraction = 0;
+    this.#detail = '';
     this.#draw(true);
   }
 
-  /** Progress within the current measurement, 0..1. */
-  update(fraction: number): void {
+  /** Progress within the current measurement, 0..1; `detail` instead where its size is not known (a pipe: bytes read). */
+  update(fraction: number, detail = ''): void {
     this.#fraction = Math.min(1, Math.max(0, fraction));
+    this.#detail = detail;
     this.#draw(false);
   }
 
@@ -42,7 +45,7 @@ export class Progress {
     const width = Math.max(10, Math.min(30, cols - 50));
     const fill = Math.round(done * width);
     const eta = done > 0.02 ? Math.round(((elapsed / done) * (1 - done)) / 1000) : null;
-    const text = ` ${Math.floor(done * 100)}% ${this.#index + 1}/${this.#total} ${eta !== null ? `~${eta}s left ` : ''}${this.#label}`;
+    const text = ` ${Math.floor(done * 100)}% ${this.#index + 1}/${this.#total} ${eta !== null ? `~${eta}s left ` : ''}${this.#label}${this.#detail === '' ? '' : ` (${this.#detail})`}`;
     const line = `[${'#'.repeat(fill)}${'.'.repeat(width - fill)}]${text}`.slice(0, cols - 1);
     this.#out.write(`\r${line}\x1b[K`);
     this.#drawn = true;
