@@ -40,8 +40,8 @@ export interface FileCrcOptions {
   inFlight?: number;
   /** aborts the call: it rejects at once with an AbortError (code ABORT_ERR, cause: the signal's reason) */
   signal?: AbortSignal;
-  /** called as chunks are done: bytes done and the file's size (bytes done can pass it if the file grows) */
-  onProgress?: (bytesDone: number, totalBytes: number) => void;
+  /** called as chunks are done: bytes done and the file's size (bytes done can pass it if the file grows); an error it throws, or its promise rejects with, fails the call */
+  onProgress?: (bytesDone: number, totalBytes: number) => void | Promise<void>;
   /** the device whose engines do the work (an attached thread's too: its file calls read into its part); default: the default device */
   device?: DeviceCalls;
   /** CRC to continue from, as crc32c(data, seed); default 0 */
@@ -72,9 +72,25 @@ interface Checked {
   chunkGiven: boolean;
   inFlight: number;
   signal: AbortSignal | undefined;
-  onProgress: ((done: number, total: number) => void) | undefined;
+  onProgress: ((done: number, total: number) => unknown) | undefined;
   seed: number;
   via: 'crc32c' | 'copyCrc32c';
+}
+
+/**
+ * Tells the caller's onProgress: an error it throws, or the rejection of the promise it returns
+ * (an async callback; unhandled, it ended the program), fails the call with `fail`.
+ */
+function tell(o: Checked, done: number, total: number, fail: (e: unknown) => void): void {
+  if (o.onProgress === undefined) return;
+  let r: unknown;
+  try {
+    r = o.onProgress(done, total);
+  } catch (e) {
+    fail(e);
+    return;
+  }
+  if (typeof (r as PromiseLike<unknown> | undefined)?.then === 'function') Promise.resolve(r).then(undefined, fail);
 }
 
 /** The options of crc32cFile; copyFileCrc32c takes `via` too. */
@@ -303,7 +319,7 @@ function pump(
       const before = fold.bytes;
       fold.add(c.index, crc, len);
       // (a chunk done ahead of an earlier one moves nothing: progress counts the folded prefix)
-      if (o.onProgress !== undefined && fold.bytes > before) o.onProgress(fold.bytes, Math.max(size, fold.bytes));
+      if (fold.bytes > before) tell(o, fold.bytes, Math.max(size, fold.bytes), finish);
     };
 
     const pumpMore = (): void => {
@@ -528,11 +544,8 @@ async function crcMapped(fn: string, path: FilePath, fh: FileHandle, size: numbe
             if (settled) return end();
             const before = fold.bytes;
             fold.add(index, crc, len);
-            try {
-              if (o.onProgress !== undefined && fold.bytes > before) o.onProgress(fold.bytes, size);
-            } catch (e) {
-              return fail(e);
-            }
+            if (fold.bytes > before) tell(o, fold.bytes, size, fail);
+            if (settled) return end();
             if (fold.bytes === size) settled = true;
             more();
             end();
