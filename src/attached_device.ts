@@ -5,7 +5,7 @@
 // its own address space. The opener owns the device: close, fault rules, mapped files.
 //
 // A lent part starts with a 64-byte header: an owner word the attaching thread claims (one
-// thread a part) and gives back as it detaches or exits, and the part's key and end, which the
+// thread a part) and gives back as it detaches, and the part's key and end, which the
 // handle carries: a handle whose key and end the header does not hold (its part reclaimed, its
 // bytes someone else's now, a range never lent, or widened) attaches to nothing.
 //
@@ -138,14 +138,16 @@ export class AttachedDevice extends DeviceCalls {
       this.#reserved = this.#reserve(lent.end - lent.base);
     }
     this.connect(this.#vector);
-    // A thread that ends without detaching gives its vector (and its part) back, so that what it
-    // left in the queue is reclaimed instead of jamming it.
+    // A thread that ends without detaching gives its vector back, so that what it left in the
+    // queue is reclaimed instead of jamming it. Not its part: what it left queued may still write
+    // there (given back, the part went to the next thread that attached with the handle, a
+    // worker respawned with the same workerData, and the old copies landed in its new buffers).
+    // It stays taken, as a terminated thread's does, until reclaim() drains that work.
     hookExit();
     onExit.add(this.#release);
   }
 
   readonly #release = (): void => {
-    this.#givePart();
     this.vectors.release(this.#vector);
   };
 
@@ -234,8 +236,14 @@ export class AttachedDevice extends DeviceCalls {
    * Waits for this thread's work (its calls to their last step; done, or refused once the device
    * closed), then releases its vector and its part of the arena (the opener may reclaim it).
    */
-  async detach(): Promise<void> {
-    if (this.closed) return;
+  detach(): Promise<void> {
+    // (a second call waits for the same end: it had resolved at once, the thread's calls still running)
+    return (this.#detached ??= this.closed ? Promise.resolve() : this.#detach());
+  }
+
+  #detached: Promise<void> | null = null;
+
+  async #detach(): Promise<void> {
     this.beginClosing(); // (new calls are refused; those in flight send their later steps)
     this.#ops?.flush();
     this.#ops?.stop(); // (its measuring, which would use the part after it is given back)

@@ -134,7 +134,11 @@ test('a lent part of the arena: an attached thread takes buffers there and makes
       const h = dev.lend(32 << 20);
       const b = await run(h, how);
       assert.ok(b.r.ok, `${how}: ${String(b.r.error)}`);
-      if (how === 'exit') await exited(b.w);
+      if (how === 'exit') {
+        await exited(b.w);
+        // (what it left queued may still write there: the next thread to attach would get its bytes)
+        assert.throws(() => Device.attach(h), (e: Error & { code?: string }) => e.code === 'PART_TAKEN', 'a thread that ended without detaching keeps its part until reclaim()');
+      }
       await dev.reclaim(h);
       await b.w.terminate();
     }
