@@ -96,7 +96,7 @@ test('strings are rejected with a TypeError naming the chunk type', async () => 
     assert.match((e as Error).message, /string/);
   }
   await s.crc.then(() => assert.unreachable('crc resolved'), (e: Error) => assert.instance(e, TypeError));
-  assert.throws(() => s.digest(), /finished/);
+  assert.throws(() => s.digest(), /failed before its end.*string/);
   const w = crc32cTransformStream();
   const writer = w.writable.getWriter();
   const reading = new Response(w.readable).arrayBuffer().catch((e: Error) => e);
@@ -126,6 +126,8 @@ test('an error mid-pipeline: pipeline rejects with it, crc rejects, the engines\
       assert.is((e as Error).message, 'disk gone');
     }
     await s.crc.then(() => assert.unreachable('crc resolved'), (e: Error) => assert.ok(e instanceof Error));
+    // (digest() says it failed, not that it is not done yet)
+    assert.throws(() => s.digest(), (e: Error & { code?: string }) => e.code === 'ERR_CRC32C_STREAM_FAILED' && /disk gone/.test(e.message));
     for (const b of mine) small.free(b.byteOffset);
   }
   // a failing destination
@@ -229,6 +231,7 @@ test('WHATWG TransformStream: pipeThrough, Node pipeline(), formats, errors', as
   const bad = new ReadableStream({ pull(c) { c.error(new Error('net down')); } });
   await bad.pipeThrough(t3).pipeTo(new WritableStream()).then(() => assert.unreachable('no error'), (e: Error) => assert.is(e.message, 'net down'));
   await t3.crc.then(() => assert.unreachable('resolved'), (e: Error) => assert.is(e.message, 'net down'));
+  assert.throws(() => t3.digest(), (e: Error & { code?: string }) => e.code === 'ERR_CRC32C_STREAM_FAILED' && /net down/.test(e.message));
 });
 
 test('crc32cHex / crc32cBase64: the GCS/S3 forms; anything but a 32-bit integer is an error, not a checksum', () => {

@@ -57,7 +57,13 @@ function chunkBytes(where: string, chunk: unknown): Uint8Array {
   return bytesOf(`${where}: a chunk`, chunk);
 }
 
-function notReady(): Error {
+/** digest() before the end: not yet, or never (the stream failed: `failed`, its error, is the cause). */
+function notReady(failed: unknown): Error {
+  if (failed !== undefined) {
+    const e = new Error(`digest(): the stream failed before its end, and has no CRC (${String((failed as Error | null)?.message ?? failed)})`, { cause: failed }) as Error & { code: string };
+    e.code = 'ERR_CRC32C_STREAM_FAILED';
+    return e;
+  }
   const e = new Error('digest(): the CRC is known once the stream has finished (after its "finish"/"end" event, or once .crc has resolved)') as Error & { code: string };
   e.code = 'ERR_CRC32C_NOT_READY';
   return e;
@@ -209,9 +215,12 @@ export class Crc32cStream extends Transform {
 
   override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
     this.#acc.release();
-    if (this.#crc === null) this.#reject(err ?? new Error('createCrc32cStream: destroyed before it finished'));
+    if (this.#crc === null) this.#reject((this.#failed = err ?? new Error('createCrc32cStream: destroyed before it finished')));
     cb(err);
   }
+
+  /** why the stream ended without its CRC (undefined: it has not) */
+  #failed: unknown = undefined;
 
   /** The CRC-32C of everything that went through: 'number' (default), 'hex', 'base64' or 'buffer'. Throws before the end. */
   digest(): number;
@@ -219,7 +228,7 @@ export class Crc32cStream extends Transform {
   digest(format: 'hex' | 'base64'): string;
   digest(format: 'buffer'): Buffer;
   digest(format: Crc32cFormat = 'number'): number | string | Buffer {
-    if (this.#crc === null) throw notReady();
+    if (this.#crc === null) throw notReady(this.#failed);
     return formatCrc32c(this.#crc, format);
   }
 }
@@ -232,11 +241,11 @@ export function createCrc32cStream(opts?: Crc32cStreamOptions): Crc32cStream {
 /** The WHATWG twin: a TransformStream passing chunks through; `crc` resolves at the end, `digest()` after. */
 export class Crc32cTransformStream extends TransformStream<Uint8Array, Uint8Array> {
   readonly crc: Promise<number>;
-  readonly #state: { crc: number | null; acc: Crc32cAccumulator };
+  readonly #state: { crc: number | null; acc: Crc32cAccumulator; failed: unknown };
 
   constructor(opts: Omit<Crc32cStreamOptions, 'passThrough'> = {}) {
     const acc = new Crc32cAccumulator('crc32cTransformStream', opts);
-    const state = { crc: null as number | null, acc };
+    const state = { crc: null as number | null, acc, failed: undefined as unknown };
     let resolve!: (crc: number) => void;
     let reject!: (e: unknown) => void;
     const crc = new Promise<number>((res, rej) => {
@@ -246,7 +255,7 @@ export class Crc32cTransformStream extends TransformStream<Uint8Array, Uint8Arra
     crc.catch(() => {});
     const fail = (e: unknown): never => {
       acc.release();
-      reject(e);
+      reject((state.failed = e));
       throw e;
     };
     super({
@@ -269,7 +278,7 @@ export class Crc32cTransformStream extends TransformStream<Uint8Array, Uint8Arra
       },
       cancel(reason: unknown) {
         acc.release();
-        reject(reason ?? new Error('crc32cTransformStream: cancelled'));
+        reject((state.failed = reason ?? new Error('crc32cTransformStream: cancelled')));
       },
     } as Transformer<Uint8Array, Uint8Array>);
     this.crc = crc;
@@ -287,7 +296,7 @@ export class Crc32cTransformStream extends TransformStream<Uint8Array, Uint8Arra
   digest(format: 'hex' | 'base64'): string;
   digest(format: 'buffer'): Buffer;
   digest(format: Crc32cFormat = 'number'): number | string | Buffer {
-    if (this.#state.crc === null) throw notReady();
+    if (this.#state.crc === null) throw notReady(this.#state.failed);
     return formatCrc32c(this.#state.crc, format);
   }
 }
