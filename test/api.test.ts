@@ -1161,6 +1161,20 @@ test('a split call on an arena full of buffers, with blocks of 2 calls, has its 
   }
 });
 
+test('a batch submitted before close() or shutdown() runs whole: its calls after a fence too', async () => {
+  const run = async (dev: { batch(): BatchBuilder; buffer(n: number): Buffer }, close: () => Promise<void>): Promise<void> => {
+    const a = dev.buffer(1 << 20).fill(7);
+    const b = dev.buffer(1 << 20);
+    const done = dev.batch().memcpy(b, a).fence().crc32c(b).submit();
+    const closed = close();
+    assert.equal(await done, [b, nativeCrc(a) >>> 0]);
+    await closed;
+  };
+  const dev = await Device.open();
+  await run(dev, () => dev.close());
+  await run({ batch: dsa.batch, buffer: (n) => dsa.alloc(n) }, dsa.shutdown);
+});
+
 test('close() lets the calls made before it send their later steps: createDelta window by window, an overlapping memmove in pieces, a DIF insert staged from plain memory', async () => {
   const n = 4 << 20;
   const make = async (): Promise<{ dev: Device; a: Buffer; b: Buffer; ov: Buffer }> => {

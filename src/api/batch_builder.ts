@@ -69,17 +69,20 @@ export class BatchBuilder {
     if (this.#submitted) throw new Error('this batch was submitted already');
     this.#submitted = true;
     if (this.#closed()) throw Errors.closed();
-    // Every call's arguments first: a batch with a bad one runs none of its calls, and rejects
-    // as that call would (the README's promise: nothing runs before the arguments are checked).
-    for (const segment of this.#segments) for (const call of segment) await this.#ops.checkArgs(call);
-    const results: unknown[] = [];
-    for (const segment of this.#segments) {
-      const settled = await Promise.allSettled(segment.map((call) => call()));
-      for (const r of settled) {
-        if (r.status === 'rejected') throw r.reason;
-        results.push(r.value);
+    // In flight as a whole: close() or shutdown() begun meanwhile waits for all of it.
+    return this.#ops.during(async () => {
+      // Every call's arguments first: a batch with a bad one runs none of its calls, and rejects
+      // as that call would (the README's promise: nothing runs before the arguments are checked).
+      for (const segment of this.#segments) for (const call of segment) await this.#ops.checkArgs(call);
+      const results: unknown[] = [];
+      for (const segment of this.#segments) {
+        const settled = await Promise.allSettled(segment.map((call) => call()));
+        for (const r of settled) {
+          if (r.status === 'rejected') throw r.reason;
+          results.push(r.value);
+        }
       }
-    }
-    return results;
+      return results;
+    });
   }
 }

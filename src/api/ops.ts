@@ -309,6 +309,20 @@ export class Ops {
 
   #idlers: Array<() => void> = [];
 
+  /**
+   * Runs `work` as one call in flight here, which idle() (and so close()) waits for: a batch, from
+   * its arguments' checks to its last fence's calls (its later calls had been refused as close()
+   * began, after the earlier ones ran).
+   */
+  async during<T>(work: () => Promise<T>): Promise<T> {
+    this.#busy++;
+    try {
+      return await work();
+    } finally {
+      this.#unbusy();
+    }
+  }
+
   #unbusy(): void {
     if (--this.#busy === 0 && this.#idlers.length > 0) for (const resolve of this.#idlers.splice(0)) resolve();
   }
