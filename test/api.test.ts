@@ -358,6 +358,9 @@ test('argument errors: TypeError for wrong types, RangeError out of range; nothi
   await rejects(() => dev.memcpy(b, new Uint8Array(dev.memory.buffer as unknown as SharedArrayBuffer, 0, 64)), RangeError, 'the control region');
   assert.ok(b.equals(Buffer.alloc(64, 2)) && a.equals(Buffer.alloc(64, 1)) && small.equals(Buffer.alloc(16, 3)), 'nothing was written');
   assert.is(JSON.stringify(dev.stats().ops), before, 'no call ran');
+  const pat = new SharedArrayBuffer(8); // (a fill pattern is 8 bytes of any kind, as its type says: a SharedArrayBuffer too)
+  new Uint8Array(pat).set([1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.equal([...(await dev.fill(Buffer.alloc(16), pat))], [1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8]);
   // module-level alloc/free
   await rejects(async () => dsa.alloc(-1), RangeError, 'alloc(-1)');
   await rejects(async () => dsa.alloc('4' as unknown as number), TypeError, "alloc('4')");

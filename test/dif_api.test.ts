@@ -4,7 +4,7 @@
 // them, and staged through the arena in windows.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Device, DifCheckError, SoftDsaError, crc16t10dif, difInsert, difCheck, shutdown } from '../src/index.ts';
+import { Device, DifCheckError, SoftDsaError, crc16t10dif, difInsert, difCheck, difUpdate, shutdown } from '../src/index.ts';
 import type { DifOptions } from '../src/index.ts';
 import { referenceCrc16, referenceGuard, tupleBytes, DIF_BLOCK_SIZES } from './reference.ts';
 import { DifFlag } from '../src/device/format.ts';
@@ -228,6 +228,11 @@ test('bad calls reject with what was wrong', async () => {
   await rejects(() => difInsert(data, { dst: Buffer.alloc(100) }), /dst is 100 bytes, the output is 1040/);
   await rejects(() => difInsert(data, 5 as never), /options must be an object; got number/);
   await rejects(() => difInsert('x' as never), /data must be a Buffer/);
+  // every option is checked on every call, also one the call does not use
+  await rejects(() => difInsert(data, { checkGuard: 'yes' as never }), /difInsert: checkGuard must be a boolean; got string/);
+  await rejects(() => difInsert(data, { allFDetect: 1 as never }), /difInsert: allFDetect must be a boolean; got number/);
+  await rejects(() => difCheck(Buffer.alloc(520), { dst: Buffer.alloc(8) }), /difCheck: dst does not apply/);
+  await rejects(() => difUpdate(Buffer.alloc(520), { to: null as never }), /difUpdate: to must be an object; got null/);
   const err = await difCheck(Buffer.alloc(520, 1)).catch((e: unknown) => e);
   assert.instance(err, SoftDsaError);
   await shutdown();

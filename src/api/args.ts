@@ -122,7 +122,7 @@ export function pattern(v: unknown): bigint {
     if (v < 0n || v > 0xffffffffffffffffn) throw new RangeError('an 8-byte fill pattern must fit in 64 unsigned bits');
     return v;
   }
-  if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) {
+  if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && v instanceof SharedArrayBuffer)) {
     const b = bytesOf('pattern', v);
     if (b.byteLength !== 8) throw new RangeError(`a fill pattern is 1 byte or 8 bytes; got ${b.byteLength} bytes`);
     return new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0, true);

@@ -149,24 +149,24 @@ function planDif(name: DifOpName, opts: unknown): DifPlan {
   const writes = opcode === Opcode.DIF_INS || opcode === Opcode.DIF_UPDT || opcode === Opcode.DIX_GEN;
   const difFlags = code | (bool(name, 'invertCrcSeed', o.invertCrcSeed, false) ? DifFlag.INVERT_CRC_SEED : 0) | (bool(name, 'invertCrcResult', o.invertCrcResult, false) ? DifFlag.INVERT_CRC_RESULT : 0);
   const own = tagsOf(name, o);
-  let srcFlags = 0;
+  // (the check options are checked on every call, as every option is, used where the call checks)
+  const checkFlags =
+    (bool(name, 'checkGuard', o.checkGuard, true) ? 0 : SrcDif.GUARD_CHECK_DISABLE) |
+    (bool(name, 'checkRefTag', o.checkRefTag, true) ? 0 : SrcDif.REF_TAG_CHECK_DISABLE) |
+    (own.refInc ? 0 : SrcDif.REF_TAG_TYPE) |
+    (own.appInc ? SrcDif.APP_TAG_TYPE : 0) |
+    (bool(name, 'appTagFDetect', o.appTagFDetect, false) ? SrcDif.APP_TAG_F_DETECT : 0) |
+    (bool(name, 'appAndRefTagFDetect', o.appAndRefTagFDetect, false) ? SrcDif.APP_AND_REF_TAG_F_DETECT : 0) |
+    (bool(name, 'allFDetect', o.allFDetect, false) ? SrcDif.ALL_F_DETECT : 0) |
+    (bool(name, 'allFDetectError', o.allFDetectError, false) ? SrcDif.ENABLE_ALL_F_DETECT_ERROR : 0);
+  if (opcode === Opcode.DIF_CHECK && o.dst !== undefined) throw new TypeError(`${name}: dst does not apply (a check writes nothing)`);
+  const srcFlags = checks ? checkFlags : 0;
   let dstFlags = 0;
-  let src = own;
+  const src = own;
   let dst = own;
-  if (checks) {
-    srcFlags =
-      (bool(name, 'checkGuard', o.checkGuard, true) ? 0 : SrcDif.GUARD_CHECK_DISABLE) |
-      (bool(name, 'checkRefTag', o.checkRefTag, true) ? 0 : SrcDif.REF_TAG_CHECK_DISABLE) |
-      (own.refInc ? 0 : SrcDif.REF_TAG_TYPE) |
-      (own.appInc ? SrcDif.APP_TAG_TYPE : 0) |
-      (bool(name, 'appTagFDetect', o.appTagFDetect, false) ? SrcDif.APP_TAG_F_DETECT : 0) |
-      (bool(name, 'appAndRefTagFDetect', o.appAndRefTagFDetect, false) ? SrcDif.APP_AND_REF_TAG_F_DETECT : 0) |
-      (bool(name, 'allFDetect', o.allFDetect, false) ? SrcDif.ALL_F_DETECT : 0) |
-      (bool(name, 'allFDetectError', o.allFDetectError, false) ? SrcDif.ENABLE_ALL_F_DETECT_ERROR : 0);
-  }
   if (opcode === Opcode.DIF_UPDT) {
+    if (o.to === null || (o.to !== undefined && typeof o.to !== 'object')) throw new TypeError(`${name}: to must be an object; got ${typeName(o.to)}`);
     const to = o.to ?? {};
-    if (typeof to !== 'object' || to === null) throw new TypeError(`${name}: to must be an object; got ${typeName(to)}`);
     knownOptions(`${name}: to`, to, TO_OPTIONS);
     dst = tagsOf(name, to, 'to.');
     dstFlags =
