@@ -16,7 +16,7 @@ import { parseAccelConfig, toAccelConfig } from './device/accel_config.ts';
 import { singleQueue, type Topology, topologyLayout } from './device/topology.ts';
 import { DEVICE_MAGIC } from './device/spaces.ts';
 import { WARM_BYTES, warmLongCrc } from './device/warm_up.ts';
-import { checkAttach, checkHost, cores } from './device/host.ts';
+import { checkAttach, checkHost, coreLoading, cores } from './device/host.ts';
 import { WorkQueue } from './device/work_queue.ts';
 import { Descriptor } from './device/descriptor.ts';
 import { DeviceCalls, hereBytes } from './api/calls.ts';
@@ -297,7 +297,7 @@ export class Device extends DeviceCalls {
     const data: EngineData = { memory, layout, warm, spinMicros: opts.engineSpinMicros, eventfd: addon !== null, nice: opts.engineNice, sliceMicros: opts.engineSliceMicros, streamFrom: opts.cacheBypassBytes };
     this.#engines = new Engines(data, this.vectors);
     this.#engines.start();
-    if (warm !== 0) void this.#engines.ready().then(() => this.#alloc().free(warm));
+    if (warm !== 0) void this.#engines.ready().then(() => this.#alloc().free(warm), () => {});
   }
 
   /**
@@ -305,12 +305,21 @@ export class Device extends DeviceCalls {
    * 50-60 ms in a fresh process on a 2-core machine, mostly thread start-up; less for later devices, whose compiled code is shared).
    */
   static async open(options: DeviceOptions = {}): Promise<Device> {
-    const dev = Device.openSync(options);
-    await dev.ready();
+    return Device.#whenReady(Device.openSync(options));
+  }
+
+  /** The device once its engines run; closed, and the reason thrown, when they cannot start. */
+  static async #whenReady(dev: Device): Promise<Device> {
+    try {
+      await dev.ready();
+    } catch (e) {
+      await dev.close();
+      throw e;
+    }
     return dev;
   }
 
-  /** Resolves once the engines have booted (at once when they have, or the device closed). */
+  /** Resolves once the engines have booted (at once when they have, or the device closed); rejects with ENGINE_START_FAILED when they cannot start. */
   override ready(): Promise<void> {
     return this.#engines.ready();
   }
@@ -327,9 +336,7 @@ export class Device extends DeviceCalls {
    * `field` naming what is wrong) for a configuration accel-config or the driver would refuse.
    */
   static async fromConfig(source: unknown, options: ConfigOptions = {}): Promise<Device> {
-    const dev = Device.fromConfigSync(source, options);
-    await dev.ready();
-    return dev;
+    return Device.#whenReady(Device.fromConfigSync(source, options));
   }
 
   /** Device.fromConfig without the promise. */
@@ -502,7 +509,7 @@ export class Device extends DeviceCalls {
       this.#ops = ops;
       void this.#engines.ready().then(() => {
         if (!this.closed) ops.calibrate();
-      });
+      }, () => {}); // (engines that cannot start: nothing to measure the hand-off to)
     }
     return this.#ops;
   }
@@ -519,7 +526,8 @@ export class Device extends DeviceCalls {
    * 1.3-1.4 ms so.
    */
   protected override bufferTaken(): void {
-    if (!this.hasCoreHere && !this.#engines.isReady) {
+    // (not before the core is there to make: a browser still fetching it runs such calls on its JS paths)
+    if (!this.hasCoreHere && !this.#engines.isReady && coreLoading() === null) {
       const core = this.coreHere();
       core.crc32c(this.layout.arenaBase, WARM_CRC_BYTES, 0, 0);
       warmLongCrc(core, this.bytes);
@@ -652,8 +660,10 @@ export class Device extends DeviceCalls {
         this.closingPortals();
         this.#engines.closing();
         await this.#ops?.idle(); // the later steps of calls that go out in steps go out too
-        await this.settlePortals();
+        // (engines that cannot start would never run what is queued: stop() aborts it)
+        await Promise.race([this.settlePortals(), this.#engines.cannotStart()]);
         await this.#engines.stop();
+        await this.settlePortals(); // (at once, unless the engines could not start: what stop() aborted)
         this.closeInterrupts();
         this.closePortals();
       })();

@@ -447,4 +447,27 @@ test('a program run as `node --input-type=module -e ...` gets its engines (the o
   assert.not.match(r.stderr, /failed to start/);
 });
 
+test('engines that cannot start: open() rejects (ENGINE_START_FAILED), calls run inline, close() and shutdown() settle what was queued (they waited for good)', () => {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const src = join(here, '..', 'src', 'index.ts');
+  const script = `
+    import { Descriptor, Device, alloc, crc32c, ready, shutdown } from ${JSON.stringify(src)};
+    const out = {};
+    out.open = await Device.open({ engines: 1, arenaBytes: 1 << 20 }).then(() => 'opened', (e) => e.code);
+    const dev = Device.openSync({ engines: 1, arenaBytes: 1 << 20 });
+    const queued = dev.submit(Descriptor.noop()).then((s) => s, (e) => e.code);
+    out.ready = await dev.ready().then(() => 'ready', (e) => e.code);
+    await dev.close();
+    out.queued = await queued;
+    const a = alloc(1 << 20).fill(1);
+    out.crc = await crc32c(a);
+    out.defaultReady = await ready().then(() => 'ready', (e) => e.code);
+    await shutdown();
+    console.log(JSON.stringify(out));`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--import', join(here, 'fixtures', 'no_engines.mjs'), '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  assert.is(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  assert.equal(out, { open: 'ENGINE_START_FAILED', ready: 'ENGINE_START_FAILED', queued: 'DEVICE_CLOSED', crc: 33273562, defaultReady: 'ENGINE_START_FAILED' });
+});
+
 test.run();

@@ -11,7 +11,7 @@ import { type Bytes, knownOptions, MAX_PIECES, type Span, stillThere } from './a
 import { allDone } from './all_done.ts';
 import type { Member } from './batcher.ts';
 import { Errors, type DifMismatch, typeName } from '../device/errors.ts';
-import { newBytes } from '../device/host.ts';
+import { coreLoading, newBytes } from '../device/host.ts';
 import { Desc, DifFlag, DifTuple, DstDif, Flag, Opcode, Record, SrcDif, Status } from '../device/format.ts';
 import type { Placement } from './stats.ts';
 
@@ -302,7 +302,7 @@ export class DifOps {
     if (n > 0 && p.sstep > h.maxTransfer) return Promise.reject(new RangeError(`${name}: a block of the source is ${p.sstep} bytes, more than this device's maxTransfer of ${h.maxTransfer} bytes`));
     const here = !h.booted() || n < h.inlineBytes();
     const placement: Placement = !h.booted() ? 'inline:booting' : here ? 'inline:small' : s.placement !== 'arena' || (out !== null && out.placement !== 'arena') ? 'device' : n >= h.splitThreshold && h.engines > 1 ? 'split' : 'device';
-    return h.track(name, n, placement, () => this.#windows(p, s, out, here).then(() => result));
+    return h.track(name, n, placement, () => afterCore(() => this.#windows(p, s, out, here)).then(() => result));
   }
 
   async #windows(p: DifPlan, s: Span, out: Span | null, here: boolean): Promise<void> {
@@ -470,7 +470,7 @@ export class DifOps {
     }
     const n = s.u8.byteLength;
     // DSA has no CRC-16 operation of its own (the guard is computed inside the DIF ones): this thread runs the core's.
-    return h.track('crc16t10dif', n, s.placement === 'arena' ? 'inline:small' : 'inline:not-shared', () => {
+    return h.track('crc16t10dif', n, s.placement === 'arena' ? 'inline:small' : 'inline:not-shared', () => afterCore(() => {
       if (s.placement === 'arena') return h.crc16(s.addr, n, crc);
       if (n === 0) return crc;
       // staged through this thread's own window where there is one (synchronous: no room of the arena's needed)
@@ -486,7 +486,16 @@ export class DifOps {
         if (at !== h.here?.window) h.free(at);
       }
       return crc;
-    });
+    }));
   }
+}
+
+/**
+ * Runs fn once this thread's core can be made: at once, or (a browser's first calls, the core
+ * still being fetched) once it is loaded, since the DIF work here runs on it.
+ */
+function afterCore<T>(fn: () => T): T | Promise<T> {
+  const loading = coreLoading();
+  return loading === null ? fn() : loading.then(fn);
 }
 

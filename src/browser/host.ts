@@ -12,7 +12,7 @@ export const cores = (): number => Math.max(1, navigator.hardwareConcurrency || 
  * Atomics.waitAsync need a cross-origin-isolated page.
  */
 export function checkHost(): void {
-  if (globalThis.crossOriginIsolated !== true) throw Errors.notIsolated();
+  if (globalThis.crossOriginIsolated !== true) throw globalThis.isSecureContext === false ? Errors.notSecure() : Errors.notIsolated();
   if (typeof Atomics.waitAsync !== 'function') throw Errors.noWaitAsync();
 }
 
@@ -88,6 +88,9 @@ export const threadGone = (_tid: number): boolean => false;
 
 let compiled: WebAssembly.Module | null = null;
 let loading: Promise<WebAssembly.Module> | null = null;
+
+/** What to wait for before this thread's core can be made: its fetch and compile (started now), or null once it is compiled. */
+export const coreLoading = (): Promise<unknown> | null => (compiled === null ? loadCore() : null);
 
 /** The Wasm core, compiled by loadCore() (a browser compiles it asynchronously, fetched beside this module). */
 export function compileCore(): WebAssembly.Module {

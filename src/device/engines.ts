@@ -10,6 +10,7 @@ import { EngineStates } from './engine_states.ts';
 import { Status } from './format.ts';
 import { Dev, Eng, ENGINE_BYTES, EngineState, type Layout, Stop, WqWord } from './layout.ts';
 import { coreModule } from './core.ts';
+import { Errors } from './errors.ts';
 import { warn } from './host.ts';
 import { EnginePool, type SpacePort } from './pool_node.ts';
 import { Unrun } from './unrun.ts';
@@ -42,12 +43,19 @@ export class Engines {
     for (const port of this.#ports) port?.postMessage(m satisfies SpaceMessage);
   });
   #stopping = false;
-  readonly #booted: Array<Promise<unknown>> = [];
+  /** each engine has been launched once (its first launch warms its kernels) */
+  readonly #launched: boolean[];
+  /** each engine's first successful start */
+  readonly #up: Array<() => void> = [];
   /** consecutive deaths of each engine before it booted, and the last error its pool reported */
   readonly #bootFailures: number[];
   readonly #data: EngineData;
   readonly #ready: Promise<void>;
   #resolveReady: () => void = () => {};
+  #rejectReady: (e: unknown) => void = () => {};
+  /** resolves when the engines cannot start (see #cannotStart) */
+  readonly #hopeless: Promise<void>;
+  #giveUp: () => void = () => {};
 
   constructor(data: EngineData, vectors: Vectors) {
     const { memory, layout } = data;
@@ -62,11 +70,36 @@ export class Engines {
     this.#dev = new Int32Array(memory.buffer as unknown as SharedArrayBuffer, layout.device, 16);
     this.#ports = new Array<SpacePort | null>(count).fill(null);
     this.#bootFailures = new Array<number>(count).fill(0);
+    this.#launched = new Array<boolean>(count).fill(false);
     this.#data = data;
     this.#pool = new EnginePool(data, (e, error) => this.#died(e, error));
-    this.#ready = new Promise((resolve) => {
+    const up = Array.from({ length: count }, (_, e) => new Promise<void>((resolve) => (this.#up[e] = resolve)));
+    this.#ready = new Promise((resolve, reject) => {
       this.#resolveReady = resolve;
+      this.#rejectReady = reject;
     });
+    this.#ready.catch(() => {}); // (said to whoever asks ready(); a device nobody asks still works, inline)
+    void Promise.all(up).then(() => this.#resolveReady());
+    this.#hopeless = new Promise((resolve) => (this.#giveUp = resolve));
+  }
+
+  /**
+   * The engines cannot start: what they need did not load, or an engine failed to start 3 times
+   * in a row (its module cannot load, a browser refuses a worker from another origin). ready()
+   * rejects with why (open() then fails), and close() stops waiting for work only engines could
+   * do (it aborts it). Starts are still tried every 2 s, calls run inline meanwhile.
+   */
+  #cannotStart(error: unknown): void {
+    const why = error instanceof Error ? error.message : String(error ?? 'its thread exited');
+    const e = Errors.engineStart(why);
+    if (error instanceof Error) e.cause = error;
+    this.#rejectReady(e);
+    this.#giveUp();
+  }
+
+  /** Resolves when the engines cannot start (close() stops waiting for what only they would do). */
+  cannotStart(): Promise<void> {
+    return this.#hopeless;
   }
 
   /**
@@ -84,33 +117,41 @@ export class Engines {
       if (e === 0) this.#data.module = coreModule(); // compiled once per process (4-5 ms the first time)
       this.#launch(e);
       if (e + 1 < this.count) setImmediate(next, e + 1);
-      else void Promise.all(this.#booted).then(() => this.#resolveReady());
     };
     // What the threads need is loaded now, not when softdsa is imported (the pool's load()).
     // (Resolving even a dynamic import is synchronous work: it starts on the next turn too.)
     setImmediate(() => {
-      void this.#pool.load().then(() => next(0), () => this.#resolveReady());
+      void this.#pool.load().then(() => next(0), (err: unknown) => this.#cannotStart(err));
     });
   }
 
   #launch(e: number): void {
     if (this.#stopping) return;
     this.#states.set(e, EngineState.BOOTING);
-    const { started: run, spaces } = this.#pool.launch(e, this.#booted[e] === undefined);
+    let launched: ReturnType<EnginePool['launch']>;
+    try {
+      launched = this.#pool.launch(e, !this.#launched[e]);
+    } catch (err) {
+      // (no thread made at all: as one that died booting)
+      setTimeout(() => this.#died(e, err), 0);
+      return;
+    }
+    this.#launched[e] = true;
+    const { started: run, spaces } = launched;
     this.#ports[e]?.close();
     this.#ports[e] = spaces;
     for (const m of this.spaces.current()) spaces.postMessage(m);
     // A start that fails means the thread died before running it: the pool's `died` follows.
-    const started = run.then(
+    run.then(
       () => {
         this.#bootFailures[e] = 0;
+        this.#up[e]();
       },
       () => {},
     );
-    this.#booted[e] ??= started;
   }
 
-  /** Resolves once every engine has booted (or died trying: it is relaunched), or the device stopped first. */
+  /** Resolves once every engine has booted, or the device stopped first; rejects when they cannot start (#cannotStart). */
   ready(): Promise<void> {
     return this.#ready;
   }
@@ -161,8 +202,11 @@ export class Engines {
     if (n === 3) {
       const why = (error as Error | undefined)?.message ?? 'its thread exited';
       warn(`softdsa: engine ${e} failed to start 3 times (${why}); retrying every 2 s, calls run inline meanwhile`, 'SOFTDSA_ENGINE_START');
+      this.#cannotStart(error);
     }
-    setTimeout(() => this.#launch(e), Math.min(2000, 10 * 2 ** n)).unref();
+    // (held until the third failure, which ready() waits for: unheld, a program awaiting open() ended there, its await unsettled)
+    const retry = setTimeout(() => this.#launch(e), Math.min(2000, 10 * 2 ** n));
+    if (n >= 3) retry.unref();
   }
 
   /**

@@ -112,7 +112,12 @@ export const Errors = {
   partInUse: () => new SoftDsaError('PART_IN_USE', 'this part of the arena is in use by the thread that attached with it: reclaim it once that thread detached or ended'),
   noSpaces: () => new SoftDsaError('NO_PASID', 'every address space (PASID) of the device is in use'),
   engineFailed: (why: string) => new SoftDsaError('ENGINE_FAILED', `an engine failed: ${why}`, Status.HW_ERROR),
+  engineStart: (why: string) => new SoftDsaError('ENGINE_START_FAILED', `the device's engines cannot start (${why}): its calls run on the calling thread`),
   difCheck: (op: string, block: number, offset: number, mismatches: DifMismatch[]) => new DifCheckError(op, block, offset, mismatches),
+  notSecure: () =>
+    new SoftDsaError('NOT_CROSS_ORIGIN_ISOLATED',
+      'softdsa needs a cross-origin-isolated page, and only a secure context (https://, or http://localhost) can be one: serve the page over HTTPS, ' +
+      'with the headers "Cross-Origin-Opener-Policy: same-origin" and "Cross-Origin-Embedder-Policy: require-corp" (isSecureContext is false)'),
   notIsolated: () =>
     new SoftDsaError('NOT_CROSS_ORIGIN_ISOLATED',
       'softdsa needs a cross-origin-isolated page (shared memory between the page and its engine workers): serve the page with the headers ' +

@@ -78,6 +78,9 @@ export const TID = ((): number => {
 /** Whether Linux thread `tid` has ended (asked of /proc). */
 export const threadGone = (tid: number): boolean => !existsSync(`/proc/self/task/${tid}`);
 
+/** What to wait for before this thread's core can be made: nothing here (compileCore() is synchronous); a browser fetches it. */
+export const coreLoading = (): Promise<unknown> | null => null;
+
 /** The Wasm core, compiled (synchronously: it is read from the package's build/). */
 export function compileCore(): WebAssembly.Module {
   let bytes: Buffer;
