@@ -190,7 +190,8 @@ async function browserBuild() {
     // minified: a page downloads it (and the package stays within its size budget); names kept
     // so that errors and stacks read as in the sources
     minify: true,
-    lineLimit: 200,
+    // (no lineLimit: it cut string literals over lines, and a bundler then did not find the
+    // engine's new URL('./engine.js', import.meta.url))
     keepNames: true,
     legalComments: 'none',
     logLevel: 'warning',

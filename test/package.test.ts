@@ -154,6 +154,13 @@ test('npm install of the tarball: offline, no compiler, no script', () => {
   for (const f of ['engine.js', 'core.wasm']) assert.ok(existsSync(join(installed, 'dist', 'browser', f)), `installed dist/browser/${f}`);
 });
 
+test('the browser build names its engine worker and Wasm core as bundlers find them: new URL("./x", import.meta.url), each literal whole', () => {
+  // (Vite and others rewrite such URLs to the assets: a literal cut over two lines, as esbuild's
+  // lineLimit had cut "./engine.js", was resolved as "engine/\n.js" and the engines never started)
+  const js = readFileSync(join(root, 'dist', 'browser', 'softdsa.js'), 'utf8');
+  for (const asset of ['./engine.js', './core.wasm']) assert.ok(js.includes(`new URL("${asset}",import.meta.url)`), asset);
+});
+
 test('README quick examples, verbatim: ES module and CommonJS', () => {
   const dropIn = readmeBlocks('Quick example: the drop-in API');
   const esm = dropIn.find((b) => b.lang === 'ts' && b.code.includes("from 'softdsa'"));
