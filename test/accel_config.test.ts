@@ -50,6 +50,16 @@ test('limits are kept as powers of two, rounded up as the driver does; numbers g
   assert.is(topology.wqs[0].maxBatchSize, 32);
 });
 
+test('values read as json-c reads them for accel-config: numbers truncated, booleans 1/0, strings by their leading digits, null as absent, a number as a name', () => {
+  const { topology } = parseAccelConfig(config({ block_on_fault: true, priority: 5.7, size: '16.5', name: 5, max_batch_size: null }));
+  const w = topology.wqs[0];
+  assert.equal([w.blockOnFault, w.priority, w.size, w.name, w.maxBatchSize], [true, 5, 16, '5', 1024]);
+  assert.is(parseAccelConfig(config({ priority: null })).topology.wqs[0].priority, 10, 'the driver\'s default priority');
+  // strtoll in base 10: "0x10" is 0, a size the driver refuses (it was read as 16)
+  assert.throws(() => parseAccelConfig(config({ size: '0x10' })), (e: ConfigError) => e.field === 'size' && /got 0/.test(e.message));
+  assert.throws(() => parseAccelConfig(config({ threshold: -1 })), (e: ConfigError) => e.field === 'threshold' && /threshold -1 is not a count from 1/.test(e.message));
+});
+
 /** A one-group, one-engine device whose first WQ has `wq` over these defaults; `more` WQs join group 0. */
 function config(wq: Record<string, unknown>, more: Array<Record<string, unknown>> = [], engines: unknown[] = [{ dev: 'engine0.0', group_id: 0 }]): string {
   const base = { dev: 'wq0.0', mode: 'shared', size: 16, group_id: 0, priority: 10, block_on_fault: 0, max_batch_size: 32, max_transfer_size: 16384, type: 'user', driver_name: 'user', name: 'app1', threshold: 15 };

@@ -77,12 +77,20 @@ function readFile(path: string): string {
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** An integer as json-c's json_object_get_int reads it: numbers, and strings of digits. */
+/**
+ * An integer as json-c's json_object_get_int reads it (accel-config reads its fields so): a number
+ * truncated toward zero, a boolean as 1 or 0, a string's leading decimal digits as strtoll reads
+ * them ("16.5" is 16, "0x10" and "abc" are 0); anything else NaN (refused, saying what it was).
+ */
 function int(v: unknown): number {
-  if (typeof v === 'number') return v;
-  if (typeof v === 'string' && /^\s*-?(0x[0-9a-f]+|\d+)\s*$/i.test(v)) return Number(v);
+  if (typeof v === 'number') return Math.trunc(v);
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'string') return Number(/^\s*([+-]?\d+)/.exec(v)?.[1] ?? 0);
   return Number.NaN;
 }
+
+/** A string as json-c's json_object_get_string gives it: a number or boolean in its JSON form. */
+const str = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : '');
 
 /**
  * The trailing number of a dev name of `device` (wq0.3 -> 3, group0.1 -> 1 under dsa0), or NaN;
@@ -162,7 +170,9 @@ const WQ_FIELDS = ['dev', 'mode', 'size', 'group_id', 'priority', 'block_on_faul
 
 const USER_FIELDS = ['type', 'driver_name'];
 
-function wqOf(w: Json, device: string, group: number, gname: string, template: boolean, warnings: string[]): WqConfig {
+function wqOf(given: Json, device: string, group: number, gname: string, template: boolean, warnings: string[]): WqConfig {
+  // (a null field is one accel-config skips: the driver's default holds)
+  const w = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== null)) as Json;
   const id = indexOf(w.dev, 'wq', device);
   if (!Number.isInteger(id)) throw Errors.config(gname, 'grouped_workqueues', `a WQ's dev must be wqN.M, got ${JSON.stringify(w.dev)}`);
   const where = w.dev as string;
@@ -188,7 +198,7 @@ function wqOf(w: Json, device: string, group: number, gname: string, template: b
   return {
     id,
     group,
-    name: typeof w.name === 'string' ? w.name : '',
+    name: str(w.name),
     mode,
     size,
     priority: w.priority === undefined ? 10 : int(w.priority),

@@ -122,7 +122,7 @@ export function checkTopology(t: Topology): void {
     if (!isInt(wq.priority, 1, lim.MAX_PRIORITY)) throw bad('priority', `valid priority should be 1 to ${lim.MAX_PRIORITY}, got ${String(wq.priority)}`);
     if (wq.mode === 'shared') {
       if (wq.threshold === 0) throw bad('threshold', 'shared wq and threshold 0: a shared WQ needs a threshold from 1 to its size');
-      if (!isInt(wq.threshold, 1, wq.size)) throw bad('threshold', `threshold ${String(wq.threshold)} is over the WQ's size ${wq.size}: a shared WQ's threshold is 1 to its size`);
+      if (!isInt(wq.threshold, 1, wq.size)) throw bad('threshold', `threshold ${String(wq.threshold)} ${wq.threshold > wq.size ? `is over the WQ's size ${wq.size}` : 'is not a count from 1'}: a shared WQ's threshold is 1 to its size`);
     }
     if (!isInt(wq.maxBatchSize, 1, lim.MAX_BATCH)) throw bad('max_batch_size', `valid max-batch-size should be 1 to ${lim.MAX_BATCH}, got ${String(wq.maxBatchSize)}`);
     if (!isInt(wq.maxTransferSize, 1, lim.MAX_TRANSFER)) throw bad('max_transfer_size', `valid max-transfer-size should be 1 to ${lim.MAX_TRANSFER}, got ${String(wq.maxTransferSize)}`);
