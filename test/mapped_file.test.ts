@@ -242,6 +242,12 @@ test('a file past 4 GiB: offsets above 32 bits', async () => {
       assert.is(r.opSpecific, crcOf(data.subarray(1000, 151_000)));
       const hole = await crcIn(map.pasid, at - 4096, 4096);
       assert.is(hole.opSpecific, crcOf(new Uint8Array(4096)), 'the sparse part reads as zeros');
+      // an injected fault there too (its address has more than 32 bits: it was dropped, the CRC done whole)
+      const rule = dev.inject({ times: 1, pageFault: { offset: 8192 } });
+      const faulted = await crcIn(map.pasid, at + 1000, 150_000);
+      assert.equal([faulted.status, faulted.bytesCompleted, faulted.faultAddress, rule.fired], [Status.PAGE_FAULT, 8192, BigInt(at + 1000 + 8192), 1]);
+      assert.is(faulted.opSpecific, crcOf(data.subarray(1000, 1000 + 8192)));
+      rule.remove();
       const back = Buffer.alloc(8);
       readSync(fd, back, 0, 8, at);
       assert.equal(back, data.subarray(0, 8));

@@ -231,12 +231,12 @@ function runInjected(inj: Injection, addr: number, irq: number, block: Int32Arra
     // arena's completion record when the numbers met).
     const hole = inj.pageFault ? faults.holeOf(addr, inj) : -1;
     const inArena = (bytes[addr] | (bytes[addr + 1] << 8) | ((bytes[addr + 2] & 0x0f) << 16)) === 0;
-    if (hole >= 0 && inArena) core.injectHole(hole, 1);
+    if (hole >= 0 && inArena && hole < 2 ** 32) core.injectHole(hole, 1);
     if (spaces !== null && !inArena) spaces.hole = hole;
     try {
       status = core.execute(addr, wq.ctx, irq);
     } finally {
-      if (hole >= 0 && inArena) core.injectHole(0, 0);
+      if (hole >= 0 && inArena && hole < 2 ** 32) core.injectHole(0, 0);
       if (spaces !== null) spaces.hole = -1;
     }
     const code = status & Status.CODE_MASK;

@@ -319,9 +319,9 @@ export class FaultTable {
   /** The address an injected page fault makes unmapped in the descriptor at `desc` (memory offset), or -1: none the arena could hold. */
   holeOf(desc: number, inj: Injection): number {
     const dv = this.#mem;
-    if (dv.getUint32(desc + inj.operand + 4, true) !== 0) return -1;
-    const at = dv.getUint32(desc + inj.operand, true) + inj.offset;
-    return at < 2 ** 32 ? at : -1;
+    // (a 53-bit address: a mapped file's offsets pass 4 GiB; the arena's, 4 GiB at most, are checked by the engine)
+    const at = dv.getUint32(desc + inj.operand + 4, true) * 2 ** 32 + dv.getUint32(desc + inj.operand, true) + inj.offset;
+    return at < 2 ** 53 ? at : -1;
   }
 
   /**
