@@ -12,6 +12,7 @@ import { Kit } from '../src/cli/kit.ts';
 import { OPS, parse, parseBytes, parseDuration, parseSizes, UsageError, type BenchOptions } from '../src/cli/options.ts';
 import { csv, validate } from '../src/cli/report.ts';
 import { plan, type BenchResult } from '../src/cli/run.ts';
+import { parseAccelConfig } from '../src/device/accel_config.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const ENV = { cores: 2, llc: 32 << 20, isTTY: false };
@@ -112,6 +113,7 @@ test('bad options: one clear line each', () => {
   usage(['bench', '-c', 'interrupt'], /--completion: unknown/);
   usage(['bench', '--wq-size', '100'], /power of two/);
   usage(['bench', '--wq-size', '8', '-q', '16'], /do not fit/);
+  assert.equal(opts('--wq-size', '8').qd, [8], 'the default depth, within a smaller WQ');
   usage(['bench', '-d', 'soon'], /--duration: cannot read/);
   usage(['bench', '-d', '0'], /--duration: must be above 0/);
   usage(['bench', '-n', '-3'], /--iterations|argument/);
@@ -317,6 +319,24 @@ test('softdsa bench --config: a run on the configured device, with arbitration r
   assert.ok(Math.abs(arb[0].arbitration!.share + arb[1].arbitration!.share - 1) < 0.001);
   assert.ok(arb.every((row) => row.ops > 0 && row.errors === 0), 'both WQs served');
   assert.ok(res.rows.some((row) => row.arbitration === undefined && row.impl === 'softdsa' && row.ops > 0), 'the ordinary row, on the first WQ');
+  // the ordinary row says which WQ it ran on: the first, shared, and its group's engines (it said dedicated, and every engine of the config)
+  const first = parseAccelConfig(conf('priorities.conf')).topology;
+  const row = res.rows.find((x) => x.arbitration === undefined && x.impl === 'softdsa')!;
+  const wq0 = first.wqs.find((w) => w.id === 0)!;
+  assert.equal([row.variant!.wqMode, row.variant!.engines], [wq0.mode, first.groups.find((g) => g.id === wq0.group)!.engines.length]);
+});
+
+test('main() returns 2 on a usage error (it ended its caller\'s process); --html that cannot be written: refused before the run, or one line after it', async () => {
+  const { main } = await import('../src/cli/main.ts');
+  const { captured } = await import('./captured.ts');
+  const bad = await captured(() => main(['bench', '--frobnicate']));
+  assert.is(bad.code, 2);
+  assert.match(bad.err, /^softdsa: Unknown option '--frobnicate'/);
+  const dir = await captured(() => main(['bench', '-o', 'memmove', '-s', '4k', '-n', '10', '-w', '0', '--baseline', 'none', '--quiet', '--html', tmpdir()]));
+  assert.equal([dir.code, dir.err.trim()], [2, `softdsa: --html: ${tmpdir()} is a directory`]);
+  const full = cli(['bench', '-o', 'memmove', '-s', '4k', '-n', '10', '-w', '0', '-e', '1', '--baseline', 'none', '--quiet', '--html', '/dev/full']);
+  assert.is(full.code, 1);
+  assert.match(full.err.trim(), /^softdsa: --html: cannot write \/dev\/full: ENOSPC[^\n]*$/);
 });
 
 test.run();

@@ -3,7 +3,7 @@
 // Exit codes: 0 done, 1 a run error or failed verification, 2 bad options,
 // 130 interrupted (Ctrl-C: the rows measured so far are printed first), 141 the reader of
 // its output went away (`softdsa crc32c * | head -1`: quietly, as a tool SIGPIPE ends).
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { page } from './html.ts';
@@ -15,16 +15,29 @@ import { Progress } from './progress.ts';
 import { csv, json, table } from './report.ts';
 import { plan, runBench, type BenchResult } from './run.ts';
 
-function usage(msg: string): never {
-  process.stderr.write(`softdsa: ${msg}\n`);
-  process.exit(2);
-}
 
 /** Output to a reader that went away ends the command quietly; another output error in one line. */
 function onStdoutError(e: NodeJS.ErrnoException): never {
   if (e.code === 'EPIPE') process.exit(141);
   process.stderr.write(`softdsa: standard output: ${e.message}\n`);
   process.exit(1);
+}
+
+/**
+ * Refuses, before the run, an --html FILE that cannot be written: a missing directory, a
+ * directory, a file or directory without write permission (it was found only after the whole run,
+ * as a stack trace).
+ */
+function checkWritable(html: string): void {
+  const path = resolve(html);
+  const dir = dirname(path);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--html: directory ${dir} does not exist`);
+  if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`--html: ${html} is a directory`);
+  try {
+    accessSync(existsSync(path) ? path : dir, constants.W_OK);
+  } catch {
+    throw new UsageError(`--html: ${html} cannot be written (permission denied)`);
+  }
 }
 
 /**
@@ -41,14 +54,13 @@ export async function main(argv: string[], bytes?: Buffer[]): Promise<number> {
     if (parsed.options) {
       plan(parsed.options); // arena size: refuse before opening anything
       const html = parsed.options.html;
-      if (html !== undefined) {
-        const dir = dirname(resolve(html));
-        if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--html: directory ${dir} does not exist`);
-      }
+      if (html !== undefined) checkWritable(html);
     }
   } catch (e) {
-    if (e instanceof UsageError) usage(e.message);
-    throw e;
+    // (returned, not process.exit(2): main() is exported, and its caller's program goes on)
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`softdsa: ${e.message}\n`);
+    return 2;
   }
   if (parsed.command === 'help') {
     process.stdout.write(HELP);
@@ -90,8 +102,13 @@ export async function main(argv: string[], bytes?: Buffer[]): Promise<number> {
   else if (o.csv) process.stdout.write(csv(res));
   else if (!o.quiet) process.stdout.write(table(res, process.stdout.isTTY === true));
   if (o.html !== undefined) {
-    writeFileSync(o.html, page(res));
-    if (!o.json && !o.csv) process.stderr.write(`softdsa: wrote ${o.html}\n`);
+    try {
+      writeFileSync(o.html, page(res));
+      if (!o.json && !o.csv) process.stderr.write(`softdsa: wrote ${o.html}\n`);
+    } catch (e) {
+      process.stderr.write(`softdsa: --html: cannot write ${o.html}: ${(e as Error).message.split('\n')[0]}\n`);
+      return 1;
+    }
   }
   const failed = res.rows.filter((r) => r.errors > 0);
   if (failed.length > 0) process.stderr.write(`softdsa: ${failed.length} measurement(s) had failed operations\n`);

@@ -306,6 +306,7 @@ export function parse(argv: string[], env: Defaults): Parsed {
   const wqSizeText = str('wq-size');
   const wqSize = wqSizeText === undefined ? 0 : intList(wqSizeText, '--wq-size', 4, 65536)[0];
   if (wqSize & (wqSize - 1)) throw new UsageError(`--wq-size: ${wqSize} is not a power of two`);
+  if (wqSize > 0 && str('qd') === undefined) qd.splice(0, qd.length, Math.min(qd[0], wqSize)); // the default depth, within the WQ (as the help says)
   if (wqSize > 0 && qd.some((q) => q > wqSize)) throw new UsageError(`--qd: ${Math.max(...qd)} descriptors in flight do not fit a work queue of ${wqSize} slots`);
   const spin = (k: string): number | undefined => (str(k) === undefined ? undefined : intList(str(k)!, `--${k}`, 0, 1_000_000)[0]);
   const duration = parseDuration(str('duration') ?? '1s', '--duration');

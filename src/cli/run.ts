@@ -277,8 +277,11 @@ export async function runBench(o: BenchOptions, argv: string[], hooks: Hooks): P
         // and 200 ms left the first row ~25 % low against an independent loop.
         const m = await loop.run(firstOnDevice && o.warmup > 0 ? { ...warm, seconds: Math.max(o.warmup, DEVICE_WARMUP) } : warm, meas);
         firstOnDevice = false;
-        const variant = { completion: config.completion, engines: config.engines, batch, qd, wqMode: o.wqMode, wqSize: d.options.wqSize, completionPath: config.completion === 'busy' ? 'busy poll' : d.completionPath, napMicros: config.completion === 'busy' ? o.nap : null };
-        const dsa = rowOf(m, { ...common, impl: 'softdsa', name: `softdsa ${config.completion} e${config.engines}${batch > 1 ? ` b${batch}` : ''} q${qd}`, variant, pool: null });
+        // (with --config, the WQ the work goes to, the lowest-id one, and the engines of its group)
+        const wq0 = d.layout.wqs[0];
+        const engines = o.config === undefined ? config.engines : (d.layout.groups.find((g) => g.wqs.includes(0))?.engines.length ?? config.engines);
+        const variant = { completion: config.completion, engines, batch, qd, wqMode: o.config === undefined ? o.wqMode : wq0.mode, wqSize: o.config === undefined ? d.options.wqSize : wq0.ring, completionPath: config.completion === 'busy' ? 'busy poll' : d.completionPath, napMicros: config.completion === 'busy' ? o.nap : null };
+        const dsa = rowOf(m, { ...common, impl: 'softdsa', name: `softdsa ${config.completion} e${engines}${batch > 1 ? ` b${batch}` : ''} q${qd}`, variant, pool: null });
         if (m.ops === 0 && m.partial) break;
         // The baselines: measured here, or the row of the same work measured before.
         const threads = config.engines;

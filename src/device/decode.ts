@@ -218,5 +218,6 @@ export function formatDecoded(d: DecodedDescriptor | DecodedRecord): string {
 
 /** JSON with 64-bit values that exceed a double as decimal strings. */
 export function decodedJson(d: DecodedDescriptor | DecodedRecord): string {
-  return JSON.stringify(d, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n';
+  // (a 64-bit value as a number where it is exact, a decimal string beyond 2^53: a record's faultAddress is always a bigint)
+  return JSON.stringify(d, (_k, v: unknown) => (typeof v === 'bigint' ? (v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()) : v), 2) + '\n';
 }
