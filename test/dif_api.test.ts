@@ -300,6 +300,21 @@ test('DIF on memory outside the arena, the arena full: staged through the thread
     hog(full);
     hog(small);
     assert.ok(Buffer.from(await full.difInsert(data, { blockSize: 4096 })).equals(Buffer.from(await roomy.difInsert(data, { blockSize: 4096 }))));
+    // stats say where it ran: here, for want of room (they said 'device')
+    assert.equal(full.stats().ops.difInsert!.placement, { 'inline:no-room': 1 });
+    // createDelta of arena buffers, no room left for its delta record: made here too, and said so
+    const d2 = await Device.open({ engines: 1, arenaBytes: 4 << 20 });
+    try {
+      const a = d2.buffer(1 << 20).fill(3);
+      const b = d2.buffer(1 << 20).fill(3);
+      b[12345] = 9;
+      hog(d2);
+      const delta = await d2.createDelta(a, b);
+      assert.ok(Buffer.from(delta).equals(Buffer.from(await roomy.createDelta(Buffer.from(a), Buffer.from(b)))));
+      assert.equal(d2.stats().ops.createDelta!.placement, { 'inline:no-room': 1 });
+    } finally {
+      await d2.close();
+    }
     await rejects(() => small.difInsert(data, { blockSize: 4096 }), RangeError, /difInsert: the device arena has no room to stage one block .*free arena buffers, or pass memory from alloc\(\)/);
   } finally {
     for (const d of [roomy, full, small]) await d.close();

@@ -13,7 +13,7 @@ import type { Member } from './batcher.ts';
 import { Errors, type DifMismatch, typeName } from '../device/errors.ts';
 import { coreLoading, newBytes } from '../device/host.ts';
 import { Desc, DifFlag, DifTuple, DstDif, Flag, Opcode, Record, SrcDif, Status } from '../device/format.ts';
-import type { Placement } from './stats.ts';
+import type { Placement, Where } from './stats.ts';
 
 export type DifBlockSize = 512 | 520 | 4096 | 4104;
 
@@ -251,7 +251,7 @@ export interface DifHost {
   executeHere(desc: number): number;
   /** CRC-16 T10-DIF of arena bytes on this thread */
   crc16(addr: number, length: number, seed: number): number;
-  track<T>(op: DifOpName | 'crc16t10dif', bytes: number, placement: Placement, fn: () => T | Promise<T>): Promise<T>;
+  track<T>(op: DifOpName | 'crc16t10dif', bytes: number, where: Where, fn: () => T | Promise<T>): Promise<T>;
 }
 
 /** Bytes staged per window when the data is outside the arena. */
@@ -302,10 +302,12 @@ export class DifOps {
     if (n > 0 && p.sstep > h.maxTransfer) return Promise.reject(new RangeError(`${name}: a block of the source is ${p.sstep} bytes, more than this device's maxTransfer of ${h.maxTransfer} bytes`));
     const here = !h.booted() || n < h.inlineBytes();
     const placement: Placement = !h.booted() ? 'inline:booting' : here ? 'inline:small' : s.placement !== 'arena' || (out !== null && out.placement !== 'arena') ? 'device' : n >= h.splitThreshold && h.engines > 1 ? 'split' : 'device';
-    return h.track(name, n, placement, () => afterCore(() => this.#windows(p, s, out, here)).then(() => result));
+    const seen = { placement };
+    return h.track(name, n, seen, () => afterCore(() => this.#windows(p, s, out, here, seen)).then(() => result));
   }
 
-  async #windows(p: DifPlan, s: Span, out: Span | null, here: boolean): Promise<void> {
+  /** `seen`: where the call ran, 'inline:no-room' once it runs here for want of arena room. */
+  async #windows(p: DifPlan, s: Span, out: Span | null, here: boolean, seen: { placement: Placement }): Promise<void> {
     const h = this.#h;
     const blocks = s.u8.byteLength / p.sstep;
     const stageSrc = s.placement !== 'arena';
@@ -335,6 +337,7 @@ export class DifOps {
           const fit = w === null ? 0 : Math.floor(w.windowBytes / ((stageSrc ? p.sstep : 0) + (stageDst ? p.dstep : 0)));
           if (fit > 0) {
             here = true;
+            seen.placement = 'inline:no-room';
             per = Math.min(fit, Math.max(1, blocks));
             stage = w!.window;
             ownStage = false;

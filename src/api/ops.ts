@@ -19,7 +19,7 @@ import { channel, compareBytes, crc32cOf, rangeComparer, stagesNotShared } from 
 import { fillPattern } from '../device/pattern.ts';
 import { AddressSpaces, windowOf } from '../device/spaces.ts';
 import { Desc, DeltaEntry, Opcode, Record, Status } from '../device/format.ts';
-import { Stats, type Placement } from './stats.ts';
+import { placementOf, Stats, type Placement, type Where } from './stats.ts';
 import { DifOps, type DifOpName } from './dif.ts';
 
 /** The longest piece a device of this maxTransfer takes: 64-byte aligned where it can be. */
@@ -430,11 +430,11 @@ export class Ops {
    * (fn returns a value) is done and recorded now, and the promise is already resolved:
    * no async function, no extra hops on the hot path of small calls.
    */
-  #track<T>(op: OpName, bytes: number, placement: Placement, fn: () => T | Promise<T>, keep?: Span): Promise<T> {
+  #track<T>(op: OpName, bytes: number, where: Where, fn: () => T | Promise<T>, keep?: Span): Promise<T> {
     // Two clock reads cost about as much as a 4 KiB copy: calls are timed one in
     // LATENCY_SAMPLE (their latency percentiles come from that sample; split calls, large
     // by definition, always), unless someone listens on the channel. Every call is counted.
-    const t0 = this.#clock(placement);
+    const t0 = this.#clock(placementOf(where));
     let r: T | Promise<T>;
     try {
       r = fn();
@@ -443,16 +443,16 @@ export class Ops {
     }
     if (r instanceof Promise) {
       this.#batcher.weigh(bytes);
-      return this.#settle(op, bytes, placement, t0, r, keep);
+      return this.#settle(op, bytes, where, t0, r, keep);
     }
-    return Promise.resolve(this.#record(op, bytes, placement, t0, r));
+    return Promise.resolve(this.#record(op, bytes, placementOf(where), t0, r));
   }
 
   /**
    * Records a call once its descriptors are done (r); resolves to `value` where given (a copy's
    * destination: no extra promise hop to map to it), else to what r resolved to.
    */
-  #settle<T>(op: OpName, bytes: number, placement: Placement, t0: number, r: Promise<unknown>, keep?: Span, value?: T): Promise<T> {
+  #settle<T>(op: OpName, bytes: number, where: Where, t0: number, r: Promise<unknown>, keep?: Span, value?: T): Promise<T> {
     // A foreign buffer stays registered (and alive: the span holds it) until its descriptors are done.
     const space = keep !== undefined && keep.space > 0 ? keep.space : 0;
     this.#busy++;
@@ -461,7 +461,7 @@ export class Ops {
       (v) => {
         this.#unbusy();
         if (space > 0) this.#dev.spaces.release(space);
-        return this.#record(op, bytes, placement, t0, value !== undefined ? value : (v as T));
+        return this.#record(op, bytes, placementOf(where), t0, value !== undefined ? value : (v as T));
       },
       (e: unknown) => {
         this.#unbusy();
@@ -927,15 +927,17 @@ export class Ops {
     let where = unsplit(this.#place('compare', n, x, y));
     // CR_DELTA needs 8-byte aligned sources (0x1C otherwise).
     if (where === 'device' && ((x.addr | y.addr) & 7) !== 0) where = 'inline:unaligned';
-    return this.#track('createDelta', n, where, async () => {
+    const seen = { placement: where };
+    return this.#track('createDelta', n, seen, async () => {
       const frames: Uint8Array[] = [];
       const words = n - (n % 8);
+      const here = (w: number, len: number): Uint8Array => deltaInline(x.u8.subarray(w, w + len), y.u8.subarray(w, w + len));
       for (let w = 0; w < words; w += DeltaEntry.MAX_SOURCE) {
         const len = Math.min(DeltaEntry.MAX_SOURCE, words - w);
         // (a window longer than the device's largest transfer runs here too: its entries index the whole window)
         const entries = where.startsWith('inline') || len < 8 || len > this.#cfg.maxTransfer
-          ? deltaInline(x.u8.subarray(w, w + len), y.u8.subarray(w, w + len))
-          : ((await this.#deltaDevice(x.addr + w, y.addr + w, len)) ?? deltaInline(x.u8.subarray(w, w + len), y.u8.subarray(w, w + len)));
+          ? here(w, len)
+          : ((await this.#deltaDevice(x.addr + w, y.addr + w, len)) ?? ((seen.placement = 'inline:no-room'), here(w, len)));
         if (entries.byteLength > 0) frames.push(frame(w / DeltaEntry.MAX_SOURCE, entries));
       }
       if (words < n && firstDiffInline(x.u8.subarray(words), y.u8.subarray(words)) >= 0) frames.push(frame(0xffffffff, y.u8.slice(words)));

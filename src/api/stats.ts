@@ -1,6 +1,11 @@
 // Per-operation counters for the high-level API: how many calls, how many bytes, where
 // they ran and why, and latency percentiles over the most recent calls.
-export type Placement = 'device' | 'split' | 'staged' | 'foreign' | 'inline:small' | 'inline:not-shared' | 'inline:foreign' | 'inline:overlap' | 'inline:unaligned' | 'inline:booting' | 'inline:asleep';
+export type Placement = 'device' | 'split' | 'staged' | 'foreign' | 'inline:small' | 'inline:not-shared' | 'inline:foreign' | 'inline:overlap' | 'inline:unaligned' | 'inline:booting' | 'inline:asleep' | 'inline:no-room';
+
+/** Where a call runs: decided as it starts, or a holder its work sets as it finds otherwise (no arena room left for it: 'inline:no-room'). */
+export type Where = Placement | { placement: Placement };
+
+export const placementOf = (w: Where): Placement => (typeof w === 'string' ? w : w.placement);
 
 const WINDOW = 1024;
 
