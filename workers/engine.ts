@@ -112,10 +112,18 @@ function joinGroup(id: number): void {
 }
 
 export default function start(task: EngineTask): 'started' {
-  joinGroup(task.id);
-  core.init(layout.ctx, scratchOf(layout, task.id));
-  spaces = new ForeignSpaces(task.spaces, { engine: task.id, crc: (addr, length, seed) => core.crc32c(addr, length, seed, 0) >>> 0, windows: loadEventFd()?.windows });
-  if (task.warm && data.warm !== 0) warmUp(core, bytes, layout, data.warm + task.id * WARM_BYTES);
+  try {
+    joinGroup(task.id);
+    core.init(layout.ctx, scratchOf(layout, task.id));
+    spaces = new ForeignSpaces(task.spaces, { engine: task.id, crc: (addr, length, seed) => core.crc32c(addr, length, seed, 0) >>> 0, windows: loadEventFd()?.windows });
+    if (task.warm && data.warm !== 0) warmUp(core, bytes, layout, data.warm + task.id * WARM_BYTES);
+  } catch (e) {
+    // An engine that cannot start ends its thread: the supervisor sees a death at boot (counted,
+    // retried; 3 in a row and the device says it cannot start). A thread left alive after a
+    // failed start was never counted, and open() waited for it for good.
+    setImmediate(() => exitThread(1));
+    throw e;
+  }
   states.set(task.id, EngineState.RUNNING);
   setImmediate(() => loop(task.id));
   return 'started';

@@ -141,15 +141,24 @@ export class Engines {
     this.#ports[e]?.close();
     this.#ports[e] = spaces;
     for (const m of this.spaces.current()) spaces.postMessage(m);
-    // A start that fails means the thread died before running it: the pool's `died` follows.
+    // A start that fails means the thread died before running it, or ends now (the engine ends
+    // a thread whose start threw): the pool's `died` follows. Until it does, the process is held:
+    // nothing else may be (a program awaiting open() ended there, its await unsettled).
     run.then(
       () => {
         this.#bootFailures[e] = 0;
         this.#up[e]();
       },
-      () => {},
+      (err: unknown) => {
+        this.#startError[e] = err;
+        this.#holding[e] ??= setTimeout(() => (this.#holding[e] = undefined), 5000);
+      },
     );
   }
+
+  /** per engine: what holds the process between a failed start and its thread's death being seen, and why the start failed */
+  readonly #holding: Array<ReturnType<typeof setTimeout> | undefined> = [];
+  readonly #startError: unknown[] = [];
 
   /** Resolves once every engine has booted, or the device stopped first; rejects when they cannot start (#cannotStart). */
   ready(): Promise<void> {
@@ -188,7 +197,11 @@ export class Engines {
     return n;
   }
 
-  #died(e: number, error: unknown): void {
+  #died(e: number, died: unknown): void {
+    clearTimeout(this.#holding[e]);
+    this.#holding[e] = undefined;
+    const error = died ?? this.#startError[e];
+    this.#startError[e] = undefined;
     if (this.#stopping) return;
     const booting = this.#states.get(e) === EngineState.BOOTING;
     this.#recover(e);
