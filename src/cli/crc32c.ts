@@ -144,13 +144,16 @@ function pathOf(raw: string): string | Buffer {
   return Buffer.byteLength(text) === bytes.length && Buffer.from(text).equals(bytes) ? text : bytes;
 }
 
+/** Text built from arguments read as bytes (one char a byte), decoded as UTF-8 where it is. */
+const textOf = (raw: string): string => (/[^\x00-\xff]/.test(raw) ? raw : String(pathOf(raw)));
+
 /**
  * A name in a message or the progress bar, on one line and harmless to a terminal: control
  * characters and bytes that are not UTF-8 as escapes (\n, \x1b, \xe9).
  */
 function shown(path: string | Buffer): string {
   const text = typeof path === 'string' ? path : [...path].map((b) => (b < 0x80 ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
-  return text.replace(/[\x00-\x1f\x7f]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
 }
 
 /** A name on an output line, escaped as sha256sum does; with the encoding its line is written in (a name of bytes as they are). */
@@ -193,7 +196,8 @@ export async function crc32cMain(argv: string[], opts: { shutdown?: boolean; byt
     o = parseCrc32cArgs(raw, process.stderr.isTTY === true);
   } catch (e) {
     if (e instanceof UsageError) {
-      say(e.message);
+      // (the arguments were parsed as bytes, one char each: the message's text as it was typed)
+      say(textOf(e.message));
       return 2;
     }
     throw e;
