@@ -18,8 +18,8 @@
 //
 // A submitter takes a slot by one CAS of its sequence word (FREE -> RESERVED, naming its
 // vector), then moves the tail (anyone who sees the reservation helps), copies the
-// descriptor and publishes it by CAS (RESERVED -> PUB). Nothing in between can throw (the descriptor was checked
-// and staged before), and a thread that ends in between (terminate() stops JS anywhere)
+// descriptor and publishes it by CAS (RESERVED -> PUB). Nothing in between can throw (the
+// descriptor was checked and staged before), and a thread that ends in between (terminate() stops JS anywhere)
 // leaves a reservation that names it: once its thread is gone, the slot is skipped
 // (recycled for the next lap) instead of blocking every later descriptor.
 // The engine's number inside CLAIMED is what lets the supervisor finish, exactly once,
