@@ -53,9 +53,6 @@ export class Engines {
   readonly #ready: Promise<void>;
   #resolveReady: () => void = () => {};
   #rejectReady: (e: unknown) => void = () => {};
-  /** resolves when the engines cannot start (see #cannotStart) */
-  readonly #hopeless: Promise<void>;
-  #giveUp: () => void = () => {};
 
   constructor(data: EngineData, vectors: Vectors) {
     const { memory, layout } = data;
@@ -80,7 +77,6 @@ export class Engines {
     });
     this.#ready.catch(() => {}); // (said to whoever asks ready(); a device nobody asks still works, inline)
     void Promise.all(up).then(() => this.#resolveReady());
-    this.#hopeless = new Promise((resolve) => (this.#giveUp = resolve));
   }
 
   /**
@@ -94,12 +90,11 @@ export class Engines {
     const e = Errors.engineStart(why);
     if (error instanceof Error) e.cause = error;
     this.#rejectReady(e);
-    this.#giveUp();
   }
 
-  /** Resolves when the engines cannot start (close() stops waiting for what only they would do). */
+  /** Resolves when the engines cannot start, that is when ready() rejects (close() stops waiting for what only they would do). */
   cannotStart(): Promise<void> {
-    return this.#hopeless;
+    return this.#ready.then(() => new Promise<void>(() => {}), () => {});
   }
 
   /**
