@@ -85,6 +85,7 @@ let arbiter: Arbiter | null = null;
 let source: { hasWork(): boolean; stalled(): boolean };
 const buf = memory.buffer as unknown as SharedArrayBuffer;
 const bytes = new Uint8Array(buf);
+const dv = new DataView(buf);
 /** the engines' states and bells: this engine's group's (a sibling it wakes is one of them) */
 let states: EngineStates;
 const vectors = new Vectors(memory, layout, data.eventfd ? loadEventFd() : null);
@@ -238,13 +239,14 @@ function runInjected(inj: Injection, addr: number, irq: number, block: Int32Arra
     // foreign space's (an offset there is no arena address: set in the arena too, it faulted the
     // arena's completion record when the numbers met).
     const hole = inj.pageFault ? faults.holeOf(addr, inj) : -1;
-    const inArena = (bytes[addr] | (bytes[addr + 1] << 8) | ((bytes[addr + 2] & 0x0f) << 16)) === 0;
-    if (hole >= 0 && inArena && hole < 2 ** 32) core.injectHole(hole, 1);
+    const inArena = (dv.getUint32(addr + Desc.PASID, true) & 0xfffff) === 0;
+    const arenaHole = inArena && hole >= 0 && hole < 2 ** 32 ? hole : -1;
+    if (arenaHole >= 0) core.injectHole(arenaHole, 1);
     if (spaces !== null && !inArena) spaces.hole = hole;
     try {
       status = core.execute(addr, wq.ctx, irq);
     } finally {
-      if (hole >= 0 && inArena && hole < 2 ** 32) core.injectHole(0, 0);
+      if (arenaHole >= 0) core.injectHole(0, 0);
       if (spaces !== null) spaces.hole = -1;
     }
     const code = status & Status.CODE_MASK;

@@ -162,7 +162,6 @@ function planDif(name: DifOpName, opts: unknown): DifPlan {
   if (opcode === Opcode.DIF_CHECK && o.dst !== undefined) throw new TypeError(`${name}: dst does not apply (a check writes nothing)`);
   const srcFlags = checks ? checkFlags : 0;
   let dstFlags = 0;
-  const src = own;
   let dst = own;
   if (opcode === Opcode.DIF_UPDT) {
     if (o.to === null || (o.to !== undefined && typeof o.to !== 'object')) throw new TypeError(`${name}: to must be an object; got ${typeName(o.to)}`);
@@ -179,7 +178,7 @@ function planDif(name: DifOpName, opts: unknown): DifPlan {
   if (writes) dstFlags |= (dst.refInc ? 0 : DstDif.REF_TAG_TYPE) | (dst.appInc ? DstDif.APP_TAG_TYPE : 0);
   const sstep = checks ? block + DifTuple.SIZE : block;
   const dstep = opcode === Opcode.DIF_CHECK ? 0 : opcode === Opcode.DIF_STRP ? block : opcode === Opcode.DIX_GEN ? DifTuple.SIZE : block + DifTuple.SIZE;
-  return { name, opcode, checks, writes, block, sstep, dstep, difFlags, srcFlags, dstFlags, src, dst };
+  return { name, opcode, checks, writes, block, sstep, dstep, difFlags, srcFlags, dstFlags, src: own, dst };
 }
 
 /** The tags of block k of a run seeded by t. */
