@@ -15,7 +15,7 @@
 //   is done and the record's CRC is 0.
 // - DIF ops (kernels/dif.ts): transfer size a multiple of the source block step (0x13), then
 //   source/destination overlap (0x16); they work and fault block by block. Not in foreign spaces.
-import { Opcode, Flag, Status, Desc, Ctx, Record } from "../src/device/format";
+import { Opcode, Flag, Status, Desc, Ctx, Record, PasidWord } from "../src/device/format";
 import { prefix } from "./bounds";
 import { resetOutcome, writeRecord } from "./record";
 import { opIndex, validate, handleValid } from "./validate";
@@ -99,7 +99,7 @@ export function runOne(desc: u32, ctx: u32, irq: u32, inBatch: bool): u32 {
     return Status.COMPLETION_FAULT;
   } else {
     status = validate(desc, ctx, idx, op, flags);
-    const pasid = load<u32>(desc + Desc.PASID) & 0xfffff;
+    const pasid = load<u32>(desc + Desc.PASID) & PasidWord.PASID_MASK;
     if (status == 0) status = pasid == 0 ? kernel(desc, ctx, irq, op, flags) : foreignKernel(desc, op, flags);
   }
 

@@ -11,7 +11,7 @@ import { Vectors } from '../src/device/completion.ts';
 import { EngineStates } from '../src/device/engine_states.ts';
 import { loadEventFd } from '../src/device/eventfd.ts';
 import { SpinPolicy } from '../src/device/spin.ts';
-import { Desc, Opcode, Status } from '../src/device/format.ts';
+import { Desc, Opcode, PasidWord, Status } from '../src/device/format.ts';
 import { ForeignSpaces, runForeign } from '../src/device/foreign.ts';
 import type { MessagePort } from 'node:worker_threads';
 import { exitThread, workerData } from '../src/device/host.ts';
@@ -239,7 +239,7 @@ function runInjected(inj: Injection, addr: number, irq: number, block: Int32Arra
     // foreign space's (an offset there is no arena address: set in the arena too, it faulted the
     // arena's completion record when the numbers met).
     const hole = inj.pageFault ? faults.holeOf(addr, inj) : -1;
-    const inArena = (dv.getUint32(addr + Desc.PASID, true) & 0xfffff) === 0;
+    const inArena = (dv.getUint32(addr + Desc.PASID, true) & PasidWord.PASID_MASK) === 0;
     const arenaHole = inArena && hole >= 0 && hole < 2 ** 32 ? hole : -1;
     if (arenaHole >= 0) core.injectHole(arenaHole, 1);
     if (spaces !== null && !inArena) spaces.hole = hole;

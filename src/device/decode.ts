@@ -5,7 +5,7 @@
 // builders' option names, so that a decoded descriptor given back to its builder gives the same
 // bytes:  Descriptor[d.builder](d)  ==  the bytes decoded (for the fields the opcode has).
 import { COMMON, HEADER_BYTES, type Kind, OPS, readField as read, RECORD_FIELDS } from './fields.ts';
-import { Desc, DifFlag, DifStatus, DstDif, Flag, Opcode, Record as Rec, SrcDif, Status } from './format.ts';
+import { Desc, DifFlag, DifStatus, DstDif, Flag, Opcode, PasidWord, Record as Rec, SrcDif, Status } from './format.ts';
 import { type CompletionRecord, readRecord } from './record.ts';
 
 export type FieldValue = number | bigint | string | string[] | number[] | boolean | { [k: string]: number };
@@ -136,8 +136,8 @@ export function decodeDescriptor(bytes: Uint8Array): DecodedDescriptor {
     opcode,
     opcodeName: opcodeName(opcode),
     builder: op?.builder ?? null,
-    pasid: pasidWord & 0xfffff,
-    privileged: (pasidWord & 0x80000000) !== 0,
+    pasid: pasidWord & PasidWord.PASID_MASK,
+    privileged: (pasidWord & PasidWord.PRIVILEGED) !== 0,
     flags,
     flagNames: flagNames(flags, opcode),
   };

@@ -1,7 +1,7 @@
 // Descriptor builders: the 64 bytes of a DSA descriptor from named fields, written where
 // fields.ts places each opcode's fields (at format.ts's offsets, the layout's one source of truth).
 import { OPS, setU64, writeField } from './fields.ts';
-import { Desc, Flag, Opcode } from './format.ts';
+import { Desc, Flag, Opcode, PasidWord } from './format.ts';
 import { typeName } from './errors.ts';
 
 export interface Common {
@@ -36,7 +36,7 @@ export interface Fields extends Common {
 
 /** Writes the fields every descriptor has. */
 function header(dv: DataView, opcode: number, flags: number, c: Common): void {
-  dv.setUint32(Desc.PASID, ((c.pasid ?? 0) | (c.privileged === true ? 0x80000000 : 0)) >>> 0, true);
+  dv.setUint32(Desc.PASID, ((c.pasid ?? 0) | (c.privileged === true ? PasidWord.PRIVILEGED : 0)) >>> 0, true);
   dv.setUint32(Desc.FLAGS, (flags & 0xffffff) | ((opcode & 0xff) << 24), true);
   setU64(dv, Desc.COMPLETION, c.completion ?? 0);
   dv.setUint16(Desc.INT_HANDLE, c.intHandle ?? 0, true);
@@ -75,9 +75,9 @@ function build(opcode: Opcode, o: Common): Uint8Array {
   checkValue(where, 'flags', c.flags, 3);
   checkValue(where, 'completion', c.completion, 8);
   checkValue(where, 'intHandle', c.intHandle, 2);
-  if (c.pasid !== undefined && !(Number.isInteger(c.pasid) && (c.pasid as number) >= 0 && (c.pasid as number) < 1 << 20)) {
+  if (c.pasid !== undefined && !(Number.isInteger(c.pasid) && (c.pasid as number) >= 0 && (c.pasid as number) <= PasidWord.PASID_MASK)) {
     // (bits 19:0 of the first dword: a larger value would run the descriptor in another space)
-    throw new RangeError(`${where}: pasid must be an integer from 0 to ${(1 << 20) - 1} (20 bits); got ${String(c.pasid)}`);
+    throw new RangeError(`${where}: pasid must be an integer from 0 to ${PasidWord.PASID_MASK} (20 bits); got ${String(c.pasid)}`);
   }
   if (c.privileged !== undefined && typeof c.privileged !== 'boolean') throw new TypeError(`${where}: privileged must be a boolean; got ${typeName(c.privileged)}`);
   let flags = defaultFlags(o);

@@ -10,7 +10,7 @@
 // Matching at submission makes the choice reproducible: for a given seed and the same submissions,
 // the same descriptors fault, however many engines run them. 'refuse' acts in the portal itself.
 import { Errors } from './errors.ts';
-import { Desc, DifFlag, DifTuple, Flag, Opcode } from './format.ts';
+import { Desc, DifFlag, DifTuple, Flag, Opcode, PasidWord } from './format.ts';
 
 /** How an engine dies: its thread exits, or throws; before running the descriptor or after it (before completing it). */
 export interface EngineDeath {
@@ -366,7 +366,7 @@ const describe = (v: unknown): string => (typeof v === 'string' ? JSON.stringify
  * applied), a CRC seed read from memory.
  */
 function meets(dv: DataView, op: number, start: number, end: number): boolean {
-  if ((dv.getUint32(Desc.PASID, true) & 0xfffff) !== 0) return false; // (another address space's offsets: not the arena's range)
+  if ((dv.getUint32(Desc.PASID, true) & PasidWord.PASID_MASK) !== 0) return false; // (another address space's offsets: not the arena's range)
   const size = dv.getUint32(Desc.XFER_SIZE, true);
   const within = (at: number, len: number): boolean => {
     const a = Number(dv.getBigUint64(at, true));

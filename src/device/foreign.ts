@@ -23,7 +23,7 @@ import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createRequire } from 'node:module';
-import { Desc, Flag, Opcode, Status } from './format.ts';
+import { Desc, Flag, Opcode, PasidWord, Status } from './format.ts';
 import { fillPattern } from './pattern.ts';
 import type { FileWindows } from './eventfd.ts';
 
@@ -135,7 +135,7 @@ function nativeCrc32c(): (b: Buffer, seed?: number) => number {
 /** Runs the data part of a foreign-space descriptor at `desc` (in the arena `mem`). */
 export function runForeign(mem: Uint8Array, desc: number, op: number, flags: number, spaces: ForeignSpaces, out: SetOutcome): number {
   const dv = new DataView(mem.buffer, mem.byteOffset);
-  const space = spaces.get(dv.getUint32(desc + Desc.PASID, true) & 0xfffff);
+  const space = spaces.get(dv.getUint32(desc + Desc.PASID, true) & PasidWord.PASID_MASK);
   const addr = (at: number): number => {
     // (a file can be past 4 GiB: 53 bits are kept; a larger address is past any space's end)
     const hi = dv.getUint32(desc + at + 4, true);

@@ -94,6 +94,14 @@ export enum Status {
   CODE_MASK = 0x7f,
 }
 
+/** The descriptor's first word (bytes 0-3): the address space and privilege it runs under. */
+export enum PasidWord {
+  /** bits 19:0: the PASID (here: 0 the arena, else a registered foreign space) */
+  PASID_MASK = 0xfffff,
+  /** bit 31: privileged (supervisor) */
+  PRIVILEGED = 0x80000000,
+}
+
 /** Byte offsets of the 64-byte descriptor. */
 export enum Desc {
   SIZE = 64,
