@@ -46,21 +46,21 @@ export interface DeviceStats {
 
 export interface DeviceOptions {
   /** engine threads; default: one per core */
-  engines?: number;
+  engines?: number | undefined;
   /** work queue slots, a power of two from 4 to 65536; default 128 */
-  wqSize?: number;
+  wqSize?: number | undefined;
   /** 'dedicated': only the opening thread submits; 'shared': any attached thread may (default 'dedicated') */
-  wqMode?: 'dedicated' | 'shared';
+  wqMode?: 'dedicated' | 'shared' | undefined;
   /** bytes of arena descriptors can address; default 256 MiB (reserved, committed as touched) */
-  arenaBytes?: number;
+  arenaBytes?: number | undefined;
   /** largest batch descriptor count; default 1024 (1: no batches; the calls then go one descriptor each) */
-  maxBatch?: number;
+  maxBatch?: number | undefined;
   /** largest transfer size; default 2 GiB (the arena bounds it anyway) */
-  maxTransfer?: number;
+  maxTransfer?: number | undefined;
   /** how completions reach the opening thread; default 'auto' (eventfd where the addon is built) */
-  completion?: 'auto' | 'eventfd' | 'atomics';
+  completion?: 'auto' | 'eventfd' | 'atomics' | undefined;
   /** high-level calls below this many bytes run inline; 'auto' (default): measured at start-up */
-  inlineThreshold?: number | 'auto';
+  inlineThreshold?: number | 'auto' | undefined;
   /**
    * high-level calls of at least this many bytes are split across engines (a number: for every
    * call). 'auto' (default): CRCs (crc32c, copyCrc32c) and compares from 2 MiB, copies, fills
@@ -68,11 +68,11 @@ export interface DeviceOptions {
    * the split saves, and a copy, bound by memory, gains less from a second engine (measured
    * with calls awaited one at a time, 2 engines on 2 cores)
    */
-  splitThreshold?: number | 'auto';
+  splitThreshold?: number | 'auto' | undefined;
   /** engines spin up to this long on an empty queue before parking; default 50 */
-  engineSpinMicros?: number;
+  engineSpinMicros?: number | undefined;
   /** the submitter spins up to this long for a completion before sleeping on its vector; default 50 */
-  pollSpinMicros?: number;
+  pollSpinMicros?: number | undefined;
   /**
    * engine threads raise their nice value by this much (0 to 19) at start, so the kernel runs the
    * main thread first when both want a core and engines get the idle cycles; 0 leaves them at the
@@ -82,7 +82,7 @@ export interface DeviceOptions {
    * engines about a tenth of a core against a busy thread of normal priority
    * (bench/priority.bench.ts, bench/results/priority.json)
    */
-  engineNice?: number;
+  engineNice?: number | undefined;
   /**
    * engine threads ask the kernel for an EEVDF slice this long (µs, 100 to 100000) at start;
    * 0 leaves the kernel's (about 0.75 ms times 1 + log2 of the cores, up to 8). Linux 6.12+ with
@@ -92,7 +92,7 @@ export interface DeviceOptions {
    * p99 0.15-1.0 ms, 3.6 ms at worst, perf sched on 2 cores copying 1 GiB; 0.08-0.41 ms with
    * 10 ms slices). Shorter slices than the main thread's make it worse (1.4-2.5 ms at 0.1 ms).
    */
-  engineSliceMicros?: number;
+  engineSliceMicros?: number | undefined;
   /**
    * engine copies (MEMMOVE) of at least this many bytes whose descriptor leaves Flag.CC clear (as
    * the drop-in calls do) write their destination with stores that bypass the cache, as DSA
@@ -102,11 +102,11 @@ export interface DeviceOptions {
    * a copy moves ~1.3x the bytes a second, as it does not read each destination line before
    * writing it; below, a copy in the cache is faster through it (bench/cache_bypass.bench.ts)
    */
-  cacheBypassBytes?: number;
+  cacheBypassBytes?: number | undefined;
   /** fault-injection rules set from the start (more with dev.inject()); see FaultRule */
-  faults?: readonly FaultRule[];
+  faults?: readonly FaultRule[] | undefined;
   /** the seed of the rules' probabilities (0 to 2^32-1); default: a random one, in stats().faults.seed */
-  faultSeed?: number;
+  faultSeed?: number | undefined;
 }
 
 /**
@@ -234,7 +234,7 @@ const WINDOW_ALIGN = 1 << 16;
 /** Device.fromConfig options: those of Device.open that the config does not set, and which device of the file. */
 export type ConfigOptions = Omit<DeviceOptions, 'engines' | 'wqSize' | 'wqMode' | 'maxBatch' | 'maxTransfer'> & {
   /** the device of the config to open (dsaN); default: its first DSA device */
-  device?: string;
+  device?: string | undefined;
 };
 
 /**

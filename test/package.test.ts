@@ -256,15 +256,28 @@ export const dev: Promise<softdsa.Device> = softdsa.Device.open();
 // @ts-expect-error: a string is not a byte buffer
 export const wrong = softdsa.memcpy('dst', 'src');
 `);
+  // Options given as undefined (as a JS caller passes a value it may not have) are taken as absent
+  // at run time: the types say so, also under exactOptionalPropertyTypes.
+  writeFileSync(join(ts, 'undefined-options.mts'), `import { Device, crc32cFile, difInsert, difUpdate, createCrc32cStream, Descriptor, type FaultRule } from 'softdsa';
+const maybe = (): number | undefined => undefined;
+const signal: AbortSignal | undefined = undefined;
+export const dev = Device.open({ engines: maybe(), wqMode: undefined, faults: undefined });
+export const file = crc32cFile('x', { signal, chunkSize: maybe(), onProgress: undefined });
+export const dif = difInsert(new Uint8Array(512), { blockSize: undefined, refTag: maybe(), dst: undefined });
+export const update = difUpdate(new Uint8Array(520), { to: { refTag: maybe(), keepGuard: undefined } });
+export const stream = createCrc32cStream({ seed: maybe(), device: undefined });
+export const d = Descriptor.memmove({ src: 0, dst: 64, size: 1, pasid: maybe(), flags: undefined });
+export const rule: FaultRule = { opcode: undefined, pageFault: { offset: 0, operand: undefined } };
+`);
   const modes: Array<[string, string]> = [['nodenext', 'nodenext'], ['node16', 'node16'], ['preserve', 'bundler']];
   for (const [module, moduleResolution] of modes) {
     const config = join(ts, `tsconfig.${moduleResolution}.json`);
     writeFileSync(config, JSON.stringify({
       compilerOptions: {
         target: 'es2022', lib: ['es2023'], module, moduleResolution, strict: true, noEmit: true,
-        skipLibCheck: false, types: ['node'], typeRoots: [join(root, 'node_modules', '@types')],
+        skipLibCheck: false, exactOptionalPropertyTypes: true, types: ['node'], typeRoots: [join(root, 'node_modules', '@types')],
       },
-      files: ['drop-in.mts', 'descriptors.mts', 'types.mts', 'require.cts'],
+      files: ['drop-in.mts', 'descriptors.mts', 'types.mts', 'require.cts', 'undefined-options.mts'],
     }, null, 2));
     const r = run(process.execPath, [tsc, '-p', config], { cwd: ts });
     assert.is(r.code, 0, `${moduleResolution}: ${show(r)}`);

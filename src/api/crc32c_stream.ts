@@ -27,11 +27,11 @@ import { windowOf } from '../device/spaces.ts';
 
 export interface Crc32cStreamOptions {
   /** the device whose engines checksum arena chunks (from its buffer()/alloc()); default: the default device */
-  device?: DeviceCalls;
+  device?: DeviceCalls | undefined;
   /** CRC to continue from, as crc32c(data, seed); default 0 */
-  seed?: number;
+  seed?: number | undefined;
   /** node:stream only: false makes it a sink (the readable side ends empty); default true */
-  passThrough?: boolean;
+  passThrough?: boolean | undefined;
 }
 
 /** The options of the WHATWG stream (and of the accumulator under both); the node:stream one takes passThrough too. */

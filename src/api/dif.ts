@@ -20,53 +20,53 @@ export type DifBlockSize = 512 | 520 | 4096 | 4104;
 /** The tags of the first block, and how they advance from block to block. */
 export interface DifTagOptions {
   /** reference tag of the first block (u32); default 0 */
-  refTag?: number;
+  refTag?: number | undefined;
   /** the reference tag increments per block (Type 1 protection); default true */
-  refTagIncrement?: boolean;
+  refTagIncrement?: boolean | undefined;
   /** application tag of the first block (u16); default 0 */
-  appTag?: number;
+  appTag?: number | undefined;
   /** the application tag increments per block; default false */
-  appTagIncrement?: boolean;
+  appTagIncrement?: boolean | undefined;
   /**
    * bits set here are not compared (check) and are written as 0 (insert), as on the hardware;
    * 0xFFFF: the application tag is not checked. Default 0 (all 16 bits)
    */
-  appTagMask?: number;
+  appTagMask?: number | undefined;
 }
 
 export interface DifOptions extends DifTagOptions {
   /** data bytes per block: 512, 520, 4096 or 4104; default 512 */
-  blockSize?: DifBlockSize;
+  blockSize?: DifBlockSize | undefined;
   /** the guard CRC starts from 0xFFFF instead of 0; default false */
-  invertCrcSeed?: boolean;
+  invertCrcSeed?: boolean | undefined;
   /** the guard CRC is inverted; default false */
-  invertCrcResult?: boolean;
+  invertCrcResult?: boolean | undefined;
   /** check the guard (check, strip, update); default true */
-  checkGuard?: boolean;
+  checkGuard?: boolean | undefined;
   /** check the reference tag (check, strip, update); default true */
-  checkRefTag?: boolean;
+  checkRefTag?: boolean | undefined;
   /** a block whose application tag is 0xFFFF is not checked; default false */
-  appTagFDetect?: boolean;
+  appTagFDetect?: boolean | undefined;
   /** a block whose application tag is 0xFFFF and reference tag 0xFFFFFFFF is not checked; default false */
-  appAndRefTagFDetect?: boolean;
+  appAndRefTagFDetect?: boolean | undefined;
   /** a block whose 8 tuple bytes are all 0xFF is not checked (or, with allFDetectError, fails); default false */
-  allFDetect?: boolean;
+  allFDetect?: boolean | undefined;
   /** with allFDetect: an all-F tuple fails the check instead of skipping the block; default false */
-  allFDetectError?: boolean;
+  allFDetectError?: boolean | undefined;
   /** where the output goes (insert, strip, update, DIX generate); default: a new Buffer */
-  dst?: Bytes;
+  dst?: Bytes | undefined;
 }
 
 /** difUpdate: the source is checked with the options' tags, the output gets these. */
 export interface DifUpdateOptions extends DifOptions {
   to?: DifTagOptions & {
     /** copy the source's guard instead of computing it; default false */
-    keepGuard?: boolean;
+    keepGuard?: boolean | undefined;
     /** copy the source's application tag; default false */
-    keepAppTag?: boolean;
+    keepAppTag?: boolean | undefined;
     /** copy the source's reference tag; default false */
-    keepRefTag?: boolean;
-  };
+    keepRefTag?: boolean | undefined;
+  } | undefined;
 }
 
 export type DifOpName = 'difCheck' | 'difInsert' | 'difStrip' | 'difUpdate' | 'dixGenerate';

@@ -35,17 +35,17 @@ import { Record, Status } from '../device/format.ts';
 
 export interface FileCrcOptions {
   /** bytes per read (and per CRC); default 8 MiB. A file crc32cFile maps into the device: bytes per CRC descriptor, default 32 MiB */
-  chunkSize?: number;
+  chunkSize?: number | undefined;
   /** chunks in flight (reads, CRCs, writes) at once, each an arena buffer of chunkSize (a mapped file: descriptors, no buffers); default 4 */
-  inFlight?: number;
+  inFlight?: number | undefined;
   /** aborts the call: it rejects at once with an AbortError (code ABORT_ERR, cause: the signal's reason) */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** called as chunks are done: bytes done and the file's size (bytes done can pass it if the file grows); an error it throws, or its promise rejects with, fails the call */
-  onProgress?: (bytesDone: number, totalBytes: number) => void | Promise<void>;
+  onProgress?: ((bytesDone: number, totalBytes: number) => void | Promise<void>) | undefined;
   /** the device whose engines do the work (an attached thread's too: its file calls read into its part); default: the default device */
-  device?: DeviceCalls;
+  device?: DeviceCalls | undefined;
   /** CRC to continue from, as crc32c(data, seed); default 0 */
-  seed?: number;
+  seed?: number | undefined;
 }
 
 export interface CopyFileCrcOptions extends FileCrcOptions {
@@ -55,7 +55,7 @@ export interface CopyFileCrcOptions extends FileCrcOptions {
    * CRC, once by write()); 'copyCrc32c': DSA's COPY_CRC into a second arena buffer, then that
    * buffer is written (the bytes written are the ones the engine produced along with the CRC)
    */
-  via?: 'crc32c' | 'copyCrc32c';
+  via?: 'crc32c' | 'copyCrc32c' | undefined;
 }
 
 export const DEFAULT_CHUNK = 8 << 20;

@@ -6,32 +6,32 @@ import { typeName } from './errors.ts';
 
 export interface Common {
   /** descriptor flags; default CRAV | RCR when `completion` is given, else 0 */
-  flags?: number;
+  flags?: number | undefined;
   /** completion record address (32-byte aligned) */
-  completion?: number;
+  completion?: number | undefined;
   /** interrupt handle, used with Flag.RCI */
-  intHandle?: number;
+  intHandle?: number | undefined;
   /** PASID (bits 19:0 of the first dword): the address space the descriptor runs in (0: the arena) */
-  pasid?: number;
+  pasid?: number | undefined;
   /** bit 31 of the first dword: a supervisor request (idxd.h `priv`; decodeDescriptor reports it; the device runs it as any other) */
-  privileged?: boolean;
+  privileged?: boolean | undefined;
 }
 
 /** Every field a descriptor can carry; what a field means depends on the opcode. */
 export interface Fields extends Common {
   opcode: number;
   /** @16: source, fill pattern, batch list or delta record */
-  src?: number | bigint;
+  src?: number | bigint | undefined;
   /** @24: destination, second source or compare pattern */
-  dst?: number | bigint;
+  dst?: number | bigint | undefined;
   /** @32: transfer size or batch count */
-  size?: number;
+  size?: number | undefined;
   /** @40.. operation-specific u64 at 40, u32 at 48, u8 at 56 */
-  op40?: number | bigint;
-  op48?: number | bigint;
-  op56?: number;
+  op40?: number | bigint | undefined;
+  op48?: number | bigint | undefined;
+  op56?: number | undefined;
   /** @56 as a u64 (DIF destination tags); instead of op56 */
-  op56u64?: number | bigint;
+  op56u64?: number | bigint | undefined;
 }
 
 /** Writes the fields every descriptor has. */
@@ -144,7 +144,7 @@ export const Descriptor = {
 
 /** DIF tags: reference tag seed, application tag seed and mask (mask bits set are not compared). */
 export interface DifTags {
-  refTag?: number;
-  appTag?: number;
-  appTagMask?: number;
+  refTag?: number | undefined;
+  appTag?: number | undefined;
+  appTagMask?: number | undefined;
 }

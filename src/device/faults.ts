@@ -14,24 +14,24 @@ import { Desc, DifFlag, DifTuple, Flag, Opcode, PasidWord } from './format.ts';
 
 /** How an engine dies: its thread exits, or throws; before running the descriptor or after it (before completing it). */
 export interface EngineDeath {
-  how?: 'exit' | 'throw';
-  when?: 'before' | 'after';
+  how?: 'exit' | 'throw' | undefined;
+  when?: 'before' | 'after' | undefined;
 }
 
 export interface FaultRule {
   // ---- which descriptors (all that are given must match) ----
   /** opcode(s) (Opcode) */
-  opcode?: number | readonly number[];
+  opcode?: number | readonly number[] | undefined;
   /** work queue id (the M of wqN.M); today every device has WQ 0 */
-  wq?: number;
+  wq?: number | undefined;
   /** [start, end): a descriptor whose source or destination range meets it */
-  address?: readonly [number, number];
+  address?: readonly [number, number] | undefined;
   /** fire for each matching descriptor with this probability (seeded: reproducible) */
-  probability?: number;
+  probability?: number | undefined;
   /** fire for every N-th matching descriptor (the N-th, 2N-th, ...) */
-  every?: number;
+  every?: number | undefined;
   /** fire at most this many times (then the rule is spent) */
-  times?: number;
+  times?: number | undefined;
   // ---- what happens (one of pageFault, status, engineDeath, refuse; latency and lostInterrupt combine with any but refuse) ----
   /**
    * the byte at `operand` + offset is unmapped: the descriptor runs up to it and completes with a
@@ -39,17 +39,17 @@ export interface FaultRule {
    * reports a real one. operand: 'src' (@16, default) or 'dst' (@24). Matches only descriptors
    * whose transfer size reaches past offset, and not BOF ones (the OS would map the page).
    */
-  pageFault?: { offset: number; operand?: 'src' | 'dst' };
+  pageFault?: { offset: number; operand?: 'src' | 'dst' | undefined } | undefined;
   /** the descriptor is not run: it completes with this status code (its record written if it asks for one) */
-  status?: number;
+  status?: number | undefined;
   /** the submission is refused as a full shared WQ refuses it (submit rejects with QUEUE_FULL, or waits with retry) */
-  refuse?: boolean;
+  refuse?: boolean | undefined;
   /** the engine that runs it dies (0x20 for what it held; the engine is replaced) */
-  engineDeath?: EngineDeath | boolean;
+  engineDeath?: EngineDeath | boolean | undefined;
   /** ms added before the completion */
-  latency?: number;
+  latency?: number | undefined;
   /** the completion is written but its interrupt (the submitter's vector, RCI handles) is not raised */
-  lostInterrupt?: boolean;
+  lostInterrupt?: boolean | undefined;
 }
 
 export const EFFECTS = ['pageFault', 'status', 'refuse', 'engineDeath', 'latency', 'lostInterrupt'] as const;

@@ -24,7 +24,7 @@ const CORES = cores();
 
 export interface SubmitOptions {
   /** wait for room when the queue is full (default); false: reject with QUEUE_FULL */
-  retry?: boolean;
+  retry?: boolean | undefined;
 }
 
 /** A status the device could not write into a completion record (DSA's software error register). */
