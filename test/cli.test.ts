@@ -1,7 +1,7 @@
 // softdsa bench: option parsing, the JSON schema, the outputs, Ctrl-C, and a tiny real
 // run of every operation with --verify (through the CLI, as a user runs it).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -305,6 +305,17 @@ test('--config: the engines come from the file; the default depth fits its first
   usage(['bench', '--config', conf('two_groups.conf'), '-s', '16k'], /--size: 16384 bytes is over small's max_transfer_size 8192/);
   usage(['bench', '--config', conf('two_groups.conf'), '-s', '4k', '-b', '32'], /--batch: 32 is over small's max_batch_size 16/);
   usage(['bench', '--config', '/nonexistent.conf'], /--config: \/nonexistent\.conf: file: cannot read/);
+  // The arbitration rows run each size on every WQ of the group: one that cannot take it would
+  // fail every descriptor (0x13), counted as throughput and share.
+  const dir = mkdtempSync(join(tmpdir(), 'softdsa-cli-'));
+  try {
+    const small = join(dir, 'small_low.conf');
+    writeFileSync(small, readFileSync(conf('priorities.conf'), 'utf8').replace('"name":"low",', '"name":"low",\n            "max_transfer_size":16384,'));
+    usage(['bench', '--config', small, '-s', '64k'], /--size: 65536 bytes is over low's max_transfer_size 16384 \(the arbitration rows run each size on every WQ of group0\)/);
+    assert.is(opts('--config', small, '-s', '16k').sizes.length, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   // a count per WQ would give each WQ of a group the same share, whatever the arbiter did
   usage(['bench', '--config', conf('priorities.conf'), '-s', '4k', '-n', '50'], /--iterations cannot measure the shares of group0's 2 WQs \(each would run N\): give a duration \(-d\)/);
 });

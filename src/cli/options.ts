@@ -384,5 +384,12 @@ function configOf(file: string | undefined, replaced: Record<string, string | un
   if (Math.max(...qd) > room) throw new UsageError(`--qd: ${Math.max(...qd)} descriptors in flight do not fit ${wq.name} (wq${wq.id}), which takes ${room}`);
   if (Math.max(...batch) > wq.maxBatchSize) throw new UsageError(`--batch: ${Math.max(...batch)} is over ${wq.name}'s max_batch_size ${wq.maxBatchSize}`);
   if (sizes[sizes.length - 1] > wq.maxTransferSize) throw new UsageError(`--size: ${sizes[sizes.length - 1]} bytes is over ${wq.name}'s max_transfer_size ${wq.maxTransferSize}`);
+  // The arbitration rows run every size on every WQ of a group of several: each must take it.
+  for (const w of topology.wqs) {
+    const shared = topology.wqs.filter((x) => x.group === w.group).length > 1;
+    if (shared && sizes[sizes.length - 1] > w.maxTransferSize) {
+      throw new UsageError(`--size: ${sizes[sizes.length - 1]} bytes is over ${w.name}'s max_transfer_size ${w.maxTransferSize} (the arbitration rows run each size on every WQ of group${w.group})`);
+    }
+  }
   return { file, topology };
 }
