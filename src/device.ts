@@ -201,7 +201,8 @@ export function checkedOptions(options: DeviceOptions, topology: Topology | null
     try {
       checkRule(rule);
     } catch (e) {
-      throw Errors.option(`faults[${i}]`, (e as Error).message);
+      // (of the kind the rule's check gave: a field rules do not have is a TypeError, as an unknown option is)
+      throw e instanceof TypeError ? Errors.optionType(`faults[${i}]`, e.message) : Errors.option(`faults[${i}]`, (e as Error).message);
     }
   });
   return o;

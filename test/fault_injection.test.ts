@@ -140,6 +140,14 @@ test('status: the descriptor is not run; its record gets the status and its RCI 
     assert.is(fired, 1);
     h.close();
   });
+  // A drop-in call given 0x20 by a rule: ENGINE_FAILED, whose message does not say only that an engine died.
+  await withDevice({ engines: 1, inlineThreshold: 0 }, async (dev) => {
+    dev.inject({ opcode: Opcode.MEMMOVE, status: Status.HW_ERROR, times: 1 });
+    const a = dev.buffer(64 << 10);
+    const e = await dev.memcpy(dev.buffer(64 << 10), a).then(() => null, (x: Error) => x);
+    assert.is((e as { code?: string } | null)?.code, 'ENGINE_FAILED');
+    assert.match(e!.message, /^memcpy: status 0x20 \(hardware error\): the engine running it died, or a fault rule set that status/);
+  });
 });
 
 test('refuse: submit rejects with QUEUE_FULL (retry: false), waits and goes in (retry), enqueue gives -1', async () => {
@@ -395,7 +403,6 @@ test('bad rules are refused with the field named; Device.open names the rule', a
     const bad: Array<[object, RegExp]> = [
       [{ opcode: 3 }, /needs an effect/],
       [{ status: 0x20, pageFault: { offset: 0 } }, /one of pageFault, status, engineDeath, refuse per rule; got pageFault and status/],
-      [{ status: 0x20, probabilty: 0.5 }, /unknown field "probabilty"/],
       [{ status: 0x20, probability: 2 }, /probability must be a number from 0 to 1; got 2/],
       [{ status: 0x20, every: 0 }, /every must be a positive integer/],
       [{ status: 0x20, opcode: 300 }, /opcode must be an opcode/],
@@ -410,11 +417,15 @@ test('bad rules are refused with the field named; Device.open names the rule', a
       [{ latency: 0 }, /latency must be ms, more than 0 and at most 60000; got 0/],
     ];
     for (const [rule, re] of bad) assert.throws(() => dev.inject(rule as never), (e: Error) => e instanceof RangeError && /^fault rule: /.test(e.message) && re.test(e.message), JSON.stringify(rule));
+    // a field rules do not have is a TypeError, as an unknown option name is
+    assert.throws(() => dev.inject({ status: 0x20, probabilty: 0.5 } as never), (e: Error) => e instanceof TypeError && /^fault rule: unknown field "probabilty"/.test(e.message));
+    assert.throws(() => dev.inject(null as never), (e: Error) => e instanceof TypeError && /^fault rule: a rule is an object; got null/.test(e.message));
     for (let i = 0; i < 32; i++) dev.inject({ status: 0x20, wq: 7 });
     assert.throws(() => dev.inject({ status: 0x20 }), /at most 32 rules/);
   });
   assert.throws(() => Device.openSync({ engines: 1, arenaBytes: ARENA, faults: [{ status: 0x20 }, { latency: -1 }] }), /option faults\[1\]: fault rule: latency must be/);
   assert.throws(() => Device.openSync({ engines: 1, arenaBytes: ARENA, faultSeed: -1 }), /option faultSeed/);
+  assert.throws(() => Device.openSync({ engines: 1, arenaBytes: ARENA, faults: [{ status: 0x20, bogus: 1 } as never] }), (e: Error) => e instanceof TypeError && /option faults\[0\]: fault rule: unknown field "bogus"/.test(e.message));
 });
 
 test('README: the resume example runs as written, and replays the same faults with its seed', async () => {

@@ -432,7 +432,7 @@ export class DifOps {
   #outcome(p: DifPlan, status: number, bytes: number, k: number): number {
     if (status === Status.SUCCESS) return -1;
     if (status === Status.DIF_ERR) return k + bytes / p.sstep;
-    throw status === Status.HW_ERROR ? Errors.engineFailed(`${p.name}: the engine running it died`) : Errors.status(p.name, status);
+    throw status === Status.HW_ERROR ? Errors.hwError(p.name) : Errors.status(p.name, status);
   }
 
   /** The error for block k, whose source (data and tuple) is at arena address at. */

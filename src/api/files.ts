@@ -496,7 +496,7 @@ async function crcMapped(fn: string, path: FilePath, fh: FileHandle, size: numbe
       const code = status & Status.CODE_MASK;
       crc = dv.getUint32(rec + Record.OP_SPECIFIC, true);
       if (code === Status.SUCCESS) return crc;
-      if (code !== Status.PAGE_FAULT) throw status === Status.HW_ERROR ? Errors.engineFailed(`${fn}: the engine reading ${path} died`) : Errors.status(fn, status);
+      if (code !== Status.PAGE_FAULT) throw status === Status.HW_ERROR ? Errors.hwError(`${fn} reading ${path}`) : Errors.status(fn, status);
       const got = dv.getUint32(rec + Record.BYTES_COMPLETED, true);
       done += got;
       const at = pos + done;

@@ -1067,7 +1067,7 @@ const succeeded = (op: string, status: number): boolean =>
   status === Status.SUCCESS || (status === Status.SUCCESS_PRED && (op === 'compare' || op === 'firstDifference' || op === 'createDelta'));
 
 /** The error of a call whose descriptor completed with `status` (not a success). */
-const failure = (op: string, status: number): Error => (status === Status.HW_ERROR ? Errors.engineFailed(`${op}: the engine running it died`) : Errors.status(op, status));
+const failure = (op: string, status: number): Error => (status === Status.HW_ERROR ? Errors.hwError(op) : Errors.status(op, status));
 
 /** The member of a call that is one descriptor (Ops.#one): it settles the caller's promise. */
 class OneCall<T> extends Settles<T | Promise<T>> implements Member {

@@ -104,14 +104,18 @@ export const Errors = {
   config: (target: string, field: string, why: string, name?: string) => new ConfigError(target, field, why, name),
   noWq: (which: unknown, known: string) => new SoftDsaError('NO_SUCH_WQ', `no work queue ${JSON.stringify(which)} on this device (its WQs: ${known})`),
   option: (name: string, why: string) => new RangeError(`option ${name}: ${why}`),
+  optionType: (name: string, why: string) => new TypeError(`option ${name}: ${why}`),
   faultRule: (why: string) => new RangeError(`fault rule: ${why}`),
+  /** a rule that is not an object, or names a field rules do not have (as unknown option names are) */
+  faultRuleShape: (why: string) => new TypeError(`fault rule: ${why}`),
   noHandles: () => new SoftDsaError('NO_INT_HANDLES', 'all interrupt handles are in use'),
   noArena: () => new SoftDsaError('NO_ARENA', 'this thread has no part of the device arena: attach with a handle from dev.lend(bytes) to take buffers and make drop-in calls here'),
   partGone: () => new SoftDsaError('PART_GONE', 'this handle\'s part of the arena is no longer lent (reclaimed, or never lent): ask the opener for a new one (lend)'),
   partTaken: () => new SoftDsaError('PART_TAKEN', 'this part of the arena is attached by another thread already: lend() one part for each thread'),
   partInUse: () => new SoftDsaError('PART_IN_USE', 'this part of the arena is in use by the thread that attached with it: reclaim it once that thread detached or ended'),
   noSpaces: () => new SoftDsaError('NO_PASID', 'every address space (PASID) of the device is in use'),
-  engineFailed: (why: string) => new SoftDsaError('ENGINE_FAILED', `an engine failed: ${why}`, Status.HW_ERROR),
+  /** a call whose descriptor completed with 0x20: what a dead engine's descriptors get, and what a fault rule may give */
+  hwError: (what: string) => new SoftDsaError('ENGINE_FAILED', `${what}: status 0x20 (hardware error): the engine running it died, or a fault rule set that status`, Status.HW_ERROR),
   engineStart: (why: string) => new SoftDsaError('ENGINE_START_FAILED', `the device's engines cannot start (${why}): its calls run on the calling thread`),
   difCheck: (op: string, block: number, offset: number, mismatches: DifMismatch[]) => new DifCheckError(op, block, offset, mismatches),
   notSecure: () =>

@@ -435,9 +435,9 @@ const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number
 
 /** Validates a rule; returns its flags word. Every problem names the field. */
 export function checkRule(rule: FaultRule): number {
-  if (rule === null || typeof rule !== 'object') throw Errors.faultRule(`a rule is an object; got ${rule === null ? 'null' : typeof rule}`);
+  if (rule === null || typeof rule !== 'object') throw Errors.faultRuleShape(`a rule is an object; got ${rule === null ? 'null' : typeof rule}`);
   const known = new Set<string>(['opcode', 'wq', 'address', 'probability', 'every', 'times', ...EFFECTS]);
-  for (const k of Object.keys(rule)) if (!known.has(k)) throw Errors.faultRule(`unknown field "${k}" (fields: ${[...known].join(', ')})`);
+  for (const k of Object.keys(rule)) if (!known.has(k)) throw Errors.faultRuleShape(`unknown field "${k}" (fields: ${[...known].join(', ')})`);
   let flags = 0;
   const r = rule as Record<string, unknown>;
   if (r.opcode !== undefined) {
