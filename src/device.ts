@@ -344,7 +344,11 @@ export class Device extends DeviceCalls {
   static fromConfigSync(source: unknown, options: ConfigOptions = {}): Device {
     if (options === null || typeof options !== 'object') throw new TypeError(`device options must be an object; got ${options === null ? 'null' : typeof options}`);
     const { device, ...rest } = options;
-    for (const k of ['engines', 'wqSize', 'wqMode', 'maxBatch', 'maxTransfer']) {
+    const set = ['engines', 'wqSize', 'wqMode', 'maxBatch', 'maxTransfer'];
+    for (const k of Object.keys(rest)) {
+      if (!OPTION_NAMES.has(k)) throw new TypeError(`unknown Device.fromConfig option ${k} (the options: device, ${[...OPTION_NAMES].filter((n) => !set.includes(n)).join(', ')})`);
+    }
+    for (const k of set) {
       if ((rest as Record<string, unknown>)[k] !== undefined) throw Errors.option(k, 'is set by the config (its engines and work queues)');
     }
     const { topology, warnings } = parseAccelConfig(source, device);

@@ -12,7 +12,7 @@ export { DescriptorEvent } from './device/trace.ts';
 export type { CompletionRecord } from './device/record.ts';
 export { SoftDsaError, ConfigError, DifCheckError } from './device/errors.ts';
 export type { DifMismatch } from './device/errors.ts';
-export type { SubmitOptions, ErrorLogEntry } from './device/portal.ts';
+export type { Portal, SubmitOptions, ErrorLogEntry } from './device/portal.ts';
 export type { DeviceStats } from './device.ts';
 export type { FaultRule, FaultHandle, FaultStats, FaultEffect, EngineDeath } from './device/faults.ts';
 export { BatchBuilder } from './api/batch_builder.ts';

@@ -132,6 +132,7 @@ test('refused through the promise: fromConfig rejects; a file that is not there 
   assert.is(f?.target, '/nonexistent/dsa.conf');
   assert.is(f?.field, 'file');
   assert.throws(() => Device.fromConfigSync(fixture('two_groups.conf'), { engines: 2 } as never), /option engines: is set by the config/);
+  assert.throws(() => Device.fromConfigSync(fixture('two_groups.conf'), { bogus: 1 } as never), (e: Error) => e instanceof TypeError && /^unknown Device\.fromConfig option bogus \(the options: device, arenaBytes, /.test(e.message) && !/engines|wqSize/.test(e.message));
 });
 
 test('round trip: save-config shape -> topology -> save-config shape -> the same topology', () => {

@@ -235,7 +235,7 @@ test('TypeScript consumers: installed types, ESM and CommonJS, nodenext / node16
   const desc = readmeBlocks('Quick example: descriptors').find((b) => b.lang === 'ts')!.code;
   writeFileSync(join(ts, 'drop-in.mts'), dropIn + 'export {};\n');
   writeFileSync(join(ts, 'descriptors.mts'), desc + 'export {};\n');
-  writeFileSync(join(ts, 'types.mts'), `import { alloc, memcpy, stats, eventFdStatus, Device, Status, SoftDsaError, type DeviceStats, type EventFdStatus } from 'softdsa';
+  writeFileSync(join(ts, 'types.mts'), `import { alloc, memcpy, stats, eventFdStatus, Device, Status, SoftDsaError, Descriptor, decodeDescriptor, difCheck, type DeviceStats, type EventFdStatus, type Portal } from 'softdsa';
 import { main } from 'softdsa/cli';
 const s: DeviceStats = stats();
 export const path: 'eventfd' | 'atomics' = s.completionPath;
@@ -245,6 +245,11 @@ export const ok: number = Status.SUCCESS;
 export const dev: Promise<Device> = Device.open({ engines: 1 });
 export const isError = (e: unknown): boolean => e instanceof SoftDsaError;
 export const cli: (argv: string[]) => Promise<number> = main;
+const decoded = decodeDescriptor(Descriptor.memmove({ src: 0n, dst: 64, size: 8, completion: 0x2000n }));
+export const again: Uint8Array = Descriptor[decoded.builder!](decoded as never);
+export const portal = async (d: Device): Promise<Portal> => d.wq(0);
+// @ts-expect-error: difCheck writes nothing: it takes no dst
+export const checked = difCheck(new Uint8Array(520), { dst: new Uint8Array(520) });
 // @ts-expect-error: a string is not a byte buffer
 export const wrong = memcpy('dst', 'src');
 `);

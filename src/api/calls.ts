@@ -260,7 +260,7 @@ export abstract class DeviceCalls extends DeviceConnection {
     return this.#op((o) => o.dif.run('difInsert', data, opts) as Promise<Uint8Array>);
   }
   /** Checks protected data (blocks with tuples); rejects with a DifCheckError naming the first failing block. */
-  difCheck(data: Bytes, opts?: DifOptions): Promise<void> {
+  difCheck(data: Bytes, opts?: Omit<DifOptions, 'dst'>): Promise<void> {
     return this.#op((o) => o.dif.run('difCheck', data, opts).then(() => undefined));
   }
   /** Checks protected data and resolves to the data without its tuples. */

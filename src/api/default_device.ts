@@ -164,7 +164,7 @@ export const dualcast = (dst1: Bytes, dst2: Bytes, src: Bytes, length?: number):
 export const createDelta = (a: Bytes, b: Bytes): Promise<Uint8Array> => call((d) => d.createDelta(a, b));
 export const applyDelta = <T extends Bytes>(dst: T, delta: Bytes): Promise<T> => call((d) => d.applyDelta(dst, delta));
 export const difInsert = (data: Bytes, opts?: DifOptions): Promise<Uint8Array> => call((d) => d.difInsert(data, opts));
-export const difCheck = (data: Bytes, opts?: DifOptions): Promise<void> => call((d) => d.difCheck(data, opts));
+export const difCheck = (data: Bytes, opts?: Omit<DifOptions, 'dst'>): Promise<void> => call((d) => d.difCheck(data, opts));
 export const difStrip = (data: Bytes, opts?: DifOptions): Promise<Uint8Array> => call((d) => d.difStrip(data, opts));
 export const difUpdate = (data: Bytes, opts?: DifUpdateOptions): Promise<Uint8Array> => call((d) => d.difUpdate(data, opts));
 export const dixGenerate = (data: Bytes, opts?: DifOptions): Promise<Uint8Array> => call((d) => d.dixGenerate(data, opts));

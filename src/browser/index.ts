@@ -16,7 +16,7 @@ export type { FaultRule, FaultHandle, FaultStats, FaultEffect, EngineDeath } fro
 export type { CompletionRecord } from '../device/record.ts';
 export { SoftDsaError, ConfigError, DifCheckError } from '../device/errors.ts';
 export type { DifMismatch } from '../device/errors.ts';
-export type { SubmitOptions, ErrorLogEntry } from '../device/portal.ts';
+export type { Portal, SubmitOptions, ErrorLogEntry } from '../device/portal.ts';
 export { BatchBuilder } from '../api/batch_builder.ts';
 export type { OpSnapshot, Placement } from '../api/stats.ts';
 export type { Bytes } from '../api/args.ts';

@@ -7,6 +7,10 @@
 import { COMMON, HEADER_BYTES, type Kind, OPS, readField as read, RECORD_FIELDS } from './fields.ts';
 import { Desc, DifFlag, DifStatus, DstDif, Flag, Opcode, PasidWord, Record as Rec, SrcDif, Status } from './format.ts';
 import { type CompletionRecord, readRecord } from './record.ts';
+import type { Descriptor } from './descriptor.ts';
+
+/** The name of a Descriptor builder (every key of Descriptor but encode). */
+export type BuilderName = Exclude<keyof typeof Descriptor, 'encode'>;
 
 export type FieldValue = number | bigint | string | string[] | number[] | boolean | { [k: string]: number };
 
@@ -14,8 +18,8 @@ export interface DecodedDescriptor {
   opcode: number;
   /** Opcode name (MEMMOVE), or UNKNOWN_0xNN */
   opcodeName: string;
-  /** the Descriptor builder that makes this opcode ('memmove'), or null */
-  builder: string | null;
+  /** the Descriptor builder that makes this opcode ('memmove'), or null: `Descriptor[d.builder!](d as never)` gives these bytes back */
+  builder: BuilderName | null;
   pasid: number;
   /** bit 31 of the PASID word: a supervisor-mode request */
   privileged: boolean;
@@ -135,7 +139,7 @@ export function decodeDescriptor(bytes: Uint8Array): DecodedDescriptor {
   const out: Record<string, unknown> = {
     opcode,
     opcodeName: opcodeName(opcode),
-    builder: op?.builder ?? null,
+    builder: (op?.builder ?? null) as BuilderName | null, // (fields.ts names only builders: decode.test.ts builds each back)
     pasid: pasidWord & PasidWord.PASID_MASK,
     privileged: (pasidWord & PasidWord.PRIVILEGED) !== 0,
     flags,

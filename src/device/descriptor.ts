@@ -8,7 +8,7 @@ export interface Common {
   /** descriptor flags; default CRAV | RCR when `completion` is given, else 0 */
   flags?: number | undefined;
   /** completion record address (32-byte aligned) */
-  completion?: number | undefined;
+  completion?: number | bigint | undefined;
   /** interrupt handle, used with Flag.RCI */
   intHandle?: number | undefined;
   /** PASID (bits 19:0 of the first dword): the address space the descriptor runs in (0: the arena) */
