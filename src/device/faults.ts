@@ -22,9 +22,9 @@ export interface FaultRule {
   // ---- which descriptors (all that are given must match) ----
   /** opcode(s) (Opcode) */
   opcode?: number | readonly number[] | undefined;
-  /** work queue id (the M of wqN.M); today every device has WQ 0 */
+  /** work queue id (the M of wqN.M): Device.open's one WQ is 0; Device.fromConfig's are the file's */
   wq?: number | undefined;
-  /** [start, end): a descriptor whose source or destination range meets it */
+  /** [start, end): a descriptor any of whose ranges meets it (source, destination, a second destination, a delta record, a seed in memory) */
   address?: readonly [number, number] | undefined;
   /** fire for each matching descriptor with this probability (seeded: reproducible) */
   probability?: number | undefined;
