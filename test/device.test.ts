@@ -12,6 +12,7 @@ import { singleQueue, topologyLayout } from '../src/device/topology.ts';
 import { referenceExecute, type RefCtx } from './reference.ts';
 import { randomDescriptor, rng, type Region } from './gen.ts';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -412,6 +413,20 @@ test('submit after close rejects; close twice is fine; bad arguments throw clear
   }
 });
 
+test('close() gives back the arena pages no block holds (the process no longer keeps them until V8 collects the memory); a buffer still allocated keeps its bytes', async () => {
+  const rss = (): number => Number(readFileSync('/proc/self/statm', 'utf8').split(' ')[1]) * 4096;
+  const dev = await Device.open({ arenaBytes: 128 << 20, engines: 1 });
+  if (dev.completionPath !== 'eventfd') return void (await dev.close()); // (the addon gives the pages back: without it they stay)
+  const kept = dev.buffer(1 << 20).fill(0x5a);
+  const big = dev.buffer(96 << 20).fill(1); // touched: 96 MiB in the process's RSS
+  await dev.memcpy(dev.buffer(1 << 20), kept); // (a call, and a block left unfreed)
+  dev.free(big);
+  const before = rss();
+  await dev.close();
+  const after = rss();
+  assert.ok(before - after > 64 << 20, `RSS ${before >> 20} -> ${after >> 20} MiB`);
+  assert.ok(kept.every((b) => b === 0x5a), 'an allocated buffer keeps its bytes');
+});
 
 test("opening a device leaves V8's flags as the process had them: new threads keep their code cache, the program's Wasm its tier-up", () => {
   // v8.cachedDataVersionTag() is keyed by the flags: the core's compile switches Liftoff off and

@@ -36,6 +36,11 @@ export class Allocator {
     throw Errors.arenaFull(bytes);
   }
 
+  /** The ranges no block holds now, in address order. */
+  freeRanges(): ReadonlyArray<readonly [start: number, end: number]> {
+    return this.#free.map(([s, e]) => [s, e] as const);
+  }
+
   free(addr: number): void {
     const block = this.#used.get(addr);
     if (block === undefined) throw Errors.badFree(addr);
