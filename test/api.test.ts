@@ -212,6 +212,20 @@ for (const w of WHERES) {
       await dev.dualcast(d1, d2, src);
       assert.ok(d1.equals(src) && d2.subarray(0, n).equals(src) && d2.subarray(n).equals(tail), `dualcast ${n}`);
     }
+    // A destination over src: both get src's bytes as they were (it is written last); src under both is refused.
+    for (const n of [64, 4096, 100_003, 5 << 20]) {
+      const shift = [1, 64, 4096][rand(3)];
+      const area = randomBytes(buf(w, n + shift, 0));
+      const other = buf(w, n);
+      for (const [s, over] of [[area.subarray(0, n), area.subarray(shift)], [area.subarray(shift), area.subarray(0, n)]]) {
+        const was = Buffer.from(s);
+        const [x, y] = rand(2) === 0 ? [over, other] : [other, over];
+        await dev.dualcast(x, y, s);
+        assert.ok(Buffer.from(over.subarray(0, n)).equals(was) && Buffer.from(other.subarray(0, n)).equals(was), `dualcast ${n}, a destination ${shift} bytes over src`);
+        randomBytes(area);
+      }
+      await rejects(() => dev.dualcast(area.subarray(0, n - 1), area.subarray(2, n + 1), area.subarray(1, n)), RangeError, 'src under both destinations');
+    }
     // destinations with equal bits 11:0 (DSA's own dualcast) in the arena
     if (w === 'whole' || w === 'split') {
       const n = 200_000 + rand(100_000);

@@ -705,16 +705,19 @@ export class Ops {
       d2 = this.#span('dst2', dst2);
       const n = s.u8.byteLength;
       if (d1.u8.byteLength < n || d2.u8.byteLength < n) throw new RangeError(`dst1 and dst2 must each hold the ${n} bytes of src`);
+      if (clobbers(s.u8, d1.u8) && clobbers(s.u8, d2.u8)) throw new RangeError('dualcast: dst1 and dst2 both overlap src: whichever is written first changes the bytes the other gets (the device refuses overlapping dualcast buffers: 0x16)');
     } catch (e) {
       return Promise.reject(e);
     }
     if (this.#checkOnly) return this.#checked(s.u8.byteLength) as Promise<void>;
     const n = s.u8.byteLength;
     const where = this.#place('copy', n, s, d1, d2);
+    // Both destinations get src's bytes as they were: one that overlaps src is written last.
+    const [first, last] = clobbers(s.u8, d1.u8) ? [d2, d1] : [d1, d2];
     return this.#track('dualcast', n, where, async () => {
       if (where.startsWith('inline')) {
-        this.#copyHere(d1, s);
-        this.#copyHere(d2, s);
+        this.#copyHere(first, s);
+        this.#copyHere(last, s);
       } else if ((d1.addr & 0xfff) === (d2.addr & 0xfff) && !overlaps(s, d1, n) && !overlaps(s, d2, n) && !overlaps(d1, d2, n)) {
         // Both destinations move by the same offset: bits 11:0 stay equal in every range.
         const ranges = this.#pieces(n, where === 'split');
@@ -732,8 +735,8 @@ export class Ops {
           this.#move('dualcast', s.addr + a, d2.addr + a, b - a, where === 'split', s.space),
         ]));
       } else {
-        // Overlapping buffers: two whole copies, one after the other (as d1.set(src); d2.set(src)).
-        for (const d of [d1, d2]) {
+        // Overlapping buffers: two whole copies, one after the other, the one over src last.
+        for (const d of [first, last]) {
           const ranges = this.#pieces(n, false);
           await this.#inOrder(d.addr > s.addr && overlaps(s, d, n) ? ranges.reverse() : ranges, ([a, b]) => this.#move('dualcast', s.addr + a, d.addr + a, b - a, false, s.space));
         }
@@ -1124,6 +1127,12 @@ const unsplit = (p: Placement): Placement => (p === 'split' ? 'device' : p === '
 
 function overlaps(a: Span, b: Span, n: number): boolean {
   return a.addr < b.addr + n && b.addr < a.addr + n;
+}
+
+/** Whether writing src's bytes to dst changes src's bytes (dst overlaps src, in the same memory, and is not src itself). */
+function clobbers(src: Uint8Array, dst: Uint8Array): boolean {
+  const n = src.byteLength;
+  return src.buffer === dst.buffer && dst.byteOffset !== src.byteOffset && dst.byteOffset < src.byteOffset + n && src.byteOffset < dst.byteOffset + n;
 }
 
 function fillInline(u8: Uint8Array, pat: bigint): void {
