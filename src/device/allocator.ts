@@ -7,8 +7,12 @@ export class Allocator {
   #free: Array<[start: number, end: number]>;
   readonly #used = new Map<number, [start: number, end: number]>();
 
+  /** the bytes it allocates from */
+  readonly size: number;
+
   constructor(base: number, end: number) {
     this.#free = [[base, end]];
+    this.size = end - base;
   }
 
   /**
@@ -33,7 +37,7 @@ export class Allocator {
       this.#used.set(addr, [addr, addr + bytes]);
       return addr;
     }
-    throw Errors.arenaFull(bytes);
+    throw Errors.arenaFull(bytes, this.size, this.#free.reduce((m, [s, e]) => Math.max(m, e - s), 0));
   }
 
   /** The ranges no block holds now, in address order. */
