@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { getEventListeners } from 'node:events';
 import { crc32c as nativeCrc } from '@node-rs/crc32';
 import { crc32c as awsCrc } from '@aws-crypto/crc32c';
 import { Device, copyFileCrc32c, copyFileCrc32cInfo, crc32cFile, crc32cFileInfo, shutdown } from '../src/index.ts';
@@ -309,6 +310,30 @@ test('many calls at once (a Promise.all over a directory) on a small arena: each
     assert.equal(await Promise.all(files.slice(0, 20).map(({ p }) => crc32cFile(p, { device: fresh }))), files.slice(0, 20).map((f) => f.crc));
   } finally {
     await fresh.close();
+  }
+  await arenaBack(small, ARENA - (1 << 20));
+});
+
+test('one signal given to many calls at once: one listener on it (no MaxListenersExceededWarning), none left after; an abort rejects every one', async () => {
+  const data = bytes(3 << 20);
+  const p = file('shared-signal', data);
+  const warnings: string[] = [];
+  const onWarning = (w: Error): void => void warnings.push(w.name);
+  process.on('warning', onWarning);
+  try {
+    const ac = new AbortController();
+    const calls = Array.from({ length: 30 }, (_, i) => (i % 3 === 2 ? copyFileCrc32c(p, `${p}.${i}`, { device: small, signal: ac.signal }) : crc32cFile(p, { device: small, signal: ac.signal })));
+    assert.ok(getEventListeners(ac.signal, 'abort').length <= 1, `${getEventListeners(ac.signal, 'abort').length} listeners`);
+    assert.equal(await Promise.all(calls), calls.map(() => want(data)));
+    assert.is(getEventListeners(ac.signal, 'abort').length, 0, 'none left');
+    const aborted = Array.from({ length: 30 }, () => crc32cFile(p, { device: small, signal: ac.signal, chunkSize: 64 << 10 }));
+    ac.abort();
+    const outcomes = await Promise.allSettled(aborted);
+    assert.ok(outcomes.every((o) => o.status === 'rejected' && (o.reason as Error).name === 'AbortError'), 'every call rejects');
+    await new Promise((r) => setImmediate(r));
+    assert.equal(warnings, []);
+  } finally {
+    process.off('warning', onWarning);
   }
   await arenaBack(small, ARENA - (1 << 20));
 });

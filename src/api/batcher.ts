@@ -52,9 +52,11 @@ export interface Member {
 export const SUBMIT_NOW_BYTES = 1 << 20;
 
 /**
- * Full blocks kept for the next ticks once done; more go back to the arena. Ticks overlap when
- * calls made one per microtask are in flight at once, each tick with a block of its own: 1500 of
- * them had left 140 MiB of the arena in the pool until close.
+ * Full blocks kept for the next ticks once done (and at most a 16th of the arena: on a 4 MiB
+ * one, a burst of 30 file calls left 1.1 MiB in the pool, and a 3 MiB buffer no longer fit with
+ * nothing allocated); more go back to the arena. Ticks overlap when calls made one per
+ * microtask are in flight at once, each tick with a block of its own: 1500 of them had left
+ * 140 MiB of the arena in the pool until close.
  */
 const POOL_BLOCKS = 16;
 
@@ -77,6 +79,8 @@ export interface Submitter {
   free(addr: number): void;
   /** members a block may hold: the device's maxBatch, less where the arena is small */
   maxBatch: number;
+  /** bytes of the arena (or lent part) the blocks come from: the pool keeps at most a 16th of them */
+  arenaBytes: number;
 }
 
 interface Block {
@@ -106,6 +110,8 @@ export class Batcher {
   readonly #pool: number[] = [];
   /** members per (full) block; a block's records follow its descriptor list */
   readonly #members: number;
+  /** full blocks the pool keeps at most */
+  readonly #poolMax: number;
   #block: Block | null = null;
   /** blocks taken from the pool or the arena and not yet back: while any is, a call with no room can wait for it */
   #out = 0;
@@ -120,6 +126,7 @@ export class Batcher {
   constructor(dev: Submitter, memory: ArenaMemory, kept = 0) {
     this.#dev = dev;
     this.#members = Math.min(BLOCK_MEMBERS, dev.maxBatch);
+    this.#poolMax = Math.max(1, Math.min(POOL_BLOCKS, Math.floor(dev.arenaBytes / 16 / blockBytes(this.#members))));
     // One full block from the start, kept for good: the calls have their room even when
     // buffers later take the rest of the arena.
     if (kept !== 0) this.#pool.push(kept);
@@ -252,7 +259,7 @@ export class Batcher {
 
   #release(b: Block): void {
     this.#out--;
-    if (this.#closed || b.cap !== this.#members || this.#pool.length >= POOL_BLOCKS) this.#dev.free(b.base);
+    if (this.#closed || b.cap !== this.#members || this.#pool.length >= this.#poolMax) this.#dev.free(b.base);
     else this.#pool.push(b.base);
     if (this.#waiting.length > 0) this.#drain();
   }

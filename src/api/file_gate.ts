@@ -9,6 +9,7 @@
 // says so.
 import { onClosing, type DeviceCalls } from './calls.ts';
 import { abortError, Errors } from '../device/errors.ts';
+import { onAbort } from './on_abort.ts';
 
 /** File calls running at once on a device: more than keep its engines and the disk busy. */
 export const MAX_FILE_CALLS = 16;
@@ -83,15 +84,17 @@ export function whenStopped(signal: AbortSignal | undefined, dev: DeviceCalls, s
     return () => {};
   }
   let offClosing = (): void => {};
+  let offAbort = (): void => {};
   const off = (): void => {
-    signal?.removeEventListener('abort', onAbort);
+    offAbort();
     offClosing();
   };
-  const onAbort = (): void => {
-    off();
-    stop(abortError(signal!));
-  };
-  signal?.addEventListener('abort', onAbort, { once: true });
+  if (signal !== undefined) {
+    offAbort = onAbort(signal, () => {
+      off();
+      stop(abortError(signal));
+    });
+  }
   offClosing = onClosing(dev, () => {
     off();
     stop(Errors.closed());

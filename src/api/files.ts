@@ -26,6 +26,7 @@ import { allDone } from './all_done.ts';
 import { CrcFold } from './crc_combine.ts';
 import { bufferLeavingRoom, reserveOf } from './arena_room.ts';
 import { anotherFileCallEnds, enterFileCall, whenStopped } from './file_gate.ts';
+import { onAbort } from './on_abort.ts';
 import { deviceOption } from './default_device.ts';
 import type { Device, MappedFile } from '../device.ts';
 import { arenaIo, type DeviceCalls } from './calls.ts';
@@ -517,7 +518,7 @@ async function crcMapped(fn: string, path: FilePath, fh: FileHandle, size: numbe
 
     const end = (): void => {
       if (inflight > 0 || (failed === null && fold.bytes < size)) return;
-      o.signal?.removeEventListener('abort', onAbort);
+      offAbort();
       release(failed !== null).then(() => failed === null && resolve({ crc: fold.crc, bytes: fold.bytes }), (e: unknown) => failed === null && reject(e));
     };
     const fail = (e: unknown): void => {
@@ -527,7 +528,7 @@ async function crcMapped(fn: string, path: FilePath, fh: FileHandle, size: numbe
       reject(e);
       end();
     };
-    const onAbort = (): void => fail(abortError(o.signal!));
+    let offAbort = (): void => {};
 
     const more = (): void => {
       while (!settled && free.length > 0 && next < size) {
@@ -562,7 +563,8 @@ async function crcMapped(fn: string, path: FilePath, fh: FileHandle, size: numbe
 
     if (o.signal !== undefined) {
       if (o.signal.aborted) return fail(abortError(o.signal)); // (aborted while an earlier stage ended)
-      o.signal.addEventListener('abort', onAbort, { once: true });
+      const signal = o.signal;
+      offAbort = onAbort(signal, () => fail(abortError(signal)));
     }
     more();
   });

@@ -151,6 +151,7 @@ export class Ops {
         throw new RangeError('no arena yet'); // (the batcher's block: none, and none needed)
       },
       maxBatch: 2,
+      arenaBytes: 0,
       crc: never,
       crc16: never,
       execute: never,
