@@ -83,7 +83,7 @@ test('npm pack: what runs, and only that, within 400 kB', () => {
   packedFiles = info.files.map((f) => f.path);
   console.log(`# ${info.filename}: ${info.size} B packed, ${info.unpackedSize} B unpacked, ${info.entryCount} files`);
   const need = [
-    'package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'docs/format.md', 'bin/softdsa.js', 'build/core.wasm',
+    'package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'docs/format.md', 'bin/softdsa.js',
     'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/index.cjs', 'dist/src/index.d.cts', 'dist/src/device.d.ts', 'dist/src/device.d.cts',
     'dist/workers/engine.js', 'dist/src/cli/main.js', 'dist/src/cli/main.d.ts', 'native/binding.gyp', 'native/eventfd.cc', ...ADDONS,
     'dist/browser/softdsa.js', 'dist/browser/engine.js', 'dist/browser/core.wasm', 'dist/src/browser/index.d.ts',
@@ -91,7 +91,7 @@ test('npm pack: what runs, and only that, within 400 kB', () => {
   for (const f of need) assert.ok(packedFiles.includes(f), `the tarball has ${f}`);
   const banned = [
     /^test\//, /^bench\//, /^src\//, /^assembly\//, /^scripts\//, /^workers\//, /^\.ci\//, /^node_modules\//,
-    /(?<!\.d)\.ts$/, /\.map$/, /\.wat$/, /^build\/(?!core\.wasm$)/, /^native\/build\//, /SOURCE\.sha256$/,
+    /(?<!\.d)\.ts$/, /\.map$/, /\.wat$/, /^build\//, /^native\/build\//, /SOURCE\.sha256$/,
     /^binding\.gyp$/, // a root binding.gyp would make npm run node-gyp at install
     /^package-lock\.json$/, /^tsconfig/,
   ];
@@ -146,7 +146,8 @@ test('npm install of the tarball: offline, no compiler, no script', () => {
   for (const dep of ['node-addon-api', 'node-gyp', 'assemblyscript', 'typescript', 'esbuild']) {
     assert.not.ok(dep in (pkg.dependencies ?? {}), `${dep} is not a runtime dependency`);
   }
-  for (const f of ['build/core.wasm', ...ADDONS, 'dist/src/index.cjs', 'dist/src/index.d.cts']) assert.ok(existsSync(join(installed, f)), `installed ${f}`);
+  for (const f of [...ADDONS, 'dist/src/index.cjs', 'dist/src/index.d.cts']) assert.ok(existsSync(join(installed, f)), `installed ${f}`);
+  assert.not.ok(existsSync(join(installed, 'build', 'core.wasm')), 'the core ships once: dist/browser/core.wasm, which Node reads too');
   // softdsa/browser through the exports map: the browser module, with its worker and core beside it.
   const browser = run(process.execPath, ['--input-type=module', '-e', "console.log(import.meta.resolve('softdsa/browser'))"], { cwd: app });
   assert.is(browser.code, 0, show(browser));

@@ -3,10 +3,11 @@
 import { channel } from 'node:diagnostics_channel';
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { createRequire } from 'node:module';
 import { isMainThread, workerData as nodeWorkerData } from 'node:worker_threads';
-import { buildPath } from './paths.ts';
+import { buildPath, packageRoot } from './paths.ts';
 
 /** Cores to size the engine pool by. */
 export const cores = (): number => availableParallelism();
@@ -81,15 +82,22 @@ export const threadGone = (tid: number): boolean => !existsSync(`/proc/self/task
 /** What to wait for before this thread's core can be made: nothing here (compileCore() is synchronous); a browser fetches it. */
 export const coreLoading = (): Promise<unknown> | null => null;
 
-/** The Wasm core, compiled (synchronously: it is read from the package's build/). */
+/**
+ * The Wasm core, compiled (synchronously: read from disk): build/core.wasm, which the build
+ * makes; the package ships it once, beside the browser build (dist/browser/core.wasm, the same
+ * file), and a checkout that has run only `npm run build` has build/'s.
+ */
 export function compileCore(): WebAssembly.Module {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(buildPath('core.wasm'));
-  } catch {
-    throw new Error('softdsa: build/core.wasm is missing; run `npm run build` (npm install builds it)');
+  for (const path of [buildPath('core.wasm'), join(packageRoot, 'dist', 'browser', 'core.wasm')]) {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(path);
+    } catch {
+      continue;
+    }
+    return optimizedModule(new Uint8Array(bytes));
   }
-  return optimizedModule(new Uint8Array(bytes));
+  throw new Error('softdsa: build/core.wasm is missing; run `npm run build` (npm install builds it)');
 }
 
 /**
