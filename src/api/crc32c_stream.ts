@@ -10,9 +10,7 @@
 //     memory outside the arena. The engines cannot read such a chunk where it lies, and copying
 //     it to where they can costs this thread more than checksumming it: in a file pipeline, 17 µs
 //     against 8 µs per 64 KiB chunk (a copy reads the chunk too, and writes as much again).
-//     Small arena chunks too: their hand-off would cost more than their CRC. Such a chunk is
-//     passed on first and checksummed after, so the next stage (a write) is under way meanwhile;
-//     the next stage must not change the chunks it is given (Node's own streams do not).
+//     Small arena chunks too: their hand-off would cost more than their CRC.
 // Each part continues the CRC of those before it (an arena chunk's CRC is seeded with it).
 //
 // Strings are rejected with a TypeError (encode them first, e.g. Buffer.from(s, 'utf8') or
@@ -86,9 +84,6 @@ export class Crc32cAccumulator {
   #pending: Promise<void> | null = null;
   #error: unknown = null;
   #ended = false;
-  /** chunks taken by take(), to be checksummed here in order (catchUp), with the length each had */
-  readonly #queue: Array<[Uint8Array, number]> = [];
-  #catchingUp = false;
   /** bytes fed so far */
   bytes = 0;
 
@@ -114,51 +109,11 @@ export class Crc32cAccumulator {
     return u8.byteOffset >= lo && u8.byteOffset + u8.byteLength <= hi ? dev : null;
   }
 
-  #check(): void {
+  /** Adds bytes; a promise when the stream must wait (for the engines to checksum this chunk where it lies). */
+  update(u8: Uint8Array): Promise<void> | undefined {
     if (this.#error !== null) throw this.#error;
     if (this.#ended) throw new Error(`${this.#where}: update after the end`);
     if (this.#pending !== null) throw new Error(`${this.#where}: update while a chunk is with the engines`);
-  }
-
-  /**
-   * Takes a chunk this thread checksums (memory outside the arena, or small), to be checksummed
-   * by catchUp(): the stream passes it on first, so that the next stage (a write, say) starts
-   * while this thread hashes it, off the pipeline's path (the CPU's CRC of a 64 KiB chunk is
-   * most of what this stream costs a pipeline). False: the engines checksum it (update()).
-   * The next stage must not change a chunk it is given, as Node's own streams do not.
-   */
-  take(u8: Uint8Array): boolean {
-    this.#check();
-    const n = u8.byteLength;
-    if (n >= DIRECT_MIN && this.#arenaOf(u8) !== null) return false;
-    this.bytes += n;
-    if (n > 0) this.#queue.push([u8, n]);
-    return true;
-  }
-
-  /** Checksums the chunks take() took, in order (a chunk taken while this runs, e.g. by a stage that called back at once, is done here too). */
-  catchUp(): void {
-    if (this.#catchingUp) return;
-    this.#catchingUp = true;
-    try {
-      for (let next = this.#queue.shift(); next !== undefined; next = this.#queue.shift()) {
-        const [u8, n] = next;
-        if (u8.byteLength !== n) throw new Error(`${this.#where}: a chunk of ${n} bytes had ${u8.byteLength} when it was checksummed (its buffer was transferred or cut by a later stage)`);
-        this.#crc = crc32cOf(u8, this.#crc);
-      }
-    } catch (e) {
-      this.#queue.length = 0;
-      if (this.#error === null) this.#error = e;
-      throw e;
-    } finally {
-      this.#catchingUp = false;
-    }
-  }
-
-  /** Adds bytes; a promise when the stream must wait (for the engines to checksum this chunk where it lies). */
-  update(u8: Uint8Array): Promise<void> | undefined {
-    this.catchUp(); // (what take() took comes first)
-    this.#check();
     const n = u8.byteLength;
     this.bytes += n;
     if (n === 0) return undefined;
@@ -182,7 +137,6 @@ export class Crc32cAccumulator {
 
   /** The CRC of everything fed, once the engines are done with what they have. */
   async digest(): Promise<number> {
-    this.catchUp();
     if (this.#error !== null) throw this.#error;
     this.#ended = true;
     await this.#pending?.catch(() => {}); // (its failure is #error)
@@ -193,7 +147,6 @@ export class Crc32cAccumulator {
   /** Ends the accumulator (the stream was destroyed): later updates throw. */
   release(): void {
     this.#ended = true;
-    this.#queue.length = 0;
     if (this.#error === null) this.#error = new Error(`${this.#where}: the stream was ended or destroyed`);
   }
 }
@@ -232,19 +185,7 @@ export class Crc32cStream extends Transform {
   override _transform(chunk: unknown, _enc: BufferEncoding, cb: TransformCallback): void {
     let wait: Promise<void> | undefined;
     try {
-      const u8 = chunkBytes('createCrc32cStream', chunk);
-      if (this.#acc.take(u8)) {
-        // passed on first, checksummed after (see take)
-        if (this.#pass) this.push(chunk);
-        cb();
-        try {
-          this.#acc.catchUp();
-        } catch (e) {
-          this.destroy(e as Error);
-        }
-        return;
-      }
-      wait = this.#acc.update(u8);
+      wait = this.#acc.update(chunkBytes('createCrc32cStream', chunk));
     } catch (e) {
       return cb(e as Error);
     }
@@ -322,12 +263,7 @@ export class Crc32cTransformStream extends TransformStream<Uint8Array, Uint8Arra
         let wait: Promise<void> | undefined;
         try {
           // (what fails here fails the stream: crc rejects too)
-          const u8 = chunkBytes('crc32cTransformStream', chunk);
-          if (acc.take(u8)) {
-            controller.enqueue(chunk as Uint8Array); // passed on first, checksummed after (see take)
-            return acc.catchUp();
-          }
-          wait = acc.update(u8);
+          wait = acc.update(chunkBytes('crc32cTransformStream', chunk));
         } catch (e) {
           return fail(e);
         }
