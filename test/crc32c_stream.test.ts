@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
-import { Readable, Writable } from 'node:stream';
+import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32c as nativeCrc } from '@node-rs/crc32';
 import { crc32c as awsCrc } from '@aws-crypto/crc32c';
@@ -173,6 +173,52 @@ test('arena chunks go to the engines, one at a time, in order with the rest; a s
   assert.is(t.digest(), nativeCrc(Buffer.concat([Buffer.from('x'), a])) >>> 0);
   assert.is(stats().ops.crc32c.count - before, 1, 'the arena chunk on the device');
   free(a);
+});
+
+test('chunks written all at once (the stream takes each buffered one as the one before calls back, inside that callback): checksummed in order, arena and plain mixed, both streams', async () => {
+  for (let round = 0; round < 4; round++) {
+    const parts: Uint8Array[] = [];
+    const mine: Buffer[] = [];
+    for (let i = 0; i < 40; i++) {
+      const n = [0, 1, 7, 4096, 65_535, 65_536, 100_000][random() % 7];
+      if (n >= 65_536 && random() % 2 === 0) {
+        const b = small.buffer(n);
+        b.set(randomBytes(n));
+        mine.push(b);
+        parts.push(b);
+      } else parts.push(randomBytes(n));
+    }
+    const whole = Buffer.concat(parts);
+    const out: Buffer[] = [];
+    const s = createCrc32cStream({ device: small });
+    const done = pipeline(s, collect(out));
+    for (const p of parts) s.write(p); // (no await: they queue in the stream, and go in inside callbacks)
+    s.end();
+    await done;
+    assert.is(s.digest(), nativeCrc(whole) >>> 0, `node:stream, round ${round}`);
+    assert.ok(Buffer.concat(out).equals(whole), 'passed through in order');
+    const w = crc32cTransformStream({ device: small });
+    const writer = w.writable.getWriter();
+    const reading = (async () => {
+      const got: Buffer[] = [];
+      for await (const c of w.readable as unknown as AsyncIterable<Uint8Array>) got.push(Buffer.from(c));
+      return Buffer.concat(got);
+    })();
+    for (const p of parts) void writer.write(p);
+    await writer.close();
+    assert.ok((await reading).equals(whole), 'WHATWG: passed through in order');
+    assert.is(await w.crc, nativeCrc(whole) >>> 0, `WHATWG, round ${round}`);
+    for (const b of mine) small.free(b.byteOffset);
+  }
+});
+
+test('a next stage that changes its chunks in place (or transfers them) changes nothing of the CRC: each chunk is checksummed before it is passed on', async () => {
+  const parts = Array.from({ length: 30 }, (_, i) => randomBytes([1, 4096, 65_536, 100_000][i % 4]));
+  const whole = Buffer.concat(parts);
+  const s = createCrc32cStream();
+  const scramble = new Transform({ transform(c: Buffer, _e, cb) { c.fill(0xee); cb(null, c); } });
+  await pipeline(Readable.from(parts.map((p) => Buffer.from(p))), s, scramble, new Writable({ write(_c, _e, cb) { cb(); } }));
+  assert.is(s.digest(), nativeCrc(whole) >>> 0);
 });
 
 test('a view of the device\'s memory outside its arena (its control region), 64 KiB or more, is checksummed here as other memory is', async () => {
