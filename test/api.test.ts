@@ -1041,6 +1041,32 @@ test('buffers that take the whole arena leave the calls their room: a block is s
   }
 });
 
+test('the block set aside for the calls stays theirs after a burst on a small arena (the pool, full at a 16th of it, gave it back: buffers then took it)', async () => {
+  for (const arenaBytes of [1 << 20, 4 << 20]) {
+    const dev = await Device.open({ arenaBytes, engines: 2, inlineThreshold: 0 });
+    try {
+      const b = dev.buffer(4096).fill(1);
+      const calls: Array<Promise<number>> = [];
+      for (let i = 0; i < 200; i++) {
+        calls.push(dev.crc32c(b)); // one call per microtask: ticks overlap, each with a block
+        await null;
+      }
+      await Promise.all(calls);
+      dev.free(b);
+      const bufs: Buffer[] = [];
+      try {
+        for (;;) bufs.push(dev.buffer(64 << 10).fill(2));
+      } catch {
+        // the arena is full
+      }
+      const got = await Promise.allSettled(bufs.map((x) => dev.crc32c(x)));
+      assert.equal(got.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason)), [], `${arenaBytes >> 20} MiB arena`);
+    } finally {
+      await dev.close();
+    }
+  }
+});
+
 test('calls that go out in parts keep to one block a tick: many take no more of the arena, and an inline call weighs nothing', async () => {
   const dev = await Device.open({ engines: 2, arenaBytes: 64 << 20, inlineThreshold: 1024 });
   const largest = (): number => {

@@ -112,6 +112,8 @@ export class Batcher {
   readonly #members: number;
   /** full blocks the pool keeps at most */
   readonly #poolMax: number;
+  /** the block kept for good (set aside for this batcher, or taken as it was made), or -1: it always goes back to the pool */
+  #kept = -1;
   #block: Block | null = null;
   /** blocks taken from the pool or the arena and not yet back: while any is, a call with no room can wait for it */
   #out = 0;
@@ -129,10 +131,10 @@ export class Batcher {
     this.#poolMax = Math.max(1, Math.min(POOL_BLOCKS, Math.floor(dev.arenaBytes / 16 / blockBytes(this.#members))));
     // One full block from the start, kept for good: the calls have their room even when
     // buffers later take the rest of the arena.
-    if (kept !== 0) this.#pool.push(kept);
+    if (kept !== 0) this.#pool.push((this.#kept = kept));
     else {
       try {
-        this.#pool.push(dev.alloc(blockBytes(dev.maxBatch), 64, true));
+        this.#pool.push((this.#kept = dev.alloc(blockBytes(dev.maxBatch), 64, true)));
       } catch (e) {
         if (!(e instanceof RangeError)) throw e;
       }
@@ -259,7 +261,7 @@ export class Batcher {
 
   #release(b: Block): void {
     this.#out--;
-    if (this.#closed || b.cap !== this.#members || this.#pool.length >= this.#poolMax) this.#dev.free(b.base);
+    if (this.#closed || b.cap !== this.#members || (this.#pool.length >= this.#poolMax && b.base !== this.#kept)) this.#dev.free(b.base);
     else this.#pool.push(b.base);
     if (this.#waiting.length > 0) this.#drain();
   }
