@@ -11,7 +11,7 @@ import { loadCrc } from '../src/cli/kernels.ts';
 import { Kit } from '../src/cli/kit.ts';
 import { OPS, parse, parseBytes, parseDuration, parseSizes, UsageError, type BenchOptions } from '../src/cli/options.ts';
 import { csv, validate } from '../src/cli/report.ts';
-import { plan, type BenchResult } from '../src/cli/run.ts';
+import { fmtSize, plan, type BenchResult } from '../src/cli/run.ts';
 import { parseAccelConfig } from '../src/device/accel_config.ts';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -318,6 +318,14 @@ test('--config: the engines come from the file; the default depth fits its first
   }
   // a count per WQ would give each WQ of a group the same share, whatever the arbiter did
   usage(['bench', '--config', conf('priorities.conf'), '-s', '4k', '-n', '50'], /--iterations cannot measure the shares of group0's 2 WQs \(each would run N\): give a duration \(-d\)/);
+});
+
+test('-n N counts N transfers, also after a warm-up (what the warm-up left in flight is not counted); size labels are exact', () => {
+  const r = cli(['bench', '-o', 'memmove', '-s', '4k', '-n', '3', '-w', '30ms', '-e', '1', '--baseline', 'piscina', '--json', '--no-progress'], 120000);
+  assert.is(r.code, 0, r.err);
+  const res = JSON.parse(r.out) as BenchResult;
+  assert.equal(res.rows.map((row) => row.ops), [3, 3], 'softdsa and piscina: 3 each (the warm-up had left 16 in flight)');
+  assert.equal([4096, 1536, 2 << 20, 4100, 4104, 1048577, 100].map(fmtSize), ['4 KiB', '1.5 KiB', '2 MiB', '4100 B', '4104 B', '1048577 B', '100 B']);
 });
 
 test('softdsa bench --config: a run on the configured device, with arbitration rows whose shares add up', () => {

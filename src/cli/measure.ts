@@ -175,6 +175,10 @@ abstract class Loop {
   async run(warmup: Phase, measure: Phase): Promise<Measure> {
     let complete = true;
     if (warmup.seconds > 0) complete = await this.#phase(warmup, false);
+    // A count (-n N) is of transfers issued in the measured phase: what the warm-up left in flight
+    // finishes first (it was counted, and its latency timed from before the clock started). A
+    // duration measures the steady state the warm-up reached.
+    if (measure.transfers > 0) await this.drain();
     let seconds = 0;
     let cpu: Measure['cpu'] = { mainNs: 0, processNs: 0, mainSource: 'schedstat' };
     if (complete) {

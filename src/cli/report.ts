@@ -43,7 +43,7 @@ export function table(res: BenchResult, color = false): string {
     if (hasNode) line.push(ratio(r.ratio.node));
     if (hasPiscina) line.push(ratio(r.ratio.piscina));
     if (hasNpm) line.push(ratio(r.ratio.npm));
-    if (verify) line.push(r.errors > 0 ? `${r.errors} FAILED` : `${r.verified} ok`);
+    if (verify) line.push(r.errors > 0 ? `${r.errors} FAILED` : r.arbitration !== undefined ? 'not checked' : `${r.verified} ok`); // (arbitration rows: the WQs share buffers)
     body.push(line);
     prev = group;
   }

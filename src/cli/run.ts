@@ -112,7 +112,8 @@ export interface Step {
 const nextPow2 = (n: number): number => 2 ** Math.ceil(Math.log2(n));
 
 export function fmtSize(n: number): string {
-  for (const [u, v] of [['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 1024]] as const) if (n >= v && n % (v / 1024) === 0) return `${+(n / v).toFixed(2)} ${u}`;
+  // (in a unit only where two decimals say it exactly: 4100 B is not "4 KiB", 4104 not "4.01 KiB")
+  for (const [u, v] of [['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 1024]] as const) if (n >= v && Number.isInteger((n * 100) / v)) return `${n / v} ${u}`;
   return `${n} B`;
 }
 
@@ -368,7 +369,8 @@ async function arbitrate(d: Device, step: Step, o: BenchOptions, crc32c: CrcFn, 
       const share = all > 0 ? +(ms[i].ops / all).toFixed(4) : 0;
       const expected = +(w.priority / weights).toFixed(4);
       const pct = (x: number): string => `${(x * 100).toFixed(0)}%`;
-      const variant = { completion: step.config.completion, engines: g.engines.length, batch: 1, qd: roomOf(w), wqMode: w.mode, wqSize: w.ring, completionPath: d.completionPath, napMicros: null };
+      // (completion: the path these rows ran on, whatever -c said: they go through submit())
+      const variant = { completion: d.completionPath, engines: g.engines.length, batch: 1, qd: roomOf(w), wqMode: w.mode, wqSize: w.ring, completionPath: d.completionPath, napMicros: null };
       const row = rowOf(ms[i], { op: step.op, size: step.size, placement: o.placement, sets: kit.count, impl: 'softdsa', name: `softdsa arbitration ${w.name} p${w.priority}: ${pct(share)} (priority share ${pct(expected)})`, variant, pool: null });
       row.arbitration = { group: g.id, wq: w.name, priority: w.priority, share, expected };
       return row;
