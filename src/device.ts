@@ -691,7 +691,7 @@ export class Device extends DeviceCalls {
    * that holds this address.
    */
   #releaseFree(around?: number): void {
-    const w = this.addon?.windows;
+    const w = (this.addon ?? loadEventFd())?.windows; // (a device on the Atomics path has the addon too, where it loads)
     if (w === undefined) return;
     const page = w.pageSize;
     for (const [start, end] of this.#alloc().freeRanges()) {
