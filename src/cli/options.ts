@@ -198,7 +198,8 @@ Work
       --poll-spin US      submit() spins this long before sleeping  [device default]
 Measuring
   -d, --duration TIME     per measurement: 2s, 500ms                [1s]
-  -n, --iterations N      per measurement: N transfers instead of a duration
+  -n, --iterations N      per measurement: N transfers instead of a duration (with -b B,
+                          the device runs whole batches: N rounded up to a multiple of B)
   -w, --warmup TIME       warm-up before each measurement           [200ms]
                           (at least 600ms on a newly opened device; 0: none)
       --placement P       reused: each slot keeps its buffers (warm cache);
