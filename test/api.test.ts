@@ -266,6 +266,13 @@ for (const w of WHERES) {
       const local = Buffer.from(a);
       await dev.applyDelta(local, delta);
       assert.ok(local.equals(b), `delta applied to local memory ${n}`);
+      // a destination of another size is refused, not written with the tail 8·k bytes off
+      for (const other of [n + 8, n - 8, n + 1]) {
+        if (other < 0) continue;
+        const wrong = Buffer.alloc(other);
+        await rejects(() => dev.applyDelta(wrong, delta), RangeError, `a ${other}-byte dst for a ${n}-byte delta`);
+        assert.ok(wrong.every((x) => x === 0), 'nothing written');
+      }
     }
     freeAll();
   });

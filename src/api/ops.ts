@@ -918,9 +918,11 @@ export class Ops {
   // ---- deltas ----
 
   /**
-   * A delta record turning a into b (equal sizes): DSA create-delta entries ({u16 word index,
-   * 8 data bytes}) per 512 KiB window, framed as [u32 window][u32 entry bytes][entries], and
-   * a tail frame [0xffffffff][u32 n][bytes] for the last size mod 8 bytes when they differ.
+   * A delta record turning a into b (equal sizes): a size frame [0xfffffffe][u32 8][u64 size],
+   * then DSA create-delta entries ({u16 word index, 8 data bytes}) per 512 KiB window, framed as
+   * [u32 window][u32 entry bytes][entries], and a tail frame [0xffffffff][u32 n][bytes] for the
+   * last size mod 8 bytes when they differ. (The size: a destination of another size took the
+   * tail at its own end, 8·k bytes off, silently.)
    */
   async createDelta(a: Bytes, b: Bytes): Promise<Uint8Array> {
     const x = this.#span('a', a);
@@ -933,7 +935,7 @@ export class Ops {
     if (where === 'device' && ((x.addr | y.addr) & 7) !== 0) where = 'inline:unaligned';
     const seen = { placement: where };
     return this.#track('createDelta', n, seen, async () => {
-      const frames: Uint8Array[] = [];
+      const frames: Uint8Array[] = [sizeFrame(n)];
       const words = n - (n % 8);
       const here = (w: number, len: number): Uint8Array => deltaInline(x.u8.subarray(w, w + len), y.u8.subarray(w, w + len));
       for (let w = 0; w < words; w += DeltaEntry.MAX_SOURCE) {
@@ -1195,6 +1197,17 @@ function frame(window: number, body: Uint8Array): Uint8Array {
   return f;
 }
 
+/** The frame that says the size of the buffers a delta was made from (see createDelta). */
+const SIZE_FRAME = 0xfffffffe;
+
+function sizeFrame(n: number): Uint8Array {
+  const body = new Uint8Array(8);
+  const dv = new DataView(body.buffer);
+  dv.setUint32(0, n % 2 ** 32, true);
+  dv.setUint32(4, Math.floor(n / 2 ** 32), true);
+  return frame(SIZE_FRAME, body);
+}
+
 function parseFrames(rec: Uint8Array, size: number): Array<[number, Uint8Array]> {
   const dv = new DataView(rec.buffer, rec.byteOffset, rec.byteLength);
   const out: Array<[number, Uint8Array]> = [];
@@ -1204,6 +1217,12 @@ function parseFrames(rec: Uint8Array, size: number): Array<[number, Uint8Array]>
     const window = dv.getUint32(at, true);
     const len = dv.getUint32(at + 4, true);
     if (at + 8 + len > rec.byteLength) throw new RangeError('delta: truncated frame');
+    if (window === SIZE_FRAME) {
+      const made = len === 8 ? dv.getUint32(at + 8, true) + dv.getUint32(at + 12, true) * 2 ** 32 : -1;
+      if (made !== size) throw new RangeError(made < 0 ? `delta: a size frame of ${len} bytes (8 expected)` : `applyDelta: the delta was made from ${made}-byte buffers; dst has ${size} bytes`);
+      at += 8 + len;
+      continue;
+    }
     if (window === 0xffffffff ? len !== size % 8 : window >= windows || len % DeltaEntry.SIZE !== 0) {
       throw new RangeError(`delta: frame for window ${window} (${len} bytes) does not fit a ${size}-byte destination`);
     }
