@@ -14,7 +14,16 @@ export function onAbort(signal: AbortSignal, fn: () => void): () => void {
     const calls = new Set<() => void>();
     const fire = (): void => {
       bySignal.delete(signal);
-      for (const call of [...calls]) call();
+      // (each waiting call hears it, whatever one of them throws: the first error is thrown after)
+      let failed: { error: unknown } | null = null;
+      for (const call of [...calls]) {
+        try {
+          call();
+        } catch (error) {
+          failed ??= { error };
+        }
+      }
+      if (failed !== null) throw failed.error;
     };
     w = { calls, fire };
     bySignal.set(signal, w);
