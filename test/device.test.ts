@@ -244,6 +244,30 @@ test('RCI signals the interrupt handle; an unknown handle is 0x19', async () => 
   });
 });
 
+test('a handle given back is not handed out again while descriptors still queued ask to raise it (its next owner got them), alone or in a batch: they find it invalid (0x19)', async () => {
+  await withDevice({ engines: 1 }, async (dev) => {
+    const rule = dev.inject({ opcode: Opcode.NOOP, latency: 300 }); // (they wait in the queue)
+    const old = dev.allocInterrupt(() => {});
+    const h = old.handle;
+    const list = dev.alloc(2 * 64, 64);
+    dev.view(list, 64).set(Descriptor.noop({ flags: Flag.RCI, intHandle: h }));
+    dev.view(list + 64, 64).set(Descriptor.noop());
+    const queued = [dev.submit(Descriptor.noop({ flags: Flag.RCI, intHandle: h })), dev.submit(Descriptor.batch({ list, count: 2 }))];
+    old.close();
+    let fired = 0;
+    const next = Array.from({ length: 4 }, () => dev.allocInterrupt(() => fired++));
+    assert.ok(next.every((n) => n.handle !== h), `handle ${h} handed out again: ${next.map((n) => n.handle).join(' ')}`);
+    const [alone, batch] = await Promise.all(queued);
+    assert.is(alone, Status.INT_HANDLE);
+    assert.is(batch, Status.BATCH_FAIL);
+    rule.remove();
+    const again = dev.allocInterrupt(() => {});
+    assert.is(again.handle, h, 'free again once they ran');
+    for (const n of [...next, again]) n.close();
+    assert.is(fired, 0);
+  });
+});
+
 test('DRAIN completes after every earlier descriptor', async () => {
   await withDevice({ engines: 2, wqSize: 64, arenaBytes: 4 << 20 }, async (dev) => {
     const size = 1 << 18;

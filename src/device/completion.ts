@@ -99,6 +99,9 @@ export class Vectors {
     for (let v = from; v < MAX_VECTORS; v++) {
       const i = v * VECTOR_WORDS + Vec.IN_USE;
       const word = Atomics.load(this.#w, i);
+      // (not one that descriptors still queued ask to raise: its last owner's, whose interrupts
+      // would reach the new owner; those descriptors find it invalid, 0x19, as a revoked handle)
+      if ((word & 1) === 0 && v > 0 && (this.#wqs ??= WorkQueue.all(this.#memory, this.#layout)).some((wq) => wq.namesHandle(v))) continue;
       if ((word & 1) === 0 && Atomics.compareExchange(this.#w, i, word, word + 1) === word) {
         Atomics.store(this.#w, v * VECTOR_WORDS + Vec.FD, -1);
         Atomics.store(this.#w, v * VECTOR_WORDS + Vec.ARMED, 0);

@@ -25,7 +25,7 @@
 // The engine's number inside CLAIMED is what lets the supervisor finish, exactly once,
 // the descriptors an engine held when it died. Positions wrap at 2^32; only equality
 // of sequence words is ever tested, so the wrap is harmless (size divides 2^24).
-import { Desc } from './format.ts';
+import { Desc, Flag, Limit, Opcode, PasidWord } from './format.ts';
 import { type Layout, SLOT_WORDS, WqWord } from './layout.ts';
 
 export const FREE = 0;
@@ -270,6 +270,29 @@ export class WorkQueue {
     this.#states[s + 1] = status;
     Atomics.store(this.#states, s, seqOf(pos, DONE));
     return true;
+  }
+
+  /**
+   * Whether a descriptor published, running, or being written here asks for interrupt handle h
+   * (RCI), itself or as a member of a batch whose list is in the arena: a handle given back is
+   * not handed out again while one does, or the new owner would get the old one's interrupts.
+   */
+  namesHandle(h: number): boolean {
+    const m = this.#bytes;
+    const dv = new DataView(m.buffer, m.byteOffset, m.byteLength);
+    const asks = (d: number): boolean => (dv.getUint32(d + Desc.FLAGS, true) & Flag.RCI) !== 0 && dv.getUint16(d + Desc.INT_HANDLE, true) === h;
+    for (let i = 0; i < this.size; i++) {
+      const state = Atomics.load(this.#states, i * SLOT_WORDS) & 0xff;
+      if (state !== PUB && state < CLAIMED) continue; // (free, done, or aborting: it raises nothing more)
+      const d = this.#slots + i * Desc.SIZE;
+      if (asks(d)) return true;
+      if (m[d + Desc.OPCODE] !== Opcode.BATCH || (dv.getUint32(d + Desc.PASID, true) & PasidWord.PASID_MASK) !== 0) continue;
+      const list = dv.getUint32(d + Desc.LIST, true);
+      const count = Math.min(dv.getUint32(d + Desc.COUNT, true), Limit.MAX_BATCH_DEFAULT);
+      if (dv.getUint32(d + Desc.LIST + 4, true) !== 0 || list + count * Desc.SIZE > m.byteLength) continue; // (the device refuses it: it raises nothing)
+      for (let j = 0; j < count; j++) if (asks(list + j * Desc.SIZE)) return true;
+    }
+    return false;
   }
 
   /** Positions published and not claimed (what is left once the engines have stopped). */
