@@ -215,6 +215,24 @@ test('--verify catches a wrong result', async () => {
       assert.type(kit.checkDevice(0), 'string', `${op}: a record not written`);
       kit.release();
     }
+    // A compare that reports success without running (a record of zeros saying 0x01) is caught
+    // too: every other set differs in its last byte.
+    for (const op of ['compare', 'compare-pattern'] as const) {
+      const kit = new Kit(dev, op, 4096, 2, 1, 'reused', 0, crc32c);
+      for (const i of [0, 1]) {
+        kit.poison(i);
+        assert.is(await dev.submit(kit.groups[i].desc), 1);
+        assert.is(kit.checkDevice(i), null, `${op} set ${i}`);
+        const rec = dev.view(kit.sets[i].rec, 32);
+        rec.fill(0);
+        rec[0] = 1;
+        if (i === 1) assert.type(kit.checkDevice(1), 'string', `${op}: a success that did not run`);
+      }
+      const m = kit.mirror();
+      assert.is(kit.checkBaseline(0, 0, m), null);
+      assert.type(kit.checkBaseline(1, 0, m), 'string', `${op}: a baseline that found no difference`);
+      kit.release();
+    }
   } finally {
     await dev.close();
   }
