@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
-import { Device, Descriptor, Status } from '../src/index.ts';
+import { Device, Descriptor, Opcode, Status } from '../src/index.ts';
 
 const fixture = (name: string): URL => new URL(`./fixtures/${name}`, import.meta.url);
 /** A worker running a .ts fixture (see fixtures/boot.cjs). */
@@ -345,6 +345,26 @@ test('a thread that detaches while its file call reads into its part gives the p
   } finally {
     await dev.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a terminated thread\'s vector is not handed out while a descriptor it queued is pending (the new owner got its completion as an interrupt)', async () => {
+  const dev = await Device.open({ engines: 1, wqMode: 'shared', wqSize: 64, arenaBytes: 16 << 20 });
+  try {
+    const rule = dev.inject({ opcode: Opcode.NOOP, latency: 600 });
+    const w = tsWorker('submit_and_wait.ts', { handle: dev.lend(1 << 20) });
+    await new Promise((r) => w.once('message', r));
+    const taken = dev.stats().resources.vectors;
+    await w.terminate();
+    await new Promise((r) => setTimeout(r, 60));
+    let fired = 0;
+    const h = dev.allocInterrupt(() => fired++);
+    await new Promise((r) => setTimeout(r, 1200)); // (the queued NOOP completes meanwhile)
+    assert.is(fired, 0, `handle ${h.handle}: the gone thread's completion raised it (vectors in use before: ${taken})`);
+    h.close();
+    rule.remove();
+  } finally {
+    await dev.close();
   }
 });
 

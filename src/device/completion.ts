@@ -99,9 +99,10 @@ export class Vectors {
     for (let v = from; v < MAX_VECTORS; v++) {
       const i = v * VECTOR_WORDS + Vec.IN_USE;
       const word = Atomics.load(this.#w, i);
-      // (not one that descriptors still queued ask to raise: its last owner's, whose interrupts
-      // would reach the new owner; those descriptors find it invalid, 0x19, as a revoked handle)
-      if ((word & 1) === 0 && v > 0 && (this.#wqs ??= WorkQueue.all(this.#memory, this.#layout)).some((wq) => wq.namesHandle(v))) continue;
+      // (not one that descriptors still queued may raise: its last owner submitted them, or asks
+      // for it by RCI, and the new owner would get their interrupts; an RCI that finds it given
+      // back is invalid, 0x19, as a revoked handle)
+      if ((word & 1) === 0 && v > 0 && (this.#wqs ??= WorkQueue.all(this.#memory, this.#layout)).some((wq) => wq.mayRaise(v))) continue;
       if ((word & 1) === 0 && Atomics.compareExchange(this.#w, i, word, word + 1) === word) {
         Atomics.store(this.#w, v * VECTOR_WORDS + Vec.FD, -1);
         Atomics.store(this.#w, v * VECTOR_WORDS + Vec.ARMED, 0);

@@ -26,23 +26,23 @@ export class Unrun {
   finishClaimed(pos: number, status: number): void {
     const handle = settleUnrun(this.#mem, this.#wq.descriptor(pos), this.#base, this.#end, status);
     const vector = this.#wq.vectorOf(pos);
+    this.#raiseHandle(handle); // (before the slot is done: see the engine's run())
     this.#wq.complete(pos, status);
-    this.#raise(handle, vector);
+    this.#vectors.signal(vector);
   }
 
   /** Aborts a published position no engine will run; false if an engine or another aborter took it first. */
   abortPublished(pos: number, status: number): boolean {
-    let handle = -1;
     const vector = this.#wq.vectorOf(pos);
     const done = this.#wq.abort(pos, status, (desc) => {
-      handle = settleUnrun(this.#mem, desc, this.#base, this.#end, status);
+      this.#raiseHandle(settleUnrun(this.#mem, desc, this.#base, this.#end, status)); // (before the slot is done)
     });
-    if (done) this.#raise(handle, vector);
+    if (done) this.#vectors.signal(vector);
     return done;
   }
 
-  #raise(handle: number, vector: number): void {
+  /** RCI of a descriptor finished unrun: its handle, where it asked for one that is valid (-1: none). */
+  #raiseHandle(handle: number): void {
     if (handle >= 0 && this.#vectors.isHandle(handle)) this.#vectors.signal(handle);
-    this.#vectors.signal(vector);
   }
 }

@@ -273,17 +273,19 @@ export class WorkQueue {
   }
 
   /**
-   * Whether a descriptor published, running, or being written here asks for interrupt handle h
-   * (RCI), itself or as a member of a batch whose list is in the arena: a handle given back is
-   * not handed out again while one does, or the new owner would get the old one's interrupts.
+   * Whether a descriptor published, running, or being written here may yet raise vector h: its
+   * submitter's (signalled as it completes), or asked for as interrupt handle h (RCI), itself or
+   * as a member of a batch whose list is in the arena. A vector given back is not handed out
+   * again while one may, or its new owner would get the old one's interrupts.
    */
-  namesHandle(h: number): boolean {
+  mayRaise(h: number): boolean {
     const m = this.#bytes;
     const dv = new DataView(m.buffer, m.byteOffset, m.byteLength);
     const asks = (d: number): boolean => (dv.getUint32(d + Desc.FLAGS, true) & Flag.RCI) !== 0 && dv.getUint16(d + Desc.INT_HANDLE, true) === h;
     for (let i = 0; i < this.size; i++) {
       const state = Atomics.load(this.#states, i * SLOT_WORDS) & 0xff;
-      if (state !== PUB && state < CLAIMED) continue; // (free, done, or aborting: it raises nothing more)
+      if (state !== PUB && state !== ABORTING && state < CLAIMED) continue; // (free or done: it raises nothing more)
+      if ((state >= RESERVED ? state - RESERVED : this.#states[i * SLOT_WORDS + 2] & 0xff) === h) return true;
       const d = this.#slots + i * Desc.SIZE;
       if (asks(d)) return true;
       if (m[d + Desc.OPCODE] !== Opcode.BATCH || (dv.getUint32(d + Desc.PASID, true) & PasidWord.PASID_MASK) !== 0) continue;
