@@ -134,6 +134,9 @@ function loop(id: number): void {
   const irq = layout.engines + id * ENGINE_BYTES;
   const block = new Int32Array(buf, irq, ENGINE_BYTES / 4);
   Atomics.store(block, Eng.BUSY / 4, 0); // (a dead predecessor may have left it set)
+  // (and RCI marks it died before raising: its descriptor completed, so they are raised now,
+  // late, and the handles they hold back from being handed out again are free once more)
+  if ((block[0] | block[1]) !== 0) raise(block);
   const token = id + 1;
   const policy = new SpinPolicy(data.spinMicros);
   let idleSince = -1;
@@ -221,10 +224,8 @@ function run(pos: number, irq: number, block: Int32Array): void {
     wq.complete(pos, status);
     return;
   }
-  // RCI before the slot is done (the record is written: as the device, record then interrupt):
-  // once it is done, the handle it names may be given to another owner (Vectors.claim).
-  if ((block[0] | block[1]) !== 0) raise(block);
   wq.complete(pos, status);
+  if ((block[0] | block[1]) !== 0) raise(block);
   vectors.signalIfArmed(vector);
 }
 
@@ -274,12 +275,19 @@ function lateBy(ms: number): void {
 
 
 
-/** RCI: raise every interrupt handle the core marked in this engine's mask. */
+/**
+ * RCI: raise every interrupt handle the core marked in this engine's mask, then clear the marks:
+ * while a handle's mark stands it is not handed out again (Vectors.claim), so a handle given
+ * back as its descriptor completes is not raised for its next owner. (Only this engine marks
+ * its mask: nothing is lost between the loads and the stores.)
+ */
 function raise(block: Int32Array): void {
-  const lo = Atomics.exchange(block, 0, 0);
-  const hi = Atomics.exchange(block, 1, 0);
+  const lo = Atomics.load(block, 0);
+  const hi = Atomics.load(block, 1);
   for (let h = 0; h < 32; h++) if ((lo >>> h) & 1) vectors.signal(h);
   for (let h = 0; h < 32; h++) if ((hi >>> h) & 1) vectors.signal(h + 32);
+  Atomics.store(block, 0, 0);
+  Atomics.store(block, 1, 0);
 }
 
 /** DRAIN completes after every earlier descriptor of the queue, whichever engine runs it. */

@@ -14,7 +14,7 @@
 import type { EventFdAddon, EventFdHandle } from './eventfd.ts';
 import { Ctx } from './format.ts';
 import { threadGone as tidGone, TID } from './host.ts';
-import { type Layout, MAX_VECTORS, VECTOR_WORDS, Vec } from './layout.ts';
+import { ENGINE_BYTES, Eng, type Layout, MAX_VECTORS, VECTOR_WORDS, Vec } from './layout.ts';
 import { WorkQueue } from './work_queue.ts';
 
 /** Set in a vector's in-use word while a gone thread's vector is being released (above the epoch bits). */
@@ -102,7 +102,7 @@ export class Vectors {
       // (not one that descriptors still queued may raise: its last owner submitted them, or asks
       // for it by RCI, and the new owner would get their interrupts; an RCI that finds it given
       // back is invalid, 0x19, as a revoked handle)
-      if ((word & 1) === 0 && v > 0 && (this.#wqs ??= WorkQueue.all(this.#memory, this.#layout)).some((wq) => wq.mayRaise(v))) continue;
+      if ((word & 1) === 0 && v > 0 && (this.#raising(v) || (this.#wqs ??= WorkQueue.all(this.#memory, this.#layout)).some((wq) => wq.mayRaise(v)))) continue;
       if ((word & 1) === 0 && Atomics.compareExchange(this.#w, i, word, word + 1) === word) {
         Atomics.store(this.#w, v * VECTOR_WORDS + Vec.FD, -1);
         Atomics.store(this.#w, v * VECTOR_WORDS + Vec.ARMED, 0);
@@ -112,6 +112,13 @@ export class Vectors {
       }
     }
     return -1;
+  }
+
+  /** Whether an engine has marked v to raise (RCI of a descriptor it completed) and not yet raised it. */
+  #raising(v: number): boolean {
+    const m = new Int32Array(this.#memory.buffer as unknown as SharedArrayBuffer, this.#layout.engines, (ENGINE_BYTES / 4) * this.#layout.engineCount);
+    for (let e = 0; e < this.#layout.engineCount; e++) if ((Atomics.load(m, e * (ENGINE_BYTES / 4) + Eng.IRQ / 4 + (v >> 5)) >>> (v & 31)) & 1) return true;
+    return false;
   }
 
   /** Takes back the vectors of threads that have ended without giving them back. */
