@@ -217,14 +217,13 @@ function run(pos: number, irq: number, block: Int32Array): void {
   // Counted before the slot is released: a submitter that sees its completion and reads
   // stats() at once must find it counted.
   Atomics.add(block, Eng.COMPLETED / 4, 1);
+  wq.complete(pos, status);
   if (inj?.lostInterrupt === true) {
     // Written, never signalled: the submitter's poll path (its safety net) must find it.
     Atomics.store(block, 0, 0);
     Atomics.store(block, 1, 0);
-    wq.complete(pos, status);
     return;
   }
-  wq.complete(pos, status);
   if ((block[0] | block[1]) !== 0) raise(block);
   vectors.signalIfArmed(vector);
 }

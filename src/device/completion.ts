@@ -31,6 +31,8 @@ export class Vectors {
    */
   readonly #handles: Int32Array;
   readonly #copies: Int32Array[];
+  /** the engines' blocks: each one's RCI marks (Eng.IRQ) */
+  readonly #irqs: Int32Array;
   readonly #addon: () => EventFdAddon | null;
   readonly #memory: WebAssembly.Memory;
   readonly #layout: Layout;
@@ -49,6 +51,7 @@ export class Vectors {
     const buf = memory.buffer as unknown as SharedArrayBuffer;
     this.#w = new Int32Array(buf, layout.vectors, MAX_VECTORS * VECTOR_WORDS);
     this.#handles = new Int32Array(buf, layout.ctx + Ctx.INT_HANDLES, 2);
+    this.#irqs = new Int32Array(buf, layout.engines, (ENGINE_BYTES / 4) * layout.engineCount);
     this.#copies = layout.wqs.filter((w) => w.ctx !== layout.ctx).map((w) => new Int32Array(buf, w.ctx + Ctx.INT_HANDLES, 2));
     this.#addon = typeof addon === 'function' ? addon : () => addon;
     this.#memory = memory;
@@ -99,11 +102,8 @@ export class Vectors {
     for (let v = from; v < MAX_VECTORS; v++) {
       const i = v * VECTOR_WORDS + Vec.IN_USE;
       const word = Atomics.load(this.#w, i);
-      // (not one that descriptors still queued may raise: its last owner submitted them, or asks
-      // for it by RCI, and the new owner would get their interrupts; an RCI that finds it given
-      // back is invalid, 0x19, as a revoked handle)
-      if ((word & 1) === 0 && v > 0 && (this.#raising(v) || (this.#wqs ??= WorkQueue.all(this.#memory, this.#layout)).some((wq) => wq.mayRaise(v)))) continue;
-      if ((word & 1) === 0 && Atomics.compareExchange(this.#w, i, word, word + 1) === word) {
+      if ((word & 1) !== 0 || (v > 0 && this.#mayBeRaised(v))) continue;
+      if (Atomics.compareExchange(this.#w, i, word, word + 1) === word) {
         Atomics.store(this.#w, v * VECTOR_WORDS + Vec.FD, -1);
         Atomics.store(this.#w, v * VECTOR_WORDS + Vec.ARMED, 0);
         Atomics.store(this.#w, v * VECTOR_WORDS + Vec.TID, TID);
@@ -114,11 +114,16 @@ export class Vectors {
     return -1;
   }
 
-  /** Whether an engine has marked v to raise (RCI of a descriptor it completed) and not yet raised it. */
-  #raising(v: number): boolean {
-    const m = new Int32Array(this.#memory.buffer as unknown as SharedArrayBuffer, this.#layout.engines, (ENGINE_BYTES / 4) * this.#layout.engineCount);
+  /**
+   * Whether vector v may yet be raised for its last owner, so that handing it out now would give
+   * the new owner those interrupts: an engine has marked it (RCI of a descriptor it completed) and
+   * not raised it yet, or a descriptor still queued was submitted from it or asks for it by RCI.
+   * (Such an RCI finds it given back: invalid, 0x19, as a revoked handle.)
+   */
+  #mayBeRaised(v: number): boolean {
+    const m = this.#irqs;
     for (let e = 0; e < this.#layout.engineCount; e++) if ((Atomics.load(m, e * (ENGINE_BYTES / 4) + Eng.IRQ / 4 + (v >> 5)) >>> (v & 31)) & 1) return true;
-    return false;
+    return (this.#wqs ??= WorkQueue.all(this.#memory, this.#layout)).some((wq) => wq.mayRaise(v));
   }
 
   /** Takes back the vectors of threads that have ended without giving them back. */

@@ -26,7 +26,7 @@ export class Unrun {
   finishClaimed(pos: number, status: number): void {
     const handle = settleUnrun(this.#mem, this.#wq.descriptor(pos), this.#base, this.#end, status);
     const vector = this.#wq.vectorOf(pos);
-    this.#raiseHandle(handle); // (before the slot is done: see the engine's run())
+    this.#raiseHandle(handle); // (before the slot is done: no engine mark holds the handle back from a next owner here, see Vectors.claim)
     this.#wq.complete(pos, status);
     this.#vectors.signal(vector);
   }

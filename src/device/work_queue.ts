@@ -55,6 +55,7 @@ export class WorkQueue {
   readonly bell: Int32Array;
   readonly #states: Int32Array; // SLOT_WORDS per slot: seq, status, owner, fault tag
   readonly #bytes: Uint8Array;
+  readonly #dv: DataView;
   readonly #slots: number; // byte address of slot 0
   /** refuse at this many descriptors waiting unclaimed; 0: only a full ring refuses */
   readonly #cap: number;
@@ -70,6 +71,7 @@ export class WorkQueue {
     this.bell = w.bell === w.header ? this.#words : new Int32Array(buf, w.bell, 48);
     this.#states = new Int32Array(buf, w.states, SLOT_WORDS * w.ring);
     this.#bytes = new Uint8Array(buf);
+    this.#dv = new DataView(buf);
     this.#slots = w.slots;
     this.#cap = w.cap;
   }
@@ -280,7 +282,7 @@ export class WorkQueue {
    */
   mayRaise(h: number): boolean {
     const m = this.#bytes;
-    const dv = new DataView(m.buffer, m.byteOffset, m.byteLength);
+    const dv = this.#dv;
     const asks = (d: number): boolean => (dv.getUint32(d + Desc.FLAGS, true) & Flag.RCI) !== 0 && dv.getUint16(d + Desc.INT_HANDLE, true) === h;
     for (let i = 0; i < this.size; i++) {
       const state = Atomics.load(this.#states, i * SLOT_WORDS) & 0xff;
