@@ -946,7 +946,7 @@ export class Ops {
           : ((await this.#deltaDevice(x.addr + w, y.addr + w, len)) ?? ((seen.placement = 'inline:no-room'), here(w, len)));
         if (entries.byteLength > 0) frames.push(frame(w / DeltaEntry.MAX_SOURCE, entries));
       }
-      if (words < n && firstDiffInline(x.u8.subarray(words), y.u8.subarray(words)) >= 0) frames.push(frame(0xffffffff, y.u8.slice(words)));
+      if (words < n && firstDiffInline(x.u8.subarray(words), y.u8.subarray(words)) >= 0) frames.push(frame(TAIL_FRAME, y.u8.slice(words)));
       return concat(frames);
     });
   }
@@ -983,7 +983,7 @@ export class Ops {
     if (where === 'device' && (d.addr & 7) !== 0) where = 'inline:unaligned';
     return this.#track('applyDelta', d.u8.byteLength, where, async () => {
       for (const [window, body] of frames) {
-        if (window === 0xffffffff) {
+        if (window === TAIL_FRAME) {
           d.u8.set(body, d.u8.byteLength - body.byteLength);
           continue;
         }
@@ -1197,8 +1197,9 @@ function frame(window: number, body: Uint8Array): Uint8Array {
   return f;
 }
 
-/** The frame that says the size of the buffers a delta was made from (see createDelta). */
+/** The frames of a delta that are not a window's (see createDelta): the buffers' size, and their last size mod 8 bytes. */
 const SIZE_FRAME = 0xfffffffe;
+const TAIL_FRAME = 0xffffffff;
 
 function sizeFrame(n: number): Uint8Array {
   const body = new Uint8Array(8);
@@ -1223,11 +1224,11 @@ function parseFrames(rec: Uint8Array, size: number): Array<[number, Uint8Array]>
       at += 8 + len;
       continue;
     }
-    if (window === 0xffffffff ? len !== size % 8 : window >= windows || len % DeltaEntry.SIZE !== 0) {
+    if (window === TAIL_FRAME ? len !== size % 8 : window >= windows || len % DeltaEntry.SIZE !== 0) {
       throw new RangeError(`delta: frame for window ${window} (${len} bytes) does not fit a ${size}-byte destination`);
     }
     const body = rec.subarray(at + 8, at + 8 + len);
-    if (window !== 0xffffffff) {
+    if (window !== TAIL_FRAME) {
       const words = Math.min(DeltaEntry.MAX_SOURCE, size - (size % 8) - window * DeltaEntry.MAX_SOURCE) / 8;
       for (let e = 0, prev = -1; e < len; e += DeltaEntry.SIZE) {
         const i = body[e] | (body[e + 1] << 8);
