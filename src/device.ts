@@ -199,7 +199,7 @@ export function checkedOptions(options: DeviceOptions, topology: Topology | null
   if (o.completion === 'eventfd' && loadEventFd() === null) throw Errors.option('completion', `eventfd: the addon is unavailable here (${eventFdUnavailableReason()})`);
   o.faults.forEach((rule, i) => {
     try {
-      checkRule(rule);
+      checkRule(rule, topology === null ? [0] : topology.wqs.map((w) => w.id));
     } catch (e) {
       // (of the kind the rule's check gave: a field rules do not have is a TypeError, as an unknown option is)
       throw e instanceof TypeError ? Errors.optionType(`faults[${i}]`, e.message) : Errors.option(`faults[${i}]`, (e as Error).message);
@@ -409,7 +409,7 @@ export class Device extends DeviceCalls {
     faults.setSeed(o.faultSeed);
     o.faults.forEach((rule, i) => {
       try {
-        faults.add(rule);
+        faults.add(rule, topo.wqs.map((w) => w.id));
       } catch (e) {
         throw Errors.option(`faults[${i}]`, (e as Error).message);
       }
@@ -649,7 +649,7 @@ export class Device extends DeviceCalls {
    */
   inject(rule: FaultRule): FaultHandle {
     if (this.closed) throw Errors.closed();
-    return this.#faults.add(rule);
+    return this.#faults.add(rule, this.topology.wqs.map((w) => w.id));
   }
 
   /**

@@ -260,8 +260,10 @@ test('matching: opcode, wq, address range, every N-th, times, first rule that fi
     assert.is(await run(3, () => dev.submit(Descriptor.noop())), '...', 'another opcode');
     r1.remove();
     assert.is(await run(3, () => copy(a, b)), '...', 'removed');
-    const r2 = dev.inject({ wq: 1, status: 0x1c });
-    assert.is(await run(2, () => copy(a, b)), '..', 'WQ 1 is not this one');
+    // a rule for a WQ the device lacks could never match: refused, naming the WQs there are
+    assert.throws(() => dev.inject({ wq: 1, status: 0x1c }), (e: Error) => e instanceof RangeError && /^fault rule: wq 1: this device has no such work queue \(its WQs: 0\)/.test(e.message));
+    const r2 = dev.inject({ wq: 0, opcode: Opcode.NOOP, status: 0x1c });
+    assert.is(await run(2, () => copy(a, b)), '..', 'a NOOP rule');
     r2.remove();
     const c = dev.alloc(4096);
     const r3 = dev.inject({ address: [b + 100, b + 101], status: 0x1c, times: 2 });
@@ -420,11 +422,12 @@ test('bad rules are refused with the field named; Device.open names the rule', a
     // a field rules do not have is a TypeError, as an unknown option name is
     assert.throws(() => dev.inject({ status: 0x20, probabilty: 0.5 } as never), (e: Error) => e instanceof TypeError && /^fault rule: unknown field "probabilty"/.test(e.message));
     assert.throws(() => dev.inject(null as never), (e: Error) => e instanceof TypeError && /^fault rule: a rule is an object; got null/.test(e.message));
-    for (let i = 0; i < 32; i++) dev.inject({ status: 0x20, wq: 7 });
+    for (let i = 0; i < 32; i++) dev.inject({ status: 0x20, opcode: 0xfe });
     assert.throws(() => dev.inject({ status: 0x20 }), /at most 32 rules/);
   });
   assert.throws(() => Device.openSync({ engines: 1, arenaBytes: ARENA, faults: [{ status: 0x20 }, { latency: -1 }] }), /option faults\[1\]: fault rule: latency must be/);
   assert.throws(() => Device.openSync({ engines: 1, arenaBytes: ARENA, faultSeed: -1 }), /option faultSeed/);
+  assert.throws(() => Device.openSync({ engines: 1, arenaBytes: ARENA, faults: [{ wq: 3, status: 0x20 }] }), /option faults\[0\]: fault rule: wq 3: this device has no such work queue \(its WQs: 0\)/);
   assert.throws(() => Device.openSync({ engines: 1, arenaBytes: ARENA, faults: [{ status: 0x20, bogus: 1 } as never] }), (e: Error) => e instanceof TypeError && /option faults\[0\]: fault rule: unknown field "bogus"/.test(e.message));
 });
 

@@ -151,9 +151,9 @@ export class FaultTable {
 
   // ---- the opener: add and remove ----
 
-  /** Checks and stores a rule; returns its handle. */
-  add(rule: FaultRule): FaultHandle {
-    const flags = checkRule(rule);
+  /** Checks and stores a rule for a device whose WQs are `wqIds`; returns its handle. */
+  add(rule: FaultRule, wqIds: readonly number[]): FaultHandle {
+    const flags = checkRule(rule, wqIds);
     const index = this.#freeEntry();
     const w = this.#w;
     const base = HEADER_WORDS + index * ENTRY_WORDS;
@@ -433,8 +433,8 @@ function chance(seed: number, serial: number, n: number): number {
 
 const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 0x7fffffff;
 
-/** Validates a rule; returns its flags word. Every problem names the field. */
-export function checkRule(rule: FaultRule): number {
+/** Validates a rule for a device whose WQs are `wqIds`; returns its flags word. Every problem names the field. */
+export function checkRule(rule: FaultRule, wqIds: readonly number[]): number {
   if (rule === null || typeof rule !== 'object') throw Errors.faultRuleShape(`a rule is an object; got ${rule === null ? 'null' : typeof rule}`);
   const known = new Set<string>(['opcode', 'wq', 'address', 'probability', 'every', 'times', ...EFFECTS]);
   for (const k of Object.keys(rule)) if (!known.has(k)) throw Errors.faultRuleShape(`unknown field "${k}" (fields: ${[...known].join(', ')})`);
@@ -449,6 +449,8 @@ export function checkRule(rule: FaultRule): number {
   }
   if (r.wq !== undefined) {
     if (!Number.isInteger(r.wq) || (r.wq as number) < 0 || (r.wq as number) > 7) throw Errors.faultRule(`wq must be a work queue id from 0 to 7; got ${String(r.wq)}`);
+    // (a rule naming a WQ the device lacks would never match: a test of nothing, silently)
+    if (!wqIds.includes(r.wq as number)) throw Errors.faultRule(`wq ${String(r.wq)}: this device has no such work queue (its WQs: ${wqIds.join(', ')})`);
     flags |= F.HAS_WQ;
   }
   if (r.address !== undefined) {
