@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { Device, DifCheckError, SoftDsaError, crc16t10dif, difInsert, difCheck, difUpdate, shutdown } from '../src/index.ts';
 import type { DifOptions } from '../src/index.ts';
 import { referenceCrc16, referenceGuard, tupleBytes, DIF_BLOCK_SIZES } from './reference.ts';
-import { DifFlag } from '../src/device/format.ts';
+import { DifFlag, Opcode } from '../src/device/format.ts';
 
 /** p() rejects with an error of this class or whose message matches (with `message`: of the class, and that message). */
 async function rejects(p: () => Promise<unknown>, what: RegExp | (new (...a: never[]) => Error), message?: RegExp): Promise<void> {
@@ -144,7 +144,9 @@ test('difCheck: all-F tuples are skipped, or fail, as the F-detect options say',
     await dev.difCheck(prot, { blockSize: 512, appAndRefTagFDetect: true });
     const e = (await dev.difCheck(prot, { blockSize: 512, allFDetect: true, allFDetectError: true }).catch((x: unknown) => x)) as DifCheckError;
     assert.is(e.block, 2);
-    assert.equal(e.mismatches.map((m) => m.field), ['allF']);
+    // (no expected/actual: 2^64 - 1 is not a number a tuple's fields can be compared by)
+    assert.equal(e.mismatches, [{ field: 'allF' }]);
+    assert.match(e.message, /block 2 \(byte offset 1040\) failed its DIF check: all-F tuple/);
   } finally {
     await dev.close();
   }
@@ -217,11 +219,51 @@ test('more blocks than one call may put in flight at a maxTransfer of one block:
   }
 });
 
+test('dst: the call resolves to the output bytes as a Uint8Array, whatever kind of buffer dst is', async () => {
+  const data = random(1024, 3);
+  const want = await difInsert(data);
+  const u8 = new Uint8Array(1040);
+  assert.is(await difInsert(data, { dst: u8 }), u8, 'a Uint8Array of the size: itself');
+  const big = Buffer.alloc(2000);
+  const r1 = await difInsert(data, { dst: big });
+  assert.ok(Buffer.isBuffer(r1) && r1.buffer === big.buffer && r1.byteOffset === big.byteOffset && r1.length === 1040, 'a larger Buffer: its first 1040 bytes, a Buffer');
+  for (const dst of [new ArrayBuffer(1040), new Uint16Array(600), new DataView(new ArrayBuffer(1100), 16)]) {
+    const r = await difInsert(data, { dst });
+    assert.ok(r instanceof Uint8Array && r.length === 1040, `${dst.constructor.name}: a Uint8Array of the output`);
+    assert.is(r.buffer, dst instanceof ArrayBuffer ? dst : dst.buffer);
+    assert.ok(Buffer.from(r).equals(Buffer.from(want)));
+  }
+  await shutdown();
+});
+
+test('stats: a call taken and then failed is counted as failed; bad arguments are not calls', async () => {
+  const dev = await Device.open({ engines: 1, inlineThreshold: 0 });
+  try {
+    const prot = await dev.difInsert(random(512 * 64, 4));
+    await dev.difCheck(prot);
+    prot[3] ^= 1;
+    for (let i = 0; i < 2; i++) await rejects(() => dev.difCheck(prot), DifCheckError);
+    await rejects(() => dev.difCheck(Buffer.alloc(100)), /not a whole number/);
+    const s = dev.stats().ops.difCheck!;
+    assert.is(s.count, 1);
+    assert.is(s.failed, 2);
+    // 0x09 from a fault rule on good data: the message says the tuple matches, not nothing
+    prot[3] ^= 1;
+    const rule = dev.inject({ opcode: Opcode.DIF_CHECK, status: 0x09 });
+    await rejects(() => dev.difCheck(prot), DifCheckError, /block 0 \(byte offset 0\) failed its DIF check: the device reported it, but the block's tuple matches \(an injected status\?\)/);
+    rule.remove();
+  } finally {
+    await dev.close();
+  }
+});
+
 test('bad calls reject with what was wrong', async () => {
   const data = Buffer.alloc(1024);
   await rejects(() => difInsert(Buffer.alloc(1000)), /difInsert: data is 1000 bytes, not a whole number of 512-byte blocks/);
   await rejects(() => difCheck(data), /difCheck: data is 1024 bytes, not a whole number of 520-byte blocks \(512 data bytes \+ 8-byte tuple each\)/);
   await rejects(() => difInsert(data, { blockSize: 1000 as never }), /blockSize must be 512, 520, 4096 or 4104; got 1000/);
+  // a string that reads as a size: said to be a string (the message read "must be 520; got 520")
+  await rejects(() => difCheck(Buffer.alloc(520), { blockSize: '520' as never }), TypeError, /blockSize must be 512, 520, 4096 or 4104; got string "520"/);
   await rejects(() => difInsert(data, { refTag: -1 }), /refTag must be an integer from 0 to 0xffffffff; got -1/);
   await rejects(() => difInsert(data, { appTag: 0x10000 }), /appTag must be an integer/);
   await rejects(() => difInsert(data, { refTagIncrement: 'yes' as never }), /refTagIncrement must be a boolean; got string/);

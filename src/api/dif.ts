@@ -143,7 +143,10 @@ function planDif(name: DifOpName, opts: unknown): DifPlan {
   knownOptions(name, o, name === 'difUpdate' ? [...DIF_OPTIONS, 'to'] : DIF_OPTIONS);
   const block = o.blockSize ?? 512;
   const code = BLOCK_CODE.get(block);
-  if (code === undefined) throw new RangeError(`${name}: blockSize must be 512, 520, 4096 or 4104; got ${String(block)}`);
+  if (code === undefined) {
+    const why = `${name}: blockSize must be 512, 520, 4096 or 4104; got `;
+    throw typeof block === 'number' ? new RangeError(why + block) : new TypeError(why + `${typeName(block)} ${JSON.stringify(block) ?? ''}`.trim());
+  }
   const opcode = OPCODE[name];
   const checks = opcode === Opcode.DIF_CHECK || opcode === Opcode.DIF_STRP || opcode === Opcode.DIF_UPDT;
   const writes = opcode === Opcode.DIF_INS || opcode === Opcode.DIF_UPDT || opcode === Opcode.DIX_GEN;
@@ -253,6 +256,12 @@ export interface DifHost {
   track<T>(op: DifOpName | 'crc16t10dif', bytes: number, where: Where, fn: () => T | Promise<T>): Promise<T>;
 }
 
+/** The first n bytes of dst as a Uint8Array: dst itself if it is one of n bytes (a Buffer stays a Buffer). */
+function outputOf(dst: Bytes, n: number): Uint8Array {
+  if (dst instanceof Uint8Array) return dst.byteLength === n ? dst : dst.subarray(0, n);
+  return ArrayBuffer.isView(dst) ? new Uint8Array(dst.buffer, dst.byteOffset, n) : new Uint8Array(dst, 0, n);
+}
+
 /** Bytes staged per window when the data is outside the arena. */
 const WINDOW_BYTES = 8 << 20;
 
@@ -286,7 +295,8 @@ export class DifOps {
           if (out.u8.buffer === s.u8.buffer && out.u8.byteOffset < s.u8.byteOffset + n && s.u8.byteOffset < out.u8.byteOffset + outBytes) {
             throw new RangeError(`${name}: dst overlaps data`);
           }
-          result = opts.dst as Uint8Array;
+          // (the output bytes, as the type says: dst itself when it is a Uint8Array of that size)
+          result = outputOf(opts.dst, outBytes);
         } else {
           const b = newBytes(outBytes);
           out = h.span('dst', b);
@@ -450,7 +460,7 @@ export class DifOps {
     const mismatches: DifMismatch[] = [];
     const allF = h.dv.getBigUint64(t, true) === 0xffffffffffffffffn;
     if (allF && (p.srcFlags & SrcDif.ALL_F_DETECT) !== 0) {
-      mismatches.push({ field: 'allF', expected: 0, actual: 0xffffffffffffffff });
+      mismatches.push({ field: 'allF' });
     } else {
       if ((p.srcFlags & SrcDif.GUARD_CHECK_DISABLE) === 0 && guard !== actual.guard) mismatches.push({ field: 'guard', expected: guard, actual: actual.guard });
       if (((actual.appTag ^ want.app) & ~p.src.mask & 0xffff) !== 0) mismatches.push({ field: 'appTag', expected: want.app, actual: actual.appTag, mask: p.src.mask });

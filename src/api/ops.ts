@@ -434,12 +434,13 @@ export class Ops {
   #track<T>(op: OpName, bytes: number, where: Where, fn: () => T | Promise<T>, keep?: Span): Promise<T> {
     // Two clock reads cost about as much as a 4 KiB copy: calls are timed one in
     // LATENCY_SAMPLE (their latency percentiles come from that sample; split calls, large
-    // by definition, always), unless someone listens on the channel. Every call is counted.
+    // by definition, always), unless someone listens on the channel. Every call is counted: done or failed.
     const t0 = this.#clock(placementOf(where));
     let r: T | Promise<T>;
     try {
       r = fn();
     } catch (e) {
+      this.stats.fail(op);
       return Promise.reject(e);
     }
     if (r instanceof Promise) {
@@ -467,6 +468,7 @@ export class Ops {
       (e: unknown) => {
         this.#unbusy();
         if (space > 0) this.#dev.spaces.release(space);
+        this.stats.fail(op);
         throw e;
       },
     );

@@ -12,6 +12,7 @@ const WINDOW = 1024;
 class OpStats {
   count = 0;
   bytes = 0;
+  failed = 0;
   readonly placement: Partial<Record<Placement, number>> = {};
   readonly #lat = new Float64Array(WINDOW);
   #n = 0;
@@ -27,6 +28,7 @@ class OpStats {
   absorb(other: OpStats): void {
     this.count += other.count;
     this.bytes += other.bytes;
+    this.failed += other.failed;
     for (const [where, n] of Object.entries(other.placement) as Array<[Placement, number]>) this.placement[where] = (this.placement[where] ?? 0) + n;
     for (let i = Math.max(0, other.#n - WINDOW); i < other.#n; i++) this.#lat[this.#n++ % WINDOW] = other.#lat[i % WINDOW];
   }
@@ -34,13 +36,16 @@ class OpStats {
   snapshot(): OpSnapshot {
     const lat = this.#lat.slice(0, Math.min(this.#n, WINDOW)).sort();
     const q = (p: number): number => (lat.length === 0 ? 0 : lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]);
-    return { count: this.count, bytes: this.bytes, placement: { ...this.placement }, latencyMs: { p50: q(0.5), p99: q(0.99) } };
+    return { count: this.count, bytes: this.bytes, failed: this.failed, placement: { ...this.placement }, latencyMs: { p50: q(0.5), p99: q(0.99) } };
   }
 }
 
 export interface OpSnapshot {
+  /** calls that resolved, and their bytes */
   count: number;
   bytes: number;
+  /** calls taken (their arguments were good) that then rejected: a failed DIF check, a page fault, an engine error, an abort, a closing device */
+  failed: number;
   /** calls per placement: device, split across engines, or inline and why */
   placement: Partial<Record<Placement, number>>;
   /** over the most recent 1024 timed calls (one call in 8 is timed; split calls all) */
@@ -57,6 +62,14 @@ export class Stats {
     let s = this.#ops.get(op);
     if (s === undefined) this.#ops.set(op, (s = new OpStats()));
     s.record(bytes, where, ms);
+  }
+
+  /** Counts a call that was taken and then failed. */
+  fail(op: string): void {
+    if (this.#into !== null) return this.#into.fail(op);
+    let s = this.#ops.get(op);
+    if (s === undefined) this.#ops.set(op, (s = new OpStats()));
+    s.failed++;
   }
 
   /**

@@ -55,14 +55,16 @@ export function typeName(v: unknown): string {
 
 const hex = (n: number): string => '0x' + n.toString(16).padStart(2, '0');
 
-/** A DIF field that failed its check: its expected and actual values. */
-export interface DifMismatch {
-  field: 'guard' | 'appTag' | 'refTag' | 'allF';
-  expected: number;
-  actual: number;
-  /** appTag: the bits not compared */
-  mask?: number;
-}
+/** A DIF field that failed its check: its expected and actual values; or an all-F tuple, with allFDetectError. */
+export type DifMismatch =
+  | {
+      field: 'guard' | 'appTag' | 'refTag';
+      expected: number;
+      actual: number;
+      /** appTag: the bits not compared */
+      mask?: number;
+    }
+  | { field: 'allF' };
 
 /** A DIF check failed (status 0x09): which block, and what was expected there. */
 export class DifCheckError extends SoftDsaError {
@@ -76,7 +78,9 @@ export class DifCheckError extends SoftDsaError {
         ? 'all-F tuple (all 8 bytes 0xFF)'
         : `${m.field} ${fieldHex(m.field, m.actual)}, expected ${fieldHex(m.field, m.expected)}${m.mask ? ` (mask ${fieldHex('appTag', m.mask)})` : ''}`,
     );
-    super('DIF_CHECK_FAILED', `${op}: block ${block} (byte offset ${offset}) failed its DIF check: ${what.join('; ')}`, Status.DIF_ERR);
+    // (none found in the block's bytes: the status came from elsewhere, e.g. a fault rule)
+    const why = what.length > 0 ? what.join('; ') : 'the device reported it, but the block\'s tuple matches (an injected status?)';
+    super('DIF_CHECK_FAILED', `${op}: block ${block} (byte offset ${offset}) failed its DIF check: ${why}`, Status.DIF_ERR);
     this.name = 'DifCheckError';
     this.block = block;
     this.offset = offset;
