@@ -74,6 +74,10 @@ export function descriptorView(desc: unknown): Uint8Array {
 const ERROR_LOG_SIZE = 64;
 /** #push: a fault rule refused the descriptor (the queue itself had room) */
 const REFUSED_BY_RULE = -2;
+
+/** A portal waiting for room naps this long at first, and at most (see #nap). */
+const NAP_MIN_MS = 0.05;
+const NAP_MAX_MS = 2;
 /**
  * How long submit() spins for a lone descriptor's completion when an engine is awake (ms):
  * an engine that spins claims in under a microsecond and a 4 KiB copy takes about one.
@@ -370,7 +374,9 @@ export class Portal {
         continue;
       }
       if (pos < 0) {
-        this.doorbell(); // a full queue is work for the engines: make sure one is awake
+        // A full queue is work for the engines: make sure one is awake. (A rule's refusal
+        // leaves the queue as it was: ringing for it woke an engine to nothing, each nap.)
+        if (pos !== REFUSED_BY_RULE) this.doorbell();
         break;
       }
       this.#waiting.shift();
@@ -378,24 +384,33 @@ export class Portal {
       this.#pushedLate(pos);
       n++;
     }
-    if (n > 0) this.doorbell();
+    if (n > 0) {
+      this.doorbell();
+      this.#napMs = NAP_MIN_MS;
+    }
     return n;
   }
 
   #napping = false;
+  /** The next nap's length: doubled after each that found no room, back to the least once there was. */
+  #napMs = NAP_MIN_MS;
   /** A word nobody notifies: napping must not wait on a shared word such as the doorbell,
    * or a notify meant for a parked engine could wake this waiter instead (it did). */
   readonly #napWord = new Int32Array(new SharedArrayBuffer(4));
 
   /**
-   * poll() again in about 50 us, Atomics.waitAsync's timeout serving as a short sleep: for
+   * poll() again in 50 us to 2 ms, Atomics.waitAsync's timeout serving as a short sleep: for
    * a portal waiting for room that other threads' slots hold (their reaping does not
-   * signal us). A setImmediate loop there would take the core the engines need.
+   * signal us). A setImmediate loop there would take the core the engines need; so would
+   * napping 50 us for as long as room does not come (a rule that refuses every submission:
+   * a core's worth of wake-ups), hence the doubling.
    */
   #nap(): void {
     if (this.#napping) return;
     this.#napping = true;
-    const r = Atomics.waitAsync(this.#napWord, 0, 0, 0.05);
+    const ms = this.#napMs;
+    this.#napMs = Math.min(NAP_MAX_MS, ms * 2);
+    const r = Atomics.waitAsync(this.#napWord, 0, 0, ms);
     void (r.async ? r.value : Promise.resolve(r.value)).then(() => {
       this.#napping = false;
       this.poll();
