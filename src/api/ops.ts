@@ -811,7 +811,7 @@ export class Ops {
     if (this.#checkOnly) return this.#checked(s.u8.byteLength) as Promise<number>;
     const n = s.u8.byteLength;
     let where = this.#place('crc', n, s);
-    if (where === 'inline:not-shared' && stagesNotShared && n >= this.#split.crc) where = 'staged';
+    if (where === 'inline:not-shared' && n >= this.#split.crc && stagesNotShared()) where = 'staged';
     if (this.#single(where, n)) return this.#one('crc32c', n, where, s, Opcode.CRCGEN, this.#crcFill(Opcode.CRCGEN, s.addr, 0, n, init), this.#crcOf);
     return this.#track('crc32c', n, where, (): number | Promise<number> => {
       if (where === 'staged') return this.#crcStaged(s, n, init);

@@ -2,7 +2,7 @@
 // in place of src/device/host.ts). What has no meaning here is absent: no thread ids, no
 // process to exit or keep alive, no diagnostics channel.
 import { Errors } from '../device/errors.ts';
-import { crc32cJs } from './crc32c.ts';
+import { crc32cJs } from '../device/crc32c_js.ts';
 
 /** Cores to size the engine pool by. */
 export const cores = (): number => Math.max(1, navigator.hardwareConcurrency || 1);
@@ -55,7 +55,7 @@ export const crc32cOf = (u8: Uint8Array, seed: number): number => crc32cJs(u8, s
  * Large CRCs of memory outside the arena (an ArrayBuffer from File.arrayBuffer(), say) are staged
  * through the arena for the engines: a browser has only JS to do them on the page's thread.
  */
-export const stagesNotShared = true;
+export const stagesNotShared = (): boolean => true;
 
 /** Negative, 0 or positive, like Buffer.compare. */
 export const compareBytes = (a: Uint8Array, b: Uint8Array): number => rangeComparer(a, b)(0, Math.min(a.byteLength, b.byteLength)) || Math.sign(a.byteLength - b.byteLength);

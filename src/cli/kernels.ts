@@ -2,6 +2,8 @@
 // way (Buffer.copy / Buffer.compare / buffer.fill, a native CRC-32C), over views of
 // the device arena. Shared by the main-thread baseline and the piscina worker.
 import { createRequire } from 'node:module';
+import { loadCpuCrc } from '../device/cpu_crc.ts';
+import { crc32cJs } from '../device/crc32c_js.ts';
 
 /** The fill / compare-pattern pattern: 8 bytes, little-endian, no zero byte (zero is the poison). */
 export const PATTERN = 0x0123456789abcdefn;
@@ -93,31 +95,10 @@ export function difProtect(data: Uint8Array, ref = 0, crc16: CrcFn = crc16Table)
 /** The ref tags dif-update writes: from this seed up. */
 export const DIF_UPDATE_REF = 0x1000;
 
-let TABLE: Uint32Array | null = null;
-/** Plain table-driven CRC-32C, used only when @node-rs/crc32 is not installed. */
-function jsCrc32c(data: Uint8Array, seed = 0): number {
-  if (TABLE === null) {
-    TABLE = new Uint32Array(256);
-    for (let i = 0; i < 256; i++) {
-      let c = i;
-      for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
-      TABLE[i] = c >>> 0;
-    }
-  }
-  let c = ~seed >>> 0;
-  for (let i = 0; i < data.length; i++) c = TABLE[(c ^ data[i]) & 0xff] ^ (c >>> 8);
-  return ~c >>> 0;
-}
-
-/** The native CRC-32C (@node-rs/crc32) where installed, else a JS table (named so in the report). */
+/** The CPU's CRC-32C (@node-rs/crc32) where it loads, else a JS one (named so in the report). */
 export function loadCrc(): { crc32c: CrcFn; name: string } {
-  try {
-    const m = createRequire(import.meta.url)('@node-rs/crc32') as { crc32c: (b: Uint8Array, s?: number) => number };
-    if (m.crc32c(Buffer.from('123456789')) >>> 0 === 0xe3069283) return { crc32c: (b, s) => m.crc32c(b, s) >>> 0, name: '@node-rs/crc32' };
-  } catch {
-    /* not installed */
-  }
-  return { crc32c: jsCrc32c, name: 'JS table CRC-32C (@node-rs/crc32 not installed)' };
+  const cpu = loadCpuCrc();
+  return cpu !== null ? { crc32c: (b, s = 0) => cpu(b, s), name: '@node-rs/crc32' } : { crc32c: crc32cJs, name: 'JS slice-by-8 CRC-32C (@node-rs/crc32 does not load here)' };
 }
 
 /**

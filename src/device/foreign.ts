@@ -22,7 +22,8 @@ import { fstatSync, readSync } from 'node:fs';
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { createRequire } from 'node:module';
+import { type CpuCrc, loadCpuCrc } from './cpu_crc.ts';
+import { crc32cJs } from './crc32c_js.ts';
 import { Desc, Flag, Opcode, PasidWord, Status } from './format.ts';
 import { fillPattern } from './pattern.ts';
 import type { FileWindows } from './eventfd.ts';
@@ -125,12 +126,9 @@ export class ForeignSpaces {
   }
 }
 
-/** @node-rs/crc32, loaded at the first foreign CRC (an engine that never runs one does not pay its ~25 ms load at boot). */
-let native: ((b: Buffer, seed?: number) => number) | null = null;
-function nativeCrc32c(): (b: Buffer, seed?: number) => number {
-  native ??= (createRequire(import.meta.url)('@node-rs/crc32') as { crc32c: (b: Buffer, seed?: number) => number }).crc32c;
-  return native;
-}
+/** The CPU's CRC, loaded at the first foreign CRC (an engine that never runs one does not pay its ~25 ms load at boot); JavaScript where it does not load. */
+let cpuCrc: CpuCrc | null = null;
+const crc32cHere = (u8: Uint8Array, seed: number): number => (cpuCrc ??= loadCpuCrc() ?? crc32cJs)(u8, seed);
 
 /** Runs the data part of a foreign-space descriptor at `desc` (in the arena `mem`). */
 export function runForeign(mem: Uint8Array, desc: number, op: number, flags: number, spaces: ForeignSpaces, out: SetOutcome): number {
@@ -252,7 +250,7 @@ export function runForeign(mem: Uint8Array, desc: number, op: number, flags: num
       const n = Math.min(vs, vd);
       if (op === Opcode.COPY_CRC) u8.copyWithin(dst, src, src + n);
       // (with nothing done, the CRC of no bytes is the seed; and no view past the end is made)
-      const crc = n === 0 ? seed : nativeCrc32c()(Buffer.from(u8.buffer, u8.byteOffset + dst, n), seed) >>> 0;
+      const crc = n === 0 ? seed : crc32cHere(u8.subarray(dst, dst + n), seed);
       if (n < size) return vs <= vd ? fault(Desc.SRC, n, n, false, 0, crc) : fault(Desc.DST, n, n, true, 0, crc);
       out(0, 0, 0n, crc);
       return Status.SUCCESS;

@@ -5,7 +5,8 @@ import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
-import { createRequire } from 'node:module';
+import { type CpuCrc, loadCpuCrc } from './cpu_crc.ts';
+import { crc32cJs } from './crc32c_js.ts';
 import { isMainThread, workerData as nodeWorkerData } from 'node:worker_threads';
 import { buildPath, packageRoot } from './paths.ts';
 
@@ -39,20 +40,20 @@ export const newBytes = (size: number): Buffer => Buffer.allocUnsafe(size);
 /** Arena bytes as the host's byte type (a Buffer). */
 export const bytesAt = (buffer: ArrayBufferLike, addr: number, size: number): Buffer => Buffer.from(buffer as ArrayBuffer, addr, size);
 
-type NativeCrc = (b: Buffer, seed?: number) => number;
-const loadCrc = (): NativeCrc => (createRequire(import.meta.url)('@node-rs/crc32') as { crc32c: NativeCrc }).crc32c;
 /**
- * @node-rs/crc32 (the CPU's CRC instruction): loaded with softdsa on the main thread, as a first
- * small call should not pay for it; other threads (engines load this module, and never use it)
- * load it at first use.
+ * The CPU's CRC (cpu_crc.ts): loaded with softdsa on the main thread, as a first small call
+ * should not pay for it; other threads (engines load this module, and never use it) load it at
+ * first use. Where it does not load: JavaScript, and large CRCs staged through the arena for
+ * the engines instead (stagesNotShared), as in a browser.
  */
-let nativeCrc: NativeCrc | null = isMainThread ? loadCrc() : null;
+let cpuCrc: CpuCrc | null | undefined = isMainThread ? loadCpuCrc() : undefined;
+const cpu = (): CpuCrc | null => (cpuCrc === undefined ? (cpuCrc = loadCpuCrc()) : cpuCrc);
 
 /** CRC-32C of bytes outside the arena. */
-export const crc32cOf = (u8: Uint8Array, seed: number): number => (nativeCrc ??= loadCrc())(Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength), seed) >>> 0;
+export const crc32cOf = (u8: Uint8Array, seed: number): number => (cpu() ?? crc32cJs)(u8, seed);
 
-/** Memory outside the arena is CRC'd here natively (@node-rs/crc32), not staged through the arena for the engines. */
-export const stagesNotShared = false;
+/** Whether memory outside the arena is better CRC'd by the engines, staged through the arena, than here (yes without the CPU's CRC). */
+export const stagesNotShared = (): boolean => cpu() === null;
 
 /** Like Buffer.compare: negative, 0 or positive (a native compare). */
 export const compareBytes = (a: Uint8Array, b: Uint8Array): number => rangeComparer(a, b)(0, Math.min(a.byteLength, b.byteLength)) || Math.sign(a.byteLength - b.byteLength);

@@ -1,5 +1,6 @@
-// CRC-32C (Castagnoli, reflected 0x82F63B78) in JavaScript, slice-by-8: the browser's path for
-// bytes outside the arena, which the Wasm core cannot address (Node uses @node-rs/crc32 there).
+// CRC-32C (Castagnoli, reflected 0x82F63B78) in JavaScript, slice-by-8: for bytes outside the
+// arena, which the Wasm core cannot address, where the CPU's instruction is not at hand (cpu_crc.ts):
+// in a browser, and in Node where @node-rs/crc32's native binary does not load.
 const T = ((): Uint32Array[] => {
   const t = Array.from({ length: 8 }, () => new Uint32Array(256));
   for (let i = 0; i < 256; i++) {
