@@ -118,6 +118,10 @@ async function dualBuild() {
     lineLimit: 200, // (an uncaught error prints its source line: not a whole 100 KB chunk)
     define: { 'import.meta.url': '__softdsa_import_meta_url' },
     banner: { js: "'use strict'; // strict from the first line (the shim comes before esbuild's own directive)\nconst __softdsa_import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
+    // `import softdsa from 'softdsa'` in CommonJS TypeScript (esModuleInterop) type-checks, as a
+    // default import of a CommonJS module does, and compiles to require('softdsa').default: which
+    // is then the module itself, not undefined (the module is marked __esModule).
+    footer: { js: 'module.exports.default = module.exports;' },
     legalComments: 'none',
     logLevel: 'warning',
   });

@@ -196,6 +196,7 @@ test('README quick examples, verbatim: ES module and CommonJS', () => {
 
 test('completion path: eventfd from the prebuilt addon on linux-x64; Atomics where none fits', () => {
   const probe = `const s = require('softdsa');
+    if (s.default !== s) throw new Error('require("softdsa").default is not the module: a default import from CommonJS TypeScript would be undefined');
     (async () => { const a = s.alloc(4096), b = s.alloc(4096); await s.memcpy(b, a);
       console.log(JSON.stringify({ path: s.stats().completionPath, addon: s.eventFdStatus() })); await s.shutdown(); })();`;
   const esmProbe = `import { alloc, memcpy, stats, eventFdStatus, shutdown } from 'softdsa';
@@ -255,6 +256,8 @@ export const checked = difCheck(new Uint8Array(520), { dst: new Uint8Array(520) 
 export const wrong = memcpy('dst', 'src');
 `);
   writeFileSync(join(ts, 'require.cts'), `import softdsa = require('softdsa');
+import softdsaDefault from 'softdsa';
+export const viaDefault: Promise<number> = softdsaDefault.crc32c(Buffer.from('1'));
 const s: softdsa.DeviceStats = softdsa.stats();
 export const path: 'eventfd' | 'atomics' = s.completionPath;
 export const crc: Promise<number> = softdsa.crc32c(Buffer.from('123456789'));
@@ -288,6 +291,20 @@ export const rule: FaultRule = { opcode: undefined, pageFault: { offset: 0, oper
     const r = run(process.execPath, [tsc, '-p', config], { cwd: ts });
     assert.is(r.code, 0, `${moduleResolution}: ${show(r)}`);
   }
+});
+
+test('bundled into a program, away from its files: it says to leave it out of the bundle; its browser entry imports in Node', async () => {
+  writeFileSync(join(app, 'bundle-me.mjs'), `import { crc32c } from 'softdsa';\nconsole.log(await crc32c(Buffer.from('1')));\n`);
+  const esbuild = await import('esbuild');
+  const out = join(app, 'bundled', 'out.mjs');
+  await esbuild.build({ entryPoints: [join(app, 'bundle-me.mjs')], outfile: out, bundle: true, platform: 'node', format: 'esm', logLevel: 'silent' });
+  const r = run(process.execPath, [out]);
+  assert.is.not(r.code, 0, show(r));
+  assert.match(r.err, /softdsa runs from its installed files .* a bundle must leave it out .*--external:softdsa/, show(r));
+  // (server-side rendering, or a test, imports a page's module in Node: Node 20 has no navigator)
+  const b = run(process.execPath, ['--input-type=module', '-e', "const m = await import('softdsa/browser'); console.log(typeof m.crc32c);"]);
+  assert.is(b.code, 0, show(b));
+  assert.is(b.out.trim(), 'function');
 });
 
 test('npx softdsa bench, from the installed package', () => {

@@ -5,7 +5,8 @@ import { Errors } from '../device/errors.ts';
 import { crc32cJs } from '../device/crc32c_js.ts';
 
 /** Cores to size the engine pool by. */
-export const cores = (): number => Math.max(1, navigator.hardwareConcurrency || 1);
+// (no navigator in Node 20: a page's module imported there, by server-side rendering or a test, still loads)
+export const cores = (): number => Math.max(1, (typeof navigator === 'undefined' ? 0 : navigator.hardwareConcurrency) || 1);
 
 /**
  * Throws unless this page can share memory with workers: a shared WebAssembly.Memory and

@@ -18,7 +18,14 @@ function findRoot(): string {
       }
     }
     const up = dirname(dir);
-    if (up === dir) throw new Error('softdsa: cannot find the package root from ' + import.meta.url);
+    if (up === dir) {
+      // (the usual way here: a bundler put softdsa's code into a program's bundle, away from its files)
+      throw new Error(
+        `softdsa: cannot find the package root from ${import.meta.url}: softdsa runs from its installed files ` +
+          '(its engine worker, the Wasm core, the eventfd addon), so a bundle must leave it out and import it from node_modules ' +
+          "(esbuild: --external:softdsa or --packages=external; webpack: externals: { softdsa: 'module softdsa' }; Vite/Rollup: external: ['softdsa'])",
+      );
+    }
     dir = up;
   }
 }
