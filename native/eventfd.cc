@@ -36,6 +36,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -641,17 +642,28 @@ uintptr_t WindowAddress(const Napi::CallbackInfo& info, double at, double n) {
   return (addr & (page_size - 1)) == 0 && (static_cast<uintptr_t>(n) & (page_size - 1)) == 0 ? addr : 0;
 }
 
+// A window call's arguments: a Uint8Array, then count - 1 numbers (at, n, ...), else a TypeError
+// saying `usage` (false). *addr is view[at]'s address, or 0 where WindowAddress refuses the range.
+bool WindowArgs(const Napi::CallbackInfo& info, size_t count, const char* usage, uintptr_t* addr, double* n) {
+  bool ok = info.Length() >= count;
+  for (size_t i = 1; ok && i < count; i++) ok = info[i].IsNumber();
+  if (!ok) {
+    Napi::TypeError::New(info.Env(), usage).ThrowAsJavaScriptException();
+    return false;
+  }
+  *n = info[2].As<Napi::Number>().DoubleValue();
+  *addr = WindowAddress(info, info[1].As<Napi::Number>().DoubleValue(), *n);
+  return true;
+}
+
 // mapWindow(view, at, n, fd, pos): maps n bytes of file fd from offset pos over view[at, at + n)
 // (copy-on-write: writes there never reach the file). at, n and pos must be multiples of the page
 // size (pageSize). Returns true, or false when it cannot (nothing changed: read the file instead).
 Napi::Value MapWindow(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 5 || !info[1].IsNumber() || !info[2].IsNumber() || !info[3].IsNumber() || !info[4].IsNumber()) {
-    Napi::TypeError::New(env, "mapWindow(view, at, n, fd, pos): a Uint8Array and four numbers").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  double n = info[2].As<Napi::Number>().DoubleValue();
-  uintptr_t addr = WindowAddress(info, info[1].As<Napi::Number>().DoubleValue(), n);
+  uintptr_t addr;
+  double n;
+  if (!WindowArgs(info, 5, "mapWindow(view, at, n, fd, pos): a Uint8Array and four numbers", &addr, &n)) return env.Undefined();
   double fd = info[3].As<Napi::Number>().DoubleValue();
   double pos = info[4].As<Napi::Number>().DoubleValue();
   if (addr == 0 || !(fd >= 0 && fd < 2147483648.0) || fd != std::floor(fd) || !(pos >= 0 && pos < 9007199254740992.0) || pos != std::floor(pos) || static_cast<uint64_t>(pos) % page_size != 0) return Napi::Boolean::New(env, false);
@@ -683,12 +695,9 @@ Napi::Value MapWindow(const Napi::CallbackInfo& info) {
 // -1 when the pages could not be put back.
 Napi::Value UnmapWindow(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 3 || !info[1].IsNumber() || !info[2].IsNumber()) {
-    Napi::TypeError::New(env, "unmapWindow(view, at, n): a Uint8Array and two numbers").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  double n = info[2].As<Napi::Number>().DoubleValue();
-  uintptr_t addr = WindowAddress(info, info[1].As<Napi::Number>().DoubleValue(), n);
+  uintptr_t addr;
+  double n;
+  if (!WindowArgs(info, 3, "unmapWindow(view, at, n): a Uint8Array and two numbers", &addr, &n)) return env.Undefined();
   if (addr == 0) return Napi::Number::New(env, -1);
   bool zeroed = ZeroPages(reinterpret_cast<void*>(addr), static_cast<size_t>(n));
   uint32_t bus = 0;
@@ -708,12 +717,9 @@ Napi::Value UnmapWindow(const Napi::CallbackInfo& info) {
 // yet are then faulted 2 MiB at a time. Returns true, or false when the kernel refused (no THP).
 Napi::Value AdviseHuge(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 3 || !info[1].IsNumber() || !info[2].IsNumber()) {
-    Napi::TypeError::New(env, "adviseHuge(view, at, n): a Uint8Array and two numbers").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  double n = info[2].As<Napi::Number>().DoubleValue();
-  uintptr_t addr = WindowAddress(info, info[1].As<Napi::Number>().DoubleValue(), n);
+  uintptr_t addr;
+  double n;
+  if (!WindowArgs(info, 3, "adviseHuge(view, at, n): a Uint8Array and two numbers", &addr, &n)) return env.Undefined();
 #if defined(MADV_HUGEPAGE)
   if (addr != 0 && ::madvise(reinterpret_cast<void*>(addr), static_cast<size_t>(n), MADV_HUGEPAGE) == 0) return Napi::Boolean::New(env, true);
 #endif
@@ -749,6 +755,17 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 }
 }  // namespace
 
+#endif
+
+// GCC 11 and later call std::__throw_bad_array_new_length for a `new T[n]` of a length known only
+// at run time (node-addon-api's CallbackInfo has one): a libstdc++ symbol of GLIBCXX_3.4.29, which
+// the libstdc++ of RHEL 8, Debian 10 or Ubuntu 20.04 lacks, so the addon would not load there
+// (their Node 20 needs only 3.4.21). binding.gyp links with --wrap for it: the call lands here.
+// Built without exceptions, what it would throw ends the process, as an uncaught one would.
+#if defined(__linux__)
+extern "C" [[noreturn]] __attribute__((visibility("hidden"))) void __wrap__ZSt28__throw_bad_array_new_lengthv() {
+  std::abort();
+}
 #endif
 
 NODE_API_MODULE(softdsa_eventfd, Init)

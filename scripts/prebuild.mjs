@@ -78,6 +78,19 @@ function checkElf(path, t) {
   if (!ok) throw new Error(`${path} is not a 64-bit ${t.arch} ELF shared object`);
 }
 
+/**
+ * The newest symbol versions the binary needs are ones Node 20's own platforms have: libstdc++
+ * 3.4.21 (GCC 5; Node 20 needs it too) and glibc 2.17. A newer toolchain slips in newer ones
+ * (GCC 11's new[] check wanted 3.4.29: RHEL 8 and Ubuntu 20.04 would have had no addon).
+ */
+function checkVersions(path) {
+  const text = readFileSync(path).toString('latin1');
+  const newest = (re) => Math.max(0, ...[...text.matchAll(re)].map((m) => Number(m[1])));
+  const cxx = newest(/GLIBCXX_3\.4\.(\d+)/g);
+  const libc = newest(/GLIBC_2\.(\d+)/g);
+  if (cxx > 21 || libc > 17) throw new Error(`${path} needs GLIBCXX_3.4.${cxx} / GLIBC_2.${libc}: at most 3.4.21 / 2.17 (see the end of native/eventfd.cc)`);
+}
+
 function build(t) {
   const nodeGyp = join(root, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
   if (!existsSync(nodeGyp)) throw new Error('node-gyp is not installed: run npm install first');
@@ -99,6 +112,7 @@ function build(t) {
     const built = join(work, 'build', 'Release', 'softdsa_eventfd.node');
     run(strip, ['--strip-unneeded', built]);
     checkElf(built, t);
+    checkVersions(built);
     mkdirSync(dirname(join(root, rel(t))), { recursive: true });
     copyFileSync(built, join(root, rel(t)));
   } finally {

@@ -70,6 +70,11 @@ test('prebuilt addons match native/ (else: npm run prebuilds)', () => {
     assert.is(b[4], 2, `${file}: 64-bit`);
     assert.is(b.readUInt16LE(16), 3, `${file}: a shared object`);
     assert.is(b.readUInt16LE(18), machine, `${file}: machine`);
+    // the symbol versions it needs: what every Linux that runs Node 20 has (libstdc++ 3.4.21, glibc 2.17)
+    const text = b.toString('latin1');
+    const newest = (re: RegExp): number => Math.max(0, ...[...text.matchAll(re)].map((m) => Number(m[1])));
+    assert.ok(newest(/GLIBCXX_3\.4\.(\d+)/g) <= 21, `${file}: needs GLIBCXX_3.4.${newest(/GLIBCXX_3\.4\.(\d+)/g)}`);
+    assert.ok(newest(/GLIBC_2\.(\d+)/g) <= 17, `${file}: needs GLIBC_2.${newest(/GLIBC_2\.(\d+)/g)}`);
   }
 });
 
