@@ -495,6 +495,46 @@ test('also: drop-in calls take the bytes a view really covers, whatever its clas
   }
 });
 
+test('also: a view with a buffer, byteOffset or length of its own (defined on it) is taken for the bytes it covers; a Proxy of a buffer is refused, not read as empty', async () => {
+  const dev = await Device.open({ engines: 1, inlineThreshold: 0 });
+  try {
+    const victim = dev.buffer(4096).fill(0xcc);
+    // plain memory whose `buffer` says the arena, at the victim's offset: a copy was aimed at the victim
+    const liar = new Uint8Array(new ArrayBuffer(victim.byteOffset + 64), victim.byteOffset, 64);
+    Object.defineProperty(liar, 'buffer', { value: victim.buffer });
+    const src = dev.buffer(64).fill(2);
+    await dev.memcpy(liar, src);
+    assert.ok(victim.every((x) => x === 0xcc), 'the other arena block is untouched');
+    assert.ok(liar.every((x) => x === 2), 'the view itself was written');
+    assert.is(await dev.crc32c(liar), await dev.crc32c(Buffer.alloc(64, 2)), 'and read');
+    const shifted = dev.buffer(64).fill(5);
+    const at = shifted.byteOffset;
+    Object.defineProperty(shifted, 'byteOffset', { get: () => victim.byteOffset });
+    Object.defineProperty(shifted, 'length', { value: 4096 });
+    await dev.fill(shifted, 7);
+    assert.ok(victim.every((x) => x === 0xcc), 'a byteOffset of its own did not aim the fill');
+    assert.ok(new Uint8Array(victim.buffer, at, 64).every((x) => x === 7), 'its own 64 bytes were filled');
+    // Proxies: of an ArrayBuffer (instanceof says yes; it has no bytes to reach), of a Buffer
+    const ab = new ArrayBuffer(8);
+    new Uint8Array(ab).fill(1);
+    for (const p of [new Proxy(ab, {}), new Proxy(Buffer.alloc(8), {})]) {
+      const e = await dev.crc32c(p as never).then(() => null, (x: unknown) => x);
+      assert.instance(e, TypeError);
+      assert.match((e as Error).message, /data must be a Buffer, TypedArray, DataView or ArrayBuffer; got an object posing as a (ArrayBuffer|Buffer) \(a Proxy\?\)/);
+    }
+    // fill patterns of bytes: 1, 2, 4 or 8 (repeated to the device's 8)
+    const f = Buffer.alloc(16);
+    await dev.fill(f, Buffer.from([7]));
+    assert.ok(f.every((x) => x === 7));
+    await dev.fill(f, Buffer.from([1, 2]));
+    assert.equal([...f.subarray(0, 4)], [1, 2, 1, 2]);
+    const e3 = await dev.fill(f, Buffer.from([1, 2, 3])).then(() => null, (x: unknown) => x);
+    assert.match((e3 as Error).message, /a fill pattern of bytes is 1, 2, 4 or 8 bytes long \(the device repeats 8\); got 3 bytes/);
+  } finally {
+    await dev.close();
+  }
+});
+
 test('also: attach and detach without a submit gives the vector back (100 times; 20 attached at once, no listener warning)', async () => {
   const dev = await Device.open({ engines: 1, wqMode: 'shared' });
   const warnings: Error[] = [];

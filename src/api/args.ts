@@ -6,7 +6,7 @@
 //   local  - ordinary memory of this thread: no other thread can reach it
 import { typeName } from '../device/errors.ts';
 import { windowOf } from '../device/spaces.ts';
-import { plainBytes, realLength } from '../device/views.ts';
+import { isBuffer, plainBytes, realLength } from '../device/views.ts';
 
 /** The most descriptors one call puts in flight at once (each is a descriptor and a promise: with
  * maxTransfer 1, an 8 MiB copy built 8 M of them before sending one, and ran out of heap). */
@@ -41,13 +41,15 @@ export function bytesOf(name: string, v: unknown): Uint8Array {
   try {
     // (the bytes it really covers: a subclass's getters could say otherwise, views.ts)
     if (ArrayBuffer.isView(v)) return plainBytes(v);
-    if (v instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && v instanceof SharedArrayBuffer)) return new Uint8Array(v);
+    if (isBuffer(v)) return new Uint8Array(v);
   } catch (e) {
     // (V8 says "Cannot perform Construct on a detached ArrayBuffer", naming no argument)
     if (e instanceof TypeError && /detached/i.test(e.message)) throw new TypeError(`${name} is a detached ArrayBuffer or a view of one (transferred, or its memory released): it has no bytes`, { cause: e });
     throw e;
   }
-  throw new TypeError(`${name} must be a Buffer, TypedArray, DataView or ArrayBuffer; got ${typeName(v)}`);
+  // (a Proxy of a view or a buffer passes for one by its name, and has no bytes to reach)
+  const posing = v instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && v instanceof SharedArrayBuffer) || v instanceof DataView || v instanceof Object.getPrototypeOf(Uint8Array);
+  throw new TypeError(`${name} must be a Buffer, TypedArray, DataView or ArrayBuffer; got ${posing ? `an object posing as a ${typeName(v)} (a Proxy?)` : typeName(v)}`);
 }
 
 /**
@@ -122,10 +124,13 @@ export function pattern(v: unknown): bigint {
     if (v < 0n || v > 0xffffffffffffffffn) throw new RangeError('an 8-byte fill pattern must fit in 64 unsigned bits');
     return v;
   }
-  if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && v instanceof SharedArrayBuffer)) {
+  if (typeof v === 'object' && v !== null) {
     const b = bytesOf('pattern', v);
-    if (b.byteLength !== 8) throw new RangeError(`a fill pattern is 1 byte or 8 bytes; got ${b.byteLength} bytes`);
-    return new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0, true);
+    // (the device repeats 8 bytes: a pattern of 1, 2 or 4 repeats to the same 8)
+    if (b.byteLength === 0 || 8 % b.byteLength !== 0) throw new RangeError(`a fill pattern of bytes is 1, 2, 4 or 8 bytes long (the device repeats 8); got ${b.byteLength} bytes`);
+    const p8 = new Uint8Array(8);
+    for (let i = 0; i < 8; i++) p8[i] = b[i % b.byteLength];
+    return new DataView(p8.buffer).getBigUint64(0, true);
   }
   throw new TypeError(`a fill pattern must be a byte (number), a bigint or 8 bytes; got ${typeName(v)}`);
 }

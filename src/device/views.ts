@@ -10,15 +10,37 @@ const DV = { buffer: getter(DataView.prototype, 'buffer'), offset: getter(DataVi
 /** Uint8Arrays whose getters are the intrinsic ones: no need to look again. */
 const PLAIN: ReadonlySet<object> = new Set<object>(typeof Buffer === 'undefined' ? [Uint8Array.prototype] : [Uint8Array.prototype, Buffer.prototype]);
 
+/** Whether a view has a property of its own where its class has a getter (defined on it, to lie: `buffer` set to another's aimed a copy at it). */
+const shadowed = (v: object): boolean => Object.hasOwn(v, 'buffer') || Object.hasOwn(v, 'byteOffset') || Object.hasOwn(v, 'byteLength') || Object.hasOwn(v, 'length');
+
 /** The view itself when it is a plain Uint8Array (or Buffer), else a plain Uint8Array over the bytes it really covers. Throws (TypeError) when it is not a view, or its buffer is detached. */
 export function plainBytes(v: ArrayBufferView): Uint8Array {
-  if (v instanceof Uint8Array && PLAIN.has(Object.getPrototypeOf(v) as object)) {
+  if (v instanceof Uint8Array && PLAIN.has(Object.getPrototypeOf(v) as object) && !shadowed(v)) {
     // (a view of a detached buffer reads as empty: making one over that buffer throws, as below)
     if (v.byteLength === 0) new Uint8Array(v.buffer, 0, 0);
     return v;
   }
   const of = v instanceof DataView ? DV : TA;
   return new Uint8Array(of.buffer.call(v) as ArrayBuffer, of.offset.call(v) as number, of.length.call(v) as number);
+}
+
+const AB_LENGTH = getter(ArrayBuffer.prototype, 'byteLength');
+const SAB_LENGTH = typeof SharedArrayBuffer === 'undefined' ? null : getter(SharedArrayBuffer.prototype, 'byteLength');
+
+/**
+ * Whether v is an ArrayBuffer or a SharedArrayBuffer, asked of the intrinsic getter: a Proxy of
+ * one passes `instanceof` but has no bytes to reach (new Uint8Array(proxy) is empty: a CRC of
+ * nothing, a copy of nothing, and no error).
+ */
+export function isBuffer(v: unknown): v is ArrayBuffer | SharedArrayBuffer {
+  const sab = SAB_LENGTH !== null && v instanceof SharedArrayBuffer;
+  if (!sab && !(v instanceof ArrayBuffer)) return false;
+  try {
+    (sab ? SAB_LENGTH : AB_LENGTH).call(v);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** [length] of a view, read through the intrinsic getter (a TypeError when v is not a view). */
