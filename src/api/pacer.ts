@@ -3,8 +3,10 @@
 // another never gives the event loop a turn. Its timers and I/O then wait, and so do the
 // engines of a device still starting (each start step takes a turn): such a loop stayed on the
 // main thread, inline, for as long as it ran (5 s of awaited memcpy/crc32c calls, no turn).
-// So a result is held for one turn (setImmediate) once the loop has gone HOG_MS without one.
-// The clock is read only every CHECK_CALLS calls or CHECK_BYTES bytes.
+// So a result is held for one turn (setImmediate) once the loop has gone HOG_MS without one,
+// and so is every result after it until the turn comes: a pool of calls, each started as another
+// settles (Promise.race over 64 in flight), went on through the others' results when only one
+// was held, for seconds. The clock is read only every CHECK_CALLS calls or CHECK_BYTES bytes.
 
 /** Without a turn for this long, results wait for one. */
 const HOG_MS = 5;
@@ -16,12 +18,16 @@ export class Pacer {
   #bytes = 0;
   /** when the watch began (a turn is pending), or -1: none pending */
   #since = -1;
+  /** the loop went too long without a turn, and it has not come yet: every result waits for it */
+  #holding = false;
   readonly #turned = (): void => {
     this.#since = -1;
+    this.#holding = false;
   };
 
   /** `value` now, or a promise of it after a turn of the event loop when the loop has gone too long without one. */
   pace<T>(value: T, bytes: number): T | Promise<T> {
+    if (this.#holding) return new Promise((resolve) => setImmediate(resolve, value));
     this.#bytes += bytes;
     if (++this.#calls < CHECK_CALLS && this.#bytes < CHECK_BYTES) return value;
     this.#calls = 0;
@@ -36,6 +42,7 @@ export class Pacer {
       return value;
     }
     if (now - this.#since < HOG_MS) return value;
+    this.#holding = true; // (until #turned, which was queued first, runs)
     return new Promise((resolve) => setImmediate(resolve, value));
   }
 }
