@@ -124,6 +124,16 @@ test('threshold: a shared WQ refuses at that many descriptors waiting (QUEUE_FUL
   assert.equal(await all, new Array(12).fill(Status.SUCCESS));
 });
 
+test('errorLog is the device\'s, as DSA\'s SWERR is: a record that cannot be written on any WQ is logged there, with the WQ\'s id', async () => {
+  const rec = dev.alloc(64, 32);
+  const before = dev.errorLog.length;
+  assert.is(await dev.wq('thr').submit(Descriptor.noop({ completion: rec + 8 })), Status.COMPLETION_ALIGN);
+  assert.is(await dev.submit(Descriptor.noop({ completion: rec + 8 })), Status.COMPLETION_ALIGN);
+  assert.equal(dev.errorLog.slice(before).map((e) => [e.wq, e.status]), [[1, Status.COMPLETION_ALIGN], [0, Status.COMPLETION_ALIGN]]);
+  assert.is(dev.wq('thr').errorLog, dev.errorLog, 'one list');
+  dev.free(rec);
+});
+
 test('dedicated WQs take submissions from the opening thread only; an attached thread\'s default portal is the first shared WQ', async () => {
   const other = Device.attach(dev.handle);
   try {

@@ -66,7 +66,7 @@ export class DeviceConnection {
     if (entry === undefined) {
       const vector = this.vectors.claim();
       if (vector < 0) throw Errors.noHandles();
-      const portal = new Portal(this.memory, this.layout, this.vectors, this.#spin, index);
+      const portal = new Portal(this.memory, this.layout, this.vectors, this.#spin, index, this.portal.errorLog);
       portal.attachInterrupt(vector, this.vectors.owner(vector), () => new Interrupt(this.vectors, vector, this.addon, portal.poll, portal.poll));
       entry = { portal, vector };
       this.#wqPortals.set(index, entry);
@@ -125,7 +125,7 @@ export class DeviceConnection {
     return this.portal.submit(desc, opts);
   }
 
-  /** Statuses that could not be written into a completion record (misaligned or unmapped record). */
+  /** Statuses that could not be written into a completion record (misaligned or unmapped record), from every WQ this thread submits to, each entry with its `wq`. */
   get errorLog(): readonly ErrorLogEntry[] {
     return this.portal.errorLog;
   }

@@ -29,6 +29,8 @@ export interface SubmitOptions {
 
 /** A status the device could not write into a completion record (DSA's software error register). */
 export interface ErrorLogEntry {
+  /** the work queue id (the M of wqN.M) the descriptor was submitted to */
+  wq: number;
   status: number;
   opcode: number;
   completion: bigint;
@@ -86,8 +88,8 @@ const SUBMIT_SPIN_MS = 0.004;
 
 export class Portal {
   readonly wq: WorkQueue;
-  /** Statuses that could not be written into a record (0x1A, 0x1B), newest last. */
-  readonly errorLog: ErrorLogEntry[] = [];
+  /** Statuses that could not be written into a record (0x1A, 0x1B), newest last: shared by the portals of a device (DSA's SWERR is the device's). */
+  readonly errorLog: ErrorLogEntry[];
   readonly #engines: EngineStates;
   readonly #device: Int32Array;
   #irq: Interrupt | null = null;
@@ -112,7 +114,8 @@ export class Portal {
   readonly wqId: number;
 
   /** `index`: which WQ (layout.wqs) this portal submits to; 0, the default, is the device's */
-  constructor(memory: WebAssembly.Memory, layout: Layout, vectors: Vectors, spinMicros: number, index = 0) {
+  constructor(memory: WebAssembly.Memory, layout: Layout, vectors: Vectors, spinMicros: number, index = 0, errorLog: ErrorLogEntry[] = []) {
+    this.errorLog = errorLog;
     this.wq = new WorkQueue(memory, layout, index);
     this.wqId = layout.wqs[index].id;
     this.#faults = new FaultTable(memory, layout.faults);
@@ -336,7 +339,7 @@ export class Portal {
     const code = status & Status.CODE_MASK;
     if (code === Status.COMPLETION_ALIGN || code === Status.COMPLETION_FAULT) {
       const d = this.wq.descriptor(pos);
-      this.#log({ status, opcode: d[Desc.OPCODE], completion: new DataView(d.buffer, d.byteOffset, Desc.SIZE).getBigUint64(Desc.COMPLETION, true), time: Date.now() });
+      this.#log({ wq: this.wqId, status, opcode: d[Desc.OPCODE], completion: new DataView(d.buffer, d.byteOffset, Desc.SIZE).getBigUint64(Desc.COMPLETION, true), time: Date.now() });
     } else if (code === Status.BATCH_FAIL) {
       const note = this.wq.noteOf(pos);
       const d = this.wq.descriptor(pos);
@@ -345,7 +348,7 @@ export class Portal {
       // (the member as it is now: what the batch ran may have rewritten it)
       const at = Number(new DataView(d.buffer, d.byteOffset, Desc.SIZE).getBigUint64(Desc.LIST, true)) + index * Desc.SIZE;
       const m = new DataView(this.#mem.buffer, this.#mem.byteOffset + at, Desc.SIZE);
-      this.#log({ status: note & 0xff, opcode: m.getUint8(Desc.OPCODE), completion: m.getBigUint64(Desc.COMPLETION, true), time: Date.now(), batchIndex: index, more: (note & (1 << 20)) !== 0 });
+      this.#log({ wq: this.wqId, status: note & 0xff, opcode: m.getUint8(Desc.OPCODE), completion: m.getBigUint64(Desc.COMPLETION, true), time: Date.now(), batchIndex: index, more: (note & (1 << 20)) !== 0 });
     }
   }
 
