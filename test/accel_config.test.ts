@@ -44,6 +44,25 @@ test('lenient JSON as json-c reads it: trailing commas and comments outside stri
   assert.throws(() => parseLenientJson('[{"a": }]'), (e: ConfigError) => e.code === 'CONFIG_INVALID' && e.field === 'json');
 });
 
+test('the config as text that opens with a comment, as bytes, as a file: URL; anything else refused saying what a config is', () => {
+  const text = readFileSync(fixture('two_groups.conf'), 'utf8');
+  const expected = parseAccelConfig(fixture('two_groups.conf')).topology;
+  // (text opening with a comment was taken for a file path: ENAMETOOLONG, the text three times over)
+  assert.equal(parseAccelConfig('// saved by accel-config\n' + text).topology, expected);
+  assert.equal(parseAccelConfig('  /* a profile */' + text).topology, expected);
+  assert.equal(parseAccelConfig(Buffer.from(text)).topology, expected);
+  assert.equal(parseAccelConfig(new URL(`file://${fixture('two_groups.conf')}`)).topology, expected);
+  assert.throws(() => parseAccelConfig(42), (e: ConfigError) => e.code === 'CONFIG_INVALID' && /a config is JSON text, a file path \(or file: URL\), its bytes, or the parsed JSON; got number/.test(e.message));
+});
+
+test('a WQ field softdsa does not read is said to be ignored, with the field it is close to; a WQ type the driver does not have is refused', () => {
+  const { warnings } = parseAccelConfig(config({ max_tranfer_size: 4096, prority: 3 }));
+  assert.ok(warnings.some((w) => /\.max_tranfer_size: ignored \(not a field softdsa reads: did you mean max_transfer_size\?\)/.test(w)), warnings.join('\n'));
+  assert.ok(warnings.some((w) => /\.prority: ignored \(not a field softdsa reads: did you mean priority\?\)/.test(w)), warnings.join('\n'));
+  assert.throws(() => parseAccelConfig(config({ type: 'wat' })), (e: ConfigError) => e.field === 'type' && /must be "user", "kernel", "mdev" or "none"/.test(e.message));
+  assert.ok(parseAccelConfig(config({ type: 'kernel' })).warnings.some((w) => /\.type: ignored \(softdsa serves every WQ to user code\)/.test(w)));
+});
+
 test('limits are kept as powers of two, rounded up as the driver does; numbers given as strings are read', () => {
   const { topology } = parseAccelConfig(config({ max_transfer_size: 5000, max_batch_size: '20' }));
   assert.is(topology.wqs[0].maxTransferSize, 8192);

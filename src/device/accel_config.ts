@@ -30,7 +30,26 @@ const IGNORED: Array<[RegExp, string]> = [
   [/^event_log_size$/, 'softdsa keeps no event log'],
   [/^ungrouped_/, 'engines and WQs in no group are not used'],
 ];
-const ignoredWhy = (field: string): string => IGNORED.find(([re]) => re.test(field))?.[1] ?? 'read-only information or no meaning in software';
+/** The fields softdsa reads, for a name close to one of them (a typo took the default, said only as "ignored"). */
+const READ_FIELDS = ['mode', 'size', 'group_id', 'priority', 'block_on_fault', 'max_batch_size', 'max_transfer_size', 'name', 'threshold', 'grouped_workqueues', 'grouped_engines', 'groups'];
+
+/** Levenshtein distance, for the suggestion above. */
+function distance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length];
+}
+
+const ignoredWhy = (field: string): string => {
+  const known = IGNORED.find(([re]) => re.test(field))?.[1];
+  if (known !== undefined) return known;
+  const near = READ_FIELDS.find((f) => f !== field && distance(f, field) <= 2);
+  return near !== undefined ? `not a field softdsa reads: did you mean ${near}?` : 'read-only information, or not a field softdsa reads';
+};
 
 /** JSON text as json-c reads it: comments and trailing commas outside strings are dropped. */
 export function parseLenientJson(text: string): unknown {
@@ -62,8 +81,14 @@ export function parseLenientJson(text: string): unknown {
 
 /** A config given as JSON text, a file path, or already parsed. */
 export function readConfig(source: unknown): unknown {
-  if (typeof source !== 'string') return source;
-  const text = /^\s*[[{]/.test(source) ? source : readFile(source);
+  if (source instanceof URL) return parseLenientJson(readFile(source.protocol === 'file:' ? decodeURIComponent(source.pathname) : source.href));
+  if (source instanceof Uint8Array) return parseLenientJson(new TextDecoder().decode(source));
+  if (typeof source !== 'string') {
+    if (typeof source !== 'object' || source === null) throw Errors.config('config', 'source', `a config is JSON text, a file path (or file: URL), its bytes, or the parsed JSON; got ${source === null ? 'null' : typeof source}`);
+    return source;
+  }
+  // (JSON text may open with a comment, as accel-config's own files do)
+  const text = /^\s*([[{]|\/\/|\/\*)/.test(source) ? source : readFile(source);
   return parseLenientJson(text);
 }
 
@@ -176,6 +201,8 @@ function wqOf(given: Json, device: string, group: number, gname: string, templat
   const id = indexOf(w.dev, 'wq', device);
   if (!Number.isInteger(id)) throw Errors.config(gname, 'grouped_workqueues', `a WQ's dev must be wqN.M, got ${JSON.stringify(w.dev)}`);
   const where = w.dev as string;
+  // (the driver's WQ types: another is refused by it, as here)
+  if (w.type !== undefined && !['user', 'kernel', 'mdev', 'none'].includes(str(w.type))) throw Errors.config(where, 'type', `must be "user", "kernel", "mdev" or "none" (the driver's WQ types); got ${JSON.stringify(w.type)}`);
   for (const key of Object.keys(w)) {
     // type and driver_name "user" say what softdsa does anyway (and config() writes them)
     if (!WQ_FIELDS.includes(key) && !(USER_FIELDS.includes(key) && w[key] === 'user')) warnings.push(`${where}.${key}: ignored (${ignoredWhy(key)})`);
