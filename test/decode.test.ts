@@ -147,6 +147,8 @@ test('records: status names, write bit, op-specific fields by opcode', () => {
   assert.is(decodeRecord(rec({ 0: 1, 1: 1 }), Opcode.COMPARE).different, true);
   assert.is(decodeRecord(rec({ 0: 1, 16: 80 }), Opcode.CR_DELTA).deltaRecordSize, 80);
   assert.equal([decodeRecord(rec({ 0: 0xff })).statusName, decodeRecord(rec({})).statusName, decodeRecord(rec({ 0: 0x7e })).statusName], ['ABORTED', 'NONE', 'UNKNOWN_0x7e']);
+  // every code of idxd.h's dsa_completion_status has its name, also those the core never writes
+  assert.equal([0x04, 0x1d, 0x1e, 0x1f, 0x21, 0x22, 0x26, 0x27].map((c) => decodeRecord(rec({ 0: c })).statusName), ['PAGE_FAULT_IR', 'PRIVILEGE', 'TRAFFIC_CLASS', 'READBACK_FAULT', 'HW_ERROR_DRB', 'TRANSLATION_FAIL', 'DRAIN_EVL', 'BATCH_EVL']);
   assert.throws(() => decodeRecord(new Uint8Array(64)), /decodeRecord: a completion record is 32 bytes; got 64/);
 });
 

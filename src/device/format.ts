@@ -64,6 +64,8 @@ export enum Status {
   SUCCESS = 0x01,
   SUCCESS_PRED = 0x02,
   PAGE_FAULT = 0x03,
+  /** a page fault with the interrupt request (DSA_COMP_PAGE_FAULT_IR): hardware's, never written here */
+  PAGE_FAULT_IR = 0x04,
   BATCH_FAIL = 0x05,
   BATCH_PAGE_FAULT = 0x06,
   DELTA_OFFSET_ORDER = 0x07,
@@ -83,7 +85,17 @@ export enum Status {
   COMPLETION_FAULT = 0x1a,
   COMPLETION_ALIGN = 0x1b,
   ADDR_ALIGN = 0x1c,
+  // 0x1d-0x1f, 0x21, 0x22, 0x26, 0x27: codes of idxd.h the core never writes (no privilege checks,
+  // traffic classes, readback, event log or IOMMU here), named so that a record or a fault rule
+  // carrying one decodes by its name
+  PRIVILEGE = 0x1d,
+  TRAFFIC_CLASS = 0x1e,
+  READBACK_FAULT = 0x1f,
   HW_ERROR = 0x20,
+  HW_ERROR_DRB = 0x21,
+  TRANSLATION_FAIL = 0x22,
+  DRAIN_EVL = 0x26,
+  BATCH_EVL = 0x27,
   /**
    * Software-defined, as Linux's idxd driver (IDXD_COMP_DESC_ABORT): a descriptor the device
    * closed on before any engine ran it. The whole byte is 0xff (CODE_MASK would hide it).
