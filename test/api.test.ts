@@ -605,15 +605,18 @@ test('batch builder: results in order; a fence after a failure stops what follow
   const c = dev.buffer(8192).fill(9);
   const local = Buffer.alloc(100);
   const s0 = dev.stats().batches;
-  const results = await dev.batch()
+  const built = dev.batch()
     .memcpy(b, a)
     .crc32c(a, 5)
     .fill(c, 1, 0, 100)
     .memcpy(local, a, 100)
     .fence()
     .compare(a, b)
-    .firstDifference(a, c)
-    .submit();
+    .firstDifference(a, c);
+  const results = await built.submit();
+  // once submitted, a batch takes nothing more, and is not submitted again (a SoftDsaError with its code)
+  assert.is(await built.submit().then(() => null, (e: { code?: string }) => e.code), 'BATCH_SUBMITTED');
+  assert.throws(() => built.fill(c, 2), (e: { code?: string }) => e.code === 'BATCH_SUBMITTED');
   assert.is(results.length, 6);
   assert.is(results[0], b);
   assert.is(results[1], nativeCrc(a, 5));

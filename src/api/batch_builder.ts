@@ -22,7 +22,7 @@ export class BatchBuilder {
   }
 
   #add(call: Call): this {
-    if (this.#submitted) throw new Error('this batch was submitted already');
+    if (this.#submitted) throw Errors.batchSubmitted();
     this.#segments[this.#segments.length - 1].push(call);
     return this;
   }
@@ -66,7 +66,7 @@ export class BatchBuilder {
 
   /** Runs the calls; resolves to their results in order, or rejects with the first failure. */
   async submit(): Promise<unknown[]> {
-    if (this.#submitted) throw new Error('this batch was submitted already');
+    if (this.#submitted) throw Errors.batchSubmitted();
     this.#submitted = true;
     if (this.#closed()) throw Errors.closed();
     // In flight as a whole: close() or shutdown() begun meanwhile waits for all of it.

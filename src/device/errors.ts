@@ -93,6 +93,7 @@ const fieldHex = (field: string, v: number): string => '0x' + v.toString(16).pad
 export const Errors = {
   queueFull: () => new SoftDsaError('QUEUE_FULL', 'work queue is full: the descriptor was refused (retry later, or submit with { retry: true })'),
   closed: () => new SoftDsaError('DEVICE_CLOSED', 'the device is closed'),
+  batchSubmitted: () => new SoftDsaError('BATCH_SUBMITTED', 'this batch was submitted already: build another with batch()'),
   noWasm: () => new SoftDsaError('NO_WASM', 'softdsa needs WebAssembly, which this process runs without (--jitless or --no-expose-wasm): the device is a WebAssembly module'),
   dedicated: (wq?: string) =>
     new SoftDsaError('WQ_DEDICATED', wq === undefined
