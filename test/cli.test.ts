@@ -217,11 +217,13 @@ test('--verify catches a wrong result', async () => {
     }
     // A compare that reports success without running (a record of zeros saying 0x01) is caught
     // too: every other set differs in its last byte.
-    for (const op of ['compare', 'compare-pattern'] as const) {
+    // So is a DIF check that does (every other set has a bad guard in its last block: 0x09 expected).
+    for (const op of ['compare', 'compare-pattern', 'dif-check'] as const) {
       const kit = new Kit(dev, op, 4096, 2, 1, 'reused', 0, crc32c);
       for (const i of [0, 1]) {
         kit.poison(i);
-        assert.is(await dev.submit(kit.groups[i].desc), 1);
+        assert.is(await dev.submit(kit.groups[i].desc), kit.expectedStatus(i));
+        assert.is(kit.expectedStatus(i), op === 'dif-check' && i === 1 ? 0x09 : 1);
         assert.is(kit.checkDevice(i), null, `${op} set ${i}`);
         const rec = dev.view(kit.sets[i].rec, 32);
         rec.fill(0);

@@ -3,8 +3,8 @@
 // completion record), the prebuilt descriptors (or batch lists), and the checks that
 // --verify runs on every result, for the device and the baselines alike.
 import type { Device } from '../index.ts';
-import { Descriptor, Status } from '../index.ts';
-import { DELTA_EVERY, DIF_UPDATE_REF, PATTERN, PATTERN_BYTES, createDelta, deltaTarget, difProtect, isDif, patternBuffer, protectedBytes, sourceBuffer, type CrcFn, type SetAddr, type Task } from './kernels.ts';
+import { Descriptor, DifStatus, Status } from '../index.ts';
+import { DELTA_EVERY, DIF_BLOCK, DIF_STEP, DIF_UPDATE_REF, PATTERN, PATTERN_BYTES, createDelta, deltaTarget, difProtect, isDif, patternBuffer, protectedBytes, sourceBuffer, type CrcFn, type SetAddr, type Task } from './kernels.ts';
 import type { Op, Placement } from './options.ts';
 
 /** At most this many buffer sets (fresh placement of tiny transfers would want millions). */
@@ -200,8 +200,9 @@ export class Kit {
 
   /**
    * Source contents in, destinations touched once (first touch outside the timing). The
-   * compares' odd sets differ in their last byte (a full pass still), so that --verify tells a
-   * compare that ran from one that reported success without running.
+   * compares' odd sets differ in their last byte, and a DIF check's odd sets have a bad guard in
+   * their last block (a full pass still, ending in a DIF error), so that --verify tells a compare
+   * or a check that ran from one that reported success without running.
    */
   #initSet(s: SetAddr, i: number): void {
     const m = this.#mem;
@@ -243,6 +244,7 @@ export class Kit {
         break;
       case 'dif-check':
         m.set(this.#prot!, s.c);
+        if (differs(i)) m[s.c + this.#prot!.length - DIF_STEP + DIF_BLOCK] ^= 1; // the last block's guard
         break;
       case 'dif-insert':
         m.set(this.#src, s.a);
@@ -363,10 +365,31 @@ export class Kit {
     }
   }
 
+  /** The status set i's descriptor completes with: a DIF check of a set with a bad guard fails (0x09). */
+  #setStatus(i: number): number {
+    return this.op === 'dif-check' && differs(i) ? Status.DIF_ERR : Status.SUCCESS;
+  }
+
+  /** The status group g's work descriptor completes with: its set's, or for a BATCH, 0x05 where a member does not succeed. */
+  expectedStatus(g: number): number {
+    if (this.batch === 1) return this.#setStatus(g);
+    for (let j = 0; j < this.batch; j++) if (this.#setStatus(g * this.batch + j) !== Status.SUCCESS) return Status.BATCH_FAIL;
+    return Status.SUCCESS;
+  }
+
   /** --verify: set i after the device ran it (status from the queue or the record). */
   checkDevice(i: number): string | null {
     const s = this.sets[i];
     const status = this.#mem[s.rec] & Status.CODE_MASK;
+    if (this.#setStatus(i) === Status.DIF_ERR) {
+      // the check ran to the last block, found its guard bad, and said so
+      const done = this.#dv.getUint32(s.rec + 4, true);
+      const want = this.#prot!.length - DIF_STEP;
+      if (status !== Status.DIF_ERR || (this.#mem[s.rec + 1] & DifStatus.GUARD) === 0 || done !== want) {
+        return `record status 0x${status.toString(16)}, DIF result 0x${this.#mem[s.rec + 1].toString(16)}, ${done} bytes done: expected a guard error (0x09) in the last block, at byte ${want}`;
+      }
+      return null;
+    }
     if (status !== Status.SUCCESS) return `record status 0x${status.toString(16)}`;
     const result = this.#mem[s.rec + 1];
     const want = this.op === 'create-delta' ? this.expected.result : differs(i) ? 1 : 0;
@@ -391,6 +414,8 @@ export class Kit {
         if (value >>> 0 !== this.expected.value) return `value 0x${(value >>> 0).toString(16)}, expected 0x${this.expected.value.toString(16)}`;
         break;
       case 'dif-check':
+        if (value !== (differs(i) ? 1 : 0)) return `${value} blocks failed their DIF check, expected ${differs(i) ? 'the last one' : 'none'}`;
+        break;
       case 'dif-strip':
       case 'dif-update':
         if (value !== 0) return `${value} blocks failed their DIF check, expected none`;
@@ -424,7 +449,7 @@ export class Kit {
   }
 }
 
-/** Whether a compare's set i holds a difference (in its last byte): the odd ones. */
+/** Whether a compare's set i holds a difference (in its last byte), a DIF check's a bad guard: the odd ones. */
 const differs = (i: number): boolean => (i & 1) === 1;
 
 function firstDiff(a: Uint8Array, b: Uint8Array): number {

@@ -291,7 +291,7 @@ export class BusyLoop extends Loop {
     this.lat.push(ms);
     this.ops += kit.batch;
     this.descs++;
-    if (status !== Status.SUCCESS) this.fail(`status 0x${status.toString(16)} from ${kit.batch > 1 ? 'a batch' : 'a descriptor'}`);
+    if (status !== kit.expectedStatus(g)) this.fail(`status 0x${status.toString(16)} from ${kit.batch > 1 ? 'a batch' : 'a descriptor'}, expected 0x${kit.expectedStatus(g).toString(16)}`);
     if (this.verify) {
       for (let j = 0; j < kit.batch; j++) {
         const why = kit.checkDevice(g * kit.batch + j);
@@ -344,7 +344,7 @@ export class SubmitLoop extends Loop {
     this.lat.push(ms);
     this.ops += kit.batch;
     this.descs++;
-    if (status !== Status.SUCCESS) this.fail(`status 0x${status.toString(16)}`);
+    if (status !== kit.expectedStatus(e.g)) this.fail(`status 0x${status.toString(16)}, expected 0x${kit.expectedStatus(e.g).toString(16)}`);
     if (this.verify) {
       for (let j = 0; j < kit.batch; j++) {
         const why = kit.checkDevice(e.g * kit.batch + j);

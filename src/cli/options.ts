@@ -207,7 +207,9 @@ Measuring
                           so the data is not in the cache           [reused]
       --fresh-bytes SIZE  buffers the fresh placement cycles through
                                                        [2 x last-level cache, 64m-1g]
-      --verify            check every result against the baseline's
+      --verify            check every result against the baseline's (every
+                          other compare differs in its last byte, every
+                          other DIF check has a bad guard there: 0x09)
       --baseline LIST     node, piscina, npm (DIF: the best npm CRC-16), or none
                                                            [node,piscina,npm]
       --max-arena SIZE    refuse runs that need a larger arena      [2g]
