@@ -4,7 +4,7 @@
 // given back after each.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -396,6 +396,27 @@ test('paths: Buffer paths keep their bytes, URLs must be file: URLs (as fs says)
     } catch (e) {
       assert.is((e as NodeJS.ErrnoException).code, code, u);
     }
+  }
+});
+
+test('paths: a relative one is the working directory\'s when the call is made, as fs takes it (a chdir() while calls wait their turn)', async () => {
+  const here = process.cwd();
+  const sub = join(dir, 'rel');
+  mkdirSync(sub, { recursive: true });
+  writeFileSync(join(sub, 'f'), 'relative');
+  writeFileSync(join(sub, Buffer.from([0x66, 0xe9]).toString('latin1')), 'x'); // (a name to reach by a Buffer path)
+  process.chdir(sub);
+  try {
+    const calls = Array.from({ length: 40 }, () => crc32cFile('f'));
+    const copy = copyFileCrc32c('f', 'g');
+    const byBytes = crc32cFile(Buffer.from('f'));
+    process.chdir('/'); // (the calls above wait their turn: they open after this)
+    for (const c of await Promise.all(calls)) assert.is(c, want(Buffer.from('relative')));
+    assert.is(await copy, want(Buffer.from('relative')));
+    assert.is(await byBytes, want(Buffer.from('relative')));
+    assert.is(readFileSync(join(sub, 'g'), 'utf8'), 'relative', 'written where the call was made');
+  } finally {
+    process.chdir(here);
   }
 });
 

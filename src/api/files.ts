@@ -20,6 +20,7 @@
 // The reads then run on the engines, and cold, on a slow disk, other work waits behind them.
 import { open, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { isAbsolute, sep } from 'node:path';
 import { closeSync, constants as fsc, openSync, statSync, type Stats } from 'node:fs';
 import { intOption, knownOptions } from './args.ts';
 import { allDone } from './all_done.ts';
@@ -116,9 +117,12 @@ function checkOptions(fn: string, o: CopyFileCrcOptions | undefined): Checked {
 type FilePath = string | Buffer;
 
 function checkPath(fn: string, name: string, p: unknown): FilePath {
-  if (typeof p === 'string' && p !== '') return p;
+  // A relative path is taken against the working directory of the call, as fs takes it: opened
+  // later (calls wait their turn), it would follow a chdir() made meanwhile. Joined, not
+  // normalized: 'link/..' stays for the file system to resolve.
+  if (typeof p === 'string' && p !== '') return isAbsolute(p) ? p : process.cwd() + sep + p;
   if (p instanceof URL) return fileURLToPath(p); // as fs does: file: URLs only, no host, no encoded '/'
-  if (Buffer.isBuffer(p) && p.length > 0) return p;
+  if (Buffer.isBuffer(p) && p.length > 0) return isAbsolute(p.toString('latin1')) ? p : Buffer.concat([Buffer.from(process.cwd() + sep), p]);
   throw new TypeError(`${fn}: ${name} must be a path (a non-empty string, Buffer or file: URL); got ${p === null ? 'null' : typeof p}`);
 }
 
