@@ -104,6 +104,13 @@ test('names with a newline or backslash are escaped as sha256sum does, and --che
   const c = spawned(['--check', 'ODD.SUMS']);
   assert.is(c.code, 0, c.out + c.err);
   assert.is(c.out, '\\new\\nline: OK\nback\\\\slash: OK\n'.replace('back', '\\back'));
+  // an escape sha256sum does not write (\q), or a NUL in a name: the line is not well formed (\q was read as q: another file checked)
+  writeFileSync(join(dir, 'niqne'), 'x');
+  writeFileSync(join(dir, 'ESC.SUMS'), `\\${hex(Buffer.from('x'))}  ni\\qne\n${hex(Buffer.from('x'))}  ni\0qne\n`);
+  const e = spawned(['--check', 'ESC.SUMS']);
+  assert.is(e.code, 1, e.out + e.err);
+  assert.is(e.out, '');
+  assert.match(e.err, /no properly formatted CRC-32C checksum lines found/);
 });
 
 test('--check: a listed name that is not UTF-8 (a Latin-1 name, as sha256sum lists it) is checked by its bytes, and printed as them', () => {

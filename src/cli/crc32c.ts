@@ -129,8 +129,10 @@ function escapeName(path: string): { mark: string; name: string } {
   return { mark: '\\', name: path.replace(/[\\\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : '\\r')) };
 }
 
-function unescapeName(name: string): string {
-  return name.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c === 'r' ? '\r' : c));
+/** An escaped name back, or null where it holds an escape sha256sum does not write (\\q, a lone \\ at the end): the line is not well formed. */
+function unescapeName(name: string): string | null {
+  if (/\\(?![\\nr])/.test(name.replace(/\\\\/g, ''))) return null;
+  return name.replace(/\\([\\nr])/g, (_, c: string) => (c === 'n' ? '\n' : c === 'r' ? '\r' : c));
 }
 
 /**
@@ -227,11 +229,13 @@ export async function crc32cMain(argv: string[], opts: { shutdown?: boolean; byt
       if (escaped) line = line.slice(1);
       const m = /^(\S+) [ *](.+)$/.exec(line) ?? /^(\S+)\s+(.+)$/.exec(line);
       const crc = m ? parseCrc32c(m[1]) : null;
-      if (m === null || crc === null) {
+      const name = m === null ? null : escaped ? unescapeName(m[2]) : m[2];
+      // (a NUL cannot be in a path: as sha256sum, such a line is not well formed)
+      if (m === null || crc === null || name === null || name.includes('\0')) {
         bad++;
         continue;
       }
-      list.push({ path: pathOf(escaped ? unescapeName(m[2]) : m[2]), expected: { text: m[1], crc } });
+      list.push({ path: pathOf(name), expected: { text: m[1], crc } });
     }
     if (list.length === 0) {
       say(`${shown(pathOf(o.check))}: no properly formatted CRC-32C checksum lines found`);
