@@ -134,6 +134,9 @@ test('a FILE argument that is not UTF-8 is found by its bytes and printed as the
   const r = sh(`"$(printf 'caf\\xe9.arg')"`);
   assert.is(r.status, 0, String(r.stderr));
   assert.equal(r.stdout, Buffer.concat([Buffer.from(`${hex(data)}  `), name, Buffer.from('\n')]));
+  // --json: shown with an escape (which a name with a backslash could spell too), and its bytes beside it
+  const j = JSON.parse(String(sh(`--json "$(printf 'caf\\xe9.arg')"`).stdout)) as { files: Array<{ path: string; pathBase64?: string }> };
+  assert.equal(j.files[0], { ...j.files[0], path: 'caf\\xe9.arg', pathBase64: name.toString('base64') });
   const d = sh('-- --check=nine');
   assert.is(d.status, 0, String(d.stderr));
   assert.is(String(d.stdout), `${hex(Buffer.from('9'))}  --check=nine\n`);

@@ -22,7 +22,8 @@ the form of GCS's "x-goog-hash: crc32c=..." and S3's "x-amz-checksum-crc32c" (4w
 Options
       --base64            print the CRC in base64 (GCS/S3 header form)
       --json              JSON on stdout (schema "softdsa-crc32c/1"): path, bytes, crc32c
-                          (hex), base64, and with --check: expected, ok; error when unreadable
+                          (hex), base64, and with --check: expected, ok; error when unreadable;
+                          pathBase64 (its bytes) for a name that is not UTF-8
   -c, --check SUMS        verify the files listed in SUMS (lines "<crc>  <path>", crc in hex
                           or base64): prints "path: OK" or "path: FAILED"
       --quiet             with --check: print only the failures
@@ -292,7 +293,9 @@ export async function crc32cMain(argv: string[], opts: { shutdown?: boolean; byt
   }
   if (o.json) {
     const files = results.map((r) => ({
+      // (a name that is not UTF-8: shown with \xNN escapes, which another name could spell too; its bytes beside it)
       path: typeof r.path === 'string' ? r.path : shown(r.path),
+      ...(typeof r.path === 'string' ? {} : { pathBase64: r.path.toString('base64') }),
       ...(r.crc !== undefined ? { bytes: r.bytes, crc32c: crc32cHex(r.crc), base64: crc32cBase64(r.crc) } : { error: r.error, code: r.code }),
       ...(r.expected !== undefined ? { expected: r.expected, ok: r.ok } : {}),
     }));
