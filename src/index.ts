@@ -26,10 +26,11 @@ export {
   difInsert, difCheck, difStrip, difUpdate, dixGenerate, crc16t10dif,
 } from './api/default_device.ts';
 export type { DifOptions, DifUpdateOptions, DifTagOptions, DifBlockSize } from './api/dif.ts';
-// Files and streams: src/api/files.ts, crc32c_stream.ts, crc32c_digest.ts
+// Files and streams: src/api/files.ts, crc32c_stream.ts, crc32c_transform_stream.ts, crc32c_digest.ts
 export { crc32cFile, crc32cFileInfo, copyFileCrc32c, copyFileCrc32cInfo } from './api/files.ts';
 export type { FileCrcOptions, CopyFileCrcOptions } from './api/files.ts';
-export { createCrc32cStream, crc32cTransformStream, Crc32cStream, Crc32cTransformStream } from './api/crc32c_stream.ts';
-export type { Crc32cStreamOptions } from './api/crc32c_stream.ts';
+export { createCrc32cStream, Crc32cStream } from './api/crc32c_stream.ts';
+export { crc32cTransformStream, Crc32cTransformStream } from './api/crc32c_transform_stream.ts';
+export type { Crc32cStreamOptions } from './api/crc32c_accumulator.ts';
 export { formatCrc32c, crc32cHex, crc32cBase64, parseCrc32c } from './api/crc32c_digest.ts';
 export type { Crc32cFormat } from './api/crc32c_digest.ts';

@@ -60,6 +60,8 @@ test('the drop-in API and raw descriptors in Chromium: known results', async () 
   assert.is(r.crcStaged, r.crcStagedReference, 'a 20 MiB CRC outside the arena, seeded (staged through it)');
   assert.ok(r.placements.split >= 1 && r.placements.device >= 1 && r.placements.staged === 1, JSON.stringify(r.placements));
   assert.is(r.completionPath, 'atomics');
+  assert.is(r.streamCrc, r.crcReference, 'crc32cTransformStream over a Response body');
+  assert.equal(r.digests, [(r.crcReference as number).toString(16).padStart(8, '0'), Buffer.from([r.crcReference >>> 24, (r.crcReference >>> 16) & 255, (r.crcReference >>> 8) & 255, r.crcReference & 255]).toString('base64'), '4waSgw==', 0xe3069283, [0xe3, 0x06, 0x92, 0x83]]);
   assert.is(r.crc16, 0xd0db, 'CRC-16/T10-DIF check value');
   assert.is(r.difLength, 64 * 520);
   assert.is(r.difCheck, 'ok');

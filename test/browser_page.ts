@@ -66,6 +66,11 @@ async function knownResults(): Promise<Record<string, unknown>> {
   random(plainBig, 11);
   out.crcStaged = await softdsa.crc32c(plainBig, 12345);
   out.crcStagedReference = referenceCrc32c(plainBig, 12345);
+  // the WHATWG checksum stream, fed by a Response body in chunks; the digest helpers
+  const t = softdsa.crc32cTransformStream();
+  await new Response(new Blob([a.slice(0, 1 << 20), a.slice(1 << 20)])).body!.pipeThrough(t).pipeTo(new WritableStream());
+  out.streamCrc = await t.crc;
+  out.digests = [t.digest('hex'), t.digest('base64'), softdsa.crc32cBase64(0xe3069283), softdsa.parseCrc32c('4waSgw=='), Array.from(softdsa.formatCrc32c(0xe3069283, 'buffer'))];
   // T10 DIF: the CRC-16 check value, then protect 64 blocks, check them, corrupt one
   out.crc16 = await softdsa.crc16t10dif(text('123456789'));
   const blocks = softdsa.alloc(64 * 512);

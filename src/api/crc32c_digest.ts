@@ -6,6 +6,8 @@
 //   number - the unsigned 32-bit value, as crc32c() resolves
 //   buffer - the 4 bytes big-endian
 // The value given may be unsigned or signed 32-bit; anything else is an error.
+import { newBytes } from '../device/host.ts';
+
 export type Crc32cFormat = 'number' | 'hex' | 'base64' | 'buffer';
 
 const FORMATS: readonly string[] = ['number', 'hex', 'base64', 'buffer'];
@@ -24,9 +26,10 @@ export function formatCrc32c(crc: number, format: Crc32cFormat = 'number'): numb
   const v = crc >>> 0;
   if (format === 'number') return v;
   if (format === 'hex') return v.toString(16).padStart(8, '0');
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(v, 0);
-  return format === 'base64' ? b.toString('base64') : b;
+  // (no Buffer in a browser: the host's bytes, and btoa, which both have)
+  const b = newBytes(4);
+  new DataView(b.buffer, b.byteOffset, 4).setUint32(0, v, false);
+  return format === 'base64' ? btoa(String.fromCharCode(...b)) : (b as Buffer);
 }
 
 /** The CRC-32C as 8 lowercase hex digits (e3069283). */
@@ -41,8 +44,9 @@ export function parseCrc32c(text: string): number | null {
   const t = text.trim();
   if (/^[0-9a-fA-F]{8}$/.test(t)) return parseInt(t, 16) >>> 0;
   if (/^[A-Za-z0-9+/]{6}==$/.test(t)) {
-    const b = Buffer.from(t, 'base64');
-    if (b.length === 4 && b.toString('base64') === t) return b.readUInt32BE(0);
+    const bytes = atob(t);
+    const v = ((bytes.charCodeAt(0) << 24) | (bytes.charCodeAt(1) << 16) | (bytes.charCodeAt(2) << 8) | bytes.charCodeAt(3)) >>> 0;
+    if (formatCrc32c(v, 'base64') === t) return v; // (the canonical form only: unused bits zero)
   }
   return null;
 }

@@ -2,7 +2,8 @@
 // on the Atomics path. Built by scripts/build.mjs into dist/browser/softdsa.js (with its
 // engine worker, engine.js, and the core, core.wasm, beside it); needs a cross-origin-isolated
 // page (Device.open() says which headers when it is not). What has no meaning in a browser is
-// absent: eventfd, engine nice, /proc, files and Node streams, other threads attaching.
+// absent: eventfd, engine nice, /proc, files and Node streams (the WHATWG stream is here), other
+// threads attaching.
 export { Device } from '../device.ts';
 export type { DeviceOptions, DeviceStats, InterruptHandle, ConfigOptions } from '../device.ts';
 export type { Topology, GroupConfig, WqConfig, WqMode } from '../device/topology.ts';
@@ -26,6 +27,10 @@ export {
   difInsert, difCheck, difStrip, difUpdate, dixGenerate, crc16t10dif,
 } from '../api/default_device.ts';
 export type { DifOptions, DifUpdateOptions, DifTagOptions, DifBlockSize } from '../api/dif.ts';
+export { crc32cTransformStream, Crc32cTransformStream } from '../api/crc32c_transform_stream.ts';
+export type { Crc32cStreamOptions } from '../api/crc32c_accumulator.ts';
+export { formatCrc32c, crc32cHex, crc32cBase64, parseCrc32c } from '../api/crc32c_digest.ts';
+export type { Crc32cFormat } from '../api/crc32c_digest.ts';
 import { alloc as arenaAlloc, free as arenaFree } from '../api/default_device.ts';
 
 /** Arena memory (a Uint8Array here: there is no Buffer in a browser): engines work on it with no copy. Give it back with free(). */
