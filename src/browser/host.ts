@@ -99,16 +99,24 @@ export function compileCore(): WebAssembly.Module {
   return compiled;
 }
 
-/** Fetches and compiles core.wasm (beside this module), once. */
+/** How long the core's fetch may take: a server that never answers must not leave open(), ready() and the calls waiting for good. */
+const CORE_FETCH_MS = 15_000;
+
+/** Fetches and compiles core.wasm (beside this module), once. Fails with a SoftDsaError (NO_CORE) saying why. */
 export function loadCore(url: URL = new URL('./core.wasm', import.meta.url)): Promise<WebAssembly.Module> {
   loading ??= (async () => {
-    const res = await fetch(url);
-    if (!res.ok) throw new Error(`softdsa: cannot load the Wasm core from ${url.href} (HTTP ${res.status})`);
-    // compileStreaming needs the application/wasm type; a server without it still gets the bytes compiled.
-    compiled = res.headers.get('content-type')?.startsWith('application/wasm')
-      ? await WebAssembly.compileStreaming(res)
-      : await WebAssembly.compile(await res.arrayBuffer());
-    return compiled;
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(CORE_FETCH_MS) });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      // compileStreaming needs the application/wasm type; a server without it still gets the bytes compiled.
+      compiled = res.headers.get('content-type')?.startsWith('application/wasm')
+        ? await WebAssembly.compileStreaming(res)
+        : await WebAssembly.compile(await res.arrayBuffer());
+      return compiled;
+    } catch (e) {
+      const why = (e as Error)?.name === 'TimeoutError' ? `no answer in ${CORE_FETCH_MS / 1000} s` : (e as Error)?.message ?? String(e);
+      throw Object.assign(Errors.noCore(`${url.href}: ${why}`), { cause: e });
+    }
   })();
   loading.catch(() => {
     loading = null; // a later open() tries again
