@@ -4,9 +4,10 @@
 // engines of a device still starting (each start step takes a turn): such a loop stayed on the
 // main thread, inline, for as long as it ran (5 s of awaited memcpy/crc32c calls, no turn).
 // So a result is held for one turn (setImmediate) once the loop has gone HOG_MS without one,
-// and so is every result after it until the turn comes: a pool of calls, each started as another
-// settles (Promise.race over 64 in flight), went on through the others' results when only one
-// was held, for seconds. The clock is read only every CHECK_CALLS calls or CHECK_BYTES bytes.
+// and so is every result after it until the turn comes, when all are given at once: a pool of
+// calls, each started as another settles (Promise.race over 64 in flight), went on through the
+// others' results when only one was held, for seconds. The clock is read only every CHECK_CALLS
+// calls or CHECK_BYTES bytes.
 
 /** Without a turn for this long, results wait for one. */
 const HOG_MS = 5;
@@ -18,16 +19,23 @@ export class Pacer {
   #bytes = 0;
   /** when the watch began (a turn is pending), or -1: none pending */
   #since = -1;
-  /** the loop went too long without a turn, and it has not come yet: every result waits for it */
-  #holding = false;
+  /** the watch's immediate: the turn */
+  #turn: NodeJS.Immediate | null = null;
+  /** the loop went too long without a turn, and it has not come yet: every result waits for it, here */
+  #held: Array<() => void> | null = null;
   readonly #turned = (): void => {
     this.#since = -1;
-    this.#holding = false;
+    this.#turn = null;
+    const held = this.#held;
+    this.#held = null;
+    // All at once, in the turn: released one by one, the first's caller ran on for another 5 ms
+    // while the rest waited, and each Promise.race of a pool added a reaction to every one.
+    if (held !== null) for (const release of held) release();
   };
 
   /** `value` now, or a promise of it after a turn of the event loop when the loop has gone too long without one. */
   pace<T>(value: T, bytes: number): T | Promise<T> {
-    if (this.#holding) return new Promise((resolve) => setImmediate(resolve, value));
+    if (this.#held !== null) return this.#hold(value);
     this.#bytes += bytes;
     if (++this.#calls < CHECK_CALLS && this.#bytes < CHECK_BYTES) return value;
     this.#calls = 0;
@@ -38,11 +46,16 @@ export class Pacer {
       // and must not keep a program that is done alive for a turn (the default device's deferred
       // open would run in it, and start engines for a process about to exit).
       this.#since = now;
-      setImmediate(this.#turned).unref();
+      this.#turn = setImmediate(this.#turned).unref();
       return value;
     }
     if (now - this.#since < HOG_MS) return value;
-    this.#holding = true; // (until #turned, which was queued first, runs)
-    return new Promise((resolve) => setImmediate(resolve, value));
+    this.#held = [];
+    this.#turn?.ref(); // (a result it holds keeps the program alive until given)
+    return this.#hold(value);
+  }
+
+  #hold<T>(value: T): Promise<T> {
+    return new Promise((resolve) => this.#held!.push(() => resolve(value)));
   }
 }
