@@ -507,6 +507,13 @@ test('also: a view with a buffer, byteOffset or length of its own (defined on it
     assert.ok(victim.every((x) => x === 0xcc), 'the other arena block is untouched');
     assert.ok(liar.every((x) => x === 2), 'the view itself was written');
     assert.is(await dev.crc32c(liar), await dev.crc32c(Buffer.alloc(64, 2)), 'and read');
+    // the same lie naming another SharedArrayBuffer (the engines would write there, as a foreign space)
+    const other = new Uint8Array(new SharedArrayBuffer(1 << 20)).fill(0xcc);
+    const liar2 = new Uint8Array(new ArrayBuffer(1 << 20), 4096, 1 << 16);
+    Object.defineProperty(liar2, 'buffer', { value: other.buffer });
+    await dev.memcpy(liar2, dev.buffer(1 << 16).fill(3));
+    assert.ok(other.every((x) => x === 0xcc), 'the SharedArrayBuffer it named is untouched');
+    assert.ok(liar2.every((x) => x === 3), 'the view itself was written');
     const shifted = dev.buffer(64).fill(5);
     const at = shifted.byteOffset;
     Object.defineProperty(shifted, 'byteOffset', { get: () => victim.byteOffset });
