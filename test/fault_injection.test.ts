@@ -150,6 +150,21 @@ test('status: the descriptor is not run; its record gets the status and its RCI 
   });
 });
 
+test('stats: the drop-in calls a status rule fails are counted as failed, one descriptor, a batch of them, split', async () => {
+  await withDevice({ engines: 2, inlineThreshold: 0, arenaBytes: 20 << 20 }, async (dev) => {
+    const [a, b] = [dev.buffer(8 << 20).fill(1), dev.buffer(8 << 20)];
+    dev.inject({ opcode: [Opcode.MEMMOVE, Opcode.CRCGEN, Opcode.BATCH], status: Status.HW_ERROR });
+    const code = (p: Promise<unknown>): Promise<unknown> => p.then(() => 'resolved', (e: { code?: string }) => e.code);
+    assert.is(await code(dev.memcpy(b.subarray(0, 4096), a.subarray(0, 4096))), 'ENGINE_FAILED');
+    assert.is(await code(dev.crc32c(a.subarray(0, 4096))), 'ENGINE_FAILED');
+    assert.equal(await Promise.all([code(dev.memcpy(b.subarray(0, 64), a.subarray(0, 64))), code(dev.memcpy(b.subarray(64, 128), a.subarray(64, 128)))]), ['ENGINE_FAILED', 'ENGINE_FAILED']);
+    assert.is(await code(dev.memcpy(b, a)), 'ENGINE_FAILED');
+    const ops = dev.stats().ops;
+    // (a call on one descriptor was not counted: only split ones were)
+    assert.equal([ops.memcpy?.failed, ops.memcpy?.count, ops.crc32c?.failed], [4, 0, 1]);
+  });
+});
+
 test('refuse: submit rejects with QUEUE_FULL (retry: false), waits and goes in (retry), enqueue gives -1', async () => {
   await withDevice({ engines: 1, wqMode: 'shared' }, async (dev) => {
     dev.inject({ refuse: true, times: 3 });

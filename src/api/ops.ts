@@ -544,7 +544,9 @@ export class Ops {
   readonly #oneDone = <T>(call: OneCall<T>, rec: number): T | Promise<T> | null => {
     this.#unbusy();
     if (call.space > 0) this.#dev.spaces.release(call.space);
-    return rec < 0 ? null : this.#record(call.op, call.bytes, call.placement, call.t0, call.value(rec));
+    if (rec >= 0) return this.#record(call.op, call.bytes, call.placement, call.t0, call.value(rec));
+    this.stats.fail(call.op);
+    return null;
   };
 
   /** Whether a call placed `where` on n bytes is one descriptor (#one): on the device, not split, within the largest transfer. */
