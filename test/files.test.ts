@@ -418,6 +418,16 @@ test('paths: a relative one is the working directory\'s when the call is made, a
   } finally {
     process.chdir(here);
   }
+  // a working directory whose name is not UTF-8 (process.cwd() changes such bytes): as fs finds it
+  const odd = Buffer.concat([Buffer.from(join(dir, 'cwd')), Buffer.from([0xff])]);
+  mkdirSync(odd);
+  writeFileSync(Buffer.concat([odd, Buffer.from('/z.txt')]), 'odd');
+  // (the compiled package: tsx's esbuild would be started in the working directory as process.cwd() gives it)
+  const src = JSON.stringify(join(import.meta.dirname, '..', 'dist', 'src', 'index.js'));
+  const script = `import { crc32cFile, shutdown } from ${src}; console.log(await crc32cFile('z.txt'), await crc32cFile(Buffer.from('z.txt'))); await shutdown();`;
+  const r = spawnSync('bash', ['-c', `cd "$(printf '%s\\xff' "$1")" && exec "$2" --input-type=module -e "$3"`, '-', join(dir, 'cwd'), process.execPath, script], { encoding: 'utf8', timeout: 60_000 });
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stdout.trim(), `${want(Buffer.from('odd'))} ${want(Buffer.from('odd'))}`);
 });
 
 test('an abort rejects at once while the open waits (a FIFO with no writer yet)', async () => {

@@ -21,7 +21,7 @@
 import { open, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { isAbsolute, sep } from 'node:path';
-import { closeSync, constants as fsc, openSync, statSync, type Stats } from 'node:fs';
+import { closeSync, constants as fsc, openSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { intOption, knownOptions } from './args.ts';
 import { allDone } from './all_done.ts';
 import { CrcFold } from './crc_combine.ts';
@@ -120,10 +120,18 @@ function checkPath(fn: string, name: string, p: unknown): FilePath {
   // A relative path is taken against the working directory of the call, as fs takes it: opened
   // later (calls wait their turn), it would follow a chdir() made meanwhile. Joined, not
   // normalized: 'link/..' stays for the file system to resolve.
-  if (typeof p === 'string' && p !== '') return isAbsolute(p) ? p : process.cwd() + sep + p;
+  if (typeof p === 'string' && p !== '') return isAbsolute(p) ? p : inWorkingDirectory(p);
   if (p instanceof URL) return fileURLToPath(p); // as fs does: file: URLs only, no host, no encoded '/'
-  if (Buffer.isBuffer(p) && p.length > 0) return isAbsolute(p.toString('latin1')) ? p : Buffer.concat([Buffer.from(process.cwd() + sep), p]);
+  if (Buffer.isBuffer(p) && p.length > 0) return isAbsolute(p.toString('latin1')) ? p : inWorkingDirectory(p);
   throw new TypeError(`${fn}: ${name} must be a path (a non-empty string, Buffer or file: URL); got ${p === null ? 'null' : typeof p}`);
+}
+
+/** A relative path joined to the working directory: its bytes where its name is not UTF-8 (process.cwd() would have changed them). */
+function inWorkingDirectory(p: FilePath): FilePath {
+  const cwd = process.cwd();
+  const dir = cwd.includes('\uFFFD') ? realpathSync.native('.', { encoding: 'buffer' }) : cwd;
+  const slash = dir[dir.length - 1] === (typeof dir === 'string' ? sep : sep.charCodeAt(0)) ? '' : sep;
+  return typeof dir === 'string' && typeof p === 'string' ? dir + slash + p : Buffer.concat([Buffer.from(dir), Buffer.from(slash), Buffer.from(p)]);
 }
 
 /**
