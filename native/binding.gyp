@@ -19,8 +19,11 @@
       # Sized, not sped: its calls are system calls. Hidden symbols and unused sections dropped
       # halved the prebuilds (x64 29 -> 13 kB compressed), inside the package's 400 kB budget.
       'cflags_cc': ['-std=c++17', '-fno-exceptions', '-Wall', '-Wextra', '-Os', '-fvisibility=hidden', '-ffunction-sections', '-fdata-sections'],
-      # --wrap: see the end of eventfd.cc (the addon needs libstdc++ 3.4.21, as Node 20 does, not 3.4.29).
-      'ldflags': ['-Wl,--gc-sections', '-Wl,--wrap=_ZSt28__throw_bad_array_new_lengthv'],
+      'ldflags': ['-Wl,--gc-sections'],
+      'conditions': [
+        # --wrap: see the end of eventfd.cc (the addon needs libstdc++ 3.4.21, as Node 20 does, not 3.4.29).
+        ['OS=="linux"', { 'ldflags': ['-Wl,--wrap=_ZSt28__throw_bad_array_new_lengthv'] }],
+      ],
       'xcode_settings': {
         'CLANG_CXX_LANGUAGE_STANDARD': 'c++17',
         'GCC_ENABLE_CPP_EXCEPTIONS': 'NO',

@@ -53,6 +53,13 @@ test('the config as text that opens with a comment, as bytes, as a file: URL; an
   assert.equal(parseAccelConfig(Buffer.from(text)).topology, expected);
   assert.equal(parseAccelConfig(new URL(`file://${fixture('two_groups.conf')}`)).topology, expected);
   assert.throws(() => parseAccelConfig(42), (e: ConfigError) => e.code === 'CONFIG_INVALID' && /a config is JSON text, a file path \(or file: URL\), its bytes, or the parsed JSON; got number/.test(e.message));
+  // a path that starts with // is a path still (POSIX), and an ArrayBuffer is bytes
+  assert.equal(parseAccelConfig('/' + fixture('two_groups.conf')).topology, expected);
+  const bytes = Buffer.from(text);
+  assert.equal(parseAccelConfig(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)).topology, expected);
+  for (const [u, re] of [['https://example.com/dsa.conf', /must be a file: URL/], ['file://server/dsa.conf', /no host/], ['file:///tmp/%FF.conf', /percent-encoded/]] as const) {
+    assert.throws(() => parseAccelConfig(new URL(u)), (e: ConfigError) => e.code === 'CONFIG_INVALID' && re.test(e.message), u);
+  }
 });
 
 test('a WQ field softdsa does not read is said to be ignored, with the field it is close to; a WQ type the driver does not have is refused', () => {

@@ -264,6 +264,7 @@ test('bad calls reject with what was wrong', async () => {
   await rejects(() => difInsert(data, { blockSize: 1000 as never }), /blockSize must be 512, 520, 4096 or 4104; got 1000/);
   // a string that reads as a size: said to be a string (the message read "must be 520; got 520")
   await rejects(() => difCheck(Buffer.alloc(520), { blockSize: '520' as never }), TypeError, /blockSize must be 512, 520, 4096 or 4104; got string "520"/);
+  await rejects(() => difCheck(Buffer.alloc(520), { blockSize: 4096n as never }), TypeError, /blockSize must be 512, 520, 4096 or 4104; got bigint 4096n/);
   await rejects(() => difInsert(data, { refTag: -1 }), /refTag must be an integer from 0 to 0xffffffff; got -1/);
   await rejects(() => difInsert(data, { appTag: 0x10000 }), /appTag must be an integer/);
   await rejects(() => difInsert(data, { refTagIncrement: 'yes' as never }), /refTagIncrement must be a boolean; got string/);

@@ -49,7 +49,7 @@ export function bytesOf(name: string, v: unknown): Uint8Array {
   }
   // (a Proxy of a view or a buffer passes for one by its name, and has no bytes to reach)
   const posing = v instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && v instanceof SharedArrayBuffer) || v instanceof DataView || v instanceof Object.getPrototypeOf(Uint8Array);
-  throw new TypeError(`${name} must be a Buffer, TypedArray, DataView or ArrayBuffer; got ${posing ? `an object posing as a ${typeName(v)} (a Proxy?)` : typeName(v)}`);
+  throw new TypeError(`${name} must be a Buffer, TypedArray, DataView or ArrayBuffer; got ${posing ? `an object posing as ${/^[AEIOU]/.test(typeName(v)) ? 'an' : 'a'} ${typeName(v)} (a Proxy?)` : typeName(v)}`);
 }
 
 /**
@@ -132,7 +132,7 @@ export function pattern(v: unknown): bigint {
     for (let i = 0; i < 8; i++) p8[i] = b[i % b.byteLength];
     return new DataView(p8.buffer).getBigUint64(0, true);
   }
-  throw new TypeError(`a fill pattern must be a byte (number), a bigint or 8 bytes; got ${typeName(v)}`);
+  throw new TypeError(`a fill pattern must be a byte (number), a bigint or 1, 2, 4 or 8 bytes; got ${typeName(v)}`);
 }
 
 export function seedOf(v: unknown): number {

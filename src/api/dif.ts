@@ -145,7 +145,7 @@ function planDif(name: DifOpName, opts: unknown): DifPlan {
   const code = BLOCK_CODE.get(block);
   if (code === undefined) {
     const why = `${name}: blockSize must be 512, 520, 4096 or 4104; got `;
-    throw typeof block === 'number' ? new RangeError(why + block) : new TypeError(why + `${typeName(block)} ${JSON.stringify(block) ?? ''}`.trim());
+    throw typeof block === 'number' ? new RangeError(why + block) : new TypeError(why + (typeof block === 'string' ? `string ${JSON.stringify(block)}` : typeof block === 'bigint' ? `bigint ${block}n` : typeName(block)));
   }
   const opcode = OPCODE[name];
   const checks = opcode === Opcode.DIF_CHECK || opcode === Opcode.DIF_STRP || opcode === Opcode.DIF_UPDT;

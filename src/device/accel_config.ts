@@ -81,15 +81,28 @@ export function parseLenientJson(text: string): unknown {
 
 /** A config given as JSON text, a file path, or already parsed. */
 export function readConfig(source: unknown): unknown {
-  if (source instanceof URL) return parseLenientJson(readFile(source.protocol === 'file:' ? decodeURIComponent(source.pathname) : source.href));
-  if (source instanceof Uint8Array) return parseLenientJson(new TextDecoder().decode(source));
+  if (source instanceof URL) return parseLenientJson(readFile(filePath(source)));
+  if (source instanceof Uint8Array || source instanceof ArrayBuffer) return parseLenientJson(new TextDecoder().decode(source));
   if (typeof source !== 'string') {
     if (typeof source !== 'object' || source === null) throw Errors.config('config', 'source', `a config is JSON text, a file path (or file: URL), its bytes, or the parsed JSON; got ${source === null ? 'null' : typeof source}`);
     return source;
   }
-  // (JSON text may open with a comment, as accel-config's own files do)
-  const text = /^\s*([[{]|\/\/|\/\*)/.test(source) ? source : readFile(source);
+  // (JSON text may open with a comment, as accel-config's own files do; a path may start with //)
+  const text = /^\s*([[{]|\/\*)/.test(source) || /^\s*\/\/.*\n/.test(source) ? source : readFile(source);
   return parseLenientJson(text);
+}
+
+/** A file: URL's path, as fs takes one: no host, no encoded '/'; anything else a ConfigError. */
+function filePath(url: URL): string {
+  const bad = (why: string): never => Errors.config(url.href, 'source', why) as never;
+  if (url.protocol !== 'file:') throw bad(`a config URL must be a file: URL; got ${url.protocol}`);
+  if (url.hostname !== '' && url.hostname !== 'localhost') throw bad('a file: URL must name no host');
+  if (/%2f/i.test(url.pathname)) throw bad("a file: URL's path must not hold an encoded '/'");
+  try {
+    return decodeURIComponent(url.pathname);
+  } catch {
+    throw bad("a file: URL's path is not valid percent-encoded UTF-8");
+  }
 }
 
 function readFile(path: string): string {

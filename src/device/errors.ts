@@ -137,5 +137,5 @@ export const Errors = {
   noWaitAsync: () => new SoftDsaError('NO_WAIT_ASYNC', 'softdsa needs Atomics.waitAsync (completions wake the page through it), which this browser lacks'),
   /** A descriptor finished with a status other than success (high-level API). */
   status: (op: string, status: number) =>
-    new SoftDsaError('DSA_STATUS', `${op} failed with DSA status ${hex(status & Status.CODE_MASK)}${(status & ~Status.CODE_MASK) !== 0 ? ` (status byte ${hex(status)})` : ''}`, status),
+    new SoftDsaError('DSA_STATUS', `${op} failed with DSA status ${hex(status & Status.CODE_MASK)}${(Status as unknown as Record<number, string | undefined>)[status & Status.CODE_MASK] !== undefined ? ` (${(Status as unknown as Record<number, string>)[status & Status.CODE_MASK]})` : ''}${(status & ~Status.CODE_MASK) !== 0 ? ` (status byte ${hex(status)})` : ''}`, status),
 };
