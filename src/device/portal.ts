@@ -380,6 +380,7 @@ export class Portal {
         // A full queue is work for the engines: make sure one is awake. (A rule's refusal
         // leaves the queue as it was: ringing for it woke an engine to nothing, each nap.)
         if (pos !== REFUSED_BY_RULE) this.doorbell();
+        this.#refused = pos === REFUSED_BY_RULE;
         break;
       }
       this.#waiting.shift();
@@ -395,24 +396,27 @@ export class Portal {
   }
 
   #napping = false;
-  /** The next nap's length: doubled after each that found no room, back to the least once there was. */
+  /** The next nap's length while a rule refuses: doubled after each that found no room, back to the least once there was. */
   #napMs = NAP_MIN_MS;
+  /** the last offer was refused by a fault rule, not for want of room */
+  #refused = false;
   /** A word nobody notifies: napping must not wait on a shared word such as the doorbell,
    * or a notify meant for a parked engine could wake this waiter instead (it did). */
   readonly #napWord = new Int32Array(new SharedArrayBuffer(4));
 
   /**
-   * poll() again in 50 us to 2 ms, Atomics.waitAsync's timeout serving as a short sleep: for
-   * a portal waiting for room that other threads' slots hold (their reaping does not
-   * signal us). A setImmediate loop there would take the core the engines need; so would
-   * napping 50 us for as long as room does not come (a rule that refuses every submission:
-   * a core's worth of wake-ups), hence the doubling.
+   * poll() again in 50 us, Atomics.waitAsync's timeout serving as a short sleep: for a portal
+   * waiting for room that other threads' slots hold (their reaping does not signal us). A
+   * setImmediate loop there would take the core the engines need. While a fault rule refuses
+   * (no room will come of the engines' work) the naps double up to 2 ms: 50 us for as long as
+   * the rule lasts took a core of wake-ups. (Doubled for a full queue too, this thread lost the
+   * race for slots to one that reaps its own: its longest wait grew 3-5 times.)
    */
   #nap(): void {
     if (this.#napping) return;
     this.#napping = true;
-    const ms = this.#napMs;
-    this.#napMs = Math.min(NAP_MAX_MS, ms * 2);
+    const ms = this.#refused ? this.#napMs : NAP_MIN_MS;
+    this.#napMs = this.#refused ? Math.min(NAP_MAX_MS, ms * 2) : NAP_MIN_MS;
     const r = Atomics.waitAsync(this.#napWord, 0, 0, ms);
     void (r.async ? r.value : Promise.resolve(r.value)).then(() => {
       this.#napping = false;
