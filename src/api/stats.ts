@@ -59,17 +59,19 @@ export class Stats {
 
   record(op: string, bytes: number, where: Placement, ms: number): void {
     if (this.#into !== null) return this.#into.record(op, bytes, where, ms);
-    let s = this.#ops.get(op);
-    if (s === undefined) this.#ops.set(op, (s = new OpStats()));
-    s.record(bytes, where, ms);
+    this.#of(op).record(bytes, where, ms);
   }
 
   /** Counts a call that was taken and then failed. */
   fail(op: string): void {
     if (this.#into !== null) return this.#into.fail(op);
+    this.#of(op).failed++;
+  }
+
+  #of(op: string): OpStats {
     let s = this.#ops.get(op);
     if (s === undefined) this.#ops.set(op, (s = new OpStats()));
-    s.failed++;
+    return s;
   }
 
   /**
@@ -77,11 +79,7 @@ export class Stats {
    * and those it is still to count (a call that had begun, e.g. an async dualcast).
    */
   absorb(other: Stats): void {
-    for (const [op, o] of other.#ops) {
-      let s = this.#ops.get(op);
-      if (s === undefined) this.#ops.set(op, (s = new OpStats()));
-      s.absorb(o);
-    }
+    for (const [op, o] of other.#ops) this.#of(op).absorb(o);
     other.#ops.clear();
     other.#into = this;
   }

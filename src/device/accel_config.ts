@@ -79,7 +79,7 @@ export function parseLenientJson(text: string): unknown {
   }
 }
 
-/** A config given as JSON text, a file path, or already parsed. */
+/** A config given as JSON text, a file path or file: URL, its bytes, or already parsed. */
 export function readConfig(source: unknown): unknown {
   if (source instanceof URL) return parseLenientJson(readFile(filePath(source)));
   if (source instanceof Uint8Array || source instanceof ArrayBuffer) return parseLenientJson(new TextDecoder().decode(source));
@@ -94,7 +94,7 @@ export function readConfig(source: unknown): unknown {
 
 /** A file: URL's path, as fs takes one: no host, no encoded '/'; anything else a ConfigError. */
 function filePath(url: URL): string {
-  const bad = (why: string): never => Errors.config(url.href, 'source', why) as never;
+  const bad = (why: string): Error => Errors.config(url.href, 'source', why);
   if (url.protocol !== 'file:') throw bad(`a config URL must be a file: URL; got ${url.protocol}`);
   if (url.hostname !== '' && url.hostname !== 'localhost') throw bad('a file: URL must name no host');
   if (/%2f/i.test(url.pathname)) throw bad("a file: URL's path must not hold an encoded '/'");
