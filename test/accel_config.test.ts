@@ -55,6 +55,8 @@ test('the config as text that opens with a comment, as bytes, as a file: URL; an
   assert.throws(() => parseAccelConfig(42), (e: ConfigError) => e.code === 'CONFIG_INVALID' && /a config is JSON text, a file path \(or file: URL\), its bytes, or the parsed JSON; got number/.test(e.message));
   // a path that starts with // is a path still (POSIX), and an ArrayBuffer is bytes
   assert.equal(parseAccelConfig('/' + fixture('two_groups.conf')).topology, expected);
+  assert.equal(parseAccelConfig('// saved on Windows\r\n' + text.replace(/\n/g, '\r\n')).topology, expected, 'CRLF');
+  assert.equal(parseAccelConfig(new DataView(new Uint8Array(Buffer.from(text)).buffer)).topology, expected, 'a DataView');
   const bytes = Buffer.from(text);
   assert.equal(parseAccelConfig(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)).topology, expected);
   for (const [u, re] of [['https://example.com/dsa.conf', /must be a file: URL/], ['file://server/dsa.conf', /no host/], ['file:///tmp/%FF.conf', /percent-encoded/]] as const) {

@@ -507,6 +507,14 @@ test('also: a view with a buffer, byteOffset or length of its own (defined on it
     assert.ok(victim.every((x) => x === 0xcc), 'the other arena block is untouched');
     assert.ok(liar.every((x) => x === 2), 'the view itself was written');
     assert.is(await dev.crc32c(liar), await dev.crc32c(Buffer.alloc(64, 2)), 'and read');
+    // a getter that says plain memory the first time it is read, the arena after (found by the second regression pass)
+    let reads = 0;
+    const flipper = new Uint8Array(4096);
+    Object.defineProperty(flipper, 'buffer', { get: () => (reads++ > 0 ? victim.buffer : new ArrayBuffer(0)) });
+    Object.defineProperty(flipper, 'byteOffset', { value: victim.byteOffset });
+    await dev.fill(flipper, 0x77);
+    assert.ok(victim.every((x) => x === 0xcc), 'a getter that changes its answer aims nothing at the arena');
+    assert.ok(new Uint8Array(flipper).every((x) => x === 0x77), 'its own bytes were filled');
     // the same lie naming another SharedArrayBuffer (the engines would write there, as a foreign space)
     const other = new Uint8Array(new SharedArrayBuffer(1 << 20)).fill(0xcc);
     const liar2 = new Uint8Array(new ArrayBuffer(1 << 20), 4096, 1 << 16);

@@ -6,7 +6,7 @@
 //   local  - ordinary memory of this thread: no other thread can reach it
 import { typeName } from '../device/errors.ts';
 import { windowOf } from '../device/spaces.ts';
-import { isBuffer, plainBytes, realLength, trueView } from '../device/views.ts';
+import { isBuffer, plainBytes, realLength } from '../device/views.ts';
 
 /** The most descriptors one call puts in flight at once (each is a descriptor and a promise: with
  * maxTransfer 1, an 8 MiB copy built 8 M of them before sending one, and ran out of heap). */
@@ -83,7 +83,7 @@ export function range(name: string, size: number, offset = 0, length?: number): 
 }
 
 export function span(arena: ArenaInfo, name: string, v: unknown, offset?: number, length?: number): Span {
-  const all = trueView(bytesOf(name, v), arena.buffer);
+  const all = bytesOf(name, v);
   let u8 = all;
   let len = all.byteLength;
   // The common call, a whole view, skips the offset/length checks (hot path of small calls).

@@ -82,13 +82,14 @@ export function parseLenientJson(text: string): unknown {
 /** A config given as JSON text, a file path or file: URL, its bytes, or already parsed. */
 export function readConfig(source: unknown): unknown {
   if (source instanceof URL) return parseLenientJson(readFile(filePath(source)));
-  if (source instanceof Uint8Array || source instanceof ArrayBuffer) return parseLenientJson(new TextDecoder().decode(source));
+  if (ArrayBuffer.isView(source)) return parseLenientJson(new TextDecoder().decode(new Uint8Array(source.buffer, source.byteOffset, source.byteLength)));
+  if (source instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && source instanceof SharedArrayBuffer)) return parseLenientJson(new TextDecoder().decode(new Uint8Array(source)));
   if (typeof source !== 'string') {
     if (typeof source !== 'object' || source === null) throw Errors.config('config', 'source', `a config is JSON text, a file path (or file: URL), its bytes, or the parsed JSON; got ${source === null ? 'null' : typeof source}`);
     return source;
   }
   // (JSON text may open with a comment, as accel-config's own files do; a path may start with //)
-  const text = /^\s*([[{]|\/\*)/.test(source) || /^\s*\/\/.*\n/.test(source) ? source : readFile(source);
+  const text = /^\s*([[{]|\/\*)/.test(source) || /^\s*\/\/.*[\r\n\u2028\u2029]/.test(source) ? source : readFile(source);
   return parseLenientJson(text);
 }
 
