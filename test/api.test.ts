@@ -1077,6 +1077,37 @@ test('the block set aside for the calls stays theirs after a burst on a small ar
   }
 });
 
+test('the pool of descriptor blocks gives them back when an allocation finds no room (a block kept in the middle of the arena cut the room a large buffer needs, for good)', async () => {
+  const arenaBytes = 4 << 20;
+  const dev = await Device.open({ arenaBytes, engines: 2, inlineThreshold: 0 });
+  try {
+    // the arena full of 64 KiB buffers, but for a hole of 512 KiB in its middle: the only place
+    // the blocks of a burst's ticks can go
+    const bufs: Buffer[] = [];
+    try {
+      for (;;) bufs.push(dev.buffer(64 << 10).fill(1));
+    } catch {
+      // the arena is full
+    }
+    const mid = bufs.length >> 1;
+    for (const b of bufs.splice(mid, 8)) dev.free(b);
+    const b = bufs[0];
+    const calls: Array<Promise<number>> = [];
+    for (let i = 0; i < 200; i++) {
+      calls.push(dev.crc32c(b)); // one call per microtask: ticks overlap, each with a block
+      await null;
+    }
+    await Promise.all(calls);
+    for (const x of bufs) dev.free(x);
+    // the largest buffer the arena could hold before the burst, less the calls' own block
+    const big = dev.buffer(arenaBytes - (1 << 20));
+    assert.is(big.length, arenaBytes - (1 << 20));
+    assert.is(await dev.crc32c(big.fill(3)), nativeCrc(big) >>> 0, 'and calls still run');
+  } finally {
+    await dev.close();
+  }
+});
+
 test('calls that go out in parts keep to one block a tick: many take no more of the arena, and an inline call weighs nothing', async () => {
   const dev = await Device.open({ engines: 2, arenaBytes: 64 << 20, inlineThreshold: 1024 });
   const largest = (): number => {

@@ -251,6 +251,17 @@ export class Batcher {
     return { base, cap, members: [], solo: [], sent: 0, parts: 0 };
   }
 
+  /** Gives the pooled blocks but the calls' own back to the arena (an allocation found no room); true when there were some. */
+  releasePool(): boolean {
+    const give = this.#pool.filter((base) => base !== this.#kept);
+    if (give.length === 0) return false;
+    const kept = this.#pool.length > give.length; // (the calls' own block, if it is in the pool now)
+    this.#pool.length = 0;
+    if (kept) this.#pool.push(this.#kept);
+    for (const base of give) this.#dev.free(base);
+    return true;
+  }
+
   /** Gives pooled blocks back to the arena (blocks still in flight stay with their batch). */
   close(): void {
     this.flush();

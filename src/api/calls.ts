@@ -222,6 +222,7 @@ export abstract class DeviceCalls extends DeviceConnection {
       wake: (n) => this.portal.doorbell(n),
       alloc: (n, a, top) => arena.alloc(n, a, top),
       free: (a) => arena.free(a),
+      reclaimWith: (fn) => void (arena.reclaim = fn),
       arenaBytes: arena.size,
     };
   }

@@ -83,6 +83,8 @@ interface Thresholds {
 /** What an operation needs from the device. */
 export interface DeviceAccess extends Submitter {
   arena: ArenaInfo;
+  /** what this thread's allocator asks to give memory back when an allocation finds no room (Allocator.reclaim) */
+  reclaimWith?(fn: () => boolean): void;
   /** CRC-32C of arena bytes on this thread, by the device's own instance of the core (its folds beat the CPU's CRC instruction through @node-rs/crc32) */
   crc(addr: number, length: number, seed: number): number;
   /** the PASIDs engines reach other SharedArrayBuffers by (an attached thread's: none, -1) */
@@ -170,6 +172,8 @@ export class Ops {
     this.#cfg = cfg;
     this.#memory = memory;
     this.#batcher = new Batcher(dev, memory, dev.keptBlock);
+    // (the pool of descriptor blocks is a cache: an allocation that finds no room takes it back)
+    dev.reclaimWith?.(() => this.#batcher.releasePool());
     const buf = memory.buffer as unknown as SharedArrayBuffer;
     this.#dv = new DataView(buf);
     this.#mem = new Uint8Array(buf);

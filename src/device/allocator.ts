@@ -10,6 +10,14 @@ export class Allocator {
   /** the bytes it allocates from */
   readonly size: number;
 
+  /**
+   * What holds arena memory only to reuse it (the batcher's pool of descriptor blocks), asked to
+   * give it back when an allocation finds no room: true when it gave some. Kept blocks may lie in
+   * the middle of the arena (taken from the top while buffers held it), and cut the room a large
+   * buffer needs for good.
+   */
+  reclaim: (() => boolean) | null = null;
+
   constructor(base: number, end: number) {
     this.#free = [[base, end]];
     this.size = end - base;
@@ -24,6 +32,17 @@ export class Allocator {
     if (typeof bytes !== 'number' || typeof align !== 'number') throw new TypeError(`alloc(bytes, align): both must be numbers; got ${typeName(bytes)}, ${typeName(align)}`);
     if (!Number.isInteger(bytes) || bytes <= 0) throw new RangeError(`alloc: size must be a positive integer, got ${bytes}`);
     if (!Number.isInteger(align) || align <= 0 || (align & (align - 1)) !== 0) throw new RangeError(`alloc: alignment must be a power of two, got ${align}`);
+    const addr = this.#fit(bytes, align, top);
+    if (addr >= 0) return addr;
+    if (this.reclaim?.() === true) {
+      const again = this.#fit(bytes, align, top);
+      if (again >= 0) return again;
+    }
+    throw Errors.arenaFull(bytes, this.size, this.#free.reduce((m, [s, e]) => Math.max(m, e - s), 0));
+  }
+
+  /** The block's address, taken, or -1 when no free range fits it. */
+  #fit(bytes: number, align: number, top: boolean): number {
     const n = this.#free.length;
     for (let k = 0; k < n; k++) {
       const i = top ? n - 1 - k : k;
@@ -37,7 +56,7 @@ export class Allocator {
       this.#used.set(addr, [addr, addr + bytes]);
       return addr;
     }
-    throw Errors.arenaFull(bytes, this.size, this.#free.reduce((m, [s, e]) => Math.max(m, e - s), 0));
+    return -1;
   }
 
   /** The ranges no block holds now, in address order. */
