@@ -2,7 +2,7 @@
 // way (Buffer.copy / Buffer.compare / buffer.fill, a native CRC-32C), over views of
 // the device arena. Shared by the main-thread baseline and the piscina worker.
 import { createRequire } from 'node:module';
-import { loadCpuCrc } from '../device/cpu_crc.ts';
+import { cpuCrc } from '../device/cpu_crc.ts';
 import { crc32cJs } from '../device/crc32c_js.ts';
 
 /** The fill / compare-pattern pattern: 8 bytes, little-endian, no zero byte (zero is the poison). */
@@ -97,7 +97,7 @@ export const DIF_UPDATE_REF = 0x1000;
 
 /** The CPU's CRC-32C (@node-rs/crc32) where it loads, else a JS one (named so in the report). */
 export function loadCrc(): { crc32c: CrcFn; name: string } {
-  const cpu = loadCpuCrc();
+  const cpu = cpuCrc();
   return cpu !== null ? { crc32c: (b, s = 0) => cpu(b, s), name: '@node-rs/crc32' } : { crc32c: crc32cJs, name: 'JS slice-by-8 CRC-32C (@node-rs/crc32 does not load here)' };
 }
 

@@ -22,8 +22,7 @@ import { fstatSync, readSync } from 'node:fs';
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { type CpuCrc, loadCpuCrc } from './cpu_crc.ts';
-import { crc32cJs } from './crc32c_js.ts';
+import { crc32cHere } from './cpu_crc.ts'; // (loaded at the first foreign CRC: an engine that never runs one does not pay for it at boot)
 import { Desc, Flag, Opcode, PasidWord, Status } from './format.ts';
 import { fillPattern } from './pattern.ts';
 import type { FileWindows } from './eventfd.ts';
@@ -125,10 +124,6 @@ export class ForeignSpaces {
     return false;
   }
 }
-
-/** The CPU's CRC, loaded at the first foreign CRC (an engine that never runs one does not pay its ~25 ms load at boot); JavaScript where it does not load. */
-let cpuCrc: CpuCrc | null = null;
-const crc32cHere = (u8: Uint8Array, seed: number): number => (cpuCrc ??= loadCpuCrc() ?? crc32cJs)(u8, seed);
 
 /** Runs the data part of a foreign-space descriptor at `desc` (in the arena `mem`). */
 export function runForeign(mem: Uint8Array, desc: number, op: number, flags: number, spaces: ForeignSpaces, out: SetOutcome): number {

@@ -5,8 +5,7 @@ import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
-import { type CpuCrc, loadCpuCrc } from './cpu_crc.ts';
-import { crc32cJs } from './crc32c_js.ts';
+import { cpuCrc, crc32cHere } from './cpu_crc.ts';
 import { isMainThread, workerData as nodeWorkerData } from 'node:worker_threads';
 import { buildPath, packageRoot } from './paths.ts';
 
@@ -40,20 +39,15 @@ export const newBytes = (size: number): Buffer => Buffer.allocUnsafe(size);
 /** Arena bytes as the host's byte type (a Buffer). */
 export const bytesAt = (buffer: ArrayBufferLike, addr: number, size: number): Buffer => Buffer.from(buffer as ArrayBuffer, addr, size);
 
-/**
- * The CPU's CRC (cpu_crc.ts): loaded with softdsa on the main thread, as a first small call
- * should not pay for it; other threads (engines load this module, and never use it) load it at
- * first use. Where it does not load: JavaScript, and large CRCs staged through the arena for
- * the engines instead (stagesNotShared), as in a browser.
- */
-let cpuCrc: CpuCrc | null | undefined = isMainThread ? loadCpuCrc() : undefined;
-const cpu = (): CpuCrc | null => (cpuCrc === undefined ? (cpuCrc = loadCpuCrc()) : cpuCrc);
+// The CPU's CRC (cpu_crc.ts): loaded with softdsa on the main thread, as a first small call
+// should not pay for it; other threads (engines load this module, and never use it) at first use.
+if (isMainThread) cpuCrc();
 
 /** CRC-32C of bytes outside the arena. */
-export const crc32cOf = (u8: Uint8Array, seed: number): number => (cpu() ?? crc32cJs)(u8, seed);
+export const crc32cOf = crc32cHere;
 
-/** Whether memory outside the arena is better CRC'd by the engines, staged through the arena, than here (yes without the CPU's CRC). */
-export const stagesNotShared = (): boolean => cpu() === null;
+/** Whether memory outside the arena is better CRC'd by the engines, staged through the arena, than here: yes without the CPU's CRC (JavaScript's is slower), as in a browser. */
+export const stagesNotShared = (): boolean => cpuCrc() === null;
 
 /** Like Buffer.compare: negative, 0 or positive (a native compare). */
 export const compareBytes = (a: Uint8Array, b: Uint8Array): number => rangeComparer(a, b)(0, Math.min(a.byteLength, b.byteLength)) || Math.sign(a.byteLength - b.byteLength);
