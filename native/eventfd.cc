@@ -17,12 +17,9 @@
 // cache-control flag asks for the cache; engines use this for large copies that do (see
 // assembly/kernels/memmove.ts).
 //
-// And one more (Linux): mapWindow/unmapWindow, which put a file's pages in the place of a window
-// of the device's memory (mmap MAP_FIXED, copy-on-write) so that an engine checksums a file in
-// the page cache where it lies, with no read(2) copy, and then put zero pages back. A file cut
-// short while mapped would raise SIGBUS on the pages past its new end: a handler puts a zero page
-// there and counts it, so the engine sees zeros, learns that the file shrank, and reads the
-// range again with pread (which says how much there is).
+// And the device's pages (Linux): adviseHuge asks for huge pages over the arena, releasePages
+// gives the free ones back to the system when a device closes (V8 frees its memory only once
+// it collects it).
 //
 // Built with NAPI_DISABLE_CPP_EXCEPTIONS: every N-API failure is checked explicitly.
 
@@ -46,11 +43,9 @@
 #include <emmintrin.h>
 #endif
 #include <atomic>
-#include <csignal>
 #include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <sys/vfs.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -553,86 +548,13 @@ Napi::Value StreamCopy(const Napi::CallbackInfo& info) {
 #endif
 
 
-// ---- file windows: a file's pages mapped over a window of the device's memory ----
+// ---- pages of the device's memory ----
 
-// The windows mapped now (engines of every device of the process: a few each). A slot is claimed
-// by a CAS on `start`; the SIGBUS handler reads them with no lock (async-signal-safe).
-struct Window {
-  std::atomic<uintptr_t> start{0};
-  std::atomic<uintptr_t> end{0};
-  std::atomic<uint32_t> bus{0};
-};
-constexpr int kWindows = 64;
-Window windows[kWindows];
-// The page size, read once as the addon loads (the handler then calls nothing to know it).
 const uintptr_t page_size = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-struct sigaction previous_bus;
-// 0: not tried, 1: installed, -1: sigaction refused (under live_mutex)
-int bus_state = 0;
-
-// Puts fresh zero pages over [addr, addr + n): what the window was before a file was mapped there.
-bool ZeroPages(void* addr, size_t n) {
-  return ::mmap(addr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == addr;
-}
-
-// The window mapped now that holds address a, or none.
-Window* WindowAt(uintptr_t a) {
-  for (Window& w : windows) {
-    uintptr_t s = w.start.load(std::memory_order_acquire);
-    if (s != 0 && a >= s && a < w.end.load(std::memory_order_acquire)) return &w;
-  }
-  return nullptr;
-}
-
-void OnBus(int sig, siginfo_t* info, void* context) {
-  uintptr_t a = reinterpret_cast<uintptr_t>(info->si_addr);
-  // (si_code > 0: a fault of this thread's access; a signal sent with kill() is not one)
-  Window* w = info->si_code > 0 ? WindowAt(a) : nullptr;
-  // A page of a window past the file's end (it shrank): a zero page there, counted; the faulting
-  // load runs again and reads zeros.
-  if (w != nullptr && ZeroPages(reinterpret_cast<void*>(a & ~(page_size - 1)), page_size)) {
-    w->bus.fetch_add(1, std::memory_order_relaxed);
-    return;
-  }
-  // Not ours: as it would have been without this handler.
-  if (previous_bus.sa_flags & SA_SIGINFO) {
-    if (previous_bus.sa_sigaction != nullptr) return previous_bus.sa_sigaction(sig, info, context);
-  } else if (previous_bus.sa_handler == SIG_IGN) {
-    if (info->si_code <= 0) return;  // (a sent one, ignored as it was; a fault cannot be)
-  } else if (previous_bus.sa_handler != SIG_DFL && previous_bus.sa_handler != nullptr) {
-    return previous_bus.sa_handler(sig);
-  }
-  // The default action: a fault runs again and ends the process; a sent signal is sent again.
-  ::signal(SIGBUS, SIG_DFL);
-  if (info->si_code <= 0) ::raise(SIGBUS);
-}
-
-// The SIGBUS handler, installed at the first mapWindow of the process, and again at a later one
-// if something took its place since (process.on('SIGBUS') in Node installs its own: a file cut
-// short then faulted for ever); false if it could not be.
-bool BusHandler() {
-  std::lock_guard<std::mutex> lock(live_mutex);
-  if (bus_state == -1) return false;
-  struct sigaction now {};
-  if (bus_state == 1 && ::sigaction(SIGBUS, nullptr, &now) == 0 && (now.sa_flags & SA_SIGINFO) && now.sa_sigaction == OnBus) return true;
-  struct sigaction sa {};
-  sa.sa_sigaction = OnBus;
-  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
-  sigemptyset(&sa.sa_mask);
-  bus_state = ::sigaction(SIGBUS, &sa, &previous_bus) == 0 ? 1 : -1;
-  return bus_state == 1;
-}
-
-// Files whose holes a mapping would fill: a read fault on a tmpfs hole allocates the page in the
-// file (a 1 GiB sparse file in /dev/shm took 1 GiB), where read(2) gives zeros and allocates none.
-bool FillsHoles(int fd) {
-  struct statfs fs {};
-  return ::fstatfs(fd, &fs) != 0 || fs.f_type == 0x01021994 /* TMPFS_MAGIC */ || fs.f_type == 0x958458f6 /* HUGETLBFS_MAGIC */;
-}
 
 // The byte range [at, at + n) of a Uint8Array view, as an address, if it lies in the view and
-// `at` is page-aligned; 0 otherwise.
-uintptr_t WindowAddress(const Napi::CallbackInfo& info, double at, double n) {
+// both ends are page-aligned; 0 otherwise.
+uintptr_t PagesAddress(const Napi::CallbackInfo& info, double at, double n) {
   napi_typedarray_type type;
   size_t length = 0;
   void* data = nullptr;
@@ -642,74 +564,29 @@ uintptr_t WindowAddress(const Napi::CallbackInfo& info, double at, double n) {
   return (addr & (page_size - 1)) == 0 && (static_cast<uintptr_t>(n) & (page_size - 1)) == 0 ? addr : 0;
 }
 
-// A window call's arguments: a Uint8Array, then count - 1 numbers (at, n, ...), else a TypeError
-// saying `usage` (false). *addr is view[at]'s address, or 0 where WindowAddress refuses the range.
-bool WindowArgs(const Napi::CallbackInfo& info, size_t count, const char* usage, uintptr_t* addr, double* n) {
-  bool ok = info.Length() >= count;
-  for (size_t i = 1; ok && i < count; i++) ok = info[i].IsNumber();
-  if (!ok) {
+// A pages call's arguments: a Uint8Array, then two numbers (at, n), else a TypeError saying
+// `usage` (false). *addr is view[at]'s address, or 0 where PagesAddress refuses the range.
+bool PagesArgs(const Napi::CallbackInfo& info, const char* usage, uintptr_t* addr, double* n) {
+  if (info.Length() < 3 || !info[1].IsNumber() || !info[2].IsNumber()) {
     Napi::TypeError::New(info.Env(), usage).ThrowAsJavaScriptException();
     return false;
   }
   *n = info[2].As<Napi::Number>().DoubleValue();
-  *addr = WindowAddress(info, info[1].As<Napi::Number>().DoubleValue(), *n);
+  *addr = PagesAddress(info, info[1].As<Napi::Number>().DoubleValue(), *n);
   return true;
 }
 
-// mapWindow(view, at, n, fd, pos): maps n bytes of file fd from offset pos over view[at, at + n)
-// (copy-on-write: writes there never reach the file). at, n and pos must be multiples of the page
-// size (pageSize). Returns true, or false when it cannot (nothing changed: read the file instead).
-Napi::Value MapWindow(const Napi::CallbackInfo& info) {
+// releasePages(view, at, n): gives the pages of view[at, at + n) back to the system (madvise
+// MADV_DONTNEED: the memory is private and anonymous, so they read as zeros after, and the
+// range keeps its advice, huge pages included). at and n must be multiples of pageSize. Returns
+// true, or false when the range was refused (nothing changed).
+Napi::Value ReleasePages(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uintptr_t addr;
   double n;
-  if (!WindowArgs(info, 5, "mapWindow(view, at, n, fd, pos): a Uint8Array and four numbers", &addr, &n)) return env.Undefined();
-  double fd = info[3].As<Napi::Number>().DoubleValue();
-  double pos = info[4].As<Napi::Number>().DoubleValue();
-  if (addr == 0 || !(fd >= 0 && fd < 2147483648.0) || fd != std::floor(fd) || !(pos >= 0 && pos < 9007199254740992.0) || pos != std::floor(pos) || static_cast<uint64_t>(pos) % page_size != 0) return Napi::Boolean::New(env, false);
-  if (FillsHoles(static_cast<int>(fd)) || !BusHandler()) return Napi::Boolean::New(env, false);
-  Window* slot = nullptr;
-  for (Window& w : windows) {
-    uintptr_t free = 0;
-    if (w.start.compare_exchange_strong(free, addr)) {
-      slot = &w;
-      break;
-    }
-  }
-  if (slot == nullptr) return Napi::Boolean::New(env, false);
-  slot->bus.store(0, std::memory_order_relaxed);
-  slot->end.store(addr + static_cast<uintptr_t>(n), std::memory_order_release);
-  void* got = ::mmap(reinterpret_cast<void*>(addr), static_cast<size_t>(n), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, static_cast<int>(fd), static_cast<off_t>(pos));
-  if (got != reinterpret_cast<void*>(addr)) {
-    // (MAP_FIXED that fails leaves the range as it was, or unmapped: zero pages either way)
-    ZeroPages(reinterpret_cast<void*>(addr), static_cast<size_t>(n));
-    slot->end.store(0, std::memory_order_release);
-    slot->start.store(0, std::memory_order_release);
-    return Napi::Boolean::New(env, false);
-  }
-  return Napi::Boolean::New(env, true);
-}
-
-// unmapWindow(view, at, n): zero pages back over view[at, at + n), mapped by mapWindow. Returns the
-// number of pages that were past the file's end when read (0: every byte read was the file's), or
-// -1 when the pages could not be put back.
-Napi::Value UnmapWindow(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  uintptr_t addr;
-  double n;
-  if (!WindowArgs(info, 3, "unmapWindow(view, at, n): a Uint8Array and two numbers", &addr, &n)) return env.Undefined();
-  if (addr == 0) return Napi::Number::New(env, -1);
-  bool zeroed = ZeroPages(reinterpret_cast<void*>(addr), static_cast<size_t>(n));
-  uint32_t bus = 0;
-  for (Window& w : windows) {
-    if (w.start.load(std::memory_order_acquire) == addr) {
-      bus = w.bus.load(std::memory_order_relaxed);
-      w.end.store(0, std::memory_order_release);
-      w.start.store(0, std::memory_order_release);
-      break;
-    }
-  }
-  return Napi::Number::New(env, zeroed ? static_cast<double>(bus) : -1);
+  if (!PagesArgs(info, "releasePages(view, at, n): a Uint8Array and two numbers", &addr, &n)) return env.Undefined();
+  bool done = addr != 0 && ::madvise(reinterpret_cast<void*>(addr), static_cast<size_t>(n), MADV_DONTNEED) == 0;
+  return Napi::Boolean::New(env, done);
 }
 
 // adviseHuge(view, at, n): asks for transparent huge pages over view[at, at + n) (madvise
@@ -719,7 +596,7 @@ Napi::Value AdviseHuge(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uintptr_t addr;
   double n;
-  if (!WindowArgs(info, 3, "adviseHuge(view, at, n): a Uint8Array and two numbers", &addr, &n)) return env.Undefined();
+  if (!PagesArgs(info, "adviseHuge(view, at, n): a Uint8Array and two numbers", &addr, &n)) return env.Undefined();
 #if defined(MADV_HUGEPAGE)
   if (addr != 0 && ::madvise(reinterpret_cast<void*>(addr), static_cast<size_t>(n), MADV_HUGEPAGE) == 0) return Napi::Boolean::New(env, true);
 #endif
@@ -736,8 +613,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #if defined(__x86_64__)
   exports.Set("streamCopy", Napi::Function::New<StreamCopy>(env, "streamCopy"));
 #endif
-  exports.Set("mapWindow", Napi::Function::New<MapWindow>(env, "mapWindow"));
-  exports.Set("unmapWindow", Napi::Function::New<UnmapWindow>(env, "unmapWindow"));
+  exports.Set("releasePages", Napi::Function::New<ReleasePages>(env, "releasePages"));
   exports.Set("adviseHuge", Napi::Function::New<AdviseHuge>(env, "adviseHuge"));
   exports.Set("pageSize", Napi::Number::New(env, static_cast<double>(page_size)));
   exports.Set("supported", Napi::Boolean::New(env, true));

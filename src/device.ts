@@ -219,18 +219,14 @@ export interface MappedFile {
 }
 
 /**
- * Bytes each engine brings a mapped file in through at a time, where the arena has room for
- * them (else SMALL_FILE_WINDOW). With the addon's file windows, the file's pages are mapped over
- * the window, and the CRC reads them from memory, not the cache, which the core's CRC does
- * faster from 2 MiB up (four streams at once): 1 GiB in the page cache here, 1 MiB windows
- * 0.62-0.67x the raw read, 4 MiB 0.77-0.82x, 8 MiB 0.81-0.84x, 16 MiB 0.81x. Read into the
- * window instead (no addon): 1 MiB 0.73-0.83x, 8 MiB 0.71-0.75x (session 12).
+ * Bytes each engine reads a mapped file through at a time (pread into its arena window, then the
+ * core's CRC while they are in the cache). 1 GiB in the page cache, session 21 (AMD EPYC VM):
+ * 1 MiB reads as fast as any size from 256 KiB to 8 MiB. Mapping the file's pages over the window
+ * instead (no read copy; sessions 13-20) ran 3.6x slower there: 4 KiB mappings of the page cache
+ * under nested paging fault and miss the TLB where a read copies through the kernel's huge
+ * pages, and each unmapping left the window small-paged.
  */
-export const FILE_WINDOW = 8 << 20;
-/** The windows when the arena has no room for FILE_WINDOW ones. */
-const SMALL_FILE_WINDOW = 1 << 20;
-/** The windows' alignment: the largest page size of Linux on x86-64 and arm64 (64 KiB). */
-const WINDOW_ALIGN = 1 << 16;
+export const FILE_WINDOW = 1 << 20;
 
 /** Device.fromConfig options: those of Device.open that the config does not set, and which device of the file. */
 export type ConfigOptions = Omit<DeviceOptions, 'engines' | 'wqSize' | 'wqMode' | 'maxBatch' | 'maxTransfer'> & {
@@ -588,23 +584,15 @@ export class Device extends DeviceCalls {
    * addresses in the file (byte offsets), its first `size` bytes. CRC-32C generation runs there
    * (other operations get 0x10); a read past the file's end (it shrank) or one that fails
    * completes as a page fault at that offset, with the bytes done and their CRC. Each engine
-   * reads the file through an arena window of its own (FILE_WINDOW bytes each, taken until
+   * reads the file into an arena window of its own (FILE_WINDOW bytes each, taken until
    * unmap()). Keep fd open, and unmap only when no descriptor naming the PASID is in flight.
    */
   mapFile(fd: number, size: number): MappedFile {
     if (this.closed) throw Errors.closed();
     if (!Number.isInteger(fd) || fd < 0) throw new TypeError(`mapFile: fd must be a file descriptor (a non-negative integer); got ${String(fd)}`);
     if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`mapFile: size must be a non-negative integer of at most 2^53 - 1 bytes; got ${String(size)}`);
-    // (aligned for the engines' file windows: a file's pages go over them, whatever the page size)
-    let window = FILE_WINDOW;
-    let staging: number;
-    try {
-      staging = this.#alloc().alloc(window * this.layout.engineCount, WINDOW_ALIGN);
-    } catch (e) {
-      if (!(e instanceof RangeError)) throw e;
-      window = SMALL_FILE_WINDOW;
-      staging = this.#alloc().alloc(window * this.layout.engineCount, WINDOW_ALIGN);
-    }
+    const window = FILE_WINDOW;
+    const staging = this.#alloc().alloc(window * this.layout.engineCount, 4096);
     const pasid = this.#engines.spaces.file({ fd, staging, window }, size);
     if (pasid < 0) {
       this.#alloc().free(staging);
@@ -691,14 +679,14 @@ export class Device extends DeviceCalls {
    * that holds this address.
    */
   #releaseFree(around?: number): void {
-    const w = (this.addon ?? loadEventFd())?.windows; // (a device on the Atomics path has the addon too, where it loads)
-    if (w === undefined) return;
-    const page = w.pageSize;
+    const addon = this.addon ?? loadEventFd(); // (a device on the Atomics path has the addon too, where it loads)
+    const page = addon?.pageSize;
+    if (addon?.releasePages === undefined || page === undefined) return;
     for (const [start, end] of this.#alloc().freeRanges()) {
       if (around !== undefined && (around < start || around >= end)) continue;
       const at = Math.ceil(start / page) * page;
       const to = Math.floor(end / page) * page;
-      if (to > at) w.unmapWindow(this.bytes, at, to - at);
+      if (to > at) addon.releasePages(this.bytes, at, to - at);
     }
   }
 

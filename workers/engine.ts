@@ -116,7 +116,7 @@ export default function start(task: EngineTask): 'started' {
   try {
     joinGroup(task.id);
     core.init(layout.ctx, scratchOf(layout, task.id));
-    spaces = new ForeignSpaces(task.spaces, { engine: task.id, crc: (addr, length, seed) => core.crc32c(addr, length, seed, 0) >>> 0, windows: loadEventFd()?.windows });
+    spaces = new ForeignSpaces(task.spaces, { engine: task.id, crc: (addr, length, seed) => core.crc32c(addr, length, seed, 0) >>> 0 });
     if (task.warm && data.warm !== 0) warmUp(core, bytes, layout, data.warm + task.id * WARM_BYTES);
   } catch (e) {
     // An engine that cannot start ends its thread: the supervisor sees a death at boot (counted,

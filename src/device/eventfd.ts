@@ -64,26 +64,18 @@ export interface EventFdAddon {
    * copied with memmove. Offsets out of the view's bounds throw a RangeError, nothing copied.
    */
   streamCopy?(view: Uint8Array, dst: number, src: number, n: number): void;
-  /** The file windows (mapWindow, unmapWindow, pageSize), or none: absent from an addon built before they existed. */
-  windows?: FileWindows;
   /**
    * Asks for transparent huge pages over view[at, at + n) (madvise MADV_HUGEPAGE; at and n
    * multiples of the page size); false when the kernel refused. Absent from an addon built before it existed.
    */
   adviseHuge?(view: Uint8Array, at: number, n: number): boolean;
-}
-
-/**
- * A file's pages in the place of a window of the device's memory (Linux), so that an engine
- * checksums a file in the page cache with no read(2) copy (see foreign.ts).
- */
-export interface FileWindows {
-  /** the page size: at, n and pos must be multiples of it */
-  pageSize: number;
-  /** maps n bytes of file fd from pos over view[at, at + n), copy-on-write; false: it could not (nothing changed) */
-  mapWindow(view: Uint8Array, at: number, n: number, fd: number, pos: number): boolean;
-  /** zero pages back over view[at, at + n); the pages that were past the file's end when read (it shrank), or -1: not put back */
-  unmapWindow(view: Uint8Array, at: number, n: number): number;
+  /**
+   * Gives the pages of view[at, at + n) back to the system (madvise MADV_DONTNEED: they read as
+   * zeros after); at and n multiples of pageSize. False when the range was refused. Absent from an addon built before it existed.
+   */
+  releasePages?(view: Uint8Array, at: number, n: number): boolean;
+  /** the page size (with releasePages) */
+  pageSize?: number;
 }
 
 
@@ -127,9 +119,9 @@ export function loadEventFd(): EventFdAddon | null {
           if (typeof addon.setThreadSlice === 'function') cached.setThreadSlice = addon.setThreadSlice;
           if (typeof addon.streamCopy === 'function') cached.streamCopy = addon.streamCopy;
           if (typeof addon.adviseHuge === 'function') cached.adviseHuge = addon.adviseHuge;
-          const w = addon as Partial<FileWindows>;
-          if (typeof w.mapWindow === 'function' && typeof w.unmapWindow === 'function' && typeof w.pageSize === 'number') {
-            cached.windows = { pageSize: w.pageSize, mapWindow: w.mapWindow, unmapWindow: w.unmapWindow };
+          if (typeof addon.releasePages === 'function' && typeof addon.pageSize === 'number') {
+            cached.releasePages = addon.releasePages;
+            cached.pageSize = addon.pageSize;
           }
           loadedFrom = path;
         }

@@ -12,20 +12,17 @@
 //
 // A space can also be a file (Device.mapFile), as a process's mmap of a file is reached by DSA
 // through its PASID: the file's bytes at their offsets, read-only, up to the size it had when
-// mapped. CRC-32C runs there (the others get 0x10): the engine brings the range a window at a
-// time into an arena window of its own and runs the core's CRC over it there. Where the addon
-// has file windows, it maps the file's pages over the window (the page cache's own pages: no
-// read copy, which cost as much as the CRC itself), else it reads them there. A read that ends
-// early (the file shrank) or fails is a page fault at that offset, with the CRC of the bytes
-// before it, as past a mapping's end.
-import { fstatSync, readSync } from 'node:fs';
+// mapped. CRC-32C runs there (the others get 0x10): the engine reads the range a window at a
+// time into an arena window of its own (pread) and runs the core's CRC over it there, while the
+// window is still in the cache. A read that ends early (the file shrank) or fails is a page
+// fault at that offset, with the CRC of the bytes before it, as past a mapping's end.
+import { readSync } from 'node:fs';
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { crc32cHere } from './cpu_crc.ts'; // (loaded at the first foreign CRC: an engine that never runs one does not pay for it at boot)
 import { Desc, Flag, Opcode, PasidWord, Status } from './format.ts';
 import { fillPattern } from './pattern.ts';
-import type { FileWindows } from './eventfd.ts';
 
 /** Address spaces registered at once (PASID bits 11:0 name the slot, 1-4095; bits 19:12 its reuse generation). */
 export const MAX_SPACES = 4095;
@@ -58,8 +55,6 @@ interface Space {
 export interface EngineKit {
   engine: number;
   crc(addr: number, length: number, seed: number): number;
-  /** the addon's file windows, where it has them: a file's pages mapped over the window, no read copy */
-  windows?: FileWindows;
 }
 
 /**
@@ -270,18 +265,6 @@ function refuseCrcFlags(flags: number, out: SetOutcome): number {
   return Status.INVALID_FLAGS;
 }
 
-/** Descriptors of this many bytes and more map their file ranges (where the addon can); shorter ones read them. */
-const MAP_FROM = 64 * 1024;
-
-/** The size of the file open at fd now (-1: it cannot be had). */
-function sizeOf(fd: number): number {
-  try {
-    return fstatSync(fd).size;
-  } catch {
-    return -1;
-  }
-}
-
 /** CRCGEN in a file space: the range read a window at a time into this engine's arena window, each window's CRC by the core. */
 function crcOfFile(
   mem: Uint8Array,
@@ -319,29 +302,7 @@ function crcOfFile(
   const n = valid(src, size);
   let crc = seed;
   let done = 0;
-  const w = kit.windows;
-  const page = w?.pageSize ?? 0;
-  // (a short range is read: a mapping, its faults and its unmapping cost more than the read)
-  let mapping = w !== undefined && at % page === 0 && file.window % page === 0 && n >= MAP_FROM;
   while (done < n) {
-    if (mapping) {
-      // The pages holding [pos, pos + len) over the window; the CRC from pos's place in the first.
-      const pos = src + done;
-      const skip = pos % page;
-      const len = Math.min(file.window - skip, n - done);
-      const span = Math.ceil((skip + len) / page) * page;
-      if (w!.mapWindow(mem, at, span, file.fd, pos - skip)) {
-        const c = kit.crc(at + skip, len, crc);
-        // Pages past the file's end read as zeros (it shrank: SIGBUS, counted), and so do the
-        // bytes past it in its last page (no SIGBUS): either way the read below says where it ends.
-        if (w!.unmapWindow(mem, at, span) === 0 && sizeOf(file.fd) >= pos + len) {
-          crc = c;
-          done += len;
-          continue;
-        }
-      }
-      mapping = false; // (mapping failed, or the file shrank: read from here on)
-    }
     const got = read(src + done, Math.min(file.window, n - done));
     if (got === 0) break; // the end of the file, or a read that failed: a fault here
     crc = kit.crc(at, got, crc);
