@@ -9,6 +9,7 @@ import { crcInit, crc32cRun } from "./kernels/crc32c";
 import { runOne } from "./dispatch";
 import { recordError } from "./batch";
 import { crc16 as crc16Run } from "./kernels/dif";
+import { fillBytes } from "./kernels/fill";
 import { outFault, setBytes, setFault, setResult, setSpecific } from "./record";
 export { setStreamFrom } from "./kernels/memmove";
 
@@ -40,6 +41,11 @@ export function crc16(addr: u32, len: u32, seed: u32): u32 {
  */
 export function copy(dst: u32, src: u32, len: u32): void {
   memory.copy(dst, src, len);
+}
+
+/** MEMFILL's kernel, for the host's inline fills in the arena (TypedArray.fill into shared memory: 11x slower at 16 MiB). */
+export function fill(dst: u32, len: u32, pattern: u64): void {
+  fillBytes(dst, len, pattern);
 }
 
 /** The host's JS path reports a foreign-space operation's outcome here (see dispatch.ts). */

@@ -214,6 +214,7 @@ export abstract class DeviceCalls extends DeviceConnection {
       arena: { buffer: this.memory.buffer as unknown as SharedArrayBuffer, base: this.layout.arenaBase, end: this.layout.arenaEnd, kept },
       crc: (addr, length, seed) => core().crc32c(addr, length, seed, 0) >>> 0,
       crc16: (addr, length, seed) => core().crc16(addr, length, seed) & 0xffff,
+      fill: (addr, length, pattern) => core().fill(addr, length, pattern),
       execute: (desc) => core().execute(desc, ctx, 0),
       asleep: () => this.portal.enginesAsleep(),
       faulting: () => this.portal.faulting(),

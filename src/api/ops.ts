@@ -103,6 +103,8 @@ export interface DeviceAccess extends Submitter {
   execute(desc: number): number;
   /** memmove of arena bytes on this thread (the core's memory.copy) */
   copy(dst: number, src: number, length: number): void;
+  /** MEMFILL of arena bytes on this thread (the core's kernel) */
+  fill(dst: number, length: number, pattern: bigint): void;
   /** a full block of blockBytes(maxBatch) the device set aside at open for the calls (0: none) */
   keptBlock?: number;
   /**
@@ -158,6 +160,7 @@ export class Ops {
       crc16: never,
       execute: never,
       copy: never,
+      fill: never,
       submit: never,
       submitNow: never,
       wake: never,
@@ -696,7 +699,9 @@ export class Ops {
     if (this.#single(where, n)) return this.#one('fill', n, where, d, Opcode.MEMFILL, this.#fillFill(d, pat, 0, n), () => dst);
     return this.#track('fill', n, where, (): T | Promise<T> => {
       if (where.startsWith('inline')) {
-        fillInline(d.u8, pat);
+        // (arena bytes by the core: TypedArray.fill stores into shared memory an element at a time)
+        if (d.placement === 'arena' && this.#coreReady()) this.#dev.fill(d.addr, n, pat);
+        else fillInline(d.u8, pat);
         return dst;
       }
       const ranges = this.#pieces(n, where === 'split');

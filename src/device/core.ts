@@ -12,6 +12,8 @@ export interface Core {
   crc16(addr: number, len: number, seed: number): number;
   /** memmove within the memory (no bounds checks) */
   copy(dst: number, src: number, len: number): void;
+  /** MEMFILL of [dst, dst + len) with the 8-byte pattern, phase from dst (no bounds checks) */
+  fill(dst: number, len: number, pattern: bigint): void;
   setOutcome(result: number, bytes: number, faultAddr: bigint, specific: number): void;
   /** fault injection: [start, start + len) is unmapped for the descriptors this instance runs next (len 0: none) */
   injectHole(start: number, len: number): void;
