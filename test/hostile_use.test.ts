@@ -66,7 +66,7 @@ test('1: a thread stopped between reserving a slot and publishing it does not bl
   const dev = await Device.open({ engines: 2, wqSize: 8, wqMode: 'shared', arenaBytes: 1 << 20 });
   const w = tsWorker('reserve_and_die.ts', { handle: dev.handle });
   const { pos } = await message<{ pos: number }>(w);
-  assert.is(pos, 0);
+  assert.ok(pos >= 0, 'a slot reserved');
   await w.terminate();
   const statuses = await within(Promise.all(Array.from({ length: 40 }, () => dev.submit(Descriptor.noop({})))), 5000, 'descriptors behind a dead reservation');
   assert.ok(statuses.every((s) => s === Status.SUCCESS));

@@ -19,6 +19,7 @@ import { channel, compareBytes, crc32cOf, rangeComparer, stagesNotShared } from 
 import { fillPattern } from '../device/pattern.ts';
 import { AddressSpaces, windowOf } from '../device/spaces.ts';
 import { Desc, DeltaEntry, Opcode, Record, Status } from '../device/format.ts';
+import { descriptorChannel } from '../device/trace.ts';
 import { placementOf, Stats, type Placement, type Where } from './stats.ts';
 import { DifOps, type DifOpName } from './dif.ts';
 
@@ -210,6 +211,37 @@ export class Ops {
     } finally {
       this.#dev.free(a);
       this.stats = new Stats();
+    }
+  }
+
+  /**
+   * Runs the device paths of the common calls once (memcpy, crc32c, compare, fill; split over
+   * the engines, and as one descriptor) on 256 arena bytes, on operations of its own (its own
+   * stats and batcher: `dev` must not hold the block set aside for the device's calls), so that
+   * a program's first call handed to the engines finds this thread's code for it compiled.
+   * Nothing is run while fault rules are in force (they would match descriptors the program
+   * never submitted) or while someone traces descriptors or calls.
+   */
+  static async warmDevice(dev: DeviceAccess, memory: ArenaMemory, cfg: Omit<OpsConfig, 'inlineThreshold' | 'splitThreshold'>): Promise<void> {
+    if (dev.faulting() || descriptorChannel.hasSubscribers || opChannel.hasSubscribers) return;
+    let a: number;
+    try {
+      a = dev.alloc(256, 64);
+    } catch {
+      return; // (no room: nothing to warm with)
+    }
+    try {
+      const u = new Uint8Array(memory.buffer, a, 256);
+      for (const splitThreshold of [128, Number.MAX_SAFE_INTEGER]) {
+        const ops = new Ops(dev, memory, { ...cfg, inlineThreshold: 0, splitThreshold });
+        try {
+          await Promise.all([ops.memcpy(u.subarray(128), u.subarray(0, 128)), ops.crc32c(u), ops.compare(u.subarray(0, 128), u.subarray(128)), ops.fill(u.subarray(0, 128), 0)]);
+        } finally {
+          ops.#batcher.close();
+        }
+      }
+    } finally {
+      dev.free(a);
     }
   }
 
