@@ -10,7 +10,7 @@ import { type EngineFailure, Engines } from './device/engines.ts';
 import { Errors, SoftDsaError, typeName } from './device/errors.ts';
 import { checkRule, type FaultHandle, type FaultRule, type FaultStats, FaultTable } from './device/faults.ts';
 import { type EventFdAddon, eventFdUnavailableReason, loadEventFd } from './device/eventfd.ts';
-import { Ctx, Limit } from './device/format.ts';
+import { Ctx, Limit, Status } from './device/format.ts';
 import { computeLayout, type Layout, MAX_ENGINES, MAX_VECTORS, PAGE, scratchOf, VECTOR_WORDS, Vec } from './device/layout.ts';
 import { parseAccelConfig, toAccelConfig } from './device/accel_config.ts';
 import { singleQueue, type Topology, topologyLayout } from './device/topology.ts';
@@ -24,7 +24,8 @@ import { AttachedDevice, beginReclaim, endReclaim, LEND_MIN, markLent } from './
 import { DeviceConnection, type DeviceHandle, type InterruptHandle } from './device/connection.ts';
 import type { EngineData } from '../workers/engine.ts';
 import { blockBytes } from './api/batcher.ts';
-import { Ops } from './api/ops.ts';
+import { type DeviceAccess, Ops } from './api/ops.ts';
+import { descriptorChannel } from './device/trace.ts';
 import type { OpSnapshot } from './api/stats.ts';
 
 export interface DeviceStats {
@@ -123,6 +124,8 @@ const CALLS_SLACK = 128;
 
 /** Arena bytes this thread's core checksums as buffer() makes it: enough to reach every level of its folds (the first from 32 KiB). */
 const WARM_CRC_BYTES = 32 << 10;
+/** The opener's warm-up batches at most this many calls (a block of 768 bytes in the engines' warm-up area). */
+const WARM_BATCH = 8;
 
 const DEFAULTS = {
   wqSize: 128,
@@ -296,8 +299,19 @@ export class Device extends DeviceCalls {
     const data: EngineData = { memory, layout, warm, spinMicros: opts.engineSpinMicros, eventfd: addon !== null, nice: opts.engineNice, sliceMicros: opts.engineSliceMicros, streamFrom: opts.cacheBypassBytes };
     this.#engines = new Engines(data, this.vectors);
     this.#engines.start();
-    if (warm !== 0) void this.#engines.ready().then(() => this.#alloc().free(warm), () => {});
-    this.#ready = this.#engines.ready().then(() => this.#warmPaths());
+    // Once they are up, this thread warms its own paths to them in the same area (#warmPaths),
+    // and then it goes back. Engines that cannot start: no warm-up, and calls run inline (the
+    // rejection is handled here, so that a device nobody asks ready() of goes on, as before;
+    // engines that start on a later try find the paths cold).
+    this.#ready = this.#engines.ready().then(
+      () => this.#warmPaths(warm),
+      (e: unknown) => {
+        this.#warmed = true;
+        if (warm !== 0) this.#alloc().free(warm);
+        throw e;
+      },
+    );
+    this.#ready.catch(() => {});
   }
 
   /** the engines are up and this thread's paths to them warmed (#warmPaths): what ready() waits for */
@@ -313,21 +327,49 @@ export class Device extends DeviceCalls {
    * 1.9-2.4 ms after it; later ones 1.0-1.6). Until it is done, calls run inline, as while the
    * engines boot. It never fails: what goes wrong leaves the paths cold.
    */
-  async #warmPaths(): Promise<void> {
+  async #warmPaths(area: number): Promise<void> {
     try {
-      if (!this.closed) {
-        const o = this.options;
-        // (a batcher of its own, off the block set aside for the calls, and no claim on the allocator's reclaim hook)
-        const access = { ...this.callsAccess({ copy: (dst, src, length) => this.#copyHere(dst, src, length), ready: () => true, maxBatch: this.#callsMaxBatch, keptBlock: 0, spaces: this.#engines.spaces }), reclaimWith: undefined };
-        const before = this.#engines.completed;
-        await Ops.warmDevice(access, this.memory, { engines: o.engines, maxBatch: access.maxBatch, maxTransfer: o.maxTransfer, cacheBypassBytes: o.cacheBypassBytes });
-        this.#warmCompleted = this.#engines.completed - before;
-      }
+      if (!this.closed && area !== 0) await Ops.warmDevice(this.#warmAccess(area, WARM_BYTES * this.layout.engineCount), this.memory, { engines: this.options.engines, maxBatch: WARM_BATCH, maxTransfer: this.options.maxTransfer, cacheBypassBytes: this.options.cacheBypassBytes });
     } catch {
-      // (the device closed under it, an engine died: cold paths, nothing else)
+      // (the device closed under it, an engine died, a rule or a tracer came: cold paths, nothing else)
     } finally {
       this.#warmed = true;
+      if (area !== 0 && !this.closed) this.#alloc().free(area);
     }
+  }
+
+  /**
+   * What the warm-up's operations reach the device through: its bytes and its batcher's blocks
+   * come from `area` (the engines' warm-up area, held since open: no room is taken from the
+   * caller); a descriptor goes in only while no fault rule is in force and nobody traces
+   * descriptors (checked at each submission: a rule or a tracer that comes meanwhile finds none
+   * of its descriptors); and what the engines complete for it is counted out of stats().completed.
+   */
+  #warmAccess(area: number, bytes: number): DeviceAccess {
+    let next = area;
+    const quiet = (): boolean => !this.portal.faulting() && !descriptorChannel.hasSubscribers;
+    const counted = (status: number): number => {
+      if (status === Status.SUCCESS) this.#warmCompleted++;
+      return status;
+    };
+    const base = this.callsAccess({ copy: (dst, src, length) => this.#copyHere(dst, src, length), ready: () => true, maxBatch: WARM_BATCH, keptBlock: 0, spaces: this.#engines.spaces });
+    return {
+      ...base,
+      reclaimWith: undefined,
+      alloc: (n, align = 64) => {
+        const at = Math.ceil(next / align) * align;
+        if (at + n > area + bytes) throw new RangeError('softdsa: the warm-up area is full');
+        next = at + n;
+        return at;
+      },
+      free: () => {},
+      submit: (d) => (quiet() ? base.submit(d).then(counted) : Promise.reject(Errors.closed())),
+      submitNow: (d, group) => {
+        if (!quiet()) return Promise.reject(Errors.closed());
+        const r = base.submitNow(d, group);
+        return typeof r === 'number' ? counted(r) : r.then(counted);
+      },
+    };
   }
 
   /**

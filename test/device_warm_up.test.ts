@@ -5,7 +5,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { Device, Opcode, Status } from '../src/index.ts';
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Descriptor, Device, Opcode, Status } from '../src/index.ts';
 
 test('after open(): no stats, no completed descriptors, the arena whole, and the first calls counted as the program made them', async () => {
   const dev = await Device.open({ engines: 2, arenaBytes: 16 << 20, inlineThreshold: 0 });
@@ -61,6 +64,51 @@ test('a descriptor channel subscriber at open sees the program\'s descriptors on
   } finally {
     unsubscribe('softdsa:descriptor', on);
   }
+});
+
+test('descriptors the program submits while the warm-up runs are all counted in stats().completed', async () => {
+  for (let round = 0; round < 3; round++) {
+    const dev = Device.openSync({ engines: 2, arenaBytes: 16 << 20 });
+    try {
+      let mine = 0;
+      let up = false;
+      void dev.ready().then(() => (up = true));
+      while (!up) {
+        if ((await dev.submit(Descriptor.noop())) === Status.SUCCESS) mine++;
+      }
+      assert.is(dev.stats().completed, mine, `round ${round}`);
+    } finally {
+      await dev.close();
+    }
+  }
+});
+
+test('a fault rule injected while the warm-up runs is left to the program', async () => {
+  for (let round = 0; round < 3; round++) {
+    const dev = Device.openSync({ engines: 2, arenaBytes: 16 << 20 });
+    try {
+      // (the warm-up runs once the engines are up: its completions show for a moment)
+      while (!dev.isReady && dev.stats().completed === 0) await new Promise((r) => setImmediate(r));
+      const rule = dev.inject({ opcode: [Opcode.BATCH, Opcode.MEMMOVE, Opcode.CRCGEN, Opcode.COMPARE, Opcode.MEMFILL], status: 0x1c, times: 1 });
+      await dev.ready();
+      assert.is(rule.fired, 0, `round ${round}: the warm-up took the rule`);
+    } finally {
+      await dev.close();
+    }
+  }
+});
+
+test('engines that cannot start, and a program that never asks ready(): no unhandled rejection, calls run inline', () => {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const src = join(here, '..', 'src', 'index.ts');
+  const script = `
+    import { Device } from ${JSON.stringify(src)};
+    const dev = Device.openSync({ engines: 1, arenaBytes: 1 << 20 });
+    const a = dev.buffer(4096).fill(1);
+    setTimeout(async () => { console.log(await dev.crc32c(a)); await dev.close(); }, 500);`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--import', join(here, 'fixtures', 'no_engines.mjs'), '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^\d+$/m);
 });
 
 test.run();

@@ -220,7 +220,8 @@ export class Ops {
    * stats and batcher: `dev` must not hold the block set aside for the device's calls), so that
    * a program's first call handed to the engines finds this thread's code for it compiled.
    * Nothing is run while fault rules are in force (they would match descriptors the program
-   * never submitted) or while someone traces descriptors or calls.
+   * never submitted) or while someone traces descriptors or calls; `dev` keeps it so at each
+   * submission (Device #warmAccess), and its calls go on no channel.
    */
   static async warmDevice(dev: DeviceAccess, memory: ArenaMemory, cfg: Omit<OpsConfig, 'inlineThreshold' | 'splitThreshold'>): Promise<void> {
     if (dev.faulting() || descriptorChannel.hasSubscribers || opChannel.hasSubscribers) return;
@@ -234,6 +235,7 @@ export class Ops {
       const u = new Uint8Array(memory.buffer, a, 256);
       for (const splitThreshold of [128, Number.MAX_SAFE_INTEGER]) {
         const ops = new Ops(dev, memory, { ...cfg, inlineThreshold: 0, splitThreshold });
+        ops.#quiet = true;
         try {
           await Promise.all([ops.memcpy(u.subarray(128), u.subarray(0, 128)), ops.crc32c(u), ops.compare(u.subarray(0, 128), u.subarray(128)), ops.fill(u.subarray(0, 128), 0)]);
         } finally {
@@ -528,11 +530,13 @@ export class Ops {
     }
     const ms = performance.now() - t0;
     this.stats.record(op, bytes, placement, ms);
-    if (opChannel.hasSubscribers) opChannel.publish({ op, bytes, placement, durationMs: ms });
+    if (opChannel.hasSubscribers && !this.#quiet) opChannel.publish({ op, bytes, placement, durationMs: ms });
     return this.#pacer.pace(value, bytes);
   }
 
   readonly #pacer = new Pacer();
+  /** the opener's warm-up (warmDevice): its calls go on no channel */
+  #quiet = false;
 
   /** One descriptor through the batcher; resolves to its record address and status. */
   #desc(op: string, opcode: number, fill: (d: number) => void, solo = false, batcher = this.#batcher, space = 0): Promise<number> {
