@@ -324,7 +324,7 @@ export class Device extends DeviceCalls {
    * This thread's own warm-up, once the engines run (theirs warmed their kernels): the calls'
    * device paths run once (Ops.warmDevice), so that the program's first call handed to the
    * engines does not pay for V8 compiling them (a first 16 MiB memcpy 300 ms after open: 5-7 ms,
-   * 1.9-2.4 ms after it; later ones 1.0-1.6). Until it is done, calls run inline, as while the
+   * 2.3-2.7 ms after it; later ones 1.0-1.6). Until it is done, calls run inline, as while the
    * engines boot. It never fails: what goes wrong leaves the paths cold.
    */
   async #warmPaths(area: number): Promise<void> {
