@@ -283,7 +283,7 @@ export class Device extends DeviceCalls {
     this.#callsMaxBatch = r.maxBatch;
     this.#callsBlock = this.#alloc().alloc(r.block, 64, true);
     this.#here = { base: this.#alloc().alloc(r.here, 64, true), bytes: r.here };
-    this.#faults = new FaultTable(memory, layout.faults);
+    this.#faults = new FaultTable(memory, layout);
     // Vector 0 is the device's own: completions of this thread, and interrupt handle 0.
     this.vectors.claim(0);
     this.connect(0);
@@ -474,11 +474,11 @@ export class Device extends DeviceCalls {
       if (i % VECTOR_WORDS === Vec.FD) w[i] = -1;
     });
     for (const wq of WorkQueue.all(memory, layout)) wq.reset();
-    const faults = new FaultTable(memory, layout.faults);
+    const faults = new FaultTable(memory, layout);
     faults.setSeed(o.faultSeed);
     o.faults.forEach((rule, i) => {
       try {
-        faults.add(rule, topo.wqs.map((w) => w.id));
+        faults.add(rule);
       } catch (e) {
         throw Errors.option(`faults[${i}]`, (e as Error).message);
       }
@@ -710,7 +710,7 @@ export class Device extends DeviceCalls {
    */
   inject(rule: FaultRule): FaultHandle {
     if (this.closed) throw Errors.closed();
-    return this.#faults.add(rule, this.topology.wqs.map((w) => w.id));
+    return this.#faults.add(rule);
   }
 
   /**

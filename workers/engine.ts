@@ -89,7 +89,7 @@ const dv = new DataView(buf);
 /** the engines' states and bells: this engine's group's (a sibling it wakes is one of them) */
 let states: EngineStates;
 const vectors = new Vectors(memory, layout, data.eventfd ? loadEventFd() : null);
-const faults = new FaultTable(memory, layout.faults);
+const faults = new FaultTable(memory, layout);
 
 const dev = new Int32Array(buf, layout.device, 16);
 /** the group's doorbell, spinner and turn words */

@@ -11,6 +11,7 @@
 // the same descriptors fault, however many engines run them. 'refuse' acts in the portal itself.
 import { Errors } from './errors.ts';
 import { Desc, DifFlag, DifTuple, Flag, Opcode, PasidWord } from './format.ts';
+import type { Layout } from './layout.ts';
 
 /** How an engine dies: its thread exits, or throws; before running the descriptor or after it (before completing it). */
 export interface EngineDeath {
@@ -129,14 +130,17 @@ export class FaultTable {
   readonly #w: Int32Array;
   readonly #f: Float64Array;
   readonly #mem: DataView;
+  /** the device's WQ ids: what a rule's `wq` may name */
+  readonly #wqIds: readonly number[];
   #version = -1;
   #rules: Compiled[] = [];
 
-  constructor(memory: WebAssembly.Memory, at: number) {
+  constructor(memory: WebAssembly.Memory, layout: Layout) {
     const buf = memory.buffer as unknown as SharedArrayBuffer;
-    this.#w = new Int32Array(buf, at, FAULT_TABLE_BYTES / 4);
-    this.#f = new Float64Array(buf, at, FAULT_TABLE_BYTES / 8);
+    this.#w = new Int32Array(buf, layout.faults, FAULT_TABLE_BYTES / 4);
+    this.#f = new Float64Array(buf, layout.faults, FAULT_TABLE_BYTES / 8);
     this.#mem = new DataView(buf);
+    this.#wqIds = layout.wqs.map((w) => w.id);
   }
 
   /** The opener, before any rule: the seed of the probabilities. */
@@ -151,9 +155,9 @@ export class FaultTable {
 
   // ---- the opener: add and remove ----
 
-  /** Checks and stores a rule for a device whose WQs are `wqIds`; returns its handle. */
-  add(rule: FaultRule, wqIds: readonly number[]): FaultHandle {
-    const flags = checkRule(rule, wqIds);
+  /** Checks and stores a rule; returns its handle. */
+  add(rule: FaultRule): FaultHandle {
+    const flags = checkRule(rule, this.#wqIds);
     const index = this.#freeEntry();
     const w = this.#w;
     const base = HEADER_WORDS + index * ENTRY_WORDS;

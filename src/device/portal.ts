@@ -118,7 +118,7 @@ export class Portal {
     this.errorLog = errorLog;
     this.wq = new WorkQueue(memory, layout, index);
     this.wqId = layout.wqs[index].id;
-    this.#faults = new FaultTable(memory, layout.faults);
+    this.#faults = new FaultTable(memory, layout);
     this.#mem = new Uint8Array(memory.buffer as unknown as SharedArrayBuffer);
     this.#layout = layout;
     this.#engines = new EngineStates(memory, layout, layout.groups[layout.wqs[index].group].engines);
