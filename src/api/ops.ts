@@ -19,7 +19,6 @@ import { channel, compareBytes, crc32cOf, rangeComparer, stagesNotShared } from 
 import { fillPattern } from '../device/pattern.ts';
 import { AddressSpaces, windowOf } from '../device/spaces.ts';
 import { Desc, DeltaEntry, Opcode, Record, Status } from '../device/format.ts';
-import { descriptorChannel } from '../device/trace.ts';
 import { placementOf, Stats, type Placement, type Where } from './stats.ts';
 import { DifOps, type DifOpName } from './dif.ts';
 
@@ -219,12 +218,11 @@ export class Ops {
    * the engines, and as one descriptor) on 256 arena bytes, on operations of its own (its own
    * stats and batcher: `dev` must not hold the block set aside for the device's calls), so that
    * a program's first call handed to the engines finds this thread's code for it compiled.
-   * Nothing is run while fault rules are in force (they would match descriptors the program
-   * never submitted) or while someone traces descriptors or calls; `dev` keeps it so at each
-   * submission (Device #warmAccess), and its calls go on no channel.
+   * Its calls go on no channel. `dev` decides what may go in: the opener's (Device #warmAccess)
+   * refuses every submission while fault rules are in force (they would match descriptors the
+   * program never submitted) or someone traces descriptors, which ends the warm-up.
    */
   static async warmDevice(dev: DeviceAccess, memory: ArenaMemory, cfg: Omit<OpsConfig, 'inlineThreshold' | 'splitThreshold'>): Promise<void> {
-    if (dev.faulting() || descriptorChannel.hasSubscribers || opChannel.hasSubscribers) return;
     let a: number;
     try {
       a = dev.alloc(256, 64);
