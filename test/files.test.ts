@@ -4,7 +4,7 @@
 // given back after each.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { getEventListeners } from 'node:events';
 import { crc32c as nativeCrc } from '@node-rs/crc32';
 import { crc32c as awsCrc } from '@aws-crypto/crc32c';
 import { Device, copyFileCrc32c, copyFileCrc32cInfo, crc32cFile, crc32cFileInfo, shutdown } from '../src/index.ts';
+import { defaultDeviceIfOpen } from '../src/api/default_device.ts';
 import { arenaBack } from './arena_back.ts';
 import { rng } from './gen.ts';
 
@@ -56,6 +57,54 @@ test('known vector, two independent implementations agree', async () => {
   assert.is(aws, 0xe3069283);
   assert.equal(await crc32cFileInfo(p), { crc: 0xe3069283, bytes: 9 });
   assert.is(await crc32cFile(p, { seed: 0x12345678 }), nativeCrc(Buffer.from('123456789'), 0x12345678) >>> 0, 'seed continues');
+});
+
+test('before the default device opens, a file of up to 8 MiB is read and checksummed here: the device stays closed; sizes at the read edges, seed, progress, growth, shrinking, abort', async () => {
+  const MiB = 1 << 20;
+  await shutdown();
+  const first = bytes(1000);
+  assert.is(await crc32cFile(file('here-first', first)), want(first));
+  assert.is(defaultDeviceIfOpen(), null, 'no device opened for it (nor its engines started)');
+  for (const n of [0, 1, MiB - 1, MiB, MiB + 1, 3 * MiB + 5, 8 * MiB, 8 * MiB + 1]) {
+    await shutdown(); // (the device opens 50 ms after the first call: each size from no device)
+    const data = bytes(n);
+    const p = file(`here${n}`, data);
+    const seen: number[] = [];
+    assert.equal(await crc32cFileInfo(p, { onProgress: (d, t) => void seen.push(d, t) }), { crc: want(data), bytes: n }, `${n} bytes`);
+    if (n > 0) assert.equal(seen.slice(-2), [n, n], `${n} bytes: progress reaches the size`);
+    assert.is(await crc32cFile(p, { seed: 0xdeadbeef }), nativeCrc(data, 0xdeadbeef) >>> 0, `${n} bytes, seeded`);
+    rmSync(p);
+  }
+  // it grows as it is read: read to its end; it shrinks: FILE_SHRANK
+  await shutdown();
+  const grows = bytes(2 * MiB);
+  const more = bytes(12345);
+  const g = file('here-grows', grows);
+  let added = false;
+  const got = await crc32cFileInfo(g, { onProgress: () => {
+    if (!added) appendFileSync(g, more);
+    added = true;
+  } });
+  assert.equal(got, { crc: want(Buffer.concat([grows, more])), bytes: grows.length + more.length }, 'grew: what was read');
+  await shutdown();
+  const s = file('here-shrinks', bytes(3 * MiB));
+  const e = await crc32cFile(s, { onProgress: (d) => void (d === MiB && truncateSync(s, MiB + 100)) }).then(() => null, (err: unknown) => err as NodeJS.ErrnoException);
+  assert.is(e?.code, 'FILE_SHRANK', String(e));
+  // an abort: before the call, and from its progress (rejects at once, with the signal's reason)
+  await shutdown();
+  const a = file('here-abort', bytes(4 * MiB));
+  const before = await crc32cFile(a, { signal: AbortSignal.abort('stop') }).then(() => null, (err: unknown) => err as NodeJS.ErrnoException);
+  assert.is(before?.code, 'ABORT_ERR');
+  const ac = new AbortController();
+  const during = await crc32cFile(a, { signal: ac.signal, onProgress: () => ac.abort('enough') }).then(() => null, (err: unknown) => err as NodeJS.ErrnoException & { cause?: unknown });
+  assert.is(during?.code, 'ABORT_ERR');
+  assert.is(during?.cause, 'enough');
+  assert.is(getEventListeners(ac.signal, 'abort').length, 0, 'its listener is gone');
+  // not a regular file, or a missing one: the device's path, and its errors
+  const missing = await crc32cFile(join(dir, 'not-there')).then(() => null, (err: unknown) => err as NodeJS.ErrnoException);
+  assert.is(missing?.code, 'ENOENT');
+  const isDir = await crc32cFile(dir).then(() => null, (err: unknown) => err as NodeJS.ErrnoException);
+  assert.is(isDir?.code, 'EISDIR');
 });
 
 test('random sizes: 0, 1, chunk edges, random, larger than the arena; default and small devices', async () => {
