@@ -393,7 +393,7 @@ export class Device extends DeviceCalls {
 
   /** Resolves once the engines have booted and this thread's paths to them are warm (at once when they are, or the device closed); rejects with ENGINE_START_FAILED when they cannot start. */
   override ready(): Promise<void> {
-    return this.#ready;
+    return this.#warmed ? this.#ready : held(this.#ready);
   }
 
   /** The opener's core: the process's module, the control region's last scratch slot. */
@@ -771,3 +771,12 @@ export class Device extends DeviceCalls {
 }
 
 export { AttachedDevice, DeviceConnection, LEND_MIN, SoftDsaError, type DeviceHandle, type InterruptHandle };
+
+/**
+ * p, holding the process until it settles: the engines' boot holds nothing (pool_node.ts), and a
+ * program awaiting ready() or open() with nothing else to do ended there, its await unsettled.
+ */
+function held<T>(p: Promise<T>): Promise<T> {
+  const hold = setInterval(() => {}, 1 << 30);
+  return p.finally(() => clearInterval(hold));
+}

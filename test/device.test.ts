@@ -12,6 +12,7 @@ import { singleQueue, topologyLayout } from '../src/device/topology.ts';
 import { referenceExecute, type RefCtx } from './reference.ts';
 import { randomDescriptor, rng, type Region } from './gen.ts';
 import { spawnSync } from 'node:child_process';
+import { crc32c as nativeCrc } from '@node-rs/crc32';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -509,6 +510,19 @@ test('engines that cannot start: open() rejects (ENGINE_START_FAILED), calls run
   assert.is(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
   assert.equal(out, { open: 'ENGINE_START_FAILED', ready: 'ENGINE_START_FAILED', queued: 'DEVICE_CLOSED', crc: 33273562, defaultReady: 'ENGINE_START_FAILED' });
+});
+
+test('booting engines do not hold the process: a program that opens a device and ends exits before they are up; one awaiting open(), ready() or a descriptor is held until they are', () => {
+  const run = (how: string): { got: unknown; up: boolean | null } => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/boot_exit.ts', import.meta.url)), how], { encoding: 'utf8', timeout: 60_000 });
+    assert.is(r.status, 0, `${how}: ${r.stderr}`);
+    return JSON.parse(r.stdout.trim()) as { got: unknown; up: boolean | null };
+  };
+  assert.equal(run('openSync'), { got: null, up: false }, 'openSync(), then nothing: it ends as the engines boot');
+  assert.equal(run('alloc'), { got: nativeCrc(Buffer.alloc(1 << 20, 7)) >>> 0, up: null }, 'a call on the default device (inline while they boot)');
+  assert.equal(run('open'), { got: true, up: true }, 'await open()');
+  assert.equal(run('ready'), { got: 'ready', up: null }, 'await ready() of the default device');
+  assert.is(run('submit').got, 'success', 'await submit() of a descriptor before they are up: it completes (as it did, the program ends: the warm-up after it need not)');
 });
 
 test.run();

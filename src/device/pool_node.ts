@@ -71,6 +71,7 @@ export class EnginePool {
         pool = make();
       }
       this.#pools[e] = pool;
+      pool.on('workerCreate', letGoWhileBooting);
       pool.on('error', (err: unknown) => {
         this.#lastError[e] = err; // a dying worker: handled by 'workerDestroy'
       });
@@ -132,6 +133,22 @@ function withoutRefused(argv: string[], message: string): string[] | undefined {
   if (named === undefined || named.length === 0) return undefined;
   const kept = argv.filter((a) => !named.includes(a) && !named.includes(a.split('=')[0]));
   return kept.length < argv.length ? kept : undefined;
+}
+
+/**
+ * A booting engine does not hold the process: piscina holds it until a new thread has loaded its
+ * module (its port to the thread is ref'd until then, and while a task runs, our start task among
+ * them). A program that opened a device (or made a call that did) and ended stayed alive another
+ * 130-160 ms here while engines it never used booted. Who waits for them is held instead: ready()
+ * and open() (Device #held), and a descriptor in flight (its completion's watcher). piscina has
+ * no option for it: its worker's record is reached through the 'workerCreate' event's object
+ * (emitted, for a pool's first thread, as the pool's constructor returns, after our start task
+ * was given to it); where a later piscina has it otherwise, the boot holds the process, as before.
+ */
+function letGoWhileBooting(worker: object): void {
+  const key = Object.getOwnPropertySymbols(worker).find((k) => k.description === 'Piscina.kWorkerData');
+  const record = key === undefined ? undefined : (worker as Record<symbol, { unref?: unknown }>)[key];
+  if (typeof record?.unref === 'function') (record.unref as () => void)();
 }
 
 /** The piscina module, once loaded (load()). */
