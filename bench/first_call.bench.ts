@@ -15,10 +15,16 @@
 //       compiled package (bench/round-trip-child.mjs).
 //   (d) event-loop delay p99 over windows of 1 GiB copied (default options), beside the same
 //       copies by two plain threads and idle windows of the same length (the machine's floor).
+//   (e) whole programs: a one-shot script's wall time from spawn to exit (crc32cFile of a
+//       100 KB file; alloc() and a 1 MiB crc32c; `softdsa crc32c` of the file), against the same
+//       script on fs and @node-rs/crc32, alternating, min / median / max over REPS processes.
 // Writes bench/results/first_call.json.
 //   node --import tsx bench/first_call.bench.ts [--quick]
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { crc32c as nativeCrc32c } from '@node-rs/crc32';
@@ -252,6 +258,43 @@ async function loopDelay(): Promise<Record<string, unknown>> {
   return out;
 }
 
+// ---------------------------------------------------------------- (e) whole programs
+
+function wholePrograms(): Record<string, unknown> {
+  const dir = mkdtempSync(join(tmpdir(), 'softdsa-whole-'));
+  const file = join(dir, 'f100k');
+  writeFileSync(file, randomBytes(100_000));
+  const dist = new URL('../dist/src/index.js', import.meta.url).href;
+  const bin = fileURLToPath(new URL('../bin/softdsa.js', import.meta.url));
+  const f = JSON.stringify(file);
+  const native = `const { crc32c } = (await import('node:module')).createRequire(${JSON.stringify(import.meta.url)})('@node-rs/crc32');`;
+  const script = (code: string): string[] => ['--input-type=module', '-e', code];
+  const cases: Array<[string, string[], string[]]> = [
+    ['crc32cFile 100 KB', script(`const m = await import('${dist}'); console.log(await m.crc32cFile(${f}));`), script(`${native} const { readFile } = await import('node:fs/promises'); console.log(crc32c(await readFile(${f})));`)],
+    ['alloc() + crc32c 1 MiB', script(`const m = await import('${dist}'); console.log(await m.crc32c(m.alloc(1 << 20).fill(7)));`), script(`${native} console.log(crc32c(Buffer.alloc(1 << 20, 7)));`)],
+    ['softdsa crc32c 100 KB', [bin, 'crc32c', file], script(`${native} const { readFileSync } = await import('node:fs'); console.log(crc32c(readFileSync(${f})).toString(16).padStart(8, '0') + '  ' + ${f});`)],
+  ];
+  const out: Record<string, unknown> = {};
+  const wall = (args: string[]): number => {
+    const t = performance.now();
+    const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`);
+    return performance.now() - t;
+  };
+  for (const [name, mine, base] of cases) {
+    const a: number[] = [];
+    const b: number[] = [];
+    for (let r = 0; r < REPS; r++) {
+      a.push(wall(mine));
+      b.push(wall(base));
+    }
+    out[name] = { wallMs: stats(a), baselineWallMs: stats(b), overBaseline: round(median(a) / median(b)) };
+    console.log(`  (e) ${name}: ${JSON.stringify(stats(a))} ms; fs + @node-rs/crc32 ${JSON.stringify(stats(b))} ms (${round(median(a) / median(b))}x)`);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  return out;
+}
+
 const loadBefore = load();
 const started = performance.now();
 console.log(`softdsa first and occasional calls${quick ? ' (--quick)' : ''}; load ${loadBefore.join(' ')}`);
@@ -262,6 +305,7 @@ const result = {
   occasional: await occasional(),
   roundTrip: await roundTrip(),
   loopDelay: await loopDelay(),
+  wholePrograms: wholePrograms(),
   load: { before: loadBefore, after: load() },
   seconds: 0,
 };
