@@ -253,6 +253,9 @@ function adviseHuge(addon: EventFdAddon | null, buf: SharedArrayBuffer, layout: 
   if (addon?.adviseHuge !== undefined && end > at) addon.adviseHuge(new Uint8Array(buf), at, end - at);
 }
 
+/** Device[openLater]: the default device's opener (not exported from the package). */
+export const openLater = Symbol('softdsa.openLater');
+
 export class Device extends DeviceCalls {
   readonly options: Readonly<Required<DeviceOptions>>;
   /** groups, engines and work queues (Device.open(): one group, one WQ) */
@@ -298,7 +301,7 @@ export class Device extends DeviceCalls {
     // Engines load the addon themselves; they write an event fd only where a thread put one.
     const data: EngineData = { memory, layout, warm, spinMicros: opts.engineSpinMicros, eventfd: addon !== null, nice: opts.engineNice, sliceMicros: opts.engineSliceMicros, streamFrom: opts.cacheBypassBytes };
     this.#engines = new Engines(data, this.vectors);
-    this.#engines.start();
+    // (started by the opener: at once, or a moment later for the default device, #startEngines)
     // Once they are up, this thread warms its own paths to them in the same area (#warmPaths),
     // and then it goes back. Engines that cannot start: no warm-up, and calls run inline (the
     // rejection is handled here, so that a device nobody asks ready() of goes on, as before;
@@ -393,7 +396,38 @@ export class Device extends DeviceCalls {
 
   /** Resolves once the engines have booted and this thread's paths to them are warm (at once when they are, or the device closed); rejects with ENGINE_START_FAILED when they cannot start. */
   override ready(): Promise<void> {
+    this.#startEngines();
     return this.#warmed ? this.#ready : held(this.#ready);
+  }
+
+  /**
+   * Starts the engines, if they have not been (each device's once). The default device's opener
+   * defers it (openLater): a program that makes its calls and ends, all inline while engines
+   * would boot, then never starts them, nor waits at its exit for them to stop.
+   */
+  #startEngines(): void {
+    if (this.#engineStart === 'started') return;
+    if (this.#engineStart !== null) clearTimeout(this.#engineStart);
+    this.#engineStart = 'started';
+    this.#engines.start();
+  }
+
+  /** null: not yet; a timer: deferred (openLater); 'started' (also: closed before they were) */
+  #engineStart: ReturnType<typeof setTimeout> | 'started' | null = null;
+
+  /**
+   * Opens a device whose engines start `ms` later (an unref'd timer), or at once when ready() is
+   * asked (open() included) or it closes with work queued: the default device (default_device.ts),
+   * opened by a program's first alloc() or file call. Until they start, calls run here, as while
+   * they boot. (Not part of the API: the symbol is not exported from the package.)
+   */
+  static [openLater](options: DeviceOptions, ms: number): Device {
+    const dev = Device.#build(options, null, [], false);
+    if (dev.#engineStart === null) {
+      dev.#engineStart = setTimeout(() => dev.#startEngines(), ms);
+      dev.#engineStart.unref?.();
+    }
+    return dev;
   }
 
   /** The opener's core: the process's module, the control region's last scratch slot. */
@@ -437,7 +471,7 @@ export class Device extends DeviceCalls {
   }
 
   /** A device of `topology` (null: one WQ, as the options say). */
-  static #build(options: DeviceOptions, topology: Topology | null, warnings: string[]): Device {
+  static #build(options: DeviceOptions, topology: Topology | null, warnings: string[], start = true): Device {
     checkHost();
     if (typeof WebAssembly !== 'object') throw Errors.noWasm();
     const o = checkedOptions(options, topology);
@@ -483,7 +517,9 @@ export class Device extends DeviceCalls {
         throw Errors.option(`faults[${i}]`, (e as Error).message);
       }
     });
-    return new Device(o, memory, layout, addon, topo, warnings);
+    const dev = new Device(o, memory, layout, addon, topo, warnings);
+    if (start) dev.#startEngines();
+    return dev;
   }
 
   /** Joins an open device from another thread (shared work queue only). */
@@ -724,6 +760,10 @@ export class Device extends DeviceCalls {
       this.#closing = (async () => {
         this.#ops?.flush(); // this tick's calls, still in the batcher, are in flight too
         this.#ops?.stop();
+        // Engines not started yet (openLater) start for work queued (this thread's, or an attached one's), and else never.
+        if (this.#engineStart !== 'started' && (this.inflight > 0 || this.#engines.queued())) this.#startEngines();
+        if (this.#engineStart !== null && this.#engineStart !== 'started') clearTimeout(this.#engineStart);
+        this.#engineStart = 'started';
         // (neither a call a fault rule keeps refusing nor an injected latency holds the wait below)
         this.closingPortals();
         this.#engines.closing();

@@ -14,6 +14,7 @@ import { type BatchBuilder, Device, Opcode } from '../src/index.ts';
 import { BLOCK_MEMBERS, SUBMIT_NOW_BYTES } from '../src/api/batcher.ts';
 import { rng } from './gen.ts';
 import { typeName } from '../src/device/errors.ts';
+import { openLater } from '../src/device.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const random = rng(0x5eed_0003);
@@ -910,11 +911,17 @@ test('inline copies of arena memory while the engines boot: past the cache from 
 
 test('the first drop-in calls do not wait for the default device: they run here, it opens a moment later and counts them', async () => {
   await dsa.shutdown();
+  // (the default device opens through Device.openSync, or Device[openLater] where its engines start later)
   const open = Device.openSync;
+  const later = Device[openLater];
   let opened = 0;
   Device.openSync = (o) => {
     opened++;
     return open.call(Device, o);
+  };
+  Device[openLater] = (o, ms) => {
+    opened++;
+    return later.call(Device, o, ms);
   };
   try {
     const a = Buffer.from(Array.from({ length: 1 << 20 }, (_, i) => (i * 31) & 0xff));
@@ -968,6 +975,7 @@ test('the first drop-in calls do not wait for the default device: they run here,
     assert.match(r.stdout, /option completion: eventfd: the addon is unavailable here \(disabled by SOFTDSA_NO_EVENTFD=1\)/, r.stderr);
   } finally {
     Device.openSync = open;
+    Device[openLater] = later;
   }
 });
 

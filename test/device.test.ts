@@ -3,6 +3,7 @@
 // (unwritable records, interrupt handles, queue full, drain, dead engines).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { openLater } from '../src/device.ts';
 import { Device, Descriptor, Flag, Opcode, readRecord, Status, encode, eventFdStatus } from '../src/index.ts';
 import { Ctx } from '../src/device/format.ts';
 import { EngineStates } from '../src/device/engine_states.ts';
@@ -523,6 +524,36 @@ test('booting engines do not hold the process: a program that opens a device and
   assert.equal(run('open'), { got: true, up: true }, 'await open()');
   assert.equal(run('ready'), { got: 'ready', up: null }, 'await ready() of the default device');
   assert.is(run('submit').got, 'success', 'await submit() of a descriptor before they are up: it completes (as it did, the program ends: the warm-up after it need not)');
+});
+
+test('Device[openLater] (the default device\'s opener): engines start when the timer fires, or at once on ready(), or on close() with work queued; calls meanwhile run here; closed first, never', async () => {
+  const later = (ms: number): Device => Device[openLater]({ engines: 2, arenaBytes: 4 << 20 }, ms);
+  // ready() starts them
+  let dev = later(1e9);
+  const buf = dev.buffer(1 << 20).fill(9);
+  assert.is(await dev.crc32c(buf), nativeCrc(buf) >>> 0);
+  assert.equal(dev.stats().ops.crc32c.placement, { 'inline:booting': 1 }, 'a call before they start runs here');
+  await new Promise((r) => setTimeout(r, 100));
+  assert.is(dev.isReady, false, 'not started: not ready');
+  await dev.ready();
+  assert.is(dev.isReady, true);
+  await dev.close();
+  // a descriptor queued before they start: close() starts them for it, and it completes
+  dev = later(1e9);
+  const noop = dev.submit(Descriptor.noop());
+  await new Promise((r) => setTimeout(r, 20));
+  await dev.close();
+  assert.is(await noop, Status.SUCCESS);
+  // nothing queued: close() does not start them (and ends at once)
+  dev = later(1e9);
+  await dev.crc32c(dev.buffer(4096));
+  await dev.close();
+  assert.is(dev.isReady, false);
+  // the timer
+  dev = later(1);
+  for (const until = Date.now() + 20_000; !dev.isReady && Date.now() < until; ) await new Promise((r) => setTimeout(r, 5));
+  assert.is(dev.isReady, true, 'started by the timer');
+  await dev.close();
 });
 
 test.run();

@@ -4,7 +4,7 @@
 import type { Bytes } from './args.ts';
 import type { BatchBuilder } from './batch_builder.ts';
 import type { DifOptions, DifUpdateOptions } from './dif.ts';
-import { checkedOptions, Device, type DeviceOptions, type DeviceStats } from '../device.ts';
+import { checkedOptions, Device, type DeviceOptions, type DeviceStats, openLater } from '../device.ts';
 import { typeName } from '../device/errors.ts';
 import { checkHost } from '../device/host.ts';
 import { Ops } from './ops.ts';
@@ -32,13 +32,19 @@ let early: Ops | null = null;
  * run here anyway.
  */
 const OPEN_AFTER_MS = 50;
+/** How long after the default device opens its engines start (unless asked to sooner): as OPEN_AFTER_MS. */
+const START_AFTER_MS = 50;
 /** The deferred open failed (no memory for its arena, say): calls open the device now, and say why. */
 let failed = false;
 
 /** The default device (opened now if it is not open). */
-export function defaultDevice(): Device {
+export function defaultDevice(opened = false): Device {
   if (current === null) {
-    current = Device.openSync(options);
+    // Its engines start a moment later (or when ready() is asked): the calls a program makes
+    // meanwhile run here anyway, as while engines boot; one that made them and ended never
+    // started engines (alloc() and a 1 MiB crc32c: 277 ms of wall time, 180 now). Opened by the
+    // early calls' timer, the program has run that long already: at once.
+    current = opened ? Device.openSync(options) : Device[openLater](options, START_AFTER_MS);
     // It exists to serve the calls below: their operations are made now, with the device, not in
     // the first call (0.3 ms of it here when the device opened earlier, e.g. for alloc(): a first
     // 16 MiB memcpy went from 2.2-2.3x a later one to 1.9-2.0x).
@@ -71,7 +77,7 @@ function opsNow(): Ops {
 function openEarly(): void {
   if (early === null) return;
   try {
-    defaultDevice();
+    defaultDevice(true);
   } catch {
     early = null;
     failed = true; // (the next call tries again, and rejects with the reason)

@@ -84,6 +84,11 @@ export class DeviceConnection {
     return [this.portal, ...[...this.#wqPortals.values()].map((e) => e.portal)];
   }
 
+  /** This thread's descriptors in flight, on every portal. */
+  protected get inflight(): number {
+    return this.#portals().reduce((n, p) => n + p.inflight, 0);
+  }
+
   /** The device is closing: what a fault rule refuses is refused for good (DEVICE_CLOSED), not waited with for room. */
   protected closingPortals(): void {
     for (const p of this.#portals()) p.closing();

@@ -160,6 +160,11 @@ export class Engines {
     return this.#ready;
   }
 
+  /** True when a work queue holds descriptors no engine has taken. */
+  queued(): boolean {
+    return this.#wqs.some((wq) => wq.hasWork());
+  }
+
   /** True when every engine is booted now (a synchronous look at their state words). */
   get isReady(): boolean {
     return this.#states.ready();
