@@ -61,9 +61,16 @@ export interface EngineKit {
  * A full collection on this thread, used by an engine after it let go of address spaces: a
  * SharedArrayBuffer's memory returns only once every thread's last reference is collected, and
  * an engine allocates too little to collect on its own. (The flag is set only to take the
- * function, then cleared again.)
+ * function, then cleared again; taken at its first use: the context it is taken from costs a
+ * thread 1.5-3.7 ms, which every engine paid as it booted and the main thread at import.)
  */
-const collect = ((): (() => void) => {
+let gcFn: (() => void) | null = null;
+function collect(): void {
+  gcFn ??= takeGc();
+  gcFn();
+}
+
+function takeGc(): () => void {
   try {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
@@ -72,7 +79,7 @@ const collect = ((): (() => void) => {
   } catch {
     return () => {};
   }
-})();
+}
 
 export type SetOutcome = (result: number, bytes: number, faultAddr: bigint, specific: number) => void;
 
