@@ -761,9 +761,11 @@ export class Device extends DeviceCalls {
         this.#ops?.flush(); // this tick's calls, still in the batcher, are in flight too
         this.#ops?.stop();
         // Engines not started yet (openLater) start for work queued (this thread's, or an attached one's), and else never.
-        if (this.#engineStart !== 'started' && (this.inflight > 0 || this.#engines.queued())) this.#startEngines();
-        if (this.#engineStart !== null && this.#engineStart !== 'started') clearTimeout(this.#engineStart);
-        this.#engineStart = 'started';
+        if (this.inflight > 0 || this.#engines.queued()) this.#startEngines();
+        else if (this.#engineStart !== 'started') {
+          if (this.#engineStart !== null) clearTimeout(this.#engineStart);
+          this.#engineStart = 'started';
+        }
         // (neither a call a fault rule keeps refusing nor an injected latency holds the wait below)
         this.closingPortals();
         this.#engines.closing();
