@@ -4,7 +4,7 @@
 // given back after each.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { appendFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, lstatSync, readdirSync, readlinkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,11 +100,49 @@ test('before the default device opens, a file of up to 8 MiB is read and checksu
   assert.is(during?.code, 'ABORT_ERR');
   assert.is(during?.cause, 'enough');
   assert.is(getEventListeners(ac.signal, 'abort').length, 0, 'its listener is gone');
+  // an abort made after the call began (while it stats and opens the file)
+  await shutdown();
+  const soon = new AbortController();
+  const late = crc32cFile(a, { signal: soon.signal });
+  soon.abort('now');
+  const lateErr = await late.then(() => null, (err: unknown) => err as NodeJS.ErrnoException);
+  assert.is(lateErr?.code, 'ABORT_ERR', 'aborted as it began');
+  // a file that says 0 bytes and has more (/proc, which gives a page a read), or that grows from 1
+  // byte, is read in large reads, not one byte at a time (as its size said)
+  await shutdown();
+  let calls = 0;
+  const maps = await crc32cFileInfo('/proc/self/maps', { onProgress: () => void calls++ });
+  assert.ok(maps.bytes > 0);
+  assert.ok(calls <= Math.ceil(maps.bytes / 4096) + 1, `${calls} reads for ${maps.bytes} bytes`);
+  await shutdown();
+  const tiny = file('here-tiny-grows', Buffer.from('x'));
+  const grown = bytes(20_000);
+  calls = 0;
+  const got2 = await crc32cFileInfo(tiny, { onProgress: () => void (calls++ === 0 && appendFileSync(tiny, grown)) });
+  assert.equal(got2, { crc: want(Buffer.concat([Buffer.from('x'), grown])), bytes: 20_001 });
+  assert.ok(calls <= 3, `${calls} reads for 20001 bytes`);
   // not a regular file, or a missing one: the device's path, and its errors
   const missing = await crc32cFile(join(dir, 'not-there')).then(() => null, (err: unknown) => err as NodeJS.ErrnoException);
   assert.is(missing?.code, 'ENOENT');
   const isDir = await crc32cFile(dir).then(() => null, (err: unknown) => err as NodeJS.ErrnoException);
   assert.is(isDir?.code, 'EISDIR');
+});
+
+test('before the default device opens, many small files at once: at most 16 are open at a time (a Promise.all over 1000 files met EMFILE)', async () => {
+  await shutdown();
+  const names = Array.from({ length: 80 }, (_, i) => file(`many-here-${i}`, bytes(1000 + i)));
+  const fds = (): number => readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`).includes('many-here-');
+    } catch {
+      return false; // (closed meanwhile)
+    }
+  }).length;
+  let most = 0;
+  const got = await Promise.all(names.map((n) => crc32cFile(n, { onProgress: () => void (most = Math.max(most, fds())) })));
+  assert.equal(got, names.map((n) => want(readFileSync(n))));
+  assert.ok(most <= 16, `${most} files open at once`);
+  for (const n of names) rmSync(n);
 });
 
 test('random sizes: 0, 1, chunk edges, random, larger than the arena; default and small devices', async () => {

@@ -33,18 +33,22 @@ class Gate {
 }
 
 const gates = new WeakMap<DeviceCalls, Gate>();
+/** the turns of file calls run on no device (crc32cFile before the default device opens) */
+const noDevice = new Gate();
 
-function gateOf(dev: DeviceCalls): Gate {
+function gateOf(dev: DeviceCalls | null): Gate {
+  if (dev === null) return noDevice;
   let g = gates.get(dev);
   if (g === undefined) gates.set(dev, (g = new Gate()));
   return g;
 }
 
 /**
- * Waits for a turn on `dev`; resolves to the call's leave(), which gives the turn back (once; later
- * calls do nothing). Rejects with an AbortError if `signal` aborts first.
+ * Waits for a turn on `dev` (null: the calls run on no device); resolves to the call's leave(),
+ * which gives the turn back (once; later calls do nothing). Rejects with an AbortError if `signal`
+ * aborts first.
  */
-export function enterFileCall(dev: DeviceCalls, signal?: AbortSignal): Promise<() => void> {
+export function enterFileCall(dev: DeviceCalls | null, signal?: AbortSignal): Promise<() => void> {
   const g = gateOf(dev);
   let left = false;
   const leave = (): void => {
@@ -78,7 +82,7 @@ export function anotherFileCallEnds(dev: DeviceCalls, signal?: AbortSignal): Pro
  * close (at once, before returning, if either has): what a file call waiting on the outside (a
  * turn, arena room, an open or a read that can wait for good) hears. Returns what unsubscribes.
  */
-export function whenStopped(signal: AbortSignal | undefined, dev: DeviceCalls, stop: (e: unknown) => void): () => void {
+export function whenStopped(signal: AbortSignal | undefined, dev: DeviceCalls | null, stop: (e: unknown) => void): () => void {
   if (signal?.aborted) {
     stop(abortError(signal));
     return () => {};
@@ -95,15 +99,17 @@ export function whenStopped(signal: AbortSignal | undefined, dev: DeviceCalls, s
       stop(abortError(signal));
     });
   }
-  offClosing = onClosing(dev, () => {
-    off();
-    stop(Errors.closed());
-  });
+  if (dev !== null) {
+    offClosing = onClosing(dev, () => {
+      off();
+      stop(Errors.closed());
+    });
+  }
   return off;
 }
 
 /** Resolves to `value` when its entry in `queue` is called; stopped first (whenStopped), takes the entry out and rejects. */
-function queued<T>(queue: Array<() => void>, value: T, signal: AbortSignal | undefined, dev: DeviceCalls): Promise<T> {
+function queued<T>(queue: Array<() => void>, value: T, signal: AbortSignal | undefined, dev: DeviceCalls | null): Promise<T> {
   return new Promise((resolve, reject) => {
     const turn = (): void => {
       off();

@@ -416,7 +416,7 @@ async function openForReading(fn: string, path: FilePath, dev: DeviceCalls, sign
  * p, or an AbortError as soon as `signal` aborts, or DEVICE_CLOSED as soon as dev begins to close
  * (what p then brings is given to `dispose`): for an open that can wait for good (a FIFO).
  */
-function untilStopped<T>(p: Promise<T>, signal: AbortSignal | undefined, dev: DeviceCalls, dispose: (late: T) => void, fifo: { path: FilePath; otherEnd: number }): Promise<T> {
+function untilStopped<T>(p: Promise<T>, signal: AbortSignal | undefined, dev: DeviceCalls | null, dispose: (late: T) => void, fifo: { path: FilePath; otherEnd: number }): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let gone = false;
     // (whenStopped calls stop at once when the signal has aborted or the device is closing)
@@ -663,33 +663,43 @@ export async function crc32cFileInfo(path: string | Buffer | URL, opts?: FileCrc
  * engines it never used booted (README: Performance). 8 MiB: one default chunk, ~2 ms here.
  */
 const HERE_MAX = DEFAULT_CHUNK;
-/** ...read this much at a time, the loop turning between reads */
+/** ...read this much at a time (the loop turning between reads), and at least HERE_MIN_READ: a /proc file says 0 bytes and has more */
 const HERE_CHUNK = 1 << 20;
+const HERE_MIN_READ = 64 << 10;
 
 /**
  * crc32cFile on this thread, before the default device opens (the drop-in crc32c's CRC, which
  * has it open a moment later, as for its own first calls): null when the path is not a regular
  * file of at most HERE_MAX bytes (the device's path takes it, and says what is wrong with it).
- * A file that grows is read to its end; one that shrinks is FILE_SHRANK; an abort rejects at once.
+ * As on that path: at most MAX_FILE_CALLS at once (file_gate.ts, a gate of their own), a file
+ * that grows is read to its end, one that shrinks is FILE_SHRANK, an abort rejects at once, and a
+ * FIFO put in the file's place meanwhile is read as a pipe (its open waits for a writer until an
+ * abort).
  */
 async function crcBeforeDevice(fn: string, p: FilePath, o: Checked): Promise<{ crc: number; bytes: number } | null> {
   const { signal } = o;
   if (signal?.aborted) throw abortError(signal);
   const st = await stat(p).catch(() => null);
   if (st === null || !st.isFile() || st.size > HERE_MAX) return null;
-  // (O_NONBLOCK: a FIFO put in its place since opens at once, and goes the device's way)
-  const fh = await open(p, fsc.O_RDONLY | fsc.O_NONBLOCK);
+  const leave = await enterFileCall(null, signal);
+  let fh: FileHandle;
+  try {
+    fh = await untilStopped(open(p, 'r'), signal, null, (late) => void late.close().catch(() => {}), { path: p, otherEnd: fsc.O_WRONLY });
+  } catch (e) {
+    leave();
+    throw e;
+  }
   let failure: { e: unknown } | null = null;
   const fail = (e: unknown): void => void (failure ??= { e });
-  const read = async (): Promise<{ crc: number; bytes: number } | null> => {
+  const read = async (): Promise<{ crc: number; bytes: number }> => {
     const now = await fh.stat();
-    if (!now.isFile() || now.size > HERE_MAX) return null;
-    const size = now.size;
-    const buf = Buffer.allocUnsafe(Math.min(HERE_CHUNK, size + 1));
+    const positioned = now.isFile();
+    const size = positioned ? now.size : 0;
+    const buf = Buffer.allocUnsafe(Math.min(HERE_CHUNK, Math.max(HERE_MIN_READ, size + 1)));
     let crc = o.seed;
     let bytes = 0;
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.byteLength, bytes);
+    while (failure === null) {
+      const { bytesRead } = await fh.read(buf, 0, buf.byteLength, positioned ? bytes : null);
       if (bytesRead === 0 || failure !== null) break;
       crc = await dropInCrc32c(buf.subarray(0, bytesRead), crc);
       bytes += bytesRead;
@@ -702,18 +712,21 @@ async function crcBeforeDevice(fn: string, p: FilePath, o: Checked): Promise<{ c
     if (failure !== null) throw (failure as { e: unknown }).e;
     return { crc, bytes };
   };
-  if (signal === undefined) return read().finally(() => fh.close());
-  // An abort rejects at once (and stops the reads); the file is closed once the read in flight is done.
+  // An abort rejects at once (also one made while the call waited: whenStopped) and stops the
+  // reads; the file is closed, and the turn given back, once the read in flight is done.
   return new Promise((resolve, reject) => {
-    const off = onAbort(signal, () => {
-      const e = abortError(signal);
+    const off = whenStopped(signal, null, (e) => {
       fail(e);
       reject(e);
     });
     read()
-      .finally(() => {
+      .finally(async () => {
         off();
-        return fh.close();
+        try {
+          await fh.close();
+        } finally {
+          leave();
+        }
       })
       .then(resolve, reject);
   });
