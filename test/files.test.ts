@@ -545,6 +545,17 @@ test('a program whose file call on a FIFO with no other end was aborted, or whos
     assert.is(r.signal, null, `${name}: the program did not exit (${r.stderr})`);
     assert.is(r.stdout.trim(), name.endsWith('closed') ? 'DEVICE_CLOSED' : 'ABORT_ERR', name);
   }
+  // More aborted opens than Node's pool has threads (4): those queued behind the first start, and
+  // block, only once the first were let go (the program hung in 4 of 5 runs)
+  const many = Array.from({ length: 16 }, (_, i) => fifoAt(`fifo-exit-many-${i}`));
+  const script = join(dir, 'fifo-exit-many.mts');
+  writeFileSync(script, `import { crc32cFile } from ${JSON.stringify(index)};
+    const signal = AbortSignal.timeout(1000);
+    const all = await Promise.allSettled(${JSON.stringify(many)}.map((f) => crc32cFile(f, { signal })));
+    console.log(all.map((r) => r.reason?.code ?? r.status).join(' '));`);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 20_000 });
+  assert.is(r.signal, null, `16 FIFOs: the program did not exit (${r.stderr})`);
+  assert.is(r.stdout.trim(), Array(16).fill("ABORT_ERR").join(' '));
 });
 
 test('options: a device that is not one, a chunkSize that is not a number: TypeErrors naming them', async () => {

@@ -414,9 +414,10 @@ async function openForReading(fn: string, path: FilePath, dev: DeviceCalls, sign
 
 /**
  * p, or an AbortError as soon as `signal` aborts, or DEVICE_CLOSED as soon as dev begins to close
- * (what p then brings is given to `dispose`): for an open that can wait for good (a FIFO).
+ * (what p then brings is given to `dispose`): for an open that can wait for good (a FIFO at
+ * `fifo`, whose waiting open is then let go), or a call that waits behind such opens (null).
  */
-function untilStopped<T>(p: Promise<T>, signal: AbortSignal | undefined, dev: DeviceCalls | null, dispose: (late: T) => void, fifo: { path: FilePath; otherEnd: number }): Promise<T> {
+function untilStopped<T>(p: Promise<T>, signal: AbortSignal | undefined, dev: DeviceCalls | null, dispose: (late: T) => void, fifo: { path: FilePath; otherEnd: number } | null): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let gone = false;
     // (whenStopped calls stop at once when the signal has aborted or the device is closing)
@@ -428,9 +429,20 @@ function untilStopped<T>(p: Promise<T>, signal: AbortSignal | undefined, dev: De
       reject(e);
       return true;
     };
+    // Let go of the open, and again every UNBLOCK_MS until it has: Node's pool runs 4 at once, and
+    // an open queued behind others (16 aborted calls on FIFOs) starts, and blocks, only after
+    // they were let go (the process then never exited). Unref'd: the open itself holds the process.
+    let again: ReturnType<typeof setInterval> | null = null;
     off = whenStopped(signal, dev, (e) => {
-      if (settle(e)) unblockFifo(fifo.path, fifo.otherEnd);
+      if (!settle(e) || fifo === null) return;
+      unblockFifo(fifo.path, fifo.otherEnd);
+      again = setInterval(() => unblockFifo(fifo.path, fifo.otherEnd), UNBLOCK_MS);
+      again.unref();
     });
+    const stopAgain = (): void => {
+      if (again !== null) clearInterval(again);
+    };
+    p.finally(stopAgain).catch(() => {});
     p.then(
       (v) => {
         if (gone) return dispose(v);
@@ -442,6 +454,9 @@ function untilStopped<T>(p: Promise<T>, signal: AbortSignal | undefined, dev: De
     );
   });
 }
+
+/** How often an aborted open of a FIFO is let go again while it has not returned (untilStopped). */
+const UNBLOCK_MS = 10;
 
 /**
  * Lets an open() of the FIFO at `path` that waits for its other end go on (it holds a thread of
@@ -678,8 +693,8 @@ const HERE_MIN_READ = 64 << 10;
  */
 async function crcBeforeDevice(fn: string, p: FilePath, o: Checked): Promise<{ crc: number; bytes: number } | null> {
   const { signal } = o;
-  if (signal?.aborted) throw abortError(signal);
-  const st = await stat(p).catch(() => null);
+  // (a stat can wait too, behind opens of FIFOs that hold Node's pool: an abort does not)
+  const st = await untilStopped(stat(p).catch(() => null), signal, null, () => {}, null);
   if (st === null || !st.isFile() || st.size > HERE_MAX) return null;
   const leave = await enterFileCall(null, signal);
   let fh: FileHandle;
