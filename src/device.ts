@@ -401,19 +401,20 @@ export class Device extends DeviceCalls {
   }
 
   /**
-   * Starts the engines, if they have not been (each device's once). The default device's opener
-   * defers it (openLater): a program that makes its calls and ends, all inline while engines
-   * would boot, then never starts them, nor waits at its exit for them to stop.
+   * Starts the engines (`start` false: never, the device closing with no work for them), unless
+   * that was decided already (each device's once). The default device's opener defers it
+   * (openLater): a program that makes its calls and ends, all inline while engines would boot,
+   * then never starts them, nor waits at its exit for them to stop.
    */
-  #startEngines(): void {
-    if (this.#engineStart === 'started') return;
+  #startEngines(start = true): void {
+    if (this.#engineStart === 'decided') return;
     if (this.#engineStart !== null) clearTimeout(this.#engineStart);
-    this.#engineStart = 'started';
-    this.#engines.start();
+    this.#engineStart = 'decided';
+    if (start) this.#engines.start();
   }
 
-  /** null: not yet; a timer: deferred (openLater); 'started' (also: closed before they were) */
-  #engineStart: ReturnType<typeof setTimeout> | 'started' | null = null;
+  /** null: not yet; a timer: deferred (openLater); 'decided': started, or never will be (closed first) */
+  #engineStart: ReturnType<typeof setTimeout> | 'decided' | null = null;
 
   /**
    * Opens a device whose engines start `ms` later (an unref'd timer), or at once when ready() is
@@ -761,11 +762,7 @@ export class Device extends DeviceCalls {
         this.#ops?.flush(); // this tick's calls, still in the batcher, are in flight too
         this.#ops?.stop();
         // Engines not started yet (openLater) start for work queued (this thread's, or an attached one's), and else never.
-        if (this.inflight > 0 || this.#engines.queued()) this.#startEngines();
-        else if (this.#engineStart !== 'started') {
-          if (this.#engineStart !== null) clearTimeout(this.#engineStart);
-          this.#engineStart = 'started';
-        }
+        this.#startEngines(this.inflight > 0 || this.#engines.queued());
         // (neither a call a fault rule keeps refusing nor an injected latency holds the wait below)
         this.closingPortals();
         this.#engines.closing();

@@ -37,14 +37,14 @@ const START_AFTER_MS = 50;
 /** The deferred open failed (no memory for its arena, say): calls open the device now, and say why. */
 let failed = false;
 
-/** The default device (opened now if it is not open). */
-export function defaultDevice(opened = false): Device {
+/** The default device (opened now if it is not open; `startNow`: its engines start at once, not a moment later). */
+export function defaultDevice(startNow = false): Device {
   if (current === null) {
     // Its engines start a moment later (or when ready() is asked): the calls a program makes
     // meanwhile run here anyway, as while engines boot; one that made them and ended never
     // started engines (alloc() and a 1 MiB crc32c: 277 ms of wall time, 180 now). Opened by the
     // early calls' timer, the program has run that long already: at once.
-    current = opened ? Device.openSync(options) : Device[openLater](options, START_AFTER_MS);
+    current = startNow ? Device.openSync(options) : Device[openLater](options, START_AFTER_MS);
     // It exists to serve the calls below: their operations are made now, with the device, not in
     // the first call (0.3 ms of it here when the device opened earlier, e.g. for alloc(): a first
     // 16 MiB memcpy went from 2.2-2.3x a later one to 1.9-2.0x).

@@ -390,15 +390,15 @@ function pump(
 const mapsFiles = (dev: DeviceCalls): dev is Device => typeof (dev as Partial<Device>).mapFile === 'function';
 
 /**
- * A turn for a file call on dev (file_gate.ts), and the file open for reading; leave() gives the
+ * A turn for a file call on dev (null: on no device, file_gate.ts), and the file open for reading; leave() gives the
  * turn back (the call's to do, once it holds nothing more). On failure nothing is kept.
  */
-async function openForReading(fn: string, path: FilePath, dev: DeviceCalls, signal: AbortSignal | undefined): Promise<{ fh: FileHandle; st: Stats; leave: () => void }> {
+async function openForReading(fn: string, path: FilePath, dev: DeviceCalls | null, signal: AbortSignal | undefined): Promise<{ fh: FileHandle; st: Stats; leave: () => void }> {
   const leave = await enterFileCall(dev, signal);
   let fh: FileHandle | null = null;
   try {
     if (signal?.aborted) throw abortError(signal);
-    if (dev.isClosing) throw Errors.closed();
+    if (dev?.isClosing) throw Errors.closed();
     // (an open can wait for good: a FIFO with no writer. An abort rejects at once all the same,
     // and the file, if it opens later, is closed then.)
     fh = await untilStopped(open(path, 'r'), signal, dev, (late) => void late.close().catch(() => {}), { path, otherEnd: fsc.O_WRONLY });
@@ -696,18 +696,10 @@ async function crcBeforeDevice(fn: string, p: FilePath, o: Checked): Promise<{ c
   // (a stat can wait too, behind opens of FIFOs that hold Node's pool: an abort does not)
   const st = await untilStopped(stat(p).catch(() => null), signal, null, () => {}, null);
   if (st === null || !st.isFile() || st.size > HERE_MAX) return null;
-  const leave = await enterFileCall(null, signal);
-  let fh: FileHandle;
-  try {
-    fh = await untilStopped(open(p, 'r'), signal, null, (late) => void late.close().catch(() => {}), { path: p, otherEnd: fsc.O_WRONLY });
-  } catch (e) {
-    leave();
-    throw e;
-  }
+  const { fh, st: now, leave } = await openForReading(fn, p, null, signal);
   let failure: { e: unknown } | null = null;
   const fail = (e: unknown): void => void (failure ??= { e });
   const read = async (): Promise<{ crc: number; bytes: number }> => {
-    const now = await fh.stat();
     const positioned = now.isFile();
     const size = positioned ? now.size : 0;
     const buf = Buffer.allocUnsafe(Math.min(HERE_CHUNK, Math.max(HERE_MIN_READ, size + 1)));
