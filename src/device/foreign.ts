@@ -18,11 +18,11 @@
 // fault at that offset, with the CRC of the bytes before it, as past a mapping's end.
 import { readSync } from 'node:fs';
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { crc32cHere } from './cpu_crc.ts'; // (loaded at the first foreign CRC: an engine that never runs one does not pay for it at boot)
 import { Desc, Flag, Opcode, PasidWord, Status } from './format.ts';
 import { fillPattern } from './pattern.ts';
+import { setV8Flags } from './v8_flags.ts';
 
 /** Address spaces registered at once (PASID bits 11:0 name the slot, 1-4095; bits 19:12 its reuse generation). */
 export const MAX_SPACES = 4095;
@@ -72,9 +72,9 @@ function collect(): void {
 
 function takeGc(): () => void {
   try {
-    setFlagsFromString('--expose-gc');
+    setV8Flags('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
-    setFlagsFromString('--no-expose-gc');
+    setV8Flags('--no-expose-gc');
     return typeof gc === 'function' ? gc : () => {};
   } catch {
     return () => {};

@@ -4,10 +4,10 @@ import { channel } from 'node:diagnostics_channel';
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
 import { cpuCrc, crc32cHere } from './cpu_crc.ts';
 import { isMainThread, workerData as nodeWorkerData } from 'node:worker_threads';
 import { buildPath, packageRoot } from './paths.ts';
+import { setV8Flags } from './v8_flags.ts';
 
 /** Cores to size the engine pool by. */
 export const cores = (): number => availableParallelism();
@@ -112,11 +112,11 @@ export function compileCore(): WebAssembly.Module {
 function optimizedModule(bytes: Uint8Array<ArrayBuffer>): WebAssembly.Module {
   const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].map((a) => a.replaceAll('_', '-'));
   try {
-    setFlagsFromString('--no-liftoff');
+    setV8Flags('--no-liftoff');
     return new WebAssembly.Module(bytes);
   } finally {
     for (const flag of ['liftoff', 'wasm-dynamic-tiering']) {
-      if (!given.includes(`--no-${flag}`)) setFlagsFromString(`--${flag}`);
+      if (!given.includes(`--no-${flag}`)) setV8Flags(`--${flag}`);
     }
   }
 }
