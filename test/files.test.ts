@@ -121,6 +121,15 @@ test('before the default device opens, a file of up to 8 MiB is read and checksu
   const got2 = await crc32cFileInfo(tiny, { onProgress: () => void (calls++ === 0 && appendFileSync(tiny, grown)) });
   assert.equal(got2, { crc: want(Buffer.concat([Buffer.from('x'), grown])), bytes: 20_001 });
   assert.ok(calls <= 3, `${calls} reads for 20001 bytes`);
+  // shutdown() while it reads: it ends on this thread, and opens no new device for its later chunks
+  await shutdown();
+  const sd = bytes(3 * MiB + 7);
+  const sp = file('here-shutdown', sd);
+  let closing: Promise<void> | null = null;
+  assert.is(await crc32cFile(sp, { onProgress: () => void (closing ??= shutdown()) }), want(sd));
+  await closing;
+  await new Promise((r) => setTimeout(r, 120)); // (past when a deferred open would have come)
+  assert.is(defaultDeviceIfOpen(), null, 'shut down mid-call: no device opened after');
   // not a regular file, or a missing one: the device's path, and its errors
   const missing = await crc32cFile(join(dir, 'not-there')).then(() => null, (err: unknown) => err as NodeJS.ErrnoException);
   assert.is(missing?.code, 'ENOENT');

@@ -74,6 +74,14 @@ function opsNow(): Ops {
   return early;
 }
 
+/**
+ * What a first drop-in call does for the device, without a call: has the default device open a
+ * moment later (for a call served on this thread meanwhile, crc32cFile's of a small file).
+ */
+export function openSoon(): void {
+  opsNow();
+}
+
 function openEarly(): void {
   if (early === null) return;
   try {

@@ -34,12 +34,13 @@ import { CrcFold } from './crc_combine.ts';
 import { bufferLeavingRoom, reserveOf } from './arena_room.ts';
 import { anotherFileCallEnds, enterFileCall, whenStopped } from './file_gate.ts';
 import { onAbort } from './on_abort.ts';
-import { crc32c as dropInCrc32c, defaultDeviceIfOpen, deviceOption } from './default_device.ts';
+import { defaultDeviceIfOpen, deviceOption, openSoon } from './default_device.ts';
 import type { Device, MappedFile } from '../device.ts';
 import { arenaIo, type DeviceCalls } from './calls.ts';
 import { Descriptor } from '../device/descriptor.ts';
 import { abortError, Errors, FileCrcError } from '../device/errors.ts';
 import { Record, Status } from '../device/format.ts';
+import { crc32cOf } from '../device/host.ts';
 
 export interface FileCrcOptions {
   /** bytes per read (and per CRC); default 8 MiB. A file crc32cFile maps into the device: bytes per CRC descriptor, default 32 MiB */
@@ -697,6 +698,10 @@ async function crcBeforeDevice(fn: string, p: FilePath, o: Checked): Promise<{ c
   const st = await untilStopped(stat(p).catch(() => null), signal, null, () => {}, null);
   if (st === null || !st.isFile() || st.size > HERE_MAX) return null;
   const { fh, st: now, leave } = await openForReading(fn, p, null, signal);
+  // (as a drop-in call would: the default device opens a moment later, for the calls after; each
+  // chunk is checksummed here, by the CPU, not through a drop-in call, which after a shutdown()
+  // made meanwhile would have opened a new device)
+  openSoon();
   let failure: { e: unknown } | null = null;
   const fail = (e: unknown): void => void (failure ??= { e });
   const read = async (): Promise<{ crc: number; bytes: number }> => {
@@ -708,7 +713,7 @@ async function crcBeforeDevice(fn: string, p: FilePath, o: Checked): Promise<{ c
     while (failure === null) {
       const { bytesRead } = await fh.read(buf, 0, buf.byteLength, positioned ? bytes : null);
       if (bytesRead === 0 || failure !== null) break;
-      crc = await dropInCrc32c(buf.subarray(0, bytesRead), crc);
+      crc = crc32cOf(buf.subarray(0, bytesRead), crc);
       bytes += bytesRead;
       tell(o, bytes, Math.max(size, bytes), fail);
     }
