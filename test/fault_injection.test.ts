@@ -387,8 +387,10 @@ test('a missed page fault leaves its rule to fire though another descriptor look
     rule.remove();
     // a descriptor in another address space whose offsets are the rule's numbers does not meet it
     const r2 = dev.inject({ address: [src, src + 4096], status: 0x1c });
-    const pasid = dev.addressSpace(new SharedArrayBuffer(1 << 24));
+    const sab = new SharedArrayBuffer(1 << 24); // (kept: a registration lasts while its buffer is reachable)
+    const pasid = dev.addressSpace(sab);
     assert.is(await dev.submit(Descriptor.memmove({ src, dst, size: 4096, pasid })), Status.SUCCESS);
+    assert.is(dev.addressSpace(sab), pasid);
     assert.is(r2.fired, 0);
     assert.is(await dev.submit(Descriptor.memmove({ src, dst, size: 4096 })), 0x1c);
   });
