@@ -6,11 +6,14 @@
 import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
+import { page } from './html.ts';
 import { lastLevelCache, packageInfo } from './machine.ts';
 import { HELP, parse, UsageError, type Parsed } from './options.ts';
-import type { BenchResult } from './run.ts';
-// Each command's modules are loaded when it runs: `softdsa crc32c` of a small file loaded the
-// benchmark's too (piscina among them, 17 ms), for a run of 180 ms in all.
+import { crc32cMain } from './crc32c.ts';
+import { decodeMain } from './decode.ts';
+import { Progress } from './progress.ts';
+import { csv, json, table } from './report.ts';
+import { plan, runBench, type BenchResult } from './run.ts';
 
 
 /** Output to a reader that went away ends the command quietly; another output error in one line. */
@@ -43,9 +46,8 @@ function checkWritable(html: string): void {
  */
 export async function main(argv: string[], bytes?: Buffer[]): Promise<number> {
   process.stdout.on('error', onStdoutError);
-  if (argv[0] === 'crc32c') return (await import('./crc32c.ts')).crc32cMain(argv.slice(1), { bytes: bytes?.slice(1) }); // softdsa crc32c
-  if (argv[0] === 'decode') return (await import('./decode.ts')).decodeMain(argv.slice(1)); // softdsa decode
-  const { plan, runBench } = await import('./run.ts');
+  if (argv[0] === 'crc32c') return crc32cMain(argv.slice(1), { bytes: bytes?.slice(1) }); // softdsa crc32c: src/cli/crc32c.ts
+  if (argv[0] === 'decode') return decodeMain(argv.slice(1)); // softdsa decode: src/cli/decode.ts
   let parsed: Parsed;
   try {
     parsed = parse(argv, { cores: availableParallelism(), llc: lastLevelCache(), isTTY: process.stdout.isTTY === true && process.stderr.isTTY === true });
@@ -69,7 +71,6 @@ export async function main(argv: string[], bytes?: Buffer[]): Promise<number> {
     return 0;
   }
   const o = parsed.options!;
-  const [{ Progress }, { csv, json, table }, { page }] = await Promise.all([import('./progress.ts'), import('./report.ts'), import('./html.ts')]);
   const progress = new Progress(o.progress);
   const ctl = { aborted: false, progress: (f: number) => progress.update(f) };
   let first = 0;

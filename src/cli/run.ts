@@ -5,7 +5,7 @@
 // buffers (each baseline once per distinct work: later variants reuse its row).
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import { Device } from '../index.ts';
 import { crc16Table, isDif, loadCrc, loadNpmCrc16 } from './kernels.ts';
 import { Kit, kitBytes } from './kit.ts';
@@ -301,7 +301,9 @@ export async function runBench(o: BenchOptions, argv: string[], hooks: Hooks): P
               const bm = await new NodeLoop(kit, { ...crcs, crc16: npm16.crc16 }, ctl, o.verify).run(warm, meas);
               if (bm.ops > 0 || !bm.partial) row = rowOf(bm, { ...common, impl: 'npm', name: `node ${npm16.name} CRC-16 per block`, variant: null, pool: null });
             } else {
-              pool ??= new Piscina({
+              // (loaded here, when a run has a piscina baseline: `softdsa crc32c`, which imports this
+              // module with the rest of the command line, loaded it for nothing, 17 ms of a 180 ms run)
+              pool ??= new (await import('piscina')).Piscina({
                 filename: pathToFileURL(join(packageRoot, sourceExt === '.ts' ? 'src/cli/baseline-worker.ts' : 'dist/src/cli/baseline-worker.js')).href,
                 workerData: { sab: d.memory.buffer },
                 minThreads: threads,
