@@ -217,9 +217,9 @@ export class AttachedDevice extends DeviceCalls {
     return !this.closed;
   }
 
-  /** Resolves at once: the opener's engines run, or will, while the device is open. */
+  /** Resolves at once: the opener's engines run, or will, while the device is open (rejects with DEVICE_CLOSED once it is closed, or this thread detached). */
   override ready(): Promise<void> {
-    return Promise.resolve();
+    return this.closed ? Promise.reject(Errors.closed()) : Promise.resolve();
   }
 
   /** Per-operation counts, bytes, placement and latency of this thread's drop-in calls; its batching. */

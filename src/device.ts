@@ -310,7 +310,7 @@ export class Device extends DeviceCalls {
       () => this.#warmPaths(warm),
       (e: unknown) => {
         this.#warmed = true;
-        if (warm !== 0) this.#alloc().free(warm);
+        if (warm !== 0) this.#alloc().release(warm);
         throw e;
       },
     );
@@ -337,7 +337,7 @@ export class Device extends DeviceCalls {
       // (the device closed under it, an engine died, a rule or a tracer came: cold paths, nothing else)
     } finally {
       this.#warmed = true;
-      if (area !== 0 && !this.closed) this.#alloc().free(area);
+      if (area !== 0 && !this.closed) this.#alloc().release(area);
     }
   }
 
@@ -394,8 +394,9 @@ export class Device extends DeviceCalls {
     return dev;
   }
 
-  /** Resolves once the engines have booted and this thread's paths to them are warm (at once when they are, or the device closed); rejects with ENGINE_START_FAILED when they cannot start. */
+  /** Resolves once the engines have booted and this thread's paths to them are warm (at once when they are, or when the device closes meanwhile); rejects with ENGINE_START_FAILED when they cannot start, with DEVICE_CLOSED when the device was closed before the call. */
   override ready(): Promise<void> {
+    if (this.closed) return Promise.reject(Errors.closed()); // (as every other verb: nothing will be ready)
     this.#startEngines();
     return this.#warmed ? this.#ready : held(this.#ready);
   }
@@ -581,7 +582,7 @@ export class Device extends DeviceCalls {
       // A DRAIN on each shared WQ (attached threads submit to any) completes after everything queued before it.
       await Promise.all(this.layout.wqs.flatMap((w, i) => (w.mode !== 'shared' ? [] : [(i === this.portal.wq.index ? this.portal : this.wq(w.id)).submit(Descriptor.drain())])));
       endReclaim(this.memory, base);
-      this.#alloc().free(base);
+      this.#alloc().release(base); // (the attached thread's own blocks too: its descriptors)
     } finally {
       this.#reclaiming.delete(base);
       this.#lent.delete(base);
@@ -705,7 +706,7 @@ export class Device extends DeviceCalls {
     const staging = this.#alloc().alloc(window * this.layout.engineCount, 4096);
     const pasid = this.#engines.spaces.file({ fd, staging, window }, size);
     if (pasid < 0) {
-      this.#alloc().free(staging);
+      this.#alloc().release(staging);
       throw Errors.noSpaces();
     }
     let mapped = true;
@@ -722,7 +723,7 @@ export class Device extends DeviceCalls {
         const quiet = this.#engines.quiescence();
         const giveBack = (): void => {
           if (this.closed) return;
-          if (quiet()) this.#alloc().free(staging);
+          if (quiet()) this.#alloc().release(staging);
           else setTimeout(giveBack, 1).unref();
         };
         giveBack();

@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openLater } from '../src/device.ts';
-import { Device, Descriptor, Flag, Opcode, readRecord, Status, encode, eventFdStatus } from '../src/index.ts';
+import { copyFileCrc32c, crc32cFile, Device, Descriptor, Flag, Opcode, readRecord, Status, encode, eventFdStatus } from '../src/index.ts';
 import { Ctx } from '../src/device/format.ts';
 import { EngineStates } from '../src/device/engine_states.ts';
 import { Interrupt, Vectors } from '../src/device/completion.ts';
@@ -14,7 +14,9 @@ import { referenceExecute, type RefCtx } from './reference.ts';
 import { randomDescriptor, rng, type Region } from './gen.ts';
 import { spawnSync } from 'node:child_process';
 import { crc32c as nativeCrc } from '@node-rs/crc32';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -430,6 +432,10 @@ test('submit after close rejects; close twice is fine; bad arguments throw clear
   } catch (e) {
     assert.is((e as { code?: string }).code, 'DEVICE_CLOSED');
   }
+  assert.is(await dev.ready().then(() => 'ready', (e: { code?: string }) => e.code), 'DEVICE_CLOSED', 'ready() of a closed device: nothing will be');
+  const never = Device.openSync({ arenaBytes: ARENA, engines: 1 });
+  await never.close();
+  assert.is(await never.ready().then(() => 'ready', (e: { code?: string }) => e.code), 'DEVICE_CLOSED', 'closed before its engines started');
   await assert.not.throws(() => undefined);
   try {
     await Device.open({ wqSize: 100 });
@@ -554,6 +560,48 @@ test('Device[openLater] (the default device\'s opener): engines start when the t
   for (const until = Date.now() + 20_000; !dev.isReady && Date.now() < until; ) await new Promise((r) => setTimeout(r, 5));
   assert.is(dev.isReady, true, 'started by the timer');
   await dev.close();
+});
+
+test('a block the program never wrote holds zeros: the device\'s own work (warm-up, calibration, descriptor blocks, file windows and chunks) leaves none of its bytes behind; an impossible alignment is said to be one', async () => {
+  const dev = await Device.open({ engines: 2, arenaBytes: 16 << 20 });
+  const dir = mkdtempSync(join(tmpdir(), 'softdsa-zeros-'));
+  try {
+    const first = dev.buffer(64 << 10);
+    assert.is(first.findIndex((b) => b !== 0), -1, 'the first buffer after open (the warm-up used the arena)');
+    // the program's own buffers, written: they stay allocated (their bytes are the program's)
+    const a = dev.buffer(3 << 20).fill(7);
+    const b = dev.buffer(3 << 20);
+    await dev.memcpy(b, a);
+    await dev.crc32c(a);
+    await Promise.all(Array.from({ length: 300 }, (_, i) => dev.crc32c(a.subarray(0, 64 + i))));
+    await new Promise((r) => setTimeout(r, 150)); // (the calibration runs when the device is idle)
+    const f = join(dir, 'f');
+    writeFileSync(f, randomBytes((3 << 20) + 5));
+    await crc32cFile(f, { device: dev }); // (mapped: the engines read it into windows of the arena)
+    await crc32cFile(f, { device: dev, chunkSize: 1 << 20 });
+    await copyFileCrc32c(f, join(dir, 'g'), { device: dev, chunkSize: 1 << 20 });
+    await dev.createDelta(a, b);
+    // every byte no block holds now: zeros
+    let seen = 0;
+    for (let size = 1 << 20; size >= 64; ) {
+      let buf: Buffer;
+      try {
+        buf = dev.buffer(size);
+      } catch {
+        size >>= 1;
+        continue;
+      }
+      const at = buf.findIndex((x) => x !== 0);
+      assert.is(at, -1, `a fresh block of ${size} bytes at ${buf.byteOffset} holds ${buf[at]} at ${at}`);
+      seen += size;
+    }
+    assert.ok(seen > 8 << 20, `${seen} bytes checked`);
+    // an alignment no block can have: said so, not that the arena is full
+    assert.throws(() => dev.alloc(100, 2 ** 40), (e: Error) => e instanceof RangeError && /alignment .* larger than the arena/.test(e.message));
+  } finally {
+    await dev.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();

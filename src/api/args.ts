@@ -6,7 +6,7 @@
 //   local  - ordinary memory of this thread: no other thread can reach it
 import { typeName } from '../device/errors.ts';
 import { windowOf } from '../device/spaces.ts';
-import { isBuffer, plainBytes, realLength } from '../device/views.ts';
+import { isBuffer, outOfBounds, plainBytes, realLength } from '../device/views.ts';
 
 /** The most descriptors one call puts in flight at once (each is a descriptor and a promise: with
  * maxTransfer 1, an 8 MiB copy built 8 M of them before sending one, and ran out of heap). */
@@ -36,16 +36,24 @@ export interface ArenaInfo {
   kept?: ReadonlyArray<readonly [number, number]>;
 }
 
-/** A Uint8Array over the argument's bytes, or a TypeError naming the argument. */
+const outside = (name: string): RangeError => new RangeError(`${name} is a view past the end of its ArrayBuffer (a resizable one, shrunk below it): it has no bytes; make a new view of what the buffer holds`);
+
+/** A Uint8Array over the argument's bytes, or a TypeError (RangeError: a view out of its buffer's bounds) naming the argument. */
 export function bytesOf(name: string, v: unknown): Uint8Array {
+  let u8: Uint8Array | undefined;
   try {
     // (the bytes it really covers: a subclass's getters could say otherwise, views.ts)
-    if (ArrayBuffer.isView(v)) return plainBytes(v);
-    if (isBuffer(v)) return new Uint8Array(v);
+    if (ArrayBuffer.isView(v)) u8 = plainBytes(v);
+    else if (isBuffer(v)) return new Uint8Array(v);
   } catch (e) {
+    if (ArrayBuffer.isView(v) && outOfBounds(v)) throw outside(name);
     // (V8 says "Cannot perform Construct on a detached ArrayBuffer", naming no argument)
     if (e instanceof TypeError && /detached/i.test(e.message)) throw new TypeError(`${name} is a detached ArrayBuffer or a view of one (transferred, or its memory released): it has no bytes`, { cause: e });
     throw e;
+  }
+  if (u8 !== undefined) {
+    if (u8.byteLength === 0 && outOfBounds(v as ArrayBufferView)) throw outside(name);
+    return u8;
   }
   // (a Proxy of a view or a buffer passes for one by its name, and has no bytes to reach)
   const posing = v instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && v instanceof SharedArrayBuffer) || v instanceof DataView || v instanceof Object.getPrototypeOf(Uint8Array);

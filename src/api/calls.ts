@@ -78,6 +78,13 @@ export function arenaIo<T>(dev: DeviceCalls, p: Promise<T>): Promise<T> {
   return p;
 }
 
+/**
+ * DeviceCalls[releaseOwn](addr): free() of a block the API took for its own work (a file call's
+ * chunks and records), zeroed first (Allocator.release): the program never wrote there. (In the
+ * global registry: a device of the CommonJS build passed to a call of the ES one has it too.)
+ */
+export const releaseOwn = Symbol.for('softdsa.releaseOwn');
+
 export abstract class DeviceCalls extends DeviceConnection {
   /** this thread's allocator over its part of the arena; null: it has none (no buffers, no calls) */
   protected readonly arena: Allocator | null;
@@ -87,6 +94,11 @@ export abstract class DeviceCalls extends DeviceConnection {
   protected constructor(memory: WebAssembly.Memory, layout: Layout, addon: EventFdAddon | null, spin: number, wqIndex: number, part: ArenaPart | null) {
     super(memory, layout, addon, spin, wqIndex);
     this.arena = part === null ? null : new Allocator(part.base, part.end);
+    if (this.arena !== null) {
+      // (this thread's core's MEMFILL where it is made, at memory speed; a typed array's fill of
+      // shared memory goes an element at a time)
+      this.arena.wipe = (addr, bytes) => (this.hasCoreHere ? this.coreHere().fill(addr, bytes, 0n) : new Uint8Array(memory.buffer, addr, bytes).fill(0));
+    }
   }
 
   /** The high-level operations of this thread (memcpy, crc32c, ...), made on first use. */
@@ -119,6 +131,12 @@ export abstract class DeviceCalls extends DeviceConnection {
    * end, could be the address of someone else's block). Free a buffer once the calls on it have
    * settled: one still in flight writes into whoever takes the block next.
    */
+  [releaseOwn](addr: number): void {
+    if (this.arena === null) throw Errors.noArena();
+    this.arena.release(addr);
+    this.#buffers.delete(addr);
+  }
+
   free(addr: number | Uint8Array): void {
     if (this.arena === null) throw Errors.noArena();
     if (addr instanceof Uint8Array) {
@@ -222,7 +240,7 @@ export abstract class DeviceCalls extends DeviceConnection {
       submitNow: (d, group) => this.portal.submitNow(d, group),
       wake: (n) => this.portal.doorbell(n),
       alloc: (n, a, top) => arena.alloc(n, a, top),
-      free: (a) => arena.free(a),
+      free: (a) => arena.release(a), // (only blocks the calls took for their own work come back here)
       reclaimWith: (fn) => void (arena.reclaim = fn),
       arenaBytes: arena.size,
     };

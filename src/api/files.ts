@@ -36,7 +36,7 @@ import { anotherFileCallEnds, enterFileCall, whenStopped } from './file_gate.ts'
 import { onAbort } from './on_abort.ts';
 import { defaultDeviceIfOpen, deviceOption, openSoon } from './default_device.ts';
 import type { Device, MappedFile } from '../device.ts';
-import { arenaIo, type DeviceCalls } from './calls.ts';
+import { arenaIo, type DeviceCalls, releaseOwn } from './calls.ts';
 import { Descriptor } from '../device/descriptor.ts';
 import { abortError, Errors, FileCrcError } from '../device/errors.ts';
 import { Record, Status } from '../device/format.ts';
@@ -199,7 +199,7 @@ async function slotsFitting(fn: string, dev: DeviceCalls, st: Stats, o: Checked,
 function freeAll(dev: DeviceCalls, bufs: Buffer[]): void {
   for (const b of bufs) {
     try {
-      dev.free(b.byteOffset);
+      dev[releaseOwn](b.byteOffset); // (zeroed: the file's bytes stay in no block the program takes next)
     } catch {
       // the device was closed under us: its arena is gone with it
     }
@@ -521,7 +521,7 @@ async function crcMapped(fn: string, path: FilePath, fh: FileHandle, size: numbe
   const release = async (failed: boolean): Promise<void> => {
     map.unmap();
     try {
-      dev.free(records);
+      dev[releaseOwn](records);
     } catch {
       // the device was closed under us: its arena is gone with it
     }

@@ -35,8 +35,8 @@ class OpStats {
 
   snapshot(): OpSnapshot {
     const lat = this.#lat.slice(0, Math.min(this.#n, WINDOW)).sort();
-    const q = (p: number): number => (lat.length === 0 ? 0 : lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]);
-    return { count: this.count, bytes: this.bytes, failed: this.failed, placement: { ...this.placement }, latencyMs: { p50: q(0.5), p99: q(0.99) } };
+    const q = (p: number): number => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))];
+    return { count: this.count, bytes: this.bytes, failed: this.failed, placement: { ...this.placement }, latencyMs: lat.length === 0 ? null : { p50: q(0.5), p99: q(0.99) } };
   }
 }
 
@@ -48,8 +48,8 @@ export interface OpSnapshot {
   failed: number;
   /** calls per placement: device, split across engines, or inline and why */
   placement: Partial<Record<Placement, number>>;
-  /** over the most recent 1024 timed calls (one call in 8 is timed; split calls all) */
-  latencyMs: { p50: number; p99: number };
+  /** over the most recent 1024 timed calls (one call in 8 is timed; split calls all); null while none was (it read 0 ms, which a call can take) */
+  latencyMs: { p50: number; p99: number } | null;
 }
 
 export class Stats {

@@ -18,6 +18,14 @@ export class Allocator {
    */
   reclaim: (() => boolean) | null = null;
 
+  /**
+   * Zeroes a block the device used for its own work as release() gives it back: fresh arena
+   * memory is zeros, and a program's block holds only what its own calls wrote there (the
+   * warm-up's descriptors, a file's bytes read into the device's windows, did; a new device's
+   * first buffer held 122 bytes of them).
+   */
+  wipe: ((addr: number, bytes: number) => void) | null = null;
+
   constructor(base: number, end: number) {
     this.#free = [[base, end]];
     this.size = end - base;
@@ -32,13 +40,15 @@ export class Allocator {
     if (typeof bytes !== 'number' || typeof align !== 'number') throw new TypeError(`alloc(bytes, align): both must be numbers; got ${typeName(bytes)}, ${typeName(align)}`);
     if (!Number.isInteger(bytes) || bytes <= 0) throw new RangeError(`alloc: size must be a positive integer, got ${bytes}`);
     if (!Number.isInteger(align) || align <= 0 || (align & (align - 1)) !== 0) throw new RangeError(`alloc: alignment must be a power of two, got ${align}`);
+    if (align > this.size) throw new RangeError(`alloc: alignment ${align} is larger than the arena (${this.size} bytes): no block of it can be aligned so`);
     const addr = this.#fit(bytes, align, top);
     if (addr >= 0) return addr;
     if (this.reclaim?.() === true) {
       const again = this.#fit(bytes, align, top);
       if (again >= 0) return again;
     }
-    throw Errors.arenaFull(bytes, this.size, this.#free.reduce((m, [s, e]) => Math.max(m, e - s), 0));
+    const largest = this.#free.reduce((m, [s, e]) => Math.max(m, e - s), 0);
+    throw Errors.arenaFull(bytes, this.size, largest, largest >= bytes ? align : undefined);
   }
 
   /** The block's address, taken, or -1 when no free range fits it. */
@@ -62,6 +72,13 @@ export class Allocator {
   /** The ranges no block holds now, in address order. */
   freeRanges(): ReadonlyArray<readonly [start: number, end: number]> {
     return this.#free.map(([s, e]) => [s, e] as const);
+  }
+
+  /** free() of a block the device used for its own work: zeroed first (wipe). */
+  release(addr: number): void {
+    const block = this.#used.get(addr);
+    if (block !== undefined) this.wipe?.(block[0], block[1] - block[0]);
+    this.free(addr);
   }
 
   free(addr: number): void {

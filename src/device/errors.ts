@@ -102,8 +102,11 @@ export const Errors = {
   descriptorSize: (n: number) => new TypeError(`a descriptor is 64 bytes in DSA layout; got ${n}`),
   descriptorType: (v: unknown) =>
     new TypeError(`a descriptor is a 64-byte Uint8Array (or other TypedArray/DataView); got ${typeName(v)}`),
-  arenaFull: (bytes: number, size: number, largest: number) =>
-    Object.assign(new RangeError(`device arena cannot fit ${bytes} more bytes (of its ${size}, the largest free piece is ${largest}): free() buffers no longer used, or open the device with a larger arenaBytes`), { code: 'ARENA_FULL' }),
+  /** `align`: given when a free piece is large enough and only the alignment kept the block out */
+  arenaFull: (bytes: number, size: number, largest: number, align?: number) =>
+    Object.assign(new RangeError(align !== undefined
+      ? `device arena has no free piece that holds ${bytes} bytes at an alignment of ${align} (the largest free piece is ${largest} bytes, of its ${size}): ask a smaller alignment, or free() buffers no longer used`
+      : `device arena cannot fit ${bytes} more bytes (of its ${size}, the largest free piece is ${largest}): free() buffers no longer used, or open the device with a larger arenaBytes`), { code: 'ARENA_FULL' }),
   badFree: (addr: number) => new RangeError(`address ${addr} was not allocated by this device (or was freed already)`),
   notFreeable: (addr: number, why: string) => new RangeError(`free(${addr}): ${why}`),
   outOfArena: (addr: number, length: number) => new RangeError(`range [${addr}, ${addr + length}) is not inside the device arena`),

@@ -29,6 +29,34 @@ export function plainBytes(v: ArrayBufferView): Uint8Array {
   return new Uint8Array(of.buffer.call(v) as ArrayBuffer, of.offset.call(v) as number, of.length.call(v) as number);
 }
 
+const SUBARRAY = (typedArray as { subarray: (this: unknown, begin: number) => unknown }).subarray;
+
+/**
+ * Whether a view that reads as empty lies past the end of its buffer (a resizable ArrayBuffer
+ * shrunk below it), not detached nor made empty: its getters then say 0 bytes at 0, and V8 went
+ * on to call it detached, or took it for 0 bytes (a CRC of nothing, no error). A typed array's
+ * subarray(0) is made at its own offset, which the buffer no longer reaches; a DataView's
+ * byteLength throws, as on a detached buffer, which a view made over the buffer tells apart.
+ */
+export function outOfBounds(v: ArrayBufferView): boolean {
+  try {
+    if (v instanceof DataView) {
+      DV.length.call(v);
+      return false;
+    }
+    SUBARRAY.call(v, 0);
+    return false;
+  } catch (e) {
+    if (!(v instanceof DataView)) return e instanceof RangeError;
+    try {
+      new Uint8Array(DV.buffer.call(v) as ArrayBuffer, 0, 0);
+      return true;
+    } catch {
+      return false; // (detached)
+    }
+  }
+}
+
 const AB_LENGTH = getter(ArrayBuffer.prototype, 'byteLength');
 const SAB_LENGTH = typeof SharedArrayBuffer === 'undefined' ? null : getter(SharedArrayBuffer.prototype, 'byteLength');
 
