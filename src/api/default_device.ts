@@ -119,7 +119,7 @@ export function configure(opts: DeviceOptions): void {
   failed = false;
 }
 
-/** Closes the default device (after its in-flight work); the next call opens a new one. */
+/** Closes the default device, as dev.close() does (its calls in flight finish; a file call in flight rejects with DEVICE_CLOSED at once); the next call opens a new one. */
 export async function shutdown(): Promise<void> {
   const dev = current;
   current = null;

@@ -49,7 +49,7 @@ export interface FileCrcOptions {
   inFlight?: number | undefined;
   /** aborts the call: it rejects at once with an AbortError (code ABORT_ERR, cause: the signal's reason) */
   signal?: AbortSignal | undefined;
-  /** called as chunks are done: bytes done and the file's size (bytes done can pass it if the file grows); an error it throws, or its promise rejects with, fails the call */
+  /** called as chunks are done: bytes done and the file's size (bytes done can pass it if the file grows; 0 when it has none: a pipe, a character device); an error it throws, or its promise rejects with, fails the call */
   onProgress?: ((bytesDone: number, totalBytes: number) => void | Promise<void>) | undefined;
   /** the device whose engines do the work (an attached thread's too: its file calls read into its part); default: the default device */
   device?: DeviceCalls | undefined;
@@ -189,7 +189,11 @@ async function slotsFitting(fn: string, dev: DeviceCalls, st: Stats, o: Checked,
       } catch (e) {
         if (!(e instanceof RangeError)) throw e;
         refused = e; // (what is said: the smallest chunk tried)
-        if (o.chunkGiven || c <= MIN_FITTED_CHUNK) break;
+        // A chunk size given waits for room where the arena can hold one such chunk; one it never
+        // could is halved too (the mapped path, which needs no chunk buffers, takes it whatever the
+        // arena: the same call failed or not by whether the engines ran yet).
+        const couldFit = (pair ? 2 * c : c) + reserveOf(dev) <= dev.arenaBytes;
+        if ((o.chunkGiven && couldFit) || c <= MIN_FITTED_CHUNK) break;
       }
     }
     if (!(await anotherFileCallEnds(dev, o.signal))) throw refused;
@@ -345,7 +349,7 @@ function pump(
       const before = fold.bytes;
       fold.add(c.index, crc, len);
       // (a chunk done ahead of an earlier one moves nothing: progress counts the folded prefix)
-      if (fold.bytes > before) tell(o, fold.bytes, Math.max(size, fold.bytes), finish);
+      if (fold.bytes > before) tell(o, fold.bytes, st.isFile() ? Math.max(size, fold.bytes) : 0, finish);
     };
 
     const pumpMore = (): void => {
@@ -715,7 +719,7 @@ async function crcBeforeDevice(fn: string, p: FilePath, o: Checked): Promise<{ c
       if (bytesRead === 0 || failure !== null) break;
       crc = crc32cOf(buf.subarray(0, bytesRead), crc);
       bytes += bytesRead;
-      tell(o, bytes, Math.max(size, bytes), fail);
+      tell(o, bytes, positioned ? Math.max(size, bytes) : 0, fail);
     }
     if (failure === null && bytes < size) {
       const left = (await fh.stat()).size;
