@@ -736,4 +736,50 @@ test('close() settles every file call: one waiting in open() of a FIFO, one bloc
   }
 });
 
+test('a FIFO is read and written through a pipe an abort ends: other waiters on it are not disturbed (a reader got an empty stream, a waiting writer SIGPIPE), a read blocked on a silent writer gives back its descriptor and Node\'s pool', async () => {
+  // two calls wait for a writer; one is aborted: the other gets the writer's bytes
+  const f1 = fifoAt('fifo-two-waiters');
+  const ac = new AbortController();
+  const aborted = crc32cFileInfo(f1, { signal: ac.signal }).then(() => 'done', (e: NodeJS.ErrnoException) => e.code);
+  const other = crc32cFileInfo(f1);
+  await new Promise((r) => setTimeout(r, 100));
+  ac.abort();
+  assert.is(await aborted, 'ABORT_ERR');
+  await new Promise((r) => setTimeout(r, 100));
+  const writer = spawn('sh', ['-c', `printf 123456789 > "${f1}"`], { stdio: 'ignore' });
+  const writerExit = new Promise((r) => writer.on('exit', r));
+  assert.equal(await other, { crc: 0xe3069283, bytes: 9 }, 'the other waiter reads the writer\'s bytes');
+  await writerExit;
+  // a copy into a FIFO, aborted while it waits for a reader: a writer waiting there is not killed
+  const f2 = fifoAt('fifo-writer-waits');
+  const ac2 = new AbortController();
+  const copy = copyFileCrc32c(file('to-fifo-src', bytes(100)), f2, { signal: ac2.signal }).then(() => 'done', (e: NodeJS.ErrnoException) => e.code);
+  const victim = spawn('sh', ['-c', `printf important > "${f2}"`], { stdio: 'ignore' });
+  const victimExit = new Promise<{ code: number | null; signal: string | null }>((r) => victim.on('exit', (code, signal) => r({ code, signal })));
+  await new Promise((r) => setTimeout(r, 100));
+  ac2.abort();
+  assert.is(await copy, 'ABORT_ERR');
+  const got = execFileSync('cat', [f2], { encoding: 'utf8', timeout: 10_000 });
+  assert.is(got, 'important', 'the waiting writer reaches its reader');
+  assert.equal(await victimExit, { code: 0, signal: null });
+  // reads blocked on writers that hold their ends open and write nothing: aborted, each gives its
+  // descriptor back, and the pool is free for other calls (4 such reads took all of it for good)
+  const fds = (): number => readdirSync('/proc/self/fd').length;
+  const before = fds();
+  const f3 = fifoAt('fifo-silent');
+  const holders = [0, 1, 2, 3, 4].map(() => spawn('sh', ['-c', `exec 3>"${f3}"; printf x >&3; exec sleep 30`], { stdio: 'ignore' }));
+  try {
+    const r = await Promise.allSettled([0, 1, 2, 3, 4].map(() => crc32cFile(f3, { signal: AbortSignal.timeout(300) })));
+    assert.equal(r.map((x) => (x.status === 'rejected' ? (x.reason as NodeJS.ErrnoException).code : 'done')), ['ABORT_ERR', 'ABORT_ERR', 'ABORT_ERR', 'ABORT_ERR', 'ABORT_ERR']);
+    const nine = file('after-silent', Buffer.from('123456789'));
+    const t = performance.now();
+    assert.is(await crc32cFile(nine), 0xe3069283);
+    assert.ok(performance.now() - t < 5000, 'the pool was free');
+    await new Promise((res) => setTimeout(res, 50));
+    assert.is(fds(), before, 'every descriptor given back');
+  } finally {
+    for (const h of holders) h.kill();
+  }
+});
+
 test.run();

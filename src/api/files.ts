@@ -1,6 +1,6 @@
 // CRC-32C of files, and copies of files with the CRC of what was written (issue 13).
 //
-// A file is read straight into arena Buffers (FileHandle.read into memory the engines reach:
+// A file is read straight into arena Buffers (fh.read into memory the engines reach:
 // no copy), several reads in flight; each chunk's CRC runs on the engines as soon as it has
 // landed, while the next chunks are being read, and the chunks' CRCs are combined in file
 // order with the GF(2) shift (crc_combine.ts). The arena only needs slots x chunkSize, so
@@ -24,7 +24,7 @@
 // thread pool's reads alone ran at 17 and reading the file into arena Buffers with a CRC per
 // chunk at 2-3). The reads then run on the engines, and cold, on a slow disk, other work waits
 // behind them.
-import { open, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { open, stat, unlink } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { isAbsolute, sep } from 'node:path';
 import { closeSync, constants as fsc, openSync, realpathSync, statSync, type Stats } from 'node:fs';
@@ -34,6 +34,7 @@ import { CrcFold } from './crc_combine.ts';
 import { bufferLeavingRoom, reserveOf } from './arena_room.ts';
 import { anotherFileCallEnds, enterFileCall, whenStopped } from './file_gate.ts';
 import { onAbort } from './on_abort.ts';
+import { type FileIo, openPipe } from './pipe_handle.ts';
 import { defaultDeviceIfOpen, deviceOption, openSoon } from './default_device.ts';
 import type { Device, MappedFile } from '../device.ts';
 import { arenaIo, type DeviceCalls, releaseOwn } from './calls.ts';
@@ -212,7 +213,7 @@ function freeAll(dev: DeviceCalls, bufs: Buffer[]): void {
 }
 
 /** Fills buf[0, len) from the file (at pos, or at the file's position when pos is null); stops at end of file. */
-async function readFull(fh: FileHandle, buf: Buffer, len: number, pos: number | null): Promise<number> {
+async function readFull(fh: FileIo, buf: Buffer, len: number, pos: number | null): Promise<number> {
   let got = 0;
   while (got < len) {
     const { bytesRead } = await fh.read(buf, got, len - got, pos === null ? null : pos + got);
@@ -222,7 +223,7 @@ async function readFull(fh: FileHandle, buf: Buffer, len: number, pos: number | 
   return got;
 }
 
-async function writeFull(fh: FileHandle, buf: Buffer, len: number, pos: number | null): Promise<void> {
+async function writeFull(fh: FileIo, buf: Buffer, len: number, pos: number | null): Promise<void> {
   let done = 0;
   while (done < len) {
     const { bytesWritten } = await fh.write(buf, done, len - done, pos === null ? null : pos + done);
@@ -245,7 +246,7 @@ function pump(
   /** the device: as it closes, a read or write blocked for good (a FIFO) is waited for no more */
   dev: DeviceCalls,
   path: FilePath,
-  fh: FileHandle,
+  fh: FileIo,
   st: Stats,
   o: Checked,
   slotCount: number,
@@ -398,15 +399,16 @@ const mapsFiles = (dev: DeviceCalls): dev is Device => typeof (dev as Partial<De
  * A turn for a file call on dev (null: on no device, file_gate.ts), and the file open for reading; leave() gives the
  * turn back (the call's to do, once it holds nothing more). On failure nothing is kept.
  */
-async function openForReading(fn: string, path: FilePath, dev: DeviceCalls | null, signal: AbortSignal | undefined): Promise<{ fh: FileHandle; st: Stats; leave: () => void }> {
+async function openForReading(fn: string, path: FilePath, dev: DeviceCalls | null, signal: AbortSignal | undefined): Promise<{ fh: FileIo; st: Stats; leave: () => void }> {
   const leave = await enterFileCall(dev, signal);
-  let fh: FileHandle | null = null;
+  let fh: FileIo | null = null;
   try {
     if (signal?.aborted) throw abortError(signal);
     if (dev?.isClosing) throw Errors.closed();
-    // (an open can wait for good: a FIFO with no writer. An abort rejects at once all the same,
-    // and the file, if it opens later, is closed then.)
-    fh = await untilStopped(open(path, 'r'), signal, dev, (late) => void late.close().catch(() => {}), { path, otherEnd: fsc.O_WRONLY });
+    // A FIFO opens at once, and is read through a pipe an abort ends (pipe_handle.ts). (Anything
+    // else is opened by fs: one that becomes a FIFO between the two can wait for a writer, which an
+    // abort lets go, and the file, if it opens later, is closed then.)
+    fh = (await openPipe(path, false, signal, dev)) ?? (await untilStopped(open(path, 'r'), signal, dev, (late) => void late.close().catch(() => {}), { path, otherEnd: fsc.O_WRONLY }));
     const st = await fh.stat();
     if (st.isDirectory()) throw new FileCrcError('EISDIR', `${fn}: ${path} is a directory`, String(path));
     return { fh, st, leave };
@@ -479,7 +481,7 @@ function unblockFifo(path: FilePath, otherEnd: number): void {
 }
 
 /** Whether the file has a byte at `pos` now (rejects with a read's own error). */
-async function hasByteAt(fh: FileHandle, pos: number): Promise<boolean> {
+async function hasByteAt(fh: FileIo, pos: number): Promise<boolean> {
   return (await fh.read(Buffer.alloc(1), 0, 1, pos)).bytesRead > 0;
 }
 
@@ -500,7 +502,7 @@ const STALL_BYTES = 4096;
  * descriptor is in flight (also after a rejection, e.g. an abort). Null, at once, when the
  * device has no room to map the file (arena windows, a PASID).
  */
-async function crcMapped(fn: string, path: FilePath, fh: FileHandle, size: number, dev: DeviceCalls, o: Checked, from: { bytes: number; crc: number }, cleanup: (failed: boolean) => Promise<void>): Promise<{ crc: number; bytes: number } | null> {
+async function crcMapped(fn: string, path: FilePath, fh: FileIo, size: number, dev: DeviceCalls, o: Checked, from: { bytes: number; crc: number }, cleanup: (failed: boolean) => Promise<void>): Promise<{ crc: number; bytes: number } | null> {
   if (!mapsFiles(dev)) return null; // (an attached thread's: the opener maps files)
   const share = Math.ceil((size - from.bytes) / (2 * dev.layout.engineCount) / MAPPED_CHUNK_MIN) * MAPPED_CHUNK_MIN;
   const piece = Math.max(1, Math.min(o.chunkGiven ? o.chunkSize : Math.max(MAPPED_CHUNK_MIN, Math.min(MAPPED_CHUNK, share)), dev.options.maxTransfer));
@@ -755,7 +757,7 @@ async function crcBeforeDevice(fn: string, p: FilePath, o: Checked): Promise<{ c
 async function readStage(
   fn: string,
   p: FilePath,
-  fh: FileHandle,
+  fh: FileIo,
   st: Stats,
   dev: DeviceCalls,
   o: Checked,
@@ -795,7 +797,7 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
   const o = checkOptions(fn, opts);
   const dev = deviceOption(fn, opts?.device);
   const { fh, st, leave } = await openForReading(fn, s, dev, o.signal);
-  let out: FileHandle | null = null;
+  let out: FileIo | null = null;
   /** dst is a file this call made (only such a one is removed when the copy fails) */
   let created = false;
   let slots: Buffer[] = [];
@@ -818,10 +820,15 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
     // call rejected first, the file it went on to make would have been removed after the
     // rejection, perhaps one the caller had written there meanwhile. One that is there (a FIFO
     // may wait for a reader) is waited for only until an abort: it was not made, so it stays.
-    const opening = openDestination(d, st.mode & 0o777);
-    // (a regular file's open is waited for even on an abort: it truncates, and after the rejection
-    // it would empty what the caller wrote there since)
-    ({ fh: out, created } = existing === null || existing.isFile() ? await opening : await untilStopped(opening, o.signal, dev, (late) => void late.fh.close().catch(() => {}), { path: d, otherEnd: fsc.O_RDONLY }));
+    // A FIFO opens once a reader is there, and is written through a pipe an abort ends (pipe_handle.ts).
+    const pipe = existing?.isFIFO() === true ? await openPipe(d, true, o.signal, dev) : null;
+    if (pipe !== null) out = pipe;
+    else {
+      const opening = openDestination(d, st.mode & 0o777);
+      // (a regular file's open is waited for even on an abort: it truncates, and after the rejection
+      // it would empty what the caller wrote there since)
+      ({ fh: out, created } = existing === null || existing.isFile() ? await opening : await untilStopped(opening, o.signal, dev, (late) => void late.fh.close().catch(() => {}), { path: d, otherEnd: fsc.O_RDONLY }));
+    }
     if (o.signal?.aborted) throw abortError(o.signal);
     outIsFile = (await out.stat()).isFile();
     // src's permission bits, as fs.copyFile gives them: also to a dst that existed, and past the umask
@@ -876,7 +883,7 @@ function shrank(fn: string, path: FilePath, size: number, at: number, now: numbe
 }
 
 /** dst opened for writing (truncated), and whether this open made it (O_EXCL first). */
-async function openDestination(d: FilePath, mode: number): Promise<{ fh: FileHandle; created: boolean }> {
+async function openDestination(d: FilePath, mode: number): Promise<{ fh: FileIo; created: boolean }> {
   try {
     return { fh: await open(d, 'wx', mode), created: true };
   } catch (e) {

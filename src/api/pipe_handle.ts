@@ -1,0 +1,189 @@
+// A FIFO, opened without waiting and read or written through a libuv pipe (a net.Socket over its
+// descriptor, as process.stdin is), for the file calls (files.ts). fs's own open() of a FIFO waits
+// in a thread of Node's pool for the other end to come, and its read() or write() for that end to
+// act: for good, when it never comes, or stays open and idle. Nothing ended such a wait but
+// opening the FIFO's other end ourselves, which let every other waiter on it go too (another
+// reader then read an empty stream; a writer waiting for a reader was killed by SIGPIPE), and a
+// read blocked on a silent writer kept its thread, its descriptor and the process for good.
+// Here an open never waits (a reader's end opens at once with O_NONBLOCK; a writer's is tried
+// again until a reader is there), the waits are the event loop's, and an abort or the device's
+// closing ends them.
+import { Socket } from 'node:net';
+import { constants as fsc, type Stats } from 'node:fs';
+import { close, fstat, open } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import type { DeviceCalls } from './calls.ts';
+import { whenStopped } from './file_gate.ts';
+
+/** What the file calls use of an open file: a FileHandle, or a PipeHandle. */
+export interface FileIo {
+  readonly fd: number;
+  read(buffer: Uint8Array, offset: number, length: number, position: number | null): Promise<{ bytesRead: number }>;
+  write(buffer: Uint8Array, offset: number, length: number, position: number | null): Promise<{ bytesWritten: number }>;
+  stat(): Promise<Stats>;
+  close(): Promise<void>;
+  chmod(mode: number): Promise<void>;
+}
+
+/** How often a writer's open of a FIFO with no reader is tried again. */
+const RETRY_MS = 10;
+/** Bytes read ahead of the caller before the pipe is paused. */
+const AHEAD = 1 << 20;
+const fstatP = promisify(fstat);
+const openP = promisify(open) as (path: string | Buffer, flags: number) => Promise<number>;
+const closeP = promisify(close);
+
+/**
+ * The FIFO at `path` open for reading or writing, without waiting for its other end (a writer's
+ * end: once a reader is there); null when `path` is not a FIFO. Rejects as soon as `signal`
+ * aborts or `dev` begins to close.
+ */
+export async function openPipe(path: string | Buffer, writing: boolean, signal: AbortSignal | undefined, dev: DeviceCalls | null): Promise<PipeHandle | null> {
+  const st = await stat(path).catch(() => null);
+  if (st === null || !st.isFIFO()) return null;
+  let stopped: unknown = null;
+  let wake: (() => void) | null = null;
+  const off = whenStopped(signal, dev, (e) => {
+    stopped = e;
+    wake?.();
+  });
+  try {
+    for (;;) {
+      if (stopped !== null) throw stopped;
+      let fd: number;
+      try {
+        fd = await openP(path, (writing ? fsc.O_WRONLY : fsc.O_RDONLY) | fsc.O_NONBLOCK);
+      } catch (e) {
+        // A writer's end with no reader yet refuses (ENXIO): tried again, as a blocking open would wait.
+        if (!writing || (e as NodeJS.ErrnoException).code !== 'ENXIO') throw e;
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, RETRY_MS);
+          wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+        wake = null;
+        continue;
+      }
+      const isFifo = await fstatP(fd).then((now) => now.isFIFO(), () => false);
+      if (!isFifo || stopped !== null) {
+        await closeP(fd).catch(() => {});
+        if (stopped !== null) throw stopped;
+        return null; // (not a FIFO now: fs's open, by the caller)
+      }
+      return new PipeHandle(fd, writing, signal, dev);
+    }
+  } finally {
+    off();
+  }
+}
+
+/** A FIFO's end as a FileIo: its reads and writes go through a libuv pipe, and cancel() (an abort, the device closing) ends them. */
+export class PipeHandle implements FileIo {
+  readonly fd: number;
+  readonly #sock: Socket;
+  readonly #writing: boolean;
+  /** data read and not yet taken, in order */
+  readonly #queue: Buffer[] = [];
+  #queued = 0;
+  #ended = false;
+  #error: unknown = null;
+  #wake: (() => void) | null = null;
+  readonly #closed: Promise<void>;
+  readonly #off: () => void;
+
+  constructor(fd: number, writing: boolean, signal: AbortSignal | undefined, dev: DeviceCalls | null) {
+    this.fd = fd;
+    this.#writing = writing;
+    this.#sock = new Socket({ fd, readable: !writing, writable: writing, allowHalfOpen: true });
+    this.#closed = new Promise((resolve) => this.#sock.once('close', () => resolve()));
+    this.#sock.on('error', (e) => this.#fail(e));
+    this.#sock.on('close', () => this.#fail(new Error('the pipe was closed')));
+    if (!writing) {
+      this.#sock.on('data', (chunk: Buffer) => {
+        this.#queue.push(chunk);
+        this.#queued += chunk.length;
+        if (this.#queued >= AHEAD) this.#sock.pause();
+        this.#poke();
+      });
+      this.#sock.on('end', () => {
+        this.#ended = true;
+        this.#poke();
+      });
+    }
+    this.#off = whenStopped(signal, dev, (e) => this.cancel(e));
+  }
+
+  #poke(): void {
+    const w = this.#wake;
+    this.#wake = null;
+    w?.();
+  }
+
+  #fail(e: unknown): void {
+    this.#error ??= e;
+    this.#poke();
+  }
+
+  /** Up to `length` bytes into buffer[offset...]: what has come, or once some comes; 0 at the end (its writers gone). */
+  async read(buffer: Uint8Array, offset: number, length: number): Promise<{ bytesRead: number }> {
+    for (;;) {
+      if (this.#queue.length > 0 && length > 0) {
+        let n = 0;
+        while (n < length && this.#queue.length > 0) {
+          const head = this.#queue[0];
+          const take = Math.min(length - n, head.length);
+          buffer.set(head.subarray(0, take), offset + n);
+          n += take;
+          if (take === head.length) this.#queue.shift();
+          else this.#queue[0] = head.subarray(take);
+        }
+        this.#queued -= n;
+        if (this.#queued < AHEAD && !this.#ended) this.#sock.resume();
+        return { bytesRead: n };
+      }
+      if (this.#ended || length === 0) return { bytesRead: 0 };
+      if (this.#error !== null) throw this.#error;
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+    }
+  }
+
+  /** Writes buffer[offset, offset + length): resolves once the pipe has taken all of it. */
+  write(buffer: Uint8Array, offset: number, length: number): Promise<{ bytesWritten: number }> {
+    if (this.#error !== null) return Promise.reject(this.#error);
+    return new Promise((resolve, reject) => {
+      const settle = (e?: Error | null): void => {
+        this.#wake = null;
+        if (e) reject(e);
+        else resolve({ bytesWritten: length });
+      };
+      // (a write waiting on a reader that reads no more settles when it is cancelled)
+      this.#wake = () => settle(this.#error as Error);
+      this.#sock.write(Buffer.from(buffer.buffer, buffer.byteOffset + offset, length), (e) => settle(e ?? (this.#error as Error | null)));
+    });
+  }
+
+  stat(): Promise<Stats> {
+    return fstatP(this.fd);
+  }
+
+  chmod(): Promise<void> {
+    return Promise.resolve(); // (a FIFO that was there keeps its mode, as for any dst that was)
+  }
+
+  /** Ends the pipe's waits: a read or write in flight rejects with `reason`; the descriptor is closed. */
+  cancel(reason: unknown): void {
+    this.#fail(reason);
+    this.#sock.destroy();
+  }
+
+  /** Closes the descriptor (a writer's, once what it wrote has gone to the pipe). */
+  async close(): Promise<void> {
+    this.#off();
+    if (this.#writing && this.#error === null && this.#sock.writableLength > 0) await new Promise<void>((resolve) => this.#sock.end(resolve));
+    this.#sock.destroy();
+    await this.#closed;
+  }
+}
