@@ -175,7 +175,7 @@ async function dualBuild() {
  */
 function internalModules() {
   return new Set([
-  'api/all_done', 'api/arena_room', 'api/batcher', 'api/crc_combine', 'api/file_gate', 'api/on_abort', 'api/ops', 'api/pacer',
+  'api/all_done', 'api/arena_room', 'api/batcher', 'api/crc_combine', 'api/file_gate', 'api/on_abort', 'api/ops', 'api/pacer', 'api/pipe_handle',
   'device/allocator', 'device/arbiter', 'device/core', 'device/cpu_crc', 'device/crc32c_js', 'device/engine_states', 'device/fields', 'device/foreign',
   'device/host', 'device/paths', 'device/pattern', 'device/pool_node', 'device/spaces', 'device/spin',
   'device/unrun', 'device/v8_flags', 'device/views', 'device/warm_up', 'workers/engine',
