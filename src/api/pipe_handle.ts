@@ -9,8 +9,7 @@
 // again until a reader is there), the waits are the event loop's, and an abort or the device's
 // closing ends them.
 import { Socket } from 'node:net';
-import { constants as fsc, type Stats } from 'node:fs';
-import { close, fstat, open } from 'node:fs';
+import { close, constants as fsc, fstat, open, type Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type { DeviceCalls } from './calls.ts';
