@@ -97,7 +97,12 @@ export abstract class DeviceCalls extends DeviceConnection {
     if (this.arena !== null) {
       // (this thread's core's MEMFILL where it is made, at memory speed; a typed array's fill of
       // shared memory goes an element at a time)
-      this.arena.wipe = (addr, bytes) => (this.hasCoreHere ? this.coreHere().fill(addr, bytes, 0n) : new Uint8Array(memory.buffer, addr, bytes).fill(0));
+      // (not once the device is closed: no block is handed out again, and its free pages are given back)
+      this.arena.wipe = (addr, bytes) => {
+        if (this.closed) return;
+        if (this.hasCoreHere) this.coreHere().fill(addr, bytes, 0n);
+        else new Uint8Array(memory.buffer, addr, bytes).fill(0);
+      };
     }
   }
 
