@@ -8,7 +8,8 @@
 //
 // Regular files are read with positioned reads, `inFlight` at once. Other files (pipes,
 // character devices) are read one read after the other to their end, their CRCs still
-// overlapping the next read. A regular file is read to its end too: one that grew while
+// overlapping the next read; a FIFO, source or destination, through a libuv pipe that an abort
+// ends (pipe_handle.ts). A regular file is read to its end too: one that grew while
 // it was read counts what was read; one that ended before the size it had at the start
 // (it shrank) is an error, FILE_SHRANK.
 //
