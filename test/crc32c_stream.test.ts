@@ -244,6 +244,28 @@ test('a detached chunk is a TypeError, and the stream fails with it (crc rejects
   }
 });
 
+test('the node:stream one: a chunk with no bytes (a view past the end of a shrunk resizable ArrayBuffer, a detached one) fails the stream, naming the chunk (Writable.write made an empty Buffer of it: the CRC of nothing)', async () => {
+  type Resizable = ArrayBuffer & { resize(n: number): void };
+  const shrunk = (make: (b: ArrayBuffer) => ArrayBufferView): ArrayBufferView => {
+    const b = new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => Resizable)(8192, { maxByteLength: 65536 });
+    const v = make(b);
+    b.resize(1024);
+    return v;
+  };
+  const detached = new Uint8Array(1000);
+  structuredClone(detached.buffer, { transfer: [detached.buffer] });
+  for (const [chunk, want] of [[shrunk((b) => new Uint8Array(b, 4096, 4096)), /chunk is a view past the end/], [shrunk((b) => new Float64Array(b, 4096, 16)), /chunk is a view past the end/], [detached, /detached/]] as const) {
+    const s = createCrc32cStream({ passThrough: false });
+    const failed = new Promise<Error>((r) => s.once('error', r));
+    s.write(chunk);
+    assert.match((await failed).message, want);
+    await s.crc.then(() => assert.unreachable('crc resolved'), (e: Error) => assert.match(e.message, want));
+  }
+  const ok = createCrc32cStream({ passThrough: false });
+  ok.end(new Float64Array(2));
+  assert.is(await ok.crc, nativeCrc(Buffer.alloc(16)) >>> 0, 'a view of any kind is its bytes');
+});
+
 test('a stream of ordinary chunks checksums them here: it opens no device', async () => {
   await shutdown();
   const data = randomBytes(2_500_000);

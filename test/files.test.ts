@@ -3,6 +3,7 @@
 // than the arena), bad paths, a file that shrinks while it is read, aborts, and the arena
 // given back after each.
 import { test } from 'uvu';
+import { readFile as readFileP } from 'node:fs/promises';
 import * as assert from 'uvu/assert';
 import { appendFileSync, existsSync, lstatSync, readdirSync, readlinkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -779,6 +780,38 @@ test('a FIFO is read and written through a pipe an abort ends: other waiters on 
     assert.is(fds(), before, 'every descriptor given back');
   } finally {
     for (const h of holders) h.kill();
+  }
+});
+
+test('what is opened is what is read: a FIFO put in a regular file\'s place as the call opens it is read through a pipe too (fs\'s open then read it with reads that blocked a thread of Node\'s pool for good, past their abort)', async () => {
+  // another process puts a regular file and a FIFO (held open, silent) in turn at one path
+  const p = join(dir, 'swapping');
+  const swapper = spawn('python3', ['-c', `
+import os, time
+P = ${JSON.stringify(p)}; fds = []
+while len(fds) < 1000:
+  open(P + '.r', 'wb').write(b'x' * 100); os.rename(P + '.r', P)
+  if os.path.exists(P + '.f'): os.unlink(P + '.f')
+  os.mkfifo(P + '.f'); fds.append(os.open(P + '.f', os.O_RDWR)); os.rename(P + '.f', P)
+  if len(fds) == 1: print('go', flush=True)
+time.sleep(30)
+`], { stdio: ['ignore', 'pipe', 'ignore'] });
+  try {
+    await new Promise((r) => swapper.stdout!.once('data', r));
+    const seen: Record<string, number> = {};
+    for (let i = 0; i < 200; i++) {
+      const k = await Promise.race([
+        crc32cFileInfo(p, { signal: AbortSignal.timeout(20) }).then(() => 'done', (e: NodeJS.ErrnoException) => e.code ?? e.message),
+        new Promise((r) => setTimeout(() => r('STUCK'), 3000)),
+      ]) as string;
+      seen[k] = (seen[k] ?? 0) + 1;
+      if (k === 'STUCK') break;
+    }
+    assert.is(seen.STUCK, undefined, JSON.stringify(seen));
+    const pool = await Promise.race([readFileP(join(dir, 'args')).then(() => 'free'), new Promise((r) => setTimeout(() => r('taken'), 3000))]);
+    assert.is(pool, 'free', `Node's pool (${JSON.stringify(seen)})`);
+  } finally {
+    swapper.kill();
   }
 });
 

@@ -33,6 +33,25 @@ export class Crc32cStream extends Transform {
     if (!this.#pass) this.resume(); // a sink: its (empty) readable side ends by itself
   }
 
+  /**
+   * A chunk is checked as it is written: Writable.write makes a Buffer of a view before
+   * _transform sees it, and a view past the end of a shrunk resizable ArrayBuffer came out as an
+   * empty Buffer (its CRC: of nothing, with no error), a detached one as V8's own error.
+   */
+  override write(chunk: unknown, encoding?: BufferEncoding | ((error: Error | null | undefined) => void), cb?: (error: Error | null | undefined) => void): boolean {
+    if (ArrayBuffer.isView(chunk)) {
+      try {
+        chunkBytes('createCrc32cStream', chunk);
+      } catch (e) {
+        const done = typeof encoding === 'function' ? encoding : cb;
+        this.destroy(e as Error);
+        if (done !== undefined) process.nextTick(done, e as Error);
+        return false;
+      }
+    }
+    return typeof encoding === 'function' ? super.write(chunk, encoding) : super.write(chunk, encoding as BufferEncoding, cb);
+  }
+
   /** Bytes that went through so far. */
   get bytes(): number {
     return this.#acc.bytes;

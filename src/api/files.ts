@@ -35,7 +35,7 @@ import { CrcFold } from './crc_combine.ts';
 import { bufferLeavingRoom, reserveOf } from './arena_room.ts';
 import { anotherFileCallEnds, enterFileCall, whenStopped } from './file_gate.ts';
 import { onAbort } from './on_abort.ts';
-import { type FileIo, openPipe } from './pipe_handle.ts';
+import { type FileIo, openPipe, openSource } from './pipe_handle.ts';
 import { defaultDeviceIfOpen, deviceOption, openSoon } from './default_device.ts';
 import type { Device, MappedFile } from '../device.ts';
 import { arenaIo, type DeviceCalls, releaseOwn } from './calls.ts';
@@ -406,10 +406,9 @@ async function openForReading(fn: string, path: FilePath, dev: DeviceCalls | nul
   try {
     if (signal?.aborted) throw abortError(signal);
     if (dev?.isClosing) throw Errors.closed();
-    // A FIFO opens at once, and is read through a pipe an abort ends (pipe_handle.ts). (Anything
-    // else is opened by fs: one that becomes a FIFO between the two can wait for a writer, which an
-    // abort lets go, and the file, if it opens later, is closed then.)
-    fh = (await openPipe(path, false, signal, dev)) ?? (await untilStopped(open(path, 'r'), signal, dev, (late) => void late.close().catch(() => {}), { path, otherEnd: fsc.O_WRONLY }));
+    // The open never waits, and a FIFO is read through a pipe an abort ends (pipe_handle.ts). (An
+    // abort rejects at once all the same, and what opens later is closed then.)
+    fh = await untilStopped(openSource(path, signal, dev), signal, dev, (late) => void late.close().catch(() => {}), null);
     const st = await fh.stat();
     if (st.isDirectory()) throw new FileCrcError('EISDIR', `${fn}: ${path} is a directory`, String(path));
     return { fh, st, leave };

@@ -9,7 +9,7 @@
 // again until a reader is there), the waits are the event loop's, and an abort or the device's
 // closing ends them.
 import { Socket } from 'node:net';
-import { close, constants as fsc, fstat, open, type Stats } from 'node:fs';
+import { close, constants as fsc, fchmod, fstat, open, read, type Stats, write } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type { DeviceCalls } from './calls.ts';
@@ -32,6 +32,9 @@ const AHEAD = 1 << 20;
 const fstatP = promisify(fstat);
 const openP = promisify(open) as (path: string | Buffer, flags: number) => Promise<number>;
 const closeP = promisify(close);
+const fchmodP = promisify(fchmod);
+const readP = promisify(read) as (fd: number, buffer: Uint8Array, offset: number, length: number, position: number | null) => Promise<{ bytesRead: number }>;
+const writeP = promisify(write) as (fd: number, buffer: Uint8Array, offset: number, length: number, position: number | null) => Promise<{ bytesWritten: number }>;
 
 /**
  * The FIFO at `path` open for reading or writing, without waiting for its other end (a writer's
@@ -76,6 +79,64 @@ export async function openPipe(path: string | Buffer, writing: boolean, signal: 
     }
   } finally {
     off();
+  }
+}
+
+/**
+ * `path` open for reading: a FIFO as a PipeHandle, anything else as an FdHandle. The open never
+ * waits (O_NONBLOCK), and what it opened is what is read: a FIFO swapped in after a look at the
+ * path was opened by fs's open, and read with reads that block a thread of Node's pool for good
+ * (an abort could not end them: four took the pool, and the process could not exit).
+ */
+export async function openSource(path: string | Buffer, signal: AbortSignal | undefined, dev: DeviceCalls | null): Promise<FileIo> {
+  const fd = await openP(path, fsc.O_RDONLY | fsc.O_NONBLOCK);
+  let st: Stats;
+  try {
+    st = await fstatP(fd);
+  } catch (e) {
+    await closeP(fd).catch(() => {});
+    throw e;
+  }
+  if (st.isFIFO()) return new PipeHandle(fd, false, signal, dev);
+  if (!st.isCharacterDevice()) return new FdHandle(fd); // (O_NONBLOCK changes nothing for a regular file's reads)
+  // A character device may take O_NONBLOCK at its word (a terminal: EAGAIN while it has nothing):
+  // it is opened again as fs opens it, through this descriptor (the same device, wherever the
+  // path points by now).
+  try {
+    return new FdHandle(await openP(`/proc/self/fd/${fd}`, fsc.O_RDONLY));
+  } finally {
+    await closeP(fd).catch(() => {});
+  }
+}
+
+/** A descriptor as a FileIo: fs's reads and writes on Node's pool, as a FileHandle's (which fs.promises makes only by opening a path itself). */
+export class FdHandle implements FileIo {
+  readonly fd: number;
+  #closed: Promise<void> | null = null;
+
+  constructor(fd: number) {
+    this.fd = fd;
+  }
+
+  async read(buffer: Uint8Array, offset: number, length: number, position: number | null): Promise<{ bytesRead: number }> {
+    return { bytesRead: (await readP(this.fd, buffer, offset, length, position)).bytesRead };
+  }
+
+  async write(buffer: Uint8Array, offset: number, length: number, position: number | null): Promise<{ bytesWritten: number }> {
+    return { bytesWritten: (await writeP(this.fd, buffer, offset, length, position)).bytesWritten };
+  }
+
+  stat(): Promise<Stats> {
+    return fstatP(this.fd);
+  }
+
+  chmod(mode: number): Promise<void> {
+    return fchmodP(this.fd, mode);
+  }
+
+  /** Closes the descriptor once, however often it is asked (a number closed twice can be another file's by then). */
+  close(): Promise<void> {
+    return (this.#closed ??= closeP(this.fd));
   }
 }
 
