@@ -35,7 +35,7 @@ import { CrcFold } from './crc_combine.ts';
 import { bufferLeavingRoom, reserveOf } from './arena_room.ts';
 import { anotherFileCallEnds, enterFileCall, whenStopped } from './file_gate.ts';
 import { onAbort } from './on_abort.ts';
-import { type FileIo, openPipe, openSource } from './pipe_handle.ts';
+import { type FileIo, openPipeForWriting, openSource } from './pipe_handle.ts';
 import { defaultDeviceIfOpen, deviceOption, openSoon } from './default_device.ts';
 import type { Device, MappedFile } from '../device.ts';
 import { arenaIo, type DeviceCalls, releaseOwn } from './calls.ts';
@@ -821,7 +821,7 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
     // rejection, perhaps one the caller had written there meanwhile. One that is there (a FIFO
     // may wait for a reader) is waited for only until an abort: it was not made, so it stays.
     // A FIFO opens once a reader is there, and is written through a pipe an abort ends (pipe_handle.ts).
-    const pipe = existing?.isFIFO() === true ? await openPipe(d, true, o.signal, dev) : null;
+    const pipe = existing?.isFIFO() === true ? await openPipeForWriting(d, o.signal, dev) : null;
     if (pipe !== null) out = pipe;
     else {
       const opening = openDestination(d, st.mode & 0o777);

@@ -37,11 +37,11 @@ const readP = promisify(read) as (fd: number, buffer: Uint8Array, offset: number
 const writeP = promisify(write) as (fd: number, buffer: Uint8Array, offset: number, length: number, position: number | null) => Promise<{ bytesWritten: number }>;
 
 /**
- * The FIFO at `path` open for reading or writing, without waiting for its other end (a writer's
- * end: once a reader is there); null when `path` is not a FIFO. Rejects as soon as `signal`
- * aborts or `dev` begins to close.
+ * The FIFO at `path` open for writing, once a reader is there (tried every RETRY_MS: a writer's
+ * end with no reader refuses at once, ENXIO); null when `path` is not a FIFO. Rejects as soon as
+ * `signal` aborts or `dev` begins to close.
  */
-export async function openPipe(path: string | Buffer, writing: boolean, signal: AbortSignal | undefined, dev: DeviceCalls | null): Promise<PipeHandle | null> {
+export async function openPipeForWriting(path: string | Buffer, signal: AbortSignal | undefined, dev: DeviceCalls | null): Promise<PipeHandle | null> {
   const st = await stat(path).catch(() => null);
   if (st === null || !st.isFIFO()) return null;
   let stopped: unknown = null;
@@ -55,10 +55,10 @@ export async function openPipe(path: string | Buffer, writing: boolean, signal: 
       if (stopped !== null) throw stopped;
       let fd: number;
       try {
-        fd = await openP(path, (writing ? fsc.O_WRONLY : fsc.O_RDONLY) | fsc.O_NONBLOCK);
+        fd = await openP(path, fsc.O_WRONLY | fsc.O_NONBLOCK);
       } catch (e) {
-        // A writer's end with no reader yet refuses (ENXIO): tried again, as a blocking open would wait.
-        if (!writing || (e as NodeJS.ErrnoException).code !== 'ENXIO') throw e;
+        // No reader yet (ENXIO): tried again, as a blocking open would wait.
+        if ((e as NodeJS.ErrnoException).code !== 'ENXIO') throw e;
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, RETRY_MS);
           wake = () => {
@@ -75,7 +75,7 @@ export async function openPipe(path: string | Buffer, writing: boolean, signal: 
         if (stopped !== null) throw stopped;
         return null; // (not a FIFO now: fs's open, by the caller)
       }
-      return new PipeHandle(fd, writing, signal, dev);
+      return new PipeHandle(fd, true, signal, dev);
     }
   } finally {
     off();
