@@ -136,12 +136,6 @@ export abstract class DeviceCalls extends DeviceConnection {
    * end, could be the address of someone else's block). Free a buffer once the calls on it have
    * settled: one still in flight writes into whoever takes the block next.
    */
-  [releaseOwn](addr: number): void {
-    if (this.arena === null) throw Errors.noArena();
-    this.arena.release(addr);
-    this.#buffers.delete(addr);
-  }
-
   free(addr: number | Uint8Array): void {
     if (this.arena === null) throw Errors.noArena();
     if (addr instanceof Uint8Array) {
@@ -156,6 +150,14 @@ export abstract class DeviceCalls extends DeviceConnection {
     // (a Buffer's block freed by its address: the Buffer no longer frees it, by then perhaps someone else's)
     this.#buffers.delete(addr);
   }
+
+  /** free() of a block the API took for its own work (releaseOwn): zeroed first. */
+  [releaseOwn](addr: number): void {
+    if (this.arena === null) throw Errors.noArena();
+    this.arena.release(addr);
+    this.#buffers.delete(addr);
+  }
+
 
   /** Why the block at addr, allocated by this device, may not be freed by its address (null: it may). */
   protected notFreeable(_addr: number): string | null {

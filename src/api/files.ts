@@ -408,8 +408,8 @@ async function openForReading(fn: string, path: FilePath, dev: DeviceCalls | nul
     if (dev?.isClosing) throw Errors.closed();
     // The open never waits, and a FIFO is read through a pipe an abort ends (pipe_handle.ts). (An
     // abort rejects at once all the same, and what opens later is closed then.)
-    fh = await untilStopped(openSource(path, signal, dev), signal, dev, (late) => void late.close().catch(() => {}), null);
-    const st = await fh.stat();
+    let st: Stats;
+    ({ fh, st } = await untilStopped(openSource(path, signal, dev), signal, dev, (late) => void late.fh.close().catch(() => {}), null));
     if (st.isDirectory()) throw new FileCrcError('EISDIR', `${fn}: ${path} is a directory`, String(path));
     return { fh, st, leave };
   } catch (e) {

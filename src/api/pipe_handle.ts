@@ -10,7 +10,6 @@
 // closing ends them.
 import { Socket } from 'node:net';
 import { close, constants as fsc, fchmod, fstat, open, read, type Stats, write } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type { DeviceCalls } from './calls.ts';
 import { whenStopped } from './file_gate.ts';
@@ -37,13 +36,12 @@ const readP = promisify(read) as (fd: number, buffer: Uint8Array, offset: number
 const writeP = promisify(write) as (fd: number, buffer: Uint8Array, offset: number, length: number, position: number | null) => Promise<{ bytesWritten: number }>;
 
 /**
- * The FIFO at `path` open for writing, once a reader is there (tried every RETRY_MS: a writer's
- * end with no reader refuses at once, ENXIO); null when `path` is not a FIFO. Rejects as soon as
- * `signal` aborts or `dev` begins to close.
+ * The FIFO the caller found at `path` open for writing, once a reader is there (tried every
+ * RETRY_MS: a writer's end with no reader refuses at once, ENXIO); null when `path` is no FIFO by
+ * then (what it opened says so, or it is gone). Rejects as soon as `signal` aborts or `dev`
+ * begins to close.
  */
 export async function openPipeForWriting(path: string | Buffer, signal: AbortSignal | undefined, dev: DeviceCalls | null): Promise<PipeHandle | null> {
-  const st = await stat(path).catch(() => null);
-  if (st === null || !st.isFIFO()) return null;
   let stopped: unknown = null;
   let wake: (() => void) | null = null;
   const off = whenStopped(signal, dev, (e) => {
@@ -57,7 +55,8 @@ export async function openPipeForWriting(path: string | Buffer, signal: AbortSig
       try {
         fd = await openP(path, fsc.O_WRONLY | fsc.O_NONBLOCK);
       } catch (e) {
-        // No reader yet (ENXIO): tried again, as a blocking open would wait.
+        // No reader yet (ENXIO): tried again, as a blocking open would wait. (Gone, ENOENT: fs's open, by the caller.)
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
         if ((e as NodeJS.ErrnoException).code !== 'ENXIO') throw e;
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, RETRY_MS);
@@ -83,12 +82,12 @@ export async function openPipeForWriting(path: string | Buffer, signal: AbortSig
 }
 
 /**
- * `path` open for reading: a FIFO as a PipeHandle, anything else as an FdHandle. The open never
+ * `path` open for reading, and what it is: a FIFO as a PipeHandle, anything else as an FdHandle. The open never
  * waits (O_NONBLOCK), and what it opened is what is read: a FIFO swapped in after a look at the
  * path was opened by fs's open, and read with reads that block a thread of Node's pool for good
  * (an abort could not end them: four took the pool, and the process could not exit).
  */
-export async function openSource(path: string | Buffer, signal: AbortSignal | undefined, dev: DeviceCalls | null): Promise<FileIo> {
+export async function openSource(path: string | Buffer, signal: AbortSignal | undefined, dev: DeviceCalls | null): Promise<{ fh: FileIo; st: Stats }> {
   const fd = await openP(path, fsc.O_RDONLY | fsc.O_NONBLOCK);
   let st: Stats;
   try {
@@ -97,13 +96,13 @@ export async function openSource(path: string | Buffer, signal: AbortSignal | un
     await closeP(fd).catch(() => {});
     throw e;
   }
-  if (st.isFIFO()) return new PipeHandle(fd, false, signal, dev);
-  if (!st.isCharacterDevice()) return new FdHandle(fd); // (O_NONBLOCK changes nothing for a regular file's reads)
+  if (st.isFIFO()) return { fh: new PipeHandle(fd, false, signal, dev), st };
+  if (!st.isCharacterDevice()) return { fh: new FdHandle(fd), st }; // (O_NONBLOCK changes nothing for a regular file's reads)
   // A character device may take O_NONBLOCK at its word (a terminal: EAGAIN while it has nothing):
   // it is opened again as fs opens it, through this descriptor (the same device, wherever the
   // path points by now).
   try {
-    return new FdHandle(await openP(`/proc/self/fd/${fd}`, fsc.O_RDONLY));
+    return { fh: new FdHandle(await openP(`/proc/self/fd/${fd}`, fsc.O_RDONLY)), st };
   } finally {
     await closeP(fd).catch(() => {});
   }
