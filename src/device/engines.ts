@@ -98,25 +98,34 @@ export class Engines {
   }
 
   /**
-   * Starts the engines, one per turn of the event loop: starting a thread costs its starter
-   * 3-5 ms (piscina's pool and its Worker), and no caller should wait for that (calls run inline
-   * until the engines are ready). Started at open instead, all at once, the threads' boot
-   * competed with the caller's first calls for the cores and was no sooner done.
+   * Starts the engines, one step per turn of the event loop: loading piscina (10-15 ms here),
+   * compiling the core (3 ms) and starting each thread (3-5 ms: piscina's pool and its Worker).
+   * The default device starts them while a program runs, 50 ms after its first call: taken in one
+   * turn, they held its event loop 23-30 ms (a timer due then, or the program's next call, waited
+   * for all of it). No caller waits for them: calls run inline until the engines are ready.
+   * Started at open instead, all at once, the threads' boot competed with the caller's first
+   * calls for the cores and was no sooner done.
    */
   start(): void {
+    const stopped = (): boolean => {
+      if (!this.#stopping && Atomics.load(this.#dev, Dev.STOP) === Stop.RUNNING) return false;
+      this.#resolveReady();
+      return true;
+    };
     const next = (e: number): void => {
-      if (this.#stopping || Atomics.load(this.#dev, Dev.STOP) !== Stop.RUNNING) {
-        this.#resolveReady();
-        return;
-      }
-      if (e === 0) this.#data.module = coreModule(); // compiled once per process (4-5 ms the first time)
+      if (stopped()) return;
       this.#launch(e);
       if (e + 1 < this.count) setImmediate(next, e + 1);
+    };
+    const compile = (): void => {
+      if (stopped()) return;
+      this.#data.module = coreModule(); // compiled once per process
+      setImmediate(next, 0);
     };
     // What the threads need is loaded now, not when softdsa is imported (the pool's load()).
     // (Resolving even a dynamic import is synchronous work: it starts on the next turn too.)
     setImmediate(() => {
-      void this.#pool.load().then(() => next(0), (err: unknown) => this.#cannotStart(err));
+      void this.#pool.load().then(() => setImmediate(compile), (err: unknown) => this.#cannotStart(err));
     });
   }
 
