@@ -19,7 +19,7 @@ import { WARM_BYTES, warmLongCrc } from './device/warm_up.ts';
 import { checkAttach, checkHost, coreLoading, cores } from './device/host.ts';
 import { WorkQueue } from './device/work_queue.ts';
 import { Descriptor } from './device/descriptor.ts';
-import { DeviceCalls, hereBytes, releaseOwn } from './api/calls.ts';
+import { DeviceCalls, hereBytes } from './api/calls.ts';
 import { AttachedDevice, beginReclaim, endReclaim, LEND_MIN, markLent } from './attached_device.ts';
 import { DeviceConnection, type DeviceHandle, type InterruptHandle } from './device/connection.ts';
 import type { EngineData } from '../workers/engine.ts';
@@ -803,15 +803,9 @@ export class Device extends DeviceCalls {
     }
   }
 
-  override free(addr: number | Uint8Array): void {
-    const at = typeof addr === 'number' ? addr : addr.byteOffset;
-    super.free(addr);
-    if (this.#released) this.#releaseFree(at);
-  }
-
-  override [releaseOwn](addr: number): void {
-    super[releaseOwn](addr);
-    if (this.#released) this.#releaseFree(addr); // (a file call's chunk, once its read has landed after close())
+  /** A block freed after close() (a file call's chunk, once its read has landed): its pages go back at once. */
+  protected override blockFreed(addr: number): void {
+    if (this.#released) this.#releaseFree(addr);
   }
 }
 

@@ -445,20 +445,25 @@ test('submit after close rejects; close twice is fine; bad arguments throw clear
   }
 });
 
-test('close() gives back the arena pages no block holds (the process no longer keeps them until V8 collects the memory); a buffer still allocated keeps its bytes', async () => {
+test('close() gives back the arena pages no block holds (the process no longer keeps them until V8 collects the memory); a buffer still allocated keeps its bytes, and its pages go back as it is freed', async () => {
   const rss = (): number => Number(readFileSync('/proc/self/statm', 'utf8').split(' ')[1]) * 4096;
   for (const completion of ['auto', 'atomics'] as const) {
     const dev = await Device.open({ arenaBytes: 128 << 20, engines: 1, completion });
     if (eventFdStatus().available === false) return void (await dev.close()); // (the addon gives the pages back: without it they stay)
     const kept = dev.buffer(1 << 20).fill(0x5a);
-    const big = dev.buffer(96 << 20).fill(1); // touched: 96 MiB in the process's RSS
+    const big = dev.buffer(64 << 20).fill(1); // touched: 64 MiB in the process's RSS
+    const late = dev.buffer(32 << 20).fill(2); // freed after close()
     await dev.memcpy(dev.buffer(1 << 20), kept); // (a call, and a block left unfreed)
     dev.free(big);
     const before = rss();
     await dev.close();
     const after = rss();
-    assert.ok(before - after > 64 << 20, `${completion}: RSS ${before >> 20} -> ${after >> 20} MiB`);
+    assert.ok(before - after > 48 << 20, `${completion}: RSS ${before >> 20} -> ${after >> 20} MiB`);
     assert.ok(kept.every((b) => b === 0x5a), 'an allocated buffer keeps its bytes');
+    assert.ok(late.every((b) => b === 2), 'an allocated buffer keeps its bytes');
+    dev.free(late);
+    const freed = rss();
+    assert.ok(after - freed > 24 << 20, `${completion}: freed after close(): RSS ${after >> 20} -> ${freed >> 20} MiB`);
   }
 });
 

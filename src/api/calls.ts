@@ -141,7 +141,9 @@ export abstract class DeviceCalls extends DeviceConnection {
     if (addr instanceof Uint8Array) {
       if (this.#buffers.get(addr.byteOffset) !== addr) throw new RangeError('free: expects a Buffer exactly as buffer() or alloc() returned it (not a view of one), not freed already');
       this.#buffers.delete(addr.byteOffset);
-      return this.arena.free(addr.byteOffset);
+      this.arena.free(addr.byteOffset);
+      this.blockFreed(addr.byteOffset);
+      return;
     }
     if (typeof addr !== 'number') throw new TypeError(`free(addr): addr must be an address alloc() returned or a Buffer from buffer(); got ${typeName(addr)}`);
     const why = this.notFreeable(addr);
@@ -149,6 +151,7 @@ export abstract class DeviceCalls extends DeviceConnection {
     this.arena.free(addr);
     // (a Buffer's block freed by its address: the Buffer no longer frees it, by then perhaps someone else's)
     this.#buffers.delete(addr);
+    this.blockFreed(addr);
   }
 
   /** free() of a block the API took for its own work (releaseOwn): zeroed first. */
@@ -156,7 +159,11 @@ export abstract class DeviceCalls extends DeviceConnection {
     if (this.arena === null) throw Errors.noArena();
     this.arena.release(addr);
     this.#buffers.delete(addr);
+    this.blockFreed(addr);
   }
+
+  /** Called as a block goes back to the arena, by free() or [releaseOwn] (the opener gives its pages back after close()). */
+  protected blockFreed(_addr: number): void {}
 
 
   /** Why the block at addr, allocated by this device, may not be freed by its address (null: it may). */
