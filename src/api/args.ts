@@ -6,7 +6,7 @@
 //   local  - ordinary memory of this thread: no other thread can reach it
 import { typeName } from '../device/errors.ts';
 import { windowOf } from '../device/spaces.ts';
-import { isBuffer, outOfBounds, plainBytes, realLength } from '../device/views.ts';
+import { isBuffer, isDetached, outOfBounds, plainBytes, realLength } from '../device/views.ts';
 
 /** The most descriptors one call puts in flight at once (each is a descriptor and a promise: with
  * maxTransfer 1, an 8 MiB copy built 8 M of them before sending one, and ran out of heap). */
@@ -67,13 +67,7 @@ export function bytesOf(name: string, v: unknown): Uint8Array {
  */
 export function stillThere(u8: Uint8Array, from: number, to: number, what: 'source' | 'destination' = 'source'): Uint8Array {
   if (realLength(u8) < to) {
-    let detached = false;
-    try {
-      new Uint8Array(u8.buffer, 0, 0); // (throws on a detached buffer; Node 20 has no .detached)
-    } catch {
-      detached = true;
-    }
-    throw new RangeError(`the call's ${what} ${detached ? 'was detached (its ArrayBuffer transferred)' : 'shrank (a resizable ArrayBuffer resized under it)'} while the call ran: bytes ${from} to ${to} are gone`);
+    throw new RangeError(`the call's ${what} ${isDetached(u8.buffer) ? 'was detached (its ArrayBuffer transferred)' : 'shrank (a resizable ArrayBuffer resized under it)'} while the call ran: bytes ${from} to ${to} are gone`);
   }
   return u8.subarray(from, to);
 }

@@ -48,12 +48,17 @@ export function outOfBounds(v: ArrayBufferView): boolean {
     return false;
   } catch (e) {
     if (!(v instanceof DataView)) return e instanceof RangeError;
-    try {
-      new Uint8Array(DV.buffer.call(v) as ArrayBuffer, 0, 0);
-      return true;
-    } catch {
-      return false; // (detached)
-    }
+    return !isDetached(DV.buffer.call(v) as ArrayBuffer);
+  }
+}
+
+/** Whether an ArrayBuffer is detached (transferred): a view made over it throws (Node 20 has no .detached). */
+export function isDetached(b: ArrayBufferLike): boolean {
+  try {
+    new Uint8Array(b, 0, 0);
+    return false;
+  } catch {
+    return true;
   }
 }
 
