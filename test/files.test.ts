@@ -815,4 +815,49 @@ time.sleep(30)
   }
 });
 
+test("a copy's destination put in place as a FIFO as the call opens it: opened without waiting, an abort ends the wait for a reader, and nothing opens the FIFO's reading end (fs's open of it waited past the abort)", async () => {
+  // another process puts a regular file and a FIFO in turn at one path; a writer of its own waits
+  // on each FIFO and counts the FIFOs whose reading end someone opened (that let it go)
+  const p = join(dir, 'swapping-dst');
+  const src = join(dir, 'swapping-src');
+  writeFileSync(src, randomBytes(1000));
+  const swapper = spawn('python3', ['-c', `
+import os, threading, time
+P = ${JSON.stringify(p)}; let_go = [0]
+def writer(f):
+  try:
+    fd = os.open(f, os.O_WRONLY)
+    let_go[0] += 1; print('let go', flush=True); os.close(fd)
+  except OSError: pass
+for i in range(300):
+  open(P + '.r', 'wb').write(b'x' * 100); os.rename(P + '.r', P)
+  f = P + '.f%d' % i; os.mkfifo(f)
+  threading.Thread(target=writer, args=(f,), daemon=True).start()
+  os.rename(f, P)
+  if i == 0: print('go', flush=True)
+  time.sleep(0.002)
+time.sleep(30)
+`], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let letGo = 0;
+  try {
+    await new Promise((r) => swapper.stdout!.once('data', r));
+    swapper.stdout!.on('data', (d: Buffer) => (letGo += d.toString().split('let go').length - 1));
+    const seen: Record<string, number> = {};
+    for (let i = 0; i < 150; i++) {
+      const k = await Promise.race([
+        copyFileCrc32c(src, p, { signal: AbortSignal.timeout(20) }).then(() => 'done', (e: NodeJS.ErrnoException) => e.code ?? e.message),
+        new Promise((r) => setTimeout(() => r('STUCK'), 3000)),
+      ]) as string;
+      seen[k] = (seen[k] ?? 0) + 1;
+      if (k === 'STUCK') break;
+    }
+    assert.is(seen.STUCK, undefined, JSON.stringify(seen));
+    assert.ok((seen.ABORT_ERR ?? 0) > 0 && (seen.done ?? 0) > 0, JSON.stringify(seen)); // (both kinds were met)
+    await new Promise((r) => setTimeout(r, 100));
+    assert.is(letGo, 0, `writers waiting on the FIFOs let go: ${letGo} (${JSON.stringify(seen)})`);
+  } finally {
+    swapper.kill();
+  }
+});
+
 test.run();

@@ -25,17 +25,17 @@
 // thread pool's reads alone ran at 17 and reading the file into arena Buffers with a CRC per
 // chunk at 2-3). The reads then run on the engines, and cold, on a slow disk, other work waits
 // behind them.
-import { open, stat, unlink } from 'node:fs/promises';
+import { stat, unlink } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { isAbsolute, sep } from 'node:path';
-import { closeSync, constants as fsc, openSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { realpathSync, type Stats } from 'node:fs';
 import { intOption, knownOptions } from './args.ts';
 import { allDone } from './all_done.ts';
 import { CrcFold } from './crc_combine.ts';
 import { bufferLeavingRoom, reserveOf } from './arena_room.ts';
 import { anotherFileCallEnds, enterFileCall, whenStopped } from './file_gate.ts';
 import { onAbort } from './on_abort.ts';
-import { type FileIo, openPipeForWriting, openSource } from './pipe_handle.ts';
+import { type FileIo, openDestination, openSource } from './pipe_handle.ts';
 import { defaultDeviceIfOpen, deviceOption, openSoon } from './default_device.ts';
 import type { Device, MappedFile } from '../device.ts';
 import { arenaIo, type DeviceCalls, releaseOwn } from './calls.ts';
@@ -409,7 +409,7 @@ async function openForReading(fn: string, path: FilePath, dev: DeviceCalls | nul
     // The open never waits, and a FIFO is read through a pipe an abort ends (pipe_handle.ts). (An
     // abort rejects at once all the same, and what opens later is closed then.)
     let st: Stats;
-    ({ fh, st } = await untilStopped(openSource(path, signal, dev), signal, dev, (late) => void late.fh.close().catch(() => {}), null));
+    ({ fh, st } = await untilStopped(openSource(path, signal, dev), signal, dev, (late) => void late.fh.close().catch(() => {})));
     if (st.isDirectory()) throw new FileCrcError('EISDIR', `${fn}: ${path} is a directory`, String(path));
     return { fh, st, leave };
   } catch (e) {
@@ -421,35 +421,20 @@ async function openForReading(fn: string, path: FilePath, dev: DeviceCalls | nul
 
 /**
  * p, or an AbortError as soon as `signal` aborts, or DEVICE_CLOSED as soon as dev begins to close
- * (what p then brings is given to `dispose`): for an open that can wait for good (a FIFO at
- * `fifo`, whose waiting open is then let go), or a call that waits behind such opens (null).
+ * (what p then brings is given to `dispose`): for a call that can wait behind others on Node's
+ * pool (an open, a stat).
  */
-function untilStopped<T>(p: Promise<T>, signal: AbortSignal | undefined, dev: DeviceCalls | null, dispose: (late: T) => void, fifo: { path: FilePath; otherEnd: number } | null): Promise<T> {
+function untilStopped<T>(p: Promise<T>, signal: AbortSignal | undefined, dev: DeviceCalls | null, dispose: (late: T) => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let gone = false;
     // (whenStopped calls stop at once when the signal has aborted or the device is closing)
     let off = (): void => {};
-    const settle = (e: unknown): boolean => {
-      if (gone) return false;
+    off = whenStopped(signal, dev, (e) => {
+      if (gone) return;
       gone = true;
       off();
       reject(e);
-      return true;
-    };
-    // Let go of the open, and again every UNBLOCK_MS until it has: Node's pool runs 4 at once, and
-    // an open queued behind others (16 aborted calls on FIFOs) starts, and blocks, only after
-    // they were let go (the process then never exited). Unref'd: the open itself holds the process.
-    let again: ReturnType<typeof setInterval> | null = null;
-    off = whenStopped(signal, dev, (e) => {
-      if (!settle(e) || fifo === null) return;
-      unblockFifo(fifo.path, fifo.otherEnd);
-      again = setInterval(() => unblockFifo(fifo.path, fifo.otherEnd), UNBLOCK_MS);
-      again.unref();
     });
-    const stopAgain = (): void => {
-      if (again !== null) clearInterval(again);
-    };
-    p.finally(stopAgain).catch(() => {});
     p.then(
       (v) => {
         if (gone) return dispose(v);
@@ -457,27 +442,14 @@ function untilStopped<T>(p: Promise<T>, signal: AbortSignal | undefined, dev: De
         off();
         resolve(v);
       },
-      settle,
+      (e: unknown) => {
+        if (gone) return;
+        gone = true;
+        off();
+        reject(e);
+      },
     );
   });
-}
-
-/** How often an aborted open of a FIFO is let go again while it has not returned (untilStopped). */
-const UNBLOCK_MS = 10;
-
-/**
- * Lets an open() of the FIFO at `path` that waits for its other end go on (it holds a thread of
- * Node's pool, and the process could not exit while it waited): opens that end (`otherEnd`:
- * O_WRONLY or O_RDONLY) without waiting, and closes it again. Synchronous: the pool may be all
- * taken by such opens. Nothing is done to a path that is not a FIFO.
- */
-function unblockFifo(path: FilePath, otherEnd: number): void {
-  try {
-    if (!statSync(path).isFIFO()) return;
-    closeSync(openSync(path, otherEnd | fsc.O_NONBLOCK));
-  } catch {
-    // (no waiting open to let go: a writer's end with no reader refuses, ENXIO)
-  }
 }
 
 /** Whether the file has a byte at `pos` now (rejects with a read's own error). */
@@ -701,7 +673,7 @@ const HERE_MIN_READ = 64 << 10;
 async function crcBeforeDevice(fn: string, p: FilePath, o: Checked): Promise<{ crc: number; bytes: number } | null> {
   const { signal } = o;
   // (a stat can wait too, behind opens of FIFOs that hold Node's pool: an abort does not)
-  const st = await untilStopped(stat(p).catch(() => null), signal, null, () => {}, null);
+  const st = await untilStopped(stat(p).catch(() => null), signal, null, () => {});
   if (st === null || !st.isFile() || st.size > HERE_MAX) return null;
   const { fh, st: now, leave } = await openForReading(fn, p, null, signal);
   // (as a drop-in call would: the default device opens a moment later, for the calls after; each
@@ -816,19 +788,11 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
       slots = (await slotsFitting(fn, dev, st, o)).slots;
     }
     if (o.signal?.aborted) throw abortError(o.signal);
-    // A dst that is not there is made and opened at once, and an abort waits for that: had the
-    // call rejected first, the file it went on to make would have been removed after the
-    // rejection, perhaps one the caller had written there meanwhile. One that is there (a FIFO
-    // may wait for a reader) is waited for only until an abort: it was not made, so it stays.
-    // A FIFO opens once a reader is there, and is written through a pipe an abort ends (pipe_handle.ts).
-    const pipe = existing?.isFIFO() === true ? await openPipeForWriting(d, o.signal, dev) : null;
-    if (pipe !== null) out = pipe;
-    else {
-      const opening = openDestination(d, st.mode & 0o777);
-      // (a regular file's open is waited for even on an abort: it truncates, and after the rejection
-      // it would empty what the caller wrote there since)
-      ({ fh: out, created } = existing === null || existing.isFile() ? await opening : await untilStopped(opening, o.signal, dev, (late) => void late.fh.close().catch(() => {}), { path: d, otherEnd: fsc.O_RDONLY }));
-    }
+    // dst is opened without waiting, and made when it is not there: an abort waits for that (had
+    // the call rejected first, the file it went on to make would have been removed after the
+    // rejection, perhaps one the caller had written there meanwhile; and a regular file's open
+    // truncates it). A FIFO opens once a reader is there, and is written through a pipe an abort ends (pipe_handle.ts).
+    ({ fh: out, created } = await openDestination(d, st.mode & 0o777, o.signal, dev));
     if (o.signal?.aborted) throw abortError(o.signal);
     outIsFile = (await out.stat()).isFile();
     // src's permission bits, as fs.copyFile gives them: also to a dst that existed, and past the umask
@@ -882,12 +846,3 @@ function shrank(fn: string, path: FilePath, size: number, at: number, now: numbe
   return new FileCrcError('FILE_SHRANK', `${fn}: ${path} shrank while it was read: it had ${size} bytes, ${now >= 0 ? `has ${now} now` : 'fewer now'} (a read found its end at ${at})`, String(path));
 }
 
-/** dst opened for writing (truncated), and whether this open made it (O_EXCL first). */
-async function openDestination(d: FilePath, mode: number): Promise<{ fh: FileIo; created: boolean }> {
-  try {
-    return { fh: await open(d, 'wx', mode), created: true };
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    return { fh: await open(d, 'w', mode), created: false };
-  }
-}

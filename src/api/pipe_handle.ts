@@ -9,7 +9,7 @@
 // again until a reader is there), the waits are the event loop's, and an abort or the device's
 // closing ends them.
 import { Socket } from 'node:net';
-import { close, constants as fsc, fchmod, fstat, open, read, type Stats, write } from 'node:fs';
+import { close, constants as fsc, fchmod, fstat, open, read, stat, type Stats, write } from 'node:fs';
 import { promisify } from 'node:util';
 import type { DeviceCalls } from './calls.ts';
 import { whenStopped } from './file_gate.ts';
@@ -29,7 +29,8 @@ const RETRY_MS = 10;
 /** Bytes read ahead of the caller before the pipe is paused. */
 const AHEAD = 1 << 20;
 const fstatP = promisify(fstat);
-const openP = promisify(open) as (path: string | Buffer, flags: number) => Promise<number>;
+const statP = promisify(stat);
+const openP = promisify(open) as (path: string | Buffer, flags: number, mode?: number) => Promise<number>;
 const closeP = promisify(close);
 const fchmodP = promisify(fchmod);
 const readP = promisify(read) as (fd: number, buffer: Uint8Array, offset: number, length: number, position: number | null) => Promise<{ bytesRead: number }>;
@@ -105,6 +106,50 @@ export async function openSource(path: string | Buffer, signal: AbortSignal | un
     return { fh: new FdHandle(await openP(`/proc/self/fd/${fd}`, fsc.O_RDONLY)), st };
   } finally {
     await closeP(fd).catch(() => {});
+  }
+}
+
+/**
+ * `path` open for writing, as fs.open(path, 'w', mode) opens it, without waiting: made when it is
+ * not there (`created`: this call made it, and may remove it), else truncated. A FIFO is written
+ * through a PipeHandle once a reader is there; a character device is opened again as fs opens
+ * it; anything else is an FdHandle. Looked at only through what it opened: a FIFO put in a file's
+ * place after the caller's look was opened by fs's open, which waited in Node's pool for a reader
+ * that an abort could bring only by opening the FIFO's other end itself (which let every other
+ * waiter on it go too).
+ */
+export async function openDestination(path: string | Buffer, mode: number, signal: AbortSignal | undefined, dev: DeviceCalls | null): Promise<{ fh: FileIo; created: boolean }> {
+  const W = fsc.O_WRONLY | fsc.O_NONBLOCK;
+  try {
+    return { fh: new FdHandle(await openP(path, W | fsc.O_CREAT | fsc.O_EXCL, mode)), created: true }; // (made here: a regular file)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+  for (;;) {
+    let fd: number;
+    try {
+      fd = await openP(path, W | fsc.O_CREAT | fsc.O_TRUNC, mode);
+    } catch (e) {
+      // A FIFO with no reader refuses a writer's end that will not wait (ENXIO; so does a socket's path)
+      if ((e as NodeJS.ErrnoException).code !== 'ENXIO' || !(await statP(path).then((st) => st.isFIFO(), () => false))) throw e;
+      const pipe = await openPipeForWriting(path, signal, dev);
+      if (pipe !== null) return { fh: pipe, created: false };
+      continue; // (no FIFO there by then: opened again, as whatever it is now)
+    }
+    let st: Stats;
+    try {
+      st = await fstatP(fd);
+    } catch (e) {
+      await closeP(fd).catch(() => {});
+      throw e;
+    }
+    if (st.isFIFO()) return { fh: new PipeHandle(fd, true, signal, dev), created: false };
+    if (!st.isCharacterDevice()) return { fh: new FdHandle(fd), created: false }; // (O_NONBLOCK changes nothing for a regular file's writes)
+    try {
+      return { fh: new FdHandle(await openP(`/proc/self/fd/${fd}`, fsc.O_WRONLY)), created: false };
+    } finally {
+      await closeP(fd).catch(() => {});
+    }
   }
 }
 
