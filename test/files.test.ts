@@ -602,10 +602,10 @@ test('an error in onProgress, thrown or as an async callback\'s rejection, rejec
   try {
     const fifo = fifoAt('progress-fifo');
     const feeder = spawn('sh', ['-c', `head -c 1048576 /dev/zero > "${fifo}"`], { stdio: 'ignore' });
-    const calls: Array<[string, (onProgress: () => unknown) => Promise<unknown>]> = [
-      ['mapped', (onProgress) => crc32cFile(p, { device: small, chunkSize: 64 * 1024, onProgress })],
-      ['read', (onProgress) => crc32cFile(fifo, { device: small, chunkSize: 64 * 1024, onProgress })],
-      ['copied', (onProgress) => copyFileCrc32c(p, join(dir, 'progress-copy'), { device: small, chunkSize: 64 * 1024, onProgress })],
+    const calls: Array<[string, (onProgress: (d: number, t: number) => unknown, chunkSize?: number) => Promise<unknown>]> = [
+      ['mapped', (onProgress, chunkSize = 64 * 1024) => crc32cFile(p, { device: small, chunkSize, onProgress })],
+      ['read', (onProgress, chunkSize = 64 * 1024) => crc32cFile(fifo, { device: small, chunkSize, onProgress })],
+      ['copied', (onProgress, chunkSize = 64 * 1024) => copyFileCrc32c(p, join(dir, 'progress-copy'), { device: small, chunkSize, onProgress })],
     ];
     for (const [how, call] of calls) {
       for (const onProgress of [() => { throw new Error('boom'); }, async () => { throw new Error('async boom'); }]) {
@@ -614,12 +614,33 @@ test('an error in onProgress, thrown or as an async callback\'s rejection, rejec
         assert.ok(e instanceof Error && /boom/.test(e.message), `${how}: ${String(e)}`);
       }
     }
+    // thrown for the last bytes only, as the call completes (a mapped file's call resolved past an async callback's)
+    const last = (d: number, t: number): void => {
+      if (d === t) throw new Error('last boom');
+    };
+    for (const [how, call] of calls) {
+      if (how === 'read') continue; // (a FIFO has no total)
+      for (const onProgress of [last, async (d: number, t: number) => last(d, t)]) {
+        for (const chunkSize of [64 * 1024, 1 << 20]) {
+          const e = await call(onProgress, chunkSize).then(() => null, (err: unknown) => err);
+          assert.ok(e instanceof Error && /last boom/.test(e.message), `${how}, ${onProgress.name || 'async'}, chunk ${chunkSize}: ${String(e)}`);
+        }
+      }
+    }
     feeder.kill();
     await new Promise((r) => setTimeout(r, 20));
     assert.equal(unhandled, []);
   } finally {
     process.off('unhandledRejection', note);
   }
+  // a small file before the default device opens (read and checksummed on the calling thread)
+  const index = join(import.meta.dirname, '..', 'src', 'index.ts');
+  const script = join(dir, 'progress-small.mts');
+  writeFileSync(script, `import { crc32cFile } from ${JSON.stringify(index)};
+    for (const onProgress of [(d, t) => { if (d === t) throw new Error('x'); }, async (d, t) => { if (d === t) throw new Error('x'); }])
+      console.log(await crc32cFile(${JSON.stringify(p)}, { onProgress }).then(() => 'resolved', (e) => e.message));`);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 20_000 });
+  assert.is(r.stdout.trim(), 'x\nx', r.stderr);
 });
 
 test('a failed copy rejects once its writes in flight are done: a dst that was there, written by the caller after the rejection, keeps what the caller wrote', async () => {

@@ -110,6 +110,17 @@ function tell(o: Checked, done: number, total: number, fail: (e: unknown) => voi
   if (typeof (r as PromiseLike<unknown> | undefined)?.then === 'function') Promise.resolve(r).then(undefined, fail);
 }
 
+/**
+ * Runs `then` once a call is done, a turn of the event loop later when it has an onProgress: the
+ * promise an async callback returns for the last bytes, rejected as it returns (it threw), then
+ * fails the call, as one for earlier bytes does (a mapped file's call resolved past it). One that
+ * settles later than that does not hold the call.
+ */
+function afterProgress(o: Checked, then: () => void): void {
+  if (o.onProgress === undefined) then();
+  else setImmediate(then);
+}
+
 /** The options of crc32cFile; copyFileCrc32c takes `via` too. */
 const FILE_OPTIONS = ['chunkSize', 'inFlight', 'signal', 'onProgress', 'seed', 'device'] as const;
 
@@ -373,7 +384,7 @@ function pump(
               return;
             }
             if (!eof) pumpMore();
-            if (eof && inflight === 0) finish(null);
+            if (eof && inflight === 0) afterProgress(o, () => finish(null));
           },
           (e: unknown) => {
             inflight--;
@@ -389,7 +400,7 @@ function pump(
     offStopped = whenStopped(o.signal, dev, finish); // (an abort rejects at once; so does the device's closing)
     if (settled) return;
     pumpMore();
-    if (eof && inflight === 0) finish(null); // (handed over before the first read)
+    if (eof && inflight === 0) afterProgress(o, () => finish(null)); // (handed over before the first read)
   });
 }
 
@@ -537,14 +548,22 @@ async function crcMapped(fn: string, path: FilePath, fh: FileIo, size: number, d
     let inflight = 0;
     let failed: unknown = null;
     let settled = false;
+    /** done or failed, and nothing in flight: the mapping and records are being given back */
+    let ended = false;
+    let waited = false;
 
     const end = (): void => {
-      if (inflight > 0 || (failed === null && fold.bytes < size)) return;
+      if (ended || inflight > 0 || (failed === null && fold.bytes < size)) return;
+      if (failed === null && !waited) {
+        waited = true;
+        return afterProgress(o, end);
+      }
+      ended = true;
       offAbort();
       release(failed !== null).then(() => failed === null && resolve({ crc: fold.crc, bytes: fold.bytes }), (e: unknown) => failed === null && reject(e));
     };
     const fail = (e: unknown): void => {
-      if (settled) return;
+      if (settled || ended) return;
       settled = true;
       halted = true;
       failed = e;
@@ -570,7 +589,6 @@ async function crcMapped(fn: string, path: FilePath, fh: FileIo, size: number, d
             fold.add(index, crc, len);
             if (fold.bytes > before) tell(o, fold.bytes, size, fail);
             if (settled) return end();
-            if (fold.bytes === size) settled = true;
             more();
             end();
           },
@@ -699,6 +717,7 @@ async function crcBeforeDevice(fn: string, p: FilePath, o: Checked): Promise<{ c
       const left = (await fh.stat()).size;
       if (left < size) throw shrank(fn, p, size, bytes, left);
     }
+    await new Promise<void>((r) => afterProgress(o, r));
     if (failure !== null) throw (failure as { e: unknown }).e;
     return { crc, bytes };
   };
