@@ -51,7 +51,7 @@ export interface FileCrcOptions {
   inFlight?: number | undefined;
   /** aborts the call: it rejects at once with an AbortError (code ABORT_ERR, cause: the signal's reason) */
   signal?: AbortSignal | undefined;
-  /** called as chunks are done: bytes done and the file's size (bytes done can pass it if the file grows; 0 when it has none: a pipe, a character device); an error it throws, or its promise rejects with, fails the call */
+  /** called as chunks are done: bytes done and the file's size (bytes done can pass it if the file grows; 0 when it has none: a pipe, a character device); an error it throws, or its promise rejects with, fails the call (a promise still pending a turn after the last bytes' call does not hold the call up) */
   onProgress?: ((bytesDone: number, totalBytes: number) => void | Promise<void>) | undefined;
   /** the device whose engines do the work (an attached thread's too: its file calls read into its part); default: the default device */
   device?: DeviceCalls | undefined;
