@@ -439,6 +439,29 @@ test('10: SharedArrayBuffers of inline calls are never registered; those sent to
   await dev.close();
 });
 
+test('a call holds the SharedArrayBuffer it works on until it settles: one the program kept no reference to, collected while its descriptors waited for room in the queue, faulted them (PAGE_FAULT)', async () => {
+  const dev = await Device.open({ engines: 1, inlineThreshold: 0, wqSize: 4 });
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  setFlagsFromString('--no-expose-gc');
+  // (made in a function of its own, so that no frame of this test keeps a buffer)
+  const start = (i: number): { call: Promise<number>; want: number } => {
+    const v = new Uint8Array(new SharedArrayBuffer(65536)).fill(i & 255);
+    return { call: dev.crc32c(v), want: nodeCrc32c(Buffer.from(v)) };
+  };
+  const calls = Array.from({ length: 200 }, (_, i) => start(i));
+  let settled = 0;
+  for (const c of calls) void c.call.finally(() => settled++).catch(() => {});
+  for (let i = 0; i < 40 && settled < calls.length; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  const got = await Promise.all(calls.map((c) => c.call.then((crc) => crc === c.want || `wrong CRC`, (e: Error) => e.message)));
+  const bad = got.filter((x) => x !== true);
+  assert.is(bad.length, 0, `${bad.length} of 200 calls: ${String(bad[0])}`);
+  await dev.close();
+});
+
 // ---- also seen ----
 
 test('also: detach() and allocInterrupt().close() give their handles back (descriptors naming them get 0x19)', async () => {

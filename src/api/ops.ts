@@ -494,7 +494,7 @@ export class Ops {
    * destination: no extra promise hop to map to it), else to what r resolved to.
    */
   #settle<T>(op: OpName, bytes: number, where: Where, t0: number, r: Promise<unknown>, keep?: Span, value?: T): Promise<T> {
-    // A foreign buffer stays registered (and alive: the span holds it) until its descriptors are done.
+    // A foreign buffer stays registered, and alive (spaces.hold), until its descriptors are done.
     const space = keep !== undefined && keep.space > 0 ? keep.space : 0;
     this.#busy++;
     if (space > 0) this.#dev.spaces.hold(space);

@@ -2,7 +2,7 @@
 // device's own memory (see foreign.ts for the engines' side).
 //
 // A space is registered when a call first sends such a buffer to the engines, and ends when
-// the buffer is garbage-collected (nothing here holds it strongly) or, when all 4095 are
+// the buffer is garbage-collected (held here only while descriptors naming it are in flight) or, when all 4095 are
 // taken, when it is the least recently used one with nothing in flight. Its PASID carries a
 // generation (bits 19:12), so a reused slot never names the old buffer in an engine that has
 // not yet heard of the end. Of another softdsa device's memory only its arena is reachable:
@@ -23,6 +23,8 @@ interface Entry {
   hi: number;
   /** descriptors in flight naming it; a space the raw API handed out is pinned (never evicted) */
   inflight: number;
+  /** the buffer, held strongly while descriptors naming it are in flight (hold()) */
+  held: SharedArrayBuffer | null;
   pinned: boolean;
   used: number;
 }
@@ -92,11 +94,11 @@ export class AddressSpaces {
   }
 
   /** A space in a free slot, its PASID (slot + 1, the slot's reuse generation in bits 19:12) posted to the engines with `message`; -1 when none is free. */
-  #register(entry: Omit<Entry, 'pasid' | 'inflight' | 'used'>, message: Omit<SpaceMessage, 'id'>): number {
+  #register(entry: Omit<Entry, 'pasid' | 'inflight' | 'used' | 'held'>, message: Omit<SpaceMessage, 'id'>): number {
     const slot = this.#freeSlot();
     if (slot < 0) return -1;
     const pasid = (slot + 1) | (this.#generation[slot] << 12);
-    this.#slots[slot] = { ...entry, pasid, inflight: 0, used: 0 };
+    this.#slots[slot] = { ...entry, pasid, inflight: 0, used: 0, held: null };
     this.#post({ id: pasid, ...message });
     return pasid;
   }
@@ -107,15 +109,21 @@ export class AddressSpaces {
     return e === null || e === undefined || e.pasid !== pasid ? [0, 0] : [e.lo, e.hi];
   }
 
-  /** A call is sending descriptors naming pasid / they have all completed. */
+  /**
+   * A call is sending descriptors naming pasid / they have all completed. While any is in flight
+   * the buffer is held here: a call's promise need not hold it (a crc32c resolves to a number),
+   * and a program that kept only the promise had its buffer collected, and its space ended, while
+   * the descriptors waited for room in the queue (they faulted: PAGE_FAULT).
+   */
   hold(pasid: number): void {
     const e = this.#slots[(pasid & 0xfff) - 1];
-    if (e?.pasid === pasid) e.inflight++;
+    if (e?.pasid !== pasid) return;
+    if (e.inflight++ === 0) e.held = e.ref?.deref() ?? null;
   }
 
   release(pasid: number): void {
     const e = this.#slots[(pasid & 0xfff) - 1];
-    if (e?.pasid === pasid && e.inflight > 0) e.inflight--;
+    if (e?.pasid === pasid && e.inflight > 0 && --e.inflight === 0) e.held = null;
   }
 
   /** Registrations to send a newly launched engine. */
