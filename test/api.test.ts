@@ -421,6 +421,38 @@ test('argument errors: TypeError for wrong types, RangeError out of range; nothi
 
 // ---------------------------------------------------------------- CRC-32C
 
+test('applyDelta refuses a delta that is empty, cut short (also where a frame ends) or with bytes after its end, writing nothing; a delta of the size frame alone (an earlier version\'s, 8 bytes of body) still applies', async () => {
+  const dev = whole;
+  const n = (1 << 20) + 5; // two windows, and a tail
+  const a = Buffer.alloc(n, 1);
+  const b = Buffer.from(a);
+  for (const i of [5, 600_000, n - 20, n - 2]) b[i] = 9; // a change in each window, and in the tail
+  const delta = await dev.createDelta(a, b);
+  const ends: number[] = []; // where each frame ends
+  for (let at = 0; at < delta.length; ) ends.push((at += 8 + new DataView(delta.buffer, delta.byteOffset + at + 4, 4).getUint32(0, true)));
+  assert.equal(ends.length, 4, 'size frame, two windows, tail');
+  for (const cut of [0, 1, 7, 8, 23, ...ends.slice(0, -1)]) {
+    const target = Buffer.from(a);
+    await rejects(() => dev.applyDelta(target, delta.subarray(0, cut)), RangeError, `a delta cut to ${cut} of ${delta.length} bytes`);
+    assert.ok(target.equals(a), `cut to ${cut}: nothing written`);
+  }
+  const longer = new Uint8Array(delta.length + 8);
+  longer.set(delta);
+  await rejects(() => dev.applyDelta(Buffer.from(a), longer), RangeError, 'bytes after the end');
+  const target = Buffer.from(a);
+  await dev.applyDelta(target, delta);
+  assert.ok(target.equals(b), 'the whole delta applies');
+  // the size frame with the size alone, as an earlier version wrote it (no length to check)
+  const old = new Uint8Array(delta.length - 8);
+  old.set(delta.subarray(0, 16));
+  old.set(delta.subarray(24), 16);
+  new DataView(old.buffer).setUint32(4, 8, true);
+  const target2 = Buffer.from(a);
+  await dev.applyDelta(target2, old);
+  assert.ok(target2.equals(b), 'an earlier version\'s delta applies');
+  assert.is((await dev.createDelta(a, a)).length, 24, 'identical buffers: the size frame alone');
+});
+
 test('crc32c: the RFC 3720 (iSCSI) vectors and "123456789", on every placement', async () => {
   const vectors: Array<[Uint8Array, number]> = [
     [new Uint8Array(32), 0x8a9136aa],

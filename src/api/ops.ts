@@ -965,11 +965,12 @@ export class Ops {
   // ---- deltas ----
 
   /**
-   * A delta record turning a into b (equal sizes): a size frame [0xfffffffe][u32 8][u64 size],
-   * then DSA create-delta entries ({u16 word index, 8 data bytes}) per 512 KiB window, framed as
-   * [u32 window][u32 entry bytes][entries], and a tail frame [0xffffffff][u32 n][bytes] for the
-   * last size mod 8 bytes when they differ. (The size: a destination of another size took the
-   * tail at its own end, 8·k bytes off, silently.)
+   * A delta record turning a into b (equal sizes): a size frame [0xfffffffe][u32 16][u64 size]
+   * [u64 the delta's own length], then DSA create-delta entries ({u16 word index, 8 data bytes})
+   * per 512 KiB window, framed as [u32 window][u32 entry bytes][entries], and a tail frame
+   * [0xffffffff][u32 n][bytes] for the last size mod 8 bytes when they differ. (The size: a
+   * destination of another size took the tail at its own end, 8·k bytes off, silently. The
+   * length: a delta cut short where a frame ends was applied in part, silently.)
    */
   async createDelta(a: Bytes, b: Bytes): Promise<Uint8Array> {
     const x = this.#span('a', a);
@@ -982,7 +983,7 @@ export class Ops {
     if (where === 'device' && ((x.addr | y.addr) & 7) !== 0) where = 'inline:unaligned';
     const seen = { placement: where };
     return this.#track('createDelta', n, seen, async () => {
-      const frames: Uint8Array[] = [sizeFrame(n)];
+      const frames: Uint8Array[] = [];
       const words = n - (n % 8);
       const here = (w: number, len: number): Uint8Array => deltaInline(x.u8.subarray(w, w + len), y.u8.subarray(w, w + len));
       for (let w = 0; w < words; w += DeltaEntry.MAX_SOURCE) {
@@ -994,7 +995,7 @@ export class Ops {
         if (entries.byteLength > 0) frames.push(frame(w / DeltaEntry.MAX_SOURCE, entries));
       }
       if (words < n && firstDiffInline(x.u8.subarray(words), y.u8.subarray(words)) >= 0) frames.push(frame(TAIL_FRAME, y.u8.slice(words)));
-      return concat(frames);
+      return concat([sizeFrame(n, frames.reduce((sum, f) => sum + f.byteLength, SIZE_FRAME_BYTES)), ...frames]);
     });
   }
 
@@ -1248,11 +1249,14 @@ function frame(window: number, body: Uint8Array): Uint8Array {
 const SIZE_FRAME = 0xfffffffe;
 const TAIL_FRAME = 0xffffffff;
 
-function sizeFrame(n: number): Uint8Array {
-  const body = new Uint8Array(8);
+/** A size frame's bytes: its header, the buffers' size and the delta's length (an 8-byte body, the size alone, was an earlier version's). */
+const SIZE_FRAME_BYTES = 24;
+
+function sizeFrame(n: number, deltaBytes: number): Uint8Array {
+  const body = new Uint8Array(16);
   const dv = new DataView(body.buffer);
-  dv.setUint32(0, n % 2 ** 32, true);
-  dv.setUint32(4, Math.floor(n / 2 ** 32), true);
+  dv.setBigUint64(0, BigInt(n), true);
+  dv.setBigUint64(8, BigInt(deltaBytes), true);
   return frame(SIZE_FRAME, body);
 }
 
@@ -1260,14 +1264,21 @@ function parseFrames(rec: Uint8Array, size: number): Array<[number, Uint8Array]>
   const dv = new DataView(rec.buffer, rec.byteOffset, rec.byteLength);
   const out: Array<[number, Uint8Array]> = [];
   const windows = Math.ceil((size - (size % 8)) / DeltaEntry.MAX_SOURCE);
+  // (a delta begins with its size frame, which createDelta always writes: an empty one is no delta)
+  if (rec.byteLength < 8 || dv.getUint32(0, true) !== SIZE_FRAME) throw new RangeError(`delta: ${rec.byteLength === 0 ? 'empty' : 'no size frame first'} (a delta from createDelta begins with one: at least ${SIZE_FRAME_BYTES} bytes)`);
   for (let at = 0; at < rec.byteLength; ) {
     if (at + 8 > rec.byteLength) throw new RangeError('delta: truncated frame header');
     const window = dv.getUint32(at, true);
     const len = dv.getUint32(at + 4, true);
     if (at + 8 + len > rec.byteLength) throw new RangeError('delta: truncated frame');
     if (window === SIZE_FRAME) {
-      const made = len === 8 ? dv.getUint32(at + 8, true) + dv.getUint32(at + 12, true) * 2 ** 32 : -1;
-      if (made !== size) throw new RangeError(made < 0 ? `delta: a size frame of ${len} bytes (8 expected)` : `applyDelta: the delta was made from ${made}-byte buffers; dst has ${size} bytes`);
+      if (at > 0) throw new RangeError(`delta: a second size frame at byte ${at}`);
+      if (len !== 16 && len !== 8) throw new RangeError(`delta: a size frame of ${len} bytes (16 expected)`);
+      const made = Number(dv.getBigUint64(at + 8, true));
+      if (made !== size) throw new RangeError(`applyDelta: the delta was made from ${made}-byte buffers; dst has ${size} bytes`);
+      // (the 8-byte frame of an earlier version has no length to check)
+      const whole = len === 16 ? Number(dv.getBigUint64(at + 16, true)) : rec.byteLength;
+      if (whole !== rec.byteLength) throw new RangeError(`delta: ${rec.byteLength} bytes of a ${whole}-byte delta (${whole > rec.byteLength ? 'cut short' : 'with bytes after its end'})`);
       at += 8 + len;
       continue;
     }
