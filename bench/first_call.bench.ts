@@ -42,7 +42,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 // ---------------------------------------------------------------- (a) cold start
 
-interface Child { importMs: number; firstMs: number; first10Ms: number[]; deviceWarmMs?: number[]; openMs?: number; setupMs?: number; deferredOpenMs?: number; placement?: Record<string, number> }
+interface Child { importMs: number; firstMs: number; first10Ms: number[]; deviceWarmMs?: number[]; openMs?: number; setupMs?: number; deferredOpenMs?: number; holdMaxMs?: number; placement?: Record<string, number> }
 
 function child(which: string): Child {
   const script = fileURLToPath(new URL('./cold-child.mjs', import.meta.url));
@@ -57,6 +57,7 @@ function coldStart(): Record<string, unknown> {
     ['crc-arena-16m', 'native-16m'],
     ['copy-arena-16m', 'copy-native-16m'],
     ['open', 'native-1m'],
+    ['hold-1m', 'hold-native-1m'],
   ];
   const out: Record<string, unknown> = {};
   for (const [mine, base] of pairs) {
@@ -80,10 +81,14 @@ function coldStart(): Record<string, unknown> {
       firstOverWarm: stats(a.map((c) => c.firstMs / warm(c))),
       /** the first call against warm calls on the device once its engines are ready (the first ten ran inline while they booted) */
       ...(a[0].deviceWarmMs !== undefined ? { firstOverDeviceWarm: stats(a.map((c) => c.firstMs / median(c.deviceWarmMs!))), deviceWarmMs: stats(a.map((c) => median(c.deviceWarmMs!))) } : {}),
+      /** the event loop's longest hold in the 400 ms after the first call (the default device opening and starting its engines behind the program) */
+      ...(a[0].holdMaxMs !== undefined ? { loopHoldMaxMs: stats(a.map((c) => c.holdMaxMs!)), baselineLoopHoldMaxMs: stats(b.map((c) => c.holdMaxMs!)) } : {}),
       first10TotalMs: stats(a.map((c) => c.first10Ms.reduce((x, y) => x + y, 0))),
       baselineFirst10TotalMs: stats(b.map((c) => c.first10Ms.reduce((x, y) => x + y, 0))),
       placement: a[0].placement,
     };
+    const hold = out[mine] as { loopHoldMaxMs?: unknown; baselineLoopHoldMaxMs?: unknown };
+    if (hold.loopHoldMaxMs !== undefined) console.log(`  (a) ${mine}: the event loop's longest hold in the 400 ms after the first call ${JSON.stringify(hold.loopHoldMaxMs)} ms; after ${base}'s ${JSON.stringify(hold.baselineLoopHoldMaxMs)} ms`);
     const later = (out[mine] as { deferredOpenMs?: unknown }).deferredOpenMs;
     const dw = (out[mine] as { firstOverDeviceWarm?: { median: number } }).firstOverDeviceWarm;
     console.log(`  (a) ${mine}: first ${JSON.stringify((out[mine] as { firstMs: unknown }).firstMs)} ms${dw === undefined ? '' : ` (${dw.median}x a warm device call)`}; baseline ${base} ${JSON.stringify((out[mine] as { baselineFirstMs: unknown }).baselineFirstMs)}${later === undefined ? '' : `; the device's open after them ${JSON.stringify(later)} ms`}`);
