@@ -13,7 +13,7 @@ import { type EventFdAddon, eventFdUnavailableReason, loadEventFd } from './devi
 import { Ctx, Limit, Status } from './device/format.ts';
 import { computeLayout, type Layout, MAX_ENGINES, MAX_VECTORS, PAGE, scratchOf, VECTOR_WORDS, Vec } from './device/layout.ts';
 import { parseAccelConfig, toAccelConfig } from './device/accel_config.ts';
-import { singleQueue, type Topology, topologyLayout } from './device/topology.ts';
+import { nextPow2, singleQueue, type Topology, topologyLayout } from './device/topology.ts';
 import { DEVICE_MAGIC } from './device/spaces.ts';
 import { WARM_BYTES, warmLongCrc } from './device/warm_up.ts';
 import { checkAttach, checkHost, coreLoading, cores } from './device/host.ts';
@@ -188,7 +188,12 @@ export function checkedOptions(options: DeviceOptions, topology: Topology | null
   if (o.wqMode !== 'dedicated' && o.wqMode !== 'shared') throw Errors.option('wqMode', `must be 'dedicated' or 'shared', got ${String(o.wqMode)}`);
   checkInt('arenaBytes', o.arenaBytes, PAGE, 65000 * PAGE);
   checkInt('maxBatch', o.maxBatch, 1, Limit.MAX_BATCH_DEFAULT); // (DSA's largest batch, as a WQ's max_batch_size)
-  checkInt('maxTransfer', o.maxTransfer, 1, 0xffffffff);
+  checkInt('maxTransfer', o.maxTransfer, 1, Limit.MAX_TRANSFER_DEFAULT); // (DSA's largest transfer, 2 GiB)
+  // A WQ keeps both as their log2 (WQCFG): rounded up to a power of two, as the driver rounds a
+  // WQ's max_batch_size and max_transfer_size (and fromConfig, their accel-config fields), so that
+  // dev.config() says what the device does and fromConfig reads it back (1000 read back as 1024).
+  o.maxBatch = nextPow2(o.maxBatch);
+  o.maxTransfer = nextPow2(o.maxTransfer);
   checkInt('engineSpinMicros', o.engineSpinMicros, 0, 1e6);
   checkInt('pollSpinMicros', o.pollSpinMicros, 0, 1e6);
   checkInt('engineNice', o.engineNice, 0, 19);

@@ -206,6 +206,25 @@ test('Device.open() describes itself the same way: one group, its engines, one W
   }
 });
 
+test("Device.open() rounds maxBatch and maxTransfer up to powers of two, as the driver rounds a WQ's (WQCFG keeps their log2): dev.config() reads back through fromConfig as the same device; a transfer over 2 GiB is refused", async () => {
+  const { Descriptor, Status } = await import('../src/index.ts');
+  const dev = await Device.open({ engines: 1, arenaBytes: 1 << 20, maxBatch: 100, maxTransfer: 1000 });
+  const again = await Device.fromConfig(dev.config());
+  try {
+    assert.equal([dev.options.maxBatch, dev.options.maxTransfer], [128, 1024]);
+    assert.equal(again.config(), dev.config());
+    for (const d of [dev, again]) {
+      const s = d.alloc(2048);
+      assert.is(await d.submit(Descriptor.memmove({ src: s, dst: s + 1024, size: 1024 })), Status.SUCCESS, '1024 bytes: within the rounded limit');
+      assert.is(await d.submit(Descriptor.memmove({ src: s, dst: s + 1024, size: 1025 })), Status.TRANSFER_SIZE, 'past it');
+    }
+  } finally {
+    await dev.close();
+    await again.close();
+  }
+  assert.throws(() => Device.openSync({ maxTransfer: 2 ** 31 + 1 }), (e: Error) => e instanceof RangeError && /option maxTransfer: must be an integer from 1 to 2147483648, got 2147483649/.test(e.message));
+});
+
 test('max_batch_size 1 holds on every WQ, the first too (it ran batches of 2), and the drop-in calls still run there, one descriptor each', async () => {
   const { Descriptor, Status } = await import('../src/index.ts');
   const wq = (id: number, name: string): Record<string, unknown> => ({ dev: `wq0.${id}`, mode: 'dedicated', size: 8, group_id: 0, priority: 10, max_batch_size: 1, max_transfer_size: 4096, name });

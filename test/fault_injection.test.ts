@@ -450,8 +450,16 @@ test('bad rules are refused with the field named; Device.open names the rule', a
       [{ status: 0xff }, /0xff is the abort of a closing device/],
       [{ status: '3' }, /got "3"/],
       [{ latency: 0 }, /latency must be ms, more than 0 and at most 60000; got 0/],
+      // bigints (a descriptor's 64-bit fields take them; a rule's do not): said so, not a JSON.stringify crash nor "got 3"
+      [{ status: 3n }, /status must be a status code .*; got 3n \(a bigint: a rule's fields are numbers\)/],
+      [{ status: 3, address: [0n, 4096n] }, /address must be \[start, end\).*; got \[0n, 4096n\] \(a bigint/],
+      [{ status: 3, opcode: 3n }, /opcode must be .*; got 3n \(a bigint/],
+      [{ pageFault: { offset: 4096n } }, /pageFault.offset must be .*; got 4096n \(a bigint/],
+      [{ status: 3, address: [0, 2 ** 53] }, /address must be \[start, end\): integers \(numbers, at most 2\^53 - 1\)/],
     ];
-    for (const [rule, re] of bad) assert.throws(() => dev.inject(rule as never), (e: Error) => e instanceof RangeError && /^fault rule: /.test(e.message) && re.test(e.message), JSON.stringify(rule));
+    const label = (rule: object): string => JSON.stringify(rule, (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
+    for (const [rule, re] of bad) assert.throws(() => dev.inject(rule as never), (e: Error) => e instanceof RangeError && /^fault rule: /.test(e.message) && re.test(e.message), label(rule));
+    assert.throws(() => Device.openSync({ engines: 1, faults: [{ status: 3, address: [0n, 4096n] }] as never }), (e: Error) => /^option faults\[0\]: fault rule: address must be .*\(a bigint/.test(e.message));
     // a field rules do not have is a TypeError, as an unknown option name is
     assert.throws(() => dev.inject({ status: 0x20, probabilty: 0.5 } as never), (e: Error) => e instanceof TypeError && /^fault rule: unknown field "probabilty"/.test(e.message));
     assert.throws(() => dev.inject(null as never), (e: Error) => e instanceof TypeError && /^fault rule: a rule is an object; got null/.test(e.message));

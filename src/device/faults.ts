@@ -361,8 +361,12 @@ export class FaultTable {
 /** The first word of the table entry a slot's tag names (its low bits: the entry's index + 1). */
 const entryOf = (tag: number): number => HEADER_WORDS + ((tag & ((1 << TAG_INDEX_BITS) - 1)) - 1) * ENTRY_WORDS;
 
-/** A value as a message shows it: a string quoted, so '3' is not taken for 3. */
-const describe = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : String(v));
+/** A value as a message shows it: a string quoted, so '3' is not taken for 3; a bigint with its n, and said to be one (3n is not 3: a rule's fields are numbers). */
+const describe = (v: unknown): string => {
+  const show = (x: unknown): string => (typeof x === 'string' ? JSON.stringify(x) : typeof x === 'bigint' ? `${x}n` : Array.isArray(x) ? `[${x.map(show).join(', ')}]` : String(x));
+  const big = typeof v === 'bigint' || (Array.isArray(v) && v.some((x) => typeof x === 'bigint'));
+  return big ? `${show(v)} (a bigint: a rule's fields are numbers)` : show(v);
+};
 
 /**
  * Does a range the descriptor reads or writes in the arena (where its opcode has it) meet [start, end)? Its
@@ -447,12 +451,12 @@ export function checkRule(rule: FaultRule, wqIds: readonly number[]): number {
   if (r.opcode !== undefined) {
     const ops = typeof r.opcode === 'number' ? [r.opcode] : r.opcode;
     if (!Array.isArray(ops) || ops.length === 0 || !ops.every((o) => Number.isInteger(o) && o >= 0 && o <= 0xff)) {
-      throw Errors.faultRule(`opcode must be an opcode (0-255) or a non-empty list of them; got ${String(r.opcode)}`);
+      throw Errors.faultRule(`opcode must be an opcode (0-255) or a non-empty list of them; got ${describe(r.opcode)}`);
     }
     flags |= F.HAS_OPCODE;
   }
   if (r.wq !== undefined) {
-    if (!Number.isInteger(r.wq) || (r.wq as number) < 0 || (r.wq as number) > 7) throw Errors.faultRule(`wq must be a work queue id from 0 to 7; got ${String(r.wq)}`);
+    if (!Number.isInteger(r.wq) || (r.wq as number) < 0 || (r.wq as number) > 7) throw Errors.faultRule(`wq must be a work queue id from 0 to 7; got ${describe(r.wq)}`);
     // (a rule naming a WQ the device lacks would never match: a test of nothing, silently)
     if (!wqIds.includes(r.wq as number)) throw Errors.faultRule(`wq ${String(r.wq)}: this device has no such work queue (its WQs: ${wqIds.join(', ')})`);
     flags |= F.HAS_WQ;
@@ -460,31 +464,31 @@ export function checkRule(rule: FaultRule, wqIds: readonly number[]): number {
   if (r.address !== undefined) {
     const a = r.address as unknown[];
     if (!Array.isArray(a) || a.length !== 2 || !a.every((x) => Number.isSafeInteger(x) && (x as number) >= 0) || (a[0] as number) >= (a[1] as number)) {
-      throw Errors.faultRule(`address must be [start, end) with 0 <= start < end; got ${JSON.stringify(r.address)}`);
+      throw Errors.faultRule(`address must be [start, end): integers (numbers, at most 2^53 - 1) with 0 <= start < end; got ${describe(r.address)}`);
     }
     flags |= F.HAS_ADDR;
   }
   if (r.probability !== undefined) {
-    if (typeof r.probability !== 'number' || !(r.probability >= 0 && r.probability <= 1)) throw Errors.faultRule(`probability must be a number from 0 to 1; got ${String(r.probability)}`);
+    if (typeof r.probability !== 'number' || !(r.probability >= 0 && r.probability <= 1)) throw Errors.faultRule(`probability must be a number from 0 to 1; got ${describe(r.probability)}`);
     flags |= F.HAS_PROB;
   }
-  if (r.every !== undefined && !isCount(r.every)) throw Errors.faultRule(`every must be a positive integer; got ${String(r.every)}`);
-  if (r.times !== undefined && !isCount(r.times)) throw Errors.faultRule(`times must be a positive integer; got ${String(r.times)}`);
+  if (r.every !== undefined && !isCount(r.every)) throw Errors.faultRule(`every must be a positive integer; got ${describe(r.every)}`);
+  if (r.times !== undefined && !isCount(r.times)) throw Errors.faultRule(`times must be a positive integer; got ${describe(r.times)}`);
 
   const given = EFFECTS.filter((e) => r[e] !== undefined && r[e] !== false);
   const deciding = given.filter((e) => e === 'pageFault' || e === 'status' || e === 'engineDeath' || e === 'refuse');
   if (given.length === 0) throw Errors.faultRule(`a rule needs an effect: ${EFFECTS.join(', ')}`);
   if (deciding.length > 1) throw Errors.faultRule(`one of pageFault, status, engineDeath, refuse per rule; got ${deciding.join(' and ')}`);
   if (r.refuse !== undefined && r.refuse !== false) {
-    if (r.refuse !== true) throw Errors.faultRule(`refuse must be true; got ${String(r.refuse)}`);
+    if (r.refuse !== true) throw Errors.faultRule(`refuse must be true; got ${describe(r.refuse)}`);
     if (given.length > 1) throw Errors.faultRule('refuse goes alone: a refused descriptor never reaches an engine');
     flags |= F.REFUSE;
   }
   if (r.pageFault !== undefined) {
     const p = r.pageFault as { offset?: unknown; operand?: unknown };
     if (p === null || typeof p !== 'object') throw Errors.faultRule('pageFault must be { offset, operand? }');
-    if (!Number.isInteger(p.offset) || (p.offset as number) < 0 || (p.offset as number) > 0xffffffff) throw Errors.faultRule(`pageFault.offset must be an integer from 0 to 2^32-1; got ${String(p.offset)}`);
-    if (p.operand !== undefined && p.operand !== 'src' && p.operand !== 'dst') throw Errors.faultRule(`pageFault.operand must be 'src' or 'dst'; got ${String(p.operand)}`);
+    if (!Number.isInteger(p.offset) || (p.offset as number) < 0 || (p.offset as number) > 0xffffffff) throw Errors.faultRule(`pageFault.offset must be an integer from 0 to 2^32-1; got ${describe(p.offset)}`);
+    if (p.operand !== undefined && p.operand !== 'src' && p.operand !== 'dst') throw Errors.faultRule(`pageFault.operand must be 'src' or 'dst'; got ${describe(p.operand)}`);
     flags |= F.PAGE_FAULT | (p.operand === 'dst' ? F.OPERAND_DST : 0);
   }
   if (r.status !== undefined) {
@@ -495,8 +499,8 @@ export function checkRule(rule: FaultRule, wqIds: readonly number[]): number {
   if (r.engineDeath !== undefined && r.engineDeath !== false) {
     const d = (r.engineDeath === true ? {} : r.engineDeath) as EngineDeath;
     if (d === null || typeof d !== 'object') throw Errors.faultRule('engineDeath must be true or { how?, when? }');
-    if (d.how !== undefined && d.how !== 'exit' && d.how !== 'throw') throw Errors.faultRule(`engineDeath.how must be 'exit' or 'throw'; got ${String(d.how)}`);
-    if (d.when !== undefined && d.when !== 'before' && d.when !== 'after') throw Errors.faultRule(`engineDeath.when must be 'before' or 'after'; got ${String(d.when)}`);
+    if (d.how !== undefined && d.how !== 'exit' && d.how !== 'throw') throw Errors.faultRule(`engineDeath.how must be 'exit' or 'throw'; got ${describe(d.how)}`);
+    if (d.when !== undefined && d.when !== 'before' && d.when !== 'after') throw Errors.faultRule(`engineDeath.when must be 'before' or 'after'; got ${describe(d.when)}`);
     flags |= F.DIE | (d.how === 'throw' ? F.DIE_THROW : 0) | (d.when === 'after' ? F.DIE_AFTER : 0);
   }
   if (r.latency !== undefined) {
@@ -504,7 +508,7 @@ export function checkRule(rule: FaultRule, wqIds: readonly number[]): number {
     flags |= F.LATENCY;
   }
   if (r.lostInterrupt !== undefined && r.lostInterrupt !== false) {
-    if (r.lostInterrupt !== true) throw Errors.faultRule(`lostInterrupt must be true; got ${String(r.lostInterrupt)}`);
+    if (r.lostInterrupt !== true) throw Errors.faultRule(`lostInterrupt must be true; got ${describe(r.lostInterrupt)}`);
     flags |= F.LOST_IRQ;
   }
   return flags;
