@@ -89,7 +89,17 @@ export async function openPipeForWriting(path: string | Buffer, signal: AbortSig
  * (an abort could not end them: four took the pool, and the process could not exit).
  */
 export async function openSource(path: string | Buffer, signal: AbortSignal | undefined, dev: DeviceCalls | null): Promise<{ fh: FileIo; st: Stats }> {
-  const fd = await openP(path, fsc.O_RDONLY | fsc.O_NONBLOCK);
+  return handleOf(await openP(path, fsc.O_RDONLY | fsc.O_NONBLOCK), false, signal, dev);
+}
+
+/**
+ * A descriptor opened without waiting (O_NONBLOCK), as what it is: a FIFO as a PipeHandle,
+ * anything else as an FdHandle (O_NONBLOCK changes nothing for a regular file's reads and
+ * writes). A character device may take O_NONBLOCK at its word (a terminal: EAGAIN while it has
+ * nothing): it is opened again as fs opens it, through this descriptor (the same device, wherever
+ * the path points by now). The descriptor is closed if it fails.
+ */
+async function handleOf(fd: number, writing: boolean, signal: AbortSignal | undefined, dev: DeviceCalls | null): Promise<{ fh: FileIo; st: Stats }> {
   let st: Stats;
   try {
     st = await fstatP(fd);
@@ -97,13 +107,10 @@ export async function openSource(path: string | Buffer, signal: AbortSignal | un
     await closeP(fd).catch(() => {});
     throw e;
   }
-  if (st.isFIFO()) return { fh: new PipeHandle(fd, false, signal, dev), st };
-  if (!st.isCharacterDevice()) return { fh: new FdHandle(fd), st }; // (O_NONBLOCK changes nothing for a regular file's reads)
-  // A character device may take O_NONBLOCK at its word (a terminal: EAGAIN while it has nothing):
-  // it is opened again as fs opens it, through this descriptor (the same device, wherever the
-  // path points by now).
+  if (st.isFIFO()) return { fh: new PipeHandle(fd, writing, signal, dev), st };
+  if (!st.isCharacterDevice()) return { fh: new FdHandle(fd), st };
   try {
-    return { fh: new FdHandle(await openP(`/proc/self/fd/${fd}`, fsc.O_RDONLY)), st };
+    return { fh: new FdHandle(await openP(`/proc/self/fd/${fd}`, writing ? fsc.O_WRONLY : fsc.O_RDONLY)), st };
   } finally {
     await closeP(fd).catch(() => {});
   }
@@ -136,20 +143,7 @@ export async function openDestination(path: string | Buffer, mode: number, signa
       if (pipe !== null) return { fh: pipe, created: false };
       continue; // (no FIFO there by then: opened again, as whatever it is now)
     }
-    let st: Stats;
-    try {
-      st = await fstatP(fd);
-    } catch (e) {
-      await closeP(fd).catch(() => {});
-      throw e;
-    }
-    if (st.isFIFO()) return { fh: new PipeHandle(fd, true, signal, dev), created: false };
-    if (!st.isCharacterDevice()) return { fh: new FdHandle(fd), created: false }; // (O_NONBLOCK changes nothing for a regular file's writes)
-    try {
-      return { fh: new FdHandle(await openP(`/proc/self/fd/${fd}`, fsc.O_WRONLY)), created: false };
-    } finally {
-      await closeP(fd).catch(() => {});
-    }
+    return { fh: (await handleOf(fd, true, signal, dev)).fh, created: false };
   }
 }
 
