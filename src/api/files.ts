@@ -440,26 +440,19 @@ function untilStopped<T>(p: Promise<T>, signal: AbortSignal | undefined, dev: De
     let gone = false;
     // (whenStopped calls stop at once when the signal has aborted or the device is closing)
     let off = (): void => {};
-    off = whenStopped(signal, dev, (e) => {
+    const fail = (e: unknown): void => {
       if (gone) return;
       gone = true;
       off();
       reject(e);
-    });
-    p.then(
-      (v) => {
-        if (gone) return dispose(v);
-        gone = true;
-        off();
-        resolve(v);
-      },
-      (e: unknown) => {
-        if (gone) return;
-        gone = true;
-        off();
-        reject(e);
-      },
-    );
+    };
+    off = whenStopped(signal, dev, fail);
+    p.then((v) => {
+      if (gone) return dispose(v);
+      gone = true;
+      off();
+      resolve(v);
+    }, fail);
   });
 }
 
