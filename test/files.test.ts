@@ -584,7 +584,7 @@ test('options: a device that is not one, a chunkSize that is not a number: TypeE
   }
 });
 
-test('copyFileCrc32c gives dst src\'s permission bits, also a dst that existed', async () => {
+test('copyFileCrc32c gives dst src\'s mode bits, as fs.copyFile does, also to a dst that existed', async () => {
   const { chmodSync, statSync } = await import('node:fs');
   const src = file('mode-src', Buffer.from('m'));
   chmodSync(src, 0o751);
@@ -592,6 +592,13 @@ test('copyFileCrc32c gives dst src\'s permission bits, also a dst that existed',
   chmodSync(dst, 0o600);
   await copyFileCrc32c(src, dst);
   assert.is(statSync(dst).mode & 0o777, 0o751);
+  // the setuid, setgid and sticky bits too, as fs.copyFile gives them
+  chmodSync(src, 0o6751);
+  const { copyFileSync } = await import('node:fs');
+  const theirs = join(dir, 'mode-theirs');
+  copyFileSync(src, theirs);
+  await copyFileCrc32c(src, dst);
+  assert.is((statSync(dst).mode & 0o7777).toString(8), (statSync(theirs).mode & 0o7777).toString(8));
 });
 
 test('an error in onProgress, thrown or as an async callback\'s rejection, rejects the call (mapped, read and copied); none goes unhandled', async () => {
@@ -624,6 +631,16 @@ test('an error in onProgress, thrown or as an async callback\'s rejection, rejec
         for (const chunkSize of [64 * 1024, 1 << 20]) {
           const e = await call(onProgress, chunkSize).then(() => null, (err: unknown) => err);
           assert.ok(e instanceof Error && /last boom/.test(e.message), `${how}, ${onProgress.name || 'async'}, chunk ${chunkSize}: ${String(e)}`);
+        }
+      }
+    }
+    // null and undefined are failures too (a copy resolved past a rejection with null)
+    for (const [how, call] of calls) {
+      if (how === 'read') continue;
+      for (const value of [null, undefined]) {
+        for (const onProgress of [() => { throw value; }, async () => { throw value; }]) {
+          const got = await call(onProgress).then(() => 'resolved', (err: unknown) => ({ rejected: err }));
+          assert.equal(got, { rejected: value }, `${how}, ${String(value)}`);
         }
       }
     }
@@ -874,11 +891,32 @@ time.sleep(30)
     }
     assert.is(seen.STUCK, undefined, JSON.stringify(seen));
     assert.ok((seen.ABORT_ERR ?? 0) > 0 && (seen.done ?? 0) > 0, JSON.stringify(seen)); // (both kinds were met)
+    // and nothing else (a file put back as the FIFO refused the open was ENXIO, 1-2 calls in 100)
+    assert.equal(Object.keys(seen).filter((k) => k !== 'done' && k !== 'ABORT_ERR'), [], JSON.stringify(seen));
     await new Promise((r) => setTimeout(r, 100));
     assert.is(letGo, 0, `writers waiting on the FIFOs let go: ${letGo} (${JSON.stringify(seen)})`);
   } finally {
     swapper.kill();
   }
+});
+
+test("a copy's destination that changes as it is opened: a FIFO removed while the copy waits for a reader is a file the copy makes (and removes when it fails); a link to nothing gets its target made, and keeps the link", async () => {
+  const dst = fifoAt('gone-fifo');
+  const ac = new AbortController();
+  const copy = copyFileCrc32c('/dev/zero', dst, { signal: ac.signal, device: small, chunkSize: 256 << 10, onProgress: (done) => done > (1 << 20) && ac.abort() });
+  await new Promise((r) => setTimeout(r, 50)); // (waiting for a reader)
+  rmSync(dst);
+  const e = await copy.then(() => null, (err: unknown) => err as Error);
+  assert.is(e?.name, 'AbortError');
+  assert.not.ok(existsSync(dst), 'the file the copy made in the FIFO\'s place is removed');
+  // a link to nothing: its target is made (as fs.copyFile makes it), the link stays
+  const target = join(dir, 'dangling-target');
+  const link = join(dir, 'dangling-link');
+  symlinkSync(target, link);
+  const src = file('dangling-src', bytes(3000));
+  assert.is(await copyFileCrc32c(src, link, { device: small }), want(readFileSync(src)));
+  assert.ok(lstatSync(link).isSymbolicLink());
+  assert.equal(readFileSync(target), readFileSync(src));
 });
 
 test.run();

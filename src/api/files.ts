@@ -283,7 +283,8 @@ function pump(
     let settled = false;
     const fold = new CrcFold(from.crc, from.bytes);
 
-    const finish = (err: unknown): void => {
+    /** done (null) or failed: boxed, since a callback can throw anything, null and undefined too */
+    const settle = (failure: { e: unknown } | null): void => {
       if (settled) return;
       settled = true;
       offStopped();
@@ -291,9 +292,9 @@ function pump(
       // flight are done: a write landing after the rejection could overwrite what the caller
       // wrote there since. (Not once the reads are, nor a pipe's writes: either can block for
       // good, on a FIFO whose other end neither writes nor reads.)
-      if (err !== null) {
-        if (writes && working > 0) workDone = () => reject(err);
-        else reject(err);
+      if (failure !== null) {
+        if (writes && working > 0) workDone = () => reject(failure.e);
+        else reject(failure.e);
       }
       // The slots are given back once nothing reads into or from them any more.
       const release = (): void => {
@@ -301,17 +302,18 @@ function pump(
           waitIdle = release;
           return;
         }
-        cleanup(err !== null).then(
+        cleanup(failure !== null).then(
           () => {
-            if (err === null) resolve({ crc: fold.crc, bytes: fold.bytes });
+            if (failure === null) resolve({ crc: fold.crc, bytes: fold.bytes });
           },
           (e: unknown) => {
-            if (err === null) reject(e);
+            if (failure === null) reject(e);
           },
         );
       };
       release();
     };
+    const fail = (e: unknown): void => settle({ e });
     let waitIdle: (() => void) | null = null;
     let offStopped = (): void => {};
     /** a pipe's reads land here first (one at a time) */
@@ -362,7 +364,7 @@ function pump(
       const before = fold.bytes;
       fold.add(c.index, crc, len);
       // (a chunk done ahead of an earlier one moves nothing: progress counts the folded prefix)
-      if (fold.bytes > before) tell(o, fold.bytes, st.isFile() ? Math.max(size, fold.bytes) : 0, finish);
+      if (fold.bytes > before) tell(o, fold.bytes, st.isFile() ? Math.max(size, fold.bytes) : 0, fail);
     };
 
     const pumpMore = (): void => {
@@ -384,12 +386,12 @@ function pump(
               return;
             }
             if (!eof) pumpMore();
-            if (eof && inflight === 0) afterProgress(o, () => finish(null));
+            if (eof && inflight === 0) afterProgress(o, () => settle(null));
           },
           (e: unknown) => {
             inflight--;
             free.push(c.slot);
-            finish(e);
+            fail(e);
             if (inflight === 0 && waitIdle !== null) waitIdle();
           },
         );
@@ -397,10 +399,10 @@ function pump(
       }
     };
 
-    offStopped = whenStopped(o.signal, dev, finish); // (an abort rejects at once; so does the device's closing)
+    offStopped = whenStopped(o.signal, dev, fail); // (an abort rejects at once; so does the device's closing)
     if (settled) return;
     pumpMore();
-    if (eof && inflight === 0) afterProgress(o, () => finish(null)); // (handed over before the first read)
+    if (eof && inflight === 0) afterProgress(o, () => settle(null)); // (handed over before the first read)
   });
 }
 
@@ -539,27 +541,28 @@ async function crcMapped(fn: string, path: FilePath, fh: FileIo, size: number, d
     let next = from.bytes;
     let issued = 0;
     let inflight = 0;
-    let failed: unknown = null;
+    /** boxed: a callback can throw anything, null and undefined too */
+    let failure: { e: unknown } | null = null;
     let settled = false;
     /** done or failed, and nothing in flight: the mapping and records are being given back */
     let ended = false;
     let waited = false;
 
     const end = (): void => {
-      if (ended || inflight > 0 || (failed === null && fold.bytes < size)) return;
-      if (failed === null && !waited) {
+      if (ended || inflight > 0 || (failure === null && fold.bytes < size)) return;
+      if (failure === null && !waited) {
         waited = true;
         return afterProgress(o, end);
       }
       ended = true;
       offAbort();
-      release(failed !== null).then(() => failed === null && resolve({ crc: fold.crc, bytes: fold.bytes }), (e: unknown) => failed === null && reject(e));
+      release(failure !== null).then(() => failure === null && resolve({ crc: fold.crc, bytes: fold.bytes }), (e: unknown) => failure === null && reject(e));
     };
     const fail = (e: unknown): void => {
       if (settled || ended) return;
       settled = true;
       halted = true;
-      failed = e;
+      failure = { e };
       reject(e);
       end();
     };
@@ -809,7 +812,7 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
     outIsFile = (await out.stat()).isFile();
     // src's permission bits, as fs.copyFile gives them: also to a dst that existed, and past the umask
     // (a file system that keeps no modes refuses with EPERM: as libuv, go on without)
-    if (outIsFile) await out.chmod(st.mode & 0o777).catch((e: NodeJS.ErrnoException) => {
+    if (outIsFile) await out.chmod(st.mode & 0o7777).catch((e: NodeJS.ErrnoException) => {
       if (e.code !== 'EPERM') throw e;
     });
   } catch (e) {

@@ -9,10 +9,11 @@
 // again until a reader is there), the waits are the event loop's, and an abort or the device's
 // closing ends them.
 import { Socket } from 'node:net';
-import { close, constants as fsc, fchmod, fstat, open, read, stat, type Stats, write } from 'node:fs';
+import { close, constants as fsc, fchmod, fstat, lstat, open, read, stat, type Stats, write } from 'node:fs';
 import { promisify } from 'node:util';
 import type { DeviceCalls } from './calls.ts';
 import { whenStopped } from './file_gate.ts';
+import { abortError, Errors } from '../device/errors.ts';
 
 /** What the file calls use of an open file: a FileHandle, or a PipeHandle. */
 export interface FileIo {
@@ -30,6 +31,7 @@ const RETRY_MS = 10;
 const AHEAD = 1 << 20;
 const fstatP = promisify(fstat);
 const statP = promisify(stat);
+const lstatP = promisify(lstat);
 const openP = promisify(open) as (path: string | Buffer, flags: number, mode?: number) => Promise<number>;
 const closeP = promisify(close);
 const fchmodP = promisify(fchmod);
@@ -123,25 +125,43 @@ async function handleOf(fd: number, writing: boolean, signal: AbortSignal | unde
  * it; anything else is an FdHandle. Looked at only through what it opened: a FIFO put in a file's
  * place after the caller's look was opened by fs's open, which waited in Node's pool for a reader
  * that an abort could bring only by opening the FIFO's other end itself (which let every other
- * waiter on it go too).
+ * waiter on it go too). Whatever is put at `path` or taken from it meanwhile, only O_EXCL makes a
+ * file (one made by an open that also opens what is there was said not to be this call's, and
+ * was left behind by a failed copy), and the path is looked at again when what an open found is
+ * not there by the time it is looked at (a FIFO removed while it waited for a reader; a FIFO and a
+ * file swapped: ENXIO, then a file).
  */
 export async function openDestination(path: string | Buffer, mode: number, signal: AbortSignal | undefined, dev: DeviceCalls | null): Promise<{ fh: FileIo; created: boolean }> {
   const W = fsc.O_WRONLY | fsc.O_NONBLOCK;
-  try {
-    return { fh: new FdHandle(await openP(path, W | fsc.O_CREAT | fsc.O_EXCL, mode)), created: true }; // (made here: a regular file)
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-  }
   for (;;) {
+    if (signal?.aborted) throw abortError(signal);
+    if (dev?.isClosing) throw Errors.closed();
+    try {
+      return { fh: new FdHandle(await openP(path, W | fsc.O_CREAT | fsc.O_EXCL, mode)), created: true }; // (made here: a regular file)
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
     let fd: number;
     try {
-      fd = await openP(path, W | fsc.O_CREAT | fsc.O_TRUNC, mode);
+      fd = await openP(path, W | fsc.O_TRUNC);
     } catch (e) {
-      // A FIFO with no reader refuses a writer's end that will not wait (ENXIO; so does a socket's path)
-      if ((e as NodeJS.ErrnoException).code !== 'ENXIO' || !(await statP(path).then((st) => st.isFIFO(), () => false))) throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') {
+        // A link to nothing: followed, and its target made, as fs's open makes it (not this call's to remove)
+        const link = await lstatP(path).then((st) => st.isSymbolicLink(), () => false);
+        if (!link) continue; // (gone since it was there: made here after all)
+        fd = await openP(path, W | fsc.O_CREAT | fsc.O_TRUNC, mode);
+        return { fh: (await handleOf(fd, true, signal, dev)).fh, created: false };
+      }
+      if (code !== 'ENXIO') throw e;
+      // A FIFO with no reader refuses a writer's end that will not wait (ENXIO; so do a socket's
+      // path and a device with nothing behind it, which are said so)
+      const now = await statP(path).catch(() => null);
+      if (now === null || now.isFile()) continue; // (swapped since the open)
+      if (!now.isFIFO()) throw e;
       const pipe = await openPipeForWriting(path, signal, dev);
       if (pipe !== null) return { fh: pipe, created: false };
-      continue; // (no FIFO there by then: opened again, as whatever it is now)
+      continue; // (no FIFO there by then)
     }
     return { fh: (await handleOf(fd, true, signal, dev)).fh, created: false };
   }
