@@ -384,8 +384,8 @@ test('argument errors: TypeError for wrong types, RangeError out of range; nothi
   await rejects(() => dev.applyDelta(small, new Uint8Array(5)), RangeError, 'applyDelta truncated header');
   await rejects(() => dev.applyDelta(small, delta), RangeError, 'applyDelta of a delta for a larger buffer');
   const shuffled = Uint8Array.from(delta);
-  shuffled.set(delta.subarray(18, 28), 8); // entry 1 first: out of order
-  shuffled.set(delta.subarray(8, 18), 18);
+  shuffled.set(delta.subarray(42, 52), 32); // entry 1 first: out of order (after the 24-byte size frame and the window's header)
+  shuffled.set(delta.subarray(32, 42), 42);
   const target = Buffer.from(a);
   await rejects(() => dev.applyDelta(target, shuffled), RangeError, 'applyDelta entries out of order');
   assert.ok(target.equals(a), 'a rejected delta wrote nothing');
@@ -421,7 +421,7 @@ test('argument errors: TypeError for wrong types, RangeError out of range; nothi
 
 // ---------------------------------------------------------------- CRC-32C
 
-test('applyDelta refuses a delta that is empty, cut short (also where a frame ends) or with bytes after its end, writing nothing; a delta of the size frame alone (an earlier version\'s, 8 bytes of body) still applies', async () => {
+test('applyDelta refuses, writing nothing, a delta that is empty, cut short (also where a frame ends), with bytes after its end, or with frames out of createDelta\'s order; and a size frame of the size alone (an earlier version\'s)', async () => {
   const dev = whole;
   const n = (1 << 20) + 5; // two windows, and a tail
   const a = Buffer.alloc(n, 1);
@@ -442,14 +442,30 @@ test('applyDelta refuses a delta that is empty, cut short (also where a frame en
   const target = Buffer.from(a);
   await dev.applyDelta(target, delta);
   assert.ok(target.equals(b), 'the whole delta applies');
-  // the size frame with the size alone, as an earlier version wrote it (no length to check)
+  // frames reordered, twice, empty, or after the tail, with the length set to match: refused
+  const [size, w0, w1, tail] = [0, ...ends.slice(0, -1)].map((at, i) => delta.subarray(at, ends[i]));
+  const emptyW0 = new Uint8Array(8); // (window 0, no entries)
+  const made = (...frames: Uint8Array[]): Uint8Array => {
+    const out = new Uint8Array(frames.reduce((t, f) => t + f.length, 0));
+    frames.reduce((at, f) => (out.set(f, at), at + f.length), 0);
+    new DataView(out.buffer).setBigUint64(16, BigInt(out.length), true);
+    return out;
+  };
+  assert.equal(made(size, w0, w1, tail), delta, 'made() remakes the delta');
+  for (const [what, bad] of [['reordered', made(size, w1, w0, tail)], ['a window twice', made(size, w0, w0, w1, tail)], ['an empty frame', made(size, emptyW0, w1, tail)], ['a frame after the tail', made(size, w0, tail, w1)], ['the tail twice', made(size, w0, w1, tail, tail)]] as const) {
+    const t = Buffer.from(a);
+    await rejects(() => dev.applyDelta(t, bad), RangeError, what);
+    assert.ok(t.equals(a), `${what}: nothing written`);
+  }
+  // the size frame with the size alone, as an earlier version wrote it: no length to check it by
   const old = new Uint8Array(delta.length - 8);
   old.set(delta.subarray(0, 16));
   old.set(delta.subarray(24), 16);
   new DataView(old.buffer).setUint32(4, 8, true);
   const target2 = Buffer.from(a);
-  await dev.applyDelta(target2, old);
-  assert.ok(target2.equals(b), 'an earlier version\'s delta applies');
+  const e = await dev.applyDelta(target2, old).then(() => null, (err: unknown) => err as Error);
+  assert.ok(e instanceof RangeError && /earlier softdsa/.test(e.message), String(e));
+  assert.ok(target2.equals(a), 'an earlier version\'s delta: nothing written');
   assert.is((await dev.createDelta(a, a)).length, 24, 'identical buffers: the size frame alone');
 });
 

@@ -1260,33 +1260,41 @@ function sizeFrame(n: number, deltaBytes: number): Uint8Array {
   return frame(SIZE_FRAME, body);
 }
 
+/**
+ * A delta's window frames, checked whole before anything is written: the size frame first, then
+ * window frames in increasing order, none empty, and the tail frame last, as createDelta writes
+ * them (a delta reordered, with a window twice, or with frames after its tail, its length set to
+ * match, was applied as it came).
+ */
 function parseFrames(rec: Uint8Array, size: number): Array<[number, Uint8Array]> {
   const dv = new DataView(rec.buffer, rec.byteOffset, rec.byteLength);
   const out: Array<[number, Uint8Array]> = [];
   const windows = Math.ceil((size - (size % 8)) / DeltaEntry.MAX_SOURCE);
   // (a delta begins with its size frame, which createDelta always writes: an empty one is no delta)
   if (rec.byteLength < 8 || dv.getUint32(0, true) !== SIZE_FRAME) throw new RangeError(`delta: ${rec.byteLength === 0 ? 'empty' : 'no size frame first'} (a delta from createDelta begins with one: at least ${SIZE_FRAME_BYTES} bytes)`);
-  for (let at = 0; at < rec.byteLength; ) {
+  const first = dv.getUint32(4, true);
+  // (an 8-byte size frame, the size alone, was written before the length was: it has nothing to check a cut delta by)
+  if (first !== 16) throw new RangeError(`delta: a size frame of ${first} bytes (16 expected${first === 8 ? ': an 8-byte one, from an earlier softdsa, carries no length to check the delta by; make it again' : ''})`);
+  if (rec.byteLength < SIZE_FRAME_BYTES) throw new RangeError('delta: truncated frame');
+  const made = Number(dv.getBigUint64(8, true));
+  if (made !== size) throw new RangeError(`applyDelta: the delta was made from ${made}-byte buffers; dst has ${size} bytes`);
+  const whole = Number(dv.getBigUint64(16, true));
+  if (whole !== rec.byteLength) throw new RangeError(`delta: ${rec.byteLength} bytes of a ${whole}-byte delta (${whole > rec.byteLength ? 'cut short' : 'with bytes after its end'})`);
+  let last = -1; // the last window frame's window
+  for (let at = SIZE_FRAME_BYTES; at < rec.byteLength; ) {
     if (at + 8 > rec.byteLength) throw new RangeError('delta: truncated frame header');
     const window = dv.getUint32(at, true);
     const len = dv.getUint32(at + 4, true);
     if (at + 8 + len > rec.byteLength) throw new RangeError('delta: truncated frame');
-    if (window === SIZE_FRAME) {
-      if (at > 0) throw new RangeError(`delta: a second size frame at byte ${at}`);
-      if (len !== 16 && len !== 8) throw new RangeError(`delta: a size frame of ${len} bytes (16 expected)`);
-      const made = Number(dv.getBigUint64(at + 8, true));
-      if (made !== size) throw new RangeError(`applyDelta: the delta was made from ${made}-byte buffers; dst has ${size} bytes`);
-      // (the 8-byte frame of an earlier version has no length to check)
-      const whole = len === 16 ? Number(dv.getBigUint64(at + 16, true)) : rec.byteLength;
-      if (whole !== rec.byteLength) throw new RangeError(`delta: ${rec.byteLength} bytes of a ${whole}-byte delta (${whole > rec.byteLength ? 'cut short' : 'with bytes after its end'})`);
-      at += 8 + len;
-      continue;
-    }
-    if (window === TAIL_FRAME ? len !== size % 8 : window >= windows || len % DeltaEntry.SIZE !== 0) {
+    if (window === SIZE_FRAME) throw new RangeError(`delta: a second size frame at byte ${at}`);
+    if (window === TAIL_FRAME ? len !== size % 8 || len === 0 : window >= windows || len % DeltaEntry.SIZE !== 0 || len === 0) {
       throw new RangeError(`delta: frame for window ${window} (${len} bytes) does not fit a ${size}-byte destination`);
     }
+    if (window === TAIL_FRAME && at + 8 + len !== rec.byteLength) throw new RangeError(`delta: frames after the tail frame (at byte ${at}), which comes last`);
+    if (window !== TAIL_FRAME && window <= last) throw new RangeError(`delta: frame for window ${window} after window ${last}'s (windows come once each, in order)`);
     const body = rec.subarray(at + 8, at + 8 + len);
     if (window !== TAIL_FRAME) {
+      last = window;
       const words = Math.min(DeltaEntry.MAX_SOURCE, size - (size % 8) - window * DeltaEntry.MAX_SOURCE) / 8;
       for (let e = 0, prev = -1; e < len; e += DeltaEntry.SIZE) {
         const i = body[e] | (body[e + 1] << 8);
@@ -1294,7 +1302,7 @@ function parseFrames(rec: Uint8Array, size: number): Array<[number, Uint8Array]>
         prev = i;
       }
     }
-    if (len > 0) out.push([window, body]);
+    out.push([window, body]);
     at += 8 + len;
   }
   return out;
