@@ -469,6 +469,62 @@ test('applyDelta refuses, writing nothing, a delta that is empty, cut short (als
   assert.is((await dev.createDelta(a, a)).length, 24, 'identical buffers: the size frame alone');
 });
 
+test('a large call on memory no engine reaches (plain Buffers) runs in slices with turns of the event loop between them, with the result of one done at once; a buffer detached meanwhile rejects it', async () => {
+  const dev = whole;
+  const n = (32 << 20) + 13;
+  const r = rng(25);
+  const src = Buffer.allocUnsafe(n);
+  for (let i = 0; i < n; i += 4096) src.writeUInt32LE(r() >>> 0, i);
+  /** the call's result, and how many turns the event loop took while it ran (a chain of immediates) */
+  const turnsDuring = async <T>(call: () => Promise<T>): Promise<[T, number]> => {
+    let turns = 0;
+    let done = false;
+    const spin = (): void => {
+      if (done) return;
+      turns++;
+      setImmediate(spin);
+    };
+    setImmediate(spin);
+    const v = await call();
+    done = true;
+    return [v, turns];
+  };
+  const calls: Array<[string, () => Promise<unknown>, () => unknown]> = [];
+  const dst = Buffer.alloc(n);
+  calls.push(['memcpy', () => dev.memcpy(dst, src).then(() => dst.equals(src)), () => true]);
+  calls.push(['crc32c', () => dev.crc32c(src, 7), () => nativeCrc(src, 7)]);
+  calls.push(['compare, equal', () => dev.compare(src, Buffer.from(src)), () => 0]);
+  const other = Buffer.from(src);
+  other[n - 3] ^= 1;
+  calls.push(['firstDifference', () => dev.firstDifference(src, other), () => n - 3]);
+  calls.push(['copyCrc32c', () => dev.copyCrc32c(Buffer.alloc(n), src), () => nativeCrc(src)]);
+  const filled = Buffer.alloc(n);
+  calls.push(['fill', () => dev.fill(filled, 0x0102030405060708n).then(() => filled.equals(Buffer.from(filled).fill(Buffer.from([8, 7, 6, 5, 4, 3, 2, 1])))), () => true]);
+  const d1 = Buffer.alloc(n);
+  const d2 = Buffer.alloc(n);
+  calls.push(['dualcast', () => dev.dualcast(d1, d2, src).then(() => d1.equals(src) && d2.equals(src)), () => true]);
+  // over itself: forward and backward, as memmove (TypedArray.set of the whole) gives it
+  for (const shift of [-3 * (1 << 20) - 5, 3 * (1 << 20) + 5]) {
+    const at = 4 << 20;
+    const room = Buffer.alloc(n + 2 * at);
+    src.copy(room, at);
+    const want = Buffer.from(room);
+    want.set(want.subarray(at, at + n), at + shift);
+    calls.push([`memmove by ${shift}`, () => dev.memmove(room.subarray(at + shift), room.subarray(at, at + n)).then(() => room.equals(want)), () => true]);
+  }
+  for (const [what, call, want] of calls) {
+    const [got, turns] = await turnsDuring(call);
+    assert.equal(got, want(), what);
+    assert.ok(turns >= 3, `${what}: ${turns} turns of the event loop while it ran`);
+  }
+  assert.is(dev.stats().ops.crc32c.placement['inline:not-shared'] > 0, true);
+  // a buffer transferred while the call runs: a RangeError that says so
+  const ab = new ArrayBuffer(n);
+  setImmediate(() => structuredClone(ab, { transfer: [ab] }));
+  const e = await dev.crc32c(new Uint8Array(ab)).then(() => null, (err: unknown) => err as Error);
+  assert.ok(e instanceof RangeError && /detached/.test(e.message), String(e));
+});
+
 test('crc32c: the RFC 3720 (iSCSI) vectors and "123456789", on every placement', async () => {
   const vectors: Array<[Uint8Array, number]> = [
     [new Uint8Array(32), 0x8a9136aa],

@@ -10,6 +10,7 @@
 // stats() says how many went where and why; every call is published on the
 // diagnostics channel "softdsa:op".
 import { Pacer } from './pacer.ts';
+import { inSlices, SLICED_MIN } from './slices.ts';
 import { allDone } from './all_done.ts';
 import { type ArenaInfo, type Bytes, MAX_PIECES, pattern as patternOf, seedOf, type Span, span, stillThere } from './args.ts';
 import { type ArenaMemory, Batcher, type Member, RESOLVED, type Submitter } from './batcher.ts';
@@ -663,6 +664,7 @@ export class Ops {
     if (where === 'split' && overlaps(s, d, n)) where = 'device';
     if (where === 'foreign' && overlaps(s, d, n)) where = 'inline:overlap';
     if (where !== 'device' && where !== 'split' && where !== 'foreign') {
+      if (sliced(where, n)) return this.#track(op, n, where, () => this.#copyHereSliced(d, s, n).then(() => dst));
       // inline: done now, no closure, one resolved promise (the hot path of small calls)
       const t0 = this.#clock(where);
       this.#copyHere(d, s);
@@ -688,6 +690,28 @@ export class Ops {
   #copyHere(d: Span, s: Span): void {
     if (this.#coreReady() && s.placement === 'arena' && d.placement === 'arena') this.#dev.copy(d.addr, s.addr, s.u8.byteLength);
     else d.u8.set(s.u8);
+  }
+
+  /** #copyHere, in slices with turns of the event loop between them (slices.ts): a large call on memory no engine reaches. */
+  #copyHereSliced(d: Span, s: Span, n: number): Promise<void> {
+    const back = d.u8.buffer === s.u8.buffer && d.u8.byteOffset > s.u8.byteOffset && d.u8.byteOffset < s.u8.byteOffset + n;
+    return inSlices(n, (a, b) => {
+      if (this.#coreReady() && s.placement === 'arena' && d.placement === 'arena') this.#dev.copy(d.addr + a, s.addr + a, b - a);
+      else stillThere(d.u8, a, b, 'destination').set(stillThere(s.u8, a, b));
+    }, back);
+  }
+
+  /** #crcHere of bytes [a, b) of s, from `seed`. */
+  #crcRange(s: Span, a: number, b: number, seed: number): number {
+    if (s.placement === 'arena' && this.#coreReady()) return this.#dev.crc(s.addr + a, b - a, seed);
+    return crc32cOf(stillThere(s.u8, a, b), seed);
+  }
+
+  /** #crcHere, in slices (slices.ts). */
+  async #crcHereSliced(s: Span, n: number, seed: number): Promise<number> {
+    let crc = seed;
+    await inSlices(n, (a, b) => void (crc = this.#crcRange(s, a, b, crc)));
+    return crc;
   }
 
   /** Runs the pieces one after the other. */
@@ -733,9 +757,14 @@ export class Ops {
     if (this.#single(where, n)) return this.#one('fill', n, where, d, Opcode.MEMFILL, this.#fillFill(d, pat, 0, n), () => dst);
     return this.#track('fill', n, where, (): T | Promise<T> => {
       if (where.startsWith('inline')) {
-        // (arena bytes by the core: TypedArray.fill stores into shared memory an element at a time)
-        if (d.placement === 'arena' && this.#coreReady()) this.#dev.fill(d.addr, n, pat);
-        else fillInline(d.u8, pat);
+        // (arena bytes by the core: TypedArray.fill stores into shared memory an element at a time;
+        // slices start at multiples of 8, where the pattern's phase is its start's)
+        const fillRange = (a: number, b: number): void => {
+          if (d.placement === 'arena' && this.#coreReady()) this.#dev.fill(d.addr + a, b - a, pat);
+          else fillInline(stillThere(d.u8, a, b, 'destination'), pat);
+        };
+        if (sliced(where, n)) return inSlices(n, fillRange).then(() => dst);
+        fillRange(0, n);
         return dst;
       }
       const ranges = this.#pieces(n, where === 'split');
@@ -763,7 +792,10 @@ export class Ops {
     // Both destinations get src's bytes as they were: one that overlaps src is written last.
     const [first, last] = clobbers(s.u8, d1.u8) ? [d2, d1] : [d1, d2];
     return this.#track('dualcast', n, where, async () => {
-      if (where.startsWith('inline')) {
+      if (where.startsWith('inline') && sliced(where, n)) {
+        await this.#copyHereSliced(first, s, n);
+        await this.#copyHereSliced(last, s, n);
+      } else if (where.startsWith('inline')) {
         this.#copyHere(first, s);
         this.#copyHere(last, s);
       } else if ((d1.addr & 0xfff) === (d2.addr & 0xfff) && !overlaps(s, d1, n) && !overlaps(s, d2, n) && !overlaps(d1, d2, n)) {
@@ -834,6 +866,10 @@ export class Ops {
       return this.#one(op, n, where, x, Opcode.COMPARE, fill(0, n), (rec) => answer(at(rec)));
     }
     return this.#track(op, n, where, (): number | Promise<number> => {
+      if (where.startsWith('inline') && sliced(where, n)) {
+        let at = -1;
+        return inSlices(n, (a, b) => (at = firstDiffInline(stillThere(x.u8, a, b), stillThere(y.u8, a, b))) >= 0 && ((at += a), true)).then(() => answer(at));
+      }
       if (where.startsWith('inline')) return answer(firstDiffInline(x.u8.subarray(0, n), y.u8.subarray(0, n)));
       const ranges = this.#pieces(n, where === 'split');
       return allDone(ranges.map(([s, e]) => this.#desc(op, Opcode.COMPARE, fill(s, e), where === 'split', this.#batcher, x.space).then(found(s))))
@@ -860,7 +896,7 @@ export class Ops {
     if (this.#single(where, n)) return this.#one('crc32c', n, where, s, Opcode.CRCGEN, this.#crcFill(Opcode.CRCGEN, s.addr, 0, n, init), this.#crcOf);
     return this.#track('crc32c', n, where, (): number | Promise<number> => {
       if (where === 'staged') return this.#crcStaged(s, n, init);
-      if (where.startsWith('inline')) return this.#crcHere(s, n, init);
+      if (where.startsWith('inline')) return sliced(where, n) ? this.#crcHereSliced(s, n, init) : this.#crcHere(s, n, init);
       const ranges = this.#pieces(n, where === 'split');
       if (ranges.length === 1) return this.#crc(Opcode.CRCGEN, s.addr, 0, n, init, false, s.space);
       return allDone(ranges.map(([a, b], i) => this.#crc(Opcode.CRCGEN, s.addr + a, 0, b - a, i === 0 ? init : 0, where === 'split', s.space))).then((parts) => combine(parts, ranges));
@@ -887,6 +923,7 @@ export class Ops {
     if (where === 'split' && overlaps(s, d, n)) where = 'inline:overlap';
     if (this.#single(where, n)) return this.#one('copyCrc32c', n, where, s, Opcode.COPY_CRC, this.#crcFill(Opcode.COPY_CRC, s.addr, d.addr, n, init), this.#crcOf);
     return this.#track('copyCrc32c', n, where, (): number | Promise<number> => {
+      if (where.startsWith('inline') && sliced(where, n)) return this.#copyHereSliced(d, s, n).then(() => this.#crcHereSliced(d, n, init));
       if (where.startsWith('inline')) {
         this.#copyHere(d, s);
         return this.#crcHere(d, n, init);
@@ -1169,6 +1206,12 @@ function rotate(pat: bigint, k: number): bigint {
   const bits = BigInt(8 * k);
   return ((pat >> bits) | (pat << (64n - bits))) & 0xffffffffffffffffn;
 }
+
+/**
+ * A call done here in slices (slices.ts): a large one, but not while the engines boot, when the
+ * turns it gives go to their start's steps (a first 16 MiB call took 4 times as long).
+ */
+const sliced = (where: Placement, n: number): boolean => n >= SLICED_MIN && where !== 'inline:booting';
 
 const away = (s: Span): Placement => (s.placement === 'local' ? 'inline:not-shared' : 'inline:foreign');
 
