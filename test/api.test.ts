@@ -226,6 +226,7 @@ for (const w of WHERES) {
         randomBytes(area);
       }
       await rejects(() => dev.dualcast(area.subarray(0, n - 1), area.subarray(2, n + 1), area.subarray(1, n)), RangeError, 'src under both destinations');
+      await rejects(() => dev.dualcast(area.subarray(1, n), area.subarray(1, n), area.subarray(1, n)), RangeError, 'src the same bytes as both destinations (0x16 on the device)');
     }
     // destinations with equal bits 11:0 (DSA's own dualcast) in the arena
     if (w === 'whole' || w === 'split') {
@@ -351,7 +352,8 @@ test('argument errors: TypeError for wrong types, RangeError out of range; nothi
   }
   // a view past the end of its resizable ArrayBuffer (shrunk below it): the same RangeError from
   // every call, naming the argument (V8 called it detached, or it was taken as 0 bytes)
-  for (const make of [(r: ArrayBuffer) => new Uint8Array(r, 512, 256), (r: ArrayBuffer) => new Uint16Array(r, 512, 8), (r: ArrayBuffer) => new DataView(r, 512, 16), (r: ArrayBuffer) => new Uint8Array(r, 512)]) {
+  // (at offset 0 too: its subarray(0) is in bounds, 0 bytes at 0, and a CRC of it resolved 0)
+  for (const make of [(r: ArrayBuffer) => new Uint8Array(r, 512, 256), (r: ArrayBuffer) => new Uint16Array(r, 512, 8), (r: ArrayBuffer) => new DataView(r, 512, 16), (r: ArrayBuffer) => new Uint8Array(r, 512), (r: ArrayBuffer) => new Uint8Array(r, 0, 256), (r: ArrayBuffer) => new Uint32Array(r, 0, 64)]) {
     const rab = new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer & { resize(n: number): void })(1024, { maxByteLength: 4096 });
     const x = make(rab);
     rab.resize(100);

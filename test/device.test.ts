@@ -195,6 +195,19 @@ test('records that cannot be written settle the submit with 0x1b / 0x1a and go t
     assert.is(dev.errorLog[0].status, Status.COMPLETION_ALIGN);
     assert.is(dev.errorLog[0].opcode, Opcode.NOOP);
     assert.is(dev.errorLog[0].completion, BigInt(rec + 8));
+    // an unsupported opcode keeps its 0x10 with such a record (none is written): logged too
+    assert.is(await dev.submit(Descriptor.encode({ opcode: 0x0b, completion: rec + 8, flags: Flag.CRAV | Flag.RCR })), Status.INVALID_OPCODE);
+    assert.is(await dev.submit(Descriptor.encode({ opcode: 0x0b, completion: 2 ** 40, flags: Flag.CRAV | Flag.RCR })), Status.INVALID_OPCODE);
+    assert.is(await dev.submit(Descriptor.encode({ opcode: 0x0b, completion: rec, flags: Flag.CRAV | Flag.RCR })), Status.INVALID_OPCODE);
+    assert.equal(dev.errorLog.slice(3).map((e) => [e.status, e.opcode, e.completion]), [[Status.INVALID_OPCODE, 0x0b, BigInt(rec + 8)], [Status.INVALID_OPCODE, 0x0b, 2n ** 40n]], 'the one with a record written is not logged');
+    // the raw verbs: a position reaped already, or never enqueued, is refused (it read NONE for good)
+    const pos = dev.portal.enqueue(Descriptor.noop());
+    dev.portal.doorbell();
+    let status = Status.NONE;
+    while ((status = dev.portal.completed(pos)) === Status.NONE) await new Promise((r) => setImmediate(r));
+    assert.is(status, Status.SUCCESS);
+    assert.throws(() => dev.portal.completed(pos), (e: Error) => e instanceof RangeError && /not in flight/.test(e.message));
+    assert.throws(() => dev.portal.completed(pos + 1000), RangeError);
   });
 });
 

@@ -782,7 +782,7 @@ export class Ops {
       d2 = this.#span('dst2', dst2);
       const n = s.u8.byteLength;
       if (d1.u8.byteLength < n || d2.u8.byteLength < n) throw new RangeError(`dst1 and dst2 must each hold the ${n} bytes of src`);
-      if (clobbers(s.u8, d1.u8) && clobbers(s.u8, d2.u8)) throw new RangeError('dualcast: dst1 and dst2 both overlap src: whichever is written first changes the bytes the other gets (the device refuses overlapping dualcast buffers: 0x16)');
+      if (sharesBytes(s.u8, d1.u8) && sharesBytes(s.u8, d2.u8)) throw new RangeError('dualcast: dst1 and dst2 both overlap src: whichever is written first changes the bytes the other gets (the device refuses overlapping dualcast buffers: 0x16)');
     } catch (e) {
       return Promise.reject(e);
     }
@@ -1227,6 +1227,11 @@ function overlaps(a: Span, b: Span, n: number): boolean {
 function clobbers(src: Uint8Array, dst: Uint8Array): boolean {
   const n = src.byteLength;
   return src.buffer === dst.buffer && dst.byteOffset !== src.byteOffset && dst.byteOffset < src.byteOffset + n && src.byteOffset < dst.byteOffset + n;
+}
+
+/** Whether a and b share bytes (the same ones too). */
+function sharesBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.buffer === b.buffer && a.byteLength > 0 && b.byteLength > 0 && b.byteOffset < a.byteOffset + a.byteLength && a.byteOffset < b.byteOffset + b.byteLength;
 }
 
 function fillInline(u8: Uint8Array, pat: bigint): void {

@@ -9,7 +9,7 @@
 //   completed during that spin, a promise otherwise.)
 import { type Interrupt, Vectors } from './completion.ts';
 import { Errors } from './errors.ts';
-import { Desc, Opcode, Status } from './format.ts';
+import { Desc, Flag, Opcode, Record, Status } from './format.ts';
 import { Dev, type Layout, Stop, WqWord } from './layout.ts';
 import { SpinPolicy } from './spin.ts';
 import { Unrun } from './unrun.ts';
@@ -207,7 +207,11 @@ export class Portal {
   /** Status of position pos once done (and reaps it), else Status.NONE. */
   completed(pos: number): number {
     if (!Number.isInteger(pos)) throw new TypeError(`completed(pos): pos must be a position from enqueue(); got ${String(pos)}`);
-    if (!this.wq.isDone(pos)) return Status.NONE;
+    if (!this.wq.isDone(pos)) {
+      // (a position reaped already, or never enqueued, would read NONE for good: a poller spun forever)
+      if (!this.wq.isInFlight(pos)) throw new RangeError(`completed(pos): position ${pos} is not in flight on this queue (reaped already by an earlier completed(), or not one enqueue() returned)`);
+      return Status.NONE;
+    }
     this.#logIfUnwritten(this.wq.statusOf(pos), pos);
     return this.wq.take(pos);
   }
@@ -337,7 +341,7 @@ export class Portal {
    */
   #logIfUnwritten(status: number, pos: number): void {
     const code = status & Status.CODE_MASK;
-    if (code === Status.COMPLETION_ALIGN || code === Status.COMPLETION_FAULT) {
+    if (code === Status.COMPLETION_ALIGN || code === Status.COMPLETION_FAULT || (code === Status.INVALID_OPCODE && this.#recordUnwritable(pos))) {
       const d = this.wq.descriptor(pos);
       this.#log({ wq: this.wqId, status, opcode: d[Desc.OPCODE], completion: new DataView(d.buffer, d.byteOffset, Desc.SIZE).getBigUint64(Desc.COMPLETION, true), time: Date.now() });
     } else if (code === Status.BATCH_FAIL) {
@@ -350,6 +354,19 @@ export class Portal {
       const m = new DataView(this.#mem.buffer, this.#mem.byteOffset + at, Desc.SIZE);
       this.#log({ wq: this.wqId, status: note & 0xff, opcode: m.getUint8(Desc.OPCODE), completion: m.getBigUint64(Desc.COMPLETION, true), time: Date.now(), batchIndex: index, more: (note & (1 << 20)) !== 0 });
     }
+  }
+
+  /**
+   * Whether pos's descriptor asked for a record (CRAV) where none can be written: an
+   * unsupported opcode keeps its 0x10 then (dispatch.ts), and is logged, as 0x1A and 0x1B are,
+   * or it went unseen by a caller who reads its record.
+   */
+  #recordUnwritable(pos: number): boolean {
+    const d = this.wq.descriptor(pos);
+    const dv = new DataView(d.buffer, d.byteOffset, Desc.SIZE);
+    if ((dv.getUint32(Desc.FLAGS, true) & Flag.CRAV) === 0) return false;
+    const rec = dv.getBigUint64(Desc.COMPLETION, true);
+    return rec % BigInt(Record.ALIGN) !== 0n || rec < BigInt(this.#layout.arenaBase) || rec + BigInt(Record.SIZE) > BigInt(this.#layout.arenaEnd);
   }
 
   #log(entry: ErrorLogEntry): void {

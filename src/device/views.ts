@@ -30,6 +30,7 @@ export function plainBytes(v: ArrayBufferView): Uint8Array {
 }
 
 const SUBARRAY = (typedArray as { subarray: (this: unknown, begin: number) => unknown }).subarray;
+const AT = (typedArray as { at: (this: unknown, index: number) => unknown }).at;
 
 /**
  * Whether a view that reads as empty lies past the end of its buffer (a resizable ArrayBuffer
@@ -45,9 +46,11 @@ export function outOfBounds(v: ArrayBufferView): boolean {
       return false;
     }
     SUBARRAY.call(v, 0);
+    // (one at offset 0 makes its subarray(0) in bounds, 0 bytes at 0: at() checks the view itself, as V8's methods do)
+    AT.call(v, 0);
     return false;
   } catch (e) {
-    if (!(v instanceof DataView)) return e instanceof RangeError;
+    if (!(v instanceof DataView)) return e instanceof RangeError || (e instanceof TypeError && !isDetached(TA.buffer.call(v) as ArrayBufferLike));
     return !isDetached(DV.buffer.call(v) as ArrayBuffer);
   }
 }

@@ -157,6 +157,11 @@ export class WorkQueue {
     return Atomics.load(this.#states, (pos & this.mask) * SLOT_WORDS) === seqOf(pos, DONE);
   }
 
+  /** True while position pos is on its lap: enqueued and not reaped yet (done or not). */
+  isInFlight(pos: number): boolean {
+    return Atomics.load(this.#states, (pos & this.mask) * SLOT_WORDS) >>> 8 === (pos & 0xffffff);
+  }
+
   /** The status of a DONE position (before take()). */
   statusOf(pos: number): number {
     return this.#states[(pos & this.mask) * SLOT_WORDS + 1];
