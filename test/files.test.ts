@@ -678,24 +678,31 @@ test('a failed copy rejects once its writes in flight are done: a dst that was t
   }
 });
 
-test('an abort rejects at once while a call waits for arena room (another call holds it, reading a FIFO)', async () => {
+test('an abort rejects at once while a call waits for arena room (another call holds it); a call does not wait for room a pipe\'s call holds (it may never end)', async () => {
   const dev = await Device.open({ engines: 1, arenaBytes: 16 << 20 });
+  const src = file('room-src', bytes(6 << 20));
+  const stop = new AbortController();
+  // /dev/zero, read for ever: 12 of the 16 MiB until aborted
+  const holder = crc32cFile('/dev/zero', { device: dev, chunkSize: 6 << 20, inFlight: 2, signal: stop.signal }).catch((e: Error) => e.name);
   const fifo = fifoAt('fifo-room');
   const writer = spawn('sh', ['-c', `(head -c 10 /dev/zero; sleep 3) > ${fifo}`]);
   try {
-    const holder = crc32cFile(fifo, { device: dev, chunkSize: 3 << 20, inFlight: 4 }); // 12 of the 16 MiB
     await new Promise((r) => setTimeout(r, 200));
     const t = performance.now();
-    try {
-      await copyFileCrc32c(file('room-src', bytes(6 << 20)), join(dir, 'room-dst'), { device: dev, chunkSize: 8 << 20, signal: AbortSignal.timeout(100) });
-      assert.unreachable('no error');
-    } catch (e) {
-      assert.is((e as Error).name, 'AbortError');
-    }
+    const e = await copyFileCrc32c(src, join(dir, 'room-dst'), { device: dev, chunkSize: 8 << 20, signal: AbortSignal.timeout(100) }).then(() => null, (err: Error) => err);
+    assert.is(e?.name, 'AbortError');
     assert.ok(performance.now() - t < 2000, 'at once, not when the other call ends');
+    stop.abort();
+    assert.is(await holder, 'AbortError');
+    // the same room held by a call on a FIFO (two 6 MiB chunks): refused at once, not waited for
+    const piped = crc32cFile(fifo, { device: dev, chunkSize: 6 << 20 }).then((crc) => crc, (err: Error) => err);
+    await new Promise((r) => setTimeout(r, 200));
+    const refused = await copyFileCrc32c(src, join(dir, 'room-dst'), { device: dev, chunkSize: 8 << 20 }).then(() => null, (err: Error) => err);
+    assert.ok(refused instanceof RangeError && /arena/.test(refused.message), String(refused));
     writer.kill();
-    await holder.catch(() => {});
+    assert.is(await piped, want(Buffer.alloc(10)), 'the pipe\'s call');
   } finally {
+    stop.abort();
     writer.kill();
     await dev.close();
   }
@@ -756,6 +763,8 @@ test('close() settles every file call: one waiting in open() of a FIFO, one bloc
     const said = (p: Promise<unknown>): Promise<string> => p.then(() => 'resolved', (e: Error & { code?: string }) => e.code ?? e.name);
     const opening = said(crc32cFile(lonely, { device: dev })); // no writer: open() waits
     const reading = said(crc32cFile(idle, { device: dev, chunkSize: 1 << 20 })); // read() waits
+    // (a call the one below can wait for: those on pipes may never end, and are not waited for)
+    const zeros = said(crc32cFile('/dev/zero', { device: dev, chunkSize: 1 << 20, inFlight: 2 }));
     await new Promise((r) => setTimeout(r, 100));
     for (let size = 8 << 20; size >= 4096; size >>= 1) {
       try {
@@ -767,8 +776,8 @@ test('close() settles every file call: one waiting in open() of a FIFO, one bloc
     const waiting = said(crc32cFile(file('close-room', bytes(100 << 10)), { device: dev })); // no room, waits for another call
     await new Promise((r) => setTimeout(r, 100));
     await dev.close();
-    const settled = await Promise.race([Promise.all([opening, reading, waiting]), new Promise((r) => setTimeout(() => r('pending'), 2000))]);
-    assert.equal(settled, ['DEVICE_CLOSED', 'DEVICE_CLOSED', 'DEVICE_CLOSED']);
+    const settled = await Promise.race([Promise.all([opening, reading, zeros, waiting]), new Promise((r) => setTimeout(() => r('pending'), 2000))]);
+    assert.equal(settled, ['DEVICE_CLOSED', 'DEVICE_CLOSED', 'DEVICE_CLOSED', 'DEVICE_CLOSED']);
   } finally {
     writer.kill();
     await dev.close();
@@ -917,6 +926,59 @@ test("a copy's destination that changes as it is opened: a FIFO removed while th
   assert.is(await copyFileCrc32c(src, link, { device: small }), want(readFileSync(src)));
   assert.ok(lstatSync(link).isSymbolicLink());
   assert.equal(readFileSync(target), readFileSync(src));
+});
+
+test('calls reading pipes that wait (no writer, or an idle one) take no turn from other file calls, nor their arena room', async () => {
+  const dev = await Device.open({ engines: 2, arenaBytes: 48 << 20 });
+  const ac = new AbortController();
+  const holders: ChildProcess[] = [];
+  try {
+    const small4k = file('beside-pipes', bytes(4096));
+    const pending: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 20; i++) {
+      const f = fifoAt(`waiting-${i}`);
+      if (i % 2 === 1) holders.push(holdOpen(f, '>')); // (an idle writer)
+      pending.push(crc32cFile(f, { device: dev, signal: ac.signal }).then(() => 'done', (e: Error) => e.name));
+    }
+    await new Promise((r) => setTimeout(r, 100)); // (every one waiting on its pipe)
+    const got = await Promise.race([crc32cFile(small4k, { device: dev }), new Promise((r) => setTimeout(() => r('STUCK'), 5000))]);
+    assert.is(got, want(readFileSync(small4k)), 'a regular file beside 20 waiting pipes');
+    ac.abort();
+    assert.equal(new Set(await Promise.all(pending)), new Set(['AbortError']));
+  } finally {
+    for (const h of holders) h.kill();
+    await dev.close();
+  }
+});
+
+test('an aborted or failed call on a regular file rejects once its files are closed', async () => {
+  const src = file('closed-at-rejection', bytes(48 << 20));
+  const openHere = (): string[] => readdirSync('/proc/self/fd').map((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      return '';
+    }
+  }).filter((l) => l.startsWith(dir));
+  const dev = await Device.open({ engines: 2, arenaBytes: 64 << 20 });
+  try {
+    const calls: Array<[string, (signal: AbortSignal, abort: () => void) => Promise<unknown>]> = [
+      ['mapped', (signal, abort) => crc32cFile(src, { device: dev, signal, chunkSize: 1 << 20, onProgress: abort })],
+      ['read', (signal, abort) => crc32cFile(src, { device: small, signal, chunkSize: 1 << 20, onProgress: abort })],
+      ['copied', (signal, abort) => copyFileCrc32c(src, join(dir, 'closed-copy'), { device: dev, signal, chunkSize: 1 << 20, onProgress: abort })],
+      ['failed', () => crc32cFile(src, { device: dev, chunkSize: 1 << 20, onProgress: () => { throw new Error('stop'); } })],
+    ];
+    for (const [how, call] of calls) {
+      for (let round = 0; round < 3; round++) {
+        const ac = new AbortController();
+        const e = await call(ac.signal, () => ac.abort()).then(() => null, (err: unknown) => err as Error);
+        assert.ok(e !== null, `${how}: rejected`);
+        assert.equal(openHere(), [], `${how}: nothing open as it rejects (${String(e)})`);
+      }
+    }
+  } finally {
+    await dev.close();
+  }
 });
 
 test.run();

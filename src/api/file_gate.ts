@@ -65,15 +65,33 @@ export function enterFileCall(dev: DeviceCalls | null, signal?: AbortSignal): Pr
 }
 
 /**
+ * Gives a call's turn to the next call now, for one that may wait for good: a pipe's reads wait
+ * for its writer (16 calls on idle FIFOs held every turn, and a regular file's call waited behind
+ * them as long as they did). Returns its new leave(), which only has calls waiting for room look
+ * again once its buffers are back (a pipe's call holds two chunks of at most 1 MiB: slotsFitting).
+ */
+export function stepAside(dev: DeviceCalls | null, leave: () => void): () => void {
+  leave();
+  const g = gateOf(dev);
+  let left = false;
+  return () => {
+    if (left) return;
+    left = true;
+    for (const wake of g.ends.splice(0)) wake();
+  };
+}
+
+/**
  * Resolves once a file call on `dev` ends, true; false at once when every other running call is
  * waiting for room too (then none would end for the others to go on: two or more calls that
  * found no room waited for each other for ever). The caller then gives up, and its end lets the
  * others look again. Rejects with an AbortError if `signal` aborts first.
  */
-export function anotherFileCallEnds(dev: DeviceCalls, signal?: AbortSignal): Promise<boolean> {
+export function anotherFileCallEnds(dev: DeviceCalls, signal?: AbortSignal, aside = false): Promise<boolean> {
   const g = gateOf(dev);
   if (signal?.aborted) return Promise.reject(abortError(signal));
-  if (g.running - g.ends.length <= 1) return Promise.resolve(false);
+  // (`aside`: the caller stepped aside, and is not among the running calls)
+  if (g.running - g.ends.length <= (aside ? 0 : 1)) return Promise.resolve(false);
   return queued(g.ends, true, signal, dev);
 }
 

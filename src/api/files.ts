@@ -33,9 +33,9 @@ import { intOption, knownOptions } from './args.ts';
 import { allDone } from './all_done.ts';
 import { CrcFold } from './crc_combine.ts';
 import { bufferLeavingRoom, reserveOf } from './arena_room.ts';
-import { anotherFileCallEnds, enterFileCall, whenStopped } from './file_gate.ts';
+import { anotherFileCallEnds, enterFileCall, stepAside, whenStopped } from './file_gate.ts';
 import { onAbort } from './on_abort.ts';
-import { type FileIo, openDestination, openSource } from './pipe_handle.ts';
+import { type FileIo, openDestination, openSource, PipeHandle } from './pipe_handle.ts';
 import { defaultDeviceIfOpen, deviceOption, openSoon } from './default_device.ts';
 import type { Device, MappedFile } from '../device.ts';
 import { arenaIo, type DeviceCalls, releaseOwn } from './calls.ts';
@@ -79,6 +79,8 @@ export const MAPPED_CHUNK = 8 << 20;
 /** ...and at least this. */
 const MAPPED_CHUNK_MIN = 1 << 20;
 export const DEFAULT_IN_FLIGHT = 4;
+/** A pipe's chunks when chunkSize is not given (its reads bring 64 KiB at most each). */
+const PIPE_CHUNK = 1 << 20;
 /** Regular files of this size and more are mapped into the device (once the engines run). */
 const MAP_MIN = 1 << 20;
 const MAX_CHUNK = 1 << 30;
@@ -189,9 +191,12 @@ const MIN_FITTED_CHUNK = 4096;
  * caller did not give is halved, down to MIN_FITTED_CHUNK, while not one slot fits: the default
  * 8 MiB did not fit an attached thread's small part, where smaller ones do.
  */
-async function slotsFitting(fn: string, dev: DeviceCalls, st: Stats, o: Checked, pair = false): Promise<{ slots: Buffer[]; chunk: number }> {
-  const chunk = st.isFile() && st.size + 1 < o.chunkSize ? Math.min(o.chunkSize, Math.max(4096, st.size + 1)) : o.chunkSize;
-  const count = st.isFile() ? Math.max(1, Math.min(o.inFlight, Math.ceil((st.size + 1) / chunk))) : o.inFlight;
+async function slotsFitting(fn: string, dev: DeviceCalls, st: Stats, o: Checked, pair = false, aside = st.isFIFO() || st.isSocket()): Promise<{ slots: Buffer[]; chunk: number }> {
+  // (a pipe is read one chunk at a time, the next while the last is checksummed, and may wait for
+  // good with its buffers held: two, of at most PIPE_CHUNK unless a size is given)
+  const pipe = st.isFIFO() || st.isSocket();
+  const chunk = st.isFile() && st.size + 1 < o.chunkSize ? Math.min(o.chunkSize, Math.max(4096, st.size + 1)) : pipe && !o.chunkGiven ? Math.min(o.chunkSize, PIPE_CHUNK) : o.chunkSize;
+  const count = st.isFile() ? Math.max(1, Math.min(o.inFlight, Math.ceil((st.size + 1) / chunk))) : pipe ? Math.min(o.inFlight, 2) : o.inFlight;
   // Smaller chunks first, then a wait for another file call to end and give its buffers back
   // (the other way round, a call waited for one reading a FIFO that may never end).
   for (;;) {
@@ -209,7 +214,7 @@ async function slotsFitting(fn: string, dev: DeviceCalls, st: Stats, o: Checked,
         if ((o.chunkGiven && couldFit) || c <= MIN_FITTED_CHUNK) break;
       }
     }
-    if (!(await anotherFileCallEnds(dev, o.signal))) throw refused;
+    if (!(await anotherFileCallEnds(dev, o.signal, aside))) throw refused;
   }
 }
 
@@ -267,8 +272,8 @@ function pump(
   cleanup: (failed: boolean) => Promise<void>,
   from = { bytes: 0, crc: o.seed },
   handoff?: () => boolean,
-  /** work writes a regular file: a failure rejects once those writes are done */
-  writes = false,
+  /** work ends on its own (a CRC, a write to a regular file; not a pipe's write, which can wait for good) */
+  workEnds = true,
 ): Promise<{ crc: number; bytes: number }> {
   const size = st.isFile() ? st.size : 0;
   const positioned = st.isFile();
@@ -288,14 +293,13 @@ function pump(
       if (settled) return;
       settled = true;
       offStopped();
-      // A failure is said at once, but where `work` writes a file (a copy), once the writes in
-      // flight are done: a write landing after the rejection could overwrite what the caller
-      // wrote there since. (Not once the reads are, nor a pipe's writes: either can block for
-      // good, on a FIFO whose other end neither writes nor reads.)
-      if (failure !== null) {
-        if (writes && working > 0) workDone = () => reject(failure.e);
-        else reject(failure.e);
-      }
+      // A failure is said once the reads, CRCs and writes in flight are done and the files
+      // closed, where each ends on its own (a regular file read, written to a regular file): a
+      // write landing after the rejection could overwrite what the caller wrote there since, and
+      // a caller counting its descriptors found the file open still (for up to 15 ms). Else at
+      // once: a pipe's read or write can block for good, on a FIFO whose other end is idle.
+      const late = failure !== null && positioned && workEnds;
+      if (failure !== null && !late) reject(failure.e);
       // The slots are given back once nothing reads into or from them any more.
       const release = (): void => {
         if (inflight > 0) {
@@ -305,9 +309,10 @@ function pump(
         cleanup(failure !== null).then(
           () => {
             if (failure === null) resolve({ crc: fold.crc, bytes: fold.bytes });
+            else if (late) reject(failure.e);
           },
           (e: unknown) => {
-            if (failure === null) reject(e);
+            reject(failure === null ? e : failure.e);
           },
         );
       };
@@ -318,9 +323,6 @@ function pump(
     let offStopped = (): void => {};
     /** a pipe's reads land here first (one at a time) */
     let pipeBuf: Buffer | null = null;
-    /** chunks in `work`, and what waits for none to be */
-    let working = 0;
-    let workDone: (() => void) | null = null;
 
     const run = async (c: Chunk): Promise<void> => {
       const buf = slotBuf(c.slot);
@@ -352,14 +354,7 @@ function pump(
       if (!positioned) next += len;
       pumpMore(); // the next read overlaps this chunk's CRC
       let crc = 0;
-      if (len > 0) {
-        working++;
-        try {
-          crc = await work(c.slot, len, c.pos);
-        } finally {
-          if (--working === 0 && workDone !== null) workDone();
-        }
-      }
+      if (len > 0) crc = await work(c.slot, len, c.pos);
       if (settled) return;
       const before = fold.bytes;
       fold.add(c.index, crc, len);
@@ -424,7 +419,7 @@ async function openForReading(fn: string, path: FilePath, dev: DeviceCalls | nul
     let st: Stats;
     ({ fh, st } = await untilStopped(openSource(path, signal, dev), signal, dev, (late) => void late.fh.close().catch(() => {})));
     if (st.isDirectory()) throw new FileCrcError('EISDIR', `${fn}: ${path} is a directory`, String(path));
-    return { fh, st, leave };
+    return { fh, st, leave: fh instanceof PipeHandle ? stepAside(dev, leave) : leave };
   } catch (e) {
     await fh?.close().catch(() => {});
     leave();
@@ -477,7 +472,7 @@ const STALL_BYTES = 4096;
  * A range that faults is looked at here, as DSA software looks at a partial completion: at the
  * file's end (it shrank) FILE_SHRANK, a read that fails its error, else (an injected fault) the
  * rest of the range goes again, seeded with the CRC of what was done. `cleanup` runs once no
- * descriptor is in flight (also after a rejection, e.g. an abort). Null, at once, when the
+ * descriptor is in flight, and a failure (an abort too) rejects after it. Null, at once, when the
  * device has no room to map the file (arena windows, a PASID).
  */
 async function crcMapped(fn: string, path: FilePath, fh: FileIo, size: number, dev: DeviceCalls, o: Checked, from: { bytes: number; crc: number }, cleanup: (failed: boolean) => Promise<void>): Promise<{ crc: number; bytes: number } | null> {
@@ -556,14 +551,14 @@ async function crcMapped(fn: string, path: FilePath, fh: FileIo, size: number, d
       }
       ended = true;
       offAbort();
-      release(failure !== null).then(() => failure === null && resolve({ crc: fold.crc, bytes: fold.bytes }), (e: unknown) => failure === null && reject(e));
+      // (a failure too is said once nothing is in flight and the file is closed: see pump)
+      release(failure !== null).then(() => (failure === null ? resolve({ crc: fold.crc, bytes: fold.bytes }) : reject(failure.e)), (e: unknown) => reject(failure === null ? e : failure.e));
     };
     const fail = (e: unknown): void => {
       if (settled || ended) return;
       settled = true;
       halted = true;
       failure = { e };
-      reject(e);
       end();
     };
     let offAbort = (): void => {};
@@ -717,12 +712,12 @@ async function crcBeforeDevice(fn: string, p: FilePath, o: Checked): Promise<{ c
     if (failure !== null) throw (failure as { e: unknown }).e;
     return { crc, bytes };
   };
-  // An abort rejects at once (also one made while the call waited: whenStopped) and stops the
-  // reads; the file is closed, and the turn given back, once the read in flight is done.
+  // An abort (also one made while the call waited: whenStopped) stops the reads, and rejects once
+  // the read in flight is done and the file closed (as pump's); a pipe's (a FIFO swapped in) at once.
   return new Promise((resolve, reject) => {
     const off = whenStopped(signal, null, (e) => {
       fail(e);
-      reject(e);
+      if (!now.isFile()) reject(e);
     });
     read()
       .finally(async () => {
@@ -783,7 +778,11 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
   const d = checkPath(fn, 'dst', dst);
   const o = checkOptions(fn, opts);
   const dev = deviceOption(fn, opts?.device);
-  const { fh, st, leave } = await openForReading(fn, s, dev, o.signal);
+  const opened = await openForReading(fn, s, dev, o.signal);
+  const { fh, st } = opened;
+  let { leave } = opened;
+  /** the call gave its turn to the next (its source or its destination is a pipe, which may wait for good) */
+  let aside = fh instanceof PipeHandle;
   let out: FileIo | null = null;
   /** dst is a file this call made (only such a one is removed when the copy fails) */
   let created = false;
@@ -794,13 +793,18 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
     const existing = await stat(d).catch(() => null);
     if (existing !== null && existing.dev === st.dev && existing.ino === st.ino) throw new FileCrcError('ESAMEFILE', `${fn}: ${s} and ${d} are the same file`, String(d));
     if (existing !== null && existing.isDirectory()) throw new FileCrcError('EISDIR', `${fn}: ${d} is a directory`, String(d));
+    // (a FIFO waits for its reader, for good perhaps: its call gives its turn to the next, as a pipe source's does)
+    if (existing?.isFIFO() === true && !aside) {
+      leave = stepAside(dev, leave);
+      aside = true;
+    }
     if (o.via === 'copyCrc32c') {
       // a chunk and its copy in one buffer: as many pairs as fit, waited for like single chunks
-      const fit = await slotsFitting(fn, dev, st, o, true);
+      const fit = await slotsFitting(fn, dev, st, o, true, aside);
       copies = fit.slots.map((b) => b.subarray(fit.chunk));
       slots = fit.slots.map((b) => b.subarray(0, fit.chunk));
     } else {
-      slots = (await slotsFitting(fn, dev, st, o)).slots;
+      slots = (await slotsFitting(fn, dev, st, o, false, aside)).slots;
     }
     if (o.signal?.aborted) throw abortError(o.signal);
     // dst is opened without waiting, and made when it is not there: an abort waits for that (had
