@@ -798,13 +798,15 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
       leave = stepAside(dev, leave);
       aside = true;
     }
+    // (a pipe is written one chunk at a time: a FIFO there needs one, held while it waits for its reader)
+    const fits = existing?.isFIFO() === true ? { ...o, inFlight: 1 } : o;
     if (o.via === 'copyCrc32c') {
       // a chunk and its copy in one buffer: as many pairs as fit, waited for like single chunks
-      const fit = await slotsFitting(fn, dev, st, o, true, aside);
+      const fit = await slotsFitting(fn, dev, st, fits, true, aside);
       copies = fit.slots.map((b) => b.subarray(fit.chunk));
       slots = fit.slots.map((b) => b.subarray(0, fit.chunk));
     } else {
-      slots = (await slotsFitting(fn, dev, st, o, false, aside)).slots;
+      slots = (await slotsFitting(fn, dev, st, fits, false, aside)).slots;
     }
     if (o.signal?.aborted) throw abortError(o.signal);
     // dst is opened without waiting, and made when it is not there: an abort waits for that (had
