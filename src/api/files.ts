@@ -394,7 +394,7 @@ function pump(
       }
     };
 
-    offStopped = whenStopped(o.signal, dev, fail); // (an abort rejects at once; so does the device's closing)
+    offStopped = whenStopped(o.signal, dev, fail); // (an abort, or the device's closing, fails the call: see settle)
     if (settled) return;
     pumpMore();
     if (eof && inflight === 0) afterProgress(o, () => settle(null)); // (handed over before the first read)

@@ -782,7 +782,7 @@ export class Ops {
       d2 = this.#span('dst2', dst2);
       const n = s.u8.byteLength;
       if (d1.u8.byteLength < n || d2.u8.byteLength < n) throw new RangeError(`dst1 and dst2 must each hold the ${n} bytes of src`);
-      if (sharesBytes(s.u8, d1.u8) && sharesBytes(s.u8, d2.u8)) throw new RangeError('dualcast: dst1 and dst2 both overlap src: whichever is written first changes the bytes the other gets (the device refuses overlapping dualcast buffers: 0x16)');
+      if (sharesBytes(s.u8, d1.u8) && sharesBytes(s.u8, d2.u8)) throw new RangeError('dualcast: dst1 and dst2 both overlap src (the device refuses overlapping dualcast buffers: 0x16): whichever were written first would change the bytes the other gets');
     } catch (e) {
       return Promise.reject(e);
     }
