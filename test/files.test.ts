@@ -72,9 +72,16 @@ test('before the default device opens, a file of up to 8 MiB is read and checksu
     const p = file(`here${n}`, data);
     const seen: number[] = [];
     assert.equal(await crc32cFileInfo(p, { onProgress: (d, t) => void seen.push(d, t) }), { crc: want(data), bytes: n }, `${n} bytes`);
-    if (n > 0) assert.equal(seen.slice(-2), [n, n], `${n} bytes: progress reaches the size`);
+    assert.equal(seen.slice(-2), [n, n], `${n} bytes: progress reaches the size (an empty file's too: 0 of 0)`);
     assert.is(await crc32cFile(p, { seed: 0xdeadbeef }), nativeCrc(data, 0xdeadbeef) >>> 0, `${n} bytes, seeded`);
     rmSync(p);
+  }
+  // an empty file on a device (read, and copied): its progress says 0 of 0 too
+  const empty = file('empty-progress', Buffer.alloc(0));
+  for (const call of [(onProgress: (d: number, t: number) => void) => crc32cFile(empty, { device: small, onProgress }), (onProgress: (d: number, t: number) => void) => copyFileCrc32c(empty, join(dir, 'empty-copy'), { device: small, onProgress })]) {
+    const seen: number[] = [];
+    assert.is(await call((d, t) => void seen.push(d, t)), 0);
+    assert.equal(seen, [0, 0]);
   }
   // it grows as it is read: read to its end; it shrinks: FILE_SHRANK
   await shutdown();
@@ -255,7 +262,7 @@ test('a file that shrinks while it is read: FILE_SHRANK; one that grows: what wa
     assert.unreachable('no error');
   } catch (e) {
     assert.is((e as NodeJS.ErrnoException).code, 'FILE_SHRANK');
-    assert.match((e as Error).message, /shrank while it was read: it had 4194304 bytes, has 1048576 now \(a read found its end at \d+\)/);
+    assert.match((e as Error).message, /shrank while it was read: it had 4194304 bytes, has 1048576 now \(a read at byte \d+ found nothing more\)/);
   }
   // /proc files say 0 bytes and have more: read to the end
   const maps = readFileSync('/proc/self/cmdline');

@@ -358,8 +358,9 @@ function pump(
       if (settled) return;
       const before = fold.bytes;
       fold.add(c.index, crc, len);
-      // (a chunk done ahead of an earlier one moves nothing: progress counts the folded prefix)
-      if (fold.bytes > before) tell(o, fold.bytes, st.isFile() ? Math.max(size, fold.bytes) : 0, fail);
+      // (a chunk done ahead of an earlier one moves nothing: progress counts the folded prefix; an
+      // empty file's one call says 0 of 0, so that a progress bar ends)
+      if (fold.bytes > before || (fold.bytes === 0 && eof)) tell(o, fold.bytes, st.isFile() ? Math.max(size, fold.bytes) : 0, fail);
     };
 
     const pumpMore = (): void => {
@@ -704,6 +705,7 @@ async function crcBeforeDevice(fn: string, p: FilePath, o: Checked): Promise<{ c
       bytes += bytesRead;
       tell(o, bytes, positioned ? Math.max(size, bytes) : 0, fail);
     }
+    if (bytes === 0 && failure === null) tell(o, 0, 0, fail); // (an empty file: 0 of 0, as pump says it)
     if (failure === null && bytes < size) {
       const left = (await fh.stat()).size;
       if (left < size) throw shrank(fn, p, size, bytes, left);
@@ -864,6 +866,6 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
 
 /** FILE_SHRANK: a read at `at` found the end of a file of `size` bytes, which has `now` (-1: unknown). */
 function shrank(fn: string, path: FilePath, size: number, at: number, now: number): FileCrcError {
-  return new FileCrcError('FILE_SHRANK', `${fn}: ${path} shrank while it was read: it had ${size} bytes, ${now >= 0 ? `has ${now} now` : 'fewer now'} (a read found its end at ${at})`, String(path));
+  return new FileCrcError('FILE_SHRANK', `${fn}: ${path} shrank while it was read: it had ${size} bytes, ${now >= 0 ? `has ${now} now` : 'fewer now'} (a read at byte ${at} found nothing more)`, String(path));
 }
 
