@@ -12,7 +12,7 @@ import { computeLayout, EngineState, VECTOR_WORDS, Vec } from '../src/device/lay
 import { singleQueue, topologyLayout } from '../src/device/topology.ts';
 import { referenceExecute, type RefCtx } from './reference.ts';
 import { randomDescriptor, rng, type Region } from './gen.ts';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { crc32c as nativeCrc } from '@node-rs/crc32';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -208,6 +208,8 @@ test('records that cannot be written settle the submit with 0x1b / 0x1a and go t
     assert.is(status, Status.SUCCESS);
     assert.throws(() => dev.portal.completed(pos), (e: Error) => e instanceof RangeError && /not in flight/.test(e.message));
     assert.throws(() => dev.portal.completed(pos + 1000), RangeError);
+    // (also one lap ahead: the slots of positions not enqueued yet wait FREE on their lap)
+    for (const k of [1, 5]) assert.throws(() => dev.portal.completed(pos + k), RangeError, `pos + ${k}`);
   });
 });
 
@@ -598,6 +600,13 @@ test('a block the program never wrote holds zeros: the device\'s own work (warm-
     await crc32cFile(f, { device: dev }); // (mapped: the engines read it into windows of the arena)
     await crc32cFile(f, { device: dev, chunkSize: 1 << 20 });
     await copyFileCrc32c(f, join(dir, 'g'), { device: dev, chunkSize: 1 << 20 });
+    await copyFileCrc32c(f, join(dir, 'h'), { device: dev, chunkSize: 1 << 20, via: 'copyCrc32c' }); // (a chunk's copy in its buffer's second half)
+    // a pipe's chunks, partly filled (zeroed as far as its reads reached)
+    const fifo = join(dir, 'p');
+    execFileSync('mkfifo', [fifo]);
+    const writer = spawn('sh', ['-c', `head -c 2500000 "${f}" > "${fifo}"`], { stdio: 'ignore' });
+    await crc32cFile(fifo, { device: dev });
+    writer.kill();
     await dev.createDelta(a, b);
     // every byte no block holds now: zeros
     let seen = 0;

@@ -154,10 +154,10 @@ export abstract class DeviceCalls extends DeviceConnection {
     this.blockFreed(addr);
   }
 
-  /** free() of a block the API took for its own work (releaseOwn): zeroed first. */
-  [releaseOwn](addr: number): void {
+  /** free() of a block the API took for its own work (releaseOwn): zeroed first, as far as `written` says anything was written there. */
+  [releaseOwn](addr: number, written = Infinity): void {
     if (this.arena === null) throw Errors.noArena();
-    this.arena.release(addr);
+    this.arena.release(addr, written);
     this.#buffers.delete(addr);
     this.blockFreed(addr);
   }

@@ -1335,7 +1335,8 @@ function parseFrames(rec: Uint8Array, size: number): Array<[number, Uint8Array]>
     const len = dv.getUint32(at + 4, true);
     if (at + 8 + len > rec.byteLength) throw new RangeError('delta: truncated frame');
     if (window === SIZE_FRAME) throw new RangeError(`delta: a second size frame at byte ${at}`);
-    if (window === TAIL_FRAME ? len !== size % 8 || len === 0 : window >= windows || len % DeltaEntry.SIZE !== 0 || len === 0) {
+    if (len === 0) throw new RangeError(`delta: an empty frame for ${window === TAIL_FRAME ? 'the tail' : `window ${window}`} at byte ${at} (createDelta writes none)`);
+    if (window === TAIL_FRAME ? len !== size % 8 : window >= windows || len % DeltaEntry.SIZE !== 0) {
       throw new RangeError(`delta: frame for window ${window} (${len} bytes) does not fit a ${size}-byte destination`);
     }
     if (window === TAIL_FRAME && at + 8 + len !== rec.byteLength) throw new RangeError(`delta: frames after the tail frame (at byte ${at}), which comes last`);

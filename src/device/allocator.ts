@@ -74,10 +74,10 @@ export class Allocator {
     return this.#free.map(([s, e]) => [s, e] as const);
   }
 
-  /** free() of a block the device used for its own work: zeroed first (wipe). */
-  release(addr: number): void {
+  /** free() of a block the device used for its own work: its first `written` bytes (all by default) zeroed first (wipe). */
+  release(addr: number, written = Infinity): void {
     const block = this.#used.get(addr);
-    if (block !== undefined) this.wipe?.(block[0], block[1] - block[0]);
+    if (block !== undefined && written > 0) this.wipe?.(block[0], Math.min(written, block[1] - block[0]));
     this.free(addr);
   }
 
