@@ -210,6 +210,29 @@ test('records that cannot be written settle the submit with 0x1b / 0x1a and go t
     assert.throws(() => dev.portal.completed(pos + 1000), RangeError);
     // (also one lap ahead: the slots of positions not enqueued yet wait FREE on their lap)
     for (const k of [1, 5]) assert.throws(() => dev.portal.completed(pos + k), RangeError, `pos + ${k}`);
+    // a position submit() holds is not the raw verbs' to reap (its call never settled, nor close());
+    // nor is one 2^24 laps away from the caller's own
+    const mine = dev.portal.enqueue(Descriptor.noop());
+    const theirs = dev.submit(Descriptor.noop());
+    dev.portal.doorbell();
+    assert.is(await theirs, Status.SUCCESS);
+    assert.throws(() => dev.portal.completed(mine + 1), RangeError, 'submit()\'s position');
+    assert.throws(() => dev.portal.completed(mine + 2 ** 24), RangeError, 'a position 2^24 away');
+    while ((status = dev.portal.completed(mine)) === Status.NONE) await new Promise((r) => setImmediate(r));
+    assert.is(status, Status.SUCCESS);
+    // ...also done and not yet reaped by its submit() (it was reaped, and the call hung)
+    const big = 256 << 10;
+    const [from, to] = [dev.alloc(big), dev.alloc(big)];
+    const raw = dev.portal.enqueue(Descriptor.noop());
+    const slow = dev.submit(Descriptor.memmove({ src: from, dst: to, size: big }));
+    dev.portal.doorbell();
+    const t0 = performance.now();
+    while (!dev.portal.wq.isDone(raw + 1) && performance.now() - t0 < 5000); // (this thread holds on: submit() reaps in a later turn)
+    assert.throws(() => dev.portal.completed(raw + 1), RangeError, 'done, and submit()\'s');
+    assert.is(await slow, Status.SUCCESS, 'the submit() settles');
+    while (dev.portal.completed(raw) === Status.NONE) await new Promise((r) => setImmediate(r));
+    dev.free(from);
+    dev.free(to);
   });
 });
 

@@ -186,10 +186,21 @@ export class Portal {
   enqueue(desc: Uint8Array): number {
     if (this.#stopping()) throw Errors.closed();
     const pos = this.#push(descriptorView(desc));
-    // Aborted at once: the caller's completed(pos) reads the status as for any other.
-    if (pos >= 0) this.#pushedLate(pos);
+    if (pos >= 0) {
+      this.#enqueued.add(pos);
+      // Aborted at once: the caller's completed(pos) reads the status as for any other.
+      this.#pushedLate(pos);
+    }
     return Math.max(pos, -1); // (refused by a rule: full, as far as the caller can tell)
   }
+
+  /**
+   * The positions enqueue() gave out and completed() has not reaped: completed() takes only
+   * these. Told by the slot alone, a position submit() or a drop-in call held (the one after the
+   * caller's own, say) was reaped from under it, and that call never settled, nor close(); and
+   * one 2^24 laps away stood in for a real one.
+   */
+  readonly #enqueued = new Set<number>();
 
   /**
    * Wakes a parked engine of the WQ's group, or up to `engines` of them for that many
@@ -207,11 +218,10 @@ export class Portal {
   /** Status of position pos once done (and reaps it), else Status.NONE. */
   completed(pos: number): number {
     if (!Number.isInteger(pos)) throw new TypeError(`completed(pos): pos must be a position from enqueue(); got ${String(pos)}`);
-    if (!this.wq.isDone(pos)) {
-      // (a position reaped already, or never enqueued, would read NONE for good: a poller spun forever)
-      if (!this.wq.isInFlight(pos)) throw new RangeError(`completed(pos): position ${pos} is not in flight on this queue (reaped already by an earlier completed(), or not one enqueue() returned)`);
-      return Status.NONE;
-    }
+    // (a position reaped already, or never enqueued, would read NONE for good: a poller spun forever)
+    if (!this.#enqueued.has(pos)) throw new RangeError(`completed(pos): position ${pos} is not in flight from this portal's enqueue() (reaped already by an earlier completed(), or not one enqueue() returned)`);
+    if (!this.wq.isDone(pos)) return Status.NONE;
+    this.#enqueued.delete(pos);
     this.#logIfUnwritten(this.wq.statusOf(pos), pos);
     return this.wq.take(pos);
   }

@@ -157,12 +157,6 @@ export class WorkQueue {
     return Atomics.load(this.#states, (pos & this.mask) * SLOT_WORDS) === seqOf(pos, DONE);
   }
 
-  /** True while position pos is enqueued and not reaped yet (done or not): its slot is on pos's lap, and taken (a reaped slot waits FREE on its next lap). */
-  isInFlight(pos: number): boolean {
-    const seq = Atomics.load(this.#states, (pos & this.mask) * SLOT_WORDS);
-    return seq >>> 8 === (pos & 0xffffff) && (seq & 0xff) !== FREE;
-  }
-
   /** The status of a DONE position (before take()). */
   statusOf(pos: number): number {
     return this.#states[(pos & this.mask) * SLOT_WORDS + 1];
