@@ -701,13 +701,13 @@ export class Ops {
     }, back);
   }
 
-  /** #crcHere of bytes [a, b) of s, from `seed`. */
+  /** CRC-32C of bytes [a, b) of s on this thread, from `seed`: the core's folds in the arena, @node-rs/crc32 elsewhere. */
   #crcRange(s: Span, a: number, b: number, seed: number): number {
     if (s.placement === 'arena' && this.#coreReady()) return this.#dev.crc(s.addr + a, b - a, seed);
     return crc32cOf(stillThere(s.u8, a, b), seed);
   }
 
-  /** #crcHere, in slices (slices.ts). */
+  /** #crcRange of the first n bytes, in slices (slices.ts). */
   async #crcHereSliced(s: Span, n: number, seed: number): Promise<number> {
     let crc = seed;
     await inSlices(n, (a, b) => void (crc = this.#crcRange(s, a, b, crc)));
@@ -896,7 +896,7 @@ export class Ops {
     if (this.#single(where, n)) return this.#one('crc32c', n, where, s, Opcode.CRCGEN, this.#crcFill(Opcode.CRCGEN, s.addr, 0, n, init), this.#crcOf);
     return this.#track('crc32c', n, where, (): number | Promise<number> => {
       if (where === 'staged') return this.#crcStaged(s, n, init);
-      if (where.startsWith('inline')) return sliced(where, n) ? this.#crcHereSliced(s, n, init) : this.#crcHere(s, n, init);
+      if (where.startsWith('inline')) return sliced(where, n) ? this.#crcHereSliced(s, n, init) : this.#crcRange(s, 0, n, init);
       const ranges = this.#pieces(n, where === 'split');
       if (ranges.length === 1) return this.#crc(Opcode.CRCGEN, s.addr, 0, n, init, false, s.space);
       return allDone(ranges.map(([a, b], i) => this.#crc(Opcode.CRCGEN, s.addr + a, 0, b - a, i === 0 ? init : 0, where === 'split', s.space))).then((parts) => combine(parts, ranges));
@@ -926,7 +926,7 @@ export class Ops {
       if (where.startsWith('inline') && sliced(where, n)) return this.#copyHereSliced(d, s, n).then(() => this.#crcHereSliced(d, n, init));
       if (where.startsWith('inline')) {
         this.#copyHere(d, s);
-        return this.#crcHere(d, n, init);
+        return this.#crcRange(d, 0, n, init);
       }
       const ranges = this.#pieces(n, where === 'split');
       return allDone(ranges.map(([a, b], i) => this.#crc(Opcode.COPY_CRC, s.addr + a, d.addr + a, b - a, i === 0 ? init : 0, where === 'split', s.space))).then((parts) => combine(parts, ranges));
@@ -936,12 +936,6 @@ export class Ops {
   /** This thread's core may run a call here: the engines are up, or buffer() made it while they boot (else the native paths: making it in a call costs that call ~5 ms). */
   #coreReady(): boolean {
     return this.#ready || this.#dev.hasCore();
-  }
-
-  /** CRC-32C of the first n bytes of s on this thread: the core's folds in the arena, @node-rs/crc32 elsewhere. */
-  #crcHere(s: Span, n: number, seed: number): number {
-    if (s.placement === 'arena' && this.#coreReady()) return this.#dev.crc(s.addr, n, seed);
-    return crc32cOf(s.u8.subarray(0, n), seed);
   }
 
   /**
@@ -957,7 +951,7 @@ export class Ops {
       for (let i = 0; i < 2; i++) bufs.push(this.#dev.alloc(chunk, 64));
     } catch {
       for (const b of bufs) this.#dev.free(b);
-      return this.#crcHere(s, n, seed);
+      return this.#crcRange(s, 0, n, seed);
     }
     const busy: Array<Promise<unknown>> = [Promise.resolve(), Promise.resolve()];
     const parts: Array<Promise<number>> = [];

@@ -9,7 +9,8 @@
 //   completed during that spin, a promise otherwise.)
 import { type Interrupt, Vectors } from './completion.ts';
 import { Errors } from './errors.ts';
-import { Desc, Flag, Opcode, Record, Status } from './format.ts';
+import { Desc, Flag, Opcode, Status } from './format.ts';
+import { recordAt } from './record.ts';
 import { Dev, type Layout, Stop, WqWord } from './layout.ts';
 import { SpinPolicy } from './spin.ts';
 import { Unrun } from './unrun.ts';
@@ -373,10 +374,7 @@ export class Portal {
    */
   #recordUnwritable(pos: number): boolean {
     const d = this.wq.descriptor(pos);
-    const dv = new DataView(d.buffer, d.byteOffset, Desc.SIZE);
-    if ((dv.getUint32(Desc.FLAGS, true) & Flag.CRAV) === 0) return false;
-    const rec = dv.getBigUint64(Desc.COMPLETION, true);
-    return rec % BigInt(Record.ALIGN) !== 0n || rec < BigInt(this.#layout.arenaBase) || rec + BigInt(Record.SIZE) > BigInt(this.#layout.arenaEnd);
+    return (d[Desc.FLAGS] & Flag.CRAV) !== 0 && recordAt(d, this.#layout.arenaBase, this.#layout.arenaEnd) < 0;
   }
 
   #log(entry: ErrorLogEntry): void {

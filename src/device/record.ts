@@ -37,6 +37,17 @@ export function writeRecord(mem: Uint8Array, addr: number, status: number): void
 }
 
 /**
+ * Where a descriptor (`desc`: its 64 bytes) has its record written (dispatch.ts runOne): asked
+ * for (CRAV), 32-byte aligned and inside [arenaBase, arenaEnd); -1 when none can be, or none is asked.
+ */
+export function recordAt(desc: Uint8Array, arenaBase: number, arenaEnd: number): number {
+  const dv = new DataView(desc.buffer, desc.byteOffset, Desc.SIZE);
+  const rec = dv.getBigUint64(Desc.COMPLETION, true);
+  const ok = (dv.getUint32(Desc.FLAGS, true) & Flag.CRAV) !== 0 && rec % BigInt(Record.ALIGN) === 0n && rec >= BigInt(arenaBase) && rec + BigInt(Record.SIZE) <= BigInt(arenaEnd);
+  return ok ? Number(rec) : -1;
+}
+
+/**
  * Finishes, on the device's behalf, a descriptor no engine completed (`desc`: its 64 bytes):
  * writes `status` into its record where it asks for one (CRAV, a 32-byte aligned record inside
  * [arenaBase, arenaEnd)). Returns the interrupt handle it asks to be raised (RCI), or -1.
@@ -44,9 +55,7 @@ export function writeRecord(mem: Uint8Array, addr: number, status: number): void
 export function settleUnrun(mem: Uint8Array, desc: Uint8Array, arenaBase: number, arenaEnd: number, status: number): number {
   const dv = new DataView(desc.buffer, desc.byteOffset, Desc.SIZE);
   const flags = dv.getUint32(Desc.FLAGS, true) & 0xffffff;
-  const rec = dv.getBigUint64(Desc.COMPLETION, true);
-  if ((flags & Flag.CRAV) !== 0 && rec % BigInt(Record.ALIGN) === 0n && rec >= BigInt(arenaBase) && rec + BigInt(Record.SIZE) <= BigInt(arenaEnd)) {
-    writeRecord(mem, Number(rec), status);
-  }
+  const rec = recordAt(desc, arenaBase, arenaEnd);
+  if (rec >= 0) writeRecord(mem, rec, status);
   return (flags & Flag.RCI) !== 0 ? dv.getUint16(Desc.INT_HANDLE, true) : -1;
 }

@@ -4,6 +4,7 @@
 import { type DecodedDescriptor, type DecodedRecord, decodeDescriptor, decodeRecord } from './decode.ts';
 import { Desc, Flag, Record, Status } from './format.ts';
 import { channel } from './host.ts';
+import { recordAt } from './record.ts';
 
 export const descriptorChannel = channel('softdsa:descriptor');
 
@@ -47,9 +48,7 @@ export function traced(p: Promise<number>, desc: Uint8Array, mem: Uint8Array, ar
   const bytes = desc.slice(0, Desc.SIZE);
   const dv = new DataView(bytes.buffer);
   const flags = dv.getUint32(Desc.FLAGS, true);
-  const rec = dv.getBigUint64(Desc.COMPLETION, true);
-  // where the core writes one (dispatch.ts runOne): asked for, aligned, in the arena
-  const at = (flags & Flag.CRAV) !== 0 && rec % BigInt(Record.ALIGN) === 0n && rec >= BigInt(arenaBase) && rec + BigInt(Record.SIZE) <= BigInt(arenaEnd) ? Number(rec) : -1;
+  const at = recordAt(bytes, arenaBase, arenaEnd);
   const written = (status: number | null): boolean => at >= 0 && status !== null && ((flags & Flag.RCR) !== 0 || status !== Status.SUCCESS);
   const publish = (status: number | null, error: unknown): void => {
     descriptorChannel.publish(new DescriptorEvent(bytes, written(status) ? mem.slice(at, at + Record.SIZE) : null, status, error, wq));
