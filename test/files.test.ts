@@ -916,7 +916,7 @@ time.sleep(30)
   }
 });
 
-test("a copy's destination that changes as it is opened: a FIFO removed while the copy waits for a reader is a file the copy makes (and removes when it fails); a link to nothing gets its target made, and keeps the link", async () => {
+test("a copy's destination that changes as it is opened: a FIFO removed while the copy waits for a reader is a file the copy makes (and removes when it fails); a link to nothing gets its target made (removed when the copy fails), and keeps the link", async () => {
   const dst = fifoAt('gone-fifo');
   const ac = new AbortController();
   const copy = copyFileCrc32c('/dev/zero', dst, { signal: ac.signal, device: small, chunkSize: 256 << 10, onProgress: (done) => done > (1 << 20) && ac.abort() });
@@ -933,6 +933,17 @@ test("a copy's destination that changes as it is opened: a FIFO removed while th
   assert.is(await copyFileCrc32c(src, link, { device: small }), want(readFileSync(src)));
   assert.ok(lstatSync(link).isSymbolicLink());
   assert.equal(readFileSync(target), readFileSync(src));
+  // ... and an aborted copy through such a link removes the target it made (the link stays), a relative one's too
+  mkdirSync(join(dir, 'links'), { recursive: true });
+  const links = [[join(dir, 'dangling-target-2'), join(dir, 'dangling-link-2')], ['../rel-target', join(dir, 'links', 'rel-link')]];
+  for (const [to, at] of links) {
+    symlinkSync(to, at);
+    const ac = new AbortController();
+    const err = await copyFileCrc32c('/dev/zero', at, { signal: ac.signal, device: small, chunkSize: 256 << 10, onProgress: (done) => done > (1 << 20) && ac.abort() }).then(() => null, (x: unknown) => x as Error);
+    assert.is(err?.name, 'AbortError');
+    assert.ok(lstatSync(at).isSymbolicLink(), 'the link stays');
+    assert.not.ok(existsSync(at), `${to}, made by the copy, is removed`);
+  }
 });
 
 test('calls reading pipes that wait (no writer, or an idle one) take no turn from other file calls, nor their arena room', async () => {

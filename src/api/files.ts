@@ -781,9 +781,9 @@ async function readStage(
 /**
  * Copies src to dst (created or truncated, with src's permission bits) and resolves to the
  * CRC-32C of the bytes written, in one pass over the data with reads, CRCs and writes
- * overlapping. On failure or abort a regular dst file it created is removed (one that existed,
- * or a link, is left as the copy left it); the call rejects once its writes in flight to a
- * regular file are done.
+ * overlapping. On failure or abort a regular dst file it created is removed (also one it made
+ * where a link at dst pointed to nothing; one that existed is left as the copy left it); the call
+ * rejects once its writes in flight to a regular file are done.
  */
 export async function copyFileCrc32c(src: string | Buffer | URL, dst: string | Buffer | URL, opts?: CopyFileCrcOptions): Promise<number> {
   return (await copyFileCrc32cInfo(src, dst, opts)).crc;
@@ -802,8 +802,8 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
   /** the call gave its turn to the next (its source or its destination is a pipe, which may wait for good) */
   let aside = fh instanceof PipeHandle;
   let out: FileIo | null = null;
-  /** dst is a file this call made (only such a one is removed when the copy fails) */
-  let created = false;
+  /** the file this call made for dst (only such a one is removed when the copy fails): dst, or where a link at dst pointed */
+  let made: FilePath | null = null;
   let slots: Buffer[] = [];
   let copies: Buffer[] = [];
   let outIsFile = false;
@@ -831,7 +831,7 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
     // the call rejected first, the file it went on to make would have been removed after the
     // rejection, perhaps one the caller had written there meanwhile; and a regular file's open
     // truncates it). A FIFO opens once a reader is there, and is written through a pipe an abort ends (pipe_handle.ts).
-    ({ fh: out, created } = await openDestination(d, st.mode & 0o777, o.signal, dev));
+    ({ fh: out, made } = await openDestination(d, st.mode & 0o777, o.signal, dev));
     if (o.signal?.aborted) throw abortError(o.signal);
     outIsFile = (await out.stat()).isFile();
     // src's permission bits, as fs.copyFile gives them: also to a dst that existed, and past the umask
@@ -842,7 +842,7 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
   } catch (e) {
     freeAll(dev, slots, []); // (nothing read yet; a copy is the second half of its slot's buffer)
     await out?.close().catch(() => {});
-    if (created) await unlink(d).catch(() => {});
+    if (made !== null) await unlink(made).catch(() => {});
     await fh.close().catch(() => {});
     leave();
     throw e;
@@ -875,8 +875,9 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
   // A failed copy leaves no partial file behind (removed once its writes in flight are done, as
   // it rejects). A dst that was there before is left as the copy left it: the path may be a
   // link, or a file of the caller's, which no copy should remove.
+  const madeHere = made;
   return copied.catch(async (e: unknown) => {
-    if (outIsFile && created) await unlink(d).catch(() => {});
+    if (outIsFile && madeHere !== null) await unlink(madeHere).catch(() => {});
     throw e;
   });
 }

@@ -9,7 +9,7 @@
 // again until a reader is there), the waits are the event loop's, and an abort or the device's
 // closing ends them.
 import { Socket } from 'node:net';
-import { close, constants as fsc, fchmod, fstat, lstat, open, read, stat, type Stats, write } from 'node:fs';
+import { close, constants as fsc, fchmod, fstat, lstat, open, read, readlink, stat, type Stats, write } from 'node:fs';
 import { promisify } from 'node:util';
 import type { DeviceCalls } from './calls.ts';
 import { whenStopped } from './file_gate.ts';
@@ -32,6 +32,7 @@ const AHEAD = 1 << 20;
 const fstatP = promisify(fstat);
 const statP = promisify(stat);
 const lstatP = promisify(lstat);
+const readlinkP = promisify(readlink) as (path: string | Buffer, options: { encoding: 'buffer' }) => Promise<Buffer>;
 const openP = promisify(open) as (path: string | Buffer, flags: number, mode?: number) => Promise<number>;
 const closeP = promisify(close);
 const fchmodP = promisify(fchmod);
@@ -120,7 +121,8 @@ async function handleOf(fd: number, writing: boolean, signal: AbortSignal | unde
 
 /**
  * `path` open for writing, as fs.open(path, 'w', mode) opens it, without waiting: made when it is
- * not there (`created`: this call made it, and may remove it), else truncated. A FIFO is written
+ * not there (`made`: the file this call made, which a failed copy removes; through a link to
+ * nothing, the link's target), else truncated. A FIFO is written
  * through a PipeHandle once a reader is there; a character device is opened again as fs opens
  * it; anything else is an FdHandle. Looked at only through what it opened: a FIFO put in a file's
  * place after the caller's look was opened by fs's open, which waited in Node's pool for a reader
@@ -131,27 +133,27 @@ async function handleOf(fd: number, writing: boolean, signal: AbortSignal | unde
  * not there by the time it is looked at (a FIFO removed while it waited for a reader; a FIFO and a
  * file swapped: ENXIO, then a file).
  */
-export async function openDestination(path: string | Buffer, mode: number, signal: AbortSignal | undefined, dev: DeviceCalls | null): Promise<{ fh: FileIo; created: boolean }> {
+export async function openDestination(path: string | Buffer, mode: number, signal: AbortSignal | undefined, dev: DeviceCalls | null): Promise<{ fh: FileIo; made: string | Buffer | null }> {
   const W = fsc.O_WRONLY | fsc.O_NONBLOCK;
   for (;;) {
     if (signal?.aborted) throw abortError(signal);
     if (dev?.isClosing) throw Errors.closed();
-    try {
-      return { fh: new FdHandle(await openP(path, W | fsc.O_CREAT | fsc.O_EXCL, mode)), created: true }; // (made here: a regular file)
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
+    const made = await openNew(path, mode);
+    if (made !== null) return { fh: new FdHandle(made), made: path }; // (a regular file)
     let fd: number;
     try {
       fd = await openP(path, W | fsc.O_TRUNC);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') {
-        // A link to nothing: followed, and its target made, as fs's open makes it (not this call's to remove)
+        // A link to nothing: followed, and its target made, as fs's open makes it; made here, it is
+        // the target a failed copy removes (the link stays)
         const link = await lstatP(path).then((st) => st.isSymbolicLink(), () => false);
         if (!link) continue; // (gone since it was there: made here after all)
-        fd = await openP(path, W | fsc.O_CREAT | fsc.O_TRUNC, mode);
-        return { fh: (await handleOf(fd, true, signal, dev)).fh, created: false };
+        const target = await linkTarget(path).catch(() => null);
+        const fd = target === null ? null : await openNew(target, mode);
+        if (fd !== null) return { fh: new FdHandle(fd), made: target };
+        return { fh: (await handleOf(await openP(path, W | fsc.O_CREAT | fsc.O_TRUNC, mode), true, signal, dev)).fh, made: null }; // (a chain of links, or made meanwhile)
       }
       if (code !== 'ENXIO') throw e;
       // A FIFO with no reader refuses a writer's end that will not wait (ENXIO; so do a socket's
@@ -160,11 +162,29 @@ export async function openDestination(path: string | Buffer, mode: number, signa
       if (now === null || now.isFile()) continue; // (swapped since the open)
       if (!now.isFIFO()) throw e;
       const pipe = await openPipeForWriting(path, signal, dev);
-      if (pipe !== null) return { fh: pipe, created: false };
+      if (pipe !== null) return { fh: pipe, made: null };
       continue; // (no FIFO there by then)
     }
-    return { fh: (await handleOf(fd, true, signal, dev)).fh, created: false };
+    return { fh: (await handleOf(fd, true, signal, dev)).fh, made: null };
   }
+}
+
+/** A new regular file at path (O_EXCL: not through a link), or null when something is there. */
+async function openNew(path: string | Buffer, mode: number): Promise<number | null> {
+  try {
+    return await openP(path, fsc.O_WRONLY | fsc.O_NONBLOCK | fsc.O_CREAT | fsc.O_EXCL, mode);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    return null;
+  }
+}
+
+/** Where a symbolic link points, as a path from here (a relative target is relative to the link's folder). */
+async function linkTarget(path: string | Buffer): Promise<Buffer> {
+  const to = await readlinkP(path, { encoding: 'buffer' });
+  if (to[0] === 0x2f) return to;
+  const p = typeof path === 'string' ? Buffer.from(path) : path;
+  return Buffer.concat([p.subarray(0, p.lastIndexOf(0x2f) + 1), to]);
 }
 
 /** A descriptor as a FileIo: fs's reads and writes on Node's pool, as a FileHandle's (which fs.promises makes only by opening a path itself). */
