@@ -1,0 +1,127 @@
+// A delta record, as createDelta writes it and applyDelta reads it: a size frame
+// [0xfffffffe][u32 16][u64 size][u64 the delta's own length], then DSA create-delta entries
+// ({u16 word index, 8 data bytes}) per 512 KiB window (the most one CR_DELTA descriptor
+// compares), framed as [u32 window][u32 entry bytes][entries], and a tail frame
+// [0xffffffff][u32 n][bytes] for the last size mod 8 bytes when they differ. (The size: a
+// destination of another size took the tail at its own end, 8·k bytes off, silently. The
+// length: a delta cut short where a frame ends was applied in part, silently.) And the same
+// entries made and applied on this thread, for buffers no engine reaches.
+import { rangeComparer } from '../device/host.ts';
+import { DeltaEntry } from '../device/format.ts';
+
+export function deltaInline(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out: number[] = [];
+  const cmp = rangeComparer(a, b);
+  const CHUNK = 4096; // a multiple of 8
+  for (let w = 0; w + 8 <= a.byteLength; w += 8) {
+    if (w % CHUNK === 0) {
+      const e = Math.min(a.byteLength - (a.byteLength % 8), w + CHUNK);
+      if (cmp(w, e) === 0) {
+        w = e - 8;
+        continue;
+      }
+    }
+    let same = true;
+    for (let k = 0; k < 8; k++) if (a[w + k] !== b[w + k]) same = false;
+    if (same) continue;
+    const i = w / 8;
+    out.push(i & 0xff, i >>> 8);
+    for (let k = 0; k < 8; k++) out.push(b[w + k]);
+  }
+  return Uint8Array.from(out);
+}
+
+export function applyInline(dst: Uint8Array, entries: Uint8Array): void {
+  for (let e = 0; e + DeltaEntry.SIZE <= entries.byteLength; e += DeltaEntry.SIZE) {
+    const i = entries[e] | (entries[e + 1] << 8);
+    dst.set(entries.subarray(e + DeltaEntry.DATA, e + DeltaEntry.SIZE), i * 8);
+  }
+}
+
+export function frame(window: number, body: Uint8Array): Uint8Array {
+  const f = new Uint8Array(8 + body.byteLength);
+  const dv = new DataView(f.buffer);
+  dv.setUint32(0, window, true);
+  dv.setUint32(4, body.byteLength, true);
+  f.set(body, 8);
+  return f;
+}
+
+/** The frames of a delta that are not a window's (see createDelta): the buffers' size, and their last size mod 8 bytes. */
+const SIZE_FRAME = 0xfffffffe;
+export const TAIL_FRAME = 0xffffffff;
+
+/** A size frame's bytes: its header, the buffers' size and the delta's length (an 8-byte body, the size alone, was an earlier version's). */
+const SIZE_FRAME_BYTES = 24;
+
+function sizeFrame(n: number, deltaBytes: number): Uint8Array {
+  const body = new Uint8Array(16);
+  const dv = new DataView(body.buffer);
+  dv.setBigUint64(0, BigInt(n), true);
+  dv.setBigUint64(8, BigInt(deltaBytes), true);
+  return frame(SIZE_FRAME, body);
+}
+
+/**
+ * A delta's window frames, checked whole before anything is written: the size frame first, then
+ * window frames in increasing order, none empty, and the tail frame last, as createDelta writes
+ * them (a delta reordered, with a window twice, or with frames after its tail, its length set to
+ * match, was applied as it came).
+ */
+export function parseFrames(rec: Uint8Array, size: number): Array<[number, Uint8Array]> {
+  const dv = new DataView(rec.buffer, rec.byteOffset, rec.byteLength);
+  const out: Array<[number, Uint8Array]> = [];
+  const windows = Math.ceil((size - (size % 8)) / DeltaEntry.MAX_SOURCE);
+  // (a delta begins with its size frame, which createDelta always writes: an empty one is no delta)
+  if (rec.byteLength < 8 || dv.getUint32(0, true) !== SIZE_FRAME) throw new RangeError(`delta: ${rec.byteLength === 0 ? 'empty' : 'no size frame first'} (a delta from createDelta begins with one: at least ${SIZE_FRAME_BYTES} bytes)`);
+  const first = dv.getUint32(4, true);
+  // (an 8-byte size frame, the size alone, was written before the length was: it has nothing to check a cut delta by)
+  if (first !== 16) throw new RangeError(`delta: a size frame of ${first} bytes (16 expected${first === 8 ? ': an 8-byte one, from an earlier softdsa, carries no length to check the delta by; make it again' : ''})`);
+  if (rec.byteLength < SIZE_FRAME_BYTES) throw new RangeError('delta: truncated frame');
+  const made = Number(dv.getBigUint64(8, true));
+  if (made !== size) throw new RangeError(`applyDelta: the delta was made from ${made}-byte buffers; dst has ${size} bytes`);
+  const whole = Number(dv.getBigUint64(16, true));
+  if (whole !== rec.byteLength) throw new RangeError(`delta: ${rec.byteLength} bytes of a ${whole}-byte delta (${whole > rec.byteLength ? 'cut short' : 'with bytes after its end'})`);
+  let last = -1; // the last window frame's window
+  for (let at = SIZE_FRAME_BYTES; at < rec.byteLength; ) {
+    if (at + 8 > rec.byteLength) throw new RangeError('delta: truncated frame header');
+    const window = dv.getUint32(at, true);
+    const len = dv.getUint32(at + 4, true);
+    if (at + 8 + len > rec.byteLength) throw new RangeError('delta: truncated frame');
+    if (window === SIZE_FRAME) throw new RangeError(`delta: a second size frame at byte ${at}`);
+    if (len === 0) throw new RangeError(`delta: an empty frame for ${window === TAIL_FRAME ? 'the tail' : `window ${window}`} at byte ${at} (createDelta writes none)`);
+    if (window === TAIL_FRAME ? len !== size % 8 : window >= windows || len % DeltaEntry.SIZE !== 0) {
+      throw new RangeError(`delta: frame for window ${window} (${len} bytes) does not fit a ${size}-byte destination`);
+    }
+    if (window === TAIL_FRAME && at + 8 + len !== rec.byteLength) throw new RangeError(`delta: frames after the tail frame (at byte ${at}), which comes last`);
+    if (window !== TAIL_FRAME && window <= last) throw new RangeError(`delta: frame for window ${window} after window ${last}'s (windows come once each, in order)`);
+    const body = rec.subarray(at + 8, at + 8 + len);
+    if (window !== TAIL_FRAME) {
+      last = window;
+      const words = Math.min(DeltaEntry.MAX_SOURCE, size - (size % 8) - window * DeltaEntry.MAX_SOURCE) / 8;
+      for (let e = 0, prev = -1; e < len; e += DeltaEntry.SIZE) {
+        const i = body[e] | (body[e + 1] << 8);
+        if (i <= prev || i >= words) throw new RangeError(`delta: entry ${e / DeltaEntry.SIZE} of window ${window} (word ${i}) is out of order or past the window`);
+        prev = i;
+      }
+    }
+    out.push([window, body]);
+    at += 8 + len;
+  }
+  return out;
+}
+
+/** A delta of n-byte buffers from its window and tail frames: the size frame, then them. */
+export function framed(n: number, frames: Uint8Array[]): Uint8Array {
+  return concat([sizeFrame(n, frames.reduce((sum, f) => sum + f.byteLength, SIZE_FRAME_BYTES)), ...frames]);
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
