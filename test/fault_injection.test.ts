@@ -11,7 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { spawnSync } from 'node:child_process';
 import { crc32c as nativeCrc32c } from '@node-rs/crc32';
-import { Device, Descriptor, Flag, Opcode, readRecord, Status, type DeviceOptions, type FaultRule } from '../src/index.ts';
+import { Device, Descriptor, Flag, Opcode, readRecord, Status, statusName, type DeviceOptions, type FaultRule } from '../src/index.ts';
 import { Desc } from '../src/device/format.ts';
 import { VECTOR_WORDS, Vec } from '../src/device/layout.ts';
 
@@ -147,6 +147,20 @@ test('status: the descriptor is not run; its record gets the status and its RCI 
     const e = await dev.memcpy(dev.buffer(64 << 10), a).then(() => null, (x: Error) => x);
     assert.is((e as { code?: string } | null)?.code, 'ENGINE_FAILED');
     assert.match(e!.message, /^memcpy: status 0x20 \(hardware error\): the engine running it died, or a fault rule set that status/);
+  });
+});
+
+test("a drop-in call failed with a status DSA has no name for says so (not the mask's name), and one it has by its name", async () => {
+  await withDevice({ engines: 1, inlineThreshold: 0, maxBatch: 1 }, async (dev) => {
+    const a = dev.buffer(4096).fill(3);
+    for (const [status, name] of [[0x7f, 'UNKNOWN_0x7f'], [0x1c, 'ADDR_ALIGN']] as const) {
+      const rule = dev.inject({ opcode: Opcode.CRCGEN, status, times: 1 });
+      const e = await dev.crc32c(a).then(() => null, (x: Error) => x);
+      assert.is((e as { code?: string } | null)?.code, 'DSA_STATUS');
+      assert.ok(e!.message.includes(`(${name})`), e!.message);
+      assert.is(statusName(status), name);
+      rule.remove();
+    }
   });
 });
 

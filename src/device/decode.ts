@@ -8,6 +8,9 @@ import { COMMON, HEADER_BYTES, type Kind, OPS, readField as read, RECORD_FIELDS 
 import { Desc, DifFlag, DifStatus, DstDif, Flag, Opcode, PasidWord, Record as Rec, SrcDif, Status } from './format.ts';
 import { type CompletionRecord, readRecord } from './record.ts';
 import type { Descriptor } from './descriptor.ts';
+import { statusName } from './errors.ts';
+
+export { statusName };
 
 /** The name of a Descriptor builder (every key of Descriptor but encode). */
 export type BuilderName = Exclude<keyof typeof Descriptor, 'encode'>;
@@ -84,14 +87,6 @@ export function flagNames(flags: number, opcode: number): string[] {
 export function opcodeName(opcode: number): string {
   const name = (Opcode as unknown as Record<number, string | undefined>)[opcode];
   return name ?? `UNKNOWN_${hex(opcode)}`;
-}
-
-const NOT_STATUSES = new Set(['WRITE_FAULT_BIT', 'CODE_MASK']);
-/** The name of a status code (bits 6:0, or the whole byte for ABORTED). */
-export function statusName(status: number): string {
-  const code = status === Status.ABORTED ? status : status & Status.CODE_MASK;
-  const name = (Status as unknown as Record<number, string | undefined>)[code];
-  return name !== undefined && !NOT_STATUSES.has(name) ? name : `UNKNOWN_${hex(code)}`;
 }
 
 /** An opcode from its name (memmove, MEMMOVE) or number (3, 0x03); undefined if neither. */

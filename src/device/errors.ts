@@ -139,6 +139,16 @@ export const Errors = {
   notInBrowser: (what: string, why: string) => new SoftDsaError('NOT_IN_BROWSER', `${what} is not available in a browser: ${why}`),
   noWaitAsync: () => new SoftDsaError('NO_WAIT_ASYNC', 'softdsa needs Atomics.waitAsync (completions wake the page through it), which this browser lacks'),
   /** A descriptor finished with a status other than success (high-level API). */
-  status: (op: string, status: number) =>
-    new SoftDsaError('DSA_STATUS', `${op} failed with DSA status ${hex(status & Status.CODE_MASK)}${(Status as unknown as Record<number, string | undefined>)[status & Status.CODE_MASK] !== undefined ? ` (${(Status as unknown as Record<number, string>)[status & Status.CODE_MASK]})` : ''}${(status & ~Status.CODE_MASK) !== 0 ? ` (status byte ${hex(status)})` : ''}`, status),
+  status: (op: string, status: number) => {
+    const code = status === Status.ABORTED ? status : status & Status.CODE_MASK;
+    return new SoftDsaError('DSA_STATUS', `${op} failed with DSA status ${hex(code)} (${statusName(status)})${code !== status ? ` (status byte ${hex(status)})` : ''}`, status);
+  },
 };
+
+const NOT_STATUSES = new Set(['WRITE_FAULT_BIT', 'CODE_MASK']);
+/** The name of a status code (bits 6:0, or the whole byte for ABORTED). */
+export function statusName(status: number): string {
+  const code = status === Status.ABORTED ? status : status & Status.CODE_MASK;
+  const name = (Status as unknown as Record<number, string | undefined>)[code];
+  return name !== undefined && !NOT_STATUSES.has(name) ? name : `UNKNOWN_${hex(code)}`;
+}
