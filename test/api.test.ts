@@ -505,6 +505,30 @@ test('a large call on memory no engine reaches (plain Buffers) runs in slices wi
   const d1 = Buffer.alloc(n);
   const d2 = Buffer.alloc(n);
   calls.push(['dualcast', () => dev.dualcast(d1, d2, src).then(() => d1.equals(src) && d2.equals(src)), () => true]);
+  // crc16t10dif runs here even on arena memory: the CRC of 4 MiB pieces chained, each done at once
+  const crc16Pieces = async (data: Uint8Array): Promise<number> => {
+    let c = 0;
+    for (let a = 0; a < data.byteLength; a += 4 << 20) c = await dev.crc16t10dif(data.subarray(a, a + (4 << 20)), c);
+    return c;
+  };
+  const want16 = await crc16Pieces(src);
+  calls.push(['crc16t10dif', () => dev.crc16t10dif(src), () => want16]);
+  const inArena = dev.buffer(n);
+  src.copy(inArena);
+  calls.push(['crc16t10dif, arena', () => dev.crc16t10dif(inArena), () => want16]);
+  // deltas: the same bytes as the engines make from arena copies of the buffers; applied, the target
+  const changed = Buffer.from(src);
+  for (let i = 5; i < n; i += 77_777) changed[i] ^= 0x5a;
+  const [ca, cb] = [dev.buffer(n), dev.buffer(n)];
+  src.copy(ca);
+  changed.copy(cb);
+  const delta = Buffer.from(await dev.createDelta(ca, cb));
+  dev.free(ca);
+  dev.free(cb);
+  dev.free(inArena);
+  calls.push(['createDelta', () => dev.createDelta(src, changed).then((d) => Buffer.from(d).equals(delta)), () => true]);
+  const target = Buffer.from(src);
+  calls.push(['applyDelta', () => dev.applyDelta(target, delta).then(() => target.equals(changed)), () => true]);
   // over itself: forward and backward, as memmove (TypedArray.set of the whole) gives it
   for (const shift of [-3 * (1 << 20) - 5, 3 * (1 << 20) + 5]) {
     const at = 4 << 20;
@@ -525,6 +549,46 @@ test('a large call on memory no engine reaches (plain Buffers) runs in slices wi
   setImmediate(() => structuredClone(ab, { transfer: [ab] }));
   const e = await dev.crc32c(new Uint8Array(ab)).then(() => null, (err: unknown) => err as Error);
   assert.ok(e instanceof RangeError && /detached/.test(e.message), String(e));
+  // ... and so for the calls that make or apply deltas, or a CRC-16, a window or a piece at a time
+  for (const [what, call] of [
+    ['createDelta', (u: Uint8Array) => dev.createDelta(u, Buffer.alloc(n))],
+    ['applyDelta', (u: Uint8Array) => dev.applyDelta(u, delta)],
+    ['crc16t10dif', (u: Uint8Array) => dev.crc16t10dif(u)],
+  ] as const) {
+    const buf = new ArrayBuffer(n);
+    setImmediate(() => structuredClone(buf, { transfer: [buf] }));
+    const err = await call(new Uint8Array(buf)).then(() => null, (x: unknown) => x as Error);
+    assert.ok(err instanceof RangeError && /detached/.test(err.message), `${what}: ${String(err)}`);
+  }
+});
+
+test('applyDelta of a delta kept in its own destination reads it whole first (an earlier window\'s entries rewrite its later frames)', async () => {
+  const n = 3 << 20;
+  const W = 512 << 10; // a delta window
+  // The delta: window 1's entries rewrite 3 words at c (F), window 2's one word (G). Put at o in
+  // window 1, its window-2 frame (the last 18 bytes) lies in those 3 words: applied as read, window
+  // 1's entries overwrite the frame before it is applied.
+  const o = W + 1026; // (o + 62, where the window-2 frame starts, is a word's start)
+  const c = o + 62;
+  const F = Buffer.from('0123456789abcdefghijklmn');
+  const G = Buffer.from('GGGGGGGG');
+  const mark = (x: Buffer): Buffer => {
+    F.copy(x, c);
+    G.copy(x, 2 * W + 800);
+    return x;
+  };
+  const delta = Buffer.from(await whole.createDelta(Buffer.alloc(n, 1), mark(Buffer.alloc(n, 1))));
+  assert.is(delta.byteLength, 80);
+  const a = Buffer.alloc(n, 1);
+  delta.copy(a, o);
+  const b = mark(Buffer.from(a));
+  assert.ok(Buffer.from(await whole.createDelta(a, b)).equals(delta), 'the delta of a to b is the one a holds');
+  for (const dst of [Buffer.from(a), whole.buffer(n)]) {
+    a.copy(dst);
+    await whole.applyDelta(dst, dst.subarray(o, o + delta.byteLength));
+    assert.ok(dst.equals(b), dst.buffer instanceof SharedArrayBuffer ? 'arena' : 'plain');
+    if (dst.buffer instanceof SharedArrayBuffer) whole.free(dst);
+  }
 });
 
 test('crc32c: the RFC 3720 (iSCSI) vectors and "123456789", on every placement', async () => {

@@ -245,6 +245,19 @@ test('diagnostics_channel softdsa:descriptor: each submitted descriptor and its 
     assert.equal([crc.record!.statusName, crc.record!.crc], ['SUCCESS', 0xe3069283]);
     assert.equal([pf.record!.statusName, pf.record!.bytesCompleted, pf.record!.faultAddress], ['PAGE_FAULT', 100, BigInt(src + 100)]);
     assert.equal([noop.descriptor.opcodeName, noop.record, noop.recordBytes], ['NOOP', null, null]);
+    // a descriptor given as a Buffer from Node's pool (at an offset in a shared 8 KiB buffer),
+    // rewritten by its caller as soon as submit() returns: the event has the bytes submitted
+    events.length = 0;
+    subscribe('softdsa:descriptor', on);
+    const pooled = Buffer.from(Descriptor.crc32c({ src, size: 9, completion: rec, flags: Flag.CRAV | Flag.RCR }));
+    assert.ok(pooled.byteOffset > 0 || pooled.buffer.byteLength > 64, '(a pooled Buffer)');
+    const want = Buffer.from(pooled);
+    const done = dev.submit(pooled);
+    pooled.fill(0xee);
+    assert.is(await done, Status.SUCCESS);
+    unsubscribe('softdsa:descriptor', on);
+    assert.equal(Buffer.from(events[0].bytes), want);
+    assert.equal([events[0].descriptor.opcodeName, events[0].record!.crc], ['CRCGEN', 0xe3069283]);
   } finally {
     unsubscribe('softdsa:descriptor', on);
     await dev.close();

@@ -185,6 +185,28 @@ test('a full queue refuses with QUEUE_FULL when retry is false', async () => {
   });
 });
 
+test('a descriptor that waits for room in a full queue is the bytes it was at submit(), though the caller reuses its Buffer or Uint8Array at once', async () => {
+  await withDevice({ engines: 1, wqSize: 4 }, async (dev) => {
+    const cells = dev.alloc(8 * 64);
+    dev.view(cells, 8 * 64).fill(0);
+    const rule = dev.inject({ opcode: Opcode.MEMFILL, latency: 20 }); // (the queue fills, and the rest wait)
+    for (const make of [(n: number) => Buffer.alloc(n), (n: number) => new Uint8Array(n)]) {
+      const desc = make(64);
+      const done: Array<Promise<number>> = [];
+      for (let i = 0; i < 32; i++) {
+        // one descriptor's bytes, rewritten for each call: fill cell i with i + 1
+        desc.set(Descriptor.fill({ dst: cells + 8 * i, size: 8, pattern: BigInt(i + 1) }));
+        done.push(dev.submit(desc));
+      }
+      assert.ok((await Promise.all(done)).every((st) => st === Status.SUCCESS));
+      const dv = new DataView(dev.memory.buffer, cells, 8 * 32);
+      for (let i = 0; i < 32; i++) assert.is(dv.getBigUint64(8 * i, true), BigInt(i + 1), `cell ${i}`);
+      dev.view(cells, 8 * 64).fill(0);
+    }
+    rule.remove();
+  });
+});
+
 test('records that cannot be written settle the submit with 0x1b / 0x1a and go to the error log', async () => {
   await withDevice({ engines: 1 }, async (dev) => {
     const rec = dev.alloc(64, 32);

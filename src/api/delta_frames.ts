@@ -63,14 +63,14 @@ function sizeFrame(n: number, deltaBytes: number): Uint8Array {
 }
 
 /**
- * A delta's window frames, checked whole before anything is written: the size frame first, then
+ * A delta's window frames ([window, body's start, end] in rec), checked whole before anything is written: the size frame first, then
  * window frames in increasing order, none empty, and the tail frame last, as createDelta writes
  * them (a delta reordered, with a window twice, or with frames after its tail, its length set to
  * match, was applied as it came).
  */
-export function parseFrames(rec: Uint8Array, size: number): Array<[number, Uint8Array]> {
+export function parseFrames(rec: Uint8Array, size: number): Array<[number, number, number]> {
   const dv = new DataView(rec.buffer, rec.byteOffset, rec.byteLength);
-  const out: Array<[number, Uint8Array]> = [];
+  const out: Array<[number, number, number]> = [];
   const windows = Math.ceil((size - (size % 8)) / DeltaEntry.MAX_SOURCE);
   // (a delta begins with its size frame, which createDelta always writes: an empty one is no delta)
   if (rec.byteLength < 8 || dv.getUint32(0, true) !== SIZE_FRAME) throw new RangeError(`delta: ${rec.byteLength === 0 ? 'empty' : 'no size frame first'} (a delta from createDelta begins with one: at least ${SIZE_FRAME_BYTES} bytes)`);
@@ -105,7 +105,7 @@ export function parseFrames(rec: Uint8Array, size: number): Array<[number, Uint8
         prev = i;
       }
     }
-    out.push([window, body]);
+    out.push([window, at + 8, at + 8 + len]);
     at += 8 + len;
   }
   return out;

@@ -9,6 +9,7 @@
 // descriptors on this thread's instance of the core.
 import { type Bytes, knownOptions, MAX_PIECES, type Span, stillThere } from './args.ts';
 import { allDone } from './all_done.ts';
+import { inSlices, SLICED_MIN } from './slices.ts';
 import type { Member } from './batcher.ts';
 import { Errors, type DifMismatch, typeName } from '../device/errors.ts';
 import { coreLoading, newBytes } from '../device/host.ts';
@@ -482,20 +483,31 @@ export class DifOps {
     }
     const n = s.u8.byteLength;
     // DSA has no CRC-16 operation of its own (the guard is computed inside the DIF ones): this thread runs the core's.
-    return h.track('crc16t10dif', n, s.placement === 'arena' ? 'inline:small' : 'inline:not-shared', () => afterCore(() => {
-      if (s.placement === 'arena') return h.crc16(s.addr, n, crc);
+    const arena = s.placement === 'arena';
+    return h.track('crc16t10dif', n, arena ? 'inline:small' : 'inline:not-shared', () => afterCore(() => {
       if (n === 0) return crc;
       // staged through this thread's own window where there is one (synchronous: no room of the arena's needed)
       const chunk = h.here === null ? Math.min(n, 1 << 20) : Math.min(n, h.here.windowBytes);
-      const at = h.here === null ? h.alloc(chunk, 64) : h.here.window;
-      try {
-        for (let i = 0; i < n; i += chunk) {
-          const len = Math.min(chunk, n - i);
-          h.mem.set(s.u8.subarray(i, i + len), at);
-          crc = h.crc16(at, len, crc);
+      const at = arena ? 0 : h.here === null ? h.alloc(chunk, 64) : h.here.window;
+      const range = (a: number, b: number): void => {
+        if (arena) crc = h.crc16(s.addr + a, b - a, crc);
+        else {
+          for (let i = a; i < b; i += chunk) {
+            const len = Math.min(chunk, b - i);
+            h.mem.set(stillThere(s.u8, i, i + len), at);
+            crc = h.crc16(at, len, crc);
+          }
         }
+      };
+      const release = (): void => {
+        if (!arena && at !== h.here?.window) h.free(at);
+      };
+      // (a large call gives the event loop turns, as the other calls done here do: slices.ts)
+      if (n >= SLICED_MIN && h.booted()) return inSlices(n, range).finally(release).then(() => crc);
+      try {
+        range(0, n);
       } finally {
-        if (at !== h.here?.window) h.free(at);
+        release();
       }
       return crc;
     }));
@@ -506,8 +518,8 @@ export class DifOps {
  * Runs fn once this thread's core can be made: at once, or (a browser's first calls, the core
  * still being fetched) once it is loaded, since the DIF work here runs on it.
  */
-function afterCore<T>(fn: () => T): T | Promise<T> {
+function afterCore<T>(fn: () => T): T | Promise<Awaited<T>> {
   const loading = coreLoading();
-  return loading === null ? fn() : loading.then(fn);
+  return loading === null ? fn() : loading.then(fn) as Promise<Awaited<T>>;
 }
 

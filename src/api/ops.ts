@@ -10,7 +10,7 @@
 // stats() says how many went where and why; every call is published on the
 // diagnostics channel "softdsa:op".
 import { Pacer } from './pacer.ts';
-import { inSlices, SLICED_MIN } from './slices.ts';
+import { inSlices, pacing, SLICED_MIN } from './slices.ts';
 import { allDone } from './all_done.ts';
 import { type ArenaInfo, type Bytes, MAX_PIECES, pattern as patternOf, seedOf, type Span, span, stillThere } from './args.ts';
 import { type ArenaMemory, Batcher, type Member, RESOLVED, type Submitter } from './batcher.ts';
@@ -1010,7 +1010,9 @@ export class Ops {
     return this.#track('createDelta', n, seen, async () => {
       const frames: Uint8Array[] = [];
       const words = n - (n % 8);
-      const here = (w: number, len: number): Uint8Array => deltaInline(x.u8.subarray(w, w + len), y.u8.subarray(w, w + len));
+      // (windows made here give the event loop turns in a large call, as sliced calls do)
+      const pace = sliced(where, n) ? pacing() : null;
+      const here = (w: number, len: number): Uint8Array => deltaInline(stillThere(x.u8, w, w + len), stillThere(y.u8, w, w + len));
       for (let w = 0; w < words; w += DeltaEntry.MAX_SOURCE) {
         const len = Math.min(DeltaEntry.MAX_SOURCE, words - w);
         // (a window longer than the device's largest transfer runs here too: its entries index the whole window)
@@ -1018,8 +1020,9 @@ export class Ops {
           ? here(w, len)
           : ((await this.#deltaDevice(x.addr + w, y.addr + w, len)) ?? ((seen.placement = 'inline:no-room'), here(w, len)));
         if (entries.byteLength > 0) frames.push(frame(w / DeltaEntry.MAX_SOURCE, entries));
+        await pace?.(len);
       }
-      if (words < n && firstDiffInline(x.u8.subarray(words), y.u8.subarray(words)) >= 0) frames.push(frame(TAIL_FRAME, y.u8.slice(words)));
+      if (words < n && firstDiffInline(stillThere(x.u8, words, n), stillThere(y.u8, words, n)) >= 0) frames.push(frame(TAIL_FRAME, stillThere(y.u8, words, n)));
       return framed(n, frames);
     });
   }
@@ -1050,20 +1053,27 @@ export class Ops {
     const rec = this.#span('delta', delta).u8;
     // (its record is data, not an argument's shape: a batch's earlier call may write it)
     if (this.#checkOnly) return dst;
-    const frames = parseFrames(rec, d.u8.byteLength);
+    const n = d.u8.byteLength;
+    const frames = parseFrames(rec, n);
     let where = unsplit(this.#place('compare', rec.byteLength, d));
     // AP_DELTA needs an 8-byte aligned destination (0x1C otherwise).
     if (where === 'device' && (d.addr & 7) !== 0) where = 'inline:unaligned';
-    return this.#track('applyDelta', d.u8.byteLength, where, async () => {
-      for (const [window, body] of frames) {
+    // (a delta kept in dst's own bytes is read whole before dst is written)
+    const from = sharesBytes(rec, d.u8) ? new Uint8Array(rec) : rec;
+    return this.#track('applyDelta', n, where, async () => {
+      const pace = sliced(where, n) ? pacing() : null;
+      for (const [window, a, b] of frames) {
+        const body = stillThere(from, a, b);
         if (window === TAIL_FRAME) {
-          d.u8.set(body, d.u8.byteLength - body.byteLength);
+          stillThere(d.u8, n - body.byteLength, n, 'destination').set(body);
           continue;
         }
         const start = window * DeltaEntry.MAX_SOURCE;
-        const len = Math.min(DeltaEntry.MAX_SOURCE, d.u8.byteLength - (d.u8.byteLength % 8) - start);
-        if (where.startsWith('inline') || len > this.#cfg.maxTransfer) applyInline(d.u8.subarray(start, start + len), body);
-        else if (!(await this.#applyDevice(d.addr + start, len, body))) applyInline(d.u8.subarray(start, start + len), body);
+        const len = Math.min(DeltaEntry.MAX_SOURCE, n - (n % 8) - start);
+        if (where.startsWith('inline') || len > this.#cfg.maxTransfer || !(await this.#applyDevice(d.addr + start, len, body))) {
+          applyInline(stillThere(d.u8, start, start + len, 'destination'), body);
+        }
+        await pace?.(len);
       }
       return dst;
     });

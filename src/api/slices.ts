@@ -16,24 +16,35 @@ const TURN_BYTES = 8 << 20;
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
+ * The pace of work done here a piece at a time: pace(bytes), after each piece, is a turn of the
+ * event loop to await when TURN_MS or TURN_BYTES have passed since the last, else null.
+ */
+export function pacing(): (bytes: number) => Promise<void> | null {
+  let since = performance.now();
+  let bytes = 0;
+  return (n) => {
+    bytes += n;
+    if (bytes < TURN_BYTES && performance.now() - since < TURN_MS) return null;
+    return turn().then(() => {
+      since = performance.now();
+      bytes = 0;
+    });
+  };
+}
+
+/**
  * Runs `step` over [0, n) a slice at a time, each slice [a, b) in order (from the end when
  * `backwards`: an overlapping copy to a higher address), with turns of the event loop between
  * them; stops early when a step returns true. Rejects with what a step throws.
  */
 export async function inSlices(n: number, step: (a: number, b: number) => boolean | void, backwards = false): Promise<void> {
-  let since = performance.now();
-  let bytes = 0;
+  const pace = pacing();
   const count = Math.ceil(n / SLICE);
   for (let k = 0; k < count; k++) {
     const i = backwards ? count - 1 - k : k;
     const a = i * SLICE;
     const b = Math.min(n, a + SLICE);
     if (step(a, b) === true) return;
-    bytes += b - a;
-    if (k + 1 < count && (bytes >= TURN_BYTES || performance.now() - since >= TURN_MS)) {
-      await turn();
-      since = performance.now();
-      bytes = 0;
-    }
+    if (k + 1 < count) await pace(b - a);
   }
 }

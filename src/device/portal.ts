@@ -285,7 +285,7 @@ export class Portal {
         reject(Errors.queueFull());
         return;
       } else {
-        this.#waiting.push({ desc: view.slice(), resolve, reject, group });
+        this.#waiting.push({ desc: new Uint8Array(view), resolve, reject, group }); // (a copy: a Buffer's slice() is a view)
       }
       this.#schedule();
     });

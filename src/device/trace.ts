@@ -45,7 +45,7 @@ export class DescriptorEvent {
  * device memory, whose [arenaBase, arenaEnd) records can be read.
  */
 export function traced(p: Promise<number>, desc: Uint8Array, mem: Uint8Array, arenaBase: number, arenaEnd: number, wq: number): Promise<number> {
-  const bytes = desc.slice(0, Desc.SIZE);
+  const bytes = new Uint8Array(desc.subarray(0, Desc.SIZE)); // (a copy, at offset 0 of its own buffer: a Buffer's slice() is a view)
   const dv = new DataView(bytes.buffer);
   const flags = dv.getUint32(Desc.FLAGS, true);
   const at = recordAt(bytes, arenaBase, arenaEnd);
