@@ -969,7 +969,7 @@ test('calls reading pipes that wait (no writer, or an idle one) take no turn fro
   }
 });
 
-test('an aborted or failed call on a regular file rejects once its files are closed', async () => {
+test('an aborted or failed call on a regular file rejects once its files are closed, also one aborted while its file opens', async () => {
   const src = file('closed-at-rejection', bytes(48 << 20));
   const openHere = (): string[] => readdirSync('/proc/self/fd').map((fd) => {
     try {
@@ -992,6 +992,22 @@ test('an aborted or failed call on a regular file rejects once its files are clo
         const e = await call(ac.signal, () => ac.abort()).then(() => null, (err: unknown) => err as Error);
         assert.ok(e !== null, `${how}: rejected`);
         assert.equal(openHere(), [], `${how}: nothing open as it rejects (${String(e)})`);
+      }
+    }
+    // aborted as the file is being opened (a turn after the call), before the default device
+    // opens and on a device, reading and copying
+    const little = file('closed-at-open', bytes(100_000));
+    const early: Array<[string, (signal: AbortSignal) => Promise<unknown>]> = [
+      ['read, no device', (signal) => crc32cFile(little, { signal })],
+      ['read', (signal) => crc32cFile(little, { device: dev, signal })],
+      ['copied', (signal) => copyFileCrc32c(little, join(dir, 'closed-at-open-copy'), { device: dev, signal })],
+    ];
+    for (const [how, call] of early) {
+      for (let round = 0; round < 30; round++) {
+        const ac = new AbortController();
+        setImmediate(() => ac.abort());
+        const e = await call(ac.signal).then(() => null, (err: unknown) => err as Error);
+        if (e !== null) assert.equal(openHere(), [], `${how}: nothing open as it rejects (${String(e)})`);
       }
     }
   } finally {

@@ -421,6 +421,9 @@ function pump(
 /** Whether dev maps files into the device (the opener's Device; by its shape: the ESM and CommonJS builds each have their own class). */
 const mapsFiles = (dev: DeviceCalls): dev is Device => typeof (dev as Partial<Device>).mapFile === 'function';
 
+/** How long an abort waits for an open in flight to land (microseconds, unless Node's pool is held by others' blocking calls). */
+const OPEN_GRACE_MS = 100;
+
 /**
  * A turn for a file call on dev (null: on no device, file_gate.ts), and the file open for reading; leave() gives the
  * turn back (the call's to do, once it holds nothing more). On failure nothing is kept.
@@ -431,10 +434,11 @@ async function openForReading(fn: string, path: FilePath, dev: DeviceCalls | nul
   try {
     if (signal?.aborted) throw abortError(signal);
     if (dev?.isClosing) throw Errors.closed();
-    // The open never waits, and a FIFO is read through a pipe an abort ends (pipe_handle.ts). (An
-    // abort rejects at once all the same, and what opens later is closed then.)
+    // The open never waits, and a FIFO is read through a pipe an abort ends (pipe_handle.ts). (It
+    // can wait its turn on Node's pool behind others' blocking calls: an abort waits OPEN_GRACE_MS
+    // at most for it to land and be closed, then rejects, and what opens later is closed then.)
     let st: Stats;
-    ({ fh, st } = await untilStopped(openSource(path, signal, dev), signal, dev, (late) => void late.fh.close().catch(() => {})));
+    ({ fh, st } = await untilStopped(openSource(path, signal, dev), signal, dev, (late) => late.fh.close().catch(() => {}), OPEN_GRACE_MS));
     if (st.isDirectory()) throw new FileCrcError('EISDIR', `${fn}: ${path} is a directory`, String(path));
     return { fh, st, leave: fh instanceof PipeHandle ? stepAside(dev, leave) : leave };
   } catch (e) {
@@ -445,28 +449,48 @@ async function openForReading(fn: string, path: FilePath, dev: DeviceCalls | nul
 }
 
 /**
- * p, or an AbortError as soon as `signal` aborts, or DEVICE_CLOSED as soon as dev begins to close
- * (what p then brings is given to `dispose`): for a call that can wait behind others on Node's
- * pool (an open, a stat).
+ * p, or an AbortError as soon as `signal` aborts, or DEVICE_CLOSED as soon as dev begins to close:
+ * for a call that can wait behind others on Node's pool (an open, a stat). What p brings after
+ * that is given to `dispose`; within `graceMs` of the stop, first (an open that lands then is
+ * closed before the call rejects: nothing of it is open when it does), else once it comes.
  */
-function untilStopped<T>(p: Promise<T>, signal: AbortSignal | undefined, dev: DeviceCalls | null, dispose: (late: T) => void): Promise<T> {
+function untilStopped<T>(p: Promise<T>, signal: AbortSignal | undefined, dev: DeviceCalls | null, dispose: (late: T) => unknown, graceMs = 0): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let gone = false;
     // (whenStopped calls stop at once when the signal has aborted or the device is closing)
     let off = (): void => {};
-    const fail = (e: unknown): void => {
+    const stop = (e: unknown): void => {
       if (gone) return;
       gone = true;
       off();
-      reject(e);
+      if (graceMs === 0) {
+        reject(e);
+        p.then(dispose, () => {});
+        return;
+      }
+      const late = setTimeout(() => reject(e), graceMs);
+      p.then(dispose, () => {})
+        .catch(() => {})
+        .finally(() => {
+          clearTimeout(late);
+          reject(e);
+        });
     };
-    off = whenStopped(signal, dev, fail);
-    p.then((v) => {
-      if (gone) return dispose(v);
-      gone = true;
-      off();
-      resolve(v);
-    }, fail);
+    off = whenStopped(signal, dev, stop);
+    p.then(
+      (v) => {
+        if (gone) return;
+        gone = true;
+        off();
+        resolve(v);
+      },
+      (e: unknown) => {
+        if (gone) return;
+        gone = true;
+        off();
+        reject(e);
+      },
+    );
   });
 }
 
