@@ -153,7 +153,7 @@ export class Batcher {
     if (this.#waiting.length === 0) {
       const d = this.#slot(member, opcode, solo);
       if (d >= 0) return fill(d);
-      if (this.#out === 0) throw new RangeError(`the device arena is full: no room for a call's descriptor and completion record (${Desc.SIZE + Record.SIZE} bytes); free arena buffers`);
+      if (this.#out === 0) throw Object.assign(new RangeError(`the device arena is full: no room for a call's descriptor and completion record (${Desc.SIZE + Record.SIZE} bytes); free arena buffers`), { code: 'ARENA_FULL' });
     }
     this.#waiting.push({ member, opcode, solo, fill });
   }

@@ -34,22 +34,40 @@ export class Crc32cStream extends Transform {
   }
 
   /**
-   * A chunk is checked as it is written: Writable.write makes a Buffer of a view before
-   * _transform sees it, and a view past the end of a shrunk resizable ArrayBuffer came out as an
-   * empty Buffer (its CRC: of nothing, with no error), a detached one as V8's own error.
+   * A chunk is checked as it is written, and by end(chunk) too: Writable.write makes a Buffer of a
+   * view before _transform sees it, and a view past the end of a shrunk resizable ArrayBuffer came
+   * out as an empty Buffer (its CRC: of nothing, with no error), a detached one as V8's own error
+   * (from end(), which left the stream open and its crc unsettled for good); anything but bytes
+   * was thrown at the writer (in a pipeline, at the source's 'data' event: uncaught, and the
+   * pipeline resolved). A bad chunk fails the stream instead; an ArrayBuffer goes on as a view
+   * of it, as the WHATWG twin takes it.
    */
   override write(chunk: unknown, encoding?: BufferEncoding | ((error: Error | null | undefined) => void), cb?: (error: Error | null | undefined) => void): boolean {
-    if (ArrayBuffer.isView(chunk)) {
-      try {
-        chunkBytes('createCrc32cStream', chunk);
-      } catch (e) {
-        const done = typeof encoding === 'function' ? encoding : cb;
-        this.destroy(e as Error);
-        if (done !== undefined) process.nextTick(done, e as Error);
-        return false;
-      }
+    const c = this.#checked(chunk, typeof encoding === 'function' ? encoding : cb);
+    if (c === null) return false;
+    return typeof encoding === 'function' ? super.write(c, encoding) : super.write(c, encoding as BufferEncoding, cb);
+  }
+
+  override end(...args: unknown[]): this {
+    const [chunk, encoding, cb] = args;
+    if (typeof chunk !== 'function' && chunk !== undefined && chunk !== null) {
+      const c = this.#checked(chunk, (typeof encoding === 'function' ? encoding : cb) as ((error: Error | null | undefined) => void) | undefined);
+      if (c === null) return this;
+      args[0] = c;
     }
-    return typeof encoding === 'function' ? super.write(chunk, encoding) : super.write(chunk, encoding as BufferEncoding, cb);
+    return (Transform.prototype.end as (...a: unknown[]) => this).apply(this, args);
+  }
+
+  /** The chunk to write (an ArrayBuffer's view), or null: not bytes, or none left (the stream fails with why; `done` is told). */
+  #checked(chunk: unknown, done: ((error: Error | null | undefined) => void) | undefined): unknown {
+    try {
+      const bytes = chunkBytes('createCrc32cStream', chunk);
+      return ArrayBuffer.isView(chunk) ? chunk : bytes;
+    } catch (e) {
+      this.destroy(e as Error);
+      if (done !== undefined) process.nextTick(done, e as Error);
+      return null;
+    }
   }
 
   /** Bytes that went through so far. */

@@ -26,14 +26,18 @@ export class Crc32cTransformStream extends TransformStream<Uint8Array, Uint8Arra
     super({
       transform(chunk: unknown, controller) {
         let wait: Promise<void> | undefined;
+        // (a view goes on as it came; an ArrayBuffer as a Uint8Array of it, as this stream's type says)
+        let out: Uint8Array;
         try {
           // (what fails here fails the stream: crc rejects too)
-          wait = acc.update(chunkBytes('crc32cTransformStream', chunk));
+          const bytes = chunkBytes('crc32cTransformStream', chunk);
+          out = ArrayBuffer.isView(chunk) ? (chunk as Uint8Array) : bytes;
+          wait = acc.update(bytes);
         } catch (e) {
           return fail(e);
         }
-        if (wait === undefined) return controller.enqueue(chunk as Uint8Array);
-        return wait.then(() => controller.enqueue(chunk as Uint8Array), fail);
+        if (wait === undefined) return controller.enqueue(out);
+        return wait.then(() => controller.enqueue(out), fail);
       },
       flush() {
         return acc.digest().then((v) => {

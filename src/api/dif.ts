@@ -353,7 +353,7 @@ export class DifOps {
             ownStage = false;
             break;
           }
-          throw new RangeError(`${p.name}: the device arena has no room to stage one block of memory outside it (${(stageSrc ? p.sstep : 0) + (stageDst ? p.dstep : 0)} bytes): free arena buffers, or pass memory from alloc()`);
+          throw Object.assign(new RangeError(`${p.name}: the device arena has no room to stage one block of memory outside it (${(stageSrc ? p.sstep : 0) + (stageDst ? p.dstep : 0)} bytes): free arena buffers, or pass memory from alloc()`), { code: 'ARENA_FULL' });
         }
       }
     }

@@ -175,7 +175,7 @@ function slotsOf(fn: string, dev: DeviceCalls, size: number, count: number, what
     out.push(slot);
   }
   if (out.length === 0) {
-    throw new RangeError(`${fn}: the device arena has no room for ${what} beside what is in use (arenaBytes ${dev.arenaBytes}, of which ${reserveOf(dev)} are kept for the calls' descriptors); free arena buffers, or pass a smaller chunkSize`);
+    throw Object.assign(new RangeError(`${fn}: the device arena has no room for ${what} beside what is in use (arenaBytes ${dev.arenaBytes}, of which ${reserveOf(dev)} are kept for the calls' descriptors); free arena buffers, or pass a smaller chunkSize`), { code: 'ARENA_FULL' });
   }
   return out;
 }
