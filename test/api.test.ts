@@ -560,6 +560,12 @@ test('a large call on memory no engine reaches (plain Buffers) runs in slices wi
     const err = await call(new Uint8Array(buf)).then(() => null, (x: unknown) => x as Error);
     assert.ok(err instanceof RangeError && /detached/.test(err.message), `${what}: ${String(err)}`);
   }
+  // the delta itself, transferred while it is applied: said so by name
+  const held = new ArrayBuffer(delta.byteLength);
+  new Uint8Array(held).set(delta);
+  setImmediate(() => structuredClone(held, { transfer: [held] }));
+  const lost = await dev.applyDelta(Buffer.from(src), new Uint8Array(held)).then(() => null, (x: unknown) => x as Error);
+  assert.ok(lost instanceof RangeError && /the call's delta was detached/.test(lost.message), String(lost));
 });
 
 test('applyDelta of a delta kept in its own destination reads it whole first (an earlier window\'s entries rewrite its later frames)', async () => {

@@ -267,6 +267,9 @@ test('bad calls reject with what was wrong', async () => {
   await rejects(() => difCheck(Buffer.alloc(520), { blockSize: 4096n as never }), TypeError, /blockSize must be 512, 520, 4096 or 4104; got bigint 4096n/);
   await rejects(() => difInsert(data, { refTag: -1 }), /refTag must be an integer from 0 to 0xffffffff; got -1/);
   await rejects(() => difInsert(data, { appTag: 0x10000 }), /appTag must be an integer/);
+  // not a number: a TypeError, as the other calls give (a seed of the wrong type was a RangeError)
+  await rejects(() => crc16t10dif(data, '1' as never), TypeError, /crc16t10dif: seed must be an integer from 0 to 0xffff; got string/);
+  await rejects(() => difInsert(data, { refTag: 1n as never }), TypeError, /refTag must be an integer from 0 to 0xffffffff; got bigint/);
   await rejects(() => difInsert(data, { refTagIncrement: 'yes' as never }), /refTagIncrement must be a boolean; got string/);
   await rejects(() => difInsert(data, { dst: Buffer.alloc(100) }), /dst is 100 bytes, the output is 1040/);
   await rejects(() => difInsert(data, 5 as never), /options must be an object; got number/);

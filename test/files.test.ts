@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import { readFile as readFileP } from 'node:fs/promises';
 import * as assert from 'uvu/assert';
-import { appendFileSync, existsSync, lstatSync, readdirSync, readlinkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, lstatSync, readdirSync, readlinkSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -935,7 +935,8 @@ test("a copy's destination that changes as it is opened: a FIFO removed while th
   assert.equal(readFileSync(target), readFileSync(src));
   // ... and an aborted copy through such a link removes the target it made (the link stays), a relative one's too
   mkdirSync(join(dir, 'links'), { recursive: true });
-  const links = [[join(dir, 'dangling-target-2'), join(dir, 'dangling-link-2')], ['../rel-target', join(dir, 'links', 'rel-link')]];
+  symlinkSync('chain-end', join(dir, 'links', 'chain-2')); // (a chain: chain-1 -> chain-2 -> chain-end, which is not there)
+  const links = [[join(dir, 'dangling-target-2'), join(dir, 'dangling-link-2')], ['../rel-target', join(dir, 'links', 'rel-link')], ['chain-2', join(dir, 'links', 'chain-1')]];
   for (const [to, at] of links) {
     symlinkSync(to, at);
     const ac = new AbortController();
@@ -943,6 +944,23 @@ test("a copy's destination that changes as it is opened: a FIFO removed while th
     assert.is(err?.name, 'AbortError');
     assert.ok(lstatSync(at).isSymbolicLink(), 'the link stays');
     assert.not.ok(existsSync(at), `${to}, made by the copy, is removed`);
+  }
+  assert.ok(lstatSync(join(dir, 'links', 'chain-2')).isSymbolicLink());
+  // a file put in the place of the one the copy made, as it runs, is not the copy's to remove
+  for (const [dst, real] of [[join(dir, 'replaced'), join(dir, 'replaced')], [join(dir, 'replaced-link'), join(dir, 'replaced-target')]]) {
+    if (dst !== real) symlinkSync(real, dst);
+    const err = await copyFileCrc32c('/dev/zero', dst, {
+      device: small,
+      chunkSize: 256 << 10,
+      onProgress: (done) => {
+        if (done < 1 << 20) return;
+        writeFileSync(join(dir, 'theirs'), 'theirs');
+        renameSync(join(dir, 'theirs'), real);
+        throw new Error('stop');
+      },
+    }).then(() => null, (x: unknown) => x as Error);
+    assert.is(err?.message, 'stop');
+    assert.is(readFileSync(real, 'utf8'), 'theirs', `${real}: the file put there stays`);
   }
 });
 

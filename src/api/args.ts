@@ -65,7 +65,7 @@ export function bytesOf(name: string, v: unknown): Uint8Array {
  * between), or a RangeError when its buffer shrank meanwhile: a resizable ArrayBuffer resized
  * under a call in flight gave stale staging bytes, and a wrong result, with no error.
  */
-export function stillThere(u8: Uint8Array, from: number, to: number, what: 'source' | 'destination' = 'source'): Uint8Array {
+export function stillThere(u8: Uint8Array, from: number, to: number, what: 'source' | 'destination' | 'delta' = 'source'): Uint8Array {
   if (realLength(u8) < to) {
     throw new RangeError(`the call's ${what} ${isDetached(u8.buffer) ? 'was detached (its ArrayBuffer transferred)' : 'shrank (a resizable ArrayBuffer resized under it)'} while the call ran: bytes ${from} to ${to} are gone`);
   }

@@ -111,9 +111,9 @@ interface DifPlan {
 
 function uint(name: string, what: string, v: unknown, max: number, dflt: number): number {
   if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) {
-    throw new RangeError(`${name}: ${what} must be an integer from 0 to 0x${max.toString(16)}; got ${typeof v === 'number' ? v : typeName(v)}`);
-  }
+  // (not a number: a TypeError, as the other calls give)
+  if (typeof v !== 'number') throw new TypeError(`${name}: ${what} must be an integer from 0 to 0x${max.toString(16)}; got ${typeName(v)}`);
+  if (!Number.isInteger(v) || v < 0 || v > max) throw new RangeError(`${name}: ${what} must be an integer from 0 to 0x${max.toString(16)}; got ${v}`);
   return v;
 }
 

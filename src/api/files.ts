@@ -25,7 +25,7 @@
 // thread pool's reads alone ran at 17 and reading the file into arena Buffers with a CRC per
 // chunk at 2-3). The reads then run on the engines, and cold, on a slow disk, other work waits
 // behind them.
-import { stat, unlink } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { isAbsolute, sep } from 'node:path';
 import { realpathSync, type Stats } from 'node:fs';
@@ -35,7 +35,7 @@ import { CrcFold } from './crc_combine.ts';
 import { bufferLeavingRoom, reserveOf } from './arena_room.ts';
 import { anotherFileCallEnds, enterFileCall, stepAside, whenStopped } from './file_gate.ts';
 import { onAbort } from './on_abort.ts';
-import { type FileIo, openDestination, openSource, PipeHandle } from './pipe_handle.ts';
+import { type FileIo, type Made, openDestination, openSource, PipeHandle, removeMade } from './pipe_handle.ts';
 import { defaultDeviceIfOpen, deviceOption, openSoon } from './default_device.ts';
 import type { Device, MappedFile } from '../device.ts';
 import { arenaIo, type DeviceCalls, releaseOwn } from './calls.ts';
@@ -826,8 +826,8 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
   /** the call gave its turn to the next (its source or its destination is a pipe, which may wait for good) */
   let aside = fh instanceof PipeHandle;
   let out: FileIo | null = null;
-  /** the file this call made for dst (only such a one is removed when the copy fails): dst, or where a link at dst pointed */
-  let made: FilePath | null = null;
+  /** the file this call made for dst (only such a one is removed when the copy fails): dst, or where links at dst led */
+  let made: Made | null = null;
   let slots: Buffer[] = [];
   let copies: Buffer[] = [];
   let outIsFile = false;
@@ -866,7 +866,7 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
   } catch (e) {
     freeAll(dev, slots, []); // (nothing read yet; a copy is the second half of its slot's buffer)
     await out?.close().catch(() => {});
-    if (made !== null) await unlink(made).catch(() => {});
+    if (made !== null) await removeMade(made);
     await fh.close().catch(() => {});
     leave();
     throw e;
@@ -901,7 +901,7 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
   // link, or a file of the caller's, which no copy should remove.
   const madeHere = made;
   return copied.catch(async (e: unknown) => {
-    if (outIsFile && madeHere !== null) await unlink(madeHere).catch(() => {});
+    if (outIsFile && madeHere !== null) await removeMade(madeHere);
     throw e;
   });
 }

@@ -1063,7 +1063,7 @@ export class Ops {
     return this.#track('applyDelta', n, where, async () => {
       const pace = sliced(where, n) ? pacing() : null;
       for (const [window, a, b] of frames) {
-        const body = stillThere(from, a, b);
+        const body = stillThere(from, a, b, 'delta');
         if (window === TAIL_FRAME) {
           stillThere(d.u8, n - body.byteLength, n, 'destination').set(body);
           continue;

@@ -9,7 +9,7 @@
 // again until a reader is there), the waits are the event loop's, and an abort or the device's
 // closing ends them.
 import { Socket } from 'node:net';
-import { close, constants as fsc, fchmod, fstat, lstat, open, read, readlink, stat, type Stats, write } from 'node:fs';
+import { close, constants as fsc, fchmod, fstat, lstat, open, read, readlink, stat, type Stats, unlink, write } from 'node:fs';
 import { promisify } from 'node:util';
 import type { DeviceCalls } from './calls.ts';
 import { whenStopped } from './file_gate.ts';
@@ -32,6 +32,7 @@ const AHEAD = 1 << 20;
 const fstatP = promisify(fstat);
 const statP = promisify(stat);
 const lstatP = promisify(lstat);
+const unlinkP = promisify(unlink);
 const readlinkP = promisify(readlink) as (path: string | Buffer, options: { encoding: 'buffer' }) => Promise<Buffer>;
 const openP = promisify(open) as (path: string | Buffer, flags: number, mode?: number) => Promise<number>;
 const closeP = promisify(close);
@@ -121,8 +122,8 @@ async function handleOf(fd: number, writing: boolean, signal: AbortSignal | unde
 
 /**
  * `path` open for writing, as fs.open(path, 'w', mode) opens it, without waiting: made when it is
- * not there (`made`: the file this call made, which a failed copy removes; through a link to
- * nothing, the link's target), else truncated. A FIFO is written
+ * not there (`made`: the file this call made, which a failed copy removes if the path still
+ * names it; through links to nothing, the end of their chain), else truncated. A FIFO is written
  * through a PipeHandle once a reader is there; a character device is opened again as fs opens
  * it; anything else is an FdHandle. Looked at only through what it opened: a FIFO put in a file's
  * place after the caller's look was opened by fs's open, which waited in Node's pool for a reader
@@ -133,27 +134,31 @@ async function handleOf(fd: number, writing: boolean, signal: AbortSignal | unde
  * not there by the time it is looked at (a FIFO removed while it waited for a reader; a FIFO and a
  * file swapped: ENXIO, then a file).
  */
-export async function openDestination(path: string | Buffer, mode: number, signal: AbortSignal | undefined, dev: DeviceCalls | null): Promise<{ fh: FileIo; made: string | Buffer | null }> {
+export async function openDestination(path: string | Buffer, mode: number, signal: AbortSignal | undefined, dev: DeviceCalls | null): Promise<{ fh: FileIo; made: Made | null }> {
   const W = fsc.O_WRONLY | fsc.O_NONBLOCK;
   for (;;) {
     if (signal?.aborted) throw abortError(signal);
     if (dev?.isClosing) throw Errors.closed();
     const made = await openNew(path, mode);
-    if (made !== null) return { fh: new FdHandle(made), made: path }; // (a regular file)
+    if (made !== null) return made; // (a regular file)
     let fd: number;
     try {
       fd = await openP(path, W | fsc.O_TRUNC);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') {
-        // A link to nothing: followed, and its target made, as fs's open makes it; made here, it is
-        // the target a failed copy removes (the link stays)
+        // A link to nothing (or a chain of them): followed, and its end made, as fs's open makes
+        // it; made here, it is the file a failed copy removes (the links stay)
         const link = await lstatP(path).then((st) => st.isSymbolicLink(), () => false);
         if (!link) continue; // (gone since it was there: made here after all)
-        const target = await linkTarget(path).catch(() => null);
-        const fd = target === null ? null : await openNew(target, mode);
-        if (fd !== null) return { fh: new FdHandle(fd), made: target };
-        return { fh: (await handleOf(await openP(path, W | fsc.O_CREAT | fsc.O_TRUNC, mode), true, signal, dev)).fh, made: null }; // (a chain of links, or made meanwhile)
+        const end = await linkEnd(path);
+        if (end !== null) {
+          const at = await openNew(end, mode);
+          if (at !== null) return at;
+          continue; // (made meanwhile: looked at again)
+        }
+        // (links this cannot follow to their end: the open through them says why, or makes it as fs would)
+        return { fh: (await handleOf(await openP(path, W | fsc.O_CREAT | fsc.O_TRUNC, mode), true, signal, dev)).fh, made: null };
       }
       if (code !== 'ENXIO') throw e;
       // A FIFO with no reader refuses a writer's end that will not wait (ENXIO; so do a socket's
@@ -169,22 +174,51 @@ export async function openDestination(path: string | Buffer, mode: number, signa
   }
 }
 
-/** A new regular file at path (O_EXCL: not through a link), or null when something is there. */
-async function openNew(path: string | Buffer, mode: number): Promise<number | null> {
+/** A file a copy made: where, and which (a failed copy removes it only if the path still names it). */
+export interface Made {
+  path: string | Buffer;
+  dev: number;
+  ino: number;
+}
+
+/** A new regular file at path, open (O_EXCL: not through a link), or null when something is there. */
+async function openNew(path: string | Buffer, mode: number): Promise<{ fh: FdHandle; made: Made } | null> {
+  let fd: number;
   try {
-    return await openP(path, fsc.O_WRONLY | fsc.O_NONBLOCK | fsc.O_CREAT | fsc.O_EXCL, mode);
+    fd = await openP(path, fsc.O_WRONLY | fsc.O_NONBLOCK | fsc.O_CREAT | fsc.O_EXCL, mode);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     return null;
   }
+  const fh = new FdHandle(fd);
+  try {
+    const st = await fh.stat();
+    return { fh, made: { path, dev: st.dev, ino: st.ino } };
+  } catch (e) {
+    await fh.close().catch(() => {});
+    throw e;
+  }
 }
 
-/** Where a symbolic link points, as a path from here (a relative target is relative to the link's folder). */
-async function linkTarget(path: string | Buffer): Promise<Buffer> {
-  const to = await readlinkP(path, { encoding: 'buffer' });
-  if (to[0] === 0x2f) return to;
-  const p = typeof path === 'string' ? Buffer.from(path) : path;
-  return Buffer.concat([p.subarray(0, p.lastIndexOf(0x2f) + 1), to]);
+/** The path at the end of a chain of symbolic links from `path` (null when a link in it is gone, or it is too long: the open says why). */
+async function linkEnd(path: string | Buffer): Promise<Buffer | null> {
+  let at = typeof path === 'string' ? Buffer.from(path) : path;
+  for (let hops = 0; hops < 40; hops++) {
+    const to = await readlinkP(at, { encoding: 'buffer' }).catch(() => null);
+    if (to === null) return null;
+    // (a relative target is relative to the link's folder)
+    at = to[0] === 0x2f ? to : Buffer.concat([at.subarray(0, at.lastIndexOf(0x2f) + 1), to]);
+    const st = await lstatP(at).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? undefined : null));
+    if (st === undefined) return at; // (nothing there: the end)
+    if (st === null || !st.isSymbolicLink()) return null;
+  }
+  return null;
+}
+
+/** Removes the file a copy made, if its path still names it (not a file put there since). */
+export async function removeMade(made: Made): Promise<void> {
+  const now = await lstatP(made.path).catch(() => null);
+  if (now !== null && now.dev === made.dev && now.ino === made.ino) await unlinkP(made.path).catch(() => {});
 }
 
 /** A descriptor as a FileIo: fs's reads and writes on Node's pool, as a FileHandle's (which fs.promises makes only by opening a path itself). */
