@@ -280,6 +280,29 @@ for (const w of WHERES) {
   });
 }
 
+test('createDelta on this thread (plain Buffers) gives the bytes the engines give (arena copies of the buffers): few, many and all words different, odd sizes', async () => {
+  for (const [n, every] of [[1_300_005, 50_000], [1_048_579, 3], [600_001, 1]] as const) {
+    const a = randomBytes(Buffer.alloc(n));
+    const b = Buffer.from(a);
+    for (let i = 0; i < n; i += every) b[i] ^= 0x5a;
+    const [ca, cb] = [whole.buffer(n), whole.buffer(n)];
+    ca.set(a);
+    cb.set(b);
+    try {
+      const engines = Buffer.from(await whole.createDelta(ca, cb));
+      const here = Buffer.from(await whole.createDelta(a, b));
+      assert.ok(here.equals(engines), `${n} bytes, every ${every}th changed: ${here.byteLength} vs ${engines.byteLength} bytes`);
+      const target = Buffer.from(a);
+      await whole.applyDelta(target, here);
+      assert.ok(target.equals(b));
+    } finally {
+      whole.free(ca);
+      whole.free(cb);
+    }
+  }
+  assert.ok(whole.stats().ops.createDelta.placement['inline:not-shared'] > 0);
+});
+
 // ---------------------------------------------------------------- argument kinds and errors
 
 test('arguments: Buffer, every TypedArray, DataView, ArrayBuffer and SharedArrayBuffer are accepted', async () => {
@@ -1165,6 +1188,31 @@ test('the first drop-in calls do not wait for the default device: they run here,
     Device.openSync = open;
     Device[openLater] = later;
   }
+});
+
+test('while the default device\'s engines boot, a long call on a plain Buffer gives the event loop turns too (a 64 MiB memcpy held it 200 ms); a 16 MiB one runs in one go', () => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `
+    import { memcpy, crc32c, shutdown, stats } from ${JSON.stringify(join(here, '..', 'src', 'index.ts'))};
+    const turnsDuring = async (call) => {
+      let turns = 0, on = true;
+      const spin = () => { if (on) { turns++; setImmediate(spin); } };
+      setImmediate(spin);
+      await call();
+      on = false;
+      return turns;
+    };
+    const big = Buffer.alloc(96 << 20, 1), into = Buffer.alloc(96 << 20);
+    const small = Buffer.alloc(16 << 20, 2);
+    const t16 = await turnsDuring(() => crc32c(small));
+    const t96 = await turnsDuring(() => memcpy(into, big));
+    const booting = stats().ops.memcpy.placement['inline:booting'];
+    console.log(JSON.stringify({ t16, t96, booting, equal: into.equals(big) }));
+    await shutdown();`], { encoding: 'utf8', timeout: 60_000 });
+  const got = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { t16: number; t96: number; booting: number; equal: boolean };
+  assert.is(got.booting, 1, `the copy ran while the engines booted (${r.stderr})`);
+  assert.ok(got.equal);
+  assert.is(got.t16, 0, '16 MiB: one go');
+  assert.ok(got.t96 >= 2, `96 MiB: ${got.t96} turns`);
 });
 
 test("a buffer taken while the engines boot makes this thread's core there and then: the calls on it until they are up run on it, and do not wait to make it", async () => {

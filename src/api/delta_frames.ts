@@ -9,26 +9,41 @@
 import { rangeComparer } from '../device/host.ts';
 import { DeltaEntry } from '../device/format.ts';
 
+/** A window's create-delta entries ({u16 word index, b's 8 bytes} per differing word of a and b), made here (a view: framed() copies it). */
 export function deltaInline(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out: number[] = [];
+  const words = a.byteLength >>> 3;
+  // (words read and written 4 bytes at a time, and room grown as entries come: a number[] grown
+  // entry by entry, a byte at a time, took 9 s for 64 MiB whose words all differ)
+  const da = new DataView(a.buffer, a.byteOffset, a.byteLength);
+  const db = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  let out = new Uint8Array(0);
+  let dv = new DataView(out.buffer);
+  let at = 0;
   const cmp = rangeComparer(a, b);
   const CHUNK = 4096; // a multiple of 8
   for (let w = 0; w + 8 <= a.byteLength; w += 8) {
     if (w % CHUNK === 0) {
-      const e = Math.min(a.byteLength - (a.byteLength % 8), w + CHUNK);
+      const e = Math.min(words << 3, w + CHUNK);
       if (cmp(w, e) === 0) {
         w = e - 8;
         continue;
       }
     }
-    let same = true;
-    for (let k = 0; k < 8; k++) if (a[w + k] !== b[w + k]) same = false;
-    if (same) continue;
-    const i = w / 8;
-    out.push(i & 0xff, i >>> 8);
-    for (let k = 0; k < 8; k++) out.push(b[w + k]);
+    const lo = db.getUint32(w, true);
+    const hi = db.getUint32(w + 4, true);
+    if (da.getUint32(w, true) === lo && da.getUint32(w + 4, true) === hi) continue;
+    if (at + DeltaEntry.SIZE > out.byteLength) {
+      const more = new Uint8Array(Math.min(words * DeltaEntry.SIZE, Math.max(1024, out.byteLength * 4)));
+      more.set(out);
+      out = more;
+      dv = new DataView(out.buffer);
+    }
+    dv.setUint16(at, w >>> 3, true);
+    dv.setUint32(at + DeltaEntry.DATA, lo, true);
+    dv.setUint32(at + DeltaEntry.DATA + 4, hi, true);
+    at += DeltaEntry.SIZE;
   }
-  return Uint8Array.from(out);
+  return out.subarray(0, at);
 }
 
 export function applyInline(dst: Uint8Array, entries: Uint8Array): void {
@@ -38,29 +53,12 @@ export function applyInline(dst: Uint8Array, entries: Uint8Array): void {
   }
 }
 
-export function frame(window: number, body: Uint8Array): Uint8Array {
-  const f = new Uint8Array(8 + body.byteLength);
-  const dv = new DataView(f.buffer);
-  dv.setUint32(0, window, true);
-  dv.setUint32(4, body.byteLength, true);
-  f.set(body, 8);
-  return f;
-}
-
 /** The frames of a delta that are not a window's (see createDelta): the buffers' size, and their last size mod 8 bytes. */
 const SIZE_FRAME = 0xfffffffe;
 export const TAIL_FRAME = 0xffffffff;
 
 /** A size frame's bytes: its header, the buffers' size and the delta's length (an 8-byte body, the size alone, was an earlier version's). */
 const SIZE_FRAME_BYTES = 24;
-
-function sizeFrame(n: number, deltaBytes: number): Uint8Array {
-  const body = new Uint8Array(16);
-  const dv = new DataView(body.buffer);
-  dv.setBigUint64(0, BigInt(n), true);
-  dv.setBigUint64(8, BigInt(deltaBytes), true);
-  return frame(SIZE_FRAME, body);
-}
 
 /**
  * A delta's window frames ([window, body's start, end] in rec), checked whole before anything is written: the size frame first, then
@@ -111,17 +109,21 @@ export function parseFrames(rec: Uint8Array, size: number): Array<[number, numbe
   return out;
 }
 
-/** A delta of n-byte buffers from its window and tail frames: the size frame, then them. */
-export function framed(n: number, frames: Uint8Array[]): Uint8Array {
-  return concat([sizeFrame(n, frames.reduce((sum, f) => sum + f.byteLength, SIZE_FRAME_BYTES)), ...frames]);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
+/** A delta of n-byte buffers from its frames' windows and bodies (in order, the tail's last): the size frame, then them, written once. */
+export function framed(n: number, frames: ReadonlyArray<readonly [number, Uint8Array]>): Uint8Array {
+  const bytes = frames.reduce((sum, [, body]) => sum + 8 + body.byteLength, SIZE_FRAME_BYTES);
+  const out = new Uint8Array(bytes);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, SIZE_FRAME, true);
+  dv.setUint32(4, 16, true);
+  dv.setBigUint64(8, BigInt(n), true);
+  dv.setBigUint64(16, BigInt(bytes), true);
+  let at = SIZE_FRAME_BYTES;
+  for (const [window, body] of frames) {
+    dv.setUint32(at, window, true);
+    dv.setUint32(at + 4, body.byteLength, true);
+    out.set(body, at + 8);
+    at += 8 + body.byteLength;
   }
   return out;
 }

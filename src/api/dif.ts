@@ -9,7 +9,7 @@
 // descriptors on this thread's instance of the core.
 import { type Bytes, knownOptions, MAX_PIECES, type Span, stillThere } from './args.ts';
 import { allDone } from './all_done.ts';
-import { inSlices, SLICED_MIN } from './slices.ts';
+import { inSlices, isSliced } from './slices.ts';
 import type { Member } from './batcher.ts';
 import { Errors, type DifMismatch, typeName } from '../device/errors.ts';
 import { coreLoading, newBytes } from '../device/host.ts';
@@ -503,7 +503,7 @@ export class DifOps {
         if (!arena && at !== h.here?.window) h.free(at);
       };
       // (a large call gives the event loop turns, as the other calls done here do: slices.ts)
-      if (n >= SLICED_MIN && h.booted()) return inSlices(n, range).finally(release).then(() => crc);
+      if (isSliced(n, !h.booted())) return inSlices(n, range, false, !h.booted()).finally(release).then(() => crc);
       try {
         range(0, n);
       } finally {

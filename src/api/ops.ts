@@ -10,7 +10,7 @@
 // stats() says how many went where and why; every call is published on the
 // diagnostics channel "softdsa:op".
 import { Pacer } from './pacer.ts';
-import { inSlices, pacing, SLICED_MIN } from './slices.ts';
+import { inSlices, isSliced, pacing } from './slices.ts';
 import { allDone } from './all_done.ts';
 import { type ArenaInfo, type Bytes, MAX_PIECES, pattern as patternOf, seedOf, type Span, span, stillThere } from './args.ts';
 import { type ArenaMemory, Batcher, type Member, RESOLVED, type Submitter } from './batcher.ts';
@@ -22,7 +22,7 @@ import { AddressSpaces, windowOf } from '../device/spaces.ts';
 import { Desc, DeltaEntry, Opcode, Record, Status } from '../device/format.ts';
 import { placementOf, Stats, type Placement, type Where } from './stats.ts';
 import { DifOps, type DifOpName } from './dif.ts';
-import { applyInline, deltaInline, frame, framed, parseFrames, TAIL_FRAME } from './delta_frames.ts';
+import { applyInline, deltaInline, framed, parseFrames, TAIL_FRAME } from './delta_frames.ts';
 
 /** The longest piece a device of this maxTransfer takes: 64-byte aligned where it can be. */
 const longestPiece = (max: number): number => (max >= 64 ? max - (max % 64) : max);
@@ -665,7 +665,7 @@ export class Ops {
     if (where === 'split' && overlaps(s, d, n)) where = 'device';
     if (where === 'foreign' && overlaps(s, d, n)) where = 'inline:overlap';
     if (where !== 'device' && where !== 'split' && where !== 'foreign') {
-      if (sliced(where, n)) return this.#track(op, n, where, () => this.#copyHereSliced(d, s, n).then(() => dst));
+      if (sliced(where, n)) return this.#track(op, n, where, () => this.#copyHereSliced(d, s, n, where).then(() => dst));
       // inline: done now, no closure, one resolved promise (the hot path of small calls)
       const t0 = this.#clock(where);
       this.#copyHere(d, s);
@@ -694,12 +694,12 @@ export class Ops {
   }
 
   /** #copyHere, in slices with turns of the event loop between them (slices.ts): a large call on memory no engine reaches. */
-  #copyHereSliced(d: Span, s: Span, n: number): Promise<void> {
+  #copyHereSliced(d: Span, s: Span, n: number, where: Placement): Promise<void> {
     const back = d.u8.buffer === s.u8.buffer && d.u8.byteOffset > s.u8.byteOffset && d.u8.byteOffset < s.u8.byteOffset + n;
     return inSlices(n, (a, b) => {
       if (this.#coreReady() && s.placement === 'arena' && d.placement === 'arena') this.#dev.copy(d.addr + a, s.addr + a, b - a);
       else stillThere(d.u8, a, b, 'destination').set(stillThere(s.u8, a, b));
-    }, back);
+    }, back, booting(where));
   }
 
   /** CRC-32C of bytes [a, b) of s on this thread, from `seed`: the core's folds in the arena, @node-rs/crc32 elsewhere. */
@@ -709,9 +709,9 @@ export class Ops {
   }
 
   /** #crcRange of the first n bytes, in slices (slices.ts). */
-  async #crcHereSliced(s: Span, n: number, seed: number): Promise<number> {
+  async #crcHereSliced(s: Span, n: number, seed: number, where: Placement): Promise<number> {
     let crc = seed;
-    await inSlices(n, (a, b) => void (crc = this.#crcRange(s, a, b, crc)));
+    await inSlices(n, (a, b) => void (crc = this.#crcRange(s, a, b, crc)), false, booting(where));
     return crc;
   }
 
@@ -764,7 +764,7 @@ export class Ops {
           if (d.placement === 'arena' && this.#coreReady()) this.#dev.fill(d.addr + a, b - a, pat);
           else fillInline(stillThere(d.u8, a, b, 'destination'), pat);
         };
-        if (sliced(where, n)) return inSlices(n, fillRange).then(() => dst);
+        if (sliced(where, n)) return inSlices(n, fillRange, false, booting(where)).then(() => dst);
         fillRange(0, n);
         return dst;
       }
@@ -794,8 +794,8 @@ export class Ops {
     const [first, last] = clobbers(s.u8, d1.u8) ? [d2, d1] : [d1, d2];
     return this.#track('dualcast', n, where, async () => {
       if (where.startsWith('inline') && sliced(where, n)) {
-        await this.#copyHereSliced(first, s, n);
-        await this.#copyHereSliced(last, s, n);
+        await this.#copyHereSliced(first, s, n, where);
+        await this.#copyHereSliced(last, s, n, where);
       } else if (where.startsWith('inline')) {
         this.#copyHere(first, s);
         this.#copyHere(last, s);
@@ -869,7 +869,7 @@ export class Ops {
     return this.#track(op, n, where, (): number | Promise<number> => {
       if (where.startsWith('inline') && sliced(where, n)) {
         let at = -1;
-        return inSlices(n, (a, b) => (at = firstDiffInline(stillThere(x.u8, a, b), stillThere(y.u8, a, b))) >= 0 && ((at += a), true)).then(() => answer(at));
+        return inSlices(n, (a, b) => (at = firstDiffInline(stillThere(x.u8, a, b), stillThere(y.u8, a, b))) >= 0 && ((at += a), true), false, booting(where)).then(() => answer(at));
       }
       if (where.startsWith('inline')) return answer(firstDiffInline(x.u8.subarray(0, n), y.u8.subarray(0, n)));
       const ranges = this.#pieces(n, where === 'split');
@@ -897,7 +897,7 @@ export class Ops {
     if (this.#single(where, n)) return this.#one('crc32c', n, where, s, Opcode.CRCGEN, this.#crcFill(Opcode.CRCGEN, s.addr, 0, n, init), this.#crcOf);
     return this.#track('crc32c', n, where, (): number | Promise<number> => {
       if (where === 'staged') return this.#crcStaged(s, n, init);
-      if (where.startsWith('inline')) return sliced(where, n) ? this.#crcHereSliced(s, n, init) : this.#crcRange(s, 0, n, init);
+      if (where.startsWith('inline')) return sliced(where, n) ? this.#crcHereSliced(s, n, init, where) : this.#crcRange(s, 0, n, init);
       const ranges = this.#pieces(n, where === 'split');
       if (ranges.length === 1) return this.#crc(Opcode.CRCGEN, s.addr, 0, n, init, false, s.space);
       return allDone(ranges.map(([a, b], i) => this.#crc(Opcode.CRCGEN, s.addr + a, 0, b - a, i === 0 ? init : 0, where === 'split', s.space))).then((parts) => combine(parts, ranges));
@@ -924,7 +924,7 @@ export class Ops {
     if (where === 'split' && overlaps(s, d, n)) where = 'inline:overlap';
     if (this.#single(where, n)) return this.#one('copyCrc32c', n, where, s, Opcode.COPY_CRC, this.#crcFill(Opcode.COPY_CRC, s.addr, d.addr, n, init), this.#crcOf);
     return this.#track('copyCrc32c', n, where, (): number | Promise<number> => {
-      if (where.startsWith('inline') && sliced(where, n)) return this.#copyHereSliced(d, s, n).then(() => this.#crcHereSliced(d, n, init));
+      if (where.startsWith('inline') && sliced(where, n)) return this.#copyHereSliced(d, s, n, where).then(() => this.#crcHereSliced(d, n, init, where));
       if (where.startsWith('inline')) {
         this.#copyHere(d, s);
         return this.#crcRange(d, 0, n, init);
@@ -1008,10 +1008,10 @@ export class Ops {
     if (where === 'device' && ((x.addr | y.addr) & 7) !== 0) where = 'inline:unaligned';
     const seen = { placement: where };
     return this.#track('createDelta', n, seen, async () => {
-      const frames: Uint8Array[] = [];
+      const frames: Array<[number, Uint8Array]> = [];
       const words = n - (n % 8);
       // (windows made here give the event loop turns in a large call, as sliced calls do)
-      const pace = sliced(where, n) ? pacing() : null;
+      const pace = sliced(where, n) ? pacing(booting(where)) : null;
       const here = (w: number, len: number): Uint8Array => deltaInline(stillThere(x.u8, w, w + len), stillThere(y.u8, w, w + len));
       for (let w = 0; w < words; w += DeltaEntry.MAX_SOURCE) {
         const len = Math.min(DeltaEntry.MAX_SOURCE, words - w);
@@ -1019,10 +1019,10 @@ export class Ops {
         const entries = where.startsWith('inline') || len < 8 || len > this.#cfg.maxTransfer
           ? here(w, len)
           : ((await this.#deltaDevice(x.addr + w, y.addr + w, len)) ?? ((seen.placement = 'inline:no-room'), here(w, len)));
-        if (entries.byteLength > 0) frames.push(frame(w / DeltaEntry.MAX_SOURCE, entries));
+        if (entries.byteLength > 0) frames.push([w / DeltaEntry.MAX_SOURCE, entries]);
         await pace?.(len);
       }
-      if (words < n && firstDiffInline(stillThere(x.u8, words, n), stillThere(y.u8, words, n)) >= 0) frames.push(frame(TAIL_FRAME, stillThere(y.u8, words, n)));
+      if (words < n && firstDiffInline(stillThere(x.u8, words, n), stillThere(y.u8, words, n)) >= 0) frames.push([TAIL_FRAME, stillThere(y.u8, words, n)]);
       return framed(n, frames);
     });
   }
@@ -1061,7 +1061,7 @@ export class Ops {
     // (a delta kept in dst's own bytes is read whole before dst is written)
     const from = sharesBytes(rec, d.u8) ? new Uint8Array(rec) : rec;
     return this.#track('applyDelta', n, where, async () => {
-      const pace = sliced(where, n) ? pacing() : null;
+      const pace = sliced(where, n) ? pacing(booting(where)) : null;
       for (const [window, a, b] of frames) {
         const body = stillThere(from, a, b, 'delta');
         if (window === TAIL_FRAME) {
@@ -1205,11 +1205,9 @@ function rotate(pat: bigint, k: number): bigint {
   return ((pat >> bits) | (pat << (64n - bits))) & 0xffffffffffffffffn;
 }
 
-/**
- * A call done here in slices (slices.ts): a large one, but not while the engines boot, when the
- * turns it gives go to their start's steps (a first 16 MiB call took 4 times as long).
- */
-const sliced = (where: Placement, n: number): boolean => n >= SLICED_MIN && where !== 'inline:booting';
+/** A call done here in slices (slices.ts): a large one (while the engines boot, a longer one). */
+const sliced = (where: Placement, n: number): boolean => isSliced(n, where === 'inline:booting');
+const booting = (where: Placement): boolean => where === 'inline:booting';
 
 const away = (s: Span): Placement => (s.placement === 'local' ? 'inline:not-shared' : 'inline:foreign');
 
