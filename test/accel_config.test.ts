@@ -52,6 +52,13 @@ test('the config as text that opens with a comment, as bytes, as a file: URL; an
   assert.equal(parseAccelConfig('  /* a profile */' + text).topology, expected);
   assert.equal(parseAccelConfig(Buffer.from(text)).topology, expected);
   assert.equal(parseAccelConfig(new URL(`file://${fixture('two_groups.conf')}`)).topology, expected);
+  // a file: URL as a string (it was read as a path: ENOENT), text and bytes with a byte-order mark
+  assert.equal(parseAccelConfig(`file://${fixture('two_groups.conf')}`).topology, expected);
+  assert.equal(parseAccelConfig('\ufeff' + text).topology, expected);
+  assert.equal(parseAccelConfig(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)])).topology, expected);
+  // the same device twice: refused (it was opened, with a warning that it was ignored)
+  const [one] = JSON.parse(JSON.stringify(parseLenientJson(text))) as unknown[];
+  assert.throws(() => parseAccelConfig([one, one]), (e: ConfigError) => e.code === 'CONFIG_INVALID' && /the device is listed twice/.test(e.message));
   assert.throws(() => parseAccelConfig(42), (e: ConfigError) => e.code === 'CONFIG_INVALID' && /a config is JSON text, a file path \(or file: URL\), its bytes, or the parsed JSON; got number/.test(e.message));
   // a path that starts with // is a path still (POSIX), and an ArrayBuffer is bytes
   assert.equal(parseAccelConfig('/' + fixture('two_groups.conf')).topology, expected);
@@ -79,9 +86,13 @@ test('limits are kept as powers of two, rounded up as the driver does; numbers g
 });
 
 test('values read as json-c reads them for accel-config: numbers truncated, booleans 1/0, strings by their leading digits, null as absent, a number as a name', () => {
-  const { topology } = parseAccelConfig(config({ block_on_fault: true, priority: 5.7, size: '16.5', name: 5, max_batch_size: null }));
+  const { topology, warnings } = parseAccelConfig(config({ block_on_fault: true, priority: 5.7, size: '16.5', name: 5, max_batch_size: null, max_transfer_size: '2M' }));
   const w = topology.wqs[0];
-  assert.equal([w.blockOnFault, w.priority, w.size, w.name, w.maxBatchSize], [true, 5, 16, '5', 1024]);
+  assert.equal([w.blockOnFault, w.priority, w.size, w.name, w.maxBatchSize, w.maxTransferSize], [true, 5, 16, '5', 1024, 2]);
+  // ... and each one read so is said (a "2M" that became 2 bytes failed every transfer with 0x13, unsaid)
+  for (const said of [/wq0\.0\.max_transfer_size: "2M" read as 2 \(as accel-config's json-c reads a number/, /wq0\.0\.priority: 5\.7 read as 5/, /wq0\.0\.size: "16\.5" read as 16/, /wq0\.0\.block_on_fault: true read as 1/]) {
+    assert.ok(warnings.some((x) => said.test(x)), `${said}: ${warnings.join('\n')}`);
+  }
   assert.is(parseAccelConfig(config({ priority: null })).topology.wqs[0].priority, 10, 'the driver\'s default priority');
   // strtoll in base 10: "0x10" is 0, a size the driver refuses (it was read as 16)
   assert.throws(() => parseAccelConfig(config({ size: '0x10' })), (e: ConfigError) => e.field === 'size' && /got 0/.test(e.message));
@@ -204,6 +215,31 @@ test('Device.open() describes itself the same way: one group, its engines, one W
   } finally {
     await dev.close();
   }
+});
+
+test('Device.open() with more engines or WQ entries than a DSA has says so (max_engines, max_work_queues_size), and its config() opens again as the same device; a file says no more than the limits it reads', async () => {
+  for (const o of [{ engines: 6 }, { engines: 2, wqSize: 256 }]) {
+    const dev = await Device.open({ ...o, arenaBytes: 1 << 20 });
+    try {
+      const [d] = dev.config() as Array<Record<string, unknown>>;
+      assert.equal([d.max_engines, d.max_work_queues_size], [Math.max(4, o.engines), Math.max(128, o.wqSize ?? 0)]);
+      const again = await Device.fromConfig(dev.config(), { arenaBytes: 1 << 20 });
+      try {
+        assert.equal(again.config(), dev.config());
+        assert.equal(again.configWarnings, []);
+        assert.is(again.layout.engineCount, o.engines);
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await dev.close();
+    }
+  }
+  // a DSA's own values (4 and 128) change nothing; engine 4 is still refused there
+  const [base] = toAccelConfig((await import('../src/device/topology.ts')).singleQueue({ engines: 5, wqSize: 8, wqMode: 'dedicated', maxBatch: 32, maxTransfer: 1 << 20 })) as Array<Record<string, unknown>>;
+  assert.throws(() => parseAccelConfig(JSON.stringify([{ ...base, max_engines: 4, max_work_queues_size: 128 }])), /engine0\.4: dev: valid engine id should be 0 to 3/);
+  assert.throws(() => parseAccelConfig(JSON.stringify([{ ...base, max_engines: '8' }])), /dsa0: max_engines: valid max-engines should be an integer from 1 to 64, got "8"/);
+  assert.throws(() => parseAccelConfig(JSON.stringify([{ ...base, max_engines: 65 }])), /valid max-engines should be an integer from 1 to 64, got 65/);
 });
 
 test("Device.open() rounds maxBatch and maxTransfer up to powers of two, as the driver rounds a WQ's (WQCFG keeps their log2): dev.config() reads back through fromConfig as the same device; a transfer over 2 GiB is refused", async () => {

@@ -171,6 +171,9 @@ test('every operation, verified: device and both baselines agree on every result
     }
     const dsa = all.rows.find((x) => x.op === op && x.impl === 'softdsa')!;
     assert.ok(dsa.ratio.node! > 0 && dsa.ratio.piscina! > 0, 'ratios beside the device row');
+    // (the ratio of operations per second, the same size both sides: GB/s, rounded, read 0 at 1 byte)
+    const node = all.rows.find((x) => x.op === op && x.impl === 'node')!;
+    assert.ok(Math.abs(dsa.ratio.node! - dsa.opsPerSec / node.opsPerSec) < 1e-3 * Math.max(1, dsa.ratio.node!), `${op}: ratio ${dsa.ratio.node} against ${dsa.opsPerSec}/${node.opsPerSec}`);
     assert.is(dsa.ratio.npm !== undefined, op.startsWith('dif-'), `${op}: an npm ratio only for DIF`);
   }
   assert.is(all.machine.cores > 0, true);

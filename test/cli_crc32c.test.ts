@@ -69,6 +69,7 @@ test('argument parsing: defaults, usage errors on one line', () => {
     [['--in-flight', '0', 'f'], /--in-flight/],
     [['--quiet', 'f'], /--quiet goes with --check/],
     [['-', '-'], /once/],
+    [['a', ''], /an empty FILE name/],
     [['--base64', '--check', 'S'], /does not go with --check/],
     [['--check'], /--check needs a file name/],
   ] as [string[], RegExp][]) {

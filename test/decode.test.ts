@@ -216,6 +216,10 @@ test('softdsa decode through bin/softdsa.js, as a user runs it', () => {
   const bad = run(['xyz']);
   assert.equal([bad.code, bad.out], [2, '']);
   assert.match(bad.err, /^softdsa: decode: "x" is not a hex digit\n$/);
+  // a whole dump piped in is refused once it is clearly more than one descriptor (it was read to its end)
+  const dump = run(['-'], '00'.repeat(4 << 20));
+  assert.equal([dump.code, dump.out], [2, '']);
+  assert.match(dump.err, /^softdsa: decode: standard input holds more than 64 KiB: give one descriptor .*xxd -p -l 64 dump\.bin \| softdsa decode -\n$/);
 });
 
 test('diagnostics_channel softdsa:descriptor: each submitted descriptor and its record, decoded', async () => {

@@ -476,6 +476,10 @@ test('bad rules are refused with the field named; Device.open names the rule', a
     assert.throws(() => Device.openSync({ engines: 1, faults: [{ status: 3, address: [0n, 4096n] }] as never }), (e: Error) => /^option faults\[0\]: fault rule: address must be .*\(a bigint/.test(e.message));
     // a field rules do not have is a TypeError, as an unknown option name is
     assert.throws(() => dev.inject({ status: 0x20, probabilty: 0.5 } as never), (e: Error) => e instanceof TypeError && /^fault rule: unknown field "probabilty"/.test(e.message));
+    // ... and in its nested fields (a misspelt When took 'before', said nowhere); an array is no rule
+    assert.throws(() => dev.inject({ engineDeath: { When: 'after' } } as never), (e: Error) => e instanceof TypeError && /^fault rule: engineDeath: unknown field "When" \(fields: how, when\)/.test(e.message));
+    assert.throws(() => dev.inject({ pageFault: { offset: 1, bogus: 1 } } as never), (e: Error) => e instanceof TypeError && /^fault rule: pageFault: unknown field "bogus"/.test(e.message));
+    assert.throws(() => dev.inject([] as never), (e: Error) => e instanceof TypeError && /^fault rule: a rule is an object; got an array/.test(e.message));
     assert.throws(() => dev.inject(null as never), (e: Error) => e instanceof TypeError && /^fault rule: a rule is an object; got null/.test(e.message));
     for (let i = 0; i < 32; i++) dev.inject({ status: 0x20, opcode: 0xfe });
     assert.throws(() => dev.inject({ status: 0x20 }), /at most 32 rules/);

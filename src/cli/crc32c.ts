@@ -85,6 +85,7 @@ export function parseCrc32cArgs(argv: string[], isTTY: boolean): Crc32cOptions {
     if (values.quiet && check === undefined) throw new UsageError('crc32c: --quiet goes with --check');
     if (values.base64 && check !== undefined) throw new UsageError('crc32c: --base64 does not go with --check (the list may hold either form)');
     if (positionals.filter((p) => p === '-').length > 1) throw new UsageError('crc32c: standard input (-) can be read once');
+    if (positionals.some((p) => p === '')) throw new UsageError('crc32c: an empty FILE name ("")');
   }
   const chunkSize = values['chunk-size'] === undefined ? undefined : parseBytes(values['chunk-size'] as string, '--chunk-size');
   if (chunkSize !== undefined && chunkSize > 1 << 30) throw new UsageError('--chunk-size: at most 1g');

@@ -1,7 +1,7 @@
 // `softdsa decode HEX`: a descriptor (64 bytes) or a completion record (32 bytes) given in hex,
 // printed field by field (src/device/decode.ts). Same conventions as the other commands: errors
 // on one line on stderr, exit 2 for usage.
-import { readFileSync } from 'node:fs';
+import { readSync } from 'node:fs';
 import { decodeDescriptor, decodedJson, decodeRecord, formatDecoded, parseOpcode } from '../device/decode.ts';
 import { Desc, Record } from '../device/format.ts';
 import { parseArgv, UsageError } from './options.ts';
@@ -54,8 +54,36 @@ export function parseHex(text: string): Uint8Array {
   return Uint8Array.from(digits.match(/../g) ?? [], (b) => parseInt(b, 16));
 }
 
+/** The most standard input "-" reads: a descriptor in any dump's form fits many times over. */
+const STDIN_MAX = 64 << 10;
+
+/**
+ * Standard input, up to STDIN_MAX bytes: more is a usage error, said at once (a whole dump piped
+ * in, `xxd -p dump.bin` without `-l 64`, was read to its end: 16 MB took 9 s and 700 MB).
+ */
+function readStdin(): string {
+  const buf = Buffer.alloc(STDIN_MAX + 1);
+  let n = 0;
+  for (;;) {
+    let got: number;
+    try {
+      got = readSync(0, buf, n, buf.length - n, null);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EOF') break;
+      if (code !== 'EAGAIN') throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1); // (a non-blocking input with nothing yet)
+      continue;
+    }
+    if (got === 0) break;
+    n += got;
+    if (n > STDIN_MAX) throw new UsageError(`decode: standard input holds more than ${STDIN_MAX >> 10} KiB: give one descriptor (64 bytes, 128 hex digits) or one record (32 bytes), e.g. xxd -p -l 64 dump.bin | softdsa decode -`);
+  }
+  return buf.toString('utf8', 0, n);
+}
+
 /** Parses the arguments after "decode" (`stdin`: reads standard input for "-"). Throws UsageError. */
-export function parseDecodeArgs(argv: string[], stdin: () => string = () => readFileSync(0, 'utf8')): DecodeOptions {
+export function parseDecodeArgs(argv: string[], stdin: () => string = readStdin): DecodeOptions {
   const { values, positionals } = parseArgv(argv, SPEC);
   const help = Boolean(values.help);
   const record = Boolean(values.record);

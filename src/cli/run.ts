@@ -320,7 +320,8 @@ export async function runBench(o: BenchOptions, argv: string[], hooks: Hooks): P
               fresh.push(row);
             }
           }
-          if (row && row.gbps > 0) dsa.ratio[b] = +(dsa.gbps / row.gbps).toFixed(4);
+          // (from the operations per second, the same size on both sides: at 1-byte transfers both GB/s rounded to 0)
+          if (row && row.opsPerSec > 0) dsa.ratio[b] = +(dsa.opsPerSec / row.opsPerSec).toFixed(4);
         }
         emit(dsa);
         for (const r of fresh) emit(r);

@@ -10,6 +10,7 @@
 import { Errors } from './errors.ts';
 import { readTextFile } from './host.ts';
 import { checkTopology, deviceNumber, DSA, type GroupConfig, limitsOf, nextPow2, type Topology, type WqConfig } from './topology.ts';
+import { MAX_ENGINES } from './layout.ts';
 
 export interface ParsedConfig {
   topology: Topology;
@@ -18,6 +19,30 @@ export interface ParsedConfig {
 }
 
 type Json = Record<string, unknown>;
+
+/** A WQ's fields that are numbers. */
+const NUMBER_FIELDS = ['size', 'group_id', 'priority', 'block_on_fault', 'max_batch_size', 'max_transfer_size', 'threshold'];
+
+/** A device's fields softdsa reads: its groups, and what it has more of than a DSA 1.0 (a softdsa device's config() says so). */
+const DEVICE_FIELDS = ['dev', 'groups', 'max_engines', 'max_work_queues_size'];
+
+/**
+ * max_engines and max_work_queues_size, read-only on hardware (4 and 128 on a DSA 1.0): more than
+ * that is a device of softdsa's (Device.open({ engines: 8 }).config() writes them), read with
+ * those limits; as much or less, a DSA's.
+ */
+function capacityOf(d: Record<string, unknown>, device: string): { engines: number; wqEntries: number } | undefined {
+  const lim = limitsOf(device);
+  const field = (name: string, dflt: number, max: number): number => {
+    const v = d[name];
+    if (v === undefined) return dflt;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) throw Errors.config(device, name, `valid ${name.replace(/_/g, '-')} should be an integer from 1 to ${max}, got ${JSON.stringify(v)}`);
+    return Math.max(v, dflt);
+  };
+  const engines = field('max_engines', lim.MAX_ENGINES, MAX_ENGINES);
+  const wqEntries = field('max_work_queues_size', lim.TOTAL_WQ_SIZE, 65536);
+  return engines > lim.MAX_ENGINES || wqEntries > lim.TOTAL_WQ_SIZE ? { engines, wqEntries } : undefined;
+}
 
 /** Why a field is accepted and ignored. */
 const IGNORED: Array<[RegExp, string]> = [
@@ -31,7 +56,7 @@ const IGNORED: Array<[RegExp, string]> = [
   [/^ungrouped_/, 'engines and WQs in no group are not used'],
 ];
 /** The fields softdsa reads, for a name close to one of them (a typo took the default, said only as "ignored"). */
-const READ_FIELDS = ['mode', 'size', 'group_id', 'priority', 'block_on_fault', 'max_batch_size', 'max_transfer_size', 'name', 'threshold', 'grouped_workqueues', 'grouped_engines', 'groups'];
+const READ_FIELDS = ['mode', 'size', 'group_id', 'priority', 'block_on_fault', 'max_batch_size', 'max_transfer_size', 'name', 'threshold', 'grouped_workqueues', 'grouped_engines', 'groups', 'max_engines', 'max_work_queues_size'];
 
 /** Levenshtein distance, for the suggestion above. */
 function distance(a: string, b: string): number {
@@ -53,6 +78,7 @@ const ignoredWhy = (field: string): string => {
 
 /** JSON text as json-c reads it: comments and trailing commas outside strings are dropped. */
 export function parseLenientJson(text: string): unknown {
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // (a byte-order mark, as an editor may save it)
   let out = '';
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
@@ -89,8 +115,17 @@ export function readConfig(source: unknown): unknown {
     return source;
   }
   // (JSON text may open with a comment, as accel-config's own files do; a path may start with //)
-  const text = /^\s*([[{]|\/\*)/.test(source) || /^\s*\/\/.*[\r\n\u2028\u2029]/.test(source) ? source : readFile(source);
+  const text = /^\s*([[{]|\/\*)/.test(source) || /^\s*\/\/.*[\r\n\u2028\u2029]/.test(source) ? source : /^file:/i.test(source) ? readFile(filePath(urlOf(source))) : readFile(source);
   return parseLenientJson(text);
+}
+
+/** A file: URL given as a string, as a URL. */
+function urlOf(text: string): URL {
+  try {
+    return new URL(text);
+  } catch {
+    throw Errors.config('config', 'source', `${JSON.stringify(text)} is not a file: URL`);
+  }
 }
 
 /** A file: URL's path, as fs takes one: no host, no encoded '/'; anything else a ConfigError. */
@@ -161,8 +196,10 @@ export function parseAccelConfig(source: unknown, deviceName?: string): ParsedCo
   const device = named(chosen);
   if (!/^(dsa|iax)\d+$/.test(device)) throw Errors.config(device, 'dev', 'a device is named dsaN (or iaxN)');
   if (device.startsWith('iax')) warnings.push(`${device}: an IAA device: its groups, engines and WQs are opened, and run DSA operations (softdsa has no compression)`);
+  if (devices.filter((d) => named(d) === device).length > 1) throw Errors.config(device, 'dev', 'the device is listed twice');
   for (const d of devices) if (d !== chosen) warnings.push(`${named(d)}: ignored (one device is opened: ${device}; choose another with { device })`);
-  for (const key of Object.keys(chosen)) if (key !== 'dev' && key !== 'groups') warnings.push(`${device}.${key}: ignored (${ignoredWhy(key)})`);
+  for (const key of Object.keys(chosen)) if (!DEVICE_FIELDS.includes(key)) warnings.push(`${device}.${key}: ignored (${ignoredWhy(key)})`);
+  const capacity = capacityOf(chosen, device);
 
   const groups: GroupConfig[] = [];
   const wqs: WqConfig[] = [];
@@ -172,7 +209,7 @@ export function parseAccelConfig(source: unknown, deviceName?: string): ParsedCo
   // that command applies it: every engine to the first group, size 128 / 8 WQs, threshold = size.
   // In any other file an absent size or threshold is the driver's 0, refused below.
   const template = groupList.every((g) => isObject(g) && g.grouped_engines === undefined && Array.isArray(g.grouped_workqueues ?? []) && ((g.grouped_workqueues ?? []) as unknown[]).every((w) => isObject(w) && w.size === undefined));
-  const lim = limitsOf(device);
+  const lim = { ...limitsOf(device), ...(capacity === undefined ? {} : { MAX_ENGINES: capacity.engines }) };
   for (const g of groupList) {
     if (!isObject(g)) throw Errors.config(device, 'groups', 'a group must be an object');
     const id = indexOf(g.dev, 'group', device);
@@ -194,7 +231,7 @@ export function parseAccelConfig(source: unknown, deviceName?: string): ParsedCo
     groups[0].engines = Array.from({ length: lim.MAX_ENGINES }, (_, i) => i);
     warnings.push(`${device}: no engine is configured: all ${lim.MAX_ENGINES} engines go to group${deviceNumber(device)}.${groups[0].id} (as accel-config config-user-default does)`);
   }
-  const topology: Topology = { device, groups, wqs: wqs.sort((a, b) => a.id - b.id) };
+  const topology: Topology = { device, groups, wqs: wqs.sort((a, b) => a.id - b.id), ...(capacity === undefined ? {} : { capacity }) };
   checkTopology(topology);
   return { topology, warnings };
 }
@@ -220,6 +257,11 @@ function wqOf(given: Json, device: string, group: number, gname: string, templat
   for (const key of Object.keys(w)) {
     // type and driver_name "user" say what softdsa does anyway (and config() writes them)
     if (!WQ_FIELDS.includes(key) && !(USER_FIELDS.includes(key) && w[key] === 'user')) warnings.push(`${where}.${key}: ignored (${ignoredWhy(key)})`);
+  }
+  // (a number written otherwise is read as json-c reads it for accel-config, and said: "2M" is 2)
+  for (const key of NUMBER_FIELDS) {
+    const v = w[key];
+    if (v !== undefined && !(typeof v === 'number' && Number.isInteger(v))) warnings.push(`${where}.${key}: ${JSON.stringify(v)} read as ${int(v)} (as accel-config's json-c reads a number: its leading digits, truncated)`);
   }
   if (w.group_id !== undefined && int(w.group_id) !== group) throw Errors.config(where, 'group_id', `${String(w.group_id)}, but the WQ is listed in ${gname}`);
   const mode = w.mode === undefined ? 'dedicated' : (w.mode as WqConfig['mode']);
@@ -255,6 +297,7 @@ export function toAccelConfig(t: Topology): Json[] {
   const n = deviceNumber(t.device);
   return [{
     dev: t.device,
+    ...(t.capacity === undefined ? {} : { max_engines: t.capacity.engines, max_work_queues_size: t.capacity.wqEntries }),
     groups: t.groups.map((g) => {
       const group: Json = { dev: `group${n}.${g.id}` };
       const wqs = t.wqs.filter((w) => w.group === g.id);

@@ -63,15 +63,23 @@ export interface Topology {
   groups: GroupConfig[];
   /** by id */
   wqs: WqConfig[];
+  /**
+   * Where it has more than a DSA 1.0 (Device.open({ engines, wqSize }) makes such a device): its
+   * engines and its WQ entries, as accel-config's max_engines and max_work_queues_size say them
+   */
+  capacity?: { engines: number; wqEntries: number };
 }
 
 /** The topology of Device.open(): one group, every engine, one WQ. */
 export function singleQueue(o: { engines: number; wqSize: number; wqMode: WqMode; maxBatch: number; maxTransfer: number }): Topology {
-  return {
+  const t: Topology = {
     device: 'dsa0',
     groups: [{ id: 0, engines: Array.from({ length: o.engines }, (_, i) => i) }],
     wqs: [{ id: 0, group: 0, name: 'wq0.0', mode: o.wqMode, size: o.wqSize, priority: 10, threshold: o.wqMode === 'shared' ? o.wqSize : 0, maxBatchSize: o.maxBatch, maxTransferSize: o.maxTransfer, blockOnFault: false }],
   };
+  // (more engines or entries than a DSA has: said, so that config() reads back through fromConfig)
+  if (o.engines > DSA.MAX_ENGINES || o.wqSize > DSA.TOTAL_WQ_SIZE) t.capacity = { engines: Math.max(o.engines, DSA.MAX_ENGINES), wqEntries: Math.max(o.wqSize, DSA.TOTAL_WQ_SIZE) };
+  return t;
 }
 
 export const nextPow2 = (n: number): number => (n <= 1 ? 1 : 2 ** Math.ceil(Math.log2(n)));
@@ -84,7 +92,8 @@ const isInt = (v: number, min: number, max: number): boolean => Number.isInteger
  */
 export function checkTopology(t: Topology): void {
   const dev = t.device;
-  const lim = limitsOf(dev);
+  const base = limitsOf(dev);
+  const lim = t.capacity === undefined ? base : { ...base, MAX_ENGINES: Math.max(base.MAX_ENGINES, t.capacity.engines), TOTAL_WQ_SIZE: Math.max(base.TOTAL_WQ_SIZE, t.capacity.wqEntries) };
   if (t.groups.length > lim.MAX_GROUPS) throw Errors.config(dev, 'groups', `${t.groups.length} groups; a DSA has ${lim.MAX_GROUPS}`);
   const engineGroup = new Map<number, number>();
   const groupIds = new Set<number>();
