@@ -227,6 +227,9 @@ for (const w of WHERES) {
       }
       await rejects(() => dev.dualcast(area.subarray(0, n - 1), area.subarray(2, n + 1), area.subarray(1, n)), RangeError, 'src under both destinations');
       await rejects(() => dev.dualcast(area.subarray(1, n), area.subarray(1, n), area.subarray(1, n)), RangeError, 'src the same bytes as both destinations (0x16 on the device)');
+      // destinations that overlap each other (0x16 on the device too), away from src
+      const apart = buf(w, 3 * n + 8);
+      await rejects(() => dev.dualcast(apart.subarray(n, 2 * n), apart.subarray(n + 1, 2 * n + 1), apart.subarray(2 * n + 8, 3 * n + 8)), RangeError, 'dst1 and dst2 overlap');
     }
     // destinations with equal bits 11:0 (DSA's own dualcast) in the arena
     if (w === 'whole' || w === 'split') {

@@ -784,6 +784,8 @@ export class Ops {
       const n = s.u8.byteLength;
       if (d1.u8.byteLength < n || d2.u8.byteLength < n) throw new RangeError(`dst1 and dst2 must each hold the ${n} bytes of src`);
       if (sharesBytes(s.u8, d1.u8) && sharesBytes(s.u8, d2.u8)) throw new RangeError('dualcast: dst1 and dst2 both overlap src (the device refuses overlapping dualcast buffers: 0x16): whichever were written first would change the bytes the other gets');
+      // (as the device refuses them: 0x16; the bytes they share would hold src's at two offsets at once)
+      if (n > 0 && sharesBytes(d1.u8.subarray(0, n), d2.u8.subarray(0, n))) throw new RangeError('dualcast: dst1 and dst2 overlap (the device refuses overlapping dualcast buffers: 0x16)');
     } catch (e) {
       return Promise.reject(e);
     }
