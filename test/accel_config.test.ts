@@ -238,7 +238,13 @@ test('Device.open() with more engines or WQ entries than a DSA has says so (max_
   // a DSA's own values (4 and 128) change nothing; engine 4 is still refused there
   const [base] = toAccelConfig((await import('../src/device/topology.ts')).singleQueue({ engines: 5, wqSize: 8, wqMode: 'dedicated', maxBatch: 32, maxTransfer: 1 << 20 })) as Array<Record<string, unknown>>;
   assert.throws(() => parseAccelConfig(JSON.stringify([{ ...base, max_engines: 4, max_work_queues_size: 128 }])), /engine0\.4: dev: valid engine id should be 0 to 3/);
-  assert.throws(() => parseAccelConfig(JSON.stringify([{ ...base, max_engines: '8' }])), /dsa0: max_engines: valid max-engines should be an integer from 1 to 64, got "8"/);
+  // as leniently as the WQs' numbers: a string by its leading digits, said; less than a DSA has, said and ignored
+  const lenient = parseAccelConfig(JSON.stringify([{ ...base, max_engines: '8' }]));
+  assert.equal(lenient.topology.capacity, { engines: 8, wqEntries: 128 });
+  assert.ok(lenient.warnings.some((w) => /dsa0\.max_engines: "8" read as 8/.test(w)), lenient.warnings.join('\n'));
+  const fewer = parseAccelConfig(JSON.stringify([{ ...base, max_engines: 8, max_work_queues_size: 4 }]));
+  assert.ok(fewer.warnings.some((w) => /dsa0\.max_work_queues_size: 4 ignored \(a DSA has 128/.test(w)), fewer.warnings.join('\n'));
+  assert.throws(() => parseAccelConfig(JSON.stringify([{ ...base, max_engines: 'lots' }])), /dsa0: max_engines: valid max-engines should be an integer from 1 to 64, got "lots"/);
   assert.throws(() => parseAccelConfig(JSON.stringify([{ ...base, max_engines: 65 }])), /valid max-engines should be an integer from 1 to 64, got 65/);
 });
 

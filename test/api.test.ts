@@ -1011,6 +1011,17 @@ test("diagnostics_channel 'softdsa:op': one event per call with op, bytes, place
   } finally {
     unsubscribe('softdsa:op', onEvent);
   }
+  // a program's first drop-in call, alone on the channel (the default device's warm-up published four more)
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `
+    import { crc32c, shutdown } from ${JSON.stringify(join(here, '..', 'src', 'index.ts'))};
+    import { subscribe } from 'node:diagnostics_channel';
+    const seen = [];
+    subscribe('softdsa:op', (m) => seen.push(m.op + ' ' + m.bytes));
+    await crc32c(Buffer.from('123456789'));
+    await new Promise((r) => setTimeout(r, 150));
+    console.log(JSON.stringify(seen));
+    await shutdown();`], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(JSON.parse(r.stdout.trim().split('\n').pop() ?? 'null'), ['crc32c 9'], r.stderr);
 });
 
 test('engine failures are reported, never lost: a call whose engine dies rejects or completes', async () => {

@@ -480,6 +480,8 @@ test('bad rules are refused with the field named; Device.open names the rule', a
     assert.throws(() => dev.inject({ engineDeath: { When: 'after' } } as never), (e: Error) => e instanceof TypeError && /^fault rule: engineDeath: unknown field "When" \(fields: how, when\)/.test(e.message));
     assert.throws(() => dev.inject({ pageFault: { offset: 1, bogus: 1 } } as never), (e: Error) => e instanceof TypeError && /^fault rule: pageFault: unknown field "bogus"/.test(e.message));
     assert.throws(() => dev.inject([] as never), (e: Error) => e instanceof TypeError && /^fault rule: a rule is an object; got an array/.test(e.message));
+    assert.throws(() => dev.inject({ pageFault: [{ offset: 1 }] } as never), (e: Error) => e instanceof TypeError && /pageFault must be \{ offset, operand\? \}; got an array/.test(e.message));
+    assert.throws(() => dev.inject({ engineDeath: 'exit' } as never), (e: Error) => e instanceof TypeError && /engineDeath must be true or \{ how\?, when\? \}; got string/.test(e.message));
     assert.throws(() => dev.inject(null as never), (e: Error) => e instanceof TypeError && /^fault rule: a rule is an object; got null/.test(e.message));
     for (let i = 0; i < 32; i++) dev.inject({ status: 0x20, opcode: 0xfe });
     assert.throws(() => dev.inject({ status: 0x20 }), /at most 32 rules/);

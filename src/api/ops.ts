@@ -193,7 +193,7 @@ export class Ops {
   }
 
   /**
-   * Runs the common calls' path once (memcpy, crc32c, compare, fill) on a few arena bytes, uncounted:
+   * Runs the common calls' path once (memcpy, crc32c, compare, fill) on a few arena bytes, uncounted and unpublished:
    * V8 compiles a function at its first call, and a program's first memcpy or crc32c of 16 MiB
    * paid ~0.5 ms of that, a third of the call. For a device that is about to serve them (the
    * default device, as it opens); a few hundred µs of this thread, once.
@@ -205,11 +205,15 @@ export class Ops {
     } catch {
       return; // (no room: nothing to warm with)
     }
+    // (on no channel either: a subscriber saw four calls the program never made)
+    const quiet = this.#quiet;
+    this.#quiet = true;
     try {
       const u = new Uint8Array(this.#memory.buffer, a, 128);
       // (64 bytes are below every inline threshold: each runs here, now)
       for (const p of [this.memcpy(u.subarray(64), u.subarray(0, 64)), this.crc32c(u), this.compare(u.subarray(0, 64), u.subarray(64)), this.fill(u, 0)]) p.catch(noop);
     } finally {
+      this.#quiet = quiet;
       this.#dev.free(a);
       this.stats = new Stats();
     }
@@ -703,15 +707,15 @@ export class Ops {
   }
 
   /** CRC-32C of bytes [a, b) of s on this thread, from `seed`: the core's folds in the arena, @node-rs/crc32 elsewhere. */
-  #crcRange(s: Span, a: number, b: number, seed: number): number {
+  #crcRange(s: Span, a: number, b: number, seed: number, what: 'source' | 'destination' = 'source'): number {
     if (s.placement === 'arena' && this.#coreReady()) return this.#dev.crc(s.addr + a, b - a, seed);
-    return crc32cOf(stillThere(s.u8, a, b), seed);
+    return crc32cOf(stillThere(s.u8, a, b, what), seed);
   }
 
   /** #crcRange of the first n bytes, in slices (slices.ts). */
-  async #crcHereSliced(s: Span, n: number, seed: number, where: Placement): Promise<number> {
+  async #crcHereSliced(s: Span, n: number, seed: number, where: Placement, what: 'source' | 'destination' = 'source'): Promise<number> {
     let crc = seed;
-    await inSlices(n, (a, b) => void (crc = this.#crcRange(s, a, b, crc)), false, booting(where));
+    await inSlices(n, (a, b) => void (crc = this.#crcRange(s, a, b, crc, what)), false, booting(where));
     return crc;
   }
 
@@ -926,7 +930,7 @@ export class Ops {
     if (where === 'split' && overlaps(s, d, n)) where = 'inline:overlap';
     if (this.#single(where, n)) return this.#one('copyCrc32c', n, where, s, Opcode.COPY_CRC, this.#crcFill(Opcode.COPY_CRC, s.addr, d.addr, n, init), this.#crcOf);
     return this.#track('copyCrc32c', n, where, (): number | Promise<number> => {
-      if (where.startsWith('inline') && sliced(where, n)) return this.#copyHereSliced(d, s, n, where).then(() => this.#crcHereSliced(d, n, init, where));
+      if (where.startsWith('inline') && sliced(where, n)) return this.#copyHereSliced(d, s, n, where).then(() => this.#crcHereSliced(d, n, init, where, 'destination'));
       if (where.startsWith('inline')) {
         this.#copyHere(d, s);
         return this.#crcRange(d, 0, n, init);

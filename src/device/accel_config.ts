@@ -31,12 +31,16 @@ const DEVICE_FIELDS = ['dev', 'groups', 'max_engines', 'max_work_queues_size'];
  * that is a device of softdsa's (Device.open({ engines: 8 }).config() writes them), read with
  * those limits; as much or less, a DSA's.
  */
-function capacityOf(d: Record<string, unknown>, device: string): { engines: number; wqEntries: number } | undefined {
+function capacityOf(d: Record<string, unknown>, device: string, warnings: string[]): { engines: number; wqEntries: number } | undefined {
   const lim = limitsOf(device);
   const field = (name: string, dflt: number, max: number): number => {
-    const v = d[name];
-    if (v === undefined) return dflt;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) throw Errors.config(device, name, `valid ${name.replace(/_/g, '-')} should be an integer from 1 to ${max}, got ${JSON.stringify(v)}`);
+    const given = d[name];
+    if (given === undefined || given === null) return dflt;
+    // (read as the WQs' numbers are: json-c's way, and said when it is not an integer)
+    const v = int(given);
+    if (!(typeof given === 'number' && Number.isInteger(given))) warnings.push(`${device}.${name}: ${JSON.stringify(given)} read as ${v} (as accel-config's json-c reads a number: its leading digits, truncated)`);
+    if (!Number.isInteger(v) || v < 1 || v > max) throw Errors.config(device, name, `valid ${name.replace(/_/g, '-')} should be an integer from 1 to ${max}, got ${JSON.stringify(given)}`);
+    if (v < dflt) warnings.push(`${device}.${name}: ${v} ignored (a DSA has ${dflt}; softdsa reads it when it says more)`);
     return Math.max(v, dflt);
   };
   const engines = field('max_engines', lim.MAX_ENGINES, MAX_ENGINES);
@@ -199,7 +203,7 @@ export function parseAccelConfig(source: unknown, deviceName?: string): ParsedCo
   if (devices.filter((d) => named(d) === device).length > 1) throw Errors.config(device, 'dev', 'the device is listed twice');
   for (const d of devices) if (d !== chosen) warnings.push(`${named(d)}: ignored (one device is opened: ${device}; choose another with { device })`);
   for (const key of Object.keys(chosen)) if (!DEVICE_FIELDS.includes(key)) warnings.push(`${device}.${key}: ignored (${ignoredWhy(key)})`);
-  const capacity = capacityOf(chosen, device);
+  const capacity = capacityOf(chosen, device, warnings);
 
   const groups: GroupConfig[] = [];
   const wqs: WqConfig[] = [];

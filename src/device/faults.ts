@@ -491,7 +491,7 @@ export function checkRule(rule: FaultRule, wqIds: readonly number[]): number {
   }
   if (r.pageFault !== undefined) {
     const p = r.pageFault as { offset?: unknown; operand?: unknown };
-    if (p === null || typeof p !== 'object' || Array.isArray(p)) throw Errors.faultRule('pageFault must be { offset, operand? }');
+    if (p === null || typeof p !== 'object' || Array.isArray(p)) throw Errors.faultRuleShape(`pageFault must be { offset, operand? }; got ${p === null ? 'null' : Array.isArray(p) ? 'an array' : typeof p}`);
     onlyFields('pageFault', p, ['offset', 'operand']);
     if (!Number.isInteger(p.offset) || (p.offset as number) < 0 || (p.offset as number) > 0xffffffff) throw Errors.faultRule(`pageFault.offset must be an integer from 0 to 2^32-1; got ${describe(p.offset)}`);
     if (p.operand !== undefined && p.operand !== 'src' && p.operand !== 'dst') throw Errors.faultRule(`pageFault.operand must be 'src' or 'dst'; got ${describe(p.operand)}`);
@@ -504,7 +504,7 @@ export function checkRule(rule: FaultRule, wqIds: readonly number[]): number {
   }
   if (r.engineDeath !== undefined && r.engineDeath !== false) {
     const d = (r.engineDeath === true ? {} : r.engineDeath) as EngineDeath;
-    if (d === null || typeof d !== 'object' || Array.isArray(d)) throw Errors.faultRule('engineDeath must be true or { how?, when? }');
+    if (d === null || typeof d !== 'object' || Array.isArray(d)) throw Errors.faultRuleShape(`engineDeath must be true or { how?, when? }; got ${d === null ? 'null' : Array.isArray(d) ? 'an array' : typeof d}`);
     onlyFields('engineDeath', d, ['how', 'when']);
     if (d.how !== undefined && d.how !== 'exit' && d.how !== 'throw') throw Errors.faultRule(`engineDeath.how must be 'exit' or 'throw'; got ${describe(d.how)}`);
     if (d.when !== undefined && d.when !== 'before' && d.when !== 'after') throw Errors.faultRule(`engineDeath.when must be 'before' or 'after'; got ${describe(d.when)}`);
