@@ -191,10 +191,12 @@ const MIN_FITTED_CHUNK = 4096;
  * caller did not give is halved, down to MIN_FITTED_CHUNK, while not one slot fits: the default
  * 8 MiB did not fit an attached thread's small part, where smaller ones do.
  */
-async function slotsFitting(fn: string, dev: DeviceCalls, st: Stats, o: Checked, pair = false, aside = st.isFIFO() || st.isSocket()): Promise<{ slots: Buffer[]; chunk: number }> {
+async function slotsFitting(fn: string, dev: DeviceCalls, st: Stats, o: Checked, pair = false, stepped?: boolean): Promise<{ slots: Buffer[]; chunk: number }> {
   // (a pipe is read one chunk at a time, the next while the last is checksummed, and may wait for
   // good with its buffers held: two, of at most PIPE_CHUNK unless a size is given)
   const pipe = st.isFIFO() || st.isSocket();
+  /** the call stepped aside (file_gate.ts): one on a pipe did, unless the caller says */
+  const aside = stepped ?? pipe;
   const chunk = st.isFile() && st.size + 1 < o.chunkSize ? Math.min(o.chunkSize, Math.max(4096, st.size + 1)) : pipe && !o.chunkGiven ? Math.min(o.chunkSize, PIPE_CHUNK) : o.chunkSize;
   const count = st.isFile() ? Math.max(1, Math.min(o.inFlight, Math.ceil((st.size + 1) / chunk))) : pipe ? Math.min(o.inFlight, 2) : o.inFlight;
   // Smaller chunks first, then a wait for another file call to end and give its buffers back

@@ -63,6 +63,7 @@ const STDIN_MAX = 64 << 10;
  */
 function readStdin(): string {
   const buf = Buffer.alloc(STDIN_MAX + 1);
+  const nap = new Int32Array(new SharedArrayBuffer(4));
   let n = 0;
   for (;;) {
     let got: number;
@@ -72,7 +73,7 @@ function readStdin(): string {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EOF') break;
       if (code !== 'EAGAIN') throw e;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1); // (a non-blocking input with nothing yet)
+      Atomics.wait(nap, 0, 0, 1); // (a non-blocking input with nothing yet)
       continue;
     }
     if (got === 0) break;

@@ -36,9 +36,7 @@ function capacityOf(d: Record<string, unknown>, device: string, warnings: string
   const field = (name: string, dflt: number, max: number): number => {
     const given = d[name];
     if (given === undefined || given === null) return dflt;
-    // (read as the WQs' numbers are: json-c's way, and said when it is not an integer)
-    const v = int(given);
-    if (!(typeof given === 'number' && Number.isInteger(given))) warnings.push(`${device}.${name}: ${JSON.stringify(given)} read as ${v} (as accel-config's json-c reads a number: its leading digits, truncated)`);
+    const v = saidInt(device, name, given, warnings); // (as the WQs' numbers are read)
     if (!Number.isInteger(v) || v < 1 || v > max) throw Errors.config(device, name, `valid ${name.replace(/_/g, '-')} should be an integer from 1 to ${max}, got ${JSON.stringify(given)}`);
     if (v < dflt) warnings.push(`${device}.${name}: ${v} ignored (a DSA has ${dflt}; softdsa reads it when it says more)`);
     return Math.max(v, dflt);
@@ -167,6 +165,13 @@ function int(v: unknown): number {
   return Number.NaN;
 }
 
+/** int(v), and a warning saying so where v is not an integer already ("2M" is 2). */
+function saidInt(where: string, field: string, v: unknown, warnings: string[]): number {
+  const n = int(v);
+  if (!(typeof v === 'number' && Number.isInteger(v))) warnings.push(`${where}.${field}: ${JSON.stringify(v)} read as ${n} (as accel-config's json-c reads a number: its leading digits, truncated)`);
+  return n;
+}
+
 /** A string as json-c's json_object_get_string gives it: a number or boolean in its JSON form. */
 const str = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : '');
 
@@ -263,10 +268,7 @@ function wqOf(given: Json, device: string, group: number, gname: string, templat
     if (!WQ_FIELDS.includes(key) && !(USER_FIELDS.includes(key) && w[key] === 'user')) warnings.push(`${where}.${key}: ignored (${ignoredWhy(key)})`);
   }
   // (a number written otherwise is read as json-c reads it for accel-config, and said: "2M" is 2)
-  for (const key of NUMBER_FIELDS) {
-    const v = w[key];
-    if (v !== undefined && !(typeof v === 'number' && Number.isInteger(v))) warnings.push(`${where}.${key}: ${JSON.stringify(v)} read as ${int(v)} (as accel-config's json-c reads a number: its leading digits, truncated)`);
-  }
+  for (const key of NUMBER_FIELDS) if (w[key] !== undefined) saidInt(where, key, w[key], warnings);
   if (w.group_id !== undefined && int(w.group_id) !== group) throw Errors.config(where, 'group_id', `${String(w.group_id)}, but the WQ is listed in ${gname}`);
   const mode = w.mode === undefined ? 'dedicated' : (w.mode as WqConfig['mode']);
   const fallback = (field: string, value: number, why: string): number => {

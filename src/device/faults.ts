@@ -439,6 +439,10 @@ function chance(seed: number, serial: number, n: number): number {
   return (x >>> 0) / 2 ** 32;
 }
 
+/** An object with fields (not null, not an array), as a rule and its nested fields are. */
+const isRecord = (v: unknown): v is object => v !== null && typeof v === 'object' && !Array.isArray(v);
+const shapeOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v);
+
 /** A nested field of a rule names only what it takes (a misspelt `When` took the default 'before', said nowhere). */
 function onlyFields(name: string, v: object, fields: readonly string[]): void {
   for (const k of Object.keys(v)) if (!fields.includes(k)) throw Errors.faultRuleShape(`${name}: unknown field "${k}" (fields: ${fields.join(', ')})`);
@@ -448,7 +452,7 @@ const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number
 
 /** Validates a rule for a device whose WQs are `wqIds`; returns its flags word. Every problem names the field. */
 export function checkRule(rule: FaultRule, wqIds: readonly number[]): number {
-  if (rule === null || typeof rule !== 'object' || Array.isArray(rule)) throw Errors.faultRuleShape(`a rule is an object; got ${rule === null ? 'null' : Array.isArray(rule) ? 'an array' : typeof rule}`);
+  if (!isRecord(rule)) throw Errors.faultRuleShape(`a rule is an object; got ${shapeOf(rule)}`);
   const known = new Set<string>(['opcode', 'wq', 'address', 'probability', 'every', 'times', ...EFFECTS]);
   for (const k of Object.keys(rule)) if (!known.has(k)) throw Errors.faultRuleShape(`unknown field "${k}" (fields: ${[...known].join(', ')})`);
   let flags = 0;
@@ -491,7 +495,7 @@ export function checkRule(rule: FaultRule, wqIds: readonly number[]): number {
   }
   if (r.pageFault !== undefined) {
     const p = r.pageFault as { offset?: unknown; operand?: unknown };
-    if (p === null || typeof p !== 'object' || Array.isArray(p)) throw Errors.faultRuleShape(`pageFault must be { offset, operand? }; got ${p === null ? 'null' : Array.isArray(p) ? 'an array' : typeof p}`);
+    if (!isRecord(p)) throw Errors.faultRuleShape(`pageFault must be { offset, operand? }; got ${shapeOf(p)}`);
     onlyFields('pageFault', p, ['offset', 'operand']);
     if (!Number.isInteger(p.offset) || (p.offset as number) < 0 || (p.offset as number) > 0xffffffff) throw Errors.faultRule(`pageFault.offset must be an integer from 0 to 2^32-1; got ${describe(p.offset)}`);
     if (p.operand !== undefined && p.operand !== 'src' && p.operand !== 'dst') throw Errors.faultRule(`pageFault.operand must be 'src' or 'dst'; got ${describe(p.operand)}`);
@@ -504,7 +508,7 @@ export function checkRule(rule: FaultRule, wqIds: readonly number[]): number {
   }
   if (r.engineDeath !== undefined && r.engineDeath !== false) {
     const d = (r.engineDeath === true ? {} : r.engineDeath) as EngineDeath;
-    if (d === null || typeof d !== 'object' || Array.isArray(d)) throw Errors.faultRuleShape(`engineDeath must be true or { how?, when? }; got ${d === null ? 'null' : Array.isArray(d) ? 'an array' : typeof d}`);
+    if (!isRecord(d)) throw Errors.faultRuleShape(`engineDeath must be true or { how?, when? }; got ${shapeOf(d)}`);
     onlyFields('engineDeath', d, ['how', 'when']);
     if (d.how !== undefined && d.how !== 'exit' && d.how !== 'throw') throw Errors.faultRule(`engineDeath.how must be 'exit' or 'throw'; got ${describe(d.how)}`);
     if (d.when !== undefined && d.when !== 'before' && d.when !== 'after') throw Errors.faultRule(`engineDeath.when must be 'before' or 'after'; got ${describe(d.when)}`);
