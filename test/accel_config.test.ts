@@ -95,7 +95,10 @@ test('values read as json-c reads them for accel-config: numbers truncated, bool
   }
   assert.is(parseAccelConfig(config({ priority: null })).topology.wqs[0].priority, 10, 'the driver\'s default priority');
   // strtoll in base 10: "0x10" is 0, a size the driver refuses (it was read as 16)
-  assert.throws(() => parseAccelConfig(config({ size: '0x10' })), (e: ConfigError) => e.field === 'size' && /got 0/.test(e.message));
+  // ... and a value so read that is refused names what the file wrote, not only the 0 it became
+  assert.throws(() => parseAccelConfig(config({ size: '0x10' })), (e: ConfigError) => e.field === 'size' && /got 0 .*\(the file says "0x10", read as accel-config reads it\)$/.test(e.message));
+  assert.throws(() => parseAccelConfig(config({ priority: 'high' })), (e: ConfigError) => e.field === 'priority' && /got 0 \(the file says "high", read as accel-config reads it\)$/.test(e.message));
+  assert.throws(() => parseAccelConfig(config({ priority: 0 })), (e: ConfigError) => e.field === 'priority' && /got 0$/.test(e.message), 'a plain 0 is refused as it is');
   assert.throws(() => parseAccelConfig(config({ threshold: -1 })), (e: ConfigError) => e.field === 'threshold' && /threshold -1 is not a count from 1/.test(e.message));
 });
 

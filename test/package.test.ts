@@ -242,7 +242,7 @@ test('TypeScript consumers: installed types, ESM and CommonJS, nodenext / node16
   const desc = readmeBlocks('Quick example: descriptors').find((b) => b.lang === 'ts')!.code;
   writeFileSync(join(ts, 'drop-in.mts'), dropIn + 'export {};\n');
   writeFileSync(join(ts, 'descriptors.mts'), desc + 'export {};\n');
-  writeFileSync(join(ts, 'types.mts'), `import { alloc, memcpy, stats, eventFdStatus, Device, Status, SoftDsaError, Descriptor, decodeDescriptor, difCheck, type DeviceStats, type EventFdStatus, type Portal } from 'softdsa';
+  writeFileSync(join(ts, 'types.mts'), `import { alloc, batch, memcpy, stats, eventFdStatus, Device, Status, SoftDsaError, Descriptor, decodeDescriptor, difCheck, type DeviceStats, type EventFdStatus, type Portal } from 'softdsa';
 import { main } from 'softdsa/cli';
 const s: DeviceStats = stats();
 export const path: 'eventfd' | 'atomics' = s.completionPath;
@@ -257,6 +257,9 @@ export const again: Uint8Array = Descriptor[decoded.builder!](decoded as never);
 export const portal = async (d: Device): Promise<Portal> => d.wq(0);
 // @ts-expect-error: difCheck writes nothing: it takes no dst
 export const checked = difCheck(new Uint8Array(520), { dst: new Uint8Array(520) });
+// a batch's results are typed in the order of its calls
+const dst = alloc(64);
+export const results: Promise<[Buffer, number, Uint8Array]> = batch().memcpy(dst, Buffer.alloc(64)).fence().crc32c(dst).createDelta(dst, dst).submit();
 // @ts-expect-error: a string is not a byte buffer
 export const wrong = memcpy('dst', 'src');
 `);

@@ -8,7 +8,11 @@ import { Errors } from '../device/errors.ts';
 
 type Call = () => Promise<unknown>;
 
-export class BatchBuilder {
+/**
+ * `R` is the tuple of the results `submit()` resolves to, one per call in the order they were
+ * added: `batch().memcpy(d, s).crc32c(d).submit()` is a `Promise<[typeof d, number]>`.
+ */
+export class BatchBuilder<R extends unknown[] = []> {
   readonly #ops: Ops;
   readonly #segments: Call[][] = [[]];
   #submitted = false;
@@ -21,40 +25,41 @@ export class BatchBuilder {
     this.#closed = closed;
   }
 
-  #add(call: Call): this {
+  // One builder throughout: only its type grows by the call's result.
+  #add<T>(call: () => Promise<T>): BatchBuilder<[...R, T]> {
     if (this.#submitted) throw Errors.batchSubmitted();
     this.#segments[this.#segments.length - 1].push(call);
-    return this;
+    return this as unknown as BatchBuilder<[...R, T]>;
   }
 
-  memcpy(dst: Bytes, src: Bytes, length?: number): this {
+  memcpy<T extends Bytes>(dst: T, src: Bytes, length?: number): BatchBuilder<[...R, T]> {
     return this.#add(() => this.#ops.memcpy(dst, src, length));
   }
-  memmove(dst: Bytes, src: Bytes, length?: number): this {
+  memmove<T extends Bytes>(dst: T, src: Bytes, length?: number): BatchBuilder<[...R, T]> {
     return this.#add(() => this.#ops.memmove(dst, src, length));
   }
-  fill(dst: Bytes, pattern: number | bigint | Bytes, offset?: number, length?: number): this {
+  fill<T extends Bytes>(dst: T, pattern: number | bigint | Bytes, offset?: number, length?: number): BatchBuilder<[...R, T]> {
     return this.#add(() => this.#ops.fill(dst, pattern, offset, length));
   }
-  compare(a: Bytes, b: Bytes): this {
+  compare(a: Bytes, b: Bytes): BatchBuilder<[...R, number]> {
     return this.#add(() => this.#ops.compare(a, b));
   }
-  firstDifference(a: Bytes, b: Bytes): this {
+  firstDifference(a: Bytes, b: Bytes): BatchBuilder<[...R, number]> {
     return this.#add(() => this.#ops.firstDifference(a, b));
   }
-  crc32c(data: Bytes, seed?: number): this {
+  crc32c(data: Bytes, seed?: number): BatchBuilder<[...R, number]> {
     return this.#add(() => this.#ops.crc32c(data, seed));
   }
-  copyCrc32c(dst: Bytes, src: Bytes, seed?: number): this {
+  copyCrc32c(dst: Bytes, src: Bytes, seed?: number): BatchBuilder<[...R, number]> {
     return this.#add(() => this.#ops.copyCrc32c(dst, src, seed));
   }
-  dualcast(dst1: Bytes, dst2: Bytes, src: Bytes, length?: number): this {
+  dualcast(dst1: Bytes, dst2: Bytes, src: Bytes, length?: number): BatchBuilder<[...R, void]> {
     return this.#add(() => this.#ops.dualcast(dst1, dst2, src, length));
   }
-  createDelta(a: Bytes, b: Bytes): this {
+  createDelta(a: Bytes, b: Bytes): BatchBuilder<[...R, Uint8Array]> {
     return this.#add(() => this.#ops.createDelta(a, b));
   }
-  applyDelta(dst: Bytes, delta: Bytes): this {
+  applyDelta<T extends Bytes>(dst: T, delta: Bytes): BatchBuilder<[...R, T]> {
     return this.#add(() => this.#ops.applyDelta(dst, delta));
   }
 
@@ -65,7 +70,7 @@ export class BatchBuilder {
   }
 
   /** Runs the calls; resolves to their results in order, or rejects with the first failure. */
-  async submit(): Promise<unknown[]> {
+  async submit(): Promise<R> {
     if (this.#submitted) throw Errors.batchSubmitted();
     this.#submitted = true;
     if (this.#closed()) throw Errors.closed();
@@ -82,7 +87,7 @@ export class BatchBuilder {
           results.push(r.value);
         }
       }
-      return results;
+      return results as R;
     });
   }
 }

@@ -7,7 +7,7 @@
 // (read buffers, traffic classes, ATS/PRS, drivers, read-only device information) are accepted
 // and reported, one line each, in `warnings`. Absent WQ fields take the values accel-config
 // and the driver give them (config-user-default's for size and threshold).
-import { Errors } from './errors.ts';
+import { ConfigError, Errors } from './errors.ts';
 import { readTextFile } from './host.ts';
 import { checkTopology, deviceNumber, DSA, type GroupConfig, limitsOf, nextPow2, type Topology, type WqConfig } from './topology.ts';
 import { MAX_ENGINES } from './layout.ts';
@@ -241,7 +241,15 @@ export function parseAccelConfig(source: unknown, deviceName?: string): ParsedCo
     warnings.push(`${device}: no engine is configured: all ${lim.MAX_ENGINES} engines go to group${deviceNumber(device)}.${groups[0].id} (as accel-config config-user-default does)`);
   }
   const topology: Topology = { device, groups, wqs: wqs.sort((a, b) => a.id - b.id), ...(capacity === undefined ? {} : { capacity }) };
-  checkTopology(topology);
+  try {
+    checkTopology(topology);
+  } catch (e) {
+    // A value read json-c's way is refused as read ("got 0"): say what the file wrote.
+    if (!(e instanceof ConfigError)) throw e;
+    const key = `${e.target}.${e.field}: `;
+    const said = warnings.find((w) => w.startsWith(key) && w.includes(' read as '));
+    throw said === undefined ? e : e.noted(`(the file says ${said.slice(key.length, said.indexOf(' read as '))}, read as accel-config reads it)`);
+  }
   return { topology, warnings };
 }
 

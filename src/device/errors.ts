@@ -17,12 +17,21 @@ export class SoftDsaError extends Error {
 export class ConfigError extends SoftDsaError {
   readonly target: string;
   readonly field: string;
+  readonly #why: string;
+  readonly #wqName: string | undefined;
   /** `name`: the WQ's name, shown beside its dev name when it has one */
   constructor(target: string, field: string, why: string, name?: string) {
     super('CONFIG_INVALID', `${target}${name ? ` (${JSON.stringify(name)})` : ''}: ${field}: ${why}`);
     this.name = 'ConfigError';
     this.target = target;
     this.field = field;
+    this.#why = why;
+    this.#wqName = name;
+  }
+
+  /** The same refusal, told more (e.g. what the file said, where a value was read from it). */
+  noted(note: string): ConfigError {
+    return new ConfigError(this.target, this.field, `${this.#why} ${note}`, this.#wqName);
   }
 }
 
