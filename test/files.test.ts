@@ -1033,4 +1033,46 @@ test('an aborted or failed call on a regular file rejects once its files are clo
   }
 });
 
+
+test('a chunk the device fails (a fault rule\'s status) rejects the file call under its own name, and a checksum stream under its', async () => {
+  const { Opcode, createCrc32cStream } = await import('../src/index.ts');
+  const src = file('faulted', bytes(3 << 20));
+  const dst = join(dir, 'faulted-copy');
+  for (const [opcode, status, code, says] of [
+    [Opcode.CRCGEN, 0x13, 'DSA_STATUS', 'failed with DSA status 0x13'],
+    [Opcode.CRCGEN, 0x20, 'ENGINE_FAILED', 'status 0x20'],
+  ] as const) {
+    const dev = await Device.open({ engines: 1, faults: [{ opcode, status }] });
+    try {
+      for (const [name, call] of [
+        ['crc32cFile', () => crc32cFile(src, { device: dev })],
+        ['copyFileCrc32c', () => copyFileCrc32c(src, dst, { device: dev })],
+      ] as const) {
+        await call().then(() => assert.unreachable(`${name} resolved`), (e: Error & { code?: string }) => {
+          assert.is(e.code, code, name);
+          assert.ok(e.message.startsWith(name) && e.message.includes(says), e.message);
+        });
+      }
+      const s = createCrc32cStream({ device: dev });
+      s.resume();
+      const failed = new Promise<Error & { code?: string }>((resolve) => s.on('error', resolve));
+      s.end(dev.buffer(1 << 20).fill(1));
+      const e = await failed;
+      assert.is(e.code, code);
+      assert.ok(e.message.startsWith('createCrc32cStream') && e.message.includes(says), e.message);
+    } finally {
+      await dev.close();
+    }
+  }
+  const dev = await Device.open({ engines: 1, faults: [{ opcode: Opcode.COPY_CRC, status: 0x13 }] });
+  try {
+    await copyFileCrc32c(src, dst, { device: dev, via: 'copyCrc32c' }).then(() => assert.unreachable('resolved'), (e: Error) => {
+      assert.ok(e.message.startsWith('copyFileCrc32c failed with DSA status 0x13'), e.message);
+    });
+  } finally {
+    await dev.close();
+  }
+  assert.not.ok(existsSync(dst), 'the failed copies left no file');
+});
+
 test.run();

@@ -17,7 +17,7 @@
 import { bytesOf, intOption, knownOptions } from './args.ts';
 import { defaultDeviceIfOpen, deviceOption } from './default_device.ts';
 import type { DeviceCalls } from './calls.ts';
-import { typeName } from '../device/errors.ts';
+import { Errors, typeName } from '../device/errors.ts';
 import { crc32cOf } from '../device/host.ts';
 import { windowOf } from '../device/spaces.ts';
 
@@ -123,7 +123,8 @@ export class Crc32cAccumulator {
         this.#crc = crc;
         this.#pending = null;
       },
-      (e: unknown) => {
+      (failed: unknown) => {
+        const e = Errors.restated(this.#where, failed);
         if (this.#error === null) this.#error = e;
         this.#pending = null;
         throw e;

@@ -372,7 +372,13 @@ function pump(
       if (!positioned) next += len;
       pumpMore(); // the next read overlaps this chunk's CRC
       let crc = 0;
-      if (len > 0) crc = await work(c.slot, len, c.pos);
+      if (len > 0) {
+        try {
+          crc = await work(c.slot, len, c.pos);
+        } catch (e) {
+          throw Errors.restated(fn, e); // (the chunk's crc32c named only itself)
+        }
+      }
       if (settled) return;
       const before = fold.bytes;
       fold.add(c.index, crc, len);

@@ -147,6 +147,12 @@ export const Errors = {
   noCore: (why: string) => new SoftDsaError('NO_CORE', `softdsa: cannot load the Wasm core from ${why}: the engines cannot start (calls run on this thread), and the DIF calls and crc16t10dif, which run on the core here too, cannot run`),
   notInBrowser: (what: string, why: string) => new SoftDsaError('NOT_IN_BROWSER', `${what} is not available in a browser: ${why}`),
   noWaitAsync: () => new SoftDsaError('NO_WAIT_ASYNC', 'softdsa needs Atomics.waitAsync (completions wake the page through it), which this browser lacks'),
+  /** A device call's status failure, said as the call `op` that made it (a file call, a stream). */
+  restated: (op: string, e: unknown): unknown => {
+    if (!(e instanceof SoftDsaError) || e.status === undefined) return e;
+    if (e.code === 'ENGINE_FAILED') return Errors.hwError(op);
+    return e.code === 'DSA_STATUS' ? Errors.status(op, e.status) : e;
+  },
   /** A descriptor finished with a status other than success (high-level API). */
   status: (op: string, status: number) => {
     const code = status === Status.ABORTED ? status : status & Status.CODE_MASK;
