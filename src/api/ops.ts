@@ -693,17 +693,20 @@ export class Ops {
    * engines boot).
    */
   #copyHere(d: Span, s: Span): void {
-    if (this.#coreReady() && s.placement === 'arena' && d.placement === 'arena') this.#dev.copy(d.addr, s.addr, s.u8.byteLength);
-    else d.u8.set(s.u8);
+    this.#copyRange(d, s, 0, s.u8.byteLength, true);
   }
 
   /** #copyHere, in slices with turns of the event loop between them (slices.ts): a large call on memory no engine reaches. */
   #copyHereSliced(d: Span, s: Span, n: number, where: Placement): Promise<void> {
     const back = d.u8.buffer === s.u8.buffer && d.u8.byteOffset > s.u8.byteOffset && d.u8.byteOffset < s.u8.byteOffset + n;
-    return inSlices(n, (a, b) => {
-      if (this.#coreReady() && s.placement === 'arena' && d.placement === 'arena') this.#dev.copy(d.addr + a, s.addr + a, b - a);
-      else stillThere(d.u8, a, b, 'destination').set(stillThere(s.u8, a, b));
-    }, back, booting(where));
+    return inSlices(n, (a, b) => this.#copyRange(d, s, a, b), back, booting(where));
+  }
+
+  /** Bytes [a, b) of s to d on this thread. `whole`: all of them, in the same turn as the arguments' checks (no view to check again). */
+  #copyRange(d: Span, s: Span, a: number, b: number, whole = false): void {
+    if (this.#coreReady() && s.placement === 'arena' && d.placement === 'arena') this.#dev.copy(d.addr + a, s.addr + a, b - a);
+    else if (whole) d.u8.set(s.u8);
+    else stillThere(d.u8, a, b, 'destination').set(stillThere(s.u8, a, b));
   }
 
   /** CRC-32C of bytes [a, b) of s on this thread, from `seed`: the core's folds in the arena, @node-rs/crc32 elsewhere. */
