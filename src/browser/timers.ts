@@ -1,14 +1,21 @@
 // Node's timer functions as the device's shared source uses them, for the browser build
 // (esbuild `inject`: free uses of these names in the bundle resolve here). setImmediate is a
 // macrotask without the 4 ms clamp of nested setTimeout (a MessageChannel, as Node's check
-// phase comes after I/O); ref()/unref() do nothing, as a page never exits because it is idle.
+// phase comes after I/O); ref()/unref() only keep the state hasRef() tells (the device's
+// safety-net timer clears itself once unref'd), as a page never exits because it is idle.
 class Timer {
+  #ref = true;
   constructor(readonly id: number) {}
   ref(): this {
+    this.#ref = true;
     return this;
   }
   unref(): this {
+    this.#ref = false;
     return this;
+  }
+  hasRef(): boolean {
+    return this.#ref;
   }
 }
 
