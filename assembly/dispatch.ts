@@ -2,9 +2,12 @@
 //
 // Readings of the format page (docs/format.md) where it leaves room; test/reference.ts
 // implements the same ones independently:
-// - Record address (CRAV=1): misaligned -> 0x1B, not entirely in the arena -> 0x1A; both checked
-//   right after the opcode, nothing runs, no record, no interrupt. An unsupported opcode keeps
-//   0x10 even when its record address is bad (then simply no record is written).
+// - Record address (CRAV=1): misaligned -> 0x1B, checked right after the opcode: nothing runs.
+//   Not entirely in the arena -> 0x1A, once the descriptor has run and its record is due (RCR, or
+//   a status other than success), as DSA's completion-record translation fault comes when the
+//   record is written (the driver then finds the record in the event log): a success without RCR
+//   writes nothing and is not refused. Neither gets a record or an interrupt. An unsupported
+//   opcode keeps 0x10 even when its record address is bad (then simply no record is written).
 // - Interrupts: any descriptor that ran to a status (failures included, not 0x1A/0x1B, not
 //   abandoned batch members) signals its handle when RCI is set and the handle is valid.
 // - Op checks run in status-code order 0x13..0x19, then 0x1C (DML checks dualcast 0x17 before
@@ -95,12 +98,11 @@ export function runOne(desc: u32, ctx: u32, irq: u32, inBatch: bool): u32 {
     status = Status.INVALID_OPCODE;
   } else if (crav && (rec & (Record.ALIGN - 1)) != 0) {
     return Status.COMPLETION_ALIGN; // no record, no interrupt
-  } else if (crav && !recOk) {
-    return Status.COMPLETION_FAULT;
   } else {
     status = validate(desc, ctx, idx, op, flags);
     const pasid = load<u32>(desc + Desc.PASID) & PasidWord.PASID_MASK;
     if (status == 0) status = pasid == 0 ? kernel(desc, ctx, irq, op, flags) : foreignKernel(desc, op, flags);
+    if (crav && !recOk && ((flags & Flag.RCR) != 0 || status != Status.SUCCESS)) return Status.COMPLETION_FAULT;
   }
 
   if (recOk && ((flags & Flag.RCR) != 0 || status != Status.SUCCESS)) writeRecord(<u32>rec, status);

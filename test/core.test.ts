@@ -397,6 +397,9 @@ test('status codes: each one provoked', () => {
   assert.is(r.ret, S.COMPLETION_FAULT);
   r = exec({ op: Opcode.NOOP, rec: 1n << 40n });
   assert.is(r.ret, S.COMPLETION_FAULT);
+  // ... once the descriptor has run and its record is due: not for a success without RCR
+  assert.is(exec({ op: Opcode.NOOP, flags: Flag.CRAV, rec: 1n << 40n }).ret, S.SUCCESS);
+  assert.is(exec({ op: Opcode.MEMMOVE, flags: Flag.CRAV, src: A, dst: A + 8192, size: 0, rec: 1n << 40n }).ret, S.COMPLETION_FAULT);
   // misaligned record is not checked without CRAV
   assert.is(exec({ op: Opcode.NOOP, flags: 0, rec: 3 }).ret, S.SUCCESS);
   // opcode is checked before the record alignment

@@ -268,6 +268,28 @@ test('diagnostics_channel softdsa:descriptor: each submitted descriptor and its 
   }
 });
 
+test('softdsa:descriptor shows only what the program submitted: not the device\'s own measuring (its handoff calibration), nor its warm-up', async () => {
+  const events: DescriptorEvent[] = [];
+  const on = (m: unknown): void => {
+    events.push(m as DescriptorEvent);
+  };
+  subscribe('softdsa:descriptor', on);
+  const dev = await Device.open({ engines: 1, arenaBytes: 1 << 20 });
+  try {
+    await dev.crc32c(Buffer.alloc(4096)); // (done here: no descriptor)
+    await dev.submit(Descriptor.noop());
+    // the calibration runs once the device is first idle (20 ms after the first call) and
+    // submits 2 batches of 64 NOOPs: wait for it, and see it ran
+    const until = Date.now() + 3000;
+    while (Date.now() < until && dev.stats().completed < 3) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(dev.stats().completed >= 3, `the calibration ran: ${dev.stats().completed} completed`);
+    assert.equal(events.map((e) => e.descriptor.opcodeName), ['NOOP']);
+  } finally {
+    unsubscribe('softdsa:descriptor', on);
+    await dev.close();
+  }
+});
+
 test('softdsa:descriptor: no record where the device wrote none (CRAV without RCR and a success; a misaligned record address)', async () => {
   const dev = await Device.open({ engines: 1, arenaBytes: 1 << 20 });
   const events: DescriptorEvent[] = [];

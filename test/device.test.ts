@@ -222,6 +222,26 @@ test('records that cannot be written settle the submit with 0x1b / 0x1a and go t
     assert.is(await dev.submit(Descriptor.encode({ opcode: 0x0b, completion: 2 ** 40, flags: Flag.CRAV | Flag.RCR })), Status.INVALID_OPCODE);
     assert.is(await dev.submit(Descriptor.encode({ opcode: 0x0b, completion: rec, flags: Flag.CRAV | Flag.RCR })), Status.INVALID_OPCODE);
     assert.equal(dev.errorLog.slice(3).map((e) => [e.status, e.opcode, e.completion]), [[Status.INVALID_OPCODE, 0x0b, BigInt(rec + 8)], [Status.INVALID_OPCODE, 0x0b, 2n ** 40n]], 'the one with a record written is not logged');
+    // A record outside the arena faults as it is written, after the work, as DSA's record
+    // translation fault does: a success without RCR writes none and succeeds; a record due
+    // (RCR, or a failure) gives 0x1A with the work done.
+    const a = dev.alloc(4096);
+    const b = dev.alloc(4096);
+    const fresh = (): void => {
+      dev.view(a, 4096).fill(0x5a);
+      dev.view(b, 4096).fill(0);
+    };
+    const copied = (): boolean => dev.view(b, 4096).every((x) => x === 0x5a);
+    const logged = dev.errorLog.length;
+    fresh();
+    assert.is(await dev.submit(Descriptor.memmove({ src: a, dst: b, size: 4096, completion: 2 ** 40, flags: Flag.CRAV })), Status.SUCCESS, 'CRAV without RCR, a success: no record due');
+    assert.ok(copied());
+    assert.is(dev.errorLog.length, logged, 'nothing logged');
+    fresh();
+    assert.is(await dev.submit(Descriptor.memmove({ src: a, dst: b, size: 4096, completion: 2 ** 40 })), Status.COMPLETION_FAULT, 'RCR: the record is due');
+    assert.ok(copied(), 'the work was done before its record faulted');
+    assert.is(await dev.submit(Descriptor.memmove({ src: a, dst: b, size: 0, completion: 2 ** 40, flags: Flag.CRAV })), Status.COMPLETION_FAULT, 'a failure (0x13) without RCR: its record is due');
+    assert.equal(dev.errorLog.slice(logged).map((e) => [e.status, e.opcode]), [[Status.COMPLETION_FAULT, Opcode.MEMMOVE], [Status.COMPLETION_FAULT, Opcode.MEMMOVE]]);
     // the raw verbs: a position reaped already, or never enqueued, is refused (it read NONE for good)
     const pos = dev.portal.enqueue(Descriptor.noop());
     dev.portal.doorbell();

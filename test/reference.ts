@@ -233,8 +233,6 @@ class Device {
       status = Status.INVALID_OPCODE;
     } else if (crav && rec % 32n !== 0n) {
       return Status.COMPLETION_ALIGN;
-    } else if (crav && !recWritable) {
-      return Status.COMPLETION_FAULT;
     } else {
       status = this.validate(d, op, flags, o);
       // A PASID names another address space: the model knows none, so it is unmapped (the
@@ -261,6 +259,8 @@ class Device {
           this.foreign = false;
         }
       }
+      // a record outside memory faults as it is written, after the work: 0x1A, no interrupt
+      if (crav && !recWritable && ((flags & Flag.RCR) !== 0 || status !== Status.SUCCESS)) return Status.COMPLETION_FAULT;
     }
     if (recWritable && ((flags & Flag.RCR) !== 0 || status !== Status.SUCCESS)) this.writeRecord(Number(rec), status, o);
     if (flags & Flag.RCI && handleOk) this.irq |= 1n << BigInt(handle);

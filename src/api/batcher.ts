@@ -70,8 +70,11 @@ export interface ArenaMemory {
 
 export interface Submitter {
   submit(desc: Uint8Array): Promise<number>;
-  /** submit(), or the status itself when the descriptor completed before it returned; `group`: see Member */
-  submitNow(desc: Uint8Array, group?: number): number | Promise<number>;
+  /**
+   * submit(), or the status itself when the descriptor completed before it returned; `group`:
+   * see Member; `traced` false: not published on softdsa:descriptor (the device's own measuring)
+   */
+  submitNow(desc: Uint8Array, group?: number, traced?: boolean): number | Promise<number>;
   /** wakes up to n parked engines for work about to be submitted */
   wake(n: number): void;
   /** top: a block kept long (see Allocator.alloc) */

@@ -251,7 +251,7 @@ export abstract class DeviceCalls extends DeviceConnection {
       asleep: () => this.portal.enginesAsleep(),
       faulting: () => this.portal.faulting(),
       submit: (d) => this.portal.submit(d),
-      submitNow: (d, group) => this.portal.submitNow(d, group),
+      submitNow: (d, group, traced) => this.portal.submitNow(d, group, traced),
       wake: (n) => this.portal.doorbell(n),
       alloc: (n, a, top) => arena.alloc(n, a, top),
       free: (a) => arena.release(a), // (only blocks the calls took for their own work come back here)

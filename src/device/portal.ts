@@ -247,8 +247,8 @@ export class Portal {
    * this returns (the awaited round trip's spin), so its caller settles with no promise hop;
    * else the promise. Throws what submit() would reject with at once.
    */
-  submitNow(desc: Uint8Array, group = 0): number | Promise<number> {
-    if (descriptorChannel.hasSubscribers) return this.submit(desc);
+  submitNow(desc: Uint8Array, group = 0, traced = true): number | Promise<number> {
+    if (traced && descriptorChannel.hasSubscribers) return this.submit(desc);
     return this.#submit(this.#checked(desc), true, group);
   }
 
