@@ -94,6 +94,9 @@ test('builders refuse what does not fit a field, naming it: no silent wrap (a si
     [() => Descriptor.noop({ privileged: 1 as unknown as boolean }), TypeError, /noop: privileged must be a boolean; got number/],
     [() => Descriptor.difCheck({ src: 0, size: 520, appTag: 0x10000 }), RangeError, /appTag must be an integer from 0 to 65535/],
     [() => (Descriptor.memmove as (o?: unknown) => unknown)(), TypeError, /memmove: its fields come as an object; got undefined/],
+    // a name the builder does not take (a typo built a size of 0, found later as 0x13)
+    [() => Descriptor.memmove({ src: 4096, dst: 8192, sizee: 5 } as never), TypeError, /^Descriptor\.memmove: unknown field sizee \(its fields: src, dst, size, flags, completion, intHandle, pasid, privileged\)$/],
+    [() => Descriptor.noop({ size: 5 } as never), TypeError, /^Descriptor\.noop: unknown field size \(its fields: flags, completion/],
   ];
   for (const [f, type, match] of bad) {
     try {
@@ -186,7 +189,10 @@ test('softdsa decode: usage errors on one line, exit 2', async () => {
   const desc = hex(Descriptor.noop());
   const cases: Array<[string[], RegExp]> = [
     [[], /give the bytes in hex/],
-    [['12zz'], /"z" is not a hex digit/],
+    [['12zz'], /"z" is not a hex digit\n$/],
+    // a character a terminal would act on, or that cannot be seen, is named by its code point
+    [['12\x1b]0;title\x07'], /U\+001B is not a hex digit \(the input looks binary: give its bytes as hex, e\.g\. xxd -p desc\.bin \| softdsa decode -\)\n$/],
+    [['12\u200b34'], /U\+200B is not a hex digit\n$/],
     [['123'], /3 hex digits is not a whole number of bytes/],
     [['00'.repeat(32)], /a descriptor is 64 bytes \(128 hex digits\); got 32 \(a completion record\? add --record\)/],
     [['--record', desc], /a completion record is 32 bytes \(64 hex digits\); got 64 \(a descriptor\? drop --record\)/],

@@ -48,8 +48,14 @@ export interface DecodeOptions {
 /** The bytes of a hex text: whitespace, colons, commas and 0x prefixes are ignored. */
 export function parseHex(text: string): Uint8Array {
   const digits = text.replace(/0x/gi, '').replace(/[\s:,]/g, '');
-  const bad = /[^0-9a-f]/i.exec(digits);
-  if (bad) throw new UsageError(`decode: "${bad[0]}" is not a hex digit`);
+  const bad = /[^0-9a-f]/iu.exec(digits);
+  if (bad) {
+    // (shown escaped unless plainly printable: a terminal acts on an ESC, a NUL or a zero-width space is not seen)
+    const c = bad[0];
+    const shown = /^[\x21-\x7e]$/.test(c) ? `"${c}"` : `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+    const binary = /[\x00-\x08\x0e-\x1f\x7f]/.test(digits) ? ' (the input looks binary: give its bytes as hex, e.g. xxd -p desc.bin | softdsa decode -)' : '';
+    throw new UsageError(`decode: ${shown} is not a hex digit${binary}`);
+  }
   if (digits.length % 2 !== 0) throw new UsageError(`decode: ${digits.length} hex digits is not a whole number of bytes`);
   return Uint8Array.from(digits.match(/../g) ?? [], (b) => parseInt(b, 16));
 }

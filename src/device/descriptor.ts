@@ -68,10 +68,13 @@ function build(opcode: Opcode, o: Common): Uint8Array {
   const { builder, fields } = OPS[opcode];
   const where = `Descriptor.${builder}`;
   if (o === null || typeof o !== 'object') throw new TypeError(`${where}: its fields come as an object; got ${typeName(o)}`);
-  // (other names are let be: what decodeDescriptor gives back, with its names and notes, builds the same bytes)
   const out = new Uint8Array(Desc.SIZE);
   const dv = new DataView(out.buffer);
   const c = o as Record<string, unknown>;
+  const names = namesOf(opcode);
+  for (const k of Object.keys(c)) {
+    if (!names.has(k)) throw new TypeError(`${where}: unknown field ${k} (its fields: ${[...new Set(fields.map((s) => s.name.replace(/\..*/, '')))].concat(COMMON_NAMES).join(', ')})`);
+  }
   checkValue(where, 'flags', c.flags, 3);
   checkValue(where, 'completion', c.completion, 8);
   checkValue(where, 'intHandle', c.intHandle, 2);
@@ -91,6 +94,19 @@ function build(opcode: Opcode, o: Common): Uint8Array {
   }
   header(dv, opcode, flags, o);
   return out;
+}
+
+/** The fields every builder takes. */
+const COMMON_NAMES = ['flags', 'completion', 'intHandle', 'pasid', 'privileged'];
+/** What decodeDescriptor adds beside the fields: its output builds the same bytes back. */
+const DECODED_NAMES = ['opcode', 'opcodeName', 'builder', 'flagNames', 'unusedNonZero', 'blockSize', 'difFlagNames', 'srcDifFlagNames', 'dstDifFlagNames'];
+const NAMES = new Map<number, Set<string>>();
+
+/** The names a builder of `opcode` takes (a typo, as `sizee`, built a descriptor of size 0). */
+function namesOf(opcode: Opcode): Set<string> {
+  let names = NAMES.get(opcode);
+  if (names === undefined) NAMES.set(opcode, (names = new Set([...COMMON_NAMES, ...DECODED_NAMES, ...OPS[opcode].fields.map((s) => s.name.replace(/\..*/, ''))])));
+  return names;
 }
 
 /** A field's value fits its `width` bytes as an unsigned integer (a number or a bigint), or the error says which field and why. */
