@@ -326,7 +326,7 @@ test('a resizable ArrayBuffer shrunk while a call stages it: a RangeError, not s
   }
 });
 
-test('DIF on memory outside the arena, the arena full: staged through the thread\'s own area; a RangeError that says what to do where not even that holds a block', async () => {
+test('DIF on memory outside the arena, the arena full: staged through the thread\'s own area; which holds a block of the largest and its output also on a 64 KiB arena', async () => {
   const hog = (dev: Device): number[] => {
     const hogs: number[] = [];
     for (let size = 4 << 20; size >= 64; ) {
@@ -341,7 +341,7 @@ test('DIF on memory outside the arena, the arena full: staged through the thread
   const data = Buffer.alloc(4096 * 5, 1);
   const roomy = await Device.open({ engines: 1 });
   const full = await Device.open({ engines: 1, arenaBytes: 4 << 20 });
-  const small = await Device.open({ engines: 1, arenaBytes: 65536 }); // its own area: 4 KiB, less than a block in and out
+  const small = await Device.open({ engines: 1, arenaBytes: 65536 }); // its own area: a 16th would be 4 KiB, less than a block in and out
   try {
     hog(full);
     hog(small);
@@ -361,7 +361,18 @@ test('DIF on memory outside the arena, the arena full: staged through the thread
     } finally {
       await d2.close();
     }
-    await rejects(() => small.difInsert(data, { blockSize: 4096 }), RangeError, /difInsert: the device arena has no room to stage one block .*free arena buffers, or pass memory from alloc\(\)/);
+    // ... also on a 64 KiB arena, whose own area holds one block of the largest and its output
+    // (a 16th of the arena did not: ARENA_FULL for 4096- and 4104-byte blocks)
+    for (const blockSize of [512, 520, 4096, 4104] as const) {
+      const blocks = Buffer.alloc(blockSize * 3, 7);
+      const want = Buffer.from(await roomy.difInsert(blocks, { blockSize }));
+      assert.ok(Buffer.from(await small.difInsert(blocks, { blockSize })).equals(want), `difInsert ${blockSize}`);
+      assert.ok(Buffer.from(await small.dixGenerate(blocks, { blockSize })).equals(Buffer.from(await roomy.dixGenerate(blocks, { blockSize }))), `dixGenerate ${blockSize}`);
+      assert.ok(Buffer.from(await small.difStrip(want, { blockSize })).equals(blocks), `difStrip ${blockSize}`);
+      await small.difCheck(want, { blockSize });
+      assert.ok(Buffer.from(await small.difUpdate(want, { blockSize })).equals(Buffer.from(await roomy.difUpdate(want, { blockSize }))), `difUpdate ${blockSize}`);
+    }
+    assert.equal(Object.keys(small.stats().ops.difInsert!.placement), ['inline:no-room']);
   } finally {
     for (const d of [roomy, full, small]) await d.close();
   }

@@ -15,12 +15,19 @@ import type { DeviceAccess, Ops } from './ops.ts';
 import { type Core, instantiateCore } from '../device/core.ts';
 import { CTX_ADDR, type Layout } from '../device/layout.ts';
 
-/** The size of a thread's here area for an arena (or part) of arenaBytes: 64 KiB, or a 16th of a small one (at least 256 bytes). */
-export const hereBytes = (arenaBytes: number): number => Math.max(256, Math.min(64 << 10, Math.floor(arenaBytes / 16 / 64) * 64));
+/**
+ * The least here area: its descriptor slot (ops.ts HERE_SLOT, 128 bytes) and one DIF block with
+ * its output, the largest (4104-byte blocks and their 8-byte tuples, both ways): a DIF call on
+ * memory outside a full small arena runs here (a 16th of a 64 KiB arena held no 4 KiB block).
+ */
+const HERE_MIN = 128 + 2 * (4104 + 8) + 32;
+
+/** The size of a thread's here area for an arena (or part) of arenaBytes: 64 KiB, or a 16th of a small one (at least HERE_MIN). */
+export const hereBytes = (arenaBytes: number): number => Math.max(HERE_MIN, Math.min(64 << 10, Math.floor(arenaBytes / 16 / 64) * 64));
 
 /**
  * Sets aside a thread's here area (DeviceAccess.here) in `arena`: a descriptor slot and a staging
- * window, 64 KiB, or a 16th of a small arena (at least 256 bytes); undefined when even that does not fit.
+ * window, 64 KiB, or a 16th of a small arena (at least HERE_MIN); undefined when even that does not fit.
  */
 export function hereArea(arena: Allocator, arenaBytes: number): { base: number; bytes: number } | undefined {
   const bytes = hereBytes(arenaBytes);
