@@ -16,7 +16,8 @@ import { type ArenaInfo, type Bytes, MAX_PIECES, pattern as patternOf, seedOf, t
 import { type ArenaMemory, Batcher, type Member, RESOLVED, type Submitter } from './batcher.ts';
 import { crc32cCombine } from './crc_combine.ts';
 import { Errors } from '../device/errors.ts';
-import { channel, compareBytes, crc32cOf, rangeComparer, stagesNotShared } from '../device/host.ts';
+import { channel, compareBytes, crc32cOf, stagesNotShared } from '../device/host.ts';
+import { firstDifference } from '../device/first_difference.ts';
 import { fillPattern } from '../device/pattern.ts';
 import { AddressSpaces, windowOf } from '../device/spaces.ts';
 import { Desc, DeltaEntry, Opcode, Record, Status } from '../device/format.ts';
@@ -880,9 +881,9 @@ export class Ops {
     return this.#track(op, n, where, (): number | Promise<number> => {
       if (where.startsWith('inline') && sliced(where, n)) {
         let at = -1;
-        return inSlices(n, (a, b) => (at = firstDiffInline(stillThere(x.u8, a, b), stillThere(y.u8, a, b))) >= 0 && ((at += a), true), false, booting(where)).then(() => answer(at));
+        return inSlices(n, (a, b) => (at = firstDifference(stillThere(x.u8, a, b), stillThere(y.u8, a, b))) >= 0 && ((at += a), true), false, booting(where)).then(() => answer(at));
       }
-      if (where.startsWith('inline')) return answer(firstDiffInline(x.u8.subarray(0, n), y.u8.subarray(0, n)));
+      if (where.startsWith('inline')) return answer(firstDifference(x.u8.subarray(0, n), y.u8.subarray(0, n)));
       const ranges = this.#pieces(n, where === 'split');
       return allDone(ranges.map(([s, e]) => this.#desc(op, Opcode.COMPARE, fill(s, e), where === 'split', this.#batcher, x.space).then(found(s))))
         .then((all) => answer(all.find((v) => v >= 0) ?? -1));
@@ -1033,7 +1034,7 @@ export class Ops {
         if (entries.byteLength > 0) frames.push([w / DeltaEntry.MAX_SOURCE, entries]);
         await pace?.(len);
       }
-      if (words < n && firstDiffInline(stillThere(x.u8, words, n), stillThere(y.u8, words, n)) >= 0) frames.push([TAIL_FRAME, stillThere(y.u8, words, n)]);
+      if (words < n && firstDifference(stillThere(x.u8, words, n), stillThere(y.u8, words, n)) >= 0) frames.push([TAIL_FRAME, stillThere(y.u8, words, n)]);
       return framed(n, frames);
     });
   }
@@ -1246,20 +1247,6 @@ function fillInline(u8: Uint8Array, pat: bigint): void {
   new DataView(p.buffer).setBigUint64(0, pat, true);
   if (p.every((v) => v === p[0])) u8.fill(p[0]);
   else fillPattern(u8, p);
-}
-
-function firstDiffInline(a: Uint8Array, b: Uint8Array): number {
-  const n = a.byteLength;
-  const cmp = rangeComparer(a, b);
-  if (cmp(0, n) === 0) return -1;
-  // Native compares of 4 KiB chunks find the chunk; a byte scan finds the byte in it.
-  const CHUNK = 4096;
-  for (let c = 0; c < n; c += CHUNK) {
-    const e = Math.min(n, c + CHUNK);
-    if (cmp(c, e) === 0) continue;
-    for (let i = c; i < e; i++) if (a[i] !== b[i]) return i;
-  }
-  return -1;
 }
 
 /**

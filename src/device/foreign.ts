@@ -22,7 +22,11 @@ import { runInNewContext } from 'node:vm';
 import { crc32cHere } from './cpu_crc.ts'; // (loaded at the first foreign CRC: an engine that never runs one does not pay for it at boot)
 import { Desc, Flag, Opcode, PasidWord, Status } from './format.ts';
 import { fillPattern } from './pattern.ts';
+import { firstDifference } from './first_difference.ts';
 import { setV8Flags } from './v8_flags.ts';
+
+/** Bytes of the repeated pattern a compare-pattern in a foreign space compares against at a time. */
+const PATTERN_SPAN = 64 << 10;
 
 /** Address spaces registered at once (PASID bits 11:0 name the slot, 1-4095; bits 19:12 its reuse generation). */
 export const MAX_SPACES = 4095;
@@ -206,12 +210,18 @@ export function runForeign(mem: Uint8Array, desc: number, op: number, flags: num
       const va = valid(src, size);
       const vb = op === Opcode.COMPARE ? valid(other, size) : size;
       const n = Math.min(va, vb);
-      const pattern = mem.subarray(desc + Desc.COMP_PATTERN, desc + Desc.COMP_PATTERN + 8);
       let at = -1;
-      for (let i = 0; i < n; i++) {
-        if (u8[src + i] !== (op === Opcode.COMPARE ? u8[other + i] : pattern[i & 7])) {
-          at = i;
-          break;
+      if (op === Opcode.COMPARE) {
+        at = firstDifference(u8.subarray(src, src + n), u8.subarray(other, other + n));
+      } else {
+        // against the pattern repeated over 64 KiB (a multiple of 8: each piece starts in phase)
+        const pattern = mem.subarray(desc + Desc.COMP_PATTERN, desc + Desc.COMP_PATTERN + 8);
+        const rep = new Uint8Array(Math.min(n, PATTERN_SPAN));
+        for (let i = 0; i < rep.length; i += 8) rep.set(pattern.subarray(0, Math.min(8, rep.length - i)), i);
+        for (let c = 0; c < n && at < 0; c += rep.length) {
+          const e = Math.min(n, c + rep.length);
+          const i = firstDifference(u8.subarray(src + c, src + e), rep);
+          if (i >= 0) at = c + i;
         }
       }
       if (at < 0 && n < size) return va <= vb ? fault(Desc.SRC, n, n, false) : fault(Desc.SRC2, n, n, false);
