@@ -987,7 +987,7 @@ test("splitThreshold 'auto' (the default): CRCs and compares split from 2 MiB, c
   assert.throws(() => Device.openSync({ maxBatch: 1025 }), /option maxBatch: must be an integer from 1 to 1024, got 1025/);
 });
 
-test("diagnostics_channel 'softdsa:op': one event per call with op, bytes, placement, duration", async () => {
+test("diagnostics_channel 'softdsa:op': one event per call with op, bytes, placement, duration; a failed call's with its error", async () => {
   const events: Array<{ op: string; bytes: number; placement: string; durationMs: number }> = [];
   const onEvent = (m: unknown): void => {
     events.push(m as (typeof events)[0]);
@@ -1006,6 +1006,20 @@ test("diagnostics_channel 'softdsa:op': one event per call with op, bytes, place
     assert.ok(events[0].durationMs > 0);
     assert.equal([events[1].op, events[1].bytes, events[1].placement], ['crc32c', 10, 'device']);
     assert.equal([events[2].op, events[2].placement], ['compare', 'inline:not-shared']);
+    // a call taken that fails is published too, with its error: as it ran here, on the device, split
+    events.length = 0;
+    const bad = Buffer.from(await split.difInsert(Buffer.alloc(512 * 4, 1)));
+    bad[5] ^= 1;
+    const failed = (e: unknown): unknown => e;
+    const e1 = await split.difCheck(bad).catch(failed);
+    const rule = split.inject({ opcode: Opcode.MEMMOVE, status: 0x20 });
+    const e2 = await split.memcpy(b, a.subarray(0, 4096)).catch(failed);
+    const e3 = await split.memcpy(b, a).catch(failed);
+    rule.remove();
+    const seen = events.map((e) => [e.op, e.placement, (e as { error?: unknown }).error]);
+    assert.equal(seen.slice(1).map(([op, , error]) => [op, error]), [['difCheck', e1], ['memcpy', e2], ['memcpy', e3]]);
+    assert.ok(e1 instanceof Error && e2 instanceof Error && e3 instanceof Error);
+    assert.equal(seen.slice(2).map(([, placement]) => placement), ['split', 'split'], '(this device splits from 4 KiB)');
     split.free(a.byteOffset);
     split.free(b.byteOffset);
   } finally {

@@ -488,7 +488,7 @@ export class Ops {
     try {
       r = fn();
     } catch (e) {
-      this.stats.fail(op);
+      this.#failed(op, bytes, placementOf(where), t0, e);
       return Promise.reject(e);
     }
     if (r instanceof Promise) {
@@ -516,7 +516,7 @@ export class Ops {
       (e: unknown) => {
         this.#unbusy();
         if (space > 0) this.#dev.spaces.release(space);
-        this.stats.fail(op);
+        this.#failed(op, bytes, placementOf(where), t0, e);
         throw e;
       },
     );
@@ -539,6 +539,12 @@ export class Ops {
     this.stats.record(op, bytes, placement, ms);
     if (opChannel.hasSubscribers && !this.#quiet) opChannel.publish({ op, bytes, placement, durationMs: ms });
     return this.#pacer.pace(value, bytes);
+  }
+
+  /** Counts a call taken that then failed; on the channel with its error (it has no placement in the stats). */
+  #failed(op: OpName, bytes: number, placement: Placement, t0: number, error: unknown): void {
+    this.stats.fail(op);
+    if (t0 >= 0 && opChannel.hasSubscribers && !this.#quiet) opChannel.publish({ op, bytes, placement, durationMs: performance.now() - t0, error });
   }
 
   readonly #pacer = new Pacer();
@@ -591,11 +597,11 @@ export class Ops {
   }
 
   /** A OneCall's descriptor is done (rec: its record; -1: it failed): the value, recorded, or null. */
-  readonly #oneDone = <T>(call: OneCall<T>, rec: number): T | Promise<T> | null => {
+  readonly #oneDone = <T>(call: OneCall<T>, rec: number, error?: unknown): T | Promise<T> | null => {
     this.#unbusy();
     if (call.space > 0) this.#dev.spaces.release(call.space);
     if (rec >= 0) return this.#record(call.op, call.bytes, call.placement, call.t0, call.value(rec));
-    this.stats.fail(call.op);
+    this.#failed(call.op, call.bytes, call.placement, call.t0, error);
     return null;
   };
 
@@ -1176,7 +1182,8 @@ class OneCall<T> extends Settles<T | Promise<T>> implements Member {
 
   constructor(
     readonly op: OpName,
-    readonly finish: (call: OneCall<T>, rec: number) => T | Promise<T> | null,
+    /** rec -1: the call failed, with `error` */
+    readonly finish: (call: OneCall<T>, rec: number, error?: unknown) => T | Promise<T> | null,
     readonly bytes: number,
     readonly placement: Placement,
     readonly t0: number,
@@ -1198,7 +1205,7 @@ class OneCall<T> extends Settles<T | Promise<T>> implements Member {
   }
 
   fail(e: unknown): void {
-    this.finish(this, -1);
+    this.finish(this, -1, e);
     this.reject(e);
   }
 }
