@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import { readFile as readFileP } from 'node:fs/promises';
 import * as assert from 'uvu/assert';
-import { appendFileSync, existsSync, lstatSync, readdirSync, readlinkSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, lstatSync, readdirSync, readlinkSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -1073,6 +1073,35 @@ test('a chunk the device fails (a fault rule\'s status) rejects the file call un
     await dev.close();
   }
   assert.not.ok(existsSync(dst), 'the failed copies left no file');
+});
+
+test("copyFileCrc32c onto a dst of another user's refuses with EPERM, as fs.copyFile does (the copy went on, and that file kept its permission bits: a world-writable one stayed so)", () => {
+  if (process.getuid?.() !== 0) {
+    console.log('  (not run: it needs root, to copy as another user onto root\'s file)');
+    return;
+  }
+  const shared = mkdtempSync(join(tmpdir(), 'softdsa-perm-'));
+  try {
+    chmodSync(shared, 0o755);
+    const src = join(shared, 'src');
+    writeFileSync(src, 'data\n');
+    chmodSync(src, 0o644);
+    for (const name of ['ours', 'fs']) {
+      writeFileSync(join(shared, name), 'x\n');
+      chmodSync(join(shared, name), 0o666); // root's, and anyone may write it
+    }
+    const index = new URL('../src/index.ts', import.meta.url).pathname;
+    const script = `
+      import { copyFileCrc32c } from ${JSON.stringify(index)};
+      import { copyFile } from 'node:fs/promises';
+      const code = (p) => p.then(() => 'resolved', (e) => e.code);
+      console.log(JSON.stringify([await code(copyFileCrc32c(${JSON.stringify(src)}, ${JSON.stringify(join(shared, 'ours'))})), await code(copyFile(${JSON.stringify(src)}, ${JSON.stringify(join(shared, 'fs'))}))]));`;
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000, cwd: new URL('..', import.meta.url).pathname });
+    assert.equal(JSON.parse(r.stdout.trim().split('\n').pop() ?? 'null'), ['EPERM', 'EPERM'], r.stderr);
+    assert.is(lstatSync(join(shared, 'ours')).mode & 0o777, 0o666, 'its bits are its own still');
+  } finally {
+    rmSync(shared, { recursive: true, force: true });
+  }
 });
 
 test.run();

@@ -865,11 +865,15 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
     // truncates it). A FIFO opens once a reader is there, and is written through a pipe an abort ends (pipe_handle.ts).
     ({ fh: out, made } = await openDestination(d, st.mode & 0o777, o.signal, dev));
     if (o.signal?.aborted) throw abortError(o.signal);
-    outIsFile = (await out.stat()).isFile();
-    // src's permission bits, as fs.copyFile gives them: also to a dst that existed, and past the umask
-    // (a file system that keeps no modes refuses with EPERM: as libuv, go on without)
+    const outSt = await out.stat();
+    outIsFile = outSt.isFile();
+    // src's permission bits, as fs.copyFile gives them: also to a dst that existed, and past the
+    // umask. EPERM: a dst of another user's, refused as fs.copyFile refuses it (it kept its bits,
+    // a world-writable one stayed so); or one of ours on a file system that keeps no modes (CIFS),
+    // where libuv goes on without, as here.
     if (outIsFile) await out.chmod(st.mode & 0o7777).catch((e: NodeJS.ErrnoException) => {
       if (e.code !== 'EPERM') throw e;
+      if (outSt.uid !== process.geteuid?.()) throw new FileCrcError('EPERM', `${fn}: ${d} is another user's: it cannot be given ${s}'s permission bits (EPERM, as fs.copyFile says)`, String(d));
     });
   } catch (e) {
     freeAll(dev, slots, []); // (nothing read yet; a copy is the second half of its slot's buffer)
