@@ -1528,6 +1528,8 @@ test('a batch submitted before close() or shutdown() runs whole: its calls after
   };
   const dev = await Device.open();
   await run(dev, () => dev.close());
+  // a batch built once it closed rejects as it is submitted, as a call does (it threw as it was built)
+  await dev.batch().memcpy(Buffer.alloc(8), Buffer.alloc(8)).submit().then(() => assert.unreachable('resolved'), (e: { code?: string }) => assert.is(e.code, 'DEVICE_CLOSED'));
   await run({ batch: dsa.batch, buffer: (n) => dsa.alloc(n) }, dsa.shutdown);
 });
 

@@ -627,6 +627,15 @@ test('also: a lent part cannot be freed by its address (the next buffer took it 
     const y = dev.buffer(4096);
     assert.is(y.byteOffset, x.byteOffset, 'the block is taken again');
     assert.throws(() => dev.free(x), /not freed already/);
+    // another device's Buffer: said so (it was told it was a view, or freed already)
+    const other = await Device.open({ engines: 1, arenaBytes: 1 << 20 });
+    try {
+      const theirs = other.buffer(64);
+      assert.throws(() => dev.free(theirs), (e: Error) => e instanceof RangeError && /not from this device's buffer\(\) or alloc\(\) \(another device's, or memory of its own\)/.test(e.message));
+      other.free(theirs);
+    } finally {
+      await other.close();
+    }
     y.fill(1);
     const z = dev.buffer(4096);
     assert.ok(z.byteOffset !== y.byteOffset, 'y is still allocated');

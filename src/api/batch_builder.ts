@@ -6,61 +6,66 @@ import type { Bytes } from './args.ts';
 import type { Ops } from './ops.ts';
 import { Errors } from '../device/errors.ts';
 
-type Call = () => Promise<unknown>;
+type Call = (ops: Ops) => Promise<unknown>;
 
 /**
  * `R` is the tuple of the results `submit()` resolves to, one per call in the order they were
  * added: `batch().memcpy(d, s).crc32c(d).submit()` is a `Promise<[typeof d, number]>`.
  */
 export class BatchBuilder<R extends unknown[] = []> {
-  readonly #ops: Ops;
+  readonly #opsOf: () => Ops;
   readonly #segments: Call[][] = [[]];
   #submitted = false;
 
   readonly #closed: () => boolean;
 
-  /** `closed`: whether the device has begun closing (a batch submitted then is refused, as a call is) */
-  constructor(ops: Ops, closed: () => boolean = () => false) {
-    this.#ops = ops;
+  /**
+   * `ops`: the device's calls, asked for as the batch runs (a batch built on a closed device
+   * rejects at submit(), as a call does, rather than throw as it is built); `closed`: whether
+   * the device has begun closing (a batch submitted then is refused, as a call is)
+   */
+  constructor(ops: () => Ops, closed: () => boolean = () => false) {
+    this.#opsOf = ops;
     this.#closed = closed;
   }
 
+
   // One builder throughout: only its type grows by the call's result.
-  #add<T>(call: () => Promise<T>): BatchBuilder<[...R, T]> {
+  #add<T>(call: (ops: Ops) => Promise<T>): BatchBuilder<[...R, T]> {
     if (this.#submitted) throw Errors.batchSubmitted();
     this.#segments[this.#segments.length - 1].push(call);
     return this as unknown as BatchBuilder<[...R, T]>;
   }
 
   memcpy<T extends Bytes>(dst: T, src: Bytes, length?: number): BatchBuilder<[...R, T]> {
-    return this.#add(() => this.#ops.memcpy(dst, src, length));
+    return this.#add((o) => o.memcpy(dst, src, length));
   }
   memmove<T extends Bytes>(dst: T, src: Bytes, length?: number): BatchBuilder<[...R, T]> {
-    return this.#add(() => this.#ops.memmove(dst, src, length));
+    return this.#add((o) => o.memmove(dst, src, length));
   }
   fill<T extends Bytes>(dst: T, pattern: number | bigint | Bytes, offset?: number, length?: number): BatchBuilder<[...R, T]> {
-    return this.#add(() => this.#ops.fill(dst, pattern, offset, length));
+    return this.#add((o) => o.fill(dst, pattern, offset, length));
   }
   compare(a: Bytes, b: Bytes): BatchBuilder<[...R, number]> {
-    return this.#add(() => this.#ops.compare(a, b));
+    return this.#add((o) => o.compare(a, b));
   }
   firstDifference(a: Bytes, b: Bytes): BatchBuilder<[...R, number]> {
-    return this.#add(() => this.#ops.firstDifference(a, b));
+    return this.#add((o) => o.firstDifference(a, b));
   }
   crc32c(data: Bytes, seed?: number): BatchBuilder<[...R, number]> {
-    return this.#add(() => this.#ops.crc32c(data, seed));
+    return this.#add((o) => o.crc32c(data, seed));
   }
   copyCrc32c(dst: Bytes, src: Bytes, seed?: number): BatchBuilder<[...R, number]> {
-    return this.#add(() => this.#ops.copyCrc32c(dst, src, seed));
+    return this.#add((o) => o.copyCrc32c(dst, src, seed));
   }
   dualcast(dst1: Bytes, dst2: Bytes, src: Bytes, length?: number): BatchBuilder<[...R, void]> {
-    return this.#add(() => this.#ops.dualcast(dst1, dst2, src, length));
+    return this.#add((o) => o.dualcast(dst1, dst2, src, length));
   }
   createDelta(a: Bytes, b: Bytes): BatchBuilder<[...R, Uint8Array]> {
-    return this.#add(() => this.#ops.createDelta(a, b));
+    return this.#add((o) => o.createDelta(a, b));
   }
   applyDelta<T extends Bytes>(dst: T, delta: Bytes): BatchBuilder<[...R, T]> {
-    return this.#add(() => this.#ops.applyDelta(dst, delta));
+    return this.#add((o) => o.applyDelta(dst, delta));
   }
 
   /** What follows runs only after everything before has succeeded. */
@@ -74,14 +79,15 @@ export class BatchBuilder<R extends unknown[] = []> {
     if (this.#submitted) throw Errors.batchSubmitted();
     this.#submitted = true;
     if (this.#closed()) throw Errors.closed();
+    const ops = this.#opsOf();
     // In flight as a whole: close() or shutdown() begun meanwhile waits for all of it.
-    return this.#ops.during(async () => {
+    return ops.during(async () => {
       // Every call's arguments first: a batch with a bad one runs none of its calls, and rejects
       // as that call would (the README's promise: nothing runs before the arguments are checked).
-      for (const segment of this.#segments) for (const call of segment) await this.#ops.checkArgs(call);
+      for (const segment of this.#segments) for (const call of segment) await ops.checkArgs(() => call(ops));
       const results: unknown[] = [];
       for (const segment of this.#segments) {
-        const settled = await Promise.allSettled(segment.map((call) => call()));
+        const settled = await Promise.allSettled(segment.map((call) => call(ops)));
         for (const r of settled) {
           if (r.status === 'rejected') throw r.reason;
           results.push(r.value);
