@@ -226,6 +226,8 @@ test('bad paths and arguments: clear errors, nothing hangs', async () => {
   await err(crc32cFile(42 as unknown as string), /must be a path/);
   const p = file('args', Buffer.from('x'));
   await err(crc32cFile(p, { chunkSize: 0 }), /chunkSize must be an integer/);
+  await err(crc32cFile(p, { chunkSize: 4095 }), /chunkSize must be an integer from 4096/);
+  await err(copyFileCrc32c(p, join(dir, 'never'), { chunkSize: 1 }), /chunkSize must be an integer from 4096/);
   await err(crc32cFile(p, { inFlight: 1000 }), /inFlight must be an integer/);
   await err(crc32cFile(p, { signal: {} as AbortSignal }), /AbortSignal/);
   await err(crc32cFile(join(dir, 'missing'), { device: small }), /no such file/);
