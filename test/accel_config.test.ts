@@ -247,8 +247,15 @@ test('Device.open() with more engines or WQ entries than a DSA has says so (max_
   assert.ok(lenient.warnings.some((w) => /dsa0\.max_engines: "8" read as 8/.test(w)), lenient.warnings.join('\n'));
   const fewer = parseAccelConfig(JSON.stringify([{ ...base, max_engines: 8, max_work_queues_size: 4 }]));
   assert.ok(fewer.warnings.some((w) => /dsa0\.max_work_queues_size: 4 ignored \(a DSA has 128/.test(w)), fewer.warnings.join('\n'));
-  assert.throws(() => parseAccelConfig(JSON.stringify([{ ...base, max_engines: 'lots' }])), /dsa0: max_engines: valid max-engines should be an integer from 1 to 64, got "lots"/);
-  assert.throws(() => parseAccelConfig(JSON.stringify([{ ...base, max_engines: 65 }])), /valid max-engines should be an integer from 1 to 64, got 65/);
+  // ... "lots" and 0 too (json-c reads "lots" as 0: less than a DSA has; it was refused)
+  for (const given of ['lots', 0, [], -3]) {
+    const read = parseAccelConfig(JSON.stringify([{ ...base, max_engines: 8, max_work_queues_size: given }]));
+    assert.equal(read.topology.capacity, { engines: 8, wqEntries: 128 }, JSON.stringify(given));
+    assert.ok(read.warnings.some((w) => /dsa0\.max_work_queues_size: -?\d+ ignored \(a DSA has 128/.test(w)), read.warnings.join('\n'));
+  }
+  assert.throws(() => parseAccelConfig(JSON.stringify([{ ...base, max_engines: 65 }])), /dsa0: max_engines: valid max-engines should be an integer up to 64, got 65/);
+  // an array or an object where a WQ wants a number: read as 0, as json-c does (it said "got NaN")
+  assert.throws(() => parseAccelConfig(config({ size: [] })), (e: ConfigError) => e.field === 'size' && /got 0 .*\(the file says \[\], read as accel-config reads it\)$/.test(e.message));
 });
 
 test("Device.open() rounds maxBatch and maxTransfer up to powers of two, as the driver rounds a WQ's (WQCFG keeps their log2): dev.config() reads back through fromConfig as the same device; a transfer over 2 GiB is refused", async () => {

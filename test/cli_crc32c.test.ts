@@ -146,7 +146,7 @@ test('a FILE argument that is not UTF-8 is found by its bytes and printed as the
   assert.is(String(e.stderr), 'softdsa: gone\\xe9\\x1b[31m: No such file or directory\n', 'no raw escape byte reaches the terminal');
   // (a usage error quotes the argument as typed: it was parsed as bytes)
   const u = sh(`--chunk-size=5€ x`);
-  assert.equal([u.status, String(u.stderr)], [2, 'softdsa: --chunk-size: cannot read "5€" (examples: 64, 4k, 1.5m, 1g)\n']);
+  assert.equal([u.status, String(u.stderr)], [2, 'softdsa: --chunk-size: cannot read "5€" (examples: 4k, 64k, 1.5m, 1g)\n']);
 });
 
 test('a reader that goes away (| head -1): a quiet exit, 141, no stack trace', () => {

@@ -97,6 +97,10 @@ test('builders refuse what does not fit a field, naming it: no silent wrap (a si
     // a name the builder does not take (a typo built a size of 0, found later as 0x13)
     [() => Descriptor.memmove({ src: 4096, dst: 8192, sizee: 5 } as never), TypeError, /^Descriptor\.memmove: unknown field sizee \(its fields: src, dst, size, flags, completion, intHandle, pasid, privileged\)$/],
     [() => Descriptor.noop({ size: 5 } as never), TypeError, /^Descriptor\.noop: unknown field size \(its fields: flags, completion/],
+    // ... nor inside the tag objects, nor another operation's opcode or builder
+    [() => Descriptor.difUpdate({ src: 0, dst: 4096, size: 520, srcTags: { refTg: 77 } } as never), TypeError, /^Descriptor\.difUpdate: unknown field srcTags\.refTg \(the fields of srcTags: /],
+    [() => Descriptor.memmove({ src: 0, dst: 64, size: 8, opcode: Opcode.CRCGEN } as never), TypeError, /^Descriptor\.memmove: opcode 16 is not this builder's \(3\)/],
+    [() => Descriptor.memmove({ src: 0, dst: 64, size: 8, builder: 'crc32c' } as never), TypeError, /^Descriptor\.memmove: builder crc32c is not this one/],
   ];
   for (const [f, type, match] of bad) {
     try {
@@ -193,6 +197,7 @@ test('softdsa decode: usage errors on one line, exit 2', async () => {
     // a character a terminal would act on, or that cannot be seen, is named by its code point
     [['12\x1b]0;title\x07'], /U\+001B is not a hex digit \(the input looks binary: give its bytes as hex, e\.g\. xxd -p desc\.bin \| softdsa decode -\)\n$/],
     [['12\u200b34'], /U\+200B is not a hex digit\n$/],
+    [['12"34'], /U\+0022 is not a hex digit\n$/],
     [['123'], /3 hex digits is not a whole number of bytes/],
     [['00'.repeat(32)], /a descriptor is 64 bytes \(128 hex digits\); got 32 \(a completion record\? add --record\)/],
     [['--record', desc], /a completion record is 32 bytes \(64 hex digits\); got 64 \(a descriptor\? drop --record\)/],
@@ -223,6 +228,10 @@ test('softdsa decode through bin/softdsa.js, as a user runs it', () => {
   assert.equal([bad.code, bad.out], [2, '']);
   assert.match(bad.err, /^softdsa: decode: "x" is not a hex digit\n$/);
   // a whole dump piped in is refused once it is clearly more than one descriptor (it was read to its end)
+  // binary on standard input: the first byte that is not hex, as the byte it is, and what to do
+  const binary = run(['-'], Buffer.from([0xde, 0xad, 0xbe, 0xef]) as never);
+  assert.equal([binary.code, binary.out], [2, '']);
+  assert.match(binary.err, /^softdsa: decode: U\+00DE is not a hex digit \(the input looks binary: give its bytes as hex, e\.g\. xxd -p desc\.bin \| softdsa decode -\)\n$/);
   const dump = run(['-'], '00'.repeat(4 << 20));
   assert.equal([dump.code, dump.out], [2, '']);
   assert.match(dump.err, /^softdsa: decode: standard input holds more than 64 KiB: give one descriptor .*xxd -p -l 64 dump\.bin \| softdsa decode -\n$/);

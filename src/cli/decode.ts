@@ -52,8 +52,9 @@ export function parseHex(text: string): Uint8Array {
   if (bad) {
     // (shown escaped unless plainly printable: a terminal acts on an ESC, a NUL or a zero-width space is not seen)
     const c = bad[0];
-    const shown = /^[\x21-\x7e]$/.test(c) ? `"${c}"` : `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
-    const binary = /[\x00-\x08\x0e-\x1f\x7f]/.test(digits) ? ' (the input looks binary: give its bytes as hex, e.g. xxd -p desc.bin | softdsa decode -)' : '';
+    const shown = /^[\x21-\x7e]$/.test(c) && c !== '"' ? `"${c}"` : `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+    // (control bytes, or bytes from 0x7F: standard input is read a byte a character)
+    const binary = /[\x00-\x08\x0e-\x1f\x7f-\xff]/.test(digits) ? ' (the input looks binary: give its bytes as hex, e.g. xxd -p desc.bin | softdsa decode -)' : '';
     throw new UsageError(`decode: ${shown} is not a hex digit${binary}`);
   }
   if (digits.length % 2 !== 0) throw new UsageError(`decode: ${digits.length} hex digits is not a whole number of bytes`);
@@ -86,7 +87,7 @@ function readStdin(): string {
     n += got;
     if (n > STDIN_MAX) throw new UsageError(`decode: standard input holds more than ${STDIN_MAX >> 10} KiB: give one descriptor (64 bytes, 128 hex digits) or one record (32 bytes), e.g. xxd -p -l 64 dump.bin | softdsa decode -`);
   }
-  return buf.toString('utf8', 0, n);
+  return buf.toString('latin1', 0, n); // (a byte a character: a bad one is named as the byte it is)
 }
 
 /** Parses the arguments after "decode" (`stdin`: reads standard input for "-"). Throws UsageError. */

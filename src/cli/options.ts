@@ -82,7 +82,7 @@ const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 102
 export function parseBytes(text: string, what = 'size'): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
   const unit = m ? UNITS[m[2].toLowerCase()] : undefined;
-  if (!m || unit === undefined) throw new UsageError(`${what}: cannot read "${text}" (examples: 64, 4k, 1.5m, 1g)`);
+  if (!m || unit === undefined) throw new UsageError(`${what}: cannot read "${text}" (examples: 4k, 64k, 1.5m, 1g)`);
   const v = Number(m[1]) * unit;
   if (!Number.isInteger(v) || v <= 0) throw new UsageError(`${what}: "${text}" is not a whole positive number of bytes`);
   return v;

@@ -37,7 +37,8 @@ function capacityOf(d: Record<string, unknown>, device: string, warnings: string
     const given = d[name];
     if (given === undefined || given === null) return dflt;
     const v = saidInt(device, name, given, warnings); // (as the WQs' numbers are read)
-    if (!Number.isInteger(v) || v < 1 || v > max) throw Errors.config(device, name, `valid ${name.replace(/_/g, '-')} should be an integer from 1 to ${max}, got ${JSON.stringify(given)}`);
+    if (!Number.isInteger(v) || v > max) throw Errors.config(device, name, `valid ${name.replace(/_/g, '-')} should be an integer up to ${max}, got ${JSON.stringify(given)}`);
+    // (0 and less too, as "two" read json-c's way is: less than a DSA has, said and ignored)
     if (v < dflt) warnings.push(`${device}.${name}: ${v} ignored (a DSA has ${dflt}; softdsa reads it when it says more)`);
     return Math.max(v, dflt);
   };
@@ -162,7 +163,7 @@ function int(v: unknown): number {
   if (typeof v === 'number') return Math.trunc(v);
   if (typeof v === 'boolean') return v ? 1 : 0;
   if (typeof v === 'string') return Number(/^\s*([+-]?\d+)/.exec(v)?.[1] ?? 0);
-  return Number.NaN;
+  return 0; // (an array or an object: json_object_get_int gives 0)
 }
 
 /** int(v), and a warning saying so where v is not an integer already ("2M" is 2). */

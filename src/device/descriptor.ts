@@ -74,7 +74,14 @@ function build(opcode: Opcode, o: Common): Uint8Array {
   const names = namesOf(opcode);
   for (const k of Object.keys(c)) {
     if (!names.has(k)) throw new TypeError(`${where}: unknown field ${k} (its fields: ${[...new Set(fields.map((s) => s.name.replace(/\..*/, '')))].concat(COMMON_NAMES).join(', ')})`);
+    const inner = fields.filter((s) => s.name.startsWith(`${k}.`)).map((s) => s.name.slice(k.length + 1));
+    const v = c[k];
+    // (srcTags: { refTg: 77 } wrote a ref tag of 0)
+    if (inner.length > 0 && v !== null && typeof v === 'object') for (const n of Object.keys(v)) if (!inner.includes(n)) throw new TypeError(`${where}: unknown field ${k}.${n} (the fields of ${k}: ${inner.join(', ')})`);
   }
+  // (decodeDescriptor's names are taken, as its output builds the same bytes: not saying another operation)
+  if (c.opcode !== undefined && c.opcode !== opcode) throw new TypeError(`${where}: opcode ${String(c.opcode)} is not this builder's (${opcode}): use Descriptor.encode, or the builder of that opcode`);
+  if (c.builder !== undefined && c.builder !== builder) throw new TypeError(`${where}: builder ${String(c.builder)} is not this one: call Descriptor.${String(c.builder)}`);
   checkValue(where, 'flags', c.flags, 3);
   checkValue(where, 'completion', c.completion, 8);
   checkValue(where, 'intHandle', c.intHandle, 2);
