@@ -294,7 +294,7 @@ export class Ops {
   }
 
   async #measure(): Promise<{ rates: Thresholds; handoffMs: number } | null> {
-    const rates = measureRates(this.#dev, this.#memory);
+    const rates = await measureRates(this.#dev, this.#memory, () => this.#stopped);
     if (rates === null) return null;
     // The handoff: 64 no-op calls through a batcher of their own (so that they neither join the
     // caller's batches nor count in its stats), issue and resolution; a round to warm up, then one measured.
@@ -1281,7 +1281,7 @@ const WAKE_OVER_HANDOFF = 8;
 let measured: { rates: Thresholds; handoffMs: number } | null = null;
 
 /** Bytes per ms this thread copies, compares and CRCs, on 16 KiB of arena memory; null without room. */
-function measureRates(dev: DeviceAccess, memory: ArenaMemory): Thresholds | null {
+async function measureRates(dev: DeviceAccess, memory: ArenaMemory, stopped: () => boolean): Promise<Thresholds | null> {
   // 2 x 16 KiB of arena, or less where the arena is small (or full).
   let size = 0;
   let a = -1;
@@ -1301,11 +1301,14 @@ function measureRates(dev: DeviceAccess, memory: ArenaMemory): Thresholds | null
     const dst = mem.subarray(a + size, a + 2 * size);
     // The best of three 0.2 ms windows, after a warm-up: a cold first call (JIT, first touch)
     // or a moment of preemption (the engines start now, on the same cores) must not set the
-    // threshold for the device's lifetime.
-    const rate = (fn: () => void): number => {
+    // threshold for the device's lifetime. A turn of the event loop before each: the nine
+    // windows in one go held it 2-4 ms, a gap a program saw once, in its first idle moment.
+    const rate = async (fn: () => void): Promise<number> => {
       for (let i = 0; i < 4; i++) fn();
       let best = 0;
       for (let w = 0; w < 3; w++) {
+        await new Promise((r) => setImmediate(r));
+        if (stopped()) throw new Error('stopped'); // (the device closes: its arena goes)
         let reps = 0;
         const t0 = performance.now();
         let t = t0;
@@ -1318,8 +1321,14 @@ function measureRates(dev: DeviceAccess, memory: ArenaMemory): Thresholds | null
       }
       return best;
     };
-    return { copy: rate(() => dev.copy(a + size, a, size)), compare: rate(() => compareBytes(src, dst)), crc: rate(() => dev.crc(a, size, 0)) };
+    return { copy: await rate(() => dev.copy(a + size, a, size)), compare: await rate(() => compareBytes(src, dst)), crc: await rate(() => dev.crc(a, size, 0)) };
+  } catch {
+    return null; // stopped, or the device closed under it: keep the stand-ins
   } finally {
-    dev.free(a);
+    try {
+      dev.free(a);
+    } catch {
+      // the device closed under it: its arena is gone with it
+    }
   }
 }
