@@ -346,4 +346,29 @@ test('bad options', () => {
   assert.throws(() => createCrc32cStream({ batchBytes: 4096 } as never), (e: Error) => e instanceof TypeError && /unknown option batchBytes/.test(e.message));
 });
 
+test('chunks no engine reaches are checksummed through the device\'s core on this thread (staged through its own area, window by window): the CRC of every size about the window, on a roomy device, a 64 KiB arena\'s, and in crc32c() itself', async () => {
+  const { Device } = await import('../src/index.ts');
+  const roomy = await Device.open({ engines: 1 });
+  const small = await Device.open({ engines: 1, arenaBytes: 65536 }); // its own area: 8 KiB
+  try {
+    let seed = 0x1234_5678;
+    for (const n of [0, 1, 4095, 4096, 4097, 8255, 8256, 8257, 65407, 65408, 65409, (1 << 20) + 3, 3 * (1 << 20) + 5]) {
+      const data = randomBytes(n);
+      const want = nativeCrc(data, seed) >>> 0;
+      for (const dev of [roomy, small]) {
+        assert.is(await dev.crc32c(data, seed), want, `crc32c of ${n} bytes`);
+        const s = createCrc32cStream({ device: dev, seed });
+        s.resume();
+        const half = n >> 1;
+        s.write(data.subarray(0, half));
+        s.end(data.subarray(half));
+        assert.is(await s.crc, want, `a stream of ${n} bytes in two chunks`);
+      }
+      seed = want;
+    }
+  } finally {
+    await Promise.all([roomy.close(), small.close()]);
+  }
+});
+
 test.run();

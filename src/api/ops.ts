@@ -66,6 +66,8 @@ const LATENCY_SAMPLE = 8;
 const PIECES_PER_ENGINE = 4;
 /** A descriptor and its record, 64-aligned: the first bytes of a thread's here area (DeviceAccess.here). */
 export const HERE_SLOT = 128;
+/** Below this, @node-rs/crc32 in place (a copy first costs more than it saves). */
+const STAGED_CRC_MIN = 4096;
 /** No smaller pieces than this (each costs a descriptor and, for a CRC, a combine step) */
 const MIN_PIECE = 4 << 20;
 /**
@@ -721,7 +723,25 @@ export class Ops {
   /** CRC-32C of bytes [a, b) of s on this thread, from `seed`: the core's folds in the arena, @node-rs/crc32 elsewhere. */
   #crcRange(s: Span, a: number, b: number, seed: number, what: 'source' | 'destination' = 'source'): number {
     if (s.placement === 'arena' && this.#coreReady()) return this.#dev.crc(s.addr + a, b - a, seed);
-    return crc32cOf(stillThere(s.u8, a, b, what), seed);
+    return this.crcStaged(stillThere(s.u8, a, b, what), seed);
+  }
+
+  /**
+   * CRC-32C of bytes no engine reaches, on this thread: copied through its own area into the
+   * core's folds where it has both (~2x @node-rs/crc32 here: the CPU's instruction, one stream,
+   * ran 4 GB/s on 64 KiB), else @node-rs/crc32.
+   */
+  crcStaged(u8: Uint8Array, seed: number): number {
+    const here = this.#dev.here;
+    if (here === undefined || u8.byteLength < STAGED_CRC_MIN || !this.#coreReady()) return crc32cOf(u8, seed);
+    const win = here.base + HERE_SLOT;
+    const cap = here.bytes - HERE_SLOT;
+    for (let at = 0; at < u8.byteLength; at += cap) {
+      const m = Math.min(cap, u8.byteLength - at);
+      this.#mem.set(u8.subarray(at, at + m), win);
+      seed = this.#dev.crc(win, m, seed);
+    }
+    return seed;
   }
 
   /** #crcRange of the first n bytes, in slices (slices.ts). */
