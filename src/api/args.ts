@@ -67,9 +67,16 @@ export function bytesOf(name: string, v: unknown): Uint8Array {
  */
 export function stillThere(u8: Uint8Array, from: number, to: number, what: 'source' | 'destination' | 'delta' = 'source'): Uint8Array {
   if (realLength(u8) < to) {
-    throw new RangeError(`the call's ${what} ${isDetached(u8.buffer) ? 'was detached (its ArrayBuffer transferred)' : 'shrank (a resizable ArrayBuffer resized under it)'} while the call ran: bytes ${from} to ${to} are gone`);
+    const e = new RangeError(`the call's ${what} ${isDetached(u8.buffer) ? 'was detached (its ArrayBuffer transferred)' : 'shrank (a resizable ArrayBuffer resized under it)'} while the call ran: bytes ${from} to ${to} are gone`);
+    throw Object.assign(e, { code: 'BUFFER_GONE' });
   }
   return u8.subarray(from, to);
+}
+
+/** stillThere's error, said as the call `op`'s (its slices do not know which call they are). */
+export function goneFrom(op: string, e: unknown): unknown {
+  if (!(e instanceof RangeError) || (e as { code?: unknown }).code !== 'BUFFER_GONE' || e.message.startsWith(`${op}: `)) return e;
+  return Object.assign(new RangeError(`${op}: ${e.message}`), { code: 'BUFFER_GONE' });
 }
 
 /** Checks an optional offset/length pair against a size, Node style. */

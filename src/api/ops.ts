@@ -12,7 +12,7 @@
 import { Pacer } from './pacer.ts';
 import { inSlices, isSliced, pacing } from './slices.ts';
 import { allDone } from './all_done.ts';
-import { type ArenaInfo, type Bytes, MAX_PIECES, pattern as patternOf, seedOf, type Span, span, stillThere } from './args.ts';
+import { type ArenaInfo, type Bytes, MAX_PIECES, pattern as patternOf, goneFrom, seedOf, type Span, span, stillThere } from './args.ts';
 import { type ArenaMemory, Batcher, type Member, RESOLVED, type Submitter } from './batcher.ts';
 import { crc32cCombine } from './crc_combine.ts';
 import { Errors } from '../device/errors.ts';
@@ -490,8 +490,7 @@ export class Ops {
     try {
       r = fn();
     } catch (e) {
-      this.#failed(op, bytes, placementOf(where), t0, e);
-      return Promise.reject(e);
+      return Promise.reject(this.#failed(op, bytes, placementOf(where), t0, e));
     }
     if (r instanceof Promise) {
       this.#batcher.weigh(bytes);
@@ -518,8 +517,7 @@ export class Ops {
       (e: unknown) => {
         this.#unbusy();
         if (space > 0) this.#dev.spaces.release(space);
-        this.#failed(op, bytes, placementOf(where), t0, e);
-        throw e;
+        throw this.#failed(op, bytes, placementOf(where), t0, e);
       },
     );
   }
@@ -543,10 +541,15 @@ export class Ops {
     return this.#pacer.pace(value, bytes);
   }
 
-  /** Counts a call taken that then failed; on the channel with its error (it has no placement in the stats). */
-  #failed(op: OpName, bytes: number, placement: Placement, t0: number, error: unknown): void {
+  /**
+   * Counts a call taken that then failed; on the channel with its error (it has no placement in
+   * the stats). Returns the error to reject with: a buffer gone mid-call, named as this call's.
+   */
+  #failed(op: OpName, bytes: number, placement: Placement, t0: number, failure: unknown): unknown {
+    const error = goneFrom(op, failure);
     this.stats.fail(op);
     if (t0 >= 0 && opChannel.hasSubscribers && !this.#quiet) opChannel.publish({ op, bytes, placement, durationMs: performance.now() - t0, error });
+    return error;
   }
 
   readonly #pacer = new Pacer();
