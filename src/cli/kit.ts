@@ -39,6 +39,8 @@ const SHAPES: Record<Op, Shape> = {
 
 /** The bench's DIF fields: 4 KiB blocks, app tag 0 (checked), ref tags from 0 up; update writes ref tags from DIF_UPDATE_REF. */
 const DIF_FIELDS = { difFlags: 2 /* 4096-byte blocks */, refTag: 0, appTag: 0, appTagMask: 0 };
+/** difUpdate's source and destination tags (DIF_FIELDS without the flags) */
+const TAGS = { refTag: 0, appTag: 0, appTagMask: 0 };
 
 /** Entries the delta operations produce for a transfer of `size` bytes. */
 const deltaEntries = (size: number): number => Math.ceil(size / 8 / DELTA_EVERY);
@@ -291,7 +293,7 @@ export class Kit {
       case 'dif-strip':
         return Descriptor.difStrip({ src: s.c, dst: s.a, size: protectedBytes(size), ...DIF_FIELDS, completion });
       case 'dif-update':
-        return Descriptor.difUpdate({ src: s.c, dst: s.c + this.#prot!.length, size: protectedBytes(size), difFlags: DIF_FIELDS.difFlags, srcTags: DIF_FIELDS, dstTags: { ...DIF_FIELDS, refTag: DIF_UPDATE_REF }, completion });
+        return Descriptor.difUpdate({ src: s.c, dst: s.c + this.#prot!.length, size: protectedBytes(size), difFlags: DIF_FIELDS.difFlags, srcTags: TAGS, dstTags: { ...TAGS, refTag: DIF_UPDATE_REF }, completion });
     }
   }
 
