@@ -260,7 +260,9 @@ test('the node:stream one: a chunk with no bytes (a view past the end of a shrun
       const s = createCrc32cStream({ passThrough: false });
       const failed = new Promise<Error>((r) => s.once('error', r));
       const told = new Promise<Error | null | undefined>((r) => (last ? s.end(chunk, r) : s.write(chunk, r)));
-      assert.match((await failed).message, want);
+      const e = await failed;
+      assert.match(e.message, want);
+      assert.is((e as Error & { code?: string }).code, 'ERR_INVALID_ARG_VALUE', 'coded, as the other bad chunks are');
       assert.match(String(await told), want);
       await s.crc.then(() => assert.unreachable('crc resolved'), (e: Error) => assert.match(e.message, want));
     }

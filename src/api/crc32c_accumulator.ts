@@ -50,7 +50,13 @@ function chunkError(where: string, chunk: unknown): TypeError {
 export function chunkBytes(where: string, chunk: unknown): Uint8Array {
   const bytes = ArrayBuffer.isView(chunk) || chunk instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && chunk instanceof SharedArrayBuffer);
   if (!bytes) throw chunkError(where, chunk);
-  return bytesOf(`${where}: a chunk`, chunk);
+  try {
+    return bytesOf(`${where}: a chunk`, chunk);
+  } catch (e) {
+    // (a detached or out-of-bounds chunk: coded as the other bad chunks are)
+    if (e instanceof TypeError || e instanceof RangeError) Object.assign(e, { code: 'ERR_INVALID_ARG_VALUE' });
+    throw e;
+  }
 }
 
 /** digest() before the end: not yet, or never (the stream failed: `failed`, its error, is the cause). */
