@@ -1106,4 +1106,25 @@ test("copyFileCrc32c onto a dst of another user's refuses with EPERM, as fs.copy
   }
 });
 
+test("softdsa:op publishes each file call as itself (placement 'file'), done or failed, a mapped one too; not one refused for a bad argument", async () => {
+  const { subscribe, unsubscribe } = await import('node:diagnostics_channel');
+  const seen: Array<{ op: string; bytes: number; placement: string; error?: { code?: string } }> = [];
+  const on = (m: unknown): void => {
+    const e = m as (typeof seen)[0];
+    if (e.placement === 'file') seen.push(e);
+  };
+  const big = file('published-big', bytes(3 << 20)); // mapped, once the engines run
+  const small = file('published-small', bytes(1000));
+  subscribe('softdsa:op', on);
+  try {
+    assert.is(await crc32cFile(big), want(readFileSync(big)));
+    await copyFileCrc32c(small, join(dir, 'published-copy'));
+    await crc32cFile(join(dir, 'nowhere')).catch(() => {});
+    await crc32cFile(42 as never).catch(() => {}); // refused before it is a call
+    assert.equal(seen.map((e) => [e.op, e.bytes, e.error?.code ?? null]), [['crc32cFile', 3 << 20, null], ['copyFileCrc32c', 1000, null], ['crc32cFile', 0, 'ENOENT']]);
+  } finally {
+    unsubscribe('softdsa:op', on);
+  }
+});
+
 test.run();

@@ -42,7 +42,7 @@ import { arenaIo, type DeviceCalls, releaseOwn } from './calls.ts';
 import { Descriptor } from '../device/descriptor.ts';
 import { abortError, Errors, FileCrcError } from '../device/errors.ts';
 import { Record, Status } from '../device/format.ts';
-import { crc32cOf } from '../device/host.ts';
+import { channel, crc32cOf } from '../device/host.ts';
 
 export interface FileCrcOptions {
   /** bytes per read (and per CRC); default 8 MiB. A file crc32cFile maps into the device: bytes per CRC descriptor, default 32 MiB */
@@ -127,6 +127,24 @@ function afterProgress(o: Checked, then: () => void): void {
 
 /** The options of crc32cFile; copyFileCrc32c takes `via` too. */
 const FILE_OPTIONS = ['chunkSize', 'inFlight', 'signal', 'onProgress', 'seed', 'device'] as const;
+
+/**
+ * A file call on diagnostics_channel softdsa:op, as itself (placement 'file'), once it settles,
+ * with `error` if it failed: the crc32c calls its chunks are made of are published as such.
+ */
+async function published(fn: string, run: () => Promise<{ crc: number; bytes: number }>): Promise<{ crc: number; bytes: number }> {
+  if (!opChannel.hasSubscribers) return run();
+  const t0 = performance.now();
+  try {
+    const r = await run();
+    opChannel.publish({ op: fn, bytes: r.bytes, placement: 'file', durationMs: performance.now() - t0 });
+    return r;
+  } catch (error) {
+    opChannel.publish({ op: fn, bytes: 0, placement: 'file', durationMs: performance.now() - t0, error });
+    throw error;
+  }
+}
+const opChannel = channel('softdsa:op');
 
 function checkOptions(fn: string, o: CopyFileCrcOptions | undefined): Checked {
   if (o === undefined || o === null) o = {};
@@ -667,6 +685,10 @@ export async function crc32cFileInfo(path: string | Buffer | URL, opts?: FileCrc
   const fn = 'crc32cFile';
   const p = checkPath(fn, 'path', path);
   const o = checkOptions(fn, opts);
+  return published(fn, () => fileCrc(fn, p, o, opts));
+}
+
+async function fileCrc(fn: string, p: FilePath, o: Checked, opts: FileCrcOptions | undefined): Promise<{ crc: number; bytes: number }> {
   if (opts?.device === undefined && defaultDeviceIfOpen() === null) {
     const here = await crcBeforeDevice(fn, p, o);
     if (here !== null) return here;
@@ -829,6 +851,10 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
   const s = checkPath(fn, 'src', src);
   const d = checkPath(fn, 'dst', dst);
   const o = checkOptions(fn, opts);
+  return published(fn, () => fileCopy(fn, s, d, o, opts));
+}
+
+async function fileCopy(fn: string, s: FilePath, d: FilePath, o: Checked, opts: CopyFileCrcOptions | undefined): Promise<{ crc: number; bytes: number }> {
   const dev = deviceOption(fn, opts?.device);
   const opened = await openForReading(fn, s, dev, o.signal);
   const { fh, st } = opened;
