@@ -83,7 +83,7 @@ export const DEFAULT_IN_FLIGHT = 4;
 const PIPE_CHUNK = 1 << 20;
 /** Regular files of this size and more are mapped into the device (once the engines run). */
 const MAP_MIN = 1 << 20;
-/** The smallest chunk, a page: chunks of a byte read a 1 MiB file in 20-70 s, a call per byte. */
+/** The smallest chunk, a page: chunks of a byte read a 1 MiB file in 20-70 s, a call per byte (less is taken as this). */
 const MIN_CHUNK = 4096;
 const MAX_CHUNK = 1 << 30;
 
@@ -151,7 +151,8 @@ function checkOptions(fn: string, o: CopyFileCrcOptions | undefined): Checked {
   if (typeof o !== 'object') throw new TypeError(`${fn}: options must be an object; got ${typeof o}`);
   const copy = fn === 'copyFileCrc32c';
   knownOptions(fn, o, copy ? [...FILE_OPTIONS, 'via'] : FILE_OPTIONS);
-  const chunkSize = intOption(fn, 'chunkSize', o.chunkSize, DEFAULT_CHUNK, MIN_CHUNK, MAX_CHUNK);
+  // (a tuning, not a result: a smaller one is taken as MIN_CHUNK, and the CRC is the same)
+  const chunkSize = Math.max(MIN_CHUNK, intOption(fn, 'chunkSize', o.chunkSize, DEFAULT_CHUNK, 1, MAX_CHUNK));
   const inFlight = intOption(fn, 'inFlight', o.inFlight, DEFAULT_IN_FLIGHT, 1, 64);
   const seed = intOption(fn, 'seed', o.seed, 0, 0, 0xffffffff);
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new TypeError(`${fn}: signal must be an AbortSignal`);

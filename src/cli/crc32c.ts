@@ -88,7 +88,7 @@ export function parseCrc32cArgs(argv: string[], isTTY: boolean): Crc32cOptions {
     if (positionals.some((p) => p === '')) throw new UsageError('crc32c: an empty FILE name ("")');
   }
   const chunkSize = values['chunk-size'] === undefined ? undefined : parseBytes(values['chunk-size'] as string, '--chunk-size');
-  if (chunkSize !== undefined && (chunkSize > 1 << 30 || chunkSize < 4096)) throw new UsageError('--chunk-size: from 4k to 1g');
+  if (chunkSize !== undefined && chunkSize > 1 << 30) throw new UsageError('--chunk-size: at most 1g');
   const flightText = values['in-flight'] as string | undefined;
   const inFlight = flightText === undefined ? DEFAULT_IN_FLIGHT : /^\d+$/.test(flightText.trim()) ? Number(flightText.trim()) : NaN;
   if (!Number.isInteger(inFlight) || inFlight < 1 || inFlight > 64) throw new UsageError(`--in-flight: "${flightText}" must be a whole number from 1 to 64`);
