@@ -228,6 +228,10 @@ test('softdsa decode through bin/softdsa.js, as a user runs it', () => {
   assert.equal([bad.code, bad.out], [2, '']);
   assert.match(bad.err, /^softdsa: decode: "x" is not a hex digit\n$/);
   // a whole dump piped in is refused once it is clearly more than one descriptor (it was read to its end)
+  // hex saved with a UTF-8 byte-order mark decodes, as it did when standard input was read as UTF-8
+  const marked = run(['-'], Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(hex(Descriptor.noop()) + '\n')]) as never);
+  assert.equal([marked.code, marked.err], [0, '']);
+  assert.match(marked.out, /^opcodeName\s+NOOP$/m);
   // binary on standard input: the first byte that is not hex, as the byte it is, and what to do
   const binary = run(['-'], Buffer.from([0xde, 0xad, 0xbe, 0xef]) as never);
   assert.equal([binary.code, binary.out], [2, '']);

@@ -87,7 +87,10 @@ function readStdin(): string {
     n += got;
     if (n > STDIN_MAX) throw new UsageError(`decode: standard input holds more than ${STDIN_MAX >> 10} KiB: give one descriptor (64 bytes, 128 hex digits) or one record (32 bytes), e.g. xxd -p -l 64 dump.bin | softdsa decode -`);
   }
-  return buf.toString('latin1', 0, n); // (a byte a character: a bad one is named as the byte it is)
+  // A byte a character, so that a bad one is named as the byte it is; less a UTF-8 byte-order
+  // mark, as an editor saves one (read as UTF-8, it was whitespace to the hex).
+  const bom = n >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
+  return buf.toString('latin1', bom, n);
 }
 
 /** Parses the arguments after "decode" (`stdin`: reads standard input for "-"). Throws UsageError. */
