@@ -116,7 +116,7 @@ export class Crc32cAccumulator {
     const dev = this.#dev ?? defaultDeviceIfOpen();
     if (dev === null) return crc32cOf(u8, seed);
     try {
-      return dev.ops.crcStaged(u8, seed);
+      return dev.ops.crcHere(u8, seed);
     } catch {
       return crc32cOf(u8, seed); // (closed, or an attached thread with no part of the arena: NO_ARENA)
     }

@@ -337,7 +337,7 @@ export class DifOps {
     if (stageSrc || stageDst) {
       for (;;) {
         try {
-          stage = h.alloc(per * ((stageSrc ? p.sstep : 0) + (stageDst ? p.dstep : 0)), 64);
+          stage = h.alloc(per * pair, 64);
           break;
         } catch (e) {
           // Halved while a window stays worth a descriptor's round trip: windows of a block or

@@ -726,7 +726,7 @@ export class Ops {
   /** CRC-32C of bytes [a, b) of s on this thread, from `seed`: the core's folds in the arena, @node-rs/crc32 elsewhere. */
   #crcRange(s: Span, a: number, b: number, seed: number, what: 'source' | 'destination' = 'source'): number {
     if (s.placement === 'arena' && this.#coreReady()) return this.#dev.crc(s.addr + a, b - a, seed);
-    return this.crcStaged(stillThere(s.u8, a, b, what), seed);
+    return this.crcHere(stillThere(s.u8, a, b, what), seed);
   }
 
   /**
@@ -734,7 +734,7 @@ export class Ops {
    * core's folds where it has both (~2x @node-rs/crc32 here: the CPU's instruction, one stream,
    * ran 4 GB/s on 64 KiB), else @node-rs/crc32.
    */
-  crcStaged(u8: Uint8Array, seed: number): number {
+  crcHere(u8: Uint8Array, seed: number): number {
     const here = this.#dev.here;
     if (here === undefined || u8.byteLength < STAGED_CRC_MIN || !this.#coreReady()) return crc32cOf(u8, seed);
     const win = here.base + HERE_SLOT;

@@ -71,13 +71,13 @@ function build(opcode: Opcode, o: Common): Uint8Array {
   const out = new Uint8Array(Desc.SIZE);
   const dv = new DataView(out.buffer);
   const c = o as Record<string, unknown>;
-  const names = namesOf(opcode);
+  const { names, nested } = namesOf(opcode);
   for (const k of Object.keys(c)) {
     if (!names.has(k)) throw new TypeError(`${where}: unknown field ${k} (its fields: ${[...new Set(fields.map((s) => s.name.replace(/\..*/, '')))].concat(COMMON_NAMES).join(', ')})`);
-    const inner = fields.filter((s) => s.name.startsWith(`${k}.`)).map((s) => s.name.slice(k.length + 1));
+    const inner = nested.get(k);
     const v = c[k];
     // (srcTags: { refTg: 77 } wrote a ref tag of 0)
-    if (inner.length > 0 && v !== null && typeof v === 'object') for (const n of Object.keys(v)) if (!inner.includes(n)) throw new TypeError(`${where}: unknown field ${k}.${n} (the fields of ${k}: ${inner.join(', ')})`);
+    if (inner !== undefined && v !== null && typeof v === 'object') for (const n of Object.keys(v)) if (!inner.includes(n)) throw new TypeError(`${where}: unknown field ${k}.${n} (the fields of ${k}: ${inner.join(', ')})`);
   }
   // (decodeDescriptor's names are taken, as its output builds the same bytes: not saying another operation)
   if (c.opcode !== undefined && c.opcode !== opcode) throw new TypeError(`${where}: opcode ${String(c.opcode)} is not this builder's (${opcode}): use Descriptor.encode, or the builder of that opcode`);
@@ -107,13 +107,25 @@ function build(opcode: Opcode, o: Common): Uint8Array {
 const COMMON_NAMES = ['flags', 'completion', 'intHandle', 'pasid', 'privileged'];
 /** What decodeDescriptor adds beside the fields: its output builds the same bytes back. */
 const DECODED_NAMES = ['opcode', 'opcodeName', 'builder', 'flagNames', 'unusedNonZero', 'blockSize', 'difFlagNames', 'srcDifFlagNames', 'dstDifFlagNames'];
-const NAMES = new Map<number, Set<string>>();
+const NAMES = new Map<number, { names: Set<string>; nested: Map<string, string[]> }>();
 
-/** The names a builder of `opcode` takes (a typo, as `sizee`, built a descriptor of size 0). */
-function namesOf(opcode: Opcode): Set<string> {
-  let names = NAMES.get(opcode);
-  if (names === undefined) NAMES.set(opcode, (names = new Set([...COMMON_NAMES, ...DECODED_NAMES, ...OPS[opcode].fields.map((s) => s.name.replace(/\..*/, ''))])));
-  return names;
+/**
+ * The names a builder of `opcode` takes (a typo, as `sizee`, built a descriptor of size 0), and
+ * those inside its nested fields (srcTags: refTag, ...): worked out once per opcode.
+ */
+function namesOf(opcode: Opcode): { names: Set<string>; nested: Map<string, string[]> } {
+  let known = NAMES.get(opcode);
+  if (known === undefined) {
+    const { fields } = OPS[opcode];
+    const nested = new Map<string, string[]>();
+    for (const s of fields) {
+      const dot = s.name.indexOf('.');
+      if (dot >= 0) nested.set(s.name.slice(0, dot), [...(nested.get(s.name.slice(0, dot)) ?? []), s.name.slice(dot + 1)]);
+    }
+    known = { names: new Set([...COMMON_NAMES, ...DECODED_NAMES, ...fields.map((s) => s.name.replace(/\..*/, ''))]), nested };
+    NAMES.set(opcode, known);
+  }
+  return known;
 }
 
 /** A field's value fits its `width` bytes as an unsigned integer (a number or a bigint), or the error says which field and why. */

@@ -217,7 +217,7 @@ export function runForeign(mem: Uint8Array, desc: number, op: number, flags: num
         // against the pattern repeated over 64 KiB (a multiple of 8: each piece starts in phase)
         const pattern = mem.subarray(desc + Desc.COMP_PATTERN, desc + Desc.COMP_PATTERN + 8);
         const rep = new Uint8Array(Math.min(n, PATTERN_SPAN));
-        for (let i = 0; i < rep.length; i += 8) rep.set(pattern.subarray(0, Math.min(8, rep.length - i)), i);
+        fillPattern(rep, pattern);
         for (let c = 0; c < n && at < 0; c += rep.length) {
           const e = Math.min(n, c + rep.length);
           const i = firstDifference(u8.subarray(src + c, src + e), rep);
