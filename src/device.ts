@@ -399,11 +399,19 @@ export class Device extends DeviceCalls {
     return dev;
   }
 
-  /** Resolves once the engines have booted and this thread's paths to them are warm (at once when they are, or when the device closes meanwhile); rejects with ENGINE_START_FAILED when they cannot start, with DEVICE_CLOSED when the device was closed before the call. */
+  /**
+   * Resolves once the engines have booted and this thread's paths to them are warm (at once when
+   * they are); rejects with ENGINE_START_FAILED when they cannot start, and with DEVICE_CLOSED when
+   * the device is closed before they ran (a program that gates its work on ready() must not be
+   * told a device that never ran is ready) or was closed before the call.
+   */
   override ready(): Promise<void> {
     if (this.closed) return Promise.reject(Errors.closed()); // (as every other verb: nothing will be ready)
     this.#startEngines();
-    return this.#warmed ? this.#ready : held(this.#ready);
+    const up = this.#warmed ? this.#ready : held(this.#ready);
+    return up.then(() => {
+      if (!this.#engines.booted) throw Errors.closed(); // (the engines' wait ends when the device stops: closed first)
+    });
   }
 
   /**

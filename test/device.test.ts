@@ -516,6 +516,13 @@ test('submit after close rejects; close twice is fine; bad arguments throw clear
   const never = Device.openSync({ arenaBytes: ARENA, engines: 1 });
   await never.close();
   assert.is(await never.ready().then(() => 'ready', (e: { code?: string }) => e.code), 'DEVICE_CLOSED', 'closed before its engines started');
+  // ready() asked first, the device closed before its engines ran: not "ready" (they never ran)
+  for (const engines of [1, 2]) {
+    const early = Device.openSync({ arenaBytes: ARENA, engines });
+    const asked = early.ready().then(() => 'ready', (e: { code?: string }) => e.code);
+    await early.close();
+    assert.is(await asked, 'DEVICE_CLOSED', `ready() pending when the device closed before its ${engines} engine(s) ran`);
+  }
   await assert.not.throws(() => undefined);
   try {
     await Device.open({ wqSize: 100 });

@@ -562,7 +562,7 @@ export class Ops {
     // no __name(defineProperty) per closure, which cost ~10% of the device path).
     const call = new Call(op);
     if (solo) call.group = this.#group;
-    const p = new Promise<number>(call.executor);
+    const p = call.promise();
     try {
       batcher.add(call, opcode, solo, space > 0 ? this.#inSpace(fill, space) : fill);
     } catch (e) {
@@ -589,7 +589,7 @@ export class Ops {
    */
   #one<T>(op: OpName, bytes: number, placement: Placement, keep: Span, opcode: number, fill: (d: number) => void, value: (rec: number) => T): Promise<T> {
     const call = new OneCall(op, this.#oneDone, bytes, placement, this.#clock(placement), keep.space > 0 ? keep.space : 0, value);
-    const p = new Promise<T>(call.executor);
+    const p = call.promise() as Promise<T>; // (resolved with a T, or a promise of one: the pacer's)
     try {
       this.#batcher.add(call, opcode, false, call.space > 0 ? this.#inSpace(fill, call.space) : fill);
     } catch (e) {
@@ -1153,17 +1153,25 @@ export class Ops {
 
 const noop = (): void => {};
 
-/** A promise's settling functions, taken by `executor` (`new Promise(x.executor)`). */
+/** the Settles whose promise is being made: `settle` hands it its functions (see Settles.promise) */
+let making: Settles<never> | null = null;
+const settle = (resolve: (v: never) => void, reject: (e: unknown) => void): void => {
+  making!.resolve = resolve;
+  making!.reject = reject;
+};
+
+/** A promise's settling functions, kept on the object (one executor for all: no closure a call). */
 class Settles<T> {
   resolve: (v: T) => void = noop;
   reject: (e: unknown) => void = noop;
-  readonly executor: (resolve: (v: T) => void, reject: (e: unknown) => void) => void;
 
-  constructor() {
-    this.executor = (resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    };
+  /** A new promise, settled through this object's resolve and reject. */
+  promise(): Promise<T> {
+    making = this as unknown as Settles<never>;
+    // (the executor runs now, within the constructor)
+    const p = new Promise<T>(settle as (resolve: (v: T) => void, reject: (e: unknown) => void) => void);
+    making = null;
+    return p;
   }
 }
 

@@ -76,7 +76,10 @@ export class Engines {
       this.#rejectReady = reject;
     });
     this.#ready.catch(() => {}); // (said to whoever asks ready(); a device nobody asks still works, inline)
-    void Promise.all(up).then(() => this.#resolveReady());
+    void Promise.all(up).then(() => {
+      this.#booted = true;
+      this.#resolveReady();
+    });
   }
 
   /**
@@ -168,6 +171,13 @@ export class Engines {
   ready(): Promise<void> {
     return this.#ready;
   }
+
+  /** Every engine booted once (ready() resolved for that, not because the device stopped first). */
+  get booted(): boolean {
+    return this.#booted;
+  }
+
+  #booted = false;
 
   /** True when a work queue holds descriptors no engine has taken. */
   queued(): boolean {
