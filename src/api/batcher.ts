@@ -19,6 +19,7 @@
 // take its room: keptBlock). Calls then batch less, or wait, but they do not fail.
 import { Desc, Flag, Opcode, Record } from '../device/format.ts';
 import { Errors } from '../device/errors.ts';
+import { ownView } from '../device/portal.ts';
 
 // Up to 1024 calls a batch (the device's maxBatch bounds it too): one tick, one batch
 // descriptor, one doorbell. (Smaller blocks, so that batches pipeline, measured no better
@@ -354,7 +355,7 @@ export class Batcher {
     this.batches++;
     let p: number | Promise<number>;
     try {
-      p = this.#dev.submitNow((b.views[i] ??= this.#mem.subarray(d, d + Desc.SIZE)), b.members[i].group);
+      p = this.#dev.submitNow((b.views[i] ??= ownView(this.#mem, d)), b.members[i].group);
     } catch (e) {
       p = Promise.reject(e);
     }

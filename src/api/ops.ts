@@ -671,12 +671,12 @@ export class Ops {
     try {
       s = this.#span('src', src, undefined, length);
       d = this.#span('dst', dst);
-      if (d.u8.byteLength < s.u8.byteLength) throw new RangeError(`dst (${d.u8.byteLength} bytes) is smaller than the ${s.u8.byteLength} bytes to copy`);
+      if (d.n < s.n) throw new RangeError(`dst (${d.n} bytes) is smaller than the ${s.n} bytes to copy`);
     } catch (e) {
       return Promise.reject(e);
     }
-    if (this.#checkOnly) return this.#checked(s.u8.byteLength) as Promise<T>;
-    const n = s.u8.byteLength;
+    if (this.#checkOnly) return this.#checked(s.n) as Promise<T>;
+    const n = s.n;
     let where = this.#place('copy', n, s, d);
     // Ranges of an overlapping copy could overwrite each other's source (memcpy too: it
     // must give what its inline path, TypedArray.set, gives: memmove's result).
@@ -707,7 +707,7 @@ export class Ops {
    * engines boot).
    */
   #copyHere(d: Span, s: Span): void {
-    this.#copyRange(d, s, 0, s.u8.byteLength, true);
+    this.#copyRange(d, s, 0, s.n, true);
   }
 
   /** #copyHere, in slices with turns of the event loop between them (slices.ts): a large call on memory no engine reaches. */
@@ -791,8 +791,8 @@ export class Ops {
     } catch (e) {
       return Promise.reject(e);
     }
-    if (this.#checkOnly) return this.#checked(d.u8.byteLength) as Promise<T>;
-    const n = d.u8.byteLength;
+    if (this.#checkOnly) return this.#checked(d.n) as Promise<T>;
+    const n = d.n;
     const where = this.#place('copy', n, d);
     if (this.#single(where, n)) return this.#one('fill', n, where, d, Opcode.MEMFILL, this.#fillFill(d, pat, 0, n), () => dst);
     return this.#track('fill', n, where, (): T | Promise<T> => {
@@ -820,16 +820,16 @@ export class Ops {
       s = this.#span('src', src, undefined, length);
       d1 = this.#span('dst1', dst1);
       d2 = this.#span('dst2', dst2);
-      const n = s.u8.byteLength;
-      if (d1.u8.byteLength < n || d2.u8.byteLength < n) throw new RangeError(`dst1 and dst2 must each hold the ${n} bytes of src`);
+      const n = s.n;
+      if (d1.n < n || d2.n < n) throw new RangeError(`dst1 and dst2 must each hold the ${n} bytes of src`);
       if (sharesBytes(s.u8, d1.u8) && sharesBytes(s.u8, d2.u8)) throw new RangeError('dualcast: dst1 and dst2 both overlap src (the device refuses overlapping dualcast buffers: 0x16): whichever were written first would change the bytes the other gets');
       // (as the device refuses them: 0x16; the bytes they share would hold src's at two offsets at once)
       if (n > 0 && sharesBytes(d1.u8.subarray(0, n), d2.u8.subarray(0, n))) throw new RangeError('dualcast: dst1 and dst2 overlap (the device refuses overlapping dualcast buffers: 0x16)');
     } catch (e) {
       return Promise.reject(e);
     }
-    if (this.#checkOnly) return this.#checked(s.u8.byteLength) as Promise<void>;
-    const n = s.u8.byteLength;
+    if (this.#checkOnly) return this.#checked(s.n) as Promise<void>;
+    const n = s.n;
     const where = this.#place('copy', n, s, d1, d2);
     // Both destinations get src's bytes as they were: one that overlaps src is written last.
     const [first, last] = clobbers(s.u8, d1.u8) ? [d2, d1] : [d1, d2];
@@ -891,9 +891,9 @@ export class Ops {
     } catch (e) {
       return Promise.reject(e);
     }
-    if (this.#checkOnly) return this.#checked(Math.min(x.u8.byteLength, y.u8.byteLength)) as Promise<number>;
-    const n = Math.min(x.u8.byteLength, y.u8.byteLength);
-    const tail = x.u8.byteLength === y.u8.byteLength ? -1 : n;
+    if (this.#checkOnly) return this.#checked(Math.min(x.n, y.n)) as Promise<number>;
+    const n = Math.min(x.n, y.n);
+    const tail = x.n === y.n ? -1 : n;
     const where = this.#place('compare', n, x, y);
     const answer = (at: number): number => result(x.u8, y.u8, at >= 0 ? at : tail);
     const fill = (s: number, e: number) => (d: number): void => {
@@ -931,8 +931,8 @@ export class Ops {
     } catch (e) {
       return Promise.reject(e);
     }
-    if (this.#checkOnly) return this.#checked(s.u8.byteLength) as Promise<number>;
-    const n = s.u8.byteLength;
+    if (this.#checkOnly) return this.#checked(s.n) as Promise<number>;
+    const n = s.n;
     let where = this.#place('crc', n, s);
     if (where === 'inline:not-shared' && n >= this.#split.crc && stagesNotShared()) where = 'staged';
     if (this.#single(where, n)) return this.#one('crc32c', n, where, s, Opcode.CRCGEN, this.#crcFill(Opcode.CRCGEN, s.addr, 0, n, init), this.#crcOf);
@@ -954,12 +954,12 @@ export class Ops {
       s = this.#span('src', src);
       d = this.#span('dst', dst);
       init = seedOf(seed);
-      if (d.u8.byteLength < s.u8.byteLength) throw new RangeError(`dst (${d.u8.byteLength} bytes) is smaller than src (${s.u8.byteLength} bytes)`);
+      if (d.n < s.n) throw new RangeError(`dst (${d.n} bytes) is smaller than src (${s.n} bytes)`);
     } catch (e) {
       return Promise.reject(e);
     }
-    if (this.#checkOnly) return this.#checked(s.u8.byteLength) as Promise<number>;
-    const n = s.u8.byteLength;
+    if (this.#checkOnly) return this.#checked(s.n) as Promise<number>;
+    const n = s.n;
     let where = this.#place('crc', n, s, d);
     if (where !== 'split' && where !== 'inline:small' && !where.startsWith('inline') && overlaps(s, d, n)) where = 'inline:overlap';
     if (where === 'split' && overlaps(s, d, n)) where = 'inline:overlap';
@@ -1041,8 +1041,8 @@ export class Ops {
   async createDelta(a: Bytes, b: Bytes): Promise<Uint8Array> {
     const x = this.#span('a', a);
     const y = this.#span('b', b);
-    const n = x.u8.byteLength;
-    if (y.u8.byteLength !== n) throw new RangeError(`createDelta needs equal sizes; got ${n} and ${y.u8.byteLength} bytes`);
+    const n = x.n;
+    if (y.n !== n) throw new RangeError(`createDelta needs equal sizes; got ${n} and ${y.n} bytes`);
     if (this.#checkOnly) return new Uint8Array(0);
     let where = unsplit(this.#place('compare', n, x, y));
     // CR_DELTA needs 8-byte aligned sources (0x1C otherwise).
@@ -1094,7 +1094,7 @@ export class Ops {
     const rec = this.#span('delta', delta).u8;
     // (its record is data, not an argument's shape: a batch's earlier call may write it)
     if (this.#checkOnly) return dst;
-    const n = d.u8.byteLength;
+    const n = d.n;
     const frames = parseFrames(rec, n);
     let where = unsplit(this.#place('compare', rec.byteLength, d));
     // AP_DELTA needs an 8-byte aligned destination (0x1C otherwise).

@@ -18,9 +18,15 @@ const PLAIN: ReadonlySet<object> = new Set<object>(typeof Buffer === 'undefined'
  */
 const shadowed = (v: object): boolean => Object.hasOwn(v, 'buffer') || Object.hasOwn(v, 'byteOffset') || Object.hasOwn(v, 'byteLength') || Object.hasOwn(v, 'length');
 
+/**
+ * Whether v is a plain Uint8Array (or Buffer) whose getters are the intrinsic ones: what it says of
+ * its bytes is true. (isView first: a Proxy of a Buffer passes instanceof, and its getters throw.)
+ */
+export const isPlain = (v: unknown): v is Uint8Array => ArrayBuffer.isView(v) && v instanceof Uint8Array && PLAIN.has(Object.getPrototypeOf(v) as object) && !shadowed(v);
+
 /** The view itself when it is a plain Uint8Array (or Buffer) with no property of its own that could lie, else a plain Uint8Array over the bytes it really covers. Throws (TypeError) when it is not a view, or its buffer is detached. */
 export function plainBytes(v: ArrayBufferView): Uint8Array {
-  if (v instanceof Uint8Array && PLAIN.has(Object.getPrototypeOf(v) as object) && !shadowed(v)) {
+  if (isPlain(v)) {
     // (a view of a detached buffer reads as empty: making one over that buffer throws, as below)
     if (v.byteLength === 0) new Uint8Array(v.buffer, 0, 0);
     return v;
