@@ -603,6 +603,7 @@ test('copyFileCrc32c gives dst src\'s mode bits, as fs.copyFile does, also to a 
   chmodSync(dst, 0o600);
   await copyFileCrc32c(src, dst);
   assert.is(statSync(dst).mode & 0o777, 0o751);
+  assert.is(readFileSync(dst, 'utf8'), 'm', 'a longer dst that existed is cut to the copy');
   // the setuid, setgid and sticky bits too, as fs.copyFile gives them
   chmodSync(src, 0o6751);
   const { copyFileSync } = await import('node:fs');
@@ -1079,7 +1080,7 @@ test('a chunk the device fails (a fault rule\'s status) rejects the file call un
   assert.not.ok(existsSync(dst), 'the failed copies left no file');
 });
 
-test("copyFileCrc32c onto a dst of another user's refuses with EPERM, as fs.copyFile does (the copy went on, and that file kept its permission bits: a world-writable one stayed so)", () => {
+test("copyFileCrc32c onto a dst of another user's refuses with EPERM, as fs.copyFile does (the copy went on, and that file kept its permission bits: a world-writable one stayed so), and leaves that file as it was (it was emptied)", () => {
   if (process.getuid?.() !== 0) {
     console.log('  (not run: it needs root, to copy as another user onto root\'s file)');
     return;
@@ -1103,6 +1104,7 @@ test("copyFileCrc32c onto a dst of another user's refuses with EPERM, as fs.copy
     const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000, cwd: new URL('..', import.meta.url).pathname });
     assert.equal(JSON.parse(r.stdout.trim().split('\n').pop() ?? 'null'), ['EPERM', 'EPERM'], r.stderr);
     assert.is(lstatSync(join(shared, 'ours')).mode & 0o777, 0o666, 'its bits are its own still');
+    assert.is(readFileSync(join(shared, 'ours'), 'utf8'), 'x\n', 'its bytes are its own still');
   } finally {
     rmSync(shared, { recursive: true, force: true });
   }

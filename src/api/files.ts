@@ -28,7 +28,8 @@
 import { stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { isAbsolute, sep } from 'node:path';
-import { realpathSync, type Stats } from 'node:fs';
+import { ftruncate, realpathSync, type Stats } from 'node:fs';
+import { promisify } from 'node:util';
 import { intOption, knownOptions } from './args.ts';
 import { allDone } from './all_done.ts';
 import { CrcFold } from './crc_combine.ts';
@@ -43,6 +44,8 @@ import { Descriptor } from '../device/descriptor.ts';
 import { abortError, Errors, FileCrcError } from '../device/errors.ts';
 import { Record, Status } from '../device/format.ts';
 import { channel, crc32cOf } from '../device/host.ts';
+
+const ftruncateP = promisify(ftruncate);
 
 export interface FileCrcOptions {
   /** bytes per read (and per CRC); default 8 MiB. A file crc32cFile maps into the device: bytes per CRC descriptor, default 32 MiB */
@@ -890,8 +893,9 @@ async function fileCopy(fn: string, s: FilePath, d: FilePath, o: Checked, opts: 
     if (o.signal?.aborted) throw abortError(o.signal);
     // dst is opened without waiting, and made when it is not there: an abort waits for that (had
     // the call rejected first, the file it went on to make would have been removed after the
-    // rejection, perhaps one the caller had written there meanwhile; and a regular file's open
-    // truncates it). A FIFO opens once a reader is there, and is written through a pipe an abort ends (pipe_handle.ts).
+    // rejection, perhaps one the caller had written there meanwhile). A file that was there is
+    // truncated only once it is known to be the caller's to write (below). A FIFO opens once a
+    // reader is there, and is written through a pipe an abort ends (pipe_handle.ts).
     ({ fh: out, made } = await openDestination(d, st.mode & 0o777, o.signal, dev));
     if (o.signal?.aborted) throw abortError(o.signal);
     const outSt = await out.stat();
@@ -902,8 +906,10 @@ async function fileCopy(fn: string, s: FilePath, d: FilePath, o: Checked, opts: 
     // where libuv goes on without, as here.
     if (outIsFile) await out.chmod(st.mode & 0o7777).catch((e: NodeJS.ErrnoException) => {
       if (e.code !== 'EPERM') throw e;
-      if (outSt.uid !== process.geteuid?.()) throw new FileCrcError('EPERM', `${fn}: ${d} is another user's: it cannot be given ${s}'s permission bits (EPERM, as fs.copyFile says)`, String(d));
+      if (outSt.uid !== process.geteuid?.()) throw new FileCrcError('EPERM', `${fn}: ${d} is another user's: it cannot be given ${s}'s permission bits (EPERM, as fs.copyFile says); it is left as it was`, String(d));
     });
+    if (o.signal?.aborted) throw abortError(o.signal);
+    if (outIsFile && made === null && outSt.size > 0) await ftruncateP(out.fd, 0);
   } catch (e) {
     freeAll(dev, slots, []); // (nothing read yet; a copy is the second half of its slot's buffer)
     await out?.close().catch(() => {});

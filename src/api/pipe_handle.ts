@@ -121,9 +121,11 @@ async function handleOf(fd: number, writing: boolean, signal: AbortSignal | unde
 }
 
 /**
- * `path` open for writing, as fs.open(path, 'w', mode) opens it, without waiting: made when it is
- * not there (`made`: the file this call made, which a failed copy removes if the path still
- * names it; through links to nothing, the end of their chain), else truncated. A FIFO is written
+ * `path` open for writing, as fs.open(path, 'w', mode) opens it but for the truncation, without
+ * waiting: made when it is not there (`made`: the file this call made, which a failed copy removes
+ * if the path still names it; through links to nothing, the end of their chain). A file that was
+ * there is not truncated: the caller does that once it knows it may write there (a copy refused
+ * with EPERM had emptied another user's file). A FIFO is written
  * through a PipeHandle once a reader is there; a character device is opened again as fs opens
  * it; anything else is an FdHandle. Looked at only through what it opened: a FIFO put in a file's
  * place after the caller's look was opened by fs's open, which waited in Node's pool for a reader
@@ -143,7 +145,7 @@ export async function openDestination(path: string | Buffer, mode: number, signa
     if (made !== null) return made; // (a regular file)
     let fd: number;
     try {
-      fd = await openP(path, W | fsc.O_TRUNC);
+      fd = await openP(path, W);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') {
@@ -158,7 +160,7 @@ export async function openDestination(path: string | Buffer, mode: number, signa
           continue; // (made meanwhile: looked at again)
         }
         // (links this cannot follow to their end: the open through them says why, or makes it as fs would)
-        return { fh: (await handleOf(await openP(path, W | fsc.O_CREAT | fsc.O_TRUNC, mode), true, signal, dev)).fh, made: null };
+        return { fh: (await handleOf(await openP(path, W | fsc.O_CREAT, mode), true, signal, dev)).fh, made: null };
       }
       if (code !== 'ENXIO') throw e;
       // A FIFO with no reader refuses a writer's end that will not wait (ENXIO; so do a socket's
