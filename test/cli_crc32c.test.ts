@@ -205,6 +205,12 @@ test('unreadable paths: one line each on stderr, the others still printed, exit 
   const d = spawnSync('bash', ['-c', `"${process.execPath}" "${join(root, 'bin/softdsa.js')}" crc32c - < sub; echo "status $?"`], { cwd: dir, encoding: 'utf8', timeout: 60000 });
   assert.is(d.stdout, 'status 1\n');
   assert.is(d.stderr, 'softdsa: -: Is a directory\n');
+  // a code outside the common few: the system's words too, not fs's message naming the path again
+  const sock = spawnSync('python3', ['-c', "import socket; socket.socket(socket.AF_UNIX).bind('sock')"], { cwd: dir });
+  if (sock.status === 0) {
+    const s = await cli(['sock']);
+    assert.is(s.err, 'softdsa: sock: No such device or address\n');
+  }
   const u = await cli([]);
   assert.is(u.code, 2);
   assert.is(u.err.trim().split('\n').length, 1);

@@ -244,6 +244,16 @@ test('bad paths and arguments: clear errors, nothing hangs', async () => {
   await err(copyFileCrc32c(join(dir, 'missing'), join(dir, 'out')), /no such file/, 'ENOENT');
   assert.not.ok(existsSync(join(dir, 'out')), 'no destination made for a missing source');
   await err(copyFileCrc32c(p, join(dir, 'no-dir', 'out')), /no such file/, 'ENOENT');
+  // a read's or a write's error names its file, as an open's does (fs names none: "ENOSPC: ..., write")
+  if (existsSync('/dev/full')) {
+    const full = await copyFileCrc32c(p, '/dev/full').then(() => null, (e: NodeJS.ErrnoException) => e);
+    assert.is(full?.code, 'ENOSPC');
+    assert.is(full?.path, '/dev/full');
+    assert.match(full?.message ?? '', /write '\/dev\/full'$/);
+  }
+  const unreadable = await crc32cFile('/proc/self/mem').then(() => null, (e: NodeJS.ErrnoException) => e);
+  assert.is(unreadable?.code, 'EIO');
+  assert.is(unreadable?.path, '/proc/self/mem');
   rmSync(big);
   // an unreadable file (unless root, who reads everything)
   if (process.getuid?.() !== 0) {

@@ -135,11 +135,14 @@ const FILE_OPTIONS = ['chunkSize', 'inFlight', 'signal', 'onProgress', 'seed', '
  * A file call on diagnostics_channel softdsa:op, as itself (placement 'file'), once it settles,
  * with `error` if it failed: the crc32c calls its chunks are made of are published as such.
  */
-async function published(fn: string, run: () => Promise<{ crc: number; bytes: number }>): Promise<{ crc: number; bytes: number }> {
-  if (!opChannel.hasSubscribers) return run();
+async function published(fn: string, run: () => Promise<{ crc: number; bytes: number }>, src: FilePath, dst?: FilePath): Promise<{ crc: number; bytes: number }> {
+  const named = (): Promise<{ crc: number; bytes: number }> => run().catch((e: unknown) => {
+    throw onFile(e, src, dst);
+  });
+  if (!opChannel.hasSubscribers) return named();
   const t0 = performance.now();
   try {
-    const r = await run();
+    const r = await named();
     opChannel.publish({ op: fn, bytes: r.bytes, placement: 'file', durationMs: performance.now() - t0 });
     return r;
   } catch (error) {
@@ -148,6 +151,20 @@ async function published(fn: string, run: () => Promise<{ crc: number; bytes: nu
   }
 }
 const opChannel = channel('softdsa:op');
+
+/**
+ * An error of a read or a write, said with the file it was on (fs names the path of an open's,
+ * not of a read's or a write's: "ENOSPC: no space left on device, write"): src's for a read,
+ * dst's for a write, as fs says an open's ("..., write '/dev/full'", and `path`).
+ */
+function onFile(e: unknown, src: FilePath, dst?: FilePath): unknown {
+  const x = e as NodeJS.ErrnoException;
+  if (!(e instanceof Error) || typeof x.syscall !== 'string' || typeof x.code !== 'string' || x.path !== undefined) return e;
+  const path = String(x.syscall === 'write' && dst !== undefined ? dst : src);
+  x.path = path;
+  x.message = `${x.message} '${path}'`;
+  return x;
+}
 
 function checkOptions(fn: string, o: CopyFileCrcOptions | undefined): Checked {
   if (o === undefined || o === null) o = {};
@@ -689,7 +706,7 @@ export async function crc32cFileInfo(path: string | Buffer | URL, opts?: FileCrc
   const fn = 'crc32cFile';
   const p = checkPath(fn, 'path', path);
   const o = checkOptions(fn, opts);
-  return published(fn, () => fileCrc(fn, p, o, opts));
+  return published(fn, () => fileCrc(fn, p, o, opts), p);
 }
 
 async function fileCrc(fn: string, p: FilePath, o: Checked, opts: FileCrcOptions | undefined): Promise<{ crc: number; bytes: number }> {
@@ -855,7 +872,7 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
   const s = checkPath(fn, 'src', src);
   const d = checkPath(fn, 'dst', dst);
   const o = checkOptions(fn, opts);
-  return published(fn, () => fileCopy(fn, s, d, o, opts));
+  return published(fn, () => fileCopy(fn, s, d, o, opts), s, d);
 }
 
 async function fileCopy(fn: string, s: FilePath, d: FilePath, o: Checked, opts: CopyFileCrcOptions | undefined): Promise<{ crc: number; bytes: number }> {

@@ -3,6 +3,7 @@
 // errors on one line on stderr, exit 2 for usage, 1 when a file failed or did not match.
 import { fstatSync, readFileSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
+import { getSystemErrorMap } from 'node:util';
 import { crc32cBase64, crc32cHex, parseCrc32c } from '../api/crc32c_digest.ts';
 import { createCrc32cStream } from '../api/crc32c_stream.ts';
 import { shutdown } from '../api/default_device.ts';
@@ -106,7 +107,7 @@ export function parseCrc32cArgs(argv: string[], isTTY: boolean): Crc32cOptions {
   };
 }
 
-/** One line for an error: the system's words for the common codes. */
+/** One line for an error: the system's words for the common codes, libuv's for the other system errors (not fs's message, which names the path again). */
 function reason(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   const words: Record<string, string> = {
@@ -118,7 +119,8 @@ function reason(e: unknown): string {
     ELOOP: 'Too many levels of symbolic links',
     EIO: 'Input/output error',
   };
-  const text = (err?.code !== undefined && words[err.code]) || String(err?.message ?? e);
+  const system = typeof err?.syscall === 'string' && typeof err.errno === 'number' ? getSystemErrorMap().get(err.errno)?.[1] : undefined;
+  const text = (err?.code !== undefined && words[err.code]) || (system !== undefined ? system[0].toUpperCase() + system.slice(1) : String(err?.message ?? e));
   return text.split('\n')[0];
 }
 
