@@ -286,7 +286,7 @@ test('a file that shrinks while it is read: FILE_SHRANK; one that grows: what wa
   assert.is(got.crc, want(maps));
 });
 
-test('a sysfs file (its size says 4096, it holds fewer bytes): what it holds, as cat reads it, not FILE_SHRANK', async () => {
+test('a sysfs file (its size says 4096, it holds fewer bytes): what it holds, as cat reads it, not FILE_SHRANK; progress ends at what it held (a bar stopped at 0.1%)', async () => {
   const { statSync } = await import('node:fs');
   const path = ['/sys/kernel/mm/transparent_hugepage/enabled', '/sys/devices/system/cpu/online', '/sys/class/net/lo/mtu'].find((p) => existsSync(p));
   if (path === undefined) return console.log('  (no sysfs file here: skipped)');
@@ -294,6 +294,11 @@ test('a sysfs file (its size says 4096, it holds fewer bytes): what it holds, as
   assert.ok(statSync(path).size > data.length, `${path} says ${statSync(path).size} bytes and holds ${data.length}`);
   const got = await crc32cFileInfo(path, { device: small });
   assert.equal([got.crc, got.bytes], [want(data), data.length]);
+  for (const [how, call] of [['read', (onProgress: (d: number, t: number) => void) => crc32cFileInfo(path, { device: small, onProgress })], ['copied', (onProgress: (d: number, t: number) => void) => copyFileCrc32cInfo(path, join(dir, 'sysfs-copy'), { device: small, onProgress })]] as const) {
+    const seen: Array<[number, number]> = [];
+    assert.is((await call((d, t) => void seen.push([d, t]))).bytes, data.length);
+    assert.equal(seen.at(-1), [data.length, data.length], `${how}: ${JSON.stringify(seen)}`);
+  }
 });
 
 test('a pipe (not seekable): read in order to its end', async () => {

@@ -333,6 +333,8 @@ function pump(
     let issued = 0; // chunks issued
     let inflight = 0;
     let eof = false;
+    /** where a regular file's reads found its end (-1: not yet): progress's total from then on */
+    let end = -1;
     let reading = false; // a read in progress (sequential files read one at a time)
     let settled = false;
     const fold = new CrcFold(from.crc, from.bytes);
@@ -408,6 +410,7 @@ function pump(
           const now = (await fh.stat()).size;
           if (now < size) throw shrank(fn, path, size, c.pos + len, now);
         }
+        if (positioned) end = c.pos + len;
         if (settled) return;
       }
       if (!positioned) next += len;
@@ -425,7 +428,8 @@ function pump(
       fold.add(c.index, crc, len);
       // (a chunk done ahead of an earlier one moves nothing: progress counts the folded prefix; an
       // empty file's one call says 0 of 0, so that a progress bar ends)
-      if (fold.bytes > before || (fold.bytes === 0 && eof)) tell(o, fold.bytes, st.isFile() ? Math.max(size, fold.bytes) : 0, fail);
+      // A file that held less than its size said (sysfs): its total is where it ended, so that a progress bar ends.
+      if (fold.bytes > before || (fold.bytes === 0 && eof)) tell(o, fold.bytes, !st.isFile() ? 0 : end >= 0 ? end : Math.max(size, fold.bytes), fail);
     };
 
     const pumpMore = (): void => {
@@ -802,6 +806,7 @@ async function crcBeforeDevice(fn: string, p: FilePath, o: Checked): Promise<{ c
     if (failure === null && bytes < size) {
       const left = (await fh.stat()).size;
       if (left < size) throw shrank(fn, p, size, bytes, left);
+      if (bytes > 0) tell(o, bytes, bytes, fail); // (it held less than its size said, a sysfs file: its total is what it held)
     }
     await new Promise<void>((r) => afterProgress(o, r));
     if (failure !== null) throw (failure as { e: unknown }).e;
