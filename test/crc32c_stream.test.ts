@@ -231,6 +231,26 @@ test('a view of the device\'s memory outside its arena (its control region), 64 
   assert.is(s.digest(), nativeCrc(Buffer.concat([Buffer.from('x'), copy])) >>> 0);
 });
 
+test('the WHATWG one gives Uint8Arrays, as its type says: a Uint8Array (a Buffer) as it came, any other view or an ArrayBuffer as a Uint8Array of the same bytes (a DataView went on as one)', async () => {
+  const ab = new ArrayBuffer(8);
+  new Uint8Array(ab).set([1, 2, 3, 4, 5, 6, 7, 8]);
+  const buf = Buffer.from('abc');
+  const inputs: unknown[] = [buf, new DataView(ab, 2, 4), new Uint16Array(ab, 4, 2), ab];
+  const t = crc32cTransformStream();
+  const w = t.writable.getWriter();
+  const got: unknown[] = [];
+  const drained = t.readable.pipeTo(new WritableStream({ write: (c) => void got.push(c) }));
+  for (const c of inputs) await w.write(c as Uint8Array);
+  await w.close();
+  await drained;
+  assert.ok(got.every((c) => c instanceof Uint8Array), got.map((c) => (c as object).constructor.name).join(', '));
+  assert.is(got[0], buf, 'a Buffer goes on as itself');
+  assert.equal([...(got[1] as Uint8Array)], [3, 4, 5, 6]);
+  assert.equal([...(got[2] as Uint8Array)], [5, 6, 7, 8]);
+  assert.is((got[3] as Uint8Array).buffer, ab, 'the same bytes, not a copy');
+  assert.is(t.digest(), nativeCrc(Buffer.from([...buf, 3, 4, 5, 6, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8])) >>> 0);
+});
+
 test('a detached chunk is a TypeError, and the stream fails with it (crc rejects); it was taken as empty', async () => {
   for (const make of [() => new Uint8Array(16), () => new ArrayBuffer(16), () => new DataView(new ArrayBuffer(16))]) {
     const chunk = make();

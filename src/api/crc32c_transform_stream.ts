@@ -26,12 +26,13 @@ export class Crc32cTransformStream extends TransformStream<Uint8Array, Uint8Arra
     super({
       transform(chunk: unknown, controller) {
         let wait: Promise<void> | undefined;
-        // (a view goes on as it came; an ArrayBuffer as a Uint8Array of it, as this stream's type says)
+        // (a Uint8Array goes on as it came; any other view or an ArrayBuffer as a Uint8Array of the
+        // same bytes, as this stream's type says: a DataView went on as one, and a reader's subarray() failed)
         let out: Uint8Array;
         try {
           // (what fails here fails the stream: crc rejects too)
           const bytes = chunkBytes('crc32cTransformStream', chunk);
-          out = ArrayBuffer.isView(chunk) ? (chunk as Uint8Array) : bytes;
+          out = chunk instanceof Uint8Array ? chunk : bytes;
           wait = acc.update(bytes);
         } catch (e) {
           return fail(e);
