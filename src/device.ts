@@ -409,9 +409,13 @@ export class Device extends DeviceCalls {
     if (this.closed) return Promise.reject(Errors.closed()); // (as every other verb: nothing will be ready)
     this.#startEngines();
     const up = this.#warmed ? this.#ready : held(this.#ready);
-    return up.then(() => {
+    const p = up.then(() => {
       if (!this.#engines.booted) throw Errors.closed(); // (the engines' wait ends when the device stops: closed first)
     });
+    // (a ready() asked only to start the engines, and not awaited, is no unhandled rejection when
+    // the device closes first: the caller who awaits it still hears DEVICE_CLOSED)
+    p.catch(() => {});
+    return p;
   }
 
   /**

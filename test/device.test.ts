@@ -611,6 +611,22 @@ test('engines that cannot start: open() rejects (ENGINE_START_FAILED), calls run
   assert.equal(out, { open: 'ENGINE_START_FAILED', ready: 'ENGINE_START_FAILED', queued: 'DEVICE_CLOSED', crc: 33273562, defaultReady: 'ENGINE_START_FAILED' });
 });
 
+test('ready() asked only to start the engines, not awaited, then shutdown() before they boot: no unhandled rejection (the program ended with exit code 1)', () => {
+  const src = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'index.ts');
+  const script = `
+    import { Device, crc32c, ready, shutdown } from ${JSON.stringify(src)};
+    ready();
+    const crc = await crc32c(Buffer.from('123456789'));
+    await shutdown();
+    const dev = Device.openSync({ engines: 1, arenaBytes: 1 << 20 });
+    dev.ready();
+    await dev.close();
+    console.log(crc);`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stdout.trim().split('\n').pop(), '3808858755');
+});
+
 test('booting engines do not hold the process: a program that opens a device and ends exits before they are up; one awaiting open(), ready() or a descriptor is held until they are', () => {
   const run = (how: string): { got: unknown; up: boolean | null } => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/boot_exit.ts', import.meta.url)), how], { encoding: 'utf8', timeout: 60_000 });

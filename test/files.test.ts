@@ -254,6 +254,11 @@ test('bad paths and arguments: clear errors, nothing hangs', async () => {
   const unreadable = await crc32cFile('/proc/self/mem').then(() => null, (e: NodeJS.ErrnoException) => e);
   assert.is(unreadable?.code, 'EIO');
   assert.is(unreadable?.path, '/proc/self/mem');
+  // ...and only the call's own file operations: a callback's error, errno-like, goes on as it was thrown
+  const mine = Object.assign(new Error('upload failed'), { code: 'EPIPE', syscall: 'write', errno: -32 });
+  const thrown = await crc32cFile(p, { onProgress: () => { throw mine; } }).then(() => null, (e: unknown) => e);
+  assert.is(thrown, mine);
+  assert.equal([mine.message, (mine as NodeJS.ErrnoException).path], ['upload failed', undefined]);
   rmSync(big);
   // an unreadable file (unless root, who reads everything)
   if (process.getuid?.() !== 0) {

@@ -592,6 +592,35 @@ test('also: attach and detach without a submit gives the vector back (100 times;
   }
 });
 
+test('also: a call made while another call makes its promise (an async hook\'s init) settles both, each with its own result', async () => {
+  const { createHook } = await import('node:async_hooks');
+  const dev = await Device.open({ engines: 1, arenaBytes: 1 << 20, inlineThreshold: 0 });
+  const a = dev.buffer(4096).fill(1);
+  const b = dev.buffer(64).fill(2);
+  await dev.crc32c(a); // (the first call's promises are others: the hook's would come before this call's own)
+  let fire = false;
+  let inner: Promise<number> | null = null;
+  const hook = createHook({
+    init(_id, type) {
+      if (fire && type === 'PROMISE') {
+        fire = false;
+        inner = dev.crc32c(b);
+      }
+    },
+  }).enable();
+  try {
+    fire = true;
+    const outer = dev.crc32c(a);
+    fire = false;
+    assert.is(await outer, nodeCrc32c(a) >>> 0);
+    assert.ok(inner !== null, 'the hook made its call');
+    assert.is(await inner!, nodeCrc32c(b) >>> 0);
+  } finally {
+    hook.disable();
+    await dev.close();
+  }
+});
+
 test('also: dev.buffer(-1) throws before allocating anything', async () => {
   const dev = await Device.open({ engines: 1, arenaBytes: 65536 });
   for (const bad of [-1, 1.5, NaN]) assert.throws(() => dev.buffer(bad), RangeError);

@@ -135,14 +135,11 @@ const FILE_OPTIONS = ['chunkSize', 'inFlight', 'signal', 'onProgress', 'seed', '
  * A file call on diagnostics_channel softdsa:op, as itself (placement 'file'), once it settles,
  * with `error` if it failed: the crc32c calls its chunks are made of are published as such.
  */
-async function published(fn: string, run: () => Promise<{ crc: number; bytes: number }>, src: FilePath, dst?: FilePath): Promise<{ crc: number; bytes: number }> {
-  const named = (): Promise<{ crc: number; bytes: number }> => run().catch((e: unknown) => {
-    throw onFile(e, src, dst);
-  });
-  if (!opChannel.hasSubscribers) return named();
+async function published(fn: string, run: () => Promise<{ crc: number; bytes: number }>): Promise<{ crc: number; bytes: number }> {
+  if (!opChannel.hasSubscribers) return run();
   const t0 = performance.now();
   try {
-    const r = await named();
+    const r = await run();
     opChannel.publish({ op: fn, bytes: r.bytes, placement: 'file', durationMs: performance.now() - t0 });
     return r;
   } catch (error) {
@@ -153,18 +150,22 @@ async function published(fn: string, run: () => Promise<{ crc: number; bytes: nu
 const opChannel = channel('softdsa:op');
 
 /**
- * An error of a read or a write, said with the file it was on (fs names the path of an open's,
- * not of a read's or a write's: "ENOSPC: no space left on device, write"): src's for a read,
- * dst's for a write, as fs says an open's ("..., write '/dev/full'", and `path`).
+ * fs's error of a call on an open file (a read, a write, an fstat, an ftruncate), said with that
+ * file, as fs says an open's ("ENOSPC: no space left on device, write '/dev/full'", and `path`):
+ * fs names none there. Given only what the call's own file operations threw (not a callback's).
  */
-function onFile(e: unknown, src: FilePath, dst?: FilePath): unknown {
+function onFile(e: unknown, path: FilePath): unknown {
   const x = e as NodeJS.ErrnoException;
-  if (!(e instanceof Error) || typeof x.syscall !== 'string' || typeof x.code !== 'string' || x.path !== undefined) return e;
-  const path = String(x.syscall === 'write' && dst !== undefined ? dst : src);
-  x.path = path;
-  x.message = `${x.message} '${path}'`;
+  if (!(e instanceof Error) || typeof x.syscall !== 'string' || typeof x.errno !== 'number' || x.path !== undefined) return e;
+  x.path = String(path);
+  x.message = `${x.message} '${x.path}'`;
   return x;
 }
+
+/** A catch handler that throws onFile's error for `path`. */
+const atFile = (path: FilePath) => (e: unknown): never => {
+  throw onFile(e, path);
+};
 
 function checkOptions(fn: string, o: CopyFileCrcOptions | undefined): Checked {
   if (o === undefined || o === null) o = {};
@@ -278,20 +279,20 @@ function freeAll(dev: DeviceCalls, bufs: Buffer[], written?: readonly number[]):
 }
 
 /** Fills buf[0, len) from the file (at pos, or at the file's position when pos is null); stops at end of file. */
-async function readFull(fh: FileIo, buf: Buffer, len: number, pos: number | null): Promise<number> {
+async function readFull(fh: FileIo, buf: Buffer, len: number, pos: number | null, path: FilePath): Promise<number> {
   let got = 0;
   while (got < len) {
-    const { bytesRead } = await fh.read(buf, got, len - got, pos === null ? null : pos + got);
+    const { bytesRead } = await fh.read(buf, got, len - got, pos === null ? null : pos + got).catch(atFile(path));
     if (bytesRead === 0) break;
     got += bytesRead;
   }
   return got;
 }
 
-async function writeFull(fh: FileIo, buf: Buffer, len: number, pos: number | null): Promise<void> {
+async function writeFull(fh: FileIo, buf: Buffer, len: number, pos: number | null, path: FilePath): Promise<void> {
   let done = 0;
   while (done < len) {
-    const { bytesWritten } = await fh.write(buf, done, len - done, pos === null ? null : pos + done);
+    const { bytesWritten } = await fh.write(buf, done, len - done, pos === null ? null : pos + done).catch(atFile(path));
     done += bytesWritten;
   }
 }
@@ -386,7 +387,7 @@ function pump(
         // given back meanwhile (detach()), where a regular file's read is waited for.
         if (positioned) {
           try {
-            len = await arenaIo(dev, readFull(fh, buf, buf.byteLength, c.pos));
+            len = await arenaIo(dev, readFull(fh, buf, buf.byteLength, c.pos, path));
           } catch (e) {
             written[c.slot] = buf.byteLength; // (a read that fails may have reached any of it)
             throw e;
@@ -394,7 +395,7 @@ function pump(
           written[c.slot] = Math.max(written[c.slot], len);
         } else {
           const mine = (pipeBuf ??= Buffer.allocUnsafe(buf.byteLength));
-          len = await readFull(fh, mine, mine.byteLength, null);
+          len = await readFull(fh, mine, mine.byteLength, null, path);
           written[c.slot] = Math.max(written[c.slot], len);
           buf.set(mine.subarray(0, len));
         }
@@ -407,7 +408,7 @@ function pump(
         // Short of its size: it shrank, unless its size is still what it said (a sysfs file
         // says 4096 bytes and holds fewer: what it holds is its content, as for cat).
         if (positioned && c.pos + len < size) {
-          const now = (await fh.stat()).size;
+          const now = (await fh.stat().catch(atFile(path))).size;
           if (now < size) throw shrank(fn, path, size, c.pos + len, now);
         }
         if (positioned) end = c.pos + len;
@@ -548,8 +549,8 @@ function untilStopped<T>(p: Promise<T>, signal: AbortSignal | undefined, dev: De
 }
 
 /** Whether the file has a byte at `pos` now (rejects with a read's own error). */
-async function hasByteAt(fh: FileIo, pos: number): Promise<boolean> {
-  return (await fh.read(Buffer.alloc(1), 0, 1, pos)).bytesRead > 0;
+async function hasByteAt(fh: FileIo, pos: number, path: FilePath): Promise<boolean> {
+  return (await fh.read(Buffer.alloc(1), 0, 1, pos).catch(atFile(path))).bytesRead > 0;
 }
 
 /**
@@ -617,7 +618,7 @@ async function crcMapped(fn: string, path: FilePath, fh: FileIo, size: number, d
       const got = dv.getUint32(rec + Record.BYTES_COMPLETED, true);
       done += got;
       const at = pos + done;
-      if (!(await hasByteAt(fh, at))) throw shrank(fn, path, size, at, await fh.stat().then((s) => s.size, () => -1));
+      if (!(await hasByteAt(fh, at, path))) throw shrank(fn, path, size, at, await fh.stat().then((s) => s.size, () => -1));
       stalls = got >= STALL_BYTES ? 0 : stalls + 1;
       if (stalls === MAX_STALLS) throw Errors.status(fn, status);
     }
@@ -710,7 +711,7 @@ export async function crc32cFileInfo(path: string | Buffer | URL, opts?: FileCrc
   const fn = 'crc32cFile';
   const p = checkPath(fn, 'path', path);
   const o = checkOptions(fn, opts);
-  return published(fn, () => fileCrc(fn, p, o, opts), p);
+  return published(fn, () => fileCrc(fn, p, o, opts));
 }
 
 async function fileCrc(fn: string, p: FilePath, o: Checked, opts: FileCrcOptions | undefined): Promise<{ crc: number; bytes: number }> {
@@ -743,7 +744,7 @@ async function fileCrc(fn: string, p: FilePath, o: Checked, opts: FileCrcOptions
     // (null: no room to map it: it is read instead)
     at = (await crcMapped(fn, p, fh, st.size, dev, o, at, closeIfFailed)) ?? (await readStage(fn, p, fh, st, dev, o, at, closeIfFailed));
     // One that grew since: the rest is read to its end.
-    const grew = await hasByteAt(fh, at.bytes).catch(async (e: unknown) => {
+    const grew = await hasByteAt(fh, at.bytes, p).catch(async (e: unknown) => {
       await closeIfFailed(true).catch(() => {});
       throw e;
     });
@@ -796,7 +797,7 @@ async function crcBeforeDevice(fn: string, p: FilePath, o: Checked): Promise<{ c
     let crc = o.seed;
     let bytes = 0;
     while (failure === null) {
-      const { bytesRead } = await fh.read(buf, 0, buf.byteLength, positioned ? bytes : null);
+      const { bytesRead } = await fh.read(buf, 0, buf.byteLength, positioned ? bytes : null).catch(atFile(p));
       if (bytesRead === 0 || failure !== null) break;
       crc = crc32cOf(buf.subarray(0, bytesRead), crc);
       bytes += bytesRead;
@@ -804,7 +805,7 @@ async function crcBeforeDevice(fn: string, p: FilePath, o: Checked): Promise<{ c
     }
     if (bytes === 0 && failure === null) tell(o, 0, 0, fail); // (an empty file: 0 of 0, as pump says it)
     if (failure === null && bytes < size) {
-      const left = (await fh.stat()).size;
+      const left = (await fh.stat().catch(atFile(p))).size;
       if (left < size) throw shrank(fn, p, size, bytes, left);
       if (bytes > 0) tell(o, bytes, bytes, fail); // (it held less than its size said, a sysfs file: its total is what it held)
     }
@@ -877,7 +878,7 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
   const s = checkPath(fn, 'src', src);
   const d = checkPath(fn, 'dst', dst);
   const o = checkOptions(fn, opts);
-  return published(fn, () => fileCopy(fn, s, d, o, opts), s, d);
+  return published(fn, () => fileCopy(fn, s, d, o, opts));
 }
 
 async function fileCopy(fn: string, s: FilePath, d: FilePath, o: Checked, opts: CopyFileCrcOptions | undefined): Promise<{ crc: number; bytes: number }> {
@@ -920,18 +921,18 @@ async function fileCopy(fn: string, s: FilePath, d: FilePath, o: Checked, opts: 
     // reader is there, and is written through a pipe an abort ends (pipe_handle.ts).
     ({ fh: out, made } = await openDestination(d, st.mode & 0o777, o.signal, dev));
     if (o.signal?.aborted) throw abortError(o.signal);
-    const outSt = await out.stat();
+    const outSt = await out.stat().catch(atFile(d));
     outIsFile = outSt.isFile();
     // src's permission bits, as fs.copyFile gives them: also to a dst that existed, and past the
     // umask. EPERM: a dst of another user's, refused as fs.copyFile refuses it (it kept its bits,
     // a world-writable one stayed so); or one of ours on a file system that keeps no modes (CIFS),
     // where libuv goes on without, as here.
     if (outIsFile) await out.chmod(st.mode & 0o7777).catch((e: NodeJS.ErrnoException) => {
-      if (e.code !== 'EPERM') throw e;
+      if (e.code !== 'EPERM') throw onFile(e, d);
       if (outSt.uid !== process.geteuid?.()) throw new FileCrcError('EPERM', `${fn}: ${d} is another user's: it cannot be given ${s}'s permission bits (EPERM, as fs.copyFile says); it is left as it was`, String(d));
     });
     if (o.signal?.aborted) throw abortError(o.signal);
-    if (outIsFile && made === null && outSt.size > 0) await ftruncateP(out.fd, 0);
+    if (outIsFile && made === null && outSt.size > 0) await ftruncateP(out.fd, 0).catch(atFile(d));
   } catch (e) {
     freeAll(dev, slots, []); // (nothing read yet; a copy is the second half of its slot's buffer)
     await out?.close().catch(() => {});
@@ -945,7 +946,7 @@ async function fileCopy(fn: string, s: FilePath, d: FilePath, o: Checked, opts: 
   // terminal) has no place to write to: it is copied one chunk at a time, in order (chunks read
   // at once complete in any order, and a pipe took them so: the reader got bytes out of order).
   // (a pipe is written from a copy of this thread's: a write there can wait for good; see pump)
-  const write = (buf: Buffer, len: number, pos: number): Promise<void> => (outIsFile ? arenaIo(dev, writeFull(w, buf, len, pos)) : writeFull(w, Buffer.from(buf.subarray(0, len)), len, null));
+  const write = (buf: Buffer, len: number, pos: number): Promise<void> => (outIsFile ? arenaIo(dev, writeFull(w, buf, len, pos, d)) : writeFull(w, Buffer.from(buf.subarray(0, len)), len, null, d));
   const slotCount = outIsFile ? slots.length : 1;
   const work = o.via === 'copyCrc32c'
     ? async (i: number, len: number, pos: number): Promise<number> => {

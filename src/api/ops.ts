@@ -1167,11 +1167,15 @@ class Settles<T> {
 
   /** A new promise, settled through this object's resolve and reject. */
   promise(): Promise<T> {
+    // (the executor runs now, within the constructor; another call's made meanwhile, by an async
+    // hook's init, say, makes its own and gives this one back)
+    const outer = making;
     making = this as unknown as Settles<never>;
-    // (the executor runs now, within the constructor)
-    const p = new Promise<T>(settle as (resolve: (v: T) => void, reject: (e: unknown) => void) => void);
-    making = null;
-    return p;
+    try {
+      return new Promise<T>(settle as (resolve: (v: T) => void, reject: (e: unknown) => void) => void);
+    } finally {
+      making = outer;
+    }
   }
 }
 

@@ -31,15 +31,15 @@ const DEVICE_FIELDS = ['dev', 'groups', 'max_engines', 'max_work_queues_size'];
  * that is a device of softdsa's (Device.open({ engines: 8 }).config() writes them), read with
  * those limits; as much or less, a DSA's.
  */
-function capacityOf(d: Record<string, unknown>, device: string, warnings: string[]): { engines: number; wqEntries: number } | undefined {
+function capacityOf(d: Record<string, unknown>, device: string, notes: Notes): { engines: number; wqEntries: number } | undefined {
   const lim = limitsOf(device);
   const field = (name: string, dflt: number, max: number): number => {
     const given = d[name];
     if (given === undefined || given === null) return dflt;
-    const v = saidInt(device, name, given, warnings); // (as the WQs' numbers are read)
+    const v = saidInt(device, name, given, notes); // (as the WQs' numbers are read)
     if (!Number.isInteger(v) || v > max) throw Errors.config(device, name, `valid ${name.replace(/_/g, '-')} should be an integer up to ${max}, got ${JSON.stringify(given)}`);
     // (0 and less too, as "two" read json-c's way is: less than a DSA has, said and ignored)
-    if (v < dflt) warnings.push(`${device}.${name}: ${v} ignored (a DSA has ${dflt}; softdsa reads it when it says more)`);
+    if (v < dflt) notes.warnings.push(`${device}.${name}: ${v} ignored (a DSA has ${dflt}; softdsa reads it when it says more)`);
     return Math.max(v, dflt);
   };
   const engines = field('max_engines', lim.MAX_ENGINES, MAX_ENGINES);
@@ -166,10 +166,18 @@ function int(v: unknown): number {
   return 0; // (an array or an object: json_object_get_int gives 0)
 }
 
+/** What reading a file noted: its warnings, and what it said for each value read json-c's way ("where.field" -> the file's value). */
+interface Notes {
+  readonly warnings: string[];
+  readonly said: Map<string, unknown>;
+}
+
 /** int(v), and a warning saying so where v is not an integer already ("2M" is 2). */
-function saidInt(where: string, field: string, v: unknown, warnings: string[]): number {
+function saidInt(where: string, field: string, v: unknown, notes: Notes): number {
   const n = int(v);
-  if (!(typeof v === 'number' && Number.isInteger(v))) warnings.push(`${where}.${field}: ${JSON.stringify(v)} read as ${n} (as accel-config's json-c reads a number: its leading digits, truncated)`);
+  if (typeof v === 'number' && Number.isInteger(v)) return n;
+  notes.said.set(`${where}.${field}`, v);
+  notes.warnings.push(`${where}.${field}: ${JSON.stringify(v)} read as ${n} (as accel-config's json-c reads a number: its leading digits, truncated)`);
   return n;
 }
 
@@ -193,7 +201,8 @@ const indexOf = (dev: unknown, kind: string, device: string): number => {
 export function parseAccelConfig(source: unknown, deviceName?: string): ParsedConfig {
   const json = readConfig(source);
   const devices = Array.isArray(json) ? json : [json];
-  const warnings: string[] = [];
+  const notes: Notes = { warnings: [], said: new Map() };
+  const { warnings } = notes;
   const named = (d: unknown): string => (isObject(d) && typeof d.dev === 'string' ? d.dev : '?');
   // The first DSA device, else the first IAA device (its topology, with DSA operations).
   const first = (re: RegExp): unknown => devices.find((d) => re.test(named(d)));
@@ -209,7 +218,7 @@ export function parseAccelConfig(source: unknown, deviceName?: string): ParsedCo
   if (devices.filter((d) => named(d) === device).length > 1) throw Errors.config(device, 'dev', 'the device is listed twice');
   for (const d of devices) if (d !== chosen) warnings.push(`${named(d)}: ignored (one device is opened: ${device}; choose another with { device })`);
   for (const key of Object.keys(chosen)) if (!DEVICE_FIELDS.includes(key)) warnings.push(`${device}.${key}: ignored (${ignoredWhy(key)})`);
-  const capacity = capacityOf(chosen, device, warnings);
+  const capacity = capacityOf(chosen, device, notes);
 
   const groups: GroupConfig[] = [];
   const wqs: WqConfig[] = [];
@@ -235,7 +244,7 @@ export function parseAccelConfig(source: unknown, deviceName?: string): ParsedCo
       engines.push(eid);
     }
     groups.push({ id, engines });
-    for (const w of list(g.grouped_workqueues, gname, 'grouped_workqueues')) wqs.push(wqOf(w, device, id, gname, template, warnings));
+    for (const w of list(g.grouped_workqueues, gname, 'grouped_workqueues')) wqs.push(wqOf(w, device, id, gname, template, notes));
   }
   if (template && wqs.length > 0) {
     groups[0].engines = Array.from({ length: lim.MAX_ENGINES }, (_, i) => i);
@@ -247,9 +256,8 @@ export function parseAccelConfig(source: unknown, deviceName?: string): ParsedCo
   } catch (e) {
     // A value read json-c's way is refused as read ("got 0"): say what the file wrote.
     if (!(e instanceof ConfigError)) throw e;
-    const key = `${e.target}.${e.field}: `;
-    const said = warnings.find((w) => w.startsWith(key) && w.includes(' read as '));
-    throw said === undefined ? e : e.noted(`(the file says ${said.slice(key.length, said.indexOf(' read as '))}, read as accel-config reads it)`);
+    const key = `${e.target}.${e.field}`;
+    throw !notes.said.has(key) ? e : e.noted(`(the file says ${JSON.stringify(notes.said.get(key))}, read as accel-config reads it)`);
   }
   return { topology, warnings };
 }
@@ -264,7 +272,8 @@ const WQ_FIELDS = ['dev', 'mode', 'size', 'group_id', 'priority', 'block_on_faul
 
 const USER_FIELDS = ['type', 'driver_name'];
 
-function wqOf(given: Json, device: string, group: number, gname: string, template: boolean, warnings: string[]): WqConfig {
+function wqOf(given: Json, device: string, group: number, gname: string, template: boolean, notes: Notes): WqConfig {
+  const { warnings } = notes;
   // (a null field is one accel-config skips: the driver's default holds)
   const w = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== null)) as Json;
   const id = indexOf(w.dev, 'wq', device);
@@ -277,7 +286,7 @@ function wqOf(given: Json, device: string, group: number, gname: string, templat
     if (!WQ_FIELDS.includes(key) && !(USER_FIELDS.includes(key) && w[key] === 'user')) warnings.push(`${where}.${key}: ignored (${ignoredWhy(key)})`);
   }
   // (a number written otherwise is read as json-c reads it for accel-config, and said: "2M" is 2)
-  for (const key of NUMBER_FIELDS) if (w[key] !== undefined) saidInt(where, key, w[key], warnings);
+  for (const key of NUMBER_FIELDS) if (w[key] !== undefined) saidInt(where, key, w[key], notes);
   if (w.group_id !== undefined && int(w.group_id) !== group) throw Errors.config(where, 'group_id', `${String(w.group_id)}, but the WQ is listed in ${gname}`);
   const mode = w.mode === undefined ? 'dedicated' : (w.mode as WqConfig['mode']);
   const fallback = (field: string, value: number, why: string): number => {
