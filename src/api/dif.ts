@@ -10,6 +10,7 @@
 import { type Bytes, knownOptions, MAX_PIECES, type Span, stillThere } from './args.ts';
 import { allDone } from './all_done.ts';
 import { inSlices, isSliced } from './slices.ts';
+import { throughWindow } from './through_window.ts';
 import type { Member } from './batcher.ts';
 import { Errors, type DifMismatch, typeName } from '../device/errors.ts';
 import { coreLoading, newBytes } from '../device/host.ts';
@@ -496,13 +497,7 @@ export class DifOps {
       const at = arena ? 0 : h.here === null ? h.alloc(chunk, 64) : h.here.window;
       const range = (a: number, b: number): void => {
         if (arena) crc = h.crc16(s.addr + a, b - a, crc);
-        else {
-          for (let i = a; i < b; i += chunk) {
-            const len = Math.min(chunk, b - i);
-            h.mem.set(stillThere(s.u8, i, i + len), at);
-            crc = h.crc16(at, len, crc);
-          }
-        }
+        else crc = throughWindow(h.mem, s.u8, a, b, at, chunk, crc, h.crc16);
       };
       const release = (): void => {
         if (!arena && at !== h.here?.window) h.free(at);

@@ -11,6 +11,7 @@
 // diagnostics channel "softdsa:op".
 import { Pacer } from './pacer.ts';
 import { inSlices, isSliced, pacing } from './slices.ts';
+import { throughWindow } from './through_window.ts';
 import { allDone } from './all_done.ts';
 import { type ArenaInfo, type Bytes, MAX_PIECES, pattern as patternOf, goneFrom, seedOf, type Span, span, stillThere } from './args.ts';
 import { type ArenaMemory, Batcher, type Member, RESOLVED, type Submitter } from './batcher.ts';
@@ -737,14 +738,7 @@ export class Ops {
   crcHere(u8: Uint8Array, seed: number): number {
     const here = this.#dev.here;
     if (here === undefined || u8.byteLength < STAGED_CRC_MIN || !this.#coreReady()) return crc32cOf(u8, seed);
-    const win = here.base + HERE_SLOT;
-    const cap = here.bytes - HERE_SLOT;
-    for (let at = 0; at < u8.byteLength; at += cap) {
-      const m = Math.min(cap, u8.byteLength - at);
-      this.#mem.set(u8.subarray(at, at + m), win);
-      seed = this.#dev.crc(win, m, seed);
-    }
-    return seed;
+    return throughWindow(this.#mem, u8, 0, u8.byteLength, here.base + HERE_SLOT, here.bytes - HERE_SLOT, seed, this.#dev.crc);
   }
 
   /** #crcRange of the first n bytes, in slices (slices.ts). */
