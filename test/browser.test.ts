@@ -122,6 +122,29 @@ test('a page that is not cross-origin isolated: open() and the drop-in calls say
   }
 });
 
+test('engines whose script cannot be loaded: open() rejects ENGINE_START_FAILED saying why (an HTTP error; no COEP header on it; no answer in 15 s: it waited for good)', async () => {
+  const { readFileSync } = await import('node:fs');
+  const script = readFileSync(join(root, 'dist', 'browser', 'engine.js'));
+  const cases: Array<[string, (r: import('puppeteer-core').HTTPRequest) => void, RegExp]> = [
+    ['404', (r) => void r.respond({ status: 404, body: 'gone' }), /engine\.js: HTTP 404/],
+    ['no COEP', (r) => void r.respond({ status: 200, contentType: 'text/javascript', headers: { 'Cross-Origin-Opener-Policy': 'same-origin' }, body: script }), /engine\.js is served without Cross-Origin-Embedder-Policy/],
+    ['no answer', () => {}, /engine\.js: no answer in 15 s/],
+  ];
+  for (const [what, answer, why] of cases) {
+    const page = await rig.open(`?engine-${what.replace(/ /g, '-')}`);
+    try {
+      await page.setRequestInterception(true);
+      page.on('request', (r) => (r.url().endsWith('/dist/browser/engine.js') ? answer(r) : void r.continue()));
+      const r = (await page.evaluate(() => (globalThis as any).softdsaTest.engineStart())) as { said: string; ms: number };
+      assert.match(r.said, /^ENGINE_START_FAILED: /, what);
+      assert.match(r.said, why, what);
+      assert.ok(r.ms < 40_000, `${what}: ${r.ms} ms`);
+    } finally {
+      await page.close();
+    }
+  }
+});
+
 test('the demo page: a generated file hashed (hex and base64 as hash-wasm and Node agree), copy and compare; a screenshot', async () => {
   const file = join(tmpdir(), `softdsa-demo-${process.pid}.bin`);
   const bytes = randomBytes(24 << 20);

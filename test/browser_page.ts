@@ -197,5 +197,15 @@ async function notIsolated(): Promise<Record<string, unknown>> {
   return { isolated: globalThis.crossOriginIsolated, open: await why(Device.open()), crc32c: await why(softdsa.crc32c(text('123456789'))) };
 }
 
-Object.assign(globalThis, { softdsaTest: { knownResults, fuzz, terminateEngine, dyingEngine, notIsolated } });
+/** What Device.open() says when the engines' script cannot be loaded (the Node side makes its request fail), and after how long. */
+async function engineStart(): Promise<{ said: string; ms: number }> {
+  const t0 = performance.now();
+  const said = await Device.open({ engines: 1 }).then(async (dev) => {
+    await dev.close();
+    return 'opened';
+  }, (e: Error & { code?: string }) => `${e.code}: ${e.message}`);
+  return { said, ms: performance.now() - t0 };
+}
+
+Object.assign(globalThis, { softdsaTest: { knownResults, fuzz, terminateEngine, dyingEngine, notIsolated, engineStart } });
 document.title = 'ready';

@@ -146,7 +146,7 @@ export abstract class DeviceCalls extends DeviceConnection {
   free(addr: number | Uint8Array): void {
     if (this.arena === null) throw Errors.noArena();
     if (addr instanceof Uint8Array) {
-      if (addr.buffer !== this.memory.buffer) throw new RangeError('free: this Buffer is not from this device\'s buffer() or alloc() (another device\'s, or memory of its own): free it where it was made');
+      if (addr.buffer !== this.memory.buffer) throw new RangeError('free: this buffer is not from this device\'s buffer() or alloc() (another device\'s, or memory of its own): free it where it was made');
       if (this.#buffers.get(addr.byteOffset) !== addr) throw new RangeError('free: expects a Buffer exactly as buffer() or alloc() returned it (not a view of one), not freed already');
       this.#buffers.delete(addr.byteOffset);
       this.arena.free(addr.byteOffset);

@@ -39,7 +39,7 @@ const DIRECT_MIN = 64 * 1024;
 function chunkError(where: string, chunk: unknown): TypeError {
   const e = new TypeError(
     typeof chunk === 'string'
-      ? `${where}: got a string chunk; the CRC is of bytes: write Buffers or Uint8Arrays (encode strings first, e.g. Buffer.from(text, 'utf8'))`
+      ? `${where}: got a string chunk; the CRC is of bytes: write Buffers or Uint8Arrays (encode strings first: Buffer.from(text) in Node, new TextEncoder().encode(text) in a browser)`
       : `${where}: chunks must be Buffers, Uint8Arrays (or other ArrayBuffer views); got ${typeName(chunk)}`,
   ) as TypeError & { code: string };
   e.code = 'ERR_INVALID_ARG_TYPE';

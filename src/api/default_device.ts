@@ -145,7 +145,7 @@ export function free(buf: Buffer): void {
   // view (a subarray, an empty view at a block's end) could be the address of someone else's block.
   const dev = current;
   if (!(buf instanceof Uint8Array)) throw new TypeError('free: expects a Buffer from alloc()');
-  if (dev === null || buf.buffer !== dev.memory.buffer) throw new RangeError('free: this Buffer is not from alloc() on the open default device');
+  if (dev === null || buf.buffer !== dev.memory.buffer) throw new RangeError('free: this buffer is not from alloc() on the open default device');
   dev.free(buf);
 }
 

@@ -102,6 +102,36 @@ export function compileCore(): WebAssembly.Module {
 /** How long the core's fetch may take: a server that never answers must not leave open(), ready() and the calls waiting for good. */
 const CORE_FETCH_MS = 15_000;
 
+/** The engine script's check (checkEngineScript), once a page: a later open() after a failure tries again. */
+let engineChecked: Promise<void> | null = null;
+
+/**
+ * Asks for the engines' worker script as a worker would get it, once: a server that does not
+ * answer, answers with an error, or serves it without the COEP header a cross-origin-isolated
+ * page's worker needs, is said here, with why (a Worker's own error event says none of that,
+ * and one whose script never came never ended: open() and ready() waited for good).
+ */
+export function checkEngineScript(url: URL): Promise<void> {
+  engineChecked ??= (async () => {
+    let res: Response;
+    try {
+      res = await fetch(url, { signal: AbortSignal.timeout(CORE_FETCH_MS) });
+    } catch (e) {
+      throw new Error(`${url.href}: ${(e as Error)?.name === 'TimeoutError' ? `no answer in ${CORE_FETCH_MS / 1000} s` : (e as Error)?.message ?? String(e)}`, { cause: e });
+    }
+    void res.body?.cancel().catch(() => {});
+    if (!res.ok) throw new Error(`${url.href}: HTTP ${res.status}`);
+    const coep = res.headers.get('cross-origin-embedder-policy');
+    if (globalThis.crossOriginIsolated === true && coep !== 'require-corp' && coep !== 'credentialless') {
+      throw new Error(`${url.href} is served without Cross-Origin-Embedder-Policy: require-corp (the engines' workers of a cross-origin-isolated page need the headers the page has)`);
+    }
+  })();
+  engineChecked.catch(() => {
+    engineChecked = null;
+  });
+  return engineChecked;
+}
+
 /** Fetches and compiles core.wasm (beside this module), once. Fails with a SoftDsaError (NO_CORE) saying why. */
 export function loadCore(url: URL = new URL('./core.wasm', import.meta.url)): Promise<WebAssembly.Module> {
   loading ??= (async () => {

@@ -7,7 +7,7 @@
 // engine held (0x20) knowing no thread still runs it. To keep that true, an engine's loop
 // starts only once the supervisor knows the worker holds its lock ('locked', then 'go').
 import type { EngineData } from '../../workers/engine.ts';
-import { loadCore } from './host.ts';
+import { checkEngineScript, loadCore } from './host.ts';
 import type { SpacePort } from '../device/pool_node.ts';
 
 export type { SpacePort } from '../device/pool_node.ts';
@@ -20,6 +20,11 @@ export type ToEngine =
 export type FromEngine = { type: 'locked' } | { type: 'started' };
 
 let devices = 0;
+
+/** How long an engine worker may take to load before its start counts as failed (a script that never comes). */
+const LOAD_MS = 15_000;
+
+const engineScript = (): URL => new URL('./engine.js', import.meta.url);
 
 export class EnginePool {
   readonly #data: EngineData;
@@ -37,14 +42,14 @@ export class EnginePool {
     this.#gone = new Array<Promise<void>>(data.layout.engineCount).fill(Promise.resolve());
   }
 
-  /** Fetches and compiles the Wasm core (beside this module), which the workers are sent. */
+  /** Fetches and compiles the Wasm core (beside this module), which the workers are sent; checks the workers' script is there to load. */
   async load(): Promise<void> {
-    await loadCore();
+    await Promise.all([loadCore(), checkEngineScript(engineScript())]);
   }
 
   launch(e: number, warm: boolean): { started: Promise<void>; spaces: SpacePort } {
     const lock = `${this.#name}:${e}:${++this.#launches}`;
-    const worker = new Worker(new URL('./engine.js', import.meta.url), { type: 'module', name: `softdsa engine ${e}` });
+    const worker = new Worker(engineScript(), { type: 'module', name: `softdsa engine ${e}` });
     this.#workers[e] = worker;
     const { port1, port2 } = new MessageChannel();
     let state: 'loading' | 'locked' | 'dead' = 'loading';
@@ -53,7 +58,15 @@ export class EnginePool {
     const start = new Promise<void>((resolve, reject) => {
       started = { resolve, reject };
     });
+    // (its script, or a module it imports, that never comes: the start fails, and is tried again)
+    const late = setTimeout(() => {
+      if (state !== 'loading') return;
+      error = new Error(`engine ${e}'s worker did not load in ${LOAD_MS / 1000} s`);
+      worker.terminate();
+      ended();
+    }, LOAD_MS);
     const ended = (): void => {
+      clearTimeout(late);
       if (state === 'dead') return;
       state = 'dead';
       if (this.#workers[e] === worker) this.#workers[e] = null;
@@ -63,6 +76,7 @@ export class EnginePool {
     worker.onmessage = (ev: MessageEvent<FromEngine>) => {
       if (state === 'dead') return;
       if (ev.data.type === 'locked') {
+        clearTimeout(late);
         state = 'locked';
         // Granted once the worker has gone, whatever ended it.
         this.#gone[e] = navigator.locks.request(lock, () => {}).then(ended);
