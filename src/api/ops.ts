@@ -971,7 +971,9 @@ export class Ops {
 
   /** This thread's core may run a call here: the engines are up, or buffer() made it while they boot (else the native paths: making it in a call costs that call ~5 ms). */
   #coreReady(): boolean {
-    return this.#ready || this.#dev.hasCore();
+    // (#booted(), not its memo: a thread whose calls all came here, a checksum stream's, never
+    // placed one, and its CRCs ran on @node-rs/crc32 at a third of the core's speed)
+    return this.#booted() || this.#dev.hasCore();
   }
 
   /**
