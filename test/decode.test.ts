@@ -183,6 +183,9 @@ test('softdsa decode: text, --json, --record --opcode, hex as pasted, standard i
   assert.match(rec.out, /^statusName\s+SUCCESS$/m);
   assert.match(rec.out, /^crc\s+0xe3069283$/m);
   assert.match((await cli(['--record', '--opcode', '0x10', hex(r)])).out, /^opcodeName\s+CRCGEN$/m);
+  // the builder's name too, which decode prints (`builder crc32c`)
+  assert.match((await cli(['--record', '--opcode', 'crc32c', hex(r)])).out, /^opcodeName\s+CRCGEN$/m);
+  assert.match((await cli(['--record', '--opcode', 'difUpdate', hex(r)])).out, /^opcodeName\s+DIF_UPDT$/m);
   // a record's 64-bit fault address: a number where exact, as descriptors' fields (it was always a string)
   const recJson = JSON.parse((await cli(['--record', '--opcode', 'crcgen', '--json', hex(r)])).out) as Record<string, unknown>;
   assert.is(recJson.faultAddress, 0);

@@ -16,7 +16,8 @@ colons and a 0x prefix are ignored, so xxd -p or a hex dump's bytes can be paste
 Options
       --record            HEX is a completion record (32 bytes)
       --opcode OP         the opcode of the descriptor that wrote the record (a name such
-                          as memmove or crcgen, or a number: 3, 0x10): names its fields
+                          as memmove or crcgen, its builder's such as crc32c, or a number:
+                          3, 0x10): names its fields
       --json              JSON on stdout (64-bit values beyond 2^53 as decimal strings)
   -h, --help              this help
 

@@ -97,7 +97,11 @@ export function parseOpcode(text: string): number | undefined {
     return n <= 0xff ? n : undefined;
   }
   const v = (Opcode as unknown as Record<string, number | undefined>)[t.toUpperCase().replace(/-/g, '_')];
-  return typeof v === 'number' ? v : undefined;
+  if (typeof v === 'number') return v;
+  // (or its builder's name, which decode prints: crc32c, difUpdate)
+  const lower = t.toLowerCase();
+  for (const [op, spec] of Object.entries(OPS)) if (spec.builder.toLowerCase() === lower) return Number(op);
+  return undefined;
 }
 
 const DIF_BLOCK = [512, 520, 4096, 4104];
