@@ -194,7 +194,7 @@ export class AttachedDevice extends DeviceCalls {
         here,
         // Other SharedArrayBuffers are registered by the opener only: calls on them run here.
         spaces: { id: () => -1, hold: () => {}, release: () => {} },
-      });
+      }, keptOf(this.#handle.kept));
       this.#ops = new Ops(access, this.memory, { engines: group.engines.length, maxBatch, inlineThreshold: 'auto', splitThreshold: 'auto', maxTransfer, cacheBypassBytes: this.#handle.cacheBypassBytes });
       this.#ops.calibrate();
     }
@@ -255,4 +255,10 @@ export class AttachedDevice extends DeviceCalls {
     this.closePortals(); // closes this thread's interrupts: their vectors and handles go back
     this.#givePart();
   }
+}
+
+/** The opener's kept ranges a handle names (lend()), well formed; none where it names none. */
+function keptOf(kept: unknown): Array<[number, number]> {
+  if (!Array.isArray(kept)) return [];
+  return kept.filter((r): r is [number, number] => Array.isArray(r) && Number.isInteger(r[0]) && Number.isInteger(r[1]));
 }

@@ -566,7 +566,8 @@ export class Device extends DeviceCalls {
     const base = this.allocator.alloc(bytes, 64); // (DEVICE_CLOSED when closed, RangeError when it does not fit)
     const key = markLent(this.memory, base, base + bytes);
     this.#lent.set(base, key);
-    return { ...handle, arena: { base, end: base + bytes, key }, module: coreModule() };
+    const kept: Array<[number, number]> = [[this.#callsBlock, this.#callsBlock + blockBytes(this.#callsMaxBatch)], [this.#here.base, this.#here.base + this.#here.bytes]];
+    return { ...handle, arena: { base, end: base + bytes, key }, module: coreModule(), kept };
   }
 
   /** parts of the arena lent (lend) and not reclaimed: their keys, by base address */

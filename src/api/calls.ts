@@ -241,11 +241,11 @@ export abstract class DeviceCalls extends DeviceConnection {
    * What this thread's Ops needs of it: the portal's verbs, this thread's core (made on first
    * use), its allocator; `own`: what differs between the opener and an attached thread.
    */
-  protected callsAccess(own: Pick<DeviceAccess, 'copy' | 'ready' | 'maxBatch' | 'keptBlock' | 'here' | 'spaces'>): DeviceAccess {
+  protected callsAccess(own: Pick<DeviceAccess, 'copy' | 'ready' | 'maxBatch' | 'keptBlock' | 'here' | 'spaces'>, othersKept: ReadonlyArray<[number, number]> = []): DeviceAccess {
     const arena = this.allocator;
     const ctx = this.layout.ctx;
     const core = (): Core => this.coreHere();
-    const kept: Array<[number, number]> = [];
+    const kept: Array<[number, number]> = [...othersKept];
     if (own.keptBlock) kept.push([own.keptBlock, own.keptBlock + blockBytes(own.maxBatch)]);
     if (own.here) kept.push([own.here.base, own.here.base + own.here.bytes]);
     return {

@@ -19,6 +19,8 @@ export interface DeviceHandle {
   cacheBypassBytes?: number;
   /** the compiled core (Device.lend): the attached thread's inline calls need not compile it again */
   module?: WebAssembly.Module;
+  /** arena ranges [from, to) the opener keeps for its own calls (its descriptor block, its here area): an attached thread's calls refuse views over them, as the opener's do */
+  kept?: Array<[number, number]>;
 }
 
 /** A thread's connection to a device: submit, views, interrupts. */
