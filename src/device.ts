@@ -19,7 +19,7 @@ import { WARM_BYTES, warmLongCrc } from './device/warm_up.ts';
 import { checkAttach, checkHost, coreLoading, cores } from './device/host.ts';
 import { WorkQueue } from './device/work_queue.ts';
 import { Descriptor } from './device/descriptor.ts';
-import { DeviceCalls, hereBytes } from './api/calls.ts';
+import { DeviceCalls, hereBytes, keptRanges } from './api/calls.ts';
 import { AttachedDevice, beginReclaim, endReclaim, LEND_MIN, markLent } from './attached_device.ts';
 import { DeviceConnection, type DeviceHandle, type InterruptHandle } from './device/connection.ts';
 import type { EngineData } from '../workers/engine.ts';
@@ -566,7 +566,7 @@ export class Device extends DeviceCalls {
     const base = this.allocator.alloc(bytes, 64); // (DEVICE_CLOSED when closed, RangeError when it does not fit)
     const key = markLent(this.memory, base, base + bytes);
     this.#lent.set(base, key);
-    const kept: Array<[number, number]> = [[this.#callsBlock, this.#callsBlock + blockBytes(this.#callsMaxBatch)], [this.#here.base, this.#here.base + this.#here.bytes]];
+    const kept = keptRanges({ keptBlock: this.#callsBlock, maxBatch: this.#callsMaxBatch, here: this.#here });
     return { ...handle, arena: { base, end: base + bytes, key }, module: coreModule(), kept };
   }
 

@@ -15,12 +15,15 @@ import type { DeviceAccess, Ops } from './ops.ts';
 import { type Core, instantiateCore } from '../device/core.ts';
 import { CTX_ADDR, type Layout } from '../device/layout.ts';
 
+/** A descriptor and its record, 64-aligned: the first bytes of a thread's here area (DeviceAccess.here). */
+export const HERE_SLOT = 128;
+
 /**
- * The least here area: its descriptor slot (ops.ts HERE_SLOT, 128 bytes) and one DIF block with
- * its output, the largest (4104-byte blocks and their 8-byte tuples, both ways): a DIF call on
- * memory outside a full small arena runs here (a 16th of a 64 KiB arena held no 4 KiB block).
+ * The least here area: its descriptor slot and one DIF block with its output, the largest
+ * (4104-byte blocks and their 8-byte tuples, both ways): a DIF call on memory outside a full
+ * small arena runs here (a 16th of a 64 KiB arena held no 4 KiB block).
  */
-const HERE_MIN = 128 + 2 * (4104 + 8) + 32;
+const HERE_MIN = HERE_SLOT + 2 * (4104 + 8) + 32;
 
 /** The size of a thread's here area for an arena (or part) of arenaBytes: 64 KiB, or a 16th of a small one (at least HERE_MIN). */
 export const hereBytes = (arenaBytes: number): number => Math.max(HERE_MIN, Math.min(64 << 10, Math.floor(arenaBytes / 16 / 64) * 64));
@@ -63,6 +66,14 @@ export function onClosing(dev: DeviceCalls, fn: () => void): () => void {
   if (set === undefined) closers.set(dev, (set = new Set()));
   set.add(fn);
   return () => void set.delete(fn);
+}
+
+/** The arena ranges [from, to) a thread keeps for its own calls: its descriptor block (0 or absent: none), its here area. */
+export function keptRanges(own: { keptBlock?: number | undefined; maxBatch: number; here?: { base: number; bytes: number } | undefined }): Array<[number, number]> {
+  const kept: Array<[number, number]> = [];
+  if (own.keptBlock) kept.push([own.keptBlock, own.keptBlock + blockBytes(own.maxBatch)]);
+  if (own.here) kept.push([own.here.base, own.here.base + own.here.bytes]);
+  return kept;
 }
 
 /** Each device's file reads and writes in flight on its arena memory (arenaIo), and what waits for none. */
@@ -245,9 +256,7 @@ export abstract class DeviceCalls extends DeviceConnection {
     const arena = this.allocator;
     const ctx = this.layout.ctx;
     const core = (): Core => this.coreHere();
-    const kept: Array<[number, number]> = [...othersKept];
-    if (own.keptBlock) kept.push([own.keptBlock, own.keptBlock + blockBytes(own.maxBatch)]);
-    if (own.here) kept.push([own.here.base, own.here.base + own.here.bytes]);
+    const kept = [...othersKept, ...keptRanges(own)];
     return {
       ...own,
       hasCore: () => this.hasCoreHere,

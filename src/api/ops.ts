@@ -12,6 +12,7 @@
 import { Pacer } from './pacer.ts';
 import { inSlices, isSliced, pacing } from './slices.ts';
 import { throughWindow } from './through_window.ts';
+import { HERE_SLOT } from './calls.ts';
 import { allDone } from './all_done.ts';
 import { type ArenaInfo, type Bytes, MAX_PIECES, pattern as patternOf, goneFrom, seedOf, type Span, span, stillThere } from './args.ts';
 import { type ArenaMemory, Batcher, type Member, RESOLVED, type Submitter } from './batcher.ts';
@@ -65,8 +66,6 @@ const LATENCY_SAMPLE = 8;
  * main-thread work: 0.88x -> 1.04x Buffer.copy on average over 4 alternating runs here).
  */
 const PIECES_PER_ENGINE = 4;
-/** A descriptor and its record, 64-aligned: the first bytes of a thread's here area (DeviceAccess.here). */
-export const HERE_SLOT = 128;
 /** Below this, @node-rs/crc32 in place (a copy first costs more than it saves). */
 const STAGED_CRC_MIN = 4096;
 /** No smaller pieces than this (each costs a descriptor and, for a CRC, a combine step) */

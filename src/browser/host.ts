@@ -99,8 +99,21 @@ export function compileCore(): WebAssembly.Module {
   return compiled;
 }
 
-/** How long the core's fetch may take: a server that never answers must not leave open(), ready() and the calls waiting for good. */
+/** How long the core's (and the engine script's) fetch may take: a server that never answers must not leave open(), ready() and the calls waiting for good. */
 const CORE_FETCH_MS = 15_000;
+
+/** A file beside this module, answered with success within CORE_FETCH_MS; throws (an HTTP error: `HTTP 404`) otherwise. */
+async function fetchOk(url: URL): Promise<Response> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(CORE_FETCH_MS) });
+  if (!res.ok) {
+    void res.body?.cancel().catch(() => {});
+    throw new Error(`HTTP ${res.status}`);
+  }
+  return res;
+}
+
+/** Why a fetch (fetchOk) or what was done with its answer failed, in a few words. */
+const whyFailed = (e: unknown): string => ((e as Error)?.name === 'TimeoutError' ? `no answer in ${CORE_FETCH_MS / 1000} s` : (e as Error)?.message ?? String(e));
 
 /** The engine script's check (checkEngineScript), once a page: a later open() after a failure tries again. */
 let engineChecked: Promise<void> | null = null;
@@ -115,12 +128,11 @@ export function checkEngineScript(url: URL): Promise<void> {
   engineChecked ??= (async () => {
     let res: Response;
     try {
-      res = await fetch(url, { signal: AbortSignal.timeout(CORE_FETCH_MS) });
+      res = await fetchOk(url);
     } catch (e) {
-      throw new Error(`${url.href}: ${(e as Error)?.name === 'TimeoutError' ? `no answer in ${CORE_FETCH_MS / 1000} s` : (e as Error)?.message ?? String(e)}`, { cause: e });
+      throw new Error(`${url.href}: ${whyFailed(e)}`, { cause: e });
     }
-    void res.body?.cancel().catch(() => {});
-    if (!res.ok) throw new Error(`${url.href}: HTTP ${res.status}`);
+    void res.body?.cancel().catch(() => {}); // (its headers are what is looked at: a worker fetches it again)
     const coep = res.headers.get('cross-origin-embedder-policy');
     if (globalThis.crossOriginIsolated === true && coep !== 'require-corp' && coep !== 'credentialless') {
       throw new Error(`${url.href} is served without Cross-Origin-Embedder-Policy: require-corp (the engines' workers of a cross-origin-isolated page need the headers the page has)`);
@@ -136,16 +148,14 @@ export function checkEngineScript(url: URL): Promise<void> {
 export function loadCore(url: URL = new URL('./core.wasm', import.meta.url)): Promise<WebAssembly.Module> {
   loading ??= (async () => {
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(CORE_FETCH_MS) });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      const res = await fetchOk(url);
       // compileStreaming needs the application/wasm type; a server without it still gets the bytes compiled.
       compiled = res.headers.get('content-type')?.startsWith('application/wasm')
         ? await WebAssembly.compileStreaming(res)
         : await WebAssembly.compile(await res.arrayBuffer());
       return compiled;
     } catch (e) {
-      const why = (e as Error)?.name === 'TimeoutError' ? `no answer in ${CORE_FETCH_MS / 1000} s` : (e as Error)?.message ?? String(e);
-      throw Object.assign(Errors.noCore(`${url.href}: ${why}`), { cause: e });
+      throw Object.assign(Errors.noCore(`${url.href}: ${whyFailed(e)}`), { cause: e });
     }
   })();
   loading.catch(() => {
