@@ -37,8 +37,11 @@ const START_AFTER_MS = 50;
 /** The deferred open failed (no memory for its arena, say): calls open the device now, and say why. */
 let failed = false;
 
-/** The default device (opened now if it is not open; `startNow`: its engines start at once, not a moment later). */
-export function defaultDevice(startNow = false): Device {
+/**
+ * The default device (opened now if it is not open; `startNow`: its engines start at once, not a
+ * moment later; `warmLater`: its calls' code is compiled on the next turn, not in this one).
+ */
+export function defaultDevice(startNow = false, warmLater = false): Device {
   if (current === null) {
     // Its engines start a moment later (or when ready() is asked): the calls a program makes
     // meanwhile run here anyway, as while engines boot; one that made them and ended never
@@ -49,7 +52,12 @@ export function defaultDevice(startNow = false): Device {
     // the first call (0.3 ms of it here when the device opened earlier, e.g. for alloc(): a first
     // 16 MiB memcpy went from 2.2-2.3x a later one to 1.9-2.0x).
     const ops = current.ops;
-    ops.warm();
+    if (warmLater) {
+      const dev = current;
+      setImmediate(() => {
+        if (current === dev) ops.warm();
+      }).unref();
+    } else ops.warm();
     if (early !== null) {
       ops.stats.absorb(early.stats);
       early = null; // (the open it had coming finds none to do)
@@ -85,7 +93,9 @@ export function openSoon(): void {
 function openEarly(): void {
   if (early === null) return;
   try {
-    defaultDevice(true);
+    // (no call waits on it: opening and warming up take a turn each, 3-9 and 1.5-5 ms, rather
+    // than holding the program's event loop for both at once)
+    defaultDevice(true, true);
   } catch {
     early = null;
     failed = true; // (the next call tries again, and rejects with the reason)

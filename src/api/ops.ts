@@ -208,9 +208,12 @@ export class Ops {
     } catch {
       return; // (no room: nothing to warm with)
     }
-    // (on no channel either: a subscriber saw four calls the program never made)
+    // (on no channel either: a subscriber saw four calls the program never made; nor in the
+    // stats, which may hold calls made before: counted apart, and dropped)
     const quiet = this.#quiet;
+    const stats = this.stats;
     this.#quiet = true;
+    this.stats = new Stats();
     try {
       const u = new Uint8Array(this.#memory.buffer, a, 128);
       // (64 bytes are below every inline threshold: each runs here, now)
@@ -218,7 +221,7 @@ export class Ops {
     } finally {
       this.#quiet = quiet;
       this.#dev.free(a);
-      this.stats = new Stats();
+      this.stats = stats;
     }
   }
 

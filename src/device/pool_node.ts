@@ -6,7 +6,8 @@
 // shared pool would hand the restart to a thread another engine's loop occupies).
 // The start task returns at once and the engine loop runs on in the worker, so no task
 // is pending and an idle device never keeps the process alive.
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
@@ -39,17 +40,30 @@ export class EnginePool {
 
   /**
    * Loads piscina: here, not when softdsa is imported (8-13 ms a program that never opens a
-   * device should not pay).
+   * device should not pay), and a piece per turn of the event loop: Node's own modules it uses
+   * first (compiling each costs up to 3 ms), then its own files, leaves first (taken in one
+   * turn, its files held a program's event loop 10-15 ms; one per turn, 0.3-5 ms each). Each
+   * file a require() loads stays in the module cache, where piscina's own require()s find it.
    */
   async load(): Promise<void> {
     if (piscina !== null) return;
-    // Node's own modules piscina loads, one per turn first (compiling each costs up to 3 ms, and
-    // taken with piscina's in one turn they held a program's event loop 11-18 ms)
+    const turn = (): Promise<unknown> => new Promise((resolve) => setImmediate(resolve));
     for (const m of PISCINA_BUILTINS) {
       await import(m);
-      await new Promise((resolve) => setImmediate(resolve));
+      await turn();
     }
-    piscina = { Piscina: (await import('piscina')).Piscina };
+    const require = createRequire(import.meta.url);
+    const main = require.resolve('piscina');
+    for (const file of PISCINA_FILES) {
+      try {
+        require(join(dirname(main), file));
+      } catch {
+        break; // (another piscina's layout: the rest loads with it below)
+      }
+      await turn();
+    }
+    // (its CommonJS entry: the ES module wrapper is one more file to load and link)
+    piscina = { Piscina: (require(main) as typeof import('piscina')).Piscina };
   }
 
   /** Engine e's pool of one thread (made at its first launch: making it starts the thread). */
@@ -162,3 +176,5 @@ function letGoWhileBooting(worker: object): void {
 let piscina: { Piscina: typeof Piscina } | null = null;
 /** What piscina 5 require()s of Node's own, the costly first (node:assert, node:worker_threads: 2.6-2.7 ms each to compile). */
 const PISCINA_BUILTINS = ['node:assert', 'node:worker_threads', 'node:os', 'node:async_hooks', 'node:perf_hooks', 'node:timers/promises', 'node:url', 'node:util'];
+/** piscina 5's own files (dist/), each after those it require()s; its package.json, which index.js reads, first. */
+const PISCINA_FILES = ['../package.json', 'symbols.js', 'common.js', 'errors.js', 'abort.js', 'histogram.js', 'task_queue/common.js', 'task_queue/array_queue.js', 'task_queue/fixed_queue.js', 'task_queue/index.js', 'worker_pool/base.js', 'worker_pool/balancer/index.js', 'worker_pool/index.js', 'index.js'];
