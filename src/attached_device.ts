@@ -14,7 +14,7 @@
 import { DeviceCalls, hereArea } from './api/calls.ts';
 import { blockBytes } from './api/batcher.ts';
 import { Ops } from './api/ops.ts';
-import type { DeviceHandle } from './device/connection.ts';
+import { type DeviceHandle, rejectOffDevice } from './device/connection.ts';
 import type { DeviceStats } from './device.ts';
 import { coreModule } from './device/core.ts';
 import { Errors } from './device/errors.ts';
@@ -256,6 +256,8 @@ export class AttachedDevice extends DeviceCalls {
     this.#givePart();
   }
 }
+
+rejectOffDevice(AttachedDevice, ['ready', 'detach']);
 
 /** The opener's kept ranges a handle names (lend()), well formed; none where it names none. */
 function keptOf(kept: unknown): Array<[number, number]> {

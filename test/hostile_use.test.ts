@@ -356,6 +356,30 @@ test('8: every promise-returning method rejects (never throws) after close, and 
   }
 });
 
+test('8: a promise-returning method taken off its device (passed as a callback, or called on another object) rejects saying so (ERR_INVALID_THIS), never throws; bound, it runs', async () => {
+  const dev = await Device.open({ engines: 1, arenaBytes: 1 << 20 });
+  try {
+    const names = ['memcpy', 'memmove', 'fill', 'compare', 'firstDifference', 'crc32c', 'copyCrc32c', 'dualcast', 'createDelta', 'applyDelta',
+      'difInsert', 'difCheck', 'difStrip', 'difUpdate', 'dixGenerate', 'crc16t10dif', 'submit', 'ready', 'close', 'reclaim'] as const;
+    for (const name of names) {
+      const method = dev[name] as (...args: unknown[]) => Promise<unknown>;
+      for (const self of [undefined, {}, dev.portal]) {
+        let p: Promise<unknown> | undefined;
+        assert.not.throws(() => { p = method.call(self, Buffer.alloc(64), Buffer.alloc(64)); }, `${name} on ${String(self)}`);
+        const e = await p!.then(() => null, (err: unknown) => err as Error & { code?: string });
+        assert.ok(e instanceof TypeError && e.code === 'ERR_INVALID_THIS', `${name}: ${String(e)}`);
+        assert.match(e.message, new RegExp(`^${name}\\(\\) was called on (undefined|Object|Portal), not on a device: .*dev\\.${name}\\.bind\\(dev\\)`));
+      }
+    }
+    const a = Buffer.from('123456789');
+    assert.equal(await Promise.all([a, a].map((b) => dev.crc32c(b))), [0xe3069283, 0xe3069283]);
+    assert.is(await dev.crc32c.bind(dev)(a), 0xe3069283);
+    assert.is(await dev.submit.bind(dev)(Descriptor.noop({})), Status.SUCCESS);
+  } finally {
+    await dev.close();
+  }
+});
+
 // ---- 9. an option given as undefined ----
 
 test('9: every option given as undefined takes its default', async () => {

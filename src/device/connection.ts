@@ -173,6 +173,8 @@ export class DeviceConnection {
   }
 }
 
+rejectOffDevice(DeviceConnection, ['submit']);
+
 export interface InterruptHandle {
   /** the value for descriptor @36 */
   handle: number;
@@ -181,4 +183,23 @@ export interface InterruptHandle {
   ref(): void;
   unref(): void;
   close(): void;
+}
+
+/**
+ * Has each of `names`, promise-returning methods of `cls`, reject when called on anything but an
+ * instance of it (a method taken off its device, or passed as a callback): with a TypeError that
+ * says so, as every failure of such a method goes through its promise (without this, reading the
+ * device's private state threw at once, "Cannot read properties of undefined").
+ */
+export function rejectOffDevice<T extends object>(cls: Function & { prototype: T }, names: ReadonlyArray<keyof T & string>): void {
+  const proto = cls.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
+  for (const name of names) {
+    const method = proto[name];
+    const guarded = {
+      [name](this: unknown, ...args: unknown[]): unknown {
+        return this instanceof cls ? method.apply(this, args) : Promise.reject(Errors.offDevice(name, this));
+      },
+    }[name];
+    Object.defineProperty(proto, name, { value: guarded, writable: true, configurable: true, enumerable: false });
+  }
 }
