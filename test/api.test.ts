@@ -1219,6 +1219,22 @@ test('the first drop-in calls do not wait for the default device: they run here,
   }
 });
 
+test('the default device closed by the program itself (defaultDevice().close()), not by shutdown(): the next call opens another, as after shutdown()', async () => {
+  await dsa.shutdown();
+  const first = dsa.defaultDevice();
+  await first.close();
+  const a = Buffer.from('123456789');
+  assert.is(await dsa.crc32c(a), 0xe3069283);
+  const second = dsa.defaultDevice();
+  assert.ok(second !== first && !second.isClosing, 'another device');
+  const b = dsa.alloc(16);
+  assert.is(b.buffer, second.memory.buffer);
+  await dsa.ready();
+  assert.is(await dsa.crc32c(b.fill(1)), nativeCrc(b) >>> 0);
+  dsa.free(b);
+  await dsa.shutdown();
+});
+
 test('while the default device\'s engines boot, a long call on a plain Buffer gives the event loop turns too (a 64 MiB memcpy held it 200 ms); a 16 MiB one runs in one go', () => {
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `
     import { memcpy, crc32c, shutdown, stats } from ${JSON.stringify(join(here, '..', 'src', 'index.ts'))};

@@ -380,6 +380,19 @@ test('8: a promise-returning method taken off its device (passed as a callback, 
   }
 });
 
+test('8: errors name what was wrong: a copy\'s length as the length (it said "src length"), a Proxy of a descriptor as one posing (it said "got Uint8Array")', async () => {
+  const dev = await Device.open({ engines: 1, arenaBytes: 1 << 20 });
+  try {
+    const why = (p: Promise<unknown>): Promise<string> => p.then(() => 'resolved', (e: Error) => e.message);
+    assert.is(await why(dev.memcpy(Buffer.alloc(8), Buffer.alloc(8), -1)), 'length (of src) must be a non-negative integer; got -1');
+    assert.is(await why(dev.fill(Buffer.alloc(8), 0, 9)), 'offset 9 is past the end of dst (8 bytes)');
+    assert.is(await why(dev.fill(Buffer.alloc(8), 0, 4, 5)), 'offset 4 + length 5 is past the end of dst (8 bytes)');
+    assert.match(await why(dev.submit(new Proxy(new Uint8Array(64), {}))), /got an object posing as a Uint8Array \(a Proxy\?\)/);
+  } finally {
+    await dev.close();
+  }
+});
+
 // ---- 9. an option given as undefined ----
 
 test('9: every option given as undefined takes its default', async () => {

@@ -4,7 +4,7 @@
 //   arena  - inside this device's arena: descriptors address it directly (zero copy)
 //   shared - another SharedArrayBuffer: no descriptor can reach it
 //   local  - ordinary memory of this thread: no other thread can reach it
-import { typeName } from '../device/errors.ts';
+import { bytesName, typeName } from '../device/errors.ts';
 import { windowOf } from '../device/spaces.ts';
 import { isBuffer, isDetached, isPlain, outOfBounds, plainBytes, realLength } from '../device/views.ts';
 
@@ -57,9 +57,7 @@ export function bytesOf(name: string, v: unknown): Uint8Array {
     if (u8.byteLength === 0 && outOfBounds(v as ArrayBufferView)) throw outside(name);
     return u8;
   }
-  // (a Proxy of a view or a buffer passes for one by its name, and has no bytes to reach)
-  const posing = v instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && v instanceof SharedArrayBuffer) || v instanceof DataView || v instanceof Object.getPrototypeOf(Uint8Array);
-  throw new TypeError(`${name} must be a Buffer, TypedArray, DataView or ArrayBuffer; got ${posing ? `an object posing as ${/^[AEIOU]/.test(typeName(v)) ? 'an' : 'a'} ${typeName(v)} (a Proxy?)` : typeName(v)}`);
+  throw new TypeError(`${name} must be a Buffer, TypedArray, DataView or ArrayBuffer; got ${bytesName(v)}`);
 }
 
 /**
@@ -81,15 +79,15 @@ export function goneFrom(op: string, e: unknown): unknown {
   return Object.assign(new RangeError(`${op}: ${e.message}`), { code: 'BUFFER_GONE' });
 }
 
-/** Checks an optional offset/length pair against a size, Node style. */
+/** Checks an optional offset/length pair against a size, Node style (the call's `offset` and `length` arguments, into and of its `name` argument). */
 export function range(name: string, size: number, offset = 0, length?: number): [number, number] {
-  if (typeof offset !== 'number') throw new TypeError(`${name} offset must be a number; got ${typeName(offset)}`);
-  if (length !== undefined && typeof length !== 'number') throw new TypeError(`${name} length must be a number; got ${typeName(length)}`);
-  if (!Number.isInteger(offset) || offset < 0) throw new RangeError(`${name} offset must be a non-negative integer; got ${offset}`);
-  if (offset > size) throw new RangeError(`${name} offset ${offset} is past its end (${size} bytes)`);
+  if (typeof offset !== 'number') throw new TypeError(`offset (into ${name}) must be a number; got ${typeName(offset)}`);
+  if (length !== undefined && typeof length !== 'number') throw new TypeError(`length (of ${name}) must be a number; got ${typeName(length)}`);
+  if (!Number.isInteger(offset) || offset < 0) throw new RangeError(`offset (into ${name}) must be a non-negative integer; got ${offset}`);
+  if (offset > size) throw new RangeError(`offset ${offset} is past the end of ${name} (${size} bytes)`);
   const len = length ?? size - offset;
-  if (!Number.isInteger(len) || len < 0) throw new RangeError(`${name} length must be a non-negative integer; got ${length}`);
-  if (offset + len > size) throw new RangeError(`${name} range [${offset}, ${offset + len}) is past its end (${size} bytes)`);
+  if (!Number.isInteger(len) || len < 0) throw new RangeError(`length (of ${name}) must be a non-negative integer; got ${length}`);
+  if (offset + len > size) throw new RangeError(`offset ${offset} + length ${len} is past the end of ${name} (${size} bytes)`);
   return [offset, len];
 }
 

@@ -42,6 +42,8 @@ let failed = false;
  * moment later; `warmLater`: its calls' code is compiled on the next turn, not in this one).
  */
 export function defaultDevice(startNow = false, warmLater = false): Device {
+  // (closed by the program's own dev.close(), not shutdown(): as after shutdown(), the next call opens another)
+  if (current?.isClosing === true) current = null;
   if (current === null) {
     // Its engines start a moment later (or when ready() is asked): the calls a program makes
     // meanwhile run here anyway, as while engines boot; one that made them and ended never
@@ -68,7 +70,7 @@ export function defaultDevice(startNow = false, warmLater = false): Device {
 
 /** The default device if it is open, else null (opens nothing). */
 export function defaultDeviceIfOpen(): Device | null {
-  return current;
+  return current?.isClosing === true ? null : current;
 }
 
 /** The operations a drop-in call runs on: the default device's, or before it opens, the early ones. */

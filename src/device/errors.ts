@@ -62,6 +62,17 @@ export function typeName(v: unknown): string {
   return (v as object).constructor?.name ?? 'object';
 }
 
+/**
+ * What a value that is not the bytes asked for is, for an error message: its typeName, or for a
+ * Proxy of a view or a buffer (which passes for one by its class, and has no bytes to reach)
+ * "an object posing as a Uint8Array (a Proxy?)".
+ */
+export function bytesName(v: unknown): string {
+  const posing = v instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && v instanceof SharedArrayBuffer) || v instanceof DataView || v instanceof Object.getPrototypeOf(Uint8Array);
+  const name = typeName(v);
+  return posing ? `an object posing as ${/^[AEIO]/.test(name) ? 'an' : 'a'} ${name} (a Proxy?)` : name;
+}
+
 const hex = (n: number): string => '0x' + n.toString(16).padStart(2, '0');
 
 /** A DIF field that failed its check: its expected and actual values; or an all-F tuple, with allFDetectError. */
@@ -113,7 +124,7 @@ export const Errors = {
     Object.assign(new TypeError(`${method}() was called on ${self === undefined ? 'undefined' : typeName(self)}, not on a device: a method taken off its device (const f = dev.${method}; f(…), or passed as a callback) loses it: call it as dev.${method}(…), or bind it (dev.${method}.bind(dev))`), { code: 'ERR_INVALID_THIS' }),
   descriptorSize: (n: number) => new TypeError(`a descriptor is 64 bytes in DSA layout; got ${n}`),
   descriptorType: (v: unknown) =>
-    new TypeError(`a descriptor is a 64-byte Uint8Array (or other TypedArray/DataView); got ${typeName(v)}`),
+    new TypeError(`a descriptor is a 64-byte Uint8Array (or other TypedArray/DataView); got ${bytesName(v)}`),
   /** `align`: given when a free piece is large enough and only the alignment kept the block out */
   arenaFull: (bytes: number, size: number, largest: number, align?: number) =>
     Object.assign(new RangeError(align !== undefined
