@@ -222,10 +222,15 @@ test('bad paths and arguments: clear errors, nothing hangs', async () => {
   };
   await err(crc32cFile(join(dir, 'missing')), /no such file/, 'ENOENT');
   await err(crc32cFile(dir), /is a directory/, 'EISDIR');
-  await err(crc32cFile(''), /must be a path/);
-  await err(crc32cFile(42 as unknown as string), /must be a path/);
+  // (an argument's error named by the function called, with Node's code for it)
+  await err(crc32cFile(''), /^crc32cFile: path must be a path .*; got an empty string$/, 'ERR_INVALID_ARG_VALUE');
+  await err(crc32cFile(42 as unknown as string), /must be a path .*; got number/, 'ERR_INVALID_ARG_TYPE');
+  await err(crc32cFileInfo(42 as unknown as string), /^crc32cFileInfo: path must be a path/, 'ERR_INVALID_ARG_TYPE');
+  await err(copyFileCrc32cInfo('a', Buffer.alloc(0)), /^copyFileCrc32cInfo: dst must be a path .*; got an empty Buffer$/, 'ERR_INVALID_ARG_VALUE');
   const p = file('args', Buffer.from('x'));
-  await err(crc32cFile(p, { chunkSize: 0 }), /chunkSize must be an integer/);
+  await err(crc32cFile(p, { chunkSize: 0 }), /chunkSize must be an integer/, 'ERR_INVALID_ARG_VALUE');
+  await err(crc32cFile(p, { chunkSize: '1' as never }), /chunkSize/, 'ERR_INVALID_ARG_TYPE');
+  await err(copyFileCrc32c(p, p + '.x', { bogus: 1 } as never), /^copyFileCrc32c: /, 'ERR_INVALID_ARG_TYPE');
   // a chunk size under 4 KiB is taken as 4 KiB (a chunk of a byte read a 1 MiB file in 20-70 s): the same CRC
   const edges = file('tiny-chunks', bytes((1 << 20) + 3));
   assert.is(await crc32cFile(edges, { chunkSize: 1, device: small }), want(readFileSync(edges)));

@@ -79,6 +79,14 @@ export function goneFrom(op: string, e: unknown): unknown {
   return Object.assign(new RangeError(`${op}: ${e.message}`), { code: 'BUFFER_GONE' });
 }
 
+/** An argument's error with Node's code for it, where it has none: ERR_INVALID_ARG_TYPE for a TypeError, ERR_INVALID_ARG_VALUE for a RangeError. */
+export function argCoded(e: unknown): unknown {
+  if ((e instanceof TypeError || e instanceof RangeError) && (e as { code?: unknown }).code === undefined) {
+    Object.assign(e, { code: e instanceof TypeError ? 'ERR_INVALID_ARG_TYPE' : 'ERR_INVALID_ARG_VALUE' });
+  }
+  return e;
+}
+
 /** Checks an optional offset/length pair against a size, Node style (the call's `offset` and `length` arguments, into and of its `name` argument). */
 export function range(name: string, size: number, offset = 0, length?: number): [number, number] {
   if (typeof offset !== 'number') throw new TypeError(`offset (into ${name}) must be a number; got ${typeName(offset)}`);

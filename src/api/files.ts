@@ -30,7 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { isAbsolute, sep } from 'node:path';
 import { ftruncate, realpathSync, type Stats } from 'node:fs';
 import { promisify } from 'node:util';
-import { intOption, knownOptions } from './args.ts';
+import { argCoded, intOption, knownOptions } from './args.ts';
 import { allDone } from './all_done.ts';
 import { CrcFold } from './crc_combine.ts';
 import { bufferLeavingRoom, reserveOf } from './arena_room.ts';
@@ -48,7 +48,7 @@ import { channel, crc32cOf } from '../device/host.ts';
 const ftruncateP = promisify(ftruncate);
 
 export interface FileCrcOptions {
-  /** bytes per read (and per CRC); default 8 MiB. A file crc32cFile maps into the device: bytes per CRC descriptor, default 32 MiB */
+  /** bytes per read (and per CRC); default 8 MiB. A file crc32cFile maps into the device: bytes per CRC descriptor, by default 8 MiB (less for a file under 32 MiB, so that every engine gets two) */
   chunkSize?: number | undefined;
   /** chunks in flight (reads, CRCs, writes) at once, each an arena buffer of chunkSize (a mapped file: descriptors, no buffers); default 4 */
   inFlight?: number | undefined;
@@ -167,10 +167,18 @@ const atFile = (path: FilePath) => (e: unknown): never => {
   throw onFile(e, path);
 };
 
-function checkOptions(fn: string, o: CopyFileCrcOptions | undefined): Checked {
+/** The file call's checked arguments (`fn`: the function called, as its errors name it), or its argument error, coded as Node codes one. */
+function checkedArgs(fn: string, paths: { [name: string]: unknown }, o: CopyFileCrcOptions | undefined, copy: boolean): { paths: FilePath[]; o: Checked } {
+  try {
+    return { paths: Object.entries(paths).map(([name, p]) => checkPath(fn, name, p)), o: checkOptions(fn, o, copy) };
+  } catch (e) {
+    throw argCoded(e);
+  }
+}
+
+function checkOptions(fn: string, o: CopyFileCrcOptions | undefined, copy: boolean): Checked {
   if (o === undefined || o === null) o = {};
   if (typeof o !== 'object') throw new TypeError(`${fn}: options must be an object; got ${typeof o}`);
-  const copy = fn === 'copyFileCrc32c';
   knownOptions(fn, o, copy ? [...FILE_OPTIONS, 'via'] : FILE_OPTIONS);
   // (a tuning, not a result: a smaller one is taken as MIN_CHUNK, and the CRC is the same)
   const chunkSize = Math.max(MIN_CHUNK, intOption(fn, 'chunkSize', o.chunkSize, DEFAULT_CHUNK, 1, MAX_CHUNK));
@@ -193,6 +201,7 @@ function checkPath(fn: string, name: string, p: unknown): FilePath {
   if (typeof p === 'string' && p !== '') return isAbsolute(p) ? p : inWorkingDirectory(p);
   if (p instanceof URL) return fileURLToPath(p); // as fs does: file: URLs only, no host, no encoded '/'
   if (Buffer.isBuffer(p) && p.length > 0) return isAbsolute(p.toString('latin1')) ? p : inWorkingDirectory(p);
+  if (p === '' || (Buffer.isBuffer(p) && p.length === 0)) throw new RangeError(`${fn}: ${name} must be a path (a non-empty string, Buffer or file: URL); got an empty ${typeof p === 'string' ? 'string' : 'Buffer'}`);
   throw new TypeError(`${fn}: ${name} must be a path (a non-empty string, Buffer or file: URL); got ${p === null ? 'null' : typeof p}`);
 }
 
@@ -703,14 +712,18 @@ async function crcMapped(fn: string, path: FilePath, fh: FileIo, size: number, d
  * regular file, once the engines run, is mapped into the device instead (crcMapped).
  */
 export async function crc32cFile(path: string | Buffer | URL, opts?: FileCrcOptions): Promise<number> {
-  return (await crc32cFileInfo(path, opts)).crc;
+  return (await fileInfo('crc32cFile', path, opts)).crc;
 }
 
 /** crc32cFile, with the number of bytes read. */
 export async function crc32cFileInfo(path: string | Buffer | URL, opts?: FileCrcOptions): Promise<{ crc: number; bytes: number }> {
+  return fileInfo('crc32cFileInfo', path, opts);
+}
+
+/** crc32cFile(Info) (`called`: which, as its argument errors name it). */
+async function fileInfo(called: string, path: string | Buffer | URL, opts?: FileCrcOptions): Promise<{ crc: number; bytes: number }> {
   const fn = 'crc32cFile';
-  const p = checkPath(fn, 'path', path);
-  const o = checkOptions(fn, opts);
+  const { paths: [p], o } = checkedArgs(called, { path }, opts, false);
   return published(fn, () => fileCrc(fn, p, o, opts));
 }
 
@@ -869,15 +882,18 @@ async function readStage(
  * rejects once its writes in flight to a regular file are done.
  */
 export async function copyFileCrc32c(src: string | Buffer | URL, dst: string | Buffer | URL, opts?: CopyFileCrcOptions): Promise<number> {
-  return (await copyFileCrc32cInfo(src, dst, opts)).crc;
+  return (await copyInfo('copyFileCrc32c', src, dst, opts)).crc;
 }
 
 /** copyFileCrc32c, with the number of bytes copied. */
 export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string | Buffer | URL, opts?: CopyFileCrcOptions): Promise<{ crc: number; bytes: number }> {
+  return copyInfo('copyFileCrc32cInfo', src, dst, opts);
+}
+
+/** copyFileCrc32c(Info) (`called`: which, as its argument errors name it). */
+async function copyInfo(called: string, src: string | Buffer | URL, dst: string | Buffer | URL, opts?: CopyFileCrcOptions): Promise<{ crc: number; bytes: number }> {
   const fn = 'copyFileCrc32c';
-  const s = checkPath(fn, 'src', src);
-  const d = checkPath(fn, 'dst', dst);
-  const o = checkOptions(fn, opts);
+  const { paths: [s, d], o } = checkedArgs(called, { src, dst }, opts, true);
   return published(fn, () => fileCopy(fn, s, d, o, opts));
 }
 
