@@ -48,7 +48,7 @@ import { channel, crc32cOf } from '../device/host.ts';
 const ftruncateP = promisify(ftruncate);
 
 export interface FileCrcOptions {
-  /** bytes per read (and per CRC); default 8 MiB. A file crc32cFile maps into the device: bytes per CRC descriptor, by default 8 MiB (less for a file under 32 MiB, so that every engine gets two) */
+  /** bytes per read (and per CRC); default 8 MiB. A file crc32cFile maps into the device: bytes per CRC descriptor, by default 8 MiB (less for a small file, so that every engine gets two) */
   chunkSize?: number | undefined;
   /** chunks in flight (reads, CRCs, writes) at once, each an arena buffer of chunkSize (a mapped file: descriptors, no buffers); default 4 */
   inFlight?: number | undefined;
