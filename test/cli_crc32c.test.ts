@@ -69,7 +69,7 @@ test('argument parsing: defaults, usage errors on one line', () => {
     [['--in-flight', '0', 'f'], /--in-flight/],
     [['--quiet', 'f'], /--quiet goes with --check/],
     [['-', '-'], /once/],
-    [['a', ''], /an empty FILE name/],
+    [['--in-flight', 'nine'], /^--in-flight: "nine" must be a whole number/],
     [['--base64', '--check', 'S'], /does not go with --check/],
     [['--check'], /--check needs a file name/],
   ] as [string[], RegExp][]) {
@@ -234,6 +234,16 @@ test('--check: OK lines exit 0; a mismatch, a missing file, bad lines: FAILED, e
   assert.match(r.err, /missing: No such file or directory/);
   assert.match(r.err, /1 line is improperly formatted/);
   assert.match(r.err, /1 computed checksum did NOT match/);
+  // white space before a sum is skipped (as sha256sum skips it); a sum with only spaces after it names no file
+  const lax = spawned(['-c', '-'], `  ${hex(files.one)}  one\n\t${hex(files.one)}  one\n${hex(files.one)}  \n`);
+  assert.is(lax.out, 'one: OK\none: OK\n');
+  assert.match(lax.err, /1 line is improperly formatted/);
+  assert.is(lax.code, 0, 'as sha256sum: a line not well formed is only said (--strict is not taken)');
+  // an empty FILE name is a file that is not there (as for sha256sum): the other files are read
+  const empty = spawned(['vector.txt', '', 'one']);
+  assert.is(empty.code, 1);
+  assert.is(empty.out, `e3069283  vector.txt\n${hex(files.one)}  one\n`);
+  assert.is(empty.err, "softdsa: '': No such file or directory\n");
   const q = await cli(['-c', 'BAD', '--quiet']);
   assert.is(q.out, 'vector.txt: FAILED\nmissing: FAILED open or read\n');
   writeFileSync(join(dir, 'NONE'), 'nothing here\n');

@@ -76,6 +76,12 @@ export function parseCrc32cArgs(argv: string[], isTTY: boolean): Crc32cOptions {
   const end = argv.indexOf('--');
   argv = argv.flatMap((a, i) => (a.startsWith('--check=') && (end < 0 || i < end) ? ['--check', a.slice('--check='.length)] : [a]));
   const { values, positionals } = parseArgv(argv, SPEC);
+  // (the options' values first: `--in-flight nine` took "nine" for its value, and was told to give a FILE)
+  const chunkSize = values['chunk-size'] === undefined ? undefined : parseBytes(values['chunk-size'] as string, '--chunk-size');
+  if (chunkSize !== undefined && chunkSize > 1 << 30) throw new UsageError('--chunk-size: at most 1g');
+  const flightText = values['in-flight'] as string | undefined;
+  const inFlight = flightText === undefined ? DEFAULT_IN_FLIGHT : /^\d+$/.test(flightText.trim()) ? Number(flightText.trim()) : NaN;
+  if (!Number.isInteger(inFlight) || inFlight < 1 || inFlight > 64) throw new UsageError(`--in-flight: "${flightText}" must be a whole number from 1 to 64`);
   const help = Boolean(values.help);
   const checking = values.check === true;
   const check = checking ? positionals[0] : undefined;
@@ -86,13 +92,7 @@ export function parseCrc32cArgs(argv: string[], isTTY: boolean): Crc32cOptions {
     if (values.quiet && check === undefined) throw new UsageError('crc32c: --quiet goes with --check');
     if (values.base64 && check !== undefined) throw new UsageError('crc32c: --base64 does not go with --check (the list may hold either form)');
     if (positionals.filter((p) => p === '-').length > 1) throw new UsageError('crc32c: standard input (-) can be read once');
-    if (positionals.some((p) => p === '')) throw new UsageError('crc32c: an empty FILE name ("")');
   }
-  const chunkSize = values['chunk-size'] === undefined ? undefined : parseBytes(values['chunk-size'] as string, '--chunk-size');
-  if (chunkSize !== undefined && chunkSize > 1 << 30) throw new UsageError('--chunk-size: at most 1g');
-  const flightText = values['in-flight'] as string | undefined;
-  const inFlight = flightText === undefined ? DEFAULT_IN_FLIGHT : /^\d+$/.test(flightText.trim()) ? Number(flightText.trim()) : NaN;
-  if (!Number.isInteger(inFlight) || inFlight < 1 || inFlight > 64) throw new UsageError(`--in-flight: "${flightText}" must be a whole number from 1 to 64`);
   const json = Boolean(values.json);
   return {
     files: checking ? [] : positionals,
@@ -227,11 +227,14 @@ export async function crc32cMain(argv: string[], opts: { shutdown?: boolean; byt
     }
     list = [];
     for (const raw of text.split('\n')) {
-      let line = raw.replace(/\r$/, '');
-      if (line.trim() === '' || line.startsWith('#')) continue;
+      // (white space before a line's checksum is skipped, as sha256sum skips it)
+      let line = raw.replace(/\r$/, '').replace(/^[ \t]+/, '');
+      if (line === '' || line.startsWith('#')) continue;
       const escaped = line.startsWith('\\');
       if (escaped) line = line.slice(1);
-      const m = /^(\S+) [ *](.+)$/.exec(line) ?? /^(\S+)\s+(.+)$/.exec(line);
+      // "sum  name" or "sum *name" as sha256sum writes them; else a sum, white space and a name
+      // that starts with none (a line with a sum and only spaces after it names no file)
+      const m = /^(\S+) [ *](.+)$/.exec(line) ?? /^(\S+)\s+(\S.*)$/.exec(line);
       const crc = m ? parseCrc32c(m[1]) : null;
       const name = m === null ? null : escaped ? unescapeName(m[2]) : m[2];
       // (a NUL cannot be in a path: as sha256sum, such a line is not well formed)
@@ -265,6 +268,8 @@ export async function crc32cMain(argv: string[], opts: { shutdown?: boolean; byt
       try {
         // ('-' in a list is standard input too, as for sha256sum -c: the line `softdsa crc32c -` printed)
         if (path === '-' && o.check === '-') throw new Error('standard input holds the list of checksums, not the data');
+        // (an empty name is a file that is not there, as for sha256sum: the others are still read)
+        if (path.length === 0) throw Object.assign(new Error('an empty FILE name'), { code: 'ENOENT' });
         const got = path === '-'
           ? await readStdin()
           : await crc32cFileInfo(path, { chunkSize: o.chunkSize, inFlight: o.inFlight, onProgress: (done, total) => (total > 0 ? progress.update(done / total) : progress.update(0, `${Math.round(done / 1e6)} MB read`)) });
@@ -275,7 +280,7 @@ export async function crc32cMain(argv: string[], opts: { shutdown?: boolean; byt
         r.code = (e as NodeJS.ErrnoException)?.code;
         failedRead++;
         progress.clear();
-        say(`${shown(path)}: ${r.error}`);
+        say(`${path.length === 0 ? "''" : shown(path)}: ${r.error}`);
       }
       if (expected !== undefined) {
         r.expected = expected.text;
