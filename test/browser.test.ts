@@ -145,6 +145,39 @@ test('engines whose script cannot be loaded: open() rejects ENGINE_START_FAILED 
   }
 });
 
+test('softdsa imported from another origin (a CDN): ready() rejects ENGINE_START_FAILED saying engine.js is on another origin (it said the COEP header was missing, which a cross-origin answer hides); calls run on the page', async () => {
+  const { readFileSync } = await import('node:fs');
+  const other = rig.base.replace('//localhost:', '//127.0.0.1:');
+  const page = await rig.browser.newPage();
+  try {
+    const isolated = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+    await page.setRequestInterception(true);
+    page.on('request', (r) => {
+      const url = r.url();
+      if (url === `${rig.base}/cdn.html`) {
+        void r.respond({ status: 200, contentType: 'text/html', headers: isolated, body: `<!doctype html><title>loading</title><script type="module">
+          import { crc32c, ready } from '${other}/dist/browser/softdsa.js';
+          const said = await ready().then(() => 'ready', (e) => e.code + ': ' + e.message);
+          const crc = await crc32c(new TextEncoder().encode('123456789'));
+          document.title = JSON.stringify({ said, crc });
+        </script>` });
+      } else if (url.startsWith(`${other}/dist/browser/`)) {
+        // (served as a CDN serves it to an isolated page: CORS, and the resource policy that lets it in)
+        const file = join(root, new URL(url).pathname);
+        void r.respond({ status: 200, contentType: file.endsWith('.wasm') ? 'application/wasm' : 'text/javascript', headers: { ...isolated, 'Access-Control-Allow-Origin': '*', 'Cross-Origin-Resource-Policy': 'cross-origin' }, body: readFileSync(file) });
+      } else void r.continue();
+    });
+    await page.goto(`${rig.base}/cdn.html`);
+    await page.waitForFunction(() => document.title.startsWith('{'), { timeout: 40_000 });
+    const { said, crc } = JSON.parse(await page.title()) as { said: string; crc: number };
+    assert.match(said, /^ENGINE_START_FAILED: /);
+    assert.match(said, /engine\.js is on another origin than the page \(http:\/\/localhost:\d+\): a browser makes no worker from another origin's script/);
+    assert.is(crc, 0xe3069283);
+  } finally {
+    await page.close();
+  }
+});
+
 test('the demo page: a generated file hashed (hex and base64 as hash-wasm and Node agree), copy and compare; a screenshot', async () => {
   const file = join(tmpdir(), `softdsa-demo-${process.pid}.bin`);
   const bytes = randomBytes(24 << 20);

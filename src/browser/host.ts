@@ -126,6 +126,12 @@ let engineChecked: Promise<void> | null = null;
  */
 export function checkEngineScript(url: URL): Promise<void> {
   engineChecked ??= (async () => {
+    // (a browser makes no Worker of a script from another origin; nor would a cross-origin
+    // answer show its COEP header here, which was then said to be missing)
+    const origin = globalThis.location?.origin;
+    if (origin !== undefined && origin !== 'null' && url.origin !== origin) {
+      throw new Error(`${url.href} is on another origin than the page (${origin}): a browser makes no worker from another origin's script: serve softdsa's dist/browser files (softdsa.js, engine.js, core.wasm) from the page's own origin`);
+    }
     let res: Response;
     try {
       res = await fetchOk(url);
