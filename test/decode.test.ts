@@ -189,7 +189,17 @@ test('softdsa decode: text, --json, --record --opcode, hex as pasted, standard i
   // a record's 64-bit fault address: a number where exact, as descriptors' fields (it was always a string)
   const recJson = JSON.parse((await cli(['--record', '--opcode', 'crcgen', '--json', hex(r)])).out) as Record<string, unknown>;
   assert.is(recJson.faultAddress, 0);
-  assert.match((await cli(['--help'])).out, /^Usage: softdsa decode/m);
+  const help = (await cli(['--help'])).out;
+  assert.match(help, /^Usage: softdsa decode/m);
+  // the help's examples, as a shell takes them (a line ending in \ goes on): each decodes (a
+  // continuation written into the help text itself joined each example's halves with spaces)
+  const examples = help.split('Examples\n')[1].replace(/ \\\n\s*/g, ' ').split('\n').filter((l) => l.startsWith('  softdsa decode '));
+  assert.is(examples.length, 2);
+  for (const line of examples) {
+    const r = await cli(line.trim().split(/\s+/).slice(2));
+    assert.is(r.code, 0, `${line}: ${r.err}`);
+  }
+  assert.match(help, /0000 \\\n {17}0010/);
 });
 
 test('softdsa decode: usage errors on one line, exit 2', async () => {

@@ -24,9 +24,9 @@ Options
 Exit status: 0 decoded; 2 bad usage (not hex, wrong length, unknown opcode).
 
 Examples
-  softdsa decode 000000000c000003002002000000000000000200000000000010020000000000 \
+  softdsa decode 000000000c000003002002000000000000000200000000000010020000000000 \\
                  0010000000000000000000000000000000000000000000000000000000000000
-  softdsa decode --record --opcode crcgen \
+  softdsa decode --record --opcode crcgen \\
                  01000000090000000000000000000000839206e3000000000000000000000000
   xxd -p -s 4096 -l 64 dump.bin | softdsa decode -
 `;
