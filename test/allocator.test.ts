@@ -36,6 +36,25 @@ test('one-byte blocks take a line each, and leave no gaps between them (each had
   assert.equal(a.freeRanges(), [[BASE, end]], 'whole again');
 });
 
+test('100,000 blocks freed in random order, and one block taken and freed 100,000 times beside 20,000 holes: the arena whole again (they took 10 s and 4.7 s, a free range list walked and spliced, and Map chains of deleted keys)', () => {
+  const end = BASE + (64 << 20);
+  const a = new Allocator(BASE, end);
+  const random = ((seed) => () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32)(7);
+  const blocks = Array.from({ length: 100_000 }, (_, i) => a.alloc(1 + (i % 100), 1 << (i % 7)));
+  for (let i = blocks.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [blocks[i], blocks[j]] = [blocks[j], blocks[i]];
+  }
+  for (const x of blocks) a.free(x);
+  assert.equal(a.freeRanges(), [[BASE, end]]);
+  const kept = Array.from({ length: 40_000 }, () => a.alloc(16));
+  for (let i = 0; i < kept.length; i += 2) a.free(kept[i]);
+  assert.is(a.freeRanges().length, 20_001);
+  for (let i = 0; i < 100_000; i++) a.free(a.alloc(i % 2 === 0 ? 64 : 200));
+  for (let i = 1; i < kept.length; i += 2) a.free(kept[i]);
+  assert.equal(a.freeRanges(), [[BASE, end]]);
+});
+
 test('an arena that does not end on a line gives its last bytes: a block reaching its end is cut there', () => {
   const end = BASE + 1000;
   const a = new Allocator(BASE, end);
