@@ -86,6 +86,18 @@ test('seed continues a CRC; arena chunks are checksummed in place', async () => 
   for (const x of arena) free(x);
 });
 
+test('bad options: TypeErrors and RangeErrors with Node\'s codes, named by the function called, for both streams', () => {
+  const coded = (f: () => unknown, re: RegExp, code: string): void => {
+    assert.throws(f, (e: Error & { code?: string }) => e.code === code && re.test(e.message));
+  };
+  coded(() => createCrc32cStream({ bogus: 1 } as never), /^createCrc32cStream: /, 'ERR_INVALID_ARG_TYPE');
+  coded(() => createCrc32cStream({ seed: -1 }), /^createCrc32cStream: seed/, 'ERR_INVALID_ARG_VALUE');
+  coded(() => createCrc32cStream({ passThrough: 'yes' as never }), /^createCrc32cStream: passThrough must be a boolean; got string/, 'ERR_INVALID_ARG_TYPE');
+  coded(() => createCrc32cStream({ device: {} as never }), /^createCrc32cStream: device must be a Device/, 'ERR_INVALID_ARG_TYPE');
+  coded(() => crc32cTransformStream({ seed: 'x' as never }), /^crc32cTransformStream: seed/, 'ERR_INVALID_ARG_TYPE');
+  coded(() => crc32cTransformStream(5 as never), /^crc32cTransformStream: options must be an object/, 'ERR_INVALID_ARG_TYPE');
+});
+
 test('strings are rejected with a TypeError naming the chunk type', async () => {
   const s = createCrc32cStream();
   try {

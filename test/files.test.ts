@@ -231,6 +231,8 @@ test('bad paths and arguments: clear errors, nothing hangs', async () => {
   await err(crc32cFile(p, { chunkSize: 0 }), /chunkSize must be an integer/, 'ERR_INVALID_ARG_VALUE');
   await err(crc32cFile(p, { chunkSize: '1' as never }), /chunkSize/, 'ERR_INVALID_ARG_TYPE');
   await err(copyFileCrc32c(p, p + '.x', { bogus: 1 } as never), /^copyFileCrc32c: /, 'ERR_INVALID_ARG_TYPE');
+  await err(crc32cFile(p, { device: {} as never }), /^crc32cFile: device must be a Device/, 'ERR_INVALID_ARG_TYPE');
+  await err(crc32cFile(p, { device: Device.prototype }), /^crc32cFile: device must be a Device/, 'ERR_INVALID_ARG_TYPE');
   // a chunk size under 4 KiB is taken as 4 KiB (a chunk of a byte read a 1 MiB file in 20-70 s): the same CRC
   const edges = file('tiny-chunks', bytes((1 << 20) + 3));
   assert.is(await crc32cFile(edges, { chunkSize: 1, device: small }), want(readFileSync(edges)));

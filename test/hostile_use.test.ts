@@ -363,14 +363,24 @@ test('8: a promise-returning method taken off its device (passed as a callback, 
       'difInsert', 'difCheck', 'difStrip', 'difUpdate', 'dixGenerate', 'crc16t10dif', 'submit', 'ready', 'close', 'reclaim'] as const;
     for (const name of names) {
       const method = dev[name] as (...args: unknown[]) => Promise<unknown>;
-      for (const self of [undefined, {}, dev.portal]) {
+      assert.is(method.length, (Device.prototype as unknown as Record<string, (...a: unknown[]) => unknown>)[name].length, `${name}.length`);
+      for (const self of [undefined, {}, dev.portal, Object.create(dev), Device.prototype]) {
         let p: Promise<unknown> | undefined;
         assert.not.throws(() => { p = method.call(self, Buffer.alloc(64), Buffer.alloc(64)); }, `${name} on ${String(self)}`);
         const e = await p!.then(() => null, (err: unknown) => err as Error & { code?: string });
         assert.ok(e instanceof TypeError && e.code === 'ERR_INVALID_THIS', `${name}: ${String(e)}`);
-        assert.match(e.message, new RegExp(`^${name}\\(\\) was called on (undefined|Object|Portal), not on a device: .*dev\\.${name}\\.bind\\(dev\\)`));
+        assert.match(e.message, new RegExp(`^${name}\\(\\) was called on (undefined|Object|Portal|Device), not on a device: .*dev\\.${name}\\.bind\\(dev\\)`));
       }
     }
+    // a device of another copy of softdsa (the ESM and CommonJS builds each have their own classes), by its shape
+    const other = { memory: dev.memory, crc32c: (): Promise<number> => Promise.resolve(0) };
+    const copyError = await dev.crc32c.call(other as never, Buffer.alloc(8)).then(() => null, (err: Error & { code?: string }) => err);
+    assert.ok(copyError?.code === 'ERR_INVALID_THIS' && /^crc32c\(\) was called on a device of another copy of softdsa .*: call that device's own crc32c\(\)$/.test(copyError.message), String(copyError));
+    // a batch: batch() itself (a sync method: it throws), and its submit()
+    assert.throws(() => dev.batch.call(undefined as never), (e: Error & { code?: string }) => e.code === 'ERR_INVALID_THIS' && /^batch\(\) was called on undefined, not on a device/.test(e.message));
+    const submit = dev.batch().crc32c(Buffer.alloc(8)).submit;
+    const refused = await submit().then(() => null, (err: Error & { code?: string }) => err);
+    assert.ok(refused?.code === 'ERR_INVALID_THIS' && /^submit\(\) was called on undefined, not on a batch: .*b\.submit\.bind\(b\)/.test(refused.message), String(refused));
     const a = Buffer.from('123456789');
     assert.equal(await Promise.all([a, a].map((b) => dev.crc32c(b))), [0xe3069283, 0xe3069283]);
     assert.is(await dev.crc32c.bind(dev)(a), 0xe3069283);

@@ -5,6 +5,7 @@
 import type { Bytes } from './args.ts';
 import type { Ops } from './ops.ts';
 import { Errors } from '../device/errors.ts';
+import { rejectOffDevice } from '../device/connection.ts';
 
 type Call = (ops: Ops) => Promise<unknown>;
 
@@ -97,3 +98,5 @@ export class BatchBuilder<R extends unknown[] = []> {
     });
   }
 }
+
+rejectOffDevice(BatchBuilder, ['submit'], 'batch');

@@ -3,7 +3,7 @@
 // Device allocates from the whole arena; an attached thread from the part the opener lent it
 // (Device.lend), as a DSA client process has its own buffers in its own address space.
 import { Allocator } from '../device/allocator.ts';
-import { DeviceConnection, rejectOffDevice } from '../device/connection.ts';
+import { DeviceConnection, isConnection, rejectOffDevice } from '../device/connection.ts';
 import { Errors, typeName } from '../device/errors.ts';
 import type { EventFdAddon } from '../device/eventfd.ts';
 import { bytesAt } from '../device/host.ts';
@@ -343,6 +343,8 @@ export abstract class DeviceCalls extends DeviceConnection {
 
   /** An explicit batch: calls queued, then run together; fence() orders what follows after what came before. */
   batch(): BatchBuilder {
+    // (a batch() taken off its device builds nothing: its submit() would fail, saying less)
+    if (!isConnection(this)) throw Errors.offDevice('batch', this);
     return new BatchBuilder(() => this.ops, () => this.closed);
   }
 }

@@ -14,7 +14,7 @@
 // Strings are rejected with a TypeError (encode them first, e.g. Buffer.from(s, 'utf8') or
 // a TextEncoderStream): the CRC is of bytes, and which bytes a string is depends on an
 // encoding the stream should not guess.
-import { bytesOf, intOption, knownOptions } from './args.ts';
+import { argCoded, bytesOf, intOption, knownOptions } from './args.ts';
 import { defaultDeviceIfOpen, deviceOption } from './default_device.ts';
 import type { DeviceCalls } from './calls.ts';
 import { Errors, typeName } from '../device/errors.ts';
@@ -91,11 +91,15 @@ export class Crc32cAccumulator {
 
   /** `names`: the options `where` takes */
   constructor(where: string, opts: Crc32cStreamOptions = {}, names: readonly string[] = ACCUMULATOR_OPTIONS) {
-    if (opts === null || typeof opts !== 'object') throw new TypeError(`${where}: options must be an object; got ${typeName(opts)}`);
-    knownOptions(where, opts, names);
     this.#where = where;
-    this.#crc = intOption(where, 'seed', opts.seed, 0, 0, 0xffffffff);
-    this.#dev = opts.device === undefined ? undefined : deviceOption(where, opts.device); // (a wrong one is said now)
+    try {
+      if (opts === null || typeof opts !== 'object') throw new TypeError(`${where}: options must be an object; got ${typeName(opts)}`);
+      knownOptions(where, opts, names);
+      this.#crc = intOption(where, 'seed', opts.seed, 0, 0, 0xffffffff);
+      this.#dev = opts.device === undefined ? undefined : deviceOption(where, opts.device); // (a wrong one is said now)
+    } catch (e) {
+      throw argCoded(e); // (coded as Node codes an argument's error, as the chunks' are)
+    }
   }
 
   /**

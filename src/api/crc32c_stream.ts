@@ -4,6 +4,8 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { ACCUMULATOR_OPTIONS, chunkBytes, Crc32cAccumulator, type Crc32cStreamOptions, notReady } from './crc32c_accumulator.ts';
 import { type Crc32cFormat, formatCrc32c } from './crc32c_digest.ts';
+import { argCoded } from './args.ts';
+import { typeName } from '../device/errors.ts';
 
 export type { Crc32cStreamOptions } from './crc32c_accumulator.ts';
 
@@ -24,7 +26,7 @@ export class Crc32cStream extends Transform {
     super({ decodeStrings: false });
     this.#acc = new Crc32cAccumulator('createCrc32cStream', opts, [...ACCUMULATOR_OPTIONS, 'passThrough']);
     this.#pass = opts.passThrough ?? true;
-    if (typeof this.#pass !== 'boolean') throw new TypeError('createCrc32cStream: passThrough must be a boolean');
+    if (typeof this.#pass !== 'boolean') throw argCoded(new TypeError(`createCrc32cStream: passThrough must be a boolean; got ${typeName(this.#pass)}`));
     this.crc = new Promise<number>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;

@@ -8,7 +8,8 @@ import { checkedOptions, Device, type DeviceOptions, type DeviceStats, openLater
 import { typeName } from '../device/errors.ts';
 import { checkHost } from '../device/host.ts';
 import { Ops } from './ops.ts';
-import type { DeviceCalls } from './calls.ts';
+import { DeviceCalls } from './calls.ts';
+import { isConnection } from '../device/connection.ts';
 
 let current: Device | null = null;
 let options: DeviceOptions = {};
@@ -108,7 +109,8 @@ function openEarly(): void {
 export function deviceOption(call: string, d: unknown): DeviceCalls {
   if (d === undefined) return defaultDevice();
   // (by its shape, not instanceof: the ESM and CommonJS builds each have their own Device class)
-  const like = d instanceof Device || (typeof d === 'object' && d !== null && ['crc32c', 'buffer', 'free', 'ready'].every((m) => typeof (d as Record<string, unknown>)[m] === 'function'));
+  // (one of this copy's classes only as one it made: not Device.prototype, nor an object made from a device)
+  const like = d instanceof DeviceCalls ? isConnection(d) : typeof d === 'object' && d !== null && ['crc32c', 'buffer', 'free', 'ready'].every((m) => typeof (d as Record<string, unknown>)[m] === 'function');
   if (!like) throw new TypeError(`${call}: device must be a Device (from Device.open(), or Device.attach() of a lent part); got ${typeName(d)}`);
   return d as DeviceCalls;
 }

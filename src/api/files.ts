@@ -170,7 +170,9 @@ const atFile = (path: FilePath) => (e: unknown): never => {
 /** The file call's checked arguments (`fn`: the function called, as its errors name it), or its argument error, coded as Node codes one. */
 function checkedArgs(fn: string, paths: { [name: string]: unknown }, o: CopyFileCrcOptions | undefined, copy: boolean): { paths: FilePath[]; o: Checked } {
   try {
-    return { paths: Object.entries(paths).map(([name, p]) => checkPath(fn, name, p)), o: checkOptions(fn, o, copy) };
+    const checked = { paths: Object.entries(paths).map(([name, p]) => checkPath(fn, name, p)), o: checkOptions(fn, o, copy) };
+    if (o?.device !== undefined) deviceOption(fn, o.device); // (the check alone: the default device is not opened here)
+    return checked;
   } catch (e) {
     throw argCoded(e);
   }

@@ -23,6 +23,12 @@ export interface DeviceHandle {
   kept?: Array<[number, number]>;
 }
 
+/** Every connection made (a Device, an AttachedDevice): what their methods take as `this` (an object made from one, Object.create(dev), is none). */
+const connections = new WeakSet<object>();
+
+/** Whether x is a connection this copy of softdsa made (not one posing as one, nor another copy's). */
+export const isConnection = (x: unknown): x is DeviceConnection => typeof x === 'object' && x !== null && connections.has(x);
+
 /** A thread's connection to a device: submit, views, interrupts. */
 export class DeviceConnection {
   readonly memory: WebAssembly.Memory;
@@ -47,6 +53,7 @@ export class DeviceConnection {
     this.vectors = new Vectors(memory, layout, () => this.#addon);
     this.portal = new Portal(memory, layout, this.vectors, spin, wqIndex);
     this.#spin = spin;
+    connections.add(this);
   }
 
   /**
@@ -186,20 +193,33 @@ export interface InterruptHandle {
 }
 
 /**
- * Has each of `names`, promise-returning methods of `cls`, reject when called on anything but an
- * instance of it (a method taken off its device, or passed as a callback): with a TypeError that
- * says so, as every failure of such a method goes through its promise (without this, reading the
- * device's private state threw at once, "Cannot read properties of undefined").
+ * Has each of `names`, promise-returning methods of `cls`, reject when called on anything but one
+ * of its instances (a method taken off its device, or passed as a callback; an object made from
+ * one): with a TypeError that says so, as every failure of such a method goes through its
+ * promise (without this, reading the device's private state threw at once, "Cannot read
+ * properties of undefined"). `noun`: what they are methods of, for the message.
  */
-export function rejectOffDevice<T extends object>(cls: Function & { prototype: T }, names: ReadonlyArray<keyof T & string>): void {
+export function rejectOffDevice<T extends object>(cls: Function & { prototype: T }, names: ReadonlyArray<keyof T & string>, noun: 'device' | 'batch' = 'device'): void {
   const proto = cls.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
+  const is = noun === 'device' ? (x: unknown): boolean => isConnection(x) && x instanceof cls : (x: unknown): boolean => x instanceof cls;
   for (const name of names) {
     const method = proto[name];
     const guarded = {
       [name](this: unknown, ...args: unknown[]): unknown {
-        return this instanceof cls ? method.apply(this, args) : Promise.reject(Errors.offDevice(name, this));
+        if (!is(this)) return Promise.reject(Errors.offDevice(name, this, noun, isOtherCopy(this, cls)));
+        try {
+          return method.apply(this, args);
+        } catch (e) {
+          return Promise.reject(e);
+        }
       },
     }[name];
+    Object.defineProperty(guarded, 'length', { value: method.length });
     Object.defineProperty(proto, name, { value: guarded, writable: true, configurable: true, enumerable: false });
   }
+}
+
+/** A device of another copy of softdsa (its ES module and CommonJS builds each have their own classes): one by its shape, not of `cls` at all. */
+function isOtherCopy(x: unknown, cls: Function): boolean {
+  return typeof x === 'object' && x !== null && !(x instanceof cls) && (x as { memory?: unknown }).memory instanceof WebAssembly.Memory && typeof (x as { crc32c?: unknown }).crc32c === 'function';
 }

@@ -119,9 +119,14 @@ export const Errors = {
     new SoftDsaError('WQ_DEDICATED', wq === undefined
       ? 'the device\'s work queues are dedicated to the thread that opened it: to submit from other threads, open it with wqMode "shared" (a device from a config: give the config a WQ with mode "shared")'
       : `work queue ${wq} is dedicated to the thread that opened the device: only shared WQs take submissions from other threads`),
-  /** a device's promise-returning method called on something else: taken off its device, or passed as a callback (Node's own code for it) */
-  offDevice: (method: string, self: unknown) =>
-    Object.assign(new TypeError(`${method}() was called on ${self === undefined ? 'undefined' : typeName(self)}, not on a device: a method taken off its device (const f = dev.${method}; f(…), or passed as a callback) loses it: call it as dev.${method}(…), or bind it (dev.${method}.bind(dev))`), { code: 'ERR_INVALID_THIS' }),
+  /** a device's (or a batch's) promise-returning method called on something else: taken off it, or passed as a callback, or given another copy of softdsa's device (`otherCopy`) (Node's own code for it) */
+  offDevice: (method: string, self: unknown, noun: 'device' | 'batch' = 'device', otherCopy = false) => {
+    const holder = noun === 'device' ? 'dev' : 'b';
+    const why = otherCopy
+      ? `${method}() was called on a device of another copy of softdsa (its ES module and CommonJS builds each have their own classes, and one's methods do not run on the other's devices): call that device's own ${method}()`
+      : `${method}() was called on ${self === undefined ? 'undefined' : typeName(self)}, not on a ${noun}: a method taken off its ${noun} (const f = ${holder}.${method}; f(…), or passed as a callback) loses it: call it as ${holder}.${method}(…), or bind it (${holder}.${method}.bind(${holder}))`;
+    return Object.assign(new TypeError(why), { code: 'ERR_INVALID_THIS' });
+  },
   descriptorSize: (n: number) => new TypeError(`a descriptor is 64 bytes in DSA layout; got ${n}`),
   descriptorType: (v: unknown) =>
     new TypeError(`a descriptor is a 64-byte Uint8Array (or other TypedArray/DataView); got ${bytesName(v)}`),
