@@ -390,13 +390,18 @@ test('8: a promise-returning method taken off its device (passed as a callback, 
   }
 });
 
-test('8: errors name what was wrong: a copy\'s length as the length (it said "src length"), a Proxy of a descriptor as one posing (it said "got Uint8Array")', async () => {
+test('8: errors name what was wrong, and the call: a copy\'s length as the length (it said "src length", naming no call), a Proxy of a descriptor as one posing (it said "got Uint8Array"); Node\'s codes', async () => {
   const dev = await Device.open({ engines: 1, arenaBytes: 1 << 20 });
   try {
-    const why = (p: Promise<unknown>): Promise<string> => p.then(() => 'resolved', (e: Error) => e.message);
-    assert.is(await why(dev.memcpy(Buffer.alloc(8), Buffer.alloc(8), -1)), 'length (of src) must be a non-negative integer; got -1');
-    assert.is(await why(dev.fill(Buffer.alloc(8), 0, 9)), 'offset 9 is past the end of dst (8 bytes)');
-    assert.is(await why(dev.fill(Buffer.alloc(8), 0, 4, 5)), 'offset 4 + length 5 is past the end of dst (8 bytes)');
+    // (named as the call's, and coded as Node codes an argument's error)
+    const why = (p: Promise<unknown>): Promise<string> => p.then(() => 'resolved', (e: Error & { code?: string }) => `${e.code}: ${e.message}`);
+    assert.is(await why(dev.memcpy(Buffer.alloc(8), Buffer.alloc(8), -1)), 'ERR_INVALID_ARG_VALUE: memcpy: length (of src) must be a non-negative integer; got -1');
+    assert.is(await why(dev.fill(Buffer.alloc(8), 0, 9)), 'ERR_INVALID_ARG_VALUE: fill: offset 9 is past the end of dst (8 bytes)');
+    assert.is(await why(dev.fill(Buffer.alloc(8), 0, 4, 5)), 'ERR_INVALID_ARG_VALUE: fill: offset 4 + length 5 is past the end of dst (8 bytes)');
+    assert.is(await why(dev.crc32c('text' as never)), 'ERR_INVALID_ARG_TYPE: crc32c: data must be a Buffer, TypedArray, DataView or ArrayBuffer; got string');
+    assert.is(await why(dev.createDelta(Buffer.alloc(8), Buffer.alloc(16))), 'ERR_INVALID_ARG_VALUE: createDelta: a and b must be of equal sizes; got 8 and 16 bytes');
+    assert.is(await why(dev.applyDelta(5 as never, Buffer.alloc(0))), 'ERR_INVALID_ARG_TYPE: applyDelta: dst must be a Buffer, TypedArray, DataView or ArrayBuffer; got number');
+    assert.is(await why(dev.crc16t10dif(Buffer.alloc(8), -1)), 'ERR_INVALID_ARG_VALUE: crc16t10dif: seed must be an integer from 0 to 0xffff; got -1');
     assert.match(await why(dev.submit(new Proxy(new Uint8Array(64), {}))), /got an object posing as a Uint8Array \(a Proxy\?\)/);
   } finally {
     await dev.close();

@@ -87,6 +87,21 @@ export function argCoded(e: unknown): unknown {
   return e;
 }
 
+/**
+ * A call's argument error, named as the call's (its checks do not know which call they serve:
+ * "memcpy: length (of src) must be ...") and coded as Node codes one (argCoded). Other errors
+ * (a closed device's) are left as they are.
+ */
+export function argError(op: string, e: unknown): unknown {
+  if (!(e instanceof TypeError || e instanceof RangeError)) return e;
+  if (!e.message.startsWith(`${op}: `)) {
+    const message = `${op}: ${e.message}`;
+    if (typeof e.stack === 'string') e.stack = e.stack.replace(e.message, message);
+    e.message = message;
+  }
+  return argCoded(e);
+}
+
 /** Checks an optional offset/length pair against a size, Node style (the call's `offset` and `length` arguments, into and of its `name` argument). */
 export function range(name: string, size: number, offset = 0, length?: number): [number, number] {
   if (typeof offset !== 'number') throw new TypeError(`offset (into ${name}) must be a number; got ${typeName(offset)}`);

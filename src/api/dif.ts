@@ -7,7 +7,7 @@
 // block), and a failing check becomes a DifCheckError naming the block, the fields and the
 // expected and actual values. Small calls, and calls while the engines boot, run the same
 // descriptors on this thread's instance of the core.
-import { type Bytes, knownOptions, MAX_PIECES, type Span, stillThere } from './args.ts';
+import { argError, type Bytes, knownOptions, MAX_PIECES, type Span, stillThere } from './args.ts';
 import { allDone } from './all_done.ts';
 import { inSlices, isSliced } from './slices.ts';
 import { throughWindow } from './through_window.ts';
@@ -308,7 +308,7 @@ export class DifOps {
         }
       }
     } catch (e) {
-      return Promise.reject(e);
+      return Promise.reject(argError(name, e));
     }
     const n = s.u8.byteLength;
     // (a descriptor holds whole blocks: one longer than the largest transfer is 0x13 on the device)
@@ -485,7 +485,7 @@ export class DifOps {
       s = h.span('data', data);
       crc = uint('crc16t10dif', 'seed', seed, 0xffff, 0);
     } catch (e) {
-      return Promise.reject(e);
+      return Promise.reject(argError('crc16t10dif', e));
     }
     const n = s.u8.byteLength;
     // DSA has no CRC-16 operation of its own (the guard is computed inside the DIF ones): this thread runs the core's.

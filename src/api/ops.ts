@@ -14,7 +14,7 @@ import { inSlices, isSliced, pacing } from './slices.ts';
 import { throughWindow } from './through_window.ts';
 import { HERE_SLOT } from './calls.ts';
 import { allDone } from './all_done.ts';
-import { type ArenaInfo, type Bytes, MAX_PIECES, pattern as patternOf, goneFrom, seedOf, type Span, span, stillThere } from './args.ts';
+import { type ArenaInfo, type Bytes, MAX_PIECES, pattern as patternOf, argError, goneFrom, seedOf, type Span, span, stillThere } from './args.ts';
 import { type ArenaMemory, Batcher, type Member, RESOLVED, type Submitter } from './batcher.ts';
 import { crc32cCombine } from './crc_combine.ts';
 import { Errors } from '../device/errors.ts';
@@ -676,7 +676,7 @@ export class Ops {
       d = this.#span('dst', dst);
       if (d.n < s.n) throw new RangeError(`dst (${d.n} bytes) is smaller than the ${s.n} bytes to copy`);
     } catch (e) {
-      return Promise.reject(e);
+      return Promise.reject(argError(op, e));
     }
     if (this.#checkOnly) return this.#checked(s.n) as Promise<T>;
     const n = s.n;
@@ -785,7 +785,7 @@ export class Ops {
       d = this.#span('dst', dst, offset, length);
       pat = patternOf(value);
     } catch (e) {
-      return Promise.reject(e);
+      return Promise.reject(argError('fill', e));
     }
     if (this.#checkOnly) return this.#checked(d.n) as Promise<T>;
     const n = d.n;
@@ -822,7 +822,7 @@ export class Ops {
       // (as the device refuses them: 0x16; the bytes they share would hold src's at two offsets at once)
       if (n > 0 && sharesBytes(d1.u8.subarray(0, n), d2.u8.subarray(0, n))) throw new RangeError('dualcast: dst1 and dst2 overlap (the device refuses overlapping dualcast buffers: 0x16)');
     } catch (e) {
-      return Promise.reject(e);
+      return Promise.reject(argError('dualcast', e));
     }
     if (this.#checkOnly) return this.#checked(s.n) as Promise<void>;
     const n = s.n;
@@ -885,7 +885,7 @@ export class Ops {
       x = this.#span('a', a);
       y = this.#span('b', b);
     } catch (e) {
-      return Promise.reject(e);
+      return Promise.reject(argError(op, e));
     }
     if (this.#checkOnly) return this.#checked(Math.min(x.n, y.n)) as Promise<number>;
     const n = Math.min(x.n, y.n);
@@ -925,7 +925,7 @@ export class Ops {
       s = this.#span('data', data);
       init = seedOf(seed);
     } catch (e) {
-      return Promise.reject(e);
+      return Promise.reject(argError('crc32c', e));
     }
     if (this.#checkOnly) return this.#checked(s.n) as Promise<number>;
     const n = s.n;
@@ -952,7 +952,7 @@ export class Ops {
       init = seedOf(seed);
       if (d.n < s.n) throw new RangeError(`dst (${d.n} bytes) is smaller than src (${s.n} bytes)`);
     } catch (e) {
-      return Promise.reject(e);
+      return Promise.reject(argError('copyCrc32c', e));
     }
     if (this.#checkOnly) return this.#checked(s.n) as Promise<number>;
     const n = s.n;
@@ -1037,10 +1037,16 @@ export class Ops {
 
   /** A delta record turning a into b (equal sizes): see delta_frames.ts for its frames. */
   async createDelta(a: Bytes, b: Bytes): Promise<Uint8Array> {
-    const x = this.#span('a', a);
-    const y = this.#span('b', b);
+    let x: Span;
+    let y: Span;
+    try {
+      x = this.#span('a', a);
+      y = this.#span('b', b);
+      if (y.n !== x.n) throw new RangeError(`a and b must be of equal sizes; got ${x.n} and ${y.n} bytes`);
+    } catch (e) {
+      throw argError('createDelta', e);
+    }
     const n = x.n;
-    if (y.n !== n) throw new RangeError(`createDelta needs equal sizes; got ${n} and ${y.n} bytes`);
     if (this.#checkOnly) return new Uint8Array(0);
     let where = unsplit(this.#place('compare', n, x, y));
     // CR_DELTA needs 8-byte aligned sources (0x1C otherwise).
@@ -1088,8 +1094,14 @@ export class Ops {
 
   /** Applies a delta from createDelta to dst (which holds a's contents); resolves to dst. */
   async applyDelta<T extends Bytes>(dst: T, delta: Bytes): Promise<T> {
-    const d = this.#span('dst', dst);
-    const rec = this.#span('delta', delta).u8;
+    let d: Span;
+    let rec: Uint8Array;
+    try {
+      d = this.#span('dst', dst);
+      rec = this.#span('delta', delta).u8;
+    } catch (e) {
+      throw argError('applyDelta', e);
+    }
     // (its record is data, not an argument's shape: a batch's earlier call may write it)
     if (this.#checkOnly) return dst;
     const n = d.n;
