@@ -119,6 +119,7 @@ export class AttachedDevice extends DeviceCalls {
     // The default portal: the first shared WQ (dedicated ones are the opener's).
     super(handle.memory, handle.layout, handle.eventfd ? loadEventFd() : null, spin, handle.layout.wqs.findIndex((w) => w.mode === 'shared'), part);
     this.#handle = handle;
+    if (this.arena !== null) this.arena.larger = 'have the opener lend this thread a larger part (dev.lend(bytes))';
     const stop = new Int32Array(handle.memory.buffer as unknown as SharedArrayBuffer, handle.layout.device, 16);
     if (Atomics.load(stop, Dev.STOP) !== Stop.RUNNING) throw Errors.closed();
     this.#vector = this.vectors.claim();

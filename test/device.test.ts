@@ -494,7 +494,7 @@ test('a vector armed for N completions signals at the Nth; armed for 0 it is not
 test('submit after close rejects; close twice is fine; bad arguments throw clearly', async () => {
   const dev = await Device.open({ arenaBytes: ARENA, engines: 1 });
   assert.throws(() => dev.alloc(0), /positive integer/);
-  assert.throws(() => dev.alloc(ARENA * 2), (e: Error & { code?: string }) => e instanceof RangeError && e.code === 'ARENA_FULL' && /cannot fit \d+ more bytes \(of its \d+, the largest free piece is \d+\): free\(\) buffers no longer used, or open the device with a larger arenaBytes/.test(e.message));
+  assert.throws(() => dev.alloc(ARENA * 2), (e: Error & { code?: string }) => e instanceof RangeError && e.code === 'ARENA_FULL' && /cannot fit \d+ more bytes \(of its \d+, the calls. own areas among them, the largest free piece is \d+\): free\(\) buffers no longer used, or open the device with a larger arenaBytes/.test(e.message));
   assert.throws(() => dev.view(0, 16), /not inside the device arena/);
   assert.throws(() => dev.free(12345), /not allocated/);
   await assert.not.throws(async () => dev.submit(encode({ opcode: Opcode.NOOP })));

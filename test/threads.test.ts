@@ -252,6 +252,14 @@ test('lent parts, the edges: a terminated thread\'s queued work ends before its 
       }
       await dev.reclaim(hf);
       await dev.reclaim(next);
+      // a part too small for a buffer: the error says to lend a larger one (it said to open the device with a larger arenaBytes)
+      const small = dev.lend(1 << 20);
+      const full = edge(small, 'full');
+      const said = await full.first;
+      assert.is(said.code, 'ARENA_FULL');
+      assert.match(String(said.message), /free\(\) buffers no longer used, or have the opener lend this thread a larger part \(dev\.lend\(bytes\)\)$/);
+      await exited(full.w);
+      await dev.reclaim(small);
     } finally {
       await other.close();
     }

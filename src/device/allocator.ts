@@ -35,6 +35,9 @@ export class Allocator {
   /** the bytes it allocates from */
   readonly size: number;
 
+  /** What a full arena's error suggests beside freeing buffers (an attached thread's part grows through its opener's lend()). */
+  larger = 'open the device with a larger arenaBytes';
+
   /**
    * What holds arena memory only to reuse it (the batcher's pool of descriptor blocks), asked to
    * give it back when an allocation finds no room: true when it gave some. Kept blocks may lie in
@@ -75,7 +78,7 @@ export class Allocator {
     }
     let largest = 0;
     for (const key in this.#ends) largest = Math.max(largest, this.#ends[Number(key)] - Number(key));
-    throw Errors.arenaFull(bytes, this.size, largest, largest >= bytes ? align : undefined);
+    throw Errors.arenaFull(bytes, this.size, largest, largest >= bytes ? align : undefined, this.larger);
   }
 
   /** The block's address, taken, or -1 when no free range fits it. */

@@ -131,10 +131,10 @@ export const Errors = {
   descriptorType: (v: unknown) =>
     new TypeError(`a descriptor is a 64-byte Uint8Array (or other TypedArray/DataView); got ${bytesName(v)}`),
   /** `align`: given when a free piece is large enough and only the alignment kept the block out */
-  arenaFull: (bytes: number, size: number, largest: number, align?: number) =>
+  arenaFull: (bytes: number, size: number, largest: number, align?: number, larger = 'open the device with a larger arenaBytes') =>
     Object.assign(new RangeError(align !== undefined
       ? `device arena has no free piece that holds ${bytes} bytes at an alignment of ${align} (the largest free piece is ${largest} bytes, of its ${size}): ask a smaller alignment, or free() buffers no longer used`
-      : `device arena cannot fit ${bytes} more bytes (of its ${size}, the largest free piece is ${largest}): free() buffers no longer used, or open the device with a larger arenaBytes`), { code: 'ARENA_FULL' }),
+      : `device arena cannot fit ${bytes} more bytes (of its ${size}, the calls' own areas among them, the largest free piece is ${largest}): free() buffers no longer used, or ${larger}`), { code: 'ARENA_FULL' }),
   badFree: (addr: number) => new RangeError(`address ${addr} was not allocated by this device (or was freed already)`),
   notFreeable: (addr: number, why: string) => new RangeError(`free(${addr}): ${why}`),
   outOfArena: (addr: number, length: number) => new RangeError(`range [${addr}, ${addr + length}) is not inside the device arena`),
