@@ -244,6 +244,10 @@ test('--check: OK lines exit 0; a mismatch, a missing file, bad lines: FAILED, e
   assert.is(empty.code, 1);
   assert.is(empty.out, `e3069283  vector.txt\n${hex(files.one)}  one\n`);
   assert.is(empty.err, "softdsa: '': No such file or directory\n");
+  // (a name a message would lose, quoted: one space; --check of an empty name: a missing file too, exit 1, not a usage error)
+  assert.is(spawned(['one', ' ']).err, "softdsa: ' ': No such file or directory\n");
+  const noList = spawned(['--check', '']);
+  assert.equal([noList.code, noList.err], [1, "softdsa: '': No such file or directory\n"]);
   const q = await cli(['-c', 'BAD', '--quiet']);
   assert.is(q.out, 'vector.txt: FAILED\nmissing: FAILED open or read\n');
   writeFileSync(join(dir, 'NONE'), 'nothing here\n');

@@ -88,7 +88,7 @@ export function parseCrc32cArgs(argv: string[], isTTY: boolean): Crc32cOptions {
   if (!help) {
     if (checking && positionals.length > 1) throw new UsageError(`crc32c: --check reads the files to verify from ${shown(pathOf(positionals[0]))}: give no FILE arguments (got "${shown(pathOf(positionals[1]))}")`);
     if (!checking && positionals.length === 0) throw new UsageError('crc32c: give one or more FILEs (or - for standard input), or --check SUMS (see softdsa crc32c --help)');
-    if (checking && (check === undefined || check.trim() === '')) throw new UsageError('crc32c: --check needs a file name (or - for standard input)');
+    if (checking && check === undefined) throw new UsageError('crc32c: --check needs a file name (or - for standard input)');
     if (values.quiet && check === undefined) throw new UsageError('crc32c: --quiet goes with --check');
     if (values.base64 && check !== undefined) throw new UsageError('crc32c: --base64 does not go with --check (the list may hold either form)');
     if (positionals.filter((p) => p === '-').length > 1) throw new UsageError('crc32c: standard input (-) can be read once');
@@ -162,6 +162,12 @@ function shown(path: string | Buffer): string {
   return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
 }
 
+/** A name in an error message: shown(), and quoted where it is empty or begins or ends with white space, which a message would lose ('', ' '). */
+function named(path: string | Buffer): string {
+  const text = shown(path);
+  return text === '' || /^\s|\s$/.test(text) ? `'${text}'` : text;
+}
+
 /** A name on an output line, escaped as sha256sum does; with the encoding its line is written in (a name of bytes as they are). */
 function nameOut(path: string | Buffer): { mark: string; name: string; encoding: BufferEncoding } {
   return { ...escapeName(typeof path === 'string' ? path : path.toString('latin1')), encoding: typeof path === 'string' ? 'utf8' : 'latin1' };
@@ -222,7 +228,7 @@ export async function crc32cMain(argv: string[], opts: { shutdown?: boolean; byt
       // one char a byte: a listed name need not be UTF-8 (pathOf)
       text = (o.check === '-' ? readFileSync(0) : readFileSync(pathOf(o.check))).toString('latin1');
     } catch (e) {
-      say(`${shown(pathOf(o.check))}: ${reason(e)}`);
+      say(`${named(pathOf(o.check))}: ${reason(e)}`);
       return 1;
     }
     list = [];
@@ -245,7 +251,7 @@ export async function crc32cMain(argv: string[], opts: { shutdown?: boolean; byt
       list.push({ path: pathOf(name), expected: { text: m[1], crc } });
     }
     if (list.length === 0) {
-      say(`${shown(pathOf(o.check))}: no properly formatted CRC-32C checksum lines found`);
+      say(`${named(pathOf(o.check))}: no properly formatted CRC-32C checksum lines found`);
       return 1;
     }
   } else {
@@ -280,7 +286,7 @@ export async function crc32cMain(argv: string[], opts: { shutdown?: boolean; byt
         r.code = (e as NodeJS.ErrnoException)?.code;
         failedRead++;
         progress.clear();
-        say(`${path.length === 0 ? "''" : shown(path)}: ${r.error}`);
+        say(`${named(path)}: ${r.error}`);
       }
       if (expected !== undefined) {
         r.expected = expected.text;
