@@ -119,7 +119,7 @@ async function smallCopies(): Promise<Record<string, unknown>> {
         row[`inFlight${c}`] = { opsPerSec: Math.round(ops), vsBufferCopy: round(ops / baseline, 3) };
       }
       const s = dev.stats();
-      row.placement = s.ops.memcpy.placement;
+      row.placement = s.ops.memcpy?.placement;
       row.inlineThresholds = s.inlineThresholds;
       row.batches = s.batches;
       // the batch builder: 256 memcpys per builder, several builders in flight
@@ -157,7 +157,7 @@ async function bigCopy(dev: Device): Promise<Record<string, unknown>> {
     api.push(await gbps(n, () => dev.memcpy(dst, src), 1));
     copy.push(await gbps(n, () => src.copy(dst), 1));
   }
-  const placement = dev.stats().ops.memcpy.placement;
+  const placement = dev.stats().ops.memcpy?.placement;
   dev.free(src.byteOffset);
   dev.free(dst.byteOffset);
   const a = median(api);
@@ -237,7 +237,7 @@ async function crc(dev: Device): Promise<Record<string, unknown>> {
       awsGBps: round(aws, 3),
       vsNodeRs: round(api / native),
       vsAws: round(api / aws, 1),
-      placement: dev.stats().ops.crc32c.placement,
+      placement: dev.stats().ops.crc32c?.placement,
     };
     dev.free(data.byteOffset);
   }

@@ -166,7 +166,7 @@ async function occasional(): Promise<Record<string, unknown>> {
       /** two plain threads, each copying half, alternating the same way: what two cores' memory bandwidth allows */
       twoThreadCeilingMs: stats(ceiling),
       ceilingSpeedupAtMedian: round(median(base) / median(ceiling)),
-      placement: dev.stats().ops.memcpy.placement,
+      placement: dev.stats().ops.memcpy?.placement,
     };
     console.log(`  (b) memcpy 64 MiB alternating: ${round(median(mine))} ms vs Buffer.copy ${round(median(base))} ms (${round(median(base) / median(mine))}x); two plain threads ${round(median(ceiling))} ms (${round(median(base) / median(ceiling))}x)`);
 

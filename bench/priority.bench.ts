@@ -62,7 +62,7 @@ async function loopDelay(nice: number): Promise<LoopResult & { engineNices: numb
     const ms = performance.now() - t0;
     h.disable();
     clearInterval(tick);
-    const placement = dev.stats().ops.memcpy.placement as Record<string, number>;
+    const placement = dev.stats().ops.memcpy?.placement as Record<string, number>;
     if (!placement.split) throw new Error(`64 MiB memcpy was not split: ${JSON.stringify(placement)}`);
     return {
       p50ms: round(h.percentile(50) / 1e6, 3),

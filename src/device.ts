@@ -26,10 +26,11 @@ import type { EngineData } from '../workers/engine.ts';
 import { blockBytes } from './api/batcher.ts';
 import { type DeviceAccess, Ops } from './api/ops.ts';
 import { descriptorChannel } from './device/trace.ts';
-import type { OpSnapshot } from './api/stats.ts';
+import type { OpsSnapshot } from './api/stats.ts';
 
 export interface DeviceStats {
-  ops: Record<string, OpSnapshot>;
+  /** per operation called at least once: `stats().ops.memcpy?.placement` */
+  ops: OpsSnapshot;
   /** same-tick batching: batch descriptors submitted and the calls they carried */
   batches: { batches: number; descriptors: number };
   inlineThresholds: { copy: number; compare: number; crc: number } | null;

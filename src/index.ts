@@ -16,7 +16,7 @@ export type { Portal, SubmitOptions, ErrorLogEntry } from './device/portal.ts';
 export type { DeviceStats } from './device.ts';
 export type { FaultRule, FaultHandle, FaultStats, FaultEffect, EngineDeath } from './device/faults.ts';
 export { BatchBuilder } from './api/batch_builder.ts';
-export type { OpSnapshot, Placement } from './api/stats.ts';
+export type { OpName, OpSnapshot, OpsSnapshot, Placement } from './api/stats.ts';
 export type { Bytes } from './api/args.ts';
 export { eventFdStatus } from './device/eventfd.ts';
 export type { EventFdStatus } from './device/eventfd.ts';

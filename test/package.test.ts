@@ -262,6 +262,10 @@ const dst = alloc(64);
 export const results: Promise<[Buffer, number, Uint8Array]> = batch().memcpy(dst, Buffer.alloc(64)).fence().crc32c(dst).createDelta(dst, dst).submit();
 // @ts-expect-error: a string is not a byte buffer
 export const wrong = memcpy('dst', 'src');
+// stats().ops holds an entry for each operation called, none before: its type says so
+// @ts-expect-error: possibly undefined
+export const before: number = stats().ops.memcpy.count;
+export const counted: number | undefined = stats().ops.crc32c?.count;
 `);
   writeFileSync(join(ts, 'require.cts'), `import softdsa = require('softdsa');
 import softdsaDefault from 'softdsa';

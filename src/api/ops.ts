@@ -23,8 +23,8 @@ import { firstDifference } from '../device/first_difference.ts';
 import { fillPattern } from '../device/pattern.ts';
 import { AddressSpaces, windowOf } from '../device/spaces.ts';
 import { Desc, DeltaEntry, Opcode, Record, Status } from '../device/format.ts';
-import { placementOf, Stats, type Placement, type Where } from './stats.ts';
-import { DifOps, type DifOpName } from './dif.ts';
+import { type OpName, placementOf, Stats, type Placement, type Where } from './stats.ts';
+import { DifOps } from './dif.ts';
 import { applyInline, deltaInline, framed, parseFrames, TAIL_FRAME } from './delta_frames.ts';
 
 /** The longest piece a device of this maxTransfer takes: 64-byte aligned where it can be. */
@@ -39,7 +39,6 @@ function tooManyPieces(n: number, step: number, max: number): RangeError | null 
 /** What a call checked by Ops.checkArgs resolves to (nothing ran). */
 const CHECKED: Promise<unknown> = Promise.resolve();
 
-export type OpName = 'memcpy' | 'memmove' | 'fill' | 'compare' | 'firstDifference' | 'crc32c' | 'copyCrc32c' | 'dualcast' | 'createDelta' | 'applyDelta' | DifOpName | 'crc16t10dif';
 
 export interface OpsConfig {
   engines: number;

@@ -1,5 +1,12 @@
 // Per-operation counters for the high-level API: how many calls, how many bytes, where
 // they ran and why, and latency percentiles over the most recent calls.
+import type { DifOpName } from './dif.ts';
+
+/** The high-level calls stats() counts (file calls and streams count as the crc32c calls they make). */
+export type OpName = 'memcpy' | 'memmove' | 'fill' | 'compare' | 'firstDifference' | 'crc32c' | 'copyCrc32c' | 'dualcast' | 'createDelta' | 'applyDelta' | DifOpName | 'crc16t10dif';
+
+/** stats().ops: an entry for each operation called at least once (before its first call, none: `stats().ops.memcpy?.count`). */
+export type OpsSnapshot = { [op in OpName]?: OpSnapshot };
 export type Placement = 'device' | 'split' | 'staged' | 'foreign' | 'inline:small' | 'inline:not-shared' | 'inline:foreign' | 'inline:overlap' | 'inline:unaligned' | 'inline:booting' | 'inline:asleep' | 'inline:no-room';
 
 /** Where a call runs: decided as it starts, or a holder its work sets as it finds otherwise (no arena room left for it: 'inline:no-room'). */
@@ -84,9 +91,9 @@ export class Stats {
     other.#into = this;
   }
 
-  snapshot(): Record<string, OpSnapshot> {
+  snapshot(): OpsSnapshot {
     const out: Record<string, OpSnapshot> = {};
     for (const [op, s] of this.#ops) out[op] = s.snapshot();
-    return out;
+    return out as OpsSnapshot;
   }
 }

@@ -19,7 +19,7 @@ export { SoftDsaError, ConfigError, DifCheckError } from '../device/errors.ts';
 export type { DifMismatch } from '../device/errors.ts';
 export type { Portal, SubmitOptions, ErrorLogEntry } from '../device/portal.ts';
 export { BatchBuilder } from '../api/batch_builder.ts';
-export type { OpSnapshot, Placement } from '../api/stats.ts';
+export type { OpName, OpSnapshot, OpsSnapshot, Placement } from '../api/stats.ts';
 export type { Bytes } from '../api/args.ts';
 export {
   memcpy, memmove, fill, compare, firstDifference, crc32c, copyCrc32c, dualcast,
