@@ -20,7 +20,7 @@ import { coreModule } from './device/core.ts';
 import { Errors } from './device/errors.ts';
 import { loadEventFd } from './device/eventfd.ts';
 import { Ctx, Limit } from './device/format.ts';
-import { Dev, Stop } from './device/layout.ts';
+import { Dev, layoutDigest, Stop } from './device/layout.ts';
 
 /** The smallest part of the arena lend() lends: its header, a core's scratch area, a descriptor block, its own area, and room for buffers. */
 export const LEND_MIN = 256 << 10;
@@ -121,6 +121,7 @@ export class AttachedDevice extends DeviceCalls {
     this.#handle = handle;
     if (this.arena !== null) this.arena.larger = 'have the opener lend this thread a larger part (dev.lend(bytes))';
     const stop = new Int32Array(handle.memory.buffer as unknown as SharedArrayBuffer, handle.layout.device, 16);
+    if (Atomics.load(stop, Dev.LAYOUT) !== layoutDigest(handle.layout)) throw new TypeError('Device.attach(handle): handle.layout is not the layout of the device it names (changed since lend() or handle() gave it): send the handle as it was given');
     if (Atomics.load(stop, Dev.STOP) !== Stop.RUNNING) throw Errors.closed();
     this.#vector = this.vectors.claim();
     if (this.#vector < 0) throw Errors.noHandles();

@@ -250,6 +250,13 @@ test('lent parts, the edges: a terminated thread\'s queued work ends before its 
         assert.ok(m.code === 'PART_GONE' || /must be a part of the arena/.test(String(m.code)), `${JSON.stringify(arena)}: ${JSON.stringify(m)}`);
         await x.w.terminate();
       }
+      // a layout changed on its way (its WQ's slots moved: that thread's descriptors went into the core's own data)
+      for (const layout of [{ ...hf.layout, wqs: hf.layout.wqs.map((q) => ({ ...q, slots: 0 })) }, { ...hf.layout, engineCount: 7 }, { ...hf.layout, arenaBase: 0 }]) {
+        const x = edge({ ...hf, layout } as never, 'attach');
+        const m = await x.first;
+        assert.match(String(m.code), /handle\.layout is not the layout of the device it names/, JSON.stringify(m));
+        await x.w.terminate();
+      }
       await dev.reclaim(hf);
       await dev.reclaim(next);
       // a part too small for a buffer: the error says to lend a larger one (it said to open the device with a larger arenaBytes)

@@ -8,7 +8,7 @@ import { AddressSpaces } from './spaces.ts';
 import { Vectors } from './completion.ts';
 import { EngineStates } from './engine_states.ts';
 import { Status } from './format.ts';
-import { Dev, Eng, ENGINE_BYTES, EngineState, type Layout, Stop, WqWord } from './layout.ts';
+import { Dev, Eng, ENGINE_BYTES, EngineState, type Layout, layoutDigest, Stop, WqWord } from './layout.ts';
 import { coreModule } from './core.ts';
 import { Errors } from './errors.ts';
 import { warn } from './host.ts';
@@ -65,6 +65,7 @@ export class Engines {
     this.#unrun = this.#wqs.map((wq) => new Unrun(wq, vectors, memory, layout));
     this.#mem = new Uint8Array(memory.buffer as unknown as SharedArrayBuffer);
     this.#dev = new Int32Array(memory.buffer as unknown as SharedArrayBuffer, layout.device, 16);
+    Atomics.store(this.#dev, Dev.LAYOUT, layoutDigest(layout)); // (what an attaching thread's handle is checked against)
     this.#ports = new Array<SpacePort | null>(count).fill(null);
     this.#bootFailures = new Array<number>(count).fill(0);
     this.#launched = new Array<boolean>(count).fill(false);

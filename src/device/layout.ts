@@ -25,7 +25,19 @@ export const MAX_VECTORS = Limit.MAX_INT_HANDLES as number;
 export const VECTOR_WORDS = 8;
 export const enum Vec { COUNT = 0, ARMED = 1, FD = 2, IN_USE = 3, TID = 4 }
 /** Int32 words of the device block: STOP (below); CLOSING, set as close() begins: an injected latency ends then (engine.ts lateBy). */
-export const enum Dev { STOP = 0, CLOSING = 1 }
+export const enum Dev { STOP = 0, CLOSING = 1, LAYOUT = 2 }
+
+/**
+ * A 32-bit digest of a layout (FNV-1a over its JSON), which the device keeps in Dev.LAYOUT: an
+ * attaching thread's handle must name the layout the device runs with (one changed on its way,
+ * its WQ slots moved, had that thread's descriptors written into the core's own data).
+ */
+export function layoutDigest(layout: Layout): number {
+  const text = JSON.stringify(layout, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h | 0;
+}
 /**
  * Dev.STOP values: RUNNING; STOPPING (close() began: engines finish the queue and end, new
  * submissions are refused); STOPPED (engines gone: what is still published is aborted).
