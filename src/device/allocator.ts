@@ -111,19 +111,13 @@ export class Allocator {
     const bin = this.#bins[k];
     for (let i = bin.length - 1; i >= 0; i--) {
       const start = bin[i];
-      const end = this.#ends[start];
-      // (swapped with the last entry, which this walk from the end has seen already)
-      const drop = (): void => {
-        bin[i] = bin[bin.length - 1];
-        bin.pop();
-      };
-      if (end === undefined || sizeClass(end - start) !== k) {
-        drop();
+      if (!this.#inBin(start, k)) {
+        dropAt(bin, i);
         continue;
       }
       const addr = Math.ceil(start / align) * align;
-      if (addr + bytes > end) continue;
-      drop();
+      if (addr + bytes > this.#ends[start]) continue;
+      dropAt(bin, i);
       return this.#take(start, addr, bytes);
     }
     return -1;
@@ -149,10 +143,16 @@ export class Allocator {
     this.#live[k]++;
     // (more entries of ranges gone than live ones: swept, so that a bin does not grow for good)
     if (bin.length > 2 * this.#live[k] + 16) {
-      const kept = new Set(bin.filter((s) => this.#ends[s] !== undefined && sizeClass(this.#ends[s] - s) === k));
+      const kept = new Set(bin.filter((s) => this.#inBin(s, k)));
       bin.length = 0;
       bin.push(...kept);
     }
+  }
+
+  /** Whether a free range starts at `start`, of size class k (a bin's entry for it is live). */
+  #inBin(start: number, k: number): boolean {
+    const end = this.#ends[start];
+    return end !== undefined && sizeClass(end - start) === k;
   }
 
   /** Takes the free range from `start` out (an entry of its bin may stay, to be dropped where met). */
@@ -193,6 +193,12 @@ export class Allocator {
     }
     this.#add(start, end);
   }
+}
+
+/** Drops bin[i], swapped with the last entry (which a walk from the end has seen already). */
+function dropAt(bin: number[], i: number): void {
+  bin[i] = bin[bin.length - 1];
+  bin.pop();
 }
 
 /** The size class of a free range of `n` bytes (n < 2^33): floor(log2(n)). */
