@@ -37,7 +37,7 @@ import { bufferLeavingRoom, reserveOf } from './arena_room.ts';
 import { anotherFileCallEnds, enterFileCall, stepAside, whenStopped } from './file_gate.ts';
 import { onAbort } from './on_abort.ts';
 import { type FileIo, type Made, openDestination, openSource, PipeHandle, removeMade } from './pipe_handle.ts';
-import { defaultDeviceIfOpen, deviceOption, openSoon } from './default_device.ts';
+import { defaultDevice, defaultDeviceIfOpen, deviceOption, openSoon } from './default_device.ts';
 import type { Device, MappedFile } from '../device.ts';
 import { arenaIo, type DeviceCalls, releaseOwn } from './calls.ts';
 import { Descriptor } from '../device/descriptor.ts';
@@ -99,6 +99,8 @@ interface Checked {
   onProgress: ((done: number, total: number) => unknown) | undefined;
   seed: number;
   via: 'crc32c' | 'copyCrc32c';
+  /** the device given, checked (none: the default device, opened when the call needs it) */
+  device: DeviceCalls | undefined;
 }
 
 /**
@@ -170,9 +172,7 @@ const atFile = (path: FilePath) => (e: unknown): never => {
 /** The file call's checked arguments (`fn`: the function called, as its errors name it), or its argument error, coded as Node codes one. */
 function checkedArgs(fn: string, paths: { [name: string]: unknown }, o: CopyFileCrcOptions | undefined, copy: boolean): { paths: FilePath[]; o: Checked } {
   try {
-    const checked = { paths: Object.entries(paths).map(([name, p]) => checkPath(fn, name, p)), o: checkOptions(fn, o, copy) };
-    if (o?.device !== undefined) deviceOption(fn, o.device); // (the check alone: the default device is not opened here)
-    return checked;
+    return { paths: Object.entries(paths).map(([name, p]) => checkPath(fn, name, p)), o: checkOptions(fn, o, copy) };
   } catch (e) {
     throw argCoded(e);
   }
@@ -190,7 +190,8 @@ function checkOptions(fn: string, o: CopyFileCrcOptions | undefined, copy: boole
   if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw new TypeError(`${fn}: onProgress must be a function`);
   const via = (copy ? o.via : undefined) ?? 'crc32c';
   if (via !== 'crc32c' && via !== 'copyCrc32c') throw new TypeError(`${fn}: via must be 'crc32c' or 'copyCrc32c'; got ${String(via)}`);
-  return { chunkSize, chunkGiven: o.chunkSize !== undefined, inFlight, signal: o.signal, onProgress: o.onProgress, seed, via };
+  const device = o.device === undefined ? undefined : deviceOption(fn, o.device);
+  return { chunkSize, chunkGiven: o.chunkSize !== undefined, inFlight, signal: o.signal, onProgress: o.onProgress, seed, via, device };
 }
 
 /** A path as the fs functions take it: a Buffer path keeps its bytes (a name need not be UTF-8). */
@@ -726,15 +727,15 @@ export async function crc32cFileInfo(path: string | Buffer | URL, opts?: FileCrc
 async function fileInfo(called: string, path: string | Buffer | URL, opts?: FileCrcOptions): Promise<{ crc: number; bytes: number }> {
   const fn = 'crc32cFile';
   const { paths: [p], o } = checkedArgs(called, { path }, opts, false);
-  return published(fn, () => fileCrc(fn, p, o, opts));
+  return published(fn, () => fileCrc(fn, p, o));
 }
 
-async function fileCrc(fn: string, p: FilePath, o: Checked, opts: FileCrcOptions | undefined): Promise<{ crc: number; bytes: number }> {
-  if (opts?.device === undefined && defaultDeviceIfOpen() === null) {
+async function fileCrc(fn: string, p: FilePath, o: Checked): Promise<{ crc: number; bytes: number }> {
+  if (o.device === undefined && defaultDeviceIfOpen() === null) {
     const here = await crcBeforeDevice(fn, p, o);
     if (here !== null) return here;
   }
-  const dev = deviceOption(fn, opts?.device);
+  const dev = o.device ?? defaultDevice();
   const { fh, st, leave } = await openForReading(fn, p, dev, o.signal);
   // Each stage leaves nothing in flight when it settles, except after a failure: then the file
   // is closed, and the call's turn given back, once its last read or descriptor has ended (an
@@ -896,11 +897,11 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
 async function copyInfo(called: string, src: string | Buffer | URL, dst: string | Buffer | URL, opts?: CopyFileCrcOptions): Promise<{ crc: number; bytes: number }> {
   const fn = 'copyFileCrc32c';
   const { paths: [s, d], o } = checkedArgs(called, { src, dst }, opts, true);
-  return published(fn, () => fileCopy(fn, s, d, o, opts));
+  return published(fn, () => fileCopy(fn, s, d, o));
 }
 
-async function fileCopy(fn: string, s: FilePath, d: FilePath, o: Checked, opts: CopyFileCrcOptions | undefined): Promise<{ crc: number; bytes: number }> {
-  const dev = deviceOption(fn, opts?.device);
+async function fileCopy(fn: string, s: FilePath, d: FilePath, o: Checked): Promise<{ crc: number; bytes: number }> {
+  const dev = o.device ?? defaultDevice();
   const opened = await openForReading(fn, s, dev, o.signal);
   const { fh, st } = opened;
   let { leave } = opened;
