@@ -146,7 +146,7 @@ test('a FILE argument that is not UTF-8 is found by its bytes and printed as the
   assert.is(String(e.stderr), 'softdsa: gone\\xe9\\x1b[31m: No such file or directory\n', 'no raw escape byte reaches the terminal');
   // (a usage error quotes the argument as typed: it was parsed as bytes)
   const u = sh(`--chunk-size=5€ x`);
-  assert.equal([u.status, String(u.stderr)], [2, 'softdsa: --chunk-size: cannot read "5€" (examples: 4k, 64k, 1.5m, 1g)\n']);
+  assert.equal([u.status, String(u.stderr)], [2, 'softdsa: crc32c: --chunk-size: cannot read "5€" (examples: 4k, 64k, 1.5m, 1g)\n']);
 });
 
 test('a reader that goes away (| head -1): a quiet exit, 141, no stack trace', () => {
@@ -214,6 +214,13 @@ test('unreadable paths: one line each on stderr, the others still printed, exit 
   const u = await cli([]);
   assert.is(u.code, 2);
   assert.is(u.err.trim().split('\n').length, 1);
+  // every usage error names the command, the option parser's own too
+  for (const args of [[], ['--chunk', 'f'], ['--in-flight', 'x', 'f'], ['--chunk-size', '2g', 'f']]) {
+    const e = await cli(args);
+    assert.is(e.code, 2, args.join(' '));
+    assert.match(e.err, /^softdsa: crc32c: [^\n]+\n$/, args.join(' '));
+  }
+  assert.match((await cli(['--bogus', 'f'])).err, /^softdsa: crc32c: Unknown option '--bogus' \(see softdsa crc32c --help\)\n$/);
 });
 
 test('--check: OK lines exit 0; a mismatch, a missing file, bad lines: FAILED, exit 1', async () => {

@@ -8,7 +8,7 @@ import { crc32cBase64, crc32cHex, parseCrc32c } from '../api/crc32c_digest.ts';
 import { createCrc32cStream } from '../api/crc32c_stream.ts';
 import { shutdown } from '../api/default_device.ts';
 import { crc32cFileInfo, DEFAULT_CHUNK, DEFAULT_IN_FLIGHT, MAPPED_CHUNK } from '../api/files.ts';
-import { parseArgv, parseBytes, UsageError } from './options.ts';
+import { parseArgv, parseBytes, UsageError, usageLine } from './options.ts';
 import { Progress } from './progress.ts';
 
 export const CRC32C_HELP = `softdsa crc32c: the CRC-32C (Castagnoli) of files, on the software DSA's engines
@@ -75,7 +75,7 @@ export function parseCrc32cArgs(argv: string[], isTTY: boolean): Crc32cOptions {
   // form the options with a value take, is read as --check SUMS (not after "--": a name there).
   const end = argv.indexOf('--');
   argv = argv.flatMap((a, i) => (a.startsWith('--check=') && (end < 0 || i < end) ? ['--check', a.slice('--check='.length)] : [a]));
-  const { values, positionals } = parseArgv(argv, SPEC);
+  const { values, positionals } = parseArgv(argv, SPEC, 'crc32c');
   // (the options' values first: `--in-flight nine` took "nine" for its value, and was told to give a FILE)
   const chunkSize = values['chunk-size'] === undefined ? undefined : parseBytes(values['chunk-size'] as string, '--chunk-size');
   if (chunkSize !== undefined && chunkSize > 1 << 30) throw new UsageError('--chunk-size: at most 1g');
@@ -209,7 +209,7 @@ export async function crc32cMain(argv: string[], opts: { shutdown?: boolean; byt
   } catch (e) {
     if (e instanceof UsageError) {
       // (the arguments were parsed as bytes, one char each: the message's text as it was typed)
-      say(textOf(e.message));
+      say(textOf(usageLine('crc32c', e)));
       return 2;
     }
     throw e;

@@ -4,7 +4,7 @@
 import { readSync } from 'node:fs';
 import { decodeDescriptor, decodedJson, decodeRecord, formatDecoded, parseOpcode } from '../device/decode.ts';
 import { Desc, Record } from '../device/format.ts';
-import { parseArgv, UsageError } from './options.ts';
+import { parseArgv, UsageError, usageLine } from './options.ts';
 
 export const DECODE_HELP = `softdsa decode: a DSA descriptor or completion record, field by field
 
@@ -96,7 +96,7 @@ function readStdin(): string {
 
 /** Parses the arguments after "decode" (`stdin`: reads standard input for "-"). Throws UsageError. */
 export function parseDecodeArgs(argv: string[], stdin: () => string = readStdin): DecodeOptions {
-  const { values, positionals } = parseArgv(argv, SPEC);
+  const { values, positionals } = parseArgv(argv, SPEC, 'decode');
   const help = Boolean(values.help);
   const record = Boolean(values.record);
   const json = Boolean(values.json);
@@ -126,7 +126,7 @@ export function decodeMain(argv: string[], stdin?: () => string): number {
     o = parseDecodeArgs(argv, stdin);
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`softdsa: ${e.message}\n`);
+      process.stderr.write(`softdsa: ${usageLine('decode', e)}\n`);
       return 2;
     }
     throw e;

@@ -29,6 +29,11 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** A subcommand's usage error as one line that names it ("crc32c: --in-flight: ..."), once. */
+export function usageLine(command: string, e: UsageError): string {
+  return e.message.startsWith(`${command}: `) ? e.message : `${command}: ${e.message}`;
+}
+
 export interface BenchOptions {
   ops: Op[];
   /** transfer sizes in bytes, ascending, unique */
@@ -266,7 +271,7 @@ export interface Defaults {
 }
 
 /** util.parseArgs, strict, with its errors as one-line UsageErrors. */
-export function parseArgv(argv: string[], options: ParseArgsConfig['options']): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+export function parseArgv(argv: string[], options: ParseArgsConfig['options'], command?: string): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
   try {
     const { values, positionals } = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
     return { values: values as Record<string, string | boolean | undefined>, positionals };
@@ -276,7 +281,7 @@ export function parseArgv(argv: string[], options: ParseArgsConfig['options']): 
     const lines = String((e as Error).message).split('\n');
     const hint = lines.find((l) => l.startsWith('To specify an option argument starting with a dash'));
     const first = lines[0].replace(/\. To specify.*$/, '');
-    if (hint === undefined || !/ambiguous/.test(first)) throw new UsageError(first);
+    if (hint === undefined || !/ambiguous/.test(first)) throw new UsageError(/^Unknown option/.test(first) ? `${first} (see softdsa ${command === undefined ? '' : `${command} `}--help)` : first);
     throw new UsageError(`${first.replace(/\.$/, '')}: a value that starts with a dash ${hint.replace(/^To specify an option argument starting with a dash use /, 'is given as ').replace(/\.$/, '')}`);
   }
 }
