@@ -208,7 +208,7 @@ export function checkedOptions(options: DeviceOptions, topology: Topology | null
   if (o.completion === 'eventfd' && loadEventFd() === null) throw Errors.option('completion', `eventfd: the addon is unavailable here (${eventFdUnavailableReason()})`);
   o.faults.forEach((rule, i) => {
     try {
-      checkRule(rule, topology === null ? [0] : topology.wqs.map((w) => w.id));
+      checkRule(rule, topology === null ? [{ id: 0, name: 'wq0.0', dev: 'wq0.0' }] : topologyLayout(topology).wqs);
     } catch (e) {
       // (of the kind the rule's check gave: a field rules do not have is a TypeError, as an unknown option is)
       throw e instanceof TypeError ? Errors.optionType(`faults[${i}]`, e.message) : Errors.option(`faults[${i}]`, (e as Error).message);

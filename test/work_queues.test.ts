@@ -257,6 +257,28 @@ test('fault rules by WQ: a rule with wq: M fires only on wqN.M, a page fault the
   }
 });
 
+test('fault rules name a WQ as dev.wq() does: by name or wqN.M as by id; an unknown or ambiguous name is refused, naming the WQs', async () => {
+  const src = dev.alloc(4096);
+  const dst = dev.alloc(4096);
+  try {
+    for (const wq of ['thr', 'wq0.1']) {
+      const rule = dev.inject({ wq, opcode: Opcode.MEMMOVE, status: 0x1c });
+      try {
+        assert.is(await dev.wq('limits').submit(Descriptor.memmove({ src, dst, size: 4096 })), Status.SUCCESS, `${wq}: not on wq0.0`);
+        assert.is(await dev.wq('thr').submit(Descriptor.memmove({ src, dst, size: 4096 }), { retry: false }).catch((e: { status?: number }) => e.status), 0x1c, `${wq}: on wq0.1`);
+        assert.is(rule.fired, 1);
+      } finally {
+        rule.remove();
+      }
+    }
+    assert.throws(() => dev.inject({ wq: 'nope', status: 0x1c }), (e: Error) => e instanceof RangeError && /^fault rule: wq "nope": this device has no such work queue \(its WQs: limits \(id 0\), thr \(id 1\)/.test(e.message));
+    assert.throws(() => dev.inject({ wq: 1.5, status: 0x1c }), /wq must be a work queue id from 0 to 7, its name or 'wqN.M'/);
+  } finally {
+    dev.free(src);
+    dev.free(dst);
+  }
+});
+
 test('a submitter judged gone while it held its reservation publishes at a new position: its slot is not overwritten, the ring does not jam', () => {
   const ring = 4;
   const layout = computeLayout(PAGE, [{ id: 0, dev: 'wq0.0', name: 'q', mode: 'shared', group: 0, priority: 10, ring, cap: 0 }], [{ id: 0, wqs: [0], engines: [0] }], 1);

@@ -23,8 +23,8 @@ export interface FaultRule {
   // ---- which descriptors (all that are given must match) ----
   /** opcode(s) (Opcode) */
   opcode?: number | readonly number[] | undefined;
-  /** work queue id (the M of wqN.M): Device.open's one WQ is 0; Device.fromConfig's are the file's */
-  wq?: number | undefined;
+  /** work queue, as `dev.wq()` takes it: its id (the M of wqN.M: Device.open's one WQ is 0; Device.fromConfig's are the file's), its name, or 'wqN.M' */
+  wq?: number | string | undefined;
   /** [start, end): a descriptor any of whose ranges meets it (source, destination, a second destination, a delta record, a seed in memory) */
   address?: readonly [number, number] | undefined;
   /** fire for each matching descriptor with this probability (seeded: reproducible) */
@@ -130,8 +130,8 @@ export class FaultTable {
   readonly #w: Int32Array;
   readonly #f: Float64Array;
   readonly #mem: DataView;
-  /** the device's WQ ids: what a rule's `wq` may name */
-  readonly #wqIds: readonly number[];
+  /** the device's WQs: what a rule's `wq` may name */
+  readonly #wqs: readonly RuleWq[];
   #version = -1;
   #rules: Compiled[] = [];
 
@@ -140,7 +140,7 @@ export class FaultTable {
     this.#w = new Int32Array(buf, layout.faults, FAULT_TABLE_BYTES / 4);
     this.#f = new Float64Array(buf, layout.faults, FAULT_TABLE_BYTES / 8);
     this.#mem = new DataView(buf);
-    this.#wqIds = layout.wqs.map((w) => w.id);
+    this.#wqs = layout.wqs;
   }
 
   /** The opener, before any rule: the seed of the probabilities. */
@@ -157,14 +157,14 @@ export class FaultTable {
 
   /** Checks and stores a rule; returns its handle. */
   add(rule: FaultRule): FaultHandle {
-    const flags = checkRule(rule, this.#wqIds);
+    const { flags, wq } = checkRule(rule, this.#wqs);
     const index = this.#freeEntry();
     const w = this.#w;
     const base = HEADER_WORDS + index * ENTRY_WORDS;
     const serial = (Atomics.add(w, H.SERIAL, 1) + 1) & SERIAL_MASK || 1;
     w.fill(0, base, base + ENTRY_WORDS);
     w[base + E.FLAGS] = flags;
-    w[base + E.WQ] = rule.wq ?? 0;
+    w[base + E.WQ] = wq;
     w[base + E.EVERY] = rule.every ?? 0;
     w[base + E.TIMES] = rule.times ?? 0;
     w[base + E.OFFSET] = rule.pageFault?.offset ?? 0;
@@ -450,8 +450,11 @@ function onlyFields(name: string, v: object, fields: readonly string[]): void {
 
 const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 0x7fffffff;
 
-/** Validates a rule for a device whose WQs are `wqIds`; returns its flags word. Every problem names the field. */
-export function checkRule(rule: FaultRule, wqIds: readonly number[]): number {
+/** A WQ as a rule may name it. */
+export type RuleWq = Readonly<{ id: number; name: string; dev: string }>;
+
+/** Validates a rule for a device whose WQs are `wqs`; returns its flags word and its WQ's id. Every problem names the field. */
+export function checkRule(rule: FaultRule, wqs: readonly RuleWq[]): { flags: number; wq: number } {
   if (!isRecord(rule)) throw Errors.faultRuleShape(`a rule is an object; got ${shapeOf(rule)}`);
   const known = new Set<string>(['opcode', 'wq', 'address', 'probability', 'every', 'times', ...EFFECTS]);
   for (const k of Object.keys(rule)) if (!known.has(k)) throw Errors.faultRuleShape(`unknown field "${k}" (fields: ${[...known].join(', ')})`);
@@ -464,10 +467,14 @@ export function checkRule(rule: FaultRule, wqIds: readonly number[]): number {
     }
     flags |= F.HAS_OPCODE;
   }
+  let wq = 0;
   if (r.wq !== undefined) {
-    if (!Number.isInteger(r.wq) || (r.wq as number) < 0 || (r.wq as number) > 7) throw Errors.faultRule(`wq must be a work queue id from 0 to 7; got ${describe(r.wq)}`);
-    // (a rule naming a WQ the device lacks would never match: a test of nothing, silently)
-    if (!wqIds.includes(r.wq as number)) throw Errors.faultRule(`wq ${String(r.wq)}: this device has no such work queue (its WQs: ${wqIds.join(', ')})`);
+    if (typeof r.wq !== 'string' && (!Number.isInteger(r.wq) || (r.wq as number) < 0 || (r.wq as number) > 7)) throw Errors.faultRule(`wq must be a work queue id from 0 to 7, its name or 'wqN.M'; got ${describe(r.wq)}`);
+    // (as dev.wq() finds one; a rule naming a WQ the device lacks would never match: a test of nothing, silently)
+    const found = wqs.filter((w) => (typeof r.wq === 'number' ? w.id === r.wq : w.name === r.wq || w.dev === r.wq));
+    const known = wqs.map((w) => `${w.name} (id ${w.id})`).join(', ');
+    if (found.length !== 1) throw Errors.faultRule(`wq ${describe(r.wq)}: ${found.length === 0 ? 'this device has no such work queue' : 'that name is on several work queues: give the id'} (its WQs: ${known})`);
+    wq = found[0].id;
     flags |= F.HAS_WQ;
   }
   if (r.address !== undefined) {
@@ -522,6 +529,6 @@ export function checkRule(rule: FaultRule, wqIds: readonly number[]): number {
     if (r.lostInterrupt !== true) throw Errors.faultRule(`lostInterrupt must be true; got ${describe(r.lostInterrupt)}`);
     flags |= F.LOST_IRQ;
   }
-  return flags;
+  return { flags, wq };
 }
 
