@@ -18,6 +18,7 @@ import { type DeviceHandle, rejectOffDevice } from './device/connection.ts';
 import type { DeviceStats } from './device.ts';
 import { coreModule } from './device/core.ts';
 import { Errors } from './device/errors.ts';
+import { FaultTable } from './device/faults.ts';
 import { loadEventFd } from './device/eventfd.ts';
 import { Ctx, Limit } from './device/format.ts';
 import { Dev, layoutDigest, Stop } from './device/layout.ts';
@@ -224,13 +225,14 @@ export class AttachedDevice extends DeviceCalls {
     return this.closed ? Promise.reject(Errors.closed()) : Promise.resolve();
   }
 
-  /** Per-operation counts, bytes, placement and latency of this thread's drop-in calls; its batching. */
-  stats(): Pick<DeviceStats, 'ops' | 'batches' | 'inlineThresholds'> {
+  /** Per-operation counts, bytes, placement and latency of this thread's drop-in calls; its batching; the device's injected faults (every thread's: the table is shared). */
+  stats(): Pick<DeviceStats, 'ops' | 'batches' | 'inlineThresholds' | 'faults'> {
     const ops = this.#ops;
     return {
       ops: ops === null ? {} : ops.stats.snapshot(),
       batches: ops === null ? { batches: 0, descriptors: 0 } : ops.batches,
       inlineThresholds: ops === null ? null : { ...ops.thresholds },
+      faults: new FaultTable(this.memory, this.layout).stats(),
     };
   }
 

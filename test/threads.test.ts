@@ -24,7 +24,7 @@ test('a shared queue fed from several threads completes every descriptor exactly
   const workers = bases.slice(0, THREADS).map(
     (base, id) => tsWorker('submitter.ts', { handle: dev.handle, base, count: COUNT, id: id + 1 }),
   );
-  const results = workers.map((w) => new Promise<{ ok: number; total: number }>((resolve, reject) => {
+  const results = workers.map((w) => new Promise<{ ok: number; total: number; faults: number }>((resolve, reject) => {
     w.once('message', resolve);
     w.once('error', reject);
   }));
@@ -34,7 +34,7 @@ test('a shared queue fed from several threads completes every descriptor exactly
   for (let i = 0; i < COUNT; i++) mine.push(dev.submit(Descriptor.fill({ dst: main + 8 * i, size: 8, pattern: BigInt(i + 1) })));
   const got = await Promise.all(results);
   const own = await Promise.all(mine);
-  for (const r of got) assert.equal(r, { ok: COUNT, total: COUNT });
+  for (const r of got) assert.equal(r, { ok: COUNT, total: COUNT, faults: 0 });
   assert.is(own.filter((s) => s === Status.SUCCESS).length, COUNT);
   const dv = new DataView(dev.memory.buffer as unknown as SharedArrayBuffer);
   for (let t = 0; t <= THREADS; t++) {
