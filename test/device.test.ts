@@ -64,6 +64,14 @@ function region(dev: Device): Region {
   return { base, size: ARENA / 2, records, recordCount: 64, arenaBase: dev.layout.arenaBase, arenaEnd: dev.layout.arenaEnd };
 }
 
+test('a device lists its API, not its internals: Object.keys(dev) (and console.log) show no allocator, vectors or closed flag', async () => {
+  await withDevice({ engines: 1 }, async (dev) => {
+    assert.equal(Object.keys(dev), ['memory', 'layout', 'portal', 'options', 'topology', 'configWarnings']);
+    const before = dev.alloc(64);
+    dev.free(before); // the unlisted fields still work
+  });
+});
+
 test('memmove through the device writes the record and the data', async () => {
   await withDevice({ engines: 2 }, async (dev) => {
     const src = dev.alloc(4096);

@@ -3,7 +3,7 @@
 // Device allocates from the whole arena; an attached thread from the part the opener lent it
 // (Device.lend), as a DSA client process has its own buffers in its own address space.
 import { Allocator } from '../device/allocator.ts';
-import { DeviceConnection, isConnection, rejectOffDevice } from '../device/connection.ts';
+import { DeviceConnection, isConnection, rejectOffDevice, unlisted } from '../device/connection.ts';
 import { Errors, typeName } from '../device/errors.ts';
 import type { EventFdAddon } from '../device/eventfd.ts';
 import { bytesAt } from '../device/host.ts';
@@ -116,6 +116,7 @@ export abstract class DeviceCalls extends DeviceConnection {
   protected constructor(memory: WebAssembly.Memory, layout: Layout, addon: EventFdAddon | null, spin: number, wqIndex: number, part: ArenaPart | null) {
     super(memory, layout, addon, spin, wqIndex);
     this.arena = part === null ? null : new Allocator(part.base, part.end);
+    unlisted(this, 'arena');
     if (this.arena !== null) {
       // (this thread's core's MEMFILL where it is made, at memory speed; a typed array's fill of
       // shared memory goes an element at a time)

@@ -29,6 +29,14 @@ const connections = new WeakSet<object>();
 /** Whether x is a connection this copy of softdsa made (not one posing as one, nor another copy's). */
 export const isConnection = (x: unknown): x is DeviceConnection => typeof x === 'object' && x !== null && connections.has(x);
 
+/**
+ * Makes own fields a subclass keeps to itself (TypeScript's `protected`) unlisted: Object.keys(dev)
+ * and console.log(dev) show the API (memory, layout, options...), not the allocator's or vectors' state.
+ */
+export function unlisted(o: object, ...names: string[]): void {
+  for (const name of names) Object.defineProperty(o, name, { enumerable: false });
+}
+
 /** A thread's connection to a device: submit, views, interrupts. */
 export class DeviceConnection {
   readonly memory: WebAssembly.Memory;
@@ -53,6 +61,7 @@ export class DeviceConnection {
     this.vectors = new Vectors(memory, layout, () => this.#addon);
     this.portal = new Portal(memory, layout, this.vectors, spin, wqIndex);
     this.#spin = spin;
+    unlisted(this, 'vectors', 'bytes', 'closed');
     connections.add(this);
   }
 
