@@ -48,6 +48,13 @@ export interface WqConfig {
   /** a descriptor moving more bytes gets status 0x13; a power of two (rounded up, as the driver does) */
   maxTransferSize: number;
   blockOnFault: boolean;
+  /**
+   * Device.open's WQ: its ring is exactly this many slots (wqSize), and only a full ring refuses,
+   * unreaped work included (as DPDK's ring). Absent (a configured WQ): the ring has room for the
+   * group's engines' descriptors beside `size` waiting ones, and `size`, or a shared WQ's threshold,
+   * counts only those waiting, whatever runs.
+   */
+  slots?: number;
 }
 
 export interface GroupConfig {
@@ -75,7 +82,7 @@ export function singleQueue(o: { engines: number; wqSize: number; wqMode: WqMode
   const t: Topology = {
     device: 'dsa0',
     groups: [{ id: 0, engines: Array.from({ length: o.engines }, (_, i) => i) }],
-    wqs: [{ id: 0, group: 0, name: 'wq0.0', mode: o.wqMode, size: o.wqSize, priority: 10, threshold: o.wqMode === 'shared' ? o.wqSize : 0, maxBatchSize: o.maxBatch, maxTransferSize: o.maxTransfer, blockOnFault: false }],
+    wqs: [{ id: 0, group: 0, name: 'wq0.0', mode: o.wqMode, size: o.wqSize, priority: 10, threshold: o.wqMode === 'shared' ? o.wqSize : 0, maxBatchSize: o.maxBatch, maxTransferSize: o.maxTransfer, blockOnFault: false, slots: o.wqSize }],
   };
   // (more engines or entries than a DSA has: said, so that config() reads back through fromConfig)
   if (o.engines > DSA.MAX_ENGINES || o.wqSize > DSA.TOTAL_WQ_SIZE) t.capacity = { engines: Math.max(o.engines, DSA.MAX_ENGINES), wqEntries: Math.max(o.wqSize, DSA.TOTAL_WQ_SIZE) };
@@ -157,9 +164,12 @@ export function topologyLayout(t: Topology): { wqs: WqSpec[]; groups: GroupLayou
     engines: g.engines.map(() => thread++),
   }));
   const specs: WqSpec[] = wqs.map((w) => {
-    const ring = Math.max(4, nextPow2(w.size));
     const limit = w.mode === 'shared' ? Math.min(w.size, w.threshold) : w.size;
-    return { id: w.id, dev: `wq${deviceNumber(t.device)}.${w.id}`, name: w.name, mode: w.mode, group: served.findIndex((g) => g.id === w.group), priority: w.priority, ring, cap: limit < ring ? limit : 0 };
+    const group = served.findIndex((g) => g.id === w.group);
+    // (a configured WQ's entries are the descriptors waiting, as on hardware, where one leaves the WQ
+    // as an engine takes it: the ring holds what the engines run besides; a slot still waits to be reaped)
+    const ring = w.slots ?? Math.max(4, nextPow2(w.size + served[group].engines.length));
+    return { id: w.id, dev: `wq${deviceNumber(t.device)}.${w.id}`, name: w.name, mode: w.mode, group, priority: w.priority, ring, cap: limit < ring ? limit : 0 };
   });
   return { wqs: specs, groups, engineCount: thread };
 }
