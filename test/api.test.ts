@@ -417,6 +417,12 @@ test('argument errors: TypeError for wrong types, RangeError out of range; nothi
   const target = Buffer.from(a);
   await rejects(() => dev.applyDelta(target, shuffled), RangeError, 'applyDelta entries out of order');
   assert.ok(target.equals(a), 'a rejected delta wrote nothing');
+  // a malformed delta is an argument error as the others are: named, coded
+  for (const bad of [new Uint8Array(0), new Uint8Array(5), shuffled]) {
+    const e = (await dev.applyDelta(Buffer.from(a), bad).catch((x: unknown) => x)) as { message: string; code: string };
+    assert.match(e.message, /^applyDelta: delta: /);
+    assert.is(e.code, 'ERR_INVALID_ARG_VALUE');
+  }
   await rejects(() => dev.memcpy(b, new Uint8Array(dev.memory.buffer as unknown as SharedArrayBuffer, 0, 64)), RangeError, 'the control region');
   assert.ok(b.equals(Buffer.alloc(64, 2)) && a.equals(Buffer.alloc(64, 1)) && small.equals(Buffer.alloc(16, 3)), 'nothing was written');
   assert.is(JSON.stringify(dev.stats().ops), before, 'no call ran');
@@ -871,6 +877,12 @@ test('batch builder: results in order; a fence after a failure stops what follow
     const big = small.buffer((16 << 16) + 1).fill(3); // 65537 descriptors of 16 bytes
     const u = small.buffer(64).fill(0);
     await rejects(() => small.batch().fill(u, 5).crc32c(big).submit(), RangeError, 'too many pieces');
+    // named and coded as an argument error, the call's own (and alone, not in a batch)
+    for (const [name, call] of [['crc32c', () => small.crc32c(big)], ['fill', () => small.fill(big, 1)], ['memcpy', () => small.memcpy(big, big)]] as Array<[string, () => Promise<unknown>]>) {
+      const e = (await call().catch((x: unknown) => x)) as { message: string; code: string };
+      assert.match(e.message, new RegExp(`^${name}: a call of 1048577 bytes would take 65537 descriptors`), name);
+      assert.is(e.code, 'ERR_INVALID_ARG_VALUE', name);
+    }
     assert.ok(u.every((v) => v === 0), 'nothing ran');
     await small.batch().fill(u, 5).crc32c(big.subarray(0, 16 << 16)).submit(); // 65536: runs
     assert.ok(u.every((v) => v === 5));

@@ -14,7 +14,7 @@ import { inSlices, isSliced, pacing } from './slices.ts';
 import { throughWindow } from './through_window.ts';
 import { HERE_SLOT } from './calls.ts';
 import { allDone } from './all_done.ts';
-import { type ArenaInfo, type Bytes, MAX_PIECES, pattern as patternOf, argError, goneFrom, seedOf, type Span, span, stillThere } from './args.ts';
+import { type ArenaInfo, type Bytes, MAX_PIECES, pattern as patternOf, argCoded, argError, goneFrom, seedOf, type Span, span, stillThere } from './args.ts';
 import { type ArenaMemory, Batcher, type Member, RESOLVED, type Submitter } from './batcher.ts';
 import { crc32cCombine } from './crc_combine.ts';
 import { Errors } from '../device/errors.ts';
@@ -30,10 +30,11 @@ import { applyInline, deltaInline, framed, parseFrames, TAIL_FRAME } from './del
 /** The longest piece a device of this maxTransfer takes: 64-byte aligned where it can be. */
 const longestPiece = (max: number): number => (max >= 64 ? max - (max % 64) : max);
 
-/** The RangeError of a call of n bytes cut into pieces of `step`, when that is too many; else null. */
-function tooManyPieces(n: number, step: number, max: number): RangeError | null {
+/** The RangeError of an `op` call of n bytes cut into pieces of `step`, when that is too many (an argument error: nothing ran); else null. */
+function tooManyPieces(op: OpName, n: number, step: number, max: number): RangeError | null {
   const count = Math.ceil(n / step);
-  return count <= MAX_PIECES ? null : new RangeError(`a call of ${n} bytes would take ${count} descriptors at this device's maxTransfer of ${max} bytes (at most ${MAX_PIECES} a call): open the device with a larger maxTransfer, or make smaller calls`);
+  if (count <= MAX_PIECES) return null;
+  return argCoded(new RangeError(`${op}: a call of ${n} bytes would take ${count} descriptors at this device's maxTransfer of ${max} bytes (at most ${MAX_PIECES} a call): make smaller calls, or open the device with a larger maxTransfer (one from an accel-config file: a larger max_transfer_size on its first WQ)`)) as RangeError;
 }
 
 /** What a call checked by Ops.checkArgs resolves to (nothing ran). */
@@ -404,9 +405,9 @@ export class Ops {
   #checkOnly = false;
 
   /** What a call of n bytes checked by checkArgs resolves to: nothing, or the RangeError its pieces would give. */
-  #checked(n: number): Promise<unknown> {
+  #checked(op: OpName, n: number): Promise<unknown> {
     const max = this.#cfg.maxTransfer;
-    const e = tooManyPieces(n, longestPiece(max), max);
+    const e = tooManyPieces(op, n, longestPiece(max), max);
     return e === null ? CHECKED : Promise.reject(e);
   }
 
@@ -631,7 +632,7 @@ export class Ops {
    * points), else one; each cut again to the device's largest transfer (a longer descriptor
    * would get 0x13). Split, it wakes the engines that will take the pieces.
    */
-  #pieces(n: number, split = true, atLeast = 0): Array<[number, number]> {
+  #pieces(op: OpName, n: number, split = true, atLeast = 0): Array<[number, number]> {
     const max = this.#cfg.maxTransfer;
     const engines = this.#cfg.engines;
     let step = split ? Math.max(align64(n / engines / PIECES_PER_ENGINE), Math.min(align64(n / engines), MIN_PIECE)) : n;
@@ -641,7 +642,7 @@ export class Ops {
     if (step > max) step = longestPiece(max);
     if (step === 0) return [[0, 0]];
     // (at most MAX_PIECES: see there why)
-    const tooMany = tooManyPieces(n, step, max);
+    const tooMany = tooManyPieces(op, n, step, max);
     if (tooMany !== null) throw tooMany;
     const out: Array<[number, number]> = [];
     for (let s = 0; s < n; s += step) out.push([s, Math.min(n, s + step)]);
@@ -677,7 +678,7 @@ export class Ops {
     } catch (e) {
       return Promise.reject(argError(op, e));
     }
-    if (this.#checkOnly) return this.#checked(s.n) as Promise<T>;
+    if (this.#checkOnly) return this.#checked(op, s.n) as Promise<T>;
     const n = s.n;
     let where = this.#place('copy', n, s, d);
     // Ranges of an overlapping copy could overwrite each other's source (memcpy too: it
@@ -695,7 +696,7 @@ export class Ops {
     if (this.#single(where, n)) return this.#one(op, n, where, s, Opcode.MEMMOVE, this.#moveFill(s.addr, d.addr, n), () => dst);
     return this.#track(op, n, where, (): Promise<T> => {
       const split = where === 'split';
-      const ranges = this.#pieces(n, split, this.#cfg.cacheBypassBytes);
+      const ranges = this.#pieces(op, n, split, this.#cfg.cacheBypassBytes);
       // Pieces of one overlapping copy run in order (each a memmove), so none overwrites a later one's source.
       if (ranges.length > 1 && overlaps(s, d, n)) return this.#inOrder(d.addr > s.addr ? ranges.reverse() : ranges, ([a, b]) => this.#move(op, s.addr + a, d.addr + a, b - a, false, s.space)).then(() => dst);
       return allDone(ranges.map(([a, b]) => this.#move(op, s.addr + a, d.addr + a, b - a, split, s.space))).then(() => dst);
@@ -786,7 +787,7 @@ export class Ops {
     } catch (e) {
       return Promise.reject(argError('fill', e));
     }
-    if (this.#checkOnly) return this.#checked(d.n) as Promise<T>;
+    if (this.#checkOnly) return this.#checked('fill', d.n) as Promise<T>;
     const n = d.n;
     const where = this.#place('copy', n, d);
     if (this.#single(where, n)) return this.#one('fill', n, where, d, Opcode.MEMFILL, this.#fillFill(d, pat, 0, n), () => dst);
@@ -802,7 +803,7 @@ export class Ops {
         fillRange(0, n);
         return dst;
       }
-      const ranges = this.#pieces(n, where === 'split');
+      const ranges = this.#pieces('fill', n, where === 'split');
       return allDone(ranges.map(([a, b]) => this.#desc('fill', Opcode.MEMFILL, this.#fillFill(d, pat, a, b), where === 'split', this.#batcher, d.space))).then(() => dst);
     }, d);
   }
@@ -823,7 +824,7 @@ export class Ops {
     } catch (e) {
       return Promise.reject(argError('dualcast', e));
     }
-    if (this.#checkOnly) return this.#checked(s.n) as Promise<void>;
+    if (this.#checkOnly) return this.#checked('dualcast', s.n) as Promise<void>;
     const n = s.n;
     const where = this.#place('copy', n, s, d1, d2);
     // Both destinations get src's bytes as they were: one that overlaps src is written last.
@@ -837,7 +838,7 @@ export class Ops {
         this.#copyHere(last, s);
       } else if ((d1.addr & 0xfff) === (d2.addr & 0xfff) && !overlaps(s, d1, n) && !overlaps(s, d2, n) && !overlaps(d1, d2, n)) {
         // Both destinations move by the same offset: bits 11:0 stay equal in every range.
-        const ranges = this.#pieces(n, where === 'split');
+        const ranges = this.#pieces('dualcast', n, where === 'split');
         await allDone(ranges.map(([a, b]) => this.#desc('dualcast', Opcode.DUALCAST, (x) => {
           this.#addr(x, Desc.SRC, s.addr + a);
           this.#addr(x, Desc.DST, d1.addr + a);
@@ -846,7 +847,7 @@ export class Ops {
         }, where === 'split', this.#batcher, s.space)));
       } else if (!overlaps(s, d1, n) && !overlaps(s, d2, n) && !overlaps(d1, d2, n)) {
         // DSA's dualcast needs destinations with equal bits 11:0; two moves (per range) do the rest.
-        const ranges = this.#pieces(n, where === 'split');
+        const ranges = this.#pieces('dualcast', n, where === 'split');
         await allDone(ranges.flatMap(([a, b]) => [
           this.#move('dualcast', s.addr + a, d1.addr + a, b - a, where === 'split', s.space),
           this.#move('dualcast', s.addr + a, d2.addr + a, b - a, where === 'split', s.space),
@@ -854,7 +855,7 @@ export class Ops {
       } else {
         // Overlapping buffers: two whole copies, one after the other, the one over src last.
         for (const d of [first, last]) {
-          const ranges = this.#pieces(n, false);
+          const ranges = this.#pieces('dualcast', n, false);
           await this.#inOrder(d.addr > s.addr && overlaps(s, d, n) ? ranges.reverse() : ranges, ([a, b]) => this.#move('dualcast', s.addr + a, d.addr + a, b - a, false, s.space));
         }
       }
@@ -886,7 +887,7 @@ export class Ops {
     } catch (e) {
       return Promise.reject(argError(op, e));
     }
-    if (this.#checkOnly) return this.#checked(Math.min(x.n, y.n)) as Promise<number>;
+    if (this.#checkOnly) return this.#checked(op, Math.min(x.n, y.n)) as Promise<number>;
     const n = Math.min(x.n, y.n);
     const tail = x.n === y.n ? -1 : n;
     const where = this.#place('compare', n, x, y);
@@ -908,7 +909,7 @@ export class Ops {
         return inSlices(n, (a, b) => (at = firstDifference(stillThere(x.u8, a, b), stillThere(y.u8, a, b))) >= 0 && ((at += a), true), false, booting(where)).then(() => answer(at));
       }
       if (where.startsWith('inline')) return answer(firstDifference(x.u8.subarray(0, n), y.u8.subarray(0, n)));
-      const ranges = this.#pieces(n, where === 'split');
+      const ranges = this.#pieces(op, n, where === 'split');
       return allDone(ranges.map(([s, e]) => this.#desc(op, Opcode.COMPARE, fill(s, e), where === 'split', this.#batcher, x.space).then(found(s))))
         .then((all) => answer(all.find((v) => v >= 0) ?? -1));
     }, x);
@@ -926,7 +927,7 @@ export class Ops {
     } catch (e) {
       return Promise.reject(argError('crc32c', e));
     }
-    if (this.#checkOnly) return this.#checked(s.n) as Promise<number>;
+    if (this.#checkOnly) return this.#checked('crc32c', s.n) as Promise<number>;
     const n = s.n;
     let where = this.#place('crc', n, s);
     if (where === 'inline:not-shared' && n >= this.#split.crc && stagesNotShared()) where = 'staged';
@@ -934,7 +935,7 @@ export class Ops {
     return this.#track('crc32c', n, where, (): number | Promise<number> => {
       if (where === 'staged') return this.#crcStaged(s, n, init);
       if (where.startsWith('inline')) return sliced(where, n) ? this.#crcHereSliced(s, n, init, where) : this.#crcRange(s, 0, n, init);
-      const ranges = this.#pieces(n, where === 'split');
+      const ranges = this.#pieces('crc32c', n, where === 'split');
       if (ranges.length === 1) return this.#crc(Opcode.CRCGEN, s.addr, 0, n, init, false, s.space);
       return allDone(ranges.map(([a, b], i) => this.#crc(Opcode.CRCGEN, s.addr + a, 0, b - a, i === 0 ? init : 0, where === 'split', s.space))).then((parts) => combine(parts, ranges));
     }, s);
@@ -953,7 +954,7 @@ export class Ops {
     } catch (e) {
       return Promise.reject(argError('copyCrc32c', e));
     }
-    if (this.#checkOnly) return this.#checked(s.n) as Promise<number>;
+    if (this.#checkOnly) return this.#checked('copyCrc32c', s.n) as Promise<number>;
     const n = s.n;
     let where = this.#place('crc', n, s, d);
     if (where !== 'split' && where !== 'inline:small' && !where.startsWith('inline') && overlaps(s, d, n)) where = 'inline:overlap';
@@ -965,7 +966,7 @@ export class Ops {
         this.#copyHere(d, s);
         return this.#crcRange(d, 0, n, init);
       }
-      const ranges = this.#pieces(n, where === 'split');
+      const ranges = this.#pieces('copyCrc32c', n, where === 'split');
       return allDone(ranges.map(([a, b], i) => this.#crc(Opcode.COPY_CRC, s.addr + a, d.addr + a, b - a, i === 0 ? init : 0, where === 'split', s.space))).then((parts) => combine(parts, ranges));
     }, s);
   }
@@ -1000,7 +1001,7 @@ export class Ops {
         const buf = bufs[k & 1];
         await busy[k & 1]; // that buffer's previous chunk is done
         this.#mem.set(stillThere(s.u8, off, off + len), buf);
-        const ranges = this.#pieces(len, true);
+        const ranges = this.#pieces('crc32c', len, true);
         const part = allDone(ranges.map(([a, b]) => this.#crc(Opcode.CRCGEN, buf + a, 0, b - a, 0, true))).then((p) => combine(p, ranges));
         busy[k & 1] = part.catch(() => {});
         parts.push(part);
@@ -1104,7 +1105,12 @@ export class Ops {
     // (its record is data, not an argument's shape: a batch's earlier call may write it)
     if (this.#checkOnly) return dst;
     const n = d.n;
-    const frames = parseFrames(rec, n);
+    let frames: ReturnType<typeof parseFrames>;
+    try {
+      frames = parseFrames(rec, n);
+    } catch (e) {
+      throw argError('applyDelta', e);
+    }
     let where = unsplit(this.#place('compare', rec.byteLength, d));
     // AP_DELTA needs an 8-byte aligned destination (0x1C otherwise).
     if (where === 'device' && (d.addr & 7) !== 0) where = 'inline:unaligned';
