@@ -374,6 +374,15 @@ test('main() returns 2 on a usage error (it ended its caller\'s process); --html
   const bad = await captured(() => main(['bench', '--frobnicate']));
   assert.is(bad.code, 2);
   assert.match(bad.err, /^softdsa: Unknown option '--frobnicate'/);
+  // an argument with a newline or an escape in it: one line still, the whole of it shown
+  for (const [argv, line] of [
+    [['bench', '--fro\nb'], "softdsa: Unknown option '--fro\\nb' (see softdsa --help)\n"],
+    [['bo\ngus'], 'softdsa: unknown command "bo\\ngus": the commands are "bench", "crc32c" and "decode" (see --help)\n'],
+    [['decode', '--x\x1b'], "softdsa: decode: Unknown option '--x\\x1b' (see softdsa decode --help)\n"],
+  ] as Array<[string[], string]>) {
+    const r = await captured(() => main(argv));
+    assert.equal([r.code, r.err], [2, line]);
+  }
   const dir = await captured(() => main(['bench', '-o', 'memmove', '-s', '4k', '-n', '10', '-w', '0', '--baseline', 'none', '--quiet', '--html', tmpdir()]));
   assert.equal([dir.code, dir.err.trim()], [2, `softdsa: --html: ${tmpdir()} is a directory`]);
   const full = cli(['bench', '-o', 'memmove', '-s', '4k', '-n', '10', '-w', '0', '-e', '1', '--baseline', 'none', '--quiet', '--html', '/dev/full']);

@@ -104,7 +104,8 @@ test('names with a newline or backslash are escaped as sha256sum does, and --che
   writeFileSync(join(dir, 'ODD.SUMS'), r.out);
   const c = spawned(['--check', 'ODD.SUMS']);
   assert.is(c.code, 0, c.out + c.err);
-  assert.is(c.out, '\\new\\nline: OK\nback\\\\slash: OK\n'.replace('back', '\\back'));
+  // (as sha256sum -c prints them, GNU 9: escaped only where the name has a newline)
+  assert.is(c.out, '\\new\\nline: OK\nback\\slash: OK\n');
   // an escape sha256sum does not write (\q), or a NUL in a name: the line is not well formed (\q was read as q: another file checked)
   writeFileSync(join(dir, 'niqne'), 'x');
   writeFileSync(join(dir, 'ESC.SUMS'), `\\${hex(Buffer.from('x'))}  ni\\qne\n${hex(Buffer.from('x'))}  ni\0qne\n`);
@@ -221,6 +222,7 @@ test('unreadable paths: one line each on stderr, the others still printed, exit 
     assert.match(e.err, /^softdsa: crc32c: [^\n]+\n$/, args.join(' '));
   }
   assert.match((await cli(['--bogus', 'f'])).err, /^softdsa: crc32c: Unknown option '--bogus' \(see softdsa crc32c --help\)\n$/);
+  assert.is((await cli(['--bo\ngus', 'f'])).err, "softdsa: crc32c: Unknown option '--bo\\ngus' (see softdsa crc32c --help)\n", 'a newline in it: escaped, not a cut line');
 });
 
 test('--check: OK lines exit 0; a mismatch, a missing file, bad lines: FAILED, exit 1', async () => {

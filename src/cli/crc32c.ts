@@ -127,9 +127,10 @@ function reason(e: unknown): string {
 /**
  * A name as it goes on a line, as sha256sum writes it: one with a backslash, newline or carriage
  * return is escaped (\\ \n \r) and its line starts with a backslash. `mark`: that backslash, or ''.
+ * `checked`: a --check result line, where sha256sum -c escapes only a name with a newline (GNU 9).
  */
-function escapeName(path: string): { mark: string; name: string } {
-  if (!/[\\\n\r]/.test(path)) return { mark: '', name: path };
+function escapeName(path: string, checked = false): { mark: string; name: string } {
+  if (!(checked ? /\n/ : /[\\\n\r]/).test(path)) return { mark: '', name: path };
   return { mark: '\\', name: path.replace(/[\\\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : '\\r')) };
 }
 
@@ -168,9 +169,9 @@ function named(path: string | Buffer): string {
   return text === '' || /^\s|\s$/.test(text) ? `'${text}'` : text;
 }
 
-/** A name on an output line, escaped as sha256sum does; with the encoding its line is written in (a name of bytes as they are). */
-function nameOut(path: string | Buffer): { mark: string; name: string; encoding: BufferEncoding } {
-  return { ...escapeName(typeof path === 'string' ? path : path.toString('latin1')), encoding: typeof path === 'string' ? 'utf8' : 'latin1' };
+/** A name on an output line (`checked`: a --check result's), escaped as sha256sum does; with the encoding its line is written in (a name of bytes as they are). */
+function nameOut(path: string | Buffer, checked = false): { mark: string; name: string; encoding: BufferEncoding } {
+  return { ...escapeName(typeof path === 'string' ? path : path.toString('latin1'), checked), encoding: typeof path === 'string' ? 'utf8' : 'latin1' };
 }
 
 interface Result {
@@ -209,7 +210,7 @@ export async function crc32cMain(argv: string[], opts: { shutdown?: boolean; byt
   } catch (e) {
     if (e instanceof UsageError) {
       // (the arguments were parsed as bytes, one char each: the message's text as it was typed)
-      say(textOf(usageLine('crc32c', e)));
+      say(textOf(usageLine(e, 'crc32c')));
       return 2;
     }
     throw e;
@@ -292,7 +293,7 @@ export async function crc32cMain(argv: string[], opts: { shutdown?: boolean; byt
         r.expected = expected.text;
         r.ok = r.crc !== undefined && r.crc === expected.crc;
         if (r.crc !== undefined && !r.ok) mismatched++;
-        const { mark, name, encoding } = nameOut(path);
+        const { mark, name, encoding } = nameOut(path, true);
         if (!o.json && !(o.quiet && r.ok)) print(`${mark}${name}: ${r.ok ? 'OK' : r.crc === undefined ? 'FAILED open or read' : 'FAILED'}`, encoding);
       } else if (!o.json && r.crc !== undefined) {
         const { mark, name, encoding } = nameOut(path);

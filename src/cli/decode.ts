@@ -126,7 +126,7 @@ export function decodeMain(argv: string[], stdin?: () => string): number {
     o = parseDecodeArgs(argv, stdin);
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`softdsa: ${usageLine('decode', e)}\n`);
+      process.stderr.write(`softdsa: ${usageLine(e, 'decode')}\n`);
       return 2;
     }
     throw e;

@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { page } from './html.ts';
 import { lastLevelCache, packageInfo } from './machine.ts';
-import { HELP, parse, UsageError, type Parsed } from './options.ts';
+import { HELP, parse, UsageError, usageLine, type Parsed } from './options.ts';
 import { crc32cMain } from './crc32c.ts';
 import { decodeMain } from './decode.ts';
 import { Progress } from './progress.ts';
@@ -59,7 +59,7 @@ export async function main(argv: string[], bytes?: Buffer[]): Promise<number> {
   } catch (e) {
     // (returned, not process.exit(2): main() is exported, and its caller's program goes on)
     if (!(e instanceof UsageError)) throw e;
-    process.stderr.write(`softdsa: ${e.message}\n`);
+    process.stderr.write(`softdsa: ${usageLine(e)}\n`);
     return 2;
   }
   if (parsed.command === 'help') {

@@ -29,9 +29,13 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-/** A subcommand's usage error as one line that names it ("crc32c: --in-flight: ..."), once. */
-export function usageLine(command: string, e: UsageError): string {
-  return e.message.startsWith(`${command}: `) ? e.message : `${command}: ${e.message}`;
+/** Text on one line, harmless to a terminal: control characters as escapes (\n, \x1b). */
+export const oneLine = (text: string): string =>
+  text.replace(/[\x00-\x1f\x7f]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+
+/** A usage error as the line it is printed on (`command`: the subcommand it names once, "crc32c: --in-flight: ..."). */
+export function usageLine(e: UsageError, command?: string): string {
+  return oneLine(command === undefined || e.message.startsWith(`${command}: `) ? e.message : `${command}: ${e.message}`);
 }
 
 export interface BenchOptions {
@@ -278,7 +282,9 @@ export function parseArgv(argv: string[], options: ParseArgsConfig['options'], c
   } catch (e) {
     // parseArgs' messages are long and multi-line; keep the first line (for a value that starts
     // with a dash, "argument is ambiguous", with its hint: "-s -4k" is otherwise left unexplained).
-    const lines = String((e as Error).message).split('\n');
+    // (an argument with a newline in it, "--bo\ngus", is on one line too: its line was cut there)
+    const message = argv.reduce((m, a) => (a === oneLine(a) ? m : m.split(a).join(oneLine(a))), String((e as Error).message));
+    const lines = message.split('\n');
     const hint = lines.find((l) => l.startsWith('To specify an option argument starting with a dash'));
     const first = lines[0].replace(/\. To specify.*$/, '');
     if (hint === undefined || !/ambiguous/.test(first)) throw new UsageError(/^Unknown option/.test(first) ? `${first} (see softdsa ${command === undefined ? '' : `${command} `}--help)` : first);
