@@ -147,6 +147,11 @@ const refused: Array<[string, string, string, string, RegExp]> = [
   ['no DSA or IAA device', JSON.stringify([{ dev: 'qat0', groups: [] }]), 'config', 'dev', /no DSA \(dsaN\) or IAA \(iaxN\) device/],
   ['a device not in the file', JSON.stringify([{ dev: 'dsa0', groups: [] }]), 'dsa2', 'dev', /no device dsa2/],
   ['groups not an array', JSON.stringify([{ dev: 'dsa0', groups: {} }]), 'dsa0', 'groups', /array/],
+  // what was there is said, and what reading the file noted of the refusal
+  ['an engine listed twice in one group', config({}, [], [{ dev: 'engine0.0', group_id: 0 }, { dev: 'engine0.0', group_id: 0 }]), 'engine0.0', 'dev', /the engine is listed twice in group 0$/],
+  ['a device without a dev name', JSON.stringify({ groups: [] }), 'config', 'dev', /\(devices: an object without a dev name \(keys: groups\)\)$/],
+  ['a size read json-c\'s way, refused by another field', config({ size: true }), 'wq0.0', 'threshold', /over the WQ's size 1: .*\(its size: the file says true, read as 1\)$/],
+  ['a misspelt list (no WQ then)', JSON.stringify([{ dev: 'dsa0', groups: [{ dev: 'group0.0', grouped_workqueue: [{ dev: 'wq0.0', mode: 'dedicated', size: 8, name: 'a' }], grouped_engines: [{ dev: 'engine0.0' }] }] }]), 'dsa0', 'groups', /no work queue is configured .*\(and the file has group0\.0\.grouped_workqueue: ignored \(not a field softdsa reads: did you mean grouped_workqueues\?\)\)$/],
 ];
 
 for (const [what, json, target, field, message] of refused) {
@@ -166,6 +171,18 @@ for (const [what, json, target, field, message] of refused) {
     assert.match(e.message, new RegExp(`^${target.replace(/\./g, '\\.').replace(/\//g, '\\/')}( \\("\\w+"\\))?: ${field}: `), 'the object (and a WQ\'s name), then the field');
   });
 }
+
+test('two WQs of one name (accel-config lets them): opened, with a warning; dev.wq(name) then says the name is ambiguous, not absent; ids and wqN.M still find each', async () => {
+  const dev = await Device.fromConfig(config({ mode: 'dedicated', name: 'a' }, [{ dev: 'wq0.1', mode: 'dedicated', name: 'a' }]), { arenaBytes: 1 << 20 });
+  try {
+    assert.ok(dev.configWarnings.includes('wq0.0.name: "a" is wq0.1\'s too: dev.wq("a") cannot tell them apart (give the id, or \'wqN.M\')'), dev.configWarnings.join('\n'));
+    assert.throws(() => dev.wq('a'), (e: Error & { code?: string }) => e.code === 'NO_SUCH_WQ' && /^work queue name "a" is on several of this device's WQs \(a \(id 0\), a \(id 1\)\): give its id or 'wqN.M'$/.test(e.message));
+    assert.is(dev.wq('wq0.1'), dev.wq(1));
+    for (const v of [0n, null, undefined, {}]) assert.throws(() => dev.wq(v as never), (e: Error & { code?: string }) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG_TYPE' && /^wq\(which\): a work queue's name, 'wqN.M' or id/.test(e.message), String(v));
+  } finally {
+    await dev.close();
+  }
+});
 
 test('refused through the promise: fromConfig rejects; a file that is not there is named', async () => {
   const e = await Device.fromConfig(config({ priority: 99 })).then(() => null, (err: unknown) => err as ConfigError);

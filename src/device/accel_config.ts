@@ -204,11 +204,13 @@ export function parseAccelConfig(source: unknown, deviceName?: string): ParsedCo
   const notes: Notes = { warnings: [], said: new Map() };
   const { warnings } = notes;
   const named = (d: unknown): string => (isObject(d) && typeof d.dev === 'string' ? d.dev : '?');
+  // (as a message lists them: "?" said nothing of what was there)
+  const listed = (d: unknown): string => (isObject(d) ? (typeof d.dev === 'string' ? d.dev : `an object without a dev name (keys: ${Object.keys(d).join(', ') || 'none'})`) : d === null ? 'null' : Array.isArray(d) ? 'an array' : typeof d);
   // The first DSA device, else the first IAA device (its topology, with DSA operations).
   const first = (re: RegExp): unknown => devices.find((d) => re.test(named(d)));
   const chosen = deviceName === undefined ? (first(/^dsa\d+$/) ?? first(/^iax\d+$/)) : devices.find((d) => named(d) === deviceName);
   if (chosen === undefined) {
-    const have = devices.map(named).join(', ') || 'none';
+    const have = devices.map(listed).join('; ') || 'none';
     throw Errors.config(deviceName ?? 'config', 'dev', deviceName === undefined ? `no DSA (dsaN) or IAA (iaxN) device in the config (devices: ${have})` : `no device ${deviceName} in the config (devices: ${have})`);
   }
   if (!isObject(chosen)) throw Errors.config('config', 'dev', 'a device must be an object');
@@ -229,37 +231,54 @@ export function parseAccelConfig(source: unknown, deviceName?: string): ParsedCo
   // In any other file an absent size or threshold is the driver's 0, refused below.
   const template = groupList.every((g) => isObject(g) && g.grouped_engines === undefined && Array.isArray(g.grouped_workqueues ?? []) && ((g.grouped_workqueues ?? []) as unknown[]).every((w) => isObject(w) && w.size === undefined));
   const lim = { ...limitsOf(device), ...(capacity === undefined ? {} : { MAX_ENGINES: capacity.engines }) };
-  for (const g of groupList) {
-    if (!isObject(g)) throw Errors.config(device, 'groups', 'a group must be an object');
-    const id = indexOf(g.dev, 'group', device);
-    const gname = typeof g.dev === 'string' ? g.dev : '?';
-    if (!Number.isInteger(id)) throw Errors.config(device, 'groups', `a group's dev must be groupN.G, got ${JSON.stringify(g.dev)}`);
-    for (const key of Object.keys(g)) if (!['dev', 'grouped_workqueues', 'grouped_engines', 'group_id'].includes(key)) warnings.push(`${gname}.${key}: ignored (${ignoredWhy(key)})`);
-    const engines: number[] = [];
-    for (const e of list(g.grouped_engines, gname, 'grouped_engines')) {
-      const eid = indexOf(e.dev, 'engine', device);
-      const ename = typeof e.dev === 'string' ? e.dev : '?';
-      if (!Number.isInteger(eid)) throw Errors.config(gname, 'grouped_engines', `an engine's dev must be engineN.E, got ${JSON.stringify(e.dev)}`);
-      if (e.group_id !== undefined && int(e.group_id) !== id) throw Errors.config(ename, 'group_id', `${String(e.group_id)}, but the engine is listed in ${gname}`);
-      engines.push(eid);
-    }
-    groups.push({ id, engines });
-    for (const w of list(g.grouped_workqueues, gname, 'grouped_workqueues')) wqs.push(wqOf(w, device, id, gname, template, notes));
-  }
-  if (template && wqs.length > 0) {
-    groups[0].engines = Array.from({ length: lim.MAX_ENGINES }, (_, i) => i);
-    warnings.push(`${device}: no engine is configured: all ${lim.MAX_ENGINES} engines go to group${deviceNumber(device)}.${groups[0].id} (as accel-config config-user-default does)`);
-  }
-  const topology: Topology = { device, groups, wqs: wqs.sort((a, b) => a.id - b.id), ...(capacity === undefined ? {} : { capacity }) };
   try {
+    for (const g of groupList) {
+      if (!isObject(g)) throw Errors.config(device, 'groups', 'a group must be an object');
+      const id = indexOf(g.dev, 'group', device);
+      const gname = typeof g.dev === 'string' ? g.dev : '?';
+      if (!Number.isInteger(id)) throw Errors.config(device, 'groups', `a group's dev must be groupN.G, got ${JSON.stringify(g.dev)}`);
+      for (const key of Object.keys(g)) if (!['dev', 'grouped_workqueues', 'grouped_engines', 'group_id'].includes(key)) warnings.push(`${gname}.${key}: ignored (${ignoredWhy(key)})`);
+      const engines: number[] = [];
+      for (const e of list(g.grouped_engines, gname, 'grouped_engines')) {
+        const eid = indexOf(e.dev, 'engine', device);
+        const ename = typeof e.dev === 'string' ? e.dev : '?';
+        if (!Number.isInteger(eid)) throw Errors.config(gname, 'grouped_engines', `an engine's dev must be engineN.E, got ${JSON.stringify(e.dev)}`);
+        if (e.group_id !== undefined && int(e.group_id) !== id) throw Errors.config(ename, 'group_id', `${String(e.group_id)}, but the engine is listed in ${gname}`);
+        engines.push(eid);
+      }
+      groups.push({ id, engines });
+      for (const w of list(g.grouped_workqueues, gname, 'grouped_workqueues')) wqs.push(wqOf(w, device, id, gname, template, notes));
+    }
+    if (template && wqs.length > 0) {
+      groups[0].engines = Array.from({ length: lim.MAX_ENGINES }, (_, i) => i);
+      warnings.push(`${device}: no engine is configured: all ${lim.MAX_ENGINES} engines go to group${deviceNumber(device)}.${groups[0].id} (as accel-config config-user-default does)`);
+    }
+    const topology: Topology = { device, groups, wqs: wqs.sort((a, b) => a.id - b.id), ...(capacity === undefined ? {} : { capacity }) };
     checkTopology(topology);
+    for (const w of topology.wqs) {
+      const others = topology.wqs.filter((o) => o !== w && o.name === w.name).map((o) => `wq${deviceNumber(device)}.${o.id}`);
+      if (others.length > 0) warnings.push(`wq${deviceNumber(device)}.${w.id}.name: ${JSON.stringify(w.name)} is ${others.join(' and ')}'s too: dev.wq(${JSON.stringify(w.name)}) cannot tell them apart (give the id, or 'wqN.M')`);
+    }
+    return { topology, warnings };
   } catch (e) {
-    // A value read json-c's way is refused as read ("got 0"): say what the file wrote.
     if (!(e instanceof ConfigError)) throw e;
-    const key = `${e.target}.${e.field}`;
-    throw !notes.said.has(key) ? e : e.noted(`(the file says ${JSON.stringify(notes.said.get(key))}, read as accel-config reads it)`);
+    throw explained(e, notes);
   }
-  return { topology, warnings };
+}
+
+/**
+ * A refusal told with what reading the file noted of it: the values read json-c's way that it
+ * stands on, as the file wrote them (size true is 1: "over the WQ's size 1" said nothing of true),
+ * and the fields it ignored as likely typos (grouped_workqueue: "no work queue is configured").
+ */
+function explained(e: ConfigError, notes: Notes): ConfigError {
+  let out = e;
+  for (const [key, v] of notes.said) {
+    if (key === `${e.target}.${e.field}`) out = out.noted(`(the file says ${JSON.stringify(v)}, read as accel-config reads it)`);
+    else if (key.startsWith(`${e.target}.`)) out = out.noted(`(its ${key.slice(e.target.length + 1)}: the file says ${JSON.stringify(v)}, read as ${int(v)})`);
+  }
+  const typos = notes.warnings.filter((w) => w.includes('did you mean'));
+  return typos.length === 0 ? out : out.noted(`(and the file has ${typos.join('; ')})`);
 }
 
 function list(v: unknown, where: string, field: string): Json[] {

@@ -72,11 +72,12 @@ export class DeviceConnection {
   wq(which: string | number): Portal {
     if (this.closed) throw Errors.closed();
     const wqs = this.layout.wqs;
+    if (typeof which !== 'string' && typeof which !== 'number') throw Errors.wqType(which);
     const byName = typeof which === 'string' ? wqs.filter((w) => w.name === which || w.dev === which) : [];
     const index = typeof which === 'number' ? wqs.findIndex((w) => w.id === which) : byName.length === 1 ? wqs.indexOf(byName[0]) : -1;
     if (index < 0) {
       const known = wqs.map((w) => `${w.name} (id ${w.id})`).join(', ');
-      throw byName.length > 1 ? Errors.noWq(which, `${known}; that name is on several: give the id`) : Errors.noWq(which, known);
+      throw byName.length > 1 ? Errors.ambiguousWq(which, known) : Errors.noWq(which, known);
     }
     if (index === this.portal.wq.index) return this.portal;
     if (wqs[index].mode === 'dedicated' && !this.ownsDedicated) throw Errors.dedicated(wqs[index].name);

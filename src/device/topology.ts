@@ -113,7 +113,7 @@ export function checkTopology(t: Topology): void {
       const ename = `engine${deviceNumber(dev)}.${e}`;
       if (!isInt(e, 0, lim.MAX_ENGINES - 1)) throw Errors.config(ename, 'dev', `valid engine id should be 0 to ${lim.MAX_ENGINES - 1}`);
       const other = engineGroup.get(e);
-      if (other !== undefined) throw Errors.config(ename, 'group_id', `the engine is in group ${other} and in group ${g.id}: an engine belongs to one group`);
+      if (other !== undefined) throw other === g.id ? Errors.config(ename, 'dev', `the engine is listed twice in group ${g.id}`) : Errors.config(ename, 'group_id', `the engine is in group ${other} and in group ${g.id}: an engine belongs to one group`);
       engineGroup.set(e, g.id);
     }
   }
