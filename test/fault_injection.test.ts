@@ -306,7 +306,7 @@ test('matching: opcode, wq, address range, every N-th, times, first rule that fi
     r1.remove();
     assert.is(await run(3, () => copy(a, b)), '...', 'removed');
     // a rule for a WQ the device lacks could never match: refused, naming the WQs there are
-    assert.throws(() => dev.inject({ wq: 1, status: 0x1c }), (e: Error) => e instanceof RangeError && /^fault rule: wq 1: this device has no such work queue \(its WQs: 0\)/.test(e.message));
+    assert.throws(() => dev.inject({ wq: 1, status: 0x1c }), (e: Error) => e instanceof RangeError && /^fault rule: wq 1: this device has no such work queue \(its WQs: wq0\.0 \(id 0\)\)/.test(e.message));
     const r2 = dev.inject({ wq: 0, opcode: Opcode.NOOP, status: 0x1c });
     assert.is(await run(2, () => copy(a, b)), '..', 'a NOOP rule');
     r2.remove();
@@ -488,7 +488,7 @@ test('bad rules are refused with the field named; Device.open names the rule', a
   });
   assert.throws(() => Device.openSync({ engines: 1, arenaBytes: ARENA, faults: [{ status: 0x20 }, { latency: -1 }] }), /option faults\[1\]: fault rule: latency must be/);
   assert.throws(() => Device.openSync({ engines: 1, arenaBytes: ARENA, faultSeed: -1 }), /option faultSeed/);
-  assert.throws(() => Device.openSync({ engines: 1, arenaBytes: ARENA, faults: [{ wq: 3, status: 0x20 }] }), /option faults\[0\]: fault rule: wq 3: this device has no such work queue \(its WQs: 0\)/);
+  assert.throws(() => Device.openSync({ engines: 1, arenaBytes: ARENA, faults: [{ wq: 3, status: 0x20 }] }), /option faults\[0\]: fault rule: wq 3: this device has no such work queue \(its WQs: wq0\.0 \(id 0\)\)/);
   assert.throws(() => Device.openSync({ engines: 1, arenaBytes: ARENA, faults: [{ status: 0x20, bogus: 1 } as never] }), (e: Error) => e instanceof TypeError && /option faults\[0\]: fault rule: unknown field "bogus"/.test(e.message));
 });
 
