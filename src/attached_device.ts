@@ -17,7 +17,7 @@ import { Ops } from './api/ops.ts';
 import { type DeviceHandle, rejectOffDevice } from './device/connection.ts';
 import type { DeviceStats } from './device.ts';
 import { coreModule } from './device/core.ts';
-import { Errors } from './device/errors.ts';
+import { argCoded, Errors } from './device/errors.ts';
 import { FaultTable } from './device/faults.ts';
 import { loadEventFd } from './device/eventfd.ts';
 import { Ctx, Limit } from './device/format.ts';
@@ -76,7 +76,7 @@ function partOf(handle: DeviceHandle, least: number): { base: number; end: numbe
   const { arenaBase, arenaEnd } = handle.layout;
   const ok = a !== null && typeof a === 'object' && Number.isInteger(a.base) && Number.isInteger(a.end) && a.base % 64 === 0 && a.base >= arenaBase && a.end <= arenaEnd && a.end - a.base >= least &&
     Array.isArray(a.key) && a.key.length === 2 && a.key.every((k) => Number.isInteger(k) && k >= 0 && k <= 0xffffffff);
-  if (!ok) throw new TypeError('Device.attach(handle): handle.arena must be a part of the arena as lend() gives it');
+  if (!ok) throw argCoded(new TypeError('Device.attach(handle): handle.arena must be a part of the arena as lend() gives it'));
   return { base: a.base, end: a.end, key: [a.key![0], a.key![1]] };
 }
 
@@ -112,7 +112,7 @@ export class AttachedDevice extends DeviceCalls {
 
   constructor(handle: DeviceHandle, spin: number) {
     if (handle === null || typeof handle !== 'object' || !(handle.memory instanceof WebAssembly.Memory) || typeof handle.layout !== 'object') {
-      throw new TypeError('Device.attach(handle): handle must be the `handle` of an open device, or one from its lend()');
+      throw argCoded(new TypeError('Device.attach(handle): handle must be the `handle` of an open device, or one from its lend()'));
     }
     if (!handle.shared) throw Errors.dedicated();
     const lent = partOf(handle, LEND_MIN);
@@ -122,7 +122,7 @@ export class AttachedDevice extends DeviceCalls {
     this.#handle = handle;
     if (this.arena !== null) this.arena.larger = 'have the opener lend this thread a larger part (dev.lend(bytes))';
     const stop = new Int32Array(handle.memory.buffer as unknown as SharedArrayBuffer, handle.layout.device, 16);
-    if (Atomics.load(stop, Dev.LAYOUT) !== layoutDigest(handle.layout)) throw new TypeError('Device.attach(handle): handle.layout is not the layout of the device it names (changed since lend() or handle() gave it): send the handle as it was given');
+    if (Atomics.load(stop, Dev.LAYOUT) !== layoutDigest(handle.layout)) throw argCoded(new TypeError('Device.attach(handle): handle.layout is not the layout of the device it names (changed since lend() or handle() gave it): send the handle as it was given'));
     if (Atomics.load(stop, Dev.STOP) !== Stop.RUNNING) throw Errors.closed();
     this.#vector = this.vectors.claim();
     if (this.#vector < 0) throw Errors.noHandles();

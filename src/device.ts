@@ -7,7 +7,7 @@
 import { Allocator } from './device/allocator.ts';
 import { coreModule } from './device/core.ts';
 import { type EngineFailure, Engines } from './device/engines.ts';
-import { Errors, SoftDsaError, typeName } from './device/errors.ts';
+import { argCoded, Errors, SoftDsaError, typeName } from './device/errors.ts';
 import { checkRule, type FaultHandle, type FaultRule, type FaultStats, FaultTable } from './device/faults.ts';
 import { type EventFdAddon, eventFdUnavailableReason, loadEventFd } from './device/eventfd.ts';
 import { Ctx, Limit, Status } from './device/format.ts';
@@ -151,7 +151,7 @@ const OPTION_NAMES: ReadonlySet<string> = new Set([...Object.keys(DEFAULTS), 'en
 /** Throws for an option name Device.open does not take. */
 function checkOptionNames(options: object): void {
   for (const k of Object.keys(options)) {
-    if (!OPTION_NAMES.has(k)) throw new TypeError(`unknown device option ${k} (the options: ${[...OPTION_NAMES].join(', ')})`);
+    if (!OPTION_NAMES.has(k)) throw argCoded(new TypeError(`unknown device option ${k} (the options: ${[...OPTION_NAMES].join(', ')})`));
   }
 }
 
@@ -171,7 +171,7 @@ function checkInt(name: string, v: number | 'auto', min: number, max: number, or
  * naming the option that is wrong.
  */
 export function checkedOptions(options: DeviceOptions, topology: Topology | null = null): Required<DeviceOptions> {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new TypeError(`device options must be an object; got ${typeName(options)}`);
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw argCoded(new TypeError(`device options must be an object; got ${typeName(options)}`));
   checkOptionNames(options);
   // An option given as undefined takes its default, as if it were absent.
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
@@ -467,11 +467,11 @@ export class Device extends DeviceCalls {
 
   /** Device.fromConfig without the promise. */
   static fromConfigSync(source: unknown, options: ConfigOptions = {}): Device {
-    if (options === null || typeof options !== 'object') throw new TypeError(`device options must be an object; got ${options === null ? 'null' : typeof options}`);
+    if (options === null || typeof options !== 'object') throw argCoded(new TypeError(`device options must be an object; got ${options === null ? 'null' : typeof options}`));
     const { device, ...rest } = options;
     const set = ['engines', 'wqSize', 'wqMode', 'maxBatch', 'maxTransfer'];
     for (const k of Object.keys(rest)) {
-      if (!OPTION_NAMES.has(k)) throw new TypeError(`unknown Device.fromConfig option ${k} (the options: device, ${[...OPTION_NAMES].filter((n) => !set.includes(n)).join(', ')})`);
+      if (!OPTION_NAMES.has(k)) throw argCoded(new TypeError(`unknown Device.fromConfig option ${k} (the options: device, ${[...OPTION_NAMES].filter((n) => !set.includes(n)).join(', ')})`));
     }
     for (const k of set) {
       if ((rest as Record<string, unknown>)[k] !== undefined) throw Errors.option(k, 'is set by the config (its engines and work queues)');
@@ -560,10 +560,10 @@ export class Device extends DeviceCalls {
    * device closes, or reclaim(handle) once the thread detached or ended. Shared mode only.
    */
   lend(bytes: number): DeviceHandle {
-    if (typeof bytes !== 'number') throw new TypeError(`lend(bytes): bytes must be a number; got ${typeName(bytes)}`);
+    if (typeof bytes !== 'number') throw argCoded(new TypeError(`lend(bytes): bytes must be a number; got ${typeName(bytes)}`));
     const handle = this.handle;
     if (!handle.shared) throw Errors.dedicated();
-    if (!Number.isInteger(bytes) || bytes < LEND_MIN) throw new RangeError(`lend(bytes): bytes must be an integer of at least ${LEND_MIN}; got ${bytes}`);
+    if (!Number.isInteger(bytes) || bytes < LEND_MIN) throw argCoded(new RangeError(`lend(bytes): bytes must be an integer of at least ${LEND_MIN}; got ${bytes}`));
     const base = this.allocator.alloc(bytes, 64); // (DEVICE_CLOSED when closed, RangeError when it does not fit)
     const key = markLent(this.memory, base, base + bytes);
     this.#lent.set(base, key);
@@ -588,10 +588,10 @@ export class Device extends DeviceCalls {
     const a = handle?.arena;
     const key = a === undefined || a === null ? undefined : this.#lent.get(a.base);
     if (handle?.memory !== this.memory || key === undefined || a!.key?.[0] !== key[0] || a!.key?.[1] !== key[1]) {
-      throw new RangeError('reclaim(handle): expects a handle lend() returned on this device, not reclaimed already');
+      throw argCoded(new RangeError('reclaim(handle): expects a handle lend() returned on this device, not reclaimed already'));
     }
     const base = a!.base;
-    if (this.#reclaiming.has(base)) throw new RangeError('reclaim(handle): that part is being reclaimed already');
+    if (this.#reclaiming.has(base)) throw argCoded(new RangeError('reclaim(handle): that part is being reclaimed already'));
     // (an owner token naming no vector is no thread's: what a header overwritten by someone holds)
     if (!beginReclaim(this.memory, base, (owner) => (owner & 0xff) < MAX_VECTORS && this.vectors.isLive(owner))) throw Errors.partInUse();
     // Still lent until it is freed below: free(base) meanwhile is refused (it was taken, and the
@@ -703,7 +703,7 @@ export class Device extends DeviceCalls {
    */
   addressSpace(buffer: SharedArrayBuffer): number {
     if (this.closed) throw Errors.closed();
-    if (!(buffer instanceof SharedArrayBuffer)) throw new TypeError('an address space is a SharedArrayBuffer');
+    if (!(buffer instanceof SharedArrayBuffer)) throw argCoded(new TypeError('an address space is a SharedArrayBuffer'));
     if (buffer === (this.memory.buffer as unknown)) return 0;
     return this.#engines.spaces.id(buffer, true); // the caller's raw descriptors may name it any time: never evicted
   }
@@ -719,8 +719,8 @@ export class Device extends DeviceCalls {
    */
   mapFile(fd: number, size: number): MappedFile {
     if (this.closed) throw Errors.closed();
-    if (!Number.isInteger(fd) || fd < 0) throw new TypeError(`mapFile: fd must be a file descriptor (a non-negative integer); got ${String(fd)}`);
-    if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`mapFile: size must be a non-negative integer of at most 2^53 - 1 bytes; got ${String(size)}`);
+    if (!Number.isInteger(fd) || fd < 0) throw argCoded(new TypeError(`mapFile: fd must be a file descriptor (a non-negative integer); got ${String(fd)}`));
+    if (!Number.isSafeInteger(size) || size < 0) throw argCoded(new RangeError(`mapFile: size must be a non-negative integer of at most 2^53 - 1 bytes; got ${String(size)}`));
     const window = FILE_WINDOW;
     const staging = this.#alloc().alloc(window * this.layout.engineCount, 4096);
     const pasid = this.#engines.spaces.file({ fd, staging, window }, size);

@@ -1643,4 +1643,52 @@ test('inline:asleep: a call a little over the inline threshold, every engine par
   }
 });
 
+
+test('argument errors everywhere carry Node\'s codes: options, fault rules, buffers, formats, submit options, DIF blocks over maxTransfer', async () => {
+  const dev = await Device.open({ engines: 1, arenaBytes: 1 << 20, maxTransfer: 256 });
+  const codeOf = (f: () => unknown): unknown => {
+    try {
+      f();
+    } catch (e) {
+      return [(e as Error).constructor.name, (e as { code?: unknown }).code];
+    }
+    return 'no error';
+  };
+  const TYPE = ['TypeError', 'ERR_INVALID_ARG_TYPE'];
+  const VALUE = ['RangeError', 'ERR_INVALID_ARG_VALUE'];
+  try {
+    const cases: Array<[string, () => unknown, string[]]> = [
+      ['inject: unknown wq', () => dev.inject({ wq: 'nope', status: 0x20 }), VALUE],
+      ['inject: times 0', () => dev.inject({ status: 0x20, times: 0 }), VALUE],
+      ['inject: unknown field', () => dev.inject({ status: 0x20, bogus: 1 } as never), TYPE],
+      ['Device.openSync: a bad rule', () => Device.openSync({ faults: [{ wq: 'x', status: 0x20 }] }), VALUE],
+      ['Device.openSync: a bad option', () => Device.openSync({ engines: -1 }), VALUE],
+      ['dev.alloc(-1)', () => dev.alloc(-1), VALUE],
+      ['dev.buffer("x")', () => dev.buffer('x' as never), TYPE],
+      ['dev.free(12345)', () => dev.free(12345), VALUE],
+      ['dsa.alloc(-1)', () => dsa.alloc(-1), VALUE],
+      ['dsa.alloc("x")', () => dsa.alloc('x' as never), TYPE],
+      ['dsa.configure({ bogus })', () => dsa.configure({ bogus: 1 } as never), TYPE],
+      ['formatCrc32c("x")', () => dsa.formatCrc32c('x' as never), TYPE],
+      ['crc32cHex(2 ** 40)', () => dsa.crc32cHex(2 ** 40), VALUE],
+      ['parseCrc32c(5)', () => dsa.parseCrc32c(5 as never), TYPE],
+      ['Descriptor.memmove({ size: -1 })', () => dsa.Descriptor.memmove({ src: 0, dst: 0, size: -1 }), VALUE],
+      ['decodeDescriptor(3 bytes)', () => dsa.decodeDescriptor(new Uint8Array(3)), VALUE],
+      ['portal.completed(1.5)', () => dev.portal.completed(1.5), TYPE],
+      ['Device.attach({})', () => Device.attach({} as never), TYPE],
+      ['allocInterrupt(5)', () => dev.allocInterrupt(5 as never), TYPE],
+    ];
+    for (const [what, f, want] of cases) assert.equal(codeOf(f), want, what);
+    const submitted = await dev.submit(dsa.Descriptor.noop(), { retry: 1 as never }).then(() => 'resolved', (e: { constructor: { name: string }; code?: string }) => [e.constructor.name, e.code]);
+    assert.equal(submitted, TYPE, 'submit option retry');
+    for (const op of ['difInsert', 'difStrip'] as const) {
+      const e = (await dev[op](Buffer.alloc(op === 'difInsert' ? 512 : 520), { blockSize: 512 }).catch((x: unknown) => x)) as { code?: string; message: string };
+      assert.is(e.code, 'ERR_INVALID_ARG_VALUE', `${op}: ${e.message}`);
+    }
+  } finally {
+    await dev.close();
+    await dsa.shutdown();
+  }
+});
+
 test.run();

@@ -4,7 +4,9 @@
 //   arena  - inside this device's arena: descriptors address it directly (zero copy)
 //   shared - another SharedArrayBuffer: no descriptor can reach it
 //   local  - ordinary memory of this thread: no other thread can reach it
-import { bytesName, typeName } from '../device/errors.ts';
+import { argCoded, bytesName, typeName } from '../device/errors.ts';
+
+export { argCoded };
 import { windowOf } from '../device/spaces.ts';
 import { isBuffer, isDetached, isPlain, outOfBounds, plainBytes, realLength } from '../device/views.ts';
 
@@ -79,13 +81,6 @@ export function goneFrom(op: string, e: unknown): unknown {
   return Object.assign(new RangeError(`${op}: ${e.message}`), { code: 'BUFFER_GONE' });
 }
 
-/** An argument's error with Node's code for it, where it has none: ERR_INVALID_ARG_TYPE for a TypeError, ERR_INVALID_ARG_VALUE for a RangeError. */
-export function argCoded(e: unknown): unknown {
-  if ((e instanceof TypeError || e instanceof RangeError) && (e as { code?: unknown }).code === undefined) {
-    Object.assign(e, { code: e instanceof TypeError ? 'ERR_INVALID_ARG_TYPE' : 'ERR_INVALID_ARG_VALUE' });
-  }
-  return e;
-}
 
 /**
  * A call's argument error, named as the call's (its checks do not know which call they serve:

@@ -4,7 +4,7 @@
 // (Device.lend), as a DSA client process has its own buffers in its own address space.
 import { Allocator } from '../device/allocator.ts';
 import { DeviceConnection, isConnection, rejectOffDevice, unlisted } from '../device/connection.ts';
-import { Errors, typeName } from '../device/errors.ts';
+import { argCoded, Errors, typeName } from '../device/errors.ts';
 import type { EventFdAddon } from '../device/eventfd.ts';
 import { bytesAt } from '../device/host.ts';
 import type { Bytes } from './args.ts';
@@ -162,14 +162,14 @@ export abstract class DeviceCalls extends DeviceConnection {
   free(addr: number | Uint8Array): void {
     if (this.arena === null) throw Errors.noArena();
     if (addr instanceof Uint8Array) {
-      if (addr.buffer !== this.memory.buffer) throw new RangeError('free: this buffer is not from this device\'s buffer() or alloc() (another device\'s, or memory of its own): free it where it was made');
-      if (this.#buffers[addr.byteOffset] !== addr) throw new RangeError('free: expects a Buffer exactly as buffer() or alloc() returned it (not a view of one), not freed already');
+      if (addr.buffer !== this.memory.buffer) throw argCoded(new RangeError('free: this buffer is not from this device\'s buffer() or alloc() (another device\'s, or memory of its own): free it where it was made'));
+      if (this.#buffers[addr.byteOffset] !== addr) throw argCoded(new RangeError('free: expects a Buffer exactly as buffer() or alloc() returned it (not a view of one), not freed already'));
       delete this.#buffers[addr.byteOffset];
       this.arena.free(addr.byteOffset);
       this.blockFreed(addr.byteOffset);
       return;
     }
-    if (typeof addr !== 'number') throw new TypeError(`free(addr): addr must be an address alloc() returned or a Buffer from buffer(); got ${typeName(addr)}`);
+    if (typeof addr !== 'number') throw argCoded(new TypeError(`free(addr): addr must be an address alloc() returned or a Buffer from buffer(); got ${typeName(addr)}`));
     const why = this.notFreeable(addr);
     if (why !== null) throw Errors.notFreeable(addr, why);
     this.arena.free(addr);
@@ -216,8 +216,8 @@ export abstract class DeviceCalls extends DeviceConnection {
 
   /** A Buffer of arena memory: what engines reach with no copy, holding what was last written there (as Buffer.allocUnsafe). Give it back with free(buf). */
   buffer(size: number): Buffer {
-    if (typeof size !== 'number') throw new TypeError(`buffer(size): size must be a number; got ${typeof size === 'string' ? `the string ${JSON.stringify(size)}` : typeName(size)}`);
-    if (!Number.isInteger(size) || size < 0) throw new RangeError(`buffer(size): size must be a non-negative integer; got ${size}`);
+    if (typeof size !== 'number') throw argCoded(new TypeError(`buffer(size): size must be a number; got ${typeof size === 'string' ? `the string ${JSON.stringify(size)}` : typeName(size)}`));
+    if (!Number.isInteger(size) || size < 0) throw argCoded(new RangeError(`buffer(size): size must be a non-negative integer; got ${size}`));
     const addr = this.alloc(Math.max(1, size));
     const buf = bytesAt(this.memory.buffer, addr, size);
     this.#buffers[addr] = buf;

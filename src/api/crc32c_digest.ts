@@ -6,6 +6,7 @@
 //   number - the unsigned 32-bit value, as crc32c() resolves
 //   buffer - the 4 bytes big-endian
 // The value given may be unsigned or signed 32-bit; anything else is an error.
+import { argCoded } from '../device/errors.ts';
 import { newBytes } from '../device/host.ts';
 
 export type Crc32cFormat = 'number' | 'hex' | 'base64' | 'buffer';
@@ -17,12 +18,12 @@ export function formatCrc32c(crc: number, format: 'hex' | 'base64'): string;
 export function formatCrc32c(crc: number, format: 'buffer'): Buffer;
 export function formatCrc32c(crc: number, format?: Crc32cFormat): number | string | Buffer;
 export function formatCrc32c(crc: number, format: Crc32cFormat = 'number'): number | string | Buffer {
-  if (!FORMATS.includes(format as string)) throw new TypeError(`a CRC-32C format is one of ${FORMATS.join(', ')}; got ${String(format)}`);
+  if (!FORMATS.includes(format as string)) throw argCoded(new TypeError(`a CRC-32C format is one of ${FORMATS.join(', ')}; got ${String(format)}`));
   // A CRC is a 32-bit integer; anything else is a mistake to say, not to print as a checksum
   // (a forgotten await made 'AAAAAA==' of a promise). A signed 32-bit value, as some libraries
   // return it, is the same CRC.
-  if (typeof crc !== 'number') throw new TypeError(`a CRC-32C is a number; got ${crc === null ? 'null' : typeof crc}${(crc as unknown) instanceof Promise ? ' (a Promise: missing await?)' : ''}`);
-  if (!Number.isInteger(crc) || crc < -0x80000000 || crc > 0xffffffff) throw new RangeError(`a CRC-32C is an integer from -2^31 to 2^32-1; got ${crc}`);
+  if (typeof crc !== 'number') throw argCoded(new TypeError(`a CRC-32C is a number; got ${crc === null ? 'null' : typeof crc}${(crc as unknown) instanceof Promise ? ' (a Promise: missing await?)' : ''}`));
+  if (!Number.isInteger(crc) || crc < -0x80000000 || crc > 0xffffffff) throw argCoded(new RangeError(`a CRC-32C is an integer from -2^31 to 2^32-1; got ${crc}`));
   const v = crc >>> 0;
   if (format === 'number') return v;
   if (format === 'hex') return v.toString(16).padStart(8, '0');
@@ -40,7 +41,7 @@ export const crc32cBase64 = (crc: number): string => formatCrc32c(crc, 'base64')
 
 /** A CRC-32C written as 8 hex digits or as base64 of 4 bytes; null when the text is neither. */
 export function parseCrc32c(text: string): number | null {
-  if (typeof text !== 'string') throw new TypeError(`parseCrc32c: the text is a string (8 hex digits, or base64 as in x-goog-hash); got ${text === null ? 'null' : typeof text}`);
+  if (typeof text !== 'string') throw argCoded(new TypeError(`parseCrc32c: the text is a string (8 hex digits, or base64 as in x-goog-hash); got ${text === null ? 'null' : typeof text}`));
   const t = text.trim();
   if (/^[0-9a-fA-F]{8}$/.test(t)) return parseInt(t, 16) >>> 0;
   if (/^[A-Za-z0-9+/]{6}==$/.test(t)) {

@@ -5,7 +5,7 @@ import type { Bytes } from './args.ts';
 import type { BatchBuilder } from './batch_builder.ts';
 import type { DifOptions, DifUpdateOptions } from './dif.ts';
 import { checkedOptions, Device, type DeviceOptions, type DeviceStats, openLater } from '../device.ts';
-import { typeName } from '../device/errors.ts';
+import { argCoded, typeName } from '../device/errors.ts';
 import { checkHost } from '../device/host.ts';
 import { Ops } from './ops.ts';
 import { DeviceCalls } from './calls.ts';
@@ -111,7 +111,7 @@ export function deviceOption(call: string, d: unknown): DeviceCalls {
   // (by its shape, not instanceof: the ESM and CommonJS builds each have their own Device class)
   // (one of this copy's classes only as one it made: not Device.prototype, nor an object made from a device)
   const like = d instanceof DeviceCalls ? isConnection(d) : typeof d === 'object' && d !== null && ['crc32c', 'buffer', 'free', 'ready'].every((m) => typeof (d as Record<string, unknown>)[m] === 'function');
-  if (!like) throw new TypeError(`${call}: device must be a Device (from Device.open(), or Device.attach() of a lent part); got ${typeName(d)}`);
+  if (!like) throw argCoded(new TypeError(`${call}: device must be a Device (from Device.open(), or Device.attach() of a lent part); got ${typeName(d)}`));
   return d as DeviceCalls;
 }
 
@@ -127,7 +127,7 @@ export function ready(): Promise<void> {
 /** Options for the default device; takes effect the next time it opens. */
 export function configure(opts: DeviceOptions): void {
   // (checked now, not at the next call, which may run before the device opens)
-  if (opts === null || typeof opts !== 'object') throw new TypeError(`configure(options): options must be an object; got ${typeName(opts)}`);
+  if (opts === null || typeof opts !== 'object') throw argCoded(new TypeError(`configure(options): options must be an object; got ${typeName(opts)}`));
   checkedOptions(opts);
   options = structuredClone(opts); // (a copy: a rule changed in the caller's array later is not one checked now)
   failed = false;
@@ -148,8 +148,8 @@ export async function shutdown(): Promise<void> {
 
 /** Arena memory as a Buffer: engines work on it with no copy. Give it back with free(). */
 export function alloc(size: number): Buffer {
-  if (typeof size !== 'number') throw new TypeError(`alloc: size must be a number; got ${typeof size}`);
-  if (!Number.isInteger(size) || size < 0) throw new RangeError(`alloc: size must be a non-negative integer; got ${size}`);
+  if (typeof size !== 'number') throw argCoded(new TypeError(`alloc: size must be a number; got ${typeof size}`));
+  if (!Number.isInteger(size) || size < 0) throw argCoded(new RangeError(`alloc: size must be a non-negative integer; got ${size}`));
   return defaultDevice().buffer(size);
 }
 
@@ -158,8 +158,8 @@ export function free(buf: Buffer): void {
   // Only a Buffer alloc() returned, from the device open now: the byte offset of any other
   // view (a subarray, an empty view at a block's end) could be the address of someone else's block.
   const dev = current;
-  if (!(buf instanceof Uint8Array)) throw new TypeError('free: expects a Buffer from alloc()');
-  if (dev === null || buf.buffer !== dev.memory.buffer) throw new RangeError('free: this buffer is not from alloc() on the open default device');
+  if (!(buf instanceof Uint8Array)) throw argCoded(new TypeError('free: expects a Buffer from alloc()'));
+  if (dev === null || buf.buffer !== dev.memory.buffer) throw argCoded(new RangeError('free: this buffer is not from alloc() on the open default device'));
   dev.free(buf);
 }
 

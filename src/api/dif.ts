@@ -7,7 +7,7 @@
 // block), and a failing check becomes a DifCheckError naming the block, the fields and the
 // expected and actual values. Small calls, and calls while the engines boot, run the same
 // descriptors on this thread's instance of the core.
-import { argError, type Bytes, knownOptions, MAX_PIECES, type Span, stillThere } from './args.ts';
+import { argCoded, argError, type Bytes, knownOptions, MAX_PIECES, type Span, stillThere } from './args.ts';
 import { allDone } from './all_done.ts';
 import { inSlices, isSliced } from './slices.ts';
 import { throughWindow } from './through_window.ts';
@@ -312,7 +312,7 @@ export class DifOps {
     }
     const n = s.u8.byteLength;
     // (a descriptor holds whole blocks: one longer than the largest transfer is 0x13 on the device)
-    if (n > 0 && p.sstep > h.maxTransfer) return Promise.reject(new RangeError(`${name}: a block of the source is ${p.sstep} bytes, more than this device's maxTransfer of ${h.maxTransfer} bytes`));
+    if (n > 0 && p.sstep > h.maxTransfer) return Promise.reject(argCoded(new RangeError(`${name}: a block of the source is ${p.sstep} bytes, more than this device's maxTransfer of ${h.maxTransfer} bytes`)));
     const here = !h.booted() || n < h.inlineBytes();
     const placement: Placement = !h.booted() ? 'inline:booting' : here ? 'inline:small' : s.placement !== 'arena' || (out !== null && out.placement !== 'arena') ? 'device' : n >= h.splitThreshold && h.engines > 1 ? 'split' : 'device';
     const seen = { placement };

@@ -3,7 +3,7 @@
 // thread that owns the arena (or its lent part). Kept as a sorted array, its free ranges made
 // each alloc() and free() cost as many as there were: 100,000 small buffers freed in random
 // order took 10 s, 20,000 allocations past 20,000 holes 3 s.
-import { Errors, typeName } from './errors.ts';
+import { argCoded, Errors, typeName } from './errors.ts';
 
 /**
  * Blocks start and end on 64-byte lines (a cache line; DSA's records want 32): a block of 1 byte
@@ -65,10 +65,10 @@ export class Allocator {
    * are cut from.
    */
   alloc(bytes: number, align = 64, top = false): number {
-    if (typeof bytes !== 'number' || typeof align !== 'number') throw new TypeError(`alloc(bytes, align): both must be numbers; got ${typeName(bytes)}, ${typeName(align)}`);
-    if (!Number.isInteger(bytes) || bytes <= 0) throw new RangeError(`alloc: size must be a positive integer, got ${bytes}`);
-    if (!Number.isInteger(align) || align <= 0 || (align & (align - 1)) !== 0) throw new RangeError(`alloc: alignment must be a power of two, got ${align}`);
-    if (align > this.size) throw new RangeError(`alloc: alignment ${align} is larger than the arena (${this.size} bytes): no block of it can be aligned so`);
+    if (typeof bytes !== 'number' || typeof align !== 'number') throw argCoded(new TypeError(`alloc(bytes, align): both must be numbers; got ${typeName(bytes)}, ${typeName(align)}`));
+    if (!Number.isInteger(bytes) || bytes <= 0) throw argCoded(new RangeError(`alloc: size must be a positive integer, got ${bytes}`));
+    if (!Number.isInteger(align) || align <= 0 || (align & (align - 1)) !== 0) throw argCoded(new RangeError(`alloc: alignment must be a power of two, got ${align}`));
+    if (align > this.size) throw argCoded(new RangeError(`alloc: alignment ${align} is larger than the arena (${this.size} bytes): no block of it can be aligned so`));
     const at = Math.max(align, LINE);
     const addr = this.#fit(bytes, at, top);
     if (addr >= 0) return addr;

@@ -2,7 +2,7 @@
 // views of the arena, interrupt handles. The opener's Device and an attached thread's
 // AttachedDevice are both one (src/device.ts), with the drop-in calls on top (src/api/calls.ts).
 import { Interrupt, Vectors } from './completion.ts';
-import { Errors } from './errors.ts';
+import { argCoded, Errors } from './errors.ts';
 import type { EventFdAddon } from './eventfd.ts';
 import type { Layout } from './layout.ts';
 import { type ErrorLogEntry, Portal, type SubmitOptions } from './portal.ts';
@@ -161,7 +161,7 @@ export class DeviceConnection {
    */
   allocInterrupt(onInterrupt: () => void): InterruptHandle {
     if (this.closed) throw Errors.closed();
-    if (typeof onInterrupt !== 'function') throw new TypeError(`allocInterrupt(onInterrupt): onInterrupt must be a function; got ${typeof onInterrupt}`);
+    if (typeof onInterrupt !== 'function') throw argCoded(new TypeError(`allocInterrupt(onInterrupt): onInterrupt must be a function; got ${typeof onInterrupt}`));
     const v = this.vectors.claim();
     if (v < 0) throw Errors.noHandles();
     const irq = new Interrupt(this.vectors, v, this.addon, () => {

@@ -8,7 +8,7 @@ import { COMMON, HEADER_BYTES, type Kind, OPS, readField as read, RECORD_FIELDS 
 import { Desc, DifFlag, DifStatus, DstDif, Flag, Opcode, PasidWord, Record as Rec, SrcDif, Status } from './format.ts';
 import { type CompletionRecord, readRecord } from './record.ts';
 import type { Descriptor } from './descriptor.ts';
-import { statusName } from './errors.ts';
+import { argCoded, statusName } from './errors.ts';
 
 export { statusName };
 
@@ -111,8 +111,8 @@ const DST_DIF_NAMES = bitNames(DstDif as unknown as Record<string, number>);
 const DIF_STATUS_NAMES = bitNames(DifStatus as unknown as Record<string, number>);
 
 function viewOf(bytes: Uint8Array, n: number, what: string): DataView {
-  if (!(bytes instanceof Uint8Array)) throw new TypeError(`${what}: bytes must be a Uint8Array; got ${typeof bytes}`);
-  if (bytes.byteLength !== n) throw new RangeError(`${what}: a ${what === 'decodeDescriptor' ? 'descriptor' : 'completion record'} is ${n} bytes; got ${bytes.byteLength}`);
+  if (!(bytes instanceof Uint8Array)) throw argCoded(new TypeError(`${what}: bytes must be a Uint8Array; got ${typeof bytes}`));
+  if (bytes.byteLength !== n) throw argCoded(new RangeError(`${what}: a ${what === 'decodeDescriptor' ? 'descriptor' : 'completion record'} is ${n} bytes; got ${bytes.byteLength}`));
   return new DataView(bytes.buffer, bytes.byteOffset, n);
 }
 
@@ -172,7 +172,7 @@ const DIF_OPS = new Set<number>([Opcode.DIF_CHECK, Opcode.DIF_INS, Opcode.DIF_ST
  */
 export function decodeRecord(bytes: Uint8Array, opcode?: number): DecodedRecord {
   const dv = viewOf(bytes, Rec.SIZE, 'decodeRecord');
-  if (opcode !== undefined && !(Number.isInteger(opcode) && opcode >= 0 && opcode <= 0xff)) throw new RangeError(`decodeRecord: opcode must be 0-255; got ${String(opcode)}`);
+  if (opcode !== undefined && !(Number.isInteger(opcode) && opcode >= 0 && opcode <= 0xff)) throw argCoded(new RangeError(`decodeRecord: opcode must be 0-255; got ${String(opcode)}`));
   const rec = readRecord(bytes, 0);
   const out: Record<string, unknown> = {
     ...rec,

@@ -2,7 +2,7 @@
 // fields.ts places each opcode's fields (at format.ts's offsets, the layout's one source of truth).
 import { OPS, setU64, writeField } from './fields.ts';
 import { Desc, Flag, Opcode, PasidWord } from './format.ts';
-import { typeName } from './errors.ts';
+import { argCoded, typeName } from './errors.ts';
 
 export interface Common {
   /** descriptor flags; default CRAV | RCR when `completion` is given, else 0 */
@@ -67,29 +67,29 @@ export function encode(f: Fields, out: Uint8Array = new Uint8Array(Desc.SIZE)): 
 function build(opcode: Opcode, o: Common): Uint8Array {
   const { builder, fields } = OPS[opcode];
   const where = `Descriptor.${builder}`;
-  if (o === null || typeof o !== 'object') throw new TypeError(`${where}: its fields come as an object; got ${typeName(o)}`);
+  if (o === null || typeof o !== 'object') throw argCoded(new TypeError(`${where}: its fields come as an object; got ${typeName(o)}`));
   const out = new Uint8Array(Desc.SIZE);
   const dv = new DataView(out.buffer);
   const c = o as Record<string, unknown>;
   const { names, nested } = namesOf(opcode);
   for (const k of Object.keys(c)) {
-    if (!names.has(k)) throw new TypeError(`${where}: unknown field ${k} (its fields: ${[...new Set(fields.map((s) => s.name.replace(/\..*/, '')))].concat(COMMON_NAMES).join(', ')})`);
+    if (!names.has(k)) throw argCoded(new TypeError(`${where}: unknown field ${k} (its fields: ${[...new Set(fields.map((s) => s.name.replace(/\..*/, '')))].concat(COMMON_NAMES).join(', ')})`));
     const inner = nested.get(k);
     const v = c[k];
     // (srcTags: { refTg: 77 } wrote a ref tag of 0)
-    if (inner !== undefined && v !== null && typeof v === 'object') for (const n of Object.keys(v)) if (!inner.includes(n)) throw new TypeError(`${where}: unknown field ${k}.${n} (the fields of ${k}: ${inner.join(', ')})`);
+    if (inner !== undefined && v !== null && typeof v === 'object') for (const n of Object.keys(v)) if (!inner.includes(n)) throw argCoded(new TypeError(`${where}: unknown field ${k}.${n} (the fields of ${k}: ${inner.join(', ')})`));
   }
   // (decodeDescriptor's names are taken, as its output builds the same bytes: not saying another operation)
-  if (c.opcode !== undefined && c.opcode !== opcode) throw new TypeError(`${where}: opcode ${String(c.opcode)} is not this builder's (${opcode}): use Descriptor.encode, or the builder of that opcode`);
-  if (c.builder !== undefined && c.builder !== builder) throw new TypeError(`${where}: builder ${String(c.builder)} is not this one: call Descriptor.${String(c.builder)}`);
+  if (c.opcode !== undefined && c.opcode !== opcode) throw argCoded(new TypeError(`${where}: opcode ${String(c.opcode)} is not this builder's (${opcode}): use Descriptor.encode, or the builder of that opcode`));
+  if (c.builder !== undefined && c.builder !== builder) throw argCoded(new TypeError(`${where}: builder ${String(c.builder)} is not this one: call Descriptor.${String(c.builder)}`));
   checkValue(where, 'flags', c.flags, 3);
   checkValue(where, 'completion', c.completion, 8);
   checkValue(where, 'intHandle', c.intHandle, 2);
   if (c.pasid !== undefined && !(Number.isInteger(c.pasid) && (c.pasid as number) >= 0 && (c.pasid as number) <= PasidWord.PASID_MASK)) {
     // (bits 19:0 of the first dword: a larger value would run the descriptor in another space)
-    throw new RangeError(`${where}: pasid must be an integer from 0 to ${PasidWord.PASID_MASK} (20 bits); got ${String(c.pasid)}`);
+    throw argCoded(new RangeError(`${where}: pasid must be an integer from 0 to ${PasidWord.PASID_MASK} (20 bits); got ${String(c.pasid)}`));
   }
-  if (c.privileged !== undefined && typeof c.privileged !== 'boolean') throw new TypeError(`${where}: privileged must be a boolean; got ${typeName(c.privileged)}`);
+  if (c.privileged !== undefined && typeof c.privileged !== 'boolean') throw argCoded(new TypeError(`${where}: privileged must be a boolean; got ${typeName(c.privileged)}`));
   let flags = defaultFlags(o);
   for (const spec of fields) {
     const dot = spec.name.indexOf('.');
@@ -137,10 +137,10 @@ function checkValue(where: string, name: string, v: unknown, width: number): voi
   } else if (typeof v === 'bigint') {
     if (v >= 0n && v < 1n << BigInt(8 * width)) return;
   } else {
-    throw new TypeError(`${where}: ${name} must be a number or a bigint; got ${typeName(v)}`);
+    throw argCoded(new TypeError(`${where}: ${name} must be a number or a bigint; got ${typeName(v)}`));
   }
   const max = width === 8 ? '2^64 - 1' : String(2 ** (8 * width) - 1);
-  throw new RangeError(`${where}: ${name} must be an integer from 0 to ${max} (${width * 8} bits); got ${String(v)}`);
+  throw argCoded(new RangeError(`${where}: ${name} must be an integer from 0 to ${max} (${width * 8} bits); got ${String(v)}`));
 }
 
 type Addr = number | bigint;

@@ -110,6 +110,14 @@ export class DifCheckError extends SoftDsaError {
 
 const fieldHex = (field: string, v: number): string => '0x' + v.toString(16).padStart(field === 'refTag' ? 8 : 4, '0');
 
+/** An argument's error with Node's code for it, where it has none: ERR_INVALID_ARG_TYPE for a TypeError, ERR_INVALID_ARG_VALUE for a RangeError. */
+export function argCoded<E>(e: E): E {
+  if ((e instanceof TypeError || e instanceof RangeError) && (e as { code?: unknown }).code === undefined) {
+    Object.assign(e, { code: e instanceof TypeError ? 'ERR_INVALID_ARG_TYPE' : 'ERR_INVALID_ARG_VALUE' });
+  }
+  return e;
+}
+
 export const Errors = {
   queueFull: () => new SoftDsaError('QUEUE_FULL', 'work queue is full: the descriptor was refused (retry later, or submit with { retry: true })'),
   closed: () => new SoftDsaError('DEVICE_CLOSED', 'the device is closed'),
@@ -135,19 +143,19 @@ export const Errors = {
     Object.assign(new RangeError(align !== undefined
       ? `device arena has no free piece that holds ${bytes} bytes at an alignment of ${align} (the largest free piece is ${largest} bytes, of its ${size}): ask a smaller alignment, or free() buffers no longer used`
       : `device arena cannot fit ${bytes} more bytes (of its ${size}, the calls' own areas among them, the largest free piece is ${largest}): free() buffers no longer used, or ${larger}`), { code: 'ARENA_FULL' }),
-  badFree: (addr: number) => new RangeError(`address ${addr} was not allocated by this device (or was freed already)`),
-  notFreeable: (addr: number, why: string) => new RangeError(`free(${addr}): ${why}`),
-  outOfArena: (addr: number, length: number) => new RangeError(`range [${addr}, ${addr + length}) is not inside the device arena`),
+  badFree: (addr: number) => argCoded(new RangeError(`address ${addr} was not allocated by this device (or was freed already)`)),
+  notFreeable: (addr: number, why: string) => argCoded(new RangeError(`free(${addr}): ${why}`)),
+  outOfArena: (addr: number, length: number) => argCoded(new RangeError(`range [${addr}, ${addr + length}) is not inside the device arena`)),
   config: (target: string, field: string, why: string, name?: string) => new ConfigError(target, field, why, name),
   noWq: (which: string | number, known: string) => new SoftDsaError('NO_SUCH_WQ', `no work queue ${JSON.stringify(which)} on this device (its WQs: ${known})`),
   /** a name several of the device's WQs have (accel-config lets them) */
   ambiguousWq: (name: string | number, known: string) => new SoftDsaError('NO_SUCH_WQ', `work queue name ${JSON.stringify(name)} is on several of this device's WQs (${known}): give its id or 'wqN.M'`),
   wqType: (which: unknown) => Object.assign(new TypeError(`wq(which): a work queue's name, 'wqN.M' or id (a number); got ${which === null ? 'null' : typeof which === 'bigint' ? `${String(which)}n (a bigint)` : typeof which}`), { code: 'ERR_INVALID_ARG_TYPE' }),
-  option: (name: string, why: string) => new RangeError(`option ${name}: ${why}`),
-  optionType: (name: string, why: string) => new TypeError(`option ${name}: ${why}`),
-  faultRule: (why: string) => new RangeError(`fault rule: ${why}`),
+  option: (name: string, why: string) => argCoded(new RangeError(`option ${name}: ${why}`)),
+  optionType: (name: string, why: string) => argCoded(new TypeError(`option ${name}: ${why}`)),
+  faultRule: (why: string) => argCoded(new RangeError(`fault rule: ${why}`)),
   /** a rule that is not an object, or names a field rules do not have (as unknown option names are) */
-  faultRuleShape: (why: string) => new TypeError(`fault rule: ${why}`),
+  faultRuleShape: (why: string) => argCoded(new TypeError(`fault rule: ${why}`)),
   noHandles: () => new SoftDsaError('NO_INT_HANDLES', 'all interrupt handles are in use'),
   noArena: () => new SoftDsaError('NO_ARENA', 'this thread has no part of the device arena: attach with a handle from dev.lend(bytes) to take buffers and make drop-in calls here'),
   partGone: () => new SoftDsaError('PART_GONE', 'this handle\'s part of the arena is no longer lent (reclaimed, or never lent): ask the opener for a new one (lend)'),

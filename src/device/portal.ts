@@ -8,7 +8,7 @@
 //   (submitNow(d), for the API's batcher: the status itself when the lone descriptor
 //   completed during that spin, a promise otherwise.)
 import { type Interrupt, Vectors } from './completion.ts';
-import { Errors } from './errors.ts';
+import { argCoded, Errors } from './errors.ts';
 import { Desc, Flag, Opcode, Status } from './format.ts';
 import { recordAt } from './record.ts';
 import { Dev, type Layout, Stop, WqWord } from './layout.ts';
@@ -229,9 +229,9 @@ export class Portal {
 
   /** Status of position pos once done (and reaps it), else Status.NONE. */
   completed(pos: number): number {
-    if (!Number.isInteger(pos)) throw new TypeError(`completed(pos): pos must be a position from enqueue(); got ${String(pos)}`);
+    if (!Number.isInteger(pos)) throw argCoded(new TypeError(`completed(pos): pos must be a position from enqueue(); got ${String(pos)}`));
     // (a position reaped already, or never enqueued, would read NONE for good: a poller spun forever)
-    if (!this.#enqueued.has(pos)) throw new RangeError(`completed(pos): position ${pos} is not in flight from this portal's enqueue() (reaped already by an earlier completed(), or not one enqueue() returned)`);
+    if (!this.#enqueued.has(pos)) throw argCoded(new RangeError(`completed(pos): position ${pos} is not in flight from this portal's enqueue() (reaped already by an earlier completed(), or not one enqueue() returned)`));
     if (!this.wq.isDone(pos)) return Status.NONE;
     this.#enqueued.delete(pos);
     this.#logIfUnwritten(this.wq.statusOf(pos), pos);
@@ -570,10 +570,10 @@ export class Portal {
 
 function submitRetry(opts: unknown): boolean {
   if (opts === undefined || opts === null) return true;
-  if (typeof opts !== 'object') throw new TypeError(`submit options must be an object; got ${typeof opts}`);
-  for (const k of Object.keys(opts)) if (k !== 'retry') throw new TypeError(`submit: unknown option ${k} (the options: retry)`);
+  if (typeof opts !== 'object') throw argCoded(new TypeError(`submit options must be an object; got ${typeof opts}`));
+  for (const k of Object.keys(opts)) if (k !== 'retry') throw argCoded(new TypeError(`submit: unknown option ${k} (the options: retry)`));
   const retry = (opts as SubmitOptions).retry;
-  if (retry !== undefined && typeof retry !== 'boolean') throw new TypeError(`submit option retry must be a boolean; got ${typeof retry}`);
+  if (retry !== undefined && typeof retry !== 'boolean') throw argCoded(new TypeError(`submit option retry must be a boolean; got ${typeof retry}`));
   return retry !== false;
 }
 
