@@ -184,6 +184,26 @@ test('two WQs of one name (accel-config lets them): opened, with a warning; dev.
   }
 });
 
+test('a WQ named as another\'s device name (wqN.M): the device name finds its WQ, with a warning; names with control characters are listed quoted, on one line; an engine\'s misspelt field is said', async () => {
+  const dev = await Device.fromConfig([{ dev: 'dsa0', groups: [{ dev: 'group0.0', grouped_engines: [{ dev: 'engine0.0', group_idd: 0 }], grouped_workqueues: [
+    { dev: 'wq0.0', mode: 'shared', size: 8, threshold: 8, name: 'a\n\x1b[2J', group_id: 0 },
+    { dev: 'wq0.1', mode: 'shared', size: 8, threshold: 8, name: 'wq0.0', group_id: 0 },
+  ] }] }], { arenaBytes: 1 << 20 });
+  try {
+    assert.equal(dev.configWarnings, [
+      'engine0.0.group_idd: ignored (not a field softdsa reads: did you mean group_id?)',
+      `wq0.1.name: "wq0.0" is the device name of another WQ: dev.wq("wq0.0") finds that one (give this one's id, or 'wq0.1')`,
+    ]);
+    assert.is(dev.wq('wq0.0'), dev.portal);
+    const listed = '(its WQs: "a\\n\\u001b[2J" (id 0), wq0.0 (id 1))';
+    assert.throws(() => dev.wq('nope'), (e: Error) => e.message === `no work queue "nope" on this device ${listed}`);
+    assert.throws(() => dev.wq(Number.NaN), (e: Error) => e.message === `no work queue NaN on this device ${listed}`);
+    assert.throws(() => dev.inject({ wq: 'nope', status: 0x20 }), (e: Error) => e.message === `fault rule: wq "nope": this device has no such work queue ${listed}`);
+  } finally {
+    await dev.close();
+  }
+});
+
 test('refused through the promise: fromConfig rejects; a file that is not there is named', async () => {
   const e = await Device.fromConfig(config({ priority: 99 })).then(() => null, (err: unknown) => err as ConfigError);
   assert.is(e?.field, 'priority');

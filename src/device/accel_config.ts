@@ -244,6 +244,7 @@ export function parseAccelConfig(source: unknown, deviceName?: string): ParsedCo
         const ename = typeof e.dev === 'string' ? e.dev : '?';
         if (!Number.isInteger(eid)) throw Errors.config(gname, 'grouped_engines', `an engine's dev must be engineN.E, got ${JSON.stringify(e.dev)}`);
         if (e.group_id !== undefined && int(e.group_id) !== id) throw Errors.config(ename, 'group_id', `${String(e.group_id)}, but the engine is listed in ${gname}`);
+        for (const key of Object.keys(e)) if (key !== 'dev' && key !== 'group_id') warnings.push(`${ename}.${key}: ignored (${ignoredWhy(key)})`);
         engines.push(eid);
       }
       groups.push({ id, engines });
@@ -255,9 +256,12 @@ export function parseAccelConfig(source: unknown, deviceName?: string): ParsedCo
     }
     const topology: Topology = { device, groups, wqs: wqs.sort((a, b) => a.id - b.id), ...(capacity === undefined ? {} : { capacity }) };
     checkTopology(topology);
+    const dev = (id: number): string => `wq${deviceNumber(device)}.${id}`;
     for (const w of topology.wqs) {
-      const others = topology.wqs.filter((o) => o !== w && o.name === w.name).map((o) => `wq${deviceNumber(device)}.${o.id}`);
-      if (others.length > 0) warnings.push(`wq${deviceNumber(device)}.${w.id}.name: ${JSON.stringify(w.name)} is ${others.join(' and ')}'s too: dev.wq(${JSON.stringify(w.name)}) cannot tell them apart (give the id, or 'wqN.M')`);
+      const others = topology.wqs.filter((o) => o !== w && o.name === w.name).map((o) => dev(o.id));
+      if (others.length > 0) warnings.push(`${dev(w.id)}.name: ${JSON.stringify(w.name)} is ${others.join(' and ')}'s too: dev.wq(${JSON.stringify(w.name)}) cannot tell them apart (give the id, or 'wqN.M')`);
+      const named = topology.wqs.find((o) => o !== w && dev(o.id) === w.name);
+      if (named !== undefined) warnings.push(`${dev(w.id)}.name: ${JSON.stringify(w.name)} is the device name of another WQ: dev.wq(${JSON.stringify(w.name)}) finds that one (give this one's id, or '${dev(w.id)}')`);
     }
     return { topology, warnings };
   } catch (e) {

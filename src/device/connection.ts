@@ -4,7 +4,7 @@
 import { Interrupt, Vectors } from './completion.ts';
 import { argCoded, Errors } from './errors.ts';
 import type { EventFdAddon } from './eventfd.ts';
-import type { Layout } from './layout.ts';
+import { type Layout, wqIndexOf, wqsListed } from './layout.ts';
 import { type ErrorLogEntry, Portal, type SubmitOptions } from './portal.ts';
 
 /** What another thread needs to attach: send it with postMessage or workerData. */
@@ -73,12 +73,8 @@ export class DeviceConnection {
     if (this.closed) throw Errors.closed();
     const wqs = this.layout.wqs;
     if (typeof which !== 'string' && typeof which !== 'number') throw Errors.wqType(which);
-    const byName = typeof which === 'string' ? wqs.filter((w) => w.name === which || w.dev === which) : [];
-    const index = typeof which === 'number' ? wqs.findIndex((w) => w.id === which) : byName.length === 1 ? wqs.indexOf(byName[0]) : -1;
-    if (index < 0) {
-      const known = wqs.map((w) => `${w.name} (id ${w.id})`).join(', ');
-      throw byName.length > 1 ? Errors.ambiguousWq(which, known) : Errors.noWq(which, known);
-    }
+    const index = wqIndexOf(wqs, which);
+    if (index < 0) throw index === -2 ? Errors.ambiguousWq(which, wqsListed(wqs)) : Errors.noWq(which, wqsListed(wqs));
     if (index === this.portal.wq.index) return this.portal;
     if (wqs[index].mode === 'dedicated' && !this.ownsDedicated) throw Errors.dedicated(wqs[index].name);
     let entry = this.#wqPortals.get(index);

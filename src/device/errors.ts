@@ -147,7 +147,7 @@ export const Errors = {
   notFreeable: (addr: number, why: string) => argCoded(new RangeError(`free(${addr}): ${why}`)),
   outOfArena: (addr: number, length: number) => argCoded(new RangeError(`range [${addr}, ${addr + length}) is not inside the device arena`)),
   config: (target: string, field: string, why: string, name?: string) => new ConfigError(target, field, why, name),
-  noWq: (which: string | number, known: string) => new SoftDsaError('NO_SUCH_WQ', `no work queue ${JSON.stringify(which)} on this device (its WQs: ${known})`),
+  noWq: (which: string | number, known: string) => new SoftDsaError('NO_SUCH_WQ', `no work queue ${typeof which === 'number' ? String(which) : JSON.stringify(which)} on this device (its WQs: ${known})`),
   /** a name several of the device's WQs have (accel-config lets them) */
   ambiguousWq: (name: string | number, known: string) => new SoftDsaError('NO_SUCH_WQ', `work queue name ${JSON.stringify(name)} is on several of this device's WQs (${known}): give its id or 'wqN.M'`),
   wqType: (which: unknown) => Object.assign(new TypeError(`wq(which): a work queue's name, 'wqN.M' or id (a number); got ${which === null ? 'null' : typeof which === 'bigint' ? `${String(which)}n (a bigint)` : typeof which}`), { code: 'ERR_INVALID_ARG_TYPE' }),

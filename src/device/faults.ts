@@ -11,7 +11,7 @@
 // the same descriptors fault, however many engines run them. 'refuse' acts in the portal itself.
 import { Errors } from './errors.ts';
 import { Desc, DifFlag, DifTuple, Flag, Opcode, PasidWord } from './format.ts';
-import type { Layout } from './layout.ts';
+import { type Layout, type WqNamed, wqIndexOf, wqsListed } from './layout.ts';
 
 /** How an engine dies: its thread exits, or throws; before running the descriptor or after it (before completing it). */
 export interface EngineDeath {
@@ -131,7 +131,7 @@ export class FaultTable {
   readonly #f: Float64Array;
   readonly #mem: DataView;
   /** the device's WQs: what a rule's `wq` may name */
-  readonly #wqs: readonly RuleWq[];
+  readonly #wqs: readonly WqNamed[];
   #version = -1;
   #rules: Compiled[] = [];
 
@@ -450,11 +450,8 @@ function onlyFields(name: string, v: object, fields: readonly string[]): void {
 
 const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 0x7fffffff;
 
-/** A WQ as a rule may name it. */
-export type RuleWq = Readonly<{ id: number; name: string; dev: string }>;
-
 /** Validates a rule for a device whose WQs are `wqs`; returns its flags word and its WQ's id. Every problem names the field. */
-export function checkRule(rule: FaultRule, wqs: readonly RuleWq[]): { flags: number; wq: number } {
+export function checkRule(rule: FaultRule, wqs: readonly WqNamed[]): { flags: number; wq: number } {
   if (!isRecord(rule)) throw Errors.faultRuleShape(`a rule is an object; got ${shapeOf(rule)}`);
   const known = new Set<string>(['opcode', 'wq', 'address', 'probability', 'every', 'times', ...EFFECTS]);
   for (const k of Object.keys(rule)) if (!known.has(k)) throw Errors.faultRuleShape(`unknown field "${k}" (fields: ${[...known].join(', ')})`);
@@ -471,10 +468,9 @@ export function checkRule(rule: FaultRule, wqs: readonly RuleWq[]): { flags: num
   if (r.wq !== undefined) {
     if (typeof r.wq !== 'string' && (!Number.isInteger(r.wq) || (r.wq as number) < 0 || (r.wq as number) > 7)) throw Errors.faultRule(`wq must be a work queue id from 0 to 7, its name or 'wqN.M'; got ${describe(r.wq)}`);
     // (as dev.wq() finds one; a rule naming a WQ the device lacks would never match: a test of nothing, silently)
-    const found = wqs.filter((w) => (typeof r.wq === 'number' ? w.id === r.wq : w.name === r.wq || w.dev === r.wq));
-    const known = wqs.map((w) => `${w.name} (id ${w.id})`).join(', ');
-    if (found.length !== 1) throw Errors.faultRule(`wq ${describe(r.wq)}: ${found.length === 0 ? 'this device has no such work queue' : 'that name is on several work queues: give the id'} (its WQs: ${known})`);
-    wq = found[0].id;
+    const index = wqIndexOf(wqs, r.wq as string | number);
+    if (index < 0) throw Errors.faultRule(`wq ${describe(r.wq)}: ${index === -1 ? 'this device has no such work queue' : 'that name is on several work queues: give the id'} (its WQs: ${wqsListed(wqs)})`);
+    wq = wqs[index].id;
     flags |= F.HAS_WQ;
   }
   if (r.address !== undefined) {

@@ -85,6 +85,24 @@ export interface WqSpec {
 }
 
 /** A work queue's place in memory, with its attributes. */
+/** A WQ as dev.wq() and fault rules name it. */
+export type WqNamed = Readonly<{ id: number; name: string; dev: string }>;
+
+/**
+ * Where `which` is in wqs, as dev.wq() and fault rules find a WQ: by id (a number), by its device
+ * name 'wqN.M' (unique: it wins over a name), or by its name. -1: none; -2: a name several have.
+ */
+export function wqIndexOf(wqs: readonly WqNamed[], which: string | number): number {
+  if (typeof which === 'number') return wqs.findIndex((w) => w.id === which);
+  const byDev = wqs.findIndex((w) => w.dev === which);
+  if (byDev >= 0) return byDev;
+  const byName = wqs.filter((w) => w.name === which);
+  return byName.length === 1 ? wqs.indexOf(byName[0]) : byName.length === 0 ? -1 : -2;
+}
+
+/** The WQs as a message lists them, "name (id M)": a name with control characters quoted, on one line. */
+export const wqsListed = (wqs: readonly WqNamed[]): string => wqs.map((w) => `${/[\x00-\x1f\x7f]/.test(w.name) ? JSON.stringify(w.name) : w.name} (id ${w.id})`).join(', ');
+
 export interface WqLayout extends WqSpec {
   header: number;
   states: number;
