@@ -143,7 +143,7 @@ test('the CLI: --help, --version, and exit code 2 with one line for bad options'
   assert.is(bad.code, 2);
   assert.is(bad.out, '');
   assert.is(bad.err.trim().split('\n').length, 1, bad.err);
-  assert.match(bad.err, /^softdsa: --size/);
+  assert.match(bad.err, /^softdsa: bench: --size/);
   // The bin launcher (development checkout: sources through tsx).
   const v = spawnSync(process.execPath, [join(root, 'bin/softdsa.js'), '--version'], { cwd: root, encoding: 'utf8', timeout: 60000 });
   assert.is(v.status, 0, v.stderr);
@@ -373,10 +373,10 @@ test('main() returns 2 on a usage error (it ended its caller\'s process); --html
   const { captured } = await import('./captured.ts');
   const bad = await captured(() => main(['bench', '--frobnicate']));
   assert.is(bad.code, 2);
-  assert.match(bad.err, /^softdsa: Unknown option '--frobnicate'/);
+  assert.match(bad.err, /^softdsa: bench: Unknown option '--frobnicate' \(see softdsa bench --help\)/);
   // an argument with a newline or an escape in it: one line still, the whole of it shown
   for (const [argv, line] of [
-    [['bench', '--fro\nb'], "softdsa: Unknown option '--fro\\nb' (see softdsa --help)\n"],
+    [['bench', '--fro\nb'], "softdsa: bench: Unknown option '--fro\\nb' (see softdsa bench --help)\n"],
     [['bo\ngus'], 'softdsa: unknown command "bo\\ngus": the commands are "bench", "crc32c" and "decode" (see --help)\n'],
     [['decode', '--x\x1b'], "softdsa: decode: Unknown option '--x\\x1b' (see softdsa decode --help)\n"],
   ] as Array<[string[], string]>) {
@@ -384,7 +384,7 @@ test('main() returns 2 on a usage error (it ended its caller\'s process); --html
     assert.equal([r.code, r.err], [2, line]);
   }
   const dir = await captured(() => main(['bench', '-o', 'memmove', '-s', '4k', '-n', '10', '-w', '0', '--baseline', 'none', '--quiet', '--html', tmpdir()]));
-  assert.equal([dir.code, dir.err.trim()], [2, `softdsa: --html: ${tmpdir()} is a directory`]);
+  assert.equal([dir.code, dir.err.trim()], [2, `softdsa: bench: --html: ${tmpdir()} is a directory`]);
   const full = cli(['bench', '-o', 'memmove', '-s', '4k', '-n', '10', '-w', '0', '-e', '1', '--baseline', 'none', '--quiet', '--html', '/dev/full']);
   assert.is(full.code, 1);
   assert.match(full.err.trim(), /^softdsa: --html: cannot write \/dev\/full: ENOSPC[^\n]*$/);

@@ -72,6 +72,7 @@ test('argument parsing: defaults, usage errors on one line', () => {
     [['--in-flight', 'nine'], /^--in-flight: "nine" must be a whole number/],
     [['--base64', '--check', 'S'], /does not go with --check/],
     [['--check'], /--check needs a file name/],
+    [['-c../SUMS'], /^-c takes the list as its own argument: -c \.\.\/SUMS$/],
   ] as [string[], RegExp][]) {
     try {
       parseCrc32cArgs(argv, false);

@@ -75,6 +75,10 @@ export function parseCrc32cArgs(argv: string[], isTTY: boolean): Crc32cOptions {
   // form the options with a value take, is read as --check SUMS (not after "--": a name there).
   const end = argv.indexOf('--');
   argv = argv.flatMap((a, i) => (a.startsWith('--check=') && (end < 0 || i < end) ? ['--check', a.slice('--check='.length)] : [a]));
+  // (-cSUMS read as flags, "Unknown option '-.'" for -c../SUMS, said nothing of what to do: as for
+  // sha256sum, -c is a flag and the list its own argument)
+  const glued = argv.findIndex((a, i) => /^-c[^-]/.test(a) && (end < 0 || i < end));
+  if (glued >= 0) throw new UsageError(`-c takes the list as its own argument: -c ${argv[glued].slice(2)}`);
   const { values, positionals } = parseArgv(argv, SPEC, 'crc32c');
   // (the options' values first: `--in-flight nine` took "nine" for its value, and was told to give a FILE)
   const chunkSize = values['chunk-size'] === undefined ? undefined : parseBytes(values['chunk-size'] as string, '--chunk-size');

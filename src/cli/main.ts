@@ -59,7 +59,7 @@ export async function main(argv: string[], bytes?: Buffer[]): Promise<number> {
   } catch (e) {
     // (returned, not process.exit(2): main() is exported, and its caller's program goes on)
     if (!(e instanceof UsageError)) throw e;
-    process.stderr.write(`softdsa: ${usageLine(e)}\n`);
+    process.stderr.write(`softdsa: ${usageLine(e, argv[0] === 'bench' ? 'bench' : undefined)}\n`);
     return 2;
   }
   if (parsed.command === 'help') {

@@ -294,7 +294,7 @@ export function parseArgv(argv: string[], options: ParseArgsConfig['options'], c
 
 /** Parses argv (without node and the script). Throws UsageError. */
 export function parse(argv: string[], env: Defaults): Parsed {
-  const { values, positionals } = parseArgv(argv, SPEC);
+  const { values, positionals } = parseArgv(argv, SPEC, argv[0] === 'bench' ? 'bench' : undefined);
   if (values.version) return { command: 'version', argv };
   const [cmd, ...extra] = positionals;
   if (values.help || cmd === 'help') return { command: 'help', argv };
