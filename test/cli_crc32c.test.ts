@@ -193,9 +193,10 @@ test('--json to a pipe: the whole document, however long (the process had exited
     const g = spawnSync('bash', ['-c', `"${process.execPath}" "${join(root, 'bin/softdsa.js')}" crc32c ${args.join(' ')} | (exec 0<&-; sleep 0.3); echo "status \${PIPESTATUS[0]}"`], { cwd: dir, encoding: 'utf8', timeout: 60000 });
     assert.is(g.stdout, 'status 141\n', `${args.slice(0, 2).join(' ')}: ${g.stderr}`);
   }
-  const e = spawned(['miss\ning']);
+  const e = spawned(['miss\ning', 'miss\\ning', 'c1\u009bx']);
   assert.is(e.code, 1);
-  assert.is(e.err, 'softdsa: miss\\ning: No such file or directory\n');
+  // (a backslash as \\: a name with one is told from a name with a newline; C1 controls escaped too)
+  assert.is(e.err, 'softdsa: miss\\ning: No such file or directory\nsoftdsa: miss\\\\ning: No such file or directory\nsoftdsa: c1\\x9bx: No such file or directory\n');
 });
 
 test('unreadable paths: one line each on stderr, the others still printed, exit 1', async () => {

@@ -8,7 +8,7 @@ import { crc32cBase64, crc32cHex, parseCrc32c } from '../api/crc32c_digest.ts';
 import { createCrc32cStream } from '../api/crc32c_stream.ts';
 import { shutdown } from '../api/default_device.ts';
 import { crc32cFileInfo, DEFAULT_CHUNK, DEFAULT_IN_FLIGHT, MAPPED_CHUNK } from '../api/files.ts';
-import { parseArgv, parseBytes, UsageError, usageLine } from './options.ts';
+import { oneLine, parseArgv, parseBytes, UsageError, usageText } from './options.ts';
 import { Progress } from './progress.ts';
 
 export const CRC32C_HELP = `softdsa crc32c: the CRC-32C (Castagnoli) of files, on the software DSA's engines
@@ -160,10 +160,11 @@ const textOf = (raw: string): string => (/[^\x00-\xff]/.test(raw) ? raw : String
 
 /**
  * A name in a message or the progress bar, on one line and harmless to a terminal: control
- * characters and bytes that are not UTF-8 as escapes (\n, \x1b, \xe9).
+ * characters and bytes that are not UTF-8 as escapes (\n, \x1b, \xe9), and so a backslash as
+ * \\ (a name "a\nb" is told from one with a newline).
  */
 function shown(path: string | Buffer): string {
-  const text = typeof path === 'string' ? path : [...path].map((b) => (b < 0x80 ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
+  const text = typeof path === 'string' ? path.replace(/\\/g, '\\\\') : [...path].map((b) => (b === 0x5c ? '\\\\' : b < 0x80 ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
   return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
 }
 
@@ -201,9 +202,9 @@ function readStdin(): Promise<{ crc: number; bytes: number }> {
 
 /** Runs `softdsa crc32c`; resolves to the exit code. shutdown: close the default device at the end. */
 export async function crc32cMain(argv: string[], opts: { shutdown?: boolean; bytes?: Buffer[] } = {}): Promise<number> {
-  // (one line each, whatever a name or a bad option holds: names in it are shown())
+  // (one line each, whatever a name or a bad option holds: names in it are shown() already)
   const say = (line: string): void => {
-    process.stderr.write(`softdsa: ${shown(line)}\n`);
+    process.stderr.write(`softdsa: ${oneLine(line)}\n`);
   };
   let o: Crc32cOptions;
   try {
@@ -214,7 +215,7 @@ export async function crc32cMain(argv: string[], opts: { shutdown?: boolean; byt
   } catch (e) {
     if (e instanceof UsageError) {
       // (the arguments were parsed as bytes, one char each: the message's text as it was typed)
-      say(textOf(usageLine(e, 'crc32c')));
+      say(textOf(usageText(e, 'crc32c')));
       return 2;
     }
     throw e;

@@ -29,14 +29,20 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-/** Text on one line, harmless to a terminal: control characters as escapes (\n, \x1b). */
-export const oneLine = (text: string): string =>
-  text.replace(/[\x00-\x1f\x7f]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+const escaped = (c: string): string => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 
-/** A usage error as the line it is printed on (`command`: the subcommand it names once, "crc32c: --in-flight: ..."). */
-export function usageLine(e: UsageError, command?: string): string {
-  return oneLine(command === undefined || e.message.startsWith(`${command}: `) ? e.message : `${command}: ${e.message}`);
-}
+/**
+ * Text on one line, harmless to a terminal: control characters (C0, DEL) as escapes (\n, \x1b);
+ * `c1`: those of C1 too (\x9b), for text that is decoded (not bytes one char each, where 0x80-0x9f
+ * are parts of UTF-8 characters).
+ */
+export const oneLine = (text: string, c1 = true): string => text.replace(c1 ? /[\x00-\x1f\x7f-\x9f]/g : /[\x00-\x1f\x7f]/g, escaped);
+
+/** A usage error's message, naming the subcommand (`command`) once: "crc32c: --in-flight: ...". */
+export const usageText = (e: UsageError, command?: string): string => (command === undefined || e.message.startsWith(`${command}: `) ? e.message : `${command}: ${e.message}`);
+
+/** A usage error as the line it is printed on. */
+export const usageLine = (e: UsageError, command?: string): string => oneLine(usageText(e, command));
 
 export interface BenchOptions {
   ops: Op[];
@@ -283,7 +289,7 @@ export function parseArgv(argv: string[], options: ParseArgsConfig['options'], c
     // parseArgs' messages are long and multi-line; keep the first line (for a value that starts
     // with a dash, "argument is ambiguous", with its hint: "-s -4k" is otherwise left unexplained).
     // (an argument with a newline in it, "--bo\ngus", is on one line too: its line was cut there)
-    const message = argv.reduce((m, a) => (a === oneLine(a) ? m : m.split(a).join(oneLine(a))), String((e as Error).message));
+    const message = argv.reduce((m, a) => (a === oneLine(a, false) ? m : m.split(a).join(oneLine(a, false))), String((e as Error).message));
     const lines = message.split('\n');
     const hint = lines.find((l) => l.startsWith('To specify an option argument starting with a dash'));
     const first = lines[0].replace(/\. To specify.*$/, '');
