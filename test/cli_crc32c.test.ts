@@ -265,6 +265,8 @@ test('--check: OK lines exit 0; a mismatch, a missing file, bad lines: FAILED, e
   const none = await cli(['--check', 'NONE']);
   assert.is(none.code, 1);
   assert.match(none.err, /no properly formatted/);
+  const emptyList = spawned(['--check', '-'], '');
+  assert.equal([emptyList.code, emptyList.err], [1, "softdsa: 'standard input': no properly formatted CRC-32C checksum lines found\n"], 'named as sha256sum names it');
   const gone = await cli(['--check', 'NOSUMS']);
   assert.is(gone.code, 1);
   assert.is(gone.err, 'softdsa: NOSUMS: No such file or directory\n');

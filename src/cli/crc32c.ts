@@ -257,7 +257,7 @@ export async function crc32cMain(argv: string[], opts: { shutdown?: boolean; byt
       list.push({ path: pathOf(name), expected: { text: m[1], crc } });
     }
     if (list.length === 0) {
-      say(`${named(pathOf(o.check))}: no properly formatted CRC-32C checksum lines found`);
+      say(`${o.check === '-' ? "'standard input'" : named(pathOf(o.check))}: no properly formatted CRC-32C checksum lines found`); // (as sha256sum names it)
       return 1;
     }
   } else {
