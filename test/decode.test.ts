@@ -210,6 +210,7 @@ test('softdsa decode: usage errors on one line, exit 2', async () => {
     // a character a terminal would act on, or that cannot be seen, is named by its code point
     [['12\x1b]0;title\x07'], /U\+001B is not a hex digit \(the input looks binary: give its bytes as hex, e\.g\. xxd -p desc\.bin \| softdsa decode -\)\n$/],
     [['12\u200b34'], /U\+200B is not a hex digit\n$/],
+    [['12é'], /U\+00E9 is not a hex digit\n$/], // (an argument is text: a letter, not "binary")
     [['12"34'], /U\+0022 is not a hex digit\n$/],
     [['123'], /3 hex digits is not a whole number of bytes/],
     [['00'.repeat(32)], /a descriptor is 64 bytes \(128 hex digits\); got 32 \(a completion record\? add --record\)/],
@@ -248,7 +249,7 @@ test('softdsa decode through bin/softdsa.js, as a user runs it', () => {
   // binary on standard input: the first byte that is not hex, as the byte it is, and what to do
   const binary = run(['-'], Buffer.from([0xde, 0xad, 0xbe, 0xef]) as never);
   assert.equal([binary.code, binary.out], [2, '']);
-  assert.match(binary.err, /^softdsa: decode: U\+00DE is not a hex digit \(the input looks binary: give its bytes as hex, e\.g\. xxd -p desc\.bin \| softdsa decode -\)\n$/);
+  assert.match(binary.err, /^softdsa: decode: byte 0xde is not a hex digit \(the input looks binary: give its bytes as hex, e\.g\. xxd -p desc\.bin \| softdsa decode -\)\n$/);
   const dump = run(['-'], '00'.repeat(4 << 20));
   assert.equal([dump.code, dump.out], [2, '']);
   assert.match(dump.err, /^softdsa: decode: standard input holds more than 64 KiB: give one descriptor .*xxd -p -l 64 dump\.bin \| softdsa decode -\n$/);

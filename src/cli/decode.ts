@@ -46,16 +46,18 @@ export interface DecodeOptions {
   help: boolean;
 }
 
-/** The bytes of a hex text: whitespace, colons, commas and 0x prefixes are ignored. */
-export function parseHex(text: string): Uint8Array {
+/** The bytes of a hex text: whitespace, colons, commas and 0x prefixes are ignored. `bytes`: the text is bytes, one char each (standard input). */
+export function parseHex(text: string, bytes = false): Uint8Array {
   const digits = text.replace(/0x/gi, '').replace(/[\s:,]/g, '');
   const bad = /[^0-9a-f]/iu.exec(digits);
   if (bad) {
-    // (shown escaped unless plainly printable: a terminal acts on an ESC, a NUL or a zero-width space is not seen)
+    // (shown escaped unless plainly printable: a terminal acts on an ESC, a NUL or a zero-width space is not seen;
+    // a byte of standard input as the byte it is, not a character it is not: 0xff)
     const c = bad[0];
-    const shown = /^[\x21-\x7e]$/.test(c) && c !== '"' ? `"${c}"` : `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
-    // (control bytes, or bytes from 0x7F: standard input is read a byte a character)
-    const binary = /[\x00-\x08\x0e-\x1f\x7f-\xff]/.test(digits) ? ' (the input looks binary: give its bytes as hex, e.g. xxd -p desc.bin | softdsa decode -)' : '';
+    const code = c.codePointAt(0)!;
+    const shown = /^[\x21-\x7e]$/.test(c) && c !== '"' ? `"${c}"` : bytes ? `byte 0x${code.toString(16).padStart(2, '0')}` : `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
+    // (control bytes, or, read from standard input, bytes from 0x7F)
+    const binary = (bytes ? /[\x00-\x08\x0e-\x1f\x7f-\xff]/ : /[\x00-\x08\x0e-\x1f\x7f]/).test(digits) ? ' (the input looks binary: give its bytes as hex, e.g. xxd -p desc.bin | softdsa decode -)' : '';
     throw new UsageError(`decode: ${shown} is not a hex digit${binary}`);
   }
   if (digits.length % 2 !== 0) throw new UsageError(`decode: ${digits.length} hex digits is not a whole number of bytes`);
@@ -110,7 +112,7 @@ export function parseDecodeArgs(argv: string[], stdin: () => string = readStdin)
   if (positionals.length === 0) throw new UsageError('decode: give the bytes in hex (or - for standard input; see softdsa decode --help)');
   const stdinAt = positionals.indexOf('-');
   if (stdinAt >= 0 && positionals.length > 1) throw new UsageError('decode: "-" reads the hex from standard input: give nothing else');
-  const bytes = parseHex(stdinAt >= 0 ? stdin() : positionals.join(''));
+  const bytes = stdinAt >= 0 ? parseHex(stdin(), true) : parseHex(positionals.join(''));
   const want = record ? Record.SIZE : Desc.SIZE;
   if (bytes.length !== want) {
     const hint = bytes.length === (record ? Desc.SIZE : Record.SIZE) ? (record ? ' (a descriptor? drop --record)' : ' (a completion record? add --record)') : '';
