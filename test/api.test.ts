@@ -485,7 +485,7 @@ test('applyDelta refuses, writing nothing, a delta that is empty, cut short (als
     new DataView(out.buffer).setBigUint64(16, BigInt(out.length), true);
     return out;
   };
-  assert.equal(made(size, w0, w1, tail), delta, 'made() remakes the delta');
+  assert.ok(Buffer.from(made(size, w0, w1, tail)).equals(delta), 'made() remakes the delta');
   for (const [what, bad] of [['reordered', made(size, w1, w0, tail)], ['a window twice', made(size, w0, w0, w1, tail)], ['an empty frame', made(size, emptyW0, w1, tail)], ['a frame after the tail', made(size, w0, tail, w1)], ['the tail twice', made(size, w0, w1, tail, tail)]] as const) {
     const t = Buffer.from(a);
     await rejects(() => dev.applyDelta(t, bad), RangeError, what);
@@ -1685,6 +1685,28 @@ test('argument errors everywhere carry Node\'s codes: options, fault rules, buff
       const e = (await dev[op](Buffer.alloc(op === 'difInsert' ? 512 : 520), { blockSize: 512 }).catch((x: unknown) => x)) as { code?: string; message: string };
       assert.is(e.code, 'ERR_INVALID_ARG_VALUE', `${op}: ${e.message}`);
     }
+  } finally {
+    await dev.close();
+    await dsa.shutdown();
+  }
+});
+
+
+test('createDelta resolves to a Buffer in Node, as the other calls\' new bytes are (it gave a plain Uint8Array: .equals() and .copy() were missing), on every placement', async () => {
+  const dev = await Device.open({ engines: 1, arenaBytes: 4 << 20 });
+  try {
+    const a = dev.buffer(4096).fill(1);
+    const b = dev.buffer(4096).fill(1);
+    b[100] = 9;
+    for (const [x, y] of [[a, b], [Buffer.from(a), Buffer.from(b)]]) {
+      const d = await dev.createDelta(x, y);
+      assert.ok(Buffer.isBuffer(d), d.constructor.name);
+      const t = Buffer.from(x);
+      await dev.applyDelta(t, d);
+      assert.ok(t.equals(y));
+    }
+    const small = await dsa.createDelta(Buffer.alloc(16), Buffer.alloc(16, 1));
+    assert.ok(Buffer.isBuffer(small) && small.equals(await dsa.createDelta(Buffer.alloc(16), Buffer.alloc(16, 1))));
   } finally {
     await dev.close();
     await dsa.shutdown();

@@ -6,7 +6,7 @@
 // destination of another size took the tail at its own end, 8·k bytes off, silently. The
 // length: a delta cut short where a frame ends was applied in part, silently.) And the same
 // entries made and applied on this thread, for buffers no engine reaches.
-import { rangeComparer } from '../device/host.ts';
+import { newBytes, rangeComparer } from '../device/host.ts';
 import { DeltaEntry } from '../device/format.ts';
 
 /** A window's create-delta entries ({u16 word index, b's 8 bytes} per differing word of a and b), made here (a view: framed() copies it). */
@@ -112,8 +112,9 @@ export function parseFrames(rec: Uint8Array, size: number): Array<[number, numbe
 /** A delta of n-byte buffers from its frames' windows and bodies (in order, the tail's last): the size frame, then them, written once. */
 export function framed(n: number, frames: ReadonlyArray<readonly [number, Uint8Array]>): Uint8Array {
   const bytes = frames.reduce((sum, [, body]) => sum + 8 + body.byteLength, SIZE_FRAME_BYTES);
-  const out = new Uint8Array(bytes);
-  const dv = new DataView(out.buffer);
+  // (a Buffer in Node, as the other calls' results are; a pooled one may start inside its ArrayBuffer)
+  const out = newBytes(bytes);
+  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
   dv.setUint32(0, SIZE_FRAME, true);
   dv.setUint32(4, 16, true);
   dv.setBigUint64(8, BigInt(n), true);

@@ -18,7 +18,7 @@ import { type ArenaInfo, type Bytes, MAX_PIECES, pattern as patternOf, argCoded,
 import { type ArenaMemory, Batcher, type Member, RESOLVED, type Submitter } from './batcher.ts';
 import { crc32cCombine } from './crc_combine.ts';
 import { Errors } from '../device/errors.ts';
-import { channel, compareBytes, crc32cOf, stagesNotShared } from '../device/host.ts';
+import { channel, compareBytes, crc32cOf, newBytes, stagesNotShared } from '../device/host.ts';
 import { firstDifference } from '../device/first_difference.ts';
 import { fillPattern } from '../device/pattern.ts';
 import { AddressSpaces, windowOf } from '../device/spaces.ts';
@@ -1047,7 +1047,7 @@ export class Ops {
       throw argError('createDelta', e);
     }
     const n = x.n;
-    if (this.#checkOnly) return new Uint8Array(0);
+    if (this.#checkOnly) return newBytes(0);
     let where = unsplit(this.#place('compare', n, x, y));
     // CR_DELTA needs 8-byte aligned sources (0x1C otherwise).
     if (where === 'device' && ((x.addr | y.addr) & 7) !== 0) where = 'inline:unaligned';
