@@ -231,6 +231,7 @@ export function parseAccelConfig(source: unknown, deviceName?: string): ParsedCo
   // In any other file an absent size or threshold is the driver's 0, refused below.
   const template = groupList.every((g) => isObject(g) && g.grouped_engines === undefined && Array.isArray(g.grouped_workqueues ?? []) && ((g.grouped_workqueues ?? []) as unknown[]).every((w) => isObject(w) && w.size === undefined));
   const lim = { ...limitsOf(device), ...(capacity === undefined ? {} : { MAX_ENGINES: capacity.engines }) };
+  // (a refusal anywhere from here is told with what reading the file noted: explained())
   try {
     for (const g of groupList) {
       if (!isObject(g)) throw Errors.config(device, 'groups', 'a group must be an object');
@@ -260,8 +261,8 @@ export function parseAccelConfig(source: unknown, deviceName?: string): ParsedCo
     for (const w of topology.wqs) {
       const others = topology.wqs.filter((o) => o !== w && o.name === w.name).map((o) => dev(o.id));
       if (others.length > 0) warnings.push(`${dev(w.id)}.name: ${JSON.stringify(w.name)} is ${others.join(' and ')}'s too: dev.wq(${JSON.stringify(w.name)}) cannot tell them apart (give the id, or 'wqN.M')`);
-      const named = topology.wqs.find((o) => o !== w && dev(o.id) === w.name);
-      if (named !== undefined) warnings.push(`${dev(w.id)}.name: ${JSON.stringify(w.name)} is the device name of another WQ: dev.wq(${JSON.stringify(w.name)}) finds that one (give this one's id, or '${dev(w.id)}')`);
+      const holder = topology.wqs.find((o) => o !== w && dev(o.id) === w.name);
+      if (holder !== undefined) warnings.push(`${dev(w.id)}.name: ${JSON.stringify(w.name)} is the device name of another WQ: dev.wq(${JSON.stringify(w.name)}) finds that one (give this one's id, or '${dev(w.id)}')`);
     }
     return { topology, warnings };
   } catch (e) {

@@ -150,7 +150,7 @@ export const Errors = {
   noWq: (which: string | number, known: string) => new SoftDsaError('NO_SUCH_WQ', `no work queue ${typeof which === 'number' ? String(which) : JSON.stringify(which)} on this device (its WQs: ${known})`),
   /** a name several of the device's WQs have (accel-config lets them) */
   ambiguousWq: (name: string | number, known: string) => new SoftDsaError('NO_SUCH_WQ', `work queue name ${JSON.stringify(name)} is on several of this device's WQs (${known}): give its id or 'wqN.M'`),
-  wqType: (which: unknown) => Object.assign(new TypeError(`wq(which): a work queue's name, 'wqN.M' or id (a number); got ${which === null ? 'null' : typeof which === 'bigint' ? `${String(which)}n (a bigint)` : typeof which}`), { code: 'ERR_INVALID_ARG_TYPE' }),
+  wqType: (which: unknown) => argCoded(new TypeError(`wq(which): a work queue's name, 'wqN.M' or id (a number); got ${which === null ? 'null' : typeof which === 'bigint' ? `${String(which)}n (a bigint)` : typeof which}`)),
   option: (name: string, why: string) => argCoded(new RangeError(`option ${name}: ${why}`)),
   optionType: (name: string, why: string) => argCoded(new TypeError(`option ${name}: ${why}`)),
   faultRule: (why: string) => argCoded(new RangeError(`fault rule: ${why}`)),

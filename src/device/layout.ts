@@ -84,7 +84,6 @@ export interface WqSpec {
   cap: number;
 }
 
-/** A work queue's place in memory, with its attributes. */
 /** A WQ as dev.wq() and fault rules name it. */
 export type WqNamed = Readonly<{ id: number; name: string; dev: string }>;
 
@@ -103,6 +102,7 @@ export function wqIndexOf(wqs: readonly WqNamed[], which: string | number): numb
 /** The WQs as a message lists them, "name (id M)": a name with control characters quoted, on one line. */
 export const wqsListed = (wqs: readonly WqNamed[]): string => wqs.map((w) => `${/[\x00-\x1f\x7f]/.test(w.name) ? JSON.stringify(w.name) : w.name} (id ${w.id})`).join(', ');
 
+/** A work queue's place in memory, with its attributes. */
 export interface WqLayout extends WqSpec {
   header: number;
   states: number;
