@@ -165,7 +165,7 @@ const textOf = (raw: string): string => (/[^\x00-\xff]/.test(raw) ? raw : String
  */
 function shown(path: string | Buffer): string {
   const text = typeof path === 'string' ? path.replace(/\\/g, '\\\\') : [...path].map((b) => (b === 0x5c ? '\\\\' : b < 0x80 ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
-  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+  return oneLine(text);
 }
 
 /** A name in an error message: shown(), and quoted where it is empty or begins or ends with white space, which a message would lose ('', ' '). */
