@@ -727,6 +727,13 @@ test('also: a lent part cannot be freed by its address (the next buffer took it 
   }
 });
 
+test('a program that polluted Object.prototype and Array.prototype: options, descriptor fields, fault rules and split calls read only what they were given (an inherited completion had the device write a record into the program\'s memory; Array.prototype[0] had a split CRC and copy give wrong results)', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(fixture('polluted.ts'))], { encoding: 'utf8', timeout: 60000 });
+  const out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
+  assert.equal(out, { refTag: 0, fileCrc: true, streamCrc: true, passed: 1000, submit: Status.SUCCESS, victim: true, rule: 'fault rule: a rule needs an effe', splitCrc: true, splitCopy: true, fromConfig: 'opened' }, r.stderr);
+});
+
 test('also: a process without WebAssembly (--jitless) is told so: alloc() and Device.open() fail with NO_WASM; a call on plain bytes still runs', async () => {
   const { spawnSync } = await import('node:child_process');
   const script = `import { crc32c, alloc, Device } from ${JSON.stringify(new URL('../src/index.ts', import.meta.url).href)};

@@ -181,13 +181,19 @@ export function seedOf(v: unknown): number {
 }
 
 /**
- * Throws a TypeError for an option name `call` does not take: a typo (`signl`, `blcokSize`) would
- * else leave that option at its default, unsaid, as Device.open() refuses one too.
+ * A call's options as it reads them: their own properties only, each read once, in an object of
+ * no prototype (Object.prototype.seed, or a class's getter, is no option given, and a getter does
+ * not answer the check one value and the call another). Throws a TypeError for an option name
+ * `call` does not take: a typo (`signl`, `blcokSize`) would else leave that option at its
+ * default, unsaid, as Device.open() refuses one too.
  */
-export function knownOptions(call: string, opts: object, names: readonly string[]): void {
+export function ownOptions<T extends object>(call: string, opts: T, names: readonly string[]): T {
+  const own = Object.create(null) as Record<string, unknown>;
   for (const k of Object.keys(opts)) {
     if (!names.includes(k)) throw new TypeError(`${call}: unknown option ${k} (the options: ${names.join(', ')})`);
+    own[k] = (opts as Record<string, unknown>)[k];
   }
+  return own as T;
 }
 
 /**

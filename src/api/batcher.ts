@@ -93,8 +93,12 @@ interface Block {
   readonly cap: number;
   readonly members: Member[];
   readonly solo: boolean[];
-  /** its descriptors' 64-byte views, made as first used: kept with the block in the pool (a view is ~80 ns to make) */
-  readonly views: Uint8Array[];
+  /**
+   * its descriptors' 64-byte views, made as first used: kept with the block in the pool (a view is
+   * ~80 ns to make); null until then, never a hole (a hole reads Array.prototype: a program that
+   * set Array.prototype[0] had its descriptor submitted in place of a call's)
+   */
+  readonly views: Array<Uint8Array | null>;
   /** members submitted already: a block goes out in parts once its calls hold enough work (weigh) */
   sent: number;
   /** parts submitted and not yet done: the block goes back once none is, and it takes no more */
@@ -110,7 +114,7 @@ interface Waiting {
 }
 
 /** A block of `cap` members at base, empty. */
-const block = (base: number, cap: number): Block => ({ base, cap, members: [], solo: [], views: [], sent: 0, parts: 0 });
+const block = (base: number, cap: number): Block => ({ base, cap, members: [], solo: [], views: new Array<Uint8Array | null>(cap).fill(null), sent: 0, parts: 0 });
 
 export class Batcher {
   readonly #dev: Submitter;

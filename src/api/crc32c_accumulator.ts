@@ -14,7 +14,7 @@
 // Strings are rejected with a TypeError (encode them first, e.g. Buffer.from(s, 'utf8') or
 // a TextEncoderStream): the CRC is of bytes, and which bytes a string is depends on an
 // encoding the stream should not guess.
-import { argCoded, bytesOf, intOption, knownOptions } from './args.ts';
+import { argCoded, bytesOf, intOption, ownOptions } from './args.ts';
 import { defaultDeviceIfOpen, deviceOption } from './default_device.ts';
 import type { DeviceCalls } from './calls.ts';
 import { Errors, typeName } from '../device/errors.ts';
@@ -89,14 +89,17 @@ export class Crc32cAccumulator {
   /** bytes fed so far */
   bytes = 0;
 
+  /** the options given, as read (ownOptions): what the stream around it reads its own from */
+  readonly options!: Crc32cStreamOptions;
+
   /** `names`: the options `where` takes */
   constructor(where: string, opts: Crc32cStreamOptions = {}, names: readonly string[] = ACCUMULATOR_OPTIONS) {
     this.#where = where;
     try {
       if (opts === null || typeof opts !== 'object') throw new TypeError(`${where}: options must be an object; got ${typeName(opts)}`);
-      knownOptions(where, opts, names);
-      this.#crc = intOption(where, 'seed', opts.seed, 0, 0, 0xffffffff);
-      this.#dev = opts.device === undefined ? undefined : deviceOption(where, opts.device); // (a wrong one is said now)
+      this.options = ownOptions(where, opts, names);
+      this.#crc = intOption(where, 'seed', this.options.seed, 0, 0, 0xffffffff);
+      this.#dev = this.options.device === undefined ? undefined : deviceOption(where, this.options.device); // (a wrong one is said now)
     } catch (e) {
       throw argCoded(e); // (coded as Node codes an argument's error, as the chunks' are)
     }

@@ -23,9 +23,10 @@ export class Crc32cStream extends Transform {
   readonly crc: Promise<number>;
 
   constructor(opts: Crc32cStreamOptions = {}) {
-    super({ decodeStrings: false });
+    // (Node's options of no prototype: Object.prototype.signal had Node abort the stream inside super())
+    super(Object.assign(Object.create(null) as object, { decodeStrings: false }));
     this.#acc = new Crc32cAccumulator('createCrc32cStream', opts, [...ACCUMULATOR_OPTIONS, 'passThrough']);
-    this.#pass = opts.passThrough ?? true;
+    this.#pass = this.#acc.options.passThrough ?? true;
     if (typeof this.#pass !== 'boolean') throw argCoded(new TypeError(`createCrc32cStream: passThrough must be a boolean; got ${typeName(this.#pass)}`));
     this.crc = new Promise<number>((resolve, reject) => {
       this.#resolve = resolve;

@@ -7,7 +7,7 @@
 // block), and a failing check becomes a DifCheckError naming the block, the fields and the
 // expected and actual values. Small calls, and calls while the engines boot, run the same
 // descriptors on this thread's instance of the core.
-import { argCoded, argError, type Bytes, knownOptions, MAX_PIECES, type Span, stillThere } from './args.ts';
+import { argCoded, argError, type Bytes, ownOptions, MAX_PIECES, type Span, stillThere } from './args.ts';
 import { allDone } from './all_done.ts';
 import { inSlices, isSliced } from './slices.ts';
 import { throughWindow } from './through_window.ts';
@@ -141,8 +141,7 @@ const TO_OPTIONS = [...TAG_OPTIONS, 'keepGuard', 'keepAppTag', 'keepRefTag'] as 
 /** Checks a call's options and turns them into descriptor fields. */
 function planDif(name: DifOpName, opts: unknown): DifPlan {
   if (opts === null || (opts !== undefined && typeof opts !== 'object')) throw new TypeError(`${name}: options must be an object; got ${typeName(opts)}`);
-  const o = (opts ?? {}) as DifUpdateOptions;
-  knownOptions(name, o, name === 'difUpdate' ? [...DIF_OPTIONS, 'to'] : DIF_OPTIONS);
+  const o = ownOptions(name, (opts ?? {}) as DifUpdateOptions, name === 'difUpdate' ? [...DIF_OPTIONS, 'to'] : DIF_OPTIONS);
   const block = o.blockSize ?? 512;
   const code = BLOCK_CODE.get(block);
   if (code === undefined) {
@@ -170,8 +169,7 @@ function planDif(name: DifOpName, opts: unknown): DifPlan {
   let dst = own;
   if (opcode === Opcode.DIF_UPDT) {
     if (o.to === null || (o.to !== undefined && typeof o.to !== 'object')) throw new TypeError(`${name}: to must be an object; got ${typeName(o.to)}`);
-    const to = o.to ?? {};
-    knownOptions(`${name}: to`, to, TO_OPTIONS);
+    const to = ownOptions(`${name}: to`, o.to ?? {}, TO_OPTIONS);
     dst = tagsOf(name, to, 'to.');
     dstFlags =
       (bool(name, 'to.keepGuard', to.keepGuard, false) ? DstDif.GUARD_PASS : 0) |

@@ -30,7 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { isAbsolute, sep } from 'node:path';
 import { ftruncate, realpathSync, type Stats } from 'node:fs';
 import { promisify } from 'node:util';
-import { argCoded, intOption, knownOptions } from './args.ts';
+import { argCoded, intOption, ownOptions } from './args.ts';
 import { allDone } from './all_done.ts';
 import { CrcFold } from './crc_combine.ts';
 import { bufferLeavingRoom, reserveOf } from './arena_room.ts';
@@ -181,7 +181,7 @@ function checkedArgs(fn: string, paths: { [name: string]: unknown }, o: CopyFile
 function checkOptions(fn: string, o: CopyFileCrcOptions | undefined, copy: boolean): Checked {
   if (o === undefined || o === null) o = {};
   if (typeof o !== 'object') throw new TypeError(`${fn}: options must be an object; got ${typeof o}`);
-  knownOptions(fn, o, copy ? [...FILE_OPTIONS, 'via'] : FILE_OPTIONS);
+  o = ownOptions(fn, o, copy ? [...FILE_OPTIONS, 'via'] : FILE_OPTIONS);
   // (a tuning, not a result: a smaller one is taken as MIN_CHUNK, and the CRC is the same)
   const chunkSize = Math.max(MIN_CHUNK, intOption(fn, 'chunkSize', o.chunkSize, DEFAULT_CHUNK, 1, MAX_CHUNK));
   const inFlight = intOption(fn, 'inFlight', o.inFlight, DEFAULT_IN_FLIGHT, 1, 64);

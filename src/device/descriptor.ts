@@ -45,7 +45,8 @@ function header(dv: DataView, opcode: number, flags: number, c: Common): void {
 const defaultFlags = (c: Common): number => c.flags ?? (c.completion !== undefined ? Flag.CRAV | Flag.RCR : 0);
 
 /** Encodes a descriptor into `out` (64 bytes, zeroed first) or a new array. */
-export function encode(f: Fields, out: Uint8Array = new Uint8Array(Desc.SIZE)): Uint8Array {
+export function encode(given: Fields, out: Uint8Array = new Uint8Array(Desc.SIZE)): Uint8Array {
+  const f = Object.assign(Object.create(null) as object, given) as Fields; // (own fields only, each read once: as build's)
   out.fill(0, 0, Desc.SIZE);
   const dv = new DataView(out.buffer, out.byteOffset, Desc.SIZE);
   header(dv, f.opcode, defaultFlags(f), f);
@@ -70,14 +71,23 @@ function build(opcode: Opcode, o: Common): Uint8Array {
   if (o === null || typeof o !== 'object') throw argCoded(new TypeError(`${where}: its fields come as an object; got ${typeName(o)}`));
   const out = new Uint8Array(Desc.SIZE);
   const dv = new DataView(out.buffer);
-  const c = o as Record<string, unknown>;
+  // The fields as given: own properties only, each read once (an inherited completion, as
+  // Object.prototype.completion, had the device write a record into the program's memory).
+  const c = Object.create(null) as Record<string, unknown>;
   const { names, nested } = namesOf(opcode);
-  for (const k of Object.keys(c)) {
+  for (const k of Object.keys(o)) {
     if (!names.has(k)) throw argCoded(new TypeError(`${where}: unknown field ${k} (its fields: ${[...new Set(fields.map((s) => s.name.replace(/\..*/, '')))].concat(COMMON_NAMES).join(', ')})`));
     const inner = nested.get(k);
-    const v = c[k];
+    const v = (o as Record<string, unknown>)[k];
+    c[k] = v;
+    if (inner === undefined || v === null || typeof v !== 'object') continue;
     // (srcTags: { refTg: 77 } wrote a ref tag of 0)
-    if (inner !== undefined && v !== null && typeof v === 'object') for (const n of Object.keys(v)) if (!inner.includes(n)) throw argCoded(new TypeError(`${where}: unknown field ${k}.${n} (the fields of ${k}: ${inner.join(', ')})`));
+    const own = Object.create(null) as Record<string, unknown>;
+    for (const n of Object.keys(v)) {
+      if (!inner.includes(n)) throw argCoded(new TypeError(`${where}: unknown field ${k}.${n} (the fields of ${k}: ${inner.join(', ')})`));
+      own[n] = (v as Record<string, unknown>)[n];
+    }
+    c[k] = own;
   }
   // (decodeDescriptor's names are taken, as its output builds the same bytes: not saying another operation)
   if (c.opcode !== undefined && c.opcode !== opcode) throw argCoded(new TypeError(`${where}: opcode ${String(c.opcode)} is not this builder's (${opcode}): use Descriptor.encode, or the builder of that opcode`));
@@ -90,7 +100,7 @@ function build(opcode: Opcode, o: Common): Uint8Array {
     throw argCoded(new RangeError(`${where}: pasid must be an integer from 0 to ${PasidWord.PASID_MASK} (20 bits); got ${String(c.pasid)}`));
   }
   if (c.privileged !== undefined && typeof c.privileged !== 'boolean') throw argCoded(new TypeError(`${where}: privileged must be a boolean; got ${typeName(c.privileged)}`));
-  let flags = defaultFlags(o);
+  let flags = defaultFlags(c);
   for (const spec of fields) {
     const dot = spec.name.indexOf('.');
     const v = (dot < 0 ? c[spec.name] : ((c[spec.name.slice(0, dot)] ?? {}) as Record<string, unknown>)[spec.name.slice(dot + 1)]) as number | bigint | undefined;
@@ -99,7 +109,7 @@ function build(opcode: Opcode, o: Common): Uint8Array {
     if (spec.when !== undefined) flags |= spec.when;
     writeField(dv, spec, v);
   }
-  header(dv, opcode, flags, o);
+  header(dv, opcode, flags, c);
   return out;
 }
 

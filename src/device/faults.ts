@@ -157,7 +157,9 @@ export class FaultTable {
 
   /** Checks and stores a rule; returns its handle. */
   add(rule: FaultRule): FaultHandle {
-    const { flags, wq } = checkRule(rule, this.#wqs);
+    const checked = checkRule(rule, this.#wqs);
+    const { flags, wq } = checked;
+    rule = checked.rule;
     const index = this.#freeEntry();
     const w = this.#w;
     const base = HEADER_WORDS + index * ENTRY_WORDS;
@@ -450,13 +452,21 @@ function onlyFields(name: string, v: object, fields: readonly string[]): void {
 
 const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 0x7fffffff;
 
-/** Validates a rule for a device whose WQs are `wqs`; returns its flags word and its WQ's id. Every problem names the field. */
-export function checkRule(rule: FaultRule, wqs: readonly WqNamed[]): { flags: number; wq: number } {
+/**
+ * Validates a rule for a device whose WQs are `wqs`; returns its flags word, its WQ's id, and the
+ * rule as read: its own fields only, each read once (Object.prototype.status is no effect given),
+ * pageFault's and engineDeath's too. Every problem names the field.
+ */
+export function checkRule(rule: FaultRule, wqs: readonly WqNamed[]): { flags: number; wq: number; rule: FaultRule } {
   if (!isRecord(rule)) throw Errors.faultRuleShape(`a rule is an object; got ${shapeOf(rule)}`);
   const known = new Set<string>(['opcode', 'wq', 'address', 'probability', 'every', 'times', ...EFFECTS]);
-  for (const k of Object.keys(rule)) if (!known.has(k)) throw Errors.faultRuleShape(`unknown field "${k}" (fields: ${[...known].join(', ')})`);
+  const r = Object.create(null) as Record<string, unknown>;
+  for (const k of Object.keys(rule)) {
+    if (!known.has(k)) throw Errors.faultRuleShape(`unknown field "${k}" (fields: ${[...known].join(', ')})`);
+    const v = (rule as Record<string, unknown>)[k];
+    r[k] = (k === 'pageFault' || k === 'engineDeath') && isRecord(v) ? Object.assign(Object.create(null) as object, v) : v;
+  }
   let flags = 0;
-  const r = rule as Record<string, unknown>;
   if (r.opcode !== undefined) {
     const ops = typeof r.opcode === 'number' ? [r.opcode] : r.opcode;
     if (!Array.isArray(ops) || ops.length === 0 || !ops.every((o) => Number.isInteger(o) && o >= 0 && o <= 0xff)) {
@@ -525,6 +535,6 @@ export function checkRule(rule: FaultRule, wqs: readonly WqNamed[]): { flags: nu
     if (r.lostInterrupt !== true) throw Errors.faultRule(`lostInterrupt must be true; got ${describe(r.lostInterrupt)}`);
     flags |= F.LOST_IRQ;
   }
-  return { flags, wq };
+  return { flags, wq, rule: r as FaultRule };
 }
 
