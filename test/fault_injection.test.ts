@@ -454,6 +454,7 @@ test('bad rules are refused with the field named; Device.open names the rule', a
       [{ status: 0x20, pageFault: { offset: 0 } }, /one of pageFault, status, engineDeath, refuse per rule; got pageFault and status/],
       [{ status: 0x20, probability: 2 }, /probability must be a number from 0 to 1; got 2/],
       [{ status: 0x20, every: 0 }, /every must be a positive integer/],
+      [{ status: 0x20, times: 2 ** 32 }, /times must be a positive integer, at most 2\^31 - 1; got 4294967296/],
       [{ status: 0x20, opcode: 300 }, /opcode must be an opcode/],
       [{ status: 0x20, address: [10, 5] }, /address must be \[start, end\)/],
       [{ refuse: true, latency: 5 }, /refuse goes alone/],

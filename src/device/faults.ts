@@ -494,8 +494,8 @@ export function checkRule(rule: FaultRule, wqs: readonly WqNamed[]): { flags: nu
     if (typeof r.probability !== 'number' || !(r.probability >= 0 && r.probability <= 1)) throw Errors.faultRule(`probability must be a number from 0 to 1; got ${describe(r.probability)}`);
     flags |= F.HAS_PROB;
   }
-  if (r.every !== undefined && !isCount(r.every)) throw Errors.faultRule(`every must be a positive integer; got ${describe(r.every)}`);
-  if (r.times !== undefined && !isCount(r.times)) throw Errors.faultRule(`times must be a positive integer; got ${describe(r.times)}`);
+  if (r.every !== undefined && !isCount(r.every)) throw Errors.faultRule(`every must be a positive integer, at most 2^31 - 1; got ${describe(r.every)}`);
+  if (r.times !== undefined && !isCount(r.times)) throw Errors.faultRule(`times must be a positive integer, at most 2^31 - 1; got ${describe(r.times)}`);
 
   const given = EFFECTS.filter((e) => r[e] !== undefined && r[e] !== false);
   const deciding = given.filter((e) => e === 'pageFault' || e === 'status' || e === 'engineDeath' || e === 'refuse');
