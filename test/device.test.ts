@@ -619,6 +619,17 @@ test('engines that cannot start: open() rejects (ENGINE_START_FAILED), calls run
   assert.equal(out, { open: 'ENGINE_START_FAILED', ready: 'ENGINE_START_FAILED', queued: 'DEVICE_CLOSED', crc: 33273562, defaultReady: 'ENGINE_START_FAILED' });
 });
 
+test('engines that cannot start do not hold the program once open() has said so: one that awaits open() and ends exits then (the start retried every 2 s held it 5 s or more)', () => {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const script = `
+    import { Device } from ${JSON.stringify(join(here, '..', 'src', 'index.ts'))};
+    console.log(await Device.open({ engines: 1, arenaBytes: 1 << 20 }).then(() => 'opened', (e) => e.code));
+    setTimeout(() => console.log('still held'), 4000).unref();`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--import', join(here, 'fixtures', 'no_engines.mjs'), '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stdout.trim(), 'ENGINE_START_FAILED', 'ended, not held by the retries');
+});
+
 test('ready() asked only to start the engines, not awaited, then shutdown() before they boot: no unhandled rejection (the program ended with exit code 1)', () => {
   const src = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'index.ts');
   const script = `

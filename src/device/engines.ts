@@ -159,7 +159,12 @@ export class Engines {
       },
       (err: unknown) => {
         this.#startError[e] = err;
-        this.#holding[e] ??= setTimeout(() => (this.#holding[e] = undefined), 5000);
+        if (this.#holding[e] !== undefined) return;
+        const hold = setTimeout(() => (this.#holding[e] = undefined), 5000);
+        // (once three starts failed, ready() has had its answer: the retries every 2 s hold nothing,
+        // or a program whose engines cannot start exited 5 s late, or, retried so, never)
+        if (this.#bootFailures[e] >= 3) hold.unref();
+        this.#holding[e] = hold;
       },
     );
   }
