@@ -8,6 +8,7 @@ import { Allocator } from './device/allocator.ts';
 import { coreModule } from './device/core.ts';
 import { type EngineFailure, Engines } from './device/engines.ts';
 import { argCoded, Errors, SoftDsaError, typeName } from './device/errors.ts';
+import { own } from './device/own.ts';
 import { checkRule, type FaultHandle, type FaultRule, type FaultStats, FaultTable } from './device/faults.ts';
 import { type EventFdAddon, eventFdUnavailableReason, loadEventFd } from './device/eventfd.ts';
 import { Ctx, Limit, Status } from './device/format.ts';
@@ -468,8 +469,7 @@ export class Device extends DeviceCalls {
   /** Device.fromConfig without the promise. */
   static fromConfigSync(source: unknown, options: ConfigOptions = {}): Device {
     if (options === null || typeof options !== 'object') throw argCoded(new TypeError(`device options must be an object; got ${options === null ? 'null' : typeof options}`));
-    const { device: _, ...rest } = options; // (the rest: own options only, as checkedOptions reads them)
-    const device = Object.hasOwn(options, 'device') ? options.device : undefined; // (not Object.prototype.device)
+    const { device, ...rest } = own(options); // (not Object.prototype.device)
     const set = ['engines', 'wqSize', 'wqMode', 'maxBatch', 'maxTransfer'];
     for (const k of Object.keys(rest)) {
       if (!OPTION_NAMES.has(k)) throw argCoded(new TypeError(`unknown Device.fromConfig option ${k} (the options: device, ${[...OPTION_NAMES].filter((n) => !set.includes(n)).join(', ')})`));

@@ -1691,7 +1691,6 @@ test('argument errors everywhere carry Node\'s codes: options, fault rules, buff
   }
 });
 
-
 test('createDelta resolves to a Buffer in Node, as the other calls\' new bytes are (it gave a plain Uint8Array: .equals() and .copy() were missing), on every placement', async () => {
   const dev = await Device.open({ engines: 1, arenaBytes: 4 << 20 });
   try {

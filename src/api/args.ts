@@ -5,8 +5,7 @@
 //   shared - another SharedArrayBuffer: no descriptor can reach it
 //   local  - ordinary memory of this thread: no other thread can reach it
 import { argCoded, bytesName, typeName } from '../device/errors.ts';
-
-export { argCoded };
+import { own } from '../device/own.ts';
 import { windowOf } from '../device/spaces.ts';
 import { isBuffer, isDetached, isPlain, outOfBounds, plainBytes, realLength } from '../device/views.ts';
 
@@ -80,7 +79,6 @@ export function goneFrom(op: string, e: unknown): unknown {
   if (!(e instanceof RangeError) || (e as { code?: unknown }).code !== 'BUFFER_GONE' || e.message.startsWith(`${op}: `)) return e;
   return Object.assign(new RangeError(`${op}: ${e.message}`), { code: 'BUFFER_GONE' });
 }
-
 
 /**
  * A call's argument error, named as the call's (its checks do not know which call they serve:
@@ -188,12 +186,11 @@ export function seedOf(v: unknown): number {
  * default, unsaid, as Device.open() refuses one too.
  */
 export function ownOptions<T extends object>(call: string, opts: T, names: readonly string[]): T {
-  const own = Object.create(null) as Record<string, unknown>;
-  for (const k of Object.keys(opts)) {
+  const given = own(opts);
+  for (const k of Object.keys(given)) {
     if (!names.includes(k)) throw new TypeError(`${call}: unknown option ${k} (the options: ${names.join(', ')})`);
-    own[k] = (opts as Record<string, unknown>)[k];
   }
-  return own as T;
+  return given;
 }
 
 /**

@@ -14,10 +14,10 @@
 // Strings are rejected with a TypeError (encode them first, e.g. Buffer.from(s, 'utf8') or
 // a TextEncoderStream): the CRC is of bytes, and which bytes a string is depends on an
 // encoding the stream should not guess.
-import { argCoded, bytesOf, intOption, ownOptions } from './args.ts';
+import { bytesOf, intOption, ownOptions } from './args.ts';
 import { defaultDeviceIfOpen, deviceOption } from './default_device.ts';
 import type { DeviceCalls } from './calls.ts';
-import { Errors, typeName } from '../device/errors.ts';
+import { argCoded, Errors, typeName } from '../device/errors.ts';
 import { crc32cOf } from '../device/host.ts';
 import { windowOf } from '../device/spaces.ts';
 

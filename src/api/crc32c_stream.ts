@@ -4,8 +4,8 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { ACCUMULATOR_OPTIONS, chunkBytes, Crc32cAccumulator, type Crc32cStreamOptions, notReady } from './crc32c_accumulator.ts';
 import { type Crc32cFormat, formatCrc32c } from './crc32c_digest.ts';
-import { argCoded } from './args.ts';
-import { typeName } from '../device/errors.ts';
+import { argCoded, typeName } from '../device/errors.ts';
+import { own } from '../device/own.ts';
 
 export type { Crc32cStreamOptions } from './crc32c_accumulator.ts';
 
@@ -24,7 +24,7 @@ export class Crc32cStream extends Transform {
 
   constructor(opts: Crc32cStreamOptions = {}) {
     // (Node's options of no prototype: Object.prototype.signal had Node abort the stream inside super())
-    super(Object.assign(Object.create(null) as object, { decodeStrings: false }));
+    super(own({ decodeStrings: false }));
     this.#acc = new Crc32cAccumulator('createCrc32cStream', opts, [...ACCUMULATOR_OPTIONS, 'passThrough']);
     this.#pass = this.#acc.options.passThrough ?? true;
     if (typeof this.#pass !== 'boolean') throw argCoded(new TypeError(`createCrc32cStream: passThrough must be a boolean; got ${typeName(this.#pass)}`));

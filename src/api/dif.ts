@@ -7,12 +7,12 @@
 // block), and a failing check becomes a DifCheckError naming the block, the fields and the
 // expected and actual values. Small calls, and calls while the engines boot, run the same
 // descriptors on this thread's instance of the core.
-import { argCoded, argError, type Bytes, ownOptions, MAX_PIECES, type Span, stillThere } from './args.ts';
+import { argError, type Bytes, ownOptions, MAX_PIECES, type Span, stillThere } from './args.ts';
 import { allDone } from './all_done.ts';
 import { inSlices, isSliced } from './slices.ts';
 import { throughWindow } from './through_window.ts';
 import type { Member } from './batcher.ts';
-import { Errors, type DifMismatch, typeName } from '../device/errors.ts';
+import { argCoded, Errors, type DifMismatch, typeName } from '../device/errors.ts';
 import { coreLoading, newBytes } from '../device/host.ts';
 import { Desc, DifFlag, DifTuple, DstDif, Flag, Opcode, Record, SrcDif, Status } from '../device/format.ts';
 import type { Placement, Where } from './stats.ts';

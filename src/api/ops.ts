@@ -14,10 +14,10 @@ import { inSlices, isSliced, pacing } from './slices.ts';
 import { throughWindow } from './through_window.ts';
 import { HERE_SLOT } from './calls.ts';
 import { allDone } from './all_done.ts';
-import { type ArenaInfo, type Bytes, MAX_PIECES, pattern as patternOf, argCoded, argError, goneFrom, seedOf, type Span, span, stillThere } from './args.ts';
+import { type ArenaInfo, type Bytes, MAX_PIECES, pattern as patternOf, argError, goneFrom, seedOf, type Span, span, stillThere } from './args.ts';
 import { type ArenaMemory, Batcher, type Member, RESOLVED, type Submitter } from './batcher.ts';
 import { crc32cCombine } from './crc_combine.ts';
-import { Errors } from '../device/errors.ts';
+import { argCoded, Errors } from '../device/errors.ts';
 import { channel, compareBytes, crc32cOf, newBytes, stagesNotShared } from '../device/host.ts';
 import { firstDifference } from '../device/first_difference.ts';
 import { fillPattern } from '../device/pattern.ts';
@@ -39,7 +39,6 @@ function tooManyPieces(op: OpName, n: number, step: number, max: number): RangeE
 
 /** What a call checked by Ops.checkArgs resolves to (nothing ran). */
 const CHECKED: Promise<unknown> = Promise.resolve();
-
 
 export interface OpsConfig {
   engines: number;

@@ -3,6 +3,7 @@
 import { OPS, setU64, writeField } from './fields.ts';
 import { Desc, Flag, Opcode, PasidWord } from './format.ts';
 import { argCoded, typeName } from './errors.ts';
+import { own } from './own.ts';
 
 export interface Common {
   /** descriptor flags; default CRAV | RCR when `completion` is given, else 0 */
@@ -46,7 +47,7 @@ const defaultFlags = (c: Common): number => c.flags ?? (c.completion !== undefin
 
 /** Encodes a descriptor into `out` (64 bytes, zeroed first) or a new array. */
 export function encode(given: Fields, out: Uint8Array = new Uint8Array(Desc.SIZE)): Uint8Array {
-  const f = Object.assign(Object.create(null) as object, given) as Fields; // (own fields only, each read once: as build's)
+  const f = own(given); // (own fields only, each read once: as build's)
   out.fill(0, 0, Desc.SIZE);
   const dv = new DataView(out.buffer, out.byteOffset, Desc.SIZE);
   header(dv, f.opcode, defaultFlags(f), f);
@@ -71,23 +72,18 @@ function build(opcode: Opcode, o: Common): Uint8Array {
   if (o === null || typeof o !== 'object') throw argCoded(new TypeError(`${where}: its fields come as an object; got ${typeName(o)}`));
   const out = new Uint8Array(Desc.SIZE);
   const dv = new DataView(out.buffer);
-  // The fields as given: own properties only, each read once (an inherited completion, as
-  // Object.prototype.completion, had the device write a record into the program's memory).
-  const c = Object.create(null) as Record<string, unknown>;
+  // The fields as given (own.ts: an inherited completion, as Object.prototype.completion, had the
+  // device write a record into the program's memory), nested ones too.
+  const c = own(o) as Record<string, unknown>;
   const { names, nested } = namesOf(opcode);
-  for (const k of Object.keys(o)) {
+  for (const k of Object.keys(c)) {
     if (!names.has(k)) throw argCoded(new TypeError(`${where}: unknown field ${k} (its fields: ${[...new Set(fields.map((s) => s.name.replace(/\..*/, '')))].concat(COMMON_NAMES).join(', ')})`));
     const inner = nested.get(k);
-    const v = (o as Record<string, unknown>)[k];
-    c[k] = v;
+    const v = c[k];
     if (inner === undefined || v === null || typeof v !== 'object') continue;
     // (srcTags: { refTg: 77 } wrote a ref tag of 0)
-    const own = Object.create(null) as Record<string, unknown>;
-    for (const n of Object.keys(v)) {
-      if (!inner.includes(n)) throw argCoded(new TypeError(`${where}: unknown field ${k}.${n} (the fields of ${k}: ${inner.join(', ')})`));
-      own[n] = (v as Record<string, unknown>)[n];
-    }
-    c[k] = own;
+    for (const n of Object.keys(v)) if (!inner.includes(n)) throw argCoded(new TypeError(`${where}: unknown field ${k}.${n} (the fields of ${k}: ${inner.join(', ')})`));
+    c[k] = own(v);
   }
   // (decodeDescriptor's names are taken, as its output builds the same bytes: not saying another operation)
   if (c.opcode !== undefined && c.opcode !== opcode) throw argCoded(new TypeError(`${where}: opcode ${String(c.opcode)} is not this builder's (${opcode}): use Descriptor.encode, or the builder of that opcode`));

@@ -10,6 +10,7 @@
 // Matching at submission makes the choice reproducible: for a given seed and the same submissions,
 // the same descriptors fault, however many engines run them. 'refuse' acts in the portal itself.
 import { Errors } from './errors.ts';
+import { own } from './own.ts';
 import { Desc, DifFlag, DifTuple, Flag, Opcode, PasidWord } from './format.ts';
 import { type Layout, type WqNamed, wqIndexOf, wqsListed } from './layout.ts';
 
@@ -460,12 +461,9 @@ const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number
 export function checkRule(rule: FaultRule, wqs: readonly WqNamed[]): { flags: number; wq: number; rule: FaultRule } {
   if (!isRecord(rule)) throw Errors.faultRuleShape(`a rule is an object; got ${shapeOf(rule)}`);
   const known = new Set<string>(['opcode', 'wq', 'address', 'probability', 'every', 'times', ...EFFECTS]);
-  const r = Object.create(null) as Record<string, unknown>;
-  for (const k of Object.keys(rule)) {
-    if (!known.has(k)) throw Errors.faultRuleShape(`unknown field "${k}" (fields: ${[...known].join(', ')})`);
-    const v = (rule as Record<string, unknown>)[k];
-    r[k] = (k === 'pageFault' || k === 'engineDeath') && isRecord(v) ? Object.assign(Object.create(null) as object, v) : v;
-  }
+  const r = own(rule) as Record<string, unknown>;
+  for (const k of Object.keys(r)) if (!known.has(k)) throw Errors.faultRuleShape(`unknown field "${k}" (fields: ${[...known].join(', ')})`);
+  for (const k of ['pageFault', 'engineDeath']) if (isRecord(r[k])) r[k] = own(r[k]);
   let flags = 0;
   if (r.opcode !== undefined) {
     const ops = typeof r.opcode === 'number' ? [r.opcode] : r.opcode;
