@@ -731,7 +731,7 @@ test('a program that polluted Object.prototype and Array.prototype: options, des
   const { spawnSync } = await import('node:child_process');
   const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(fixture('polluted.ts'))], { encoding: 'utf8', timeout: 60000 });
   const out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
-  assert.equal(out, { refTag: 0, fileCrc: true, streamCrc: true, passed: 1000, submit: Status.SUCCESS, victim: true, rule: 'fault rule: a rule needs an effe', splitCrc: true, splitCopy: true, fromConfig: 'opened' }, r.stderr);
+  assert.equal(out, { refTag: 0, fileCrc: true, streamCrc: true, passed: 1000, submit: Status.SUCCESS, victim: true, submitOptions: Status.SUCCESS, rule: 'fault rule: a rule needs an effe', splitCrc: true, splitCopy: true, fromConfig: 'opened' }, r.stderr);
 });
 
 test('also: a process without WebAssembly (--jitless) is told so: alloc() and Device.open() fail with NO_WASM; a call on plain bytes still runs', async () => {

@@ -9,6 +9,7 @@
 //   completed during that spin, a promise otherwise.)
 import { type Interrupt, Vectors } from './completion.ts';
 import { argCoded, Errors } from './errors.ts';
+import { own } from './own.ts';
 import { Desc, Flag, Opcode, Status } from './format.ts';
 import { recordAt } from './record.ts';
 import { Dev, type Layout, Stop, WqWord } from './layout.ts';
@@ -571,8 +572,9 @@ export class Portal {
 function submitRetry(opts: unknown): boolean {
   if (opts === undefined || opts === null) return true;
   if (typeof opts !== 'object') throw argCoded(new TypeError(`submit options must be an object; got ${typeof opts}`));
-  for (const k of Object.keys(opts)) if (k !== 'retry') throw argCoded(new TypeError(`submit: unknown option ${k} (the options: retry)`));
-  const retry = (opts as SubmitOptions).retry;
+  const given = own(opts) as SubmitOptions; // (not Object.prototype.retry)
+  for (const k of Object.keys(given)) if (k !== 'retry') throw argCoded(new TypeError(`submit: unknown option ${k} (the options: retry)`));
+  const retry = given.retry;
   if (retry !== undefined && typeof retry !== 'boolean') throw argCoded(new TypeError(`submit option retry must be a boolean; got ${typeof retry}`));
   return retry !== false;
 }
