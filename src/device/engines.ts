@@ -69,6 +69,9 @@ export class Engines {
     this.#ports = new Array<SpacePort | null>(count).fill(null);
     this.#bootFailures = new Array<number>(count).fill(0);
     this.#launched = new Array<boolean>(count).fill(false);
+    // (filled, not holes: a hole reads Array.prototype[e], which a program may have set)
+    this.#holding = new Array<ReturnType<typeof setTimeout> | undefined>(count).fill(undefined);
+    this.#startError = new Array<unknown>(count).fill(undefined);
     this.#data = data;
     this.#pool = new EnginePool(data, (e, error) => this.#died(e, error));
     const up = Array.from({ length: count }, (_, e) => new Promise<void>((resolve) => (this.#up[e] = resolve)));
@@ -170,8 +173,8 @@ export class Engines {
   }
 
   /** per engine: what holds the process between a failed start and its thread's death being seen, and why the start failed */
-  readonly #holding: Array<ReturnType<typeof setTimeout> | undefined> = [];
-  readonly #startError: unknown[] = [];
+  readonly #holding: Array<ReturnType<typeof setTimeout> | undefined>;
+  readonly #startError: unknown[];
 
   /** Resolves once every engine has booted, or the device stopped first; rejects when they cannot start (#cannotStart). */
   ready(): Promise<void> {
