@@ -11,8 +11,8 @@
 //   stream         - pipeline(createReadStream, createCrc32cStream(), createWriteStream) (to tmpfs) against
 //                    the same pipeline without the checksum, and with a PassThrough stage instead
 //   copy           - copyFileCrc32c (both ways of checksumming) beside fs.copyFile (no CRC)
-// The cases of a mode run interleaved, round by round, in a shuffled order; medians of 5 rounds
-// (the pipeline cost: the median of each round's own ratio).
+// The cases of a mode run interleaved, round by round, in a shuffled order (the three pipelines
+// one after another); medians of 5 rounds (the pipeline cost: the median of each round's own ratio).
 // Main-thread CPU per GB (/proc/thread-self/schedstat) beside each.
 //
 // node --import tsx bench/files.bench.ts [--quick]  -> table on stdout, bench/results/files.json
@@ -72,7 +72,19 @@ interface Row {
   cachedBefore?: number | null;
 }
 
-interface Case { name: string; fn: () => Promise<unknown> }
+/** `together`: cases with the same tag run one after another in each round (in a shuffled order among them), so their per-round ratio compares runs seconds apart */
+interface Case { name: string; fn: () => Promise<unknown>; together?: string }
+
+/** The order with the cases of each `together` tag moved next to the first of them. */
+function stitched(order: number[], cases: Case[]): number[] {
+  const out: number[] = [];
+  for (const i of order) {
+    const tag = cases[i].together;
+    if (tag === undefined) out.push(i);
+    else if (!out.some((j) => cases[j].together === tag)) out.push(...order.filter((j) => cases[j].together === tag));
+  }
+  return out;
+}
 
 /** Round r's order of n cases: a shuffle seeded by r, so no case always follows the same one (a case that leaves dirty pages or garbage behind would weigh on its successor each round). */
 function roundOrder(n: number, r: number): number[] {
@@ -97,7 +109,7 @@ async function measureAll(mode: 'cache' | 'cold', cases: Case[]): Promise<Row[]>
   const before: Array<number | null | undefined> = cases.map(() => undefined);
   if (mode === 'cache') for (const c of cases) await c.fn(); // warm: file in the cache, code compiled
   for (let r = 0; r < REPS; r++) {
-    for (const i of roundOrder(cases.length, r)) {
+    for (const i of stitched(roundOrder(cases.length, r), cases)) {
       if (mode === 'cold') {
         dropPages(file);
         before[i] = cached(file);
@@ -169,13 +181,13 @@ for (const mode of coldOk ? (['cache', 'cold'] as const) : (['cache'] as const))
       check(crc);
     } },
     { name: 'fs.readFile + @node-rs/crc32', fn: async () => check(nativeCrc(await readFileP(file))) },
-    { name: 'pipeline(createReadStream, createWriteStream)', fn: () => pipeline(createReadStream(file), createWriteStream(pipeOut)) },
-    { name: 'pipeline(createReadStream, new PassThrough(), createWriteStream)', fn: () => pipeline(createReadStream(file), new PassThrough(), createWriteStream(pipeOut)) },
+    { name: 'pipeline(createReadStream, createWriteStream)', fn: () => pipeline(createReadStream(file), createWriteStream(pipeOut)), together: 'pipeline' },
+    { name: 'pipeline(createReadStream, new PassThrough(), createWriteStream)', fn: () => pipeline(createReadStream(file), new PassThrough(), createWriteStream(pipeOut)), together: 'pipeline' },
     { name: 'pipeline(createReadStream, createCrc32cStream(), createWriteStream)', fn: async () => {
       const s = createCrc32cStream();
       await pipeline(createReadStream(file), s, createWriteStream(pipeOut));
       check(s.digest());
-    } },
+    }, together: 'pipeline' },
     { name: 'fs.copyFile (no CRC)', fn: () => copyFile(file, out) },
     { name: "copyFileCrc32c (via 'crc32c', default)", fn: async () => check(await copyFileCrc32c(file, out)) },
     { name: "copyFileCrc32c (via 'copyCrc32c')", fn: async () => check(await copyFileCrc32c(file, out, { via: 'copyCrc32c' })) },
@@ -204,8 +216,8 @@ for (const mode of ['cache', 'cold']) {
     'crc32cFile / raw read, the faster way (target >= 0.8)': f.gbps / raw,
     'crc32cFile engineNice 0 / raw read, the faster way': get(mode, 'crc32cFile (device with')!.gbps / raw,
     // The pipelines' times swing by 2x from round to round here, more than the checksum costs:
-    // the cost is the median of the rounds' own ratios (both pipelines of a round ran minutes
-    // apart at most), not a ratio of medians taken from different rounds.
+    // the cost is the median of the rounds' own ratios (the pipelines of a round run one after
+    // another), not a ratio of medians taken from different rounds.
     'pipeline cost of the checksum, time (target <= 10%)': pairedCost(plain, withCrc),
     'pipeline cost of the checksum over a PassThrough stage, time': pairedCost(get(mode, 'pipeline(createReadStream, new PassThrough()')!, withCrc),
   };
