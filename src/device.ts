@@ -161,9 +161,15 @@ function checkInt(name: string, v: number | 'auto', min: number, max: number, or
   if (or !== undefined && v === or) return;
   const also = or === 'auto' ? "'auto' or " : or === 0 ? '0 or ' : '';
   if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) {
-    const e = Errors.option(name, `must be ${also}an integer from ${min} to ${max}, got ${typeof v === 'number' ? v : typeof v === 'string' ? `the string ${JSON.stringify(v)}` : typeName(v)}`);
-    throw typeof v === 'number' ? e : new TypeError(e.message); // (a wrong kind of value, not one out of range)
+    const why = `must be ${also}an integer from ${min} to ${max}, got ${typeof v === 'number' ? v : typeof v === 'string' ? `the string ${JSON.stringify(v)}` : typeName(v)}`;
+    throw typeof v === 'number' ? Errors.option(name, why) : Errors.optionType(name, why); // (a wrong kind of value, not one out of range)
   }
+}
+
+/** An option that takes one of `names`: a RangeError for another string, a TypeError for anything else. */
+function oneOf(name: string, v: unknown, names: string[]): Error {
+  const why = `must be ${names.map((n) => `'${n}'`).join(', ').replace(/, ([^,]*)$/, ' or $1')}, got `;
+  return typeof v === 'string' ? Errors.option(name, why + JSON.stringify(v)) : Errors.optionType(name, why + typeName(v));
 }
 
 /**
@@ -187,7 +193,7 @@ export function checkedOptions(options: DeviceOptions, topology: Topology | null
     checkInt('wqSize', o.wqSize, 4, 65536);
     if ((o.wqSize & (o.wqSize - 1)) !== 0) throw Errors.option('wqSize', `must be a power of two, got ${o.wqSize}`);
   }
-  if (o.wqMode !== 'dedicated' && o.wqMode !== 'shared') throw Errors.option('wqMode', `must be 'dedicated' or 'shared', got ${String(o.wqMode)}`);
+  if (o.wqMode !== 'dedicated' && o.wqMode !== 'shared') throw oneOf('wqMode', o.wqMode, ['dedicated', 'shared']);
   checkInt('arenaBytes', o.arenaBytes, PAGE, 65000 * PAGE);
   checkInt('maxBatch', o.maxBatch, 1, Limit.MAX_BATCH_DEFAULT); // (DSA's largest batch, as a WQ's max_batch_size)
   checkInt('maxTransfer', o.maxTransfer, 1, Limit.MAX_TRANSFER_DEFAULT); // (DSA's largest transfer, 2 GiB)
@@ -202,10 +208,10 @@ export function checkedOptions(options: DeviceOptions, topology: Topology | null
   checkInt('engineSliceMicros', o.engineSliceMicros, 100, 100000, 0);
   checkInt('cacheBypassBytes', o.cacheBypassBytes, 0, 0xffffffff);
   checkInt('faultSeed', o.faultSeed, 0, 0xffffffff);
-  if (!Array.isArray(o.faults)) throw Errors.option('faults', `must be an array of fault rules, got ${typeof o.faults}`);
+  if (!Array.isArray(o.faults)) throw Errors.optionType('faults', `must be an array of fault rules, got ${typeName(o.faults)}`);
   checkInt('inlineThreshold', o.inlineThreshold, 0, 0xffffffff, 'auto');
   checkInt('splitThreshold', o.splitThreshold, 64, 0xffffffff, 'auto');
-  if (!['auto', 'eventfd', 'atomics'].includes(o.completion)) throw Errors.option('completion', `must be 'auto', 'eventfd' or 'atomics', got ${String(o.completion)}`);
+  if (!['auto', 'eventfd', 'atomics'].includes(o.completion)) throw oneOf('completion', o.completion, ['auto', 'eventfd', 'atomics']);
   if (o.completion === 'eventfd' && loadEventFd() === null) throw Errors.option('completion', `eventfd: the addon is unavailable here (${eventFdUnavailableReason()})`);
   o.faults.forEach((rule, i) => {
     try {

@@ -1677,10 +1677,25 @@ test('argument errors everywhere carry Node\'s codes: options, fault rules, buff
       ['portal.completed(1.5)', () => dev.portal.completed(1.5), TYPE],
       ['Device.attach({})', () => Device.attach({} as never), TYPE],
       ['allocInterrupt(5)', () => dev.allocInterrupt(5 as never), TYPE],
+      // a wrong kind of value for a device option: a TypeError, coded (it had no code)
+      ...(['engines', 'wqSize', 'arenaBytes', 'maxBatch', 'splitThreshold', 'inlineThreshold', 'engineNice', 'faultSeed'] as const).flatMap((k): Array<[string, () => unknown, string[]]> =>
+        ['2', 4n, null, true].map((v) => [`Device.openSync({ ${k}: ${typeof v} })`, () => Device.openSync({ [k]: v } as never), TYPE])),
+      ['configure({ maxBatch: 4n })', () => dsa.configure({ maxBatch: 4n } as never), TYPE],
+      ['Device.openSync({ wqMode: 5 })', () => Device.openSync({ wqMode: 5 as never }), TYPE],
+      ['Device.openSync({ wqMode: "x" })', () => Device.openSync({ wqMode: 'x' as never }), VALUE],
+      ['Device.openSync({ completion: {} })', () => Device.openSync({ completion: {} as never }), TYPE],
+      ['Device.openSync({ faults: 1 })', () => Device.openSync({ faults: 1 as never }), TYPE],
+      // a descriptor that is not one (they had no code)
+      ['dev.submit(63 bytes)', () => dev.portal.enqueue(new Uint8Array(63)), TYPE],
+      ['portal.enqueue([])', () => dev.portal.enqueue([] as never), TYPE],
     ];
     for (const [what, f, want] of cases) assert.equal(codeOf(f), want, what);
     const submitted = await dev.submit(dsa.Descriptor.noop(), { retry: 1 as never }).then(() => 'resolved', (e: { constructor: { name: string }; code?: string }) => [e.constructor.name, e.code]);
     assert.equal(submitted, TYPE, 'submit option retry');
+    for (const d of [new Uint8Array(63), 'x', []]) {
+      const e = await dev.submit(d as never).then(() => 'resolved', (x: { constructor: { name: string }; code?: string }) => [x.constructor.name, x.code]);
+      assert.equal(e, TYPE, `submit(${String(d)})`);
+    }
     for (const op of ['difInsert', 'difStrip'] as const) {
       const e = (await dev[op](Buffer.alloc(op === 'difInsert' ? 512 : 520), { blockSize: 512 }).catch((x: unknown) => x)) as { code?: string; message: string };
       assert.is(e.code, 'ERR_INVALID_ARG_VALUE', `${op}: ${e.message}`);
@@ -1688,6 +1703,23 @@ test('argument errors everywhere carry Node\'s codes: options, fault rules, buff
   } finally {
     await dev.close();
     await dsa.shutdown();
+  }
+});
+
+test('stats(): each operation\'s latency is sampled on its own (one count for all, a program alternating crc32c and memcpy had crc32c never timed: latencyMs null for good)', async () => {
+  const dev = await Device.open({ engines: 1, arenaBytes: 1 << 20 });
+  try {
+    const a = Buffer.alloc(4096, 1);
+    const b = Buffer.alloc(4096);
+    for (let i = 0; i < 64; i++) {
+      await dev.crc32c(a);
+      await dev.memcpy(b, a);
+    }
+    const { crc32c, memcpy } = dev.stats().ops;
+    assert.ok(crc32c !== undefined && crc32c.latencyMs !== null, 'crc32c timed');
+    assert.ok(memcpy !== undefined && memcpy.latencyMs !== null, 'memcpy timed');
+  } finally {
+    await dev.close();
   }
 });
 

@@ -422,6 +422,24 @@ test('an aborted or failed copy removes only a dst it made: a link, or a file th
   }
 });
 
+test('an aborted copy does not remove the file a copy to the same dst opened since: a retry at once resolves and its file stays (it was removed under it)', async () => {
+  const src = file('retry-src.bin', bytes(8 << 20));
+  const dst = join(dir, 'retry-dst.bin');
+  for (let i = 0; i < 3; i++) {
+    rmSync(dst, { force: true });
+    const ac = new AbortController();
+    let started!: () => void;
+    const making = new Promise<void>((r) => (started = r));
+    const first = copyFileCrc32c(src, dst, { signal: ac.signal, chunkSize: 64 << 10, inFlight: 1, onProgress: () => started() }).then(() => 'resolved', (e: { code?: string }) => e.code);
+    await making; // (the first has made dst and written to it)
+    const crc = await copyFileCrc32c(src, dst, { onProgress: () => ac.abort() });
+    const got = await first;
+    assert.ok(existsSync(dst), `run ${i}: the retry resolved (the first: ${got}) and dst is there`);
+    assert.is(crc, want(readFileSync(src)));
+    assert.ok(readFileSync(dst).equals(readFileSync(src)), `run ${i}: dst holds the copy`);
+  }
+});
+
 test('many calls at once (a Promise.all over a directory) on a small arena: each right, in turns; an abort while waiting for a turn', async () => {
   const files = Array.from({ length: 40 }, (_, i) => {
     const data = bytes((1 << 20) + 1000 * i);

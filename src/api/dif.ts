@@ -95,6 +95,8 @@ interface Tags {
 /** A DIF call's descriptor fields, checked. */
 interface DifPlan {
   name: DifOpName;
+  /** the caller's dst option, read as given (undefined: a new Buffer) */
+  output: unknown;
   opcode: number;
   /** the source carries tuples to check (check, strip, update); the output gets tuples (insert, update, DIX) */
   checks: boolean;
@@ -181,7 +183,7 @@ function planDif(name: DifOpName, opts: unknown): DifPlan {
   if (writes) dstFlags |= (dst.refInc ? 0 : DstDif.REF_TAG_TYPE) | (dst.appInc ? DstDif.APP_TAG_TYPE : 0);
   const sstep = checks ? block + DifTuple.SIZE : block;
   const dstep = opcode === Opcode.DIF_CHECK ? 0 : opcode === Opcode.DIF_STRP ? block : opcode === Opcode.DIX_GEN ? DifTuple.SIZE : block + DifTuple.SIZE;
-  return { name, opcode, checks, writes, block, sstep, dstep, difFlags, srcFlags, dstFlags, src: own, dst };
+  return { name, output: o.dst, opcode, checks, writes, block, sstep, dstep, difFlags, srcFlags, dstFlags, src: own, dst };
 }
 
 /** The tags of block k of a run seeded by t. */
@@ -290,15 +292,15 @@ export class DifOps {
       }
       const outBytes = (n / p.sstep) * p.dstep;
       if (p.dstep > 0) {
-        if (opts?.dst !== undefined) {
-          out = h.span('dst', opts.dst);
+        if (p.output !== undefined) {
+          out = h.span('dst', p.output);
           if (out.u8.byteLength < outBytes) throw new RangeError(`${name}: dst is ${out.u8.byteLength} bytes, the output is ${outBytes}`);
           out = { ...out, u8: out.u8.subarray(0, outBytes) };
           if (out.u8.buffer === s.u8.buffer && out.u8.byteOffset < s.u8.byteOffset + n && s.u8.byteOffset < out.u8.byteOffset + outBytes) {
             throw new RangeError(`${name}: dst overlaps data`);
           }
           // (the output bytes, as the type says: dst itself when it is a Uint8Array of that size)
-          result = outputOf(opts.dst, outBytes);
+          result = outputOf(p.output as NonNullable<DifOptions['dst']>, outBytes);
         } else {
           const b = newBytes(outBytes);
           out = h.span('dst', b);

@@ -37,7 +37,7 @@ import { CrcFold } from './crc_combine.ts';
 import { bufferLeavingRoom, reserveOf } from './arena_room.ts';
 import { anotherFileCallEnds, enterFileCall, stepAside, whenStopped } from './file_gate.ts';
 import { onAbort } from './on_abort.ts';
-import { type FileIo, type Made, openDestination, openSource, PipeHandle, removeMade } from './pipe_handle.ts';
+import { claimFile, type FileIo, type Made, openDestination, openSource, PipeHandle, releaseFile, removeMade } from './pipe_handle.ts';
 import { defaultDevice, defaultDeviceIfOpen, deviceOption, openSoon } from './default_device.ts';
 import type { Device, MappedFile } from '../device.ts';
 import { arenaIo, type DeviceCalls, releaseOwn } from './calls.ts';
@@ -914,6 +914,8 @@ async function fileCopy(fn: string, s: FilePath, d: FilePath, o: Checked): Promi
   let slots: Buffer[] = [];
   let copies: Buffer[] = [];
   let outIsFile = false;
+  /** this copy's claim on a dst file it did not make (a copy that made it and fails removes it only if none came since) */
+  let claimed: { st: { dev: number; ino: number }; claim: object } | null = null;
   try {
     const existing = await stat(d).catch(() => null);
     if (existing !== null && existing.dev === st.dev && existing.ino === st.ino) throw new FileCrcError('ESAMEFILE', `${fn}: ${s} and ${d} are the same file`, String(d));
@@ -943,6 +945,7 @@ async function fileCopy(fn: string, s: FilePath, d: FilePath, o: Checked): Promi
     if (o.signal?.aborted) throw abortError(o.signal);
     const outSt = await out.stat().catch(atFile(d));
     outIsFile = outSt.isFile();
+    if (outIsFile && made === null) claimed = { st: outSt, claim: claimFile(outSt) }; // (a file made here was claimed as it was made)
     // src's permission bits, as fs.copyFile gives them: also to a dst that existed, and past the
     // umask. EPERM: a dst of another user's, refused as fs.copyFile refuses it (it kept its bits,
     // a world-writable one stayed so); or one of ours on a file system that keeps no modes (CIFS),
@@ -957,6 +960,7 @@ async function fileCopy(fn: string, s: FilePath, d: FilePath, o: Checked): Promi
     freeAll(dev, slots, []); // (nothing read yet; a copy is the second half of its slot's buffer)
     await out?.close().catch(() => {});
     if (made !== null) await removeMade(made);
+    if (claimed !== null) releaseFile(claimed.st, claimed.claim);
     await fh.close().catch(() => {});
     leave();
     throw e;
@@ -990,10 +994,19 @@ async function fileCopy(fn: string, s: FilePath, d: FilePath, o: Checked): Promi
   // it rejects). A dst that was there before is left as the copy left it: the path may be a
   // link, or a file of the caller's, which no copy should remove.
   const madeHere = made;
-  return copied.catch(async (e: unknown) => {
-    if (outIsFile && madeHere !== null) await removeMade(madeHere);
-    throw e;
-  });
+  const claimedHere = claimed;
+  return copied.then(
+    (r) => {
+      if (madeHere !== null) releaseFile(madeHere, madeHere.claim);
+      if (claimedHere !== null) releaseFile(claimedHere.st, claimedHere.claim);
+      return r;
+    },
+    async (e: unknown) => {
+      if (madeHere !== null) await removeMade(madeHere);
+      if (claimedHere !== null) releaseFile(claimedHere.st, claimedHere.claim);
+      throw e;
+    },
+  );
 }
 
 /** FILE_SHRANK: a read at `at` found the end of a file of `size` bytes, which has `now` (-1: unknown). */

@@ -487,7 +487,7 @@ export class Ops {
     // Two clock reads cost about as much as a 4 KiB copy: calls are timed one in
     // LATENCY_SAMPLE (their latency percentiles come from that sample; split calls, large
     // by definition, always), unless someone listens on the channel. Every call is counted: done or failed.
-    const t0 = this.#clock(placementOf(where));
+    const t0 = this.#clock(op, placementOf(where));
     let r: T | Promise<T>;
     try {
       r = fn();
@@ -524,11 +524,14 @@ export class Ops {
     );
   }
 
-  #untimed = 0;
+  /** calls per operation: the sample is taken per operation (one count for all, a program alternating two calls had one of them never timed) */
+  readonly #calls = new Map<OpName, number>();
 
-  /** The start time of a call, or -1 when this one is not timed (see #track). */
-  #clock(placement: Placement): number {
-    return placement === 'split' || opChannel.hasSubscribers || (++this.#untimed & (LATENCY_SAMPLE - 1)) === 0 ? performance.now() : -1;
+  /** The start time of a call, or -1 when this one is not timed (see #track): its operation's first and then one in LATENCY_SAMPLE. */
+  #clock(op: OpName, placement: Placement): number {
+    const n = this.#calls.get(op) ?? 0;
+    this.#calls.set(op, n + 1);
+    return placement === 'split' || opChannel.hasSubscribers || (n & (LATENCY_SAMPLE - 1)) === 0 ? performance.now() : -1;
   }
 
   /** Counts a call that is done; its value, held for a turn of the event loop when the loop has gone too long without one (pacer.ts). */
@@ -590,7 +593,7 @@ export class Ops {
    * hop and a promise.) A foreign buffer stays registered until then.
    */
   #one<T>(op: OpName, bytes: number, placement: Placement, keep: Span, opcode: number, fill: (d: number) => void, value: (rec: number) => T): Promise<T> {
-    const call = new OneCall(op, this.#oneDone, bytes, placement, this.#clock(placement), keep.space > 0 ? keep.space : 0, value);
+    const call = new OneCall(op, this.#oneDone, bytes, placement, this.#clock(op, placement), keep.space > 0 ? keep.space : 0, value);
     const p = call.promise() as Promise<T>; // (resolved with a T, or a promise of one: the pacer's)
     try {
       this.#batcher.add(call, opcode, false, call.space > 0 ? this.#inSpace(fill, call.space) : fill);
@@ -687,7 +690,7 @@ export class Ops {
     if (where !== 'device' && where !== 'split' && where !== 'foreign') {
       if (sliced(where, n)) return this.#track(op, n, where, () => this.#copyHereSliced(d, s, n, where).then(() => dst));
       // inline: done now, no closure, one resolved promise (the hot path of small calls)
-      const t0 = this.#clock(where);
+      const t0 = this.#clock(op, where);
       this.#copyHere(d, s);
       return Promise.resolve(this.#record(op, n, where, t0, dst));
     }

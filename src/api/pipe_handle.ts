@@ -181,6 +181,29 @@ export interface Made {
   path: string | Buffer;
   dev: number;
   ino: number;
+  /** its claim (a failed copy removes it only if no other copy claimed it since) */
+  claim: object;
+}
+
+/**
+ * Per file (dev:ino), the copy in this process that opened it to write last. A copy that fails
+ * removes the file it made only if no other copy opened it since: a program that aborted a copy
+ * and at once copied to the same dst again had the second copy's file removed under it (it
+ * resolved, and left no file).
+ */
+const writers = new Map<string, object>();
+
+/** Marks this copy as the last to open the file `st` names to write; returns its claim. */
+export function claimFile(st: { dev: number; ino: number }): object {
+  const claim = {};
+  writers.set(`${st.dev}:${st.ino}`, claim);
+  return claim;
+}
+
+/** Forgets a copy's claim once it is settled (a later copy's claim stays). */
+export function releaseFile(st: { dev: number; ino: number }, claim: object): void {
+  const key = `${st.dev}:${st.ino}`;
+  if (writers.get(key) === claim) writers.delete(key);
 }
 
 /** A new regular file at path, open (O_EXCL: not through a link), or null when something is there. */
@@ -195,7 +218,7 @@ async function openNew(path: string | Buffer, mode: number): Promise<{ fh: FdHan
   const fh = new FdHandle(fd);
   try {
     const st = await fh.stat();
-    return { fh, made: { path, dev: st.dev, ino: st.ino } };
+    return { fh, made: { path, dev: st.dev, ino: st.ino, claim: claimFile(st) } };
   } catch (e) {
     await fh.close().catch(() => {});
     throw e;
@@ -217,10 +240,12 @@ async function linkEnd(path: string | Buffer): Promise<Buffer | null> {
   return null;
 }
 
-/** Removes the file a copy made, if its path still names it (not a file put there since). */
+/** Removes the file a copy made, if its path still names it (not a file put there since) and no other copy opened it since; forgets the claim. */
 export async function removeMade(made: Made): Promise<void> {
   const now = await lstatP(made.path).catch(() => null);
-  if (now !== null && now.dev === made.dev && now.ino === made.ino) await unlinkP(made.path).catch(() => {});
+  const mine = writers.get(`${made.dev}:${made.ino}`) === made.claim;
+  releaseFile(made, made.claim);
+  if (mine && now !== null && now.dev === made.dev && now.ino === made.ino) await unlinkP(made.path).catch(() => {});
 }
 
 /** A descriptor as a FileIo: fs's reads and writes on Node's pool, as a FileHandle's (which fs.promises makes only by opening a path itself). */

@@ -135,9 +135,9 @@ export const Errors = {
       : `${method}() was called on ${self === undefined ? 'undefined' : typeName(self)}, not on a ${noun}: a method taken off its ${noun} (const f = ${holder}.${method}; f(…), or passed as a callback) loses it: call it as ${holder}.${method}(…), or bind it (${holder}.${method}.bind(${holder}))`;
     return Object.assign(new TypeError(why), { code: 'ERR_INVALID_THIS' });
   },
-  descriptorSize: (n: number) => new TypeError(`a descriptor is 64 bytes in DSA layout; got ${n}`),
+  descriptorSize: (n: number) => argCoded(new TypeError(`a descriptor is 64 bytes in DSA layout; got ${n}`)),
   descriptorType: (v: unknown) =>
-    new TypeError(`a descriptor is a 64-byte Uint8Array (or other TypedArray/DataView); got ${bytesName(v)}`),
+    argCoded(new TypeError(`a descriptor is a 64-byte Uint8Array (or other TypedArray/DataView); got ${bytesName(v)}`)),
   /** `align`: given when a free piece is large enough and only the alignment kept the block out */
   arenaFull: (bytes: number, size: number, largest: number, align?: number, larger = 'open the device with a larger arenaBytes') =>
     Object.assign(new RangeError(align !== undefined
