@@ -201,7 +201,7 @@ function internalModules() {
   'api/all_done', 'api/arena_room', 'api/batcher', 'api/crc_combine', 'api/file_gate', 'api/on_abort', 'api/ops', 'api/pacer', 'api/pipe_handle',
   'device/allocator', 'device/arbiter', 'device/core', 'device/cpu_crc', 'device/crc32c_js', 'device/engine_states', 'device/fields', 'device/foreign',
   'device/host', 'device/paths', 'device/pattern', 'device/pool_node', 'device/spaces', 'device/spin',
-  'device/unrun', 'device/v8_flags', 'device/views', 'device/warm_up', 'workers/engine',
+  'device/timers', 'device/unrun', 'device/v8_flags', 'device/views', 'device/warm_up', 'workers/engine',
   'browser/engine', 'browser/eventfd', 'browser/foreign', 'browser/host', 'browser/pool', 'browser/timers',
   ]);
 }
@@ -224,6 +224,7 @@ async function browserBuild() {
     ['src/device/eventfd.ts', 'src/browser/eventfd.ts'],
     ['src/device/foreign.ts', 'src/browser/foreign.ts'],
     ['src/device/pool_node.ts', 'src/browser/pool.ts'],
+    ['src/device/timers.ts', 'src/browser/timers.ts'],
   ].map(([from, to]) => [join(root, from), join(root, to)]));
   const twins = {
     name: 'browser-twins',

@@ -28,6 +28,7 @@ import { blockBytes } from './api/batcher.ts';
 import { type DeviceAccess, Ops } from './api/ops.ts';
 import { descriptorChannel } from './device/trace.ts';
 import type { OpsSnapshot } from './api/stats.ts';
+import { clearInterval, clearTimeout, setInterval, setTimeout } from './device/timers.ts';
 
 export interface DeviceStats {
   /** per operation called at least once: `stats().ops.memcpy?.placement` */

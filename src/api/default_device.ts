@@ -10,6 +10,7 @@ import { checkHost } from '../device/host.ts';
 import { Ops } from './ops.ts';
 import { DeviceCalls } from './calls.ts';
 import { isConnection } from '../device/connection.ts';
+import { setImmediate, setTimeout } from '../device/timers.ts';
 
 let current: Device | null = null;
 let options: DeviceOptions = {};

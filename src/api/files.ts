@@ -45,6 +45,7 @@ import { Descriptor } from '../device/descriptor.ts';
 import { abortError, Errors, FileCrcError } from '../device/errors.ts';
 import { Record, Status } from '../device/format.ts';
 import { channel, crc32cOf } from '../device/host.ts';
+import { clearTimeout, performance, setImmediate, setTimeout } from '../device/timers.ts';
 
 const ftruncateP = promisify(ftruncate);
 

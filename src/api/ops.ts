@@ -26,6 +26,7 @@ import { Desc, DeltaEntry, Opcode, Record, Status } from '../device/format.ts';
 import { type OpName, placementOf, Stats, type Placement, type Where } from './stats.ts';
 import { DifOps } from './dif.ts';
 import { applyInline, deltaInline, framed, parseFrames, TAIL_FRAME } from './delta_frames.ts';
+import { performance, setImmediate, setTimeout } from '../device/timers.ts';
 
 /** The longest piece a device of this maxTransfer takes: 64-byte aligned where it can be. */
 const longestPiece = (max: number): number => (max >= 64 ? max - (max % 64) : max);

@@ -8,6 +8,7 @@
 // calls, each started as another settles (Promise.race over 64 in flight), went on through the
 // others' results when only one was held, for seconds. The clock is read only every CHECK_CALLS
 // calls or CHECK_BYTES bytes.
+import { performance, setImmediate } from '../device/timers.ts';
 
 /** Without a turn for this long, results wait for one. */
 const HOG_MS = 5;

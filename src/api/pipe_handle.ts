@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import type { DeviceCalls } from './calls.ts';
 import { whenStopped } from './file_gate.ts';
 import { abortError, Errors } from '../device/errors.ts';
+import { clearTimeout, setTimeout } from '../device/timers.ts';
 
 /** What the file calls use of an open file: a FileHandle, or a PipeHandle. */
 export interface FileIo {

@@ -3,6 +3,7 @@
 // it: a 256 MiB crc32c of a plain Buffer 40 ms, a memcpy 16 ms, no timer or I/O served meanwhile,
 // from a call that returns a promise. Such a call runs in slices instead, and gives the loop a
 // turn every TURN_MS (or TURN_BYTES, whichever comes first), as the engines would have left it free.
+import { performance, setImmediate } from '../device/timers.ts';
 
 /** Calls of fewer bytes are done in one go (about half a millisecond here). */
 const SLICED_MIN = 8 << 20;

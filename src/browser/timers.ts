@@ -21,17 +21,25 @@ class Timer {
 
 const id = (t: unknown): number | undefined => (t instanceof Timer ? t.id : (t as number | undefined));
 
+// (taken at load, as Node's are from node:timers: a page's test runner that fakes the global
+// timers or clock does not stall the device)
+const g = { setTimeout: globalThis.setTimeout.bind(globalThis), setInterval: globalThis.setInterval.bind(globalThis), clearTimeout: globalThis.clearTimeout.bind(globalThis), clearInterval: globalThis.clearInterval.bind(globalThis) };
+const perf = globalThis.performance;
+
+/** performance.now(), bound at load. */
+export const performance: { now(): number } = { now: perf.now.bind(perf) };
+
 export function setTimeout(fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]): Timer {
-  return new Timer(globalThis.setTimeout(fn, ms, ...args) as unknown as number);
+  return new Timer(g.setTimeout(fn, ms, ...args) as unknown as number);
 }
 export function setInterval(fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]): Timer {
-  return new Timer(globalThis.setInterval(fn, ms, ...args) as unknown as number);
+  return new Timer(g.setInterval(fn, ms, ...args) as unknown as number);
 }
 export function clearTimeout(t: unknown): void {
-  globalThis.clearTimeout(id(t));
+  g.clearTimeout(id(t));
 }
 export function clearInterval(t: unknown): void {
-  globalThis.clearInterval(id(t));
+  g.clearInterval(id(t));
 }
 
 const queue: Array<() => void> = [];

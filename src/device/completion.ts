@@ -16,6 +16,7 @@ import { Ctx } from './format.ts';
 import { threadGone as tidGone, TID } from './host.ts';
 import { ENGINE_BYTES, Eng, type Layout, MAX_VECTORS, VECTOR_WORDS, Vec } from './layout.ts';
 import { WorkQueue } from './work_queue.ts';
+import { clearInterval, performance, setInterval } from './timers.ts';
 
 /** Set in a vector's in-use word while a gone thread's vector is being released (above the epoch bits). */
 const RECLAIMING = 0x1000000;

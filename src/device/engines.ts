@@ -16,6 +16,7 @@ import { EnginePool, type SpacePort } from './pool_node.ts';
 import { Unrun } from './unrun.ts';
 import { WorkQueue } from './work_queue.ts';
 import type { EngineData } from '../../workers/engine.ts';
+import { clearTimeout, performance, setImmediate, setTimeout } from './timers.ts';
 
 export interface EngineFailure {
   engine: number;

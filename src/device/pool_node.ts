@@ -13,6 +13,7 @@ import { MessageChannel } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { packageRoot, sourceExt } from './paths.ts';
 import type { EngineData, EngineTask } from '../../workers/engine.ts';
+import { setImmediate } from './timers.ts';
 
 /** The supervisor's end of an engine's address-space channel. */
 export interface SpacePort {

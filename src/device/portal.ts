@@ -21,6 +21,7 @@ import { FaultTable, REFUSED } from './faults.ts';
 import { descriptorChannel, traced } from './trace.ts';
 import { plainBytes, realLength } from './views.ts';
 import { cores } from './host.ts';
+import { performance, setImmediate } from './timers.ts';
 
 const CORES = cores();
 

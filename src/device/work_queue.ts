@@ -27,6 +27,7 @@
 // of sequence words is ever tested, so the wrap is harmless (size divides 2^24).
 import { Desc, Flag, Limit, Opcode, PasidWord } from './format.ts';
 import { type Layout, SLOT_WORDS, WqWord } from './layout.ts';
+import { performance } from './timers.ts';
 
 export const FREE = 0;
 export const PUB = 1;
