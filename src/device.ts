@@ -511,7 +511,12 @@ export class Device extends DeviceCalls {
     const layout = computeLayout(o.arenaBytes + r.block + r.here + CALLS_SLACK, placed.wqs, placed.groups, placed.engineCount);
     const pages = layout.bytes / PAGE;
     if (pages > 65535) throw Errors.option('arenaBytes', 'the arena and control region exceed 4 GiB');
-    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    let memory: WebAssembly.Memory;
+    try {
+      memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    } catch (e) {
+      throw Object.assign(Errors.noArenaMemory(layout.bytes), { cause: e });
+    }
     const buf = memory.buffer as unknown as SharedArrayBuffer;
     adviseHuge(addon, buf, layout);
     const ctx = new DataView(buf, layout.ctx, Ctx.SIZE);

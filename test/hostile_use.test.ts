@@ -741,15 +741,25 @@ test('a program whose test runner faked the global timers and clock: 20000 await
   assert.is(r.status, 0);
 });
 
-test('also: a process without WebAssembly (--jitless) is told so: alloc() and Device.open() fail with NO_WASM; a call on plain bytes still runs', async () => {
+test('also: a process without WebAssembly (--jitless) is told so: alloc() and Device.open() fail with NO_WASM; calls on plain bytes still run, also once the default device failed to open (they rejected with NO_WASM)', async () => {
   const { spawnSync } = await import('node:child_process');
   const script = `import { crc32c, alloc, Device } from ${JSON.stringify(new URL('../src/index.ts', import.meta.url).href)};
 const out = [String(await crc32c(Buffer.from('123456789')))];
+await new Promise((r) => setTimeout(r, 150));
+out.push(String(await crc32c(Buffer.from('123456789')).catch((e) => e.code)));
 try { alloc(64); } catch (e) { out.push(e.code); }
 await Device.open().catch((e) => out.push(e.code));
 console.log(out.join(' '));`;
   const r = spawnSync(process.execPath, ['--jitless', '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60000 });
-  assert.is(r.stdout.trim(), '3808858755 NO_WASM NO_WASM', r.stderr);
+  assert.is(r.stdout.trim(), '3808858755 3808858755 NO_WASM NO_WASM', r.stderr);
+});
+
+test('also: a virtual memory limit that refuses the arena (ulimit -v 4 GB): calls on plain memory go on inline; alloc() fails with NO_ARENA_MEMORY (V8\'s RangeError its cause)', async () => {
+  const { spawnSync } = await import('node:child_process');
+  // (the built package, dist/: tsx's own loader needs WebAssembly memory, which the limit refuses)
+  const entry = new URL('../dist/src/index.js', import.meta.url).href;
+  const r = spawnSync('sh', ['-c', `ulimit -v 4000000 && exec "${process.execPath}" "${fileURLToPath(fixture('arena_refused.mjs'))}" "${entry}"`], { encoding: 'utf8', timeout: 60000 });
+  assert.is(r.stdout.trim(), '3808858755 3808858755 true NO_ARENA_MEMORY RangeError', r.stderr);
 });
 
 void Opcode;

@@ -36,7 +36,12 @@ let early: Ops | null = null;
 const OPEN_AFTER_MS = 50;
 /** How long after the default device opens its engines start (unless asked to sooner): as OPEN_AFTER_MS. */
 const START_AFTER_MS = 50;
-/** The deferred open failed (no memory for its arena, say): calls open the device now, and say why. */
+/**
+ * The deferred open failed (no memory for its arena, NO_ARENA_MEMORY, or no WebAssembly): the
+ * drop-in calls go on inline on the early operations (they had all failed with its reason,
+ * a 9-byte crc32c of a plain Buffer too), and what needs the device (alloc(), ready(), a large
+ * file) opens it then, and says why it cannot. configure() and shutdown() start afresh.
+ */
 let failed = false;
 
 /**
@@ -77,11 +82,11 @@ export function defaultDeviceIfOpen(): Device | null {
 
 /** The operations a drop-in call runs on: the default device's, or before it opens, the early ones. */
 function opsNow(): Ops {
-  if (current !== null || failed) return defaultDevice().ops;
+  if (current !== null) return defaultDevice().ops;
   if (early === null) {
     checkHost(); // (what the device would say first: in a browser, the headers a page needs)
     early = Ops.beforeDevice();
-    setTimeout(openEarly, OPEN_AFTER_MS).unref();
+    if (!failed) setTimeout(openEarly, OPEN_AFTER_MS).unref();
   }
   return early;
 }
@@ -101,8 +106,7 @@ function openEarly(): void {
     // than holding the program's event loop for both at once)
     defaultDevice(true, true);
   } catch {
-    early = null;
-    failed = true; // (the next call tries again, and rejects with the reason)
+    failed = true; // (the calls go on here; what needs the device tries again, and rejects with the reason)
   }
 }
 
@@ -131,6 +135,7 @@ export function configure(opts: DeviceOptions): void {
   if (opts === null || typeof opts !== 'object') throw argCoded(new TypeError(`configure(options): options must be an object; got ${typeName(opts)}`));
   checkedOptions(opts);
   options = structuredClone(opts); // (a copy: a rule changed in the caller's array later is not one checked now)
+  if (failed && early !== null) setTimeout(openEarly, OPEN_AFTER_MS).unref(); // (tried again, with these)
   failed = false;
 }
 

@@ -122,6 +122,9 @@ export const Errors = {
   queueFull: () => new SoftDsaError('QUEUE_FULL', 'work queue is full: the descriptor was refused (retry later, or submit with { retry: true })'),
   closed: () => new SoftDsaError('DEVICE_CLOSED', 'the device is closed'),
   batchSubmitted: () => new SoftDsaError('BATCH_SUBMITTED', 'this batch was submitted already: build another with batch()'),
+  /** the arena's shared WebAssembly.Memory could not be made (the engine's RangeError is its cause) */
+  noArenaMemory: (bytes: number) =>
+    new SoftDsaError('NO_ARENA_MEMORY', `could not reserve the device's ${bytes} bytes of shared memory: a shared WebAssembly memory also reserves about 10 GB of address space (its bounds-check guard), which a limit on virtual memory (ulimit -v, a container's) refuses whatever arenaBytes is; calls on plain memory still run, inline`),
   noWasm: () => new SoftDsaError('NO_WASM', 'softdsa needs WebAssembly, which this process runs without (--jitless or --no-expose-wasm): the device is a WebAssembly module'),
   dedicated: (wq?: string) =>
     new SoftDsaError('WQ_DEDICATED', wq === undefined
