@@ -598,6 +598,17 @@ test('a large call on memory no engine reaches (plain Buffers) runs in slices wi
   setImmediate(() => structuredClone(held, { transfer: [held] }));
   const lost = await dev.applyDelta(Buffer.from(src), new Uint8Array(held)).then(() => null, (x: unknown) => x as Error);
   assert.ok(lost instanceof RangeError && /the call's delta was detached/.test(lost.message), String(lost));
+  // a call of two sources says which of them went (both were "the call's source")
+  for (const what of ['compare', 'firstDifference', 'createDelta'] as const) {
+    for (const which of ['a', 'b'] as const) {
+      const a = new Uint8Array(new ArrayBuffer(n));
+      const b = new Uint8Array(new ArrayBuffer(n));
+      const gone = which === 'a' ? a : b;
+      setImmediate(() => structuredClone(gone.buffer, { transfer: [gone.buffer] }));
+      const err = await dev[what](a, b).then(() => null, (x: unknown) => x as Error);
+      assert.match(String(err), new RegExp(`^RangeError: ${what}: the call's ${which} \\(its ${which === 'a' ? 'first' : 'second'} buffer\\) was detached`), `${what}, ${which}`);
+    }
+  }
 });
 
 test('applyDelta of a delta kept in its own destination reads it whole first (an earlier window\'s entries rewrite its later frames)', async () => {

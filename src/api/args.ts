@@ -66,9 +66,10 @@ export function bytesOf(name: string, v: unknown): Uint8Array {
  * between), or a RangeError when its buffer shrank meanwhile: a resizable ArrayBuffer resized
  * under a call in flight gave stale staging bytes, and a wrong result, with no error.
  */
-export function stillThere(u8: Uint8Array, from: number, to: number, what: 'source' | 'destination' | 'delta' = 'source'): Uint8Array {
+export function stillThere(u8: Uint8Array, from: number, to: number, what: 'source' | 'destination' | 'delta' | 'a' | 'b' = 'source'): Uint8Array {
   if (realLength(u8) < to) {
-    const e = new RangeError(`the call's ${what} ${isDetached(u8.buffer) ? 'was detached (its ArrayBuffer transferred)' : 'shrank (a resizable ArrayBuffer resized under it)'} while the call ran: bytes ${from} to ${to} are gone`);
+    // (a call of two sources names them as its arguments are named)
+    const e = new RangeError(`${what === 'a' || what === 'b' ? `the call's ${what} (its ${what === 'a' ? 'first' : 'second'} buffer)` : `the call's ${what}`} ${isDetached(u8.buffer) ? 'was detached (its ArrayBuffer transferred)' : 'shrank (a resizable ArrayBuffer resized under it)'} while the call ran: bytes ${from} to ${to} are gone`);
     throw Object.assign(e, { code: 'BUFFER_GONE' });
   }
   return u8.subarray(from, to);

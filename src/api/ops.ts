@@ -909,7 +909,7 @@ export class Ops {
     return this.#track(op, n, where, (): number | Promise<number> => {
       if (where.startsWith('inline') && sliced(where, n)) {
         let at = -1;
-        return inSlices(n, (a, b) => (at = firstDifference(stillThere(x.u8, a, b), stillThere(y.u8, a, b))) >= 0 && ((at += a), true), false, booting(where)).then(() => answer(at));
+        return inSlices(n, (a, b) => (at = firstDifference(stillThere(x.u8, a, b, 'a'), stillThere(y.u8, a, b, 'b'))) >= 0 && ((at += a), true), false, booting(where)).then(() => answer(at));
       }
       if (where.startsWith('inline')) return answer(firstDifference(x.u8.subarray(0, n), y.u8.subarray(0, n)));
       const ranges = this.#pieces(op, n, where === 'split');
@@ -1060,7 +1060,7 @@ export class Ops {
       const words = n - (n % 8);
       // (windows made here give the event loop turns in a large call, as sliced calls do)
       const pace = sliced(where, n) ? pacing(booting(where)) : null;
-      const here = (w: number, len: number): Uint8Array => deltaInline(stillThere(x.u8, w, w + len), stillThere(y.u8, w, w + len));
+      const here = (w: number, len: number): Uint8Array => deltaInline(stillThere(x.u8, w, w + len, 'a'), stillThere(y.u8, w, w + len, 'b'));
       for (let w = 0; w < words; w += DeltaEntry.MAX_SOURCE) {
         const len = Math.min(DeltaEntry.MAX_SOURCE, words - w);
         // (a window longer than the device's largest transfer runs here too: its entries index the whole window)
@@ -1070,7 +1070,7 @@ export class Ops {
         if (entries.byteLength > 0) frames.push([w / DeltaEntry.MAX_SOURCE, entries]);
         await pace?.(len);
       }
-      if (words < n && firstDifference(stillThere(x.u8, words, n), stillThere(y.u8, words, n)) >= 0) frames.push([TAIL_FRAME, stillThere(y.u8, words, n)]);
+      if (words < n && firstDifference(stillThere(x.u8, words, n, 'a'), stillThere(y.u8, words, n, 'b')) >= 0) frames.push([TAIL_FRAME, stillThere(y.u8, words, n, 'b')]);
       return framed(n, frames);
     });
   }
