@@ -238,4 +238,18 @@ test('a growable SharedArrayBuffer that grows after its first call: the engines 
   }
 });
 
+test('a growable SharedArrayBuffer registered with addressSpace() that grows: raw descriptors reach its new bytes too, and fault past its end (they faulted past its size when registered until it was registered again)', async () => {
+  const dev = await Device.open({ engines: 1, arenaBytes: 1 << 20 });
+  try {
+    const sab = new SharedArrayBuffer(1 << 20, { maxByteLength: 16 << 20 });
+    const pasid = dev.addressSpace(sab);
+    sab.grow(8 << 20);
+    const rec = dev.alloc(32, 32);
+    const crcAt = (src: number): Promise<number> => dev.submit(Descriptor.crc32c({ src, size: 4096, pasid, completion: rec }));
+    assert.equal([await crcAt(4 << 20), await crcAt((8 << 20) - 4096), await crcAt(8 << 20)], [Status.SUCCESS, Status.SUCCESS, Status.PAGE_FAULT]);
+  } finally {
+    await dev.close();
+  }
+});
+
 test.run();

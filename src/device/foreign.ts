@@ -53,6 +53,8 @@ interface Space {
   lo: number;
   hi: number;
   file?: FileWindow;
+  /** a growable SharedArrayBuffer, whole: reached to its end as it is when a descriptor runs (u8 tracks its length), not as it was registered */
+  grows?: boolean;
 }
 
 /** This engine's core, for the CRC of a file space's bytes once they are in its arena window. */
@@ -134,7 +136,7 @@ export class ForeignSpaces {
       const ended = this.#spaces.get(id);
       this.#spaces.delete(id);
       return ended !== undefined && ended.file === undefined;
-    } else this.#spaces.set(id, { u8: new Uint8Array(buffer), lo, hi });
+    } else this.#spaces.set(id, { u8: new Uint8Array(buffer), lo, hi, grows: lo === 0 && (buffer as { growable?: boolean }).growable === true });
     return false;
   }
 }
@@ -150,7 +152,7 @@ export function runForeign(mem: Uint8Array, desc: number, op: number, flags: num
   };
   const size = dv.getUint32(desc + Desc.XFER_SIZE, true);
   const lo = space?.lo ?? 0;
-  const hi = space?.hi ?? 0;
+  const hi = space === undefined ? 0 : space.grows === true ? space.u8.byteLength : space.hi;
   /** Leading bytes of [a, a + n) inside the space's window (and before an injected fault's hole). */
   const hole = spaces.hole;
   const valid = (a: number, n: number): number => (a < lo || a >= hi ? 0 : Math.min(n, hi - a, hole >= a ? hole - a : n));
