@@ -109,6 +109,17 @@ export class AttachedDevice extends DeviceCalls {
   /** what the calls set aside of the part at attach; null: no part */
   readonly #reserved: Reserved | null = null;
   #ops: Ops | null = null;
+  /** the device's control words: the opener's close sets STOP */
+  readonly #stop: Int32Array;
+
+  /**
+   * Detaching or detached, or the opener closed the device: calls, buffers and ready() are
+   * refused from then on (DEVICE_CLOSED). (Its close was seen only by calls that reached the
+   * queue: a small call ran inline and resolved, a large one rejected, buffer() still handed out.)
+   */
+  override get isClosing(): boolean {
+    return this.closed || Atomics.load(this.#stop, Dev.STOP) !== Stop.RUNNING;
+  }
 
   constructor(handle: DeviceHandle, spin: number) {
     if (handle === null || typeof handle !== 'object' || !(handle.memory instanceof WebAssembly.Memory) || typeof handle.layout !== 'object') {
@@ -121,7 +132,7 @@ export class AttachedDevice extends DeviceCalls {
     super(handle.memory, handle.layout, handle.eventfd ? loadEventFd() : null, spin, handle.layout.wqs.findIndex((w) => w.mode === 'shared'), part);
     this.#handle = handle;
     if (this.arena !== null) this.arena.larger = 'have the opener lend this thread a larger part (dev.lend(bytes))';
-    const stop = new Int32Array(handle.memory.buffer as unknown as SharedArrayBuffer, handle.layout.device, 16);
+    const stop = (this.#stop = new Int32Array(handle.memory.buffer as unknown as SharedArrayBuffer, handle.layout.device, 16));
     if (Atomics.load(stop, Dev.LAYOUT) !== layoutDigest(handle.layout)) throw argCoded(new TypeError('Device.attach(handle): handle.layout is not the layout of the device it names (changed since lend() or handle() gave it): send the handle as it was given'));
     if (Atomics.load(stop, Dev.STOP) !== Stop.RUNNING) throw Errors.closed();
     this.#vector = this.vectors.claim();
@@ -181,7 +192,7 @@ export class AttachedDevice extends DeviceCalls {
 
   /** This thread's drop-in calls, over its part of the arena (a handle from Device.lend); made on first use. */
   override get ops(): Ops {
-    if (this.closed) throw Errors.closed();
+    if (this.isClosing) throw Errors.closed();
     if (this.#ops === null) {
       if (this.#reserved === null) throw Errors.noArena();
       const { maxBatch, kept, here } = this.#reserved;
@@ -217,12 +228,12 @@ export class AttachedDevice extends DeviceCalls {
 
   /** The opener's engines run while the device is open. */
   override get isReady(): boolean {
-    return !this.closed;
+    return !this.isClosing;
   }
 
   /** Resolves at once: the opener's engines run, or will, while the device is open (rejects with DEVICE_CLOSED once it is closed, or this thread detached). */
   override ready(): Promise<void> {
-    return this.closed ? Promise.reject(Errors.closed()) : Promise.resolve();
+    return this.isClosing ? Promise.reject(Errors.closed()) : Promise.resolve();
   }
 
   /** Per-operation counts, bytes, placement and latency of this thread's drop-in calls; its batching; the device's injected faults (every thread's: the table is shared). */

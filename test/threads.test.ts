@@ -276,6 +276,21 @@ test('lent parts, the edges: a terminated thread\'s queued work ends before its 
   assert.throws(() => dev.lend(1 << 20), (e: Error & { code?: string }) => e.code === 'DEVICE_CLOSED');
 });
 
+test('an attached thread whose opener closed the device: its calls, small or large, buffer() and ready() are refused alike (DEVICE_CLOSED), isClosing says so; detach() still resolves (a small call ran inline and resolved, a large one rejected, buffer() handed out)', async () => {
+  const dev = await Device.open({ engines: 1, wqMode: 'shared', arenaBytes: 16 << 20 });
+  const w = tsWorker('attached_after_close.ts', { handle: dev.lend(4 << 20) });
+  const next = (): Promise<unknown> => new Promise((resolve, reject) => {
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
+  assert.is(await next(), 'attached');
+  await dev.close();
+  const said = next();
+  w.postMessage('go');
+  assert.equal(await said, { isClosing: true, isReady: false, small: 'rejected DEVICE_CLOSED', large: 'rejected DEVICE_CLOSED', buffer: 'threw DEVICE_CLOSED', ready: 'rejected DEVICE_CLOSED' });
+  await w.terminate();
+});
+
 test('reclaim waits for what a terminated thread left queued on every shared WQ, not only the first', async () => {
   const wq = (name: string, group: number): object => ({ dev: name, name, group_id: group, type: 'user', driver_name: 'user', block_on_fault: 0, priority: 10, mode: 'shared', size: 32, threshold: 32 });
   const dev = await Device.fromConfig([{ dev: 'dsa0', groups: [

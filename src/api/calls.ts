@@ -143,7 +143,7 @@ export abstract class DeviceCalls extends DeviceConnection {
 
   /** This thread's allocator; throws when the device is closed or the thread has no part of the arena. */
   protected get allocator(): Allocator {
-    if (this.closed) throw Errors.closed();
+    if (this.isClosing) throw Errors.closed();
     if (this.arena === null) throw Errors.noArena();
     return this.arena;
   }
