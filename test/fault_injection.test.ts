@@ -267,6 +267,18 @@ test('engineDeath: what it held completes with 0x20, the engine is replaced, the
   });
 });
 
+test('engineDeath with a latency: the engine dies that much later, before or after running (the latency was counted and never added)', async () => {
+  await withDevice({ engines: 1 }, async (dev) => {
+    for (const when of ['before', 'after'] as const) {
+      dev.inject({ opcode: Opcode.NOOP, engineDeath: { how: when === 'before' ? 'exit' : 'throw', when }, latency: 150, times: 1 });
+      const t0 = performance.now();
+      assert.is(await dev.submit(Descriptor.noop()), 0x20, when);
+      assert.ok(performance.now() - t0 >= 149, `${when}: the latency was added`);
+    }
+    assert.is(dev.stats().faults.byEffect.latency, 2);
+  });
+});
+
 for (const completion of ['eventfd', 'atomics'] as const) {
   test(`latency and lostInterrupt: the completion comes late and unsignalled; the poll path finds it (${completion})`, async () => {
     await withDevice({ engines: 1, completion }, async (dev) => {

@@ -230,7 +230,11 @@ function run(pos: number, irq: number, block: Int32Array): void {
 
 /** Runs a descriptor a fault rule fired on; returns its status (or the engine dies). */
 function runInjected(inj: Injection, addr: number, irq: number, block: Int32Array): number {
-  if (inj.die && !inj.dieAfter) kill(inj);
+  // (an added latency comes first: the engine dies that much later, and what it held completes so)
+  if (inj.die && !inj.dieAfter) {
+    if (inj.latencyMs > 0) lateBy(inj.latencyMs);
+    kill(inj);
+  }
   let status: number;
   if (inj.status >= 0) {
     // Not run: completed with the status, the record written and RCI raised as the device would.
@@ -257,8 +261,8 @@ function runInjected(inj: Injection, addr: number, irq: number, block: Int32Arra
     const hit = hole >= 0 && (code === Status.PAGE_FAULT || code === Status.BATCH_PAGE_FAULT) && core.faultAddress() === BigInt(hole);
     if (inj.pageFault && !hit) faults.missed(inj);
   }
-  if (inj.die) kill(inj);
   if (inj.latencyMs > 0) lateBy(inj.latencyMs);
+  if (inj.die) kill(inj);
   return status;
 }
 
@@ -271,8 +275,6 @@ function lateBy(ms: number): void {
   const until = performance.now() + ms;
   for (let left = ms; left > 0 && Atomics.load(dev, Dev.CLOSING) === 0; left = until - performance.now()) Atomics.wait(dev, Dev.CLOSING, 0, left);
 }
-
-
 
 /**
  * RCI: raise every interrupt handle the core marked in this engine's mask, then clear the marks:
