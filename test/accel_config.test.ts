@@ -4,7 +4,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { Device } from '../src/index.ts';
 import { parseAccelConfig, parseLenientJson, toAccelConfig } from '../src/device/accel_config.ts';
 import { ConfigError } from '../src/device/errors.ts';
@@ -42,6 +44,24 @@ test('user_default.conf (config-user-default template): absent size/threshold/en
 test('lenient JSON as json-c reads it: trailing commas and comments outside strings; commas and slashes inside strings kept', () => {
   assert.equal(parseLenientJson('[ {"a": "x,]//y", /* c */ "b": [1, 2,], }, ] // end'), [{ a: 'x,]//y', b: [1, 2] }]);
   assert.throws(() => parseLenientJson('[{"a": }]'), (e: ConfigError) => e.code === 'CONFIG_INVALID' && e.field === 'json');
+});
+
+test('a config that does not parse is refused saying where: the file (its target), line and column of the text as written, comments and all (it said "config", and a position in the text without its comments)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'softdsa-config-'));
+  try {
+    const path = join(dir, 'broken.conf');
+    writeFileSync(path, '// a comment\n/* block\n comment */ [\n {\n  "dev":"dsa0", // x\n  "groups":[ { "dev":"group0.0" "grouped_workqueues":[] } ]\n }\n]\n');
+    for (const source of [path, pathToFileURL(path), pathToFileURL(path).href]) {
+      assert.throws(() => Device.fromConfigSync(source), (e: ConfigError) => e.target === path && e.field === 'json' && / \(line 6, column 33\)$/.test(e.message), String(source));
+    }
+    assert.throws(() => Device.fromConfigSync(readFileSync(path, 'utf8')), (e: ConfigError) => e.target === 'config' && / \(line 6, column 33\)$/.test(e.message), 'as text');
+    assert.throws(() => parseLenientJson('[ { "dev": "dsa0" } ] x'), (e: ConfigError) => /^config: json: not JSON accel-config can read: Unexpected non-whitespace character after JSON \(line 1, column 23\)$/.test(e.message));
+    // a number past a double's range is said so, not as JSON.stringify writes Infinity (null)
+    writeFileSync(path, JSON.stringify([{ dev: 'dsa0', groups: [{ dev: 'group0.0', grouped_workqueues: [{ dev: 'wq0.0', mode: 'shared', size: 0, priority: 1, threshold: 0 }], grouped_engines: [{ dev: 'engine0.0' }] }] }]).replace('"size":0', '"size":1e400'));
+    assert.throws(() => Device.fromConfigSync(path), (e: ConfigError) => /the file says a number past a double's range \(Infinity\)/.test(e.message) && !/says null/.test(e.message));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('the config as text that opens with a comment, as bytes, as a file: URL; anything else refused saying what a config is', () => {

@@ -79,38 +79,66 @@ const ignoredWhy = (field: string): string => {
   return near !== undefined ? `not a field softdsa reads: did you mean ${near}?` : 'read-only information, or not a field softdsa reads';
 };
 
-/** JSON text as json-c reads it: comments and trailing commas outside strings are dropped. */
-export function parseLenientJson(text: string): unknown {
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // (a byte-order mark, as an editor may save it)
+/**
+ * JSON text as json-c reads it: comments and trailing commas outside strings are dropped. Text
+ * that does not parse is refused saying where, as line and column of the text given (JSON.parse
+ * counts in the text without the comments), and, from a file, of which (`where`: its target).
+ */
+export function parseLenientJson(text: string, where = 'config'): unknown {
+  const bom = text.charCodeAt(0) === 0xfeff ? 1 : 0; // (a byte-order mark, as an editor may save it)
   let out = '';
-  for (let i = 0; i < text.length; i++) {
+  /** [where in out, where in text] of each piece kept: a position in out, back in the text */
+  const pieces: Array<[number, number]> = [];
+  const keep = (from: number, to: number): void => {
+    pieces.push([out.length, from]);
+    out += text.slice(from, to);
+  };
+  for (let i = bom; i < text.length; i++) {
     const c = text[i];
     if (c === '"') {
       let j = i + 1;
       while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
-      out += text.slice(i, j + 1);
+      keep(i, j + 1);
       i = j;
     } else if (c === '/' && text[i + 1] === '/') {
       while (i < text.length && text[i] !== '\n') i++;
+      if (i < text.length) keep(i, i + 1);
     } else if (c === '/' && text[i + 1] === '*') {
       const end = text.indexOf('*/', i + 2);
       i = end < 0 ? text.length : end + 1;
     } else if (c === ',' && /^\s*[\]}]/.test(text.slice(i + 1, i + 64))) {
       // trailing comma: dropped
     } else {
-      out += c;
+      keep(i, i + 1);
     }
   }
   try {
     return JSON.parse(out);
   } catch (e) {
-    throw Errors.config('config', 'json', `not JSON accel-config can read: ${(e as Error).message}`);
+    const why = (e as Error).message;
+    const at = /at position (\d+)/.exec(why);
+    let place = '';
+    if (at !== null) {
+      const p = Number(at[1]);
+      let k = pieces.length - 1;
+      while (k > 0 && pieces[k][0] > p) k--;
+      const t = pieces.length === 0 ? text.length : Math.min(text.length, pieces[k][1] + (p - pieces[k][0]));
+      const before = text.slice(0, t);
+      const line = before.split('\n').length;
+      place = ` (line ${line}, column ${t - before.lastIndexOf('\n') - (line === 1 ? bom : 0)})`;
+    } else if (/end of JSON input/.test(why)) {
+      place = ` (at its end, line ${text.split('\n').length})`;
+    }
+    throw Errors.config(where, 'json', `not JSON accel-config can read: ${why.replace(/( in JSON)? at position \d+.*$/, '').replace(/ \(line \d+ column \d+\)$/, '')}${place}`);
   }
 }
 
 /** A config given as JSON text, a file path or file: URL, its bytes, or already parsed. */
 export function readConfig(source: unknown): unknown {
-  if (source instanceof URL) return parseLenientJson(readFile(filePath(source)));
+  if (source instanceof URL) {
+    const path = filePath(source);
+    return parseLenientJson(readFile(path), path);
+  }
   if (ArrayBuffer.isView(source)) return parseLenientJson(new TextDecoder().decode(new Uint8Array(source.buffer, source.byteOffset, source.byteLength)));
   if (source instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && source instanceof SharedArrayBuffer)) return parseLenientJson(new TextDecoder().decode(new Uint8Array(source)));
   if (typeof source !== 'string') {
@@ -118,8 +146,9 @@ export function readConfig(source: unknown): unknown {
     return source;
   }
   // (JSON text may open with a comment, as accel-config's own files do; a path may start with //)
-  const text = /^\s*([[{]|\/\*)/.test(source) || /^\s*\/\/.*[\r\n\u2028\u2029]/.test(source) ? source : /^file:/i.test(source) ? readFile(filePath(urlOf(source))) : readFile(source);
-  return parseLenientJson(text);
+  if (/^\s*([[{]|\/\*)/.test(source) || /^\s*\/\/.*[\r\n\u2028\u2029]/.test(source)) return parseLenientJson(source);
+  const path = /^file:/i.test(source) ? filePath(urlOf(source)) : source;
+  return parseLenientJson(readFile(path), path);
 }
 
 /** A file: URL given as a string, as a URL. */
@@ -278,9 +307,11 @@ export function parseAccelConfig(source: unknown, deviceName?: string): ParsedCo
  */
 function explained(e: ConfigError, notes: Notes): ConfigError {
   let out = e;
+  // (a number past a double's range, 1e400, parses as Infinity, which JSON.stringify writes as null)
+  const written = (v: unknown): string => (typeof v === 'number' && !Number.isFinite(v) ? `a number past a double's range (${v})` : JSON.stringify(v));
   for (const [key, v] of notes.said) {
-    if (key === `${e.target}.${e.field}`) out = out.noted(`(the file says ${JSON.stringify(v)}, read as accel-config reads it)`);
-    else if (key.startsWith(`${e.target}.`)) out = out.noted(`(its ${key.slice(e.target.length + 1)}: the file says ${JSON.stringify(v)}, read as ${int(v)})`);
+    if (key === `${e.target}.${e.field}`) out = out.noted(`(the file says ${written(v)}, read as accel-config reads it)`);
+    else if (key.startsWith(`${e.target}.`)) out = out.noted(`(its ${key.slice(e.target.length + 1)}: the file says ${written(v)}, read as ${int(v)})`);
   }
   const typos = notes.warnings.filter((w) => w.includes('did you mean'));
   return typos.length === 0 ? out : out.noted(`(and the file has ${typos.join('; ')})`);
