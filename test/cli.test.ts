@@ -79,7 +79,7 @@ test('durations and defaults', () => {
 });
 
 test('every option, short and long', () => {
-  const o = opts('-o', 'memmove,crc32c,copy', '-s', '64,4k', '-b', '1,32', '-q', '1,64', '-e', '1,2', '--wq-mode', 'shared', '-c', 'busy,eventfd,atomics', '--wq-size', '128', '--engine-spin', '0', '--poll-spin', '5', '--nap', '0', '-d', '250ms', '-n', '10k', '-w', '0', '--placement', 'fresh', '--fresh-bytes', '8m', '--verify', '--baseline', 'node', '--max-arena', '512m', '--csv', '--html', 'x.html', '--no-progress', '--quiet');
+  const o = opts('-o', 'memmove,crc32c,copy', '-s', '64,4k', '-b', '1,32', '-q', '1,64', '-e', '1,2', '--wq-mode', 'shared', '-c', 'busy,eventfd,atomics', '--wq-size', '128', '--engine-spin', '0', '--poll-spin', '5', '--nap', '0', '-n', '10k', '-w', '0', '--placement', 'fresh', '--fresh-bytes', '8m', '--verify', '--baseline', 'node', '--max-arena', '512m', '--csv', '--html', 'x.html', '--no-progress', '--quiet');
   assert.equal(o.ops, ['memmove', 'crc32c']);
   assert.equal(o.sizes, [64, 4096]);
   assert.equal(o.batch, [1, 32]);
@@ -88,7 +88,8 @@ test('every option, short and long', () => {
   assert.equal(o.wqMode, 'shared');
   assert.equal(o.completion, ['busy', 'eventfd', 'atomics']);
   assert.equal([o.wqSize, o.engineSpin, o.pollSpin, o.nap], [128, 0, 5, 0]);
-  assert.equal([o.duration, o.iterations, o.warmup], [0.25, 10000, 0]);
+  assert.equal([o.duration, o.iterations, o.warmup], [1, 10000, 0]);
+  assert.equal(opts('-d', '250ms').duration, 0.25);
   assert.equal([o.placement, o.freshBytes, o.verify, o.maxArena], ['fresh', 8 << 20, true, 512 << 20]);
   assert.equal(o.baselines, ['node']);
   assert.equal([o.csv, o.json, o.html, o.progress, o.quiet], [true, false, 'x.html', false, true]);
@@ -117,6 +118,8 @@ test('bad options: one clear line each', () => {
   usage(['bench', '-d', 'soon'], /--duration: cannot read/);
   usage(['bench', '-d', '0'], /--duration: must be above 0/);
   usage(['bench', '-n', '-3'], /--iterations|argument/);
+  usage(['bench', '-n', '99999999999999999999'], /--iterations: "99999999999999999999" is more than 2\^53 - 1/); // (accepted, it ran for good)
+  usage(['bench', '-d', '1s', '-n', '100'], /--duration and --iterations: give one/); // (-d was ignored)
   usage(['bench', '-s', '-4k'], /Option '-s' argument is ambiguous: a value that starts with a dash is given as '--size=-XYZ'/);
   usage(['bench', '--size=-4k'], /--size: cannot read range "-4k"/);
   usage(['bench', '--placement', 'nearby'], /--placement: unknown/);

@@ -55,7 +55,7 @@ export interface BenchOptions {
   engines: number[];
   wqMode: WqMode;
   completion: Completion[];
-  /** seconds per measurement (ignored when iterations is set) */
+  /** seconds per measurement (unused when iterations is set: the two are not given together) */
   duration: number;
   /** operations (transfers) per measurement; 0 = use duration */
   iterations: number;
@@ -158,6 +158,7 @@ export function parseCount(text: string, what: string): number {
   const m = /^\s*(\d+(?:\.\d+)?(?:e\d+)?)\s*([km]?)\s*$/i.exec(text);
   const v = m ? Number(m[1]) * ({ '': 1, k: 1e3, m: 1e6 } as Record<string, number>)[m[2].toLowerCase()] : NaN;
   if (!Number.isInteger(v) || v <= 0) throw new UsageError(`${what}: "${text}" is not a positive whole number`);
+  if (!Number.isSafeInteger(v)) throw new UsageError(`${what}: "${text}" is more than 2^53 - 1 (a count past it cannot be kept exactly, nor run to its end)`);
   return v;
 }
 
@@ -332,6 +333,7 @@ export function parse(argv: string[], env: Defaults): Parsed {
   const duration = parseDuration(str('duration') ?? '1s', '--duration');
   if (duration <= 0) throw new UsageError('--duration: must be above 0');
   const iterations = str('iterations') === undefined ? 0 : parseCount(str('iterations')!, '--iterations');
+  if (iterations > 0 && str('duration') !== undefined) throw new UsageError('--duration and --iterations: give one (a measurement runs for a time, or for N transfers)');
   const warmup = parseDuration(str('warmup') ?? '200ms', '--warmup');
   const placement = choiceList(str('placement') ?? 'reused', '--placement', ['reused', 'fresh'] as const, { reuse: 'reused', cold: 'fresh', hot: 'reused' });
   if (placement.length !== 1) throw new UsageError('--placement: give one placement');
