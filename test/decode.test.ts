@@ -10,7 +10,8 @@ import { inspect } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { decodeDescriptor, decodeRecord, Descriptor, DescriptorEvent, Device, Flag, Opcode, Status } from '../src/index.ts';
-import { decodeMain } from '../src/cli/decode.ts';
+import { decodeMain, parseHex } from '../src/cli/decode.ts';
+import { parseOpcode } from '../src/device/decode.ts';
 import { captured } from './captured.ts';
 import { DifFlag, SrcDif } from '../src/device/format.ts';
 
@@ -342,6 +343,27 @@ test('softdsa:descriptor: no record where the device wrote none (CRAV without RC
     unsubscribe('softdsa:descriptor', on);
     await dev.close();
   }
+});
+
+test('a dump pasted as it is: xxd\'s and hexdump -C\'s offsets and text columns are dropped (their "." was not a hex digit), od -An too; a "*" line (repeats left out) is refused; --opcode takes the bench\'s names', () => {
+  const hex = '0b3055039fc4e90e33587da2c7ec11365b80a5caef14395e83a8cdf2173c6186abd0f51a3f6489aed3f81d42678cb1d6fb20456a8fb4d9fe23486d92b7dc0126';
+  const xxd = `00000000: 0b30 5503 9fc4 e90e 3358 7da2 c7ec 1136  .0U.....3X}....6
+00000010: 5b80 a5ca ef14 395e 83a8 cdf2 173c 6186  [.....9^.....<a.
+00000020: abd0 f51a 3f64 89ae d3f8 1d42 678c b1d6  ....?d.....Bg...
+00000030: fb20 456a 8fb4 d9fe 2348 6d92 b7dc 0126  . Ej....#Hm....&
+`;
+  const hexdump = `00000000  0b 30 55 03 9f c4 e9 0e  33 58 7d a2 c7 ec 11 36  |.0U.....3X}....6|
+00000010  5b 80 a5 ca ef 14 39 5e  83 a8 cd f2 17 3c 61 86  |[.....9^.....<a.|
+00000020  ab d0 f5 1a 3f 64 89 ae  d3 f8 1d 42 67 8c b1 d6  |....?d.....Bg...|
+00000030  fb 20 45 6a 8f b4 d9 fe  23 48 6d 92 b7 dc 01 26  |. Ej....#Hm....&|
+00000040
+`;
+  const od = hex.match(/.{32}/g)!.map((l) => ' ' + l.match(/../g)!.join(' ')).join('\n') + '\n';
+  for (const [name, text] of [['xxd', xxd], ['hexdump -C', hexdump], ['od -An -tx1', od], ['xxd -p', hex.match(/.{1,60}/g)!.join('\n')]]) {
+    assert.is(Buffer.from(parseHex(text!, true)).toString('hex'), hex, name);
+  }
+  assert.throws(() => parseHex('00000000  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  |................|\n*\n00000040\n'), /a line "\*" stands for repeated lines the dump left out/);
+  assert.equal(['dif-check', 'compare-pattern', 'create-delta', 'crc32c', 'memmove'].map(parseOpcode), [Opcode.DIF_CHECK, Opcode.COMPVAL, Opcode.CR_DELTA, Opcode.CRCGEN, Opcode.MEMMOVE]);
 });
 
 test.run();

@@ -11,7 +11,8 @@ export const DECODE_HELP = `softdsa decode: a DSA descriptor or completion recor
 Usage: softdsa decode [options] HEX...     (HEX "-" reads the hex from standard input)
 
 HEX is the bytes in memory order, 128 hex digits for a descriptor, 64 for a record; spaces,
-colons and a 0x prefix are ignored, so xxd -p or a hex dump's bytes can be pasted as they are.
+colons and a 0x prefix are ignored, and the offsets and text columns of xxd's and hexdump -C's
+lines too, so xxd (-p or not), hexdump -C or od -An -tx1 output can be pasted as it is.
 
 Options
       --record            HEX is a completion record (32 bytes)
@@ -46,9 +47,30 @@ export interface DecodeOptions {
   help: boolean;
 }
 
-/** The bytes of a hex text: whitespace, colons, commas and 0x prefixes are ignored. `bytes`: the text is bytes, one char each (standard input). */
+/** xxd's line: an offset and ':' before the hex (its text column follows two spaces). */
+const XXD_LINE = /^\s*[0-9a-f]+:\s/i;
+/** hexdump -C's line: an offset, two spaces, the hex, its text column between bars. */
+const HEXDUMP_LINE = /^[0-9a-f]+ {2}.*\|.*\|\s*$/i;
+
+/**
+ * The hex of a dump's lines as xxd and hexdump -C print them: their offsets and text columns
+ * dropped (a line of hexdump's that is only an offset, its last, too). Other text is left as it
+ * is. ('*', a run of lines left out as repeats, is refused: the bytes it stands for are not there.)
+ */
+export function dumpHex(text: string): string {
+  const lines = text.split(/\r?\n/);
+  if (lines.some((l) => l.trim() === '*')) throw new UsageError('decode: a line "*" stands for repeated lines the dump left out: dump them all (xxd without -a, hexdump -C -v, od -v)');
+  const xxd = lines.some((l) => XXD_LINE.test(l));
+  const hexdump = !xxd && lines.some((l) => HEXDUMP_LINE.test(l));
+  if (!xxd && !hexdump) return text;
+  return lines
+    .map((l) => (xxd ? (XXD_LINE.test(l) ? l.replace(/^\s*[0-9a-f]+:/i, '').split('  ')[0] : l) : HEXDUMP_LINE.test(l) ? l.replace(/^[0-9a-f]+/i, '').replace(/\|.*\|\s*$/, '') : /^\s*[0-9a-f]+\s*$/i.test(l) ? '' : l))
+    .join('\n');
+}
+
+/** The bytes of a hex text: whitespace, colons, commas and 0x prefixes are ignored, and a dump's offsets and text columns (dumpHex). `bytes`: the text is bytes, one char each (standard input). */
 export function parseHex(text: string, bytes = false): Uint8Array {
-  const digits = text.replace(/0x/gi, '').replace(/[\s:,]/g, '');
+  const digits = dumpHex(text).replace(/0x/gi, '').replace(/[\s:,]/g, '');
   const bad = /[^0-9a-f]/iu.exec(digits);
   if (bad) {
     // (shown escaped unless plainly printable: a terminal acts on an ESC, a NUL or a zero-width space is not seen;

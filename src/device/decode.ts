@@ -98,8 +98,8 @@ export function parseOpcode(text: string): number | undefined {
   }
   const v = (Opcode as unknown as Record<string, number | undefined>)[t.toUpperCase().replace(/-/g, '_')];
   if (typeof v === 'number') return v;
-  // (or its builder's name, which decode prints: crc32c, difUpdate)
-  const lower = t.toLowerCase();
+  // (or its builder's name, which decode prints: crc32c, difUpdate; or as softdsa bench names it: dif-update)
+  const lower = t.toLowerCase().replace(/-/g, '');
   for (const [op, spec] of Object.entries(OPS)) if (spec.builder.toLowerCase() === lower) return Number(op);
   return undefined;
 }
