@@ -14,7 +14,7 @@
 import { DeviceCalls, hereArea } from './api/calls.ts';
 import { blockBytes } from './api/batcher.ts';
 import { Ops } from './api/ops.ts';
-import { type DeviceHandle, rejectOffDevice } from './device/connection.ts';
+import { type DeviceHandle, rejectOffDevice, throwOffDevice } from './device/connection.ts';
 import type { DeviceStats } from './device.ts';
 import { coreModule } from './device/core.ts';
 import { argCoded, Errors } from './device/errors.ts';
@@ -273,6 +273,7 @@ export class AttachedDevice extends DeviceCalls {
 }
 
 rejectOffDevice(AttachedDevice, ['ready', 'detach']);
+throwOffDevice(AttachedDevice, ['stats']);
 
 /** The opener's kept ranges a handle names (lend()), well formed; none where it names none. */
 function keptOf(kept: unknown): Array<[number, number]> {

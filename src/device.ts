@@ -22,7 +22,7 @@ import { WorkQueue } from './device/work_queue.ts';
 import { Descriptor } from './device/descriptor.ts';
 import { DeviceCalls, hereBytes, keptRanges } from './api/calls.ts';
 import { AttachedDevice, beginReclaim, endReclaim, LEND_MIN, markLent } from './attached_device.ts';
-import { DeviceConnection, type DeviceHandle, type InterruptHandle, rejectOffDevice } from './device/connection.ts';
+import { DeviceConnection, type DeviceHandle, type InterruptHandle, rejectOffDevice, throwOffDevice } from './device/connection.ts';
 import type { EngineData } from '../workers/engine.ts';
 import { blockBytes } from './api/batcher.ts';
 import { type DeviceAccess, Ops } from './api/ops.ts';
@@ -842,6 +842,7 @@ export class Device extends DeviceCalls {
 }
 
 rejectOffDevice(Device, ['ready', 'close', 'reclaim']);
+throwOffDevice(Device, ['stats', 'config', 'lend', 'addressSpace', 'mapFile', 'inject']);
 
 export { AttachedDevice, DeviceConnection, LEND_MIN, SoftDsaError, type DeviceHandle, type InterruptHandle };
 

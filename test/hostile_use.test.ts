@@ -378,6 +378,13 @@ test('8: a promise-returning method taken off its device (passed as a callback, 
     assert.ok(copyError?.code === 'ERR_INVALID_THIS' && /^crc32c\(\) was called on a device of another copy of softdsa .*: call that device's own crc32c\(\)$/.test(copyError.message), String(copyError));
     // a batch: batch() itself (a sync method: it throws), and its submit()
     assert.throws(() => dev.batch.call(undefined as never), (e: Error & { code?: string }) => e.code === 'ERR_INVALID_THIS' && /^batch\(\) was called on undefined, not on a device/.test(e.message));
+    // the methods that return no promise throw so too (they said "Cannot read properties of undefined")
+    for (const name of ['alloc', 'free', 'buffer', 'view', 'wq', 'allocInterrupt', 'stats', 'config', 'lend', 'addressSpace', 'mapFile', 'inject'] as const) {
+      const method = dev[name] as (...args: unknown[]) => unknown;
+      assert.throws(() => method.call(undefined, 16), (e: Error & { code?: string }) => e.code === 'ERR_INVALID_THIS' && new RegExp(`^${name}\\(\\) was called on undefined, not on a device`).test(e.message), name);
+    }
+    assert.is(dev.buffer.bind(dev)(16).length, 16);
+    assert.ok(dev.stats.call(dev).ops !== undefined);
     const submit = dev.batch().crc32c(Buffer.alloc(8)).submit;
     const refused = await submit().then(() => null, (err: Error & { code?: string }) => err);
     assert.ok(refused?.code === 'ERR_INVALID_THIS' && /^submit\(\) was called on undefined, not on a batch: .*b\.submit\.bind\(b\)/.test(refused.message), String(refused));

@@ -3,7 +3,7 @@
 // Device allocates from the whole arena; an attached thread from the part the opener lent it
 // (Device.lend), as a DSA client process has its own buffers in its own address space.
 import { Allocator } from '../device/allocator.ts';
-import { DeviceConnection, isConnection, rejectOffDevice, unlisted } from '../device/connection.ts';
+import { DeviceConnection, isConnection, rejectOffDevice, throwOffDevice, unlisted } from '../device/connection.ts';
 import { argCoded, Errors, typeName } from '../device/errors.ts';
 import type { EventFdAddon } from '../device/eventfd.ts';
 import { bytesAt } from '../device/host.ts';
@@ -354,4 +354,5 @@ export abstract class DeviceCalls extends DeviceConnection {
   }
 }
 
+throwOffDevice(DeviceCalls, ['alloc', 'free', 'buffer']);
 rejectOffDevice(DeviceCalls, ['memcpy', 'memmove', 'fill', 'compare', 'firstDifference', 'crc32c', 'copyCrc32c', 'dualcast', 'createDelta', 'applyDelta', 'difInsert', 'difCheck', 'difStrip', 'difUpdate', 'dixGenerate', 'crc16t10dif']);

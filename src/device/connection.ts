@@ -187,6 +187,7 @@ export class DeviceConnection {
 }
 
 rejectOffDevice(DeviceConnection, ['submit']);
+throwOffDevice(DeviceConnection, ['wq', 'view', 'allocInterrupt']);
 
 export interface InterruptHandle {
   /** the value for descriptor @36 */
@@ -206,20 +207,40 @@ export interface InterruptHandle {
  * properties of undefined"). `noun`: what they are methods of, for the message.
  */
 export function rejectOffDevice<T extends object>(cls: Function & { prototype: T }, names: ReadonlyArray<keyof T & string>, noun: 'device' | 'batch' = 'device'): void {
+  guardOffDevice(cls, names, noun, true);
+}
+
+/**
+ * throwOffDevice: rejectOffDevice's twin for methods that return no promise (buffer, alloc,
+ * stats, …): called off their device, they throw ERR_INVALID_THIS saying how to call them (it
+ * was "Cannot read properties of undefined (reading 'alloc')").
+ */
+export function throwOffDevice<T extends object>(cls: Function & { prototype: T }, names: ReadonlyArray<keyof T & string>): void {
+  guardOffDevice(cls, names, 'device', false);
+}
+
+function guardOffDevice<T extends object>(cls: Function & { prototype: T }, names: ReadonlyArray<keyof T & string>, noun: 'device' | 'batch', promised: boolean): void {
   const proto = cls.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
   const is = noun === 'device' ? (x: unknown): boolean => isConnection(x) && x instanceof cls : (x: unknown): boolean => x instanceof cls;
   for (const name of names) {
     const method = proto[name];
-    const guarded = {
-      [name](this: unknown, ...args: unknown[]): unknown {
-        if (!is(this)) return Promise.reject(Errors.offDevice(name, this, noun, isOtherCopy(this, cls)));
-        try {
-          return method.apply(this, args);
-        } catch (e) {
-          return Promise.reject(e);
-        }
-      },
-    }[name];
+    const guarded = promised
+      ? {
+          [name](this: unknown, ...args: unknown[]): unknown {
+            if (!is(this)) return Promise.reject(Errors.offDevice(name, this, noun, isOtherCopy(this, cls)));
+            try {
+              return method.apply(this, args);
+            } catch (e) {
+              return Promise.reject(e);
+            }
+          },
+        }[name]
+      : {
+          [name](this: unknown, ...args: unknown[]): unknown {
+            if (!is(this)) throw Errors.offDevice(name, this, noun, isOtherCopy(this, cls));
+            return method.apply(this, args);
+          },
+        }[name];
     Object.defineProperty(guarded, 'length', { value: method.length });
     Object.defineProperty(proto, name, { value: guarded, writable: true, configurable: true, enumerable: false });
   }
