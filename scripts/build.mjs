@@ -152,6 +152,7 @@ async function dualBuild() {
     legalComments: 'none',
     logLevel: 'warning',
   });
+  copyFileSync(join(root, 'workers', 'engine.cjs'), join(dist, 'workers', 'engine.cjs')); // (what piscina loads: see there)
   // The CLI module (softdsa/cli) is ESM only (top-level await): no .d.cts for it. The CommonJS
   // declarations are the ES ones without their doc comments (23 kB of the packed package, whose
   // budget is 400 kB, once the ES tree's doc comments were a second time in it): a program that
@@ -216,6 +217,8 @@ function withoutDocComments(text) {
  * (src/device/X.ts -> src/browser/Y.ts below) and Node's timer functions supplied
  * (src/browser/timers.ts). platform 'browser': a node:* import left anywhere fails the build.
  * Plain ES modules a page imports by URL: softdsa.js finds engine.js and core.wasm beside it.
+ * The two share their common code as chunks (static imports, beside them): bundled each whole,
+ * the engine's code was in the package twice (8 kB of its 400 kB budget).
  */
 async function browserBuild() {
   const esbuild = await import('esbuild');
@@ -242,6 +245,8 @@ async function browserBuild() {
     entryPoints: { softdsa: 'src/browser/index.ts', engine: 'src/browser/engine.ts' },
     outdir: 'dist/browser',
     bundle: true,
+    splitting: true,
+    chunkNames: 'chunk-[hash]',
     format: 'esm',
     platform: 'browser',
     target: 'es2022',

@@ -6,7 +6,7 @@
 // completion path (eventfd on linux-x64, from the prebuild), and `npx softdsa bench`.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -163,7 +163,8 @@ test('npm install of the tarball: offline, no compiler, no script', () => {
 test('the browser build names its engine worker and Wasm core as bundlers find them: new URL("./x", import.meta.url), each literal whole', () => {
   // (Vite and others rewrite such URLs to the assets: a literal cut over two lines, as esbuild's
   // lineLimit had cut "./engine.js", was resolved as "engine/\n.js" and the engines never started)
-  const js = readFileSync(join(root, 'dist', 'browser', 'softdsa.js'), 'utf8');
+  // (in softdsa.js, or a chunk it shares with engine.js: beside it, so the URLs resolve alike)
+  const js = readdirSync(join(root, 'dist', 'browser')).filter((f) => f.endsWith('.js')).map((f) => readFileSync(join(root, 'dist', 'browser', f), 'utf8')).join('\n');
   for (const asset of ['./engine.js', './core.wasm']) assert.ok(js.includes(`new URL("${asset}",import.meta.url)`), asset);
 });
 
@@ -197,6 +198,17 @@ test('README quick examples, verbatim: ES module and CommonJS', () => {
   assert.match(lines[0], /^true \{/, `memmove: SUCCESS and its record\n${r.out}`);
   assert.match(r.out, /status: 1,/, r.out);
   assert.match(lines[lines.length - 1], /^[0-9a-f]{1,8}$/, `the CRC-32C in hex\n${r.out}`);
+});
+
+test('under --disallow-code-generation-from-strings (a hardening flag) the engines start, ESM and CommonJS (piscina imported an ES module engine through new Function, which the flag refuses: ENGINE_START_FAILED)', () => {
+  const body = "const d = await Device.open({ engines: 1 }); const b = d.buffer(1 << 20).fill(1); await d.crc32c(b); console.log(JSON.stringify(d.stats().ops.crc32c.placement)); await d.close();";
+  for (const [file, code] of [['flag.mjs', `import { Device } from 'softdsa';\n${body}`], ['flag.cjs', `const { Device } = require('softdsa');\n(async () => { ${body} })();`]]) {
+    writeFileSync(join(app, file), code);
+    const r = run(process.execPath, ['--disallow-code-generation-from-strings', file]);
+    assert.is(r.code, 0, show(r));
+    assert.is(r.out.trim(), '{"device":1}', file);
+    assert.not.match(r.err, /Code generation from strings disallowed/, show(r));
+  }
 });
 
 test('completion path: eventfd from the prebuilt addon on linux-x64; Atomics where none fits', () => {

@@ -36,7 +36,8 @@ export class EnginePool {
     this.#pools = new Array<Piscina | null>(count).fill(null);
     this.#lastError = new Array<unknown>(count).fill(undefined);
     // from the package root: this module is bundled into dist/src/index.cjs too, at another depth
-    this.#filename = pathToFileURL(join(packageRoot, sourceExt === '.ts' ? 'workers/engine.ts' : 'dist/workers/engine.js')).href;
+    // (in the package, the CommonJS entry that imports engine.js: workers/engine.cjs says why)
+    this.#filename = sourceExt === '.ts' ? pathToFileURL(join(packageRoot, 'workers/engine.ts')).href : join(packageRoot, 'dist/workers/engine.cjs');
   }
 
   /**
