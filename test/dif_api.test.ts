@@ -326,6 +326,38 @@ test('a resizable ArrayBuffer shrunk while a call stages it: a RangeError, not s
   }
 });
 
+test('a large DIF call done here (the arena full: inline:no-room) gives the event loop turns, as the other calls done here do (a 64 MiB difInsert held it 145 ms, no turn)', async () => {
+  const roomy = await Device.open({ engines: 1 });
+  const full = await Device.open({ engines: 1, arenaBytes: 4 << 20 });
+  try {
+    for (let size = 4 << 20; size >= 64; ) {
+      try {
+        full.alloc(size);
+      } catch {
+        size >>>= 1;
+      }
+    }
+    const data = Buffer.alloc(16 << 20);
+    for (let i = 0; i < data.length; i += 4093) data[i] = i & 0xff;
+    let turns = 0;
+    let done = false;
+    const spin = (): void => {
+      if (done) return;
+      turns++;
+      setImmediate(spin);
+    };
+    setImmediate(spin);
+    const got = Buffer.from(await full.difInsert(data, { blockSize: 4096, refTag: 7 }));
+    done = true;
+    assert.equal(full.stats().ops.difInsert!.placement, { 'inline:no-room': 1 });
+    assert.ok(turns >= 3, `${turns} turns of the event loop while it ran`);
+    assert.ok(got.equals(Buffer.from(await roomy.difInsert(data, { blockSize: 4096, refTag: 7 }))), 'the same output as on the engines');
+  } finally {
+    await full.close();
+    await roomy.close();
+  }
+});
+
 test('DIF on memory outside the arena, the arena full: staged through the thread\'s own area; which holds a block of the largest and its output also on a 64 KiB arena', async () => {
   const hog = (dev: Device): number[] => {
     const hogs: number[] = [];

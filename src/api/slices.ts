@@ -8,7 +8,7 @@ import { performance, setImmediate } from '../device/timers.ts';
 /** Calls of fewer bytes are done in one go (about half a millisecond here). */
 const SLICED_MIN = 8 << 20;
 /** Bytes per slice (a multiple of 8: a fill's pattern keeps its phase). */
-const SLICE = 1 << 20;
+export const SLICE = 1 << 20;
 /** A turn of the event loop at least this often... */
 const TURN_MS = 1;
 /** ...and at least every this many bytes (a slow machine and a fast one alike give turns). */
