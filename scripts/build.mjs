@@ -217,8 +217,9 @@ function withoutDocComments(text) {
  * (src/device/X.ts -> src/browser/Y.ts below) and Node's timer functions supplied
  * (src/browser/timers.ts). platform 'browser': a node:* import left anywhere fails the build.
  * Plain ES modules a page imports by URL: softdsa.js finds engine.js and core.wasm beside it.
- * The two share their common code as chunks (static imports, beside them): bundled each whole,
- * the engine's code was in the package twice (8 kB of its 400 kB budget).
+ * Each is whole, its code in no chunk of the two (8 kB of the package, as it is twice): a
+ * bundler copies engine.js as an asset (Vite inlines one under 4 KiB as a data: URL), and the
+ * chunks it imported were not there (session 31: a Vite build's engines never started).
  */
 async function browserBuild() {
   const esbuild = await import('esbuild');
@@ -245,8 +246,6 @@ async function browserBuild() {
     entryPoints: { softdsa: 'src/browser/index.ts', engine: 'src/browser/engine.ts' },
     outdir: 'dist/browser',
     bundle: true,
-    splitting: true,
-    chunkNames: 'chunk-[hash]',
     format: 'esm',
     platform: 'browser',
     target: 'es2022',

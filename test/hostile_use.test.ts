@@ -741,11 +741,14 @@ test('a program that polluted Object.prototype and Array.prototype: options, des
   assert.equal(out, { refTag: 0, difDst: true, fileCrc: true, streamCrc: true, passed: 1000, submit: Status.SUCCESS, victim: true, submitOptions: Status.SUCCESS, rule: 'fault rule: a rule needs an effe', splitCrc: true, splitCopy: true, fromConfig: 'opened' }, r.stderr);
 });
 
-test('a program whose test runner faked the global timers and clock: 20000 awaited calls, then a device opened, used and closed (calls stalled and the process exited, exit code 13)', async () => {
+test('a program whose test runner faked the timers (global and node:timers\' own) and the clock: 20000 awaited calls, then a device opened, used and closed (calls stalled and the process exited, exit code 13)', async () => {
   const { spawnSync } = await import('node:child_process');
   const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(fixture('faked_timers.mjs')), new URL('../src/index.ts', import.meta.url).href], { encoding: 'utf8', timeout: 60000 });
   assert.is(r.stdout.trim(), 'ok 20000 1066269058', r.stderr);
   assert.is(r.status, 0);
+  // the built package, CommonJS: its bundle read require('node:timers').setTimeout at each call
+  const cjs = spawnSync(process.execPath, [fileURLToPath(fixture('faked_timers.mjs')), new URL('../dist/src/index.cjs', import.meta.url).href], { encoding: 'utf8', timeout: 60000 });
+  assert.is(cjs.stdout.trim(), 'ok 20000 1066269058', `CommonJS: ${cjs.stderr}`);
 });
 
 test('also: a process without WebAssembly (--jitless) is told so: alloc() and Device.open() fail with NO_WASM; calls on plain bytes still run, also once the default device failed to open (they rejected with NO_WASM)', async () => {

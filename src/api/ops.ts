@@ -222,6 +222,7 @@ export class Ops {
       this.#quiet = quiet;
       this.#dev.free(a);
       this.stats = stats;
+      this.#calls.clear(); // (a program's first call of each is its first: timed, as on a device it opened)
     }
   }
 
