@@ -440,6 +440,24 @@ test('an aborted copy does not remove the file a copy to the same dst opened sin
   }
 });
 
+test('the latest copy wins: a copy started while an older one writes the same dst, then the older aborted, keeps its file (the older removed it in the gap before the newer had claimed it: 18 of 20 runs)', async () => {
+  const src = file('latest-src.bin', bytes(4 << 20));
+  const dst = join(dir, 'latest-dst.bin');
+  for (let i = 0; i < 8; i++) {
+    rmSync(dst, { force: true });
+    const ac = new AbortController();
+    const older = copyFileCrc32c(src, dst, { signal: ac.signal, chunkSize: 256 << 10, inFlight: 1 }).then(() => 'resolved', (e: { code?: string }) => e.code);
+    while (!existsSync(dst)) await new Promise((r) => setImmediate(r));
+    const newer = copyFileCrc32c(src, dst);
+    for (let k = 0; k < 1 + (i % 4); k++) await new Promise((r) => setImmediate(r));
+    ac.abort();
+    const [o, crc] = await Promise.all([older, newer]);
+    assert.ok(existsSync(dst), `run ${i}: the newer copy resolved (the older: ${o}) and dst is there`);
+    assert.is(crc, want(readFileSync(src)));
+    assert.ok(readFileSync(dst).equals(readFileSync(src)), `run ${i}: dst holds the copy`);
+  }
+});
+
 test('many calls at once (a Promise.all over a directory) on a small arena: each right, in turns; an abort while waiting for a turn', async () => {
   const files = Array.from({ length: 40 }, (_, i) => {
     const data = bytes((1 << 20) + 1000 * i);

@@ -37,7 +37,7 @@ import { CrcFold } from './crc_combine.ts';
 import { bufferLeavingRoom, reserveOf } from './arena_room.ts';
 import { anotherFileCallEnds, enterFileCall, stepAside, whenStopped } from './file_gate.ts';
 import { onAbort } from './on_abort.ts';
-import { claimFile, type FileIo, type Made, openDestination, openSource, PipeHandle, releaseFile, removeMade } from './pipe_handle.ts';
+import { claimFile, claimPath, type FileIo, type Made, openDestination, openSource, type PathClaim, PipeHandle, releaseFile, releasePath, removeMade } from './pipe_handle.ts';
 import { defaultDevice, defaultDeviceIfOpen, deviceOption, openSoon } from './default_device.ts';
 import type { Device, MappedFile } from '../device.ts';
 import { arenaIo, type DeviceCalls, releaseOwn } from './calls.ts';
@@ -899,10 +899,15 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
 async function copyInfo(called: string, src: string | Buffer | URL, dst: string | Buffer | URL, opts?: CopyFileCrcOptions): Promise<{ crc: number; bytes: number }> {
   const fn = 'copyFileCrc32c';
   const { paths: [s, d], o } = checkedArgs(called, { src, dst }, opts, true);
-  return published(fn, () => fileCopy(fn, s, d, o));
+  const claim = claimPath(d); // (as the call is made: see claimPath)
+  try {
+    return await published(fn, () => fileCopy(fn, s, d, o, claim));
+  } finally {
+    releasePath(claim);
+  }
 }
 
-async function fileCopy(fn: string, s: FilePath, d: FilePath, o: Checked): Promise<{ crc: number; bytes: number }> {
+async function fileCopy(fn: string, s: FilePath, d: FilePath, o: Checked, called: PathClaim): Promise<{ crc: number; bytes: number }> {
   const dev = o.device ?? defaultDevice();
   const opened = await openForReading(fn, s, dev, o.signal);
   const { fh, st } = opened;
@@ -960,7 +965,7 @@ async function fileCopy(fn: string, s: FilePath, d: FilePath, o: Checked): Promi
   } catch (e) {
     freeAll(dev, slots, []); // (nothing read yet; a copy is the second half of its slot's buffer)
     await out?.close().catch(() => {});
-    if (made !== null) await removeMade(made);
+    if (made !== null) await removeMade(made, called);
     if (claimed !== null) releaseFile(claimed.st, claimed.claim);
     await fh.close().catch(() => {});
     leave();
@@ -1003,7 +1008,7 @@ async function fileCopy(fn: string, s: FilePath, d: FilePath, o: Checked): Promi
       return r;
     },
     async (e: unknown) => {
-      if (madeHere !== null) await removeMade(madeHere);
+      if (madeHere !== null) await removeMade(madeHere, called);
       if (claimedHere !== null) releaseFile(claimedHere.st, claimedHere.claim);
       throw e;
     },

@@ -9,8 +9,9 @@
 // again until a reader is there), the waits are the event loop's, and an abort or the device's
 // closing ends them.
 import { Socket } from 'node:net';
-import { close, constants as fsc, fchmod, fstat, lstat, open, read, readlink, stat, type Stats, unlink, write } from 'node:fs';
+import { close, constants as fsc, fchmod, fstat, lstat, open, read, readdir, readlink, stat, type Stats, unlink, write } from 'node:fs';
 import { promisify } from 'node:util';
+import { resolve as resolvePath } from 'node:path';
 import type { DeviceCalls } from './calls.ts';
 import { whenStopped } from './file_gate.ts';
 import { abortError, Errors } from '../device/errors.ts';
@@ -34,6 +35,7 @@ const fstatP = promisify(fstat);
 const statP = promisify(stat);
 const lstatP = promisify(lstat);
 const unlinkP = promisify(unlink);
+const readdirP = promisify(readdir);
 const readlinkP = promisify(readlink) as (path: string | Buffer, options: { encoding: 'buffer' }) => Promise<Buffer>;
 const openP = promisify(open) as (path: string | Buffer, flags: number, mode?: number) => Promise<number>;
 const closeP = promisify(close);
@@ -194,6 +196,32 @@ export interface Made {
  */
 const writers = new Map<string, object>();
 
+/**
+ * Per destination path (resolved), the copy in this process that was called on it last, claimed
+ * as it is called (before any wait): a copy that fails removes the file it made only if no copy
+ * to the same path was called since. (Claims by file come only once a copy has opened it, and
+ * the older copy's removal fell in between.)
+ */
+const pathWriters = new Map<string, object>();
+
+export interface PathClaim {
+  key: string;
+  claim: object;
+}
+
+/** Marks a copy called on `path` as the last; its claim. */
+export function claimPath(path: string | Buffer): PathClaim {
+  const key = resolvePath(typeof path === 'string' ? path : path.toString('latin1'));
+  const claim = {};
+  pathWriters.set(key, claim);
+  return { key, claim };
+}
+
+/** Forgets a copy's path claim once it is settled (a later copy's stays). */
+export function releasePath(c: PathClaim): void {
+  if (pathWriters.get(c.key) === c.claim) pathWriters.delete(c.key);
+}
+
 /** Marks this copy as the last to open the file `st` names to write; returns its claim. */
 export function claimFile(st: { dev: number; ino: number }): object {
   const claim = {};
@@ -241,12 +269,27 @@ async function linkEnd(path: string | Buffer): Promise<Buffer | null> {
   return null;
 }
 
-/** Removes the file a copy made, if its path still names it (not a file put there since) and no other copy opened it since; forgets the claim. */
-export async function removeMade(made: Made): Promise<void> {
+/**
+ * Removes the file a copy made (its own descriptor closed by then), if its path still names it
+ * (not a file put there since), no other copy claimed it since, and nothing else in the process
+ * has it open: another copy that opened it before its claim was made, or one on another thread
+ * or of the other build (each keeps its own claims), or the program. Forgets the claim.
+ */
+export async function removeMade(made: Made, called: PathClaim): Promise<void> {
   const now = await lstatP(made.path).catch(() => null);
-  const mine = writers.get(`${made.dev}:${made.ino}`) === made.claim;
+  const mine = writers.get(`${made.dev}:${made.ino}`) === made.claim && pathWriters.get(called.key) === called.claim;
   releaseFile(made, made.claim);
-  if (mine && now !== null && now.dev === made.dev && now.ino === made.ino) await unlinkP(made.path).catch(() => {});
+  if (mine && now !== null && now.dev === made.dev && now.ino === made.ino && !(await openInProcess(made))) await unlinkP(made.path).catch(() => {});
+}
+
+/** Whether a descriptor of this process has the file open (Linux: /proc/self/fd; elsewhere, where it cannot tell, false). */
+async function openInProcess(file: { dev: number; ino: number }): Promise<boolean> {
+  const fds = await readdirP('/proc/self/fd').catch(() => [] as string[]);
+  for (const fd of fds) {
+    const st = await statP(`/proc/self/fd/${fd}`).catch(() => null);
+    if (st !== null && st.dev === file.dev && st.ino === file.ino) return true;
+  }
+  return false;
 }
 
 /** A descriptor as a FileIo: fs's reads and writes on Node's pool, as a FileHandle's (which fs.promises makes only by opening a path itself). */
