@@ -126,7 +126,9 @@ export function deviceOption(call: string, d: unknown): DeviceCalls {
  * starts, lets its first calls go to the engines.
  */
 export function ready(): Promise<void> {
-  return call((d) => d.ready());
+  const p = call((d) => d.ready());
+  p.catch(() => {}); // (as a device's ready(): one asked only to start the engines, and not awaited, is no unhandled rejection; who awaits it hears why)
+  return p;
 }
 
 /** Options for the default device; takes effect the next time it opens. */

@@ -124,7 +124,7 @@ export const Errors = {
   batchSubmitted: () => new SoftDsaError('BATCH_SUBMITTED', 'this batch was submitted already: build another with batch()'),
   /** the arena's shared WebAssembly.Memory could not be made (the engine's RangeError is its cause) */
   noArenaMemory: (bytes: number) =>
-    new SoftDsaError('NO_ARENA_MEMORY', `could not reserve the device's ${bytes} bytes of shared memory: a shared WebAssembly memory also reserves about 10 GB of address space (its bounds-check guard), which a limit on virtual memory (ulimit -v, a container's) refuses whatever arenaBytes is; calls on plain memory still run, inline`),
+    new SoftDsaError('NO_ARENA_MEMORY', `could not reserve the device's ${bytes} bytes of shared memory: a shared WebAssembly memory also reserves about 10 GB of address space (its bounds-check guard), which a limit on virtual memory (ulimit -v, a container's) refuses whatever arenaBytes is; copies, fills, compares and CRC-32Cs of plain memory still run, inline (DIF, deltas, crc16t10dif and batches need the device)`),
   noWasm: () => new SoftDsaError('NO_WASM', 'softdsa needs WebAssembly, which this process runs without (--jitless or --no-expose-wasm): the device is a WebAssembly module'),
   dedicated: (wq?: string) =>
     new SoftDsaError('WQ_DEDICATED', wq === undefined
