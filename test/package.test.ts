@@ -253,7 +253,7 @@ test('TypeScript consumers: installed types, ESM and CommonJS, nodenext / node16
   const desc = readmeBlocks('Quick example: descriptors').find((b) => b.lang === 'ts')!.code;
   writeFileSync(join(ts, 'drop-in.mts'), dropIn + 'export {};\n');
   writeFileSync(join(ts, 'descriptors.mts'), desc + 'export {};\n');
-  writeFileSync(join(ts, 'types.mts'), `import { alloc, batch, memcpy, stats, eventFdStatus, Device, Status, SoftDsaError, Descriptor, decodeDescriptor, difCheck, type DeviceStats, type EventFdStatus, type Portal } from 'softdsa';
+  writeFileSync(join(ts, 'types.mts'), `import { alloc, batch, memcpy, stats, eventFdStatus, Device, Status, SoftDsaError, Descriptor, decodeDescriptor, difCheck, createCrc32cStream, crc32cTransformStream, type Crc32cFormat, type DeviceStats, type EventFdStatus, type Portal } from 'softdsa';
 import { main } from 'softdsa/cli';
 const s: DeviceStats = stats();
 export const path: 'eventfd' | 'atomics' = s.completionPath;
@@ -277,6 +277,10 @@ export const wrong = memcpy('dst', 'src');
 // @ts-expect-error: possibly undefined
 export const before: number = stats().ops.memcpy.count;
 export const counted: number | undefined = stats().ops.crc32c?.count;
+// a digest format held in a variable of the union type (no overload took it)
+const format: Crc32cFormat = 'hex' as Crc32cFormat;
+export const digested: number | string | Buffer = createCrc32cStream().digest(format);
+export const webDigested: number | string | Buffer = crc32cTransformStream().digest(format);
 `);
   writeFileSync(join(ts, 'require.cts'), `import softdsa = require('softdsa');
 import softdsaDefault from 'softdsa';

@@ -287,7 +287,7 @@ test('an attached thread whose opener closed the device: its calls, small or lar
   await dev.close();
   const said = next();
   w.postMessage('go');
-  assert.equal(await said, { isClosing: true, isReady: false, small: 'rejected DEVICE_CLOSED', large: 'rejected DEVICE_CLOSED', buffer: 'threw DEVICE_CLOSED', ready: 'rejected DEVICE_CLOSED' });
+  assert.equal(await said, { isClosing: true, isReady: false, small: 'rejected DEVICE_CLOSED', large: 'rejected DEVICE_CLOSED', buffer: 'threw DEVICE_CLOSED', ready: 'rejected DEVICE_CLOSED', submit: 'rejected DEVICE_CLOSED', allocInterrupt: 'threw DEVICE_CLOSED' });
   await w.terminate();
 });
 

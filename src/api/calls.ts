@@ -195,11 +195,6 @@ export abstract class DeviceCalls extends DeviceConnection {
     return null;
   }
 
-  /** The device is closing or closed (an attached thread's: detaching or detached). */
-  get isClosing(): boolean {
-    return this.closed;
-  }
-
   /** Resolves once no file read or write on this device's arena memory is in flight (arenaIo). */
   protected arenaIoDone(): Promise<void> {
     const io = arenaIos.get(this);

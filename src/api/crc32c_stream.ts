@@ -123,6 +123,7 @@ export class Crc32cStream extends Transform {
   digest(format: 'number'): number;
   digest(format: 'hex' | 'base64'): string;
   digest(format: 'buffer'): Buffer;
+  digest(format: Crc32cFormat): number | string | Buffer; // (a format held in a variable of the union type)
   digest(format: Crc32cFormat = 'number'): number | string | Buffer {
     if (this.#crc === null) throw notReady(this.#failed);
     return formatCrc32c(this.#crc, format);

@@ -65,6 +65,7 @@ export class Crc32cTransformStream extends TransformStream<Uint8Array, Uint8Arra
   digest(format: 'number'): number;
   digest(format: 'hex' | 'base64'): string;
   digest(format: 'buffer'): Buffer;
+  digest(format: Crc32cFormat): number | string | Buffer; // (a format held in a variable of the union type)
   digest(format: Crc32cFormat = 'number'): number | string | Buffer {
     if (this.#state.crc === null) throw notReady(this.#state.failed);
     return formatCrc32c(this.#state.crc, format);

@@ -70,7 +70,7 @@ export class DeviceConnection {
    * device, into that WQ. Its completions come on a vector of its own (taken on first use).
    */
   wq(which: string | number): Portal {
-    if (this.closed) throw Errors.closed();
+    if (this.isClosing) throw Errors.closed();
     const wqs = this.layout.wqs;
     if (typeof which !== 'string' && typeof which !== 'number') throw Errors.wqType(which);
     const index = wqIndexOf(wqs, which);
@@ -139,9 +139,14 @@ export class DeviceConnection {
     return this.bytes.subarray(addr, addr + length);
   }
 
+  /** The device is closing or closed (an attached thread's: detaching or detached, or its opener closed it). */
+  get isClosing(): boolean {
+    return this.closed;
+  }
+
   /** Submits a 64-byte descriptor; resolves to its status once the device has finished it. */
   submit(desc: Uint8Array, opts?: SubmitOptions): Promise<number> {
-    if (this.closed) return Promise.reject(Errors.closed());
+    if (this.isClosing) return Promise.reject(Errors.closed());
     return this.portal.submit(desc, opts);
   }
 
@@ -156,7 +161,7 @@ export class DeviceConnection {
    * signalled (signals coalesce), never when it was not.
    */
   allocInterrupt(onInterrupt: () => void): InterruptHandle {
-    if (this.closed) throw Errors.closed();
+    if (this.isClosing) throw Errors.closed();
     if (typeof onInterrupt !== 'function') throw argCoded(new TypeError(`allocInterrupt(onInterrupt): onInterrupt must be a function; got ${typeof onInterrupt}`));
     const v = this.vectors.claim();
     if (v < 0) throw Errors.noHandles();
