@@ -146,6 +146,10 @@ test('a FILE argument that is not UTF-8 is found by its bytes and printed as the
   const e = sh(`"$(printf 'gone\\xe9\\033[31m')"`);
   assert.is(e.status, 1);
   assert.is(String(e.stderr), 'softdsa: gone\\xe9\\x1b[31m: No such file or directory\n', 'no raw escape byte reaches the terminal');
+  // a name whose bytes were lost before the process (npx passes arguments on as text: U+FFFD) is said so
+  const lost = sh(`"$(printf 'caf\\xef\\xbf\\xbd.arg')"`);
+  assert.is(lost.status, 1);
+  assert.match(String(lost.stderr), /: No such file or directory \(the name had bytes that are not UTF-8, lost before softdsa saw them: npx re-encodes its arguments; run node_modules\/\.bin\/softdsa, or give the names with --check\)\n$/);
   // (a usage error quotes the argument as typed: it was parsed as bytes)
   const u = sh(`--chunk-size=5€ x`);
   assert.equal([u.status, String(u.stderr)], [2, 'softdsa: crc32c: --chunk-size: cannot read "5€" (examples: 4k, 64k, 1.5m, 1g)\n']);

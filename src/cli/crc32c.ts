@@ -290,6 +290,11 @@ export async function crc32cMain(argv: string[], opts: { shutdown?: boolean; byt
       } catch (e) {
         r.error = reason(e);
         r.code = (e as NodeJS.ErrnoException)?.code;
+        // (a name given as an argument that held bytes not UTF-8 reaches here as U+FFFD where the
+        // bytes were lost before this process: npx passes arguments on as text)
+        if (r.code === 'ENOENT' && typeof path === 'string' && path.includes('\uFFFD') && expected === undefined) {
+          r.error += ' (the name had bytes that are not UTF-8, lost before softdsa saw them: npx re-encodes its arguments; run node_modules/.bin/softdsa, or give the names with --check)';
+        }
         failedRead++;
         progress.clear();
         say(`${named(path)}: ${r.error}`);
