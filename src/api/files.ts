@@ -37,7 +37,7 @@ import { CrcFold } from './crc_combine.ts';
 import { bufferLeavingRoom, reserveOf } from './arena_room.ts';
 import { anotherFileCallEnds, enterFileCall, stepAside, whenStopped } from './file_gate.ts';
 import { onAbort } from './on_abort.ts';
-import { claimFile, claimPath, type FileIo, type Made, openDestination, openSource, type PathClaim, PipeHandle, releaseFile, releasePath, removeMade } from './pipe_handle.ts';
+import { type Claim, claimFile, claimPath, type FileIo, type Made, openDestination, openSource, PipeHandle, release, removeMade } from './pipe_handle.ts';
 import { defaultDevice, defaultDeviceIfOpen, deviceOption, openSoon } from './default_device.ts';
 import type { Device, MappedFile } from '../device.ts';
 import { arenaIo, type DeviceCalls, releaseOwn } from './calls.ts';
@@ -899,15 +899,15 @@ export async function copyFileCrc32cInfo(src: string | Buffer | URL, dst: string
 async function copyInfo(called: string, src: string | Buffer | URL, dst: string | Buffer | URL, opts?: CopyFileCrcOptions): Promise<{ crc: number; bytes: number }> {
   const fn = 'copyFileCrc32c';
   const { paths: [s, d], o } = checkedArgs(called, { src, dst }, opts, true);
-  const claim = claimPath(d); // (as the call is made: see claimPath)
+  const claim = claimPath(d); // (as the call is made, before any wait)
   try {
     return await published(fn, () => fileCopy(fn, s, d, o, claim));
   } finally {
-    releasePath(claim);
+    release(claim);
   }
 }
 
-async function fileCopy(fn: string, s: FilePath, d: FilePath, o: Checked, called: PathClaim): Promise<{ crc: number; bytes: number }> {
+async function fileCopy(fn: string, s: FilePath, d: FilePath, o: Checked, called: Claim): Promise<{ crc: number; bytes: number }> {
   const dev = o.device ?? defaultDevice();
   const opened = await openForReading(fn, s, dev, o.signal);
   const { fh, st } = opened;
@@ -921,7 +921,7 @@ async function fileCopy(fn: string, s: FilePath, d: FilePath, o: Checked, called
   let copies: Buffer[] = [];
   let outIsFile = false;
   /** this copy's claim on a dst file it did not make (a copy that made it and fails removes it only if none came since) */
-  let claimed: { st: { dev: number; ino: number }; claim: object } | null = null;
+  let claimed: Claim | null = null;
   try {
     const existing = await stat(d).catch(() => null);
     if (existing !== null && existing.dev === st.dev && existing.ino === st.ino) throw new FileCrcError('ESAMEFILE', `${fn}: ${s} and ${d} are the same file`, String(d));
@@ -951,7 +951,7 @@ async function fileCopy(fn: string, s: FilePath, d: FilePath, o: Checked, called
     if (o.signal?.aborted) throw abortError(o.signal);
     const outSt = await out.stat().catch(atFile(d));
     outIsFile = outSt.isFile();
-    if (outIsFile && made === null) claimed = { st: outSt, claim: claimFile(outSt) }; // (a file made here was claimed as it was made)
+    if (outIsFile && made === null) claimed = claimFile(outSt); // (a file made here was claimed as it was made)
     // src's permission bits, as fs.copyFile gives them: also to a dst that existed, and past the
     // umask. EPERM: a dst of another user's, refused as fs.copyFile refuses it (it kept its bits,
     // a world-writable one stayed so); or one of ours on a file system that keeps no modes (CIFS),
@@ -966,7 +966,7 @@ async function fileCopy(fn: string, s: FilePath, d: FilePath, o: Checked, called
     freeAll(dev, slots, []); // (nothing read yet; a copy is the second half of its slot's buffer)
     await out?.close().catch(() => {});
     if (made !== null) await removeMade(made, called);
-    if (claimed !== null) releaseFile(claimed.st, claimed.claim);
+    if (claimed !== null) release(claimed);
     await fh.close().catch(() => {});
     leave();
     throw e;
@@ -1003,13 +1003,13 @@ async function fileCopy(fn: string, s: FilePath, d: FilePath, o: Checked, called
   const claimedHere = claimed;
   return copied.then(
     (r) => {
-      if (madeHere !== null) releaseFile(madeHere, madeHere.claim);
-      if (claimedHere !== null) releaseFile(claimedHere.st, claimedHere.claim);
+      if (madeHere !== null) release(madeHere.claim);
+      if (claimedHere !== null) release(claimedHere);
       return r;
     },
     async (e: unknown) => {
       if (madeHere !== null) await removeMade(madeHere, called);
-      if (claimedHere !== null) releaseFile(claimedHere.st, claimedHere.claim);
+      if (claimedHere !== null) release(claimedHere);
       throw e;
     },
   );

@@ -185,54 +185,41 @@ export interface Made {
   dev: number;
   ino: number;
   /** its claim (a failed copy removes it only if no other copy claimed it since) */
-  claim: object;
+  claim: Claim;
 }
 
 /**
- * Per file (dev:ino), the copy in this process that opened it to write last. A copy that fails
- * removes the file it made only if no other copy opened it since: a program that aborted a copy
- * and at once copied to the same dst again had the second copy's file removed under it (it
- * resolved, and left no file).
+ * The copy in this process that last claimed a destination, by its path (resolved: claimed as
+ * the copy is called, before any wait) and by its file (dev:ino: once opened, what links to it
+ * share). A copy that fails removes the file it made only if it still holds both claims: a
+ * program that aborted a copy and at once copied to the same dst again, or started the newer
+ * copy first, had the newer copy's file removed under it (it resolved, and left no file).
  */
-const writers = new Map<string, object>();
+const latest = new Map<string, object>();
 
-/**
- * Per destination path (resolved), the copy in this process that was called on it last, claimed
- * as it is called (before any wait): a copy that fails removes the file it made only if no copy
- * to the same path was called since. (Claims by file come only once a copy has opened it, and
- * the older copy's removal fell in between.)
- */
-const pathWriters = new Map<string, object>();
-
-export interface PathClaim {
+/** A copy's claim on a destination (see `latest`). */
+export interface Claim {
   key: string;
-  claim: object;
+  token: object;
 }
 
-/** Marks a copy called on `path` as the last; its claim. */
-export function claimPath(path: string | Buffer): PathClaim {
-  const key = resolvePath(typeof path === 'string' ? path : path.toString('latin1'));
-  const claim = {};
-  pathWriters.set(key, claim);
-  return { key, claim };
-}
+const claim = (key: string): Claim => {
+  const token = {};
+  latest.set(key, token);
+  return { key, token };
+};
 
-/** Forgets a copy's path claim once it is settled (a later copy's stays). */
-export function releasePath(c: PathClaim): void {
-  if (pathWriters.get(c.key) === c.claim) pathWriters.delete(c.key);
-}
+/** Claims the destination a copy is called on, by its path. */
+export const claimPath = (path: string | Buffer): Claim => claim(`path:${resolvePath(typeof path === 'string' ? path : path.toString('latin1'))}`);
 
-/** Marks this copy as the last to open the file `st` names to write; returns its claim. */
-export function claimFile(st: { dev: number; ino: number }): object {
-  const claim = {};
-  writers.set(`${st.dev}:${st.ino}`, claim);
-  return claim;
-}
+/** Claims the destination file a copy opened, by its identity. */
+export const claimFile = (st: { dev: number; ino: number }): Claim => claim(`file:${st.dev}:${st.ino}`);
 
-/** Forgets a copy's claim once it is settled (a later copy's claim stays). */
-export function releaseFile(st: { dev: number; ino: number }, claim: object): void {
-  const key = `${st.dev}:${st.ino}`;
-  if (writers.get(key) === claim) writers.delete(key);
+const holds = (c: Claim): boolean => latest.get(c.key) === c.token;
+
+/** Forgets a copy's claim once it is settled (a later copy's stays). */
+export function release(c: Claim): void {
+  if (holds(c)) latest.delete(c.key);
 }
 
 /** A new regular file at path, open (O_EXCL: not through a link), or null when something is there. */
@@ -275,10 +262,10 @@ async function linkEnd(path: string | Buffer): Promise<Buffer | null> {
  * has it open: another copy that opened it before its claim was made, or one on another thread
  * or of the other build (each keeps its own claims), or the program. Forgets the claim.
  */
-export async function removeMade(made: Made, called: PathClaim): Promise<void> {
+export async function removeMade(made: Made, called: Claim): Promise<void> {
   const now = await lstatP(made.path).catch(() => null);
-  const mine = writers.get(`${made.dev}:${made.ino}`) === made.claim && pathWriters.get(called.key) === called.claim;
-  releaseFile(made, made.claim);
+  const mine = holds(made.claim) && holds(called);
+  release(made.claim);
   if (mine && now !== null && now.dev === made.dev && now.ino === made.ino && !(await openInProcess(made))) await unlinkP(made.path).catch(() => {});
 }
 
