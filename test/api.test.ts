@@ -13,6 +13,7 @@ import * as dsa from '../src/index.ts';
 import { type BatchBuilder, Device, Opcode } from '../src/index.ts';
 import { BLOCK_MEMBERS, SUBMIT_NOW_BYTES } from '../src/api/batcher.ts';
 import { rng } from './gen.ts';
+import { turnsDuring } from './turns.ts';
 import { typeName } from '../src/device/errors.ts';
 import { openLater } from '../src/device.ts';
 
@@ -509,20 +510,6 @@ test('a large call on memory no engine reaches (plain Buffers) runs in slices wi
   const r = rng(25);
   const src = Buffer.allocUnsafe(n);
   for (let i = 0; i < n; i += 4096) src.writeUInt32LE(r() >>> 0, i);
-  /** the call's result, and how many turns the event loop took while it ran (a chain of immediates) */
-  const turnsDuring = async <T>(call: () => Promise<T>): Promise<[T, number]> => {
-    let turns = 0;
-    let done = false;
-    const spin = (): void => {
-      if (done) return;
-      turns++;
-      setImmediate(spin);
-    };
-    setImmediate(spin);
-    const v = await call();
-    done = true;
-    return [v, turns];
-  };
   const calls: Array<[string, () => Promise<unknown>, () => unknown]> = [];
   const dst = Buffer.alloc(n);
   calls.push(['memcpy', () => dev.memcpy(dst, src).then(() => dst.equals(src)), () => true]);

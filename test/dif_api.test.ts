@@ -8,6 +8,7 @@ import { Device, DifCheckError, SoftDsaError, crc16t10dif, difInsert, difCheck, 
 import type { DifOptions } from '../src/index.ts';
 import { referenceCrc16, referenceGuard, tupleBytes, DIF_BLOCK_SIZES } from './reference.ts';
 import { DifFlag, Opcode } from '../src/device/format.ts';
+import { turnsDuring } from './turns.ts';
 
 /** p() rejects with an error of this class or whose message matches (with `message`: of the class, and that message). */
 async function rejects(p: () => Promise<unknown>, what: RegExp | (new (...a: never[]) => Error), message?: RegExp): Promise<void> {
@@ -339,16 +340,8 @@ test('a large DIF call done here (the arena full: inline:no-room) gives the even
     }
     const data = Buffer.alloc(16 << 20);
     for (let i = 0; i < data.length; i += 4093) data[i] = i & 0xff;
-    let turns = 0;
-    let done = false;
-    const spin = (): void => {
-      if (done) return;
-      turns++;
-      setImmediate(spin);
-    };
-    setImmediate(spin);
-    const got = Buffer.from(await full.difInsert(data, { blockSize: 4096, refTag: 7 }));
-    done = true;
+    const [output, turns] = await turnsDuring(() => full.difInsert(data, { blockSize: 4096, refTag: 7 }));
+    const got = Buffer.from(output);
     assert.equal(full.stats().ops.difInsert!.placement, { 'inline:no-room': 1 });
     assert.ok(turns >= 3, `${turns} turns of the event loop while it ran`);
     assert.ok(got.equals(Buffer.from(await roomy.difInsert(data, { blockSize: 4096, refTag: 7 }))), 'the same output as on the engines');

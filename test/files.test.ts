@@ -422,21 +422,31 @@ test('an aborted or failed copy removes only a dst it made: a link, or a file th
   }
 });
 
+/** A copy to dst that its `ac` aborts; `outcome`: 'resolved', or the code it rejected with. */
+const abortableCopy = (src: string, dst: string, opts: Parameters<typeof copyFileCrc32c>[2] = {}): { ac: AbortController; outcome: Promise<string | undefined> } => {
+  const ac = new AbortController();
+  const outcome = copyFileCrc32c(src, dst, { ...opts, signal: ac.signal }).then(() => 'resolved', (e: { code?: string }) => e.code);
+  return { ac, outcome };
+};
+
+/** The copy that resolved with `crc` left its file: dst is there, holding src's bytes. */
+const keptCopy = (src: string, dst: string, crc: number, what: string): void => {
+  assert.ok(existsSync(dst), `${what} and dst is there`);
+  assert.is(crc, want(readFileSync(src)));
+  assert.ok(readFileSync(dst).equals(readFileSync(src)), `${what}: dst holds the copy`);
+};
+
 test('an aborted copy does not remove the file a copy to the same dst opened since: a retry at once resolves and its file stays (it was removed under it)', async () => {
   const src = file('retry-src.bin', bytes(8 << 20));
   const dst = join(dir, 'retry-dst.bin');
   for (let i = 0; i < 3; i++) {
     rmSync(dst, { force: true });
-    const ac = new AbortController();
     let started!: () => void;
     const making = new Promise<void>((r) => (started = r));
-    const first = copyFileCrc32c(src, dst, { signal: ac.signal, chunkSize: 64 << 10, inFlight: 1, onProgress: () => started() }).then(() => 'resolved', (e: { code?: string }) => e.code);
+    const first = abortableCopy(src, dst, { chunkSize: 64 << 10, inFlight: 1, onProgress: () => started() });
     await making; // (the first has made dst and written to it)
-    const crc = await copyFileCrc32c(src, dst, { onProgress: () => ac.abort() });
-    const got = await first;
-    assert.ok(existsSync(dst), `run ${i}: the retry resolved (the first: ${got}) and dst is there`);
-    assert.is(crc, want(readFileSync(src)));
-    assert.ok(readFileSync(dst).equals(readFileSync(src)), `run ${i}: dst holds the copy`);
+    const crc = await copyFileCrc32c(src, dst, { onProgress: () => first.ac.abort() });
+    keptCopy(src, dst, crc, `run ${i}: the retry resolved (the first: ${await first.outcome})`);
   }
 });
 
@@ -445,16 +455,13 @@ test('the latest copy wins: a copy started while an older one writes the same ds
   const dst = join(dir, 'latest-dst.bin');
   for (let i = 0; i < 8; i++) {
     rmSync(dst, { force: true });
-    const ac = new AbortController();
-    const older = copyFileCrc32c(src, dst, { signal: ac.signal, chunkSize: 256 << 10, inFlight: 1 }).then(() => 'resolved', (e: { code?: string }) => e.code);
+    const older = abortableCopy(src, dst, { chunkSize: 256 << 10, inFlight: 1 });
     while (!existsSync(dst)) await new Promise((r) => setImmediate(r));
     const newer = copyFileCrc32c(src, dst);
     for (let k = 0; k < 1 + (i % 4); k++) await new Promise((r) => setImmediate(r));
-    ac.abort();
-    const [o, crc] = await Promise.all([older, newer]);
-    assert.ok(existsSync(dst), `run ${i}: the newer copy resolved (the older: ${o}) and dst is there`);
-    assert.is(crc, want(readFileSync(src)));
-    assert.ok(readFileSync(dst).equals(readFileSync(src)), `run ${i}: dst holds the copy`);
+    older.ac.abort();
+    const [o, crc] = await Promise.all([older.outcome, newer]);
+    keptCopy(src, dst, crc, `run ${i}: the newer copy resolved (the older: ${o})`);
   }
 });
 
