@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = (name) => join(root, 'node_modules', '.bin', name);
@@ -125,15 +126,41 @@ async function dualBuild() {
     legalComments: 'none',
     logLevel: 'warning',
   });
-  // The ESM the package runs: the runtime's entry points bundled, sharing chunks (dist/src/chunks/),
-  // in place of tsc's module-per-file output. Node loads an ES module graph file by file: 55
-  // modules took 90-115 ms to import here, the same code in a few files ~50 ms (the engine
-  // worker loads its graph at every boot too). Minified as the CommonJS bundle is, function and
-  // class names kept. Every path computed at run time goes through the package root
-  // (src/device/paths.ts), so a chunk's folder does not matter.
-  const entries = { 'src/index': 'src/index.ts', 'src/cli/main': 'src/cli/main.ts', 'src/cli/baseline-worker': 'src/cli/baseline-worker.ts', 'workers/engine': 'workers/engine.ts' };
+  // The ES module entry is the CommonJS bundle's exports, re-exported by name: one copy of the
+  // library, which `import` and `require` in one process share (one default device and engine
+  // pool, one arena; one set of classes, so instanceof holds across them). Before, each build
+  // carried the library, and a program whose dependencies took softdsa both ways ran two devices.
+  const names = Object.keys(createRequire(import.meta.url)(join(dist, 'src', 'index.cjs'))).filter((n) => n !== 'default').sort();
   for (const f of [...walk(join(dist, 'src')), ...walk(join(dist, 'workers'))]) if (f.endsWith('.js')) rmSync(f);
-  await esbuild.build({
+  // (Imported through a CommonJS file of three lines: Node's import of a CommonJS file first scans
+  // its source for export names, which took 57 ms of a 90 ms import of index.cjs here; a
+  // createRequire() call instead would hide index.cjs from bundlers.)
+  writeFileSync(join(dist, 'src', 'index.js'),
+    "// softdsa's ES module entry: the CommonJS bundle (index.cjs), the one copy of the library a process loads.\n" +
+    // (paths.js first: bundled into a program away from its files, softdsa says so there, where
+    // the bundle's require() of index.cjs would fail with less to say)
+    "import './device/paths.js';\n" +
+    "import softdsa from './entry.cjs';\n" +
+    `export const { ${names.join(', ')} } = softdsa;\n`);
+  writeFileSync(join(dist, 'src', 'entry.cjs'),
+    "'use strict'; // index.cjs for index.js, without the scan for its export names (see scripts/build.mjs)\nconst softdsa = require('./index.cjs');\nmodule.exports = softdsa;\n");
+  // The other entry points (the CLI, its baseline worker, the engine worker), bundled with shared
+  // chunks (dist/src/chunks/), in place of tsc's module-per-file output. Node loads an ES module
+  // graph file by file: 55 modules took 90-115 ms to import here, the same code in a few files
+  // ~50 ms (the engine worker loads its graph at every boot too). Minified as the CommonJS bundle
+  // is, function and class names kept. Every path computed at run time goes through the package
+  // root (src/device/paths.ts), so a chunk's folder does not matter. The CLI reaches the library
+  // through its entry (src/index.ts), which stays outside the bundle: the chunks and the CLI
+  // live one folder under dist/src, as the engine worker's folder is one under dist, so the
+  // entry is ../index.js from each, and the CLI's own code has no second copy of the library.
+  const entries = { 'src/device/paths': 'src/device/paths.ts', 'src/cli/main': 'src/cli/main.ts', 'src/cli/baseline-worker': 'src/cli/baseline-worker.ts', 'workers/engine': 'workers/engine.ts' };
+  const entryOutside = {
+    name: 'softdsa-entry-outside',
+    setup(b) {
+      b.onResolve({ filter: /(^|\/)index\.ts$/ }, (a) => (join(a.resolveDir, a.path) === join(root, 'src', 'index.ts') ? { path: '../index.js', external: true } : undefined));
+    },
+  };
+  const esm = await esbuild.build({
     absWorkingDir: root,
     entryPoints: entries,
     outdir: 'dist',
@@ -144,6 +171,8 @@ async function dualBuild() {
     platform: 'node',
     target: 'node20',
     packages: 'external',
+    plugins: [entryOutside],
+    metafile: true,
     minifyWhitespace: true,
     minifySyntax: true,
     minifyIdentifiers: true, // (local names, as in the CommonJS bundle: 3 kB of the package)
@@ -152,6 +181,13 @@ async function dualBuild() {
     legalComments: 'none',
     logLevel: 'warning',
   });
+  // What would load a second library: its stateful modules in an output, or the entry from the
+  // engine worker (whose ../index.js is not the entry).
+  for (const [out, o] of Object.entries(esm.metafile.outputs)) {
+    const second = Object.keys(o.inputs).filter((i) => /^src\/(device|attached_device|index)\.ts$|^src\/api\/(default_device|ops|files|calls)\.ts$/.test(i));
+    const entryFromWorker = out.startsWith('dist/workers/') && o.imports.some((i) => i.path === '../index.js');
+    if (second.length > 0 || entryFromWorker) { console.error(`softdsa: ${out} carries a second copy of the library (${second.join(', ') || '../index.js'})`); process.exit(1); }
+  }
   copyFileSync(join(root, 'workers', 'engine.cjs'), join(dist, 'workers', 'engine.cjs')); // (what piscina loads: see there)
   // The CLI module (softdsa/cli) is ESM only (top-level await): no .d.cts for it. The CommonJS
   // declarations are the ES ones without their doc comments (23 kB of the packed package, whose

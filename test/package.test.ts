@@ -199,6 +199,29 @@ test('README quick examples, verbatim: ES module and CommonJS', () => {
   assert.match(lines[lines.length - 1], /^[0-9a-f]{1,8}$/, `the CRC-32C in hex\n${r.out}`);
 });
 
+test('import and require in one process: one library (one default device, one engine pool, the same classes); the ES entry names every export', () => {
+  // (a program whose dependencies take softdsa both ways: each build had carried the library, and
+  // the process ran two default devices, two arenas and two pools of engines)
+  writeFileSync(join(app, 'both.mjs'), [
+    "import * as esm from 'softdsa';",
+    "import { createRequire } from 'node:module';",
+    "const cjs = createRequire(import.meta.url)('softdsa');",
+    "const names = (m) => Object.keys(m).filter((k) => k !== 'default').sort().join();",
+    'console.log(names(esm) === names(cjs), esm.Device === cjs.Device, esm.crc32c === cjs.crc32c);',
+    'await esm.crc32c(Buffer.alloc(1 << 20, 1));',
+    'await cjs.crc32c(Buffer.alloc(1 << 20, 2));',
+    'console.log(esm.defaultDevice() === cjs.defaultDevice());',
+    "const e = await esm.crc32c('x').catch((x) => x);",
+    'console.log(e instanceof cjs.SoftDsaError || e instanceof TypeError, e.code);',
+    'await esm.shutdown();',
+    "console.log(await cjs.crc32c(Buffer.from('123456789')));",
+    'await cjs.shutdown();',
+  ].join('\n'));
+  const r = run(process.execPath, ['both.mjs']);
+  assert.is(r.code, 0, show(r));
+  assert.equal(r.out.trim().split('\n'), ['true true true', 'true', 'true ERR_INVALID_ARG_TYPE', String(0xe3069283)], show(r));
+});
+
 test('under --disallow-code-generation-from-strings (a hardening flag) the engines start, ESM and CommonJS (piscina imported an ES module engine through new Function, which the flag refuses: ENGINE_START_FAILED)', () => {
   const body = "const d = await Device.open({ engines: 1 }); const b = d.buffer(1 << 20).fill(1); await d.crc32c(b); console.log(JSON.stringify(d.stats().ops.crc32c.placement)); await d.close();";
   for (const [file, code] of [['flag.mjs', `import { Device } from 'softdsa';\n${body}`], ['flag.cjs', `const { Device } = require('softdsa');\n(async () => { ${body} })();`]]) {

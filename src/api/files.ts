@@ -26,6 +26,7 @@
 // chunk at 2-3). The reads then run on the engines, and cold, on a slow disk, other work waits
 // behind them.
 import { stat } from 'node:fs/promises';
+import { DEFAULT_CHUNK, DEFAULT_IN_FLIGHT, MAPPED_CHUNK } from './file_chunks.ts';
 import { fileURLToPath } from 'node:url';
 import { isAbsolute, sep } from 'node:path';
 import { ftruncate, realpathSync, type Stats } from 'node:fs';
@@ -47,6 +48,7 @@ import { Record, Status } from '../device/format.ts';
 import { channel, crc32cOf } from '../device/host.ts';
 import { clearTimeout, performance, setImmediate, setTimeout } from '../device/timers.ts';
 
+export { DEFAULT_CHUNK, DEFAULT_IN_FLIGHT, MAPPED_CHUNK };
 const ftruncateP = promisify(ftruncate);
 
 export interface FileCrcOptions {
@@ -74,16 +76,8 @@ export interface CopyFileCrcOptions extends FileCrcOptions {
   via?: 'crc32c' | 'copyCrc32c' | undefined;
 }
 
-export const DEFAULT_CHUNK = 8 << 20;
-/**
- * A mapped file's bytes per descriptor when chunkSize is not given: at most this, and fewer for a
- * small file, so that every engine has two (a 64 MiB file in the page cache, session 21: 32 MiB
- * 9.9 ms, 8 MiB 9.1; a 16 MiB one 4.4 and 4.0 ms, 4 MiB 3.6).
- */
-export const MAPPED_CHUNK = 8 << 20;
-/** ...and at least this. */
+/** A mapped file's bytes per descriptor: at least this (file_chunks.ts has the most). */
 const MAPPED_CHUNK_MIN = 1 << 20;
-export const DEFAULT_IN_FLIGHT = 4;
 /** A pipe's chunks when chunkSize is not given (its reads bring 64 KiB at most each). */
 const PIPE_CHUNK = 1 << 20;
 /** Regular files of this size and more are mapped into the device (once the engines run). */

@@ -4,10 +4,9 @@
 import { fstatSync, readFileSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { getSystemErrorMap } from 'node:util';
-import { crc32cBase64, crc32cHex, parseCrc32c } from '../api/crc32c_digest.ts';
-import { createCrc32cStream } from '../api/crc32c_stream.ts';
-import { shutdown } from '../api/default_device.ts';
-import { crc32cFileInfo, DEFAULT_CHUNK, DEFAULT_IN_FLIGHT, MAPPED_CHUNK } from '../api/files.ts';
+// The library through its entry: the one copy a process loads (the package's CLI bundle carries none).
+import { crc32cBase64, crc32cFileInfo, crc32cHex, createCrc32cStream, parseCrc32c, shutdown } from '../index.ts';
+import { DEFAULT_CHUNK, DEFAULT_IN_FLIGHT, MAPPED_CHUNK } from '../api/file_chunks.ts';
 import { oneLine, parseArgv, parseBytes, UsageError, usageText } from './options.ts';
 import { Progress } from './progress.ts';
 
