@@ -98,6 +98,18 @@ test('bad options: TypeErrors and RangeErrors with Node\'s codes, named by the f
   coded(() => crc32cTransformStream(5 as never), /^crc32cTransformStream: options must be an object/, 'ERR_INVALID_ARG_TYPE');
 });
 
+test('null options are no options, as fs\'s streams and the file calls take them; a stream ended early rejects its crc with ERR_STREAM_PREMATURE_CLOSE (its error had no code)', async () => {
+  const s = createCrc32cStream(null as never);
+  s.destroy();
+  const e = await s.crc.then(() => null, (x: unknown) => x as Error & { code?: string });
+  assert.is(e?.code, 'ERR_STREAM_PREMATURE_CLOSE', String(e));
+  assert.throws(() => s.digest(), (x: Error & { code?: string }) => x.code === 'ERR_CRC32C_STREAM_FAILED');
+  const t = crc32cTransformStream(null as never);
+  await t.writable.abort();
+  const f = await t.crc.then(() => null, (x: unknown) => x as Error & { code?: string });
+  assert.is(f?.code, 'ERR_STREAM_PREMATURE_CLOSE', String(f));
+});
+
 test('strings are rejected with a TypeError naming the chunk type', async () => {
   const s = createCrc32cStream();
   try {

@@ -96,8 +96,9 @@ export class Crc32cAccumulator {
   constructor(where: string, opts: Crc32cStreamOptions = {}, names: readonly string[] = ACCUMULATOR_OPTIONS) {
     this.#where = where;
     try {
-      if (opts === null || typeof opts !== 'object') throw new TypeError(`${where}: options must be an object; got ${typeName(opts)}`);
-      this.options = ownOptions(where, opts, names);
+      // (null: no options, as fs's streams and the file calls take it)
+      if (opts !== null && typeof opts !== 'object') throw new TypeError(`${where}: options must be an object; got ${typeName(opts)}`);
+      this.options = ownOptions(where, opts ?? {}, names);
       this.#crc = intOption(where, 'seed', this.options.seed, 0, 0, 0xffffffff);
       this.#dev = this.options.device === undefined ? undefined : deviceOption(where, this.options.device); // (a wrong one is said now)
     } catch (e) {

@@ -111,7 +111,7 @@ export class Crc32cStream extends Transform {
 
   override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
     this.#acc.release();
-    if (this.#crc === null) this.#reject((this.#failed = err ?? new Error('createCrc32cStream: destroyed before it finished')));
+    if (this.#crc === null) this.#reject((this.#failed = err ?? Object.assign(new Error('createCrc32cStream: destroyed before it finished'), { code: 'ERR_STREAM_PREMATURE_CLOSE' })));
     cb(err);
   }
 

@@ -48,7 +48,7 @@ export class Crc32cTransformStream extends TransformStream<Uint8Array, Uint8Arra
       },
       cancel(reason: unknown) {
         acc.release();
-        reject((state.failed = reason ?? new Error('crc32cTransformStream: cancelled')));
+        reject((state.failed = reason ?? Object.assign(new Error('crc32cTransformStream: cancelled'), { code: 'ERR_STREAM_PREMATURE_CLOSE' })));
       },
     } as Transformer<Uint8Array, Uint8Array>);
     this.crc = crc;
