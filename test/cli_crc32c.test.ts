@@ -12,6 +12,8 @@ import { crc32c as awsCrc } from '@aws-crypto/crc32c';
 import { crc32cMain, parseCrc32cArgs } from '../src/cli/crc32c.ts';
 import { shutdown } from '../src/index.ts';
 import { UsageError } from '../src/cli/options.ts';
+import { Progress } from '../src/cli/progress.ts';
+import { Writable } from 'node:stream';
 import { parseCrc32c } from '../src/api/crc32c_digest.ts';
 import { captured } from './captured.ts';
 
@@ -303,6 +305,23 @@ test('softdsa crc32c loads only what it uses: not the benchmark\'s modules (pisc
   assert.ok(lines.length > 0, r.stderr);
   assert.ok(lines.some((l) => l.includes('@node-rs/crc32')), 'the hook sees packages');
   assert.ok(!lines.some((l) => l.includes('piscina')), lines.join('\n'));
+});
+
+test('the progress bar goes by the files\' sizes: a small file after a big one is not half the run (it said 50% there)', async () => {
+  let drawn = '';
+  const tty = Object.assign(new Writable({ write: (c: Buffer, _e, cb) => { drawn += c.toString(); cb(); } }), { isTTY: true, columns: 100 }) as unknown as NodeJS.WriteStream;
+  const bar = new Progress(true, tty);
+  bar.weigh([600e6, 11]);
+  await new Promise((r) => setTimeout(r, 1050)); // (it draws once the run has lasted a second)
+  bar.step(0, 2, 'big');
+  bar.step(1, 2, 'small');
+  assert.match(drawn, /\] 99% 2\/2 .*small/, JSON.stringify(drawn));
+  drawn = '';
+  const even = new Progress(true, tty);
+  even.weigh([0, 0]); // (no sizes known: equal shares)
+  await new Promise((r) => setTimeout(r, 1050));
+  even.step(1, 2, 'b');
+  assert.match(drawn, /\] 50% 2\/2/, JSON.stringify(drawn));
 });
 
 test.run();

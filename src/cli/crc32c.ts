@@ -1,7 +1,7 @@
 // `softdsa crc32c FILE… | -`: the CRC-32C of files (issue 13), one line per file, or
 // `--check SUMS` to verify a list, like sha256sum -c. Same conventions as `softdsa bench`:
 // errors on one line on stderr, exit 2 for usage, 1 when a file failed or did not match.
-import { fstatSync, readFileSync } from 'node:fs';
+import { fstatSync, readFileSync, statSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { getSystemErrorMap } from 'node:util';
 // The library through its entry: the one copy a process loads (the package's CLI bundle carries none).
@@ -157,6 +157,16 @@ function pathOf(raw: string): string | Buffer {
 /** Text built from arguments read as bytes (one char a byte), decoded as UTF-8 where it is. */
 const textOf = (raw: string): string => (/[^\x00-\xff]/.test(raw) ? raw : String(pathOf(raw)));
 
+/** A regular file's size, for the progress bar's shares (0: not a regular file, or not there). */
+function sizeOf(path: string | Buffer): number {
+  try {
+    const st = statSync(path, { throwIfNoEntry: false });
+    return st?.isFile() === true ? st.size : 0;
+  } catch {
+    return 0; // (its read says why)
+  }
+}
+
 /**
  * A name in a message or the progress bar, on one line and harmless to a terminal: control
  * characters and bytes that are not UTF-8 as escapes (\n, \x1b, \xe9), and so a backslash as
@@ -264,6 +274,7 @@ export async function crc32cMain(argv: string[], opts: { shutdown?: boolean; byt
   }
 
   const progress = new Progress(o.progress);
+  if (o.progress) progress.weigh(list.map(({ path }) => (path === '-' || path.length === 0 ? 0 : sizeOf(path))));
   const results: Result[] = [];
   let failedRead = 0;
   let mismatched = 0;

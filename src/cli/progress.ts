@@ -11,10 +11,21 @@ export class Progress {
   #fraction = 0;
   #last = 0;
   #drawn = false;
+  /** each step's share of the whole (null: equal shares) */
+  #weights: number[] | null = null;
 
   constructor(enabled: boolean, out: NodeJS.WriteStream = process.stderr) {
     this.#out = out;
     this.#enabled = enabled && out.isTTY === true;
+  }
+
+  /**
+   * The steps' sizes (a file's bytes; 0 where it is not known): the bar and its time left go by
+   * them, so a small file after a big one is not half the run. Equal shares where none is known.
+   */
+  weigh(sizes: readonly number[]): void {
+    const sum = sizes.reduce((a, b) => a + b, 0);
+    this.#weights = sum > 0 ? sizes.map((x) => x / sum) : null;
   }
 
   /** A new measurement starts. */
@@ -40,7 +51,10 @@ export class Progress {
     const elapsed = now - this.#started;
     if (elapsed < 1000 || (!force && now - this.#last < 100)) return;
     this.#last = now;
-    const done = (this.#index + this.#fraction) / this.#total;
+    const w = this.#weights;
+    const done = w === null || w.length !== this.#total
+      ? (this.#index + this.#fraction) / this.#total
+      : w.slice(0, this.#index).reduce((a, b) => a + b, 0) + this.#fraction * w[this.#index];
     const cols = Math.max(40, this.#out.columns ?? 80);
     const width = Math.max(10, Math.min(30, cols - 50));
     const fill = Math.round(done * width);
