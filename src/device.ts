@@ -289,6 +289,8 @@ export class Device extends DeviceCalls {
   readonly #faults: FaultTable;
 
   private constructor(opts: Required<DeviceOptions>, memory: WebAssembly.Memory, layout: Layout, addon: EventFdAddon | null, topology: Topology, warnings: string[]) {
+    // (private to TypeScript only: from JavaScript, `new Device()` met "Cannot read properties of undefined")
+    if (!(memory instanceof WebAssembly.Memory)) throw argCoded(new TypeError('new Device(): a device is opened with Device.open(options) (or Device.fromConfig, Device.attach from another thread)'));
     super(memory, layout, addon, opts.pollSpinMicros, 0, { base: layout.arenaBase, end: layout.arenaEnd });
     this.options = Object.freeze(opts);
     this.topology = topology;
@@ -556,9 +558,14 @@ export class Device extends DeviceCalls {
   }
 
   /** Joins an open device from another thread (shared work queue only). */
-  static attach(handle: DeviceHandle, options: { pollSpinMicros?: number } = {}): AttachedDevice {
+  static attach(handle: DeviceHandle, options: { pollSpinMicros?: number | undefined } = {}): AttachedDevice {
     checkAttach();
-    return new AttachedDevice(handle, options.pollSpinMicros ?? DEFAULTS.pollSpinMicros);
+    if (options === null || typeof options !== 'object') throw argCoded(new TypeError(`Device.attach: options must be an object; got ${typeName(options)}`));
+    const o = own(options);
+    for (const k of Object.keys(o)) if (k !== 'pollSpinMicros') throw argCoded(new TypeError(`unknown Device.attach option ${k} (the options: pollSpinMicros)`));
+    const spin = o.pollSpinMicros ?? DEFAULTS.pollSpinMicros;
+    checkInt('pollSpinMicros', spin, 0, 1e6);
+    return new AttachedDevice(handle, spin);
   }
 
   /** Send this to another thread to let it attach (shared mode). */

@@ -1674,6 +1674,12 @@ test('argument errors everywhere carry Node\'s codes: options, fault rules, buff
       ['decodeDescriptor(3 bytes)', () => dsa.decodeDescriptor(new Uint8Array(3)), VALUE],
       ['portal.completed(1.5)', () => dev.portal.completed(1.5), TYPE],
       ['Device.attach({})', () => Device.attach({} as never), TYPE],
+      // (its options were not checked: an unknown one was taken silently)
+      ['Device.attach(h, { bogus })', () => Device.attach(dev.handle, { bogus: 1 } as never), TYPE],
+      ['Device.attach(h, { pollSpinMicros: -1 })', () => Device.attach(dev.handle, { pollSpinMicros: -1 }), VALUE],
+      ['Device.attach(h, 5)', () => Device.attach(dev.handle, 5 as never), TYPE],
+      // (from JavaScript: "Cannot read properties of undefined", no code)
+      ['new Device()', () => new (Device as unknown as new () => unknown)(), TYPE],
       ['allocInterrupt(5)', () => dev.allocInterrupt(5 as never), TYPE],
       // a wrong kind of value for a device option: a TypeError, coded (it had no code)
       ...(['engines', 'wqSize', 'arenaBytes', 'maxBatch', 'splitThreshold', 'inlineThreshold', 'engineNice', 'faultSeed'] as const).flatMap((k): Array<[string, () => unknown, string[]]> =>

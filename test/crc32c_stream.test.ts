@@ -9,7 +9,7 @@ import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32c as nativeCrc } from '@node-rs/crc32';
 import { crc32c as awsCrc } from '@aws-crypto/crc32c';
-import { Device, alloc, crc32cBase64, crc32cHex, createCrc32cStream, crc32cTransformStream, free, shutdown, stats } from '../src/index.ts';
+import { Device, alloc, crc32cBase64, crc32cHex, createCrc32cStream, crc32cTransformStream, formatCrc32c, free, shutdown, stats } from '../src/index.ts';
 import { arenaBack } from './arena_back.ts';
 import { defaultDeviceIfOpen } from '../src/api/default_device.ts';
 import { rng } from './gen.ts';
@@ -383,6 +383,10 @@ test('crc32cHex / crc32cBase64: the GCS/S3 forms; anything but a 32-bit integer 
   assert.throws(() => crc32cBase64(Promise.resolve(1) as unknown as number), (e: Error) => e instanceof TypeError && /missing await/.test(e.message));
   for (const v of [undefined, null, 'abc']) assert.throws(() => crc32cHex(v as unknown as number), TypeError);
   for (const v of [NaN, 1.7, 2 ** 32 + 5, -(2 ** 31) - 1]) assert.throws(() => crc32cBase64(v), RangeError);
+  // each names the function called, as every other call's errors do
+  assert.throws(() => crc32cHex('abc' as never), /^crc32cHex: a CRC-32C is a number/);
+  assert.throws(() => crc32cBase64(1.5), /^crc32cBase64: a CRC-32C is an integer/);
+  assert.throws(() => formatCrc32c(1, 'octal' as never), /^formatCrc32c: a CRC-32C format is one of/);
 });
 
 test('bad options', () => {

@@ -13,7 +13,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { getEventListeners } from 'node:events';
 import { crc32c as nativeCrc } from '@node-rs/crc32';
 import { crc32c as awsCrc } from '@aws-crypto/crc32c';
-import { Device, copyFileCrc32c, copyFileCrc32cInfo, crc32cFile, crc32cFileInfo, shutdown } from '../src/index.ts';
+import { Device, SoftDsaError, copyFileCrc32c, copyFileCrc32cInfo, crc32cFile, crc32cFileInfo, shutdown } from '../src/index.ts';
 import { defaultDeviceIfOpen } from '../src/api/default_device.ts';
 import { arenaBack } from './arena_back.ts';
 import { rng } from './gen.ts';
@@ -248,6 +248,11 @@ test('bad paths and arguments: clear errors, nothing hangs', async () => {
   assert.equal(readFileSync(join(dir, 'big2.copy')), readFileSync(big));
   assert.is(await crc32cFile(big, { device: small, chunkSize: 2 * ARENA }), want(readFileSync(big)));
   await err(copyFileCrc32c(p, p), /same file/, 'ESAMEFILE');
+  // the file calls' own errors are softdsa's, as its others are (they were plain Errors)
+  for (const e of await Promise.all([crc32cFile(dir).catch((x: unknown) => x), copyFileCrc32c(p, p).catch((x: unknown) => x)])) {
+    assert.ok(e instanceof SoftDsaError, String(e));
+    assert.is((e as SoftDsaError).name, 'SoftDsaError');
+  }
   await err(copyFileCrc32c(join(dir, 'missing'), join(dir, 'out')), /no such file/, 'ENOENT');
   assert.not.ok(existsSync(join(dir, 'out')), 'no destination made for a missing source');
   await err(copyFileCrc32c(p, join(dir, 'no-dir', 'out')), /no such file/, 'ENOENT');

@@ -18,12 +18,17 @@ export function formatCrc32c(crc: number, format: 'hex' | 'base64'): string;
 export function formatCrc32c(crc: number, format: 'buffer'): Buffer;
 export function formatCrc32c(crc: number, format?: Crc32cFormat): number | string | Buffer;
 export function formatCrc32c(crc: number, format: Crc32cFormat = 'number'): number | string | Buffer {
-  if (!FORMATS.includes(format as string)) throw argCoded(new TypeError(`a CRC-32C format is one of ${FORMATS.join(', ')}; got ${String(format)}`));
+  return formatAs('formatCrc32c', crc, format);
+}
+
+/** formatCrc32c, its errors named by `where` (the function called). */
+export function formatAs(where: string, crc: number, format: Crc32cFormat): number | string | Buffer {
+  if (!FORMATS.includes(format as string)) throw argCoded(new TypeError(`${where}: a CRC-32C format is one of ${FORMATS.join(', ')}; got ${String(format)}`));
   // A CRC is a 32-bit integer; anything else is a mistake to say, not to print as a checksum
   // (a forgotten await made 'AAAAAA==' of a promise). A signed 32-bit value, as some libraries
   // return it, is the same CRC.
-  if (typeof crc !== 'number') throw argCoded(new TypeError(`a CRC-32C is a number; got ${crc === null ? 'null' : typeof crc}${(crc as unknown) instanceof Promise ? ' (a Promise: missing await?)' : ''}`));
-  if (!Number.isInteger(crc) || crc < -0x80000000 || crc > 0xffffffff) throw argCoded(new RangeError(`a CRC-32C is an integer from -2^31 to 2^32-1; got ${crc}`));
+  if (typeof crc !== 'number') throw argCoded(new TypeError(`${where}: a CRC-32C is a number; got ${crc === null ? 'null' : typeof crc}${(crc as unknown) instanceof Promise ? ' (a Promise: missing await?)' : ''}`));
+  if (!Number.isInteger(crc) || crc < -0x80000000 || crc > 0xffffffff) throw argCoded(new RangeError(`${where}: a CRC-32C is an integer from -2^31 to 2^32-1; got ${crc}`));
   const v = crc >>> 0;
   if (format === 'number') return v;
   if (format === 'hex') return v.toString(16).padStart(8, '0');
@@ -34,10 +39,10 @@ export function formatCrc32c(crc: number, format: Crc32cFormat = 'number'): numb
 }
 
 /** The CRC-32C as 8 lowercase hex digits (e3069283). */
-export const crc32cHex = (crc: number): string => formatCrc32c(crc, 'hex');
+export const crc32cHex = (crc: number): string => formatAs('crc32cHex', crc, 'hex') as string;
 
 /** The CRC-32C as base64 of its 4 big-endian bytes (4waSgw==), as in x-goog-hash and x-amz-checksum-crc32c. */
-export const crc32cBase64 = (crc: number): string => formatCrc32c(crc, 'base64');
+export const crc32cBase64 = (crc: number): string => formatAs('crc32cBase64', crc, 'base64') as string;
 
 /** A CRC-32C written as 8 hex digits or as base64 of 4 bytes; null when the text is neither. */
 export function parseCrc32c(text: string): number | null {

@@ -3,7 +3,7 @@
 // checksummed). Its WHATWG twin, which a browser has too: crc32c_transform_stream.ts.
 import { Transform, type TransformCallback } from 'node:stream';
 import { ACCUMULATOR_OPTIONS, chunkBytes, Crc32cAccumulator, type Crc32cStreamOptions, notReady } from './crc32c_accumulator.ts';
-import { type Crc32cFormat, formatCrc32c } from './crc32c_digest.ts';
+import { type Crc32cFormat, formatAs } from './crc32c_digest.ts';
 import { argCoded, typeName } from '../device/errors.ts';
 import { own } from '../device/own.ts';
 
@@ -126,7 +126,7 @@ export class Crc32cStream extends Transform {
   digest(format: Crc32cFormat): number | string | Buffer; // (a format held in a variable of the union type)
   digest(format: Crc32cFormat = 'number'): number | string | Buffer {
     if (this.#crc === null) throw notReady(this.#failed);
-    return formatCrc32c(this.#crc, format);
+    return formatAs('createCrc32cStream: digest()', this.#crc, format);
   }
 }
 

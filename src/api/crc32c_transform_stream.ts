@@ -1,7 +1,7 @@
 // The WHATWG twin of crc32c_stream.ts: a TransformStream passing its chunks through unchanged and
 // giving their CRC-32C at the end, in Node and in a browser (Response.body.pipeThrough(t)).
 import { chunkBytes, Crc32cAccumulator, type Crc32cStreamOptions, notReady } from './crc32c_accumulator.ts';
-import { type Crc32cFormat, formatCrc32c } from './crc32c_digest.ts';
+import { type Crc32cFormat, formatAs } from './crc32c_digest.ts';
 
 /** The WHATWG twin: a TransformStream passing chunks through; `crc` resolves at the end, `digest()` after. */
 export class Crc32cTransformStream extends TransformStream<Uint8Array, Uint8Array> {
@@ -64,11 +64,11 @@ export class Crc32cTransformStream extends TransformStream<Uint8Array, Uint8Arra
   digest(): number;
   digest(format: 'number'): number;
   digest(format: 'hex' | 'base64'): string;
-  digest(format: 'buffer'): Buffer;
-  digest(format: Crc32cFormat): number | string | Buffer; // (a format held in a variable of the union type)
-  digest(format: Crc32cFormat = 'number'): number | string | Buffer {
+  digest(format: 'buffer'): Uint8Array; // (a Buffer in Node; a browser has none)
+  digest(format: Crc32cFormat): number | string | Uint8Array; // (a format held in a variable of the union type)
+  digest(format: Crc32cFormat = 'number'): number | string | Uint8Array {
     if (this.#state.crc === null) throw notReady(this.#state.failed);
-    return formatCrc32c(this.#state.crc, format);
+    return formatAs('crc32cTransformStream: digest()', this.#state.crc, format);
   }
 }
 

@@ -29,8 +29,17 @@ export {
 export type { DifOptions, DifUpdateOptions, DifTagOptions, DifBlockSize } from '../api/dif.ts';
 export { crc32cTransformStream, Crc32cTransformStream } from '../api/crc32c_transform_stream.ts';
 export type { Crc32cStreamOptions } from '../api/crc32c_accumulator.ts';
-export { formatCrc32c, crc32cHex, crc32cBase64, parseCrc32c } from '../api/crc32c_digest.ts';
+export { crc32cHex, crc32cBase64, parseCrc32c } from '../api/crc32c_digest.ts';
 export type { Crc32cFormat } from '../api/crc32c_digest.ts';
+import { formatCrc32c as format, type Crc32cFormat } from '../api/crc32c_digest.ts';
+
+/** The CRC-32C as a number, 8 hex digits, base64 of its 4 big-endian bytes, or those bytes ('buffer': a Uint8Array here, as there is no Buffer in a browser). */
+export const formatCrc32c = format as {
+  (crc: number, format: 'number'): number;
+  (crc: number, format: 'hex' | 'base64'): string;
+  (crc: number, format: 'buffer'): Uint8Array;
+  (crc: number, format?: Crc32cFormat): number | string | Uint8Array;
+};
 import { alloc as arenaAlloc, free as arenaFree } from '../api/default_device.ts';
 
 /** Arena memory (a Uint8Array here: there is no Buffer in a browser): engines work on it with no copy. Give it back with free(). */

@@ -154,33 +154,33 @@ type Addr = number | bigint;
 /** One builder per operation, named as the DSA operations are. */
 export const Descriptor = {
   encode,
-  noop: (c: Common = {}) => build(Opcode.NOOP, c),
-  drain: (c: Common = {}) => build(Opcode.DRAIN, c),
-  batch: (o: Common & { list: Addr; count: number }) => build(Opcode.BATCH, o),
-  memmove: (o: Common & { src: Addr; dst: Addr; size: number }) => build(Opcode.MEMMOVE, o),
+  noop: (c: Common = {}): Uint8Array => build(Opcode.NOOP, c),
+  drain: (c: Common = {}): Uint8Array => build(Opcode.DRAIN, c),
+  batch: (o: Common & { list: Addr; count: number }): Uint8Array => build(Opcode.BATCH, o),
+  memmove: (o: Common & { src: Addr; dst: Addr; size: number }): Uint8Array => build(Opcode.MEMMOVE, o),
   /** pattern: the 8-byte little-endian pattern (dst[i] = byte i mod 8 of it) */
-  fill: (o: Common & { dst: Addr; size: number; pattern: number | bigint }) => build(Opcode.MEMFILL, o),
-  compare: (o: Common & { src1: Addr; src2: Addr; size: number; expected?: number }) => build(Opcode.COMPARE, o),
-  comparePattern: (o: Common & { src: Addr; pattern: number | bigint; size: number; expected?: number }) => build(Opcode.COMPVAL, o),
-  createDelta: (o: Common & { src1: Addr; src2: Addr; size: number; delta: Addr; maxDeltaSize: number; expectedMask?: number }) => build(Opcode.CR_DELTA, o),
-  applyDelta: (o: Common & { delta: Addr; deltaSize: number; dst: Addr; size: number }) => build(Opcode.AP_DELTA, o),
-  dualcast: (o: Common & { src: Addr; dst1: Addr; dst2: Addr; size: number }) => build(Opcode.DUALCAST, o),
+  fill: (o: Common & { dst: Addr; size: number; pattern: number | bigint }): Uint8Array => build(Opcode.MEMFILL, o),
+  compare: (o: Common & { src1: Addr; src2: Addr; size: number; expected?: number | undefined }): Uint8Array => build(Opcode.COMPARE, o),
+  comparePattern: (o: Common & { src: Addr; pattern: number | bigint; size: number; expected?: number | undefined }): Uint8Array => build(Opcode.COMPVAL, o),
+  createDelta: (o: Common & { src1: Addr; src2: Addr; size: number; delta: Addr; maxDeltaSize: number; expectedMask?: number | undefined }): Uint8Array => build(Opcode.CR_DELTA, o),
+  applyDelta: (o: Common & { delta: Addr; deltaSize: number; dst: Addr; size: number }): Uint8Array => build(Opcode.AP_DELTA, o),
+  dualcast: (o: Common & { src: Addr; dst1: Addr; dst2: Addr; size: number }): Uint8Array => build(Opcode.DUALCAST, o),
   /** seedAddr: read the seed from this address (sets Flag.CRC_SEED_ADDR when given) */
-  crc32c: (o: Common & { src: Addr; size: number; seed?: number; seedAddr?: Addr }) => build(Opcode.CRCGEN, o),
-  copyCrc32c: (o: Common & { src: Addr; dst: Addr; size: number; seed?: number; seedAddr?: Addr }) => build(Opcode.COPY_CRC, o),
-  cflush: (o: Common & { dst: Addr; size: number }) => build(Opcode.CFLUSH, o),
+  crc32c: (o: Common & { src: Addr; size: number; seed?: number | undefined; seedAddr?: Addr | undefined }): Uint8Array => build(Opcode.CRCGEN, o),
+  copyCrc32c: (o: Common & { src: Addr; dst: Addr; size: number; seed?: number | undefined; seedAddr?: Addr | undefined }): Uint8Array => build(Opcode.COPY_CRC, o),
+  cflush: (o: Common & { dst: Addr; size: number }): Uint8Array => build(Opcode.CFLUSH, o),
   /** DSA 2.0 translation fetch: here a read check of [addr, addr + size); stride sets Flag.TRANSL_FETCH_STRIDE */
-  translationFetch: (o: Common & { addr: Addr; size: number; stride?: number }) => build(Opcode.TRANSL_FETCH, o),
+  translationFetch: (o: Common & { addr: Addr; size: number; stride?: number | undefined }): Uint8Array => build(Opcode.TRANSL_FETCH, o),
   /** size: source bytes, a multiple of block + 8; difFlags: DifFlag (block size, CRC inversions); srcDifFlags: SrcDif */
-  difCheck: (o: Common & DifTags & { src: Addr; size: number; difFlags?: number; srcDifFlags?: number }) => build(Opcode.DIF_CHECK, o),
+  difCheck: (o: Common & DifTags & { src: Addr; size: number; difFlags?: number | undefined; srcDifFlags?: number | undefined }): Uint8Array => build(Opcode.DIF_CHECK, o),
   /** size: data bytes, a multiple of the block size; dst receives block + 8 bytes per block; dstDifFlags: DstDif */
-  difInsert: (o: Common & DifTags & { src: Addr; dst: Addr; size: number; difFlags?: number; dstDifFlags?: number }) => build(Opcode.DIF_INS, o),
-  difStrip: (o: Common & DifTags & { src: Addr; dst: Addr; size: number; difFlags?: number; srcDifFlags?: number }) => build(Opcode.DIF_STRP, o),
+  difInsert: (o: Common & DifTags & { src: Addr; dst: Addr; size: number; difFlags?: number | undefined; dstDifFlags?: number | undefined }): Uint8Array => build(Opcode.DIF_INS, o),
+  difStrip: (o: Common & DifTags & { src: Addr; dst: Addr; size: number; difFlags?: number | undefined; srcDifFlags?: number | undefined }): Uint8Array => build(Opcode.DIF_STRP, o),
   /** src tags check the source, dst tags are written (unless passed through by dstDifFlags) */
-  difUpdate: (o: Common & { src: Addr; dst: Addr; size: number; difFlags?: number; srcDifFlags?: number; dstDifFlags?: number; srcTags?: DifTags; dstTags?: DifTags }) =>
+  difUpdate: (o: Common & { src: Addr; dst: Addr; size: number; difFlags?: number | undefined; srcDifFlags?: number | undefined; dstDifFlags?: number | undefined; srcTags?: DifTags | undefined; dstTags?: DifTags | undefined }): Uint8Array =>
     build(Opcode.DIF_UPDT, o),
   /** DSA 2.0 DIX generate: the 8-byte tuples of the data at src, one per block, to pi */
-  dixGenerate: (o: Common & DifTags & { src: Addr; pi: Addr; size: number; difFlags?: number; dstDifFlags?: number }) => build(Opcode.DIX_GEN, o),
+  dixGenerate: (o: Common & DifTags & { src: Addr; pi: Addr; size: number; difFlags?: number | undefined; dstDifFlags?: number | undefined }): Uint8Array => build(Opcode.DIX_GEN, o),
 };
 
 /** DIF tags: reference tag seed, application tag seed and mask (mask bits set are not compared). */

@@ -35,14 +35,11 @@ export class ConfigError extends SoftDsaError {
   }
 }
 
-/** A file call's error with a code, like Node's fs errors (files.ts). */
-export class FileCrcError extends Error {
-  readonly code: string;
+/** A file call's own error (files.ts): a code, as Node's fs errors have, and the path; a SoftDsaError, as softdsa's other errors are. */
+export class FileCrcError extends SoftDsaError {
   readonly path?: string;
   constructor(code: string, message: string, path?: string) {
-    super(message);
-    this.name = 'Error';
-    this.code = code;
+    super(code, message);
     if (path !== undefined) this.path = path;
   }
 }
