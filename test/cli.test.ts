@@ -140,7 +140,12 @@ test('bad options: one clear line each', () => {
 test('the CLI: --help, --version, and exit code 2 with one line for bad options', () => {
   const h = cli(['bench', '--help']);
   assert.is(h.code, 0);
-  assert.match(h.out, /Usage: softdsa bench/);
+  assert.match(h.out, /^softdsa bench: /);
+  // softdsa --help, no command: the commands first (it printed bench's help alone, titled so)
+  const top = cli(['--help']);
+  assert.is(top.code, 0);
+  assert.match(top.out, /^softdsa: .*Commands: bench \(the default\), crc32c, decode/);
+  assert.match(top.out, /Usage: softdsa bench/);
   for (const o of ['--op', '--size', '--batch', '--qd', '--engines', '--wq-mode', '--completion', '--duration', '--iterations', '--warmup', '--placement', '--verify', '--json', '--csv', '--html']) assert.ok(h.out.includes(o), o);
   const bad = cli(['bench', '--size', '4k-1q']);
   assert.is(bad.code, 2);

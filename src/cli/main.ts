@@ -63,6 +63,8 @@ export async function main(argv: string[], bytes?: Buffer[]): Promise<number> {
     return 2;
   }
   if (parsed.command === 'help') {
+    // (softdsa --help, with no command: what the commands are, then bench's own, the default command)
+    if (argv[0] !== 'bench') process.stdout.write('softdsa: a software Intel DSA for Node.js. Commands: bench (the default), crc32c, decode; each takes --help.\n\n');
     process.stdout.write(HELP);
     return 0;
   }
