@@ -860,6 +860,12 @@ test('batch builder: results in order; a fence after a failure stops what follow
     await rejects(() => builder.submit(), RangeError, 'the bad call rejects the batch');
     assert.ok(x.equals(Buffer.alloc(64, 0)) && y.equals(Buffer.alloc(64, 0)) && z.equals(Buffer.alloc(64, 0)), 'nothing ran');
   }
+  // which call failed: batchIndex, its place among the calls added (a batch of like calls gave no way to tell)
+  const third = await dev.batch().fill(x, 1).fill(y, 2).crc32c(a, -1).fill(z, 3).submit().catch((e: unknown) => e);
+  assert.is((third as { batchIndex?: number }).batchIndex, 2, String(third));
+  const malformed = dev.buffer(20).fill(0xff); // (offsets past the destination: found as the call runs)
+  const late = await dev.batch().fill(x, 1).fence().fill(y, 2).applyDelta(z, malformed).submit().catch((e: unknown) => e);
+  assert.is((late as { batchIndex?: number }).batchIndex, 2, String(late));
   // a delta record an earlier call of the batch writes is data, not an argument: checked as it runs
   const a2 = dev.buffer(4096).fill(1);
   const b2 = dev.buffer(4096).fill(1);

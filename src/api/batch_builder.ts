@@ -85,18 +85,38 @@ export class BatchBuilder<R extends unknown[] = []> {
     return ops.during(async () => {
       // Every call's arguments first: a batch with a bad one runs none of its calls, and rejects
       // as that call would (the README's promise: nothing runs before the arguments are checked).
-      for (const segment of this.#segments) for (const call of segment) await ops.checkArgs(() => call(ops));
+      let at = 0;
+      for (const segment of this.#segments) {
+        for (const call of segment) {
+          await ops.checkArgs(() => call(ops)).catch((e: unknown) => {
+            throw failedAt(e, at);
+          });
+          at++;
+        }
+      }
       const results: unknown[] = [];
       for (const segment of this.#segments) {
         const settled = await Promise.allSettled(segment.map((call) => call(ops)));
         for (const r of settled) {
-          if (r.status === 'rejected') throw r.reason;
+          if (r.status === 'rejected') throw failedAt(r.reason, results.length);
           results.push(r.value);
         }
       }
       return results as R;
     });
   }
+}
+
+/**
+ * A call's failure as the batch's: `batchIndex` says which call it was (its place among the
+ * calls added, from 0), where a batch of like calls gave no way to tell. (Each call's error is
+ * its own object; anything else, thrown as is.)
+ */
+function failedAt(reason: unknown, index: number): unknown {
+  if (reason !== null && typeof reason === 'object' && Object.isExtensible(reason) && !Object.hasOwn(reason, 'batchIndex')) {
+    Object.defineProperty(reason, 'batchIndex', { value: index, enumerable: true, configurable: true, writable: true });
+  }
+  return reason;
 }
 
 rejectOffDevice(BatchBuilder, ['submit'], 'batch');
