@@ -336,6 +336,10 @@ export class Device extends DeviceCalls {
   /** the engines are up and this thread's paths to them warmed (#warmPaths): what ready() waits for */
   readonly #ready: Promise<void>;
   #warmed = false;
+  /** resolved as close() begins (the warm-up waits no longer) */
+  readonly #closeBegun = withResolvers<void>();
+  /** the warm-up was still waiting when close() began (ready() is told DEVICE_CLOSED) */
+  #warmAbandoned = false;
   /** descriptors the engines completed for #warmPaths: not the program's (stats().completed) */
   #warmCompleted = 0;
 
@@ -348,7 +352,10 @@ export class Device extends DeviceCalls {
    */
   async #warmPaths(area: number): Promise<void> {
     try {
-      if (!this.closed && area !== 0) await Ops.warmDevice(this.#warmAccess(area, WARM_BYTES * this.layout.engineCount), this.memory, { engines: this.options.engines, maxBatch: WARM_BATCH, maxTransfer: this.options.maxTransfer, cacheBypassBytes: this.options.cacheBypassBytes });
+      // (a close() meanwhile ends the wait: whatever the warm-up waits for, ready() must settle)
+      const warming = !this.closed && area !== 0 ? Ops.warmDevice(this.#warmAccess(area, WARM_BYTES * this.layout.engineCount), this.memory, { engines: this.options.engines, maxBatch: WARM_BATCH, maxTransfer: this.options.maxTransfer, cacheBypassBytes: this.options.cacheBypassBytes }) : undefined;
+      const first = await Promise.race([warming?.then(() => 'warm'), this.#closeBegun.promise.then(() => 'closed')]);
+      if (first === 'closed' && warming !== undefined) this.#warmAbandoned = true;
     } catch {
       // (the device closed under it, an engine died, a rule or a tracer came: cold paths, nothing else)
     } finally {
@@ -366,6 +373,8 @@ export class Device extends DeviceCalls {
    */
   #warmAccess(area: number, bytes: number): DeviceAccess {
     let next = area;
+    const sizes = new Map<number, number>();
+    const freed = new Map<number, number[]>();
     const quiet = (): boolean => !this.portal.faulting() && !descriptorChannel.hasSubscribers;
     const counted = (status: number): number => {
       if (status === Status.SUCCESS) this.#warmCompleted++;
@@ -375,13 +384,23 @@ export class Device extends DeviceCalls {
     return {
       ...base,
       reclaimWith: undefined,
+      // (blocks freed are taken again, by size: a small maxTransfer cuts the warm-up's calls into
+      // many descriptors, whose batcher waits for blocks to come back; it waited for good when
+      // the area ran out, and ready() with it: one engine, maxTransfer 8)
       alloc: (n, align = 64) => {
+        const list = freed.get(n);
+        const i = list?.findIndex((at) => at % align === 0) ?? -1;
+        if (list !== undefined && i >= 0) return list.splice(i, 1)[0];
         const at = Math.ceil(next / align) * align;
         if (at + n > area + bytes) throw new RangeError('softdsa: the warm-up area is full');
         next = at + n;
+        sizes.set(at, n);
         return at;
       },
-      free: () => {},
+      free: (at) => {
+        const n = sizes.get(at);
+        if (n !== undefined) freed.set(n, [...(freed.get(n) ?? []), at]);
+      },
       submit: (d) => (quiet() ? base.submit(d).then(counted) : Promise.reject(Errors.closed())),
       submitNow: (d, group) => {
         if (!quiet()) return Promise.reject(Errors.closed());
@@ -421,7 +440,8 @@ export class Device extends DeviceCalls {
     this.#startEngines();
     const up = this.#warmed ? this.#ready : held(this.#ready);
     const p = up.then(() => {
-      if (!this.#engines.booted) throw Errors.closed(); // (the engines' wait ends when the device stops: closed first)
+      // (the engines' wait ends when the device stops, and the warm-up's as close() begins: closed first)
+      if (!this.#engines.booted || this.#warmAbandoned) throw Errors.closed();
     });
     // (a ready() asked only to start the engines, and not awaited, is no unhandled rejection when
     // the device closes first: the caller who awaits it still hears DEVICE_CLOSED)
@@ -581,6 +601,7 @@ export class Device extends DeviceCalls {
    */
   lend(bytes: number): DeviceHandle {
     if (typeof bytes !== 'number') throw argCoded(new TypeError(`lend(bytes): bytes must be a number; got ${typeName(bytes)}`));
+    if (this.isClosing) throw Errors.closed(); // (before what the handle says: a closed device lends nothing, of either kind)
     const handle = this.handle;
     if (!handle.shared) throw Errors.dedicated();
     if (!Number.isInteger(bytes) || bytes < LEND_MIN) throw argCoded(new RangeError(`lend(bytes): bytes must be an integer of at least ${LEND_MIN}; got ${bytes}`));
@@ -797,6 +818,7 @@ export class Device extends DeviceCalls {
    */
   close(): Promise<void> {
     if (this.#closing === null) {
+      this.#closeBegun.resolve();
       this.beginClosing();
       this.#closing = (async () => {
         this.#ops?.flush(); // this tick's calls, still in the batcher, are in flight too
@@ -857,6 +879,13 @@ export { AttachedDevice, DeviceConnection, LEND_MIN, SoftDsaError, type DeviceHa
  * p, holding the process until it settles: the engines' boot holds nothing (pool_node.ts), and a
  * program awaiting ready() or open() with nothing else to do ended there, its await unsettled.
  */
+/** Promise.withResolvers (Node 22+). */
+function withResolvers<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
 function held<T>(p: Promise<T>): Promise<T> {
   const hold = setInterval(() => {}, 1 << 30);
   return p.finally(() => clearInterval(hold));

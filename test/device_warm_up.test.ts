@@ -98,6 +98,20 @@ test('a fault rule injected while the warm-up runs is left to the program', asyn
   }
 });
 
+test('a small maxTransfer cuts the warm-up\'s calls into many descriptors: open() and ready() still resolve (one engine, maxTransfer 8: they waited for good, close() did not end it, and the process never exited)', async () => {
+  for (const maxTransfer of [1, 8, 16]) {
+    const dev = await Promise.race([Device.open({ engines: 1, maxTransfer }), new Promise<null>((r) => setTimeout(() => r(null), 20000).unref())]);
+    assert.ok(dev !== null, `open() with maxTransfer ${maxTransfer} resolved`);
+    assert.ok(dev.isReady);
+    assert.is(dev.stats().completed, 0, 'the warm-up\'s descriptors are not the program\'s');
+    const b = dev.buffer(4096).fill(3);
+    const c = dev.buffer(4096);
+    await dev.memcpy(c, b);
+    assert.ok(c.equals(b));
+    await dev.close();
+  }
+});
+
 test('engines that cannot start, and a program that never asks ready(): no unhandled rejection, calls run inline', () => {
   const here = dirname(fileURLToPath(import.meta.url));
   const src = join(here, '..', 'src', 'index.ts');

@@ -82,6 +82,8 @@ test('a dedicated queue refuses other threads', async () => {
   const dev = await Device.open({ engines: 1, arenaBytes: 1 << 20 });
   assert.throws(() => Device.attach(dev.handle), /dedicated/);
   await dev.close();
+  // closed, it lends nothing, of either kind: DEVICE_CLOSED (it said WQ_DEDICATED)
+  assert.throws(() => dev.lend(1 << 20), (e: { code?: string }) => e.code === 'DEVICE_CLOSED');
 });
 
 for (const path of ['eventfd', 'atomics']) {
