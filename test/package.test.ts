@@ -358,10 +358,32 @@ test('bundled into a program, away from its files: it says to leave it out of th
   const r = run(process.execPath, [out]);
   assert.is.not(r.code, 0, show(r));
   assert.match(r.err, /softdsa runs from its installed files .* a bundle must leave it out .*--external:softdsa/, show(r));
+  // esbuild's default output for Node is CommonJS, where an ES module's import.meta.url is
+  // undefined: the same message (it was fileURLToPath's "Received undefined")
+  const outCjs = join(app, 'bundled', 'out.cjs');
+  writeFileSync(join(app, 'bundle-me-too.mjs'), `import { crc32c } from 'softdsa';\ncrc32c(Buffer.from('1')).then(console.log);\n`);
+  await esbuild.build({ entryPoints: [join(app, 'bundle-me-too.mjs')], outfile: outCjs, bundle: true, platform: 'node', format: 'cjs', logLevel: 'silent' });
+  const c = run(process.execPath, [outCjs]);
+  assert.is.not(c.code, 0, show(c));
+  assert.match(c.err, /softdsa runs from its installed files .* a bundle must leave it out .*--external:softdsa/, show(c));
   // (server-side rendering, or a test, imports a page's module in Node: Node 20 has no navigator)
   const b = run(process.execPath, ['--input-type=module', '-e', "const m = await import('softdsa/browser'); console.log(typeof m.crc32c);"]);
   assert.is(b.code, 0, show(b));
   assert.is(b.out.trim(), 'function');
+});
+
+test('loaded as a test runner loads modules (jest: code compiled in a vm.Script, whose import() is refused without --experimental-vm-modules), the engines start', () => {
+  // (the engine pool loaded Node's modules with import(): ENGINE_START_FAILED, and every call stayed inline)
+  writeFileSync(join(app, 'runner.cjs'), [
+    "const vm = require('node:vm'); const { createRequire } = require('node:module'); const { readFileSync } = require('node:fs');",
+    "const file = require.resolve('softdsa');",
+    "const m = { exports: {} };",
+    "new vm.Script(`(function (exports, require, module, __filename, __dirname) {${readFileSync(file, 'utf8')}\\n})`, { filename: file }).runInThisContext()(m.exports, createRequire(file), m, file, require('node:path').dirname(file));",
+    "(async () => { const dev = await m.exports.Device.open({ engines: 1, arenaBytes: 8 << 20 }); const b = dev.buffer(1 << 20).fill(1); await dev.crc32c(b); console.log(JSON.stringify(dev.stats().ops.crc32c.placement)); await dev.close(); })();",
+  ].join('\n'));
+  const r = run(process.execPath, ['runner.cjs']);
+  assert.is(r.code, 0, show(r));
+  assert.is(r.out.trim(), '{"device":1}', show(r));
 });
 
 test('npx softdsa bench, from the installed package', () => {

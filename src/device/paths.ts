@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 
 /** The nearest directory upwards holding a package.json named softdsa. */
 function findRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
+  // (bundled into CommonJS output, an ES module's import.meta.url is undefined: esbuild's default for Node)
+  const url: unknown = import.meta.url;
+  let dir = typeof url === 'string' ? dirname(fileURLToPath(url)) : '/';
   for (;;) {
     const pkg = join(dir, 'package.json');
     if (existsSync(pkg)) {

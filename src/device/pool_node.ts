@@ -50,11 +50,11 @@ export class EnginePool {
   async load(): Promise<void> {
     if (piscina !== null) return;
     const turn = (): Promise<unknown> => new Promise((resolve) => setImmediate(resolve));
+    const require = createRequire(import.meta.url);
     for (const m of PISCINA_BUILTINS) {
-      await import(m);
+      require(m); // (not import(): a test runner's vm context, jest's, refuses it without --experimental-vm-modules, and the engines never started)
       await turn();
     }
-    const require = createRequire(import.meta.url);
     const main = require.resolve('piscina');
     for (const file of PISCINA_FILES) {
       try {
