@@ -196,6 +196,10 @@ async function dualBuild() {
   for (const f of [...walk(join(dist, 'src')), ...walk(join(dist, 'workers'))]) {
     if (f.endsWith('.d.ts') && !f.includes('/cli/') && !f.endsWith('webassembly.d.ts')) writeFileSync(f.slice(0, -'.d.ts'.length) + '.d.cts', withoutDocComments(respecify(readFileSync(f, 'utf8'), '.cjs')));
   }
+  // require('softdsa').default is the module itself (the bundle's footer): typed so too, for a
+  // default import compiled to CommonJS without esModuleInterop (TS1192 before).
+  const cjsIndex = join(dist, 'src', 'index.d.cts');
+  writeFileSync(cjsIndex, readFileSync(cjsIndex, 'utf8') + "declare const softdsa: typeof import('./index.cjs');\nexport default softdsa;\n");
   // The internal modules' declarations ship without their doc comments (75 kB of the 318 kB of
   // declarations, 20 kB of the packed package, whose budget is 400 kB): no program names them,
   // and contributors read them in the source. The modules a user's editor shows (what index.ts

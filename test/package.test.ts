@@ -315,6 +315,8 @@ export const webDigested: number | string | Uint8Array = crc32cTransformStream()
   writeFileSync(join(ts, 'require.cts'), `import softdsa = require('softdsa');
 import softdsaDefault from 'softdsa';
 export const viaDefault: Promise<number> = softdsaDefault.crc32c(Buffer.from('1'));
+// (require('softdsa').default is the module itself, and typed so: it was not declared)
+export const itself: typeof softdsa.crc32c = softdsa.default.crc32c;
 const s: softdsa.DeviceStats = softdsa.stats();
 export const path: 'eventfd' | 'atomics' = s.completionPath;
 export const crc: Promise<number> = softdsa.crc32c(Buffer.from('123456789'));
