@@ -13,6 +13,9 @@ export const cores = (): number => Math.max(1, (typeof navigator === 'undefined'
  * Atomics.waitAsync need a cross-origin-isolated page.
  */
 export function checkHost(): void {
+  // (Node imports a page's module for server-side rendering or a test: that is no page to isolate)
+  const node = (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node;
+  if (node !== undefined && globalThis.crossOriginIsolated === undefined) throw Errors.browserInNode(node);
   if (globalThis.crossOriginIsolated !== true) throw globalThis.isSecureContext === false ? Errors.notSecure() : Errors.notIsolated();
   if (typeof Atomics.waitAsync !== 'function') throw Errors.noWaitAsync();
 }

@@ -175,6 +175,7 @@ export const Errors = {
       'softdsa needs a cross-origin-isolated page (shared memory between the page and its engine workers): serve the page with the headers ' +
       '"Cross-Origin-Opener-Policy: same-origin" and "Cross-Origin-Embedder-Policy: require-corp" (crossOriginIsolated is false)'),
   noCore: (why: string) => new SoftDsaError('NO_CORE', `softdsa: cannot load the Wasm core from ${why}: the engines cannot start (calls run on this thread), and the DIF calls and crc16t10dif, which run on the core here too, cannot run`),
+  browserInNode: (node: string) => new SoftDsaError('BROWSER_BUILD_IN_NODE', `softdsa/browser runs its device in a page; this is Node ${node}: import 'softdsa' here`),
   notInBrowser: (what: string, why: string) => new SoftDsaError('NOT_IN_BROWSER', `${what} is not available in a browser: ${why}`),
   noWaitAsync: () => new SoftDsaError('NO_WAIT_ASYNC', 'softdsa needs Atomics.waitAsync (completions wake the page through it), which this browser lacks'),
   /** A device call's status failure, said as the call `op` that made it (a file call, a stream). */
