@@ -875,10 +875,6 @@ throwOffDevice(Device, ['stats', 'config', 'lend', 'addressSpace', 'mapFile', 'i
 
 export { AttachedDevice, DeviceConnection, LEND_MIN, SoftDsaError, type DeviceHandle, type InterruptHandle };
 
-/**
- * p, holding the process until it settles: the engines' boot holds nothing (pool_node.ts), and a
- * program awaiting ready() or open() with nothing else to do ended there, its await unsettled.
- */
 /** Promise.withResolvers (Node 22+). */
 function withResolvers<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
   let resolve!: (v: T) => void;
@@ -886,6 +882,10 @@ function withResolvers<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
   return { promise, resolve };
 }
 
+/**
+ * p, holding the process until it settles: the engines' boot holds nothing (pool_node.ts), and a
+ * program awaiting ready() or open() with nothing else to do ended there, its await unsettled.
+ */
 function held<T>(p: Promise<T>): Promise<T> {
   const hold = setInterval(() => {}, 1 << 30);
   return p.finally(() => clearInterval(hold));

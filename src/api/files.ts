@@ -26,11 +26,11 @@
 // chunk at 2-3). The reads then run on the engines, and cold, on a slow disk, other work waits
 // behind them.
 import { stat } from 'node:fs/promises';
-import { DEFAULT_CHUNK, DEFAULT_IN_FLIGHT, MAPPED_CHUNK } from './file_chunks.ts';
 import { fileURLToPath } from 'node:url';
 import { isAbsolute, sep } from 'node:path';
 import { ftruncate, realpathSync, type Stats } from 'node:fs';
 import { promisify } from 'node:util';
+import { DEFAULT_CHUNK, DEFAULT_IN_FLIGHT, MAPPED_CHUNK } from './file_chunks.ts';
 import { intOption, ownOptions } from './args.ts';
 import { argCoded } from '../device/errors.ts';
 import { allDone } from './all_done.ts';
@@ -1016,7 +1016,8 @@ async function fileCopy(fn: string, s: FilePath, d: FilePath, o: Checked, called
     },
     async (e: unknown) => {
       failed = true;
-      while (writing.size > 0) await Promise.all(writing);
+      // (a write to a regular file ends on its own; one to a pipe may not, and is not waited for)
+      while (outIsFile && writing.size > 0) await Promise.all(writing);
       if (madeHere !== null) {
         await w.close().catch(() => {});
         await removeMade(madeHere, called);
