@@ -7,7 +7,7 @@ import { getSystemErrorMap } from 'node:util';
 // The library through its entry: the one copy a process loads (the package's CLI bundle carries none).
 import { crc32cBase64, crc32cFileInfo, crc32cHex, createCrc32cStream, parseCrc32c, shutdown } from '../index.ts';
 import { DEFAULT_CHUNK, DEFAULT_IN_FLIGHT, MAPPED_CHUNK } from '../api/file_chunks.ts';
-import { oneLine, parseArgv, parseBytes, UsageError, usageText } from './options.ts';
+import { oneLine, parseArgv, parseBytes, UsageError, usageText } from './argv.ts';
 import { Progress } from './progress.ts';
 
 export const CRC32C_HELP = `softdsa crc32c: the CRC-32C (Castagnoli) of files, on the software DSA's engines

@@ -4,7 +4,7 @@
 import { readSync } from 'node:fs';
 import { decodeDescriptor, decodedJson, decodeRecord, formatDecoded, parseOpcode } from '../device/decode.ts';
 import { Desc, Record } from '../device/format.ts';
-import { parseArgv, UsageError, usageLine } from './options.ts';
+import { parseArgv, UsageError, usageLine } from './argv.ts';
 
 export const DECODE_HELP = `softdsa decode: a DSA descriptor or completion record, field by field
 

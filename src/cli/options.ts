@@ -1,10 +1,12 @@
 // `softdsa bench` options: util.parseArgs (strict) for the syntax, then our own
 // validation into a typed BenchOptions. Every problem is a UsageError with one line
 // that says what is wrong; main.ts prints it and exits with code 2.
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseAccelConfig } from '../device/accel_config.ts';
 import { ConfigError } from '../device/errors.ts';
 import { type Topology, topologyLayout } from '../device/topology.ts';
+import { parseArgv, parseBytes, UsageError } from './argv.ts';
+
+export { oneLine, parseArgv, parseBytes, UsageError, usageLine, usageText } from './argv.ts';
 
 export const OPS = ['memmove', 'fill', 'compare', 'compare-pattern', 'crc32c', 'copy-crc32c', 'dualcast', 'create-delta', 'apply-delta', 'dif-check', 'dif-insert', 'dif-strip', 'dif-update'] as const;
 export type Op = (typeof OPS)[number];
@@ -25,24 +27,6 @@ export function sizesFor(op: Op, sizes: number[]): number[] {
   return op === 'create-delta' || op === 'apply-delta' ? sizes.filter((s) => s % 8 === 0 && s <= DELTA_MAX) : sizes;
 }
 
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
-
-const escaped = (c: string): string => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-
-/**
- * Text on one line, harmless to a terminal: control characters (C0, DEL) as escapes (\n, \x1b);
- * `c1`: those of C1 too (\x9b), for text that is decoded (not bytes one char each, where 0x80-0x9f
- * are parts of UTF-8 characters).
- */
-export const oneLine = (text: string, c1 = true): string => text.replace(c1 ? /[\x00-\x1f\x7f-\x9f]/g : /[\x00-\x1f\x7f]/g, escaped);
-
-/** A usage error's message, naming the subcommand (`command`) once: "crc32c: --in-flight: ...". */
-export const usageText = (e: UsageError, command?: string): string => (command === undefined || e.message.startsWith(`${command}: `) ? e.message : `${command}: ${e.message}`);
-
-/** A usage error as the line it is printed on. */
-export const usageLine = (e: UsageError, command?: string): string => oneLine(usageText(e, command));
 
 export interface BenchOptions {
   ops: Op[];
@@ -91,17 +75,6 @@ export interface Parsed {
   argv: string[];
 }
 
-const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1 << 20, mb: 1 << 20, mib: 1 << 20, g: 1 << 30, gb: 1 << 30, gib: 1 << 30 };
-
-/** "4k" → 4096, "1.5m" → 1572864, "64" → 64. Binary units (k = 1024). */
-export function parseBytes(text: string, what = 'size'): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
-  const unit = m ? UNITS[m[2].toLowerCase()] : undefined;
-  if (!m || unit === undefined) throw new UsageError(`${what}: cannot read "${text}" (examples: 4k, 64k, 1.5m, 1g)`);
-  const v = Number(m[1]) * unit;
-  if (!Number.isInteger(v) || v <= 0) throw new UsageError(`${what}: "${text}" is not a whole positive number of bytes`);
-  return v;
-}
 
 /** Sizes one --size may give. */
 const MAX_SIZES = 4096;
@@ -281,23 +254,6 @@ export interface Defaults {
   isTTY: boolean;
 }
 
-/** util.parseArgs, strict, with its errors as one-line UsageErrors. */
-export function parseArgv(argv: string[], options: ParseArgsConfig['options'], command?: string): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
-  try {
-    const { values, positionals } = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
-    return { values: values as Record<string, string | boolean | undefined>, positionals };
-  } catch (e) {
-    // parseArgs' messages are long and multi-line; keep the first line (for a value that starts
-    // with a dash, "argument is ambiguous", with its hint: "-s -4k" is otherwise left unexplained).
-    // (an argument with a newline in it, "--bo\ngus", is on one line too: its line was cut there)
-    const message = argv.reduce((m, a) => (a === oneLine(a, false) ? m : m.split(a).join(oneLine(a, false))), String((e as Error).message));
-    const lines = message.split('\n');
-    const hint = lines.find((l) => l.startsWith('To specify an option argument starting with a dash'));
-    const first = lines[0].replace(/\. To specify.*$/, '');
-    if (hint === undefined || !/ambiguous/.test(first)) throw new UsageError(/^Unknown option/.test(first) ? `${first} (see softdsa ${command === undefined ? '' : `${command} `}--help)` : first);
-    throw new UsageError(`${first.replace(/\.$/, '')}: a value that starts with a dash ${hint.replace(/^To specify an option argument starting with a dash use /, 'is given as ').replace(/\.$/, '')}`);
-  }
-}
 
 /** Parses argv (without node and the script). Throws UsageError. */
 export function parse(argv: string[], env: Defaults): Parsed {
