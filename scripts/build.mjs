@@ -118,7 +118,9 @@ async function dualBuild() {
     keepNames: true,
     lineLimit: 200, // (an uncaught error prints its source line: not a whole 100 KB chunk)
     define: { 'import.meta.url': '__softdsa_import_meta_url' },
-    banner: { js: "'use strict'; // strict from the first line (the shim comes before esbuild's own directive)\nconst __softdsa_import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
+    // (a require() that fails here: bundled as CommonJS into an ES module bundle, where every
+    // require of the bundle fails; said as paths.ts says it for the other bundles)
+    banner: { js: "'use strict'; // strict from the first line (the shim comes before esbuild's own directive)\nlet __softdsa_import_meta_url; try { __softdsa_import_meta_url = require('node:url').pathToFileURL(__filename).href; } catch (e) { throw new Error(`softdsa: cannot load (${e && e.message}): softdsa runs from its installed files (its engine worker, the Wasm core, the eventfd addon), so a bundle must leave it out and import it from node_modules (esbuild: --external:softdsa or --packages=external; webpack: externals: { softdsa: 'module softdsa' }; Vite/Rollup: external: ['softdsa'])`, { cause: e }); }" },
     // `import softdsa from 'softdsa'` in CommonJS TypeScript (esModuleInterop) type-checks, as a
     // default import of a CommonJS module does, and compiles to require('softdsa').default: which
     // is then the module itself, not undefined (the module is marked __esModule).

@@ -580,10 +580,10 @@ export class Device extends DeviceCalls {
   /** Joins an open device from another thread (shared work queue only). */
   static attach(handle: DeviceHandle, options: { pollSpinMicros?: number | undefined } = {}): AttachedDevice {
     checkAttach();
-    if (options === null || typeof options !== 'object') throw argCoded(new TypeError(`Device.attach: options must be an object; got ${typeName(options)}`));
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) throw argCoded(new TypeError(`Device.attach: options must be an object; got ${typeName(options)}`));
     const o = own(options);
     for (const k of Object.keys(o)) if (k !== 'pollSpinMicros') throw argCoded(new TypeError(`unknown Device.attach option ${k} (the options: pollSpinMicros)`));
-    const spin = o.pollSpinMicros ?? DEFAULTS.pollSpinMicros;
+    const spin = o.pollSpinMicros === undefined ? DEFAULTS.pollSpinMicros : o.pollSpinMicros; // (null is a value given, refused as Device.open refuses it)
     checkInt('pollSpinMicros', spin, 0, 1e6);
     return new AttachedDevice(handle, spin);
   }

@@ -10,7 +10,7 @@ export { decodeDescriptor, decodeRecord, opcodeName, statusName, flagNames } fro
 export type { DecodedDescriptor, DecodedRecord } from './device/decode.ts';
 export { DescriptorEvent } from './device/trace.ts';
 export type { CompletionRecord } from './device/record.ts';
-export { SoftDsaError, ConfigError, DifCheckError } from './device/errors.ts';
+export { SoftDsaError, ConfigError, DifCheckError, FileCrcError } from './device/errors.ts';
 export type { DifMismatch } from './device/errors.ts';
 export type { Portal, SubmitOptions, ErrorLogEntry } from './device/portal.ts';
 export type { DeviceStats } from './device.ts';

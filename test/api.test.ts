@@ -1684,6 +1684,8 @@ test('argument errors everywhere carry Node\'s codes: options, fault rules, buff
       ['Device.attach(h, { bogus })', () => Device.attach(dev.handle, { bogus: 1 } as never), TYPE],
       ['Device.attach(h, { pollSpinMicros: -1 })', () => Device.attach(dev.handle, { pollSpinMicros: -1 }), VALUE],
       ['Device.attach(h, 5)', () => Device.attach(dev.handle, 5 as never), TYPE],
+      ['Device.attach(h, [])', () => Device.attach(dev.handle, [] as never), TYPE],
+      ['Device.attach(h, { pollSpinMicros: null })', () => Device.attach(dev.handle, { pollSpinMicros: null } as never), TYPE],
       // (from JavaScript: "Cannot read properties of undefined", no code)
       ['new Device()', () => new (Device as unknown as new () => unknown)(), TYPE],
       ['allocInterrupt(5)', () => dev.allocInterrupt(5 as never), TYPE],

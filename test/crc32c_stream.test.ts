@@ -110,6 +110,18 @@ test('null options are no options, as fs\'s streams and the file calls take them
   assert.is(f?.code, 'ERR_STREAM_PREMATURE_CLOSE', String(f));
 });
 
+test('an arena chunk larger than one call takes on its device (a small maxTransfer) is checksummed here: the stream failed with a RangeError of a crc32c call', async () => {
+  const dev = await Device.open({ engines: 1, maxTransfer: 8, arenaBytes: 16 << 20 });
+  try {
+    const big = dev.buffer(1 << 20).fill(7); // (131,072 descriptors of 8 bytes)
+    const s = createCrc32cStream({ device: dev, passThrough: false });
+    await pipeline(Readable.from([big]), s);
+    assert.is(s.digest(), nativeCrc(big) >>> 0);
+  } finally {
+    await dev.close();
+  }
+});
+
 test('strings are rejected with a TypeError naming the chunk type', async () => {
   const s = createCrc32cStream();
   try {

@@ -386,6 +386,40 @@ test('abort: before the start, and in the middle; the arena comes back; a copy l
   assert.is(await crc32cFile(p, { device: small, chunkSize: 1 << 20, inFlight: 3 }), want(data));
 });
 
+test('a device with a small maxTransfer: copies and checksums of files take chunks one call can hold (8 MiB at 64 bytes was 131,072 descriptors: a RangeError of a crc32c call the program never made)', async () => {
+  const data = bytes(3 << 20);
+  const p = file('small-transfer', data);
+  const dev = await Device.open({ engines: 1, maxTransfer: 8, arenaBytes: 32 << 20 });
+  try {
+    for (const via of ['crc32c', 'copyCrc32c'] as const) {
+      const dst = join(dir, `small-transfer.${via}`);
+      assert.is(await copyFileCrc32c(p, dst, { device: dev, via }), want(data), via);
+      assert.ok(readFileSync(dst).equals(data), via);
+    }
+    assert.is(await crc32cFile(p, { device: dev }), want(data));
+  } finally {
+    await dev.close();
+  }
+});
+
+test('a copy from a character device that fails onto a dst that was there: dst is closed when the call rejects (it was open 9-45 ms more), and left', async () => {
+  const dst = join(dir, 'urandom.existing');
+  const fdsOf = (path: string): number => readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`) === path;
+    } catch {
+      return false;
+    }
+  }).length;
+  for (let i = 0; i < 6; i++) {
+    writeFileSync(dst, 'old');
+    const e = await copyFileCrc32c('/dev/urandom', dst, { device: small, chunkSize: 256 * 1024, onProgress: (done) => { if (done > (1 << 20)) throw new Error('enough'); } }).then(() => null, (x: unknown) => x as Error);
+    assert.is(e?.message, 'enough');
+    assert.is(fdsOf(dst), 0, `dst closed as the call rejects (run ${i})`);
+    assert.ok(existsSync(dst), 'a dst that was there is left');
+  }
+});
+
 test('a copy from a character device, aborted or failed, leaves no file: the copy rejects before its read in flight is done, and closes dst first (it was left, still open, in 18 of 20 runs)', async () => {
   for (let i = 0; i < 8; i++) {
     const dst = join(dir, `urandom.${i}.copy`);

@@ -368,6 +368,14 @@ test('bundled into a program, away from its files: it says to leave it out of th
   const c = run(process.execPath, [outCjs]);
   assert.is.not(c.code, 0, show(c));
   assert.match(c.err, /softdsa runs from its installed files .* a bundle must leave it out .*--external:softdsa/, show(c));
+  // a CommonJS program bundled as an ES module, where the bundle's every require() fails (it said
+  // "Dynamic require of "node:url" is not supported")
+  writeFileSync(join(app, 'bundle-me.cjs'), `const { crc32c } = require('softdsa');\ncrc32c(Buffer.from('1')).then(console.log);\n`);
+  const outEsm = join(app, 'bundled', 'from-cjs.mjs');
+  await esbuild.build({ entryPoints: [join(app, 'bundle-me.cjs')], outfile: outEsm, bundle: true, platform: 'node', format: 'esm', logLevel: 'silent' });
+  const m = run(process.execPath, [outEsm]);
+  assert.is.not(m.code, 0, show(m));
+  assert.match(m.err, /softdsa runs from its installed files .* a bundle must leave it out .*--external:softdsa/, show(m));
   // (server-side rendering, or a test, imports a page's module in Node: Node 20 has no navigator)
   const b = run(process.execPath, ['--input-type=module', '-e', "const m = await import('softdsa/browser'); console.log(typeof m.crc32c); console.log((await m.Device.open().catch((e) => e)).code);"]);
   assert.is(b.code, 0, show(b));

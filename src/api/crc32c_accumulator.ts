@@ -116,7 +116,8 @@ export class Crc32cAccumulator {
     const dev = this.#dev ?? defaultDeviceIfOpen();
     if (dev === null || u8.buffer !== (dev.memory.buffer as unknown)) return null;
     const [lo, hi] = windowOf(u8.buffer);
-    return u8.byteOffset >= lo && u8.byteOffset + u8.byteLength <= hi ? dev : null;
+    // (one the device would cut into more descriptors than a call takes, at a small maxTransfer: here)
+    return u8.byteOffset >= lo && u8.byteOffset + u8.byteLength <= hi && u8.byteLength <= dev.ops.largestCall ? dev : null;
   }
 
   /** The CRC of a chunk no engine reaches, on this thread: through a device's core where one is open here (~2x the CPU's CRC instruction through @node-rs/crc32). */

@@ -247,7 +247,10 @@ async function slotsFitting(fn: string, dev: DeviceCalls, st: Stats, o: Checked,
   const pipe = st.isFIFO() || st.isSocket();
   /** the call stepped aside (file_gate.ts): one on a pipe did, unless the caller says */
   const aside = stepped ?? pipe;
-  const chunk = st.isFile() && st.size + 1 < o.chunkSize ? Math.min(o.chunkSize, Math.max(4096, st.size + 1)) : pipe && !o.chunkGiven ? Math.min(o.chunkSize, PIPE_CHUNK) : o.chunkSize;
+  const asked = st.isFile() && st.size + 1 < o.chunkSize ? Math.min(o.chunkSize, Math.max(4096, st.size + 1)) : pipe && !o.chunkGiven ? Math.min(o.chunkSize, PIPE_CHUNK) : o.chunkSize;
+  // (within what one call takes on this device: 8 MiB at a maxTransfer of 64 bytes was 131,072
+  // descriptors, and the copy failed with a RangeError of a crc32c call the program never made)
+  const chunk = Math.min(asked, Math.max(4096, Math.floor(dev.ops.largestCall / 4096) * 4096));
   const count = st.isFile() ? Math.max(1, Math.min(o.inFlight, Math.ceil((st.size + 1) / chunk))) : pipe ? Math.min(o.inFlight, 2) : o.inFlight;
   // Smaller chunks first, then a wait for another file call to end and give its buffers back
   // (the other way round, a call waited for one reading a FIFO that may never end).
@@ -286,10 +289,14 @@ function freeAll(dev: DeviceCalls, bufs: Buffer[], written?: readonly number[]):
   bufs.length = 0;
 }
 
-/** Fills buf[0, len) from the file (at pos, or at the file's position when pos is null); stops at end of file. */
-async function readFull(fh: FileIo, buf: Buffer, len: number, pos: number | null, path: FilePath): Promise<number> {
+/**
+ * Fills buf[0, len) from the file (at pos, or at the file's position when pos is null); stops at
+ * end of file, or once `stop()` says the call has ended (a terminal's reads went on after an
+ * abort, taking the lines typed for the program until the chunk was full).
+ */
+async function readFull(fh: FileIo, buf: Buffer, len: number, pos: number | null, path: FilePath, stop: () => boolean = () => false): Promise<number> {
   let got = 0;
-  while (got < len) {
+  while (got < len && !stop()) {
     const { bytesRead } = await fh.read(buf, got, len - got, pos === null ? null : pos + got).catch(atFile(path));
     if (bytesRead === 0) break;
     got += bytesRead;
@@ -403,7 +410,7 @@ function pump(
           written[c.slot] = Math.max(written[c.slot], len);
         } else {
           const mine = (pipeBuf ??= Buffer.allocUnsafe(buf.byteLength));
-          len = await readFull(fh, mine, mine.byteLength, null, path);
+          len = await readFull(fh, mine, mine.byteLength, null, path, () => settled);
           written[c.slot] = Math.max(written[c.slot], len);
           buf.set(mine.subarray(0, len));
         }
@@ -1018,10 +1025,9 @@ async function fileCopy(fn: string, s: FilePath, d: FilePath, o: Checked, called
       failed = true;
       // (a write to a regular file ends on its own; one to a pipe may not, and is not waited for)
       while (outIsFile && writing.size > 0) await Promise.all(writing);
-      if (madeHere !== null) {
-        await w.close().catch(() => {});
-        await removeMade(madeHere, called);
-      }
+      // (a file dst is closed before the rejection also when it was there before: the caller may reopen it at once)
+      if (outIsFile) await w.close().catch(() => {});
+      if (madeHere !== null) await removeMade(madeHere, called);
       if (claimedHere !== null) release(claimedHere);
       throw e;
     },

@@ -383,6 +383,11 @@ export class Ops {
   }
 
   /** The inline thresholds in force (bytes). */
+  /** The most bytes one call takes on this device: MAX_PIECES descriptors of its maxTransfer (the file calls size their chunks within it). */
+  get largestCall(): number {
+    return this.#cfg.maxTransfer * MAX_PIECES;
+  }
+
   get thresholds(): Readonly<Thresholds> {
     return this.#inline;
   }
