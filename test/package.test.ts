@@ -282,7 +282,7 @@ test('TypeScript consumers: installed types, ESM and CommonJS, nodenext / node16
   const desc = readmeBlocks('Quick example: descriptors').find((b) => b.lang === 'ts')!.code;
   writeFileSync(join(ts, 'drop-in.mts'), dropIn + 'export {};\n');
   writeFileSync(join(ts, 'descriptors.mts'), desc + 'export {};\n');
-  writeFileSync(join(ts, 'types.mts'), `import { alloc, batch, memcpy, stats, eventFdStatus, Device, Status, SoftDsaError, Descriptor, decodeDescriptor, difCheck, createCrc32cStream, crc32cTransformStream, type Crc32cFormat, type DeviceStats, type EventFdStatus, type Portal } from 'softdsa';
+  writeFileSync(join(ts, 'types.mts'), `import { alloc, batch, memcpy, stats, eventFdStatus, Device, Status, SoftDsaError, Descriptor, decodeDescriptor, difCheck, createCrc32cStream, crc32cTransformStream, formatCrc32c, type Crc32cFormat, type DeviceStats, type EventFdStatus, type Portal } from 'softdsa';
 import { main } from 'softdsa/cli';
 const s: DeviceStats = stats();
 export const path: 'eventfd' | 'atomics' = s.completionPath;
@@ -309,6 +309,8 @@ export const counted: number | undefined = stats().ops.crc32c?.count;
 // a digest format held in a variable of the union type (no overload took it)
 const format: Crc32cFormat = 'hex' as Crc32cFormat;
 export const digested: number | string | Buffer = createCrc32cStream().digest(format);
+// (no format: a number, as it returns; it was typed number | string | Buffer)
+export const plain: number = formatCrc32c(0xe3069283);
 // (the WHATWG twin's bytes are a Uint8Array: a Buffer in Node, none in a browser, where it was typed Buffer)
 export const webDigested: number | string | Uint8Array = crc32cTransformStream().digest(format);
 `);

@@ -13,7 +13,7 @@ export type Crc32cFormat = 'number' | 'hex' | 'base64' | 'buffer';
 
 const FORMATS: readonly string[] = ['number', 'hex', 'base64', 'buffer'];
 
-export function formatCrc32c(crc: number, format: 'number'): number;
+export function formatCrc32c(crc: number, format?: 'number'): number;
 export function formatCrc32c(crc: number, format: 'hex' | 'base64'): string;
 export function formatCrc32c(crc: number, format: 'buffer'): Buffer;
 export function formatCrc32c(crc: number, format?: Crc32cFormat): number | string | Buffer;

@@ -35,7 +35,7 @@ import { formatCrc32c as format, type Crc32cFormat } from '../api/crc32c_digest.
 
 /** The CRC-32C as a number, 8 hex digits, base64 of its 4 big-endian bytes, or those bytes ('buffer': a Uint8Array here, as there is no Buffer in a browser). */
 export const formatCrc32c = format as {
-  (crc: number, format: 'number'): number;
+  (crc: number, format?: 'number'): number;
   (crc: number, format: 'hex' | 'base64'): string;
   (crc: number, format: 'buffer'): Uint8Array;
   (crc: number, format?: Crc32cFormat): number | string | Uint8Array;
