@@ -1140,6 +1140,11 @@ test('module-level API: default device opened on first use, same results as Node
   await dsa.shutdown();
   const outcome = await Promise.race([pending.then(() => 'done', () => 'rejected'), after(5000, 'hung')]);
   assert.ok(outcome === 'done' || outcome === 'rejected', `pending call at shutdown: ${outcome}`);
+  // their buffers, freed after the shutdown (a request's `finally { free(buf) }` after a SIGTERM
+  // handler's shutdown()): given back to their device, as dev.free takes them after close() (it threw)
+  dsa.free(x);
+  dsa.free(y);
+  assert.throws(() => dsa.free(x), RangeError, 'freed twice: still refused');
 });
 
 test('inline copies of arena memory while the engines boot: past the cache from cacheBypassBytes (not overlapping), through the core below it and when overlapping; all exact', async () => {

@@ -50,7 +50,10 @@ let failed = false;
  */
 export function defaultDevice(startNow = false, warmLater = false): Device {
   // (closed by the program's own dev.close(), not shutdown(): as after shutdown(), the next call opens another)
-  if (current?.isClosing === true) current = null;
+  if (current?.isClosing === true) {
+    retired.set(current.memory.buffer, current);
+    current = null;
+  }
   if (current === null) {
     // Its engines start a moment later (or when ready() is asked): the calls a program makes
     // meanwhile run here anyway, as while engines boot; one that made them and ended never
@@ -148,6 +151,7 @@ export async function shutdown(): Promise<void> {
   failed = false;
   early = null; // (its calls all ran inline: nothing in flight; the open it had coming finds none to do)
   if (dev === null) return;
+  retired.set(dev.memory.buffer, dev);
   // Calls made in this tick are still in the batcher (it flushes in a microtask queued
   // before this one): let it submit them, so that close() waits for them.
   await Promise.resolve();
@@ -167,9 +171,18 @@ export function free(buf: Buffer): void {
   // view (a subarray, an empty view at a block's end) could be the address of someone else's block.
   const dev = current;
   if (!(buf instanceof Uint8Array)) throw argCoded(new TypeError('free: expects a Buffer from alloc()'));
-  if (dev === null || buf.buffer !== dev.memory.buffer) throw argCoded(new RangeError('free: this buffer is not from alloc() on the open default device'));
+  if (dev === null || buf.buffer !== dev.memory.buffer) {
+    // (one of a default device shut down since: given back to it, as dev.free takes it after
+    // close(); a request's `finally { free(buf) }` threw when a SIGTERM handler's shutdown() came first)
+    const old = retired.get(buf.buffer);
+    if (old !== undefined) return old.free(buf);
+    throw argCoded(new RangeError('free: this buffer is not from alloc() on the open default device'));
+  }
   dev.free(buf);
 }
+
+/** Default devices shut down, by their memory: free() takes their buffers still. */
+const retired = new WeakMap<ArrayBufferLike, Device>();
 
 const call = <T>(fn: (d: Device) => Promise<T>): Promise<T> => {
   try {
