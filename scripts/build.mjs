@@ -124,7 +124,8 @@ async function dualBuild() {
     // `import softdsa from 'softdsa'` in CommonJS TypeScript (esModuleInterop) type-checks, as a
     // default import of a CommonJS module does, and compiles to require('softdsa').default: which
     // is then the module itself, not undefined (the module is marked __esModule).
-    footer: { js: 'module.exports.default = module.exports;' },
+    // (not enumerable: Object.keys(require('softdsa')) lists the library's names only)
+    footer: { js: "Object.defineProperty(module.exports, 'default', { value: module.exports, enumerable: false });" },
     legalComments: 'none',
     logLevel: 'warning',
   });
