@@ -888,6 +888,18 @@ test('batch builder: results in order; a fence after a failure stops what follow
       assert.is(e.code, 'ERR_INVALID_ARG_VALUE', name);
     }
     assert.ok(u.every((v) => v === 0), 'nothing ran');
+    // refused wherever it would run: placed inline (here by a high inline threshold, in CI by one
+    // measured high on a busy machine), the same call resolved
+    const inline = await Device.open({ engines: 1, arenaBytes: 4 << 20, maxTransfer: 16, inlineThreshold: 1 << 30 });
+    try {
+      const big2 = inline.buffer((16 << 16) + 1).fill(3);
+      for (const call of [() => inline.crc32c(big2), () => inline.fill(big2, 1), () => inline.memcpy(big2, big2)]) {
+        const e = (await call().catch((x: unknown) => x)) as { message?: string; code?: string };
+        assert.is(e.code, 'ERR_INVALID_ARG_VALUE', String(e.message ?? e));
+      }
+    } finally {
+      await inline.close();
+    }
     await small.batch().fill(u, 5).crc32c(big.subarray(0, 16 << 16)).submit(); // 65536: runs
     assert.ok(u.every((v) => v === 5));
   } finally {

@@ -433,6 +433,15 @@ export class Ops {
 
   /** Where a call on these spans runs, and why when not on the device. */
   #place(kind: Kind, bytes: number, a: Span, b?: Span, c?: Span): Placement {
+    // A call on arena memory longer than one call takes (MAX_PIECES descriptors) is refused
+    // wherever it would have run (#pieces says so, before anything is submitted): placed inline
+    // (engines booting, or a threshold measured high on a busy machine), the same call resolved.
+    if (bytes > this.largestCall && a.placement === 'arena' && (b === undefined || b.placement === 'arena') && (c === undefined || c.placement === 'arena')) return 'device';
+    return this.#placeWithin(kind, bytes, a, b, c);
+  }
+
+  /** #place, for a call one device call can take (the deltas, whose own checks come first, too). */
+  #placeWithin(kind: Kind, bytes: number, a: Span, b?: Span, c?: Span): Placement {
     if (!this.#booted()) return 'inline:booting';
     if (a.placement === 'shared' && (bytes < this.#inline[kind] || bytes === 0)) return 'inline:small';
     if (a.placement === 'shared' && this.#foreign(a, b, c)) return 'foreign';
@@ -1057,7 +1066,7 @@ export class Ops {
     }
     const n = x.n;
     if (this.#checkOnly) return newBytes(0);
-    let where = unsplit(this.#place('compare', n, x, y));
+    let where = unsplit(this.#placeWithin('compare', n, x, y));
     // CR_DELTA needs 8-byte aligned sources (0x1C otherwise).
     if (where === 'device' && ((x.addr | y.addr) & 7) !== 0) where = 'inline:unaligned';
     const seen = { placement: where };
@@ -1120,7 +1129,7 @@ export class Ops {
     } catch (e) {
       throw argError('applyDelta', e);
     }
-    let where = unsplit(this.#place('compare', rec.byteLength, d));
+    let where = unsplit(this.#placeWithin('compare', rec.byteLength, d));
     // AP_DELTA needs an 8-byte aligned destination (0x1C otherwise).
     if (where === 'device' && (d.addr & 7) !== 0) where = 'inline:unaligned';
     // (a delta kept in dst's own bytes is read whole before dst is written)
