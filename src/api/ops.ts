@@ -382,12 +382,12 @@ export class Ops {
     if (--this.#busy === 0 && this.#idlers.length > 0) for (const resolve of this.#idlers.splice(0)) resolve();
   }
 
-  /** The inline thresholds in force (bytes). */
   /** The most bytes one call takes on this device: MAX_PIECES descriptors of its maxTransfer (the file calls size their chunks within it). */
   get largestCall(): number {
     return this.#cfg.maxTransfer * MAX_PIECES;
   }
 
+  /** The inline thresholds in force (bytes). */
   get thresholds(): Readonly<Thresholds> {
     return this.#inline;
   }
