@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { crc32c as awsCrc } from '@aws-crypto/crc32c';
 import { crc32cMain, parseCrc32cArgs } from '../src/cli/crc32c.ts';
 import { shutdown } from '../src/index.ts';
-import { UsageError } from '../src/cli/options.ts';
+import { UsageError } from '../src/cli/argv.ts';
 import { Progress } from '../src/cli/progress.ts';
 import { Writable } from 'node:stream';
 import { parseCrc32c } from '../src/api/crc32c_digest.ts';

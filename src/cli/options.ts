@@ -1,12 +1,10 @@
 // `softdsa bench` options: util.parseArgs (strict) for the syntax, then our own
 // validation into a typed BenchOptions. Every problem is a UsageError with one line
-// that says what is wrong; main.ts prints it and exits with code 2.
+// that says what is wrong; bench_main.ts prints it and exits with code 2.
 import { parseAccelConfig } from '../device/accel_config.ts';
 import { ConfigError } from '../device/errors.ts';
 import { type Topology, topologyLayout } from '../device/topology.ts';
 import { parseArgv, parseBytes, UsageError } from './argv.ts';
-
-export { oneLine, parseArgv, parseBytes, UsageError, usageLine, usageText } from './argv.ts';
 
 export const OPS = ['memmove', 'fill', 'compare', 'compare-pattern', 'crc32c', 'copy-crc32c', 'dualcast', 'create-delta', 'apply-delta', 'dif-check', 'dif-insert', 'dif-strip', 'dif-update'] as const;
 export type Op = (typeof OPS)[number];
