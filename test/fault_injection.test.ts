@@ -396,10 +396,13 @@ test('an injected page fault behind a real one is missed: not counted, the rule 
 });
 
 test('a missed page fault leaves its rule to fire though another descriptor looked while it was in flight; address rules are the arena\'s, not another space\'s', async () => {
-  await withDevice({ engines: 1 }, async (dev) => {
+  // (an engine that parks at once when idle: A's doorbell wakes it while B is published, and it
+  // reads both; one still spinning took A alone, ran it, and matched B after A had missed the rule)
+  await withDevice({ engines: 1, engineSpinMicros: 0 }, async (dev) => {
     const src = source(dev, 4096);
     const dst = dev.alloc(4096);
     const rule = dev.inject({ opcode: Opcode.MEMMOVE, pageFault: { offset: 3000 }, times: 1 });
+    await new Promise((r) => setTimeout(r, 50)); // (the engine parked)
     // A faults for real at byte 1000 (the arena ends there), before the injected fault at 3000;
     // B is matched while A is in flight (the rule taken then), C after A missed it
     const a = dev.submit(Descriptor.memmove({ src: dev.layout.arenaEnd - 1000, dst, size: 4096 }));
