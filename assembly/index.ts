@@ -12,6 +12,7 @@ import { crc16 as crc16Run } from "./kernels/dif";
 import { fillBytes } from "./kernels/fill";
 import { outFault, setBytes, setFault, setResult, setSpecific } from "./record";
 export { setStreamFrom } from "./kernels/memmove";
+export { setHostCrcFrom } from "./kernels/crc32c";
 
 /**
  * Builds the CRC tables at load<u32>(ctx + Ctx.TABLES) (idempotent, safe to run concurrently)

@@ -17,6 +17,8 @@
 // cache-control flag asks for the cache; engines use this for large copies that do (see
 // assembly/kernels/memmove.ts).
 //
+// And the CRC-32C of bytes no engine reaches, where they lie (crc32c.cc).
+//
 // And the device's pages (Linux): adviseHuge asks for huge pages over the arena, releasePages
 // gives the free ones back to the system when a device closes (V8 frees its memory only once
 // it collects it).
@@ -24,6 +26,8 @@
 // Built with NAPI_DISABLE_CPP_EXCEPTIONS: every N-API failure is checked explicitly.
 
 #include <napi.h>
+
+#include "crc32c.h"
 
 #if defined(__linux__)
 
@@ -616,6 +620,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("releasePages", Napi::Function::New<ReleasePages>(env, "releasePages"));
   exports.Set("adviseHuge", Napi::Function::New<AdviseHuge>(env, "adviseHuge"));
   exports.Set("pageSize", Napi::Number::New(env, static_cast<double>(page_size)));
+  RegisterCrc32c(env, exports);
   exports.Set("supported", Napi::Boolean::New(env, true));
   return exports;
 }

@@ -6,7 +6,7 @@
 //   native/prebuilds/SOURCE.sha256              (sha256sum -c format, run from the repository root)
 //
 // SOURCE.sha256 records the hashes of the sources the binaries were built from
-// (native/binding.gyp, native/eventfd.cc) and of the binaries themselves; test/package.test.ts
+// (native/binding.gyp and its sources) and of the binaries themselves; test/package.test.ts
 // fails when the sources changed and this command was not re-run. Idempotent: when the
 // recorded source hashes match and both binaries are there and unchanged, nothing is
 // rebuilt (`--force` rebuilds anyway; `--check` only checks). Each target is built in a
@@ -30,7 +30,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const force = process.argv.includes('--force');
 const checkOnly = process.argv.includes('--check');
 
-const SOURCES = ['native/binding.gyp', 'native/eventfd.cc'];
+const SOURCES = ['native/binding.gyp', 'native/eventfd.cc', 'native/crc32c.cc', 'native/crc32c.h'];
 const FILE = 'softdsa_eventfd.napi.glibc.node';
 const SUMS = 'native/prebuilds/SOURCE.sha256';
 const TARGETS = [
@@ -102,7 +102,7 @@ function build(t) {
   }
   const work = mkdtempSync(join(tmpdir(), `softdsa-prebuild-${t.arch}-`));
   try {
-    for (const s of ['binding.gyp', 'eventfd.cc']) cpSync(join(root, 'native', s), join(work, s));
+    for (const s of ['binding.gyp', 'eventfd.cc', 'crc32c.cc', 'crc32c.h']) cpSync(join(root, 'native', s), join(work, s));
     symlinkSync(join(root, 'node_modules'), join(work, 'node_modules'), 'dir'); // node-addon-api for binding.gyp
     const prefix = dirname(dirname(process.execPath));
     const nodedir = existsSync(join(prefix, 'include', 'node', 'node_api.h')) ? [`--nodedir=${prefix}`] : [];

@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MessageChannel } from 'node:worker_threads';
-import { instantiateCore } from '../src/device/core.ts';
+import { type Core, HOST_CRC_FROM, instantiateCore } from '../src/device/core.ts';
 import { ForeignSpaces, runForeign } from '../src/device/foreign.ts';
 import { Opcode, Flag, Status, Desc, Record as Rec, Limit, DeltaEntry } from '../src/device/format.ts';
 import { referenceExecute, referenceCrc32c, ALLOWED_FLAGS, type RefCtx } from './reference.ts';
@@ -31,7 +31,7 @@ const streamCopy = (dst: number, src: number, n: number): void => {
   mem.copyWithin(dst >>> 0, src >>> 0, (src >>> 0) + (n >>> 0));
 };
 // (instantiated as the host does it: src/device/core.ts)
-const core = instantiateCore(wasmModule, memory, foreign, streamCopy);
+const core = instantiateCore(wasmModule, memory, { foreign, streamCopy });
 const mem = new Uint8Array(memory.buffer);
 const view = new DataView(memory.buffer);
 
@@ -79,11 +79,11 @@ function firstDiff(a: Uint8Array, b: Uint8Array): number {
   return a.length;
 }
 
-/** Runs the descriptor at `at` on the core and on the reference (on a copy); both must agree. */
-function execAt(at: number): { status: number; irq: bigint } {
+/** Runs the descriptor at `at` on the core (or instance `on`) and on the reference (on a copy); both must agree. */
+function execAt(at: number, on: Core = core): { status: number; irq: bigint } {
   const copy = mem.slice();
   view.setBigUint64(IRQ, 0n, true);
-  const status = core.execute(at, CTX, IRQ);
+  const status = on.execute(at, CTX, IRQ);
   const irq = view.getBigUint64(IRQ, true);
   const ref = referenceExecute(copy, at, ctx);
   copy.set(mem.subarray(IRQ, IRQ + 8), IRQ); // the irq word is the engine's, not the device's
@@ -95,10 +95,10 @@ function execAt(at: number): { status: number; irq: bigint } {
   return { status, irq };
 }
 /** Writes d at DESC, clears its record, runs both; returns the status and the record. */
-function exec(d: D): Rcd & { ret: number; irq: bigint } {
+function exec(d: D, on: Core = core): Rcd & { ret: number; irq: bigint } {
   writeDesc(view, DESC, d);
   const recAt = d.rec === undefined ? RECORD : Number(d.rec);
-  const { status, irq } = execAt(DESC);
+  const { status, irq } = execAt(DESC, on);
   const r = recAt >= ctx.arenaBase && recAt + 32 <= ctx.arenaEnd ? readRecord(recAt) : { status: 0, result: 0, bytes: 0, fault: 0n, specific: 0 };
   return { ...r, ret: status, irq };
 }
@@ -124,7 +124,7 @@ const bytes = (s: string) => new TextEncoder().encode(s);
 // =====================================================================================
 test('module shape: imports memory, the foreign-space and CRC hooks, exports the contract, static data below 4096', () => {
   const imps = WebAssembly.Module.imports(wasmModule).map((i) => `${i.module}.${i.name}:${i.kind}`).sort();
-  assert.equal(imps, ['env.foreign:function', 'env.memory:memory', 'env.streamCopy:function']);
+  assert.equal(imps, ['env.foreign:function', 'env.hostCrc:function', 'env.memory:memory', 'env.streamCopy:function']);
   const exps = WebAssembly.Module.exports(wasmModule).map((e) => e.name).sort();
   for (const name of ['crc32c', 'execute', 'heapBase', 'init']) assert.ok(exps.includes(name), name);
   assert.ok(core.heapBase() <= 4096, `heapBase ${core.heapBase()}`);
@@ -132,7 +132,7 @@ test('module shape: imports memory, the foreign-space and CRC hooks, exports the
 
 test('two instances on one memory: init is idempotent and the tables identical', () => {
   const before = mem.slice(TABLES, TABLES + Limit.CORE_TABLE_BYTES);
-  const other = instantiateCore(wasmModule, memory, foreign, streamCopy);
+  const other = instantiateCore(wasmModule, memory, { foreign, streamCopy });
   other.init(CTX, SCRATCH + Limit.CORE_SCRATCH_BYTES);
   assert.is(firstDiff(before, mem.subarray(TABLES, TABLES + Limit.CORE_TABLE_BYTES)), -1);
   mem.set(bytes('123456789'), ARENA_LO);
@@ -262,7 +262,7 @@ test('CRC-32C from Limit.CRC_WAYS_MIN (four streams at once, joined): matches th
   const pages = ARENA_LO / PAGE + Math.ceil((3 * K + 4 * PAGE) / PAGE);
   const end = pages * PAGE;
   const memory2 = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
-  const c2 = instantiateCore(wasmModule, memory2, foreign, streamCopy);
+  const c2 = instantiateCore(wasmModule, memory2, { foreign, streamCopy });
   const b = new Uint8Array(memory2.buffer);
   const v2 = new DataView(memory2.buffer);
   writeCtx(v2, { ...CTX_DEFAULT, arenaEnd: end });
@@ -301,6 +301,39 @@ test('CRC-32C from Limit.CRC_WAYS_MIN (four streams at once, joined): matches th
       assert.is(Buffer.compare(b.subarray(src, src + n), b.subarray(dst, dst + n)), 0, `the copy of ${n} bytes`);
       assert.is(b[dst + n], 0, 'nothing past the destination');
     }
+  }
+});
+
+test('CRC-32C through the host\'s CRC (from HOST_CRC_FROM, reflected data, no copy): the folds\' results, every flag combination, seeds and sizes around the threshold; called for those alone', () => {
+  // an instance lent a host CRC (the engines lend the addon's; here @node-rs/crc32, counted)
+  let calls = 0;
+  const hostCrc = (u8: Uint8Array, seed: number): number => {
+    calls++;
+    return nodeRsCrc32c(Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength), seed) >>> 0;
+  };
+  const lent = instantiateCore(wasmModule, memory, { foreign, streamCopy, crc: hostCrc });
+  lent.init(CTX, SCRATCH); // (the tables are shared and identical; the instances take turns with the scratch)
+  const r = rng(43);
+  for (let i = ARENA_LO; i < ARENA_LO + 4 * HOST_CRC_FROM + 256; i++) mem[i] = r.int(256);
+  for (const f of FLAG_COMBOS) {
+    for (const n of [HOST_CRC_FROM - 1, HOST_CRC_FROM, HOST_CRC_FROM + 1, 2 * HOST_CRC_FROM + 77, 4 * HOST_CRC_FROM]) {
+      for (const seed of [0, 0xffffffff, r.int(2 ** 32)]) {
+        const at = ARENA_LO + r.int(64);
+        const before = calls;
+        const got = lent.crc32c(at, n, seed, f) >>> 0;
+        assert.is(got, core.crc32c(at, n, seed, f) >>> 0, `n ${n} flags ${f} seed ${seed}`);
+        const hosted = n >= HOST_CRC_FROM && (f & Flag.CRC_BYPASS_DATA_REFLECT) === 0;
+        assert.is(calls - before, hosted ? 1 : 0, `host CRC called for n ${n} flags ${f}`);
+        // and through a descriptor, with a CRCGEN's record
+        const d = exec({ op: Opcode.CRCGEN, flags: Flag.CRAV | Flag.RCR | f, src: at, size: n, w40: BigInt(seed) }, lent);
+        assert.is(d.specific, got, `CRCGEN n ${n} flags ${f}`);
+      }
+    }
+    // COPY_CRC keeps its one pass (the folds copy as they read): never the host's
+    const before = calls;
+    const c = exec({ op: Opcode.COPY_CRC, flags: Flag.CRAV | Flag.RCR | f, src: ARENA_LO, dst: ARENA_LO + 3 * HOST_CRC_FROM, size: HOST_CRC_FROM, w40: 7n }, lent);
+    assert.is(c.specific, core.crc32c(ARENA_LO, HOST_CRC_FROM, 7, f) >>> 0, `COPY_CRC flags ${f}`);
+    assert.is(calls, before, 'COPY_CRC does not call the host CRC');
   }
 });
 

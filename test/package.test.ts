@@ -90,7 +90,7 @@ test('npm pack: what runs, and only that, within 400 kB', () => {
   const need = [
     'package.json', 'README.md', 'LICENSE', 'docs/format.md', 'bin/softdsa.js',
     'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/index.cjs', 'dist/src/index.d.cts', 'dist/src/device.d.ts', 'dist/src/device.d.cts',
-    'dist/workers/engine.js', 'dist/src/cli/main.js', 'dist/src/cli/main.d.ts', 'native/binding.gyp', 'native/eventfd.cc', ...ADDONS,
+    'dist/workers/engine.js', 'dist/src/cli/main.js', 'dist/src/cli/main.d.ts', 'native/binding.gyp', 'native/eventfd.cc', 'native/crc32c.cc', 'native/crc32c.h', ...ADDONS,
     'dist/browser/softdsa.js', 'dist/browser/engine.js', 'dist/browser/core.wasm', 'dist/src/browser/index.d.ts',
   ];
   for (const f of need) assert.ok(packedFiles.includes(f), `the tarball has ${f}`);

@@ -14,7 +14,7 @@ import { SpinPolicy } from '../src/device/spin.ts';
 import { Desc, Opcode, PasidWord, Status } from '../src/device/format.ts';
 import { ForeignSpaces, runForeign } from '../src/device/foreign.ts';
 import type { MessagePort } from 'node:worker_threads';
-import { exitThread, workerData } from '../src/device/host.ts';
+import { addonCrc, exitThread, workerData } from '../src/device/host.ts';
 import { Dev, Eng, ENGINE_BYTES, EngineState, type Layout, scratchOf, WqWord } from '../src/device/layout.ts';
 import { FaultTable, type Injection } from '../src/device/faults.ts';
 import { settleUnrun } from '../src/device/record.ts';
@@ -69,13 +69,13 @@ const { memory, layout } = data;
 let spaces: ForeignSpaces | null = null;
 // Large copies bypass the cache where the addon has a copy that does (x86-64): Wasm has no such store.
 const streamCopy = data.streamFrom ? loadEventFd()?.streamCopy : undefined;
-const core = instantiateCore(
-  data.module!,
-  memory,
-  (desc, op, flags) => (spaces === null ? Status.INVALID_OPCODE : runForeign(bytes, desc, op, flags, spaces, core.setOutcome)),
+const core = instantiateCore(data.module!, memory, {
+  foreign: (desc, op, flags) => (spaces === null ? Status.INVALID_OPCODE : runForeign(bytes, desc, op, flags, spaces, core.setOutcome)),
   // (Wasm's i32s arrive signed: addresses from 2 GiB up are negative until made unsigned)
-  streamCopy && ((dst, src, n) => streamCopy(bytes, dst >>> 0, src >>> 0, n >>> 0)),
-);
+  streamCopy: streamCopy && ((dst, src, n) => streamCopy(bytes, dst >>> 0, src >>> 0, n >>> 0)),
+  // Large CRCs on the CPU's instruction, three streams at once, where the addon has it.
+  crc: addonCrc(),
+});
 if (streamCopy) core.setStreamFrom(data.streamFrom!);
 /** The WQ of the descriptor being run (the group's only WQ, or the arbiter's last pick). */
 let wq: WorkQueue;

@@ -20,6 +20,19 @@ const U_OFFSET: u32 = 8192;
 let tables: usize = 0;
 let scratch: usize = 0;
 
+// CRCs (reflected, no copy) of hostCrcFrom bytes or more go to the host's hostCrc: the CPU's CRC
+// instruction on three streams at once (the addon's), which Wasm has no instruction for: 1.6-2x
+// the folds below here. The host sets hostCrcFrom where it has one; 0: never.
+@external("env", "hostCrc")
+declare function hostCrc(p: u32, n: u32, seed: u32): u32;
+
+let hostCrcFrom: u64 = 0;
+
+/** CRCs of `bytes` or more (0: none) with reflected data and no copy go through the host's hostCrc (crc32c(data, seed)). */
+export function setHostCrcFrom(bytes: u32): void {
+  hostCrcFrom = <u64>bytes;
+}
+
 /** This instance's scratch area (the DIF guard's fold uses it too: never at the same time). */
 export function crcScratch(): usize {
   return scratch;
@@ -383,6 +396,10 @@ export function crc32cRun(p: usize, n: usize, seed: u32, flags: u32, copyTo: usi
   const long = n >= FOLD_MIN;
   if (copyTo != 0 && !long && n != 0) memory.copy(copyTo, p, n); // (a copy of 0 bytes to an unmapped address traps)
   if ((flags & Flag.CRC_BYPASS_DATA_REFLECT) == 0) {
+    if (copyTo == 0 && hostCrcFrom != 0 && <u64>n >= hostCrcFrom) {
+      // hostCrc(s) = ~R(~s), R the reflected register's run over the bytes
+      return invert ? hostCrc(<u32>p, <u32>n, seed) : rev32(~hostCrc(<u32>p, <u32>n, ~rev32(seed)));
+    }
     let r = invert ? ~seed : rev32(seed);
     if (n >= WAYS_MIN) {
       r = ways(true, r, p, n, copyTo);

@@ -6,7 +6,7 @@ import { Allocator } from '../device/allocator.ts';
 import { DeviceConnection, isConnection, rejectOffDevice, throwOffDevice, unlisted } from '../device/connection.ts';
 import { argCoded, Errors, typeName } from '../device/errors.ts';
 import type { EventFdAddon } from '../device/eventfd.ts';
-import { bytesAt } from '../device/host.ts';
+import { addonCrc, bytesAt } from '../device/host.ts';
 import type { Bytes } from './args.ts';
 import { BatchBuilder } from './batch_builder.ts';
 import { blockBytes } from './batcher.ts';
@@ -235,7 +235,7 @@ export abstract class DeviceCalls extends DeviceConnection {
   protected coreHere(): Core {
     if (this.#core === null) {
       const { module, scratch } = this.coreSource();
-      const core = instantiateCore(module, this.memory);
+      const core = instantiateCore(module, this.memory, { crc: addonCrc() });
       if (core.heapBase() > CTX_ADDR) throw new Error('softdsa: the core static data overlaps the control region');
       core.init(this.layout.ctx, scratch);
       this.#core = core;

@@ -61,6 +61,9 @@ export const crc32cOf = (u8: Uint8Array, seed: number): number => crc32cJs(u8, s
  */
 export const stagesNotShared = (): boolean => true;
 
+/** No addon in a browser: its CRC of bytes where they lie is JavaScript's (crc32cOf). */
+export const addonCrc = (): null => null;
+
 /** Negative, 0 or positive, like Buffer.compare. */
 export const compareBytes = (a: Uint8Array, b: Uint8Array): number => rangeComparer(a, b)(0, Math.min(a.byteLength, b.byteLength)) || Math.sign(a.byteLength - b.byteLength);
 

@@ -1,8 +1,11 @@
-// The CPU's CRC-32C instruction, through @node-rs/crc32, for bytes outside the arena. Its native
-// binary ships for 13 targets, and `npm install --omit=optional` leaves it out: where it does not
-// load, softdsa must still load and answer (crc32c_js.ts), not fail at import.
+// The CPU's CRC-32C instruction, for bytes outside the arena, where they lie. Best first:
+//   - the addon's (native/crc32c.cc): three streams of the instruction, 21-23 GB/s here;
+//   - @node-rs/crc32's: one stream, 4-5 GB/s. Its native binary ships for 13 targets, and
+//     `npm install --omit=optional` leaves it out;
+//   - JavaScript's (crc32c_js.ts), where neither loads: softdsa must still load and answer.
 import { createRequire } from 'node:module';
 import { crc32cJs } from './crc32c_js.ts';
+import { loadEventFd } from './eventfd.ts';
 
 export type CpuCrc = (u8: Uint8Array, seed: number) => number;
 
@@ -19,8 +22,24 @@ function loadCpuCrc(): CpuCrc | null {
 
 let loaded: CpuCrc | null | undefined;
 
-/** The CPU's CRC, loaded once per thread at the first ask (~25 ms: a thread that never asks does not pay it); null where it does not load. */
+/** @node-rs/crc32's CRC (the benchmarks' baseline), loaded once per thread at the first ask (~25 ms); null where it does not load. */
 export const cpuCrc = (): CpuCrc | null => (loaded === undefined ? (loaded = loadCpuCrc()) : loaded);
 
-/** CRC-32C of bytes outside the arena: the CPU's, or JavaScript's where that does not load. */
-export const crc32cHere = (u8: Uint8Array, seed: number): number => (cpuCrc() ?? crc32cJs)(u8, seed);
+/** The addon's CRC, checked on the standard input; null without the addon, or the instruction. */
+function loadAddonCrc(): CpuCrc | null {
+  const crc = loadEventFd()?.crc32c;
+  return crc !== undefined && crc(Buffer.from('123456789'), 0) === 0xe3069283 ? crc : null;
+}
+
+let addon: CpuCrc | null | undefined;
+
+/** The addon's three-stream CRC (loaded once per thread at the first ask), or null. */
+export const addonCrc = (): CpuCrc | null => (addon === undefined ? (addon = loadAddonCrc()) : addon);
+
+let best: CpuCrc | undefined;
+
+/** The CRC-32C of bytes outside the arena, where they lie: the addon's, else @node-rs/crc32's, else JavaScript's. */
+export const crc32cHere = (u8: Uint8Array, seed: number): number => (best ??= addonCrc() ?? cpuCrc() ?? crc32cJs)(u8, seed);
+
+/** Whether this thread checksums bytes outside the arena natively (the addon, or @node-rs/crc32), not in JavaScript. */
+export const nativeHere = (): boolean => addonCrc() !== null || cpuCrc() !== null;

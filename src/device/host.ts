@@ -4,7 +4,7 @@ import { channel } from 'node:diagnostics_channel';
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { cpuCrc, crc32cHere } from './cpu_crc.ts';
+import { addonCrc, crc32cHere, nativeHere } from './cpu_crc.ts';
 import { isMainThread, workerData as nodeWorkerData } from 'node:worker_threads';
 import { buildPath, packageRoot } from './paths.ts';
 import { setV8Flags } from './v8_flags.ts';
@@ -41,13 +41,16 @@ export const bytesAt = (buffer: ArrayBufferLike, addr: number, size: number): Bu
 
 // The CPU's CRC (cpu_crc.ts): loaded with softdsa on the main thread, as a first small call
 // should not pay for it; other threads (engines load this module, and never use it) at first use.
-if (isMainThread) cpuCrc();
+if (isMainThread) nativeHere();
 
 /** CRC-32C of bytes outside the arena. */
 export const crc32cOf = crc32cHere;
 
+/** The addon's CRC of bytes where they lie (three streams of the CPU's instruction), or null. */
+export { addonCrc };
+
 /** Whether memory outside the arena is better CRC'd by the engines, staged through the arena, than here: yes without the CPU's CRC (JavaScript's is slower), as in a browser. */
-export const stagesNotShared = (): boolean => cpuCrc() === null;
+export const stagesNotShared = (): boolean => !nativeHere();
 
 /** Like Buffer.compare: negative, 0 or positive (a native compare). */
 export const compareBytes = (a: Uint8Array, b: Uint8Array): number => rangeComparer(a, b)(0, Math.min(a.byteLength, b.byteLength)) || Math.sign(a.byteLength - b.byteLength);
