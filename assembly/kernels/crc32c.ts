@@ -21,7 +21,7 @@ let tables: usize = 0;
 let scratch: usize = 0;
 
 // CRCs (reflected, no copy) of hostCrcFrom bytes or more go to the host's hostCrc: the CPU's CRC
-// instruction on three streams at once (the addon's), which Wasm has no instruction for: 1.6-2x
+// instruction on three streams at once (the addon's), which Wasm has no instruction for: 1.6-1.7x
 // the folds below here. The host sets hostCrcFrom where it has one; 0: never.
 @external("env", "hostCrc")
 declare function hostCrc(p: u32, n: u32, seed: u32): u32;

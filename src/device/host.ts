@@ -40,7 +40,7 @@ export const newBytes = (size: number): Buffer => Buffer.allocUnsafe(size);
 export const bytesAt = (buffer: ArrayBufferLike, addr: number, size: number): Buffer => Buffer.from(buffer as ArrayBuffer, addr, size);
 
 // The CPU's CRC (cpu_crc.ts): loaded with softdsa on the main thread, as a first small call
-// should not pay for it; other threads (engines load this module, and never use it) at first use.
+// should not pay for it; other threads at first use (engines: the addon's, lent to their core).
 if (isMainThread) nativeHere();
 
 /** CRC-32C of bytes outside the arena. */
