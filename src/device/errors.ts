@@ -5,6 +5,11 @@ export class SoftDsaError extends Error {
   readonly code: string;
   /** The DSA status code, where the error reports one. */
   readonly status?: number;
+  /**
+   * In a batch()'s rejection: which of its calls failed (its place among the calls added, from 0).
+   * (An argument's TypeError or RangeError from a batch carries it too.)
+   */
+  readonly batchIndex?: number;
   constructor(code: string, message: string, status?: number) {
     super(message);
     this.name = 'SoftDsaError';
