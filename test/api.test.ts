@@ -338,6 +338,16 @@ test('arguments: Buffer, every TypedArray, DataView, ArrayBuffer and SharedArray
   whole.free(arena.byteOffset);
 });
 
+test('a buffer over 4 GiB (more than a Uint8Array views): a RangeError that gives its size and says to pass it in parts, not V8\'s "Invalid typed array length: undefined"', async () => {
+  // (memory the kernel maps lazily: nothing of these 4 GiB is touched)
+  for (const big of [new ArrayBuffer(2 ** 32 + 16), new Uint16Array(2 ** 31 + 8)]) {
+    const e = await dsa.crc32c(big).then(() => null, (x: Error & { code?: string }) => x);
+    assert.instance(e, RangeError);
+    assert.is(e!.code, 'ERR_INVALID_ARG_VALUE');
+    assert.match(e!.message, /^crc32c: data has 4294967312 bytes, more than one Uint8Array can view here; give it in parts/);
+  }
+});
+
 test('argument errors: TypeError for wrong types, RangeError out of range; nothing runs', async () => {
   const dev = whole;
   const a = dev.buffer(64).fill(1);

@@ -52,6 +52,11 @@ export function bytesOf(name: string, v: unknown): Uint8Array {
     if (ArrayBuffer.isView(v) && outOfBounds(v)) throw outside(name);
     // (V8 says "Cannot perform Construct on a detached ArrayBuffer", naming no argument)
     if (e instanceof TypeError && /detached/i.test(e.message)) throw new TypeError(`${name} is a detached ArrayBuffer or a view of one (transferred, or its memory released): it has no bytes`, { cause: e });
+    // (V8 says "Invalid typed array length: undefined" of an ArrayBuffer over 4 GiB)
+    if (e instanceof RangeError && /typed array length/i.test(e.message)) {
+      const n = (v as { byteLength: number }).byteLength;
+      throw new RangeError(`${name} has ${n} bytes, more than one Uint8Array can view here; give it in parts (a CRC goes on from the last part's: crc32c(part, crc))`, { cause: e });
+    }
     throw e;
   }
   if (u8 !== undefined) {
