@@ -751,6 +751,31 @@ test('a program whose test runner faked the timers (global and node:timers\' own
   assert.is(cjs.stdout.trim(), 'ok 20000 1066269058', `CommonJS: ${cjs.stderr}`);
 });
 
+test('shutdown() while the default device loads what its engines need (piscina, a piece a turn): the loading stops, nothing is required after (jest refused those requires once it had torn the file down after afterAll(shutdown), and failed the run)', async () => {
+  const { spawnSync } = await import('node:child_process');
+  // the CommonJS bundle, as jest loads it; shutdown() called as the loading takes its first piece
+  const script = `const Module = require('node:module');
+const { crc32c, shutdown } = require(${JSON.stringify(fileURLToPath(new URL('../dist/src/index.cjs', import.meta.url)))});
+const load = Module._load;
+let shut = null, torn = false;
+const late = [];
+Module._load = function (request, ...rest) {
+  if (torn) late.push(request);
+  else if (shut === null && request === 'node:assert') shut = shutdown().then(() => { torn = true; });
+  return load.call(this, request, ...rest);
+};
+(async () => {
+  await crc32c(Buffer.alloc(1 << 20, 1));
+  await new Promise((r) => setTimeout(r, 1000));
+  console.log(JSON.stringify({ shut: shut !== null, torn, late }));
+})();`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60000 });
+  assert.is(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { shut: boolean; torn: boolean; late: string[] };
+  assert.ok(out.shut && out.torn, 'the engines began to load, and shutdown() ended');
+  assert.equal(out.late.filter((m) => /piscina|^node:(assert|worker_threads|os|async_hooks|perf_hooks|timers\/promises|url|util)$/.test(m)), []);
+});
+
 test('also: a process without WebAssembly (--jitless) is told so: alloc() and Device.open() fail with NO_WASM; calls on plain bytes still run, also once the default device failed to open (they rejected with NO_WASM)', async () => {
   const { spawnSync } = await import('node:child_process');
   const script = `import { crc32c, alloc, Device, ready } from ${JSON.stringify(new URL('../src/index.ts', import.meta.url).href)};

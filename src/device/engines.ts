@@ -132,8 +132,11 @@ export class Engines {
     };
     // What the threads need is loaded now, not when softdsa is imported (the pool's load()).
     // (Resolving even a dynamic import is synchronous work: it starts on the next turn too.)
+    // A device closed meanwhile stops the loading too: a test runner that tears a file's modules
+    // down after its afterAll(shutdown) refused the requires still to come, and failed the run.
     setImmediate(() => {
-      void this.#pool.load().then(() => setImmediate(compile), (err: unknown) => this.#cannotStart(err));
+      if (stopped()) return;
+      void this.#pool.load(() => this.#stopping || Atomics.load(this.#dev, Dev.STOP) !== Stop.RUNNING).then(() => setImmediate(compile), (err: unknown) => this.#cannotStart(err));
     });
   }
 

@@ -46,15 +46,18 @@ export class EnginePool {
    * first (compiling each costs up to 3 ms), then its own files, leaves first (taken in one
    * turn, its files held a program's event loop 10-15 ms; one per turn, 0.3-5 ms each). Each
    * file a require() loads stays in the module cache, where piscina's own require()s find it.
+   * Stops between pieces once `stop()` says so (its device closed): the rest is loaded by a later start.
    */
-  async load(): Promise<void> {
+  async load(stop: () => boolean = () => false): Promise<void> {
     if (piscina !== null) return;
     const turn = (): Promise<unknown> => new Promise((resolve) => setImmediate(resolve));
     const require = createRequire(import.meta.url);
     for (const m of PISCINA_BUILTINS) {
+      if (stop()) return;
       require(m); // (not import(): a test runner's vm context, jest's, refuses it without --experimental-vm-modules, and the engines never started)
       await turn();
     }
+    if (stop()) return;
     const main = require.resolve('piscina');
     for (const file of PISCINA_FILES) {
       try {
@@ -63,6 +66,7 @@ export class EnginePool {
         break; // (another piscina's layout: the rest loads with it below)
       }
       await turn();
+      if (stop()) return;
     }
     // (its CommonJS entry: the ES module wrapper is one more file to load and link)
     piscina = { Piscina: (require(main) as typeof import('piscina')).Piscina };
