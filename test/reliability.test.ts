@@ -224,6 +224,32 @@ test('a loop of awaited calls that settle at once still lets the event loop turn
   }
 });
 
+test('a loop of awaited calls with some work of its own between them (2 ms a call) lets the event loop turn too (the clock was read every 256 calls: no turn in half a second)', async () => {
+  const dev = Device.openSync({ engines: 1 }); // still starting: its calls run inline, and settle at once
+  try {
+    const buf = dev.buffer(4096).fill(1);
+    let turns = 0;
+    let done = false;
+    const spin = (): void => {
+      if (done) return;
+      turns++;
+      setImmediate(spin);
+    };
+    setImmediate(spin);
+    const t0 = performance.now();
+    while (performance.now() - t0 < 300) {
+      await dev.crc32c(buf);
+      const end = performance.now() + 2;
+      while (performance.now() < end); // the program's own work
+    }
+    done = true;
+    // (a turn once 5 ms go by without one: ~50 in 300 ms)
+    assert.ok(turns >= 5, `${turns} turns of the event loop in 300 ms of calls`);
+  } finally {
+    await dev.close();
+  }
+});
+
 test('a pool of calls, each started as another settles (64 in flight, Promise.race), lets the event loop turn too: timers fire', async () => {
   const dev = Device.openSync({ engines: 1 }); // still starting: its calls run inline, and settle at once
   try {
