@@ -2,7 +2,7 @@
 // itself imported by URL, the built dist/browser/softdsa.js), the demo's server (with the
 // cross-origin-isolation headers), and Debian's headless chromium through puppeteer-core.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -70,11 +70,13 @@ export async function startRig(entry: string, dir: string): Promise<Rig> {
   });
   writeFileSync(join(root, 'dist', dir, `${name}.html`), `<!doctype html><meta charset="utf-8"><title>loading</title><script type="module" src="./${name}.js"></script>\n`);
   const executablePath = chromium();
+  const userDataDir = join(tmpdir(), `softdsa-chromium-${process.pid}`);
   const browser = await puppeteer.launch({
     executablePath,
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-    userDataDir: join(tmpdir(), `softdsa-chromium-${process.pid}`),
+    userDataDir,
   }).catch((e: Error) => {
+    rmSync(userDataDir, { recursive: true, force: true });
     throw new Error(`chromium (${executablePath}) did not start: ${e.message.split('\n')[0]}`);
   });
   const server = (await serve(0)) as Server;
@@ -95,6 +97,7 @@ export async function startRig(entry: string, dir: string): Promise<Rig> {
     async close() {
       await browser.close();
       server.close();
+      rmSync(userDataDir, { recursive: true, force: true }); // (its profile: 3 MB a run, left in /tmp)
     },
   };
 }
