@@ -115,8 +115,9 @@ export class Engines {
    * calls for the cores and was no sooner done.
    */
   start(): void {
+    const halted = (): boolean => this.#stopping || Atomics.load(this.#dev, Dev.STOP) !== Stop.RUNNING;
     const stopped = (): boolean => {
-      if (!this.#stopping && Atomics.load(this.#dev, Dev.STOP) === Stop.RUNNING) return false;
+      if (!halted()) return false;
       this.#resolveReady();
       return true;
     };
@@ -136,7 +137,7 @@ export class Engines {
     // down after its afterAll(shutdown) refused the requires still to come, and failed the run.
     setImmediate(() => {
       if (stopped()) return;
-      void this.#pool.load(() => this.#stopping || Atomics.load(this.#dev, Dev.STOP) !== Stop.RUNNING).then(() => setImmediate(compile), (err: unknown) => this.#cannotStart(err));
+      void this.#pool.load(halted).then(() => setImmediate(compile), (err: unknown) => this.#cannotStart(err));
     });
   }
 
