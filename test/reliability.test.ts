@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { Device, Descriptor, Flag, Opcode, readRecord, Status } from '../src/index.ts';
 import { encode } from '../src/device/descriptor.ts';
+import { turnsDuring } from './turns.ts';
 
 const ARENA = 1 << 20;
 const fixture = (name: string): URL => new URL(`./fixtures/${name}`, import.meta.url);
@@ -228,21 +229,14 @@ test('a loop of awaited calls with some work of its own between them (2 ms a cal
   const dev = Device.openSync({ engines: 1 }); // still starting: its calls run inline, and settle at once
   try {
     const buf = dev.buffer(4096).fill(1);
-    let turns = 0;
-    let done = false;
-    const spin = (): void => {
-      if (done) return;
-      turns++;
-      setImmediate(spin);
-    };
-    setImmediate(spin);
-    const t0 = performance.now();
-    while (performance.now() - t0 < 300) {
-      await dev.crc32c(buf);
-      const end = performance.now() + 2;
-      while (performance.now() < end); // the program's own work
-    }
-    done = true;
+    const [, turns] = await turnsDuring(async () => {
+      const t0 = performance.now();
+      while (performance.now() - t0 < 300) {
+        await dev.crc32c(buf);
+        const end = performance.now() + 2;
+        while (performance.now() < end); // the program's own work
+      }
+    });
     // (a turn once 5 ms go by without one: ~50 in 300 ms)
     assert.ok(turns >= 5, `${turns} turns of the event loop in 300 ms of calls`);
   } finally {
