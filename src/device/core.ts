@@ -1,5 +1,6 @@
 // The Wasm core: compiled once per process, instantiated by every engine (and by the
 // host for inline work) over the device's one shared memory.
+import type { CpuCrc } from './cpu_crc.ts';
 import { compileCore } from './host.ts';
 
 export interface Core {
@@ -33,17 +34,14 @@ export type StreamCopy = (dst: number, src: number, n: number) => void;
 /** The host's JS path for descriptors in foreign address spaces (see foreign.ts). */
 export type ForeignHook = (desc: number, op: number, flags: number) => number;
 
-/** CRC-32C of bytes where they lie, continuing seed (the addon's: three streams of the CPU's instruction). */
-export type HostCrc = (u8: Uint8Array, seed: number) => number;
-
 /** What the host lends an instance, where it has it. */
 export interface CoreHost {
   /** descriptors in foreign address spaces; without it they get 0x10 */
   foreign?: ForeignHook | undefined;
   /** copies that bypass the cache (turned on by setStreamFrom) */
   streamCopy?: StreamCopy | undefined;
-  /** CRCs of HOST_CRC_FROM bytes or more, on by itself */
-  crc?: HostCrc | null | undefined;
+  /** CRCs of HOST_CRC_FROM bytes or more, where they lie (the addon's: cpu_crc.ts), on by itself */
+  crc?: CpuCrc | null | undefined;
 }
 
 /**
