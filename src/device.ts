@@ -20,7 +20,7 @@ import { WARM_BYTES, warmLongCrc } from './device/warm_up.ts';
 import { checkAttach, checkHost, coreLoading, cores } from './device/host.ts';
 import { WorkQueue } from './device/work_queue.ts';
 import { Descriptor } from './device/descriptor.ts';
-import { DeviceCalls, hereBytes, keptRanges } from './api/calls.ts';
+import { DeviceCalls, hereBytes, keptRanges, releaseOwn } from './api/calls.ts';
 import { AttachedDevice, beginReclaim, endReclaim, LEND_MIN, markLent } from './attached_device.ts';
 import { DeviceConnection, type DeviceHandle, type InterruptHandle, rejectOffDevice, throwOffDevice } from './device/connection.ts';
 import type { EngineData } from '../workers/engine.ts';
@@ -326,7 +326,7 @@ export class Device extends DeviceCalls {
       () => this.#warmPaths(warm),
       (e: unknown) => {
         this.#warmed = true;
-        if (warm !== 0) this.#alloc().release(warm);
+        if (warm !== 0) this[releaseOwn](warm);
         throw e;
       },
     );
@@ -360,7 +360,7 @@ export class Device extends DeviceCalls {
       // (the device closed under it, an engine died, a rule or a tracer came: cold paths, nothing else)
     } finally {
       this.#warmed = true;
-      if (area !== 0 && !this.closed) this.#alloc().release(area);
+      if (area !== 0 && !this.closed) this[releaseOwn](area);
     }
   }
 
@@ -642,7 +642,7 @@ export class Device extends DeviceCalls {
       // A DRAIN on each shared WQ (attached threads submit to any) completes after everything queued before it.
       await Promise.all(this.layout.wqs.flatMap((w, i) => (w.mode !== 'shared' ? [] : [(i === this.portal.wq.index ? this.portal : this.wq(w.id)).submit(Descriptor.drain())])));
       endReclaim(this.memory, base);
-      this.#alloc().release(base); // (the attached thread's own blocks too: its descriptors)
+      this[releaseOwn](base); // (the attached thread's own blocks too: its descriptors)
     } finally {
       this.#reclaiming.delete(base);
       this.#lent.delete(base);
@@ -766,7 +766,7 @@ export class Device extends DeviceCalls {
     const staging = this.#alloc().alloc(window * this.layout.engineCount, 4096);
     const pasid = this.#engines.spaces.file({ fd, staging, window }, size);
     if (pasid < 0) {
-      this.#alloc().release(staging);
+      this[releaseOwn](staging);
       throw Errors.noSpaces();
     }
     let mapped = true;
@@ -783,7 +783,7 @@ export class Device extends DeviceCalls {
         const quiet = this.#engines.quiescence();
         const giveBack = (): void => {
           if (this.closed) return;
-          if (quiet()) this.#alloc().release(staging);
+          if (quiet()) this[releaseOwn](staging);
           else setTimeout(giveBack, 1).unref();
         };
         giveBack();
@@ -836,6 +836,7 @@ export class Device extends DeviceCalls {
         this.closeInterrupts();
         this.closePortals();
         await this.arenaIoDone();
+        this.finishWipes();
         this.#released = true;
         this.#releaseFree();
       })();

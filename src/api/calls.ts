@@ -3,6 +3,7 @@
 // Device allocates from the whole arena; an attached thread from the part the opener lent it
 // (Device.lend), as a DSA client process has its own buffers in its own address space.
 import { Allocator } from '../device/allocator.ts';
+import { Wiper } from '../device/wiper.ts';
 import { DeviceConnection, isConnection, rejectOffDevice, throwOffDevice, unlisted } from '../device/connection.ts';
 import { argCoded, Errors, typeName } from '../device/errors.ts';
 import type { EventFdAddon } from '../device/eventfd.ts';
@@ -98,7 +99,7 @@ export function arenaIo<T>(dev: DeviceCalls, p: Promise<T>): Promise<T> {
 
 /**
  * DeviceCalls[releaseOwn](addr): free() of a block the API took for its own work (a file call's
- * chunks and records), zeroed first (Allocator.release): the program never wrote there. (In the
+ * chunks and records), zeroed first (Wiper: a large one over turns): the program never wrote there. (In the
  * global registry: a device of the CommonJS build passed to a call of the ES one has it too.)
  */
 export const releaseOwn = Symbol.for('softdsa.releaseOwn');
@@ -118,16 +119,30 @@ export abstract class DeviceCalls extends DeviceConnection {
     this.arena = part === null ? null : new Allocator(part.base, part.end);
     unlisted(this, 'arena');
     if (this.arena !== null) {
+      // Fresh arena memory is zeros, and a program's block holds only what its own calls wrote
+      // there (the warm-up's descriptors, a file's bytes read into the device's windows, did; a
+      // new device's first buffer held 122 bytes of them): blocks the device used go back zeroed.
       // (this thread's core's MEMFILL where it is made, at memory speed; a typed array's fill of
       // shared memory goes an element at a time)
       // (not once the device is closed: no block is handed out again, and its free pages are given back)
-      this.arena.wipe = (addr, bytes) => {
-        if (this.closed) return;
-        if (this.hasCoreHere) this.coreHere().fill(addr, bytes, 0n);
-        else new Uint8Array(memory.buffer, addr, bytes).fill(0);
-      };
+      const arena = this.arena;
+      this.#wiper = new Wiper(
+        (addr, bytes) => {
+          if (this.closed) return;
+          if (this.hasCoreHere) this.coreHere().fill(addr, bytes, 0n);
+          else new Uint8Array(memory.buffer, addr, bytes).fill(0);
+        },
+        (addr) => {
+          arena.free(addr);
+          this.blockFreed(addr);
+        },
+      );
+      arena.reclaim = () => this.finishWipes();
     }
   }
+
+  /** zeroes the blocks the device used for its own work as they go back ([releaseOwn]); null: no arena */
+  readonly #wiper: Wiper | null = null;
 
   /** The high-level operations of this thread (memcpy, crc32c, ...), made on first use. */
   abstract get ops(): Ops;
@@ -172,6 +187,7 @@ export abstract class DeviceCalls extends DeviceConnection {
     if (typeof addr !== 'number') throw argCoded(new TypeError(`free(addr): addr must be an address alloc() returned or a Buffer from buffer(); got ${typeName(addr)}`));
     const why = this.notFreeable(addr);
     if (why !== null) throw Errors.notFreeable(addr, why);
+    if (this.#wiper!.has(addr)) throw Errors.badFree(addr); // (freed already: it is being zeroed)
     this.arena.free(addr);
     // (a Buffer's block freed by its address: the Buffer no longer frees it, by then perhaps someone else's)
     delete this.#buffers[addr];
@@ -181,9 +197,15 @@ export abstract class DeviceCalls extends DeviceConnection {
   /** free() of a block the API took for its own work (releaseOwn): zeroed first, as far as `written` says anything was written there. */
   [releaseOwn](addr: number, written = Infinity): void {
     if (this.arena === null) throw Errors.noArena();
-    this.arena.release(addr, written);
+    if (this.#wiper!.has(addr)) throw Errors.badFree(addr);
+    const bytes = Math.min(written, this.arena.blockBytes(addr));
     delete this.#buffers[addr];
-    this.blockFreed(addr);
+    this.#wiper!.release(addr, this.closed ? 0 : Math.max(bytes, 0)); // (closed: nothing is handed out again)
+  }
+
+  /** Zeroes and frees now the blocks still waiting for it (at close: no zeroing then, only the freeing). */
+  protected finishWipes(): boolean {
+    return this.#wiper?.flush() ?? false;
   }
 
   /** Called as a block goes back to the arena, by free() or [releaseOwn] (the opener gives its pages back after close()). */
@@ -271,8 +293,12 @@ export abstract class DeviceCalls extends DeviceConnection {
       submitNow: (d, group, traced) => this.portal.submitNow(d, group, traced),
       wake: (n) => this.portal.doorbell(n),
       alloc: (n, a, top) => arena.alloc(n, a, top),
-      free: (a) => arena.release(a), // (only blocks the calls took for their own work come back here)
-      reclaimWith: (fn) => void (arena.reclaim = fn),
+      free: (a) => this[releaseOwn](a), // (only blocks the calls took for their own work come back here)
+      // (both: blocks waiting to be zeroed, and the batcher's pool)
+      reclaimWith: (fn) => void (arena.reclaim = () => {
+        const wiped = this.finishWipes();
+        return fn() || wiped;
+      }),
       arenaBytes: arena.size,
     };
   }

@@ -46,14 +46,6 @@ export class Allocator {
    */
   reclaim: (() => boolean) | null = null;
 
-  /**
-   * Zeroes a block the device used for its own work as release() gives it back: fresh arena
-   * memory is zeros, and a program's block holds only what its own calls wrote there (the
-   * warm-up's descriptors, a file's bytes read into the device's windows, did; a new device's
-   * first buffer held 122 bytes of them).
-   */
-  wipe: ((addr: number, bytes: number) => void) | null = null;
-
   constructor(base: number, end: number) {
     this.size = end - base;
     if (end > base) this.#add(base, end);
@@ -168,11 +160,11 @@ export class Allocator {
     return Object.keys(this.#ends).map(Number).sort((a, b) => a - b).map((s) => [s, this.#ends[s]] as const);
   }
 
-  /** free() of a block the device used for its own work: its first `written` bytes (all by default) zeroed first (wipe). */
-  release(addr: number, written = Infinity): void {
+  /** The bytes of the block at addr (whole lines, as taken); throws as free() does where no block starts. */
+  blockBytes(addr: number): number {
     const end = this.#used[addr];
-    if (end !== undefined && written > 0) this.wipe?.(addr, Math.min(written, end - addr));
-    this.free(addr);
+    if (end === undefined) throw Errors.badFree(addr);
+    return end - addr;
   }
 
   free(addr: number): void {

@@ -1,0 +1,98 @@
+// The wiper: blocks the device used for its own work go back to the arena zeroed, a large one a
+// slice per event-loop turn (an abort storm's file chunks, zeroed at once, held the loop).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { WIPE_SLICE, Wiper } from '../src/device/wiper.ts';
+import { Device } from '../src/index.ts';
+
+const releaseOwn = Symbol.for('softdsa.releaseOwn');
+type Releasing = { [releaseOwn](addr: number, written?: number): void };
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/** A wiper over a plain array of 0xff bytes, recording what it zeroes and frees. */
+function rig(bytes: number): { mem: Uint8Array; w: Wiper; zeroed: number[]; freed: number[] } {
+  const mem = new Uint8Array(bytes).fill(0xff);
+  const zeroed: number[] = [];
+  const freed: number[] = [];
+  const w = new Wiper(
+    (addr, n) => {
+      zeroed.push(n);
+      mem.fill(0, addr, addr + n);
+    },
+    (addr) => freed.push(addr),
+  );
+  return { mem, w, zeroed, freed };
+}
+
+test('a block of a slice or less is zeroed and freed at once', () => {
+  const { mem, w, freed } = rig(2 * WIPE_SLICE);
+  w.release(64, WIPE_SLICE);
+  assert.equal(freed, [64]);
+  assert.ok(mem.subarray(64, 64 + WIPE_SLICE).every((b) => b === 0));
+  assert.is(mem[64 + WIPE_SLICE], 0xff, 'only the bytes asked for');
+  w.release(0, 0);
+  assert.equal(freed, [64, 0], 'nothing written: freed, nothing zeroed');
+});
+
+test('a larger block is zeroed a slice per turn, stays taken until all of it is, and is freed once', async () => {
+  const size = 5 * WIPE_SLICE + 100;
+  const { mem, w, zeroed, freed } = rig(size + 64);
+  w.release(64, size);
+  assert.equal(zeroed, [], 'nothing zeroed in the call');
+  assert.ok(w.has(64));
+  let turns = 0;
+  while (freed.length === 0) {
+    await turn();
+    turns++;
+    assert.ok(turns < 100, 'done in a bounded number of turns');
+  }
+  assert.ok(turns >= 6, `over six turns at least (took ${turns})`);
+  assert.ok(zeroed.every((n) => n <= WIPE_SLICE), 'at most a slice a turn');
+  assert.equal(freed, [64]);
+  assert.not.ok(w.has(64));
+  assert.ok(mem.subarray(64, 64 + size).every((b) => b === 0));
+  for (let i = 0; i < 5; i++) await turn();
+  assert.equal(freed, [64], 'freed once');
+});
+
+test('flush() zeroes and frees every queued block now, and says whether there was one', () => {
+  const { mem, w, freed } = rig(8 * WIPE_SLICE);
+  assert.is(w.flush(), false);
+  w.release(0, 3 * WIPE_SLICE);
+  w.release(4 * WIPE_SLICE, 4 * WIPE_SLICE);
+  assert.is(w.flush(), true);
+  assert.equal(freed, [0, 4 * WIPE_SLICE]);
+  assert.ok(mem.subarray(0, 3 * WIPE_SLICE).every((b) => b === 0));
+  assert.is(mem[3 * WIPE_SLICE], 0xff);
+  assert.is(w.flush(), false);
+});
+
+test('on a device: a large block given back is zeroed over turns, the whole arena can be taken at once meanwhile, and it cannot be freed twice', async () => {
+  const dev = await Device.open({ engines: 1, arenaBytes: 32 << 20 });
+  try {
+    const big = dev.buffer(16 << 20);
+    big.fill(0xa5);
+    const at = big.byteOffset;
+    (dev as unknown as Releasing)[releaseOwn](at);
+    assert.is(big[big.length - 1], 0xa5, 'not zeroed in the call');
+    assert.throws(() => dev.free(at), /freed already/, 'not the program\'s to free while it waits');
+    let turns = 0;
+    while (big[big.length - 1] !== 0) {
+      await turn();
+      turns++;
+    }
+    assert.ok(turns >= 16, `16 MiB over 16 turns at least (took ${turns})`);
+    assert.ok(big.every((b) => b === 0), 'all of it zeroed');
+    const again = dev.buffer(16 << 20);
+    again.fill(0x5a);
+    (dev as unknown as Releasing)[releaseOwn](again.byteOffset);
+    // An allocation that finds no room finishes the waiting blocks first.
+    const whole = dev.buffer(dev.arenaBytes - (8 << 20));
+    assert.ok(whole.every((b) => b === 0), 'a block taken over one still waiting: zeroed before it was handed out');
+    dev.free(whole);
+  } finally {
+    await dev.close();
+  }
+});
+
+test.run();
