@@ -325,6 +325,19 @@ test('the progress bar goes by the files\' sizes: a small file after a big one i
   await new Promise((r) => setTimeout(r, 1050));
   even.step(1, 2, 'b');
   assert.match(drawn, /\] 50% 2\/2/, JSON.stringify(drawn));
+  // A narrow terminal: the line is cut to its width (it was drawn 40 wide on 30 columns, and wrapped, leaving rows behind; an outside pass)
+  for (const columns of [30, 16, 12]) {
+    drawn = '';
+    const narrow = new Progress(true, Object.assign(tty, { columns }));
+    await new Promise((r) => setTimeout(r, 1050));
+    narrow.step(0, 1, 'a-long-file-name.bin');
+    const lines = drawn.split('\r').filter((l) => l !== '').map((l) => l.replace('\x1b[K', ''));
+    if (columns < 16) assert.equal(lines, [], 'no bar on a terminal too narrow for one');
+    else {
+      assert.ok(lines.length > 0);
+      for (const l of lines) assert.ok(l.length < columns, `${JSON.stringify(l)} fits ${columns} columns`);
+    }
+  }
 });
 
 test.run();

@@ -9,7 +9,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { crc32c as nodeCrc32c } from '@node-rs/crc32';
 import { Ctx } from '../src/device/format.ts';
-import { Device, Descriptor, Flag, Opcode, readRecord, Status } from '../src/index.ts';
+import { createCrc32cStream, Device, Descriptor, Flag, Opcode, readRecord, Status } from '../src/index.ts';
 
 const fixture = (name: string): URL => new URL(`./fixtures/${name}`, import.meta.url);
 const tsWorker = (name: string, data: object): Worker =>
@@ -619,6 +619,19 @@ test('also: a view with a buffer, byteOffset or length of its own (defined on it
       assert.instance(e, TypeError);
       assert.match((e as Error).message, /data must be a Buffer, TypedArray, DataView or ArrayBuffer; got an object posing as an? (ArrayBuffer|Buffer) \(a Proxy\?\)/);
     }
+    // buffers of another realm (vm, an iframe) are buffers: instanceof said no ("got ArrayBuffer"; found by an outside pass)
+    const foreign = runInNewContext('const a = new ArrayBuffer(9); new Uint8Array(a).set([49,50,51,52,53,54,55,56,57]); [a, new SharedArrayBuffer(9)]') as [ArrayBuffer, SharedArrayBuffer];
+    new Uint8Array(foreign[1]).set(Buffer.from('123456789'));
+    for (const b of foreign) {
+      assert.is(await dev.crc32c(b), 0xe3069283, `a ${b.constructor.name} of another realm`);
+      const s = createCrc32cStream({ device: dev, passThrough: false });
+      s.end(b);
+      assert.is(await s.crc, 0xe3069283, 'as a stream chunk');
+    }
+    const sp = createCrc32cStream({ device: dev, passThrough: false });
+    const spe = new Promise<Error>((r) => sp.on('error', r));
+    sp.write(new Proxy(ab, {}));
+    assert.match((await spe).message, /chunks must be .*; got an object posing as an ArrayBuffer \(a Proxy\?\)/, 'a stream\'s Proxy chunk is named as one');
     // fill patterns of bytes: 1, 2, 4 or 8 (repeated to the device's 8)
     const f = Buffer.alloc(16);
     await dev.fill(f, Buffer.from([7]));

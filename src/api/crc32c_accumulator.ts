@@ -18,9 +18,10 @@
 import { bytesOf, intOption, ownOptions } from './args.ts';
 import { defaultDeviceIfOpen, deviceOption } from './default_device.ts';
 import type { DeviceCalls } from './calls.ts';
-import { argCoded, Errors, typeName } from '../device/errors.ts';
+import { argCoded, bytesName, Errors, typeName } from '../device/errors.ts';
 import { crc32cOf } from '../device/host.ts';
 import { windowOf } from '../device/spaces.ts';
+import { isBuffer } from '../device/views.ts';
 
 export interface Crc32cStreamOptions {
   /** the device whose engines checksum arena chunks (from its buffer()/alloc()); default: the default device */
@@ -41,7 +42,7 @@ function chunkError(where: string, chunk: unknown): TypeError {
   const e = new TypeError(
     typeof chunk === 'string'
       ? `${where}: got a string chunk; the CRC is of bytes: write Buffers or Uint8Arrays (encode strings first: Buffer.from(text) in Node, new TextEncoder().encode(text) in a browser)`
-      : `${where}: chunks must be Buffers, Uint8Arrays (or other ArrayBuffer views); got ${typeName(chunk)}`,
+      : `${where}: chunks must be Buffers, Uint8Arrays (or other ArrayBuffer views); got ${bytesName(chunk)}`,
   ) as TypeError & { code: string };
   e.code = 'ERR_INVALID_ARG_TYPE';
   return e;
@@ -49,8 +50,7 @@ function chunkError(where: string, chunk: unknown): TypeError {
 
 /** A chunk's bytes: a TypeError for a string, anything but bytes, or a detached buffer (it has none; it was taken as empty). */
 export function chunkBytes(where: string, chunk: unknown): Uint8Array {
-  const bytes = ArrayBuffer.isView(chunk) || chunk instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && chunk instanceof SharedArrayBuffer);
-  if (!bytes) throw chunkError(where, chunk);
+  if (!ArrayBuffer.isView(chunk) && !isBuffer(chunk)) throw chunkError(where, chunk);
   try {
     return bytesOf(`${where}: a chunk`, chunk);
   } catch (e) {

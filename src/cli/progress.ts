@@ -55,8 +55,10 @@ export class Progress {
     const done = w === null || w.length !== this.#total
       ? (this.#index + this.#fraction) / this.#total
       : w.slice(0, this.#index).reduce((a, b) => a + b, 0) + this.#fraction * w[this.#index];
-    const cols = Math.max(40, this.#out.columns ?? 80);
-    const width = Math.max(10, Math.min(30, cols - 50));
+    // (cut to the terminal's width: a line that wraps leaves its first rows behind at each redraw)
+    const cols = this.#out.columns ?? 80;
+    if (cols < 16) return;
+    const width = Math.max(5, Math.min(30, cols - 50));
     const fill = Math.round(done * width);
     const eta = done > 0.02 ? Math.round(((elapsed / done) * (1 - done)) / 1000) : null;
     const text = ` ${Math.floor(done * 100)}% ${this.#index + 1}/${this.#total} ${eta !== null ? `~${eta}s left ` : ''}${this.#label}${this.#detail === '' ? '' : ` (${this.#detail})`}`;

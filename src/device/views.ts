@@ -75,15 +75,18 @@ const AB_LENGTH = getter(ArrayBuffer.prototype, 'byteLength');
 const SAB_LENGTH = typeof SharedArrayBuffer === 'undefined' ? null : getter(SharedArrayBuffer.prototype, 'byteLength');
 
 /**
- * Whether v is an ArrayBuffer or a SharedArrayBuffer, asked of the intrinsic getter: a Proxy of
- * one passes `instanceof` but has no bytes to reach (new Uint8Array(proxy) is empty: a CRC of
- * nothing, a copy of nothing, and no error).
+ * Whether v is an ArrayBuffer or a SharedArrayBuffer, asked of the intrinsic getters (they read
+ * the buffer's own slot): a Proxy of one passes `instanceof` but has no bytes to reach (new
+ * Uint8Array(proxy) is empty: a CRC of nothing, a copy of nothing, and no error), and one from
+ * another realm (vm, an iframe) fails `instanceof` but is one.
  */
 export function isBuffer(v: unknown): v is ArrayBuffer | SharedArrayBuffer {
-  const sab = SAB_LENGTH !== null && v instanceof SharedArrayBuffer;
-  if (!sab && !(v instanceof ArrayBuffer)) return false;
+  return typeof v === 'object' && v !== null && (answers(AB_LENGTH, v) || (SAB_LENGTH !== null && answers(SAB_LENGTH, v)));
+}
+
+function answers(getter: (this: unknown) => unknown, v: object): boolean {
   try {
-    (sab ? SAB_LENGTH : AB_LENGTH).call(v);
+    getter.call(v);
     return true;
   } catch {
     return false;
