@@ -803,12 +803,12 @@ console.log(out.join(' '));`;
   assert.is(r.stdout.trim(), '3808858755 3808858755 NO_WASM NO_WASM', r.stderr);
 });
 
-test('also: a virtual memory limit that refuses the arena (ulimit -v 4 GB): calls on plain memory go on inline; alloc() fails with NO_ARENA_MEMORY (V8\'s RangeError its cause)', async () => {
+test('also: a virtual memory limit that refuses the arena (ulimit -v 4 GB): calls on plain memory go on inline, and crc32cFile of a file of any size; alloc() and copyFileCrc32c fail with NO_ARENA_MEMORY (V8\'s RangeError its cause)', async () => {
   const { spawnSync } = await import('node:child_process');
   // (the built package, dist/: tsx's own loader needs WebAssembly memory, which the limit refuses)
   const entry = new URL('../dist/src/index.js', import.meta.url).href;
   const r = spawnSync('sh', ['-c', `ulimit -v 4000000 && exec "${process.execPath}" "${fileURLToPath(fixture('arena_refused.mjs'))}" "${entry}"`], { encoding: 'utf8', timeout: 60000 });
-  assert.is(r.stdout.trim(), '3808858755 3808858755 true NO_ARENA_MEMORY RangeError', r.stderr);
+  assert.is(r.stdout.trim(), '3808858755 3808858755 true NO_ARENA_MEMORY RangeError true EISDIR NO_ARENA_MEMORY', r.stderr);
 });
 
 void Opcode;

@@ -735,10 +735,12 @@ async function fileInfo(called: string, path: string | Buffer | URL, opts?: File
 
 async function fileCrc(fn: string, p: FilePath, o: Checked): Promise<{ crc: number; bytes: number }> {
   if (o.device === undefined && defaultDeviceIfOpen() === null) {
-    const here = await crcBeforeDevice(fn, p, o);
+    const here = await crcBeforeDevice(fn, p, o, HERE_MAX);
     if (here !== null) return here;
   }
-  const dev = o.device ?? defaultDevice();
+  const dev = o.device ?? defaultDeviceOrNull();
+  // (no default device can open here: the file is read and checksummed on this thread, whatever its size)
+  if (dev === null) return (await crcBeforeDevice(fn, p, o, Infinity))!;
   const { fh, st, leave } = await openForReading(fn, p, dev, o.signal);
   // Each stage leaves nothing in flight when it settles, except after a failure: then the file
   // is closed, and the call's turn given back, once its last read or descriptor has ended (an
@@ -789,19 +791,35 @@ const HERE_CHUNK = 1 << 20;
 const HERE_MIN_READ = 64 << 10;
 
 /**
+ * The default device, or null where none can open (NO_ARENA_MEMORY: a virtual memory limit
+ * refuses its shared memory; NO_WASM): the drop-in calls go on inline there, and so does crc32cFile.
+ */
+function defaultDeviceOrNull(): DeviceCalls | null {
+  try {
+    return defaultDevice();
+  } catch (e) {
+    if ((e as { code?: unknown } | null)?.code === 'NO_ARENA_MEMORY' || (e as { code?: unknown } | null)?.code === 'NO_WASM') return null;
+    throw e;
+  }
+}
+
+/**
  * crc32cFile on this thread, before the default device opens (the drop-in crc32c's CRC, which
- * has it open a moment later, as for its own first calls): null when the path is not a regular
- * file of at most HERE_MAX bytes (the device's path takes it, and says what is wrong with it).
+ * has it open a moment later, as for its own first calls), or where it cannot open (`most`
+ * Infinity): null when the path is not a regular file of at most `most` bytes (the device's path
+ * takes it, and says what is wrong with it).
  * As on that path: at most MAX_FILE_CALLS at once (file_gate.ts, a gate of their own), a file
  * that grows is read to its end, one that shrinks is FILE_SHRANK, an abort rejects at once, and a
  * FIFO put in the file's place meanwhile is read as a pipe (its open waits for a writer until an
  * abort).
  */
-async function crcBeforeDevice(fn: string, p: FilePath, o: Checked): Promise<{ crc: number; bytes: number } | null> {
+async function crcBeforeDevice(fn: string, p: FilePath, o: Checked, most: number): Promise<{ crc: number; bytes: number } | null> {
   const { signal } = o;
-  // (a stat can wait too, behind opens of FIFOs that hold Node's pool: an abort does not)
-  const st = await untilStopped(stat(p).catch(() => null), signal, null, () => {});
-  if (st === null || !st.isFile() || st.size > HERE_MAX) return null;
+  if (most < Infinity) {
+    // (a stat can wait too, behind opens of FIFOs that hold Node's pool: an abort does not)
+    const st = await untilStopped(stat(p).catch(() => null), signal, null, () => {});
+    if (st === null || !st.isFile() || st.size > most) return null;
+  }
   const { fh, st: now, leave } = await openForReading(fn, p, null, signal);
   // (as a drop-in call would: the default device opens a moment later, for the calls after; each
   // chunk is checksummed here, by the CPU, not through a drop-in call, which after a shutdown()
