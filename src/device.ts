@@ -756,7 +756,9 @@ export class Device extends DeviceCalls {
    * (other operations get 0x10); a read past the file's end (it shrank) or one that fails
    * completes as a page fault at that offset, with the bytes done and their CRC. Each engine
    * reads the file into an arena window of its own (FILE_WINDOW bytes each, taken until
-   * unmap()). Keep fd open, and unmap only when no descriptor naming the PASID is in flight.
+   * unmap()). Keep fd open while descriptors naming the PASID are in flight: unmap() ends them
+   * (each at the next window its engine reads, as a page fault there; one not yet begun at once),
+   * so a call that gives up unmaps first, and closes fd once they have completed.
    */
   mapFile(fd: number, size: number): MappedFile {
     if (this.closed) throw Errors.closed();

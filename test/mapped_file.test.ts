@@ -336,4 +336,53 @@ test('unmap while a range is being read: the windows go back only once the engin
   }
 });
 
+test('unmap ends a range being read at the engine\'s next window: a page fault there, with the bytes read and their CRC (an aborted crc32cFile of 1 GiB chunks waited for whole ranges, seconds; an outside pass)', async () => {
+  const p = join(dir, 'unmap-ends');
+  const size = 1 << 30;
+  closeSync(openSync(p, 'w'));
+  truncateSync(p, 2 * size); // (sparse: zeros, read at memory speed)
+  const fd = openSync(p, 'r');
+  try {
+    for (const wait of [0, 3]) {
+      const rec = dev.alloc(32, 32);
+      const m = dev.mapFile(fd, 2 * size);
+      const done = dev.submit(Descriptor.crc32c({ pasid: m.pasid, src: 4096, size, completion: rec }));
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      m.unmap();
+      const status = await done;
+      const r = readRecord(new Uint8Array(dev.memory.buffer), rec);
+      dev.free(rec);
+      assert.is(status & 0x3f, Status.PAGE_FAULT, `unmapped ${wait} ms in: the range ends as a fault`);
+      assert.ok(r.bytesCompleted < size / 4, `${r.bytesCompleted} bytes of ${size} read, not the whole range`);
+      assert.is(r.bytesCompleted % FILE_WINDOW, 0, 'at a window\'s end');
+      assert.is(Number(r.faultAddress), 4096 + r.bytesCompleted, 'the fault where it stopped');
+      assert.is(r.opSpecific, crcOf(new Uint8Array(r.bytesCompleted)), 'the CRC of the bytes read');
+    }
+  } finally {
+    closeSync(fd);
+    rmSync(p);
+  }
+});
+
+test('crc32cFile on a mapped file of 1 GiB chunks: an abort rejects with ABORT_ERR, a close with DEVICE_CLOSED (it listened for aborts only, and once resolved after the close)', async () => {
+  const p = join(dir, 'stopped');
+  closeSync(openSync(p, 'w'));
+  truncateSync(p, 4 * 2 ** 30);
+  try {
+    for (const how of ['abort', 'close'] as const) {
+      const d = await Device.open({ engines: 1, arenaBytes: 16 << 20 });
+      const ac = new AbortController();
+      const call = crc32cFileInfo(p, { device: d, chunkSize: 1 << 30, inFlight: 2, signal: ac.signal }).then(() => 'resolved', (e: { code?: string }) => e.code);
+      await new Promise((r) => setTimeout(r, 5));
+      if (how === 'abort') ac.abort();
+      const closed = how === 'close' ? d.close() : null;
+      assert.is(await call, how === 'abort' ? 'ABORT_ERR' : 'DEVICE_CLOSED', how);
+      await closed;
+      await d.close();
+    }
+  } finally {
+    rmSync(p);
+  }
+});
+
 test.run();

@@ -37,7 +37,6 @@ import { allDone } from './all_done.ts';
 import { CrcFold } from './crc_combine.ts';
 import { bufferLeavingRoom, reserveOf } from './arena_room.ts';
 import { anotherFileCallEnds, enterFileCall, stepAside, whenStopped } from './file_gate.ts';
-import { onAbort } from './on_abort.ts';
 import { type Claim, claimFile, claimPath, type FileIo, type Made, openDestination, openSource, PipeHandle, release, removeMade } from './pipe_handle.ts';
 import { defaultDevice, defaultDeviceIfOpen, deviceOption, openSoon } from './default_device.ts';
 import type { Device, MappedFile } from '../device.ts';
@@ -290,24 +289,31 @@ function freeAll(dev: DeviceCalls, bufs: Buffer[], written?: readonly number[]):
 }
 
 /**
+ * The most one read or write of a chunk asks for: an abort (or a close) waits for the one in
+ * flight, and one of a 256 MiB chunk held an aborted call 374 ms.
+ */
+const IO_PIECE = 8 << 20;
+
+/**
  * Fills buf[0, len) from the file (at pos, or at the file's position when pos is null); stops at
  * end of file, or once `stop()` says the call has ended (a terminal's reads went on after an
  * abort, taking the lines typed for the program until the chunk was full).
  */
-async function readFull(fh: FileIo, buf: Buffer, len: number, pos: number | null, path: FilePath, stop: () => boolean = () => false): Promise<number> {
+async function readFull(fh: FileIo, buf: Buffer, len: number, pos: number | null, path: FilePath, stop: () => boolean): Promise<number> {
   let got = 0;
   while (got < len && !stop()) {
-    const { bytesRead } = await fh.read(buf, got, len - got, pos === null ? null : pos + got).catch(atFile(path));
+    const { bytesRead } = await fh.read(buf, got, Math.min(IO_PIECE, len - got), pos === null ? null : pos + got).catch(atFile(path));
     if (bytesRead === 0) break;
     got += bytesRead;
   }
   return got;
 }
 
-async function writeFull(fh: FileIo, buf: Buffer, len: number, pos: number | null, path: FilePath): Promise<void> {
+/** Writes buf[0, len) (at pos, or at the file's position when pos is null), IO_PIECE at most at a time, until `stop()` says the call has ended. */
+async function writeFull(fh: FileIo, buf: Buffer, len: number, pos: number | null, path: FilePath, stop: () => boolean): Promise<void> {
   let done = 0;
-  while (done < len) {
-    const { bytesWritten } = await fh.write(buf, done, len - done, pos === null ? null : pos + done).catch(atFile(path));
+  while (done < len && !stop()) {
+    const { bytesWritten } = await fh.write(buf, done, Math.min(IO_PIECE, len - done), pos === null ? null : pos + done).catch(atFile(path));
     done += bytesWritten;
   }
 }
@@ -402,7 +408,7 @@ function pump(
         // given back meanwhile (detach()), where a regular file's read is waited for.
         if (positioned) {
           try {
-            len = await arenaIo(dev, readFull(fh, buf, buf.byteLength, c.pos, path));
+            len = await arenaIo(dev, readFull(fh, buf, buf.byteLength, c.pos, path, () => settled));
           } catch (e) {
             written[c.slot] = buf.byteLength; // (a read that fails may have reached any of it)
             throw e;
@@ -626,6 +632,7 @@ async function crcMapped(fn: string, path: FilePath, fh: FileIo, size: number, d
     let done = 0;
     for (let stalls = 0; !halted; ) {
       const status = await dev.submit(Descriptor.crc32c({ pasid: map.pasid, src: pos + done, size: len - done, seed: crc, completion: rec }));
+      if (halted) break; // (its fault may be the unmap's)
       const code = status & Status.CODE_MASK;
       crc = dv.getUint32(rec + Record.OP_SPECIFIC, true);
       if (code === Status.SUCCESS) return crc;
@@ -660,7 +667,7 @@ async function crcMapped(fn: string, path: FilePath, fh: FileIo, size: number, d
         return afterProgress(o, end);
       }
       ended = true;
-      offAbort();
+      offStopped();
       // (a failure too is said once nothing is in flight and the file is closed: see pump)
       release(failure !== null).then(() => (failure === null ? resolve({ crc: fold.crc, bytes: fold.bytes }) : reject(failure.e)), (e: unknown) => reject(failure === null ? e : failure.e));
     };
@@ -669,9 +676,13 @@ async function crcMapped(fn: string, path: FilePath, fh: FileIo, size: number, d
       settled = true;
       halted = true;
       failure = { e };
+      // The ranges in flight end at their engines' next window (a fault there), not at their end:
+      // an abort, or a close, waited for whole ranges (1 GiB chunks: seconds). The file is closed
+      // once they have completed (release).
+      map.unmap();
       end();
     };
-    let offAbort = (): void => {};
+    let offStopped = (): void => {};
 
     const more = (): void => {
       while (!settled && free.length > 0 && next < size) {
@@ -703,11 +714,8 @@ async function crcMapped(fn: string, path: FilePath, fh: FileIo, size: number, d
       }
     };
 
-    if (o.signal !== undefined) {
-      if (o.signal.aborted) return fail(abortError(o.signal)); // (aborted while an earlier stage ended)
-      const signal = o.signal;
-      offAbort = onAbort(signal, () => fail(abortError(signal)));
-    }
+    // (an abort, also one made while an earlier stage ended, or the device closing: DEVICE_CLOSED)
+    offStopped = whenStopped(o.signal, dev, fail);
     more();
   });
 }
@@ -1000,7 +1008,9 @@ async function fileCopy(fn: string, s: FilePath, d: FilePath, o: Checked, called
   let failed = false;
   const write = (buf: Buffer, len: number, pos: number): Promise<void> => {
     if (failed) return Promise.reject(new Error(`${fn}: the copy has failed`)); // (a read that landed since: its write is not wanted)
-    const p = outIsFile ? arenaIo(dev, writeFull(w, buf, len, pos, d)) : writeFull(w, Buffer.from(buf.subarray(0, len)), len, null, d);
+    // (an abort or a close ends the copy: the rest of a large chunk is not written first)
+    const stop = (): boolean => failed || o.signal?.aborted === true || dev.isClosing;
+    const p = outIsFile ? arenaIo(dev, writeFull(w, buf, len, pos, d, stop)) : writeFull(w, Buffer.from(buf.subarray(0, len)), len, null, d, stop);
     const settled = p.then(() => {}, () => {});
     writing.add(settled);
     void settled.then(() => writing.delete(settled));

@@ -15,7 +15,8 @@
 // mapped. CRC-32C runs there (the others get 0x10): the engine reads the range a window at a
 // time into an arena window of its own (pread) and runs the core's CRC over it there, while the
 // window is still in the cache. A read that ends early (the file shrank) or fails is a page
-// fault at that offset, with the CRC of the bytes before it, as past a mapping's end.
+// fault at that offset, with the CRC of the bytes before it, as past a mapping's end; so is an
+// unmap while a range is being read (at the next window), as a munmap under DSA's reads.
 import { readSync } from 'node:fs';
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { runInNewContext } from 'node:vm';
@@ -171,7 +172,9 @@ export function runForeign(mem: Uint8Array, desc: number, op: number, flags: num
   const u8 = space?.u8 ?? new Uint8Array(0);
   if (space?.file !== undefined) {
     if (op !== Opcode.CRCGEN || spaces.kit === null) return Status.INVALID_OPCODE;
-    return crcOfFile(mem, dv, desc, flags, space.file, spaces.kit, addr, valid, fault, out);
+    const id = dv.getUint32(desc + Desc.PASID, true) & PasidWord.PASID_MASK;
+    const file = space.file;
+    return crcOfFile(mem, dv, desc, flags, file, spaces.kit, addr, valid, fault, out, () => spaces.get(id)?.file === file);
   }
 
   switch (op) {
@@ -296,6 +299,8 @@ function crcOfFile(
   valid: (a: number, n: number) => number,
   fault: (field: number, delta: number, done: number, write: boolean, result?: number, specific?: number) => number,
   out: SetOutcome,
+  /** whether the file is still mapped: asked between windows (an unmap ends the range there, as a fault) */
+  mapped: () => boolean,
 ): number {
   const refused = refuseCrcFlags(flags, out);
   if (refused !== 0) return refused;
@@ -321,7 +326,9 @@ function crcOfFile(
   const n = valid(src, size);
   let crc = seed;
   let done = 0;
-  while (done < n) {
+  // (a range ends at the next window once the file is unmapped: a call that was aborted, or
+  // whose device is closing, unmaps at once, and waited for whole ranges of up to a GiB, seconds)
+  while (done < n && (done === 0 || mapped())) {
     const got = read(src + done, Math.min(file.window, n - done));
     if (got === 0) break; // the end of the file, or a read that failed: a fault here
     crc = kit.crc(at, got, crc);
