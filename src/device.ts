@@ -642,7 +642,9 @@ export class Device extends DeviceCalls {
       // A DRAIN on each shared WQ (attached threads submit to any) completes after everything queued before it.
       await Promise.all(this.layout.wqs.flatMap((w, i) => (w.mode !== 'shared' ? [] : [(i === this.portal.wq.index ? this.portal : this.wq(w.id)).submit(Descriptor.drain())])));
       endReclaim(this.memory, base);
-      this[releaseOwn](base); // (the attached thread's own blocks too: its descriptors)
+      // (the attached thread's own blocks too: its descriptors; resolved once the part is zeroed
+      // and free, a slice per turn: the lender's next buffer may be cut from it)
+      await new Promise<void>((freed) => this[releaseOwn](base, Infinity, freed));
     } finally {
       this.#reclaiming.delete(base);
       this.#lent.delete(base);

@@ -67,6 +67,18 @@ test('flush() zeroes and frees every queued block now, and says whether there wa
   assert.is(w.flush(), false);
 });
 
+test('a caller awaiting a block (a reclaim) keeps the process alive until it is freed; with none waiting, the process may exit first', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const script = (waits: boolean): string => `import { Wiper } from ${JSON.stringify(new URL('../src/device/wiper.ts', import.meta.url).href)};
+const mem = new Uint8Array(64 << 20);
+const w = new Wiper((a, n) => mem.fill(0, a, a + n), () => {});
+${waits ? "w.release(0, mem.length, () => console.log('freed'));" : "w.release(0, mem.length); process.on('exit', () => console.log(w.has(0) ? 'exited first' : 'freed'));"}`;
+  for (const waits of [true, false]) {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script(waits)], { encoding: 'utf8', timeout: 60000 });
+    assert.is(r.stdout.trim(), waits ? 'freed' : 'exited first', r.stderr);
+  }
+});
+
 test('on a device: a large block given back is zeroed over turns, the whole arena can be taken at once meanwhile, and it cannot be freed twice', async () => {
   const dev = await Device.open({ engines: 1, arenaBytes: 32 << 20 });
   try {

@@ -194,13 +194,13 @@ export abstract class DeviceCalls extends DeviceConnection {
     this.blockFreed(addr);
   }
 
-  /** free() of a block the API took for its own work (releaseOwn): zeroed first, as far as `written` says anything was written there. */
-  [releaseOwn](addr: number, written = Infinity): void {
+  /** free() of a block the API took for its own work (releaseOwn): zeroed first, as far as `written` says anything was written there; `freed` is called once it is free (a large block: some turns later). */
+  [releaseOwn](addr: number, written = Infinity, freed?: () => void): void {
     if (this.arena === null) throw Errors.noArena();
     if (this.#wiper!.has(addr)) throw Errors.badFree(addr);
     const bytes = Math.min(written, this.arena.blockBytes(addr));
     delete this.#buffers[addr];
-    this.#wiper!.release(addr, this.closed ? 0 : Math.max(bytes, 0)); // (closed: nothing is handed out again)
+    this.#wiper!.release(addr, this.closed ? 0 : Math.max(bytes, 0), freed); // (closed: nothing is handed out again)
   }
 
   /** Zeroes and frees now the blocks still waiting for it (at close: no zeroing then, only the freeing). */

@@ -14,6 +14,8 @@ export const WIPE_SLICE = 1 << 20;
 
 interface Pending {
   addr: number;
+  /** called once it is freed */
+  freed: (() => void) | undefined;
   /** next byte to zero */
   at: number;
   end: number;
@@ -31,14 +33,15 @@ export class Wiper {
     this.#free = free;
   }
 
-  /** Zeroes [addr, addr + bytes), then frees the block at addr: now when it is one slice or less, else over turns. */
-  release(addr: number, bytes: number): void {
+  /** Zeroes [addr, addr + bytes), then frees the block at addr (and calls `freed`): now when it is one slice or less, else over turns. */
+  release(addr: number, bytes: number, freed?: () => void): void {
     if (bytes <= WIPE_SLICE) {
       if (bytes > 0) this.#zero(addr, bytes);
       this.#free(addr);
+      freed?.();
       return;
     }
-    this.#queue.push({ addr, at: addr, end: addr + bytes });
+    this.#queue.push({ addr, freed, at: addr, end: addr + bytes });
     this.#schedule();
   }
 
@@ -68,8 +71,10 @@ export class Wiper {
   #schedule(): void {
     if (this.#scheduled || this.#queue.length === 0) return;
     this.#scheduled = true;
-    // (unref'd: a program whose work is done exits without waiting for its blocks to be zeroed)
-    setImmediate(this.#turn).unref();
+    // (unref'd: a program whose work is done exits without waiting for its blocks to be zeroed;
+    // but not while a caller awaits one, a reclaim())
+    const turn = setImmediate(this.#turn);
+    if (!this.#queue.some((p) => p.freed !== undefined)) turn.unref();
   }
 
   /** Zeroes up to `most` bytes of p, and frees it once all are: the bytes zeroed. */
@@ -77,7 +82,10 @@ export class Wiper {
     const n = Math.min(most, p.end - p.at);
     this.#zero(p.at, n);
     p.at += n;
-    if (p.at === p.end) this.#free(p.addr);
+    if (p.at === p.end) {
+      this.#free(p.addr);
+      p.freed?.();
+    }
     return n;
   }
 }
