@@ -806,7 +806,8 @@ function defaultDeviceOrNull(): DeviceCalls | null {
   try {
     return defaultDevice();
   } catch (e) {
-    if ((e as { code?: unknown } | null)?.code === 'NO_ARENA_MEMORY' || (e as { code?: unknown } | null)?.code === 'NO_WASM') return null;
+    const code = (e as { code?: unknown } | null)?.code;
+    if (code === 'NO_ARENA_MEMORY' || code === 'NO_WASM') return null;
     throw e;
   }
 }

@@ -39,8 +39,9 @@ export class Allocator {
   larger = 'open the device with a larger arenaBytes';
 
   /**
-   * What holds arena memory only to reuse it (the batcher's pool of descriptor blocks), asked to
-   * give it back when an allocation finds no room: true when it gave some. Kept blocks may lie in
+   * What holds arena memory it could give back (the batcher's pool of descriptor blocks, kept to
+   * reuse; blocks waiting to be zeroed, wiper.ts), asked to give it back when an allocation finds
+   * no room: true when it gave some. Kept blocks may lie in
    * the middle of the arena (taken from the top while buffers held it), and cut the room a large
    * buffer needs for good.
    */
