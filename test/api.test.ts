@@ -14,6 +14,8 @@ import { type BatchBuilder, Device, Opcode } from '../src/index.ts';
 import { BLOCK_MEMBERS, SUBMIT_NOW_BYTES } from '../src/api/batcher.ts';
 import { rng } from './gen.ts';
 import { turnsDuring } from './turns.ts';
+import { framed, parseFrames } from '../src/api/delta_frames.ts';
+import { pacing } from '../src/api/slices.ts';
 import { typeName } from '../src/device/errors.ts';
 import { openLater } from '../src/device.ts';
 
@@ -283,6 +285,46 @@ for (const w of WHERES) {
     freeAll();
   });
 }
+
+test('a large delta is made and checked with turns of the event loop: framed() a frame at a time, applyDelta\'s entry checks before its first write (160 MiB in one go held the loop 79-169 ms; an outside pass)', async () => {
+  const n = 32 << 20;
+  const a = Buffer.alloc(n);
+  const b = Buffer.alloc(n, 1); // (every word differs: a 40 MiB delta)
+  const dev = await Device.open({ engines: 1 });
+  try {
+    const delta = await dev.createDelta(a, b);
+    assert.is(delta.byteLength > 40 << 20, true);
+    // framed(): the frames of a delta written with turns between them (at least every 8 MiB)
+    const frames = parseFrames(delta, n).map(([w, x, y]) => [w, delta.subarray(x, y)] as const);
+    const [again, turns] = await turnsDuring(() => framed(n, frames, pacing()));
+    assert.ok(Buffer.from(again).equals(delta), 'the same delta');
+    assert.ok(turns >= 4, `${turns} turns while 40 MiB of frames were written`);
+    // applyDelta: turns while its entries are checked, before dst's first byte changes
+    const dst = Buffer.alloc(n);
+    let before = 0;
+    let written = false;
+    const spin = (): void => {
+      if (dst[0] !== 0) written = true;
+      if (written) return;
+      before++;
+      setImmediate(spin);
+    };
+    setImmediate(spin);
+    await dev.applyDelta(dst, delta);
+    written = true;
+    assert.ok(dst.equals(b), 'applied');
+    assert.ok(before >= 4, `${before} turns before its first write`);
+    // a bad entry in the last window: refused before anything is written
+    const bad = Buffer.from(delta);
+    bad.writeUInt16LE(7, bad.byteLength - 10); // (its last entry names word 7: out of order)
+    const target = Buffer.alloc(n);
+    const e = await dev.applyDelta(target, bad).then(() => null, (x: unknown) => x as Error);
+    assert.match(String(e?.message), /applyDelta: delta: entry 65535 of window 63 \(word 7\) is out of order or past the window/);
+    assert.ok(target.every((x) => x === 0), 'nothing written');
+  } finally {
+    await dev.close();
+  }
+});
 
 test('createDelta on this thread (plain Buffers) gives the bytes the engines give (arena copies of the buffers): few, many and all words different, odd sizes', async () => {
   for (const [n, every] of [[1_300_005, 50_000], [1_048_579, 3], [600_001, 1]] as const) {

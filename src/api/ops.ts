@@ -25,7 +25,7 @@ import { AddressSpaces, windowOf } from '../device/spaces.ts';
 import { Desc, DeltaEntry, Opcode, Record, Status } from '../device/format.ts';
 import { type OpName, placementOf, Stats, type Placement, type Where } from './stats.ts';
 import { DifOps } from './dif.ts';
-import { applyInline, deltaInline, framed, parseFrames, TAIL_FRAME } from './delta_frames.ts';
+import { applyInline, checkEntries, deltaInline, framed, parseFrames, TAIL_FRAME } from './delta_frames.ts';
 import { performance, setImmediate, setTimeout } from '../device/timers.ts';
 
 /** The longest piece a device of this maxTransfer takes: 64-byte aligned where it can be. */
@@ -1087,7 +1087,7 @@ export class Ops {
         await pace?.(len);
       }
       if (words < n && firstDifference(stillThere(x.u8, words, n, 'a'), stillThere(y.u8, words, n, 'b')) >= 0) frames.push([TAIL_FRAME, stillThere(y.u8, words, n, 'b')]);
-      return framed(n, frames);
+      return framed(n, frames, pace ?? (isSliced(frames.reduce((sum, [, e]) => sum + e.byteLength, 0)) ? pacing() : null));
     });
   }
 
@@ -1127,6 +1127,12 @@ export class Ops {
     let frames: ReturnType<typeof parseFrames>;
     try {
       frames = parseFrames(rec, n);
+      // (a large delta's entries checked with turns of the event loop between frames)
+      const pace = isSliced(rec.byteLength) ? pacing() : null;
+      for (const f of frames) {
+        checkEntries(rec, f, n);
+        await pace?.(f[2] - f[1]);
+      }
     } catch (e) {
       throw argError('applyDelta', e);
     }
