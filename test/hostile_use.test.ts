@@ -628,6 +628,11 @@ test('also: a view with a buffer, byteOffset or length of its own (defined on it
       s.end(b);
       assert.is(await s.crc, 0xe3069283, 'as a stream chunk');
     }
+    // ...and so are its DataViews (the typed arrays' getters were used on them: "incompatible receiver")
+    const [fdv, fdst] = runInNewContext('const a = new ArrayBuffer(9); new Uint8Array(a).set([49,50,51,52,53,54,55,56,57]); [new DataView(a), new DataView(new ArrayBuffer(9))]') as [DataView, DataView];
+    assert.is(await dev.crc32c(fdv), 0xe3069283, 'a DataView of another realm');
+    await dev.memcpy(fdst, fdv);
+    assert.is(Buffer.from(fdst.buffer).toString(), '123456789', 'copied into one');
     const sp = createCrc32cStream({ device: dev, passThrough: false });
     const spe = new Promise<Error>((r) => sp.on('error', r));
     sp.write(new Proxy(ab, {}));

@@ -7,6 +7,11 @@ const getter = (proto: object, name: string): ((this: unknown) => unknown) => Ob
 const TA = { buffer: getter(typedArray, 'buffer'), offset: getter(typedArray, 'byteOffset'), length: getter(typedArray, 'byteLength') };
 const DV = { buffer: getter(DataView.prototype, 'buffer'), offset: getter(DataView.prototype, 'byteOffset'), length: getter(DataView.prototype, 'byteLength') };
 
+const TypedArray = Object.getPrototypeOf(Uint8Array) as abstract new () => ArrayBufferView;
+
+/** Whether a view is a DataView, of this realm or another's (vm, an iframe: instanceof says no, and the typed arrays' getters refuse it). */
+const isDataView = (v: ArrayBufferView): boolean => v instanceof DataView || (!(v instanceof TypedArray) && answers(DV.buffer, v));
+
 /** Uint8Arrays whose getters are the intrinsic ones: no need to look again. */
 const PLAIN: ReadonlySet<object> = new Set<object>(typeof Buffer === 'undefined' ? [Uint8Array.prototype] : [Uint8Array.prototype, Buffer.prototype]);
 
@@ -31,7 +36,7 @@ export function plainBytes(v: ArrayBufferView): Uint8Array {
     if (v.byteLength === 0) new Uint8Array(v.buffer, 0, 0);
     return v;
   }
-  const of = v instanceof DataView ? DV : TA;
+  const of = isDataView(v) ? DV : TA;
   return new Uint8Array(of.buffer.call(v) as ArrayBuffer, of.offset.call(v) as number, of.length.call(v) as number);
 }
 
@@ -47,7 +52,7 @@ const AT = (typedArray as { at: (this: unknown, index: number) => unknown }).at;
  */
 export function outOfBounds(v: ArrayBufferView): boolean {
   try {
-    if (v instanceof DataView) {
+    if (isDataView(v)) {
       DV.length.call(v);
       return false;
     }
@@ -56,7 +61,7 @@ export function outOfBounds(v: ArrayBufferView): boolean {
     AT.call(v, 0);
     return false;
   } catch (e) {
-    if (!(v instanceof DataView)) return e instanceof RangeError || (e instanceof TypeError && !isDetached(TA.buffer.call(v) as ArrayBufferLike));
+    if (!isDataView(v)) return e instanceof RangeError || (e instanceof TypeError && !isDetached(TA.buffer.call(v) as ArrayBufferLike));
     return !isDetached(DV.buffer.call(v) as ArrayBuffer);
   }
 }
@@ -94,4 +99,4 @@ function answers(getter: (this: unknown) => unknown, v: object): boolean {
 }
 
 /** [length] of a view, read through the intrinsic getter (a TypeError when v is not a view). */
-export const realLength = (v: ArrayBufferView): number => (v instanceof DataView ? DV : TA).length.call(v) as number;
+export const realLength = (v: ArrayBufferView): number => (isDataView(v) ? DV : TA).length.call(v) as number;
