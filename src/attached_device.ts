@@ -165,7 +165,15 @@ export class AttachedDevice extends DeviceCalls {
     this.vectors.release(this.#vector);
   };
 
+  /** the part was given back (detach, or the thread's end): its bytes are no longer this thread's to write */
+  #given = false;
+
+  protected override get wipesOwed(): boolean {
+    return !this.#given;
+  }
+
   #givePart(): void {
+    this.#given = true;
     if (this.#reserved !== null) Atomics.compareExchange(headerOf(this.memory, this.#handle.arena!.base), 0, this.#owner, 0);
   }
 
@@ -268,6 +276,7 @@ export class AttachedDevice extends DeviceCalls {
     this.closeInterrupts();
     onExit.delete(this.#release);
     this.closePortals(); // closes this thread's interrupts: their vectors and handles go back
+    this.finishWipes(); // (its blocks waiting to be zeroed: zeroed now, before the part goes back; a thread that attaches next takes them)
     this.#givePart();
   }
 }

@@ -356,6 +356,32 @@ test('a part of the least size (LEND_MIN) runs the file calls with their default
   }
 });
 
+test('a part attached again after a detach holds no bytes of the first attach\'s file calls (their chunks waited to be zeroed, and the detach let them go unzeroed; an outside pass)', async () => {
+  const { crc32c: nativeCrc } = await import('@node-rs/crc32');
+  const dir = mkdtempSync(join(tmpdir(), 'softdsa-lent-stale-'));
+  const dev = await Device.open({ engines: 1, wqMode: 'shared' });
+  try {
+    const path = join(dir, 'ab');
+    const data = Buffer.alloc(32 << 20, 0xab);
+    writeFileSync(path, data);
+    const h = dev.lend(64 << 20);
+    const run = async (step: 'hash' | 'scan'): Promise<Record<string, number>> => {
+      const w = tsWorker('lent_stale.ts', { handle: h, path, step });
+      const got = await new Promise<Record<string, number>>((resolve, reject) => w.once('message', resolve).once('error', reject));
+      await exited(w);
+      return got;
+    };
+    assert.equal(await run('hash'), { crc: nativeCrc(data) >>> 0 });
+    const { stale, total } = await run('scan');
+    assert.ok(total > 32 << 20, `${total} bytes taken`);
+    assert.is(stale, 0, `${stale} bytes of the file in the fresh buffers`);
+    await dev.reclaim(h);
+  } finally {
+    await dev.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a thread that detaches while its file call reads into its part gives the part back once those reads have landed', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'softdsa-detach-file-'));
   const dev = await Device.open({ engines: 1, wqMode: 'shared', arenaBytes: 320 << 20 });

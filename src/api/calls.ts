@@ -124,11 +124,11 @@ export abstract class DeviceCalls extends DeviceConnection {
       // new device's first buffer held 122 bytes of them): blocks the device used go back zeroed.
       // (this thread's core's MEMFILL where it is made, at memory speed; a typed array's fill of
       // shared memory goes an element at a time)
-      // (not once the device is closed: no block is handed out again, and its free pages are given back)
+      // (not once no block is handed out again: see wipesOwed)
       const arena = this.arena;
       this.#wiper = new Wiper(
         (addr, bytes) => {
-          if (this.closed) return;
+          if (!this.wipesOwed) return;
           if (this.hasCoreHere) this.coreHere().fill(addr, bytes, 0n);
           else new Uint8Array(memory.buffer, addr, bytes).fill(0);
         },
@@ -200,7 +200,16 @@ export abstract class DeviceCalls extends DeviceConnection {
     if (this.#wiper!.has(addr)) throw Errors.badFree(addr);
     const bytes = Math.min(written, this.arena.blockBytes(addr));
     delete this.#buffers[addr];
-    this.#wiper!.release(addr, this.closed ? 0 : Math.max(bytes, 0), freed); // (closed: nothing is handed out again)
+    this.#wiper!.release(addr, this.wipesOwed ? Math.max(bytes, 0) : 0, freed);
+  }
+
+  /**
+   * Whether blocks going back must still be zeroed: the opener's arena until it closes (no block
+   * is handed out after that, and its free pages are given back); an attached thread's part until
+   * it is given back (it outlives the detach: another thread may attach to it).
+   */
+  protected get wipesOwed(): boolean {
+    return !this.closed;
   }
 
   /** Zeroes and frees now the blocks still waiting for it (at close: no zeroing then, only the freeing). */

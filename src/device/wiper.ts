@@ -1,16 +1,18 @@
-// Zeroes the blocks the device used for its own work as they go back to the arena, a slice per
-// event-loop turn: an abort storm gave back hundreds of MiB of file chunks at once, and zeroing
-// them in one go held the loop for 20-40 ms (12 file calls of 256 MiB aborted together).
+// Zeroes the blocks the device used for its own work as they go back to the arena, a few
+// slices per event-loop turn: an abort storm gave back hundreds of MiB of file chunks at once,
+// and zeroing them in one go held the loop for 20-40 ms (12 file calls of 256 MiB aborted together).
 //
 //   release(addr, n) --> n <= SLICE: zeroed and freed now
-//                    \-> queue: [ block | block | ... ]  -- one SLICE per turn --> freed once zeroed
+//                    \-> queue: [ block | block | ... ]  -- TURN_BYTES a timer turn --> freed once zeroed
 //
 // A queued block stays allocated until it is zeroed, so nothing hands its bytes out first;
 // an allocation that finds no room finishes the queue at once (flush).
-import { setImmediate } from './timers.ts';
+import { setTimeout } from './timers.ts';
 
-/** Bytes zeroed per turn (about 0.1 ms), and the most a release zeroes at once. */
+/** Bytes zeroed at a time (about 0.1 ms), and the most a release zeroes at once. */
 export const WIPE_SLICE = 1 << 20;
+/** Bytes zeroed a turn. */
+export const TURN_BYTES = 4 * WIPE_SLICE;
 
 interface Pending {
   addr: number;
@@ -59,10 +61,10 @@ export class Wiper {
 
   readonly #turn = (): void => {
     this.#scheduled = false;
-    let budget = WIPE_SLICE;
+    let budget = TURN_BYTES;
     while (budget > 0 && this.#queue.length > 0) {
       const p = this.#queue[0];
-      budget -= this.#finish(p, budget);
+      budget -= this.#finish(p, Math.min(budget, WIPE_SLICE));
       if (p.at === p.end) this.#queue.shift();
     }
     this.#schedule();
@@ -71,9 +73,10 @@ export class Wiper {
   #schedule(): void {
     if (this.#scheduled || this.#queue.length === 0) return;
     this.#scheduled = true;
-    // (unref'd: a program whose work is done exits without waiting for its blocks to be zeroed;
-    // but not while a caller awaits one, a reclaim())
-    const turn = setImmediate(this.#turn);
+    // A timer, unref'd: a program whose work is done exits without waiting for its blocks to be
+    // zeroed (not while a caller awaits one, a reclaim()), and one whose loop waits on something
+    // else has them zeroed meanwhile (an unref'd immediate ran only when the loop woke for other work).
+    const turn = setTimeout(this.#turn, 0);
     if (!this.#queue.some((p) => p.freed !== undefined)) turn.unref();
   }
 
