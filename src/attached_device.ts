@@ -165,6 +165,14 @@ export class AttachedDevice extends DeviceCalls {
     this.vectors.release(this.#vector);
   };
 
+  protected override setAsideBytes(): number {
+    const r = this.#reserved;
+    const a = this.arena;
+    if (r === null || a === null) return 0;
+    // (the part's header, before the allocator's range, and the blocks #reserve took)
+    return this.arenaBytes - a.size + a.blockBytes(r.scratch) + (r.kept !== 0 ? a.blockBytes(r.kept) : 0) + (r.here?.bytes ?? 0);
+  }
+
   /** the part was given back (detach, or the thread's end): its bytes are no longer this thread's to write */
   #given = false;
 

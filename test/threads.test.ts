@@ -356,6 +356,27 @@ test('a part of the least size (LEND_MIN) runs the file calls with their default
   }
 });
 
+test('on a small lent part, a chunkSize given that the part could never hold is halved until one fits (3 MiB on a 1 MiB part: ARENA_FULL at 768 KiB, its set-aside bytes counted as room; an outside pass)', async () => {
+  const { crc32c: nativeCrc } = await import('@node-rs/crc32');
+  const dir = mkdtempSync(join(tmpdir(), 'softdsa-lent-chunk-'));
+  const dev = await Device.open({ engines: 1, wqMode: 'shared' });
+  try {
+    const data = Buffer.alloc(10 << 20, 3);
+    const src = join(dir, 'ten');
+    writeFileSync(src, data);
+    const h = dev.lend(1 << 20);
+    const chunkSizes = [3 << 20, 700000, 1 << 20, 512 << 10];
+    const w = tsWorker('lent_file.ts', { handle: h, src, dst: join(dir, 'dst'), chunkSizes });
+    const got = await new Promise<{ crcs: unknown[] }>((resolve, reject) => w.once('message', resolve).once('error', reject));
+    assert.equal(got.crcs, chunkSizes.map(() => nativeCrc(data) >>> 0));
+    await exited(w);
+    await dev.reclaim(h);
+  } finally {
+    await dev.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a part attached again after a detach holds no bytes of the first attach\'s file calls (their chunks waited to be zeroed, and the detach let them go unzeroed; an outside pass)', async () => {
   const { crc32c: nativeCrc } = await import('@node-rs/crc32');
   const dir = mkdtempSync(join(tmpdir(), 'softdsa-lent-stale-'));

@@ -104,6 +104,9 @@ export function arenaIo<T>(dev: DeviceCalls, p: Promise<T>): Promise<T> {
  */
 export const releaseOwn = Symbol.for('softdsa.releaseOwn');
 
+/** DeviceCalls[setAside]: bytes of arenaBytes its calls keep for good (an attached thread's part: its scratch, descriptor block and own area), which no buffer can ever take. */
+export const setAside = Symbol.for('softdsa.setAside');
+
 export abstract class DeviceCalls extends DeviceConnection {
   /** this thread's allocator over its part of the arena; null: it has none (no buffers, no calls) */
   protected readonly arena: Allocator | null;
@@ -210,6 +213,15 @@ export abstract class DeviceCalls extends DeviceConnection {
    */
   protected get wipesOwed(): boolean {
     return !this.closed;
+  }
+
+  /** Bytes of arenaBytes no buffer can ever take (setAside): none on the opener, whose arenaBytes is what its buffers have. */
+  get [setAside](): number {
+    return this.setAsideBytes();
+  }
+
+  protected setAsideBytes(): number {
+    return 0;
   }
 
   /** Zeroes and frees now the blocks still waiting for it (at close: no zeroing then, only the freeing). */

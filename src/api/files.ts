@@ -40,7 +40,7 @@ import { anotherFileCallEnds, enterFileCall, stepAside, whenStopped } from './fi
 import { type Claim, claimFile, claimPath, type FileIo, type Made, openDestination, openSource, PipeHandle, release, removeMade } from './pipe_handle.ts';
 import { defaultDevice, defaultDeviceIfOpen, deviceOption, openSoon } from './default_device.ts';
 import type { Device, MappedFile } from '../device.ts';
-import { arenaIo, type DeviceCalls, releaseOwn } from './calls.ts';
+import { arenaIo, type DeviceCalls, releaseOwn, setAside } from './calls.ts';
 import { Descriptor } from '../device/descriptor.ts';
 import { abortError, Errors, FileCrcError } from '../device/errors.ts';
 import { Record, Status } from '../device/format.ts';
@@ -264,7 +264,8 @@ async function slotsFitting(fn: string, dev: DeviceCalls, st: Stats, o: Checked,
         // A chunk size given waits for room where the arena can hold one such chunk; one it never
         // could is halved too (the mapped path, which needs no chunk buffers, takes it whatever the
         // arena: the same call failed or not by whether the engines ran yet).
-        const couldFit = (pair ? 2 * c : c) + reserveOf(dev) <= dev.arenaBytes;
+        // (of what buffers can have: an attached thread's part keeps some for good)
+        const couldFit = (pair ? 2 * c : c) + reserveOf(dev) <= dev.arenaBytes - dev[setAside];
         if ((o.chunkGiven && couldFit) || c <= MIN_FITTED_CHUNK) break;
       }
     }
