@@ -38,7 +38,7 @@ import { CrcFold } from './crc_combine.ts';
 import { bufferLeavingRoom, reserveOf } from './arena_room.ts';
 import { anotherFileCallEnds, enterFileCall, stepAside, whenStopped } from './file_gate.ts';
 import { type Claim, claimFile, claimPath, type FileIo, type Made, openDestination, openSource, PipeHandle, release, removeMade } from './pipe_handle.ts';
-import { defaultDevice, defaultDeviceIfOpen, deviceOption, openSoon } from './default_device.ts';
+import { defaultDevice, defaultDeviceIfOpen, defaultDeviceOrNull, deviceOption, openSoon } from './default_device.ts';
 import type { Device, MappedFile } from '../device.ts';
 import { arenaIo, type DeviceCalls, releaseOwn, setAside } from './calls.ts';
 import { Descriptor } from '../device/descriptor.ts';
@@ -798,20 +798,6 @@ const HERE_MAX = DEFAULT_CHUNK;
 /** ...read this much at a time (the loop turning between reads), and at least HERE_MIN_READ: a /proc file says 0 bytes and has more */
 const HERE_CHUNK = 1 << 20;
 const HERE_MIN_READ = 64 << 10;
-
-/**
- * The default device, or null where none can open (NO_ARENA_MEMORY: a virtual memory limit
- * refuses its shared memory; NO_WASM): the drop-in calls go on inline there, and so does crc32cFile.
- */
-function defaultDeviceOrNull(): DeviceCalls | null {
-  try {
-    return defaultDevice();
-  } catch (e) {
-    const code = (e as { code?: unknown } | null)?.code;
-    if (code === 'NO_ARENA_MEMORY' || code === 'NO_WASM') return null;
-    throw e;
-  }
-}
 
 /**
  * crc32cFile on this thread, before the default device opens (the drop-in crc32c's CRC, which
