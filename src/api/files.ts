@@ -785,6 +785,9 @@ async function fileCrc(fn: string, p: FilePath, o: Checked): Promise<{ crc: numb
   } finally {
     leave();
   }
+  // (an abort, or a close, while the stages ended and the file closed: the call had resolved after it)
+  if (o.signal?.aborted === true) throw abortError(o.signal);
+  if (dev.isClosing) throw Errors.closed();
   return at;
 }
 
