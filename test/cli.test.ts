@@ -145,7 +145,12 @@ test('the CLI: --help, --version, and exit code 2 with one line for bad options'
   // softdsa --help, no command: the commands first (it printed bench's help alone, titled so)
   const top = cli(['--help']);
   assert.is(top.code, 0);
-  assert.match(top.out, /^softdsa: .*Commands: bench \(the default\), crc32c, decode/);
+  // (no command is run by default: softdsa alone is a usage error, and the help said bench was the default; an outside pass)
+  assert.match(top.out, /^softdsa: .*Commands: bench, crc32c, decode; each takes --help/);
+  assert.not.match(top.out, /the default/);
+  const none = cli([]);
+  assert.is(none.code, 2);
+  assert.match(none.err, /missing command/);
   assert.match(top.out, /Usage: softdsa bench/);
   for (const o of ['--op', '--size', '--batch', '--qd', '--engines', '--wq-mode', '--completion', '--duration', '--iterations', '--warmup', '--placement', '--verify', '--json', '--csv', '--html']) assert.ok(h.out.includes(o), o);
   const bad = cli(['bench', '--size', '4k-1q']);

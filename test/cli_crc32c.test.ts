@@ -326,6 +326,12 @@ test('the progress bar goes by the files\' sizes: a small file after a big one i
   even.step(1, 2, 'b');
   assert.match(drawn, /\] 50% 2\/2/, JSON.stringify(drawn));
   // A narrow terminal: the line is cut to its width (it was drawn 40 wide on 30 columns, and wrapped, leaving rows behind; an outside pass)
+  // A terminal with no size set says 0 columns (under script(1)): taken as unknown, 80; there was no bar at all
+  drawn = '';
+  const sizeless = new Progress(true, Object.assign(tty, { columns: 0 }));
+  await new Promise((r) => setTimeout(r, 1050));
+  sizeless.step(0, 1, 'f');
+  assert.match(drawn, /\] 0% 1\/1 f/, 'a bar on a terminal of 0 columns');
   for (const columns of [30, 16, 12]) {
     drawn = '';
     const narrow = new Progress(true, Object.assign(tty, { columns }));

@@ -45,8 +45,8 @@ export async function benchMain(argv: string[]): Promise<number> {
     return 2;
   }
   if (parsed.command === 'help') {
-    // (softdsa --help, with no command: what the commands are, then bench's own, the default command)
-    if (argv[0] !== 'bench') process.stdout.write('softdsa: a software Intel DSA for Node.js. Commands: bench (the default), crc32c, decode; each takes --help.\n\n');
+    // (softdsa --help, with no command: what the commands are, then bench's own)
+    if (argv[0] !== 'bench') process.stdout.write('softdsa: a software Intel DSA for Node.js. Commands: bench, crc32c, decode; each takes --help. Below, the options of bench.\n\n');
     process.stdout.write(HELP);
     return 0;
   }

@@ -56,7 +56,7 @@ export class Progress {
       ? (this.#index + this.#fraction) / this.#total
       : w.slice(0, this.#index).reduce((a, b) => a + b, 0) + this.#fraction * w[this.#index];
     // (cut to the terminal's width: a line that wraps leaves its first rows behind at each redraw)
-    const cols = this.#out.columns ?? 80;
+    const cols = this.#out.columns || 80; // (0: a terminal with no size set, as under script(1): not known)
     if (cols < 16) return;
     const width = Math.max(5, Math.min(30, cols - 50));
     const fill = Math.round(done * width);
