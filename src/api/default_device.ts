@@ -45,21 +45,19 @@ const START_AFTER_MS = 50;
 let failed = false;
 
 /**
- * Why an open of the default device was refused (NO_ARENA_MEMORY, NO_WASM), for the file calls
- * that go on without it (defaultDeviceOrNull): each tried the open again, 13-40 ms of the event
- * loop a call (50 calls on 9 MiB files held it 719 ms). configure() and shutdown() forget it.
+ * Why an open of the default device was refused (NO_ARENA_MEMORY, NO_WASM), thrown again at once
+ * by the calls that need it: each tried the open again, 13-40 ms of the event loop a call (50
+ * crc32cFile calls on 9 MiB files held it 719 ms; copyFileCrc32c, createDelta, the DIF calls
+ * alike). configure() and shutdown() forget it.
  */
-let refused = false;
+let refused: unknown = null;
 
 /** The default device, or null where it cannot open (NO_ARENA_MEMORY, NO_WASM): the file calls then go on on this thread. */
 export function defaultDeviceOrNull(): Device | null {
-  if (refused) return null;
   try {
     return defaultDevice();
   } catch (e) {
-    const code = (e as { code?: unknown } | null)?.code;
-    if (code !== 'NO_ARENA_MEMORY' && code !== 'NO_WASM') throw e;
-    refused = true;
+    if (e !== refused) throw e;
     return null;
   }
 }
@@ -74,12 +72,19 @@ export function defaultDevice(startNow = false, warmLater = false): Device {
     retired.set(current.memory.buffer, current);
     current = null;
   }
+  if (current === null && refused !== null) throw refused;
   if (current === null) {
     // Its engines start a moment later (or when ready() is asked): the calls a program makes
     // meanwhile run here anyway, as while engines boot; one that made them and ended never
     // started engines (alloc() and a 1 MiB crc32c: 277 ms of wall time, 180 now). Opened by the
     // early calls' timer, the program has run that long already: at once.
-    current = startNow ? Device.openSync(options) : Device[openLater](options, START_AFTER_MS);
+    try {
+      current = startNow ? Device.openSync(options) : Device[openLater](options, START_AFTER_MS);
+    } catch (e) {
+      const code = (e as { code?: unknown } | null)?.code;
+      if (code === 'NO_ARENA_MEMORY' || code === 'NO_WASM') refused = e;
+      throw e;
+    }
     // It exists to serve the calls below: their operations are made now, with the device, not in
     // the first call (0.3 ms of it here when the device opened earlier, e.g. for alloc(): a first
     // 16 MiB memcpy went from 2.2-2.3x a later one to 1.9-2.0x).
@@ -162,7 +167,7 @@ export function configure(opts: DeviceOptions): void {
   options = structuredClone(opts); // (a copy: a rule changed in the caller's array later is not one checked now)
   if (failed && early !== null) setTimeout(openEarly, OPEN_AFTER_MS).unref(); // (tried again, with these)
   failed = false;
-  refused = false;
+  refused = null;
 }
 
 /** Closes the default device, as dev.close() does (its calls in flight finish; a file call in flight rejects with DEVICE_CLOSED at once); the next call opens a new one. */
@@ -170,7 +175,7 @@ export async function shutdown(): Promise<void> {
   const dev = current;
   current = null;
   failed = false;
-  refused = false;
+  refused = null;
   early = null; // (its calls all ran inline: nothing in flight; the open it had coming finds none to do)
   if (dev === null) return;
   retired.set(dev.memory.buffer, dev);
