@@ -785,14 +785,30 @@ export class Device extends DeviceCalls {
         // the unmap): the windows go back to the arena once none can be, or a buffer allocated
         // there next would take the file's bytes (it did, with a wrong CRC reported as success).
         const quiet = this.#engines.quiescence();
-        const giveBack = (): void => {
-          if (this.closed) return;
-          if (quiet()) this[releaseOwn](staging);
-          else setTimeout(giveBack, 1).unref();
+        // (tried again each millisecond, and at once by an allocation that finds no room: a call
+        // that failed and unmapped left 2 MiB of windows taken past its rejection, ARENA_FULL next)
+        const tryBack = (): boolean => {
+          if (this.closed || !quiet()) return false;
+          this.#windowsOut.delete(tryBack);
+          this[releaseOwn](staging);
+          return true;
         };
+        const giveBack = (): void => {
+          if (this.#windowsOut.has(tryBack) && !tryBack() && !this.closed) setTimeout(giveBack, 1).unref();
+        };
+        this.#windowsOut.add(tryBack);
         giveBack();
       },
     };
+  }
+
+  /** unmapped files' windows not given back yet (an engine may still read into them): each tries */
+  readonly #windowsOut = new Set<() => boolean>();
+
+  protected override reclaimHeld(): boolean {
+    let back = false;
+    for (const tryBack of [...this.#windowsOut]) back = tryBack() || back;
+    return super.reclaimHeld() || back;
   }
 
   /** True once every engine has booted (until then the API's calls run inline); ready() waits for it. */

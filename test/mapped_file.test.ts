@@ -364,6 +364,27 @@ test('unmap ends a range being read at the engine\'s next window: a page fault t
   }
 });
 
+test('an aborted crc32cFile\'s windows, unmapped while an engine may still be in them, are taken back by an allocation that finds no room (ARENA_FULL in 10 of 20 runs right after the rejection; an outside pass)', async () => {
+  const p = join(dir, 'windows-back');
+  closeSync(openSync(p, 'w'));
+  truncateSync(p, 2 ** 30);
+  const d = await Device.open({ engines: 2, arenaBytes: 16 << 20 });
+  try {
+    d.free(d.buffer(d.arenaBytes)); // (the whole arena, taken on a fresh device)
+    for (let run = 0; run < 10; run++) {
+      const ac = new AbortController();
+      const call = crc32cFileInfo(p, { device: d, signal: ac.signal }).catch((e: { code?: string }) => e.code);
+      await new Promise((r) => setTimeout(r, 1 + (run % 4)));
+      ac.abort();
+      assert.is(await call, 'ABORT_ERR');
+      d.free(d.buffer(d.arenaBytes)); // (ARENA_FULL while the windows were held)
+    }
+  } finally {
+    await d.close();
+    rmSync(p);
+  }
+});
+
 test('crc32cFile on a mapped file of 1 GiB chunks: an abort rejects with ABORT_ERR, a close with DEVICE_CLOSED (it listened for aborts only, and once resolved after the close)', async () => {
   const p = join(dir, 'stopped');
   closeSync(openSync(p, 'w'));

@@ -140,7 +140,7 @@ export abstract class DeviceCalls extends DeviceConnection {
           this.blockFreed(addr);
         },
       );
-      arena.reclaim = () => this.finishWipes();
+      arena.reclaim = () => this.reclaimHeld();
     }
   }
 
@@ -222,6 +222,11 @@ export abstract class DeviceCalls extends DeviceConnection {
 
   protected setAsideBytes(): number {
     return 0;
+  }
+
+  /** Gives back now what the device holds but could free (an allocation found no room): true when it gave some. */
+  protected reclaimHeld(): boolean {
+    return this.finishWipes();
   }
 
   /** Zeroes and frees now the blocks still waiting for it (at close: no zeroing then, only the freeing). */
@@ -317,8 +322,8 @@ export abstract class DeviceCalls extends DeviceConnection {
       free: (a) => this[releaseOwn](a), // (only blocks the calls took for their own work come back here)
       // (both: blocks waiting to be zeroed, and the batcher's pool)
       reclaimWith: (fn) => void (arena.reclaim = () => {
-        const wiped = this.finishWipes();
-        return fn() || wiped;
+        const held = this.reclaimHeld();
+        return fn() || held;
       }),
       arenaBytes: arena.size,
     };

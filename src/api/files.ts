@@ -865,7 +865,8 @@ async function crcBeforeDevice(fn: string, p: FilePath, o: Checked, most: number
           leave();
         }
       })
-      .then(resolve, reject);
+      // (an abort while the file closed: the call had resolved after it)
+      .then((r) => (signal?.aborted === true ? reject(abortError(signal)) : resolve(r)), reject);
   });
 }
 
@@ -1025,7 +1026,12 @@ async function fileCopy(fn: string, s: FilePath, d: FilePath, o: Checked, called
     freeAll(dev, slots, copies.length === 0 ? written : written.map((w, i) => (w > 0 ? copies[i].byteOffset - slots[i].byteOffset + w : 0)));
     await Promise.allSettled([fh.close(), w.close()]);
     leave();
-  }, undefined, undefined, outIsFile);
+  }, undefined, undefined, outIsFile).then((r) => {
+    // (an abort, or a close, while the files closed: the copy had resolved after it; it fails as any other)
+    if (o.signal?.aborted === true) throw abortError(o.signal);
+    if (dev.isClosing) throw Errors.closed();
+    return r;
+  });
   // A failed copy leaves no partial file behind (removed once its writes in flight are done, as
   // it rejects). A dst that was there before is left as the copy left it: the path may be a
   // link, or a file of the caller's, which no copy should remove. A copy from a pipe or device
