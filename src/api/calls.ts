@@ -168,8 +168,18 @@ export abstract class DeviceCalls extends DeviceConnection {
 
   /** Arena bytes: an address never 0, aligned (default 64), holding what was last written there (as Buffer.allocUnsafe). Throws RangeError when full. */
   alloc(bytes: number, align = 64): number {
-    return this.allocator.alloc(bytes, align);
+    const addr = this.allocator.alloc(bytes, align);
+    this.#handedOut.add(addr);
+    return addr;
   }
+
+  /**
+   * The blocks alloc() and buffer() handed out and not freed: the program's to free by address.
+   * The device's own (its descriptor block, its area, a mapped file's windows) were freed too,
+   * and buffers cut from them were then written by the device (1536 bytes), or a window given
+   * back on a timer threw there and ended the process.
+   */
+  readonly #handedOut = new Set<number>();
 
   /**
    * Gives arena memory back: an address alloc() returned, or a Buffer exactly as buffer()
@@ -183,6 +193,7 @@ export abstract class DeviceCalls extends DeviceConnection {
       if (addr.buffer !== this.memory.buffer) throw argCoded(new RangeError('free: this buffer is not from this device\'s buffer() or alloc() (another device\'s, or memory of its own): free it where it was made'));
       if (this.#buffers[addr.byteOffset] !== addr) throw argCoded(new RangeError('free: expects a Buffer exactly as buffer() or alloc() returned it (not a view of one), not freed already'));
       delete this.#buffers[addr.byteOffset];
+      this.#handedOut.delete(addr.byteOffset);
       this.arena.free(addr.byteOffset);
       this.blockFreed(addr.byteOffset);
       return;
@@ -190,7 +201,12 @@ export abstract class DeviceCalls extends DeviceConnection {
     if (typeof addr !== 'number') throw argCoded(new TypeError(`free(addr): addr must be an address alloc() returned or a Buffer from buffer(); got ${typeName(addr)}`));
     const why = this.notFreeable(addr);
     if (why !== null) throw Errors.notFreeable(addr, why);
-    if (this.#wiper!.has(addr)) throw Errors.badFree(addr); // (freed already: it is being zeroed)
+    if (!this.#handedOut.has(addr)) {
+      // (a block of the device's own, or one freed already: being zeroed, say)
+      if (!this.#wiper!.has(addr) && this.arena.holds(addr)) throw Errors.notFreeable(addr, 'the device uses that block for its own work (its descriptors, its own area, a mapped file\'s windows): only what alloc() and buffer() return is the program\'s to free');
+      throw Errors.badFree(addr);
+    }
+    this.#handedOut.delete(addr);
     this.arena.free(addr);
     // (a Buffer's block freed by its address: the Buffer no longer frees it, by then perhaps someone else's)
     delete this.#buffers[addr];
@@ -203,6 +219,7 @@ export abstract class DeviceCalls extends DeviceConnection {
     if (this.#wiper!.has(addr)) throw Errors.badFree(addr);
     const bytes = Math.min(written, this.arena.blockBytes(addr));
     delete this.#buffers[addr];
+    this.#handedOut.delete(addr);
     this.#wiper!.release(addr, this.wipesOwed ? Math.max(bytes, 0) : 0, freed);
   }
 

@@ -161,6 +161,11 @@ export class Allocator {
     return Object.keys(this.#ends).map(Number).sort((a, b) => a - b).map((s) => [s, this.#ends[s]] as const);
   }
 
+  /** Whether a block starts at addr. */
+  holds(addr: number): boolean {
+    return this.#used[addr] !== undefined;
+  }
+
   /** The bytes of the block at addr (whole lines, as taken); throws as free() does where no block starts. */
   blockBytes(addr: number): number {
     const end = this.#used[addr];
