@@ -321,6 +321,14 @@ test('a large delta is made and checked with turns of the event loop: framed() a
     const e = await dev.applyDelta(target, bad).then(() => null, (x: unknown) => x as Error);
     assert.match(String(e?.message), /applyDelta: delta: entry 65535 of window 63 \(word 7\) is out of order or past the window/);
     assert.ok(target.every((x) => x === 0), 'nothing written');
+    // its buffer detached while its entries are checked: BUFFER_GONE, not a bad entry (it said "entry 1 of window 6 ... out of order")
+    const ab = new ArrayBuffer(delta.byteLength);
+    new Uint8Array(ab).set(delta);
+    setImmediate(() => structuredClone(ab, { transfer: [ab] }));
+    const gone = await dev.applyDelta(target, new Uint8Array(ab)).then(() => null, (x: unknown) => x as Error & { code?: string });
+    assert.is(gone?.code, 'BUFFER_GONE', String(gone));
+    assert.match(String(gone?.message), /^applyDelta: the call's delta was detached/);
+    assert.ok(target.every((x) => x === 0), 'nothing written');
   } finally {
     await dev.close();
   }

@@ -1127,14 +1127,24 @@ export class Ops {
     let frames: ReturnType<typeof parseFrames>;
     try {
       frames = parseFrames(rec, n);
-      // (a large delta's entries checked with turns of the event loop between frames)
-      const pace = isSliced(rec.byteLength) ? pacing() : null;
-      for (const f of frames) {
-        checkEntries(rec, f, n);
-        await pace?.(f[2] - f[1]);
-      }
     } catch (e) {
       throw argError('applyDelta', e);
+    }
+    // (a large delta's entries checked with turns of the event loop between frames: its buffer
+    // may be detached or shrunk meanwhile, BUFFER_GONE, not a bad entry)
+    const pace = isSliced(rec.byteLength) ? pacing() : null;
+    for (const f of frames) {
+      try {
+        stillThere(rec, f[1], f[2], 'delta');
+      } catch (e) {
+        throw goneFrom('applyDelta', e);
+      }
+      try {
+        checkEntries(rec, f, n);
+      } catch (e) {
+        throw argError('applyDelta', e);
+      }
+      await pace?.(f[2] - f[1]);
     }
     let where = unsplit(this.#placeWithin('compare', rec.byteLength, d));
     // AP_DELTA needs an 8-byte aligned destination (0x1C otherwise).
