@@ -816,5 +816,35 @@ test('also: a virtual memory limit that refuses the arena (ulimit -v 4 GB): call
   assert.is(r.stdout.trim(), '3808858755 3808858755 true NO_ARENA_MEMORY RangeError true 0 more opens EISDIR NO_ARENA_MEMORY 0 more', r.stderr);
 });
 
+test('also: free() by address takes only what alloc() and buffer() handed out: the device\'s own blocks are refused (its descriptor block and area were taken, then written by the device into the program\'s buffers; a mapped file\'s windows freed so ended the process from a timer; an outside pass)', async () => {
+  const { closeSync, openSync } = await import('node:fs');
+  const dev = await Device.open({ engines: 1, arenaBytes: 1 << 20 });
+  const fd = openSync(new URL(import.meta.url), 'r');
+  try {
+    const a = dev.alloc(64);
+    const b = dev.buffer(100);
+    dev.free(a);
+    dev.free(b.byteOffset); // (a Buffer's block, by its address)
+    assert.throws(() => dev.free(a), /was not allocated by this device \(or was freed already\)/);
+    const m = dev.mapFile(fd, 10); // (its windows: a block of the device's own)
+    let taken = 0;
+    let own = 0;
+    for (let addr = 0; addr < dev.memory.buffer.byteLength; addr += 64) {
+      try {
+        dev.free(addr);
+        taken++;
+      } catch (e) {
+        if (/the device uses that block for its own work/.test((e as Error).message)) own++;
+      }
+    }
+    assert.is(taken, 0, 'no block the program was not given');
+    assert.ok(own >= 3, `${own} of the device's own blocks refused as such (its descriptor block, its area, the windows)`);
+    m.unmap();
+  } finally {
+    closeSync(fd);
+    await dev.close();
+  }
+});
+
 void Opcode;
 test.run();
