@@ -95,6 +95,12 @@ export function anotherFileCallEnds(dev: DeviceCalls, signal?: AbortSignal, asid
   return queued(g.ends, true, signal, dev);
 }
 
+/** Throws what whenStopped would call `stop` with, if `signal` has aborted (an AbortError) or dev has begun to close (DEVICE_CLOSED). */
+export function throwIfStopped(signal: AbortSignal | undefined, dev: DeviceCalls | null): void {
+  if (signal?.aborted === true) throw abortError(signal);
+  if (dev?.isClosing === true) throw Errors.closed();
+}
+
 /**
  * Calls `stop` with an AbortError once `signal` aborts, or with DEVICE_CLOSED once dev begins to
  * close (at once, before returning, if either has): what a file call waiting on the outside (a

@@ -36,7 +36,7 @@ import { argCoded } from '../device/errors.ts';
 import { allDone } from './all_done.ts';
 import { CrcFold } from './crc_combine.ts';
 import { bufferLeavingRoom, reserveOf } from './arena_room.ts';
-import { anotherFileCallEnds, enterFileCall, stepAside, whenStopped } from './file_gate.ts';
+import { anotherFileCallEnds, enterFileCall, stepAside, throwIfStopped, whenStopped } from './file_gate.ts';
 import { type Claim, claimFile, claimPath, type FileIo, type Made, openDestination, openSource, PipeHandle, release, removeMade } from './pipe_handle.ts';
 import { defaultDevice, defaultDeviceIfOpen, defaultDeviceOrNull, deviceOption, openSoon } from './default_device.ts';
 import type { Device, MappedFile } from '../device.ts';
@@ -514,8 +514,7 @@ async function openForReading(fn: string, path: FilePath, dev: DeviceCalls | nul
   const leave = await enterFileCall(dev, signal);
   let fh: FileIo | null = null;
   try {
-    if (signal?.aborted) throw abortError(signal);
-    if (dev?.isClosing) throw Errors.closed();
+    throwIfStopped(signal, dev);
     // The open never waits, and a FIFO is read through a pipe an abort ends (pipe_handle.ts). (It
     // can wait its turn on Node's pool behind others' blocking calls: an abort waits OPEN_GRACE_MS
     // at most for it to land and be closed, then rejects, and what opens later is closed then.)
@@ -791,9 +790,7 @@ async function fileCrc(fn: string, p: FilePath, o: Checked): Promise<{ crc: numb
   } finally {
     leave();
   }
-  // (an abort, or a close, while the stages ended and the file closed: the call had resolved after it)
-  if (o.signal?.aborted === true) throw abortError(o.signal);
-  if (dev.isClosing) throw Errors.closed();
+  throwIfStopped(o.signal, dev); // (an abort, or a close, while the stages ended and the file closed: the call had resolved after it)
   return at;
 }
 
@@ -1033,9 +1030,7 @@ async function fileCopy(fn: string, s: FilePath, d: FilePath, o: Checked, called
     await Promise.allSettled([fh.close(), w.close()]);
     leave();
   }, undefined, undefined, outIsFile).then((r) => {
-    // (an abort, or a close, while the files closed: the copy had resolved after it; it fails as any other)
-    if (o.signal?.aborted === true) throw abortError(o.signal);
-    if (dev.isClosing) throw Errors.closed();
+    throwIfStopped(o.signal, dev); // (an abort, or a close, while the files closed: the copy had resolved after it; it fails as any other)
     return r;
   });
   // A failed copy leaves no partial file behind (removed once its writes in flight are done, as

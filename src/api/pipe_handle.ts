@@ -13,8 +13,7 @@ import { close, constants as fsc, fchmod, fstat, lstat, open, read, readdir, rea
 import { promisify } from 'node:util';
 import { resolve as resolvePath } from 'node:path';
 import type { DeviceCalls } from './calls.ts';
-import { whenStopped } from './file_gate.ts';
-import { abortError, Errors } from '../device/errors.ts';
+import { throwIfStopped, whenStopped } from './file_gate.ts';
 import { clearTimeout, setTimeout } from '../device/timers.ts';
 
 /** What the file calls use of an open file: a FileHandle, or a PipeHandle. */
@@ -142,8 +141,7 @@ async function handleOf(fd: number, writing: boolean, signal: AbortSignal | unde
 export async function openDestination(path: string | Buffer, mode: number, signal: AbortSignal | undefined, dev: DeviceCalls | null): Promise<{ fh: FileIo; made: Made | null }> {
   const W = fsc.O_WRONLY | fsc.O_NONBLOCK;
   for (;;) {
-    if (signal?.aborted) throw abortError(signal);
-    if (dev?.isClosing) throw Errors.closed();
+    throwIfStopped(signal, dev);
     const made = await openNew(path, mode);
     if (made !== null) return made; // (a regular file)
     let fd: number;
