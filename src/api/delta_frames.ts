@@ -8,7 +8,7 @@
 // entries made and applied on this thread, for buffers no engine reaches.
 import { newBytes, rangeComparer } from '../device/host.ts';
 import { DeltaEntry } from '../device/format.ts';
-import type { Pace } from './slices.ts';
+import { isSliced, type Pace, pacing } from './slices.ts';
 
 /** A window's create-delta entries ({u16 word index, b's 8 bytes} per differing word of a and b), made here (a view: framed() copies it). */
 export function deltaInline(a: Uint8Array, b: Uint8Array): Uint8Array {
@@ -119,11 +119,12 @@ export function checkEntries(rec: Uint8Array, [window, a, b]: readonly [number, 
 
 /**
  * A delta of n-byte buffers from its frames' windows and bodies (in order, the tail's last): the
- * size frame, then them, written once; a frame at a time, awaiting `pace` between them (a 160 MiB
- * delta written in one go held the event loop 97-169 ms).
+ * size frame, then them, written once; a frame at a time, awaiting `pace` between them, or a pace
+ * of its own for a large delta (a 160 MiB delta written in one go held the event loop 97-169 ms).
  */
-export async function framed(n: number, frames: ReadonlyArray<readonly [number, Uint8Array]>, pace: Pace | null): Promise<Uint8Array> {
+export async function framed(n: number, frames: ReadonlyArray<readonly [number, Uint8Array]>, given: Pace | null): Promise<Uint8Array> {
   const bytes = frames.reduce((sum, [, body]) => sum + 8 + body.byteLength, SIZE_FRAME_BYTES);
+  const pace = given ?? (isSliced(bytes) ? pacing() : null);
   // (a Buffer in Node, as the other calls' results are; a pooled one may start inside its ArrayBuffer)
   const out = newBytes(bytes);
   const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);

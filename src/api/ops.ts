@@ -1087,7 +1087,7 @@ export class Ops {
         await pace?.(len);
       }
       if (words < n && firstDifference(stillThere(x.u8, words, n, 'a'), stillThere(y.u8, words, n, 'b')) >= 0) frames.push([TAIL_FRAME, stillThere(y.u8, words, n, 'b')]);
-      return framed(n, frames, pace ?? (isSliced(frames.reduce((sum, [, e]) => sum + e.byteLength, 0)) ? pacing() : null));
+      return framed(n, frames, pace);
     });
   }
 
