@@ -145,7 +145,8 @@ export class ForeignSpaces {
 /** Runs the data part of a foreign-space descriptor at `desc` (in the arena `mem`). */
 export function runForeign(mem: Uint8Array, desc: number, op: number, flags: number, spaces: ForeignSpaces, out: SetOutcome): number {
   const dv = new DataView(mem.buffer, mem.byteOffset);
-  const space = spaces.get(dv.getUint32(desc + Desc.PASID, true) & PasidWord.PASID_MASK);
+  const id = dv.getUint32(desc + Desc.PASID, true) & PasidWord.PASID_MASK;
+  const space = spaces.get(id);
   const addr = (at: number): number => {
     // (a file can be past 4 GiB: 53 bits are kept; a larger address is past any space's end)
     const hi = dv.getUint32(desc + at + 4, true);
@@ -172,7 +173,6 @@ export function runForeign(mem: Uint8Array, desc: number, op: number, flags: num
   const u8 = space?.u8 ?? new Uint8Array(0);
   if (space?.file !== undefined) {
     if (op !== Opcode.CRCGEN || spaces.kit === null) return Status.INVALID_OPCODE;
-    const id = dv.getUint32(desc + Desc.PASID, true) & PasidWord.PASID_MASK;
     const file = space.file;
     return crcOfFile(mem, dv, desc, flags, file, spaces.kit, addr, valid, fault, out, () => spaces.get(id)?.file === file);
   }
