@@ -91,9 +91,11 @@ const ERROR_LOG_SIZE = 64;
 /** #push: a fault rule refused the descriptor (the queue itself had room) */
 const REFUSED_BY_RULE = -2;
 
-/** A portal waiting for room naps this long at first, and at most (see #nap). */
-const NAP_MIN_MS = 0.05;
+/** A portal a fault rule refuses naps this long at first, and at most (see #nap). */
+const NAP_MIN_MS = 1;
 const NAP_MAX_MS = 2;
+/** The longest a portal waiting for room sleeps between looks when no reap wakes it (see #nap). */
+const ROOM_NAP_MS = 2;
 /**
  * How long submit() spins for a lone descriptor's completion when an engine is awake (ms):
  * an engine that spins claims in under a microsecond and a 4 KiB copy takes about one.
@@ -237,7 +239,9 @@ export class Portal {
     if (!this.wq.isDone(pos)) return Status.NONE;
     this.#enqueued.delete(pos);
     this.#logIfUnwritten(this.wq.statusOf(pos), pos);
-    return this.wq.take(pos);
+    const status = this.wq.take(pos);
+    this.wq.roomMade();
+    return status;
   }
 
   // ---- the promise API ----
@@ -356,6 +360,7 @@ export class Portal {
     const status = this.wq.statusOf(pos);
     this.#logIfUnwritten(status, pos);
     this.wq.take(pos);
+    this.wq.roomMade();
     return status;
   }
 
@@ -438,25 +443,31 @@ export class Portal {
   #napMs = NAP_MIN_MS;
   /** the last offer was refused by a fault rule, not for want of room */
   #refused = false;
-  /** A word nobody notifies: napping must not wait on a shared word such as the doorbell,
-   * or a notify meant for a parked engine could wake this waiter instead (it did). */
+  /** a word nobody notifies, to sleep on while a rule refuses (see #nap) */
   readonly #napWord = new Int32Array(new SharedArrayBuffer(4));
 
   /**
-   * poll() again in 50 us, Atomics.waitAsync's timeout serving as a short sleep: for a portal
-   * waiting for room that other threads' slots hold (their reaping does not signal us). A
-   * setImmediate loop there would take the core the engines need. While a fault rule refuses
-   * (no room will come of the engines' work) the naps double up to 2 ms: 50 us for as long as
-   * the rule lasts took a core of wake-ups. (Doubled for a full queue too, this thread lost the
-   * race for slots to one that reaps its own: its longest wait grew 3-5 times.)
+   * poll() again once room may have come: for a portal waiting for room that other threads' slots
+   * hold. It sleeps until one of them reaps (WorkQueue.whenRoom), ROOM_NAP_MS at most; a
+   * setImmediate loop there would take the cores those threads and the engines need. While a fault
+   * rule refuses (no reap makes room for it) the naps double from 1 ms to 2 ms, on a word nobody
+   * notifies: napping must not wait on a word such as the doorbell, or a notify meant for a parked
+   * engine could wake this waiter instead (it did).
    */
   #nap(): void {
     if (this.#napping) return;
     this.#napping = true;
-    const ms = this.#refused ? this.#napMs : NAP_MIN_MS;
-    this.#napMs = this.#refused ? Math.min(NAP_MAX_MS, ms * 2) : NAP_MIN_MS;
-    const r = Atomics.waitAsync(this.#napWord, 0, 0, ms);
-    void (r.async ? r.value : Promise.resolve(r.value)).then(() => {
+    let slept: Promise<unknown>;
+    if (this.#refused) {
+      const ms = this.#napMs;
+      this.#napMs = Math.min(NAP_MAX_MS, ms * 2);
+      const r = Atomics.waitAsync(this.#napWord, 0, 0, ms);
+      slept = r.async ? r.value : Promise.resolve();
+    } else {
+      this.#napMs = NAP_MIN_MS;
+      slept = this.wq.whenRoom(ROOM_NAP_MS);
+    }
+    void slept.then(() => {
       this.#napping = false;
       this.poll();
     });
@@ -473,6 +484,17 @@ export class Portal {
     return engines >= CORES && this.#inflight.length >= engines;
   }
 
+  /**
+   * Reaps what finished and fills the slots freed with descriptors waiting for room; returns how
+   * many of either. Slots left free are announced to other threads' portals sleeping for room.
+   */
+  #turnover(): number {
+    const reaped = this.#reap();
+    const n = reaped + this.#admit();
+    if (reaped > 0 && this.#waiting.length === 0) this.wq.roomMade();
+    return n;
+  }
+
   #anyDone(): boolean {
     const list = this.#inflight;
     for (let i = 0; i < list.length; i++) if (this.wq.isDone(list[i].pos)) return true;
@@ -482,7 +504,7 @@ export class Portal {
   /** One round of completion handling; runs from setImmediate or the interrupt. */
   readonly poll = (): void => {
     this.#scheduled = false;
-    let n = this.#reap() + this.#admit();
+    let n = this.#turnover();
     if (this.#inflight.length === 0 && this.#waiting.length === 0) return this.#idle();
     if (n === 0) {
       // Only spins teach the policy: a wait that ended in a sleep would count the wake-up
@@ -490,7 +512,7 @@ export class Portal {
       const start = performance.now();
       const budget = this.#starves() ? 0 : this.#policy.budget;
       while (!this.#anyDone() && performance.now() - start < budget);
-      n = this.#reap() + this.#admit();
+      n = this.#turnover();
       if (budget > 0) this.#policy.record(n > 0 ? performance.now() - start : budget);
     }
     if (n > 0) {

@@ -153,6 +153,41 @@ export class WorkQueue {
     return Atomics.load(this.#states, (pos & this.mask) * SLOT_WORDS) === seqOf(pos, FREE);
   }
 
+  /**
+   * Settles once a slot is made free here (a reap, or a claim under a cap), or after ms at most:
+   * a sleep for a submitter that found the queue full of other threads' slots. A timed sleep
+   * alone cannot be short (Atomics.waitAsync under 1 ms returns at once: a busy loop that took
+   * the cores those threads and the engines needed; a 4-thread storm ran 3 times slower).
+   * The timeout covers room no reap announces (a dead thread's slot, reclaimed by push()).
+   */
+  whenRoom(ms: number): Promise<unknown> {
+    const words = this.#words;
+    Atomics.add(words, WqWord.ROOM_WAITERS, 1);
+    const seen = Atomics.load(words, WqWord.ROOM);
+    const pos = Atomics.load(words, WqWord.TAIL);
+    // (after counting this waiter: a slot freed from here on moves ROOM)
+    const full = !this.hasRoom() || (this.#cap !== 0 && ((pos - Atomics.load(words, WqWord.HEAD)) | 0) >= this.#cap);
+    const r = full ? Atomics.waitAsync(words, WqWord.ROOM, seen, ms) : null;
+    const done = (): void => void Atomics.sub(words, WqWord.ROOM_WAITERS, 1);
+    if (r === null || !r.async) {
+      done();
+      return Promise.resolve();
+    }
+    return r.value.then(done);
+  }
+
+  /**
+   * Wakes a submitter sleeping in whenRoom, if any (one load when none is). Called by a portal once
+   * it has reaped and filled what it could of its own (waking a sleeper for the slots a reaper
+   * takes back at once was a wake-up for nothing: the storm ran a third slower), and by a claim
+   * under a cap.
+   */
+  roomMade(): void {
+    if (Atomics.load(this.#words, WqWord.ROOM_WAITERS) === 0) return;
+    Atomics.add(this.#words, WqWord.ROOM, 1);
+    Atomics.notify(this.#words, WqWord.ROOM, 1);
+  }
+
   /** True once the engine has finished position pos (its status can be taken). */
   isDone(pos: number): boolean {
     return Atomics.load(this.#states, (pos & this.mask) * SLOT_WORDS) === seqOf(pos, DONE);
@@ -200,6 +235,7 @@ export class WorkQueue {
       if (seq === seqOf(pos, PUB)) {
         if (Atomics.compareExchange(states, s, seq, seqOf(pos, CLAIMED + engine)) !== seq) continue;
         Atomics.compareExchange(words, WqWord.HEAD, pos, (pos + 1) | 0);
+        if (this.#cap !== 0) this.roomMade(); // (a WQ under its ring's size refuses by what waits unclaimed)
         return pos;
       }
       const lap = seq >>> 8;
