@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
+import vm from 'node:vm';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { decodeDescriptor, decodeRecord, Descriptor, DescriptorEvent, Device, Flag, Opcode, Status } from '../src/index.ts';
@@ -136,6 +137,41 @@ test('names: flags (op-specific bits by opcode), opcodes, DIF flags and block si
   const u = decodeDescriptor(raw);
   assert.equal([u.opcodeName, u.builder, u.privileged, u.unusedNonZero], ['UNKNOWN_0x7e', null, true, [38, 50]]);
   assert.throws(() => decodeDescriptor(new Uint8Array(32)), /decodeDescriptor: a descriptor is 64 bytes; got 32/);
+});
+
+test('decoding takes what submit() takes: a view from another realm, any TypedArray or DataView of 64 bytes; a lying subclass is measured as it is, a detached buffer and a wrong opcode type say so (an outside pass: "must be a Uint8Array; got object" for a Uint8Array of a vm context)', async () => {
+  const realm = vm.createContext({});
+  const foreign = vm.runInContext('new Uint8Array(64)', realm) as Uint8Array;
+  foreign.set(Descriptor.memmove({ src: 64, dst: 4096, size: 100 }));
+  assert.equal([decodeDescriptor(foreign).opcodeName, decodeDescriptor(foreign).size], ['MEMMOVE', 100]);
+  const as32 = new Uint32Array(16);
+  new Uint8Array(as32.buffer).set(Descriptor.noop());
+  assert.is(decodeDescriptor(as32).opcodeName, 'NOOP');
+  assert.is(decodeDescriptor(new DataView(as32.buffer)).opcodeName, 'NOOP');
+  const rec = vm.runInContext('new Uint8Array(32)', realm) as Uint8Array;
+  rec[0] = Status.SUCCESS;
+  assert.is(decodeRecord(rec, Opcode.NOOP).statusName, 'SUCCESS');
+  assert.is(decodeRecord(new DataView(new ArrayBuffer(32))).statusName, 'NONE');
+  class Liar extends Uint8Array {
+    override get length(): number { return 64; }
+    override get byteLength(): number { return 64; }
+  }
+  assert.throws(() => decodeDescriptor(new Liar(8)), (e: Error & { code?: string }) => e instanceof RangeError && e.code === 'ERR_INVALID_ARG_VALUE' && /decodeDescriptor: a descriptor is 64 bytes; got 8$/.test(e.message));
+  assert.throws(() => decodeDescriptor([1, 2] as unknown as Uint8Array), /decodeDescriptor: bytes must be a descriptor's 64 bytes in a Uint8Array \(or other TypedArray\/DataView\); got Array/);
+  const ab = new ArrayBuffer(64);
+  const gone = new Uint8Array(ab);
+  structuredClone(ab, { transfer: [ab] });
+  assert.throws(() => decodeDescriptor(gone), /got 0 \(its buffer is detached/);
+  const dev = await Device.open({ engines: 1, arenaBytes: 1 << 20 });
+  try {
+    await dev.submit(gone).then(() => assert.unreachable('ran'), (e: Error) => assert.match(e.message, /got 0 \(its buffer is detached/));
+    foreign.set(Descriptor.noop());
+    assert.is(await dev.submit(foreign), Status.SUCCESS);
+  } finally {
+    await dev.close();
+  }
+  assert.throws(() => decodeRecord(new Uint8Array(32), '3' as unknown as number), (e: Error) => e instanceof TypeError && /opcode must be a number, 0-255; got string/.test(e.message));
+  assert.throws(() => decodeRecord(new Uint8Array(32), 3n as unknown as number), /got bigint/);
 });
 
 test('records: status names, write bit, op-specific fields by opcode', () => {

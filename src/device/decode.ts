@@ -8,7 +8,8 @@ import { COMMON, HEADER_BYTES, type Kind, OPS, readField as read, RECORD_FIELDS 
 import { Desc, DifFlag, DifStatus, DstDif, Flag, Opcode, PasidWord, Record as Rec, SrcDif, Status } from './format.ts';
 import { type CompletionRecord, readRecord } from './record.ts';
 import type { Descriptor } from './descriptor.ts';
-import { argCoded, statusName } from './errors.ts';
+import { argCoded, bytesName, statusName, typeName } from './errors.ts';
+import { plainBytes, realLength, viewDetached } from './views.ts';
 
 export { statusName };
 
@@ -110,10 +111,17 @@ const SRC_DIF_NAMES = bitNames(SrcDif as unknown as Record<string, number>);
 const DST_DIF_NAMES = bitNames(DstDif as unknown as Record<string, number>);
 const DIF_STATUS_NAMES = bitNames(DifStatus as unknown as Record<string, number>);
 
-function viewOf(bytes: Uint8Array, n: number, what: string): DataView {
-  if (!(bytes instanceof Uint8Array)) throw argCoded(new TypeError(`${what}: bytes must be a Uint8Array; got ${typeof bytes}`));
-  if (bytes.byteLength !== n) throw argCoded(new RangeError(`${what}: a ${what === 'decodeDescriptor' ? 'descriptor' : 'completion record'} is ${n} bytes; got ${bytes.byteLength}`));
-  return new DataView(bytes.buffer, bytes.byteOffset, n);
+/**
+ * The n bytes to decode, from any view submit() and readRecord take: of another realm too, read
+ * through the intrinsic getters (a subclass that lies about its length is measured as it is).
+ */
+function viewOf(bytes: unknown, n: number, what: string): DataView {
+  const thing = what === 'decodeDescriptor' ? 'a descriptor' : 'a completion record';
+  if (!ArrayBuffer.isView(bytes)) throw argCoded(new TypeError(`${what}: bytes must be ${thing}'s ${n} bytes in a Uint8Array (or other TypedArray/DataView); got ${bytesName(bytes)}`));
+  const length = realLength(bytes);
+  if (length !== n) throw argCoded(new RangeError(`${what}: ${thing} is ${n} bytes; got ${length}${length === 0 && viewDetached(bytes) ? ' (its buffer is detached: transferred, or its memory released)' : ''}`));
+  const b = plainBytes(bytes);
+  return new DataView(b.buffer, b.byteOffset, n);
 }
 
 /** Sets `name` (or "a.b": a nested field) in `out`. */
@@ -129,7 +137,7 @@ function put(out: Record<string, unknown>, name: string, v: unknown): void {
 }
 
 /** Every field of a 64-byte descriptor, by name. */
-export function decodeDescriptor(bytes: Uint8Array): DecodedDescriptor {
+export function decodeDescriptor(bytes: ArrayBufferView): DecodedDescriptor {
   const dv = viewOf(bytes, Desc.SIZE, 'decodeDescriptor');
   const opcode = dv.getUint8(Desc.OPCODE);
   const flags = dv.getUint32(Desc.FLAGS, true) & 0xffffff;
@@ -158,8 +166,8 @@ export function decodeDescriptor(bytes: Uint8Array): DecodedDescriptor {
     if (spec.kind === 'dstDif') out.dstDifFlagNames = names(v as number, 8, DST_DIF_NAMES);
   }
   // bits 30:20 of the PASID word are reserved
-  const unused = [(bytes[2] & 0xf0) !== 0 ? 2 : -1, (bytes[3] & 0x7f) !== 0 ? 3 : -1].filter((i) => i >= 0);
-  for (let i = 0; i < Desc.SIZE; i++) if (!covered.has(i) && bytes[i] !== 0) unused.push(i);
+  const unused = [(dv.getUint8(2) & 0xf0) !== 0 ? 2 : -1, (dv.getUint8(3) & 0x7f) !== 0 ? 3 : -1].filter((i) => i >= 0);
+  for (let i = 0; i < Desc.SIZE; i++) if (!covered.has(i) && dv.getUint8(i) !== 0) unused.push(i);
   out.unusedNonZero = unused;
   return out as DecodedDescriptor;
 }
@@ -170,10 +178,11 @@ const DIF_OPS = new Set<number>([Opcode.DIF_CHECK, Opcode.DIF_INS, Opcode.DIF_ST
  * Every field of a 32-byte completion record, by name. `opcode` (of the descriptor that wrote it)
  * names the op-specific fields; without it they stay as opSpecific.
  */
-export function decodeRecord(bytes: Uint8Array, opcode?: number): DecodedRecord {
+export function decodeRecord(bytes: ArrayBufferView, opcode?: number): DecodedRecord {
   const dv = viewOf(bytes, Rec.SIZE, 'decodeRecord');
+  if (opcode !== undefined && typeof opcode !== 'number') throw argCoded(new TypeError(`decodeRecord: opcode must be a number, 0-255; got ${typeName(opcode)}`));
   if (opcode !== undefined && !(Number.isInteger(opcode) && opcode >= 0 && opcode <= 0xff)) throw argCoded(new RangeError(`decodeRecord: opcode must be 0-255; got ${String(opcode)}`));
-  const rec = readRecord(bytes, 0);
+  const rec = readRecord(new Uint8Array(dv.buffer, dv.byteOffset, Rec.SIZE), 0);
   const out: Record<string, unknown> = {
     ...rec,
     statusByte: dv.getUint8(Rec.STATUS),

@@ -140,7 +140,7 @@ export const Errors = {
       : `${method}() was called on ${self === undefined ? 'undefined' : typeName(self)}, not on a ${noun}: a method taken off its ${noun} (const f = ${holder}.${method}; f(…), or passed as a callback) loses it: call it as ${holder}.${method}(…), or bind it (${holder}.${method}.bind(${holder}))`;
     return Object.assign(new TypeError(why), { code: 'ERR_INVALID_THIS' });
   },
-  descriptorSize: (n: number) => argCoded(new TypeError(`a descriptor is 64 bytes in DSA layout; got ${n}`)),
+  descriptorSize: (n: number, detached = false) => argCoded(new TypeError(`a descriptor is 64 bytes in DSA layout; got ${n}${detached ? ' (its buffer is detached: transferred, or its memory released)' : ''}`)),
   descriptorType: (v: unknown) =>
     argCoded(new TypeError(`a descriptor is a 64-byte Uint8Array (or other TypedArray/DataView); got ${bytesName(v)}`)),
   /** `align`: given when a free piece is large enough and only the alignment kept the block out */

@@ -19,7 +19,7 @@ import { WorkQueue } from './work_queue.ts';
 import { EngineStates } from './engine_states.ts';
 import { FaultTable, REFUSED } from './faults.ts';
 import { descriptorChannel, traced } from './trace.ts';
-import { plainBytes, realLength } from './views.ts';
+import { plainBytes, realLength, viewDetached } from './views.ts';
 import { cores } from './host.ts';
 import { performance, setImmediate } from './timers.ts';
 
@@ -83,8 +83,8 @@ export function descriptorView(desc: unknown): Uint8Array {
   } catch {
     throw Errors.descriptorType(desc);
   }
-  if (length !== Desc.SIZE) throw Errors.descriptorSize(length);
-  return plainBytes(desc); // throws (TypeError) on a detached buffer
+  if (length !== Desc.SIZE) throw Errors.descriptorSize(length, length === 0 && viewDetached(desc));
+  return plainBytes(desc);
 }
 
 const ERROR_LOG_SIZE = 64;

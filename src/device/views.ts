@@ -98,5 +98,8 @@ function answers(getter: (this: unknown) => unknown, v: object): boolean {
   }
 }
 
+/** Whether a view's buffer is detached, its buffer read through the intrinsic getter. */
+export const viewDetached = (v: ArrayBufferView): boolean => isDetached((isDataView(v) ? DV : TA).buffer.call(v) as ArrayBufferLike);
+
 /** [length] of a view, read through the intrinsic getter (a TypeError when v is not a view). */
 export const realLength = (v: ArrayBufferView): number => (isDataView(v) ? DV : TA).length.call(v) as number;
