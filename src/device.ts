@@ -13,7 +13,7 @@ import { checkRule, type FaultHandle, type FaultRule, type FaultStats, FaultTabl
 import { type EventFdAddon, eventFdUnavailableReason, loadEventFd } from './device/eventfd.ts';
 import { Ctx, Limit, Status } from './device/format.ts';
 import { computeLayout, type Layout, MAX_ENGINES, MAX_VECTORS, PAGE, scratchOf, VECTOR_WORDS, Vec } from './device/layout.ts';
-import { parseAccelConfig, toAccelConfig } from './device/accel_config.ts';
+import { configFile, parseAccelConfig, readConfigFile, toAccelConfig } from './device/accel_config.ts';
 import { nextPow2, singleQueue, type Topology, topologyLayout } from './device/topology.ts';
 import { DEVICE_MAGIC } from './device/spaces.ts';
 import { WARM_BYTES, warmLongCrc } from './device/warm_up.ts';
@@ -492,11 +492,26 @@ export class Device extends DeviceCalls {
    * `field` naming what is wrong) for a configuration accel-config or the driver would refuse.
    */
   static async fromConfig(source: unknown, options: ConfigOptions = {}): Promise<Device> {
-    return Device.#whenReady(Device.fromConfigSync(source, options));
+    Device.#configOptions(options);
+    // (the file read off this thread: a slow disk or a large file holds no event loop)
+    const path = configFile(source);
+    const text = path === null ? undefined : await readConfigFile(path);
+    return Device.#whenReady(Device.#fromConfig(source, options, text));
   }
 
   /** Device.fromConfig without the promise. */
   static fromConfigSync(source: unknown, options: ConfigOptions = {}): Device {
+    return Device.#fromConfig(source, options);
+  }
+
+  static #fromConfig(source: unknown, options: ConfigOptions, text?: string): Device {
+    const { device, rest } = Device.#configOptions(options);
+    const { topology, warnings } = parseAccelConfig(source, device, text);
+    return Device.#build(rest, topology, warnings);
+  }
+
+  /** fromConfig's options, checked: which device of the file, and those of Device.open the config leaves. */
+  static #configOptions(options: ConfigOptions): { device: string | undefined; rest: Omit<ConfigOptions, 'device'> } {
     if (options === null || typeof options !== 'object') throw argCoded(new TypeError(`device options must be an object; got ${options === null ? 'null' : typeof options}`));
     const { device, ...rest } = own(options); // (not Object.prototype.device)
     const set = ['engines', 'wqSize', 'wqMode', 'maxBatch', 'maxTransfer'];
@@ -506,8 +521,7 @@ export class Device extends DeviceCalls {
     for (const k of set) {
       if ((rest as Record<string, unknown>)[k] !== undefined) throw Errors.option(k, 'is set by the config (its engines and work queues)');
     }
-    const { topology, warnings } = parseAccelConfig(source, device);
-    return Device.#build(rest, topology, warnings);
+    return { device, rest };
   }
 
   /** The device's configuration in accel-config's JSON (what save-config writes; fromConfig reads it back). */

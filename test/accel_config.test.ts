@@ -3,6 +3,7 @@
 // and config() round-trips through fromConfig.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -232,6 +233,44 @@ test('refused through the promise: fromConfig rejects; a file that is not there 
   assert.is(f?.field, 'file');
   assert.throws(() => Device.fromConfigSync(fixture('two_groups.conf'), { engines: 2 } as never), /option engines: is set by the config/);
   assert.throws(() => Device.fromConfigSync(fixture('two_groups.conf'), { bogus: 1 } as never), (e: Error) => e instanceof TypeError && /^unknown Device\.fromConfig option bogus \(the options: device, arenaBytes, /.test(e.message) && !/engines|wqSize/.test(e.message));
+});
+
+test('a config file is a regular file, read off the event loop: a FIFO, a device, a directory are refused at once (a FIFO with no writer froze the process; /dev/zero was read until memory ran out; an outside pass)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'softdsa-config-'));
+  const fifo = join(dir, 'dsa.fifo');
+  execFileSync('mkfifo', [fifo]);
+  try {
+    for (const [path, kind] of [[fifo, 'a FIFO'], ['/dev/zero', 'a device'], [dir, 'a directory']]) {
+      let turns = 0;
+      const tick = setInterval(() => turns++, 1);
+      const e = await Promise.race([
+        Device.fromConfig(path).then(() => null, (err: unknown) => err as ConfigError),
+        new Promise<string>((r) => setTimeout(() => r('still waiting after 5 s'), 5000)),
+      ]);
+      clearInterval(tick);
+      assert.ok(e instanceof ConfigError, String(e));
+      assert.equal([e.target, e.field], [path, 'file']);
+      assert.match(e.message, `${path} is ${kind}, not a regular file`);
+      assert.throws(() => Device.fromConfigSync(path), (x: ConfigError) => x.field === 'file' && x.message.includes(kind));
+    }
+    // read asynchronously: the loop turns while the file is read
+    const dev = await Device.fromConfig(pathToFileURL(fixture('two_groups.conf')));
+    await dev.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('config values of odd kinds are told as they are: an empty string is no path, a bigint is read as its number, a WQ id of 20 digits is named as written', async () => {
+  const empty = await Device.fromConfig('').then(() => null, (err: unknown) => err as ConfigError);
+  assert.equal([empty?.target, empty?.field], ['config', 'source']);
+  assert.match(empty!.message, /an empty string is no config/);
+  const parsed = JSON.parse(config({})) as Array<{ groups: Array<{ grouped_workqueues: Array<Record<string, unknown>> }> }>;
+  parsed[0].groups[0].grouped_workqueues[0].size = 16n; // (an object built by hand: "Do not know how to serialize a BigInt")
+  const big = parseAccelConfig(parsed);
+  assert.is(big.topology.wqs[0].size, 16);
+  assert.ok(big.warnings.some((w) => w.includes('16n read as 16')), big.warnings.join('; '));
+  assert.throws(() => parseAccelConfig(config({ dev: 'wq0.99999999999999999999' })), (e: ConfigError) => e.target === 'wq0.99999999999999999999' && e.field === 'dev' && /out of range/.test(e.message));
 });
 
 test('round trip: save-config shape -> topology -> save-config shape -> the same topology', () => {

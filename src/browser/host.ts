@@ -25,6 +25,8 @@ export function readTextFile(_path: string): never {
   throw Errors.notInBrowser('reading a file', 'give Device.fromConfig the JSON text or the parsed object');
 }
 
+export const readTextFileAsync = async (path: string): Promise<string> => readTextFile(path);
+
 /** No Device.attach here: a worker that ends gives no sign (no exit event, no thread id), so the vector it holds could never be taken back. */
 export function checkAttach(): never {
   throw Errors.notInBrowser('Device.attach', 'a worker that ends without detaching would keep its interrupt vector for good; submit from the page that opened the device');

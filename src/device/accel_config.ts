@@ -8,7 +8,7 @@
 // and reported, one line each, in `warnings`. Absent WQ fields take the values accel-config
 // and the driver give them (config-user-default's for size and threshold).
 import { ConfigError, Errors } from './errors.ts';
-import { readTextFile } from './host.ts';
+import { readTextFile, readTextFileAsync } from './host.ts';
 import { checkTopology, deviceNumber, DSA, type GroupConfig, limitsOf, nextPow2, type Topology, type WqConfig } from './topology.ts';
 import { MAX_ENGINES } from './layout.ts';
 
@@ -37,7 +37,7 @@ function capacityOf(d: Record<string, unknown>, device: string, notes: Notes): {
     const given = d[name];
     if (given === undefined || given === null) return dflt;
     const v = saidInt(device, name, given, notes); // (as the WQs' numbers are read)
-    if (!Number.isInteger(v) || v > max) throw Errors.config(device, name, `valid ${name.replace(/_/g, '-')} should be an integer up to ${max}, got ${JSON.stringify(given)}`);
+    if (!Number.isInteger(v) || v > max) throw Errors.config(device, name, `valid ${name.replace(/_/g, '-')} should be an integer up to ${max}, got ${shown(given)}`);
     // (0 and less too, as "two" read json-c's way is: less than a DSA has, said and ignored)
     if (v < dflt) notes.warnings.push(`${device}.${name}: ${v} ignored (a DSA has ${dflt}; softdsa reads it when it says more)`);
     return Math.max(v, dflt);
@@ -133,22 +133,28 @@ export function parseLenientJson(text: string, where = 'config'): unknown {
   }
 }
 
-/** A config given as JSON text, a file path or file: URL, its bytes, or already parsed. */
-export function readConfig(source: unknown): unknown {
-  if (source instanceof URL) {
-    const path = filePath(source);
-    return parseLenientJson(readFile(path), path);
-  }
+/**
+ * The file a config source names (a path, or a file: URL as a URL or a string), or null: the
+ * source is the config itself (JSON text, its bytes, or parsed).
+ */
+export function configFile(source: unknown): string | null {
+  if (source instanceof URL) return filePath(source);
+  if (typeof source !== 'string') return null;
+  if (source.trim() === '') throw Errors.config('config', 'source', 'an empty string is no config: give JSON text, a file path (or file: URL), its bytes, or the parsed JSON');
+  // (JSON text may open with a comment, as accel-config's own files do; a path may start with //)
+  if (/^\s*([[{]|\/\*)/.test(source) || /^\s*\/\/.*[\r\n\u2028\u2029]/.test(source)) return null;
+  return /^file:/i.test(source) ? filePath(urlOf(source)) : source;
+}
+
+/** A config given as JSON text, a file path or file: URL, its bytes, or already parsed; `text`: the named file's, read already. */
+export function readConfig(source: unknown, text?: string): unknown {
+  const path = configFile(source);
+  if (path !== null) return parseLenientJson(text ?? readFile(path), path);
   if (ArrayBuffer.isView(source)) return parseLenientJson(new TextDecoder().decode(new Uint8Array(source.buffer, source.byteOffset, source.byteLength)));
   if (source instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && source instanceof SharedArrayBuffer)) return parseLenientJson(new TextDecoder().decode(new Uint8Array(source)));
-  if (typeof source !== 'string') {
-    if (typeof source !== 'object' || source === null) throw Errors.config('config', 'source', `a config is JSON text, a file path (or file: URL), its bytes, or the parsed JSON; got ${source === null ? 'null' : typeof source}`);
-    return source;
-  }
-  // (JSON text may open with a comment, as accel-config's own files do; a path may start with //)
-  if (/^\s*([[{]|\/\*)/.test(source) || /^\s*\/\/.*[\r\n\u2028\u2029]/.test(source)) return parseLenientJson(source);
-  const path = /^file:/i.test(source) ? filePath(urlOf(source)) : source;
-  return parseLenientJson(readFile(path), path);
+  if (typeof source === 'string') return parseLenientJson(source);
+  if (typeof source !== 'object' || source === null) throw Errors.config('config', 'source', `a config is JSON text, a file path (or file: URL), its bytes, or the parsed JSON; got ${source === null ? 'null' : typeof source}`);
+  return source;
 }
 
 /** A file: URL given as a string, as a URL. */
@@ -156,7 +162,7 @@ function urlOf(text: string): URL {
   try {
     return new URL(text);
   } catch {
-    throw Errors.config('config', 'source', `${JSON.stringify(text)} is not a file: URL`);
+    throw Errors.config('config', 'source', `${shown(text)} is not a file: URL`);
   }
 }
 
@@ -181,6 +187,15 @@ function readFile(path: string): string {
   }
 }
 
+/** readFile off the calling thread (Device.fromConfig). */
+export async function readConfigFile(path: string): Promise<string> {
+  try {
+    return await readTextFileAsync(path);
+  } catch (e) {
+    throw Errors.config(path, 'file', `cannot read the config file: ${(e as Error).message}`);
+  }
+}
+
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
@@ -191,6 +206,7 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
 function int(v: unknown): number {
   if (typeof v === 'number') return Math.trunc(v);
   if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'bigint') return Number(v); // (no JSON holds one: an object built by hand)
   if (typeof v === 'string') return Number(/^\s*([+-]?\d+)/.exec(v)?.[1] ?? 0);
   return 0; // (an array or an object: json_object_get_int gives 0)
 }
@@ -201,12 +217,19 @@ interface Notes {
   readonly said: Map<string, unknown>;
 }
 
+/** A value of the config as a message shows it: as JSON, a bigint as 16n, a number past a double's range (1e400 parses as Infinity; JSON writes null) said so. */
+function shown(v: unknown): string {
+  if (typeof v === 'bigint') return `${v}n`;
+  if (typeof v === 'number' && !Number.isFinite(v)) return `a number past a double's range (${v})`;
+  return JSON.stringify(v) ?? String(v);
+}
+
 /** int(v), and a warning saying so where v is not an integer already ("2M" is 2). */
 function saidInt(where: string, field: string, v: unknown, notes: Notes): number {
   const n = int(v);
   if (typeof v === 'number' && Number.isInteger(v)) return n;
   notes.said.set(`${where}.${field}`, v);
-  notes.warnings.push(`${where}.${field}: ${JSON.stringify(v)} read as ${n} (as accel-config's json-c reads a number: its leading digits, truncated)`);
+  notes.warnings.push(`${where}.${field}: ${shown(v)} read as ${n} (as accel-config's json-c reads a number: its leading digits, truncated)`);
   return n;
 }
 
@@ -220,6 +243,8 @@ const str = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'n
 const indexOf = (dev: unknown, kind: string, device: string): number => {
   const m = typeof dev === 'string' ? new RegExp(`^${kind}(\\d+)\\.(\\d+)$`).exec(dev) : null;
   if (m !== null && Number(m[1]) !== Number(deviceNumber(device))) throw Errors.config(dev as string, 'dev', `names ${kind} ${m[2]} of device ${m[1]}, but it is listed under ${device}`);
+  // (an id of more digits than any limit would be printed back as another: wq0.1e20)
+  if (m !== null && m[2].length > 6) throw Errors.config(dev as string, 'dev', `${kind} id ${m[2]} is out of range (devices have at most 8 WQs, 4 engines and 4 groups)`);
   return m === null ? Number.NaN : Number(m[2]);
 };
 
@@ -227,8 +252,8 @@ const indexOf = (dev: unknown, kind: string, device: string): number => {
  * The topology of one DSA device of an accel-config file (the first, or the one named), checked.
  * Throws ConfigError naming the device, group or WQ and the field that is wrong.
  */
-export function parseAccelConfig(source: unknown, deviceName?: string): ParsedConfig {
-  const json = readConfig(source);
+export function parseAccelConfig(source: unknown, deviceName?: string, text?: string): ParsedConfig {
+  const json = readConfig(source, text);
   const devices = Array.isArray(json) ? json : [json];
   const notes: Notes = { warnings: [], said: new Map() };
   const { warnings } = notes;
@@ -266,13 +291,13 @@ export function parseAccelConfig(source: unknown, deviceName?: string): ParsedCo
       if (!isObject(g)) throw Errors.config(device, 'groups', 'a group must be an object');
       const id = indexOf(g.dev, 'group', device);
       const gname = typeof g.dev === 'string' ? g.dev : '?';
-      if (!Number.isInteger(id)) throw Errors.config(device, 'groups', `a group's dev must be groupN.G, got ${JSON.stringify(g.dev)}`);
+      if (!Number.isInteger(id)) throw Errors.config(device, 'groups', `a group's dev must be groupN.G, got ${shown(g.dev)}`);
       for (const key of Object.keys(g)) if (!['dev', 'grouped_workqueues', 'grouped_engines', 'group_id'].includes(key)) warnings.push(`${gname}.${key}: ignored (${ignoredWhy(key)})`);
       const engines: number[] = [];
       for (const e of list(g.grouped_engines, gname, 'grouped_engines')) {
         const eid = indexOf(e.dev, 'engine', device);
         const ename = typeof e.dev === 'string' ? e.dev : '?';
-        if (!Number.isInteger(eid)) throw Errors.config(gname, 'grouped_engines', `an engine's dev must be engineN.E, got ${JSON.stringify(e.dev)}`);
+        if (!Number.isInteger(eid)) throw Errors.config(gname, 'grouped_engines', `an engine's dev must be engineN.E, got ${shown(e.dev)}`);
         if (e.group_id !== undefined && int(e.group_id) !== id) throw Errors.config(ename, 'group_id', `${String(e.group_id)}, but the engine is listed in ${gname}`);
         for (const key of Object.keys(e)) if (key !== 'dev' && key !== 'group_id') warnings.push(`${ename}.${key}: ignored (${ignoredWhy(key)})`);
         engines.push(eid);
@@ -289,9 +314,9 @@ export function parseAccelConfig(source: unknown, deviceName?: string): ParsedCo
     const dev = (id: number): string => `wq${deviceNumber(device)}.${id}`;
     for (const w of topology.wqs) {
       const others = topology.wqs.filter((o) => o !== w && o.name === w.name).map((o) => dev(o.id));
-      if (others.length > 0) warnings.push(`${dev(w.id)}.name: ${JSON.stringify(w.name)} is ${others.join(' and ')}'s too: dev.wq(${JSON.stringify(w.name)}) cannot tell them apart (give the id, or 'wqN.M')`);
+      if (others.length > 0) warnings.push(`${dev(w.id)}.name: ${shown(w.name)} is ${others.join(' and ')}'s too: dev.wq(${shown(w.name)}) cannot tell them apart (give the id, or 'wqN.M')`);
       const holder = topology.wqs.find((o) => o !== w && dev(o.id) === w.name);
-      if (holder !== undefined) warnings.push(`${dev(w.id)}.name: ${JSON.stringify(w.name)} is the device name of another WQ: dev.wq(${JSON.stringify(w.name)}) finds that one (give this one's id, or '${dev(w.id)}')`);
+      if (holder !== undefined) warnings.push(`${dev(w.id)}.name: ${shown(w.name)} is the device name of another WQ: dev.wq(${shown(w.name)}) finds that one (give this one's id, or '${dev(w.id)}')`);
     }
     return { topology, warnings };
   } catch (e) {
@@ -307,11 +332,9 @@ export function parseAccelConfig(source: unknown, deviceName?: string): ParsedCo
  */
 function explained(e: ConfigError, notes: Notes): ConfigError {
   let out = e;
-  // (a number past a double's range, 1e400, parses as Infinity, which JSON.stringify writes as null)
-  const written = (v: unknown): string => (typeof v === 'number' && !Number.isFinite(v) ? `a number past a double's range (${v})` : JSON.stringify(v));
   for (const [key, v] of notes.said) {
-    if (key === `${e.target}.${e.field}`) out = out.noted(`(the file says ${written(v)}, read as accel-config reads it)`);
-    else if (key.startsWith(`${e.target}.`)) out = out.noted(`(its ${key.slice(e.target.length + 1)}: the file says ${written(v)}, read as ${int(v)})`);
+    if (key === `${e.target}.${e.field}`) out = out.noted(`(the file says ${shown(v)}, read as accel-config reads it)`);
+    else if (key.startsWith(`${e.target}.`)) out = out.noted(`(its ${key.slice(e.target.length + 1)}: the file says ${shown(v)}, read as ${int(v)})`);
   }
   const typos = notes.warnings.filter((w) => w.includes('did you mean'));
   return typos.length === 0 ? out : out.noted(`(and the file has ${typos.join('; ')})`);
@@ -332,10 +355,10 @@ function wqOf(given: Json, device: string, group: number, gname: string, templat
   // (a null field is one accel-config skips: the driver's default holds)
   const w = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== null)) as Json;
   const id = indexOf(w.dev, 'wq', device);
-  if (!Number.isInteger(id)) throw Errors.config(gname, 'grouped_workqueues', `a WQ's dev must be wqN.M, got ${JSON.stringify(w.dev)}`);
+  if (!Number.isInteger(id)) throw Errors.config(gname, 'grouped_workqueues', `a WQ's dev must be wqN.M, got ${shown(w.dev)}`);
   const where = w.dev as string;
   // (the driver's WQ types: another is refused by it, as here)
-  if (w.type !== undefined && !['user', 'kernel', 'mdev', 'none'].includes(str(w.type))) throw Errors.config(where, 'type', `must be "user", "kernel", "mdev" or "none" (the driver's WQ types); got ${JSON.stringify(w.type)}`);
+  if (w.type !== undefined && !['user', 'kernel', 'mdev', 'none'].includes(str(w.type))) throw Errors.config(where, 'type', `must be "user", "kernel", "mdev" or "none" (the driver's WQ types); got ${shown(w.type)}`);
   for (const key of Object.keys(w)) {
     // type and driver_name "user" say what softdsa does anyway (and config() writes them)
     if (!WQ_FIELDS.includes(key) && !(USER_FIELDS.includes(key) && w[key] === 'user')) warnings.push(`${where}.${key}: ignored (${ignoredWhy(key)})`);

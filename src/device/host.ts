@@ -1,7 +1,8 @@
 // What the device needs from its host, Node's side. The browser build swaps this module for
 // src/browser/host.ts (scripts/build.mjs): the rest of the device is the same source in both.
 import { channel } from 'node:diagnostics_channel';
-import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { addonCrc, crc32cHere, nativeHere } from './cpu_crc.ts';
@@ -15,8 +16,39 @@ export const cores = (): number => availableParallelism();
 /** Throws when a device cannot open here (in Node it always can). */
 export function checkHost(): void {}
 
-/** A text file's contents (an accel-config file named by its path). */
-export const readTextFile = (path: string): string => readFileSync(path, 'utf8');
+/** The largest config file read: accel-config's save-config of a whole machine is tens of KiB. */
+const TEXT_FILE_MAX = 64 << 20;
+/** Opened without waiting: a FIFO's open waits for a writer (for ever, with none). */
+const TEXT_FILE_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
+
+/** Refuses what is not a regular file of at most TEXT_FILE_MAX bytes: a FIFO, a device (/dev/zero read for ever), a directory. */
+function checkTextFile(path: string, st: Stats): void {
+  const kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : null;
+  if (kind !== null || !st.isFile()) throw new Error(`${path} is ${kind ?? 'not a regular file'}, not a regular file`);
+  if (st.size > TEXT_FILE_MAX) throw new Error(`${path} is ${st.size} bytes, over the ${TEXT_FILE_MAX >> 20} MiB a config file may be`);
+}
+
+/** A text file's contents (an accel-config file named by its path): a regular file only. */
+export function readTextFile(path: string): string {
+  const fd = openSync(path, TEXT_FILE_FLAGS);
+  try {
+    checkTextFile(path, fstatSync(fd));
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** readTextFile, read off the calling thread (Device.fromConfig). */
+export async function readTextFileAsync(path: string): Promise<string> {
+  const fh = await open(path, TEXT_FILE_FLAGS);
+  try {
+    checkTextFile(path, await fh.stat());
+    return await fh.readFile('utf8');
+  } finally {
+    await fh.close();
+  }
+}
 
 /** Throws where other threads cannot attach to a device (in Node they can). */
 export function checkAttach(): void {}
