@@ -103,6 +103,32 @@ test('a submitter waiting for room that another thread\'s unreaped slots hold sl
   }
 });
 
+test('close() while the opener\'s own submit() waits for room that nobody will free (another thread\'s unreaped slots, or its own raw enqueue()s): the waiting submission is refused with DEVICE_CLOSED and close() resolves (it waited for ever; an outside pass)', async () => {
+  for (const holder of ['worker', 'self'] as const) {
+    const dev = await Device.open({ engines: 1, wqSize: 16, wqMode: 'shared', arenaBytes: 1 << 20 });
+    const w = holder === 'worker' ? tsWorker('hold_slots.ts', { handle: dev.handle }) : null;
+    try {
+      if (w !== null) {
+        await new Promise((resolve, reject) => {
+          w.once('message', resolve);
+          w.once('error', reject);
+        });
+      } else {
+        while (dev.portal.enqueue(Descriptor.noop({})) >= 0);
+        dev.portal.doorbell();
+      }
+      const waiting = dev.submit(Descriptor.noop({})).then((s) => `ran: ${s}`, (e: { code?: string }) => e.code);
+      await new Promise((r) => setTimeout(r, 50));
+      const closed = await Promise.race([dev.close().then(() => 'closed'), new Promise((r) => setTimeout(() => r('close() still waiting after 5 s'), 5000))]);
+      assert.is(closed, 'closed', holder);
+      assert.is(await waiting, 'DEVICE_CLOSED', holder);
+    } finally {
+      await w?.terminate();
+      await dev.close();
+    }
+  }
+});
+
 test('a dedicated queue refuses other threads', async () => {
   const dev = await Device.open({ engines: 1, arenaBytes: 1 << 20 });
   assert.throws(() => Device.attach(dev.handle), /dedicated/);

@@ -419,10 +419,18 @@ export class Portal {
         n++;
         continue;
       }
+      if (pos < 0 && this.#closing && this.#inflight.length === 0) {
+        // Closing, and no room will come of this portal's own work: the slots are other threads'
+        // (or raw enqueue()'s, unreaped): waited for, close() waited with them, for ever.
+        const refused = this.#waiting.splice(0);
+        for (const r of refused) r.reject(Errors.closed());
+        return n + refused.length;
+      }
       if (pos < 0) {
-        // A full queue is work for the engines: make sure one is awake. (A rule's refusal
-        // leaves the queue as it was: ringing for it woke an engine to nothing, each nap.)
-        if (pos !== REFUSED_BY_RULE) this.doorbell();
+        // A full queue of published work is work for the engines: make sure one is awake. (A
+        // rule's refusal leaves the queue as it was, and slots done and unreaped are no work:
+        // ringing for them woke an engine to nothing, each nap.)
+        if (pos !== REFUSED_BY_RULE && this.wq.hasWork()) this.doorbell();
         this.#refused = pos === REFUSED_BY_RULE;
         break;
       }
