@@ -129,6 +129,14 @@ test('close() while the opener\'s own submit() waits for room that nobody will f
   }
 });
 
+test('completed(pos) on a portal closed since its enqueue() (a detach, a close) throws DEVICE_CLOSED: its slots went back and another thread\'s descriptors reuse them (it read "not done" for good; an outside pass)', async () => {
+  const dev = await Device.open({ engines: 1, wqSize: 16, wqMode: 'shared', arenaBytes: 1 << 20 });
+  const pos = dev.portal.enqueue(Descriptor.noop({}));
+  dev.portal.doorbell();
+  await dev.close();
+  assert.throws(() => dev.portal.completed(pos), (e: { code?: string }) => e.code === 'DEVICE_CLOSED');
+});
+
 test('a dedicated queue refuses other threads', async () => {
   const dev = await Device.open({ engines: 1, arenaBytes: 1 << 20 });
   assert.throws(() => Device.attach(dev.handle), /dedicated/);

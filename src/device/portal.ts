@@ -234,6 +234,8 @@ export class Portal {
   /** Status of position pos once done (and reaps it), else Status.NONE. */
   completed(pos: number): number {
     if (!Number.isInteger(pos)) throw argCoded(new TypeError(`completed(pos): pos must be a position from enqueue(); got ${String(pos)}`));
+    // (its slots went back with the portal: another thread's by now, read as not done for good)
+    if (this.#closed) throw Errors.closed();
     // (a position reaped already, or never enqueued, would read NONE for good: a poller spun forever)
     if (!this.#enqueued.has(pos)) throw argCoded(new RangeError(`completed(pos): position ${pos} is not in flight from this portal's enqueue() (reaped already by an earlier completed(), or not one enqueue() returned)`));
     if (!this.wq.isDone(pos)) return Status.NONE;
@@ -595,6 +597,7 @@ export class Portal {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#enqueued.clear();
     if (this.#irq !== null) this.#irq.close();
     else if (this.#makeIrq !== null) this.#releaseVector();
   }
