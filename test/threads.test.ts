@@ -103,6 +103,31 @@ test('a submitter waiting for room that another thread\'s unreaped slots hold sl
   }
 });
 
+test('a thread that keeps more in flight than a small shared queue holds leaves room to one asleep for it: the one-at-a-time thread gets its share (it got 0.02-0.35% of the other\'s count, single waits up to 0.96 s; an outside pass)', async () => {
+  const dev = await Device.open({ engines: 1, wqSize: 4, wqMode: 'shared', arenaBytes: 1 << 20 });
+  const stop = new Int32Array(new SharedArrayBuffer(4));
+  const src = dev.alloc(64);
+  const dst = dev.alloc(64);
+  const start = (lanes: number): Promise<{ done: number; longest: number }> => {
+    const w = tsWorker('share.ts', { handle: dev.handle, stop, lanes, src, dst });
+    return new Promise((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+  };
+  try {
+    const hog = start(16);
+    const polite = start(1);
+    await new Promise((r) => setTimeout(r, 2000));
+    Atomics.store(stop, 0, 1);
+    const [h, p] = await Promise.all([hog, polite]);
+    // (a share, not a speed: both counted in the same run)
+    assert.ok(p.done >= h.done / 100, `one at a time: ${p.done} (longest wait ${p.longest.toFixed(0)} ms); 16 in flight: ${h.done}`);
+  } finally {
+    await dev.close();
+  }
+});
+
 test('close() while the opener\'s own submit() waits for room that nobody will free (another thread\'s unreaped slots, or its own raw enqueue()s): the waiting submission is refused with DEVICE_CLOSED and close() resolves (it waited for ever; an outside pass)', async () => {
   for (const holder of ['worker', 'self'] as const) {
     const dev = await Device.open({ engines: 1, wqSize: 16, wqMode: 'shared', arenaBytes: 1 << 20 });

@@ -61,9 +61,10 @@ export const enum EngineState { OFF = 0, RUNNING = 1, PARKED = 2, BOOTING = 3, R
  * Int32 word indexes in the work-queue header: producer, consumer and the group's words on their
  * own cache lines. SPINNER (the group's spinning engine) and TURN (the group arbiter's next turn)
  * are the group's: they are used in its first WQ's header (WqLayout.bell). ROOM counts the slots
- * made free while ROOM_WAITERS submitters sleep for one (WorkQueue.whenRoom).
+ * made free while submitters sleep for one; SLEEPERS (two words) has a bit per vector whose
+ * submitter sleeps for room (WorkQueue.whenRoom).
  */
-export const enum WqWord { TAIL = 0, HEAD = 16, SPINNER = 33, TURN = 34, ROOM = 40, ROOM_WAITERS = 41 }
+export const enum WqWord { TAIL = 0, HEAD = 16, SPINNER = 33, TURN = 34, ROOM = 40, SLEEPERS = 41 }
 export const WQ_HEADER_BYTES = 192;
 /** Int32 words per slot state: seq, status, owner, fault tag (the rule that fired on it, faults.ts; 0: none). */
 export const SLOT_WORDS = 4;

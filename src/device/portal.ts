@@ -281,7 +281,7 @@ export class Portal {
   #submit(view: Uint8Array, retry: boolean, group = 0): number | Promise<number> {
     const alone = this.inflight === 0;
     // Keep submission order: while others wait for room, queue behind them.
-    const pos = this.#waiting.length === 0 ? this.#push(view) : -1;
+    const pos = this.#waiting.length === 0 && !(this.#defers() && this.wq.roomLeftBy(this.#vector) <= 0) ? this.#push(view) : -1;
     // Rung either way: a refusal means the queue is full of work for the engines.
     this.doorbell();
     // The awaited round trip: nothing else of ours in flight and an engine spinning (it
@@ -404,13 +404,12 @@ export class Portal {
 
   /** Moves descriptors that waited for room into the queue (or, once the device is closing, refuses them). */
   #admit(): number {
-    if (this.#waiting.length > 0 && this.#stopping()) {
-      const refused = this.#waiting.splice(0);
-      for (const w of refused) w.reject(Errors.closed());
-      return refused.length;
-    }
+    if (this.#waiting.length > 0 && this.#stopping()) return this.#refuseWaiting();
+    // (while other threads sleep for room, a slot each is left to them; this portal's own work
+    // in flight brings it back here, and once none is, it sleeps for room too and takes its turn)
+    let left = this.#defers() ? this.wq.roomLeftBy(this.#vector) : Infinity;
     let n = 0;
-    while (this.#waiting.length > 0) {
+    while (this.#waiting.length > 0 && left-- > 0) {
       const w = this.#waiting[0];
       const pos = this.#push(w.desc);
       if (pos === REFUSED_BY_RULE && this.#closing) {
@@ -424,9 +423,7 @@ export class Portal {
       if (pos < 0 && this.#closing && this.#inflight.length === 0) {
         // Closing, and no room will come of this portal's own work: the slots are other threads'
         // (or raw enqueue()'s, unreaped): waited for, close() waited with them, for ever.
-        const refused = this.#waiting.splice(0);
-        for (const r of refused) r.reject(Errors.closed());
-        return n + refused.length;
+        return n + this.#refuseWaiting();
       }
       if (pos < 0) {
         // A full queue of published work is work for the engines: make sure one is awake. (A
@@ -445,7 +442,30 @@ export class Portal {
       this.doorbell();
       this.#napMs = NAP_MIN_MS;
     }
+    if (this.#waiting.length === 0) this.#asleep(false);
     return n;
+  }
+
+  /** Refuses every descriptor waiting for room (DEVICE_CLOSED); returns how many. */
+  #refuseWaiting(): number {
+    const refused = this.#waiting.splice(0);
+    for (const w of refused) w.reject(Errors.closed());
+    this.#asleep(false);
+    return refused.length;
+  }
+
+  /** whether this portal is marked asleep for room in its queue (WorkQueue.asleep) */
+  #sleeping = false;
+
+  #asleep(on: boolean): void {
+    if (this.#sleeping === on) return;
+    this.#sleeping = on;
+    this.wq.asleep(this.#vector, on);
+  }
+
+  /** Leaves the queue's room to another thread asleep for it: while work of its own is in flight (its reaps bring this portal back). */
+  #defers(): boolean {
+    return this.#inflight.length > 0 && this.wq.othersAsleep(this.#vector);
   }
 
   #napping = false;
@@ -475,6 +495,7 @@ export class Portal {
       slept = r.async ? r.value : Promise.resolve();
     } else {
       this.#napMs = NAP_MIN_MS;
+      this.#asleep(true);
       slept = this.wq.whenRoom(ROOM_NAP_MS);
     }
     void slept.then(() => {
@@ -501,7 +522,7 @@ export class Portal {
   #turnover(): number {
     const reaped = this.#reap();
     const n = reaped + this.#admit();
-    if (reaped > 0 && this.#waiting.length === 0) this.wq.roomMade();
+    if (reaped > 0 && (this.#waiting.length === 0 || this.#defers())) this.wq.roomMade();
     return n;
   }
 
@@ -598,6 +619,7 @@ export class Portal {
     if (this.#closed) return;
     this.#closed = true;
     this.#enqueued.clear();
+    this.#asleep(false);
     if (this.#irq !== null) this.#irq.close();
     else if (this.#makeIrq !== null) this.#releaseVector();
   }
