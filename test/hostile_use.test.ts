@@ -816,6 +816,23 @@ test('also: a virtual memory limit that refuses the arena (ulimit -v 4 GB): call
   assert.is(r.stdout.trim(), '3808858755 3808858755 true NO_ARENA_MEMORY RangeError true 0 more opens EISDIR NO_ARENA_MEMORY 0 more', r.stderr);
 });
 
+test('also: an address-space limit that lets the arena be reserved and not the engines\' threads: the engines are refused before a thread is made (ENGINE_START_FAILED, saying why) and calls run inline (V8 aborted the whole process 50 ms after its first call; an outside pass)', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const entry = new URL('../dist/src/index.js', import.meta.url).href;
+  const run = (limitKb: number | null, body: string): ReturnType<typeof spawnSync> =>
+    spawnSync('sh', ['-c', `${limitKb === null ? '' : `ulimit -v ${limitKb} && `}exec "${process.execPath}" --input-type=module -e "$0"`, `import * as s from ${JSON.stringify(entry)}; import { readFileSync } from 'node:fs'; ${body}`], { encoding: 'utf8', timeout: 60000 });
+  // (the limit: what the process reserves with the default device's arena, and 300 MiB more)
+  const probe = run(null, `s.alloc(64); console.log(/VmSize:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]); process.exit(0);`);
+  const vm = Number(String(probe.stdout).trim());
+  assert.ok(vm > 0, String(probe.stderr));
+  const r = run(vm + 300 * 1024, `const out = [String(await s.crc32c(Buffer.from('123456789')))];
+await s.ready().catch((e) => out.push(e.code, /address-space limit/.test(e.message)));
+out.push(String(await s.crc32c(Buffer.alloc(16 << 20, 1))));
+console.log(out.join(' '));`);
+  assert.is(r.status, 0, `${r.signal} ${r.stderr}`);
+  assert.is(String(r.stdout).trim(), `3808858755 ENGINE_START_FAILED true ${nodeCrc32c(Buffer.alloc(16 << 20, 1))}`, String(r.stderr));
+});
+
 test('also: free() by address takes only what alloc() and buffer() handed out: the device\'s own blocks are refused (its descriptor block and area were taken, then written by the device into the program\'s buffers; a mapped file\'s windows freed so ended the process from a timer; an outside pass)', async () => {
   const { closeSync, openSync } = await import('node:fs');
   const dev = await Device.open({ engines: 1, arenaBytes: 1 << 20 });

@@ -6,6 +6,7 @@
 // shared pool would hand the restart to a thread another engine's loop occupies).
 // The start task returns at once and the engine loop runs on in the worker, so no task
 // is pending and an idle device never keeps the process alive.
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -113,6 +114,8 @@ export class EnginePool {
    * loop runs, rejects if the thread died first (`died` follows).
    */
   launch(e: number, warm: boolean): { started: Promise<void>; spaces: SpacePort } {
+    const short = addressSpaceShort();
+    if (short !== null) throw new Error(short);
     const { port1, port2 } = new MessageChannel();
     port1.unref();
     const task: EngineTask = { id: e, spaces: port2, warm };
@@ -124,6 +127,32 @@ export class EnginePool {
   async destroy(): Promise<void> {
     await Promise.all(this.#pools.map((p) => p?.destroy()));
   }
+}
+
+/** The address space a thread needs (its isolate's heap and code ranges): about 680 MiB on Node 20, x64; two engines crashed with 700 MiB left. */
+const THREAD_ADDRESS_SPACE = 896 << 20;
+
+/**
+ * Why a thread cannot be started under the process's address-space limit (`ulimit -v`), or null.
+ * A Worker whose isolate cannot reserve its ranges aborts the whole process in V8 ("Fatal process
+ * OOM in Failed to reserve virtual memory for CodeRange"), nothing to catch: limits that let the
+ * arena be reserved and not two engines (11.6-12.5 GB) ended a program 50 ms after its first call.
+ */
+function addressSpaceShort(): string | null {
+  let limits: string;
+  let status: string;
+  try {
+    limits = readFileSync('/proc/self/limits', 'utf8');
+    status = readFileSync('/proc/self/status', 'utf8');
+  } catch {
+    return null; // (no /proc: no way to tell, as before)
+  }
+  const limit = /^Max address space\s+(\d+)/m.exec(limits);
+  const used = /^VmSize:\s+(\d+) kB/m.exec(status);
+  if (limit === null || used === null) return null; // (unlimited)
+  const left = Number(limit[1]) - Number(used[1]) * 1024;
+  if (left >= THREAD_ADDRESS_SPACE) return null;
+  return `the address-space limit (ulimit -v) leaves ${Math.max(0, Math.floor(left / 2 ** 20))} MiB, and a thread reserves about ${THREAD_ADDRESS_SPACE / 2 ** 20} MiB`;
 }
 
 /**
