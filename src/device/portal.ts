@@ -442,7 +442,8 @@ export class Portal {
       this.doorbell();
       this.#napMs = NAP_MIN_MS;
     }
-    if (this.#waiting.length === 0) this.#asleep(false);
+    // (asleep only with nothing of its own in flight: once some went in, its reaps bring it back)
+    if (n > 0 || this.#waiting.length === 0) this.#asleep(false);
     return n;
   }
 
