@@ -274,6 +274,7 @@ test('bad calls reject with what was wrong', async () => {
   await rejects(() => difInsert(data, { refTagIncrement: 'yes' as never }), /refTagIncrement must be a boolean; got string/);
   await rejects(() => difInsert(data, { dst: Buffer.alloc(100) }), /dst is 100 bytes, the output is 1040/);
   await rejects(() => difInsert(data, 5 as never), /options must be an object; got number/);
+  await rejects(() => difInsert(data, [] as never), /options must be an object; got Array/); // (an array was taken for options; an outside pass)
   await rejects(() => difInsert('x' as never), /data must be a Buffer/);
   // every option is checked on every call, also one the call does not use
   await rejects(() => difInsert(data, { checkGuard: 'yes' as never }), /difInsert: checkGuard must be a boolean; got string/);

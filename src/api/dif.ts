@@ -142,7 +142,7 @@ const TO_OPTIONS = [...TAG_OPTIONS, 'keepGuard', 'keepAppTag', 'keepRefTag'] as 
 
 /** Checks a call's options and turns them into descriptor fields. */
 function planDif(name: DifOpName, opts: unknown): DifPlan {
-  if (opts === null || (opts !== undefined && typeof opts !== 'object')) throw new TypeError(`${name}: options must be an object; got ${typeName(opts)}`);
+  if (opts === null || Array.isArray(opts) || (opts !== undefined && typeof opts !== 'object')) throw new TypeError(`${name}: options must be an object; got ${typeName(opts)}`);
   const o = ownOptions(name, (opts ?? {}) as DifUpdateOptions, name === 'difUpdate' ? [...DIF_OPTIONS, 'to'] : DIF_OPTIONS);
   const block = o.blockSize ?? 512;
   const code = BLOCK_CODE.get(block);

@@ -162,6 +162,8 @@ export const Errors = {
   /** a rule that is not an object, or names a field rules do not have (as unknown option names are) */
   faultRuleShape: (why: string) => argCoded(new TypeError(`fault rule: ${why}`)),
   noHandles: () => new SoftDsaError('NO_INT_HANDLES', 'all interrupt handles are in use'),
+  /** the fault table is full: a capacity, not a bad argument */
+  noRuleRoom: (max: number) => new SoftDsaError('NO_FAULT_RULES', `fault rule: at most ${max} rules at a time: remove() some first (spent ones make room)`),
   noArena: () => new SoftDsaError('NO_ARENA', 'this thread has no part of the device arena: attach with a handle from dev.lend(bytes) to take buffers and make drop-in calls here'),
   partGone: () => new SoftDsaError('PART_GONE', 'this handle\'s part of the arena is no longer lent (reclaimed, or never lent): ask the opener for a new one (lend)'),
   partTaken: () => new SoftDsaError('PART_TAKEN', 'this part of the arena is attached by another thread already: lend() one part for each thread'),

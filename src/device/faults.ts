@@ -220,7 +220,7 @@ export class FaultTable {
         return i;
       }
     }
-    throw Errors.faultRule(`at most ${MAX_RULES} rules at a time: remove() some first`);
+    throw Errors.noRuleRoom(MAX_RULES);
   }
 
   // ---- submitters ----
