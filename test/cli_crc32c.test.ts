@@ -36,7 +36,7 @@ function spawned(args: string[], input?: Buffer | string): { code: number | null
 async function cli(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
   const abs = args.map((a, i) => (a.startsWith('-') || ['--chunk-size', '--in-flight'].includes(args[i - 1]) ? a : join(dir, a)));
   const rel = (t: string): string => t.split(dir + '/').join('');
-  const { code, out, err } = await captured(() => crc32cMain(abs));
+  const { code, out, err } = await captured(() => crc32cMain(abs, { stdinGiven: false })); // (as from a terminal)
   return { code, out: rel(out), err: rel(err) };
 }
 
@@ -96,6 +96,19 @@ test('argument parsing: defaults, usage errors on one line', () => {
   assert.is(parseCrc32c('e306928'), null);
   assert.is(parseCrc32c('nope'), null);
   for (const v of [null, Buffer.from('e3069283'), 0xe3069283]) assert.throws(() => parseCrc32c(v as unknown as string), (e: Error) => e instanceof TypeError && /^parseCrc32c: the text is a string/.test(e.message));
+});
+
+test('no FILE: standard input is read when it is not a terminal, as sha256sum reads it (`cat f | softdsa crc32c` was a usage error; an outside pass); --check with no SUMS reads the list so', () => {
+  const one = spawned([], '123456789');
+  assert.equal([one.code, one.out], [0, 'e3069283  -\n'], one.err);
+  const b = spawned(['--base64'], '123456789');
+  assert.equal([b.code, b.out], [0, '4waSgw==  -\n'], b.err);
+  writeFileSync(join(dir, 'nine'), '123456789');
+  const c = spawned(['--check'], 'e3069283  nine\n');
+  assert.equal([c.code, c.out], [0, 'nine: OK\n'], c.err);
+  // (in this process the arguments are parsed as from a terminal: no FILE is still a usage error)
+  assert.throws(() => parseCrc32cArgs([], false, false), /give one or more FILEs/);
+  assert.equal(parseCrc32cArgs([], false, true).files, ['-']);
 });
 
 test('names with a newline or backslash are escaped as sha256sum does, and --check reads them back', async () => {

@@ -14,6 +14,7 @@ export const CRC32C_HELP = `softdsa crc32c: the CRC-32C (Castagnoli) of files, o
 
 Usage: softdsa crc32c [options] FILE...     (FILE "-" reads standard input)
        softdsa crc32c --check SUMS          (SUMS "-" reads the list from standard input)
+With no FILE (or no SUMS), standard input is read when it is not a terminal, as sha256sum does.
 
 Prints one line per file, "<crc>  <path>" (the form sha256sum prints): the CRC as 8 hex
 digits (e3069283 for "123456789"), or with --base64 as base64 of its 4 big-endian bytes,
@@ -69,7 +70,11 @@ export interface Crc32cOptions {
 }
 
 /** Parses the arguments after "crc32c". Throws UsageError. */
-export function parseCrc32cArgs(argv: string[], isTTY: boolean): Crc32cOptions {
+/**
+ * `stdinGiven`: standard input is not a terminal (a pipe, a file): with no FILE (or no SUMS after
+ * --check) it is read, as sha256sum reads it; from a terminal, no FILE is a usage error.
+ */
+export function parseCrc32cArgs(argv: string[], isTTY: boolean, stdinGiven = false): Crc32cOptions {
   // --check is a flag whose SUMS is the first positional (as sha256sum -c): --check=SUMS, the
   // form the options with a value take, is read as --check SUMS (not after "--": a name there).
   const end = argv.indexOf('--');
@@ -87,10 +92,11 @@ export function parseCrc32cArgs(argv: string[], isTTY: boolean): Crc32cOptions {
   if (!Number.isInteger(inFlight) || inFlight < 1 || inFlight > 64) throw new UsageError(`--in-flight: "${flightText}" must be a whole number from 1 to 64`);
   const help = Boolean(values.help);
   const checking = values.check === true;
+  if (stdinGiven && positionals.length === 0) positionals.push('-');
   const check = checking ? positionals[0] : undefined;
   if (!help) {
     if (checking && positionals.length > 1) throw new UsageError(`crc32c: --check reads the files to verify from ${shown(pathOf(positionals[0]))}: give no FILE arguments (got "${shown(pathOf(positionals[1]))}")`);
-    if (!checking && positionals.length === 0) throw new UsageError('crc32c: give one or more FILEs (or - for standard input), or --check SUMS (see softdsa crc32c --help)');
+    if (!checking && positionals.length === 0) throw new UsageError('crc32c: give one or more FILEs (or - for standard input, which is read when no FILE is given and it is not a terminal), or --check SUMS (see softdsa crc32c --help)');
     if (checking && check === undefined) throw new UsageError('crc32c: --check needs a file name (or - for standard input)');
     if (values.quiet && check === undefined) throw new UsageError('crc32c: --quiet goes with --check');
     if (values.base64 && check !== undefined) throw new UsageError('crc32c: --base64 does not go with --check (the list may hold either form)');
@@ -209,8 +215,11 @@ function readStdin(): Promise<{ crc: number; bytes: number }> {
   return pipeline(process.stdin, s).then(() => ({ crc: s.digest(), bytes: s.bytes }));
 }
 
-/** Runs `softdsa crc32c`; resolves to the exit code. shutdown: close the default device at the end. */
-export async function crc32cMain(argv: string[], opts: { shutdown?: boolean; bytes?: Buffer[] } = {}): Promise<number> {
+/**
+ * Runs `softdsa crc32c`; resolves to the exit code. shutdown: close the default device at the end;
+ * stdinGiven: whether standard input is read when no FILE is given (by default, when it is not a terminal).
+ */
+export async function crc32cMain(argv: string[], opts: { shutdown?: boolean; bytes?: Buffer[]; stdinGiven?: boolean } = {}): Promise<number> {
   // (one line each, whatever a name or a bad option holds: names in it are shown() already)
   const say = (line: string): void => {
     process.stderr.write(`softdsa: ${oneLine(line)}\n`);
@@ -220,7 +229,7 @@ export async function crc32cMain(argv: string[], opts: { shutdown?: boolean; byt
     // The arguments as their bytes, one char a byte (pathOf): `bytes`, as the command was given
     // them, finds a name that is not UTF-8 (argv holds it decoded, U+FFFD for each such byte).
     const raw = (opts.bytes ?? argv.map((a) => Buffer.from(a))).map((b) => b.toString('latin1'));
-    o = parseCrc32cArgs(raw, process.stderr.isTTY === true);
+    o = parseCrc32cArgs(raw, process.stderr.isTTY === true, opts.stdinGiven ?? process.stdin.isTTY !== true);
   } catch (e) {
     if (e instanceof UsageError) {
       // (the arguments were parsed as bytes, one char each: the message's text as it was typed)
