@@ -154,6 +154,26 @@ test('close() while the opener\'s own submit() waits for room that nobody will f
   }
 });
 
+test('close() while other threads keep the shared queue full: the opener\'s calls started before it finish, their pieces waiting for room that those threads\' reaps make (refused at once, all 500 failed in 7 of 9 runs; an outside pass)', async () => {
+  const dev = await Device.open({ wqMode: 'shared' });
+  const workers = [0, 1, 2].map(() => tsWorker('flight.ts', { handle: dev.lend(8 << 20) }));
+  const reports = workers.map((w) => new Promise<unknown>((resolve, reject) => {
+    w.on('message', (m) => m !== 'go' && resolve(m));
+    w.once('error', reject);
+  }));
+  await Promise.all(workers.map((w) => new Promise((r) => w.once('message', r))));
+  const a = dev.buffer(4 << 20).fill(1);
+  const b = dev.buffer(4 << 20);
+  let ok = 0;
+  const mine = Array.from({ length: 500 }, () => dev.memcpy(b, a).then(() => void ok++, (e: { code?: string }) => e.code));
+  await new Promise((r) => setTimeout(r, 3));
+  await dev.close();
+  const refused = (await Promise.all(mine)).filter((x) => x !== undefined);
+  assert.equal([ok, refused], [500, []]);
+  await Promise.all(reports);
+  await Promise.all(workers.map((w) => w.terminate()));
+});
+
 test('completed(pos) on a portal closed since its enqueue() (a detach, a close) throws DEVICE_CLOSED: its slots went back and another thread\'s descriptors reuse them (it read "not done" for good; an outside pass)', async () => {
   const dev = await Device.open({ engines: 1, wqSize: 16, wqMode: 'shared', arenaBytes: 1 << 20 });
   const pos = dev.portal.enqueue(Descriptor.noop({}));

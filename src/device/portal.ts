@@ -97,6 +97,11 @@ const NAP_MAX_MS = 2;
 /** The longest a portal waiting for room sleeps between looks when no reap wakes it (see #nap). */
 const ROOM_NAP_MS = 2;
 /**
+ * Once the device is closing, how long descriptors waiting for room go on waiting with no room
+ * coming (and none of this portal's own work in flight to free some) before they are refused.
+ */
+const CLOSING_ROOM_WAIT_MS = 1000;
+/**
  * How long submit() spins for a lone descriptor's completion when an engine is awake (ms):
  * an engine that spins claims in under a microsecond and a 4 KiB copy takes about one.
  */
@@ -121,6 +126,8 @@ export class Portal {
   #closed = false;
   /** the device is closing (closing()): see #admit */
   #closing = false;
+  /** while closing: when room last came for what waits here (or closing began) */
+  #roomSince = 0;
 
   readonly #unrun: Unrun;
   readonly #faults: FaultTable;
@@ -420,9 +427,11 @@ export class Portal {
         n++;
         continue;
       }
-      if (pos < 0 && this.#closing && this.#inflight.length === 0) {
-        // Closing, and no room will come of this portal's own work: the slots are other threads'
-        // (or raw enqueue()'s, unreaped): waited for, close() waited with them, for ever.
+      if (pos < 0 && this.#closing && this.#inflight.length === 0 && performance.now() - this.#roomSince >= CLOSING_ROOM_WAIT_MS) {
+        // Closing, no room came for a while and none will of this portal's own work: the slots
+        // are other threads' (or raw enqueue()'s) and unreaped. Waited for, close() waited with
+        // them for ever; refused at once, calls started before close() failed while other
+        // threads' reaps were making room for them.
         return n + this.#refuseWaiting();
       }
       if (pos < 0) {
@@ -438,6 +447,7 @@ export class Portal {
       this.#pushedLate(pos);
       n++;
     }
+    if (n > 0 && this.#closing) this.#roomSince = performance.now();
     if (n > 0) {
       this.doorbell();
       this.#napMs = NAP_MIN_MS;
@@ -606,6 +616,7 @@ export class Portal {
   closing(): void {
     if (this.#closing) return;
     this.#closing = true;
+    this.#roomSince = performance.now();
     if (this.#waiting.length > 0) this.#schedule();
   }
 
