@@ -128,6 +128,9 @@ test('engines whose script cannot be loaded: open() rejects ENGINE_START_FAILED 
   const cases: Array<[string, (r: import('puppeteer-core').HTTPRequest) => void, RegExp]> = [
     ['404', (r) => void r.respond({ status: 404, body: 'gone' }), /engine\.js: HTTP 404/],
     ['no COEP', (r) => void r.respond({ status: 200, contentType: 'text/javascript', headers: { 'Cross-Origin-Opener-Policy': 'same-origin' }, body: script }), /engine\.js is served without Cross-Origin-Embedder-Policy/],
+    // (a wrong type: the worker's error said only "failed to load"; an outside pass)
+    ['text/plain', (r) => void r.respond({ status: 200, contentType: 'text/plain', headers: { 'Cross-Origin-Embedder-Policy': 'require-corp' }, body: script }), /engine\.js is served as text\/plain: a worker's module script must be served as JavaScript/],
+    ['an HTML page', (r) => void r.respond({ status: 200, contentType: 'text/html', headers: { 'Cross-Origin-Embedder-Policy': 'require-corp' }, body: '<!doctype html>' }), /served as text\/html: .*an HTML page: a server's fallback/],
     ['no answer', () => {}, /engine\.js: no answer in 15 s/],
   ];
   for (const [what, answer, why] of cases) {
@@ -139,6 +142,26 @@ test('engines whose script cannot be loaded: open() rejects ENGINE_START_FAILED 
       assert.match(r.said, /^ENGINE_START_FAILED: /, what);
       assert.match(r.said, why, what);
       assert.ok(r.ms < 40_000, `${what}: ${r.ms} ms`);
+    } finally {
+      await page.close();
+    }
+  }
+});
+
+test('a core that cannot be loaded is said again at once for 30 s, not fetched again by every call (each waited its own 15 s when the server never answered; an outside pass); an HTML page served for it is said to be one', async () => {
+  for (const [what, answer, why] of [
+    ['404', (r: import('puppeteer-core').HTTPRequest) => void r.respond({ status: 404, body: 'gone' }), /core\.wasm: HTTP 404/],
+    ['html', (r: import('puppeteer-core').HTTPRequest) => void r.respond({ status: 200, contentType: 'text/html', body: '<!doctype html>' }), /core\.wasm: served as text\/html, not the Wasm core \(an HTML page/],
+  ] as const) {
+    const page = await rig.open(`?core-${what}`);
+    try {
+      let asked = 0;
+      await page.setRequestInterception(true);
+      page.on('request', (r) => (r.url().endsWith('/dist/browser/core.wasm') ? (asked++, answer(r)) : void r.continue()));
+      const said = (await page.evaluate(() => (globalThis as any).softdsaTest.coreTwice())) as string[];
+      for (const s of said) assert.match(s, /^NO_CORE: /, what);
+      for (const s of said) assert.match(s, why, what);
+      assert.is(asked, 1, what);
     } finally {
       await page.close();
     }

@@ -207,5 +207,12 @@ async function engineStart(): Promise<{ said: string; ms: number }> {
   return { said, ms: performance.now() - t0 };
 }
 
-Object.assign(globalThis, { softdsaTest: { knownResults, fuzz, terminateEngine, dyingEngine, notIsolated, engineStart } });
+/** Two calls that need the Wasm core on this thread (crc16t10dif), one after the other: what each said. */
+async function coreTwice(): Promise<string[]> {
+  const said: string[] = [];
+  for (let i = 0; i < 2; i++) said.push(await softdsa.crc16t10dif(text('123456789')).then((v: number) => v.toString(16), (e: Error & { code?: string }) => `${e.code}: ${e.message}`));
+  return said;
+}
+
+Object.assign(globalThis, { softdsaTest: { knownResults, fuzz, terminateEngine, dyingEngine, notIsolated, engineStart, coreTwice } });
 document.title = 'ready';

@@ -147,6 +147,12 @@ export function checkEngineScript(url: URL): Promise<void> {
       throw new Error(`${url.href}: ${whyFailed(e)}`, { cause: e });
     }
     void res.body?.cancel().catch(() => {}); // (its headers are what is looked at: a worker fetches it again)
+    // (a module worker's script must be JavaScript by its type: the worker's error event said
+    // only that it failed to load, and the console nothing)
+    const type = res.headers.get('content-type');
+    if (type === null || !/^\s*(text|application)\/(x-)?(javascript|ecmascript)\b/i.test(type)) {
+      throw new Error(`${url.href} is served ${type === null ? 'with no Content-Type' : `as ${type}`}: a worker's module script must be served as JavaScript (Content-Type: text/javascript)${servedPage(type)}`);
+    }
     const coep = res.headers.get('cross-origin-embedder-policy');
     if (globalThis.crossOriginIsolated === true && coep !== 'require-corp' && coep !== 'credentialless') {
       throw new Error(`${url.href} is served without Cross-Origin-Embedder-Policy: require-corp (the engines' workers of a cross-origin-isolated page need the headers the page has)`);
@@ -158,11 +164,24 @@ export function checkEngineScript(url: URL): Promise<void> {
   return engineChecked;
 }
 
+/** A hint for a file answered with an HTML page: a server's fallback for a path it does not have. */
+const servedPage = (type: string | null): string => (type !== null && /^\s*text\/html\b/i.test(type) ? ' (an HTML page: a server\'s fallback for a file it does not have? serve softdsa\'s dist/browser files as they are)' : '');
+
+/** How long a failed load of the core is told again at once before it is tried again: each try that got no answer waited CORE_FETCH_MS, a page's every DIF call 15 s. */
+const CORE_RETRY_MS = 30_000;
+let failed: { error: Error; at: number } | null = null;
+
 /** Fetches and compiles core.wasm (beside this module), once. Fails with a SoftDsaError (NO_CORE) saying why. */
 export function loadCore(url: URL = new URL('./core.wasm', import.meta.url)): Promise<WebAssembly.Module> {
+  if (loading === null && failed !== null && performance.now() - failed.at < CORE_RETRY_MS) return Promise.reject(failed.error);
   loading ??= (async () => {
     try {
       const res = await fetchOk(url);
+      const type = res.headers.get('content-type');
+      if (servedPage(type) !== '') {
+        void res.body?.cancel().catch(() => {});
+        throw new Error(`served as ${type}, not the Wasm core${servedPage(type)}`);
+      }
       // compileStreaming needs the application/wasm type; a server without it still gets the bytes compiled.
       compiled = res.headers.get('content-type')?.startsWith('application/wasm')
         ? await WebAssembly.compileStreaming(res)
@@ -172,8 +191,9 @@ export function loadCore(url: URL = new URL('./core.wasm', import.meta.url)): Pr
       throw Object.assign(Errors.noCore(`${url.href}: ${whyFailed(e)}`), { cause: e });
     }
   })();
-  loading.catch(() => {
-    loading = null; // a later open() tries again
+  loading.catch((e: Error) => {
+    loading = null; // a later open() tries again, once CORE_RETRY_MS have passed
+    failed = { error: e, at: performance.now() };
   });
   return loading;
 }
