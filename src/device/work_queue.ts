@@ -170,11 +170,14 @@ export class WorkQueue {
     else Atomics.and(this.#words, WqWord.SLEEPERS + (v >> 5), ~bit);
   }
 
+  /** Sleeper word k's bits (0: vectors 0-31, 1: 32-63) less vector v's own. */
+  #sleepersBut(v: number, k: number): number {
+    return Atomics.load(this.#words, WqWord.SLEEPERS + k) & (v >> 5 === k ? ~(1 << (v & 31)) : -1);
+  }
+
   /** Whether a submitter other than vector v's sleeps for room here. */
   othersAsleep(v: number): boolean {
-    const w = this.#words;
-    const others = ~(1 << (v & 31));
-    return (Atomics.load(w, WqWord.SLEEPERS) & (v >> 5 === 0 ? others : -1)) !== 0 || (Atomics.load(w, WqWord.SLEEPERS + 1) & (v >> 5 === 1 ? others : -1)) !== 0;
+    return this.#sleepersBut(v, 0) !== 0 || this.#sleepersBut(v, 1) !== 0;
   }
 
   /**
@@ -184,8 +187,7 @@ export class WorkQueue {
    */
   roomLeftBy(v: number): number {
     const w = this.#words;
-    const others = ~(1 << (v & 31));
-    const asleep = popcount(Atomics.load(w, WqWord.SLEEPERS) & (v >> 5 === 0 ? others : -1)) + popcount(Atomics.load(w, WqWord.SLEEPERS + 1) & (v >> 5 === 1 ? others : -1));
+    const asleep = popcount(this.#sleepersBut(v, 0)) + popcount(this.#sleepersBut(v, 1));
     let free = 0;
     for (let i = 0; i < this.size; i++) if ((Atomics.load(this.#states, i * SLOT_WORDS) & 0xff) === FREE) free++;
     if (this.#cap !== 0) free = Math.min(free, this.#cap - ((Atomics.load(w, WqWord.TAIL) - Atomics.load(w, WqWord.HEAD)) | 0));
