@@ -94,8 +94,14 @@ const REFUSED_BY_RULE = -2;
 /** A portal a fault rule refuses naps this long at first, and at most (see #nap). */
 const NAP_MIN_MS = 1;
 const NAP_MAX_MS = 2;
-/** The longest a portal waiting for room sleeps between looks when no reap wakes it (see #nap). */
-const ROOM_NAP_MS = 2;
+/**
+ * How long a portal waiting for room sleeps between looks when no reap wakes it: at first, and at
+ * most, doubled after each look that found none (see #nap). A reap or a claim wakes it at once;
+ * the looks are for room nothing announces (a dead thread's slots). At 2 ms each, a thread
+ * waiting behind slots held for long cost 5.7% of a core.
+ */
+const ROOM_NAP_MIN_MS = 2;
+const ROOM_NAP_MAX_MS = 32;
 /**
  * Once the device is closing, how long descriptors waiting for room go on waiting with no room
  * coming (and none of this portal's own work in flight to free some) before they are refused.
@@ -451,6 +457,7 @@ export class Portal {
     if (n > 0) {
       this.doorbell();
       this.#napMs = NAP_MIN_MS;
+      this.#roomNapMs = ROOM_NAP_MIN_MS;
     }
     // (asleep only with nothing of its own in flight: once some went in, its reaps bring it back)
     if (n > 0 || this.#waiting.length === 0) this.#asleep(false);
@@ -482,6 +489,8 @@ export class Portal {
   #napping = false;
   /** The next nap's length while a rule refuses: doubled after each that found no room, back to the least once there was. */
   #napMs = NAP_MIN_MS;
+  /** The next sleep's longest for room (whenRoom): doubled after each that no reap ended, back to the least once one did. */
+  #roomNapMs = ROOM_NAP_MIN_MS;
   /** the last offer was refused by a fault rule, not for want of room */
   #refused = false;
   /** a word nobody notifies, to sleep on while a rule refuses (see #nap) */
@@ -489,7 +498,7 @@ export class Portal {
 
   /**
    * poll() again once room may have come: for a portal waiting for room that other threads' slots
-   * hold. It sleeps until one of them reaps (WorkQueue.whenRoom), ROOM_NAP_MS at most; a
+   * hold. It sleeps until one of them reaps (WorkQueue.whenRoom), 2 to 32 ms at most; a
    * setImmediate loop there would take the cores those threads and the engines need. While a fault
    * rule refuses (no reap makes room for it) the naps double from 1 ms to 2 ms, on a word nobody
    * notifies: napping must not wait on a word such as the doorbell, or a notify meant for a parked
@@ -507,7 +516,10 @@ export class Portal {
     } else {
       this.#napMs = NAP_MIN_MS;
       this.#asleep(true);
-      slept = this.wq.whenRoom(ROOM_NAP_MS);
+      const ms = this.#roomNapMs;
+      slept = this.wq.whenRoom(ms).then((how) => {
+        this.#roomNapMs = how === 'timed-out' ? Math.min(ROOM_NAP_MAX_MS, ms * 2) : ROOM_NAP_MIN_MS;
+      });
     }
     void slept.then(() => {
       this.#napping = false;
