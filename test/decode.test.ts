@@ -162,9 +162,15 @@ test('decoding takes what submit() takes: a view from another realm, any TypedAr
   const gone = new Uint8Array(ab);
   structuredClone(ab, { transfer: [ab] });
   assert.throws(() => decodeDescriptor(gone), /got 0 \(its buffer is detached/);
+  const ab2 = new ArrayBuffer(64);
+  const goneView = new DataView(ab2);
+  structuredClone(ab2, { transfer: [ab2] });
+  // (a detached DataView's byteLength getter throws: decoding threw V8's own TypeError)
+  assert.throws(() => decodeDescriptor(goneView), /decodeDescriptor: a descriptor is 64 bytes; got 0 \(its buffer is detached/);
   const dev = await Device.open({ engines: 1, arenaBytes: 1 << 20 });
   try {
     await dev.submit(gone).then(() => assert.unreachable('ran'), (e: Error) => assert.match(e.message, /got 0 \(its buffer is detached/));
+    await dev.submit(goneView as unknown as Uint8Array).then(() => assert.unreachable('ran'), (e: Error) => assert.match(e.message, /got 0 \(its buffer is detached/));
     foreign.set(Descriptor.noop());
     assert.is(await dev.submit(foreign), Status.SUCCESS);
   } finally {

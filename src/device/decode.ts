@@ -9,7 +9,7 @@ import { Desc, DifFlag, DifStatus, DstDif, Flag, Opcode, PasidWord, Record as Re
 import { type CompletionRecord, readRecord } from './record.ts';
 import type { Descriptor } from './descriptor.ts';
 import { argCoded, bytesName, statusName, typeName } from './errors.ts';
-import { plainBytes, realLength, viewDetached } from './views.ts';
+import { measured, plainBytes } from './views.ts';
 
 export { statusName };
 
@@ -117,10 +117,10 @@ const DIF_STATUS_NAMES = bitNames(DifStatus as unknown as Record<string, number>
  */
 function viewOf(bytes: unknown, n: number, what: string): DataView {
   const thing = what === 'decodeDescriptor' ? 'a descriptor' : 'a completion record';
-  if (!ArrayBuffer.isView(bytes)) throw argCoded(new TypeError(`${what}: bytes must be ${thing}'s ${n} bytes in a Uint8Array (or other TypedArray/DataView); got ${bytesName(bytes)}`));
-  const length = realLength(bytes);
-  if (length !== n) throw argCoded(new RangeError(`${what}: ${thing} is ${n} bytes; got ${length}${length === 0 && viewDetached(bytes) ? ' (its buffer is detached: transferred, or its memory released)' : ''}`));
-  const b = plainBytes(bytes);
+  const m = measured(bytes);
+  if (m === null) throw argCoded(new TypeError(`${what}: bytes must be ${thing}'s ${n} bytes in a Uint8Array (or other TypedArray/DataView); got ${bytesName(bytes)}`));
+  if (m.length !== n) throw argCoded(new RangeError(`${what}: ${thing} is ${n} bytes; got ${m.length}${m.detached ? ' (its buffer is detached: transferred, or its memory released)' : ''}`));
+  const b = plainBytes(bytes as ArrayBufferView);
   return new DataView(b.buffer, b.byteOffset, n);
 }
 

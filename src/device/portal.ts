@@ -19,7 +19,7 @@ import { WorkQueue } from './work_queue.ts';
 import { EngineStates } from './engine_states.ts';
 import { FaultTable, REFUSED } from './faults.ts';
 import { descriptorChannel, traced } from './trace.ts';
-import { plainBytes, realLength, viewDetached } from './views.ts';
+import { measured, plainBytes } from './views.ts';
 import { cores } from './host.ts';
 import { performance, setImmediate } from './timers.ts';
 
@@ -75,16 +75,11 @@ export function ownView(mem: Uint8Array, at: number): Uint8Array {
  */
 export function descriptorView(desc: unknown): Uint8Array {
   if (OWN_VIEWS.has(desc as object)) return desc as Uint8Array;
-  if (!ArrayBuffer.isView(desc)) throw Errors.descriptorType(desc);
   // (its real bytes, views.ts: the copy into the ring must take exactly 64 of them)
-  let length: number;
-  try {
-    length = realLength(desc);
-  } catch {
-    throw Errors.descriptorType(desc);
-  }
-  if (length !== Desc.SIZE) throw Errors.descriptorSize(length, length === 0 && viewDetached(desc));
-  return plainBytes(desc);
+  const m = measured(desc);
+  if (m === null) throw Errors.descriptorType(desc);
+  if (m.length !== Desc.SIZE) throw Errors.descriptorSize(m.length, m.detached);
+  return plainBytes(desc as ArrayBufferView);
 }
 
 const ERROR_LOG_SIZE = 64;

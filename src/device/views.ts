@@ -99,7 +99,23 @@ function answers(getter: (this: unknown) => unknown, v: object): boolean {
 }
 
 /** Whether a view's buffer is detached, its buffer read through the intrinsic getter. */
-export const viewDetached = (v: ArrayBufferView): boolean => isDetached((isDataView(v) ? DV : TA).buffer.call(v) as ArrayBufferLike);
+const viewDetached = (v: ArrayBufferView): boolean => isDetached((isDataView(v) ? DV : TA).buffer.call(v) as ArrayBufferLike);
+
+/**
+ * A view's real length (realLength) and whether its buffer is detached; null when v is no view. A
+ * DataView whose buffer is detached (or shrunk below it) has no length to read, its getter throws:
+ * 0 bytes here.
+ */
+export function measured(v: unknown): { length: number; detached: boolean } | null {
+  if (!ArrayBuffer.isView(v)) return null;
+  let length = 0;
+  try {
+    length = realLength(v);
+  } catch {
+    // (0 bytes, as a typed array's getter says of a detached buffer)
+  }
+  return { length, detached: length === 0 && viewDetached(v) };
+}
 
 /** [length] of a view, read through the intrinsic getter (a TypeError when v is not a view). */
 export const realLength = (v: ArrayBufferView): number => (isDataView(v) ? DV : TA).length.call(v) as number;
