@@ -245,6 +245,9 @@ export interface MappedFile {
  */
 export const FILE_WINDOW = 1 << 20;
 
+/** fromConfig's options checked: which device of the file, and those of Device.open the config leaves. */
+type CheckedConfigOptions = { device: string | undefined; rest: Omit<ConfigOptions, 'device'> };
+
 /** Device.fromConfig options: those of Device.open that the config does not set, and which device of the file. */
 export type ConfigOptions = Omit<DeviceOptions, 'engines' | 'wqSize' | 'wqMode' | 'maxBatch' | 'maxTransfer'> & {
   /** the device of the config to open (dsaN); default: its first DSA device */
@@ -492,26 +495,25 @@ export class Device extends DeviceCalls {
    * `field` naming what is wrong) for a configuration accel-config or the driver would refuse.
    */
   static async fromConfig(source: unknown, options: ConfigOptions = {}): Promise<Device> {
-    Device.#configOptions(options);
+    const checked = Device.#configOptions(options);
     // (the file read off this thread: a slow disk or a large file holds no event loop)
     const path = configFile(source);
     const text = path === null ? undefined : await readConfigFile(path);
-    return Device.#whenReady(Device.#fromConfig(source, options, text));
+    return Device.#whenReady(Device.#fromConfig(source, checked, text));
   }
 
   /** Device.fromConfig without the promise. */
   static fromConfigSync(source: unknown, options: ConfigOptions = {}): Device {
-    return Device.#fromConfig(source, options);
+    return Device.#fromConfig(source, Device.#configOptions(options));
   }
 
-  static #fromConfig(source: unknown, options: ConfigOptions, text?: string): Device {
-    const { device, rest } = Device.#configOptions(options);
+  static #fromConfig(source: unknown, { device, rest }: CheckedConfigOptions, text?: string): Device {
     const { topology, warnings } = parseAccelConfig(source, device, text);
     return Device.#build(rest, topology, warnings);
   }
 
   /** fromConfig's options, checked: which device of the file, and those of Device.open the config leaves. */
-  static #configOptions(options: ConfigOptions): { device: string | undefined; rest: Omit<ConfigOptions, 'device'> } {
+  static #configOptions(options: ConfigOptions): CheckedConfigOptions {
     if (options === null || typeof options !== 'object') throw argCoded(new TypeError(`device options must be an object; got ${options === null ? 'null' : typeof options}`));
     const { device, ...rest } = own(options); // (not Object.prototype.device)
     const set = ['engines', 'wqSize', 'wqMode', 'maxBatch', 'maxTransfer'];

@@ -23,8 +23,10 @@ const TEXT_FILE_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
 
 /** Refuses what is not a regular file of at most TEXT_FILE_MAX bytes: a FIFO, a device (/dev/zero read for ever), a directory. */
 function checkTextFile(path: string, st: Stats): void {
-  const kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : null;
-  if (kind !== null || !st.isFile()) throw new Error(`${path} is ${kind ?? 'not a regular file'}, not a regular file`);
+  if (!st.isFile()) {
+    const kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'something else';
+    throw new Error(`${path} is ${kind}, not a regular file`);
+  }
   if (st.size > TEXT_FILE_MAX) throw new Error(`${path} is ${st.size} bytes, over the ${TEXT_FILE_MAX >> 20} MiB a config file may be`);
 }
 
