@@ -178,9 +178,10 @@ export function loadCore(url: URL = new URL('./core.wasm', import.meta.url)): Pr
     try {
       const res = await fetchOk(url);
       const type = res.headers.get('content-type');
-      if (servedPage(type) !== '') {
+      const page = servedPage(type);
+      if (page !== '') {
         void res.body?.cancel().catch(() => {});
-        throw new Error(`served as ${type}, not the Wasm core${servedPage(type)}`);
+        throw new Error(`served as ${type}, not the Wasm core${page}`);
       }
       // compileStreaming needs the application/wasm type; a server without it still gets the bytes compiled.
       compiled = res.headers.get('content-type')?.startsWith('application/wasm')
