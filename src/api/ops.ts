@@ -27,6 +27,7 @@ import { type OpName, placementOf, Stats, type Placement, type Where } from './s
 import { DifOps } from './dif.ts';
 import { applyInline, checkEntries, deltaInline, framed, parseFrames, TAIL_FRAME } from './delta_frames.ts';
 import { performance, setImmediate, setTimeout } from '../device/timers.ts';
+import { asleepLimit, STAND_IN, type Thresholds, thresholds } from './inline_thresholds.ts';
 
 /** The longest piece a device of this maxTransfer takes: 64-byte aligned where it can be. */
 const longestPiece = (max: number): number => (max >= 64 ? max - (max % 64) : max);
@@ -77,13 +78,6 @@ const MIN_PIECE = 4 << 20;
  * memory, which a second engine adds less to, and one engine does it in less time than a CRC.
  */
 const SPLIT_AUTO: Thresholds = { copy: 4 << 20, compare: 2 << 20, crc: 2 << 20 };
-
-/** Bytes an operation must reach before handing it off (or splitting it) pays, per kind. */
-interface Thresholds {
-  copy: number;
-  compare: number;
-  crc: number;
-}
 
 /** What an operation needs from the device. */
 export interface DeviceAccess extends Submitter {
@@ -186,7 +180,7 @@ export class Ops {
     this.#dv = new DataView(buf);
     this.#mem = new Uint8Array(buf);
     const t = cfg.inlineThreshold;
-    this.#inline = t === 'auto' ? thresholds(measured?.rates ?? STAND_IN_RATES, measured?.handoffMs ?? STAND_IN_HANDOFF_MS) : { copy: t, compare: t, crc: t };
+    this.#inline = t === 'auto' ? thresholds((measured ?? STAND_IN).rates, (measured ?? STAND_IN).handoffMs) : { copy: t, compare: t, crc: t };
     const s = cfg.splitThreshold;
     this.#split = s === 'auto' ? SPLIT_AUTO : { copy: s, compare: s, crc: s };
   }
@@ -303,14 +297,15 @@ export class Ops {
     const rates = await measureRates(this.#dev, this.#memory, () => this.#stopped);
     if (rates === null) return null;
     // The handoff: 64 no-op calls through a batcher of their own (so that they neither join the
-    // caller's batches nor count in its stats), issue and resolution; a round to warm up, then one measured.
+    // caller's batches nor count in its stats), issue and resolution; a round to warm up, then
+    // the best of three (a preemption of 20 ms in a round is 0.3 ms a call, 100x).
     // (off the softdsa:descriptor trace, which shows what the program submitted)
     const dev = this.#dev;
     const batcher = new Batcher({ ...dev, submit: async (d) => dev.submitNow(d, 0, false), submitNow: (d, group) => dev.submitNow(d, group, false) }, this.#memory);
     const n = 64;
-    let perCall = 0;
+    let perCall = Infinity;
     try {
-      for (let round = 0; round < 2; round++) {
+      for (let round = 0; round < 4; round++) {
         if (this.#stopped || this.#dev.faulting()) return null;
         const t0 = performance.now();
         const calls: Promise<number>[] = [];
@@ -322,7 +317,7 @@ export class Ops {
           if (i === 0) first = performance.now();
           if (i === n - 1) last = performance.now();
         })));
-        perCall = (issue + (last - first)) / n;
+        if (round > 0) perCall = Math.min(perCall, (issue + (last - first)) / n);
       }
     } catch {
       return null; // the device closed under it: keep the stand-ins
@@ -462,7 +457,7 @@ export class Ops {
    * goes to the engines, which it wakes.
    */
   #asleepInline(kind: Kind, bytes: number): boolean {
-    if (this.#cfg.inlineThreshold !== 'auto' || this.#asleepTick || bytes >= this.#inline[kind] * WAKE_OVER_HANDOFF || !this.#dev.asleep()) return false;
+    if (this.#cfg.inlineThreshold !== 'auto' || this.#asleepTick || bytes >= asleepLimit(this.#inline[kind]) || !this.#dev.asleep()) return false;
     this.#asleepTick = true;
     void RESOLVED.then(this.#newTick);
     return true;
@@ -1341,27 +1336,6 @@ function fillInline(u8: Uint8Array, pat: bigint): void {
   else fillPattern(u8, p);
 }
 
-/**
- * Inline thresholds: the bytes this thread processes in the time it spends handing one
- * call to the device (encoding, batching, the promise and its resolution). Below that,
- * doing the work here costs this thread less than handing it off.
- */
-function thresholds(rates: Thresholds, handoffMs: number): Thresholds {
-  return { copy: Math.round(rates.copy * handoffMs), compare: Math.round(rates.compare * handoffMs), crc: Math.round(rates.crc * handoffMs) };
-}
-
-/**
- * Stand-ins until this thread has measured (bytes per ms, and ms): 64 KiB copies, compares
- * and CRCs on this project's machine kind (AMD EPYC, 2 vCPUs), and a hand-off of ~1 us.
- */
-const STAND_IN_RATES: Thresholds = { copy: 20e6, compare: 30e6, crc: 10e6 };
-const STAND_IN_HANDOFF_MS = 0.001;
-/**
- * A parked engine's wake-up, in hand-offs: the hand-off with calls in flight measures ~1-5 us
- * here, a wake-up 20-90 us (README, "A wake is expensive here"); 8 keeps what runs here short
- * (a fifth of a wake-up at most in the worst case), and still takes 28 KiB CRCs off the device.
- */
-const WAKE_OVER_HANDOFF = 8;
 /** What this thread measured (calibrate()), shared by its devices. */
 let measured: { rates: Thresholds; handoffMs: number } | null = null;
 
