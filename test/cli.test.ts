@@ -306,7 +306,7 @@ test('Ctrl-C: prints the rows so far and exits 130, leaving no worker', async ()
   // NODE_DEBUG=softdsa: the device says when it loads the eventfd addon, after it opened (and after
   // the CLI set its SIGINT handler): a fixed delay instead failed on a loaded machine, where
   // starting the CLI took longer than the delay.
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'bench', '-s', '4k,64k,1m', '-d', '3s', '-w', '0', '-e', '1', '-q', '2', '--baseline', 'node'], { cwd: root, env: { ...process.env, NODE_DEBUG: 'softdsa' } });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'bench', '-s', '4k,64k,1m', '-d', '20s', '-w', '0', '-e', '1', '-q', '2', '--baseline', 'node'], { cwd: root, env: { ...process.env, NODE_DEBUG: 'softdsa' } });
   let out = '';
   let err = '';
   let opened: () => void = () => {};
@@ -317,8 +317,10 @@ test('Ctrl-C: prints the rows so far and exits 130, leaving no worker', async ()
     if (/eventfd addon/.test(err)) opened();
   });
   await open;
-  // past the first measurement's warm-up (600 ms on a new device), inside its 3 s
-  await new Promise((r) => setTimeout(r, 1800));
+  // into the first measurement, inside its 20 s: the addon loads as the device is built, before its
+  // engines boot (over a second under tsx on a loaded machine; a first measurement with no
+  // operation done yet prints no row)
+  await new Promise((r) => setTimeout(r, 5000));
   child.kill('SIGINT');
   const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
   assert.is(code, 130, err);

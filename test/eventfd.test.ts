@@ -67,7 +67,7 @@ test('loader: loads the addon on Linux, cached per thread', () => {
 
 test('loader: SOFTDSA_NO_EVENTFD=1 forces null', async () => {
   const script = `import(${JSON.stringify(LOADER_URL)}).then((m) => console.log(String(m.loadEventFd()), m.eventFdUnavailableReason()))`;
-  const r = await runChild(script, { flags: ['--import', 'tsx'], env: { ...process.env, SOFTDSA_NO_EVENTFD: '1' } });
+  const r = await runChild(script, { flags: ['--import', 'tsx'], env: { ...process.env, SOFTDSA_NO_EVENTFD: '1' }, timeoutMs: 30_000 });
   assert.is(r.code, 0, r.stderr);
   assert.is(r.stdout.trim(), 'null disabled by SOFTDSA_NO_EVENTFD=1');
 });
@@ -79,7 +79,7 @@ test('loader: finds the file node-gyp-build would pick, without loading it (buil
     console.log(JSON.stringify({ loaded: addon !== null, path: m.eventFdAddonPath(), picked }));
   })`;
   for (const env of [{}, { PREBUILDS_ONLY: '1' }, { LIBC: 'glibc' }]) {
-    const r = await runChild(script, { flags: ['--import', 'tsx'], env: { ...process.env, ...env } });
+    const r = await runChild(script, { flags: ['--import', 'tsx'], env: { ...process.env, ...env }, timeoutMs: 30_000 });
     assert.is(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout.trim()) as { loaded: boolean; path: string; picked: string };
     assert.ok(out.loaded, JSON.stringify(env));
@@ -568,8 +568,9 @@ test('adviseHuge: a device asks for huge pages over its arena (where THP is in m
     const before = huge();
     const b = dev.buffer(16 << 20);
     b.fill(7);
-    // (the kernel falls back to small pages where it has no free 2 MiB: most of 16 MiB is asked)
-    assert.ok(huge() - before >= 8192, `AnonHugePages grew by ${huge() - before} kB`);
+    // (the kernel falls back to small pages where it has no free 2 MiB, as on a fragmented VM: one
+    // huge page of the 16 MiB is asked; without the advice, in madvise mode, there are none)
+    assert.ok(huge() - before >= 2048, `AnonHugePages grew by ${huge() - before} kB`);
     dev.free(b);
   } finally {
     await dev.close();

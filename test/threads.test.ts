@@ -108,16 +108,24 @@ test('a thread that keeps more in flight than a small shared queue holds leaves 
   const stop = new Int32Array(new SharedArrayBuffer(4));
   const src = dev.alloc(64);
   const dst = dev.alloc(64);
-  const start = (lanes: number): Promise<{ done: number; longest: number }> => {
+  const start = (lanes: number): { ready: Promise<unknown>; result: Promise<{ done: number; longest: number }> } => {
     const w = tsWorker('share.ts', { handle: dev.handle, stop, lanes, src, dst });
-    return new Promise((resolve, reject) => {
+    const ready = new Promise((resolve, reject) => {
       w.once('message', resolve);
       w.once('error', reject);
     });
+    const result = ready.then(() => new Promise<{ done: number; longest: number }>((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    }));
+    return { ready, result };
   };
   try {
-    const hog = start(16);
-    const polite = start(1);
+    const hogThread = start(16);
+    const politeThread = start(1);
+    // (the window starts once both run: a thread booting under tsx on a loaded machine took most of it)
+    await Promise.all([hogThread.ready, politeThread.ready]);
+    const [hog, polite] = [hogThread.result, politeThread.result];
     await new Promise((r) => setTimeout(r, 2000));
     Atomics.store(stop, 0, 1);
     const [h, p] = await Promise.all([hog, polite]);
@@ -327,6 +335,8 @@ test('lent parts, the edges: a terminated thread\'s queued work ends before its 
     const after = dev.buffer(8 << 20).fill(0x22);
     await new Promise((r) => setTimeout(r, 1200));
     assert.ok(after.every((x) => x === 0x22), 'the detached thread wrote into the part after it was reclaimed');
+    // (its word comes from a 1 s timer of its own: waited for, however late a loaded machine runs it)
+    for (const until = Date.now() + 10_000; dd.messages.length < 2 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20));
     assert.equal(dd.messages[1], { alive: true }, 'and it lived on, no uncaught error');
     dev.free(after);
     await dd.w.terminate();
