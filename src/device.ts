@@ -29,6 +29,7 @@ import { type DeviceAccess, Ops } from './api/ops.ts';
 import { descriptorChannel } from './device/trace.ts';
 import type { OpsSnapshot } from './api/stats.ts';
 import { clearInterval, clearTimeout, setInterval, setTimeout } from './device/timers.ts';
+import { isSharedBuffer } from './device/views.ts';
 
 export interface DeviceStats {
   /** per operation called at least once: `stats().ops.memcpy?.placement` */
@@ -762,7 +763,8 @@ export class Device extends DeviceCalls {
    */
   addressSpace(buffer: SharedArrayBuffer): number {
     if (this.closed) throw Errors.closed();
-    if (!(buffer instanceof SharedArrayBuffer)) throw argCoded(new TypeError('an address space is a SharedArrayBuffer'));
+    // (one of another realm, a vm context's, is one too; a Proxy of one has no memory to reach)
+    if (!isSharedBuffer(buffer)) throw argCoded(new TypeError(`an address space is a SharedArrayBuffer (itself, not a Proxy of one); got ${typeName(buffer)}`));
     if (buffer === (this.memory.buffer as unknown)) return 0;
     return this.#engines.spaces.id(buffer, true); // the caller's raw descriptors may name it any time: never evicted
   }

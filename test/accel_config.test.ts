@@ -2,6 +2,7 @@
 // defaulted), every configuration accel-config or the driver refuses is refused naming the field,
 // and config() round-trips through fromConfig.
 import { test } from 'uvu';
+import { runInNewContext } from 'node:vm';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -87,6 +88,10 @@ test('the config as text that opens with a comment, as bytes, as a file: URL; an
   assert.equal(parseAccelConfig(new DataView(new Uint8Array(Buffer.from(text)).buffer)).topology, expected, 'a DataView');
   const bytes = Buffer.from(text);
   assert.equal(parseAccelConfig(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)).topology, expected);
+  // an ArrayBuffer of another realm (a vm context's) is bytes too (it was taken for the parsed JSON)
+  const foreign = runInNewContext('new ArrayBuffer(n)', { n: bytes.length }) as ArrayBuffer;
+  new Uint8Array(foreign).set(bytes);
+  assert.equal(parseAccelConfig(foreign).topology, expected, 'another realm\'s ArrayBuffer');
   for (const [u, re] of [['https://example.com/dsa.conf', /must be a file: URL/], ['file://server/dsa.conf', /no host/], ['file:///tmp/%FF.conf', /percent-encoded/]] as const) {
     assert.throws(() => parseAccelConfig(new URL(u)), (e: ConfigError) => e.code === 'CONFIG_INVALID' && re.test(e.message), u);
   }

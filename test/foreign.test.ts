@@ -1,6 +1,7 @@
 // Foreign address spaces: engines working on another SharedArrayBuffer (its PASID in the
 // descriptor), through their JS path, with the same semantics as the core's kernels.
 import { test } from 'uvu';
+import { runInNewContext } from 'node:vm';
 import * as assert from 'uvu/assert';
 import { crc32c as nativeCrc32c } from '@node-rs/crc32';
 import { Device, Descriptor, Flag, readRecord, Status } from '../src/index.ts';
@@ -23,6 +24,15 @@ test('engines copy, fill, compare and CRC inside another SharedArrayBuffer', asy
     assert.ok(id > 0);
     assert.is(dev.addressSpace(sab), id, 'registered once');
     assert.is(dev.addressSpace(dev.memory.buffer as unknown as SharedArrayBuffer), 0, 'the arena is PASID 0');
+    // a SharedArrayBuffer of another realm (a vm context's) is one too (refused: "an address space is
+    // a SharedArrayBuffer"); a Proxy of one has no memory of its own to reach (it was taken)
+    const other = runInNewContext('new SharedArrayBuffer(8192)') as SharedArrayBuffer;
+    new Uint8Array(other).fill(9, 0, 4096);
+    const otherId = dev.addressSpace(other);
+    assert.ok(otherId > 0 && otherId !== id);
+    assert.is(await dev.submit(withPasid(Descriptor.memmove({ src: 0, dst: 4096, size: 4096 }), otherId)), Status.SUCCESS);
+    assert.ok(new Uint8Array(other, 4096).every((x) => x === 9), 'copied within the other realm\'s buffer');
+    assert.throws(() => dev.addressSpace(new Proxy(new SharedArrayBuffer(64), {})), (e: Error) => e instanceof TypeError && /not a Proxy of one/.test(e.message));
     const rec = dev.alloc(32, 32);
     const submit = async (d: Uint8Array): Promise<number> => dev.submit(withPasid(d, id));
 

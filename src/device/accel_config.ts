@@ -11,6 +11,7 @@ import { ConfigError, Errors } from './errors.ts';
 import { readTextFile, readTextFileAsync } from './host.ts';
 import { checkTopology, deviceNumber, DSA, type GroupConfig, limitsOf, nextPow2, type Topology, type WqConfig } from './topology.ts';
 import { MAX_ENGINES } from './layout.ts';
+import { isBuffer } from './views.ts';
 
 export interface ParsedConfig {
   topology: Topology;
@@ -151,7 +152,7 @@ export function readConfig(source: unknown, text?: string): unknown {
   const path = configFile(source);
   if (path !== null) return parseLenientJson(text ?? readFile(path), path);
   if (ArrayBuffer.isView(source)) return parseLenientJson(new TextDecoder().decode(new Uint8Array(source.buffer, source.byteOffset, source.byteLength)));
-  if (source instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && source instanceof SharedArrayBuffer)) return parseLenientJson(new TextDecoder().decode(new Uint8Array(source)));
+  if (isBuffer(source)) return parseLenientJson(new TextDecoder().decode(new Uint8Array(source))); // (of any realm)
   if (typeof source === 'string') return parseLenientJson(source);
   if (typeof source !== 'object' || source === null) throw Errors.config('config', 'source', `a config is JSON text, a file path (or file: URL), its bytes, or the parsed JSON; got ${source === null ? 'null' : typeof source}`);
   return source;

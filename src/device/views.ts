@@ -89,6 +89,11 @@ export function isBuffer(v: unknown): v is ArrayBuffer | SharedArrayBuffer {
   return typeof v === 'object' && v !== null && (answers(AB_LENGTH, v) || (SAB_LENGTH !== null && answers(SAB_LENGTH, v)));
 }
 
+/** Whether v is a SharedArrayBuffer (of any realm; not a Proxy of one), asked as isBuffer asks. */
+export function isSharedBuffer(v: unknown): v is SharedArrayBuffer {
+  return typeof v === 'object' && v !== null && SAB_LENGTH !== null && answers(SAB_LENGTH, v);
+}
+
 function answers(getter: (this: unknown) => unknown, v: object): boolean {
   try {
     getter.call(v);
