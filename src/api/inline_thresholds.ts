@@ -20,8 +20,9 @@ export const STAND_IN: { rates: Thresholds; handoffMs: number } = { rates: { cop
 /**
  * The most a measured threshold gives (a number the caller sets is taken as it is): 128 KiB,
  * 4-10x what this machine kind measures (a CRC's 13 KiB, a copy's 35 KiB), 7-13 us of work.
- * Uncapped, a hand-off measured at 0.3 ms (64 no-ops around one 20 ms preemption) made every
- * CRC under 3 MiB run on the caller's thread: fault rules never saw them (files.test.ts).
+ * Uncapped, a hand-off measured at 0.3 ms (64 no-ops around one 20 ms preemption) would put
+ * every CRC under 3 MiB on the caller's thread, out of fault rules' sight: the likeliest cause
+ * of a CI failure in files.test.ts (a 3 MiB copy's CRC that a rule should have failed).
  */
 export const MAX_INLINE = 128 << 10;
 
