@@ -534,8 +534,15 @@ test('also: detach() and allocInterrupt().close() give their handles back (descr
   const w = tsWorker('attach_once.ts', { handle: dev.handle, cell });
   const { vector } = await message<{ vector: number }>(w);
   await w.terminate();
-  // Its thread is gone: the next claim takes its vector back, and with it the handle bit.
-  const again = dev.allocInterrupt(() => {});
+  // Its thread is gone: the next claim takes its vector back, and with it the handle bit. (A
+  // thread is known gone once /proc no longer lists it, which can come a moment after terminate()
+  // resolves: claimed again until the claim finds it gone, up to 10 s.)
+  let again = dev.allocInterrupt(() => {});
+  for (const until = Date.now() + 10_000; dev.stats().resources.vectors > 2 && Date.now() < until; ) {
+    again.close();
+    await new Promise((r) => setTimeout(r, 20));
+    again = dev.allocInterrupt(() => {});
+  }
   assert.is(await dev.submit(Descriptor.noop({ flags: Flag.RCI, intHandle: vector === again.handle ? 63 : vector })), Status.INT_HANDLE);
   again.close();
   assert.is(dev.stats().resources.vectors, 1, 'only the device\'s own vector is left');
