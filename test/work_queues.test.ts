@@ -46,13 +46,17 @@ test.after(() => dev.close());
 const head = (p: Portal): number => Atomics.load(p.wq.words, WqWord.HEAD);
 
 /** Holds the group's engine on a long crc32c through `p`; resolves once it is claimed. */
-async function hold(p: Portal): Promise<{ pos: number; done: () => boolean }> {
+async function hold(p: Portal, count = 1): Promise<{ pos: number; done: () => boolean; all: number[] }> {
   const before = head(p);
-  const pos = p.enqueue(Descriptor.crc32c({ src: big, size: BLOCK }));
-  assert.ok(pos >= 0);
+  const all: number[] = [];
+  for (let i = 0; i < count; i++) {
+    all.push(p.enqueue(Descriptor.crc32c({ src: big, size: BLOCK })));
+    assert.ok(all[i] >= 0);
+  }
   p.doorbell();
   while (head(p) === before) await new Promise((r) => setImmediate(r));
-  return { pos, done: () => p.wq.isDone(pos) };
+  const pos = all[count - 1];
+  return { pos, done: () => p.wq.isDone(pos), all };
 }
 
 /** Waits for a held descriptor and reaps it. */
@@ -102,14 +106,16 @@ test('threshold: a shared WQ refuses at that many descriptors waiting (QUEUE_FUL
   const thr = dev.wq('thr');
   const ded = dev.wq('ded');
   for (let round = 0; ; round++) {
-    const held = await hold(ded); // engine 1 serves both: nothing leaves 'thr' meanwhile
+    // engine 1 serves both: nothing leaves 'thr' meanwhile (held longer each round the engine
+    // finished first: a loaded machine's thread can be preempted past one block's 10 ms)
+    const held = await hold(ded, Math.min(2 ** round, 8));
     const settled = Promise.allSettled(Array.from({ length: 6 }, () => thr.submit(Descriptor.noop(), { retry: false })));
     const raw = thr.enqueue(Descriptor.noop());
     const stillHeld = !held.done();
-    await release(ded, held.pos);
+    for (const pos of held.all) await release(ded, pos);
     const results = await settled;
     if (raw >= 0) await release(thr, raw);
-    if (!stillHeld && round < 4) continue; // the engine finished first (a loaded machine): again
+    if (!stillHeld && round < 7) continue; // the engine finished first (a loaded machine): again
     assert.ok(stillHeld, 'the engine was held through the round');
     assert.is(results.filter((r) => r.status === 'fulfilled').length, 4, 'the threshold (4) admitted');
     for (const r of results.slice(4)) assert.is(r.status === 'rejected' && (r.reason as SoftDsaError).code, 'QUEUE_FULL');
