@@ -341,8 +341,9 @@ test('a rule removed while a descriptor it matched waits in the queue: the descr
     const a = dev.alloc(4096);
     const b = dev.alloc(4096);
     for (let round = 0; ; round++) {
-      // the engine is busy: 4 x 64 MiB of CRC, the last a raw position (to ask, unawaited, whether it ran yet)
-      const hold = Promise.all([0, 1, 2].map(() => dev.submit(Descriptor.crc32c({ src: big, size: 64 << 20 }))));
+      // the engine is busy: 4 x 64 MiB of CRC (twice as many each round it was not held long enough),
+      // the last a raw position (to ask, unawaited, whether it ran yet)
+      const hold = Promise.all(Array.from({ length: (4 << round) - 1 }, () => dev.submit(Descriptor.crc32c({ src: big, size: 64 << 20 }))));
       const last = dev.portal.enqueue(Descriptor.crc32c({ src: big, size: 64 << 20 }));
       dev.portal.doorbell();
       const injected = dev.stats().faults.injected;
