@@ -1385,6 +1385,28 @@ test('a process that uses the module-level API exits on its own (status 0), with
   assert.is(r.stdout.trim(), 'ok');
 });
 
+test('a program that ends as the default device opens exits then: the engines\' start, a piece a turn, does not hold it (their modules went on loading after its end, and it exited 33-104 ms later)', () => {
+  // it ends in the turn the device opened in; at exit, the time since, and whether piscina had loaded whole
+  const script = `import { createRequire } from 'node:module';
+import { crc32c } from ${JSON.stringify(new URL('../src/index.ts', import.meta.url).href)};
+import { defaultDeviceIfOpen } from ${JSON.stringify(new URL('../src/api/default_device.ts', import.meta.url).href)};
+const require = createRequire(import.meta.url);
+let opened = false;
+process.on('exit', () => {
+  const piscina = Object.keys(require.cache).filter((k) => /[\\\\/]piscina[\\\\/]dist[\\\\/]main\\.js$/.test(k)).length;
+  console.log(JSON.stringify({ opened, piscina }));
+});
+await crc32c(Buffer.alloc(1 << 20));
+const look = () => {
+  if (defaultDeviceIfOpen() !== null) opened = true;
+  else setTimeout(look, 1);
+};
+look();`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  assert.is(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout.trim()), { opened: true, piscina: 0 }, 'the process ended before the engines\' modules had all loaded');
+});
+
 /** Buffers that take the whole of dev's arena (largest first, halving down to `least` bytes), each filled with its index. */
 function fillArena(dev: Device, least = 64): Buffer[] {
   const got: Buffer[] = [];

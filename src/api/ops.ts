@@ -26,7 +26,7 @@ import { Desc, DeltaEntry, Opcode, Record, Status } from '../device/format.ts';
 import { type OpName, placementOf, Stats, type Placement, type Where } from './stats.ts';
 import { DifOps } from './dif.ts';
 import { applyInline, checkEntries, deltaInline, framed, parseFrames, TAIL_FRAME } from './delta_frames.ts';
-import { performance, setImmediate, setTimeout } from '../device/timers.ts';
+import { backgroundTurn, performance, setTimeout } from '../device/timers.ts';
 import { asleepLimit, STAND_IN, type Thresholds, thresholds } from './inline_thresholds.ts';
 
 /** The longest piece a device of this maxTransfer takes: 64-byte aligned where it can be. */
@@ -1366,7 +1366,7 @@ async function measureRates(dev: DeviceAccess, memory: ArenaMemory, stopped: () 
       for (let i = 0; i < 4; i++) fn();
       let best = 0;
       for (let w = 0; w < 3; w++) {
-        await new Promise((r) => setImmediate(r));
+        await new Promise<void>((r) => backgroundTurn(r)); // (holding no program that has ended)
         if (stopped()) throw new Error('stopped'); // (the device closes: its arena goes)
         let reps = 0;
         const t0 = performance.now();

@@ -54,3 +54,8 @@ export function setImmediate(fn: (...args: unknown[]) => void, ...args: unknown[
   channel.port2.postMessage(null);
   return new Timer(-1); // (for unref(), which does nothing here)
 }
+
+/** setImmediate: a page is not held up by what it schedules (device/timers.ts says why Node's differs). */
+export function backgroundTurn(fn: () => void): void {
+  setImmediate(fn);
+}

@@ -16,7 +16,7 @@ import { EnginePool, type SpacePort } from './pool_node.ts';
 import { Unrun } from './unrun.ts';
 import { WorkQueue } from './work_queue.ts';
 import type { EngineData } from '../../workers/engine.ts';
-import { clearTimeout, performance, setImmediate, setTimeout } from './timers.ts';
+import { backgroundTurn, clearTimeout, performance, setTimeout } from './timers.ts';
 
 export interface EngineFailure {
   engine: number;
@@ -124,20 +124,22 @@ export class Engines {
     const next = (e: number): void => {
       if (stopped()) return;
       this.#launch(e);
-      if (e + 1 < this.count) setImmediate(next, e + 1);
+      if (e + 1 < this.count) backgroundTurn(() => next(e + 1));
     };
     const compile = (): void => {
       if (stopped()) return;
       this.#data.module = coreModule(); // compiled once per process
-      setImmediate(next, 0);
+      backgroundTurn(() => next(0));
     };
     // What the threads need is loaded now, not when softdsa is imported (the pool's load()).
     // (Resolving even a dynamic import is synchronous work: it starts on the next turn too.)
     // A device closed meanwhile stops the loading too: a test runner that tears a file's modules
     // down after its afterAll(shutdown) refused the requires still to come, and failed the run.
-    setImmediate(() => {
+    // Each step in a background turn: a program that has ended exits rather than wait for engines
+    // it will not use (who waits for them, ready() or a descriptor in flight, holds the process).
+    backgroundTurn(() => {
       if (stopped()) return;
-      void this.#pool.load(halted).then(() => setImmediate(compile), (err: unknown) => this.#cannotStart(err));
+      void this.#pool.load(halted).then(() => backgroundTurn(compile), (err: unknown) => this.#cannotStart(err));
     });
   }
 

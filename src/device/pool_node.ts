@@ -14,7 +14,7 @@ import { MessageChannel } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { packageRoot, sourceExt } from './paths.ts';
 import type { EngineData, EngineTask } from '../../workers/engine.ts';
-import { setImmediate } from './timers.ts';
+import { backgroundTurn, setImmediate } from './timers.ts';
 
 /** The supervisor's end of an engine's address-space channel. */
 export interface SpacePort {
@@ -51,7 +51,7 @@ export class EnginePool {
    */
   async load(stop: () => boolean = () => false): Promise<void> {
     if (piscina !== null) return;
-    const turn = (): Promise<unknown> => new Promise((resolve) => setImmediate(resolve));
+    const turn = (): Promise<void> => new Promise((resolve) => backgroundTurn(resolve)); // (holding no program that has ended)
     const require = createRequire(import.meta.url);
     for (const m of PISCINA_BUILTINS) {
       if (stop()) return;
