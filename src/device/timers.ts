@@ -20,27 +20,29 @@ export const setTimeout = timers.setTimeout;
 /** performance.now(), bound at load (a faked performance.now is not this one). */
 export const performance: { now(): number } = { now: perf.now.bind(perf) };
 
-/** The queue of backgroundTurn(), and the unref'd channel whose messages run it (made at first use). */
-const background: Array<() => void> = [];
-let backgroundPort: { postMessage(m: null): void } | null = null;
+const noop = (): void => {};
+
+/** The unref'd channel whose messages wake the event loop for backgroundTurn() (made at first use). */
+let wakePort: { postMessage(m: null): void } | null = null;
 
 /**
  * Runs fn on a later turn of the event loop, as setImmediate does, but holds no program that has
  * ended: work nobody waits for (the default device's engines starting, a measurement) stops with
  * the program, rather than keep it up (a program whose last line came 60 ms after its first call
- * ended 25-60 ms late: the engines' start, a piece a turn, held it). An unref'd immediate would
- * not do: the loop's poll waits for the next event without counting it (a test awaiting
- * Device.open() hung there for good). A message on an unref'd port wakes the poll at once
- * while the loop is alive, and holds nothing once it is not (a page's setImmediate is one too).
+ * ended 25-60 ms late: the engines' start, a piece a turn, held it). The immediate is unref'd,
+ * and a message on an unref'd port wakes the loop's poll for it, which does not count an unref'd
+ * immediate and would wait for the next event (a test awaiting Device.open() hung there for good).
+ * (The message only wakes: run from it, steps that each post the next all ran in one turn, as a
+ * port takes every message queued meanwhile: the loop held 31 ms.)
  */
 export function backgroundTurn(fn: () => void): void {
-  if (backgroundPort === null) {
+  timers.setImmediate(fn).unref();
+  if (wakePort === null) {
     const { port1, port2 } = new MessageChannel();
-    port1.onmessage = () => background.shift()?.();
+    port1.onmessage = noop;
     (port1 as unknown as { unref(): void }).unref();
     (port2 as unknown as { unref(): void }).unref();
-    backgroundPort = port2;
+    wakePort = port2;
   }
-  background.push(fn);
-  backgroundPort.postMessage(null);
+  wakePort.postMessage(null);
 }
