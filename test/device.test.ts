@@ -531,6 +531,17 @@ test('submit after close rejects; close twice is fine; bad arguments throw clear
     await early.close();
     assert.is(await asked, 'DEVICE_CLOSED', `ready() pending when the device closed before its ${engines} engine(s) ran`);
   }
+  // ... also closed while its threads boot, which close() waits for: they come up, and the device
+  // is closed (a pending ready() resolved, 14 of 20 here; an outside pass)
+  for (let i = 0; i < 10; i++) {
+    const booting = Device.openSync({ arenaBytes: ARENA, engines: 2 });
+    let settled = false;
+    const asked = booting.ready().then(() => 'ready', (e: { code?: string }) => e.code).finally(() => (settled = true));
+    await new Promise((r) => setTimeout(r, [0, 5, 10, 20, 40][i % 5]));
+    const before = settled; // (ready before the close: nothing to say of it)
+    await booting.close();
+    if (!before) assert.is(await asked, 'DEVICE_CLOSED', `ready() pending when close() began ${[0, 5, 10, 20, 40][i % 5]} ms after the open`);
+  }
   await assert.not.throws(() => undefined);
   try {
     await Device.open({ wqSize: 100 });
