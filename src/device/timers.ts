@@ -22,6 +22,9 @@ export const performance: { now(): number } = { now: perf.now.bind(perf) };
 
 const noop = (): void => {};
 
+/** MessageChannel, taken at load as the timers are. */
+const Channel = MessageChannel;
+
 /** The unref'd channel whose messages wake the event loop for backgroundTurn() (made at first use). */
 let wakePort: { postMessage(m: null): void } | null = null;
 
@@ -36,9 +39,9 @@ let wakePort: { postMessage(m: null): void } | null = null;
  * port takes every message queued meanwhile: the loop held 31 ms.)
  */
 export function backgroundTurn(fn: () => void): void {
-  timers.setImmediate(fn).unref();
+  setImmediate(fn).unref(); // (Node's own, taken at load: not timers.setImmediate, which fakes patch)
   if (wakePort === null) {
-    const { port1, port2 } = new MessageChannel();
+    const { port1, port2 } = new Channel();
     port1.onmessage = noop;
     (port1 as unknown as { unref(): void }).unref();
     (port2 as unknown as { unref(): void }).unref();
