@@ -86,7 +86,7 @@ const SAB_LENGTH = typeof SharedArrayBuffer === 'undefined' ? null : getter(Shar
  * another realm (vm, an iframe) fails `instanceof` but is one.
  */
 export function isBuffer(v: unknown): v is ArrayBuffer | SharedArrayBuffer {
-  return typeof v === 'object' && v !== null && (answers(AB_LENGTH, v) || (SAB_LENGTH !== null && answers(SAB_LENGTH, v)));
+  return (typeof v === 'object' && v !== null && answers(AB_LENGTH, v)) || isSharedBuffer(v);
 }
 
 /** Whether v is a SharedArrayBuffer (of any realm; not a Proxy of one), asked as isBuffer asks. */
