@@ -180,7 +180,8 @@ export class Ops {
     this.#dv = new DataView(buf);
     this.#mem = new Uint8Array(buf);
     const t = cfg.inlineThreshold;
-    this.#inline = t === 'auto' ? thresholds((measured ?? STAND_IN).rates, (measured ?? STAND_IN).handoffMs) : { copy: t, compare: t, crc: t };
+    const { rates, handoffMs } = measured ?? STAND_IN;
+    this.#inline = t === 'auto' ? thresholds(rates, handoffMs) : { copy: t, compare: t, crc: t };
     const s = cfg.splitThreshold;
     this.#split = s === 'auto' ? SPLIT_AUTO : { copy: s, compare: s, crc: s };
   }
