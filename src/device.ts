@@ -358,10 +358,11 @@ export class Device extends DeviceCalls {
     try {
       // (a close() meanwhile ends the wait: whatever the warm-up waits for, ready() must settle)
       const warming = !this.closed && area !== 0 ? Ops.warmDevice(this.#warmAccess(area, WARM_BYTES * this.layout.engineCount), this.memory, { engines: this.options.engines, maxBatch: WARM_BATCH, maxTransfer: this.options.maxTransfer, cacheBypassBytes: this.options.cacheBypassBytes }) : undefined;
-      const first = await Promise.race([warming?.then(() => 'warm'), this.#closeBegun.promise.then(() => 'closed')]);
-      // (closed before the warm-up, too: its threads booted while close() waited for them, and a
-      // pending ready() resolved on the closed device, 29 of 30 runs; an outside pass)
-      if (first === 'closed' || this.closed) this.#warmAbandoned = true;
+      await Promise.race([warming, this.#closeBegun.promise]);
+      // (close() marks the device closed as it begins: the race lost to it, or closed before the
+      // warm-up, its threads booted while close() waited for them: a pending ready() resolved on
+      // the closed device, 29 of 30 runs; an outside pass)
+      if (this.closed) this.#warmAbandoned = true;
     } catch {
       // (the device closed under it, an engine died, a rule or a tracer came: cold paths, nothing else)
     } finally {
