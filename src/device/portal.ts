@@ -448,8 +448,8 @@ export class Portal {
       this.#pushedLate(pos);
       n++;
     }
-    if (n > 0 && this.#closing) this.#roomSince = performance.now();
     if (n > 0) {
+      if (this.#closing) this.#roomSince = performance.now();
       this.doorbell();
       this.#napMs = NAP_MIN_MS;
       this.#roomNapMs = ROOM_NAP_MIN_MS;
