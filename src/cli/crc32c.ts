@@ -69,10 +69,10 @@ export interface Crc32cOptions {
   help: boolean;
 }
 
-/** Parses the arguments after "crc32c". Throws UsageError. */
 /**
- * `stdinGiven`: standard input is not a terminal (a pipe, a file): with no FILE (or no SUMS after
- * --check) it is read, as sha256sum reads it; from a terminal, no FILE is a usage error.
+ * Parses the arguments after "crc32c". Throws UsageError. `stdinGiven`: standard input is not a
+ * terminal (a pipe, a file): with no FILE (or no SUMS after --check) it is read, as sha256sum
+ * reads it; from a terminal, no FILE is a usage error.
  */
 export function parseCrc32cArgs(argv: string[], isTTY: boolean, stdinGiven = false): Crc32cOptions {
   // --check is a flag whose SUMS is the first positional (as sha256sum -c): --check=SUMS, the
