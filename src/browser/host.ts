@@ -184,7 +184,7 @@ export function loadCore(url: URL = new URL('./core.wasm', import.meta.url)): Pr
         throw new Error(`served as ${type}, not the Wasm core${page}`);
       }
       // compileStreaming needs the application/wasm type; a server without it still gets the bytes compiled.
-      compiled = res.headers.get('content-type')?.startsWith('application/wasm')
+      compiled = type?.startsWith('application/wasm')
         ? await WebAssembly.compileStreaming(res)
         : await WebAssembly.compile(await res.arrayBuffer());
       return compiled;
