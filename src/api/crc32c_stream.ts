@@ -71,7 +71,7 @@ export class Crc32cStream extends Transform {
   #checked(chunk: unknown, done: ((error: Error | null | undefined) => void) | undefined): unknown {
     try {
       const bytes = chunkBytes('createCrc32cStream', chunk);
-      return Buffer.isBuffer(chunk) && Object.getPrototypeOf(chunk) === Buffer.prototype ? chunk : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      return Object.getPrototypeOf(chunk) === Buffer.prototype ? chunk : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     } catch (e) {
       this.destroy(e as Error);
       if (done !== undefined) process.nextTick(done, e as Error);
